@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+CORES  ?= all
+
+.PHONY: setup run test lint system-deps lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "metasr needs Python >= 3.11 (found: $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+# Runs the default review (config/config.yaml); profiles/default applies automatically.
+run: setup
+	$(BIN)/snakemake --cores $(CORES)
+
+# System packages some tests need (headless Chromium, SLURM daemons). Best effort: tests skip
+# with a clear reason when these cannot be installed (not root, no apt).
+system-deps:
+	@bash tools/install_system_deps.sh
+
+test: setup system-deps
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint
+
+lint: setup
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile rules
+
+lock:
+	rm -rf /tmp/metasr-lock-venv && $(PYTHON) -m venv /tmp/metasr-lock-venv
+	/tmp/metasr-lock-venv/bin/pip install -q -r requirements.in
+	{ echo "# Full pinned dependency tree (pip freeze of a clean .venv built from requirements.in on Python 3.11)."; \
+	  echo "# Regenerate: make lock"; /tmp/metasr-lock-venv/bin/pip freeze --all | grep -v "^pip=="; } > requirements.lock
+
+clean:
+	rm -rf results logs benchmarks .snakemake

@@ -1,0 +1,86 @@
+"""User-facing problems as values.
+
+Validation code collects every `Problem` it finds instead of stopping at the first one; the layer
+that talks to the user (the CLI, a Snakemake script) decides how to print them and which exit
+code to use. `InputError` carries one or more problems across layers when work must stop.
+
+Row numbers follow what a person sees in a spreadsheet: the header is row 1, the first data row
+is row 2. Line numbers in text exports are 1-based.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a user's input, with enough context to fix it."""
+
+    message: str
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    rule: str | None = None
+    hint: str | None = None
+    severity: str = "error"  # "error" stops the run; "warning" is reported and the run goes on
+
+    def location(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(str(self.file))
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column '{self.column}'")
+        return ", ".join(parts)
+
+    def format(self) -> str:
+        where = self.location()
+        text = f"{self.severity}: {where + ': ' if where else ''}{self.message}"
+        if self.value not in (None, ""):
+            text += f" (value: {self.value!r})"
+        if self.rule:
+            text += f" [rule: {self.rule}]"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+class InputError(Exception):
+    """A mistake in the user's input. Printed without a traceback; the process exits non-zero."""
+
+    def __init__(self, problems: Problem | str | Iterable[Problem], **context):
+        if isinstance(problems, str):
+            problems = [Problem(message=problems, **context)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__(self.format())
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def format(self) -> str:
+        n = len(self.errors)
+        head = f"{n} problem{'s' if n != 1 else ''} found:" if n > 1 else ""
+        body = "\n".join(p.format() for p in self.problems)
+        return f"{head}\n{body}" if head else body
+
+    def to_json(self) -> str:
+        return json.dumps([p.to_dict() for p in self.problems], indent=2)
+
+
+def raise_if_errors(problems: Iterable[Problem]) -> list[Problem]:
+    """Raise InputError if any problem is an error; otherwise return the warnings."""
+    problems = list(problems)
+    if any(p.severity == "error" for p in problems):
+        raise InputError(problems)
+    return problems
