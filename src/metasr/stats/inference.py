@@ -1,0 +1,101 @@
+"""Tests, confidence and prediction intervals, heterogeneity statistics, Q-profile intervals.
+
+Definitions follow metafor: Wald-type z tests or Knapp-Hartung t tests (`knha`, unadjusted
+scale factor), prediction intervals with the z quantile (test z) or t(k - p) (knha), I2 and H2
+from the 'typical' within-study variance, and Q-profile confidence intervals for tau2, I2 and H2
+(Viechtbauer 2007).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from metasr.stats.tau2 import Projection, generalised_q, solve_q_equation
+
+LEVEL = 0.95
+
+
+def critical_value(test: str, df: int | None, level: float = LEVEL) -> float:
+    """Two-sided critical value of the test distribution."""
+    if test == "knha":
+        return float(stats.t.ppf(1 - (1 - level) / 2, df))
+    return float(stats.norm.ppf(1 - (1 - level) / 2))
+
+
+def wald(beta, se, test: str, df: int | None, level: float = LEVEL):
+    """Statistics, p-values and CI bounds for coefficients (arrays)."""
+    beta, se = np.asarray(beta, float), np.asarray(se, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = beta / se
+    if test == "knha":
+        pval = 2 * stats.t.sf(np.abs(stat), df)
+    else:
+        pval = 2 * stats.norm.sf(np.abs(stat))
+    crit = critical_value(test, df, level)
+    return stat, pval, beta - crit * se, beta + crit * se
+
+
+def omnibus(beta, vb, coefs, test: str, df_resid: int | None):
+    """Test that the coefficients `coefs` (indices) are all zero: (QM, [df1, df2], p)."""
+    b = np.asarray(beta)[coefs]
+    V = np.asarray(vb)[np.ix_(coefs, coefs)]
+    QM = float(b @ np.linalg.solve(V, b))
+    m = len(coefs)
+    if test == "knha":
+        F = QM / m
+        return F, [m, df_resid], float(stats.f.sf(F, m, df_resid))
+    return QM, [m, None], float(stats.chi2.sf(QM, m))
+
+
+def knha_scale(yi, vi, X, tau2) -> float:
+    """Knapp-Hartung factor s^2 = y'Py / (k - p) at the fitted tau2 (not truncated at 1)."""
+    return Projection(yi, 1 / (vi + tau2), X).rss / (len(yi) - X.shape[1])
+
+
+def typical_variance(vi, X) -> float:
+    """metafor's 'typical' within-study variance s^2 = (k - p) / tr(P) with weights 1/vi."""
+    return (len(vi) - X.shape[1]) / Projection(np.zeros(len(vi)), 1 / vi, X).tr_P()
+
+
+def heterogeneity_q(yi, vi, X):
+    """Cochran's Q (residual heterogeneity QE), its df and p-value."""
+    Q = generalised_q(yi, vi, X, 0.0)
+    df = len(yi) - X.shape[1]
+    pval = float(stats.chi2.sf(Q, df)) if df > 0 else float("nan")
+    return Q, df, pval
+
+
+def i2_h2_from_tau2(tau2: float, s2: float):
+    """I2 (%) and H2 for a random-effects tau2 given the typical within-study variance."""
+    return 100 * tau2 / (s2 + tau2), (s2 + tau2) / s2
+
+
+def i2_h2_from_q(Q: float, df: int):
+    """I2 (%) and H2 from Q, as metafor reports them for common-effect models."""
+    H2 = Q / df if df > 0 else float("nan")
+    I2 = max(0.0, 100 * (Q - df) / Q) if Q > 0 else 0.0
+    return I2, H2
+
+
+def prediction_interval(estimate: float, se: float, tau2: float, test: str, df: int | None, level=LEVEL):
+    crit = critical_value(test, df, level)
+    half = crit * np.sqrt(se**2 + tau2)
+    return estimate - half, estimate + half
+
+
+def q_profile_tau2(yi, vi, X, level: float = LEVEL):
+    """Q-profile CI for tau2: the tau2 values where Q(tau2) meets the chi-square quantiles."""
+    df = len(yi) - X.shape[1]
+    alpha = 1 - level
+    q_upper, q_lower = stats.chi2.ppf(1 - alpha / 2, df), stats.chi2.ppf(alpha / 2, df)
+    return solve_q_equation(yi, vi, X, q_upper), solve_q_equation(yi, vi, X, q_lower)
+
+
+def q_profile(yi, vi, X, level: float = LEVEL) -> dict:
+    """Q-profile CIs for tau2 and the I2 and H2 derived from them."""
+    lb, ub = q_profile_tau2(yi, vi, X, level)
+    s2 = typical_variance(vi, X)
+    I2 = [i2_h2_from_tau2(t, s2)[0] for t in (lb, ub)]
+    H2 = [i2_h2_from_tau2(t, s2)[1] for t in (lb, ub)]
+    return {"tau2_ci": [lb, ub], "I2_ci": I2, "H2_ci": H2}
