@@ -23,6 +23,7 @@ class Problem:
     file: str | None = None
     row: int | None = None
     column: str | None = None
+    key: str | None = None  # a dotted config key ("outcomes.edss.method"), for YAML inputs
     value: str | None = None
     rule: str | None = None
     hint: str | None = None
@@ -36,6 +37,8 @@ class Problem:
             parts.append(f"row {self.row}")
         if self.column:
             parts.append(f"column '{self.column}'")
+        if self.key:
+            parts.append(f"key '{self.key}'")
         return ", ".join(parts)
 
     def format(self) -> str:

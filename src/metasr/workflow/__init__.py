@@ -1,0 +1,1 @@
+"""Glue between Snakemake and the library: parse-time review loading and the step runner."""

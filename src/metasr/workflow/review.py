@@ -1,0 +1,87 @@
+"""Everything the Snakefile needs to know before it builds the DAG, read once at parse time.
+
+Snakemake has no early cutoff: a job that reruns reruns everything downstream. So the per-outcome
+jobs must not depend on review-wide files. This module reads those files at parse time instead and
+hands each outcome job only what concerns it (its sheet as a file input, its config and its studies'
+rows as params), so that a change to one outcome or one study reruns only the jobs it affects.
+It also validates the config and every sheet here, so a bad input stops the run before any job
+starts: all problems at once, nothing partial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metasr.config import outcome_sheet, prepare_config
+from metasr.errors import InputError, raise_if_errors
+
+
+@dataclass
+class Review:
+    config: dict
+    root: Path
+    studies_by_outcome: dict[str, list[dict]] = field(default_factory=dict)
+    usable_by_outcome: dict[str, int] = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+    @property
+    def outcomes(self) -> list[str]:
+        return sorted(self.config["outcomes"])
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted(self.config["search"]["sources"])
+
+    @property
+    def outcomes_with_data(self) -> list[str]:
+        return [o for o in self.outcomes if self.usable_by_outcome.get(o, 0) > 0]
+
+    def sheet(self, outcome_id: str) -> str:
+        return outcome_sheet(self.config, outcome_id)
+
+
+def load_review(raw_config: dict, root: str | Path, source: str = "config/config.yaml") -> Review:
+    """Validate config and sheets; collect per-outcome study rows and usable-study counts."""
+    from metasr.extraction.sheets import load_studies, studies_in_outcome
+    from metasr.extraction.validate import validate_review
+
+    root = Path(root)
+    config = prepare_config(raw_config, source, root)
+    warnings = raise_if_errors(validate_review(config, root))
+    studies = load_studies(root / config["extraction"]["studies"])
+    rows = {str(r["study_id"]): {k: ("" if v is None else str(v)) for k, v in r.items()}
+            for r in studies.to_dict(orient="records")}
+    review = Review(config=config, root=root, warnings=warnings)
+    for oid in review.outcomes:
+        sheet = root / review.sheet(oid)
+        if not sheet.is_file():
+            raise InputError(f"outcome '{oid}' is configured but its sheet {review.sheet(oid)} does not exist",
+                             file=source, key=f"outcomes.{oid}",
+                             hint="create the sheet (a header line is enough) or remove the outcome")
+        ids = sorted(set(studies_in_outcome(sheet)))
+        review.studies_by_outcome[oid] = [rows[i] for i in ids if i in rows]
+        review.usable_by_outcome[oid] = count_usable_studies(sheet, review.studies_by_outcome[oid], oid,
+                                                     config["outcomes"][oid], config["extraction"])
+    return review
+
+
+def count_usable_studies(sheet: Path, studies: list[dict], outcome_id: str, outcome_cfg: dict,
+                         extraction_cfg: dict) -> int:
+    """How many studies of an outcome yield an effect, by running the outcome's own conversion.
+
+    Deciding which forest plots to draw needs this before the DAG exists; running the real
+    conversion (into a throw-away file) keeps one definition of "usable".
+    """
+    import tempfile
+
+    import pandas as pd
+
+    from metasr.extraction.pipeline import prepare_outcome
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{outcome_id}.csv"
+        prepare_outcome(sheet, studies, outcome_id, outcome_cfg, extraction_cfg, out)
+        table = pd.read_csv(out, dtype={"study_id": str})
+    usable = table[table["usable"].astype(str).str.lower().isin(["true", "1"])]
+    return int(usable["study_id"].nunique())
