@@ -1,0 +1,74 @@
+"""RIS (Scopus, Web of Science, Embase, EndNote, Zotero dialects): `TY  - ` opens a record,
+`ER  - ` closes it, one `XX  - value` field per line; continuation lines (WoS indents abstracts,
+EndNote writes bare paragraphs) extend the previous field.
+
+Dialects differ in where they put identifiers and the journal: full titles are in T2/JF/JO,
+abbreviations in J2/JA; PubMed IDs arrive as AN (EndNote from PubMed, digits) or C2 (Scopus,
+digits), while EndNote uses C2 for the PMCID; pages are SP[-EP] or an article number in C7.
+"""
+
+from __future__ import annotations
+
+import re
+
+from metasr.records.formats.tagged import join_authors, join_pages, split_records
+
+NAME = "ris"
+_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*)|)$")
+_DIGITS = re.compile(r"^\d{1,9}$")
+
+
+def looks_like(head: str) -> bool:
+    return bool(re.search(r"^TY  - ", head, re.MULTILINE))
+
+
+def _pmid(record) -> str:
+    for value in record.values("AN", "C2"):
+        if _DIGITS.match(value.strip()):
+            return value
+    return ""
+
+
+def _database(record) -> str:
+    names = record.values("DB", "DP")
+    text = " ".join(names).lower()
+    if "scopus" in text:
+        return "Scopus"
+    if "embase" in text:
+        return "Embase"
+    if "nlm" in text or "pubmed" in text or "medline" in text:
+        return "PubMed"
+    if any(v.startswith("WOS:") for v in record.values("AN", "UT")):
+        return "Web of Science"
+    return names[0] if names else ""
+
+
+def _accession(record) -> str:
+    return record.first("AN", "ID", "U1")
+
+
+def to_fields(record) -> dict:
+    pages = join_pages(record.first("SP"), record.first("EP")) or record.first("C7")
+    return {
+        "line": record.line,
+        "title": record.first("TI", "T1", "CT", "BT"),
+        "authors": join_authors(record.values("AU", "A1")),
+        "year": record.first("PY", "Y1", "DA"),
+        "journal": record.first("T2", "JF", "JO", "J2", "JA", "T3"),
+        "volume": record.first("VL"),
+        "issue": record.first("IS"),
+        "pages": pages,
+        "doi": record.first("DO", "DI", "M3", "L3", "UR"),
+        "pmid": _pmid(record),
+        "abstract": record.first("AB", "N2"),
+        "publication_type": record.first("M3", "TY") if not record.first("M3").startswith("10.")
+        else record.first("TY"),
+        "accession": _accession(record),
+        "database": _database(record),
+    }
+
+
+def parse(text: str, path: str) -> list[dict]:
+    records = split_records(text.split("\n"), path, _TAG, start_tags=("TY",), end_tags=("ER",),
+                            fmt_name="RIS")
+    return [to_fields(r) for r in records]

@@ -1,0 +1,110 @@
+"""The normalised record table: its columns, how a raw record becomes a row, atomic CSV writing.
+
+The columns are the contract in docs/architecture.md ("Search records"). Every format parser
+returns dicts keyed by `FIELDS` (+ `line`); `build_table` adds the identity columns and cleans
+identifiers (DOI lower case without resolver prefix, PMID digits only) so that every later stage
+can compare them directly.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+FIELDS = [
+    "title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
+    "abstract", "publication_type", "accession",
+]
+COLUMNS = [
+    "record_id", "source", "source_file", "source_index", "line", "database", "format",
+    *FIELDS,
+]
+
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|doi\s+)", re.IGNORECASE)
+_DOI_CORE = re.compile(r"10\.\d{4,9}/\S+")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(value) -> str:
+    """Collapse whitespace (exports wrap long fields over lines) and strip."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFC", str(value))
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_doi(value) -> str:
+    """`https://doi.org/10.1/AB` → `10.1/ab`; values without a DOI in them give ''."""
+    text = clean_text(value)
+    if not text:
+        return ""
+    text = _DOI_PREFIX.sub("", text)
+    match = _DOI_CORE.search(text)
+    if not match:
+        return ""
+    doi = match.group(0).rstrip(".,;")
+    return doi.lower()
+
+
+def clean_pmid(value) -> str:
+    """A PMID is digits only; MEDLINE and RIS exports sometimes append ' [pmid]' or similar."""
+    match = re.search(r"\d{1,9}", clean_text(value))
+    return match.group(0) if match else ""
+
+
+def clean_year(value) -> str:
+    """The first plausible 4-digit year in a date field ('2017 Feb', '2019/09/18/')."""
+    match = re.search(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)", clean_text(value))
+    return match.group(1) if match else ""
+
+
+def build_table(raw_records: list[dict], source: str, source_file: str, database: str,
+                fmt: str) -> list[dict]:
+    """Raw parser output → rows with exactly `COLUMNS`, in file order."""
+    rows = []
+    for index, raw in enumerate(raw_records):
+        row = {
+            "record_id": f"{source}:{index}",
+            "source": source,
+            "source_file": source_file,
+            "source_index": index,
+            "line": raw.get("line", ""),
+            "database": clean_text(raw.get("database")) or database,
+            "format": fmt,
+        }
+        for field in FIELDS:
+            row[field] = clean_text(raw.get(field, ""))
+        row["doi"] = clean_doi(row["doi"])
+        row["pmid"] = clean_pmid(row["pmid"])
+        row["year"] = clean_year(row["year"])
+        rows.append(row)
+    return rows
+
+
+def write_csv_atomic(rows: list[dict], path: str | os.PathLike, columns: list[str]) -> None:
+    """Write a CSV through a temporary file in the same directory, then rename: a reader (or a
+    crashed run) never sees half a table."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore",
+                                    lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_table(path: str | os.PathLike) -> list[dict]:
+    """Read a parsed-records CSV written by `write_csv_atomic` (all values as strings)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
