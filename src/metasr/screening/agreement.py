@@ -1,0 +1,69 @@
+"""Agreement between two screeners: conflicts and Cohen's kappa.
+
+Kappa is computed over the records both reviewers decided, on the decision categories of the
+stage. Its standard error is Cohen's (1960) large-sample approximation,
+sqrt(po (1 - po) / (n (1 - pe)^2)), with a normal 95% interval; it is a description of the
+screening, not an inference anyone should lean on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from metasr.screening.decisions import UNRESOLVED, Decision
+
+
+def cohen_kappa(pairs: list[tuple[str, str]]) -> dict:
+    """Cohen's kappa for paired categorical ratings.
+
+    Returns n, observed agreement `po`, chance agreement `pe`, `kappa`, `se`, `ci_lb`, `ci_ub`.
+    Kappa is undefined (None) when there are no pairs or chance agreement is 1 (both reviewers
+    used one and the same category throughout).
+    """
+    n = len(pairs)
+    result = {"n": n, "po": None, "pe": None, "kappa": None, "se": None, "ci_lb": None, "ci_ub": None}
+    if n == 0:
+        return result
+    first = Counter(a for a, _ in pairs)
+    second = Counter(b for _, b in pairs)
+    po = sum(a == b for a, b in pairs) / n
+    pe = sum(first[c] * second[c] for c in set(first) | set(second)) / n**2
+    result.update(po=po, pe=pe)
+    if math.isclose(pe, 1.0):
+        return result
+    kappa = (po - pe) / (1 - pe)
+    se = math.sqrt(po * (1 - po) / (n * (1 - pe) ** 2))
+    result.update(kappa=kappa, se=se, ci_lb=kappa - 1.959963984540054 * se,
+                  ci_ub=kappa + 1.959963984540054 * se)
+    return result
+
+
+def dual_screened(decisions: list[Decision]) -> list[Decision]:
+    return [d for d in decisions if d.reviewer1 and d.reviewer2]
+
+
+def stage_agreement(decisions: list[Decision]) -> dict:
+    """Kappa and conflict counts of one stage; `dual` is False for single-reviewer screening."""
+    pairs = [(d.reviewer1, d.reviewer2) for d in dual_screened(decisions)]
+    conflicts = [d for d in decisions if d.is_conflict]
+    return {
+        "dual": bool(pairs),
+        **cohen_kappa(pairs),
+        "conflicts": len(conflicts),
+        "unresolved": sum(d.decision == UNRESOLVED for d in conflicts),
+    }
+
+
+CONFLICT_COLUMNS = ("stage", "file", "row", "cluster_id", "key", "reviewer1", "reviewer2",
+                    "decision", "resolved")
+
+
+def conflict_rows(decisions: list[Decision]) -> list[dict]:
+    return [
+        {"stage": d.stage, "file": d.file, "row": d.row, "cluster_id": d.cluster_id, "key": d.key,
+         "reviewer1": d.reviewer1, "reviewer2": d.reviewer2,
+         "decision": "" if d.decision == UNRESOLVED else d.decision,
+         "resolved": str(d.decision != UNRESOLVED).lower()}
+        for d in decisions if d.is_conflict
+    ]

@@ -1,0 +1,201 @@
+"""Decision files: read, validate and resolve title/abstract and full-text decisions.
+
+One row is one reviewer-team decision on one record. `decision` is the final (consensus)
+decision; `reviewer1` and `reviewer2`, when both columns exist, are the independent decisions
+of dual screening. An empty `decision` is filled from the reviewers when they agree and is an
+unresolved conflict when they do not. Every problem in a file is collected before anything stops.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from metasr.errors import Problem
+from metasr.screening.keys import KeyIndex, resolve
+
+TITLE_ABSTRACT = "title_abstract"
+FULL_TEXT = "full_text"
+STAGE_LABELS = {TITLE_ABSTRACT: "title/abstract", FULL_TEXT: "full-text"}
+DECISIONS = {
+    TITLE_ABSTRACT: ("include", "exclude"),
+    FULL_TEXT: ("include", "exclude", "not_retrieved"),
+}
+IDENTIFIER_COLUMNS = ("record_id", "doi", "pmid", "title")
+REQUIRED_COLUMNS = ("decision",)
+UNRESOLVED = "unresolved"  # final decision of a conflict nobody resolved
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A validated decision bound to one de-duplication cluster."""
+
+    stage: str
+    file: str
+    row: int
+    cluster_id: str
+    key: str  # how the row identified the record, for messages and audit
+    decision: str  # include | exclude | not_retrieved | unresolved
+    reason: str  # canonical exclusion reason ("" unless excluded)
+    reviewer1: str
+    reviewer2: str
+    study_id: str
+    notes: str
+
+    @property
+    def is_conflict(self) -> bool:
+        return bool(self.reviewer1 and self.reviewer2 and self.reviewer1 != self.reviewer2)
+
+
+def read_table(path: str | Path) -> tuple[list[str], list[dict]]:
+    """Read a CSV as strings (identifiers such as PMIDs must never become numbers)."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        rows = [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+        return [c.strip() for c in (reader.fieldnames or [])], rows
+
+
+def _canonical(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+def _reason_lookup(reasons: list[str]) -> dict[str, str]:
+    return {_canonical(r): r for r in reasons}
+
+
+def check_columns(path: str, columns: list[str]) -> list[Problem]:
+    problems = []
+    for column in REQUIRED_COLUMNS:
+        if column not in columns:
+            problems.append(Problem(
+                f"missing column '{column}'", file=path, row=1, column=column,
+                rule="required column",
+                hint="decision files have columns doi, pmid, title, year, decision, reason "
+                     "(optional reviewer1, reviewer2, notes; full text also study_id)"))
+    if not any(c in columns for c in IDENTIFIER_COLUMNS):
+        problems.append(Problem(
+            "no identifier column", file=path, row=1, rule="record identifier",
+            hint="add at least one of record_id, doi, pmid, title (+ year)"))
+    return problems
+
+
+def _check_value(path, row, column, value, allowed, stage) -> list[Problem]:
+    if value and value not in allowed:
+        return [Problem(
+            f"unknown {STAGE_LABELS[stage]} decision", file=path, row=row, column=column,
+            value=value, rule="allowed decision", hint="use one of: " + ", ".join(allowed))]
+    return []
+
+
+def _final_decision(decision: str, reviewer1: str, reviewer2: str) -> str:
+    if decision:
+        return decision
+    given = {r for r in (reviewer1, reviewer2) if r}
+    if len(given) == 1:
+        return given.pop()
+    if len(given) > 1:
+        return UNRESOLVED
+    return ""
+
+
+def _parse_row(stage, path, row_number, row, index, reasons) -> tuple[Decision | None, list[Problem]]:
+    allowed = DECISIONS[stage]
+    decision = row.get("decision", "").lower()
+    reviewer1 = row.get("reviewer1", "").lower()
+    reviewer2 = row.get("reviewer2", "").lower()
+    problems = []
+    for column, value in (("decision", decision), ("reviewer1", reviewer1), ("reviewer2", reviewer2)):
+        problems += _check_value(path, row_number, column, value, allowed, stage)
+
+    final = _final_decision(decision, reviewer1, reviewer2)
+    if not final:
+        problems.append(Problem(
+            "no decision", file=path, row=row_number, column="decision", rule="decision required",
+            hint="fill 'decision' (" + " / ".join(allowed) + ")"))
+
+    reason = ""
+    raw_reason = row.get("reason", "")
+    if final == "exclude":
+        reason = reasons.get(_canonical(raw_reason), "")
+        if not raw_reason:
+            problems.append(Problem(
+                "exclusion without a reason", file=path, row=row_number, column="reason",
+                rule="exclusion reason required",
+                hint="use one of screening.exclusion_reasons: " + "; ".join(reasons.values())))
+        elif not reason:
+            problems.append(Problem(
+                "exclusion reason not in screening.exclusion_reasons", file=path, row=row_number,
+                column="reason", value=raw_reason, rule="reason from config list",
+                hint="use one of: " + "; ".join(reasons.values())
+                     + " (put details in 'notes', or add the reason to config)"))
+    elif final == "not_retrieved":
+        reason = raw_reason  # free text: why the report could not be obtained
+
+    resolution = resolve(row, index)
+    if resolution.error:
+        rule = {"no_key": "record identifier", "unknown": "decision for a known record",
+                "ambiguous": "unambiguous key", "inconsistent": "consistent identifiers"}
+        hint = {
+            "no_key": "give the record's doi, pmid, or title and year",
+            "unknown": "check the identifier against results/records/records.csv",
+            "ambiguous": "identify the record by doi, pmid or record_id instead",
+            "inconsistent": "the identifiers belong to different records; fix one of them",
+        }
+        problems.append(Problem(
+            resolution.detail, file=path, row=row_number,
+            column=resolution.key.kind.replace("title_year", "title") if resolution.key else None,
+            value=resolution.key.value.replace("\x1f", " | ") if resolution.key else None,
+            rule=rule[resolution.error], hint=hint[resolution.error]))
+
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return Decision(
+        stage=stage, file=path, row=row_number, cluster_id=resolution.cluster_id,
+        key=resolution.key.describe(), decision=final, reason=reason,
+        reviewer1=reviewer1, reviewer2=reviewer2,
+        study_id=row.get("study_id", "") if final == "include" else "",
+        notes=row.get("notes", ""),
+    ), problems
+
+
+def read_decisions(path: str | Path, stage: str, index: KeyIndex,
+                   exclusion_reasons: list[str]) -> tuple[list[Decision], list[Problem]]:
+    """Parse one decision file; return its valid decisions and every problem found."""
+    path = str(path)
+    if not Path(path).is_file():
+        return [], [Problem(f"{STAGE_LABELS[stage]} decision file not found", file=path,
+                            rule="file exists", hint="check screening paths in config")]
+    columns, rows = read_table(path)
+    problems = check_columns(path, columns)
+    if problems:
+        return [], problems
+    reasons = _reason_lookup(exclusion_reasons)
+    decisions = []
+    for row_number, row in enumerate(rows, start=2):
+        if not any(row.values()):
+            continue  # a blank spreadsheet line is not a decision
+        decision, row_problems = _parse_row(stage, path, row_number, row, index, reasons)
+        problems += row_problems
+        if decision:
+            decisions.append(decision)
+    problems += _duplicate_decisions(decisions)
+    return decisions, problems
+
+
+def _duplicate_decisions(decisions: list[Decision]) -> list[Problem]:
+    rows_by_cluster: dict[str, list[Decision]] = {}
+    for decision in decisions:
+        rows_by_cluster.setdefault(decision.cluster_id, []).append(decision)
+    problems = []
+    for cluster, group in sorted(rows_by_cluster.items()):
+        if len(group) < 2:
+            continue
+        first = group[0]
+        for other in group[1:]:
+            problems.append(Problem(
+                f"second decision for the same record (row {first.row} already decides it; "
+                f"cluster {cluster})", file=other.file, row=other.row, value=other.key,
+                rule="one decision per record",
+                hint="records that the de-duplication merged need one row; delete one of them"))
+    return problems

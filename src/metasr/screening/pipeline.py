@@ -1,0 +1,183 @@
+"""The screening step: records + decision files → screening.csv, prisma.json/csv, conflicts.csv.
+
+`screen_records` is what the workflow calls. It collects every problem of both decision files
+and of the record tables before stopping, checks that no record is lost or counted twice, and
+writes its outputs only when everything holds, each through a temporary file and a rename so
+that an interrupted run never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from metasr.errors import InputError, Problem, raise_if_errors
+from metasr.screening.agreement import CONFLICT_COLUMNS, conflict_rows, stage_agreement
+from metasr.screening.decisions import FULL_TEXT, TITLE_ABSTRACT, read_decisions, read_table
+from metasr.screening.flow import ScreenedRecord, build_flow
+from metasr.screening.keys import KeyIndex
+from metasr.screening.prisma import (
+    DATABASES, METHODS, OTHER, check_conservation, column_of_method, prisma_counts,
+)
+from metasr.screening.prisma_csv import render_prisma_csv
+
+SCREENING_COLUMNS = (
+    "cluster_id", "record_id", "prisma_column", "sources", "title", "year", "doi", "pmid",
+    "title_abstract_decision", "title_abstract_reason", "title_abstract_row",
+    "full_text_decision", "full_text_reason", "full_text_row", "study_id", "status", "notes",
+)
+
+
+def check_sources(sources_cfg: dict) -> list[Problem]:
+    problems = []
+    for source, cfg in sorted(sources_cfg.items()):
+        method = (cfg or {}).get("method")
+        if method not in METHODS:
+            problems.append(Problem(
+                f"search source '{source}' has an unknown method", file="config",
+                column=f"search.sources.{source}.method", value=str(method),
+                rule="PRISMA method", hint="use one of: " + ", ".join(METHODS)))
+    return problems
+
+
+def load_records(records_csv, unique_csv, sources_cfg: dict) -> tuple[list[dict], dict[str, dict], list[Problem]]:
+    """Read records.csv (every record) and unique.csv (one per cluster) and check they agree."""
+    problems: list[Problem] = []
+    tables = {}
+    for path, needed in ((records_csv, ("record_id", "source", "cluster_id")), (unique_csv, ("record_id",))):
+        if not Path(path).is_file():
+            problems.append(Problem("record table not found", file=str(path), rule="file exists",
+                                    hint="run the records step (metasr records dedup) first"))
+            continue
+        columns, rows = read_table(path)
+        for column in needed:
+            if column not in columns:
+                problems.append(Problem(f"missing column '{column}'", file=str(path), row=1,
+                                        column=column, rule="records contract (docs/architecture.md)"))
+        tables[path] = rows
+    raise_if_errors(problems)
+    records, unique_rows = tables[records_csv], tables[unique_csv]
+
+    for row_number, record in enumerate(records, start=2):
+        if record["source"] not in sources_cfg:
+            problems.append(Problem(
+                "record from a source that is not in config search.sources", file=str(records_csv),
+                row=row_number, column="source", value=record["source"], rule="known source",
+                hint="add the source to search.sources (with its method) or re-run the records step"))
+    cluster_of_record = {r["record_id"]: r["cluster_id"] for r in records}
+    unique: dict[str, dict] = {}
+    for row_number, row in enumerate(unique_rows, start=2):
+        cluster = row.get("cluster_id") or cluster_of_record.get(row["record_id"], "")
+        if not cluster:
+            problems.append(Problem("unique record with no cluster in records.csv", file=str(unique_csv),
+                                    row=row_number, column="record_id", value=row["record_id"],
+                                    rule="unique ⊆ records"))
+        elif cluster in unique:
+            problems.append(Problem("two unique records for one cluster", file=str(unique_csv),
+                                    row=row_number, column="cluster_id", value=cluster,
+                                    rule="one row per cluster"))
+        else:
+            unique[cluster] = row
+    for cluster in sorted({r["cluster_id"] for r in records} - set(unique)):
+        problems.append(Problem("cluster has records but no unique record", file=str(unique_csv),
+                                value=cluster, rule="records in = unique + duplicates",
+                                hint="re-run the de-duplication step"))
+    return records, unique, problems
+
+
+def cluster_columns(records: list[dict], sources_cfg: dict) -> dict[str, str]:
+    """PRISMA column of each cluster: databases when any member came from a database/register."""
+    columns: dict[str, str] = {}
+    for record in records:
+        method = sources_cfg.get(record["source"], {}).get("method", "other")
+        if column_of_method(method) == DATABASES or record["cluster_id"] not in columns:
+            columns[record["cluster_id"]] = column_of_method(method)
+    return columns
+
+
+def screening_rows(flow: list[ScreenedRecord], unique: dict[str, dict], records: list[dict]) -> list[dict]:
+    sources: dict[str, set[str]] = {}
+    for record in records:
+        sources.setdefault(record["cluster_id"], set()).add(record["source"])
+    rows = []
+    for item in flow:
+        record, ta, ft = unique[item.cluster_id], item.title_abstract, item.full_text
+        rows.append({
+            "cluster_id": item.cluster_id, "record_id": record.get("record_id", ""),
+            "prisma_column": item.column, "sources": ";".join(sorted(sources.get(item.cluster_id, ()))),
+            "title": record.get("title", ""), "year": record.get("year", ""),
+            "doi": record.get("doi", ""), "pmid": record.get("pmid", ""),
+            "title_abstract_decision": ta.decision if ta else "",
+            "title_abstract_reason": ta.reason if ta else "",
+            "title_abstract_row": ta.row if ta else "",
+            "full_text_decision": ft.decision if ft else "",
+            "full_text_reason": item.full_text_reason or (ft.reason if ft else ""),
+            "full_text_row": ft.row if ft else "",
+            "study_id": item.study_id, "status": item.status,
+            "notes": " | ".join(n for n in ((ta.notes if ta else ""), (ft.notes if ft else "")) if n),
+        })
+    return rows
+
+
+def _csv_text(columns, rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def screen_records(records_csv, unique_csv, title_abstract_csv, full_text_csv,
+                   screening_cfg: dict, sources_cfg: dict, out_dir) -> dict:
+    """Run screening; write screening.csv, prisma.json, prisma.csv, conflicts.csv into out_dir.
+
+    Returns the PRISMA counts (the content of prisma.json). Raises InputError listing every
+    problem when the decisions are incomplete, inconsistent or in conflict; warnings (e.g.
+    unresolved conflicts that config allows) are kept in prisma.json under "warnings".
+    """
+    records_csv, unique_csv = str(records_csv), str(unique_csv)
+    reasons = list(screening_cfg.get("exclusion_reasons") or [])
+    problems = check_sources(sources_cfg)
+    raise_if_errors(problems)
+    records, unique, record_problems = load_records(records_csv, unique_csv, sources_cfg)
+    raise_if_errors(record_problems)
+
+    index = KeyIndex.from_records(records)
+    files = {TITLE_ABSTRACT: str(title_abstract_csv), FULL_TEXT: str(full_text_csv)}
+    ta, ta_problems = read_decisions(files[TITLE_ABSTRACT], TITLE_ABSTRACT, index, reasons)
+    ft, ft_problems = read_decisions(files[FULL_TEXT], FULL_TEXT, index, reasons)
+    problems = ta_problems + ft_problems
+    if not any(p.severity == "error" for p in problems):
+        flow, flow_problems = build_flow(
+            unique, cluster_columns(records, sources_cfg), ta, ft, files,
+            bool(screening_cfg.get("allow_unresolved_conflicts", False)))
+        problems += flow_problems
+    warnings = raise_if_errors(problems)
+
+    agreement = {TITLE_ABSTRACT: stage_agreement(ta), FULL_TEXT: stage_agreement(ft)}
+    prisma = prisma_counts(records, flow, sources_cfg, reasons, agreement)
+    raise_if_errors(check_conservation(prisma))
+    prisma["warnings"] = [w.to_dict() for w in warnings]
+
+    out = Path(out_dir)
+    write_atomic(out / "screening.csv", _csv_text(SCREENING_COLUMNS, screening_rows(flow, unique, records)))
+    write_atomic(out / "conflicts.csv", _csv_text(CONFLICT_COLUMNS, conflict_rows(ta + ft)))
+    write_atomic(out / "prisma.csv", render_prisma_csv(prisma))
+    write_atomic(out / "prisma.json", json.dumps(prisma, indent=2, sort_keys=False) + "\n")
+    return prisma

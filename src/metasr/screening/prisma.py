@@ -1,0 +1,151 @@
+"""PRISMA 2020 counts from the screening flow, and the conservation laws they must obey.
+
+Two columns, as in the PRISMA 2020 diagram: records from databases and registers, and records
+from other methods (sources whose config `method` is `other`). A de-duplicated record belongs to
+the databases column when any of its cluster's members came from a database or register, else
+to the other column; an other-method record that duplicates a database record is therefore
+counted as a duplicate in the other column. Each column obeys:
+
+    identified = duplicates + screened
+    screened   = excluded + sought
+    sought     = not_retrieved + assessed
+    assessed   = reports_excluded + reports_included
+    excluded   = sum of its reasons (both stages)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from metasr.errors import Problem
+from metasr.screening.flow import (
+    DATABASES, EXCLUDED_FULL_TEXT, EXCLUDED_TITLE_ABSTRACT, INCLUDED, NOT_RETRIEVED, OTHER,
+    UNRESOLVED_REASON, ScreenedRecord,
+)
+
+DATABASE_METHODS = ("database", "register")
+METHODS = DATABASE_METHODS + ("other",)
+SCHEMA = "metasr.prisma/1"
+
+
+def column_of_method(method: str) -> str:
+    return DATABASES if method in DATABASE_METHODS else OTHER
+
+
+def _reason_counts(reasons: list[str], order: list[str]) -> list[dict]:
+    """Reasons with their counts, in config order (unknown extras, e.g. unresolved, last)."""
+    counts = Counter(reasons)
+    ordered = [r for r in order if counts[r]] + sorted(r for r in counts if r not in order)
+    return [{"reason": r, "n": counts[r]} for r in ordered]
+
+
+def _identified(records: list[dict], sources_cfg: dict, column: str) -> list[dict]:
+    counts = Counter(r["source"] for r in records)
+    return [
+        {"source": source, "database": cfg.get("database", source), "method": cfg.get("method"),
+         "n": counts.get(source, 0)}
+        for source, cfg in sources_cfg.items()
+        if column_of_method(cfg.get("method")) == column
+    ]
+
+
+def _duplicates(column: str, records: list[dict], flow: list[ScreenedRecord], sources_cfg: dict) -> int:
+    """Records of this column's sources that are not the one record kept for their cluster.
+
+    Counted from the cluster memberships, independently of the flow, so that the law
+    identified = duplicates + screened checks something.
+    """
+    cluster_column = {f.cluster_id: f.column for f in flow}
+    in_column = Counter(r["cluster_id"] for r in records
+                        if column_of_method(sources_cfg[r["source"]].get("method")) == column)
+    return sum(n - (cluster_column.get(cluster) == column) for cluster, n in in_column.items())
+
+
+def column_counts(column: str, records: list[dict], flow: list[ScreenedRecord],
+                  sources_cfg: dict, reasons_order: list[str]) -> dict:
+    by_source = _identified(records, sources_cfg, column)
+    members = [f for f in flow if f.column == column]
+    status = Counter(f.status for f in members)
+    included = [f for f in members if f.status == INCLUDED]
+    identified = sum(s["n"] for s in by_source)
+    screened = len(members)
+    sought = screened - status[EXCLUDED_TITLE_ABSTRACT]
+    return {
+        "identified": identified,
+        "identified_by_source": by_source,
+        "registers": sum(s["n"] for s in by_source if s["method"] == "register"),
+        "duplicates": _duplicates(column, records, flow, sources_cfg),
+        "screened": screened,
+        "excluded": status[EXCLUDED_TITLE_ABSTRACT],
+        "excluded_reasons": _reason_counts(
+            [f.title_abstract_reason for f in members if f.status == EXCLUDED_TITLE_ABSTRACT],
+            reasons_order),
+        "sought": sought,
+        "not_retrieved": status[NOT_RETRIEVED],
+        "assessed": sought - status[NOT_RETRIEVED],
+        "reports_excluded": status[EXCLUDED_FULL_TEXT],
+        "reports_excluded_reasons": _reason_counts(
+            [f.full_text_reason for f in members if f.status == EXCLUDED_FULL_TEXT],
+            reasons_order + [UNRESOLVED_REASON]),
+        "reports_included": len(included),
+        "studies_included": len({f.study_id for f in included}),
+    }
+
+
+def prisma_counts(records: list[dict], flow: list[ScreenedRecord], sources_cfg: dict,
+                  reasons_order: list[str], agreement: dict) -> dict:
+    """All PRISMA 2020 numbers as one JSON-ready dict."""
+    has_other = any(cfg.get("method") == "other" for cfg in sources_cfg.values())
+    columns = {DATABASES: column_counts(DATABASES, records, flow, sources_cfg, reasons_order)}
+    if has_other:
+        columns[OTHER] = column_counts(OTHER, records, flow, sources_cfg, reasons_order)
+    included = [f for f in flow if f.status == INCLUDED]
+    return {
+        "schema": SCHEMA,
+        "records": {"identified": len(records), "unique": len(flow),
+                    "duplicates": len(records) - len(flow)},
+        "columns": columns,
+        "included": {"studies": len({f.study_id for f in included}), "reports": len(included)},
+        "agreement": agreement,
+    }
+
+
+def _law(problems: list, where: str, name: str, left: int, parts: dict) -> None:
+    if left != sum(parts.values()):
+        detail = " + ".join(f"{k} {v}" for k, v in parts.items())
+        problems.append(Problem(
+            f"{where}: {name} {left} != {detail}", rule="conservation",
+            hint="a record was lost or counted twice; this is a bug in metasr, please report it"))
+
+
+def check_conservation(prisma: dict) -> list[Problem]:
+    """Every conservation law of the counts; an empty list means they all hold."""
+    problems: list[Problem] = []
+    totals = prisma["records"]
+    _law(problems, "all records", "identified", totals["identified"],
+         {"unique": totals["unique"], "duplicates": totals["duplicates"]})
+    columns = prisma["columns"]
+    _law(problems, "all records", "identified", totals["identified"],
+         {name: c["identified"] for name, c in columns.items()})
+    _law(problems, "all records", "unique", totals["unique"],
+         {name: c["screened"] for name, c in columns.items()})
+    for name, c in columns.items():
+        _law(problems, name, "identified", c["identified"],
+             {"duplicates": c["duplicates"], "screened": c["screened"]})
+        _law(problems, name, "identified", c["identified"],
+             {s["source"]: s["n"] for s in c["identified_by_source"]})
+        _law(problems, name, "screened", c["screened"], {"excluded": c["excluded"], "sought": c["sought"]})
+        _law(problems, name, "excluded", c["excluded"],
+             {r["reason"]: r["n"] for r in c["excluded_reasons"]})
+        _law(problems, name, "sought", c["sought"],
+             {"not retrieved": c["not_retrieved"], "assessed": c["assessed"]})
+        _law(problems, name, "assessed", c["assessed"],
+             {"reports excluded": c["reports_excluded"], "reports included": c["reports_included"]})
+        _law(problems, name, "reports excluded", c["reports_excluded"],
+             {r["reason"]: r["n"] for r in c["reports_excluded_reasons"]})
+        if min(v for v in c.values() if isinstance(v, int)) < 0:
+            problems.append(Problem(f"{name}: negative count", rule="conservation",
+                                    hint="a record was counted twice; this is a bug in metasr"))
+    _law(problems, "all records", "reports included", prisma["included"]["reports"],
+         {name: c["reports_included"] for name, c in columns.items()})
+    return problems

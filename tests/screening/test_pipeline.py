@@ -1,0 +1,129 @@
+"""screen_records end to end on synthetic tables (tests/screening/conftest.py)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from metasr.errors import InputError
+
+
+def rows(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_counts_of_synthetic_review(workspace):
+    prisma = workspace.run()
+    db, other = prisma["columns"]["databases"], prisma["columns"]["other"]
+    assert prisma["records"] == {"identified": 7, "unique": 5, "duplicates": 2}
+    assert [(s["source"], s["n"]) for s in db["identified_by_source"]] == [("pubmed", 2), ("scopus", 3)]
+    assert (db["identified"], db["duplicates"], db["screened"], db["excluded"]) == (5, 1, 4, 1)
+    assert db["excluded_reasons"] == [{"reason": "review", "n": 1}]
+    assert (db["sought"], db["not_retrieved"], db["assessed"]) == (3, 0, 3)
+    assert db["reports_excluded_reasons"] == [{"reason": "lesion-level analysis only", "n": 1}]
+    assert (db["reports_included"], db["studies_included"]) == (2, 1)
+    # The website copy of c5 duplicates a Scopus record: a duplicate in the other column.
+    assert (other["identified"], other["duplicates"], other["screened"], other["excluded"]) == (2, 1, 1, 1)
+    assert prisma["included"] == {"studies": 1, "reports": 2}
+
+
+def test_outputs_written_and_deterministic(workspace):
+    workspace.run()
+    out = workspace.root / "out"
+    first = {name: (out / name).read_bytes() for name in
+             ("screening.csv", "prisma.json", "prisma.csv", "conflicts.csv")}
+    workspace.run()
+    assert first == {name: (out / name).read_bytes() for name in first}
+    screening = rows(out / "screening.csv")
+    assert [r["cluster_id"] for r in screening] == ["c1", "c2", "c3", "c4", "c5"]
+    assert [r["status"] for r in screening] == [
+        "included", "excluded_title_abstract", "excluded_full_text", "excluded_title_abstract", "included"]
+    assert screening[4]["prisma_column"] == "databases" and screening[3]["prisma_column"] == "other"
+    assert not list(out.glob("*.tmp"))
+
+
+def test_kappa_and_conflicts(workspace):
+    prisma = workspace.run()
+    ta = prisma["agreement"]["title_abstract"]
+    # reviewer1: I E I E I ; reviewer2: I I I E E -> po = 3/5, pe = (3*3 + 2*2)/25 = 13/25
+    assert ta["n"] == 5 and ta["conflicts"] == 2 and ta["unresolved"] == 0
+    assert ta["kappa"] == pytest.approx((0.6 - 0.52) / 0.48)
+    assert prisma["agreement"]["full_text"]["dual"] is False
+    conflicts = rows(workspace.root / "out" / "conflicts.csv")
+    assert [(c["row"], c["resolved"]) for c in conflicts] == [("3", "true"), ("6", "true")]
+
+
+def test_unresolved_conflict_stops_unless_allowed(workspace):
+    workspace.title_abstract[4]["decision"] = ""
+    with pytest.raises(InputError) as err:
+        workspace.run()
+    [problem] = err.value.errors
+    assert problem.row == 6 and problem.rule == "conflicts resolved"
+    workspace.screening_cfg["allow_unresolved_conflicts"] = True
+    prisma = workspace.run()
+    assert prisma["agreement"]["title_abstract"]["unresolved"] == 1
+    assert prisma["warnings"][0]["rule"] == "conflicts resolved"
+    # passed on to full text, where it has a decision
+    assert prisma["included"]["reports"] == 2
+
+
+def test_record_without_decision_is_an_error(workspace):
+    del workspace.title_abstract[2]
+    with pytest.raises(InputError) as err:
+        workspace.run()
+    [problem] = err.value.errors
+    assert "without a title/abstract decision" in problem.message and "10.1/three" in problem.value
+
+
+def test_passed_on_record_without_full_text_decision_is_an_error(workspace):
+    del workspace.full_text[1]
+    with pytest.raises(InputError, match="without a full-text decision"):
+        workspace.run()
+
+
+def test_full_text_decision_after_exclusion_is_an_error(workspace):
+    workspace.full_text.append({"pmid": "222", "decision": "exclude", "reason": "review"})
+    with pytest.raises(InputError) as err:
+        workspace.run()
+    [problem] = err.value.errors
+    assert problem.row == 5 and problem.rule == "screened = excluded + passed on"
+
+
+def test_all_problems_reported_at_once(workspace):
+    workspace.title_abstract[0]["decision"] = "maybe"
+    workspace.title_abstract[1]["reason"] = "not relevant"
+    workspace.full_text[0]["pmid"] = "999"
+    with pytest.raises(InputError) as err:
+        workspace.run()
+    found = {(p.file.rsplit("/", 1)[-1], p.row, p.column) for p in err.value.errors}
+    assert {("ta.csv", 2, "decision"), ("ta.csv", 3, "reason"), ("ft.csv", 2, "pmid")} <= found
+
+
+def test_record_from_unconfigured_source_is_an_error(workspace):
+    del workspace.sources_cfg["web"]
+    with pytest.raises(InputError) as err:
+        workspace.run()
+    assert {p.row for p in err.value.errors} == {6, 7}
+    assert all(p.column == "source" for p in err.value.errors)
+
+
+def test_cluster_missing_from_unique_is_an_error(workspace, tmp_path):
+    paths = workspace.write()
+    lines = paths["unique_csv"].read_text().splitlines()
+    paths["unique_csv"].write_text("\n".join(lines[:-1]) + "\n")
+    from metasr.screening.pipeline import screen_records
+
+    with pytest.raises(InputError, match="cluster has records but no unique record"):
+        screen_records(**paths, screening_cfg=workspace.screening_cfg,
+                       sources_cfg=workspace.sources_cfg, out_dir=tmp_path / "out")
+
+
+def test_not_retrieved_and_unresolved_full_text(workspace):
+    workspace.full_text[1] = {"doi": "10.1/three", "decision": "not_retrieved", "reason": "paywalled"}
+    prisma = workspace.run()
+    db = prisma["columns"]["databases"]
+    assert (db["sought"], db["not_retrieved"], db["assessed"], db["reports_excluded"]) == (3, 1, 2, 0)
+    assert json.loads((workspace.root / "out" / "prisma.json").read_text())["columns"]["databases"] == db
