@@ -1,0 +1,78 @@
+# Parse-time helpers: load and validate the review, list targets, give each job only what it needs.
+from metasr.errors import InputError
+from metasr.workflow.review import load_review
+from snakemake.exceptions import WorkflowError
+
+try:
+    REVIEW = load_review(config, workflow.basedir)
+except InputError as err:
+    raise WorkflowError(f"metasr: the review's inputs have problems; nothing was run.\n{err.format()}")
+
+OUTCOMES = REVIEW.outcomes
+SOURCES = REVIEW.sources
+
+
+wildcard_constraints:
+    outcome="|".join(OUTCOMES),
+    source="|".join(SOURCES),
+
+
+def get_final_output():
+    return [
+        "results/records/unique.csv",
+        "results/screening/prisma.json",
+        "results/screening/prisma.svg",
+        expand("results/extraction/{outcome}.csv", outcome=OUTCOMES),
+        expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
+        expand("results/figures/{outcome}_forest.svg", outcome=REVIEW.outcomes_with_data),
+        "results/figures/summary_forest.svg",
+        "results/report.html",
+    ]
+
+
+def source_file(wildcards):
+    return REVIEW.config["search"]["sources"][wildcards.source]["file"]
+
+
+def source_settings(wildcards):
+    return REVIEW.config["search"]["sources"][wildcards.source]
+
+
+def parsed_records():
+    return expand("results/records/parsed/{source}.csv", source=SOURCES)
+
+
+def dedup_overrides():
+    path = REVIEW.config["search"]["dedup"].get("overrides")
+    return [path] if path else []
+
+
+def outcome_sheet(wildcards):
+    return REVIEW.sheet(wildcards.outcome)
+
+
+def outcome_settings(wildcards):
+    return REVIEW.config["outcomes"][wildcards.outcome]
+
+
+def outcome_studies(wildcards):
+    return REVIEW.studies_by_outcome[wildcards.outcome]
+
+
+def analysis_settings(wildcards):
+    outcome = REVIEW.config["outcomes"][wildcards.outcome]
+    keys = ("measure", "method", "test", "order_by", "label", "published", "subgroup")
+    return {k: outcome[k] for k in keys if k in outcome}
+
+
+def forest_figures():
+    return expand("results/figures/{outcome}_forest.svg", outcome=REVIEW.outcomes_with_data)
+
+
+def input_files():
+    """Every data file the review reads, for the report's checksum table."""
+    from metasr.config import input_paths
+
+    paths = set(input_paths(REVIEW.config).values())
+    paths.update(REVIEW.sheet(o) for o in OUTCOMES)
+    return sorted(paths)

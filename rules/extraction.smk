@@ -1,0 +1,20 @@
+# Extraction: one job per outcome turns its sheet into metafor-style effect inputs. The job's
+# inputs are only this outcome's sheet; its studies' rows and settings arrive as params, so a change
+# elsewhere in the review does not rerun it.
+
+
+rule prepare_outcome:
+    input:
+        sheet=outcome_sheet,
+    output:
+        "results/extraction/{outcome}.csv",
+    params:
+        outcome=outcome_settings,
+        studies=outcome_studies,
+        extraction=REVIEW.config["extraction"],
+    log:
+        "logs/prepare_outcome/{outcome}.log",
+    conda:
+        "../envs/metasr.yaml"
+    script:
+        "../scripts/prepare_outcome.py"

@@ -1,0 +1,16 @@
+# Pooling: one job per outcome, with the outcome's measure, method and test from config.
+
+
+rule pool_outcome:
+    input:
+        "results/extraction/{outcome}.csv",
+    output:
+        "results/pooled/{outcome}.json",
+    params:
+        analysis=analysis_settings,
+    log:
+        "logs/pool_outcome/{outcome}.log",
+    conda:
+        "../envs/metasr.yaml"
+    script:
+        "../scripts/pool_outcome.py"

@@ -1,0 +1,69 @@
+# Search records: parse each export, de-duplicate across exports, screen, count for PRISMA 2020.
+
+
+rule ingest_records:
+    input:
+        source_file,
+    output:
+        "results/records/parsed/{source}.csv",
+    params:
+        source=lambda w: w.source,
+        database=lambda w: source_settings(w)["database"],
+    log:
+        "logs/ingest_records/{source}.log",
+    conda:
+        "../envs/metasr.yaml"
+    script:
+        "../scripts/ingest_records.py"
+
+
+rule dedup_records:
+    input:
+        parsed=parsed_records(),
+        overrides=dedup_overrides(),
+    output:
+        records="results/records/records.csv",
+        unique="results/records/unique.csv",
+        audit="results/records/audit.csv",
+    log:
+        "logs/dedup_records.log",
+    conda:
+        "../envs/metasr.yaml"
+    script:
+        "../scripts/dedup_records.py"
+
+
+rule screen_records:
+    input:
+        records="results/records/records.csv",
+        unique="results/records/unique.csv",
+        title_abstract=config["screening"]["title_abstract"],
+        full_text=config["screening"]["full_text"],
+    output:
+        screening="results/screening/screening.csv",
+        prisma_json="results/screening/prisma.json",
+        prisma_csv="results/screening/prisma.csv",
+        conflicts="results/screening/conflicts.csv",
+    params:
+        screening=REVIEW.config["screening"],
+        sources=REVIEW.config["search"]["sources"],
+    log:
+        "logs/screen_records.log",
+    conda:
+        "../envs/metasr.yaml"
+    script:
+        "../scripts/screen_records.py"
+
+
+rule draw_prisma:
+    input:
+        "results/screening/prisma.json",
+    output:
+        svg=report("results/screening/prisma.svg", caption="../report/prisma.rst", category="PRISMA"),
+        png="results/screening/prisma.png",
+    log:
+        "logs/draw_prisma.log",
+    conda:
+        "../envs/metasr.yaml"
+    script:
+        "../scripts/draw_prisma.py"
