@@ -185,3 +185,105 @@ def fit_rma(yi, vi, method: str = "REML", test: str = "z", X=None, measure: str 
 def fit_common(yi, vi, test: str = "z", X=None, measure: str | None = None) -> MetaFit:
     """Common-effect (inverse-variance) model."""
     return fit_rma(yi, vi, method="FE", test=test, X=X, measure=measure)
+
+
+# ---------------------------------------------------------------- 2x2 tables: Mantel-Haenszel, Peto
+
+@dataclass
+class TableFit:
+    """A Mantel-Haenszel or Peto common-effect fit of 2x2 tables (log scale for RR and OR)."""
+
+    method: str
+    measure: str
+    test: str
+    yi: np.ndarray  # escalc effects (for plots and refits), NaN for tables with no information
+    vi: np.ndarray
+    estimate: float
+    se: float
+    Q: float
+    Q_df: int
+    k: int
+
+    @property
+    def stat(self) -> float:
+        return self.estimate / self.se
+
+    @property
+    def pval(self) -> float:
+        return float(inference.wald(self.estimate, self.se, "z", None)[1])
+
+    def to_dict(self) -> dict:
+        stat, pval, ci_lb, ci_ub = inference.wald(self.estimate, self.se, "z", None)
+        Q_pval = float(inference.stats.chi2.sf(self.Q, self.Q_df)) if self.Q_df > 0 else math.nan
+        I2, H2 = inference.i2_h2_from_q(self.Q, self.Q_df)
+        return {"k": self.k, "estimate": self.estimate, "se": self.se, "stat": float(stat), "pval": float(pval),
+                "ci_lb": float(ci_lb), "ci_ub": float(ci_ub), "tau2": 0.0, "I2": I2, "H2": H2,
+                "Q": self.Q, "Q_df": self.Q_df, "Q_pval": Q_pval}
+
+
+def _escalc_q(measure, ai, bi, ci, di):
+    """Q test on the escalc effects, double-zero tables dropped (as rma.mh/rma.peto do)."""
+    from metasr.stats import effects
+
+    keep = ~(((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0)))
+    fn = {"RR": effects.log_rr, "OR": effects.log_or, "RD": effects.rd}[measure]
+    yi, vi = fn(ai, bi, ci, di)
+    yi, vi = np.where(keep, yi, np.nan), np.where(keep, vi, np.nan)
+    return yi, vi, keep
+
+
+def _q_around(yi, vi, estimate: float):
+    """Cochran's Q with inverse-variance weights around the pooled (MH) estimate."""
+    if len(yi) < 2:
+        return 0.0, 0
+    return max(0.0, float(np.sum((yi - estimate) ** 2 / vi))), len(yi) - 1
+
+
+def fit_mh(ai, bi, ci, di, measure: str) -> TableFit:
+    """Mantel-Haenszel pooled RR, OR or RD (Robins-Breslow-Greenland variance for OR,
+    Greenland-Robins for RR, Sato et al. 1989 for RD), no continuity correction. Q uses the
+    escalc effects (1/2 added to zero cells, double-zero tables dropped) around the MH estimate."""
+    ai, bi, ci, di = (np.asarray(a, dtype=float) for a in (ai, bi, ci, di))
+    n1i, n2i = ai + bi, ci + di
+    ni = n1i + n2i
+    if measure == "OR":
+        R, S = ai * di / ni, bi * ci / ni
+        P, Qi = (ai + di) / ni, (bi + ci) / ni
+        sR, sS = R.sum(), S.sum()
+        estimate = math.log(sR / sS)
+        var = (np.sum(P * R) / (2 * sR**2) + np.sum(P * S + Qi * R) / (2 * sR * sS)
+               + np.sum(Qi * S) / (2 * sS**2))
+    elif measure == "RR":
+        R, S = ai * n2i / ni, ci * n1i / ni
+        sR, sS = R.sum(), S.sum()
+        estimate = math.log(sR / sS)
+        var = np.sum((n1i * n2i * (ai + ci) - ai * ci * ni) / ni**2) / (sR * sS)
+    elif measure == "RD":
+        W = np.sum(n1i * n2i / ni)
+        estimate = float(np.sum((ai * n2i - ci * n1i) / ni) / W)
+        P = np.sum((n1i**2 * ci - n2i**2 * ai + n1i * n2i * (n2i - n1i) / 2) / ni**2)
+        Qs = np.sum((ai * (n2i - ci) + ci * (n1i - ai)) / (2 * ni))
+        var = (estimate * P + Qs) / W**2
+    else:
+        raise ValueError(f"Mantel-Haenszel pools RR, OR or RD, not {measure}")
+    yi, vi, keep = _escalc_q(measure, ai, bi, ci, di)
+    Q, Q_df = _q_around(yi[keep], vi[keep], estimate)
+    return TableFit("MH", measure, "z", yi, vi, float(estimate), float(math.sqrt(var)), Q, Q_df, len(ai))
+
+
+def fit_peto(ai, bi, ci, di) -> TableFit:
+    """Peto's one-step pooled log odds ratio."""
+    from metasr.stats import effects
+
+    ai, bi, ci, di = (np.asarray(a, dtype=float) for a in (ai, bi, ci, di))
+    n1i, n2i = ai + bi, ci + di
+    ni = n1i + n2i
+    Ei = (ai + ci) * n1i / ni
+    Vi = (ai + ci) * (bi + di) * (n1i / ni) * (n2i / ni) / (ni - 1)
+    informative = Vi > 0
+    OE, V = (ai - Ei)[informative], Vi[informative]
+    estimate = float(OE.sum() / V.sum())
+    Q = float(np.sum(OE**2 / V) - OE.sum() ** 2 / V.sum())
+    yi, vi, _ = _escalc_q("OR", ai, bi, ci, di)
+    return TableFit("PETO", "OR", "z", yi, vi, estimate, float(1 / math.sqrt(V.sum())), Q,
+                    int(informative.sum()) - 1, len(ai))
