@@ -55,6 +55,14 @@ def outcome_settings(wildcards):
     return REVIEW.config["outcomes"][wildcards.outcome]
 
 
+def conversion_settings(wildcards):
+    """The outcome settings that change its effect inputs (not its model), so that a new tau2
+    method reruns pooling but not extraction."""
+    outcome = REVIEW.config["outcomes"][wildcards.outcome]
+    keys = ("label", "measure", "unit", "higher_is", "flip", "scale")
+    return {k: outcome[k] for k in keys if k in outcome}
+
+
 def outcome_studies(wildcards):
     return REVIEW.studies_by_outcome[wildcards.outcome]
 

@@ -9,7 +9,7 @@ rule prepare_outcome:
     output:
         "results/extraction/{outcome}.csv",
     params:
-        outcome=outcome_settings,
+        outcome=conversion_settings,
         studies=outcome_studies,
         extraction=REVIEW.config["extraction"],
     log:

@@ -1,0 +1,143 @@
+"""The review's change log: a snapshot of the pooled results per run, and what changed since the last.
+
+A living review is re-run whenever new studies appear; readers want to know what the update changed.
+Each report run saves a snapshot (per outcome: the studies pooled, the estimate and its CI, the
+conclusion it supports, plus checksums of every input) under `results/history/`, numbered in run
+order. The report compares the new snapshot with the previous one: studies added or removed,
+estimates before and after, and conclusions that flipped (significance, direction, certainty).
+A run whose results equal the latest snapshot adds no new file, so reruns do not clutter the history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Iterable
+
+from metasr.io import atomic_write_text
+
+SNAPSHOT_NAME = re.compile(r"^(\d{4})-([0-9a-f]{12})\.json$")
+ALPHA = 0.05
+
+
+def file_checksums(paths: Iterable[str | Path]) -> dict[str, str]:
+    return {str(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in sorted(map(str, paths))}
+
+
+def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:
+    """The part of one outcome's results that a reader compares across updates."""
+    model = pooled.get("model") or {}
+    transformed = pooled.get("transformed") or {}
+    estimate = transformed.get("estimate", model.get("estimate"))
+    return {
+        "label": pooled.get("label", pooled.get("outcome")),
+        "status": pooled.get("status"),
+        "k": pooled.get("k", 0),
+        "studies": sorted(s["study_id"] for s in pooled.get("studies", [])),
+        "measure": pooled.get("measure"),
+        "estimate": estimate,
+        "ci_lb": transformed.get("ci_lb", model.get("ci_lb")),
+        "ci_ub": transformed.get("ci_ub", model.get("ci_ub")),
+        "pval": model.get("pval"),
+        "significant": significant(model.get("pval")),
+        "direction": direction(model.get("estimate")),
+        "certainty": certainty,
+    }
+
+
+def significant(pval: float | None) -> bool | None:
+    return None if pval is None or (isinstance(pval, float) and math.isnan(pval)) else bool(pval < ALPHA)
+
+
+def direction(estimate_on_analysis_scale: float | None) -> str | None:
+    """Direction on the analysis scale (log scale for ratios), where 0 means no difference."""
+    if estimate_on_analysis_scale is None:
+        return None
+    if estimate_on_analysis_scale > 0:
+        return "higher in group 1"
+    return "lower in group 1" if estimate_on_analysis_scale < 0 else "no difference"
+
+
+def make_snapshot(pooled: Iterable[dict], inputs: dict[str, str],
+                  certainty: dict[str, str] | None = None) -> dict:
+    certainty = certainty or {}
+    outcomes = {p["outcome"]: outcome_summary(p, certainty.get(p["outcome"])) for p in pooled}
+    return {"outcomes": dict(sorted(outcomes.items())), "inputs": dict(sorted(inputs.items()))}
+
+
+def snapshot_hash(snapshot: dict) -> str:
+    return hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def list_snapshots(history_dir: str | Path) -> list[Path]:
+    history_dir = Path(history_dir)
+    if not history_dir.is_dir():
+        return []
+    return sorted(p for p in history_dir.iterdir() if SNAPSHOT_NAME.match(p.name))
+
+
+def latest_snapshot(history_dir: str | Path) -> dict | None:
+    snapshots = list_snapshots(history_dir)
+    return json.loads(snapshots[-1].read_text()) if snapshots else None
+
+
+def save_snapshot(snapshot: dict, history_dir: str | Path) -> Path:
+    """Store a snapshot as the next numbered file, unless it equals the latest one."""
+    snapshots = list_snapshots(history_dir)
+    digest = snapshot_hash(snapshot)
+    if snapshots and SNAPSHOT_NAME.match(snapshots[-1].name).group(2) == digest:
+        return snapshots[-1]
+    number = int(SNAPSHOT_NAME.match(snapshots[-1].name).group(1)) + 1 if snapshots else 1
+    path = Path(history_dir) / f"{number:04d}-{digest}.json"
+    atomic_write_text(path, json.dumps(snapshot, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def diff_snapshots(before: dict | None, after: dict) -> dict:
+    """What changed between two runs: per outcome, and which inputs changed."""
+    if before is None:
+        return {"first_run": True, "outcomes": [], "inputs_changed": [], "any_change": False}
+    outcomes = []
+    for oid in sorted(set(before["outcomes"]) | set(after["outcomes"])):
+        change = outcome_change(oid, before["outcomes"].get(oid), after["outcomes"].get(oid))
+        if change:
+            outcomes.append(change)
+    inputs_changed = sorted(p for p in set(before["inputs"]) | set(after["inputs"])
+                            if before["inputs"].get(p) != after["inputs"].get(p))
+    return {"first_run": False, "outcomes": outcomes, "inputs_changed": inputs_changed,
+            "any_change": bool(outcomes or inputs_changed)}
+
+
+COMPARED = ("status", "k", "estimate", "ci_lb", "ci_ub", "significant", "direction", "certainty")
+
+
+def outcome_change(oid: str, old: dict | None, new: dict | None) -> dict | None:
+    if old == new:
+        return None
+    if old is None or new is None:
+        return {"outcome": oid, "label": (new or old)["label"],
+                "change": "outcome added" if old is None else "outcome removed", "before": old, "after": new,
+                "studies_added": [], "studies_removed": [], "flipped": []}
+    if all(_same(old.get(k), new.get(k)) for k in COMPARED) and old["studies"] == new["studies"]:
+        return None
+    flipped = [name for name in ("significance", "direction", "certainty")
+               if _flip(old, new, {"significance": "significant"}.get(name, name))]
+    return {
+        "outcome": oid, "label": new["label"], "change": "results changed",
+        "studies_added": sorted(set(new["studies"]) - set(old["studies"])),
+        "studies_removed": sorted(set(old["studies"]) - set(new["studies"])),
+        "before": old, "after": new, "flipped": flipped,
+    }
+
+
+def _flip(old: dict, new: dict, key: str) -> bool:
+    return old.get(key) is not None and new.get(key) is not None and old[key] != new[key]
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+    return a == b

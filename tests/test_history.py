@@ -1,0 +1,63 @@
+"""Change log between runs: snapshots, numbering, and the differences a reader is shown."""
+
+from __future__ import annotations
+
+import copy
+
+from metasr.history import (diff_snapshots, file_checksums, latest_snapshot, list_snapshots, make_snapshot,
+                            save_snapshot)
+
+
+def pooled(outcome="edss", studies=("A", "B"), estimate=0.5, ci=(0.1, 0.9), pval=0.01, status="pooled"):
+    """A synthetic pooled-results object (shape of results/pooled/{outcome}.json)."""
+    return {"outcome": outcome, "label": outcome.upper(), "status": status, "k": len(studies), "measure": "SMD",
+            "studies": [{"study_id": s} for s in studies],
+            "model": {"estimate": estimate, "ci_lb": ci[0], "ci_ub": ci[1], "pval": pval}}
+
+
+def test_first_run_has_no_previous_snapshot():
+    after = make_snapshot([pooled()], {})
+    assert diff_snapshots(None, after)["first_run"] is True
+
+
+def test_added_study_and_flipped_significance_are_reported():
+    before = make_snapshot([pooled(pval=0.2, ci=(-0.1, 0.9))], {"data/x.csv": "aa"})
+    after = make_snapshot([pooled(studies=("A", "B", "C"), estimate=0.6, ci=(0.2, 1.0), pval=0.003)],
+                          {"data/x.csv": "bb"})
+    diff = diff_snapshots(before, after)
+    (change,) = diff["outcomes"]
+    assert change["studies_added"] == ["C"] and change["studies_removed"] == []
+    assert change["flipped"] == ["significance"]
+    assert (change["before"]["estimate"], change["after"]["estimate"]) == (0.5, 0.6)
+    assert diff["inputs_changed"] == ["data/x.csv"]
+
+
+def test_direction_flip_and_unchanged_outcomes():
+    before = make_snapshot([pooled(), pooled("sdmt", estimate=0.2)], {})
+    after = make_snapshot([pooled(), pooled("sdmt", estimate=-0.1)], {})
+    diff = diff_snapshots(before, after)
+    assert [c["outcome"] for c in diff["outcomes"]] == ["sdmt"]
+    assert diff["outcomes"][0]["flipped"] == ["direction"]
+
+
+def test_new_outcome_is_listed():
+    diff = diff_snapshots(make_snapshot([pooled()], {}), make_snapshot([pooled(), pooled("nfl")], {}))
+    assert diff["outcomes"][0]["change"] == "outcome added"
+
+
+def test_snapshots_are_numbered_and_identical_results_add_no_file(tmp_path):
+    first = save_snapshot(make_snapshot([pooled()], {}), tmp_path)
+    again = save_snapshot(make_snapshot([pooled()], {}), tmp_path)
+    assert first == again and len(list_snapshots(tmp_path)) == 1
+    second = save_snapshot(make_snapshot([pooled(estimate=0.7)], {}), tmp_path)
+    assert [p.name[:4] for p in list_snapshots(tmp_path)] == ["0001", "0002"]
+    assert second.name.startswith("0002")
+    assert latest_snapshot(tmp_path)["outcomes"]["edss"]["estimate"] == 0.7
+
+
+def test_checksums_change_with_content(tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text("x\n")
+    one = file_checksums([f])
+    f.write_text("y\n")
+    assert file_checksums([f]) != one and len(one[str(f)]) == 64
