@@ -1,0 +1,350 @@
+"""Find records that are the same bibliographic work, with an audit trail and reviewer overrides.
+
+How records are linked
+----------------------
+1. Candidate pairs come from blocks of records sharing a key: DOI, PMID, the normalised title,
+   its first and last 24 characters (truncated or re-prefixed titles), and first author + year
+   + first page. A block larger than `MAX_BLOCK` is split into sorted windows, so the number of
+   comparisons grows near-linearly with the number of records.
+2. A pair with a *hard conflict* is never linked, directly or through other records: different
+   DOIs or PMIDs, years more than one apart, different volumes or first pages, different kinds
+   of record (erratum/correction/reply, conference abstract, trial registration vs article), or
+   a reviewer's `distinct` override. This is what keeps errata, conference abstracts of a later
+   article and supplements sharing one DOI apart.
+3. Otherwise the first rule that holds links the pair (the `rule` column of the audit):
+   `doi` / `pmid` (same identifier and compatible titles), `title` (same normalised title, a
+   compatible first author and venue), `fuzzy_title` (titles ≥ 90 % alike or one a truncation
+   of the other, same first author, compatible venue and at least one of volume / first page
+   agreeing), `citation` (same first author, year, journal, volume and first page: translated
+   titles).
+4. Links are applied strongest first; two clusters merge only if no pair across them has a hard
+   conflict, so a chain A–B–C cannot join two works that conflict.
+
+Overrides (reviewer decisions)
+------------------------------
+A CSV with columns `record_a, record_b, decision` (extra columns such as `note` are ignored).
+Each of `record_a`/`record_b` names records by DOI (`10.…`, `doi:10.…` or a doi.org URL), PMID
+(`pmid:123` or bare digits) or `record_id` (`{source}:{index}` as in records.csv); a DOI or PMID
+names every record carrying it. `decision` is `same` (link them, whatever the rules say) or
+`distinct` (never put them in one cluster). Overrides are applied before the rules; a
+contradiction (the same records declared both) and identifiers that name no record are input
+errors. The audit marks each link the reviewer made or blocked in its `override` column.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from metasr.errors import InputError, Problem
+from metasr.records.normalise import (RecordKeys, journals_compatible, record_keys,
+                                     title_numbers)
+
+MAX_BLOCK = 40
+RULE_ORDER = {"override": 0, "doi": 1, "pmid": 2, "title": 3, "citation": 4, "fuzzy_title": 5}
+AUDIT_COLUMNS = ["record_id", "linked_to", "rule", "fields", "score", "override"]
+
+
+@dataclass(frozen=True)
+class Link:
+    a: int
+    b: int
+    rule: str
+    fields: str
+    score: float
+    override: str = ""
+
+    def sort_key(self):
+        return (RULE_ORDER[self.rule.split(":")[0]], -self.score, self.a, self.b)
+
+
+# ---------------------------------------------------------------- candidate generation
+
+def blocking_keys(k: RecordKeys) -> list[tuple]:
+    keys = []
+    if k.doi:
+        keys.append(("doi", k.doi))
+    if k.pmid:
+        keys.append(("pmid", k.pmid))
+    if len(k.title) >= 12:
+        keys.append(("title", k.title))
+        keys.append(("head", k.title[:24]))
+        keys.append(("tail", k.title[-24:]))
+    if k.first_author and k.page:
+        keys.append(("author_page", k.first_author[:3], k.year, k.page))
+    if k.volume and k.page and k.journal:
+        keys.append(("volume_page", k.volume, k.page, k.journal[:1]))
+    return keys
+
+
+def candidate_pairs(keys: list[RecordKeys]) -> set[tuple[int, int]]:
+    blocks: dict[tuple, list[int]] = defaultdict(list)
+    for k in keys:
+        for key in blocking_keys(k):
+            blocks[key].append(k.index)
+    pairs: set[tuple[int, int]] = set()
+    for key in sorted(blocks, key=repr):
+        members = blocks[key]
+        if len(members) < 2:
+            continue
+        if len(members) > MAX_BLOCK:
+            # Sorted neighbourhood inside an oversized block: compare each record with the next
+            # MAX_BLOCK records in title order, not with all of them.
+            members = sorted(members, key=lambda i: (keys[i].title, i))
+            for pos, i in enumerate(members):
+                for j in members[pos + 1: pos + 1 + MAX_BLOCK]:
+                    pairs.add((min(i, j), max(i, j)))
+            continue
+        for pos, i in enumerate(members):
+            for j in members[pos + 1:]:
+                pairs.add((i, j) if i < j else (j, i))
+    return pairs
+
+
+# ---------------------------------------------------------------- pair comparison
+
+def hard_conflicts(a: RecordKeys, b: RecordKeys) -> list[str]:
+    """Reasons two records cannot be the same work. A shared DOI or PMID outweighs volume, page
+    and year disagreements (databases differ on print vs online volume and year, article
+    numbers vs page counts), but not a different kind of record."""
+    found = []
+    if a.doi and b.doi and a.doi != b.doi:
+        found.append("doi")
+    if a.pmid and b.pmid and a.pmid != b.pmid:
+        found.append("pmid")
+    if a.kind != b.kind and (a.kind or b.kind):
+        found.append("kind")
+    if (a.doi and a.doi == b.doi) or (a.pmid and a.pmid == b.pmid):
+        return found
+    if a.year is not None and b.year is not None and abs(a.year - b.year) > 1:
+        found.append("year")
+    if a.volume and b.volume and a.volume != b.volume:
+        found.append("volume")
+    if a.pages and b.pages and not a.pages & b.pages:
+        found.append("pages")
+    return found
+
+
+def title_similarity(a: str, b: str) -> tuple[float, str]:
+    if not a or not b:
+        return 0.0, ""
+    if a == b:
+        return 100.0, "title"
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) >= 40 and long_.startswith(short):
+        # Below the 95 that lets a fuzzy match stand without volume or page agreement: a
+        # follow-up study often extends its parent's title ("…: 5-year results").
+        return 93.0, "title(truncated)"
+    return fuzz.ratio(a, b), "title~"
+
+
+def surnames_match(x: str, y: str) -> bool:
+    """Same surname despite dropped diacritics or transliteration ('cobanoglu' / 'cobanolu',
+    'vishnevskii' / 'vishnevski')."""
+    if x == y:
+        return True
+    if min(len(x), len(y)) < 4:
+        return False
+    return x.startswith(y) or y.startswith(x) or fuzz.ratio(x, y) >= 80
+
+
+def authors_compatible(a: RecordKeys, b: RecordKeys) -> bool | None:
+    """True / False, or None when either record has no authors."""
+    if not a.first_author or not b.first_author:
+        return None
+    return (surnames_match(a.first_author, b.first_author) or a.first_author in b.authors
+            or b.first_author in a.authors)
+
+
+def venue_evidence(a: RecordKeys, b: RecordKeys) -> list[str]:
+    fields = []
+    if a.journal and b.journal and journals_compatible(a.journal, b.journal):
+        fields.append("journal")
+    if a.volume and a.volume == b.volume:
+        fields.append("volume")
+    if a.pages & b.pages:
+        fields.append("pages")
+    return fields
+
+
+def compare(a: RecordKeys, b: RecordKeys) -> Link | None:
+    """The first rule linking a and b (see the module docstring), or None."""
+    if hard_conflicts(a, b):
+        return None
+    similarity, title_field = title_similarity(a.title, b.title)
+    loose = fuzz.token_sort_ratio(a.title, b.title) if a.title and b.title else 100.0
+    # Conference supplements give every abstract the supplement's DOI: ask for a similar title.
+    needed = 90 if a.kind == "conference" else 60
+    if a.doi and a.doi == b.doi and loose >= needed:
+        return Link(a.index, b.index, "doi", "doi", loose)
+    if a.pmid and a.pmid == b.pmid and loose >= 60:
+        return Link(a.index, b.index, "pmid", "pmid", loose)
+    authors = authors_compatible(a, b)
+    if authors is False:
+        return None
+    venue = venue_evidence(a, b)
+    same_year = a.year is not None and a.year == b.year
+    author_field = ["first_author"] if authors else []
+    year_field = ["year"] if same_year else []
+    journal_known = bool(a.journal and b.journal)
+    venue_ok = "journal" in venue or (not journal_known and bool(venue)) or \
+        {"volume", "pages"} <= set(venue)
+    if title_field == "title" and len(a.title.split()) >= 4 and (authors or venue_ok):
+        if venue_ok or (same_year and authors and not journal_known):
+            return Link(a.index, b.index, "title", ";".join(["title", *author_field, *year_field,
+                                                                 *venue]), 100.0)
+    if similarity >= 90 and authors and venue_ok and title_numbers(a.title) == title_numbers(
+            b.title) and (same_year or venue) and (
+            similarity >= 95 or {"volume", "pages"} & set(venue)):
+        return Link(a.index, b.index, "fuzzy_title", ";".join([title_field, "first_author",
+                                                                   *year_field, *venue]),
+                    round(similarity, 1))
+    citation = {"journal", "volume", "pages"} <= set(venue) and same_year
+    if citation and (authors and loose >= 60 or authors is None and loose >= 70):
+        # Same citation, titles that differ by translation or wording: the sorted-token ratio
+        # keeps unrelated abstracts printed on one supplement page apart.
+        return Link(a.index, b.index, "citation",
+                    ";".join([*author_field, "year", "journal", "volume", "pages"]),
+                    round(loose, 1))
+    return None
+
+
+# ---------------------------------------------------------------- overrides
+
+_DOI = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+_PMID = re.compile(r"^(?:pmid:\s*)?(\d{1,9})$", re.IGNORECASE)
+
+
+def resolve_identifier(value: str, rows: list[dict], index: dict) -> list[int]:
+    value = value.strip()
+    if value in index["record_id"]:
+        return [index["record_id"][value]]
+    doi = _DOI.match(value)
+    if doi:
+        return index["doi"].get(doi.group(1).lower(), [])
+    pmid = _PMID.match(value)
+    if pmid:
+        return index["pmid"].get(pmid.group(1), [])
+    return []
+
+
+def read_overrides(path, rows: list[dict]) -> tuple[list[Link], set[tuple[int, int]]]:
+    """(forced `same` links, `distinct` pairs) from an overrides CSV; a missing file or one with
+    only a header means no overrides."""
+    if path is None or not Path(path).exists():
+        return [], set()
+    index = {"record_id": {r["record_id"]: i for i, r in enumerate(rows)},
+             "doi": defaultdict(list), "pmid": defaultdict(list)}
+    for i, row in enumerate(rows):
+        if row.get("doi"):
+            index["doi"][row["doi"]].append(i)
+        if row.get("pmid"):
+            index["pmid"][row["pmid"]].append(i)
+    problems, same, distinct = [], [], set()
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in reader.fieldnames or []]
+        missing = {"record_a", "record_b", "decision"} - set(header)
+        if reader.fieldnames and missing:
+            raise InputError(Problem(message=f"overrides file lacks columns {sorted(missing)}",
+                                     file=str(path), row=1, rule="overrides columns",
+                                     hint="header: record_a,record_b,decision"))
+        for line, raw in enumerate(reader, start=2):
+            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+            decision = row.get("decision", "").lower()
+            if decision not in ("same", "distinct"):
+                problems.append(Problem(message="decision must be 'same' or 'distinct'",
+                                        file=str(path), row=line, column="decision",
+                                        value=row.get("decision"), rule="override decision"))
+                continue
+            ends = []
+            for column in ("record_a", "record_b"):
+                found = resolve_identifier(row.get(column, ""), rows, index)
+                if not found:
+                    problems.append(Problem(
+                        message="identifier matches no record", file=str(path), row=line,
+                        column=column, value=row.get(column), rule="override identifier",
+                        hint="use a DOI, a PMID (pmid:123) or a record_id from records.csv"))
+                ends.append(found)
+            if not all(ends):
+                continue
+            for i in ends[0]:
+                for j in ends[1]:
+                    if i == j:
+                        continue
+                    pair = (min(i, j), max(i, j))
+                    if decision == "same":
+                        same.append(Link(pair[0], pair[1], "override", "reviewer", 100.0,
+                                         override="same"))
+                    else:
+                        distinct.add(pair)
+    contradictions = {(l.a, l.b) for l in same} & distinct
+    for a, b in sorted(contradictions):
+        problems.append(Problem(message="records declared both same and distinct",
+                                file=str(path), value=f"{rows[a]['record_id']} / "
+                                f"{rows[b]['record_id']}", rule="override consistency"))
+    if problems:
+        raise InputError(problems)
+    return same, distinct
+
+
+# ---------------------------------------------------------------- clustering
+
+@dataclass
+class Clustering:
+    cluster_of: list[int]  # record position → cluster number (0-based, in first-member order)
+    links: list[Link]  # links applied (and reviewer blocks), in the order applied
+
+
+def cluster_records(rows: list[dict], same: list[Link] = (),
+                    distinct: set[tuple[int, int]] = frozenset()) -> Clustering:
+    keys = [record_keys(i, row) for i, row in enumerate(rows)]
+    links = []
+    for i, j in sorted(candidate_pairs(keys)):
+        link = compare(keys[i], keys[j])
+        if link is not None:
+            links.append(link)
+    parent = list(range(len(rows)))
+    members = {i: [i] for i in range(len(rows))}
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def blocked(x, y, forced: bool) -> bool:
+        for i in members[x]:
+            for j in members[y]:
+                pair = (min(i, j), max(i, j))
+                if pair in distinct or (not forced and hard_conflicts(keys[i], keys[j])):
+                    return True
+        return False
+
+    applied = []
+    for link in [*same, *sorted(links, key=Link.sort_key)]:
+        x, y = find(link.a), find(link.b)
+        if x == y:
+            continue
+        forced = link.override == "same"
+        if blocked(x, y, forced):
+            if (link.a, link.b) in distinct:
+                applied.append(Link(link.a, link.b, link.rule, link.fields, link.score,
+                                    override="distinct"))
+            continue
+        if len(members[x]) < len(members[y]):
+            x, y = y, x
+        parent[y] = x
+        members[x].extend(members.pop(y))
+        applied.append(link)
+    roots = {}
+    cluster_of = []
+    for i in range(len(rows)):
+        root = find(i)
+        cluster_of.append(roots.setdefault(root, len(roots)))
+    return Clustering(cluster_of=cluster_of, links=applied)

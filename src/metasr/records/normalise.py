@@ -1,0 +1,221 @@
+"""Comparable keys from raw bibliographic fields.
+
+Databases format the same record differently: case, punctuation, accents, HTML markup, MEDLINE
+annotations ("[Erratum appears in …]", translated titles in brackets), author formats ("Wörmann,
+Bernhard" / "Wormann B" / "B. Wörmann"), abbreviated journals, page ranges ("221-8" /
+"221-228"), article numbers ("e0006219"). Every function here maps such variants to one key;
+`RecordKeys` bundles the keys de-duplication compares, computed once per record.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_ANNOTATION = re.compile(r"\[(?:erratum|comment|see|retract|update|corrected|published|reprint|"
+                         r"summary for patients|republished|expression of concern|article in|"
+                         r"this article|originally)[^\]]*\]", re.IGNORECASE)
+_HTML = re.compile(r"</?[a-zA-Z][^>]{0,40}>")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "μ": "mu",
+          "ω": "omega", "τ": "tau", "ε": "epsilon", "λ": "lambda", "σ": "sigma", "θ": "theta"}
+_LIGATURES = {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ı": "i"}
+_NOTICE = re.compile(r"^(?:erratum|errata|correction|corrigendum|corrigenda|retraction|retracted|"
+                     r"retraction notice|notice of retraction|expression of concern|withdrawn|"
+                     r"addendum|author correction|publisher correction|reply|response|"
+                     r"in reply|comment on|commentary on)\b")
+_CONFERENCE_TYPE = re.compile(r"conference|congress|meeting|abstract|proceeding|poster|symposium",
+                              re.IGNORECASE)
+_REGISTRY = re.compile(r"clinicaltrials\.gov|trial regist|isrctn|ictrp|anzctr|chictr|"
+                       r"eudract|drks|ctri|trial registry record|registry", re.IGNORECASE)
+_STOP_JOURNAL = {"the", "of", "and", "for", "in", "on", "de", "la", "le", "der", "und", "y", "a",
+                 "an", "official", "journal"}
+
+
+def ascii_fold(text: str) -> str:
+    """Lower-case ASCII: accents dropped, Greek letters spelled, ligatures expanded."""
+    text = text.lower()
+    for source, target in {**_GREEK, **_LIGATURES}.items():
+        if source in text:
+            text = text.replace(source, target)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def title_key(title: str) -> str:
+    """'[Breast Cancer: basics].' / 'Breast cancer - Basics [Erratum appears in X]' → 'breast
+    cancer basics'. A title wholly in brackets is MEDLINE's translated-title convention: keep
+    the words, drop the brackets."""
+    text = _HTML.sub(" ", title or "")
+    text = _ANNOTATION.sub(" ", text)
+    text = ascii_fold(text.replace("&", " and "))
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def is_notice(title_key_: str) -> bool:
+    """Errata, corrections, retractions, replies: separate records that share the title of the
+    article they are about."""
+    return bool(_NOTICE.match(title_key_))
+
+
+_NUMBER_TOKEN = re.compile(r"\b(?:\d+|i{1,3}|iv|vi{0,3}|ix|x)\b")
+
+
+def title_numbers(title_key_: str) -> tuple[str, ...]:
+    """Numbers and roman numerals in a title key: 'part ii', '12 months', 'phase 3' name
+    different works even when the rest of the title is the same."""
+    return tuple(_NUMBER_TOKEN.findall(title_key_))
+
+
+def surname(name: str) -> str:
+    """Best guess at a person's surname key from any export's author format."""
+    name = ascii_fold(name.strip())
+    if not name:
+        return ""
+    if "," in name:
+        return _NON_WORD.sub("", name.split(",", 1)[0])
+    tokens = [t for t in re.split(r"[\s.]+", name) if t]
+    if len(tokens) == 1:
+        return _NON_WORD.sub("", tokens[0])
+    # "Wormann B" / "Lucas J.S." (initials last) vs "Bernhard Wormann" (given name first).
+    if len(tokens[-1]) <= 3 and tokens[-1].isalpha() and (
+            name.rstrip().endswith(".") or tokens[-1].upper() == tokens[-1] or
+            len(tokens[-1]) <= 2):
+        return _NON_WORD.sub("", " ".join(tokens[:-1]))
+    if all(len(t) <= 2 for t in tokens[:-1]):
+        return _NON_WORD.sub("", tokens[-1])
+    return _NON_WORD.sub("", tokens[0])
+
+
+def author_surnames(authors: str, limit: int = 5) -> list[str]:
+    names = [a for a in re.split(r"\s*;\s*|\s+and\s+", authors or "") if a.strip()]
+    return [s for s in (surname(a) for a in names[:limit]) if s]
+
+
+def name_tokens(authors: str, limit: int = 5) -> frozenset[str]:
+    """All word tokens of the first authors: a surname guessed wrongly is still among them."""
+    names = [a for a in re.split(r"\s*;\s*", authors or "") if a.strip()][:limit]
+    words = _NON_WORD.split(ascii_fold(" ".join(names)))
+    return frozenset(w for w in words if len(w) >= 3)
+
+
+def journal_key(journal: str) -> str:
+    text = re.sub(r"['’]", "", (journal or "").replace("&", " and "))
+    return " ".join(t for t in _NON_WORD.split(ascii_fold(text)) if t)
+
+
+def journal_tokens(key: str) -> list[str]:
+    return [t for t in key.split() if t not in _STOP_JOURNAL]
+
+
+def journals_compatible(a: str, b: str) -> bool:
+    """Same journal, one possibly abbreviated ('J Parenter Enteral Nutr' / 'Journal of
+    parenteral and enteral nutrition'): every token of the shorter form is a prefix of a token
+    of the longer form, in order. A leading acronym ('JPEN J Parenter…') may be unmatched."""
+    if a == b:
+        return True
+    ta, tb = journal_tokens(a), journal_tokens(b)
+    if not ta or not tb:
+        return a.replace(" ", "") == b.replace(" ", "")
+    if "".join(ta) == "".join(tb):
+        return True
+    short, long_ = (ta, tb) if len("".join(ta)) <= len("".join(tb)) else (tb, ta)
+    return _prefix_subsequence(short, long_) or _prefix_subsequence(short[1:], long_) and len(
+        short) >= 3
+
+
+def _prefix_subsequence(short: list[str], long_: list[str]) -> bool:
+    if not short:
+        return False
+    position = 0
+    for token in short:
+        while position < len(long_) and not long_[position].startswith(token):
+            position += 1
+        if position == len(long_):
+            return False
+        position += 1
+    return True
+
+
+_MONTH = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
+
+
+def start_pages(pages: str) -> frozenset[str]:
+    """Start pages of every range: '221-8' → {'221'}; '233-8, 230-5' → {'233', '230'};
+    'e0006219' → {'6219'}. Spreadsheet-mangled ranges ('13-May', '01-Jun') say nothing."""
+    if not pages or _MONTH.search(pages):
+        return frozenset()
+    starts = set()
+    for part in re.split(r"[,;+]|\band\b", pages):
+        match = re.search(r"\d+", re.split(r"[-–]", part.strip())[0])
+        if match:
+            starts.add(match.group(0).lstrip("0") or "0")
+    return frozenset(starts)
+
+
+def first_page(pages: str) -> str:
+    starts = start_pages(pages)
+    return min(starts, key=lambda p: (len(p), p)) if starts else ""
+
+
+def number_key(value: str) -> str:
+    """Volume '12', 'Vol. 12', '12 Suppl 3' → '12'."""
+    match = re.search(r"\d+", value or "")
+    return match.group(0).lstrip("0") or "0" if match else ""
+
+
+_NOTICE_TYPE = re.compile(r"erratum|corrigendum|correction|retraction of publication|"
+                          r"retraction notice|expression of concern", re.IGNORECASE)
+
+
+def record_kind(title_key_: str, publication_type: str, journal: str, database: str) -> str:
+    """'notice', 'registration', 'conference' or '' (article or unknown). ('Retracted
+    Publication' is the article itself, not a notice.)"""
+    if is_notice(title_key_) or _NOTICE_TYPE.search(publication_type or ""):
+        return "notice"
+    if _REGISTRY.search(publication_type or "") or _REGISTRY.search(journal or "") or \
+            _REGISTRY.search(database or ""):
+        return "registration"
+    if _CONFERENCE_TYPE.search(publication_type or "") or re.search(
+            r"\b(conference|congress|meeting|abstracts?|proceedings|symposium)\b",
+            journal or "", re.IGNORECASE):
+        return "conference"
+    return ""
+
+
+@dataclass(frozen=True)
+class RecordKeys:
+    index: int
+    title: str
+    first_author: str
+    authors: frozenset[str]
+    year: int | None
+    journal: str
+    volume: str
+    page: str  # the lowest start page, for blocking
+    pages: frozenset[str]  # every start page, for comparing
+    doi: str
+    pmid: str
+    kind: str
+
+
+def record_keys(index: int, row: dict) -> RecordKeys:
+    title = title_key(row.get("title", ""))
+    surnames = author_surnames(row.get("authors", ""))
+    year = row.get("year", "")
+    return RecordKeys(
+        index=index,
+        title=title,
+        first_author=surnames[0] if surnames else "",
+        authors=name_tokens(row.get("authors", "")) | frozenset(surnames),
+        year=int(year) if str(year).isdigit() else None,
+        journal=journal_key(row.get("journal", "")),
+        volume=number_key(row.get("volume", "")),
+        page=first_page(row.get("pages", "")),
+        pages=start_pages(row.get("pages", "")),
+        doi=row.get("doi", "") or "",
+        pmid=row.get("pmid", "") or "",
+        kind=record_kind(title, row.get("publication_type", ""), row.get("journal", ""),
+                         row.get("database", "")),
+    )
