@@ -1,0 +1,385 @@
+"""Whole analyses: one table of studies in, one JSON-ready dict out.
+
+`analyse` is what `metasr pool` prints (metafor's keys, as in the reference `expected` objects);
+`pool_outcome` builds the `results/pooled/{outcome}.json` structure of docs/architecture.md from
+an extraction table, including the studies that could not be used and why.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+
+import numpy as np
+import pandas as pd
+
+from metasr.errors import InputError, Problem
+from metasr.stats import effects, inference
+from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
+from metasr.stats.models import METHODS_RMA, MetaFit, TableFit, fit_mh, fit_peto, fit_rma
+from metasr.stats.subgroup import subgroup_analysis
+
+METHODS = METHODS_RMA + ("MH", "PETO")
+TABLE_METHODS = {"MH": ("RR", "OR", "RD"), "PETO": ("OR",)}
+PASSTHROUGH = ("study_id", "label", "year")
+PROVENANCE = ("record_id", "source_location", "source_url", "reported_form", "conversion", "conversion_detail")
+ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i", "x1i", "t1i", "x2i", "t2i",
+              "ti", "pi")
+SMALL_STUDY_MIN_K = 10
+SENSITIVITY_MIN_K = 3
+
+
+# ---------------------------------------------------------------- helpers
+
+def json_safe(value):
+    """Plain JSON types: numpy scalars and arrays unwrapped, NaN and infinities as None."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [json_safe(v) for v in value.tolist()]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _optional_module(name: str):
+    """The bias/sensitivity modules are written separately; without them their keys are omitted."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _problem(message, file=None, column=None, value=None, rule=None, hint=None, row=None):
+    return Problem(message=message, file=file, row=row, column=column,
+                   value=None if value is None else str(value), rule=rule, hint=hint)
+
+
+def check_method(measure: str, method: str, test: str, file=None) -> None:
+    problems = []
+    if measure not in effects.MEASURES:
+        problems.append(_problem(f"unknown measure {measure!r}", file, value=measure, rule="measure",
+                                 hint=f"use one of {', '.join(effects.MEASURES)}"))
+    if method not in METHODS:
+        problems.append(_problem(f"unknown method {method!r}", file, value=method, rule="method",
+                                 hint=f"use one of {', '.join(METHODS)}"))
+    elif method in TABLE_METHODS and measure not in TABLE_METHODS[method]:
+        problems.append(_problem(f"method {method} pools {'/'.join(TABLE_METHODS[method])}, not {measure}", file,
+                                 value=method, rule="method for measure",
+                                 hint="use an inverse-variance method (FE, REML, ...) for this measure"))
+    if test not in ("z", "knha"):
+        problems.append(_problem(f"unknown test {test!r}", file, value=test, rule="test", hint="use z or knha"))
+    elif test == "knha" and method in TABLE_METHODS:
+        problems.append(_problem(f"method {method} has no Knapp-Hartung test", file, value=test, rule="test",
+                                 hint="use --test z with MH or PETO"))
+    if problems:
+        raise InputError(problems)
+
+
+def _minimum_k(method: str, test: str, p: int) -> int:
+    if method == "FE" and test == "z":
+        return p
+    return p + 1
+
+
+def check_k(k: int, method: str, test: str, p: int = 1, file=None, what: str = "") -> None:
+    need = _minimum_k(method, test, p)
+    if k < need:
+        reason = "a between-study variance" if method not in ("FE", "MH", "PETO") else "a test with k - p df"
+        raise InputError(_problem(
+            f"{what}{k} usable stud{'y' if k == 1 else 'ies'}, but {method} with test {test} and {p} "
+            f"coefficient{'s' if p > 1 else ''} needs at least {need} (to estimate {reason})",
+            file, value=str(k), rule="enough studies",
+            hint="add studies, use method FE with test z, or report the single study without pooling"))
+
+
+def _cells(table: pd.DataFrame):
+    a = table["ai"].astype(float).to_numpy()
+    c = table["ci"].astype(float).to_numpy()
+    if "bi" in table.columns and "di" in table.columns:
+        return a, table["bi"].astype(float).to_numpy(), c, table["di"].astype(float).to_numpy()
+    return a, table["n1i"].astype(float).to_numpy() - a, c, table["n2i"].astype(float).to_numpy() - c
+
+
+def _check_table_rows(table: pd.DataFrame, method: str, rows, file) -> None:
+    bad = [row for row, src in zip(rows, table["effect_source"]) if src != "arms"]
+    if bad:
+        raise InputError([_problem(f"method {method} needs the 2x2 counts of every study", file, row=row,
+                                   column="ai", rule="counts for MH/Peto",
+                                   hint="give ai, bi, ci, di (or ai, n1i, ci, n2i) or use an inverse-variance method")
+                          for row in bad])
+
+
+def _rows(table: pd.DataFrame) -> list[int]:
+    if "_row" in table.columns:
+        return [int(r) for r in table["_row"]]
+    return [i + 2 for i in range(len(table))]
+
+
+def read_study_table(path: str) -> pd.DataFrame:
+    """A CSV of studies as text (numbers are parsed, with row-level messages, by escalc),
+    with each row's spreadsheet row number in `_row`."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise InputError(_problem("input file not found", path, rule="file exists", hint="check the path"))
+    except pd.errors.EmptyDataError:
+        raise InputError(_problem("input file is empty", path, rule="CSV with a header row",
+                                  hint="write a header row with metafor-style column names"))
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputError(_problem(f"cannot read the CSV: {err}", path, rule="CSV",
+                                  hint="save the table as UTF-8 CSV with one header row"))
+    table.columns = [str(c).strip() for c in table.columns]
+    table["_row"] = [i + 2 for i in range(len(table))]
+    return table
+
+
+# ---------------------------------------------------------------- model fitting
+
+def fit_table(table: pd.DataFrame, measure: str, method: str, test: str, file=None):
+    """The intercept-only fit of an escalc'd table: MetaFit (inverse variance) or TableFit."""
+    yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
+    if method in TABLE_METHODS:
+        _check_table_rows(table, method, _rows(table), file)
+        cells = _cells(table)
+        return fit_mh(*cells, measure) if method == "MH" else fit_peto(*cells)
+    return fit_rma(yi, vi, method=method, test=test, measure=measure)
+
+
+def model_dict(fit) -> dict:
+    """metafor's keys for an intercept-only fit, with Q-profile CIs for random-effects models."""
+    out = fit.to_dict()
+    if isinstance(fit, MetaFit) and fit.method != "FE":
+        out.update(inference.q_profile(fit.yi, fit.vi, fit.X))
+    return out
+
+
+def bias_dict(fit: MetaFit) -> dict:
+    bias = _optional_module("metasr.stats.bias")
+    if bias is None:
+        return {}
+    return {"egger": bias.egger_test(fit), "egger_lm": bias.egger_lm(fit), "begg": bias.begg_test(fit),
+            "trimfill": bias.trimfill(fit)}
+
+
+def sensitivity_dict(fit: MetaFit, order=None) -> dict:
+    sensitivity = _optional_module("metasr.stats.sensitivity")
+    if sensitivity is None:
+        return {}
+    out = {"leave1out": sensitivity.leave_one_out(fit), "influence": sensitivity.influence(fit)}
+    if order is not None:
+        out["cumulative"] = sensitivity.cumulative(fit, order)
+    return out
+
+
+def _order_values(table: pd.DataFrame, column: str, file=None):
+    if column not in table.columns:
+        raise InputError(_problem(f"order column '{column}' is missing", file, column=column,
+                                  rule="required column", hint="name a column of the input table"))
+    values = table[column]
+    numeric = pd.to_numeric(values, errors="coerce")
+    return numeric.to_numpy(float) if numeric.notna().all() else values.astype(str).to_numpy()
+
+
+def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=None, subgroup=None,
+            order=None, file: str | None = None, scale: str | None = None) -> dict:
+    """Everything `metasr pool` prints for one table (metafor keys; JSON-safe)."""
+    check_method(measure, method, test, file)
+    table, not_usable = split_usable(df, file)
+    table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
+    yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
+    result: dict = {"measure": measure, "method": method, "test": test}
+    mods = [m for m in (mods or []) if m]
+    if mods:
+        if method in TABLE_METHODS:
+            raise InputError(_problem(f"method {method} takes no moderators", file, value=method, rule="method",
+                                      hint="use an inverse-variance method for meta-regression"))
+        X, names = design_matrix(table, mods, file, rows=_rows(table))
+        check_k(len(yi), method, test, X.shape[1], file)
+        result.update(metareg_dict(fit_metareg(yi, vi, X, names, method, test, measure)))
+    elif subgroup:
+        if subgroup not in table.columns:
+            raise InputError(_problem(f"subgroup column '{subgroup}' is missing", file, column=subgroup,
+                                      rule="required column", hint="name a column of the input table"))
+        groups = table[subgroup].astype(str).str.strip()
+        if groups.nunique() < 2:
+            raise InputError(_problem("subgroup analysis needs at least two levels", file, column=subgroup,
+                                      value=", ".join(sorted(groups.unique())), rule="subgroup levels",
+                                      hint="choose a column with two or more values"))
+        if method in TABLE_METHODS:
+            raise InputError(_problem(f"subgroup fits use inverse-variance methods, not {method}", file,
+                                      value=method, rule="method", hint="use FE or a random-effects method"))
+        result.update(subgroup_analysis(yi, vi, groups.to_numpy(), method, test, measure))
+    else:
+        check_k(len(yi), method, test, 1, file)
+        fit = fit_table(table, measure, method, test, file)
+        result.update(model_dict(fit))
+        iv_fit = fit if isinstance(fit, MetaFit) else None
+        if iv_fit is not None and iv_fit.k >= SENSITIVITY_MIN_K:
+            result.update(bias_dict(iv_fit))
+            ordering = _order_values(table, order, file) if order else None
+            result.update(sensitivity_dict(iv_fit, ordering))
+        result["transformed"] = transformed(result, measure)
+    result["yi"] = yi.tolist()
+    result["vi"] = vi.tolist()
+    if not_usable:
+        result["not_usable"] = not_usable
+    return json_safe(result)
+
+
+def transformed(model: dict, measure: str) -> dict | None:
+    """exp() of the estimate, CI and PI for ratio measures (RR, OR, IRR)."""
+    if measure not in effects.RATIO_MEASURES or "estimate" not in model:
+        return None
+    keys = ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")
+    return {key: (math.exp(model[key]) if model.get(key) is not None and math.isfinite(model[key]) else None)
+            for key in keys}
+
+
+# ---------------------------------------------------------------- usable rows
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+def split_usable(df: pd.DataFrame, file=None):
+    """(usable rows with their spreadsheet row in `_row`, [{study_id, reason}] for the others)."""
+    table = df.copy()
+    if "_row" not in table.columns:
+        table["_row"] = [i + 2 for i in range(len(table))]
+    if "usable" not in table.columns:
+        return table.reset_index(drop=True), []
+    flags, problems = [], []
+    for value, row in zip(table["usable"], table["_row"]):
+        text = str(value).strip().lower() if value is not None and not (isinstance(value, float) and math.isnan(value)) else ""
+        if isinstance(value, (bool, np.bool_)):
+            flags.append(bool(value))
+        elif text in _TRUE:
+            flags.append(True)
+        elif text in _FALSE:
+            flags.append(False)
+        else:
+            flags.append(False)
+            problems.append(_problem("'usable' must be true or false", file, row=int(row), column="usable",
+                                     value=value, rule="boolean", hint="write true or false"))
+    if problems:
+        raise InputError(problems)
+    flags = np.array(flags, dtype=bool)
+    reasons = table["not_usable_reason"] if "not_usable_reason" in table.columns else pd.Series([""] * len(table))
+    not_usable = [
+        {"study_id": _text(table["study_id"].iloc[i]) if "study_id" in table.columns else None,
+         "row": int(table["_row"].iloc[i]),
+         "reason": _text(reasons.iloc[i]) or "marked not usable (no reason given)"}
+        for i in np.flatnonzero(~flags)
+    ]
+    return table[flags].reset_index(drop=True), not_usable
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+# ---------------------------------------------------------------- pipeline: one outcome
+
+def _study_entries(table: pd.DataFrame, weights) -> list[dict]:
+    crit = inference.critical_value("z", None)
+    entries = []
+    for i, rec in enumerate(table.to_dict("records")):
+        entry = {key: _passthrough(rec.get(key)) for key in PASSTHROUGH if key in rec}
+        yi, vi = float(rec["yi"]), float(rec["vi"])
+        sei = math.sqrt(vi)
+        entry.update(yi=yi, vi=vi, sei=sei, ci_lb=yi - crit * sei, ci_ub=yi + crit * sei,
+                     weight=None if weights is None else float(weights[i]),
+                     effect_source=rec.get("effect_source"))
+        for key in ARM_FIELDS + PROVENANCE:
+            if key in rec and _text(rec[key]) != "":
+                entry[key] = _passthrough(rec[key])
+        entries.append(entry)
+    return entries
+
+
+def _passthrough(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if number.is_integer() and "." not in text else number
+    return value
+
+
+def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: str = "z", order_by: str = "year",
+                 outcome: str | None = None, label: str | None = None, published: dict | None = None,
+                 file: str | None = None, scale: str | None = None) -> dict:
+    """The results/pooled/{outcome}.json structure for one outcome's extraction table."""
+    check_method(measure, method, test, file)
+    table, not_usable = split_usable(effects_table, file)
+    table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
+    k = len(table)
+    out = {"outcome": outcome, "label": label, "measure": measure, "method": method, "test": test,
+           "k": k, "k_rows": len(effects_table), "k_not_usable": len(not_usable),
+           "not_usable": [{"study_id": n["study_id"], "reason": n["reason"]} for n in not_usable],
+           "model": None, "common_effect": None, "transformed": None,
+           "small_study": {"skipped": f"k = {k} < {SMALL_STUDY_MIN_K}: small-study tests not run "
+                                      "(Cochrane Handbook 13.3.5.4)"},
+           "sensitivity": None, "published": published}
+    if k == 0:
+        out.update(status="no_data", status_message="no study-level data yet", studies=[])
+        return _ordered(json_safe(out))
+    if k == 1:
+        out.update(status="single_study", status_message="k = 1: not pooled", studies=_study_entries(table, [100.0]))
+        return _ordered(json_safe(out))
+    check_k(k, method, test, 1, file, what="")
+    fit = fit_table(table, measure, method, test, file)
+    common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
+    iv_fit = fit if isinstance(fit, MetaFit) else common
+    weights = iv_fit.weights if isinstance(fit, MetaFit) else _mh_weights(fit, table)
+    out.update(status="pooled", status_message="", studies=_study_entries(table, weights),
+               model=model_dict(fit), common_effect=model_dict(common))
+    out["transformed"] = transformed(out["model"], measure)
+    if k >= SMALL_STUDY_MIN_K:
+        out["small_study"] = bias_dict(iv_fit) or {"skipped": "small-study module not available"}
+    if k >= SENSITIVITY_MIN_K:
+        ordering = _order_values(table, order_by, file) if order_by and order_by in table.columns else None
+        out["sensitivity"] = sensitivity_dict(iv_fit, ordering) or None
+    return _ordered(json_safe(out))
+
+
+def _mh_weights(fit: TableFit, table: pd.DataFrame):
+    """Percent weights of the Mantel-Haenszel (or Peto) estimate per table."""
+    a, b, c, d = _cells(table)
+    n1, n2 = a + b, c + d
+    n = n1 + n2
+    if fit.method == "PETO":
+        w = (a + c) * (b + d) * (n1 / n) * (n2 / n) / (n - 1)
+    elif fit.measure == "OR":
+        w = b * c / n
+    elif fit.measure == "RR":
+        w = c * n1 / n
+    else:
+        w = n1 * n2 / n
+    total = np.sum(w)
+    return 100 * w / total if total > 0 else np.full(len(w), np.nan)
+
+
+_KEY_ORDER = ("outcome", "label", "measure", "method", "test", "status", "status_message", "k", "k_rows",
+              "k_not_usable", "studies", "not_usable", "model", "common_effect", "transformed", "small_study",
+              "sensitivity", "published")
+
+
+def _ordered(out: dict) -> dict:
+    return {key: out.get(key) for key in _KEY_ORDER}
