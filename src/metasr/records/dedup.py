@@ -117,9 +117,12 @@ def hard_conflicts(a: RecordKeys, b: RecordKeys) -> list[str]:
         found.append("doi")
     if a.pmid and b.pmid and a.pmid != b.pmid:
         found.append("pmid")
-    if a.kind != b.kind and (a.kind or b.kind):
+    same_identifier = (a.doi and a.doi == b.doi) or (a.pmid and a.pmid == b.pmid)
+    if a.kind != b.kind and (a.kind and b.kind or not same_identifier):
+        # One database calls it an erratum, another a journal item: with the same DOI or PMID
+        # that is labelling, not two works.
         found.append("kind")
-    if (a.doi and a.doi == b.doi) or (a.pmid and a.pmid == b.pmid):
+    if same_identifier:
         return found
     if a.year is not None and b.year is not None and abs(a.year - b.year) > 1:
         found.append("year")

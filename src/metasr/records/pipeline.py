@@ -1,0 +1,167 @@
+"""File-level steps of the records stage (the workflow's scripts and the CLI call these).
+
+`ingest_records` parses one export into `results/records/parsed/{source}.csv`;
+`dedup_records` clusters the parsed tables and writes `records.csv` (every input record, its
+`cluster_id` and `is_primary`), `unique.csv` (one row per cluster: the most complete record,
+blanks filled from the other members) and `audit.csv` (one row per link). Tables keep input
+order (sources in the order given, records in file order), so the same input gives
+byte-identical files. Records in = unique + duplicates is checked before anything is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from metasr.errors import InputError, Problem
+from metasr.records.dedup import AUDIT_COLUMNS, Clustering, cluster_records, read_overrides
+from metasr.records.detect import parse_export
+from metasr.records.table import COLUMNS, FIELDS, build_table, read_table, write_csv_atomic
+
+RECORD_COLUMNS = [*COLUMNS, "cluster_id", "is_primary"]
+UNIQUE_COLUMNS = ["cluster_id", "n_records", "record_ids", *COLUMNS]
+
+
+def source_name(path: str | Path) -> str:
+    """A record-id-safe source name from a file name: 'Scopus export (1).ris' → 'scopus_export_1'."""
+    stem = Path(path).name.split(".")[0]
+    return re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_") or "source"
+
+
+def parse_file(path, source: str | None = None, database: str = "", fmt: str | None = None,
+               mapping: dict | None = None) -> list[dict]:
+    """Parse one export into table rows (`COLUMNS`). A `database` given here (the review's
+    configuration names each search) wins over what the export says about itself."""
+    export, raw = parse_export(path, fmt=fmt, mapping=mapping)
+    rows = build_table(raw, source or source_name(path), Path(path).name, database, export.format)
+    if database:
+        for row in rows:
+            row["database"] = database
+    return rows
+
+
+def ingest_records(path, out_csv, source: str, database: str) -> int:
+    """Parse one export and write its table atomically; returns the number of records."""
+    rows = parse_file(path, source=source, database=database)
+    write_csv_atomic(rows, out_csv, COLUMNS)
+    return len(rows)
+
+
+def is_parsed_table(path) -> bool:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError):
+        return False
+    return header[:4] == COLUMNS[:4]
+
+
+def read_parsed(path) -> list[dict]:
+    rows = read_table(path)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise InputError(Problem(message=f"parsed records table lacks columns {missing}",
+                                 file=str(path), row=1, rule="parsed records columns",
+                                 hint="re-create it with `metasr records parse`"))
+    return rows
+
+
+def load_inputs(paths) -> list[dict]:
+    """Rows from parsed tables or raw exports (parsed on the fly, source = file name)."""
+    rows, seen_sources = [], {}
+    for path in paths:
+        if is_parsed_table(path):
+            table = read_parsed(path)
+        else:
+            name, n = source_name(path), 2
+            while name in seen_sources:
+                name, n = f"{source_name(path)}_{n}", n + 1
+            table = parse_file(path, source=name)
+        for source in {row["source"] for row in table}:
+            if source in seen_sources and seen_sources[source] != str(path):
+                raise InputError(Problem(message=f"source {source!r} appears in two inputs",
+                                         file=str(path), column="source", value=source,
+                                         rule="unique sources",
+                                         hint=f"also in {seen_sources[source]}; give each "
+                                         "export its own source name"))
+            seen_sources[source] = str(path)
+        rows.extend(table)
+    return rows
+
+
+def completeness(row: dict) -> int:
+    return sum(1 for f in FIELDS if row.get(f)) + 2 * bool(row.get("doi")) + bool(
+        row.get("abstract"))
+
+
+def build_outputs(rows: list[dict], clustering: Clustering) -> tuple[list, list, list]:
+    members: dict[int, list[int]] = {}
+    for i, cluster in enumerate(clustering.cluster_of):
+        members.setdefault(cluster, []).append(i)
+    width = max(6, len(str(len(members))))
+    cluster_ids = {c: f"C{c + 1:0{width}d}" for c in members}
+    primary_of = {c: max(m, key=lambda i: (completeness(rows[i]), -i)) for c, m in members.items()}
+    records = []
+    for i, row in enumerate(rows):
+        cluster = clustering.cluster_of[i]
+        records.append({**row, "cluster_id": cluster_ids[cluster],
+                        "is_primary": str(primary_of[cluster] == i)})
+    unique = []
+    for cluster in sorted(members):
+        group = members[cluster]
+        primary = rows[primary_of[cluster]]
+        merged = dict(primary)
+        donors = sorted(group, key=lambda i: (-completeness(rows[i]), i))
+        for field in FIELDS:
+            if not merged.get(field):
+                merged[field] = next((rows[i][field] for i in donors if rows[i].get(field)), "")
+        unique.append({"cluster_id": cluster_ids[cluster], "n_records": len(group),
+                       "record_ids": "; ".join(rows[i]["record_id"] for i in group), **merged})
+    audit = [{"record_id": rows[link.b]["record_id"], "linked_to": rows[link.a]["record_id"],
+              "rule": link.rule, "fields": link.fields, "score": f"{link.score:g}",
+              "override": link.override}
+             for link in sorted(clustering.links, key=lambda l: (l.b, l.a))]
+    check_conservation(records, unique)
+    return records, unique, audit
+
+
+def check_conservation(records: list[dict], unique: list[dict]) -> None:
+    """Records in = unique + duplicates, and one primary per cluster. A failure is a bug."""
+    duplicates = sum(1 for r in records if r["is_primary"] != "True")
+    primaries = sum(1 for r in records if r["is_primary"] == "True")
+    if len(records) != len(unique) + duplicates or primaries != len(unique) or \
+            sum(u["n_records"] for u in unique) != len(records):
+        raise RuntimeError(f"record conservation violated: {len(records)} records, "
+                           f"{len(unique)} unique, {duplicates} duplicates, {primaries} primaries")
+
+
+def dedup_rows(rows: list[dict], overrides_csv=None) -> tuple[list, list, list]:
+    ids = [r["record_id"] for r in rows]
+    if len(set(ids)) != len(ids):
+        seen, dup = set(), None
+        for record_id in ids:
+            if record_id in seen:
+                dup = record_id
+                break
+            seen.add(record_id)
+        raise InputError(Problem(message="record_id appears twice in the inputs", value=dup,
+                                 column="record_id", rule="unique record ids",
+                                 hint="each export needs its own source name"))
+    same, distinct = read_overrides(overrides_csv, rows)
+    clustering = cluster_records(rows, same, distinct)
+    return build_outputs(rows, clustering)
+
+
+def dedup_records(parsed_csvs: list, out_dir, overrides_csv=None) -> dict:
+    """De-duplicate parsed tables (or raw exports) into out_dir/{records,unique,audit}.csv."""
+    rows = load_inputs([str(p) for p in parsed_csvs])
+    records, unique, audit = dedup_rows(rows, overrides_csv)
+    out = Path(out_dir)
+    write_csv_atomic(records, out / "records.csv", RECORD_COLUMNS)
+    write_csv_atomic(unique, out / "unique.csv", UNIQUE_COLUMNS)
+    write_csv_atomic(audit, out / "audit.csv", AUDIT_COLUMNS)
+    return {"records": len(records), "unique": len(unique),
+            "duplicates": len(records) - len(unique), "links": len(audit)}
