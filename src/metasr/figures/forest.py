@@ -1,0 +1,585 @@
+"""Forest plot in the RevMan layout, from a pooled-outcome result (`results/pooled/{outcome}.json`).
+
+Layout, left to right: study label | experimental arm data | control arm data | weight |
+effect [95% CI] as text | the plot. Below the studies: subgroup subtotals (when the result has
+`subgroups`), the pooled diamond, the prediction interval, the x axis with "favours" labels, then
+the heterogeneity line, the test for overall effect and the test for subgroup differences.
+
+Ratio measures (RR, OR, IRR) are analysed as logs: the plot keeps log units on the axis (so CIs
+are symmetric) and labels ticks and text with back-transformed ratios, as metafor's `atransf`.
+
+Expected optional `subgroups` block in the pooled JSON (studies carry `subgroup`):
+    {"variable": str, "levels": [{"level", "k", "estimate", "se", "ci_lb", "ci_ub", "tau2",
+     "I2", "Q", "Q_df", "Q_pval"}, ...], "Q_between", "Q_between_df", "Q_between_pval"}
+(metafor's parallel-array form `{"levels": [names], "estimate": [...], ...}` is accepted too).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from matplotlib.patches import Polygon
+from matplotlib.ticker import MaxNLocator
+
+from metasr.figures import style as st
+
+Z975 = 1.959963984540054
+ROW_IN = 0.19  # row height, inches
+PLOT_IN = 2.5  # width of the plot panel, inches
+PAD_IN = 0.14  # gap between text columns, inches
+LABEL_MAX_IN = 2.4  # longer study labels are cut with a visible ellipsis
+
+MEASURE_NAMES = {
+    "SMD": "Std. mean difference", "MD": "Mean difference", "RR": "Risk ratio",
+    "OR": "Odds ratio", "IRR": "Rate ratio", "RD": "Risk difference", "HR": "Hazard ratio",
+    "ROM": "Ratio of means", "PETO": "Peto odds ratio", "GEN": "Effect",
+}
+FIXED_METHODS = {"FE", "EE", "CE"}
+
+
+# ---------------------------------------------------------------------------------------------
+# What goes in the table
+
+
+@dataclass
+class Row:
+    kind: str  # study | group_title | subtotal | total | prediction | note | blank
+    label: str = ""
+    cells: dict = field(default_factory=dict)  # column key -> text
+    est: float | None = None  # analysis scale (log for ratios)
+    lb: float | None = None
+    ub: float | None = None
+    weight: float | None = None
+    bold: bool = False
+
+
+@dataclass
+class Column:
+    key: str
+    header: str
+    group: str | None = None  # "experimental" | "control" | None
+    align: str = "right"
+
+
+def effect_header(pooled: dict) -> tuple[str, str]:
+    """RevMan-style two-line header of the effect column: name, then model and interval."""
+    measure = (pooled.get("measure") or "").upper()
+    method = (pooled.get("method") or "REML").upper()
+    name = MEASURE_NAMES.get(measure, measure or "Effect")
+    if method == "MH":
+        model = "M-H, Fixed"
+    elif method == "PETO":
+        model = "Peto, Fixed"
+    elif method in FIXED_METHODS:
+        model = "IV, Fixed"
+    else:
+        model = f"IV, Random ({method})"
+    test = (pooled.get("test") or "z").lower()
+    return name, f"{model}, 95% CI" + (" (Knapp-Hartung)" if test in {"knha", "t"} else "")
+
+
+def arm_value(study: dict, group: int, what: str):
+    """One arm's reported statistic, in metafor's column names; None when not reported."""
+    def num(key):
+        v = study.get(key)
+        return float(v) if st.is_number(v) else None
+
+    if what == "mean":
+        return num(f"m{group}i")
+    if what == "sd":
+        return num(f"sd{group}i")
+    if what == "events":
+        for key in (("ai", "x1i") if group == 1 else ("ci", "x2i")):
+            if num(key) is not None:
+                return num(key)
+        return None
+    if what == "time":
+        return num(f"t{group}i")
+    if what == "total":
+        if num(f"n{group}i") is not None:
+            return num(f"n{group}i")
+        a, b = ("ai", "bi") if group == 1 else ("ci", "di")
+        if num(a) is not None and num(b) is not None:
+            return num(a) + num(b)
+    return None
+
+
+ARM_FIELDS = {  # which arm statistics a measure's table shows, with RevMan's column names
+    "continuous": [("mean", "Mean"), ("sd", "SD"), ("total", "Total")],
+    "binary": [("events", "Events"), ("total", "Total")],
+    "rate": [("events", "Events"), ("time", "Person-time")],
+}
+
+
+def arm_fields(measure: str) -> list[tuple[str, str]]:
+    measure = (measure or "").upper()
+    if measure in {"SMD", "MD", "ROM"}:
+        return ARM_FIELDS["continuous"]
+    if measure in {"RR", "OR", "RD", "PETO"}:
+        return ARM_FIELDS["binary"]
+    if measure in {"IRR", "IRD"}:
+        return ARM_FIELDS["rate"]
+    return [("total", "Total")]
+
+
+def arm_columns(pooled: dict, groups: dict) -> list[Column]:
+    """Arm columns that at least one study fills (a column of blanks says nothing)."""
+    studies = pooled.get("studies") or []
+    columns = []
+    for g, role in ((1, "experimental"), (2, "control")):
+        for what, header in arm_fields(pooled.get("measure")):
+            if what != "total" and not any(arm_value(s, g, what) is not None for s in studies):
+                continue
+            if what == "total" and not any(arm_value(s, g, "total") is not None for s in studies):
+                continue
+            columns.append(Column(f"{what}{g}", header, role))
+    return columns
+
+
+def favours_labels(outcome_cfg: dict, review_cfg: dict) -> tuple[str, str]:
+    """(left, right) labels under the axis. Config `favours: {left, right}` wins; otherwise the
+    effect is experimental minus (or over) control, so with `higher_is: worse` a positive effect
+    is bad for the experimental group: left favours experimental, right favours control."""
+    given = (outcome_cfg or {}).get("favours") or {}
+    groups = (review_cfg or {}).get("groups") or {}
+    exp = groups.get("experimental", "experimental")
+    ctl = groups.get("control", "control")
+    direction = (outcome_cfg or {}).get("higher_is")
+    if direction == "worse":
+        default = (f"Favours {exp}", f"Favours {ctl}")
+    elif direction == "better":
+        default = (f"Favours {ctl}", f"Favours {exp}")
+    else:
+        default = (f"Higher in {ctl}", f"Higher in {exp}")
+    return given.get("left", default[0]), given.get("right", default[1])
+
+
+def sort_studies(studies: list[dict], sort_by: str = "year") -> list[dict]:
+    """Order rows as reviewers expect: by year (then label), by weight (largest first), by effect."""
+    def year_key(s):
+        y = s.get("year")
+        return (0 if st.is_number(y) else 1, float(y) if st.is_number(y) else 0,
+                str(s.get("label") or s.get("study_id")))
+
+    if sort_by == "weight":
+        return sorted(studies, key=lambda s: (-(s.get("weight") or 0), year_key(s)))
+    if sort_by == "effect":
+        return sorted(studies, key=lambda s: (s.get("yi") if st.is_number(s.get("yi")) else 0,
+                                              year_key(s)))
+    if sort_by in {"none", "input"}:
+        return list(studies)
+    return sorted(studies, key=year_key)
+
+
+def study_label(study: dict) -> str:
+    label = str(study.get("label") or study.get("study_id") or "")
+    year = study.get("year")
+    if st.is_number(year) and str(int(float(year))) not in label:
+        label = f"{label} {int(float(year))}"
+    return label
+
+
+def study_row(study: dict, columns: list[Column], ratio: bool) -> Row:
+    cells = {}
+    for col in columns:
+        if col.group:
+            cells[col.key] = st.fmt_data(arm_value(study, int(col.key[-1]), col.key[:-1]))
+    yi, lb, ub = study.get("yi"), study.get("ci_lb"), study.get("ci_ub")
+    sei = study.get("sei") if st.is_number(study.get("sei")) else (
+        math.sqrt(study["vi"]) if st.is_number(study.get("vi")) else None)
+    if st.is_number(yi) and not st.is_number(lb) and sei is not None:
+        lb, ub = yi - Z975 * sei, yi + Z975 * sei
+    weight = study.get("weight")
+    cells["weight"] = f"{weight:.1f}%" if st.is_number(weight) else ""
+    cells["effect"] = st.fmt_ci(st.natural(yi, ratio), st.natural(lb, ratio),
+                                st.natural(ub, ratio))
+    return Row("study", study_label(study), cells, yi, lb, ub,
+               float(weight) if st.is_number(weight) else None)
+
+
+def totals_cells(studies: list[dict], columns: list[Column]) -> dict:
+    """Arm totals and total events, when every study reports them (RevMan's Total row)."""
+    cells = {}
+    for col in columns:
+        what = col.key[:-1]
+        if not col.group or what not in {"total", "events"}:
+            continue
+        values = [arm_value(s, int(col.key[-1]), what) for s in studies]
+        if values and all(v is not None for v in values):
+            cells[col.key] = st.fmt_data(sum(values))
+    return cells
+
+
+def heterogeneity_text(m: dict, fixed: bool) -> str:
+    parts = []
+    if not fixed and st.is_number(m.get("tau2")):
+        parts.append(f"Tau² = {m['tau2']:.2f}")
+    if st.is_number(m.get("Q")):
+        df = m.get("Q_df")
+        df_text = f", df = {int(df)}" if st.is_number(df) else ""
+        parts.append(f"Chi² = {m['Q']:.2f}{df_text} ({st.fmt_p(m.get('Q_pval'))})")
+    if st.is_number(m.get("I2")):
+        parts.append(f"I² = {m['I2']:.0f}%")
+    return "Heterogeneity: " + "; ".join(parts) if parts else ""
+
+
+def overall_text(m: dict, test: str) -> str:
+    if not st.is_number(m.get("stat")):
+        return ""
+    name = "Z" if (test or "z").lower() == "z" else "t"
+    return f"Test for overall effect: {name} = {abs(m['stat']):.2f} ({st.fmt_p(m.get('pval'))})"
+
+
+def normalise_subgroups(sub: dict | None) -> list[dict]:
+    """Subgroup levels as a list of dicts, whichever of the two accepted shapes came in."""
+    if not sub or not sub.get("levels"):
+        return []
+    levels = sub["levels"]
+    if isinstance(levels[0], dict):
+        out = [dict(level) for level in levels]
+    else:
+        out = []
+        for i, name in enumerate(levels):
+            entry = {"level": name}
+            for key in ("k", "estimate", "se", "ci_lb", "ci_ub", "tau2", "I2", "Q", "Q_df",
+                        "Q_pval"):
+                if isinstance(sub.get(key), list) and i < len(sub[key]):
+                    entry[key] = sub[key][i]
+            out.append(entry)
+    for entry in out:
+        if not st.is_number(entry.get("ci_lb")) and st.is_number(entry.get("se")):
+            entry["ci_lb"] = entry["estimate"] - Z975 * entry["se"]
+            entry["ci_ub"] = entry["estimate"] + Z975 * entry["se"]
+    return out
+
+
+def subgroup_difference_text(sub: dict) -> str:
+    q, df = sub.get("Q_between"), sub.get("Q_between_df")
+    if not st.is_number(q):
+        return ""
+    i2 = max(0.0, (q - df) / q) * 100 if st.is_number(df) and q > 0 else 0.0
+    df_text = f", df = {int(df)}" if st.is_number(df) else ""
+    return (f"Test for subgroup differences: Chi² = {q:.2f}{df_text} "
+            f"({st.fmt_p(sub.get('Q_between_pval'))}), I² = {i2:.1f}%")
+
+
+def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[Row], list[str]]:
+    """Table rows (with estimates on the analysis scale) and the footnote lines."""
+    ratio = st.is_ratio(pooled.get("measure"))
+    studies = sort_studies(pooled.get("studies") or [], sort_by)
+    model = pooled.get("model") or {}
+    fixed = (pooled.get("method") or "").upper() in FIXED_METHODS | {"MH", "PETO"}
+    rows: list[Row] = []
+    footnotes: list[str] = []
+    levels = normalise_subgroups(pooled.get("subgroups"))
+    in_levels = levels and all("subgroup" in s for s in studies)
+    if in_levels:
+        for level in levels:
+            members = [s for s in studies if str(s.get("subgroup")) == str(level["level"])]
+            rows.append(Row("group_title", str(level["level"]), bold=True))
+            rows.extend(study_row(s, columns, ratio) for s in members)
+            weight = sum(s.get("weight") or 0 for s in members)
+            cells = totals_cells(members, columns)
+            cells["weight"] = f"{weight:.1f}%"
+            est = level.get("estimate")
+            if len(members) > 1 and st.is_number(est):
+                cells["effect"] = st.fmt_ci(st.natural(est, ratio),
+                                            st.natural(level.get("ci_lb"), ratio),
+                                            st.natural(level.get("ci_ub"), ratio))
+                rows.append(Row("subtotal", "Subtotal (95% CI)", cells, est, level.get("ci_lb"),
+                                level.get("ci_ub"), bold=True))
+                het = heterogeneity_text(level, fixed)
+                if het:
+                    rows.append(Row("note", het))
+            else:
+                cells["effect"] = "k = 1: not pooled"
+                rows.append(Row("subtotal", "Subtotal", cells, bold=True))
+            rows.append(Row("blank"))
+    else:
+        rows.extend(study_row(s, columns, ratio) for s in studies)
+        rows.append(Row("blank"))
+
+    status = pooled.get("status") or ("pooled" if model else "no_data")
+    if status == "pooled" and model:
+        cells = totals_cells(studies, columns)
+        cells["weight"] = "100.0%"
+        cells["effect"] = st.fmt_ci(st.natural(model.get("estimate"), ratio),
+                                    st.natural(model.get("ci_lb"), ratio),
+                                    st.natural(model.get("ci_ub"), ratio))
+        rows.append(Row("total", "Total (95% CI)", cells, model.get("estimate"),
+                        model.get("ci_lb"), model.get("ci_ub"), bold=True))
+        if st.is_number(model.get("pi_lb")) and not fixed:
+            pi_text = (f"[{st.fmt(st.natural(model['pi_lb'], ratio))}, "
+                       f"{st.fmt(st.natural(model['pi_ub'], ratio))}]")
+            rows.append(Row("prediction", "Prediction interval", {"effect": pi_text}, None,
+                            model["pi_lb"], model["pi_ub"]))
+        footnotes += [t for t in (heterogeneity_text(model, fixed),
+                                  overall_text(model, pooled.get("test"))) if t]
+        if in_levels:
+            footnotes.append(subgroup_difference_text(pooled["subgroups"]))
+    else:
+        message = pooled.get("status_message") or "k = 1: not pooled"
+        rows.append(Row("total", message, {}, bold=True))
+        footnotes.append(f"{message}: the study is shown without a pooled estimate.")
+    n_bad = pooled.get("k_not_usable") or len(pooled.get("not_usable") or [])
+    if n_bad:
+        footnotes.append(f"{n_bad} extracted row{'s' if n_bad != 1 else ''} not usable for "
+                         "pooling (listed in the report's narrative synthesis).")
+    return rows, [f for f in footnotes if f]
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry
+
+
+def axis_half_width(rows: list[Row], ratio: bool) -> float:
+    """Half-width of the symmetric axis around the null, on the analysis scale.
+
+    Wide enough for the pooled CI and prediction interval and for most study CIs; a very
+    imprecise study is cut at the edge with an arrow rather than squashing every other row."""
+    pooled_bounds = [abs(v) for r in rows if r.kind in {"total", "subtotal", "prediction"}
+                     for v in (r.lb, r.ub, r.est) if st.is_number(v)]
+    study_bounds = sorted(abs(v) for r in rows if r.kind == "study"
+                          for v in (r.lb, r.ub) if st.is_number(v))
+    if not study_bounds and not pooled_bounds:
+        return math.log(2) if ratio else 1.0
+    core = study_bounds[int(0.9 * (len(study_bounds) - 1))] if study_bounds else 0.0
+    needed = max(pooled_bounds + [core, max(study_bounds or [0]) if len(study_bounds) <= 4 else 0])
+    needed = max(needed, 0.05)
+    if ratio:
+        for r in (1.5, 2, 5, 10, 20, 50, 100, 1000):
+            if math.log(r) >= needed * 0.999:
+                return math.log(r)
+        return math.log(1000)
+    return st.nice_limit(needed)
+
+
+def marker_size(weight: float | None, max_weight: float) -> float:
+    """Square side in points; area proportional to weight, as in RevMan."""
+    if not st.is_number(weight) or max_weight <= 0:
+        return 5.0
+    return max(2.5, 9.0 * math.sqrt(weight / max_weight))
+
+
+def draw_interval(ax, y, lb, ub, half, colour, lw=0.9):
+    """Horizontal CI line cut at the axis limits with an arrow head where it goes beyond."""
+    if not (st.is_number(lb) and st.is_number(ub)):
+        return
+    lo, hi = max(lb, -half), min(ub, half)
+    if hi < -half or lo > half:
+        return
+    ax.plot([lo, hi], [y, y], color=colour, lw=lw, solid_capstyle="butt", zorder=2)
+    for beyond, end, sign in ((lb < -half, -half, -1), (ub > half, half, 1)):
+        if beyond:
+            ax.annotate("", xy=(end, y), xytext=(end - sign * half * 0.06, y),
+                        arrowprops=dict(arrowstyle="-|>", color=colour, lw=lw,
+                                        mutation_scale=6, shrinkA=0, shrinkB=0), zorder=3)
+
+
+def draw_diamond(ax, y, est, lb, ub, colour):
+    ax.add_patch(Polygon([(lb, y), (est, y - 0.38), (ub, y), (est, y + 0.38)], closed=True,
+                         facecolor=colour, edgecolor=colour, lw=0.6, zorder=3))
+
+
+# ---------------------------------------------------------------------------------------------
+# The figure
+
+
+def plot_forest(pooled: dict, outcome_cfg: dict | None = None, review_cfg: dict | None = None,
+                sort_by: str | None = None):
+    """Draw the forest plot of one pooled outcome; returns a matplotlib Figure."""
+    outcome_cfg = outcome_cfg or {}
+    review_cfg = review_cfg or {}
+    title = f"{pooled.get('label') or pooled.get('outcome')}"
+    if not pooled.get("studies"):
+        message = pooled.get("status_message") or "no study-level data yet"
+        with st.style():
+            return st.message_figure(title, f"Forest plot not drawn: {message}.")
+    sort_by = sort_by or (outcome_cfg.get("forest") or {}).get("sort_by", "year")
+    with st.style():
+        return _draw(pooled, outcome_cfg, review_cfg, sort_by, title)
+
+
+def _column_widths(rows, columns, label_header):
+    label_w = min(LABEL_MAX_IN, max([st.text_width_in(r.label, weight="bold" if r.bold else
+                                                      "normal") for r in rows
+                                     if r.kind not in {"note"}]
+                                    + [st.text_width_in(label_header, weight="bold"), 0.8]))
+    widths = {}
+    for col in columns:
+        # The effect column's header is drawn centred over effect + plot, so it does not count.
+        texts = [r.cells.get(col.key, "") for r in rows] + (
+            [col.header] if col.key != "effect" else [])
+        widths[col.key] = max(st.text_width_in(t, weight="bold") for t in texts) + PAD_IN
+    return label_w + PAD_IN, widths
+
+
+def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
+    ratio = st.is_ratio(pooled.get("measure"))
+    groups = review_cfg.get("groups") or {}
+    arms = arm_columns(pooled, groups)
+    name, model_line = effect_header(pooled)
+    columns = arms + [Column("weight", "Weight"), Column("effect", model_line)]
+    rows, footnotes = build_rows(pooled, columns, sort_by)
+    label_header = "Study or subgroup"
+    label_w, widths = _column_widths(rows, columns, label_header)
+    for role in ("experimental", "control"):  # an arm block is at least as wide as its name
+        keys = [c.key for c in arms if c.group == role]
+        if keys:
+            need = st.text_width_in(groups.get(role, role), weight="bold") + PAD_IN
+            short = need - sum(widths[k] for k in keys)
+            if short > 0:
+                for k in keys:
+                    widths[k] += short / len(keys)
+
+    margin = 0.15
+    table_w = label_w + sum(widths.values())
+    fig_w = max(margin * 2 + table_w + PLOT_IN + 0.1, 6.0)
+    plot_x0 = margin + table_w + 0.05
+    title_lines = st.wrap_to_width(title, fig_w - 2 * margin, size=st.FONT_SIZE + 2,
+                                   weight="bold", max_lines=3)
+    foot_lines = []
+    for line in footnotes:
+        foot_lines += st.split_clauses(line, fig_w - 2 * margin)
+    header_h = ROW_IN * 2.4
+    body_h = ROW_IN * len(rows)
+    axis_h = 0.55  # tick labels and the favours labels
+    top_h = 0.12 + 0.24 * len(title_lines)
+    fig_h = top_h + header_h + body_h + axis_h + ROW_IN * len(foot_lines) + 0.15
+    fig = st.new_figure(fig_w, fig_h)
+
+    def fy(y_in_from_top):  # figure fraction from inches measured from the top
+        return 1 - y_in_from_top / fig_h
+
+    def fx(x_in):
+        return x_in / fig_w
+
+    y = 0.08
+    for line in title_lines:
+        y += 0.24
+        fig.text(fx(margin), fy(y), line, fontsize=st.FONT_SIZE + 2, weight="bold",
+                 va="baseline")
+
+    # Column x positions (right edges for right-aligned text).
+    x = margin + label_w
+    right_edge = {}
+    for col in columns:
+        x += widths[col.key]
+        right_edge[col.key] = x - PAD_IN / 2
+    header_top = top_h
+    # Header line 1: arm group names spanning their columns, the measure over effect + plot.
+    for role in ("experimental", "control"):
+        keys = [c.key for c in arms if c.group == role]
+        if not keys:
+            continue
+        left = right_edge[keys[0]] - widths[keys[0]] + PAD_IN / 2
+        right = right_edge[keys[-1]]
+        text = st.truncate_to_width(groups.get(role, role.capitalize()), right - left,
+                                    weight="bold")
+        fig.text(fx((left + right) / 2), fy(header_top + ROW_IN * 1.0), text, ha="center",
+                 va="baseline", weight="bold")
+        fig.add_artist(_hline(fig, fx(left), fx(right), fy(header_top + ROW_IN * 1.2)))
+    effect_left = right_edge["effect"] - widths["effect"] + PAD_IN / 2
+    fig.text(fx((effect_left + plot_x0 + PLOT_IN) / 2), fy(header_top + ROW_IN * 1.0),
+             st.truncate_to_width(name, plot_x0 + PLOT_IN - effect_left, weight="bold"),
+             ha="center", va="baseline", weight="bold")
+    # Header line 2: column names.
+    y2 = fy(header_top + ROW_IN * 2.1)
+    fig.text(fx(margin), y2, label_header, weight="bold", va="baseline")
+    for col in columns:
+        if col.key == "effect":
+            continue
+        fig.text(fx(right_edge[col.key]), y2, col.header, ha="right", va="baseline",
+                 weight="bold")
+    fig.text(fx((effect_left + plot_x0 + PLOT_IN) / 2), y2,
+             st.truncate_to_width(model_line, PLOT_IN + widths["effect"], weight="bold"),
+             ha="center", va="baseline", weight="bold")
+    fig.add_artist(_hline(fig, fx(margin), fx(plot_x0 + PLOT_IN), fy(header_top + header_h)))
+
+    body_top = top_h + header_h
+    for i, row in enumerate(rows):
+        yb = fy(body_top + ROW_IN * (i + 0.72))
+        weight = "bold" if row.bold else "normal"
+        if row.kind == "note":  # statistics lines may use the arm columns' room
+            lines = st.split_clauses(row.label, plot_x0 - margin - 0.1, size=st.FONT_SIZE - 1)
+            fig.text(fx(margin + 0.1), yb, lines[0] + (" …" if len(lines) > 1 else ""),
+                     fontsize=st.FONT_SIZE - 1, va="baseline", color="#333333")
+            continue
+        fig.text(fx(margin), yb, st.truncate_to_width(row.label, label_w - PAD_IN + 0.005,
+                                                      weight=weight),
+                 va="baseline", weight=weight)
+        for col in columns:
+            text = row.cells.get(col.key, "")
+            if text:
+                fig.text(fx(right_edge[col.key]), yb, text, ha="right", va="baseline",
+                         weight=weight)
+
+    ax = fig.add_axes([fx(plot_x0), fy(body_top + body_h), fx(PLOT_IN), body_h / fig_h])
+    _draw_plot(ax, rows, ratio, len(rows))
+    left_label, right_label = favours_labels(outcome_cfg, review_cfg)
+    half_w = PLOT_IN / 2 - 0.05
+    fav_y = fy(body_top + body_h + 0.42)
+    fig.text(fx(plot_x0 + PLOT_IN / 2 - 0.05), fav_y,
+             st.truncate_to_width(left_label, half_w), ha="right", va="baseline",
+             fontsize=st.FONT_SIZE - 0.5)
+    fig.text(fx(plot_x0 + PLOT_IN / 2 + 0.05), fav_y,
+             st.truncate_to_width(right_label, half_w), ha="left", va="baseline",
+             fontsize=st.FONT_SIZE - 0.5)
+    y = body_top + body_h + axis_h
+    for line in foot_lines:
+        y += ROW_IN
+        fig.text(fx(margin), fy(y), line, va="baseline", color="#222222")
+    return fig
+
+
+def _hline(fig, x0, x1, y):
+    from matplotlib.lines import Line2D
+
+    return Line2D([x0, x1], [y, y], transform=fig.transFigure, color="#444444", lw=0.5)
+
+
+def _draw_plot(ax, rows: list[Row], ratio: bool, n_rows: int):
+    half = axis_half_width(rows, ratio)
+    ax.set_xlim(-half, half)
+    ax.set_ylim(n_rows, 0)
+    ax.spines[["left", "right", "top"]].set_visible(False)
+    ax.set_yticks([])
+    ax.patch.set_alpha(0)
+    if ratio:
+        ticks = st.ratio_ticks(-half, half)
+        ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
+    else:
+        locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10], symmetric=True)
+        ticks = [t for t in locator.tick_values(-half, half) if -half - 1e-9 <= t <= half + 1e-9]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5, length=3, pad=2)
+    last_pooled = max([i for i, r in enumerate(rows) if r.kind in {"total", "subtotal"}] or
+                      [n_rows - 1])
+    ax.plot([0, 0], [0, last_pooled + 1], color=st.COLOURS["null"], lw=0.6, zorder=1)
+    max_w = max([r.weight for r in rows if r.kind == "study" and st.is_number(r.weight)] or [0])
+    for i, row in enumerate(rows):
+        y = i + 0.5
+        if row.kind == "study" and st.is_number(row.est):
+            draw_interval(ax, y, row.lb, row.ub, half, st.COLOURS["study"])
+            if -half <= row.est <= half:
+                ax.plot([row.est], [y], marker="s", color=st.COLOURS["study"], ls="none",
+                        markersize=marker_size(row.weight, max_w), zorder=4)
+        elif row.kind in {"total", "subtotal"} and st.is_number(row.est):
+            colour = st.COLOURS["pooled" if row.kind == "total" else "subtotal"]
+            lb, ub = max(row.lb, -half), min(row.ub, half)
+            draw_diamond(ax, y, row.est, lb, ub, colour)
+            if row.kind == "total":
+                ax.plot([row.est, row.est], [0, y], color=colour, lw=0.5, ls=(0, (2, 2)),
+                        zorder=1)
+        elif row.kind == "prediction":
+            draw_interval(ax, y, row.lb, row.ub, half, st.COLOURS["prediction"], lw=1.6)
+
+
+def plot_forest_file(pooled_json, outcome_cfg: dict, review_cfg: dict, svg_path, png_path):
+    """Workflow step: read `results/pooled/{outcome}.json`, write the forest plot SVG + PNG."""
+    pooled = json.loads(Path(pooled_json).read_text(encoding="utf-8"))
+    fig = plot_forest(pooled, outcome_cfg, review_cfg)
+    st.save_figure(fig, svg_path, png_path)

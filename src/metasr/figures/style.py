@@ -1,0 +1,288 @@
+"""Shared look, text fitting and file writing for every metasr figure.
+
+Figures are drawn with matplotlib's non-interactive Agg backend and written atomically (temp file +
+rename) so that a killed job never leaves half a figure that Snakemake would take as up to date.
+SVG output is byte-identical across reruns: fixed `svg.hashsalt`, no creation date.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
+
+FONT_SIZE = 8.0
+PNG_DPI = 300
+RATIO_MEASURES = frozenset({"RR", "OR", "IRR", "HR", "ROM", "PETO"})
+
+COLOURS = {
+    "study": "#1f4e79",
+    "pooled": "#111111",
+    "subtotal": "#555555",
+    "prediction": "#b03a2e",
+    "null": "#666666",
+    "grid": "#dddddd",
+    "filled": "#ffffff",
+    "published": "#c0392b",
+    "muted": "#777777",
+}
+
+RC_PARAMS = {
+    "font.family": "DejaVu Sans",
+    "font.size": FONT_SIZE,
+    # Text stays text in the SVG: searchable, selectable and small; DejaVu Sans is metric-safe.
+    "svg.fonttype": "none",
+    "svg.hashsalt": "metasr",
+    "axes.linewidth": 0.6,
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "path.simplify": False,
+}
+
+
+def is_ratio(measure: str | None) -> bool:
+    """Ratio measures are analysed as logs and shown back-transformed, on a log axis."""
+    return (measure or "").upper() in RATIO_MEASURES
+
+
+def new_figure(width_in: float, height_in: float):
+    """A figure with the metasr style applied (the style is set per figure, not globally)."""
+    with plt.rc_context(RC_PARAMS):
+        fig = plt.figure(figsize=(width_in, height_in))
+    return fig
+
+
+@contextmanager
+def style():
+    """Apply the metasr rcParams while drawing."""
+    with plt.rc_context(RC_PARAMS):
+        yield
+
+
+# ---------------------------------------------------------------------------------------------
+# Text measurement and fitting: labels never overlap, they wrap or are cut with a visible "…".
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> RendererAgg:
+    return RendererAgg(100, 100, 72)  # 72 dpi: one pixel = one point
+
+
+@lru_cache(maxsize=20000)
+def text_width_in(text: str, size: float = FONT_SIZE, weight: str = "normal") -> float:
+    """Rendered width of one line of text, in inches."""
+    if not text:
+        return 0.0
+    props = FontProperties(family="DejaVu Sans", size=size, weight=weight)
+    width, _, _ = _renderer().get_text_width_height_descent(text, props, ismath=False)
+    return width / 72.0
+
+
+def truncate_to_width(text: str, width_in: float, size: float = FONT_SIZE, weight="normal") -> str:
+    """Cut text to fit `width_in`, ending in a visible ellipsis when anything was removed."""
+    text = str(text)
+    if text_width_in(text, size, weight) <= width_in:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # longest prefix that fits together with the ellipsis
+        mid = (lo + hi + 1) // 2
+        if text_width_in(text[:mid].rstrip() + "…", size, weight) <= width_in:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…"
+
+
+def wrap_to_width(text: str, width_in: float, size: float = FONT_SIZE, weight="normal",
+                  max_lines: int | None = None) -> list[str]:
+    """Greedy word wrap by rendered width; words longer than a line are cut with an ellipsis.
+
+    With `max_lines`, the last line is truncated visibly when text remains.
+    """
+    words = str(text).split()
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        trial = f"{current} {word}".strip()
+        if text_width_in(trial, size, weight) <= width_in or not current:
+            current = trial
+        else:
+            lines.append(current)
+            current = word
+    if current:
+        lines.append(current)
+    lines = [truncate_to_width(line, width_in, size, weight) for line in lines]
+    if max_lines is not None and len(lines) > max_lines:
+        kept = lines[:max_lines]
+        kept[-1] = truncate_to_width(kept[-1] + " " + lines[max_lines] + " …", width_in, size,
+                                     weight)
+        if not kept[-1].endswith("…"):
+            kept[-1] = truncate_to_width(kept[-1] + "…", width_in, size, weight)
+        lines = kept
+    return lines or [""]
+
+
+def split_clauses(text: str, width_in: float, size: float = FONT_SIZE) -> list[str]:
+    """Break a statistics line ("a; b; c") at clause boundaries so that each line fits."""
+    clauses = [c.strip() for c in str(text).split(";") if c.strip()]
+    lines: list[str] = []
+    current = ""
+    for clause in clauses:
+        trial = f"{current}; {clause}" if current else clause
+        if text_width_in(trial, size) <= width_in or not current:
+            current = trial
+        else:
+            lines.append(current + ";")
+            current = clause
+    if current:
+        lines.append(current)
+    out: list[str] = []
+    for line in lines:
+        out.extend(wrap_to_width(line, width_in, size))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers as a reviewer writes them.
+
+
+def is_number(x) -> bool:
+    try:
+        return x is not None and not isinstance(x, bool) and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt(x, digits: int = 2) -> str:
+    """Fixed decimals; empty for missing values."""
+    if not is_number(x):
+        return ""
+    text = f"{float(x):.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
+
+
+def fmt_data(x) -> str:
+    """A reported number (mean, SD, count): integers without decimals, others to 4 significant."""
+    if not is_number(x):
+        return ""
+    x = float(x)
+    if x.is_integer() and abs(x) < 1e9:
+        return str(int(x))
+    return f"{x:.4g}"
+
+
+def fmt_p(p) -> str:
+    """P value in RevMan style: 'P = 0.04', 'P < 0.00001'."""
+    if not is_number(p):
+        return "P = NA"
+    p = float(p)
+    if p < 0.00001:
+        return "P < 0.00001"
+    if p < 0.001:
+        return f"P = {p:.5f}".rstrip("0")
+    return f"P = {p:.3f}" if p < 0.01 else f"P = {p:.2f}"
+
+
+def fmt_ci(est, lb, ub, digits: int = 2) -> str:
+    if not is_number(est):
+        return ""
+    return f"{fmt(est, digits)} [{fmt(lb, digits)}, {fmt(ub, digits)}]"
+
+
+def natural(x, ratio: bool):
+    """Back-transform a log-scale number for display (ratio measures), else unchanged."""
+    if not is_number(x):
+        return None
+    return math.exp(float(x)) if ratio else float(x)
+
+
+def nice_limit(x: float) -> float:
+    """Round a positive half-width up to 1, 2 or 5 times a power of ten."""
+    if not is_number(x) or x <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(x))
+    for step in (1, 2, 2.5, 5, 10):
+        candidate = step * 10**exponent
+        if candidate >= x * 0.999:
+            return candidate
+    return 10 ** (exponent + 1)
+
+
+def ratio_ticks(lo_log: float, hi_log: float) -> list[float]:
+    """Log-scale tick positions at familiar ratio values within [lo, hi]."""
+    candidates = [0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.7, 1, 1.5, 2, 5, 10, 20, 50, 100, 1000]
+    ticks = [math.log(c) for c in candidates if lo_log - 1e-9 <= math.log(c) <= hi_log + 1e-9]
+    if len(ticks) > 7:  # keep the axis readable: drop the in-between values first
+        keep = {0.001, 0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100, 1000}
+        ticks = [t for t in ticks if round(math.exp(t), 3) in keep]
+    return ticks
+
+
+def fmt_ratio_tick(value_log: float) -> str:
+    v = math.exp(value_log)
+    return f"{v:g}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing files.
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temp path next to `path`; rename it over `path` only when the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_figure(fig, svg_path=None, png_path=None) -> None:
+    """Write SVG (no date: reruns are byte-identical) and a 300-dpi PNG, atomically, then close."""
+    try:
+        with style():
+            if svg_path:
+                with atomic_path(svg_path) as tmp:
+                    fig.savefig(tmp, format="svg", metadata={"Date": None})
+            if png_path:
+                with atomic_path(png_path) as tmp:
+                    fig.savefig(tmp, format="png", dpi=PNG_DPI, metadata={"Software": None})
+    finally:
+        plt.close(fig)
+
+
+def message_figure(title: str, message: str, width_in: float = 6.0):
+    """A small figure that says why there is no plot (never an empty or invented one)."""
+    lines = wrap_to_width(message, width_in - 0.4)
+    title_lines = wrap_to_width(title, width_in - 0.4, size=FONT_SIZE + 2, weight="bold")
+    height = 0.35 + 0.22 * len(title_lines) + 0.18 * len(lines) + 0.2
+    fig = new_figure(width_in, height)
+    y = height - 0.3
+    for line in title_lines:
+        fig.text(0.2 / width_in, y / height, line, fontsize=FONT_SIZE + 2, weight="bold",
+                 va="baseline")
+        y -= 0.22
+    y -= 0.06
+    for line in lines:
+        fig.text(0.2 / width_in, y / height, line, fontsize=FONT_SIZE, va="baseline",
+                 color="#333333")
+        y -= 0.18
+    return fig

@@ -1,0 +1,81 @@
+"""Forest plot: layout content, orientation of the favours labels, k = 1, sizes 2 to 200."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from metasr.figures import forest
+from metasr.figures.style import save_figure
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pooled"
+
+
+def svg_text(pooled, tmp_path, outcome_cfg=None, review=None, name="f"):
+    svg, png = tmp_path / f"{name}.svg", tmp_path / f"{name}.png"
+    save_figure(forest.plot_forest(pooled, outcome_cfg or {}, review or {}), svg, png)
+    assert png.stat().st_size > 1000
+    return svg.read_text()
+
+
+def test_bcg_forest_shows_revman_content(bcg_pooled, review_config, tmp_path):
+    text = svg_text(bcg_pooled, tmp_path, {"higher_is": "worse"}, review_config["review"])
+    # Back-transformed pooled RR from metafor: exp(-0.7145) = 0.49 [0.34, 0.70].
+    assert "0.49 [0.34, 0.70]" in text
+    assert "Tau² = 0.31; Chi² = 152.23, df = 12 (P &lt; 0.00001); I² = 92%" in text
+    assert "Test for overall effect: Z = 3.97 (P = 0.00007)" in text
+    assert "Test for subgroup differences: Chi² = 1.86, df = 2 (P = 0.39)" in text
+    assert text.count("Subtotal (95% CI)") == 3
+    assert "Prediction interval" in text and "[0.15, 1.55]" in text
+    assert "Favours IRL-positive" in text and "Favours IRL-negative" in text
+    assert "Aronson 1948" in text and "Events" in text
+
+
+def test_favours_labels_follow_direction_and_config():
+    review = {"groups": {"experimental": "E", "control": "C"}}
+    assert forest.favours_labels({"higher_is": "worse"}, review) == ("Favours E", "Favours C")
+    assert forest.favours_labels({"higher_is": "better"}, review) == ("Favours C", "Favours E")
+    assert forest.favours_labels({}, review) == ("Higher in C", "Higher in E")
+    given = {"higher_is": "worse", "favours": {"left": "Less disability"}}
+    assert forest.favours_labels(given, review) == ("Less disability", "Favours C")
+
+
+def test_sort_by_year_and_weight(bcg_pooled):
+    by_year = [s["year"] for s in forest.sort_studies(bcg_pooled["studies"], "year")]
+    assert by_year == sorted(by_year)
+    by_weight = [s["weight"] for s in forest.sort_studies(bcg_pooled["studies"], "weight")]
+    assert by_weight == sorted(by_weight, reverse=True)
+
+
+def test_single_study_is_not_pooled(synthetic_pooled, tmp_path):
+    text = svg_text(synthetic_pooled(1), tmp_path)
+    assert "k = 1: not pooled" in text
+    assert "Total (95% CI)" not in text and "Heterogeneity" not in text
+
+
+def test_no_data_says_so(tmp_path):
+    pooled = {"outcome": "x", "label": "X", "status": "no_data", "studies": [],
+              "status_message": "no study-level data yet"}
+    assert "no study-level data yet" in svg_text(pooled, tmp_path)
+
+
+def test_long_labels_are_cut_visibly(synthetic_pooled, tmp_path):
+    text = svg_text(synthetic_pooled(3, long_labels=True), tmp_path)
+    assert "…" in text and "must be cut visibly" not in text
+
+
+@pytest.mark.parametrize("k", [2, 10, 200])
+def test_every_study_row_is_drawn(synthetic_pooled, tmp_path, k):
+    text = svg_text(synthetic_pooled(k, seed=k), tmp_path, name=f"k{k}")
+    assert len(re.findall(r"Synthetic study \d+ 20\d\d", text)) == k
+
+
+def test_file_step_is_byte_identical_on_rerun(tmp_path, review_config):
+    outcome = review_config["outcomes"]["dmt_response"]
+    paths = []
+    for run in (1, 2):
+        svg, png = tmp_path / f"{run}.svg", tmp_path / f"{run}.png"
+        forest.plot_forest_file(FIXTURES / "bcg_rr.json", outcome, review_config["review"], svg, png)
+        paths.append((svg.read_bytes(), png.read_bytes()))
+    assert paths[0] == paths[1]
+    assert not list(tmp_path.glob(".*"))  # no temp files left behind
