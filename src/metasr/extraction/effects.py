@@ -1,0 +1,304 @@
+"""One reported row -> metafor-style effect inputs for an outcome's measure, with its conversion.
+
+The result says what was used (`conversion`, short method names) and how (`conversion_detail`,
+inputs and results), or why the row cannot be pooled (`reason`). Rows are never dropped: a row that
+cannot be used keeps `usable = False` and its reason.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from metasr.extraction import conversions as conv
+from metasr.extraction.forms import EFFECT_FORMS, GROUP_FORM_FIELDS, MEAN_FORMS, MEDIAN_FORMS, TEST_FORMS
+from metasr.extraction.pvalues import parse_p
+from metasr.extraction.units import unit_factor
+
+MEASURE_COLUMNS = {
+    "SMD": ["m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i", "ti", "yi", "vi"],
+    "MD": ["m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i", "yi", "vi"],
+    "RR": ["ai", "n1i", "ci", "n2i", "yi", "vi"],
+    "OR": ["ai", "n1i", "ci", "n2i", "yi", "vi"],
+    "RD": ["ai", "n1i", "ci", "n2i", "yi", "vi"],
+    "IRR": ["x1i", "t1i", "x2i", "t2i", "yi", "vi"],
+    "GEN": ["yi", "vi"],
+}
+# Effects reported by a paper that an outcome's measure can take directly as yi/vi.
+DIRECT_EFFECTS = {"SMD": {"SMD"}, "MD": {"MD", "beta"}, "RR": {"RR"}, "OR": {"OR"}, "RD": {"RD"},
+                  "IRR": {"IRR"}, "GEN": None}  # None: any effect (ratios on the log scale)
+SCALED_FIELDS = ("mean", "sd", "se", "ci_lb", "ci_ub", "median", "q1_", "q3_", "min", "max")
+
+
+@dataclass
+class EffectRow:
+    values: dict = field(default_factory=dict)
+    usable: bool = False
+    reason: str = ""
+    conversion: str = ""
+    detail: list[str] = field(default_factory=list)
+
+    def fail(self, reason: str) -> "EffectRow":
+        self.values, self.usable, self.reason = {}, False, reason
+        return self
+
+
+@dataclass(frozen=True)
+class Settings:
+    measure: str
+    unit: str | None = None
+    flip: bool = False
+    median_conversion: str = "luo_shi"
+    p_value_bounds: str = "exclude"
+
+
+def effect_row(row: dict, settings: Settings) -> EffectRow:
+    """Convert one typed, validated row."""
+    out = EffectRow()
+    if row.get("exclude_reason"):
+        return out.fail(str(row["exclude_reason"]))
+    form = row.get("reported_form")
+    if form == "direction_only":
+        return out.fail("direction only: no numbers to pool")
+    if form == "other":
+        return out.fail("reported in a form that cannot be pooled")
+    measure = settings.measure
+    if form in EFFECT_FORMS and not _effect_fits(row, measure):
+        return out.fail(f"a reported {row.get('effect_measure')} cannot be used for an outcome pooled as {measure}")
+    row = _harmonise_units(row, settings, out)
+    if row is None:
+        return out
+    if form in GROUP_FORM_FIELDS:
+        _from_groups(row, settings, out)
+    elif form in EFFECT_FORMS:
+        _from_effect(row, settings, out)
+    elif form in TEST_FORMS:
+        _from_test(row, settings, out)
+    else:
+        out.fail(f"unknown reported form {form!r}")
+    if out.usable and settings.flip:
+        _flip(out, measure)
+    return out
+
+
+def _effect_fits(row: dict, measure: str) -> bool:
+    direct, reported = DIRECT_EFFECTS[measure], row.get("effect_measure")
+    if direct is None or reported in direct:
+        return True
+    return measure == "SMD" and reported in ("MD", "beta") and bool(row.get("n1")) and bool(row.get("n2"))
+
+
+# ---- units ------------------------------------------------------------------------------------
+
+def _harmonise_units(row: dict, settings: Settings, out: EffectRow) -> dict | None:
+    factor = unit_factor(row.get("unit"), settings.unit)
+    if factor is None:
+        if settings.measure == "SMD" or row.get("reported_form") in TEST_FORMS or \
+                row.get("effect_measure") in conv.RATIO_EFFECTS | {"SMD"}:
+            out.detail.append(f"unit '{row.get('unit')}' differs from '{settings.unit}' (no effect on a "
+                              "standardised or ratio measure)")
+            return row
+        out.fail(f"unit '{row.get('unit')}' cannot be converted to the outcome's unit '{settings.unit}'")
+        return None
+    if factor == 1.0:
+        return row
+    scaled = dict(row)
+    for g in (1, 2):
+        for f in SCALED_FIELDS:
+            if isinstance(row.get(f"{f}{g}"), (int, float)):
+                scaled[f"{f}{g}"] = row[f"{f}{g}"] * factor
+    if row.get("effect_measure") in ("MD", "beta"):
+        for column in ("effect", "effect_ci_lb", "effect_ci_ub", "effect_se"):
+            if isinstance(row.get(column), (int, float)):
+                scaled[column] = row[column] * factor
+    out.detail.append(f"unit {row.get('unit')} -> {settings.unit} (x {factor:g})")
+    return scaled
+
+
+# ---- per-group forms --------------------------------------------------------------------------
+
+def group_mean_sd(row: dict, g: int, form: str, median_method: str) -> tuple[int, float, float, str, str]:
+    """(n, mean, SD, method, detail) for one group reported in a mean-type form."""
+    n = int(row[f"n{g}"])
+    if form == "mean_sd":
+        return n, row[f"mean{g}"], row[f"sd{g}"], "", ""
+    if form == "mean_se":
+        sd = conv.sd_from_se(row[f"se{g}"], n)
+        return n, row[f"mean{g}"], sd, "SD from SE (Handbook 6.5.2.2)", \
+            f"group {g}: SE {row[f'se{g}']:g}, n {n} -> SD {sd:.4g}"
+    if form == "mean_ci":
+        lb, ub = row[f"ci_lb{g}"], row[f"ci_ub{g}"]
+        sd = conv.sd_from_ci(lb, ub, n)
+        how = f"t({n - 1})" if n < conv.SMALL_GROUP else "z"
+        return n, row[f"mean{g}"], sd, f"SD from 95% CI using {how.split('(')[0]} (Handbook 6.5.2.2)", \
+            f"group {g}: CI [{lb:g}, {ub:g}], n {n}, divisor {conv.ci_divisor(n):.4f} ({how}) -> SD {sd:.4g}"
+    est = conv.median_to_mean_sd(
+        n, row[f"median{g}"],
+        q1=row.get(f"q1_{g}") if form != "median_range" else None,
+        q3=row.get(f"q3_{g}") if form != "median_range" else None,
+        minimum=row.get(f"min{g}") if form != "median_iqr" else None,
+        maximum=row.get(f"max{g}") if form != "median_iqr" else None,
+        method=median_method)
+    inputs = ", ".join(f"{label} {row[f'{f}{g}']:g}" for f, label in
+                       (("median", "median"), ("q1_", "q1"), ("q3_", "q3"), ("min", "min"), ("max", "max"))
+                       if row.get(f"{f}{g}") is not None and (f in ("median",) or
+                       (f in ("q1_", "q3_") and form != "median_range") or
+                       (f in ("min", "max") and form != "median_iqr")))
+    return n, est.mean, est.sd, est.method, \
+        f"group {g}: {inputs}, n {n} -> mean {est.mean:.4g}, SD {est.sd:.4g} ({est.method})"
+
+
+def _from_groups(row: dict, settings: Settings, out: EffectRow) -> None:
+    f1, f2 = row["reported_form"], row.get("reported_form2") or row["reported_form"]
+    measure = settings.measure
+    if f1 in MEAN_FORMS and f2 in MEAN_FORMS:
+        if measure not in ("SMD", "MD", "GEN"):
+            out.fail(f"group means cannot give a {measure}")
+            return
+        groups = [group_mean_sd(row, g, f, settings.median_conversion) for g, f in ((1, f1), (2, f2))]
+        methods = sorted({g[3] for g in groups if g[3]})
+        out.conversion = "; ".join(methods) if methods else "none"
+        out.detail += [g[4] for g in groups if g[4]]
+        (n1, m1, sd1, *_), (n2, m2, sd2, *_) = groups
+        if measure == "GEN":
+            out.values = {"yi": m1 - m2, "vi": sd1 ** 2 / n1 + sd2 ** 2 / n2}
+            out.conversion = "; ".join(methods + ["MD from group means"])
+        else:
+            out.values = {"m1i": m1, "sd1i": sd1, "n1i": n1, "m2i": m2, "sd2i": sd2, "n2i": n2}
+        out.usable = True
+        return
+    if f1 == f2 == "events_n":
+        if measure not in ("RR", "OR", "RD"):
+            out.fail(f"events and group sizes cannot give a {measure}")
+            return
+        out.values = {"ai": row["events1"], "n1i": row["n1"], "ci": row["events2"], "n2i": row["n2"]}
+        out.conversion, out.usable = "none", True
+        return
+    if f1 == f2 == "events_persontime":
+        if measure != "IRR":
+            out.fail(f"events and person-time cannot give a {measure}")
+            return
+        out.values = {"x1i": row["events1"], "t1i": row["time1"], "x2i": row["events2"], "t2i": row["time2"]}
+        out.conversion, out.usable = "none", True
+        return
+    out.fail(f"group 1 form '{f1}' and group 2 form '{f2}' cannot be combined into a {measure}")
+
+
+# ---- per-study effects ------------------------------------------------------------------------
+
+def _effect_se(row: dict, settings: Settings, out: EffectRow, ratio: bool) -> float | None:
+    form = row["reported_form"]
+    if form == "effect_se":
+        se = row["effect_se"]
+        if ratio:
+            out.fail("an SE of a ratio is ambiguous (ratio or log scale?); give its CI instead")
+            return None
+        out.detail.append(f"SE {se:g} as reported")
+        return se
+    if form == "effect_ci":
+        lb, ub = row["effect_ci_lb"], row["effect_ci_ub"]
+        se = conv.se_from_effect_ci(lb, ub, ratio)
+        out.conversion = "SE from 95% CI" + (" on the log scale" if ratio else "")
+        out.detail.append(f"CI [{lb:g}, {ub:g}] -> SE {se:.4g}" + (" (log scale)" if ratio else ""))
+        return se
+    p = _usable_p(row, settings, out)
+    if p is None:
+        return None
+    se = conv.se_from_effect_p(row["effect"], p, ratio)
+    out.conversion = "SE from two-sided p via z (Handbook 6.3.2)"
+    out.detail.append(f"p {row['p_value']} -> z {conv.z_from_p(p):.4f} -> SE {se:.4g}")
+    return se
+
+
+def _from_effect(row: dict, settings: Settings, out: EffectRow) -> None:
+    measure, reported = settings.measure, row.get("effect_measure")
+    direct = DIRECT_EFFECTS[measure]
+    ratio = reported in conv.RATIO_EFFECTS
+    if direct is not None and reported not in direct:
+        if measure == "SMD" and reported in ("MD", "beta") and row.get("n1") and row.get("n2"):
+            se = _effect_se(row, settings, out, ratio=False)
+            if se is None:
+                return
+            t = row["effect"] / se
+            out.values = {"ti": t, "n1i": row["n1"], "n2i": row["n2"]}
+            out.conversion = (out.conversion + "; " if out.conversion else "") + "t = difference / SE"
+            out.detail.append(f"t = {row['effect']:g} / {se:.4g} = {t:.4f}, n1 {row['n1']}, n2 {row['n2']}")
+            out.usable = True
+            return
+        out.fail(f"a reported {reported} cannot be used for an outcome pooled as {measure}")
+        return
+    se = _effect_se(row, settings, out, ratio)
+    if se is None:
+        return
+    yi = math.log(row["effect"]) if ratio else row["effect"]
+    out.values = {"yi": yi, "vi": se ** 2}
+    if ratio:
+        out.detail.append(f"yi = log({row['effect']:g}) = {yi:.4f}")
+    out.usable = True
+
+
+# ---- test statistics --------------------------------------------------------------------------
+
+def _usable_p(row: dict, settings: Settings, out: EffectRow) -> float | None:
+    p = parse_p(row.get("p_value"))
+    if p is None:
+        out.fail(f"p-value '{row.get('p_value')}' cannot be read")
+        return None
+    if p.relation in (">", ">="):
+        out.fail(f"p reported only as {p}: no effect size can be derived")
+        return None
+    if p.upper_bound:
+        if settings.p_value_bounds != "as_exact":
+            out.fail(f"p reported only as a bound ({p}); extraction.p_value_bounds = exclude")
+            return None
+        out.detail.append(f"p bound {p} used as if exact (conservative; extraction.p_value_bounds = as_exact)")
+    return p.value
+
+
+def _from_test(row: dict, settings: Settings, out: EffectRow) -> None:
+    if settings.measure != "SMD":
+        out.fail(f"a p-value or t statistic gives a standardised difference, not a {settings.measure}")
+        return
+    n1, n2, form = int(row["n1"]), int(row["n2"]), row["reported_form"]
+    direction = row.get("direction")
+    if form == "t_stat":
+        t = float(row["t_stat"])
+        if t > 0 or t < 0:
+            out.values, out.usable = {"ti": t, "n1i": n1, "n2i": n2}, True
+            out.conversion = "t statistic as reported"
+            out.detail.append(f"t {t:g}, n1 {n1}, n2 {n2}")
+            return
+        return _signed_t(out, 0.0, direction, n1, n2, "t statistic as reported", f"t 0, n1 {n1}, n2 {n2}")
+    p = _usable_p(row, settings, out)
+    if p is None:
+        return
+    t = conv.t_from_p(p, n1, n2)
+    detail = f"two-sided p {row['p_value']}, df {n1 + n2 - 2} -> |t| {t:.4f}"
+    _signed_t(out, t, direction, n1, n2, "t from two-sided p (Handbook 6.5.2.3)", detail)
+
+
+def _signed_t(out: EffectRow, t: float, direction, n1: int, n2: int, method: str, detail: str) -> None:
+    if t != 0 and direction not in ("group1_higher", "group1_lower"):
+        out.fail("direction not reported")
+        return
+    signed = -t if direction == "group1_lower" else t
+    out.values, out.usable, out.conversion = {"ti": signed, "n1i": n1, "n2i": n2}, True, method
+    out.detail.append(f"{detail}; sign from direction '{direction}' -> t {signed:.4f}")
+
+
+# ---- direction --------------------------------------------------------------------------------
+
+def _flip(out: EffectRow, measure: str) -> None:
+    v = out.values
+    if "ai" in v:
+        v["ai"], v["ci"] = v["n1i"] - v["ai"], v["n2i"] - v["ci"]
+        out.detail.append("flipped (flip: true): counts of participants without the event")
+    elif "x1i" in v:
+        out.fail("flip: true is not defined for events and person-time")
+        return
+    else:
+        for key in ("m1i", "m2i", "ti", "yi"):
+            if key in v:
+                v[key] = -v[key]
+        out.detail.append("sign flipped (flip: true) so that all effects read the same way")
+    out.conversion = (out.conversion + "; " if out.conversion and out.conversion != "none" else "") + "flipped"

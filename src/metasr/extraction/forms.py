@@ -1,0 +1,49 @@
+"""Reported forms: which cells each form needs, and how forms group into kinds."""
+
+from __future__ import annotations
+
+# Cells one group needs for each per-group form ("q1_"/"q3_" become q1_1, q3_2, ...).
+GROUP_FORM_FIELDS = {
+    "mean_sd": ("n", "mean", "sd"),
+    "mean_se": ("n", "mean", "se"),
+    "mean_ci": ("n", "mean", "ci_lb", "ci_ub"),
+    "median_iqr": ("n", "median", "q1_", "q3_"),
+    "median_range": ("n", "median", "min", "max"),
+    "median_iqr_range": ("n", "median", "q1_", "q3_", "min", "max"),
+    "events_n": ("n", "events"),
+    "events_persontime": ("events", "time"),
+}
+# Cells a per-study form needs.
+STUDY_FORM_FIELDS = {
+    "effect_ci": ("effect", "effect_measure", "effect_ci_lb", "effect_ci_ub"),
+    "effect_se": ("effect", "effect_measure", "effect_se"),
+    "effect_p": ("effect", "effect_measure", "p_value"),
+    "p_value": ("p_value", "n1", "n2"),
+    "t_stat": ("t_stat", "n1", "n2"),
+    "direction_only": ("direction",),
+    "other": ("exclude_reason",),
+}
+MEAN_FORMS = {"mean_sd", "mean_se", "mean_ci", "median_iqr", "median_range", "median_iqr_range"}
+MEDIAN_FORMS = {"median_iqr", "median_range", "median_iqr_range"}
+EFFECT_FORMS = {"effect_ci", "effect_se", "effect_p"}
+TEST_FORMS = {"p_value", "t_stat"}
+NO_DATA_FORMS = {"direction_only", "other"}
+
+
+def group_forms(row: dict) -> tuple[str | None, str | None]:
+    """(form of group 1, form of group 2) for per-group forms, else (None, None)."""
+    form = row.get("reported_form")
+    if form not in GROUP_FORM_FIELDS:
+        return None, None
+    return form, row.get("reported_form2") or form
+
+
+def required_cells(row: dict) -> list[str]:
+    """Column names a row's reported form needs filled."""
+    form = row.get("reported_form")
+    if form in STUDY_FORM_FIELDS:
+        return list(STUDY_FORM_FIELDS[form])
+    f1, f2 = group_forms(row)
+    if f1 is None:
+        return []
+    return [f"{f}1" for f in GROUP_FORM_FIELDS[f1]] + [f"{f}2" for f in GROUP_FORM_FIELDS[f2]]

@@ -1,0 +1,149 @@
+"""Workflow step: one outcome sheet -> results/extraction/{outcome}.csv (metafor-style inputs).
+
+Contract (docs/architecture.md, "Extraction"): one output row per source row, nothing dropped;
+study_id, label, year, usable, not_usable_reason, the measure's columns, then provenance
+(record_id, source_location, source_url, reported_form, conversion, conversion_detail) and the
+comparison the row belongs to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from metasr.errors import InputError, Problem, raise_if_errors
+from metasr.extraction import conversions as conv
+from metasr.extraction.effects import MEASURE_COLUMNS, EffectRow, Settings, effect_row, group_mean_sd
+from metasr.extraction.forms import MEAN_FORMS
+from metasr.extraction.schema import coerce
+from metasr.extraction.sheets import read_sheet, write_csv_atomic
+from metasr.extraction.validate import check_outcome_rows, extraction_settings
+
+LEAD_COLUMNS = ["study_id", "label", "year", "usable", "not_usable_reason"]
+PROVENANCE_COLUMNS = ["record_id", "source_location", "source_url", "reported_form", "conversion",
+                      "conversion_detail", "comparison"]
+
+
+def output_columns(measure: str) -> list[str]:
+    return LEAD_COLUMNS + MEASURE_COLUMNS[measure] + PROVENANCE_COLUMNS
+
+
+def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg: dict,
+                    extraction_cfg: dict, out_csv) -> list[Problem]:
+    """Validate one outcome sheet, convert every row, write the effect-input table atomically.
+
+    Raises InputError (nothing written) on any error; returns the warnings.
+    """
+    extraction_cfg = extraction_settings({"extraction": extraction_cfg or {}})
+    measure = outcome_cfg["measure"]
+    if measure not in MEASURE_COLUMNS:
+        raise InputError(Problem(message=f"outcome '{outcome_id}' has measure {measure!r}, which extraction "
+                                         "cannot prepare", rule="measure",
+                                 hint=f"use one of {', '.join(MEASURE_COLUMNS)}"))
+    sheet = read_sheet(sheet_csv)
+    by_id = {s["study_id"]: {**coerce(s), "__row__": None} for s in studies}
+    problems, typed_rows = check_outcome_rows(sheet, by_id)
+    problems += _discrepancies(sheet_csv, extraction_cfg)
+    warnings = raise_if_errors(problems)
+    settings = Settings(measure=measure, unit=outcome_cfg.get("unit"), flip=bool(outcome_cfg.get("flip")),
+                        median_conversion=extraction_cfg["median_conversion"],
+                        p_value_bounds=extraction_cfg["p_value_bounds"])
+    rows = [_output_row(row, result, by_id) for row, result in convert_rows([t for _, t in typed_rows], settings)]
+    rows.sort(key=lambda r: r["study_id"])  # stable: keeps sheet order within a study
+    warnings += _several_usable(rows, sheet.path)
+    write_csv_atomic(out_csv, output_columns(measure), rows)
+    return warnings
+
+
+def convert_rows(rows: list[dict], settings: Settings) -> list[tuple[dict, EffectRow]]:
+    """Convert rows; rows of one study/comparison/timepoint with subgroup labels are combined first."""
+    out, groups = [], {}
+    for row in rows:
+        if row.get("subgroup") is not None:
+            groups.setdefault((row["study_id"], row.get("comparison"), row.get("timepoint")), []).append(row)
+        else:
+            out.append((row, effect_row(row, settings)))
+    for parts in groups.values():
+        out.append(combine_subgroups(parts, settings))
+    return out
+
+
+def combine_subgroups(parts: list[dict], settings: Settings) -> tuple[dict, EffectRow]:
+    """One row from subgroup rows (Handbook Table 6.5.a for means/SDs; sums for counts)."""
+    first = dict(parts[0])
+    labels = ", ".join(str(p["subgroup"]) for p in parts)
+    first["reported_form"] = "+".join(sorted({p["reported_form"] for p in parts}))
+    result = EffectRow()
+    if len(parts) == 1:
+        row, one = parts[0], effect_row(parts[0], settings)
+        one.detail.insert(0, f"single subgroup '{labels}' (nothing to combine)")
+        return row, one
+    if any(p.get("exclude_reason") for p in parts):
+        return first, result.fail("a subgroup row is excluded: " + "; ".join(
+            str(p["exclude_reason"]) for p in parts if p.get("exclude_reason")))
+    forms = {p["reported_form"] for p in parts} | {p.get("reported_form2") or p["reported_form"] for p in parts}
+    if forms <= MEAN_FORMS and settings.measure in ("SMD", "MD", "GEN"):
+        combined = {"reported_form": "mean_sd", "study_id": first["study_id"]}
+        for g in (1, 2):
+            stats = []
+            for p in parts:
+                form = p["reported_form"] if g == 1 else (p.get("reported_form2") or p["reported_form"])
+                n, m, sd, method, detail = group_mean_sd(p, g, form, settings.median_conversion)
+                stats.append((n, m, sd))
+                if detail:
+                    result.detail.append(f"subgroup {p['subgroup']}: {detail}")
+            n, m, sd = stats[0]
+            for n2, m2, sd2 in stats[1:]:
+                n, m, sd = conv.combine_groups(n, m, sd, n2, m2, sd2)
+            combined.update({f"n{g}": n, f"mean{g}": m, f"sd{g}": sd})
+            result.detail.append(f"group {g}: subgroups {labels} combined -> n {n}, mean {m:.4g}, SD {sd:.4g}")
+        inner = effect_row(combined, settings)
+        inner.detail = result.detail + inner.detail
+        inner.conversion = "combined subgroups (Handbook Table 6.5.a)"
+        return first, inner
+    if forms == {"events_n"} and settings.measure in ("RR", "OR", "RD") or \
+            forms == {"events_persontime"} and settings.measure == "IRR":
+        combined = dict(first)
+        keys = ("events", "n") if "events_n" in forms else ("events", "time")
+        for g in (1, 2):
+            for k in keys:
+                combined[f"{k}{g}"] = sum(p[f"{k}{g}"] for p in parts)
+        inner = effect_row(combined, settings)
+        inner.conversion = "combined subgroups (sums)"
+        inner.detail.insert(0, f"subgroups {labels}: counts summed")
+        return first, inner
+    return first, result.fail(f"subgroups {labels} cannot be combined (forms: {', '.join(sorted(forms))})")
+
+
+def _output_row(row: dict, result: EffectRow, studies: dict[str, dict]) -> dict:
+    study = studies.get(row["study_id"], {})
+    out = {"study_id": row["study_id"], "label": study.get("label") or row["study_id"],
+           "year": study.get("year"), "usable": result.usable,
+           "not_usable_reason": "" if result.usable else result.reason}
+    out.update({k: (float(v) if isinstance(v, float) else v) for k, v in result.values.items()})
+    out.update({"record_id": row.get("record_id"), "source_location": row.get("source_location"),
+                "source_url": row.get("source_url"), "reported_form": row.get("reported_form"),
+                "conversion": result.conversion if result.usable else "",
+                "conversion_detail": "; ".join(result.detail) if result.usable else "",
+                "comparison": row.get("comparison")})
+    return out
+
+
+def _several_usable(rows: list[dict], file: str) -> list[Problem]:
+    counts: dict[str, int] = {}
+    for r in rows:
+        if r["usable"]:
+            counts[r["study_id"]] = counts.get(r["study_id"], 0) + 1
+    return [Problem(message=f"study '{sid}' contributes {k} usable rows to this outcome", file=file,
+                    column="study_id", value=sid, rule="several-usable-rows", severity="warning",
+                    hint="check that the rows are independent comparisons (else exclude one: double counting)")
+            for sid, k in sorted(counts.items()) if k > 1]
+
+
+def _discrepancies(sheet_csv, extraction_cfg: dict) -> list[Problem]:
+    second = extraction_cfg.get("second_extractor_dir")
+    if not second:
+        return []
+    from metasr.extraction.discrepancies import sheet_discrepancy_problems
+    return sheet_discrepancy_problems(Path(sheet_csv), Path(second) / "outcomes" / Path(sheet_csv).name,
+                                      allow=bool(extraction_cfg.get("allow_discrepancies")),
+                                      resolutions=extraction_cfg.get("resolutions"))

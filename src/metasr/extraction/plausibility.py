@@ -1,0 +1,145 @@
+"""Plausibility rules for one typed outcome-sheet row (after the schema check).
+
+Each rule returns Problems naming the column, the value and the rule. Warnings (severity
+"warning") do not stop a run: they flag numbers that are valid but doubtful, such as a median
+far from the middle of its quartiles or range (a normal-theory conversion is then questionable).
+"""
+
+from __future__ import annotations
+
+from metasr.errors import Problem
+from metasr.extraction.conversions import RATIO_EFFECTS, median_asymmetry
+from metasr.extraction.forms import MEDIAN_FORMS, group_forms, required_cells
+from metasr.extraction.pvalues import parse_p
+
+# |asymmetry| above this triggers a skewness warning: the median sits more than twice as far from
+# one end of its quartiles/range as from the other. A project heuristic, not a formal test.
+SKEW_WARNING = 1.0 / 3.0
+
+
+class RowChecker:
+    """Collects the problems of one row; `value` gives the typed cell."""
+
+    def __init__(self, row: dict, file: str, rownum: int):
+        self.row, self.file, self.rownum = row, file, rownum
+        self.problems: list[Problem] = []
+
+    def num(self, column: str):
+        value = self.row.get(column)
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    def add(self, column: str | None, message: str, rule: str, hint: str, severity: str = "error", value=None):
+        shown = value if value is not None else self.row.get(column) if column else None
+        self.problems.append(Problem(message=message, file=self.file, row=self.rownum, column=column,
+                                     value=None if shown is None else str(shown), rule=rule, hint=hint,
+                                     severity=severity))
+
+
+def row_problems(row: dict, file: str, rownum: int) -> list[Problem]:
+    check = RowChecker(row, file, rownum)
+    _form_cells(check)
+    for g in (1, 2):
+        _group_rules(check, g)
+    _effect_rules(check)
+    _p_and_t_rules(check)
+    _skew_warnings(check)
+    return check.problems
+
+
+def _form_cells(check: RowChecker) -> None:
+    form = check.row.get("reported_form")
+    for column in required_cells(check.row):
+        if check.row.get(column) is None:
+            check.add(column, f"reported form '{form}' needs '{column}'", "form-cells",
+                      f"fill '{column}' or choose the reported_form that matches what the paper gives")
+
+
+def _group_rules(check: RowChecker, g: int) -> None:
+    n, sd, se = check.num(f"n{g}"), check.num(f"sd{g}"), check.num(f"se{g}")
+    if n is not None and n < 1:
+        check.add(f"n{g}", "group size must be at least 1", "n>=1", "use the number of participants analysed")
+    if sd is not None and sd <= 0:
+        check.add(f"sd{g}", "SD must be positive", "sd>0", "an SD of 0 or less is impossible; check the table")
+    if se is not None and se <= 0:
+        check.add(f"se{g}", "SE must be positive", "se>0", "check the table")
+    _order(check, g, [("min", "q1_"), ("q1_", "median"), ("median", "q3_"), ("q3_", "max"),
+                      ("min", "median"), ("median", "max")])
+    lb, ub, mean = check.num(f"ci_lb{g}"), check.num(f"ci_ub{g}"), check.num(f"mean{g}")
+    if lb is not None and ub is not None:
+        if lb >= ub:
+            check.add(f"ci_lb{g}", f"CI lower limit {lb} is not below upper limit {ub}", "ci-order",
+                      "swap the limits or check the table")
+        elif mean is not None and not lb <= mean <= ub:
+            check.add(f"mean{g}", f"mean {mean} lies outside its CI [{lb}, {ub}]", "ci-contains-estimate",
+                      "check the mean and the CI")
+    events, time = check.num(f"events{g}"), check.num(f"time{g}")
+    if events is not None and events < 0:
+        check.add(f"events{g}", "event count is negative", "events>=0", "check the count")
+    if events is not None and n is not None and events > n and check.row.get("reported_form") == "events_n":
+        check.add(f"events{g}", f"{events} events in a group of {n}", "events<=n",
+                  "events are participants with the event; for repeated events use events_persontime")
+    if time is not None and time <= 0:
+        check.add(f"time{g}", "person-time must be positive", "time>0", "check the person-time")
+
+
+def _order(check: RowChecker, g: int, pairs) -> None:
+    names = {"q1_": "q1", "q3_": "q3"}
+    for low, high in pairs:
+        a, b = check.num(f"{low}{g}"), check.num(f"{high}{g}")
+        if a is not None and b is not None and a > b:
+            check.add(f"{low}{g}", f"{names.get(low, low)} ({a}) is above {names.get(high, high)} ({b})",
+                      f"{names.get(low, low)}<={names.get(high, high)}",
+                      "quartiles and range must be ordered min <= q1 <= median <= q3 <= max")
+
+
+def _effect_rules(check: RowChecker) -> None:
+    effect, lb, ub = check.num("effect"), check.num("effect_ci_lb"), check.num("effect_ci_ub")
+    se, measure = check.num("effect_se"), check.row.get("effect_measure")
+    if lb is not None and ub is not None:
+        if lb >= ub:
+            check.add("effect_ci_lb", f"CI lower limit {lb} is not below upper limit {ub}", "ci-order",
+                      "swap the limits or check the source")
+        elif effect is not None and not lb <= effect <= ub:
+            check.add("effect", f"effect {effect} lies outside its CI [{lb}, {ub}]", "ci-contains-estimate",
+                      "check the estimate and the CI")
+    if se is not None and se <= 0:
+        check.add("effect_se", "SE must be positive", "se>0", "check the source")
+    if measure in RATIO_EFFECTS:
+        for column in ("effect", "effect_ci_lb", "effect_ci_ub"):
+            value = check.num(column)
+            if value is not None and value <= 0:
+                check.add(column, f"a {measure} must be positive", "ratio>0",
+                          "write the ratio itself, not its logarithm")
+
+
+def _p_and_t_rules(check: RowChecker) -> None:
+    text = check.row.get("p_value")
+    if text is not None:
+        p = parse_p(text)
+        if p is None:
+            check.add("p_value", "not a p-value", "p-format",
+                      "write a number (0.017) or a bound (<0.001, <=0.05); put any other text in notes")
+        elif not 0 < p.value <= 1:
+            check.add("p_value", f"p must be in (0, 1], found {p.value:g}", "0<p<=1",
+                      "a p-value is a probability; percentages are not allowed")
+    t, direction = check.num("t_stat"), check.row.get("direction")
+    if t is not None and direction in ("group1_higher", "group1_lower") and t != 0:
+        if (t > 0) != (direction == "group1_higher"):
+            check.add("direction", f"t = {t} contradicts direction '{direction}'", "direction-consistent",
+                      "t is group 1 minus group 2: positive when group 1 is higher")
+
+
+def _skew_warnings(check: RowChecker) -> None:
+    for g, form in enumerate(group_forms(check.row), start=1):
+        if form not in MEDIAN_FORMS:
+            continue
+        m = check.num(f"median{g}")
+        for low, high, what in (("q1_", "q3_", "quartiles"), ("min", "max", "range")):
+            a, b = check.num(f"{low}{g}"), check.num(f"{high}{g}")
+            if None in (m, a, b):
+                continue
+            asym = median_asymmetry(m, a, b)
+            if abs(asym) > SKEW_WARNING:
+                check.add(f"median{g}", f"group {g} looks skewed: median {m:g} is off-centre in its {what} "
+                          f"[{a:g}, {b:g}] (asymmetry {asym:+.2f}); converting to mean/SD is doubtful",
+                          "skewness", "consider a sensitivity analysis without this study", severity="warning")

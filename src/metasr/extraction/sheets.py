@@ -1,0 +1,147 @@
+"""Reading and writing the extraction sheets.
+
+Sheets are CSV files that people edit in spreadsheets, so every cell is read as text and row
+numbers are the ones a spreadsheet shows (header = row 1, first data row = row 2).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from metasr.errors import InputError, Problem
+
+STUDY_COLUMNS = [
+    "study_id", "record_id", "label", "first_author", "year", "design", "country", "population",
+    "exposure_definition", "technique", "field_strength_T", "n_total", "n_group1", "n_group2",
+    "followup_years", "overlapping_cohort_with", "source_url", "no_data_reason", "notes",
+    "rob_tool", "rob_selection", "rob_comparability", "rob_outcome", "rob_randomisation",
+    "rob_deviations", "rob_missing", "rob_measurement", "rob_reporting", "rob_overall",
+]
+
+GROUP_FIELDS = ["n", "mean", "sd", "se", "ci_lb", "ci_ub", "median", "q1_", "q3_", "min", "max",
+                "events", "time"]
+
+
+def group_column(field: str, group: int) -> str:
+    """'mean', 1 -> 'mean1'; quartiles are 'q1_1', 'q3_2' so that q1 of group 1 stays readable."""
+    return f"{field}{group}"
+
+
+OUTCOME_COLUMNS = (
+    ["study_id", "comparison", "timepoint", "subgroup", "reported_form", "reported_form2"]
+    + [group_column(f, 1) for f in GROUP_FIELDS]
+    + [group_column(f, 2) for f in GROUP_FIELDS]
+    + ["effect", "effect_measure", "effect_ci_lb", "effect_ci_ub", "effect_se", "p_value", "t_stat",
+       "direction", "unit", "exclude_reason", "record_id", "source_location", "source_url",
+       "derivation", "notes"]
+)
+
+NARRATIVE_COLUMNS = [
+    "study_id", "outcome", "comparison", "timepoint", "n1", "n2", "finding", "direction", "p_value",
+    "unit", "record_id", "source_location", "source_url", "derivation", "notes",
+]
+
+# Which columns identify one row of each kind of sheet (duplicates and double extraction use them).
+OUTCOME_KEY = ("study_id", "comparison", "timepoint", "subgroup")
+NARRATIVE_KEY = ("study_id", "outcome", "comparison", "timepoint")
+STUDY_KEY = ("study_id",)
+
+
+@dataclass
+class Sheet:
+    """A CSV sheet as text: its header and rows (dicts), each row with its spreadsheet row number."""
+
+    path: str
+    header: list[str]
+    rows: list[dict[str, str]]
+
+    def numbered(self):
+        return [(i + 2, row) for i, row in enumerate(self.rows)]
+
+
+def read_sheet(path: str | Path) -> Sheet:
+    """Read a CSV sheet as text; raise InputError if it is missing or not CSV."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(Problem(message="file not found", file=str(path), rule="file-exists",
+                                 hint="create it (a header row is enough) or fix the path in config"))
+    except UnicodeDecodeError as err:
+        raise InputError(Problem(message=f"not UTF-8 text ({err.reason})", file=str(path), rule="encoding",
+                                 hint="save the sheet as CSV UTF-8"))
+    reader = csv.reader(io.StringIO(text))
+    table = [r for r in reader]
+    if not table:
+        return Sheet(str(path), [], [])
+    header = [h.strip() for h in table[0]]
+    rows = []
+    for cells in table[1:]:
+        if not any(c.strip() for c in cells):
+            cells = []  # keep blank lines as empty rows so row numbers match the spreadsheet
+        row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+        if len(cells) > len(header):
+            row["__extra__"] = ",".join(cells[len(header):])
+        rows.append(row)
+    return Sheet(str(path), header, rows)
+
+
+def is_blank(row: dict) -> bool:
+    return not any(v for k, v in row.items() if k != "__extra__")
+
+
+def load_studies(path: str | Path) -> pd.DataFrame:
+    """studies.csv as a DataFrame of strings (empty cells are ''), in file order."""
+    sheet = read_sheet(path)
+    rows = [r for r in sheet.rows if not is_blank(r)]
+    return pd.DataFrame(rows, columns=sheet.header, dtype=str).fillna("")
+
+
+def studies_in_outcome(sheet_csv: str | Path) -> list[str]:
+    """Sorted ids of the studies with at least one row in an outcome sheet (fast: parse time)."""
+    path = Path(sheet_csv)
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        ids = {(row.get("study_id") or "").strip() for row in csv.DictReader(fh)}
+    return sorted(i for i in ids if i)
+
+
+def write_csv_atomic(path: str | Path, columns: list[str], rows: list[dict]) -> None:
+    """Write rows to CSV via a temporary file and a rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({c: format_cell(row.get(c)) for c in columns})
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def format_cell(value) -> str:
+    """Numbers with up to 10 significant digits (stable across runs); None -> ''; bools lower-case."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.10g}"
+    return str(value)

@@ -1,0 +1,252 @@
+"""Validation of a review's extraction sheets: every problem at once, as values.
+
+`validate_review` runs everything (schemas, plausibility, cross-sheet rules, screening and
+double-extraction checks); `check_outcome_rows` is the part the workflow step reuses for one sheet.
+Rules, each with a failing fixture in tests/extraction: known-column, required-column, required,
+type, allowed-values, minimum/pattern, form-cells, n>=1, sd>0, se>0, q1<=median, median<=q3,
+min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, ratio>0, p-format,
+0<p<=1, direction-consistent, skewness (warning), unique-row, unique-study, study-exists,
+n-consistent, declared-outcome, sheet-exists, included-has-data, extracted-not-included,
+several-usable-rows (warning), discrepancy.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from metasr.errors import Problem
+from metasr.extraction import plausibility, schema
+from metasr.extraction.sheets import (NARRATIVE_COLUMNS, NARRATIVE_KEY, OUTCOME_KEY, Sheet, is_blank,
+                                      read_sheet)
+from metasr.errors import InputError
+
+NARRATIVE_REQUIRED = ("study_id", "outcome", "finding", "record_id", "source_location")
+
+
+def extraction_settings(config: dict) -> dict:
+    """The extraction section with its defaults filled in."""
+    ext = dict(config.get("extraction") or {})
+    ext.setdefault("studies", "data/extraction/studies.csv")
+    ext.setdefault("outcomes_dir", "data/extraction/outcomes")
+    ext.setdefault("narrative", "data/extraction/narrative.csv")
+    ext.setdefault("median_conversion", "luo_shi")
+    ext.setdefault("p_value_bounds", "exclude")
+    ext.setdefault("allow_discrepancies", False)
+    return ext
+
+
+def validate_review(config: dict, root: Path) -> list[Problem]:
+    """Every problem (errors and warnings) in the review's extraction sheets."""
+    root = Path(root)
+    ext = extraction_settings(config)
+    problems: list[Problem] = []
+    studies_sheet = _read(root / ext["studies"], problems)
+    studies = check_studies(studies_sheet, problems) if studies_sheet else {}
+    outcomes = config.get("outcomes") or {}
+    extracted: dict[str, set[str]] = {}
+    outcome_dir = root / ext["outcomes_dir"]
+    for outcome_id in outcomes:
+        path = outcome_dir / f"{outcome_id}.csv"
+        if not path.exists():
+            problems.append(Problem(message=f"outcome '{outcome_id}' is declared in config but has no sheet",
+                                    file=str(path), rule="sheet-exists",
+                                    hint="create the file with only the header row if no study reports it"))
+            continue
+        sheet = _read(path, problems)
+        if sheet is None:
+            continue
+        problems += check_outcome_rows(sheet, studies)[0]
+        for _, row in sheet.numbered():
+            if row.get("study_id"):
+                extracted.setdefault(row["study_id"], set()).add(outcome_id)
+    problems += undeclared_sheets(outcome_dir, outcomes)
+    narrative_path = root / ext["narrative"] if ext.get("narrative") else None
+    if narrative_path is not None and narrative_path.exists():
+        sheet = _read(narrative_path, problems)
+        if sheet is not None:
+            problems += check_narrative(sheet, studies)
+            for _, row in sheet.numbered():
+                if row.get("study_id"):
+                    extracted.setdefault(row["study_id"], set()).add("narrative")
+    full_text = (config.get("screening") or {}).get("full_text")
+    if full_text and studies_sheet is not None:
+        problems += screening_problems(root / full_text, studies, studies_sheet.path, extracted)
+    if ext.get("second_extractor_dir"):
+        from metasr.extraction.discrepancies import discrepancy_problems
+        problems += discrepancy_problems(config, root)
+    return problems
+
+
+def _read(path: Path, problems: list[Problem]) -> Sheet | None:
+    try:
+        return read_sheet(path)
+    except InputError as err:
+        problems += err.problems
+        return None
+
+
+# ---- studies.csv ------------------------------------------------------------------------------
+
+def check_studies(sheet: Sheet, problems: list[Problem]) -> dict[str, dict]:
+    """Append the problems of studies.csv; return its typed rows by study_id."""
+    problems += schema.header_problems(schema.STUDIES_SCHEMA, sheet.header, sheet.path)
+    allowed = set(schema.allowed_columns(schema.STUDIES_SCHEMA))
+    studies: dict[str, dict] = {}
+    for rownum, row in sheet.numbered():
+        if is_blank(row):
+            continue
+        typed = schema.coerce({k: v for k, v in row.items() if k in allowed})
+        problems += [p for p in schema.row_problems(schema.STUDIES_SCHEMA, typed, sheet.path, rownum)]
+        sid = row.get("study_id", "")
+        if sid in studies:
+            problems.append(Problem(message=f"study '{sid}' appears twice", file=sheet.path, row=rownum,
+                                    column="study_id", value=sid, rule="unique-study",
+                                    hint=f"first defined in row {studies[sid]['__row__']}; one row per study"))
+            continue
+        n1, n2, nt = (typed.get(c) for c in ("n_group1", "n_group2", "n_total"))
+        if all(isinstance(x, int) for x in (n1, n2, nt)) and n1 + n2 > nt:
+            problems.append(Problem(message=f"n_group1 + n_group2 = {n1 + n2} exceeds n_total {nt}",
+                                    file=sheet.path, row=rownum, column="n_total", value=str(nt),
+                                    rule="n-consistent", hint="check the group sizes"))
+        if sid:
+            studies[sid] = {**typed, "__row__": rownum}
+    return studies
+
+
+# ---- outcome sheets ---------------------------------------------------------------------------
+
+def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[list[Problem], list[tuple[int, dict]]]:
+    """Problems of one outcome sheet and its typed rows (row number, typed dict).
+
+    `studies` maps study_id -> typed studies.csv row; None skips the study cross-checks.
+    """
+    problems = schema.header_problems(schema.OUTCOME_SCHEMA, sheet.header, sheet.path)
+    allowed = set(schema.allowed_columns(schema.OUTCOME_SCHEMA))
+    typed_rows, seen = [], {}
+    for rownum, row in sheet.numbered():
+        if is_blank(row):
+            continue
+        if "__extra__" in row:
+            problems.append(Problem(message="more cells than header columns", file=sheet.path, row=rownum,
+                                    value=row["__extra__"], rule="row-width",
+                                    hint="a comma inside a cell needs quotes"))
+        typed = schema.coerce({k: v for k, v in row.items() if k in allowed})
+        problems += schema.row_problems(schema.OUTCOME_SCHEMA, typed, sheet.path, rownum)
+        problems += plausibility.row_problems(typed, sheet.path, rownum)
+        key = tuple(row.get(k, "") for k in OUTCOME_KEY)
+        if key in seen:
+            problems.append(Problem(message="duplicated row (same study, comparison, timepoint, subgroup)",
+                                    file=sheet.path, row=rownum, column="comparison", value=row.get("comparison"),
+                                    rule="unique-row",
+                                    hint=f"same as row {seen[key]}: delete one or tell them apart in "
+                                         "comparison/timepoint/subgroup"))
+        else:
+            seen[key] = rownum
+        if studies is not None:
+            problems += _study_crosscheck(typed, studies, sheet.path, rownum)
+        typed_rows.append((rownum, typed))
+    return problems, typed_rows
+
+
+def _study_crosscheck(typed: dict, studies: dict[str, dict], file: str, rownum: int) -> list[Problem]:
+    sid = typed.get("study_id")
+    if sid is None:
+        return []
+    if sid not in studies:
+        return [Problem(message=f"study '{sid}' is not in studies.csv", file=file, row=rownum, column="study_id",
+                        value=str(sid), rule="study-exists", hint="add the study to studies.csv or fix the id")]
+    study, problems = studies[sid], []
+    for g, column in ((1, "n_group1"), (2, "n_group2")):
+        n, limit = typed.get(f"n{g}"), study.get(column)
+        if isinstance(n, int) and isinstance(limit, int) and n > limit:
+            problems.append(Problem(message=f"n{g} = {n} exceeds the study's {column} = {limit}", file=file,
+                                    row=rownum, column=f"n{g}", value=str(n), rule="n-consistent",
+                                    hint="the analysed group cannot be larger than the group in studies.csv"))
+    n1, n2, total = typed.get("n1"), typed.get("n2"), study.get("n_total")
+    if isinstance(n1, int) and isinstance(n2, int) and isinstance(total, int) and n1 + n2 > total:
+        problems.append(Problem(message=f"n1 + n2 = {n1 + n2} exceeds the study's n_total = {total}", file=file,
+                                row=rownum, column="n1", value=str(n1), rule="n-consistent",
+                                hint="check the group sizes against studies.csv"))
+    return problems
+
+
+def undeclared_sheets(outcome_dir: Path, outcomes: dict) -> list[Problem]:
+    if not outcome_dir.is_dir():
+        return []
+    return [Problem(message=f"sheet for outcome '{p.stem}' is not declared in config", file=str(p),
+                    rule="declared-outcome",
+                    hint=f"add '{p.stem}' under outcomes: in the config, or move the file away")
+            for p in sorted(outcome_dir.glob("*.csv")) if p.stem not in outcomes]
+
+
+# ---- narrative.csv ----------------------------------------------------------------------------
+
+def check_narrative(sheet: Sheet, studies: dict[str, dict]) -> list[Problem]:
+    problems = [Problem(message=f"unknown column '{c}'", file=sheet.path, row=1, column=c, value=c,
+                        rule="known-column", hint=f"allowed columns: {', '.join(NARRATIVE_COLUMNS)}")
+                for c in sheet.header if c not in NARRATIVE_COLUMNS]
+    seen = {}
+    for rownum, row in sheet.numbered():
+        if is_blank(row):
+            continue
+        for column in NARRATIVE_REQUIRED:
+            if not row.get(column):
+                problems.append(Problem(message=f"required value '{column}' is empty", file=sheet.path,
+                                        row=rownum, column=column, rule="required", hint="fill in this cell"))
+        sid = row.get("study_id")
+        if sid and sid not in studies:
+            problems.append(Problem(message=f"study '{sid}' is not in studies.csv", file=sheet.path, row=rownum,
+                                    column="study_id", value=sid, rule="study-exists",
+                                    hint="add the study to studies.csv or fix the id"))
+        for column in ("n1", "n2"):
+            text = row.get(column, "")
+            if text and not (text.isdigit() and int(text) >= 1):
+                problems.append(Problem(message="group size must be a whole number >= 1", file=sheet.path,
+                                        row=rownum, column=column, value=text, rule="n>=1",
+                                        hint="write the number of participants"))
+        key = tuple(row.get(k, "") for k in NARRATIVE_KEY) + (row.get("finding", ""),)
+        if key in seen:
+            problems.append(Problem(message="duplicated row", file=sheet.path, row=rownum, column="finding",
+                                    value=row.get("finding"), rule="unique-row", hint=f"same as row {seen[key]}"))
+        seen.setdefault(key, rownum)
+    return problems
+
+
+# ---- screening --------------------------------------------------------------------------------
+
+def included_study_ids(full_text_csv: Path) -> set[str] | None:
+    """study_id of full-text includes; None when the file is absent or names no study."""
+    if not full_text_csv.exists():
+        return None
+    with open(full_text_csv, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    ids = {(r.get("study_id") or "").strip() for r in rows
+           if (r.get("decision") or "").strip().lower() == "include"}
+    ids.discard("")
+    return ids or None
+
+
+def screening_problems(full_text_csv: Path, studies: dict[str, dict], studies_file: str,
+                       extracted: dict[str, set[str]]) -> list[Problem]:
+    included = included_study_ids(full_text_csv)
+    if included is None:
+        return []
+    problems = []
+    for sid in sorted(included):
+        study = studies.get(sid)
+        if sid not in extracted and not (study and study.get("no_data_reason")):
+            problems.append(Problem(message=f"study '{sid}' is included at full text but has no extraction rows",
+                                    file=studies_file, row=study["__row__"] if study else None,
+                                    column="no_data_reason", value=sid, rule="included-has-data",
+                                    hint="extract its data, or state why in studies.csv no_data_reason"))
+    for sid in sorted(set(studies) | set(extracted)):
+        if sid not in included:
+            study = studies.get(sid)
+            problems.append(Problem(message=f"study '{sid}' has extraction data but is not included at full text "
+                                            f"({full_text_csv})", file=studies_file,
+                                    row=study["__row__"] if study else None, column="study_id", value=sid,
+                                    rule="extracted-not-included",
+                                    hint="include its report in full-text screening (with this study_id) "
+                                         "or remove its extraction rows"))
+    return problems
