@@ -11,17 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
-from metasr.errors import InputError, Problem, raise_if_errors
+from metasr.errors import Problem, raise_if_errors
+from metasr.io import atomic_write_text
 from metasr.screening.agreement import CONFLICT_COLUMNS, conflict_rows, stage_agreement
 from metasr.screening.decisions import FULL_TEXT, TITLE_ABSTRACT, read_decisions, read_table
 from metasr.screening.flow import ScreenedRecord, build_flow
 from metasr.screening.keys import KeyIndex
 from metasr.screening.prisma import (
-    DATABASES, METHODS, OTHER, check_conservation, column_of_method, prisma_counts,
+    DATABASES, METHODS, check_conservation, column_of_method, prisma_counts,
 )
 from metasr.screening.prisma_csv import render_prisma_csv
 
@@ -35,13 +34,21 @@ SCREENING_COLUMNS = (
 def check_sources(sources_cfg: dict) -> list[Problem]:
     problems = []
     for source, cfg in sorted(sources_cfg.items()):
-        method = (cfg or {}).get("method")
+        method = (cfg or {}).get("method", "database")
         if method not in METHODS:
             problems.append(Problem(
                 f"search source '{source}' has an unknown method", file="config",
-                column=f"search.sources.{source}.method", value=str(method),
+                key=f"search.sources.{source}.method", value=str(method),
                 rule="PRISMA method", hint="use one of: " + ", ".join(METHODS)))
     return problems
+
+
+def _sources_by_file(sources_cfg: dict) -> dict[str, str]:
+    names = [(Path(cfg.get("file", "")).name, source) for source, cfg in sources_cfg.items()]
+    counts: dict[str, int] = {}
+    for name, _ in names:
+        counts[name] = counts.get(name, 0) + 1
+    return {name: source for name, source in names if name and counts[name] == 1}
 
 
 def load_records(records_csv, unique_csv, sources_cfg: dict) -> tuple[list[dict], dict[str, dict], list[Problem]]:
@@ -62,7 +69,12 @@ def load_records(records_csv, unique_csv, sources_cfg: dict) -> tuple[list[dict]
     raise_if_errors(problems)
     records, unique_rows = tables[records_csv], tables[unique_csv]
 
+    by_file = _sources_by_file(sources_cfg)
     for row_number, record in enumerate(records, start=2):
+        if record["source"] not in sources_cfg and record.get("source_file") in by_file:
+            # Parsed outside the workflow (`metasr records dedup FILES`): the source is named
+            # after the file; the config knows the file.
+            record["source"] = by_file[record["source_file"]]
         if record["source"] not in sources_cfg:
             problems.append(Problem(
                 "record from a source that is not in config search.sources", file=str(records_csv),
@@ -93,7 +105,7 @@ def cluster_columns(records: list[dict], sources_cfg: dict) -> dict[str, str]:
     """PRISMA column of each cluster: databases when any member came from a database/register."""
     columns: dict[str, str] = {}
     for record in records:
-        method = sources_cfg.get(record["source"], {}).get("method", "other")
+        method = sources_cfg[record["source"]].get("method", "database")
         if column_of_method(method) == DATABASES or record["cluster_id"] not in columns:
             columns[record["cluster_id"]] = column_of_method(method)
     return columns
@@ -118,7 +130,7 @@ def screening_rows(flow: list[ScreenedRecord], unique: dict[str, dict], records:
             "full_text_reason": item.full_text_reason or (ft.reason if ft else ""),
             "full_text_row": ft.row if ft else "",
             "study_id": item.study_id, "status": item.status,
-            "notes": " | ".join(n for n in ((ta.notes if ta else ""), (ft.notes if ft else "")) if n),
+            "notes": " | ".join(dict.fromkeys(n for n in (ta.notes if ta else "", ft.notes if ft else "") if n)),
         })
     return rows
 
@@ -129,18 +141,6 @@ def _csv_text(columns, rows) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def screen_records(records_csv, unique_csv, title_abstract_csv, full_text_csv,
@@ -176,8 +176,8 @@ def screen_records(records_csv, unique_csv, title_abstract_csv, full_text_csv,
     prisma["warnings"] = [w.to_dict() for w in warnings]
 
     out = Path(out_dir)
-    write_atomic(out / "screening.csv", _csv_text(SCREENING_COLUMNS, screening_rows(flow, unique, records)))
-    write_atomic(out / "conflicts.csv", _csv_text(CONFLICT_COLUMNS, conflict_rows(ta + ft)))
-    write_atomic(out / "prisma.csv", render_prisma_csv(prisma))
-    write_atomic(out / "prisma.json", json.dumps(prisma, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(out / "screening.csv", _csv_text(SCREENING_COLUMNS, screening_rows(flow, unique, records)))
+    atomic_write_text(out / "conflicts.csv", _csv_text(CONFLICT_COLUMNS, conflict_rows(ta + ft)))
+    atomic_write_text(out / "prisma.csv", render_prisma_csv(prisma))
+    atomic_write_text(out / "prisma.json", json.dumps(prisma, indent=2, sort_keys=False) + "\n")
     return prisma

@@ -42,10 +42,11 @@ def _reason_counts(reasons: list[str], order: list[str]) -> list[dict]:
 def _identified(records: list[dict], sources_cfg: dict, column: str) -> list[dict]:
     counts = Counter(r["source"] for r in records)
     return [
-        {"source": source, "database": cfg.get("database", source), "method": cfg.get("method"),
+        {"source": source, "database": cfg.get("database", source),
+         "method": cfg.get("method", "database"),
          "n": counts.get(source, 0)}
         for source, cfg in sources_cfg.items()
-        if column_of_method(cfg.get("method")) == column
+        if column_of_method(cfg.get("method", "database")) == column
     ]
 
 
@@ -57,7 +58,7 @@ def _duplicates(column: str, records: list[dict], flow: list[ScreenedRecord], so
     """
     cluster_column = {f.cluster_id: f.column for f in flow}
     in_column = Counter(r["cluster_id"] for r in records
-                        if column_of_method(sources_cfg[r["source"]].get("method")) == column)
+                        if column_of_method(sources_cfg[r["source"]].get("method", "database")) == column)
     return sum(n - (cluster_column.get(cluster) == column) for cluster, n in in_column.items())
 
 

@@ -1,0 +1,43 @@
+"""Identifier normalisation and key resolution (records are SYNTHETIC)."""
+
+from __future__ import annotations
+
+from metasr.screening.keys import (
+    KeyIndex, normalise_doi, normalise_pmid, normalise_title, normalise_year, resolve,
+)
+
+
+def test_normalisation():
+    assert normalise_doi(" https://doi.org/10.1001/JAMA.2019.1 ") == "10.1001/jama.2019.1"
+    assert normalise_doi("doi: 10.1/X") == "10.1/x"
+    assert normalise_pmid("31403674.0") == "31403674"
+    assert normalise_pmid("PMID: 123") == "123"
+    assert normalise_title("  Iron-rim  lesions: a Révïew! ") == "iron rim lesions a review"
+    assert normalise_year("2019 Feb") == "2019" and normalise_year("n.d.") == ""
+
+
+RECORDS = [  # synthetic
+    {"record_id": "pubmed:0", "doi": "10.1/a", "pmid": "1", "title": "Alpha", "year": "2020", "cluster_id": "c1"},
+    {"record_id": "scopus:0", "doi": "10.1/a", "pmid": "", "title": "Alpha.", "year": "2020", "cluster_id": "c1"},
+    {"record_id": "pubmed:1", "doi": "10.1/b", "pmid": "2", "title": "Shared title", "year": "2021", "cluster_id": "c2"},
+    {"record_id": "web:0", "doi": "", "pmid": "", "title": "Shared title", "year": "2021", "cluster_id": "c3"},
+]
+INDEX = KeyIndex.from_records(RECORDS)
+
+
+def test_resolves_by_any_member_and_in_order():
+    assert resolve({"doi": "10.1/A"}, INDEX).cluster_id == "c1"
+    assert resolve({"pmid": "1"}, INDEX).cluster_id == "c1"
+    assert resolve({"title": "ALPHA", "year": "2020"}, INDEX).cluster_id == "c1"
+    assert resolve({"record_id": "scopus:0"}, INDEX).cluster_id == "c1"
+    # an unknown DOI falls back to the next identifier
+    assert resolve({"doi": "10.9/zzz", "pmid": "2"}, INDEX).cluster_id == "c2"
+    # a DOI decides even when the title alone would be ambiguous
+    assert resolve({"doi": "10.1/b", "title": "Shared title", "year": "2021"}, INDEX).cluster_id == "c2"
+
+
+def test_errors():
+    assert resolve({"title": "Shared title", "year": "2021"}, INDEX).error == "ambiguous"
+    assert resolve({"title": "Alpha", "year": "1999"}, INDEX).error == "unknown"
+    assert resolve({"notes": "x"}, INDEX).error == "no_key"
+    assert resolve({"doi": "10.1/a", "pmid": "2"}, INDEX).error == "inconsistent"
