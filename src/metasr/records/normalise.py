@@ -30,7 +30,7 @@ _CONFERENCE_TYPE = re.compile(r"conference|congress|meeting|abstract|proceeding|
 _REGISTRY = re.compile(r"clinicaltrials\.gov|trial regist|isrctn|ictrp|anzctr|chictr|"
                        r"eudract|drks|ctri|trial registry record|registry", re.IGNORECASE)
 _STOP_JOURNAL = {"the", "of", "and", "for", "in", "on", "de", "la", "le", "der", "und", "y", "a",
-                 "an", "official", "journal"}
+                 "an"}
 
 
 def ascii_fold(text: str) -> str:
@@ -68,24 +68,24 @@ def title_numbers(title_key_: str) -> tuple[str, ...]:
     return tuple(_NUMBER_TOKEN.findall(title_key_))
 
 
+def _initials(token: str) -> bool:
+    return len(token) <= 2 or (len(token) <= 3 and token.isupper())
+
+
 def surname(name: str) -> str:
-    """Best guess at a person's surname key from any export's author format."""
-    name = ascii_fold(name.strip())
+    """Best guess at a person's surname key from any export's author format: 'Wörmann,
+    Bernhard', 'Wormann B', 'Lucas J.S.', 'J. S. Lucas', 'Martina Absinta'."""
+    name = name.strip()
     if not name:
         return ""
     if "," in name:
-        return _NON_WORD.sub("", name.split(",", 1)[0])
+        return _NON_WORD.sub("", ascii_fold(name.split(",", 1)[0]))
     tokens = [t for t in re.split(r"[\s.]+", name) if t]
-    if len(tokens) == 1:
-        return _NON_WORD.sub("", tokens[0])
-    # "Wormann B" / "Lucas J.S." (initials last) vs "Bernhard Wormann" (given name first).
-    if len(tokens[-1]) <= 3 and tokens[-1].isalpha() and (
-            name.rstrip().endswith(".") or tokens[-1].upper() == tokens[-1] or
-            len(tokens[-1]) <= 2):
-        return _NON_WORD.sub("", " ".join(tokens[:-1]))
-    if all(len(t) <= 2 for t in tokens[:-1]):
-        return _NON_WORD.sub("", tokens[-1])
-    return _NON_WORD.sub("", tokens[0])
+    if len(tokens) > 1 and _initials(tokens[-1]):
+        while len(tokens) > 1 and _initials(tokens[-1]):
+            tokens.pop()
+        return _NON_WORD.sub("", ascii_fold(" ".join(tokens)))
+    return _NON_WORD.sub("", ascii_fold(tokens[-1]))
 
 
 def author_surnames(authors: str, limit: int = 5) -> list[str]:
@@ -101,7 +101,9 @@ def name_tokens(authors: str, limit: int = 5) -> frozenset[str]:
 
 
 def journal_key(journal: str) -> str:
-    text = re.sub(r"['’]", "", (journal or "").replace("&", " and "))
+    # "PLoS ONE [Electronic Resource]", "Pneumologie (Stuttgart, Germany)": catalogue notes.
+    text = re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", journal or "")
+    text = re.sub(r"['’]", "", text.replace("&", " and "))
     return " ".join(t for t in _NON_WORD.split(ascii_fold(text)) if t)
 
 
@@ -121,8 +123,13 @@ def journals_compatible(a: str, b: str) -> bool:
     if "".join(ta) == "".join(tb):
         return True
     short, long_ = (ta, tb) if len("".join(ta)) <= len("".join(tb)) else (tb, ta)
-    return _prefix_subsequence(short, long_) or _prefix_subsequence(short[1:], long_) and len(
-        short) >= 3
+    for tokens in (short, short[1:] if len(short) >= 3 else []):
+        # 'J Neurol' is not 'J Neurol Neurosurg Psychiatry': a short form may leave out at most
+        # one word of the long one, unless it has three words or more (subtitles).
+        if _prefix_subsequence(tokens, long_) and (len(long_) - len(tokens) <= 1
+                                                   or len(tokens) >= 3):
+            return True
+    return False
 
 
 def _prefix_subsequence(short: list[str], long_: list[str]) -> bool:

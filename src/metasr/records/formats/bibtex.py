@@ -62,13 +62,23 @@ def _authors(value: str) -> str:
     return "; ".join(decode_latex(p).strip() for p in parts if p.strip())
 
 
+def _reason(error) -> str:
+    lines = str(error or "").strip().splitlines()
+    return f": {lines[0][:160]}" if lines else " (unclosed brace or missing comma?)"
+
+
 def parse(text: str, path: str) -> list[dict]:
+    import logging
+
     import bibtexparser
+
+    # The problems are reported as InputError below; the library's own warning is noise.
+    logging.getLogger("bibtexparser").setLevel(logging.ERROR)
 
     library = bibtexparser.parse_string(text)
     if library.failed_blocks:
-        problems = [Problem(message="BibTeX entry could not be parsed: "
-                            + str(getattr(block, "error", "")).splitlines()[0][:160],
+        problems = [Problem(message="BibTeX entry could not be parsed"
+                            + _reason(getattr(block, "error", None)),
                             file=str(path), row=(block.start_line or 0) + 1,
                             value=(block.raw or "")[:80], rule="export file format",
                             hint="check for an unclosed brace or a missing comma")

@@ -1,0 +1,75 @@
+import pytest
+
+from metasr.errors import InputError
+from metasr.records.detect import parse_export, read_export
+
+# Counts checked independently: grep -c '^ER' / '^PMID-' / '^@' / '<record>' / csv rows.
+FIXTURE_COUNTS = {
+    "pubmed_medline_10.nbib": ("medline", 10),
+    "wos_tagged_12.txt": ("wos", 12),
+    "scopus_9.ris": ("ris", 10),
+    "wos_25.ris": ("ris", 25),
+    "endnote_ris_20.txt": ("ris", 20),
+    "embase_ovid_endnote_2.cgi": ("ovid", 2),
+    "embase_ovid_citavi_2.ovd": ("ovid", 2),
+    "zotero_20.bib": ("bibtex", 20),
+    "zotero_20.csv": ("csv", 20),
+    "zotero_endnote_15.xml": ("endnote_xml", 15),
+    "diabetes_latin1_30.csv": ("csv", 30),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_COUNTS))
+def test_fixture_format_and_count(fixtures, name):
+    export, records = parse_export(fixtures / name)
+    assert (export.format, len(records)) == FIXTURE_COUNTS[name]
+    assert all(r["title"] for r in records)
+    lines = [int(r["line"]) for r in records]
+    assert lines == sorted(lines) and lines[0] >= 1
+
+
+def test_format_comes_from_content_not_extension(fixtures, tmp_path):
+    renamed = tmp_path / "export.txt"
+    renamed.write_bytes((fixtures / "scopus_9.ris").read_bytes())
+    assert read_export(renamed).format == "ris"
+    renamed.write_bytes((fixtures / "zotero_endnote_15.xml").read_bytes())
+    assert read_export(renamed).format == "endnote_xml"
+
+
+def test_latin1_is_decoded(fixtures):
+    export, records = parse_export(fixtures / "diabetes_latin1_30.csv")
+    assert export.encoding in ("cp1252", "latin-1")
+    assert "\ufffd" not in export.text
+
+
+def test_bom_and_crlf_are_removed(fixtures):
+    export = read_export(fixtures / "endnote_ris_20.txt")
+    assert not export.text.startswith("\ufeff") and "\r" not in export.text
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"   \n\n", "empty"),
+    (b"PK\x03\x04\x00\x00binary", "binary"),
+    (b"just some notes\nnothing tagged here\n", "unknown export format"),
+])
+def test_unusable_files_are_input_errors(tmp_path, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as err:
+        parse_export(path)
+    problem = err.value.problems[0]
+    assert message in problem.message and problem.file == str(path) and problem.row == 1
+
+
+def test_missing_file_is_input_error(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        parse_export(tmp_path / "nope.ris")
+
+
+def test_utf16_export_is_reported_as_binary(fixtures, tmp_path):
+    path = tmp_path / "utf16.ris"
+    path.write_bytes((fixtures / "scopus_9.ris").read_text(encoding="utf-8-sig")
+                     .encode("utf-16"))
+    with pytest.raises(InputError, match="binary"):
+        parse_export(path)

@@ -1,0 +1,62 @@
+from hypothesis import given, strategies as st
+
+from metasr.records.normalise import (first_page, journals_compatible, journal_key, record_kind,
+                                      start_pages, surname, title_key, title_numbers)
+from metasr.records.table import clean_doi, clean_pmid, clean_year
+
+
+def test_title_key_drops_case_markup_annotations_and_brackets():
+    assert title_key("[Breast Cancer: <i>basics</i>]. [Erratum appears in X 2019;3:4]") == \
+        "breast cancer basics"
+    assert title_key("Anti-TNF & α-synuclein") == "anti tnf and alpha synuclein"
+    assert title_key("Wörmann’s test") == title_key("Wormann's TEST")
+
+
+@given(st.text(max_size=60))
+def test_title_key_is_idempotent_and_case_blind(text):
+    key = title_key(text)
+    assert title_key(key) == key
+    assert title_key(text.upper()) == title_key(text.lower()) or not text.isascii()
+
+
+def test_surname_from_each_export_style():
+    assert surname("Wörmann, Bernhard") == "wormann"
+    assert surname("Wormann B") == "wormann"
+    assert surname("Lucas J.S.") == "lucas"
+    assert surname("J. S. Lucas") == "lucas"
+    assert surname("Sanchez del Pulgar, J.") == "sanchezdelpulgar"
+
+
+def test_journal_abbreviations_are_compatible():
+    full = journal_key("Journal of parenteral and enteral nutrition")
+    assert journals_compatible(full, journal_key("J Parenter Enteral Nutr"))
+    assert journals_compatible(full, journal_key("JPEN J Parenter Enteral Nutr"))
+    assert journals_compatible(journal_key("Langenbeck's Archives of Surgery"),
+                               journal_key("Langenbecks Arch Surg"))
+    assert not journals_compatible(journal_key("Chest"), journal_key("Thorax"))
+    assert not journals_compatible(journal_key("Journal of Neurology"),
+                                   journal_key("J Neurol Neurosurg Psychiatry"))
+
+
+def test_pages():
+    assert first_page("221-8") == "221" and first_page("e0006219") == "6219"
+    assert start_pages("233-8, 230-5, 246-51") == {"233", "230", "246"}
+    assert start_pages("13-May") == frozenset()  # a spreadsheet turned 5-13 into a date
+    assert first_page("") == ""
+
+
+def test_record_kinds():
+    assert record_kind(title_key("Erratum: Iron rims"), "", "", "") == "notice"
+    assert record_kind("errors in table", "Published Erratum", "", "") == "notice"
+    assert record_kind("a study", "Retracted Publication", "", "") == ""
+    assert record_kind("a study", "Conference Abstract", "", "") == "conference"
+    assert record_kind("a study", "", "ClinicalTrials.gov", "") == "registration"
+    assert title_numbers("outcome at 12 months part ii") == ("12", "ii")
+
+
+def test_identifier_cleaning():
+    assert clean_doi("https://doi.org/10.1001/JAMA.2019.1") == "10.1001/jama.2019.1"
+    assert clean_doi("http://dx.doi.org/10.1186/s12919-018-0099-8.") == "10.1186/s12919-018-0099-8"
+    assert clean_doi("not a doi") == ""
+    assert clean_pmid("31403674 [pmid]") == "31403674"
+    assert clean_year("2017 Feb") == "2017" and clean_year("Sep 18") == ""

@@ -1,0 +1,95 @@
+"""BibTeX, CSV and EndNote XML parsers."""
+
+import pytest
+
+from metasr.errors import InputError
+from metasr.records.detect import parse_export
+from metasr.records.formats.bibtex import decode_latex
+
+
+def test_bibtex_fields(fixtures):
+    _, records = parse_export(fixtures / "zotero_20.bib")
+    first = records[0]
+    assert first["title"] == ("Microangiography of the humeral condyle in Cocker Spaniel and "
+                              "non-Cocker Spaniel dogs")
+    assert first["authors"] == "Larsen, LJ; Roush, JK; McLaughlin, RM; Cash, WC"
+    assert first["line"] == 2 and first["year"] == "1999"
+
+
+@pytest.mark.parametrize("latex, text", [
+    ('M{\\"u}ller', "Müller"), ("Fran{\\c c}ois", "François"), ("A \\& B", "A & B"),
+    ("{\\textgreater}5", ">5"), ("{IgG}", "IgG"), ("Ã{\\'e}", "Ãé"),
+])
+def test_latex_decoding(latex, text):
+    assert decode_latex(latex) == text
+
+
+def test_bibtex_broken_entry(tmp_path):
+    path = tmp_path / "broken.bib"
+    path.write_text("@article{a,\n  title = {One},\n  author = {X\n}\n\n"
+                    "@article{b,\n  title = {Two}\n}\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        parse_export(path)
+    assert err.value.problems[0].row == 1 and err.value.problems[0].file == str(path)
+
+
+def test_zotero_csv_fields(fixtures):
+    _, records = parse_export(fixtures / "zotero_20.csv")
+    first = records[0]
+    assert first["doi"] == "10.1111/jvim.16404" and first["pmid"] == "35319117"  # from Extra
+    assert first["journal"] == "Journal of veterinary internal medicine"
+
+
+def test_latin1_csv_with_na_cells(fixtures):
+    _, records = parse_export(fixtures / "diabetes_latin1_30.csv")
+    assert records[4]["doi"] == ""  # "NA" is empty
+    assert records[0]["issue"] == "3" and records[0]["pages"] == "221-8"
+
+
+def test_csv_mapping_and_errors(tmp_path):
+    path = tmp_path / "generic.csv"  # synthetic
+    path.write_text("Name,Heading,When\nA,First paper,2020\nB,Second paper,2021\n")
+    with pytest.raises(InputError, match="unknown export format"):
+        parse_export(path)
+    path.write_text("ref,title,yr\nA,First paper,2020\nB,Second paper,2021\n")
+    _, records = parse_export(path, mapping={"year": "yr", "accession": "ref"})
+    assert [r["year"] for r in records] == ["2020", "2021"] and records[1]["accession"] == "B"
+    with pytest.raises(InputError, match="not in the file"):
+        parse_export(path, mapping={"year": "missing"})
+    path.write_text("title,year\n\"Fine\",2020\n\"Broken, \"quoted\",x,y,z\n")
+    with pytest.raises(InputError) as err:
+        parse_export(path)
+    assert err.value.problems[0].row == 3
+
+
+def test_csv_record_lines_count_multiline_fields(tmp_path):
+    path = tmp_path / "multi.csv"  # synthetic
+    path.write_text('title,abstract\n"One","line 1\nline 2"\n"Two",""\n')
+    _, records = parse_export(path)
+    assert [r["line"] for r in records] == [2, 4]
+
+
+def test_endnote_xml_fields(fixtures):
+    _, records = parse_export(fixtures / "zotero_endnote_15.xml")
+    assert records[0]["title"] == "Myoclonus in older Cavalier King Charles Spaniels."
+    assert records[0]["authors"].startswith("Rotter, C")
+    assert records[0]["doi"] == "10.1111/jvim.16404"
+
+
+def test_endnote_xml_truncated(fixtures, tmp_path):
+    text = (fixtures / "zotero_endnote_15.xml").read_text(encoding="utf-8")
+    path = tmp_path / "cut.xml"
+    path.write_text(text[: len(text) // 2], encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        parse_export(path)
+    assert err.value.problems[0].file == str(path) and err.value.problems[0].row >= 1
+
+
+def test_endnote_number_that_is_a_record_id_is_not_an_issue(tmp_path):
+    path = tmp_path / "numbers.xml"  # synthetic
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?><xml><records>'
+                    "<record><titles><title>A</title></titles><number>1113</number></record>"
+                    "<record><titles><title>B</title></titles><number>4</number></record>"
+                    "</records></xml>", encoding="utf-8")
+    _, records = parse_export(path)
+    assert [r["issue"] for r in records] == ["", "4"]

@@ -1,0 +1,85 @@
+"""MEDLINE, RIS, WoS and Ovid parsers (the line-tagged family)."""
+
+import pytest
+
+from metasr.errors import InputError
+from metasr.records.detect import parse_export
+
+
+def test_medline_fields(fixtures):
+    _, records = parse_export(fixtures / "pubmed_medline_10.nbib")
+    first = records[0]
+    assert first["pmid"] == "29952495"
+    assert first["authors"] == "Wörmann, Bernhard"  # FAU preferred over AU
+    assert first["title"].startswith("Breast cancer: basics, screening")
+    assert first["pages"] == "55-64" and first["volume"] == "40" and first["issue"] == "2"
+    assert "Stage at diagnosis" in first["abstract"]  # continuation lines joined
+    assert any(r["doi"] for r in records)
+
+
+def test_ris_fields_and_pmid_dialects(fixtures):
+    _, scopus = parse_export(fixtures / "scopus_9.ris")
+    assert scopus[0]["doi"] == "10.3390/ani15010003" and scopus[0]["database"] == "Scopus"
+    assert scopus[-1]["pmid"] == "39243807"  # Scopus puts the PubMed ID in C2
+    _, wos = parse_export(fixtures / "wos_25.ris")
+    assert wos[0]["pages"] == "134-137" and wos[0]["accession"].startswith("WOS:")
+    _, endnote = parse_export(fixtures / "endnote_ris_20.txt")
+    assert not any(r["pmid"].startswith("PMC") for r in endnote)  # EndNote's C2 is a PMCID
+
+
+def test_wos_authors_one_per_line(fixtures):
+    _, records = parse_export(fixtures / "wos_tagged_12.txt")
+    assert records[0]["authors"].split("; ")[:2] == ["Asampong, Emmanuel",
+                                                     "Gyeke, Mavis Dako Plusminus"]
+    assert records[0]["pmid"] == "29377890" and records[0]["pages"] == "e0006219"
+    assert records[0]["title"].endswith("affected by leprosy in Ghana")
+
+
+def test_ovid_source_field(fixtures):
+    _, records = parse_export(fixtures / "embase_ovid_endnote_2.cgi")
+    first = records[0]
+    assert first["journal"] == "BMC Proceedings" and first["volume"] == "12"
+    assert first["publication_type"] == "Conference Abstract"
+    assert first["year"] == "2018" and first["database"] == "Embase"
+    assert "Conclusion(s)" in first["abstract"]  # bare continuation lines
+
+
+def _cut(text: str, marker: str) -> str:
+    return text[: text.rindex(marker)]
+
+
+@pytest.mark.parametrize("name, marker", [
+    ("scopus_9.ris", "ER  -"),
+    ("wos_tagged_12.txt", "ER"),
+])
+def test_missing_end_tag_names_file_and_record_line(fixtures, tmp_path, name, marker):
+    text = (fixtures / name).read_text(encoding="utf-8-sig")
+    path = tmp_path / name
+    path.write_text(_cut(text, "\n" + marker) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        parse_export(path)
+    problem = err.value.problems[0]
+    assert problem.file == str(path) and "end tag" in problem.message
+    start_of_last = text.count("\n", 0, text.rindex("\nTY  -" if name.endswith(".ris")
+                                                    else "\nPT ")) + 2
+    assert problem.row == start_of_last
+
+
+def test_ris_missing_end_before_next_record(fixtures, tmp_path):
+    text = (fixtures / "scopus_9.ris").read_text(encoding="utf-8-sig")
+    broken = text.replace("ER  -\n", "", 1)
+    path = tmp_path / "broken.ris"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        parse_export(path)
+    assert err.value.problems[0].row == 1 and "no end tag" in err.value.problems[0].message
+
+
+def test_broken_wos_field_names_its_line(fixtures, tmp_path):
+    lines = (fixtures / "wos_tagged_12.txt").read_text(encoding="utf-8-sig").split("\n")
+    lines.insert(10, "this line lost its tag")
+    path = tmp_path / "broken.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        parse_export(path)
+    assert err.value.problems[0].row == 11
