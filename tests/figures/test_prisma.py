@@ -26,7 +26,10 @@ def synthetic_column(identified_by_source, duplicates, excluded_reasons, not_ret
     excluded = sum(r["n"] for r in excluded_reasons)
     reports_excluded = sum(r["n"] for r in reports_excluded_reasons)
     return {
-        "identified": identified, "identified_by_source": identified_by_source, "registers": 0,
+        "identified": identified, "identified_by_source": identified_by_source,
+        "identified_by_database": [{k: s[k] for k in ("database", "method", "n")}
+                                   for s in identified_by_source],
+        "registers": 0,
         "duplicates": duplicates, "screened": screened, "excluded": excluded,
         "excluded_reasons": excluded_reasons, "sought": screened - excluded,
         "not_retrieved": not_retrieved, "assessed": screened - excluded - not_retrieved,

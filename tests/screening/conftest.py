@@ -79,13 +79,14 @@ class Workspace:
         self.full_text = synthetic_full_text()
         self.screening_cfg = {"exclusion_reasons": list(REASONS), "allow_unresolved_conflicts": False}
         self.sources_cfg = {k: dict(v) for k, v in SOURCES.items()}
+        self.ta_columns = TA_COLUMNS
 
     def write(self) -> dict:
         primaries = [r for r in self.records if r["is_primary"] == "true"]
         paths = {
             "records_csv": write_csv(self.root / "records.csv", RECORD_COLUMNS, self.records),
             "unique_csv": write_csv(self.root / "unique.csv", RECORD_COLUMNS, primaries),
-            "title_abstract_csv": write_csv(self.root / "ta.csv", TA_COLUMNS, self.title_abstract),
+            "title_abstract_csv": write_csv(self.root / "ta.csv", self.ta_columns, self.title_abstract),
             "full_text_csv": write_csv(self.root / "ft.csv", FT_COLUMNS, self.full_text),
         }
         return paths

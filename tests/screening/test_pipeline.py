@@ -127,3 +127,40 @@ def test_not_retrieved_and_unresolved_full_text(workspace):
     db = prisma["columns"]["databases"]
     assert (db["sought"], db["not_retrieved"], db["assessed"], db["reports_excluded"]) == (3, 1, 2, 0)
     assert json.loads((workspace.root / "out" / "prisma.json").read_text())["columns"]["databases"] == db
+
+
+def test_reason_on_include_and_study_id_on_exclude_are_warnings(workspace):
+    workspace.title_abstract[0]["reason"] = "review"
+    workspace.full_text[1]["study_id"] = "Study9"
+    prisma = workspace.run()
+    assert {(w["file"].rsplit("/", 1)[-1], w["row"], w["column"]) for w in prisma["warnings"]} == {
+        ("ta.csv", 2, "reason"), ("ft.csv", 3, "study_id")}
+    assert prisma["included"]["studies"] == 1
+
+
+def test_dual_screening_without_decision_column(workspace):
+    workspace.ta_columns = tuple(c for c in workspace.ta_columns if c != "decision")
+    workspace.title_abstract[1]["reviewer2"] = "exclude"  # now both reviewers agree
+    workspace.title_abstract[4]["reviewer2"] = "include"
+    prisma = workspace.run()
+    assert prisma["agreement"]["title_abstract"]["kappa"] == pytest.approx(1.0)
+    assert prisma["columns"]["databases"]["excluded"] == 1
+    workspace.title_abstract[4]["reviewer2"] = "exclude"
+    with pytest.raises(InputError, match="unresolved conflict"):
+        workspace.run()
+
+
+def test_title_with_wrong_year_is_explained(workspace):
+    workspace.title_abstract[3]["year"] = "2021"
+    with pytest.raises(InputError) as err:
+        workspace.run()
+    [problem] = err.value.errors
+    assert problem.row == 5 and "with year 2022" in problem.message
+
+
+def test_two_exports_of_one_database_are_one_line(workspace):
+    workspace.sources_cfg["scopus"]["database"] = "PubMed"  # synthetic: a second PubMed export
+    prisma = workspace.run()
+    db = prisma["columns"]["databases"]
+    assert len(db["identified_by_source"]) == 2
+    assert db["identified_by_database"] == [{"database": "PubMed", "method": "database", "n": 5}]

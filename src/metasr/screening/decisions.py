@@ -66,8 +66,9 @@ def _reason_lookup(reasons: list[str]) -> dict[str, str]:
 
 def check_columns(path: str, columns: list[str]) -> list[Problem]:
     problems = []
+    dual = "reviewer1" in columns and "reviewer2" in columns
     for column in REQUIRED_COLUMNS:
-        if column not in columns:
+        if column not in columns and not dual:  # dual screening may leave agreement implicit
             problems.append(Problem(
                 f"missing column '{column}'", file=path, row=1, column=column,
                 rule="required column",
@@ -131,6 +132,17 @@ def _parse_row(stage, path, row_number, row, index, reasons) -> tuple[Decision |
                      + " (put details in 'notes', or add the reason to config)"))
     elif final == "not_retrieved":
         reason = raw_reason  # free text: why the report could not be obtained
+    elif final == "include" and raw_reason:
+        problems.append(Problem(
+            "reason given for an included record (ignored)", file=path, row=row_number,
+            column="reason", value=raw_reason, rule="reasons are for exclusions",
+            severity="warning", hint="clear the reason, or check that 'decision' is right"))
+    study_id = row.get("study_id", "") if stage == FULL_TEXT else ""
+    if study_id and final != "include":
+        problems.append(Problem(
+            "study_id on a report that is not included (ignored)", file=path, row=row_number,
+            column="study_id", value=study_id, rule="study_id for included reports",
+            severity="warning", hint="study_id links included reports to studies"))
 
     resolution = resolve(row, index)
     if resolution.error:
@@ -154,7 +166,7 @@ def _parse_row(stage, path, row_number, row, index, reasons) -> tuple[Decision |
         stage=stage, file=path, row=row_number, cluster_id=resolution.cluster_id,
         key=resolution.key.describe(), decision=final, reason=reason,
         reviewer1=reviewer1, reviewer2=reviewer2,
-        study_id=row.get("study_id", "") if final == "include" else "",
+        study_id=study_id if final == "include" else "",
         notes=row.get("notes", ""),
     ), problems
 

@@ -78,6 +78,7 @@ class KeyIndex:
     """Maps every key of every parsed record to the clusters that carry it."""
 
     clusters_by_key: dict[RecordKey, set[str]] = field(default_factory=dict)
+    years_by_title: dict[str, set[str]] = field(default_factory=dict)  # only to explain misses
 
     @classmethod
     def from_records(cls, records: list[dict]) -> "KeyIndex":
@@ -85,6 +86,9 @@ class KeyIndex:
         for record in records:
             for key in keys_of(record):
                 index.clusters_by_key.setdefault(key, set()).add(record["cluster_id"])
+            title = normalise_title(record.get("title"))
+            if title:
+                index.years_by_title.setdefault(title, set()).add(normalise_year(record.get("year")))
         return index
 
     def lookup(self, key: RecordKey) -> set[str]:
@@ -134,4 +138,9 @@ def resolve(row: dict, index: KeyIndex) -> Resolution:
                 )
         return Resolution(cluster, key)
     tried = "; ".join(k.describe() for k in keys)
-    return Resolution(None, keys[0], "unknown", f"no record has {tried}")
+    detail = f"no record has {tried}"
+    title, _, year = keys[-1].value.partition("\x1f") if keys[-1].kind == "title_year" else ("", "", "")
+    other_years = sorted(index.years_by_title.get(title, set()) - {year})
+    if other_years:
+        detail += f" (a record has this title with year {', '.join(y or '(none)' for y in other_years)})"
+    return Resolution(None, keys[0], "unknown", detail)

@@ -50,6 +50,15 @@ def _identified(records: list[dict], sources_cfg: dict, column: str) -> list[dic
     ]
 
 
+def _by_database(by_source: list[dict]) -> list[dict]:
+    """Sources that share a database name (two PubMed exports) are one line in the diagram."""
+    merged: dict[tuple[str, str], int] = {}
+    for s in by_source:
+        key = (s["database"], s["method"])
+        merged[key] = merged.get(key, 0) + s["n"]
+    return [{"database": d, "method": m, "n": n} for (d, m), n in merged.items()]
+
+
 def _duplicates(column: str, records: list[dict], flow: list[ScreenedRecord], sources_cfg: dict) -> int:
     """Records of this column's sources that are not the one record kept for their cluster.
 
@@ -74,6 +83,7 @@ def column_counts(column: str, records: list[dict], flow: list[ScreenedRecord],
     return {
         "identified": identified,
         "identified_by_source": by_source,
+        "identified_by_database": _by_database(by_source),
         "registers": sum(s["n"] for s in by_source if s["method"] == "register"),
         "duplicates": _duplicates(column, records, flow, sources_cfg),
         "screened": screened,
@@ -135,6 +145,8 @@ def check_conservation(prisma: dict) -> list[Problem]:
              {"duplicates": c["duplicates"], "screened": c["screened"]})
         _law(problems, name, "identified", c["identified"],
              {s["source"]: s["n"] for s in c["identified_by_source"]})
+        _law(problems, name, "identified", c["identified"],
+             {f"{s['database']} ({s['method']})": s["n"] for s in c["identified_by_database"]})
         _law(problems, name, "screened", c["screened"], {"excluded": c["excluded"], "sought": c["sought"]})
         _law(problems, name, "excluded", c["excluded"],
              {r["reason"]: r["n"] for r in c["excluded_reasons"]})

@@ -104,8 +104,8 @@ def template_values(prisma: dict) -> dict[str, str]:
     """The `n` value of each template row."""
     db = prisma["columns"][DATABASES]
     other = prisma["columns"].get(OTHER)
-    databases = [s for s in db["identified_by_source"] if s["method"] != "register"]
-    registers = [s for s in db["identified_by_source"] if s["method"] == "register"]
+    databases = [s for s in db["identified_by_database"] if s["method"] != "register"]
+    registers = [s for s in db["identified_by_database"] if s["method"] == "register"]
     values = {
         "previous_studies": "0", "previous_reports": "0",
         "database_results": str(sum(s["n"] for s in databases)),
@@ -131,7 +131,7 @@ def template_values(prisma: dict) -> dict[str, str]:
         "total_reports": str(prisma["included"]["reports"]),
     }
     if other:
-        for source in other["identified_by_source"]:
+        for source in other["identified_by_database"]:
             kind = _other_kind(source["database"])
             values[kind] = str(int(values[kind]) + source["n"])
         values.update({
