@@ -1,0 +1,24 @@
+import csv
+
+from metasr.cli import main
+
+
+def test_parse_and_dedup_commands(fixtures, tmp_path, capsys):
+    out = tmp_path / "wos.csv"
+    assert main(["records", "parse", str(fixtures / "wos_tagged_12.txt"), "--out", str(out)]) == 0
+    assert "12 records" in capsys.readouterr().out
+    assert main(["records", "dedup", str(fixtures / "zotero_20.bib"),
+                 str(fixtures / "zotero_20.csv"), str(out), "--out", str(tmp_path / "d")]) == 0
+    with open(tmp_path / "d" / "records.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 52 and {"source_file", "source_index", "cluster_id"} <= set(rows[0])
+    assert "52 records" in capsys.readouterr().out
+
+
+def test_bad_input_is_a_message_not_a_traceback(tmp_path, capsys):
+    bad = tmp_path / "empty.ris"
+    bad.write_text("")
+    assert main(["records", "parse", str(bad), "--out", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "empty.ris" in err and "Traceback" not in err
+    assert not (tmp_path / "x.csv").exists()
