@@ -164,3 +164,10 @@ def test_two_exports_of_one_database_are_one_line(workspace):
     db = prisma["columns"]["databases"]
     assert len(db["identified_by_source"]) == 2
     assert db["identified_by_database"] == [{"database": "PubMed", "method": "database", "n": 5}]
+
+
+def test_decision_spellings(workspace):
+    workspace.title_abstract[0]["decision"] = "Include"
+    workspace.full_text[1] = {"doi": "10.1/three", "decision": "Not retrieved"}
+    prisma = workspace.run()
+    assert prisma["columns"]["databases"]["not_retrieved"] == 1

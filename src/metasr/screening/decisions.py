@@ -89,6 +89,11 @@ def _check_value(path, row, column, value, allowed, stage) -> list[Problem]:
     return []
 
 
+def _decision_word(value: str) -> str:
+    """'Include', 'Not retrieved' and 'not-retrieved' are spellings of include / not_retrieved."""
+    return "_".join(value.replace("-", " ").split()).lower()
+
+
 def _final_decision(decision: str, reviewer1: str, reviewer2: str) -> str:
     if decision:
         return decision
@@ -102,9 +107,7 @@ def _final_decision(decision: str, reviewer1: str, reviewer2: str) -> str:
 
 def _parse_row(stage, path, row_number, row, index, reasons) -> tuple[Decision | None, list[Problem]]:
     allowed = DECISIONS[stage]
-    decision = row.get("decision", "").lower()
-    reviewer1 = row.get("reviewer1", "").lower()
-    reviewer2 = row.get("reviewer2", "").lower()
+    decision, reviewer1, reviewer2 = (_decision_word(row.get(c, "")) for c in ("decision", "reviewer1", "reviewer2"))
     problems = []
     for column, value in (("decision", decision), ("reviewer1", reviewer1), ("reviewer2", reviewer2)):
         problems += _check_value(path, row_number, column, value, allowed, stage)
