@@ -1,0 +1,1 @@
+"""Self-contained HTML report: summary of findings (GRADE), methods, figures, provenance."""

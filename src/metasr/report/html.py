@@ -1,0 +1,417 @@
+"""The self-contained HTML report (`results/report.html`): one file that opens anywhere.
+
+Figures are embedded as base64 data URIs (each SVG stays isolated: no clashing ids), there is no
+script and no network reference, and every piece of text that comes from data goes through
+jinja2's autoescaping. Links to sources are kept only for http(s) URLs.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import importlib.metadata
+import json
+import math
+import platform
+import re
+from pathlib import Path
+
+import jinja2
+
+from metasr.figures.style import atomic_path
+from metasr.report.grade import DOMAIN_NAMES, DOMAINS, grade_outcome
+from metasr.report.methods import methods_paragraph
+
+RATIO = {"RR", "OR", "IRR", "HR", "ROM", "PETO"}
+URL = re.compile(r"https?://[^\s;,<>\"']+")
+SOFTWARE = ("metasr", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "snakemake", "pyyaml")
+OUTCOME_FIGURES = (  # key suffix, heading, caption
+    ("forest", "Forest plot",
+     "Studies, weights, pooled estimate (diamond) and 95% prediction interval."),
+    ("funnel", "Funnel plot",
+     "Contour-enhanced funnel plot with Egger's regression line and trim-and-fill studies."),
+    ("leave1out", "Leave-one-out", "Pooled estimate with each study omitted in turn."),
+    ("cumulative", "Cumulative meta-analysis", "Pooled estimate as studies accrue by year."),
+    ("baujat", "Baujat plot",
+     "Each study's contribution to heterogeneity against its influence on the result."),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small readers and formatters
+
+
+def read_json(path) -> dict | None:
+    if not path or not Path(path).is_file():
+        return None
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def read_csv(path) -> list[dict]:
+    if not path or not Path(path).is_file():
+        return []
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+def num(x):
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def f2(x, digits=2) -> str:
+    x = num(x)
+    if x is None:
+        return "–"
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def fp(p) -> str:
+    p = num(p)
+    if p is None:
+        return "–"
+    return "< 0.0001" if p < 0.0001 else (f"{p:.4f}" if p < 0.001 else f"{p:.3f}")
+
+
+def natural(x, ratio: bool):
+    x = num(x)
+    return None if x is None else (math.exp(x) if ratio else x)
+
+
+def estimate_text(est, lb, ub, ratio: bool) -> str:
+    if num(est) is None:
+        return "–"
+    return f"{f2(natural(est, ratio))} [{f2(natural(lb, ratio))}, {f2(natural(ub, ratio))}]"
+
+
+def links(text) -> list[str]:
+    """The http(s) URLs in a provenance field ("[1] https://a ; [2] https://b")."""
+    return URL.findall(str(text or ""))
+
+
+def data_uri(path) -> str | None:
+    path = Path(path) if path else None
+    if not path or not path.is_file():
+        return None
+    mime = {".svg": "image/svg+xml", ".png": "image/png"}.get(path.suffix.lower())
+    if not mime:
+        return None
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"Python": platform.python_version()}
+    for name in SOFTWARE:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+def model_table(pooled: dict) -> list[tuple[str, str]]:
+    """Pooled results and heterogeneity as (quantity, value) rows."""
+    m = pooled.get("model") or {}
+    ratio = (pooled.get("measure") or "").upper() in RATIO
+    test = "z" if (pooled.get("test") or "z").lower() == "z" else "t"
+    rows = [
+        ("Pooled estimate [95% CI]", estimate_text(m.get("estimate"), m.get("ci_lb"),
+                                                  m.get("ci_ub"), ratio)),
+        ("95% prediction interval", f"[{f2(natural(m.get('pi_lb'), ratio))}, "
+                                    f"{f2(natural(m.get('pi_ub'), ratio))}]"),
+        (f"Test for overall effect", f"{test} = {f2(m.get('stat'))}, P = {fp(m.get('pval'))}"),
+        ("tau² [95% CI]", f"{f2(m.get('tau2'), 3)} {_ci(m.get('tau2_ci'), 3)}"),
+        ("I² [95% CI]", f"{f2(m.get('I2'), 1)}% {_ci(m.get('I2_ci'), 1, '%')}"),
+        ("H² [95% CI]", f"{f2(m.get('H2'))} {_ci(m.get('H2_ci'))}"),
+        ("Cochran's Q", f"Q = {f2(m.get('Q'))}, df = {m.get('Q_df', '–')}, "
+                        f"P = {fp(m.get('Q_pval'))}"),
+    ]
+    ce = pooled.get("common_effect") or {}
+    if ce:
+        rows.append(("Common-effect estimate [95% CI]",
+                     estimate_text(ce.get("estimate"), ce.get("ci_lb"), ce.get("ci_ub"), ratio)))
+    if ratio:
+        rows.append(("Scale", "ratios (back-transformed from the log scale)"))
+    return rows
+
+
+def _ci(pair, digits=2, unit="") -> str:
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or num(pair[0]) is None:
+        return ""
+    return f"[{f2(pair[0], digits)}{unit}, {f2(pair[1], digits)}{unit}]"
+
+
+def small_study_section(pooled: dict) -> dict:
+    small = pooled.get("small_study") or {}
+    k = pooled.get("k") or 0
+    if k < 10 or "skipped" in small or not small:
+        reason = small.get("skipped") or f"k = {k}"
+        return {"run": False, "message": "Small-study tests were not run: fewer than 10 studies "
+                                         f"({reason}), too few for the tests to have useful "
+                                         "power (Cochrane Handbook 13.3.5.4)." if k < 10 else
+                f"Small-study tests not run: {reason}."}
+    ratio = (pooled.get("measure") or "").upper() in RATIO
+    rows = []
+    for key, name in (("egger", "Egger's test (mixed-effects, predictor SE)"),
+                      ("egger_lm", "Egger's regression test (classical, weighted regression)")):
+        e = small.get(key) or {}
+        if e:
+            rows.append((name, f"{'z' if key == 'egger' else 't'} = {f2(e.get('stat'))}, "
+                               f"P = {fp(e.get('pval'))}; limit estimate "
+                               f"{f2(natural(e.get('limit_estimate'), ratio))}"))
+    b = small.get("begg") or {}
+    if b:
+        rows.append(("Begg's rank correlation", f"Kendall's tau = {f2(b.get('kendall_tau'), 3)}, "
+                                                f"P = {fp(b.get('pval'))}"))
+    t = small.get("trimfill") or {}
+    if t:
+        rows.append(("Trim-and-fill (" + str(t.get("estimator", "L0")) + ")",
+                     f"{t.get('k0', '–')} studies filled on the {t.get('side', '–')} side; "
+                     "adjusted estimate "
+                     + estimate_text(t.get("estimate"), t.get("ci_lb"), t.get("ci_ub"), ratio)))
+    return {"run": True, "rows": rows}
+
+
+def sensitivity_section(pooled: dict) -> dict:
+    sens = pooled.get("sensitivity") or {}
+    ratio = (pooled.get("measure") or "").upper() in RATIO
+    studies = pooled.get("studies") or []
+    l1o = sens.get("leave1out") or {}
+    rows = []
+    if l1o and l1o.get("estimate") and len(l1o["estimate"]) == len(studies):
+        for i, s in enumerate(studies):
+            rows.append({
+                "omitted": s.get("label") or s.get("study_id"),
+                "estimate": estimate_text(l1o["estimate"][i], (l1o.get("ci_lb") or [None] * 99)[i],
+                                          (l1o.get("ci_ub") or [None] * 99)[i], ratio),
+                "pval": fp((l1o.get("pval") or [None] * len(studies))[i]),
+                "I2": f2((l1o.get("I2") or [None] * len(studies))[i], 1),
+            })
+    influence = sens.get("influence") or {}
+    flagged = []
+    cook = influence.get("cook_d") or []
+    if cook and len(cook) == len(studies):
+        # Cook's distance above 4/k: a common screening threshold for influential studies.
+        limit = 4 / len(studies)
+        flagged = [f"{studies[i].get('label') or studies[i].get('study_id')} "
+                   f"(Cook's D = {f2(c, 3)})" for i, c in enumerate(cook)
+                   if num(c) is not None and c > limit]
+    return {"leave1out": rows, "influential": flagged, "has_influence": bool(cook),
+            "available": bool(rows or cook)}
+
+
+def studies_table(extraction_rows: list[dict], measure: str) -> list[dict]:
+    ratio = (measure or "").upper() in RATIO
+    out = []
+    for r in extraction_rows:
+        usable = str(r.get("usable", "")).strip().lower() in {"true", "1", "yes"}
+        yi, vi = num(r.get("yi")), num(r.get("vi"))
+        effect = ""
+        if yi is not None and vi is not None:
+            se = math.sqrt(vi)
+            effect = estimate_text(yi, yi - 1.959963984540054 * se, yi + 1.959963984540054 * se,
+                                   ratio)
+        out.append({
+            "study_id": r.get("study_id", ""), "label": r.get("label") or r.get("study_id", ""),
+            "year": r.get("year", ""), "usable": usable,
+            "not_usable_reason": r.get("not_usable_reason", ""),
+            "reported_form": r.get("reported_form", ""), "conversion": r.get("conversion", ""),
+            "conversion_detail": r.get("conversion_detail", ""),
+            "n": " / ".join(v for v in (r.get("n1i", ""), r.get("n2i", "")) if v),
+            "effect": effect, "source_location": r.get("source_location", ""),
+            "links": links(r.get("source_url")),
+        })
+    return out
+
+
+def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict],
+                    figures: dict, studies_by_id: dict) -> dict:
+    oid = pooled.get("outcome")
+    figs = []
+    for suffix, heading, caption in OUTCOME_FIGURES:
+        uri = data_uri(figures.get(f"{oid}_{suffix}"))
+        if uri:
+            figs.append({"key": f"{oid}_{suffix}", "heading": heading, "caption": caption,
+                         "uri": uri})
+    return {
+        "id": oid, "label": pooled.get("label") or outcome_cfg.get("label") or oid,
+        "measure": pooled.get("measure") or outcome_cfg.get("measure", ""),
+        "unit": outcome_cfg.get("unit", ""), "higher_is": outcome_cfg.get("higher_is", ""),
+        "method": pooled.get("method", ""), "status": pooled.get("status", ""),
+        "status_message": pooled.get("status_message", ""), "k": pooled.get("k", 0),
+        "k_rows": pooled.get("k_rows", len(extraction_rows)),
+        "k_not_usable": pooled.get("k_not_usable", 0),
+        "studies": studies_table(extraction_rows, pooled.get("measure")),
+        "model": model_table(pooled) if pooled.get("status") == "pooled" else [],
+        "small_study": small_study_section(pooled),
+        "sensitivity": sensitivity_section(pooled),
+        "figures": figs,
+        "grade": grade_outcome(pooled, outcome_cfg, studies_by_id),
+    }
+
+
+def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list[dict]:
+    """Our estimate next to the published one (both on the natural scale)."""
+    rows = []
+    for pooled in pooled_results:
+        cfg = outcomes_cfg.get(pooled.get("outcome")) or {}
+        published = pooled.get("published") or cfg.get("published")
+        ratio = (pooled.get("measure") or cfg.get("measure") or "").upper() in RATIO
+        m = pooled.get("model") or {}
+        ours = estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), ratio) \
+            if pooled.get("status") == "pooled" else (pooled.get("status_message") or "–")
+        if published:
+            theirs = f"{f2(published.get('estimate'))} [{f2(published.get('ci_lb'))}, " \
+                     f"{f2(published.get('ci_ub'))}]"
+        else:
+            theirs = "–"
+        agreement = ""
+        est = natural(m.get("estimate"), ratio)
+        if published and est is not None and num(published.get("ci_lb")) is not None:
+            inside = num(published["ci_lb"]) <= est <= num(published["ci_ub"])
+            agreement = "within the published CI" if inside else "outside the published CI"
+        rows.append({"id": pooled.get("outcome"), "label": pooled.get("label"),
+                     "measure": pooled.get("measure") or cfg.get("measure"), "k": pooled.get("k"),
+                     "ours": ours, "published": theirs,
+                     "source": (published or {}).get("source", ""), "agreement": agreement})
+    return rows
+
+
+def narrative_rows(narrative: list[dict], outcome_sections: list[dict]) -> list[dict]:
+    rows = []
+    for r in narrative:
+        rows.append({"study_id": r.get("study_id", ""), "outcome": r.get("outcome", ""),
+                     "comparison": r.get("comparison", ""),
+                     "n": " / ".join(v for v in (r.get("n1", ""), r.get("n2", "")) if v),
+                     "finding": r.get("finding", ""), "direction": r.get("direction", ""),
+                     "p_value": r.get("p_value", ""), "why": "not poolable as reported",
+                     "links": links(r.get("source_url"))})
+    for section in outcome_sections:
+        for s in section["studies"]:
+            if not s["usable"]:
+                rows.append({"study_id": s["study_id"], "outcome": section["id"],
+                             "comparison": "", "n": s["n"],
+                             "finding": s["reported_form"], "direction": "",
+                             "p_value": "", "why": s["not_usable_reason"] or "not usable",
+                             "links": s["links"]})
+    return rows
+
+
+def rob_is_assessed(studies: list[dict]) -> bool:
+    columns = ("rob_overall", "rob_selection", "rob_comparability", "rob_outcome",
+               "rob_randomisation", "rob_deviations", "rob_missing", "rob_measurement",
+               "rob_reporting")
+    return any((s.get(c) or "").strip() for s in studies for c in columns)
+
+
+def review_summary(config, prisma, studies, sections) -> list[tuple[str, str]]:
+    by_status = {}
+    for s in sections:
+        by_status.setdefault(s["status"], []).append(s["label"])
+    rows = []
+    if prisma:
+        records = prisma.get("records") or {}
+        rows.append(("Records identified", str(records.get("identified", "–"))))
+        rows.append(("Unique records after de-duplication", str(records.get("unique", "–"))))
+        included = prisma.get("included") or {}
+        rows.append(("Studies included (reports)",
+                     f"{included.get('studies', '–')} ({included.get('reports', '–')})"))
+    rows.append(("Studies in the extraction sheet", str(len(studies))))
+    rows.append(("Outcomes planned", str(len(sections))))
+    rows.append(("Outcomes pooled", str(len(by_status.get("pooled", [])))))
+    rows.append(("Outcomes with one study (not pooled)", str(len(by_status.get("single_study", [])))))
+    rows.append(("Outcomes with no study-level data yet", str(len(by_status.get("no_data", [])))))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("metasr.report", "templates"),
+        autoescape=True,  # every template, whatever its extension: data text is always escaped
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, prisma_json,
+                   prisma_svg, figures: dict, studies_csv, narrative_csv, inputs: list) -> dict:
+    figures = {k: v for k, v in (figures or {}).items() if v}
+    outcomes_cfg = config.get("outcomes") or {}
+    pooled_results = [read_json(p) for p in pooled_jsons]
+    pooled_results = [p for p in pooled_results if p]
+    order = list(outcomes_cfg)
+    pooled_results.sort(key=lambda p: (order.index(p["outcome"]) if p.get("outcome") in order
+                                       else len(order), str(p.get("outcome"))))
+    extraction = {Path(p).stem: read_csv(p) for p in extraction_csvs or []}
+    studies = read_csv(studies_csv)
+    studies_by_id = {s.get("study_id", ""): s for s in studies}
+    sections = [outcome_section(p, outcomes_cfg.get(p.get("outcome")) or {},
+                                extraction.get(p.get("outcome"), []), figures, studies_by_id)
+                for p in pooled_results]
+    prisma = read_json(prisma_json)
+    software = software_versions()
+    review = config.get("review") or {}
+    return {
+        "review": review,
+        "groups": review.get("groups") or {},
+        "summary": review_summary(config, prisma, studies, sections),
+        "prisma_uri": data_uri(prisma_svg) or data_uri(figures.get("prisma")),
+        "summary_uri": data_uri(figures.get("summary_forest")),
+        "rob_assessed": rob_is_assessed(studies),
+        "rob_figures": [{"key": key, "uri": data_uri(figures.get(key)), "heading": heading}
+                        for key, heading in (("rob_traffic", "Traffic-light plot"),
+                                             ("rob_summary", "Summary plot"))
+                        if data_uri(figures.get(key))],
+        "sections": sections,
+        "domains": [(d, DOMAIN_NAMES[d]) for d in DOMAINS],
+        "published": published_comparison(pooled_results, outcomes_cfg),
+        "narrative": narrative_rows(read_csv(narrative_csv), sections),
+        "methods": methods_paragraph(config, pooled_results, software),
+        "software": software,
+        "checksums": [{"path": str(p), "sha256": sha256(p)} for p in sorted(map(str, inputs or []))
+                      if Path(p).is_file()],
+        "missing_inputs": [str(p) for p in inputs or [] if not Path(p).is_file()],
+    }
+
+
+def render_report(context: dict) -> str:
+    return environment().get_template("report.html.j2").render(**context)
+
+
+def write_report(config: dict, pooled_jsons: list, extraction_csvs: list, prisma_json, prisma_svg,
+                 figures: dict, studies_csv, narrative_csv, inputs: list, out_html) -> None:
+    """Workflow step: write the self-contained report.
+
+    config: the loaded config (defaults merged into outcomes); pooled_jsons: the
+    `results/pooled/{outcome}.json` files; extraction_csvs: `results/extraction/{outcome}.csv`
+    (matched to outcomes by file stem); prisma_json / prisma_svg: the PRISMA counts and diagram
+    (may be None); figures: {key: path} with keys `summary_forest`, `rob_traffic`, `rob_summary`,
+    `{outcome}_forest|funnel|leave1out|cumulative|baujat` (SVG or PNG; missing ones are
+    skipped); studies_csv, narrative_csv: the extraction sheets; inputs: every input file whose
+    sha256 the report lists; out_html: written atomically.
+    """
+    html = render_report(report_context(config, pooled_jsons, extraction_csvs, prisma_json,
+                                        prisma_svg, figures, studies_csv, narrative_csv, inputs))
+    with atomic_path(out_html) as tmp:
+        tmp.write_text(html, encoding="utf-8")

@@ -1,0 +1,115 @@
+"""HTML report: sections, escaping, links, checksums, embedded figures, atomic deterministic write."""
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from metasr.figures.forest import plot_forest_file
+from metasr.report import html
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pooled"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_csv(path, header, rows):
+    import csv
+
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def make_report(tmp_path, review_config, pooled_paths, extraction=(), figures=None, **kw):
+    out = tmp_path / "report.html"
+    html.write_report(review_config, pooled_paths, list(extraction), kw.get("prisma_json"),
+                      kw.get("prisma_svg"), figures or {}, kw.get("studies_csv"),
+                      kw.get("narrative_csv"), kw.get("inputs", []), out)
+    return out.read_text()
+
+
+def test_sections_figures_and_numbers(tmp_path, review_config):
+    forest = tmp_path / "bcg_forest.svg"
+    plot_forest_file(FIXTURES / "bcg_rr.json", {}, review_config["review"], forest,
+                     tmp_path / "bcg_forest.png")
+    text = make_report(tmp_path, review_config,
+                       [FIXTURES / "bcg_rr.json", FIXTURES / "normand_smd.json"],
+                       figures={"bcg_tb_forest": forest, "los_forest": None})
+    assert 'id="outcome-bcg_tb"' in text and 'id="outcome-los"' in text
+    assert 'data-figure="bcg_tb_forest"' in text and "data:image/svg+xml;base64," in text
+    assert "0.49 [0.34, 0.70]" in text  # pooled RR, back-transformed from metafor's log RR
+    assert "Q = 152.23, df = 12" in text
+    # k = 13 >= 10: small-study tests are reported; k = 9: said why not.
+    assert "Egger" in text and "Small-study tests were not run: fewer than 10 studies" in text
+    assert "<script" not in text and "http://" not in text.split("<body>")[0]
+
+
+def test_data_text_is_escaped_and_only_http_links_kept(tmp_path, review_config):
+    pooled = json.loads((FIXTURES / "normand_smd.json").read_text())
+    pooled["label"] = "<script>alert('x')</script> & more"
+    path = tmp_path / "evil.json"
+    path.write_text(json.dumps(pooled))
+    extraction = write_csv(tmp_path / "los.csv",
+                           ["study_id", "label", "year", "usable", "not_usable_reason", "yi", "vi",
+                            "source_url", "reported_form"],
+                           [["S1", "<b>bold</b>", "2001", "True", "", "0.1", "0.04",
+                             "javascript:alert(1) ; https://example.org/a?x=1&y=2", "mean_sd"],
+                            ["S2", "Two", "2002", "False", "p only as a bound", "", "",
+                             "https://example.org/b", "p_value"]])
+    text = make_report(tmp_path, review_config, [path], [extraction])
+    assert "<script>alert" not in text and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in text
+    assert "&lt;b&gt;bold&lt;/b&gt;" in text
+    assert 'href="javascript' not in text
+    assert 'href="https://example.org/a?x=1&amp;y=2"' in text
+    # the not-usable row reaches the narrative synthesis table
+    narrative = text.split('id="narrative"')[1]
+    assert "p only as a bound" in narrative
+
+
+def test_checksums_software_and_narrative(tmp_path, review_config):
+    inputs = [REPO / "config" / "config.yaml", FIXTURES / "bcg_rr.json"]
+    narrative = write_csv(tmp_path / "narrative.csv",
+                          ["study_id", "outcome", "comparison", "n1", "n2", "finding", "direction",
+                           "p_value", "source_url"],
+                          [["Synth2020", "nfl", ">=1 vs 0", "10", "12", "SYNTHETIC higher NfL",
+                            "higher", "0.03", "https://example.org/n"]])
+    text = make_report(tmp_path, review_config, [FIXTURES / "bcg_rr.json"],
+                       inputs=inputs, narrative_csv=narrative)
+    for path in inputs:
+        assert hashlib.sha256(path.read_bytes()).hexdigest() in text
+    assert "SYNTHETIC higher NfL" in text
+    assert re.search(r"<th>numpy</th><td>\d", text) and "Analyses were run with" in text
+
+
+def test_grade_and_published_comparison(tmp_path, review_config):
+    pooled = json.loads((FIXTURES / "normand_smd.json").read_text())
+    pooled["outcome"] = "edss"
+    path = tmp_path / "edss.json"
+    path.write_text(json.dumps(pooled))
+    config = json.loads(json.dumps(review_config))
+    config["outcomes"]["edss"]["grade"] = {"indirectness": -1, "reason": "SYNTHETIC: mixed thresholds"}
+    text = make_report(tmp_path, config, [path])
+    assert "0.77 [0.34, 1.21]" in text  # the published estimate from config
+    assert "outside the published CI" in text  # -0.54 is not in [0.34, 1.21]
+    assert "SYNTHETIC: mixed thresholds" in text and "-1*" in text
+
+
+def test_no_data_outcome_is_listed_not_dropped(tmp_path, review_config):
+    path = tmp_path / "relapse_rate.json"
+    path.write_text(json.dumps({"outcome": "relapse_rate", "label": "Relapse rate",
+                                "measure": "IRR", "status": "no_data",
+                                "status_message": "no study-level data yet", "k": 0,
+                                "studies": [], "model": None, "small_study": {"skipped": "k = 0"},
+                                "sensitivity": None, "published": None}))
+    text = make_report(tmp_path, review_config, [path])
+    section = text.split('id="outcome-relapse_rate"')[1].split("</section>")[0]
+    assert "no study-level data yet" in section
+    assert "1.10 [0.73, 1.65]" in text  # published IRR still compared
+
+
+def test_rerun_is_byte_identical(tmp_path, review_config):
+    a = make_report(tmp_path, review_config, [FIXTURES / "bcg_rr.json"])
+    b = make_report(tmp_path, review_config, [FIXTURES / "bcg_rr.json"])
+    assert a == b
