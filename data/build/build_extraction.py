@@ -190,7 +190,8 @@ def narrative_row(row: dict, record_id: str) -> dict:
             "derivation": row["derivation"], "notes": "; ".join(notes)}
 
 
-def main() -> int:
+def main(out: Path | None = None) -> int:
+    """Write the sheets under `out` (default: data/extraction of this repository)."""
     if not SOURCE.is_dir():
         print(f"source not found: {SOURCE}", file=sys.stderr)
         return 1
@@ -207,7 +208,7 @@ def main() -> int:
         else:
             assert index not in FORMS, f"source row {index} has a form but its outcome has no sheet"
             narrative.append(narrative_row(row, record_of[row["study_id"]]))
-    out = ROOT / "data" / "extraction"
+    out = Path(out) if out else ROOT / "data" / "extraction"
     write_csv_atomic(out / "studies.csv", STUDY_COLUMNS, build_studies(studies))
     for oid, rows in sorted(sheets.items()):
         rows.sort(key=lambda r: (r["study_id"], r["comparison"]))

@@ -82,7 +82,7 @@ def combine_subgroups(parts: list[dict], settings: Settings) -> tuple[dict, Effe
             str(p["exclude_reason"]) for p in parts if p.get("exclude_reason")))
     forms = {p["reported_form"] for p in parts} | {p.get("reported_form2") or p["reported_form"] for p in parts}
     if forms <= MEAN_FORMS and settings.measure in ("SMD", "MD", "GEN"):
-        combined = {"reported_form": "mean_sd", "study_id": first["study_id"]}
+        combined = {"reported_form": "mean_sd", "study_id": first["study_id"], "unit": first.get("unit")}
         for g in (1, 2):
             stats = []
             for p in parts:
@@ -145,5 +145,4 @@ def _discrepancies(sheet_csv, extraction_cfg: dict) -> list[Problem]:
         return []
     from metasr.extraction.discrepancies import sheet_discrepancy_problems
     return sheet_discrepancy_problems(Path(sheet_csv), Path(second) / "outcomes" / Path(sheet_csv).name,
-                                      allow=bool(extraction_cfg.get("allow_discrepancies")),
-                                      resolutions=extraction_cfg.get("resolutions"))
+                                      allow=bool(extraction_cfg.get("allow_discrepancies")))

@@ -36,16 +36,25 @@ def extraction_settings(config: dict) -> dict:
     return ext
 
 
+def shown_path(root: Path, relative: str) -> Path:
+    """root/relative, written relative to the working directory when it lies below it."""
+    path = Path(root) / relative
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 def validate_review(config: dict, root: Path) -> list[Problem]:
     """Every problem (errors and warnings) in the review's extraction sheets."""
     root = Path(root)
     ext = extraction_settings(config)
     problems: list[Problem] = []
-    studies_sheet = _read(root / ext["studies"], problems)
+    studies_sheet = _read(shown_path(root, ext["studies"]), problems)
     studies = check_studies(studies_sheet, problems) if studies_sheet else {}
     outcomes = config.get("outcomes") or {}
     extracted: dict[str, set[str]] = {}
-    outcome_dir = root / ext["outcomes_dir"]
+    outcome_dir = shown_path(root, ext["outcomes_dir"])
     for outcome_id in outcomes:
         path = outcome_dir / f"{outcome_id}.csv"
         if not path.exists():
@@ -61,7 +70,7 @@ def validate_review(config: dict, root: Path) -> list[Problem]:
             if row.get("study_id"):
                 extracted.setdefault(row["study_id"], set()).add(outcome_id)
     problems += undeclared_sheets(outcome_dir, outcomes)
-    narrative_path = root / ext["narrative"] if ext.get("narrative") else None
+    narrative_path = shown_path(root, ext["narrative"]) if ext.get("narrative") else None
     if narrative_path is not None and narrative_path.exists():
         sheet = _read(narrative_path, problems)
         if sheet is not None:
@@ -71,7 +80,7 @@ def validate_review(config: dict, root: Path) -> list[Problem]:
                     extracted.setdefault(row["study_id"], set()).add("narrative")
     full_text = (config.get("screening") or {}).get("full_text")
     if full_text and studies_sheet is not None:
-        problems += screening_problems(root / full_text, studies, studies_sheet.path, extracted)
+        problems += screening_problems(shown_path(root, full_text), studies, studies_sheet.path, extracted)
     if ext.get("second_extractor_dir"):
         from metasr.extraction.discrepancies import discrepancy_problems
         problems += discrepancy_problems(config, root)

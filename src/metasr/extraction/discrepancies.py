@@ -1,0 +1,204 @@
+"""Double extraction: compare a second extractor's sheets with the first, cell by cell.
+
+The second extractor's directory has the same layout as data/extraction (studies.csv,
+outcomes/{outcome}.csv, narrative.csv). Rows are matched by their key (study_id; or study,
+comparison, timepoint, subgroup; narrative adds the outcome). Numbers agree when equal to 1e-9
+(relative), text when equal after trimming, case-folding and collapsing spaces; `notes` is not
+compared. A discrepancy is resolved when `{second_extractor_dir}/resolutions.csv` lists it
+(columns: sheet, key, column, resolution); pooling refuses unresolved discrepancies unless
+config `extraction.allow_discrepancies` is true.
+
+Agreement statistics: per sheet and overall, the share of compared cells that agree, and Cohen's
+kappa for the categorical columns (reported_form, direction, effect_measure, rob_*).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from metasr.errors import InputError, Problem
+from metasr.extraction.sheets import NARRATIVE_KEY, OUTCOME_KEY, STUDY_KEY, read_sheet
+
+IGNORED = {"notes"}
+CATEGORICAL = {"reported_form", "reported_form2", "direction", "effect_measure", "rob_tool", "rob_selection",
+               "rob_comparability", "rob_outcome", "rob_randomisation", "rob_deviations", "rob_missing",
+               "rob_measurement", "rob_reporting", "rob_overall"}
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    sheet: str
+    key: str
+    column: str
+    first: str
+    second: str
+    row_first: int | None
+    row_second: int | None
+
+
+def same(a: str, b: str) -> bool:
+    try:
+        x, y = float(a), float(b)
+        return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+    except ValueError:
+        return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def key_columns(sheet_name: str) -> tuple[str, ...]:
+    if sheet_name == "studies.csv":
+        return STUDY_KEY
+    if sheet_name == "narrative.csv":
+        return NARRATIVE_KEY
+    return OUTCOME_KEY
+
+
+def compare_sheets(first_path: Path, second_path: Path, sheet_name: str):
+    """(discrepancies, compared cell pairs per column) between two versions of one sheet."""
+    first, second = read_sheet(first_path), read_sheet(second_path)
+    keys = key_columns(sheet_name)
+
+    def index(sheet):
+        rows = {}
+        for rownum, row in sheet.numbered():
+            if any(row.values()):
+                rows.setdefault("|".join(row.get(k, "") for k in keys), (rownum, row))
+        return rows
+
+    a, b = index(first), index(second)
+    columns = [c for c in dict.fromkeys(first.header + second.header) if c not in IGNORED and c not in keys]
+    found, pairs = [], {c: [] for c in columns}
+    for key in sorted(set(a) | set(b)):
+        if key not in a or key not in b:
+            where = "first" if key in a else "second"
+            found.append(Discrepancy(sheet_name, key, "(row)", "present" if key in a else "missing",
+                                     "present" if key in b else "missing",
+                                     a[key][0] if key in a else None, b[key][0] if key in b else None))
+            continue
+        (ra, rowa), (rb, rowb) = a[key], b[key]
+        for c in columns:
+            va, vb = rowa.get(c, ""), rowb.get(c, "")
+            pairs[c].append((va, vb))
+            if not same(va, vb):
+                found.append(Discrepancy(sheet_name, key, c, va, vb, ra, rb))
+    return found, pairs
+
+
+def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
+    """Cohen's kappa of two raters' categorical codes; None when undefined (no pairs, or one code)."""
+    n = len(pairs)
+    if n == 0:
+        return None
+    norm = [(" ".join(x.split()).casefold(), " ".join(y.split()).casefold()) for x, y in pairs]
+    observed = sum(x == y for x, y in norm) / n
+    ca, cb = Counter(x for x, _ in norm), Counter(y for _, y in norm)
+    expected = sum(ca[k] * cb[k] for k in ca) / n ** 2
+    return None if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def sheet_pairs(config: dict, root: Path) -> list[tuple[str, Path, Path]]:
+    ext = config.get("extraction") or {}
+    second = root / ext["second_extractor_dir"]
+    out = [("studies.csv", root / ext["studies"], second / "studies.csv")]
+    for oid in config.get("outcomes") or {}:
+        out.append((f"outcomes/{oid}.csv", root / ext["outcomes_dir"] / f"{oid}.csv", second / "outcomes" / f"{oid}.csv"))
+    if ext.get("narrative"):
+        out.append(("narrative.csv", root / ext["narrative"], second / "narrative.csv"))
+    return out
+
+
+def load_resolutions(second_dir: Path) -> set[tuple[str, str, str]]:
+    path = second_dir / "resolutions.csv"
+    if not path.exists():
+        return set()
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return {(r.get("sheet", "").strip(), r.get("key", "").strip(), r.get("column", "").strip())
+                for r in csv.DictReader(fh) if (r.get("resolution") or "").strip()}
+
+
+def discrepancy_report(config: dict, root: Path) -> dict:
+    """Cell-by-cell discrepancies and agreement statistics for every sheet."""
+    root = Path(root)
+    second_dir = root / (config.get("extraction") or {})["second_extractor_dir"]
+    resolved = load_resolutions(second_dir)
+    report = {"sheets": [], "discrepancies": [], "overall": {}}
+    total_cells = total_agree = 0
+    for name, first, second in sheet_pairs(config, root):
+        if not first.exists() or not second.exists():
+            report["sheets"].append({"sheet": name, "status": "missing in " +
+                                     ("first" if not first.exists() else "second") + " extraction"})
+            if first.exists() != second.exists():
+                report["discrepancies"].append({**asdict(Discrepancy(name, "", "(sheet)", str(first.exists()),
+                                                                      str(second.exists()), None, None)),
+                                                "resolved": (name, "", "(sheet)") in resolved})
+            continue
+        found, pairs = compare_sheets(first, second, name)
+        cells = sum(len(p) for p in pairs.values())
+        agree = sum(same(x, y) for p in pairs.values() for x, y in p)
+        total_cells, total_agree = total_cells + cells, total_agree + agree
+        kappas = {c: cohen_kappa(p) for c, p in pairs.items() if c in CATEGORICAL and p}
+        report["sheets"].append({"sheet": name, "cells_compared": cells, "cells_agreeing": agree,
+                                 "agreement": agree / cells if cells else None,
+                                 "rows_only_in_one": sum(d.column == "(row)" for d in found),
+                                 "kappa": {c: k for c, k in kappas.items()}})
+        report["discrepancies"] += [{**asdict(d), "resolved": (d.sheet, d.key, d.column) in resolved} for d in found]
+    report["overall"] = {"cells_compared": total_cells, "cells_agreeing": total_agree,
+                         "agreement": total_agree / total_cells if total_cells else None,
+                         "discrepancies": len(report["discrepancies"]),
+                         "unresolved": sum(not d["resolved"] for d in report["discrepancies"])}
+    return report
+
+
+def _problem(d: dict, file: str, allow: bool) -> Problem:
+    where = "first" if d["row_first"] is not None else "second"
+    return Problem(message=f"extractors disagree on '{d['column']}' for {d['key'] or 'the sheet'}: "
+                           f"{d['first']!r} (first) vs {d['second']!r} (second)",
+                   file=file, row=d["row_first"] if d["row_first"] is not None else d["row_second"],
+                   column=None if d["column"].startswith("(") else d["column"], value=d["first"],
+                   rule="discrepancy", severity="warning" if allow else "error",
+                   hint="correct the sheet, or record the decision in resolutions.csv of the second "
+                        f"extractor's directory (sheet, key, column, resolution); row is in the {where} extraction")
+
+
+def discrepancy_problems(config: dict, root: Path) -> list[Problem]:
+    ext = config.get("extraction") or {}
+    allow = bool(ext.get("allow_discrepancies"))
+    report = discrepancy_report(config, root)
+    files = {name: str(first) for name, first, _ in sheet_pairs(config, Path(root))}
+    return [_problem(d, files.get(d["sheet"], d["sheet"]), allow) for d in report["discrepancies"] if not d["resolved"]]
+
+
+def sheet_discrepancy_problems(first: Path, second: Path, allow: bool, resolutions=None) -> list[Problem]:
+    """Unresolved discrepancies of one outcome sheet (used by the workflow step)."""
+    name = f"outcomes/{first.name}"
+    if not second.exists():
+        return [Problem(message="the second extractor has no sheet for this outcome", file=str(second),
+                        rule="discrepancy", severity="warning" if allow else "error",
+                        hint="add the second extraction, or set extraction.allow_discrepancies: true")]
+    resolved = load_resolutions(second.parent.parent)
+    found, _ = compare_sheets(first, second, name)
+    return [_problem(asdict(d), str(first), allow) for d in found if (d.sheet, d.key, d.column) not in resolved]
+
+
+def format_report(report: dict) -> str:
+    lines = ["Double extraction: agreement"]
+    for s in report["sheets"]:
+        if "status" in s:
+            lines.append(f"  {s['sheet']}: {s['status']}")
+            continue
+        agreement = "n/a" if s["agreement"] is None else f"{100 * s['agreement']:.1f}%"
+        kappas = ", ".join(f"{c} {k:.2f}" for c, k in s["kappa"].items() if k is not None)
+        lines.append(f"  {s['sheet']}: {s['cells_agreeing']}/{s['cells_compared']} cells agree ({agreement})"
+                     + (f"; rows in one extraction only: {s['rows_only_in_one']}" if s["rows_only_in_one"] else "")
+                     + (f"; kappa: {kappas}" if kappas else ""))
+    o = report["overall"]
+    overall = "n/a" if o["agreement"] is None else f"{100 * o['agreement']:.1f}%"
+    lines.append(f"Overall: {o['cells_agreeing']}/{o['cells_compared']} cells agree ({overall}); "
+                 f"{o['discrepancies']} discrepancies, {o['unresolved']} unresolved")
+    for d in report["discrepancies"]:
+        flag = "resolved" if d["resolved"] else "UNRESOLVED"
+        lines.append(f"  [{flag}] {d['sheet']} {d['key']} {d['column']}: {d['first']!r} vs {d['second']!r}")
+    return "\n".join(lines)

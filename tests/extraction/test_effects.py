@@ -1,0 +1,148 @@
+"""Each reported form -> effect inputs per measure (SYNTHETIC numbers unless stated)."""
+
+import math
+
+import pytest
+
+from metasr.extraction import conversions as conv
+from metasr.extraction.effects import Settings, effect_row
+from metasr.extraction.pvalues import parse_p
+from metasr.extraction.units import unit_factor
+
+SMD = Settings("SMD", unit="points")
+
+
+def groups(form, **cells):
+    return {"reported_form": form, **cells}
+
+
+def test_mean_sd_passes_through():
+    r = effect_row(groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=22, mean2=4.0, sd2=1.5), SMD)
+    assert r.usable and r.values == {"m1i": 5.0, "sd1i": 2.0, "n1i": 20, "m2i": 4.0, "sd2i": 1.5, "n2i": 22}
+    assert r.conversion == "none"
+
+
+def test_mean_se_and_mean_ci_give_sd():
+    r = effect_row(groups("mean_se", n1=25, mean1=5.0, se1=0.4, n2=16, mean2=4.0, se2=0.5), SMD)
+    assert r.values["sd1i"] == pytest.approx(2.0) and r.values["sd2i"] == pytest.approx(2.0)
+    assert "SD from SE" in r.conversion
+    r = effect_row(groups("mean_ci", n1=25, mean1=5.0, ci_lb1=4.0, ci_ub1=6.0, n2=100, mean2=4.0, ci_lb2=3.0,
+                          ci_ub2=5.0), SMD)
+    assert r.values["sd1i"] == pytest.approx(5 * 2 / conv.ci_divisor(25))
+    assert r.values["sd2i"] == pytest.approx(10 * 2 / 3.919928, rel=1e-6)
+    assert "t(24)" in " ".join(r.detail) and "(z)" in " ".join(r.detail)
+
+
+@pytest.mark.parametrize("form, cells, method", [
+    ("median_iqr", dict(median1=5.0, q1_1=4.0, q3_1=7.0, median2=4.0, q1_2=3.0, q3_2=5.0), "Luo 2018 (S2)"),
+    ("median_range", dict(median1=5.0, min1=1.0, max1=9.0, median2=4.0, min2=1.0, max2=8.0), "Luo 2018 (S1)"),
+    ("median_iqr_range", dict(median1=5.0, q1_1=4.0, q3_1=6.0, min1=1.0, max1=9.0, median2=4.0, q1_2=3.0,
+                              q3_2=5.0, min2=1.0, max2=8.0), "Shi 2020 (S3)"),
+])
+def test_median_forms_use_the_configured_method(form, cells, method):
+    r = effect_row(groups(form, n1=30, n2=30, **cells), SMD)
+    assert r.usable and method in r.conversion
+    est = conv.median_to_mean_sd(30, 5.0, q1=cells.get("q1_1"), q3=cells.get("q3_1"), minimum=cells.get("min1"),
+                                 maximum=cells.get("max1"))
+    assert r.values["m1i"] == pytest.approx(est.mean) and r.values["sd1i"] == pytest.approx(est.sd)
+    hozo = effect_row(groups(form, n1=30, n2=30, **cells), Settings("SMD", median_conversion="hozo"))
+    assert "Hozo" in hozo.conversion or "Handbook" in hozo.conversion
+
+
+def test_mixed_group_forms():
+    r = effect_row(groups("mean_sd", reported_form2="median_iqr", n1=20, mean1=5.0, sd1=2.0, n2=20, median2=4.0,
+                          q1_2=3.0, q3_2=5.0), SMD)
+    assert r.usable and r.values["m2i"] == pytest.approx(conv.luo_mean_iqr(3, 4, 5, 20))
+
+
+def test_events_for_risk_measures_and_person_time_for_irr():
+    r = effect_row(groups("events_n", n1=20, events1=5, n2=22, events2=3), Settings("RR"))
+    assert r.values == {"ai": 5, "n1i": 20, "ci": 3, "n2i": 22}
+    r = effect_row(groups("events_persontime", events1=12, time1=100.0, events2=8, time2=120.0), Settings("IRR"))
+    assert r.values == {"x1i": 12, "t1i": 100.0, "x2i": 8, "t2i": 120.0}
+    assert not effect_row(groups("events_n", n1=20, events1=5, n2=22, events2=3), SMD).usable
+
+
+def test_p_value_to_signed_t():
+    row = groups("p_value", n1=25, n2=22, p_value="0.008", direction="group1_lower")
+    r = effect_row(row, SMD)
+    assert r.values["ti"] == pytest.approx(-2.7755, abs=1e-3) and (r.values["n1i"], r.values["n2i"]) == (25, 22)
+    assert not effect_row({**row, "direction": None}, SMD).usable
+    assert effect_row({**row, "direction": None}, SMD).reason == "direction not reported"
+    assert effect_row({**row, "direction": "no_difference"}, SMD).reason == "direction not reported"
+
+
+def test_p_value_bounds_follow_config():
+    row = groups("p_value", n1=25, n2=22, p_value="<0.001", direction="group1_higher")
+    excluded = effect_row(row, SMD)
+    assert not excluded.usable and "bound" in excluded.reason
+    exact = effect_row(row, Settings("SMD", p_value_bounds="as_exact"))
+    assert exact.usable and exact.values["ti"] == pytest.approx(conv.t_from_p(0.001, 25, 22))
+    assert "as if exact" in " ".join(exact.detail)
+    assert not effect_row({**row, "p_value": ">0.05"}, Settings("SMD", p_value_bounds="as_exact")).usable
+
+
+def test_t_stat_and_p_for_non_smd():
+    assert effect_row(groups("t_stat", n1=10, n2=10, t_stat=2.5), SMD).values["ti"] == 2.5
+    assert not effect_row(groups("t_stat", n1=10, n2=10, t_stat=2.5), Settings("MD")).usable
+
+
+def test_effect_ci_se_p():
+    r = effect_row(groups("effect_ci", effect=2.0, effect_measure="RR", effect_ci_lb=1.0, effect_ci_ub=4.0),
+                   Settings("RR"))
+    assert r.values["yi"] == pytest.approx(math.log(2)) and r.values["vi"] == pytest.approx(
+        (math.log(4) / 3.919928) ** 2, rel=1e-6)
+    r = effect_row(groups("effect_se", effect=0.3, effect_measure="SMD", effect_se=0.1), SMD)
+    assert r.values == {"yi": 0.3, "vi": pytest.approx(0.01)}
+    r = effect_row(groups("effect_p", effect=0.045, effect_measure="beta", p_value="0.010"), Settings("GEN"))
+    assert r.values["vi"] == pytest.approx((0.045 / 2.5758293) ** 2, rel=1e-6)
+    # an MD with both group sizes becomes a t for an SMD outcome
+    r = effect_row(groups("effect_se", effect=3.8, effect_measure="MD", effect_se=1.369, n1=25, n2=22), SMD)
+    assert r.values["ti"] == pytest.approx(3.8 / 1.369)
+    assert not effect_row(groups("effect_ci", effect=2.0, effect_measure="OR", effect_ci_lb=1.0,
+                                 effect_ci_ub=4.0), Settings("RR")).usable
+
+
+def test_gen_from_group_means_is_a_mean_difference():
+    r = effect_row(groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=25, mean2=4.0, sd2=1.0), Settings("GEN"))
+    assert r.values == {"yi": 1.0, "vi": pytest.approx(4 / 20 + 1 / 25)}
+
+
+def test_not_usable_rows_keep_their_reason():
+    assert effect_row(groups("direction_only", direction="group1_higher"), SMD).reason.startswith("direction only")
+    assert effect_row(groups("other", exclude_reason="correlation only"), SMD).reason == "correlation only"
+    row = groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=20, mean2=4.0, sd2=2.0, exclude_reason="overlapping cohort")
+    assert effect_row(row, SMD).reason == "overlapping cohort"
+
+
+def test_units_are_harmonised_for_md_and_ignored_for_smd():
+    row = groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=20, mean2=4.0, sd2=1.0, unit="mL")
+    md = effect_row(row, Settings("MD", unit="mm3"))
+    assert md.values["m1i"] == pytest.approx(5000.0) and md.values["sd2i"] == pytest.approx(1000.0)
+    assert "x 1000" in " ".join(md.detail)
+    assert not effect_row({**row, "unit": "furlongs"}, Settings("MD", unit="mm3")).usable
+    assert effect_row({**row, "unit": "furlongs"}, Settings("SMD", unit="mm3")).usable
+    assert unit_factor("µL", "mm³") == 1.0 and unit_factor("cm3", "mL") == pytest.approx(1.0)
+    assert unit_factor("pg/mL", "ng/L") == pytest.approx(1.0) and unit_factor("s", "mm") is None
+
+
+def test_flip_aligns_direction():
+    row = groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=20, mean2=4.0, sd2=2.0)
+    flipped = effect_row(row, Settings("SMD", flip=True))
+    assert flipped.values["m1i"] == -5.0 and flipped.values["m2i"] == -4.0 and "flipped" in flipped.conversion
+    counts = effect_row(groups("events_n", n1=20, events1=5, n2=22, events2=3), Settings("RR", flip=True))
+    assert counts.values["ai"] == 15 and counts.values["ci"] == 19
+    t = effect_row(groups("t_stat", n1=10, n2=10, t_stat=2.5), Settings("SMD", flip=True))
+    assert t.values["ti"] == -2.5
+
+
+@pytest.mark.parametrize("text, value, relation", [("0.017", 0.017, "="), ("<0.001", 0.001, "<"),
+                                                   ("<=0.05", 0.05, "<="), ("≤ 0.05", 0.05, "<="),
+                                                   ("> 0.05", 0.05, ">"), ("p = 0.2", 0.2, "="), (0.3, 0.3, "=")])
+def test_parse_p(text, value, relation):
+    p = parse_p(text)
+    assert (p.value, p.relation) == (value, relation)
+
+
+def test_parse_p_rejects_text():
+    assert parse_p("ns") is None and parse_p("0.01 (count); 0.05") is None

@@ -1,0 +1,135 @@
+"""prepare_outcome: validate, convert, write the effect-input table atomically."""
+
+import pytest
+
+from metasr.errors import InputError
+from metasr.extraction import conversions as conv
+from metasr.extraction.pipeline import output_columns, prepare_outcome
+from metasr.extraction.sheets import OUTCOME_COLUMNS, load_studies, studies_in_outcome
+
+EXTRACTION = {"median_conversion": "luo_shi", "p_value_bounds": "exclude"}
+
+
+def run(root, outcome_id, config, out=None):
+    sheet = root / "data/extraction/outcomes" / f"{outcome_id}.csv"
+    studies = load_studies(root / "data/extraction/studies.csv")
+    ids = studies_in_outcome(sheet)
+    rows = [r for r in studies.to_dict("records") if r["study_id"] in ids]
+    out = out or root / "results/extraction" / f"{outcome_id}.csv"
+    warnings = prepare_outcome(sheet, rows, outcome_id, config["outcomes"][outcome_id], config["extraction"], out)
+    return out, warnings
+
+
+def test_smd_outcome_rows_and_columns(synthetic_review, helpers):
+    root, config = synthetic_review
+    out, warnings = run(root, "score", config)
+    rows = helpers.read_rows(out)
+    assert list(rows[0]) == output_columns("SMD")
+    s1, s2 = rows
+    assert (s1["study_id"], s1["label"], s1["year"], s1["usable"]) == ("S1", "Alpha 2020", "2020", "true")
+    assert (s1["m1i"], s1["sd1i"], s1["n1i"]) == ("5", "2", "20") and s1["conversion"] == "none"
+    assert float(s2["ti"]) == pytest.approx(conv.t_from_p(0.04, 30, 30), rel=1e-9)
+    assert s2["reported_form"] == "p_value" and "t from two-sided p" in s2["conversion"]
+    for r in rows:
+        assert r["record_id"] and r["source_location"] == "Table 2" and r["source_url"].startswith("https://")
+    assert warnings == []
+
+
+def test_rr_outcome_and_provenance(synthetic_review, helpers):
+    root, config = synthetic_review
+    out, _ = run(root, "relapse", config)
+    (row,) = helpers.read_rows(out)
+    assert list(row) == output_columns("RR")
+    assert (row["ai"], row["n1i"], row["ci"], row["n2i"]) == ("5", "20", "3", "20")
+
+
+def test_errors_raise_and_write_nothing(synthetic_review, helpers):
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0]["sd1"] = "-2"
+    rows[1]["study_id"] = "S7"
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    out = root / "results/extraction/score.csv"
+    with pytest.raises(InputError) as err:
+        run(root, "score", config, out)
+    rules = {p.rule for p in err.value.problems}
+    assert {"sd>0", "study-exists"} <= rules
+    assert not out.exists()
+    assert not (out.parent.exists() and any(out.parent.iterdir()))  # no temporary file left behind
+
+
+def test_not_usable_rows_are_kept_with_reasons(synthetic_review, helpers):
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows[1]["p_value"] = "<0.001"
+    rows.append(helpers.outcome_row(study_id="S2", comparison="other threshold", reported_form="direction_only",
+                                    direction="group1_higher", record_id="R2"))
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    out, _ = run(root, "score", config)
+    got = helpers.read_rows(out)
+    assert len(got) == 3
+    reasons = [r["not_usable_reason"] for r in got if r["usable"] == "false"]
+    assert any("bound" in r for r in reasons) and any(r.startswith("direction only") for r in reasons)
+    config["extraction"]["p_value_bounds"] = "as_exact"
+    out, _ = run(root, "score", config)
+    assert sum(r["usable"] == "true" for r in helpers.read_rows(out)) == 2
+
+
+def test_subgroups_are_combined(synthetic_review, helpers):
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = [helpers.outcome_row(study_id="S1", subgroup="RRMS", reported_form="mean_sd", n1="8", mean1="5", sd1="2",
+                                n2="9", mean2="4", sd2="2"),
+            helpers.outcome_row(study_id="S1", subgroup="PPMS", reported_form="mean_sd", n1="6", mean1="7", sd1="3",
+                                n2="5", mean2="6", sd2="1")]
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    out, _ = run(root, "score", config)
+    (row,) = helpers.read_rows(out)
+    n, m, sd = conv.combine_groups(8, 5, 2, 6, 7, 3)
+    assert row["n1i"] == str(n) and float(row["m1i"]) == pytest.approx(m) and float(row["sd1i"]) == pytest.approx(sd)
+    assert "Table 6.5.a" in row["conversion"] and "RRMS, PPMS" in row["conversion_detail"]
+
+
+def test_several_usable_rows_warn(synthetic_review, helpers):
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows.append({**rows[0], "comparison": "second threshold"})
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    _, warnings = run(root, "score", config)
+    assert [w.rule for w in warnings] == ["several-usable-rows"]
+
+
+def test_header_only_sheet_gives_header_only_output(synthetic_review, helpers):
+    root, config = synthetic_review
+    helpers.write_sheet(root / "data/extraction/outcomes/score.csv", OUTCOME_COLUMNS, [])
+    out, _ = run(root, "score", config)
+    assert out.read_text().strip() == ",".join(output_columns("SMD"))
+
+
+def test_reruns_are_byte_identical(synthetic_review):
+    root, config = synthetic_review
+    out, _ = run(root, "score", config)
+    first = out.read_bytes()
+    out, _ = run(root, "score", config)
+    assert out.read_bytes() == first
+
+
+def test_default_review_outcomes(helpers, tmp_path):
+    import yaml
+    config = yaml.safe_load((helpers.REPO / "config/config.yaml").read_text())
+    usable = {}
+    for oid in config["outcomes"]:
+        out, _ = run(helpers.REPO, oid, config, tmp_path / f"{oid}.csv")
+        usable[oid] = [r["study_id"] for r in helpers.read_rows(out) if r["usable"] == "true"]
+    assert usable["edss"] == ["Blindenbacher2020", "Krajnc2022"]
+    assert usable["t2_lesion_volume"] == ["Blindenbacher2020"]
+    assert usable["msss"] == ["Maggi2021"] and usable["edss_change_rate"] == ["Calvi2023", "Reeves2024"]
+    assert usable["dmt_response"] == [] and usable["brain_volume"] == [] and usable["relapse_rate"] == []
+    edss = {r["study_id"]: r for r in helpers.read_rows(tmp_path / "edss.csv") if r["usable"] == "true"}
+    # Blindenbacher 2020 Table 1: EDSS median 2 (0-3), n 13 vs 1.5 (0-4.5), n 53 -> Luo/Wan
+    assert float(edss["Blindenbacher2020"]["m1i"]) == pytest.approx(conv.luo_mean_range(0, 2, 3, 13))
+    assert float(edss["Blindenbacher2020"]["sd2i"]) == pytest.approx(4.5 / conv.wan_xi(53))
+    assert float(edss["Krajnc2022"]["ti"]) == pytest.approx(conv.t_from_p(0.017, 47, 28))

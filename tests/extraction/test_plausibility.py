@@ -1,0 +1,55 @@
+"""Every row rule has a failing row in tests/fixtures/extraction/bad_rows.csv (SYNTHETIC)."""
+
+import re
+
+from pathlib import Path
+
+from metasr.extraction.sheets import read_sheet
+from metasr.extraction.validate import check_outcome_rows, check_studies
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "extraction"
+
+
+def problems_of_bad_rows():
+    studies_problems = []
+    studies = check_studies(read_sheet(FIXTURES / "studies.csv"), studies_problems)
+    assert studies_problems == []
+    sheet = read_sheet(FIXTURES / "bad_rows.csv")
+    problems, _ = check_outcome_rows(sheet, studies)
+    return sheet, problems
+
+
+def test_every_fixture_row_fails_with_its_rule():
+    sheet, problems = problems_of_bad_rows()
+    by_row = {}
+    for p in problems:
+        by_row.setdefault(p.row, set()).add(p.rule)
+    for rownum, row in sheet.numbered():
+        expected = re.search(r"expected rule: (\S+)", row["notes"]).group(1)
+        if expected == "-":
+            continue
+        assert expected in by_row.get(rownum, set()), f"row {rownum}: expected {expected}, got {by_row.get(rownum)}"
+
+
+def test_problems_name_file_row_column_value_rule_and_hint():
+    _, problems = problems_of_bad_rows()
+    n1 = next(p for p in problems if p.rule == "type")
+    assert (n1.row, n1.column, n1.value) == (2, "n1", "ten")
+    assert n1.file.endswith("bad_rows.csv") and n1.hint
+    assert all(p.file and p.row and p.rule and p.hint for p in problems)
+
+
+def test_skewness_is_a_warning_and_the_rest_are_errors():
+    _, problems = problems_of_bad_rows()
+    assert {p.severity for p in problems if p.rule == "skewness"} == {"warning"}
+    assert {p.severity for p in problems if p.rule != "skewness"} == {"error"}
+
+
+def test_a_clean_row_has_no_problems(tmp_path, helpers):
+    from metasr.extraction.sheets import OUTCOME_COLUMNS
+    outcome_row = helpers.outcome_row
+    path = helpers.write_sheet(tmp_path / "ok.csv", OUTCOME_COLUMNS, [
+        outcome_row(study_id="S1", reported_form="median_iqr_range", n1="20", median1="5", q1_1="4", q3_1="6",
+                    min1="2", max1="8", n2="20", median2="4", q1_2="3", q3_2="5", min2="1", max2="7")])
+    problems, typed = check_outcome_rows(read_sheet(path), None)
+    assert problems == [] and typed[0][1]["median1"] == 5

@@ -1,0 +1,111 @@
+"""validate_review: the default review passes; a corrupted copy gives every problem in one run."""
+
+import time
+
+import pytest
+
+from metasr.extraction.sheets import NARRATIVE_COLUMNS, OUTCOME_COLUMNS, STUDY_COLUMNS
+from metasr.extraction.validate import validate_review
+
+
+def errors(problems):
+    return [p for p in problems if p.severity == "error"]
+
+
+def test_default_review_is_valid_and_fast(helpers):
+    import yaml
+    config = yaml.safe_load((helpers.REPO / "config/config.yaml").read_text())
+    start = time.perf_counter()
+    problems = validate_review(config, helpers.REPO)
+    assert time.perf_counter() - start < 1.0
+    assert errors(problems) == []
+    # skewed median/range summaries of Blindenbacher 2020 are flagged, not fatal
+    assert {p.rule for p in problems} == {"skewness"}
+
+
+def test_corrupted_default_review_lists_every_problem_at_once(default_review_copy, helpers):
+    root, config = default_review_copy
+    ext = root / "data/extraction"
+    studies = helpers.read_rows(ext / "studies.csv")
+    studies[0]["rob_overall"] = "moderate"                       # allowed-values
+    studies[1]["year"] = "20x2"                                  # type
+    studies.append(dict(studies[2]))                             # unique-study
+    helpers.write_sheet(ext / "studies.csv", STUDY_COLUMNS, studies)
+    edss = helpers.read_rows(ext / "outcomes/edss.csv")
+    blind = next(i for i, r in enumerate(edss) if r["study_id"] == "Blindenbacher2020")
+    edss[blind]["min1"] = "2.5"                                  # min above median
+    edss[blind]["n2"] = "530"                                    # n-consistent (studies: 53)
+    krajnc = next(i for i, r in enumerate(edss) if r["reported_form"] == "p_value" and r["study_id"] == "Krajnc2022")
+    edss[krajnc]["p_value"] = "1.7"                              # 0<p<=1
+    edss[0]["study_id"] = "Nobody2020"                           # study-exists
+    edss.append(dict(edss[-1]))                                  # unique-row
+    helpers.write_sheet(ext / "outcomes/edss.csv", OUTCOME_COLUMNS, edss)
+    sdmt = helpers.read_rows(ext / "outcomes/sdmt.csv")
+    sdmt[0]["reported_form"] = "median_rng"                      # allowed-values
+    sdmt[0]["source_location"] = ""                              # required
+    helpers.write_sheet(ext / "outcomes/sdmt.csv", OUTCOME_COLUMNS, sdmt)
+    (ext / "outcomes/brain_volume.csv").unlink()                 # sheet-exists
+    (ext / "outcomes/fatigue.csv").write_text("study_id\n")      # declared-outcome
+    narrative = helpers.read_rows(ext / "narrative.csv")
+    narrative[0]["finding"] = ""                                 # required
+    helpers.write_sheet(ext / "narrative.csv", NARRATIVE_COLUMNS, narrative)
+
+    found = errors(validate_review(config, root))
+    got = {(p.file.split("extraction/")[-1], p.rule) for p in found}
+    expected = {("studies.csv", "allowed-values"), ("studies.csv", "type"), ("studies.csv", "unique-study"),
+                ("outcomes/edss.csv", "min<=median"), ("outcomes/edss.csv", "n-consistent"),
+                ("outcomes/edss.csv", "0<p<=1"), ("outcomes/edss.csv", "study-exists"),
+                ("outcomes/edss.csv", "unique-row"), ("outcomes/sdmt.csv", "allowed-values"),
+                ("outcomes/sdmt.csv", "required"), ("outcomes/brain_volume.csv", "sheet-exists"),
+                ("outcomes/fatigue.csv", "declared-outcome"), ("narrative.csv", "required")}
+    assert expected <= got, expected - got
+    p = next(p for p in found if p.rule == "0<p<=1")
+    assert (p.column, p.value, p.row) == ("p_value", "1.7", krajnc + 2) and p.hint
+
+
+def test_screening_cross_checks(synthetic_review, helpers):
+    root, config = synthetic_review
+    assert errors(validate_review(config, root)) == []  # no screening file: check skipped
+    full_text = root / "data/screening/full_text.csv"
+    helpers.write_sheet(full_text, ["doi", "decision", "reason", "study_id"], [
+        dict(doi="10.1/a", decision="include", study_id="S1"), dict(doi="10.1/b", decision="include", study_id="S3"),
+        dict(doi="10.1/c", decision="exclude", reason="review")])
+    found = {(p.rule, p.value) for p in errors(validate_review(config, root))}
+    assert ("included-has-data", "S3") in found          # included but nothing extracted
+    assert ("extracted-not-included", "S2") in found     # extracted but not included
+    studies = helpers.read_rows(root / "data/extraction/studies.csv")
+    studies.append(dict(study_id="S3", record_id="R3", label="Gamma 2022", no_data_reason="results not reported"))
+    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    found = {(p.rule, p.value) for p in errors(validate_review(config, root))}
+    assert ("included-has-data", "S3") not in found
+
+
+def test_unknown_and_missing_columns(synthetic_review, helpers):
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    columns = [c if c != "sd1" else "sd_1" for c in OUTCOME_COLUMNS if c != "record_id"]
+    helpers.write_sheet(sheet, columns, [{("sd_1" if k == "sd1" else k): v for k, v in r.items() if k != "record_id"}
+                                         for r in rows])
+    found = {(p.rule, p.column) for p in errors(validate_review(config, root))}
+    assert ("known-column", "sd_1") in found and ("required-column", "record_id") in found
+
+
+def test_studies_sheet_rules(synthetic_review, helpers):
+    root, config = synthetic_review
+    studies = helpers.read_rows(root / "data/extraction/studies.csv")
+    studies[0].update(rob_tool="NOS", rob_selection="low", rob_outcome="some concerns", rob_overall="high")
+    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    assert errors(validate_review(config, root)) == []
+    studies[0].update(rob_tool="ROBINS", n_group1="50")
+    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    found = {(p.rule, p.column) for p in errors(validate_review(config, root))}
+    assert ("allowed-values", "rob_tool") in found and ("n-consistent", "n_total") in found
+
+
+@pytest.mark.parametrize("text", ["not,a,csv\n\"unclosed", ""])
+def test_odd_files_do_not_crash(synthetic_review, text):
+    root, config = synthetic_review
+    (root / "data/extraction/outcomes/score.csv").write_text(text)
+    problems = validate_review(config, root)
+    assert all(p.rule for p in problems)
