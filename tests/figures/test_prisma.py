@@ -3,7 +3,6 @@ deterministic SVG. Counts are SYNTHETIC (made up to stress the layout)."""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
@@ -40,6 +39,10 @@ def synthetic_column(identified_by_source, duplicates, excluded_reasons, not_ret
 
 @pytest.fixture
 def synthetic_prisma():
+    return make_synthetic_prisma()
+
+
+def make_synthetic_prisma():
     db = synthetic_column(
         [{"source": "pubmed", "database": "PubMed", "method": "database", "n": 1234},
          {"source": "embase", "database": "Embase via Ovid (1974 to present, all record types)",
@@ -53,7 +56,10 @@ def synthetic_prisma():
     return {"schema": "metasr.prisma/1",
             "records": {"identified": 3599, "unique": 2097, "duplicates": 1502},
             "columns": {"databases": db, "other": other},
-            "included": {"studies": 41, "reports": 53}, "agreement": {}}
+            "included": {"studies": 41, "reports": 53},
+            "agreement": {"title_abstract": {"dual": True, "n": 2097, "kappa": 0.8123, "conflicts": 37,
+                                             "unresolved": 0},
+                          "full_text": {"dual": False}}}
 
 
 def _extents(fig, drawn):
@@ -93,11 +99,20 @@ def test_every_count_and_reason_is_shown(synthetic_prisma):
                    "Reports not retrieved (n = 3)", "Reports assessed for eligibility (n = 76)",
                    "Reports excluded (n = 17)", "lesion-level analysis only (n = 4)",
                    "Studies included in review (n = 41)", "Reports of included studies (n = 53)",
-                   "Citation searching (n = 8)", "via other methods"):
+                   "Citation searching (n = 8)", "via other methods",
+                   "Title/abstract screening by two reviewers: Cohen's kappa = 0.81 (n = 2,097); "
+                   "37 conflicts, all resolved."):
         assert phrase in text
     # a reason too long for a line wraps rather than running out of the box
     excluded = next(b for b, _ in drawn["boxes"] if b.lines[0].startswith("Reports excluded"))
     assert len(excluded.lines) > 1 + len(LONG_REASONS)
+    assert "Full-text screening" not in text
+
+
+def test_no_footnote_for_single_reviewer(synthetic_prisma):
+    synthetic_prisma["agreement"] = {"title_abstract": {"dual": False}, "full_text": {"dual": False}}
+    _, drawn = build_figure(synthetic_prisma)
+    assert drawn["layout"]["footnote"] is None
 
 
 def test_svg_is_deterministic_and_png_written(synthetic_prisma, tmp_path):
@@ -116,6 +131,7 @@ def test_bad_input_is_a_problem_not_a_traceback(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
         draw_prisma(tmp_path / "bad.json", tmp_path / "x.svg", tmp_path / "x.png")
-    (tmp_path / "other.json").write_text("{}")
-    with pytest.raises(InputError, match="not a metasr prisma.json"):
-        draw_prisma(tmp_path / "other.json", tmp_path / "x.svg", tmp_path / "x.png")
+    for content in ("{}", "null", '{"columns": null, "included": {}}'):
+        (tmp_path / "other.json").write_text(content)
+        with pytest.raises(InputError, match="not a metasr prisma.json"):
+            draw_prisma(tmp_path / "other.json", tmp_path / "x.svg", tmp_path / "x.png")

@@ -46,6 +46,7 @@ class Box:
     fill: str = "white"
     bold: bool = False
     centre: bool = False
+    border: bool = True
     y: float = 0.0  # top edge, inches from the top of the figure
     height: float = field(init=False)
 
@@ -94,7 +95,7 @@ def column_boxes(name: str, c: dict, x: float) -> dict[str, Box]:
     """The boxes of one PRISMA column (rows 0-3), keyed by role."""
     main_w, side_w = WIDTHS[name]
     side_x = x + main_w + ARROW_X
-    sources = [(s["database"], s["n"]) for s in c["identified_by_database"]]
+    sources = [(s["database"], s["n"]) for s in c.get("identified_by_database", c["identified_by_source"])]
     boxes = {
         "identified": Box(_list_box_lines("Records identified from:", sources, main_w), x, main_w, 0),
         "screened": Box(_wrap(f"Records screened {_n(c['screened'])}", main_w), x, main_w, 1),
@@ -113,6 +114,23 @@ def column_boxes(name: str, c: dict, x: float) -> dict[str, Box]:
             "Records removed before screening:", [("Duplicate records removed", c["duplicates"])],
             side_w), side_x, side_w, 0)
     return boxes
+
+
+def _kappa_note(label: str, a: dict) -> str:
+    if not a or not a.get("dual"):
+        return ""
+    kappa = "undefined" if a.get("kappa") is None else f"{a['kappa']:.2f}"
+    text = (f"{label} screening by two reviewers: Cohen's kappa = {kappa} {_n(a['n'])}; "
+            f"{a['conflicts']} conflicts")
+    return text + (f", {a['unresolved']} unresolved." if a.get("unresolved") else ", all resolved.")
+
+
+def footnotes(prisma: dict) -> list[str]:
+    """Agreement between reviewers, when screening was dual (not part of the PRISMA boxes)."""
+    agreement = prisma.get("agreement") or {}
+    notes = [_kappa_note("Title/abstract", agreement.get("title_abstract")),
+             _kappa_note("Full-text", agreement.get("full_text"))]
+    return [n for n in notes if n]
 
 
 def _column_width(name: str) -> float:
@@ -154,21 +172,29 @@ def layout(prisma: dict) -> dict:
         for b in in_row:  # centred in their row so that side arrows stay horizontal
             b.y = y + (row_height[row] - b.height) / 2
         y += row_height[row]
+    notes = footnotes(prisma)
+    footnote = None
+    if notes:
+        footnote = Box([line for note in notes for line in _wrap(note, width - 2 * MARGIN)],
+                       MARGIN, width - 2 * MARGIN, 5, fill="none", border=False)
+        footnote.y = y + ROW_GAP / 2
+        y = footnote.bottom
     height = y + MARGIN
 
     stages = [("Identification", row_top[0], row_top[0] + row_height[0]),
               ("Screening", row_top[1], row_top[3] + row_height[3]),
               ("Included", row_top[4], row_top[4] + row_height[4])]
     return {"width": width, "height": height, "columns": columns, "titles": titles,
-            "included": included, "stages": stages}
+            "included": included, "stages": stages, "footnote": footnote}
 
 
 def _draw_box(ax, box: Box):
     from matplotlib.patches import FancyBboxPatch
 
-    ax.add_patch(FancyBboxPatch((box.x, box.y), box.width, box.height,
-                                boxstyle="round,pad=0,rounding_size=0.05", linewidth=0.8,
-                                edgecolor="black", facecolor=box.fill))
+    if box.border:
+        ax.add_patch(FancyBboxPatch((box.x, box.y), box.width, box.height,
+                                    boxstyle="round,pad=0,rounding_size=0.05", linewidth=0.8,
+                                    edgecolor="black", facecolor=box.fill))
     if box.centre:
         return ax.text(box.x + box.width / 2, box.y + PAD, "\n".join(box.lines), ha="center",
                        va="top", fontsize=SIZE, weight="bold" if box.bold else "normal",
@@ -228,6 +254,8 @@ def build_figure(prisma: dict):
             for box in boxes.values():
                 drawn.append((box, _draw_box(ax, box)))
         drawn.append((plan["included"], _draw_box(ax, plan["included"])))
+        if plan["footnote"]:
+            drawn.append((plan["footnote"], _draw_box(ax, plan["footnote"])))
         for name, boxes in plan["columns"].items():
             _draw_arrows(ax, boxes, plan["included"], elbow=name != "databases")
     return fig, {"boxes": drawn, "layout": plan}
@@ -243,7 +271,8 @@ def read_prisma(path) -> dict:
     except json.JSONDecodeError as err:
         raise InputError(Problem(f"not valid JSON: {err.msg}", file=str(path), row=err.lineno,
                                  rule="json"))
-    if "databases" not in prisma.get("columns", {}) or "included" not in prisma:
+    if not isinstance(prisma, dict) or "databases" not in (prisma.get("columns") or {}) \
+            or "included" not in prisma:
         raise InputError(Problem("not a metasr prisma.json (no columns.databases / included)",
                                  file=str(path), rule="prisma.json contract",
                                  hint="produce it with metasr.screening (metasr screening run)"))
