@@ -1,0 +1,34 @@
+"""`metasr extraction validate` on the default review and on a broken copy."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def metasr(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "metasr.cli", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_validate_default_review():
+    result = metasr("extraction", "validate")
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout and "skewness" in result.stderr
+
+
+def test_validate_reports_all_problems_as_text_and_json(tmp_path):
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "data" / "extraction", tmp_path / "data" / "extraction")
+    sheet = tmp_path / "data/extraction/outcomes/msss.csv"
+    text = sheet.read_text().replace(",0.003,", ",3,")
+    sheet.write_text(text.replace("Maggi2021", "Magi2021", 1))
+    result = metasr("extraction", "validate", "--config", "config/config.yaml", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "0<p<=1" in result.stderr and "study-exists" in result.stderr
+    result = metasr("extraction", "validate", "--json", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    assert result.returncode == 2 and data["errors"] >= 2
+    assert {"file", "row", "column", "value", "rule", "hint"} <= set(data["problems"][0]) | {"column", "value"}

@@ -1,0 +1,78 @@
+"""Double extraction: cell-by-cell discrepancies, agreement statistics, refusal to pool."""
+
+import shutil
+
+import pytest
+
+from metasr.errors import InputError
+from metasr.extraction.discrepancies import cohen_kappa, discrepancy_report, format_report
+from metasr.extraction.pipeline import prepare_outcome
+from metasr.extraction.sheets import OUTCOME_COLUMNS, load_studies
+from metasr.extraction.validate import validate_review
+
+
+@pytest.fixture
+def double(synthetic_review, helpers):
+    root, config = synthetic_review
+    second = root / "second"
+    shutil.copytree(root / "data/extraction", second)
+    config["extraction"]["second_extractor_dir"] = "second"
+    rows = helpers.read_rows(second / "outcomes/score.csv")
+    rows[0]["sd1"] = "2.5"                     # numeric disagreement
+    rows[1]["direction"] = "group1_lower"      # categorical disagreement
+    rows[0]["notes"] = "other wording"         # notes are not compared
+    rows[1]["p_value"] = "0.040"               # same number written differently
+    helpers.write_sheet(second / "outcomes/score.csv", OUTCOME_COLUMNS, rows)
+    return root, config, second
+
+
+def test_report_lists_cells_and_agreement(double):
+    root, config, _ = double
+    report = discrepancy_report(config, root)
+    cells = {(d["sheet"], d["key"].split("|")[0], d["column"]) for d in report["discrepancies"]}
+    assert cells == {("outcomes/score.csv", "S1", "sd1"), ("outcomes/score.csv", "S2", "direction")}
+    score = next(s for s in report["sheets"] if s["sheet"] == "outcomes/score.csv")
+    assert score["cells_compared"] - score["cells_agreeing"] == 2
+    assert report["overall"]["unresolved"] == 2
+    assert "UNRESOLVED" in format_report(report)
+
+
+def test_validation_and_pooling_refuse_unresolved(double, helpers):
+    root, config, second = double
+    rules = [p.rule for p in validate_review(config, root) if p.severity == "error"]
+    assert rules.count("discrepancy") == 2
+    studies = load_studies(root / "data/extraction/studies.csv").to_dict("records")
+    ext = {**config["extraction"], "second_extractor_dir": str(second)}
+    with pytest.raises(InputError) as err:
+        prepare_outcome(root / "data/extraction/outcomes/score.csv", studies, "score", config["outcomes"]["score"],
+                        ext, root / "out.csv")
+    assert {p.rule for p in err.value.problems} == {"discrepancy"}
+    warnings = prepare_outcome(root / "data/extraction/outcomes/score.csv", studies, "score",
+                               config["outcomes"]["score"], {**ext, "allow_discrepancies": True}, root / "out.csv")
+    assert {w.rule for w in warnings} == {"discrepancy"} and (root / "out.csv").exists()
+
+
+def test_resolutions_clear_discrepancies(double, helpers):
+    root, config, second = double
+    report = discrepancy_report(config, root)
+    helpers.write_sheet(second / "resolutions.csv", ["sheet", "key", "column", "resolution"],
+                        [dict(sheet=d["sheet"], key=d["key"], column=d["column"], resolution="checked the paper")
+                         for d in report["discrepancies"]])
+    assert discrepancy_report(config, root)["overall"]["unresolved"] == 0
+    assert [p for p in validate_review(config, root) if p.rule == "discrepancy"] == []
+
+
+def test_rows_in_one_extraction_only(double, helpers):
+    root, config, second = double
+    rows = helpers.read_rows(second / "outcomes/relapse.csv")
+    helpers.write_sheet(second / "outcomes/relapse.csv", OUTCOME_COLUMNS, rows + [
+        helpers.outcome_row(study_id="S2", reported_form="events_n", n1="30", events1="4", n2="30", events2="2")])
+    report = discrepancy_report(config, root)
+    assert any(d["column"] == "(row)" and d["first"] == "missing" for d in report["discrepancies"])
+
+
+def test_cohen_kappa_known_value():
+    # 2x2 table a=20 (yes,yes), b=5, c=10, d=15: po = 0.7, pe = 0.5 -> kappa 0.4
+    pairs = [("y", "y")] * 20 + [("y", "n")] * 5 + [("n", "y")] * 10 + [("n", "n")] * 15
+    assert cohen_kappa(pairs) == pytest.approx(0.4)
+    assert cohen_kappa([("a", "a")] * 3) is None and cohen_kappa([]) is None
