@@ -1,0 +1,160 @@
+"""Contour-enhanced funnel plot with Egger's regression line and trim-and-fill studies.
+
+Effect (x) against standard error (y, 0 at the top). Shaded contours mark where a study would be
+significant against the null at P < 0.10, 0.05 and 0.01 (Peters et al. 2008), which separates
+asymmetry from missing non-significant studies from other causes. Egger's line is the classic
+weighted regression of yi on sei (weights 1/vi); its intercept at sei = 0 is metafor's
+`regtest(model = "lm")` limit estimate. Filled studies are drawn only when the pooling result
+gives them (`small_study.trimfill.filled: [{yi, vi}]`); otherwise the figure says how many.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from metasr.figures import style as st
+from metasr.figures.forest import MEASURE_NAMES
+
+CONTOURS = ((2.5758293035489004, "#8c8c8c", "P < 0.01"),
+            (1.959963984540054, "#bdbdbd", "0.01 ≤ P < 0.05"),
+            (1.6448536269514722, "#e3e3e3", "0.05 ≤ P < 0.10"))
+MIN_K = 3
+
+
+def egger_line(yi, sei) -> tuple[float, float] | None:
+    """(intercept, slope) of yi = b0 + b1 * sei by weighted least squares (weights 1/sei²)."""
+    yi, sei = np.asarray(yi, float), np.asarray(sei, float)
+    if len(yi) < 3:
+        return None
+    X = np.column_stack([np.ones_like(sei), sei])
+    w = 1 / sei**2
+    beta = np.linalg.solve(X.T @ (w[:, None] * X), X.T @ (w * yi))
+    return float(beta[0]), float(beta[1])
+
+
+def filled_studies(trimfill: dict) -> list[tuple[float, float]]:
+    """(yi, sei) of imputed studies, in either accepted shape of the pooling result."""
+    filled = trimfill.get("filled")
+    if isinstance(filled, list):
+        return [(float(f["yi"]), math.sqrt(float(f["vi"]))) for f in filled
+                if st.is_number(f.get("yi")) and st.is_number(f.get("vi"))]
+    if isinstance(trimfill.get("yi_fill"), list):
+        return [(float(y), math.sqrt(float(v)))
+                for y, v in zip(trimfill["yi_fill"], trimfill.get("vi_fill") or [])]
+    return []
+
+
+def plot_funnel(pooled: dict):
+    """Draw the funnel plot of one pooled outcome; a figure saying why when k < 3."""
+    title = f"{pooled.get('label') or pooled.get('outcome')}: funnel plot"
+    studies = [s for s in pooled.get("studies") or []
+               if st.is_number(s.get("yi")) and (st.is_number(s.get("sei")) or
+                                                 st.is_number(s.get("vi")))]
+    with st.style():
+        if len(studies) < MIN_K or not pooled.get("model"):
+            return st.message_figure(title, f"Funnel plot not drawn: k = {len(studies)} "
+                                            f"(needs at least {MIN_K} pooled studies).")
+        return _draw(pooled, studies, title)
+
+
+def _draw(pooled, studies, title):
+    ratio = st.is_ratio(pooled.get("measure"))
+    yi = np.array([float(s["yi"]) for s in studies])
+    sei = np.array([float(s["sei"]) if st.is_number(s.get("sei")) else math.sqrt(s["vi"])
+                    for s in studies])
+    small = pooled.get("small_study") or {}
+    trimfill = small.get("trimfill") or {}
+    filled = filled_studies(trimfill)
+    estimate = float(pooled["model"]["estimate"])
+    se_max = max([*sei, *(s for _, s in filled)]) * 1.08
+    xs = [*yi, *(y for y, _ in filled), estimate]
+    half = max(max(abs(x) for x in xs), CONTOURS[0][0] * se_max * 0.6) * 1.08
+
+    fig = st.new_figure(6.2, 5.2)
+    ax = fig.add_axes([0.12, 0.30, 0.84, 0.60])
+    se_grid = np.linspace(0, se_max, 200)
+    outer = np.full_like(se_grid, half * 1.5)
+    previous = None
+    for z, colour, _ in CONTOURS:  # darkest band outermost: P < 0.01 beyond 2.58 SE
+        edge = z * se_grid
+        if previous is None:
+            ax.fill_betweenx(se_grid, edge, outer, color=colour, lw=0)
+            ax.fill_betweenx(se_grid, -outer, -edge, color=colour, lw=0)
+        else:
+            ax.fill_betweenx(se_grid, edge, previous, color=colour, lw=0)
+            ax.fill_betweenx(se_grid, -previous, -edge, color=colour, lw=0)
+        previous = edge
+    # Pseudo 95% confidence region around the pooled estimate.
+    ax.plot(estimate - 1.96 * se_grid, se_grid, color="#333333", lw=0.6, ls=(0, (4, 3)))
+    ax.plot(estimate + 1.96 * se_grid, se_grid, color="#333333", lw=0.6, ls=(0, (4, 3)))
+    ax.axvline(estimate, color="#111111", lw=0.9)
+    ax.axvline(0, color=st.COLOURS["null"], lw=0.6, ls=":")
+    line = egger_line(yi, sei)
+    if line:
+        ax.plot(line[0] + line[1] * se_grid, se_grid, color=st.COLOURS["prediction"], lw=1.1)
+    ax.scatter(yi, sei, s=22, color=st.COLOURS["study"], edgecolor="white", lw=0.5, zorder=4)
+    if filled:
+        ax.scatter([y for y, _ in filled], [s for _, s in filled], s=22, facecolor="white",
+                   edgecolor=st.COLOURS["study"], lw=0.9, zorder=4)
+    ax.set_xlim(-half, half)
+    ax.set_ylim(se_max, 0)
+    ax.set_ylabel("Standard error")
+    name = MEASURE_NAMES.get((pooled.get("measure") or "").upper(),
+                             pooled.get("measure") or "Effect")
+    ax.set_xlabel(f"{name}{' (log scale)' if ratio else ''}")
+    if ratio:
+        ticks = st.ratio_ticks(-half, half)
+        ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
+    fig.text(0.12, 0.95, st.wrap_to_width(title, 5.6, size=st.FONT_SIZE + 2, weight="bold",
+                                          max_lines=1)[0],
+             fontsize=st.FONT_SIZE + 2, weight="bold")
+    handles = [Patch(color=c, label=label) for _, c, label in CONTOURS]
+    handles.append(Line2D([], [], color="#111111", lw=0.9, label="Pooled estimate"))
+    if line:
+        handles.append(Line2D([], [], color=st.COLOURS["prediction"], lw=1.1,
+                              label="Egger's regression line"))
+    handles.append(Line2D([], [], marker="o", ls="none", color=st.COLOURS["study"],
+                          label="Study"))
+    if filled:
+        handles.append(Line2D([], [], marker="o", ls="none", markerfacecolor="white",
+                              color=st.COLOURS["study"], label="Filled (trim-and-fill)"))
+    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.1, 0.02), ncol=3,
+               frameon=False, fontsize=st.FONT_SIZE - 0.5)
+    notes = st.split_clauses(_notes(small, trimfill, filled, ratio, len(studies)), 5.5,
+                             size=st.FONT_SIZE - 0.5)
+    for i, line in enumerate(notes[:4]):
+        fig.text(0.12, 0.205 - i * 0.032, line, fontsize=st.FONT_SIZE - 0.5, va="top",
+                 color="#333333")
+    return fig
+
+
+def _notes(small: dict, trimfill: dict, filled: list, ratio: bool, k: int) -> str:
+    parts = []
+    egger = small.get("egger_lm") or small.get("egger") or {}
+    if st.is_number(egger.get("pval")):
+        parts.append(f"Egger's test {st.fmt_p(egger['pval'])}")
+    elif "skipped" in small:
+        parts.append(f"Small-study tests not run: {small['skipped']}")
+    k0 = trimfill.get("k0")
+    if st.is_number(k0):
+        text = f"trim-and-fill: {int(k0)} stud{'y' if int(k0) == 1 else 'ies'} filled"
+        if int(k0) and not filled:
+            text += " (positions not in the pooling result, not drawn)"
+        if st.is_number(trimfill.get("estimate")):
+            text += (f", adjusted estimate {st.fmt(st.natural(trimfill['estimate'], ratio))}")
+        parts.append(text)
+    if k < 10:
+        parts.append(f"k = {k} < 10: asymmetry is hard to judge")
+    return "; ".join(parts)
+
+
+def plot_funnel_file(pooled_json, svg_path, png_path):
+    """Workflow step: funnel plot SVG + PNG of one pooled outcome (k >= 3, else a note)."""
+    pooled = json.loads(Path(pooled_json).read_text(encoding="utf-8"))
+    st.save_figure(plot_funnel(pooled), svg_path, png_path)

@@ -1,0 +1,37 @@
+"""Funnel plot: Egger's line agrees with metafor, k < 3 says why, filled studies are drawn."""
+
+import math
+
+import pytest
+
+from metasr.figures import funnel
+from metasr.figures.style import save_figure
+
+
+def test_egger_line_intercept_is_metafor_limit_estimate(bcg_pooled):
+    yi = [s["yi"] for s in bcg_pooled["studies"]]
+    sei = [s["sei"] for s in bcg_pooled["studies"]]
+    intercept, _ = funnel.egger_line(yi, sei)
+    expected = bcg_pooled["small_study"]["egger_lm"]["limit_estimate"]  # regtest(model = "lm")
+    assert intercept == pytest.approx(expected, abs=1e-9)
+
+
+def test_funnel_draws_and_reports_tests(bcg_pooled, tmp_path):
+    save_figure(funnel.plot_funnel(bcg_pooled), tmp_path / "f.svg", tmp_path / "f.png")
+    text = (tmp_path / "f.svg").read_text()
+    assert "Egger's test P = 0.19" in text and "1 study filled" in text
+    assert "Risk ratio (log scale)" in text
+
+
+def test_filled_studies_are_drawn_when_given(bcg_pooled, tmp_path):
+    bcg_pooled["small_study"]["trimfill"]["filled"] = [{"yi": 0.3, "vi": 0.1}]  # SYNTHETIC
+    assert funnel.filled_studies(bcg_pooled["small_study"]["trimfill"]) == [(0.3, math.sqrt(0.1))]
+    save_figure(funnel.plot_funnel(bcg_pooled), tmp_path / "f.svg")
+    assert "Filled (trim-and-fill)" in (tmp_path / "f.svg").read_text()
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_too_few_studies_says_why(synthetic_pooled, tmp_path, k):
+    funnel_path = tmp_path / "f.svg"
+    save_figure(funnel.plot_funnel(synthetic_pooled(k)), funnel_path)
+    assert f"k = {k} (needs at least 3" in funnel_path.read_text()
