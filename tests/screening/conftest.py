@@ -101,3 +101,10 @@ class Workspace:
 @pytest.fixture
 def workspace(tmp_path) -> Workspace:
     return Workspace(tmp_path)
+
+
+@pytest.fixture
+def workspace_class() -> type[Workspace]:
+    """For tests that need several workspaces (property tests); SOURCES and REASONS ride along."""
+    Workspace.SOURCES, Workspace.REASONS = SOURCES, REASONS
+    return Workspace
