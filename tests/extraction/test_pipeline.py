@@ -133,3 +133,15 @@ def test_default_review_outcomes(helpers, tmp_path):
     assert float(edss["Blindenbacher2020"]["m1i"]) == pytest.approx(conv.luo_mean_range(0, 2, 3, 13))
     assert float(edss["Blindenbacher2020"]["sd2i"]) == pytest.approx(4.5 / conv.wan_xi(53))
     assert float(edss["Krajnc2022"]["ti"]) == pytest.approx(conv.t_from_p(0.017, 47, 28))
+
+
+def test_median_conversion_setting_is_honoured(synthetic_review, helpers):
+    root, config = synthetic_review
+    helpers.write_sheet(root / "data/extraction/outcomes/score.csv", OUTCOME_COLUMNS, [
+        helpers.outcome_row(study_id="S1", reported_form="median_range", n1="12", median1="5", min1="1", max1="9",
+                            n2="12", median2="4", min2="1", max2="8")])
+    config["extraction"]["median_conversion"] = "hozo"
+    out, _ = run(root, "score", config)
+    (row,) = helpers.read_rows(out)
+    assert float(row["m1i"]) == pytest.approx(conv.hozo_mean(1, 5, 9, 12)) and "Hozo 2005" in row["conversion"]
+    assert float(row["sd1i"]) == pytest.approx(conv.hozo_sd(1, 5, 9, 12))

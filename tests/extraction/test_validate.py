@@ -109,3 +109,13 @@ def test_odd_files_do_not_crash(synthetic_review, text):
     (root / "data/extraction/outcomes/score.csv").write_text(text)
     problems = validate_review(config, root)
     assert all(p.rule for p in problems)
+
+
+def test_unreadable_sheets_are_problems_not_tracebacks(synthetic_review):
+    root, config = synthetic_review
+    (root / "data/extraction/narrative.csv").write_bytes("study_id,finding\nS1,caf\xe9\n".encode("latin-1"))
+    (root / "data/extraction/outcomes/relapse.csv").unlink()
+    found = {(p.rule, str(p.file).split("extraction/")[-1]) for p in validate_review(config, root)}
+    assert ("encoding", "narrative.csv") in found and ("sheet-exists", "outcomes/relapse.csv") in found
+    (root / "data/extraction/studies.csv").unlink()
+    assert "file-exists" in {p.rule for p in validate_review(config, root)}

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from metasr.errors import InputError, Problem
+from metasr.errors import Problem
 from metasr.extraction.sheets import NARRATIVE_KEY, OUTCOME_KEY, STUDY_KEY, read_sheet
 
 IGNORED = {"notes"}

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from metasr.extraction import conversions as conv
-from metasr.extraction.forms import EFFECT_FORMS, GROUP_FORM_FIELDS, MEAN_FORMS, MEDIAN_FORMS, TEST_FORMS
+from metasr.extraction.forms import EFFECT_FORMS, GROUP_FORM_FIELDS, MEAN_FORMS, TEST_FORMS
 from metasr.extraction.pvalues import parse_p
 from metasr.extraction.units import unit_factor
 

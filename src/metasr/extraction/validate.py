@@ -7,7 +7,8 @@ type, allowed-values, minimum/pattern, form-cells, n>=1, sd>0, se>0, q1<=median,
 min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, ratio>0, p-format,
 0<p<=1, direction-consistent, skewness (warning), unique-row, unique-study, study-exists,
 n-consistent, declared-outcome, sheet-exists, included-has-data, extracted-not-included,
-several-usable-rows (warning), discrepancy.
+discrepancy; and for files: file-exists, encoding, row-width. (several-usable-rows, a warning, is
+raised by the workflow step, which sees which rows are usable.)
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from metasr.errors import Problem
+from metasr.errors import InputError, Problem
 from metasr.extraction import plausibility, schema
 from metasr.extraction.sheets import (NARRATIVE_COLUMNS, NARRATIVE_KEY, OUTCOME_KEY, Sheet, is_blank,
                                       read_sheet)
-from metasr.errors import InputError
 
 NARRATIVE_REQUIRED = ("study_id", "outcome", "finding", "record_id", "source_location")
 
