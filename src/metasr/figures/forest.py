@@ -349,12 +349,7 @@ def axis_half_width(rows: list[Row], ratio: bool) -> float:
     core = study_bounds[int(0.9 * (len(study_bounds) - 1))] if study_bounds else 0.0
     needed = max(pooled_bounds + [core, max(study_bounds or [0]) if len(study_bounds) <= 4 else 0])
     needed = max(needed, 0.05)
-    if ratio:
-        for r in (1.5, 2, 5, 10, 20, 50, 100, 1000):
-            if math.log(r) >= needed * 0.999:
-                return math.log(r)
-        return math.log(1000)
-    return st.nice_limit(needed)
+    return st.ratio_half_width(needed) if ratio else st.nice_limit(needed)
 
 
 def marker_size(weight: float | None, max_weight: float) -> float:

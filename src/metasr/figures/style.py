@@ -221,6 +221,14 @@ def nice_limit(x: float) -> float:
     return 10 ** (exponent + 1)
 
 
+def ratio_half_width(needed_log: float) -> float:
+    """Half-width (log units) of a symmetric ratio axis at a familiar ratio: 1.5, 2, 5, 10..."""
+    for r in (1.5, 2, 5, 10, 20, 50, 100, 1000):
+        if math.log(r) >= needed_log * 0.999:
+            return math.log(r)
+    return math.log(1000)
+
+
 def ratio_ticks(lo_log: float, hi_log: float) -> list[float]:
     """Log-scale tick positions at familiar ratio values within [lo, hi]."""
     candidates = [0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.7, 1, 1.5, 2, 5, 10, 20, 50, 100, 1000]

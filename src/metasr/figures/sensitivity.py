@@ -1,0 +1,219 @@
+"""Sensitivity figures: leave-one-out and cumulative forest plots, Baujat plot.
+
+Leave-one-out and cumulative numbers come from the pooling result (`sensitivity.leave1out`,
+`sensitivity.cumulative`, metafor's `leave1out()` and `cumul()` output as parallel arrays).
+The Baujat plot (Baujat et al. 2002) is computed here from yi and vi with the common-effect
+model, as in the original paper: x = a study's contribution to Cochran's Q,
+y = its influence on the pooled result, (theta - theta_(-i))² / var(theta_(-i)).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from metasr.figures import style as st
+from metasr.figures.forest import (PAD_IN, ROW_IN, draw_diamond, draw_interval, sort_studies,
+                                   study_label)
+
+PLOT_IN = 2.6
+LABEL_MAX_IN = 2.8
+
+
+def _aligned(values, n):
+    return isinstance(values, list) and len(values) == n
+
+
+def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list[str],
+                         extra_header: str, reference: tuple | None, ratio: bool,
+                         label_header: str):
+    """A forest of model estimates (one per row), with the full-data estimate as reference."""
+    n = len(labels)
+    texts = [st.fmt_ci(st.natural(e, ratio), st.natural(a, ratio), st.natural(b, ratio))
+             for e, a, b in zip(est, lb, ub)]
+    label_w = min(LABEL_MAX_IN, max([st.text_width_in(t) for t in labels + [label_header]]))
+    effect_w = max(st.text_width_in(t) for t in texts + ["Estimate [95% CI]"]) + PAD_IN
+    extra_w = max(st.text_width_in(t) for t in extra + [extra_header]) + PAD_IN if extra else 0
+    margin = 0.15
+    plot_x0 = margin + label_w + PAD_IN + effect_w + extra_w + 0.1
+    fig_w = max(plot_x0 + PLOT_IN + margin, 5.5)
+    title_lines = st.wrap_to_width(title, fig_w - 2 * margin, size=st.FONT_SIZE + 2,
+                                   weight="bold", max_lines=2)
+    top = 0.12 + 0.24 * len(title_lines) + ROW_IN * 1.3
+    rows = n + (2 if reference else 0)
+    fig_h = top + ROW_IN * rows + 0.6
+    fig = st.new_figure(fig_w, fig_h)
+
+    def fy(y):
+        return 1 - y / fig_h
+
+    for i, line in enumerate(title_lines):
+        fig.text(margin / fig_w, fy(0.32 + 0.24 * i), line, fontsize=st.FONT_SIZE + 2,
+                 weight="bold")
+    header_y = fy(top - 0.08)
+    x_effect = (margin + label_w + PAD_IN + effect_w) / fig_w
+    fig.text(margin / fig_w, header_y, label_header, weight="bold")
+    fig.text(x_effect, header_y, "Estimate [95% CI]", weight="bold", ha="right")
+    if extra:
+        fig.text(x_effect + extra_w / fig_w, header_y, extra_header, weight="bold", ha="right")
+    for i in range(n):
+        y = fy(top + ROW_IN * (i + 0.72))
+        fig.text(margin / fig_w, y, st.truncate_to_width(labels[i], label_w + 0.005))
+        fig.text(x_effect, y, texts[i], ha="right")
+        if extra:
+            fig.text(x_effect + extra_w / fig_w, y, extra[i], ha="right")
+    if reference:
+        y = fy(top + ROW_IN * (n + 1.72))
+        fig.text(margin / fig_w, y, "All studies", weight="bold")
+        fig.text(x_effect, y, st.fmt_ci(*(st.natural(v, ratio) for v in reference)), ha="right",
+                 weight="bold")
+
+    ax = fig.add_axes([plot_x0 / fig_w, fy(top + ROW_IN * rows), PLOT_IN / fig_w,
+                       ROW_IN * rows / fig_h])
+    bounds = [abs(v) for v in [*lb, *ub, *(reference or ())] if st.is_number(v)]
+    half = max(bounds + [0.1]) * 1.05
+    half = st.ratio_half_width(half) if ratio else st.nice_limit(half)
+    ax.set_xlim(-half, half)
+    ax.set_ylim(rows, 0)
+    ax.set_yticks([])
+    ax.spines[["left", "right", "top"]].set_visible(False)
+    ax.patch.set_alpha(0)
+    if ratio:
+        ticks = st.ratio_ticks(-half, half)
+        ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
+    ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
+    ax.axvline(0, color=st.COLOURS["null"], lw=0.6)
+    if reference:
+        ax.axvspan(max(reference[1], -half), min(reference[2], half), color="#e8eef6", lw=0,
+                   zorder=0)
+        ax.axvline(reference[0], color=st.COLOURS["pooled"], lw=0.6, ls=(0, (2, 2)))
+        draw_diamond(ax, n + 1.5, reference[0], max(reference[1], -half),
+                     min(reference[2], half), st.COLOURS["pooled"])
+    for i in range(n):
+        if st.is_number(est[i]):
+            draw_interval(ax, i + 0.5, lb[i], ub[i], half, st.COLOURS["study"])
+            ax.plot([est[i]], [i + 0.5], marker="o", ms=3.5, color=st.COLOURS["study"])
+    return fig
+
+
+def plot_leave1out(pooled: dict):
+    studies = pooled.get("studies") or []
+    l1o = (pooled.get("sensitivity") or {}).get("leave1out") or {}
+    title = f"{pooled.get('label') or pooled.get('outcome')}: leave-one-out"
+    with st.style():
+        if not _aligned(l1o.get("estimate"), len(studies)) or len(studies) < 3:
+            return st.message_figure(title, "Leave-one-out analysis not available: it needs at "
+                                            f"least 3 pooled studies (k = {len(studies)}).")
+        n = len(studies)
+        m = pooled.get("model") or {}
+        i2 = l1o.get("I2") if _aligned(l1o.get("I2"), n) else None
+        return estimate_rows_figure(
+            title, [f"Omitting {study_label(s)}" for s in studies], l1o["estimate"],
+            l1o.get("ci_lb") or [None] * n, l1o.get("ci_ub") or [None] * n,
+            [f"{v:.0f}%" for v in i2] if i2 else [], "I²",
+            (m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")) if m else None,
+            st.is_ratio(pooled.get("measure")), "Study omitted")
+
+
+def cumulative_order(pooled: dict) -> list[dict]:
+    """Studies in the order of the cumulative analysis (given `order`, else by year)."""
+    studies = pooled.get("studies") or []
+    cum = (pooled.get("sensitivity") or {}).get("cumulative") or {}
+    order = cum.get("order")
+    if isinstance(order, list) and len(order) == len(studies):
+        by_id = {str(s.get("study_id")): s for s in studies}
+        if all(str(o) in by_id for o in order):
+            return [by_id[str(o)] for o in order]
+    return sort_studies(studies, "year") if cum.get("order_by", "year") == "year" else studies
+
+
+def plot_cumulative(pooled: dict):
+    studies = cumulative_order(pooled)
+    cum = (pooled.get("sensitivity") or {}).get("cumulative") or {}
+    title = f"{pooled.get('label') or pooled.get('outcome')}: cumulative meta-analysis"
+    with st.style():
+        if not _aligned(cum.get("estimate"), len(studies)) or len(studies) < 2:
+            return st.message_figure(title, "Cumulative meta-analysis not available: it needs "
+                                            f"at least 2 pooled studies (k = {len(studies)}).")
+        n = len(studies)
+        tau2 = cum.get("tau2") if _aligned(cum.get("tau2"), n) else None
+        return estimate_rows_figure(
+            title, [f"+ {study_label(s)}" for s in studies], cum["estimate"],
+            cum.get("ci_lb") or [None] * n, cum.get("ci_ub") or [None] * n,
+            [f"{v:.3f}" for v in tau2] if tau2 else [], "Tau²", None,
+            st.is_ratio(pooled.get("measure")), f"Added (by {cum.get('order_by', 'year')})")
+
+
+def baujat_coordinates(yi, vi) -> tuple[np.ndarray, np.ndarray]:
+    """Contribution to Q and influence on the common-effect estimate, per study."""
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    w = 1 / vi
+    theta = np.sum(w * yi) / np.sum(w)
+    contribution = w * (yi - theta) ** 2
+    influence = np.empty_like(yi)
+    for i in range(len(yi)):
+        keep = np.arange(len(yi)) != i
+        theta_i = np.sum(w[keep] * yi[keep]) / np.sum(w[keep])
+        influence[i] = (theta - theta_i) ** 2 / (1 / np.sum(w[keep]))
+    return contribution, influence
+
+
+def plot_baujat(pooled: dict):
+    studies = [s for s in pooled.get("studies") or []
+               if st.is_number(s.get("yi")) and st.is_number(s.get("vi"))]
+    title = f"{pooled.get('label') or pooled.get('outcome')}: Baujat plot"
+    with st.style():
+        if len(studies) < 3:
+            return st.message_figure(title, "Baujat plot not drawn: it needs at least 3 "
+                                            f"pooled studies (k = {len(studies)}).")
+        x, y = baujat_coordinates([s["yi"] for s in studies], [s["vi"] for s in studies])
+        fig = st.new_figure(6.0, 4.8)
+        ax = fig.add_axes([0.12, 0.12, 0.82, 0.74])
+        ax.scatter(x, y, s=16, color=st.COLOURS["study"], zorder=3)
+        x_max, y_max = (x.max() * 1.25 or 1), (y.max() * 1.2 or 1)
+        ax.set_xlim(0, x_max)
+        ax.set_ylim(0, y_max)
+        _label_outliers(ax, studies, x, y, x_max, y_max, width_in=0.82 * 6.0,
+                        height_in=0.74 * 4.8)
+        ax.set_xlabel("Contribution to overall heterogeneity (Q)")
+        ax.set_ylabel("Influence on the pooled result")
+        fig.text(0.12, 0.93, st.wrap_to_width(title, 5.6, size=st.FONT_SIZE + 2,
+                                              weight="bold", max_lines=1)[0],
+                 fontsize=st.FONT_SIZE + 2, weight="bold")
+        fig.text(0.12, 0.885, "Common-effect model (Baujat et al. 2002); outlying studies named.",
+                 fontsize=st.FONT_SIZE - 0.5,
+                 color="#444444")
+        return fig
+
+
+def _label_outliers(ax, studies, x, y, x_max, y_max, width_in, height_in, limit=10):
+    """Name up to `limit` outlying studies, most outlying first, skipping any label that would
+    overlap one already placed (boxes in inches), so labels never collide."""
+    size = st.FONT_SIZE - 1
+    placed: list[tuple[float, float, float, float]] = []
+    score = x / (x.max() or 1) + y / (y.max() or 1)
+    for i in np.argsort(-score, kind="stable"):
+        if len(placed) >= limit:
+            break
+        text = st.truncate_to_width(study_label(studies[i]), 1.6, size=size)
+        x0 = x[i] / x_max * width_in + 0.05
+        y0 = y[i] / y_max * height_in + 0.03
+        box = (x0, y0, x0 + st.text_width_in(text, size), y0 + size / 72 * 1.2)
+        if box[2] > width_in + 0.6 or any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3]
+                                          and b[1] < box[3] for b in placed):
+            continue
+        placed.append(box)
+        ax.annotate(text, (x[i], y[i]), xytext=(3.6, 2.2), textcoords="offset points",
+                    fontsize=size, color="#333333")
+
+
+def plot_sensitivity_files(pooled_json, leave1out_svg, cumulative_svg, baujat_svg,
+                           leave1out_png=None, cumulative_png=None, baujat_png=None):
+    """Workflow step: leave-one-out, cumulative and Baujat figures of one pooled outcome."""
+    pooled = json.loads(Path(pooled_json).read_text(encoding="utf-8"))
+    st.save_figure(plot_leave1out(pooled), leave1out_svg, leave1out_png)
+    st.save_figure(plot_cumulative(pooled), cumulative_svg, cumulative_png)
+    st.save_figure(plot_baujat(pooled), baujat_svg, baujat_png)

@@ -1,0 +1,49 @@
+"""Leave-one-out, cumulative and Baujat figures."""
+
+import numpy as np
+import pytest
+
+from metasr.figures import sensitivity
+from metasr.figures.style import save_figure
+
+
+def test_files_written_with_metafor_numbers(bcg_pooled, tmp_path):
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "pooled" / "bcg_rr.json"
+    paths = [tmp_path / f"{n}.svg" for n in ("l1o", "cum", "baujat")]
+    sensitivity.plot_sensitivity_files(fixture, *paths)
+    l1o, cum, baujat = (p.read_text() for p in paths)
+    # metafor leave1out: omitting TPT Madras 1980 gives exp(-0.7948) = 0.45 [0.32, 0.64]
+    assert "Omitting TPT Madras 1980" in l1o and "0.45 [0.32, 0.64]" in l1o
+    # metafor cumul by year: first study alone, then the full estimate last
+    assert cum.index("+ Aronson 1948") < cum.index("+ TPT Madras 1980")
+    assert "0.49 [0.34, 0.70]" in cum
+    assert "TPT Madras 1980" in baujat
+
+
+def test_baujat_coordinates_sum_to_q_of_common_effect(bcg_pooled):
+    yi = np.array([s["yi"] for s in bcg_pooled["studies"]])
+    vi = np.array([s["vi"] for s in bcg_pooled["studies"]])
+    x, y = sensitivity.baujat_coordinates(yi, vi)
+    assert x.sum() == pytest.approx(bcg_pooled["model"]["Q"], rel=1e-9)  # Q does not depend on tau2
+    assert (y >= 0).all()
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_small_k_says_why(synthetic_pooled, tmp_path, k):
+    pooled = synthetic_pooled(k)
+    for name, fig in (("l1o", sensitivity.plot_leave1out(pooled)),
+                      ("baujat", sensitivity.plot_baujat(pooled))):
+        save_figure(fig, tmp_path / f"{name}.svg")
+        assert f"(k = {k})" in (tmp_path / f"{name}.svg").read_text()
+
+
+def test_two_hundred_studies_labels_do_not_collide(synthetic_pooled, tmp_path):
+    pooled = synthetic_pooled(200, seed=3)
+    save_figure(sensitivity.plot_baujat(pooled), tmp_path / "b.svg")
+    save_figure(sensitivity.plot_cumulative(pooled), tmp_path / "c.svg")
+    text = (tmp_path / "c.svg").read_text()
+    assert text.count("+ Synthetic study") == 200
+    named = (tmp_path / "b.svg").read_text().count("Synthetic study")
+    assert 1 <= named <= 10
