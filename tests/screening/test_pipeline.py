@@ -171,3 +171,11 @@ def test_decision_spellings(workspace):
     workspace.full_text[1] = {"doi": "10.1/three", "decision": "Not retrieved"}
     prisma = workspace.run()
     assert prisma["columns"]["databases"]["not_retrieved"] == 1
+
+
+def test_fallback_to_a_weaker_identifier_is_a_warning(workspace):
+    workspace.full_text[0]["doi"] = "10.1/typo"  # the row also has pmid 111
+    prisma = workspace.run()
+    [warning] = prisma["warnings"]
+    assert (warning["row"], warning["column"], warning["value"]) == (2, "doi", "10.1/typo")
+    assert "identified by pmid '111'" in warning["message"]

@@ -30,8 +30,10 @@ def _project_path(config_path, relative: str):
 
 
 def run_screening(args) -> int:
+    import sys
     from pathlib import Path
 
+    from metasr.errors import Problem
     from metasr.config import load_config
     from metasr.screening.pipeline import screen_records
 
@@ -48,7 +50,7 @@ def run_screening(args) -> int:
         out = Path(args.out)
         draw_prisma(out / "prisma.json", out / "prisma.svg", out / "prisma.png")
     for warning in prisma.get("warnings", []):
-        print(f"warning: {warning.get('file', '')} row {warning.get('row', '')}: {warning['message']}")
+        print(Problem(**warning).format(), file=sys.stderr)
     totals, included = prisma["records"], prisma["included"]
     print(f"{totals['identified']} records, {totals['duplicates']} duplicates, {totals['unique']} "
           f"screened -> {included['reports']} reports of {included['studies']} studies included "

@@ -163,6 +163,11 @@ def _parse_row(stage, path, row_number, row, index, reasons) -> tuple[Decision |
             value=resolution.key.value.replace("\x1f", " | ") if resolution.key else None,
             rule=rule[resolution.error], hint=hint[resolution.error]))
 
+    for key in resolution.unmatched:
+        problems.append(Problem(
+            f"{key.describe()} matches no record; identified by {resolution.key.describe()} instead",
+            file=path, row=row_number, column=key.kind, value=key.value, rule="decision for a known record",
+            severity="warning", hint="check the identifier (a typo, or an export that lacks it)"))
     if any(p.severity == "error" for p in problems):
         return None, problems
     return Decision(

@@ -103,6 +103,7 @@ class Resolution:
     key: RecordKey | None
     error: str | None = None  # "no_key" | "unknown" | "ambiguous" | "inconsistent"
     detail: str = ""
+    unmatched: tuple[RecordKey, ...] = ()  # stronger identifiers of the row that matched nothing
 
 
 def resolve(row: dict, index: KeyIndex) -> Resolution:
@@ -136,7 +137,7 @@ def resolve(row: dict, index: KeyIndex) -> Resolution:
                     f"{key.describe()} matches cluster {cluster} but {later.describe()} "
                     f"matches {listed}",
                 )
-        return Resolution(cluster, key)
+        return Resolution(cluster, key, unmatched=tuple(keys[:position]))
     tried = "; ".join(k.describe() for k in keys)
     detail = f"no record has {tried}"
     title, _, year = keys[-1].value.partition("\x1f") if keys[-1].kind == "title_year" else ("", "", "")
