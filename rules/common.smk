@@ -24,8 +24,8 @@ def get_final_output():
         "results/screening/prisma.svg",
         expand("results/extraction/{outcome}.csv", outcome=OUTCOMES),
         expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
-        expand("results/figures/{outcome}_forest.svg", outcome=REVIEW.outcomes_with_data),
-        "results/figures/summary_forest.svg",
+        list(outcome_figures().values()),
+        list(review_figures().values()),
         "results/report.html",
     ]
 
@@ -73,8 +73,29 @@ def analysis_settings(wildcards):
     return {k: outcome[k] for k in keys if k in outcome}
 
 
-def forest_figures():
-    return expand("results/figures/{outcome}_forest.svg", outcome=REVIEW.outcomes_with_data)
+# Funnel and sensitivity plots need a few studies to say anything (Cochrane Handbook 10.10.4).
+MIN_STUDIES_FOR_SPREAD_PLOTS = 3
+
+
+def outcomes_for_spread_plots():
+    return [o for o in OUTCOMES if REVIEW.usable_by_outcome.get(o, 0) >= MIN_STUDIES_FOR_SPREAD_PLOTS]
+
+
+def outcome_figures():
+    """Every per-outcome figure the review gets: {report key: path}."""
+    figures = {f"{o}_forest": f"results/figures/{o}_forest.svg" for o in REVIEW.outcomes_with_data}
+    for o in outcomes_for_spread_plots():
+        for kind in ("funnel", "leave1out", "cumulative", "baujat"):
+            figures[f"{o}_{kind}"] = f"results/figures/{o}_{kind}.svg"
+    return figures
+
+
+def review_figures():
+    return {
+        "summary_forest": "results/figures/summary_forest.svg",
+        "rob_traffic": "results/figures/rob_traffic.svg",
+        "rob_summary": "results/figures/rob_summary.svg",
+    }
 
 
 def input_files():

@@ -41,3 +41,68 @@ rule plot_summary:
         "../envs/metasr.yaml"
     script:
         "../scripts/plot_summary.py"
+
+
+rule plot_funnel:
+    input:
+        "results/pooled/{outcome}.json",
+    output:
+        svg=report(
+            "results/figures/{outcome}_funnel.svg",
+            caption="../report/funnel.rst",
+            category="Funnel plots",
+        ),
+        png="results/figures/{outcome}_funnel.png",
+    log:
+        "logs/plot_funnel/{outcome}.log",
+    conda:
+        "../envs/metasr.yaml"
+    script:
+        "../scripts/plot_funnel.py"
+
+
+rule plot_sensitivity:
+    input:
+        "results/pooled/{outcome}.json",
+    output:
+        leave1out=report(
+            "results/figures/{outcome}_leave1out.svg",
+            caption="../report/leave1out.rst",
+            category="Sensitivity",
+        ),
+        cumulative=report(
+            "results/figures/{outcome}_cumulative.svg",
+            caption="../report/cumulative.rst",
+            category="Sensitivity",
+        ),
+        baujat=report(
+            "results/figures/{outcome}_baujat.svg",
+            caption="../report/baujat.rst",
+            category="Sensitivity",
+        ),
+    log:
+        "logs/plot_sensitivity/{outcome}.log",
+    conda:
+        "../envs/metasr.yaml"
+    script:
+        "../scripts/plot_sensitivity.py"
+
+
+rule plot_rob:
+    input:
+        config["extraction"]["studies"],
+    output:
+        traffic=report(
+            "results/figures/rob_traffic.svg",
+            caption="../report/rob.rst",
+            category="Risk of bias",
+        ),
+        traffic_png="results/figures/rob_traffic.png",
+        summary="results/figures/rob_summary.svg",
+        summary_png="results/figures/rob_summary.png",
+    log:
+        "logs/plot_rob.log",
+    conda:
+        "../envs/metasr.yaml"
+    script:
+        "../scripts/plot_rob.py"

@@ -7,8 +7,8 @@ rule write_report:
         extraction=expand("results/extraction/{outcome}.csv", outcome=OUTCOMES),
         prisma_json="results/screening/prisma.json",
         prisma_svg="results/screening/prisma.svg",
-        forest=forest_figures(),
-        summary="results/figures/summary_forest.svg",
+        **outcome_figures(),
+        **review_figures(),
         studies=config["extraction"]["studies"],
         data=input_files(),
     output:

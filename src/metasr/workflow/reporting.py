@@ -1,0 +1,37 @@
+"""File-level report step: the report, with what changed since the previous run.
+
+The change log (metasr.history) compares this run's results with the latest snapshot in
+`results/history/`, gives the report its "what changed" section, and then stores this run's snapshot.
+The history folder is a side output on purpose: declared outputs are deleted before a job runs,
+and the history must outlive every run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from metasr import history
+from metasr.io import atomic_write_text
+from metasr.report.html import render_report, report_context
+
+NOT_FIGURES = {"pooled", "extraction", "prisma_json", "prisma_svg", "studies", "data"}
+
+
+def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dict:
+    """inputs: the rule's named inputs (pooled, extraction, prisma_json, prisma_svg, studies, data,
+    and one entry per figure, keyed as the report expects: `{outcome}_forest`, `summary_forest`, ...)."""
+    figures = {name: path for name, path in inputs.items() if name not in NOT_FIGURES}
+    data_files = list(inputs["data"])
+    context = report_context(config, list(inputs["pooled"]), list(inputs["extraction"]), inputs["prisma_json"],
+                             inputs["prisma_svg"], figures, inputs["studies"], config["extraction"].get("narrative"),
+                             data_files)
+    pooled = [json.loads(Path(p).read_text()) for p in inputs["pooled"]]
+    certainty = {s["id"]: s["grade"].get("certainty") for s in context["sections"]}
+    snapshot = history.make_snapshot(pooled, history.file_checksums(data_files), certainty)
+    history_dir = Path(out_html).parent / "history"
+    changes = history.diff_snapshots(history.latest_snapshot(history_dir), snapshot)
+    context["changes"] = changes
+    atomic_write_text(out_html, render_report(context))
+    history.save_snapshot(snapshot, history_dir)
+    return changes
