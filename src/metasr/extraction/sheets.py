@@ -13,8 +13,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from metasr.errors import InputError, Problem
 
 STUDY_COLUMNS = [
@@ -97,8 +95,10 @@ def is_blank(row: dict) -> bool:
     return not any(v for k, v in row.items() if k != "__extra__")
 
 
-def load_studies(path: str | Path) -> pd.DataFrame:
-    """studies.csv as a DataFrame of strings (empty cells are ''), in file order."""
+def load_studies(path: str | Path):
+    """studies.csv as a pandas DataFrame of strings (empty cells are ''), in file order."""
+    import pandas as pd
+
     sheet = read_sheet(path)
     rows = [r for r in sheet.rows if not is_blank(r)]
     return pd.DataFrame(rows, columns=sheet.header, dtype=str).fillna("")
