@@ -21,13 +21,13 @@ from metasr.screening.pipeline import screen_records
 REPO = Path(__file__).resolve().parents[2]
 
 
-def write_records(shared: Path, tmp: Path) -> tuple[Path, Path]:
+def write_records(shared: Path, tmp: Path, source: str = "irl") -> tuple[Path, Path]:
     with open(shared / "irl-review" / "records.csv", newline="", encoding="utf-8") as handle:
-        source = list(csv.DictReader(handle))
+        shared_rows = list(csv.DictReader(handle))
     columns = ["record_id", "source", "database", "title", "year", "doi", "pmid", "cluster_id", "is_primary"]
-    rows = [{"record_id": f"irl:{i}", "source": "irl", "database": "IRL review", "title": r["title"],
+    rows = [{"record_id": f"{source}:{i}", "source": source, "database": "IRL review", "title": r["title"],
              "year": r["year"], "doi": r["doi"].lower(), "pmid": r["pmid"], "cluster_id": r["record_id"],
-             "is_primary": "true"} for i, r in enumerate(source)]
+             "is_primary": "true"} for i, r in enumerate(shared_rows)]
     for name in ("records.csv", "unique.csv"):
         with open(tmp / name, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
@@ -75,3 +75,15 @@ def test_cli_reports_problems_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert "record from a source that is not in config search.sources" in result.stderr
     assert "row 2" in result.stderr
+
+
+def test_cli_run_on_the_default_review(shared_dir, tmp_path):
+    write_records(shared_dir, tmp_path, source="pubmed")  # every record as if from PubMed
+    result = subprocess.run(
+        [sys.executable, "-m", "metasr.cli", "screening", "run", "--records", str(tmp_path),
+         "--config", str(REPO / "config/config.yaml"), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "87 screened -> 22 reports of 22 studies included" in result.stdout
+    for name in ("screening.csv", "prisma.json", "prisma.csv", "conflicts.csv", "prisma.svg", "prisma.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
