@@ -179,3 +179,16 @@ def test_fallback_to_a_weaker_identifier_is_a_warning(workspace):
     [warning] = prisma["warnings"]
     assert (warning["row"], warning["column"], warning["value"]) == (2, "doi", "10.1/typo")
     assert "identified by pmid '111'" in warning["message"]
+
+
+def test_non_utf8_decision_file_is_a_problem(workspace):
+    paths = workspace.write()
+    text = paths["title_abstract_csv"].read_text(encoding="utf-8")
+    paths["title_abstract_csv"].write_bytes((text + ",,Synthétique,2020,exclude,review,,,\n").encode("cp1252"))
+    from metasr.screening.pipeline import screen_records
+
+    with pytest.raises(InputError) as err:
+        screen_records(**paths, screening_cfg=workspace.screening_cfg,
+                       sources_cfg=workspace.sources_cfg, out_dir=workspace.root / "out")
+    [problem] = err.value.errors
+    assert problem.rule == "UTF-8 CSV" and problem.row == 7

@@ -12,7 +12,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from metasr.errors import Problem
+from metasr.errors import InputError, Problem
 from metasr.screening.keys import KeyIndex, resolve
 
 TITLE_ABSTRACT = "title_abstract"
@@ -49,11 +49,22 @@ class Decision:
 
 
 def read_table(path: str | Path) -> tuple[list[str], list[dict]]:
-    """Read a CSV as strings (identifiers such as PMIDs must never become numbers)."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        rows = [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
-        return [c.strip() for c in (reader.fieldnames or [])], rows
+    """Read a CSV as strings (identifiers such as PMIDs must never become numbers).
+
+    Raises InputError when the file is not UTF-8 (spreadsheets on Windows save as cp1252).
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+                    for row in reader]
+            return [c.strip() for c in (reader.fieldnames or [])], rows
+    except UnicodeDecodeError as err:
+        text = Path(path).read_bytes()
+        row = text[: err.start].count(b"\n") + 1
+        raise InputError(Problem(
+            "file is not UTF-8 text", file=str(path), row=row, rule="UTF-8 CSV",
+            hint="save the sheet as 'CSV UTF-8 (comma delimited)'")) from None
 
 
 def _canonical(value: str) -> str:
