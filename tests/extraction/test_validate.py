@@ -119,3 +119,19 @@ def test_unreadable_sheets_are_problems_not_tracebacks(synthetic_review):
     assert ("encoding", "narrative.csv") in found and ("sheet-exists", "outcomes/relapse.csv") in found
     (root / "data/extraction/studies.csv").unlink()
     assert "file-exists" in {p.rule for p in validate_review(config, root)}
+
+
+def test_study_labels_overlaps_narrative_direction_and_delimiter(synthetic_review, helpers):
+    root, config = synthetic_review
+    studies = helpers.read_rows(root / "data/extraction/studies.csv")
+    studies[1].update(label="Alpha 2020", overlapping_cohort_with="S1; S5")
+    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    narrative = helpers.read_rows(root / "data/extraction/narrative.csv")
+    narrative[0]["direction"] = "up"
+    helpers.write_sheet(root / "data/extraction/narrative.csv", NARRATIVE_COLUMNS, narrative)
+    (root / "data/extraction/outcomes/relapse.csv").write_text("study_id;comparison;reported_form\n")
+    found = {(p.rule, p.severity, p.value) for p in validate_review(config, root)}
+    assert ("unique-label", "warning", "Alpha 2020") in found
+    assert ("overlap-exists", "error", "S5") in found
+    assert ("allowed-values", "error", "up") in found
+    assert ("csv-delimiter", "error", "study_id;comparison;reported_form") in found

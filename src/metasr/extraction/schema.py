@@ -66,6 +66,9 @@ def header_problems(name: str, header: list[str], file: str) -> list[Problem]:
     """Unknown columns (typos) and missing required columns, reported once per sheet."""
     allowed = allowed_columns(name)
     required = validator(name).schema.get("required", [])
+    if len(header) == 1 and ";" in header[0]:
+        return [Problem(message="the header is one cell with semicolons", file=file, row=1, value=header[0],
+                        rule="csv-delimiter", hint="save the sheet as CSV with commas (not semicolons) as separators")]
     problems = [Problem(message=f"unknown column '{c}'", file=file, row=1, column=c, value=c, rule="known-column",
                         hint=f"allowed columns: {', '.join(allowed)}") for c in header if c not in allowed]
     problems += [Problem(message=f"required column '{c}' is missing", file=file, row=1, column=c,

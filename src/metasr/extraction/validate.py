@@ -6,7 +6,7 @@ Rules, each with a failing fixture in tests/extraction: known-column, required-c
 type, allowed-values, minimum/pattern, form-cells, n>=1, sd>0, se>0, q1<=median, median<=q3,
 min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, ratio>0, p-format,
 0<p<=1, direction-consistent, skewness (warning), unique-row, unique-study, study-exists,
-n-consistent, declared-outcome, sheet-exists, included-has-data, extracted-not-included,
+n-consistent, unique-label (warning), overlap-exists, csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included,
 discrepancy; and for files: file-exists, encoding, row-width. (several-usable-rows, a warning, is
 raised by the workflow step, which sees which rows are usable.)
 """
@@ -14,6 +14,7 @@ raised by the workflow step, which sees which rows are usable.)
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from metasr.errors import InputError, Problem
@@ -22,6 +23,7 @@ from metasr.extraction.sheets import (NARRATIVE_COLUMNS, NARRATIVE_KEY, OUTCOME_
                                       read_sheet)
 
 NARRATIVE_REQUIRED = ("study_id", "outcome", "finding", "record_id", "source_location")
+DIRECTIONS = ("group1_higher", "group1_lower", "no_difference")
 
 
 def extraction_settings(config: dict) -> dict:
@@ -120,7 +122,26 @@ def check_studies(sheet: Sheet, problems: list[Problem]) -> dict[str, dict]:
                                     rule="n-consistent", hint="check the group sizes"))
         if sid:
             studies[sid] = {**typed, "__row__": rownum}
+    problems += _label_and_overlap_problems(studies, sheet.path)
     return studies
+
+
+def _label_and_overlap_problems(studies: dict[str, dict], file: str) -> list[Problem]:
+    problems, labels = [], {}
+    for sid, s in studies.items():
+        label = s.get("label")
+        if label in labels:
+            problems.append(Problem(message=f"label '{label}' is also used by study '{labels[label]}'", file=file,
+                                    row=s["__row__"], column="label", value=str(label), rule="unique-label",
+                                    severity="warning", hint="figures will show two studies with the same name; "
+                                                             "add a letter (2020a, 2020b)"))
+        labels.setdefault(label, sid)
+        for other in re.split(r"[;,]\s*", str(s.get("overlapping_cohort_with") or "")):
+            if other and other not in studies:
+                problems.append(Problem(message=f"overlapping cohort '{other}' is not a study id", file=file,
+                                        row=s["__row__"], column="overlapping_cohort_with", value=other,
+                                        rule="overlap-exists", hint="use study ids from this sheet, separated by ';'"))
+    return problems
 
 
 # ---- outcome sheets ---------------------------------------------------------------------------
@@ -208,6 +229,11 @@ def check_narrative(sheet: Sheet, studies: dict[str, dict]) -> list[Problem]:
             problems.append(Problem(message=f"study '{sid}' is not in studies.csv", file=sheet.path, row=rownum,
                                     column="study_id", value=sid, rule="study-exists",
                                     hint="add the study to studies.csv or fix the id"))
+        direction = row.get("direction", "")
+        if direction and direction not in DIRECTIONS:
+            problems.append(Problem(message=f"'{direction}' is not an allowed value", file=sheet.path, row=rownum,
+                                    column="direction", value=direction, rule="allowed-values",
+                                    hint=f"use one of: {', '.join(DIRECTIONS)}, (empty)"))
         for column in ("n1", "n2"):
             text = row.get(column, "")
             if text and not (text.isdigit() and int(text) >= 1):
