@@ -69,3 +69,24 @@ def test_reason_labels_cannot_break_the_package_format(workspace):
     rows = list(csv.DictReader(io.StringIO(render_prisma_csv(workspace.run()))))
     dbr = next(r["n"] for r in rows if r["data"] == "dbr_excluded")
     assert dbr == "no data - or - worse, 1"
+
+
+def test_registers_are_their_own_rows(workspace):
+    workspace.sources_cfg["scopus"].update(method="register", database="ClinicalTrials.gov")
+    prisma = workspace.run()
+    assert prisma["columns"]["databases"]["registers"] == 3
+    rows = list(csv.DictReader(io.StringIO(render_prisma_csv(prisma))))
+    n = {r["data"]: r["n"] for r in rows if r["data"] != "NA"}
+    assert (n["database_results"], n["register_results"]) == ("2", "3")
+    assert n["register_specific_results"] == "ClinicalTrials.gov, 3"
+    assert n["database_specific_results"] == "PubMed, 2"
+
+
+def test_unknown_method_is_a_config_problem(workspace):
+    from metasr.errors import InputError
+
+    workspace.sources_cfg["web"]["method"] = "hand search"
+    with pytest.raises(InputError) as err:
+        workspace.run()
+    [problem] = err.value.errors
+    assert problem.key == "search.sources.web.method" and problem.value == "hand search"
