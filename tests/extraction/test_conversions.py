@@ -13,6 +13,12 @@ def test_luo_mean_from_range_reproduces_metaBLUE_example():
     assert conv.luo_mean_range(1, 4, 10, 30) == pytest.approx(4.356748, abs=1e-6)
 
 
+def test_wan_sd_from_range_reproduces_metaBLUE_example():
+    # metaBLUE::Wan.std documentation: X = (1, 4, 10), n = 30, type S1 -> 2.205578
+    assert conv.wan_sd_range(1, 10, 30) == pytest.approx(2.205578, abs=1e-6)
+    assert conv.median_to_mean_sd(30, 4, minimum=1, maximum=10).sd == pytest.approx(2.205578, abs=1e-6)
+
+
 @pytest.mark.parametrize("n, table", [(5, 2.326), (10, 3.078), (13, 3.336), (20, 3.735), (30, 4.086),
                                       (40, 4.322), (50, 4.498)])
 def test_wan_xi_approximates_published_expected_range(n, table):
