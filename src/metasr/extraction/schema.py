@@ -44,7 +44,11 @@ def coerce(row: dict[str, str]) -> dict:
     for column, text in row.items():
         if column == "__extra__":
             continue
-        if text is None or text == "":
+        if isinstance(text, float) and text != text:  # NaN from a DataFrame
+            typed[column] = None
+        elif not isinstance(text, str):
+            typed[column] = text
+        elif text == "":
             typed[column] = None
         elif column not in TEXT_COLUMNS and _NUMBER.match(text):
             value = float(text)
