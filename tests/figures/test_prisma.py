@@ -82,6 +82,12 @@ def test_text_stays_inside_boxes_and_boxes_do_not_overlap(synthetic_prisma, with
     for box, (x0, y0, x1, y1) in _extents(fig, drawn):
         assert box.x <= x0 and x1 <= box.x + box.width, box.lines
         assert box.y <= y0 and y1 <= box.y + box.height, box.lines
+    renderer = fig.canvas.get_renderer()
+    to_in = fig.dpi_scale_trans.inverted()
+    fig_height = fig.get_size_inches()[1]
+    for (top, bottom), label in drawn["stages"]:
+        bb = label.get_window_extent(renderer).transformed(to_in)
+        assert top <= fig_height - bb.y1 and fig_height - bb.y0 <= bottom, label.get_text()
     boxes = [b for b, _ in drawn["boxes"]]
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:

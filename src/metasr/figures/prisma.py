@@ -33,8 +33,12 @@ TITLE_FILL = {"databases": "#ffd966", "other": "#d9d9d9"}
 STAGE_FILL = "#9dc3e6"
 INDENT = "    "
 # Rows 0 and 4 carry a stage label of their own; the rotated label must fit the row's height.
-STAGE_MIN = {0: text_width_in("Identification", LABEL_SIZE, "bold") + 2 * PAD,
-             4: text_width_in("Included", LABEL_SIZE, "bold") + 2 * PAD}
+STAGE_OF_ROW = {0: "Identification", 4: "Included"}
+
+
+def _stage_min(row: int) -> float:
+    label = STAGE_OF_ROW.get(row)
+    return text_width_in(label, LABEL_SIZE, "bold") + 2 * PAD if label else 0.0
 
 
 @dataclass
@@ -168,7 +172,7 @@ def layout(prisma: dict) -> dict:
     for row in range(5):
         y += ROW_GAP
         in_row = [b for b in every_box if b.row == row]
-        row_top[row], row_height[row] = y, max([b.height for b in in_row] + [STAGE_MIN.get(row, 0)])
+        row_top[row], row_height[row] = y, max([b.height for b in in_row] + [_stage_min(row)])
         for b in in_row:  # centred in their row so that side arrows stay horizontal
             b.y = y + (row_height[row] - b.height) / 2
         y += row_height[row]
@@ -230,12 +234,13 @@ def _draw_arrows(ax, boxes: dict[str, Box], included: Box, elbow: bool):
 
 
 def build_figure(prisma: dict):
-    """Draw the diagram; returns (figure, {"boxes": [(Box, Text)], "layout": layout})."""
+    """Draw the diagram; returns (figure, {"boxes": [(Box, Text)], "stages": [((top, bottom), Text)],
+    "layout": layout}) so that tests can measure what was drawn."""
     from matplotlib.patches import FancyBboxPatch
 
     plan = layout(prisma)
     width, height = plan["width"], plan["height"]
-    drawn = []
+    drawn, stage_labels = [], []
     with style():
         fig = new_figure(width, height)
         ax = fig.add_axes((0, 0, 1, 1))
@@ -246,8 +251,9 @@ def build_figure(prisma: dict):
             ax.add_patch(FancyBboxPatch((MARGIN, top), STAGE_W, bottom - top,
                                         boxstyle="round,pad=0,rounding_size=0.05", linewidth=0.8,
                                         edgecolor="black", facecolor=STAGE_FILL))
-            ax.text(MARGIN + STAGE_W / 2, (top + bottom) / 2, label, rotation=90, ha="center",
-                    va="center", fontsize=LABEL_SIZE, weight="bold")
+            stage_labels.append(((top, bottom), ax.text(
+                MARGIN + STAGE_W / 2, (top + bottom) / 2, label, rotation=90, ha="center",
+                va="center", fontsize=LABEL_SIZE, weight="bold")))
         for box in plan["titles"].values():
             drawn.append((box, _draw_box(ax, box)))
         for boxes in plan["columns"].values():
@@ -258,7 +264,7 @@ def build_figure(prisma: dict):
             drawn.append((plan["footnote"], _draw_box(ax, plan["footnote"])))
         for name, boxes in plan["columns"].items():
             _draw_arrows(ax, boxes, plan["included"], elbow=name != "databases")
-    return fig, {"boxes": drawn, "layout": plan}
+    return fig, {"boxes": drawn, "stages": stage_labels, "layout": plan}
 
 
 def read_prisma(path) -> dict:
