@@ -145,3 +145,19 @@ def test_median_conversion_setting_is_honoured(synthetic_review, helpers):
     (row,) = helpers.read_rows(out)
     assert float(row["m1i"]) == pytest.approx(conv.hozo_mean(1, 5, 9, 12)) and "Hozo 2005" in row["conversion"]
     assert float(row["sd1i"]) == pytest.approx(conv.hozo_sd(1, 5, 9, 12))
+
+
+def test_subgroups_reported_as_medians_are_converted_then_combined(synthetic_review, helpers):
+    root, config = synthetic_review
+    config["outcomes"]["score"]["flip"] = True
+    helpers.write_sheet(root / "data/extraction/outcomes/score.csv", OUTCOME_COLUMNS, [
+        helpers.outcome_row(study_id="S1", subgroup="a", reported_form="median_range", n1="8", median1="5", min1="1",
+                            max1="9", n2="9", median2="4", min2="1", max2="8"),
+        helpers.outcome_row(study_id="S1", subgroup="b", reported_form="mean_sd", n1="6", mean1="7", sd1="3",
+                            n2="5", mean2="6", sd2="1")])
+    out, _ = run(root, "score", config)
+    (row,) = helpers.read_rows(out)
+    est = conv.median_to_mean_sd(8, 5, minimum=1, maximum=9)
+    n, m, sd = conv.combine_groups(8, est.mean, est.sd, 6, 7, 3)
+    assert float(row["m1i"]) == pytest.approx(-m) and float(row["sd1i"]) == pytest.approx(sd)
+    assert row["conversion"].startswith("Luo 2018 (S1)") and row["conversion"].endswith("flipped")

@@ -83,12 +83,15 @@ def combine_subgroups(parts: list[dict], settings: Settings) -> tuple[dict, Effe
     forms = {p["reported_form"] for p in parts} | {p.get("reported_form2") or p["reported_form"] for p in parts}
     if forms <= MEAN_FORMS and settings.measure in ("SMD", "MD", "GEN"):
         combined = {"reported_form": "mean_sd", "study_id": first["study_id"], "unit": first.get("unit")}
+        methods = set()
         for g in (1, 2):
             stats = []
             for p in parts:
                 form = p["reported_form"] if g == 1 else (p.get("reported_form2") or p["reported_form"])
                 n, m, sd, method, detail = group_mean_sd(p, g, form, settings.median_conversion)
                 stats.append((n, m, sd))
+                if method:
+                    methods.add(method)
                 if detail:
                     result.detail.append(f"subgroup {p['subgroup']}: {detail}")
             n, m, sd = stats[0]
@@ -98,7 +101,8 @@ def combine_subgroups(parts: list[dict], settings: Settings) -> tuple[dict, Effe
             result.detail.append(f"group {g}: subgroups {labels} combined -> n {n}, mean {m:.4g}, SD {sd:.4g}")
         inner = effect_row(combined, settings)
         inner.detail = result.detail + inner.detail
-        inner.conversion = "combined subgroups (Handbook Table 6.5.a)"
+        flipped = ["flipped"] if "flipped" in inner.conversion else []
+        inner.conversion = "; ".join(sorted(methods) + ["combined subgroups (Handbook Table 6.5.a)"] + flipped)
         return first, inner
     if forms == {"events_n"} and settings.measure in ("RR", "OR", "RD") or \
             forms == {"events_persontime"} and settings.measure == "IRR":

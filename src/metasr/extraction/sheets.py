@@ -109,7 +109,8 @@ def studies_in_outcome(sheet_csv: str | Path) -> list[str]:
     path = Path(sheet_csv)
     if not path.exists():
         return []
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    # errors="replace": a badly encoded sheet is reported by validation, not by a crash here
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
         ids = {(row.get("study_id") or "").strip() for row in csv.DictReader(fh)}
     return sorted(i for i in ids if i)
 
