@@ -76,7 +76,7 @@ FORMS = {
     22: ("Hemond2022", "edss", dict(reported_form="direction_only", direction="no_difference")),
     23: ("Hemond2022", "brain_volume", dict(reported_form="direction_only", direction="group1_lower")),
     32: ("Krajnc2022", "edss", dict(reported_form="p_value", direction="group1_higher")),
-    33: ("Krajnc2022", "edss", dict(reported_form="other", direction="group1_higher",
+    33: ("Krajnc2022", "edss", dict(reported_form="other",
                                     exclude_reason="Spearman correlation of the IRL count with EDSS, not a group "
                                                    "comparison")),
     34: ("Maggi2021", "msss", dict(reported_form="p_value", direction="group1_higher")),
