@@ -374,8 +374,9 @@ def draw_interval(ax, y, lb, ub, half, colour, lw=0.9):
                                         mutation_scale=6, shrinkA=0, shrinkB=0), zorder=3)
 
 
-def draw_diamond(ax, y, est, lb, ub, colour):
-    ax.add_patch(Polygon([(lb, y), (est, y - 0.38), (ub, y), (est, y + 0.38)], closed=True,
+def draw_diamond(ax, y, est, lb, ub, colour, half_height=0.38):
+    h = half_height
+    ax.add_patch(Polygon([(lb, y), (est, y - h), (ub, y), (est, y + h)], closed=True,
                          facecolor=colour, edgecolor=colour, lw=0.6, zorder=3))
 
 
@@ -536,6 +537,13 @@ def _hline(fig, x0, x1, y):
     return Line2D([x0, x1], [y, y], transform=fig.transFigure, color="#444444", lw=0.5)
 
 
+def set_difference_ticks(ax, half: float) -> None:
+    """A few round ticks, symmetric about 0, inside the axis."""
+    locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10], symmetric=True)
+    ticks = [t for t in locator.tick_values(-half, half) if -half - 1e-9 <= t <= half + 1e-9]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+
+
 def _draw_plot(ax, rows: list[Row], ratio: bool, n_rows: int):
     half = axis_half_width(rows, ratio)
     ax.set_xlim(-half, half)
@@ -547,9 +555,7 @@ def _draw_plot(ax, rows: list[Row], ratio: bool, n_rows: int):
         ticks = st.ratio_ticks(-half, half)
         ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
     else:
-        locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10], symmetric=True)
-        ticks = [t for t in locator.tick_values(-half, half) if -half - 1e-9 <= t <= half + 1e-9]
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        set_difference_ticks(ax, half)
     ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5, length=3, pad=2)
     last_pooled = max([i for i, r in enumerate(rows) if r.kind in {"total", "subtotal"}] or
                       [n_rows - 1])

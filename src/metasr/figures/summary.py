@@ -1,0 +1,173 @@
+"""One forest across all outcomes of the review, each beside its published estimate.
+
+Difference measures (SMD, MD, RD) and ratio measures (RR, OR, IRR) cannot share an axis, so
+they get one panel each (ratios on a log axis). Every outcome in the config is listed, in config
+order: outcomes without a pooled estimate say why ("no study-level data yet", "k = 1: not
+pooled") instead of being dropped. Published estimates (`outcomes.<id>.published`) are on the
+natural scale: SMD, or the ratio itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from matplotlib.lines import Line2D
+
+from metasr.figures import style as st
+from metasr.figures.forest import PAD_IN, draw_diamond, draw_interval, set_difference_ticks
+
+ROW_IN = 0.36
+PLOT_IN = 2.6
+
+
+def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
+    """One row per outcome (config order, then any extra results), on the analysis scale."""
+    outcomes = config.get("outcomes") or {}
+    by_id = {p.get("outcome"): p for p in pooled_results}
+    rows = []
+    for oid in list(outcomes) + sorted(set(by_id) - set(outcomes), key=str):
+        cfg = outcomes.get(oid) or {}
+        pooled = by_id.get(oid) or {}
+        measure = (pooled.get("measure") or cfg.get("measure") or "").upper()
+        ratio = st.is_ratio(measure)
+        model = pooled.get("model") or {}
+        status = pooled.get("status") or "no_data"
+        row = {"id": oid, "label": pooled.get("label") or cfg.get("label") or oid,
+               "measure": measure, "ratio": ratio, "k": pooled.get("k", 0), "status": status,
+               "message": pooled.get("status_message") or (
+                   "no study-level data yet" if status == "no_data" else "k = 1: not pooled")}
+        if status == "pooled" and st.is_number(model.get("estimate")):
+            row.update(est=model["estimate"], lb=model.get("ci_lb"), ub=model.get("ci_ub"))
+        published = pooled.get("published") or cfg.get("published")
+        if published and st.is_number(published.get("estimate")):
+            to_axis = (lambda v: math.log(v) if st.is_number(v) and v > 0 else None) if ratio \
+                else (lambda v: v if st.is_number(v) else None)
+            row["published"] = {"est": to_axis(published["estimate"]),
+                                "lb": to_axis(published.get("ci_lb")),
+                                "ub": to_axis(published.get("ci_ub")),
+                                "source": published.get("source", "")}
+        rows.append(row)
+    return rows
+
+
+def _text(row: dict) -> tuple[str, str]:
+    ratio = row["ratio"]
+    ours = (st.fmt_ci(st.natural(row["est"], ratio), st.natural(row["lb"], ratio),
+                      st.natural(row["ub"], ratio)) if "est" in row else row["message"])
+    pub = row.get("published")
+    theirs = (st.fmt_ci(st.natural(pub["est"], ratio), st.natural(pub["lb"], ratio),
+                        st.natural(pub["ub"], ratio)) if pub else "–")
+    return ours, theirs
+
+
+def plot_summary(pooled_results: list[dict], config: dict):
+    rows = summary_rows(pooled_results, config)
+    review = config.get("review") or {}
+    groups = review.get("groups") or {}
+    with st.style():
+        if not rows:
+            return st.message_figure("All outcomes", "No outcomes are configured.")
+        panels = [(name, [r for r in rows if r["ratio"] == is_ratio])
+                  for name, is_ratio in (("difference", False), ("ratio", True))]
+        panels = [(n, rs) for n, rs in panels if rs]
+        label_w = min(2.6, max(st.text_width_in(f"{r['label']} ({r['measure']})") for r in rows)
+                      + PAD_IN)
+        texts = [_text(r) for r in rows]
+        ours_w = max(st.text_width_in(t[0]) for t in texts + [("This analysis", "")]) + PAD_IN
+        pub_w = max(st.text_width_in(t[1]) for t in texts + [("", "Published")]) + PAD_IN
+        k_w = 0.35
+        margin = 0.15
+        plot_x0 = margin + label_w + k_w + ours_w + pub_w + 0.15
+        width = plot_x0 + PLOT_IN + margin
+        title = st.wrap_to_width(f"All outcomes: {review.get('title', '')}".rstrip(": "),
+                                 width - 2 * margin, size=st.FONT_SIZE + 2, weight="bold",
+                                 max_lines=2)
+        heights = [0.57 + ROW_IN * len(rs) + 0.6 for _, rs in panels]
+        height = 0.25 + 0.24 * len(title) + sum(heights) + 0.45
+        fig = st.new_figure(width, height)
+        y = 0.1
+        for line in title:
+            y += 0.24
+            fig.text(margin / width, 1 - y / height, line, fontsize=st.FONT_SIZE + 2,
+                     weight="bold")
+        y += 0.1
+        for (kind, panel_rows), panel_h in zip(panels, heights):
+            y = _draw_panel(fig, kind, panel_rows, y, width, height, margin, label_w, k_w,
+                            ours_w, pub_w, plot_x0, groups)
+        handles = [Line2D([], [], marker="D", ls="none", color=st.COLOURS["pooled"],
+                          label="This analysis (pooled estimate, 95% CI)"),
+                   Line2D([], [], marker="o", ls="none", markerfacecolor="white",
+                          color=st.COLOURS["published"], label="Published estimate")]
+        fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(margin / width, 0.0),
+                   ncol=2, frameon=False, fontsize=st.FONT_SIZE - 0.5)
+        return fig
+
+
+def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w, pub_w,
+                plot_x0, groups):
+    def fy(v):
+        return 1 - v / height
+
+    exp, ctl = groups.get("experimental", "group 1"), groups.get("control", "group 2")
+    heading = (f"Ratio measures ({exp} / {ctl})" if kind == "ratio"
+               else f"Difference measures ({exp} minus {ctl})")
+    y += 0.22
+    fig.text(margin / width, fy(y), st.truncate_to_width(heading, width - 2 * margin),
+             weight="bold", fontsize=st.FONT_SIZE + 0.5)
+    y += 0.22
+    x_k = margin + label_w + k_w
+    x_ours = x_k + ours_w
+    x_pub = x_ours + pub_w
+    for x, text in ((x_k, "k"), (x_ours, "This analysis"), (x_pub, "Published")):
+        fig.text((x - PAD_IN / 2) / width, fy(y), text, ha="right", weight="bold")
+    y += 0.1
+    body_top = y
+    for i, row in enumerate(rows):
+        yb = fy(body_top + ROW_IN * (i + 0.62))
+        ours, theirs = _text(row)
+        fig.text(margin / width, yb, st.truncate_to_width(f"{row['label']} ({row['measure']})",
+                                                          label_w - PAD_IN + 0.005))
+        fig.text((x_k - PAD_IN / 2) / width, yb, str(row["k"]), ha="right")
+        fig.text((x_ours - PAD_IN / 2) / width, yb, ours, ha="right",
+                 color="#111111" if "est" in row else st.COLOURS["muted"],
+                 style="normal" if "est" in row else "italic")
+        fig.text((x_pub - PAD_IN / 2) / width, yb, theirs, ha="right",
+                 color=st.COLOURS["published"])
+    ax = fig.add_axes([plot_x0 / width, fy(body_top + ROW_IN * len(rows)), PLOT_IN / width,
+                       ROW_IN * len(rows) / height])
+    bounds = [abs(v) for r in rows for v in (r.get("lb"), r.get("ub"), r.get("est"),
+                                            *((r.get("published") or {}).get(k)
+                                              for k in ("lb", "ub", "est")))
+              if st.is_number(v)]
+    needed = max(bounds + [0.1]) * 1.05
+    half = st.ratio_half_width(needed) if kind == "ratio" else st.nice_limit(needed)
+    ax.set_xlim(-half, half)
+    ax.set_ylim(len(rows), 0)
+    ax.set_yticks([])
+    ax.spines[["left", "right", "top"]].set_visible(False)
+    ax.patch.set_alpha(0)
+    if kind == "ratio":
+        ticks = st.ratio_ticks(-half, half)
+        ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
+    else:
+        set_difference_ticks(ax, half)
+    ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
+    ax.axvline(0, color=st.COLOURS["null"], lw=0.6)
+    for i, row in enumerate(rows):
+        if "est" in row and all(st.is_number(row.get(k)) for k in ("lb", "ub")):
+            draw_diamond(ax, i + 0.35, row["est"], max(row["lb"], -half), min(row["ub"], half),
+                         st.COLOURS["pooled"], half_height=0.2)
+        pub = row.get("published")
+        if pub and st.is_number(pub["est"]):
+            draw_interval(ax, i + 0.75, pub["lb"], pub["ub"], half, st.COLOURS["published"])
+            ax.plot([pub["est"]], [i + 0.75], marker="o", ms=4.5, markerfacecolor="white",
+                    color=st.COLOURS["published"], zorder=4)
+    return body_top + ROW_IN * len(rows) + 0.55
+
+
+def plot_summary_file(pooled_jsons: list, config: dict, svg_path, png_path):
+    """Workflow step: the summary forest of every outcome (config order), SVG + PNG."""
+    results = [json.loads(Path(p).read_text(encoding="utf-8")) for p in pooled_jsons]
+    st.save_figure(plot_summary(results, config), svg_path, png_path)
