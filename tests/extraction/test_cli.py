@@ -32,3 +32,22 @@ def test_validate_reports_all_problems_as_text_and_json(tmp_path):
     data = json.loads(result.stdout)
     assert result.returncode == 2 and data["errors"] >= 2
     assert {"file", "row", "column", "value", "rule", "hint"} <= set(data["problems"][0]) | {"column", "value"}
+
+
+def test_discrepancies_command(tmp_path):
+    import yaml
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "data" / "extraction", tmp_path / "data" / "extraction")
+    shutil.copytree(REPO / "data" / "extraction", tmp_path / "second")
+    sheet = tmp_path / "second/outcomes/msss.csv"
+    sheet.write_text(sheet.read_text().replace(",0.003,", ",0.03,"))
+    config_path = tmp_path / "config/config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["extraction"]["second_extractor_dir"] = "second"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = metasr("extraction", "discrepancies", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "UNRESOLVED" in result.stdout and "p_value" in result.stdout
+    report = json.loads(metasr("extraction", "discrepancies", "--json", cwd=tmp_path).stdout)
+    assert report["overall"]["unresolved"] == 1 and report["overall"]["cells_compared"] > 100
+    assert "discrepancy" in metasr("extraction", "validate", cwd=tmp_path).stderr
