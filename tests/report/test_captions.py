@@ -19,7 +19,7 @@ def test_caption_renders_without_warnings(name):
     snakemake = SimpleNamespace(wildcards=SimpleNamespace(outcome="edss"), config={}, params={})
     text = jinja2.Template(source, undefined=jinja2.StrictUndefined).render(snakemake=snakemake)
     html = docutils.core.publish_parts(
-        text, writer_name="html",
+        text, writer="html",
         settings_overrides={"report_level": docutils.utils.Reporter.WARNING_LEVEL,
                             "halt_level": docutils.utils.Reporter.WARNING_LEVEL})["body"]
     assert len(html) > 100
