@@ -27,6 +27,12 @@ MEASURE_COLUMNS = {
 # Effects reported by a paper that an outcome's measure can take directly as yi/vi.
 DIRECT_EFFECTS = {"SMD": {"SMD"}, "MD": {"MD", "beta"}, "RR": {"RR"}, "OR": {"OR"}, "RD": {"RD"},
                   "IRR": {"IRR"}, "GEN": None}  # None: any effect (ratios on the log scale)
+# The cells each median form contributes (display name, column stem).
+MEDIAN_CELLS = {
+    "median_range": (("median", "median"), ("min", "min"), ("max", "max")),
+    "median_iqr": (("median", "median"), ("q1", "q1_"), ("q3", "q3_")),
+    "median_iqr_range": (("median", "median"), ("q1", "q1_"), ("q3", "q3_"), ("min", "min"), ("max", "max")),
+}
 SCALED_FIELDS = ("mean", "sd", "se", "ci_lb", "ci_ub", "median", "q1_", "q3_", "min", "max")
 
 
@@ -132,18 +138,11 @@ def group_mean_sd(row: dict, g: int, form: str, median_method: str) -> tuple[int
         how = f"t({n - 1})" if n < conv.SMALL_GROUP else "z"
         return n, row[f"mean{g}"], sd, f"SD from 95% CI using {how.split('(')[0]} (Handbook 6.5.2.2)", \
             f"group {g}: CI [{lb:g}, {ub:g}], n {n}, divisor {conv.ci_divisor(n):.4f} ({how}) -> SD {sd:.4g}"
-    est = conv.median_to_mean_sd(
-        n, row[f"median{g}"],
-        q1=row.get(f"q1_{g}") if form != "median_range" else None,
-        q3=row.get(f"q3_{g}") if form != "median_range" else None,
-        minimum=row.get(f"min{g}") if form != "median_iqr" else None,
-        maximum=row.get(f"max{g}") if form != "median_iqr" else None,
-        method=median_method)
-    inputs = ", ".join(f"{label} {row[f'{f}{g}']:g}" for f, label in
-                       (("median", "median"), ("q1_", "q1"), ("q3_", "q3"), ("min", "min"), ("max", "max"))
-                       if row.get(f"{f}{g}") is not None and (f in ("median",) or
-                       (f in ("q1_", "q3_") and form != "median_range") or
-                       (f in ("min", "max") and form != "median_iqr")))
+    used = MEDIAN_CELLS[form]
+    cell = {name: row.get(f"{field}{g}") for name, field in used}
+    est = conv.median_to_mean_sd(n, cell["median"], q1=cell.get("q1"), q3=cell.get("q3"),
+                                 minimum=cell.get("min"), maximum=cell.get("max"), method=median_method)
+    inputs = ", ".join(f"{name} {cell[name]:g}" for name, _ in used)
     return n, est.mean, est.sd, est.method, \
         f"group {g}: {inputs}, n {n} -> mean {est.mean:.4g}, SD {est.sd:.4g} ({est.method})"
 
