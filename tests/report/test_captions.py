@@ -9,8 +9,8 @@ import jinja2
 import pytest
 
 REPORT = Path(__file__).resolve().parents[2] / "report"
-CAPTIONS = ["forest", "funnel", "leave1out", "cumulative", "baujat", "rob_traffic",
-            "rob_summary", "summary_forest", "report_html"]
+CAPTIONS = ["forest", "funnel", "leave1out", "cumulative", "baujat", "rob",
+            "rob_summary", "summary", "report_html"]
 
 
 @pytest.mark.parametrize("name", CAPTIONS)

@@ -113,3 +113,18 @@ def test_rerun_is_byte_identical(tmp_path, review_config):
     a = make_report(tmp_path, review_config, [FIXTURES / "bcg_rr.json"])
     b = make_report(tmp_path, review_config, [FIXTURES / "bcg_rr.json"])
     assert a == b
+
+
+def test_changes_section_when_given(review_config):
+    context = html.report_context(review_config, [FIXTURES / "bcg_rr.json"], [], None, None, {},
+                                  None, None, [])
+    assert 'id="changes"' not in html.render_report(context)
+    context["changes"] = {"first_run": False, "any_change": True, "inputs_changed": ["a.csv"],
+                          "outcomes": [{"outcome": "bcg_tb", "label": "TB", "change": "results changed",
+                                        "before": {"estimate": 0.5, "ci_lb": 0.3, "ci_ub": 0.8, "k": 12},
+                                        "after": {"estimate": 0.49, "ci_lb": 0.34, "ci_ub": 0.7, "k": 13},
+                                        "studies_added": ["<new>"], "studies_removed": [],
+                                        "flipped": []}]}
+    text = html.render_report(context)
+    assert 'id="changes"' in text and "0.50 [0.30, 0.80] (k = 12)" in text
+    assert "&lt;new&gt;" in text and "Inputs changed: a.csv" in text

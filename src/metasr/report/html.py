@@ -346,12 +346,14 @@ def review_summary(config, prisma, studies, sections) -> list[tuple[str, str]]:
 
 
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("metasr.report", "templates"),
         autoescape=True,  # every template, whatever its extension: data text is always escaped
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["f2"] = f2
+    return env
 
 
 def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, prisma_json,
