@@ -182,28 +182,46 @@ def loglik(yi, vi, X, tau2, reml: bool) -> float:
     return float(ll)
 
 
+def loglik_grid(yi, vi, X, taus, reml: bool) -> np.ndarray:
+    """loglik() at many tau2 values at once (G x k arrays; no k x k matrices)."""
+    W = 1 / (vi[None, :] + np.asarray(taus, float)[:, None])
+    XtWX = np.einsum("gk,ki,kj->gij", W, X, X)
+    XtWy = np.einsum("gk,ki,k->gi", W, X, yi)
+    beta = np.linalg.solve(XtWX, XtWy[..., None])[..., 0]
+    resid = yi[None, :] - beta @ X.T
+    ll = -0.5 * (np.sum(np.log(vi[None, :] + np.asarray(taus, float)[:, None]), axis=1)
+                 + np.sum(W * resid**2, axis=1))
+    if reml:
+        ll -= 0.5 * np.linalg.slogdet(XtWX)[1]
+    return ll
+
+
 def _score(yi, vi, X, tau2, reml: bool) -> float:
     proj = Projection(yi, 1 / (vi + tau2), X)
     return 0.5 * (proj.ppy - (proj.tr_P() if reml else float(np.sum(proj.w))))
 
 
 def maximise_likelihood(yi, vi, X, reml: bool) -> float:
-    """Global maximiser of the (restricted) likelihood over tau2 >= 0."""
+    """Global maximiser of the (restricted) likelihood over tau2 >= 0.
+
+    A log-spaced grid from far below the smallest variance to beyond the last score root finds
+    every local maximum; each is polished as a bracketed root of the score, and the best wins.
+    """
     hi = _upper_bound(yi, vi, X)
     while _score(yi, vi, X, hi, reml) > 0:
         hi *= 10
     lo = max(float(np.min(vi)), hi * 1e-12) * 1e-8
-    grid = np.concatenate([[0.0], np.geomspace(lo, hi, 121)])
-    ll = np.array([loglik(yi, vi, X, t, reml) for t in grid])
-    j = int(np.nanargmax(ll))
-    candidates = [grid[j]]
-    for a, b in ((max(j - 1, 0), j), (j, min(j + 1, len(grid) - 1))):
-        sa, sb = _score(yi, vi, X, grid[a], reml), _score(yi, vi, X, grid[b], reml)
-        if a != b and sa > 0 > sb:
-            root = brentq(lambda t: _score(yi, vi, X, t, reml), grid[a], grid[b], xtol=1e-300, rtol=8.9e-16, maxiter=500)
-            candidates.append(float(root))
-    best = max(candidates, key=lambda t: loglik(yi, vi, X, t, reml))
-    return float(best)
+    grid = np.concatenate([[0.0], np.geomspace(lo, hi, 64)])
+    ll = loglik_grid(yi, vi, X, grid, reml)
+    padded = np.concatenate([[-np.inf], ll, [-np.inf]])
+    peaks = np.flatnonzero((padded[1:-1] >= padded[:-2]) & (padded[1:-1] >= padded[2:]))
+    candidates = [float(grid[j]) for j in peaks]
+    score = lambda t: _score(yi, vi, X, t, reml)  # noqa: E731
+    for j in peaks:
+        for a, b in ((max(j - 1, 0), j), (j, min(j + 1, len(grid) - 1))):
+            if a != b and score(grid[a]) > 0 > score(grid[b]):
+                candidates.append(float(brentq(score, grid[a], grid[b], xtol=1e-300, rtol=8.9e-16, maxiter=500)))
+    return max(candidates, key=lambda t: loglik(yi, vi, X, t, reml))
 
 
 def reml(yi, vi, X):
