@@ -34,6 +34,7 @@ errors. The audit marks each link the reviewer made or blocked in its `override`
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from metasr.errors import InputError, Problem
-from metasr.records.normalise import (RecordKeys, journals_compatible, record_keys,
+from metasr.records.normalise import (RecordKeys, journals_compatible, keys_for_rows,
                                      title_numbers)
 
 MAX_BLOCK = 40
@@ -65,7 +66,11 @@ class Link:
 
 # ---------------------------------------------------------------- candidate generation
 
+STAGES = ("doi", "pmid", "title", "head", "tail", "author_page", "volume_page")
+
+
 def blocking_keys(k: RecordKeys) -> list[tuple]:
+    """(stage, key...) tuples; records sharing one are compared in that stage."""
     keys = []
     if k.doi:
         keys.append(("doi", k.doi))
@@ -76,34 +81,46 @@ def blocking_keys(k: RecordKeys) -> list[tuple]:
         keys.append(("head", k.title[:24]))
         keys.append(("tail", k.title[-24:]))
     if k.first_author and k.page:
-        keys.append(("author_page", k.first_author[:3], k.year, k.page))
+        keys.append(("author_page", k.first_author[:3], str(k.year), k.page))
     if k.volume and k.page and k.journal:
         keys.append(("volume_page", k.volume, k.page, k.journal[:1]))
     return keys
 
 
-def candidate_pairs(keys: list[RecordKeys]) -> set[tuple[int, int]]:
+def blocks_by_stage(keys: list[RecordKeys]) -> dict[str, list[list[int]]]:
+    """Blocks of two or more records, per stage, in order of first appearance (deterministic:
+    dicts keep insertion order, which follows the input order)."""
     blocks: dict[tuple, list[int]] = defaultdict(list)
     for k in keys:
         for key in blocking_keys(k):
             blocks[key].append(k.index)
-    pairs: set[tuple[int, int]] = set()
-    for key in sorted(blocks, key=repr):
-        members = blocks[key]
-        if len(members) < 2:
-            continue
-        if len(members) > MAX_BLOCK:
-            # Sorted neighbourhood inside an oversized block: compare each record with the next
-            # MAX_BLOCK records in title order, not with all of them.
-            members = sorted(members, key=lambda i: (keys[i].title, i))
-            for pos, i in enumerate(members):
-                for j in members[pos + 1: pos + 1 + MAX_BLOCK]:
-                    pairs.add((min(i, j), max(i, j)))
-            continue
-        for pos, i in enumerate(members):
-            for j in members[pos + 1:]:
-                pairs.add((i, j) if i < j else (j, i))
-    return pairs
+    stages: dict[str, list[list[int]]] = {stage: [] for stage in STAGES}
+    for key, members in blocks.items():
+        if len(members) > 1:
+            stages[key[0]].append(members)
+    return stages
+
+
+def block_pairs(members: list[int], keys: list[RecordKeys]):
+    """Pairs to compare inside a block. A block larger than `MAX_BLOCK` (a common title such
+    as 'Editorial', one author's many papers) is sorted by title and each record compared with
+    its `MAX_BLOCK` successors only, so the cost stays near-linear."""
+    if len(members) > MAX_BLOCK:
+        members = sorted(members, key=lambda i: (keys[i].title, i))
+        for pos, j in enumerate(members):
+            for i in members[max(0, pos - MAX_BLOCK): pos]:
+                yield (i, j) if i < j else (j, i)
+        return
+    for pos, j in enumerate(members):
+        for i in members[:pos]:
+            yield i, j
+
+
+def candidate_pairs(keys: list[RecordKeys]) -> set[tuple[int, int]]:
+    """Every pair some block proposes (used to measure blocking; clustering walks the blocks
+    stage by stage instead)."""
+    return {pair for blocks in blocks_by_stage(keys).values() for members in blocks
+            for pair in block_pairs(members, keys)}
 
 
 # ---------------------------------------------------------------- pair comparison
@@ -304,16 +321,39 @@ class Clustering:
     links: list[Link]  # links applied (and reviewer blocks), in the order applied
 
 
+PARALLEL_FROM = 40_000
+
+
+def all_record_keys(rows: list[dict]) -> list[RecordKeys]:
+    """Keys for every row; large inputs are split over two worker processes (normalising is
+    about half of the work and needs no shared state)."""
+    if len(rows) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return keys_for_rows(rows)
+    import multiprocessing
+
+    fields = ("title", "authors", "year", "journal", "volume", "pages", "doi", "pmid",
+              "publication_type", "database")
+    slim = [{f: row.get(f, "") for f in fields} for row in rows]
+    half = len(slim) // 2
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    with context.Pool(2) as pool:
+        parts = pool.starmap(keys_for_rows, [(slim[:half], 0), (slim[half:], half)])
+    return parts[0] + parts[1]
+
+
 def cluster_records(rows: list[dict], same: list[Link] = (),
                     distinct: set[tuple[int, int]] = frozenset()) -> Clustering:
-    keys = [record_keys(i, row) for i, row in enumerate(rows)]
-    links = []
-    for i, j in sorted(candidate_pairs(keys)):
-        link = compare(keys[i], keys[j])
-        if link is not None:
-            links.append(link)
+    """Cluster rows: reviewer `same` links first, then blocking stages from the strongest key
+    (DOI) to the weakest; inside a stage each link is applied as soon as it is found, and a
+    pair already in one cluster is not compared again (large clusters cost near-linear)."""
+    keys = all_record_keys(rows)
     parent = list(range(len(rows)))
     members = {i: [i] for i in range(len(rows))}
+    distinct_of: dict[int, set[int]] = defaultdict(set)
+    for i, j in distinct:
+        distinct_of[i].add(j)
+        distinct_of[j].add(i)
+    applied: list[Link] = []
 
     def find(i):
         while parent[i] != i:
@@ -324,30 +364,34 @@ def cluster_records(rows: list[dict], same: list[Link] = (),
     def blocked(x, y, forced: bool) -> bool:
         for i in members[x]:
             for j in members[y]:
-                pair = (min(i, j), max(i, j))
-                if pair in distinct or (not forced and hard_conflicts(keys[i], keys[j])):
+                if j in distinct_of.get(i, ()) or (not forced and hard_conflicts(keys[i], keys[j])):
                     return True
         return False
 
-    applied = []
-    for link in [*same, *sorted(links, key=Link.sort_key)]:
+    def apply(link: Link) -> None:
         x, y = find(link.a), find(link.b)
         if x == y:
-            continue
-        forced = link.override == "same"
-        if blocked(x, y, forced):
-            if (link.a, link.b) in distinct:
+            return
+        if blocked(x, y, link.override == "same"):
+            if link.b in distinct_of.get(link.a, ()):
                 applied.append(Link(link.a, link.b, link.rule, link.fields, link.score,
                                     override="distinct"))
-            continue
+            return
         if len(members[x]) < len(members[y]):
             x, y = y, x
         parent[y] = x
         members[x].extend(members.pop(y))
         applied.append(link)
-    roots = {}
-    cluster_of = []
-    for i in range(len(rows)):
-        root = find(i)
-        cluster_of.append(roots.setdefault(root, len(roots)))
+
+    for link in same:
+        apply(link)
+    for stage, blocks in blocks_by_stage(keys).items():
+        for block in blocks:
+            for i, j in block_pairs(block, keys):
+                if find(i) != find(j):
+                    link = compare(keys[i], keys[j])
+                    if link is not None:
+                        apply(link)
+    roots: dict[int, int] = {}
+    cluster_of = [roots.setdefault(find(i), len(roots)) for i in range(len(rows))]
     return Clustering(cluster_of=cluster_of, links=applied)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _ANNOTATION = re.compile(r"\[(?:erratum|comment|see|retract|update|corrected|published|reprint|"
                          r"summary for patients|republished|expression of concern|article in|"
@@ -29,20 +30,28 @@ _CONFERENCE_TYPE = re.compile(r"conference|congress|meeting|abstract|proceeding|
                               re.IGNORECASE)
 _REGISTRY = re.compile(r"clinicaltrials\.gov|trial regist|isrctn|ictrp|anzctr|chictr|"
                        r"eudract|drks|ctri|trial registry record|registry", re.IGNORECASE)
+_CONFERENCE_JOURNAL = re.compile(r"\b(conference|congress|meeting|abstracts?|proceedings|symposium)\b",
+                                 re.IGNORECASE)
 _STOP_JOURNAL = {"the", "of", "and", "for", "in", "on", "de", "la", "le", "der", "und", "y", "a",
                  "an"}
 
 
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_SPECIAL = re.compile("[" + "".join(_GREEK) + "".join(_LIGATURES) + "]")
+_SPECIAL_MAP = {**_GREEK, **_LIGATURES}
+
+
 def ascii_fold(text: str) -> str:
-    """Lower-case ASCII: accents dropped, Greek letters spelled, ligatures expanded."""
+    """Lower case, accents dropped, Greek letters spelled, ligatures expanded. Other scripts
+    (CJK, Cyrillic) are kept as they are."""
     text = text.lower()
-    for source, target in {**_GREEK, **_LIGATURES}.items():
-        if source in text:
-            text = text.replace(source, target)
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    if text.isascii():
+        return text
+    text = _SPECIAL.sub(lambda m: _SPECIAL_MAP[m.group(0)], text)
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
+@lru_cache(maxsize=131072)
 def title_key(title: str) -> str:
     """'[Breast Cancer: basics].' / 'Breast cancer - Basics [Erratum appears in X]' → 'breast
     cancer basics'. A title wholly in brackets is MEDLINE's translated-title convention: keep
@@ -72,6 +81,7 @@ def _initials(token: str) -> bool:
     return len(token) <= 2 or (len(token) <= 3 and token.isupper())
 
 
+@lru_cache(maxsize=131072)
 def surname(name: str) -> str:
     """Best guess at a person's surname key from any export's author format: 'Wörmann,
     Bernhard', 'Wormann B', 'Lucas J.S.', 'J. S. Lucas', 'Martina Absinta'."""
@@ -88,18 +98,25 @@ def surname(name: str) -> str:
     return _NON_WORD.sub("", ascii_fold(tokens[-1]))
 
 
+def _first_names(authors: str, limit: int) -> list[str]:
+    # Split only as far as needed: consortium papers list hundreds of authors.
+    names = (authors or "").split(";", limit)[:limit]
+    if len(names) == 1 and " and " in names[0]:
+        names = names[0].split(" and ", limit)[:limit]
+    return [n for n in names if n.strip()]
+
+
 def author_surnames(authors: str, limit: int = 5) -> list[str]:
-    names = [a for a in re.split(r"\s*;\s*|\s+and\s+", authors or "") if a.strip()]
-    return [s for s in (surname(a) for a in names[:limit]) if s]
+    return [s for s in (surname(a) for a in _first_names(authors, limit)) if s]
 
 
 def name_tokens(authors: str, limit: int = 5) -> frozenset[str]:
     """All word tokens of the first authors: a surname guessed wrongly is still among them."""
-    names = [a for a in re.split(r"\s*;\s*", authors or "") if a.strip()][:limit]
-    words = _NON_WORD.split(ascii_fold(" ".join(names)))
+    words = _NON_WORD.split(ascii_fold(" ".join(_first_names(authors, limit))))
     return frozenset(w for w in words if len(w) >= 3)
 
 
+@lru_cache(maxsize=65536)
 def journal_key(journal: str) -> str:
     # "PLoS ONE [Electronic Resource]", "Pneumologie (Stuttgart, Germany)": catalogue notes.
     text = re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", journal or "")
@@ -111,6 +128,7 @@ def journal_tokens(key: str) -> list[str]:
     return [t for t in key.split() if t not in _STOP_JOURNAL]
 
 
+@lru_cache(maxsize=262144)
 def journals_compatible(a: str, b: str) -> bool:
     """Same journal, one possibly abbreviated ('J Parenter Enteral Nutr' / 'Journal of
     parenteral and enteral nutrition'): every token of the shorter form is a prefix of a token
@@ -148,6 +166,7 @@ def _prefix_subsequence(short: list[str], long_: list[str]) -> bool:
 _MONTH = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)
 def start_pages(pages: str) -> frozenset[str]:
     """Start pages of every range: '221-8' → {'221'}; '233-8, 230-5' → {'233', '230'};
     'e0006219' → {'6219'}. Spreadsheet-mangled ranges ('13-May', '01-Jun') say nothing."""
@@ -176,19 +195,24 @@ _NOTICE_TYPE = re.compile(r"erratum|corrigendum|correction|retraction of publica
                           r"retraction notice|expression of concern", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)
+def _kind_from_metadata(publication_type: str, journal: str, database: str) -> str:
+    if _NOTICE_TYPE.search(publication_type):
+        return "notice"
+    if _REGISTRY.search(publication_type) or _REGISTRY.search(journal) or \
+            _REGISTRY.search(database):
+        return "registration"
+    if _CONFERENCE_TYPE.search(publication_type) or _CONFERENCE_JOURNAL.search(journal):
+        return "conference"
+    return ""
+
+
 def record_kind(title_key_: str, publication_type: str, journal: str, database: str) -> str:
     """'notice', 'registration', 'conference' or '' (article or unknown). ('Retracted
     Publication' is the article itself, not a notice.)"""
-    if is_notice(title_key_) or _NOTICE_TYPE.search(publication_type or ""):
+    if is_notice(title_key_):
         return "notice"
-    if _REGISTRY.search(publication_type or "") or _REGISTRY.search(journal or "") or \
-            _REGISTRY.search(database or ""):
-        return "registration"
-    if _CONFERENCE_TYPE.search(publication_type or "") or re.search(
-            r"\b(conference|congress|meeting|abstracts?|proceedings|symposium)\b",
-            journal or "", re.IGNORECASE):
-        return "conference"
-    return ""
+    return _kind_from_metadata(publication_type or "", journal or "", database or "")
 
 
 @dataclass(frozen=True)
@@ -205,6 +229,10 @@ class RecordKeys:
     doi: str
     pmid: str
     kind: str
+
+
+def keys_for_rows(rows: list[dict], start: int = 0) -> list[RecordKeys]:
+    return [record_keys(start + i, row) for i, row in enumerate(rows)]
 
 
 def record_keys(index: int, row: dict) -> RecordKeys:
