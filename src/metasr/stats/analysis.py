@@ -171,13 +171,17 @@ def bias_dict(fit: MetaFit) -> dict:
             "trimfill": bias.trimfill(fit)}
 
 
-def sensitivity_dict(fit: MetaFit, order=None) -> dict:
+def sensitivity_dict(fit: MetaFit, order=None, order_by: str | None = None) -> dict:
     sensitivity = _optional_module("metasr.stats.sensitivity")
     if sensitivity is None:
         return {}
-    out = {"leave1out": sensitivity.leave_one_out(fit), "influence": sensitivity.influence(fit)}
+    if hasattr(sensitivity, "leave_one_out_and_influence"):  # one set of k refits for both
+        leave1out, influence = sensitivity.leave_one_out_and_influence(fit)
+    else:
+        leave1out, influence = sensitivity.leave_one_out(fit), sensitivity.influence(fit)
+    out = {"leave1out": leave1out, "influence": influence}
     if order is not None:
-        out["cumulative"] = sensitivity.cumulative(fit, order)
+        out["cumulative"] = sensitivity.cumulative(fit, order, order_by=order_by)
     return out
 
 
@@ -227,7 +231,7 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
         if iv_fit is not None and iv_fit.k >= SENSITIVITY_MIN_K:
             result.update(bias_dict(iv_fit))
             ordering = _order_values(table, order, file) if order else None
-            result.update(sensitivity_dict(iv_fit, ordering))
+            result.update(sensitivity_dict(iv_fit, ordering, order))
         result["transformed"] = transformed(result, measure)
     result["yi"] = yi.tolist()
     result["vi"] = vi.tolist()
@@ -355,7 +359,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         out["small_study"] = bias_dict(iv_fit) or {"skipped": "small-study module not available"}
     if k >= SENSITIVITY_MIN_K:
         ordering = _order_values(table, order_by, file) if order_by and order_by in table.columns else None
-        out["sensitivity"] = sensitivity_dict(iv_fit, ordering) or None
+        out["sensitivity"] = sensitivity_dict(iv_fit, ordering, order_by if ordering is not None else None) or None
     return _ordered(json_safe(out))
 
 

@@ -1,0 +1,108 @@
+"""`metasr pool`: the CLI contract (metafor keys as JSON; --by; problems without tracebacks)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metasr.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
+CASES = json.loads((FIXTURES / "expected.json").read_text())["cases"]
+PM_UNIROOT = {"PM"}  # see tests/stats/test_parity.py: metafor's PM tau2 is a loose uniroot() root
+
+
+def run(capsys, *argv):
+    code = main(["pool", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def close(actual, expected):
+    if isinstance(expected, dict):
+        return all(k in actual and close(actual[k], v) for k, v in expected.items())
+    if isinstance(expected, str) or (isinstance(expected, list) and expected and isinstance(expected[0], str)):
+        return actual == expected
+    e = np.array([np.nan if v is None else v for v in np.atleast_1d(expected)], dtype=float).reshape(np.shape(expected))
+    a = np.array([np.nan if v is None else v for v in np.atleast_1d(actual)], dtype=float).reshape(np.shape(actual))
+    return a.shape == e.shape and bool(np.allclose(a, e, rtol=1e-6, atol=1e-9, equal_nan=True))
+
+
+def argv_for(case):
+    argv = [FIXTURES / case["input"], "--measure", case["measure"], "--method", case["method"], "--test", case["test"]]
+    if case.get("moderators"):
+        argv += ["--mods", case["moderators"]]
+    if case.get("subgroup"):
+        argv += ["--subgroup", case["subgroup"]]
+    if "cumulative" in case["expected"]:
+        argv += ["--order", "year"]
+    return argv
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["method"] not in PM_UNIROOT], ids=lambda c: c["id"])
+def test_cli_prints_metafor_keys(case, capsys):
+    code, out, err = run(capsys, *argv_for(case))
+    assert code == 0, err
+    result = json.loads(out)
+    bad = [key for key, value in case["expected"].items() if not close(result.get(key), value)]
+    assert bad == []
+
+
+def test_by_pools_each_group(capsys):
+    code, out, _ = run(capsys, FIXTURES / "inputs/bcg.csv", "--measure", "RR", "--method", "REML", "--by", "alloc")
+    assert code == 0
+    result = json.loads(out)
+    sub = next(c for c in CASES if c["id"] == "bcg_RR_subgroup_alloc")["expected"]
+    assert list(result) == sub["levels"]
+    for i, level in enumerate(sub["levels"]):
+        assert close(result[level]["estimate"], sub["estimate"][i])
+        assert result[level]["k"] == sub["k"][i]
+
+
+def write(tmp_path, text, name="in.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text,measure,row,column", [
+    ("m1i,sd1i,n1i,m2i,sd2i,n2i\n1,1,10,0,1,10\n1,1,1,0,1,10\n", "SMD", 3, "n1i"),
+    ("m1i,sd1i,n1i,m2i,sd2i,n2i\n1,1,10,0,1,10\n1,abc,10,0,1,10\n", "MD", 3, "sd1i"),
+    ("yi,vi\n0.1,0.1\n0.2,-0.3\n", "GEN", 3, "vi"),
+    ("ai,n1i,ci,n2i\n3,10,2,10\n12,10,2,10\n", "RR", 3, "ai"),
+    ("x1i,t1i,x2i,t2i\n3,100,2,-5\n4,100,2,90\n", "IRR", 2, "t2i"),
+])
+def test_bad_input_names_row_and_column_without_traceback(tmp_path, capsys, text, measure, row, column):
+    # synthetic tables with one mistake each
+    code, out, err = run(capsys, write(tmp_path, text), "--measure", measure, "--method", "REML")
+    assert code == 2 and out == ""
+    assert f"row {row}" in err and f"column '{column}'" in err and "Traceback" not in err
+
+
+def test_missing_column_and_too_few_studies(tmp_path, capsys):
+    code, _, err = run(capsys, write(tmp_path, "m1i,sd1i,n1i\n1,1,10\n"), "--measure", "SMD", "--method", "FE")
+    assert code == 2 and "column 'm2i'" in err
+    code, _, err = run(capsys, write(tmp_path, "yi,vi\n0.1,0.1\n"), "--measure", "GEN", "--method", "REML")
+    assert code == 2 and "needs at least 2" in err
+    code, out, _ = run(capsys, write(tmp_path, "yi,vi\n0.1,0.1\n"), "--measure", "GEN", "--method", "FE")
+    assert code == 0 and json.loads(out)["k"] == 1
+    code, _, err = run(capsys, tmp_path / "nope.csv", "--measure", "GEN", "--method", "FE")
+    assert code == 2 and "not found" in err
+
+
+def test_method_measure_mismatch_is_an_input_error(tmp_path, capsys):
+    code, _, err = run(capsys, FIXTURES / "inputs/normand1999.csv", "--measure", "SMD", "--method", "MH")
+    assert code == 2 and "MH pools" in err
+
+
+def test_rows_marked_not_usable_are_listed_not_pooled(tmp_path, capsys):
+    # synthetic extraction-style table
+    text = ("study_id,usable,not_usable_reason,yi,vi\n"
+            "a,true,,0.2,0.04\nb,false,only a p-value bound,,\nc,true,,0.5,0.09\n")
+    code, out, _ = run(capsys, write(tmp_path, text), "--measure", "GEN", "--method", "FE")
+    result = json.loads(out)
+    assert code == 0 and result["k"] == 2
+    assert result["not_usable"] == [{"study_id": "b", "row": 3, "reason": "only a p-value bound"}]
