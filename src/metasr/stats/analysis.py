@@ -25,6 +25,7 @@ PASSTHROUGH = ("study_id", "label", "year")
 PROVENANCE = ("record_id", "source_location", "source_url", "reported_form", "conversion", "conversion_detail")
 ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i", "x1i", "t1i", "x2i", "t2i",
               "ti", "pi")
+COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i")
 SMALL_STUDY_MIN_K = 10
 SENSITIVITY_MIN_K = 3
 
@@ -309,6 +310,8 @@ def _study_entries(table: pd.DataFrame, weights) -> list[dict]:
         for key in ARM_FIELDS + PROVENANCE:
             if key in rec and _text(rec[key]) != "":
                 entry[key] = _passthrough(rec[key])
+                if key in COUNT_FIELDS and isinstance(entry[key], float) and entry[key].is_integer():
+                    entry[key] = int(entry[key])
         entries.append(entry)
     return entries
 

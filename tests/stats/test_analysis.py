@@ -1,0 +1,108 @@
+"""pool_outcome (results/pooled/{outcome}.json) and analyse: statuses, not-usable rows,
+transformed estimates, small-study and sensitivity thresholds, JSON safety."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metasr.errors import InputError
+from metasr.stats.analysis import analyse, json_safe, pool_outcome
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
+CASES = {c["id"]: c for c in json.loads((FIXTURES / "expected.json").read_text())["cases"]}
+KEYS = ["outcome", "label", "measure", "method", "test", "status", "status_message", "k", "k_rows", "k_not_usable",
+        "studies", "not_usable", "model", "common_effect", "transformed", "small_study", "sensitivity", "published"]
+
+
+def extraction_table(bcg_rows: int, extra_not_usable: bool = True) -> pd.DataFrame:
+    """Extraction-style table built from the BCG trials (real counts) plus a synthetic unusable row."""
+    bcg = pd.read_csv(FIXTURES / "inputs/bcg.csv").head(bcg_rows)
+    table = pd.DataFrame({
+        "study_id": [f"S{i:02d}" for i in range(len(bcg))], "label": bcg["study"], "year": bcg["year"],
+        "usable": True, "not_usable_reason": np.nan, "ai": bcg["ai"], "bi": bcg["bi"], "ci": bcg["ci"],
+        "di": bcg["di"], "record_id": [f"R{i}" for i in range(len(bcg))], "source_location": "Table 2",
+    })
+    table = table.astype({"label": object, "not_usable_reason": object, "source_location": object})
+    if extra_not_usable:
+        extra = pd.DataFrame([{"study_id": "X99", "label": "Synthetic 2020", "year": 2020, "usable": False,
+                               "not_usable_reason": "direction only: no numbers to pool"}])
+        table = pd.concat([table, extra], ignore_index=True) if len(table) else extra.reindex(columns=table.columns)
+    return table
+
+
+def test_pooled_outcome_matches_metafor_and_keeps_provenance():
+    result = pool_outcome(extraction_table(13), "RR", "REML", "z", outcome="bcg", label="BCG")
+    assert list(result) == KEYS
+    assert result["status"] == "pooled" and result["k"] == 13 and result["k_rows"] == 14
+    assert result["not_usable"] == [{"study_id": "X99", "reason": "direction only: no numbers to pool"}]
+    expected = CASES["bcg_RR_REML_z"]["expected"]
+    for key in ("estimate", "se", "ci_lb", "ci_ub", "tau2", "I2", "pi_lb", "pi_ub", "tau2_ci"):
+        assert np.allclose(result["model"][key], expected[key], rtol=1e-6)
+    fe = CASES["bcg_RR_FE_z"]["expected"]
+    assert math.isclose(result["common_effect"]["estimate"], fe["estimate"], rel_tol=1e-6)
+    assert math.isclose(result["transformed"]["estimate"], math.exp(expected["estimate"]), rel_tol=1e-9)
+    assert math.isclose(result["transformed"]["pi_ub"], math.exp(expected["pi_ub"]), rel_tol=1e-6)
+    study = result["studies"][0]
+    assert study["study_id"] == "S00" and study["record_id"] == "R0" and study["source_location"] == "Table 2"
+    assert study["ai"] == 4 and math.isclose(study["weight"], expected["weights"][0], rel_tol=1e-6)
+    assert math.isclose(study["ci_lb"], study["yi"] - 1.959963984540054 * study["sei"], rel_tol=1e-12)
+    assert "egger" in result["small_study"] and "leave1out" in result["sensitivity"]
+    assert result["sensitivity"]["cumulative"]["order_by"] == "year"
+    json.dumps(result, allow_nan=False)
+
+
+def test_small_study_tests_skipped_below_ten_and_sensitivity_from_three():
+    result = pool_outcome(extraction_table(5), "OR", "DL", "z")
+    assert result["small_study"] == {"skipped": "k = 5 < 10: small-study tests not run (Cochrane Handbook 13.3.5.4)"}
+    assert result["sensitivity"] is not None
+    two = pool_outcome(extraction_table(2), "OR", "DL", "z")
+    assert two["status"] == "pooled" and two["sensitivity"] is None
+
+
+def test_single_study_and_no_data():
+    one = pool_outcome(extraction_table(1), "RR", "REML", "z")
+    assert one["status"] == "single_study" and one["status_message"] == "k = 1: not pooled"
+    assert one["model"] is None and one["transformed"] is None and one["studies"][0]["weight"] == 100.0
+    none = pool_outcome(extraction_table(0), "RR", "REML", "z", published={"estimate": 1.1})
+    assert none["status"] == "no_data" and none["k"] == 0 and none["k_not_usable"] == 1
+    assert none["studies"] == [] and none["published"] == {"estimate": 1.1}
+    assert pool_outcome(extraction_table(0, extra_not_usable=False), "RR", "REML")["k_rows"] == 0
+
+
+def test_mantel_haenszel_outcome_has_weights_and_iv_common_effect():
+    result = pool_outcome(extraction_table(13), "RR", "MH", "z")
+    assert math.isclose(result["model"]["estimate"], CASES["bcg_RR_MH"]["expected"]["estimate"], rel_tol=1e-9)
+    assert math.isclose(sum(s["weight"] for s in result["studies"]), 100.0)
+    assert result["common_effect"]["k"] == 13
+
+
+def test_bad_usable_flag_is_reported():
+    table = extraction_table(3)
+    table["usable"] = table["usable"].astype(object)
+    table.loc[1, "usable"] = "maybe"
+    with pytest.raises(InputError) as err:
+        pool_outcome(table, "RR", "REML")
+    assert (err.value.problems[0].row, err.value.problems[0].column) == (3, "usable")
+
+
+def test_analyse_subgroup_and_metareg_routes():
+    bcg = pd.read_csv(FIXTURES / "inputs/bcg.csv")
+    sub = analyse(bcg, "RR", "REML", subgroup="alloc")
+    assert sub["levels"] == ["alternate", "random", "systematic"]
+    reg = analyse(bcg, "RR", "REML", mods=["ablat"])
+    assert np.allclose(reg["coef"], CASES["bcg_RR_metareg_ablat_z"]["expected"]["coef"], rtol=1e-6)
+    with pytest.raises(InputError):
+        analyse(bcg, "RR", "REML", mods=["nope"])
+    with pytest.raises(InputError):
+        analyse(bcg.assign(one="x"), "RR", "REML", subgroup="one")
+
+
+def test_json_safe_replaces_non_finite_numbers():
+    assert json_safe({"a": np.float64("nan"), "b": [np.inf, np.int64(3)], "c": np.array([1.5])}) == \
+        {"a": None, "b": [None, 3], "c": [1.5]}
