@@ -42,6 +42,7 @@ def test_doi_links_despite_volume_and_page_noise():
     ({"publication_type": "Trial registry record", "journal": "ClinicalTrials.gov", "pages": "",
       "volume": ""}, "trial registration"),
     ({"year": "2022"}, "years apart"),
+    ({"year": "2018", "volume": "", "pages": ""}, "undated meeting abstract the year before"),
     ({"pages": "1500-1510"}, "different pages"),
     ({"doi": "10.1000/other"}, "different DOI"),
     ({"authors": "Reich, Daniel"}, "different first author"),
@@ -50,6 +51,20 @@ def test_doi_links_despite_volume_and_page_noise():
 def test_distinct_works_are_not_linked(change, reason):
     records = rows({"doi": "10.1000/x" if "doi" in change else ""}, change)
     assert clusters(records).cluster_of == [0, 1], reason
+
+
+def test_erratum_carrying_the_article_doi_stays_apart():
+    records = rows({"doi": "10.1000/x"}, {"doi": "10.1000/x", "title": "Erratum: " + BASE["title"]})
+    assert clusters(records).cluster_of == [0, 1]
+
+
+def test_database_labels_do_not_split_a_shared_doi():
+    # PubMed calls it "Published Erratum", Scopus a journal item: same DOI, same record.
+    records = rows({"doi": "10.1000/e", "title": "Errors in table and supplemental figure",
+                    "publication_type": "Published Erratum"},
+                   {"doi": "10.1000/e", "title": "Errors in Table and Supplemental Figure",
+                    "publication_type": "JOUR"})
+    assert clusters(records).cluster_of == [0, 0]
 
 
 def test_supplement_doi_shared_by_different_abstracts():

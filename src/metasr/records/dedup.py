@@ -135,6 +135,8 @@ def hard_conflicts(a: RecordKeys, b: RecordKeys) -> list[str]:
     if a.pmid and b.pmid and a.pmid != b.pmid:
         found.append("pmid")
     same_identifier = (a.doi and a.doi == b.doi) or (a.pmid and a.pmid == b.pmid)
+    if a.notice_title != b.notice_title:
+        found.append("notice")  # "Erratum: <title>" is never the article, whatever its DOI
     if a.kind != b.kind and (a.kind and b.kind or not same_identifier):
         # One database calls it an erratum, another a journal item: with the same DOI or PMID
         # that is labelling, not two works.
@@ -214,12 +216,17 @@ def compare(a: RecordKeys, b: RecordKeys) -> Link | None:
     journal_known = bool(a.journal and b.journal)
     venue_ok = "journal" in venue or (not journal_known and bool(venue)) or \
         {"volume", "pages"} <= set(venue)
-    if title_field == "title" and len(a.title.split()) >= 4 and (authors or venue_ok):
+    # Years one apart (online vs print) are common, but so is a meeting abstract the year
+    # before its article in the same journal: then ask for a matching volume or page too.
+    detail = bool({"volume", "pages"} & set(venue))
+    year_ok = same_year or a.year is None or b.year is None or detail
+    if title_field == "title" and len(a.title.split()) >= 4 and (authors or venue_ok) and \
+            year_ok:
         if venue_ok or (same_year and authors and not journal_known):
             return Link(a.index, b.index, "title", ";".join(["title", *author_field, *year_field,
                                                                  *venue]), 100.0)
     if similarity >= 90 and authors and venue_ok and title_numbers(a.title) == title_numbers(
-            b.title) and (same_year or venue) and (
+            b.title) and year_ok and (
             similarity >= 95 or {"volume", "pages"} & set(venue)):
         return Link(a.index, b.index, "fuzzy_title", ";".join([title_field, "first_author",
                                                                    *year_field, *venue]),

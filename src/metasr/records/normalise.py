@@ -229,6 +229,7 @@ class RecordKeys:
     doi: str
     pmid: str
     kind: str
+    notice_title: bool
 
 
 def keys_for_rows(rows: list[dict], start: int = 0) -> list[RecordKeys]:
@@ -251,6 +252,7 @@ def record_keys(index: int, row: dict) -> RecordKeys:
         pages=start_pages(row.get("pages", "")),
         doi=row.get("doi", "") or "",
         pmid=row.get("pmid", "") or "",
+        notice_title=is_notice(title),
         kind=record_kind(title, row.get("publication_type", ""), row.get("journal", ""),
                          row.get("database", "")),
     )

@@ -58,11 +58,12 @@ def to_fields(record) -> dict:
         "volume": record.first("VL"),
         "issue": record.first("IS"),
         "pages": pages,
-        "doi": record.first("DO", "DI", "M3", "L3", "UR"),
+        # Only DOI fields: URLs (UR) often point at a related item's DOI, and a wrong DOI
+        # would keep true duplicates apart.
+        "doi": record.first("DO", "DI"),
         "pmid": _pmid(record),
         "abstract": record.first("AB", "N2"),
-        "publication_type": record.first("M3", "TY") if not record.first("M3").startswith("10.")
-        else record.first("TY"),
+        "publication_type": record.first("M3", "TY"),
         "accession": _accession(record),
         "database": _database(record),
     }
