@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from metasr.errors import InputError, Problem
 from metasr.stats import inference, tau2 as tau2_estimators
 from metasr.stats.tau2 import Projection
 
@@ -246,6 +247,7 @@ def fit_mh(ai, bi, ci, di, measure: str) -> TableFit:
     ai, bi, ci, di = (np.asarray(a, dtype=float) for a in (ai, bi, ci, di))
     n1i, n2i = ai + bi, ci + di
     ni = n1i + n2i
+    _require_events(ai, ci, bi, di, measure)
     if measure == "OR":
         R, S = ai * di / ni, bi * ci / ni
         P, Qi = (ai + di) / ni, (bi + ci) / ni
@@ -271,6 +273,20 @@ def fit_mh(ai, bi, ci, di, measure: str) -> TableFit:
     return TableFit("MH", measure, "z", yi, vi, float(estimate), float(math.sqrt(var)), Q, Q_df, len(ai))
 
 
+def _require_events(ai, ci, bi, di, measure) -> None:
+    """Mantel-Haenszel ratios need events (and OR non-events) in both arms across the tables."""
+    empty = []
+    if measure in ("RR", "OR"):
+        empty += [name for name, cells in (("ai", ai), ("ci", ci)) if cells.sum() == 0]
+    if measure == "OR":
+        empty += [name for name, cells in (("bi", bi), ("di", di)) if cells.sum() == 0]
+    if empty:
+        raise InputError([Problem(message=f"Mantel-Haenszel {measure} is undefined: '{name}' is 0 in every study",
+                                  column=name, rule="events in both groups",
+                                  hint="use the risk difference (RD) or describe the studies narratively")
+                          for name in empty])
+
+
 def fit_peto(ai, bi, ci, di) -> TableFit:
     """Peto's one-step pooled log odds ratio."""
     from metasr.stats import effects
@@ -281,6 +297,9 @@ def fit_peto(ai, bi, ci, di) -> TableFit:
     Ei = (ai + ci) * n1i / ni
     Vi = (ai + ci) * (bi + di) * (n1i / ni) * (n2i / ni) / (ni - 1)
     informative = Vi > 0
+    if not informative.any():
+        raise InputError(Problem(message="Peto's odds ratio is undefined: no table has both events and non-events",
+                                 rule="informative tables", hint="use the risk difference or describe the studies"))
     OE, V = (ai - Ei)[informative], Vi[informative]
     estimate = float(OE.sum() / V.sum())
     Q = float(np.sum(OE**2 / V) - OE.sum() ** 2 / V.sum())

@@ -1,0 +1,73 @@
+"""Meta-regression: design matrices, R2, Wald/F omnibus tests, and agreement with subgroups."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from metasr.errors import InputError
+from metasr.stats.effects import escalc
+from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
+from metasr.stats.models import fit_rma
+from metasr.stats.subgroup import q_between
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
+CASES = {c["id"]: c for c in json.loads((FIXTURES / "expected.json").read_text())["cases"]}
+
+
+def hackshaw():
+    return escalc(pd.read_csv(FIXTURES / "inputs/hackshaw1998.csv"), "GEN")
+
+
+@pytest.mark.parametrize("case_id", [k for k, c in CASES.items() if c.get("moderators")])
+def test_metafor_meta_regression_cases(case_id):
+    case = CASES[case_id]
+    table = pd.read_csv(FIXTURES / case["input"])
+    X, names = design_matrix(table, [case["moderators"]])
+    result = metareg_dict(fit_metareg(case["yi"], case["vi"], X, names, case["method"], case["test"]))
+    for key, value in case["expected"].items():
+        if key == "QM_df":
+            assert result[key] == value
+        else:
+            assert np.allclose(result[key], value, rtol=1e-6, atol=1e-9), key
+
+
+def test_categorical_moderator_dummy_coding_and_fe_equivalence_with_subgroups():
+    # a common-effect meta-regression on a factor tests the same hypothesis as Q between subgroups
+    table = hackshaw()
+    X, names = design_matrix(table, ["design"])
+    assert names == ["intrcpt", "designcohort"]  # reference level: 'case-control' (sorted first)
+    fit = fit_metareg(table["yi"], table["vi"], X, names, method="FE")
+    levels = sorted(table["design"].unique())
+    fits = [fit_rma(table.loc[table.design == lv, "yi"], table.loc[table.design == lv, "vi"], "FE") for lv in levels]
+    Q, df, p = q_between([f.estimate for f in fits], [f.se[0] for f in fits])
+    assert math.isclose(fit.QM, Q, rel_tol=1e-10) and fit.QM_df == [1, None] and math.isclose(fit.QM_pval, p)
+    assert math.isclose(fit.beta[1], fits[1].estimate - fits[0].estimate, rel_tol=1e-10)
+
+
+def test_knha_omnibus_is_an_f_test():
+    case = CASES["bcg_RR_metareg_ablat_knha"]
+    X, names = design_matrix(pd.read_csv(FIXTURES / case["input"]), ["ablat"])
+    fit = fit_metareg(case["yi"], case["vi"], X, names, "REML", "knha")
+    assert math.isclose(fit.QM, fit.stat[1] ** 2, rel_tol=1e-10)
+    assert math.isclose(fit.QM_pval, stats.f.sf(fit.QM, 1, 11), rel_tol=1e-10)
+
+
+def test_r2_is_zero_when_there_is_no_heterogeneity_to_explain():
+    table = pd.DataFrame({"yi": [0.1, 0.1, 0.1, 0.1], "vi": [0.1, 0.2, 0.1, 0.3], "x": [1, 2, 3, 4]})  # synthetic
+    X, names = design_matrix(table, ["x"])
+    assert metareg_dict(fit_metareg(table["yi"], table["vi"], X, names))["R2"] == 0.0
+
+
+def test_missing_moderator_values_are_reported_by_row():
+    table = pd.DataFrame({"yi": [0.1, 0.2, 0.3], "vi": [0.1, 0.1, 0.1], "x": ["1", "", "3"]})
+    with pytest.raises(InputError) as err:
+        design_matrix(table, ["x", "absent"], file="m.csv")
+    found = {(p.row, p.column) for p in err.value.problems}
+    assert found == {(3, "x"), (None, "absent")}
