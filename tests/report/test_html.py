@@ -128,3 +128,20 @@ def test_changes_section_when_given(review_config):
     text = html.render_report(context)
     assert 'id="changes"' in text and "0.50 [0.30, 0.80] (k = 12)" in text
     assert "&lt;new&gt;" in text and "Inputs changed: a.csv" in text
+
+
+def test_studies_table_shows_effects_and_group_data_as_analysed():
+    extraction = [{"study_id": "A", "usable": "false", "not_usable_reason": "direction only"},
+                  {"study_id": "A", "usable": "true", "conversion": "Luo 2018 mean"},
+                  {"study_id": "B", "usable": "true"}]
+    pooled = [{"study_id": "A", "yi": 0.19, "ci_lb": -0.42, "ci_ub": 0.80, "m1i": 1.8156,
+               "sd1i": 0.8966, "n1i": 13, "m2i": 1.6269, "sd2i": 0.9931, "n2i": 53},  # SYNTHETIC
+              {"study_id": "B", "yi": -0.5, "ci_lb": -0.9, "ci_ub": -0.1, "n1i": 10, "n2i": 12}]
+    rows = html.studies_table(extraction, "SMD", pooled)
+    assert [r["effect"] for r in rows] == ["", "0.19 [-0.42, 0.80]", "-0.50 [-0.90, -0.10]"]
+    assert rows[1]["arms"] == "1.82 (0.90), n = 13 vs 1.63 (0.99), n = 53"
+    assert rows[2]["arms"] == "n = 10 vs n = 12"
+    ratio = html.studies_table([{"study_id": "C", "usable": "true"}], "RR",
+                               [{"study_id": "C", "yi": 0.0, "ci_lb": -0.1, "ci_ub": 0.1,
+                                 "ai": 4, "n1i": 123, "ci": 11, "n2i": 139}])
+    assert ratio[0]["effect"] == "1.00 [0.90, 1.11]" and ratio[0]["arms"] == "4/123 vs 11/139"

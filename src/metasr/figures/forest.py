@@ -196,8 +196,18 @@ def study_row(study: dict, columns: list[Column], ratio: bool) -> Row:
     cells["weight"] = f"{weight:.1f}%" if st.is_number(weight) else ""
     cells["effect"] = st.fmt_ci(st.natural(yi, ratio), st.natural(lb, ratio),
                                 st.natural(ub, ratio))
-    return Row("study", study_label(study), cells, yi, lb, ub,
+    label = study_label(study) + (CONVERTED_MARK if was_converted(study) else "")
+    return Row("study", label, cells, yi, lb, ub,
                float(weight) if st.is_number(weight) else None)
+
+
+CONVERTED_MARK = " †"
+
+
+def was_converted(study: dict) -> bool:
+    """True when the effect was derived by a conversion (median/range, t or p value, ...)."""
+    conversion = str(study.get("conversion") or "").strip().lower()
+    return conversion not in {"", "none", "nan"} and not conversion.startswith("none")
 
 
 def totals_cells(studies: list[dict], columns: list[Column]) -> dict:
@@ -324,6 +334,9 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
         message = pooled.get("status_message") or "k = 1: not pooled"
         rows.append(Row("total", message, {}, bold=True))
         footnotes.append(f"{message}: the study is shown without a pooled estimate.")
+    if any(was_converted(s) for s in studies):
+        footnotes.append("† Effect derived by conversion from the reported form (median and "
+                         "range or IQR, t statistic or P value); details in the report.")
     n_bad = pooled.get("k_not_usable") or len(pooled.get("not_usable") or [])
     if n_bad:
         footnotes.append(f"{n_bad} extracted row{'s' if n_bad != 1 else ''} not usable for "

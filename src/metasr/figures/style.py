@@ -181,7 +181,8 @@ def fmt_data(x) -> str:
     x = float(x)
     if x.is_integer() and abs(x) < 1e9:
         return str(int(x))
-    return f"{x:.4g}"
+    # Two decimals as RevMan shows them; small values keep 3 significant digits.
+    return f"{x:.2f}" if abs(x) >= 0.1 else f"{x:.3g}"
 
 
 def fmt_p(p) -> str:
@@ -214,7 +215,7 @@ def nice_limit(x: float) -> float:
     if not is_number(x) or x <= 0:
         return 1.0
     exponent = math.floor(math.log10(x))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 1.5, 2, 2.5, 3, 5, 10):
         candidate = step * 10**exponent
         if candidate >= x * 0.999:
             return candidate

@@ -217,14 +217,46 @@ def sensitivity_section(pooled: dict) -> dict:
             "available": bool(rows or cook)}
 
 
-def studies_table(extraction_rows: list[dict], measure: str) -> list[dict]:
+def arm_text(study: dict) -> str:
+    """Group data as analysed (after any conversion): 'mean (SD), n' or 'events/n' per group."""
+    from metasr.figures.forest import arm_value
+    from metasr.figures.style import fmt_data
+
+    groups = []
+    for g in (1, 2):
+        mean, sd, n = (arm_value(study, g, w) for w in ("mean", "sd", "total"))
+        events, time = arm_value(study, g, "events"), arm_value(study, g, "time")
+        if mean is not None and sd is not None:
+            groups.append(f"{fmt_data(mean)} ({fmt_data(sd)})" + (f", n = {fmt_data(n)}" if n else ""))
+        elif events is not None and time is not None:
+            groups.append(f"{fmt_data(events)} events / {fmt_data(time)} person-time")
+        elif events is not None and n is not None:
+            groups.append(f"{fmt_data(events)}/{fmt_data(n)}")
+        elif n is not None:
+            groups.append(f"n = {fmt_data(n)}")
+    return " vs ".join(groups) if len(groups) == 2 else ""
+
+
+def studies_table(extraction_rows: list[dict], measure: str,
+                  pooled_studies: list[dict] | None = None) -> list[dict]:
+    """Extraction rows with the effect the pooling step computed for each usable row (matched
+    by study id, in order), so conversions and their results sit side by side."""
     ratio = (measure or "").upper() in RATIO
+    computed: dict[str, list[dict]] = {}
+    for s in pooled_studies or []:
+        computed.setdefault(str(s.get("study_id")), []).append(s)
     out = []
     for r in extraction_rows:
         usable = str(r.get("usable", "")).strip().lower() in {"true", "1", "yes"}
         yi, vi = num(r.get("yi")), num(r.get("vi"))
         effect = ""
-        if yi is not None and vi is not None:
+        match = computed.get(str(r.get("study_id")))
+        arms = ""
+        if usable and match:
+            s = match.pop(0)
+            effect = estimate_text(s.get("yi"), s.get("ci_lb"), s.get("ci_ub"), ratio)
+            arms = arm_text(s)
+        elif yi is not None and vi is not None:
             se = math.sqrt(vi)
             effect = estimate_text(yi, yi - 1.959963984540054 * se, yi + 1.959963984540054 * se,
                                    ratio)
@@ -235,7 +267,7 @@ def studies_table(extraction_rows: list[dict], measure: str) -> list[dict]:
             "reported_form": r.get("reported_form", ""), "conversion": r.get("conversion", ""),
             "conversion_detail": r.get("conversion_detail", ""),
             "n": " / ".join(v for v in (r.get("n1i", ""), r.get("n2i", "")) if v),
-            "effect": effect, "source_location": r.get("source_location", ""),
+            "effect": effect, "arms": arms, "source_location": r.get("source_location", ""),
             "links": links(r.get("source_url")),
         })
     return out
@@ -258,7 +290,8 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "status_message": pooled.get("status_message", ""), "k": pooled.get("k", 0),
         "k_rows": pooled.get("k_rows", len(extraction_rows)),
         "k_not_usable": pooled.get("k_not_usable", 0),
-        "studies": studies_table(extraction_rows, pooled.get("measure")),
+        "studies": studies_table(extraction_rows, pooled.get("measure"),
+                                 pooled.get("studies") or []),
         "model": model_table(pooled) if pooled.get("status") == "pooled" else [],
         "small_study": small_study_section(pooled),
         "sensitivity": sensitivity_section(pooled),
