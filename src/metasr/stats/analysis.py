@@ -215,7 +215,12 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
         if subgroup not in table.columns:
             raise InputError(_problem(f"subgroup column '{subgroup}' is missing", file, column=subgroup,
                                       rule="required column", hint="name a column of the input table"))
-        groups = table[subgroup].astype(str).str.strip()
+        groups = table[subgroup].map(_text)
+        blank = [_problem(f"subgroup '{subgroup}' is missing", file, row=row, column=subgroup,
+                          rule="subgroup value", hint="give every study a level")
+                 for row, g in zip(_rows(table), groups) if g == ""]
+        if blank:
+            raise InputError(blank)
         if groups.nunique() < 2:
             raise InputError(_problem("subgroup analysis needs at least two levels", file, column=subgroup,
                                       value=", ".join(sorted(groups.unique())), rule="subgroup levels",

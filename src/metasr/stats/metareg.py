@@ -39,7 +39,22 @@ def design_matrix(table: pd.DataFrame, mods: list[str], file: str | None = None,
                 names.append(f"{mod}{level}")
     if problems:
         raise InputError(problems)
-    return np.column_stack(columns), names
+    X = np.column_stack(columns)
+    _check_rank(X, names, mods, file)
+    return X, names
+
+
+def _check_rank(X: np.ndarray, names: list[str], mods: list[str], file) -> None:
+    """A constant or collinear moderator leaves its coefficient undefined."""
+    problems = []
+    for j in range(1, X.shape[1]):
+        if np.linalg.matrix_rank(X[:, : j + 1]) <= j:
+            problems.append(Problem(
+                message=f"moderator term '{names[j]}' is constant or a combination of earlier terms",
+                file=file, column=next((m for m in mods if names[j].startswith(m)), names[j]),
+                rule="full-rank moderators", hint="drop the moderator or choose studies where it varies"))
+    if problems:
+        raise InputError(problems)
 
 
 def r2(fit: MetaFit) -> float | None:

@@ -1,9 +1,9 @@
 """Common-effect and random-effects (meta-regression) models, as metafor's `rma.uni` fits them.
 
-`fit_rma(yi, vi, method, test, X)` is the one entry point for inverse-variance models; `fit_mh`
-and `fit_peto` (in `metasr.stats.mh`-style functions below) pool 2x2 tables directly. Every fit
+`fit_rma(yi, vi, method, test, X)` is the one entry point for inverse-variance models; every fit
 is a `MetaFit` that keeps its inputs (yi, vi, X, method, test, measure) so other modules can
-refit it (leave-one-out, trim-and-fill, cumulative).
+refit it (leave-one-out, trim-and-fill, cumulative). `fit_mh` and `fit_peto` pool 2x2 tables
+directly and return a `TableFit`.
 """
 
 from __future__ import annotations
