@@ -226,7 +226,8 @@ def totals_cells(studies: list[dict], columns: list[Column]) -> dict:
 def heterogeneity_text(m: dict, fixed: bool) -> str:
     parts = []
     if not fixed and st.is_number(m.get("tau2")):
-        parts.append(f"Tau² = {m['tau2']:.2f}")
+        tau2 = m["tau2"]  # a small but non-zero tau² should not read as 0.00
+        parts.append(f"Tau² = {tau2:.2f}" if tau2 == 0 or tau2 >= 0.01 else f"Tau² = {tau2:.2g}")
     if st.is_number(m.get("Q")):
         df = m.get("Q_df")
         df_text = f", df = {int(df)}" if st.is_number(df) else ""
@@ -335,8 +336,8 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
         rows.append(Row("total", message, {}, bold=True))
         footnotes.append(f"{message}: the study is shown without a pooled estimate.")
     if any(was_converted(s) for s in studies):
-        footnotes.append("† Effect derived by conversion from the reported form (median and "
-                         "range or IQR, t statistic or P value); details in the report.")
+        footnotes.append("† Effect or its standard error derived from the reported form (e.g. "
+                         "median and range, CI, t statistic or P value); details in the report.")
     n_bad = pooled.get("k_not_usable") or len(pooled.get("not_usable") or [])
     if n_bad:
         footnotes.append(f"{n_bad} extracted row{'s' if n_bad != 1 else ''} not usable for "

@@ -161,12 +161,13 @@ def _ci(pair, digits=2, unit="") -> str:
 def small_study_section(pooled: dict) -> dict:
     small = pooled.get("small_study") or {}
     k = pooled.get("k") or 0
-    if k < 10 or "skipped" in small or not small:
-        reason = small.get("skipped") or f"k = {k}"
+    if k < 10:
         return {"run": False, "message": "Small-study tests were not run: fewer than 10 studies "
-                                         f"({reason}), too few for the tests to have useful "
-                                         "power (Cochrane Handbook 13.3.5.4)." if k < 10 else
-                f"Small-study tests not run: {reason}."}
+                                         f"(k = {k}), too few for the tests to have useful power "
+                                         "(Cochrane Handbook 13.3.5.4)."}
+    if "skipped" in small or not small:
+        return {"run": False, "message": f"Small-study tests not run: "
+                                         f"{small.get('skipped') or 'no results'}."}
     ratio = (pooled.get("measure") or "").upper() in RATIO
     rows = []
     for key, name in (("egger", "Egger's test (mixed-effects, predictor SE)"),
