@@ -106,3 +106,9 @@ def test_rows_marked_not_usable_are_listed_not_pooled(tmp_path, capsys):
     result = json.loads(out)
     assert code == 0 and result["k"] == 2
     assert result["not_usable"] == [{"study_id": "b", "row": 3, "reason": "only a p-value bound"}]
+
+
+def test_by_problems_name_the_group(tmp_path, capsys):
+    text = "g,yi,vi\na,0.1,0.1\na,0.3,0.2\nb,0.2,0.1\n"  # synthetic: group b has one study
+    code, _, err = run(capsys, write(tmp_path, text), "--measure", "GEN", "--method", "REML", "--by", "g")
+    assert code == 2 and "g = b:" in err and "g = a" not in err

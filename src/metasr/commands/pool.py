@@ -56,6 +56,8 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _pool_by(table, column: str, file: str, options: dict) -> dict:
+    from dataclasses import replace
+
     from metasr.errors import InputError, Problem
     from metasr.stats.analysis import analyse
 
@@ -67,8 +69,8 @@ def _pool_by(table, column: str, file: str, options: dict) -> dict:
     for value in sorted(keys.unique()):
         try:
             results[value] = analyse(table[keys == value], **options)
-        except InputError as err:  # report every group's problems together
-            problems.extend(err.problems)
+        except InputError as err:  # report every group's problems together, saying which group
+            problems.extend(replace(p, message=f"{column} = {value}: {p.message}") for p in err.problems)
     if problems:
         raise InputError(problems)
     return results
