@@ -70,7 +70,8 @@ def _pool_by(table, column: str, file: str, options: dict) -> dict:
         try:
             results[value] = analyse(table[keys == value], **options)
         except InputError as err:  # report every group's problems together, saying which group
-            problems.extend(replace(p, message=f"{column} = {value}: {p.message}") for p in err.problems)
+            shown = value or "(blank)"
+            problems.extend(replace(p, message=f"{column} = {shown}: {p.message}") for p in err.problems)
     if problems:
         raise InputError(problems)
     return results

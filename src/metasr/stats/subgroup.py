@@ -3,7 +3,7 @@
 As in metafor's worked example (separate `rma` fits per level, then a common-effect model of the
 level estimates with their standard errors): Q_between is the Wald-type heterogeneity statistic of
 the level estimates, with (levels - 1) degrees of freedom. A level with a single study keeps its
-own estimate (tau2 = 0), since a between-study variance cannot be estimated from one study.
+own estimate (tau2 = 0, z-based CI), since one study has no between-study variance and no df.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ def fit_levels(yi, vi, groups, method: str = "REML", test: str = "z", measure=No
     fits = {}
     for level in sorted(set(groups)):
         sel = groups == level
-        level_method = method if sel.sum() > 1 else "FE"
-        fits[level] = fit_rma(yi[sel], vi[sel], method=level_method, test=test, measure=measure)
+        single = sel.sum() == 1  # one study: its own estimate, z-based (no df for a t test)
+        fits[level] = fit_rma(yi[sel], vi[sel], method="FE" if single else method, test="z" if single else test,
+                              measure=measure)
     return fits
 
 
