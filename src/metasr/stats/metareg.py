@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from metasr.errors import InputError, Problem
+from metasr.stats.inference import q_profile
 from metasr.stats.models import MetaFit, fit_rma
 
 
@@ -72,7 +73,9 @@ def fit_metareg(yi, vi, X, names, method: str = "REML", test: str = "z", measure
 
 
 def metareg_dict(fit: MetaFit) -> dict:
-    """metafor's meta-regression keys plus R2."""
+    """metafor's meta-regression keys plus R2 and (random effects) Q-profile CIs for tau2, I2, H2."""
     out = fit.to_dict()
     out["R2"] = r2(fit)
+    if fit.method != "FE":
+        out.update(q_profile(fit.yi, fit.vi, fit.X))
     return out
