@@ -276,9 +276,11 @@ def main() -> int:
     print(f"cpus: {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        results = {"cpus": os.cpu_count(), "bib_dedupe": version if bib_python else None,
+        results = {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg(),
+                   "bib_dedupe": version if bib_python else None,
                    "labelled": labelled_runs(bib_python, work),
                    "scale": scale_run(args.records, work, bib_python, args.bib_dedupe_scale)}
+    results["load_average_at_end"] = os.getloadavg()
     print(json.dumps(results, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")

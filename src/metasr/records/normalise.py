@@ -18,7 +18,7 @@ _ANNOTATION = re.compile(r"\[(?:erratum|comment|see|retract|update|corrected|pub
                          r"summary for patients|republished|expression of concern|article in|"
                          r"this article|originally)[^\]]*\]", re.IGNORECASE)
 _HTML = re.compile(r"</?[a-zA-Z][^>]{0,40}>")
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+_NON_WORD = re.compile(r"[\W_]+")  # after ascii_fold: Latin is ASCII, other scripts stay
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "μ": "mu",
           "ω": "omega", "τ": "tau", "ε": "epsilon", "λ": "lambda", "σ": "sigma", "θ": "theta"}
 _LIGATURES = {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ı": "i"}
@@ -47,8 +47,8 @@ def ascii_fold(text: str) -> str:
     text = text.lower()
     if text.isascii():
         return text
-    text = _SPECIAL.sub(lambda m: _SPECIAL_MAP[m.group(0)], text)
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
+    return _SPECIAL.sub(lambda m: _SPECIAL_MAP[m.group(0)], text)
 
 
 @lru_cache(maxsize=131072)
