@@ -7,7 +7,6 @@ an extraction table, including the studies that could not be used and why.
 
 from __future__ import annotations
 
-import importlib
 import math
 
 import numpy as np
@@ -50,14 +49,6 @@ def json_safe(value):
     if value is pd.NA or value is pd.NaT:
         return None
     return value
-
-
-def _optional_module(name: str):
-    """The bias/sensitivity modules are written separately; without them their keys are omitted."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
 
 
 def _problem(message, file=None, column=None, value=None, rule=None, hint=None, row=None):
@@ -165,21 +156,16 @@ def model_dict(fit) -> dict:
 
 
 def bias_dict(fit: MetaFit) -> dict:
-    bias = _optional_module("metasr.stats.bias")
-    if bias is None:
-        return {}
+    from metasr.stats import bias
+
     return {"egger": bias.egger_test(fit), "egger_lm": bias.egger_lm(fit), "begg": bias.begg_test(fit),
             "trimfill": bias.trimfill(fit)}
 
 
 def sensitivity_dict(fit: MetaFit, order=None, order_by: str | None = None) -> dict:
-    sensitivity = _optional_module("metasr.stats.sensitivity")
-    if sensitivity is None:
-        return {}
-    if hasattr(sensitivity, "leave_one_out_and_influence"):  # one set of k refits for both
-        leave1out, influence = sensitivity.leave_one_out_and_influence(fit)
-    else:
-        leave1out, influence = sensitivity.leave_one_out(fit), sensitivity.influence(fit)
+    from metasr.stats import sensitivity
+
+    leave1out, influence = sensitivity.leave_one_out_and_influence(fit)  # one set of k refits for both
     out = {"leave1out": leave1out, "influence": influence}
     if order is not None:
         out["cumulative"] = sensitivity.cumulative(fit, order, order_by=order_by)
@@ -201,49 +187,62 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     check_method(measure, method, test, file)
     table, not_usable = split_usable(df, file)
     table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
-    yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
     result: dict = {"measure": measure, "method": method, "test": test}
     mods = [m for m in (mods or []) if m]
     if mods:
-        if method in TABLE_METHODS:
-            raise InputError(_problem(f"method {method} takes no moderators", file, value=method, rule="method",
-                                      hint="use an inverse-variance method for meta-regression"))
-        X, names = design_matrix(table, mods, file, rows=_rows(table))
-        check_k(len(yi), method, test, X.shape[1], file)
-        result.update(metareg_dict(fit_metareg(yi, vi, X, names, method, test, measure)))
+        result.update(_analyse_metareg(table, measure, method, test, mods, file))
     elif subgroup:
-        if subgroup not in table.columns:
-            raise InputError(_problem(f"subgroup column '{subgroup}' is missing", file, column=subgroup,
-                                      rule="required column", hint="name a column of the input table"))
-        groups = table[subgroup].map(_text)
-        blank = [_problem(f"subgroup '{subgroup}' is missing", file, row=row, column=subgroup,
-                          rule="subgroup value", hint="give every study a level")
-                 for row, g in zip(_rows(table), groups) if g == ""]
-        if blank:
-            raise InputError(blank)
-        if groups.nunique() < 2:
-            raise InputError(_problem("subgroup analysis needs at least two levels", file, column=subgroup,
-                                      value=", ".join(sorted(groups.unique())), rule="subgroup levels",
-                                      hint="choose a column with two or more values"))
-        if method in TABLE_METHODS:
-            raise InputError(_problem(f"subgroup fits use inverse-variance methods, not {method}", file,
-                                      value=method, rule="method", hint="use FE or a random-effects method"))
-        result.update(subgroup_analysis(yi, vi, groups.to_numpy(), method, test, measure))
+        result.update(_analyse_subgroups(table, measure, method, test, subgroup, file))
     else:
-        check_k(len(yi), method, test, 1, file)
-        fit = fit_table(table, measure, method, test, file)
-        result.update(model_dict(fit))
-        iv_fit = fit if isinstance(fit, MetaFit) else None
-        if iv_fit is not None and iv_fit.k >= SENSITIVITY_MIN_K:
-            result.update(bias_dict(iv_fit))
-            ordering = _order_values(table, order, file) if order else None
-            result.update(sensitivity_dict(iv_fit, ordering, order))
-        result["transformed"] = transformed(result, measure)
-    result["yi"] = yi.tolist()
-    result["vi"] = vi.tolist()
+        result.update(_analyse_overall(table, measure, method, test, order, file))
+    result["yi"] = table["yi"].tolist()
+    result["vi"] = table["vi"].tolist()
     if not_usable:
         result["not_usable"] = not_usable
     return json_safe(result)
+
+
+def _reject_table_method(method: str, what: str, file) -> None:
+    if method in TABLE_METHODS:
+        raise InputError(_problem(f"{what} uses inverse-variance models, not {method}", file, value=method,
+                                  rule="method", hint="use FE or a random-effects method"))
+
+
+def _analyse_metareg(table, measure, method, test, mods, file) -> dict:
+    _reject_table_method(method, "meta-regression", file)
+    X, names = design_matrix(table, mods, file, rows=_rows(table))
+    check_k(len(table), method, test, X.shape[1], file)
+    return metareg_dict(fit_metareg(table["yi"], table["vi"], X, names, method, test, measure))
+
+
+def _analyse_subgroups(table, measure, method, test, subgroup, file) -> dict:
+    _reject_table_method(method, "subgroup analysis", file)
+    if subgroup not in table.columns:
+        raise InputError(_problem(f"subgroup column '{subgroup}' is missing", file, column=subgroup,
+                                  rule="required column", hint="name a column of the input table"))
+    groups = table[subgroup].map(_text)
+    blank = [_problem(f"subgroup '{subgroup}' is missing", file, row=row, column=subgroup,
+                      rule="subgroup value", hint="give every study a level")
+             for row, g in zip(_rows(table), groups) if g == ""]
+    if blank:
+        raise InputError(blank)
+    if groups.nunique() < 2:
+        raise InputError(_problem("subgroup analysis needs at least two levels", file, column=subgroup,
+                                  value=", ".join(sorted(groups.unique())), rule="subgroup levels",
+                                  hint="choose a column with two or more values"))
+    return subgroup_analysis(table["yi"], table["vi"], groups.to_numpy(), method, test, measure)
+
+
+def _analyse_overall(table, measure, method, test, order, file) -> dict:
+    check_k(len(table), method, test, 1, file)
+    fit = fit_table(table, measure, method, test, file)
+    result = model_dict(fit)
+    if isinstance(fit, MetaFit) and fit.k >= SENSITIVITY_MIN_K:
+        result.update(bias_dict(fit))
+        ordering = _order_values(table, order, file) if order else None
+        result.update(sensitivity_dict(fit, ordering, order))
+    result["transformed"] = transformed(result, measure)
+    return result
 
 
 def transformed(model: dict, measure: str) -> dict | None:
@@ -358,16 +357,16 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     check_k(k, method, test, 1, file, what="")
     fit = fit_table(table, measure, method, test, file)
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
-    iv_fit = fit if isinstance(fit, MetaFit) else common
+    iv_fit = fit if isinstance(fit, MetaFit) else common  # MH/Peto: bias and sensitivity on the IV model
     weights = iv_fit.weights if isinstance(fit, MetaFit) else _mh_weights(fit, table)
     out.update(status="pooled", status_message="", studies=_study_entries(table, weights),
                model=model_dict(fit), common_effect=model_dict(common))
     out["transformed"] = transformed(out["model"], measure)
     if k >= SMALL_STUDY_MIN_K:
-        out["small_study"] = bias_dict(iv_fit) or {"skipped": "small-study module not available"}
+        out["small_study"] = bias_dict(iv_fit)
     if k >= SENSITIVITY_MIN_K:
         ordering = _order_values(table, order_by, file) if order_by and order_by in table.columns else None
-        out["sensitivity"] = sensitivity_dict(iv_fit, ordering, order_by if ordering is not None else None) or None
+        out["sensitivity"] = sensitivity_dict(iv_fit, ordering, order_by if ordering is not None else None)
     return _ordered(json_safe(out))
 
 
