@@ -119,9 +119,13 @@ def plot_leave1out(pooled: dict):
 
 
 def cumulative_order(pooled: dict) -> list[dict]:
-    """Studies in the order of the cumulative analysis (given `order`, else by year)."""
+    """Studies in the order of the cumulative analysis: `study_index` (positions in `studies`,
+    as metasr.stats writes it), else `order` (study ids), else by year."""
     studies = pooled.get("studies") or []
     cum = (pooled.get("sensitivity") or {}).get("cumulative") or {}
+    index = cum.get("study_index")
+    if isinstance(index, list) and sorted(index) == list(range(len(studies))):
+        return [studies[i] for i in index]
     order = cum.get("order")
     if isinstance(order, list) and len(order) == len(studies):
         by_id = {str(s.get("study_id")): s for s in studies}

@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+TILE_PX = 12000
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -52,7 +53,8 @@ def find_chromium() -> str | None:
 class PageReport:
     errors: list[str] = field(default_factory=list)  # console errors, exceptions, failed loads
     facts: dict = field(default_factory=dict)
-    screenshot: Path | None = None
+    screenshot: Path | None = None  # the first tile (top of the page)
+    screenshots: list[Path] = field(default_factory=list)
 
 
 class _DevTools:
@@ -165,14 +167,19 @@ def inspect_page(html_path, screenshot_path=None, chromium: str | None = None,
             result = tools.call("Runtime.evaluate", expression=PAGE_FACTS_JS, returnByValue=True)
             report = PageReport(errors=_errors(tools.events),
                                 facts=json.loads(result["result"]["value"]))
-            if screenshot_path:  # the whole page (capped: Chromium's texture size limit)
-                full = min(int(report.facts.get("height") or height), 16000)
-                shot = tools.call("Page.captureScreenshot", format="png",
-                                  captureBeyondViewport=True,
-                                  clip={"x": 0, "y": 0, "width": width, "height": full,
-                                        "scale": 1})
-                Path(screenshot_path).write_bytes(base64.b64decode(shot["data"]))
-                report.screenshot = Path(screenshot_path)
+            if screenshot_path:  # the whole page, in tiles below Chromium's texture size limit
+                total = int(report.facts.get("height") or height)
+                for n, top in enumerate(range(0, total, TILE_PX)):
+                    shot = tools.call("Page.captureScreenshot", format="png",
+                                      captureBeyondViewport=True,
+                                      clip={"x": 0, "y": top, "width": width,
+                                            "height": min(TILE_PX, total - top), "scale": 1})
+                    path = Path(screenshot_path)
+                    if n:
+                        path = path.with_name(f"{path.stem}-{n + 1}{path.suffix}")
+                    path.write_bytes(base64.b64decode(shot["data"]))
+                    report.screenshots.append(path)
+                report.screenshot = report.screenshots[0]
             return report
         finally:
             tools.close()

@@ -11,7 +11,7 @@ TAU2_NAMES = {
 MEASURE_WORDS = {
     "SMD": "standardised mean differences (Hedges' g)", "MD": "mean differences",
     "RR": "risk ratios", "OR": "odds ratios", "IRR": "incidence rate ratios",
-    "RD": "risk differences",
+    "RD": "risk differences", "GEN": "effects on the scale reported by the studies (generic inverse variance)",
 }
 MEDIAN_METHODS = {
     "luo_shi": "Luo et al. (2018) for means and Shi et al. (2020) / Wan et al. (2014) for SDs",
