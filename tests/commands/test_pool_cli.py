@@ -112,3 +112,10 @@ def test_by_problems_name_the_group(tmp_path, capsys):
     text = "g,yi,vi\na,0.1,0.1\na,0.3,0.2\nb,0.2,0.1\n"  # synthetic: group b has one study
     code, _, err = run(capsys, write(tmp_path, text), "--measure", "GEN", "--method", "REML", "--by", "g")
     assert code == 2 and "g = b:" in err and "g = a" not in err
+
+
+def test_utf8_bom_header_is_read(tmp_path, capsys):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffyi,vi\n0.1,0.1\n0.3,0.2\n".encode("utf-8"))  # synthetic, as Excel saves CSV
+    code, out, _ = run(capsys, path, "--measure", "GEN", "--method", "FE")
+    assert code == 0 and json.loads(out)["k"] == 2

@@ -111,3 +111,16 @@ def test_reml_is_fast_for_large_k():
     start = time.perf_counter()
     T.estimate_tau2("REML", yi, vi, ONE(4000))
     assert time.perf_counter() - start < 0.1
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=3, max_value=9), st.integers(min_value=0, max_value=10_000), st.booleans())
+def test_reml_ml_global_optimum_with_a_moderator(k, seed, reml):
+    rng = np.random.default_rng(seed)  # synthetic meta-regression data
+    vi = 10 ** rng.uniform(-4, 2, size=k)
+    x = rng.normal(size=k)
+    yi = 0.5 * x + rng.normal(scale=10 ** rng.uniform(-2, 1), size=k)
+    X = np.column_stack([np.ones(k), x])
+    t = T.maximise_likelihood(yi, vi, X, reml)
+    grid = np.concatenate([[0.0], np.geomspace(1e-12, T._upper_bound(yi, vi, X) * 10, 1500)])
+    assert T.loglik(yi, vi, X, t, reml) >= T.loglik_grid(yi, vi, X, grid, reml).max() - 1e-9

@@ -121,7 +121,7 @@ def read_study_table(path: str) -> pd.DataFrame:
     """A CSV of studies as text (numbers are parsed, with row-level messages, by escalc),
     with each row's spreadsheet row number in `_row`."""
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(_problem("input file not found", path, rule="file exists", hint="check the path"))
     except pd.errors.EmptyDataError:
