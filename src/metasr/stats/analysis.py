@@ -21,7 +21,8 @@ from metasr.stats.subgroup import subgroup_analysis
 METHODS = METHODS_RMA + ("MH", "PETO")
 TABLE_METHODS = {"MH": ("RR", "OR", "RD"), "PETO": ("OR",)}
 PASSTHROUGH = ("study_id", "label", "year")
-PROVENANCE = ("record_id", "source_location", "source_url", "reported_form", "conversion", "conversion_detail")
+PROVENANCE = ("record_id", "source_location", "source_url", "reported_form", "conversion", "conversion_detail",
+              "comparison")
 ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i", "x1i", "t1i", "x2i", "t2i",
               "ti", "pi")
 COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i")
