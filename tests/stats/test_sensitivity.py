@@ -69,6 +69,15 @@ def test_combined_equals_separate():
     assert l1 == sensitivity.leave_one_out(fit) and inf == sensitivity.influence(fit)
 
 
+def test_refits_equal_single_fits():
+    fit = fit_of(CASES[0])
+    res = sensitivity.leave_one_out(fit)
+    for i in range(fit.k):
+        single = fit_rma(np.delete(fit.yi, i), np.delete(fit.vi, i))
+        assert res["tau2"][i] == pytest.approx(single.tau2, rel=1e-9)
+        assert res["se"][i] == pytest.approx(float(single.se[0]), rel=1e-9)
+
+
 def test_knha_influence_matches_mean_shift_outlier_model():
     # metafor's rstudent under knha equals the t statistic of a mean-shift dummy for study i
     rng = np.random.default_rng(2)  # synthetic data

@@ -2,7 +2,9 @@
 cumulative meta-analysis, as metafor 3.8-1's `leave1out`, `influence` and `cumul` compute them.
 
 Every refit uses the fit's own method and test. A refit on one study is metafor's k = 1 model
-(tau2 = 0, z test). Keys follow the reference `expected.json` (dots become underscores:
+(tau2 = 0, z test). The k refits of each analysis run together on the vectorised batch path
+(`metasr.stats.batch`), which agrees with `fit_rma` to ~1e-12 and is two orders of magnitude
+faster than k separate fits. Keys follow the reference `expected.json` (dots become underscores:
 `cook.d` -> `cook_d`); arrays are in the order of the fit's studies (cumulative: the order in
 which studies were added, given by `study_index`).
 """
@@ -10,11 +12,13 @@ which studies were added, given by `study_index`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from metasr.errors import InputError
-from metasr.stats.models import MetaFit, fit_rma
+from metasr.stats import batch
+from metasr.stats.models import MetaFit
 
 # metafor zeroes residuals this close to 0 before studentising them
 RESID_EPS = 100 * np.finfo(float).eps
@@ -27,67 +31,70 @@ def _require_intercept_only(fit: MetaFit, what: str) -> None:
         raise InputError(f"{what} needs at least 2 studies (k = {fit.k})")
 
 
-def refit(fit: MetaFit, keep) -> MetaFit:
-    """The fit's model on a subset of its studies (metafor's k = 1 model for a single study)."""
-    yi, vi = fit.yi[keep], fit.vi[keep]
-    if len(yi) == 1:
-        return fit_rma(yi, vi, method="FE", test="z", measure=fit.measure)
-    return fit_rma(yi, vi, method=fit.method, test=fit.test, measure=fit.measure)
+@dataclass
+class Refits:
+    """Arrays over a set of refits of one model (row i: one refit), from the batch path."""
+
+    estimate: np.ndarray
+    se: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    Q: np.ndarray
+    tau2: np.ndarray
+    I2: np.ndarray
+    s2w: np.ndarray  # Knapp-Hartung factor (1 for z tests): vb = s2w / sum(w)
+
+    @property
+    def vb(self) -> np.ndarray:
+        return self.se**2
 
 
-def deleted_fits(fit: MetaFit) -> list[MetaFit]:
-    """The k fits with study i left out."""
-    idx = np.arange(fit.k)
-    return [refit(fit, idx != i) for i in range(fit.k)]
+def _refits(fit: MetaFit, yi: np.ndarray, vi: np.ndarray) -> Refits:
+    """The fit's method and test on every row of (m, k) arrays (NaN padding; one study: k = 1
+    model), all at once (metasr.stats.batch agrees with fit_rma to ~1e-12)."""
+    res = batch.pool(yi, vi, method=fit.method, test=fit.test)
+    if not res["converged"].all():
+        raise InputError("a refit did not converge", hint="report this data set: it is a bug")
+    sw = np.nansum(1 / (vi + res["tau2"][:, None]), axis=1)
+    return Refits(res["estimate"], res["se"], res["pval"], res["ci_lb"], res["ci_ub"], res["Q"], res["tau2"],
+                  res["I2"], res["se"] ** 2 * sw)
 
 
-def leave_one_out(fit: MetaFit, fits: list[MetaFit] | None = None) -> dict:
+def deleted_fits(fit: MetaFit) -> Refits:
+    """The k fits with study i left out (row i)."""
+    return _refits(fit, *batch.leave_one_out_arrays(fit.yi, fit.vi))
+
+
+def leave_one_out(fit: MetaFit, fits: Refits | None = None) -> dict:
     """metafor's leave1out(): the model refitted without each study in turn."""
     _require_intercept_only(fit, "Leave-one-out analysis")
-    fits = deleted_fits(fit) if fits is None else fits
-    return {
-        "estimate": [f.estimate for f in fits],
-        "se": [float(f.se[0]) for f in fits],
-        "pval": [float(f.pval[0]) for f in fits],
-        "ci_lb": [float(f.ci_lb[0]) for f in fits],
-        "ci_ub": [float(f.ci_ub[0]) for f in fits],
-        "Q": [float(f.Q) for f in fits],
-        "tau2": [float(f.tau2) for f in fits],
-        "I2": [float(f.I2) for f in fits],
-    }
+    f = deleted_fits(fit) if fits is None else fits
+    return {"estimate": f.estimate.tolist(), "se": f.se.tolist(), "pval": f.pval.tolist(),
+            "ci_lb": f.ci_lb.tolist(), "ci_ub": f.ci_ub.tolist(), "Q": f.Q.tolist(), "tau2": f.tau2.tolist(),
+            "I2": f.I2.tolist()}
 
 
-def _knha_factor(f: MetaFit) -> float:
-    """s2w of a fit: 1 for z tests, the Knapp-Hartung scale otherwise (vb = s2w / sum(w))."""
-    if f.test != "knha":
-        return 1.0
-    return float(f.vb[0, 0] * np.sum(1 / (f.vi + f.tau2)))
-
-
-def influence(fit: MetaFit, fits: list[MetaFit] | None = None) -> dict:
+def influence(fit: MetaFit, fits: Refits | None = None) -> dict:
     """metafor's influence(): externally studentised residuals, DFFITS, Cook's distances,
     covariance ratios, leave-one-out tau2 and Q, hat values and weights (percent)."""
     _require_intercept_only(fit, "Influence diagnostics")
-    fits = deleted_fits(fit) if fits is None else fits
+    f = deleted_fits(fit) if fits is None else fits
     w = 1 / (fit.vi + fit.tau2)
     hat = w / np.sum(w)
     vb_full = float(fit.vb[0, 0])
-    beta_del = np.array([f.estimate for f in fits])
-    vb_del = np.array([float(f.vb[0, 0]) for f in fits])
-    tau2_del = np.array([f.tau2 for f in fits])
-    s2w_del = np.array([_knha_factor(f) for f in fits])
-    resid = fit.yi - beta_del
+    resid = fit.yi - f.estimate
     resid[np.abs(resid) < RESID_EPS] = 0.0
-    rstudent = resid / np.sqrt(fit.vi * s2w_del + vb_del + tau2_del * s2w_del)
-    dfb = fit.estimate - beta_del
-    dffits = dfb / np.sqrt(s2w_del * hat * (tau2_del + fit.vi))
+    rstudent = resid / np.sqrt(fit.vi * f.s2w + f.vb + f.tau2 * f.s2w)
+    dfb = fit.estimate - f.estimate
+    dffits = dfb / np.sqrt(f.s2w * hat * (f.tau2 + fit.vi))
     return {
         "rstudent": rstudent.tolist(),
         "dffits": dffits.tolist(),
         "cook_d": (dfb**2 / vb_full).tolist(),
-        "cov_r": (vb_del / vb_full).tolist(),
-        "tau2_del": tau2_del.tolist(),
-        "QE_del": [float(f.Q) for f in fits],
+        "cov_r": (f.vb / vb_full).tolist(),
+        "tau2_del": f.tau2.tolist(),
+        "QE_del": f.Q.tolist(),
         "hat": hat.tolist(),
         "weight": fit.weights.tolist(),
     }
@@ -95,6 +102,7 @@ def influence(fit: MetaFit, fits: list[MetaFit] | None = None) -> dict:
 
 def leave_one_out_and_influence(fit: MetaFit) -> tuple[dict, dict]:
     """Both analyses from one set of k refits."""
+    _require_intercept_only(fit, "Leave-one-out analysis")
     fits = deleted_fits(fit)
     return leave_one_out(fit, fits), influence(fit, fits)
 
@@ -122,15 +130,15 @@ def cumulative(fit: MetaFit, order, order_by: str | None = None) -> dict:
     if len(order) != fit.k:
         raise InputError(f"the ordering variable has {len(order)} values for {fit.k} studies")
     idx = _sort_order(order)
-    fits = [refit(fit, idx[: j + 1]) for j in range(fit.k)]
+    f = _refits(fit, *batch.cumulative_arrays(fit.yi[idx], fit.vi[idx]))
     return {
         "order_by": order_by,
         "study_index": idx.tolist(),
-        "estimate": [f.estimate for f in fits],
-        "se": [float(f.se[0]) for f in fits],
-        "pval": [float(f.pval[0]) for f in fits],
-        "ci_lb": [float(f.ci_lb[0]) for f in fits],
-        "ci_ub": [float(f.ci_ub[0]) for f in fits],
-        "tau2": [float(f.tau2) for f in fits],
-        "I2": [float(f.I2) for f in fits],
+        "estimate": f.estimate.tolist(),
+        "se": f.se.tolist(),
+        "pval": f.pval.tolist(),
+        "ci_lb": f.ci_lb.tolist(),
+        "ci_ub": f.ci_ub.tolist(),
+        "tau2": f.tau2.tolist(),
+        "I2": f.I2.tolist(),
     }
