@@ -146,11 +146,10 @@ def arm_columns(measure: str, columns) -> tuple[str, ...]:
 
 
 def _present(value) -> bool:
-    if value is None:
+    """False for blanks and every missing-value marker pandas may hand over (None, NaN, NA)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
         return False
-    if isinstance(value, float) and math.isnan(value):
-        return False
-    return str(value).strip() != "" and str(value).strip().lower() not in ("na", "nan")
+    return str(value).strip().lower() not in ("", "na", "nan", "<na>")
 
 
 class _RowReader:
