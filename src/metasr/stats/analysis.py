@@ -25,7 +25,7 @@ PROVENANCE = ("record_id", "source_location", "source_url", "reported_form", "co
               "comparison")
 ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i", "x1i", "t1i", "x2i", "t2i",
               "ti", "pi")
-COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i")
+COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "year")
 SMALL_STUDY_MIN_K = 10
 SENSITIVITY_MIN_K = 3
 
@@ -306,7 +306,7 @@ def _study_entries(table: pd.DataFrame, weights) -> list[dict]:
     crit = inference.critical_value("z", None)
     entries = []
     for i, rec in enumerate(table.to_dict("records")):
-        entry = {key: _passthrough(rec.get(key)) for key in PASSTHROUGH if key in rec}
+        entry = {key: _integral(key, _passthrough(rec.get(key))) for key in PASSTHROUGH if key in rec}
         yi, vi = float(rec["yi"]), float(rec["vi"])
         sei = math.sqrt(vi)
         entry.update(yi=yi, vi=vi, sei=sei, ci_lb=yi - crit * sei, ci_ub=yi + crit * sei,
@@ -314,11 +314,16 @@ def _study_entries(table: pd.DataFrame, weights) -> list[dict]:
                      effect_source=rec.get("effect_source"))
         for key in ARM_FIELDS + PROVENANCE:
             if key in rec and _text(rec[key]) != "":
-                entry[key] = _passthrough(rec[key])
-                if key in COUNT_FIELDS and isinstance(entry[key], float) and entry[key].is_integer():
-                    entry[key] = int(entry[key])
+                entry[key] = _integral(key, _passthrough(rec[key]))
         entries.append(entry)
     return entries
+
+
+def _integral(key: str, value):
+    """Counts and years read as floats (a blank elsewhere in the column) go back to integers."""
+    if key in COUNT_FIELDS and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _passthrough(value):
