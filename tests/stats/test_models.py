@@ -100,3 +100,23 @@ def test_peto_skips_uninformative_tables():
     with_empty = fit_peto([3, 0], [17, 20], [7, 0], [13, 20])
     alone = fit_peto([3], [17], [7], [13])
     assert math.isclose(with_empty.estimate, alone.estimate) and with_empty.k == 2 and with_empty.Q_df == 0
+
+
+def test_mantel_haenszel_rate_ratio_single_stratum_and_hart():
+    from metasr.stats.models import fit_mh_rates
+
+    one = fit_mh_rates([9], [413], [19], [398])
+    assert math.isclose(one.estimate, math.log((9 / 413) / (19 / 398)))
+    assert math.isclose(one.se**2, 1 / 9 + 1 / 19)
+    # Hart 1999 (real data, the reference fixture): the MH IRR lies close to metafor's common-effect estimate
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
+    hart = pd.read_csv(fixtures / "inputs/hart1999.csv")
+    fe = next(c for c in json.loads((fixtures / "expected.json").read_text())["cases"] if c["id"] == "hart1999_IRR_FE_z")
+    mh = fit_mh_rates(hart.x1i, hart.t1i, hart.x2i, hart.t2i)
+    assert mh.k == 6 and mh.Q_df == 5
+    assert abs(mh.estimate - fe["expected"]["estimate"]) < 0.05 and 0.8 < mh.se / fe["expected"]["se"] < 1.25

@@ -15,11 +15,11 @@ import pandas as pd
 from metasr.errors import InputError, Problem
 from metasr.stats import effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
-from metasr.stats.models import METHODS_RMA, MetaFit, TableFit, fit_mh, fit_peto, fit_rma
+from metasr.stats.models import METHODS_RMA, MetaFit, TableFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
 from metasr.stats.subgroup import subgroup_analysis
 
 METHODS = METHODS_RMA + ("MH", "PETO")
-TABLE_METHODS = {"MH": ("RR", "OR", "RD"), "PETO": ("OR",)}
+TABLE_METHODS = {"MH": ("RR", "OR", "RD", "IRR"), "PETO": ("OR",)}
 PASSTHROUGH = ("study_id", "label", "year")
 PROVENANCE = ("record_id", "source_location", "source_url", "reported_form", "conversion", "conversion_detail",
               "comparison")
@@ -143,6 +143,8 @@ def fit_table(table: pd.DataFrame, measure: str, method: str, test: str, file=No
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
     if method in TABLE_METHODS:
         _check_table_rows(table, method, _rows(table), file)
+        if measure == "IRR":
+            return fit_mh_rates(*(table[c].astype(float).to_numpy() for c in effects.RATE_COLUMNS))
         cells = _cells(table)
         return fit_mh(*cells, measure) if method == "MH" else fit_peto(*cells)
     return fit_rma(yi, vi, method=method, test=test, measure=measure)
@@ -378,6 +380,10 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
 
 def _mh_weights(fit: TableFit, table: pd.DataFrame):
     """Percent weights of the Mantel-Haenszel (or Peto) estimate per table."""
+    if fit.measure == "IRR":
+        x1, t1, x2, t2 = (table[col].astype(float).to_numpy() for col in effects.RATE_COLUMNS)
+        w = x2 * t1 / (t1 + t2)
+        return 100 * w / np.sum(w)
     a, b, c, d = _cells(table)
     n1, n2 = a + b, c + d
     n = n1 + n2

@@ -273,6 +273,27 @@ def fit_mh(ai, bi, ci, di, measure: str) -> TableFit:
     return TableFit("MH", measure, "z", yi, vi, float(estimate), float(math.sqrt(var)), Q, Q_df, len(ai))
 
 
+def fit_mh_rates(x1i, t1i, x2i, t2i) -> TableFit:
+    """Mantel-Haenszel pooled incidence rate ratio (log scale), as metafor's rma.mh for IRR."""
+    from metasr.stats import effects
+
+    x1i, t1i, x2i, t2i = (np.asarray(a, dtype=float) for a in (x1i, t1i, x2i, t2i))
+    empty = [name for name, x in (("x1i", x1i), ("x2i", x2i)) if x.sum() == 0]
+    if empty:
+        raise InputError([Problem(message=f"Mantel-Haenszel IRR is undefined: '{name}' is 0 in every study",
+                                  column=name, rule="events in both groups",
+                                  hint="describe the studies narratively") for name in empty])
+    Ti = t1i + t2i
+    R, S = np.sum(x1i * t2i / Ti), np.sum(x2i * t1i / Ti)
+    se = math.sqrt(np.sum(t1i * t2i * (x1i + x2i) / Ti**2) / (R * S))
+    keep = ~((x1i == 0) & (x2i == 0))
+    yi, vi = effects.log_irr(x1i, t1i, x2i, t2i)
+    yi, vi = np.where(keep, yi, np.nan), np.where(keep, vi, np.nan)
+    estimate = math.log(R / S)
+    Q, Q_df = _q_around(yi[keep], vi[keep], estimate)
+    return TableFit("MH", "IRR", "z", yi, vi, float(estimate), float(se), Q, Q_df, len(x1i))
+
+
 def _require_events(ai, ci, bi, di, measure) -> None:
     """Mantel-Haenszel ratios need events (and OR non-events) in both arms across the tables."""
     empty = []
