@@ -21,12 +21,13 @@ A row with one study is metafor's k = 1 model (tau2 = 0, z test); a row with non
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from metasr.errors import InputError
 
 METHODS = ("FE", "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML")
 TESTS = ("z", "knha")
+GRID_BLOCK = 400_000  # elements per vectorised pass over (rows, grid points, studies)
 GRID_POINTS = 40         # geometric grid points from 1e-8 min(vi) to U (plus 0)
 MAXITER = 200
 RTOL = 4 * np.finfo(float).eps
@@ -151,7 +152,11 @@ def _likelihood_tau2(y, v, mask, k, reml: bool):
     upper = 4 * (ymax - ymin) ** 2 + 2 * vmax  # twice the bound, so the score is negative at U
     steps = np.linspace(0.0, 1.0, GRID_POINTS)
     grid = np.concatenate([np.zeros((m, 1)), 1e-8 * vmin[:, None] * (upper / (1e-8 * vmin))[:, None] ** steps], 1)
-    score = np.column_stack([_score(y, v, mask, grid[:, g], reml, False)[0] for g in range(grid.shape[1])])
+    G = grid.shape[1]
+    block = int(max(1, min(G, GRID_BLOCK // max(1, y.size))))  # grid columns per 3-D pass
+    score = np.concatenate([
+        _score(y[:, None, :], v[:, None, :], mask[:, None, :], grid[:, g:g + block], reml, False)[0]
+        for g in range(0, G, block)], axis=1)
     falls = (score[:, :-1] > 0) & (score[:, 1:] <= 0)
     at_zero = score[:, 0] <= 0
     first = np.where(falls.any(1), np.argmax(falls, 1), -1)
@@ -265,13 +270,13 @@ def pool(yi, vi, method: str = "REML", test: str = "z", level: float = 0.95) -> 
         s2w = np.where(knha, (w * r * r).sum(-1) / np.maximum(k - 1, 1), 1.0)
         se = np.sqrt(vb * s2w)
         stat = estimate / se
-        z = stats.norm.ppf(1 - (1 - level) / 2)
-        crit = np.where(knha, stats.t.ppf(1 - (1 - level) / 2, np.maximum(df, 1)), z)
-        pval = np.where(knha, 2 * stats.t.sf(np.abs(stat), np.maximum(df, 1)), 2 * special.ndtr(-np.abs(stat)))
+        dfc = np.maximum(df, 1)
+        crit = np.where(knha, special.stdtrit(dfc, 1 - (1 - level) / 2), special.ndtri(1 - (1 - level) / 2))
+        pval = np.where(knha, 2 * special.stdtr(dfc, -np.abs(stat)), 2 * special.ndtr(-np.abs(stat)))
         w0, sw0, _, r0 = _sums(y, v, mask, np.zeros(len(k)))
         Q = (w0 * r0 * r0).sum(-1)
         Q_df = np.maximum(k - 1, 0)
-        Q_pval = np.where(Q_df > 0, stats.chi2.sf(Q, np.maximum(Q_df, 1)), 1.0)
+        Q_pval = np.where(Q_df > 0, special.chdtrc(np.maximum(Q_df, 1), Q), 1.0)
         if method == "FE":
             I2 = np.where(Q > 0, np.maximum(0.0, 100 * (Q - Q_df) / Q), 0.0)
             H2 = np.where(Q_df > 0, Q / np.maximum(Q_df, 1), 1.0)

@@ -23,6 +23,7 @@ import numpy as np
 from scipy import stats
 
 from metasr.errors import InputError
+from metasr.stats import batch
 from metasr.stats.models import MetaFit, fit_rma
 
 # metafor's defaults for rma() when no control list is given (trimfill() passes none).
@@ -215,15 +216,28 @@ def _loglik(yi, vi, tau2, method) -> float:
     return float(ll - 0.5 * math.log(sw) if method == "REML" else ll)
 
 
-def _fit_default_control(yi, vi, method: str, test: str = "z") -> MetaFit:
-    """An intercept-only fit as rma() returns it without a control list (k = 1 allowed)."""
+def _tau2_default_control(yi, vi, method: str) -> float:
+    """tau2 of rma(yi, vi, method) without a control list (exact where metafor is exact)."""
+    if len(yi) == 1 or method == "FE":
+        return 0.0
+    tau2 = _default_control_tau2(yi, vi, method) if method in ("ML", "REML", "EB") else None
+    if tau2 is None:
+        tau2 = float(batch.estimate_tau2(yi[None, :], vi[None, :], method)[0][0])
+    return tau2
+
+
+def _fit_default_control(yi, vi, method: str) -> MetaFit:
+    """An intercept-only z-test fit as rma() returns it without a control list (k = 1 allowed)."""
     if len(yi) == 1:
         return fit_rma(yi, vi, method="FE", test="z")
-    if method in ("ML", "REML", "EB"):
-        tau2 = _default_control_tau2(yi, vi, method)
-        if tau2 is not None:
-            return fit_rma(yi, vi, method=method, test=test, tau2=tau2)
-    return fit_rma(yi, vi, method=method, test=test)
+    if method == "FE":
+        return fit_rma(yi, vi, method="FE", test="z")
+    return fit_rma(yi, vi, method=method, test="z", tau2=_tau2_default_control(yi, vi, method))
+
+
+def _estimate_default_control(yi, vi, method: str) -> float:
+    w = 1 / (vi + _tau2_default_control(yi, vi, method))
+    return float(np.sum(w * yi) / np.sum(w))
 
 
 @dataclass
@@ -268,7 +282,7 @@ def trimfill_model(fit: MetaFit, maxiter: int = 100) -> TrimFill:
         it += 1
         if it > maxiter:
             raise InputError("trim and fill did not converge", hint="report the funnel plot instead")
-        beta = _fit_default_control(yi[: k - k0], vi[: k - k0], fit.method).estimate
+        beta = _estimate_default_control(yi[: k - k0], vi[: k - k0], fit.method)
         k0 = _l0(yi, beta)
     if k0 == 0:
         return TrimFill(side, 0, fit, np.empty(0), np.empty(0))
