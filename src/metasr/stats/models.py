@@ -144,43 +144,51 @@ def fit_rma(yi, vi, method: str = "REML", test: str = "z", X=None, measure: str 
     X = _as_design(X, k)
     check_inputs(yi, vi, X, method, test)
     p = X.shape[1]
-    if method == "FE":
-        tau2_hat, tau2_se = 0.0, None
-    elif tau2 is not None:
-        tau2_hat = float(tau2)
-        tau2_se = tau2_estimators.se_at(method, yi, vi, X, tau2_hat) if method in ("REML", "ML", "PM", "EB") else None
-    else:
-        tau2_hat, tau2_se = tau2_estimators.estimate_tau2(method, yi, vi, X)
+    tau2_hat, tau2_se = _tau2(method, yi, vi, X, tau2)
     proj = Projection(yi, 1 / (vi + tau2_hat), X)
-    df_resid = k - p
-    vb = proj.A
-    if test == "knha":
-        vb = vb * inference.knha_scale(yi, vi, X, tau2_hat)
+    vb = proj.A * (inference.knha_scale(yi, vi, X, tau2_hat) if test == "knha" else 1.0)
     se = np.sqrt(np.diag(vb))
-    df = df_resid if test == "knha" else None
+    df = k - p if test == "knha" else None
     stat, pval, ci_lb, ci_ub = inference.wald(proj.beta, se, test, df)
     Q, Q_df, Q_pval = inference.heterogeneity_q(yi, vi, X)
-    if method == "FE":
-        I2, H2 = inference.i2_h2_from_q(Q, Q_df)
-    else:
-        I2, H2 = inference.i2_h2_from_tau2(tau2_hat, inference.typical_variance(vi, X))
-    weights = 100 * proj.w / np.sum(proj.w)
+    I2, H2 = _i2_h2(method, vi, X, Q, Q_df, tau2_hat)
     pi_lb = pi_ub = math.nan
-    QM = QM_df = QM_pval = None
     if p == 1:
         pi_lb, pi_ub = inference.prediction_interval(float(proj.beta[0]), float(se[0]), tau2_hat, test, df)
-    has_intercept = bool(np.all(X[:, 0] == 1))
-    if p > 1:
-        coefs = list(range(1, p)) if has_intercept else list(range(p))
-        QM, QM_df, QM_pval = inference.omnibus(proj.beta, vb, coefs, test, df_resid)
+    QM, QM_df, QM_pval = _moderator_test(proj.beta, vb, X, test, k - p)
     names = list(coef_names) if coef_names is not None else (["intrcpt"] + [f"x{j}" for j in range(1, p)])
     return MetaFit(
         yi=yi, vi=vi, X=X, method=method, test=test, measure=measure,
         tau2=float(tau2_hat), tau2_se=None if tau2_se is None else float(tau2_se),
         beta=proj.beta, vb=vb, se=se, stat=stat, pval=pval, ci_lb=ci_lb, ci_ub=ci_ub, df=df,
-        Q=Q, Q_df=Q_df, Q_pval=Q_pval, I2=float(I2), H2=float(H2), weights=weights,
+        Q=Q, Q_df=Q_df, Q_pval=Q_pval, I2=float(I2), H2=float(H2), weights=100 * proj.w / np.sum(proj.w),
         pi_lb=float(pi_lb), pi_ub=float(pi_ub), QM=QM, QM_df=QM_df, QM_pval=QM_pval, coef_names=names,
     )
+
+
+def _tau2(method, yi, vi, X, fixed):
+    """(tau2, its SE): 0 for FE, the fixed value (with metafor's SE where it has one), or estimated."""
+    if method == "FE":
+        return 0.0, None
+    if fixed is not None:
+        se = tau2_estimators.se_at(method, yi, vi, X, float(fixed)) if method in ("REML", "ML", "PM", "EB") else None
+        return float(fixed), se
+    return tau2_estimators.estimate_tau2(method, yi, vi, X)
+
+
+def _i2_h2(method, vi, X, Q, Q_df, tau2):
+    if method == "FE":
+        return inference.i2_h2_from_q(Q, Q_df)
+    return inference.i2_h2_from_tau2(tau2, inference.typical_variance(vi, X))
+
+
+def _moderator_test(beta, vb, X, test, df_resid):
+    """Omnibus test of the moderators (all coefficients but the intercept); None without moderators."""
+    p = X.shape[1]
+    if p == 1:
+        return None, None, None
+    coefs = list(range(1, p)) if bool(np.all(X[:, 0] == 1)) else list(range(p))
+    return inference.omnibus(beta, vb, coefs, test, df_resid)
 
 
 def fit_common(yi, vi, test: str = "z", X=None, measure: str | None = None) -> MetaFit:
