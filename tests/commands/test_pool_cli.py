@@ -119,3 +119,9 @@ def test_utf8_bom_header_is_read(tmp_path, capsys):
     path.write_bytes("\ufeffyi,vi\n0.1,0.1\n0.3,0.2\n".encode("utf-8"))  # synthetic, as Excel saves CSV
     code, out, _ = run(capsys, path, "--measure", "GEN", "--method", "FE")
     assert code == 0 and json.loads(out)["k"] == 2
+
+
+def test_conflicting_analyses_are_refused(capsys):
+    code, _, err = run(capsys, FIXTURES / "inputs/bcg.csv", "--measure", "RR", "--method", "REML",
+                       "--mods", "ablat", "--subgroup", "alloc")
+    assert code == 2 and "choose one of" in err

@@ -192,6 +192,7 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
     result: dict = {"measure": measure, "method": method, "test": test}
     mods = [m for m in (mods or []) if m]
+    _check_options(mods, subgroup, order, file)
     if mods:
         result.update(_analyse_metareg(table, measure, method, test, mods, file))
     elif subgroup:
@@ -203,6 +204,15 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     if not_usable:
         result["not_usable"] = not_usable
     return json_safe(result)
+
+
+def _check_options(mods, subgroup, order, file) -> None:
+    """One analysis at a time: a cumulative order belongs to the overall model only."""
+    chosen = [name for name, given in (("moderators", mods), ("subgroup", subgroup)) if given]
+    if len(chosen) > 1 or (chosen and order):
+        raise InputError(_problem(f"choose one of moderators, subgroup or a cumulative order (got "
+                                  f"{', '.join(chosen + (['order'] if order else []))})", file,
+                                  rule="one analysis", hint="run metasr pool once per analysis"))
 
 
 def _reject_table_method(method: str, what: str, file) -> None:
