@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import textwrap
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -172,7 +173,9 @@ class Catalogue:
     titles: set = field(default_factory=set)
 
     def pages(self, journal: Journal, volume: str, length: int) -> tuple[int, int]:
-        start = self.next_page.get((journal.name, volume), 1 + 10 * (len(journal.name) % 7))
+        # Volumes paginate continuously from a journal-specific page (a checksum, not the clock).
+        first = 1 + zlib.crc32(f"{journal.name}|{volume}".encode()) % 1500
+        start = self.next_page.get((journal.name, volume), first)
         self.next_page[(journal.name, volume)] = start + length + 1
         return start, start + length - 1
 
