@@ -209,8 +209,8 @@ def _generic_row(r: _RowReader, measure: str, log_ci: bool):
         if log_ci and not _check(r, min(yi, lb, ub) > 0, "ratio estimate and CI must be positive", "ci_lb",
                                  lb, "ratio > 0", "ratio estimates (RR, OR, IRR) are on the ratio scale"):
             return None
-        if not _check(r, lb < yi < ub, "estimate must lie strictly inside its CI", "ci_lb", f"{lb}..{ub}",
-                      "ci_lb < yi < ci_ub", "check the order of the bounds"):
+        if not _check(r, lb <= yi <= ub and lb < ub, "estimate must lie inside a CI of positive width", "ci_lb",
+                      f"{lb}..{ub}", "ci_lb <= yi <= ci_ub, ci_lb < ci_ub", "check the order of the bounds"):
             return None
         y, v = from_ci(yi, lb, ub, log_ci)
         return float(y), float(v), "ci"
