@@ -113,6 +113,16 @@ def test_bad_overrides(tmp_path, body, message):
         read_overrides(path, rows({}, {}))
 
 
+def test_transitive_override_contradiction(tmp_path):
+    records = rows({"title": "First distinct work about rims"}, {"title": "Second one, other"},
+                   {"title": "Third paper on something else"})
+    path = tmp_path / "overrides.csv"
+    path.write_text("record_a,record_b,decision\ns:0,s:1,same\ns:1,s:2,same\ns:0,s:2,distinct\n")
+    same, distinct = read_overrides(path, records)
+    with pytest.raises(InputError, match="'distinct' overrides keep"):
+        clusters(records, same, distinct)
+
+
 def test_absent_or_empty_overrides(tmp_path):
     assert read_overrides(tmp_path / "none.csv", rows({})) == ([], set())
     empty = tmp_path / "empty.csv"

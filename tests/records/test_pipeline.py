@@ -50,7 +50,7 @@ def _parsed(fixtures, tmp_path):
 def test_dedup_outputs_conserve_records_and_are_deterministic(fixtures, tmp_path):
     paths = _parsed(fixtures, tmp_path)
     summary = dedup_records(paths, tmp_path / "a")
-    dedup_records(paths, tmp_path / "b", overrides_csv=tmp_path / "missing.csv")
+    dedup_records(paths[::-1], tmp_path / "b", overrides_csv=tmp_path / "missing.csv")
     for name in ("records.csv", "unique.csv", "audit.csv"):
         assert filecmp.cmp(tmp_path / "a" / name, tmp_path / "b" / name, shallow=False)
     records, unique = read(tmp_path / "a" / "records.csv"), read(tmp_path / "a" / "unique.csv")

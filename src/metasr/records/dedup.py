@@ -17,8 +17,10 @@ How records are linked
    of the other, same first author, compatible venue and at least one of volume / first page
    agreeing), `citation` (same first author, year, journal, volume and first page: translated
    titles).
-4. Links are applied strongest first; two clusters merge only if no pair across them has a hard
-   conflict, so a chain A–B–C cannot join two works that conflict.
+4. Blocks are walked stage by stage, strongest key first (DOI, PMID, exact title, then the
+   weaker keys), and a link is applied as soon as it is found; a pair already in one cluster is
+   not compared again, which keeps large clusters cheap. Two clusters merge only if no pair
+   across them has a hard conflict, so a chain A–B–C cannot join two works that conflict.
 
 Overrides (reviewer decisions)
 ------------------------------
@@ -247,7 +249,7 @@ _DOI = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$"
 _PMID = re.compile(r"^(?:pmid:\s*)?(\d{1,9})$", re.IGNORECASE)
 
 
-def resolve_identifier(value: str, rows: list[dict], index: dict) -> list[int]:
+def resolve_identifier(value: str, index: dict) -> list[int]:
     value = value.strip()
     if value in index["record_id"]:
         return [index["record_id"][value]]
@@ -291,7 +293,7 @@ def read_overrides(path, rows: list[dict]) -> tuple[list[Link], set[tuple[int, i
                 continue
             ends = []
             for column in ("record_a", "record_b"):
-                found = resolve_identifier(row.get(column, ""), rows, index)
+                found = resolve_identifier(row.get(column, ""), index)
                 if not found:
                     problems.append(Problem(
                         message="identifier matches no record", file=str(path), row=line,
@@ -387,6 +389,12 @@ def cluster_records(rows: list[dict], same: list[Link] = (),
         if x == y:
             return
         if blocked(x, y, link.override == "same"):
+            if link.override == "same":
+                raise InputError(Problem(
+                    message="a 'same' override joins records that 'distinct' overrides keep "
+                    "apart (through other records of the cluster)", rule="override consistency",
+                    value=f"{rows[link.a]['record_id']} / {rows[link.b]['record_id']}",
+                    hint="check the overrides file for a contradiction"))
             if link.b in distinct_of.get(link.a, ()):
                 applied.append(Link(link.a, link.b, link.rule, link.fields, link.score,
                                     override="distinct"))

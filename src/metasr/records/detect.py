@@ -71,7 +71,7 @@ def detect_format(text: str, path: str) -> str:
     suffix = Path(path).suffix.lower()
     by_suffix = {".nbib": "medline", ".ris": "ris", ".bib": "bibtex", ".xml": "endnote_xml",
                  ".csv": "csv", ".tsv": "csv"}
-    if by_suffix.get(suffix) in matches and len(matches) > 1 and matches[0] == "csv":
+    if len(matches) > 1 and by_suffix.get(suffix) in matches:
         return by_suffix[suffix]
     return matches[0]
 

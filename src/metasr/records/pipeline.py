@@ -3,9 +3,9 @@
 `ingest_records` parses one export into `results/records/parsed/{source}.csv`;
 `dedup_records` clusters the parsed tables and writes `records.csv` (every input record, its
 `cluster_id` and `is_primary`), `unique.csv` (one row per cluster: the most complete record,
-blanks filled from the other members) and `audit.csv` (one row per link). Tables keep input
-order (sources in the order given, records in file order), so the same input gives
-byte-identical files. Records in = unique + duplicates is checked before anything is written.
+blanks filled from the other members) and `audit.csv` (one row per link). Rows are sorted by
+source name, then position in the file, whatever order the inputs are listed in, so the same
+inputs give byte-identical files. Records in = unique + duplicates is checked before anything is written.
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ def load_inputs(paths) -> list[dict]:
                                          "export its own source name"))
             seen_sources[source] = str(path)
         rows.extend(table)
+    # Sorted by source, then position: the order the inputs are listed in changes nothing.
+    rows.sort(key=lambda r: (r["source"], int(r["source_index"])))
     return rows
 
 
