@@ -106,3 +106,14 @@ def test_analyse_subgroup_and_metareg_routes():
 def test_json_safe_replaces_non_finite_numbers():
     assert json_safe({"a": np.float64("nan"), "b": [np.inf, np.int64(3)], "c": np.array([1.5])}) == \
         {"a": None, "b": [None, 3], "c": [1.5]}
+
+
+def test_cumulative_skipped_with_reason_when_a_year_is_missing():
+    table = extraction_table(4, extra_not_usable=False)
+    table["year"] = table["year"].astype(object)
+    table.loc[2, "year"] = np.nan
+    result = pool_outcome(table, "RR", "DL", "z", file="x.csv")
+    assert "row 4" in result["sensitivity"]["cumulative"]["skipped"]
+    assert "leave1out" in result["sensitivity"]
+    no_year = pool_outcome(extraction_table(4, extra_not_usable=False).drop(columns="year"), "RR", "DL", order_by="year")
+    assert "column 'year'" in no_year["sensitivity"]["cumulative"]["skipped"]

@@ -176,12 +176,18 @@ def sensitivity_dict(fit: MetaFit, order=None, order_by: str | None = None) -> d
 
 
 def _order_values(table: pd.DataFrame, column: str, file=None):
+    """One sort key per study (numbers when every value is a number); blanks are problems."""
     if column not in table.columns:
         raise InputError(_problem(f"order column '{column}' is missing", file, column=column,
                                   rule="required column", hint="name a column of the input table"))
-    values = table[column]
+    values = table[column].map(_text)
+    blank = [row for row, v in zip(_rows(table), values) if v == ""]
+    if blank:
+        raise InputError([_problem(f"'{column}' is missing, so the cumulative order is undefined", file, row=row,
+                                   column=column, rule="order value", hint="give every study a value")
+                          for row in blank])
     numeric = pd.to_numeric(values, errors="coerce")
-    return numeric.to_numpy(float) if numeric.notna().all() else values.astype(str).to_numpy()
+    return numeric.to_numpy(float) if numeric.notna().all() else values.to_numpy(dtype=str)
 
 
 def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=None, subgroup=None,
@@ -383,9 +389,19 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     if k >= SMALL_STUDY_MIN_K:
         out["small_study"] = bias_dict(iv_fit)
     if k >= SENSITIVITY_MIN_K:
-        ordering = _order_values(table, order_by, file) if order_by and order_by in table.columns else None
-        out["sensitivity"] = sensitivity_dict(iv_fit, ordering, order_by if ordering is not None else None)
+        out["sensitivity"] = _outcome_sensitivity(iv_fit, table, order_by, file)
     return _ordered(json_safe(out))
+
+
+def _outcome_sensitivity(fit: MetaFit, table: pd.DataFrame, order_by: str | None, file) -> dict:
+    """Leave-one-out and influence; cumulative by `order_by`, or the reason it was not run."""
+    try:
+        ordering = _order_values(table, order_by, file) if order_by else None
+    except InputError as err:
+        result = sensitivity_dict(fit)
+        result["cumulative"] = {"skipped": "; ".join(p.format() for p in err.problems)}
+        return result
+    return sensitivity_dict(fit, ordering, order_by if ordering is not None else None)
 
 
 def _mh_weights(fit: TableFit, table: pd.DataFrame):
