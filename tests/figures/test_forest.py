@@ -80,3 +80,14 @@ def test_file_step_is_byte_identical_on_rerun(tmp_path, review_config):
         paths.append((svg.read_bytes(), png.read_bytes()))
     assert paths[0] == paths[1]
     assert not list(tmp_path.glob(".*"))  # no temp files left behind
+
+
+def test_config_favours_list_and_log_scale_generic_effects(normand_pooled, tmp_path):
+    review = {"groups": {"experimental": "E", "control": "C"}}
+    assert forest.favours_labels({"favours": ["Less", "More"]}, review) == ("Less", "More")
+    pooled = dict(normand_pooled, measure="GEN")  # yi treated as log ratios by config
+    text = svg_text(pooled, tmp_path, {"scale": "log"}, review)
+    m = normand_pooled["model"]
+    import math
+
+    assert f"{math.exp(m['estimate']):.2f} [{math.exp(m['ci_lb']):.2f}" in text

@@ -144,6 +144,8 @@ def favours_labels(outcome_cfg: dict, review_cfg: dict) -> tuple[str, str]:
     effect is experimental minus (or over) control, so with `higher_is: worse` a positive effect
     is bad for the experimental group: left favours experimental, right favours control."""
     given = (outcome_cfg or {}).get("favours") or {}
+    if isinstance(given, (list, tuple)) and len(given) == 2:  # the config schema's [left, right]
+        given = {"left": given[0], "right": given[1]}
     groups = (review_cfg or {}).get("groups") or {}
     exp = groups.get("experimental", "experimental")
     ctl = groups.get("control", "control")
@@ -279,7 +281,7 @@ def subgroup_difference_text(sub: dict) -> str:
 
 def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[Row], list[str]]:
     """Table rows (with estimates on the analysis scale) and the footnote lines."""
-    ratio = st.is_ratio(pooled.get("measure"))
+    ratio = st.ratio_scale(pooled)
     studies = sort_studies(pooled.get("studies") or [], sort_by)
     model = pooled.get("model") or {}
     fixed = (pooled.get("method") or "").upper() in FIXED_METHODS | {"MH", "PETO"}
@@ -409,6 +411,8 @@ def plot_forest(pooled: dict, outcome_cfg: dict | None = None, review_cfg: dict 
         with st.style():
             return st.message_figure(title, f"Forest plot not drawn: {message}.")
     sort_by = sort_by or (outcome_cfg.get("forest") or {}).get("sort_by", "year")
+    if outcome_cfg.get("scale"):
+        pooled = {**pooled, "scale": outcome_cfg["scale"]}
     with st.style():
         return _draw(pooled, outcome_cfg, review_cfg, sort_by, title)
 
@@ -428,7 +432,7 @@ def _column_widths(rows, columns, label_header):
 
 
 def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
-    ratio = st.is_ratio(pooled.get("measure"))
+    ratio = st.ratio_scale(pooled)
     groups = review_cfg.get("groups") or {}
     arms = arm_columns(pooled, groups)
     name, model_line = effect_header(pooled)

@@ -64,7 +64,7 @@ def plot_funnel(pooled: dict):
 
 
 def _draw(pooled, studies, title):
-    ratio = st.is_ratio(pooled.get("measure"))
+    ratio = st.ratio_scale(pooled)
     yi = np.array([float(s["yi"]) for s in studies])
     sei = np.array([float(s["sei"]) if st.is_number(s.get("sei")) else math.sqrt(s["vi"])
                     for s in studies])

@@ -115,7 +115,7 @@ def plot_leave1out(pooled: dict):
             l1o.get("ci_lb") or [None] * n, l1o.get("ci_ub") or [None] * n,
             [f"{v:.0f}%" for v in i2] if i2 else [], "I²",
             (m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")) if m else None,
-            st.is_ratio(pooled.get("measure")), "Study omitted")
+            st.ratio_scale(pooled), "Study omitted")
 
 
 def cumulative_order(pooled: dict) -> list[dict]:
@@ -148,7 +148,7 @@ def plot_cumulative(pooled: dict):
             title, [f"+ {study_label(s)}" for s in studies], cum["estimate"],
             cum.get("ci_lb") or [None] * n, cum.get("ci_ub") or [None] * n,
             [f"{v:.3f}" for v in tau2] if tau2 else [], "Tau²", None,
-            st.is_ratio(pooled.get("measure")), f"Added (by {cum.get('order_by', 'year')})")
+            st.ratio_scale(pooled), f"Added (by {cum.get('order_by', 'year')})")
 
 
 def baujat_coordinates(yi, vi) -> tuple[np.ndarray, np.ndarray]:

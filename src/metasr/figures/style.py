@@ -58,6 +58,13 @@ def is_ratio(measure: str | None) -> bool:
     return (measure or "").upper() in RATIO_MEASURES
 
 
+def ratio_scale(pooled: dict, outcome_cfg: dict | None = None) -> bool:
+    """Whether an outcome's effects are log ratios: a ratio measure, or a generic effect whose
+    config says `scale: log` (carried in the pooled result as `scale`)."""
+    scale = (outcome_cfg or {}).get("scale") or pooled.get("scale")
+    return is_ratio(pooled.get("measure")) or scale == "log"
+
+
 def new_figure(width_in: float, height_in: float):
     """A figure with the metasr style applied (the style is set per figure, not globally)."""
     with plt.rc_context(RC_PARAMS):

@@ -31,7 +31,7 @@ def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
         cfg = outcomes.get(oid) or {}
         pooled = by_id.get(oid) or {}
         measure = (pooled.get("measure") or cfg.get("measure") or "").upper()
-        ratio = st.is_ratio(measure)
+        ratio = st.ratio_scale({"measure": measure, "scale": pooled.get("scale")}, cfg)
         model = pooled.get("model") or {}
         status = pooled.get("status") or "no_data"
         row = {"id": oid, "label": pooled.get("label") or cfg.get("label") or oid,

@@ -35,9 +35,9 @@ def _num(x):
     return x if math.isfinite(x) else None
 
 
-def _appreciable(measure: str) -> tuple[float, float]:
+def _appreciable(measure: str, scale: str | None = None) -> tuple[float, float]:
     """Limits of an appreciable effect, on the analysis scale (logs for ratios)."""
-    if (measure or "").upper() in RATIO:
+    if (measure or "").upper() in RATIO or scale == "log":
         return math.log(0.75), math.log(1.25)
     return -0.5, 0.5
 
@@ -81,7 +81,7 @@ def imprecision(pooled: dict) -> tuple[int, str]:
     lb, ub = _num(m.get("ci_lb")), _num(m.get("ci_ub"))
     if lb is None or ub is None:
         return 0, "no confidence interval"
-    low, high = _appreciable(pooled.get("measure"))
+    low, high = _appreciable(pooled.get("measure"), pooled.get("scale"))
     n = participants(pooled)
     if lb < low and ub > high:
         return -2, "the CI includes both appreciable benefit and appreciable harm"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jinja2
 
-from metasr.figures.style import atomic_path
+from metasr.figures.style import atomic_path, ratio_scale
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, grade_outcome
 from metasr.report.methods import methods_paragraph
 
@@ -129,7 +129,7 @@ def software_versions() -> dict[str, str]:
 def model_table(pooled: dict) -> list[tuple[str, str]]:
     """Pooled results and heterogeneity as (quantity, value) rows."""
     m = pooled.get("model") or {}
-    ratio = (pooled.get("measure") or "").upper() in RATIO
+    ratio = ratio_scale(pooled)
     test = "z" if (pooled.get("test") or "z").lower() == "z" else "t"
     rows = [
         ("Pooled estimate [95% CI]", estimate_text(m.get("estimate"), m.get("ci_lb"),
@@ -168,7 +168,7 @@ def small_study_section(pooled: dict) -> dict:
     if "skipped" in small or not small:
         return {"run": False, "message": f"Small-study tests not run: "
                                          f"{small.get('skipped') or 'no results'}."}
-    ratio = (pooled.get("measure") or "").upper() in RATIO
+    ratio = ratio_scale(pooled)
     rows = []
     for key, name in (("egger", "Egger's test (mixed-effects, predictor SE)"),
                       ("egger_lm", "Egger's regression test (classical, weighted regression)")):
@@ -192,9 +192,9 @@ def small_study_section(pooled: dict) -> dict:
 
 def sensitivity_section(pooled: dict) -> dict:
     sens = pooled.get("sensitivity") or {}
-    ratio = (pooled.get("measure") or "").upper() in RATIO
     studies = pooled.get("studies") or []
     l1o = sens.get("leave1out") or {}
+    ratio = ratio_scale(pooled)
     rows = []
     if l1o and l1o.get("estimate") and len(l1o["estimate"]) == len(studies):
         for i, s in enumerate(studies):
@@ -239,10 +239,10 @@ def arm_text(study: dict) -> str:
 
 
 def studies_table(extraction_rows: list[dict], measure: str,
-                  pooled_studies: list[dict] | None = None) -> list[dict]:
+                  pooled_studies: list[dict] | None = None, ratio: bool | None = None) -> list[dict]:
     """Extraction rows with the effect the pooling step computed for each usable row (matched
     by study id, in order), so conversions and their results sit side by side."""
-    ratio = (measure or "").upper() in RATIO
+    ratio = (measure or "").upper() in RATIO if ratio is None else ratio
     computed: dict[str, list[dict]] = {}
     for s in pooled_studies or []:
         computed.setdefault(str(s.get("study_id")), []).append(s)
@@ -292,7 +292,7 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "k_rows": pooled.get("k_rows", len(extraction_rows)),
         "k_not_usable": pooled.get("k_not_usable", 0),
         "studies": studies_table(extraction_rows, pooled.get("measure"),
-                                 pooled.get("studies") or []),
+                                 pooled.get("studies") or [], ratio_scale(pooled)),
         "model": model_table(pooled) if pooled.get("status") == "pooled" else [],
         "small_study": small_study_section(pooled),
         "sensitivity": sensitivity_section(pooled),
@@ -307,7 +307,8 @@ def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list
     for pooled in pooled_results:
         cfg = outcomes_cfg.get(pooled.get("outcome")) or {}
         published = pooled.get("published") or cfg.get("published")
-        ratio = (pooled.get("measure") or cfg.get("measure") or "").upper() in RATIO
+        ratio = ratio_scale({"measure": pooled.get("measure") or cfg.get("measure"),
+                             "scale": pooled.get("scale")}, cfg)
         m = pooled.get("model") or {}
         ours = estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), ratio) \
             if pooled.get("status") == "pooled" else (pooled.get("status_message") or "–")
@@ -396,6 +397,10 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
     outcomes_cfg = config.get("outcomes") or {}
     pooled_results = [read_json(p) for p in pooled_jsons]
     pooled_results = [p for p in pooled_results if p]
+    for p in pooled_results:  # generic effects on the log scale are shown as ratios
+        scale = (outcomes_cfg.get(p.get("outcome")) or {}).get("scale")
+        if scale and not p.get("scale"):
+            p["scale"] = scale
     order = list(outcomes_cfg)
     pooled_results.sort(key=lambda p: (order.index(p["outcome"]) if p.get("outcome") in order
                                        else len(order), str(p.get("outcome"))))
