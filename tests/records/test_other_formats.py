@@ -85,6 +85,20 @@ def test_endnote_xml_truncated(fixtures, tmp_path):
     assert err.value.problems[0].file == str(path) and err.value.problems[0].row >= 1
 
 
+def test_endnote_numbers_that_never_repeat_are_record_ids(tmp_path):
+    path = tmp_path / "ids.xml"  # synthetic: 30 records numbered like a database's record ids
+    body = "".join(f"<record><titles><title>T{i}</title></titles><number>{100 + i}</number>"
+                   "</record>" for i in range(30))
+    path.write_text(f"<xml><records>{body}</records></xml>", encoding="utf-8")
+    _, records = parse_export(path)
+    assert {r["issue"] for r in records} == {""}
+    path.write_text("<xml><records>" + "".join(
+        f"<record><titles><title>T{i}</title></titles><number>{i % 4 + 1}</number></record>"
+        for i in range(30)) + "</records></xml>", encoding="utf-8")
+    _, records = parse_export(path)
+    assert {r["issue"] for r in records} == {"1", "2", "3", "4"}
+
+
 def test_endnote_number_that_is_a_record_id_is_not_an_issue(tmp_path):
     path = tmp_path / "numbers.xml"  # synthetic
     path.write_text('<?xml version="1.0" encoding="UTF-8"?><xml><records>'

@@ -4,8 +4,8 @@ sits either directly in a field element or in nested `<style>` runs.
 lxml's iterparse streams the file (the 3.8 MB respiratory benchmark parses in well under a
 second), gives each record its source line, and reports a malformed document with a line
 number. Field choice follows EndNote's own semantics; `<number>` is EndNote's issue field for
-journal articles, but databases such as the respiratory benchmark fill it with a record id, so
-it is kept only when it looks like an issue (short, not a long digit run).
+journal articles, but some libraries (the respiratory benchmark) fill it with a record id, so it
+is kept only when it looks like an issue (short) and the file's numbers repeat as issues do.
 """
 
 from __future__ import annotations
@@ -46,6 +46,16 @@ def _issue(record) -> str:
     return number if _ISSUE_LIKE.match(number) else ""
 
 
+def drop_record_id_numbers(records: list[dict], numbers: list[str]) -> None:
+    """Issue numbers repeat (most journals have 1-12, 1-52); record ids do not. When the
+    `<number>` values of a file are nearly all distinct, they are ids: clear them all."""
+    values = [n for n in numbers if n]
+    if len(values) >= 20 and len(set(values)) >= 0.8 * len(values):
+        for record, number in zip(records, numbers):
+            if number and record["issue"] == number:
+                record["issue"] = ""
+
+
 def _pmid(record) -> str:
     accession = _first(record, "accession-num")
     provider = (_first(record, "remote-database-provider") + _first(record, "remote-database-name"))
@@ -83,11 +93,12 @@ def parse(text: str, path: str) -> list[dict]:
 
     # The text is already decoded; drop the declaration so its encoding name cannot disagree.
     data = re.sub(r"^\ufeff?\s*<\?xml[^>]*\?>", "", text).encode("utf-8")
-    records = []
+    records, numbers = [], []
     try:
         for _, element in etree.iterparse(io.BytesIO(data), events=("end",), tag="record",
                                           recover=False, huge_tree=True):
             records.append(to_fields(element))
+            numbers.append("" if _first(element, "issue") else _first(element, "number"))
             element.clear(keep_tail=True)
     except etree.XMLSyntaxError as err:
         line = err.position[0] if err.position else None
@@ -95,4 +106,5 @@ def parse(text: str, path: str) -> list[dict]:
                                  file=str(path), row=line, rule="export file format",
                                  hint="the export may have been cut off (missing end tag); "
                                  "export it again")) from None
+    drop_record_id_numbers(records, numbers)
     return records
