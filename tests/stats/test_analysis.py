@@ -115,5 +115,6 @@ def test_cumulative_skipped_with_reason_when_a_year_is_missing():
     result = pool_outcome(table, "RR", "DL", "z", file="x.csv")
     assert "row 4" in result["sensitivity"]["cumulative"]["skipped"]
     assert "leave1out" in result["sensitivity"]
-    no_year = pool_outcome(extraction_table(4, extra_not_usable=False).drop(columns="year"), "RR", "DL", order_by="year")
+    without_year = extraction_table(4, extra_not_usable=False).drop(columns="year")
+    no_year = pool_outcome(without_year, "RR", "DL", order_by="year")
     assert "column 'year'" in no_year["sensitivity"]["cumulative"]["skipped"]

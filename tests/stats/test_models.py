@@ -116,7 +116,8 @@ def test_mantel_haenszel_rate_ratio_single_stratum_and_hart():
 
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
     hart = pd.read_csv(fixtures / "inputs/hart1999.csv")
-    fe = next(c for c in json.loads((fixtures / "expected.json").read_text())["cases"] if c["id"] == "hart1999_IRR_FE_z")
+    cases = json.loads((fixtures / "expected.json").read_text())["cases"]
+    fe = next(c for c in cases if c["id"] == "hart1999_IRR_FE_z")
     mh = fit_mh_rates(hart.x1i, hart.t1i, hart.x2i, hart.t2i)
     assert mh.k == 6 and mh.Q_df == 5
     assert abs(mh.estimate - fe["expected"]["estimate"]) < 0.05 and 0.8 < mh.se / fe["expected"]["se"] < 1.25

@@ -288,7 +288,7 @@ def split_usable(df: pd.DataFrame, file=None):
         return table.reset_index(drop=True), []
     flags, problems = [], []
     for value, row in zip(table["usable"], table["_row"]):
-        text = str(value).strip().lower() if value is not None and not (isinstance(value, float) and math.isnan(value)) else ""
+        text = _text(value).lower()
         if isinstance(value, (bool, np.bool_)):
             flags.append(bool(value))
         elif text in _TRUE:
@@ -313,7 +313,8 @@ def split_usable(df: pd.DataFrame, file=None):
 
 
 def _text(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A cell as stripped text; every missing-value marker pandas may hand over becomes ''."""
+    if value is None or (not isinstance(value, str) and np.ndim(value) == 0 and pd.isna(value)):
         return ""
     return str(value).strip()
 
