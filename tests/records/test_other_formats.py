@@ -107,3 +107,19 @@ def test_endnote_number_that_is_a_record_id_is_not_an_issue(tmp_path):
                     "</records></xml>", encoding="utf-8")
     _, records = parse_export(path)
     assert [r["issue"] for r in records] == ["", "4"]
+
+
+def test_scopus_csv_columns(tmp_path):
+    path = tmp_path / "scopus.csv"  # synthetic rows in Scopus's CSV layout
+    path.write_text(
+        '\ufeff"Authors","Author(s) ID","Title","Year","Source title","Volume","Issue",'
+        '"Art. No.","Page start","Page end","DOI","Link","Abstract","PubMed ID",'
+        '"Document Type","Source","EID"\n'
+        '"Furlanello T.; Masti R.","1;2","Taurine in dogs","2025","Animals","15","1","3","","",'
+        '"10.3390/ani15010003","https://x","Abstract.","","Article","Scopus","2-s2.0-1"\n'
+        '"Absinta M.","3","Rim lesions","2019","JAMA Neurology","76","12","","1474","1483",'
+        '"","","","31403674","Article","Scopus","2-s2.0-2"\n', encoding="utf-8")
+    _, records = parse_export(path)
+    assert [r["pages"] for r in records] == ["3", "1474-1483"]
+    assert records[1]["pmid"] == "31403674" and records[0]["journal"] == "Animals"
+    assert records[0]["authors"] == "Furlanello T.; Masti R." and records[1]["accession"] == "2-s2.0-2"
