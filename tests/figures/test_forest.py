@@ -91,3 +91,13 @@ def test_config_favours_list_and_log_scale_generic_effects(normand_pooled, tmp_p
     import math
 
     assert f"{math.exp(m['estimate']):.2f} [{math.exp(m['ci_lb']):.2f}" in text
+
+
+def test_long_group_names_wrap_without_hiding_the_measure(normand_pooled, tmp_path):
+    review = {"groups": {"experimental": "Patients with at least one paramagnetic rim lesion "
+                                         "on 7T MRI in the brain",
+                         "control": "Patients without any rim lesion"}}
+    text = svg_text(normand_pooled, tmp_path, {"higher_is": "better"}, review)
+    assert "Std. mean difference" in text
+    assert "Patients without any" in text and "rim lesion" in text
+    assert "on 7T MRI in the brain" not in text  # cut visibly after two lines

@@ -31,6 +31,7 @@ ROW_IN = 0.19  # row height, inches
 PLOT_IN = 2.5  # width of the plot panel, inches
 PAD_IN = 0.14  # gap between text columns, inches
 LABEL_MAX_IN = 2.4  # longer study labels are cut with a visible ellipsis
+GROUP_MAX_IN = 1.6  # an arm block's header widens for its group name up to this
 
 MEASURE_NAMES = {
     "SMD": "Std. mean difference", "MD": "Mean difference", "RR": "Risk ratio",
@@ -440,14 +441,22 @@ def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
     rows, footnotes = build_rows(pooled, columns, sort_by)
     label_header = "Study or subgroup"
     label_w, widths = _column_widths(rows, columns, label_header)
-    for role in ("experimental", "control"):  # an arm block is at least as wide as its name
+    group_lines = {}
+    for role in ("experimental", "control"):
+        # An arm block widens for its group's name up to GROUP_MAX_IN; longer names wrap onto
+        # a second line (then are cut visibly), so long names never push the plot off the page.
         keys = [c.key for c in arms if c.group == role]
         if keys:
-            need = st.text_width_in(groups.get(role, role), weight="bold") + PAD_IN
-            short = need - sum(widths[k] for k in keys)
-            if short > 0:
+            group_name = groups.get(role, role.capitalize())
+            natural = sum(widths[k] for k in keys)
+            need = min(st.text_width_in(group_name, weight="bold") + PAD_IN,
+                       max(natural, GROUP_MAX_IN))
+            if need > natural:
                 for k in keys:
-                    widths[k] += short / len(keys)
+                    widths[k] += (need - natural) / len(keys)
+            group_lines[role] = st.wrap_to_width(group_name, max(need, natural) - PAD_IN,
+                                                 weight="bold", max_lines=2)
+    extra = 0.85 * (max([len(v) for v in group_lines.values()] or [1]) - 1)
 
     margin = 0.15
     table_w = label_w + sum(widths.values())
@@ -458,9 +467,12 @@ def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
     foot_lines = []
     for line in footnotes:
         foot_lines += st.split_clauses(line, fig_w - 2 * margin)
-    header_h = ROW_IN * 2.4
+    header_h = ROW_IN * (2.4 + extra)
     body_h = ROW_IN * len(rows)
-    axis_h = 0.55  # tick labels and the favours labels
+    # Favours labels wrap onto two lines under each half of the axis, then are cut visibly.
+    favours = [st.wrap_to_width(label, PLOT_IN / 2 - 0.05, size=st.FONT_SIZE - 0.5,
+                                max_lines=2) for label in favours_labels(outcome_cfg, review_cfg)]
+    axis_h = 0.42 + 0.15 * max(len(lines) for lines in favours)  # tick labels + favours
     top_h = 0.12 + 0.24 * len(title_lines)
     fig_h = top_h + header_h + body_h + axis_h + ROW_IN * len(foot_lines) + 0.15
     fig = st.new_figure(fig_w, fig_h)
@@ -491,17 +503,18 @@ def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
             continue
         left = right_edge[keys[0]] - widths[keys[0]] + PAD_IN / 2
         right = right_edge[keys[-1]]
-        text = st.truncate_to_width(groups.get(role, role.capitalize()), right - left,
-                                    weight="bold")
-        fig.text(fx((left + right) / 2), fy(header_top + ROW_IN * 1.0), text, ha="center",
-                 va="baseline", weight="bold")
-        fig.add_artist(_hline(fig, fx(left), fx(right), fy(header_top + ROW_IN * 1.2)))
+        lines = group_lines[role]
+        for j, text in enumerate(lines):  # bottom-aligned over the block's column names
+            y_line = ROW_IN * (1.0 + extra - 0.85 * (len(lines) - 1 - j))
+            fig.text(fx((left + right) / 2), fy(header_top + y_line), text, ha="center",
+                     va="baseline", weight="bold")
+        fig.add_artist(_hline(fig, fx(left), fx(right), fy(header_top + ROW_IN * (1.2 + extra))))
     effect_left = right_edge["effect"] - widths["effect"] + PAD_IN / 2
-    fig.text(fx((effect_left + plot_x0 + PLOT_IN) / 2), fy(header_top + ROW_IN * 1.0),
+    fig.text(fx((effect_left + plot_x0 + PLOT_IN) / 2), fy(header_top + ROW_IN * (1.0 + extra)),
              st.truncate_to_width(name, plot_x0 + PLOT_IN - effect_left, weight="bold"),
              ha="center", va="baseline", weight="bold")
     # Header line 2: column names.
-    y2 = fy(header_top + ROW_IN * 2.1)
+    y2 = fy(header_top + ROW_IN * (2.1 + extra))
     fig.text(fx(margin), y2, label_header, weight="bold", va="baseline")
     for col in columns:
         if col.key == "effect":
@@ -533,15 +546,11 @@ def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
 
     ax = fig.add_axes([fx(plot_x0), fy(body_top + body_h), fx(PLOT_IN), body_h / fig_h])
     _draw_plot(ax, rows, ratio, len(rows))
-    left_label, right_label = favours_labels(outcome_cfg, review_cfg)
-    half_w = PLOT_IN / 2 - 0.05
-    fav_y = fy(body_top + body_h + 0.42)
-    fig.text(fx(plot_x0 + PLOT_IN / 2 - 0.05), fav_y,
-             st.truncate_to_width(left_label, half_w), ha="right", va="baseline",
-             fontsize=st.FONT_SIZE - 0.5)
-    fig.text(fx(plot_x0 + PLOT_IN / 2 + 0.05), fav_y,
-             st.truncate_to_width(right_label, half_w), ha="left", va="baseline",
-             fontsize=st.FONT_SIZE - 0.5)
+    for x_in, lines, ha in ((plot_x0 + PLOT_IN / 2 - 0.05, favours[0], "right"),
+                            (plot_x0 + PLOT_IN / 2 + 0.05, favours[1], "left")):
+        for j, line in enumerate(lines):
+            fig.text(fx(x_in), fy(body_top + body_h + 0.42 + 0.15 * j), line, ha=ha,
+                     va="baseline", fontsize=st.FONT_SIZE - 0.5)
     y = body_top + body_h + axis_h
     for line in foot_lines:
         y += ROW_IN
