@@ -67,6 +67,16 @@ def test_database_labels_do_not_split_a_shared_doi():
     assert clusters(records).cluster_of == [0, 0]
 
 
+def test_authorless_notice_with_the_article_title_stays_apart():
+    # A correction notice listed under the article's own title, without authors or pages.
+    records = rows({}, {"authors": "", "pages": "", "volume": ""})
+    assert clusters(records).cluster_of == [0, 1]
+    # Two authorless copies of one record (same title and journal) are the same record.
+    records = rows({"authors": "", "pages": "", "volume": ""},
+                   {"authors": "", "pages": "", "volume": "", "journal": "JAMA Neurol"})
+    assert clusters(records).cluster_of == [0, 0]
+
+
 def test_supplement_doi_shared_by_different_abstracts():
     records = rows({"title": "Quality of life in primary ciliary dyskinesia", "doi": "10.1000/supp",
                     "publication_type": "Conference Abstract"},

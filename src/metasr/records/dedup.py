@@ -203,7 +203,7 @@ def compare(a: RecordKeys, b: RecordKeys) -> Link | None:
     similarity, title_field = title_similarity(a.title, b.title)
     loose = fuzz.token_sort_ratio(a.title, b.title) if a.title and b.title else 100.0
     # Conference supplements give every abstract the supplement's DOI: ask for a similar title.
-    needed = 90 if a.kind == "conference" else 60
+    needed = 90 if "conference" in (a.kind, b.kind) else 60
     if a.doi and a.doi == b.doi and loose >= needed:
         return Link(a.index, b.index, "doi", "doi", loose)
     if a.pmid and a.pmid == b.pmid and loose >= 60:
@@ -222,9 +222,12 @@ def compare(a: RecordKeys, b: RecordKeys) -> Link | None:
     # before its article in the same journal: then ask for a matching volume or page too.
     detail = bool({"volume", "pages"} & set(venue))
     year_ok = same_year or a.year is None or b.year is None or detail
-    if title_field == "title" and len(a.title.split()) >= 4 and (authors or venue_ok) and \
-            year_ok:
-        if venue_ok or (same_year and authors and not journal_known):
+    # Authors on one side only (errata and notices often have none, their article has them):
+    # the venue must agree down to the volume or page.
+    one_sided = bool(a.first_author) != bool(b.first_author)
+    venue_ok_here = venue_ok and (not one_sided or detail)
+    if title_field == "title" and len(a.title.split()) >= 4 and year_ok:
+        if venue_ok_here or (same_year and authors and not journal_known):
             return Link(a.index, b.index, "title", ";".join(["title", *author_field, *year_field,
                                                                  *venue]), 100.0)
     if similarity >= 90 and authors and venue_ok and title_numbers(a.title) == title_numbers(
