@@ -145,3 +145,10 @@ def test_studies_table_shows_effects_and_group_data_as_analysed():
                                [{"study_id": "C", "yi": 0.0, "ci_lb": -0.1, "ci_ub": 0.1,
                                  "ai": 4, "n1i": 123, "ci": 11, "n2i": 139}])
     assert ratio[0]["effect"] == "1.00 [0.90, 1.11]" and ratio[0]["arms"] == "4/123 vs 11/139"
+
+
+def test_subgroups_reported(tmp_path, review_config):
+    text = make_report(tmp_path, review_config, [FIXTURES / "bcg_rr.json"])
+    assert "Subgroups by alloc" in text
+    assert "Test for subgroup differences: Q = 1.86, df = 2, P = 0.394" in text
+    assert "0.38 [0.22, 0.65]" in text  # exp(-0.971) random-allocation subgroup, from metafor

@@ -262,6 +262,11 @@ def normalise_subgroups(sub: dict | None) -> list[dict]:
                         "Q_pval"):
                 if isinstance(sub.get(key), list) and i < len(sub[key]):
                     entry[key] = sub[key][i]
+            # metasr.stats.subgroup adds each level's full model under `fits`.
+            fit = (sub.get("fits") or {}).get(name) or {}
+            for key in ("ci_lb", "ci_ub", "I2", "Q", "Q_df", "Q_pval"):
+                if key not in entry and st.is_number(fit.get(key)):
+                    entry[key] = fit[key]
             out.append(entry)
     for entry in out:
         if not st.is_number(entry.get("ci_lb")) and st.is_number(entry.get("se")):

@@ -158,6 +158,23 @@ def _ci(pair, digits=2, unit="") -> str:
     return f"[{f2(pair[0], digits)}{unit}, {f2(pair[1], digits)}{unit}]"
 
 
+def subgroup_section(pooled: dict) -> dict | None:
+    """Per-level estimates and the test for subgroup differences, when the result has them."""
+    from metasr.figures.forest import normalise_subgroups
+
+    sub = pooled.get("subgroups")
+    levels = normalise_subgroups(sub)
+    if not levels:
+        return None
+    ratio = ratio_scale(pooled)
+    rows = [{"level": lv.get("level"), "k": lv.get("k", ""),
+             "estimate": estimate_text(lv.get("estimate"), lv.get("ci_lb"), lv.get("ci_ub"), ratio),
+             "tau2": f2(lv.get("tau2"), 3), "I2": f2(lv.get("I2"), 1)} for lv in levels]
+    return {"variable": sub.get("variable", ""), "rows": rows,
+            "test": f"Q = {f2(sub.get('Q_between'))}, df = {sub.get('Q_between_df', '–')}, "
+                    f"P = {fp(sub.get('Q_between_pval'))}"}
+
+
 def small_study_section(pooled: dict) -> dict:
     small = pooled.get("small_study") or {}
     k = pooled.get("k") or 0
@@ -294,6 +311,7 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "studies": studies_table(extraction_rows, pooled.get("measure"),
                                  pooled.get("studies") or [], ratio_scale(pooled)),
         "model": model_table(pooled) if pooled.get("status") == "pooled" else [],
+        "subgroups": subgroup_section(pooled),
         "small_study": small_study_section(pooled),
         "sensitivity": sensitivity_section(pooled),
         "figures": figs,
