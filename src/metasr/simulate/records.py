@@ -315,7 +315,7 @@ def render_title(work: Work, copy: Copy) -> str:
 
 
 def initials(given: str) -> str:
-    return "".join(part[0] for part in given.replace("-", " ").split())
+    return "".join(part[0].upper() for part in given.replace("-", " ").split())
 
 
 def journal_of(work: Work, copy: Copy) -> tuple[str, str]:

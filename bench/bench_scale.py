@@ -1,0 +1,339 @@
+#!/usr/bin/env python
+"""Scale benchmarks of the whole pipeline on SYNTHETIC reviews (`metasr simulate`).
+
+Usage: .venv/bin/python bench/bench_scale.py PART [options]
+
+PART is one of
+  outcomes   full `snakemake --cores 2` runs of simulated reviews with --outcomes N (default 1 10
+             100 500, 30 studies each): wall time, CPU time, peak RSS, number of jobs, parse+DAG
+             time (a dry run), and the wall time of every job by rule (from snakemake's own
+             .snakemake/metadata start/end times). A run longer than --timeout is stopped and
+             reported with the jobs it finished.
+  records    1k, 10k, 100k records: parsing, de-duplication and screening by calling the library
+             functions directly (each size in a fresh process, so that its peak RSS is its own),
+             and through snakemake (--via-snakemake sizes, default 1k and 10k; target
+             results/screening/prisma.json).
+  overhead   per-job overhead: snakemake running 40 trivial jobs (`script:` writing a file, and
+             `shell:` touch) with --cores 1; start-up of a bare Python; import time of every
+             module a rule's script imports (and of snakemake's own script preamble).
+  parse      parse-time cost: metasr.workflow.review.load_review on reviews of N outcomes.
+
+Every measurement records the load average before and after (the machine may be shared); the
+results are written as JSON to --out (default /tmp/metasr-bench-scale/PART.json) and printed as
+Markdown for bench/RESULTS.md. Data are synthetic: `metasr simulate` makes every record, study
+and number (see src/metasr/simulate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+SNAKEMAKE = str(BIN / "snakemake")
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run_measured(cmd: list[str], cwd: Path | None = None, timeout: float | None = None,
+                 stdout=subprocess.DEVNULL) -> dict:
+    """Run cmd; wall time, user+sys CPU and peak RSS of it and every descendant it waited for
+    (wait4 reports the maximum over the reaped process tree)."""
+    before = load()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=stdout, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    timed_out = False
+    deadline = start + timeout if timeout else None
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if deadline and time.perf_counter() > deadline:
+            os.killpg(proc.pid, signal.SIGTERM)
+            timed_out = True
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.05)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"cmd": " ".join(cmd), "wall_s": time.perf_counter() - start, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "returncode": proc.returncode, "timed_out": timed_out,
+            "load_before": before, "load_after": load()}
+
+
+def simulate(out: Path, outcomes: int, studies: int, records: int, seed: int, workflow: bool) -> dict:
+    cmd = [str(BIN / "metasr"), "simulate", "--outcomes", str(outcomes), "--studies", str(studies),
+           "--records", str(records), "--seed", str(seed), "--out", str(out), "--force"]
+    if workflow:
+        cmd.append("--with-workflow")
+    result = run_measured(cmd)
+    if result["returncode"] != 0:
+        raise SystemExit(f"simulate failed: {result}")
+    return result
+
+
+def job_times(workdir: Path) -> dict:
+    """Wall time of every finished job, by rule, from snakemake's metadata records."""
+    jobs: dict[tuple, list[float]] = {}
+    meta = workdir / ".snakemake" / "metadata"
+    if not meta.is_dir():
+        return {}
+    for path in meta.iterdir():
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("incomplete") or record.get("starttime") is None:
+            continue
+        # One record per output file (a few microseconds apart): a job is its rule, hash and end.
+        key = (record["rule"], record.get("job_hash"), record["endtime"])
+        jobs.setdefault(key, []).append(record["starttime"])
+    jobs = {key: key[2] - min(starts) for key, starts in jobs.items()}
+    by_rule = defaultdict(list)
+    for (rule, _, _), seconds in jobs.items():
+        by_rule[rule].append(seconds)
+    return {rule: {"jobs": len(v), "total_s": sum(v), "mean_s": sum(v) / len(v), "max_s": max(v)}
+            for rule, v in sorted(by_rule.items())}
+
+
+def count_dry_run_jobs(text: str) -> int | None:
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "total" and parts[1].isdigit():
+            return int(parts[1])
+    return None
+
+
+# ---------------------------------------------------------------- parts
+
+def bench_outcomes(args) -> dict:
+    results = []
+    for n in args.sizes or [1, 10, 100, 500]:
+        workdir = Path(tempfile.mkdtemp(prefix=f"scale-o{n}-", dir=args.tmp))
+        sim = simulate(workdir, n, args.studies, args.records, args.seed, workflow=True)
+        dry = run_measured([SNAKEMAKE, "--cores", "2", "--dry-run", "--quiet", "rules"], cwd=workdir,
+                           stdout=subprocess.PIPE)
+        dry_text = subprocess.run([SNAKEMAKE, "--cores", "2", "--dry-run"], cwd=workdir, env=ENV,
+                                  capture_output=True, text=True).stdout
+        n_jobs = count_dry_run_jobs(dry_text)
+        with open(workdir / "bench-run.log", "w") as log:
+            run = run_measured([SNAKEMAKE, "--cores", "2"], cwd=workdir, timeout=args.timeout, stdout=log)
+        times = job_times(workdir)
+        done = sum(r["jobs"] for r in times.values())
+        entry = {"outcomes": n, "studies": args.studies, "records": args.records, "jobs": n_jobs,
+                 "jobs_done": done, "simulate": sim, "dry_run": dry, "run": run, "job_times": times,
+                 "workdir": str(workdir)}
+        results.append(entry)
+        print(json.dumps({k: v for k, v in entry.items() if k != "job_times"}, indent=1), flush=True)
+        if not args.keep and not run["timed_out"] and run["returncode"] == 0:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return {"part": "outcomes", "results": results}
+
+
+RECORDS_CHILD = r"""
+import json, sys, time, resource, tempfile
+from pathlib import Path
+import yaml
+t0 = time.perf_counter()
+from metasr.records.pipeline import RECORD_COLUMNS, UNIQUE_COLUMNS, dedup_rows, parse_file
+from metasr.records.dedup import AUDIT_COLUMNS
+from metasr.records.table import write_csv_atomic
+from metasr.screening.pipeline import screen_records
+imports = time.perf_counter() - t0
+d = Path(sys.argv[1])
+cfg = yaml.safe_load((d / "config/config.yaml").read_text())
+out = Path(tempfile.mkdtemp())
+times = {"imports": imports}
+t = time.perf_counter()
+rows = []
+for name, s in cfg["search"]["sources"].items():
+    rows += parse_file(d / s["file"], source=name, database=s["database"])
+times["parse"] = time.perf_counter() - t
+t = time.perf_counter()
+records, unique, audit = dedup_rows(rows, d / "data/search/dedup_overrides.csv")
+times["dedup"] = time.perf_counter() - t
+t = time.perf_counter()
+write_csv_atomic(records, out / "records.csv", RECORD_COLUMNS)
+write_csv_atomic(unique, out / "unique.csv", UNIQUE_COLUMNS)
+write_csv_atomic(audit, out / "audit.csv", AUDIT_COLUMNS)
+times["write"] = time.perf_counter() - t
+t = time.perf_counter()
+prisma = screen_records(out / "records.csv", out / "unique.csv", d / cfg["screening"]["title_abstract"],
+                        d / cfg["screening"]["full_text"], cfg["screening"], cfg["search"]["sources"], out)
+times["screen"] = time.perf_counter() - t
+truth = json.loads((d / "truth.json").read_text())
+print(json.dumps({"times": times, "records": len(records), "unique": len(unique),
+                  "prisma_equals_truth": prisma["records"] == truth["prisma"]["records"]
+                  and prisma["included"] == truth["prisma"]["included"],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def bench_records(args) -> dict:
+    results = []
+    for n in args.sizes or [1000, 10000, 100000]:
+        workdir = Path(tempfile.mkdtemp(prefix=f"scale-r{n}-", dir=args.tmp))
+        sim = simulate(workdir, 1, 10, n, args.seed, workflow=n in (args.via_snakemake or [1000, 10000]))
+        before = load()
+        proc = subprocess.run([PYTHON, "-c", RECORDS_CHILD, str(workdir)], env=ENV, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(proc.stderr)
+        direct = json.loads(proc.stdout.strip().splitlines()[-1])
+        direct.update(load_before=before, load_after=load())
+        entry = {"records": n, "simulate": sim, "direct": direct}
+        if n in (args.via_snakemake or [1000, 10000]):
+            run = run_measured([SNAKEMAKE, "--cores", "2", "results/screening/prisma.json"], cwd=workdir,
+                               timeout=args.timeout)
+            entry["snakemake"] = run
+            entry["snakemake_job_times"] = job_times(workdir)
+        results.append(entry)
+        print(json.dumps(entry, indent=1), flush=True)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return {"part": "records", "results": results}
+
+
+TRIVIAL_SNAKEFILE = """
+rule all:
+    input:
+        expand("py/{i}.txt", i=range(N)),
+        expand("sh/{i}.txt", i=range(N)),
+
+rule trivial_script:
+    output:
+        "py/{i}.txt",
+    script:
+        "trivial.py"
+
+rule trivial_shell:
+    output:
+        "sh/{i}.txt",
+    shell:
+        "touch {output}"
+"""
+
+
+def script_imports() -> dict[str, list[str]]:
+    """The metasr modules each rule's script imports (its `from X import` lines)."""
+    found = {}
+    for script in sorted((REPO / "scripts").glob("*.py")):
+        modules = [line.split()[1] for line in script.read_text().splitlines()
+                   if line.startswith("from metasr") or line.startswith("import metasr")]
+        found[script.stem] = modules
+    return found
+
+
+def time_import(code: str, repeats: int = 3) -> dict:
+    """Best wall and CPU (user + sys) time of a fresh `python -c code`, over `repeats` runs: CPU time
+    is what the code costs; wall time also shows how much a loaded machine stretches it."""
+    runs = [run_measured([PYTHON, "-c", code]) for _ in range(repeats)]
+    if any(r["returncode"] for r in runs):
+        raise SystemExit(f"failed: python -c {code!r}")
+    return {"wall_s": min(r["wall_s"] for r in runs), "cpu_s": min(r["cpu_s"] for r in runs),
+            "load": runs[-1]["load_after"]}
+
+
+def bench_overhead(args) -> dict:
+    n = args.trivial_jobs
+    workdir = Path(tempfile.mkdtemp(prefix="scale-trivial-", dir=args.tmp))
+    (workdir / "Snakefile").write_text(TRIVIAL_SNAKEFILE.replace("N)", f"{n})"))
+    (workdir / "trivial.py").write_text("open(snakemake.output[0], 'w').close()\n")
+    out = {"part": "overhead", "trivial_jobs": n}
+    out["trivial_dry_run"] = run_measured([SNAKEMAKE, "--cores", "1", "--dry-run"], cwd=workdir)
+    out["trivial_script"] = run_measured([SNAKEMAKE, "--cores", "1"] + [f"py/{i}.txt" for i in range(n)], cwd=workdir)
+    out["trivial_shell"] = run_measured([SNAKEMAKE, "--cores", "1"] + [f"sh/{i}.txt" for i in range(n)], cwd=workdir)
+    out["trivial_script_job_times"] = job_times(workdir)
+    shutil.rmtree(workdir, ignore_errors=True)
+    out["python_startup_s"] = time_import("pass")
+    out["import_s"] = {"snakemake.script (every script job's preamble)": time_import("import snakemake.script"),
+                       "metasr.workflow.runner": time_import("import metasr.workflow.runner")}
+    for script, modules in script_imports().items():
+        code = "; ".join(f"import {m}" for m in modules)
+        out["import_s"][f"{script}: {', '.join(modules)}"] = time_import(code)
+    out["load"] = load()
+    print(json.dumps(out, indent=1), flush=True)
+    return out
+
+
+PARSE_CHILD = r"""
+import sys, time, yaml
+from pathlib import Path
+t = time.perf_counter()
+from metasr.workflow.review import load_review
+imports = time.perf_counter() - t
+d = Path(sys.argv[1])
+raw = yaml.safe_load((d / "config/config.yaml").read_text())
+import os; os.chdir(d)
+import cProfile, pstats, io
+prof = cProfile.Profile()
+t = time.perf_counter()
+prof.enable()
+load_review(raw, d)
+prof.disable()
+total = time.perf_counter() - t
+stats = pstats.Stats(prof)
+parts = {}
+for (file, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
+    if func in ("validate_review", "count_usable_studies", "prepare_config", "load_studies") and "metasr" in file:
+        parts[func] = parts.get(func, 0) + ct
+import json; print(json.dumps({"imports_s": imports, "load_review_s": total, "parts_s": parts}))
+"""
+
+
+def bench_parse(args) -> dict:
+    results = []
+    for n in args.sizes or [1, 10, 100, 500]:
+        workdir = Path(tempfile.mkdtemp(prefix=f"scale-p{n}-", dir=args.tmp))
+        simulate(workdir, n, args.studies, args.records, args.seed, workflow=False)
+        before = load()
+        proc = subprocess.run([PYTHON, "-c", PARSE_CHILD, str(workdir)], env=ENV, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(proc.stderr)
+        entry = {"outcomes": n, **json.loads(proc.stdout.strip().splitlines()[-1]), "load_before": before,
+                 "load_after": load()}
+        results.append(entry)
+        print(json.dumps(entry), flush=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {"part": "parse", "results": results}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("part", choices=["outcomes", "records", "overhead", "parse"])
+    parser.add_argument("--sizes", type=int, nargs="*", help="outcome counts or record counts")
+    parser.add_argument("--studies", type=int, default=30, help="studies per outcome (default 30)")
+    parser.add_argument("--records", type=int, default=1000, help="records of the outcome runs (default 1000)")
+    parser.add_argument("--via-snakemake", type=int, nargs="*", help="record sizes also run through snakemake")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=900, help="stop a run after this many seconds")
+    parser.add_argument("--trivial-jobs", type=int, default=40)
+    parser.add_argument("--keep", action="store_true", help="keep the simulated review folders")
+    parser.add_argument("--tmp", default=None, help="where to put the simulated reviews")
+    parser.add_argument("--out", default="/tmp/metasr-bench-scale", help="folder for the JSON results")
+    args = parser.parse_args(argv)
+    result = {"outcomes": bench_outcomes, "records": bench_records, "overhead": bench_overhead,
+              "parse": bench_parse}[args.part](args)
+    result.update(nproc=os.cpu_count(), python=sys.version.split()[0], finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    suffix = "-".join(str(s) for s in args.sizes) if args.sizes else "default"
+    (Path(args.out) / f"{args.part}-{suffix}.json").write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
