@@ -1,0 +1,54 @@
+"""profiles/slurm/config.yaml stays consistent with the workflow (no cluster needed)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROFILE = yaml.safe_load((REPO_ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+DEFAULT = yaml.safe_load((REPO_ROOT / "profiles" / "default" / "config.yaml").read_text())
+RULES = {
+    m.group(1)
+    for f in sorted((REPO_ROOT / "rules").glob("*.smk"))
+    for m in re.finditer(r"^rule (\w+):", f.read_text(), re.MULTILINE)
+}
+
+
+def test_executor_and_status_by_squeue():
+    assert PROFILE["executor"] == "slurm"
+    # sacct without accounting never reports a job: the run would wait forever.
+    assert PROFILE["slurm-status-command"] == "squeue"
+    # squeue sees finished jobs for MinJobAge (default 300 s); the plugin needs >= 3 x this delay.
+    assert 3 * PROFILE["slurm-init-seconds-before-status-checks"] <= 300
+
+
+def test_per_outcome_rules_are_grouped():
+    groups = PROFILE["groups"]
+    for rule in ("prepare_outcome", "pool_outcome", "plot_forest"):
+        assert groups.get(rule) == "per_outcome", rule
+    assert PROFILE["group-components"]["per_outcome"] >= 10
+
+
+def test_named_rules_exist():
+    # A renamed rule would silently lose its group and resources.
+    named = set(PROFILE["groups"]) | set(PROFILE["set-resources"])
+    assert named <= RULES, f"profile names rules the workflow lacks: {sorted(named - RULES)}"
+
+
+def test_resources_for_sbatch():
+    defaults = PROFILE["default-resources"]
+    assert defaults["runtime"] > 0 and defaults["mem_mb"] > 0
+    # cpus_per_task would override each rule's `threads`.
+    assert "cpus_per_task" not in defaults
+    for rule, res in PROFILE["set-resources"].items():
+        assert set(res) <= {"runtime", "mem_mb", "cpus_per_task", "slurm_partition", "slurm_extra"}, rule
+
+
+def test_general_settings_of_the_default_profile_are_kept():
+    # --workflow-profile profiles/slurm replaces profiles/default for the run.
+    for key, value in DEFAULT.items():
+        if key != "cores":
+            assert PROFILE.get(key) == value, key
