@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from local_slurm import LocalSlurm, unavailable_reason
 
-pytestmark = pytest.mark.slurm
 
 
 def _wait_for_jobs(cluster: LocalSlurm, timeout: float = 60) -> None:
@@ -20,6 +19,7 @@ def _wait_for_jobs(cluster: LocalSlurm, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slurm
 def test_batch_job_and_nested_srun_without_slurm_conf(slurm_cluster, tmp_path):
     # As snakemake-executor-plugin-slurm-jobstep does on the node: drop SLURM_CONF, then srun.
     out = tmp_path / "job.out"
@@ -39,6 +39,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slurm
 def test_stop_ends_exactly_the_daemons_it_started():
     reason = unavailable_reason()
     if reason:
@@ -58,3 +59,15 @@ def test_stop_ends_exactly_the_daemons_it_started():
     assert not any(_alive(pid) for pid in pids.values())
     cluster.stop()  # idempotent
     assert not os.path.exists(cluster.munge_socket) or not _alive(pids["munged"])
+
+
+def test_skip_reasons(monkeypatch):
+    import local_slurm
+
+    monkeypatch.setattr(local_slurm.os, "geteuid", lambda: 1000)
+    assert "root" in unavailable_reason()
+    monkeypatch.setattr(local_slurm.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(local_slurm.shutil, "which", lambda name: None)
+    monkeypatch.setattr(local_slurm, "SBIN_DIRS", ())
+    reason = unavailable_reason()
+    assert "slurmctld" in reason and "munged" in reason and "install_system_deps" in reason
