@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -52,3 +56,29 @@ def test_general_settings_of_the_default_profile_are_kept():
     for key, value in DEFAULT.items():
         if key != "cores":
             assert PROFILE.get(key) == value, key
+
+
+def test_snakemake_accepts_the_profile_and_groups_outcomes(tmp_path):
+    """A dry run with the profile (no cluster needed): every key is a valid option, and the
+    per-outcome jobs of the default review form ceil(outcomes / group-components) group jobs."""
+    spec = importlib.util.spec_from_file_location(
+        "metasr_tests_workflow_harness", REPO_ROOT / "tests" / "workflow" / "harness.py"
+    )
+    harness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(harness)
+    workdir = tmp_path / "review"
+    workdir.mkdir()
+    harness.copy_workflow(workdir)
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("snakemake")), "-n", "--workflow-profile", "profiles/slurm"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    outcomes = set(re.findall(r"results/pooled/(\w+)\.json", out))
+    assert outcomes, out[-3000:]
+    groups = re.findall(r"Group job per_outcome", out)
+    assert len(groups) == math.ceil(len(outcomes) / PROFILE["group-components"]["per_outcome"]), out[-3000:]
