@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator
 
@@ -437,136 +438,184 @@ def _column_widths(rows, columns, label_header):
     return label_w + PAD_IN, widths
 
 
+class Canvas:
+    """A figure addressed in inches from its top-left corner: table layout stays arithmetic."""
+
+    def __init__(self, width_in: float, height_in: float):
+        self.w, self.h = width_in, height_in
+        self.fig = st.new_figure(width_in, height_in)
+
+    def text(self, x_in, y_in, text, **kw):
+        kw.setdefault("va", "baseline")
+        self.fig.text(x_in / self.w, 1 - y_in / self.h, text, **kw)
+
+    def hline(self, x0_in, x1_in, y_in):
+        y = 1 - y_in / self.h
+        self.fig.add_artist(Line2D([x0_in / self.w, x1_in / self.w], [y, y],
+                                   transform=self.fig.transFigure, color="#444444", lw=0.5))
+
+    def axes(self, x_in, top_in, width_in, height_in):
+        return self.fig.add_axes([x_in / self.w, 1 - (top_in + height_in) / self.h,
+                                  width_in / self.w, height_in / self.h])
+
+
+@dataclass
+class Layout:
+    """Where everything goes, in inches: columns' right edges, the plot, the bands of rows."""
+
+    columns: list
+    widths: dict
+    right_edge: dict
+    label_w: float
+    group_lines: dict
+    extra: float  # header growth (rows) when a group name wraps onto a second line
+    plot_x0: float
+    width: float
+    title_lines: list
+    foot_lines: list
+    favours: list
+    top_h: float
+    header_h: float
+    body_h: float
+    axis_h: float
+
+    @property
+    def height(self) -> float:
+        return (self.top_h + self.header_h + self.body_h + self.axis_h
+                + ROW_IN * len(self.foot_lines) + 0.15)
+
+    @property
+    def body_top(self) -> float:
+        return self.top_h + self.header_h
+
+
+MARGIN_IN = 0.15
+
+
+def _group_headers(arms, widths, groups) -> tuple[dict, float]:
+    """Widen each arm block for its group's name up to GROUP_MAX_IN; longer names wrap onto a
+    second line (then are cut visibly), so long names never push the plot off the page."""
+    lines = {}
+    for role in ("experimental", "control"):
+        keys = [c.key for c in arms if c.group == role]
+        if not keys:
+            continue
+        group_name = groups.get(role, role.capitalize())
+        natural = sum(widths[k] for k in keys)
+        need = min(st.text_width_in(group_name, weight="bold") + PAD_IN,
+                   max(natural, GROUP_MAX_IN))
+        if need > natural:
+            for k in keys:
+                widths[k] += (need - natural) / len(keys)
+        lines[role] = st.wrap_to_width(group_name, max(need, natural) - PAD_IN, weight="bold",
+                                       max_lines=2)
+    extra = 0.85 * (max([len(v) for v in lines.values()] or [1]) - 1)
+    return lines, extra
+
+
+def _layout(rows, footnotes, columns, arms, groups, favours, title) -> Layout:
+    label_w, widths = _column_widths(rows, columns, LABEL_HEADER)
+    group_lines, extra = _group_headers(arms, widths, groups)
+    table_w = label_w + sum(widths.values())
+    width = max(MARGIN_IN * 2 + table_w + PLOT_IN + 0.1, 6.0)
+    x = MARGIN_IN + label_w
+    right_edge = {}
+    for col in columns:  # text is right-aligned in its column
+        x += widths[col.key]
+        right_edge[col.key] = x - PAD_IN / 2
+    title_lines = st.wrap_to_width(title, width - 2 * MARGIN_IN, size=st.FONT_SIZE + 2,
+                                   weight="bold", max_lines=3)
+    foot_lines = [part for line in footnotes
+                  for part in st.split_clauses(line, width - 2 * MARGIN_IN)]
+    # Favours labels wrap onto two lines under each half of the axis, then are cut visibly.
+    favours = [st.wrap_to_width(label, PLOT_IN / 2 - 0.05, size=st.FONT_SIZE - 0.5,
+                                max_lines=2) for label in favours]
+    return Layout(columns, widths, right_edge, label_w, group_lines, extra,
+                  MARGIN_IN + table_w + 0.05, width, title_lines, foot_lines, favours,
+                  top_h=0.12 + 0.24 * len(title_lines), header_h=ROW_IN * (2.4 + extra),
+                  body_h=ROW_IN * len(rows), axis_h=0.42 + 0.15 * max(map(len, favours)))
+
+
+LABEL_HEADER = "Study or subgroup"
+
+
 def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
-    ratio = st.ratio_scale(pooled)
     groups = review_cfg.get("groups") or {}
     arms = arm_columns(pooled, groups)
     name, model_line = effect_header(pooled)
     columns = arms + [Column("weight", "Weight"), Column("effect", model_line)]
     rows, footnotes = build_rows(pooled, columns, sort_by)
-    label_header = "Study or subgroup"
-    label_w, widths = _column_widths(rows, columns, label_header)
-    group_lines = {}
-    for role in ("experimental", "control"):
-        # An arm block widens for its group's name up to GROUP_MAX_IN; longer names wrap onto
-        # a second line (then are cut visibly), so long names never push the plot off the page.
-        keys = [c.key for c in arms if c.group == role]
-        if keys:
-            group_name = groups.get(role, role.capitalize())
-            natural = sum(widths[k] for k in keys)
-            need = min(st.text_width_in(group_name, weight="bold") + PAD_IN,
-                       max(natural, GROUP_MAX_IN))
-            if need > natural:
-                for k in keys:
-                    widths[k] += (need - natural) / len(keys)
-            group_lines[role] = st.wrap_to_width(group_name, max(need, natural) - PAD_IN,
-                                                 weight="bold", max_lines=2)
-    extra = 0.85 * (max([len(v) for v in group_lines.values()] or [1]) - 1)
-
-    margin = 0.15
-    table_w = label_w + sum(widths.values())
-    fig_w = max(margin * 2 + table_w + PLOT_IN + 0.1, 6.0)
-    plot_x0 = margin + table_w + 0.05
-    title_lines = st.wrap_to_width(title, fig_w - 2 * margin, size=st.FONT_SIZE + 2,
-                                   weight="bold", max_lines=3)
-    foot_lines = []
-    for line in footnotes:
-        foot_lines += st.split_clauses(line, fig_w - 2 * margin)
-    header_h = ROW_IN * (2.4 + extra)
-    body_h = ROW_IN * len(rows)
-    # Favours labels wrap onto two lines under each half of the axis, then are cut visibly.
-    favours = [st.wrap_to_width(label, PLOT_IN / 2 - 0.05, size=st.FONT_SIZE - 0.5,
-                                max_lines=2) for label in favours_labels(outcome_cfg, review_cfg)]
-    axis_h = 0.42 + 0.15 * max(len(lines) for lines in favours)  # tick labels + favours
-    top_h = 0.12 + 0.24 * len(title_lines)
-    fig_h = top_h + header_h + body_h + axis_h + ROW_IN * len(foot_lines) + 0.15
-    fig = st.new_figure(fig_w, fig_h)
-
-    def fy(y_in_from_top):  # figure fraction from inches measured from the top
-        return 1 - y_in_from_top / fig_h
-
-    def fx(x_in):
-        return x_in / fig_w
-
+    lay = _layout(rows, footnotes, columns, arms, groups,
+                  favours_labels(outcome_cfg, review_cfg), title)
+    canvas = Canvas(lay.width, lay.height)
     y = 0.08
-    for line in title_lines:
+    for line in lay.title_lines:
         y += 0.24
-        fig.text(fx(margin), fy(y), line, fontsize=st.FONT_SIZE + 2, weight="bold",
-                 va="baseline")
+        canvas.text(MARGIN_IN, y, line, fontsize=st.FONT_SIZE + 2, weight="bold")
+    _draw_header(canvas, lay, arms, groups, name, model_line)
+    _draw_table(canvas, lay, rows)
+    ax = canvas.axes(lay.plot_x0, lay.body_top, PLOT_IN, lay.body_h)
+    _draw_plot(ax, rows, st.ratio_scale(pooled), len(rows))
+    _draw_footer(canvas, lay)
+    return canvas.fig
 
-    # Column x positions (right edges for right-aligned text).
-    x = margin + label_w
-    right_edge = {}
-    for col in columns:
-        x += widths[col.key]
-        right_edge[col.key] = x - PAD_IN / 2
-    header_top = top_h
-    # Header line 1: arm group names spanning their columns, the measure over effect + plot.
-    for role in ("experimental", "control"):
+
+def _draw_header(canvas: Canvas, lay: Layout, arms, groups, name, model_line):
+    """Line 1: arm group names over their columns, the measure over effect + plot;
+    line 2: column names; then a rule."""
+    top, extra = lay.top_h, lay.extra
+    for role, lines in lay.group_lines.items():
         keys = [c.key for c in arms if c.group == role]
-        if not keys:
-            continue
-        left = right_edge[keys[0]] - widths[keys[0]] + PAD_IN / 2
-        right = right_edge[keys[-1]]
-        lines = group_lines[role]
+        left = lay.right_edge[keys[0]] - lay.widths[keys[0]] + PAD_IN / 2
+        right = lay.right_edge[keys[-1]]
         for j, text in enumerate(lines):  # bottom-aligned over the block's column names
             y_line = ROW_IN * (1.0 + extra - 0.85 * (len(lines) - 1 - j))
-            fig.text(fx((left + right) / 2), fy(header_top + y_line), text, ha="center",
-                     va="baseline", weight="bold")
-        fig.add_artist(_hline(fig, fx(left), fx(right), fy(header_top + ROW_IN * (1.2 + extra))))
-    effect_left = right_edge["effect"] - widths["effect"] + PAD_IN / 2
-    fig.text(fx((effect_left + plot_x0 + PLOT_IN) / 2), fy(header_top + ROW_IN * (1.0 + extra)),
-             st.truncate_to_width(name, plot_x0 + PLOT_IN - effect_left, weight="bold"),
-             ha="center", va="baseline", weight="bold")
-    # Header line 2: column names.
-    y2 = fy(header_top + ROW_IN * (2.1 + extra))
-    fig.text(fx(margin), y2, label_header, weight="bold", va="baseline")
-    for col in columns:
-        if col.key == "effect":
-            continue
-        fig.text(fx(right_edge[col.key]), y2, col.header, ha="right", va="baseline",
-                 weight="bold")
-    fig.text(fx((effect_left + plot_x0 + PLOT_IN) / 2), y2,
-             st.truncate_to_width(model_line, PLOT_IN + widths["effect"], weight="bold"),
-             ha="center", va="baseline", weight="bold")
-    fig.add_artist(_hline(fig, fx(margin), fx(plot_x0 + PLOT_IN), fy(header_top + header_h)))
+            canvas.text((left + right) / 2, top + y_line, text, ha="center", weight="bold")
+        canvas.hline(left, right, top + ROW_IN * (1.2 + extra))
+    effect_left = lay.right_edge["effect"] - lay.widths["effect"] + PAD_IN / 2
+    centre = (effect_left + lay.plot_x0 + PLOT_IN) / 2
+    span = lay.plot_x0 + PLOT_IN - effect_left
+    canvas.text(centre, top + ROW_IN * (1.0 + extra),
+                st.truncate_to_width(name, span, weight="bold"), ha="center", weight="bold")
+    y2 = top + ROW_IN * (2.1 + extra)
+    canvas.text(MARGIN_IN, y2, LABEL_HEADER, weight="bold")
+    for col in lay.columns:
+        if col.key != "effect":
+            canvas.text(lay.right_edge[col.key], y2, col.header, ha="right", weight="bold")
+    canvas.text(centre, y2, st.truncate_to_width(model_line, span, weight="bold"), ha="center",
+                weight="bold")
+    canvas.hline(MARGIN_IN, lay.plot_x0 + PLOT_IN, top + lay.header_h)
 
-    body_top = top_h + header_h
+
+def _draw_table(canvas: Canvas, lay: Layout, rows: list[Row]):
     for i, row in enumerate(rows):
-        yb = fy(body_top + ROW_IN * (i + 0.72))
+        y = lay.body_top + ROW_IN * (i + 0.72)
         weight = "bold" if row.bold else "normal"
         if row.kind == "note":  # statistics lines may use the arm columns' room
-            lines = st.split_clauses(row.label, plot_x0 - margin - 0.1, size=st.FONT_SIZE - 1)
-            fig.text(fx(margin + 0.1), yb, lines[0] + (" …" if len(lines) > 1 else ""),
-                     fontsize=st.FONT_SIZE - 1, va="baseline", color="#333333")
+            lines = st.split_clauses(row.label, lay.plot_x0 - MARGIN_IN - 0.1,
+                                     size=st.FONT_SIZE - 1)
+            canvas.text(MARGIN_IN + 0.1, y, lines[0] + (" …" if len(lines) > 1 else ""),
+                        fontsize=st.FONT_SIZE - 1, color="#333333")
             continue
-        fig.text(fx(margin), yb, st.truncate_to_width(row.label, label_w - PAD_IN + 0.005,
-                                                      weight=weight),
-                 va="baseline", weight=weight)
-        for col in columns:
-            text = row.cells.get(col.key, "")
-            if text:
-                fig.text(fx(right_edge[col.key]), yb, text, ha="right", va="baseline",
-                         weight=weight)
+        canvas.text(MARGIN_IN, y, st.truncate_to_width(row.label, lay.label_w - PAD_IN + 0.005,
+                                                       weight=weight), weight=weight)
+        for col in lay.columns:
+            if row.cells.get(col.key):
+                canvas.text(lay.right_edge[col.key], y, row.cells[col.key], ha="right",
+                            weight=weight)
 
-    ax = fig.add_axes([fx(plot_x0), fy(body_top + body_h), fx(PLOT_IN), body_h / fig_h])
-    _draw_plot(ax, rows, ratio, len(rows))
-    for x_in, lines, ha in ((plot_x0 + PLOT_IN / 2 - 0.05, favours[0], "right"),
-                            (plot_x0 + PLOT_IN / 2 + 0.05, favours[1], "left")):
+
+def _draw_footer(canvas: Canvas, lay: Layout):
+    below_axis = lay.body_top + lay.body_h
+    for x_in, lines, ha in ((lay.plot_x0 + PLOT_IN / 2 - 0.05, lay.favours[0], "right"),
+                            (lay.plot_x0 + PLOT_IN / 2 + 0.05, lay.favours[1], "left")):
         for j, line in enumerate(lines):
-            fig.text(fx(x_in), fy(body_top + body_h + 0.42 + 0.15 * j), line, ha=ha,
-                     va="baseline", fontsize=st.FONT_SIZE - 0.5)
-    y = body_top + body_h + axis_h
-    for line in foot_lines:
+            canvas.text(x_in, below_axis + 0.42 + 0.15 * j, line, ha=ha,
+                        fontsize=st.FONT_SIZE - 0.5)
+    y = below_axis + lay.axis_h
+    for line in lay.foot_lines:
         y += ROW_IN
-        fig.text(fx(margin), fy(y), line, va="baseline", color="#222222")
-    return fig
-
-
-def _hline(fig, x0, x1, y):
-    from matplotlib.lines import Line2D
-
-    return Line2D([x0, x1], [y, y], transform=fig.transFigure, color="#444444", lw=0.5)
+        canvas.text(MARGIN_IN, y, line, color="#222222")
 
 
 def set_difference_ticks(ax, half: float) -> None:
