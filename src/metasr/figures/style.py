@@ -223,7 +223,7 @@ def nice_limit(x: float) -> float:
         return 1.0
     exponent = math.floor(math.log10(x))
     for step in (1, 1.5, 2, 2.5, 3, 5, 10):
-        candidate = step * 10**exponent
+        candidate = round(step * 10**exponent, 12)  # 3 * 0.1 is 0.30000000000000004
         if candidate >= x * 0.999:
             return candidate
     return 10 ** (exponent + 1)
