@@ -16,6 +16,7 @@ its numbers are None and `message` says why.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -60,10 +61,21 @@ def egger_test(fit: MetaFit) -> dict:
         return _not_run(empty, "all standard errors are equal: sei cannot be a predictor")
     if fit.k <= 2 and fit.method != "FE":
         return _not_run(empty, f"k = {fit.k}: too few studies for a regression on sei")
-    X = np.column_stack([np.ones(fit.k), fit.sei])
-    reg = fit_rma(fit.yi, fit.vi, method=fit.method, test=fit.test, X=X)
+    reg = _sei_regression(fit)
     return {"model": "rma", "predictor": "sei", "stat": float(reg.stat[1]), "pval": float(reg.pval[1]),
             "limit_estimate": float(reg.beta[0])}
+
+
+@functools.lru_cache(maxsize=16)
+def _sei_regression_cached(yi: bytes, vi: bytes, method: str, test: str) -> MetaFit:
+    yi, vi = np.frombuffer(yi), np.frombuffer(vi)
+    return fit_rma(yi, vi, method=method, test=test, X=np.column_stack([np.ones(len(yi)), np.sqrt(vi)]))
+
+
+def _sei_regression(fit: MetaFit) -> MetaFit:
+    """yi ~ 1 + sei with the fit's method and test; Egger's test and trim-and-fill's choice of
+    side both use it, so it is fitted once per data set."""
+    return _sei_regression_cached(fit.yi.tobytes(), fit.vi.tobytes(), fit.method, fit.test)
 
 
 def egger_lm(fit: MetaFit) -> dict:
@@ -226,15 +238,6 @@ def _tau2_default_control(yi, vi, method: str) -> float:
     return tau2
 
 
-def _fit_default_control(yi, vi, method: str) -> MetaFit:
-    """An intercept-only z-test fit as rma() returns it without a control list (k = 1 allowed)."""
-    if len(yi) == 1:
-        return fit_rma(yi, vi, method="FE", test="z")
-    if method == "FE":
-        return fit_rma(yi, vi, method="FE", test="z")
-    return fit_rma(yi, vi, method=method, test="z", tau2=_tau2_default_control(yi, vi, method))
-
-
 def _estimate_default_control(yi, vi, method: str) -> float:
     w = 1 / (vi + _tau2_default_control(yi, vi, method))
     return float(np.sum(w * yi) / np.sum(w))
@@ -244,16 +247,31 @@ def _estimate_default_control(yi, vi, method: str) -> float:
 class TrimFill:
     side: str
     k0: int
-    fit: MetaFit          # the model on observed + filled studies (the input fit when k0 = 0)
+    estimate: float       # the model on observed + filled studies (the input fit when k0 = 0)
+    se: float
+    ci_lb: float
+    ci_ub: float
+    tau2: float
     yi_fill: np.ndarray   # the imputed studies only
     vi_fill: np.ndarray
 
 
+Z975 = float(stats.norm.ppf(0.975))
+
+
+def _filled_model(yi, vi, method: str) -> tuple[float, float, float, float, float]:
+    """(estimate, se, ci_lb, ci_ub, tau2) of rma(yi, vi, method) as trimfill() refits it: no
+    control list and metafor's default z test, whatever the test of the original fit."""
+    tau2 = _tau2_default_control(yi, vi, method)
+    w = 1 / (vi + tau2)
+    est, se = float(np.sum(w * yi) / np.sum(w)), float(1 / math.sqrt(np.sum(w)))
+    return est, se, est - Z975 * se, est + Z975 * se, tau2
+
+
 def _side(fit: MetaFit) -> str:
-    """metafor: regress yi on sei; a negative slope means studies are missing on the right."""
-    X = np.column_stack([np.ones(fit.k), fit.sei])
-    slope = fit_rma(fit.yi, fit.vi, method=fit.method, test="z", X=X).beta[1]
-    return "right" if slope < 0 else "left"
+    """metafor: regress yi on sei; a negative slope means studies are missing on the right.
+    (metafor fits this with its default tolerance; only the sign of the slope is used.)"""
+    return "right" if _sei_regression(fit).beta[1] < 0 else "left"
 
 
 def _l0(yi_sorted: np.ndarray, beta: float) -> int:
@@ -285,12 +303,12 @@ def trimfill_model(fit: MetaFit, maxiter: int = 100) -> TrimFill:
         beta = _estimate_default_control(yi[: k - k0], vi[: k - k0], fit.method)
         k0 = _l0(yi, beta)
     if k0 == 0:
-        return TrimFill(side, 0, fit, np.empty(0), np.empty(0))
+        return TrimFill(side, 0, fit.estimate, float(fit.se[0]), float(fit.ci_lb[0]), float(fit.ci_ub[0]),
+                        float(fit.tau2), np.empty(0), np.empty(0))
     yi_fill = sign * (2 * beta - yi[k - k0:])
     vi_fill = vi[k - k0:]
-    filled = _fit_default_control(np.concatenate([fit.yi, yi_fill]), np.concatenate([fit.vi, vi_fill]),
-                                  fit.method)
-    return TrimFill(side, k0, filled, yi_fill, vi_fill)
+    model = _filled_model(np.concatenate([fit.yi, yi_fill]), np.concatenate([fit.vi, vi_fill]), fit.method)
+    return TrimFill(side, k0, *model, yi_fill, vi_fill)
 
 
 def trimfill(fit: MetaFit) -> dict:
@@ -301,9 +319,8 @@ def trimfill(fit: MetaFit) -> dict:
     except InputError as err:
         return _not_run({"estimator": "L0", "side": None, "k0": None, "estimate": None, "se": None,
                          "ci_lb": None, "ci_ub": None, "tau2": None}, err.problems[0].message)
-    f = tf.fit
-    return {"estimator": "L0", "side": tf.side, "k0": tf.k0, "estimate": f.estimate, "se": float(f.se[0]),
-            "ci_lb": float(f.ci_lb[0]), "ci_ub": float(f.ci_ub[0]), "tau2": float(f.tau2)}
+    return {"estimator": "L0", "side": tf.side, "k0": tf.k0, "estimate": tf.estimate, "se": tf.se,
+            "ci_lb": tf.ci_lb, "ci_ub": tf.ci_ub, "tau2": tf.tau2}
 
 
 def filled_studies(fit: MetaFit) -> dict:
