@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from metasr.figures import style as st
-from metasr.figures.forest import (PAD_IN, ROW_IN, draw_diamond, draw_interval, sort_studies,
-                                   study_label)
+from metasr.figures.forest import (PAD_IN, ROW_IN, draw_diamond, draw_interval,
+                                   set_difference_ticks, sort_studies, study_label)
 
 PLOT_IN = 2.6
 LABEL_MAX_IN = 2.8
@@ -84,6 +84,8 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     if ratio:
         ticks = st.ratio_ticks(-half, half)
         ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
+    else:
+        set_difference_ticks(ax, half)
     ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
     ax.axvline(0, color=st.COLOURS["null"], lw=0.6)
     if reference:
@@ -91,7 +93,7 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
                    zorder=0)
         ax.axvline(reference[0], color=st.COLOURS["pooled"], lw=0.6, ls=(0, (2, 2)))
         draw_diamond(ax, n + 1.5, reference[0], max(reference[1], -half),
-                     min(reference[2], half), st.COLOURS["pooled"])
+                     min(reference[2], half), st.COLOURS["pooled"], half_height=0.3)
     for i in range(n):
         if st.is_number(est[i]):
             draw_interval(ax, i + 0.5, lb[i], ub[i], half, st.COLOURS["study"])
