@@ -55,7 +55,7 @@ def _refits(fit: MetaFit, yi: np.ndarray, vi: np.ndarray) -> Refits:
     model), all at once (metasr.stats.batch agrees with fit_rma to ~1e-12)."""
     res = batch.pool(yi, vi, method=fit.method, test=fit.test)
     if not res["converged"].all():
-        raise InputError("a refit did not converge", hint="report this data set: it is a bug")
+        raise RuntimeError("a leave-one-out or cumulative refit did not converge; please report this data set")
     sw = np.nansum(1 / (vi + res["tau2"][:, None]), axis=1)
     return Refits(res["estimate"], res["se"], res["pval"], res["ci_lb"], res["ci_ub"], res["Q"], res["tau2"],
                   res["I2"], res["se"] ** 2 * sw)
