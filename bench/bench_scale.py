@@ -17,6 +17,7 @@ PART is one of
              `shell:` touch) with --cores 1; start-up of a bare Python; import time of every
              module a rule's script imports (and of snakemake's own script preamble).
   parse      parse-time cost: metasr.workflow.review.load_review on reviews of N outcomes.
+  summary    Markdown tables of the results found in --out.
 
 Every measurement records the load average before and after (the machine may be shared); the
 results are written as JSON to --out (default /tmp/metasr-bench-scale/PART.json) and printed as
@@ -312,9 +313,69 @@ def bench_parse(args) -> dict:
     return {"part": "parse", "results": results}
 
 
+def summary(args) -> dict:
+    """Markdown tables from the JSON results in --out (job times re-read from kept run folders)."""
+    out = Path(args.out)
+    lines = []
+
+    def newest(part):
+        files = sorted(out.glob(f"{part}-*.json"), key=lambda p: p.stat().st_mtime)
+        return [json.loads(f.read_text()) for f in files]
+
+    runs = {r["outcomes"]: r for res in newest("outcomes") for r in res["results"]}
+    if runs:
+        lines += ["| outcomes (x studies) | jobs | parse + DAG (dry run) | full run wall | CPU (user+sys) | peak RSS | "
+                  "wall per outcome | load (1 min) before/after |", "|---|---|---|---|---|---|---|---|"]
+        for n, r in sorted(runs.items()):
+            run = r["run"]
+            done = "" if not run["timed_out"] else f" (stopped; {r['jobs_done']} of {r['jobs']} jobs done)"
+            lines.append(f"| {n} (x {r['studies']}) | {r['jobs']} | {r['dry_run']['wall_s']:.1f} s | "
+                         f"{run['wall_s']:.0f} s{done} | {run['cpu_s']:.0f} s | {run['peak_rss_mb']:.0f} MB | "
+                         f"{run['wall_s'] / n:.1f} s | {run['load_before'].split()[0]} / {run['load_after'].split()[0]} |")
+        biggest = max(runs)
+        workdir = Path(runs[biggest]["workdir"])
+        times = job_times(workdir) if workdir.is_dir() else runs[biggest]["job_times"]
+        total = sum(t["total_s"] for t in times.values())
+        lines += ["", f"Job wall time by rule, {biggest} outcomes:", "",
+                  "| rule | jobs | mean per job | max | share of job time |", "|---|---|---|---|---|"]
+        for rule, t in sorted(times.items(), key=lambda kv: -kv[1]["total_s"]):
+            lines.append(f"| {rule} | {t['jobs']} | {t['mean_s']:.2f} s | {t['max_s']:.2f} s | "
+                         f"{100 * t['total_s'] / total:.0f} % |")
+    for res in newest("records")[-1:]:
+        lines += ["", "| records | unique | parse | de-dup | write tables | screen | total (direct) | per 1k records | "
+                  "peak RSS | snakemake (7 jobs) | load before |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in res["results"]:
+            t = r["direct"]["times"]
+            total = t["parse"] + t["dedup"] + t["write"] + t["screen"]
+            smk = f"{r['snakemake']['wall_s']:.0f} s" if "snakemake" in r else "-"
+            lines.append(f"| {r['records']:,} | {r['direct']['unique']:,} | {t['parse']:.1f} s | {t['dedup']:.1f} s | "
+                         f"{t['write']:.1f} s | {t['screen']:.1f} s | {total:.1f} s | "
+                         f"{1000 * total / r['records']:.2f} s | {r['direct']['peak_rss_mb']:.0f} MB | {smk} | "
+                         f"{r['direct']['load_before'].split()[0]} |")
+    for res in newest("overhead")[-1:]:
+        lines += ["", "| what | CPU | wall |", "|---|---|---|"]
+        for name, v in [("python -c pass", res["python_startup_s"]), *res["import_s"].items()]:
+            if isinstance(v, dict):
+                lines.append(f"| {name} | {v['cpu_s']:.2f} s | {v['wall_s']:.2f} s |")
+        n = res["trivial_jobs"]
+        for kind in ("trivial_script", "trivial_shell"):
+            lines.append(f"| snakemake, {n} x `{kind.split('_')[1]}:` job (--cores 1), per job | "
+                         f"{res[kind]['cpu_s'] / n:.2f} s | {res[kind]['wall_s'] / n:.2f} s |")
+    for res in newest("parse")[-1:]:
+        lines += ["", "| outcomes | load_review | of which validate_review | count_usable_studies | load before |",
+                  "|---|---|---|---|---|"]
+        for r in res["results"]:
+            parts = r["parts_s"]
+            lines.append(f"| {r['outcomes']} | {r['load_review_s']:.1f} s | {parts.get('validate_review', 0):.1f} s | "
+                         f"{parts.get('count_usable_studies', 0):.1f} s | {r['load_before'].split()[0]} |")
+    text = "\n".join(lines)
+    print(text)
+    return {"part": "summary", "markdown": text}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("part", choices=["outcomes", "records", "overhead", "parse"])
+    parser.add_argument("part", choices=["outcomes", "records", "overhead", "parse", "summary"])
     parser.add_argument("--sizes", type=int, nargs="*", help="outcome counts or record counts")
     parser.add_argument("--studies", type=int, default=30, help="studies per outcome (default 30)")
     parser.add_argument("--records", type=int, default=1000, help="records of the outcome runs (default 1000)")
@@ -327,7 +388,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="/tmp/metasr-bench-scale", help="folder for the JSON results")
     args = parser.parse_args(argv)
     result = {"outcomes": bench_outcomes, "records": bench_records, "overhead": bench_overhead,
-              "parse": bench_parse}[args.part](args)
+              "parse": bench_parse, "summary": summary}[args.part](args)
+    if args.part == "summary":
+        return 0
     result.update(nproc=os.cpu_count(), python=sys.version.split()[0], finished=time.strftime("%Y-%m-%d %H:%M:%S"))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     suffix = "-".join(str(s) for s in args.sizes) if args.sizes else "default"

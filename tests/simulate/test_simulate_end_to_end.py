@@ -30,7 +30,14 @@ def run_snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def simulated_run(tmp_path_factory) -> tuple[Path, dict]:
     workdir = tmp_path_factory.mktemp("e2e") / "review"
-    truth = simulate_review(workdir, outcomes=3, studies=6, records=200, seed=31, with_workflow=True)
+    # Through the command line, as a user would: `metasr simulate ... --with-workflow`.
+    proc = subprocess.run([str(Path(sys.executable).with_name("metasr")), "simulate", "--outcomes", "3", "--studies",
+                           "6", "--records", "200", "--seed", "31", "--out", str(workdir), "--with-workflow"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    truth = json.loads((workdir / "truth.json").read_text())
+    assert truth == json.loads(json.dumps(simulate_review(workdir.with_name("again"), outcomes=3, studies=6,
+                                                          records=200, seed=31)))
     run_snakemake(workdir, "--cores", "2")
     return workdir, truth
 
