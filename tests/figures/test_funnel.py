@@ -35,3 +35,13 @@ def test_too_few_studies_says_why(synthetic_pooled, tmp_path, k):
     funnel_path = tmp_path / "f.svg"
     save_figure(funnel.plot_funnel(synthetic_pooled(k)), funnel_path)
     assert f"k = {k} (needs at least 3" in funnel_path.read_text()
+
+
+def test_synthetic_egger_matches_metafor(bcg_pooled, synthetic_module):
+    """The SYNTHETIC fixtures' Egger test reproduces metafor's regtest(lm) on BCG."""
+    yi = [s["yi"] for s in bcg_pooled["studies"]]
+    vi = [s["vi"] for s in bcg_pooled["studies"]]
+    got = synthetic_module.egger_lm(yi, vi)
+    want = bcg_pooled["small_study"]["egger_lm"]
+    for key in ("stat", "pval", "limit_estimate"):
+        assert got[key] == pytest.approx(want[key], rel=1e-7)

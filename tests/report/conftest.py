@@ -25,6 +25,11 @@ def synthetic_pooled():
 
 
 @pytest.fixture
+def synthetic_module():
+    return _load_synthetic()
+
+
+@pytest.fixture
 def bcg_pooled():
     return json.loads((FIXTURES / "bcg_rr.json").read_text())
 
