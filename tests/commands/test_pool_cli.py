@@ -12,7 +12,6 @@ from metasr.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
 CASES = json.loads((FIXTURES / "expected.json").read_text())["cases"]
-PM_UNIROOT = {"PM"}  # see tests/stats/test_parity.py: metafor's PM tau2 is a loose uniroot() root
 
 
 def run(capsys, *argv):
@@ -42,7 +41,7 @@ def argv_for(case):
     return argv
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["method"] not in PM_UNIROOT], ids=lambda c: c["id"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
 def test_cli_prints_metafor_keys(case, capsys):
     code, out, err = run(capsys, *argv_for(case))
     assert code == 0, err

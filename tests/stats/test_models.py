@@ -59,8 +59,10 @@ def test_fixed_tau2():
     assert fit.tau2 == 0.05 and math.isclose(fit.estimate, np.sum(w * YI) / w.sum())
 
 
+# PM is left out: metafor's PM stops at uniroot's absolute tolerance, which does not scale;
+# EB has the same estimating equation, solved exactly, and is in.
 @settings(max_examples=40, deadline=None)
-@given(st.sampled_from(["DL", "REML", "ML", "PM", "EB", "HE", "HS", "SJ"]),
+@given(st.sampled_from(["DL", "REML", "ML", "EB", "HE", "HS", "SJ"]),
        st.floats(min_value=-5, max_value=5), st.floats(min_value=0.1, max_value=10))
 def test_location_and_scale_equivariance(method, shift, scale):
     base = fit_rma(YI, VI, method)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import numpy as np
+
+from metasr.stats.zeroin import UNIROOT_TOL
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -79,8 +81,10 @@ def test_pm_and_eb_solve_the_q_equation(k, seed):
     vi = 10 ** rng.uniform(-6, 4, size=k)
     yi = rng.normal(scale=10 ** rng.uniform(-3, 2), size=k)
     X = ONE(k)
-    tau2, _ = T.pm(yi, vi, X)
+    tau2, _ = T.pm(yi, vi, X, root="exact")
     assert tau2 == T.eb(yi, vi, X)[0]
+    # metafor's PM (uniroot at its default tolerance) lands within that tolerance of the root
+    assert abs(T.pm(yi, vi, X)[0] - tau2) <= UNIROOT_TOL
     if tau2 == 0:
         assert T.generalised_q(yi, vi, X, 0.0) <= k - 1
     else:

@@ -26,6 +26,8 @@ SYNTHETIC_STUDY = "Synthetic2026"
 
 # The jobs that aggregate every outcome (they rerun whenever any outcome does).
 AGGREGATES = {("plot_summary", ""), ("write_report", "")}
+# ... and the one that draws every study's risk of bias (reruns when the studies sheet changes).
+STUDY_AGGREGATES = AGGREGATES | {("plot_rob", "")}
 
 
 @pytest.fixture
@@ -100,7 +102,7 @@ def add_synthetic_study_to_sdmt(workdir: Path) -> None:
 def test_adding_a_study_to_one_outcome_reruns_that_outcome_and_the_aggregates(run_copy: Path):
     add_synthetic_study_to_sdmt(run_copy)
     records = {("ingest_records", "pubmed"), ("dedup_records", ""), ("screen_records", ""), ("draw_prisma", "")}
-    assert planned_jobs(run_copy) == records | outcome_jobs("sdmt") | AGGREGATES
+    assert planned_jobs(run_copy) == records | outcome_jobs("sdmt") | STUDY_AGGREGATES
 
     run_snakemake(run_copy, "--cores", "2")
     pooled = json.loads((run_copy / "results" / "pooled" / "sdmt.json").read_text())
@@ -141,7 +143,7 @@ def test_a_study_level_change_reruns_the_outcomes_that_study_contributes_to(run_
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    expected = set().union(*(outcome_jobs(o) for o in contributed)) | AGGREGATES
+    expected = set().union(*(outcome_jobs(o) for o in contributed)) | STUDY_AGGREGATES
     with_forest = {job for job in expected if job[0] != "plot_forest"
                    or (run_copy / "results" / "figures" / f"{job[1]}_forest.svg").exists()}
     assert planned_jobs(run_copy) == with_forest

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from metasr.stats.zeroin import r_zeroin
+
 ESTIMATORS = ("DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB")
 
 
@@ -161,14 +163,25 @@ def _pm_se(yi, vi, X, tau2):
     return float(np.sqrt(2 * k**2 / m) / np.sum(1 / (vi + tau2)))
 
 
-def pm(yi, vi, X):
-    """Paule-Mandel: generalised Q equals its expectation k - p, solved to machine precision.
+# metafor's search interval for PM (rma's control tau2.min, tau2.max).
+PM_INTERVAL = (0.0, 100.0)
 
-    metafor 3.8 solves this with uniroot() at its default tolerance (eps^0.25 = 1.2e-4) on
-    [0, 100], so its PM tau2 can differ from the root by up to that much; its EB estimate (same
-    equation, Fisher scoring to 1e-12) agrees with ours.
+
+def pm(yi, vi, X, root: str = "metafor"):
+    """Paule-Mandel: tau2 where the generalised Q equals its expectation k - p.
+
+    root="metafor" (default) takes R uniroot()'s steps on metafor's interval [0, 100] at its default
+    tolerance (1.2e-4), so the result is metafor's to ~1e-12 rather than within that tolerance of it;
+    when the root lies beyond 100, where metafor stops with an error, the exact root is returned.
+    root="exact" solves to machine precision (as EB does; both estimating equations are the same).
     """
-    tau2 = solve_q_equation(yi, vi, X, _df(yi, X))
+    target = _df(yi, X)
+    f = lambda t: generalised_q(yi, vi, X, t) - target  # noqa: E731
+    lo, hi = PM_INTERVAL
+    if root == "metafor" and f(lo) > 0 > f(hi):
+        tau2 = r_zeroin(f, lo, hi)
+    else:
+        tau2 = solve_q_equation(yi, vi, X, target)
     return tau2, _pm_se(yi, vi, X, tau2)
 
 
