@@ -1,4 +1,4 @@
-"""Fixtures for the SLURM tests: a private single-node cluster, started once and always stopped."""
+"""Fixtures for the SLURM tests: a private single-node cluster per test module, always stopped."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ def _raise_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def slurm_cluster():
-    """A running private SLURM cluster (munged, slurmctld, slurmd on 127.0.0.1), stopped afterwards."""
+    """A running private SLURM cluster (munged, slurmctld, slurmd on 127.0.0.1), stopped after the module."""
     reason = unavailable_reason()
     if reason:
         pytest.skip(f"local SLURM cluster unavailable: {reason}")
