@@ -45,3 +45,17 @@ def test_synthetic_egger_matches_metafor(bcg_pooled, synthetic_module):
     want = bcg_pooled["small_study"]["egger_lm"]
     for key in ("stat", "pval", "limit_estimate"):
         assert got[key] == pytest.approx(want[key], rel=1e-7)
+
+
+def test_filled_studies_from_metasr_stats(bcg_pooled, tmp_path):
+    """Filled studies as metasr.stats.bias.filled_studies computes them are drawn."""
+    bias = pytest.importorskip("metasr.stats.bias")
+    models = pytest.importorskip("metasr.stats.models")
+    yi = [s["yi"] for s in bcg_pooled["studies"]]
+    vi = [s["vi"] for s in bcg_pooled["studies"]]
+    fit = models.fit_rma(yi, vi, method="REML", test="z", measure="RR")
+    bcg_pooled["small_study"]["trimfill"]["filled"] = bias.filled_studies(fit)
+    filled = funnel.filled_studies(bcg_pooled["small_study"]["trimfill"])
+    assert len(filled) == bcg_pooled["small_study"]["trimfill"]["k0"] == 1
+    save_figure(funnel.plot_funnel(bcg_pooled), tmp_path / "f.svg", tmp_path / "f.png")
+    assert "Filled (trim-and-fill)" in (tmp_path / "f.svg").read_text()

@@ -38,9 +38,15 @@ def egger_line(yi, sei) -> tuple[float, float] | None:
     return float(beta[0]), float(beta[1])
 
 
-def filled_studies(trimfill: dict) -> list[tuple[float, float]]:
-    """(yi, sei) of imputed studies, in either accepted shape of the pooling result."""
+def filled_studies(trimfill: dict, small: dict | None = None) -> list[tuple[float, float]]:
+    """(yi, sei) of imputed studies, in any shape the pooling result may carry them:
+    `trimfill.filled` as [{yi, vi}] or as metasr.stats.bias.filled_studies' {yi: [], vi: []},
+    `trimfill.yi_fill` / `vi_fill`, or `small_study.filled`."""
     filled = trimfill.get("filled")
+    if filled is None and small:
+        filled = small.get("filled")
+    if isinstance(filled, dict):
+        filled = [{"yi": y, "vi": v} for y, v in zip(filled.get("yi") or [], filled.get("vi") or [])]
     if isinstance(filled, list):
         return [(float(f["yi"]), math.sqrt(float(f["vi"]))) for f in filled
                 if st.is_number(f.get("yi")) and st.is_number(f.get("vi"))]
@@ -70,7 +76,7 @@ def _draw(pooled, studies, title):
                     for s in studies])
     small = pooled.get("small_study") or {}
     trimfill = small.get("trimfill") or {}
-    filled = filled_studies(trimfill)
+    filled = filled_studies(trimfill, small)
     estimate = float(pooled["model"]["estimate"])
     se_max = max([*sei, *(s for _, s in filled)]) * 1.08
     xs = [*yi, *(y for y, _ in filled), estimate]
