@@ -17,6 +17,9 @@ PART is one of
              `shell:` touch) with --cores 1; start-up of a bare Python; import time of every
              module a rule's script imports (and of snakemake's own script preamble).
   parse      parse-time cost: metasr.workflow.review.load_review on reviews of N outcomes.
+  jobcost    inside one job of each rule, CPU time of its imports vs its work (fresh process each,
+             best of 3), on a finished 1-outcome run; plus Python start-up and the import of
+             snakemake's script preamble. CPU times do not stretch with the machine's load.
   summary    Markdown tables of the results found in --out.
 
 Every measurement records the load average before and after (the machine may be shared); the
@@ -159,26 +162,29 @@ imports = time.perf_counter() - t0
 d = Path(sys.argv[1])
 cfg = yaml.safe_load((d / "config/config.yaml").read_text())
 out = Path(tempfile.mkdtemp())
-times = {"imports": imports}
-t = time.perf_counter()
+times, cpu = {"imports": imports}, {}
+def stage(name, start, cpu_start):
+    times[name] = time.perf_counter() - start
+    cpu[name] = time.process_time() - cpu_start
+t, c = time.perf_counter(), time.process_time()
 rows = []
 for name, s in cfg["search"]["sources"].items():
     rows += parse_file(d / s["file"], source=name, database=s["database"])
-times["parse"] = time.perf_counter() - t
-t = time.perf_counter()
+stage("parse", t, c)
+t, c = time.perf_counter(), time.process_time()
 records, unique, audit = dedup_rows(rows, d / "data/search/dedup_overrides.csv")
-times["dedup"] = time.perf_counter() - t
-t = time.perf_counter()
+stage("dedup", t, c)
+t, c = time.perf_counter(), time.process_time()
 write_csv_atomic(records, out / "records.csv", RECORD_COLUMNS)
 write_csv_atomic(unique, out / "unique.csv", UNIQUE_COLUMNS)
 write_csv_atomic(audit, out / "audit.csv", AUDIT_COLUMNS)
-times["write"] = time.perf_counter() - t
-t = time.perf_counter()
+stage("write", t, c)
+t, c = time.perf_counter(), time.process_time()
 prisma = screen_records(out / "records.csv", out / "unique.csv", d / cfg["screening"]["title_abstract"],
                         d / cfg["screening"]["full_text"], cfg["screening"], cfg["search"]["sources"], out)
-times["screen"] = time.perf_counter() - t
+stage("screen", t, c)
 truth = json.loads((d / "truth.json").read_text())
-print(json.dumps({"times": times, "records": len(records), "unique": len(unique),
+print(json.dumps({"times": times, "cpu": cpu, "records": len(records), "unique": len(unique),
                   "prisma_equals_truth": prisma["records"] == truth["prisma"]["records"]
                   and prisma["included"] == truth["prisma"]["included"],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -282,17 +288,17 @@ raw = yaml.safe_load((d / "config/config.yaml").read_text())
 import os; os.chdir(d)
 import cProfile, pstats, io
 prof = cProfile.Profile()
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 prof.enable()
 load_review(raw, d)
 prof.disable()
-total = time.perf_counter() - t
+total, total_cpu = time.perf_counter() - t, time.process_time() - c
 stats = pstats.Stats(prof)
 parts = {}
 for (file, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
     if func in ("validate_review", "count_usable_studies", "prepare_config", "load_studies") and "metasr" in file:
         parts[func] = parts.get(func, 0) + ct
-import json; print(json.dumps({"imports_s": imports, "load_review_s": total, "parts_s": parts}))
+import json; print(json.dumps({"imports_s": imports, "load_review_s": total, "load_review_cpu_s": total_cpu, "parts_s": parts}))
 """
 
 
@@ -311,6 +317,94 @@ def bench_parse(args) -> dict:
         print(json.dumps(entry), flush=True)
         shutil.rmtree(workdir, ignore_errors=True)
     return {"part": "parse", "results": results}
+
+
+JOB_CHILD = r"""
+import json, sys, tempfile, time
+from pathlib import Path
+rule, d = sys.argv[1], Path(sys.argv[2])
+tmp = Path(tempfile.mkdtemp())
+c0, w0 = time.process_time(), time.perf_counter()
+IMPORTS = {
+    "ingest_records": "from metasr.records.pipeline import ingest_records as f",
+    "dedup_records": "from metasr.records.pipeline import dedup_records as f",
+    "screen_records": "from metasr.screening.pipeline import screen_records as f",
+    "draw_prisma": "from metasr.figures.prisma import draw_prisma as f",
+    "prepare_outcome": "from metasr.extraction.pipeline import prepare_outcome as f",
+    "pool_outcome": "from metasr.workflow.pooling import pool_outcome_file as f",
+    "plot_forest": "from metasr.figures.forest import plot_forest_file as f",
+    "plot_funnel": "from metasr.figures.funnel import plot_funnel_file as f",
+    "plot_sensitivity": "from metasr.figures.sensitivity import plot_sensitivity_files as f",
+    "plot_rob": "from metasr.figures.rob import plot_rob_files as f",
+}
+exec(IMPORTS[rule])
+import metasr.workflow.runner
+c_imp, w_imp = time.process_time(), time.perf_counter()
+from metasr.config import load_config
+# Set-up the job does not do (snakemake hands it config values and study rows as params).
+cfg = load_config(d / "config/config.yaml", root=d)
+oid = sorted(cfg["outcomes"])[0]
+res = d / "results"
+import csv
+with open(d / "data/extraction/studies.csv", newline="") as fh:
+    study_rows = list(csv.DictReader(fh))
+c1, w1 = time.process_time(), time.perf_counter()
+if rule == "ingest_records":
+    f(d / cfg["search"]["sources"]["pubmed"]["file"], tmp / "p.csv", source="pubmed", database="PubMed")
+elif rule == "dedup_records":
+    f(sorted((res / "records/parsed").glob("*.csv")), tmp, overrides_csv=d / "data/search/dedup_overrides.csv")
+elif rule == "screen_records":
+    f(res / "records/records.csv", res / "records/unique.csv", d / cfg["screening"]["title_abstract"],
+      d / cfg["screening"]["full_text"], cfg["screening"], cfg["search"]["sources"], tmp)
+elif rule == "draw_prisma":
+    f(res / "screening/prisma.json", tmp / "p.svg", tmp / "p.png")
+elif rule == "prepare_outcome":
+    sheet = d / f"data/extraction/outcomes/{oid}.csv"
+    with open(sheet, newline="") as fh:
+        ids = {r["study_id"] for r in csv.DictReader(fh)}
+    f(sheet, [r for r in study_rows if r["study_id"] in ids], oid, cfg["outcomes"][oid], cfg["extraction"],
+      tmp / "e.csv")
+elif rule == "pool_outcome":
+    f(res / f"extraction/{oid}.csv", oid, cfg["outcomes"][oid], tmp / "p.json")
+elif rule == "plot_forest":
+    f(res / f"pooled/{oid}.json", cfg["outcomes"][oid], cfg["review"], tmp / "f.svg", tmp / "f.png")
+elif rule == "plot_funnel":
+    f(res / f"pooled/{oid}.json", tmp / "f.svg", tmp / "f.png")
+elif rule == "plot_sensitivity":
+    f(res / f"pooled/{oid}.json", tmp / "l.svg", tmp / "c.svg", tmp / "b.svg")
+elif rule == "plot_rob":
+    f(d / "data/extraction/studies.csv", tmp / "a.svg", tmp / "a.png", tmp / "b.svg", tmp / "b.png")
+c2, w2 = time.process_time(), time.perf_counter()
+print(json.dumps({"import_cpu_s": c_imp - c0, "work_cpu_s": c2 - c1, "import_wall_s": w_imp - w0,
+                  "work_wall_s": w2 - w1}))
+"""
+JOB_RULES = ["ingest_records", "dedup_records", "screen_records", "draw_prisma", "prepare_outcome", "pool_outcome",
+             "plot_forest", "plot_funnel", "plot_sensitivity", "plot_rob"]
+
+
+def bench_jobcost(args) -> dict:
+    """Inside one job: CPU time of its imports vs its work, per rule (a finished run's folder is
+    simulated and run first unless --workdir names one). Each rule in a fresh process, best of 3."""
+    if args.workdir:
+        workdir = Path(args.workdir)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="scale-jobcost-", dir=args.tmp))
+        simulate(workdir, 1, args.studies, args.records, args.seed, workflow=True)
+        subprocess.run([SNAKEMAKE, "--cores", "2"], cwd=workdir, env=ENV, check=True, capture_output=True)
+    results = {"python_startup": time_import("pass"),
+               "snakemake_script_preamble": time_import("import snakemake.script")}
+    for rule in JOB_RULES:
+        runs = []
+        for _ in range(3):
+            proc = subprocess.run([PYTHON, "-c", JOB_CHILD, rule, str(workdir)], env=ENV, capture_output=True,
+                                  text=True)
+            if proc.returncode != 0:
+                raise SystemExit(proc.stderr)
+            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        best = {k: min(r[k] for r in runs) for k in runs[0]}
+        results[rule] = {**best, "load": load()}
+        print(rule, json.dumps(results[rule]), flush=True)
+    return {"part": "jobcost", "workdir": str(workdir), "results": results}
 
 
 def summary(args) -> dict:
@@ -342,15 +436,16 @@ def summary(args) -> dict:
             lines.append(f"| {rule} | {t['jobs']} | {t['mean_s']:.2f} s | {t['max_s']:.2f} s | "
                          f"{100 * t['total_s'] / total:.0f} % |")
     for res in newest("records")[-1:]:
-        lines += ["", "| records | unique | parse | de-dup | write tables | screen | total (direct) | per 1k records | "
-                  "peak RSS | snakemake (7 jobs) | load before |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", "| records | unique | parse | de-dup | write tables | screen | total (direct) | total CPU | "
+                  "per 1k records | peak RSS | snakemake (7 jobs) | load before |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in res["results"]:
             t = r["direct"]["times"]
             total = t["parse"] + t["dedup"] + t["write"] + t["screen"]
             smk = f"{r['snakemake']['wall_s']:.0f} s" if "snakemake" in r else "-"
             lines.append(f"| {r['records']:,} | {r['direct']['unique']:,} | {t['parse']:.1f} s | {t['dedup']:.1f} s | "
                          f"{t['write']:.1f} s | {t['screen']:.1f} s | {total:.1f} s | "
-                         f"{1000 * total / r['records']:.2f} s | {r['direct']['peak_rss_mb']:.0f} MB | {smk} | "
+                         f"{sum(r['direct'].get('cpu', {}).values()):.1f} s | {1000 * total / r['records']:.2f} s | {r['direct']['peak_rss_mb']:.0f} MB | {smk} | "
                          f"{r['direct']['load_before'].split()[0]} |")
     for res in newest("overhead")[-1:]:
         lines += ["", "| what | CPU | wall |", "|---|---|---|"]
@@ -361,12 +456,24 @@ def summary(args) -> dict:
         for kind in ("trivial_script", "trivial_shell"):
             lines.append(f"| snakemake, {n} x `{kind.split('_')[1]}:` job (--cores 1), per job | "
                          f"{res[kind]['cpu_s'] / n:.2f} s | {res[kind]['wall_s'] / n:.2f} s |")
+    for res in newest("jobcost")[-1:]:
+        r = res["results"]
+        lines += ["", "| job of rule | imports (CPU) | work (CPU) | imports (wall) | work (wall) | load after |",
+                  "|---|---|---|---|---|---|"]
+        for name in ("python_startup", "snakemake_script_preamble"):
+            lines.append(f"| {name.replace('_', ' ')} | {r[name]['cpu_s']:.2f} s | - | {r[name]['wall_s']:.2f} s | - | "
+                         f"{r[name]['load'].split()[0]} |")
+        for rule in JOB_RULES:
+            v = r[rule]
+            lines.append(f"| {rule} | {v['import_cpu_s']:.2f} s | {v['work_cpu_s']:.2f} s | {v['import_wall_s']:.2f} s | "
+                         f"{v['work_wall_s']:.2f} s | {v['load'].split()[0]} |")
     for res in newest("parse")[-1:]:
-        lines += ["", "| outcomes | load_review | of which validate_review | count_usable_studies | load before |",
-                  "|---|---|---|---|---|"]
+        lines += ["", "| outcomes | load_review wall | CPU | of which validate_review | count_usable_studies | "
+                  "load before |", "|---|---|---|---|---|---|"]
         for r in res["results"]:
             parts = r["parts_s"]
-            lines.append(f"| {r['outcomes']} | {r['load_review_s']:.1f} s | {parts.get('validate_review', 0):.1f} s | "
+            lines.append(f"| {r['outcomes']} | {r['load_review_s']:.1f} s | {r.get('load_review_cpu_s', 0):.1f} s | "
+                         f"{parts.get('validate_review', 0):.1f} s | "
                          f"{parts.get('count_usable_studies', 0):.1f} s | {r['load_before'].split()[0]} |")
     text = "\n".join(lines)
     print(text)
@@ -375,7 +482,8 @@ def summary(args) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("part", choices=["outcomes", "records", "overhead", "parse", "summary"])
+    parser.add_argument("part", choices=["outcomes", "records", "overhead", "parse", "jobcost", "summary"])
+    parser.add_argument("--workdir", help="jobcost: a finished run of a simulated review")
     parser.add_argument("--sizes", type=int, nargs="*", help="outcome counts or record counts")
     parser.add_argument("--studies", type=int, default=30, help="studies per outcome (default 30)")
     parser.add_argument("--records", type=int, default=1000, help="records of the outcome runs (default 1000)")
@@ -388,7 +496,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="/tmp/metasr-bench-scale", help="folder for the JSON results")
     args = parser.parse_args(argv)
     result = {"outcomes": bench_outcomes, "records": bench_records, "overhead": bench_overhead,
-              "parse": bench_parse, "summary": summary}[args.part](args)
+              "parse": bench_parse, "jobcost": bench_jobcost,
+              "summary": summary}[args.part](args)
     if args.part == "summary":
         return 0
     result.update(nproc=os.cpu_count(), python=sys.version.split()[0], finished=time.strftime("%Y-%m-%d %H:%M:%S"))
