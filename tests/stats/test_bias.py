@@ -122,3 +122,91 @@ def test_default_control_emulation_matches_exact_optimum_closely():
     yi, vi = np.array(case["yi"]), np.array(case["vi"])
     exact = fit_rma(yi, vi).tau2
     assert bias._default_control_tau2(yi, vi, "REML") == pytest.approx(exact, rel=1e-4)
+
+
+# ------------------------------------------------------------------------ live metafor, beyond the reference
+
+R_CHECK = r"""
+suppressMessages({library(metafor); library(jsonlite)})
+sets <- fromJSON(commandArgs(trailingOnly = TRUE)[1], simplifyVector = FALSE)
+out <- list()
+for (s in sets) for (method in c("REML", "DL", "ML", "FE", "EB", "HE")) for (test in c("z", "knha")) {
+  if (method == "FE" && test == "knha") next
+  yi <- unlist(s$yi); vi <- unlist(s$vi); yr <- unlist(s$year)
+  res <- rma(yi, vi, method = method, test = test, control = list(threshold = 1e-12, maxiter = 10000))
+  e <- list(method = method, test = test, yi = yi, vi = vi, year = yr)
+  eg <- regtest(res); e$egger <- list(stat = eg$zval, pval = eg$pval, limit_estimate = eg$est)
+  eg2 <- regtest(res, model = "lm"); e$egger_lm <- list(stat = eg2$zval, pval = eg2$pval, limit_estimate = eg2$est)
+  rk <- suppressWarnings(ranktest(res)); e$begg <- list(kendall_tau = unname(rk$tau), pval = rk$pval)
+  tf <- trimfill(res)
+  e$trimfill <- list(side = tf$side, k0 = tf$k0, estimate = tf$b[1], se = tf$se, ci_lb = tf$ci.lb,
+                     ci_ub = tf$ci.ub, tau2 = tf$tau2)
+  l1 <- leave1out(res)
+  e$leave1out <- list(estimate = l1$estimate, se = l1$se, pval = l1$pval, ci_lb = l1$ci.lb, ci_ub = l1$ci.ub,
+                      Q = l1$Q, I2 = l1$I2)
+  inf <- influence(res)$inf
+  e$influence <- list(rstudent = inf$rstudent, dffits = inf$dffits, cook_d = inf$cook.d, cov_r = inf$cov.r,
+                      QE_del = inf$QE.del, hat = inf$hat, weight = inf$weight)
+  cu <- cumul(res, order = yr); e$cumulative <- list(estimate = cu$estimate, ci_lb = cu$ci.lb, ci_ub = cu$ci.ub)
+  if (method != "FE") { e$leave1out$tau2 <- l1$tau2; e$influence$tau2_del <- inf$tau2.del; e$cumulative$tau2 <- cu$tau2 }
+  out[[length(out) + 1]] <- e
+}
+cat(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null"))
+"""
+
+
+def live_metafor_sets():
+    """Synthetic data beyond the reference: tied variances (Begg's normal approximation),
+    asymmetric funnels (trim and fill imputes), tied years (cumulative order)."""
+    rng = np.random.default_rng(123)
+    sets = []
+    for i in range(4):
+        k = int(rng.integers(6, 16))
+        vi = 4 / rng.choice([20.0, 40.0, 60.0, 80.0], k) if i % 2 == 0 else np.exp(rng.uniform(-5, -0.7, k))
+        yi = rng.normal(0.2, np.sqrt(vi + rng.exponential(0.05))) + (1.5 * np.sqrt(vi) if i % 2 == 1 else 0)
+        sets.append({"yi": yi.tolist(), "vi": vi.tolist(), "year": rng.integers(1990, 1996, k).tolist()})
+    return sets
+
+
+def test_matches_live_metafor_for_other_methods_tests_and_data(tmp_path):
+    """Small-study and sensitivity keys for DL, ML, FE, EB, HE and REML, z and Knapp-Hartung,
+    against metafor run now (skipped without Rscript + metafor)."""
+    import shutil
+    import subprocess
+
+    from metasr.stats import sensitivity
+
+    rscript = shutil.which("Rscript")
+    if rscript is None or subprocess.run([rscript, "-e", "library(metafor); library(jsonlite)"],
+                                         capture_output=True).returncode != 0:
+        pytest.skip("R with metafor and jsonlite not available")
+    (tmp_path / "sets.json").write_text(json.dumps(live_metafor_sets()))
+    (tmp_path / "check.R").write_text(R_CHECK)
+    run = subprocess.run([rscript, str(tmp_path / "check.R"), str(tmp_path / "sets.json")],
+                         capture_output=True, text=True, check=True)
+    bad = []
+    for case in json.loads(run.stdout):
+        fit = fit_rma(np.array(case["yi"]), np.array(case["vi"]), method=case["method"], test=case["test"])
+        l1, inf = sensitivity.leave_one_out_and_influence(fit)
+        ours = {"egger": bias.egger_test(fit), "egger_lm": bias.egger_lm(fit), "begg": bias.begg_test(fit),
+                "trimfill": bias.trimfill(fit), "leave1out": l1, "influence": inf,
+                "cumulative": sensitivity.cumulative(fit, np.array(case["year"]))}
+        for key, expected in ours.items():
+            for name, value in case[key].items():
+                # metafor's Fisher scoring stops at tau2 ~ 1e-12 instead of 0: I2 (percent) ~ 1e-9
+                atol = 1e-6 if name == "I2" else 1e-9
+                if isinstance(value, str):
+                    ok = expected[name] == value
+                else:
+                    ref = np.array([np.nan if v is None else v for v in np.atleast_1d(value)], float)
+                    ok = np.allclose(np.asarray(expected[name], float), ref, rtol=1e-6, atol=atol, equal_nan=True)
+                if not ok:
+                    bad.append((case["method"], case["test"], key, name))
+    assert not bad
+
+
+def test_kendall_tau_blocks_do_not_change_the_answer():
+    rng = np.random.default_rng(9)  # synthetic, with ties
+    x, y = rng.integers(0, 30, 700).astype(float), rng.normal(size=700)
+    assert bias.kendall_tau_b(x, y, block=64) == pytest.approx(bias.kendall_tau_b(x, y, block=10_000), rel=1e-13)
+    assert bias.kendall_tau_b(x, y) == pytest.approx(stats.kendalltau(x, y).statistic, rel=1e-12)

@@ -101,17 +101,21 @@ def egger_lm(fit: MetaFit) -> dict:
 
 # ------------------------------------------------------------------------ Begg's rank test
 
-def kendall_tau_b(x, y) -> float:
-    """Kendall's tau-b (tau-a without ties), as R's cor(method = "kendall")."""
+def kendall_tau_b(x, y, block: int = 512) -> float:
+    """Kendall's tau-b (tau-a without ties), as R's cor(method = "kendall"). Pairs are counted
+    in blocks of rows so that memory stays O(block x n) for large k."""
     x, y = np.asarray(x, float), np.asarray(y, float)
-    sx = np.sign(x[:, None] - x[None, :])
-    sy = np.sign(y[:, None] - y[None, :])
-    iu = np.triu_indices(len(x), 1)
-    s = float(np.sum(sx[iu] * sy[iu]))
-    n0 = len(iu[0])
-    tx, ty = float(np.sum(sx[iu] == 0)), float(np.sum(sy[iu] == 0))
-    denom = math.sqrt((n0 - tx) * (n0 - ty))
-    return s / denom if denom > 0 else math.nan
+    n = len(x)
+    s = tx = ty = 0.0
+    for start in range(0, n, block):
+        sx = np.sign(x[start:start + block, None] - x[None, :])
+        sy = np.sign(y[start:start + block, None] - y[None, :])
+        s += float(np.sum(sx * sy))
+        tx += float(np.sum(sx == 0)) - sx.shape[0]  # minus the diagonal (i, i)
+        ty += float(np.sum(sy == 0)) - sy.shape[0]
+    n0 = n * (n - 1) / 2
+    denom = math.sqrt((n0 - tx / 2) * (n0 - ty / 2))  # every unordered pair was counted twice
+    return (s / 2) / denom if denom > 0 else math.nan
 
 
 def kendall_cdf(n: int) -> np.ndarray:
