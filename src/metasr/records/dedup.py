@@ -4,7 +4,7 @@ How records are linked
 ----------------------
 1. Candidate pairs come from blocks of records sharing a key: DOI, PMID, the normalised title,
    its first and last 24 characters (truncated or re-prefixed titles), and first author + year
-   + first page. A block larger than `MAX_BLOCK` is split into sorted windows, so the number of
+   + first page. A block larger than `MAX_BLOCK` is walked in sorted windows, so the number of
    comparisons grows near-linearly with the number of records.
 2. A pair with a *hard conflict* is never linked, directly or through other records: different
    DOIs or PMIDs, years more than one apart, different volumes or first pages, different kinds
@@ -49,6 +49,7 @@ from metasr.records.normalise import (RecordKeys, journals_compatible, keys_for_
                                      title_numbers)
 
 MAX_BLOCK = 40
+WINDOW = 12
 RULE_ORDER = {"override": 0, "doi": 1, "pmid": 2, "title": 3, "citation": 4, "fuzzy_title": 5}
 AUDIT_COLUMNS = ["record_id", "linked_to", "rule", "fields", "score", "override"]
 
@@ -103,14 +104,18 @@ def blocks_by_stage(keys: list[RecordKeys]) -> dict[str, list[list[int]]]:
     return stages
 
 
-def block_pairs(members: list[int], keys: list[RecordKeys]):
-    """Pairs to compare inside a block. A block larger than `MAX_BLOCK` (a common title such
-    as 'Editorial', one author's many papers) is sorted by title and each record compared with
-    its `MAX_BLOCK` successors only, so the cost stays near-linear."""
+def block_pairs(members: list[int], keys: list[RecordKeys], stage: str = ""):
+    """Pairs to compare inside a block. A block larger than `MAX_BLOCK` (titles ending in 'a
+    systematic review and meta-analysis', one author's many papers) is sorted by title (by
+    reversed title for the `tail` stage, whose titles differ at the start) and each record is
+    compared with its `WINDOW` predecessors only, so the cost stays near-linear."""
     if len(members) > MAX_BLOCK:
-        members = sorted(members, key=lambda i: (keys[i].title, i))
+        if stage == "tail":
+            members = sorted(members, key=lambda i: (keys[i].title[::-1], i))
+        else:
+            members = sorted(members, key=lambda i: (keys[i].title, i))
         for pos, j in enumerate(members):
-            for i in members[max(0, pos - MAX_BLOCK): pos]:
+            for i in members[max(0, pos - WINDOW): pos]:
                 yield (i, j) if i < j else (j, i)
         return
     for pos, j in enumerate(members):
@@ -121,8 +126,8 @@ def block_pairs(members: list[int], keys: list[RecordKeys]):
 def candidate_pairs(keys: list[RecordKeys]) -> set[tuple[int, int]]:
     """Every pair some block proposes (used to measure blocking; clustering walks the blocks
     stage by stage instead)."""
-    return {pair for blocks in blocks_by_stage(keys).values() for members in blocks
-            for pair in block_pairs(members, keys)}
+    return {pair for stage, blocks in blocks_by_stage(keys).items() for members in blocks
+            for pair in block_pairs(members, keys, stage)}
 
 
 # ---------------------------------------------------------------- pair comparison
@@ -360,59 +365,88 @@ def all_record_keys(rows: list[dict]) -> list[RecordKeys]:
     return parts[0] + parts[1]
 
 
+def conflict_signature(k: RecordKeys) -> tuple:
+    """The fields `hard_conflicts` reads: records with equal signatures conflict alike."""
+    return (k.doi, k.pmid, k.kind, k.notice_title, k.year, k.volume, k.pages)
+
+
+class Clusters:
+    """Union-find over records that refuses merges with a hard conflict across the two sides.
+    Each cluster keeps one representative per conflict signature, so the check costs
+    (signatures × signatures), not (members × members)."""
+
+    def __init__(self, keys: list[RecordKeys], distinct: set[tuple[int, int]]):
+        self.keys = keys
+        self.parent = list(range(len(keys)))
+        self.members = {i: [i] for i in range(len(keys))}
+        self.signatures = {i: {conflict_signature(k): i} for i, k in enumerate(keys)}
+        self.distinct_of: dict[int, set[int]] = defaultdict(set)
+        for i, j in distinct:
+            self.distinct_of[i].add(j)
+            self.distinct_of[j].add(i)
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def blocked(self, x: int, y: int, forced: bool) -> bool:
+        if self.distinct_of:
+            other = set(self.members[y])
+            if any(self.distinct_of.get(i, set()) & other for i in self.members[x]):
+                return True
+        if forced:
+            return False
+        keys = self.keys
+        return any(hard_conflicts(keys[i], keys[j]) for i in self.signatures[x].values()
+                   for j in self.signatures[y].values())
+
+    def merge(self, x: int, y: int) -> None:
+        if len(self.members[x]) < len(self.members[y]):
+            x, y = y, x
+        self.parent[y] = x
+        self.members[x].extend(self.members.pop(y))
+        for signature, i in self.signatures.pop(y).items():
+            self.signatures[x].setdefault(signature, i)
+
+
 def cluster_records(rows: list[dict], same: list[Link] = (),
                     distinct: set[tuple[int, int]] = frozenset()) -> Clustering:
     """Cluster rows: reviewer `same` links first, then blocking stages from the strongest key
     (DOI) to the weakest; inside a stage each link is applied as soon as it is found, and a
     pair already in one cluster is not compared again (large clusters cost near-linear)."""
     keys = all_record_keys(rows)
-    parent = list(range(len(rows)))
-    members = {i: [i] for i in range(len(rows))}
-    distinct_of: dict[int, set[int]] = defaultdict(set)
-    for i, j in distinct:
-        distinct_of[i].add(j)
-        distinct_of[j].add(i)
+    clusters = Clusters(keys, distinct)
+    find = clusters.find
     applied: list[Link] = []
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def blocked(x, y, forced: bool) -> bool:
-        for i in members[x]:
-            for j in members[y]:
-                if j in distinct_of.get(i, ()) or (not forced and hard_conflicts(keys[i], keys[j])):
-                    return True
-        return False
 
     def apply(link: Link) -> None:
         x, y = find(link.a), find(link.b)
         if x == y:
             return
-        if blocked(x, y, link.override == "same"):
+        if clusters.blocked(x, y, link.override == "same"):
             if link.override == "same":
                 raise InputError(Problem(
                     message="a 'same' override joins records that 'distinct' overrides keep "
                     "apart (through other records of the cluster)", rule="override consistency",
                     value=f"{rows[link.a]['record_id']} / {rows[link.b]['record_id']}",
                     hint="check the overrides file for a contradiction"))
-            if link.b in distinct_of.get(link.a, ()):
+            if link.b in clusters.distinct_of.get(link.a, ()):
                 applied.append(Link(link.a, link.b, link.rule, link.fields, link.score,
                                     override="distinct"))
             return
-        if len(members[x]) < len(members[y]):
-            x, y = y, x
-        parent[y] = x
-        members[x].extend(members.pop(y))
+        clusters.merge(x, y)
         applied.append(link)
 
     for link in same:
         apply(link)
     for stage, blocks in blocks_by_stage(keys).items():
         for block in blocks:
-            for i, j in block_pairs(block, keys):
+            if len({find(i) for i in block}) == 1:
+                continue  # already one cluster: nothing to compare
+            for i, j in block_pairs(block, keys, stage):
                 if find(i) != find(j):
                     link = compare(keys[i], keys[j])
                     if link is not None:
