@@ -3,24 +3,31 @@
 How records are linked
 ----------------------
 1. Candidate pairs come from blocks of records sharing a key: DOI, PMID, the normalised title,
-   its first and last 24 characters (truncated or re-prefixed titles), and first author + year
-   + first page. A block larger than `MAX_BLOCK` is walked in sorted windows, so the number of
-   comparisons grows near-linearly with the number of records.
+   its first and last 24 characters (truncated or re-prefixed titles), first author + year +
+   first page, and volume + first page. A block larger than `MAX_BLOCK` is walked in sorted
+   windows of `WINDOW` records, so the comparisons grow near-linearly with the records.
 2. A pair with a *hard conflict* is never linked, directly or through other records: different
-   DOIs or PMIDs, years more than one apart, different volumes or first pages, different kinds
-   of record (erratum/correction/reply, conference abstract, trial registration vs article), or
-   a reviewer's `distinct` override. This is what keeps errata, conference abstracts of a later
-   article and supplements sharing one DOI apart.
-3. Otherwise the first rule that holds links the pair (the `rule` column of the audit):
-   `doi` / `pmid` (same identifier and compatible titles), `title` (same normalised title, a
-   compatible first author and venue), `fuzzy_title` (titles ≥ 90 % alike or one a truncation
-   of the other, same first author, compatible venue and at least one of volume / first page
-   agreeing), `citation` (same first author, year, journal, volume and first page: translated
-   titles).
+   DOIs or PMIDs; one title a notice ('Erratum: …', 'Correction to …', 'Reply') and the other
+   not; different kinds of record (erratum, conference abstract, trial registration, article)
+   by publication type; and, unless the two share a DOI or PMID, years more than one apart,
+   different volumes or no common start page; or a reviewer's `distinct` override. This keeps
+   errata, a conference abstract and its later article, and supplements that give every
+   abstract one DOI apart.
+3. Otherwise the first rule that holds links the pair (the `rule` column of the audit; the
+   `fields` column lists what agreed):
+   `doi` / `pmid`: same identifier and titles at least 60 % alike (90 % for conference
+   abstracts); `title`: same normalised title of four words or more, a compatible first
+   author (diacritics and transliteration tolerated) and journal; `fuzzy_title`: titles at
+   least 90 % alike, or one a truncation of the other, with the same numbers in them, a
+   compatible first author and journal, and volume or first page agreeing unless the titles
+   are 95 % alike; `citation`: same first author, year, journal, volume and first page with
+   titles at least 60 % alike (translated titles). Years one apart need a matching volume or
+   page, and a record without authors matches one with authors only on volume or page too.
 4. Blocks are walked stage by stage, strongest key first (DOI, PMID, exact title, then the
    weaker keys), and a link is applied as soon as it is found; a pair already in one cluster is
    not compared again, which keeps large clusters cheap. Two clusters merge only if no pair
    across them has a hard conflict, so a chain A–B–C cannot join two works that conflict.
+   The issue number is never compared: some libraries store record ids in it.
 
 Overrides (reviewer decisions)
 ------------------------------
