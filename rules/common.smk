@@ -69,7 +69,7 @@ def outcome_studies(wildcards):
 
 def analysis_settings(wildcards):
     outcome = REVIEW.config["outcomes"][wildcards.outcome]
-    keys = ("measure", "method", "test", "order_by", "label", "published", "subgroup")
+    keys = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale")
     return {k: outcome[k] for k in keys if k in outcome}
 
 

@@ -98,7 +98,11 @@ rule plot_rob:
             category="Risk of bias",
         ),
         traffic_png="results/figures/rob_traffic.png",
-        summary="results/figures/rob_summary.svg",
+        summary=report(
+            "results/figures/rob_summary.svg",
+            caption="../report/rob_summary.rst",
+            category="Risk of bias",
+        ),
         summary_png="results/figures/rob_summary.png",
     log:
         "logs/plot_rob.log",

@@ -17,8 +17,9 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
     of docs/architecture.md, with the outcome's label and the published reference estimate."""
     effects = pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=True)
     result = pool_outcome(effects, analysis["measure"], analysis["method"], analysis.get("test", "z"),
-                          order_by=analysis.get("order_by", "year"))
+                          order_by=analysis.get("order_by", "year"), file=str(effects_csv),
+                          scale=analysis.get("scale"))
     result.update(outcome=outcome_id, label=analysis.get("label", outcome_id),
-                  published=analysis.get("published"))
+                  published=analysis.get("published"), scale=analysis.get("scale"))
     write_json(out_json, result)
     return result
