@@ -40,7 +40,7 @@ def test_parity_with_metafor(case, key):
     fn = {"egger": bias.egger_test, "egger_lm": bias.egger_lm, "begg": bias.begg_test, "trimfill": bias.trimfill}[key]
     result = fn(fit)
     expected = case["expected"][key]
-    assert set(result) == set(expected)
+    assert set(result) - set(expected) <= {"filled"} and set(expected) <= set(result)
     bad = {k: (result[k], v) for k, v in expected.items() if not close(result[k], v)}
     assert not bad
 
@@ -105,6 +105,7 @@ def test_trimfill_fills_mirror_images_on_the_missing_side():
     assert bias.trimfill(fit)["estimate"] < fit.estimate
     filled = bias.filled_studies(fit)
     assert len(filled["yi"]) == tf.k0 == bias.trimfill(fit)["k0"]
+    assert bias.trimfill(fit)["filled"]["yi"] == filled["yi"]
 
 
 def test_equal_standard_errors_give_a_message_not_a_crash():

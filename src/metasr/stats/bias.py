@@ -316,7 +316,8 @@ def trimfill_model(fit: MetaFit, maxiter: int = 100) -> TrimFill:
 
 
 def trimfill(fit: MetaFit) -> dict:
-    """metafor's trimfill(fit) summary: side, k0 and the filled model's estimate, se, CI and tau2."""
+    """metafor's trimfill(fit) summary: side, k0 and the filled model's estimate, se, CI and tau2;
+    `filled` holds the imputed studies (yi, vi) for the funnel plot."""
     _require_intercept_only(fit, "Trim and fill")
     try:
         tf = trimfill_model(fit)
@@ -324,7 +325,8 @@ def trimfill(fit: MetaFit) -> dict:
         return _not_run({"estimator": "L0", "side": None, "k0": None, "estimate": None, "se": None,
                          "ci_lb": None, "ci_ub": None, "tau2": None}, err.problems[0].message)
     return {"estimator": "L0", "side": tf.side, "k0": tf.k0, "estimate": tf.estimate, "se": tf.se,
-            "ci_lb": tf.ci_lb, "ci_ub": tf.ci_ub, "tau2": tf.tau2}
+            "ci_lb": tf.ci_lb, "ci_ub": tf.ci_ub, "tau2": tf.tau2,
+            "filled": {"yi": tf.yi_fill.tolist(), "vi": tf.vi_fill.tolist()}}  # for the funnel plot
 
 
 def filled_studies(fit: MetaFit) -> dict:
