@@ -50,6 +50,8 @@ def test_record_kinds():
     assert record_kind("errors in table", "Published Erratum", "", "") == "notice"
     assert record_kind("a study", "Retracted Publication", "", "") == ""
     assert record_kind("a study", "Conference Abstract", "", "") == "conference"
+    assert record_kind("a study", "Journal Article", "Proceedings of the National Academy of "
+                       "Sciences of the United States of America", "") == ""
     assert record_kind("a study", "", "ClinicalTrials.gov", "") == "registration"
     assert title_numbers("outcome at 12 months part ii") == ("12", "ii")
 

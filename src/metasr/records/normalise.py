@@ -30,8 +30,6 @@ _CONFERENCE_TYPE = re.compile(r"conference|congress|meeting|abstract|proceeding|
                               re.IGNORECASE)
 _REGISTRY = re.compile(r"clinicaltrials\.gov|trial regist|isrctn|ictrp|anzctr|chictr|"
                        r"eudract|drks|ctri|trial registry record|registry", re.IGNORECASE)
-_CONFERENCE_JOURNAL = re.compile(r"\b(conference|congress|meeting|abstracts?|proceedings|symposium)\b",
-                                 re.IGNORECASE)
 _STOP_JOURNAL = {"the", "of", "and", "for", "in", "on", "de", "la", "le", "der", "und", "y", "a",
                  "an"}
 
@@ -202,7 +200,11 @@ def _kind_from_metadata(publication_type: str, journal: str, database: str) -> s
     if _REGISTRY.search(publication_type) or _REGISTRY.search(journal) or \
             _REGISTRY.search(database):
         return "registration"
-    if _CONFERENCE_TYPE.search(publication_type) or _CONFERENCE_JOURNAL.search(journal):
+    # Only the publication type says "conference": journal names are no guide ("Proceedings of
+    # the National Academy of Sciences" is a journal, "Proc Am Soc Clin Oncol" hides its
+    # "Proceedings"), and a meeting supplement's name ("Circulation. Conference: …") already
+    # keeps it apart from the journal's articles through journal compatibility.
+    if _CONFERENCE_TYPE.search(publication_type):
         return "conference"
     return ""
 
