@@ -57,7 +57,6 @@ from metasr.records.normalise import (RecordKeys, journals_compatible, keys_for_
 
 MAX_BLOCK = 40
 WINDOW = 12
-RULE_ORDER = {"override": 0, "doi": 1, "pmid": 2, "title": 3, "citation": 4, "fuzzy_title": 5}
 AUDIT_COLUMNS = ["record_id", "linked_to", "rule", "fields", "score", "override"]
 
 
@@ -69,9 +68,6 @@ class Link:
     fields: str
     score: float
     override: str = ""
-
-    def sort_key(self):
-        return (RULE_ORDER[self.rule.split(":")[0]], -self.score, self.a, self.b)
 
 
 # ---------------------------------------------------------------- candidate generation

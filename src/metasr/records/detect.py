@@ -26,7 +26,6 @@ FORMATS = {
     "bibtex": bibtex,
     "csv": csv,
 }
-DATABASE_BY_FORMAT = {"medline": "PubMed", "wos": "Web of Science"}
 _HEAD_CHARS = 8000
 
 
