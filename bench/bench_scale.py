@@ -269,6 +269,9 @@ def bench_overhead(args) -> dict:
     out["python_startup_s"] = time_import("pass")
     out["import_s"] = {"snakemake.script (every script job's preamble)": time_import("import snakemake.script"),
                        "metasr.workflow.runner": time_import("import metasr.workflow.runner")}
+    for library in ("numpy", "pandas", "scipy.stats", "matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot",
+                    "jsonschema", "yaml", "rapidfuzz"):
+        out["import_s"][f"library: {library.split(';')[0]}"] = time_import(f"import {library}")
     for script, modules in script_imports().items():
         code = "; ".join(f"import {m}" for m in modules)
         out["import_s"][f"{script}: {', '.join(modules)}"] = time_import(code)
@@ -278,27 +281,34 @@ def bench_overhead(args) -> dict:
 
 
 PARSE_CHILD = r"""
-import sys, time, yaml
+import json, os, sys, time, yaml
 from pathlib import Path
 t = time.perf_counter()
-from metasr.workflow.review import load_review
+import metasr.extraction.validate as validate
+import metasr.workflow.review as review
 imports = time.perf_counter() - t
+parts = {}
+def timed(module, name):
+    inner = getattr(module, name)
+    def wrapper(*a, **k):
+        w, c = time.perf_counter(), time.process_time()
+        try:
+            return inner(*a, **k)
+        finally:
+            p = parts.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0, "calls": 0})
+            p["wall_s"] += time.perf_counter() - w
+            p["cpu_s"] += time.process_time() - c
+            p["calls"] += 1
+    setattr(module, name, wrapper)
+timed(validate, "validate_review")
+timed(review, "count_usable_studies")
 d = Path(sys.argv[1])
 raw = yaml.safe_load((d / "config/config.yaml").read_text())
-import os; os.chdir(d)
-import cProfile, pstats, io
-prof = cProfile.Profile()
+os.chdir(d)
 t, c = time.perf_counter(), time.process_time()
-prof.enable()
-load_review(raw, d)
-prof.disable()
+review.load_review(raw, d)
 total, total_cpu = time.perf_counter() - t, time.process_time() - c
-stats = pstats.Stats(prof)
-parts = {}
-for (file, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
-    if func in ("validate_review", "count_usable_studies", "prepare_config", "load_studies") and "metasr" in file:
-        parts[func] = parts.get(func, 0) + ct
-import json; print(json.dumps({"imports_s": imports, "load_review_s": total, "load_review_cpu_s": total_cpu, "parts_s": parts}))
+print(json.dumps({"imports_s": imports, "load_review_s": total, "load_review_cpu_s": total_cpu, "parts": parts}))
 """
 
 
@@ -468,13 +478,13 @@ def summary(args) -> dict:
             lines.append(f"| {rule} | {v['import_cpu_s']:.2f} s | {v['work_cpu_s']:.2f} s | {v['import_wall_s']:.2f} s | "
                          f"{v['work_wall_s']:.2f} s | {v['load'].split()[0]} |")
     for res in newest("parse")[-1:]:
-        lines += ["", "| outcomes | load_review wall | CPU | of which validate_review | count_usable_studies | "
-                  "load before |", "|---|---|---|---|---|---|"]
+        lines += ["", "| outcomes | load_review wall | CPU | validate_review (CPU) | count_usable_studies (CPU) | "
+                  "per outcome (CPU) | load before |", "|---|---|---|---|---|---|---|"]
         for r in res["results"]:
-            parts = r["parts_s"]
-            lines.append(f"| {r['outcomes']} | {r['load_review_s']:.1f} s | {r.get('load_review_cpu_s', 0):.1f} s | "
-                         f"{parts.get('validate_review', 0):.1f} s | "
-                         f"{parts.get('count_usable_studies', 0):.1f} s | {r['load_before'].split()[0]} |")
+            parts = r["parts"]
+            lines.append(f"| {r['outcomes']} | {r['load_review_s']:.1f} s | {r['load_review_cpu_s']:.1f} s | "
+                         f"{parts['validate_review']['cpu_s']:.1f} s | {parts['count_usable_studies']['cpu_s']:.1f} s | "
+                         f"{r['load_review_cpu_s'] / r['outcomes']:.2f} s | {r['load_before'].split()[0]} |")
     text = "\n".join(lines)
     print(text)
     return {"part": "summary", "markdown": text}
