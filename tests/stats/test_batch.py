@@ -92,3 +92,24 @@ def test_bad_input_is_an_input_error():
         batch.pool([[0.1, 0.2]], [[0.1]])
     with pytest.raises(InputError, match="unknown method"):
         batch.pool([[0.1, 0.2]], [[0.1, 0.2]], method="XX")
+
+
+def test_two_local_maxima_the_global_one_is_found():
+    # synthetic data set with a local REML maximum at tau2 = 0 (negative score there) and the
+    # global maximum near tau2 = 1.3: a search that starts at 0 and climbs stops at the wrong one
+    yi = np.array([0.883, 0.166, 0.331, -3.468])
+    vi = np.array([4.2451, 0.1226, 0.3198, 1.9642])
+
+    def restricted_loglik(t):
+        w = 1 / (vi + t)
+        mu = np.sum(w * yi) / np.sum(w)
+        return -0.5 * (np.sum(np.log(vi + t)) + np.sum(w * (yi - mu) ** 2) + np.log(np.sum(w)))
+
+    w0 = 1 / vi
+    r0 = yi - np.sum(w0 * yi) / np.sum(w0)
+    assert np.sum((w0 * r0) ** 2) - np.sum(w0) + np.sum(w0**2) / np.sum(w0) < 0  # score at 0
+    tau2 = batch.pool(yi, vi, "REML")["tau2"][0]
+    assert tau2 > 1 and restricted_loglik(tau2) > restricted_loglik(0.0)
+    grid = np.geomspace(1e-6, 100, 20001)
+    assert restricted_loglik(tau2) >= max(restricted_loglik(t) for t in grid) - 1e-12
+    assert tau2 == pytest.approx(fit_rma(yi, vi).tau2, rel=1e-9)
