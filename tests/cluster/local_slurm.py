@@ -162,8 +162,7 @@ class LocalSlurm:
             wrapper.write_text(f'#!/bin/sh\nSLURM_CONF="{self.conf}" exec "{find_binary(name)}" "$@"\n')
             wrapper.chmod(0o755)
         s = self.state_dir
-        self.conf.write_text(
-            f"""\
+        self.conf.write_text(f"""\
 # Private single-node cluster for metasr's integration tests (tests/cluster/local_slurm.py).
 ClusterName=metasrci
 SlurmctldHost={self.node}(127.0.0.1)
@@ -203,8 +202,7 @@ KillWait=5
 Waittime=0
 NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.mem_mb} State=UNKNOWN
 PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
-"""
-        )
+""")
 
     def _spawn(self, name: str, *cmd: str) -> None:
         out = open(self.log_dir / f"{name}.out", "ab")
@@ -225,7 +223,9 @@ PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         while time.monotonic() < deadline:
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
-                    raise LocalSlurmError(f"{name} exited ({proc.returncode}) while waiting for {what}\n{self.logs()}")
+                    raise LocalSlurmError(
+                        f"{name} exited ({proc.returncode}) while waiting for {what}\n{self.logs()}"
+                    )
             if ready():
                 return
             time.sleep(0.2)

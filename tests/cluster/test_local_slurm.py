@@ -11,7 +11,6 @@ import pytest
 from local_slurm import LocalSlurm, unavailable_reason
 
 
-
 def _wait_for_jobs(cluster: LocalSlurm, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while cluster.run("squeue", "-h", "-o", "%i").stdout.strip():
@@ -24,7 +23,9 @@ def test_batch_job_and_nested_srun_without_slurm_conf(slurm_cluster, tmp_path):
     # As snakemake-executor-plugin-slurm-jobstep does on the node: drop SLURM_CONF, then srun.
     out = tmp_path / "job.out"
     script = 'echo "job=$SLURM_JOB_ID"; unset SLURM_CONF; srun -n1 sh -c \'echo "step=$SLURM_JOB_ID.$SLURM_STEP_ID"\''
-    job_id = slurm_cluster.run("sbatch", "--parsable", "-o", str(out), "-D", str(tmp_path), "--wrap", script).stdout
+    job_id = slurm_cluster.run(
+        "sbatch", "--parsable", "-o", str(out), "-D", str(tmp_path), "--wrap", script
+    ).stdout
     job_id = job_id.strip().split(";")[0]
     _wait_for_jobs(slurm_cluster)
     state = slurm_cluster.run("squeue", "--states=all", "-h", "-j", job_id, "-o", "%T").stdout.strip()
