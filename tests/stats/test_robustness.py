@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from scipy.optimize import brentq
 
 from metasr.stats import batch
