@@ -12,7 +12,7 @@ rule write_report:
         studies=config["extraction"]["studies"],
         data=input_files(),
     output:
-        "results/report.html",
+        report("results/report.html", caption="../report/report_html.rst", category="Report"),
     params:
         config=REVIEW.config,
     log:

@@ -69,6 +69,16 @@ def test_lint_is_clean(finished_run: Path):
     assert "Lints for" not in proc.stdout + proc.stderr
 
 
+def test_snakemake_report_builds_with_captions(finished_run: Path):
+    import zipfile
+
+    run_snakemake(finished_run, "--report", "results/snakemake-report.zip")
+    with zipfile.ZipFile(finished_run / "results" / "snakemake-report.zip") as archive:
+        names = archive.namelist()
+    assert any(n.endswith("edss_forest.svg") for n in names)
+    assert any(n.endswith("prisma.svg") for n in names)
+
+
 def test_invalid_config_names_key_and_stops_before_any_job(workflow_copy: Path):
     config = workflow_copy / "config" / "config.yaml"
     config.write_text(config.read_text().replace("measure: IRR", "measure: IRRR", 1))
