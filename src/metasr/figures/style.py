@@ -8,8 +8,6 @@ SVG output is byte-identical across reruns: fixed `svg.hashsalt`, no creation da
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
+
+from metasr.io import atomic_path  # noqa: E402
 
 FONT_SIZE = 8.0
 PNG_DPI = 300
@@ -254,22 +254,6 @@ def fmt_ratio_tick(value_log: float) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Writing files.
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike):
-    """Yield a temp path next to `path`; rename it over `path` only when the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be read by others
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_figure(fig, svg_path=None, png_path=None) -> None:

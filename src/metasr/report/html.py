@@ -19,7 +19,8 @@ from pathlib import Path
 
 import jinja2
 
-from metasr.figures.style import atomic_path, ratio_scale
+from metasr.figures.style import ratio_scale
+from metasr.io import atomic_path
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, grade_outcome
 from metasr.report.methods import methods_paragraph
 
