@@ -199,10 +199,10 @@ def scale_set(n: int, seed: int = 20251123) -> list[dict]:
     base = real_records()
     rows = []
     for i, row in enumerate(base[:n]):
-        rows.append({**row, "synthetic_origin": i})
+        rows.append({**row, "synthetic_origin": i, "synthetic_copy": False})
     while len(rows) < n:
         i = rng.randrange(len(base))
-        rows.append({**perturb(base[i], rng), "synthetic_origin": i})
+        rows.append({**perturb(base[i], rng), "synthetic_origin": i, "synthetic_copy": True})
     rng.shuffle(rows)
     for index, row in enumerate(rows):
         row.update(record_id=f"scale:{index}", source="scale", source_file="synthetic_scale.csv",
@@ -227,21 +227,17 @@ def scale_run(n: int, workdir: Path, bib_python: str | None, bib_n: int) -> dict
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     with open(out / "records.csv", encoding="utf-8", newline="") as handle:
         clusters = [r["cluster_id"] for r in csv.DictReader(handle)]
-    copies_together, copies = 0, 0
-    first_cluster = {}
-    for row, cluster in zip(rows, clusters):
-        origin = row["synthetic_origin"]
-        if origin in first_cluster:
-            copies += 1
-            copies_together += first_cluster[origin] == cluster
-        else:
-            first_cluster[origin] = cluster
-    result = {"records": n, "real_records": len(first_cluster), "generate_seconds": round(made, 1),
+    cluster_of_original = {row["synthetic_origin"]: cluster for row, cluster in zip(rows, clusters)
+                           if not row["synthetic_copy"]}
+    copies = [(row["synthetic_origin"], cluster) for row, cluster in zip(rows, clusters)
+              if row["synthetic_copy"]]
+    copies_together = sum(cluster_of_original[origin] == cluster for origin, cluster in copies)
+    result = {"records": n, "real_records": len(cluster_of_original), "generate_seconds": round(made, 1),
               "dedup_seconds": round(seconds, 1), "dedup_cpu_seconds": round(cpu, 1),
               "peak_rss_mb": round(peak_kb / 1024, 1),
               "peak_rss_note": "largest child process (the metasr run)",
               "unique": len(set(clusters)),
-              "copies_with_their_original": round(copies_together / copies, 4) if copies else None}
+              "copies_with_their_original": round(copies_together / len(copies), 4) if copies else None}
     if bib_python and bib_n:
         subset = rows[:bib_n]
         wall = time.perf_counter()
