@@ -22,3 +22,17 @@ def test_bad_input_is_a_message_not_a_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "empty.ris" in err and "Traceback" not in err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_parse_with_a_column_mapping(tmp_path, capsys):
+    export = tmp_path / "list.csv"  # synthetic
+    export.write_text("Heading,When\nRim lesions and disability,2019\n")
+    out = tmp_path / "out.csv"
+    assert main(["records", "parse", str(export), "--out", str(out), "--format", "csv"]) == 2
+    assert "no title column" in capsys.readouterr().err
+    assert main(["records", "parse", str(export), "--out", str(out), "--format", "csv",
+                 "--map", "title=Heading", "--map", "year=When"]) == 0
+    with open(out, encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    assert (row["title"], row["year"]) == ("Rim lesions and disability", "2019")
+    assert main(["records", "parse", str(export), "--out", str(out), "--map", "titel=X"]) == 2

@@ -13,6 +13,10 @@ def register(subparsers) -> None:
     parse.add_argument("--source", help="source name used in record ids (default: file name)")
     parse.add_argument("--database", default="", help="database name (default: from the file)")
     parse.add_argument("--format", dest="fmt", help="force a format instead of detecting it")
+    parse.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                       help="CSV only: read table field FIELD (title, authors, year, journal, "
+                       "volume, issue, pages, doi, pmid, abstract, publication_type, accession) "
+                       "from column COLUMN; repeatable")
     parse.set_defaults(func=run_parse)
 
     dedup = actions.add_parser("dedup", help="cluster duplicate records across exports")
@@ -23,11 +27,27 @@ def register(subparsers) -> None:
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
+def column_mapping(pairs: list[str]) -> dict:
+    from metasr.errors import InputError, Problem
+    from metasr.records.table import FIELDS
+
+    mapping = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        if not sep or field.strip() not in FIELDS or not column.strip():
+            raise InputError(Problem(message="--map needs FIELD=COLUMN with a table field",
+                                     value=pair, rule="csv column mapping",
+                                     hint=f"fields: {', '.join(FIELDS)}"))
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
 def run_parse(args) -> int:
     from metasr.records.pipeline import parse_file
     from metasr.records.table import COLUMNS, write_csv_atomic
 
-    rows = parse_file(args.file, source=args.source, database=args.database, fmt=args.fmt)
+    rows = parse_file(args.file, source=args.source, database=args.database, fmt=args.fmt,
+                      mapping=column_mapping(args.map) or None)
     write_csv_atomic(rows, args.out, COLUMNS)
     print(f"{args.file}: {len(rows)} records ({rows[0]['format']}) -> {args.out}")
     return 0

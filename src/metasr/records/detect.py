@@ -75,7 +75,8 @@ def detect_format(text: str, path: str) -> str:
     return matches[0]
 
 
-def read_export(path: str | Path) -> ExportText:
+def read_export(path: str | Path, fmt: str | None = None) -> ExportText:
+    """Decode a file; detect its format unless `fmt` names one."""
     path = str(path)
     try:
         data = Path(path).read_bytes()
@@ -84,14 +85,16 @@ def read_export(path: str | Path) -> ExportText:
                                  rule="file exists", hint="check the path")) from None
     text, encoding = decode(data, path)
     text = normalise_newlines(text).lstrip("\ufeff")
-    return ExportText(path=path, text=text, encoding=encoding, format=detect_format(text, path))
+    return ExportText(path=path, text=text, encoding=encoding,
+                      format=fmt or detect_format(text, path))
 
 
 def parse_export(path: str | Path, fmt: str | None = None, mapping: dict | None = None) -> tuple[
         ExportText, list[dict]]:
     """Decode, detect and parse one export into raw records (see `formats`)."""
-    export = read_export(path)
-    name = fmt or export.format
+    # A column mapping only means something for CSV: it also names the format.
+    export = read_export(path, fmt or ("csv" if mapping else None))
+    name = export.format
     if name not in FORMATS:
         raise InputError(Problem(message=f"unknown format name {name!r}", file=export.path,
                                  rule="export file format", hint=f"one of {sorted(FORMATS)}"))
