@@ -86,6 +86,14 @@ def test_supplement_doi_shared_by_different_abstracts():
     assert clusters(records).cluster_of == [0, 1]
 
 
+def test_short_session_titles_need_a_page():
+    records = rows({"title": "Coronary artery disease", "pages": "", "volume": ""},
+                   {"title": "Coronary artery disease", "pages": "", "volume": ""})
+    assert clusters(records).cluster_of == [0, 1]
+    records = rows({"title": "Coronary artery disease"}, {"title": "Coronary artery disease"})
+    assert clusters(records).cluster_of == [0, 0]
+
+
 def test_numbers_in_titles_keep_follow_ups_apart():
     records = rows({"title": "Rim lesions and disability: 2 year results", "pages": ""},
                    {"title": "Rim lesions and disability: 5 year results", "pages": ""})

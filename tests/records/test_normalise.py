@@ -10,6 +10,8 @@ def test_title_key_drops_case_markup_annotations_and_brackets():
         "breast cancer basics"
     assert title_key("Anti-TNF & α-synuclein") == "anti tnf and alpha synuclein"
     assert title_key("Wörmann’s test") == title_key("Wormann's TEST")
+    assert title_key("[Protective effects of incretin]. [Japanese]") == \
+        "protective effects of incretin"
 
 
 @given(st.text(max_size=60))

@@ -20,7 +20,8 @@ How records are linked
    author (diacritics and transliteration tolerated) and journal; `fuzzy_title`: titles at
    least 90 % alike, or one a truncation of the other, with the same numbers in them, a
    compatible first author and journal, and volume or first page agreeing unless the titles
-   are 95 % alike; `citation`: same first author, year, journal, volume and first page with
+   are 95 % alike, and for titles under four words the same page or the same volume and year;
+   `citation`: same first author, year, journal, volume and first page with
    titles at least 60 % alike (translated titles). Years one apart need a matching volume or
    page, and a record without authors matches one with authors only on volume or page too.
 4. Blocks are walked stage by stage, strongest key first (DOI, PMID, exact title, then the
@@ -238,8 +239,11 @@ def compare(a: RecordKeys, b: RecordKeys) -> Link | None:
         if venue_ok_here or (same_year and authors and not journal_known):
             return Link(a.index, b.index, "title", ";".join(["title", *author_field, *year_field,
                                                                  *venue]), 100.0)
-    if similarity >= 90 and authors and venue_ok and title_numbers(a.title) == title_numbers(
-            b.title) and year_ok and (
+    # A short title ("Empyema thoracis") may be a heading several items share: it needs the
+    # same page, or the same volume and year.
+    specific = len(a.title.split()) >= 4 or "pages" in venue or ("volume" in venue and same_year)
+    if similarity >= 90 and authors and venue_ok and specific and title_numbers(
+            a.title) == title_numbers(b.title) and year_ok and (
             similarity >= 95 or {"volume", "pages"} & set(venue)):
         return Link(a.index, b.index, "fuzzy_title", ";".join([title_field, "first_author",
                                                                    *year_field, *venue]),

@@ -17,6 +17,12 @@ from functools import lru_cache
 _ANNOTATION = re.compile(r"\[(?:erratum|comment|see|retract|update|corrected|published|reprint|"
                          r"summary for patients|republished|expression of concern|article in|"
                          r"this article|originally)[^\]]*\]", re.IGNORECASE)
+# Embase appends the language of a non-English article: "… atherosclerosis. [Japanese]".
+_LANGUAGE_TAG = re.compile(r"\[(?:in )?(?:japanese|german|french|chinese|spanish|russian|italian|"
+                           r"portuguese|polish|czech|hungarian|dutch|danish|swedish|norwegian|"
+                           r"finnish|turkish|korean|hebrew|greek|persian|croatian|serbian|"
+                           r"slovak|slovenian|romanian|bulgarian|ukrainian|lithuanian|arabic)"
+                           r"(?:\s*,\s*\w+)*\]", re.IGNORECASE)
 _HTML = re.compile(r"</?[a-zA-Z][^>]{0,40}>")
 _NON_WORD = re.compile(r"[\W_]+")  # after ascii_fold: Latin is ASCII, other scripts stay
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "μ": "mu",
@@ -55,7 +61,7 @@ def title_key(title: str) -> str:
     cancer basics'. A title wholly in brackets is MEDLINE's translated-title convention: keep
     the words, drop the brackets."""
     text = _HTML.sub(" ", title or "")
-    text = _ANNOTATION.sub(" ", text)
+    text = _LANGUAGE_TAG.sub(" ", _ANNOTATION.sub(" ", text))
     text = ascii_fold(text.replace("&", " and "))
     return _NON_WORD.sub(" ", text).strip()
 
