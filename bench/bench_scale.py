@@ -104,12 +104,12 @@ def job_times(workdir: Path) -> dict:
             continue
         if record.get("incomplete") or record.get("starttime") is None:
             continue
-        # One record per output file (a few microseconds apart): a job is its rule, hash and end.
-        key = (record["rule"], record.get("job_hash"), record["endtime"])
-        jobs.setdefault(key, []).append(record["starttime"])
-    jobs = {key: key[2] - min(starts) for key, starts in jobs.items()}
+        # One record per output file (times a few milliseconds apart): a job is its rule and hash.
+        key = (record["rule"], record.get("job_hash"))
+        jobs.setdefault(key, []).append((record["starttime"], record["endtime"]))
+    jobs = {key: max(e for _, e in times) - min(s for s, _ in times) for key, times in jobs.items()}
     by_rule = defaultdict(list)
-    for (rule, _, _), seconds in jobs.items():
+    for (rule, _), seconds in jobs.items():
         by_rule[rule].append(seconds)
     return {rule: {"jobs": len(v), "total_s": sum(v), "mean_s": sum(v) / len(v), "max_s": max(v)}
             for rule, v in sorted(by_rule.items())}
