@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import os
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
+
+from metasr.io import atomic_path
 
 FIELDS = [
     "title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
@@ -88,20 +89,11 @@ def build_table(raw_records: list[dict], source: str, source_file: str, database
 def write_csv_atomic(rows: list[dict], path: str | os.PathLike, columns: list[str]) -> None:
     """Write a CSV through a temporary file in the same directory, then rename: a reader (or a
     crashed run) never sees half a table."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            # csv.writer on lists: a third faster than DictWriter on 100,000-row tables.
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(columns)
-            writer.writerows([row.get(c, "") for c in columns] for row in rows)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+        # csv.writer on lists: a third faster than DictWriter on 100,000-row tables.
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([row.get(c, "") for c in columns] for row in rows)
 
 
 def read_table(path: str | os.PathLike) -> list[dict]:
