@@ -150,11 +150,14 @@ def test_default_review_on_slurm_matches_local_run(slurm_cluster, tmp_path):
         assert (
             f"_slurm_rpc_submit_batch_job: JobId={job_id} " in ctld_log
         ), f"JobId={job_id} not in slurmctld log"
-    states = dict(
-        line.split("|", 1)
-        for line in slurm_cluster.run("squeue", "--states=all", "-h", "-o", "%i|%T").stdout.split()
-    )
-    assert all(states.get(j) == "COMPLETED" for j in submitted), {j: states.get(j) for j in submitted}
+    jobs = {
+        job_id: (state, cpus)
+        for job_id, state, cpus in (
+            line.split("|")
+            for line in slurm_cluster.run("squeue", "--states=all", "-h", "-o", "%i|%T|%C").stdout.split()
+        )
+    }
+    assert all(jobs.get(j, ("?",))[0] == "COMPLETED" for j in submitted), {j: jobs.get(j) for j in submitted}
 
     # 2. The per-outcome rules ran inside SLURM jobs, grouped: at most ceil(outcomes / components)
     #    submissions, and each outcome's pooled result is named in one of their SLURM logs.
@@ -168,6 +171,8 @@ def test_default_review_on_slurm_matches_local_run(slurm_cluster, tmp_path):
     assert all(f"results/pooled/{o}.json" in group_text for o in outcomes)
     for p in group_logs:
         assert p.stem in submitted, f"{p} is not the log of a job this run submitted"
+        # Members run one after another, so a group job books the profile's `cores` (1) CPUs.
+        assert jobs[p.stem][1] == str(PROFILE["cores"]), (p, jobs[p.stem])
 
     # 3. Same results as the local run.
     local_pooled = _pooled(local)
