@@ -11,6 +11,16 @@ configfile: "config/config.yaml"
 report: "report/workflow.rst"
 
 
+# Cheap review-wide steps run on the submitting host when a cluster executor is used.
+localrules:
+    all,
+    screen_records,
+    draw_prisma,
+    plot_rob,
+    plot_summary,
+    write_report,
+
+
 include: "rules/common.smk"
 include: "rules/records.smk"
 include: "rules/extraction.smk"
