@@ -435,7 +435,8 @@ def summary(args) -> dict:
             done = "" if not run["timed_out"] else f" (stopped; {r['jobs_done']} of {r['jobs']} jobs done)"
             lines.append(f"| {n} (x {r['studies']}) | {r['jobs']} | {r['dry_run']['wall_s']:.1f} s | "
                          f"{run['wall_s']:.0f} s{done} | {run['cpu_s']:.0f} s | {run['peak_rss_mb']:.0f} MB | "
-                         f"{run['wall_s'] / n:.1f} s | {run['load_before'].split()[0]} / {run['load_after'].split()[0]} |")
+                         f"{'-' if run['timed_out'] else format(run['wall_s'] / n, '.1f') + ' s'} | "
+                         f"{run['load_before'].split()[0]} / {run['load_after'].split()[0]} |")
         biggest = max(runs)
         workdir = Path(runs[biggest]["workdir"])
         times = job_times(workdir) if workdir.is_dir() else runs[biggest]["job_times"]
@@ -445,7 +446,8 @@ def summary(args) -> dict:
         for rule, t in sorted(times.items(), key=lambda kv: -kv[1]["total_s"]):
             lines.append(f"| {rule} | {t['jobs']} | {t['mean_s']:.2f} s | {t['max_s']:.2f} s | "
                          f"{100 * t['total_s'] / total:.0f} % |")
-    for res in newest("records")[-1:]:
+    merged = {r["records"]: r for res in newest("records") for r in res["results"]}
+    for res in [{"results": [merged[k] for k in sorted(merged)]}] if merged else []:
         lines += ["", "| records | unique | parse | de-dup | write tables | screen | total (direct) | total CPU | "
                   "per 1k records | peak RSS | snakemake (7 jobs) | load before |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -453,6 +455,10 @@ def summary(args) -> dict:
             t = r["direct"]["times"]
             total = t["parse"] + t["dedup"] + t["write"] + t["screen"]
             smk = f"{r['snakemake']['wall_s']:.0f} s" if "snakemake" in r else "-"
+            if "snakemake" not in r:
+                older = [x for res_ in newest("records") for x in res_["results"]
+                         if x["records"] == r["records"] and "snakemake" in x]
+                smk = f"{older[-1]['snakemake']['wall_s']:.0f} s" if older else smk
             lines.append(f"| {r['records']:,} | {r['direct']['unique']:,} | {t['parse']:.1f} s | {t['dedup']:.1f} s | "
                          f"{t['write']:.1f} s | {t['screen']:.1f} s | {total:.1f} s | "
                          f"{sum(r['direct'].get('cpu', {}).values()):.1f} s | {1000 * total / r['records']:.2f} s | {r['direct']['peak_rss_mb']:.0f} MB | {smk} | "
