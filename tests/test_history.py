@@ -61,3 +61,10 @@ def test_checksums_change_with_content(tmp_path):
     one = file_checksums([f])
     f.write_text("y\n")
     assert file_checksums([f]) != one and len(one[str(f)]) == 64
+
+
+def test_single_study_outcome_compares_its_own_estimate():
+    single = {"outcome": "sdmt", "label": "SDMT", "status": "single_study", "k": 1, "measure": "RR",
+              "studies": [{"study_id": "A", "yi": 0.0, "ci_lb": -0.5, "ci_ub": 0.5}], "model": None}
+    summary = make_snapshot([single], {})["outcomes"]["sdmt"]
+    assert summary["estimate"] == 1.0 and round(summary["ci_ub"], 6) == round(2.718281828 ** 0.5, 6)

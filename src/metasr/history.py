@@ -21,6 +21,7 @@ from metasr.io import atomic_write_text
 
 SNAPSHOT_NAME = re.compile(r"^(\d{4})-([0-9a-f]{12})\.json$")
 ALPHA = 0.05
+RATIO_MEASURES = {"RR", "OR", "IRR"}
 
 
 def file_checksums(paths: Iterable[str | Path]) -> dict[str, str]:
@@ -28,9 +29,14 @@ def file_checksums(paths: Iterable[str | Path]) -> dict[str, str]:
 
 
 def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:
-    """The part of one outcome's results that a reader compares across updates."""
+    """The part of one outcome's results that a reader compares across updates.
+
+    A single-study outcome is not pooled, but its one estimate is still what a reader sees, so it is
+    compared like a pooled one (on the natural scale: ratios as ratios)."""
     model = pooled.get("model") or {}
     transformed = pooled.get("transformed") or {}
+    if not model and pooled.get("status") == "single_study" and pooled.get("studies"):
+        model, transformed = single_study_estimate(pooled)
     estimate = transformed.get("estimate", model.get("estimate"))
     return {
         "label": pooled.get("label", pooled.get("outcome")),
@@ -46,6 +52,14 @@ def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:
         "direction": direction(model.get("estimate")),
         "certainty": certainty,
     }
+
+
+def single_study_estimate(pooled: dict) -> tuple[dict, dict]:
+    study = pooled["studies"][0]
+    model = {"estimate": study.get("yi"), "ci_lb": study.get("ci_lb"), "ci_ub": study.get("ci_ub")}
+    if pooled.get("measure") in RATIO_MEASURES and None not in model.values():
+        return model, {k: math.exp(v) for k, v in model.items()}
+    return model, {}
 
 
 def significant(pval: float | None) -> bool | None:
