@@ -43,15 +43,16 @@ class Review:
 
 def load_review(raw_config: dict, root: str | Path, source: str = "config/config.yaml") -> Review:
     """Validate config and sheets; collect per-outcome study rows and usable-study counts."""
-    from metasr.extraction.sheets import load_studies, studies_in_outcome
+    from metasr.extraction.sheets import is_blank, read_sheet, studies_in_outcome
     from metasr.extraction.validate import validate_review
 
     root = Path(root)
     config = prepare_config(raw_config, source, root)
     warnings = raise_if_errors(validate_review(config, root))
-    studies = load_studies(root / config["extraction"]["studies"])
-    rows = {str(r["study_id"]): {k: ("" if v is None else str(v)) for k, v in r.items()}
-            for r in studies.to_dict(orient="records")}
+    # csv rather than pandas here: every snakemake invocation pays for what parse time imports.
+    studies = read_sheet(root / config["extraction"]["studies"])
+    rows = {str(r["study_id"]): {k: ("" if r.get(k) is None else str(r.get(k))) for k in studies.header}
+            for r in studies.rows if not is_blank(r)}
     review = Review(config=config, root=root, warnings=warnings)
     for oid in review.outcomes:
         sheet = root / review.sheet(oid)
@@ -73,15 +74,14 @@ def count_usable_studies(sheet: Path, studies: list[dict], outcome_id: str, outc
     Deciding which forest plots to draw needs this before the DAG exists; running the real
     conversion (into a throw-away file) keeps one definition of "usable".
     """
+    import csv
     import tempfile
-
-    import pandas as pd
 
     from metasr.extraction.pipeline import prepare_outcome
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{outcome_id}.csv"
         prepare_outcome(sheet, studies, outcome_id, outcome_cfg, extraction_cfg, out)
-        table = pd.read_csv(out, dtype={"study_id": str})
-    usable = table[table["usable"].astype(str).str.lower().isin(["true", "1"])]
-    return int(usable["study_id"].nunique())
+        with open(out, newline="", encoding="utf-8") as fh:
+            usable = {r["study_id"] for r in csv.DictReader(fh) if r["usable"].strip().lower() in ("true", "1")}
+    return len(usable)
