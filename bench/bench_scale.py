@@ -104,13 +104,20 @@ def job_times(workdir: Path) -> dict:
             continue
         if record.get("incomplete") or record.get("starttime") is None:
             continue
-        # One record per output file (times a few milliseconds apart): a job is its rule and hash.
+        # One record per output file, end times a few milliseconds apart. A job hash can be reused by a
+        # later job of the same rule, so outputs of one hash are one job only while their ends are close.
         key = (record["rule"], record.get("job_hash"))
         jobs.setdefault(key, []).append((record["starttime"], record["endtime"]))
-    jobs = {key: max(e for _, e in times) - min(s for s, _ in times) for key, times in jobs.items()}
     by_rule = defaultdict(list)
-    for (rule, _), seconds in jobs.items():
-        by_rule[rule].append(seconds)
+    for (rule, _), times in jobs.items():
+        times.sort(key=lambda t: t[1])
+        group = [times[0]]
+        for item in times[1:] + [None]:
+            if item is not None and item[1] - group[-1][1] < 0.5:
+                group.append(item)
+                continue
+            by_rule[rule].append(max(e for _, e in group) - min(s for s, _ in group))
+            group = [item]
     return {rule: {"jobs": len(v), "total_s": sum(v), "mean_s": sum(v) / len(v), "max_s": max(v)}
             for rule, v in sorted(by_rule.items())}
 
