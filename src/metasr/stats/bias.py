@@ -21,11 +21,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from metasr.errors import InputError
 from metasr.stats import batch
 from metasr.stats.models import MetaFit, fit_rma
+from metasr.stats import distributions as dist
 
 # metafor's defaults for rma() when no control list is given (trimfill() passes none).
 DEFAULT_THRESHOLD = 1e-5
@@ -95,7 +95,7 @@ def egger_lm(fit: MetaFit) -> dict:
     s2 = float(np.sum(w * (fit.yi - X @ b) ** 2)) / df  # lm() rescales by the residual variance
     se = math.sqrt(A[1, 1] * s2)
     stat = float(b[1] / se) if se > 0 else math.copysign(math.inf, b[1])
-    return {"model": "lm", "predictor": "sei", "stat": stat, "pval": float(2 * stats.t.sf(abs(stat), df)),
+    return {"model": "lm", "predictor": "sei", "stat": stat, "pval": float(2 * dist.t_sf(abs(stat), df)),
             "df": df, "limit_estimate": float(b[0])}
 
 
@@ -166,7 +166,7 @@ def kendall_test(x, y) -> tuple[float, float]:
     v2 = np.sum(tx * (tx - 1) * (tx - 2)) * np.sum(ty * (ty - 1) * (ty - 2))
     var_S = (v0 - vt - vu) / 18 + v1 / (2 * n * (n - 1)) + (v2 / (9 * n * (n - 1) * (n - 2)) if n > 2 else 0.0)
     z = S / math.sqrt(var_S)
-    return tau, float(2 * min(stats.norm.cdf(z), stats.norm.sf(z)))
+    return tau, float(2 * min(dist.norm_cdf(z), dist.norm_sf(z)))
 
 
 def begg_test(fit: MetaFit) -> dict:
@@ -260,7 +260,7 @@ class TrimFill:
     vi_fill: np.ndarray
 
 
-Z975 = float(stats.norm.ppf(0.975))
+Z975 = float(dist.norm_ppf(0.975))
 
 
 def _filled_model(yi, vi, method: str) -> tuple[float, float, float, float, float]:

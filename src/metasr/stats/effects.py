@@ -20,16 +20,16 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import gammaln
 
 from metasr.errors import InputError, Problem
+from metasr.stats import distributions as dist
 
 MEASURES = ("SMD", "MD", "RR", "OR", "RD", "IRR", "GEN")
 RATIO_MEASURES = ("RR", "OR", "IRR")
 MEAN_COLUMNS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
 RATE_COLUMNS = ("x1i", "t1i", "x2i", "t2i")
-Z975 = stats.norm.ppf(0.975)
+Z975 = dist.norm_ppf(0.975)
 
 
 # ---------------------------------------------------------------- vectorised formulas
@@ -63,7 +63,7 @@ def smd_from_t(ti, n1i, n2i):
 def t_from_signed_p(pi, n1i, n2i):
     """t statistic from a signed two-sided p-value (the sign gives the direction)."""
     pi, n1i, n2i = (np.asarray(a, dtype=float) for a in (pi, n1i, n2i))
-    return np.sign(pi) * stats.t.isf(np.abs(pi) / 2, n1i + n2i - 2)
+    return np.sign(pi) * dist.t_isf(np.abs(pi) / 2, n1i + n2i - 2)
 
 
 def smd_from_p(pi, n1i, n2i):

@@ -9,9 +9,9 @@ from the 'typical' within-study variance, and Q-profile confidence intervals for
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from metasr.stats.tau2 import Projection, generalised_q, solve_q_equation
+from metasr.stats import distributions as dist
 
 LEVEL = 0.95
 
@@ -19,8 +19,8 @@ LEVEL = 0.95
 def critical_value(test: str, df: int | None, level: float = LEVEL) -> float:
     """Two-sided critical value of the test distribution."""
     if test == "knha":
-        return float(stats.t.ppf(1 - (1 - level) / 2, df))
-    return float(stats.norm.ppf(1 - (1 - level) / 2))
+        return float(dist.t_ppf(1 - (1 - level) / 2, df))
+    return float(dist.norm_ppf(1 - (1 - level) / 2))
 
 
 def wald(beta, se, test: str, df: int | None, level: float = LEVEL):
@@ -29,9 +29,9 @@ def wald(beta, se, test: str, df: int | None, level: float = LEVEL):
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
     if test == "knha":
-        pval = 2 * stats.t.sf(np.abs(stat), df)
+        pval = 2 * dist.t_sf(np.abs(stat), df)
     else:
-        pval = 2 * stats.norm.sf(np.abs(stat))
+        pval = 2 * dist.norm_sf(np.abs(stat))
     crit = critical_value(test, df, level)
     return stat, pval, beta - crit * se, beta + crit * se
 
@@ -44,8 +44,8 @@ def omnibus(beta, vb, coefs, test: str, df_resid: int | None):
     m = len(coefs)
     if test == "knha":
         F = QM / m
-        return F, [m, df_resid], float(stats.f.sf(F, m, df_resid))
-    return QM, [m, None], float(stats.chi2.sf(QM, m))
+        return F, [m, df_resid], float(dist.f_sf(F, m, df_resid))
+    return QM, [m, None], float(dist.chi2_sf(QM, m))
 
 
 def knha_scale(yi, vi, X, tau2) -> float:
@@ -62,7 +62,7 @@ def heterogeneity_q(yi, vi, X):
     """Cochran's Q (residual heterogeneity QE), its df and p-value."""
     Q = generalised_q(yi, vi, X, 0.0)
     df = len(yi) - X.shape[1]
-    pval = float(stats.chi2.sf(Q, df)) if df > 0 else float("nan")
+    pval = float(dist.chi2_sf(Q, df)) if df > 0 else float("nan")
     return Q, df, pval
 
 
@@ -88,7 +88,7 @@ def q_profile_tau2(yi, vi, X, level: float = LEVEL):
     """Q-profile CI for tau2: the tau2 values where Q(tau2) meets the chi-square quantiles."""
     df = len(yi) - X.shape[1]
     alpha = 1 - level
-    q_upper, q_lower = stats.chi2.ppf(1 - alpha / 2, df), stats.chi2.ppf(alpha / 2, df)
+    q_upper, q_lower = dist.chi2_ppf(1 - alpha / 2, df), dist.chi2_ppf(alpha / 2, df)
     return solve_q_equation(yi, vi, X, q_upper), solve_q_equation(yi, vi, X, q_lower)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from metasr.errors import InputError, Problem
 from metasr.stats import inference, tau2 as tau2_estimators
 from metasr.stats.tau2 import Projection
+from metasr.stats import distributions as dist
 
 METHODS_RMA = ("FE",) + tau2_estimators.ESTIMATORS
 TESTS = ("z", "knha")
@@ -223,7 +224,7 @@ class TableFit:
 
     def to_dict(self) -> dict:
         stat, pval, ci_lb, ci_ub = inference.wald(self.estimate, self.se, "z", None)
-        Q_pval = float(inference.stats.chi2.sf(self.Q, self.Q_df)) if self.Q_df > 0 else math.nan
+        Q_pval = float(dist.chi2_sf(self.Q, self.Q_df)) if self.Q_df > 0 else math.nan
         I2, H2 = inference.i2_h2_from_q(self.Q, self.Q_df)
         return {"k": self.k, "estimate": self.estimate, "se": self.se, "stat": float(stat), "pval": float(pval),
                 "ci_lb": float(ci_lb), "ci_ub": float(ci_ub), "tau2": 0.0, "I2": I2, "H2": H2,

@@ -9,9 +9,9 @@ own estimate (tau2 = 0, z-based CI), since one study has no between-study varian
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from metasr.stats.models import MetaFit, fit_rma
+from metasr.stats import distributions as dist
 
 
 def fit_levels(yi, vi, groups, method: str = "REML", test: str = "z", measure=None) -> dict[str, MetaFit]:
@@ -33,7 +33,7 @@ def q_between(estimates, ses):
     mu = np.sum(w * est) / np.sum(w)
     Q = float(np.sum(w * (est - mu) ** 2))
     df = len(est) - 1
-    return Q, df, float(stats.chi2.sf(Q, df)) if df > 0 else float("nan")
+    return Q, df, float(dist.chi2_sf(Q, df)) if df > 0 else float("nan")
 
 
 def subgroup_analysis(yi, vi, groups, method="REML", test="z", measure=None) -> dict:
