@@ -30,6 +30,7 @@ system-deps:
 test: setup system-deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile rules
 
 lint: setup
 	$(BIN)/snakemake --lint

@@ -6,7 +6,9 @@ from snakemake.exceptions import WorkflowError
 try:
     REVIEW = load_review(config, workflow.basedir)
 except InputError as err:
-    raise WorkflowError(f"metasr: the review's inputs have problems; nothing was run.\n{err.format()}")
+    raise WorkflowError(
+        f"metasr: the review's inputs have problems; nothing was run.\n{err.format()}"
+    )
 
 OUTCOMES = REVIEW.outcomes
 SOURCES = REVIEW.sources
@@ -69,7 +71,16 @@ def outcome_studies(wildcards):
 
 def analysis_settings(wildcards):
     outcome = REVIEW.config["outcomes"][wildcards.outcome]
-    keys = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale")
+    keys = (
+        "measure",
+        "method",
+        "test",
+        "order_by",
+        "label",
+        "published",
+        "subgroup",
+        "scale",
+    )
     return {k: outcome[k] for k in keys if k in outcome}
 
 
@@ -78,12 +89,19 @@ MIN_STUDIES_FOR_SPREAD_PLOTS = 3
 
 
 def outcomes_for_spread_plots():
-    return [o for o in OUTCOMES if REVIEW.usable_by_outcome.get(o, 0) >= MIN_STUDIES_FOR_SPREAD_PLOTS]
+    return [
+        o
+        for o in OUTCOMES
+        if REVIEW.usable_by_outcome.get(o, 0) >= MIN_STUDIES_FOR_SPREAD_PLOTS
+    ]
 
 
 def outcome_figures():
     """Every per-outcome figure the review gets: {report key: path}."""
-    figures = {f"{o}_forest": f"results/figures/{o}_forest.svg" for o in REVIEW.outcomes_with_data}
+    figures = {
+        f"{o}_forest": f"results/figures/{o}_forest.svg"
+        for o in REVIEW.outcomes_with_data
+    }
     for o in outcomes_for_spread_plots():
         for kind in ("funnel", "leave1out", "cumulative", "baujat"):
             figures[f"{o}_{kind}"] = f"results/figures/{o}_{kind}.svg"

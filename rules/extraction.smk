@@ -8,13 +8,13 @@ rule prepare_outcome:
         sheet=outcome_sheet,
     output:
         "results/extraction/{outcome}.csv",
-    params:
-        outcome=conversion_settings,
-        studies=outcome_studies,
-        extraction=REVIEW.config["extraction"],
     log:
         "logs/prepare_outcome/{outcome}.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        outcome=conversion_settings,
+        studies=outcome_studies,
+        extraction=REVIEW.config["extraction"],
     script:
         "../scripts/prepare_outcome.py"

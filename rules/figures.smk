@@ -11,13 +11,13 @@ rule plot_forest:
             category="Forest plots",
         ),
         png="results/figures/{outcome}_forest.png",
-    params:
-        outcome=outcome_settings,
-        review=REVIEW.config["review"],
     log:
         "logs/plot_forest/{outcome}.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        outcome=outcome_settings,
+        review=REVIEW.config["review"],
     script:
         "../scripts/plot_forest.py"
 
@@ -32,13 +32,13 @@ rule plot_summary:
             category="Summary",
         ),
         png="results/figures/summary_forest.png",
-    params:
-        outcomes=REVIEW.config["outcomes"],
-        review=REVIEW.config["review"],
     log:
         "logs/plot_summary.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        outcomes=REVIEW.config["outcomes"],
+        review=REVIEW.config["review"],
     script:
         "../scripts/plot_summary.py"
 

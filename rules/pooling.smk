@@ -6,11 +6,11 @@ rule pool_outcome:
         "results/extraction/{outcome}.csv",
     output:
         "results/pooled/{outcome}.json",
-    params:
-        analysis=analysis_settings,
     log:
         "logs/pool_outcome/{outcome}.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        analysis=analysis_settings,
     script:
         "../scripts/pool_outcome.py"

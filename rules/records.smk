@@ -6,13 +6,13 @@ rule ingest_records:
         source_file,
     output:
         "results/records/parsed/{source}.csv",
-    params:
-        source=lambda w: w.source,
-        database=lambda w: source_settings(w)["database"],
     log:
         "logs/ingest_records/{source}.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        source=lambda w: w.source,
+        database=lambda w: source_settings(w)["database"],
     script:
         "../scripts/ingest_records.py"
 
@@ -44,13 +44,13 @@ rule screen_records:
         prisma_json="results/screening/prisma.json",
         prisma_csv="results/screening/prisma.csv",
         conflicts="results/screening/conflicts.csv",
-    params:
-        screening=REVIEW.config["screening"],
-        sources=REVIEW.config["search"]["sources"],
     log:
         "logs/screen_records.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        screening=REVIEW.config["screening"],
+        sources=REVIEW.config["search"]["sources"],
     script:
         "../scripts/screen_records.py"
 
@@ -59,7 +59,11 @@ rule draw_prisma:
     input:
         "results/screening/prisma.json",
     output:
-        svg=report("results/screening/prisma.svg", caption="../report/prisma.rst", category="PRISMA"),
+        svg=report(
+            "results/screening/prisma.svg",
+            caption="../report/prisma.rst",
+            category="PRISMA",
+        ),
         png="results/screening/prisma.png",
     log:
         "logs/draw_prisma.log",

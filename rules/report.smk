@@ -3,21 +3,25 @@
 
 rule write_report:
     input:
+        **outcome_figures(),
+        **review_figures(),
         pooled=expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
         extraction=expand("results/extraction/{outcome}.csv", outcome=OUTCOMES),
         prisma_json="results/screening/prisma.json",
         prisma_svg="results/screening/prisma.svg",
-        **outcome_figures(),
-        **review_figures(),
         studies=config["extraction"]["studies"],
         data=input_files(),
     output:
-        report("results/report.html", caption="../report/report_html.rst", category="Report"),
-    params:
-        config=REVIEW.config,
+        report(
+            "results/report.html",
+            caption="../report/report_html.rst",
+            category="Report",
+        ),
     log:
         "logs/write_report.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        config=REVIEW.config,
     script:
         "../scripts/write_report.py"
