@@ -439,10 +439,11 @@ def summary(args) -> dict:
                   "wall per outcome | load (1 min) before/after |", "|---|---|---|---|---|---|---|---|"]
         for n, r in sorted(runs.items()):
             run = r["run"]
-            done = "" if not run["timed_out"] else f" (stopped; {r['jobs_done']} of {r['jobs']} jobs done)"
+            done = f" (stopped; {r['jobs_done']} of {r['jobs']} jobs done)" if run["timed_out"] else \
+                f" (failed, exit {run['returncode']}; {r['jobs_done']} of {r['jobs']} jobs done)" if run["returncode"] else ""
             lines.append(f"| {n} (x {r['studies']}) | {r['jobs']} | {r['dry_run']['wall_s']:.1f} s | "
                          f"{run['wall_s']:.0f} s{done} | {run['cpu_s']:.0f} s | {run['peak_rss_mb']:.0f} MB | "
-                         f"{'-' if run['timed_out'] else format(run['wall_s'] / n, '.1f') + ' s'} | "
+                         f"{'-' if run['timed_out'] or run['returncode'] else format(run['wall_s'] / n, '.1f') + ' s'} | "
                          f"{run['load_before'].split()[0]} / {run['load_after'].split()[0]} |")
         biggest = max(runs)
         workdir = Path(runs[biggest]["workdir"])
