@@ -193,3 +193,25 @@ def test_no_cluster_holds_a_hard_conflict(records):
                 assert x == y or not hard_conflicts(keys[x], keys[y])
     # Each removed record is explained by exactly one audit link.
     assert len(result.links) == len(records) - len(members)
+
+
+def test_a_real_leading_word_is_not_an_acronym_so_different_journals_stay_apart():
+    """Regression (found by the review simulator, SYNTHETIC records): 'Current Sleep Medicine' and
+    'Sleep Medicine Reports' were taken for one journal, and the citation rule then merged two
+    different works by one first author with the same year, volume and first page."""
+    from metasr.records.dedup import compare
+    from metasr.records.normalise import journal_key, journals_compatible, record_keys
+
+    a = dict(title="Adherence after low-intensity iron supplementation in bipolar disorder: a pilot "
+                   "randomised trial in healthcare workers", authors="Walters, S.", year="2017",
+             journal="Current Sleep Medicine", volume="37", pages="11-24", doi="10.5555/sim.2017.003042",
+             pmid="", publication_type="Article", database="Scopus")
+    b = dict(title="Effect of low-intensity iron supplementation on stress and return to work in older "
+                   "adults with asthma", authors="Walters, Justin A; Little, Justin", year="2017",
+             journal="Sleep Medicine Reports", volume="37", pages="11-9", doi="", pmid="900008928",
+             publication_type="Journal Article", database="PubMed")
+    assert compare(record_keys(0, a), record_keys(1, b)) is None
+    assert not journals_compatible(journal_key("Current Sleep Medicine"), journal_key("Sleep Medicine Reports"))
+    for short, full in [("JPEN J Parenter Enteral Nutr", "Journal of parenteral and enteral nutrition"),
+                        ("AJNR Am J Neuroradiol", "American Journal of Neuroradiology")]:
+        assert journals_compatible(journal_key(short), journal_key(full)), short

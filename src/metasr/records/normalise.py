@@ -145,11 +145,28 @@ def journals_compatible(a: str, b: str) -> bool:
     if "".join(ta) == "".join(tb):
         return True
     short, long_ = (ta, tb) if len("".join(ta)) <= len("".join(tb)) else (tb, ta)
-    for tokens in (short, short[1:] if len(short) >= 3 else []):
+    # The first word may be skipped only when it is an acronym of the title ('JPEN' for Journal of
+    # Parenteral and Enteral Nutrition), never a real word: 'Current Sleep Medicine' is not
+    # 'Sleep Medicine Reports'.
+    skip_first = len(short) >= 3 and _is_acronym_of(short[0], short[1:], long_)
+    for tokens in (short, short[1:] if skip_first else []):
         # 'J Neurol' is not 'J Neurol Neurosurg Psychiatry': a short form may leave out at most
         # one word of the long one, unless it has three words or more (subtitles).
         if _prefix_subsequence(tokens, long_) and (len(long_) - len(tokens) <= 1
                                                    or len(tokens) >= 3):
+            return True
+    return False
+
+
+def _is_acronym_of(token: str, *names: list[str]) -> bool:
+    """True if `token` is the initials of one of `names` (whole name or its first words), allowing
+    one extra letter from inside a compound word ('AJNR': American Journal of NeuroRadiology)."""
+    if len(token) < 2 or not token.isalpha():
+        return False
+    for name in names:
+        initials = "".join(word[0] for word in name if word)
+        if len(initials) >= 2 and (initials.startswith(token) or
+                                   (token.startswith(initials) and len(token) - len(initials) <= 1)):
             return True
     return False
 
