@@ -62,7 +62,10 @@ def test_small_study_tests_skipped_below_ten_and_sensitivity_from_three():
     assert result["small_study"] == {"skipped": "k = 5 < 10: small-study tests not run (Cochrane Handbook 13.3.5.4)"}
     assert result["sensitivity"] is not None
     two = pool_outcome(extraction_table(2), "OR", "DL", "z")
-    assert two["status"] == "pooled" and two["sensitivity"] is None
+    # two studies: no leave-one-out or influence, but the cumulative analysis (two steps)
+    assert two["status"] == "pooled" and set(two["sensitivity"]) == {"cumulative"}
+    cumul = two["sensitivity"]["cumulative"]
+    assert len(cumul["estimate"]) == 2 and cumul["estimate"][-1] == two["model"]["estimate"]
 
 
 def test_single_study_and_no_data():

@@ -232,8 +232,26 @@ def sensitivity_section(pooled: dict) -> dict:
         flagged = [f"{studies[i].get('label') or studies[i].get('study_id')} "
                    f"(Cook's D = {f2(c, 3)})" for i, c in enumerate(cook)
                    if num(c) is not None and c > limit]
+    cumulative = cumulative_rows(sens.get("cumulative") or {}, studies, ratio)
     return {"leave1out": rows, "influential": flagged, "has_influence": bool(cook),
-            "available": bool(rows or cook)}
+            "cumulative": cumulative, "cumulative_by": (sens.get("cumulative") or {}).get("order_by"),
+            "available": bool(rows or cook or cumulative)}
+
+
+def cumulative_rows(cumul: dict, studies: list[dict], ratio: bool) -> list[dict]:
+    """One row per step of the cumulative meta-analysis: the study added and the estimate so far."""
+    order = cumul.get("study_index") or []
+    if not order or len(order) != len(studies) or not cumul.get("estimate"):
+        return []
+    rows = []
+    for step, i in enumerate(order):
+        s = studies[i]
+        rows.append({"added": s.get("label") or s.get("study_id"), "year": s.get("year") or "",
+                     "k": step + 1,
+                     "estimate": estimate_text(cumul["estimate"][step], cumul["ci_lb"][step], cumul["ci_ub"][step],
+                                               ratio),
+                     "I2": f2((cumul.get("I2") or [None] * len(order))[step], 1)})
+    return rows
 
 
 def arm_text(study: dict) -> str:

@@ -391,7 +391,21 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         out["small_study"] = bias_dict(iv_fit)
     if k >= SENSITIVITY_MIN_K:
         out["sensitivity"] = _outcome_sensitivity(iv_fit, table, order_by, file)
+    elif order_by:
+        # Leave-one-out needs three studies; a cumulative analysis says something from two (a living
+        # review wants to see how the estimate moved as studies arrived).
+        out["sensitivity"] = {"cumulative": _outcome_cumulative(iv_fit, table, order_by, file)}
     return _ordered(json_safe(out))
+
+
+def _outcome_cumulative(fit: MetaFit, table: pd.DataFrame, order_by: str, file) -> dict:
+    from metasr.stats import sensitivity
+
+    try:
+        ordering = _order_values(table, order_by, file)
+    except InputError as err:
+        return {"skipped": "; ".join(p.format() for p in err.problems)}
+    return sensitivity.cumulative(fit, ordering, order_by=order_by)
 
 
 def _outcome_sensitivity(fit: MetaFit, table: pd.DataFrame, order_by: str | None, file) -> dict:
