@@ -1,6 +1,6 @@
 # Parse-time helpers: load and validate the review, list targets, give each job only what it needs.
 from metasr.errors import InputError
-from metasr.workflow.review import load_review
+from metasr.workflow.review import code_fingerprint, load_review
 from snakemake.exceptions import WorkflowError
 
 try:
@@ -9,6 +9,19 @@ except InputError as err:
     raise WorkflowError(
         f"metasr: the review's inputs have problems; nothing was run.\n{err.format()}"
     )
+
+# Checksums of the library code behind each stage, passed as params so that a changed library
+# reruns the jobs that use it (Snakemake itself only notices changed scripts).
+CODE = {
+    "records": code_fingerprint("records"),
+    "screening": code_fingerprint("screening"),
+    "extraction": code_fingerprint("extraction"),
+    "pooling": code_fingerprint("stats", "workflow/pooling.py"),
+    "figures": code_fingerprint("figures"),
+    "report": code_fingerprint(
+        "report", "history.py", "workflow/reporting.py", "figures/style.py"
+    ),
+}
 
 OUTCOMES = REVIEW.outcomes
 SOURCES = REVIEW.sources

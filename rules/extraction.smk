@@ -13,6 +13,7 @@ rule prepare_outcome:
     conda:
         "../envs/metasr.yaml"
     params:
+        code=CODE["extraction"],
         outcome=conversion_settings,
         studies=outcome_studies,
         extraction=REVIEW.config["extraction"],

@@ -16,6 +16,7 @@ rule plot_forest:
     conda:
         "../envs/metasr.yaml"
     params:
+        code=CODE["figures"],
         outcome=outcome_settings,
         review=REVIEW.config["review"],
     script:
@@ -37,6 +38,7 @@ rule plot_summary:
     conda:
         "../envs/metasr.yaml"
     params:
+        code=CODE["figures"],
         outcomes=REVIEW.config["outcomes"],
         review=REVIEW.config["review"],
     script:
@@ -57,6 +59,8 @@ rule plot_funnel:
         "logs/plot_funnel/{outcome}.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        code=CODE["figures"],
     script:
         "../scripts/plot_funnel.py"
 
@@ -84,6 +88,8 @@ rule plot_sensitivity:
         "logs/plot_sensitivity/{outcome}.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        code=CODE["figures"],
     script:
         "../scripts/plot_sensitivity.py"
 
@@ -108,5 +114,7 @@ rule plot_rob:
         "logs/plot_rob.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        code=CODE["figures"],
     script:
         "../scripts/plot_rob.py"

@@ -11,6 +11,7 @@ rule pool_outcome:
     conda:
         "../envs/metasr.yaml"
     params:
+        code=CODE["pooling"],
         analysis=analysis_settings,
     script:
         "../scripts/pool_outcome.py"

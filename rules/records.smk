@@ -11,6 +11,7 @@ rule ingest_records:
     conda:
         "../envs/metasr.yaml"
     params:
+        code=CODE["records"],
         source=lambda w: w.source,
         database=lambda w: source_settings(w)["database"],
     script:
@@ -29,6 +30,8 @@ rule dedup_records:
         "logs/dedup_records.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        code=CODE["records"],
     script:
         "../scripts/dedup_records.py"
 
@@ -49,6 +52,7 @@ rule screen_records:
     conda:
         "../envs/metasr.yaml"
     params:
+        code=CODE["screening"],
         screening=REVIEW.config["screening"],
         sources=REVIEW.config["search"]["sources"],
     script:
@@ -69,5 +73,7 @@ rule draw_prisma:
         "logs/draw_prisma.log",
     conda:
         "../envs/metasr.yaml"
+    params:
+        code=CODE["figures"],
     script:
         "../scripts/draw_prisma.py"

@@ -22,6 +22,7 @@ rule write_report:
     conda:
         "../envs/metasr.yaml"
     params:
+        code=CODE["report"],
         config=REVIEW.config,
     script:
         "../scripts/write_report.py"
