@@ -625,6 +625,15 @@ def set_difference_ticks(ax, half: float) -> None:
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
 
 
+def set_effect_ticks(ax, half: float, ratio: bool) -> None:
+    """Ticks of an effect axis spanning [-half, half]: ratios labelled on the natural scale."""
+    if ratio:
+        ticks = st.ratio_ticks(-half, half)
+        ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
+    else:
+        set_difference_ticks(ax, half)
+
+
 def _draw_plot(ax, rows: list[Row], ratio: bool, n_rows: int):
     half = axis_half_width(rows, ratio)
     ax.set_xlim(-half, half)
@@ -632,11 +641,7 @@ def _draw_plot(ax, rows: list[Row], ratio: bool, n_rows: int):
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.set_yticks([])
     ax.patch.set_alpha(0)
-    if ratio:
-        ticks = st.ratio_ticks(-half, half)
-        ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
-    else:
-        set_difference_ticks(ax, half)
+    set_effect_ticks(ax, half, ratio)
     ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5, length=3, pad=2)
     last_pooled = max([i for i, r in enumerate(rows) if r.kind in {"total", "subtotal"}] or
                       [n_rows - 1])

@@ -17,7 +17,7 @@ import numpy as np
 
 from metasr.figures import style as st
 from metasr.figures.forest import (PAD_IN, ROW_IN, draw_diamond, draw_interval,
-                                   set_difference_ticks, sort_studies, study_label)
+                                   set_effect_ticks, sort_studies, study_label)
 
 PLOT_IN = 2.6
 LABEL_MAX_IN = 2.8
@@ -81,11 +81,7 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     ax.set_yticks([])
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.patch.set_alpha(0)
-    if ratio:
-        ticks = st.ratio_ticks(-half, half)
-        ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
-    else:
-        set_difference_ticks(ax, half)
+    set_effect_ticks(ax, half, ratio)
     ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
     ax.axvline(0, color=st.COLOURS["null"], lw=0.6)
     if reference:

@@ -16,7 +16,7 @@ from pathlib import Path
 from matplotlib.lines import Line2D
 
 from metasr.figures import style as st
-from metasr.figures.forest import PAD_IN, draw_diamond, draw_interval, set_difference_ticks
+from metasr.figures.forest import PAD_IN, draw_diamond, draw_interval, set_effect_ticks
 
 ROW_IN = 0.36
 PLOT_IN = 2.6
@@ -148,11 +148,7 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
     ax.set_yticks([])
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.patch.set_alpha(0)
-    if kind == "ratio":
-        ticks = st.ratio_ticks(-half, half)
-        ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
-    else:
-        set_difference_ticks(ax, half)
+    set_effect_ticks(ax, half, kind == "ratio")
     ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
     ax.axvline(0, color=st.COLOURS["null"], lw=0.6)
     for i, row in enumerate(rows):
