@@ -1,8 +1,10 @@
 """Shared look, text fitting and file writing for every metasr figure.
 
-Figures are drawn with matplotlib's non-interactive Agg backend and written atomically (temp file +
-rename) so that a killed job never leaves half a figure that Snakemake would take as up to date.
-SVG output is byte-identical across reruns: fixed `svg.hashsalt`, no creation date.
+Figures are plain `matplotlib.figure.Figure` objects (no pyplot: no figure manager, nothing to
+close) written by the SVG and Agg canvases, atomically (temp file + rename) so that a killed job
+never leaves half a figure that Snakemake would take as up to date. A PNG is rendered only when a
+PNG path is given. SVG output is byte-identical across reruns: fixed `svg.hashsalt`, no creation
+date.
 """
 
 from __future__ import annotations
@@ -13,14 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
-from matplotlib.font_manager import FontProperties  # noqa: E402
-
-from metasr.io import atomic_path  # noqa: E402
+from metasr.io import atomic_path
 
 FONT_SIZE = 8.0
 PNG_DPI = 300
@@ -67,15 +66,15 @@ def ratio_scale(pooled: dict, outcome_cfg: dict | None = None) -> bool:
 
 def new_figure(width_in: float, height_in: float):
     """A figure with the metasr style applied (the style is set per figure, not globally)."""
-    with plt.rc_context(RC_PARAMS):
-        fig = plt.figure(figsize=(width_in, height_in))
+    with matplotlib.rc_context(RC_PARAMS):
+        fig = Figure(figsize=(width_in, height_in))
     return fig
 
 
 @contextmanager
 def style():
     """Apply the metasr rcParams while drawing."""
-    with plt.rc_context(RC_PARAMS):
+    with matplotlib.rc_context(RC_PARAMS):
         yield
 
 
@@ -257,17 +256,15 @@ def fmt_ratio_tick(value_log: float) -> str:
 
 
 def save_figure(fig, svg_path=None, png_path=None) -> None:
-    """Write SVG (no date: reruns are byte-identical) and a 300-dpi PNG, atomically, then close."""
-    try:
-        with style():
-            if svg_path:
-                with atomic_path(svg_path) as tmp:
-                    fig.savefig(tmp, format="svg", metadata={"Date": None})
-            if png_path:
-                with atomic_path(png_path) as tmp:
-                    fig.savefig(tmp, format="png", dpi=PNG_DPI, metadata={"Software": None})
-    finally:
-        plt.close(fig)
+    """Write SVG (no date: reruns are byte-identical) and, only when `png_path` is given, a
+    300-dpi PNG, atomically. Nothing is rendered for a file that is not asked for."""
+    with style():
+        if svg_path:
+            with atomic_path(svg_path) as tmp:
+                fig.savefig(tmp, format="svg", metadata={"Date": None})
+        if png_path:
+            with atomic_path(png_path) as tmp:
+                fig.savefig(tmp, format="png", dpi=PNG_DPI, metadata={"Software": None})
 
 
 def message_figure(title: str, message: str, width_in: float = 6.0):
