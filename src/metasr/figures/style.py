@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
-from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
@@ -68,6 +68,7 @@ def new_figure(width_in: float, height_in: float):
     """A figure with the metasr style applied (the style is set per figure, not globally)."""
     with matplotlib.rc_context(RC_PARAMS):
         fig = Figure(figsize=(width_in, height_in))
+    FigureCanvasAgg(fig)  # as pyplot's Agg backend would: fig.canvas.get_renderer() works
     return fig
 
 
