@@ -23,8 +23,7 @@ localrules:
 
 include: "rules/common.smk"
 include: "rules/records.smk"
-include: "rules/extraction.smk"
-include: "rules/pooling.smk"
+include: "rules/outcomes.smk"
 include: "rules/figures.smk"
 include: "rules/report.smk"
 

@@ -116,10 +116,19 @@ def job_times(workdir: Path) -> dict:
             if item is not None and item[1] - group[-1][1] < 0.5:
                 group.append(item)
                 continue
-            by_rule[rule].append(max(e for _, e in group) - min(s for s, _ in group))
+            by_rule[rule_family(rule)].append(max(e for _, e in group) - min(s for s, _ in group))
             group = [item]
     return {rule: {"jobs": len(v), "total_s": sum(v), "mean_s": sum(v) / len(v), "max_s": max(v)}
             for rule, v in sorted(by_rule.items())}
+
+
+def rule_family(rule: str) -> str:
+    """Outcome rules are one per outcome or batch (rules/outcomes.smk): report them together."""
+    if rule.startswith("outcome__batch_"):
+        return "outcome__batch_* (a batch of outcomes)"
+    if rule.startswith("outcome_"):
+        return "outcome_* (one outcome)"
+    return rule
 
 
 def count_dry_run_jobs(text: str) -> int | None:
@@ -132,11 +141,22 @@ def count_dry_run_jobs(text: str) -> int | None:
 
 # ---------------------------------------------------------------- parts
 
+def set_execution(workdir: Path, png: bool) -> None:
+    """Set the review's `execution.png` (PNG copies of forest and funnel plots, or not), keeping
+    the simulator's config as written (its comments say the data are synthetic)."""
+    path = workdir / "config" / "config.yaml"
+    text = path.read_text()
+    if "\nexecution:" in text:
+        raise SystemExit(f"{path} already has an execution section; set png there")
+    path.write_text(text + f"execution:\n  png: {'true' if png else 'false'}\n")
+
+
 def bench_outcomes(args) -> dict:
     results = []
     for n in args.sizes or [1, 10, 100, 500]:
         workdir = Path(tempfile.mkdtemp(prefix=f"scale-o{n}-", dir=args.tmp))
         sim = simulate(workdir, n, args.studies, args.records, args.seed, workflow=True)
+        set_execution(workdir, png=args.png)
         dry = run_measured([SNAKEMAKE, "--cores", "2", "--dry-run", "--quiet", "rules"], cwd=workdir,
                            stdout=subprocess.PIPE)
         dry_text = subprocess.run([SNAKEMAKE, "--cores", "2", "--dry-run"], cwd=workdir, env=ENV,
@@ -146,7 +166,7 @@ def bench_outcomes(args) -> dict:
             run = run_measured([SNAKEMAKE, "--cores", "2"], cwd=workdir, timeout=args.timeout, stdout=log)
         times = job_times(workdir)
         done = sum(r["jobs"] for r in times.values())
-        entry = {"outcomes": n, "studies": args.studies, "records": args.records, "jobs": n_jobs,
+        entry = {"outcomes": n, "studies": args.studies, "records": args.records, "png": args.png, "jobs": n_jobs,
                  "jobs_done": done, "simulate": sim, "dry_run": dry, "run": run, "job_times": times,
                  "workdir": str(workdir)}
         results.append(entry)
@@ -516,6 +536,8 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=900, help="stop a run after this many seconds")
     parser.add_argument("--trivial-jobs", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="keep the simulated review folders")
+    parser.add_argument("--png", action=argparse.BooleanOptionalAction, default=True,
+                        help="outcomes: write PNG copies of forest and funnel plots (config execution.png)")
     parser.add_argument("--tmp", default=None, help="where to put the simulated reviews")
     parser.add_argument("--out", default="/tmp/metasr-bench-scale", help="folder for the JSON results")
     args = parser.parse_args(argv)

@@ -1,5 +1,10 @@
 # Parse-time helpers: load and validate the review, list targets, give each job only what it needs.
 from metasr.errors import InputError
+from metasr.workflow.outcomes import (
+    assign_outcome_jobs,
+    outcome_job_settings,
+    outcome_outputs,
+)
 from metasr.workflow.review import code_fingerprint, load_review
 from snakemake.exceptions import WorkflowError
 
@@ -15,8 +20,9 @@ except InputError as err:
 CODE = {
     "records": code_fingerprint("records"),
     "screening": code_fingerprint("screening"),
-    "extraction": code_fingerprint("extraction"),
-    "pooling": code_fingerprint("stats", "workflow/pooling.py"),
+    "outcomes": code_fingerprint(
+        "extraction", "stats", "figures", "workflow/pooling.py", "workflow/outcomes.py"
+    ),
     "figures": code_fingerprint("figures"),
     "report": code_fingerprint(
         "report", "history.py", "workflow/reporting.py", "figures/style.py"
@@ -25,10 +31,15 @@ CODE = {
 
 OUTCOMES = REVIEW.outcomes
 SOURCES = REVIEW.sources
+EXECUTION = REVIEW.config["execution"]
+OUTCOME_JOBS = assign_outcome_jobs(OUTCOMES, EXECUTION["outcome_jobs"])
+OUTCOME_OUTPUTS = {
+    o: outcome_outputs(o, REVIEW.usable_by_outcome.get(o, 0), EXECUTION["png"])
+    for o in OUTCOMES
+}
 
 
 wildcard_constraints:
-    outcome="|".join(OUTCOMES),
     source="|".join(SOURCES),
 
 
@@ -62,63 +73,56 @@ def dedup_overrides():
     return [path] if path else []
 
 
-def outcome_sheet(wildcards):
-    return REVIEW.sheet(wildcards.outcome)
+def outcome_job_outputs(outcomes):
+    """Every file a job writes for its outcomes, named `<outcome>__<kind>`; figures go to the report."""
+    outputs = {}
+    for o in outcomes:
+        for kind, path in OUTCOME_OUTPUTS[o].items():
+            outputs[f"{o}__{kind}"] = path
+            if kind in REPORT_CAPTIONS:
+                caption, category = REPORT_CAPTIONS[kind]
+                outputs[f"{o}__{kind}"] = report(
+                    path, caption=caption, category=category
+                )
+    return outputs
 
 
-def outcome_settings(wildcards):
-    return REVIEW.config["outcomes"][wildcards.outcome]
+REPORT_CAPTIONS = {
+    "forest": ("../report/forest.rst", "Forest plots"),
+    "funnel": ("../report/funnel.rst", "Funnel plots"),
+    "leave1out": ("../report/leave1out.rst", "Sensitivity"),
+    "cumulative": ("../report/cumulative.rst", "Sensitivity"),
+    "baujat": ("../report/baujat.rst", "Sensitivity"),
+}
 
 
-def conversion_settings(wildcards):
-    """The outcome settings that change its effect inputs (not its model), so that a new tau2
-    method reruns pooling but not extraction."""
-    outcome = REVIEW.config["outcomes"][wildcards.outcome]
-    keys = ("label", "measure", "unit", "higher_is", "flip", "scale")
-    return {k: outcome[k] for k in keys if k in outcome}
+def outcome_job_params(outcomes):
+    """What each outcome's analysis needs besides its sheet: its studies' rows, the settings it
+    uses and where to write (metasr.workflow.outcomes.analyse_outcomes)."""
+    return {
+        o: {
+            "sheet": REVIEW.sheet(o),
+            "studies": REVIEW.studies_by_outcome[o],
+            "settings": outcome_job_settings(REVIEW.config["outcomes"][o]),
+            "outputs": OUTCOME_OUTPUTS[o],
+        }
+        for o in outcomes
+    }
 
 
-def outcome_studies(wildcards):
-    return REVIEW.studies_by_outcome[wildcards.outcome]
-
-
-def analysis_settings(wildcards):
-    outcome = REVIEW.config["outcomes"][wildcards.outcome]
-    keys = (
-        "measure",
-        "method",
-        "test",
-        "order_by",
-        "label",
-        "published",
-        "subgroup",
-        "scale",
-    )
-    return {k: outcome[k] for k in keys if k in outcome}
-
-
-# Funnel and sensitivity plots need a few studies to say anything (Cochrane Handbook 10.10.4).
-MIN_STUDIES_FOR_SPREAD_PLOTS = 3
-
-
-def outcomes_for_spread_plots():
-    return [
-        o
-        for o in OUTCOMES
-        if REVIEW.usable_by_outcome.get(o, 0) >= MIN_STUDIES_FOR_SPREAD_PLOTS
-    ]
+def outcome_job_minutes(outcomes):
+    """SLURM runtime request: a minute of start-up plus a generous minute per outcome."""
+    return 1 + len(outcomes)
 
 
 def outcome_figures():
     """Every per-outcome figure the review gets: {report key: path}."""
-    figures = {
-        f"{o}_forest": f"results/figures/{o}_forest.svg"
-        for o in REVIEW.outcomes_with_data
+    return {
+        f"{o}_{kind}": path
+        for o in OUTCOMES
+        for kind, path in OUTCOME_OUTPUTS[o].items()
+        if kind in REPORT_CAPTIONS
     }
-    for o in outcomes_for_spread_plots():
-        for kind in ("funnel", "leave1out", "cumulative", "baujat"):
-            figures[f"{o}_{kind}"] = f"results/figures/{o}_{kind}.svg"
-    return figures
 
 
 def review_figures():

@@ -1,26 +1,5 @@
-# Figures: per-outcome plots from pooled results; review-wide summary and risk-of-bias plots.
-
-
-rule plot_forest:
-    input:
-        "results/pooled/{outcome}.json",
-    output:
-        svg=report(
-            "results/figures/{outcome}_forest.svg",
-            caption="../report/forest.rst",
-            category="Forest plots",
-        ),
-        png="results/figures/{outcome}_forest.png",
-    log:
-        "logs/plot_forest/{outcome}.log",
-    conda:
-        "../envs/metasr.yaml"
-    params:
-        code=CODE["figures"],
-        outcome=outcome_settings,
-        review=REVIEW.config["review"],
-    script:
-        "../scripts/plot_forest.py"
+# Figures of the whole review: summary forest of every outcome and risk-of-bias plots. (Each
+# outcome's own figures are drawn by its analysis job, rules/outcomes.smk.)
 
 
 rule plot_summary:
@@ -43,55 +22,6 @@ rule plot_summary:
         review=REVIEW.config["review"],
     script:
         "../scripts/plot_summary.py"
-
-
-rule plot_funnel:
-    input:
-        "results/pooled/{outcome}.json",
-    output:
-        svg=report(
-            "results/figures/{outcome}_funnel.svg",
-            caption="../report/funnel.rst",
-            category="Funnel plots",
-        ),
-        png="results/figures/{outcome}_funnel.png",
-    log:
-        "logs/plot_funnel/{outcome}.log",
-    conda:
-        "../envs/metasr.yaml"
-    params:
-        code=CODE["figures"],
-    script:
-        "../scripts/plot_funnel.py"
-
-
-rule plot_sensitivity:
-    input:
-        "results/pooled/{outcome}.json",
-    output:
-        leave1out=report(
-            "results/figures/{outcome}_leave1out.svg",
-            caption="../report/leave1out.rst",
-            category="Sensitivity",
-        ),
-        cumulative=report(
-            "results/figures/{outcome}_cumulative.svg",
-            caption="../report/cumulative.rst",
-            category="Sensitivity",
-        ),
-        baujat=report(
-            "results/figures/{outcome}_baujat.svg",
-            caption="../report/baujat.rst",
-            category="Sensitivity",
-        ),
-    log:
-        "logs/plot_sensitivity/{outcome}.log",
-    conda:
-        "../envs/metasr.yaml"
-    params:
-        code=CODE["figures"],
-    script:
-        "../scripts/plot_sensitivity.py"
 
 
 rule plot_rob:

@@ -29,16 +29,15 @@ def test_executor_and_status_by_squeue():
     assert 3 * PROFILE["slurm-init-seconds-before-status-checks"] <= 300
 
 
-def test_per_outcome_rules_are_grouped():
-    groups = PROFILE["groups"]
-    for rule in ("prepare_outcome", "pool_outcome", "plot_forest"):
-        assert groups.get(rule) == "per_outcome", rule
-    assert PROFILE["group-components"]["per_outcome"] >= 10
+def test_outcome_jobs_are_grouped():
+    rules = (REPO_ROOT / "rules" / "outcomes.smk").read_text()
+    assert re.search(r'group:\s*\n\s*"outcomes"', rules), "the outcome rules lost their group"
+    assert PROFILE["group-components"]["outcomes"] >= 2
 
 
 def test_named_rules_exist():
-    # A renamed rule would silently lose its group and resources.
-    named = set(PROFILE["groups"]) | set(PROFILE["set-resources"])
+    # A renamed rule would silently lose its resources.
+    named = set(PROFILE["set-resources"])
     assert named <= RULES, f"profile names rules the workflow lacks: {sorted(named - RULES)}"
 
 
@@ -60,7 +59,7 @@ def test_general_settings_of_the_default_profile_are_kept():
 
 def test_snakemake_accepts_the_profile_and_groups_outcomes(tmp_path):
     """A dry run with the profile (no cluster needed): every key is a valid option, and the
-    per-outcome jobs of the default review form ceil(outcomes / group-components) group jobs."""
+    outcome jobs of the default review form ceil(outcome jobs / group-components) group jobs."""
     spec = importlib.util.spec_from_file_location(
         "metasr_tests_workflow_harness", REPO_ROOT / "tests" / "workflow" / "harness.py"
     )
@@ -78,7 +77,7 @@ def test_snakemake_accepts_the_profile_and_groups_outcomes(tmp_path):
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
-    outcomes = set(re.findall(r"results/pooled/(\w+)\.json", out))
-    assert outcomes, out[-3000:]
-    groups = re.findall(r"Group job per_outcome", out)
-    assert len(groups) == math.ceil(len(outcomes) / PROFILE["group-components"]["per_outcome"]), out[-3000:]
+    outcome_jobs = set(re.findall(r"rule (outcome_\w+):", out))
+    assert outcome_jobs, out[-3000:]
+    groups = re.findall(r"Group job outcomes", out)
+    assert len(groups) == math.ceil(len(outcome_jobs) / PROFILE["group-components"]["outcomes"]), out[-3000:]

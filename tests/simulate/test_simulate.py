@@ -181,7 +181,7 @@ def test_pooled_estimates_recover_true_effects_at_the_nominal_rate(tmp_path: Pat
 
 def test_copy_workflow_brings_the_code(tmp_path: Path):
     dest = copy_workflow(tmp_path / "review")
-    for part in ("Snakefile", "rules/common.smk", "scripts/pool_outcome.py", "report/workflow.rst",
+    for part in ("Snakefile", "rules/common.smk", "scripts/analyse_outcomes.py", "report/workflow.rst",
                  "envs/metasr.yaml", "profiles/default/config.yaml"):
         assert (dest / part).is_file(), part
 

@@ -62,9 +62,10 @@ def planned_jobs(workdir: Path) -> set[tuple[str, str]]:
     return jobs
 
 
-def outcome_jobs(outcome: str, extraction: bool = True) -> set[tuple[str, str]]:
-    jobs = {("pool_outcome", outcome), ("plot_forest", outcome)}
-    return jobs | {("prepare_outcome", outcome)} if extraction else jobs
+def outcome_jobs(outcome: str) -> set[tuple[str, str]]:
+    """The default review has fewer outcomes than `execution.outcome_jobs`: one job per outcome
+    (extraction, pooling and figures; rules/outcomes.smk)."""
+    return {(f"outcome_{outcome}", "")}
 
 
 def append_csv_row(path: Path, values: dict) -> None:
@@ -113,12 +114,19 @@ def test_adding_a_study_to_one_outcome_reruns_that_outcome_and_the_aggregates(ru
     assert planned_jobs(run_copy) == set()
 
 
-def test_changing_one_outcomes_method_reruns_only_its_pooling(run_copy: Path):
+def test_changing_one_outcomes_method_reruns_only_that_outcome(run_copy: Path):
     config = run_copy / "config" / "config.yaml"
     text = config.read_text()
     assert "\n  sdmt:\n" in text
     config.write_text(text.replace("\n  sdmt:\n", "\n  sdmt:\n    method: DL\n", 1))
-    assert planned_jobs(run_copy) == outcome_jobs("sdmt", extraction=False) | AGGREGATES
+    assert planned_jobs(run_copy) == outcome_jobs("sdmt") | AGGREGATES
+
+
+def test_changing_one_outcomes_grade_judgement_reruns_no_outcome_job(run_copy: Path):
+    config = run_copy / "config" / "config.yaml"
+    text = config.read_text()
+    config.write_text(text.replace("\n  sdmt:\n", "\n  sdmt:\n    grade: {indirectness: -1, reason: test}\n", 1))
+    assert planned_jobs(run_copy) == AGGREGATES
 
 
 def test_identical_reexport_or_touch_reruns_nothing(run_copy: Path):
@@ -144,6 +152,4 @@ def test_a_study_level_change_reruns_the_outcomes_that_study_contributes_to(run_
         writer.writeheader()
         writer.writerows(rows)
     expected = set().union(*(outcome_jobs(o) for o in contributed)) | STUDY_AGGREGATES
-    with_forest = {job for job in expected if job[0] != "plot_forest"
-                   or (run_copy / "results" / "figures" / f"{job[1]}_forest.svg").exists()}
-    assert planned_jobs(run_copy) == with_forest
+    assert planned_jobs(run_copy) == expected

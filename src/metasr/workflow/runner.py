@@ -17,8 +17,12 @@ from metasr.errors import InputError
 
 def run_step(smk: Any, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     log_path = smk.log[0] if len(smk.log) else None
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    # Progress goes to the job's log; the console gets warnings and errors only (a batch of
+    # outcomes would otherwise print lines per outcome between Snakemake's own messages).
+    console = logging.StreamHandler(sys.stderr)
+    handlers: list[logging.Handler] = [console]
     if log_path:
+        console.setLevel(logging.WARNING)
         handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
                         format=f"%(asctime)s {smk.rule}: %(message)s")

@@ -1,0 +1,100 @@
+"""Per-outcome analysis jobs: each job takes one outcome (or a batch of them) from its extraction
+sheet through pooling to its figures, in one process.
+
+Why one process per outcome and not one per step: a job is a fresh Python process, and a step's
+own work is small next to starting Python and importing numpy, pandas and matplotlib (measured in
+bench/RESULTS.md "Scale": 0.04 s of pooling behind 0.8 s of imports). Five steps per outcome paid
+that five times. Why batches: beyond a few dozen outcomes even one process per outcome is the
+dominant cost, so outcomes share at most `execution.outcome_jobs` jobs. Membership is a stable
+hash of the outcome id, so adding or removing an outcome changes one job, not every job after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Funnel and sensitivity plots need a few studies to say anything (Cochrane Handbook 10.10.4).
+MIN_STUDIES_FOR_SPREAD_PLOTS = 3
+
+# Which outcome settings change an outcome's effect inputs (its conversion), and which its model.
+CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "scale")
+ANALYSIS_KEYS = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale")
+
+
+def assign_outcome_jobs(outcomes: list[str], max_jobs: int) -> dict[str, list[str]]:
+    """{job name: its outcomes}. One job per outcome while there are at most `max_jobs` outcomes;
+    beyond that, outcomes share `max_jobs` jobs by a CRC-32 of their id (stable across runs,
+    machines and Python versions, unlike hash()). Job names are valid Snakemake rule names and
+    cannot collide: an outcome id never starts with '_'."""
+    if max_jobs < 1:
+        raise ValueError("max_jobs must be at least 1")
+    if len(outcomes) <= max_jobs:
+        return {f"outcome_{o}": [o] for o in outcomes}
+    width = len(str(max_jobs - 1))
+    jobs: dict[str, list[str]] = {}
+    for outcome in outcomes:
+        bucket = zlib.crc32(outcome.encode("utf-8")) % max_jobs
+        jobs.setdefault(f"outcome__batch_{bucket:0{width}d}", []).append(outcome)
+    return dict(sorted(jobs.items()))
+
+
+def outcome_outputs(outcome: str, usable_studies: int, png: bool) -> dict[str, str]:
+    """Every file the analysis of one outcome writes: {kind: path}. A forest plot needs one usable
+    study, funnel and sensitivity plots MIN_STUDIES_FOR_SPREAD_PLOTS; the report lists the same."""
+    outputs = {"effects": f"results/extraction/{outcome}.csv", "pooled": f"results/pooled/{outcome}.json"}
+    if usable_studies >= 1:
+        outputs["forest"] = f"results/figures/{outcome}_forest.svg"
+        if png:
+            outputs["forest_png"] = f"results/figures/{outcome}_forest.png"
+    if usable_studies >= MIN_STUDIES_FOR_SPREAD_PLOTS:
+        outputs["funnel"] = f"results/figures/{outcome}_funnel.svg"
+        if png:
+            outputs["funnel_png"] = f"results/figures/{outcome}_funnel.png"
+        for kind in ("leave1out", "cumulative", "baujat"):
+            outputs[kind] = f"results/figures/{outcome}_{kind}.svg"
+    return outputs
+
+
+def outcome_job_settings(outcome_cfg: dict) -> dict:
+    """The parts of an outcome's config that its analysis uses (so that an unrelated key, such as
+    its GRADE judgements, does not rerun it)."""
+    return {
+        "conversion": {k: outcome_cfg[k] for k in CONVERSION_KEYS if k in outcome_cfg},
+        "analysis": {k: outcome_cfg[k] for k in ANALYSIS_KEYS if k in outcome_cfg},
+        "figure": {k: v for k, v in outcome_cfg.items() if k != "grade"},
+    }
+
+
+def analyse_outcomes(outcomes: dict[str, dict], extraction_cfg: dict, review_cfg: dict) -> None:
+    """Run every outcome of a job, in the order given. Each value holds the outcome's `sheet`,
+    `studies` (its rows of studies.csv), `settings` (outcome_job_settings) and `outputs`
+    (outcome_outputs). The first input error stops the job (Snakemake then removes its outputs)."""
+    for outcome, job in outcomes.items():
+        analyse_outcome(outcome, job, extraction_cfg, review_cfg)
+
+
+def analyse_outcome(outcome: str, job: dict, extraction_cfg: dict, review_cfg: dict) -> None:
+    """Extraction sheet -> effect inputs -> pooled JSON -> figures, for one outcome."""
+    # Imported here so that listing jobs at parse time does not import matplotlib or pandas.
+    from metasr.extraction.pipeline import prepare_outcome
+    from metasr.figures.forest import plot_forest_file
+    from metasr.figures.funnel import plot_funnel_file
+    from metasr.figures.sensitivity import plot_sensitivity_files
+    from metasr.workflow.pooling import pool_outcome_file
+
+    out, settings = job["outputs"], job["settings"]
+    log.info("%s: preparing effect inputs from %s", outcome, job["sheet"])
+    prepare_outcome(job["sheet"], list(job["studies"]), outcome, dict(settings["conversion"]),
+                    dict(extraction_cfg), out["effects"])
+    pool_outcome_file(out["effects"], outcome, dict(settings["analysis"]), out["pooled"])
+    if "forest" in out:
+        plot_forest_file(out["pooled"], dict(settings["figure"]), dict(review_cfg), out["forest"],
+                         out.get("forest_png"))
+    if "funnel" in out:
+        plot_funnel_file(out["pooled"], out["funnel"], out.get("funnel_png"))
+        plot_sensitivity_files(out["pooled"], out["leave1out"], out["cumulative"], out["baujat"])
+    log.info("%s: wrote %s", outcome, ", ".join(sorted(Path(p).name for p in out.values())))

@@ -1,0 +1,98 @@
+"""metasr.workflow.outcomes: which job analyses which outcome, what it writes, and the analysis."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from metasr.config import load_config
+from metasr.errors import InputError
+from metasr.workflow.outcomes import (
+    analyse_outcomes,
+    assign_outcome_jobs,
+    outcome_job_settings,
+    outcome_outputs,
+)
+from metasr.workflow.review import load_review
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_one_job_per_outcome_up_to_the_limit():
+    assert assign_outcome_jobs(["edss", "sdmt"], 25) == {"outcome_edss": ["edss"], "outcome_sdmt": ["sdmt"]}
+    assert assign_outcome_jobs([], 3) == {}
+
+
+def test_beyond_the_limit_outcomes_share_that_many_jobs_each_outcome_once():
+    outcomes = [f"outcome_{i:03d}" for i in range(500)]
+    jobs = assign_outcome_jobs(outcomes, 25)
+    assert len(jobs) <= 25
+    assert sorted(o for members in jobs.values() for o in members) == outcomes
+    assert all(name.startswith("outcome__batch_") for name in jobs)
+    assert max(len(m) for m in jobs.values()) < 3 * 500 / 25  # roughly balanced
+    assert assign_outcome_jobs(list(reversed(outcomes)), 25).keys() == jobs.keys()  # order-free
+
+
+def test_adding_an_outcome_changes_one_job_only():
+    outcomes = [f"o{i}" for i in range(100)]
+    before = assign_outcome_jobs(outcomes, 10)
+    after = assign_outcome_jobs(outcomes + ["new_outcome"], 10)
+    changed = [name for name in after if set(after[name]) != set(before.get(name, []))]
+    assert len(changed) == 1 and "new_outcome" in after[changed[0]]
+
+
+def test_job_names_cannot_collide_with_an_outcome_named_like_a_batch():
+    jobs = assign_outcome_jobs(["batch_1", "x"], 2)
+    assert set(jobs) == {"outcome_batch_1", "outcome_x"}
+    with pytest.raises(ValueError):
+        assign_outcome_jobs(["x"], 0)
+
+
+def test_outputs_follow_the_number_of_usable_studies_and_the_png_setting():
+    assert set(outcome_outputs("edss", 0, png=True)) == {"effects", "pooled"}
+    assert set(outcome_outputs("edss", 2, png=True)) == {"effects", "pooled", "forest", "forest_png"}
+    assert set(outcome_outputs("edss", 2, png=False)) == {"effects", "pooled", "forest"}
+    assert set(outcome_outputs("edss", 3, png=False)) == {"effects", "pooled", "forest", "funnel", "leave1out",
+                                                          "cumulative", "baujat"}
+    assert outcome_outputs("edss", 3, png=True)["funnel_png"] == "results/figures/edss_funnel.png"
+
+
+def test_settings_leave_out_what_the_analysis_does_not_use():
+    settings = outcome_job_settings({"label": "EDSS", "measure": "SMD", "method": "REML", "unit": "points",
+                                     "grade": {"imprecision": -1}})
+    assert settings["conversion"] == {"label": "EDSS", "measure": "SMD", "unit": "points"}
+    assert settings["analysis"] == {"measure": "SMD", "method": "REML", "label": "EDSS"}
+    assert "grade" not in settings["figure"]
+
+
+def job_for(review, outcome: str, tmp_path: Path) -> dict:
+    outputs = {kind: str(tmp_path / path) for kind, path in
+               outcome_outputs(outcome, review.usable_by_outcome[outcome], png=False).items()}
+    for path in outputs.values():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return {"sheet": str(REPO_ROOT / review.sheet(outcome)), "studies": review.studies_by_outcome[outcome],
+            "settings": outcome_job_settings(review.config["outcomes"][outcome]), "outputs": outputs}
+
+
+def test_analyse_outcomes_writes_every_output_of_the_default_reviews_outcomes(tmp_path):
+    review = load_review(load_config(REPO_ROOT / "config" / "config.yaml", REPO_ROOT), REPO_ROOT)
+    jobs = {o: job_for(review, o, tmp_path) for o in ("edss", "brain_volume")}
+    analyse_outcomes(jobs, review.config["extraction"], review.config["review"])
+    for job in jobs.values():
+        assert all(Path(p).stat().st_size > 0 for p in job["outputs"].values()), job["outputs"]
+    pooled = json.loads(Path(jobs["edss"]["outputs"]["pooled"]).read_text())
+    assert pooled["outcome"] == "edss" and pooled["k"] == review.usable_by_outcome["edss"] == 2
+    assert "forest" not in jobs["brain_volume"]["outputs"]  # no usable study: nothing to draw
+
+
+def test_a_bad_sheet_stops_the_job_with_an_input_error(tmp_path):
+    review = load_review(load_config(REPO_ROOT / "config" / "config.yaml", REPO_ROOT), REPO_ROOT)
+    job = job_for(review, "edss", tmp_path)
+    bad = tmp_path / "edss.csv"
+    bad.write_text(Path(job["sheet"]).read_text().replace(",median_range,", ",median_rang,", 1))
+    job["sheet"] = str(bad)
+    with pytest.raises(InputError):
+        analyse_outcomes({"edss": job}, review.config["extraction"], review.config["review"])
+    assert not Path(job["outputs"]["pooled"]).exists()

@@ -1,0 +1,41 @@
+"""run_step: progress to the job's log, problems to the console too, a user mistake exits 1."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import pytest
+
+from metasr.errors import InputError, Problem
+from metasr.workflow.runner import run_step
+
+
+def fake_snakemake(log_path) -> SimpleNamespace:
+    return SimpleNamespace(log=[str(log_path)], rule="some_rule")
+
+
+def test_progress_goes_to_the_log_and_warnings_also_to_the_console(tmp_path, capsys):
+    def step():
+        logging.getLogger("metasr.test").info("progress of the step")
+        logging.getLogger("metasr.test").warning("something to look at")
+        return 42
+
+    assert run_step(fake_snakemake(tmp_path / "job.log"), step) == 42
+    log = (tmp_path / "job.log").read_text()
+    assert "some_rule: progress of the step" in log and "something to look at" in log and "done" in log
+    console = capsys.readouterr().err
+    assert "something to look at" in console and "progress of the step" not in console
+
+
+def test_an_input_error_exits_1_with_the_problems_and_no_traceback(tmp_path, capsys):
+    def step():
+        raise InputError(Problem(message="value is not a number", file="sheet.csv", row=3, column="n1",
+                                 rule="number", hint="write the number"))
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_step(fake_snakemake(tmp_path / "job.log"), step)
+    assert exit_info.value.code == 1
+    console = capsys.readouterr().err
+    assert "sheet.csv" in console and "value is not a number" in console and "Traceback" not in console
+    assert "value is not a number" in (tmp_path / "job.log").read_text()
