@@ -34,24 +34,39 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
     Raises InputError (nothing written) on any error; returns the warnings.
     """
     extraction_cfg = extraction_settings({"extraction": extraction_cfg or {}})
+    settings = conversion_settings(outcome_id, outcome_cfg, extraction_cfg)
+    sheet = read_sheet(sheet_csv)
+    by_id = {s["study_id"]: {**coerce(s), "__row__": None} for s in studies}
+    problems, typed_rows = check_outcome_rows(sheet, by_id)
+    problems += sheet_discrepancies(sheet_csv, extraction_cfg)
+    warnings = raise_if_errors(problems)
+    rows = [_output_row(row, result, by_id) for row, result in convert_rows([t for _, t in typed_rows], settings)]
+    rows.sort(key=lambda r: r["study_id"])  # stable: keeps sheet order within a study
+    warnings += _several_usable(rows, sheet.path)
+    write_csv_atomic(out_csv, output_columns(settings.measure), rows)
+    return warnings
+
+
+def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict) -> Settings:
+    """How an outcome's rows are converted; InputError if extraction cannot prepare its measure."""
+    extraction_cfg = extraction_settings({"extraction": extraction_cfg or {}})
     measure = outcome_cfg["measure"]
     if measure not in MEASURE_COLUMNS:
         raise InputError(Problem(message=f"outcome '{outcome_id}' has measure {measure!r}, which extraction "
                                          "cannot prepare", rule="measure",
                                  hint=f"use one of {', '.join(MEASURE_COLUMNS)}"))
-    sheet = read_sheet(sheet_csv)
-    by_id = {s["study_id"]: {**coerce(s), "__row__": None} for s in studies}
-    problems, typed_rows = check_outcome_rows(sheet, by_id)
-    problems += _discrepancies(sheet_csv, extraction_cfg)
-    warnings = raise_if_errors(problems)
-    settings = Settings(measure=measure, unit=outcome_cfg.get("unit"), flip=bool(outcome_cfg.get("flip")),
-                        median_conversion=extraction_cfg["median_conversion"],
-                        p_value_bounds=extraction_cfg["p_value_bounds"])
-    rows = [_output_row(row, result, by_id) for row, result in convert_rows([t for _, t in typed_rows], settings)]
-    rows.sort(key=lambda r: r["study_id"])  # stable: keeps sheet order within a study
-    warnings += _several_usable(rows, sheet.path)
-    write_csv_atomic(out_csv, output_columns(measure), rows)
-    return warnings
+    return Settings(measure=measure, unit=outcome_cfg.get("unit"), flip=bool(outcome_cfg.get("flip")),
+                    median_conversion=extraction_cfg["median_conversion"],
+                    p_value_bounds=extraction_cfg["p_value_bounds"])
+
+
+def usable_study_ids(typed_rows: list[dict], settings: Settings) -> set[str]:
+    """The studies with a usable row in the table prepare_outcome writes (its `usable` column).
+
+    For rows that check_outcome_rows has already passed: the same conversion, without reading,
+    validating or writing anything, so that parse time can tell which outcomes have data.
+    """
+    return {row["study_id"] for row, result in convert_rows(typed_rows, settings) if result.usable}
 
 
 def convert_rows(rows: list[dict], settings: Settings) -> list[tuple[dict, EffectRow]]:
@@ -143,7 +158,8 @@ def _several_usable(rows: list[dict], file: str) -> list[Problem]:
             for sid, k in sorted(counts.items()) if k > 1]
 
 
-def _discrepancies(sheet_csv, extraction_cfg: dict) -> list[Problem]:
+def sheet_discrepancies(sheet_csv, extraction_cfg: dict) -> list[Problem]:
+    """Unresolved differences from the second extraction of this sheet (none without one)."""
     second = extraction_cfg.get("second_extractor_dir")
     if not second:
         return []

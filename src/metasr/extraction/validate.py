@@ -47,8 +47,13 @@ def shown_path(root: Path, relative: str) -> Path:
         return path
 
 
-def validate_review(config: dict, root: Path) -> list[Problem]:
-    """Every problem (errors and warnings) in the review's extraction sheets."""
+def validate_review(config: dict, root: Path, typed_rows: dict | None = None) -> list[Problem]:
+    """Every problem (errors and warnings) in the review's extraction sheets.
+
+    `typed_rows`, when given, receives each readable outcome sheet's typed rows (outcome id ->
+    [(row number, typed row)], as check_outcome_rows returns them), so that a caller can convert
+    them without reading and validating the sheets again.
+    """
     root = Path(root)
     ext = extraction_settings(config)
     problems: list[Problem] = []
@@ -67,7 +72,10 @@ def validate_review(config: dict, root: Path) -> list[Problem]:
         sheet = _read(path, problems)
         if sheet is None:
             continue
-        problems += check_outcome_rows(sheet, studies)[0]
+        sheet_problems, rows = check_outcome_rows(sheet, studies)
+        problems += sheet_problems
+        if typed_rows is not None:
+            typed_rows[outcome_id] = rows
         for _, row in sheet.numbered():
             if row.get("study_id"):
                 extracted.setdefault(row["study_id"], set()).add(outcome_id)

@@ -1,0 +1,70 @@
+"""load_review: the parse-time view of a review (studies per outcome, usable-study counts)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from metasr.errors import InputError
+from metasr.extraction import pipeline, validate
+from metasr.simulate import simulate_review
+from metasr.workflow.review import load_review
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def usable_in_written_table(review, oid: str, tmp: Path) -> int:
+    """The definition of "usable": studies with a usable row in prepare_outcome's table."""
+    out = tmp / f"{oid}.csv"
+    pipeline.prepare_outcome(review.root / review.sheet(oid), review.studies_by_outcome[oid], oid,
+                             review.config["outcomes"][oid], review.config["extraction"], out)
+    with open(out, newline="", encoding="utf-8") as fh:
+        return len({r["study_id"] for r in csv.DictReader(fh) if r["usable"] == "true"})
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sim") / "review"
+    simulate_review(root, outcomes=12, studies=10, records=60, seed=3)
+    return root
+
+
+@pytest.mark.parametrize("which", ["default", "simulated"])
+def test_usable_counts_match_the_tables_prepare_outcome_writes(which, simulated, tmp_path):
+    root = REPO if which == "default" else simulated
+    review = load_review(yaml.safe_load((root / "config/config.yaml").read_text()), root)
+    counts = {oid: usable_in_written_table(review, oid, tmp_path) for oid in review.outcomes}
+    assert review.usable_by_outcome == counts
+    assert any(counts.values()) and (which == "simulated" or not all(counts.values()))
+
+
+def test_each_sheet_is_read_and_validated_once(simulated, monkeypatch):
+    calls = []
+    check = validate.check_outcome_rows
+    monkeypatch.setattr(validate, "check_outcome_rows", lambda sheet, studies: calls.append(sheet.path)
+                        or check(sheet, studies))
+    monkeypatch.setattr(pipeline, "check_outcome_rows", validate.check_outcome_rows)
+    review = load_review(yaml.safe_load((simulated / "config/config.yaml").read_text()), simulated)
+    assert len(calls) == len(review.outcomes) == len(set(calls))
+
+
+def test_a_sheet_prepare_outcome_would_refuse_stops_loading(simulated, tmp_path):
+    # The second extraction lacks one sheet but resolutions.csv marks that as resolved: validation
+    # accepts it, the outcome step does not, so parse time must not either.
+    root = tmp_path / "review"
+    shutil.copytree(simulated, root)
+    config = yaml.safe_load((root / "config/config.yaml").read_text())
+    second = root / "second"
+    shutil.copytree(root / config["extraction"]["studies"].rsplit("/", 1)[0], second)
+    oid = sorted(config["outcomes"])[0]
+    (second / "outcomes" / f"{oid}.csv").unlink()
+    (second / "resolutions.csv").write_text(f"sheet,key,column,resolution\noutcomes/{oid}.csv,,(sheet),"
+                                            "SYNTHETIC: not double-extracted\n")
+    config["extraction"]["second_extractor_dir"] = str(second)
+    with pytest.raises(InputError) as err:
+        load_review(config, root)
+    assert [(p.rule, Path(p.file).name) for p in err.value.errors] == [("discrepancy", f"{oid}.csv")]
