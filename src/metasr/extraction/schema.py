@@ -94,15 +94,17 @@ def coerce(row: dict[str, str]) -> dict:
     for column, text in row.items():
         if column == "__extra__":
             continue
-        if isinstance(text, float) and text != text:  # NaN from a DataFrame
+        if isinstance(text, str):  # nearly every cell, so tested first (parse time runs this per cell)
+            if text == "":
+                typed[column] = None
+            elif column not in TEXT_COLUMNS and _NUMBER.match(text):
+                value = float(text)
+                typed[column] = int(value) if value.is_integer() and "." not in text and "e" not in text.lower() \
+                    else value
+            else:
+                typed[column] = text
+        elif isinstance(text, float) and text != text:  # NaN from a DataFrame
             typed[column] = None
-        elif not isinstance(text, str):
-            typed[column] = text
-        elif text == "":
-            typed[column] = None
-        elif column not in TEXT_COLUMNS and _NUMBER.match(text):
-            value = float(text)
-            typed[column] = int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
         else:
             typed[column] = text
     return typed

@@ -83,7 +83,10 @@ def read_sheet(path: str | Path) -> Sheet:
     for cells in table[1:]:
         if not any(c.strip() for c in cells):
             cells = []  # keep blank lines as empty rows so row numbers match the spreadsheet
-        row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+        if len(cells) >= len(header):
+            row = dict(zip(header, map(str.strip, cells)))
+        else:
+            row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
         if len(cells) > len(header):
             row["__extra__"] = ",".join(cells[len(header):])
         rows.append(row)
