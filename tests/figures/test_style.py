@@ -31,3 +31,45 @@ def test_numbers():
 def test_ratio_scale():
     assert st.ratio_scale({"measure": "RR"}) and not st.ratio_scale({"measure": "SMD"})
     assert st.ratio_scale({"measure": "GEN"}, {"scale": "log"})
+
+
+def _svg(fast: bool) -> tuple[bytes, list[str]]:
+    """One figure of assorted texts written to SVG, with the strings the SVG renderer measured."""
+    import io
+    from unittest import mock
+
+    from matplotlib.backends.backend_svg import RendererSVG
+    from matplotlib.text import Text
+
+    measured = []
+    original = RendererSVG.get_text_width_height_descent
+
+    def spy(self, s, prop, ismath):
+        measured.append(s)
+        return original(self, s, prop, ismath)
+
+    fig = st.new_figure(4, 3)
+    texts = [((0.1, 0.9, "Study or subgroup"), {"weight": "bold"}),
+             ((0.5, 0.8, "1.02 [0.74, 1.41]"), {"ha": "right", "color": "#333333", "fontsize": 7}),
+             ((0.5, 0.7, "Risk ratio"), {"ha": "center", "weight": "bold"}),
+             ((0.3, 0.6, "Tau² = 0.00; Chi² = 21.48 † …"), {"fontsize": 7.5}),
+             ((0.3, 0.5, "two\nlines"), {}), ((0.3, 0.4, "top"), {"va": "top"}),
+             ((0.3, 0.3, "$x^2$"), {})]
+    for args, kwargs in texts:
+        if fast:
+            st.add_text(fig, *args, **kwargs)
+        else:
+            fig.add_artist(Text(*args, **kwargs))
+    buf = io.BytesIO()
+    with mock.patch.object(RendererSVG, "get_text_width_height_descent", spy), st.style():
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    return buf.getvalue(), measured
+
+
+def test_svg_text_writes_what_text_writes_without_measuring_plain_lines():
+    plain, plain_measured = _svg(fast=False)
+    fast, fast_measured = _svg(fast=True)
+    assert fast == plain
+    assert "Risk ratio" in plain_measured
+    # Only what needs a layout is measured: several lines, top alignment, math.
+    assert set(fast_measured) <= {"two", "lines", "top", "$x^2$", "lp"}

@@ -468,7 +468,7 @@ class Canvas:
 
     def text(self, x_in, y_in, text, **kw):
         kw.setdefault("va", "baseline")
-        self.fig.text(x_in / self.w, 1 - y_in / self.h, text, **kw)
+        st.add_text(self.fig, x_in / self.w, 1 - y_in / self.h, text, **kw)
 
     def hline(self, x0_in, x1_in, y_in):
         y = 1 - y_in / self.h

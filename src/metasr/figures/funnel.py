@@ -117,9 +117,9 @@ def _draw(pooled, studies, title):
     if ratio:
         ticks = st.ratio_ticks(-half, half)
         ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
-    fig.text(0.12, 0.95, st.wrap_to_width(title, 5.6, size=st.FONT_SIZE + 2, weight="bold",
-                                          max_lines=1)[0],
-             fontsize=st.FONT_SIZE + 2, weight="bold")
+    st.add_text(fig, 0.12, 0.95, st.wrap_to_width(title, 5.6, size=st.FONT_SIZE + 2,
+                                                  weight="bold", max_lines=1)[0],
+                fontsize=st.FONT_SIZE + 2, weight="bold")
     handles = [Patch(color=c, label=label) for _, c, label in CONTOURS]
     handles.append(Line2D([], [], color="#111111", lw=0.9, label="Pooled estimate"))
     if line:
@@ -135,8 +135,8 @@ def _draw(pooled, studies, title):
     notes = st.split_clauses(_notes(small, trimfill, filled, ratio, len(studies)), 5.5,
                              size=st.FONT_SIZE - 0.5)
     for i, line in enumerate(notes[:4]):
-        fig.text(0.12, 0.205 - i * 0.032, line, fontsize=st.FONT_SIZE - 0.5, va="top",
-                 color="#333333")
+        st.add_text(fig, 0.12, 0.205 - i * 0.032, line, fontsize=st.FONT_SIZE - 0.5, va="top",
+                    color="#333333")
     return fig
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from metasr.figures import style as st
-from metasr.figures.forest import (PAD_IN, ROW_IN, draw_diamond, draw_interval,
+from metasr.figures.forest import (PAD_IN, ROW_IN, draw_diamond, draw_intervals, draw_markers,
                                    set_effect_ticks, sort_studies, study_label)
 
 PLOT_IN = 2.6
@@ -51,25 +51,26 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
         return 1 - y / fig_h
 
     for i, line in enumerate(title_lines):
-        fig.text(margin / fig_w, fy(0.32 + 0.24 * i), line, fontsize=st.FONT_SIZE + 2,
-                 weight="bold")
+        st.add_text(fig, margin / fig_w, fy(0.32 + 0.24 * i), line, fontsize=st.FONT_SIZE + 2,
+                    weight="bold")
     header_y = fy(top - 0.08)
     x_effect = (margin + label_w + PAD_IN + effect_w) / fig_w
-    fig.text(margin / fig_w, header_y, label_header, weight="bold")
-    fig.text(x_effect, header_y, "Estimate [95% CI]", weight="bold", ha="right")
+    st.add_text(fig, margin / fig_w, header_y, label_header, weight="bold")
+    st.add_text(fig, x_effect, header_y, "Estimate [95% CI]", weight="bold", ha="right")
     if extra:
-        fig.text(x_effect + extra_w / fig_w, header_y, extra_header, weight="bold", ha="right")
+        st.add_text(fig, x_effect + extra_w / fig_w, header_y, extra_header, weight="bold",
+                    ha="right")
     for i in range(n):
         y = fy(top + ROW_IN * (i + 0.72))
-        fig.text(margin / fig_w, y, st.truncate_to_width(labels[i], label_w + 0.005))
-        fig.text(x_effect, y, texts[i], ha="right")
+        st.add_text(fig, margin / fig_w, y, st.truncate_to_width(labels[i], label_w + 0.005))
+        st.add_text(fig, x_effect, y, texts[i], ha="right")
         if extra:
-            fig.text(x_effect + extra_w / fig_w, y, extra[i], ha="right")
+            st.add_text(fig, x_effect + extra_w / fig_w, y, extra[i], ha="right")
     if reference:
         y = fy(top + ROW_IN * (n + 1.72))
-        fig.text(margin / fig_w, y, "All studies", weight="bold")
-        fig.text(x_effect, y, st.fmt_ci(*(st.natural(v, ratio) for v in reference)), ha="right",
-                 weight="bold")
+        st.add_text(fig, margin / fig_w, y, "All studies", weight="bold")
+        st.add_text(fig, x_effect, y, st.fmt_ci(*(st.natural(v, ratio) for v in reference)),
+                    ha="right", weight="bold")
 
     ax = fig.add_axes([plot_x0 / fig_w, fy(top + ROW_IN * rows), PLOT_IN / fig_w,
                        ROW_IN * rows / fig_h])
@@ -90,10 +91,11 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
         ax.axvline(reference[0], color=st.COLOURS["pooled"], lw=0.6, ls=(0, (2, 2)))
         draw_diamond(ax, n + 1.5, reference[0], max(reference[1], -half),
                      min(reference[2], half), st.COLOURS["pooled"], half_height=0.3)
-    for i in range(n):
-        if st.is_number(est[i]):
-            draw_interval(ax, i + 0.5, lb[i], ub[i], half, st.COLOURS["study"])
-            ax.plot([est[i]], [i + 0.5], marker="o", ms=3.5, color=st.COLOURS["study"])
+    drawn = [i for i in range(n) if st.is_number(est[i])]
+    draw_intervals(ax, [i + 0.5 for i in drawn], [lb[i] for i in drawn], [ub[i] for i in drawn],
+                   half, st.COLOURS["study"])
+    draw_markers(ax, [est[i] for i in drawn], [i + 0.5 for i in drawn], [3.5] * len(drawn),
+                 st.COLOURS["study"], marker="o")
     return fig
 
 
@@ -182,12 +184,12 @@ def plot_baujat(pooled: dict):
                         height_in=0.74 * 4.8)
         ax.set_xlabel("Contribution to overall heterogeneity (Q)")
         ax.set_ylabel("Influence on the pooled result")
-        fig.text(0.12, 0.93, st.wrap_to_width(title, 5.6, size=st.FONT_SIZE + 2,
-                                              weight="bold", max_lines=1)[0],
-                 fontsize=st.FONT_SIZE + 2, weight="bold")
-        fig.text(0.12, 0.885, "Common-effect model (Baujat et al. 2002); outlying studies named.",
-                 fontsize=st.FONT_SIZE - 0.5,
-                 color="#444444")
+        st.add_text(fig, 0.12, 0.93, st.wrap_to_width(title, 5.6, size=st.FONT_SIZE + 2,
+                                                      weight="bold", max_lines=1)[0],
+                    fontsize=st.FONT_SIZE + 2, weight="bold")
+        st.add_text(fig, 0.12, 0.885,
+                    "Common-effect model (Baujat et al. 2002); outlying studies named.",
+                    fontsize=st.FONT_SIZE - 0.5, color="#444444")
         return fig
 
 

@@ -15,9 +15,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
+from matplotlib import colors as mcolors
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
 
 from metasr.io import atomic_path
 
@@ -77,6 +80,64 @@ def style():
     """Apply the metasr rcParams while drawing."""
     with matplotlib.rc_context(RC_PARAMS):
         yield
+
+
+# ---------------------------------------------------------------------------------------------
+# Figure text that costs nothing to lay out in an SVG.
+
+
+class SvgText(Text):
+    """A `Text` that skips text measurement when written to an SVG with `svg.fonttype: none`.
+
+    There matplotlib writes a one-line, unrotated, baseline-aligned text as a <text> element at its
+    anchor point with a CSS `text-anchor`, so the measured extent never reaches the file; yet
+    `Text.draw` measures every text first (a FreeType layout per string, most of the cost of a
+    table-like figure). The SVG written is byte-for-byte what `Text` writes (tested); any other
+    case, and every raster renderer, takes the ordinary `Text.draw`.
+    """
+
+    def _plain(self) -> bool:
+        s = self.get_text()
+        return (self.get_rotation() == 0 and self.get_verticalalignment() == "baseline"
+                and "\n" not in s and "$" not in s and not self.get_usetex()
+                and self._bbox_patch is None and not self.get_path_effects()
+                and not self.get_wrap())
+
+    def draw(self, renderer):
+        # print_svg hands artists a MixedModeRenderer around its RendererSVG.
+        svg = isinstance(getattr(renderer, "_renderer", renderer), RendererSVG)
+        if not (svg and self.get_visible()
+                and matplotlib.rcParams["svg.fonttype"] == "none" and self._plain()):
+            return super().draw(renderer)
+        if self.get_text() == "":
+            return None
+        self._renderer = renderer
+        posx, posy = self.get_transform().transform((float(self._x), float(self._y)))
+        if not (math.isfinite(posx) and math.isfinite(posy)):
+            return super().draw(renderer)
+        renderer.open_group("text", self.get_gid())
+        gc = renderer.new_gc()
+        gc.set_foreground(mcolors.to_rgba(self.get_color()), isRGBA=True)
+        gc.set_alpha(self.get_alpha())
+        gc.set_url(self._url)
+        gc.set_antialiased(self._antialiased)
+        gc.set_snap(self.get_snap())
+        self._set_gc_clip(gc)
+        _, canvas_h = renderer.get_canvas_width_height()
+        renderer.draw_text(gc, posx, canvas_h - posy, self.get_text(), self._fontproperties,
+                           self.get_rotation(),
+                           ismath=False, mtext=self)
+        gc.restore()
+        renderer.close_group("text")
+        self.stale = False
+        return None
+
+
+def add_text(fig, x, y, text, **kwargs) -> SvgText:
+    """`fig.text(x, y, text, **kwargs)` (figure coordinates) with an `SvgText`."""
+    artist = SvgText(x, y, text, **kwargs)
+    fig.add_artist(artist)
+    return artist
 
 
 # ---------------------------------------------------------------------------------------------
