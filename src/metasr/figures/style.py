@@ -181,6 +181,9 @@ def wrap_to_width(text: str, width_in: float, size: float = FONT_SIZE, weight="n
     With `max_lines`, the last line is truncated visibly when text remains.
     """
     words = str(text).split()
+    whole = " ".join(words)
+    if text_width_in(whole, size, weight) <= width_in:  # what the loop below would find, at once
+        return [whole] if whole else [""]
     lines: list[str] = []
     current = ""
     for word in words:
