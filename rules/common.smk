@@ -4,6 +4,7 @@ from metasr.workflow.outcomes import (
     assign_outcome_jobs,
     outcome_job_settings,
     outcome_outputs,
+    wants_png,
 )
 from metasr.workflow.review import code_fingerprint, load_review
 from snakemake.exceptions import WorkflowError
@@ -33,9 +34,9 @@ OUTCOMES = REVIEW.outcomes
 SOURCES = REVIEW.sources
 EXECUTION = REVIEW.config["execution"]
 OUTCOME_JOBS = assign_outcome_jobs(OUTCOMES, EXECUTION["outcome_jobs"])
+PNG = wants_png(EXECUTION["png"], len(OUTCOMES))
 OUTCOME_OUTPUTS = {
-    o: outcome_outputs(o, REVIEW.usable_by_outcome.get(o, 0), EXECUTION["png"])
-    for o in OUTCOMES
+    o: outcome_outputs(o, REVIEW.usable_by_outcome.get(o, 0), PNG) for o in OUTCOMES
 }
 
 

@@ -96,3 +96,11 @@ def test_a_bad_sheet_stops_the_job_with_an_input_error(tmp_path):
     with pytest.raises(InputError):
         analyse_outcomes({"edss": job}, review.config["extraction"], review.config["review"])
     assert not Path(job["outputs"]["pooled"]).exists()
+
+
+def test_png_copies_auto_for_small_reviews_or_as_configured():
+    from metasr.workflow.outcomes import PNG_AUTO_MAX_OUTCOMES, wants_png
+
+    assert wants_png("auto", 15) and wants_png("auto", PNG_AUTO_MAX_OUTCOMES)
+    assert not wants_png("auto", PNG_AUTO_MAX_OUTCOMES + 1)
+    assert wants_png(True, 500) and not wants_png(False, 1)

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 # Funnel and sensitivity plots need a few studies to say anything (Cochrane Handbook 10.10.4).
 MIN_STUDIES_FOR_SPREAD_PLOTS = 3
 
+# `execution.png: auto` writes PNG copies for reviews up to this size: a 300-dpi PNG of a forest
+# plot costs about twice the whole SVG figure set of its outcome (bench/RESULTS.md "Scale").
+PNG_AUTO_MAX_OUTCOMES = 50
+
 # Which outcome settings change an outcome's effect inputs (its conversion), and which its model.
 CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "scale")
 ANALYSIS_KEYS = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale")
@@ -40,6 +44,13 @@ def assign_outcome_jobs(outcomes: list[str], max_jobs: int) -> dict[str, list[st
         bucket = zlib.crc32(outcome.encode("utf-8")) % max_jobs
         jobs.setdefault(f"outcome__batch_{bucket:0{width}d}", []).append(outcome)
     return dict(sorted(jobs.items()))
+
+
+def wants_png(setting: bool | str, n_outcomes: int) -> bool:
+    """Resolve `execution.png` (true, false or auto) for a review of n_outcomes."""
+    if setting == "auto":
+        return n_outcomes <= PNG_AUTO_MAX_OUTCOMES
+    return bool(setting)
 
 
 def outcome_outputs(outcome: str, usable_studies: int, png: bool) -> dict[str, str]:
