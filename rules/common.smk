@@ -126,6 +126,11 @@ def outcome_figures():
     }
 
 
+def png_copy(**outputs):
+    """Named PNG outputs when the review writes PNG copies (`execution.png`), else none."""
+    return outputs if PNG else {}
+
+
 def review_figures():
     return {
         "summary_forest": "results/figures/summary_forest.svg",

@@ -1,5 +1,6 @@
 # Figures of the whole review: summary forest of every outcome and risk-of-bias plots. (Each
-# outcome's own figures are drawn by its analysis job, rules/outcomes.smk.)
+# outcome's own figures are drawn by its analysis job, rules/outcomes.smk.) PNG copies as
+# `execution.png` says.
 
 
 rule plot_summary:
@@ -11,7 +12,7 @@ rule plot_summary:
             caption="../report/summary.rst",
             category="Summary",
         ),
-        png="results/figures/summary_forest.png",
+        **png_copy(png="results/figures/summary_forest.png"),
     log:
         "logs/plot_summary.log",
     conda:
@@ -33,13 +34,13 @@ rule plot_rob:
             caption="../report/rob.rst",
             category="Risk of bias",
         ),
-        traffic_png="results/figures/rob_traffic.png",
+        **png_copy(traffic_png="results/figures/rob_traffic.png"),
         summary=report(
             "results/figures/rob_summary.svg",
             caption="../report/rob_summary.rst",
             category="Risk of bias",
         ),
-        summary_png="results/figures/rob_summary.png",
+        **png_copy(summary_png="results/figures/rob_summary.png"),
     log:
         "logs/plot_rob.log",
     conda:

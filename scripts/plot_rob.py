@@ -2,5 +2,6 @@
 from metasr.figures.rob import plot_rob_files
 from metasr.workflow.runner import run_step
 
-run_step(snakemake, plot_rob_files, snakemake.input[0], snakemake.output.traffic, snakemake.output.traffic_png,
-         snakemake.output.summary, snakemake.output.summary_png)
+out = snakemake.output
+run_step(snakemake, plot_rob_files, snakemake.input[0], out.traffic, out.get("traffic_png"),
+         out.summary, out.get("summary_png"))

@@ -4,4 +4,4 @@ from metasr.workflow.runner import run_step
 
 config_view = {"outcomes": dict(snakemake.params.outcomes), "review": dict(snakemake.params.review)}
 run_step(snakemake, plot_summary_file, list(snakemake.input), config_view,
-         snakemake.output.svg, snakemake.output.png)
+         snakemake.output.svg, snakemake.output.get("png"))

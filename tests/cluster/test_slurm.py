@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 VENV_BIN = Path(sys.executable).parent
 PROFILE = yaml.safe_load((REPO_ROOT / "profiles" / "slurm" / "config.yaml").read_text())
-GROUP = "per_outcome"
+GROUP = "outcomes"
 COMPONENTS = 5
 TIMEOUT = 900  # seconds per snakemake run; a hung run fails instead of blocking CI
 
@@ -124,8 +124,8 @@ def test_default_review_on_slurm_matches_local_run(slurm_cluster, tmp_path):
                     "--slurm-init-seconds-before-status-checks",
                     "2",
                     "--slurm-keep-successful-logs",
-                    # Groups of 5 outcomes instead of 20: a few group jobs side by side, so the
-                    # test also sees several group submissions.
+                    # Groups of 5 outcome jobs (the profile's value, stated here so that the
+                    # test sees several group submissions whatever the profile says).
                     "--group-components",
                     f"{GROUP}={COMPONENTS}",
                 ],
@@ -159,7 +159,7 @@ def test_default_review_on_slurm_matches_local_run(slurm_cluster, tmp_path):
     }
     assert all(jobs.get(j, ("?",))[0] == "COMPLETED" for j in submitted), {j: jobs.get(j) for j in submitted}
 
-    # 2. The per-outcome rules ran inside SLURM jobs, grouped: at most ceil(outcomes / components)
+    # 2. The outcome jobs (one per outcome here) ran inside SLURM jobs, grouped: at most ceil(outcomes / components)
     #    submissions, and each outcome's pooled result is named in one of their SLURM logs.
     pooled = _pooled(cluster)
     outcomes = sorted(name.removesuffix(".json") for name in pooled)
