@@ -3,6 +3,10 @@
 Figures are embedded as base64 data URIs (each SVG stays isolated: no clashing ids), there is no
 script and no network reference, and every piece of text that comes from data goes through
 jinja2's autoescaping. Links to sources are kept only for http(s) URLs.
+
+A review too large to embed every figure (hundreds of outcomes) embeds them up to EMBED_BUDGET, most
+important first (`plan_figures`), and links the rest by a relative path (`figures/<name>.svg`); the
+report then says so at the top.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import hashlib
 import importlib.metadata
 import json
 import math
+import os
 import platform
 import re
+import urllib.parse
 from pathlib import Path
 
 import jinja2
@@ -37,6 +43,19 @@ OUTCOME_FIGURES = (  # key suffix, heading, caption
     ("baujat", "Baujat plot",
      "Each study's contribution to heterogeneity against its influence on the result."),
 )
+
+REVIEW_FIGURES = (("summary_forest", "Summary forest plot"), ("rob_traffic", "Traffic-light plot"),
+                  ("rob_summary", "Summary plot"))
+# Base64 characters of figures the report embeds at most: a budget for the page, not a quality cut.
+# Every figure is embedded up to it, so a review of ordinary size stays one self-contained file (the
+# default review: 0.18 MB of figures). Embedding everything grows with the outcomes (forest, funnel and
+# three sensitivity SVGs of 40-95 KB each): at 500 outcomes x 30 studies the report was 186 MB and
+# took headless Chromium 147 s to load; with 20 MB of figures embedded (the rest linked) 31 MB and
+# 17 s, of which 9 s are the 11 MB of tables that any report of that review has.
+# Figures past the budget are linked (`figures/<name>.svg`, next to the report) in priority order.
+EMBED_BUDGET = 20_000_000
+LINKED_NOTE = "linked: the review is too large to embed every figure"
+MIME = {".svg": "image/svg+xml", ".png": "image/png"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,10 +118,75 @@ def data_uri(path) -> str | None:
     path = Path(path) if path else None
     if not path or not path.is_file():
         return None
-    mime = {".svg": "image/svg+xml", ".png": "image/png"}.get(path.suffix.lower())
+    mime = MIME.get(path.suffix.lower())
     if not mime:
         return None
     return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def data_uri_length(path) -> int | None:
+    """len(data_uri(path)) from the file's size, without reading it; None when it is not a figure."""
+    path = Path(path) if path else None
+    if not path or path.suffix.lower() not in MIME or not path.is_file():
+        return None
+    return len(f"data:{MIME[path.suffix.lower()]};base64,") + 4 * math.ceil(path.stat().st_size / 3)
+
+
+def relative_link(path, report_dir) -> str:
+    """The figure's address from the report: relative to the report's folder when it is known."""
+    target = Path(path)
+    if report_dir is not None:
+        target = Path(os.path.relpath(os.path.abspath(target), os.path.abspath(report_dir)))
+    return target.as_posix()
+
+
+def plan_figures(candidates: list[tuple[str, object]], report_dir=None,
+                 budget: int | None = None) -> dict[str, dict]:
+    """Embed or link each figure: {key: {"uri": data URI or None, "href": link, "path": link text}}.
+
+    candidates: (key, path) in priority order; missing files and non-figures are left out. Figures
+    are embedded in that order while their data URIs fit in the budget (EMBED_BUDGET); from the
+    first that does not fit on, every figure is linked, so the embedded ones are always the most
+    important. Only embedded files are read.
+    """
+    budget = EMBED_BUDGET if budget is None else budget
+    plan, used, linking = {}, 0, False
+    for key, path in candidates:
+        length = data_uri_length(path)
+        if length is None or key in plan:
+            continue
+        linking = linking or used + length > budget
+        if linking:
+            link = relative_link(path, report_dir)
+            plan[key] = {"uri": None, "href": urllib.parse.quote(link), "path": link}
+        else:
+            used += length
+            plan[key] = {"uri": data_uri(path), "href": None, "path": None}
+    return plan
+
+
+def figure_candidates(pooled_results: list[dict], figures: dict, prisma_svg) -> list[tuple[str, object]]:
+    """Every figure of the report, most important first: review-wide figures (PRISMA, summary
+    forest, risk of bias), then each outcome's forest plot, funnel plot and sensitivity plots,
+    kind by kind in outcome order."""
+    prisma = prisma_svg if data_uri_length(prisma_svg) is not None else figures.get("prisma")
+    out = [("prisma", prisma)] + [(key, figures.get(key)) for key, _ in REVIEW_FIGURES]
+    for suffix, _, _ in OUTCOME_FIGURES:
+        out += [(f"{p.get('outcome')}_{suffix}", figures.get(f"{p.get('outcome')}_{suffix}"))
+                for p in pooled_results]
+    return out
+
+
+def linked_summary(plan: dict) -> dict | None:
+    """The report's top note: how many figures are embedded and linked, and the folders linked to."""
+    linked = [f for f in plan.values() if f["uri"] is None]
+    if not linked:
+        return None
+    # the folders beside the report that it links into (figures/, screening/), if all are beside it
+    inside = all("/" in f["path"] and not f["path"].startswith(("../", "/")) for f in linked)
+    folders = sorted({f["path"].split("/")[0] + "/" for f in linked}) if inside else []
+    return {"embedded": len(plan) - len(linked), "linked": len(linked), "folders": folders,
+            "budget_mb": f"{EMBED_BUDGET / 1e6:g}"}
 
 
 def sha256(path) -> str:
@@ -311,14 +395,15 @@ def studies_table(extraction_rows: list[dict], measure: str,
 
 
 def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict],
-                    figures: dict, studies_by_id: dict) -> dict:
+                    plan: dict, studies_by_id: dict) -> dict:
+    """plan: the figures' plan_figures entries by key (a figure that is not in it is not shown)."""
     oid = pooled.get("outcome")
     figs = []
     for suffix, heading, caption in OUTCOME_FIGURES:
-        uri = data_uri(figures.get(f"{oid}_{suffix}"))
-        if uri:
+        figure = plan.get(f"{oid}_{suffix}")
+        if figure:
             figs.append({"key": f"{oid}_{suffix}", "heading": heading, "caption": caption,
-                         "uri": uri})
+                         **figure})
     return {
         "id": oid, "label": pooled.get("label") or outcome_cfg.get("label") or oid,
         "measure": pooled.get("measure") or outcome_cfg.get("measure", ""),
@@ -429,7 +514,10 @@ def environment() -> jinja2.Environment:
 
 
 def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, prisma_json,
-                   prisma_svg, figures: dict, studies_csv, narrative_csv, inputs: list) -> dict:
+                   prisma_svg, figures: dict, studies_csv, narrative_csv, inputs: list,
+                   report_dir=None) -> dict:
+    """report_dir: the folder the report is written to, which linked figures are relative to
+    (without it, links are the figure paths as given)."""
     figures = {k: v for k, v in (figures or {}).items() if v}
     outcomes_cfg = config.get("outcomes") or {}
     pooled_results = [read_json(p) for p in pooled_jsons]
@@ -444,8 +532,9 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
     extraction = {Path(p).stem: read_csv(p) for p in extraction_csvs or []}
     studies = read_csv(studies_csv)
     studies_by_id = {s.get("study_id", ""): s for s in studies}
+    plan = plan_figures(figure_candidates(pooled_results, figures, prisma_svg), report_dir)
     sections = [outcome_section(p, outcomes_cfg.get(p.get("outcome")) or {},
-                                extraction.get(p.get("outcome"), []), figures, studies_by_id)
+                                extraction.get(p.get("outcome"), []), plan, studies_by_id)
                 for p in pooled_results]
     prisma = read_json(prisma_json)
     software = software_versions()
@@ -454,13 +543,13 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
         "review": review,
         "groups": review.get("groups") or {},
         "summary": review_summary(config, prisma, studies, sections),
-        "prisma_uri": data_uri(prisma_svg) or data_uri(figures.get("prisma")),
-        "summary_uri": data_uri(figures.get("summary_forest")),
+        "linked_figures": linked_summary(plan),
+        "linked_note": LINKED_NOTE,
+        "prisma": plan.get("prisma"),
+        "summary_forest": plan.get("summary_forest"),
         "rob_assessed": rob_is_assessed(studies),
-        "rob_figures": [{"key": key, "uri": data_uri(figures.get(key)), "heading": heading}
-                        for key, heading in (("rob_traffic", "Traffic-light plot"),
-                                             ("rob_summary", "Summary plot"))
-                        if data_uri(figures.get(key))],
+        "rob_figures": [{"key": key, "heading": heading, **plan[key]}
+                        for key, heading in REVIEW_FIGURES[1:] if key in plan],
         "sections": sections,
         "domains": [(d, DOMAIN_NAMES[d]) for d in DOMAINS],
         "published": published_comparison(pooled_results, outcomes_cfg),
@@ -486,10 +575,12 @@ def write_report(config: dict, pooled_jsons: list, extraction_csvs: list, prisma
     (matched to outcomes by file stem); prisma_json / prisma_svg: the PRISMA counts and diagram
     (may be None); figures: {key: path} with keys `summary_forest`, `rob_traffic`, `rob_summary`,
     `{outcome}_forest|funnel|leave1out|cumulative|baujat` (SVG or PNG; missing ones are
-    skipped); studies_csv, narrative_csv: the extraction sheets; inputs: every input file whose
-    sha256 the report lists; out_html: written atomically.
+    skipped; those past EMBED_BUDGET are linked relative to out_html's folder); studies_csv,
+    narrative_csv: the extraction sheets; inputs: every input file whose sha256 the report lists;
+    out_html: written atomically.
     """
     html = render_report(report_context(config, pooled_jsons, extraction_csvs, prisma_json,
-                                        prisma_svg, figures, studies_csv, narrative_csv, inputs))
+                                        prisma_svg, figures, studies_csv, narrative_csv, inputs,
+                                        Path(out_html).parent))
     with atomic_path(out_html) as tmp:
         tmp.write_text(html, encoding="utf-8")

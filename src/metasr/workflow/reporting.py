@@ -20,12 +20,13 @@ NOT_FIGURES = {"pooled", "extraction", "prisma_json", "prisma_svg", "studies", "
 
 def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dict:
     """inputs: the rule's named inputs (pooled, extraction, prisma_json, prisma_svg, studies, data,
-    and one entry per figure, keyed as the report expects: `{outcome}_forest`, `summary_forest`, ...)."""
+    and one entry per figure, keyed as the report expects: `{outcome}_forest`, `summary_forest`, ...).
+    Figures the report links rather than embeds (a large review) are linked relative to out_html's folder."""
     figures = {name: path for name, path in inputs.items() if name not in NOT_FIGURES}
     data_files = list(inputs["data"])
     context = report_context(config, list(inputs["pooled"]), list(inputs["extraction"]), inputs["prisma_json"],
                              inputs["prisma_svg"], figures, inputs["studies"], config["extraction"].get("narrative"),
-                             data_files)
+                             data_files, report_dir=Path(out_html).parent)
     pooled = [json.loads(Path(p).read_text()) for p in inputs["pooled"]]
     certainty = {s["id"]: s["grade"].get("certainty") for s in context["sections"]}
     snapshot = history.make_snapshot(pooled, history.file_checksums(data_files), certainty)
