@@ -56,3 +56,31 @@ def test_browser_check_catches_errors(chromium, tmp_path):
     assert any("boom" in e for e in errors)
     assert any("nope" in e for e in errors)
     assert any("ERR_FILE_NOT_FOUND" in e for e in errors)
+
+
+def test_report_with_linked_figures_renders_without_errors(chromium, tmp_path, review_config,
+                                                           monkeypatch):
+    """Past the embedding budget: the embedded figures decode, the linked ones are plain links
+    (nothing to load, no error) to files that are there, relative to the report."""
+    results = tmp_path / "results"
+    figures = {}
+    for name, outcome in (("bcg_rr", "bcg_tb"), ("normand_smd", "los")):
+        svg = results / "figures" / f"{outcome}_forest.svg"
+        svg.parent.mkdir(parents=True, exist_ok=True)
+        plot_forest_file(FIXTURES / f"{name}.json", {}, review_config["review"], svg,
+                         svg.with_suffix(".png"))
+        figures[f"{outcome}_forest"] = svg
+    monkeypatch.setattr(html, "EMBED_BUDGET", html.data_uri_length(figures["bcg_tb_forest"]))
+    out = results / "report.html"
+    html.write_report(review_config, [FIXTURES / "bcg_rr.json", FIXTURES / "normand_smd.json"],
+                      [], None, None, figures, None, None, [], out)
+
+    report = inspect_page(out, chromium=chromium)
+
+    assert report.errors == []
+    assert report.facts["outcomes"] == ["bcg_tb", "los"]
+    loaded = {f["key"]: f for f in report.facts["figures"]}
+    assert set(loaded) == {"bcg_tb_forest"} and loaded["bcg_tb_forest"]["complete"]
+    text = out.read_text()
+    assert '<a href="figures/los_forest.svg">' in text and (results / "figures/los_forest.svg").is_file()
+    assert "Figures: 1 embedded, 1 linked." in text

@@ -1,0 +1,164 @@
+"""HTML report figures: embedded while they fit in the budget, most important first; past it,
+linked relative to the report (figures/<name>.svg), with a note at the top saying how many."""
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from metasr.report import html
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pooled"
+OUTCOMES = (("bcg_rr", "bcg_tb"), ("normand_smd", "los"))
+KINDS = ("forest", "funnel", "leave1out", "cumulative", "baujat")
+NOTE = "linked: the review is too large to embed every figure"
+
+
+def svg(path: Path, padding: int = 0) -> Path:
+    """A small valid SVG; padding (a comment) sets its size."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="320" height="120">'
+                    f'<!--{"x" * padding}--><rect width="300" height="100" fill="#1f4e79"/></svg>')
+    return path
+
+
+def review_files(tmp_path: Path, sizes: dict | None = None) -> tuple[Path, dict, Path]:
+    """The layout of results/: figures/ beside report.html, the PRISMA diagram in screening/."""
+    results = tmp_path / "results"
+    sizes = sizes or {}
+    figures = {key: svg(results / "figures" / f"{key}.svg", sizes.get(key, 0))
+               for key in ("summary_forest", "rob_traffic", "rob_summary")}
+    for _, outcome in OUTCOMES:
+        for kind in KINDS:
+            key = f"{outcome}_{kind}"
+            figures[key] = svg(results / "figures" / f"{key}.svg", sizes.get(key, 0))
+    prisma = svg(results / "screening" / "prisma.svg", sizes.get("prisma", 0))
+    return results, figures, prisma
+
+
+def write(results: Path, review_config, figures: dict, prisma: Path) -> str:
+    out = results / "report.html"
+    html.write_report(review_config, [FIXTURES / f"{name}.json" for name, _ in OUTCOMES], [], None,
+                      prisma, figures, None, None, [], out)
+    return out.read_text()
+
+
+def embedded(text: str) -> list[str]:
+    return re.findall(r'<figure data-figure="([^"]+)"><img src="data:image/svg\+xml;base64,', text)
+
+
+def linked(text: str) -> dict[str, str]:
+    return dict(re.findall(r'data-figure-link="([^"]+)">[^<]*<a href="([^"]+)">', text))
+
+
+class Structure(HTMLParser):
+    """Tags opened and closed in order (void elements aside): the page is well nested."""
+    VOID = {"meta", "img", "br", "link", "input", "hr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors, self.ids = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.ids += [v for k, v in attrs if k == "id"]
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(tag)
+
+
+def check_structure(text: str) -> None:
+    """The checks every report passes: well nested, every section and outcome, no script."""
+    parser = Structure()
+    parser.feed(text)
+    assert parser.errors == [] and parser.stack == []
+    for section in ("summary", "prisma", "sof", "published", "summary-forest", "outcome-bcg_tb",
+                    "outcome-los", "rob", "narrative", "methods", "provenance"):
+        assert section in parser.ids
+    assert len(parser.ids) == len(set(parser.ids))
+    assert "<script" not in text
+
+
+def test_small_review_embeds_every_figure(tmp_path, review_config):
+    results, figures, prisma = review_files(tmp_path)
+    text = write(results, review_config, figures, prisma)
+    check_structure(text)
+    assert len(embedded(text)) == 4 + 2 * len(KINDS) and set(embedded(text)) >= set(figures)
+    assert linked(text) == {} and NOTE not in text and 'id="linked-figures"' not in text
+    assert 'href="figures/' not in text
+
+
+def test_budget_embeds_most_important_first_and_links_the_rest(tmp_path, review_config,
+                                                                monkeypatch):
+    # los_funnel is large; los_leave1out is tiny and would still fit, but comes later: linked too
+    results, figures, prisma = review_files(tmp_path, {"los_funnel": 20_000})
+    first = ["prisma", "summary_forest", "rob_traffic", "rob_summary", "bcg_tb_forest", "los_forest",
+             "bcg_tb_funnel"]
+    paths = {"prisma": prisma, **figures}
+    budget = sum(html.data_uri_length(paths[key]) for key in first)
+    monkeypatch.setattr(html, "EMBED_BUDGET", budget + html.data_uri_length(figures["los_leave1out"]))
+    text = write(results, review_config, figures, prisma)
+
+    check_structure(text)
+    assert sorted(embedded(text)) == sorted(first)
+    rest = ["los_funnel"] + [f"{o}_{kind}" for kind in KINDS[2:] for _, o in OUTCOMES]
+    assert linked(text) == {key: f"figures/{key}.svg" for key in rest}
+    for href in linked(text).values():  # relative to the report, and there
+        assert (results / href).is_file()
+    # shown where the figure would be, in its outcome's section, and named as linked
+    los = text.split('id="outcome-los"')[1].split("</section>")[0]
+    assert ('Funnel plot: <a href="figures/los_funnel.svg">figures/los_funnel.svg</a> '
+            f"({NOTE})") in los
+    assert 'data-figure="los_forest"' in los
+    # the note near the top: the counts, and that the report must stay beside figures/
+    top = text.split('<section id="summary">')[0]
+    assert f"Figures: {len(first)} embedded, {len(rest)} linked." in top
+    assert "Keep this report next to its figures/ folder" in top
+    # byte-identical rerun
+    assert write(results, review_config, figures, prisma) == text
+
+
+def test_nothing_fits_review_figures_are_linked_too(tmp_path, review_config, monkeypatch):
+    results, figures, prisma = review_files(tmp_path)
+    monkeypatch.setattr(html, "EMBED_BUDGET", 10)
+    text = write(results, review_config, figures, prisma)
+    check_structure(text)
+    assert embedded(text) == []
+    links = linked(text)
+    assert links["prisma"] == "screening/prisma.svg"
+    assert links["summary_forest"] == "figures/summary_forest.svg"
+    assert {"rob_traffic", "rob_summary", "bcg_tb_baujat"} <= set(links)
+    assert "Figures: 0 embedded, 14 linked." in text
+    assert "Keep this report next to its figures/ and screening/ folders" in text
+
+
+def test_priority_order_of_candidates(tmp_path):
+    pooled = [{"outcome": "a"}, {"outcome": "b"}]
+    figures = {f"{o}_{k}": f"{o}_{k}.svg" for o in "ab" for k in KINDS}
+    figures.update(summary_forest="s.svg", rob_traffic="t.svg", rob_summary="r.svg")
+    keys = [key for key, _ in html.figure_candidates(pooled, figures, None)]
+    assert keys == ["prisma", "summary_forest", "rob_traffic", "rob_summary",
+                    "a_forest", "b_forest", "a_funnel", "b_funnel", "a_leave1out", "b_leave1out",
+                    "a_cumulative", "b_cumulative", "a_baujat", "b_baujat"]
+
+
+def test_plan_reads_only_embedded_figures_and_skips_missing(tmp_path):
+    a = svg(tmp_path / "a.svg")
+    b = svg(tmp_path / "sub" / "b.svg", 3000)
+    plan = html.plan_figures([("missing", tmp_path / "none.svg"), ("a", a), ("b", b),
+                              ("text", tmp_path / "a.txt")], report_dir=tmp_path,
+                             budget=html.data_uri_length(a))
+    assert set(plan) == {"a", "b"}
+    assert plan["a"]["uri"] == html.data_uri(a) and len(plan["a"]["uri"]) == html.data_uri_length(a)
+    assert plan["b"] == {"uri": None, "href": "sub/b.svg", "path": "sub/b.svg"}
+
+
+def test_link_is_url_quoted_and_text_escaped(tmp_path, review_config, monkeypatch):
+    results = tmp_path / "results"
+    odd = svg(results / "figures" / "bcg tb & <x>_forest.svg")
+    monkeypatch.setattr(html, "EMBED_BUDGET", 0)
+    text = write(results, review_config, {"bcg_tb_forest": odd}, results / "none.svg")
+    assert 'href="figures/bcg%20tb%20%26%20%3Cx%3E_forest.svg"' in text
+    assert ">figures/bcg tb &amp; &lt;x&gt;_forest.svg</a>" in text
+    check_structure(text)
