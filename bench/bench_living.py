@@ -58,7 +58,7 @@ def write_results(numbers: dict) -> str:
             f"| default review from scratch (`--cores 2`) | {numbers['full']:.1f} s |\n"
             f"| nothing changed: median of {len(noop)} runs (target < 3 s) | {statistics.median(noop):.2f} s "
             f"(min {min(noop):.2f}, max {max(noop):.2f}) |\n"
-            f"| one outcome's tau2 method changed (pool + forest + summary + report) | "
+            f"| one outcome's tau2 method changed (its outcome job + summary + report) | "
             f"{numbers['one_outcome']:.1f} s |\n")
     results = REPO / "bench" / "RESULTS.md"
     current = results.read_text() if results.exists() else "# Benchmark results\n"

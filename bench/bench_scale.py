@@ -156,7 +156,8 @@ def bench_outcomes(args) -> dict:
     for n in args.sizes or [1, 10, 100, 500]:
         workdir = Path(tempfile.mkdtemp(prefix=f"scale-o{n}-", dir=args.tmp))
         sim = simulate(workdir, n, args.studies, args.records, args.seed, workflow=True)
-        set_execution(workdir, png=args.png)
+        if args.png is not None:
+            set_execution(workdir, png=args.png)
         dry = run_measured([SNAKEMAKE, "--cores", "2", "--dry-run", "--quiet", "rules"], cwd=workdir,
                            stdout=subprocess.PIPE)
         dry_text = subprocess.run([SNAKEMAKE, "--cores", "2", "--dry-run"], cwd=workdir, env=ENV,
@@ -166,7 +167,7 @@ def bench_outcomes(args) -> dict:
             run = run_measured([SNAKEMAKE, "--cores", "2"], cwd=workdir, timeout=args.timeout, stdout=log)
         times = job_times(workdir)
         done = sum(r["jobs"] for r in times.values())
-        entry = {"outcomes": n, "studies": args.studies, "records": args.records, "png": args.png, "jobs": n_jobs,
+        entry = {"outcomes": n, "studies": args.studies, "records": args.records, "png": "auto" if args.png is None else args.png, "jobs": n_jobs,
                  "jobs_done": done, "simulate": sim, "dry_run": dry, "run": run, "job_times": times,
                  "workdir": str(workdir)}
         results.append(entry)
@@ -536,8 +537,8 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=900, help="stop a run after this many seconds")
     parser.add_argument("--trivial-jobs", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="keep the simulated review folders")
-    parser.add_argument("--png", action=argparse.BooleanOptionalAction, default=True,
-                        help="outcomes: write PNG copies of forest and funnel plots (config execution.png)")
+    parser.add_argument("--png", action=argparse.BooleanOptionalAction, default=None,
+                        help="outcomes: set config execution.png true/false (default: the config's auto)")
     parser.add_argument("--tmp", default=None, help="where to put the simulated reviews")
     parser.add_argument("--out", default="/tmp/metasr-bench-scale", help="folder for the JSON results")
     args = parser.parse_args(argv)
