@@ -161,3 +161,13 @@ def test_subgroups_reported_as_medians_are_converted_then_combined(synthetic_rev
     n, m, sd = conv.combine_groups(8, est.mean, est.sd, 6, 7, 3)
     assert float(row["m1i"]) == pytest.approx(-m) and float(row["sd1i"]) == pytest.approx(sd)
     assert row["conversion"].startswith("Luo 2018 (S1)") and row["conversion"].endswith("flipped")
+
+
+def test_studies_in_outcome_reads_the_header_as_validation_does(tmp_path):
+    sheet = tmp_path / "o.csv"
+    sheet.write_text(" study_id ,n1\nB2020,3\nA2019,4\n,5\nA2019,6\n", encoding="utf-8")
+    assert studies_in_outcome(sheet) == ["A2019", "B2020"]
+    sheet.write_text("n1\n3\n", encoding="utf-8")
+    assert studies_in_outcome(sheet) == []
+    sheet.write_text("", encoding="utf-8")
+    assert studies_in_outcome(sheet) == []

@@ -113,7 +113,14 @@ def studies_in_outcome(sheet_csv: str | Path) -> list[str]:
         return []
     # errors="replace": a badly encoded sheet is reported by validation, not by a crash here
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        ids = {(row.get("study_id") or "").strip() for row in csv.DictReader(fh)}
+        rows = csv.reader(fh)
+        # Header cells stripped as read_sheet strips them, so " study_id" finds the same studies
+        # that validation saw.
+        header = [h.strip() for h in next(rows, [])]
+        if "study_id" not in header:
+            return []
+        column = header.index("study_id")
+        ids = {cells[column].strip() for cells in rows if len(cells) > column}
     return sorted(i for i in ids if i)
 
 
