@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+# Copies of metasr.stats' lists, so that building the CLI does not import numpy;
+# tests/test_vocabularies.py keeps them (and the config schema's) equal to the engine's.
 MEASURES = ("SMD", "MD", "RR", "OR", "RD", "IRR", "GEN")
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB", "MH", "PETO")
 

@@ -1,0 +1,28 @@
+"""The effect measures and methods are listed where they are needed without importing the engine
+(config schema, CLI, history, config); these lists must equal the engine's (metasr.stats)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from metasr import config, history
+from metasr.commands import pool as pool_cli
+from metasr.stats import analysis, effects
+
+SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml").read_text())
+
+
+def test_measures_everywhere_equal_the_engines():
+    assert pool_cli.MEASURES == effects.MEASURES
+    assert tuple(SCHEMA["$defs"]["outcome"]["properties"]["measure"]["enum"]) == effects.MEASURES
+
+
+def test_methods_everywhere_equal_the_engines():
+    assert pool_cli.METHODS == analysis.METHODS
+    assert tuple(SCHEMA["$defs"]["method"]["enum"]) == analysis.METHODS
+
+
+def test_ratio_measures_everywhere_equal_the_engines():
+    assert set(effects.RATIO_MEASURES) == config.RATIO_MEASURES == history.RATIO_MEASURES
