@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,3 +31,27 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def planned_jobs(workdir: Path) -> set[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run plans, without the `all` target."""
+    out = run_snakemake(workdir, "--dry-run", "--cores", "1").stdout
+    jobs, rule = set(), None
+    for line in out.splitlines():
+        header = re.match(r"^(?:local)?rule (\w+):$", line.strip())
+        if header:
+            if rule:
+                jobs.add((rule, ""))
+            rule = header.group(1)
+            continue
+        wildcards = re.match(r"^\s+wildcards: (.*)$", line)
+        if wildcards and rule:
+            jobs.add((rule, wildcards.group(1).split("=", 1)[1] if "=" in wildcards.group(1) else ""))
+            rule = None
+        elif rule and line.strip() == "" :
+            jobs.add((rule, ""))
+            rule = None
+    if rule:
+        jobs.add((rule, ""))
+    jobs.discard(("all", ""))
+    return jobs

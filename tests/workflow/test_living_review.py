@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from harness import run_snakemake
+from harness import planned_jobs, run_snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -36,30 +35,6 @@ def run_copy(finished_run: Path, tmp_path: Path) -> Path:
     dest = tmp_path / "review"
     shutil.copytree(finished_run, dest, symlinks=True)
     return dest
-
-
-def planned_jobs(workdir: Path) -> set[tuple[str, str]]:
-    """(rule, wildcards) of every job a dry run plans, without the `all` target."""
-    out = run_snakemake(workdir, "--dry-run", "--cores", "1").stdout
-    jobs, rule = set(), None
-    for line in out.splitlines():
-        header = re.match(r"^(?:local)?rule (\w+):$", line.strip())
-        if header:
-            if rule:
-                jobs.add((rule, ""))
-            rule = header.group(1)
-            continue
-        wildcards = re.match(r"^\s+wildcards: (.*)$", line)
-        if wildcards and rule:
-            jobs.add((rule, wildcards.group(1).split("=", 1)[1] if "=" in wildcards.group(1) else ""))
-            rule = None
-        elif rule and line.strip() == "" :
-            jobs.add((rule, ""))
-            rule = None
-    if rule:
-        jobs.add((rule, ""))
-    jobs.discard(("all", ""))
-    return jobs
 
 
 def outcome_jobs(outcome: str) -> set[tuple[str, str]]:
