@@ -40,6 +40,9 @@ def test_outcomes_share_the_configured_number_of_jobs_and_all_are_analysed(batch
         assert pooled["outcome"] == outcome and pooled["k"] >= 3
         assert (batched_review / "results" / "figures" / f"{outcome}_funnel.svg").is_file()
     assert planned_jobs(batched_review) == set()
+    # execution.png: false: SVGs only (the PRISMA diagram keeps its PNG).
+    pngs = {p.name for p in (batched_review / "results").rglob("*.png")}
+    assert pngs == {"prisma.png"}, pngs
 
     # One outcome's method changes: its batch reruns, the other batch does not.
     changed = outcomes[0]
