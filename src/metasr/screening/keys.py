@@ -4,6 +4,10 @@ A decision names a record by `record_id`, else `doi`, else `pmid`, else normalis
 `year`. Keys are matched against every member of a de-duplication cluster, so a reviewer may use
 the DOI of any version of a record. A key shared by two clusters cannot say which record it means
 and is reported as ambiguous rather than guessed.
+
+Why not `metasr.records.table.clean_doi`/`clean_pmid`: those drop a value that is not a DOI or
+PMID (right for parsing exports), which here would make a mistyped identifier in a decision file
+silently stop being a key; these normalisers keep it, so it is reported as matching no record.
 """
 
 from __future__ import annotations
