@@ -7,12 +7,12 @@ rule plot_summary:
     input:
         expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
     output:
+        **png_copy(png="results/figures/summary_forest.png"),
         svg=report(
             "results/figures/summary_forest.svg",
             caption="../report/summary.rst",
             category="Summary",
         ),
-        **png_copy(png="results/figures/summary_forest.png"),
     log:
         "logs/plot_summary.log",
     conda:
@@ -29,18 +29,18 @@ rule plot_rob:
     input:
         config["extraction"]["studies"],
     output:
+        **png_copy(traffic_png="results/figures/rob_traffic.png"),
+        **png_copy(summary_png="results/figures/rob_summary.png"),
         traffic=report(
             "results/figures/rob_traffic.svg",
             caption="../report/rob.rst",
             category="Risk of bias",
         ),
-        **png_copy(traffic_png="results/figures/rob_traffic.png"),
         summary=report(
             "results/figures/rob_summary.svg",
             caption="../report/rob_summary.rst",
             category="Risk of bias",
         ),
-        **png_copy(summary_png="results/figures/rob_summary.png"),
     log:
         "logs/plot_rob.log",
     conda:
