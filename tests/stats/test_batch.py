@@ -36,10 +36,7 @@ def test_batch_equals_single_fits(method, test):
     assert res["converged"].all()
     for i in range(len(yi)):
         keep = ~np.isnan(yi[i])
-        # The batch path solves PM exactly; the single fit follows metafor's uniroot steps by
-        # default, so compare with EB, whose estimating equation (and exact root) is PM's.
-        single_method = "EB" if method == "PM" else method
-        single = fit_rma(yi[i, keep], vi[i, keep], method=single_method, test=test).to_dict()
+        single = fit_rma(yi[i, keep], vi[i, keep], method=method, test=test).to_dict()
         for key in KEYS:
             assert res[key][i] == pytest.approx(single[key], rel=1e-8, abs=1e-12), (i, key)
         assert res["k"][i] == keep.sum()
@@ -49,8 +46,7 @@ def test_batch_matches_metafor_reference():
     if not (FIXTURES / "expected.json").exists():
         pytest.skip("metafor fixtures absent")
     cases = [c for c in json.loads((FIXTURES / "expected.json").read_text())["cases"]
-             if c["method"] in batch.METHODS and "moderators" not in c and "subgroup" not in c
-             and c["method"] != "PM"]  # metafor's PM root carries uniroot's 1e-4 tolerance
+             if c["method"] in batch.METHODS and "moderators" not in c and "subgroup" not in c]
     assert len(cases) > 80
     for case in cases:
         res = batch.pool(np.array(case["yi"]), np.array(case["vi"]), case["method"], case["test"])

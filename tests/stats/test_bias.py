@@ -131,7 +131,7 @@ R_CHECK = r"""
 suppressMessages({library(metafor); library(jsonlite)})
 sets <- fromJSON(commandArgs(trailingOnly = TRUE)[1], simplifyVector = FALSE)
 out <- list()
-for (s in sets) for (method in c("REML", "DL", "ML", "FE", "EB", "HE")) for (test in c("z", "knha")) {
+for (s in sets) for (method in c("REML", "DL", "ML", "FE", "EB", "HE", "PM", "SJ", "HS")) for (test in c("z", "knha")) {
   if (method == "FE" && test == "knha") next
   yi <- unlist(s$yi); vi <- unlist(s$vi); yr <- unlist(s$year)
   res <- rma(yi, vi, method = method, test = test, control = list(threshold = 1e-12, maxiter = 10000))
@@ -170,7 +170,7 @@ def live_metafor_sets():
 
 
 def test_matches_live_metafor_for_other_methods_tests_and_data(tmp_path):
-    """Small-study and sensitivity keys for DL, ML, FE, EB, HE and REML, z and Knapp-Hartung,
+    """Small-study and sensitivity keys for DL, ML, FE, EB, HE, PM, SJ, HS and REML, z and Knapp-Hartung,
     against metafor run now (skipped without Rscript + metafor)."""
     import shutil
     import subprocess
@@ -202,8 +202,8 @@ def test_matches_live_metafor_for_other_methods_tests_and_data(tmp_path):
                     ref = np.array([np.nan if v is None else v for v in np.atleast_1d(value)], float)
                     ok = np.allclose(np.asarray(expected[name], float), ref, rtol=1e-6, atol=atol, equal_nan=True)
                 if not ok:
-                    bad.append((case["method"], case["test"], key, name))
-    assert not bad
+                    bad.append((case["method"], case["test"], key, name, expected[name], value))
+    assert not bad, sorted({b[:4] for b in bad})
 
 
 def test_kendall_tau_blocks_do_not_change_the_answer():

@@ -152,11 +152,12 @@ def test_likelihood_estimators_reach_the_global_optimum(data, method):
 def test_moment_estimators_solve_the_generalised_q_equation(data, method):
     yi, vi = data
     ref = reference_q_root(yi, vi)
-    single = fit_rma(yi, vi, method=method).tau2
-    if method == "PM":  # metafor-identical PM: R uniroot()'s steps at its default tolerance
+    single, batched = fit_rma(yi, vi, method=method).tau2, batch.pool(yi, vi, method)["tau2"][0]
+    if method == "PM":  # metafor-identical PM (single and batch): R uniroot()'s steps at its tolerance
         assert abs(single - ref) <= UNIROOT_TOL
-        single = fit_rma(yi, vi, method="EB").tau2
-    for tau2 in (single, batch.pool(yi, vi, method)["tau2"][0]):
+        assert batched == pytest.approx(single, rel=1e-12, abs=1e-15)
+        single, batched = fit_rma(yi, vi, method="EB").tau2, batch.pool(yi, vi, "EB")["tau2"][0]
+    for tau2 in (single, batched):
         assert tau2 == pytest.approx(ref, rel=1e-8, abs=1e-12 * float(np.min(vi)))
 
 

@@ -7,7 +7,8 @@ a numpy operation over all m rows together, so leave-one-out analyses, simulatio
 benchmarks cost a few array passes instead of m Python-level fits.
 
 tau2 estimators: FE (tau2 = 0), DL, HE, HS, SJ (closed forms), PM and EB (root of the
-generalised Q equation, monotone in tau2), ML and REML. ML and REML are found globally: every
+generalised Q equation, monotone in tau2; EB's exact root vectorised, PM's with metafor's uniroot
+steps row by row, so that PM refits equal metafor's), ML and REML. ML and REML are found globally: every
 maximiser lies in [0, U], U = 2 (2 R^2 + max vi) (R = range of yi; the score is provably negative
 beyond half of U). The score is evaluated on a grid over [0, U]; each local maximum is at 0 or in a
 cell where the score turns from + to -. The leftmost and rightmost such maxima are polished by
@@ -187,6 +188,17 @@ def _likelihood_tau2(y, v, mask, k, reml: bool):
     return tau2, converged, iterations
 
 
+def _pm_metafor_root(y, v, mask, k):
+    """Paule-Mandel as metafor reports it: its uniroot() stops at a tolerance of 1.2e-4, so its PM
+    tau2 is not the exact root (that is EB's). tau2.pm takes uniroot's steps, one row at a time
+    (refits of one analysis: leave-one-out, cumulative, influence; a loop is cheap there)."""
+    from metasr.stats import tau2 as tau2_estimators
+
+    tau2 = np.array([tau2_estimators.pm(yr[mr], vr[mr], np.ones((int(kr), 1)))[0]
+                     for yr, vr, mr, kr in zip(y, v, mask, k)])
+    return tau2, np.ones(len(tau2), dtype=bool), np.zeros(len(tau2), dtype=int)
+
+
 def _q_root_tau2(y, v, mask, k):
     """Smallest tau2 >= 0 with generalised Q = k - 1 (Paule-Mandel; EB has the same root)."""
     m = y.shape[0]
@@ -245,7 +257,9 @@ def _tau2(y, v, mask, method):
     ys, vs, ms, ks = y[fit], v[fit], mask[fit], k[fit]
     if method in ("ML", "REML"):
         t, c, it = _likelihood_tau2(ys, vs, ms, ks, method == "REML")
-    elif method in ("PM", "EB"):
+    elif method == "PM":
+        t, c, it = _pm_metafor_root(ys, vs, ms, ks)
+    elif method == "EB":
         t, c, it = _q_root_tau2(ys, vs, ms, ks)
     else:
         t, c, it = _moment_tau2(method, ys, vs, ms, ks), np.ones(len(fit), bool), np.zeros(len(fit), int)
