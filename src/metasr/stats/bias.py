@@ -24,7 +24,6 @@ import numpy as np
 
 from metasr.errors import InputError
 from metasr.stats import batch
-from metasr.stats import tau2 as tau2_estimators
 from metasr.stats.models import MetaFit, fit_rma
 from metasr.stats import distributions as dist
 
@@ -238,8 +237,6 @@ def _tau2_default_control(yi, vi, method: str) -> float:
     if len(yi) == 1 or method == "FE":
         return 0.0
     tau2 = _default_control_tau2(yi, vi, method) if method in ("ML", "REML", "EB") else None
-    if method == "PM":  # metafor's uniroot() steps, as for the fit itself (tau2.pm)
-        tau2 = tau2_estimators.pm(yi, vi, np.ones((len(yi), 1)))[0]
     if tau2 is None:
         tau2 = float(batch.estimate_tau2(yi[None, :], vi[None, :], method)[0][0])
     return tau2
