@@ -112,8 +112,10 @@ def outcome_job_params(outcomes):
 
 
 def outcome_job_minutes(outcomes):
-    """SLURM runtime request: a minute of start-up plus a generous minute per outcome."""
-    return 1 + len(outcomes)
+    """SLURM runtime request: 2 minutes plus one per 10 outcomes. An outcome of 30 studies takes
+    about a second (bench/RESULTS.md "Scale"); this leaves room for slow nodes and big outcomes
+    without asking a group of 5 batches for hours (SLURM adds the members' runtimes)."""
+    return 2 + -(-len(outcomes) // 10)
 
 
 def outcome_figures():
