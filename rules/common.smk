@@ -2,8 +2,8 @@
 from metasr.errors import InputError
 from metasr.workflow.outcomes import (
     assign_outcome_jobs,
-    outcome_job_settings,
-    outcome_outputs,
+    outcome_job,
+    outcome_job_minutes,
     wants_png,
 )
 from metasr.workflow.review import code_fingerprint, load_review
@@ -26,7 +26,7 @@ CODE = {
     ),
     "figures": code_fingerprint("figures"),
     "report": code_fingerprint(
-        "report", "history.py", "workflow/reporting.py", "figures/style.py"
+        "report", "history.py", "workflow/reporting.py", "figures"
     ),
 }
 
@@ -35,9 +35,8 @@ SOURCES = REVIEW.sources
 EXECUTION = REVIEW.config["execution"]
 OUTCOME_JOBS = assign_outcome_jobs(OUTCOMES, EXECUTION["outcome_jobs"])
 PNG = wants_png(EXECUTION["png"], len(OUTCOMES))
-OUTCOME_OUTPUTS = {
-    o: outcome_outputs(o, REVIEW.usable_by_outcome.get(o, 0), PNG) for o in OUTCOMES
-}
+# What each outcome's analysis reads and writes (metasr.workflow.outcomes.outcome_job).
+OUTCOME = {o: outcome_job(REVIEW, o, PNG) for o in OUTCOMES}
 
 
 wildcard_constraints:
@@ -78,7 +77,7 @@ def outcome_job_outputs(outcomes):
     """Every file a job writes for its outcomes, named `<outcome>__<kind>`; figures go to the report."""
     outputs = {}
     for o in outcomes:
-        for kind, path in OUTCOME_OUTPUTS[o].items():
+        for kind, path in OUTCOME[o]["outputs"].items():
             outputs[f"{o}__{kind}"] = path
             if kind in REPORT_CAPTIONS:
                 caption, category = REPORT_CAPTIONS[kind]
@@ -97,33 +96,12 @@ REPORT_CAPTIONS = {
 }
 
 
-def outcome_job_params(outcomes):
-    """What each outcome's analysis needs besides its sheet: its studies' rows, the settings it
-    uses and where to write (metasr.workflow.outcomes.analyse_outcomes)."""
-    return {
-        o: {
-            "sheet": REVIEW.sheet(o),
-            "studies": REVIEW.studies_by_outcome[o],
-            "settings": outcome_job_settings(REVIEW.config["outcomes"][o]),
-            "outputs": OUTCOME_OUTPUTS[o],
-        }
-        for o in outcomes
-    }
-
-
-def outcome_job_minutes(outcomes):
-    """SLURM runtime request: 2 minutes plus one per 10 outcomes. An outcome of 30 studies takes
-    about a second (bench/RESULTS.md "Scale"); this leaves room for slow nodes and big outcomes
-    without asking a group of 5 batches for hours (SLURM adds the members' runtimes)."""
-    return 2 + -(-len(outcomes) // 10)
-
-
 def outcome_figures():
     """Every per-outcome figure the review gets: {report key: path}."""
     return {
         f"{o}_{kind}": path
         for o in OUTCOMES
-        for kind, path in OUTCOME_OUTPUTS[o].items()
+        for kind, path in OUTCOME[o]["outputs"].items()
         if kind in REPORT_CAPTIONS
     }
 

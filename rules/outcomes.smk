@@ -23,7 +23,7 @@ for job_name, job_outcomes in OUTCOME_JOBS.items():
             runtime=outcome_job_minutes(job_outcomes),
         params:
             code=CODE["outcomes"],
-            outcomes=outcome_job_params(job_outcomes),
+            outcomes={o: OUTCOME[o] for o in job_outcomes},
             extraction=REVIEW.config["extraction"],
             review=REVIEW.config["review"],
         script:

@@ -12,6 +12,8 @@ from metasr.errors import InputError
 from metasr.workflow.outcomes import (
     analyse_outcomes,
     assign_outcome_jobs,
+    outcome_job,
+    outcome_job_minutes,
     outcome_job_settings,
     outcome_outputs,
 )
@@ -68,12 +70,12 @@ def test_settings_leave_out_what_the_analysis_does_not_use():
 
 
 def job_for(review, outcome: str, tmp_path: Path) -> dict:
-    outputs = {kind: str(tmp_path / path) for kind, path in
-               outcome_outputs(outcome, review.usable_by_outcome[outcome], png=False).items()}
-    for path in outputs.values():
+    job = outcome_job(review, outcome, png=False)
+    job["sheet"] = str(REPO_ROOT / job["sheet"])
+    job["outputs"] = {kind: str(tmp_path / path) for kind, path in job["outputs"].items()}
+    for path in job["outputs"].values():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return {"sheet": str(REPO_ROOT / review.sheet(outcome)), "studies": review.studies_by_outcome[outcome],
-            "settings": outcome_job_settings(review.config["outcomes"][outcome]), "outputs": outputs}
+    return job
 
 
 def test_analyse_outcomes_writes_every_output_of_the_default_reviews_outcomes(tmp_path):
@@ -104,3 +106,7 @@ def test_png_copies_auto_for_small_reviews_or_as_configured():
     assert wants_png("auto", 15) and wants_png("auto", PNG_AUTO_MAX_OUTCOMES)
     assert not wants_png("auto", PNG_AUTO_MAX_OUTCOMES + 1)
     assert wants_png(True, 500) and not wants_png(False, 1)
+
+
+def test_slurm_runtime_grows_by_a_minute_per_ten_outcomes():
+    assert [outcome_job_minutes(["o"] * n) for n in (1, 10, 11, 20)] == [3, 3, 4, 4]

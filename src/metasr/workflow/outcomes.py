@@ -53,6 +53,13 @@ def wants_png(setting: bool | str, n_outcomes: int) -> bool:
     return bool(setting)
 
 
+def outcome_job_minutes(outcomes: list[str]) -> int:
+    """SLURM runtime request of a job: 2 minutes plus one per 10 outcomes. An outcome of 30
+    studies takes about a second (bench/RESULTS.md "Scale"); this leaves room for slow nodes and
+    big outcomes without asking a group of 5 batches for hours (SLURM adds the members' runtimes)."""
+    return 2 + -(-len(outcomes) // 10)
+
+
 def outcome_outputs(outcome: str, usable_studies: int, png: bool) -> dict[str, str]:
     """Every file the analysis of one outcome writes: {kind: path}. A forest plot needs one usable
     study, funnel and sensitivity plots MIN_STUDIES_FOR_SPREAD_PLOTS; the report lists the same."""
@@ -80,10 +87,20 @@ def outcome_job_settings(outcome_cfg: dict) -> dict:
     }
 
 
+def outcome_job(review, outcome: str, png: bool) -> dict:
+    """What one outcome's analysis needs besides the review-wide settings: its `sheet`, its
+    `studies` (rows of studies.csv), its `settings` and its `outputs` (what analyse_outcome takes)."""
+    return {
+        "sheet": review.sheet(outcome),
+        "studies": review.studies_by_outcome[outcome],
+        "settings": outcome_job_settings(review.config["outcomes"][outcome]),
+        "outputs": outcome_outputs(outcome, review.usable_by_outcome.get(outcome, 0), png),
+    }
+
+
 def analyse_outcomes(outcomes: dict[str, dict], extraction_cfg: dict, review_cfg: dict) -> None:
-    """Run every outcome of a job, in the order given. Each value holds the outcome's `sheet`,
-    `studies` (its rows of studies.csv), `settings` (outcome_job_settings) and `outputs`
-    (outcome_outputs). The first input error stops the job (Snakemake then removes its outputs)."""
+    """Run every outcome of a job, in the order given; each value is an outcome_job. The first
+    input error stops the job (Snakemake then removes its outputs)."""
     for outcome, job in outcomes.items():
         analyse_outcome(outcome, job, extraction_cfg, review_cfg)
 
