@@ -32,29 +32,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import special
+from metasr.stats.distributions import norm_isf, norm_ppf, t_isf, t_ppf
 
 # Groups smaller than this are assumed to have a CI computed with a t quantile (Handbook 6.5.2.2).
 SMALL_GROUP = 60
 RATIO_EFFECTS = {"RR", "OR", "IRR", "HR", "ROM", "ratio"}
-
-
-# Quantiles come from scipy.special (imports in a third of a second) rather than scipy.stats
-# (about a second): conversions run at workflow parse time, where every run pays the import.
-def _norm_ppf(q: float) -> float:
-    return float(special.ndtri(q))
-
-
-def _norm_isf(p: float) -> float:
-    return float(-special.ndtri(p))
-
-
-def _t_ppf(q: float, df: float) -> float:
-    return float(special.stdtrit(df, q))
-
-
-def _t_isf(p: float, df: float) -> float:
-    return float(-special.stdtrit(df, p))
 
 
 @dataclass(frozen=True)
@@ -86,12 +68,12 @@ def luo_mean_iqr_range(a: float, q1: float, m: float, q3: float, b: float, n: in
 
 def wan_xi(n: int) -> float:
     """Approximate expected range of n standard normal values (Wan et al. 2014)."""
-    return float(2.0 * _norm_ppf((n - 0.375) / (n + 0.25)))
+    return float(2.0 * norm_ppf((n - 0.375) / (n + 0.25)))
 
 
 def wan_eta(n: int) -> float:
     """Approximate expected interquartile range of n standard normal values (Wan et al. 2014)."""
-    return float(2.0 * _norm_ppf((0.75 * n - 0.125) / (n + 0.25)))
+    return float(2.0 * norm_ppf((0.75 * n - 0.125) / (n + 0.25)))
 
 
 def wan_sd_range(a: float, b: float, n: int) -> float:
@@ -174,8 +156,8 @@ def ci_divisor(n: int, level: float = 0.95) -> float:
     """Width of a CI of a mean in SE units: 2 t(n-1) for groups under 60, else 2 z (3.92 at 95%)."""
     q = 1.0 - (1.0 - level) / 2.0
     if n < SMALL_GROUP:
-        return float(2.0 * _t_ppf(q, n - 1))
-    return float(2.0 * _norm_ppf(q))
+        return float(2.0 * t_ppf(q, n - 1))
+    return float(2.0 * norm_ppf(q))
 
 
 def sd_from_ci(lower: float, upper: float, n: int, level: float = 0.95) -> float:
@@ -197,17 +179,17 @@ def combine_groups(n1: int, m1: float, sd1: float, n2: int, m2: float, sd2: floa
 
 def t_from_p(p: float, n1: int, n2: int) -> float:
     """|t| of a two-sided two-sample t test with n1 + n2 - 2 df giving p (Handbook 6.5.2.3)."""
-    return float(_t_isf(p / 2.0, n1 + n2 - 2))
+    return float(t_isf(p / 2.0, n1 + n2 - 2))
 
 
 def z_from_p(p: float) -> float:
     """|z| giving a two-sided p."""
-    return float(_norm_isf(p / 2.0))
+    return float(norm_isf(p / 2.0))
 
 
 def se_from_effect_ci(effect_lb: float, effect_ub: float, ratio: bool, level: float = 0.95) -> float:
     """SE of an effect (on the log scale for ratios) from its CI, assuming a normal-theory CI."""
-    z = float(_norm_ppf(1.0 - (1.0 - level) / 2.0))
+    z = float(norm_ppf(1.0 - (1.0 - level) / 2.0))
     if ratio:
         return (math.log(effect_ub) - math.log(effect_lb)) / (2.0 * z)
     return (effect_ub - effect_lb) / (2.0 * z)
