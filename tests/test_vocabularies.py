@@ -26,3 +26,7 @@ def test_methods_everywhere_equal_the_engines():
 
 def test_ratio_measures_everywhere_equal_the_engines():
     assert set(effects.RATIO_MEASURES) == config.RATIO_MEASURES == history.RATIO_MEASURES
+
+
+def test_config_allows_the_measures_each_table_method_pools():
+    assert config.METHOD_MEASURES == {m: set(ms) for m, ms in analysis.TABLE_METHODS.items()}

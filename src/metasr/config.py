@@ -24,7 +24,7 @@ CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
 OUTCOME_DEFAULTS = {"method": "REML", "test": "z", "order_by": "year"}
 RATIO_MEASURES = {"RR", "OR", "IRR"}
 # Methods that only make sense for some measures (metafor's rma.mh / rma.peto).
-METHOD_MEASURES = {"MH": {"RR", "OR", "RD"}, "PETO": {"OR"}}
+METHOD_MEASURES = {"MH": {"RR", "OR", "RD", "IRR"}, "PETO": {"OR"}}
 
 
 def load_schema(path: Path = CONFIG_SCHEMA) -> dict:
