@@ -27,6 +27,16 @@ def test_ris_fields_and_pmid_dialects(fixtures):
     assert not any(r["pmid"].startswith("PMC") for r in endnote)  # EndNote's C2 is a PMCID
 
 
+def test_ris_doi_in_m3_is_the_doi_and_not_the_type(tmp_path):
+    export = tmp_path / "endnote.ris"  # SYNTHETIC record: EndNote puts the DOI in M3
+    export.write_text("TY  - JOUR\nTI  - A synthetic title\nPY  - 2002\nM3  - 10.1000/Synth.1\nER  - \n\n"
+                      "TY  - JOUR\nTI  - Another synthetic title\nPY  - 2003\nM3  - Journal Article\n"
+                      "UR  - https://doi.org/10.1000/related\nER  - \n", encoding="utf-8")
+    _, (first, second) = parse_export(export)
+    assert first["doi"] == "10.1000/Synth.1" and first["publication_type"] == "JOUR"
+    assert second["doi"] == "" and second["publication_type"] == "Journal Article"
+
+
 def test_wos_authors_one_per_line(fixtures):
     _, records = parse_export(fixtures / "wos_tagged_12.txt")
     assert records[0]["authors"].split("; ")[:2] == ["Asampong, Emmanuel",

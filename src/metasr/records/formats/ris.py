@@ -47,8 +47,13 @@ def _accession(record) -> str:
     return record.first("AN", "ID", "U1")
 
 
+def _is_doi(value: str) -> bool:
+    return value.strip().lower().startswith("10.")
+
+
 def to_fields(record) -> dict:
     pages = join_pages(record.first("SP"), record.first("EP")) or record.first("C7")
+    m3 = record.first("M3")
     return {
         "line": record.line,
         "title": record.first("TI", "T1", "CT", "BT"),
@@ -58,12 +63,12 @@ def to_fields(record) -> dict:
         "volume": record.first("VL"),
         "issue": record.first("IS"),
         "pages": pages,
-        # Only DOI fields: URLs (UR) often point at a related item's DOI, and a wrong DOI
-        # would keep true duplicates apart.
-        "doi": record.first("DO", "DI"),
+        # DOI fields, and M3 when it holds a DOI (some EndNote exports put it there); not URLs
+        # (UR often points at a related item's DOI, and a wrong DOI keeps true duplicates apart).
+        "doi": record.first("DO", "DI") or (m3 if _is_doi(m3) else ""),
         "pmid": _pmid(record),
         "abstract": record.first("AB", "N2"),
-        "publication_type": record.first("M3", "TY"),
+        "publication_type": record.first("TY") if _is_doi(m3) else record.first("M3", "TY"),
         "accession": _accession(record),
         "database": _database(record),
     }
