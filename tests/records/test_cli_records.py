@@ -36,3 +36,19 @@ def test_parse_with_a_column_mapping(tmp_path, capsys):
         row = next(csv.DictReader(handle))
     assert (row["title"], row["year"]) == ("Rim lesions and disability", "2019")
     assert main(["records", "parse", str(export), "--out", str(out), "--map", "titel=X"]) == 2
+
+
+def test_a_hand_edited_parsed_table_is_checked(fixtures, tmp_path, capsys):
+    out = tmp_path / "wos.csv"
+    assert main(["records", "parse", str(fixtures / "wos_tagged_12.txt"), "--out", str(out)]) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = next(csv.reader([lines[2]]))
+    cells[header.index("source_index")] = "x"
+    edited = [lines[0], lines[1], "", ",".join(f'"{c}"' for c in cells), "a,b"] + lines[3:]
+    out.write_text("\n".join(edited) + "\n", encoding="utf-8")
+    assert main(["records", "dedup", str(out), "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "wos.csv" in err
+    assert "row 4" in err and "source_index" in err and "row 5" in err and "2 cells" in err
+    assert not (tmp_path / "d" / "records.csv").exists()

@@ -14,10 +14,10 @@ import csv
 import re
 from pathlib import Path
 
-from metasr.errors import InputError, Problem
+from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.records.dedup import AUDIT_COLUMNS, Clustering, cluster_records, read_overrides
 from metasr.records.detect import parse_export
-from metasr.records.table import COLUMNS, FIELDS, build_table, read_table, write_csv_atomic
+from metasr.records.table import COLUMNS, FIELDS, build_table, write_csv_atomic
 
 RECORD_COLUMNS = [*COLUMNS, "cluster_id", "is_primary"]
 UNIQUE_COLUMNS = ["cluster_id", "n_records", "record_ids", *COLUMNS]
@@ -58,14 +58,31 @@ def is_parsed_table(path) -> bool:
 
 
 def read_parsed(path) -> list[dict]:
-    rows = read_table(path)
+    """A parsed-records table (`metasr records parse`), checked: it may have been edited by hand."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), [])
+        table = list(csv.reader(handle))
+    header = table[0] if table else []
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise InputError(Problem(message=f"parsed records table lacks columns {missing}",
                                  file=str(path), row=1, rule="parsed records columns",
                                  hint="re-create it with `metasr records parse`"))
+    rows, problems = [], []
+    for number, cells in enumerate(table[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            problems.append(Problem(message=f"row has {len(cells)} cells, the header {len(header)}",
+                                    file=str(path), row=number, rule="parsed records columns",
+                                    hint="quote cells that contain commas, or re-create the table"))
+            continue
+        row = dict(zip(header, cells))
+        if not row["source_index"].strip().isdigit():
+            problems.append(Problem(message="source_index must be a whole number", file=str(path), row=number,
+                                    column="source_index", value=row["source_index"], rule="parsed records columns",
+                                    hint="re-create the table with `metasr records parse`"))
+        rows.append(row)
+    raise_if_errors(problems)
     return rows
 
 

@@ -94,11 +94,3 @@ def write_csv_atomic(rows: list[dict], path: str | os.PathLike, columns: list[st
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows([row.get(c, "") for c in columns] for row in rows)
-
-
-def read_table(path: str | os.PathLike) -> list[dict]:
-    """Read a parsed-records CSV written by `write_csv_atomic` (all values as strings)."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        return [dict(zip(header, row)) for row in reader]
