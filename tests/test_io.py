@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from metasr.errors import InputError
 from metasr.io import atomic_path, atomic_write_text, json_safe, write_json
 
 
@@ -45,3 +46,13 @@ def test_json_has_no_nan_and_is_sorted(tmp_path):
     assert json.loads(text) == {"a": [1.5, None], "b": None}
     assert text.index('"a"') < text.index('"b"')
     assert json_safe({"x": (1, 2)}) == {"x": [1, 2]}
+
+
+def test_an_output_on_a_folder_or_under_a_file_is_a_clear_input_error(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("keep")
+    with pytest.raises(InputError, match="it is a folder"):
+        atomic_write_text(tmp_path / "folder", "x")
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        atomic_write_text(tmp_path / "file" / "out.csv", "x")
+    assert (tmp_path / "file").read_text() == "keep" and not list((tmp_path / "folder").iterdir())

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from metasr.errors import InputError, Problem
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -25,6 +27,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     permissions a plain `open()` would give (mkstemp's 0600 would hide results from co-workers).
     """
     path = Path(path)
+    check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
     os.close(fd)
@@ -34,6 +37,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def check_output_path(path: Path) -> None:
+    """A clear error, not an OSError traceback, when an output would land on a folder or under a
+    file (a mistyped --out is the usual cause)."""
+    if path.is_dir():
+        raise InputError(Problem(message=f"cannot write {path}: it is a folder", file=str(path),
+                                 rule="output path", hint="give a file name, or another --out"))
+    blocked = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise InputError(Problem(message=f"cannot write {path}: {blocked} is a file, not a folder",
+                                 file=str(path), rule="output path",
+                                 hint="choose an --out folder that is not an existing file"))
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
