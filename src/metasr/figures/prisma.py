@@ -99,7 +99,7 @@ def column_boxes(name: str, c: dict, x: float) -> dict[str, Box]:
     """The boxes of one PRISMA column (rows 0-3), keyed by role."""
     main_w, side_w = WIDTHS[name]
     side_x = x + main_w + ARROW_X
-    sources = [(s["database"], s["n"]) for s in c.get("identified_by_database", c["identified_by_source"])]
+    sources = [(s["database"], s["n"]) for s in c.get("identified_by_database") or c["identified_by_source"]]
     boxes = {
         "identified": Box(_list_box_lines("Records identified from:", sources, main_w), x, main_w, 0),
         "screened": Box(_wrap(f"Records screened {_n(c['screened'])}", main_w), x, main_w, 1),

@@ -302,8 +302,8 @@ def sensitivity_section(pooled: dict) -> dict:
         for i, s in enumerate(studies):
             rows.append({
                 "omitted": s.get("label") or s.get("study_id"),
-                "estimate": estimate_text(l1o["estimate"][i], (l1o.get("ci_lb") or [None] * 99)[i],
-                                          (l1o.get("ci_ub") or [None] * 99)[i], ratio),
+                "estimate": estimate_text(l1o["estimate"][i], (l1o.get("ci_lb") or [None] * len(studies))[i],
+                                          (l1o.get("ci_ub") or [None] * len(studies))[i], ratio),
                 "pval": fp((l1o.get("pval") or [None] * len(studies))[i]),
                 "I2": f2((l1o.get("I2") or [None] * len(studies))[i], 1),
             })

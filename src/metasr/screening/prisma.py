@@ -145,8 +145,6 @@ def check_conservation(prisma: dict) -> list[Problem]:
              {"duplicates": c["duplicates"], "screened": c["screened"]})
         _law(problems, name, "identified", c["identified"],
              {s["source"]: s["n"] for s in c["identified_by_source"]})
-        _law(problems, name, "identified", c["identified"],
-             {f"{s['database']} ({s['method']})": s["n"] for s in c["identified_by_database"]})
         _law(problems, name, "screened", c["screened"], {"excluded": c["excluded"], "sought": c["sought"]})
         _law(problems, name, "excluded", c["excluded"],
              {r["reason"]: r["n"] for r in c["excluded_reasons"]})
