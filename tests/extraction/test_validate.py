@@ -1,6 +1,5 @@
 """validate_review: the default review passes; a corrupted copy gives every problem in one run."""
 
-import time
 
 import pytest
 
@@ -12,12 +11,10 @@ def errors(problems):
     return [p for p in problems if p.severity == "error"]
 
 
-def test_default_review_is_valid_and_fast(helpers):
+def test_default_review_is_valid(helpers):
     import yaml
     config = yaml.safe_load((helpers.REPO / "config/config.yaml").read_text())
-    start = time.perf_counter()
-    problems = validate_review(config, helpers.REPO)
-    assert time.perf_counter() - start < 1.0
+    problems = validate_review(config, helpers.REPO)  # its cost: bench_scale.py parse
     assert errors(problems) == []
     # skewed median/range summaries of Blindenbacher 2020 are flagged, not fatal
     assert {p.rule for p in problems} == {"skewness"}

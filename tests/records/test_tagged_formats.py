@@ -24,7 +24,16 @@ def test_ris_fields_and_pmid_dialects(fixtures):
     _, wos = parse_export(fixtures / "wos_25.ris")
     assert wos[0]["pages"] == "134-137" and wos[0]["accession"].startswith("WOS:")
     _, endnote = parse_export(fixtures / "endnote_ris_20.txt")
-    assert not any(r["pmid"].startswith("PMC") for r in endnote)  # EndNote's C2 is a PMCID
+    assert not any(r["pmid"].startswith("PMC") for r in endnote)
+
+
+def test_ris_pmcid_in_c2_is_not_a_pmid(tmp_path):
+    export = tmp_path / "endnote.ris"  # SYNTHETIC records: EndNote's C2 holds a PMCID
+    export.write_text("TY  - JOUR\nTI  - A synthetic title\nC2  - PMC1234567\nER  - \n\n"
+                      "TY  - JOUR\nTI  - Another synthetic title\nC2  - PMC7654321\nAN  - 12345678\nER  - \n",
+                      encoding="utf-8")
+    _, (first, second) = parse_export(export)
+    assert first["pmid"] == "" and second["pmid"] == "12345678"
 
 
 def test_ris_doi_in_m3_is_the_doi_and_not_the_type(tmp_path):

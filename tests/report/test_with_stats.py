@@ -13,8 +13,8 @@ from metasr.figures.funnel import plot_funnel_file
 from metasr.figures.sensitivity import plot_sensitivity_files
 from metasr.figures.summary import plot_summary_file
 from metasr.report import html
+from metasr.stats import analysis
 
-analysis = pytest.importorskip("metasr.stats.analysis")
 METAFOR = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
 CASES = {"bcg": ("RR", "bcg_RR_REML_z"), "hart1999": ("IRR", "hart1999_IRR_REML_z"),
          "normand1999": ("SMD", "normand1999_SMD_REML_z")}

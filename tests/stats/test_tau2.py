@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
@@ -108,13 +107,12 @@ def test_dl_closed_form():
     assert np.isclose(T.dl(yi, vi, ONE(4))[0], max(expected, 0.0), rtol=1e-12)
 
 
-def test_reml_is_fast_for_large_k():
+def test_reml_handles_large_k():
+    # Its speed (k = 4,000 in milliseconds) is measured in bench/bench_pooling.py, not timed here.
     rng = np.random.default_rng(11)  # synthetic k = 4,000
     yi, vi = rng.normal(scale=0.5, size=4000), rng.uniform(0.01, 1, size=4000)
-    T.estimate_tau2("REML", yi, vi, ONE(4000))
-    start = time.perf_counter()
-    T.estimate_tau2("REML", yi, vi, ONE(4000))
-    assert time.perf_counter() - start < 0.1
+    tau2 = T.estimate_tau2("REML", yi, vi, ONE(4000))[0]
+    assert 0 < tau2 < 1 and np.isfinite(tau2)
 
 
 @settings(max_examples=30, deadline=None)

@@ -54,4 +54,6 @@ def planned_jobs(workdir: Path) -> set[tuple[str, str]]:
     if rule:
         jobs.add((rule, ""))
     jobs.discard(("all", ""))
+    # An empty plan must be Snakemake saying so, not a dry-run format this parser misses.
+    assert jobs or "Nothing to be done" in out, out[-3000:]
     return jobs

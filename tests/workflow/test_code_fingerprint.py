@@ -32,9 +32,10 @@ def test_fingerprint_is_stable_and_scoped(tmp_path):
 
 def test_shared_modules_count_for_every_stage(tmp_path):
     package = copy_package(tmp_path)
-    before = code_fingerprint("records", package=package)
+    stages = ("records", "screening", "extraction", "stats", "figures", "report")
+    before = {stage: code_fingerprint(stage, package=package) for stage in stages}
     (package / "io.py").write_text((package / "io.py").read_text() + "\n# a change\n")
-    assert code_fingerprint("records", package=package) != before
+    assert all(code_fingerprint(stage, package=package) != before[stage] for stage in stages)
 
 
 def test_templates_count_for_the_report(tmp_path):
