@@ -230,11 +230,17 @@ def split_clauses(text: str, width_in: float, size: float = FONT_SIZE) -> list[s
 # Numbers as a reviewer writes them.
 
 
-def is_number(x) -> bool:
+def finite(x) -> float | None:
+    """x as a finite float, or None (missing, text, NaN or infinite)."""
     try:
-        return x is not None and not isinstance(x, bool) and math.isfinite(float(x))
+        x = float(x)
     except (TypeError, ValueError):
-        return False
+        return None
+    return x if math.isfinite(x) else None
+
+
+def is_number(x) -> bool:
+    return not isinstance(x, bool) and finite(x) is not None
 
 
 def fmt(x, digits: int = 2) -> str:

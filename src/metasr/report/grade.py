@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+from metasr.figures.style import RATIO_MEASURES, finite
+
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 DOMAIN_NAMES = {
     "risk_of_bias": "Risk of bias", "inconsistency": "Inconsistency",
@@ -23,21 +25,12 @@ DOMAIN_NAMES = {
 }
 LEVELS = ("very low", "low", "moderate", "high")
 SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
-RATIO = {"RR", "OR", "IRR", "HR", "ROM", "PETO"}
 OPTIMAL_INFORMATION_SIZE = 400  # participants; GRADE's rule of thumb for continuous outcomes
-
-
-def _num(x):
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def _appreciable(measure: str, scale: str | None = None) -> tuple[float, float]:
     """Limits of an appreciable effect, on the analysis scale (logs for ratios)."""
-    if (measure or "").upper() in RATIO or scale == "log":
+    if (measure or "").upper() in RATIO_MEASURES or scale == "log":
         return math.log(0.75), math.log(1.25)
     return -0.5, 0.5
 
@@ -47,7 +40,7 @@ def risk_of_bias(pooled: dict, studies_by_id: dict) -> tuple[int, str]:
     for s in pooled.get("studies") or []:
         overall = (studies_by_id.get(str(s.get("study_id"))) or {}).get("rob_overall") or ""
         if overall.strip() and overall.strip().lower() != "no information":
-            judged.append((overall.strip().lower(), _num(s.get("weight")) or 0.0))
+            judged.append((overall.strip().lower(), finite(s.get("weight")) or 0.0))
     if not judged:
         return 0, "risk of bias not assessed: no suggestion; reviewers must judge"
     total = sum(w for _, w in judged) or 1.0
@@ -62,11 +55,11 @@ def risk_of_bias(pooled: dict, studies_by_id: dict) -> tuple[int, str]:
 
 def inconsistency(pooled: dict) -> tuple[int, str]:
     m = pooled.get("model") or {}
-    i2, lb, ub = _num(m.get("I2")), _num(m.get("pi_lb")), _num(m.get("pi_ub"))
+    i2, lb, ub = finite(m.get("I2")), finite(m.get("pi_lb")), finite(m.get("pi_ub"))
     if i2 is None:
         return 0, "heterogeneity not estimable"
     pi_crosses = lb is not None and ub is not None and lb < 0 < ub
-    ci_crosses = (_num(m.get("ci_lb")) or 0) < 0 < (_num(m.get("ci_ub")) or 0)
+    ci_crosses = (finite(m.get("ci_lb")) or 0) < 0 < (finite(m.get("ci_ub")) or 0)
     pi_text = "the prediction interval crosses the null" if pi_crosses else \
         "the prediction interval excludes the null"
     if i2 >= 75 and pi_crosses and not ci_crosses:
@@ -78,7 +71,7 @@ def inconsistency(pooled: dict) -> tuple[int, str]:
 
 def imprecision(pooled: dict) -> tuple[int, str]:
     m = pooled.get("model") or {}
-    lb, ub = _num(m.get("ci_lb")), _num(m.get("ci_ub"))
+    lb, ub = finite(m.get("ci_lb")), finite(m.get("ci_ub"))
     if lb is None or ub is None:
         return 0, "no confidence interval"
     low, high = _appreciable(pooled.get("measure"), pooled.get("scale"))
@@ -100,7 +93,7 @@ def publication_bias(pooled: dict) -> tuple[int, str]:
         return 0, f"not assessable with k = {k} (< 10 studies)" if k < 10 else \
             f"not assessed: {small.get('skipped')}"
     egger = small.get("egger") or small.get("egger_lm") or {}
-    p = _num(egger.get("pval"))
+    p = finite(egger.get("pval"))
     if p is None:
         return 0, "Egger's test not available"
     if p < 0.10:
@@ -111,7 +104,7 @@ def publication_bias(pooled: dict) -> tuple[int, str]:
 def participants(pooled: dict) -> int | None:
     total = 0
     for s in pooled.get("studies") or []:
-        n1, n2 = _num(s.get("n1i")), _num(s.get("n2i"))
+        n1, n2 = finite(s.get("n1i")), finite(s.get("n2i"))
         if n1 is None or n2 is None:
             return None
         total += n1 + n2

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import jinja2
 
-from metasr.figures.style import ratio_scale
+from metasr.figures.style import RATIO_MEASURES, ratio_scale
+from metasr.figures.style import finite as num
 from metasr.io import atomic_path
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, grade_outcome
 from metasr.report.methods import methods_paragraph
 
-RATIO = {"RR", "OR", "IRR", "HR", "ROM", "PETO"}
 URL = re.compile(r"https?://[^\s;,<>\"']+")
 SOFTWARE = ("metasr", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "snakemake", "pyyaml")
 OUTCOME_FIGURES = (  # key suffix, heading, caption
@@ -73,14 +73,6 @@ def read_csv(path) -> list[dict]:
         return []
     with open(path, newline="", encoding="utf-8-sig") as handle:
         return list(csv.DictReader(handle))
-
-
-def num(x):
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def f2(x, digits=2) -> str:
@@ -362,7 +354,7 @@ def studies_table(extraction_rows: list[dict], measure: str,
                   pooled_studies: list[dict] | None = None, ratio: bool | None = None) -> list[dict]:
     """Extraction rows with the effect the pooling step computed for each usable row (matched
     by study id, in order), so conversions and their results sit side by side."""
-    ratio = (measure or "").upper() in RATIO if ratio is None else ratio
+    ratio = (measure or "").upper() in RATIO_MEASURES if ratio is None else ratio
     computed: dict[str, list[dict]] = {}
     for s in pooled_studies or []:
         computed.setdefault(str(s.get("study_id")), []).append(s)
