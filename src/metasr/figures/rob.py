@@ -102,11 +102,16 @@ def _legend(fig, y):
                frameon=False, fontsize=st.FONT_SIZE - 0.5, handlelength=1.2)
 
 
+def assessed_panels(studies: list[StudyRob]) -> list[tuple[str, list[StudyRob]]]:
+    """(tool, its assessed studies) for every tool that assessed at least one study."""
+    panels = [(tool, [s for s in studies if s.tool == tool and s.assessed]) for tool in TOOLS]
+    return [(tool, rows) for tool, rows in panels if rows]
+
+
 def plot_traffic_light(studies: list[StudyRob]):
     """One panel per tool: a row per assessed study, a column per domain and overall."""
     with st.style():
-        panels = [(tool, [s for s in studies if s.tool == tool and s.assessed]) for tool in TOOLS]
-        panels = [(t, rows) for t, rows in panels if rows]
+        panels = assessed_panels(studies)
         if not panels:
             return _not_assessed_figure(studies, "traffic-light plot")
         cell = 0.3
@@ -169,8 +174,7 @@ def plot_traffic_light(studies: list[StudyRob]):
 def plot_rob_summary(studies: list[StudyRob]):
     """Share of studies (unweighted) with each judgement, per domain, one block per tool."""
     with st.style():
-        panels = [(tool, [s for s in studies if s.tool == tool and s.assessed]) for tool in TOOLS]
-        panels = [(t, rows) for t, rows in panels if rows]
+        panels = assessed_panels(studies)
         if not panels:
             return _not_assessed_figure(studies, "summary plot")
         bar_rows = sum(len(TOOLS[t][1]) + 1 for t, _ in panels) + len(panels)
