@@ -52,3 +52,10 @@ def test_a_hand_edited_parsed_table_is_checked(fixtures, tmp_path, capsys):
     assert "Traceback" not in err and "wos.csv" in err
     assert "row 4" in err and "source_index" in err and "row 5" in err and "2 cells" in err
     assert not (tmp_path / "d" / "records.csv").exists()
+
+
+def test_the_same_export_twice_is_refused(fixtures, tmp_path, capsys):
+    export = str(fixtures / "wos_tagged_12.txt")
+    assert main(["records", "dedup", export, export, "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert "given twice" in err and "wos_tagged_12.txt" in err and "Traceback" not in err

@@ -91,8 +91,10 @@ def test_override_distinct_splits_a_cluster(fixtures, tmp_path):
 def test_duplicate_source_names_are_refused(fixtures, tmp_path):
     path = tmp_path / "wos.csv"
     ingest_records(fixtures / "wos_25.ris", path, "wos", "")
+    copy = tmp_path / "wos_copy.csv"  # another file naming the same source
+    copy.write_bytes(path.read_bytes())
     with pytest.raises(InputError, match="appears in two inputs|record_id appears twice"):
-        dedup_records([path, path], tmp_path / "out")
+        dedup_records([path, copy], tmp_path / "out")
 
 
 def test_review_exports_parse_and_deduplicate(tmp_path):

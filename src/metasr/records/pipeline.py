@@ -88,8 +88,13 @@ def read_parsed(path) -> list[dict]:
 
 def load_inputs(paths) -> list[dict]:
     """Rows from parsed tables or raw exports (parsed on the fly, source = file name)."""
-    rows, seen_sources = [], {}
+    rows, seen_sources, seen_files = [], {}, set()
     for path in paths:
+        # The same file twice would count its records twice in PRISMA's "identified".
+        if Path(path).resolve() in seen_files:
+            raise InputError(Problem(message="this file is given twice", file=str(path),
+                                     rule="unique inputs", hint="list each export once"))
+        seen_files.add(Path(path).resolve())
         if is_parsed_table(path):
             table = read_parsed(path)
         else:
