@@ -69,14 +69,18 @@ def test_lint_is_clean(finished_run: Path):
     assert "Lints for" not in proc.stdout + proc.stderr
 
 
-def test_snakemake_report_builds_with_captions(finished_run: Path):
+def test_snakemake_report_builds_with_captions(finished_run: Path, tmp_path: Path):
     import zipfile
 
-    run_snakemake(finished_run, "--report", "results/snakemake-report.zip")
-    with zipfile.ZipFile(finished_run / "results" / "snakemake-report.zip") as archive:
+    report = tmp_path / "snakemake-report.zip"  # not inside the shared finished run
+    run_snakemake(finished_run, "--report", str(report))
+    with zipfile.ZipFile(report) as archive:
         names = archive.namelist()
+        text = "".join(archive.read(n).decode("utf-8", "replace") for n in names
+                       if n.endswith((".html", ".js", ".json")))
     assert any(n.endswith("edss_forest.svg") for n in names)
     assert any(n.endswith("prisma.svg") for n in names)
+    assert "in the RevMan layout" in text  # the forest plot's caption (report/forest.rst)
 
 
 def test_invalid_config_names_key_and_stops_before_any_job(workflow_copy: Path):
