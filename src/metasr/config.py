@@ -1,4 +1,4 @@
-"""Load and validate a review's configuration (`config/config.yaml`).
+"""Load and validate a review's configuration (`config.yaml` of a review folder).
 
 The JSON schema (`schemas/config.schema.yaml`) says what is allowed; this module turns every schema
 violation into a `Problem` that names the key, the value and what is allowed, fills the schema's
@@ -16,10 +16,10 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from metasr.errors import InputError, Problem
+from metasr.folder import allowed_roots, inside, outside_problem
+from metasr.resources import schema_path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_DIR = PROJECT_ROOT / "schemas"
-CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
+CONFIG_SCHEMA = schema_path("config")
 
 OUTCOME_DEFAULTS = {"method": "REML", "test": "z", "order_by": "year"}
 RATIO_MEASURES = {"RR", "OR", "IRR"}
@@ -32,25 +32,99 @@ def load_schema(path: Path = CONFIG_SCHEMA) -> dict:
         return yaml.safe_load(fh)
 
 
-def read_yaml(path: Path) -> Any:
+class _StrictLoader(yaml.SafeLoader):
+    """YAML as data only: no tags beyond YAML's own, no anchors or aliases, no duplicate keys.
+
+    Snakemake's own config loader runs YAML templates (`__use_yte__`), which evaluate Python; a
+    review's config is data that may come from anyone, so metasr reads it with this loader alone.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(problem="anchors and aliases (&name, *name) are not supported",
+                                       problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.MarkedYAMLError(
+                    problem=f"the key {key!r} appears twice (first at line {seen[key]}); the second would "
+                            "silently replace the first", problem_mark=key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+# The tags plain YAML resolves by itself; any other tag was written in the file (`!!python/...`,
+# `!!binary`, `!custom`) and asks for more than data.
+PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp",
+                                                          "seq", "map")}
+
+
+def _tagged_node(node: yaml.Node) -> yaml.Node | None:
+    """The first node carrying a tag outside PLAIN_TAGS, if any."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.tag not in PLAIN_TAGS:
+            return current
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(n for pair in current.value for n in pair)
+    return None
+
+
+def read_yaml(path: Path, shown: str | None = None) -> Any:
+    """Parse a YAML file as plain data; every mistake is an InputError naming the file and line."""
+    shown = shown or str(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"config file not found: {path}", hint="pass --config or create config/config.yaml")
+        raise InputError(Problem(message="config file not found", file=shown, rule="file-exists",
+                                 hint="give the path of the review's config.yaml (`metasr init FOLDER` starts one)"))
+    except IsADirectoryError:
+        raise InputError(Problem(message="is a folder, not a config file", file=shown, rule="file-exists",
+                                 hint="give the config.yaml inside it"))
+    except UnicodeDecodeError as err:
+        raise InputError(Problem(message=f"not UTF-8 text ({err.reason})", file=shown, rule="encoding",
+                                 hint="save the config as UTF-8"))
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        tagged = _tagged_node(node) if node is not None else None
+        if tagged is not None:
+            raise yaml.MarkedYAMLError(problem=f"the tag {tagged.tag!r} is not supported (a config is plain data)",
+                                       problem_mark=tagged.start_mark)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        raise InputError(Problem(message=f"not valid YAML: {getattr(err, 'problem', err)}", file=str(path),
-                                 row=line, rule="yaml", hint="check indentation and quoting at that line"))
+        raise InputError(Problem(message=f"not valid YAML: {getattr(err, 'problem', None) or err}", file=shown,
+                                 row=mark.line + 1 if mark else None, rule="yaml",
+                                 hint="check indentation and quoting at that line"))
+    finally:
+        loader.dispose()
+    if isinstance(data, dict) and "__use_yte__" in data:
+        raise InputError(Problem(message="YAML templating (__use_yte__) is not supported", file=shown,
+                                 key="__use_yte__", rule="yaml",
+                                 hint="a config is plain data: remove __use_yte__ and write the values out"))
+    return data
 
 
 def load_config(path: str | Path, root: str | Path | None = None, check_files: bool = True) -> dict:
-    """Read, validate and complete a config file; raise InputError listing every problem."""
+    """Read, validate and complete a config file; raise InputError listing every problem.
+
+    Paths in the config are relative to `root`, by default the review folder the file belongs to
+    (metasr.folder.review_of_config)."""
+    from metasr.folder import review_of_config
+
     path = Path(path)
     config = read_yaml(path)
-    return prepare_config(config, str(path), root=Path(root) if root else path.resolve().parent.parent,
-                          check_files=check_files)
+    root = Path(root) if root else review_of_config(path).root
+    return prepare_config(config, str(path), root=root, check_files=check_files)
 
 
 def prepare_config(config: Any, source: str, root: Path, check_files: bool = True) -> dict:
@@ -133,7 +207,7 @@ def resolve_ref(ref: str, root_schema: dict) -> dict:
 
 
 def semantic_problems(config: dict, source: str) -> list[Problem]:
-    problems = []
+    problems = stage_problems(config, source)
     for oid, outcome in config["outcomes"].items():
         allowed = METHOD_MEASURES.get(outcome["method"])
         if allowed and outcome["measure"] not in allowed:
@@ -151,33 +225,73 @@ def semantic_problems(config: dict, source: str) -> list[Problem]:
     return problems
 
 
+def stage_problems(config: dict, source: str) -> list[Problem]:
+    """The search and screening stages come together; declared PRISMA counts replace them."""
+    from metasr.screening.declared import declared_problems
+
+    problems = []
+    for present, missing in (("search", "screening"), ("screening", "search")):
+        if config.get(present) and not config.get(missing):
+            problems.append(Problem(
+                message=f"'{present}' is given without '{missing}'", file=source, key=missing, rule="stages",
+                hint="the search stage needs both its exports (search) and its decision files (screening); "
+                     "a review that starts from its included studies leaves out both"))
+    if config.get("prisma"):
+        if has_search(config):
+            problems.append(Problem(
+                message="PRISMA counts are declared although the review has its own search stage",
+                file=source, key="prisma", rule="stages",
+                hint="remove `prisma:` (metasr counts the flow from the search and screening files)"))
+        else:
+            problems += declared_problems(config["prisma"], source)
+    return problems
+
+
+def has_search(config: dict) -> bool:
+    """Whether the review runs its own search stage (exports, de-duplication, screening)."""
+    return bool(config.get("search"))
+
+
 def input_paths(config: dict) -> dict[str, str]:
-    """Config key -> path, for every input file the config names."""
-    paths = {f"search.sources.{sid}.file": s["file"] for sid, s in config["search"]["sources"].items()}
-    paths["screening.title_abstract"] = config["screening"]["title_abstract"]
-    paths["screening.full_text"] = config["screening"]["full_text"]
+    """Config key -> path, for every input file the config names (relative to the review folder)."""
+    paths = {}
+    if has_search(config):
+        paths.update({f"search.sources.{sid}.file": s["file"] for sid, s in config["search"]["sources"].items()})
+        if config["search"].get("dedup", {}).get("overrides"):
+            paths["search.dedup.overrides"] = config["search"]["dedup"]["overrides"]
+        paths["screening.title_abstract"] = config["screening"]["title_abstract"]
+        paths["screening.full_text"] = config["screening"]["full_text"]
     paths["extraction.studies"] = config["extraction"]["studies"]
-    for key in ("narrative",):
-        if config["extraction"].get(key):
-            paths[f"extraction.{key}"] = config["extraction"][key]
-    if config["search"].get("dedup", {}).get("overrides"):
-        paths["search.dedup.overrides"] = config["search"]["dedup"]["overrides"]
+    if config["extraction"].get("narrative"):
+        paths["extraction.narrative"] = config["extraction"]["narrative"]
     return paths
 
 
+def input_dirs(config: dict) -> dict[str, str]:
+    """Config key -> folder, for every input folder the config names."""
+    dirs = {"extraction.outcomes_dir": config["extraction"]["outcomes_dir"]}
+    if config["extraction"].get("second_extractor_dir"):
+        dirs["extraction.second_extractor_dir"] = config["extraction"]["second_extractor_dir"]
+    return dirs
+
+
 def missing_file_problems(config: dict, source: str, root: Path) -> list[Problem]:
+    """Input files and folders that do not exist, or that lie outside the review folder."""
     problems = []
-    for key, rel in input_paths(config).items():
-        if not (root / rel).is_file():
-            problems.append(Problem(message=f"file not found: {rel}", file=source, key=key, value=rel,
-                                    rule="file-exists", hint="fix the path (relative to the project root)"))
-    outcomes_dir = root / config["extraction"]["outcomes_dir"]
-    if not outcomes_dir.is_dir():
-        problems.append(Problem(message=f"folder not found: {config['extraction']['outcomes_dir']}",
-                                file=source, key="extraction.outcomes_dir", rule="file-exists"))
+    roots = allowed_roots(Path(root).absolute(), config.get("external_data"))
+    for key, rel in list(input_paths(config).items()) + list(input_dirs(config).items()):
+        path = Path(root) / rel
+        is_dir = key in input_dirs(config)
+        if not inside(path.absolute(), roots):
+            problems.append(outside_problem(rel, key, source, roots))
+        elif not (path.is_dir() if is_dir else path.is_file()):
+            what = "folder" if is_dir else "file"
+            problems.append(Problem(message=f"{what} not found: {rel}", file=source, key=key, value=rel,
+                                    rule="file-exists",
+                                    hint=f"fix the path (relative to the review folder {Path(root).absolute()})"))
     return problems
 
 
 def outcome_sheet(config: dict, outcome_id: str) -> str:
-    """Path (relative to the project root) of an outcome's extraction sheet."""
+    """Path (relative to the review folder) of an outcome's extraction sheet."""
     return f"{config['extraction']['outcomes_dir']}/{outcome_id}.csv"

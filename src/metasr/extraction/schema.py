@@ -10,15 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 
 import fastjsonschema
 import yaml
 from jsonschema import Draft202012Validator
 
 from metasr.errors import Problem
+from metasr.resources import SCHEMAS
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
 STUDIES_SCHEMA = "studies.schema.yaml"
 OUTCOME_SCHEMA = "outcome_sheet.schema.yaml"
 
@@ -32,7 +31,7 @@ TEXT_COLUMNS = {"study_id", "record_id", "label", "comparison", "timepoint", "su
 
 @lru_cache(maxsize=None)
 def validator(name: str) -> Draft202012Validator:
-    with open(SCHEMA_DIR / name, encoding="utf-8") as fh:
+    with open(SCHEMAS / name, encoding="utf-8") as fh:
         return Draft202012Validator(yaml.safe_load(fh))
 
 

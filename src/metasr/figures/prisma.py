@@ -130,9 +130,12 @@ def _kappa_note(label: str, a: dict) -> str:
 
 
 def footnotes(prisma: dict) -> list[str]:
-    """Agreement between reviewers, when screening was dual (not part of the PRISMA boxes)."""
+    """Where declared counts come from, and agreement between reviewers when screening was dual
+    (neither is part of the PRISMA boxes)."""
     agreement = prisma.get("agreement") or {}
-    notes = [_kappa_note("Title/abstract", agreement.get("title_abstract")),
+    notes = [f"Counts declared by the reviewers, from {prisma.get('source')}; not counted by metasr."
+             if prisma.get("origin") == "declared" else "",
+             _kappa_note("Title/abstract", agreement.get("title_abstract")),
              _kappa_note("Full-text", agreement.get("full_text"))]
     return [n for n in notes if n]
 

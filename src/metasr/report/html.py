@@ -470,11 +470,22 @@ def rob_is_assessed(studies: list[dict]) -> bool:
     return any((s.get(c) or "").strip() for s in studies for c in columns)
 
 
+def flow_origin(prisma: dict | None) -> str:
+    """Where the review's PRISMA counts come from, in one sentence."""
+    if not prisma:
+        return ("none: the review starts from its included studies and declares no PRISMA counts "
+                "(config `prisma:`)")
+    if prisma.get("origin") == "declared":
+        return f"declared in the config, from {prisma.get('source') or 'an unnamed source'} (not counted by metasr)"
+    return "counted by metasr from the search exports and screening decisions"
+
+
 def review_summary(config, prisma, studies, sections) -> list[tuple[str, str]]:
     by_status = {}
     for s in sections:
         by_status.setdefault(s["status"], []).append(s["label"])
     rows = []
+    rows.append(("Flow counts", flow_origin(prisma)))
     if prisma:
         records = prisma.get("records") or {}
         rows.append(("Records identified", str(records.get("identified", "–"))))
@@ -538,6 +549,7 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
         "linked_figures": linked_summary(plan),
         "linked_note": LINKED_NOTE,
         "prisma": plan.get("prisma"),
+        "flow_origin": flow_origin(prisma),
         "summary_forest": plan.get("summary_forest"),
         "rob_assessed": rob_is_assessed(studies),
         "rob_figures": [{"key": key, "heading": heading, **plan[key]}

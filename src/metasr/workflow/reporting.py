@@ -24,8 +24,8 @@ def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dic
     Figures the report links rather than embeds (a large review) are linked relative to out_html's folder."""
     figures = {name: path for name, path in inputs.items() if name not in NOT_FIGURES}
     data_files = list(inputs["data"])
-    context = report_context(config, list(inputs["pooled"]), list(inputs["extraction"]), inputs["prisma_json"],
-                             inputs["prisma_svg"], figures, inputs["studies"], config["extraction"].get("narrative"),
+    context = report_context(config, list(inputs["pooled"]), list(inputs["extraction"]), inputs.get("prisma_json"),
+                             inputs.get("prisma_svg"), figures, inputs["studies"], config["extraction"].get("narrative"),
                              data_files, report_dir=Path(out_html).parent)
     pooled = [json.loads(Path(p).read_text()) for p in inputs["pooled"]]
     certainty = {s["id"]: s["grade"].get("certainty") for s in context["sections"]}

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metasr.config import outcome_sheet, prepare_config
-from metasr.errors import InputError, raise_if_errors
+from metasr.config import has_search, outcome_sheet, prepare_config, read_yaml
+from metasr.errors import InputError, Problem, raise_if_errors
+from metasr.folder import ReviewFolder, find_review, review_of_config
 
 
 @dataclass
@@ -31,7 +32,17 @@ class Review:
 
     @property
     def sources(self) -> list[str]:
-        return sorted(self.config["search"]["sources"])
+        return sorted(self.config["search"]["sources"]) if self.has_search else []
+
+    @property
+    def has_search(self) -> bool:
+        """Whether the review runs its own search and screening stages."""
+        return has_search(self.config)
+
+    @property
+    def has_prisma(self) -> bool:
+        """Whether the review has PRISMA flow counts (counted from its search, or declared)."""
+        return self.has_search or bool(self.config.get("prisma"))
 
     @property
     def outcomes_with_data(self) -> list[str]:
@@ -39,6 +50,38 @@ class Review:
 
     def sheet(self, outcome_id: str) -> str:
         return outcome_sheet(self.config, outcome_id)
+
+
+def snakemake_review(configfiles: list, config: dict, is_module: bool, workdir_given: bool,
+                     cwd: Path | None = None) -> tuple[ReviewFolder, dict]:
+    """Which review a Snakemake invocation runs, and its config as the reviewer wrote it.
+
+    - `--configfile FOLDER/config.yaml`: that file's review (its folder; the folder above `config/`).
+    - the workflow used as a module (`module ...: config: ...`): the config handed over, with
+      paths relative to the host workflow's working directory.
+    - otherwise the review in the working directory (`--directory FOLDER`, or the repository root
+      for the default review): its `config.yaml` or `config/config.yaml`.
+    The file is read again by metasr's own loader (plain data only), so Snakemake's parsed dict is
+    only compared with it: `--config` overrides would be applied by Snakemake but not validated.
+    """
+    cwd = Path(cwd or Path.cwd()).absolute()
+    if is_module and not configfiles:
+        return ReviewFolder(root=cwd, config_file=cwd / "config.yaml"), dict(config)
+    if len(configfiles) > 1:
+        raise InputError(Problem(message="more than one --configfile given", rule="one-review",
+                                 value=", ".join(map(str, configfiles)),
+                                 hint="a run takes one review: give its config.yaml (or run `metasr run FOLDER`)"))
+    folder = review_of_config(configfiles[0]) if configfiles else find_review(cwd)
+    raw = read_yaml(folder.config_file, shown=folder.shown_config)
+    if configfiles and workdir_given and folder.root != cwd:
+        raise InputError(Problem(message=f"--directory {cwd} is not the folder of the review {folder.config_file}",
+                                 rule="one-review", hint="give either --directory FOLDER or --configfile "
+                                                         "FOLDER/config.yaml (or run `metasr run FOLDER`)"))
+    if config and dict(config) != raw:
+        raise InputError(Problem(message="--config values are not supported", file=folder.shown_config,
+                                 rule="one-review", hint="write the setting into the review's config.yaml "
+                                                         "(a run always reflects its config file)"))
+    return folder, raw
 
 
 def load_review(raw_config: dict, root: str | Path, source: str = "config/config.yaml") -> Review:

@@ -1,4 +1,5 @@
 # Search records: parse each export, de-duplicate across exports, screen, count for PRISMA 2020.
+# Included only when the review has a search stage (`search` and `screening` in its config).
 
 
 rule ingest_records:
@@ -8,8 +9,6 @@ rule ingest_records:
         "results/records/parsed/{source}.csv",
     log:
         "logs/ingest_records/{source}.log",
-    conda:
-        "../envs/metasr.yaml"
     params:
         code=CODE["records"],
         source=lambda w: w.source,
@@ -28,8 +27,6 @@ rule dedup_records:
         audit="results/records/audit.csv",
     log:
         "logs/dedup_records.log",
-    conda:
-        "../envs/metasr.yaml"
     params:
         code=CODE["records"],
     script:
@@ -40,8 +37,8 @@ rule screen_records:
     input:
         records="results/records/records.csv",
         unique="results/records/unique.csv",
-        title_abstract=config["screening"]["title_abstract"],
-        full_text=config["screening"]["full_text"],
+        title_abstract=REVIEW.config["screening"]["title_abstract"],
+        full_text=REVIEW.config["screening"]["full_text"],
     output:
         screening="results/screening/screening.csv",
         prisma_json="results/screening/prisma.json",
@@ -49,31 +46,10 @@ rule screen_records:
         conflicts="results/screening/conflicts.csv",
     log:
         "logs/screen_records.log",
-    conda:
-        "../envs/metasr.yaml"
+    localrule: True
     params:
         code=CODE["screening"],
         screening=REVIEW.config["screening"],
         sources=REVIEW.config["search"]["sources"],
     script:
         "../scripts/screen_records.py"
-
-
-rule draw_prisma:
-    input:
-        "results/screening/prisma.json",
-    output:
-        svg=report(
-            "results/screening/prisma.svg",
-            caption="../report/prisma.rst",
-            category="PRISMA",
-        ),
-        png="results/screening/prisma.png",
-    log:
-        "logs/draw_prisma.log",
-    conda:
-        "../envs/metasr.yaml"
-    params:
-        code=CODE["figures"],
-    script:
-        "../scripts/draw_prisma.py"

@@ -1,4 +1,8 @@
-# Parse-time helpers: load and validate the review, list targets, give each job only what it needs.
+# Parse-time helpers: find the review, load and validate it, list targets, give each job only
+# what it needs. The review is a folder (metasr.folder): the working directory, or the folder of
+# the --configfile given; every path below is relative to it.
+from pathlib import Path
+
 from metasr.errors import InputError
 from metasr.workflow.outcomes import (
     assign_outcome_jobs,
@@ -6,14 +10,33 @@ from metasr.workflow.outcomes import (
     outcome_job_minutes,
     wants_png,
 )
-from metasr.workflow.review import code_fingerprint, load_review
+from metasr.workflow.review import code_fingerprint, load_review, snakemake_review
 from snakemake.exceptions import WorkflowError
 
 try:
-    REVIEW = load_review(config, workflow.basedir)
+    REVIEW_FOLDER, RAW_CONFIG = snakemake_review(
+        workflow.overwrite_configfiles,
+        config,
+        not workflow.modifier.is_main_snakefile(),
+        workflow.overwrite_workdir is not None,
+    )
+except InputError as err:
+    raise WorkflowError(f"metasr: no review to run; nothing was run.\n{err.format()}")
+
+if (
+    not not workflow.modifier.is_main_snakefile()
+    and REVIEW_FOLDER.root != Path.cwd().absolute()
+):
+
+    workdir: REVIEW_FOLDER.root
+
+
+try:
+    REVIEW = load_review(RAW_CONFIG, REVIEW_FOLDER.root, REVIEW_FOLDER.shown_config)
 except InputError as err:
     raise WorkflowError(
-        f"metasr: the review's inputs have problems; nothing was run.\n{err.format()}"
+        f"metasr: the review in {REVIEW_FOLDER.root} has problems; nothing was run.\n"
+        f"{err.format()}"
     )
 
 # Checksums of the library code behind each stage, passed as params so that a changed library
@@ -45,15 +68,24 @@ wildcard_constraints:
 
 def get_final_output():
     return [
-        "results/records/unique.csv",
-        "results/screening/prisma.json",
-        "results/screening/prisma.svg",
+        ["results/records/unique.csv"] if REVIEW.has_search else [],
+        list(prisma_outputs().values()),
         expand("results/extraction/{outcome}.csv", outcome=OUTCOMES),
         expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
         list(outcome_figures().values()),
         list(review_figures().values()),
         "results/report.html",
     ]
+
+
+def prisma_outputs():
+    """The PRISMA counts and diagram, when the review has a flow (counted or declared)."""
+    if not REVIEW.has_prisma:
+        return {}
+    return {
+        "prisma_json": "results/screening/prisma.json",
+        "prisma_svg": "results/screening/prisma.svg",
+    }
 
 
 def source_file(wildcards):
@@ -69,7 +101,9 @@ def parsed_records():
 
 
 def dedup_overrides():
-    path = REVIEW.config["search"]["dedup"].get("overrides")
+    path = (
+        REVIEW.config["search"]["dedup"].get("overrides") if REVIEW.has_search else None
+    )
     return [path] if path else []
 
 

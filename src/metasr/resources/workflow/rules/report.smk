@@ -5,11 +5,10 @@ rule write_report:
     input:
         **outcome_figures(),
         **review_figures(),
+        **prisma_outputs(),
         pooled=expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
         extraction=expand("results/extraction/{outcome}.csv", outcome=OUTCOMES),
-        prisma_json="results/screening/prisma.json",
-        prisma_svg="results/screening/prisma.svg",
-        studies=config["extraction"]["studies"],
+        studies=REVIEW.config["extraction"]["studies"],
         data=input_files(),
     output:
         report(
@@ -19,8 +18,7 @@ rule write_report:
         ),
     log:
         "logs/write_report.log",
-    conda:
-        "../envs/metasr.yaml"
+    localrule: True
     params:
         code=CODE["report"],
         config=REVIEW.config,

@@ -17,8 +17,6 @@ for job_name, job_outcomes in OUTCOME_JOBS.items():
             f"logs/outcomes/{job_name}.log",
         group:
             "outcomes"
-        conda:
-            "../envs/metasr.yaml"
         resources:
             runtime=outcome_job_minutes(job_outcomes),
         params:

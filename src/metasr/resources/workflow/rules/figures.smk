@@ -15,8 +15,7 @@ rule plot_summary:
         ),
     log:
         "logs/plot_summary.log",
-    conda:
-        "../envs/metasr.yaml"
+    localrule: True
     params:
         code=CODE["figures"],
         outcomes=REVIEW.config["outcomes"],
@@ -27,7 +26,7 @@ rule plot_summary:
 
 rule plot_rob:
     input:
-        config["extraction"]["studies"],
+        REVIEW.config["extraction"]["studies"],
     output:
         **png_copy(traffic_png="results/figures/rob_traffic.png"),
         **png_copy(summary_png="results/figures/rob_summary.png"),
@@ -43,8 +42,7 @@ rule plot_rob:
         ),
     log:
         "logs/plot_rob.log",
-    conda:
-        "../envs/metasr.yaml"
+    localrule: True
     params:
         code=CODE["figures"],
     script:

@@ -1,0 +1,36 @@
+# The PRISMA 2020 flow diagram: from the counts of the review's own screening (rules/records.smk),
+# or from counts declared in the config by a review without a search stage.
+
+
+if not REVIEW.has_search:
+
+    rule declare_prisma:
+        output:
+            "results/screening/prisma.json",
+        log:
+            "logs/declare_prisma.log",
+        localrule: True
+        params:
+            code=CODE["screening"],
+            prisma=REVIEW.config["prisma"],
+        script:
+            "../scripts/declare_prisma.py"
+
+
+rule draw_prisma:
+    input:
+        "results/screening/prisma.json",
+    output:
+        svg=report(
+            "results/screening/prisma.svg",
+            caption="../report/prisma.rst",
+            category="PRISMA",
+        ),
+        png="results/screening/prisma.png",
+    log:
+        "logs/draw_prisma.log",
+    localrule: True
+    params:
+        code=CODE["figures"],
+    script:
+        "../scripts/draw_prisma.py"

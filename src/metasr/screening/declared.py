@@ -1,0 +1,120 @@
+"""PRISMA 2020 counts declared in the config, for a review without its own search stage.
+
+A review that re-analyses or updates a published meta-analysis starts from its included studies;
+its flow counts come from elsewhere (the published flow diagram). They are checked with the same
+conservation laws as counted flows, and written as the same prisma.json, marked `origin: declared`
+with their `source`, so the diagram and the report say where the numbers come from.
+
+Standard library only: the config check runs at parse time.
+"""
+
+from __future__ import annotations
+
+from metasr.errors import Problem
+
+SCHEMA = "metasr.prisma/1"
+COLUMNS = ("databases", "other")
+REMOVED_BEFORE_SCREENING = ("duplicates", "removed_automation", "removed_other")
+
+
+def _screened(column: dict) -> int:
+    """Records screened: as declared, or (a column without a screening layer) what was not removed."""
+    if "screened" in column:
+        return column["screened"]
+    return column["identified"] - sum(column.get(k, 0) for k in REMOVED_BEFORE_SCREENING)
+
+
+def _law(problems: list, source: str, key: str, name: str, left: int, parts: dict) -> None:
+    if left != sum(parts.values()):
+        detail = " + ".join(f"{k} {v}" for k, v in parts.items())
+        problems.append(Problem(message=f"{name} {left} is not {detail}", file=source, key=key,
+                                rule="prisma-counts-add-up",
+                                hint="copy the counts from the flow diagram again: each box is the sum of the "
+                                     "boxes it splits into"))
+
+
+def declared_problems(prisma: dict, source: str) -> list[Problem]:
+    """Every PRISMA law the declared counts break (the schema has checked their types)."""
+    problems: list[Problem] = []
+    included = 0
+    for name in COLUMNS:
+        column = prisma.get(name)
+        if not column:
+            continue
+        key = f"prisma.{name}"
+        removed = {k: column.get(k, 0) for k in REMOVED_BEFORE_SCREENING}
+        screened = _screened(column)
+        _law(problems, source, key, "identified", column["identified"], {**removed, "screened": screened})
+        if "screened" in column or "excluded" in column:
+            _law(problems, source, key, "screened", screened,
+                 {"excluded": column.get("excluded", 0), "sought": column["sought"]})
+        _law(problems, source, key, "sought", column["sought"],
+             {"not retrieved": column["not_retrieved"], "assessed": column["assessed"]})
+        if sum(column["reports_excluded"].values()) > column["assessed"]:
+            problems.append(Problem(message="more reports excluded than assessed", file=source,
+                                    key=f"{key}.reports_excluded", rule="prisma-counts-add-up",
+                                    hint="reports excluded by reason cannot exceed reports assessed"))
+        included += column["assessed"] - sum(column["reports_excluded"].values())
+    if included != prisma["reports_included"]:
+        problems.append(Problem(
+            message=f"reports included {prisma['reports_included']} is not reports assessed minus reports "
+                    f"excluded ({included})", file=source, key="prisma.reports_included",
+            rule="prisma-counts-add-up", hint="check the assessed and excluded boxes of the flow diagram"))
+    if prisma["studies_included"] > prisma["reports_included"]:
+        problems.append(Problem(message="more studies than reports included", file=source,
+                                key="prisma.studies_included", rule="prisma-counts-add-up",
+                                hint="every included study has at least one report"))
+    return problems
+
+
+def _column_counts(name: str, column: dict) -> dict:
+    reasons = [{"reason": r, "n": n} for r, n in column["reports_excluded"].items()]
+    screened = _screened(column)
+    label = "Databases and registers" if name == "databases" else "Other methods"
+    excluded = column.get("excluded", screened - column["sought"])
+    return {
+        "identified": column["identified"],
+        "identified_by_source": [{"source": name, "database": label, "method": name, "n": column["identified"]}],
+        "identified_by_database": [{"database": label, "method": name, "n": column["identified"]}],
+        "registers": 0,
+        "duplicates": column.get("duplicates", 0),
+        "removed_automation": column.get("removed_automation", 0),
+        "removed_other": column.get("removed_other", 0),
+        "screened": screened,
+        "excluded": excluded,
+        "excluded_reasons": [],
+        "sought": column["sought"],
+        "not_retrieved": column["not_retrieved"],
+        "assessed": column["assessed"],
+        "reports_excluded": sum(column["reports_excluded"].values()),
+        "reports_excluded_reasons": reasons,
+        "reports_included": column["assessed"] - sum(column["reports_excluded"].values()),
+    }
+
+
+def declared_prisma(prisma: dict) -> dict:
+    """prisma.json (metasr.screening.prisma's layout) from counts declared in the config."""
+    columns = {name: _column_counts(name, prisma[name]) for name in COLUMNS if prisma.get(name)}
+    identified = sum(c["identified"] for c in columns.values())
+    unique = sum(c["screened"] for c in columns.values())
+    return {
+        "schema": SCHEMA,
+        "origin": "declared",
+        "source": prisma["source"],
+        "records": {"identified": identified, "unique": unique, "duplicates": identified - unique},
+        "columns": columns,
+        "included": {"studies": prisma["studies_included"], "reports": prisma["reports_included"]},
+        "agreement": {},
+        "warnings": [],
+    }
+
+
+def write_declared_prisma(prisma: dict, out_json) -> dict:
+    """Write prisma.json from declared counts (checked again: the step may run without the CLI)."""
+    from metasr.errors import raise_if_errors
+    from metasr.io import write_json
+
+    raise_if_errors(declared_problems(prisma, "config (prisma)"))
+    counts = declared_prisma(prisma)
+    write_json(out_json, counts)
+    return counts
