@@ -19,9 +19,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# Runs the default review (config/config.yaml); profiles/default applies automatically.
+# Runs the default review (the repository root: config/config.yaml, data/), or another review
+# folder with `make run REVIEW=path/to/folder`; profiles/default applies automatically.
+REVIEW ?= .
 run: setup
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/metasr run $(REVIEW) --cores $(CORES)
 
 # System packages some tests need (headless Chromium, SLURM daemons). Best effort: tests skip
 # with a clear reason when these cannot be installed (not root, no apt).
@@ -30,11 +32,11 @@ system-deps:
 
 test: setup system-deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/lint_workflow.py
 	$(BIN)/snakefmt --check Snakefile rules
 
 lint: setup
-	$(BIN)/snakemake --lint
+	$(BIN)/python tools/lint_workflow.py
 	$(BIN)/snakefmt --check Snakefile rules
 
 lock:

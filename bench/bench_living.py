@@ -22,7 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "workflow"))
-from harness import copy_workflow, run_snakemake  # noqa: E402
+from harness import copy_review, run_snakemake  # noqa: E402
 
 SECTION = "## Living review"
 
@@ -35,7 +35,7 @@ def timed(workdir: Path, *args: str) -> tuple[float, str]:
 
 def measure(repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = copy_workflow(Path(tmp) / "review")
+        workdir = copy_review(Path(tmp) / "review")
         full, _ = timed(workdir, "--cores", "2")
         noop = []
         for _ in range(repeats):

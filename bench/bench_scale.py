@@ -47,6 +47,8 @@ REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 SNAKEMAKE = str(BIN / "snakemake")
+# The repository's workflow, run in the review folder (as `metasr run FOLDER` does).
+WORKFLOW = [SNAKEMAKE, "--snakefile", str(Path(__file__).resolve().parents[1] / "Snakefile")]
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
@@ -80,11 +82,9 @@ def run_measured(cmd: list[str], cwd: Path | None = None, timeout: float | None 
             "load_before": before, "load_after": load()}
 
 
-def simulate(out: Path, outcomes: int, studies: int, records: int, seed: int, workflow: bool) -> dict:
+def simulate(out: Path, outcomes: int, studies: int, records: int, seed: int) -> dict:
     cmd = [str(BIN / "metasr"), "simulate", "--outcomes", str(outcomes), "--studies", str(studies),
            "--records", str(records), "--seed", str(seed), "--out", str(out), "--force"]
-    if workflow:
-        cmd.append("--with-workflow")
     result = run_measured(cmd)
     if result["returncode"] != 0:
         raise SystemExit(f"simulate failed: {result}")
@@ -155,16 +155,16 @@ def bench_outcomes(args) -> dict:
     results = []
     for n in args.sizes or [1, 10, 100, 500]:
         workdir = Path(tempfile.mkdtemp(prefix=f"scale-o{n}-", dir=args.tmp))
-        sim = simulate(workdir, n, args.studies, args.records, args.seed, workflow=True)
+        sim = simulate(workdir, n, args.studies, args.records, args.seed)
         if args.png is not None:
             set_execution(workdir, png=args.png)
-        dry = run_measured([SNAKEMAKE, "--cores", "2", "--dry-run", "--quiet", "rules"], cwd=workdir,
+        dry = run_measured([*WORKFLOW, "--cores", "2", "--dry-run", "--quiet", "rules"], cwd=workdir,
                            stdout=subprocess.PIPE)
-        dry_text = subprocess.run([SNAKEMAKE, "--cores", "2", "--dry-run"], cwd=workdir, env=ENV,
+        dry_text = subprocess.run([*WORKFLOW, "--cores", "2", "--dry-run"], cwd=workdir, env=ENV,
                                   capture_output=True, text=True).stdout
         n_jobs = count_dry_run_jobs(dry_text)
         with open(workdir / "bench-run.log", "w") as log:
-            run = run_measured([SNAKEMAKE, "--cores", "2"], cwd=workdir, timeout=args.timeout, stdout=log)
+            run = run_measured([*WORKFLOW, "--cores", "2"], cwd=workdir, timeout=args.timeout, stdout=log)
         times = job_times(workdir)
         done = sum(r["jobs"] for r in times.values())
         entry = {"outcomes": n, "studies": args.studies, "records": args.records, "png": "auto" if args.png is None else args.png, "jobs": n_jobs,
@@ -223,7 +223,7 @@ def bench_records(args) -> dict:
     results = []
     for n in args.sizes or [1000, 10000, 100000]:
         workdir = Path(tempfile.mkdtemp(prefix=f"scale-r{n}-", dir=args.tmp))
-        sim = simulate(workdir, 1, 10, n, args.seed, workflow=n in (args.via_snakemake or [1000, 10000]))
+        sim = simulate(workdir, 1, 10, n, args.seed)
         before = load()
         proc = subprocess.run([PYTHON, "-c", RECORDS_CHILD, str(workdir)], env=ENV, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -232,7 +232,7 @@ def bench_records(args) -> dict:
         direct.update(load_before=before, load_after=load())
         entry = {"records": n, "simulate": sim, "direct": direct}
         if n in (args.via_snakemake or [1000, 10000]):
-            run = run_measured([SNAKEMAKE, "--cores", "2", "results/screening/prisma.json"], cwd=workdir,
+            run = run_measured([*WORKFLOW, "--cores", "2", "results/screening/prisma.json"], cwd=workdir,
                                timeout=args.timeout)
             entry["snakemake"] = run
             entry["snakemake_job_times"] = job_times(workdir)
@@ -344,7 +344,7 @@ def bench_parse(args) -> dict:
     results = []
     for n in args.sizes or [1, 10, 100, 500]:
         workdir = Path(tempfile.mkdtemp(prefix=f"scale-p{n}-", dir=args.tmp))
-        simulate(workdir, n, args.studies, args.records, args.seed, workflow=False)
+        simulate(workdir, n, args.studies, args.records, args.seed)
         before = load()
         proc = subprocess.run([PYTHON, "-c", PARSE_CHILD, str(workdir)], env=ENV, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -427,8 +427,8 @@ def bench_jobcost(args) -> dict:
         workdir = Path(args.workdir)
     else:
         workdir = Path(tempfile.mkdtemp(prefix="scale-jobcost-", dir=args.tmp))
-        simulate(workdir, 1, args.studies, args.records, args.seed, workflow=True)
-        subprocess.run([SNAKEMAKE, "--cores", "2"], cwd=workdir, env=ENV, check=True, capture_output=True)
+        simulate(workdir, 1, args.studies, args.records, args.seed)
+        subprocess.run([*WORKFLOW, "--cores", "2"], cwd=workdir, env=ENV, check=True, capture_output=True)
     results = {"python_startup": time_import("pass"),
                "snakemake_script_preamble": time_import("import snakemake.script")}
     for rule in JOB_RULES:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "workflow"))
-from harness import copy_workflow, planned_jobs, run_snakemake  # noqa: E402
+from harness import copy_review, planned_jobs, run_snakemake  # noqa: E402
 from test_living_review import add_synthetic_study_to_sdmt  # noqa: E402
 
 
@@ -36,7 +36,7 @@ def section_text(report: str) -> str:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = copy_workflow(Path(tmp) / "review")
+        workdir = copy_review(Path(tmp) / "review")
         run_snakemake(workdir, "--cores", "2")
         add_synthetic_study_to_sdmt(workdir)
         jobs = sorted(planned_jobs(workdir))

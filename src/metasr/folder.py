@@ -91,3 +91,8 @@ def outside_problem(rel: str, key: str, source: str, roots: list[Path]) -> Probl
                    rule="inside-review",
                    hint=f"inputs are read from {shown} only: copy the file into the review folder, or list "
                         "its folder under `external_data:` in the config if reading it from there is intended")
+
+
+def review_from_options(review: str | None = None, config: str | None = None) -> ReviewFolder:
+    """The review a command works on: `--config FILE`, else `--review FOLDER` (default: here)."""
+    return review_of_config(config) if config else find_review(review or ".")

@@ -67,9 +67,9 @@ def test_snakemake_accepts_the_profile_and_groups_outcomes(tmp_path):
     spec.loader.exec_module(harness)
     workdir = tmp_path / "review"
     workdir.mkdir()
-    harness.copy_workflow(workdir)
+    harness.copy_review(workdir)
     proc = subprocess.run(
-        [str(Path(sys.executable).with_name("snakemake")), "-n", "--workflow-profile", "profiles/slurm"],
+        harness.snakemake_command("-n", "--workflow-profile", str(REPO_ROOT / "profiles" / "slurm")),
         cwd=workdir,
         capture_output=True,
         text=True,

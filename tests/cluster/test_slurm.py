@@ -43,7 +43,7 @@ def _copy(dest: Path) -> Path:
     harness = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(harness)
     dest.mkdir(parents=True)
-    return harness.copy_workflow(dest)
+    return harness.copy_review(dest)
 
 
 def _venv_env(base: dict[str, str]) -> dict[str, str]:
@@ -61,7 +61,7 @@ class Run:
         self.name, self.log = name, log
         with log.open("w") as out:
             self.proc = subprocess.Popen(
-                [str(VENV_BIN / "snakemake"), *args],
+                [str(VENV_BIN / "snakemake"), "--snakefile", str(REPO_ROOT / "Snakefile"), *args],
                 cwd=cwd,
                 env=env,
                 stdout=out,
@@ -119,7 +119,7 @@ def test_default_review_on_slurm_matches_local_run(slurm_cluster, tmp_path):
                 "the SLURM run",
                 [
                     "--workflow-profile",
-                    "profiles/slurm",
+                    str(REPO_ROOT / "profiles" / "slurm"),
                     # The cluster answers at once; no need to wait 20 s before the first squeue.
                     "--slurm-init-seconds-before-status-checks",
                     "2",
@@ -191,7 +191,8 @@ def test_default_review_on_slurm_matches_local_run(slurm_cluster, tmp_path):
 
     # 4. Snakemake's records of the jobs that ran on the node are complete: nothing to rerun.
     again = subprocess.run(
-        [str(VENV_BIN / "snakemake"), "-n", "--workflow-profile", "profiles/slurm"],
+        [str(VENV_BIN / "snakemake"), "--snakefile", str(REPO_ROOT / "Snakefile"), "-n",
+         "--workflow-profile", str(REPO_ROOT / "profiles" / "slurm")],
         cwd=cluster,
         env=slurm_cluster.client_env(_venv_env(os.environ)),
         capture_output=True,

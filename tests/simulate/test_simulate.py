@@ -22,7 +22,7 @@ from metasr.extraction.validate import validate_review
 from metasr.records.pipeline import RECORD_COLUMNS, UNIQUE_COLUMNS, dedup_rows, parse_file
 from metasr.records.table import write_csv_atomic
 from metasr.screening.pipeline import screen_records
-from metasr.simulate import copy_workflow, simulate_review
+from metasr.simulate import simulate_review
 from metasr.stats import effects as escalc_module
 from metasr.stats.analysis import split_usable
 from metasr.stats.models import fit_rma
@@ -177,13 +177,6 @@ def test_pooled_estimates_recover_true_effects_at_the_nominal_rate(tmp_path: Pat
     # No systematic bias: the mean standardised error is within 3.5 SE of zero (the z's are
     # over-dispersed a little by tau, so this is loose but still catches a sign or scale error).
     assert abs(z_sum / math.sqrt(n)) < 3.5 * 1.3
-
-
-def test_copy_workflow_brings_the_code(tmp_path: Path):
-    dest = copy_workflow(tmp_path / "review")
-    for part in ("Snakefile", "rules/common.smk", "scripts/analyse_outcomes.py", "report/workflow.rst",
-                 "envs/metasr.yaml", "profiles/default/config.yaml"):
-        assert (dest / part).is_file(), part
 
 
 def test_cli_writes_a_review_and_refuses_to_overwrite(tmp_path: Path, capsys):

@@ -15,30 +15,31 @@ from metasr.simulate import simulate_review
 
 pytestmark = pytest.mark.slow
 
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+METASR = str(Path(sys.executable).with_name("metasr"))
 PRISMA_KEYS = ("identified", "duplicates", "screened", "excluded", "sought", "not_retrieved", "assessed",
                "reports_excluded", "reports_included", "studies_included")
 
 
-def run_snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def metasr_run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """`metasr run FOLDER ...`, as a user runs a review folder."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run([SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    proc = subprocess.run([METASR, "run", str(workdir), *args], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"metasr run {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return proc
 
 
 @pytest.fixture(scope="module")
 def simulated_run(tmp_path_factory) -> tuple[Path, dict]:
     workdir = tmp_path_factory.mktemp("e2e") / "review"
-    # Through the command line, as a user would: `metasr simulate ... --with-workflow`.
+    # Through the command line, as a user would: `metasr simulate ...`, then the workflow on it.
     proc = subprocess.run([str(Path(sys.executable).with_name("metasr")), "simulate", "--outcomes", "3", "--studies",
-                           "6", "--records", "200", "--seed", "31", "--out", str(workdir), "--with-workflow"],
+                           "6", "--records", "200", "--seed", "31", "--out", str(workdir)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     truth = json.loads((workdir / "truth.json").read_text())
     assert truth == json.loads(json.dumps(simulate_review(workdir.with_name("again"), outcomes=3, studies=6,
                                                           records=200, seed=31)))
-    run_snakemake(workdir, "--cores", "2")
+    metasr_run(workdir, "--cores", "2")
     return workdir, truth
 
 
@@ -73,5 +74,5 @@ def test_the_report_and_figures_are_written(simulated_run):
     assert "SYNTHETIC review" in report
     for oid in truth["outcomes"]:
         assert (workdir / f"results/figures/{oid}_forest.svg").is_file()
-    proc = run_snakemake(workdir, "--cores", "1", "--dry-run")
+    proc = metasr_run(workdir, "--cores", "1", "--dry-run")
     assert "Nothing to be done" in proc.stdout + proc.stderr

@@ -1,4 +1,7 @@
-"""Run the workflow on a disposable copy of the project (code, config, data)."""
+"""Run the workflow on a disposable copy of the default review (a review folder: config and data).
+
+The workflow itself is the repository's (`--snakefile`); the copy is the working directory, as
+with `metasr run FOLDER` or `snakemake --directory FOLDER`."""
 
 from __future__ import annotations
 
@@ -10,24 +13,27 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-WORKFLOW_PARTS = ["Snakefile", "rules", "scripts", "config", "data", "report", "envs", "profiles"]
+REVIEW_PARTS = ["config", "data"]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+SNAKEFILE = str(REPO_ROOT / "Snakefile")
 
 
-def copy_workflow(dest: Path) -> Path:
+def copy_review(dest: Path) -> Path:
+    """The default review (config/ and data/) copied into `dest`."""
     dest.mkdir(parents=True, exist_ok=True)
-    for part in WORKFLOW_PARTS:
-        src = REPO_ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part)
-        else:
-            shutil.copy2(src, dest / part)
+    for part in REVIEW_PARTS:
+        shutil.copytree(REPO_ROOT / part, dest / part)
     return dest
+
+
+def snakemake_command(*args: str) -> list[str]:
+    """snakemake with the repository's workflow, run in the review folder (the working directory)."""
+    return [SNAKEMAKE, "--snakefile", SNAKEFILE, *args]
 
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run([SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True)
+    proc = subprocess.run(snakemake_command(*args), cwd=workdir, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness import planned_jobs, run_snakemake
-from metasr.simulate import copy_workflow, simulate_review
+from metasr.simulate import simulate_review
 from metasr.workflow.outcomes import assign_outcome_jobs
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,6 @@ OUTCOME_JOBS = 2
 def batched_review(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("batched") / "review"
     simulate_review(workdir, outcomes=5, studies=4, records=120, seed=5)
-    copy_workflow(workdir)
     config = workdir / "config" / "config.yaml"
     config.write_text(config.read_text() + f"execution:\n  outcome_jobs: {OUTCOME_JOBS}\n  png: false\n")
     return workdir

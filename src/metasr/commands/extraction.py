@@ -13,23 +13,25 @@ def register(subparsers) -> None:
     validate = sub.add_parser("validate", help="run every extraction check; list all problems at once")
     discrepancies = sub.add_parser("discrepancies", help="compare with the second extractor's sheets")
     for p in (validate, discrepancies):
-        p.add_argument("--config", default="config/config.yaml", help="review config (default: %(default)s)")
+        p.add_argument("--review", metavar="FOLDER", default=".", help="review folder (default: here)")
+        p.add_argument("--config", metavar="FILE", help="the review's config file (instead of --review)")
         p.add_argument("--json", action="store_true", help="print JSON instead of text")
     validate.set_defaults(func=run_validate)
     discrepancies.set_defaults(func=run_discrepancies)
 
 
-def _load(path: str) -> tuple[dict, Path]:
+def _load(args) -> tuple[dict, Path]:
     from metasr.config import load_config
-    config_path = Path(path)
-    root = config_path.resolve().parent.parent
-    return load_config(config_path, root=root, check_files=False), root
+    from metasr.folder import review_from_options
+
+    location = review_from_options(args.review, args.config)
+    return load_config(location.config_file, root=location.root, check_files=False), location.root
 
 
 def run_validate(args) -> int:
     from metasr.errors import InputError
     from metasr.extraction.validate import validate_review
-    config, root = _load(args.config)
+    config, root = _load(args)
     problems = validate_review(config, root)
     errors = [p for p in problems if p.severity == "error"]
     if args.json:
@@ -47,7 +49,7 @@ def run_validate(args) -> int:
 def run_discrepancies(args) -> int:
     from metasr.errors import InputError
     from metasr.extraction.discrepancies import discrepancy_report, format_report
-    config, root = _load(args.config)
+    config, root = _load(args)
     if not (config.get("extraction") or {}).get("second_extractor_dir"):
         raise InputError("no second extraction configured", hint="set extraction.second_extractor_dir in the config")
     report = discrepancy_report(config, root)

@@ -14,33 +14,32 @@ def register(subparsers) -> None:
     run.add_argument("--title-abstract", help="title/abstract decision CSV "
                                               "(default: screening.title_abstract in config)")
     run.add_argument("--full-text", help="full-text decision CSV (default: screening.full_text in config)")
-    run.add_argument("--config", default="config/config.yaml", help="review config (default: %(default)s)")
+    run.add_argument("--review", metavar="FOLDER", default=".", help="review folder (default: here)")
+    run.add_argument("--config", metavar="FILE", help="the review's config file (instead of --review)")
     run.add_argument("--out", required=True, help="output directory")
     run.add_argument("--no-figure", action="store_true", help="skip prisma.svg and prisma.png")
     run.set_defaults(func=run_screening)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
-def _project_path(config_path, relative: str):
-    from pathlib import Path
-
-    # Config paths are relative to the project root, the folder that holds config/.
-    root = Path(config_path).resolve().parent.parent
-    return Path(relative) if Path(relative).is_absolute() else root / relative
-
-
 def run_screening(args) -> int:
     import sys
     from pathlib import Path
 
-    from metasr.errors import Problem
-    from metasr.config import load_config
+    from metasr.config import has_search, load_config
+    from metasr.errors import InputError, Problem
+    from metasr.folder import review_from_options
     from metasr.screening.pipeline import screen_records
 
-    config = load_config(args.config, check_files=False)
+    location = review_from_options(args.review, args.config)
+    config = load_config(location.config_file, root=location.root, check_files=False)
+    if not has_search(config):
+        raise InputError(Problem(message="the review has no search stage", file=location.shown_config,
+                                 key="screening", rule="stages",
+                                 hint="screening needs `search` and `screening` in the config"))
     screening = config["screening"]
-    title_abstract = args.title_abstract or _project_path(args.config, screening["title_abstract"])
-    full_text = args.full_text or _project_path(args.config, screening["full_text"])
+    title_abstract = args.title_abstract or location.root / screening["title_abstract"]
+    full_text = args.full_text or location.root / screening["full_text"]
     records = Path(args.records)
     prisma = screen_records(records / "records.csv", records / "unique.csv", title_abstract,
                             full_text, screening, config["search"]["sources"], args.out)

@@ -22,9 +22,6 @@ def register(subparsers) -> None:
                         help="records in the search exports, duplicates included (default 200)")
     parser.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the review into")
-    parser.add_argument("--with-workflow", action="store_true",
-                        help="also copy the workflow code (Snakefile, rules, scripts, ...) so that "
-                             "`cd DIR && snakemake --cores 2` runs the review")
     parser.add_argument("--force", action="store_true", help="write into DIR even if it holds a config already")
     parser.set_defaults(func=handle)
 
@@ -40,11 +37,10 @@ def handle(args: argparse.Namespace) -> int:
         raise InputError(Problem(message="the folder already holds a review (config/config.yaml)", file=str(out),
                                  rule="simulate output", hint="choose an empty folder or pass --force"))
     truth = simulate_review(out, outcomes=args.outcomes, studies=args.studies, records=args.records,
-                            seed=args.seed, with_workflow=args.with_workflow)
+                            seed=args.seed)
     counts = truth["prisma"]["records"]
     print(f"SYNTHETIC review written to {out}: {counts['identified']} records ({counts['unique']} unique), "
           f"{truth['prisma']['included']['studies']} included studies, {len(truth['outcomes'])} outcomes; "
           f"truth in {out / 'truth.json'}")
-    if args.with_workflow:
-        print(f"run it: cd {out} && snakemake --cores 2")
+    print(f"run it: metasr run {out}")
     return 0

@@ -40,11 +40,42 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
     problems, typed_rows = check_outcome_rows(sheet, by_id)
     problems += sheet_discrepancies(sheet_csv, extraction_cfg)
     warnings = raise_if_errors(problems)
-    rows = [_output_row(row, result, by_id) for row, result in convert_rows([t for _, t in typed_rows], settings)]
-    rows.sort(key=lambda r: r["study_id"])  # stable: keeps sheet order within a study
+    numbered = [{**typed, SHEET_ROW: n} for n, typed in typed_rows]
+    converted = [(_output_row(row, result, by_id), row[SHEET_ROW]) for row, result in convert_rows(numbered, settings)]
+    converted.sort(key=lambda pair: pair[0]["study_id"])  # stable: keeps sheet order within a study
+    rows = [row for row, _ in converted]
+    check_effect_inputs(rows, [n for _, n in converted], settings.measure, sheet.path)
     warnings += _several_usable(rows, sheet.path)
     write_csv_atomic(out_csv, output_columns(settings.measure), rows)
     return warnings
+
+
+# The sheet cell each effect input comes from, so that a problem found when the effect is computed
+# names the cell the reviewer wrote (not the generated results/extraction table).
+SHEET_ROW = "__row__"
+SHEET_COLUMN_OF_INPUT = {"m1i": "mean1", "sd1i": "sd1", "n1i": "n1", "m2i": "mean2", "sd2i": "sd2", "n2i": "n2",
+                         "ai": "events1", "ci": "events2", "x1i": "events1", "t1i": "time1", "x2i": "events2",
+                         "t2i": "time2", "ti": "t_stat", "yi": "effect", "vi": "effect_se"}
+
+
+def check_effect_inputs(rows: list[dict], sheet_rows: list[int], measure: str, sheet_path: str) -> None:
+    """Compute every usable row's effect as pooling will; a problem names the sheet, row and column."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from metasr.stats.effects import escalc
+
+    usable = [(row, n) for row, n in zip(rows, sheet_rows) if row["usable"]]
+    if not usable:
+        return
+    columns = [c for c in MEASURE_COLUMNS[measure] if any(row.get(c) is not None for row, _ in usable)]
+    table = pd.DataFrame([{c: row.get(c) for c in columns} for row, _ in usable], columns=columns)
+    try:
+        escalc(table, measure, file=sheet_path, rows=[n for _, n in usable])
+    except InputError as err:
+        raise InputError([replace(p, file=sheet_path, column=SHEET_COLUMN_OF_INPUT.get(p.column, p.column))
+                          for p in err.problems]) from None
 
 
 def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict) -> Settings:

@@ -3,8 +3,7 @@
 `simulate_review(out_dir, outcomes=N, studies=K, records=R, seed=S)` writes a folder that the
 workflow runs as it runs a real review (`config/`, `data/`), plus `truth.json` (what every file
 was generated from, and the counts and effects the pipeline must recover) and `README.md`.
-`copy_workflow(out_dir)` adds the workflow code, so that `cd out_dir && snakemake --cores 2`
-runs the simulated review end to end.
+`metasr run out_dir` runs the simulated review end to end.
 
 Everything depends on the seed only (numpy's Generator; files written with fixed line endings,
 no clocks, no set iteration), so one seed gives byte-identical files.
@@ -16,7 +15,6 @@ import csv
 import io
 import json
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +28,6 @@ TA_REASONS = ["wrong population", "wrong intervention", "wrong study design", "r
               "conference abstract", "erratum"]
 FT_REASONS = ["wrong comparator", "wrong outcome", "no usable data", "wrong study design", "other"]
 EXCLUSION_REASONS = list(dict.fromkeys(TA_REASONS + FT_REASONS))
-WORKFLOW_PARTS = ["Snakefile", "rules", "scripts", "report", "envs", "profiles"]
 SECONDARY_REPORT = 0.15  # share of studies with a second included report
 PASS_TITLE_ABSTRACT = 0.12  # share of the other articles passed on to full text
 NOT_RETRIEVED = 0.08  # share of full texts sought but not retrieved
@@ -38,31 +35,6 @@ REVIEWER_DISAGREEMENT = 0.06  # title/abstract: one reviewer differs, the consen
 
 TA_COLUMNS = ["doi", "pmid", "title", "year", "decision", "reason", "reviewer1", "reviewer2", "notes"]
 FT_COLUMNS = ["doi", "pmid", "title", "year", "decision", "reason", "study_id", "notes"]
-
-
-def repo_root() -> Path:
-    import metasr
-    return Path(metasr.__file__).resolve().parents[2]
-
-
-def copy_workflow(dest: str | Path, root: str | Path | None = None) -> Path:
-    """Copy the workflow code (Snakefile, rules, scripts, report, envs, profiles) into dest."""
-    root, dest = Path(root) if root else repo_root(), Path(dest)
-    missing = [p for p in WORKFLOW_PARTS if not (root / p).exists()]
-    if missing:
-        raise InputError(Problem(message=f"workflow code not found next to the metasr package: {missing}",
-                                 file=str(root), rule="workflow code",
-                                 hint="run from a source checkout (pip install -e .) of metasr"))
-    dest.mkdir(parents=True, exist_ok=True)
-    for part in WORKFLOW_PARTS:
-        src, target = root / part, dest / part
-        if src.is_dir():
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(src, target)
-    return dest
 
 
 def check_parameters(outcomes: int, studies: int, records: int) -> None:
@@ -318,8 +290,7 @@ Command: `{command}`
   counts, which records are one work, each outcome's true effect (`theta`, on the analysis scale:
   SMD, MD, log RR, log OR, log IRR) and heterogeneity (`tau`), each study's true effect.
 
-Run it: `metasr simulate ... --with-workflow` also copies the workflow code here, then
-`snakemake --cores 2` in this folder runs the whole review into `results/`.
+Run it: `metasr run <this folder>` runs the whole review into `results/`.
 """
 
 
@@ -333,7 +304,7 @@ def outcome_truth(o: fx.Outcome) -> dict:
 
 
 def simulate_review(out_dir: str | Path, outcomes: int = 3, studies: int = 6, records: int = 200, seed: int = 1,
-                    with_workflow: bool = False, abstract_words: int = 120) -> dict:
+                    abstract_words: int = 120) -> dict:
     """Write a complete synthetic review into out_dir; return its truth (also in truth.json)."""
     check_parameters(outcomes, studies, records)
     out = Path(out_dir)
@@ -394,6 +365,4 @@ def simulate_review(out_dir: str | Path, outcomes: int = 3, studies: int = 6, re
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    if with_workflow:
-        copy_workflow(out)
     return truth
