@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from metasr.config import load_config, prepare_config
+from metasr.config import has_search, input_paths, load_config, prepare_config, read_yaml
 from metasr.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,3 +89,128 @@ def test_broken_yaml_names_the_line(tmp_path):
     with pytest.raises(InputError) as info:
         load_config(bad)
     assert info.value.problems[0].row is not None
+
+
+# ---- the review's config is plain data, read by metasr's own loader ---------------------------
+
+def load_problem(tmp_path, text: str):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        read_yaml(path)
+    return info.value.problems[0]
+
+
+def test_yaml_templating_is_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    problem = load_problem(tmp_path, f'__use_yte__: true\nreview:\n  id: ?__import__("os").system("touch {marker}") '
+                                     'or "x"\n')
+    assert problem.rule == "yaml" and "templating" in problem.message and not marker.exists()
+
+
+@pytest.mark.parametrize("text, line", [
+    ("review: !!python/object/apply:os.system ['true']\n", 1),
+    ("outcomes:\n  edss: !custom {label: x}\n", 2),
+    ("review: !!binary aGVsbG8=\n", 1),
+])
+def test_tags_are_refused_with_their_line(tmp_path, text, line):
+    problem = load_problem(tmp_path, text)
+    assert problem.rule == "yaml" and "tag" in problem.message and problem.row == line
+
+
+def test_duplicate_keys_are_errors_naming_both_lines(tmp_path):
+    problem = load_problem(tmp_path, "outcomes:\n  edss: {label: a, measure: SMD}\n  edss: {label: b, measure: MD}\n")
+    assert problem.row == 3 and "'edss' appears twice (first at line 2)" in problem.message
+
+
+def test_anchors_and_aliases_are_refused(tmp_path):
+    problem = load_problem(tmp_path, "a: &x [1, 2]\nb: *x\n")
+    assert problem.row == 2 and "aliases" in problem.message
+
+
+def test_plain_yaml_types_still_read(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("a: 1\nb: 2.5\nc: true\nd: null\ne: [x, 'y']\nf: {g: 2020-01-01}\n")
+    data = read_yaml(path)
+    assert data["a"] == 1 and data["c"] is True and data["d"] is None and data["e"] == ["x", "y"]
+
+
+def test_a_folder_given_as_config_is_named(tmp_path):
+    problem = load_problem_path(tmp_path)
+    assert problem.rule == "file-exists" and "folder" in problem.message
+
+
+def load_problem_path(path):
+    with pytest.raises(InputError) as info:
+        read_yaml(path)
+    return info.value.problems[0]
+
+
+# ---- paths stay inside the review folder --------------------------------------------------------
+
+def test_inputs_outside_the_review_are_refused_without_reading_them(tmp_path):
+    raw = copy.deepcopy(RAW)
+    raw["search"]["sources"]["pubmed"]["file"] = "../../../../../../etc/passwd"
+    raw["extraction"]["narrative"] = "/etc/hostname"
+    problems = problems_of(raw, check_files=True)
+    outside = {p.key: p for p in problems if p.rule == "inside-review"}
+    assert set(outside) == {"search.sources.pubmed.file", "extraction.narrative"}
+    text = " ".join(p.format() for p in problems)
+    assert "root:" not in text  # nothing of /etc/passwd is echoed
+
+
+def test_external_data_allows_a_named_folder(tmp_path):
+    review, shared = tmp_path / "review", tmp_path / "shared"
+    for part in ("config", "data"):
+        import shutil
+        shutil.copytree(REPO / part, review / part)
+    shared.mkdir()
+    (shared / "pubmed.nbib").write_bytes((REPO / "data/search/pubmed.nbib").read_bytes())
+    raw = copy.deepcopy(RAW)
+    raw["search"]["sources"]["pubmed"]["file"] = "../shared/pubmed.nbib"
+    with pytest.raises(InputError) as info:
+        prepare_config(raw, "config.yaml", review, check_files=True)
+    assert [p.rule for p in info.value.problems] == ["inside-review"]
+    raw["external_data"] = ["../shared"]
+    assert prepare_config(raw, "config.yaml", review, check_files=True)["external_data"] == ["../shared"]
+
+
+# ---- stages: search and screening are optional, together ------------------------------------------
+
+def without_search(raw: dict) -> dict:
+    raw = copy.deepcopy(raw)
+    del raw["search"], raw["screening"]
+    return raw
+
+
+def test_a_review_may_start_from_its_included_studies():
+    config = prepared(without_search(RAW))
+    assert not has_search(config) and "search.sources.pubmed.file" not in input_paths(config)
+
+
+def test_search_without_screening_is_refused():
+    raw = copy.deepcopy(RAW)
+    del raw["screening"]
+    assert [p.key for p in problems_of(raw)] == ["screening"]
+
+
+DECLARED = {"source": "Figure 1 of the published review",
+            "databases": {"identified": 139, "duplicates": 52, "screened": 87, "excluded": 44, "sought": 43,
+                          "not_retrieved": 0, "assessed": 43, "reports_excluded": {"review": 20, "other": 1}},
+            "studies_included": 13, "reports_included": 22}
+
+
+def test_declared_prisma_counts_must_add_up():
+    raw = without_search(RAW)
+    raw["prisma"] = copy.deepcopy(DECLARED)
+    assert prepared(raw)["prisma"]["studies_included"] == 13
+    raw["prisma"]["databases"]["screened"] = 88
+    problems = problems_of(raw)
+    assert {p.rule for p in problems} == {"prisma-counts-add-up"}
+    assert any("identified 139 is not duplicates 52" in p.message for p in problems)
+
+
+def test_declared_prisma_with_a_search_stage_is_refused():
+    raw = copy.deepcopy(RAW)
+    raw["prisma"] = copy.deepcopy(DECLARED)
+    assert any(p.key == "prisma" and p.rule == "stages" for p in problems_of(raw))

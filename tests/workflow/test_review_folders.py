@@ -1,0 +1,161 @@
+"""A review is a folder: `metasr init` starts one, `metasr run` runs it, and two reviews never mix.
+
+The starter reviews hold EXAMPLE rows (said in every such row); the second review beside the
+default one is the starter imported from a table of the BCG vaccine trials (Colditz et al. 1994,
+metafor's dat.bcg, copied in tests/fixtures/review_folders/bcg.csv).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import REPO_ROOT, planned_jobs, run_snakemake, snakemake_command
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+BCG = REPO_ROOT / "tests" / "fixtures" / "review_folders" / "bcg.csv"
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def metasr(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(BIN / "metasr"), *args], cwd=cwd, env=ENV, capture_output=True, text=True)
+    if check:
+        assert proc.returncode == 0, f"metasr {' '.join(args)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def pooled(folder: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in (folder / "results" / "pooled").glob("*.json")}
+
+
+def test_init_then_run_gives_a_report_and_a_rerun_does_nothing(tmp_path):
+    review = tmp_path / "my review"
+    metasr("init", str(review))
+    assert "EXAMPLE" in (review / "data/extraction/studies.csv").read_text()
+    metasr("run", str(review), "--cores", "2", cwd=tmp_path)
+    assert (review / "results/report.html").is_file() and (review / "logs").is_dir()
+    assert json.loads((review / "results/screening/prisma.json").read_text())["included"]["studies"] == 1
+    assert set(pooled(review)) == {"example_outcome"}
+    again = metasr("run", str(review), "--cores", "1", "--dry-run", cwd=tmp_path)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_a_review_without_a_search_stage_runs_from_extraction(tmp_path):
+    review = tmp_path / "reanalysis"
+    metasr("init", str(review), "--no-search")
+    rules = {rule for rule, _ in planned_jobs(review)}
+    assert not rules & {"ingest_records", "dedup_records", "screen_records", "draw_prisma"}
+    metasr("run", str(review), "--cores", "2")
+    assert not (review / "results/screening").exists()
+    report = (review / "results/report.html").read_text()
+    assert "starts from its included studies" in report
+
+
+def test_declared_prisma_counts_are_drawn_and_attributed(tmp_path):
+    review = tmp_path / "update"
+    metasr("init", str(review), "--no-search")
+    config = review / "config.yaml"
+    config.write_text(config.read_text() + """
+prisma:
+  source: "Figure 1 of the published review"
+  databases: {identified: 120, duplicates: 20, screened: 100, excluded: 90, sought: 10,
+              not_retrieved: 1, assessed: 9, reports_excluded: {wrong comparison: 8}}
+  studies_included: 1
+  reports_included: 1
+""")
+    metasr("run", str(review), "--cores", "2")
+    prisma = json.loads((review / "results/screening/prisma.json").read_text())
+    assert prisma["origin"] == "declared" and (review / "results/screening/prisma.svg").is_file()
+    assert "declared in the config, from Figure 1 of the published review" in \
+        (review / "results/report.html").read_text()
+
+
+def test_a_second_review_beside_the_default_keeps_its_own_results_and_history(finished_run: Path):
+    """Run from the default review's folder with --configfile, as the old README said: nothing of the
+    default review (outcomes, narrative, results, history) reaches the second, and back."""
+    second = finished_run.parent / "bcg"
+    metasr("init", str(second), "--from-csv", str(BCG), "--measure", "RR")
+    default_results = {p: p.stat().st_mtime_ns for p in (finished_run / "results").rglob("*") if p.is_file()}
+    run_snakemake(finished_run, "--cores", "2", "--configfile", str(second / "config.yaml"))
+    assert set(pooled(second)) == {"outcome"}
+    assert pooled(second)["outcome"]["k"] == 13
+    # metafor: rma(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+    assert pooled(second)["outcome"]["model"]["estimate"] == pytest.approx(-0.7145323, abs=1e-7)
+    assert len(list((second / "results/history").glob("*.json"))) == 1
+    assert {p: p.stat().st_mtime_ns for p in (finished_run / "results").rglob("*") if p.is_file()} == default_results
+    assert "Nothing to be done" in run_snakemake(finished_run, "--cores", "1", "--dry-run").stdout
+
+
+def test_directory_and_configfile_must_name_the_same_review(finished_run: Path, tmp_path: Path):
+    other = tmp_path / "other"
+    metasr("init", str(other), "--no-search")
+    proc = run_snakemake(finished_run, "--cores", "1", "--dry-run", "--directory", str(finished_run),
+                         "--configfile", str(other / "config.yaml"), check=False)
+    assert proc.returncode != 0 and "is not the folder of the review" in proc.stdout + proc.stderr
+
+
+def test_config_values_from_the_command_line_are_refused(finished_run: Path):
+    proc = run_snakemake(finished_run, "--cores", "1", "--dry-run", "--config", "execution={png: false}", check=False)
+    assert proc.returncode != 0 and "--config values are not supported" in proc.stdout + proc.stderr
+
+
+def test_a_templated_config_runs_nothing(tmp_path):
+    review = tmp_path / "hostile"
+    metasr("init", str(review), "--no-search")
+    marker = tmp_path / "pwned"
+    config = review / "config.yaml"
+    config.write_text(f'__use_yte__: true\n# ?__import__("os").system("touch {marker}")\n' + config.read_text())
+    for proc in (metasr("run", str(review), "--cores", "1", check=False),
+                 subprocess.run(snakemake_command("--cores", "1", "--directory", str(review)), env=ENV,
+                                capture_output=True, text=True)):
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "templating (__use_yte__) is not supported" in out
+    assert not marker.exists()
+
+
+def test_metasr_run_reports_problems_without_a_traceback(tmp_path):
+    missing = metasr("run", str(tmp_path / "nowhere"), check=False)
+    assert missing.returncode == 2 and "review folder not found" in missing.stderr
+    review = tmp_path / "broken"
+    metasr("init", str(review), "--no-search")
+    sheet = review / "data/extraction/outcomes/example_outcome.csv"
+    sheet.write_text(sheet.read_text().replace(",12.4,3.1,", ",12.4,-3.1,"))
+    proc = metasr("run", str(review), check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "data/extraction/outcomes/example_outcome.csv, row 2, column 'sd1'" in proc.stderr
+    assert not (review / "results").exists()
+
+
+def test_the_workflow_runs_as_a_snakemake_module(tmp_path: Path):
+    host = tmp_path / "host"
+    metasr("init", str(host), "--no-search")
+    (host / "Snakefile").write_text(f"""
+configfile: "config.yaml"
+
+
+module metasr:
+    snakefile:
+        "{REPO_ROOT / 'Snakefile'}"
+    config:
+        config
+
+
+use rule * from metasr as metasr_*
+
+
+rule all:
+    default_target: True
+    input:
+        rules.metasr_all.input,
+""")
+    proc = subprocess.run([str(BIN / "snakemake"), "--cores", "2"], cwd=host, env=ENV, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert set(pooled(host)) == {"example_outcome"} and (host / "results/report.html").is_file()
