@@ -202,8 +202,7 @@ def _aliases(result, keys):
 @given(st.lists(_RECORD, min_size=1, max_size=12))
 def test_no_cluster_holds_an_identity_conflict(records):
     """Within a cluster: one DOI and one PMID (up to identifier_conflict links, which the audit
-    explains), never a notice with a non-notice, never two kinds of record unless they share an
-    identifier."""
+    explains), never a notice with a non-notice, never two kinds of record."""
     records = [{**BASE, **r, "record_id": f"s:{i}"} for i, r in enumerate(records)]
     result = clusters(records)
     assert len(result.cluster_of) == len(records)
@@ -216,12 +215,8 @@ def test_no_cluster_holds_an_identity_conflict(records):
         for kind in ("doi", "pmid"):
             assert len({root((kind, getattr(keys[i], kind))) for i in group
                         if getattr(keys[i], kind)}) <= 1
-        for x in group:
-            for y in group:
-                a, b = keys[x], keys[y]
-                assert a.notice_title == b.notice_title
-                shared = (a.doi and b.doi) or (a.pmid and b.pmid)
-                assert a.kind == b.kind or (shared and not (a.kind and b.kind))
+        assert len({keys[i].notice_title for i in group}) == 1
+        assert len({keys[i].kind for i in group} - {""}) <= 1
     # Each removed record is explained by exactly one audit link.
     assert len(result.links) == len(records) - len(members)
 

@@ -56,7 +56,7 @@ from rapidfuzz import fuzz
 from metasr.errors import InputError, Problem
 from metasr.records.normalise import (RecordKeys, journal_initial, journals_compatible,
                                      keys_for_rows, pages_compatible, ranges_overlap, same_range,
-                                     title_numbers)
+                                     title_numbers, volumes_compatible)
 
 MAX_BLOCK = 40
 WINDOW = 12
@@ -154,19 +154,33 @@ def hard_conflicts(a: RecordKeys, b: RecordKeys) -> list[str]:
     same_identifier = (a.doi and a.doi == b.doi) or (a.pmid and a.pmid == b.pmid)
     if a.notice_title != b.notice_title:
         found.append("notice")  # "Erratum: <title>" is never the article, whatever its DOI
-    if a.kind != b.kind and (a.kind and b.kind or not same_identifier):
-        # One database calls it an erratum, another a journal item: with the same DOI or PMID
-        # that is labelling, not two works.
+    if kinds_conflict(a, b, bool(same_identifier)):
         found.append("kind")
     if same_identifier:
         return found
     if a.year is not None and b.year is not None and abs(a.year - b.year) > 1:
         found.append("year")
-    if a.volume and b.volume and a.volume != b.volume:
+    if a.volume and b.volume and not volumes_compatible(a, b):
         found.append("volume")
     if a.ranges and b.ranges and not pages_compatible(a.ranges, b.ranges):
         found.append("pages")
     return found
+
+
+def kinds_conflict(a: RecordKeys, b: RecordKeys, same_identifier: bool) -> bool:
+    """Different kinds of record (erratum, meeting abstract, registration, article). One
+    database calling an item an erratum and another a journal item is labelling, not two
+    works, when they share a DOI or PMID; and a supplement item of unknown kind may be the
+    meeting abstract another database labels as one."""
+    if a.kind == b.kind:
+        return False
+    if a.kind and b.kind:
+        return True
+    unknown = a if not a.kind else b
+    known = b if unknown is a else a
+    if known.kind == "conference" and unknown.supplement:
+        return False
+    return not same_identifier
 
 
 # ---------------------------------------------------------------- evidence against a conflict
@@ -323,7 +337,7 @@ def venue_evidence(a: RecordKeys, b: RecordKeys) -> list[str]:
     fields = []
     if a.journal and b.journal and journals_compatible(a.journal, b.journal):
         fields.append("journal")
-    if a.volume and a.volume == b.volume:
+    if a.volume and b.volume and volumes_compatible(a, b):
         fields.append("volume")
     if a.ranges and b.ranges and pages_compatible(a.ranges, b.ranges):
         fields.append("pages")
@@ -508,15 +522,18 @@ def all_record_keys(rows: list[dict]) -> list[RecordKeys]:
 
 def identity_signature(k: RecordKeys) -> tuple:
     """The fields of `identity_conflict`: records with equal signatures conflict alike."""
-    return (k.doi, k.pmid, k.kind, k.notice_title)
+    return (k.doi, k.pmid, k.notice_title)
 
 
 SOFT_FIELDS = ("year", "volume", "pages")
 
 
 def soft_values(k: RecordKeys) -> dict[str, set]:
-    return {"year": {k.year} if k.year is not None else set(),
-            "volume": {k.volume} if k.volume else set(), "pages": set(k.ranges)}
+    volumes = {("volume", k.volume)} if k.volume else set()
+    if k.volume and k.supplement_number:
+        volumes.add(("supplement", k.supplement_number))
+    return {"year": {k.year} if k.year is not None else set(), "volume": volumes,
+            "pages": set(k.ranges)}
 
 
 def _soft_compatible(field: str, x, y) -> bool:
@@ -524,7 +541,8 @@ def _soft_compatible(field: str, x, y) -> bool:
         return abs(x - y) <= 1
     if field == "pages":
         return ranges_overlap(x, y)
-    return x == y
+    # Volumes: equal, or a volume that is only the other side's supplement number.
+    return x[1] == y[1] and "volume" in (x[0], y[0])
 
 
 class Identifiers:
@@ -564,6 +582,9 @@ class Clusters:
         self.members = {i: [i] for i in range(len(keys))}
         self.signatures = {i: {identity_signature(k): i} for i, k in enumerate(keys)}
         self.soft = {i: soft_values(k) for i, k in enumerate(keys)}
+        # (kinds the members carry, whether every member without one is a supplement item)
+        self.kinds = {i: ({k.kind} - {""}, k.supplement or bool(k.kind))
+                      for i, k in enumerate(keys)}
         self.identifiers = Identifiers()
         self.pending: dict[str, set] = {}
         self.distinct_of: dict[int, set[int]] = defaultdict(set)
@@ -598,13 +619,21 @@ class Clusters:
             return True
         if a.pmid and b.pmid and not self._same("pmid", a.pmid, b.pmid):
             return True
-        if a.notice_title != b.notice_title:
-            return True
-        if a.kind != b.kind:
-            same_identifier = (a.doi and b.doi and self._same("doi", a.doi, b.doi)) or (
-                a.pmid and b.pmid and self._same("pmid", a.pmid, b.pmid))
-            return bool(a.kind and b.kind or not same_identifier)
-        return False
+        return a.notice_title != b.notice_title
+
+    def kinds_conflict(self, x: int, y: int, shared: bool) -> bool:
+        """Kinds of record of two clusters: a cluster's kinds are those its members carry
+        (a member without one joined them through an identifier or as a supplement item);
+        a cluster without any is plain articles, or unknown supplement items."""
+        (kx, plain_x), (ky, plain_y) = self.kinds[x], self.kinds[y]
+        if kx and ky:
+            return not kx & ky
+        if not kx and not ky:
+            return False
+        kinds, supplements_only = (kx, plain_y) if kx else (ky, plain_x)
+        if shared:
+            return False
+        return not (kinds == {"conference"} and supplements_only)
 
     def _share_identifier(self, x: int, y: int) -> bool:
         ids = {(kind, self.identifiers.canonical(kind, value)) for sig in self.signatures[x]
@@ -626,9 +655,12 @@ class Clusters:
             if any(self.identity_conflict(keys[i], keys[j]) for i in self.signatures[x].values()
                    for j in self.signatures[y].values()):
                 return True
+            shared = self._share_identifier(x, y)
+            if self.kinds_conflict(x, y, shared):
+                return True
         finally:
             self.pending = {}
-        if self._share_identifier(x, y):
+        if shared:
             return False
         for field in SOFT_FIELDS:
             if field in link.tolerates:
@@ -648,6 +680,8 @@ class Clusters:
             self.signatures[x].setdefault(signature, i)
         for field, values in self.soft.pop(y).items():
             self.soft[x][field] |= values
+        (kx, plain_x), (ky, plain_y) = self.kinds[x], self.kinds.pop(y)
+        self.kinds[x] = (kx | ky, plain_x and plain_y)
 
 
 Progress = Callable[[str, int, int], None]

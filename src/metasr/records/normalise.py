@@ -35,6 +35,8 @@ _NOTICE = re.compile(r"^(?:erratum|errata|correction|corrigendum|corrigenda|retr
                      r"in reply|comment on|commentary on)\b")
 _CONFERENCE_TYPE = re.compile(r"conference|congress|meeting|abstract|proceeding|poster|symposium",
                               re.IGNORECASE)
+# Embase names a meeting's abstracts "Circulation. Conference: American Heart Association…".
+_MEETING_JOURNAL = re.compile(r"[.:]\s*conference\s*:", re.IGNORECASE)
 _REGISTRY = re.compile(r"clinicaltrials\.gov|trial regist|isrctn|ictrp|anzctr|chictr|"
                        r"eudract|drks|ctri|trial registry record|registry", re.IGNORECASE)
 _STOP_JOURNAL = {"the", "of", "and", "for", "in", "on", "de", "la", "le", "der", "und", "y", "a",
@@ -126,7 +128,8 @@ def journal_key(journal: str) -> str:
     """'PLoS ONE [Electronic Resource]' → 'plos one'. Parallel titles ('Ai zheng = Aizheng =
     Chinese journal of cancer', as MEDLINE gives some journals) stay as alternatives joined by
     ' = ', each of which `journals_compatible` tries."""
-    alternatives = (_journal_words(part) for part in (journal or "").split("="))
+    journal = _MEETING_JOURNAL.split(journal or "", 1)[0]  # the journal, not the meeting
+    alternatives = (_journal_words(part) for part in journal.split("="))
     return PARALLEL.join(dict.fromkeys(a for a in alternatives if a))
 
 
@@ -344,7 +347,10 @@ def same_range(a: tuple[PageRange, ...], b: tuple[PageRange, ...]) -> bool:
 
 
 def number_key(value: str) -> str:
-    """Volume '12', 'Vol. 12', '12 Suppl 3' → '12'."""
+    """Volume '12', 'Vol. 12', '12 Suppl 3' → '12'. A fragment such as '1)' (the tail of
+    '50 (Suppl. 1)' cut off by an export) is not a volume: ''."""
+    if (value or "").count(")") > (value or "").count("("):
+        return ""
     match = re.search(r"\d+", value or "")
     return match.group(0).lstrip("0") or "0" if match else ""
 
@@ -360,11 +366,10 @@ def _kind_from_metadata(publication_type: str, journal: str, database: str) -> s
     if _REGISTRY.search(publication_type) or _REGISTRY.search(journal) or \
             _REGISTRY.search(database):
         return "registration"
-    # Only the publication type says "conference": journal names are no guide ("Proceedings of
-    # the National Academy of Sciences" is a journal, "Proc Am Soc Clin Oncol" hides its
-    # "Proceedings"), and a meeting supplement's name ("Circulation. Conference: …") already
-    # keeps it apart from the journal's articles through journal compatibility.
-    if _CONFERENCE_TYPE.search(publication_type):
+    # Only the publication type and Embase's "<journal>. Conference: <meeting>" say
+    # "conference": journal names are no guide ("Proceedings of the National Academy of
+    # Sciences" is a journal, "Proc Am Soc Clin Oncol" hides its "Proceedings").
+    if _CONFERENCE_TYPE.search(publication_type) or _MEETING_JOURNAL.search(journal):
         return "conference"
     return ""
 
@@ -377,12 +382,26 @@ def record_kind(title_key_: str, publication_type: str, journal: str, database: 
     return _kind_from_metadata(publication_type or "", journal or "", database or "")
 
 
-_SUPPLEMENT = re.compile(r"suppl|supplement|\bsup\b", re.IGNORECASE)
+# 'Suppl. 1', 'Supplement', 'Meeting Abstracts' (and Embase's 'Meeting Astracts'), 'S1'.
+_SUPPLEMENT = re.compile(r"suppl|\bsup\b|meeting|abstr|astract|^\s*s\d+\s*$", re.IGNORECASE)
+
+
+_MEETING_TITLE = re.compile(r"\b(?:abstracts|proceedings|meeting|congress)\b", re.IGNORECASE)
+
+
+def supplement_number(row: dict) -> str:
+    """'Suppl. 1' / 'SUPPL. 3' / 'S3' in the issue → '1' / '3'. Embase exports sometimes cut
+    '61 (10 SUPPL. 1)' so that only the '1' reaches the volume field."""
+    found = re.search(r"(?:suppl\w*\.?|^s)\s*(\d+)", row.get("issue", "") or "", re.IGNORECASE)
+    return found.group(1).lstrip("0") if found else ""
 
 
 def is_supplement(row: dict) -> bool:
-    """Volume or issue names a supplement, or the pages are supplement pages ('S45')."""
+    """Volume or issue names a supplement (or meeting abstracts), the pages are supplement
+    pages ('S45'), or the title announces abstracts or proceedings: where journals print
+    meeting abstracts."""
     return bool(_SUPPLEMENT.search(row.get("issue", "") or "") or
+                _MEETING_TITLE.search(row.get("title", "") or "") or
                 _SUPPLEMENT.search(row.get("volume", "") or "") or
                 re.match(r"^\s*s\d", row.get("pages", "") or "", re.IGNORECASE))
 
@@ -397,6 +416,7 @@ class RecordKeys:
     year: int | None
     journal: str
     volume: str
+    supplement_number: str  # 'Suppl. 1' in the issue → '1'
     page: str  # the lowest start page, for blocking
     pages: frozenset[str]  # every start page
     ranges: tuple[PageRange, ...]  # every page range, for comparing
@@ -426,6 +446,7 @@ def record_keys(index: int, row: dict) -> RecordKeys:
         year=int(year) if str(year).isdigit() else None,
         journal=journal_key(row.get("journal", "")),
         volume=number_key(row.get("volume", "")),
+        supplement_number=supplement_number(row),
         page=first_page(pages),
         pages=start_pages(pages),
         ranges=page_ranges(pages),
@@ -437,3 +458,10 @@ def record_keys(index: int, row: dict) -> RecordKeys:
                          row.get("database", "")),
         supplement=is_supplement(row),
     )
+
+
+def volumes_compatible(a: RecordKeys, b: RecordKeys) -> bool:
+    """Same volume, or one record's volume is only the other's supplement number (a cut
+    '61 (10 SUPPL. 1)')."""
+    return (a.volume == b.volume or (a.volume and a.volume == b.supplement_number) or
+            bool(b.volume and b.volume == a.supplement_number))
