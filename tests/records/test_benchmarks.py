@@ -66,9 +66,17 @@ def _groups(rows) -> list[list[int]]:
 
 
 def _first_rows(path, n, out):
-    """The header and first n records of a CSV export, bytes as they are."""
-    lines = path.read_bytes().splitlines(keepends=True)
-    out.write_bytes(b"".join(lines[: n + 1]))
+    """The header and first n records of a Latin-1 CSV export (records may span lines),
+    re-quoted by Python's csv module, as the labels were made."""
+    import csv
+    import io
+
+    raw = path.read_bytes()
+    table = list(csv.reader(io.StringIO(raw.decode("latin-1"), newline="")))
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n" if b"\r\n" in raw[:5000] else "\n").writerows(
+        table[: n + 1])
+    out.write_bytes(buffer.getvalue().encode("latin-1"))
     return out
 
 
