@@ -32,7 +32,9 @@ How records are linked
 
 Overrides (reviewer decisions)
 ------------------------------
-A CSV with columns `record_a, record_b, decision` (extra columns such as `note` are ignored).
+A CSV with columns `record_a, record_b, decision` (extra columns such as `note` are ignored,
+and so are rows whose decision is blank: `metasr records export` writes its cluster table in this
+layout, for a reviewer to fill in and use as the overrides file).
 Each of `record_a`/`record_b` names records by DOI (`10.…`, `doi:10.…` or a doi.org URL), PMID
 (`pmid:123` or bare digits) or `record_id` (`{source}:{index}` as in records.csv); a DOI or PMID
 names every record carrying it. `decision` is `same` (link them, whatever the rules say) or
@@ -449,6 +451,8 @@ def read_overrides(path, rows: list[dict]) -> tuple[list[Link], set[tuple[int, i
         for line, raw in enumerate(reader, start=2):
             row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
             decision = row.get("decision", "").lower()
+            if not decision:
+                continue  # a row of the cluster table the reviewer left as it is
             if decision not in ("same", "distinct"):
                 problems.append(Problem(message="decision must be 'same' or 'distinct'",
                                         file=str(path), row=line, column="decision",
