@@ -77,3 +77,25 @@ rule draw_prisma:
         code=CODE["figures"],
     script:
         "../scripts/draw_prisma.py"
+
+
+# Not part of `all`: ask for it by name (`snakemake export_records`) to get the de-duplicated
+# records for a reference manager or screening tool, and the cluster table to review.
+rule export_records:
+    input:
+        records="results/records/records.csv",
+        unique="results/records/unique.csv",
+        audit="results/records/audit.csv",
+        screening="results/screening/screening.csv",
+    output:
+        ris="results/records/export/records.ris",
+        csv="results/records/export/records.csv",
+        clusters="results/records/export/clusters.csv",
+    log:
+        "logs/export_records.log",
+    conda:
+        "../envs/metasr.yaml"
+    params:
+        code=CODE["records"],
+    script:
+        "../scripts/export_records.py"
