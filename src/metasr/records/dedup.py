@@ -6,13 +6,22 @@ How records are linked
    its first and last 24 characters (truncated or re-prefixed titles), first author + year +
    first page, and volume + first page. A block larger than `MAX_BLOCK` is walked in sorted
    windows of `WINDOW` records, so the comparisons grow near-linearly with the records.
-2. A pair with a *hard conflict* is never linked, directly or through other records: different
-   DOIs or PMIDs; one title a notice ('Erratum: …', 'Correction to …', 'Reply') and the other
-   not; different kinds of record (erratum, conference abstract, trial registration, article)
-   by publication type; and, unless the two share a DOI or PMID, years more than one apart,
-   different volumes or no common start page; or a reviewer's `distinct` override. This keeps
-   errata, a conference abstract and its later article, and supplements that give every
-   abstract one DOI apart.
+2. A pair with a *hard conflict* is not linked by the ordinary rules: different DOIs or PMIDs;
+   one title a notice ('Erratum: …', 'Correction to …', 'Reply') and the other not; different
+   kinds of record (erratum, conference abstract, trial registration, article) by publication
+   type or Embase's '<journal>. Conference: <meeting>' (a supplement item of unknown kind may
+   be the abstract another database labels); and, unless the two share a DOI or PMID, years
+   more than one apart, different volumes or page ranges that do not overlap (pages are read
+   as ranges: '083-087' = '83-7'; see `normalise.page_ranges`). Only two conflicts can be
+   outweighed, and only by evidence stated in the audit (`fields` lists `conflict=…`):
+   `identifier_conflict`: DOIs (or PMIDs) differ, yet title (95 % alike, same numbers), the
+   authors, year, journal, volume and page range all agree, both records are articles and
+   the DOIs are not versions of one another ('….pub2'); `pagination_variant`: disjoint page
+   ranges of equal length (three pages or more, no supplement) with the same title of six
+   words or more, two or more of the same authors, year, journal and volume;
+   `ahead_of_print`: an online-first record (no volume, but a DOI or pages, the year before)
+   and its print record, same title of six words or more, two or more of the same authors,
+   same journal. A reviewer's `distinct` override always blocks.
 3. Otherwise the first rule that holds links the pair (the `rule` column of the audit; the
    `fields` column lists what agreed):
    `doi` / `pmid`: same identifier and titles at least 60 % alike (90 % for conference
@@ -21,13 +30,19 @@ How records are linked
    least 90 % alike, or one a truncation of the other, with the same numbers in them, a
    compatible first author and journal, and volume or first page agreeing unless the titles
    are 95 % alike, and for titles under four words the same page or the same volume and year;
-   `citation`: same first author, year, journal, volume and first page with
-   titles at least 60 % alike (translated titles). Years one apart need a matching volume or
-   page, and a record without authors matches one with authors only on volume or page too.
+   `citation`: same first author, year, journal, volume and first page with titles at least
+   60 % alike (translated titles); `citation_range`: same year, journal, volume and full page
+   range, no conflicting authors, and the words of the shorter title mostly in the longer
+   (75 %: translated or abridged titles). Years one apart need a matching volume or page (or
+   the online-first pattern), and a record without authors matches one with authors only on
+   volume or page too.
 4. Blocks are walked stage by stage, strongest key first (DOI, PMID, exact title, then the
    weaker keys), and a link is applied as soon as it is found; a pair already in one cluster is
    not compared again, which keeps large clusters cheap. Two clusters merge only if no pair
-   across them has a hard conflict, so a chain A–B–C cannot join two works that conflict.
+   across them has an identity conflict (DOI, PMID, notice; kinds compared per cluster), and,
+   unless they share an identifier, their years, volumes and page ranges each have a
+   compatible value where both know the field (a field the link itself accepted to differ
+   excepted): a record that lacks a field cannot bridge two works that disagree on it.
    The issue number is never compared: some libraries store record ids in it.
 
 Overrides (reviewer decisions)
