@@ -43,6 +43,10 @@ from metasr.records.pipeline import parse_file  # noqa: E402
 from metasr.records.table import COLUMNS, write_csv_atomic  # noqa: E402
 
 LABELLED = ["tafenoquine", "respiratory"]
+# Sets labelled in this repository (tests/fixtures/dedup/README.md): name -> shared export.
+OWN_LABELLED = {"diabetes_400": "diabetes_latin1_1845.csv", "endnote_ris_68": "endnote_ris_68.txt",
+                "wos_tagged_500": "wos_tagged_500.txt",
+                "zotero_1000_endnote": "zotero_1000_endnote.xml"}
 BIB_DEDUPE_RUNNER = r"""
 import json, sys, time
 import pandas as pd
@@ -111,11 +115,19 @@ def labelled_runs(bib_python: str | None, workdir: Path) -> list[dict]:
 
     score = load_scorer()
     results = []
-    for name in LABELLED:
-        bench = SHARED / "benchmarks" / "dedup"
-        labels = pd.read_csv(bench / f"{name}_labels.csv")
+    bench = SHARED / "benchmarks" / "dedup"
+    sets = [(name, bench / f"{name}.xml", bench / f"{name}_labels.csv") for name in LABELLED]
+    for name, export in OWN_LABELLED.items():
+        path = SHARED / "samples" / "exports" / export
+        if name == "diabetes_400":
+            sys.path.insert(0, str(REPO / "tests" / "records"))
+            from test_benchmarks import _first_rows
+            path = _first_rows(path, 400, workdir / "diabetes_latin1_400.csv")
+        sets.append((name, path, REPO / "tests" / "fixtures" / "dedup" / f"{name}_labels.csv"))
+    for name, path, labels_path in sets:
+        labels = pd.read_csv(labels_path, keep_default_na=False)
         start = time.perf_counter()
-        rows = parse_file(bench / f"{name}.xml", source=name)
+        rows = parse_file(path, source=name)
         parsed = time.perf_counter()
         clustering = cluster_records(rows)
         done = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,3 +74,29 @@ def json_safe(value: Any) -> Any:
 
 def write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(json_safe(data), indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def csv_safe_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula (OWASP's CSV injection
+    guidance): text starting with '=', '+', '-', '@', a tab or a carriage return gets a leading
+    apostrophe. Numbers, and text that is a plain number ('-0.5'), stay as they are."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    if _NUMBER.match(value):
+        return value
+    return "'" + value
+
+
+def write_csv_safe(path: str | os.PathLike, columns: list[str], rows: list[dict]) -> None:
+    """Write rows (dicts) as a UTF-8 CSV for people and their spreadsheets: every cell through
+    `csv_safe_cell`, atomically."""
+    import csv
+
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([csv_safe_cell(row.get(c, "")) for c in columns] for row in rows)

@@ -59,6 +59,22 @@ def test_errors_raise_and_write_nothing(synthetic_review, helpers):
     assert not (out.parent.exists() and any(out.parent.iterdir()))  # no temporary file left behind
 
 
+def test_a_problem_computing_an_effect_names_the_sheet_cell_not_the_results_file(synthetic_review, helpers):
+    """n1 = 1 passes the sheet checks (n >= 1) but gives no SMD: the problem names the reviewer's
+    sheet, its row and column n1, and nothing is written."""
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0]["n1"] = "1"
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    out = root / "results/extraction/score.csv"
+    with pytest.raises(InputError) as err:
+        run(root, "score", config, out)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (str(sheet), 2, "n1") and "results" not in problem.file
+    assert not out.exists()
+
+
 def test_not_usable_rows_are_kept_with_reasons(synthetic_review, helpers):
     root, config = synthetic_review
     sheet = root / "data/extraction/outcomes/score.csv"

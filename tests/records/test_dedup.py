@@ -45,7 +45,10 @@ def test_doi_links_despite_volume_and_page_noise():
     ({"year": "2022"}, "years apart"),
     ({"year": "2018", "volume": "", "pages": ""}, "undated meeting abstract the year before"),
     ({"pages": "1500-1510"}, "different pages"),
-    ({"doi": "10.1000/other"}, "different DOI"),
+    ({"doi": "10.1000/other", "pages": ""}, "different DOI, pages unknown"),
+    ({"doi": "10.1000/other", "authors": "Absinta, Martina; Reich, Daniel"},
+     "different DOI, other second author"),
+    ({"doi": "10.1000/x.pub2"}, "a new version of the DOI"),
     ({"authors": "Reich, Daniel"}, "different first author"),
     ({"journal": "Brain", "volume": "", "pages": ""}, "different journal"),
 ])
@@ -101,8 +104,8 @@ def test_numbers_in_titles_keep_follow_ups_apart():
 
 
 def test_a_chain_cannot_join_conflicting_records():
-    # s:0 and s:2 carry different DOIs; s:1 (no DOI) matches both by title.
-    records = rows({"doi": "10.1000/a"}, {}, {"doi": "10.1000/b"})
+    # s:0 and s:2 carry different DOIs and s:2 no pages; s:1 (no DOI) matches both by title.
+    records = rows({"doi": "10.1000/a"}, {}, {"doi": "10.1000/b", "pages": ""})
     result = clusters(records)
     assert result.cluster_of[0] != result.cluster_of[2]
 
@@ -177,20 +180,43 @@ _RECORD = st.fixed_dictionaries({
 })
 
 
+def _aliases(result, keys):
+    """Identifier pairs that identifier_conflict links declared one work, as a union-find."""
+    parent = {}
+
+    def root(node):
+        while parent.get(node, node) != node:
+            node = parent[node]
+        return node
+
+    for link in result.links:
+        if link.rule == "identifier_conflict":
+            for kind in ("doi", "pmid"):
+                x, y = getattr(keys[link.a], kind), getattr(keys[link.b], kind)
+                if x and y:
+                    parent[root((kind, y))] = root((kind, x))
+    return root
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(_RECORD, min_size=1, max_size=12))
-def test_no_cluster_holds_a_hard_conflict(records):
+def test_no_cluster_holds_an_identity_conflict(records):
+    """Within a cluster: one DOI and one PMID (up to identifier_conflict links, which the audit
+    explains), never a notice with a non-notice, never two kinds of record."""
     records = [{**BASE, **r, "record_id": f"s:{i}"} for i, r in enumerate(records)]
     result = clusters(records)
     assert len(result.cluster_of) == len(records)
     keys = [record_keys(i, r) for i, r in enumerate(records)]
+    root = _aliases(result, keys)
     members = {}
     for i, cluster in enumerate(result.cluster_of):
         members.setdefault(cluster, []).append(i)
     for group in members.values():
-        for x in group:
-            for y in group:
-                assert x == y or not hard_conflicts(keys[x], keys[y])
+        for kind in ("doi", "pmid"):
+            assert len({root((kind, getattr(keys[i], kind))) for i in group
+                        if getattr(keys[i], kind)}) <= 1
+        assert len({keys[i].notice_title for i in group}) == 1
+        assert len({keys[i].kind for i in group} - {""}) <= 1
     # Each removed record is explained by exactly one audit link.
     assert len(result.links) == len(records) - len(members)
 
@@ -215,3 +241,125 @@ def test_a_real_leading_word_is_not_an_acronym_so_different_journals_stay_apart(
     for short, full in [("JPEN J Parenter Enteral Nutr", "Journal of parenteral and enteral nutrition"),
                         ("AJNR Am J Neuroradiol", "American Journal of Neuroradiology")]:
         assert journals_compatible(journal_key(short), journal_key(full)), short
+
+
+def test_different_dois_with_everything_else_equal_are_one_work():
+    # A journal whose DOI prefix changed: the same article indexed under both DOIs.
+    records = rows({"doi": "10.1097/00005373-201901000-00012"},
+                   {"doi": "10.1213/ta.0000000000000012", "pages": "1474-83",
+                    "authors": "Absinta M; Sati P", "journal": "JAMA Neurol"})
+    result = clusters(records)
+    assert result.cluster_of == [0, 0]
+    (link,) = result.links
+    assert link.rule == "identifier_conflict"
+    assert "conflict=doi:10.1097/00005373-201901000-00012|10.1213/ta.0000000000000012" in link.fields
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"publication_type": "Published Erratum"}, "erratum with the article's title"),
+    ({"publication_type": "Conference Abstract"}, "abstract"),
+    ({"title": "Erratum: " + BASE["title"]}, "notice"),
+    ({"title": BASE["title"] + ": part 2"}, "other title"),
+    ({"year": "2020"}, "other year"),
+    ({"volume": ""}, "volume unknown"),
+    ({"pages": "1474-1490"}, "other end page"),
+])
+def test_different_dois_stay_apart_without_full_agreement(change, reason):
+    records = rows({"doi": "10.1000/a"}, {"doi": "10.2000/b", **change})
+    assert clusters(records).cluster_of == [0, 1], reason
+
+
+def test_different_pmids_with_everything_else_equal_are_one_work():
+    records = rows({"pmid": "31403674"}, {"pmid": "31403675"})
+    result = clusters(records)
+    assert result.cluster_of == [0, 0] and result.links[0].rule == "identifier_conflict"
+    assert "conflict=pmid:31403674|31403675" in result.links[0].fields
+
+
+def test_identifier_conflict_link_lets_copies_of_either_doi_join():
+    records = rows({"doi": "10.1000/a"}, {"doi": "10.2000/b"},
+                   {"doi": "10.2000/b", "title": BASE["title"].upper(), "pages": "", "volume": ""})
+    assert clusters(records).cluster_of == [0, 0, 0]
+
+
+def test_page_formats_are_compared_as_ranges():
+    # Zero-padded against abbreviated ranges, one record carrying a DOI and the other none.
+    records = rows({"pages": "083-087", "doi": "10.1000/a"}, {"pages": "83-7"})
+    assert clusters(records).cluster_of == [0, 0]
+    # Databases disagreeing by two pages on where the article starts.
+    assert clusters(rows({"pages": "678-684"}, {"pages": "676-682"})).cluster_of == [0, 0]
+    # Neighbouring articles share at most their boundary page.
+    assert clusters(rows({"pages": "678-684"}, {"pages": "684-688"})).cluster_of == [0, 1]
+
+
+def test_one_article_under_two_paginations():
+    records = rows({"pages": "1324-1327", "authors": "Zhao, Wei-Zhu; Wang, Ji-Kun; Li, Wei",
+                    "journal": "Ai zheng = Aizheng = Chinese journal of cancer"},
+                   {"pages": "84-87", "authors": "Zhao, W. Z.; Wang, J. K.; Li, W.",
+                    "journal": "Chinese Journal of Cancer"})
+    result = clusters(records)
+    assert result.cluster_of == [0, 0] and result.links[0].rule == "pagination_variant"
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"pages": "84"}, "a single page (abstract, erratum)"),
+    ({"pages": "S84-S93"}, "supplement pages"),
+    ({"pages": "84-90"}, "another page count"),
+    ({"pages": "84-93", "authors": "Absinta, Martina"}, "one author only"),
+    ({"pages": "84-93", "publication_type": "Published Erratum"}, "erratum"),
+    ({"pages": "84-93", "title": BASE["title"] + " (reply)"}, "another title"),
+])
+def test_paginations_that_are_not_the_same_article(change, reason):
+    # BASE has pages 1474-1483 (ten pages), as has '84-93'.
+    assert clusters(rows({}, change)).cluster_of == [0, 1], reason
+
+
+def test_online_first_record_a_year_before_its_print_record():
+    records = rows({}, {"year": "2018", "volume": "", "pages": "1-10", "doi": ""})
+    result = clusters(records)
+    assert result.cluster_of == [0, 0] and result.links[0].rule == "ahead_of_print"
+    records = rows({}, {"year": "2018", "volume": "", "pages": "", "doi": "10.1000/early"})
+    assert clusters(records).cluster_of == [0, 0]
+
+
+def test_same_page_range_with_differently_translated_titles():
+    records = rows({"title": "[Postoperative immunostimulation in non-small-cell bronchial "
+                             "carcinoma. Outcome and complications of intrapleural BCG (Bacille "
+                             "Calmette-Guerin) administration]",
+                    "authors": "Toomes, H.", "journal": "Deutsche Medizinische Wochenschrift",
+                    "pages": "935-940"},
+                   {"title": "Postoperative local immunostimulation in non-oatcell bronchial "
+                             "carcinoma", "authors": "", "journal": "Dtsch-Med-Wochenschr",
+                    "pages": "935-40"})
+    result = clusters(records)
+    assert result.cluster_of == [0, 0] and result.links[0].rule == "citation_range"
+    # Two letters printed under one heading on the same pages, by different authors.
+    letters = rows({"title": "A trial of intrapleural streptokinase", "authors": "Rosa, Ute W.",
+                    "pages": "2243-5; author reply 2243-5"},
+                   {"title": "A trial of intrapleural streptokinase",
+                    "authors": "Bouros, Demosthenes", "pages": "2243-5; author reply 2243-5"})
+    assert clusters(letters).cluster_of == [0, 1]
+
+
+def test_a_record_without_volume_cannot_bridge_two_volumes():
+    records = rows({"volume": "76", "pages": ""}, {"volume": "", "pages": ""},
+                   {"volume": "77", "pages": ""})
+    result = clusters(records)
+    assert result.cluster_of[0] != result.cluster_of[2]
+
+
+def test_copies_joined_by_doi_take_in_a_copy_that_agrees_with_one_of_them():
+    # Print and online volumes under one DOI; a DOI-less copy gives the print volume.
+    records = rows({"doi": "10.1000/x", "volume": "76"},
+                   {"doi": "10.1000/x", "volume": "212", "pages": "e12"},
+                   {"volume": "76", "journal": "JAMA Neurol"})
+    assert clusters(records).cluster_of == [0, 0, 0]
+
+
+def test_progress_is_reported_per_stage():
+    calls = []
+    cluster_records(rows({}, {}), progress=lambda step, done, total: calls.append(
+        (step, done, total)))
+    assert calls[0] == ("keys", 2, 2)
+    assert ("title", 1, 1) in calls
+    assert all(done == total for _, done, total in calls)

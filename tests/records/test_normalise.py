@@ -1,7 +1,10 @@
 from hypothesis import given, strategies as st
 
-from metasr.records.normalise import (first_page, journals_compatible, journal_key, record_kind,
-                                      start_pages, surname, title_key, title_numbers)
+import pytest
+
+from metasr.records.normalise import (first_page, journals_compatible, journal_key, page_ranges,
+                                      pages_compatible, record_kind, start_pages, surname,
+                                      title_key, title_numbers)
 from metasr.records.table import clean_doi, clean_pmid, clean_year
 
 
@@ -64,3 +67,30 @@ def test_identifier_cleaning():
     assert clean_doi("not a doi") == ""
     assert clean_pmid("31403674 [pmid]") == "31403674"
     assert clean_year("2017 Feb") == "2017" and clean_year("Sep 18") == ""
+
+
+@pytest.mark.parametrize("pages, expected", [
+    ("083-087", [(83, 87)]), ("83-7", [(83, 87)]), ("1324-7", [(1324, 1327)]),
+    ("199-01", [(199, 201)]), ("e0006219", [(6219, None)]), ("S12-S15", [(12, 15)]),
+    ("ii34-ii40", [(34, 40)]), ("pp. 83-87", [(83, 87)]), ("Suppl 2:S45", [(45, None)]),
+    ("233-8, 230-5", [(233, 238), (230, 235)]), ("2243-5; author reply 2243-5", [(2243, 2245)]),
+    ("13-May", []), ("12 pp.", []), ("", []), ("87-83", [(87, None)]),
+])
+def test_page_ranges(pages, expected):
+    assert [(r.start, r.end) for r in page_ranges(pages)] == expected
+
+
+def test_roman_pages_are_not_arabic_pages():
+    (front,) = page_ranges("xii-xv")
+    assert (front.start, front.end, front.roman) == (12, 15, True)
+    assert not pages_compatible(page_ranges("xii-xv"), page_ranges("12-15"))
+    assert pages_compatible(page_ranges("083-087"), page_ranges("83-7"))
+
+
+def test_parallel_journal_titles_and_contractions():
+    assert journals_compatible(journal_key("Ai zheng = Aizheng = Chinese journal of cancer"),
+                               journal_key("Chinese Journal of Cancer"))
+    assert journals_compatible(journal_key("Dtsch-Med-Wochenschr"),
+                               journal_key("Deutsche Medizinische Wochenschrift"))
+    assert not journals_compatible(journal_key("Chinese Journal of Cancer"),
+                                   journal_key("Aizheng"))

@@ -1,4 +1,5 @@
-"""`metasr records parse|dedup`: read search exports, find duplicate records."""
+"""`metasr records parse|dedup|export`: read search exports, find duplicate records, write
+the de-duplicated records back out."""
 
 from __future__ import annotations
 
@@ -24,6 +25,16 @@ def register(subparsers) -> None:
     dedup.add_argument("--out", required=True, help="directory for records/unique/audit.csv")
     dedup.add_argument("--overrides", help="CSV record_a,record_b,decision (same|distinct)")
     dedup.set_defaults(func=run_dedup)
+
+    export = actions.add_parser(
+        "export", help="write the de-duplicated records as RIS and CSV (with screening "
+        "decisions) and the duplicate clusters as a table a reviewer can fill in")
+    export.add_argument("--records", required=True,
+                        help="directory with records.csv, unique.csv, audit.csv")
+    export.add_argument("--screening", help="screening.csv of `metasr screening run` (optional)")
+    export.add_argument("--out", required=True,
+                        help="directory for records.ris, records.csv, clusters.csv")
+    export.set_defaults(func=run_export)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
@@ -60,4 +71,14 @@ def run_dedup(args) -> int:
     print(f"{summary['records']} records -> {summary['unique']} unique, "
           f"{summary['duplicates']} duplicates removed ({summary['links']} links in "
           f"{args.out}/audit.csv)")
+    return 0
+
+
+def run_export(args) -> int:
+    from metasr.records.export import export_records
+
+    summary = export_records(args.records, args.out, args.screening)
+    print(f"{summary['records']} records -> {args.out}/records.ris, records.csv; "
+          f"{summary['links']} duplicate links -> {args.out}/clusters.csv (fill 'decision' and "
+          f"pass it as the overrides file)")
     return 0

@@ -19,6 +19,26 @@ def register(subparsers) -> None:
     run.add_argument("--out", required=True, help="output directory")
     run.add_argument("--no-figure", action="store_true", help="skip prisma.svg and prisma.png")
     run.set_defaults(func=run_screening)
+
+    sheet = actions.add_parser(
+        "list", help="title/abstract screening sheet: undecided records first, near-duplicate "
+                     "and already-decided records flagged; filled in, it is a decision file")
+    sheet.add_argument("--records", required=True, help="directory with records.csv and unique.csv")
+    sheet.add_argument("--title-abstract", help="existing title/abstract decisions (optional)")
+    sheet.add_argument("--out", required=True, help="CSV to write")
+    sheet.set_defaults(func=run_list)
+
+    conflicts = actions.add_parser(
+        "conflicts", help="the rows where reviewer1 and reviewer2 disagree, as a sheet to fill in")
+    conflicts.add_argument("--decisions", required=True, help="decision file with reviewer1, reviewer2")
+    conflicts.add_argument("--out", required=True, help="CSV to write")
+    conflicts.set_defaults(func=run_conflicts)
+
+    resolve = actions.add_parser(
+        "resolve", help="write a filled conflict sheet's decisions back into the decision file")
+    resolve.add_argument("sheet", help="conflict sheet (metasr screening conflicts), filled in")
+    resolve.add_argument("--decisions", required=True, help="the decision file to update")
+    resolve.set_defaults(func=run_resolve)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
@@ -54,4 +74,30 @@ def run_screening(args) -> int:
     print(f"{totals['identified']} records, {totals['duplicates']} duplicates, {totals['unique']} "
           f"screened -> {included['reports']} reports of {included['studies']} studies included "
           f"({args.out})")
+    return 0
+
+
+def run_list(args) -> int:
+    from metasr.screening.lists import screening_list
+
+    summary = screening_list(args.records, args.out, args.title_abstract)
+    print(f"{summary['records']} records ({summary['decided']} decided, "
+          f"{summary['possible_duplicates']} flagged as possible duplicates) -> {args.out}")
+    return 0
+
+
+def run_conflicts(args) -> int:
+    from metasr.screening.lists import conflict_list
+
+    count = conflict_list(args.decisions, args.out)
+    print(f"{count} conflicts -> {args.out} (fill decision and reason, then "
+          f"`metasr screening resolve {args.out} --decisions {args.decisions}`)")
+    return 0
+
+
+def run_resolve(args) -> int:
+    from metasr.screening.lists import apply_resolutions
+
+    count = apply_resolutions(args.sheet, args.decisions)
+    print(f"{count} decisions written into {args.decisions}")
     return 0

@@ -6,13 +6,22 @@ How records are linked
    its first and last 24 characters (truncated or re-prefixed titles), first author + year +
    first page, and volume + first page. A block larger than `MAX_BLOCK` is walked in sorted
    windows of `WINDOW` records, so the comparisons grow near-linearly with the records.
-2. A pair with a *hard conflict* is never linked, directly or through other records: different
-   DOIs or PMIDs; one title a notice ('Erratum: …', 'Correction to …', 'Reply') and the other
-   not; different kinds of record (erratum, conference abstract, trial registration, article)
-   by publication type; and, unless the two share a DOI or PMID, years more than one apart,
-   different volumes or no common start page; or a reviewer's `distinct` override. This keeps
-   errata, a conference abstract and its later article, and supplements that give every
-   abstract one DOI apart.
+2. A pair with a *hard conflict* is not linked by the ordinary rules: different DOIs or PMIDs;
+   one title a notice ('Erratum: …', 'Correction to …', 'Reply') and the other not; different
+   kinds of record (erratum, conference abstract, trial registration, article) by publication
+   type or Embase's '<journal>. Conference: <meeting>' (a supplement item of unknown kind may
+   be the abstract another database labels); and, unless the two share a DOI or PMID, years
+   more than one apart, different volumes or page ranges that do not overlap (pages are read
+   as ranges: '083-087' = '83-7'; see `normalise.page_ranges`). Only two conflicts can be
+   outweighed, and only by evidence stated in the audit (`fields` lists `conflict=…`):
+   `identifier_conflict`: DOIs (or PMIDs) differ, yet title (95 % alike, same numbers), the
+   authors, year, journal, volume and page range all agree, both records are articles and
+   the DOIs are not versions of one another ('….pub2'); `pagination_variant`: disjoint page
+   ranges of equal length (three pages or more, no supplement) with the same title of six
+   words or more, two or more of the same authors, year, journal and volume;
+   `ahead_of_print`: an online-first record (no volume, but a DOI or pages, the year before)
+   and its print record, same title of six words or more, two or more of the same authors,
+   same journal. A reviewer's `distinct` override always blocks.
 3. Otherwise the first rule that holds links the pair (the `rule` column of the audit; the
    `fields` column lists what agreed):
    `doi` / `pmid`: same identifier and titles at least 60 % alike (90 % for conference
@@ -21,18 +30,26 @@ How records are linked
    least 90 % alike, or one a truncation of the other, with the same numbers in them, a
    compatible first author and journal, and volume or first page agreeing unless the titles
    are 95 % alike, and for titles under four words the same page or the same volume and year;
-   `citation`: same first author, year, journal, volume and first page with
-   titles at least 60 % alike (translated titles). Years one apart need a matching volume or
-   page, and a record without authors matches one with authors only on volume or page too.
+   `citation`: same first author, year, journal, volume and first page with titles at least
+   60 % alike (translated titles); `citation_range`: same year, journal, volume and full page
+   range, no conflicting authors, and the words of the shorter title mostly in the longer
+   (75 %: translated or abridged titles). Years one apart need a matching volume or page (or
+   the online-first pattern), and a record without authors matches one with authors only on
+   volume or page too.
 4. Blocks are walked stage by stage, strongest key first (DOI, PMID, exact title, then the
    weaker keys), and a link is applied as soon as it is found; a pair already in one cluster is
    not compared again, which keeps large clusters cheap. Two clusters merge only if no pair
-   across them has a hard conflict, so a chain A–B–C cannot join two works that conflict.
+   across them has an identity conflict (DOI, PMID, notice; kinds compared per cluster), and,
+   unless they share an identifier, their years, volumes and page ranges each have a
+   compatible value where both know the field (a field the link itself accepted to differ
+   excepted): a record that lacks a field cannot bridge two works that disagree on it.
    The issue number is never compared: some libraries store record ids in it.
 
 Overrides (reviewer decisions)
 ------------------------------
-A CSV with columns `record_a, record_b, decision` (extra columns such as `note` are ignored).
+A CSV with columns `record_a, record_b, decision` (extra columns such as `note` are ignored,
+and so are rows whose decision is blank: `metasr records export` writes its cluster table in this
+layout, for a reviewer to fill in and use as the overrides file).
 Each of `record_a`/`record_b` names records by DOI (`10.…`, `doi:10.…` or a doi.org URL), PMID
 (`pmid:123` or bare digits) or `record_id` (`{source}:{index}` as in records.csv); a DOI or PMID
 names every record carrying it. `decision` is `same` (link them, whatever the rules say) or
@@ -49,12 +66,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from rapidfuzz import fuzz
 
 from metasr.errors import InputError, Problem
-from metasr.records.normalise import (RecordKeys, journals_compatible, keys_for_rows,
-                                     title_numbers)
+from metasr.records.normalise import (RecordKeys, journal_initial, journals_compatible,
+                                     keys_for_rows, pages_compatible, ranges_overlap, same_range,
+                                     title_numbers, volumes_compatible)
 
 MAX_BLOCK = 40
 WINDOW = 12
@@ -69,6 +88,9 @@ class Link:
     fields: str
     score: float
     override: str = ""
+    # Fields on which the two records disagree and the rule accepted it (`pagination_variant`:
+    # pages): the cluster-level check does not ask the two clusters to agree on them either.
+    tolerates: frozenset = frozenset()
 
 
 # ---------------------------------------------------------------- candidate generation
@@ -90,7 +112,7 @@ def blocking_keys(k: RecordKeys) -> list[tuple]:
     if k.first_author and k.page:
         keys.append(("author_page", k.first_author[:3], str(k.year), k.page))
     if k.volume and k.page and k.journal:
-        keys.append(("volume_page", k.volume, k.page, k.journal[:1]))
+        keys.append(("volume_page", k.volume, k.page, journal_initial(k.journal)))
     return keys
 
 
@@ -137,9 +159,10 @@ def candidate_pairs(keys: list[RecordKeys]) -> set[tuple[int, int]]:
 # ---------------------------------------------------------------- pair comparison
 
 def hard_conflicts(a: RecordKeys, b: RecordKeys) -> list[str]:
-    """Reasons two records cannot be the same work. A shared DOI or PMID outweighs volume, page
-    and year disagreements (databases differ on print vs online volume and year, article
-    numbers vs page counts), but not a different kind of record."""
+    """Reasons two records cannot be the same work, unless strong evidence says otherwise
+    (`conflict_evidence`). A shared DOI or PMID outweighs volume, page and year disagreements
+    (databases differ on print vs online volume and year, article numbers vs page counts), but
+    not a different kind of record."""
     found = []
     if a.doi and b.doi and a.doi != b.doi:
         found.append("doi")
@@ -148,19 +171,152 @@ def hard_conflicts(a: RecordKeys, b: RecordKeys) -> list[str]:
     same_identifier = (a.doi and a.doi == b.doi) or (a.pmid and a.pmid == b.pmid)
     if a.notice_title != b.notice_title:
         found.append("notice")  # "Erratum: <title>" is never the article, whatever its DOI
-    if a.kind != b.kind and (a.kind and b.kind or not same_identifier):
-        # One database calls it an erratum, another a journal item: with the same DOI or PMID
-        # that is labelling, not two works.
+    if kinds_conflict(a, b, bool(same_identifier)):
         found.append("kind")
     if same_identifier:
         return found
     if a.year is not None and b.year is not None and abs(a.year - b.year) > 1:
         found.append("year")
-    if a.volume and b.volume and a.volume != b.volume:
+    if a.volume and b.volume and not volumes_compatible(a, b):
         found.append("volume")
-    if a.pages and b.pages and not a.pages & b.pages:
+    if a.ranges and b.ranges and not pages_compatible(a.ranges, b.ranges):
         found.append("pages")
     return found
+
+
+def kinds_conflict(a: RecordKeys, b: RecordKeys, same_identifier: bool) -> bool:
+    """Different kinds of record (erratum, meeting abstract, registration, article). One
+    database calling an item an erratum and another a journal item is labelling, not two
+    works, when they share a DOI or PMID; and a supplement item of unknown kind may be the
+    meeting abstract another database labels as one."""
+    if a.kind == b.kind:
+        return False
+    if a.kind and b.kind:
+        return True
+    unknown = a if not a.kind else b
+    known = b if unknown is a else a
+    if known.kind == "conference" and unknown.supplement:
+        return False
+    return not same_identifier
+
+
+# ---------------------------------------------------------------- evidence against a conflict
+
+def conflict_evidence(a: RecordKeys, b: RecordKeys, conflicts: list[str]) -> Link | None:
+    """A link despite a conflict, when everything else agrees so closely that the conflict is
+    two ways of writing one work: `identifier_conflict` (different DOIs or PMIDs: a journal
+    whose DOI prefix changed, a record indexed twice) and `pagination_variant` (the same article
+    under two paginations: print and online, or language editions). Every other conflict
+    (kind of record, notice, year, volume) stays decisive."""
+    if set(conflicts) <= {"doi", "pmid"}:
+        return identifier_conflict(a, b, conflicts)
+    if conflicts == ["pages"]:
+        return pagination_variant(a, b) or online_first(a, b)
+    return None
+
+
+_DOI_VERSION = re.compile(r"(?:[./_-](?:pub|v|version|r)?\d{1,2}|[./-][a-z])$")
+
+
+def doi_versions(x: str, y: str) -> bool:
+    """Two DOIs of one family, which name different objects: versions ('…CD006828' and
+    '…CD006828.pub2', F1000's '….1' and '….2'), parts and supplementary files ('….s001')."""
+    if x.startswith(y) or y.startswith(x):
+        return True
+    return _DOI_VERSION.sub("", x) == _DOI_VERSION.sub("", y)
+
+
+def author_lists_agree(a: RecordKeys, b: RecordKeys) -> int:
+    """How many of the shorter list's first authors (up to five) are in the other list, when
+    all of them are and the first authors match; 0 otherwise."""
+    if not a.surnames or not b.surnames or not surnames_match(a.first_author, b.first_author):
+        return 0
+    short, long_ = (a, b) if len(a.surnames) <= len(b.surnames) else (b, a)
+    for name in short.surnames:
+        if not any(surnames_match(name, other) for other in long_.surnames) and \
+                name not in long_.authors:
+            return 0
+    return len(short.surnames)
+
+
+def citation_agrees(a: RecordKeys, b: RecordKeys) -> bool:
+    """Same year, journal and volume, all given on both sides."""
+    return (a.year is not None and a.year == b.year and bool(a.journal and b.journal)
+            and journals_compatible(a.journal, b.journal) and bool(a.volume)
+            and a.volume == b.volume)
+
+
+def identifier_conflict(a: RecordKeys, b: RecordKeys, conflicts: list[str]) -> Link | None:
+    """Different DOIs (or PMIDs), and yet the same title (four words or more, numbers
+    included), the same authors, year, journal, volume and page range, all present on both
+    records and of the same kind (never an erratum or abstract against an article). Versions
+    and parts of one DOI family stay apart (a Cochrane review and its update)."""
+    if "doi" in conflicts and doi_versions(a.doi, b.doi):
+        return None
+    if a.kind or b.kind or a.notice_title or b.notice_title:
+        return None
+    similarity, _ = title_similarity(a.title, b.title)
+    if similarity < 95 or len(a.title.split()) < 4 or title_numbers(a.title) != title_numbers(
+            b.title):
+        return None
+    if not author_lists_agree(a, b) or not citation_agrees(a, b):
+        return None
+    if not (a.ranges and b.ranges and _same_pages(a, b)):
+        return None
+    differs = [f"{name}:{getattr(a, name)}|{getattr(b, name)}" for name in conflicts]
+    return Link(a.index, b.index, "identifier_conflict",
+                ";".join(["title", "authors", "year", "journal", "volume", "pages",
+                          *(f"conflict={d}" for d in differs)]), round(similarity, 1))
+
+
+def _same_pages(a: RecordKeys, b: RecordKeys) -> bool:
+    """Same start page, and the same end page where both give one."""
+    return any(x.start == y.start and x.roman == y.roman and
+               (x.end is None or y.end is None or x.end == y.end)
+               for x in a.ranges for y in b.ranges)
+
+
+def pagination_variant(a: RecordKeys, b: RecordKeys) -> Link | None:
+    """Disjoint page ranges of equal length (three pages or more) in the same journal volume
+    and year, with the same title of six words or more and the same two or more authors: one
+    article printed under two paginations. Single pages and supplements are excluded, since
+    that is how a meeting abstract or an erratum with the article's title looks."""
+    if a.kind or b.kind or a.supplement or b.supplement or a.notice_title or b.notice_title:
+        return None
+    if a.title != b.title or len(a.title.split()) < 6 or author_lists_agree(a, b) < 2:
+        return None
+    if not citation_agrees(a, b) or len(a.ranges) != 1 or len(b.ranges) != 1:
+        return None
+    x, y = a.ranges[0], b.ranges[0]
+    if x.end is None or y.end is None or x.span != y.span or x.span < 3:
+        return None
+    return Link(a.index, b.index, "pagination_variant",
+                f"title;authors;year;journal;volume;page_count;conflict=pages:"
+                f"{x.start}-{x.end}|{y.start}-{y.end}", 100.0, tolerates=frozenset({"pages"}))
+
+
+def online_first(a: RecordKeys, b: RecordKeys) -> Link | None:
+    """An online-first record whose own pagination ('1-10') differs from the print pages."""
+    if not ahead_of_print(a, b):
+        return None
+    return Link(a.index, b.index, "ahead_of_print",
+                "title;authors;journal;year+-1;conflict=pages", 100.0,
+                tolerates=frozenset({"pages"}))
+
+
+def ahead_of_print(a: RecordKeys, b: RecordKeys) -> bool:
+    """An online-first record (no volume yet, but a DOI or online pagination, dated the year
+    before) and its print record: the same title of six words or more, two or more of the
+    same authors, the same journal. A meeting abstract the year before its article has
+    neither volume nor pages nor DOI, or a supplement volume."""
+    if a.year is None or b.year is None or abs(a.year - b.year) != 1:
+        return False
+    early, late = (a, b) if a.year < b.year else (b, a)
+    return (not early.volume and bool(early.doi or early.paged) and bool(late.volume) and
+            not early.supplement and not a.kind and not b.kind and
+            a.title == b.title and len(a.title.split()) >= 6 and
+            author_lists_agree(a, b) >= 2 and bool(a.journal and b.journal) and
+            journals_compatible(a.journal, b.journal))
 
 
 def title_similarity(a: str, b: str) -> tuple[float, str]:
@@ -198,17 +354,18 @@ def venue_evidence(a: RecordKeys, b: RecordKeys) -> list[str]:
     fields = []
     if a.journal and b.journal and journals_compatible(a.journal, b.journal):
         fields.append("journal")
-    if a.volume and a.volume == b.volume:
+    if a.volume and b.volume and volumes_compatible(a, b):
         fields.append("volume")
-    if a.pages & b.pages:
+    if a.ranges and b.ranges and pages_compatible(a.ranges, b.ranges):
         fields.append("pages")
     return fields
 
 
 def compare(a: RecordKeys, b: RecordKeys) -> Link | None:
     """The first rule linking a and b (see the module docstring), or None."""
-    if hard_conflicts(a, b):
-        return None
+    conflicts = hard_conflicts(a, b)
+    if conflicts:
+        return conflict_evidence(a, b, conflicts)
     similarity, title_field = title_similarity(a.title, b.title)
     loose = fuzz.token_sort_ratio(a.title, b.title) if a.title and b.title else 100.0
     # Conference supplements give every abstract the supplement's DOI: ask for a similar title.
@@ -230,7 +387,7 @@ def compare(a: RecordKeys, b: RecordKeys) -> Link | None:
     # Years one apart (online vs print) are common, but so is a meeting abstract the year
     # before its article in the same journal: then ask for a matching volume or page too.
     detail = bool({"volume", "pages"} & set(venue))
-    year_ok = same_year or a.year is None or b.year is None or detail
+    year_ok = same_year or a.year is None or b.year is None or detail or ahead_of_print(a, b)
     # Authors on one side only (errata and notices often have none, their article has them):
     # the venue must agree down to the volume or page.
     one_sided = bool(a.first_author) != bool(b.first_author)
@@ -255,6 +412,14 @@ def compare(a: RecordKeys, b: RecordKeys) -> Link | None:
         return Link(a.index, b.index, "citation",
                     ";".join([*author_field, "year", "journal", "volume", "pages"]),
                     round(loose, 1))
+    if citation and same_range(a.ranges, b.ranges) and authors is not False:
+        # The same full page range (two pages or more) in the same volume: differently
+        # translated or abridged titles of one article, as long as their words mostly agree.
+        overlap = fuzz.token_set_ratio(a.title, b.title) if a.title and b.title else 0.0
+        if overlap >= 75:
+            return Link(a.index, b.index, "citation_range",
+                        ";".join([*author_field, "year", "journal", "volume", "page_range"]),
+                        round(overlap, 1))
     return None
 
 
@@ -301,6 +466,8 @@ def read_overrides(path, rows: list[dict]) -> tuple[list[Link], set[tuple[int, i
         for line, raw in enumerate(reader, start=2):
             row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
             decision = row.get("decision", "").lower()
+            if not decision:
+                continue  # a row of the cluster table the reviewer left as it is
             if decision not in ("same", "distinct"):
                 problems.append(Problem(message="decision must be 'same' or 'distinct'",
                                         file=str(path), row=line, column="decision",
@@ -372,21 +539,73 @@ def all_record_keys(rows: list[dict]) -> list[RecordKeys]:
     return parts[0] + parts[1]
 
 
-def conflict_signature(k: RecordKeys) -> tuple:
-    """The fields `hard_conflicts` reads: records with equal signatures conflict alike."""
-    return (k.doi, k.pmid, k.kind, k.notice_title, k.year, k.volume, k.pages)
+def identity_signature(k: RecordKeys) -> tuple:
+    """The fields of `identity_conflict`: records with equal signatures conflict alike."""
+    return (k.doi, k.pmid, k.notice_title)
+
+
+SOFT_FIELDS = ("year", "volume", "pages")
+
+
+def soft_values(k: RecordKeys) -> dict[str, set]:
+    volumes = {("volume", k.volume)} if k.volume else set()
+    if k.volume and k.supplement_number:
+        volumes.add(("supplement", k.supplement_number))
+    return {"year": {k.year} if k.year is not None else set(), "volume": volumes,
+            "pages": set(k.ranges)}
+
+
+def _soft_compatible(field: str, x, y) -> bool:
+    if field == "year":
+        return abs(x - y) <= 1
+    if field == "pages":
+        return ranges_overlap(x, y)
+    # Volumes: equal, or a volume that is only the other side's supplement number.
+    return x[1] == y[1] and "volume" in (x[0], y[0])
+
+
+class Identifiers:
+    """DOIs and PMIDs that links declared to name one work (`identifier_conflict` links and
+    reviewers' `same` overrides): a union-find over ('doi', value) and ('pmid', value)."""
+
+    def __init__(self):
+        self.parent: dict[tuple, tuple] = {}
+
+    def canonical(self, kind: str, value: str) -> tuple:
+        node = (kind, value)
+        while self.parent.get(node, node) != node:
+            node = self.parent[node]
+        return node
+
+    def join(self, a: RecordKeys, b: RecordKeys) -> None:
+        for kind in ("doi", "pmid"):
+            x, y = getattr(a, kind), getattr(b, kind)
+            if x and y and x != y:
+                self.parent[self.canonical(kind, y)] = self.canonical(kind, x)
 
 
 class Clusters:
-    """Union-find over records that refuses merges with a hard conflict across the two sides.
-    Each cluster keeps one representative per conflict signature, so the check costs
-    (signatures × signatures), not (members × members)."""
+    """Union-find over records that refuses a merge when the two clusters conflict.
+
+    Identity (DOI, PMID, kind of record, notice) is checked pair by pair across the clusters,
+    through one representative per identity signature. Year, volume and pages are checked as
+    sets: the two clusters must share a compatible value where both know the field, unless
+    they share a DOI or PMID (which outweighs them, as for a pair) or the link itself
+    accepted a difference there. A record that lacks a field can so not bridge two works that
+    disagree on it, while copies whose DOI already tolerated print/online differences can
+    still take in a copy that agrees with one of them."""
 
     def __init__(self, keys: list[RecordKeys], distinct: set[tuple[int, int]]):
         self.keys = keys
         self.parent = list(range(len(keys)))
         self.members = {i: [i] for i in range(len(keys))}
-        self.signatures = {i: {conflict_signature(k): i} for i, k in enumerate(keys)}
+        self.signatures = {i: {identity_signature(k): i} for i, k in enumerate(keys)}
+        self.soft = {i: soft_values(k) for i, k in enumerate(keys)}
+        # (kinds the members carry, whether every member without one is a supplement item)
+        self.kinds = {i: ({k.kind} - {""}, k.supplement or bool(k.kind))
+                      for i, k in enumerate(keys)}
+        self.identifiers = Identifiers()
+        self.pending: dict[str, set] = {}
         self.distinct_of: dict[int, set[int]] = defaultdict(set)
         for i, j in distinct:
             self.distinct_of[i].add(j)
@@ -399,16 +618,77 @@ class Clusters:
             i = parent[i]
         return i
 
-    def blocked(self, x: int, y: int, forced: bool) -> bool:
+    def _same(self, kind: str, x: str, y: str) -> bool:
+        if x == y:
+            return True
+        cx, cy = self.identifiers.canonical(kind, x), self.identifiers.canonical(kind, y)
+        return cx == cy or {cx, cy} == self.pending.get(kind)
+
+    def _pending(self, link: Link) -> dict[str, set]:
+        """The identifiers an identifier_conflict link is about to join, as canonical pairs."""
+        if link.rule != "identifier_conflict":
+            return {}
+        a, b = self.keys[link.a], self.keys[link.b]
+        return {kind: {self.identifiers.canonical(kind, getattr(a, kind)),
+                       self.identifiers.canonical(kind, getattr(b, kind))}
+                for kind in ("doi", "pmid") if getattr(a, kind) and getattr(b, kind)}
+
+    def identity_conflict(self, a: RecordKeys, b: RecordKeys) -> bool:
+        if a.doi and b.doi and not self._same("doi", a.doi, b.doi):
+            return True
+        if a.pmid and b.pmid and not self._same("pmid", a.pmid, b.pmid):
+            return True
+        return a.notice_title != b.notice_title
+
+    def kinds_conflict(self, x: int, y: int, shared: bool) -> bool:
+        """Kinds of record of two clusters: a cluster's kinds are those its members carry
+        (a member without one joined them through an identifier or as a supplement item);
+        a cluster without any is plain articles, or unknown supplement items."""
+        (kx, plain_x), (ky, plain_y) = self.kinds[x], self.kinds[y]
+        if kx and ky:
+            return not kx & ky
+        if not kx and not ky:
+            return False
+        kinds, supplements_only = (kx, plain_y) if kx else (ky, plain_x)
+        if shared:
+            return False
+        return not (kinds == {"conference"} and supplements_only)
+
+    def _share_identifier(self, x: int, y: int) -> bool:
+        ids = {(kind, self.identifiers.canonical(kind, value)) for sig in self.signatures[x]
+               for kind, value in (("doi", sig[0]), ("pmid", sig[1])) if value}
+        return any((kind, self.identifiers.canonical(kind, value)) in ids
+                   for sig in self.signatures[y] for kind, value in (("doi", sig[0]),
+                                                                     ("pmid", sig[1])) if value)
+
+    def blocked(self, x: int, y: int, link: Link) -> bool:
         if self.distinct_of:
             other = set(self.members[y])
             if any(self.distinct_of.get(i, set()) & other for i in self.members[x]):
                 return True
-        if forced:
+        if link.override == "same":
             return False
         keys = self.keys
-        return any(hard_conflicts(keys[i], keys[j]) for i in self.signatures[x].values()
-                   for j in self.signatures[y].values())
+        self.pending = self._pending(link)
+        try:
+            if any(self.identity_conflict(keys[i], keys[j]) for i in self.signatures[x].values()
+                   for j in self.signatures[y].values()):
+                return True
+            shared = self._share_identifier(x, y)
+            if self.kinds_conflict(x, y, shared):
+                return True
+        finally:
+            self.pending = {}
+        if shared:
+            return False
+        for field in SOFT_FIELDS:
+            if field in link.tolerates:
+                continue
+            mine, theirs = self.soft[x][field], self.soft[y][field]
+            if mine and theirs and not any(_soft_compatible(field, u, v)
+                                           for u in mine for v in theirs):
+                return True
+        return False
 
     def merge(self, x: int, y: int) -> None:
         if len(self.members[x]) < len(self.members[y]):
@@ -417,14 +697,29 @@ class Clusters:
         self.members[x].extend(self.members.pop(y))
         for signature, i in self.signatures.pop(y).items():
             self.signatures[x].setdefault(signature, i)
+        for field, values in self.soft.pop(y).items():
+            self.soft[x][field] |= values
+        (kx, plain_x), (ky, plain_y) = self.kinds[x], self.kinds.pop(y)
+        self.kinds[x] = (kx | ky, plain_x and plain_y)
+
+
+Progress = Callable[[str, int, int], None]
+PROGRESS_EVERY = 5000  # blocks between progress calls
 
 
 def cluster_records(rows: list[dict], same: list[Link] = (),
-                    distinct: set[tuple[int, int]] = frozenset()) -> Clustering:
+                    distinct: set[tuple[int, int]] = frozenset(),
+                    progress: Progress | None = None) -> Clustering:
     """Cluster rows: reviewer `same` links first, then blocking stages from the strongest key
     (DOI) to the weakest; inside a stage each link is applied as soon as it is found, and a
-    pair already in one cluster is not compared again (large clusters cost near-linear)."""
+    pair already in one cluster is not compared again (large clusters cost near-linear).
+
+    `progress(step, done, total)`, when given, is called after the keys are computed
+    (step 'keys', counting records) and every few thousand blocks of each stage (step = the
+    stage name, counting its blocks), last with done == total."""
     keys = all_record_keys(rows)
+    if progress:
+        progress("keys", len(rows), len(rows))
     clusters = Clusters(keys, distinct)
     find = clusters.find
     applied: list[Link] = []
@@ -433,7 +728,7 @@ def cluster_records(rows: list[dict], same: list[Link] = (),
         x, y = find(link.a), find(link.b)
         if x == y:
             return
-        if clusters.blocked(x, y, link.override == "same"):
+        if clusters.blocked(x, y, link):
             if link.override == "same":
                 raise InputError(Problem(
                     message="a 'same' override joins records that 'distinct' overrides keep "
@@ -444,13 +739,17 @@ def cluster_records(rows: list[dict], same: list[Link] = (),
                 applied.append(Link(link.a, link.b, link.rule, link.fields, link.score,
                                     override="distinct"))
             return
+        if link.rule == "identifier_conflict" or link.override == "same":
+            clusters.identifiers.join(keys[link.a], keys[link.b])
         clusters.merge(x, y)
         applied.append(link)
 
     for link in same:
         apply(link)
     for stage, blocks in blocks_by_stage(keys).items():
-        for block in blocks:
+        for number, block in enumerate(blocks, start=1):
+            if progress and number % PROGRESS_EVERY == 0:
+                progress(stage, number, len(blocks))
             if len({find(i) for i in block}) == 1:
                 continue  # already one cluster: nothing to compare
             for i, j in block_pairs(block, keys, stage):
@@ -458,6 +757,8 @@ def cluster_records(rows: list[dict], same: list[Link] = (),
                     link = compare(keys[i], keys[j])
                     if link is not None:
                         apply(link)
+        if progress:
+            progress(stage, len(blocks), len(blocks))
     roots: dict[int, int] = {}
     cluster_of = [roots.setdefault(find(i), len(roots)) for i in range(len(rows))]
     return Clustering(cluster_of=cluster_of, links=applied)

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 _ANNOTATION = re.compile(r"\[(?:erratum|comment|see|retract|update|corrected|published|reprint|"
                          r"summary for patients|republished|expression of concern|article in|"
@@ -34,6 +35,8 @@ _NOTICE = re.compile(r"^(?:erratum|errata|correction|corrigendum|corrigenda|retr
                      r"in reply|comment on|commentary on)\b")
 _CONFERENCE_TYPE = re.compile(r"conference|congress|meeting|abstract|proceeding|poster|symposium",
                               re.IGNORECASE)
+# Embase names a meeting's abstracts "Circulation. Conference: American Heart Association…".
+_MEETING_JOURNAL = re.compile(r"[.:]\s*conference\s*:", re.IGNORECASE)
 _REGISTRY = re.compile(r"clinicaltrials\.gov|trial regist|isrctn|ictrp|anzctr|chictr|"
                        r"eudract|drks|ctri|trial registry record|registry", re.IGNORECASE)
 _STOP_JOURNAL = {"the", "of", "and", "for", "in", "on", "de", "la", "le", "der", "und", "y", "a",
@@ -122,10 +125,29 @@ def name_tokens(authors: str, limit: int = 5) -> frozenset[str]:
 
 @lru_cache(maxsize=65536)
 def journal_key(journal: str) -> str:
-    # "PLoS ONE [Electronic Resource]", "Pneumologie (Stuttgart, Germany)": catalogue notes.
-    text = re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", journal or "")
+    """'PLoS ONE [Electronic Resource]' → 'plos one'. Parallel titles ('Ai zheng = Aizheng =
+    Chinese journal of cancer', as MEDLINE gives some journals) stay as alternatives joined by
+    ' = ', each of which `journals_compatible` tries."""
+    journal = _MEETING_JOURNAL.split(journal or "", 1)[0]  # the journal, not the meeting
+    alternatives = (_journal_words(part) for part in journal.split("="))
+    return PARALLEL.join(dict.fromkeys(a for a in alternatives if a))
+
+
+PARALLEL = " = "
+
+
+def _journal_words(journal: str) -> str:
+    # "Pneumologie (Stuttgart, Germany)": catalogue notes in brackets are not the title.
+    text = re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", journal)
     text = re.sub(r"['’]", "", text.replace("&", " and "))
     return " ".join(t for t in _NON_WORD.split(ascii_fold(text)) if t)
+
+
+def journal_initial(key: str) -> str:
+    """First letter of the first significant word ('the lancet' and 'lancet' → 'l'): blocks
+    by journal must not split a journal whose name sometimes starts with 'The'."""
+    tokens = journal_tokens(key.split(PARALLEL, 1)[0])
+    return tokens[0][:1] if tokens else ""
 
 
 def journal_tokens(key: str) -> list[str]:
@@ -134,6 +156,16 @@ def journal_tokens(key: str) -> list[str]:
 
 @lru_cache(maxsize=262144)
 def journals_compatible(a: str, b: str) -> bool:
+    """Same journal under any of their parallel titles (see `journal_key`)."""
+    if a == b:
+        return True
+    if PARALLEL in a or PARALLEL in b:
+        return any(_journal_names_compatible(x, y) for x in a.split(PARALLEL)
+                   for y in b.split(PARALLEL))
+    return _journal_names_compatible(a, b)
+
+
+def _journal_names_compatible(a: str, b: str) -> bool:
     """Same journal, one possibly abbreviated ('J Parenter Enteral Nutr' / 'Journal of
     parenteral and enteral nutrition'): every token of the shorter form is a prefix of a token
     of the longer form, in order. A leading acronym ('JPEN J Parenter…') may be unmatched."""
@@ -171,12 +203,23 @@ def _is_acronym_of(token: str, *names: list[str]) -> bool:
     return False
 
 
+def _abbreviates(token: str, word: str) -> bool:
+    """'wochenschr' abbreviates 'wochenschrift' (a prefix); 'dtsch' abbreviates 'deutsche' and
+    'natl' 'national' (ISO 4 contractions: the first letter, then letters in order)."""
+    if word.startswith(token):
+        return True
+    if len(token) < 3 or token[0] != word[0] or len(token) >= len(word):
+        return False
+    rest = iter(word[1:])
+    return all(letter in rest for letter in token[1:])
+
+
 def _prefix_subsequence(short: list[str], long_: list[str]) -> bool:
     if not short:
         return False
     position = 0
     for token in short:
-        while position < len(long_) and not long_[position].startswith(token):
+        while position < len(long_) and not _abbreviates(token, long_[position]):
             position += 1
         if position == len(long_):
             return False
@@ -185,20 +228,94 @@ def _prefix_subsequence(short: list[str], long_: list[str]) -> bool:
 
 
 _MONTH = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
+# A page: digits with a short letter prefix ('e0006219', 'S12', 'ii34' in Oxford supplements,
+# 'CD006828') or a letter suffix ('12a'), or a roman numeral alone (front matter: 'xii').
+_PAGE = r"(?:[a-z]{0,4}\d+[a-z]?|[ivxlc]+)"
+_RANGE = re.compile(rf"\b({_PAGE})\b(?:\s*[-‐‑–—]\s*({_PAGE})\b)?")
+_PAGE_COUNT = re.compile(r"^\s*\d+\s*(?:pp?|pages?)\b\.?\s*$", re.IGNORECASE)  # '12 pp.'
+_ROMAN = re.compile(r"^(?=[ivxlc])(c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
+_ROMAN_VALUE = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+
+
+class PageRange(NamedTuple):
+    """One page range: `start`, `end` (None for a single page or an article number) and
+    whether the numbers are roman (front matter, never the same page as an arabic one)."""
+
+    start: int
+    end: int | None
+    roman: bool = False
+
+    @property
+    def span(self) -> int:
+        return 1 if self.end is None else self.end - self.start + 1
+
+    def key(self) -> str:
+        return f"r{self.start}" if self.roman else str(self.start)
+
+
+def _roman(token: str) -> int | None:
+    if not _ROMAN.match(token):
+        return None
+    values = [_ROMAN_VALUE[c] for c in token]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v
+               for i, v in enumerate(values))
+
+
+def _page_number(token: str) -> tuple[int, bool, str] | None:
+    """(number, roman, digits as written) of one page token."""
+    digits = re.search(r"\d+", token)
+    if digits:
+        return int(digits.group(0)), False, digits.group(0)
+    value = _roman(token)
+    return (value, True, token) if value else None
+
+
+def _range_of(start_token: str, end_token: str | None) -> PageRange | None:
+    first = _page_number(start_token)
+    if first is None:
+        return None
+    start, roman, _ = first
+    last = _page_number(end_token) if end_token else None
+    if last is None or last[1] != roman:
+        return PageRange(start, None, roman)
+    end, _, written = last
+    if not roman and end < start and len(written) < len(str(start)):
+        # Abbreviated end page, as MEDLINE writes it: '1324-7' → 1324-1327, '199-01' → 199-201.
+        head = str(start)[: len(str(start)) - len(written)]
+        end = int(head + written)
+        if end < start:
+            end += 10 ** len(written)
+    if end <= start:
+        return PageRange(start, None, roman)
+    return PageRange(start, end, roman)
+
+
+@lru_cache(maxsize=65536)
+def page_ranges(pages: str) -> tuple[PageRange, ...]:
+    """Every page range in a pages field, normalised as bibliographic tools read them:
+    leading zeros dropped ('083-087'), abbreviated end pages expanded ('83-7' → 83-87),
+    letter prefixes of article numbers and supplements dropped ('e0006219' → 6219,
+    'S12-S15' → 12-15, Oxford's 'ii34-ii40' → 34-40), roman numerals read ('xii-xv').
+    '233-8, 230-5' gives two ranges. Spreadsheet-mangled ranges ('13-May', '01-Sep') say
+    nothing."""
+    if not pages or _MONTH.search(pages) or _PAGE_COUNT.match(pages):
+        return ()
+    text = re.sub(r"\b(?:pp?|pages?)\b\.?", " ", pages.lower())
+    ranges = []
+    for part in re.split(r"[,;+&]|\band\b", text):
+        # 'Suppl 2:S45', '28(3):83-87': the pages follow the last colon.
+        match = _RANGE.search(part.rsplit(":", 1)[-1])
+        found = _range_of(match.group(1), match.group(2)) if match else None
+        if found is not None and found not in ranges:
+            ranges.append(found)
+    return tuple(ranges)
 
 
 @lru_cache(maxsize=65536)
 def start_pages(pages: str) -> frozenset[str]:
-    """Start pages of every range: '221-8' → {'221'}; '233-8, 230-5' → {'233', '230'};
-    'e0006219' → {'6219'}. Spreadsheet-mangled ranges ('13-May', '01-Jun') say nothing."""
-    if not pages or _MONTH.search(pages):
-        return frozenset()
-    starts = set()
-    for part in re.split(r"[,;+]|\band\b", pages):
-        match = re.search(r"\d+", re.split(r"[-–]", part.strip())[0])
-        if match:
-            starts.add(match.group(0).lstrip("0") or "0")
-    return frozenset(starts)
+    """Start page of every range ('221-8' → {'221'}; '233-8, 230-5' → {'233', '230'};
+    roman pages as 'r12')."""
+    return frozenset(r.key() for r in page_ranges(pages))
 
 
 def first_page(pages: str) -> str:
@@ -206,8 +323,34 @@ def first_page(pages: str) -> str:
     return min(starts, key=lambda p: (len(p), p)) if starts else ""
 
 
+def ranges_overlap(a: PageRange, b: PageRange) -> bool:
+    """Same start page, or two full ranges sharing at least half of the shorter one (two pages
+    or more: consecutive articles may share their boundary page). Databases disagree by a
+    page or two on where an article starts ('678-684' / '676-682')."""
+    if a.roman != b.roman:
+        return False
+    if a.start == b.start:
+        return True
+    if a.end is None or b.end is None:
+        return False
+    shared = min(a.end, b.end) - max(a.start, b.start) + 1
+    return shared >= max(2, (min(a.span, b.span) + 1) // 2)
+
+
+def pages_compatible(a: tuple[PageRange, ...], b: tuple[PageRange, ...]) -> bool:
+    return any(ranges_overlap(x, y) for x in a for y in b)
+
+
+def same_range(a: tuple[PageRange, ...], b: tuple[PageRange, ...]) -> bool:
+    """Both give one and the same full range (start and end page)."""
+    return any(x == y and x.end is not None for x in a for y in b)
+
+
 def number_key(value: str) -> str:
-    """Volume '12', 'Vol. 12', '12 Suppl 3' → '12'."""
+    """Volume '12', 'Vol. 12', '12 Suppl 3' → '12'. A fragment such as '1)' (the tail of
+    '50 (Suppl. 1)' cut off by an export) is not a volume: ''."""
+    if (value or "").count(")") > (value or "").count("("):
+        return ""
     match = re.search(r"\d+", value or "")
     return match.group(0).lstrip("0") or "0" if match else ""
 
@@ -223,11 +366,10 @@ def _kind_from_metadata(publication_type: str, journal: str, database: str) -> s
     if _REGISTRY.search(publication_type) or _REGISTRY.search(journal) or \
             _REGISTRY.search(database):
         return "registration"
-    # Only the publication type says "conference": journal names are no guide ("Proceedings of
-    # the National Academy of Sciences" is a journal, "Proc Am Soc Clin Oncol" hides its
-    # "Proceedings"), and a meeting supplement's name ("Circulation. Conference: …") already
-    # keeps it apart from the journal's articles through journal compatibility.
-    if _CONFERENCE_TYPE.search(publication_type):
+    # Only the publication type and Embase's "<journal>. Conference: <meeting>" say
+    # "conference": journal names are no guide ("Proceedings of the National Academy of
+    # Sciences" is a journal, "Proc Am Soc Clin Oncol" hides its "Proceedings").
+    if _CONFERENCE_TYPE.search(publication_type) or _MEETING_JOURNAL.search(journal):
         return "conference"
     return ""
 
@@ -240,21 +382,50 @@ def record_kind(title_key_: str, publication_type: str, journal: str, database: 
     return _kind_from_metadata(publication_type or "", journal or "", database or "")
 
 
+# 'Suppl. 1', 'Supplement', 'Meeting Abstracts' (and Embase's 'Meeting Astracts'), 'S1'.
+_SUPPLEMENT = re.compile(r"suppl|\bsup\b|meeting|abstr|astract|^\s*s\d+\s*$", re.IGNORECASE)
+
+
+_MEETING_TITLE = re.compile(r"\b(?:abstracts|proceedings|meeting|congress)\b", re.IGNORECASE)
+
+
+def supplement_number(row: dict) -> str:
+    """'Suppl. 1' / 'SUPPL. 3' / 'S3' in the issue → '1' / '3'. Embase exports sometimes cut
+    '61 (10 SUPPL. 1)' so that only the '1' reaches the volume field."""
+    found = re.search(r"(?:suppl\w*\.?|^s)\s*(\d+)", row.get("issue", "") or "", re.IGNORECASE)
+    return found.group(1).lstrip("0") if found else ""
+
+
+def is_supplement(row: dict) -> bool:
+    """Volume or issue names a supplement (or meeting abstracts), the pages are supplement
+    pages ('S45'), or the title announces abstracts or proceedings: where journals print
+    meeting abstracts."""
+    return bool(_SUPPLEMENT.search(row.get("issue", "") or "") or
+                _MEETING_TITLE.search(row.get("title", "") or "") or
+                _SUPPLEMENT.search(row.get("volume", "") or "") or
+                re.match(r"^\s*s\d", row.get("pages", "") or "", re.IGNORECASE))
+
+
 @dataclass(frozen=True)
 class RecordKeys:
     index: int
     title: str
     first_author: str
+    surnames: tuple[str, ...]  # the first five authors' surnames, in order
     authors: frozenset[str]
     year: int | None
     journal: str
     volume: str
+    supplement_number: str  # 'Suppl. 1' in the issue → '1'
     page: str  # the lowest start page, for blocking
-    pages: frozenset[str]  # every start page, for comparing
+    pages: frozenset[str]  # every start page
+    ranges: tuple[PageRange, ...]  # every page range, for comparing
+    paged: bool  # the pages field says something, even if not a range ('01-Sep', 'In press')
     doi: str
     pmid: str
     kind: str
     notice_title: bool
+    supplement: bool
 
 
 def keys_for_rows(rows: list[dict], start: int = 0) -> list[RecordKeys]:
@@ -265,19 +436,32 @@ def record_keys(index: int, row: dict) -> RecordKeys:
     title = title_key(row.get("title", ""))
     surnames = author_surnames(row.get("authors", ""))
     year = row.get("year", "")
+    pages = row.get("pages", "")
     return RecordKeys(
         index=index,
         title=title,
         first_author=surnames[0] if surnames else "",
+        surnames=tuple(surnames),
         authors=name_tokens(row.get("authors", "")) | frozenset(surnames),
         year=int(year) if str(year).isdigit() else None,
         journal=journal_key(row.get("journal", "")),
         volume=number_key(row.get("volume", "")),
-        page=first_page(row.get("pages", "")),
-        pages=start_pages(row.get("pages", "")),
+        supplement_number=supplement_number(row),
+        page=first_page(pages),
+        pages=start_pages(pages),
+        ranges=page_ranges(pages),
+        paged=bool(pages.strip()),
         doi=row.get("doi", "") or "",
         pmid=row.get("pmid", "") or "",
         notice_title=is_notice(title),
         kind=record_kind(title, row.get("publication_type", ""), row.get("journal", ""),
                          row.get("database", "")),
+        supplement=is_supplement(row),
     )
+
+
+def volumes_compatible(a: RecordKeys, b: RecordKeys) -> bool:
+    """Same volume, or one record's volume is only the other's supplement number (a cut
+    '61 (10 SUPPL. 1)')."""
+    return (a.volume == b.volume or (a.volume and a.volume == b.supplement_number) or
+            bool(b.volume and b.volume == a.supplement_number))

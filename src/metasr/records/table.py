@@ -9,8 +9,10 @@ can compare them directly.
 from __future__ import annotations
 
 import csv
+import html
 import os
 import re
+import urllib.parse
 import unicodedata
 from pathlib import Path
 
@@ -39,15 +41,25 @@ def clean_text(value) -> str:
 
 
 def clean_doi(value) -> str:
-    """`https://doi.org/10.1/AB` → `10.1/ab`; values without a DOI in them give ''."""
+    """`https://doi.org/10.1/AB` → `10.1/ab`; values without a DOI in them give ''. One DOI
+    written two ways gives one value: percent-encoded in a URL (`10.1002/%28SICI%29…`), with
+    HTML entities (`&lt;`), with a trailing '[doi]' note or closing bracket of the text around
+    it."""
     text = clean_text(value)
     if not text:
         return ""
+    if "%" in text:
+        text = urllib.parse.unquote(text)
+    if "&" in text:
+        text = html.unescape(text)
     text = _DOI_PREFIX.sub("", text)
     match = _DOI_CORE.search(text)
     if not match:
         return ""
-    doi = match.group(0).rstrip(".,;")
+    doi = re.sub(r"\[doi\]$", "", match.group(0), flags=re.IGNORECASE).rstrip(".,;")
+    for opening, closing in ("()", "[]", "<>"):
+        while doi.endswith(closing) and doi.count(closing) > doi.count(opening):
+            doi = doi[:-1].rstrip(".,;")
     return doi.lower()
 
 

@@ -53,3 +53,23 @@ rule screen_records:
         sources=REVIEW.config["search"]["sources"],
     script:
         "../scripts/screen_records.py"
+
+
+# Not part of `all`: ask for it by name (`snakemake export_records`) to get the de-duplicated
+# records for a reference manager or screening tool, and the cluster table to review.
+rule export_records:
+    input:
+        records="results/records/records.csv",
+        unique="results/records/unique.csv",
+        audit="results/records/audit.csv",
+        screening="results/screening/screening.csv",
+    output:
+        ris="results/records/export/records.ris",
+        csv="results/records/export/records.csv",
+        clusters="results/records/export/clusters.csv",
+    log:
+        "logs/export_records.log",
+    params:
+        code=CODE["records"],
+    script:
+        "../scripts/export_records.py"
