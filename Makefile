@@ -43,7 +43,7 @@ lock:
 	rm -rf /tmp/metasr-lock-venv && $(PYTHON) -m venv /tmp/metasr-lock-venv
 	/tmp/metasr-lock-venv/bin/pip install -q -r requirements.in
 	{ echo "# Full pinned dependency tree (pip freeze of a clean .venv built from requirements.in on Python 3.11)."; \
-	  echo "# Regenerate: make lock"; /tmp/metasr-lock-venv/bin/pip freeze --all | grep -v "^pip=="; } > requirements.lock
+	  echo "# Regenerate: make lock"; /tmp/metasr-lock-venv/bin/pip freeze --all | grep -v -e "^pip==" -e "^# Editable"; } > requirements.lock
 
 clean:
 	rm -rf results logs benchmarks .snakemake

@@ -66,9 +66,11 @@ def _pool_by(table, column: str, file: str, options: dict) -> dict:
     if column not in table.columns:
         raise InputError(Problem(message=f"--by column '{column}' is missing", file=file, column=column,
                                  rule="required column", hint="name a column of the input table"))
+    from metasr.progress import track
+
     problems, results = [], {}
     keys = table[column].astype(str).str.strip()
-    for value in sorted(keys.unique()):
+    for value in track(sorted(keys.unique()), "pooling", f"groups of {column}"):
         try:
             results[value] = analyse(table[keys == value], **options)
         except InputError as err:  # report every group's problems together, saying which group

@@ -46,7 +46,8 @@ def validator(name: str) -> Draft202012Validator:
 # bools or 2.0 as integers, "$" in a pattern only at the very end), which only sends a row to
 # jsonschema. A schema using anything else (say a 2020-12 keyword such as unevaluatedProperties,
 # which fastjsonschema would ignore) silently falls back to jsonschema for every row.
-FAST_KEYWORDS = frozenset({"$schema", "$defs", "$ref", "title", "description", "type", "additionalProperties",
+FAST_KEYWORDS = frozenset({"$schema", "$defs", "$ref", "title", "description", "examples", "type",
+                           "additionalProperties",
                            "required", "properties", "enum", "minLength", "maxLength", "pattern", "minimum",
                            "maximum"})
 

@@ -174,14 +174,22 @@ def dedup_rows(rows: list[dict], overrides_csv=None) -> tuple[list, list, list]:
         raise InputError(Problem(message="record_id appears twice in the inputs", value=dup,
                                  column="record_id", rule="unique record ids",
                                  hint="each export needs its own source name"))
+    from metasr.progress import Progress
+
     same, distinct = read_overrides(overrides_csv, rows)
-    clustering = cluster_records(rows, same, distinct)
+    progress = Progress(f"de-duplicating {len(rows)} records")
+    try:
+        clustering = cluster_records(rows, same, distinct, progress=progress)
+    finally:
+        progress.close()
     return build_outputs(rows, clustering)
 
 
 def dedup_records(parsed_csvs: list, out_dir, overrides_csv=None) -> dict:
     """De-duplicate parsed tables (or raw exports) into out_dir/{records,unique,audit}.csv."""
-    rows = load_inputs([str(p) for p in parsed_csvs])
+    from metasr.progress import track
+
+    rows = load_inputs(list(track([str(p) for p in parsed_csvs], "reading records", "files")))
     records, unique, audit = dedup_rows(rows, overrides_csv)
     out = Path(out_dir)
     write_csv_atomic(records, out / "records.csv", RECORD_COLUMNS)

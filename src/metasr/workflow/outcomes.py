@@ -101,7 +101,9 @@ def outcome_job(review, outcome: str, png: bool) -> dict:
 def analyse_outcomes(outcomes: dict[str, dict], extraction_cfg: dict, review_cfg: dict) -> None:
     """Run every outcome of a job, in the order given; each value is an outcome_job. The first
     input error stops the job (Snakemake then removes its outputs)."""
-    for outcome, job in outcomes.items():
+    from metasr.progress import track
+
+    for outcome, job in track(outcomes.items(), "analysing outcomes", "outcomes", total=len(outcomes)):
         analyse_outcome(outcome, job, extraction_cfg, review_cfg)
 
 

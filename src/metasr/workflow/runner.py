@@ -9,6 +9,7 @@ the job's outputs, so nothing partial is left behind.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any, Callable
 
@@ -17,6 +18,8 @@ from metasr.errors import InputError
 
 def run_step(smk: Any, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     log_path = smk.log[0] if len(smk.log) else None
+    # Parallel jobs share the terminal: no progress bars (metasr.progress logs to the job's log).
+    os.environ["METASR_PROGRESS"] = "0"
     # Progress goes to the job's log; the console gets warnings and errors only (a batch of
     # outcomes would otherwise print lines per outcome between Snakemake's own messages).
     console = logging.StreamHandler(sys.stderr)
