@@ -19,6 +19,7 @@ A record says, in metafor's words:
   apply; `vtypes`: the sampling-variance types escalc allows (the first is the default);
 - `reported`: effects a paper reports that the measure takes directly (extraction's
   `effect_measure`); `from_test`: a t statistic or p-value gives the measure (SMD);
+  `standardised`: free of the outcome's unit like every ratio, proportion, rate and correlation;
 - `simulated`: share of outcomes using it in synthetic reviews (`metasr simulate`).
 
 Adding a measure: one record here, its escalc formula in `metasr.stats.effects`, the schema enums
@@ -205,11 +206,17 @@ class Measure:
     vtypes: tuple[str, ...] = ()
     reported: tuple[str, ...] = ()
     from_test: bool = False
+    standardised: bool = False
     simulated: float = 0.0
 
     @property
     def groups(self) -> int:
         return FAMILIES[self.family].groups
+
+    @property
+    def unit_free(self) -> bool:
+        """Whether the outcome's unit of measurement leaves the measure unchanged."""
+        return self.standardised or self.display in ("ratio", "proportion", "rate", "correlation")
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -230,7 +237,7 @@ MEASURES = {m.id: m for m in (
     Measure("SMD", "Std. mean difference", "two-group means", (MEAN_INPUTS,), "identity",
             "standardised mean difference (Hedges' g)", "difference",
             "standardised mean differences (Hedges' g)", grade=SMD_GRADE, vtypes=("LS", "UB", "LS2", "AV"),
-            reported=("SMD",), from_test=True, simulated=0.4),
+            reported=("SMD",), from_test=True, standardised=True, simulated=0.4),
     Measure("MD", "Mean difference", "two-group means", (MEAN_INPUTS,), "identity", "mean difference",
             "difference", "mean differences", grade=SMD_GRADE, vtypes=("LS", "UB", "HO"),
             reported=("MD", "beta"), simulated=0.2),
@@ -250,7 +257,7 @@ MEASURES = {m.id: m for m in (
     Measure("SMDH", "Std. mean difference (heteroscedastic)", "two-group means", (MEAN_INPUTS,), "identity",
             "standardised mean difference (heteroscedastic variances)", "difference",
             "standardised mean differences without assuming equal variances", grade=SMD_GRADE,
-            vtypes=("LS", "LS2")),
+            vtypes=("LS", "LS2"), standardised=True),
     Measure("ROM", "Ratio of means", "two-group means", (MEAN_INPUTS,), "exp", "log ratio of means", "ratio",
             "ratios of means", grade=RATIO_GRADE, vtypes=("LS", "HO", "AV", "AVHO"), reported=("ROM",)),
     Measure("CVR", "CV ratio", "variability", (MEAN_INPUTS,), "exp", "log coefficient of variation ratio",
@@ -374,6 +381,58 @@ def extraction_columns(measure: str) -> list[str]:
     return list(layout) + (["ti"] if record.from_test else []) + ["yi", "vi"]
 
 
+# ---------------------------------------------------------------- escalc options
+
+TO_VALUES = ("only0", "all", "if0all", "none")
+
+
+def option_problems(measure: str, add=None, to: str = "only0", drop00: bool = False, vtype=None,
+                    file: str | None = None, key: str = "") -> list:
+    """escalc options a measure cannot take, or values escalc does not know, as Problems.
+
+    `key` prefixes each option's name (e.g. `outcomes.x.escalc.`) where the options come from a
+    config file."""
+    from metasr.errors import Problem
+
+    record = MEASURES[measure]
+    problems = []
+
+    def bad(message, name, value, hint):
+        problems.append(Problem(message=message, file=file, key=f"{key}{name}", value=str(value),
+                                rule=f"escalc {name}", hint=hint))
+
+    if to not in TO_VALUES:
+        bad(f"unknown to = {to!r}", "to", to, f"use one of {', '.join(TO_VALUES)}")
+    if add is not None and not (_finite(add) and add >= 0):
+        bad("add must be a number >= 0", "add", add, "metafor's default is 1/2 (0 for PAS, PFT, IRS, IRFT)")
+    if vtype is not None and vtype not in record.vtypes:
+        bad(f"measure {measure} has no vtype {vtype!r}", "vtype", vtype,
+            f"{measure} takes vtype {', '.join(record.vtypes)}" if record.vtypes
+            else f"{measure} has one sampling variance; leave vtype out")
+    for name, value, default in (("add", add, None), ("to", to, "only0"), ("drop00", drop00, False)):
+        if value != default and name not in record.options:
+            bad(f"measure {measure} does not use escalc's {name}", name, value,
+                "add, to and drop00 apply to counts (tables, events and rates)")
+    return problems
+
+
+def vtypes() -> tuple[str, ...]:
+    """Every sampling-variance type some measure takes."""
+    return tuple(dict.fromkeys(v for m in MEASURES.values() for v in m.vtypes))
+
+
+def schema_enums() -> dict[str, dict[tuple[str, ...], list]]:
+    """{schema file: {path to a property: its enum}} for the enums the registry decides
+    (`tools/write_measure_enums.py` writes them; tests/test_measures.py checks them)."""
+    outcome = ("$defs", "outcome", "properties")
+    return {
+        "config.schema.yaml": {outcome + ("measure",): list(ids()),
+                               outcome + ("escalc", "properties", "to"): list(TO_VALUES),
+                               outcome + ("escalc", "properties", "vtype"): list(vtypes())},
+        "outcome_sheet.schema.yaml": {("properties", "effect_measure"): list(reported_effects()) + [None]},
+    }
+
+
 # ---------------------------------------------------------------- display
 
 
@@ -422,6 +481,34 @@ class Display:
             return None
         value = TRANSFORMS[self.transform].forward(float(v), *self._targs())
         return value if value is not None and math.isfinite(value) else None
+
+    @property
+    def percent(self) -> bool:
+        """Proportions are shown as percentages."""
+        return self.kind == "proportion"
+
+    def shown(self, x) -> float | None:
+        """A number on the analysis scale as a figure or table shows it (proportions in %)."""
+        value = self.back(x)
+        return None if value is None else value * 100 if self.percent else value
+
+    def from_shown(self, v) -> float | None:
+        """The inverse of `shown`: a shown number (a % for proportions) on the analysis scale."""
+        if not _finite(v):
+            return None
+        return self.forward(v / 100 if self.percent else v)
+
+    @property
+    def grade(self) -> tuple[float, float] | None:
+        """Limits of an appreciable effect on the display scale (generic ratios: as ratios)."""
+        if self.record.family == "generic" and self.ratio:
+            return RATIO_GRADE
+        return self.record.grade
+
+    @property
+    def name(self) -> str:
+        """The measure's name as a column header or axis label shows it."""
+        return self.record.label + (" (%)" if self.percent else "")
 
     def _targs(self) -> list[float]:
         given = dict(self.args)

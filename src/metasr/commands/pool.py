@@ -9,7 +9,6 @@ from metasr import measures
 # A copy of metasr.stats' methods, so that building the CLI does not import numpy;
 # tests/test_vocabularies.py keeps it (and the config schema's) equal to the engine's.
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB", "MH", "PETO")
-TO_VALUES = ("only0", "all", "if0all", "none")
 VTYPES = tuple(dict.fromkeys(v for m in measures.MEASURES.values() for v in m.vtypes))
 
 
@@ -40,7 +39,7 @@ def register(subparsers) -> None:
                         help="scale of CI-form rows (yi, ci_lb, ci_ub); default log for measures analysed as logs")
     escalc = parser.add_argument_group("escalc options (metafor's names and defaults)")
     escalc.add_argument("--add", type=float, help="added to counts as --to says (default 1/2; 0 for PAS, PFT, IRS, IRFT)")
-    escalc.add_argument("--to", choices=TO_VALUES, default="only0",
+    escalc.add_argument("--to", choices=measures.TO_VALUES, default="only0",
                         help="which studies get --add: only0 (with a zero count, default), all, if0all, none")
     escalc.add_argument("--drop00", action="store_true",
                         help="two-group studies with no events (or only events) in both groups get no effect")

@@ -26,6 +26,10 @@ GROUP_FIELDS = ["n", "mean", "sd", "se", "ci_lb", "ci_ub", "median", "q1_", "q3_
                 "events", "time"]
 
 
+# A single-group study's cells (prevalence: events of n; rate: events in time; correlation: r of n).
+SINGLE_FIELDS = ["events", "n", "time", "r"]
+
+
 def group_column(field: str, group: int) -> str:
     """'mean', 1 -> 'mean1'; quartiles are 'q1_1', 'q3_2' so that q1 of group 1 stays readable."""
     return f"{field}{group}"
@@ -38,6 +42,11 @@ OUTCOME_COLUMNS = (
     + ["effect", "effect_measure", "effect_ci_lb", "effect_ci_ub", "effect_se", "p_value", "t_stat",
        "direction", "unit", "exclude_reason", "record_id", "source_location", "source_url",
        "derivation", "notes"]
+)
+# The sheet of a single-group outcome (prevalence, incidence rate, correlation): one group's cells.
+SINGLE_OUTCOME_COLUMNS = (
+    ["study_id", "comparison", "timepoint", "subgroup", "reported_form"] + SINGLE_FIELDS
+    + ["unit", "exclude_reason", "record_id", "source_location", "source_url", "derivation", "notes"]
 )
 
 NARRATIVE_COLUMNS = [

@@ -46,7 +46,7 @@ from metasr.stats import distributions as dist
 MEASURES = measures.ids()
 MEAN_COLUMNS = measures.MEAN_INPUTS
 RATE_COLUMNS = measures.RATES[0]
-TO_VALUES = ("only0", "all", "if0all", "none")
+TO_VALUES = measures.TO_VALUES
 Z975 = dist.norm_ppf(0.975)
 
 
@@ -67,28 +67,8 @@ class Options:
 
 
 def option_problems(measure: str, options: Options, file: str | None = None) -> list[Problem]:
-    """Options a measure cannot take, or values escalc does not know."""
-    record = measures.get(measure)
-    problems = []
-
-    def bad(message, key, value, hint):
-        problems.append(Problem(message=message, file=file, key=key, value=str(value), rule=f"escalc {key}",
-                                hint=hint))
-
-    if options.to not in TO_VALUES:
-        bad(f"unknown to = {options.to!r}", "to", options.to, f"use one of {', '.join(TO_VALUES)}")
-    if options.add is not None and not (math.isfinite(options.add) and options.add >= 0):
-        bad("add must be a number >= 0", "add", options.add, "metafor's default is 1/2 (0 for PAS, PFT, IRS, IRFT)")
-    if options.vtype is not None and options.vtype not in record.vtypes:
-        bad(f"measure {measure} has no vtype {options.vtype!r}", "vtype", options.vtype,
-            f"{measure} takes vtype {', '.join(record.vtypes)}" if record.vtypes
-            else f"{measure} has one sampling variance; leave vtype out")
-    changed = [key for key, default in (("add", None), ("to", "only0"), ("drop00", False))
-               if getattr(options, key) != default and key not in record.options]
-    for key in changed:
-        bad(f"measure {measure} does not use escalc's {key}", key, getattr(options, key),
-            "add, to and drop00 apply to counts (tables, events and rates)")
-    return problems
+    """Options a measure cannot take, or values escalc does not know (metasr.measures' rules)."""
+    return measures.option_problems(measure, options.add, options.to, options.drop00, options.vtype, file=file)
 
 
 # ---------------------------------------------------------------- scalar formulas (kept for callers)
@@ -179,6 +159,18 @@ def from_ci(estimate, ci_lb, ci_ub, log_scale: bool):
 
 # ---------------------------------------------------------------- column formulas (escalc)
 
+# measure id -> its formula f(columns, options) -> (yi, vi); each formula names its measure(s).
+FORMULAS: dict = {}
+
+
+def formula(*ids: str):
+    """Register the decorated function as escalc's formula of these measures."""
+    def register(fn):
+        for measure in ids:
+            FORMULAS[measure] = fn
+        return fn
+    return register
+
 def _wmean(x, w):
     """metafor's .wmean(x, w, na.rm = TRUE)."""
     keep = ~(np.isnan(x) | np.isnan(w))
@@ -206,18 +198,21 @@ def _cells(d: dict, o: Options):
     return (*cells,)
 
 
+@formula("RR")
 def _rr(d, o):
     ai, bi, ci, di = _cells(d, o)
     n1i, n2i = ai + bi, ci + di
     return np.log(ai / n1i) - np.log(ci / n2i), 1 / ai - 1 / n1i + 1 / ci - 1 / n2i
 
 
+@formula("OR")
 def _or(d, o):
     ai, bi, ci, di = _cells(d, o)
     p1i, p2i = ai / (ai + bi), ci / (ci + di)
     return np.log(p1i / (1 - p1i)) - np.log(p2i / (1 - p2i)), 1 / ai + 1 / bi + 1 / ci + 1 / di
 
 
+@formula("RD")
 def _rd(d, o):
     ai, bi, ci, di = _cells(d, o)
     n1i, n2i = ai + bi, ci + di
@@ -240,6 +235,7 @@ def _peto(ai, bi, ci, di):
     return np.where(Vi > 0, (ai - Ei) / Vi, np.nan), np.where(Vi > 0, 1 / Vi, np.nan)
 
 
+@formula("PETO")
 def _peto_measure(d, o):
     with np.errstate(divide="ignore", invalid="ignore"):
         return _peto(*_cells(d, o))
@@ -253,11 +249,13 @@ def _rates(d, o):
     return x1i, t1i, x2i, t2i
 
 
+@formula("IRR")
 def _irr(d, o):
     x1i, t1i, x2i, t2i = _rates(d, o)
     return np.log(x1i / t1i) - np.log(x2i / t2i), 1 / x1i + 1 / x2i
 
 
+@formula("IRD")
 def _ird(d, o):
     x1i, t1i, x2i, t2i = _rates(d, o)
     ir1i, ir2i = x1i / t1i, x2i / t2i
@@ -290,10 +288,16 @@ def _smd(d, vtype):
     return yi, vi
 
 
+@formula("SMD")
+def _smd_formula(d, o):
+    return _smd(d, o.vtype)
+
+
 def _means(d):
     return (np.asarray(d[c], dtype=float) for c in MEAN_COLUMNS)
 
 
+@formula("MD")
 def _md(d, o):
     m1i, sd1i, n1i, m2i, sd2i, n2i = _means(d)
     if o.vtype == "HO":
@@ -302,6 +306,7 @@ def _md(d, o):
     return m1i - m2i, sd1i**2 / n1i + sd2i**2 / n2i
 
 
+@formula("SMDH")
 def _smdh(d, o):
     m1i, sd1i, n1i, m2i, sd2i, n2i = _means(d)
     cmi = hedges_correction(n1i + n2i - 2)
@@ -316,6 +321,7 @@ def _smdh(d, o):
     return yi, vi
 
 
+@formula("ROM")
 def _rom(d, o):
     m1i, sd1i, n1i, m2i, sd2i, n2i = _means(d)
     yi = np.log(m1i / m2i)
@@ -331,6 +337,7 @@ def _rom(d, o):
     return yi, sd1i**2 / (n1i * m1i**2) + sd2i**2 / (n2i * m2i**2)
 
 
+@formula("CVR")
 def _cvr(d, o):
     m1i, sd1i, n1i, m2i, sd2i, n2i = _means(d)
     yi = np.log(sd1i / m1i) + 1 / (2 * (n1i - 1)) - np.log(sd2i / m2i) - 1 / (2 * (n2i - 1))
@@ -338,6 +345,7 @@ def _cvr(d, o):
     return yi, vi
 
 
+@formula("VR")
 def _vr(d, o):
     sd1i, n1i, sd2i, n2i = (np.asarray(d[c], dtype=float) for c in ("sd1i", "n1i", "sd2i", "n2i"))
     yi = np.log(sd1i / sd2i) + 1 / (2 * (n1i - 1)) - 1 / (2 * (n2i - 1))
@@ -352,6 +360,7 @@ def _proportion_counts(d, o):
     return xi, mi, xi + mi
 
 
+@formula("PR")
 def _pr(d, o):
     xi, mi, ni = _proportion_counts(d, o)
     pri = xi / ni
@@ -363,6 +372,7 @@ def _pr(d, o):
     return pri, pri * (1 - pri) / ni
 
 
+@formula("PLN")
 def _pln(d, o):
     xi, mi, ni = _proportion_counts(d, o)
     if o.vtype == "AV":
@@ -370,6 +380,7 @@ def _pln(d, o):
     return np.log(xi / ni), 1 / xi - 1 / ni
 
 
+@formula("PLO")
 def _plo(d, o):
     xi, mi, ni = _proportion_counts(d, o)
     pri = xi / ni
@@ -379,11 +390,13 @@ def _plo(d, o):
     return np.log(pri / (1 - pri)), 1 / xi + 1 / mi
 
 
+@formula("PAS")
 def _pas(d, o):
     xi, mi, ni = _proportion_counts(d, o)
     return np.arcsin(np.sqrt(xi / ni)), 1 / (4 * ni)
 
 
+@formula("PFT")
 def _pft(d, o):
     xi, mi, ni = _proportion_counts(d, o)
     yi = 0.5 * (np.arcsin(np.sqrt(xi / (ni + 1))) + np.arcsin(np.sqrt((xi + 1) / (ni + 1))))
@@ -396,21 +409,25 @@ def _rate_counts(d, o):
     return xi, ti, xi / ti
 
 
+@formula("IR")
 def _ir(d, o):
     xi, ti, iri = _rate_counts(d, o)
     return iri, iri / ti
 
 
+@formula("IRLN")
 def _irln(d, o):
     xi, ti, iri = _rate_counts(d, o)
     return np.log(iri), 1 / xi
 
 
+@formula("IRS")
 def _irs(d, o):
     xi, ti, iri = _rate_counts(d, o)
     return np.sqrt(iri), 1 / (4 * ti)
 
 
+@formula("IRFT")
 def _irft(d, o):
     xi, ti, iri = _rate_counts(d, o)
     return 0.5 * (np.sqrt(iri) + np.sqrt(iri + 1 / ti)), 1 / (4 * ti)
@@ -454,29 +471,25 @@ def _cor_variance(yi, ri, ni, vtype):
     return (1 - yi**2) ** 2 / (ni - 1)
 
 
+@formula("COR")
 def _cor(d, o):
     ri, ni = np.asarray(d["ri"], dtype=float), np.asarray(d["ni"], dtype=float)
     return ri, _cor_variance(ri, ri, ni, o.vtype)
 
 
+@formula("UCOR")
 def _ucor(d, o):
     ri, ni = np.asarray(d["ri"], dtype=float), np.asarray(d["ni"], dtype=float)
     yi = ri * _hyp2f1(0.5, 0.5, (ni - 2) / 2, ri**2)
     return yi, _cor_variance(yi, ri, ni, o.vtype)
 
 
+@formula("ZCOR")
 def _zcor(d, o):
     ri, ni = np.asarray(d["ri"], dtype=float), np.asarray(d["ni"], dtype=float)
     return np.arctanh(ri), 1 / (ni - 3)
 
 
-FORMULAS = {
-    "SMD": lambda d, o: _smd(d, o.vtype), "MD": _md, "SMDH": _smdh, "ROM": _rom, "CVR": _cvr, "VR": _vr,
-    "RR": _rr, "OR": _or, "RD": _rd, "PETO": _peto_measure, "IRR": _irr, "IRD": _ird,
-    "PR": _pr, "PLN": _pln, "PLO": _plo, "PAS": _pas, "PFT": _pft,
-    "IR": _ir, "IRLN": _irln, "IRS": _irs, "IRFT": _irft,
-    "COR": _cor, "UCOR": _ucor, "ZCOR": _zcor,
-}
 
 
 def compute(measure: str, data: dict, options: Options | None = None):
