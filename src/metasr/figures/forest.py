@@ -346,8 +346,9 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
                        f"{st.fmt(st.natural(model['pi_ub'], disp))}]")
             rows.append(Row("prediction", "Prediction interval", {"effect": pi_text}, None,
                             model["pi_lb"], model["pi_ub"]))
+        # A test against zero on a prevalence's analysis scale says nothing: no null, no test.
         footnotes += [t for t in (heterogeneity_text(model, fixed),
-                                  overall_text(model, pooled.get("test"))) if t]
+                                  overall_text(model, pooled.get("test")) if disp.null is not None else "") if t]
         if in_levels:
             footnotes.append(subgroup_difference_text(pooled["subgroups"]))
     else:

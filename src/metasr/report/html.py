@@ -215,7 +215,8 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
                                                   m.get("ci_ub"), ratio)),
         ("95% prediction interval", f"[{f2(natural(m.get('pi_lb'), ratio))}, "
                                     f"{f2(natural(m.get('pi_ub'), ratio))}]"),
-        (f"Test for overall effect", f"{test} = {f2(m.get('stat'))}, P = {fp(m.get('pval'))}"),
+        (f"Test for overall effect", f"{test} = {f2(m.get('stat'))}, P = {fp(m.get('pval'))}"
+         if ratio.null is not None else "– (the measure has no null)"),
         ("tau² [95% CI]", f"{f2(m.get('tau2'), 3)} {_ci(m.get('tau2_ci'), 3)}"),
         ("I² [95% CI]", f"{f2(m.get('I2'), 1)}% {_ci(m.get('I2_ci'), 1, '%')}"),
         ("H² [95% CI]", f"{f2(m.get('H2'))} {_ci(m.get('H2_ci'))}"),
