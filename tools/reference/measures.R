@@ -66,7 +66,7 @@ data_args <- function(measure, data) {
   cols <- switch(measure,
     SMD = , MD = , SMDH = , ROM = , CVR = c("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
     VR = c("sd1i", "n1i", "sd2i", "n2i"),
-    RR = , OR = , RD = , PETO = intersect(c("ai", "bi", "ci", "di", "n1i", "n2i"), names(data)),
+    RR = , OR = , RD = , PETO = , AS = intersect(c("ai", "bi", "ci", "di", "n1i", "n2i"), names(data)),
     IRR = , IRD = c("x1i", "t1i", "x2i", "t2i"),
     PR = , PLN = , PLO = , PAS = , PFT = intersect(c("xi", "ni", "mi"), names(data)),
     IR = , IRLN = , IRS = , IRFT = c("xi", "ti"),
@@ -97,7 +97,7 @@ for (ds in c("normand1999", "curtis1998")) {
   run_escalc(ds, "VR")
 }
 # two-group tables: zero cells, add / to / drop00, RD's vtype, PETO as a measure
-for (m in c("RR", "OR", "RD", "PETO")) {
+for (m in c("RR", "OR", "RD", "PETO", "AS")) {
   run_escalc("bcg", m)
   for (to in c("only0", "all", "if0all", "none")) run_escalc("nielweise2007", m, list(to = to))
   run_escalc("nielweise2007", m, list(add = 0.25))
@@ -167,6 +167,7 @@ for (method in c("REML", "DL")) {
   run_pooled("curtis1998", "CVR", method, "exp")
   run_pooled("curtis1998", "VR", method, "exp")
   run_pooled("bcg", "PETO", method, "exp")
+  run_pooled("nielweise2007", "AS", method, "identity")
   run_pooled("hart1999", "IRD", method, "identity")
   run_pooled("pritz1997", "PR", method, "identity")
   run_pooled("pritz1997", "PLN", method, "exp")

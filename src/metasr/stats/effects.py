@@ -227,6 +227,13 @@ def _rd(d, o):
     return p1i - p2i, vi
 
 
+@formula("AS")
+def _as(d, o):
+    ai, bi, ci, di = _cells(d, o)
+    n1i, n2i = ai + bi, ci + di
+    return np.arcsin(np.sqrt(ai / n1i)) - np.arcsin(np.sqrt(ci / n2i)), 1 / (4 * n1i) + 1 / (4 * n2i)
+
+
 def _peto(ai, bi, ci, di):
     n1i, n2i = ai + bi, ci + di
     ni = n1i + n2i
