@@ -51,7 +51,7 @@ def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:
         "ci_ub": transformed["ci_ub"],
         "pval": model.get("pval"),
         "significant": significant(model.get("pval")) if disp.null is not None else None,
-        "direction": direction(model.get("estimate"), disp.null),
+        "direction": direction(model.get("estimate"), disp.null, single_group=disp.record.groups == 1),
         "certainty": certainty,
     }
 
@@ -66,14 +66,18 @@ def significant(pval: float | None) -> bool | None:
     return None if pval is None or (isinstance(pval, float) and math.isnan(pval)) else bool(pval < ALPHA)
 
 
-def direction(estimate_on_analysis_scale: float | None, null: float | None = 0.0) -> str | None:
+def direction(estimate_on_analysis_scale: float | None, null: float | None = 0.0,
+              single_group: bool = False) -> str | None:
     """Direction on the analysis scale (log scale for ratios) against the measure's null; None
-    for a measure without one (a prevalence has no direction)."""
+    for a measure without one (a prevalence has no direction). A single-group measure with a
+    null (a correlation) is positive or negative."""
     if estimate_on_analysis_scale is None or null is None:
         return None
+    words = ("positive", "negative", "none") if single_group else \
+        ("higher in group 1", "lower in group 1", "no difference")
     if estimate_on_analysis_scale > null:
-        return "higher in group 1"
-    return "lower in group 1" if estimate_on_analysis_scale < null else "no difference"
+        return words[0]
+    return words[1] if estimate_on_analysis_scale < null else words[2]
 
 
 def make_snapshot(pooled: Iterable[dict], inputs: dict[str, str],

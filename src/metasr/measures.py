@@ -344,6 +344,11 @@ def transform_name(measure: str, scale: str | None = None) -> str:
     return record.transform
 
 
+def is_ratio(measure: str, scale: str | None = None) -> bool:
+    """Whether the measure's results are ratios (analysed as logs, shown exponentiated)."""
+    return display_for(measure, scale).ratio
+
+
 def log_scale(measure: str, scale: str | None = None) -> bool:
     """Whether the measure's numbers are analysed as logarithms (read its CIs on the log scale)."""
     return transform_name(measure, scale) == "exp"
