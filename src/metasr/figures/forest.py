@@ -358,7 +358,7 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
     if any(was_converted(s) for s in studies):
         footnotes.append("† Effect or its standard error derived from the reported form (e.g. "
                          "median and range, CI, t statistic or P value); details in the report.")
-    if not disp.identity or disp.percent:
+    if (not disp.identity or disp.percent) and not disp.ratio:  # ratios on a log axis go without saying
         footnotes.append(scale_note(disp))
     n_bad = pooled.get("k_not_usable") or len(pooled.get("not_usable") or [])
     if n_bad:
