@@ -89,3 +89,16 @@ def test_broken_yaml_names_the_line(tmp_path):
     with pytest.raises(InputError) as info:
         load_config(bad)
     assert info.value.problems[0].row is not None
+
+
+def test_every_registry_measure_and_escalc_options_are_accepted_and_checked():
+    raw = copy.deepcopy(RAW)
+    raw["outcomes"]["edss"].update(measure="PLO", escalc={"add": 0.25, "to": "all", "vtype": "AV"})
+    raw["outcomes"]["brain_volume"].update(measure="ZCOR")
+    config = prepared(raw)
+    assert config["outcomes"]["edss"]["escalc"]["to"] == "all" and "scale" not in config["outcomes"]["brain_volume"]
+    raw["outcomes"]["brain_volume"]["escalc"] = {"vtype": "AV", "drop00": True}  # ZCOR takes neither
+    assert {p.key for p in problems_of(raw)} == {"outcomes.brain_volume.escalc.vtype",
+                                                 "outcomes.brain_volume.escalc.drop00"}
+    raw["outcomes"]["edss"]["escalc"]["to"] = "sometimes"  # not escalc's: the schema says so first
+    assert "outcomes.edss.escalc.to" in {p.key for p in problems_of(raw)}
