@@ -174,3 +174,14 @@ def test_generic_effects_on_the_log_scale_are_exponentiated():
     assert gen["transform"]["name"] == "exp" and gen["transform"]["display"] == "ratio"
     assert math.isclose(gen["transformed"]["estimate"], math.exp(bcg["expected"]["estimate"]), rel_tol=1e-6)
     assert analyse(table, "GEN", "REML")["transform"]["name"] == "identity"
+
+
+@pytest.mark.parametrize("case_id", ["bcg_OR_PETO", "egger2001_OR_PETO"])
+def test_peto_as_a_measure_pools_with_rma_peto(case_id):
+    # rma.peto takes its study effects from escalc(measure = "PETO"): the measure and the method agree.
+    case = CASES[case_id]
+    table = pd.read_csv(FIXTURES / case["input"], dtype=str, keep_default_na=False)
+    result = analyse(table, "PETO", "PETO")
+    for key in ("estimate", "se", "ci_lb", "ci_ub", "Q", "pval"):
+        assert math.isclose(result[key], case["expected"][key], rel_tol=1e-6), key
+    assert math.isclose(result["transformed"]["estimate"], math.exp(case["expected"]["estimate"]), rel_tol=1e-9)
