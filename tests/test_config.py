@@ -214,3 +214,16 @@ def test_declared_prisma_with_a_search_stage_is_refused():
     raw = copy.deepcopy(RAW)
     raw["prisma"] = copy.deepcopy(DECLARED)
     assert any(p.key == "prisma" and p.rule == "stages" for p in problems_of(raw))
+
+
+def test_every_registry_measure_and_escalc_options_are_accepted_and_checked():
+    raw = copy.deepcopy(RAW)
+    raw["outcomes"]["edss"].update(measure="PLO", escalc={"add": 0.25, "to": "all", "vtype": "AV"})
+    raw["outcomes"]["brain_volume"].update(measure="ZCOR")
+    config = prepared(raw)
+    assert config["outcomes"]["edss"]["escalc"]["to"] == "all" and "scale" not in config["outcomes"]["brain_volume"]
+    raw["outcomes"]["brain_volume"]["escalc"] = {"vtype": "AV", "drop00": True}  # ZCOR takes neither
+    assert {p.key for p in problems_of(raw)} == {"outcomes.brain_volume.escalc.vtype",
+                                                 "outcomes.brain_volume.escalc.drop00"}
+    raw["outcomes"]["edss"]["escalc"]["to"] = "sometimes"  # not escalc's: the schema says so first
+    assert "outcomes.edss.escalc.to" in {p.key for p in problems_of(raw)}

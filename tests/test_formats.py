@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from metasr.extraction.sheets import NARRATIVE_COLUMNS, OUTCOME_COLUMNS, STUDY_COLUMNS
+from metasr.extraction.sheets import NARRATIVE_COLUMNS, OUTCOME_SHEET_COLUMNS, STUDY_COLUMNS
 from metasr.extraction.validate import NARRATIVE_REQUIRED
 from metasr.formats import SHEETS, formats_markdown, load
 from metasr.records.formats.csv import COLUMN_SYNONYMS
@@ -20,7 +20,7 @@ def test_docs_formats_is_up_to_date():
     assert committed == formats_markdown(), "docs/formats.md is stale: run `metasr docs formats > docs/formats.md`"
 
 
-@pytest.mark.parametrize("name, columns", [("studies", STUDY_COLUMNS), ("outcome_sheet", OUTCOME_COLUMNS),
+@pytest.mark.parametrize("name, columns", [("studies", STUDY_COLUMNS), ("outcome_sheet", OUTCOME_SHEET_COLUMNS),
                                            ("narrative", NARRATIVE_COLUMNS)])
 def test_sheet_schemas_list_the_columns_the_sheets_have(name, columns):
     assert list(load(name)["properties"]) == list(columns)

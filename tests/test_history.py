@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 from metasr.history import (diff_snapshots, file_checksums, latest_snapshot, list_snapshots, make_snapshot,
                             save_snapshot)
@@ -68,3 +69,28 @@ def test_single_study_outcome_compares_its_own_estimate():
               "studies": [{"study_id": "A", "yi": 0.0, "ci_lb": -0.5, "ci_ub": 0.5}], "model": None}
     summary = make_snapshot([single], {})["outcomes"]["sdmt"]
     assert summary["estimate"] == 1.0 and round(summary["ci_ub"], 6) == round(2.718281828 ** 0.5, 6)
+
+
+def test_single_group_outcomes_are_compared_as_the_report_shows_them():
+    from metasr import history
+
+    # dat.pritz1997 pooled with PFT (REML; metafor): no null, so no direction or significance
+    prevalence = {"outcome": "p", "measure": "PFT", "status": "pooled", "k": 14, "studies": [],
+                  "transform": {"name": "ipft_hm", "args": {"ni": 12.587542713472631}},
+                  "model": {"estimate": 1.0846791843165953, "ci_lb": 0.9894, "ci_ub": 1.1991, "pval": 1e-20}}
+    summary = history.outcome_summary(prevalence)
+    assert abs(summary["estimate"] - 0.8028998887863125) < 1e-9
+    assert summary["direction"] is None and summary["significant"] is None
+    correlation = {"outcome": "r", "measure": "ZCOR", "status": "pooled", "k": 16, "studies": [],
+                   "model": {"estimate": 0.15, "ci_lb": 0.09, "ci_ub": 0.21, "pval": 1e-6}}
+    summary = history.outcome_summary(correlation)
+    assert summary["direction"] == "positive" and abs(summary["estimate"] - math.tanh(0.15)) < 1e-12
+
+
+def test_generic_log_outcomes_are_compared_as_ratios():
+    from metasr import history
+
+    gen = {"outcome": "g", "measure": "GEN", "status": "pooled", "k": 3, "studies": [], "scale": "log",
+           "model": {"estimate": -0.7, "ci_lb": -1.0, "ci_ub": -0.4, "pval": 0.001}}
+    summary = history.outcome_summary(gen)
+    assert abs(summary["estimate"] - math.exp(-0.7)) < 1e-12

@@ -1,5 +1,5 @@
-"""The effect measures and methods are listed where they are needed without importing the engine
-(config schema, CLI, history, config); these lists must equal the engine's (metasr.stats)."""
+"""Methods are listed where they are needed without importing the engine (config schema, CLI);
+these lists must equal the engine's (metasr.stats). Measures have one list: tests/test_measures.py."""
 
 from __future__ import annotations
 
@@ -7,25 +7,22 @@ from pathlib import Path
 
 import yaml
 
-from metasr import config, history
+from metasr import config, measures
 from metasr.commands import pool as pool_cli
 from metasr.stats import analysis, effects
 
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml").read_text())
 
 
-def test_measures_everywhere_equal_the_engines():
-    assert pool_cli.MEASURES == effects.MEASURES
-    assert tuple(SCHEMA["$defs"]["outcome"]["properties"]["measure"]["enum"]) == effects.MEASURES
+def test_measures_everywhere_are_the_registrys():
+    assert effects.MEASURES == measures.ids()
+    assert tuple(SCHEMA["$defs"]["outcome"]["properties"]["measure"]["enum"]) == measures.ids()
+    assert set(effects.FORMULAS) == set(measures.ids()) - set(measures.in_family("generic"))
 
 
 def test_methods_everywhere_equal_the_engines():
     assert pool_cli.METHODS == analysis.METHODS
     assert tuple(SCHEMA["$defs"]["method"]["enum"]) == analysis.METHODS
-
-
-def test_ratio_measures_everywhere_equal_the_engines():
-    assert set(effects.RATIO_MEASURES) == config.RATIO_MEASURES == history.RATIO_MEASURES
 
 
 def test_config_allows_the_measures_each_table_method_pools():

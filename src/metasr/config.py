@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from metasr import measures
 from metasr.errors import InputError, Problem
 from metasr.folder import allowed_roots, inside, outside_problem
 from metasr.resources import schema_path
@@ -22,9 +23,8 @@ from metasr.resources import schema_path
 CONFIG_SCHEMA = schema_path("config")
 
 OUTCOME_DEFAULTS = {"method": "REML", "test": "z", "order_by": "year"}
-RATIO_MEASURES = {"RR", "OR", "IRR"}
 # Methods that only make sense for some measures (metafor's rma.mh / rma.peto).
-METHOD_MEASURES = {"MH": {"RR", "OR", "RD", "IRR"}, "PETO": {"OR"}}
+METHOD_MEASURES = {method: set(ids) for method, ids in measures.table_methods().items()}
 
 
 def load_schema(path: Path = CONFIG_SCHEMA) -> dict:
@@ -146,7 +146,7 @@ def prepare_config(config: Any, source: str, root: Path, check_files: bool = Tru
 
 def complete_outcome(outcome: dict, defaults: dict) -> dict:
     merged = {**OUTCOME_DEFAULTS, **defaults, **outcome}
-    if merged["measure"] in RATIO_MEASURES:
+    if measures.known(merged["measure"]) and measures.log_scale(merged["measure"]):
         merged.setdefault("scale", "log")
     return merged
 
@@ -215,13 +215,18 @@ def semantic_problems(config: dict, source: str) -> list[Problem]:
                 message=f"method {outcome['method']} cannot pool measure {outcome['measure']}",
                 file=source, key=f"outcomes.{oid}.method", value=outcome["method"], rule="method-measure",
                 hint=f"{outcome['method']} pools {', '.join(sorted(allowed))}; use REML or FE instead"))
+        escalc = outcome.get("escalc") or {}
+        problems += measures.option_problems(outcome["measure"], escalc.get("add"), escalc.get("to", "only0"),
+                                             escalc.get("drop00", False), escalc.get("vtype"), file=source,
+                                             key=f"outcomes.{oid}.escalc.")
         published = outcome.get("published")
         if published and not published["ci_lb"] <= published["estimate"] <= published["ci_ub"]:
             problems.append(Problem(
                 message="published estimate lies outside its confidence interval", file=source,
                 key=f"outcomes.{oid}.published", rule="published-ci",
                 value=f"{published['estimate']} ({published['ci_lb']} to {published['ci_ub']})",
-                hint="give estimate, ci_lb and ci_ub on the natural scale (ratios as ratios)"))
+                hint="give estimate, ci_lb and ci_ub on the display scale (ratios as ratios, proportions "
+                     "as proportions, correlations as r)"))
     return problems
 
 

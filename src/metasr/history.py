@@ -17,11 +17,11 @@ import re
 from pathlib import Path
 from typing import Iterable
 
+from metasr import measures
 from metasr.io import atomic_write_text
 
 SNAPSHOT_NAME = re.compile(r"^(\d{4})-([0-9a-f]{12})\.json$")
 ALPHA = 0.05
-RATIO_MEASURES = {"RR", "OR", "IRR"}
 
 
 def file_checksums(paths: Iterable[str | Path]) -> dict[str, str]:
@@ -29,50 +29,55 @@ def file_checksums(paths: Iterable[str | Path]) -> dict[str, str]:
 
 
 def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:
-    """The part of one outcome's results that a reader compares across updates.
+    """The part of one outcome's results that a reader compares across updates, on the scale the
+    report shows (the measure's back-transformation: ratios as ratios, proportions, r).
 
     A single-study outcome is not pooled, but its one estimate is still what a reader sees, so it is
-    compared like a pooled one (on the natural scale: ratios as ratios)."""
+    compared like a pooled one."""
+    disp = measures.display_of(pooled)
     model = pooled.get("model") or {}
-    transformed = pooled.get("transformed") or {}
     if not model and pooled.get("status") == "single_study" and pooled.get("studies"):
-        model, transformed = single_study_estimate(pooled)
-    estimate = transformed.get("estimate", model.get("estimate"))
+        model = single_study_estimate(pooled)
+        disp = disp.for_study(pooled["studies"][0])
+    transformed = {key: disp.back(model.get(key)) for key in ("estimate", "ci_lb", "ci_ub")}
     return {
         "label": pooled.get("label", pooled.get("outcome")),
         "status": pooled.get("status"),
         "k": pooled.get("k", 0),
         "studies": sorted(s["study_id"] for s in pooled.get("studies", [])),
         "measure": pooled.get("measure"),
-        "estimate": estimate,
-        "ci_lb": transformed.get("ci_lb", model.get("ci_lb")),
-        "ci_ub": transformed.get("ci_ub", model.get("ci_ub")),
+        "estimate": transformed["estimate"],
+        "ci_lb": transformed["ci_lb"],
+        "ci_ub": transformed["ci_ub"],
         "pval": model.get("pval"),
-        "significant": significant(model.get("pval")),
-        "direction": direction(model.get("estimate")),
+        "significant": significant(model.get("pval")) if disp.null is not None else None,
+        "direction": direction(model.get("estimate"), disp.null, single_group=disp.record.groups == 1),
         "certainty": certainty,
     }
 
 
-def single_study_estimate(pooled: dict) -> tuple[dict, dict]:
+def single_study_estimate(pooled: dict) -> dict:
+    """The one study's estimate and CI, on the analysis scale."""
     study = pooled["studies"][0]
-    model = {"estimate": study.get("yi"), "ci_lb": study.get("ci_lb"), "ci_ub": study.get("ci_ub")}
-    if pooled.get("measure") in RATIO_MEASURES and None not in model.values():
-        return model, {k: math.exp(v) for k, v in model.items()}
-    return model, {}
+    return {"estimate": study.get("yi"), "ci_lb": study.get("ci_lb"), "ci_ub": study.get("ci_ub")}
 
 
 def significant(pval: float | None) -> bool | None:
     return None if pval is None or (isinstance(pval, float) and math.isnan(pval)) else bool(pval < ALPHA)
 
 
-def direction(estimate_on_analysis_scale: float | None) -> str | None:
-    """Direction on the analysis scale (log scale for ratios), where 0 means no difference."""
-    if estimate_on_analysis_scale is None:
+def direction(estimate_on_analysis_scale: float | None, null: float | None = 0.0,
+              single_group: bool = False) -> str | None:
+    """Direction on the analysis scale (log scale for ratios) against the measure's null; None
+    for a measure without one (a prevalence has no direction). A single-group measure with a
+    null (a correlation) is positive or negative."""
+    if estimate_on_analysis_scale is None or null is None:
         return None
-    if estimate_on_analysis_scale > 0:
-        return "higher in group 1"
-    return "lower in group 1" if estimate_on_analysis_scale < 0 else "no difference"
+    words = ("positive", "negative", "none") if single_group else \
+        ("higher in group 1", "lower in group 1", "no difference")
+    if estimate_on_analysis_scale > null:
+        return words[0]
+    return words[1] if estimate_on_analysis_scale < null else words[2]
 
 
 def make_snapshot(pooled: Iterable[dict], inputs: dict[str, str],

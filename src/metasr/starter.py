@@ -22,8 +22,10 @@ from pathlib import Path
 import jinja2
 
 from metasr.errors import InputError, Problem
-from metasr.extraction.sheets import NARRATIVE_COLUMNS, OUTCOME_COLUMNS, STUDY_COLUMNS, format_cell
+from metasr.extraction.sheets import (NARRATIVE_COLUMNS, OUTCOME_COLUMNS, SINGLE_OUTCOME_COLUMNS, STUDY_COLUMNS,
+                                      format_cell)
 from metasr.folder import CONFIG_NAMES
+from metasr.measures import FAMILIES, accepts_reported, get, ids, is_ratio, known
 from metasr.resources import RESOURCES
 
 STARTER = RESOURCES / "starter"
@@ -147,20 +149,21 @@ def init_review(folder: str | Path, with_search: bool = True, force: bool = Fals
 # ---------------------------------------------------------------------------------------------
 # Starting from a table of study-level data
 
-# Which metafor-style columns make which outcome-sheet form: (form, {table column: sheet column}).
-# The first form whose columns a row fills wins. For ratio measures the table's yi is on the log
-# scale (metafor's convention), the sheet's `effect` on the ratio scale.
+# Which metafor-style columns make which outcome-sheet form: (form, {table column: sheet column});
+# the forms copied as they are come from the measure registry's families.
+# The first form whose columns a row fills wins (so `ti` is person-time beside `xi`, as for
+# metafor's rate measures, and a t statistic beside n1i and n2i). For ratio measures the table's
+# yi is on the log scale (metafor's convention), the sheet's `effect` on the ratio scale.
 TABLE_FORMS = (
     ("mean_sd", {"m1i": "mean1", "sd1i": "sd1", "n1i": "n1", "m2i": "mean2", "sd2i": "sd2", "n2i": "n2"}),
-    ("events_n", {"ai": "events1", "n1i": "n1", "ci": "events2", "n2i": "n2"}),
+    *((family.sheet_forms[0], family.sheet_columns) for family in FAMILIES.values() if family.sheet_columns),
     ("events_n", {"ai": "events1", "bi": None, "ci": "events2", "di": None}),
-    ("events_persontime", {"x1i": "events1", "t1i": "time1", "x2i": "events2", "t2i": "time2"}),
+    ("t_stat", {"ti": "t_stat", "n1i": "n1", "n2i": "n2"}),
     ("effect_ci", {"yi": "effect", "ci_lb": "effect_ci_lb", "ci_ub": "effect_ci_ub"}),
     ("effect_se", {"yi": "effect", "sei": "effect_se"}),
     ("effect_se", {"yi": "effect", "vi": None}),
 )
 STUDY_COLUMN_NAMES = ("study_id", "study", "label", "author", "authors")
-RATIO_EFFECTS = ("RR", "OR", "IRR")
 Z975 = 1.959963984540054
 
 
@@ -213,20 +216,27 @@ def _sheet_row(row: dict, form: str, mapping: dict, measure: str, file: str, lin
         values["n1i"], values["n2i"] = values["ai"] + values["bi"], values["ci"] + values["di"]
         mapping = {"ai": "events1", "n1i": "n1", "ci": "events2", "n2i": "n2"}
     if form.startswith("effect"):
+        if not accepts_reported(measure, measure) and get(measure).family != "generic":
+            problems.append(Problem(
+                message=f"yi cannot be imported as a {measure}", file=file, row=line, column="yi",
+                rule="effect-columns",
+                hint=f"give {measure}'s own columns ({', '.join(get(measure).inputs[0])}), or import the effects "
+                     "with --measure GEN"))
+            return None
         return _effect_row(values, form, measure, out)
     for column, sheet_column in mapping.items():
         value = values[column]
-        out[sheet_column] = int(value) if sheet_column in ("n1", "n2", "events1", "events2") and \
+        out[sheet_column] = int(value) if sheet_column in ("n", "n1", "n2", "events", "events1", "events2") and \
             float(value).is_integer() else value
     return out
 
 
 def _effect_row(values: dict, form: str, measure: str, out: dict) -> dict:
     """An effect row; a ratio's log-scale yi (and its SE) become the ratio and its 95% CI."""
-    effect_measure = measure if measure != "GEN" else "other"
+    effect_measure = "other" if get(measure).family == "generic" else measure
     yi = values["yi"]
     se = values["sei"] if "sei" in values else (math.sqrt(values["vi"]) if "vi" in values else None)
-    if measure in RATIO_EFFECTS:
+    if is_ratio(measure):
         if form == "effect_ci":
             lb, ub = values["ci_lb"], values["ci_ub"]
         else:
@@ -242,6 +252,9 @@ def _effect_row(values: dict, form: str, measure: str, out: dict) -> dict:
 def read_study_table(path: str | Path, measure: str) -> TableImport:
     """Studies and outcome-sheet rows from a table of study-level data (see TABLE_FORMS)."""
     path = Path(path)
+    if not known(measure):
+        raise InputError(Problem(message=f"unknown measure {measure!r}", value=measure, rule="measure",
+                                 hint=f"use one of {', '.join(ids())}"))
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (FileNotFoundError, IsADirectoryError):
@@ -330,6 +343,7 @@ def init_from_table(folder: str | Path, table_csv: str | Path, measure: str, for
     files = {"config.yaml": _render("config.yaml.j2", **context), "README.md": _render("README.md.j2", **context),
              "data/extraction/studies.csv": _csv_text(STUDY_COLUMNS, list(imported.studies.values())),
              "data/extraction/narrative.csv": _csv_text(NARRATIVE_COLUMNS, [])}
+    columns = SINGLE_OUTCOME_COLUMNS if FAMILIES[get(measure).family].groups == 1 else OUTCOME_COLUMNS
     for oid, rows in imported.rows.items():
-        files[f"data/extraction/outcomes/{oid}.csv"] = _csv_text(OUTCOME_COLUMNS, rows)
+        files[f"data/extraction/outcomes/{oid}.csv"] = _csv_text(columns, rows)
     return _write(folder, files)

@@ -124,3 +124,31 @@ def test_conflicting_analyses_are_refused(capsys):
     code, _, err = run(capsys, FIXTURES / "inputs/bcg.csv", "--measure", "RR", "--method", "REML",
                        "--mods", "ablat", "--subgroup", "alloc")
     assert code == 2 and "choose one of" in err
+
+
+MEASURE_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "measures"
+POOLED = json.loads((MEASURE_FIXTURES / "measures.json").read_text())["pooled"]
+
+
+def measure_argv(case):
+    argv = [MEASURE_FIXTURES / case["input"], "--measure", case["measure"], "--method", case["method"],
+            "--test", case["test"]]
+    for key, value in (case["options"] or {}).items():
+        argv += ["--drop00"] if key == "drop00" else [f"--{key}", value]
+    return argv
+
+
+@pytest.mark.parametrize("case", POOLED, ids=lambda c: c["id"])
+def test_cli_pools_every_measure_with_escalc_options(case, capsys):
+    code, out, err = run(capsys, *measure_argv(case))
+    assert code == 0, err
+    result = json.loads(out)
+    expected = {k: v for k, v in case["expected"].items()}
+    assert [k for k, v in expected.items() if not close(result.get(k), v)] == []
+    assert close(result["transformed"], case["transformed"]) and result["transform"]["name"] == case["transform"]
+
+
+def test_cli_refuses_an_option_the_measure_does_not_take(capsys):
+    code, out, err = run(capsys, MEASURE_FIXTURES / "inputs/molloy2014.csv", "--measure", "ZCOR", "--method", "REML",
+                         "--vtype", "AV")
+    assert code != 0 and "vtype" in err and "Traceback" not in err

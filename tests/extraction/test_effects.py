@@ -146,3 +146,46 @@ def test_parse_p(text, value, relation):
 
 def test_parse_p_rejects_text():
     assert parse_p("ns") is None and parse_p("0.01 (count); 0.05") is None
+
+
+# ---- single-group forms (dat.pritz1997 row 1: 16 of 17; dat.molloy2014 row 1: r = 0.187, n = 109)
+
+def test_single_group_forms_give_their_measures_columns():
+    r = effect_row({"reported_form": "events_total", "events": 16, "n": 17}, Settings("PFT"))
+    assert r.usable and r.values == {"xi": 16, "ni": 17} and r.conversion == "none"
+    r = effect_row({"reported_form": "correlation", "r": 0.187, "n": 109}, Settings("ZCOR"))
+    assert r.usable and r.values == {"ri": 0.187, "ni": 109}
+    r = effect_row({"reported_form": "events_time", "events": 9, "time": 413}, Settings("IRFT"))
+    assert r.usable and r.values == {"xi": 9, "ti": 413}
+
+
+@pytest.mark.parametrize("row, measure", [
+    ({"reported_form": "events_total", "events": 16, "n": 17}, "ZCOR"),
+    ({"reported_form": "correlation", "r": 0.2, "n": 50}, "PLO"),
+    ({"reported_form": "events_n", "events1": 3, "n1": 10, "events2": 4, "n2": 12}, "PR"),
+    ({"reported_form": "mean_sd", "n1": 9, "mean1": 1.0, "sd1": 1.0, "n2": 9, "mean2": 2.0, "sd2": 1.0}, "COR"),
+])
+def test_a_form_cannot_give_another_familys_measure(row, measure):
+    r = effect_row(row, Settings(measure))
+    assert not r.usable and measure in r.reason
+
+
+def test_flip_counts_the_others_and_negates_a_correlation():
+    r = effect_row({"reported_form": "events_total", "events": 16, "n": 17}, Settings("PLO", flip=True))
+    assert r.values == {"xi": 1, "ni": 17}
+    r = effect_row({"reported_form": "correlation", "r": 0.187, "n": 109}, Settings("COR", flip=True))
+    assert r.values["ri"] == -0.187
+    assert not effect_row({"reported_form": "events_time", "events": 9, "time": 413}, Settings("IR", flip=True)).usable
+
+
+@pytest.mark.parametrize("measure", ["SMDH", "ROM", "CVR", "VR"])
+def test_new_two_group_measures_take_group_means(measure):
+    r = effect_row(groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=22, mean2=4.0, sd2=1.5), Settings(measure))
+    assert r.usable and r.values["m1i"] == 5.0 and r.values["sd2i"] == 1.5
+
+
+def test_a_reported_ratio_of_means_is_pooled_as_its_log():
+    row = {"reported_form": "effect_ci", "effect": 1.5, "effect_measure": "ROM", "effect_ci_lb": 1.2,
+           "effect_ci_ub": 1.875}
+    r = effect_row(row, Settings("ROM"))
+    assert r.usable and r.values["yi"] == pytest.approx(math.log(1.5))

@@ -53,3 +53,18 @@ def test_a_clean_row_has_no_problems(tmp_path, helpers):
                     min1="2", max1="8", n2="20", median2="4", q1_2="3", q3_2="5", min2="1", max2="7")])
     problems, typed = check_outcome_rows(read_sheet(path), None)
     assert problems == [] and typed[0][1]["median1"] == 5
+
+
+def test_single_group_rows_are_checked():
+    from metasr.extraction.plausibility import row_problems
+
+    def rules(**row):
+        return {p.rule for p in row_problems(row, "sheet.csv", 2)}
+
+    # SYNTHETIC rows
+    assert rules(reported_form="events_total", events=12, n=10) == {"events<=n"}
+    assert rules(reported_form="events_total", events=-1, n=10) == {"events>=0"}
+    assert rules(reported_form="events_time", events=3, time=0) == {"time>0"}
+    assert rules(reported_form="correlation", r=1.2, n=30) == {"-1<=r<=1"}
+    assert rules(reported_form="correlation", r=0.2) == {"form-cells"}
+    assert rules(reported_form="correlation", r=0.2, n=30) == set()

@@ -101,3 +101,36 @@ def test_long_group_names_wrap_without_hiding_the_measure(normand_pooled, tmp_pa
     assert "Std. mean difference" in text
     assert "Patients without any" in text and "rim lesion" in text
     assert "on 7T MRI in the brain" not in text  # cut visibly after two lines
+
+
+MEASURES = Path(__file__).resolve().parents[1] / "fixtures" / "measures"
+
+
+def pooled_measure(dataset: str, measure: str) -> dict:
+    """A pooled result of a metadat data set (tests/fixtures/measures), as the pipeline writes it."""
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    table = pd.read_csv(MEASURES / "inputs" / f"{dataset}.csv", dtype=str, keep_default_na=False)
+    table["study_id"] = [f"S{i}" for i in range(len(table))]
+    table["label"] = table["study"]
+    return pool_outcome(table, measure, "REML", outcome=dataset, label=dataset)
+
+
+def test_prevalence_forest_shows_events_of_total_in_percent(tmp_path):
+    pooled = pooled_measure("pritz1997", "PLO")  # dat.pritz1997
+    text = svg_text(pooled, tmp_path, png=False)
+    assert "Events" in text and "Total" in text and "Proportion (%)" in text
+    assert "BCG" not in text and "Favours" not in text and "Test for overall effect" not in text
+    assert "logit proportion scale (transf.ilogit)" in text
+    t = pooled["transformed"]
+    assert f"{100 * t['estimate']:.2f} [{100 * t['ci_lb']:.2f}, {100 * t['ci_ub']:.2f}]" in text
+    assert "95.45 [" in text  # Tanabe et al.: 10 of 10, with escalc's 1/2 added: 10.5 / 11
+
+
+def test_correlation_and_rate_forests(tmp_path):
+    text = svg_text(pooled_measure("molloy2014", "COR"), tmp_path, name="cor", png=False)
+    assert ">r<" in text and "Correlation" in text and "Test for overall effect" in text
+    text = svg_text(pooled_measure("hart1999", "IRLN"), tmp_path, name="ir", png=False)
+    assert "Person-time" in text and "Incidence rate" in text and "log incidence rate scale" in text

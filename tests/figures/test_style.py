@@ -1,5 +1,7 @@
 """Text fitting and number formats shared by the figures."""
 
+import math
+
 import pytest
 
 from metasr.figures import style as st
@@ -28,9 +30,22 @@ def test_numbers():
     assert st.nice_limit(1.05) == 1.5 and st.nice_limit(0.3) == 0.3
 
 
-def test_ratio_scale():
-    assert st.ratio_scale({"measure": "RR"}) and not st.ratio_scale({"measure": "SMD"})
-    assert st.ratio_scale({"measure": "GEN"}, {"scale": "log"})
+def test_display_from_the_pooled_transform_or_the_measure():
+    assert st.display({"measure": "RR"}).ratio and not st.display({"measure": "SMD"}).ratio
+    assert st.display({"measure": "GEN"}, {"scale": "log"}).ratio
+    pft = st.display({"measure": "PFT", "transform": {"name": "ipft_hm", "args": {"ni": 12.0}}})
+    assert pft.percent and math.isclose(st.natural(pft.forward(0.25), pft), 25.0)
+
+
+def test_effect_ticks_are_round_shown_values_at_their_analysis_positions():
+    zcor = st.display({"measure": "ZCOR"})
+    ticks, labels = st.effect_ticks(-0.6, 0.6, zcor)
+    assert labels and all(math.isclose(math.tanh(t), float(lab)) for t, lab in zip(ticks, labels))
+    plo = st.display({"measure": "PLO"})
+    ticks, labels = st.effect_ticks(-2.0, 1.0, plo)
+    assert all(math.isclose(100 / (1 + math.exp(-t)), float(lab)) for t, lab in zip(ticks, labels))
+    ratio_ticks, ratio_labels = st.effect_ticks(-math.log(2), math.log(2), st.display({"measure": "OR"}))
+    assert "1" in ratio_labels and math.isclose(ratio_ticks[ratio_labels.index("2")], math.log(2))
 
 
 def _svg(fast: bool) -> tuple[bytes, list[str]]:

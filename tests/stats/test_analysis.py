@@ -13,11 +13,13 @@ import pytest
 
 from metasr.errors import InputError
 from metasr.stats.analysis import analyse, json_safe, pool_outcome
+from metasr.stats.effects import Options
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
 CASES = {c["id"]: c for c in json.loads((FIXTURES / "expected.json").read_text())["cases"]}
 KEYS = ["outcome", "label", "measure", "method", "test", "status", "status_message", "k", "k_rows", "k_not_usable",
-        "studies", "not_usable", "model", "common_effect", "transformed", "small_study", "sensitivity", "published"]
+        "studies", "not_usable", "model", "common_effect", "transform", "transformed", "small_study", "sensitivity",
+        "published"]
 
 
 def extraction_table(bcg_rows: int, extra_not_usable: bool = True) -> pd.DataFrame:
@@ -121,3 +123,65 @@ def test_cumulative_skipped_with_reason_when_a_year_is_missing():
     without_year = extraction_table(4, extra_not_usable=False).drop(columns="year")
     no_year = pool_outcome(without_year, "RR", "DL", order_by="year")
     assert "column 'year'" in no_year["sensitivity"]["cumulative"]["skipped"]
+
+
+# ---------------------------------------------------------------- every measure, pooled and back-transformed
+# tests/fixtures/measures (tools/reference/measures.R): rma(REML and DL, one Knapp-Hartung case) and
+# predict(fit, transf = ...) on published metadat data sets.
+
+MEASURE_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "measures"
+POOLED = json.loads((MEASURE_FIXTURES / "measures.json").read_text())["pooled"]
+POOLED_KEYS = ("k", "estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "tau2", "I2", "H2", "Q", "Q_pval", "pi_lb",
+               "pi_ub")
+
+
+def case_options(case) -> Options:
+    o = case["options"] or {}
+    return Options(add=o.get("add"), to=o.get("to", "only0"), drop00=bool(o.get("drop00", False)), vtype=o.get("vtype"))
+
+
+def assert_pooled_matches(result: dict, case: dict) -> None:
+    for key in POOLED_KEYS:
+        assert np.isclose(result[key], case["expected"][key], rtol=1e-6, atol=1e-10), key
+    assert result["transform"]["name"] == case["transform"]
+    for key, value in case["transformed"].items():
+        assert np.isclose(result["transformed"][key], value, rtol=1e-6, atol=1e-10), key
+    for name, value in (case["targs"] or {}).items():
+        assert math.isclose(result["transform"]["args"][name], value, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("case", POOLED, ids=lambda c: c["id"])
+def test_every_measure_pools_and_back_transforms_as_metafor(case):
+    table = pd.read_csv(MEASURE_FIXTURES / case["input"], dtype=str, keep_default_na=False)
+    result = analyse(table, case["measure"], case["method"], case["test"], options=case_options(case))
+    assert_pooled_matches(result, case)
+
+
+def test_drop00_studies_are_listed_not_pooled():
+    case = next(c for c in POOLED if (c["options"] or {}).get("drop00"))
+    table = pd.read_csv(MEASURE_FIXTURES / case["input"], dtype=str, keep_default_na=False)
+    result = pool_outcome(table, case["measure"], case["method"], options=case_options(case))
+    assert result["k"] == case["expected"]["k"] == len(table) - 1
+    assert [n["study_id"] for n in result["not_usable"]] == [None] and "drop00" in result["not_usable"][0]["reason"]
+    assert math.isclose(result["transformed"]["estimate"], case["transformed"]["estimate"], rel_tol=1e-6)
+
+
+def test_generic_effects_on_the_log_scale_are_exponentiated():
+    # GEN with scale: log was shown as ratios but had no `transformed`; now it has, as a ratio measure.
+    bcg = CASES["bcg_RR_REML_z"]
+    table = pd.DataFrame({"yi": bcg["yi"], "vi": bcg["vi"]})
+    gen = analyse(table, "GEN", "REML", scale="log")
+    assert gen["transform"]["name"] == "exp" and gen["transform"]["display"] == "ratio"
+    assert math.isclose(gen["transformed"]["estimate"], math.exp(bcg["expected"]["estimate"]), rel_tol=1e-6)
+    assert analyse(table, "GEN", "REML")["transform"]["name"] == "identity"
+
+
+@pytest.mark.parametrize("case_id", ["bcg_OR_PETO", "egger2001_OR_PETO"])
+def test_peto_as_a_measure_pools_with_rma_peto(case_id):
+    # rma.peto takes its study effects from escalc(measure = "PETO"): the measure and the method agree.
+    case = CASES[case_id]
+    table = pd.read_csv(FIXTURES / case["input"], dtype=str, keep_default_na=False)
+    result = analyse(table, "PETO", "PETO")
+    for key in ("estimate", "se", "ci_lb", "ci_ub", "Q", "pval"):
+        assert math.isclose(result[key], case["expected"][key], rel_tol=1e-6), key
+    assert math.isclose(result["transformed"]["estimate"], math.exp(case["expected"]["estimate"]), rel_tol=1e-9)

@@ -117,3 +117,114 @@ def test_t_statistic_only_for_smd():
     with pytest.raises(InputError) as err:
         effects.escalc(pd.DataFrame({"ti": [2.0], "n1i": [10], "n2i": [10]}), "MD")
     assert err.value.problems[0].column == "ti"
+
+
+# ---------------------------------------------------------------- every measure and option vs metafor
+# tests/fixtures/measures: tools/reference/measures.R on published metadat data sets (and one small
+# SYNTHETIC table of zero counts with person-time).
+
+MEASURE_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "measures"
+REFERENCE = json.loads((MEASURE_FIXTURES / "measures.json").read_text())
+
+
+def fixture_table(case) -> pd.DataFrame:
+    return pd.read_csv(MEASURE_FIXTURES / case["input"], dtype=str, keep_default_na=False)
+
+
+def fixture_options(case) -> effects.Options:
+    o = case.get("options") or {}  # R writes an empty list for no options
+    return effects.Options(add=o.get("add"), to=o.get("to", "only0"), drop00=bool(o.get("drop00", False)),
+                           vtype=o.get("vtype"))
+
+
+def expected_arrays(case):
+    yi = np.array([np.nan if v is None else v for v in case["yi"]], dtype=float)
+    vi = np.array([np.nan if v is None else v for v in case["vi"]], dtype=float)
+    return yi, vi
+
+
+def undefined_rows(case, table) -> list[int]:
+    """Spreadsheet rows where metafor has no effect (NA, or a zero variance) other than drop00's."""
+    yi, vi = expected_arrays(case)
+    data = {c: table[c].astype(float).to_numpy() for c in table.columns if c in ("ai", "ci", "x1i", "x2i")}
+    if "n1i" in table.columns and "ai" in data:
+        data.update(bi=table["n1i"].astype(float).to_numpy() - data["ai"],
+                    di=table["n2i"].astype(float).to_numpy() - data["ci"])
+    dropped = effects.dropped00(case["measure"], data, fixture_options(case)) if data else np.zeros(len(yi), bool)
+    bad = (np.isnan(yi) | np.isnan(vi) | (vi <= 0)) & ~dropped
+    return [i + 2 for i in np.flatnonzero(bad)]
+
+
+@pytest.mark.parametrize("case", REFERENCE["escalc"], ids=lambda c: c["id"])
+def test_escalc_matches_metafor_for_every_measure_and_option(case):
+    table = fixture_table(case)
+    options = fixture_options(case)
+    undefined = undefined_rows(case, table)
+    if undefined:  # metafor's NA: here a problem naming each such row, never a silent NA
+        with pytest.raises(InputError) as err:
+            effects.escalc(table, case["measure"], options=options)
+        assert sorted({p.row for p in err.value.problems}) == undefined
+        return
+    out = effects.escalc(table, case["measure"], options=options)
+    yi, vi = expected_arrays(case)
+    assert np.allclose(out["yi"], yi, rtol=1e-10, atol=1e-13, equal_nan=True)
+    assert np.allclose(out["vi"], vi, rtol=1e-10, atol=1e-13, equal_nan=True)
+    assert (out["effect_source"] == "drop00").tolist() == np.isnan(yi).tolist()
+
+
+def test_fixtures_cover_every_measure_and_option_value():
+    from metasr import measures
+
+    cases = REFERENCE["escalc"]
+    assert {c["measure"] for c in cases} == set(measures.ids()) - {"GEN"}
+    for m in measures.MEASURES.values():
+        given = {(c["options"] or {}).get("vtype", m.vtypes[0] if m.vtypes else None) for c in cases
+                 if c["measure"] == m.id}
+        assert set(m.vtypes) <= given, m.id
+        if "to" in m.options:
+            assert set(effects.TO_VALUES) <= {(c["options"] or {}).get("to", "only0") for c in cases
+                                              if c["measure"] == m.id}
+            assert any("add" in (c["options"] or {}) for c in cases if c["measure"] == m.id)
+        if "drop00" in m.options:
+            assert any((c["options"] or {}).get("drop00") for c in cases if c["measure"] == m.id)
+
+
+def test_ti_is_person_time_for_rates_and_a_t_statistic_for_smd():
+    # One `ti` column, two meanings, as in metafor: IR's person-time; SMD's t statistic.
+    rates = pd.DataFrame({"xi": [9, 8], "ti": [413, 263]})  # dat.hart1999, warfarin arm
+    out = effects.escalc(rates, "IR")
+    assert np.allclose(out["yi"], [9 / 413, 8 / 263]) and np.allclose(out["vi"], [9 / 413**2, 8 / 263**2])
+    t_rows = pd.DataFrame({"ti": [2.1], "n1i": [15], "n2i": [16]})
+    y, v = effects.smd_from_t(2.1, 15, 16)
+    out = effects.escalc(t_rows, "SMD")
+    assert math.isclose(out["yi"][0], float(y)) and out["effect_source"][0] == "ti"
+    with pytest.raises(InputError) as err:  # a t statistic gives no rate: IR reads ti as time, needs xi
+        effects.escalc(t_rows, "IR")
+    assert "xi" in {p.column for p in err.value.problems}
+
+
+def test_smd_rows_from_t_join_the_average_variance():
+    # vtype AV averages yi over every SMD row, those from t statistics included (metafor's di).
+    arms = {"m1i": "5.2", "sd1i": "1.9", "n1i": "23", "m2i": "4.1", "sd2i": "2.3", "n2i": "31"}
+    table = pd.DataFrame([arms, {"ti": "-2.5", "n1i": "12", "n2i": "14"}])
+    out = effects.escalc(table, "SMD", options=effects.Options(vtype="AV"))
+    d = np.array([float(effects.smd(5.2, 1.9, 23, 4.1, 2.3, 31)[0]), float(effects.smd_from_t(-2.5, 12, 14)[0])])
+    n1, n2 = np.array([23, 12]), np.array([15 + 16 - 7, 14])
+    mean = np.sum(d * np.array([54, 26])) / 80
+    assert np.allclose(out["vi"], [1 / 23 + 1 / 31 + mean**2 / 108, 1 / 12 + 1 / 14 + mean**2 / 52])
+
+
+def test_options_a_measure_cannot_take_are_problems():
+    table = pd.DataFrame({"ri": [0.3], "ni": [50]})
+    with pytest.raises(InputError) as err:
+        effects.escalc(table, "COR", options=effects.Options(vtype="UB", to="all"))
+    assert {p.key for p in err.value.problems} == {"vtype", "to"}
+    with pytest.raises(InputError) as err:
+        effects.escalc(pd.DataFrame({"xi": [3], "ni": [10]}), "PR", options=effects.Options(to="sometimes"))
+    assert err.value.problems[0].key == "to"
+
+
+def test_drop00_studies_get_no_effect_and_say_why():
+    table = pd.DataFrame({"ai": [0, 2], "n1i": [118, 44], "ci": [0, 3], "n2i": [105, 35]})  # dat.nielweise2007
+    out = effects.escalc(table, "RR", options=effects.Options(drop00=True))
+    assert math.isnan(out["yi"][0]) and out["effect_source"].tolist() == ["drop00", "arms"]

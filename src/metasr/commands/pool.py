@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-# Copies of metasr.stats' lists, so that building the CLI does not import numpy;
-# tests/test_vocabularies.py keeps them (and the config schema's) equal to the engine's.
-MEASURES = ("SMD", "MD", "RR", "OR", "RD", "IRR", "GEN")
+from metasr import measures
+
+# A copy of metasr.stats' methods, so that building the CLI does not import numpy;
+# tests/test_vocabularies.py keeps it (and the config schema's) equal to the engine's.
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB", "MH", "PETO")
+VTYPES = tuple(dict.fromkeys(v for m in measures.MEASURES.values() for v in m.vtypes))
 
 
 def register(subparsers) -> None:
@@ -15,13 +17,17 @@ def register(subparsers) -> None:
         "pool",
         help="pool effect sizes (metafor-compatible) and print JSON",
         description=(
-            "Read a CSV with metafor-style columns (m1i,sd1i,n1i,m2i,sd2i,n2i | ai,bi,ci,di or ai,n1i,ci,n2i | "
-            "x1i,t1i,x2i,t2i | yi,vi or yi,sei or yi,ci_lb,ci_ub | ti or pi with n1i,n2i for SMD) and print one "
-            "JSON object with metafor's keys. Rows whose 'usable' column is false are listed, not pooled."
+            "Read a CSV with escalc's column names for the measure (m1i,sd1i,n1i,m2i,sd2i,n2i | ai,bi,ci,di or "
+            "ai,n1i,ci,n2i | x1i,t1i,x2i,t2i | xi,ni or xi,mi | xi,ti | ri,ni | yi,vi or yi,sei or yi,ci_lb,ci_ub "
+            "| ti or pi with n1i,n2i for SMD: `ti` is person-time for IR, IRLN, IRS, IRFT and a t statistic "
+            "otherwise) and print one JSON object with metafor's keys, `transform` and `transformed` (the "
+            "estimate, CI and PI on the display scale). Rows whose 'usable' column is false are listed, not "
+            "pooled."
         ),
     )
     parser.add_argument("input", metavar="INPUT.csv", help="table of studies")
-    parser.add_argument("--measure", required=True, choices=MEASURES, help="effect measure")
+    parser.add_argument("--measure", required=True, choices=measures.ids(), metavar="MEASURE",
+                        help=f"effect measure, metafor's name: {', '.join(measures.ids())}")
     parser.add_argument("--method", required=True, choices=METHODS, help="model / tau2 estimator")
     parser.add_argument("--test", default="z", choices=("z", "knha"), help="z (Wald) or knha (Knapp-Hartung)")
     parser.add_argument("--mods", metavar="COLUMN", action="append",
@@ -30,7 +36,14 @@ def register(subparsers) -> None:
     parser.add_argument("--order", metavar="COLUMN", help="order of the cumulative meta-analysis")
     parser.add_argument("--by", metavar="COLUMN", help="pool each group of rows separately")
     parser.add_argument("--scale", choices=("identity", "log"),
-                        help="scale of CI-form rows (yi, ci_lb, ci_ub); default log for RR/OR/IRR")
+                        help="scale of CI-form rows (yi, ci_lb, ci_ub); default log for measures analysed as logs")
+    escalc = parser.add_argument_group("escalc options (metafor's names and defaults)")
+    escalc.add_argument("--add", type=float, help="added to counts as --to says (default 1/2; 0 for PAS, PFT, IRS, IRFT)")
+    escalc.add_argument("--to", choices=measures.TO_VALUES, default="only0",
+                        help="which studies get --add: only0 (with a zero count, default), all, if0all, none")
+    escalc.add_argument("--drop00", action="store_true",
+                        help="two-group studies with no events (or only events) in both groups get no effect")
+    escalc.add_argument("--vtype", choices=VTYPES, help="sampling variance type (default LS; see the measure)")
     parser.set_defaults(func=handle)
 
 
@@ -38,11 +51,13 @@ def handle(args: argparse.Namespace) -> int:
     import json
 
     from metasr.stats.analysis import analyse, json_safe, read_study_table
+    from metasr.stats.effects import Options
 
     table = read_study_table(args.input)
     mods = [m.strip() for item in (args.mods or []) for m in item.split(",") if m.strip()]
+    escalc = Options(add=args.add, to=args.to, drop00=args.drop00, vtype=args.vtype)
     options = dict(measure=args.measure, method=args.method, test=args.test, mods=mods,
-                   subgroup=args.subgroup, order=args.order, file=args.input, scale=args.scale)
+                   subgroup=args.subgroup, order=args.order, file=args.input, scale=args.scale, options=escalc)
     if args.by:
         result = _pool_by(table, args.by, args.input, options)
     else:

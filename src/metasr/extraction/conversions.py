@@ -36,7 +36,6 @@ from metasr.stats.distributions import norm_isf, norm_ppf, t_isf, t_ppf
 
 # Groups smaller than this are assumed to have a CI computed with a t quantile (Handbook 6.5.2.2).
 SMALL_GROUP = 60
-RATIO_EFFECTS = {"RR", "OR", "IRR", "HR", "ROM", "ratio"}
 
 
 @dataclass(frozen=True)

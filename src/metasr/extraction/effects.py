@@ -10,23 +10,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from metasr import measures
 from metasr.extraction import conversions as conv
-from metasr.extraction.forms import EFFECT_FORMS, GROUP_FORM_FIELDS, MEAN_FORMS, TEST_FORMS
+from metasr.extraction.forms import EFFECT_FORMS, GROUP_FORM_FIELDS, MEAN_FORMS, SINGLE_FORMS, TEST_FORMS
 from metasr.extraction.pvalues import parse_p
 from metasr.extraction.units import unit_factor
 
-MEASURE_COLUMNS = {
-    "SMD": ["m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i", "ti", "yi", "vi"],
-    "MD": ["m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i", "yi", "vi"],
-    "RR": ["ai", "n1i", "ci", "n2i", "yi", "vi"],
-    "OR": ["ai", "n1i", "ci", "n2i", "yi", "vi"],
-    "RD": ["ai", "n1i", "ci", "n2i", "yi", "vi"],
-    "IRR": ["x1i", "t1i", "x2i", "t2i", "yi", "vi"],
-    "GEN": ["yi", "vi"],
-}
-# Effects reported by a paper that an outcome's measure can take directly as yi/vi.
-DIRECT_EFFECTS = {"SMD": {"SMD"}, "MD": {"MD", "beta"}, "RR": {"RR"}, "OR": {"OR"}, "RD": {"RD"},
-                  "IRR": {"IRR"}, "GEN": None}  # None: any effect (ratios on the log scale)
+# The effect-input columns of each measure (metafor's names), from the registry.
+MEASURE_COLUMNS = {m: measures.extraction_columns(m) for m in measures.ids()}
+# Reported raw differences, which an outcome pooled as a standardised difference can take with
+# both group sizes (as a t statistic: difference / SE).
+RAW_DIFFERENCES = measures.get("MD").reported
 # The cells each median form contributes (display name, column stem).
 MEDIAN_CELLS = {
     "median_range": (("median", "median"), ("min", "min"), ("max", "max")),
@@ -76,6 +70,8 @@ def effect_row(row: dict, settings: Settings) -> EffectRow:
         return out
     if form in GROUP_FORM_FIELDS:
         _from_groups(row, settings, out)
+    elif form in SINGLE_FORMS:
+        _from_single(row, settings, out)
     elif form in EFFECT_FORMS:
         _from_effect(row, settings, out)
     elif form in TEST_FORMS:
@@ -88,10 +84,22 @@ def effect_row(row: dict, settings: Settings) -> EffectRow:
 
 
 def _effect_fits(row: dict, measure: str) -> bool:
-    direct, reported = DIRECT_EFFECTS[measure], row.get("effect_measure")
-    if direct is None or reported in direct:
+    reported = row.get("effect_measure")
+    if measures.accepts_reported(measure, reported):
         return True
-    return measure == "SMD" and reported in ("MD", "beta") and bool(row.get("n1")) and bool(row.get("n2"))
+    return _difference_as_t(row, measure)
+
+
+def _difference_as_t(row: dict, measure: str) -> bool:
+    """A reported raw difference with both group sizes gives an SMD through its t statistic."""
+    return measures.get(measure).from_test and row.get("effect_measure") in RAW_DIFFERENCES \
+        and bool(row.get("n1")) and bool(row.get("n2"))
+
+
+def _log_effect(row: dict) -> bool:
+    """Whether the row's reported effect is a ratio (pooled as its logarithm)."""
+    reported = row.get("effect_measure")
+    return reported is not None and measures.reported_scale(reported) == "log"
 
 
 # ---- units ------------------------------------------------------------------------------------
@@ -99,8 +107,9 @@ def _effect_fits(row: dict, measure: str) -> bool:
 def _harmonise_units(row: dict, settings: Settings, out: EffectRow) -> dict | None:
     factor = unit_factor(row.get("unit"), settings.unit)
     if factor is None:
-        if settings.measure == "SMD" or row.get("reported_form") in TEST_FORMS or \
-                row.get("effect_measure") in conv.RATIO_EFFECTS | {"SMD"}:
+        reported = row.get("effect_measure")
+        if measures.get(settings.measure).unit_free or row.get("reported_form") in TEST_FORMS or \
+                _log_effect(row) or (measures.known(reported) and measures.get(reported).unit_free):
             out.detail.append(f"unit '{row.get('unit')}' differs from '{settings.unit}' (no effect on a "
                               "standardised or ratio measure)")
             return row
@@ -113,7 +122,7 @@ def _harmonise_units(row: dict, settings: Settings, out: EffectRow) -> dict | No
         for f in SCALED_FIELDS:
             if isinstance(row.get(f"{f}{g}"), (int, float)):
                 scaled[f"{f}{g}"] = row[f"{f}{g}"] * factor
-    if row.get("effect_measure") in ("MD", "beta"):
+    if row.get("effect_measure") in RAW_DIFFERENCES:
         for column in ("effect", "effect_ci_lb", "effect_ci_ub", "effect_se"):
             if isinstance(row.get(column), (int, float)):
                 scaled[column] = row[column] * factor
@@ -150,8 +159,9 @@ def group_mean_sd(row: dict, g: int, form: str, median_method: str) -> tuple[int
 def _from_groups(row: dict, settings: Settings, out: EffectRow) -> None:
     f1, f2 = row["reported_form"], row.get("reported_form2") or row["reported_form"]
     measure = settings.measure
+    family = measures.get(measure).family
     if f1 in MEAN_FORMS and f2 in MEAN_FORMS:
-        if measure not in ("SMD", "MD", "GEN"):
+        if family not in ("two-group means", "variability", "generic"):
             out.fail(f"group means cannot give a {measure}")
             return
         groups = [group_mean_sd(row, g, f, settings.median_conversion) for g, f in ((1, f1), (2, f2))]
@@ -159,28 +169,42 @@ def _from_groups(row: dict, settings: Settings, out: EffectRow) -> None:
         out.conversion = "; ".join(methods) if methods else "none"
         out.detail += [g[4] for g in groups if g[4]]
         (n1, m1, sd1, *_), (n2, m2, sd2, *_) = groups
-        if measure == "GEN":
+        if family == "generic":
             out.values = {"yi": m1 - m2, "vi": sd1 ** 2 / n1 + sd2 ** 2 / n2}
             out.conversion = "; ".join(methods + ["MD from group means"])
         else:
             out.values = {"m1i": m1, "sd1i": sd1, "n1i": n1, "m2i": m2, "sd2i": sd2, "n2i": n2}
         out.usable = True
         return
+    if f1 == f2 and f1 in measures.FAMILIES[family].sheet_forms:
+        _copy_cells(row, family, out)
+        return
     if f1 == f2 == "events_n":
-        if measure not in ("RR", "OR", "RD"):
-            out.fail(f"events and group sizes cannot give a {measure}")
-            return
-        out.values = {"ai": row["events1"], "n1i": row["n1"], "ci": row["events2"], "n2i": row["n2"]}
-        out.conversion, out.usable = "none", True
+        out.fail(f"events and group sizes cannot give a {measure}")
+    elif f1 == f2 == "events_persontime":
+        out.fail(f"events and person-time cannot give a {measure}")
+    else:
+        out.fail(f"group 1 form '{f1}' and group 2 form '{f2}' cannot be combined into a {measure}")
+
+
+def _copy_cells(row: dict, family: str, out: EffectRow) -> None:
+    """A form a family takes as reported: the sheet's cells under escalc's names."""
+    out.values = {column: row[cell] for column, cell in measures.FAMILIES[family].sheet_columns.items()}
+    out.conversion, out.usable = "none", True
+
+
+# ---- single-group forms ------------------------------------------------------------------------
+
+SINGLE_FORM_WORDS = {"events_total": "events of a total", "events_time": "events in person-time",
+                     "correlation": "a correlation"}
+
+
+def _from_single(row: dict, settings: Settings, out: EffectRow) -> None:
+    form, family = row["reported_form"], measures.get(settings.measure).family
+    if form not in measures.FAMILIES[family].sheet_forms:
+        out.fail(f"{SINGLE_FORM_WORDS[form]} cannot give a {settings.measure}")
         return
-    if f1 == f2 == "events_persontime":
-        if measure != "IRR":
-            out.fail(f"events and person-time cannot give a {measure}")
-            return
-        out.values = {"x1i": row["events1"], "t1i": row["time1"], "x2i": row["events2"], "t2i": row["time2"]}
-        out.conversion, out.usable = "none", True
-        return
-    out.fail(f"group 1 form '{f1}' and group 2 form '{f2}' cannot be combined into a {measure}")
+    _copy_cells(row, family, out)
 
 
 # ---- per-study effects ------------------------------------------------------------------------
@@ -211,10 +235,9 @@ def _effect_se(row: dict, settings: Settings, out: EffectRow, ratio: bool) -> fl
 
 def _from_effect(row: dict, settings: Settings, out: EffectRow) -> None:
     measure, reported = settings.measure, row.get("effect_measure")
-    direct = DIRECT_EFFECTS[measure]
-    ratio = reported in conv.RATIO_EFFECTS
-    if direct is not None and reported not in direct:
-        if measure == "SMD" and reported in ("MD", "beta") and row.get("n1") and row.get("n2"):
+    ratio = _log_effect(row)
+    if not measures.accepts_reported(measure, reported):
+        if _difference_as_t(row, measure):
             se = _effect_se(row, settings, out, ratio=False)
             if se is None:
                 return
@@ -255,7 +278,7 @@ def _usable_p(row: dict, settings: Settings, out: EffectRow) -> float | None:
 
 
 def _from_test(row: dict, settings: Settings, out: EffectRow) -> None:
-    if settings.measure != "SMD":
+    if not measures.get(settings.measure).from_test:
         out.fail(f"a p-value or t statistic gives a standardised difference, not a {settings.measure}")
         return
     n1, n2, form = int(row["n1"]), int(row["n2"]), row["reported_form"]
@@ -292,9 +315,15 @@ def _flip(out: EffectRow, measure: str) -> None:
     if "ai" in v:
         v["ai"], v["ci"] = v["n1i"] - v["ai"], v["n2i"] - v["ci"]
         out.detail.append("flipped (flip: true): counts of participants without the event")
-    elif "x1i" in v:
+    elif "xi" in v and "ni" in v:
+        v["xi"] = v["ni"] - v["xi"]
+        out.detail.append("flipped (flip: true): participants without the event")
+    elif "x1i" in v or "ti" in v and "xi" in v:
         out.fail("flip: true is not defined for events and person-time")
         return
+    elif "ri" in v:
+        v["ri"] = -v["ri"]
+        out.detail.append("sign flipped (flip: true) so that all correlations read the same way")
     else:
         for key in ("m1i", "m2i", "ti", "yi"):
             if key in v:

@@ -1,4 +1,9 @@
-"""Reported forms: which cells each form needs, and how forms group into kinds."""
+"""Reported forms: which cells each form needs, and how forms group into kinds.
+
+Two-group forms give each group's cells (`mean1`, `n2`, ...); single-group forms (a prevalence,
+a rate, a correlation) give one study-level group (`events`, `n`, `time`, `r`). Which measures a
+form can give is the registry's (`metasr.measures.FAMILIES`).
+"""
 
 from __future__ import annotations
 
@@ -23,10 +28,18 @@ STUDY_FORM_FIELDS = {
     "direction_only": ("direction",),
     "other": ("exclude_reason",),
 }
+# Cells a single-group form needs (one group: the study's sample).
+SINGLE_FORM_FIELDS = {
+    "events_total": ("events", "n"),
+    "events_time": ("events", "time"),
+    "correlation": ("r", "n"),
+}
+STUDY_FORM_FIELDS.update(SINGLE_FORM_FIELDS)
 MEAN_FORMS = {"mean_sd", "mean_se", "mean_ci", "median_iqr", "median_range", "median_iqr_range"}
 MEDIAN_FORMS = {"median_iqr", "median_range", "median_iqr_range"}
 EFFECT_FORMS = {"effect_ci", "effect_se", "effect_p"}
 TEST_FORMS = {"p_value", "t_stat"}
+SINGLE_FORMS = set(SINGLE_FORM_FIELDS)
 NO_DATA_FORMS = {"direction_only", "other"}
 
 

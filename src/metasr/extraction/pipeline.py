@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from metasr import measures
 from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.extraction import conversions as conv
 from metasr.extraction.effects import MEASURE_COLUMNS, EffectRow, Settings, effect_row, group_mean_sd
@@ -19,6 +20,10 @@ from metasr.extraction.sheets import read_sheet, write_csv_atomic
 from metasr.extraction.validate import check_outcome_rows, extraction_settings
 
 LEAD_COLUMNS = ["study_id", "label", "year", "usable", "not_usable_reason"]
+# Forms whose subgroup rows combine by summing these cells (counts, sizes and person-time).
+SUMMED_CELLS = {"events_n": ("events1", "n1", "events2", "n2"),
+                "events_persontime": ("events1", "time1", "events2", "time2"),
+                "events_total": ("events", "n"), "events_time": ("events", "time")}
 PROVENANCE_COLUMNS = ["record_id", "source_location", "source_url", "reported_form", "conversion",
                       "conversion_detail", "comparison"]
 
@@ -82,10 +87,10 @@ def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict
     """How an outcome's rows are converted; InputError if extraction cannot prepare its measure."""
     extraction_cfg = extraction_settings({"extraction": extraction_cfg or {}})
     measure = outcome_cfg["measure"]
-    if measure not in MEASURE_COLUMNS:
+    if not measures.known(measure):
         raise InputError(Problem(message=f"outcome '{outcome_id}' has measure {measure!r}, which extraction "
                                          "cannot prepare", rule="measure",
-                                 hint=f"use one of {', '.join(MEASURE_COLUMNS)}"))
+                                 hint=f"use one of {', '.join(measures.ids())}"))
     return Settings(measure=measure, unit=outcome_cfg.get("unit"), flip=bool(outcome_cfg.get("flip")),
                     median_conversion=extraction_cfg["median_conversion"],
                     p_value_bounds=extraction_cfg["p_value_bounds"])
@@ -127,7 +132,8 @@ def combine_subgroups(parts: list[dict], settings: Settings) -> tuple[dict, Effe
         return first, result.fail("a subgroup row is excluded: " + "; ".join(
             str(p["exclude_reason"]) for p in parts if p.get("exclude_reason")))
     forms = {p["reported_form"] for p in parts} | {p.get("reported_form2") or p["reported_form"] for p in parts}
-    if forms <= MEAN_FORMS and settings.measure in ("SMD", "MD", "GEN"):
+    family = measures.get(settings.measure).family
+    if forms <= MEAN_FORMS and family in ("two-group means", "variability", "generic"):
         combined = {"reported_form": "mean_sd", "study_id": first["study_id"], "unit": first.get("unit")}
         methods = set()
         for g in (1, 2):
@@ -150,13 +156,10 @@ def combine_subgroups(parts: list[dict], settings: Settings) -> tuple[dict, Effe
         flipped = ["flipped"] if "flipped" in inner.conversion else []
         inner.conversion = "; ".join(sorted(methods) + ["combined subgroups (Handbook Table 6.5.a)"] + flipped)
         return first, inner
-    if forms == {"events_n"} and settings.measure in ("RR", "OR", "RD") or \
-            forms == {"events_persontime"} and settings.measure == "IRR":
+    if len(forms) == 1 and forms <= set(SUMMED_CELLS) and forms <= set(measures.FAMILIES[family].sheet_forms):
         combined = dict(first)
-        keys = ("events", "n") if "events_n" in forms else ("events", "time")
-        for g in (1, 2):
-            for k in keys:
-                combined[f"{k}{g}"] = sum(p[f"{k}{g}"] for p in parts)
+        for cell in SUMMED_CELLS[next(iter(forms))]:
+            combined[cell] = sum(p[cell] for p in parts)
         inner = effect_row(combined, settings)
         inner.conversion = "combined subgroups (sums)"
         inner.detail.insert(0, f"subgroups {labels}: counts summed")

@@ -7,8 +7,9 @@ far from the middle of its quartiles or range (a normal-theory conversion is the
 
 from __future__ import annotations
 
+from metasr import measures
 from metasr.errors import Problem
-from metasr.extraction.conversions import RATIO_EFFECTS, median_asymmetry
+from metasr.extraction.conversions import median_asymmetry
 from metasr.extraction.forms import MEDIAN_FORMS, group_forms, required_cells
 from metasr.extraction.pvalues import parse_p
 
@@ -40,6 +41,7 @@ def row_problems(row: dict, file: str, rownum: int) -> list[Problem]:
     _form_cells(check)
     for g in (1, 2):
         _group_rules(check, g)
+    _single_group_rules(check)
     _effect_rules(check)
     _p_and_t_rules(check)
     _skew_warnings(check)
@@ -82,6 +84,22 @@ def _group_rules(check: RowChecker, g: int) -> None:
         check.add(f"time{g}", "person-time must be positive", "time>0", "check the person-time")
 
 
+def _single_group_rules(check: RowChecker) -> None:
+    """A single-group study's events, sample size, person-time and correlation."""
+    events, n, time, r = (check.num(c) for c in ("events", "n", "time", "r"))
+    if n is not None and n < 1:
+        check.add("n", "sample size must be at least 1", "n>=1", "use the number of participants analysed")
+    if events is not None and events < 0:
+        check.add("events", "event count is negative", "events>=0", "check the count")
+    if events is not None and n is not None and events > n and check.row.get("reported_form") == "events_total":
+        check.add("events", f"{events} events in a sample of {n}", "events<=n",
+                  "events are participants with the event; for repeated events use events_time")
+    if time is not None and time <= 0:
+        check.add("time", "person-time must be positive", "time>0", "check the person-time")
+    if r is not None and not -1 <= r <= 1:
+        check.add("r", f"a correlation of {r} is impossible", "-1<=r<=1", "a correlation lies between -1 and 1")
+
+
 def _order(check: RowChecker, g: int, pairs) -> None:
     names = {"q1_": "q1", "q3_": "q3"}
     for low, high in pairs:
@@ -104,7 +122,7 @@ def _effect_rules(check: RowChecker) -> None:
                       "check the estimate and the CI")
     if se is not None and se <= 0:
         check.add("effect_se", "SE must be positive", "se>0", "check the source")
-    if measure in RATIO_EFFECTS:
+    if measure is not None and measures.reported_scale(measure) == "log":
         for column in ("effect", "effect_ci_lb", "effect_ci_ub"):
             value = check.num(column)
             if value is not None and value <= 0:

@@ -26,18 +26,28 @@ GROUP_FIELDS = ["n", "mean", "sd", "se", "ci_lb", "ci_ub", "median", "q1_", "q3_
                 "events", "time"]
 
 
+# A single-group study's cells (prevalence: events of n; rate: events in time; correlation: r of n).
+SINGLE_FIELDS = ["events", "n", "time", "r"]
+
+
 def group_column(field: str, group: int) -> str:
     """'mean', 1 -> 'mean1'; quartiles are 'q1_1', 'q3_2' so that q1 of group 1 stays readable."""
     return f"{field}{group}"
 
 
-OUTCOME_COLUMNS = (
-    ["study_id", "comparison", "timepoint", "subgroup", "reported_form", "reported_form2"]
-    + [group_column(f, 1) for f in GROUP_FIELDS]
-    + [group_column(f, 2) for f in GROUP_FIELDS]
-    + ["effect", "effect_measure", "effect_ci_lb", "effect_ci_ub", "effect_se", "p_value", "t_stat",
-       "direction", "unit", "exclude_reason", "record_id", "source_location", "source_url",
-       "derivation", "notes"]
+_OUTCOME_LEAD = ["study_id", "comparison", "timepoint", "subgroup", "reported_form", "reported_form2"]
+_OUTCOME_TAIL = ["effect", "effect_measure", "effect_ci_lb", "effect_ci_ub", "effect_se", "p_value", "t_stat",
+                 "direction", "unit", "exclude_reason", "record_id", "source_location", "source_url",
+                 "derivation", "notes"]
+_GROUP_COLUMNS = [group_column(f, 1) for f in GROUP_FIELDS] + [group_column(f, 2) for f in GROUP_FIELDS]
+# Every column an outcome sheet may have (schemas/outcome_sheet.schema.yaml, in its order).
+OUTCOME_SHEET_COLUMNS = _OUTCOME_LEAD + _GROUP_COLUMNS + SINGLE_FIELDS + _OUTCOME_TAIL
+# The sheet of a two-group outcome, and of a single-group outcome (prevalence, incidence rate,
+# correlation: one group's cells).
+OUTCOME_COLUMNS = _OUTCOME_LEAD + _GROUP_COLUMNS + _OUTCOME_TAIL
+SINGLE_OUTCOME_COLUMNS = (
+    ["study_id", "comparison", "timepoint", "subgroup", "reported_form"] + SINGLE_FIELDS
+    + ["unit", "exclude_reason", "record_id", "source_location", "source_url", "derivation", "notes"]
 )
 
 NARRATIVE_COLUMNS = [

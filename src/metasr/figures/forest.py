@@ -5,8 +5,12 @@ effect [95% CI] as text | the plot. Below the studies: subgroup subtotals (when 
 `subgroups`), the pooled diamond, the prediction interval, the x axis with "favours" labels, then
 the heterogeneity line, the test for overall effect and the test for subgroup differences.
 
-Ratio measures (RR, OR, IRR) are analysed as logs: the plot keeps log units on the axis (so CIs
-are symmetric) and labels ticks and text with back-transformed ratios, as metafor's `atransf`.
+Effects are plotted on the analysis scale (log ratios, logit proportions, Fisher's z...), so CIs
+are symmetric, and ticks and text show them back-transformed, as metafor's `atransf`: ratios,
+proportions in %, correlations as r (the measure's transform: metasr.measures). Two-group
+measures get one block of columns per group and an axis centred on the null; single-group
+measures (a prevalence, an incidence rate, a correlation) get the study's events / total (or
+person-time, or r / n), an axis that spans the data, and a footnote that names the analysis scale.
 
 Expected optional `subgroups` block in the pooled JSON (studies carry `subgroup`):
     {"variable": str, "levels": [{"level", "k", "estimate", "se", "ci_lb", "ci_ub", "tau2",
@@ -26,6 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator
 
+from metasr import measures
 from metasr.figures import style as st
 
 Z975 = 1.959963984540054
@@ -35,11 +40,6 @@ PAD_IN = 0.14  # gap between text columns, inches
 LABEL_MAX_IN = 2.4  # longer study labels are cut with a visible ellipsis
 GROUP_MAX_IN = 1.6  # an arm block's header widens for its group name up to this
 
-MEASURE_NAMES = {
-    "SMD": "Std. mean difference", "MD": "Mean difference", "RR": "Risk ratio",
-    "OR": "Odds ratio", "IRR": "Rate ratio", "RD": "Risk difference", "HR": "Hazard ratio",
-    "ROM": "Ratio of means", "PETO": "Peto odds ratio", "GEN": "Effect",
-}
 FIXED_METHODS = {"FE", "EE", "CE"}
 
 
@@ -63,15 +63,14 @@ class Row:
 class Column:
     key: str
     header: str
-    group: str | None = None  # "experimental" | "control" | None
+    group: str | None = None  # "experimental" | "control" | "single" | None
     align: str = "right"
 
 
 def effect_header(pooled: dict) -> tuple[str, str]:
     """RevMan-style two-line header of the effect column: name, then model and interval."""
-    measure = (pooled.get("measure") or "").upper()
     method = (pooled.get("method") or "REML").upper()
-    name = MEASURE_NAMES.get(measure, measure or "Effect")
+    name = st.display(pooled).name
     if method == "MH":
         model = "M-H, Fixed"
     elif method == "PETO":
@@ -85,10 +84,16 @@ def effect_header(pooled: dict) -> tuple[str, str]:
 
 
 def arm_value(study: dict, group: int, what: str):
-    """One arm's reported statistic, in metafor's column names; None when not reported."""
+    """One arm's reported statistic, in metafor's column names; None when not reported.
+    Group 0 is a single-group study's sample (xi, ni or xi + mi, ti, ri)."""
     def num(key):
         v = study.get(key)
         return float(v) if st.is_number(v) else None
+
+    if group == 0:
+        if what == "total":
+            return measures.study_size(study, "ni")
+        return num({"events": "xi", "time": "ti", "r": "ri"}.get(what, ""))
 
     if what == "mean":
         return num(f"m{group}i")
@@ -110,29 +115,33 @@ def arm_value(study: dict, group: int, what: str):
     return None
 
 
-ARM_FIELDS = {  # which arm statistics a measure's table shows, with RevMan's column names
-    "continuous": [("mean", "Mean"), ("sd", "SD"), ("total", "Total")],
-    "binary": [("events", "Events"), ("total", "Total")],
-    "rate": [("events", "Events"), ("time", "Person-time")],
+CONTINUOUS = [("mean", "Mean"), ("sd", "SD"), ("total", "Total")]
+ARM_FIELDS = {  # which statistics a family's table shows per group, with RevMan's column names
+    "two-group means": CONTINUOUS, "variability": CONTINUOUS,
+    "two-group tables": [("events", "Events"), ("total", "Total")],
+    "two-group rates": [("events", "Events"), ("time", "Person-time")],
+    "single-group proportions": [("events", "Events"), ("total", "Total")],
+    "single-group rates": [("events", "Events"), ("time", "Person-time")],
+    "correlations": [("r", "r"), ("total", "Total")],
 }
 
 
 def arm_fields(measure: str) -> list[tuple[str, str]]:
-    measure = (measure or "").upper()
-    if measure in {"SMD", "MD", "ROM"}:
-        return ARM_FIELDS["continuous"]
-    if measure in {"RR", "OR", "RD", "PETO"}:
-        return ARM_FIELDS["binary"]
-    if measure in {"IRR", "IRD"}:
-        return ARM_FIELDS["rate"]
-    return [("total", "Total")]
+    family = measures.get(measure).family if measures.known(measure) else "generic"
+    return ARM_FIELDS.get(family, [("total", "Total")])
+
+
+def single_group(pooled: dict) -> bool:
+    measure = pooled.get("measure")
+    return measures.known(measure) and measures.get(measure).groups == 1
 
 
 def arm_columns(pooled: dict, groups: dict) -> list[Column]:
     """Arm columns that at least one study fills (a column of blanks says nothing)."""
     studies = pooled.get("studies") or []
     columns = []
-    for g, role in ((1, "experimental"), (2, "control")):
+    roles = ((0, "single"),) if single_group(pooled) else ((1, "experimental"), (2, "control"))
+    for g, role in roles:
         for what, header in arm_fields(pooled.get("measure")):
             if what != "total" and not any(arm_value(s, g, what) is not None for s in studies):
                 continue
@@ -187,7 +196,7 @@ def study_label(study: dict) -> str:
     return label
 
 
-def study_row(study: dict, columns: list[Column], ratio: bool) -> Row:
+def study_row(study: dict, columns: list[Column], disp: measures.Display) -> Row:
     cells = {}
     for col in columns:
         if col.group:
@@ -199,8 +208,8 @@ def study_row(study: dict, columns: list[Column], ratio: bool) -> Row:
         lb, ub = yi - Z975 * sei, yi + Z975 * sei
     weight = study.get("weight")
     cells["weight"] = f"{weight:.1f}%" if st.is_number(weight) else ""
-    cells["effect"] = st.fmt_ci(st.natural(yi, ratio), st.natural(lb, ratio),
-                                st.natural(ub, ratio))
+    own = disp.for_study(study)
+    cells["effect"] = st.fmt_ci(st.natural(yi, own), st.natural(lb, own), st.natural(ub, own))
     label = study_label(study) + (CONVERTED_MARK if was_converted(study) else "")
     return Row("study", label, cells, yi, lb, ub,
                float(weight) if st.is_number(weight) else None)
@@ -289,7 +298,7 @@ def subgroup_difference_text(sub: dict) -> str:
 
 def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[Row], list[str]]:
     """Table rows (with estimates on the analysis scale) and the footnote lines."""
-    ratio = st.ratio_scale(pooled)
+    disp = st.display(pooled)
     studies = sort_studies(pooled.get("studies") or [], sort_by)
     model = pooled.get("model") or {}
     fixed = (pooled.get("method") or "").upper() in FIXED_METHODS | {"MH", "PETO"}
@@ -301,15 +310,15 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
         for level in levels:
             members = [s for s in studies if str(s.get("subgroup")) == str(level["level"])]
             rows.append(Row("group_title", str(level["level"]), bold=True))
-            rows.extend(study_row(s, columns, ratio) for s in members)
+            rows.extend(study_row(s, columns, disp) for s in members)
             weight = sum(s.get("weight") or 0 for s in members)
             cells = totals_cells(members, columns)
             cells["weight"] = f"{weight:.1f}%"
             est = level.get("estimate")
             if len(members) > 1 and st.is_number(est):
-                cells["effect"] = st.fmt_ci(st.natural(est, ratio),
-                                            st.natural(level.get("ci_lb"), ratio),
-                                            st.natural(level.get("ci_ub"), ratio))
+                cells["effect"] = st.fmt_ci(st.natural(est, disp),
+                                            st.natural(level.get("ci_lb"), disp),
+                                            st.natural(level.get("ci_ub"), disp))
                 rows.append(Row("subtotal", "Subtotal (95% CI)", cells, est, level.get("ci_lb"),
                                 level.get("ci_ub"), bold=True))
                 het = heterogeneity_text(level, fixed)
@@ -320,25 +329,26 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
                 rows.append(Row("subtotal", "Subtotal", cells, bold=True))
             rows.append(Row("blank"))
     else:
-        rows.extend(study_row(s, columns, ratio) for s in studies)
+        rows.extend(study_row(s, columns, disp) for s in studies)
         rows.append(Row("blank"))
 
     status = pooled.get("status") or ("pooled" if model else "no_data")
     if status == "pooled" and model:
         cells = totals_cells(studies, columns)
         cells["weight"] = "100.0%"
-        cells["effect"] = st.fmt_ci(st.natural(model.get("estimate"), ratio),
-                                    st.natural(model.get("ci_lb"), ratio),
-                                    st.natural(model.get("ci_ub"), ratio))
+        cells["effect"] = st.fmt_ci(st.natural(model.get("estimate"), disp),
+                                    st.natural(model.get("ci_lb"), disp),
+                                    st.natural(model.get("ci_ub"), disp))
         rows.append(Row("total", "Total (95% CI)", cells, model.get("estimate"),
                         model.get("ci_lb"), model.get("ci_ub"), bold=True))
         if st.is_number(model.get("pi_lb")) and not fixed:
-            pi_text = (f"[{st.fmt(st.natural(model['pi_lb'], ratio))}, "
-                       f"{st.fmt(st.natural(model['pi_ub'], ratio))}]")
+            pi_text = (f"[{st.fmt(st.natural(model['pi_lb'], disp))}, "
+                       f"{st.fmt(st.natural(model['pi_ub'], disp))}]")
             rows.append(Row("prediction", "Prediction interval", {"effect": pi_text}, None,
                             model["pi_lb"], model["pi_ub"]))
+        # A test against zero on a prevalence's analysis scale says nothing: no null, no test.
         footnotes += [t for t in (heterogeneity_text(model, fixed),
-                                  overall_text(model, pooled.get("test"))) if t]
+                                  overall_text(model, pooled.get("test")) if disp.null is not None else "") if t]
         if in_levels:
             footnotes.append(subgroup_difference_text(pooled["subgroups"]))
     else:
@@ -348,6 +358,8 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
     if any(was_converted(s) for s in studies):
         footnotes.append("† Effect or its standard error derived from the reported form (e.g. "
                          "median and range, CI, t statistic or P value); details in the report.")
+    if (not disp.identity or disp.percent) and not disp.ratio:  # ratios on a log axis go without saying
+        footnotes.append(scale_note(disp))
     n_bad = pooled.get("k_not_usable") or len(pooled.get("not_usable") or [])
     if n_bad:
         footnotes.append(f"{n_bad} extracted row{'s' if n_bad != 1 else ''} not usable for "
@@ -359,21 +371,53 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
 # Geometry
 
 
-def axis_half_width(rows: list[Row], ratio: bool) -> float:
-    """Half-width of the symmetric axis around the null, on the analysis scale.
+def scale_note(disp: measures.Display) -> str:
+    """The footnote that says what the numbers shown are and how they were analysed."""
+    args = "".join(f", {name} = {value:.4g} (harmonic mean)" for name, value in disp.args)
+    return f"Effects shown as {disp.scale_text}{args}."
+
+
+def axis_limits(rows: list[Row], disp: measures.Display) -> tuple[float, float]:
+    """The plotted range on the analysis scale: symmetric about the null where the measure has
+    one, else spanning the data.
 
     Wide enough for the pooled CI and prediction interval and for most study CIs; a very
     imprecise study is cut at the edge with an arrow rather than squashing every other row."""
-    pooled_bounds = [abs(v) for r in rows if r.kind in {"total", "subtotal", "prediction"}
+    if disp.null is None:
+        return data_limits(rows)
+    half = axis_half_width(rows, disp)
+    return disp.null - half, disp.null + half
+
+
+def axis_half_width(rows: list[Row], disp: measures.Display) -> float:
+    """Half-width of the symmetric axis around the null, on the analysis scale."""
+    null = disp.null or 0.0
+    pooled_bounds = [abs(v - null) for r in rows if r.kind in {"total", "subtotal", "prediction"}
                      for v in (r.lb, r.ub, r.est) if st.is_number(v)]
-    study_bounds = sorted(abs(v) for r in rows if r.kind == "study"
+    study_bounds = sorted(abs(v - null) for r in rows if r.kind == "study"
                           for v in (r.lb, r.ub) if st.is_number(v))
     if not study_bounds and not pooled_bounds:
-        return math.log(2) if ratio else 1.0
+        return math.log(2) if disp.ratio else 1.0
     core = study_bounds[int(0.9 * (len(study_bounds) - 1))] if study_bounds else 0.0
     needed = max(pooled_bounds + [core, max(study_bounds or [0]) if len(study_bounds) <= 4 else 0])
     needed = max(needed, 0.05)
-    return st.ratio_half_width(needed) if ratio else st.nice_limit(needed)
+    return st.null_half_width(needed, disp)
+
+
+def data_limits(rows: list[Row]) -> tuple[float, float]:
+    """An axis spanning the pooled intervals and most study CIs, with a margin."""
+    pooled = [v for r in rows if r.kind in {"total", "subtotal", "prediction"}
+              for v in (r.lb, r.ub, r.est) if st.is_number(v)]
+    lows = sorted(r.lb for r in rows if r.kind == "study" and st.is_number(r.lb))
+    highs = sorted(r.ub for r in rows if r.kind == "study" and st.is_number(r.ub))
+    if len(lows) > 4:
+        lows, highs = [lows[int(0.1 * (len(lows) - 1))]], [highs[int(0.9 * (len(highs) - 1))]]
+    values = pooled + lows + highs
+    if not values:
+        return -1.0, 1.0
+    lo, hi = min(values), max(values)
+    pad = max((hi - lo) * 0.08, 0.02)
+    return lo - pad, hi + pad
 
 
 def marker_size(weight: float | None, max_weight: float) -> float:
@@ -383,24 +427,32 @@ def marker_size(weight: float | None, max_weight: float) -> float:
     return max(2.5, 9.0 * math.sqrt(weight / max_weight))
 
 
-def draw_interval(ax, y, lb, ub, half, colour, lw=0.9):
+def axis_range(limits) -> tuple[float, float]:
+    """(lo, hi) from axis limits given as a pair or as the half-width of a symmetric axis."""
+    return (float(limits[0]), float(limits[1])) if isinstance(limits, (tuple, list)) else (-limits, limits)
+
+
+def draw_interval(ax, y, lb, ub, limits, colour, lw=0.9):
     """Horizontal CI line cut at the axis limits with an arrow head where it goes beyond."""
-    draw_intervals(ax, [y], [lb], [ub], half, colour, lw)
+    draw_intervals(ax, [y], [lb], [ub], limits, colour, lw)
 
 
-def draw_intervals(ax, ys, lbs, ubs, half, colour, lw=0.9):
-    """Many CI lines (one per row) as one LineCollection: each cut at the axis limits, with an
-    arrow head where it goes beyond. Drawn like one `ax.plot` per row, at a fraction of the cost."""
+def draw_intervals(ax, ys, lbs, ubs, limits, colour, lw=0.9):
+    """Many CI lines (one per row) as one LineCollection: each cut at the axis limits (lo, hi),
+    or a half-width), with an arrow head where it goes beyond. Drawn like one `ax.plot` per row,
+    at a fraction of the cost."""
+    left, right = axis_range(limits)
+    half = (right - left) / 2
     segments, arrows = [], []
     for y, lb, ub in zip(ys, lbs, ubs):
         if not (st.is_number(lb) and st.is_number(ub)):
             continue
-        lo, hi = max(lb, -half), min(ub, half)
-        if hi < -half or lo > half:
+        lo, hi = max(lb, left), min(ub, right)
+        if hi < left or lo > right:
             continue
         segments.append([(lo, y), (hi, y)])
-        arrows += [(end, y, sign) for beyond, end, sign in ((lb < -half, -half, -1),
-                                                            (ub > half, half, 1)) if beyond]
+        arrows += [(end, y, sign) for beyond, end, sign in ((lb < left, left, -1),
+                                                            (ub > right, right, 1)) if beyond]
     if segments:
         ax.add_collection(LineCollection(segments, colors=colour, linewidths=lw,
                                          capstyle="butt", zorder=2), autolim=False)
@@ -566,8 +618,10 @@ def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
     name, model_line = effect_header(pooled)
     columns = arms + [Column("weight", "Weight"), Column("effect", model_line)]
     rows, footnotes = build_rows(pooled, columns, sort_by)
-    lay = _layout(rows, footnotes, columns, arms, groups,
-                  favours_labels(outcome_cfg, review_cfg), title)
+    disp = st.display(pooled)
+    favours = favours_labels(outcome_cfg, review_cfg) if disp.null is not None and not single_group(pooled) \
+        else single_group_labels(outcome_cfg)
+    lay = _layout(rows, footnotes, columns, arms, groups, favours, title)
     canvas = Canvas(lay.width, lay.height)
     y = 0.08
     for line in lay.title_lines:
@@ -576,7 +630,7 @@ def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
     _draw_header(canvas, lay, arms, groups, name, model_line)
     _draw_table(canvas, lay, rows)
     ax = canvas.axes(lay.plot_x0, lay.body_top, PLOT_IN, lay.body_h)
-    _draw_plot(ax, rows, st.ratio_scale(pooled), len(rows))
+    _draw_plot(ax, rows, disp, len(rows))
     _draw_footer(canvas, lay)
     return canvas.fig
 
@@ -646,33 +700,37 @@ def set_difference_ticks(ax, half: float) -> None:
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
 
 
-def set_effect_ticks(ax, half: float, ratio: bool) -> None:
-    """Ticks of an effect axis spanning [-half, half]: ratios labelled on the natural scale."""
-    if ratio:
-        ticks = st.ratio_ticks(-half, half)
-        ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
-    else:
-        set_difference_ticks(ax, half)
+def set_effect_ticks(ax, lo: float, hi: float, disp: measures.Display) -> None:
+    """Ticks of an effect axis spanning [lo, hi] (analysis scale), labelled as shown."""
+    ticks, labels = st.effect_ticks(lo, hi, disp)
+    ax.set_xticks(ticks, labels)
 
 
-def _draw_plot(ax, rows: list[Row], ratio: bool, n_rows: int):
-    half = axis_half_width(rows, ratio)
-    ax.set_xlim(-half, half)
+def single_group_labels(outcome_cfg: dict) -> tuple[str, str]:
+    """Labels under a single-group axis: only those the config gives (there is no comparison)."""
+    given = (outcome_cfg or {}).get("favours") or ["", ""]
+    return (given[0], given[1]) if isinstance(given, (list, tuple)) else (given.get("left", ""), given.get("right", ""))
+
+
+def _draw_plot(ax, rows: list[Row], disp: measures.Display, n_rows: int):
+    lo, hi = axis_limits(rows, disp)
+    ax.set_xlim(lo, hi)
     ax.set_ylim(n_rows, 0)
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.set_yticks([])
     ax.patch.set_alpha(0)
-    set_effect_ticks(ax, half, ratio)
+    set_effect_ticks(ax, lo, hi, disp)
     ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5, length=3, pad=2)
     last_pooled = max([i for i, r in enumerate(rows) if r.kind in {"total", "subtotal"}] or
                       [n_rows - 1])
-    ax.plot([0, 0], [0, last_pooled + 1], color=st.COLOURS["null"], lw=0.6, zorder=1)
+    if disp.null is not None:
+        ax.plot([disp.null, disp.null], [0, last_pooled + 1], color=st.COLOURS["null"], lw=0.6, zorder=1)
     max_w = max([r.weight for r in rows if r.kind == "study" and st.is_number(r.weight)] or [0])
     studies = [(i + 0.5, row) for i, row in enumerate(rows)
                if row.kind == "study" and st.is_number(row.est)]
     draw_intervals(ax, [y for y, _ in studies], [r.lb for _, r in studies],
-                   [r.ub for _, r in studies], half, st.COLOURS["study"])
-    shown = [(y, r) for y, r in studies if -half <= r.est <= half]
+                   [r.ub for _, r in studies], (lo, hi), st.COLOURS["study"])
+    shown = [(y, r) for y, r in studies if lo <= r.est <= hi]
     draw_markers(ax, [r.est for _, r in shown], [y for y, _ in shown],
                  [marker_size(r.weight, max_w) for _, r in shown], st.COLOURS["study"])
     for i, row in enumerate(rows):
@@ -681,13 +739,13 @@ def _draw_plot(ax, rows: list[Row], ratio: bool, n_rows: int):
             continue
         elif row.kind in {"total", "subtotal"} and st.is_number(row.est):
             colour = st.COLOURS["pooled" if row.kind == "total" else "subtotal"]
-            lb, ub = max(row.lb, -half), min(row.ub, half)
+            lb, ub = max(row.lb, lo), min(row.ub, hi)
             draw_diamond(ax, y, row.est, lb, ub, colour)
             if row.kind == "total":
                 ax.plot([row.est, row.est], [0, y], color=colour, lw=0.5, ls=(0, (2, 2)),
                         zorder=1)
         elif row.kind == "prediction":
-            draw_interval(ax, y, row.lb, row.ub, half, st.COLOURS["prediction"], lw=1.6)
+            draw_interval(ax, y, row.lb, row.ub, (lo, hi), st.COLOURS["prediction"], lw=1.6)
 
 
 def plot_forest_file(pooled_json, outcome_cfg: dict, review_cfg: dict, svg_path, png_path):

@@ -19,7 +19,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from metasr.figures import style as st
-from metasr.figures.forest import MEASURE_NAMES
 
 CONTOURS = ((2.5758293035489004, "#8c8c8c", "P < 0.01"),
             (1.959963984540054, "#bdbdbd", "0.01 ≤ P < 0.05"),
@@ -70,7 +69,7 @@ def plot_funnel(pooled: dict):
 
 
 def _draw(pooled, studies, title):
-    ratio = st.ratio_scale(pooled)
+    disp = st.display(pooled)
     yi = np.array([float(s["yi"]) for s in studies])
     sei = np.array([float(s["sei"]) if st.is_number(s.get("sei")) else math.sqrt(s["vi"])
                     for s in studies])
@@ -80,27 +79,31 @@ def _draw(pooled, studies, title):
     estimate = float(pooled["model"]["estimate"])
     se_max = max([*sei, *(s for _, s in filled)]) * 1.08
     xs = [*yi, *(y for y, _ in filled), estimate]
-    half = max(max(abs(x) for x in xs), CONTOURS[0][0] * se_max * 0.6) * 1.08
+    # Significance contours test against the null, so they sit around it; a measure without a
+    # null (a prevalence) gets the funnel around its estimate and no contours.
+    centre = disp.null if disp.null is not None else estimate
+    half = max(max(abs(x - centre) for x in xs), CONTOURS[0][0] * se_max * 0.6) * 1.08
 
     fig = st.new_figure(6.2, 5.2)
     ax = fig.add_axes([0.12, 0.30, 0.84, 0.60])
     se_grid = np.linspace(0, se_max, 200)
     outer = np.full_like(se_grid, half * 1.5)
     previous = None
-    for z, colour, _ in CONTOURS:  # darkest band outermost: P < 0.01 beyond 2.58 SE
+    for z, colour, _ in CONTOURS if disp.null is not None else ():  # darkest band outermost: P < 0.01
         edge = z * se_grid
         if previous is None:
-            ax.fill_betweenx(se_grid, edge, outer, color=colour, lw=0)
-            ax.fill_betweenx(se_grid, -outer, -edge, color=colour, lw=0)
+            ax.fill_betweenx(se_grid, centre + edge, centre + outer, color=colour, lw=0)
+            ax.fill_betweenx(se_grid, centre - outer, centre - edge, color=colour, lw=0)
         else:
-            ax.fill_betweenx(se_grid, edge, previous, color=colour, lw=0)
-            ax.fill_betweenx(se_grid, -previous, -edge, color=colour, lw=0)
+            ax.fill_betweenx(se_grid, centre + edge, centre + previous, color=colour, lw=0)
+            ax.fill_betweenx(se_grid, centre - previous, centre - edge, color=colour, lw=0)
         previous = edge
     # Pseudo 95% confidence region around the pooled estimate.
     ax.plot(estimate - 1.96 * se_grid, se_grid, color="#333333", lw=0.6, ls=(0, (4, 3)))
     ax.plot(estimate + 1.96 * se_grid, se_grid, color="#333333", lw=0.6, ls=(0, (4, 3)))
     ax.axvline(estimate, color="#111111", lw=0.9)
-    ax.axvline(0, color=st.COLOURS["null"], lw=0.6, ls=":")
+    if disp.null is not None:
+        ax.axvline(disp.null, color=st.COLOURS["null"], lw=0.6, ls=":")
     line = egger_line(yi, sei)
     if line:
         ax.plot(line[0] + line[1] * se_grid, se_grid, color=st.COLOURS["prediction"], lw=1.1)
@@ -108,19 +111,16 @@ def _draw(pooled, studies, title):
     if filled:
         ax.scatter([y for y, _ in filled], [s for _, s in filled], s=22, facecolor="white",
                    edgecolor=st.COLOURS["study"], lw=0.9, zorder=4)
-    ax.set_xlim(-half, half)
+    ax.set_xlim(centre - half, centre + half)
     ax.set_ylim(se_max, 0)
     ax.set_ylabel("Standard error")
-    name = MEASURE_NAMES.get((pooled.get("measure") or "").upper(),
-                             pooled.get("measure") or "Effect")
-    ax.set_xlabel(f"{name}{' (log scale)' if ratio else ''}")
-    if ratio:
-        ticks = st.ratio_ticks(-half, half)
-        ax.set_xticks(ticks, [st.fmt_ratio_tick(t) for t in ticks])
+    ax.set_xlabel(f"{disp.name}{axis_scale(disp)}")
+    if not disp.identity or disp.percent:
+        ax.set_xticks(*st.effect_ticks(centre - half, centre + half, disp))
     st.add_text(fig, 0.12, 0.95, st.wrap_to_width(title, 5.6, size=st.FONT_SIZE + 2,
                                                   weight="bold", max_lines=1)[0],
                 fontsize=st.FONT_SIZE + 2, weight="bold")
-    handles = [Patch(color=c, label=label) for _, c, label in CONTOURS]
+    handles = [Patch(color=c, label=label) for _, c, label in CONTOURS] if disp.null is not None else []
     handles.append(Line2D([], [], color="#111111", lw=0.9, label="Pooled estimate"))
     if line:
         handles.append(Line2D([], [], color=st.COLOURS["prediction"], lw=1.1,
@@ -132,7 +132,7 @@ def _draw(pooled, studies, title):
                               color=st.COLOURS["study"], label="Filled (trim-and-fill)"))
     fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.1, 0.02), ncol=3,
                frameon=False, fontsize=st.FONT_SIZE - 0.5)
-    notes = st.split_clauses(_notes(small, trimfill, filled, ratio, len(studies)), 5.5,
+    notes = st.split_clauses(_notes(small, trimfill, filled, disp, len(studies)), 5.5,
                              size=st.FONT_SIZE - 0.5)
     for i, line in enumerate(notes[:4]):
         st.add_text(fig, 0.12, 0.205 - i * 0.032, line, fontsize=st.FONT_SIZE - 0.5, va="top",
@@ -140,7 +140,14 @@ def _draw(pooled, studies, title):
     return fig
 
 
-def _notes(small: dict, trimfill: dict, filled: list, ratio: bool, k: int) -> str:
+def axis_scale(disp) -> str:
+    """The analysis scale the funnel is drawn on, when it is not the shown one."""
+    if disp.ratio:
+        return " (log scale)"
+    return "" if disp.identity else f" ({disp.record.analysis_scale} scale)"
+
+
+def _notes(small: dict, trimfill: dict, filled: list, disp, k: int) -> str:
     parts = []
     egger = small.get("egger_lm") or small.get("egger") or {}
     if st.is_number(egger.get("pval")):
@@ -153,7 +160,7 @@ def _notes(small: dict, trimfill: dict, filled: list, ratio: bool, k: int) -> st
         if int(k0) and not filled:
             text += " (positions not in the pooling result, not drawn)"
         if st.is_number(trimfill.get("estimate")):
-            text += (f", adjusted estimate {st.fmt(st.natural(trimfill['estimate'], ratio))}")
+            text += (f", adjusted estimate {st.fmt(st.natural(trimfill['estimate'], disp))}")
         parts.append(text)
     if k < 10:
         parts.append(f"k = {k} < 10: asymmetry is hard to judge")

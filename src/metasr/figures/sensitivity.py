@@ -28,11 +28,11 @@ def _aligned(values, n):
 
 
 def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list[str],
-                         extra_header: str, reference: tuple | None, ratio: bool,
+                         extra_header: str, reference: tuple | None, disp,
                          label_header: str):
     """A forest of model estimates (one per row), with the full-data estimate as reference."""
     n = len(labels)
-    texts = [st.fmt_ci(st.natural(e, ratio), st.natural(a, ratio), st.natural(b, ratio))
+    texts = [st.fmt_ci(st.natural(e, disp), st.natural(a, disp), st.natural(b, disp))
              for e, a, b in zip(est, lb, ub)]
     label_w = min(LABEL_MAX_IN, max([st.text_width_in(t) for t in labels + [label_header]]))
     effect_w = max(st.text_width_in(t) for t in texts + ["Estimate [95% CI]"]) + PAD_IN
@@ -69,31 +69,30 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     if reference:
         y = fy(top + ROW_IN * (n + 1.72))
         st.add_text(fig, margin / fig_w, y, "All studies", weight="bold")
-        st.add_text(fig, x_effect, y, st.fmt_ci(*(st.natural(v, ratio) for v in reference)),
+        st.add_text(fig, x_effect, y, st.fmt_ci(*(st.natural(v, disp) for v in reference)),
                     ha="right", weight="bold")
 
     ax = fig.add_axes([plot_x0 / fig_w, fy(top + ROW_IN * rows), PLOT_IN / fig_w,
                        ROW_IN * rows / fig_h])
-    bounds = [abs(v) for v in [*lb, *ub, *(reference or ())] if st.is_number(v)]
-    half = max(bounds + [0.1]) * 1.05
-    half = st.ratio_half_width(half) if ratio else st.nice_limit(half)
-    ax.set_xlim(-half, half)
+    lo, hi = st.value_limits([*lb, *ub, *(reference or ())], disp)
+    ax.set_xlim(lo, hi)
     ax.set_ylim(rows, 0)
     ax.set_yticks([])
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.patch.set_alpha(0)
-    set_effect_ticks(ax, half, ratio)
+    set_effect_ticks(ax, lo, hi, disp)
     ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
-    ax.axvline(0, color=st.COLOURS["null"], lw=0.6)
+    if disp.null is not None:
+        ax.axvline(disp.null, color=st.COLOURS["null"], lw=0.6)
     if reference:
-        ax.axvspan(max(reference[1], -half), min(reference[2], half), color="#e8eef6", lw=0,
+        ax.axvspan(max(reference[1], lo), min(reference[2], hi), color="#e8eef6", lw=0,
                    zorder=0)
         ax.axvline(reference[0], color=st.COLOURS["pooled"], lw=0.6, ls=(0, (2, 2)))
-        draw_diamond(ax, n + 1.5, reference[0], max(reference[1], -half),
-                     min(reference[2], half), st.COLOURS["pooled"], half_height=0.3)
+        draw_diamond(ax, n + 1.5, reference[0], max(reference[1], lo),
+                     min(reference[2], hi), st.COLOURS["pooled"], half_height=0.3)
     drawn = [i for i in range(n) if st.is_number(est[i])]
     draw_intervals(ax, [i + 0.5 for i in drawn], [lb[i] for i in drawn], [ub[i] for i in drawn],
-                   half, st.COLOURS["study"])
+                   (lo, hi), st.COLOURS["study"])
     draw_markers(ax, [est[i] for i in drawn], [i + 0.5 for i in drawn], [3.5] * len(drawn),
                  st.COLOURS["study"], marker="o")
     return fig
@@ -115,7 +114,7 @@ def plot_leave1out(pooled: dict):
             l1o.get("ci_lb") or [None] * n, l1o.get("ci_ub") or [None] * n,
             [f"{v:.0f}%" for v in i2] if i2 else [], "I²",
             (m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")) if m else None,
-            st.ratio_scale(pooled), "Study omitted")
+            st.display(pooled), "Study omitted")
 
 
 def cumulative_order(pooled: dict) -> list[dict]:
@@ -148,7 +147,7 @@ def plot_cumulative(pooled: dict):
             title, [f"+ {study_label(s)}" for s in studies], cum["estimate"],
             cum.get("ci_lb") or [None] * n, cum.get("ci_ub") or [None] * n,
             [f"{v:.3f}" for v in tau2] if tau2 else [], "Tau²", None,
-            st.ratio_scale(pooled), f"Added (by {cum.get('order_by', 'year')})")
+            st.display(pooled), f"Added (by {cum.get('order_by', 'year')})")
 
 
 def baujat_coordinates(yi, vi) -> tuple[np.ndarray, np.ndarray]:

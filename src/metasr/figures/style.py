@@ -21,12 +21,13 @@ from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
 
+from metasr import measures
 from metasr.io import atomic_path
 
 FONT_SIZE = 8.0
 PNG_DPI = 300
-RATIO_MEASURES = frozenset({"RR", "OR", "IRR", "HR", "ROM", "PETO"})
 
 COLOURS = {
     "study": "#1f4e79",
@@ -55,16 +56,9 @@ RC_PARAMS = {
 }
 
 
-def is_ratio(measure: str | None) -> bool:
-    """Ratio measures are analysed as logs and shown back-transformed, on a log axis."""
-    return (measure or "").upper() in RATIO_MEASURES
-
-
-def ratio_scale(pooled: dict, outcome_cfg: dict | None = None) -> bool:
-    """Whether an outcome's effects are log ratios: a ratio measure, or a generic effect whose
-    config says `scale: log` (carried in the pooled result as `scale`)."""
-    scale = (outcome_cfg or {}).get("scale") or pooled.get("scale")
-    return is_ratio(pooled.get("measure")) or scale == "log"
+def display(pooled: dict, outcome_cfg: dict | None = None) -> measures.Display:
+    """How an outcome's numbers are shown: its pooled result's transform (metasr.measures)."""
+    return measures.display_of(pooled, outcome_cfg)
 
 
 def new_figure(width_in: float, height_in: float):
@@ -280,11 +274,11 @@ def fmt_ci(est, lb, ub, digits: int = 2) -> str:
     return f"{fmt(est, digits)} [{fmt(lb, digits)}, {fmt(ub, digits)}]"
 
 
-def natural(x, ratio: bool):
-    """Back-transform a log-scale number for display (ratio measures), else unchanged."""
+def natural(x, disp: measures.Display):
+    """A number on the analysis scale as shown: back-transformed (ratios, proportions in %, r)."""
     if not is_number(x):
         return None
-    return math.exp(float(x)) if ratio else float(x)
+    return disp.shown(float(x))
 
 
 def nice_limit(x: float) -> float:
@@ -320,6 +314,44 @@ def ratio_ticks(lo_log: float, hi_log: float) -> list[float]:
 def fmt_ratio_tick(value_log: float) -> str:
     v = math.exp(value_log)
     return f"{v:g}"
+
+
+def effect_ticks(lo: float, hi: float, disp: measures.Display) -> tuple[list[float], list[str]]:
+    """Tick positions on the analysis scale within [lo, hi], labelled as shown: ratios at
+    familiar values, other back-transformed scales at round shown values (%, r, rates)."""
+    if disp.ratio:
+        ticks = ratio_ticks(lo, hi)
+        return ticks, [fmt_ratio_tick(t) for t in ticks]
+    if disp.identity and not disp.percent:
+        locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10], symmetric=disp.null is not None)
+        ticks = [t for t in locator.tick_values(lo, hi) if lo - 1e-9 <= t <= hi + 1e-9]
+        return ticks, [f"{t:g}" for t in ticks]
+    a, b = disp.shown(lo), disp.shown(hi)
+    if a is None or b is None:
+        return [], []
+    shown = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(a, b)
+    pairs = [(disp.from_shown(round(t, 10)), round(t, 10)) for t in shown]
+    pairs = [(x, t) for x, t in pairs if x is not None and lo - 1e-9 <= x <= hi + 1e-9]
+    return [x for x, _ in pairs], [f"{t:g}" for _, t in pairs]
+
+
+def null_half_width(needed: float, disp: measures.Display) -> float:
+    """Half-width of an axis symmetric about the null: familiar ratios, else a round number."""
+    return ratio_half_width(needed) if disp.ratio else nice_limit(needed)
+
+
+def value_limits(values, disp: measures.Display, minimum: float = 0.1) -> tuple[float, float]:
+    """An axis (analysis scale) for these values: symmetric about the null where the measure has
+    one, else their range with a margin."""
+    values = [float(v) for v in values if is_number(v)]
+    if disp.null is not None:
+        half = null_half_width(max([abs(v - disp.null) for v in values] + [minimum]) * 1.05, disp)
+        return disp.null - half, disp.null + half
+    if not values:
+        return -1.0, 1.0
+    lo, hi = min(values), max(values)
+    pad = max((hi - lo) * 0.08, 0.02)
+    return lo - pad, hi + pad
 
 
 # ---------------------------------------------------------------------------------------------

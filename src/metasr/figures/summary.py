@@ -1,25 +1,33 @@
 """One forest across all outcomes of the review, each beside its published estimate.
 
-Difference measures (SMD, MD, RD) and ratio measures (RR, OR, IRR) cannot share an axis, so
-they get one panel each (ratios on a log axis). Every outcome in the config is listed, in config
-order: outcomes without a pooled estimate say why ("no study-level data yet", "k = 1: not
-pooled") instead of being dropped. Published estimates (`outcomes.<id>.published`) are on the
-natural scale: SMD, or the ratio itself.
+Outcomes share a panel only when their numbers share a scale: differences, ratios (on a log
+axis), proportions (%), incidence rates and correlations (r) each get their own (the display of
+each outcome's measure: metasr.measures). Differences and ratios are drawn on the analysis scale
+with the null at the centre; proportions, rates and correlations, whose outcomes may have been
+analysed on different scales (logit, double arcsine, Fisher's z), are drawn as shown. Every
+outcome in the config is listed, in config order: outcomes without a pooled estimate say why
+("no study-level data yet", "k = 1: not pooled") instead of being dropped. Published estimates
+(`outcomes.<id>.published`) are on the display scale: SMD, the ratio itself, a proportion, r.
 """
 
 from __future__ import annotations
 
 import json
-import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.lines import Line2D
 
+from metasr import measures
 from metasr.figures import style as st
 from metasr.figures.forest import PAD_IN, draw_diamond, draw_interval, set_effect_ticks
 
 ROW_IN = 0.36
 PLOT_IN = 2.6
+# Panels in the order they are drawn: the display kinds of metasr.measures.
+PANELS = measures.DISPLAYS
+# Panels drawn on the analysis scale (one transform per panel); the others are drawn as shown.
+ANALYSIS_SCALE_PANELS = ("difference", "ratio")
 
 
 def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
@@ -30,20 +38,26 @@ def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
     for oid in list(outcomes) + sorted(set(by_id) - set(outcomes), key=str):
         cfg = outcomes.get(oid) or {}
         pooled = by_id.get(oid) or {}
-        measure = (pooled.get("measure") or cfg.get("measure") or "").upper()
-        ratio = st.ratio_scale({"measure": measure, "scale": pooled.get("scale")}, cfg)
+        measure = pooled.get("measure") or cfg.get("measure") or ""
+        disp = st.display({**pooled, "measure": measure}, cfg)
         model = pooled.get("model") or {}
         status = pooled.get("status") or "no_data"
         row = {"id": oid, "label": pooled.get("label") or cfg.get("label") or oid,
-               "measure": measure, "ratio": ratio, "k": pooled.get("k", 0), "status": status,
+               "measure": measure, "panel": disp.kind, "ratio": disp.ratio, "display": disp,
+               "k": pooled.get("k", 0), "status": status,
                "message": pooled.get("status_message") or (
                    "no study-level data yet" if status == "no_data" else "k = 1: not pooled")}
+        on_axis = (lambda v: v) if disp.kind in ANALYSIS_SCALE_PANELS else disp.shown
         if status == "pooled" and st.is_number(model.get("estimate")):
-            row.update(est=model["estimate"], lb=model.get("ci_lb"), ub=model.get("ci_ub"))
+            row.update(est=on_axis(model["estimate"]), lb=on_axis(model.get("ci_lb")),
+                       ub=on_axis(model.get("ci_ub")))
         published = pooled.get("published") or cfg.get("published")
         if published and st.is_number(published.get("estimate")):
-            to_axis = (lambda v: math.log(v) if st.is_number(v) and v > 0 else None) if ratio \
-                else (lambda v: v if st.is_number(v) else None)
+            def to_axis(v):
+                if disp.kind in ANALYSIS_SCALE_PANELS:
+                    return disp.forward(v)
+                return v * 100 if st.is_number(v) and disp.percent else v if st.is_number(v) else None
+
             row["published"] = {"est": to_axis(published["estimate"]),
                                 "lb": to_axis(published.get("ci_lb")),
                                 "ub": to_axis(published.get("ci_ub")),
@@ -53,12 +67,12 @@ def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
 
 
 def _text(row: dict) -> tuple[str, str]:
-    ratio = row["ratio"]
-    ours = (st.fmt_ci(st.natural(row["est"], ratio), st.natural(row["lb"], ratio),
-                      st.natural(row["ub"], ratio)) if "est" in row else row["message"])
+    shown = (lambda v: st.natural(v, row["display"])) if row["panel"] in ANALYSIS_SCALE_PANELS else \
+        (lambda v: float(v) if st.is_number(v) else None)
+    ours = (st.fmt_ci(shown(row["est"]), shown(row["lb"]), shown(row["ub"])) if "est" in row
+            else row["message"])
     pub = row.get("published")
-    theirs = (st.fmt_ci(st.natural(pub["est"], ratio), st.natural(pub["lb"], ratio),
-                        st.natural(pub["ub"], ratio)) if pub else "–")
+    theirs = st.fmt_ci(shown(pub["est"]), shown(pub["lb"]), shown(pub["ub"])) if pub else "–"
     return ours, theirs
 
 
@@ -69,8 +83,7 @@ def plot_summary(pooled_results: list[dict], config: dict):
     with st.style():
         if not rows:
             return st.message_figure("All outcomes", "No outcomes are configured.")
-        panels = [(name, [r for r in rows if r["ratio"] == is_ratio])
-                  for name, is_ratio in (("difference", False), ("ratio", True))]
+        panels = [(name, [r for r in rows if r["panel"] == name]) for name in PANELS]
         panels = [(n, rs) for n, rs in panels if rs]
         label_w = min(2.6, max(st.text_width_in(f"{r['label']} ({r['measure']})") for r in rows)
                       + PAD_IN)
@@ -111,8 +124,9 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
         return 1 - v / height
 
     exp, ctl = groups.get("experimental", "group 1"), groups.get("control", "group 2")
-    heading = (f"Ratio measures ({exp} / {ctl})" if kind == "ratio"
-               else f"Difference measures ({exp} minus {ctl})")
+    heading = {"ratio": f"Ratio measures ({exp} / {ctl})", "difference": f"Difference measures ({exp} minus {ctl})",
+               "proportion": "Proportions (%)", "rate": "Incidence rates",
+               "correlation": "Correlations (r)"}[kind]
     y += 0.22
     fig.text(margin / width, fy(y), st.truncate_to_width(heading, width - 2 * margin),
              weight="bold", fontsize=st.FONT_SIZE + 0.5)
@@ -137,30 +151,47 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
                  color=st.COLOURS["published"])
     ax = fig.add_axes([plot_x0 / width, fy(body_top + ROW_IN * len(rows)), PLOT_IN / width,
                        ROW_IN * len(rows) / height])
-    bounds = [abs(v) for r in rows for v in (r.get("lb"), r.get("ub"), r.get("est"),
-                                            *((r.get("published") or {}).get(k)
-                                              for k in ("lb", "ub", "est")))
-              if st.is_number(v)]
-    needed = max(bounds + [0.1]) * 1.05
-    half = st.ratio_half_width(needed) if kind == "ratio" else st.nice_limit(needed)
-    ax.set_xlim(-half, half)
+    values = [v for r in rows for v in (r.get("lb"), r.get("ub"), r.get("est"),
+                                        *((r.get("published") or {}).get(k) for k in ("lb", "ub", "est")))]
+    axis = panel_display(kind, rows)
+    lo, hi = st.value_limits(values, axis)
+    ax.set_xlim(lo, hi)
     ax.set_ylim(len(rows), 0)
     ax.set_yticks([])
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.patch.set_alpha(0)
-    set_effect_ticks(ax, half, kind == "ratio")
+    set_effect_ticks(ax, lo, hi, axis)
     ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
-    ax.axvline(0, color=st.COLOURS["null"], lw=0.6)
+    if axis.null is not None:
+        ax.axvline(axis.null, color=st.COLOURS["null"], lw=0.6)
     for i, row in enumerate(rows):
         if "est" in row and all(st.is_number(row.get(k)) for k in ("lb", "ub")):
-            draw_diamond(ax, i + 0.35, row["est"], max(row["lb"], -half), min(row["ub"], half),
+            draw_diamond(ax, i + 0.35, row["est"], max(row["lb"], lo), min(row["ub"], hi),
                          st.COLOURS["pooled"], half_height=0.2)
         pub = row.get("published")
         if pub and st.is_number(pub["est"]):
-            draw_interval(ax, i + 0.75, pub["lb"], pub["ub"], half, st.COLOURS["published"])
+            draw_interval(ax, i + 0.75, pub["lb"], pub["ub"], (lo, hi), st.COLOURS["published"])
             ax.plot([pub["est"]], [i + 0.75], marker="o", ms=4.5, markerfacecolor="white",
                     color=st.COLOURS["published"], zorder=4)
     return body_top + ROW_IN * len(rows) + 0.55
+
+
+def panel_display(kind: str, rows: list[dict]):
+    """The axis of a panel: its outcomes' display on the analysis scale (differences, ratios),
+    else an untransformed axis in the units shown (%, rates, r) with the kind's null."""
+    if kind in ANALYSIS_SCALE_PANELS:
+        return rows[0]["display"]
+    return ShownAxis(null=rows[0]["display"].null)
+
+
+@dataclass(frozen=True)
+class ShownAxis:
+    """An axis in the units shown (no transform), for st.value_limits and st.effect_ticks."""
+
+    null: float | None
+    ratio: bool = False
+    identity: bool = True
+    percent: bool = False
 
 
 def plot_summary_file(pooled_jsons: list, config: dict, svg_path, png_path):

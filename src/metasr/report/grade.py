@@ -6,16 +6,17 @@ why and overrule them (`outcomes.<id>.grade: {risk_of_bias: 0|-1|-2, ..., reason
 - inconsistency: I2 above 50% (75%) together with a prediction interval that crosses the null;
 - indirectness: not judged automatically (thresholds and populations need a reviewer's eye);
 - imprecision: a CI that includes the null, and one that includes both appreciable benefit and
-  harm (|SMD| 0.5, ratio 0.75/1.25), or fewer than 400 participants;
+  harm (the measure's limits in metasr.measures: |SMD| 0.5, ratio 0.75/1.25), or fewer than 400
+  participants; a measure without a null (a prevalence, an incidence rate) is judged on the
+  participants alone, and one without limits (a correlation) on the null alone;
 - publication bias: Egger's test p < 0.10, only when k >= 10 (fewer studies: too little power).
 Evidence from observational studies starts at "low", from randomised trials at "high".
 """
 
 from __future__ import annotations
 
-import math
-
-from metasr.figures.style import RATIO_MEASURES, finite
+from metasr import measures
+from metasr.figures.style import display, finite
 
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 DOMAIN_NAMES = {
@@ -28,11 +29,13 @@ SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯
 OPTIMAL_INFORMATION_SIZE = 400  # participants; GRADE's rule of thumb for continuous outcomes
 
 
-def _appreciable(measure: str, scale: str | None = None) -> tuple[float, float]:
+def _appreciable(disp: measures.Display) -> tuple[float, float] | None:
     """Limits of an appreciable effect, on the analysis scale (logs for ratios)."""
-    if (measure or "").upper() in RATIO_MEASURES or scale == "log":
-        return math.log(0.75), math.log(1.25)
-    return -0.5, 0.5
+    limits = disp.grade
+    if limits is None:
+        return None
+    low, high = (disp.forward(v) for v in limits)
+    return None if low is None or high is None else (low, high)
 
 
 def risk_of_bias(pooled: dict, studies_by_id: dict) -> tuple[int, str]:
@@ -58,8 +61,11 @@ def inconsistency(pooled: dict) -> tuple[int, str]:
     i2, lb, ub = finite(m.get("I2")), finite(m.get("pi_lb")), finite(m.get("pi_ub"))
     if i2 is None:
         return 0, "heterogeneity not estimable"
-    pi_crosses = lb is not None and ub is not None and lb < 0 < ub
-    ci_crosses = (finite(m.get("ci_lb")) or 0) < 0 < (finite(m.get("ci_ub")) or 0)
+    null = display(pooled).null
+    if null is None:  # no null to cross: the size of the heterogeneity alone
+        return (-1 if i2 > 75 else 0), f"I² = {i2:.0f}% (the measure has no null)"
+    pi_crosses = lb is not None and ub is not None and lb < null < ub
+    ci_crosses = (finite(m.get("ci_lb")) or null) < null < (finite(m.get("ci_ub")) or null)
     pi_text = "the prediction interval crosses the null" if pi_crosses else \
         "the prediction interval excludes the null"
     if i2 >= 75 and pi_crosses and not ci_crosses:
@@ -74,15 +80,18 @@ def imprecision(pooled: dict) -> tuple[int, str]:
     lb, ub = finite(m.get("ci_lb")), finite(m.get("ci_ub"))
     if lb is None or ub is None:
         return 0, "no confidence interval"
-    low, high = _appreciable(pooled.get("measure"), pooled.get("scale"))
+    disp = display(pooled)
+    limits = _appreciable(disp)
     n = participants(pooled)
-    if lb < low and ub > high:
+    if limits is not None and lb < limits[0] and ub > limits[1]:
         return -2, "the CI includes both appreciable benefit and appreciable harm"
-    if lb < 0 < ub:
+    if disp.null is not None and lb < disp.null < ub:
         return -1, "the CI includes the null"
     if n is not None and n < OPTIMAL_INFORMATION_SIZE:
         return -1, f"{n} participants, fewer than the optimal information size " \
                    f"({OPTIMAL_INFORMATION_SIZE})"
+    if disp.null is None:
+        return 0, f"{n} participants" if n else "no null: judged on the participants"
     return 0, "the CI excludes the null" + (f"; {n} participants" if n else "")
 
 
@@ -105,9 +114,10 @@ def participants(pooled: dict) -> int | None:
     total = 0
     for s in pooled.get("studies") or []:
         n1, n2 = finite(s.get("n1i")), finite(s.get("n2i"))
-        if n1 is None or n2 is None:
+        single = measures.study_size(s, "ni")
+        if (n1 is None or n2 is None) and single is None:
             return None
-        total += n1 + n2
+        total += n1 + n2 if n1 is not None and n2 is not None else single
     return int(total) if pooled.get("studies") else None
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import jinja2
 
-from metasr.figures.style import RATIO_MEASURES, ratio_scale
+from metasr import measures
+from metasr.figures.style import display
 from metasr.figures.style import finite as num
 from metasr.io import atomic_path
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, grade_outcome
@@ -90,15 +91,16 @@ def fp(p) -> str:
     return "< 0.0001" if p < 0.0001 else (f"{p:.4f}" if p < 0.001 else f"{p:.3f}")
 
 
-def natural(x, ratio: bool):
+def natural(x, disp: measures.Display):
+    """A number on the analysis scale as the report shows it (ratios, proportions in %, r)."""
     x = num(x)
-    return None if x is None else (math.exp(x) if ratio else x)
+    return None if x is None else disp.shown(x)
 
 
-def estimate_text(est, lb, ub, ratio: bool) -> str:
+def estimate_text(est, lb, ub, disp: measures.Display) -> str:
     if num(est) is None:
         return "–"
-    return f"{f2(natural(est, ratio))} [{f2(natural(lb, ratio))}, {f2(natural(ub, ratio))}]"
+    return f"{f2(natural(est, disp))} [{f2(natural(lb, disp))}, {f2(natural(ub, disp))}]"
 
 
 def links(text) -> list[str]:
@@ -206,14 +208,15 @@ def software_versions() -> dict[str, str]:
 def model_table(pooled: dict) -> list[tuple[str, str]]:
     """Pooled results and heterogeneity as (quantity, value) rows."""
     m = pooled.get("model") or {}
-    ratio = ratio_scale(pooled)
+    ratio = display(pooled)
     test = "z" if (pooled.get("test") or "z").lower() == "z" else "t"
     rows = [
         ("Pooled estimate [95% CI]", estimate_text(m.get("estimate"), m.get("ci_lb"),
                                                   m.get("ci_ub"), ratio)),
         ("95% prediction interval", f"[{f2(natural(m.get('pi_lb'), ratio))}, "
                                     f"{f2(natural(m.get('pi_ub'), ratio))}]"),
-        (f"Test for overall effect", f"{test} = {f2(m.get('stat'))}, P = {fp(m.get('pval'))}"),
+        (f"Test for overall effect", f"{test} = {f2(m.get('stat'))}, P = {fp(m.get('pval'))}"
+         if ratio.null is not None else "– (the measure has no null)"),
         ("tau² [95% CI]", f"{f2(m.get('tau2'), 3)} {_ci(m.get('tau2_ci'), 3)}"),
         ("I² [95% CI]", f"{f2(m.get('I2'), 1)}% {_ci(m.get('I2_ci'), 1, '%')}"),
         ("H² [95% CI]", f"{f2(m.get('H2'))} {_ci(m.get('H2_ci'))}"),
@@ -224,8 +227,8 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
     if ce:
         rows.append(("Common-effect estimate [95% CI]",
                      estimate_text(ce.get("estimate"), ce.get("ci_lb"), ce.get("ci_ub"), ratio)))
-    if ratio:
-        rows.append(("Scale", "ratios (back-transformed from the log scale)"))
+    if not ratio.identity or ratio.percent:
+        rows.append(("Scale", ratio.scale_text + "".join(f"; {k} = {v:.4g} (harmonic mean)" for k, v in ratio.args)))
     return rows
 
 
@@ -243,7 +246,7 @@ def subgroup_section(pooled: dict) -> dict | None:
     levels = normalise_subgroups(sub)
     if not levels:
         return None
-    ratio = ratio_scale(pooled)
+    ratio = display(pooled)
     rows = [{"level": lv.get("level"), "k": lv.get("k", ""),
              "estimate": estimate_text(lv.get("estimate"), lv.get("ci_lb"), lv.get("ci_ub"), ratio),
              "tau2": f2(lv.get("tau2"), 3), "I2": f2(lv.get("I2"), 1)} for lv in levels]
@@ -262,7 +265,7 @@ def small_study_section(pooled: dict) -> dict:
     if "skipped" in small or not small:
         return {"run": False, "message": f"Small-study tests not run: "
                                          f"{small.get('skipped') or 'no results'}."}
-    ratio = ratio_scale(pooled)
+    ratio = display(pooled)
     rows = []
     for key, name in (("egger", "Egger's test (mixed-effects, predictor SE)"),
                       ("egger_lm", "Egger's regression test (classical, weighted regression)")):
@@ -288,7 +291,7 @@ def sensitivity_section(pooled: dict) -> dict:
     sens = pooled.get("sensitivity") or {}
     studies = pooled.get("studies") or []
     l1o = sens.get("leave1out") or {}
-    ratio = ratio_scale(pooled)
+    ratio = display(pooled)
     rows = []
     if l1o and l1o.get("estimate") and len(l1o["estimate"]) == len(studies):
         for i, s in enumerate(studies):
@@ -331,10 +334,18 @@ def cumulative_rows(cumul: dict, studies: list[dict], ratio: bool) -> list[dict]
 
 
 def arm_text(study: dict) -> str:
-    """Group data as analysed (after any conversion): 'mean (SD), n' or 'events/n' per group."""
+    """Group data as analysed (after any conversion): 'mean (SD), n' or 'events/n' per group, or a
+    single group's 'events/n', 'events / person-time' or 'r = .., n = ..'."""
     from metasr.figures.forest import arm_value
     from metasr.figures.style import fmt_data
 
+    events, n, time, r = (arm_value(study, 0, w) for w in ("events", "total", "time", "r"))
+    if r is not None:
+        return f"r = {fmt_data(r)}" + (f", n = {fmt_data(n)}" if n is not None else "")
+    if events is not None and time is not None:
+        return f"{fmt_data(events)} events / {fmt_data(time)} person-time"
+    if events is not None and n is not None:
+        return f"{fmt_data(events)}/{fmt_data(n)}"
     groups = []
     for g in (1, 2):
         mean, sd, n = (arm_value(study, g, w) for w in ("mean", "sd", "total"))
@@ -351,10 +362,11 @@ def arm_text(study: dict) -> str:
 
 
 def studies_table(extraction_rows: list[dict], measure: str,
-                  pooled_studies: list[dict] | None = None, ratio: bool | None = None) -> list[dict]:
+                  pooled_studies: list[dict] | None = None, ratio: measures.Display | None = None) -> list[dict]:
     """Extraction rows with the effect the pooling step computed for each usable row (matched
-    by study id, in order), so conversions and their results sit side by side."""
-    ratio = (measure or "").upper() in RATIO_MEASURES if ratio is None else ratio
+    by study id, in order), so conversions and their results sit side by side; `ratio` is the
+    outcome's display (default: its measure's)."""
+    ratio = display({"measure": measure}) if ratio is None else ratio
     computed: dict[str, list[dict]] = {}
     for s in pooled_studies or []:
         computed.setdefault(str(s.get("study_id")), []).append(s)
@@ -367,19 +379,19 @@ def studies_table(extraction_rows: list[dict], measure: str,
         arms = ""
         if usable and match:
             s = match.pop(0)
-            effect = estimate_text(s.get("yi"), s.get("ci_lb"), s.get("ci_ub"), ratio)
+            effect = estimate_text(s.get("yi"), s.get("ci_lb"), s.get("ci_ub"), ratio.for_study(s))
             arms = arm_text(s)
         elif yi is not None and vi is not None:
             se = math.sqrt(vi)
             effect = estimate_text(yi, yi - 1.959963984540054 * se, yi + 1.959963984540054 * se,
-                                   ratio)
+                                   ratio.for_study({k: num(v) for k, v in r.items()}))
         out.append({
             "study_id": r.get("study_id", ""), "label": r.get("label") or r.get("study_id", ""),
             "year": r.get("year", ""), "usable": usable,
             "not_usable_reason": r.get("not_usable_reason", ""),
             "reported_form": r.get("reported_form", ""), "conversion": r.get("conversion", ""),
             "conversion_detail": r.get("conversion_detail", ""),
-            "n": " / ".join(v for v in (r.get("n1i", ""), r.get("n2i", "")) if v),
+            "n": " / ".join(v for v in (r.get("n1i", ""), r.get("n2i", "")) if v) or r.get("ni", ""),
             "effect": effect, "arms": arms, "source_location": r.get("source_location", ""),
             "links": links(r.get("source_url")),
         })
@@ -405,7 +417,7 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "k_rows": pooled.get("k_rows", len(extraction_rows)),
         "k_not_usable": pooled.get("k_not_usable", 0),
         "studies": studies_table(extraction_rows, pooled.get("measure"),
-                                 pooled.get("studies") or [], ratio_scale(pooled)),
+                                 pooled.get("studies") or [], display(pooled)),
         "model": model_table(pooled) if pooled.get("status") == "pooled" else [],
         "subgroups": subgroup_section(pooled),
         "small_study": small_study_section(pooled),
@@ -421,8 +433,7 @@ def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list
     for pooled in pooled_results:
         cfg = outcomes_cfg.get(pooled.get("outcome")) or {}
         published = pooled.get("published") or cfg.get("published")
-        ratio = ratio_scale({"measure": pooled.get("measure") or cfg.get("measure"),
-                             "scale": pooled.get("scale")}, cfg)
+        ratio = display({**pooled, "measure": pooled.get("measure") or cfg.get("measure")}, cfg)
         m = pooled.get("model") or {}
         ours = estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), ratio) \
             if pooled.get("status") == "pooled" else (pooled.get("status_message") or "–")
@@ -432,7 +443,7 @@ def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list
         else:
             theirs = "–"
         agreement = ""
-        est = natural(m.get("estimate"), ratio)
+        est = ratio.back(m.get("estimate"))  # published estimates are on the display scale, not in %
         if published and est is not None and num(published.get("ci_lb")) is not None:
             inside = num(published["ci_lb"]) <= est <= num(published["ci_ub"])
             agreement = "within the published CI" if inside else "outside the published CI"

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+from metasr import measures
+
 TAU2_NAMES = {
     "REML": "restricted maximum likelihood", "ML": "maximum likelihood",
     "DL": "the DerSimonian-Laird estimator", "PM": "the Paule-Mandel estimator",
     "HE": "the Hedges estimator", "SJ": "the Sidik-Jonkman estimator",
     "HS": "the Hunter-Schmidt estimator", "EB": "the empirical Bayes estimator",
-}
-MEASURE_WORDS = {
-    "SMD": "standardised mean differences (Hedges' g)", "MD": "mean differences",
-    "RR": "risk ratios", "OR": "odds ratios", "IRR": "incidence rate ratios",
-    "RD": "risk differences", "GEN": "effects on the scale reported by the studies (generic inverse variance)",
 }
 MEDIAN_METHODS = {
     "luo_shi": "Luo et al. (2018) for means and Shi et al. (2020) / Wan et al. (2014) for SDs",
@@ -26,19 +23,34 @@ def _join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def scale_clause(used: list[str], outcomes: dict) -> str:
+    """'; ratio measures were analysed on the log scale', and the other transforms used."""
+    displays = [measures.display_for(o["measure"], o.get("scale")) for o in outcomes.values()
+                if measures.known(o.get("measure"))]
+    parts = ["ratio measures were analysed on the log scale"] if any(d.ratio for d in displays) else []
+    for m in used:
+        record = measures.get(m) if measures.known(m) else None
+        if record and record.display != "ratio" and record.transform != "identity":
+            parts.append(f"{record.plural.split(' (')[0]} were analysed on the {record.analysis_scale} scale "
+                         f"and back-transformed for display ({measures.TRANSFORMS[record.transform].metafor})")
+    return "".join(f"; {p}" for p in parts)
+
+
 def methods_paragraph(config: dict, pooled_results: list[dict], software: dict) -> str:
     review = config.get("review") or {}
     groups = review.get("groups") or {}
     outcomes = config.get("outcomes") or {}
-    measures = sorted({(o.get("measure") or "").upper() for o in outcomes.values()} - {""})
+    used = sorted({o.get("measure") or "" for o in outcomes.values()} - {""})
     methods = sorted({(p.get("method") or "").upper() for p in pooled_results} - {""})
     tests = {(p.get("test") or "z").lower() for p in pooled_results}
     extraction = config.get("extraction") or {}
     sentences = [
-        f"We compared {groups.get('experimental', 'the experimental group')} with "
-        f"{groups.get('control', 'the control group')} on {len(outcomes)} outcomes, "
-        f"expressed as {_join([MEASURE_WORDS.get(m, m) for m in measures])}; ratio measures were "
-        "analysed on the log scale.",
+        (f"We compared {groups.get('experimental', 'the experimental group')} with "
+         f"{groups.get('control', 'the control group')} on {len(outcomes)} outcomes, "
+         if any(not measures.known(m) or measures.get(m).groups != 1 for m in used)
+         else f"We pooled {len(outcomes)} single-group outcomes, ")
+        + f"expressed as {_join([measures.get(m).plural if measures.known(m) else m for m in used])}"
+        + scale_clause(used, outcomes) + ".",
     ]
     random = [m for m in methods if m in TAU2_NAMES]
     if random:

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from metasr import measures
 from metasr.simulate import vocab
 
-MEASURE_WEIGHTS = {"SMD": 0.4, "MD": 0.2, "RR": 0.2, "OR": 0.1, "IRR": 0.1}
+# Share of synthetic outcomes per measure: the registry's `simulated` (measures the generator makes).
+MEASURE_WEIGHTS = {m.id: m.simulated for m in measures.MEASURES.values() if m.simulated}
 CONTINUOUS_FORMS = {  # form: weight (SMD outcomes; MD outcomes skip the test-statistic forms)
     "mean_sd": 0.33, "mean_se": 0.12, "mean_ci": 0.10, "median_iqr": 0.12, "median_range": 0.06,
     "median_iqr_range": 0.04, "p_value": 0.07, "t_stat": 0.03, "effect_ci": 0.04, "effect_se": 0.02,
@@ -82,7 +84,8 @@ def make_outcome(rng, index: int) -> Outcome:
     measure = pick(rng, MEASURE_WEIGHTS)
     word = vocab.OUTCOME_WORDS[index % len(vocab.OUTCOME_WORDS)]
     heterogeneous = rng.random() < 0.7
-    if measure in ("SMD", "MD"):
+    family = measures.get(measure).family
+    if family == "two-group means":
         unit, alt, factor = UNITS[int(rng.integers(len(UNITS)))] if measure == "MD" else ("points", None, 1.0)
         sigma = float(np.round(rng.uniform(2, 25), 1))
         smd = float(rng.uniform(-0.8, 0.8))
@@ -90,12 +93,12 @@ def make_outcome(rng, index: int) -> Outcome:
         theta, tau = (smd, tau_smd) if measure == "SMD" else (smd * sigma, tau_smd * sigma)
         baseline = float(np.round(rng.uniform(20, 80), 1))
     else:
-        unit, alt, factor, sigma = ("participants with event" if measure != "IRR" else "events per person-year",
-                                    None, 1.0, 1.0)
+        unit, alt, factor, sigma = ("participants with event" if family != "two-group rates"
+                                    else "events per person-year", None, 1.0, 1.0)
         theta = float(rng.uniform(-0.5, 0.4)) if measure == "RR" else float(rng.uniform(-0.7, 0.7)) \
             if measure == "OR" else float(rng.uniform(-0.5, 0.5))
         tau = float(rng.uniform(0.05, 0.2)) if heterogeneous else 0.0
-        baseline = float(rng.uniform(0.1, 0.3)) if measure in ("RR", "OR") else float(rng.uniform(0.2, 1.0))
+        baseline = float(rng.uniform(0.1, 0.3)) if family == "two-group tables" else float(rng.uniform(0.2, 1.0))
     return Outcome(oid=f"outcome_{index + 1:03d}", label=f"{word.capitalize()} (synthetic outcome {index + 1})",
                    measure=measure, theta=theta, tau=tau, unit=unit, alt_unit=alt, alt_factor=factor,
                    sigma=sigma, baseline=baseline, higher_is="worse" if rng.random() < 0.5 else "better")
@@ -279,9 +282,10 @@ def simulate_outcome_rows(rng, outcome: Outcome, studies: list[Study], seed: int
         # Participants lost to follow-up for this outcome (0-12 %).
         n1 = max(3, study.n_group1 - int(rng.binomial(study.n_group1, rng.uniform(0, 0.12))))
         n2 = max(3, study.n_group2 - int(rng.binomial(study.n_group2, rng.uniform(0, 0.12))))
-        if outcome.measure in ("SMD", "MD"):
+        family = measures.get(outcome.measure).family
+        if family == "two-group means":
             rows, form = continuous_rows(rng, outcome, study, n1, n2, theta_i, seed)
-        elif outcome.measure in ("RR", "OR"):
+        elif family == "two-group tables":
             rows, form = binary_rows(rng, outcome, study, n1, n2, theta_i, seed)
         else:
             rows, form = rate_rows(rng, outcome, study, n1, n2, theta_i, seed)

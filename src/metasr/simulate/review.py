@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metasr import measures
 from metasr.errors import InputError, Problem
 from metasr.simulate import effects as fx
 from metasr.simulate import records as rec
@@ -287,18 +288,27 @@ Command: `{command}`
 - `data/screening/`: title/abstract (dual reviewers, consensus decision) and full-text decisions.
 - `data/extraction/`: studies sheet and one sheet per outcome, in mixed reported forms.
 - `truth.json`: what the files were generated from, and what the pipeline must find: PRISMA
-  counts, which records are one work, each outcome's true effect (`theta`, on the analysis scale:
-  SMD, MD, log RR, log OR, log IRR) and heterogeneity (`tau`), each study's true effect.
+  counts, which records are one work, each outcome's true effect (`theta`, on its
+  measure's analysis scale: metasr.measures) and heterogeneity (`tau`), each study's true effect.
 
 Run it: `metasr run <this folder>` runs the whole review into `results/`.
 """
 
 
+def truth_scale(o: fx.Outcome) -> str:
+    """The scale of an outcome's true effects: the measure's analysis scale (raw ones in its unit)."""
+    record = measures.get(o.measure)
+    if record.standardised or record.transform != "identity":
+        return record.analysis_scale
+    return f"{record.analysis_scale} ({o.unit})"
+
+
 def outcome_truth(o: fx.Outcome) -> dict:
     usable = [t for t in o.truth if t["usable"]]
     return {"label": o.label, "measure": o.measure,
-            "scale": {"SMD": "SMD", "MD": f"MD ({o.unit})", "RR": "log RR", "OR": "log OR", "IRR": "log IRR"}[o.measure],
-            "theta": o.theta, "tau": o.tau, "sigma": o.sigma if o.measure in ("SMD", "MD") else None,
+            "scale": truth_scale(o),
+            "theta": o.theta, "tau": o.tau,
+            "sigma": o.sigma if measures.get(o.measure).family == "two-group means" else None,
             "baseline": o.baseline, "k": len(o.truth), "k_usable": len(usable),
             "studies": o.truth}
 

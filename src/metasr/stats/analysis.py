@@ -12,20 +12,22 @@ import math
 import numpy as np
 import pandas as pd
 
+from metasr import measures
 from metasr.errors import InputError, Problem
 from metasr.stats import effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
 from metasr.stats.models import METHODS_RMA, MetaFit, TableFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
 from metasr.stats.subgroup import subgroup_analysis
 
-METHODS = METHODS_RMA + ("MH", "PETO")
-TABLE_METHODS = {"MH": ("RR", "OR", "RD", "IRR"), "PETO": ("OR",)}
+TABLE_METHODS = measures.table_methods()
+METHODS = METHODS_RMA + tuple(TABLE_METHODS)
 PASSTHROUGH = ("study_id", "label", "year")
 PROVENANCE = ("record_id", "source_location", "source_url", "reported_form", "conversion", "conversion_detail",
               "comparison")
 ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i", "x1i", "t1i", "x2i", "t2i",
-              "ti", "pi")
-COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "year")
+              "xi", "mi", "ni", "ri", "ti", "pi")
+COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "xi", "mi", "ni", "year")
+DROP00_REASON = "no events in either group, or only events: no effect (escalc drop00 = TRUE)"
 SMALL_STUDY_MIN_K = 10
 SENSITIVITY_MIN_K = 3
 
@@ -59,9 +61,9 @@ def _problem(message, file=None, column=None, value=None, rule=None, hint=None, 
 
 def check_method(measure: str, method: str, test: str, file=None) -> None:
     problems = []
-    if measure not in effects.MEASURES:
+    if not measures.known(measure):
         problems.append(_problem(f"unknown measure {measure!r}", file, value=measure, rule="measure",
-                                 hint=f"use one of {', '.join(effects.MEASURES)}"))
+                                 hint=f"use one of {', '.join(measures.ids())}"))
     if method not in METHODS:
         problems.append(_problem(f"unknown method {method!r}", file, value=method, rule="method",
                                  hint=f"use one of {', '.join(METHODS)}"))
@@ -143,7 +145,7 @@ def fit_table(table: pd.DataFrame, measure: str, method: str, test: str, file=No
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
     if method in TABLE_METHODS:
         _check_table_rows(table, method, _rows(table), file)
-        if measure == "IRR":
+        if measures.get(measure).family == "two-group rates":
             return fit_mh_rates(*(table[c].astype(float).to_numpy() for c in effects.RATE_COLUMNS))
         cells = _cells(table)
         return fit_mh(*cells, measure) if method == "MH" else fit_peto(*cells)
@@ -191,12 +193,20 @@ def _order_values(table: pd.DataFrame, column: str, file=None):
 
 
 def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=None, subgroup=None,
-            order=None, file: str | None = None, scale: str | None = None) -> dict:
-    """Everything `metasr pool` prints for one table (metafor keys; JSON-safe)."""
+            order=None, file: str | None = None, scale: str | None = None,
+            options: effects.Options | None = None) -> dict:
+    """Everything `metasr pool` prints for one table (metafor keys; JSON-safe).
+
+    `options` are escalc's (add, to, drop00, vtype); `transform` names the back-transformation
+    to the display scale and `transformed` holds the estimate, CI and PI on it (metafor's
+    predict(fit, transf = ...))."""
     check_method(measure, method, test, file)
     table, not_usable = split_usable(df, file)
-    table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
-    result: dict = {"measure": measure, "method": method, "test": test}
+    table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
+    table, dropped = split_dropped(table)
+    not_usable += dropped
+    display = table_display(table, measure, scale)
+    result: dict = {"measure": measure, "method": method, "test": test, "transform": display.to_json()}
     mods = [m for m in (mods or []) if m]
     _check_options(mods, subgroup, order, file)
     if mods:
@@ -204,7 +214,7 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     elif subgroup:
         result.update(_analyse_subgroups(table, measure, method, test, subgroup, file))
     else:
-        result.update(_analyse_overall(table, measure, method, test, order, file))
+        result.update(_analyse_overall(table, measure, method, test, order, file, display))
     result["yi"] = table["yi"].tolist()
     result["vi"] = table["vi"].tolist()
     if not_usable:
@@ -252,7 +262,7 @@ def _analyse_subgroups(table, measure, method, test, subgroup, file) -> dict:
     return subgroup_analysis(table["yi"], table["vi"], groups.to_numpy(), method, test, measure)
 
 
-def _analyse_overall(table, measure, method, test, order, file) -> dict:
+def _analyse_overall(table, measure, method, test, order, file, display) -> dict:
     check_k(len(table), method, test, 1, file)
     fit = fit_table(table, measure, method, test, file)
     result = model_dict(fit)
@@ -260,17 +270,32 @@ def _analyse_overall(table, measure, method, test, order, file) -> dict:
         result.update(bias_dict(fit))
         ordering = _order_values(table, order, file) if order else None
         result.update(sensitivity_dict(fit, ordering, order))
-    result["transformed"] = transformed(result, measure)
+    result["transformed"] = transformed(result, display)
     return result
 
 
-def transformed(model: dict, measure: str) -> dict | None:
-    """exp() of the estimate, CI and PI for ratio measures (RR, OR, IRR)."""
-    if measure not in effects.RATIO_MEASURES or "estimate" not in model:
+def transformed(model: dict, display: measures.Display) -> dict | None:
+    """The estimate, CI and PI on the display scale (metafor's predict(fit, transf = ...))."""
+    if "estimate" not in model:
         return None
-    keys = ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")
-    return {key: (math.exp(model[key]) if model.get(key) is not None and math.isfinite(model[key]) else None)
-            for key in keys}
+    return {key: display.back(model.get(key)) for key in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")}
+
+
+def table_display(table: pd.DataFrame, measure: str, scale: str | None = None) -> measures.Display:
+    """The outcome's display, its targs from the studies pooled (e.g. the harmonic mean of ni)."""
+    columns = [c for c in ("ni", "xi", "mi", "ti") if c in table.columns]
+    numbers = pd.DataFrame({c: pd.to_numeric(table[c], errors="coerce") for c in columns}, index=table.index)
+    args = measures.transform_args(measure, numbers.to_dict("records"), scale)
+    return measures.display_for(measure, scale, args)
+
+
+def split_dropped(table: pd.DataFrame):
+    """(rows with an effect, [{study_id, row, reason}] for the studies escalc's drop00 left out)."""
+    dropped = table["effect_source"] == "drop00"
+    entries = [{"study_id": _text(table["study_id"].iloc[i]) if "study_id" in table.columns else None,
+                "row": int(table["_row"].iloc[i]) if "_row" in table.columns else i + 2, "reason": DROP00_REASON}
+               for i in np.flatnonzero(dropped.to_numpy())]
+    return table[~dropped].reset_index(drop=True), entries
 
 
 # ---------------------------------------------------------------- usable rows
@@ -360,13 +385,18 @@ def _passthrough(value):
 
 def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: str = "z", order_by: str = "year",
                  outcome: str | None = None, label: str | None = None, published: dict | None = None,
-                 file: str | None = None, scale: str | None = None) -> dict:
+                 file: str | None = None, scale: str | None = None,
+                 options: effects.Options | None = None) -> dict:
     """The results/pooled/{outcome}.json structure for one outcome's extraction table."""
     check_method(measure, method, test, file)
     table, not_usable = split_usable(effects_table, file)
-    table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
+    table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
+    table, dropped = split_dropped(table)
+    not_usable += dropped
+    display = table_display(table, measure, scale)
     k = len(table)
     out = {"outcome": outcome, "label": label, "measure": measure, "method": method, "test": test,
+           "transform": display.to_json(),
            "k": k, "k_rows": len(effects_table), "k_not_usable": len(not_usable),
            "not_usable": [{"study_id": n["study_id"], "reason": n["reason"]} for n in not_usable],
            "model": None, "common_effect": None, "transformed": None,
@@ -386,7 +416,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     weights = iv_fit.weights if isinstance(fit, MetaFit) else _mh_weights(fit, table)
     out.update(status="pooled", status_message="", studies=_study_entries(table, weights),
                model=model_dict(fit), common_effect=model_dict(common))
-    out["transformed"] = transformed(out["model"], measure)
+    out["transformed"] = transformed(out["model"], display)
     if k >= SMALL_STUDY_MIN_K:
         out["small_study"] = bias_dict(iv_fit)
     if k >= SENSITIVITY_MIN_K:
@@ -421,7 +451,7 @@ def _outcome_sensitivity(fit: MetaFit, table: pd.DataFrame, order_by: str | None
 
 def _mh_weights(fit: TableFit, table: pd.DataFrame):
     """Percent weights of the Mantel-Haenszel (or Peto) estimate per table."""
-    if fit.measure == "IRR":
+    if measures.get(fit.measure).family == "two-group rates":
         x1, t1, x2, t2 = (table[col].astype(float).to_numpy() for col in effects.RATE_COLUMNS)
         w = x2 * t1 / (t1 + t2)
         return 100 * w / np.sum(w)
@@ -441,7 +471,8 @@ def _mh_weights(fit: TableFit, table: pd.DataFrame):
 
 
 _KEY_ORDER = ("outcome", "label", "measure", "method", "test", "status", "status_message", "k", "k_rows",
-              "k_not_usable", "studies", "not_usable", "model", "common_effect", "transformed", "small_study",
+              "k_not_usable", "studies", "not_usable", "model", "common_effect", "transform", "transformed",
+              "small_study",
               "sensitivity", "published")
 
 

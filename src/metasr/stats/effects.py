@@ -1,38 +1,77 @@
-"""Effect sizes and sampling variances, with metafor's `escalc` definitions and defaults.
+"""Effect sizes and sampling variances, with metafor 3.8-1's `escalc` definitions and defaults.
 
-- SMD: Hedges' g (exact bias correction with gamma functions), large-sample variance (vtype LS).
-  Also from a t statistic or a signed two-sided p-value with both group sizes (Cochrane
-  Handbook 6.5.2.3): d = t * sqrt(1/n1 + 1/n2), then the same correction and variance.
-- MD: raw mean difference, heteroscedastic variance.
-- RR, OR (log scale), RD: 1/2 added to every cell of a study with a zero cell (to = "only0");
-  studies with no events (or only events) in both arms are kept (drop00 = FALSE).
-- IRR (log scale) from events and person-time, 1/2 added to both counts of a study with a zero.
-- Generic: `yi` with `vi` or `sei`, or an estimate with its 95% CI (`yi, ci_lb, ci_ub`).
+Every measure of the registry (`metasr.measures`) has its formula here, under metafor's name and
+with metafor's column names: two-group means (SMD, SMDH, MD, ROM), variability (CVR, VR),
+two-group tables (RR, OR, RD, PETO), two-group rates (IRR, IRD), single-group proportions (PR,
+PLN, PLO, PAS, PFT), single-group rates (IR, IRLN, IRS, IRFT), correlations (COR, UCOR, ZCOR)
+and generic effects (GEN: `yi` with `vi` or `sei`, or an estimate with its 95% CI).
 
-`escalc(table, measure)` works row by row so a table may mix forms: a row with `yi` uses it, a
-row with `ti` or `pi` uses those (SMD only), any other row uses the measure's arm columns.
-Every problem in the table is collected and raised at once as an `InputError`.
+escalc's options, with its defaults (`Options`):
+- `add` (1/2; 0 for PAS, PFT, IRS, IRFT) is added to the counts of a study as `to` says:
+  "only0" (studies with a zero count), "all" (every study), "if0all" (every study when any has
+  a zero count) or "none";
+- `drop00` (FALSE): two-group studies with no events (or only events) in both groups get no
+  effect; they are reported as not usable, never dropped silently;
+- `vtype` ("LS"): the sampling variance (SMD: UB, LS, LS2, AV; MD: UB, LS, HO; SMDH: LS, LS2;
+  ROM: LS, HO, AV, AVHO; RD and PR: UB, LS, AV; PLN and PLO: LS, AV; COR: LS, AV; UCOR: UB,
+  LS, AV). "AV" averages over the studies of the table, so the formulas work on whole columns.
+
+`ti` names two things in metafor, and here as there its meaning follows the measure: for the
+single-group rate measures (IR, IRLN, IRS, IRFT) it is the person-time of the study (escalc's
+`ti`); for every other measure a `ti` column is a t statistic, which gives an SMD with `n1i` and
+`n2i` (Cochrane Handbook 6.5.2.3: d = t * sqrt(1/n1 + 1/n2), then Hedges' correction), as
+metafor's escalc(measure = "SMD", ti = ...) does. So SMD tables and sheets keep working as they
+were, and a rate table uses metafor's names unchanged. A signed two-sided p-value (`pi`) with
+both group sizes gives an SMD through its t statistic.
+
+`escalc(table, measure)` reads row by row so a table may mix forms (a row with `yi` uses it, an
+SMD row with `ti` or `pi` uses those, any other row the measure's columns), then computes each
+measure over its rows together. Every problem in the table is collected and raised at once as an
+`InputError`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
+from metasr import measures
 from metasr.errors import InputError, Problem
 from metasr.stats import distributions as dist
 
-MEASURES = ("SMD", "MD", "RR", "OR", "RD", "IRR", "GEN")
-RATIO_MEASURES = ("RR", "OR", "IRR")
-MEAN_COLUMNS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
-RATE_COLUMNS = ("x1i", "t1i", "x2i", "t2i")
+MEASURES = measures.ids()
+MEAN_COLUMNS = measures.MEAN_INPUTS
+RATE_COLUMNS = measures.RATES[0]
+TO_VALUES = measures.TO_VALUES
 Z975 = dist.norm_ppf(0.975)
 
 
-# ---------------------------------------------------------------- vectorised formulas
+@dataclass(frozen=True)
+class Options:
+    """escalc's options; None takes the measure's default (`add`, `vtype`)."""
+
+    add: float | None = None
+    to: str = "only0"
+    drop00: bool = False
+    vtype: str | None = None
+
+    def resolved(self, measure: str) -> "Options":
+        record = measures.get(measure)
+        add = record.add if self.add is None else float(self.add)
+        vtype = self.vtype or (record.vtypes[0] if record.vtypes else None)
+        return Options(add, self.to, bool(self.drop00), vtype)
+
+
+def option_problems(measure: str, options: Options, file: str | None = None) -> list[Problem]:
+    """Options a measure cannot take, or values escalc does not know (metasr.measures' rules)."""
+    return measures.option_problems(measure, options.add, options.to, options.drop00, options.vtype, file=file)
+
+
+# ---------------------------------------------------------------- scalar formulas (kept for callers)
 
 def hedges_correction(mi):
     """Exact small-sample correction factor c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2))."""
@@ -40,29 +79,24 @@ def hedges_correction(mi):
     return np.exp(gammaln(mi / 2) - 0.5 * np.log(mi / 2) - gammaln((mi - 1) / 2))
 
 
-def _smd_from_d(di, n1i, n2i):
-    ni = n1i + n2i
-    yi = hedges_correction(ni - 2) * di
-    vi = 1 / n1i + 1 / n2i + yi**2 / (2 * ni)
-    return yi, vi
+def _arrays(*values):
+    return tuple(np.asarray(a, dtype=float) for a in values)
 
 
-def smd(m1i, sd1i, n1i, m2i, sd2i, n2i):
-    """Hedges' g and its large-sample variance."""
-    m1i, sd1i, n1i, m2i, sd2i, n2i = (np.asarray(a, dtype=float) for a in (m1i, sd1i, n1i, m2i, sd2i, n2i))
-    sdpi = np.sqrt(((n1i - 1) * sd1i**2 + (n2i - 1) * sd2i**2) / (n1i + n2i - 2))
-    return _smd_from_d((m1i - m2i) / sdpi, n1i, n2i)
+def smd(m1i, sd1i, n1i, m2i, sd2i, n2i, vtype: str = "LS"):
+    """Hedges' g and its sampling variance."""
+    return _smd({"m1i": m1i, "sd1i": sd1i, "n1i": n1i, "m2i": m2i, "sd2i": sd2i, "n2i": n2i}, vtype)
 
 
 def smd_from_t(ti, n1i, n2i):
     """Hedges' g from an independent-samples t statistic (sign = direction of group 1 - group 2)."""
-    ti, n1i, n2i = (np.asarray(a, dtype=float) for a in (ti, n1i, n2i))
-    return _smd_from_d(ti * np.sqrt(1 / n1i + 1 / n2i), n1i, n2i)
+    ti, n1i, n2i = _arrays(ti, n1i, n2i)
+    return _smd({"di": ti * np.sqrt(1 / n1i + 1 / n2i), "n1i": n1i, "n2i": n2i}, "LS")
 
 
 def t_from_signed_p(pi, n1i, n2i):
     """t statistic from a signed two-sided p-value (the sign gives the direction)."""
-    pi, n1i, n2i = (np.asarray(a, dtype=float) for a in (pi, n1i, n2i))
+    pi, n1i, n2i = _arrays(pi, n1i, n2i)
     return np.sign(pi) * dist.t_isf(np.abs(pi) / 2, n1i + n2i - 2)
 
 
@@ -71,13 +105,13 @@ def smd_from_p(pi, n1i, n2i):
 
 
 def md(m1i, sd1i, n1i, m2i, sd2i, n2i):
-    m1i, sd1i, n1i, m2i, sd2i, n2i = (np.asarray(a, dtype=float) for a in (m1i, sd1i, n1i, m2i, sd2i, n2i))
+    m1i, sd1i, n1i, m2i, sd2i, n2i = _arrays(m1i, sd1i, n1i, m2i, sd2i, n2i)
     return m1i - m2i, sd1i**2 / n1i + sd2i**2 / n2i
 
 
 def add_half_if_zero(ai, bi, ci, di, add: float = 0.5):
     """Cells after adding `add` to every cell of tables that have a zero cell."""
-    ai, bi, ci, di = (np.asarray(a, dtype=float) for a in (ai, bi, ci, di))
+    ai, bi, ci, di = _arrays(ai, bi, ci, di)
     zero = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)
     inc = np.where(zero, add, 0.0)
     return ai + inc, bi + inc, ci + inc, di + inc
@@ -102,7 +136,7 @@ def rd(ai, bi, ci, di):
 
 
 def log_irr(x1i, t1i, x2i, t2i, add: float = 0.5):
-    x1i, t1i, x2i, t2i = (np.asarray(a, dtype=float) for a in (x1i, t1i, x2i, t2i))
+    x1i, t1i, x2i, t2i = _arrays(x1i, t1i, x2i, t2i)
     inc = np.where((x1i == 0) | (x2i == 0), add, 0.0)
     x1i, x2i = x1i + inc, x2i + inc
     return np.log(x1i / t1i) - np.log(x2i / t2i), 1 / x1i + 1 / x2i
@@ -110,39 +144,401 @@ def log_irr(x1i, t1i, x2i, t2i, add: float = 0.5):
 
 def peto_log_or(ai, bi, ci, di):
     """Peto's one-step log odds ratio per table (no continuity correction); NaN when V = 0."""
-    ai, bi, ci, di = (np.asarray(a, dtype=float) for a in (ai, bi, ci, di))
-    n1i, n2i = ai + bi, ci + di
-    ni = n1i + n2i
-    Ei = (ai + ci) * n1i / ni
-    Vi = (ai + ci) * (bi + di) * (n1i / ni) * (n2i / ni) / (ni - 1)
+    ai, bi, ci, di = _arrays(ai, bi, ci, di)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(Vi > 0, (ai - Ei) / Vi, np.nan), np.where(Vi > 0, 1 / Vi, np.nan)
+        return _peto(ai, bi, ci, di)
 
 
 def from_ci(estimate, ci_lb, ci_ub, log_scale: bool):
     """yi and vi from an estimate and its 95% CI (log-transformed first for ratio estimates)."""
-    est, lb, ub = (np.asarray(a, dtype=float) for a in (estimate, ci_lb, ci_ub))
+    est, lb, ub = _arrays(estimate, ci_lb, ci_ub)
     if log_scale:
         est, lb, ub = np.log(est), np.log(lb), np.log(ub)
     return est, ((ub - lb) / (2 * Z975)) ** 2
 
 
-ARM_FUNCTIONS = {"SMD": smd, "MD": md, "RR": log_rr, "OR": log_or, "RD": rd, "IRR": log_irr}
+# ---------------------------------------------------------------- column formulas (escalc)
+
+# measure id -> its formula f(columns, options) -> (yi, vi); each formula names its measure(s).
+FORMULAS: dict = {}
 
 
-# ---------------------------------------------------------------- table level
+def formula(*ids: str):
+    """Register the decorated function as escalc's formula of these measures."""
+    def register(fn):
+        for measure in ids:
+            FORMULAS[measure] = fn
+        return fn
+    return register
+
+def _wmean(x, w):
+    """metafor's .wmean(x, w, na.rm = TRUE)."""
+    keep = ~(np.isnan(x) | np.isnan(w))
+    return np.sum(x[keep] * w[keep]) / np.sum(w[keep])
+
+
+def _added(zero, add: float, to: str, dropped):
+    """What escalc adds to each study's counts under `to` (dropped studies count as no zero)."""
+    zero = zero & ~dropped
+    if to == "all":
+        return np.full(zero.shape, add)
+    if to == "only0":
+        return np.where(zero, add, 0.0)
+    if to == "if0all":
+        return np.full(zero.shape, add if zero.any() else 0.0)
+    return np.zeros(zero.shape)
+
+
+def _cells(d: dict, o: Options):
+    """(ai, bi, ci, di) after drop00 and `add`/`to`; dropped tables are NaN."""
+    ai, bi, ci, di = (np.asarray(d[c], dtype=float) for c in ("ai", "bi", "ci", "di"))
+    dropped = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0)) if o.drop00 else np.zeros(ai.shape, bool)
+    inc = _added((ai == 0) | (bi == 0) | (ci == 0) | (di == 0), o.add, o.to, dropped)
+    cells = [np.where(dropped, np.nan, x + inc) for x in (ai, bi, ci, di)]
+    return (*cells,)
+
+
+@formula("RR")
+def _rr(d, o):
+    ai, bi, ci, di = _cells(d, o)
+    n1i, n2i = ai + bi, ci + di
+    return np.log(ai / n1i) - np.log(ci / n2i), 1 / ai - 1 / n1i + 1 / ci - 1 / n2i
+
+
+@formula("OR")
+def _or(d, o):
+    ai, bi, ci, di = _cells(d, o)
+    p1i, p2i = ai / (ai + bi), ci / (ci + di)
+    return np.log(p1i / (1 - p1i)) - np.log(p2i / (1 - p2i)), 1 / ai + 1 / bi + 1 / ci + 1 / di
+
+
+@formula("RD")
+def _rd(d, o):
+    ai, bi, ci, di = _cells(d, o)
+    n1i, n2i = ai + bi, ci + di
+    p1i, p2i = ai / n1i, ci / n2i
+    if o.vtype == "UB":
+        vi = p1i * (1 - p1i) / (n1i - 1) + p2i * (1 - p2i) / (n2i - 1)
+    elif o.vtype == "AV":
+        m1, m2 = _wmean(p1i, n1i), _wmean(p2i, n2i)
+        vi = m1 * (1 - m1) / n1i + m2 * (1 - m2) / n2i
+    else:
+        vi = p1i * (1 - p1i) / n1i + p2i * (1 - p2i) / n2i
+    return p1i - p2i, vi
+
+
+@formula("AS")
+def _as(d, o):
+    ai, bi, ci, di = _cells(d, o)
+    n1i, n2i = ai + bi, ci + di
+    return np.arcsin(np.sqrt(ai / n1i)) - np.arcsin(np.sqrt(ci / n2i)), 1 / (4 * n1i) + 1 / (4 * n2i)
+
+
+def _peto(ai, bi, ci, di):
+    n1i, n2i = ai + bi, ci + di
+    ni = n1i + n2i
+    Ei = (ai + ci) * n1i / ni
+    Vi = (ai + ci) * (bi + di) * (n1i / ni) * (n2i / ni) / (ni - 1)
+    return np.where(Vi > 0, (ai - Ei) / Vi, np.nan), np.where(Vi > 0, 1 / Vi, np.nan)
+
+
+@formula("PETO")
+def _peto_measure(d, o):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _peto(*_cells(d, o))
+
+
+def _rates(d, o):
+    x1i, t1i, x2i, t2i = (np.asarray(d[c], dtype=float) for c in RATE_COLUMNS)
+    dropped = (x1i == 0) & (x2i == 0) if o.drop00 else np.zeros(x1i.shape, bool)
+    inc = _added((x1i == 0) | (x2i == 0), o.add, o.to, dropped)
+    x1i, x2i = np.where(dropped, np.nan, x1i + inc), np.where(dropped, np.nan, x2i + inc)
+    return x1i, t1i, x2i, t2i
+
+
+@formula("IRR")
+def _irr(d, o):
+    x1i, t1i, x2i, t2i = _rates(d, o)
+    return np.log(x1i / t1i) - np.log(x2i / t2i), 1 / x1i + 1 / x2i
+
+
+@formula("IRD")
+def _ird(d, o):
+    x1i, t1i, x2i, t2i = _rates(d, o)
+    ir1i, ir2i = x1i / t1i, x2i / t2i
+    return ir1i - ir2i, ir1i / t1i + ir2i / t2i
+
+
+def _smd_d(d: dict):
+    """(d, n1i, n2i) from means and SDs, or from a d already given (a t statistic's)."""
+    n1i, n2i = np.asarray(d["n1i"], dtype=float), np.asarray(d["n2i"], dtype=float)
+    if "di" in d:
+        return np.asarray(d["di"], dtype=float), n1i, n2i
+    m1i, sd1i, m2i, sd2i = (np.asarray(d[c], dtype=float) for c in ("m1i", "sd1i", "m2i", "sd2i"))
+    sdpi = np.sqrt(((n1i - 1) * sd1i**2 + (n2i - 1) * sd2i**2) / (n1i + n2i - 2))
+    return (m1i - m2i) / sdpi, n1i, n2i
+
+
+def _smd(d, vtype):
+    di, n1i, n2i = _smd_d(d)
+    ni, mi = n1i + n2i, n1i + n2i - 2
+    cmi = hedges_correction(mi)
+    yi = cmi * di
+    if vtype == "UB":
+        vi = 1 / n1i + 1 / n2i + (1 - (mi - 2) / (mi * cmi**2)) * yi**2
+    elif vtype == "AV":
+        vi = 1 / n1i + 1 / n2i + _wmean(yi, ni) ** 2 / (2 * ni)
+    elif vtype == "LS2":
+        vi = cmi**2 * (1 / n1i + 1 / n2i + di**2 / (2 * ni))
+    else:
+        vi = 1 / n1i + 1 / n2i + yi**2 / (2 * ni)
+    return yi, vi
+
+
+@formula("SMD")
+def _smd_formula(d, o):
+    return _smd(d, o.vtype)
+
+
+def _means(d):
+    return (np.asarray(d[c], dtype=float) for c in MEAN_COLUMNS)
+
+
+@formula("MD")
+def _md(d, o):
+    m1i, sd1i, n1i, m2i, sd2i, n2i = _means(d)
+    if o.vtype == "HO":
+        sdpi2 = ((n1i - 1) * sd1i**2 + (n2i - 1) * sd2i**2) / (n1i + n2i - 2)
+        return m1i - m2i, sdpi2 * (1 / n1i + 1 / n2i)
+    return m1i - m2i, sd1i**2 / n1i + sd2i**2 / n2i
+
+
+@formula("SMDH")
+def _smdh(d, o):
+    m1i, sd1i, n1i, m2i, sd2i, n2i = _means(d)
+    cmi = hedges_correction(n1i + n2i - 2)
+    s2 = sd1i**2 + sd2i**2
+    yi = cmi * (m1i - m2i) / np.sqrt(s2 / 2)
+    if o.vtype == "LS2":
+        vi = (yi**2 * sd1i**2 / (2 * n1i * s2**2) + yi**2 * sd2i**2 / (2 * n2i * s2**2)
+              + 2 * sd1i**2 / (n1i * s2) + 2 * sd2i**2 / (n2i * s2))
+    else:
+        vi = cmi**2 * (yi**2 * (sd1i**4 / (n1i - 1) + sd2i**4 / (n2i - 1)) / (2 * s2**2)
+                       + (sd1i**2 / (n1i - 1) + sd2i**2 / (n2i - 1)) / (s2 / 2))
+    return yi, vi
+
+
+@formula("ROM")
+def _rom(d, o):
+    m1i, sd1i, n1i, m2i, sd2i, n2i = _means(d)
+    yi = np.log(m1i / m2i)
+    if o.vtype == "HO":
+        sdpi2 = ((n1i - 1) * sd1i**2 + (n2i - 1) * sd2i**2) / (n1i + n2i - 2)
+        return yi, sdpi2 / (n1i * m1i**2) + sdpi2 / (n2i * m2i**2)
+    if o.vtype == "AV":
+        cv1, cv2 = _wmean(sd1i / m1i, n1i), _wmean(sd2i / m2i, n2i)
+        return yi, cv1**2 / n1i + cv2**2 / n2i
+    if o.vtype == "AVHO":
+        cv = (np.sum(n1i * sd1i / m1i) + np.sum(n2i * sd2i / m2i)) / np.sum(n1i + n2i)
+        return yi, cv**2 * (1 / n1i + 1 / n2i)
+    return yi, sd1i**2 / (n1i * m1i**2) + sd2i**2 / (n2i * m2i**2)
+
+
+@formula("CVR")
+def _cvr(d, o):
+    m1i, sd1i, n1i, m2i, sd2i, n2i = _means(d)
+    yi = np.log(sd1i / m1i) + 1 / (2 * (n1i - 1)) - np.log(sd2i / m2i) - 1 / (2 * (n2i - 1))
+    vi = 1 / (2 * (n1i - 1)) + sd1i**2 / (n1i * m1i**2) + 1 / (2 * (n2i - 1)) + sd2i**2 / (n2i * m2i**2)
+    return yi, vi
+
+
+@formula("VR")
+def _vr(d, o):
+    sd1i, n1i, sd2i, n2i = (np.asarray(d[c], dtype=float) for c in ("sd1i", "n1i", "sd2i", "n2i"))
+    yi = np.log(sd1i / sd2i) + 1 / (2 * (n1i - 1)) - 1 / (2 * (n2i - 1))
+    return yi, 1 / (2 * (n1i - 1)) + 1 / (2 * (n2i - 1))
+
+
+def _proportion_counts(d, o):
+    """(xi, mi, ni) after `add`/`to` (ni = xi + mi), and the unadjusted ni."""
+    xi, mi = np.asarray(d["xi"], dtype=float), np.asarray(d["mi"], dtype=float)
+    inc = _added((xi == 0) | (mi == 0), o.add, o.to, np.zeros(xi.shape, bool))
+    xi, mi = xi + inc, mi + inc
+    return xi, mi, xi + mi
+
+
+@formula("PR")
+def _pr(d, o):
+    xi, mi, ni = _proportion_counts(d, o)
+    pri = xi / ni
+    if o.vtype == "UB":
+        return pri, pri * (1 - pri) / (ni - 1)
+    if o.vtype == "AV":
+        m = _wmean(pri, ni)
+        return pri, m * (1 - m) / ni
+    return pri, pri * (1 - pri) / ni
+
+
+@formula("PLN")
+def _pln(d, o):
+    xi, mi, ni = _proportion_counts(d, o)
+    if o.vtype == "AV":
+        return np.log(xi / ni), 1 / (_wmean(xi / ni, ni) * ni) - 1 / ni
+    return np.log(xi / ni), 1 / xi - 1 / ni
+
+
+@formula("PLO")
+def _plo(d, o):
+    xi, mi, ni = _proportion_counts(d, o)
+    pri = xi / ni
+    if o.vtype == "AV":
+        m = _wmean(pri, ni)
+        return np.log(pri / (1 - pri)), 1 / (m * ni) + 1 / ((1 - m) * ni)
+    return np.log(pri / (1 - pri)), 1 / xi + 1 / mi
+
+
+@formula("PAS")
+def _pas(d, o):
+    xi, mi, ni = _proportion_counts(d, o)
+    return np.arcsin(np.sqrt(xi / ni)), 1 / (4 * ni)
+
+
+@formula("PFT")
+def _pft(d, o):
+    xi, mi, ni = _proportion_counts(d, o)
+    yi = 0.5 * (np.arcsin(np.sqrt(xi / (ni + 1))) + np.arcsin(np.sqrt((xi + 1) / (ni + 1))))
+    return yi, 1 / (4 * ni + 2)
+
+
+def _rate_counts(d, o):
+    xi, ti = np.asarray(d["xi"], dtype=float), np.asarray(d["ti"], dtype=float)
+    xi = xi + _added(xi == 0, o.add, o.to, np.zeros(xi.shape, bool))
+    return xi, ti, xi / ti
+
+
+@formula("IR")
+def _ir(d, o):
+    xi, ti, iri = _rate_counts(d, o)
+    return iri, iri / ti
+
+
+@formula("IRLN")
+def _irln(d, o):
+    xi, ti, iri = _rate_counts(d, o)
+    return np.log(iri), 1 / xi
+
+
+@formula("IRS")
+def _irs(d, o):
+    xi, ti, iri = _rate_counts(d, o)
+    return np.sqrt(iri), 1 / (4 * ti)
+
+
+@formula("IRFT")
+def _irft(d, o):
+    xi, ti, iri = _rate_counts(d, o)
+    return 0.5 * (np.sqrt(iri) + np.sqrt(iri + 1 / ti)), 1 / (4 * ti)
+
+
+# Tanh-sinh nodes and weights on (0, 1), with 1 - t kept exact near 1, for hyp2f1_1mw.
+_TS = np.arange(-4.5, 4.5 + 1e-12, 1 / 256)
+_TS_U = np.pi / 2 * np.sinh(_TS)
+_TS_T = 1 / (1 + np.exp(-2 * _TS_U))
+_TS_1MT = 1 / (1 + np.exp(2 * _TS_U))
+_TS_W = np.pi / 2 * np.cosh(_TS) / np.cosh(_TS_U) ** 2 / 2 / 256
+
+
+def hyp2f1_1mw(a: float, b: float, c: float, w: float) -> float:
+    """Gauss's 2F1(a, b; c; 1 - w) for 0 <= w <= 1 and c > b > 0 (what gsl's hyperg_2F1 gives
+    metafor for UCOR). The series where it converges; else Euler's integral by tanh-sinh
+    quadrature, which copes with z = 1 - w near 1 (small correlations in small samples), where
+    scipy's hyp2f1 returns NaN when c - a - b is an integer."""
+    z = 1 - w
+    term, total = 1.0, 1.0
+    for k in range(4000):
+        term *= (a + k) * (b + k) / ((c + k) * (k + 1)) * z
+        total += term
+        if abs(term) < 1e-17 * abs(total):
+            return total
+    log_norm = gammaln(c) - gammaln(b) - gammaln(c - b)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        f = np.exp((b - 1) * np.log(_TS_T) + (c - b - 1) * np.log(_TS_1MT) + log_norm) * (w + z * _TS_1MT) ** (-a)
+    return float(np.sum(np.where(np.isfinite(f), f, 0.0) * _TS_W))
+
+
+def _hyp2f1(a, b, c, w):
+    return np.array([hyp2f1_1mw(a, b, ci, wi) for ci, wi in zip(np.atleast_1d(c), np.atleast_1d(w))])
+
+
+def _cor_variance(yi, ri, ni, vtype):
+    if vtype == "UB":
+        return yi**2 - (1 - (ni - 3) / (ni - 2) * (1 - ri**2) * _hyp2f1(1, 1, ni / 2, ri**2))
+    if vtype == "AV":
+        return (1 - _wmean(yi, ni) ** 2) ** 2 / (ni - 1)
+    return (1 - yi**2) ** 2 / (ni - 1)
+
+
+@formula("COR")
+def _cor(d, o):
+    ri, ni = np.asarray(d["ri"], dtype=float), np.asarray(d["ni"], dtype=float)
+    return ri, _cor_variance(ri, ri, ni, o.vtype)
+
+
+@formula("UCOR")
+def _ucor(d, o):
+    ri, ni = np.asarray(d["ri"], dtype=float), np.asarray(d["ni"], dtype=float)
+    yi = ri * _hyp2f1(0.5, 0.5, (ni - 2) / 2, ri**2)
+    return yi, _cor_variance(yi, ri, ni, o.vtype)
+
+
+@formula("ZCOR")
+def _zcor(d, o):
+    ri, ni = np.asarray(d["ri"], dtype=float), np.asarray(d["ni"], dtype=float)
+    return np.arctanh(ri), 1 / (ni - 3)
+
+
+
+
+def compute(measure: str, data: dict, options: Options | None = None):
+    """yi, vi (arrays) of a measure from columns in metafor's names, as escalc computes them.
+
+    Tables take `ai, bi, ci, di`, proportions `xi, mi` (rows a reader has normalised); the
+    options are resolved against the measure's defaults. Dropped studies (drop00) are NaN."""
+    options = (options or Options()).resolved(measure)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yi, vi = FORMULAS[measure](data, options)
+    return np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+
+
+def dropped00(measure: str, data: dict, options: Options | None = None):
+    """Which studies escalc's drop00 leaves without an effect (boolean array)."""
+    options = (options or Options()).resolved(measure)
+    record = measures.get(measure)
+    if not (options.drop00 and "drop00" in record.options):
+        return np.zeros(len(next(iter(data.values()))), bool)
+    if record.family == "two-group rates":
+        return (np.asarray(data["x1i"]) == 0) & (np.asarray(data["x2i"]) == 0)
+    a, b, c, d = (np.asarray(data[k]) for k in ("ai", "bi", "ci", "di"))
+    return ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
+
+
+# ---------------------------------------------------------------- reading a table
 
 def arm_columns(measure: str, columns) -> tuple[str, ...]:
-    """The arm columns a measure needs (counts accept `ai,bi,ci,di` or `ai,n1i,ci,n2i`)."""
-    if measure in ("SMD", "MD"):
-        return MEAN_COLUMNS
-    if measure == "IRR":
-        return RATE_COLUMNS
-    if measure in ("RR", "OR", "RD"):
-        if {"bi", "di"} <= set(columns) or not {"n1i", "n2i"} <= set(columns):
-            return ("ai", "bi", "ci", "di")
-        return ("ai", "n1i", "ci", "n2i")
-    return ()
+    """The columns a measure needs (counts accept `ai,bi,ci,di` or `ai,n1i,ci,n2i`, proportions
+    `xi,ni` or `xi,mi`): the first layout whose columns are all there, else the first one."""
+    record = measures.get(measure)
+    if record.family == "generic":
+        return ()
+    present = set(columns)
+    if record.family == "two-group tables":
+        if {"bi", "di"} <= present or not {"n1i", "n2i"} <= present:
+            return record.inputs[0]
+        return record.inputs[1]
+    for layout in record.inputs:
+        if set(layout) <= present:
+            return layout
+    return record.inputs[0]
 
 
 def _present(value) -> bool:
@@ -180,25 +576,24 @@ class _RowReader:
         self.problems.append(Problem(message=message, file=self.file, row=self.row, column=column,
                                      value=None if value is None else str(value), rule=rule, hint=hint))
 
+    def check(self, ok: bool, message: str, column: str, value, rule: str, hint: str = "") -> bool:
+        if not ok:
+            self.problem(message, column, value, rule, hint)
+        return ok
 
-def _check(reader: _RowReader, ok: bool, message: str, column: str, value, rule: str, hint: str) -> bool:
-    if not ok:
-        reader.problem(message, column, value, rule, hint)
-    return ok
 
-
-def _generic_row(r: _RowReader, measure: str, log_ci: bool):
+def _generic_row(r: _RowReader, log_ci: bool):
     yi = r.number("yi", "generic effect", "give yi with vi or sei, or yi with ci_lb and ci_ub")
     if r.has("vi"):
         vi = r.number("vi", "variance", "")
-        if vi is not None and not _check(r, vi > 0, "sampling variance must be positive", "vi", vi,
-                                         "vi > 0", "vi is the squared standard error"):
+        if vi is not None and not r.check(vi > 0, "sampling variance must be positive", "vi", vi, "vi > 0",
+                                          "vi is the squared standard error"):
             return None
         return None if yi is None or vi is None else (yi, vi, "yi_vi")
     if r.has("sei"):
         sei = r.number("sei", "standard error", "")
-        if sei is not None and not _check(r, sei > 0, "standard error must be positive", "sei", sei,
-                                          "sei > 0", "check the reported standard error"):
+        if sei is not None and not r.check(sei > 0, "standard error must be positive", "sei", sei, "sei > 0",
+                                           "check the reported standard error"):
             return None
         return None if yi is None or sei is None else (yi, sei**2, "yi_sei")
     if r.has("ci_lb") or r.has("ci_ub"):
@@ -206,11 +601,11 @@ def _generic_row(r: _RowReader, measure: str, log_ci: bool):
         ub = r.number("ci_ub", "95% CI", "give both CI bounds")
         if None in (yi, lb, ub):
             return None
-        if log_ci and not _check(r, min(yi, lb, ub) > 0, "ratio estimate and CI must be positive", "ci_lb",
-                                 lb, "ratio > 0", "ratio estimates (RR, OR, IRR) are on the ratio scale"):
+        if log_ci and not r.check(min(yi, lb, ub) > 0, "ratio estimate and CI must be positive", "ci_lb", lb,
+                                  "ratio > 0", "ratio estimates are given on the ratio scale"):
             return None
-        if not _check(r, lb <= yi <= ub and lb < ub, "estimate must lie inside a CI of positive width", "ci_lb",
-                      f"{lb}..{ub}", "ci_lb <= yi <= ci_ub, ci_lb < ci_ub", "check the order of the bounds"):
+        if not r.check(lb <= yi <= ub and lb < ub, "estimate must lie inside a CI of positive width", "ci_lb",
+                       f"{lb}..{ub}", "ci_lb <= yi <= ci_ub, ci_lb < ci_ub", "check the order of the bounds"):
             return None
         y, v = from_ci(yi, lb, ub, log_ci)
         return float(y), float(v), "ci"
@@ -232,7 +627,8 @@ def _group_sizes(r: _RowReader, minimum: int = 2):
 
 
 def _t_or_p_row(r: _RowReader, measure: str, column: str):
-    if measure != "SMD":
+    """An SMD row from a t statistic or a signed p-value: {di, n1i, n2i}."""
+    if not measures.get(measure).from_test:
         r.problem(f"'{column}' can only give an SMD", column, r.record.get(column), "measure SMD",
                   f"this outcome's measure is {measure}; give its arm data or yi/vi")
         return None
@@ -241,71 +637,121 @@ def _t_or_p_row(r: _RowReader, measure: str, column: str):
     if sizes is None or value is None:
         return None
     if column == "pi":
-        if not _check(r, 0 < abs(value) <= 1, "p-value must be in (0, 1], signed by direction", "pi", value,
-                      "0 < |pi| <= 1", "use a negative p-value when group 1 is lower than group 2"):
+        if not r.check(0 < abs(value) <= 1, "p-value must be in (0, 1], signed by direction", "pi", value,
+                       "0 < |pi| <= 1", "use a negative p-value when group 1 is lower than group 2"):
             return None
-        y, v = smd_from_p(value, *sizes)
-    else:
-        y, v = smd_from_t(value, *sizes)
-    return float(y), float(v), column
+        value = float(t_from_signed_p(value, *sizes))
+    n1, n2 = sizes
+    return {"di": value * math.sqrt(1 / n1 + 1 / n2), "n1i": n1, "n2i": n2}, column
+
+
+# Checks of the values a family's columns hold: (columns, test, message, rule, hint).
+def _mean_checks(r: _RowReader, v: dict, measure: str) -> bool:
+    ok = True
+    for c in ("n1i", "n2i"):
+        ok &= r.check(v[c] >= 2, "group size must be at least 2", c, v[c], "n >= 2",
+                      "a comparison of means needs a standard deviation in each group")
+    for c in ("sd1i", "sd2i"):
+        ok &= r.check(v[c] >= 0, "standard deviation must not be negative", c, v[c], "sd >= 0",
+                      "check the sign and the column")
+    if not ok:
+        return False
+    if measure in measures.in_family("variability"):
+        for c in ("sd1i", "sd2i"):
+            ok &= r.check(v[c] > 0, f"{measure} needs a positive standard deviation", c, v[c], "sd > 0",
+                          "a ratio of variability needs variability in both groups")
+    elif v["sd1i"] == 0 and v["sd2i"] == 0:
+        r.problem("both standard deviations are 0", "sd1i", 0, "sd > 0", "an effect needs some variability")
+        return False
+    if measures.log_scale(measure) and "m1i" in v:
+        positive = (v["m1i"] > 0 and v["m2i"] > 0) if measure in measures.in_family("variability") \
+            else v["m1i"] * v["m2i"] > 0
+        ok &= r.check(positive, f"{measure} needs means above 0" if measure in measures.in_family("variability")
+                      else f"{measure} needs two means of the same sign, not 0", "m1i", f"{v['m1i']}, {v['m2i']}",
+                      "means > 0", "a ratio of means is defined for measurements on a ratio scale")
+    return ok
+
+
+def _table_checks(r: _RowReader, v: dict):
+    """(ai, bi, ci, di) from either counts layout, or None after recording problems."""
+    ok = True
+    for c, x in v.items():
+        ok &= r.check(x >= 0, "count must not be negative", c, x, "count >= 0")
+    if not ok:
+        return None
+    if "bi" in v:
+        for c, n in (("bi", v["ai"] + v["bi"]), ("di", v["ci"] + v["di"])):
+            ok &= r.check(n >= 1, "group has no participants", c, n, "n >= 1")
+        return dict(v) if ok else None
+    for ev, n in (("ai", "n1i"), ("ci", "n2i")):
+        ok &= r.check(v[n] >= 1, "group size must be at least 1", n, v[n], "n >= 1")
+        ok &= r.check(v[ev] <= v[n], f"events exceed the group size {n}", ev, v[ev], "events <= n",
+                      f"'{ev}' counts participants with the event, at most '{n}'")
+    if not ok:
+        return None
+    return {"ai": v["ai"], "bi": v["n1i"] - v["ai"], "ci": v["ci"], "di": v["n2i"] - v["ci"]}
+
+
+def _rate_checks(r: _RowReader, v: dict, events: tuple, times: tuple) -> bool:
+    ok = True
+    for c in events:
+        ok &= r.check(v[c] >= 0, "event count must not be negative", c, v[c], "events >= 0")
+    for c in times:
+        ok &= r.check(v[c] > 0, "person-time must be positive", c, v[c], "t > 0",
+                      "give the total follow-up time of the group")
+    return ok
+
+
+def _proportion_checks(r: _RowReader, v: dict):
+    """{xi, mi} from `xi, ni` or `xi, mi`, or None after recording problems."""
+    ok = r.check(v["xi"] >= 0, "event count must not be negative", "xi", v["xi"], "xi >= 0")
+    if "ni" in v:
+        ok &= r.check(v["ni"] >= 1, "sample size must be at least 1", "ni", v["ni"], "ni >= 1")
+        ok &= r.check(v["xi"] <= v["ni"], "events exceed the sample size", "xi", v["xi"], "xi <= ni",
+                      "'xi' counts participants with the event, at most 'ni'")
+        mi = v["ni"] - v["xi"]
+        if ok and r.has("mi"):
+            given = r.number("mi", "counts", "")
+            ok &= given is not None and r.check(given == mi, "'ni' is not 'xi' + 'mi'", "mi", given,
+                                                "ni = xi + mi", "give ni or mi, or make them agree")
+        return {"xi": v["xi"], "mi": mi} if ok else None
+    ok &= r.check(v["mi"] >= 0, "non-event count must not be negative", "mi", v["mi"], "mi >= 0")
+    ok &= r.check(v["xi"] + v["mi"] >= 1, "the study has no participants", "mi", v["mi"], "xi + mi >= 1")
+    return dict(v) if ok else None
+
+
+def _correlation_checks(r: _RowReader, v: dict, measure: str) -> bool:
+    minimum = 5 if measure == "UCOR" else 4
+    ok = r.check(-1 < v["ri"] < 1, "correlation must lie strictly between -1 and 1", "ri", v["ri"], "-1 < ri < 1",
+                 "a correlation of +-1 has no sampling variance")
+    ok &= r.check(v["ni"] >= minimum, f"{measure} needs a sample size of at least {minimum}", "ni", v["ni"],
+                  f"ni >= {minimum}", "metafor gives no sampling variance for smaller samples")
+    return ok
 
 
 def _arm_row(r: _RowReader, measure: str, columns: tuple[str, ...]):
+    """The measure's columns of one row, checked and normalised (tables: ai..di; proportions:
+    xi, mi), or None after recording problems."""
     values = {c: r.number(c, "arm data", f"{measure} needs {', '.join(columns)}") for c in columns}
     if any(v is None for v in values.values()):
         return None
-    if measure in ("SMD", "MD"):
-        ok = True
-        for c in ("n1i", "n2i"):
-            ok &= _check(r, values[c] >= 2, "group size must be at least 2", c, values[c], "n >= 2",
-                         "a mean difference needs a standard deviation in each group")
-        for c in ("sd1i", "sd2i"):
-            ok &= _check(r, values[c] >= 0, "standard deviation must not be negative", c, values[c],
-                         "sd >= 0", "check the sign and the column")
-        if ok and values["sd1i"] == 0 and values["sd2i"] == 0:
-            r.problem("both standard deviations are 0", "sd1i", 0, "sd > 0", "an effect needs some variability")
-            ok = False
-        if not ok:
+    family = measures.get(measure).family
+    if family in ("two-group means", "variability"):
+        if not _mean_checks(r, values, measure):
             return None
-        y, v = ARM_FUNCTIONS[measure](*(values[c] for c in MEAN_COLUMNS))
-        return float(y), float(v), "arms"
-    if measure == "IRR":
-        ok = True
-        for c in ("x1i", "x2i"):
-            ok &= _check(r, values[c] >= 0, "event count must not be negative", c, values[c], "events >= 0", "")
-        for c in ("t1i", "t2i"):
-            ok &= _check(r, values[c] > 0, "person-time must be positive", c, values[c], "t > 0",
-                         "give the total follow-up time of the group")
-        if not ok:
-            return None
-        y, v = log_irr(values["x1i"], values["t1i"], values["x2i"], values["t2i"])
-        return float(y), float(v), "arms"
-    cells = _cells(r, values)
-    if cells is None:
-        return None
-    y, v = ARM_FUNCTIONS[measure](*cells)
-    return float(y), float(v), "arms"
-
-
-def _cells(r: _RowReader, values: dict):
-    """(ai, bi, ci, di) from either counts layout, or None after recording problems."""
-    ok = True
-    for c, v in values.items():
-        ok &= _check(r, v >= 0, "count must not be negative", c, v, "count >= 0", "")
-    if not ok:
-        return None
-    if "bi" in values:
-        ai, bi, ci, di = values["ai"], values["bi"], values["ci"], values["di"]
-        for c, n in (("bi", ai + bi), ("di", ci + di)):
-            ok &= _check(r, n >= 1, "group has no participants", c, n, "n >= 1", "")
-        return (ai, bi, ci, di) if ok else None
-    for ev, n in (("ai", "n1i"), ("ci", "n2i")):
-        ok &= _check(r, values[n] >= 1, "group size must be at least 1", n, values[n], "n >= 1", "")
-        ok &= _check(r, values[ev] <= values[n], f"events exceed the group size {n}", ev, values[ev],
-                     "events <= n", f"'{ev}' counts participants with the event, at most '{n}'")
-    if not ok:
-        return None
-    return values["ai"], values["n1i"] - values["ai"], values["ci"], values["n2i"] - values["ci"]
+        if measures.get(measure).from_test:  # rows from t statistics join these as d values
+            di, n1i, n2i = _smd_d(values)
+            return {"di": float(di), "n1i": float(n1i), "n2i": float(n2i)}
+        return values
+    if family == "two-group tables":
+        return _table_checks(r, values)
+    if family == "two-group rates":
+        return values if _rate_checks(r, values, ("x1i", "x2i"), ("t1i", "t2i")) else None
+    if family == "single-group proportions":
+        return _proportion_checks(r, values)
+    if family == "single-group rates":
+        return values if _rate_checks(r, values, ("xi",), ("ti",)) else None
+    return values if _correlation_checks(r, values, measure) else None
 
 
 def _row_list(rows: list[int]) -> str:
@@ -313,42 +759,63 @@ def _row_list(rows: list[int]) -> str:
     return text + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
 
 
+def _read_row(r: _RowReader, measure: str, columns, missing, log_ci: bool):
+    """('generic', (yi, vi, source)) | ('data', (values, source)) | ('missing', None) | (None, None)."""
+    record = measures.get(measure)
+    if r.has("yi") or record.family == "generic":
+        return "generic", _generic_row(r, log_ci)
+    test_columns = [c for c in ("ti", "pi") if c not in columns]
+    # A measure that takes no test statistic uses its own columns when the row has them all
+    # (a `ti` beside them is another table's column); without them, `ti`/`pi` is explained.
+    complete = not missing and all(r.has(c) for c in columns)
+    for column in test_columns if record.from_test or not complete else ():
+        if r.has(column):
+            read = _t_or_p_row(r, measure, column)
+            return ("data", read) if read else (None, None)
+    if missing:
+        return "missing", None
+    values = _arm_row(r, measure, columns)
+    return ("data", (values, "arms")) if values else (None, None)
+
+
 def escalc(table: pd.DataFrame, measure: str, file: str | None = None, scale: str | None = None,
-           rows=None) -> pd.DataFrame:
+           rows=None, options: Options | None = None) -> pd.DataFrame:
     """Add `yi`, `vi`, `sei` and `effect_source` to every row of `table` (a copy).
 
     `rows` gives each row's spreadsheet row number for messages (default: header = 1, so the
-    first data row is 2). `scale` says how CI-form rows (`yi, ci_lb, ci_ub`) are read:
-    "log" for ratio estimates (the default for RR, OR, IRR), "identity" otherwise.
+    first data row is 2). `scale` says how CI-form rows (`yi, ci_lb, ci_ub`) are read: "log"
+    for ratio estimates (the default for measures analysed as logs), "identity" otherwise.
+    Studies that drop00 leaves without an effect get NaN and `effect_source` "drop00".
     """
-    if measure not in MEASURES:
-        raise InputError(Problem(message=f"unknown measure {measure!r}", file=file, value=measure,
-                                 rule="measure", hint=f"use one of {', '.join(MEASURES)}"))
-    log_ci = (scale == "log") if scale is not None else measure in RATIO_MEASURES
+    if not measures.known(measure):
+        raise InputError(Problem(message=f"unknown measure {measure!r}", file=file, value=measure, rule="measure",
+                                 hint=f"use one of {', '.join(MEASURES)}"))
+    options = options or Options()
+    problems = option_problems(measure, options, file)
+    if problems:
+        raise InputError(problems)
+    log_ci = (scale == "log") if scale is not None else measures.log_scale(measure)
     rows = list(rows) if rows is not None else [i + 2 for i in range(len(table))]
     columns = arm_columns(measure, table.columns)
     missing = [c for c in columns if c not in table.columns]
     needs_missing: list[int] = []
-    problems: list[Problem] = []
-    results = []
-    for record, row in zip(table.to_dict("records"), rows):
-        r = _RowReader(record, row, file, problems)
-        if r.has("yi") or measure == "GEN":
-            results.append(_generic_row(r, measure, log_ci))
-        elif r.has("ti"):
-            results.append(_t_or_p_row(r, measure, "ti"))
-        elif r.has("pi"):
-            results.append(_t_or_p_row(r, measure, "pi"))
-        elif missing:
+    results: list = [None] * len(table)
+    data_rows: list[tuple[int, dict, str]] = []
+    for i, (record, row) in enumerate(zip(table.to_dict("records"), rows)):
+        kind, read = _read_row(_RowReader(record, row, file, problems), measure, columns, missing, log_ci)
+        if kind == "generic":
+            results[i] = read
+        elif kind == "data":
+            data_rows.append((i, *read))
+        elif kind == "missing":
             needs_missing.append(row)
-            results.append(None)
-        else:
-            results.append(_arm_row(r, measure, columns))
     for column in missing if needs_missing else []:
         problems.append(Problem(
             message=f"column '{column}' is missing (needed by {measure} arm data)", file=file, column=column,
             rule="required column", value=None,
             hint=f"rows {_row_list(needs_missing)} have no yi/vi; give {', '.join(columns)} or yi and vi"))
+    if data_rows and not problems:
+        _compute_rows(measure, options, data_rows, results, rows, file, problems)
     if problems:
         raise InputError(problems)
     out = table.copy()
@@ -357,3 +824,22 @@ def escalc(table: pd.DataFrame, measure: str, file: str | None = None, scale: st
     out["sei"] = np.sqrt(out["vi"].to_numpy(dtype=float))
     out["effect_source"] = [res[2] for res in results]
     return out
+
+
+def _compute_rows(measure, options, data_rows, results, rows, file, problems) -> None:
+    """yi, vi of the measure's rows together (AV variances and if0all look at all of them)."""
+    keys = sorted({k for _, values, _ in data_rows for k in values})
+    data = {k: np.array([values.get(k, np.nan) for _, values, _ in data_rows], dtype=float) for k in keys}
+    yi, vi = compute(measure, data, options)
+    dropped = dropped00(measure, data, options)
+    for j, (i, _, source) in enumerate(data_rows):
+        if dropped[j]:
+            results[i] = (math.nan, math.nan, "drop00")
+        elif math.isfinite(yi[j]) and math.isfinite(vi[j]) and vi[j] > 0:
+            results[i] = (float(yi[j]), float(vi[j]), source)
+        else:
+            problems.append(Problem(
+                message=f"{measure} is undefined for this study (yi = {yi[j]:g}, vi = {vi[j]:g})", file=file,
+                row=rows[i], rule="finite effect", value=None,
+                hint="a zero count needs a continuity correction (to = only0 or all, add > 0)"
+                if "to" in measures.get(measure).options else "check the study's numbers"))

@@ -236,8 +236,7 @@ def _escalc_q(measure, ai, bi, ci, di):
     from metasr.stats import effects
 
     keep = ~(((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0)))
-    fn = {"RR": effects.log_rr, "OR": effects.log_or, "RD": effects.rd}[measure]
-    yi, vi = fn(ai, bi, ci, di)
+    yi, vi = effects.compute(measure, {"ai": ai, "bi": bi, "ci": ci, "di": di})
     yi, vi = np.where(keep, yi, np.nan), np.where(keep, vi, np.nan)
     return yi, vi, keep
 
@@ -306,7 +305,7 @@ def fit_mh_rates(x1i, t1i, x2i, t2i) -> TableFit:
 def _require_events(ai, ci, bi, di, measure) -> None:
     """Mantel-Haenszel ratios need events (and OR non-events) in both arms across the tables."""
     empty = []
-    if measure in ("RR", "OR"):
+    if measure != "RD":  # RR and OR need events
         empty += [name for name, cells in (("ai", ai), ("ci", ci)) if cells.sum() == 0]
     if measure == "OR":
         empty += [name for name, cells in (("bi", bi), ("di", di)) if cells.sum() == 0]

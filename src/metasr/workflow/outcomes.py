@@ -26,7 +26,7 @@ PNG_AUTO_MAX_OUTCOMES = 50
 
 # Which outcome settings change an outcome's effect inputs (its conversion), and which its model.
 CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "scale")
-ANALYSIS_KEYS = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale")
+ANALYSIS_KEYS = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale", "escalc")
 
 
 def assign_outcome_jobs(outcomes: list[str], max_jobs: int) -> dict[str, list[str]]:

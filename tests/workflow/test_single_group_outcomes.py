@@ -1,0 +1,117 @@
+"""End to end: a prevalence outcome (PFT) and a correlation outcome (ZCOR) through the Snakemake
+pipeline, from their extraction sheets to pooled results, forest plots and the report.
+
+The numbers are published data sets from R's metadat (as committed in tests/fixtures/measures by
+tools/reference/measures.R): dat.pritz1997 (Pritz 1997: good outcome after surgery for
+intracerebral aneurysms, xi of ni patients, 14 studies) and dat.molloy2014 (Molloy et al. 2014:
+correlation of conscientiousness with medication adherence, ri and ni, 16 studies). metadat gives
+no bibliographic records for these studies, so the review starts from its included studies (no
+search stage); the pooled results are compared with metafor's.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from harness import run_snakemake
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "measures"
+REFERENCE = json.loads((FIXTURES / "measures.json").read_text())
+OUTCOMES = {  # outcome id: (metadat data set, measure, label, sheet cells from the data set's columns)
+    "good_outcome": ("pritz1997", "PFT", "Good outcome after aneurysm surgery", {"events": "xi", "n": "ni"}),
+    "adherence": ("molloy2014", "ZCOR", "Conscientiousness and medication adherence", {"r": "ri", "n": "ni"}),
+}
+FORMS = {"PFT": "events_total", "ZCOR": "correlation"}
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_rows(path: Path, columns: list[str], rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def single_group_review(dest: Path) -> Path:
+    """A review folder with the two single-group outcomes. It starts from its included studies
+    (metadat holds no bibliographic records): config, studies and outcome sheets only."""
+    root = dest
+    data = root / "data"
+    studies, sheets = [], {}
+    for oid, (dataset, measure, _, cells) in OUTCOMES.items():
+        for i, row in enumerate(read_rows(FIXTURES / "inputs" / f"{dataset}.csv"), start=1):
+            sid, rid = f"{dataset}_{i:02d}", f"metadat::dat.{dataset}"
+            studies.append({"study_id": sid, "record_id": rid, "label": row["study"], "year": row.get("year", "")})
+            sheets.setdefault(oid, []).append({
+                "study_id": sid, "comparison": "single group", "reported_form": FORMS[measure],
+                **{cell: row[column] for cell, column in cells.items()},
+                "record_id": rid, "source_location": f"metadat::dat.{dataset}, row {i}"})
+    write_rows(data / "extraction" / "studies.csv", ["study_id", "record_id", "label", "year"], studies)
+    for oid, rows in sheets.items():
+        write_rows(data / "extraction" / "outcomes" / f"{oid}.csv",
+                   ["study_id", "comparison", "reported_form", "events", "n", "r", "record_id", "source_location"],
+                   rows)
+    config = {
+        "review": {"id": "single-group", "title": "Single-group outcomes (metadat data sets)",
+                   "question": "How often is the outcome good after aneurysm surgery, and how does "
+                               "conscientiousness correlate with medication adherence?",
+                   "reference": "metadat::dat.pritz1997 and metadat::dat.molloy2014"},
+        "extraction": {"studies": "data/extraction/studies.csv", "outcomes_dir": "data/extraction/outcomes",
+                       "narrative": None},
+        "outcomes": {oid: {"label": label, "measure": measure} for oid, (_, measure, label, _) in OUTCOMES.items()},
+    }
+    (root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    root = single_group_review(tmp_path_factory.mktemp("single") / "review")
+    run_snakemake(root, "--cores", "2")
+    return root
+
+
+def reference(dataset: str, measure: str) -> dict:
+    return next(c for c in REFERENCE["pooled"] if c["id"] == f"{dataset}_{measure}_REML_z")
+
+
+@pytest.mark.parametrize("oid", list(OUTCOMES))
+def test_single_group_outcomes_pool_as_metafor_and_back_transform(finished, oid):
+    dataset, measure, _, _ = OUTCOMES[oid]
+    pooled = json.loads((finished / "results" / "pooled" / f"{oid}.json").read_text())
+    case = reference(dataset, measure)
+    assert pooled["status"] == "pooled" and pooled["k"] == case["expected"]["k"]
+    for key in ("estimate", "ci_lb", "ci_ub", "tau2", "pi_lb", "pi_ub"):
+        assert math.isclose(pooled["model"][key], case["expected"][key], rel_tol=1e-6), key
+    for key, value in case["transformed"].items():
+        assert math.isclose(pooled["transformed"][key], value, rel_tol=1e-6), key
+    assert pooled["transform"]["name"] == case["transform"]
+    assert pooled["transform"]["analysis_scale"]  # the JSON states the analysis scale
+
+
+def test_forest_plots_show_single_group_columns_and_the_analysis_scale(finished):
+    prevalence = (finished / "results" / "figures" / "good_outcome_forest.svg").read_text()
+    assert "Events" in prevalence and "Total" in prevalence and "Proportion (%)" in prevalence
+    assert "Freeman-Tukey double arcsine" in prevalence and "transf.ipft.hm" in prevalence
+    assert "Test for overall effect" not in prevalence  # no null: no test against it
+    correlation = (finished / "results" / "figures" / "adherence_forest.svg").read_text()
+    assert ">r<" in correlation and "Fisher" in correlation and "transf.ztor" in correlation
+    # The pooled proportion in %, as metafor's predict(transf = transf.ipft.hm) gives it.
+    pft = reference("pritz1997", "PFT")["transformed"]
+    assert f"{100 * pft['estimate']:.2f} [{100 * pft['ci_lb']:.2f}, {100 * pft['ci_ub']:.2f}]" in prevalence
+
+
+def test_report_states_the_scale(finished):
+    html = (finished / "results" / "report.html").read_text()
+    assert "Good outcome after aneurysm surgery" in html and "Conscientiousness and medication adherence" in html
+    assert "Freeman-Tukey double arcsine proportion scale" in html and "We pooled 2 single-group outcomes" in html
