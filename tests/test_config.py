@@ -89,3 +89,13 @@ def test_broken_yaml_names_the_line(tmp_path):
     with pytest.raises(InputError) as info:
         load_config(bad)
     assert info.value.problems[0].row is not None
+
+
+def test_risk_of_bias_summary_weighting():
+    assert prepared(copy.deepcopy(RAW))["risk_of_bias"] == {"summary": "unweighted", "weight_outcome": None}
+    raw = copy.deepcopy(RAW)
+    raw["risk_of_bias"] = {"summary": "weighted"}
+    (problem,) = problems_of(raw)
+    assert problem.key == "risk_of_bias.weight_outcome" and "edss" in problem.hint
+    raw["risk_of_bias"]["weight_outcome"] = "edss"
+    assert prepared(raw)["risk_of_bias"]["weight_outcome"] == "edss"

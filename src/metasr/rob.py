@@ -272,6 +272,10 @@ def assess(row: dict) -> StudyRob:
                                                      + ", ".join(TOOLS)))
     filled = [c for c in DOMAIN_COLUMNS if str(row.get(c) if row.get(c) is not None else "").strip()]
     if tool is None:
+        for column in filled + [OVERALL]:
+            value = row.get(column)
+            if not is_stars(value) and word(value) not in JUDGEMENTS:
+                study.problems.append((column, value, "unknown risk-of-bias judgement"))
         if filled or word(row.get(OVERALL)):
             if not str(raw_tool or "").strip():
                 study.problems.append(("rob_tool", raw_tool, "judgements given without a tool; "
