@@ -182,8 +182,8 @@ def _num(x: float, digits: int = 2) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def _higher_lower(x: float, digits: int) -> str:
-    return f"{_num(abs(x), digits)} {'higher' if x >= 0 else 'lower'}"
+def _higher_lower(x: float, digits: int, unit: str = "") -> str:
+    return f"{_num(abs(x), digits)}{' ' + unit if unit else ''} {'higher' if x >= 0 else 'lower'}"
 
 
 def _digits(values) -> int:
@@ -246,7 +246,7 @@ def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="p
             if cont["control_mean"] is not None:
                 row["control"].append(f"mean {_num(cont['control_mean'], d)}{unit_text}")
                 row["notes"].append(("assumed", f"Control mean: {cont['mean_source']}."))
-            row["difference"].append(f"MD {_higher_lower(est, d)}{unit_text} "
+            row["difference"].append(f"MD {_higher_lower(est, d, unit)} "
                                      f"({_higher_lower(lb, d)} to {_higher_lower(ub, d)})")
             if cont["sd"] is not None:
                 row["notes"].append(("assumed", f"SMD re-expressed in {unit} with an SD of "
