@@ -105,10 +105,11 @@
         shown + " of " + body.rows.length + " rows";
     }
     input.addEventListener("input", function () {
-      var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var needle = input.value.toLowerCase().replace(/\s+/g, " ").trim();
       Array.prototype.forEach.call(body.rows, function (r) {
-        var text = r.textContent.toLowerCase();
-        r.hidden = !words.every(function (w) { return text.indexOf(w) >= 0; });
+        var text = " " + Array.prototype.map.call(r.cells, function (c) { return c.textContent; })
+          .join(" | ").toLowerCase().replace(/\s+/g, " ") + " ";
+        r.hidden = needle !== "" && text.indexOf(needle) < 0;
       });
       update();
     });
