@@ -239,11 +239,13 @@ class BrowserPage:
         width = int(self.evaluate("document.documentElement.scrollWidth")) if full_page \
             else self.width
         paths = []
-        for n, top in enumerate(range(0, total, TILE_PX)):
+        start = 0 if full_page else int(self.evaluate("window.scrollY"))
+        for n, top in enumerate(range(start, start + total, TILE_PX)):
             shot = self.tools.call("Page.captureScreenshot", format="png",
                                    captureBeyondViewport=full_page,
                                    clip={"x": 0, "y": top, "width": width,
-                                         "height": min(TILE_PX, total - top), "scale": 1})
+                                         "height": min(TILE_PX, start + total - top),
+                                         "scale": 1})
             target = Path(path)
             if n:
                 target = target.with_name(f"{target.stem}-{n + 1}{target.suffix}")

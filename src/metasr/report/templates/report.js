@@ -166,7 +166,7 @@
     copy.classList.add("full");
     holder.appendChild(copy);
     dialog.querySelector(".figure-title").textContent =
-      (figure.querySelector("figcaption") || {textContent: ""}).textContent;
+      (figure.querySelector("figcaption") || {innerText: ""}).innerText;
     dialog.showModal();
   }
 
