@@ -227,3 +227,13 @@ def test_every_registry_measure_and_escalc_options_are_accepted_and_checked():
                                                  "outcomes.brain_volume.escalc.drop00"}
     raw["outcomes"]["edss"]["escalc"]["to"] = "sometimes"  # not escalc's: the schema says so first
     assert "outcomes.edss.escalc.to" in {p.key for p in problems_of(raw)}
+
+
+def test_risk_of_bias_summary_weighting():
+    assert prepared(copy.deepcopy(RAW))["risk_of_bias"] == {"summary": "unweighted", "weight_outcome": None}
+    raw = copy.deepcopy(RAW)
+    raw["risk_of_bias"] = {"summary": "weighted"}
+    (problem,) = problems_of(raw)
+    assert problem.key == "risk_of_bias.weight_outcome" and "edss" in problem.hint
+    raw["risk_of_bias"]["weight_outcome"] = "edss"
+    assert prepared(raw)["risk_of_bias"]["weight_outcome"] == "edss"

@@ -227,6 +227,12 @@ def semantic_problems(config: dict, source: str) -> list[Problem]:
                 value=f"{published['estimate']} ({published['ci_lb']} to {published['ci_ub']})",
                 hint="give estimate, ci_lb and ci_ub on the display scale (ratios as ratios, proportions "
                      "as proportions, correlations as r)"))
+    rob = config.get("risk_of_bias") or {}
+    if rob.get("summary") == "weighted" and rob.get("weight_outcome") not in config["outcomes"]:
+        problems.append(Problem(
+            message="a weighted risk-of-bias summary needs the outcome whose analysis weights it",
+            file=source, key="risk_of_bias.weight_outcome", value=rob.get("weight_outcome"),
+            rule="rob-weight-outcome", hint="set weight_outcome to one of: " + ", ".join(config["outcomes"])))
     return problems
 
 

@@ -20,6 +20,8 @@ A record says, in metafor's words:
 - `reported`: effects a paper reports that the measure takes directly (extraction's
   `effect_measure`); `from_test`: a t statistic or p-value gives the measure (SMD);
   `standardised`: free of the outcome's unit like every ratio, proportion, rate and correlation;
+- `absolute`: how the summary of findings turns a pooled effect into an absolute one
+  (metasr.report.sof: ABSOLUTE_KINDS), None when it gives a relative effect only;
 - `simulated`: share of outcomes using it in synthetic reviews (`metasr simulate`).
 
 Adding a measure: one record here, its escalc formula in `metasr.stats.effects`, the schema enums
@@ -207,6 +209,7 @@ class Measure:
     reported: tuple[str, ...] = ()
     from_test: bool = False
     standardised: bool = False
+    absolute: str | None = None
     simulated: float = 0.0
 
     @property
@@ -237,27 +240,30 @@ MEASURES = {m.id: m for m in (
     Measure("SMD", "Std. mean difference", "two-group means", (MEAN_INPUTS,), "identity",
             "standardised mean difference (Hedges' g)", "difference",
             "standardised mean differences (Hedges' g)", grade=SMD_GRADE, vtypes=("LS", "UB", "LS2", "AV"),
-            reported=("SMD",), from_test=True, standardised=True, simulated=0.4),
+            reported=("SMD",), from_test=True, standardised=True, absolute="standardised mean difference",
+            simulated=0.4),
     Measure("MD", "Mean difference", "two-group means", (MEAN_INPUTS,), "identity", "mean difference",
             "difference", "mean differences", grade=SMD_GRADE, vtypes=("LS", "UB", "HO"),
-            reported=("MD", "beta"), simulated=0.2),
+            reported=("MD", "beta"), absolute="mean difference", simulated=0.2),
     Measure("RR", "Risk ratio", "two-group tables", TABLES, "exp", "log risk ratio", "ratio", "risk ratios",
-            grade=RATIO_GRADE, table_methods=("MH",), zero_rule=True, reported=("RR",), simulated=0.2),
+            grade=RATIO_GRADE, table_methods=("MH",), zero_rule=True, reported=("RR",), absolute="risk ratio",
+            simulated=0.2),
     Measure("OR", "Odds ratio", "two-group tables", TABLES, "exp", "log odds ratio", "ratio", "odds ratios",
-            grade=RATIO_GRADE, table_methods=("MH", "PETO"), zero_rule=True, reported=("OR",), simulated=0.1),
+            grade=RATIO_GRADE, table_methods=("MH", "PETO"), zero_rule=True, reported=("OR",), absolute="odds ratio",
+            simulated=0.1),
     Measure("RD", "Risk difference", "two-group tables", TABLES, "identity", "risk difference", "difference",
             "risk differences", grade=SMD_GRADE, table_methods=("MH",), zero_rule=True, vtypes=("LS", "UB", "AV"),
-            reported=("RD",)),
+            reported=("RD",), absolute="risk difference"),
     Measure("IRR", "Rate ratio", "two-group rates", RATES, "exp", "log incidence rate ratio", "ratio",
             "incidence rate ratios", grade=RATIO_GRADE, table_methods=("MH",), zero_rule=True, reported=("IRR",),
-            simulated=0.1),
+            absolute="rate ratio", simulated=0.1),
     Measure("GEN", "Effect", "generic", (("yi", "vi"), ("yi", "sei"), ("yi", "ci_lb", "ci_ub")), "identity",
             "the scale reported by the studies", "difference",
             "effects on the scale reported by the studies (generic inverse variance)", grade=SMD_GRADE),
     Measure("SMDH", "Std. mean difference (heteroscedastic)", "two-group means", (MEAN_INPUTS,), "identity",
             "standardised mean difference (heteroscedastic variances)", "difference",
             "standardised mean differences without assuming equal variances", grade=SMD_GRADE,
-            vtypes=("LS", "LS2"), standardised=True),
+            vtypes=("LS", "LS2"), standardised=True, absolute="standardised mean difference"),
     Measure("ROM", "Ratio of means", "two-group means", (MEAN_INPUTS,), "exp", "log ratio of means", "ratio",
             "ratios of means", grade=RATIO_GRADE, vtypes=("LS", "HO", "AV", "AVHO"), reported=("ROM",)),
     Measure("CVR", "CV ratio", "variability", (MEAN_INPUTS,), "exp", "log coefficient of variation ratio",
@@ -266,7 +272,7 @@ MEASURES = {m.id: m for m in (
             "log variability ratio", "ratio", "ratios of standard deviations (variability ratios)",
             grade=RATIO_GRADE),
     Measure("PETO", "Peto odds ratio", "two-group tables", TABLES, "exp", "log odds ratio (Peto)", "ratio",
-            "Peto odds ratios", grade=RATIO_GRADE, table_methods=("PETO",), zero_rule=True),
+            "Peto odds ratios", grade=RATIO_GRADE, table_methods=("PETO",), zero_rule=True, absolute="odds ratio"),
     Measure("AS", "Arcsine risk difference", "two-group tables", TABLES, "identity",
             "arcsine square root risk difference", "difference", "arcsine risk differences", add=0.0,
             zero_rule=True),

@@ -24,7 +24,7 @@ def test_corrupted_default_review_lists_every_problem_at_once(default_review_cop
     root, config = default_review_copy
     ext = root / "data/extraction"
     studies = helpers.read_rows(ext / "studies.csv")
-    studies[0]["rob_overall"] = "moderate"                       # allowed-values
+    studies[0]["rob_overall"] = "medium"                         # allowed-values
     studies[1]["year"] = "20x2"                                  # type
     studies.append(dict(studies[2]))                             # unique-study
     helpers.write_sheet(ext / "studies.csv", STUDY_COLUMNS, studies)
@@ -132,3 +132,22 @@ def test_study_labels_overlaps_narrative_direction_and_delimiter(synthetic_revie
     assert ("overlap-exists", "error", "S5") in found
     assert ("allowed-values", "error", "up") in found
     assert ("csv-delimiter", "error", "study_id;comparison;reported_form") in found
+
+
+def test_studies_sheet_risk_of_bias_tools(synthetic_review, helpers):
+    """Every tool's columns are accepted; the tool's own words and overall rule are checked."""
+    root, config = synthetic_review
+    path = root / "data/extraction/studies.csv"
+    studies = helpers.read_rows(path)
+    columns = STUDY_COLUMNS + ["rob_confounding", "rob_classification"]
+    studies[0].update(rob_tool="ROBINS-I", rob_confounding="serious", rob_classification="low",
+                      rob_selection="low", rob_deviations="moderate", rob_missing="low",
+                      rob_measurement="low", rob_reporting="low", rob_overall="serious")  # SYNTHETIC
+    studies[1].update(rob_tool="NOS", rob_selection="4", rob_comparability="2", rob_outcome="3")
+    helpers.write_sheet(path, columns, studies)
+    assert errors(validate_review(config, root)) == []
+    studies[0].update(rob_overall="moderate")        # less severe than the worst domain
+    studies[1].update(rob_comparability="3")         # NOS comparability has two stars
+    helpers.write_sheet(path, columns, studies)
+    found = {(p.rule, p.row, p.column) for p in errors(validate_review(config, root))}
+    assert found == {("risk-of-bias", 2, "rob_overall"), ("risk-of-bias", 3, "rob_comparability")}

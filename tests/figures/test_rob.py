@@ -59,3 +59,52 @@ def test_unknown_values_are_reported_with_location(tmp_path):
         rob.read_judgements(path)
     found = {(p.row, p.column) for p in error.value.problems}
     assert found == {(2, "rob_tool"), (2, "rob_overall"), (3, "rob_tool")}
+
+
+NEW_TOOLS_HEADER = HEADER + ["rob_confounding", "rob_classification", "rob_patient_selection",
+                             "rob_index_test", "rob_reference_standard", "rob_flow_timing"]
+
+
+def test_every_tool_is_drawn_with_its_domains_and_derived_overall(tmp_path):
+    rows = [  # SYNTHETIC judgements
+        {"study_id": "A", "label": "Alpha 2020", "rob_tool": "ROBINS-I", "rob_confounding": "serious",
+         "rob_classification": "low", "rob_selection": "low", "rob_deviations": "moderate",
+         "rob_missing": "low", "rob_measurement": "low", "rob_reporting": "low"},
+        {"study_id": "B", "label": "Beta 2021", "rob_tool": "QUADAS-2", "rob_patient_selection": "low",
+         "rob_index_test": "unclear", "rob_reference_standard": "low", "rob_flow_timing": "low"},
+        {"study_id": "C", "label": "Gamma 2022", "rob_tool": "NOS", "rob_selection": "4",
+         "rob_comparability": "2", "rob_outcome": "3"},
+    ]
+    path = tmp_path / "studies.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=NEW_TOOLS_HEADER)
+        writer.writeheader()
+        writer.writerows({k: r.get(k, "") for k in NEW_TOOLS_HEADER} for r in rows)
+    studies = {s.study_id: s for s in rob.read_judgements(path)}
+    assert studies["A"].overall == "serious" and studies["A"].derived
+    assert studies["B"].overall == "unclear" and studies["C"].overall == "low"
+    traffic, summary = draw(tmp_path, path)
+    for name in ("ROBINS-I V2 D1: Confounding", "QUADAS-2 D4: Flow and timing", "4★",
+                 "overall judgement derived", "Serious", "Unclear"):
+        assert name in traffic
+    assert "ROBINS-I V2 (n = 1)" in summary and "Studies (%)" in summary
+
+
+def test_summary_weighted_by_an_analysis(tmp_path):
+    path = sheet(tmp_path, [  # SYNTHETIC judgements
+        {"study_id": "A", "label": "A", "rob_tool": "RoB2", "rob_overall": "low"},
+        {"study_id": "B", "label": "B", "rob_tool": "RoB2", "rob_overall": "high"},
+        {"study_id": "C", "label": "C", "rob_tool": "RoB2", "rob_overall": "high"},
+    ])
+    studies = rob.read_judgements(path)
+    weights = rob.analysis_weights({"studies": [{"study_id": "A", "weight": 75.0},
+                                                {"study_id": "B", "weight": 25.0}]})
+    fig = rob.plot_rob_summary(studies, weights, "EDSS")
+    bars = sorted((round(p.get_x(), 6), round(p.get_width(), 6)) for p in fig.axes[0].patches
+                  if p.get_width() > 0 and p.get_y() > 6)  # the overall row (row 7)
+    assert bars == [(0.0, 75.0), (75.0, 25.0)]  # C is not in the analysis: left out
+    assert "Weight in the analysis of EDSS (%)" == fig.axes[0].get_xlabel()
+    unweighted = rob.plot_rob_summary(studies)
+    bars = sorted(round(p.get_width(), 4) for p in unweighted.axes[0].patches
+                  if p.get_width() > 0 and p.get_y() > 6)
+    assert bars == [33.3333, 66.6667]

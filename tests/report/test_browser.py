@@ -84,3 +84,156 @@ def test_report_with_linked_figures_renders_without_errors(chromium, tmp_path, r
     text = out.read_text()
     assert '<a href="figures/los_forest.svg">' in text and (results / "figures/los_forest.svg").is_file()
     assert "Figures: 1 embedded, 1 linked." in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Working in the report: sort, filter, download, open a figure (dat.normand1999 via metafor)
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # git-ignored screenshots
+
+
+def interactive_report(tmp_path, review_config):
+    """A report of two outcomes whose length-of-stay table shows a results file
+    (results/extraction/los.csv, rows from dat.normand1999), one cell of which looks like a
+    formula (SYNTHETIC, to test formula safety)."""
+    import csv
+    import json
+
+    results = tmp_path / "results"
+    (results / "extraction").mkdir(parents=True)
+    (results / "figures").mkdir()
+    pooled = json.loads((FIXTURES / "normand_smd.json").read_text())
+    columns = ["study_id", "label", "year", "usable", "not_usable_reason", "m1i", "sd1i", "n1i",
+               "m2i", "sd2i", "n2i", "reported_form", "conversion", "source_location"]
+    extraction = results / "extraction" / "los.csv"
+    with open(extraction, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for i, s in enumerate(pooled["studies"]):
+            writer.writerow([s["study_id"], s["label"], "", "True", "", s["m1i"], s["sd1i"], s["n1i"],
+                             s["m2i"], s["sd2i"], s["n2i"], "mean_sd", "none",
+                             "=HYPERLINK(\"x\") SYNTHETIC" if i == 0 else f"Table {i}"])
+    figures = {}
+    for name, outcome in (("bcg_rr", "bcg_tb"), ("normand_smd", "los")):
+        svg = results / "figures" / f"{outcome}_forest.svg"
+        plot_forest_file(FIXTURES / f"{name}.json", {}, review_config["review"], svg, None)
+        figures[f"{outcome}_forest"] = svg
+    out = results / "report.html"
+    html.write_report(review_config, [FIXTURES / "bcg_rr.json", FIXTURES / "normand_smd.json"],
+                      [extraction], None, None, figures, None, None, [], out)
+    return out, extraction, pooled
+
+
+def take_download(folder: Path, timeout: float = 10.0) -> Path:
+    """The file the page just downloaded, moved aside (the next one may have the same name)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [p for p in folder.glob("*.csv")]
+        if done and not list(folder.glob("*.crdownload")):
+            taken = folder / "taken"
+            taken.mkdir(exist_ok=True)
+            target = taken / f"{len(list(taken.iterdir()))}-{done[0].name}"
+            done[0].rename(target)
+            return target
+        time.sleep(0.1)
+    raise AssertionError(f"no download in {folder}: {list(folder.iterdir())}")
+
+
+def table_labels(page, table: str) -> list[str]:
+    return page.evaluate(f"""Array.from(document.querySelectorAll(
+        'table[data-table="{table}"] tbody tr')).filter(r => !r.hidden)
+        .map(r => r.cells[0].textContent.trim())""")
+
+
+def test_reader_sorts_filters_downloads_and_opens_a_figure(chromium, tmp_path, review_config):
+    import csv
+
+    from metasr.io import csv_safe_cell
+    from metasr.report.browser import BrowserPage
+
+    out, extraction, pooled = interactive_report(tmp_path, review_config)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with BrowserPage(chromium, 1280, 900, downloads=downloads) as page:
+        page.open(out)
+        # sort the studies by effect (a real click on the column's button), then the other way
+        page.click('table[data-table="los_studies"] th:nth-child(7) button.sort')
+        by_effect = [s["label"] for s in sorted(pooled["studies"], key=lambda s: s["yi"])]
+        assert table_labels(page, "los_studies") == by_effect
+        page.click('table[data-table="los_studies"] th:nth-child(7) button.sort')
+        assert table_labels(page, "los_studies") == by_effect[::-1]
+        assert page.evaluate("""document.querySelector(
+            'table[data-table="los_studies"] th:nth-child(7)').getAttribute('aria-sort')""") == "descending"
+        page.click('table[data-table="los_studies"] th:nth-child(1) button.sort')
+        assert table_labels(page, "los_studies") == sorted(by_effect)
+        # download: the results file's columns and cells, formula-safe, as the table is shown
+        page.click('button[data-download="los_studies"]')
+        first = take_download(downloads)
+        with open(extraction, newline="") as handle:
+            expected = [[csv_safe_cell(c) for c in row] for row in csv.reader(handle)]
+        with open(first, newline="", encoding="utf-8-sig") as handle:
+            got = list(csv.reader(handle))
+        assert got[0] == expected[0] and sorted(got[1:]) == sorted(expected[1:])
+        assert [r[1] for r in got[1:]] == sorted(by_effect)  # the order shown
+        assert got[1][-1] == "'=HYPERLINK(\"x\") SYNTHETIC"  # not run as a formula
+        # filter by text; the download then holds the rows shown
+        page.type('input[data-filter="los_studies"]', "study 3")
+        assert table_labels(page, "los_studies") == ["Study 3"]
+        assert page.evaluate("""document.querySelector('input[data-filter="los_studies"]')
+                                .closest('.table-tools').querySelector('.row-count')
+                                .textContent""") == "1 of 9 rows"
+        page.click('button[data-download="los_studies"]')
+        second = take_download(downloads)
+        with open(second, newline="", encoding="utf-8-sig") as handle:
+            assert [r[1] for r in list(csv.reader(handle))[1:]] == ["Study 3"]
+        # a table without a results file downloads what it shows
+        page.click('button[data-download="summary_of_findings"]')
+        third = take_download(downloads)
+        assert third.name == "2-summary_of_findings.csv"
+        with open(third, newline="", encoding="utf-8-sig") as handle:
+            sof_rows = list(csv.reader(handle))
+        assert sof_rows[0][0] == "Outcome" and sof_rows[1][4] == "RR 0.49 (0.34 to 0.70)"
+        # open a figure full size, close it with Escape
+        page.click('button[data-open="los_forest"]')
+        opened = page.evaluate("""(() => { const d = document.getElementById('figure-dialog');
+            const s = d.querySelector('svg'); return {open: d.open, width: s.getBoundingClientRect().width,
+            natural: Number(s.getAttribute('width')), text: d.textContent.includes('Study 1')}; })()""")
+        assert opened["open"] and opened["text"] and opened["width"] >= opened["natural"] - 1
+        page.screenshot(ARTIFACTS / "report-1280-figure-open.png", full_page=False)
+        page.key("Escape", "Escape", 27)
+        assert page.evaluate("document.getElementById('figure-dialog').open") is False
+        page.screenshot(ARTIFACTS / "report-1280.png")
+        assert page.errors() == []
+        # nothing leaves the file: the report itself, and data: and blob: URLs only
+        for url in page.requests():
+            assert url == out.resolve().as_uri() or url.startswith(("data:", "blob:")), url
+
+
+def test_report_reads_at_390_px_and_without_javascript(chromium, tmp_path, review_config):
+    from metasr.report.browser import BrowserPage
+
+    out, _, _ = interactive_report(tmp_path, review_config)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with BrowserPage(chromium, 390, 844, mobile=True) as page:
+        page.open(out)
+        assert page.errors() == []
+        # the page does not scroll sideways: wide tables and figures scroll in their own box
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        size = page.evaluate("""(() => { const r = document.querySelector(
+            'figure[data-figure="los_forest"] svg').getBoundingClientRect();
+            return [r.width, r.height]; })()""")
+        assert size[0] >= 340 and size[1] > 100  # readable, not shrunk to a sliver
+        assert page.evaluate("getComputedStyle(document.querySelector('nav ul')).columnCount") == "1"
+        page.screenshot(ARTIFACTS / "report-390.png")
+    with BrowserPage(chromium, 1280, 900) as page:
+        page.tools.call("Emulation.setScriptExecutionDisabled", value=True)
+        page.open(out)
+        facts = page.evaluate("""({tools: document.querySelectorAll('.table-tools').length,
+            rows: document.querySelectorAll('table[data-table="los_studies"] tbody tr').length,
+            sorters: document.querySelectorAll('button.sort').length,
+            svg: document.querySelectorAll('figure svg text').length})""")
+        assert facts == {"tools": 0, "rows": 9, "sorters": 0, "svg": facts["svg"]} and facts["svg"] > 20
+        assert page.errors() == []

@@ -1,6 +1,9 @@
 """GRADE-style suggestions: each rule fires where the handbook says, and config overrides win."""
 
 import copy
+import math
+
+import pytest
 
 from metasr.report import grade
 
@@ -60,3 +63,79 @@ def test_config_overrides_are_applied_and_marked(normand_pooled):
 def test_unpooled_outcomes_are_not_graded():
     g = grade.grade_outcome({"status": "single_study", "status_message": "k = 1: not pooled"}, {})
     assert g == {"applicable": False, "reason": "k = 1: not pooled"}
+
+
+@pytest.mark.parametrize("design, expected", [
+    ("RCT", "randomised"), ("cluster-randomised trial", "randomised"),
+    ("Randomized controlled trial (parallel)", "randomised"), ("randomised crossover", "randomised"),
+    ("cRCT", "randomised"), ("non-randomised controlled trial", "non-randomised"),
+    ("quasi-randomized", "non-randomised"), ("prospective cohort", "non-randomised"),
+    ("case-control", "non-randomised"), ("Cross-sectional", "non-randomised"),
+    ("cross-sectional diagnostic accuracy study", "diagnostic"), ("", None), ("trial", None),
+])
+def test_study_design_from_the_design_text(design, expected):
+    assert grade.study_design({"design": design}) == expected
+
+
+def test_study_design_falls_back_to_the_risk_of_bias_tool():
+    assert grade.study_design({"rob_tool": "RoB2"}) == "randomised"
+    assert grade.study_design({"rob_tool": "ROBINS-I"}) == "non-randomised"
+    assert grade.study_design({"design": "cohort", "rob_tool": "RoB2"}) == "non-randomised"
+
+
+def test_starting_certainty_by_design(normand_pooled):
+    pooled = base(normand_pooled)
+    ids = [s["study_id"] for s in pooled["studies"]]
+    rcts = {i: {"design": "RCT"} for i in ids}  # SYNTHETIC designs, no risk-of-bias judgements
+    start, why, _ = grade.starting_level(pooled, rcts)
+    assert start == "high" and "all 9 studies are randomised trials" in why
+    mixed = {**rcts, ids[0]: {"design": "retrospective cohort"}}
+    assert grade.starting_level(pooled, mixed)[:2] == ("low", "1 of 9 studies non-randomised: "
+                                                              "started low")
+    unknown = {i: {} for i in ids}
+    assert "design not recorded for 9 of 9" in grade.starting_level(pooled, unknown)[1]
+    robins = {i: {"design": "cohort", "rob_tool": "ROBINS-I"} for i in ids}
+    assert grade.starting_level(pooled, robins)[0::2] == ("high", True)
+    # the grade of 9 RCTs without judgements: high - inconsistency - imprecision = low
+    assert grade.grade_outcome(pooled, {}, rcts)["certainty"] == "low"
+
+
+def test_risk_of_bias_tiers_and_robins_third_level(normand_pooled):
+    pooled = base(normand_pooled)
+    ids = [s["study_id"] for s in pooled["studies"]]
+    moderate = {i: {"rob_tool": "ROBINS-I", "rob_overall": "moderate"} for i in ids}  # SYNTHETIC
+    assert grade.risk_of_bias(pooled, moderate, True)[0] == -1
+    critical = {i: {"rob_tool": "ROBINS-I", "rob_overall": "critical"} for i in ids}
+    assert grade.risk_of_bias(pooled, critical, True)[0] == -3
+    assert grade.risk_of_bias(pooled, critical, False)[0] == -2
+    # the overall is derived by the tool's rule when the sheet leaves it empty
+    derived = {i: {"rob_tool": "RoB2", "rob_randomisation": "high", "rob_deviations": "low",
+                   "rob_missing": "low", "rob_measurement": "low", "rob_reporting": "low"}
+               for i in ids}
+    value, reason = grade.risk_of_bias(pooled, derived)
+    assert value == -2 and reason.startswith("100% of the judged weight")
+
+
+def test_large_effect_rates_up_low_certainty_evidence_not_rated_down(bcg_pooled):
+    pooled = copy.deepcopy(bcg_pooled)
+    pooled["model"].update(estimate=math.log(0.3), ci_lb=math.log(0.2), ci_ub=math.log(0.45),
+                           I2=10.0, pi_lb=math.log(0.15), pi_ub=math.log(0.6))  # SYNTHETIC
+    pooled["small_study"]["egger"]["pval"] = 0.5
+    cohorts = {s["study_id"]: {"design": "cohort"} for s in pooled["studies"]}
+    g = grade.grade_outcome(pooled, {}, cohorts)
+    assert g["upgrades"]["large_effect"]["suggested"] == 1
+    assert "RR 0.30 (> 2 or < 0.5)" in g["upgrades"]["large_effect"]["reason"]
+    assert g["start"] == "low" and g["certainty"] == "moderate"
+    pooled["model"]["estimate"] = math.log(0.15)
+    assert grade.large_effect(pooled)[0] == 2
+    # rated down: no rating up suggested; reviewers' dose-response still counts
+    g = grade.grade_outcome(pooled, {"grade": {"indirectness": -1, "dose_response": 1}}, cohorts)
+    assert g["upgrades"]["large_effect"]["suggested"] == 0
+    assert g["upgrades"]["dose_response"] == {"suggested": 0, "final": 1, "overridden": True,
+                                              "reason": g["upgrades"]["dose_response"]["reason"]}
+    assert g["certainty"] == "low"  # low - 1 + 1
+    # never above high
+    rcts = {s["study_id"]: {"design": "RCT"} for s in pooled["studies"]}
+    g = grade.grade_outcome(pooled, {"grade": {"plausible_confounding": 1}}, rcts)
+    assert g["certainty"] == "high"
+    assert grade.large_effect({"measure": "SMD", "model": {"estimate": 2.0}, "k": 5})[0] == 0

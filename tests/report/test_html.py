@@ -38,12 +38,21 @@ def test_sections_figures_and_numbers(tmp_path, review_config):
                        [FIXTURES / "bcg_rr.json", FIXTURES / "normand_smd.json"],
                        figures={"bcg_tb_forest": forest, "los_forest": None})
     assert 'id="outcome-bcg_tb"' in text and 'id="outcome-los"' in text
-    assert 'data-figure="bcg_tb_forest"' in text and "data:image/svg+xml;base64," in text
+    figure = text.split('<figure data-figure="bcg_tb_forest">')[1].split("</figure>")[0]
+    assert figure.startswith('<svg ') and 'aria-labelledby="fig-bcg_tb_forest-title"' in figure
+    assert "<text" in figure and 'id="fig-bcg_tb_forest-' in figure  # searchable text, own ids
+    assert "<title id=\"fig-bcg_tb_forest-title\">Forest plot: Tuberculosis" in figure
+    assert "13 studies; pooled RR 0.49 [0.34, 0.70]" in text  # the numbers beside the figure
     assert "0.49 [0.34, 0.70]" in text  # pooled RR, back-transformed from metafor's log RR
     assert "Q = 152.23, df = 12" in text
     # k = 13 >= 10: small-study tests are reported; k = 9: said why not.
     assert "Egger" in text and "Small-study tests were not run: fewer than 10 studies" in text
-    assert "<script" not in text and "http://" not in text.split("<body>")[0]
+    assert "http://" not in text.split("<body>")[0]
+    # one inline script and the results files' rows as JSON; nothing loaded from elsewhere
+    scripts = re.findall(r"<script([^>]*)>", text)
+    assert scripts.count("") == 1 and all(s in ("", ' type="application/json" id="data-los-studies"')
+                                          for s in scripts)
+    assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=\"https?:", text)
 
 
 def test_data_text_is_escaped_and_only_http_links_kept(tmp_path, review_config):
@@ -80,7 +89,7 @@ def test_checksums_software_and_narrative(tmp_path, review_config):
     for path in inputs:
         assert hashlib.sha256(path.read_bytes()).hexdigest() in text
     assert "SYNTHETIC higher NfL" in text
-    assert re.search(r"<th>numpy</th><td>\d", text) and "Analyses were run with" in text
+    assert re.search(r'<th scope="row">numpy</th><td>\d', text) and "Analyses were run with" in text
 
 
 def test_grade_and_published_comparison(tmp_path, review_config):

@@ -1,5 +1,6 @@
-"""HTML report figures: embedded while they fit in the budget, most important first; past it,
-linked relative to the report (figures/<name>.svg), with a note at the top saying how many."""
+"""HTML report figures: embedded (SVG inline, ids prefixed per figure) while they fit in the
+budget, most important first; past it, linked relative to the report (figures/<name>.svg), with a
+note at the top saying how many."""
 
 import re
 from html.parser import HTMLParser
@@ -43,7 +44,7 @@ def write(results: Path, review_config, figures: dict, prisma: Path) -> str:
 
 
 def embedded(text: str) -> list[str]:
-    return re.findall(r'<figure data-figure="([^"]+)"><img src="data:image/svg\+xml;base64,', text)
+    return re.findall(r'<figure data-figure="([^"]+)"><svg ', text)
 
 
 def linked(text: str) -> dict[str, str]:
@@ -69,7 +70,8 @@ class Structure(HTMLParser):
 
 
 def check_structure(text: str) -> None:
-    """The checks every report passes: well nested, every section and outcome, no script."""
+    """The checks every report passes: well nested, every section and outcome, unique ids
+    (inlined figures' ids too), only inline scripts."""
     parser = Structure()
     parser.feed(text)
     assert parser.errors == [] and parser.stack == []
@@ -77,7 +79,7 @@ def check_structure(text: str) -> None:
                     "outcome-los", "rob", "narrative", "methods", "provenance"):
         assert section in parser.ids
     assert len(parser.ids) == len(set(parser.ids))
-    assert "<script" not in text
+    assert not re.search(r"<script[^>]*\ssrc=", text)
 
 
 def test_small_review_embeds_every_figure(tmp_path, review_config):
@@ -96,8 +98,8 @@ def test_budget_embeds_most_important_first_and_links_the_rest(tmp_path, review_
     first = ["prisma", "summary_forest", "rob_traffic", "rob_summary", "bcg_tb_forest", "los_forest",
              "bcg_tb_funnel"]
     paths = {"prisma": prisma, **figures}
-    budget = sum(html.data_uri_length(paths[key]) for key in first)
-    monkeypatch.setattr(html, "EMBED_BUDGET", budget + html.data_uri_length(figures["los_leave1out"]))
+    budget = sum(html.embed_length(paths[key]) for key in first)
+    monkeypatch.setattr(html, "EMBED_BUDGET", budget + html.embed_length(figures["los_leave1out"]))
     text = write(results, review_config, figures, prisma)
 
     check_structure(text)
@@ -148,10 +150,28 @@ def test_plan_reads_only_embedded_figures_and_skips_missing(tmp_path):
     b = svg(tmp_path / "sub" / "b.svg", 3000)
     plan = html.plan_figures([("missing", tmp_path / "none.svg"), ("a", a), ("b", b),
                               ("text", tmp_path / "a.txt")], report_dir=tmp_path,
-                             budget=html.data_uri_length(a))
+                             budget=html.embed_length(a))
     assert set(plan) == {"a", "b"}
-    assert plan["a"]["uri"] == html.data_uri(a) and len(plan["a"]["uri"]) == html.data_uri_length(a)
-    assert plan["b"] == {"uri": None, "href": "sub/b.svg", "path": "sub/b.svg"}
+    assert plan["a"]["svg"].startswith('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 320 120" '
+                                       'width="320" height="120" class="figure" role="img"')
+    assert plan["a"]["uri"] is None and html.embed_length(a) == a.stat().st_size
+    assert plan["b"] == {"svg": None, "uri": None, "href": "sub/b.svg", "path": "sub/b.svg"}
+
+
+def test_inline_svg_prefixes_ids_and_refuses_scripts(tmp_path):
+    path = tmp_path / "f.svg"
+    path.write_text('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="72pt" '
+                    'height="36pt" viewBox="0 0 72 36"><defs><clipPath id="p1"><rect width="9" '
+                    'height="9"/></clipPath></defs><g clip-path="url(#p1)"><use href="#p1"/>'
+                    '<text>SYNTHETIC &lt;x&gt;</text></g></svg>')
+    svg = html.inline_svg(path, "a b", "Title <&>")
+    assert 'id="fig-a_b-p1"' in svg and 'url(#fig-a_b-p1)' in svg and 'href="#fig-a_b-p1"' in svg
+    assert 'width="96" height="48"' in svg and 'viewBox="0 0 72 36"' in svg  # points -> pixels
+    assert '<title id="fig-a_b-title">Title &lt;&amp;&gt;</title>' in svg and "<?xml" not in svg
+    path.write_text('<svg xmlns="http://www.w3.org/2000/svg"><rect onload="x()"/></svg>')
+    assert html.inline_svg(path, "a", "t") is None
+    plan = html.plan_figures([("a", path)])
+    assert plan["a"]["svg"] is None and plan["a"]["uri"].startswith("data:image/svg+xml;base64,")
 
 
 def test_link_is_url_quoted_and_text_escaped(tmp_path, review_config, monkeypatch):

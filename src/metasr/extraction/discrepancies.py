@@ -21,12 +21,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from metasr.errors import Problem
+from metasr.rob import ALL_COLUMNS
 from metasr.extraction.sheets import NARRATIVE_KEY, OUTCOME_KEY, STUDY_KEY, read_sheet
 
 IGNORED = {"notes"}
-CATEGORICAL = {"reported_form", "reported_form2", "direction", "effect_measure", "rob_tool", "rob_selection",
-               "rob_comparability", "rob_outcome", "rob_randomisation", "rob_deviations", "rob_missing",
-               "rob_measurement", "rob_reporting", "rob_overall"}
+CATEGORICAL = {"reported_form", "reported_form2", "direction", "effect_measure", "rob_tool", *ALL_COLUMNS}
 
 
 @dataclass(frozen=True)

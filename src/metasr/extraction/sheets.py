@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from metasr import rob
 from metasr.errors import InputError, Problem
 from metasr.io import atomic_path
 
@@ -18,8 +19,7 @@ STUDY_COLUMNS = [
     "study_id", "record_id", "label", "first_author", "year", "design", "country", "population",
     "exposure_definition", "technique", "field_strength_T", "n_total", "n_group1", "n_group2",
     "followup_years", "overlapping_cohort_with", "source_url", "no_data_reason", "notes",
-    "rob_tool", "rob_selection", "rob_comparability", "rob_outcome", "rob_randomisation",
-    "rob_deviations", "rob_missing", "rob_measurement", "rob_reporting", "rob_overall",
+    "rob_tool", *rob.ALL_COLUMNS,
 ]
 
 GROUP_FIELDS = ["n", "mean", "sd", "se", "ci_lb", "ci_ub", "median", "q1_", "q3_", "min", "max",

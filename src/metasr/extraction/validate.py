@@ -17,6 +17,7 @@ import csv
 import re
 from pathlib import Path
 
+from metasr import rob
 from metasr.errors import InputError, Problem
 from metasr.extraction import plausibility, schema
 from metasr.extraction.sheets import (NARRATIVE_COLUMNS, NARRATIVE_KEY, OUTCOME_KEY, Sheet, is_blank,
@@ -116,7 +117,10 @@ def check_studies(sheet: Sheet, problems: list[Problem]) -> dict[str, dict]:
         if is_blank(row):
             continue
         typed = schema.coerce({k: v for k, v in row.items() if k in allowed})
-        problems += [p for p in schema.row_problems(schema.STUDIES_SCHEMA, typed, sheet.path, rownum)]
+        row_problems = schema.row_problems(schema.STUDIES_SCHEMA, typed, sheet.path, rownum)
+        flagged = {p.column for p in row_problems}  # the tool's rules only where the schema passed
+        row_problems += [p for p in rob.row_problems(typed, sheet.path, rownum) if p.column not in flagged]
+        problems += row_problems
         sid = row.get("study_id", "")
         if sid in studies:
             problems.append(Problem(message=f"study '{sid}' appears twice", file=sheet.path, row=rownum,

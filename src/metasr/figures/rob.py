@@ -1,89 +1,56 @@
-"""Risk-of-bias figures in the robvis style: traffic-light plot and weighted-free summary plot.
+"""Risk-of-bias figures in the robvis style: traffic-light plot and summary plot.
 
-Judgements come from the studies sheet (`data/extraction/studies.csv`): `rob_tool` (NOS for
-observational studies, RoB2 for randomised trials, empty when not assessed), the tool's domain
-columns and `rob_overall`. Values: low | some concerns | high | no information; an empty cell is
-"not assessed" and is drawn as such (grey, no symbol), never as a judgement.
+Judgements come from the studies sheet (`data/extraction/studies.csv`): `rob_tool` (one of
+metasr.rob.TOOLS: RoB 2, ROBINS-I V2, ROBINS-E, QUADAS-2, NOS; empty when not assessed), the
+tool's domain columns and `rob_overall` (derived by the tool's rule when empty and every domain is
+judged). An empty cell is "not assessed" and is drawn as such (grey, no symbol), never as a
+judgement. The summary plot gives each judgement's share of the studies, or of the weight the
+studies have in one outcome's analysis (robvis's weighted summary), one block per tool.
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import json
 from pathlib import Path
 
 from matplotlib.patches import Circle, Patch, Rectangle
 from matplotlib.transforms import blended_transform_factory
 
+from metasr import rob as tools
 from metasr.errors import InputError, Problem
 from metasr.figures import style as st
+from metasr.rob import JUDGEMENTS, OVERALL, StudyRob
 
-TOOLS = {
-    "NOS": ("Newcastle–Ottawa Scale", [("rob_selection", "Selection"),
-                                       ("rob_comparability", "Comparability"),
-                                       ("rob_outcome", "Outcome / exposure")]),
-    "ROB2": ("RoB 2", [("rob_randomisation", "Randomisation process"),
-                       ("rob_deviations", "Deviations from intended interventions"),
-                       ("rob_missing", "Missing outcome data"),
-                       ("rob_measurement", "Measurement of the outcome"),
-                       ("rob_reporting", "Selection of the reported result")]),
-}
-OVERALL = ("rob_overall", "Overall")
-JUDGEMENTS = {  # value -> (colour, symbol), robvis colours
-    "low": ("#02C100", "+"),
-    "some concerns": ("#E2DF07", "−"),
-    "high": ("#BF0000", "×"),
-    "no information": ("#4EA1F7", "?"),
-    "": ("#DDDDDD", ""),  # not assessed
-}
-LEGEND_NAMES = {"low": "Low", "some concerns": "Some concerns", "high": "High",
-                "no information": "No information", "": "Not assessed"}
-ALL_COLUMNS = [c for _, domains in TOOLS.values() for c, _ in domains] + [OVERALL[0]]
-
-
-@dataclass
-class StudyRob:
-    study_id: str
-    label: str
-    tool: str  # "NOS" | "ROB2" | ""
-    judgements: dict  # column -> normalised judgement ("" = not assessed)
-
-    @property
-    def assessed(self) -> bool:
-        return any(self.judgements.values())
+LEGEND_ORDER = ("low", "low except confounding", "some concerns", "moderate", "unclear", "high",
+                "serious", "very high", "critical", "no information", "")
 
 
 def read_judgements(studies_csv) -> list[StudyRob]:
-    """Studies with their judgements; raises InputError listing every unknown value."""
-    problems = []
-    studies = []
+    """Studies with their judgements; raises InputError listing every problem (metasr.rob)."""
+    problems, studies = [], []
     with open(studies_csv, newline="", encoding="utf-8-sig") as handle:
         for row_number, row in enumerate(csv.DictReader(handle), start=2):
-            tool = (row.get("rob_tool") or "").strip().upper().replace(" ", "")
-            if tool not in {"", *TOOLS}:
-                problems.append(Problem("unknown risk-of-bias tool", file=str(studies_csv),
-                                        row=row_number, column="rob_tool", value=row["rob_tool"],
-                                        hint="use NOS, RoB2 or leave empty"))
-                tool = ""
-            judgements = {}
-            for column in ALL_COLUMNS:
-                value = " ".join((row.get(column) or "").strip().lower().split())
-                if value not in JUDGEMENTS:
-                    problems.append(Problem("unknown risk-of-bias judgement", file=str(studies_csv),
-                                            row=row_number, column=column, value=row[column],
-                                            hint="use low, some concerns, high, no information "
-                                                 "or leave empty (not assessed)"))
-                    value = ""
-                judgements[column] = value
-            if not tool and any(judgements.values()):
-                problems.append(Problem("judgements given without a tool", file=str(studies_csv),
-                                        row=row_number, column="rob_tool",
-                                        hint="set rob_tool to NOS or RoB2"))
-            label = row.get("label") or row.get("study_id") or f"row {row_number}"
-            studies.append(StudyRob(row.get("study_id", ""), label, tool, judgements))
+            study = tools.assess(row)
+            if not study.label:
+                study.label = f"row {row_number}"
+            problems += [Problem(message, file=str(studies_csv), row=row_number, column=column,
+                                 value=None if value is None else str(value), rule="risk-of-bias")
+                         for column, value, message in study.problems]
+            studies.append(study)
     if problems:
         raise InputError(problems)
     return studies
+
+
+def analysis_weights(pooled: dict) -> dict[str, float]:
+    """Each study's weight (percent) in an outcome's analysis, summed over its rows."""
+    weights: dict[str, float] = {}
+    for s in pooled.get("studies") or []:
+        w = st.finite(s.get("weight"))
+        if w is not None:
+            weights[str(s.get("study_id"))] = weights.get(str(s.get("study_id")), 0.0) + w
+    return weights
 
 
 def _not_assessed_figure(studies: list[StudyRob], what: str):
@@ -91,21 +58,42 @@ def _not_assessed_figure(studies: list[StudyRob], what: str):
         f"Risk of bias: {what}",
         f"Not assessed: the studies sheet has no risk-of-bias judgements for any of the "
         f"{len(studies)} included studies, so no judgements are drawn. Fill in rob_tool and the "
-        "tool's domain columns (NOS or RoB 2) to draw this figure.")
+        f"tool's domain columns ({', '.join(tools.TOOLS)}) to draw this figure.")
 
 
-def _legend(fig, y):
-    handles = [Patch(facecolor=c, edgecolor="#555555", lw=0.4,
-                     label=f"{LEGEND_NAMES[v]}{' (' + s + ')' if s else ''}")
-               for v, (c, s) in JUDGEMENTS.items()]
-    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.02, y), ncol=5,
+def _used_words(panels) -> list[str]:
+    used = {s.judgement(c) for tool, rows in panels for s in rows for c in _columns(tool)}
+    return [w for w in LEGEND_ORDER if w in used or w == ""]
+
+
+def _legend(fig, y, words):
+    handles = [Patch(facecolor=JUDGEMENTS[w][0], edgecolor="#555555", lw=0.4,
+                     label=(w.capitalize() if w else "Not assessed")
+                     + (f" ({JUDGEMENTS[w][1]})" if JUDGEMENTS[w][1] else "")) for w in words]
+    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.02, y), ncol=min(5, len(words)),
                frameon=False, fontsize=st.FONT_SIZE - 0.5, handlelength=1.2)
 
 
-def assessed_panels(studies: list[StudyRob]) -> list[tuple[str, list[StudyRob]]]:
+def _columns(tool) -> list[str]:
+    return [d.column for d in tool.domains] + [OVERALL]
+
+
+def _headers(tool) -> list[str]:
+    return [tool.short(d) for d in tool.domains] + ["Overall"]
+
+
+def assessed_panels(studies: list[StudyRob]) -> list[tuple[object, list[StudyRob]]]:
     """(tool, its assessed studies) for every tool that assessed at least one study."""
-    panels = [(tool, [s for s in studies if s.tool == tool and s.assessed]) for tool in TOOLS]
+    panels = [(tool, [s for s in studies if s.tool is tool and s.assessed])
+              for tool in tools.TOOLS.values()]
     return [(tool, rows) for tool, rows in panels if rows]
+
+
+def _cell_text(study: StudyRob, column: str) -> str:
+    value = study.values.get(column)
+    if isinstance(value, int):  # NOS stars
+        return f"{value}★"
+    return JUDGEMENTS[study.judgement(column)][1]
 
 
 def plot_traffic_light(studies: list[StudyRob]):
@@ -117,26 +105,27 @@ def plot_traffic_light(studies: list[StudyRob]):
         cell = 0.3
         label_w = min(2.4, max(st.text_width_in(s.label) for _, rows in panels for s in rows)
                       + 0.15)
-        n_cols = max(len(TOOLS[t][1]) + 1 for t, _ in panels)
+        n_cols = max(len(_columns(t)) for t, _ in panels)
         width = max(0.3 + label_w + cell * n_cols + 0.3, 6.0)
         not_assessed = [s.label for s in studies if not s.assessed]
         note_lines = st.wrap_to_width(
             f"Not assessed ({len(not_assessed)}): " + ", ".join(not_assessed), width - 0.4,
             size=st.FONT_SIZE - 0.5, max_lines=3) if not_assessed else []
-        key_lines = sum(len(TOOLS[t][1]) + 1 for t, _ in panels)
+        derived = any(s.derived for _, rows in panels for s in rows)
+        key_lines = sum(len(t.domains) for t, _ in panels) + derived
+        words = _used_words(panels)
+        legend_rows = -(-len(words) // 5)
         height = (0.5 + sum(0.7 + cell * len(rows) for _, rows in panels)
-                  + 0.15 * key_lines + 0.16 * len(note_lines) + 0.45)
+                  + 0.15 * key_lines + 0.16 * len(note_lines) + 0.25 + 0.2 * legend_rows)
         fig = st.new_figure(width, height)
         y = 0.35  # inches from the top
         for tool, rows in panels:
-            name, domains = TOOLS[tool]
-            columns = domains + [OVERALL]
-            fig.text(0.2 / width, 1 - y / height, name, weight="bold",
+            columns = _columns(tool)
+            fig.text(0.2 / width, 1 - y / height, tool.name, weight="bold",
                      fontsize=st.FONT_SIZE + 1)
             y += 0.3
             x0 = 0.2 + label_w
-            for j, (_, _) in enumerate(columns):
-                short = f"D{j + 1}" if j < len(domains) else "Overall"
+            for j, short in enumerate(_headers(tool)):
                 fig.text((x0 + cell * (j + 0.5)) / width, 1 - y / height, short, ha="center",
                          weight="bold", fontsize=st.FONT_SIZE - 0.5)
             y += 0.1
@@ -148,72 +137,103 @@ def plot_traffic_light(studies: list[StudyRob]):
             for i, study in enumerate(rows):
                 fig.text(0.2 / width, 1 - (y + cell * (i + 0.62)) / height,
                          st.truncate_to_width(study.label, label_w - 0.1))
-                for j, (column, _) in enumerate(columns):
-                    colour, symbol = JUDGEMENTS[study.judgements.get(column, "")]
+                for j, column in enumerate(columns):
+                    colour = JUDGEMENTS[study.judgement(column)][0]
                     ax.add_patch(Rectangle((j, i), 1, 1, facecolor="none", edgecolor="#cccccc",
                                            lw=0.4))
                     ax.add_patch(Circle((j + 0.5, i + 0.5), 0.36, facecolor=colour,
                                         edgecolor="#555555", lw=0.4))
-                    if symbol:
-                        ax.text(j + 0.5, i + 0.52, symbol, ha="center", va="center",
-                                weight="bold", fontsize=st.FONT_SIZE + 1)
+                    text = _cell_text(study, column) + ("*" if column == OVERALL and study.derived
+                                                        else "")
+                    if text:
+                        ax.text(j + 0.5, i + 0.52, text, ha="center", va="center", weight="bold",
+                                fontsize=st.FONT_SIZE + (1 if len(text) == 1 else -1.5))
             y += cell * len(rows) + 0.3
         for tool, _ in panels:  # domain key under the panels
-            for j, (_, title) in enumerate(TOOLS[tool][1]):
+            for domain in tool.domains:
                 y += 0.15
-                fig.text(0.2 / width, 1 - y / height, f"{TOOLS[tool][0]} D{j + 1}: {title}",
+                fig.text(0.2 / width, 1 - y / height,
+                         f"{tool.name} {tool.short(domain)}: {domain.name}",
                          fontsize=st.FONT_SIZE - 1, color="#333333")
+        if derived:
+            y += 0.15
+            fig.text(0.2 / width, 1 - y / height, "* overall judgement derived by the tool's rule "
+                     "from the domains (left empty in the sheet)", fontsize=st.FONT_SIZE - 1,
+                     color="#333333")
         for line in note_lines:
             y += 0.16
             fig.text(0.2 / width, 1 - y / height, line, fontsize=st.FONT_SIZE - 0.5,
                      color="#333333")
-        _legend(fig, 0.2 / height * 0.2)
+        _legend(fig, 0.04 / height, words)
         return fig
 
 
-def plot_rob_summary(studies: list[StudyRob]):
-    """Share of studies (unweighted) with each judgement, per domain, one block per tool."""
+def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None = None,
+                     weighted_by: str = ""):
+    """Share of studies with each judgement, per domain, one block per tool. With `weights`
+    (study id -> weight in an outcome's analysis) the shares are of the weight, and studies
+    outside that analysis are left out (robvis's weighted summary)."""
     with st.style():
+        if weights is not None:
+            studies = [s for s in studies if weights.get(s.study_id, 0) > 0]
         panels = assessed_panels(studies)
         if not panels:
+            if weights is not None:
+                return st.message_figure("Risk of bias: summary plot", "No study of the "
+                                         f"analysis of {weighted_by or 'the outcome'} has a "
+                                         "risk-of-bias judgement, so there is nothing to weight.")
             return _not_assessed_figure(studies, "summary plot")
-        bar_rows = sum(len(TOOLS[t][1]) + 1 for t, _ in panels) + len(panels)
+        bar_rows = sum(len(_columns(t)) for t, _ in panels) + len(panels)
+        words = _used_words(panels)
+        legend_rows = -(-len(words) // 5)
         width, label_w = 7.5, 2.9
-        height = 0.6 + 0.28 * bar_rows + 0.6
+        height = 0.6 + 0.28 * bar_rows + 0.3 + 0.2 * legend_rows
+        bottom = 0.35 + 0.2 * legend_rows
         fig = st.new_figure(width, height)
-        ax = fig.add_axes([(0.2 + label_w) / width, 0.6 / height, (width - label_w - 0.5) / width,
-                           0.28 * bar_rows / height])
+        ax = fig.add_axes([(0.2 + label_w) / width, bottom / height,
+                           (width - label_w - 0.5) / width, 0.28 * bar_rows / height])
         ax.set_xlim(0, 100)
         ax.set_ylim(bar_rows, 0)
         ax.set_yticks([])
         ax.spines[["left", "right", "top"]].set_visible(False)
-        ax.set_xlabel("Studies (%)")
+        ax.set_xlabel("Studies (%)" if weights is None else
+                      f"Weight in the analysis of {weighted_by} (%)")
         labels = blended_transform_factory(fig.transFigure, ax.transData)
         i = 0
         for tool, rows in panels:
-            name, domains = TOOLS[tool]
-            ax.text(0.2 / width, i + 0.5, f"{name} (n = {len(rows)})", weight="bold",
+            share_of = {s.study_id: (weights or {}).get(s.study_id, 1.0) for s in rows}
+            total = sum(share_of.values()) or 1.0
+            ax.text(0.2 / width, i + 0.5, f"{tool.name} (n = {len(rows)})", weight="bold",
                     va="center", transform=labels)
             i += 1
-            for j, (column, title) in enumerate(domains + [OVERALL]):
+            for column, short, domain in zip(_columns(tool), _headers(tool),
+                                             list(tool.domains) + [None]):
                 left = 0.0
-                for value, (colour, _) in JUDGEMENTS.items():
-                    share = 100 * sum(s.judgements.get(column, "") == value for s in rows) / len(rows)
+                for value in LEGEND_ORDER:
+                    share = 100 * sum(share_of[s.study_id] for s in rows
+                                      if s.judgement(column) == value) / total
                     if share:
-                        ax.barh(i + 0.5, share, left=left, height=0.7, color=colour,
-                                edgecolor="#555555", lw=0.4)
+                        ax.barh(i + 0.5, share, left=left, height=0.7,
+                                color=JUDGEMENTS[value][0], edgecolor="#555555", lw=0.4)
                     left += share
-                text = title if column == OVERALL[0] else f"D{j + 1} {title}"
+                text = "Overall" if domain is None else f"{short} {domain.name}"
                 ax.text(0.3 / width, i + 0.5,
                         st.truncate_to_width(text, label_w - 0.2, size=st.FONT_SIZE - 0.5),
                         fontsize=st.FONT_SIZE - 0.5, va="center", transform=labels)
                 i += 1
-        _legend(fig, 0.0)
+        _legend(fig, 0.0, words)
         return fig
 
 
-def plot_rob_files(studies_csv, traffic_svg, traffic_png, summary_svg, summary_png):
-    """Workflow step: traffic-light and summary plots from the studies sheet."""
+def plot_rob_files(studies_csv, traffic_svg, traffic_png, summary_svg, summary_png,
+                   weights_json=None, weighted_by: str = ""):
+    """Workflow step: traffic-light and summary plots from the studies sheet; the summary is
+    weighted by the studies' weights in `weights_json` (a pooled result) when it is given."""
     studies = read_judgements(Path(studies_csv))
+    weights = None
+    if weights_json:
+        pooled = json.loads(Path(weights_json).read_text(encoding="utf-8"))
+        weights = analysis_weights(pooled)
+        weighted_by = weighted_by or pooled.get("label") or pooled.get("outcome") or ""
     st.save_figure(plot_traffic_light(studies), traffic_svg, traffic_png)
-    st.save_figure(plot_rob_summary(studies), summary_svg, summary_png)
+    st.save_figure(plot_rob_summary(studies, weights, weighted_by), summary_svg, summary_png)

@@ -27,13 +27,17 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 # Evaluated in the page once it has loaded: the facts the tests check.
 PAGE_FACTS_JS = """(() => {
   const imgs = Array.from(document.querySelectorAll('figure[data-figure] img'));
+  const svgs = Array.from(document.querySelectorAll('figure[data-figure] > svg'));
   return JSON.stringify({
     title: document.title,
     sections: Array.from(document.querySelectorAll('section[id]')).map(s => s.id),
     outcomes: Array.from(document.querySelectorAll('section[data-outcome]'))
                    .map(s => s.dataset.outcome),
     figures: imgs.map(i => ({key: i.closest('figure').dataset.figure, complete: i.complete,
-                             width: i.naturalWidth, height: i.naturalHeight})),
+                             width: i.naturalWidth, height: i.naturalHeight})).concat(
+             svgs.map(s => ({key: s.closest('figure').dataset.figure, complete: true,
+                             width: s.getBoundingClientRect().width,
+                             height: s.getBoundingClientRect().height}))),
     scripts: document.scripts.length,
     height: document.documentElement.scrollHeight,
   });
@@ -142,49 +146,121 @@ def _launch(chromium: str, profile: str, timeout: float) -> tuple[subprocess.Pop
     raise RuntimeError("Chromium did not open its DevTools port")
 
 
+class BrowserPage:
+    """One page in a headless Chromium of its own, to drive as a reader would: click, type, read
+    back, screenshot. Use as a context manager; the browser is killed by its PID on exit.
+
+    `errors()` are console errors, exceptions and failed loads; `requests()` every URL the page
+    asked for (the report itself, data: and blob: URLs included)."""
+
+    def __init__(self, chromium: str | None = None, width: int = 1280, height: int = 900,
+                 timeout: float = 60.0, downloads=None, mobile: bool = False):
+        self.chromium = chromium or find_chromium()
+        if not self.chromium:
+            raise FileNotFoundError("Chromium not found")
+        self.width, self.height, self.timeout = width, height, timeout
+        self.downloads, self.mobile = downloads, mobile
+        self.profile = tempfile.mkdtemp(prefix="metasr-chromium-")
+        self.proc = self.tools = None
+
+    def __enter__(self) -> "BrowserPage":
+        try:
+            self.proc, port = _launch(self.chromium, self.profile, self.timeout)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+                pages = [t for t in json.load(r) if t.get("type") == "page"]
+            self.tools = _DevTools(pages[0]["webSocketDebuggerUrl"], self.timeout)
+            for domain in ("Runtime", "Log", "Network", "Page"):
+                self.tools.call(f"{domain}.enable")
+            self.tools.call("Emulation.setDeviceMetricsOverride", width=self.width,
+                            height=self.height, deviceScaleFactor=1, mobile=self.mobile)
+            if self.downloads:
+                self.tools.call("Page.setDownloadBehavior", behavior="allow",
+                                downloadPath=str(Path(self.downloads).resolve()))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.tools is not None:
+            self.tools.close()
+        if self.proc is not None:
+            self.proc.kill()  # only the browser this object started
+            self.proc.wait(timeout=10)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    def open(self, html_path) -> None:
+        self.tools.call("Page.navigate", url=Path(html_path).resolve().as_uri())
+        if not self.tools.wait_for("Page.loadEventFired", self.timeout):
+            raise TimeoutError(f"{html_path} did not finish loading in {self.timeout} s")
+        self.tools.drain(0.5)
+
+    def evaluate(self, expression: str):
+        result = self.tools.call("Runtime.evaluate", expression=expression, returnByValue=True,
+                                 awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression[:80]}: {result['exceptionDetails'].get('text')}")
+        return result["result"].get("value")
+
+    def click(self, selector: str) -> None:
+        """A real mouse click at the middle of the element (scrolled into view first)."""
+        box = self.evaluate(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+            if (!e) return null; e.scrollIntoView({{block: "center"}});
+            const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()""")
+        if box is None:
+            raise LookupError(f"no element {selector}")
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.tools.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1],
+                            button="left" if kind != "mouseMoved" else "none", clickCount=1)
+        self.tools.drain(0.2)
+
+    def type(self, selector: str, text: str) -> None:
+        self.click(selector)
+        self.tools.call("Input.insertText", text=text)
+        self.tools.drain(0.2)
+
+    def key(self, key: str, code: str, key_code: int) -> None:
+        for kind in ("keyDown", "keyUp"):
+            self.tools.call("Input.dispatchKeyEvent", type=kind, key=key, code=code,
+                            windowsVirtualKeyCode=key_code)
+        self.tools.drain(0.2)
+
+    def errors(self) -> list[str]:
+        return _errors(self.tools.events)
+
+    def requests(self) -> list[str]:
+        return [e["params"]["request"]["url"] for e in self.tools.events
+                if e.get("method") == "Network.requestWillBeSent"]
+
+    def screenshot(self, path, full_page: bool = True) -> list[Path]:
+        """The page (in tiles below Chromium's texture size limit) or the viewport as PNG."""
+        total = int(self.evaluate("document.documentElement.scrollHeight")) if full_page \
+            else self.height
+        width = int(self.evaluate("document.documentElement.scrollWidth")) if full_page \
+            else self.width
+        paths = []
+        start = 0 if full_page else int(self.evaluate("window.scrollY"))
+        for n, top in enumerate(range(start, start + total, TILE_PX)):
+            shot = self.tools.call("Page.captureScreenshot", format="png",
+                                   captureBeyondViewport=full_page,
+                                   clip={"x": 0, "y": top, "width": width,
+                                         "height": min(TILE_PX, start + total - top),
+                                         "scale": 1})
+            target = Path(path)
+            if n:
+                target = target.with_name(f"{target.stem}-{n + 1}{target.suffix}")
+            target.write_bytes(base64.b64decode(shot["data"]))
+            paths.append(target)
+        return paths
+
+
 def inspect_page(html_path, screenshot_path=None, chromium: str | None = None,
                  width: int = 1280, height: int = 900, timeout: float = 60.0) -> PageReport:
     """Load `html_path` in headless Chromium; return console errors, page facts, a screenshot."""
-    chromium = chromium or find_chromium()
-    if not chromium:
-        raise FileNotFoundError("Chromium not found")
-    profile = tempfile.mkdtemp(prefix="metasr-chromium-")
-    proc = None
-    try:
-        proc, port = _launch(chromium, profile, timeout)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-            pages = [t for t in json.load(r) if t.get("type") == "page"]
-        tools = _DevTools(pages[0]["webSocketDebuggerUrl"], timeout)
-        try:
-            for domain in ("Runtime", "Log", "Network", "Page"):
-                tools.call(f"{domain}.enable")
-            tools.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                       deviceScaleFactor=1, mobile=False)
-            tools.call("Page.navigate", url=Path(html_path).resolve().as_uri())
-            if not tools.wait_for("Page.loadEventFired", timeout):
-                raise TimeoutError(f"{html_path} did not finish loading in {timeout} s")
-            tools.drain(0.5)
-            result = tools.call("Runtime.evaluate", expression=PAGE_FACTS_JS, returnByValue=True)
-            report = PageReport(errors=_errors(tools.events),
-                                facts=json.loads(result["result"]["value"]))
-            if screenshot_path:  # the whole page, in tiles below Chromium's texture size limit
-                total = int(report.facts.get("height") or height)
-                for n, top in enumerate(range(0, total, TILE_PX)):
-                    shot = tools.call("Page.captureScreenshot", format="png",
-                                      captureBeyondViewport=True,
-                                      clip={"x": 0, "y": top, "width": width,
-                                            "height": min(TILE_PX, total - top), "scale": 1})
-                    path = Path(screenshot_path)
-                    if n:
-                        path = path.with_name(f"{path.stem}-{n + 1}{path.suffix}")
-                    path.write_bytes(base64.b64decode(shot["data"]))
-                    report.screenshots.append(path)
-                report.screenshot = report.screenshots[0]
-            return report
-        finally:
-            tools.close()
-    finally:
-        if proc is not None:
-            proc.kill()  # only the browser this function started
-            proc.wait(timeout=10)
-        shutil.rmtree(profile, ignore_errors=True)
+    with BrowserPage(chromium, width, height, timeout) as page:
+        page.open(html_path)
+        report = PageReport(errors=page.errors(), facts=json.loads(page.evaluate(PAGE_FACTS_JS)))
+        if screenshot_path:
+            report.screenshots = page.screenshot(screenshot_path)
+            report.screenshot = report.screenshots[0]
+        return report

@@ -1,21 +1,39 @@
-"""GRADE-style certainty of evidence for one pooled outcome: suggested downgrades, config overrides.
+"""GRADE certainty of evidence for one pooled outcome: suggested ratings, config overrides.
 
 The suggestions are rules of thumb from the GRADE handbook, made explicit so a reviewer can see
-why and overrule them (`outcomes.<id>.grade: {risk_of_bias: 0|-1|-2, ..., reason: str}`):
-- risk of bias: from the studies sheet's overall judgements (share of weight at high risk);
+why and overrule them (`outcomes.<id>.grade: {risk_of_bias: 0|-1|-2|-3, ..., large_effect: 0|1|2,
+dose_response: 0|1, plausible_confounding: 0|1, reason: str}`):
+- starting certainty by study design (`design` in the studies sheet, else the design the study's
+  risk-of-bias tool assesses; `study_design`): randomised trials start high, non-randomised
+  studies low (GRADE handbook 5.1), except non-randomised studies assessed with ROBINS-I or
+  ROBINS-E, which start high and are rated down through their risk of bias (GRADE guidelines 18,
+  Schünemann et al. J Clin Epidemiol 2019;111:105-114); diagnostic accuracy studies assessed with
+  QUADAS-2 start high (Schünemann et al. BMJ 2008;336:1106). A body of evidence starts high only
+  when every study does; a study whose design is not recorded makes it start low;
+- risk of bias: the weighted median concern of the studies' overall judgements (metasr.rob: the
+  sheet's overall, else the tool's rule): -1 when more than half of the weight has at least some
+  concerns (moderate, unclear), -2 when more than half is at high (serious) risk, -3 when more
+  than half is at critical (very high) risk and the body started high through ROBINS;
 - inconsistency: I2 above 50% (75%) together with a prediction interval that crosses the null;
 - indirectness: not judged automatically (thresholds and populations need a reviewer's eye);
 - imprecision: a CI that includes the null, and one that includes both appreciable benefit and
   harm (the measure's limits in metasr.measures: |SMD| 0.5, ratio 0.75/1.25), or fewer than 400
   participants; a measure without a null (a prevalence, an incidence rate) is judged on the
   participants alone, and one without limits (a correlation) on the null alone;
-- publication bias: Egger's test p < 0.10, only when k >= 10 (fewer studies: too little power).
-Evidence from observational studies starts at "low", from randomised trials at "high".
+- publication bias: Egger's test p < 0.10, only when k >= 10 (fewer studies: too little power);
+- rating up (GRADE guidelines 9, Guyatt et al. J Clin Epidemiol 2011;64:1311-1316), only for a
+  body that started low and was not rated down: a large effect (ratio > 2 or < 0.5: +1; > 5 or
+  < 0.2: +2) from at least two studies is suggested; dose-response and plausible confounding
+  are reviewers' judgements (config), suggested 0.
+Certainty = start + ratings, kept between very low and high.
 """
 
 from __future__ import annotations
 
-from metasr import measures
+import math
+import re
+
+from metasr import measures, rob
 from metasr.figures.style import display, finite
 
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
@@ -24,6 +42,9 @@ DOMAIN_NAMES = {
     "indirectness": "Indirectness", "imprecision": "Imprecision",
     "publication_bias": "Publication bias",
 }
+UPGRADES = ("large_effect", "dose_response", "plausible_confounding")
+UPGRADE_NAMES = {"large_effect": "Large effect", "dose_response": "Dose–response gradient",
+                 "plausible_confounding": "Plausible confounding"}
 LEVELS = ("very low", "low", "moderate", "high")
 SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
 OPTIMAL_INFORMATION_SIZE = 400  # participants; GRADE's rule of thumb for continuous outcomes
@@ -38,22 +59,30 @@ def _appreciable(disp: measures.Display) -> tuple[float, float] | None:
     return None if low is None or high is None else (low, high)
 
 
-def risk_of_bias(pooled: dict, studies_by_id: dict) -> tuple[int, str]:
-    judged = []
+def risk_of_bias(pooled: dict, studies_by_id: dict, started_with_robins: bool = False
+                 ) -> tuple[int, str]:
+    judged, total_weight = [], 0.0
     for s in pooled.get("studies") or []:
-        overall = (studies_by_id.get(str(s.get("study_id"))) or {}).get("rob_overall") or ""
-        if overall.strip() and overall.strip().lower() != "no information":
-            judged.append((overall.strip().lower(), finite(s.get("weight")) or 0.0))
+        weight = finite(s.get("weight")) or 0.0
+        total_weight += weight
+        row = studies_by_id.get(str(s.get("study_id")))
+        level = rob.concern(rob.assess(row).overall) if row else None
+        if level is not None:
+            judged.append((level, weight))
     if not judged:
         return 0, "risk of bias not assessed: no suggestion; reviewers must judge"
     total = sum(w for _, w in judged) or 1.0
-    high = sum(w for j, w in judged if j == "high") / total
-    concerns = sum(w for j, w in judged if j in {"high", "some concerns"}) / total
-    if high > 0.5:
-        return -2, f"{high:.0%} of the weight from studies at high risk of bias"
-    if concerns > 0.5:
-        return -1, f"{concerns:.0%} of the weight from studies at high risk or some concerns"
-    return 0, "most weight from studies at low risk of bias"
+    share = {r: sum(w for c, w in judged if c >= r) / total for r in (1, 2, 3)}
+    deepest = 3 if started_with_robins else 2
+    words = {1: "at least some concerns (moderate)", 2: "high (serious) risk or worse",
+             3: "critical (very high) risk"}
+    unjudged = f"; {len(pooled['studies']) - len(judged)} studies not assessed" \
+        if len(judged) < len(pooled.get("studies") or []) else ""
+    for r in range(deepest, 0, -1):
+        if share[r] > 0.5:
+            return -min(r, deepest), f"{share[r]:.0%} of the judged weight from studies at " \
+                                     f"{words[r]}{unjudged}"
+    return 0, f"most judged weight from studies at low risk of bias{unjudged}"
 
 
 def inconsistency(pooled: dict) -> tuple[int, str]:
@@ -121,40 +150,110 @@ def participants(pooled: dict) -> int | None:
     return int(total) if pooled.get("studies") else None
 
 
-def starting_level(pooled: dict, studies_by_id: dict) -> str:
-    tools = {(studies_by_id.get(str(s.get("study_id"))) or {}).get("rob_tool", "").strip().upper()
-             for s in pooled.get("studies") or []}
-    return "high" if tools == {"ROB2"} else "low"
+NON_RANDOMISED = re.compile(
+    r"non[- ]?randomi[sz]|quasi[- ]?randomi[sz]|pseudo[- ]?randomi[sz]|not randomi[sz]|cohort|"
+    r"case[- ]control|cross[- ]sectional|observational|registry|case series|before[- ]and[- ]after|"
+    r"before[- ]after|time series|ecological")
+RANDOMISED = re.compile(r"randomi[sz]|\bc?rcts?\b|controlled trial")
+DIAGNOSTIC = re.compile(r"diagnostic")
+
+
+def study_design(row: dict | None) -> str | None:
+    """randomised | non-randomised | diagnostic from the `design` text ("RCT", "cluster-randomised
+    trial", "randomized controlled trial" vs "cohort", "case-control", "cross-sectional", "non-
+    randomised trial" ...), else the design the study's risk-of-bias tool assesses; None if
+    neither tells."""
+    text = " ".join(str((row or {}).get("design") or "").lower().split())
+    if NON_RANDOMISED.search(text):
+        return "diagnostic" if DIAGNOSTIC.search(text) else "non-randomised"
+    if RANDOMISED.search(text):
+        return "randomised"
+    if DIAGNOSTIC.search(text):
+        return "diagnostic"
+    tool = rob.tool_for((row or {}).get("rob_tool"))
+    return tool.design if tool else None
+
+
+def starting_level(pooled: dict, studies_by_id: dict) -> tuple[str, str, bool]:
+    """(start, why, started through ROBINS): see the module docstring for the rule."""
+    rows = [studies_by_id.get(str(s.get("study_id"))) for s in pooled.get("studies") or []]
+    designs = [study_design(r) for r in rows]
+    robins = [r is not None and (rob.tool_for(r.get("rob_tool")) or rob.TOOLS["NOS"]).id
+              in {"ROBINS-I", "ROBINS-E"} for r in rows]
+    unknown = designs.count(None)
+    if not designs:
+        return "low", "no studies", False
+    if unknown:
+        return "low", f"study design not recorded for {unknown} of {len(designs)} studies " \
+                      "(design column): started low", False
+    nrs = [d == "non-randomised" for d in designs]
+    if not any(nrs):
+        kinds = " and ".join(sorted({"randomised trials" if d == "randomised" else
+                                     "diagnostic accuracy studies (QUADAS-2)" for d in designs}))
+        return "high", f"all {len(designs)} studies are {kinds}: started high", False
+    if all(robins[i] for i, n in enumerate(nrs) if n):
+        return "high", f"{sum(nrs)} non-randomised studies assessed with ROBINS-I/ROBINS-E: " \
+                       "started high, rated down through their risk of bias (GRADE 18)", True
+    mixed = f"{sum(nrs)} of {len(designs)} studies" if not all(nrs) else f"all {len(designs)} studies"
+    return "low", f"{mixed} non-randomised: started low", False
+
+
+def large_effect(pooled: dict) -> tuple[int, str]:
+    """GRADE's large (ratio > 2 or < 0.5) and very large (> 5 or < 0.2) effects, ratios only."""
+    measure = pooled.get("measure") or ""
+    if not display(pooled).ratio:
+        return 0, "not assessed for a measure that is not a ratio (GRADE's thresholds are ratios)"
+    est = finite((pooled.get("model") or {}).get("estimate"))
+    if est is None or (pooled.get("k") or 0) < 2:
+        return 0, "fewer than two studies"
+    ratio = math.exp(est)
+    if ratio > 5 or ratio < 0.2:
+        return 2, f"very large effect: {measure} {ratio:.2f} (> 5 or < 0.2)"
+    if ratio > 2 or ratio < 0.5:
+        return 1, f"large effect: {measure} {ratio:.2f} (> 2 or < 0.5)"
+    return 0, f"{measure} {ratio:.2f} is between 0.5 and 2"
 
 
 def grade_outcome(pooled: dict, outcome_cfg: dict | None, studies_by_id: dict | None = None) -> dict:
     """Suggested and final GRADE domains for one outcome.
 
-    Returns {"applicable": bool, "start", "domains": {name: {"suggested", "final", "reason",
-    "overridden"}}, "certainty", "symbol", "override_reason"}. Outcomes that were not pooled are
-    not graded (`applicable` False).
+    Returns {"applicable": bool, "start", "start_reason", "domains": {name: {"suggested",
+    "final", "reason", "overridden"}}, "upgrades": {name: same}, "certainty", "symbol",
+    "override_reason", "participants"}. Outcomes that were not pooled are not graded
+    (`applicable` False).
     """
     studies_by_id = studies_by_id or {}
     override = dict((outcome_cfg or {}).get("grade") or {})
     if pooled.get("status") != "pooled":
         return {"applicable": False, "reason": pooled.get("status_message") or "not pooled"}
+    start, start_reason, via_robins = starting_level(pooled, studies_by_id)
     suggested = {
-        "risk_of_bias": risk_of_bias(pooled, studies_by_id),
+        "risk_of_bias": risk_of_bias(pooled, studies_by_id, via_robins),
         "inconsistency": inconsistency(pooled),
         "indirectness": (0, "not judged automatically: reviewers judge populations, exposure "
                             "definitions and outcome measures"),
         "imprecision": imprecision(pooled),
         "publication_bias": publication_bias(pooled),
     }
-    domains = {}
-    for name in DOMAINS:
-        value, reason = suggested[name]
-        final = override.get(name, value)
-        domains[name] = {"suggested": value, "final": int(final), "reason": reason,
-                         "overridden": name in override and int(override[name]) != value}
-    start = starting_level(pooled, studies_by_id)
-    level = max(0, LEVELS.index(start) + sum(d["final"] for d in domains.values()))
+    domains = {name: _rating(suggested[name], override, name) for name in DOMAINS}
+    downgraded = any(d["final"] < 0 for d in domains.values())
+    big = large_effect(pooled) if start == "low" and not downgraded else \
+        (0, "rated up only when non-randomised evidence starts low and is not rated down")
+    up_suggested = {"large_effect": big,
+                    "dose_response": (0, "reviewers' judgement (config: grade.dose_response)"),
+                    "plausible_confounding": (0, "reviewers' judgement "
+                                                 "(config: grade.plausible_confounding)")}
+    upgrades = {name: _rating(up_suggested[name], override, name) for name in UPGRADES}
+    total = sum(d["final"] for d in domains.values()) + sum(u["final"] for u in upgrades.values())
+    level = min(len(LEVELS) - 1, max(0, LEVELS.index(start) + total))
     certainty = LEVELS[level]
-    return {"applicable": True, "start": start, "domains": domains, "certainty": certainty,
-            "symbol": SYMBOLS[certainty], "override_reason": override.get("reason", ""),
-            "participants": participants(pooled)}
+    return {"applicable": True, "start": start, "start_reason": start_reason, "domains": domains,
+            "upgrades": upgrades, "certainty": certainty, "symbol": SYMBOLS[certainty],
+            "override_reason": override.get("reason", ""), "participants": participants(pooled)}
+
+
+def _rating(suggestion: tuple[int, str], override: dict, name: str) -> dict:
+    value, reason = suggestion
+    final = int(override.get(name, value))
+    return {"suggested": value, "final": final, "reason": reason,
+            "overridden": name in override and final != value}

@@ -1,7 +1,11 @@
 """The self-contained HTML report (`results/report.html`): one file that opens anywhere.
 
-Figures are embedded as base64 data URIs (each SVG stays isolated: no clashing ids), there is no
-script and no network reference, and every piece of text that comes from data goes through
+SVG figures are inlined (their text can be searched, selected and zoomed; each figure's ids are
+prefixed so that figures cannot clash), PNG figures are embedded as data URIs. One inline script
+and style sheet (templates/report.js, report.css) make every data table sortable, filterable and
+downloadable as CSV (a table that shows a results file downloads that file's columns and cells)
+and open figures full size; without JavaScript the page is the same tables and figures, plain.
+Nothing is loaded from the network, and every piece of text that comes from data goes through
 jinja2's autoescaping. Links to sources are kept only for http(s) URLs.
 
 A review too large to embed every figure (hundreds of outcomes) embeds them up to EMBED_BUDGET, most
@@ -24,13 +28,16 @@ import urllib.parse
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup, escape
 
 from metasr import measures
 from metasr.figures.style import display
 from metasr.figures.style import finite as num
 from metasr.io import atomic_path
-from metasr.report.grade import DOMAIN_NAMES, DOMAINS, grade_outcome
+from metasr import rob
+from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
 from metasr.report.methods import methods_paragraph
+from metasr.report.sof import number_footnotes, sof_row
 
 URL = re.compile(r"https?://[^\s;,<>\"']+")
 SOFTWARE = ("metasr", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "snakemake", "pyyaml")
@@ -126,6 +133,60 @@ def data_uri_length(path) -> int | None:
     return len(f"data:{MIME[path.suffix.lower()]};base64,") + 4 * math.ceil(path.stat().st_size / 3)
 
 
+def embed_length(path) -> int | None:
+    """Characters a figure adds to the report when embedded: an SVG inline, a PNG as data URI."""
+    path = Path(path) if path else None
+    if path and path.suffix.lower() == ".svg" and path.is_file():
+        return path.stat().st_size
+    return data_uri_length(path)
+
+
+SVG_ID = re.compile(r'\bid="([^"]+)"')
+SVG_REF = re.compile(r'(url\(#|href="#)([^")]+)')
+SVG_UNSAFE = re.compile(r"<script|<foreignObject|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
+SVG_ROOT = re.compile(r"<svg\b[^>]*>", re.DOTALL)
+SVG_LENGTH = re.compile(r"^([0-9.]+)(pt|px)?$")
+
+
+def _svg_size(root: str) -> tuple[float, float, float, float] | None:
+    """(width, height) as written and in CSS pixels (matplotlib writes points)."""
+    size = []
+    for attr in ("width", "height"):
+        m = re.search(rf'\s{attr}="([^"]+)"', root)
+        unit = SVG_LENGTH.match(m.group(1)) if m else None
+        if not unit:
+            return None
+        size.append((float(unit.group(1)), float(unit.group(1)) * (4 / 3 if unit.group(2) == "pt" else 1)))
+    return size[0][0], size[1][0], size[0][1], size[1][1]
+
+
+def inline_svg(path, key: str, label: str) -> Markup | None:
+    """The SVG file as markup to place in the page: ids prefixed by the figure's key (figures
+    cannot clash), a <title> naming it, sized to its natural width and no wider than the page.
+    None when the file is not plain drawing (a script or event handler): it is then embedded as
+    an isolated image instead."""
+    text = Path(path).read_text(encoding="utf-8")
+    start = text.find("<svg")
+    if start < 0 or SVG_UNSAFE.search(text):
+        return None
+    text = text[start:]
+    prefix = "fig-" + re.sub(r"[^A-Za-z0-9_-]", "_", key) + "-"
+    ids = set(SVG_ID.findall(text))
+    text = SVG_REF.sub(lambda m: m.group(1) + (prefix + m.group(2) if m.group(2) in ids
+                                                else m.group(2)), text)
+    text = SVG_ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', text)
+    root = SVG_ROOT.match(text).group(0)
+    size = _svg_size(root)
+    attrs = re.sub(r'\s(width|height|class|role|aria-labelledby)="[^"]*"', "", root[4:-1])
+    if size:
+        if "viewBox" not in attrs:
+            attrs += f' viewBox="0 0 {size[0]:g} {size[1]:g}"'
+        attrs += f' width="{size[2]:.0f}" height="{size[3]:.0f}"'
+    title = f'<title id="{prefix}title">{escape(label)}</title>'
+    return Markup(f'<svg{attrs} class="figure" role="img" aria-labelledby="{prefix}title">'
+                  f'{title}{text[len(root):]}')
+
+
 def relative_link(path, report_dir) -> str:
     """The figure's address from the report: relative to the report's folder when it is known."""
     target = Path(path)
@@ -135,27 +196,31 @@ def relative_link(path, report_dir) -> str:
 
 
 def plan_figures(candidates: list[tuple[str, object]], report_dir=None,
-                 budget: int | None = None) -> dict[str, dict]:
-    """Embed or link each figure: {key: {"uri": data URI or None, "href": link, "path": link text}}.
+                 budget: int | None = None, labels: dict | None = None) -> dict[str, dict]:
+    """Embed or link each figure: {key: {"svg": inline markup or None, "uri": data URI or None,
+    "href": link, "path": link text}}.
 
     candidates: (key, path) in priority order; missing files and non-figures are left out. Figures
-    are embedded in that order while their data URIs fit in the budget (EMBED_BUDGET); from the
+    are embedded in that order while they fit in the budget (EMBED_BUDGET characters); from the
     first that does not fit on, every figure is linked, so the embedded ones are always the most
-    important. Only embedded files are read.
+    important. Only embedded files are read. labels: {key: text} for the SVGs' titles.
     """
     budget = EMBED_BUDGET if budget is None else budget
     plan, used, linking = {}, 0, False
     for key, path in candidates:
-        length = data_uri_length(path)
+        length = embed_length(path)
         if length is None or key in plan:
             continue
         linking = linking or used + length > budget
         if linking:
             link = relative_link(path, report_dir)
-            plan[key] = {"uri": None, "href": urllib.parse.quote(link), "path": link}
-        else:
-            used += length
-            plan[key] = {"uri": data_uri(path), "href": None, "path": None}
+            plan[key] = {"svg": None, "uri": None, "href": urllib.parse.quote(link), "path": link}
+            continue
+        used += length
+        svg = inline_svg(path, key, (labels or {}).get(key, key)) \
+            if Path(path).suffix.lower() == ".svg" else None
+        plan[key] = {"svg": svg, "uri": None if svg else data_uri(path), "href": None,
+                     "path": None}
     return plan
 
 
@@ -173,7 +238,7 @@ def figure_candidates(pooled_results: list[dict], figures: dict, prisma_svg) -> 
 
 def linked_summary(plan: dict) -> dict | None:
     """The report's top note: how many figures are embedded and linked, and the folders linked to."""
-    linked = [f for f in plan.values() if f["uri"] is None]
+    linked = [f for f in plan.values() if f["href"] is not None]
     if not linked:
         return None
     # the folders beside the report that it links into (figures/, screening/), if all are beside it
@@ -407,7 +472,7 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         figure = plan.get(f"{oid}_{suffix}")
         if figure:
             figs.append({"key": f"{oid}_{suffix}", "heading": heading, "caption": caption,
-                         **figure})
+                         "numbers": describe_outcome_figure(suffix, pooled), **figure})
     return {
         "id": oid, "label": pooled.get("label") or outcome_cfg.get("label") or oid,
         "measure": pooled.get("measure") or outcome_cfg.get("measure", ""),
@@ -424,7 +489,87 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "sensitivity": sensitivity_section(pooled),
         "figures": figs,
         "grade": grade_outcome(pooled, outcome_cfg, studies_by_id),
+        "source": table_source(f"results/extraction/{oid}.csv", extraction_rows),
     }
+
+
+def table_source(file: str, rows: list[dict]) -> dict | None:
+    """A results file's rows for the CSV download of the table that shows them (row i of the
+    table is row i of the file): {"file", "columns", "rows"}; None without rows."""
+    if not rows:
+        return None
+    columns = list(rows[0])
+    return {"file": file, "columns": columns,
+            "rows": [[r.get(c) if r.get(c) is not None else "" for c in columns] for r in rows]}
+
+
+def json_script(data) -> Markup:
+    """JSON to place in a <script type="application/json">: '</' and '<!--' cannot end it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.replace("</", "<\\/").replace("<!--", "<\\u0021--"))
+
+
+def describe_outcome_figure(kind: str, pooled: dict) -> str:
+    """The numbers a figure shows, as text (its text alternative beside the caption)."""
+    m = pooled.get("model") or {}
+    disp = display(pooled)
+    measure = pooled.get("measure") or ""
+    k = pooled.get("k") or len(pooled.get("studies") or [])
+    if kind == "forest":
+        if pooled.get("status") != "pooled":
+            return f"{k} stud{'y' if k == 1 else 'ies'}; not pooled."
+        text = f"{k} studies; pooled {measure} " + estimate_text(m.get("estimate"), m.get("ci_lb"),
+                                                                 m.get("ci_ub"), disp)
+        if num(m.get("pi_lb")) is not None:
+            text += f"; 95% prediction interval {f2(natural(m.get('pi_lb'), disp))} to " \
+                    f"{f2(natural(m.get('pi_ub'), disp))}"
+        return text + (f"; I² = {f2(m.get('I2'), 1)}%." if num(m.get("I2")) is not None else ".")
+    small = pooled.get("small_study") or {}
+    if kind == "funnel" and small and "skipped" not in small:
+        parts = [f"Egger's test P = {fp((small.get('egger') or {}).get('pval'))}"]
+        if small.get("trimfill"):
+            parts.append(f"trim-and-fill filled {small['trimfill'].get('k0', '–')} studies")
+        return "; ".join(parts) + "."
+    sens = pooled.get("sensitivity") or {}
+    values = [natural(v, disp) for v in ((sens.get(kind) or {}).get("estimate") or [])
+              if num(v) is not None]
+    if kind == "leave1out" and values:
+        return f"With one study omitted the pooled {measure} ranges from {f2(min(values))} to " \
+               f"{f2(max(values))}."
+    if kind == "cumulative" and values:
+        return f"The cumulative {measure} moves from {f2(values[0])} (first study) to " \
+               f"{f2(values[-1])} (all {len(values)} studies)."
+    return ""
+
+
+def describe_prisma(prisma: dict | None) -> str:
+    if not prisma:
+        return ""
+    records, included = prisma.get("records") or {}, prisma.get("included") or {}
+    return f"Records identified: {records.get('identified', '–')}; unique after de-duplication: " \
+           f"{records.get('unique', '–')}; studies included: {included.get('studies', '–')} " \
+           f"(reports: {included.get('reports', '–')})."
+
+
+def describe_rob(studies: list[dict]) -> str:
+    counts: dict[str, int] = {}
+    for row in studies:
+        study = rob.assess(row)
+        if study.tool and study.assessed:
+            key = f"{study.tool.name} {study.overall or 'overall not given'}"
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return ""
+    return "Overall judgements: " + "; ".join(f"{key}: {n}" for key, n in sorted(counts.items())) \
+        + f"; not assessed: {len(studies) - sum(counts.values())}."
+
+
+def summary_of_findings(sections: list[dict], pooled_results: list[dict],
+                        outcomes_cfg: dict) -> dict:
+    """The summary-of-findings rows (metasr.report.sof) with footnotes numbered across them."""
+    rows = [sof_row(s, p, outcomes_cfg.get(p.get("outcome")) or {})
+            for s, p in zip(sections, pooled_results)]
+    return {"rows": rows, "footnotes": number_footnotes(rows)}
 
 
 def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list[dict]:
@@ -475,10 +620,15 @@ def narrative_rows(narrative: list[dict], outcome_sections: list[dict]) -> list[
 
 
 def rob_is_assessed(studies: list[dict]) -> bool:
-    columns = ("rob_overall", "rob_selection", "rob_comparability", "rob_outcome",
-               "rob_randomisation", "rob_deviations", "rob_missing", "rob_measurement",
-               "rob_reporting")
-    return any((s.get(c) or "").strip() for s in studies for c in columns)
+    return any(str(s.get(c) or "").strip() for s in studies for c in rob.ALL_COLUMNS)
+
+
+def asset(name: str) -> str:
+    """A file of templates/ (the report's style sheet and script), to inline."""
+    text = (Path(__file__).parent / "templates" / name).read_text(encoding="utf-8")
+    if "</script" in text.lower() or "</style" in text.lower():
+        raise ValueError(f"{name} would end its own element")
+    return text
 
 
 def flow_origin(prisma: dict | None) -> str:
@@ -496,7 +646,6 @@ def review_summary(config, prisma, studies, sections) -> list[tuple[str, str]]:
     for s in sections:
         by_status.setdefault(s["status"], []).append(s["label"])
     rows = []
-    rows.append(("Flow counts", flow_origin(prisma)))
     if prisma:
         records = prisma.get("records") or {}
         rows.append(("Records identified", str(records.get("identified", "–"))))
@@ -524,6 +673,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["f2"] = f2
+    env.filters["json_script"] = json_script
     return env
 
 
@@ -546,11 +696,19 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
     extraction = {Path(p).stem: read_csv(p) for p in extraction_csvs or []}
     studies = read_csv(studies_csv)
     studies_by_id = {s.get("study_id", ""): s for s in studies}
-    plan = plan_figures(figure_candidates(pooled_results, figures, prisma_svg), report_dir)
+    labels = {"prisma": "PRISMA 2020 flow diagram", "summary_forest": "Summary forest plot",
+              "rob_traffic": "Risk of bias: traffic-light plot",
+              "rob_summary": "Risk of bias: summary plot"}
+    for p in pooled_results:
+        for suffix, heading, _ in OUTCOME_FIGURES:
+            labels[f"{p.get('outcome')}_{suffix}"] = f"{heading}: {p.get('label') or p.get('outcome')}"
+    plan = plan_figures(figure_candidates(pooled_results, figures, prisma_svg), report_dir,
+                        labels=labels)
     sections = [outcome_section(p, outcomes_cfg.get(p.get("outcome")) or {},
                                 extraction.get(p.get("outcome"), []), plan, studies_by_id)
                 for p in pooled_results]
     prisma = read_json(prisma_json)
+    rob_numbers = describe_rob(studies)
     software = software_versions()
     review = config.get("review") or {}
     return {
@@ -561,12 +719,17 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
         "linked_note": LINKED_NOTE,
         "prisma": plan.get("prisma"),
         "flow_origin": flow_origin(prisma),
+        "prisma_numbers": describe_prisma(prisma),
         "summary_forest": plan.get("summary_forest"),
         "rob_assessed": rob_is_assessed(studies),
-        "rob_figures": [{"key": key, "heading": heading, **plan[key]}
+        "rob_figures": [{"key": key, "heading": heading, "numbers": rob_numbers, **plan[key]}
                         for key, heading in REVIEW_FIGURES[1:] if key in plan],
+        "rob_tools": [{"name": t.name, "source": t.source} for t in rob.TOOLS.values()],
         "sections": sections,
+        "sof": summary_of_findings(sections, pooled_results, outcomes_cfg),
         "domains": [(d, DOMAIN_NAMES[d]) for d in DOMAINS],
+        "upgrades": [(u, UPGRADE_NAMES[u]) for u in UPGRADES],
+        "assets": {"css": Markup(asset("report.css")), "js": Markup(asset("report.js"))},
         "published": published_comparison(pooled_results, outcomes_cfg),
         "narrative": narrative_rows(read_csv(narrative_csv), sections),
         "methods": methods_paragraph(config, pooled_results, software),

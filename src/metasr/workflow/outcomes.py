@@ -79,11 +79,11 @@ def outcome_outputs(outcome: str, usable_studies: int, png: bool) -> dict[str, s
 
 def outcome_job_settings(outcome_cfg: dict) -> dict:
     """The parts of an outcome's config that its analysis uses (so that an unrelated key, such as
-    its GRADE judgements, does not rerun it)."""
+    its GRADE judgements or summary-of-findings settings, does not rerun it)."""
     return {
         "conversion": {k: outcome_cfg[k] for k in CONVERSION_KEYS if k in outcome_cfg},
         "analysis": {k: outcome_cfg[k] for k in ANALYSIS_KEYS if k in outcome_cfg},
-        "figure": {k: v for k, v in outcome_cfg.items() if k != "grade"},
+        "figure": {k: v for k, v in outcome_cfg.items() if k not in {"grade", "sof"}},
     }
 
 

@@ -153,6 +153,14 @@ def review_figures():
     }
 
 
+def rob_summary_weights():
+    """The pooled result whose study weights weight the risk-of-bias summary, if it is weighted."""
+    rob = REVIEW.config.get("risk_of_bias") or {}
+    if rob.get("summary") != "weighted":
+        return {}
+    return {"weights": f"results/pooled/{rob['weight_outcome']}.json"}
+
+
 def input_files():
     """Every data file the review reads, for the report's checksum table."""
     from metasr.config import input_paths

@@ -27,6 +27,7 @@ rule plot_summary:
 rule plot_rob:
     input:
         REVIEW.config["extraction"]["studies"],
+        **rob_summary_weights(),
     output:
         **png_copy(traffic_png="results/figures/rob_traffic.png"),
         **png_copy(summary_png="results/figures/rob_summary.png"),

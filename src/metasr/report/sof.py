@@ -1,0 +1,311 @@
+"""GRADE summary of findings: for each outcome the relative effect, the anticipated absolute
+effects, the participants and studies, and the certainty with its footnotes.
+
+The rules (GRADE guidelines 12 and 13, Guyatt et al. J Clin Epidemiol 2013;66:158-172 and
+173-183; Cochrane Handbook version 6.4, chapter 14.1.5):
+- binary outcomes: the assumed comparator (control) risk, ACR, is the median control-group risk
+  of the studies in the analysis (events / participants of group 2; the Handbook's usual choice),
+  or `outcomes.<id>.sof.assumed_risk` (a proportion; its source text in `assumed_risk_source`),
+  plus any `scenarios` ({label: risk}, e.g. low- and high-risk populations). The corresponding
+  risk, CR, with the CI of the relative effect carried through:
+      RR:  CR = ACR * RR
+      OR:  CR = ACR * OR / (1 - ACR + ACR * OR)
+      HR:  CR = 1 - (1 - ACR) ** HR
+      RD:  CR = ACR + RD (kept within 0 and 1)
+  reported per 1,000, with the difference CR - ACR per 1,000 ("more"/"fewer");
+- rates (IRR): the assumed rate is the median control-group rate (events / person-time of group
+  2) or `sof.assumed_rate`; the corresponding rate is rate * IRR, per 1,000 person-time units
+  (`sof.time_unit` names them);
+- continuous outcomes: the mean difference in the outcome's unit with the assumed control mean
+  (median control-group mean, or `sof.control_mean`); an SMD is re-expressed in the outcome's
+  unit (`outcomes.<id>.unit`, which says the studies share one scale) by multiplying it with a
+  representative SD: `sof.sd`, else the median control-group SD (Cochrane Handbook 15.5.3.2);
+- relative effects of ratio measures as ratios with their 95% CI; generic effects (GEN) get no
+  absolute effect.
+Numbers per 1,000 are rounded half away from zero (`per_1000`): the one formatting rule here.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from metasr import measures
+from metasr.figures.forest import arm_value
+from metasr.figures.style import display, finite
+from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES
+
+# The kinds of absolute effect a measure's record names (metasr.measures, `absolute`).
+RISK_KINDS = ("risk ratio", "odds ratio", "hazard ratio", "risk difference")
+RATE_KINDS = ("rate ratio",)
+MEAN_KINDS = ("mean difference", "standardised mean difference")
+ABSOLUTE_KINDS = RISK_KINDS + RATE_KINDS + MEAN_KINDS
+
+
+def absolute_kind(pooled: dict) -> str | None:
+    """How the outcome's effect becomes an absolute one (None: relative effect only)."""
+    measure = pooled.get("measure")
+    return measures.get(measure).absolute if measures.known(measure) else None
+
+
+def corresponding_risk(kind: str, acr: float, effect: float) -> float:
+    """The risk in the experimental group for an assumed control risk and a relative (risk,
+    odds or hazard ratio, natural scale) or absolute (risk difference) effect."""
+    if kind == "risk ratio":
+        return acr * effect
+    if kind == "odds ratio":
+        return acr * effect / (1 - acr + acr * effect)
+    if kind == "hazard ratio":
+        return 1 - (1 - acr) ** effect
+    if kind == "risk difference":
+        return min(1.0, max(0.0, acr + effect))
+    raise ValueError(f"no corresponding risk for a {kind}")
+
+
+def per_1000(x: float) -> int:
+    """A proportion (or rate) as a whole number per 1,000, rounded half away from zero."""
+    scaled = 1000 * x
+    return int(math.copysign(math.floor(abs(scaled) + 0.5), scaled))
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def control_risks(pooled: dict) -> list[float]:
+    risks = []
+    for s in pooled.get("studies") or []:
+        events, n = arm_value(s, 2, "events"), arm_value(s, 2, "total")
+        if events is not None and n:
+            risks.append(events / n)
+    return risks
+
+
+def control_rates(pooled: dict) -> list[float]:
+    rates = []
+    for s in pooled.get("studies") or []:
+        events, time = arm_value(s, 2, "events"), arm_value(s, 2, "time")
+        if events is not None and time:
+            rates.append(events / time)
+    return rates
+
+
+def _effects(pooled: dict) -> tuple[float, float, float] | None:
+    """(estimate, lower, upper) on the natural scale (ratios back-transformed)."""
+    m = pooled.get("model") or {}
+    values = [finite(m.get(k)) for k in ("estimate", "ci_lb", "ci_ub")]
+    if any(v is None for v in values):
+        return None
+    disp = display(pooled)
+    return tuple(disp.back(v) for v in values) if disp.ratio else tuple(values)
+
+
+def assumed_risks(pooled: dict, sof: dict) -> list[dict]:
+    """[{label, risk, source}]: the study population's risk, then the config's scenarios."""
+    rate = absolute_kind(pooled) in RATE_KINDS
+    key = "assumed_rate" if rate else "assumed_risk"
+    out = []
+    if finite(sof.get(key)) is not None:
+        out.append({"label": "Assumed", "risk": float(sof[key]),
+                    "source": sof.get("assumed_risk_source") or f"set by the reviewers "
+                                                                f"(sof.{key})"})
+    else:
+        observed = control_rates(pooled) if rate else control_risks(pooled)
+        if observed:
+            what = "rate (events per person-time)" if rate else "risk"
+            spread = f"; range {min(observed):.3g} to {max(observed):.3g}" \
+                if len(observed) > 1 else ""
+            out.append({"label": "Study population", "risk": _median(observed),
+                        "source": f"median control-group {what} of the {len(observed)} "
+                                  f"stud{'y' if len(observed) == 1 else 'ies'} with group data"
+                                  f"{spread}"})
+    for label, risk in (sof.get("scenarios") or {}).items():
+        if finite(risk) is not None:
+            out.append({"label": str(label), "risk": float(risk),
+                        "source": f"{label}: scenario set by the reviewers (sof.scenarios)"})
+    return out
+
+
+def absolute_effects(pooled: dict, sof: dict) -> list[dict]:
+    """Per assumed risk: control and experimental risk per 1,000 and their difference, with the
+    CI of the relative effect carried through."""
+    kind = absolute_kind(pooled)
+    effects = _effects(pooled)
+    if effects is None or kind not in RISK_KINDS + RATE_KINDS:
+        return []
+    rows = []
+    for assumed in assumed_risks(pooled, sof):
+        acr = assumed["risk"]
+        if kind in RATE_KINDS:
+            risks = [acr * e for e in effects]
+        else:
+            risks = [corresponding_risk(kind, acr, e) for e in effects]
+        low, high = sorted(risks[1:])
+        rows.append({**assumed, "control": per_1000(acr),
+                     "experimental": tuple(per_1000(r) for r in (risks[0], low, high)),
+                     "difference": tuple(per_1000(r - acr) for r in (risks[0], low, high))})
+    return rows
+
+
+def continuous_effect(pooled: dict, sof: dict, unit: str) -> dict | None:
+    """The mean difference in the outcome's unit (MD as pooled; SMD times a representative SD),
+    with the assumed control mean; None when it cannot be given."""
+    kind = absolute_kind(pooled)
+    effects = _effects(pooled)
+    if effects is None or kind not in MEAN_KINDS:
+        return None
+    means = [v for v in (arm_value(s, 2, "mean") for s in pooled.get("studies") or [])
+             if v is not None]
+    control_mean = finite(sof.get("control_mean"))
+    mean_source = "set by the reviewers (sof.control_mean)" if control_mean is not None else \
+        f"median control-group mean of {len(means)} stud{'y' if len(means) == 1 else 'ies'}"
+    if control_mean is None:
+        control_mean = _median(means)
+    out = {"control_mean": control_mean, "mean_source": mean_source, "unit": unit,
+           "difference": effects, "sd": None, "sd_source": ""}
+    if kind == "mean difference":
+        return out
+    if not unit:
+        return None  # an SMD pooled across scales has no natural unit
+    sds = [v for v in (arm_value(s, 2, "sd") for s in pooled.get("studies") or []) if v]
+    sd = finite(sof.get("sd"))
+    out["sd_source"] = "set by the reviewers (sof.sd)" if sd is not None else \
+        f"median control-group SD of {len(sds)} stud{'y' if len(sds) == 1 else 'ies'}"
+    sd = sd if sd is not None else _median(sds)
+    if sd is None:
+        return None
+    out.update(sd=sd, difference=tuple(sd * e for e in effects))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Text of the table
+
+
+def _more_fewer(n: int) -> str:
+    return f"{abs(n)} {'more' if n >= 0 else 'fewer'}"
+
+
+def _num(x: float, digits: int = 2) -> str:
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _higher_lower(x: float, digits: int, unit: str = "") -> str:
+    return f"{_num(abs(x), digits)}{' ' + unit if unit else ''} {'higher' if x >= 0 else 'lower'}"
+
+
+def _digits(values) -> int:
+    """Two significant digits for the smallest magnitude shown, between 0 and 3 decimals."""
+    small = min((abs(v) for v in values if v), default=1.0)
+    return max(0, min(3, 1 - math.floor(math.log10(small)))) if small else 2
+
+
+def relative_text(pooled: dict) -> str:
+    effects = _effects(pooled)
+    measure = pooled.get("measure") or ""
+    if effects is None:
+        return "–"
+    est, lb, ub = (_num(v) for v in effects)
+    return f"{measure} {est} ({lb} to {ub})"
+
+
+def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="person-time units"
+            ) -> dict:
+    """One outcome's summary-of-findings cells (text) and the notes to number as footnotes."""
+    grade = section["grade"]
+    sof = dict(outcome_cfg.get("sof") or {})
+    row = {"id": section["id"], "label": section["label"], "graded": grade.get("applicable"),
+           "status": section["status_message"] or grade.get("reason", ""),
+           "relative": "", "control": [], "experimental": [], "difference": [], "notes": [],
+           "k": section["k"], "participants": grade.get("participants")}
+    if not grade.get("applicable"):
+        return row
+    kind = absolute_kind(pooled)
+    row["relative"] = relative_text(pooled) if kind not in MEAN_KINDS else ""
+    if kind in RISK_KINDS + RATE_KINDS:
+        rate = kind in RATE_KINDS
+        per = f"per 1,000 {sof.get('time_unit') or time_unit_default}" if rate else "per 1,000"
+        effects = absolute_effects(pooled, sof)
+        for e in effects:
+            label = "" if e["label"] in {"Study population", "Assumed"} else f"{e['label']}: "
+            est, lb, ub = e["experimental"]
+            d_est, d_lb, d_ub = e["difference"]
+            row["control"].append(f"{label}{e['control']} {per}")
+            row["experimental"].append(f"{label}{est} {per} ({lb} to {ub})")
+            row["difference"].append(f"{label}{_more_fewer(d_est)} {per} "
+                                     f"({_more_fewer(d_lb)} to {_more_fewer(d_ub)})")
+            row["notes"].append(("assumed", f"{'Assumed control rate' if rate else 'Assumed control risk'}"
+                                            f" {e['control']} {per}: {e['source']}."))
+        if not effects:
+            row["notes"].append(("assumed", "No assumed control risk: the studies give no group "
+                                            "data and none is set in config "
+                                            f"(outcomes.{section['id']}.sof.assumed_risk)."))
+    elif kind in MEAN_KINDS:
+        unit = outcome_cfg.get("unit", "")
+        cont = continuous_effect(pooled, sof, unit)
+        if kind == "standardised mean difference":
+            est, lb, ub = _effects(pooled)
+            row["relative"] = f"SMD {_higher_lower(est, 2)} ({_higher_lower(lb, 2)} to " \
+                              f"{_higher_lower(ub, 2)})"
+        if cont:
+            d = _digits(cont["difference"])
+            est, lb, ub = cont["difference"]
+            unit_text = f" {unit}" if unit else ""
+            if cont["control_mean"] is not None:
+                row["control"].append(f"mean {_num(cont['control_mean'], d)}{unit_text}")
+                row["notes"].append(("assumed", f"Control mean: {cont['mean_source']}."))
+            row["difference"].append(f"MD {_higher_lower(est, d, unit)} "
+                                     f"({_higher_lower(lb, d)} to {_higher_lower(ub, d)})")
+            if cont["sd"] is not None:
+                row["notes"].append(("assumed", f"SMD re-expressed in {unit} with an SD of "
+                                                f"{_num(cont['sd'], d)} ({cont['sd_source']}); "
+                                                "this assumes the studies share that scale."))
+        elif kind == "standardised mean difference":
+            row["notes"].append(("assumed", "No natural unit: the SMD is not re-expressed "
+                                            f"(set outcomes.{section['id']}.unit and, "
+                                            "optionally, sof.sd)."))
+    row["notes"] += grade_notes(grade)
+    if sof.get("comment"):
+        row["notes"].append(("comment", str(sof["comment"])))
+    return row
+
+
+def grade_notes(grade: dict) -> list[tuple[str, str]]:
+    """The start and every rating down or up, with its reason, as footnote texts."""
+    notes = [("start", f"Starting certainty {grade['start']}: {grade['start_reason']}.")]
+    for key in DOMAINS:
+        d = grade["domains"][key]
+        if d["final"] or d["overridden"]:
+            notes.append(("down", _rating_text(DOMAIN_NAMES[key], d, "down")))
+    for key in UPGRADES:
+        u = grade["upgrades"][key]
+        if u["final"] or u["overridden"]:
+            notes.append(("up", _rating_text(UPGRADE_NAMES[key], u, "up")))
+    if grade.get("override_reason"):
+        notes.append(("reviewers", f"Reviewers: {grade['override_reason']}"))
+    return notes
+
+
+def _rating_text(name: str, rating: dict, way: str) -> str:
+    levels = abs(rating["final"])
+    text = f"{name}: rated {way} {levels} level{'s' if levels != 1 else ''}" if levels else \
+        f"{name}: not rated {way}"
+    text += f" ({rating['reason']})"
+    if rating["overridden"]:
+        text += f"; suggested {rating['suggested']:+d}, set to {rating['final']:+d} by the reviewers"
+    return text + "."
+
+
+def number_footnotes(rows: list[dict]) -> list[str]:
+    """Numbers every row's notes across the table (identical texts share a number); sets each
+    row's `marks` (certainty footnotes) and `assumed_marks`; returns the footnote texts."""
+    texts: list[str] = []
+    for row in rows:
+        row["marks"], row["assumed_marks"] = [], []
+        for kind, text in row["notes"]:
+            if text not in texts:
+                texts.append(text)
+            number = texts.index(text) + 1
+            (row["assumed_marks"] if kind == "assumed" else row["marks"]).append(number)
+    return texts

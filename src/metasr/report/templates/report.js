@@ -1,0 +1,186 @@
+// metasr report: sortable, filterable tables with CSV download, and figures that open full size.
+// Inline in the report (no network request); without JavaScript the tables and figures are plain.
+(function () {
+  "use strict";
+  var FORMULA_START = /^[=+\-@\t\r]/;  // metasr.io.csv_safe_cell's rule (OWASP CSV injection)
+  var PLAIN_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+  function csvSafe(value) {
+    var text = value == null ? "" : String(value);
+    return FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? "'" + text : text;
+  }
+
+  function csvCell(value) {
+    var text = csvSafe(value);
+    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  function csvText(rows) {
+    return rows.map(function (r) { return r.map(csvCell).join(","); }).join("\n") + "\n";
+  }
+
+  function cellText(cell) {
+    return (cell.getAttribute("data-value") || cell.textContent || "").replace(/\s+/g, " ").trim();
+  }
+
+  function sortKey(cell) {
+    var text = cellText(cell);
+    var number = parseFloat(text.replace(/^[^0-9+\-.]*/, "").replace(/\u2212/g, "-"));
+    return isNaN(number) || !/^[\s<>≤≥~]*[+\-\u2212]?[0-9.]/.test(text) ? {text: text.toLowerCase()} : {number: number};
+  }
+
+  function compare(a, b) {
+    if (a.number !== undefined && b.number !== undefined) return a.number - b.number;
+    if (a.number !== undefined) return -1;  // numbers before text, text before empty
+    if (b.number !== undefined) return 1;
+    if (!a.text !== !b.text) return a.text ? -1 : 1;
+    return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
+  }
+
+  function download(name, text) {
+    var blob = new Blob(["\ufeff" + text], {type: "text/csv;charset=utf-8"});
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+  }
+
+  function tableData(table) {
+    var id = table.getAttribute("data-source");
+    var node = id && document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : null;
+  }
+
+  function visibleRows(body) {
+    return Array.prototype.filter.call(body.rows, function (r) { return !r.hidden; });
+  }
+
+  function tableCsv(table) {
+    var body = table.tBodies[0];
+    var data = tableData(table);
+    if (data) {  // the results file's own columns and full-precision cells, rows as shown
+      return csvText([data.columns].concat(visibleRows(body).map(function (r) {
+        return data.rows[Number(r.getAttribute("data-row"))];
+      })));
+    }
+    var head = table.tHead ? Array.prototype.map.call(table.tHead.rows[0].cells, cellText) : [];
+    return csvText([head].concat(visibleRows(body).map(function (r) {
+      return Array.prototype.map.call(r.cells, cellText);
+    })));
+  }
+
+  function enhanceTable(table, index) {
+    var body = table.tBodies[0];
+    if (!body || !body.rows.length || !table.tHead) return;
+    var name = table.getAttribute("data-table") || "table-" + (index + 1);
+    var tools = document.createElement("div");
+    tools.className = "table-tools";
+    var label = document.createElement("label");
+    label.textContent = "Filter ";
+    var input = document.createElement("input");
+    input.type = "search";
+    input.setAttribute("data-filter", name);
+    input.setAttribute("aria-label", "Filter the rows of " + (table.caption ? table.caption.textContent : name));
+    label.appendChild(input);
+    var count = document.createElement("span");
+    count.className = "row-count";
+    count.setAttribute("aria-live", "polite");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.setAttribute("data-download", name);
+    var data = tableData(table);
+    button.textContent = "Download CSV";
+    button.title = data ? "Rows shown, with every column of " + data.file : "Rows shown, as in the table";
+    tools.appendChild(label);
+    tools.appendChild(button);
+    tools.appendChild(count);
+    var anchor = table.parentNode.classList.contains("scroll") ? table.parentNode : table;
+    anchor.parentNode.insertBefore(tools, anchor);
+
+    function update() {
+      var shown = visibleRows(body).length;
+      count.textContent = shown === body.rows.length ? body.rows.length + " rows" :
+        shown + " of " + body.rows.length + " rows";
+    }
+    input.addEventListener("input", function () {
+      var needle = input.value.toLowerCase().replace(/\s+/g, " ").trim();
+      Array.prototype.forEach.call(body.rows, function (r) {
+        var text = " " + Array.prototype.map.call(r.cells, function (c) { return c.textContent; })
+          .join(" | ").toLowerCase().replace(/\s+/g, " ") + " ";
+        r.hidden = needle !== "" && text.indexOf(needle) < 0;
+      });
+      update();
+    });
+    button.addEventListener("click", function () {
+      download((data ? data.file.split("/").pop().replace(/\.csv$/, "") : name) + ".csv", tableCsv(table));
+    });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, column) {
+      var sorter = document.createElement("button");
+      sorter.type = "button";
+      sorter.className = "sort";
+      while (th.firstChild) sorter.appendChild(th.firstChild);
+      th.appendChild(sorter);
+      sorter.addEventListener("click", function () {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        Array.prototype.forEach.call(table.tHead.rows[0].cells, function (c) { c.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var rows = Array.prototype.map.call(body.rows, function (r, i) {
+          return {row: r, key: r.cells[column] ? sortKey(r.cells[column]) : {text: ""}, i: i};
+        });
+        rows.sort(function (a, b) { return (ascending ? 1 : -1) * compare(a.key, b.key) || a.i - b.i; });
+        rows.forEach(function (r) { body.appendChild(r.row); });
+      });
+    });
+    update();
+  }
+
+  function enhanceFigure(figure) {
+    var graphic = figure.querySelector("svg, img");
+    if (!graphic) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "open-figure";
+    button.setAttribute("data-open", figure.getAttribute("data-figure"));
+    button.textContent = "Open full size";
+    figure.insertBefore(button, figure.firstChild);
+    button.addEventListener("click", function () { openFigure(figure, graphic); });
+  }
+
+  function openFigure(figure, graphic) {
+    var dialog = document.getElementById("figure-dialog");
+    var holder = dialog.querySelector(".figure-full");
+    holder.textContent = "";
+    var copy = graphic.cloneNode(true);
+    if (copy.tagName.toLowerCase() === "svg") {  // ids of the copy would clash with the page's
+      copy.removeAttribute("aria-labelledby");
+      Array.prototype.forEach.call(copy.querySelectorAll("[id]"), function (n) { n.id = "full-" + n.id; });
+      Array.prototype.forEach.call(copy.querySelectorAll("*"), function (n) {
+        ["clip-path", "href", "xlink:href", "mask", "fill", "filter"].forEach(function (a) {
+          var v = n.getAttribute(a);
+          if (v && v.indexOf("#") >= 0) n.setAttribute(a, v.replace(/#([A-Za-z_][\w.\-]*)/g, "#full-$1"));
+        });
+      });
+    }
+    copy.classList.add("full");
+    holder.appendChild(copy);
+    dialog.querySelector(".figure-title").textContent =
+      (figure.querySelector("figcaption") || {innerText: ""}).innerText;
+    dialog.showModal();
+  }
+
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("table.data"), enhanceTable);
+    if (typeof HTMLDialogElement === "function") {
+      Array.prototype.forEach.call(document.querySelectorAll("figure[data-figure]"), enhanceFigure);
+      var dialog = document.getElementById("figure-dialog");
+      dialog.querySelector(".close").addEventListener("click", function () { dialog.close(); });
+    }
+    document.documentElement.classList.add("js");
+  }
+
+  window.metasrReport = {csvSafe: csvSafe, csvText: csvText, tableCsv: tableCsv};
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

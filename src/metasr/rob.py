@@ -1,0 +1,326 @@
+"""Risk-of-bias tools: their domains, the judgements each allows, and each tool's overall rule.
+
+One registry for the studies sheet (`rob_tool` and the `rob_*` columns), its validation, the
+risk-of-bias figures and GRADE. Light on purpose (no numpy): validation imports it at parse time.
+
+The tools and where their rules come from:
+- RoB 2 (Sterne et al., BMJ 2019;366:l4898; RoB 2 guidance, Table "Approach to the overall
+  judgement"): low if every domain is low; high if any domain is high; otherwise some concerns.
+  Reviewers may raise some concerns to high when several domains have some concerns "in a way
+  that substantially lowers confidence in the result" (allowed here from two such domains).
+- ROBINS-I version 2 (Sterne, Higgins et al., ROBINS-I V2, 2025, riskofbias.info; V1: BMJ
+  2016;355:i4919): the overall judgement is the most severe domain judgement
+  (low < low except for concerns about uncontrolled confounding < moderate < serious < critical).
+  Its seven domains in V2's order; V1 assessments use the same columns (same domains).
+- ROBINS-E (Higgins et al., Environ Int 2024;186:108602): the most severe domain judgement
+  (low < low except confounding < some concerns < high < very high); high in several domains
+  may be raised to very high (allowed here from two such domains).
+- QUADAS-2 (Whiting et al., Ann Intern Med 2011;155:529-536): low when every risk-of-bias
+  domain is low; "at risk of bias" when any is high or unclear: here high when any is high,
+  unclear otherwise. Applicability concerns (three domains) are judged the same way, separately.
+- Newcastle-Ottawa Scale (Wells et al., ohri.ca): stars per domain (selection up to 4, or 5 in
+  the cross-sectional adaptation; comparability up to 2; outcome or exposure up to 3). The
+  overall rule is AHRQ's conversion (as used by many reviews): good = 3+ selection, 1+
+  comparability and 2+ outcome stars; fair = 2 selection, 1+ comparability, 2+ outcome; poor
+  otherwise. Good, fair and poor are written low, some concerns and high (the words are accepted).
+  Domain cells may also hold a judgement word instead of stars (then the worst domain rules).
+
+"No information" is accepted by every tool: when a domain has no information and none is at the
+tool's serious end, the overall is "no information" (ROBINS-I V1's rule, used for every tool).
+An overall judgement given in the sheet must agree with the tool's rule (or be an allowed raise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+NO_INFORMATION = "no information"
+# Every judgement word: (colour, symbol, concern) with robvis's colours. Concern is what GRADE
+# reads: 0 no concern, 1 some, 2 serious, 3 very serious (ROBINS critical / very high).
+JUDGEMENTS = {
+    "low": ("#02C100", "+", 0),
+    "low except confounding": ("#8ED16C", "+", 0),
+    "some concerns": ("#E2DF07", "−", 1),
+    "moderate": ("#E2DF07", "−", 1),
+    "unclear": ("#E2DF07", "?", 1),
+    "high": ("#BF0000", "×", 2),
+    "serious": ("#BF0000", "×", 2),
+    "very high": ("#820000", "!", 3),
+    "critical": ("#820000", "!", 3),
+    NO_INFORMATION: ("#4EA1F7", "?", None),
+    "": ("#DDDDDD", "", None),  # not assessed
+}
+ALIASES = {"good": "low", "fair": "some concerns", "poor": "high", "ni": NO_INFORMATION,
+           "low (except for concerns about uncontrolled confounding)": "low except confounding"}
+
+
+@dataclass(frozen=True)
+class Domain:
+    column: str
+    name: str
+    kind: str = "bias"  # "bias" or "applicability" (QUADAS-2)
+    max_stars: int | None = None  # NOS: the domain's most stars
+    levels: tuple[str, ...] | None = None  # when the domain allows fewer words than the tool
+
+
+@dataclass(frozen=True)
+class Tool:
+    id: str  # as written in rob_tool
+    name: str
+    design: str  # the designs it assesses: randomised | non-randomised | diagnostic
+    levels: tuple[str, ...]  # judgements from least to most severe
+    domains: tuple[Domain, ...]
+    source: str
+    raise_from: dict = field(default_factory=dict)  # derived -> (allowed raise, domains needed)
+
+    @property
+    def bias_domains(self) -> tuple[Domain, ...]:
+        return tuple(d for d in self.domains if d.kind == "bias")
+
+    def short(self, domain: Domain) -> str:
+        same = [d for d in self.domains if d.kind == domain.kind]
+        return ("A" if domain.kind == "applicability" else "D") + str(same.index(domain) + 1)
+
+
+ROBINS_D1 = ("low", "low except confounding", "moderate", "serious", "critical")
+TOOLS: dict[str, Tool] = {t.id: t for t in (
+    Tool("RoB2", "RoB 2", "randomised", ("low", "some concerns", "high"), (
+        Domain("rob_randomisation", "Randomisation process"),
+        Domain("rob_deviations", "Deviations from intended interventions"),
+        Domain("rob_missing", "Missing outcome data"),
+        Domain("rob_measurement", "Measurement of the outcome"),
+        Domain("rob_reporting", "Selection of the reported result"),
+    ), "Sterne et al. BMJ 2019;366:l4898", {"some concerns": ("high", 2)}),
+    Tool("ROBINS-I", "ROBINS-I V2", "non-randomised", ROBINS_D1, (
+        Domain("rob_confounding", "Confounding"),
+        Domain("rob_classification", "Classification of interventions",
+               levels=("low", "moderate", "serious", "critical")),
+        Domain("rob_selection", "Selection of participants into the study (or analysis)",
+               levels=("low", "moderate", "serious", "critical")),
+        Domain("rob_deviations", "Deviations from intended interventions",
+               levels=("low", "moderate", "serious", "critical")),
+        Domain("rob_missing", "Missing data", levels=("low", "moderate", "serious", "critical")),
+        Domain("rob_measurement", "Measurement of the outcome",
+               levels=("low", "moderate", "serious", "critical")),
+        Domain("rob_reporting", "Selection of the reported result",
+               levels=("low", "moderate", "serious", "critical")),
+    ), "ROBINS-I V2 (2025), riskofbias.info; Sterne et al. BMJ 2016;355:i4919"),
+    Tool("ROBINS-E", "ROBINS-E", "non-randomised",
+         ("low", "low except confounding", "some concerns", "high", "very high"), (
+        Domain("rob_confounding", "Confounding"),
+        Domain("rob_exposure_measurement", "Measurement of the exposure",
+               levels=("low", "some concerns", "high", "very high")),
+        Domain("rob_selection", "Selection of participants into the study (or analysis)",
+               levels=("low", "some concerns", "high", "very high")),
+        Domain("rob_post_exposure", "Post-exposure interventions",
+               levels=("low", "some concerns", "high", "very high")),
+        Domain("rob_missing", "Missing data", levels=("low", "some concerns", "high", "very high")),
+        Domain("rob_measurement", "Measurement of the outcome",
+               levels=("low", "some concerns", "high", "very high")),
+        Domain("rob_reporting", "Selection of the reported result",
+               levels=("low", "some concerns", "high", "very high")),
+    ), "Higgins et al. Environ Int 2024;186:108602", {"high": ("very high", 2)}),
+    Tool("QUADAS-2", "QUADAS-2", "diagnostic", ("low", "unclear", "high"), (
+        Domain("rob_patient_selection", "Patient selection"),
+        Domain("rob_index_test", "Index test(s)"),
+        Domain("rob_reference_standard", "Reference standard"),
+        Domain("rob_flow_timing", "Flow and timing"),
+        Domain("rob_applicability_patient_selection", "Patient selection (applicability)",
+               kind="applicability"),
+        Domain("rob_applicability_index_test", "Index test (applicability)", kind="applicability"),
+        Domain("rob_applicability_reference_standard", "Reference standard (applicability)",
+               kind="applicability"),
+    ), "Whiting et al. Ann Intern Med 2011;155:529-536"),
+    Tool("NOS", "Newcastle–Ottawa Scale", "non-randomised", ("low", "some concerns", "high"), (
+        Domain("rob_selection", "Selection", max_stars=5),
+        Domain("rob_comparability", "Comparability", max_stars=2),
+        Domain("rob_outcome", "Outcome / exposure", max_stars=3),
+    ), "Wells et al., ohri.ca; AHRQ good/fair/poor thresholds"),
+)}
+OVERALL = "rob_overall"
+# NOS stars at or above which a domain is of no concern (AHRQ), and the selection stars of "fair"
+NOS_GOOD = {"rob_selection": 3, "rob_comparability": 1, "rob_outcome": 2}
+NOS_FAIR_SELECTION = 2
+DOMAIN_COLUMNS = tuple(dict.fromkeys(d.column for t in TOOLS.values() for d in t.domains))
+ALL_COLUMNS = DOMAIN_COLUMNS + (OVERALL,)
+
+
+def tool_for(text) -> Tool | None:
+    """The tool a `rob_tool` cell names ('RoB 2', 'robins-i v2', 'QUADAS2' ...); None if empty
+    or unknown."""
+    key = "".join(ch for ch in str(text or "").upper() if ch.isalnum())
+    if key.endswith("V2") and key.startswith("ROBINSI"):
+        key = key[:-2]
+    for tool in TOOLS.values():
+        if "".join(ch for ch in tool.id.upper() if ch.isalnum()) == key:
+            return tool
+    return None
+
+
+def word(value) -> str:
+    """A judgement cell as its canonical word (lower case, single spaces, aliases resolved)."""
+    text = " ".join(str(value if value is not None else "").strip().lower().split())
+    return ALIASES.get(text, text)
+
+
+def is_stars(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) or \
+        (isinstance(value, str) and value.strip().isdigit())
+
+
+def domain_value(tool: Tool, domain: Domain, raw):
+    """(normalised value, problem text or None): stars as int (NOS), words as canonical words."""
+    if domain.max_stars is not None and is_stars(raw):
+        stars = int(str(raw).strip())
+        if stars > domain.max_stars:
+            return None, f"{domain.name} has at most {domain.max_stars} stars"
+        return stars, None
+    value = word(raw)
+    allowed = (domain.levels or tool.levels) + (NO_INFORMATION, "")
+    if value not in allowed:
+        stars = f"0 to {domain.max_stars} stars or " if domain.max_stars is not None else ""
+        return None, f"{tool.name} judges {domain.name.lower()} as {stars}" + \
+            ", ".join(v for v in allowed if v) + " (or empty: not assessed)"
+    return value, None
+
+
+def domain_judgement(domain: Domain, value) -> str:
+    """The judgement word a domain value stands for (NOS stars by AHRQ's domain thresholds)."""
+    if not isinstance(value, int):
+        return value or ""
+    if value >= NOS_GOOD[domain.column]:
+        return "low"
+    if domain.column == "rob_selection" and value == NOS_FAIR_SELECTION:
+        return "some concerns"
+    return "high"
+
+
+def derive_overall(tool: Tool, values: dict, kind: str = "bias") -> str | None:
+    """The tool's overall judgement from its domains' values; None unless every domain is filled."""
+    domains = [d for d in tool.domains if d.kind == kind]
+    if not domains or any(values.get(d.column) in (None, "") for d in domains):
+        return None
+    if tool.id == "NOS" and all(isinstance(values[d.column], int) for d in domains):
+        return _nos_overall(values)
+    words = [domain_judgement(d, values[d.column]) for d in domains]
+    levels = tool.levels
+    known = [w for w in words if w != NO_INFORMATION]
+    worst = max(known, key=levels.index) if known else NO_INFORMATION
+    if NO_INFORMATION in words and (not known or JUDGEMENTS[worst][2] < 2):
+        return NO_INFORMATION
+    return worst
+
+
+def _nos_overall(stars: dict) -> str:
+    selection, comparability, outcome = (stars[c] for c in NOS_GOOD)
+    if comparability < 1 or outcome < 2 or selection < NOS_FAIR_SELECTION:
+        return "high"
+    return "low" if selection >= NOS_GOOD["rob_selection"] else "some concerns"
+
+
+def allowed_overall(tool: Tool, values: dict) -> set[str] | None:
+    """The overall judgements the tool's rule allows for these domains (None: any, since some
+    domain is not filled in)."""
+    derived = derive_overall(tool, values)
+    if derived is None:
+        return None
+    allowed = {derived}
+    if derived in tool.raise_from:
+        raised, needed = tool.raise_from[derived]
+        words = [domain_judgement(d, values.get(d.column)) for d in tool.bias_domains]
+        if sum(w == derived for w in words) >= needed:
+            allowed.add(raised)
+    return allowed
+
+
+@dataclass
+class StudyRob:
+    """One study's assessment: values by column (stars as int), the overall judgement in use
+    (the sheet's, else the tool's rule), and whether the overall was derived."""
+    study_id: str
+    label: str
+    tool: Tool | None
+    values: dict
+    overall: str = ""
+    derived: bool = False
+    problems: list = field(default_factory=list)  # (column, value, message)
+
+    @property
+    def assessed(self) -> bool:
+        return any(v not in (None, "") for v in self.values.values()) or bool(self.overall)
+
+    def judgement(self, column: str) -> str:
+        """The judgement word shown for a column (overall included)."""
+        if column == OVERALL:
+            return self.overall
+        domain = next((d for d in (self.tool.domains if self.tool else ()) if d.column == column),
+                      None)
+        return domain_judgement(domain, self.values.get(column)) if domain else ""
+
+    def applicability(self) -> str | None:
+        return derive_overall(self.tool, self.values, "applicability") if self.tool else None
+
+
+def assess(row: dict) -> StudyRob:
+    """A studies-sheet row (text or typed cells) as a StudyRob, with every problem found."""
+    label = str(row.get("label") or row.get("study_id") or "")
+    raw_tool = row.get("rob_tool")
+    tool = tool_for(raw_tool)
+    study = StudyRob(str(row.get("study_id") or ""), label, tool, {})
+    if tool is None and str(raw_tool or "").strip():
+        study.problems.append(("rob_tool", raw_tool, "unknown risk-of-bias tool; use one of "
+                                                     + ", ".join(TOOLS)))
+    filled = [c for c in DOMAIN_COLUMNS if str(row.get(c) if row.get(c) is not None else "").strip()]
+    if tool is None:
+        for column in filled + [OVERALL]:
+            value = row.get(column)
+            if not is_stars(value) and word(value) not in JUDGEMENTS:
+                study.problems.append((column, value, "unknown risk-of-bias judgement"))
+        if filled or word(row.get(OVERALL)):
+            if not str(raw_tool or "").strip():
+                study.problems.append(("rob_tool", raw_tool, "judgements given without a tool; "
+                                                             "set rob_tool to " + ", ".join(TOOLS)))
+        return study
+    own = {d.column for d in tool.domains}
+    for column in filled:
+        if column not in own:
+            study.problems.append((column, row.get(column), f"not a domain of {tool.name} "
+                                   f"(its columns: {', '.join(d.column for d in tool.domains)})"))
+    for domain in tool.domains:
+        value, problem = domain_value(tool, domain, row.get(domain.column))
+        if problem:
+            study.problems.append((domain.column, row.get(domain.column), problem))
+        study.values[domain.column] = value if value is not None else ""
+    _overall(study, tool, row.get(OVERALL))
+    return study
+
+
+def _overall(study: StudyRob, tool: Tool, raw) -> None:
+    given = word(raw)
+    if given and given not in tool.levels + (NO_INFORMATION,):
+        study.problems.append((OVERALL, raw, f"{tool.name} judges the overall risk of bias as "
+                                             + ", ".join(tool.levels + (NO_INFORMATION,))))
+        given = ""
+    allowed = allowed_overall(tool, study.values)
+    if given and allowed is not None and given not in allowed:
+        study.problems.append((OVERALL, raw, f"{tool.name}'s rule gives "
+                                             f"'{' or '.join(sorted(allowed))}' for these domains"))
+    if given:
+        study.overall = given
+    elif allowed is not None:
+        study.overall, study.derived = derive_overall(tool, study.values), True
+
+
+def row_problems(row: dict, file: str, row_number: int) -> list:
+    """The risk-of-bias problems of one studies-sheet row, as metasr Problems."""
+    from metasr.errors import Problem
+
+    return [Problem(message=message, file=file, row=row_number, column=column,
+                    value=None if value is None else str(value), rule="risk-of-bias",
+                    hint="see the tool's domains and judgements in docs (metasr.rob)")
+            for column, value, message in assess(row).problems]
+
+
+def concern(judgement: str) -> int | None:
+    """GRADE's reading of a judgement: 0 none, 1 some, 2 serious, 3 very serious; None unknown."""
+    return JUDGEMENTS.get(word(judgement), (None, None, None))[2]

@@ -1,0 +1,93 @@
+"""Summary of findings: absolute effects per 1,000 from a relative effect and an assumed risk
+(GRADE guidelines 12; Cochrane Handbook 14.1.5), natural units for continuous outcomes, and the
+footnotes that carry every rating's reason. Worked numbers are computed by hand below."""
+
+import copy
+import math
+
+import pytest
+
+from metasr.report import grade, sof
+
+
+def test_corresponding_risk_formulas():
+    # RR: ACR x RR. An assumed risk of 200 per 1,000 and RR 0.75 (0.60 to 0.94):
+    # 150 per 1,000 (120 to 188): 50 fewer (80 fewer to 12 fewer).
+    assert [sof.per_1000(sof.corresponding_risk("risk ratio", 0.2, rr)) for rr in (0.75, 0.6, 0.94)] == \
+        [150, 120, 188]
+    # OR: ACR x OR / (1 - ACR + ACR x OR). 200 per 1,000 and OR 0.5: 0.1 / 0.9 = 111 per 1,000;
+    # OR 2 with 100 per 1,000: 0.2 / 1.1 = 182 per 1,000
+    assert sof.per_1000(sof.corresponding_risk("odds ratio", 0.2, 0.5)) == 111
+    assert sof.per_1000(sof.corresponding_risk("odds ratio", 0.1, 2.0)) == 182
+    # HR: 1 - (1 - ACR)^HR. 300 per 1,000 and HR 0.8: 1 - 0.7^0.8 = 0.2482
+    assert sof.corresponding_risk("hazard ratio", 0.3, 0.8) == pytest.approx(1 - 0.7 ** 0.8, rel=1e-12)
+    assert sof.per_1000(sof.corresponding_risk("hazard ratio", 0.3, 0.8)) == 248
+    # RD: ACR + RD, kept within [0, 1]
+    assert sof.corresponding_risk("risk difference", 0.2, -0.05) == pytest.approx(0.15)
+    assert sof.corresponding_risk("risk difference", 0.02, -0.05) == 0.0
+
+
+def test_per_1000_rounds_half_away_from_zero():
+    assert (sof.per_1000(0.1875), sof.per_1000(-0.1875), sof.per_1000(0.0004)) == (188, -188, 0)
+
+
+def test_absolute_effects_from_config_assumed_risk_and_scenarios(bcg_pooled):
+    pooled = copy.deepcopy(bcg_pooled)
+    pooled["model"].update(estimate=math.log(0.75), ci_lb=math.log(0.6), ci_ub=math.log(0.94))
+    rows = sof.absolute_effects(pooled, {"assumed_risk": 0.2, "assumed_risk_source": "SYNTHETIC",
+                                         "scenarios": {"High risk": 0.4}})
+    assert [(r["label"], r["control"], r["experimental"], r["difference"]) for r in rows] == [
+        ("Assumed", 200, (150, 120, 188), (-50, -80, -12)),
+        ("High risk", 400, (300, 240, 376), (-100, -160, -24))]
+
+
+def test_assumed_risk_is_the_median_control_risk_of_the_studies(bcg_pooled):
+    # dat.bcg: control-group risks ci / n2i of 13 trials; their median is 11/692 (Comstock 1974
+    # has 0.015898); pooled RR 0.489 (0.344 to 0.696) from metafor
+    rows = sof.absolute_effects(bcg_pooled, {})
+    (row,) = rows
+    assert row["risk"] == pytest.approx(0.01589825119236884, rel=1e-12)
+    assert "median control-group risk of the 13 studies" in row["source"]
+    assert (row["control"], row["experimental"], row["difference"]) == (16, (8, 5, 11),
+                                                                        (-8, -10, -5))
+
+
+def test_sof_row_text_and_footnotes(bcg_pooled):
+    section = {"id": "bcg_tb", "label": "TB", "k": 13, "status_message": "",
+               "grade": grade.grade_outcome(bcg_pooled, {})}
+    row = sof.sof_row(section, bcg_pooled, {})
+    assert row["relative"] == "RR 0.49 (0.34 to 0.70)"
+    assert row["control"] == ["16 per 1,000"]
+    assert row["experimental"] == ["8 per 1,000 (5 to 11)"]
+    assert row["difference"] == ["8 fewer per 1,000 (10 fewer to 5 fewer)"]
+    texts = sof.number_footnotes([row])
+    assert row["assumed_marks"] == [1] and texts[0].startswith("Assumed control risk 16 per 1,000")
+    assert any(t.startswith("Inconsistency: rated down") for t in texts)
+    assert any(t.startswith("Starting certainty low: study design not recorded") for t in texts)
+
+
+def test_continuous_outcomes_in_natural_units(normand_pooled):
+    # SMD -0.537 (-1.142 to 0.068) times the median control-group SD (27 days) of 9 studies
+    section = {"id": "los", "label": "Length of stay", "k": 9, "status_message": "",
+               "grade": grade.grade_outcome(normand_pooled, {})}
+    row = sof.sof_row(section, normand_pooled, {"unit": "days"})
+    assert row["relative"] == "SMD 0.54 lower (1.14 lower to 0.07 higher)"
+    assert row["control"] == ["mean 31.0 days"]
+    assert row["difference"] == ["MD 14.5 days lower (30.8 lower to 1.8 higher)"]
+    assert any("with an SD of 27.0 (median control-group SD of 9 studies)" in t
+               for _, t in row["notes"])
+    # without a unit the SMD is not re-expressed; a reviewer's SD and control mean win
+    assert sof.sof_row(section, normand_pooled, {})["difference"] == []
+    cont = sof.continuous_effect(normand_pooled, {"sd": 10.0, "control_mean": 20.0}, "days")
+    assert cont["difference"][0] == pytest.approx(-5.37108258432961, rel=1e-12)
+    assert cont["control_mean"] == 20.0
+
+
+def test_rates_and_generic_effects():
+    pooled = {"measure": "IRR", "status": "pooled", "k": 2,  # SYNTHETIC rates
+              "model": {"estimate": math.log(1.5), "ci_lb": math.log(1.2), "ci_ub": math.log(2.0)},
+              "studies": [{"x1i": 30, "t1i": 100, "x2i": 20, "t2i": 100},
+                          {"x1i": 12, "t1i": 50, "x2i": 10, "t2i": 50}]}
+    (row,) = sof.absolute_effects(pooled, {})
+    assert row["risk"] == pytest.approx(0.2) and row["experimental"] == (300, 240, 400)
+    assert sof.absolute_effects({**pooled, "measure": "GEN"}, {}) == []
