@@ -55,7 +55,8 @@ class ThreeLevelModel:
     """-2 log-likelihood of the three-level model for fixed data, as a function of sigma2.
 
     Rows are stored sorted by cluster and rotated per cluster (see the module docstring):
-    `lam` (eigenvalues of V_c), `u` (Q'1), `y` and `X` (Q'y, Q'X).
+    `lam` (eigenvalues of V_c), `u` (Q'1), `y` (Q'y) and `X` (Q' times an orthonormal basis of the
+    model matrix; `R` maps its coefficients back to those of the input X).
     """
 
     def __init__(self, yi, vi, clusters: Clusters, X=None, rho: float = 0.0, method: str = "REML"):
@@ -95,9 +96,9 @@ class ThreeLevelModel:
 
     def _W(self, a, d, g, gam):
         """W a for a vector or matrix a (rows in the rotated layout)."""
-        ga = self._sum(g * a if a.ndim == 1 else g[:, None] * a)
-        corr = (gam * ga if a.ndim == 1 else gam[:, None] * ga)[self.cid]
-        return (a / d if a.ndim == 1 else a / d[:, None]) - (g * corr if a.ndim == 1 else g[:, None] * corr)
+        cols = a.reshape(len(a), -1)
+        corr = (gam[:, None] * self._sum(g[:, None] * cols))[self.cid]
+        return (cols / d[:, None] - g[:, None] * corr).reshape(a.shape)
 
     def _gls(self, d, g, gam):
         WX = self._W(self.X, d, g, gam)
