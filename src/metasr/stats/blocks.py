@@ -87,13 +87,6 @@ class BlockDiagonal:
             groups.append((rows, blocks + sigma2_between + sigma2_within * np.eye(size)))
         return BlockDiagonal(self.k, groups)
 
-    def inverse(self) -> "BlockDiagonal":
-        return BlockDiagonal(self.k, [(rows, np.linalg.inv(blocks)) for rows, blocks in self.groups])
-
-    def min_eigenvalues(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """[(rows, smallest eigenvalue of each block)] (positive for a positive definite matrix)."""
-        return [(rows, np.linalg.eigvalsh(blocks)[:, 0]) for rows, blocks in self.groups]
-
     def dense(self) -> np.ndarray:
         """The full k x k matrix (for checks on small data; the engine never needs it)."""
         out = np.zeros((self.k, self.k))

@@ -485,12 +485,6 @@ def _omnibus(beta, vb, df):
     return F, [m, df], float(dist.f_sf(F, m, df))
 
 
-def sampling_covariance(vi, cluster, rho: float = 0.0) -> BlockDiagonal:
-    """V of the model: vcalc(vi, cluster, rho) as one block per cluster."""
-    clusters = cluster if isinstance(cluster, Clusters) else Clusters.from_labels(cluster)
-    return vcalc(vi, clusters, rho)
-
-
 def marginal_covariance(fit: MultilevelFit) -> BlockDiagonal:
     """The fitted Sigma = V + sigma2[0] J + sigma2[1] I, one block per cluster (input row order)."""
     model = fit.model
