@@ -29,7 +29,8 @@ def register(subparsers) -> None:
     parser.add_argument("--measure", required=True, choices=measures.ids(), metavar="MEASURE",
                         help=f"effect measure, metafor's name: {', '.join(measures.ids())}")
     parser.add_argument("--method", required=True, choices=METHODS, help="model / tau2 estimator")
-    parser.add_argument("--test", default="z", choices=("z", "knha"), help="z (Wald) or knha (Knapp-Hartung)")
+    parser.add_argument("--test", default="z", choices=("z", "knha", "t"),
+                        help="z (Wald), knha (Knapp-Hartung) or, with --cluster, t (rma.mv's t test, df = k - p)")
     parser.add_argument("--mods", metavar="COLUMN", action="append",
                         help="moderator column(s) for meta-regression (repeat or comma-separate)")
     parser.add_argument("--subgroup", metavar="COLUMN", help="separate fits per level and Q between levels")
@@ -44,6 +45,13 @@ def register(subparsers) -> None:
     escalc.add_argument("--drop00", action="store_true",
                         help="two-group studies with no events (or only events) in both groups get no effect")
     escalc.add_argument("--vtype", choices=VTYPES, help="sampling variance type (default LS; see the measure)")
+    dependent = parser.add_argument_group("dependent effect sizes (three-level model, metafor's rma.mv)")
+    dependent.add_argument("--cluster", metavar="COLUMN",
+                           help="column whose equal values mark effect sizes of one study (each row one effect size)")
+    dependent.add_argument("--rho", type=float, metavar="R",
+                           help="correlation of the sampling errors within a cluster (default 0)")
+    dependent.add_argument("--robust", action="store_true",
+                           help="add CR2 cluster-robust tests (clubSandwich, Satterthwaite df)")
     parser.set_defaults(func=handle)
 
 
@@ -56,12 +64,17 @@ def handle(args: argparse.Namespace) -> int:
     table = read_study_table(args.input)
     mods = [m.strip() for item in (args.mods or []) for m in item.split(",") if m.strip()]
     escalc = Options(add=args.add, to=args.to, drop00=args.drop00, vtype=args.vtype)
-    options = dict(measure=args.measure, method=args.method, test=args.test, mods=mods,
-                   subgroup=args.subgroup, order=args.order, file=args.input, scale=args.scale, options=escalc)
-    if args.by:
-        result = _pool_by(table, args.by, args.input, options)
+    if args.cluster is not None or args.rho is not None or args.robust:
+        pool, options = _multilevel(args, mods, escalc)
     else:
-        result = analyse(table, **options)
+        _check_univariate_test(args)
+        pool = analyse
+        options = dict(measure=args.measure, method=args.method, test=args.test, mods=mods,
+                       subgroup=args.subgroup, order=args.order, file=args.input, scale=args.scale, options=escalc)
+    if args.by:
+        result = _pool_by(table, args.by, args.input, options, pool)
+    else:
+        result = pool(table, **options)
     import sys
 
     try:
@@ -72,11 +85,38 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pool_by(table, column: str, file: str, options: dict) -> dict:
+def _check_univariate_test(args: argparse.Namespace) -> None:
+    if args.test == "t":
+        from metasr.errors import InputError, Problem
+
+        raise InputError(Problem(message="--test t is the three-level model's t test and needs --cluster",
+                                 file=args.input, value="t", rule="test",
+                                 hint="add --cluster COLUMN, or use --test knha (Knapp-Hartung) for one effect per study"))
+
+
+def _multilevel(args: argparse.Namespace, mods: list[str], escalc):
+    """The three-level model's function and options; its flags belong together."""
+    from metasr.errors import InputError, Problem
+    from metasr.stats.multilevel import analyse_multilevel
+
+    problems = []
+    if args.cluster is None:
+        problems.append(Problem(message="--rho and --robust need --cluster", file=args.input, rule="--cluster",
+                                hint="name the column that identifies the study of each effect size"))
+    problems += [Problem(message=f"{flag} is not available with --cluster", file=args.input, rule="--cluster",
+                         hint="run the three-level model and this analysis separately")
+                 for flag, given in (("--subgroup", args.subgroup), ("--order", args.order)) if given]
+    if problems:
+        raise InputError(problems)
+    return analyse_multilevel, dict(measure=args.measure, method=args.method, test=args.test, cluster=args.cluster,
+                                    rho=args.rho or 0.0, robust=args.robust, mods=mods, file=args.input,
+                                    scale=args.scale, options=escalc)
+
+
+def _pool_by(table, column: str, file: str, options: dict, pool) -> dict:
     from dataclasses import replace
 
     from metasr.errors import InputError, Problem
-    from metasr.stats.analysis import analyse
 
     if column not in table.columns:
         raise InputError(Problem(message=f"--by column '{column}' is missing", file=file, column=column,
@@ -87,7 +127,7 @@ def _pool_by(table, column: str, file: str, options: dict) -> dict:
     keys = table[column].astype(str).str.strip()
     for value in track(sorted(keys.unique()), "pooling", f"groups of {column}"):
         try:
-            results[value] = analyse(table[keys == value], **options)
+            results[value] = pool(table[keys == value], **options)
         except InputError as err:  # report every group's problems together, saying which group
             shown = value or "(blank)"
             problems.extend(replace(p, message=f"{column} = {shown}: {p.message}") for p in err.problems)

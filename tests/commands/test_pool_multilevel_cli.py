@@ -1,0 +1,91 @@
+"""`metasr pool --cluster`: the three-level model's CLI contract (metafor's and clubSandwich's keys
+as JSON, problems without tracebacks)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metasr.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "multilevel"
+REFERENCE = json.loads((FIXTURES / "expected.json").read_text())
+CASES = {c["id"]: c for c in REFERENCE["cases"]}
+KEYS = {"estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "sigma2", "Q", "Q_df", "Q_pval", "k",
+        "n_clusters", "loglik"}
+METAREG_KEYS = {"coef", "se", "QM", "QM_df", "QM_pval", "sigma2", "Q", "k", "n_clusters", "loglik"}
+
+
+def run(capsys, *argv):
+    code = main(["pool", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def argv_for(case):
+    ds = REFERENCE["datasets"][case["dataset"]]
+    argv = [FIXTURES / ds["input"], "--measure", ds["measure"], "--method", case["method"], "--test", case["test"],
+            "--cluster", ds["cluster"], "--rho", case["rho"], "--robust"]
+    if case.get("mods"):
+        argv += ["--mods", case["mods"]]
+    return argv
+
+
+def close(actual, expected, rtol=1e-5):
+    if isinstance(expected, dict):
+        return all(close(actual[k], v, rtol) for k, v in expected.items())
+    if isinstance(expected, list) and expected and isinstance(expected[0], str):
+        return actual == expected
+    a = np.array([np.nan if v is None else v for v in np.atleast_1d(actual)], dtype=float)
+    e = np.array([np.nan if v is None else v for v in np.atleast_1d(expected)], dtype=float)
+    return a.shape == e.shape and bool(np.allclose(a, e, rtol=rtol, atol=1e-8, equal_nan=True))
+
+
+@pytest.mark.parametrize("case_id", ["konstantopoulos2011_int_REML_z_rho0", "konstantopoulos2011_mods_REML_t_rho0.5",
+                                     "assink2016_mods_ML_t_rho0", "bornmann2007_mods_REML_z_rho0.5",
+                                     "crede2010_int_ML_t_rho0.5", "berkey1998_int_REML_z_rho0"])
+def test_cli_prints_metafor_and_clubsandwich_keys(case_id, capsys):
+    case = CASES[case_id]
+    code, out, err = run(capsys, *argv_for(case))
+    assert code == 0, err
+    result = json.loads(out)
+    assert (METAREG_KEYS if case.get("mods") else KEYS) <= set(result)
+    bad = [key for key, value in case["expected"].items() if not close(result.get(key), value)]
+    assert bad == []
+    assert len(result["sigma2"]) == 2 and result["cluster"] == REFERENCE["datasets"][case["dataset"]]["cluster"]
+
+
+def test_intercept_only_robust_is_scalars_and_meta_regression_lists(capsys):
+    base = [FIXTURES / "inputs/assink2016.csv", "--measure", "GEN", "--method", "REML", "--cluster", "study",
+            "--robust"]
+    _, out, _ = run(capsys, *base)
+    assert all(isinstance(v, float) for v in json.loads(out)["robust"].values())
+    _, out, _ = run(capsys, *base, "--mods", "year,deltype")
+    robust = json.loads(out)["robust"]
+    assert all(len(robust[key]) == 4 for key in ("estimate", "se", "stat", "df", "pval", "ci_lb", "ci_ub"))
+    assert robust["QM_df"][0] == 3
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--rho", "0.5"], "--rho and --robust need --cluster"),
+    (["--robust"], "--rho and --robust need --cluster"),
+    (["--test", "t"], "needs --cluster"),
+    (["--cluster", "study", "--subgroup", "deltype"], "--subgroup is not available with --cluster"),
+    (["--cluster", "study", "--order", "year"], "--order is not available with --cluster"),
+    (["--cluster", "nosuchcolumn"], "cluster column 'nosuchcolumn' is missing"),
+    (["--cluster", "study", "--test", "knha"], "tests with z or t"),
+    (["--cluster", "study", "--rho", "1.5"], "strictly between -1 and 1"),
+])
+def test_misuse_is_a_problem_not_a_traceback(extra, message, capsys):
+    code, out, err = run(capsys, FIXTURES / "inputs/assink2016.csv", "--measure", "GEN", "--method", "REML", *extra)
+    assert code == 2 and out == ""
+    assert message in err and "Traceback" not in err
+
+
+def test_method_outside_reml_and_ml_is_refused(capsys):
+    code, _, err = run(capsys, FIXTURES / "inputs/assink2016.csv", "--measure", "GEN", "--method", "DL",
+                       "--cluster", "study")
+    assert code == 2 and "fitted by REML or ML" in err
