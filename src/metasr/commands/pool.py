@@ -7,7 +7,8 @@ import argparse
 # Copies of metasr.stats' lists, so that building the CLI does not import numpy;
 # tests/test_vocabularies.py keeps them (and the config schema's) equal to the engine's.
 MEASURES = ("SMD", "MD", "RR", "OR", "RD", "IRR", "GEN")
-METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB", "MH", "PETO")
+METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB", "PMM", "GENQ", "HSk", "MH", "PETO")
+TESTS = ("z", "t", "knha", "adhoc")
 
 
 def register(subparsers) -> None:
@@ -23,7 +24,9 @@ def register(subparsers) -> None:
     parser.add_argument("input", metavar="INPUT.csv", help="table of studies")
     parser.add_argument("--measure", required=True, choices=MEASURES, help="effect measure")
     parser.add_argument("--method", required=True, choices=METHODS, help="model / tau2 estimator")
-    parser.add_argument("--test", default="z", choices=("z", "knha"), help="z (Wald) or knha (Knapp-Hartung)")
+    parser.add_argument("--test", default="z", choices=TESTS,
+                        help="z (Wald), t (t and F distributions on k - p df), knha (Knapp-Hartung) or adhoc "
+                             "(Knapp-Hartung with its factor truncated at 1)")
     parser.add_argument("--mods", metavar="COLUMN", action="append",
                         help="moderator column(s) for meta-regression (repeat or comma-separate)")
     parser.add_argument("--subgroup", metavar="COLUMN", help="separate fits per level and Q between levels")

@@ -69,10 +69,11 @@ def check_method(measure: str, method: str, test: str, file=None) -> None:
         problems.append(_problem(f"method {method} pools {'/'.join(TABLE_METHODS[method])}, not {measure}", file,
                                  value=method, rule="method for measure",
                                  hint="use an inverse-variance method (FE, REML, ...) for this measure"))
-    if test not in ("z", "knha"):
-        problems.append(_problem(f"unknown test {test!r}", file, value=test, rule="test", hint="use z or knha"))
-    elif test == "knha" and method in TABLE_METHODS:
-        problems.append(_problem(f"method {method} has no Knapp-Hartung test", file, value=test, rule="test",
+    if test not in inference.TESTS:
+        problems.append(_problem(f"unknown test {test!r}", file, value=test, rule="test",
+                                 hint=f"use one of {', '.join(inference.TESTS)}"))
+    elif test != "z" and method in TABLE_METHODS:
+        problems.append(_problem(f"method {method} has no {test} test", file, value=test, rule="test",
                                  hint="use --test z with MH or PETO"))
     if problems:
         raise InputError(problems)
