@@ -468,7 +468,7 @@ def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side
         beta = _estimate_default_control(yi[: k - k0], vi[: k - k0], fit.method)
         raw, se_k0 = _k0_estimate(estimator, _signed_ranks(yi, beta))
         k0 = max(0, round(raw))
-        se_k0 = max(0.0, se_k0)
+        se_k0 = se_k0 if math.isnan(se_k0) else max(0.0, se_k0)  # R: max(0, NaN) is NaN
     p_k0 = 1 - sum(0.5 ** (m + 2) for m in range(-1, k0)) if estimator == "R0" else math.nan
     if k0 == 0:
         return TrimFill(side, 0, fit.estimate, float(fit.se[0]), float(fit.ci_lb[0]), float(fit.ci_ub[0]),

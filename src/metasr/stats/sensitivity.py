@@ -159,3 +159,31 @@ def cumulative(fit: MetaFit, order, order_by: str | None = None) -> dict:
         "tau2": f.tau2.tolist(),
         "I2": f.I2.tolist(),
     }
+
+
+def baujat(fit: MetaFit) -> dict:
+    """metafor's baujat(fit) coordinates on the fitted model (any method, test or moderators):
+    x = squared Pearson residual (yi - x_i'b)^2 / (vi + tau2); y = (x_i'b(-i) - x_i'b)^2 /
+    Var(x_i'b(-i)), b(-i) the fit without study i (same method and test). A refit that cannot be
+    made (too few studies, rank-deficient X) gives y = None for that study, as metafor's NA."""
+    from metasr.stats.models import fit_rma
+
+    if fit.k < 2:
+        raise InputError("a Baujat plot needs at least 2 studies")
+    pred = fit.X @ fit.beta
+    x = (fit.yi - pred) ** 2 / (fit.tau2 + fit.vi)
+    y = np.full(fit.k, np.nan)
+    for i in range(fit.k):
+        keep = np.arange(fit.k) != i
+        Xi = fit.X[keep]
+        if np.linalg.matrix_rank(Xi) < fit.p:
+            continue
+        try:
+            f = fit_rma(fit.yi[keep], fit.vi[keep], method=fit.method, test=fit.test, X=Xi,
+                        weights=None if fit.a is None else fit.a[keep],
+                        tau2=fit.tau2 if fit.fixed_tau2 else None)
+        except ValueError:
+            continue
+        d = float(fit.X[i] @ f.beta)
+        y[i] = (d - pred[i]) ** 2 / float(fit.X[i] @ f.vb @ fit.X[i])
+    return {"x": x.tolist(), "y": [None if not math.isfinite(v) else float(v) for v in y]}

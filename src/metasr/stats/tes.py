@@ -50,11 +50,12 @@ def powers(vi, theta, tau2, H0=0.0, alternative="two.sided", alpha=0.05) -> np.n
     if tau2 is None or tau2 <= 0:
         return _power_at(theta, sei, H0, alternative, crit)
     tau = math.sqrt(tau2)
-    out = np.empty(len(sei))
-    for i in range(len(sei)):
-        f = lambda x: float(_power_at(x, sei[i], H0, alternative, crit)) * stats.norm.pdf(x, theta[i], tau)  # noqa: E731
-        out[i] = integrate.quad(f, theta[i] - 5 * tau, theta[i] + 5 * tau, epsabs=0, epsrel=1e-13, limit=500)[0]
-    return out
+
+    def f(u):  # x = theta + u tau on u in [-5, 5], all studies at once
+        x = theta + u * tau
+        return _power_at(x, sei, H0, alternative, crit) * math.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
+
+    return integrate.quad_vec(f, -5.0, 5.0, epsabs=0, epsrel=1e-13, limit=2000)[0]
 
 
 def _significant(yi, vi, H0, alternative, alpha) -> np.ndarray:
