@@ -114,14 +114,14 @@ def r2(fit: MetaFit) -> float | None:
     """Pseudo-R2 (%): proportional reduction of tau2 relative to the intercept-only model."""
     if fit.method == "FE" or fit.p == 1:
         return None
-    tau2_0 = fit_rma(fit.yi, fit.vi, method=fit.method, test=fit.test).tau2
+    tau2_0 = fit_rma(fit.yi, fit.vi, method=fit.method, test=fit.test, weights=fit.a).tau2
     if tau2_0 <= 0:
         return 0.0
     return max(0.0, 100 * (tau2_0 - fit.tau2) / tau2_0)
 
 
-def fit_metareg(yi, vi, X, names, method: str = "REML", test: str = "z", measure=None) -> MetaFit:
-    return fit_rma(yi, vi, method=method, test=test, X=X, measure=measure, coef_names=names)
+def fit_metareg(yi, vi, X, names, method: str = "REML", test: str = "z", measure=None, weights=None) -> MetaFit:
+    return fit_rma(yi, vi, method=method, test=test, X=X, measure=measure, coef_names=names, weights=weights)
 
 
 def metareg_dict(fit: MetaFit) -> dict:

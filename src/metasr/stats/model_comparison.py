@@ -69,11 +69,13 @@ def information_criteria(fit: MetaFit) -> dict:
 # ------------------------------------------------------------------------ Wald tests of coefficients
 
 def wald_test(fit: MetaFit, btt) -> dict:
-    """anova(fit, btt = ): the omnibus test that the coefficients `btt` (0-based indices, or
-    coefficient names) are all 0; chi-square (z tests) or F (t-type tests) as the fit's test."""
+    """anova(fit, btt = ): the omnibus test that the coefficients `btt` (metafor's 1-based
+    positions, or coefficient names) are all 0; chi-square (z tests) or F (t-type tests) as the
+    fit's test. `btt` in the result is 1-based, as metafor prints it."""
     idx = _coef_indices(fit, btt)
     QM, QMdf, QMp = inference.omnibus(fit.beta, fit.vb, idx, fit.test, fit.k - fit.p)
-    return {"btt": idx, "coef_names": [fit.coef_names[j] for j in idx], "QM": QM, "QMdf": QMdf, "QMp": QMp}
+    return {"btt": [j + 1 for j in idx], "coef_names": [fit.coef_names[j] for j in idx], "QM": QM, "QMdf": QMdf,
+            "QMp": QMp}
 
 
 def _coef_indices(fit: MetaFit, btt) -> list[int]:
@@ -84,9 +86,10 @@ def _coef_indices(fit: MetaFit, btt) -> list[int]:
                 raise InputError(f"no coefficient named {b!r}", hint=f"coefficients: {', '.join(fit.coef_names)}")
             idx.append(fit.coef_names.index(b))
         else:
-            if not 0 <= int(b) < fit.p:
-                raise InputError(f"coefficient index {b} is outside 0..{fit.p - 1}")
-            idx.append(int(b))
+            if not 1 <= int(b) <= fit.p:
+                raise InputError(f"coefficient position {b} is outside 1..{fit.p}",
+                                 hint=f"coefficients: {', '.join(fit.coef_names)}")
+            idx.append(int(b) - 1)
     return sorted(set(idx))
 
 
