@@ -80,11 +80,6 @@ class _Model:
         delta[self.free] = lo + (hi - lo) * special.expit(theta[p + 1:])
         return beta, tau2, delta
 
-    def transformed(self, beta, tau2, delta):
-        lo, hi = self.delta_min[self.free], self.delta_max[self.free]
-        d = np.clip(delta[self.free], lo + 1e-12, hi - 1e-12)
-        return np.concatenate([beta, [math.log(tau2)], special.logit((d - lo) / (hi - lo))])
-
     # ---- A_i
     def _step_cuts(self):
         """For each study and step, the yi cut-offs whose p-value equals the step."""
@@ -238,7 +233,6 @@ def selmodel(fit: MetaFit, type: str = "stepfun", steps=None, alternative: str =
     n_par = fit.p + int(model.estimate_tau2) + len(model.free)
     if fit.k < n_par:
         raise InputError(f"k = {fit.k} is too small for a selection model with {n_par} parameters")
-    delta0 = np.ones(model.n_delta)
     start = np.concatenate([fit.beta, [math.log(fit.tau2 + 0.001)] if model.estimate_tau2 else [],
                             special.logit((1 - model.delta_min[model.free])
                                           / (model.delta_max[model.free] - model.delta_min[model.free]))])
@@ -265,7 +259,6 @@ def selmodel(fit: MetaFit, type: str = "stepfun", steps=None, alternative: str =
                         "AICc": -2 * ll + 2 * n_par * big / (big - n_par - 1)}
     out["delta_at_bound"] = bool(np.any(delta[model.free] <= model.delta_min[model.free] + 1e-4)
                                  or np.any(delta[model.free] >= model.delta_max[model.free] - 1e-2))
-    del delta0
     return out
 
 
@@ -296,7 +289,6 @@ def _fit_at_tau2_zero(fit, type, steps, alternative, beta, delta) -> float:
 
 def _inference(model: _Model, fit: MetaFit, beta, tau2, delta, level) -> dict:
     p, free = model.p, model.free
-    names = ["beta"] * p + (["tau2"] if model.estimate_tau2 else []) + ["delta"] * len(free)
 
     def negll_natural(x):
         b = x[:p]
@@ -332,5 +324,4 @@ def _inference(model: _Model, fit: MetaFit, beta, tau2, delta, level) -> dict:
            "delta": delta.tolist(), "se_delta": se_delta.tolist(), "zval_delta": z_delta.tolist(),
            "pval_delta": (2 * special.ndtr(-np.abs(z_delta))).tolist(),
            "ci_lb_delta": lb_delta.tolist(), "ci_ub_delta": ub_delta.tolist(), "coef_names": fit.coef_names}
-    del names
     return out
