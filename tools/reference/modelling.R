@@ -156,8 +156,10 @@ cases <- list()
 for (name in c("bcg", "hackshaw1998", "normand1999", "bangertdrowns2004", "molloy2014", "egger2001",
                "raudenbush1985", "lehmann2018")) {
   d <- ds(name)
-  for (method in c("FE", "REML", "DL")) {
-    res <- rma(d$yi, d$vi, method = method, control = CTRL)  # trimfill() refits without it
+  for (method in c("FE", "REML", "DL", "PMM", "HSk", "GENQ")) {
+    # trimfill() refits without the control list; GENQ's weights 1/vi are carried along
+    res <- if (method == "GENQ") rma(d$yi, d$vi, method = method, weights = 1 / d$vi, control = CTRL) else
+      rma(d$yi, d$vi, method = method, control = if (method == "PMM") list(threshold = 1e-12) else CTRL)
     for (estimator in c("L0", "R0", "Q0")) {
       for (side in c("auto", "left", "right")) {
         tf <- try(if (side == "auto") trimfill(res, estimator = estimator) else

@@ -359,6 +359,8 @@ def _tau2_default_control(yi, vi, method: str) -> float:
 
 
 def _estimate_default_control(yi, vi, method: str) -> float:
+    if method not in batch.METHODS:  # PMM, GENQ, HSk: one fit (GENQ's default weights 1/vi)
+        return fit_rma(yi, vi, method=method).estimate
     w = 1 / (vi + _tau2_default_control(yi, vi, method))
     return float(np.sum(w * yi) / np.sum(w))
 
@@ -389,6 +391,10 @@ TRIMFILL_SIDES = ("left", "right")
 def _filled_model(yi, vi, method: str) -> tuple[float, float, float, float, float, float, float]:
     """(estimate, se, ci_lb, ci_ub, tau2, zval, pval) of rma(yi, vi, method) as trimfill() refits
     it: no control list and metafor's default z test, whatever the test of the original fit."""
+    if method not in batch.METHODS:  # PMM, GENQ, HSk: one fit with metafor's z test
+        f = fit_rma(yi, vi, method=method)
+        return (f.estimate, float(f.se[0]), float(f.ci_lb[0]), float(f.ci_ub[0]), f.tau2, float(f.stat[0]),
+                float(f.pval[0]))
     tau2 = _tau2_default_control(yi, vi, method)
     w = 1 / (vi + tau2)
     est, se = float(np.sum(w * yi) / np.sum(w)), float(1 / math.sqrt(np.sum(w)))
