@@ -1,9 +1,16 @@
 """Selection models against metafor 3.8-1's selmodel() on published data sets
 (tests/fixtures/modelling/selmodel.json: optim's BFGS at reltol 1e-15, integrate() at rel.tol
-1e-12, numDeriv's Hessian), within 1e-5 relative; where metafor's optimisation fails (the R script
-logs those cases and writes no fixture) metasr's result is checked to be the maximum: no direction
-improves the log-likelihood. A live test refits random data in R (skipped without Rscript and
-metafor)."""
+1e-12, numDeriv's Hessian).
+
+The likelihoods are flat in some directions, so two converged optimisers agree on the maximum
+log-likelihood far more closely than on where it is. The tests therefore check, for every case,
+that metasr's maximum is at least metafor's (it is higher, by up to 7e-6, where metafor stops short:
+a delta on its bound of 100, tau2 on 0, or a flat beta model); where both reach the same maximum
+(|difference| < 1e-8) ll, LRT and their p-values within 1e-7 and the estimates and standard
+errors within 1e-4 relative (the largest differences seen: 4e-5 for estimates, 3e-5 for SEs;
+p-values and CI bounds near 0 absolutely within 1e-4). Elsewhere metasr's point is checked to be a
+maximum: no small step of a free parameter raises the log-likelihood. A live test refits random
+data in R (skipped without Rscript, metafor and numDeriv)."""
 
 from __future__ import annotations
 
@@ -23,9 +30,6 @@ from metasr.stats.models import fit_rma
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "modelling"
 CASES = json.loads((FIXTURES / "selmodel.json").read_text())["cases"]
 RTOL = 1e-5
-SCALARS = ("tau2", "se_tau2", "ci_lb_tau2", "ci_ub_tau2", "ll", "ll0", "LRT", "LRTp", "LRT_tau2", "LRTp_tau2")
-VECTORS = ("beta", "se", "zval", "pval", "ci_lb", "ci_ub", "delta", "se_delta", "zval_delta", "pval_delta",
-           "ci_lb_delta", "ci_ub_delta")
 
 
 def fit_of(case):
@@ -38,10 +42,10 @@ def run(case):
     return selection.selmodel(fit_of(case), type=case["type"], steps=steps, alternative=case["alternative"])
 
 
-def close(a, e, rtol=RTOL) -> bool:
+def close(a, e, rtol=RTOL, atol=1e-8) -> bool:
     e = np.array([np.nan if v is None else v for v in np.atleast_1d(e)], dtype=float)
     a = np.array([np.nan if v is None else v for v in np.atleast_1d(a)], dtype=float)
-    return a.shape == e.shape and bool(np.allclose(a, e, rtol=rtol, atol=1e-8, equal_nan=True))
+    return a.shape == e.shape and bool(np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True))
 
 
 def test_fixture_covers_both_types_and_all_alternatives():
@@ -53,17 +57,26 @@ def test_fixture_covers_both_types_and_all_alternatives():
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
 def test_selmodel_matches_metafor(case):
     res, e = run(case), case["expected"]
-    for key in SCALARS + VECTORS:
-        if key in ("delta", "se_delta", "zval_delta", "pval_delta") or key not in e:
-            continue
-        assert close(res[key], e[key]), (key, res[key], e[key])
-    free = ~np.isnan(np.array([np.nan if v is None else v for v in np.atleast_1d(e["se_delta"])], float))
-    for key in ("delta", "se_delta", "zval_delta", "pval_delta", "ci_lb_delta", "ci_ub_delta"):
-        assert close(np.array(res[key])[free], np.array(np.atleast_1d(e[key]), float)[free]), key
-    assert res["LRTdf"] == e["LRTdf"]
+    assert res["ll"] >= e["ll"] - 1e-9
+    assert res["LRTdf"] == e["LRTdf"] and close(res["ll0"], e["ll0"], 1e-9)
     if e.get("k_per_interval") is not None:
         assert res["k_per_interval"] == list(np.atleast_1d(e["k_per_interval"]))
-    assert close([res["fit_stats"][k] for k in ("ll", "dev", "AIC", "BIC", "AICc")], e["fit_stats"])
+    if abs(res["ll"] - e["ll"]) > 1e-8 or res["delta_at_bound"]:
+        steps = None if case["steps"] is None else list(np.atleast_1d(case["steps"]))
+        fit = fit_of(case)
+        if fit.method not in ("FE", "ML"):
+            fit = fit_rma(fit.yi, fit.vi, method="ML")
+        assert _is_maximum(fit, res, case["type"], selection._check(fit, case["type"], steps, case["alternative"]),
+                           case["alternative"])
+        return
+    for key in ("ll", "LRT", "LRTp", "LRT_tau2", "LRTp_tau2"):
+        assert close(res[key], e[key], 1e-7), key
+    for key in ("beta", "se", "tau2", "se_tau2", "delta", "se_delta"):
+        assert close(np.array(res[key], dtype=float), e[key], 1e-4, atol=1e-10), key
+    for key in ("zval", "pval", "ci_lb", "ci_ub", "ci_lb_tau2", "ci_ub_tau2", "zval_delta", "pval_delta",
+                "ci_lb_delta", "ci_ub_delta"):
+        assert close(np.array(res[key], dtype=float), e[key], 1e-4, atol=1e-4), key
+    assert close([res["fit_stats"][k] for k in ("ll", "dev", "AIC", "BIC", "AICc")], e["fit_stats"], 1e-7)
 
 
 def _is_maximum(fit, res, model_type, steps, alternative) -> bool:
@@ -84,6 +97,8 @@ def _is_maximum(fit, res, model_type, steps, alternative) -> bool:
             d = delta.copy()
             d[j] = min(max(d[j] * f, model.delta_min[j]), model.delta_max[j])
             assert model.loglik_natural(beta, tau2, d) <= ll + 1e-9
+    if model.estimate_tau2 and tau2 == 0:
+        assert model.loglik_natural(beta, 1e-6, delta) <= ll + 1e-9
     return True
 
 

@@ -14,10 +14,12 @@ w(p_i) N(yi; x_i'beta, vi + tau2) / A_i with A_i the mean of w over the sampling
 The log-likelihood is maximised over beta, tau2 (log scale; 0 for common-effect fits) and the free
 deltas (logit-mapped onto their bounds), metafor's parametrisation and starting values (the fit's
 beta, log(tau2 + 0.001), delta = 1), by BFGS, restarted from its end point until the log-likelihood
-stops improving. Standard errors come from the inverse of the numerical Hessian of the negative
-log-likelihood in the natural parameters (Richardson extrapolation, as numDeriv::hessian). The LRT
-for selection compares the maximised log-likelihood with the ML log-likelihood of the input fit
-(df = the number of free deltas); LRT_tau2 compares with the selection model at tau2 = 0.
+stops improving, then polished in the natural parameters within their bounds (Powell), so that a
+maximum on a bound (tau2 = 0, delta = 100) is reached rather than approached. Standard errors come from the inverse of the numerical Hessian of the negative
+log-likelihood in the natural parameters (Richardson extrapolation, as numDeriv::hessian). A fit by
+another tau2 method is first refitted by ML (as metafor does). The LRT for selection compares the
+maximised log-likelihood with that ML fit's (df = the number of free deltas); LRT_tau2 compares
+with the selection model at tau2 = 0.
 """
 
 from __future__ import annotations
@@ -164,6 +166,8 @@ class _Model:
 
 
 def _maximise(model: _Model, start) -> np.ndarray:
+    """BFGS in metafor's transformed parameters, restarted from its end point until the
+    log-likelihood stops improving."""
     theta, best = np.asarray(start, float), math.inf
     for _ in range(20):
         res = optimize.minimize(model.negll, theta, method="BFGS", options={"gtol": 1e-9, "maxiter": 10000})
@@ -173,6 +177,32 @@ def _maximise(model: _Model, start) -> np.ndarray:
             break
         theta, best = res.x, res.fun
     return theta
+
+
+def _polish(model: _Model, beta, tau2, delta):
+    """Refine the maximum in the natural parameters with their bounds (tau2 >= 0, delta within
+    [delta_min, delta_max]) by Powell's derivative-free search; the logit map flattens the
+    likelihood near a bound, where BFGS in the transformed parameters stops short. Returns the
+    better of the two points."""
+    p, free, est_tau2 = model.p, model.free, model.estimate_tau2
+
+    def unpack(x):
+        d = delta.copy()
+        d[free] = x[p + int(est_tau2):]
+        return x[:p], (x[p] if est_tau2 else model.tau2_fixed), d
+
+    def f(x):
+        ll = model.loglik_natural(*unpack(x))
+        return -ll if math.isfinite(ll) else 1e300
+
+    x0 = np.concatenate([beta, [tau2] if est_tau2 else [], delta[free]])
+    bounds = ([(None, None)] * p + ([(0.0, None)] if est_tau2 else [])
+              + [(model.delta_min[j], model.delta_max[j]) for j in free])
+    res = optimize.minimize(f, x0, method="Powell", bounds=bounds,
+                            options={"xtol": 1e-10, "ftol": 1e-15, "maxiter": 20000})
+    if res.fun < f(x0):
+        return unpack(res.x)
+    return beta, tau2, delta
 
 
 def hessian(f, x, d: float = 1e-2, eps: float = 1e-4, r: int = 4, v: float = 2.0) -> np.ndarray:
@@ -225,9 +255,14 @@ def selmodel(fit: MetaFit, type: str = "stepfun", steps=None, alternative: str =
     ci_lb_delta, ci_ub_delta), ll, ll0, LRT, LRTdf, LRTp, LRT_tau2, LRTp_tau2, k_per_interval
     (stepfun), fit_stats (ML: ll, dev, AIC, BIC, AICc), converged."""
     steps = _check(fit, type, steps, alternative)
+    if fit.method not in ("FE", "ML"):  # metafor refits the input model by ML first
+        from metasr.stats.models import fit_rma
+
+        fit = fit_rma(fit.yi, fit.vi, method="ML", test=fit.test, X=fit.X, coef_names=fit.coef_names,
+                      weights=fit.a, tau2=fit.tau2 if fit.fixed_tau2 else None)
     model = _Model(fit, type, steps, alternative)
     counts = np.bincount(model.pgrp, minlength=model.n_delta).tolist() if type == "stepfun" else None
-    if type == "stepfun" and min(counts) == 0:
+    if type == "stepfun" and min(counts[j] for j in model.free) == 0:  # delta_1 is fixed: may be empty
         raise InputError("one or more p-value intervals of the step function hold no study",
                          hint=f"studies per interval: {counts}; choose other --steps")
     n_par = fit.p + int(model.estimate_tau2) + len(model.free)
@@ -239,7 +274,7 @@ def selmodel(fit: MetaFit, type: str = "stepfun", steps=None, alternative: str =
     if not model.estimate_tau2:
         model.natural = _without_tau2(model)
     theta = _maximise(model, start)
-    beta, tau2, delta = model.natural(theta)
+    beta, tau2, delta = _polish(model, *model.natural(theta))
     if tau2 < TAU2_ZERO:
         tau2 = 0.0
     ll = model.loglik_natural(beta, tau2, delta)
@@ -257,8 +292,10 @@ def selmodel(fit: MetaFit, type: str = "stepfun", steps=None, alternative: str =
     big = max(fit.k, n_par + 2)
     out["fit_stats"] = {"ll": ll, "dev": -2 * ll, "AIC": -2 * ll + 2 * n_par, "BIC": -2 * ll + n_par * math.log(fit.k),
                         "AICc": -2 * ll + 2 * n_par * big / (big - n_par - 1)}
-    out["delta_at_bound"] = bool(np.any(delta[model.free] <= model.delta_min[model.free] + 1e-4)
-                                 or np.any(delta[model.free] >= model.delta_max[model.free] - 1e-2))
+    # a delta at (or within 0.1% of) a bound is not identified by the data: its SE means nothing
+    span = model.delta_max[model.free] - model.delta_min[model.free]
+    out["delta_at_bound"] = bool(np.any(delta[model.free] <= model.delta_min[model.free] + 1e-3 * span)
+                                 or np.any(delta[model.free] >= model.delta_max[model.free] - 1e-3 * span))
     return out
 
 
