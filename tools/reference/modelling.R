@@ -383,14 +383,15 @@ if (wanted("genq_ci")) {
 # metafor's confint(type = "GENQ") needs CompQuadForm, which this machine cannot install. The same
 # definition (Jackson 2013: the tau2 where P(Q_a >= q | tau2) is alpha/2 and 1 - alpha/2, Q_a a
 # weighted sum of chi-square(1) with weights the eigenvalues of S P S) is computed here with Imhof's
-# integral (R's integrate at rel.tol 1e-12) and uniroot at tol 1e-12: a check of the definition.
+# integral (R's integrate at rel.tol 1e-10) and uniroot at tol 1e-12: a check of the definition.
 imhof_sf <- function(q, lambda) {
+  q <- q / max(lambda); lambda <- lambda / max(lambda)  # scale-free: P(Q > q) is unchanged
   integrand <- function(u) {
     theta <- 0.5 * colSums(atan(outer(lambda, u))) - 0.5 * q * u
     rho <- exp(colSums(0.25 * log(1 + outer(lambda^2, u^2))))
     sin(theta) / (u * rho)
   }
-  0.5 + integrate(integrand, 0, Inf, rel.tol = 1e-12, subdivisions = 10000L)$value / pi
+  0.5 + integrate(integrand, 0, Inf, rel.tol = 1e-10, subdivisions = 10000L, stop.on.error = FALSE)$value / pi
 }
 genq_ci <- function(yi, vi, X, a, level = 0.05) {
   A <- diag(a); k <- length(yi); p <- ncol(X)
@@ -400,7 +401,13 @@ genq_ci <- function(yi, vi, X, a, level = 0.05) {
     S <- diag(sqrt(vi + t2)); lam <- eigen(S %*% P %*% S, symmetric = TRUE)$values[seq_len(k - p)]
     imhof_sf(q, lam)
   }
-  bound <- function(target) if (sf(0) >= target) 0 else uniroot(function(t) sf(t) - target, c(0, 100), tol = 1e-12)$root
+  tau2 <- max(0, (q - sum(diag(P %*% diag(vi)))) / sum(diag(P)))  # the GENQ estimate
+  hi <- max(100, 10 * tau2)  # metafor's search interval [0, max(100, 10 tau2)]
+  bound <- function(target) {
+    if (sf(0) >= target) return(0)
+    if (sf(hi) < target) return(hi)
+    uniroot(function(t) sf(t) - target, c(0, hi), tol = 1e-12)$root
+  }
   c(bound(level / 2), bound(1 - level / 2))
 }
 cases <- list()

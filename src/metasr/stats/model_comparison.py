@@ -160,7 +160,8 @@ def profile_ci_tau2(fit: MetaFit, level: float = 0.95) -> dict:
 
 def _q_sf(q: float, lam: np.ndarray) -> float:
     """P(sum lam_j chi2_1 > q) by Imhof's (1961) integral."""
-    lam = lam[np.abs(lam) > 1e-14 * np.max(np.abs(lam))]
+    scale = float(np.max(np.abs(lam)))
+    lam, q = lam[np.abs(lam) > 1e-14 * scale] / scale, q / scale  # scale-free: P(Q > q) is unchanged
 
     def integrand(u):
         if u == 0:
