@@ -27,3 +27,12 @@ def test_methods_everywhere_equal_the_engines():
 
 def test_config_allows_the_measures_each_table_method_pools():
     assert config.METHOD_MEASURES == {m: set(ms) for m, ms in analysis.TABLE_METHODS.items()}
+
+
+def test_tests_everywhere_equal_the_engines():
+    from metasr.stats import inference
+
+    assert pool_cli.TESTS == inference.TESTS
+    enums = [node["properties"]["test"]["enum"] for node in SCHEMA["$defs"].values()
+             if isinstance(node, dict) and "test" in node.get("properties", {})]
+    assert enums and all(tuple(e) == inference.TESTS for e in enums)

@@ -3,7 +3,7 @@
 # with apt (R's metafor 3.8-1 is the version the committed reference fixtures came from).
 # Never fails the build: the tests that need these packages skip with a clear reason instead.
 set -u
-PKGS=(chromium slurmd slurmctld slurm-client munge r-cran-metafor r-cran-metadat r-cran-jsonlite r-cran-gsl)
+PKGS=(chromium slurmd slurmctld slurm-client munge r-cran-metafor r-cran-metadat r-cran-jsonlite r-cran-gsl r-cran-numderiv r-cran-clubsandwich)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

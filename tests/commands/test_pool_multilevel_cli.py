@@ -72,7 +72,6 @@ def test_intercept_only_robust_is_scalars_and_meta_regression_lists(capsys):
 @pytest.mark.parametrize("extra, message", [
     (["--rho", "0.5"], "--rho and --robust need --cluster"),
     (["--robust"], "--rho and --robust need --cluster"),
-    (["--test", "t"], "needs --cluster"),
     (["--cluster", "study", "--subgroup", "deltype"], "--subgroup is not available with --cluster"),
     (["--cluster", "study", "--order", "year"], "--order is not available with --cluster"),
     (["--cluster", "nosuchcolumn"], "cluster column 'nosuchcolumn' is missing"),

@@ -6,9 +6,10 @@ import argparse
 
 from metasr import measures
 
-# A copy of metasr.stats' methods, so that building the CLI does not import numpy;
-# tests/test_vocabularies.py keeps it (and the config schema's) equal to the engine's.
-METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB", "MH", "PETO")
+# A copy of metasr.stats' methods and tests, so that building the CLI does not import numpy;
+# tests/test_vocabularies.py keeps them (and the config schema's) equal to the engine's.
+METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB", "PMM", "GENQ", "HSk", "MH", "PETO")
+TESTS = ("z", "t", "knha", "adhoc")
 VTYPES = tuple(dict.fromkeys(v for m in measures.MEASURES.values() for v in m.vtypes))
 
 
@@ -29,10 +30,13 @@ def register(subparsers) -> None:
     parser.add_argument("--measure", required=True, choices=measures.ids(), metavar="MEASURE",
                         help=f"effect measure, metafor's name: {', '.join(measures.ids())}")
     parser.add_argument("--method", required=True, choices=METHODS, help="model / tau2 estimator")
-    parser.add_argument("--test", default="z", choices=("z", "knha", "t"),
-                        help="z (Wald), knha (Knapp-Hartung) or, with --cluster, t (rma.mv's t test, df = k - p)")
-    parser.add_argument("--mods", metavar="COLUMN", action="append",
-                        help="moderator column(s) for meta-regression (repeat or comma-separate)")
+    parser.add_argument("--test", default="z", choices=TESTS,
+                        help="z (Wald), t (t and F distributions on k - p df; with --cluster rma.mv's t test), "
+                             "knha (Knapp-Hartung) or adhoc (Knapp-Hartung with its factor truncated at 1)")
+    parser.add_argument("--mods", metavar="TERMS", action="append",
+                        help="moderators for meta-regression: columns (repeat or comma-separate) or terms of a "
+                             "formula: a + b, a:b and a*b (interactions), factor(a) (a numeric column as a factor); "
+                             "text columns are factors with R's level order, the first level the reference")
     parser.add_argument("--subgroup", metavar="COLUMN", help="separate fits per level and Q between levels")
     parser.add_argument("--order", metavar="COLUMN", help="order of the cumulative meta-analysis")
     parser.add_argument("--by", metavar="COLUMN", help="pool each group of rows separately")
@@ -52,6 +56,7 @@ def register(subparsers) -> None:
                            help="correlation of the sampling errors within a cluster (default 0)")
     dependent.add_argument("--robust", action="store_true",
                            help="add CR2 cluster-robust tests (clubSandwich, Satterthwaite df)")
+    add_modelling_arguments(parser)
     parser.set_defaults(func=handle)
 
 
@@ -67,10 +72,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.cluster is not None or args.rho is not None or args.robust:
         pool, options = _multilevel(args, mods, escalc)
     else:
-        _check_univariate_test(args)
         pool = analyse
         options = dict(measure=args.measure, method=args.method, test=args.test, mods=mods,
-                       subgroup=args.subgroup, order=args.order, file=args.input, scale=args.scale, options=escalc)
+                       subgroup=args.subgroup, order=args.order, file=args.input, scale=args.scale, options=escalc,
+                       modelling=modelling_options(args))
     if args.by:
         result = _pool_by(table, args.by, args.input, options, pool)
     else:
@@ -83,15 +88,6 @@ def handle(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         pass
     return 0
-
-
-def _check_univariate_test(args: argparse.Namespace) -> None:
-    if args.test == "t":
-        from metasr.errors import InputError, Problem
-
-        raise InputError(Problem(message="--test t is the three-level model's t test and needs --cluster",
-                                 file=args.input, value="t", rule="test",
-                                 hint="add --cluster COLUMN, or use --test knha (Knapp-Hartung) for one effect per study"))
 
 
 def _multilevel(args: argparse.Namespace, mods: list[str], escalc):
@@ -134,3 +130,75 @@ def _pool_by(table, column: str, file: str, options: dict, pool) -> dict:
     if problems:
         raise InputError(problems)
     return results
+
+
+# ---------------------------------------------------------------- modelling flags (small-study effects,
+# selection models, model comparison); their sections carry metafor's names, see metasr.stats.modelling
+
+def add_modelling_arguments(parser) -> None:
+    group = parser.add_argument_group(
+        "small-study effects and model building",
+        "Each flag adds one section to the output, with metafor 3.8-1's quantities under metafor's names.")
+    group.add_argument("--weights", metavar="COLUMN",
+                       help="user weights a_i: GENQ's tau2 estimator and the coefficients' weights "
+                            "(default for GENQ: 1/vi); as rma(..., weights = )")
+    group.add_argument("--regtest-model", choices=("rma", "lm"),
+                       help="regtest: rma (the fit's method and test) or lm (weighted least squares); "
+                            "section 'regtest' (zval, pval, dfs, est, ci_lb, ci_ub)")
+    group.add_argument("--regtest-predictor", choices=("sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv"),
+                       help="regtest predictor (default sei); ni-based ones read the column given by --ni")
+    group.add_argument("--ni", metavar="COLUMN", default="ni", help="column of total sample sizes (default ni)")
+    group.add_argument("--pet-peese", action="store_true",
+                       help="PET-PEESE: PEESE's limit estimate when PET's intercept is significant one-sided at "
+                            "0.05, else PET's (model lm unless --regtest-model rma); section 'pet_peese'")
+    group.add_argument("--trimfill-estimator", choices=("L0", "R0", "Q0"),
+                       help="trim-and-fill estimator of k0 (default L0); section 'trimfill' with se_k0, p_k0")
+    group.add_argument("--trimfill-side", choices=("left", "right"),
+                       help="side of the missing studies (default: from the sign of Egger's slope)")
+    group.add_argument("--fsn", metavar="TYPE", action="append", choices=("Rosenthal", "Orwin", "Rosenberg"),
+                       help="fail-safe N (repeat for several types); section 'fsn'")
+    group.add_argument("--fsn-target", type=float, metavar="VALUE", help="Orwin's target effect (default: half the mean)")
+    group.add_argument("--tes", action="store_true", help="test of excess significance; section 'tes'")
+    group.add_argument("--hc", action="store_true", help="Henmi-Copas interval; section 'hc'")
+    group.add_argument("--selmodel", choices=("stepfun", "beta"),
+                       help="selection model by ML (step function: Vevea-Hedges; beta: Citkowicz-Vevea); "
+                            "section 'selmodel' (beta, se, tau2, delta, LRT, LRTp, ...)")
+    group.add_argument("--steps", metavar="P[,P...]", help="step-function cut points of the p-values (default 0.025)")
+    group.add_argument("--selmodel-alternative", choices=("greater", "less", "two.sided"), default="greater",
+                       help="sidedness of the p-values the selection acts on (default greater)")
+    group.add_argument("--btt", metavar="COEFS",
+                       help="Wald test that these coefficients (names or metafor's 1-based positions, comma-separated) are 0; "
+                            "section 'wald' (QM, QMdf, QMp)")
+    group.add_argument("--anova", metavar="FORMULA", dest="anova_reduced",
+                       help="likelihood-ratio test of the model against this reduced moderator formula ('1' for "
+                            "intercept only; REML fits are refitted by ML); section 'anova'")
+    group.add_argument("--fit-stats", action="store_true", help="log-likelihood, deviance, AIC, BIC, AICc (ML and REML)")
+    group.add_argument("--permutations", type=int, metavar="N",
+                       help="permutation test: exact when there are at most N arrangements, else N random "
+                            "ones; section 'permutest'")
+    group.add_argument("--exact-permutations", action="store_true", help="always the exact permutation test")
+    group.add_argument("--seed", type=int, dest="permutation_seed", metavar="N", help="seed of random permutations")
+    group.add_argument("--tau2-ci", choices=("QP", "PL", "GENQ"),
+                       help="CI for tau2: Q-profile, profile likelihood (ML/REML fits) or generalised Q; section 'tau2_ci'")
+    group.add_argument("--baujat", action="store_true", help="Baujat coordinates on the fitted model; section 'baujat'")
+
+
+def modelling_options(args):
+    from metasr.stats.modelling import ModellingOptions
+
+    steps = None
+    if args.steps:
+        from metasr.errors import InputError
+
+        try:
+            steps = [float(s) for s in args.steps.split(",") if s.strip()]
+        except ValueError:
+            raise InputError(f"--steps must be numbers between 0 and 1, got {args.steps!r}", hint="e.g. --steps 0.025,0.5")
+    return ModellingOptions(
+        weights=args.weights, regtest_model=args.regtest_model, regtest_predictor=args.regtest_predictor, ni=args.ni,
+        pet_peese=args.pet_peese, trimfill_estimator=args.trimfill_estimator, trimfill_side=args.trimfill_side,
+        fsn=args.fsn or [], fsn_target=args.fsn_target, tes=args.tes, hc=args.hc, selmodel=args.selmodel,
+        steps=steps, selmodel_alternative=args.selmodel_alternative,
+        btt=[b for b in (args.btt or "").split(",") if b.strip()] or None, anova_reduced=args.anova_reduced,
+        fit_stats=args.fit_stats, permutations=args.permutations, exact_permutations=args.exact_permutations,
+        permutation_seed=args.permutation_seed, tau2_ci=args.tau2_ci, baujat=args.baujat)

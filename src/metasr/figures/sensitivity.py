@@ -150,18 +150,21 @@ def plot_cumulative(pooled: dict):
             st.display(pooled), f"Added (by {cum.get('order_by', 'year')})")
 
 
-def baujat_coordinates(yi, vi) -> tuple[np.ndarray, np.ndarray]:
-    """Contribution to Q and influence on the common-effect estimate, per study."""
-    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
-    w = 1 / vi
-    theta = np.sum(w * yi) / np.sum(w)
-    contribution = w * (yi - theta) ** 2
-    influence = np.empty_like(yi)
-    for i in range(len(yi)):
-        keep = np.arange(len(yi)) != i
-        theta_i = np.sum(w[keep] * yi[keep]) / np.sum(w[keep])
-        influence[i] = (theta - theta_i) ** 2 / (1 / np.sum(w[keep]))
-    return contribution, influence
+# Mantel-Haenszel and Peto fits have no inverse-variance refits: their Baujat plot uses the
+# common-effect model, as the pooled file's bias and sensitivity sections do.
+IV_METHOD = {"MH": "FE", "PETO": "FE"}
+
+
+def baujat_coordinates(yi, vi, method: str = "FE", test: str = "z") -> tuple[np.ndarray, np.ndarray]:
+    """metafor's baujat() on the model fitted with `method` and `test`: squared Pearson residual and
+    influence on the fitted value, per study (metasr.stats.sensitivity.baujat)."""
+    from metasr.stats.models import fit_rma
+    from metasr.stats.sensitivity import baujat
+
+    method = IV_METHOD.get(method, method)
+    res = baujat(fit_rma(np.asarray(yi, float), np.asarray(vi, float), method=method,
+                         test=test if method != "FE" else "z"))
+    return np.array(res["x"], float), np.array([np.nan if v is None else v for v in res["y"]], float)
 
 
 def plot_baujat(pooled: dict):
@@ -172,22 +175,25 @@ def plot_baujat(pooled: dict):
         if len(studies) < 3:
             return st.message_figure(title, "Baujat plot not drawn: it needs at least 3 "
                                             f"pooled studies (k = {len(studies)}).")
-        x, y = baujat_coordinates([s["yi"] for s in studies], [s["vi"] for s in studies])
+        method = IV_METHOD.get(pooled.get("method") or "FE", pooled.get("method") or "FE")
+        x, y = baujat_coordinates([s["yi"] for s in studies], [s["vi"] for s in studies], method,
+                                  pooled.get("test") or "z")
         fig = st.new_figure(6.0, 4.8)
         ax = fig.add_axes([0.12, 0.12, 0.82, 0.74])
         ax.scatter(x, y, s=16, color=st.COLOURS["study"], zorder=3)
-        x_max, y_max = (x.max() * 1.25 or 1), (y.max() * 1.2 or 1)
+        x_max, y_max = (np.nanmax(x) * 1.25 or 1), (np.nanmax(y) * 1.2 or 1)
         ax.set_xlim(0, x_max)
         ax.set_ylim(0, y_max)
         _label_outliers(ax, studies, x, y, x_max, y_max, width_in=0.82 * 6.0,
                         height_in=0.74 * 4.8)
-        ax.set_xlabel("Contribution to overall heterogeneity (Q)")
+        ax.set_xlabel("Contribution to overall heterogeneity (Q)" if method == "FE" else "Squared Pearson residual")
         ax.set_ylabel("Influence on the pooled result")
         st.add_text(fig, 0.12, 0.93, st.wrap_to_width(title, 5.6, size=st.FONT_SIZE + 2,
                                                       weight="bold", max_lines=1)[0],
                     fontsize=st.FONT_SIZE + 2, weight="bold")
         st.add_text(fig, 0.12, 0.885,
-                    "Common-effect model (Baujat et al. 2002); outlying studies named.",
+                    ("Common-effect model" if method == "FE" else f"Random-effects model ({method})")
+                    + " (Baujat et al. 2002); outlying studies named.",
                     fontsize=st.FONT_SIZE - 0.5, color="#444444")
         return fig
 
@@ -197,7 +203,7 @@ def _label_outliers(ax, studies, x, y, x_max, y_max, width_in, height_in, limit=
     overlap one already placed (boxes in inches), so labels never collide."""
     size = st.FONT_SIZE - 1
     placed: list[tuple[float, float, float, float]] = []
-    score = x / (x.max() or 1) + y / (y.max() or 1)
+    score = np.nan_to_num(x / (np.nanmax(x) or 1) + y / (np.nanmax(y) or 1), nan=-1.0)
     for i in np.argsort(-score, kind="stable"):
         if len(placed) >= limit:
             break

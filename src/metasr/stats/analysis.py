@@ -71,10 +71,11 @@ def check_method(measure: str, method: str, test: str, file=None) -> None:
         problems.append(_problem(f"method {method} pools {'/'.join(TABLE_METHODS[method])}, not {measure}", file,
                                  value=method, rule="method for measure",
                                  hint="use an inverse-variance method (FE, REML, ...) for this measure"))
-    if test not in ("z", "knha"):
-        problems.append(_problem(f"unknown test {test!r}", file, value=test, rule="test", hint="use z or knha"))
-    elif test == "knha" and method in TABLE_METHODS:
-        problems.append(_problem(f"method {method} has no Knapp-Hartung test", file, value=test, rule="test",
+    if test not in inference.TESTS:
+        problems.append(_problem(f"unknown test {test!r}", file, value=test, rule="test",
+                                 hint=f"use one of {', '.join(inference.TESTS)}"))
+    elif test != "z" and method in TABLE_METHODS:
+        problems.append(_problem(f"method {method} has no {test} test", file, value=test, rule="test",
                                  hint="use --test z with MH or PETO"))
     if problems:
         raise InputError(problems)
@@ -194,12 +195,13 @@ def _order_values(table: pd.DataFrame, column: str, file=None):
 
 def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=None, subgroup=None,
             order=None, file: str | None = None, scale: str | None = None,
-            options: effects.Options | None = None) -> dict:
+            options: effects.Options | None = None, modelling=None) -> dict:
     """Everything `metasr pool` prints for one table (metafor keys; JSON-safe).
 
     `options` are escalc's (add, to, drop00, vtype); `transform` names the back-transformation
     to the display scale and `transformed` holds the estimate, CI and PI on it (metafor's
-    predict(fit, transf = ...))."""
+    predict(fit, transf = ...)); `modelling` (a metasr.stats.modelling.ModellingOptions) adds the
+    sections its flags ask for."""
     check_method(measure, method, test, file)
     table, not_usable = split_usable(df, file)
     table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
@@ -209,12 +211,16 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     result: dict = {"measure": measure, "method": method, "test": test, "transform": display.to_json()}
     mods = [m for m in (mods or []) if m]
     _check_options(mods, subgroup, order, file)
+    if modelling is not None and modelling.any():
+        _check_modelling(method, subgroup, file)
+    else:
+        modelling = None
     if mods:
-        result.update(_analyse_metareg(table, measure, method, test, mods, file))
+        result.update(_analyse_metareg(table, measure, method, test, mods, file, modelling))
     elif subgroup:
         result.update(_analyse_subgroups(table, measure, method, test, subgroup, file))
     else:
-        result.update(_analyse_overall(table, measure, method, test, order, file, display))
+        result.update(_analyse_overall(table, measure, method, test, order, file, display, modelling))
     result["yi"] = table["yi"].tolist()
     result["vi"] = table["vi"].tolist()
     if not_usable:
@@ -231,17 +237,45 @@ def _check_options(mods, subgroup, order, file) -> None:
                                   rule="one analysis", hint="run metasr pool once per analysis"))
 
 
+def _check_modelling(method: str, subgroup, file) -> None:
+    _reject_table_method(method, "the modelling options", file)
+    if subgroup:
+        raise InputError(_problem("the modelling options apply to the overall model or a meta-regression, "
+                                  "not to a subgroup analysis", file, rule="one analysis",
+                                  hint="run metasr pool with --by for one model per group"))
+
+
+def _user_weights(table, method: str, modelling, file):
+    """The weights column's values (GENQ's a_i and the coefficients' weights), if given."""
+    from metasr.stats.modelling import column_values
+
+    if modelling is None or not modelling.weights:
+        return None
+    return column_values(table, modelling.weights, file, "weight", _rows(table))
+
+
+def _modelling_sections(fit, table, modelling, file, design) -> dict:
+    from metasr.stats.modelling import modelling_dict
+
+    if modelling is None:
+        return {}
+    return modelling_dict(fit, table, modelling, file=file, rows=_rows(table), design=design)
+
+
 def _reject_table_method(method: str, what: str, file) -> None:
     if method in TABLE_METHODS:
         raise InputError(_problem(f"{what} uses inverse-variance models, not {method}", file, value=method,
                                   rule="method", hint="use FE or a random-effects method"))
 
 
-def _analyse_metareg(table, measure, method, test, mods, file) -> dict:
+def _analyse_metareg(table, measure, method, test, mods, file, modelling=None) -> dict:
     _reject_table_method(method, "meta-regression", file)
     X, names = design_matrix(table, mods, file, rows=_rows(table))
     check_k(len(table), method, test, X.shape[1], file)
-    return metareg_dict(fit_metareg(table["yi"], table["vi"], X, names, method, test, measure))
+    weights = _user_weights(table, method, modelling, file)
+    fit = fit_metareg(table["yi"], table["vi"], X, names, method, test, measure, weights=weights)
+    design = lambda formula: design_matrix(table, formula, file, rows=_rows(table))  # noqa: E731
+    return {**metareg_dict(fit), **_modelling_sections(fit, table, modelling, file, design)}
 
 
 def _analyse_subgroups(table, measure, method, test, subgroup, file) -> dict:
@@ -262,14 +296,20 @@ def _analyse_subgroups(table, measure, method, test, subgroup, file) -> dict:
     return subgroup_analysis(table["yi"], table["vi"], groups.to_numpy(), method, test, measure)
 
 
-def _analyse_overall(table, measure, method, test, order, file, display) -> dict:
+def _analyse_overall(table, measure, method, test, order, file, display, modelling=None) -> dict:
     check_k(len(table), method, test, 1, file)
-    fit = fit_table(table, measure, method, test, file)
+    weights = _user_weights(table, method, modelling, file)
+    if weights is not None:
+        fit = fit_rma(table["yi"], table["vi"], method=method, test=test, measure=measure, weights=weights)
+    else:
+        fit = fit_table(table, measure, method, test, file)
     result = model_dict(fit)
     if isinstance(fit, MetaFit) and fit.k >= SENSITIVITY_MIN_K:
         result.update(bias_dict(fit))
         ordering = _order_values(table, order, file) if order else None
         result.update(sensitivity_dict(fit, ordering, order))
+    design = lambda formula: design_matrix(table, formula, file, rows=_rows(table))  # noqa: E731
+    result.update(_modelling_sections(fit, table, modelling, file, design))
     result["transformed"] = transformed(result, display)
     return result
 

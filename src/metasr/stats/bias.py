@@ -9,6 +9,15 @@ quantities under the keys of the reference `expected.json`:
   weights 1/vi and a t test on k - 2 degrees of freedom.
 - `begg_test(fit)`: `ranktest(fit)`, Kendall's tau between standardised deviates and variances.
 - `trimfill(fit)`: `trimfill(fit)` with the L0 estimator and metafor's choice of side.
+- `regtest(fit, model, predictor, ni)`: metafor's `regtest` with any predictor (`sei`, `vi`, `ni`,
+  `ninv`, `sqrtni`, `sqrtninv`) and model (`rma`: the fit's method and test; `lm`: weighted least
+  squares with weights 1/vi and a multiplicative dispersion), also for meta-regression fits.
+- `pet_peese(fit)`: the conditional PET-PEESE estimator built on regtest (rule in its docstring).
+- `trimfill_estimator(fit, estimator, side)`: trim and fill with L0, R0 or Q0 and a given side.
+
+The Egger result a report shows is `egger` (`regtest(fit)`: model rma, predictor sei), the same
+in every place: REPORTED_EGGER names it and `reported_egger()` returns it from a small-study dict;
+`egger_lm` is there for comparison with the classic test only.
 
 A test that the data cannot support (sei constant, too few studies) does not stop the analysis:
 its numbers are None and `message` says why.
@@ -23,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from metasr.errors import InputError
-from metasr.stats import batch
+from metasr.stats import batch, inference
 from metasr.stats.models import MetaFit, fit_rma
+from metasr.stats.tau2 import Projection
 from metasr.stats import distributions as dist
 
 # metafor's defaults for rma() when no control list is given (trimfill() passes none).
@@ -97,6 +107,112 @@ def egger_lm(fit: MetaFit) -> dict:
     stat = float(b[1] / se) if se > 0 else math.copysign(math.inf, b[1])
     return {"model": "lm", "predictor": "sei", "stat": stat, "pval": float(2 * dist.t_sf(abs(stat), df)),
             "df": df, "limit_estimate": float(b[0])}
+
+
+REPORTED_EGGER = "egger"
+
+
+def reported_egger(small_study: dict) -> dict | None:
+    """The one Egger result to show (funnel caption and tables alike): `regtest(fit)`, rma/sei."""
+    return small_study.get(REPORTED_EGGER)
+
+
+# ------------------------------------------------------------------------ regtest, any predictor
+
+REGTEST_MODELS = ("rma", "lm")
+REGTEST_PREDICTORS = ("sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv")
+# predictors whose value goes to 0 as precision grows: the intercept is a 'limit estimate'
+LIMIT_PREDICTORS = ("sei", "vi", "ninv", "sqrtninv")
+
+
+def regtest_predictor(predictor: str, vi, ni=None) -> np.ndarray:
+    """The column regtest adds to the model matrix."""
+    if predictor not in REGTEST_PREDICTORS:
+        raise InputError(f"unknown regtest predictor {predictor!r}", hint=f"use one of {', '.join(REGTEST_PREDICTORS)}")
+    vi = np.asarray(vi, float)
+    if predictor == "sei":
+        return np.sqrt(vi)
+    if predictor == "vi":
+        return vi
+    if ni is None or np.any(~np.isfinite(np.asarray(ni, float))):
+        raise InputError(f"regtest predictor {predictor!r} needs the sample size of every study",
+                         hint="give an 'ni' column (total sample size) or use predictor sei or vi")
+    ni = np.asarray(ni, float)
+    return {"ni": ni, "ninv": 1 / ni, "sqrtni": np.sqrt(ni), "sqrtninv": 1 / np.sqrt(ni)}[predictor]
+
+
+def _lm_fit(yi, vi, X):
+    """lm(yi ~ X - 1, weights = 1/vi): coefficients, their SEs (scaled by the residual variance)
+    and the residual df."""
+    w = 1 / vi
+    proj = Projection(yi, w, X)
+    df = len(yi) - X.shape[1]
+    s2 = proj.rss / df
+    return proj.beta, np.sqrt(np.diag(proj.A) * s2), df
+
+
+def regtest(fit: MetaFit, model: str = "rma", predictor: str = "sei", ni=None, level: float = 0.95) -> dict:
+    """metafor's regtest(fit, model, predictor): the test of the added predictor (`zval`, `pval`,
+    `dfs` for t tests) and, for the limit predictors of an intercept-only fit, the limit estimate
+    `est` with its CI (`ci_lb`, `ci_ub`). `fit` holds the coefficients (`beta`, `se`, `pval`)."""
+    if model not in REGTEST_MODELS:
+        raise InputError(f"unknown regtest model {model!r}", hint="use rma or lm")
+    x = regtest_predictor(predictor, fit.vi, ni)
+    X = np.column_stack([fit.X, x])
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise InputError(f"the model matrix is not of full rank once {predictor} is added",
+                         hint="the predictor is constant or collinear with the moderators")
+    p = fit.p
+    if model == "rma":
+        reg = fit_rma(fit.yi, fit.vi, method=fit.method, test=fit.test, X=X, weights=fit.a,
+                      tau2=fit.tau2 if fit.fixed_tau2 else None)
+        zval, pval, dfs = float(reg.stat[p]), float(reg.pval[p]), reg.df
+        beta, se, coef_p = reg.beta, reg.se, reg.pval
+        crit = inference.critical_value(fit.test, dfs, level)
+        out_fit = {"beta": beta.tolist(), "se": se.tolist(), "pval": coef_p.tolist(), "tau2": reg.tau2}
+    else:
+        beta, se, dfs = _lm_fit(fit.yi, fit.vi, X)
+        stat = beta / se
+        coef_p = 2 * dist.t_sf(np.abs(stat), dfs)
+        zval, pval = float(stat[p]), float(coef_p[p])
+        crit = float(dist.t_ppf(1 - (1 - level) / 2, dfs))
+        out_fit = {"beta": beta.tolist(), "se": se.tolist(), "tval": stat.tolist(), "pval": coef_p.tolist()}
+    out = {"model": model, "predictor": predictor, "zval": zval, "pval": pval, "dfs": dfs,
+           "est": None, "ci_lb": None, "ci_ub": None, "fit": out_fit}
+    if predictor in LIMIT_PREDICTORS and fit.is_intercept_only:
+        out.update(est=float(beta[0]), ci_lb=float(beta[0] - crit * se[0]), ci_ub=float(beta[0] + crit * se[0]))
+    return out
+
+
+# ------------------------------------------------------------------------ PET-PEESE
+
+PET_PEESE_ALPHA = 0.05
+
+
+def pet_peese(fit: MetaFit, model: str = "lm", alpha: float = PET_PEESE_ALPHA) -> dict:
+    """The conditional PET-PEESE estimator (Stanley and Doucouliagos 2014).
+
+    PET is regtest(fit, model, predictor = "sei"), PEESE is regtest(fit, model, predictor = "vi");
+    both intercepts estimate the effect of a study with infinite precision. Rule: when PET's
+    intercept differs from 0 in a one-sided test at level `alpha` in the direction of the PET
+    estimate (equivalently: its two-sided p < 2 alpha), some effect is present and PEESE's
+    intercept is reported; otherwise PET's. model "lm" (default) is the weighted least-squares
+    regression with a multiplicative dispersion that the method was defined with; "rma" uses the
+    fit's random-effects model instead."""
+    _require_intercept_only(fit, "PET-PEESE")
+    pet, peese = (regtest(fit, model=model, predictor=pr) for pr in ("sei", "vi"))
+    for reg in (pet, peese):
+        b, se = reg["fit"]["beta"][0], reg["fit"]["se"][0]
+        reg["pval_est"] = reg["fit"]["pval"][0]
+        reg["se_est"] = se
+        reg["zval_est"] = b / se
+    p_one_sided = pet["pval_est"] / 2
+    chosen = "PEESE" if p_one_sided < alpha else "PET"
+    pick = peese if chosen == "PEESE" else pet
+    return {"model": model, "alpha": alpha,
+            "rule": f"PEESE when PET's intercept differs from 0 (one-sided p < {alpha}), else PET",
+            "pet": pet, "peese": peese, "chosen": chosen,
+            "est": pick["est"], "se": pick["se_est"], "ci_lb": pick["ci_lb"], "ci_ub": pick["ci_ub"]}
 
 
 # ------------------------------------------------------------------------ Begg's rank test
@@ -243,6 +359,8 @@ def _tau2_default_control(yi, vi, method: str) -> float:
 
 
 def _estimate_default_control(yi, vi, method: str) -> float:
+    if method not in batch.METHODS:  # PMM, GENQ, HSk: one fit (GENQ's default weights 1/vi)
+        return fit_rma(yi, vi, method=method).estimate
     w = 1 / (vi + _tau2_default_control(yi, vi, method))
     return float(np.sum(w * yi) / np.sum(w))
 
@@ -258,18 +376,30 @@ class TrimFill:
     tau2: float
     yi_fill: np.ndarray   # the imputed studies only
     vi_fill: np.ndarray
+    estimator: str = "L0"
+    se_k0: float = math.nan
+    p_k0: float = math.nan
+    zval: float = math.nan
+    pval: float = math.nan
 
 
 Z975 = float(dist.norm_ppf(0.975))
+TRIMFILL_ESTIMATORS = ("L0", "R0", "Q0")
+TRIMFILL_SIDES = ("left", "right")
 
 
-def _filled_model(yi, vi, method: str) -> tuple[float, float, float, float, float]:
-    """(estimate, se, ci_lb, ci_ub, tau2) of rma(yi, vi, method) as trimfill() refits it: no
-    control list and metafor's default z test, whatever the test of the original fit."""
+def _filled_model(yi, vi, method: str) -> tuple[float, float, float, float, float, float, float]:
+    """(estimate, se, ci_lb, ci_ub, tau2, zval, pval) of rma(yi, vi, method) as trimfill() refits
+    it: no control list and metafor's default z test, whatever the test of the original fit."""
+    if method not in batch.METHODS:  # PMM, GENQ, HSk: one fit with metafor's z test
+        f = fit_rma(yi, vi, method=method)
+        return (f.estimate, float(f.se[0]), float(f.ci_lb[0]), float(f.ci_ub[0]), f.tau2, float(f.stat[0]),
+                float(f.pval[0]))
     tau2 = _tau2_default_control(yi, vi, method)
     w = 1 / (vi + tau2)
     est, se = float(np.sum(w * yi) / np.sum(w)), float(1 / math.sqrt(np.sum(w)))
-    return est, se, est - Z975 * se, est + Z975 * se, tau2
+    z = est / se
+    return est, se, est - Z975 * se, est + Z975 * se, tau2, z, float(2 * dist.norm_sf(abs(z)))
 
 
 def _side(fit: MetaFit) -> str:
@@ -278,26 +408,63 @@ def _side(fit: MetaFit) -> str:
     return "right" if _sei_regression(fit).beta[1] < 0 else "left"
 
 
-def _l0(yi_sorted: np.ndarray, beta: float) -> int:
-    k = len(yi_sorted)
+def _signed_ranks(yi_sorted: np.ndarray, beta: float) -> np.ndarray:
+    """Ranks of |yi - beta| (ties: first come first, R's ties.method = "first") with the sign of yi - beta."""
     centred = yi_sorted - beta
-    ranks = np.empty(k)
-    ranks[np.argsort(np.abs(centred), kind="stable")] = np.arange(1, k + 1)  # ties: first come first
-    Sr = float(np.sum(ranks[centred > 0]))
-    return max(0, round((4 * Sr - k * (k + 1)) / (2 * k - 1)))
+    ranks = np.empty(len(centred))
+    ranks[np.argsort(np.abs(centred), kind="stable")] = np.arange(1, len(centred) + 1)
+    return np.sign(centred) * ranks
 
 
-def trimfill_model(fit: MetaFit, maxiter: int = 100) -> TrimFill:
-    """Duval and Tweedie's trim and fill (L0), iterated as metafor's trimfill() does."""
+def _var_sr(k: int, k0: float) -> float:
+    return (k * (k + 1) * (2 * k + 1) + 10 * k0**3 + 27 * k0**2 + 17 * k0 - 18 * k * k0**2 - 18 * k * k0
+            + 6 * k**2 * k0) / 24
+
+
+def _k0_estimate(estimator: str, signed: np.ndarray) -> tuple[float, float]:
+    """(k0 before rounding, its SE) by Duval and Tweedie's L0, R0 or Q0."""
+    k = len(signed)
+    if estimator == "R0":
+        negative = -signed[signed < 0]
+        if negative.size == 0:
+            raise InputError("trim and fill (R0): no study lies below the centre, so R0 is undefined",
+                             hint="use the L0 estimator or the other side")
+        k0 = (k - float(np.max(negative))) - 1
+        return k0, math.sqrt(2 * max(0.0, k0) + 2)
+    Sr = float(np.sum(signed[signed > 0]))
+    if estimator == "L0":
+        k0 = (4 * Sr - k * (k + 1)) / (2 * k - 1)
+        var = _var_sr(k, k0)
+        return k0, 4 * math.sqrt(var) / (2 * k - 1) if var >= 0 else math.nan
+    radicand = 2 * k**2 - 4 * Sr + 0.25
+    if radicand < 0:
+        raise InputError("trim and fill (Q0): the rank sum is too large for Q0 (negative square root)",
+                         hint="use the L0 or R0 estimator")
+    k0 = k - 0.5 - math.sqrt(radicand)
+    var, denom = _var_sr(k, k0), (k - 0.5) ** 2 - k0 * (2 * k - k0 - 1)
+    return k0, 2 * math.sqrt(var) / math.sqrt(denom) if var >= 0 and denom > 0 else math.nan
+
+
+def _l0(yi_sorted: np.ndarray, beta: float) -> int:
+    return max(0, round(_k0_estimate("L0", _signed_ranks(yi_sorted, beta))[0]))
+
+
+def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side: str | None = None) -> TrimFill:
+    """Duval and Tweedie's trim and fill, iterated as metafor's trimfill() does: `estimator` L0, R0
+    or Q0; `side` of the missing studies given, or chosen from the sign of the slope on sei."""
     _require_intercept_only(fit, "Trim and fill")
+    if estimator not in TRIMFILL_ESTIMATORS:
+        raise InputError(f"unknown trim-and-fill estimator {estimator!r}", hint="use L0, R0 or Q0")
+    if side is not None and side not in TRIMFILL_SIDES:
+        raise InputError(f"unknown trim-and-fill side {side!r}", hint="use left or right")
     if fit.k < 3 or not _sei_varies(fit.vi):
         raise InputError(f"trim and fill needs at least 3 studies with different standard errors (k = {fit.k})")
-    side = _side(fit)
+    side = side or _side(fit)
     sign = -1.0 if side == "right" else 1.0
     order = np.argsort(sign * fit.yi, kind="stable")
     yi, vi = sign * fit.yi[order], fit.vi[order]
     k = len(yi)
-    k0, k0_prev, it = 0, -1, 0
+    k0, k0_prev, it, se_k0 = 0, -1, 0, math.nan
     beta = math.nan
     while k0 != k0_prev:
         k0_prev = k0
@@ -305,28 +472,41 @@ def trimfill_model(fit: MetaFit, maxiter: int = 100) -> TrimFill:
         if it > maxiter:
             raise InputError("trim and fill did not converge", hint="report the funnel plot instead")
         beta = _estimate_default_control(yi[: k - k0], vi[: k - k0], fit.method)
-        k0 = _l0(yi, beta)
+        raw, se_k0 = _k0_estimate(estimator, _signed_ranks(yi, beta))
+        k0 = max(0, round(raw))
+        se_k0 = se_k0 if math.isnan(se_k0) else max(0.0, se_k0)  # R: max(0, NaN) is NaN
+    p_k0 = 1 - sum(0.5 ** (m + 2) for m in range(-1, k0)) if estimator == "R0" else math.nan
     if k0 == 0:
         return TrimFill(side, 0, fit.estimate, float(fit.se[0]), float(fit.ci_lb[0]), float(fit.ci_ub[0]),
-                        float(fit.tau2), np.empty(0), np.empty(0))
+                        float(fit.tau2), np.empty(0), np.empty(0), estimator, se_k0, p_k0,
+                        float(fit.stat[0]), float(fit.pval[0]))
     yi_fill = sign * (2 * beta - yi[k - k0:])
     vi_fill = vi[k - k0:]
-    model = _filled_model(np.concatenate([fit.yi, yi_fill]), np.concatenate([fit.vi, vi_fill]), fit.method)
-    return TrimFill(side, k0, *model, yi_fill, vi_fill)
+    est, se, lb, ub, tau2, z, p = _filled_model(np.concatenate([fit.yi, yi_fill]), np.concatenate([fit.vi, vi_fill]),
+                                                fit.method)
+    return TrimFill(side, k0, est, se, lb, ub, tau2, yi_fill, vi_fill, estimator, se_k0, p_k0, z, p)
 
 
-def trimfill(fit: MetaFit) -> dict:
+def trimfill(fit: MetaFit, estimator: str = "L0", side: str | None = None) -> dict:
     """metafor's trimfill(fit) summary: side, k0 and the filled model's estimate, se, CI and tau2;
-    `filled` holds the imputed studies (yi, vi) for the funnel plot."""
+    `filled` holds the imputed studies (yi, vi) for the funnel plot. With a non-default estimator
+    or side given, also se_k0, p_k0 (R0), zval and pval."""
     _require_intercept_only(fit, "Trim and fill")
+    extra = estimator != "L0" or side is not None
     try:
-        tf = trimfill_model(fit)
+        tf = trimfill_model(fit, estimator=estimator, side=side)
     except InputError as err:
-        return _not_run({"estimator": "L0", "side": None, "k0": None, "estimate": None, "se": None,
-                         "ci_lb": None, "ci_ub": None, "tau2": None}, err.problems[0].message)
-    return {"estimator": "L0", "side": tf.side, "k0": tf.k0, "estimate": tf.estimate, "se": tf.se,
-            "ci_lb": tf.ci_lb, "ci_ub": tf.ci_ub, "tau2": tf.tau2,
-            "filled": {"yi": tf.yi_fill.tolist(), "vi": tf.vi_fill.tolist()}}  # for the funnel plot
+        empty = {"estimator": estimator, "side": None, "k0": None, "estimate": None, "se": None,
+                 "ci_lb": None, "ci_ub": None, "tau2": None}
+        if extra:
+            empty.update(se_k0=None, p_k0=None, zval=None, pval=None)
+        return _not_run(empty, err.problems[0].message)
+    out = {"estimator": estimator, "side": tf.side, "k0": tf.k0, "estimate": tf.estimate, "se": tf.se,
+           "ci_lb": tf.ci_lb, "ci_ub": tf.ci_ub, "tau2": tf.tau2}
+    if extra:
+        out.update(se_k0=tf.se_k0, p_k0=tf.p_k0, zval=tf.zval, pval=tf.pval)
+    out["filled"] = {"yi": tf.yi_fill.tolist(), "vi": tf.vi_fill.tolist()}  # for the funnel plot
+    return out
 
 
 def filled_studies(fit: MetaFit) -> dict:

@@ -1,7 +1,8 @@
 """Tests, confidence and prediction intervals, heterogeneity statistics, Q-profile intervals.
 
-Definitions follow metafor: Wald-type z tests or Knapp-Hartung t tests (`knha`, unadjusted
-scale factor), prediction intervals with the z quantile (test z) or t(k - p) (knha), I2 and H2
+Definitions follow metafor: Wald-type z tests; t tests on k - p df without (`t`) or with the
+Knapp-Hartung scale factor (`knha`: s2 = y'Py / (k - p); `adhoc`: the same truncated at 1,
+s2 = max(1, ...)); prediction intervals with the z quantile (test z) or t(k - p), I2 and H2
 from the 'typical' within-study variance, and Q-profile confidence intervals for tau2, I2 and H2
 (Viechtbauer 2007).
 """
@@ -14,11 +15,13 @@ from metasr.stats.tau2 import Projection, generalised_q, solve_q_equation
 from metasr.stats import distributions as dist
 
 LEVEL = 0.95
+TESTS = ("z", "t", "knha", "adhoc")
+T_TESTS = ("t", "knha", "adhoc")  # tests on the t (and F) distribution with k - p df
 
 
 def critical_value(test: str, df: int | None, level: float = LEVEL) -> float:
     """Two-sided critical value of the test distribution."""
-    if test == "knha":
+    if test in T_TESTS:
         return float(dist.t_ppf(1 - (1 - level) / 2, df))
     return float(dist.norm_ppf(1 - (1 - level) / 2))
 
@@ -28,7 +31,7 @@ def wald(beta, se, test: str, df: int | None, level: float = LEVEL):
     beta, se = np.asarray(beta, float), np.asarray(se, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
-    if test == "knha":
+    if test in T_TESTS:
         pval = 2 * dist.t_sf(np.abs(stat), df)
     else:
         pval = 2 * dist.norm_sf(np.abs(stat))
@@ -42,15 +45,26 @@ def omnibus(beta, vb, coefs, test: str, df_resid: int | None):
     V = np.asarray(vb)[np.ix_(coefs, coefs)]
     QM = float(b @ np.linalg.solve(V, b))
     m = len(coefs)
-    if test == "knha":
+    if test in T_TESTS:
         F = QM / m
         return F, [m, df_resid], float(dist.f_sf(F, m, df_resid))
     return QM, [m, None], float(dist.chi2_sf(QM, m))
 
 
 def knha_scale(yi, vi, X, tau2) -> float:
-    """Knapp-Hartung factor s^2 = y'Py / (k - p) at the fitted tau2 (not truncated at 1)."""
-    return Projection(yi, 1 / (vi + tau2), X).rss / (len(yi) - X.shape[1])
+    """Knapp-Hartung factor s^2 = y'Py / (k - p) at the fitted tau2 (not truncated at 1; 0 when
+    y'Py is below machine epsilon, as metafor sets it)."""
+    rss = Projection(yi, 1 / (vi + tau2), X).rss
+    return 0.0 if rss <= np.finfo(float).eps else rss / (len(yi) - X.shape[1])
+
+
+def vb_scale(test: str, yi, vi, X, tau2) -> float:
+    """Factor on the model-based covariance of the coefficients for `test`."""
+    if test == "knha":
+        return knha_scale(yi, vi, X, tau2)
+    if test == "adhoc":
+        return max(1.0, knha_scale(yi, vi, X, tau2))
+    return 1.0
 
 
 def typical_variance(vi, X) -> float:

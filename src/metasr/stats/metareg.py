@@ -1,48 +1,100 @@
 """Meta-regression: mixed-effects models with moderators (metafor's `rma(yi, vi, mods = ~ ...)`).
 
-Numeric moderators enter as they are; a text moderator is dummy-coded against its first level
-(sorted), as R's treatment contrasts do. The fit itself is `fit_rma` with a model matrix; this
-module builds the matrix and adds R2, the share of tau2 the moderators account for.
+Numeric moderators enter as they are; a text moderator (or `factor(x)`) is dummy-coded against
+its first level in R's factor() order (`metasr.stats.formula`), as R's treatment contrasts do;
+interactions (`a:b`, `a*b`) follow R's model.matrix(). The fit itself is `fit_rma` with a model
+matrix; this module builds the matrix and adds R2, the share of tau2 the moderators account for.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pandas as pd
 
 from metasr.errors import InputError, Problem
+from metasr.stats import formula
 from metasr.stats.inference import q_profile
 from metasr.stats.models import MetaFit, fit_rma
 
 
-def design_matrix(table: pd.DataFrame, mods: list[str], file: str | None = None, rows=None):
-    """(X with an intercept column, coefficient names) for moderator columns of `table`."""
+def design_matrix(table: pd.DataFrame, mods, file: str | None = None, rows=None):
+    """(X with an intercept column, coefficient names) for a moderator formula over columns of
+    `table` (`metasr.stats.formula`: terms joined by +, interactions a:b and a*b, factor(a));
+    `mods` is a formula string or a list of terms. Coefficient names are R's."""
     rows = list(rows) if rows is not None else [i + 2 for i in range(len(table))]
-    problems, columns, names = [], [np.ones(len(table))], ["intrcpt"]
-    for mod in mods:
-        if mod not in table.columns:
-            problems.append(Problem(message=f"moderator column '{mod}' is missing", file=file, column=mod,
-                                    rule="required column", hint="name a column of the input table"))
-            continue
-        raw = table[mod]
-        blank = raw.isna() | (raw.astype(str).str.strip() == "")
-        for row in np.asarray(rows)[blank.to_numpy()]:
-            problems.append(Problem(message=f"moderator '{mod}' is missing", file=file, row=int(row), column=mod,
-                                    rule="moderator value", hint="give a value or drop the row from the analysis"))
-        numeric = pd.to_numeric(raw, errors="coerce")
-        if numeric[~blank].notna().all():
-            columns.append(numeric.to_numpy(dtype=float))
-            names.append(mod)
+    try:
+        terms = formula.parse(mods)
+    except ValueError as err:
+        raise InputError(Problem(message=str(err), file=file, value=str(mods), rule="moderator formula",
+                                 hint="write terms like a + b, a:b, a*b or factor(a)"))
+    variables = list(dict.fromkeys(v for term in terms for v in term))
+    problems, coded = [], {}
+    for variable in variables:
+        result = _variable_columns(table, variable, file, rows)
+        if isinstance(result, list):
+            problems.extend(result)
         else:
-            levels = sorted(raw[~blank].astype(str).str.strip().unique())
-            for level in levels[1:]:
-                columns.append((raw.astype(str).str.strip() == level).to_numpy(dtype=float))
-                names.append(f"{mod}{level}")
+            coded[variable] = result
     if problems:
         raise InputError(problems)
+    columns, names = [np.ones(len(table))], ["intrcpt"]
+    present = {frozenset(t) for t in terms}
+    for term in terms:
+        parts = []
+        for v in term:
+            values, labels, levels = coded[v]
+            if levels is not None and (len(term) == 1 or frozenset(set(term) - {v}) in present):
+                values, labels = values[:, 1:], labels[1:]  # treatment contrasts: drop the reference
+            parts.append((values, labels))
+        for values, labels in _crossed(parts):
+            columns.append(values)
+            names.append(labels)
     X = np.column_stack(columns)
-    _check_rank(X, names, mods, file)
+    _check_rank(X, names, [v[0] for v in variables], file)
     return X, names
+
+
+def _crossed(parts):
+    """Columns of an interaction, the first variable varying fastest (R's order)."""
+    index_lists = [range(values.shape[1]) for values, _ in parts]
+    for combo in itertools.product(*reversed(index_lists)):
+        combo = tuple(reversed(combo))
+        col = np.ones(parts[0][0].shape[0])
+        for (values, _), j in zip(parts, combo):
+            col = col * values[:, j]
+        yield col, ":".join(labels[j] for (_, labels), j in zip(parts, combo))
+
+
+def _variable_columns(table, variable, file, rows):
+    """(k x m values, m labels, levels or None) of one variable: a numeric column, or a factor's
+    indicator columns for every level (the reference is dropped where contrasts apply)."""
+    name, forced = variable
+    if name not in table.columns:
+        return [Problem(message=f"moderator column '{name}' is missing", file=file, column=name,
+                        rule="required column", hint="name a column of the input table")]
+    raw = table[name]
+    blank = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
+    if blank.any():
+        return [Problem(message=f"moderator '{name}' is missing", file=file, row=int(row), column=name,
+                        rule="moderator value", hint="give a value or drop the row from the analysis")
+                for row in np.asarray(rows)[blank]]
+    label = formula.label(name, forced)
+    numeric = pd.to_numeric(raw, errors="coerce")
+    if numeric.notna().all() and not forced:
+        return numeric.to_numpy(dtype=float)[:, None], [label], None
+    text = raw.astype(str).str.strip()
+    if numeric.notna().all():  # factor(x) of numbers: R's levels are the sorted numbers as text
+        text = numeric.map(_r_number)
+    levels = formula.factor_levels(text)
+    values = np.column_stack([(text == level).to_numpy(dtype=float) for level in levels])
+    return values, [f"{label}{level}" for level in levels], levels
+
+
+def _r_number(x: float) -> str:
+    """A number as R's as.character() writes it (15 significant digits, no trailing .0)."""
+    return f"{x:.15g}"
 
 
 def _check_rank(X: np.ndarray, names: list[str], mods: list[str], file) -> None:
@@ -62,14 +114,14 @@ def r2(fit: MetaFit) -> float | None:
     """Pseudo-R2 (%): proportional reduction of tau2 relative to the intercept-only model."""
     if fit.method == "FE" or fit.p == 1:
         return None
-    tau2_0 = fit_rma(fit.yi, fit.vi, method=fit.method, test=fit.test).tau2
+    tau2_0 = fit_rma(fit.yi, fit.vi, method=fit.method, test=fit.test, weights=fit.a).tau2
     if tau2_0 <= 0:
         return 0.0
     return max(0.0, 100 * (tau2_0 - fit.tau2) / tau2_0)
 
 
-def fit_metareg(yi, vi, X, names, method: str = "REML", test: str = "z", measure=None) -> MetaFit:
-    return fit_rma(yi, vi, method=method, test=test, X=X, measure=measure, coef_names=names)
+def fit_metareg(yi, vi, X, names, method: str = "REML", test: str = "z", measure=None, weights=None) -> MetaFit:
+    return fit_rma(yi, vi, method=method, test=test, X=X, measure=measure, coef_names=names, weights=weights)
 
 
 def metareg_dict(fit: MetaFit) -> dict:

@@ -19,7 +19,7 @@ from metasr.stats.tau2 import Projection
 from metasr.stats import distributions as dist
 
 METHODS_RMA = ("FE",) + tau2_estimators.ESTIMATORS
-TESTS = ("z", "knha")
+TESTS = inference.TESTS
 
 
 @dataclass
@@ -54,6 +54,8 @@ class MetaFit:
     QM_df: list | None = None
     QM_pval: float | None = None
     coef_names: list = field(default_factory=lambda: ["intrcpt"])
+    fixed_tau2: bool = False          # tau2 given, not estimated (no parameter in the fit statistics)
+    a: np.ndarray | None = None       # user weights of the coefficients (None: inverse variance)
 
     @property
     def k(self) -> int:
@@ -102,7 +104,7 @@ class MetaFit:
         if self.tau2_se is not None:
             out["tau2_se"] = self.tau2_se
         out.update(I2=self.I2, H2=self.H2, Q=self.Q, Q_df=self.Q_df, Q_pval=self.Q_pval)
-        if self.test == "knha":
+        if self.test in inference.T_TESTS:
             out["df"] = self.df
         if self.is_intercept_only:
             out.update(weights=self.weights.tolist(), pi_lb=self.pi_lb, pi_ub=self.pi_ub)
@@ -123,7 +125,7 @@ def check_inputs(yi, vi, X, method: str, test: str) -> None:
     if method not in METHODS_RMA:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS_RMA)}")
     if test not in TESTS:
-        raise ValueError(f"unknown test {test!r}; use z or knha")
+        raise ValueError(f"unknown test {test!r}; use one of {', '.join(TESTS)}")
     if not (np.all(np.isfinite(yi)) and np.all(np.isfinite(vi))):
         raise ValueError("yi and vi must be finite")
     if np.any(vi <= 0):
@@ -135,46 +137,64 @@ def check_inputs(yi, vi, X, method: str, test: str) -> None:
 
 
 def fit_rma(yi, vi, method: str = "REML", test: str = "z", X=None, measure: str | None = None,
-            tau2: float | None = None, coef_names=None) -> MetaFit:
+            tau2: float | None = None, coef_names=None, weights=None) -> MetaFit:
     """Fit a common-effect (`FE`) or random-effects model with optional moderators X (k x p,
     including the intercept column). `tau2` fixes the between-study variance instead of
-    estimating it."""
+    estimating it. `weights` (a_i) replace the inverse-variance weights of the coefficients,
+    whose covariance is then the sandwich (X'AX)^-1 X'A M A X (X'AX)^-1, M = diag(vi + tau2), as
+    metafor's `rma(..., weights = )`; GENQ estimates tau2 with them (default a_i = 1/vi)."""
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
     k = len(yi)
     X = _as_design(X, k)
     check_inputs(yi, vi, X, method, test)
     p = X.shape[1]
-    tau2_hat, tau2_se = _tau2(method, yi, vi, X, tau2)
+    if method == "GENQ" and weights is None:
+        weights = 1 / vi
+    weights = None if weights is None else np.asarray(weights, dtype=float)
+    tau2_hat, tau2_se = _tau2(method, yi, vi, X, tau2, weights)
     proj = Projection(yi, 1 / (vi + tau2_hat), X)
-    vb = proj.A * (inference.knha_scale(yi, vi, X, tau2_hat) if test == "knha" else 1.0)
+    beta, vb = proj.beta, proj.A
+    if weights is not None:
+        beta, vb = _weighted_coefficients(yi, vi + tau2_hat, X, weights)
+    vb = vb * inference.vb_scale(test, yi, vi, X, tau2_hat)
     se = np.sqrt(np.diag(vb))
-    df = k - p if test == "knha" else None
-    stat, pval, ci_lb, ci_ub = inference.wald(proj.beta, se, test, df)
+    df = k - p if test in inference.T_TESTS else None
+    stat, pval, ci_lb, ci_ub = inference.wald(beta, se, test, df)
     Q, Q_df, Q_pval = inference.heterogeneity_q(yi, vi, X)
     I2, H2 = _i2_h2(method, vi, X, Q, Q_df, tau2_hat)
     pi_lb = pi_ub = math.nan
     if p == 1:
-        pi_lb, pi_ub = inference.prediction_interval(float(proj.beta[0]), float(se[0]), tau2_hat, test, df)
-    QM, QM_df, QM_pval = _moderator_test(proj.beta, vb, X, test, k - p)
+        pi_lb, pi_ub = inference.prediction_interval(float(beta[0]), float(se[0]), tau2_hat, test, df)
+    QM, QM_df, QM_pval = _moderator_test(beta, vb, X, test, k - p)
     names = list(coef_names) if coef_names is not None else (["intrcpt"] + [f"x{j}" for j in range(1, p)])
+    w = proj.w if weights is None else weights
     return MetaFit(
         yi=yi, vi=vi, X=X, method=method, test=test, measure=measure,
         tau2=float(tau2_hat), tau2_se=None if tau2_se is None else float(tau2_se),
-        beta=proj.beta, vb=vb, se=se, stat=stat, pval=pval, ci_lb=ci_lb, ci_ub=ci_ub, df=df,
-        Q=Q, Q_df=Q_df, Q_pval=Q_pval, I2=float(I2), H2=float(H2), weights=100 * proj.w / np.sum(proj.w),
+        beta=beta, vb=vb, se=se, stat=stat, pval=pval, ci_lb=ci_lb, ci_ub=ci_ub, df=df,
+        Q=Q, Q_df=Q_df, Q_pval=Q_pval, I2=float(I2), H2=float(H2), weights=100 * w / np.sum(w),
         pi_lb=float(pi_lb), pi_ub=float(pi_ub), QM=QM, QM_df=QM_df, QM_pval=QM_pval, coef_names=names,
+        fixed_tau2=tau2 is not None, a=weights,
     )
 
 
-def _tau2(method, yi, vi, X, fixed):
+def _weighted_coefficients(yi, marginal_var, X, a):
+    """Coefficients with user weights a_i and their sandwich covariance under M = diag(vi + tau2)."""
+    proj = Projection(yi, a, X)
+    B = proj.A @ (X.T * a)
+    return proj.beta, (B * marginal_var) @ B.T
+
+
+def _tau2(method, yi, vi, X, fixed, weights=None):
     """(tau2, its SE): 0 for FE, the fixed value (with metafor's SE where it has one), or estimated."""
     if method == "FE":
         return 0.0, None
     if fixed is not None:
-        se = tau2_estimators.se_at(method, yi, vi, X, float(fixed)) if method in ("REML", "ML", "PM", "EB") else None
+        se = (tau2_estimators.se_at(method, yi, vi, X, float(fixed))
+              if method in ("REML", "ML", "PM", "EB", "PMM") else None)
         return float(fixed), se
-    return tau2_estimators.estimate_tau2(method, yi, vi, X)
+    return tau2_estimators.estimate_tau2(method, yi, vi, X, weights)
 
 
 def _i2_h2(method, vi, X, Q, Q_df, tau2):

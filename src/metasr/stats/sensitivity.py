@@ -52,13 +52,30 @@ class Refits:
 
 def _refits(fit: MetaFit, yi: np.ndarray, vi: np.ndarray) -> Refits:
     """The fit's method and test on every row of (m, k) arrays (NaN padding; one study: k = 1
-    model), all at once (metasr.stats.batch agrees with fit_rma to ~1e-12)."""
+    model), all at once (metasr.stats.batch agrees with fit_rma to ~1e-12). Methods and tests the
+    batch path does not have are refitted one by one with fit_rma."""
+    if fit.method not in batch.METHODS or fit.test not in batch.TESTS:
+        return _single_refits(fit, yi, vi)
     res = batch.pool(yi, vi, method=fit.method, test=fit.test)
     if not res["converged"].all():
         raise RuntimeError("a leave-one-out or cumulative refit did not converge; please report this data set")
     sw = np.nansum(1 / (vi + res["tau2"][:, None]), axis=1)
     return Refits(res["estimate"], res["se"], res["pval"], res["ci_lb"], res["ci_ub"], res["Q"], res["tau2"],
                   res["I2"], res["se"] ** 2 * sw)
+
+
+def _single_refits(fit: MetaFit, yi: np.ndarray, vi: np.ndarray) -> Refits:
+    from metasr.stats.models import fit_rma
+
+    rows = []
+    for y, v in zip(yi, vi):
+        keep = ~np.isnan(y)
+        single = keep.sum() == 1  # metafor's k = 1 model: tau2 = 0, z test
+        f = fit_rma(y[keep], v[keep], method="FE" if single else fit.method, test="z" if single else fit.test)
+        s2w = float(f.vb[0, 0]) * float(np.sum(1 / (v[keep] + f.tau2)))
+        rows.append((f.estimate, f.se[0], f.pval[0], f.ci_lb[0], f.ci_ub[0], f.Q, f.tau2, f.I2, s2w))
+    cols = np.array(rows, dtype=float).T
+    return Refits(*cols)
 
 
 def deleted_fits(fit: MetaFit) -> Refits:
@@ -142,3 +159,31 @@ def cumulative(fit: MetaFit, order, order_by: str | None = None) -> dict:
         "tau2": f.tau2.tolist(),
         "I2": f.I2.tolist(),
     }
+
+
+def baujat(fit: MetaFit) -> dict:
+    """metafor's baujat(fit) coordinates on the fitted model (any method, test or moderators):
+    x = squared Pearson residual (yi - x_i'b)^2 / (vi + tau2); y = (x_i'b(-i) - x_i'b)^2 /
+    Var(x_i'b(-i)), b(-i) the fit without study i (same method and test). A refit that cannot be
+    made (too few studies, rank-deficient X) gives y = None for that study, as metafor's NA."""
+    from metasr.stats.models import fit_rma
+
+    if fit.k < 2:
+        raise InputError("a Baujat plot needs at least 2 studies")
+    pred = fit.X @ fit.beta
+    x = (fit.yi - pred) ** 2 / (fit.tau2 + fit.vi)
+    y = np.full(fit.k, np.nan)
+    for i in range(fit.k):
+        keep = np.arange(fit.k) != i
+        Xi = fit.X[keep]
+        if np.linalg.matrix_rank(Xi) < fit.p:
+            continue
+        try:
+            f = fit_rma(fit.yi[keep], fit.vi[keep], method=fit.method, test=fit.test, X=Xi,
+                        weights=None if fit.a is None else fit.a[keep],
+                        tau2=fit.tau2 if fit.fixed_tau2 else None)
+        except ValueError:
+            continue
+        d = float(fit.X[i] @ f.beta)
+        y[i] = (d - pred[i]) ** 2 / float(fit.X[i] @ f.vb @ fit.X[i])
+    return {"x": x.tolist(), "y": [None if not math.isfinite(v) else float(v) for v in y]}

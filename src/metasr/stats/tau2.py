@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from metasr.stats import distributions as dist
 from metasr.stats.zeroin import r_zeroin
 
-ESTIMATORS = ("DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB")
+ESTIMATORS = ("DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB", "PMM", "GENQ", "HSk")
 
 
 def xtdx(X: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -120,6 +121,31 @@ def hs(yi, vi, X):
     return max(tau2, 0.0), float(se)
 
 
+def hsk(yi, vi, X):
+    """Hunter-Schmidt with the small-sample correction k / (k - p) (metafor's "HSk")."""
+    k, m = len(yi), _df(yi, X)
+    w = 1 / vi
+    fe = Projection(yi, w, X)
+    sw = np.sum(w)
+    tau2 = (k / m * fe.rss - k) / sw
+    t = max(tau2, 0.0)
+    se = k / m * np.sqrt((2 * m + 4 * t * fe.tr_P() + 2 * t**2 * fe.tr_PP()) / sw**2)
+    return max(tau2, 0.0), float(se)
+
+
+def genq(yi, vi, X, weights=None):
+    """Generalised Q (method of moments) estimator with weights a_i (DerSimonian-Kacker 2007):
+    tau2 = (y'Py - tr(PV)) / tr(P), P = A - A X (X'AX)^-1 X'A. Without weights, a_i = 1/vi
+    (which makes it DerSimonian-Laird's estimator)."""
+    a = 1 / vi if weights is None else np.asarray(weights, float)
+    proj = Projection(yi, a, X)
+    trP, trPV = proj.tr_P(), proj.tr_PV(vi)
+    tau2 = (proj.rss - trPV) / trP
+    t = max(tau2, 0.0)
+    se = np.sqrt((2 * proj.tr_PVPV(vi) + 4 * t * proj.tr_VPP(vi) + 2 * t**2 * proj.tr_PP()) / trP**2)
+    return max(tau2, 0.0), float(se)
+
+
 def sj(yi, vi, X):
     """Sidik-Jonkman, started (as metafor does) from the population variance of yi."""
     m = _df(yi, X)
@@ -176,6 +202,19 @@ def pm(yi, vi, X, root: str = "metafor"):
     root="exact" solves to machine precision (as EB does; both estimating equations are the same).
     """
     target = _df(yi, X)
+    f = lambda t: generalised_q(yi, vi, X, t) - target  # noqa: E731
+    lo, hi = PM_INTERVAL
+    if root == "metafor" and f(lo) > 0 > f(hi):
+        tau2 = r_zeroin(f, lo, hi)
+    else:
+        tau2 = solve_q_equation(yi, vi, X, target)
+    return tau2, _pm_se(yi, vi, X, tau2)
+
+
+def pmm(yi, vi, X, root: str = "metafor"):
+    """Median-unbiased Paule-Mandel: tau2 where the generalised Q equals the median of
+    chi-square(k - p) (metafor's "PMM"); `root` as for pm()."""
+    target = float(dist.chi2_ppf(0.5, _df(yi, X)))
     f = lambda t: generalised_q(yi, vi, X, t) - target  # noqa: E731
     lo, hi = PM_INTERVAL
     if root == "metafor" and f(lo) > 0 > f(hi):
@@ -262,14 +301,18 @@ def se_at(method: str, yi, vi, X, tau2: float) -> float:
         return float(np.sqrt(2 / Projection(yi, w, X).tr_PP()))
     if method == "ML":
         return float(np.sqrt(2 / np.sum(w**2)))
-    if method in ("PM", "EB"):
+    if method in ("PM", "EB", "PMM"):
         return _pm_se(yi, vi, X, tau2)
     raise ValueError(f"no fixed-tau2 standard error for {method}")
 
 
-ESTIMATOR_FUNCTIONS = {"DL": dl, "REML": reml, "ML": ml, "PM": pm, "HE": he, "SJ": sj, "HS": hs, "EB": eb}
+ESTIMATOR_FUNCTIONS = {"DL": dl, "REML": reml, "ML": ml, "PM": pm, "HE": he, "SJ": sj, "HS": hs, "EB": eb,
+                       "PMM": pmm, "GENQ": genq, "HSk": hsk}
 
 
-def estimate_tau2(method: str, yi, vi, X) -> tuple[float, float]:
-    """(tau2, its standard error) by `method` (one of ESTIMATORS)."""
-    return ESTIMATOR_FUNCTIONS[method](np.asarray(yi, float), np.asarray(vi, float), np.asarray(X, float))
+def estimate_tau2(method: str, yi, vi, X, weights=None) -> tuple[float, float]:
+    """(tau2, its standard error) by `method` (one of ESTIMATORS); `weights` are GENQ's a_i."""
+    args = (np.asarray(yi, float), np.asarray(vi, float), np.asarray(X, float))
+    if method == "GENQ":
+        return genq(*args, weights=weights)
+    return ESTIMATOR_FUNCTIONS[method](*args)

@@ -1,0 +1,120 @@
+"""Permutation tests of a meta-regression or meta-analysis (metafor's `permutest`).
+
+An intercept-only model is refitted with the signs of the yi flipped (2^k sign patterns); a model
+with moderators is refitted with the rows of its model matrix permuted (k! / prod(m_j!) distinct
+arrangements, m_j the multiplicities of identical rows). The p-value of a coefficient is the share
+of refits whose |statistic| is at least the observed one (less sqrt(eps), metafor's comptol); the
+omnibus p is the share with QM at least the observed QM. metafor's defaults: the exact test over
+every arrangement when there are at most `iter` = 1000 of them (or when `exact` is asked for),
+otherwise `iter` random arrangements with the observed one counted first; random arrangements come
+from numpy's generator with `seed` (R's random numbers are not reproduced, so random-permutation
+p-values agree with metafor's only in distribution).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from metasr.errors import InputError
+from metasr.stats import batch
+from metasr.stats.models import MetaFit, fit_rma
+
+ITER = 1000
+COMPTOL = math.sqrt(np.finfo(float).eps)
+EXACT_LIMIT = 1_000_000  # refits beyond which an exact test is refused
+
+
+def n_arrangements(fit: MetaFit) -> int:
+    """The number of distinct refits of the exact test."""
+    if fit.is_intercept_only:
+        return 2**fit.k
+    counts = Counter(map(tuple, fit.X.tolist())).values()
+    n = math.factorial(fit.k)
+    for c in counts:
+        n //= math.factorial(c)
+    return n
+
+
+def multiset_permutations(items: list) -> list[list[int]]:
+    """Every distinct ordering of `items` (as lists of indices into items, one index per distinct
+    value used in the order of first appearance)."""
+    keys = list(dict.fromkeys(items))
+    pools = {key: [i for i, it in enumerate(items) if it == key] for key in keys}
+    counts = [len(pools[key]) for key in keys]
+    out: list[list[int]] = []
+
+    def rec(prefix, counts):
+        if len(prefix) == len(items):
+            used = {key: iter(pools[key]) for key in keys}
+            out.append([next(used[keys[j]]) for j in prefix])
+            return
+        for j, c in enumerate(counts):
+            if c:
+                counts[j] -= 1
+                prefix.append(j)
+                rec(prefix, counts)
+                prefix.pop()
+                counts[j] += 1
+
+    rec([], counts)
+    return out
+
+
+def _stats(fit: MetaFit, yi, X) -> tuple[np.ndarray, float]:
+    f = fit_rma(yi, fit.vi, method=fit.method, test=fit.test, X=X, weights=fit.a,
+                tau2=fit.tau2 if fit.fixed_tau2 else None)
+    if f.is_intercept_only:
+        QM = float(f.stat[0] ** 2)
+    else:
+        QM = f.QM
+    return f.stat, QM
+
+
+def _sign_flip_stats(fit: MetaFit, signs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """z (or t) and QM of the intercept-only model for every row of sign patterns."""
+    yi = signs * fit.yi[None, :]
+    if fit.method in batch.METHODS and fit.test in batch.TESTS and fit.a is None and not fit.fixed_tau2:
+        res = batch.pool(yi, np.broadcast_to(fit.vi, yi.shape), method=fit.method, test=fit.test)
+        stat = res["stat"][:, None]
+    else:
+        stat = np.array([[_stats(fit, y, fit.X)[0][0]] for y in yi])
+    return stat, stat[:, 0] ** 2
+
+
+def permutest(fit: MetaFit, exact: bool | None = None, iter: int = ITER, seed: int | None = None) -> dict:
+    """metafor's permutest(fit): pval (per coefficient), QMp, the observed zval and QM, the number
+    of permutations, exact (bool) and the seed of random permutations."""
+    if iter < 2:
+        raise InputError("the number of permutations must be at least 2")
+    n_exact = n_arrangements(fit)
+    use_exact = bool(exact) or n_exact <= iter
+    if use_exact and n_exact > EXACT_LIMIT:
+        raise InputError(f"an exact permutation test needs {n_exact} refits",
+                         hint=f"use random permutations (--permutations N, N < {n_exact})")
+    obs_stat = fit.stat
+    obs_QM = float(fit.stat[0] ** 2) if fit.is_intercept_only else fit.QM
+    rng = np.random.default_rng(seed)
+    if fit.is_intercept_only:
+        if use_exact:
+            grid = np.array(np.meshgrid(*([[1.0, -1.0]] * fit.k), indexing="ij")).reshape(fit.k, -1).T
+            signs = grid
+        else:
+            signs = rng.choice([-1.0, 1.0], size=(iter, fit.k))
+            signs[0] = 1.0
+        stat, QM = _sign_flip_stats(fit, signs)
+    else:
+        if use_exact:
+            orders = multiset_permutations([tuple(r) for r in fit.X.tolist()])
+        else:
+            orders = [list(range(fit.k))] + [list(rng.permutation(fit.k)) for _ in range(iter - 1)]
+        rows = [_stats(fit, fit.yi, fit.X[o]) for o in orders]
+        stat = np.array([r[0] for r in rows])
+        QM = np.array([r[1] for r in rows], dtype=float)
+    pval = np.mean(np.abs(stat) >= np.abs(obs_stat)[None, :] - COMPTOL, axis=0)
+    QMp = float(np.mean(QM >= obs_QM - COMPTOL))
+    return {"pval": np.minimum(pval, 1.0).tolist(), "QMp": QMp, "zval": obs_stat.tolist(), "QM": obs_QM,
+            "permutations": int(len(stat)), "exact": use_exact, "seed": None if use_exact else seed,
+            "coef_names": fit.coef_names}

@@ -1,0 +1,46 @@
+"""Moderator formulas and R's factor() level order (tests/fixtures/modelling/factor_levels.json
+holds levels(factor(x)) from R 4 on this machine: ICU collation under LC_COLLATE=C.UTF-8)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from metasr.stats.formula import factor_levels, parse, r_sort_key
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "modelling"
+LEVELS = json.loads((FIXTURES / "factor_levels.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", LEVELS, ids=lambda c: ",".join(c["values"][:3]))
+def test_factor_levels_are_rs(case):
+    assert factor_levels(case["values"]) == case["levels"]
+
+
+def test_the_issue_13_example():
+    assert factor_levels(["rct", "Cohort", "case-control"])[0] == "case-control"
+
+
+def test_numbers_sort_numerically_and_text_digit_by_digit():
+    assert factor_levels(["10", "9", "2.5"]) == ["2.5", "9", "10"]
+    assert factor_levels(["10", "9", "x"]) == ["10", "9", "x"]
+
+
+def test_case_is_only_a_tie_breaker():
+    assert sorted(["B", "a", "A", "b"], key=r_sort_key) == ["a", "A", "b", "B"]
+
+
+def test_parse_expands_crossings_in_rs_order():
+    terms = parse("~ a * b + c")
+    assert terms == [(("a", False),), (("b", False),), (("c", False),), (("a", False), ("b", False))]
+    assert parse(["a:b"]) == [(("a", False), ("b", False))]
+    assert parse("factor(g) + x") == [(("g", True),), (("x", False),)]
+    assert parse("1") == [] and parse(["a", "a"]) == [(("a", False),)]
+    assert len(parse("a*b*c")) == 7
+
+
+def test_unreadable_term_is_a_value_error():
+    with pytest.raises(ValueError):
+        parse("log(a)")

@@ -1,0 +1,69 @@
+"""Permutation tests against metafor 3.8-1's permutest(exact = TRUE) on published data sets
+(tests/fixtures/modelling/permutest.json): exact p-values compared exactly (they are counts over
+every sign pattern or distinct row arrangement); random permutations are checked on their
+statistics and counting rule, not on metafor's random p."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metasr.errors import InputError
+from metasr.stats.metareg import design_matrix, fit_metareg
+from metasr.stats.permutation import multiset_permutations, n_arrangements, permutest
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "modelling"
+CASES = json.loads((FIXTURES / "permutest.json").read_text())["cases"]
+
+
+def fit_case(case):
+    t = pd.read_csv(FIXTURES / case["input"], dtype=str, keep_default_na=False)
+    t = t.iloc[np.atleast_1d(case["rows"]) - 1].reset_index(drop=True)
+    X, names = design_matrix(t, case["formula"])
+    return fit_metareg(t["yi"].astype(float), t["vi"].astype(float), X, names, case["method"], case["test"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
+def test_exact_permutation_p_values_equal_metafors(case):
+    fit = fit_case(case)
+    res, e = permutest(fit, exact=True), case["expected"]
+    assert res["exact"] and res["permutations"] == n_arrangements(fit)
+    assert np.allclose(res["zval"], np.atleast_1d(e["zval"]), rtol=1e-6)
+    # p = count / number of arrangements: equal counts give equal p (to rounding)
+    assert np.allclose(res["pval"], np.atleast_1d(e["pval"]), rtol=0, atol=1e-12)
+    assert math.isclose(res["QMp"], e["QMp"], rel_tol=0, abs_tol=1e-12)
+
+
+def test_exact_is_metafors_default_when_there_are_few_arrangements():
+    fit = fit_case(next(c for c in CASES if c["formula"] == "~ 1" and len(np.atleast_1d(c["rows"])) == 9))
+    assert n_arrangements(fit) == 512
+    assert permutest(fit)["exact"] and not permutest(fit, iter=100, seed=1)["exact"]
+
+
+def test_random_permutations_count_the_observed_arrangement_and_are_seeded():
+    fit = fit_case(next(c for c in CASES if c["formula"] == "~ alloc" and c["method"] == "REML" and c["test"] == "z"))
+    a, b = permutest(fit, iter=50, seed=7), permutest(fit, iter=50, seed=7)
+    assert a == b and not a["exact"] and a["permutations"] == 50
+    assert a["QMp"] >= 1 / 50 and all(p >= 1 / 50 for p in a["pval"])  # the observed one counts
+
+
+def test_multiset_permutations_are_distinct_and_complete():
+    items = ["a", "b", "a", "c"]
+    perms = multiset_permutations(items)
+    arrangements = {tuple(items[i] for i in p) for p in perms}
+    assert len(perms) == len(arrangements) == 12
+
+
+def test_too_many_exact_arrangements_is_an_input_error():
+    rng = np.random.default_rng(0)  # SYNTHETIC
+    k = 12
+    t = pd.DataFrame({"yi": rng.normal(size=k), "vi": rng.uniform(0.01, 0.1, k), "x": rng.normal(size=k)})
+    X, names = design_matrix(t, "x")
+    fit = fit_metareg(t["yi"], t["vi"], X, names, "DL", "z")
+    with pytest.raises(InputError, match="exact permutation"):
+        permutest(fit, exact=True)
