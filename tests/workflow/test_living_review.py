@@ -40,7 +40,7 @@ def run_copy(finished_run: Path, tmp_path: Path) -> Path:
 def outcome_jobs(outcome: str) -> set[tuple[str, str]]:
     """The default review has fewer outcomes than `execution.outcome_jobs`: one job per outcome
     (extraction, pooling and figures; rules/outcomes.smk)."""
-    return {(f"outcome_{outcome}", "")}
+    return {(f"outcome_{outcome}", ""), (f"outcome_{outcome}__inputs", "")}
 
 
 def append_csv_row(path: Path, values: dict) -> None:

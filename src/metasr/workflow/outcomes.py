@@ -87,6 +87,43 @@ def outcome_job_settings(outcome_cfg: dict) -> dict:
     }
 
 
+def job_inputs_path(job_name: str) -> str:
+    """Where the job's inputs (study rows, settings, outputs of each outcome) are written."""
+    return f"results/.jobs/{job_name}.json"
+
+
+def job_inputs(outcome_jobs: dict[str, dict], config: dict) -> dict:
+    """Everything a job's outcomes need besides their sheets (each outcome's outcome_job and the
+    review-wide settings): one small file per job.
+
+    Why a file and not params: Snakemake keeps a job's params and its list of inputs in the
+    metadata record of every output file of the job. A batch of B outcomes has about 7B outputs;
+    with the study rows of all B outcomes in its params the store grew as outcomes x batch size
+    (26 GB at 2,000 outcomes, bench/RESULTS.md "Scale"), and every invocation read it back. The
+    rule that writes this file (one output) carries them once; the analysis job's only input is
+    the file, so each of its records stays a few hundred bytes whatever the batch size. Reruns are
+    the same: a change to an outcome's sheet, rows or settings reruns the writer, and so the job.
+    """
+    return {"outcomes": outcome_jobs, "extraction": config["extraction"], "review": config["review"]}
+
+
+def write_job_inputs(inputs: dict, out_json, log_path=None) -> None:
+    """Write a job's inputs file (and a line saying so in its log)."""
+    from metasr.io import atomic_write_text, write_json
+
+    write_json(out_json, inputs)
+    if log_path:
+        atomic_write_text(log_path, f"wrote {out_json}: {', '.join(inputs['outcomes'])}\n")
+
+
+def analyse_job(inputs_json) -> None:
+    """Run one job's outcomes from its inputs file (job_inputs)."""
+    import json
+
+    inputs = json.loads(Path(inputs_json).read_text(encoding="utf-8"))
+    analyse_outcomes(inputs["outcomes"], inputs["extraction"], inputs["review"])
+
+
 def outcome_job(review, outcome: str, png: bool) -> dict:
     """What one outcome's analysis needs besides the review-wide settings: its `sheet`, its
     `studies` (rows of studies.csv), its `settings` and its `outputs` (what analyse_outcome takes)."""

@@ -6,9 +6,12 @@ from pathlib import Path
 from metasr.errors import InputError
 from metasr.workflow.outcomes import (
     assign_outcome_jobs,
+    job_inputs,
+    job_inputs_path,
     outcome_job,
     outcome_job_minutes,
     wants_png,
+    write_job_inputs,
 )
 from metasr.workflow.review import code_fingerprint, load_review, snakemake_review
 from snakemake.exceptions import WorkflowError

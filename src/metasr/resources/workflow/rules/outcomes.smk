@@ -1,16 +1,32 @@
 # Outcomes: each job takes its outcomes from extraction sheet to effect inputs, pooled results and
 # figures, in one process (src/metasr/workflow/outcomes.py says why). Up to
-# `execution.outcome_jobs` outcomes get a job each; more share that many jobs. A job's only file
-# inputs are its outcomes' sheets; their studies' rows and settings arrive as params, so a change
-# elsewhere in the review does not rerun it.
+# `execution.outcome_jobs` outcomes get a job each; more share that many jobs. What a job's
+# outcomes need (their studies' rows, settings, outputs) is written by a small writer rule into one
+# file, the job's only input (workflow.outcomes.job_inputs says why not params); the writer's
+# inputs are the outcomes' sheets, so a change elsewhere in the review does not rerun them.
 
 for job_name, job_outcomes in OUTCOME_JOBS.items():
 
     rule:
         name:
-            job_name
+            f"{job_name}__inputs"
         input:
             sheets=[REVIEW.sheet(o) for o in job_outcomes],
+        output:
+            job_inputs_path(job_name),
+        log:
+            f"logs/outcomes/{job_name}__inputs.log",
+        localrule: True
+        params:
+            inputs=job_inputs({o: OUTCOME[o] for o in job_outcomes}, REVIEW.config),
+        run:
+            write_job_inputs(dict(params.inputs), output[0], log[0])
+
+    rule:
+        name:
+            job_name
+        input:
+            job_inputs_path(job_name),
         output:
             **outcome_job_outputs(job_outcomes),
         log:
@@ -21,8 +37,5 @@ for job_name, job_outcomes in OUTCOME_JOBS.items():
             runtime=outcome_job_minutes(job_outcomes),
         params:
             code=CODE["outcomes"],
-            outcomes={o: OUTCOME[o] for o in job_outcomes},
-            extraction=REVIEW.config["extraction"],
-            review=REVIEW.config["review"],
         script:
             "../scripts/analyse_outcomes.py"

@@ -1,6 +1,5 @@
-# Extraction, pooling and figures of this job's outcomes (one or a batch).
-from metasr.workflow.outcomes import analyse_outcomes
+# Extraction, pooling and figures of this job's outcomes (one or a batch), from the job's inputs file.
+from metasr.workflow.outcomes import analyse_job
 from metasr.workflow.runner import run_step
 
-run_step(snakemake, analyse_outcomes, dict(snakemake.params.outcomes),
-         dict(snakemake.params.extraction), dict(snakemake.params.review))
+run_step(snakemake, analyse_job, snakemake.input[0])
