@@ -191,4 +191,4 @@ def test_non_utf8_decision_file_is_a_problem(workspace):
         screen_records(**paths, screening_cfg=workspace.screening_cfg,
                        sources_cfg=workspace.sources_cfg, out_dir=workspace.root / "out")
     [problem] = err.value.errors
-    assert problem.rule == "UTF-8 CSV" and problem.row == 7
+    assert problem.rule == "encoding" and problem.row == 7 and problem.column == "title"

@@ -13,11 +13,11 @@ raised by the workflow step, which sees which rows are usable.)
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
 from metasr.errors import InputError, Problem
+from metasr.io import read_csv
 from metasr.extraction import plausibility, schema
 from metasr.extraction.sheets import (NARRATIVE_COLUMNS, NARRATIVE_KEY, OUTCOME_KEY, Sheet, is_blank,
                                       read_sheet)
@@ -244,7 +244,7 @@ def check_narrative(sheet: Sheet, studies: dict[str, dict]) -> list[Problem]:
                                     hint=f"use one of: {', '.join(DIRECTIONS)}, (empty)"))
         for column in ("n1", "n2"):
             text = row.get(column, "")
-            if text and not (text.isdigit() and int(text) >= 1):
+            if text and not (re.fullmatch(r"[0-9]{1,15}", text) and int(text) >= 1):
                 problems.append(Problem(message="group size must be a whole number >= 1", file=sheet.path,
                                         row=rownum, column=column, value=text, rule="n>=1",
                                         hint="write the number of participants"))
@@ -262,17 +262,18 @@ def included_study_ids(full_text_csv: Path) -> set[str] | None:
     """study_id of full-text includes; None when the file is absent or names no study."""
     if not full_text_csv.exists():
         return None
-    with open(full_text_csv, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    ids = {(r.get("study_id") or "").strip() for r in rows
-           if (r.get("decision") or "").strip().lower() == "include"}
+    _, rows = read_csv(full_text_csv, strip=True)
+    ids = {r.get("study_id", "") for r in rows if r.get("decision", "").lower() == "include"}
     ids.discard("")
     return ids or None
 
 
 def screening_problems(full_text_csv: Path, studies: dict[str, dict], studies_file: str,
                        extracted: dict[str, set[str]]) -> list[Problem]:
-    included = included_study_ids(full_text_csv)
+    try:
+        included = included_study_ids(full_text_csv)
+    except InputError as err:  # an unreadable decision file: reported with the sheets' problems
+        return err.problems
     if included is None:
         return []
     problems = []

@@ -8,7 +8,6 @@ columns and `rob_overall`. Values: low | some concerns | high | no information; 
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from metasr.errors import InputError, Problem
 from metasr.figures import style as st
+from metasr.io import read_csv
 
 TOOLS = {
     "NOS": ("Newcastle–Ottawa Scale", [("rob_selection", "Selection"),
@@ -57,30 +57,29 @@ def read_judgements(studies_csv) -> list[StudyRob]:
     """Studies with their judgements; raises InputError listing every unknown value."""
     problems = []
     studies = []
-    with open(studies_csv, newline="", encoding="utf-8-sig") as handle:
-        for row_number, row in enumerate(csv.DictReader(handle), start=2):
-            tool = (row.get("rob_tool") or "").strip().upper().replace(" ", "")
-            if tool not in {"", *TOOLS}:
-                problems.append(Problem("unknown risk-of-bias tool", file=str(studies_csv),
-                                        row=row_number, column="rob_tool", value=row["rob_tool"],
-                                        hint="use NOS, RoB2 or leave empty"))
-                tool = ""
-            judgements = {}
-            for column in ALL_COLUMNS:
-                value = " ".join((row.get(column) or "").strip().lower().split())
-                if value not in JUDGEMENTS:
-                    problems.append(Problem("unknown risk-of-bias judgement", file=str(studies_csv),
-                                            row=row_number, column=column, value=row[column],
-                                            hint="use low, some concerns, high, no information "
-                                                 "or leave empty (not assessed)"))
-                    value = ""
-                judgements[column] = value
-            if not tool and any(judgements.values()):
-                problems.append(Problem("judgements given without a tool", file=str(studies_csv),
-                                        row=row_number, column="rob_tool",
-                                        hint="set rob_tool to NOS or RoB2"))
-            label = row.get("label") or row.get("study_id") or f"row {row_number}"
-            studies.append(StudyRob(row.get("study_id", ""), label, tool, judgements))
+    for row_number, row in enumerate(read_csv(studies_csv)[1], start=2):
+        tool = (row.get("rob_tool") or "").strip().upper().replace(" ", "")
+        if tool not in {"", *TOOLS}:
+            problems.append(Problem("unknown risk-of-bias tool", file=str(studies_csv),
+                                    row=row_number, column="rob_tool", value=row["rob_tool"],
+                                    hint="use NOS, RoB2 or leave empty"))
+            tool = ""
+        judgements = {}
+        for column in ALL_COLUMNS:
+            value = " ".join((row.get(column) or "").strip().lower().split())
+            if value not in JUDGEMENTS:
+                problems.append(Problem("unknown risk-of-bias judgement", file=str(studies_csv),
+                                        row=row_number, column=column, value=row[column],
+                                        hint="use low, some concerns, high, no information "
+                                             "or leave empty (not assessed)"))
+                value = ""
+            judgements[column] = value
+        if not tool and any(judgements.values()):
+            problems.append(Problem("judgements given without a tool", file=str(studies_csv),
+                                    row=row_number, column="rob_tool",
+                                    hint="set rob_tool to NOS or RoB2"))
+        label = row.get("label") or row.get("study_id") or f"row {row_number}"
+        studies.append(StudyRob(row.get("study_id", ""), label, tool, judgements))
     if problems:
         raise InputError(problems)
     return studies

@@ -443,7 +443,7 @@ def record_keys(index: int, row: dict) -> RecordKeys:
         first_author=surnames[0] if surnames else "",
         surnames=tuple(surnames),
         authors=name_tokens(row.get("authors", "")) | frozenset(surnames),
-        year=int(year) if str(year).isdigit() else None,
+        year=int(year) if re.fullmatch(r"[0-9]{1,4}", str(year)) else None,
         journal=journal_key(row.get("journal", "")),
         volume=number_key(row.get("volume", "")),
         supplement_number=supplement_number(row),

@@ -12,7 +12,6 @@ report then says so at the top.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import importlib.metadata
 import json
@@ -28,6 +27,7 @@ import jinja2
 from metasr.figures.style import RATIO_MEASURES, ratio_scale
 from metasr.figures.style import finite as num
 from metasr.io import atomic_path
+from metasr.io import read_csv as read_csv_table
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, grade_outcome
 from metasr.report.methods import methods_paragraph
 
@@ -71,8 +71,7 @@ def read_json(path) -> dict | None:
 def read_csv(path) -> list[dict]:
     if not path or not Path(path).is_file():
         return []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle))
+    return read_csv_table(path)[1]
 
 
 def f2(x, digits=2) -> str:

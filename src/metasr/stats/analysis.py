@@ -12,8 +12,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from metasr.errors import InputError, Problem
-from metasr.stats import effects, inference
+from metasr.errors import InputError, Problem, raise_if_errors
+from metasr.io import os_error_problem, plain_frame
+from metasr.stats import checks, effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
 from metasr.stats.models import METHODS_RMA, MetaFit, TableFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
 from metasr.stats.subgroup import subgroup_analysis
@@ -123,8 +124,11 @@ def read_study_table(path: str) -> pd.DataFrame:
     with each row's spreadsheet row number in `_row`."""
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(_problem("input file not found", path, rule="file exists", hint="check the path"))
+    except OSError as err:
+        problem = os_error_problem(err, path, "read")
+        if problem is None:
+            raise
+        raise InputError(problem) from None
     except pd.errors.EmptyDataError:
         raise InputError(_problem("input file is empty", path, rule="CSV with a header row",
                                   hint="write a header row with metafor-style column names"))
@@ -132,6 +136,7 @@ def read_study_table(path: str) -> pd.DataFrame:
         raise InputError(_problem(f"cannot read the CSV: {err}", path, rule="CSV",
                                   hint="save the table as UTF-8 CSV with one header row"))
     table.columns = [str(c).strip() for c in table.columns]
+    table = plain_frame(table)
     table["_row"] = [i + 2 for i in range(len(table))]
     return table
 
@@ -196,6 +201,7 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     check_method(measure, method, test, file)
     table, not_usable = split_usable(df, file)
     table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
+    raise_if_errors(checks.effect_problems(table, file) + checks.duplicate_study_problems(table, file))
     result: dict = {"measure": measure, "method": method, "test": test}
     mods = [m for m in (mods or []) if m]
     _check_options(mods, subgroup, order, file)
@@ -365,6 +371,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     check_method(measure, method, test, file)
     table, not_usable = split_usable(effects_table, file)
     table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
+    checks.check_effects(table, file)
     k = len(table)
     out = {"outcome": outcome, "label": label, "measure": measure, "method": method, "test": test,
            "k": k, "k_rows": len(effects_table), "k_not_usable": len(not_usable),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metasr.io import write_json
+from metasr.io import plain_frame, write_json
 from metasr.stats.analysis import pool_outcome
 
 TEXT_COLUMNS = {"study_id": str, "label": str, "record_id": str}
@@ -15,7 +15,7 @@ TEXT_COLUMNS = {"study_id": str, "label": str, "record_id": str}
 def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, out_json: str | Path) -> dict:
     """Pool one outcome as configured (measure, method, test, order_by) and write the JSON contract
     of docs/architecture.md, with the outcome's label and the published reference estimate."""
-    effects = pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=True)
+    effects = plain_frame(pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=True))
     result = pool_outcome(effects, analysis["measure"], analysis["method"], analysis.get("test", "z"),
                           order_by=analysis.get("order_by", "year"), file=str(effects_csv),
                           scale=analysis.get("scale"))

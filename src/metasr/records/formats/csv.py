@@ -15,6 +15,7 @@ import io
 import re
 
 from metasr.errors import InputError, Problem
+from metasr.io import allow_long_fields
 
 NAME = "csv"
 
@@ -95,6 +96,7 @@ def _pages(row, keys, columns) -> str:
 
 
 def parse(text: str, path: str, mapping: dict | None = None) -> list[dict]:
+    allow_long_fields()
     reader = _csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=_dialect(text))
     try:
         header = next(reader)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from metasr.records.formats.tagged import join_authors, split_records
+from metasr.records.formats.tagged import join_authors, malformed, split_records
 
 NAME = "medline"
 _TAG = re.compile(r"^([A-Z][A-Z0-9]{1,3})\s*- ?(.*)$")
@@ -48,4 +48,17 @@ def to_fields(record) -> dict:
 def parse(text: str, path: str) -> list[dict]:
     records = split_records(text.split("\n"), path, _TAG, start_tags=("PMID",), blank_ends=True,
                             continuation=_CONTINUATION, fmt_name="MEDLINE")
+    check_complete(records, path)
     return [to_fields(r) for r in records]
+
+
+def check_complete(records, path: str) -> None:
+    """MEDLINE has no end tag, so a cut-off file still splits into records. PubMed ends every
+    record with its source line (SO): when the other records have one and the last does not,
+    the file was cut inside that record."""
+    if len(records) < 2 or records[-1].values("SO") or not all(r.values("SO") for r in records[:-1]):
+        return
+    last = records[-1]
+    raise malformed(path, last.line, f"the last MEDLINE record has no SO (source) line, which every other "
+                    f"record ends with: the file seems cut off after line {last.fields[-1][2]}",
+                    hint="export the search again (PubMed: Save > Format: PubMed)")
