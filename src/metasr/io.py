@@ -54,6 +54,14 @@ _WRITE_PROBLEMS = {
 }
 
 
+# The rule each refusal breaks, as Problems name rules.
+_RULES = {errno.ENOSPC: "disk space", errno.EDQUOT: "disk space", errno.EROFS: "writable folder",
+          errno.EACCES: "permission", errno.EPERM: "permission", errno.ENOENT: "file exists",
+          errno.EISDIR: "path names a file", errno.ENOTDIR: "path names a file",
+          errno.ENAMETOOLONG: "path length", errno.ELOOP: "path", errno.EIO: "working disk"}
+SYSTEM_RULES = frozenset(_RULES.values())
+
+
 def os_error_problem(err: OSError, path: str | os.PathLike | None = None, action: str = "read") -> Problem | None:
     """A Problem for an OSError the user can act on (a missing or unreadable file, a full disk,
     a read-only folder), naming the path; None for any other OSError (a bug keeps its traceback).
@@ -66,8 +74,7 @@ def os_error_problem(err: OSError, path: str | os.PathLike | None = None, action
     what, hint = known[err.errno]
     where = str(path if path is not None else err.filename or "")
     return Problem(message=f"cannot {action} {'this path' if where else 'a file'}: {what}", file=where or None,
-                   rule="disk space" if err.errno in (errno.ENOSPC, errno.EDQUOT) else f"file {action}able",
-                   hint=hint)
+                   rule=_RULES[err.errno], hint=hint)
 
 
 def translate_os_error(err: OSError) -> InputError | None:
@@ -207,16 +214,24 @@ def allow_long_fields() -> None:
         csv.field_size_limit(_FIELD_LIMIT)
 
 
+def _cell(value: Any) -> Any:
+    # csv.writer quotes a cell holding "\n" but not one holding a lone "\r", which a reader then
+    # takes for a line break: line breaks inside a cell are written as "\n".
+    if isinstance(value, str) and "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return csv_safe_cell(value)
+
+
 def _rows_for_writing(columns: list[str], rows: Iterable) -> Iterator[list]:
     for row in rows:
         cells = [row.get(c, "") for c in columns] if isinstance(row, dict) else list(row)
-        yield [csv_safe_cell(cell) for cell in cells]
+        yield [_cell(cell) for cell in cells]
 
 
 def write_csv(path: str | os.PathLike, columns: list[str], rows: Iterable) -> None:
     """Write a UTF-8 CSV atomically: a header, then `rows` (dicts keyed by column, or lists in
-    column order), every cell through `csv_safe_cell`. Cells are written as given (format
-    numbers first if their text matters)."""
+    column order), every cell through `csv_safe_cell` (and line breaks inside cells as "\n").
+    Cells are written as given (format numbers first if their text matters)."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([csv_safe_cell(c) for c in columns])

@@ -139,6 +139,7 @@ def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str,
     """The problems the pooling engine would meet in the usable rows (effects and variances that
     are not finite or outside its range, group sizes too small for the measure, ...), reported
     against the sheet's row and the cell most likely at fault, before anything is written."""
+    import numpy as np
     import pandas as pd
 
     from metasr.stats import checks, effects
@@ -150,8 +151,9 @@ def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str,
     sheet_rows = [row.get("__row__") for row, _ in usable]
     by_row = {row.get("__row__"): row for row, _ in usable}
     try:
-        table = effects.escalc(table, measure, file=sheet_path, rows=sheet_rows)
-        found = checks.effect_problems(table, sheet_path, sheet_rows)
+        with np.errstate(all="ignore"):  # an overflow is what the check below reports
+            table = effects.escalc(table, measure, file=sheet_path, rows=sheet_rows)
+        found = checks.table_problems(table, sheet_path, sheet_rows)
     except InputError as err:
         found = err.problems
     return [_on_sheet(p, by_row.get(p.row, {})) for p in found]

@@ -10,14 +10,13 @@ inputs give byte-identical files. Records in = unique + duplicates is checked be
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import re
 from pathlib import Path
 
 from metasr.errors import InputError, Problem, raise_if_errors
-from metasr.io import read_csv_rows, write_csv
+from metasr.io import parse_csv_text, read_csv_rows, write_csv
 from metasr.records.dedup import AUDIT_COLUMNS, Clustering, cluster_records, read_overrides
 from metasr.records.detect import parse_export
 from metasr.records.table import COLUMNS, FIELDS, build_table, unreadable_values
@@ -57,10 +56,12 @@ def ingest_records(path, out_csv, source: str, database: str) -> int:
 
 
 def is_parsed_table(path) -> bool:
+    """True for a table `metasr records parse` wrote (told by its header; exports are parsed)."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), [])
-    except (OSError, UnicodeDecodeError):
+            first = handle.readline()
+        header = next(iter(parse_csv_text(first, path)), [])
+    except (OSError, UnicodeDecodeError, InputError):
         return False
     return header[:4] == COLUMNS[:4]
 

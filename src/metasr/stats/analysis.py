@@ -173,7 +173,10 @@ def bias_dict(fit: MetaFit) -> dict:
 def sensitivity_dict(fit: MetaFit, order=None, order_by: str | None = None) -> dict:
     from metasr.stats import sensitivity
 
-    leave1out, influence = sensitivity.leave_one_out_and_influence(fit)  # one set of k refits for both
+    # Identical effects with Knapp-Hartung give s2w = 0: influence measures are 0/0, which metafor
+    # reports as NaN (null here) too, without numpy's RuntimeWarnings on the console.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        leave1out, influence = sensitivity.leave_one_out_and_influence(fit)  # one set of k refits for both
     out = {"leave1out": leave1out, "influence": influence}
     if order is not None:
         out["cumulative"] = sensitivity.cumulative(fit, order, order_by=order_by)
@@ -200,8 +203,9 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     """Everything `metasr pool` prints for one table (metafor keys; JSON-safe)."""
     check_method(measure, method, test, file)
     table, not_usable = split_usable(df, file)
-    table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
-    raise_if_errors(checks.effect_problems(table, file) + checks.duplicate_study_problems(table, file))
+    with np.errstate(all="ignore"):  # an overflow is what the checks below report
+        table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
+    raise_if_errors(checks.table_problems(table, file) + checks.duplicate_study_problems(table, file))
     result: dict = {"measure": measure, "method": method, "test": test}
     mods = [m for m in (mods or []) if m]
     _check_options(mods, subgroup, order, file)
@@ -370,7 +374,8 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     """The results/pooled/{outcome}.json structure for one outcome's extraction table."""
     check_method(measure, method, test, file)
     table, not_usable = split_usable(effects_table, file)
-    table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
+    with np.errstate(all="ignore"):  # an overflow is what the check below reports
+        table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table))
     checks.check_effects(table, file)
     k = len(table)
     out = {"outcome": outcome, "label": label, "measure": measure, "method": method, "test": test,
