@@ -238,9 +238,6 @@ def write_csv(path: str | os.PathLike, columns: list[str], rows: Iterable) -> No
         writer.writerows(_rows_for_writing(columns, rows))
 
 
-# The name the records export and screening lists were written with.
-write_csv_safe = write_csv
-
 
 def csv_text(columns: list[str], rows: Iterable) -> str:
     """The text `write_csv` would write (for outputs assembled in memory)."""

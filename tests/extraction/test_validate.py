@@ -164,3 +164,14 @@ def test_a_superscript_digit_in_a_narrative_group_size_is_a_problem(synthetic_re
     helpers.write_sheet(path, NARRATIVE_COLUMNS, rows)
     found = {(p.column, p.rule) for p in validate_review(config, root)}
     assert {("n1", "n>=1"), ("n2", "n>=1")} <= found
+
+
+def test_a_null_effect_with_a_p_value_gives_no_standard_error(synthetic_review, helpers):
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/relapse.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0] = helpers.outcome_row(study_id="S1", reported_form="effect_p", effect="1", effect_measure="RR",
+                                  p_value="0.2")
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    found = {(p.row, p.column, p.rule) for p in validate_review(config, root) if p.severity == "error"}
+    assert found == {(2, "effect", "effect_p: effect not null")}

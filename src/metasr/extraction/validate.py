@@ -5,10 +5,12 @@ double-extraction checks); `check_outcome_rows` is the part the workflow step re
 Rules, each with a failing fixture in tests/extraction: known-column, required-column, required,
 type, allowed-values, minimum/pattern, form-cells, n>=1, sd>0, se>0, q1<=median, median<=q3,
 min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, ratio>0, p-format,
-0<p<=1, direction-consistent, skewness (warning), unique-row, unique-study, study-exists,
+0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent, skewness
+(warning), unique-row, unique-study, study-exists,
 n-consistent, unique-label (warning), overlap-exists, csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included,
-discrepancy; and for files: file-exists, encoding, row-width. (several-usable-rows, a warning, is
-raised by the workflow step, which sees which rows are usable.)
+discrepancy; and for files: file-exists, encoding, row-width. (several-usable-rows, a warning, and
+effect in range / variance in range / variance ratio, for effects the pooling engine could not
+take, are raised by the workflow step, which converts the rows.)
 """
 
 from __future__ import annotations

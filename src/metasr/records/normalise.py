@@ -265,7 +265,9 @@ def _page_number(token: str) -> tuple[int, bool, str] | None:
     """(number, roman, digits as written) of one page token."""
     digits = re.search(r"\d+", token)
     if digits:
-        return int(digits.group(0)), False, digits.group(0)
+        # A page number has a few digits; thousands of them (a damaged export) are no page, and
+        # Python refuses to read more than 4300 as an int.
+        return (int(digits.group(0)), False, digits.group(0)) if len(digits.group(0)) <= 18 else None
     value = _roman(token)
     return (value, True, token) if value else None
 

@@ -279,8 +279,17 @@ def transformed(model: dict, measure: str) -> dict | None:
     if measure not in effects.RATIO_MEASURES or "estimate" not in model:
         return None
     keys = ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")
-    return {key: (math.exp(model[key]) if model.get(key) is not None and math.isfinite(model[key]) else None)
+    return {key: (_exp(model[key]) if model.get(key) is not None and math.isfinite(model[key]) else None)
             for key in keys}
+
+
+def _exp(x: float) -> float | None:
+    """exp(x), or None (JSON null) where it exceeds double precision (a log ratio above ~709), as
+    metafor's Inf is printed."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return None
 
 
 # ---------------------------------------------------------------- usable rows

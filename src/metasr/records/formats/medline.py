@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from metasr.records.formats.tagged import join_authors, malformed, split_records
+from metasr.records.formats.tagged import check_not_cut, join_authors, malformed, split_records
 
 NAME = "medline"
 _TAG = re.compile(r"^([A-Z][A-Z0-9]{1,3})\s*- ?(.*)$")
@@ -48,6 +48,7 @@ def to_fields(record) -> dict:
 def parse(text: str, path: str) -> list[dict]:
     records = split_records(text.split("\n"), path, _TAG, start_tags=("PMID",), blank_ends=True,
                             continuation=_CONTINUATION, fmt_name="MEDLINE")
+    check_not_cut(text, records, path, "MEDLINE")
     check_complete(records, path)
     return [to_fields(r) for r in records]
 
