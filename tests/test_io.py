@@ -94,9 +94,9 @@ def test_no_written_cell_starts_a_formula(text):
     assert not cell.startswith(FORMULA_START) or re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", cell)
 
 
-# Text without NUL: the reader refuses NUL bytes (binary files), and no input that metasr accepts
-# has one, so no output does.
-CELL = st.text(st.characters(blacklist_characters="\x00"))
+# Text without NUL (the reader refuses NUL bytes: binary files) and without lone surrogates (not
+# text: every input is decoded from bytes, so none reaches an output).
+CELL = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
 
 
 @given(st.lists(st.lists(CELL, min_size=3, max_size=3), max_size=5))
