@@ -215,3 +215,14 @@ def test_other_os_errors_stay_bugs():
     assert translate_os_error(OSError(errno.EBADF, "Bad file descriptor")) is None
     clear = translate_os_error(OSError(errno.ENOSPC, "No space left on device", "results/x.png"))
     assert clear.problems[0].file == "results/x.png" and "disk is full" in clear.problems[0].message
+
+
+def test_a_row_wider_than_its_header_is_a_problem_unless_the_extra_cells_are_empty(tmp_path):
+    path = tmp_path / "decisions.csv"
+    path.write_text("doi,title,decision\n10.1/a,Rims, lesions and disability,include\n10.1/b,Plain,exclude,,\n")
+    with pytest.raises(InputError) as err:
+        read_csv(path)
+    [problem] = err.value.problems
+    assert (problem.row, problem.rule, problem.value) == (2, "row-width", "include")
+    path.write_text("doi,title,decision\n10.1/b,Plain,exclude,,\n")
+    assert read_csv(path)[1] == [{"doi": "10.1/b", "title": "Plain", "decision": "exclude"}]

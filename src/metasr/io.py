@@ -113,7 +113,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     except OSError as err:
         # Only errors about this output; an input the block failed to read keeps its own name.
-        if err.filename is None or Path(err.filename) in (Path(tmp or path), path, *path.parents):
+        named = err.filename if isinstance(err.filename, (str, os.PathLike)) else None
+        if named is None or Path(named) in (Path(tmp or path), path, *path.parents):
             problem = os_error_problem(err, path, "write")
             if problem is not None:
                 raise InputError(problem) from None
@@ -178,14 +179,12 @@ def read_bytes(path: str | os.PathLike) -> bytes:
 # ---------------------------------------------------------------- CSV
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_TOUCHED = frozenset("=+-@\t\r'")  # first characters csv_safe_cell may act on
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
 # Python's csv module refuses fields over 128 kB by default; an abstract or a hand-made cell can
 # be longer, and a table metasr wrote must be readable by metasr.
 _FIELD_LIMIT = 2**31 - 1
-
-
-_TOUCHED = frozenset("=+-@\t\r'")
 
 
 def csv_safe_cell(value: Any) -> Any:
@@ -236,7 +235,6 @@ def write_csv(path: str | os.PathLike, columns: list[str], rows: Iterable) -> No
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([csv_safe_cell(c) for c in columns])
         writer.writerows(_rows_for_writing(columns, rows))
-
 
 
 def csv_text(columns: list[str], rows: Iterable) -> str:
@@ -306,11 +304,19 @@ def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:
 
 
 def read_csv(path: str | os.PathLike, strip: bool = False) -> tuple[list[str], list[dict[str, str]]]:
-    """(header, rows as dicts) of a UTF-8 CSV. Short rows get '' for the missing cells; cells
-    beyond the header are dropped (callers that must report them read `read_csv_rows`)."""
+    """(header, rows as dicts) of a UTF-8 CSV. Short rows get '' for the missing cells; a row with
+    something in cells beyond the header is an InputError (its cells would be misread, or lost),
+    empty trailing cells (a spreadsheet's leftovers) are not."""
     table = read_csv_rows(path)
     clean = (lambda c: c.strip()) if strip else (lambda c: c)
     header = [clean(c) for c in table[0]] if table else []
+    wide = [Problem(message=f"the row has {len(cells)} cells, the header {len(header)}", file=str(path),
+                    row=number, value=",".join(cells[len(header):])[:80], rule="row-width",
+                    hint="a comma inside a cell needs quotes (a spreadsheet adds them when it saves CSV)")
+            for number, cells in enumerate(table[1:], start=2)
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):])]
+    if wide:
+        raise InputError(wide)
     rows = [{h: clean(cells[i]) if i < len(cells) else "" for i, h in enumerate(header)} for cells in table[1:]]
     return header, rows
 

@@ -175,3 +175,16 @@ def test_a_null_effect_with_a_p_value_gives_no_standard_error(synthetic_review, 
     helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
     found = {(p.row, p.column, p.rule) for p in validate_review(config, root) if p.severity == "error"}
     assert found == {(2, "effect", "effect_p: effect not null")}
+
+
+def test_a_study_row_wider_than_the_header_is_found_before_any_job(synthetic_review):
+    """An unquoted comma in studies.csv shifted its cells: found at validation, as in outcome sheets
+    (the risk-of-bias and report steps read the same file later)."""
+    root, config = synthetic_review
+    sheet = root / "data/extraction/studies.csv"
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    lines[1] += ",stray"
+    lines[2] += ",,"  # empty trailing cells a spreadsheet leaves behind are fine
+    sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = {(p.row, p.rule) for p in validate_review(config, root) if p.severity == "error"}
+    assert found == {(2, "row-width")}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -84,3 +85,23 @@ def test_analyse_refuses_before_the_engine_sees_anything():
     with pytest.raises(InputError) as err:
         analyse(table([0.1, 1e308, -1e308], [1e300, 0.1, 0.1]), "GEN", "REML")
     assert [(p.row, p.column) for p in err.value.problems] == [(2, "vi"), (3, "yi"), (4, "yi")]
+
+
+@pytest.mark.xfail(strict=True, raises=np.linalg.LinAlgError,
+                   reason="engine (stats/bias.py, not guarded here): sampling variances equal to 7 digits make "
+                          "Egger's regression on sei singular; metafor's regtest stops with 'Model matrix no "
+                          "longer of full rank' (qr rank, tol 1e-7), bias._sei_varies only catches 1e-12")
+def test_nearly_equal_variances_in_eggers_test():
+    """Found by tests/fuzz (deep run): yi = 0, 0, 0 and vi = 1, 1, 1 + 2.3e-8 with FE."""
+    analyse(table([0.0, 0.0, 0.0], [1.0, 1.0, 1.0 + 2.3e-8]), "GEN", "FE", "z")
+
+
+@pytest.mark.xfail(strict=True, reason="engine (stats/tau2.py): REML's SE of tau2 loses precision as vi spread "
+                   "apart (tr(PP) by cancellation): relative error 2e-7 at a ratio of 1e5, 3e-5 at 1e6, 4e-4 at 1e7, "
+                   "5% at 1e8, ZeroDivisionError at 1e9 (refused from 1e7 by VI_RATIO_MAX)")
+def test_reml_tau2_se_with_variances_1e6_apart():
+    """metafor 3.8-1: rma(yi = c(0, 0), vi = c(1, 1e6), method = "REML")$se.tau2 = 707107.4883."""
+    from metasr.stats.models import fit_rma
+
+    fit = fit_rma(np.array([0.0, 0.0]), np.array([1.0, 1e6]), method="REML")
+    assert fit.tau2_se == pytest.approx(707107.4883, rel=1e-6)

@@ -117,6 +117,7 @@ def check_studies(sheet: Sheet, problems: list[Problem]) -> dict[str, dict]:
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
+        problems += _row_width(sheet.path, rownum, row)
         typed = schema.coerce({k: v for k, v in row.items() if k in allowed})
         problems += [p for p in schema.row_problems(schema.STUDIES_SCHEMA, typed, sheet.path, rownum)]
         sid = row.get("study_id", "")
@@ -167,10 +168,7 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[l
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
-        if "__extra__" in row:
-            problems.append(Problem(message="more cells than header columns", file=sheet.path, row=rownum,
-                                    value=row["__extra__"], rule="row-width",
-                                    hint="a comma inside a cell needs quotes"))
+        problems += _row_width(sheet.path, rownum, row)
         typed = schema.coerce({k: v for k, v in row.items() if k in allowed})
         problems += schema.row_problems(schema.OUTCOME_SCHEMA, typed, sheet.path, rownum)
         problems += plausibility.row_problems(typed, sheet.path, rownum)
@@ -187,6 +185,14 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[l
             problems += _study_crosscheck(typed, studies, sheet.path, rownum)
         typed_rows.append((rownum, typed))
     return problems, typed_rows
+
+
+def _row_width(file: str, rownum: int, row: dict) -> list[Problem]:
+    """Cells beyond the header that hold something (empty trailing cells are a spreadsheet's)."""
+    if not row.get("__extra__", "").strip(", \t"):
+        return []
+    return [Problem(message="more cells than header columns", file=file, row=rownum, value=row["__extra__"],
+                    rule="row-width", hint="a comma inside a cell needs quotes")]
 
 
 def _study_crosscheck(typed: dict, studies: dict[str, dict], file: str, rownum: int) -> list[Problem]:
@@ -230,6 +236,7 @@ def check_narrative(sheet: Sheet, studies: dict[str, dict]) -> list[Problem]:
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
+        problems += _row_width(sheet.path, rownum, row)
         for column in NARRATIVE_REQUIRED:
             if not row.get(column):
                 problems.append(Problem(message=f"required value '{column}' is empty", file=sheet.path,
