@@ -184,7 +184,7 @@ import yaml
 t0 = time.perf_counter()
 from metasr.records.pipeline import RECORD_COLUMNS, UNIQUE_COLUMNS, dedup_rows, parse_file
 from metasr.records.dedup import AUDIT_COLUMNS
-from metasr.records.table import write_csv_atomic
+from metasr.io import write_csv
 from metasr.screening.pipeline import screen_records
 imports = time.perf_counter() - t0
 d = Path(sys.argv[1])
@@ -203,9 +203,9 @@ t, c = time.perf_counter(), time.process_time()
 records, unique, audit = dedup_rows(rows, d / "data/search/dedup_overrides.csv")
 stage("dedup", t, c)
 t, c = time.perf_counter(), time.process_time()
-write_csv_atomic(records, out / "records.csv", RECORD_COLUMNS)
-write_csv_atomic(unique, out / "unique.csv", UNIQUE_COLUMNS)
-write_csv_atomic(audit, out / "audit.csv", AUDIT_COLUMNS)
+write_csv(out / "records.csv", RECORD_COLUMNS, records)
+write_csv(out / "unique.csv", UNIQUE_COLUMNS, unique)
+write_csv(out / "audit.csv", AUDIT_COLUMNS, audit)
 stage("write", t, c)
 t, c = time.perf_counter(), time.process_time()
 prisma = screen_records(out / "records.csv", out / "unique.csv", d / cfg["screening"]["title_abstract"],

@@ -53,3 +53,57 @@ def normand_pooled():
 @pytest.fixture
 def review_config():
     return yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
+
+
+def _mount(*args: str) -> bool:
+    import subprocess
+
+    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+
+def _umount(path: Path) -> None:
+    import subprocess
+
+    subprocess.run(["umount", str(path)], capture_output=True)
+
+
+@pytest.fixture
+def full_disk(tmp_path) -> Path:
+    """A folder on a real file system with 64 kB, nearly all of it taken: writes fail with ENOSPC.
+    Needs root (mount); skipped otherwise (tests that monkeypatch the error run everywhere)."""
+    import os
+
+    place = tmp_path / "full"
+    place.mkdir()
+    if os.geteuid() != 0 or not _mount("-t", "tmpfs", "-o", "size=64k", "tmpfs", str(place)):
+        pytest.skip("a small tmpfs needs root and mount")
+    try:
+        try:
+            with open(place / "filler", "wb") as handle:
+                while True:
+                    handle.write(b"\0" * 1024)
+                    handle.flush()
+        except OSError:
+            pass
+        yield place
+    finally:
+        _umount(place)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path) -> Path:
+    """A read-only view (bind mount) of an empty folder: writes fail with EROFS even for root.
+    Needs root (mount); skipped otherwise."""
+    import os
+
+    source, view = tmp_path / "source", tmp_path / "read_only"
+    source.mkdir()
+    view.mkdir()
+    if os.geteuid() != 0 or not _mount("--bind", str(source), str(view)):
+        pytest.skip("a read-only bind mount needs root and mount")
+    try:
+        if not _mount("-o", "remount,bind,ro", str(view)):
+            pytest.skip("cannot remount read-only")
+        yield view
+    finally:
+        _umount(view)

@@ -1,15 +1,26 @@
-"""Atomic writes leave either the old file or the new one, never half of one, with normal permissions."""
+"""Atomic writes leave either the old file or the new one, never half of one, with normal permissions;
+the one CSV writer makes no cell a spreadsheet would run and the one reader gives back what was
+written; what the system refuses (a full disk, a read-only folder, an unreadable file) is a problem
+naming the path."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import re
+from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from metasr.errors import InputError
-from metasr.io import atomic_path, atomic_write_text, json_safe, write_json
+from metasr.io import (atomic_path, atomic_write_text, csv_plain_cell, csv_safe_cell, csv_text, json_safe,
+                       read_bytes, read_csv, read_csv_rows, translate_os_error, write_csv, write_json)
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "metasr"
 
 
 def test_atomic_write_replaces_and_leaves_no_temp_files(tmp_path):
@@ -56,3 +67,162 @@ def test_an_output_on_a_folder_or_under_a_file_is_a_clear_input_error(tmp_path):
     with pytest.raises(InputError, match="is a file, not a folder"):
         atomic_write_text(tmp_path / "file" / "out.csv", "x")
     assert (tmp_path / "file").read_text() == "keep" and not list((tmp_path / "folder").iterdir())
+
+
+# ---------------------------------------------------------------- formula-safe CSV
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_formula_cells_get_an_apostrophe_and_numbers_stay_numbers():
+    assert csv_safe_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert csv_safe_cell("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
+    assert csv_safe_cell("+SUM(1;2)") == "'+SUM(1;2)" and csv_safe_cell("@A1") == "'@A1"
+    assert csv_safe_cell("-0.5") == "-0.5" and csv_safe_cell("+3") == "+3" and csv_safe_cell("-1e-05") == "-1e-05"
+    assert csv_safe_cell(-0.5) == -0.5 and csv_safe_cell(None) is None
+    assert csv_safe_cell("'=x") == "''=x"  # so that reading back gives "'=x" again
+
+
+@given(st.text())
+def test_the_reader_undoes_exactly_what_the_writer_did(text):
+    assert csv_plain_cell(csv_safe_cell(text)) == text
+
+
+@given(st.text())
+def test_no_written_cell_starts_a_formula(text):
+    cell = csv_safe_cell(text)
+    assert not cell.startswith(FORMULA_START) or re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", cell)
+
+
+# Text without NUL (the reader refuses NUL bytes: binary files) and without lone surrogates (not
+# text: every input is decoded from bytes, so none reaches an output).
+CELL = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
+
+
+@given(st.lists(st.lists(CELL, min_size=3, max_size=3), max_size=5))
+def test_a_table_written_and_read_back_is_unchanged(tmp_path_factory, rows):
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    write_csv(path, ["a", "b", "c"], rows)
+    table = read_csv_rows(path)
+    # A line break inside a cell is written as "\n" (a lone "\r" would end the row for a reader).
+    assert table == [["a", "b", "c"], *([c.replace("\r\n", "\n").replace("\r", "\n") for c in r] for r in rows)]
+    assert csv_text(["a", "b", "c"], rows) == path.read_text(encoding="utf-8")
+
+
+def test_a_cell_longer_than_pythons_csv_limit_is_read(tmp_path):
+    abstract = "word " * 30_000  # 150 kB: Python's csv module stops at 128 kB by default
+    write_csv(tmp_path / "t.csv", ["id", "abstract"], [{"id": "1", "abstract": abstract}])
+    assert read_csv(tmp_path / "t.csv")[1] == [{"id": "1", "abstract": abstract}]
+
+
+def test_every_csv_of_metasr_is_written_and_read_in_metasr_io():
+    """One place neutralises formula cells and one undoes it: no module writes (or reads) CSV on
+    its own. The record exports' parser reads foreign CSV dialects with line numbers; its cells
+    are not metasr's, so it is the one reader allowed."""
+    own = re.compile(r"csv\.(writer|DictWriter|reader|DictReader)\(|to_csv\(")
+    allowed = {SRC / "io.py", SRC / "records" / "formats" / "csv.py"}
+    offenders = [f"{path.relative_to(SRC)}:{number}" for path in sorted(SRC.rglob("*.py")) if path not in allowed
+                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+                 if own.search(line)]
+    assert offenders == []
+    pandas_readers = [path.relative_to(SRC) for path in sorted(SRC.rglob("*.py"))
+                      if "pd.read_csv(" in path.read_text(encoding="utf-8")
+                      and "plain_frame(" not in path.read_text(encoding="utf-8")]
+    assert pandas_readers == []
+
+
+# ---------------------------------------------------------------- bad bytes
+
+def test_a_cp1252_sheet_is_reported_with_its_row_and_column(tmp_path):
+    path = tmp_path / "sheet.csv"
+    path.write_bytes("study_id,label,notes\nS1,Smith 2020,ok\nS2,Müller 2021,ok\n".encode("cp1252"))
+    with pytest.raises(InputError) as err:
+        read_csv_rows(path)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column, problem.rule) == (str(path), 3, "label", "encoding")
+    assert "Windows-1252" in problem.message and "CSV UTF-8" in problem.hint
+
+
+def test_a_nul_byte_is_binary_not_csv(tmp_path):
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(b"a,b\n1,2\n3,\x00\n")
+    with pytest.raises(InputError) as err:
+        read_csv_rows(path)
+    [problem] = err.value.problems
+    assert problem.row == 3 and problem.column == "b" and "binary" in problem.message
+
+
+# ---------------------------------------------------------------- what the system refuses
+
+def _no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_is_a_problem_naming_the_output_and_leaves_nothing(tmp_path, monkeypatch):
+    target = tmp_path / "results" / "table.csv"
+    target.parent.mkdir()
+    target.write_text("old")
+    monkeypatch.setattr(os, "replace", _no_space)
+    with pytest.raises(InputError) as err:
+        write_csv(target, ["a"], [{"a": 1}])
+    [problem] = err.value.problems
+    assert problem.file == str(target) and "disk is full" in problem.message and problem.rule == "disk space"
+    assert target.read_text() == "old" and [p.name for p in target.parent.iterdir()] == ["table.csv"]
+
+
+def test_a_really_full_disk(full_disk):
+    with pytest.raises(InputError, match="the disk is full") as err:
+        write_csv(full_disk / "results" / "big.csv", ["text"], [{"text": "x" * 200_000}])
+    assert err.value.problems[0].file == str(full_disk / "results" / "big.csv")
+    assert not (full_disk / "results" / "big.csv").exists()
+    assert [p.name for p in (full_disk / "results").iterdir()] == []
+
+
+def test_a_read_only_folder(read_only_dir):
+    with pytest.raises(InputError, match="read-only") as err:
+        atomic_write_text(read_only_dir / "results" / "report.html", "x")
+    assert err.value.problems[0].file == str(read_only_dir / "results" / "report.html")
+
+
+def test_a_permission_error_on_write_says_what_to_do(tmp_path, monkeypatch):
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "out"))
+
+    monkeypatch.setattr("tempfile.mkstemp", denied)
+    with pytest.raises(InputError) as err:
+        atomic_write_text(tmp_path / "out" / "x.json", "{}")
+    assert "permission denied" in err.value.problems[0].message and "writable" in err.value.problems[0].hint
+
+
+def test_missing_unreadable_and_folder_inputs_are_problems(tmp_path, monkeypatch):
+    with pytest.raises(InputError, match="not found"):
+        read_bytes(tmp_path / "absent.ris")
+    with pytest.raises(InputError, match="it is a folder"):
+        read_csv(tmp_path)
+    target = tmp_path / "locked.csv"
+    target.write_text("a\n1\n")
+
+    def denied(self):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(InputError) as err:
+        read_csv(target)
+    assert err.value.problems[0].file == str(target) and "readable" in err.value.problems[0].hint
+
+
+def test_other_os_errors_stay_bugs():
+    assert translate_os_error(OSError(errno.EBADF, "Bad file descriptor")) is None
+    clear = translate_os_error(OSError(errno.ENOSPC, "No space left on device", "results/x.png"))
+    assert clear.problems[0].file == "results/x.png" and "disk is full" in clear.problems[0].message
+
+
+def test_a_row_wider_than_its_header_is_a_problem_unless_the_extra_cells_are_empty(tmp_path):
+    path = tmp_path / "decisions.csv"
+    path.write_text("doi,title,decision\n10.1/a,Rims, lesions and disability,include\n10.1/b,Plain,exclude,,\n")
+    with pytest.raises(InputError) as err:
+        read_csv(path)
+    [problem] = err.value.problems
+    assert (problem.row, problem.rule, problem.value) == (2, "row-width", "include")
+    path.write_text("doi,title,decision\n10.1/b,Plain,exclude,,\n")
+    assert read_csv(path)[1] == [{"doi": "10.1/b", "title": "Plain", "decision": "exclude"}]

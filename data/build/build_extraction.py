@@ -26,7 +26,7 @@ SOURCE = ROOT.parent / "shared" / "irl-review"
 sys.path.insert(0, str(ROOT / "src"))
 
 from metasr.extraction.sheets import (NARRATIVE_COLUMNS, OUTCOME_COLUMNS, STUDY_COLUMNS,  # noqa: E402
-                                      write_csv_atomic)
+                                      write_sheet)
 
 # Source outcome id -> outcome sheet id (only outcomes declared in config/config.yaml get a sheet).
 SHEET_OF = {
@@ -209,12 +209,12 @@ def main(out: Path | None = None) -> int:
             assert index not in FORMS, f"source row {index} has a form but its outcome has no sheet"
             narrative.append(narrative_row(row, record_of[row["study_id"]]))
     out = Path(out) if out else ROOT / "data" / "extraction"
-    write_csv_atomic(out / "studies.csv", STUDY_COLUMNS, build_studies(studies))
+    write_sheet(out / "studies.csv", STUDY_COLUMNS, build_studies(studies))
     for oid, rows in sorted(sheets.items()):
         rows.sort(key=lambda r: (r["study_id"], r["comparison"]))
-        write_csv_atomic(out / "outcomes" / f"{oid}.csv", OUTCOME_COLUMNS, rows)
+        write_sheet(out / "outcomes" / f"{oid}.csv", OUTCOME_COLUMNS, rows)
     narrative.sort(key=lambda r: (r["study_id"], r["outcome"], r["comparison"]))
-    write_csv_atomic(out / "narrative.csv", NARRATIVE_COLUMNS, narrative)
+    write_sheet(out / "narrative.csv", NARRATIVE_COLUMNS, narrative)
     placed = sum(len(r) for r in sheets.values()) + len(narrative)
     print(f"{len(studies)} studies; {placed} outcome rows: "
           f"{placed - len(narrative)} in {len(sheets)} outcome sheets, {len(narrative)} narrative")

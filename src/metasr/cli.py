@@ -1,7 +1,9 @@
 """The `metasr` command line: discovers sub-commands in `metasr.commands` and runs one.
 
 A user mistake (`InputError`) is printed as a list of problems, never as a traceback, and the
-process exits with status 2. Anything else is a bug and keeps its traceback.
+process exits with status 2; so is what the system refuses that the user can fix (a missing or
+unreadable file, a full disk, a read-only folder: `metasr.io.translate_os_error`). Anything else
+is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 
 from metasr import __version__, commands
 from metasr.errors import InputError
+from metasr.io import translate_os_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except InputError as err:
         print(err.format(), file=sys.stderr)
+        return 2
+    except OSError as err:
+        clear = translate_os_error(err)
+        if clear is None:
+            raise
+        print(clear.format(), file=sys.stderr)
         return 2
 
 

@@ -1,7 +1,17 @@
-"""Small file helpers shared by every stage: atomic writes and deterministic JSON."""
+"""Small file helpers shared by every stage: atomic writes, deterministic JSON, the one CSV
+reader and writer, and clear problems for what the operating system refuses.
+
+Every CSV metasr writes goes through `write_csv` (or `csv_text`): text cells that a spreadsheet
+would run as a formula get a leading apostrophe (`csv_safe_cell`), and every CSV metasr reads
+goes through `read_csv_rows`, which takes the apostrophe off again (`csv_plain_cell`), so a
+table written and read back is unchanged.
+"""
 
 from __future__ import annotations
 
+import csv
+import errno
+import io
 import json
 import math
 import os
@@ -9,10 +19,73 @@ import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from metasr.errors import InputError, Problem
 
+# ---------------------------------------------------------------- what the system refuses
+
+# errno -> (what happened, what to do), for reading and for writing.
+_READ_PROBLEMS = {
+    errno.ENOENT: ("not found", "check the path (and the config entry that names it)"),
+    errno.EACCES: ("permission denied", "make the file readable by the user running metasr"),
+    errno.EPERM: ("permission denied", "make the file readable by the user running metasr"),
+    errno.EISDIR: ("it is a folder, not a file", "name the file inside the folder"),
+    errno.ENOTDIR: ("a part of the path is a file, not a folder", "check the path"),
+    errno.ENAMETOOLONG: ("the path is too long", "use a shorter path"),
+    errno.ELOOP: ("the path has a loop of symbolic links", "check the links"),
+    errno.EIO: ("input/output error", "the disk or network file system failed; check it and run again"),
+}
+_WRITE_PROBLEMS = {
+    errno.ENOSPC: ("the disk is full", "free some space on that disk (or move the review to a disk "
+                   "with room) and run again; nothing partial was kept"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space within your quota and run again; "
+                   "nothing partial was kept"),
+    errno.EROFS: ("the file system is read-only", "run the review in a folder you can write to"),
+    errno.EACCES: ("permission denied", "make the folder writable by the user running metasr, or run "
+                   "the review in a copy you can write to"),
+    errno.EPERM: ("permission denied", "make the folder writable by the user running metasr, or run "
+                  "the review in a copy you can write to"),
+    errno.EISDIR: ("it is a folder", "give a file name"),
+    errno.ENOTDIR: ("a part of the path is a file, not a folder", "choose an output folder that is not "
+                    "an existing file"),
+    errno.ENAMETOOLONG: ("the path is too long", "use a shorter path"),
+    errno.EIO: ("input/output error", "the disk or network file system failed; check it and run again"),
+}
+
+
+# The rule each refusal breaks, as Problems name rules.
+_RULES = {errno.ENOSPC: "disk space", errno.EDQUOT: "disk space", errno.EROFS: "writable folder",
+          errno.EACCES: "permission", errno.EPERM: "permission", errno.ENOENT: "file exists",
+          errno.EISDIR: "path names a file", errno.ENOTDIR: "path names a file",
+          errno.ENAMETOOLONG: "path length", errno.ELOOP: "path", errno.EIO: "working disk"}
+SYSTEM_RULES = frozenset(_RULES.values())
+
+
+def os_error_problem(err: OSError, path: str | os.PathLike | None = None, action: str = "read") -> Problem | None:
+    """A Problem for an OSError the user can act on (a missing or unreadable file, a full disk,
+    a read-only folder), naming the path; None for any other OSError (a bug keeps its traceback).
+
+    `action` is "read" or "write": the same errno asks for a different remedy.
+    """
+    known = _WRITE_PROBLEMS if action == "write" else _READ_PROBLEMS
+    if err.errno not in known:
+        return None
+    what, hint = known[err.errno]
+    where = str(path if path is not None else err.filename or "")
+    return Problem(message=f"cannot {action} {'this path' if where else 'a file'}: {what}", file=where or None,
+                   rule=_RULES[err.errno], hint=hint)
+
+
+def translate_os_error(err: OSError) -> InputError | None:
+    """The clear problem for an OSError that escaped to the top (the CLI, a workflow step): the
+    path it names, as a write when the errno only happens on writes."""
+    action = "write" if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) else "read"
+    problem = os_error_problem(err, err.filename, action)
+    return None if problem is None else InputError(problem)
+
+
+# ---------------------------------------------------------------- atomic writes
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -26,18 +99,32 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     Readers never see half a file, and a failed step leaves no partial output. The file gets the
     permissions a plain `open()` would give (mkstemp's 0600 would hide results from co-workers).
+    A full disk, a read-only or unwritable folder become an InputError naming `path`.
     """
     path = Path(path)
     check_output_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
+        os.close(fd)
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as err:
+        # Only errors about this output; an input the block failed to read keeps its own name.
+        named = err.filename if isinstance(err.filename, (str, os.PathLike)) else None
+        if named is None or Path(named) in (Path(tmp or path), path, *path.parents):
+            problem = os_error_problem(err, path, "write")
+            if problem is not None:
+                raise InputError(problem) from None
+        raise
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            try:
+                Path(tmp).unlink(missing_ok=True)
+            except OSError:
+                pass
 
 
 def check_output_path(path: Path) -> None:
@@ -76,27 +163,169 @@ def write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(json_safe(data), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
+# ---------------------------------------------------------------- reading inputs
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """A file's bytes; a missing, unreadable or folder path is an InputError naming it."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        problem = os_error_problem(err, path, "read")
+        if problem is None:
+            raise
+        raise InputError(problem) from None
+
+
+# ---------------------------------------------------------------- CSV
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_TOUCHED = frozenset("=+-@\t\r'")  # first characters csv_safe_cell may act on
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
+# Python's csv module refuses fields over 128 kB by default; an abstract or a hand-made cell can
+# be longer, and a table metasr wrote must be readable by metasr.
+_FIELD_LIMIT = 2**31 - 1
 
 
 def csv_safe_cell(value: Any) -> Any:
     """A CSV cell that a spreadsheet will not run as a formula (OWASP's CSV injection
     guidance): text starting with '=', '+', '-', '@', a tab or a carriage return gets a leading
-    apostrophe. Numbers, and text that is a plain number ('-0.5'), stay as they are."""
-    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
-        return value
-    if _NUMBER.match(value):
-        return value
-    return "'" + value
+    apostrophe. Numbers, and text that is a plain number ('-0.5'), stay as they are.
+
+    Text that already starts with apostrophes before such a character gets one more, so that
+    `csv_plain_cell` undoes exactly what this did.
+    """
+    if not isinstance(value, str) or not value or value[0] not in _TOUCHED:
+        return value  # nearly every cell: tables of 100,000 records pass here
+    if value.startswith(_FORMULA_START) and not _NUMBER.match(value) or _ESCAPED.match(value):
+        return "'" + value
+    return value
 
 
-def write_csv_safe(path: str | os.PathLike, columns: list[str], rows: list[dict]) -> None:
-    """Write rows (dicts) as a UTF-8 CSV for people and their spreadsheets: every cell through
-    `csv_safe_cell`, atomically."""
-    import csv
+def csv_plain_cell(value: str) -> str:
+    """The inverse of `csv_safe_cell`: one leading apostrophe off text it would have added one to."""
+    return value[1:] if value[:1] == "'" and _ESCAPED.match(value) else value
 
+
+def allow_long_fields() -> None:
+    """Let Python's csv module read fields longer than its default 128 kB."""
+    if csv.field_size_limit() < _FIELD_LIMIT:
+        csv.field_size_limit(_FIELD_LIMIT)
+
+
+def _cell(value: Any) -> Any:
+    # csv.writer quotes a cell holding "\n" but not one holding a lone "\r", which a reader then
+    # takes for a line break: line breaks inside a cell are written as "\n".
+    if isinstance(value, str) and "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return csv_safe_cell(value)
+
+
+def _rows_for_writing(columns: list[str], rows: Iterable) -> Iterator[list]:
+    for row in rows:
+        cells = [row.get(c, "") for c in columns] if isinstance(row, dict) else list(row)
+        yield [_cell(cell) for cell in cells]
+
+
+def write_csv(path: str | os.PathLike, columns: list[str], rows: Iterable) -> None:
+    """Write a UTF-8 CSV atomically: a header, then `rows` (dicts keyed by column, or lists in
+    column order), every cell through `csv_safe_cell` (and line breaks inside cells as "\n").
+    Cells are written as given (format numbers first if their text matters)."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([csv_safe_cell(row.get(c, "")) for c in columns] for row in rows)
+        writer.writerow([csv_safe_cell(c) for c in columns])
+        writer.writerows(_rows_for_writing(columns, rows))
+
+
+def csv_text(columns: list[str], rows: Iterable) -> str:
+    """The text `write_csv` would write (for outputs assembled in memory)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([csv_safe_cell(c) for c in columns])
+    writer.writerows(_rows_for_writing(columns, rows))
+    return buffer.getvalue()
+
+
+def _bad_utf8(data: bytes, err: UnicodeDecodeError, path) -> Problem:
+    """Where (row, column) a file stops being UTF-8: the rows before the bad byte are parsed."""
+    before = data[: err.start].decode("utf-8-sig", errors="replace")
+    parsed = list(csv.reader(io.StringIO(before)))
+    at_row_start = not before or before.endswith("\n")
+    row = len(parsed) + 1 if at_row_start else max(len(parsed), 1)
+    header = parsed[0] if parsed else []
+    index = 0 if at_row_start or not parsed else len(parsed[-1]) - 1
+    column = header[index].strip() if row > 1 and index < len(header) else None
+    byte = data[err.start: err.start + 1].hex()
+    guess = "Windows-1252 (Excel's plain 'CSV' on Windows)" if _decodes_cp1252(data) else "not text"
+    return Problem(message=f"the file is not UTF-8 text: byte 0x{byte} cannot be read (it looks like {guess})",
+                   file=str(path), row=row, column=column, rule="encoding",
+                   hint="save the sheet as 'CSV UTF-8 (comma delimited)'")
+
+
+def _decodes_cp1252(data: bytes) -> bool:
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def decode_csv(data: bytes, path) -> str:
+    """UTF-8 text without a BOM; InputError naming the row and column of the first bad byte, or
+    of a NUL byte (binary content)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(_bad_utf8(data, err, path)) from None
+    if "\x00" in text:
+        at = data.index(b"\x00")
+        problem = _bad_utf8(data, UnicodeDecodeError("utf-8", data, at, at + 1, "NUL byte"), path)
+        raise InputError(Problem(message="the file contains a NUL byte: it is binary, not CSV text",
+                                 file=problem.file, row=problem.row, column=problem.column,
+                                 rule="encoding", hint="save the sheet as 'CSV UTF-8 (comma delimited)'"))
+    return text
+
+
+def parse_csv_text(text: str, path, **reader_options) -> list[list[str]]:
+    """Every row of CSV text as cells (apostrophes from `csv_safe_cell` taken off)."""
+    allow_long_fields()
+    reader = csv.reader(io.StringIO(text), **reader_options)
+    try:
+        return [[csv_plain_cell(cell) for cell in cells] for cells in reader]
+    except csv.Error as err:
+        raise InputError(Problem(message=f"not a readable CSV: {err}", file=str(path), row=reader.line_num,
+                                 rule="CSV", hint="save the sheet again as 'CSV UTF-8 (comma delimited)'")) from None
+
+
+def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:
+    """Every row of a UTF-8 CSV file as lists of cells, header first. A missing or unreadable
+    file, bytes that are not UTF-8 and broken CSV are InputErrors naming the file (and row)."""
+    return parse_csv_text(decode_csv(read_bytes(path), path), path)
+
+
+def read_csv(path: str | os.PathLike, strip: bool = False) -> tuple[list[str], list[dict[str, str]]]:
+    """(header, rows as dicts) of a UTF-8 CSV. Short rows get '' for the missing cells; a row with
+    something in cells beyond the header is an InputError (its cells would be misread, or lost),
+    empty trailing cells (a spreadsheet's leftovers) are not."""
+    table = read_csv_rows(path)
+    clean = (lambda c: c.strip()) if strip else (lambda c: c)
+    header = [clean(c) for c in table[0]] if table else []
+    wide = [Problem(message=f"the row has {len(cells)} cells, the header {len(header)}", file=str(path),
+                    row=number, value=",".join(cells[len(header):])[:80], rule="row-width",
+                    hint="a comma inside a cell needs quotes (a spreadsheet adds them when it saves CSV)")
+            for number, cells in enumerate(table[1:], start=2)
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):])]
+    if wide:
+        raise InputError(wide)
+    rows = [{h: clean(cells[i]) if i < len(cells) else "" for i, h in enumerate(header)} for cells in table[1:]]
+    return header, rows
+
+
+def plain_frame(frame):
+    """A pandas DataFrame read by pandas itself, with `csv_plain_cell` applied to its text cells."""
+    from pandas.api.types import is_numeric_dtype
+
+    for column in frame.columns:
+        if not is_numeric_dtype(frame[column]):
+            frame[column] = frame[column].map(lambda v: csv_plain_cell(v) if isinstance(v, str) else v)
+    return frame

@@ -12,8 +12,6 @@ Sheet headers come from the modules that read the sheets, so a starter can never
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from metasr.errors import InputError, Problem
 from metasr.extraction.sheets import (NARRATIVE_COLUMNS, OUTCOME_COLUMNS, SINGLE_OUTCOME_COLUMNS, STUDY_COLUMNS,
                                       format_cell)
 from metasr.folder import CONFIG_NAMES
+from metasr.io import csv_text, read_csv
 from metasr.measures import FAMILIES, accepts_reported, get, ids, is_ratio, known
 from metasr.resources import RESOURCES
 
@@ -43,12 +42,10 @@ def _render(name: str, **context) -> str:
 
 
 def _csv_text(columns: list[str], rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="raise")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({c: format_cell(row.get(c)) for c in columns})
-    return out.getvalue()
+    unknown = sorted({key for row in rows for key in row} - set(columns))
+    if unknown:  # a programming error: a starter row names a column its sheet does not have
+        raise ValueError(f"columns not in the sheet: {unknown}")
+    return csv_text(columns, [{c: format_cell(row.get(c)) for c in columns} for row in rows])
 
 
 def _review_id(folder: Path) -> str:
@@ -255,16 +252,7 @@ def read_study_table(path: str | Path, measure: str) -> TableImport:
     if not known(measure):
         raise InputError(Problem(message=f"unknown measure {measure!r}", value=measure, rule="measure",
                                  hint=f"use one of {', '.join(ids())}"))
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (FileNotFoundError, IsADirectoryError):
-        raise InputError(Problem(message="file not found", file=str(path), rule="file-exists",
-                                 hint="give the CSV of study-level data"))
-    except UnicodeDecodeError as err:
-        raise InputError(Problem(message=f"not UTF-8 text ({err.reason})", file=str(path), rule="encoding",
-                                 hint="save the table as CSV UTF-8"))
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+    header, table = read_csv(path, strip=True)
     result = TableImport()
     study_column = next((c for c in STUDY_COLUMN_NAMES if c in header), None)
     if study_column is None:
@@ -272,7 +260,7 @@ def read_study_table(path: str | Path, measure: str) -> TableImport:
                                  hint=f"name the study of each row in a column called one of: "
                                       f"{', '.join(STUDY_COLUMN_NAMES)}"))
     columns = set(header)
-    for line, raw in enumerate(reader, start=2):
+    for line, raw in enumerate(table, start=2):
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         if not any(row.values()):
             continue

@@ -152,3 +152,84 @@ def test_cli_refuses_an_option_the_measure_does_not_take(capsys):
     code, out, err = run(capsys, MEASURE_FIXTURES / "inputs/molloy2014.csv", "--measure", "ZCOR", "--method", "REML",
                          "--vtype", "AV")
     assert code != 0 and "vtype" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- hostile input (issue 16, items 9-11)
+
+@pytest.mark.parametrize("rows, column, rule", [
+    (["a,0.1,1e300", "b,0.2,0.1", "c,0.3,0.2"], "vi", "variance in range"),  # ZeroDivisionError in tau2
+    (["a,1e308,0.1", "b,0.2,0.1", "c,-1e308,0.2"], "yi", "effect in range"),  # LinAlgError
+    (["a,0.1,1e-300", "b,0.2,0.1", "c,0.3,0.2"], "vi", "variance in range"),
+    (["a,0.1,inf", "b,0.2,0.1", "c,0.3,0.2"], "vi", "numeric"),
+])
+def test_numbers_the_engine_cannot_take_are_named_before_it_sees_them(tmp_path, capsys, rows, column, rule):
+    path = tmp_path / "effects.csv"
+    path.write_text("study_id,yi,vi\n" + "\n".join(rows) + "\n")
+    for method in ("REML", "DL", "FE"):
+        code, out, err = run(capsys, path, "--measure", "GEN", "--method", method)
+        assert code == 2 and out == "" and "Traceback" not in err
+        assert f"{path}, row 2, column '{column}'" in err and f"[rule: {rule}]" in err
+
+
+def test_a_folder_as_input_is_a_problem(tmp_path, capsys):
+    code, out, err = run(capsys, tmp_path, "--measure", "SMD", "--method", "REML")
+    assert code == 2 and "it is a folder" in err and str(tmp_path) in err and "Traceback" not in err
+
+
+def test_an_unreadable_input_is_a_problem(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import pandas as pd
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(pd, "read_csv", denied)
+    code, out, err = run(capsys, tmp_path / "locked.csv", "--measure", "SMD", "--method", "REML")
+    assert code == 2 and "permission denied" in err and "locked.csv" in err and "Traceback" not in err
+
+
+def test_a_study_pooled_twice_is_refused_with_a_hint(tmp_path, capsys):
+    path = tmp_path / "effects.csv"
+    path.write_text("study_id,yi,vi\nS1,0.1,0.1\nS2,0.2,0.1\nS1,0.3,0.2\nS3,0.1,0.1\n")
+    code, out, err = run(capsys, path, "--measure", "GEN", "--method", "REML")
+    assert code == 2 and f"{path}, row 4, column 'study_id'" in err and "pooled twice" in err
+    assert "--cluster" in err and "distinct study ids" in err
+    # a row marked not usable is not pooled, so it is no duplicate
+    path.write_text("study_id,yi,vi,usable\nS1,0.1,0.1,true\nS2,0.2,0.1,true\nS1,0.3,0.2,false\n")
+    code, out, _ = run(capsys, path, "--measure", "GEN", "--method", "FE")
+    assert code == 0 and json.loads(out)["k"] == 2
+
+
+def test_identical_effects_with_knapp_hartung_print_no_warnings(tmp_path, capsys):
+    """All yi equal: metafor reports se = 0 and NaN influence measures; so do we, without numpy's
+    RuntimeWarnings on the console."""
+    import warnings
+
+    path = tmp_path / "same.csv"
+    path.write_text("study_id,yi,vi\na,0.5,0.1\nb,0.5,0.2\nc,0.5,0.3\nd,0.5,0.15\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, out, err = run(capsys, path, "--measure", "GEN", "--method", "REML", "--test", "knha")
+    assert code == 0 and err == ""
+    result = json.loads(out)
+    assert result["estimate"] == pytest.approx(0.5) and result["se"] == pytest.approx(0.0)
+
+
+def test_a_full_disk_or_read_only_folder_on_output_is_a_problem(tmp_path, capsys, monkeypatch):
+    """`metasr records parse --out` on a full disk: the CLI names the file, exits 2, no traceback."""
+    import errno
+    import os
+
+    from metasr.cli import main as cli
+
+    export = Path(__file__).resolve().parents[1] / "fixtures" / "exports" / "scopus_9.ris"
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full)
+    code = cli(["records", "parse", str(export), "--out", str(tmp_path / "parsed.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "disk is full" in err and "parsed.csv" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

@@ -197,3 +197,91 @@ def test_single_group_subgroups_are_summed(tmp_path):
              "n": n} for s, e, n in (("men", 4, 10), ("women", 6, 15))]  # SYNTHETIC counts
     [(row, result)] = convert_rows(rows, Settings("PR"))
     assert result.usable and result.values == {"xi": 10, "ni": 25} and "sums" in result.conversion
+
+
+def test_means_of_plus_minus_1e308_are_refused_against_the_sheet(synthetic_review, helpers):
+    """The means are finite, but their difference is not (issue 16, item 7): validation names
+    both cells as numbers too large to compute with, before any job starts."""
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0].update(mean1="1e308", mean2="-1e308")
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    out = root / "results/extraction/score.csv"
+    with pytest.raises(InputError) as err:
+        run(root, "score", config, out)
+    assert {(p.file, p.row, p.column, p.rule) for p in err.value.errors} == {
+        (str(sheet), 2, "mean1", "number-range"), (str(sheet), 2, "mean2", "number-range")}
+    assert not out.exists()
+
+
+def test_an_effect_beyond_the_engine_is_refused_against_the_sheet_before_pooling(synthetic_review, helpers):
+    """Numbers inside the sheet's range whose effect is not (means of +-1e100, SDs of 1e-90)."""
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0].update(mean1="1e100", mean2="-1e100", sd1="1e-90", sd2="1e-90")
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    out = root / "results/extraction/score.csv"
+    with pytest.raises(InputError) as err:
+        run(root, "score", config, out)
+    [problem] = err.value.errors
+    assert (problem.file, problem.row) == (str(sheet), 2) and problem.rule in ("effect in range", "finite effect")
+    assert problem.column in ("mean1", "mean2", "sd1", "sd2") and "reported mean_sd numbers" in problem.message
+    assert not out.exists()
+
+
+def test_a_tiny_sd_that_gives_an_effect_beyond_the_engine_is_named(synthetic_review, helpers):
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0].update(mean1="5e50", sd1="1e-40", sd2="1e-40")
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    with pytest.raises(InputError) as err:
+        run(root, "score", config)
+    [problem] = err.value.errors
+    assert problem.row == 2 and problem.column in ("mean1", "sd1", "sd2")
+    assert problem.rule in ("effect in range", "finite effect")
+
+
+def test_p_of_1_with_an_effect_is_a_problem_not_a_division_by_zero(synthetic_review, helpers):
+    """Issue 16, item 6: `p_value = 1` in an effect_p row stopped parse time with ZeroDivisionError."""
+    from metasr.extraction.pipeline import conversion_settings, usable_study_ids
+    from metasr.extraction.sheets import read_sheet
+    from metasr.extraction.validate import check_outcome_rows, validate_review
+
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0] = helpers.outcome_row(study_id="S1", reported_form="effect_p", effect="0.4", effect_measure="SMD",
+                                  p_value="1")
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    problems = [p for p in validate_review(config, root) if p.severity == "error"]
+    assert [(p.file, p.row, p.column, p.rule) for p in problems] == [(str(sheet), 2, "p_value", "effect_p: p<1")]
+    # Rows that validation refuses never reach conversion; converting one anyway is still no crash.
+    _, typed = check_outcome_rows(read_sheet(sheet), None)
+    settings = conversion_settings("score", config["outcomes"]["score"], config["extraction"])
+    assert usable_study_ids([t for _, t in typed], settings) == {"S2"}
+
+
+def test_formula_text_in_labels_and_comparisons_is_written_safe_and_read_back_intact(synthetic_review, helpers):
+    from metasr.io import read_csv
+
+    root, config = synthetic_review
+    studies = helpers.read_rows(root / "data/extraction/studies.csv")
+    studies[0]["label"] = '=HYPERLINK("http://evil.example","Alpha 2020")'
+    from metasr.extraction.sheets import STUDY_COLUMNS
+    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0]["comparison"] = "=cmd|' /C calc'!A0"
+    rows[1]["mean1"] = ""
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    out, _ = run(root, "score", config)
+    raw = helpers.read_rows(out)
+    assert raw[0]["label"] == '\'=HYPERLINK("http://evil.example","Alpha 2020")'
+    assert raw[0]["comparison"] == "'=cmd|' /C calc'!A0"
+    assert float(raw[1]["ti"]) > 0 and not raw[1]["ti"].startswith("'")  # numbers stay numbers
+    back = read_csv(out)[1]
+    assert back[0]["label"] == '=HYPERLINK("http://evil.example","Alpha 2020")'
+    assert back[0]["comparison"] == "=cmd|' /C calc'!A0"

@@ -151,3 +151,59 @@ def test_studies_sheet_risk_of_bias_tools(synthetic_review, helpers):
     helpers.write_sheet(path, columns, studies)
     found = {(p.rule, p.row, p.column) for p in errors(validate_review(config, root))}
     assert found == {("risk-of-bias", 2, "rob_overall"), ("risk-of-bias", 3, "rob_comparability")}
+
+
+def test_a_number_that_overflows_is_a_problem_with_its_cell(synthetic_review, helpers):
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0]["sd1"] = "1e999"  # reads as infinity
+    rows[0]["mean2"] = "4e-200"
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    found = {(p.row, p.column, p.rule) for p in validate_review(config, root) if p.severity == "error"}
+    assert {(2, "sd1", "number-range"), (2, "mean2", "number-range")} <= found
+
+
+def test_a_cp1252_sheet_names_the_row_and_column_of_the_first_bad_byte(synthetic_review):
+    root, config = synthetic_review
+    sheet = root / "data/extraction/studies.csv"
+    text = sheet.read_text(encoding="utf-8").replace("Beta 2021", "Bêta 2021")
+    sheet.write_bytes(text.encode("cp1252"))
+    [problem] = [p for p in validate_review(config, root) if p.rule == "encoding"]
+    assert (problem.file, problem.row, problem.column) == (str(sheet), 3, "label")
+
+
+def test_a_superscript_digit_in_a_narrative_group_size_is_a_problem(synthetic_review, helpers):
+    """'²'.isdigit() is true but int('²') fails: the group size check must not crash on it."""
+    root, config = synthetic_review
+    path = root / "data/extraction/narrative.csv"
+    rows = helpers.read_rows(path)
+    rows[0]["n1"] = "²"
+    rows[0]["n2"] = "9" * 5000
+    helpers.write_sheet(path, NARRATIVE_COLUMNS, rows)
+    found = {(p.column, p.rule) for p in validate_review(config, root)}
+    assert {("n1", "n>=1"), ("n2", "n>=1")} <= found
+
+
+def test_a_null_effect_with_a_p_value_gives_no_standard_error(synthetic_review, helpers):
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/relapse.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0] = helpers.outcome_row(study_id="S1", reported_form="effect_p", effect="1", effect_measure="RR",
+                                  p_value="0.2")
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    found = {(p.row, p.column, p.rule) for p in validate_review(config, root) if p.severity == "error"}
+    assert found == {(2, "effect", "effect_p: effect not null")}
+
+
+def test_a_study_row_wider_than_the_header_is_found_before_any_job(synthetic_review):
+    """An unquoted comma in studies.csv shifted its cells: found at validation, as in outcome sheets
+    (the risk-of-bias and report steps read the same file later)."""
+    root, config = synthetic_review
+    sheet = root / "data/extraction/studies.csv"
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    lines[1] += ",stray"
+    lines[2] += ",,"  # empty trailing cells a spreadsheet leaves behind are fine
+    sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = {(p.row, p.rule) for p in validate_review(config, root) if p.severity == "error"}
+    assert found == {(2, "row-width")}

@@ -59,3 +59,37 @@ def test_the_same_export_twice_is_refused(fixtures, tmp_path, capsys):
     assert main(["records", "dedup", export, export, "--out", str(tmp_path / "d")]) == 2
     err = capsys.readouterr().err
     assert "given twice" in err and "wos_tagged_12.txt" in err and "Traceback" not in err
+
+
+def test_dedup_onto_a_full_disk_names_the_file_and_keeps_nothing(fixtures, full_disk, capsys):
+    out = full_disk / "records"
+    code = main(["records", "dedup", str(fixtures / "zotero_20.bib"), str(fixtures / "wos_25.ris"),
+                 "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "disk is full" in err and str(out / "records.csv") in err and "Traceback" not in err
+    assert list(out.iterdir()) == []
+
+
+def test_dedup_into_a_read_only_folder(fixtures, read_only_dir, capsys):
+    code = main(["records", "dedup", str(fixtures / "zotero_20.bib"), "--out", str(read_only_dir / "records")])
+    err = capsys.readouterr().err
+    assert code == 2 and "read-only" in err and str(read_only_dir / "records") in err and "Traceback" not in err
+
+
+def test_an_unreadable_or_missing_export(fixtures, tmp_path, capsys, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    assert main(["records", "parse", str(tmp_path / "absent.ris"), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "absent.ris" in capsys.readouterr().err
+    real = Path.read_bytes
+
+    def denied(self):
+        if self.name == "wos_25.ris":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    assert main(["records", "parse", str(fixtures / "wos_25.ris"), "--out", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "wos_25.ris" in err and "permission denied" in err and "readable" in err and "Traceback" not in err

@@ -73,3 +73,29 @@ def test_utf16_export_is_reported_as_binary(fixtures, tmp_path):
                      .encode("utf-16"))
     with pytest.raises(InputError, match="binary"):
         parse_export(path)
+
+
+def test_binary_bytes_inside_a_marked_utf8_export_are_reported_at_their_line(fixtures, tmp_path):
+    """A Scopus RIS starts with a UTF-8 mark: a bad byte in it is damage (reported where it is),
+    not a reason to read the file as Windows-1252 and garble the mark into 'ï»¿' on line 1."""
+    data = (fixtures / "scopus_9.ris").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = data.split(b"\n")
+    lines[40] = lines[40] + b"\x89PNG\xff"
+    path = tmp_path / "damaged.ris"
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(InputError) as err:
+        parse_export(path)
+    [problem] = err.value.problems
+    assert problem.row == 41 and "0x89" in problem.message and "ï»¿" not in (problem.value or "")
+
+
+def test_control_bytes_in_the_middle_of_an_export_are_binary(fixtures, tmp_path):
+    text = (fixtures / "pubmed_medline_10.nbib").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    lines[200] = "\x01\x02\x03" + lines[200]
+    path = tmp_path / "binary.nbib"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        parse_export(path)
+    assert err.value.problems[0].row == 201 and "binary" in err.value.problems[0].message

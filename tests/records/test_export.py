@@ -3,7 +3,7 @@ The records are SYNTHETIC, modelled on real exports."""
 
 import csv
 
-from metasr.io import csv_safe_cell
+from metasr.io import csv_safe_cell, read_csv
 from metasr.records.export import export_records
 from metasr.records.pipeline import dedup_records, parse_file
 
@@ -64,8 +64,7 @@ def _screening(tmp_path, records_dir):
 def test_ris_round_trip_keeps_every_field(tmp_path):
     records_dir = _dedup(tmp_path)
     export_records(records_dir, tmp_path / "out", _screening(tmp_path, records_dir))
-    with open(records_dir / "unique.csv", encoding="utf-8") as handle:
-        unique = list(csv.DictReader(handle))
+    unique = read_csv(records_dir / "unique.csv")[1]
     back = parse_file(tmp_path / "out" / "records.ris", source="back")
     assert len(back) == len(unique) == 2
     for row, again in zip(unique, back):

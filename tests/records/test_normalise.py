@@ -94,3 +94,11 @@ def test_parallel_journal_titles_and_contractions():
                                journal_key("Deutsche Medizinische Wochenschrift"))
     assert not journals_compatible(journal_key("Chinese Journal of Cancer"),
                                    journal_key("Aizheng"))
+
+
+def test_a_page_field_of_thousands_of_digits_is_no_page():
+    """Found by tests/fuzz: Python refuses int() of more than 4300 digits (a damaged export)."""
+    from metasr.records.normalise import page_ranges
+
+    assert page_ranges("9" * 5000 + "-12") == ()
+    assert page_ranges("12-" + "9" * 5000)[0].start == 12

@@ -106,3 +106,62 @@ def test_review_exports_parse_and_deduplicate(tmp_path):
     summary = dedup_records(exports, tmp_path, overrides if overrides.exists() else None)
     assert summary["records"] == summary["unique"] + summary["duplicates"]
     assert summary["unique"] < summary["records"]
+
+
+def test_one_export_declared_as_two_sources_is_refused(fixtures, tmp_path):
+    """Two config entries naming one file give two parsed tables under two source names: its
+    records would be counted twice in PRISMA's 'identified' (182 instead of 139 in the report)."""
+    first, second = tmp_path / "parsed" / "scopus.csv", tmp_path / "parsed" / "scopus_again.csv"
+    ingest_records(fixtures / "scopus_9.ris", first, "scopus", "Scopus")
+    ingest_records(fixtures / "scopus_9.ris", second, "scopus_again", "Scopus")
+    out = tmp_path / "records"
+    with pytest.raises(InputError) as err:
+        dedup_records([first, second], out)
+    [problem] = err.value.problems
+    assert "'scopus' and 'scopus_again' are the same export" in problem.message
+    assert problem.file == "scopus_9.ris" and "search.sources.scopus_again" in problem.hint
+    assert not out.exists()
+
+
+def test_a_copy_of_an_export_under_another_name_is_refused(fixtures, tmp_path):
+    copy = tmp_path / "pubmed_again.nbib"
+    copy.write_bytes((fixtures / "pubmed_medline_10.nbib").read_bytes())
+    with pytest.raises(InputError, match="same export"):
+        dedup_records([fixtures / "pubmed_medline_10.nbib", copy], tmp_path / "out")
+
+
+def test_a_140_kb_abstract_goes_through_parsing_and_dedup(fixtures, tmp_path):
+    """Python's csv module stops at 128 kB a field; the parsed table must still be read back."""
+    text = (fixtures / "scopus_9.ris").read_text(encoding="utf-8-sig")
+    abstract = " ".join(["iron rim lesions"] * 9000)
+    assert len(abstract) > 140_000
+    at = text.index("AB  - ")
+    text = text[:at] + f"AB  - {abstract}" + text[text.index("\n", at):]
+    (tmp_path / "long.ris").write_text(text, encoding="utf-8")
+    parsed = tmp_path / "parsed" / "long.csv"
+    ingest_records(tmp_path / "long.ris", parsed, "long", "Scopus")
+    summary = dedup_records([parsed], tmp_path / "records")
+    assert summary["records"] == 10  # the fixture holds 10 records (tests/fixtures/exports/README.md)
+    from metasr.io import read_csv
+
+    assert abstract in {r["abstract"] for r in read_csv(tmp_path / "records" / "unique.csv")[1]}
+
+
+def test_text_cells_of_record_tables_cannot_run_as_formulas(fixtures, tmp_path):
+    text = (fixtures / "scopus_9.ris").read_text(encoding="utf-8-sig")
+    at = text.index("AU  - ")
+    text = text[:at] + "AU  - +SUM(1;2)\n" + text[at:]
+    at = text.index("TI  - ")
+    text = text[:at] + '''TI  - =HYPERLINK("http://evil.example","click")''' + text[text.index("\n", at):]
+    (tmp_path / "evil.ris").write_text(text, encoding="utf-8")
+    parsed = tmp_path / "parsed" / "evil.csv"
+    ingest_records(tmp_path / "evil.ris", parsed, "evil", "Scopus")
+    dedup_records([parsed], tmp_path / "records")
+    for path in (parsed, tmp_path / "records" / "records.csv", tmp_path / "records" / "unique.csv"):
+        raw = read(path)  # as a spreadsheet sees it
+        assert all(not cell.startswith(("=", "+", "@")) for row in raw for cell in row.values()), path
+        assert raw[0]["authors"].startswith("'+SUM(1;2)") and raw[0]["title"].startswith("'=HYPERLINK")
+    from metasr.io import read_csv
+
+    back = read_csv(tmp_path / "records" / "unique.csv")[1][0]  # as metasr reads it
+    assert back["title"] == '=HYPERLINK("http://evil.example","click")' and back["authors"].startswith("+SUM(1;2); ")

@@ -102,3 +102,47 @@ def test_broken_wos_field_names_its_line(fixtures, tmp_path):
     with pytest.raises(InputError) as err:
         parse_export(path)
     assert err.value.problems[0].row == 11
+
+
+def test_a_medline_file_cut_inside_a_line_is_refused(fixtures, tmp_path):
+    """MEDLINE has no end tag: a download cut short still splits into records, but it also cuts
+    a line, and PubMed ends its exports with a line break."""
+    text = (fixtures / "pubmed_medline_10.nbib").read_text(encoding="utf-8")
+    last = text.rindex("PMID-")
+    cut = text[: text.index("TI  -", last) + 20]
+    path = tmp_path / "cut.nbib"
+    path.write_text(cut, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        parse_export(path)
+    [problem] = err.value.problems
+    assert problem.row == cut[:last].count("\n") + 1 and "cut off" in problem.message
+
+
+def test_a_medline_file_cut_at_a_line_end_is_a_warning(fixtures, tmp_path, caplog):
+    """Cut at the end of a line, the last record lacks the SO line every PubMed record ends with;
+    a record added by hand may lack it too, so this is a warning with the record's line."""
+    text = (fixtures / "pubmed_medline_10.nbib").read_text(encoding="utf-8")
+    last = text.rindex("PMID-")
+    cut = text[: text.index("\n", text.index("TI  -", last)) + 1]
+    path = tmp_path / "cut.nbib"
+    path.write_text(cut, encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        _, records = parse_export(path)
+    assert len(records) == 10
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert f"row {cut[:last].count(chr(10)) + 1}" in warning and "no SO (source) line" in warning
+
+
+def test_an_unreadable_year_is_a_warning_with_its_line(fixtures, tmp_path, caplog):
+    from metasr.records.pipeline import parse_file
+
+    text = (fixtures / "scopus_9.ris").read_text(encoding="utf-8-sig")
+    first_year = text.index("PY  - ")
+    text = text[:first_year] + "PY  - abcd" + text[text.index("\n", first_year):]
+    path = tmp_path / "year.ris"
+    path.write_text(text, encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        rows = parse_file(path)
+    assert rows[0]["year"] == ""
+    [warning] = [r.getMessage() for r in caplog.records if "year" in r.getMessage()]
+    assert str(path) in warning and "row 1" in warning and "'abcd'" in warning and "column 'year'" in warning

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from metasr.screening.agreement import cohen_kappa
 
@@ -30,3 +32,20 @@ def test_undefined_cases():
     assert cohen_kappa([])["kappa"] is None
     only_one_category = cohen_kappa([("e", "e")] * 4)
     assert only_one_category["kappa"] is None and only_one_category["po"] == 1.0
+
+
+def test_the_interval_stays_inside_kappas_range():
+    """24 pairs, one disagreement: kappa 0.83 with se 0.16 gives a normal upper bound of 1.15."""
+    pairs = [("i", "i")] * 20 + [("e", "e")] * 3 + [("i", "e")]
+    result = cohen_kappa(pairs)
+    assert result["kappa"] + 1.959964 * result["se"] > 1
+    assert result["ci_ub"] == 1.0 and result["ci_lb"] == pytest.approx(result["kappa"] - 1.959964 * result["se"])
+    worst = cohen_kappa([("i", "e")] * 3 + [("e", "i")] * 3 + [("i", "i")])
+    assert -1 <= worst["ci_lb"] <= worst["kappa"] <= worst["ci_ub"] <= 1
+
+
+@given(st.lists(st.tuples(st.sampled_from("ie"), st.sampled_from("ie")), min_size=1, max_size=60))
+def test_any_interval_lies_in_minus_one_to_one(pairs):
+    result = cohen_kappa(pairs)
+    if result["kappa"] is not None:
+        assert -1 <= result["ci_lb"] <= result["kappa"] <= result["ci_ub"] <= 1

@@ -191,4 +191,44 @@ def test_non_utf8_decision_file_is_a_problem(workspace):
         screen_records(**paths, screening_cfg=workspace.screening_cfg,
                        sources_cfg=workspace.sources_cfg, out_dir=workspace.root / "out")
     [problem] = err.value.errors
-    assert problem.rule == "UTF-8 CSV" and problem.row == 7
+    assert problem.rule == "encoding" and problem.row == 7 and problem.column == "title"
+
+
+def test_an_unknown_column_in_a_decision_file_is_a_problem(workspace):
+    """Sheets refuse unknown columns; a decision file did not ('reviewr1' lost a reviewer)."""
+    from metasr.screening.pipeline import screen_records
+
+    for row in workspace.title_abstract:
+        row["reviewr1"] = row.pop("reviewer1", "")
+    workspace.ta_columns = tuple("reviewr1" if c == "reviewer1" else c for c in workspace.ta_columns)
+    paths = workspace.write()
+    text = paths["full_text_csv"].read_text(encoding="utf-8").splitlines()
+    paths["full_text_csv"].write_text("\n".join([text[0] + ",comment"] + [t + ",SYNTHETIC" for t in text[1:]]) + "\n")
+    with pytest.raises(InputError) as err:
+        screen_records(**paths, screening_cfg=workspace.screening_cfg, sources_cfg=workspace.sources_cfg,
+                       out_dir=workspace.root / "out")
+    found = {(p.file.rsplit("/", 1)[-1], p.row, p.column, p.rule) for p in err.value.errors}
+    assert ("ta.csv", 1, "reviewr1", "known column") in found
+    assert ("ft.csv", 1, "comment", "known column") in found
+    assert not (workspace.root / "out").exists()
+
+
+def test_the_screening_sheet_of_metasr_screening_list_is_a_valid_decision_file(workspace):
+    """Its extra columns (order, flags, abstract ...) are known columns of a decision file."""
+    from metasr.screening.decisions import known_columns
+    from metasr.screening.lists import LIST_COLUMNS
+
+    assert set(LIST_COLUMNS) <= set(known_columns("title_abstract"))
+    assert "study_id" not in known_columns("title_abstract") and "study_id" in known_columns("full_text")
+
+
+def test_screening_csv_cells_cannot_run_as_formulas(workspace):
+    from metasr.io import read_csv
+
+    workspace.title_abstract[0]["notes"] = "=HYPERLINK(\"http://evil.example\")"
+    workspace.run()
+    raw = rows(workspace.root / "out" / "screening.csv")
+    assert any(r["notes"] == "'=HYPERLINK(\"http://evil.example\")" for r in raw)
+    assert not any(c.startswith("=") for r in raw for c in r.values())
+    back = read_csv(workspace.root / "out" / "screening.csv")[1]
+    assert any(r["notes"] == "=HYPERLINK(\"http://evil.example\")" for r in back)

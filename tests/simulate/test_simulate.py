@@ -20,7 +20,7 @@ from metasr.extraction.pipeline import prepare_outcome
 from metasr.extraction.sheets import load_studies
 from metasr.extraction.validate import validate_review
 from metasr.records.pipeline import RECORD_COLUMNS, UNIQUE_COLUMNS, dedup_rows, parse_file
-from metasr.records.table import write_csv_atomic
+from metasr.io import write_csv
 from metasr.screening.pipeline import screen_records
 from metasr.simulate import simulate_review
 from metasr.stats import effects as escalc_module
@@ -96,8 +96,8 @@ def test_exports_parse_deduplicate_and_screen_to_the_truth(records_review, tmp_p
     assert any(len({rid.split(":")[0] for rid in w["record_ids"]}) < len(w["record_ids"]) for w in truth["works"])
     assert {"doi", "pmid", "title"} <= {a["rule"] for a in audit}
 
-    write_csv_atomic(records, tmp_path / "records.csv", RECORD_COLUMNS)
-    write_csv_atomic(unique, tmp_path / "unique.csv", UNIQUE_COLUMNS)
+    write_csv(tmp_path / "records.csv", RECORD_COLUMNS, records)
+    write_csv(tmp_path / "unique.csv", UNIQUE_COLUMNS, unique)
     prisma = screen_records(tmp_path / "records.csv", tmp_path / "unique.csv",
                             out / config["screening"]["title_abstract"], out / config["screening"]["full_text"],
                             config["screening"], config["search"]["sources"], tmp_path)

@@ -54,12 +54,13 @@ def column_mapping(pairs: list[str]) -> dict:
 
 
 def run_parse(args) -> int:
+    from metasr.io import write_csv
     from metasr.records.pipeline import parse_file
-    from metasr.records.table import COLUMNS, write_csv_atomic
+    from metasr.records.table import COLUMNS
 
     rows = parse_file(args.file, source=args.source, database=args.database, fmt=args.fmt,
                       mapping=column_mapping(args.map) or None)
-    write_csv_atomic(rows, args.out, COLUMNS)
+    write_csv(args.out, COLUMNS, rows)
     print(f"{args.file}: {len(rows)} records ({rows[0]['format']}) -> {args.out}")
     return 0
 

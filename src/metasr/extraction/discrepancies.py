@@ -14,13 +14,13 @@ kappa for the categorical columns (reported_form, direction, effect_measure, rob
 
 from __future__ import annotations
 
-import csv
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from metasr.errors import Problem
+from metasr.io import read_csv
 from metasr.rob import ALL_COLUMNS
 from metasr.extraction.sheets import NARRATIVE_KEY, OUTCOME_KEY, STUDY_KEY, read_sheet
 
@@ -113,9 +113,8 @@ def load_resolutions(second_dir: Path) -> set[tuple[str, str, str]]:
     path = second_dir / "resolutions.csv"
     if not path.exists():
         return set()
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return {(r.get("sheet", "").strip(), r.get("key", "").strip(), r.get("column", "").strip())
-                for r in csv.DictReader(fh) if (r.get("resolution") or "").strip()}
+    _, rows = read_csv(path, strip=True)
+    return {(r.get("sheet", ""), r.get("key", ""), r.get("column", "")) for r in rows if r.get("resolution")}
 
 
 def discrepancy_report(config: dict, root: Path) -> dict:

@@ -227,6 +227,9 @@ def _effect_se(row: dict, settings: Settings, out: EffectRow, ratio: bool) -> fl
     p = _usable_p(row, settings, out)
     if p is None:
         return None
+    if p >= 1:  # validation refuses it (effect_p: p<1); conversion alone must not divide by z = 0
+        out.fail("p = 1 gives no standard error for the effect")
+        return None
     se = conv.se_from_effect_p(row["effect"], p, ratio)
     out.conversion = "SE from two-sided p via z (Handbook 6.3.2)"
     out.detail.append(f"p {row['p_value']} -> z {conv.z_from_p(p):.4f} -> SE {se:.4g}")

@@ -16,7 +16,7 @@ from metasr.extraction import conversions as conv
 from metasr.extraction.effects import MEASURE_COLUMNS, EffectRow, Settings, effect_row, group_mean_sd
 from metasr.extraction.forms import MEAN_FORMS
 from metasr.extraction.schema import coerce
-from metasr.extraction.sheets import read_sheet, write_csv_atomic
+from metasr.extraction.sheets import read_sheet, write_sheet
 from metasr.extraction.validate import check_outcome_rows, extraction_settings
 
 LEAD_COLUMNS = ["study_id", "label", "year", "usable", "not_usable_reason"]
@@ -45,42 +45,13 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
     problems, typed_rows = check_outcome_rows(sheet, by_id)
     problems += sheet_discrepancies(sheet_csv, extraction_cfg)
     warnings = raise_if_errors(problems)
-    numbered = [{**typed, SHEET_ROW: n} for n, typed in typed_rows]
-    converted = [(_output_row(row, result, by_id), row[SHEET_ROW]) for row, result in convert_rows(numbered, settings)]
-    converted.sort(key=lambda pair: pair[0]["study_id"])  # stable: keeps sheet order within a study
-    rows = [row for row, _ in converted]
-    check_effect_inputs(rows, [n for _, n in converted], settings.measure, sheet.path)
+    converted = convert_rows([{**t, "__row__": n} for n, t in typed_rows], settings)
+    raise_if_errors(effect_range_problems(converted, settings.measure, sheet.path))
+    rows = [_output_row(row, result, by_id) for row, result in converted]
+    rows.sort(key=lambda r: r["study_id"])  # stable: keeps sheet order within a study
     warnings += _several_usable(rows, sheet.path)
-    write_csv_atomic(out_csv, output_columns(settings.measure), rows)
+    write_sheet(out_csv, output_columns(settings.measure), rows)
     return warnings
-
-
-# The sheet cell each effect input comes from, so that a problem found when the effect is computed
-# names the cell the reviewer wrote (not the generated results/extraction table).
-SHEET_ROW = "__row__"
-SHEET_COLUMN_OF_INPUT = {"m1i": "mean1", "sd1i": "sd1", "n1i": "n1", "m2i": "mean2", "sd2i": "sd2", "n2i": "n2",
-                         "ai": "events1", "ci": "events2", "x1i": "events1", "t1i": "time1", "x2i": "events2",
-                         "t2i": "time2", "ti": "t_stat", "yi": "effect", "vi": "effect_se"}
-
-
-def check_effect_inputs(rows: list[dict], sheet_rows: list[int], measure: str, sheet_path: str) -> None:
-    """Compute every usable row's effect as pooling will; a problem names the sheet, row and column."""
-    from dataclasses import replace
-
-    import pandas as pd
-
-    from metasr.stats.effects import escalc
-
-    usable = [(row, n) for row, n in zip(rows, sheet_rows) if row["usable"]]
-    if not usable:
-        return
-    columns = [c for c in MEASURE_COLUMNS[measure] if any(row.get(c) is not None for row, _ in usable)]
-    table = pd.DataFrame([{c: row.get(c) for c in columns} for row, _ in usable], columns=columns)
-    try:
-        escalc(table, measure, file=sheet_path, rows=[n for _, n in usable])
-    except InputError as err:
-        raise InputError([replace(p, file=sheet_path, column=SHEET_COLUMN_OF_INPUT.get(p.column, p.column))
-                          for p in err.problems]) from None
 
 
 def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict) -> Settings:
@@ -165,6 +136,60 @@ def combine_subgroups(parts: list[dict], settings: Settings) -> tuple[dict, Effe
         inner.detail.insert(0, f"subgroups {labels}: counts summed")
         return first, inner
     return first, result.fail(f"subgroups {labels} cannot be combined (forms: {', '.join(sorted(forms))})")
+
+
+def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str, sheet_path: str) -> list[Problem]:
+    """The problems the pooling engine would meet in the usable rows (effects and variances that
+    are not finite or outside its range, group sizes too small for the measure, ...), reported
+    against the sheet's row and the cell most likely at fault, before anything is written."""
+    import numpy as np
+    import pandas as pd
+
+    from metasr.stats import checks, effects
+
+    usable = [(row, result) for row, result in converted if result.usable]
+    if not usable:
+        return []
+    table = pd.DataFrame([result.values for _, result in usable])
+    sheet_rows = [row.get("__row__") for row, _ in usable]
+    by_row = {row.get("__row__"): row for row, _ in usable}
+    try:
+        with np.errstate(all="ignore"):  # an overflow is what the check below reports
+            table = effects.escalc(table, measure, file=sheet_path, rows=sheet_rows)
+        found = checks.table_problems(table, sheet_path, sheet_rows)
+    except InputError as err:
+        found = err.problems
+    return [_on_sheet(p, by_row.get(p.row, {}), measure) for p in found]
+
+
+# The sheet cell behind each column of the effect-input table (before any conversion).
+_SHEET_CELL = {"m1i": "mean1", "sd1i": "sd1", "n1i": "n1", "m2i": "mean2", "sd2i": "sd2", "n2i": "n2",
+               "ai": "events1", "ci": "events2", "x1i": "events1", "t1i": "time1", "x2i": "events2",
+               "t2i": "time2", "ti": "t_stat", "yi": "effect", "vi": "effect_se"}
+
+
+def _on_sheet(problem: Problem, row: dict, measure: str) -> Problem:
+    """A problem of the effect-input table, restated for the sheet row it came from."""
+    from dataclasses import replace
+
+    from metasr.measures import FAMILIES, get
+
+    sheet_cells = {**_SHEET_CELL, **FAMILIES[get(measure).family].sheet_columns} if measures.known(measure) \
+        else _SHEET_CELL
+    column = sheet_cells.get(problem.column or "")
+    if row.get(column) is None:
+        column = _most_extreme_cell(row)
+    return replace(problem, column=column, value=None if column is None else str(row.get(column)),
+                   message=f"{problem.message}, from this row's reported {row.get('reported_form')} numbers")
+
+
+def _most_extreme_cell(row: dict) -> str | None:
+    """The number cell farthest from 1 in order of magnitude (an exponent typo, a wrong unit)."""
+    import math
+
+    numbers = {c: v for c, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+               and c != "__row__" and v != 0 and math.isfinite(v)}
+    return max(numbers, key=lambda c: abs(math.log10(abs(numbers[c]))), default=None)
 
 
 def _output_row(row: dict, result: EffectRow, studies: dict[str, dict]) -> dict:

@@ -7,6 +7,8 @@ far from the middle of its quartiles or range (a normal-theory conversion is the
 
 from __future__ import annotations
 
+import math
+
 from metasr import measures
 from metasr.errors import Problem
 from metasr.extraction.conversions import median_asymmetry
@@ -16,6 +18,10 @@ from metasr.extraction.pvalues import parse_p
 # |asymmetry| above this triggers a skewness warning: the median sits more than twice as far from
 # one end of its quartiles/range as from the other. A project heuristic, not a formal test.
 SKEW_WARNING = 1.0 / 3.0
+# Numbers a sheet may hold: 0 or a magnitude in this range. Conversions square numbers and
+# multiply them by group sizes (sums of squares when subgroups are combined); inside the range
+# every such result stays a finite, non-zero double. No measurement in any unit comes near it.
+MAGNITUDE = (1e-100, 1e100)
 
 
 class RowChecker:
@@ -38,6 +44,7 @@ class RowChecker:
 
 def row_problems(row: dict, file: str, rownum: int) -> list[Problem]:
     check = RowChecker(row, file, rownum)
+    _magnitudes(check)
     _form_cells(check)
     for g in (1, 2):
         _group_rules(check, g)
@@ -46,6 +53,17 @@ def row_problems(row: dict, file: str, rownum: int) -> list[Problem]:
     _p_and_t_rules(check)
     _skew_warnings(check)
     return check.problems
+
+
+def _magnitudes(check: RowChecker) -> None:
+    low, high = MAGNITUDE
+    for column, value in check.row.items():
+        value = check.num(column)
+        if value is None or value == 0 or low <= abs(value) <= high:
+            continue
+        what = "infinite" if math.isinf(value) else "too large" if abs(value) > high else "too close to 0"
+        check.add(column, f"number {what} to compute with (allowed: 0 or a size from {low:g} to {high:g})",
+                  "number-range", "check the cell: a typo, an exponent, or a unit that needs rescaling")
 
 
 def _form_cells(check: RowChecker) -> None:
@@ -140,11 +158,28 @@ def _p_and_t_rules(check: RowChecker) -> None:
         elif not 0 < p.value <= 1:
             check.add("p_value", f"p must be in (0, 1], found {p.value:g}", "0<p<=1",
                       "a p-value is a probability; percentages are not allowed")
+        elif check.row.get("reported_form") == "effect_p":
+            _effect_p_rules(check, p.value)
     t, direction = check.num("t_stat"), check.row.get("direction")
     if t is not None and direction in ("group1_higher", "group1_lower") and t != 0:
         if (t > 0) != (direction == "group1_higher"):
             check.add("direction", f"t = {t} contradicts direction '{direction}'", "direction-consistent",
                       "t is group 1 minus group 2: positive when group 1 is higher")
+
+
+def _effect_p_rules(check: RowChecker, p: float) -> None:
+    """An SE from an effect and its p is |effect| / z(p): p = 1 (z = 0) gives none, a null
+    effect (0, or a ratio of 1) gives 0."""
+    if p >= 1:
+        check.add("p_value", "p = 1 gives no standard error for the effect (z = 0)", "effect_p: p<1",
+                  "use the effect's CI or SE (reported_form effect_ci / effect_se), or exclude the row "
+                  "with an exclude_reason")
+        return
+    measure = check.row.get("effect_measure")
+    effect, ratio = check.num("effect"), measure is not None and measures.reported_scale(measure) == "log"
+    if effect is not None and effect == (1 if ratio else 0):
+        check.add("effect", f"a null effect ({effect:g}) with p = {p:g} gives a standard error of 0",
+                  "effect_p: effect not null", "use the effect's CI or SE, or check the effect and the p-value")
 
 
 def _skew_warnings(check: RowChecker) -> None:

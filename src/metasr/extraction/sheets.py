@@ -6,14 +6,12 @@ numbers are the ones a spreadsheet shows (header = row 1, first data row = row 2
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from metasr import rob
 from metasr.errors import InputError, Problem
-from metasr.io import atomic_path
+from metasr.io import read_csv_rows, write_csv
 
 STUDY_COLUMNS = [
     "study_id", "record_id", "label", "first_author", "year", "design", "country", "population",
@@ -74,18 +72,12 @@ class Sheet:
 
 
 def read_sheet(path: str | Path) -> Sheet:
-    """Read a CSV sheet as text; raise InputError if it is missing or not CSV."""
+    """Read a CSV sheet as text; raise InputError if it is missing, unreadable or not UTF-8 CSV."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
+    if not path.exists():
         raise InputError(Problem(message="file not found", file=str(path), rule="file-exists",
                                  hint="create it (a header row is enough) or fix the path in config"))
-    except UnicodeDecodeError as err:
-        raise InputError(Problem(message=f"not UTF-8 text ({err.reason})", file=str(path), rule="encoding",
-                                 hint="save the sheet as CSV UTF-8"))
-    reader = csv.reader(io.StringIO(text))
-    table = [r for r in reader]
+    table = read_csv_rows(path)
     if not table:
         return Sheet(str(path), [], [])
     header = [h.strip() for h in table[0]]
@@ -121,26 +113,21 @@ def studies_in_outcome(sheet_csv: str | Path) -> list[str]:
     path = Path(sheet_csv)
     if not path.exists():
         return []
-    # errors="replace": a badly encoded sheet is reported by validation, not by a crash here
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        rows = csv.reader(fh)
-        # Header cells stripped as read_sheet strips them, so " study_id" finds the same studies
-        # that validation saw.
-        header = [h.strip() for h in next(rows, [])]
-        if "study_id" not in header:
-            return []
-        column = header.index("study_id")
-        ids = {cells[column].strip() for cells in rows if len(cells) > column}
+    table = read_csv_rows(path)
+    # Header cells stripped as read_sheet strips them, so " study_id" finds the same studies
+    # that validation saw.
+    header = [h.strip() for h in table[0]] if table else []
+    if "study_id" not in header:
+        return []
+    column = header.index("study_id")
+    ids = {cells[column].strip() for cells in table[1:] if len(cells) > column}
     return sorted(i for i in ids if i)
 
 
-def write_csv_atomic(path: str | Path, columns: list[str], rows: list[dict]) -> None:
-    """Write rows to CSV via a temporary file and a rename, so readers never see half a file."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: format_cell(row.get(c)) for c in columns})
+def write_sheet(path: str | Path, columns: list[str], rows: list[dict]) -> None:
+    """Write rows as a CSV (atomic and formula-safe, `metasr.io.write_csv`), numbers formatted
+    by `format_cell`."""
+    write_csv(path, columns, ([format_cell(row.get(c)) for c in columns] for row in rows))
 
 
 def format_cell(value) -> str:

@@ -5,20 +5,22 @@ double-extraction checks); `check_outcome_rows` is the part the workflow step re
 Rules, each with a failing fixture in tests/extraction: known-column, required-column, required,
 type, allowed-values, minimum/pattern, form-cells, n>=1, sd>0, se>0, q1<=median, median<=q3,
 min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, -1<=r<=1, ratio>0, p-format,
-0<p<=1, direction-consistent, skewness (warning), unique-row, unique-study, study-exists,
+0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent, skewness
+(warning), unique-row, unique-study, study-exists,
 n-consistent, unique-label (warning), overlap-exists, csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included,
-discrepancy; and for files: file-exists, encoding, row-width. (several-usable-rows, a warning, is
-raised by the workflow step, which sees which rows are usable.)
+discrepancy; and for files: file-exists, encoding, row-width. (several-usable-rows, a warning, and
+effect in range / variance in range / variance ratio, for effects the pooling engine could not
+take, are raised by the workflow step, which converts the rows.)
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
 from metasr import rob
 from metasr.errors import InputError, Problem
+from metasr.io import read_csv
 from metasr.extraction import plausibility, schema
 from metasr.extraction.sheets import (NARRATIVE_COLUMNS, NARRATIVE_KEY, OUTCOME_KEY, Sheet, is_blank,
                                       read_sheet)
@@ -116,6 +118,7 @@ def check_studies(sheet: Sheet, problems: list[Problem]) -> dict[str, dict]:
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
+        problems += _row_width(sheet.path, rownum, row)
         typed = schema.coerce({k: v for k, v in row.items() if k in allowed})
         row_problems = schema.row_problems(schema.STUDIES_SCHEMA, typed, sheet.path, rownum)
         flagged = {p.column for p in row_problems}  # the tool's rules only where the schema passed
@@ -169,10 +172,7 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[l
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
-        if "__extra__" in row:
-            problems.append(Problem(message="more cells than header columns", file=sheet.path, row=rownum,
-                                    value=row["__extra__"], rule="row-width",
-                                    hint="a comma inside a cell needs quotes"))
+        problems += _row_width(sheet.path, rownum, row)
         typed = schema.coerce({k: v for k, v in row.items() if k in allowed})
         problems += schema.row_problems(schema.OUTCOME_SCHEMA, typed, sheet.path, rownum)
         problems += plausibility.row_problems(typed, sheet.path, rownum)
@@ -189,6 +189,14 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[l
             problems += _study_crosscheck(typed, studies, sheet.path, rownum)
         typed_rows.append((rownum, typed))
     return problems, typed_rows
+
+
+def _row_width(file: str, rownum: int, row: dict) -> list[Problem]:
+    """Cells beyond the header that hold something (empty trailing cells are a spreadsheet's)."""
+    if not row.get("__extra__", "").strip(", \t"):
+        return []
+    return [Problem(message="more cells than header columns", file=file, row=rownum, value=row["__extra__"],
+                    rule="row-width", hint="a comma inside a cell needs quotes")]
 
 
 def _study_crosscheck(typed: dict, studies: dict[str, dict], file: str, rownum: int) -> list[Problem]:
@@ -232,6 +240,7 @@ def check_narrative(sheet: Sheet, studies: dict[str, dict]) -> list[Problem]:
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
+        problems += _row_width(sheet.path, rownum, row)
         for column in NARRATIVE_REQUIRED:
             if not row.get(column):
                 problems.append(Problem(message=f"required value '{column}' is empty", file=sheet.path,
@@ -248,7 +257,7 @@ def check_narrative(sheet: Sheet, studies: dict[str, dict]) -> list[Problem]:
                                     hint=f"use one of: {', '.join(DIRECTIONS)}, (empty)"))
         for column in ("n1", "n2"):
             text = row.get(column, "")
-            if text and not (text.isdigit() and int(text) >= 1):
+            if text and not (re.fullmatch(r"[0-9]{1,15}", text) and int(text) >= 1):
                 problems.append(Problem(message="group size must be a whole number >= 1", file=sheet.path,
                                         row=rownum, column=column, value=text, rule="n>=1",
                                         hint="write the number of participants"))
@@ -266,17 +275,18 @@ def included_study_ids(full_text_csv: Path) -> set[str] | None:
     """study_id of full-text includes; None when the file is absent or names no study."""
     if not full_text_csv.exists():
         return None
-    with open(full_text_csv, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    ids = {(r.get("study_id") or "").strip() for r in rows
-           if (r.get("decision") or "").strip().lower() == "include"}
+    _, rows = read_csv(full_text_csv, strip=True)
+    ids = {r.get("study_id", "") for r in rows if r.get("decision", "").lower() == "include"}
     ids.discard("")
     return ids or None
 
 
 def screening_problems(full_text_csv: Path, studies: dict[str, dict], studies_file: str,
                        extracted: dict[str, set[str]]) -> list[Problem]:
-    included = included_study_ids(full_text_csv)
+    try:
+        included = included_study_ids(full_text_csv)
+    except InputError as err:  # an unreadable decision file: reported with the sheets' problems
+        return err.problems
     if included is None:
         return []
     problems = []

@@ -10,7 +10,6 @@ studies have in one outcome's analysis (robvis's weighted summary), one block pe
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from matplotlib.transforms import blended_transform_factory
 from metasr import rob as tools
 from metasr.errors import InputError, Problem
 from metasr.figures import style as st
+from metasr.io import read_csv
 from metasr.rob import JUDGEMENTS, OVERALL, StudyRob
 
 LEGEND_ORDER = ("low", "low except confounding", "some concerns", "moderate", "unclear", "high",
@@ -29,15 +29,14 @@ LEGEND_ORDER = ("low", "low except confounding", "some concerns", "moderate", "u
 def read_judgements(studies_csv) -> list[StudyRob]:
     """Studies with their judgements; raises InputError listing every problem (metasr.rob)."""
     problems, studies = [], []
-    with open(studies_csv, newline="", encoding="utf-8-sig") as handle:
-        for row_number, row in enumerate(csv.DictReader(handle), start=2):
-            study = tools.assess(row)
-            if not study.label:
-                study.label = f"row {row_number}"
-            problems += [Problem(message, file=str(studies_csv), row=row_number, column=column,
-                                 value=None if value is None else str(value), rule="risk-of-bias")
-                         for column, value, message in study.problems]
-            studies.append(study)
+    for row_number, row in enumerate(read_csv(studies_csv)[1], start=2):
+        study = tools.assess(row)
+        if not study.label:
+            study.label = f"row {row_number}"
+        problems += [Problem(message, file=str(studies_csv), row=row_number, column=column,
+                             value=None if value is None else str(value), rule="risk-of-bias")
+                     for column, value, message in study.problems]
+        studies.append(study)
     if problems:
         raise InputError(problems)
     return studies

@@ -60,7 +60,6 @@ errors. The audit marks each link the reviewer made or blocked in its `override`
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from collections import defaultdict
@@ -71,6 +70,7 @@ from typing import Callable
 from rapidfuzz import fuzz
 
 from metasr.errors import InputError, Problem
+from metasr.io import read_csv
 from metasr.records.normalise import (RecordKeys, journal_initial, journals_compatible,
                                      keys_for_rows, pages_compatible, ranges_overlap, same_range,
                                      title_numbers, volumes_compatible)
@@ -455,45 +455,42 @@ def read_overrides(path, rows: list[dict]) -> tuple[list[Link], set[tuple[int, i
         if row.get("pmid"):
             index["pmid"][row["pmid"]].append(i)
     problems, same, distinct = [], [], set()
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in reader.fieldnames or []]
-        missing = {"record_a", "record_b", "decision"} - set(header)
-        if reader.fieldnames and missing:
-            raise InputError(Problem(message=f"overrides file lacks columns {sorted(missing)}",
-                                     file=str(path), row=1, rule="overrides columns",
-                                     hint="header: record_a,record_b,decision"))
-        for line, raw in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
-            decision = row.get("decision", "").lower()
-            if not decision:
-                continue  # a row of the cluster table the reviewer left as it is
-            if decision not in ("same", "distinct"):
-                problems.append(Problem(message="decision must be 'same' or 'distinct'",
-                                        file=str(path), row=line, column="decision",
-                                        value=row.get("decision"), rule="override decision"))
-                continue
-            ends = []
-            for column in ("record_a", "record_b"):
-                found = resolve_identifier(row.get(column, ""), index)
-                if not found:
-                    problems.append(Problem(
-                        message="identifier matches no record", file=str(path), row=line,
-                        column=column, value=row.get(column), rule="override identifier",
-                        hint="use a DOI, a PMID (pmid:123) or a record_id from records.csv"))
-                ends.append(found)
-            if not all(ends):
-                continue
-            for i in ends[0]:
-                for j in ends[1]:
-                    if i == j:
-                        continue
-                    pair = (min(i, j), max(i, j))
-                    if decision == "same":
-                        same.append(Link(pair[0], pair[1], "override", "reviewer", 100.0,
-                                         override="same"))
-                    else:
-                        distinct.add(pair)
+    header, table = read_csv(path, strip=True)
+    missing = {"record_a", "record_b", "decision"} - set(header)
+    if header and missing:
+        raise InputError(Problem(message=f"overrides file lacks columns {sorted(missing)}",
+                                 file=str(path), row=1, rule="overrides columns",
+                                 hint="header: record_a,record_b,decision"))
+    for line, row in enumerate(table, start=2):
+        decision = row.get("decision", "").lower()
+        if not decision:
+            continue  # a row of the cluster table the reviewer left as it is
+        if decision not in ("same", "distinct"):
+            problems.append(Problem(message="decision must be 'same' or 'distinct'",
+                                    file=str(path), row=line, column="decision",
+                                    value=row.get("decision"), rule="override decision"))
+            continue
+        ends = []
+        for column in ("record_a", "record_b"):
+            found = resolve_identifier(row.get(column, ""), index)
+            if not found:
+                problems.append(Problem(
+                    message="identifier matches no record", file=str(path), row=line,
+                    column=column, value=row.get(column), rule="override identifier",
+                    hint="use a DOI, a PMID (pmid:123) or a record_id from records.csv"))
+            ends.append(found)
+        if not all(ends):
+            continue
+        for i in ends[0]:
+            for j in ends[1]:
+                if i == j:
+                    continue
+                pair = (min(i, j), max(i, j))
+                if decision == "same":
+                    same.append(Link(pair[0], pair[1], "override", "reviewer", 100.0,
+                                     override="same"))
+                else:
+                    distinct.add(pair)
     contradictions = {(l.a, l.b) for l in same} & distinct
     for a, b in sorted(contradictions):
         problems.append(Problem(message="records declared both same and distinct",

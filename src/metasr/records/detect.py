@@ -9,10 +9,13 @@ extension only breaks ties between formats whose content both match.
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from metasr.errors import InputError, Problem
+from metasr.io import read_bytes
 from metasr.records.formats import bibtex, csv, endnote_xml, medline, ovid, ris, wos
 
 # Order matters: the most specific signatures first (an Ovid record contains RIS-like tags,
@@ -37,16 +40,45 @@ class ExportText:
     format: str
 
 
+_BINARY = re.compile(r"[\x00-\x08\x0e-\x1f]")  # control characters no text export contains
+
+
 def decode(data: bytes, path: str) -> tuple[str, str]:
+    """Text and encoding of an export's bytes. A file that starts with a UTF-8 byte-order mark
+    promises UTF-8, so a bad byte in it is damage, not another encoding; binary content (NUL or
+    other control bytes) is refused with the line where it starts."""
     if not data.strip():
         raise InputError(Problem(message="export file is empty", file=str(path), row=1,
                                  rule="export file format", hint="export the search again"))
-    if b"\x00" in data[:_HEAD_CHARS]:
-        raise InputError(Problem(message="file is binary, not a text export (it contains NUL "
-                                 "bytes; UTF-16 or a word-processor / zip file?)", file=str(path),
-                                 row=1, rule="export file format",
-                                 hint="export as RIS, MEDLINE, BibTeX, CSV or EndNote XML text"))
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+    marked = data.startswith(codecs.BOM_UTF8)
+    body = data[len(codecs.BOM_UTF8):] if marked else data
+    try:
+        text, encoding = body.decode("utf-8"), "utf-8-sig"
+    except UnicodeDecodeError as err:
+        if marked:
+            raise InputError(Problem(
+                message=f"the file is marked as UTF-8 but byte 0x{body[err.start]:02x} is not UTF-8 "
+                        "(the file is damaged, or binary data was pasted into it)",
+                file=str(path), row=_line_at(body, err.start), rule="export file format",
+                hint="export the search again")) from None
+        text, encoding = _legacy_text(data)
+    binary = _BINARY.search(text)
+    if binary:
+        raise InputError(Problem(
+            message=f"the file contains binary data (control character U+{ord(binary.group()):04X}), "
+                    "not a text export: UTF-16, a word-processor or zip file, or a damaged export?",
+            file=str(path), row=normalise_newlines(text[: binary.start()]).count("\n") + 1,
+            rule="export file format",
+            hint="export as RIS, MEDLINE, BibTeX, CSV or EndNote XML text (UTF-8)"))
+    return text, encoding
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    return normalise_newlines(data[:offset].decode("utf-8", errors="replace")).count("\n") + 1
+
+
+def _legacy_text(data: bytes) -> tuple[str, str]:
+    for encoding in ("cp1252", "latin-1"):
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
@@ -78,11 +110,7 @@ def detect_format(text: str, path: str) -> str:
 def read_export(path: str | Path, fmt: str | None = None) -> ExportText:
     """Decode a file; detect its format unless `fmt` names one."""
     path = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise InputError(Problem(message=f"cannot read export file: {err.strerror}", file=path,
-                                 rule="file exists", hint="check the path")) from None
+    data = read_bytes(path)
     text, encoding = decode(data, path)
     text = normalise_newlines(text).lstrip("\ufeff")
     return ExportText(path=path, text=text, encoding=encoding,

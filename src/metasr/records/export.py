@@ -13,12 +13,11 @@ and, when screening has run, `screening.csv`, and writes
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
 from metasr.errors import InputError, Problem
-from metasr.io import atomic_write_text, write_csv_safe
+from metasr.io import atomic_write_text, read_csv, write_csv
 
 SCREENING_FIELDS = ("status", "title_abstract_decision", "title_abstract_reason",
                     "full_text_decision", "full_text_reason", "study_id")
@@ -40,8 +39,7 @@ def read_rows(path) -> list[dict]:
     if not Path(path).is_file():
         raise InputError(Problem(message="table not found", file=str(path), rule="file exists",
                                  hint="run `metasr records dedup` (and `metasr screening run`)"))
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
+    return read_csv(path)[1]
 
 
 def ris_type(publication_type: str) -> str:
@@ -113,6 +111,6 @@ def export_records(records_dir, out_dir, screening_csv=None) -> dict:
     screening = read_rows(screening_csv) if screening_csv else None
     rows = merged_rows(unique, screening)
     atomic_write_text(out / "records.ris", "\n".join(ris_record(r) for r in rows))
-    write_csv_safe(out / "records.csv", CSV_COLUMNS, rows)
-    write_csv_safe(out / "clusters.csv", CLUSTER_COLUMNS, cluster_rows(records, audit))
+    write_csv(out / "records.csv", CSV_COLUMNS, rows)
+    write_csv(out / "clusters.csv", CLUSTER_COLUMNS, cluster_rows(records, audit))
     return {"records": len(rows), "links": len(audit)}

@@ -265,7 +265,9 @@ def _page_number(token: str) -> tuple[int, bool, str] | None:
     """(number, roman, digits as written) of one page token."""
     digits = re.search(r"\d+", token)
     if digits:
-        return int(digits.group(0)), False, digits.group(0)
+        # A page number has a few digits; thousands of them (a damaged export) are no page, and
+        # Python refuses to read more than 4300 as an int.
+        return (int(digits.group(0)), False, digits.group(0)) if len(digits.group(0)) <= 18 else None
     value = _roman(token)
     return (value, True, token) if value else None
 
@@ -443,7 +445,7 @@ def record_keys(index: int, row: dict) -> RecordKeys:
         first_author=surnames[0] if surnames else "",
         surnames=tuple(surnames),
         authors=name_tokens(row.get("authors", "")) | frozenset(surnames),
-        year=int(year) if str(year).isdigit() else None,
+        year=int(year) if re.fullmatch(r"[0-9]{1,4}", str(year)) else None,
         journal=journal_key(row.get("journal", "")),
         volume=number_key(row.get("volume", "")),
         supplement_number=supplement_number(row),

@@ -10,14 +10,18 @@ inputs give byte-identical files. Records in = unique + duplicates is checked be
 
 from __future__ import annotations
 
-import csv
+import hashlib
+import logging
 import re
 from pathlib import Path
 
 from metasr.errors import InputError, Problem, raise_if_errors
+from metasr.io import parse_csv_text, read_csv_rows, write_csv
 from metasr.records.dedup import AUDIT_COLUMNS, Clustering, cluster_records, read_overrides
 from metasr.records.detect import parse_export
-from metasr.records.table import COLUMNS, FIELDS, build_table, write_csv_atomic
+from metasr.records.table import COLUMNS, FIELDS, build_table, unreadable_values
+
+log = logging.getLogger(__name__)
 
 RECORD_COLUMNS = [*COLUMNS, "cluster_id", "is_primary"]
 UNIQUE_COLUMNS = ["cluster_id", "n_records", "record_ids", *COLUMNS]
@@ -32,9 +36,12 @@ def source_name(path: str | Path) -> str:
 def parse_file(path, source: str | None = None, database: str = "", fmt: str | None = None,
                mapping: dict | None = None) -> list[dict]:
     """Parse one export into table rows (`COLUMNS`). A `database` given here (the review's
-    configuration names each search) wins over what the export says about itself."""
+    configuration names each search) wins over what the export says about itself. Values the
+    table cannot keep (a year 'abcd') are logged as warnings with their line."""
     export, raw = parse_export(path, fmt=fmt, mapping=mapping)
     rows = build_table(raw, source or source_name(path), Path(path).name, database, export.format)
+    for warning in unreadable_values(raw, rows, path):
+        log.warning(warning.format())
     if database:
         for row in rows:
             row["database"] = database
@@ -44,23 +51,24 @@ def parse_file(path, source: str | None = None, database: str = "", fmt: str | N
 def ingest_records(path, out_csv, source: str, database: str) -> int:
     """Parse one export and write its table atomically; returns the number of records."""
     rows = parse_file(path, source=source, database=database)
-    write_csv_atomic(rows, out_csv, COLUMNS)
+    write_csv(out_csv, COLUMNS, rows)
     return len(rows)
 
 
 def is_parsed_table(path) -> bool:
+    """True for a table `metasr records parse` wrote (told by its header; exports are parsed)."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), [])
-    except (OSError, UnicodeDecodeError):
+            first = handle.readline()
+        header = next(iter(parse_csv_text(first, path)), [])
+    except (OSError, UnicodeDecodeError, InputError):
         return False
     return header[:4] == COLUMNS[:4]
 
 
 def read_parsed(path) -> list[dict]:
     """A parsed-records table (`metasr records parse`), checked: it may have been edited by hand."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        table = list(csv.reader(handle))
+    table = read_csv_rows(path)
     header = table[0] if table else []
     missing = [c for c in COLUMNS if c not in header]
     if missing:
@@ -77,7 +85,7 @@ def read_parsed(path) -> list[dict]:
                                     hint="quote cells that contain commas, or re-create the table"))
             continue
         row = dict(zip(header, cells))
-        if not row["source_index"].strip().isdigit():
+        if not re.fullmatch(r"[0-9]{1,12}", row["source_index"].strip()):
             problems.append(Problem(message="source_index must be a whole number", file=str(path), row=number,
                                     column="source_index", value=row["source_index"], rule="parsed records columns",
                                     hint="re-create the table with `metasr records parse`"))
@@ -113,7 +121,35 @@ def load_inputs(paths) -> list[dict]:
         rows.extend(table)
     # Sorted by source, then position: the order the inputs are listed in changes nothing.
     rows.sort(key=lambda r: (r["source"], int(r["source_index"])))
+    raise_if_errors(repeated_exports(rows))
     return rows
+
+
+def repeated_exports(rows: list[dict]) -> list[Problem]:
+    """One export given as two sources (two config entries naming one file, or a copy of it):
+    every record of one source equals, field for field and in order, a record of the other. Its
+    records would be counted twice in PRISMA's "identified"."""
+    by_source: dict[str, list[dict]] = {}
+    for row in rows:
+        by_source.setdefault(row["source"], []).append(row)
+    first_with: dict[str, str] = {}
+    problems = []
+    for source, records in sorted(by_source.items()):
+        content = "\x1e".join("\x1f".join([r["format"], *(str(r[f]) for f in FIELDS)]) for r in records)
+        digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        if digest not in first_with:
+            first_with[digest] = source
+            continue
+        other = first_with[digest]
+        files = sorted({by_source[other][0]["source_file"], records[0]["source_file"]})
+        problems.append(Problem(
+            message=f"sources '{other}' and '{source}' are the same export ({len(records)} identical "
+                    f"records, file{'s' if len(files) > 1 else ''} {' and '.join(files)}): its records "
+                    "would be counted twice",
+            file=records[0]["source_file"], column="source", value=source, rule="one source per export",
+            hint=f"give each export once: in the review's config, remove search.sources.{source} or "
+                 f"search.sources.{other}, or point it at its own export file"))
+    return problems
 
 
 def completeness(row: dict) -> int:
@@ -192,8 +228,8 @@ def dedup_records(parsed_csvs: list, out_dir, overrides_csv=None) -> dict:
     rows = load_inputs(list(track([str(p) for p in parsed_csvs], "reading records", "files")))
     records, unique, audit = dedup_rows(rows, overrides_csv)
     out = Path(out_dir)
-    write_csv_atomic(records, out / "records.csv", RECORD_COLUMNS)
-    write_csv_atomic(unique, out / "unique.csv", UNIQUE_COLUMNS)
-    write_csv_atomic(audit, out / "audit.csv", AUDIT_COLUMNS)
+    write_csv(out / "records.csv", RECORD_COLUMNS, records)
+    write_csv(out / "unique.csv", UNIQUE_COLUMNS, unique)
+    write_csv(out / "audit.csv", AUDIT_COLUMNS, audit)
     return {"records": len(records), "unique": len(unique),
             "duplicates": len(records) - len(unique), "links": len(audit)}

@@ -1,4 +1,4 @@
-"""The normalised record table: its columns, how a raw record becomes a row, atomic CSV writing.
+"""The normalised record table: its columns and how a raw record becomes a row.
 
 The columns are the contract in docs/architecture.md ("Search records"). Every format parser
 returns dicts keyed by `FIELDS` (+ `line`); `build_table` adds the identity columns and cleans
@@ -8,15 +8,12 @@ can compare them directly.
 
 from __future__ import annotations
 
-import csv
 import html
-import os
 import re
 import urllib.parse
 import unicodedata
-from pathlib import Path
 
-from metasr.io import atomic_path
+from metasr.errors import Problem
 
 FIELDS = [
     "title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
@@ -98,11 +95,21 @@ def build_table(raw_records: list[dict], source: str, source_file: str, database
     return rows
 
 
-def write_csv_atomic(rows: list[dict], path: str | os.PathLike, columns: list[str]) -> None:
-    """Write a CSV through a temporary file in the same directory, then rename: a reader (or a
-    crashed run) never sees half a table."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
-        # csv.writer on lists: a third faster than DictWriter on 100,000-row tables.
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([row.get(c, "") for c in columns] for row in rows)
+# What a cleaned identifier must look like; a value given but not of that form is dropped.
+READABLE = {"year": "a year (1500-2099)", "doi": "a DOI (10.NNNN/...)", "pmid": "a PubMed id (digits)"}
+
+
+def unreadable_values(raw_records: list[dict], rows: list[dict], path) -> list[Problem]:
+    """Warnings for identifiers an export gives that `build_table` could not read (a year
+    'abcd', a DOI without '10.'): the record keeps a blank there, and the user should know."""
+    warnings = []
+    for raw, row in zip(raw_records, rows):
+        for field, wanted in READABLE.items():
+            given = clean_text(raw.get(field, ""))
+            if given and not row[field]:
+                warnings.append(Problem(
+                    message=f"record {row['source_index'] + 1}: {field} is not {wanted}, so the record has no {field}",
+                    file=str(path), row=raw.get("line") or None, column=field, value=given[:80],
+                    rule="readable identifier", severity="warning",
+                    hint=f"correct the {field} in the export if the record should have one"))
+    return warnings

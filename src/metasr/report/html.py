@@ -16,7 +16,6 @@ report then says so at the top.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import importlib.metadata
 import json
@@ -35,6 +34,7 @@ from metasr.figures.style import display
 from metasr.figures.style import finite as num
 from metasr.io import atomic_path
 from metasr import rob
+from metasr.io import read_csv as read_csv_table
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
 from metasr.report.methods import methods_paragraph
 from metasr.report.sof import number_footnotes, sof_row
@@ -79,8 +79,7 @@ def read_json(path) -> dict | None:
 def read_csv(path) -> list[dict]:
     if not path or not Path(path).is_file():
         return []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle))
+    return read_csv_table(path)[1]
 
 
 def f2(x, digits=2) -> str:

@@ -2,8 +2,8 @@
 
 Kappa is computed over the records both reviewers decided, on the decision categories of the
 stage. Its standard error is Cohen's (1960) large-sample approximation,
-sqrt(po (1 - po) / (n (1 - pe)^2)), with a normal 95% interval; it is a description of the
-screening, not an inference anyone should lean on.
+sqrt(po (1 - po) / (n (1 - pe)^2)), with a normal 95% interval cut to kappa's range [-1, 1]; it
+is a description of the screening, not an inference anyone should lean on.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ def cohen_kappa(pairs: list[tuple[str, str]]) -> dict:
         return result
     kappa = (po - pe) / (1 - pe)
     se = math.sqrt(po * (1 - po) / (n * (1 - pe) ** 2))
-    result.update(kappa=kappa, se=se, ci_lb=kappa - 1.959963984540054 * se,
-                  ci_ub=kappa + 1.959963984540054 * se)
+    # Kappa lies in [-1, 1]; the normal interval is cut there (near-perfect agreement in small
+    # samples would otherwise reach above 1).
+    result.update(kappa=kappa, se=se, ci_lb=max(-1.0, kappa - 1.959963984540054 * se),
+                  ci_ub=min(1.0, kappa + 1.959963984540054 * se))
     return result
 
 

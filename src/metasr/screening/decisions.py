@@ -8,11 +8,11 @@ unresolved conflict when they do not. Every problem in a file is collected befor
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from metasr.errors import InputError, Problem
+from metasr.errors import Problem
+from metasr.io import read_csv
 from metasr.screening.keys import KeyIndex, resolve
 
 TITLE_ABSTRACT = "title_abstract"
@@ -24,6 +24,8 @@ DECISIONS = {
 }
 IDENTIFIER_COLUMNS = ("record_id", "doi", "pmid", "title")
 REQUIRED_COLUMNS = ("decision",)
+DECISION_COLUMNS = (*IDENTIFIER_COLUMNS, "year", "decision", "reason", "reviewer1", "reviewer2", "notes")
+STAGE_COLUMNS = {TITLE_ABSTRACT: (), FULL_TEXT: ("study_id",)}
 UNRESOLVED = "unresolved"  # final decision of a conflict nobody resolved
 
 
@@ -49,22 +51,10 @@ class Decision:
 
 
 def read_table(path: str | Path) -> tuple[list[str], list[dict]]:
-    """Read a CSV as strings (identifiers such as PMIDs must never become numbers).
-
-    Raises InputError when the file is not UTF-8 (spreadsheets on Windows save as cp1252).
-    """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-                    for row in reader]
-            return [c.strip() for c in (reader.fieldnames or [])], rows
-    except UnicodeDecodeError as err:
-        text = Path(path).read_bytes()
-        row = text[: err.start].count(b"\n") + 1
-        raise InputError(Problem(
-            "file is not UTF-8 text", file=str(path), row=row, rule="UTF-8 CSV",
-            hint="save the sheet as 'CSV UTF-8 (comma delimited)'")) from None
+    """Read a CSV as strings (identifiers such as PMIDs must never become numbers), cells
+    stripped. Raises InputError naming the row when the file is not UTF-8 (spreadsheets on
+    Windows save as cp1252), is missing or cannot be read."""
+    return read_csv(path, strip=True)
 
 
 def _canonical(value: str) -> str:
@@ -75,8 +65,28 @@ def _reason_lookup(reasons: list[str]) -> dict[str, str]:
     return {_canonical(r): r for r in reasons}
 
 
-def check_columns(path: str, columns: list[str]) -> list[Problem]:
+def known_columns(stage: str) -> list[str]:
+    """A decision file's columns: its own, and those of the screening sheet (`metasr screening
+    list`), which filled in is a decision file."""
+    from metasr.screening.lists import LIST_COLUMNS
+
+    return list(dict.fromkeys([*DECISION_COLUMNS, *STAGE_COLUMNS[stage], *LIST_COLUMNS]))
+
+
+def check_columns(path: str, columns: list[str], stage: str | None = None,
+                  rows: list[dict] = ()) -> list[Problem]:
+    """Missing and unknown columns (a blank header cell is unknown only when its column holds
+    something: spreadsheets leave empty columns behind)."""
     problems = []
+    if stage is not None:
+        known = known_columns(stage)
+        filled = any(row.get("") for row in rows)
+        problems += [Problem(
+            f"unknown column '{c}'" if c else "a column without a name holds values", file=path, row=1,
+            column=c or None, value=c or None, rule="known column",
+            hint=("study_id belongs in the full-text decision file; " if c == "study_id" else "")
+            + f"allowed columns: {', '.join(known)} (put anything else in 'notes')")
+            for c in dict.fromkeys(columns) if c not in known and (c or filled)]
     dual = "reviewer1" in columns and "reviewer2" in columns
     for column in REQUIRED_COLUMNS:
         if column not in columns and not dual:  # dual screening may leave agreement implicit
@@ -198,7 +208,7 @@ def read_decisions(path: str | Path, stage: str, index: KeyIndex,
         return [], [Problem(f"{STAGE_LABELS[stage]} decision file not found", file=path,
                             rule="file exists", hint="check screening paths in config")]
     columns, rows = read_table(path)
-    problems = check_columns(path, columns)
+    problems = check_columns(path, columns, stage, rows)
     if problems:
         return [], problems
     reasons = _reason_lookup(exclusion_reasons)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from metasr.errors import Problem, raise_if_errors
-from metasr.io import atomic_path, write_csv_safe
+from metasr.io import write_csv
 from metasr.screening.decisions import _decision_word, read_table
 from metasr.screening.keys import KeyIndex, resolve
 
@@ -85,7 +85,7 @@ def screening_list(records_dir, out_csv, title_abstract_csv=None) -> dict:
     rows.sort(key=lambda r: (bool(r["previous_decision"]), title_key(r["title"]), r["record_id"]))
     for number, row in enumerate(rows, start=1):
         row["order"] = number
-    write_csv_safe(out_csv, LIST_COLUMNS, rows)
+    write_csv(out_csv, LIST_COLUMNS, rows)
     return {"records": len(rows), "decided": sum(bool(r["previous_decision"]) for r in rows),
             "possible_duplicates": sum("possible_duplicate" in r["flags"] for r in rows)}
 
@@ -99,21 +99,13 @@ def conflict_list(decisions_csv, out_csv) -> int:
         if first and second and first != second:
             conflicts.append({**{c: row.get(c, "") for c in CONFLICT_COLUMNS},
                               "decision_file": str(decisions_csv), "file_row": number})
-    write_csv_safe(out_csv, CONFLICT_COLUMNS, conflicts)
+    write_csv(out_csv, CONFLICT_COLUMNS, conflicts)
     return len(conflicts)
-
-
-def _unsafe(value: str) -> str:
-    """Undo `csv_safe_cell`'s apostrophe, which a spreadsheet keeps as text."""
-    return value[1:] if value.startswith("'") and value[1:2] in ("=", "+", "-", "@", "\t", "\r") \
-        else value
 
 
 def apply_resolutions(conflicts_csv, decisions_csv) -> int:
     """Write the filled `decision` and `reason` of a conflict sheet into the decision file;
     returns the number of rows changed. Identifiers must still match the named row."""
-    import csv
-
     columns, rows = read_table(decisions_csv)
     _, answers = read_table(conflicts_csv)
     problems, changed = [], 0
@@ -121,9 +113,10 @@ def apply_resolutions(conflicts_csv, decisions_csv) -> int:
         decision = answer.get("decision", "")
         if not decision:
             continue
-        number = int(answer.get("file_row") or 0)
+        file_row = answer.get("file_row", "")
+        number = int(file_row) if file_row.isascii() and file_row.isdigit() else 0
         target = rows[number - 2] if 2 <= number < len(rows) + 2 else None
-        if target is None or any(_unsafe(answer.get(c, "")) != target.get(c, "")
+        if target is None or any(answer.get(c, "") != target.get(c, "")
                                  for c in ("record_id", "doi", "pmid", "title") if c in columns):
             problems.append(Problem(
                 message="the conflict row no longer matches its row in the decision file",
@@ -131,12 +124,9 @@ def apply_resolutions(conflicts_csv, decisions_csv) -> int:
                 value=answer.get("file_row"), rule="conflict sheet matches decisions",
                 hint="make a new conflict sheet with `metasr screening conflicts`"))
             continue
-        target["decision"], target["reason"] = decision, _unsafe(answer.get("reason", ""))
+        target["decision"], target["reason"] = decision, answer.get("reason", "")
         changed += 1
     raise_if_errors(problems)
     columns = columns + [c for c in ("decision", "reason") if c not in columns]
-    with atomic_path(decisions_csv) as tmp, open(tmp, "w", encoding="utf-8", newline="") as h:
-        writer = csv.DictWriter(h, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({c: row.get(c, "") for c in columns} for row in rows)
+    write_csv(decisions_csv, columns, rows)
     return changed

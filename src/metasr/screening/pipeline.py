@@ -8,13 +8,11 @@ that an interrupted run never leaves a half-written file behind.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 from metasr.errors import Problem, raise_if_errors
-from metasr.io import atomic_write_text
+from metasr.io import atomic_write_text, csv_text
 from metasr.screening.agreement import CONFLICT_COLUMNS, conflict_rows, stage_agreement
 from metasr.screening.decisions import FULL_TEXT, TITLE_ABSTRACT, read_decisions, read_table
 from metasr.screening.flow import ScreenedRecord, build_flow
@@ -135,14 +133,6 @@ def screening_rows(flow: list[ScreenedRecord], unique: dict[str, dict], records:
     return rows
 
 
-def _csv_text(columns, rows) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def screen_records(records_csv, unique_csv, title_abstract_csv, full_text_csv,
                    screening_cfg: dict, sources_cfg: dict, out_dir) -> dict:
     """Run screening; write screening.csv, prisma.json, prisma.csv, conflicts.csv into out_dir.
@@ -176,8 +166,8 @@ def screen_records(records_csv, unique_csv, title_abstract_csv, full_text_csv,
     prisma["warnings"] = [w.to_dict() for w in warnings]
 
     out = Path(out_dir)
-    atomic_write_text(out / "screening.csv", _csv_text(SCREENING_COLUMNS, screening_rows(flow, unique, records)))
-    atomic_write_text(out / "conflicts.csv", _csv_text(CONFLICT_COLUMNS, conflict_rows(ta + ft)))
+    atomic_write_text(out / "screening.csv", csv_text(SCREENING_COLUMNS, screening_rows(flow, unique, records)))
+    atomic_write_text(out / "conflicts.csv", csv_text(CONFLICT_COLUMNS, conflict_rows(ta + ft)))
     atomic_write_text(out / "prisma.csv", render_prisma_csv(prisma))
     atomic_write_text(out / "prisma.json", json.dumps(prisma, indent=2, sort_keys=False) + "\n")
     return prisma

@@ -14,9 +14,8 @@ metasr's screening of them. prisma.json and metasr's own diagram show the full f
 
 from __future__ import annotations
 
-import csv
-import io
 
+from metasr.io import csv_text
 from metasr.screening.flow import DATABASES, OTHER
 
 COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
@@ -145,10 +144,6 @@ def template_values(prisma: dict) -> dict[str, str]:
 
 def render_prisma_csv(prisma: dict) -> str:
     values = template_values(prisma)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for data, node, box, description, boxtext in TEMPLATE:
-        tooltip = description if node != "NA" else "NA"
-        writer.writerow([data, node, box, description, boxtext, tooltip, "NA", values.get(data, "0")])
-    return buffer.getvalue()
+    return csv_text(COLUMNS, ([data, node, box, description, boxtext, description if node != "NA" else "NA",
+                               "NA", values.get(data, "0")]
+                              for data, node, box, description, boxtext in TEMPLATE))

@@ -486,8 +486,7 @@ def assign_positions(rng, works: list[Work]) -> dict[str, list[tuple[Work, Copy]
 
 def render_exports(by_source: dict[str, list[tuple[Work, Copy]]]) -> dict[str, bytes]:
     """File path (relative to the review folder) -> bytes, for every export with records."""
-    import csv
-    import io
+    from metasr.io import csv_text
 
     files = {}
     paths = {name: path for name, path, *_ in SOURCES}
@@ -502,10 +501,6 @@ def render_exports(by_source: dict[str, list[tuple[Work, Copy]]]) -> dict[str, b
         text = head + "\n".join(wos_record(w, c) for w, c in by_source["wos"]) + "\nEF\n"
         files[paths["wos"]] = text.replace("\n", "\r\n").encode("utf-8")
     if by_source["other"]:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for w, c in by_source["other"]:
-            writer.writerow(csv_row(w, c))
-        files[paths["other"]] = buffer.getvalue().encode("utf-8")
+        text = csv_text(CSV_COLUMNS, (csv_row(w, c) for w, c in by_source["other"]))
+        files[paths["other"]] = text.encode("utf-8")
     return files

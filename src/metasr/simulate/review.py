@@ -11,8 +11,6 @@ no clocks, no set iteration), so one seed gives byte-identical files.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from pathlib import Path
@@ -21,6 +19,7 @@ import numpy as np
 
 from metasr import measures
 from metasr.errors import InputError, Problem
+from metasr.io import csv_text
 from metasr.simulate import effects as fx
 from metasr.simulate import records as rec
 from metasr.simulate import vocab
@@ -212,15 +211,6 @@ def reason_counts(reasons: list[str]) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------- files
-
-def csv_text(columns: list[str], rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({c: row.get(c, "") for c in columns})
-    return buffer.getvalue()
-
 
 def studies_rows(studies: list[fx.Study], outcomes: list[fx.Outcome], seed: int) -> list[dict]:
     used = {t["study_id"] for o in outcomes for t in o.truth}

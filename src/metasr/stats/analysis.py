@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from metasr import measures
-from metasr.errors import InputError, Problem
-from metasr.stats import effects, inference
+from metasr.errors import InputError, Problem, raise_if_errors
+from metasr.io import os_error_problem, plain_frame
+from metasr.stats import checks, effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
 from metasr.stats.models import METHODS_RMA, MetaFit, TableFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
 from metasr.stats.subgroup import subgroup_analysis
@@ -126,8 +127,11 @@ def read_study_table(path: str) -> pd.DataFrame:
     with each row's spreadsheet row number in `_row`."""
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(_problem("input file not found", path, rule="file exists", hint="check the path"))
+    except OSError as err:
+        problem = os_error_problem(err, path, "read")
+        if problem is None:
+            raise
+        raise InputError(problem) from None
     except pd.errors.EmptyDataError:
         raise InputError(_problem("input file is empty", path, rule="CSV with a header row",
                                   hint="write a header row with metafor-style column names"))
@@ -135,6 +139,7 @@ def read_study_table(path: str) -> pd.DataFrame:
         raise InputError(_problem(f"cannot read the CSV: {err}", path, rule="CSV",
                                   hint="save the table as UTF-8 CSV with one header row"))
     table.columns = [str(c).strip() for c in table.columns]
+    table = plain_frame(table)
     table["_row"] = [i + 2 for i in range(len(table))]
     return table
 
@@ -171,7 +176,10 @@ def bias_dict(fit: MetaFit) -> dict:
 def sensitivity_dict(fit: MetaFit, order=None, order_by: str | None = None) -> dict:
     from metasr.stats import sensitivity
 
-    leave1out, influence = sensitivity.leave_one_out_and_influence(fit)  # one set of k refits for both
+    # Identical effects with Knapp-Hartung give s2w = 0: influence measures are 0/0, which metafor
+    # reports as NaN (null here) too, without numpy's RuntimeWarnings on the console.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        leave1out, influence = sensitivity.leave_one_out_and_influence(fit)  # one set of k refits for both
     out = {"leave1out": leave1out, "influence": influence}
     if order is not None:
         out["cumulative"] = sensitivity.cumulative(fit, order, order_by=order_by)
@@ -204,9 +212,11 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     sections its flags ask for."""
     check_method(measure, method, test, file)
     table, not_usable = split_usable(df, file)
-    table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
+    with np.errstate(all="ignore"):  # an overflow is what the checks below report
+        table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
     table, dropped = split_dropped(table)
     not_usable += dropped
+    raise_if_errors(checks.table_problems(table, file) + checks.duplicate_study_problems(table, file))
     display = table_display(table, measure, scale)
     result: dict = {"measure": measure, "method": method, "test": test, "transform": display.to_json()}
     mods = [m for m in (mods or []) if m]
@@ -430,9 +440,11 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     """The results/pooled/{outcome}.json structure for one outcome's extraction table."""
     check_method(measure, method, test, file)
     table, not_usable = split_usable(effects_table, file)
-    table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
+    with np.errstate(all="ignore"):  # an overflow is what the check below reports
+        table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
     table, dropped = split_dropped(table)
     not_usable += dropped
+    checks.check_effects(table, file)
     display = table_display(table, measure, scale)
     k = len(table)
     out = {"outcome": outcome, "label": label, "measure": measure, "method": method, "test": test,

@@ -9,6 +9,8 @@ from the 'typical' within-study variance, and Q-profile confidence intervals for
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from metasr.stats.tau2 import Projection, generalised_q, solve_q_equation
@@ -43,7 +45,10 @@ def omnibus(beta, vb, coefs, test: str, df_resid: int | None):
     """Test that the coefficients `coefs` (indices) are all zero: (QM, [df1, df2], p)."""
     b = np.asarray(beta)[coefs]
     V = np.asarray(vb)[np.ix_(coefs, coefs)]
-    QM = float(b @ np.linalg.solve(V, b))
+    try:
+        QM = float(b @ np.linalg.solve(V, b))
+    except np.linalg.LinAlgError:  # vb = 0 (identical effects, Knapp-Hartung): metafor's QM is NA too
+        QM = math.nan
     m = len(coefs)
     if test in T_TESTS:
         F = QM / m

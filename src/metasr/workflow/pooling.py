@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metasr.io import write_json
+from metasr.io import plain_frame, write_json
 from metasr.stats.analysis import pool_outcome
 from metasr.stats.effects import Options
 
@@ -17,7 +17,7 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
     """Pool one outcome as configured (measure, method, test, order_by, escalc options) and write
     the JSON contract of docs/architecture.md, with the outcome's label and the published reference
     estimate."""
-    effects = pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=True)
+    effects = plain_frame(pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=True))
     escalc = analysis.get("escalc") or {}
     options = Options(add=escalc.get("add"), to=escalc.get("to", "only0"), drop00=bool(escalc.get("drop00", False)),
                       vtype=escalc.get("vtype"))

@@ -15,6 +15,7 @@ import io
 import re
 
 from metasr.errors import InputError, Problem
+from metasr.io import allow_long_fields
 
 NAME = "csv"
 
@@ -95,6 +96,7 @@ def _pages(row, keys, columns) -> str:
 
 
 def parse(text: str, path: str, mapping: dict | None = None) -> list[dict]:
+    allow_long_fields()
     reader = _csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=_dialect(text))
     try:
         header = next(reader)
@@ -123,9 +125,16 @@ def parse(text: str, path: str, mapping: dict | None = None) -> list[dict]:
                 record["pmid"] = found.group(1) if found else ""
             record["line"] = line
             records.append(record)
+            last_width = len(row)
             line = reader.line_num + 1
     except _csv.Error as err:
         raise InputError(Problem(message=f"CSV syntax error: {err}", file=str(path),
                                  row=reader.line_num, rule="export file format",
                                  hint="check for an unclosed quote")) from None
+    if records and not text.endswith("\n") and last_width < len(header):
+        raise InputError(Problem(
+            message=f"the last row has {last_width} of the header's {len(header)} fields and the file ends "
+                    "without a line break: it seems cut off", file=str(path), row=records[-1]["line"],
+            rule="export file format", hint="export the search again (if the file is complete, end it with a "
+                                            "line break)"))
     return records

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from metasr.records.formats.tagged import join_authors, split_records
+from metasr.records.formats.tagged import check_not_cut, join_authors, split_records
 
 NAME = "ovid"
 _MARKER = re.compile(r"^<\d+\.\s*>\s*$")
@@ -57,4 +57,5 @@ def to_fields(record) -> dict:
 
 def parse(text: str, path: str) -> list[dict]:
     records = split_records(text.split("\n"), path, _TAG, start_line=_MARKER, fmt_name="Ovid")
+    check_not_cut(text, records, path, "Ovid")
     return [to_fields(r) for r in records]

@@ -108,6 +108,17 @@ def split_records(lines: list[str], path: str, tag_pattern: re.Pattern, *, start
     return records
 
 
+def check_not_cut(text: str, records: list[TaggedRecord], path: str, fmt_name: str) -> None:
+    """Formats without an end tag (MEDLINE, Ovid) cannot tell a last record that was cut short
+    from a short one, except that a cut download also cuts a line: databases end their exports
+    with a line break."""
+    if records and text.strip() and not text.endswith("\n"):
+        last = records[-1]
+        raise malformed(path, last.line, f"the file ends in the middle of a line, inside the {fmt_name} record "
+                        f"starting here: it seems cut off", text.rsplit("\n", 1)[-1],
+                        "export the search again (if the file is complete, end it with a line break)")
+
+
 def join_authors(names: list[str]) -> str:
     return "; ".join(n.strip() for n in names if n.strip())
 

@@ -1,0 +1,121 @@
+"""Checks of a table of effects before the engine sees it: every yi and vi finite and inside the
+range the engine computes in, sampling variances of one table within the ratio metafor calls
+unstable, and one row per study unless the rows' dependence is modelled.
+
+The range: a model's sums of squares and products (w * yi^2, w^2, (yi - mu)^2 ...) must stay
+inside double precision, and its weights 1/vi must not differ so much that the weighted model
+matrix loses rank. Probing every estimator (z and Knapp-Hartung tests, random yi and vi at scales
+10^-40 .. 10^40; tests/stats/test_checks.py keeps the corners) showed fits failing from vi ~ 1e-30
+and ~ 1e30 and the EB refits failing from |yi| / sqrt(vi) ~ 1e28. The limits below stay well
+inside: SEs from 1e-10 to 1e10 and |yi| up to 1e15 cover every measurement in any unit; beyond
+them the hint asks for another unit. Within one table, metafor warns that results may be unstable
+once the largest vi is 1e7 times the smallest; the REML fit here divides by zero from about
+5e7. metasr refuses such a table and names the two rows.
+"""
+
+from __future__ import annotations
+
+import math
+
+from metasr.errors import InputError, Problem
+
+YI_MAX = 1e15
+VI_MIN, VI_MAX = 1e-20, 1e20
+VI_RATIO_MAX = 1e7  # metafor's rma.uni warns from this ratio of largest to smallest vi
+# What a row's yi and vi were computed from (escalc's effect_source); given directly otherwise.
+_FROM = {"arms": "this row's arm data", "ti": "the t statistic and group sizes",
+         "pi": "the p-value and group sizes", "ci": "the CI bounds", "yi_sei": "sei"}
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def effect_problems(table, file: str | None = None, rows=None) -> list[Problem]:
+    """Problems of the `yi` and `vi` columns of an escalc'd table (one per row at most).
+
+    `rows` are the rows' spreadsheet row numbers (default: `_row`, else header = 1)."""
+    rows = list(rows) if rows is not None else _rows(table)
+    sources = list(table["effect_source"]) if "effect_source" in table.columns else [None] * len(table)
+    problems = []
+    for yi, vi, row, source in zip(table["yi"], table["vi"], rows, sources):
+        yi, vi = _number(yi), _number(vi)
+        if not math.isfinite(yi) or abs(yi) > YI_MAX:
+            what = f"the effect computed from {_FROM[source]}" if source in _FROM and source != "yi_sei" else "yi"
+            problems.append(Problem(
+                message=f"{what} is {'not finite' if not math.isfinite(yi) else 'too large'}"
+                        f" (yi = {yi:g}; the engine works with |yi| <= {YI_MAX:g})",
+                file=file, row=row, column="yi", value=f"{yi:g}", rule="effect in range",
+                hint="check the numbers of this row (a typo, a wrong unit or sign?); rescale the outcome's "
+                     "unit if they are right"))
+        elif not math.isfinite(vi) or not VI_MIN <= vi <= VI_MAX:
+            what = f"the sampling variance computed from {_FROM[source]}" if source in _FROM else "vi"
+            problems.append(Problem(
+                message=f"{what} is "
+                        f"{'not finite' if not math.isfinite(vi) else 'outside the range the engine works in'}"
+                        f" (vi = {vi:g}; allowed {VI_MIN:g} to {VI_MAX:g})",
+                file=file, row=row, column="vi", value=f"{vi:g}", rule="variance in range",
+                hint="check the SDs, SEs, CIs and group sizes of this row; rescale the outcome's unit if "
+                     "they are right"))
+    return problems
+
+
+def variance_ratio_problems(table, file: str | None = None, rows=None) -> list[Problem]:
+    """One problem when the largest vi is VI_RATIO_MAX times the smallest or more."""
+    rows = list(rows) if rows is not None else _rows(table)
+    vi = [(_number(v), row) for v, row in zip(table["vi"], rows)]
+    vi = [(v, row) for v, row in vi if math.isfinite(v) and v > 0]
+    if len(vi) < 2:
+        return []
+    (low, low_row), (high, high_row) = min(vi), max(vi)
+    if high < VI_RATIO_MAX * low:
+        return []
+    return [Problem(
+        message=f"the sampling variance of this row ({high:g}) is {high / low:.3g} times that of row {low_row} "
+                f"({low:g}): from {VI_RATIO_MAX:g} on, metafor warns that the fit is unstable",
+        file=file, row=high_row, column="vi", value=f"{high:g}", rule="variance ratio",
+        hint=f"check both rows (a variance given as an SE, or an SD as a variance?); if they are right, "
+             f"pool without row {high_row} or {low_row} and report it separately")]
+
+
+def table_problems(table, file: str | None = None, rows=None) -> list[Problem]:
+    """Every reason the engine cannot take this escalc'd table: per row first, then the ratio."""
+    return effect_problems(table, file, rows) or variance_ratio_problems(table, file, rows)
+
+
+def check_effects(table, file: str | None = None, rows=None) -> None:
+    problems = table_problems(table, file, rows)
+    if problems:
+        raise InputError(problems)
+
+
+def duplicate_study_problems(table, file: str | None = None) -> list[Problem]:
+    """A study id on several pooled rows: pooling them as independent studies counts the
+    study's participants twice (Cochrane Handbook 23.3.4)."""
+    if "study_id" not in table.columns:
+        return []
+    first: dict[str, int] = {}
+    problems = []
+    for study, row in zip(table["study_id"], _rows(table)):
+        study = "" if study is None or (isinstance(study, float) and math.isnan(study)) else str(study).strip()
+        if not study:
+            continue
+        if study in first:
+            problems.append(Problem(
+                message=f"study '{study}' is pooled twice (also in row {first[study]}): its rows are not "
+                        "independent studies",
+                file=file, row=row, column="study_id", value=study, rule="one row per study",
+                hint="give each study one usable row (mark the others usable = false), give independent "
+                     "samples distinct study ids, or model the dependence with --cluster study_id"))
+        else:
+            first[study] = row
+    return problems
+
+
+def _rows(table) -> list[int]:
+    if "_row" in table.columns:
+        return [int(r) for r in table["_row"]]
+    return [i + 2 for i in range(len(table))]
