@@ -159,3 +159,36 @@ rule all:
                           text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert set(pooled(host)) == {"example_outcome"} and (host / "results/report.html").is_file()
+
+
+def test_a_bad_export_stops_the_run_before_any_job_and_results_stay(finished_run: Path, tmp_path: Path):
+    import shutil
+
+    review = tmp_path / "review"
+    shutil.copytree(finished_run, review, symlinks=True)
+    before = {p: p.stat().st_mtime_ns for p in (review / "results").rglob("*") if p.is_file()}
+    export = review / "data" / "search" / "wos.txt"
+    export.write_text(export.read_text(encoding="utf-8-sig")[:-40], encoding="utf-8")  # cut off
+    proc = run_snakemake(review, "--cores", "2", check=False)
+    assert proc.returncode != 0 and "wos.txt" in proc.stdout + proc.stderr
+    assert {p: p.stat().st_mtime_ns for p in (review / "results").rglob("*") if p.is_file()} == before
+
+
+def test_results_of_a_removed_outcome_are_removed_and_history_kept(finished_run: Path, tmp_path: Path):
+    import shutil
+
+    import yaml
+
+    review = tmp_path / "review"
+    shutil.copytree(finished_run, review, symlinks=True)
+    config = review / "config" / "config.yaml"
+    raw = yaml.safe_load(config.read_text())
+    del raw["outcomes"]["sdmt"]
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    (review / "data/extraction/outcomes/sdmt.csv").unlink()
+    history = sorted((review / "results/history").glob("*.json"))
+    proc = run_snakemake(review, "--cores", "2")
+    assert "removed" in proc.stdout + proc.stderr
+    assert not list((review / "results").rglob("sdmt*"))
+    assert set(history) <= set((review / "results/history").glob("*.json"))
+    assert "Nothing to be done" in run_snakemake(review, "--cores", "1", "--dry-run").stdout

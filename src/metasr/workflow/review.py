@@ -93,6 +93,10 @@ def load_review(raw_config: dict, root: str | Path, source: str = "config/config
     config = prepare_config(raw_config, source, root)
     typed_rows: dict[str, list] = {}
     warnings = raise_if_errors(validate_review(config, root, typed_rows))
+    if has_search(config):
+        from metasr.workflow.precheck import check_search_inputs
+
+        warnings += raise_if_errors(check_search_inputs(config, root))
     # csv rather than pandas here: every snakemake invocation pays for what parse time imports.
     studies = read_sheet(root / config["extraction"]["studies"])
     rows = {str(r["study_id"]): {k: ("" if r.get(k) is None else str(r.get(k))) for k in studies.header}

@@ -81,6 +81,20 @@ def get_final_output():
     ]
 
 
+def remove_stale_results():
+    """Delete results the current review no longer produces (metasr.workflow.stale)."""
+    from metasr.workflow.stale import remove_stale_results as remove
+
+    removed = remove(
+        Path("results"), lambda path: any(r.is_producer(path) for r in workflow.rules)
+    )
+    if removed:
+        print(
+            f"metasr: removed {len(removed)} result file(s) the review no longer produces:"
+        )
+        print("".join(f"  {p}\n" for p in removed), end="")
+
+
 def prisma_outputs():
     """The PRISMA counts and diagram, when the review has a flow (counted or declared)."""
     if not REVIEW.has_prisma:

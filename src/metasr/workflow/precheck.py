@@ -1,0 +1,94 @@
+"""The search stage's inputs, checked before any job runs.
+
+Snakemake deletes a job's outputs before the job starts and keeps them deleted when it fails, so a
+bad export met by `ingest_records` (or a bad decision file met by `screen_records`) used to leave
+`results/` half rebuilt: parsed tables from the new input, no screening, the old report. Reading
+every export and decision file at parse time instead stops such a run before any job starts, and
+`results/` stays as the last good run left it.
+
+What is checked: every export parses (as `ingest_records` parses it), the same export is not
+declared twice, and every decision file reads (columns, decisions, reasons, study ids) with each
+row naming a record that some export holds. What needs the de-duplication (a key that names two
+clusters, two decisions on one cluster, a contradicting override) is left to the jobs.
+
+Exports can be large, so the outcome is cached by the files' checksums in
+`.snakemake/metasr/search-check.json` of the review folder: an unchanged search costs one
+checksum per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from metasr.errors import InputError, Problem
+
+CACHE = Path(".snakemake") / "metasr" / "search-check.json"
+# Problems that only the de-duplicated records can decide (the records here are not yet merged).
+NEEDS_CLUSTERS = {"unambiguous key", "consistent identifiers", "one decision per record"}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def search_files(config: dict) -> list[str]:
+    """Every file the search stage reads, as the config names them."""
+    files = [s["file"] for s in config["search"]["sources"].values()]
+    files += [config["screening"]["title_abstract"], config["screening"]["full_text"]]
+    overrides = (config["search"].get("dedup") or {}).get("overrides")
+    return files + ([overrides] if overrides else [])
+
+
+def search_problems(config: dict, root: Path) -> list[Problem]:
+    """Every problem of the exports and decision files that the records alone can tell."""
+    from metasr.records.pipeline import parse_file, repeated_exports
+    from metasr.screening.decisions import FULL_TEXT, TITLE_ABSTRACT, read_decisions
+    from metasr.screening.keys import KeyIndex
+
+    problems: list[Problem] = []
+    rows: list[dict] = []
+    for source, settings in sorted(config["search"]["sources"].items()):
+        try:
+            rows += parse_file(root / settings["file"], source=source, database=settings["database"])
+        except InputError as err:
+            problems += err.problems
+    problems += repeated_exports(rows)
+    if problems:
+        return problems
+    index = KeyIndex.from_records([{**row, "cluster_id": row["record_id"]} for row in rows])
+    screening = config["screening"]
+    for stage, path in ((TITLE_ABSTRACT, screening["title_abstract"]), (FULL_TEXT, screening["full_text"])):
+        _, found = read_decisions(root / path, stage, index, screening["exclusion_reasons"])
+        problems += [p for p in found if p.rule not in NEEDS_CLUSTERS]
+    return problems
+
+
+def check_search_inputs(config: dict, root: Path) -> list[Problem]:
+    """search_problems, skipped when every file is as it was at the last clean check."""
+    from metasr.workflow.review import code_fingerprint
+
+    root = Path(root)
+    files = {path: _sha256(root / path) for path in search_files(config) if (root / path).is_file()}
+    # The outcome also depends on the settings and on the code that reads the files.
+    files["(settings)"] = json.dumps([config["search"], config["screening"]], sort_keys=True, default=str)
+    files["(code)"] = code_fingerprint("records", "screening")
+    cache = root / CACHE
+    try:
+        if json.loads(cache.read_text(encoding="utf-8")) == files:
+            return []
+    except (OSError, ValueError):
+        pass
+    problems = search_problems(config, root)
+    if not any(p.severity == "error" for p in problems):
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(files, sort_keys=True), encoding="utf-8")
+        except OSError:
+            pass  # a read-only review: check again next time
+    return problems

@@ -1,0 +1,41 @@
+"""Results the current review no longer produces, removed at the end of a successful run.
+
+A removed outcome, source or figure kind leaves its files in `results/`, where the report's
+folder, a reviewer or a script would find them as if they were current. After every successful
+run the files that no rule of the current workflow produces are deleted (and named in the log);
+`results/history/`, the change log that outlives every run, is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+KEEP = ("history",)  # folders of results/ that no rule writes on purpose
+
+
+def stale_results(results: Path, produced: Callable[[str], bool]) -> list[Path]:
+    """Files under `results/` (but its KEEP folders) that `produced` says no rule writes."""
+    results = Path(results)
+    if not results.is_dir():
+        return []
+    kept = [results / name for name in KEEP]
+    return sorted(p for p in results.rglob("*")
+                  if p.is_file() and not any(k == p or k in p.parents for k in kept)
+                  and not produced(p.as_posix()))
+
+
+def remove_stale_results(results: Path, produced: Callable[[str], bool]) -> list[Path]:
+    """Delete the stale files (and folders left empty); return what was removed."""
+    removed = stale_results(results, produced)
+    for path in removed:
+        path.unlink()
+    for folder in sorted({p.parent for p in removed}, key=lambda f: len(f.parts), reverse=True):
+        while folder != Path(results) and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    for path in removed:
+        log.warning("removed %s: the review no longer produces it", path)
+    return removed
