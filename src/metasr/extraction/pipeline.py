@@ -3,17 +3,20 @@
 Contract (docs/architecture.md, "Extraction"): one output row per source row, nothing dropped;
 study_id, label, year, usable, not_usable_reason, the measure's columns, then provenance
 (record_id, source_location, source_url, reported_form, conversion, conversion_detail) and the
-comparison the row belongs to.
+comparison the row belongs to, with what tells a study's effect sizes apart (timepoint, es_id) and,
+for a multi-arm trial, the group it shares with its other comparisons (shared_group) and between
+how many comparisons that group was split (shared_split).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from metasr import measures
+from metasr import dependence, measures
 from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.extraction import conversions as conv
-from metasr.extraction.effects import MEASURE_COLUMNS, EffectRow, Settings, effect_row, group_mean_sd
+from metasr.extraction.effects import (MEASURE_COLUMNS, EffectRow, Settings, can_split, effect_row, group_mean_sd,
+                                      split_group)
 from metasr.extraction.forms import MEAN_FORMS
 from metasr.extraction.schema import coerce
 from metasr.extraction.sheets import read_sheet, write_csv_atomic
@@ -25,7 +28,7 @@ SUMMED_CELLS = {"events_n": ("events1", "n1", "events2", "n2"),
                 "events_persontime": ("events1", "time1", "events2", "time2"),
                 "events_total": ("events", "n"), "events_time": ("events", "time")}
 PROVENANCE_COLUMNS = ["record_id", "source_location", "source_url", "reported_form", "conversion",
-                      "conversion_detail", "comparison"]
+                      "conversion_detail", "comparison", "timepoint", "es_id", "shared_group", "shared_split"]
 
 
 def output_columns(measure: str) -> list[str]:
@@ -50,7 +53,9 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
     converted.sort(key=lambda pair: pair[0]["study_id"])  # stable: keeps sheet order within a study
     rows = [row for row, _ in converted]
     check_effect_inputs(rows, [n for _, n in converted], settings.measure, sheet.path)
-    warnings += _several_usable(rows, sheet.path)
+    if settings.multi_arm is None:  # the outcome does not say how dependent effect sizes are handled
+        raise_if_errors(dependence.undeclared_problems(outcome_id, sheet.path,
+                                                       usable_rows_by_study(rows, [n for _, n in converted])))
     write_csv_atomic(out_csv, output_columns(settings.measure), rows)
     return warnings
 
@@ -91,9 +96,10 @@ def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict
         raise InputError(Problem(message=f"outcome '{outcome_id}' has measure {measure!r}, which extraction "
                                          "cannot prepare", rule="measure",
                                  hint=f"use one of {', '.join(measures.ids())}"))
+    dep = dependence.settings(outcome_cfg)
     return Settings(measure=measure, unit=outcome_cfg.get("unit"), flip=bool(outcome_cfg.get("flip")),
                     median_conversion=extraction_cfg["median_conversion"],
-                    p_value_bounds=extraction_cfg["p_value_bounds"])
+                    p_value_bounds=extraction_cfg["p_value_bounds"], multi_arm=dep["multi_arm"] if dep else None)
 
 
 def usable_study_ids(typed_rows: list[dict], settings: Settings) -> set[str]:
@@ -105,17 +111,64 @@ def usable_study_ids(typed_rows: list[dict], settings: Settings) -> set[str]:
     return {row["study_id"] for row, result in convert_rows(typed_rows, settings) if result.usable}
 
 
+def usable_rows_by_study(rows: list[dict], sheet_rows: list[int]) -> dict[str, list[int]]:
+    """{study_id: sheet rows of its usable converted rows} (rows as prepare_outcome writes them)."""
+    out: dict[str, list[int]] = {}
+    for row, n in zip(rows, sheet_rows):
+        if row["usable"]:
+            out.setdefault(row["study_id"], []).append(n)
+    return out
+
+
+def usable_rows_of(typed_rows: list[dict], settings: Settings) -> dict[str, list[int]]:
+    """{study_id: sheet rows of its usable rows} for rows check_outcome_rows has passed (each with
+    its sheet row under SHEET_ROW), converted as prepare_outcome converts them."""
+    out: dict[str, list[int]] = {}
+    for row, result in convert_rows(typed_rows, settings):
+        if result.usable:
+            out.setdefault(row["study_id"], []).append(row.get(SHEET_ROW))
+    return out
+
+
 def convert_rows(rows: list[dict], settings: Settings) -> list[tuple[dict, EffectRow]]:
-    """Convert rows; rows of one study/comparison/timepoint with subgroup labels are combined first."""
+    """Convert rows; rows of one study/comparison/timepoint/es_id with subgroup labels are combined
+    first; a group shared by several comparisons is then split or kept (settings.multi_arm)."""
     out, groups = [], {}
     for row in rows:
         if row.get("subgroup") is not None:
-            groups.setdefault((row["study_id"], row.get("comparison"), row.get("timepoint")), []).append(row)
+            key = (row["study_id"], row.get("comparison"), row.get("timepoint"), row.get("es_id"))
+            groups.setdefault(key, []).append(row)
         else:
             out.append((row, effect_row(row, settings)))
     for parts in groups.values():
         out.append(combine_subgroups(parts, settings))
+    share_groups(out, settings.multi_arm)
     return out
+
+
+def share_groups(converted: list[tuple[dict, EffectRow]], multi_arm: str | None) -> None:
+    """Split each group shared by several usable comparisons of a study (same timepoint and es_id)
+    evenly between them (multi_arm split_shared, also the choice when the outcome names none: the
+    shared participants are then never counted twice); `correlated` keeps the group whole."""
+    sets: dict[tuple, list[tuple[dict, EffectRow]]] = {}
+    for row, result in converted:
+        if row.get("shared_group") in (1, 2) and result.usable:
+            key = (row["study_id"], row.get("timepoint"), row.get("es_id"), row["shared_group"])
+            sets.setdefault(key, []).append((row, result))
+    if multi_arm == "correlated":
+        return
+    for (_, _, _, group), members in sets.items():
+        for row, result in members:
+            if not can_split(result):
+                result.fail(f"group {group} is shared with other comparisons, but the row gives a reported effect "
+                            "or test statistic, which cannot be split: give the group data, or set the outcome's "
+                            "dependence.multi_arm to correlated")
+        members = [(row, result) for row, result in members if result.usable]
+        if len(members) < 2:
+            continue
+        for _, result in members:
+            split_group(result, group, len(members))
+            result.shared_split = len(members)
 
 
 def combine_subgroups(parts: list[dict], settings: Settings) -> tuple[dict, EffectRow]:
@@ -177,19 +230,9 @@ def _output_row(row: dict, result: EffectRow, studies: dict[str, dict]) -> dict:
                 "source_url": row.get("source_url"), "reported_form": row.get("reported_form"),
                 "conversion": result.conversion if result.usable else "",
                 "conversion_detail": "; ".join(result.detail) if result.usable else "",
-                "comparison": row.get("comparison")})
+                "comparison": row.get("comparison"), "timepoint": row.get("timepoint"), "es_id": row.get("es_id"),
+                "shared_group": row.get("shared_group"), "shared_split": result.shared_split if result.usable else None})
     return out
-
-
-def _several_usable(rows: list[dict], file: str) -> list[Problem]:
-    counts: dict[str, int] = {}
-    for r in rows:
-        if r["usable"]:
-            counts[r["study_id"]] = counts.get(r["study_id"], 0) + 1
-    return [Problem(message=f"study '{sid}' contributes {k} usable rows to this outcome", file=file,
-                    column="study_id", value=sid, rule="several-usable-rows", severity="warning",
-                    hint="check that the rows are independent comparisons (else exclude one: double counting)")
-            for sid, k in sorted(counts.items()) if k > 1]
 
 
 def sheet_discrepancies(sheet_csv, extraction_cfg: dict) -> list[Problem]:
