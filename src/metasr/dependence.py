@@ -52,7 +52,6 @@ DEFAULT_RHO_SENSITIVITY = (0.0, 0.2, 0.4, 0.6, 0.8)
 DEFAULT_MULTI_ARM = "split_shared"
 # The three-level model is fitted by these of the outcome's methods.
 MULTILEVEL_FIT_METHODS = ("REML", "ML")
-SHARED_GROUPS = (1, 2)
 
 
 def settings(outcome_cfg: dict) -> dict | None:
@@ -68,8 +67,7 @@ def settings(outcome_cfg: dict) -> dict | None:
 def schema_enums() -> dict[str, dict[tuple[str, ...], list]]:
     """{schema file: {path to a property: its enum}} this registry decides (tests/test_dependence.py)."""
     dep = ("$defs", "dependence", "properties")
-    return {"config.schema.yaml": {dep + ("method",): list(METHODS), dep + ("multi_arm",): list(MULTI_ARM)},
-            "outcome_sheet.schema.yaml": {("properties", "shared_group"): list(SHARED_GROUPS) + [None]}}
+    return {"config.schema.yaml": {dep + ("method",): list(METHODS), dep + ("multi_arm",): list(MULTI_ARM)}}
 
 
 def config_problems(outcome_id: str, outcome: dict, source: str, table_methods) -> list[Problem]:

@@ -124,7 +124,8 @@ def test_several_usable_rows_stop_without_a_dependence_setting(synthetic_review,
     assert not out.exists()
     config["outcomes"]["score"]["dependence"] = {"method": "multilevel"}
     _, warnings = run(root, "score", config)
-    assert warnings == []
+    # the copied row's group data are identical: a shared control arm that the sheet does not declare?
+    assert [(w.rule, w.severity, w.row) for w in warnings] == [("shared-group", "warning", 2)] * 2
 
 
 THREE_ARMS = [  # SYNTHETIC: one trial, two active arms against one control arm of 30
@@ -258,3 +259,16 @@ def test_single_group_subgroups_are_summed(tmp_path):
              "n": n} for s, e, n in (("men", 4, 10), ("women", 6, 15))]  # SYNTHETIC counts
     [(row, result)] = convert_rows(rows, Settings("PR"))
     assert result.usable and result.values == {"xi": 10, "ni": 25} and "sums" in result.conversion
+
+
+def test_a_shared_group_needs_a_second_row_and_two_groups(synthetic_review, helpers):
+    from metasr.extraction.plausibility import shared_group_problems
+
+    rows = [(2, dict(study_id="S1", shared_group=2, reported_form="mean_sd", n2=30, mean2=4, sd2=2)),
+            (3, dict(study_id="S1", shared_group=2, reported_form="mean_sd", n2=30, mean2=4, sd2=2, timepoint="6 mo")),
+            (4, dict(study_id="S2", shared_group=1, reported_form="events_total", events=3, n=10)),
+            (5, dict(study_id="S2", shared_group=1, reported_form="events_total", events=4, n=10))]
+    problems = shared_group_problems(rows, "sheet.csv")
+    assert sorted((p.row, p.rule, p.severity) for p in problems) == [
+        (2, "shared-group", "error"), (3, "shared-group", "error"), (4, "shared-group", "error"),
+        (5, "shared-group", "error")]

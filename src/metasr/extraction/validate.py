@@ -7,8 +7,10 @@ type, allowed-values, minimum/pattern, form-cells, n>=1, sd>0, se>0, q1<=median,
 min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, -1<=r<=1, ratio>0, p-format,
 0<p<=1, direction-consistent, skewness (warning), unique-row, unique-study, study-exists,
 n-consistent, unique-label (warning), overlap-exists, csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included,
-discrepancy; and for files: file-exists, encoding, row-width. (several-usable-rows, a warning, is
-raised by the workflow step, which sees which rows are usable.)
+discrepancy, shared-group (and its warning for identical group data in comparisons that do not say
+they share the group); and for files: file-exists, encoding, row-width. (dependence-declared, several
+usable rows of a study in an outcome that does not say how they are handled, is checked where rows
+are converted: metasr.dependence.)
 """
 
 from __future__ import annotations
@@ -178,16 +180,17 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[l
         problems += plausibility.row_problems(typed, sheet.path, rownum)
         key = tuple(row.get(k, "") for k in OUTCOME_KEY)
         if key in seen:
-            problems.append(Problem(message="duplicated row (same study, comparison, timepoint, subgroup)",
+            problems.append(Problem(message="duplicated row (same study, comparison, timepoint, es_id, subgroup)",
                                     file=sheet.path, row=rownum, column="comparison", value=row.get("comparison"),
                                     rule="unique-row",
                                     hint=f"same as row {seen[key]}: delete one or tell them apart in "
-                                         "comparison/timepoint/subgroup"))
+                                         "comparison/timepoint/es_id/subgroup"))
         else:
             seen[key] = rownum
         if studies is not None:
             problems += _study_crosscheck(typed, studies, sheet.path, rownum)
         typed_rows.append((rownum, typed))
+    problems += plausibility.shared_group_problems(typed_rows, sheet.path)
     return problems, typed_rows
 
 
