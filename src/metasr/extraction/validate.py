@@ -271,9 +271,10 @@ def included_study_ids(full_text_csv: Path) -> set[str] | None:
         return None
     with open(full_text_csv, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    ids = {(r.get("study_id") or "").strip() for r in rows
-           if (r.get("decision") or "").strip().lower() == "include"}
-    ids.discard("")
+    from metasr.screening.decisions import split_study_ids
+
+    ids = {sid for r in rows if (r.get("decision") or "").strip().lower() == "include"
+           for sid in split_study_ids(r.get("study_id"))}
     return ids or None
 
 
