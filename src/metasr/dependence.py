@@ -129,11 +129,10 @@ def undeclared_problems(outcome_id: str, sheet: str, rows_by_study: dict[str, li
 # ---------------------------------------------------------------- counts
 
 def study_count(pooled: dict) -> int:
-    """Studies in an outcome's results (distinct study ids; older results: k)."""
+    """Studies in an outcome's results (`k_studies`; results without it have one row per study: k)."""
     if pooled.get("k_studies") is not None:
         return int(pooled["k_studies"])
-    ids = {str(s.get("study_id")) for s in pooled.get("studies") or []}
-    return len(ids) if ids else int(pooled.get("k") or 0)
+    return int(pooled.get("k") or 0)
 
 
 def effect_size_count(pooled: dict) -> int:
@@ -222,3 +221,11 @@ def participants(pooled: dict) -> int | None:
             return None
         total += n
     return int(round(total))
+
+
+def meta_analysis_counts(pooled_results: list[dict]) -> dict:
+    """PRISMA 2020's "studies included in meta-analysis": the studies of every pooled outcome (each
+    once), and their effect sizes summed over outcomes."""
+    pooled = [p for p in pooled_results if p.get("status") == "pooled"]
+    studies = {str(s.get("study_id")) for p in pooled for s in p.get("studies") or []}
+    return {"studies": len(studies), "effect_sizes": sum(effect_size_count(p) for p in pooled)}
