@@ -83,11 +83,7 @@ def section(pooled: dict) -> dict | None:
 
 
 def units(pooled: dict, block: dict) -> list[dict] | None:
-    """The studies a study-level sensitivity block (leave one study out, cumulative by study) is
-    about, in its order; None for a block about the rows of `studies`."""
-    if not isinstance(block, dict) or block.get("unit") != "study":
-        return None
-    by_id = {str(s.get("study_id")): s for s in pooled.get("by_study") or []}
-    for s in pooled.get("studies") or []:
-        by_id.setdefault(str(s.get("study_id")), s)
-    return [by_id.get(str(sid), {"study_id": sid}) for sid in block.get("study_id") or []]
+    """The studies a study-level sensitivity block is about (metasr.figures.forest_groups)."""
+    from metasr.figures.forest_groups import sensitivity_units
+
+    return sensitivity_units(pooled, block)
