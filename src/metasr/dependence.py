@@ -139,11 +139,14 @@ def effect_size_count(pooled: dict) -> int:
     return int(pooled.get("k") or 0)
 
 
-def counts_text(pooled: dict) -> str:
-    """'5 studies' or '5 studies (12 effect sizes)'."""
+def counts_text(pooled: dict, inner: bool = False) -> str:
+    """'5 studies' or '5 studies (12 effect sizes)' ('5 studies, 12 effect sizes' inside brackets)."""
     n, k = study_count(pooled), effect_size_count(pooled)
     text = f"{n} stud{'y' if n == 1 else 'ies'}"
-    return text + (f" ({k} effect size{'s' if k != 1 else ''})" if k != n else "")
+    if k == n:
+        return text
+    sizes = f"{k} effect size{'s' if k != 1 else ''}"
+    return f"{text}, {sizes}" if inner else f"{text} ({sizes})"
 
 
 def es_label(study: dict) -> str:

@@ -273,7 +273,7 @@ def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="p
 
 def _counts(section: dict, pooled: dict) -> str:
     """'5 studies' or '5 studies (12 effect sizes)': each study once, whatever its effect sizes."""
-    return dependence.counts_text(pooled) if pooled else f"{section['k']} studies"
+    return dependence.counts_text(pooled, inner=True) if pooled else f"{section['k']} studies"
 
 
 def grade_notes(grade: dict) -> list[tuple[str, str]]:
