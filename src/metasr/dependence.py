@@ -135,6 +135,12 @@ def study_count(pooled: dict) -> int:
     return int(pooled.get("k") or 0)
 
 
+def weighted_studies(pooled: dict) -> list[dict]:
+    """The entries that carry an outcome's weights: its studies (`by_study`: an aggregated outcome
+    weights studies, not effect sizes), else its rows."""
+    return pooled.get("by_study") or pooled.get("studies") or []
+
+
 def effect_size_count(pooled: dict) -> int:
     return int(pooled.get("k") or 0)
 

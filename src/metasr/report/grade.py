@@ -62,7 +62,7 @@ def _appreciable(disp: measures.Display) -> tuple[float, float] | None:
 def risk_of_bias(pooled: dict, studies_by_id: dict, started_with_robins: bool = False
                  ) -> tuple[int, str]:
     judged, total_weight = [], 0.0
-    for s in pooled.get("studies") or []:
+    for s in dependence.weighted_studies(pooled):
         weight = finite(s.get("weight")) or 0.0
         total_weight += weight
         row = studies_by_id.get(str(s.get("study_id")))
@@ -76,8 +76,8 @@ def risk_of_bias(pooled: dict, studies_by_id: dict, started_with_robins: bool = 
     deepest = 3 if started_with_robins else 2
     words = {1: "at least some concerns (moderate)", 2: "high (serious) risk or worse",
              3: "critical (very high) risk"}
-    unjudged = f"; {len(pooled['studies']) - len(judged)} studies not assessed" \
-        if len(judged) < len(pooled.get("studies") or []) else ""
+    units = dependence.weighted_studies(pooled)
+    unjudged = f"; {len(units) - len(judged)} studies not assessed" if len(judged) < len(units) else ""
     for r in range(deepest, 0, -1):
         if share[r] > 0.5:
             return -min(r, deepest), f"{share[r]:.0%} of the judged weight from studies at " \
