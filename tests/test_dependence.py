@@ -87,3 +87,9 @@ def test_counts_and_labels():
         {"status": "pooled", "k": 3, "studies": [{"study_id": "a"}, {"study_id": "a"}, {"study_id": "b"}]},
         {"status": "pooled", "k": 2, "studies": [{"study_id": "b"}, {"study_id": "c"}]},
         {"status": "single_study", "k": 1, "studies": [{"study_id": "d"}]}]) == {"studies": 3, "effect_sizes": 5}
+
+
+def test_an_aggregated_outcome_is_weighted_by_study():
+    aggregated = {"studies": [{"study_id": "a", "weight": None}] * 2, "by_study": [{"study_id": "a", "weight": 100.0}]}
+    assert dependence.weighted_studies(aggregated) == [{"study_id": "a", "weight": 100.0}]
+    assert dependence.weighted_studies({"studies": [{"study_id": "b"}]}) == [{"study_id": "b"}]

@@ -151,3 +151,12 @@ def test_studies_sheet_risk_of_bias_tools(synthetic_review, helpers):
     helpers.write_sheet(path, columns, studies)
     found = {(p.rule, p.row, p.column) for p in errors(validate_review(config, root))}
     assert found == {("risk-of-bias", 2, "rob_overall"), ("risk-of-bias", 3, "rob_comparability")}
+
+
+def test_a_full_text_include_may_name_several_studies(tmp_path):
+    from metasr.extraction.validate import included_study_ids
+
+    path = tmp_path / "full_text.csv"
+    path.write_text("doi,decision,study_id\n10.1/a,include,Exp1; Exp2 ;Exp3\n10.1/b,include,Exp2\n"
+                    "10.1/c,exclude,\n", encoding="utf-8")  # SYNTHETIC decisions
+    assert included_study_ids(path) == {"Exp1", "Exp2", "Exp3"}
