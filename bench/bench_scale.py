@@ -329,7 +329,7 @@ def timed(module, name):
             p["calls"] += 1
     setattr(module, name, wrapper)
 timed(validate, "validate_review")
-timed(review, "count_usable_studies")
+timed(review, "usable_rows")
 d = Path(sys.argv[1])
 raw = yaml.safe_load((d / "config/config.yaml").read_text())
 os.chdir(d)
@@ -513,12 +513,12 @@ def summary(args) -> dict:
             lines.append(f"| {rule} | {v['import_cpu_s']:.2f} s | {v['work_cpu_s']:.2f} s | {v['import_wall_s']:.2f} s | "
                          f"{v['work_wall_s']:.2f} s | {v['load'].split()[0]} |")
     for res in newest("parse")[-1:]:
-        lines += ["", "| outcomes | load_review wall | CPU | validate_review (CPU) | count_usable_studies (CPU) | "
+        lines += ["", "| outcomes | load_review wall | CPU | validate_review (CPU) | usable_rows (CPU) | "
                   "per outcome (CPU) | load before |", "|---|---|---|---|---|---|---|"]
         for r in res["results"]:
             parts = r["parts"]
             lines.append(f"| {r['outcomes']} | {r['load_review_s']:.1f} s | {r['load_review_cpu_s']:.1f} s | "
-                         f"{parts['validate_review']['cpu_s']:.1f} s | {parts['count_usable_studies']['cpu_s']:.1f} s | "
+                         f"{parts['validate_review']['cpu_s']:.1f} s | {parts['usable_rows']['cpu_s']:.1f} s | "
                          f"{r['load_review_cpu_s'] / r['outcomes']:.2f} s | {r['load_before'].split()[0]} |")
     text = "\n".join(lines)
     print(text)

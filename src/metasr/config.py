@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from metasr import measures
+from metasr import dependence, measures
 from metasr.errors import InputError, Problem
 from metasr.folder import allowed_roots, inside, outside_problem
 from metasr.resources import schema_path
@@ -215,6 +215,7 @@ def semantic_problems(config: dict, source: str) -> list[Problem]:
                 message=f"method {outcome['method']} cannot pool measure {outcome['measure']}",
                 file=source, key=f"outcomes.{oid}.method", value=outcome["method"], rule="method-measure",
                 hint=f"{outcome['method']} pools {', '.join(sorted(allowed))}; use REML or FE instead"))
+        problems += dependence.config_problems(oid, outcome, source, METHOD_MEASURES)
         escalc = outcome.get("escalc") or {}
         problems += measures.option_problems(outcome["measure"], escalc.get("add"), escalc.get("to", "only0"),
                                              escalc.get("drop00", False), escalc.get("vtype"), file=source,

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from metasr import measures
+from metasr import dependence, measures
 from metasr.io import atomic_write_text
 
 SNAPSHOT_NAME = re.compile(r"^(\d{4})-([0-9a-f]{12})\.json$")
@@ -44,7 +44,9 @@ def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:
         "label": pooled.get("label", pooled.get("outcome")),
         "status": pooled.get("status"),
         "k": pooled.get("k", 0),
-        "studies": sorted(s["study_id"] for s in pooled.get("studies", [])),
+        "k_studies": dependence.study_count(pooled),
+        # a study with several effect sizes is one study: added or removed once
+        "studies": sorted({s["study_id"] for s in pooled.get("studies", [])}),
         "measure": pooled.get("measure"),
         "estimate": transformed["estimate"],
         "ci_lb": transformed["ci_lb"],
@@ -130,7 +132,7 @@ def diff_snapshots(before: dict | None, after: dict) -> dict:
             "any_change": bool(outcomes or inputs_changed)}
 
 
-COMPARED = ("status", "k", "estimate", "ci_lb", "ci_ub", "significant", "direction", "certainty")
+COMPARED = ("status", "k", "k_studies", "estimate", "ci_lb", "ci_ub", "significant", "direction", "certainty")
 
 
 def outcome_change(oid: str, old: dict | None, new: dict | None) -> dict | None:

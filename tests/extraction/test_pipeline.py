@@ -108,14 +108,76 @@ def test_subgroups_are_combined(synthetic_review, helpers):
     assert "Table 6.5.a" in row["conversion"] and "RRMS, PPMS" in row["conversion_detail"]
 
 
-def test_several_usable_rows_warn(synthetic_review, helpers):
+def test_several_usable_rows_stop_without_a_dependence_setting(synthetic_review, helpers):
     root, config = synthetic_review
     sheet = root / "data/extraction/outcomes/score.csv"
     rows = helpers.read_rows(sheet)
     rows.append({**rows[0], "comparison": "second threshold"})
     helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    out = root / "results/extraction/score.csv"
+    with pytest.raises(InputError) as err:
+        run(root, "score", config, out)
+    (problem,) = err.value.problems
+    assert problem.rule == "dependence-declared" and problem.value == "S1" and problem.file == str(sheet)
+    assert "rows 2, 4" in problem.message and all(m in problem.hint for m in
+                                                  ("multilevel", "robust", "aggregate", "independent"))
+    assert not out.exists()
+    config["outcomes"]["score"]["dependence"] = {"method": "multilevel"}
     _, warnings = run(root, "score", config)
-    assert [w.rule for w in warnings] == ["several-usable-rows"]
+    # the copied row's group data are identical: a shared control arm that the sheet does not declare?
+    assert [(w.rule, w.severity, w.row) for w in warnings] == [("shared-group", "warning", 2)] * 2
+
+
+THREE_ARMS = [  # SYNTHETIC: one trial, two active arms against one control arm of 30
+    dict(study_id="S1", comparison="A vs control", shared_group="2", reported_form="mean_sd", n1="20", mean1="5",
+         sd1="2", n2="30", mean2="4", sd2="2.5"),
+    dict(study_id="S1", comparison="B vs control", shared_group="2", reported_form="mean_sd", n1="10", mean1="6",
+         sd1="3", n2="30", mean2="4", sd2="2.5"),
+]
+
+
+def three_arms(root, helpers):
+    """S1 as a three-arm trial in studies.csv: arms of 20 and 10 (group 1) and a control arm of 30."""
+    path = root / "data/extraction/studies.csv"
+    studies = helpers.read_rows(path)
+    studies[0].update(n_total="60", n_group1="30", n_group2="30")
+    helpers.write_sheet(path, list(studies[0]), studies)
+
+
+@pytest.mark.parametrize("measure, cells, split", [
+    ("SMD", {}, {"n2i": 15.0, "m2i": 4.0, "sd2i": 2.5}),
+    ("RR", {"reported_form": "events_n", "events1": "5", "events2": "9"}, {"ci": 4.5, "n2i": 15.0}),
+])
+def test_a_shared_control_arm_is_split_between_its_comparisons(synthetic_review, helpers, measure, cells, split):
+    root, config = synthetic_review
+    three_arms(root, helpers)
+    rows = [helpers.outcome_row(**{**r, **cells}) for r in THREE_ARMS]
+    columns = OUTCOME_COLUMNS + ["shared_group"]
+    helpers.write_sheet(root / "data/extraction/outcomes/score.csv", columns, rows)
+    config["outcomes"]["score"].update(measure=measure, dependence={"method": "independent"})
+    out, _ = run(root, "score", config)
+    for row in helpers.read_rows(out):
+        assert {key: float(row[key]) for key in split} == split
+        assert row["shared_group"] == "2" and row["shared_split"] == "2"
+        assert "split between 2 comparisons (Handbook 23.3.4)" in row["conversion"]
+    config["outcomes"]["score"]["dependence"] = {"method": "multilevel", "multi_arm": "correlated"}
+    out, _ = run(root, "score", config)
+    assert [row["n2i"] for row in helpers.read_rows(out)] == ["30", "30"]
+    assert all(row["shared_split"] == "" for row in helpers.read_rows(out))
+
+
+def test_a_shared_group_of_a_reported_effect_cannot_be_split(synthetic_review, helpers):
+    root, config = synthetic_review
+    three_arms(root, helpers)
+    rows = [helpers.outcome_row(**THREE_ARMS[0]),
+            helpers.outcome_row(study_id="S1", comparison="B vs control", shared_group="2", reported_form="effect_ci",
+                                effect="0.3", effect_measure="SMD", effect_ci_lb="-0.1", effect_ci_ub="0.7")]
+    helpers.write_sheet(root / "data/extraction/outcomes/score.csv", OUTCOME_COLUMNS + ["shared_group"], rows)
+    config["outcomes"]["score"]["dependence"] = {"method": "independent"}
+    out, _ = run(root, "score", config)
+    whole, effect = helpers.read_rows(out)
+    assert effect["usable"] == "false" and "cannot be split" in effect["not_usable_reason"]
+    assert whole["usable"] == "true" and whole["n2i"] == "30" and whole["shared_split"] == ""
 
 
 def test_header_only_sheet_gives_header_only_output(synthetic_review, helpers):
@@ -285,3 +347,16 @@ def test_formula_text_in_labels_and_comparisons_is_written_safe_and_read_back_in
     back = read_csv(out)[1]
     assert back[0]["label"] == '=HYPERLINK("http://evil.example","Alpha 2020")'
     assert back[0]["comparison"] == "=cmd|' /C calc'!A0"
+
+
+def test_a_shared_group_needs_a_second_row_and_two_groups(synthetic_review, helpers):
+    from metasr.extraction.plausibility import shared_group_problems
+
+    rows = [(2, dict(study_id="S1", shared_group=2, reported_form="mean_sd", n2=30, mean2=4, sd2=2)),
+            (3, dict(study_id="S1", shared_group=2, reported_form="mean_sd", n2=30, mean2=4, sd2=2, timepoint="6 mo")),
+            (4, dict(study_id="S2", shared_group=1, reported_form="events_total", events=3, n=10)),
+            (5, dict(study_id="S2", shared_group=1, reported_form="events_total", events=4, n=10))]
+    problems = shared_group_problems(rows, "sheet.csv")
+    assert sorted((p.row, p.rule, p.severity) for p in problems) == [
+        (2, "shared-group", "error"), (3, "shared-group", "error"), (4, "shared-group", "error"),
+        (5, "shared-group", "error")]

@@ -207,3 +207,12 @@ def test_a_study_row_wider_than_the_header_is_found_before_any_job(synthetic_rev
     sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
     found = {(p.row, p.rule) for p in validate_review(config, root) if p.severity == "error"}
     assert found == {(2, "row-width")}
+
+
+def test_a_full_text_include_may_name_several_studies(tmp_path):
+    from metasr.extraction.validate import included_study_ids
+
+    path = tmp_path / "full_text.csv"
+    path.write_text("doi,decision,study_id\n10.1/a,include,Exp1; Exp2 ;Exp3\n10.1/b,include,Exp2\n"
+                    "10.1/c,exclude,\n", encoding="utf-8")  # SYNTHETIC decisions
+    assert included_study_ids(path) == {"Exp1", "Exp2", "Exp3"}

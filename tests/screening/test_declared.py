@@ -58,7 +58,12 @@ def test_written_json_draws_with_its_source(tmp_path):
 
 def test_writing_bad_counts_writes_nothing(tmp_path):
     bad = copy.deepcopy(DECLARED)
-    bad["studies_included"] = 99
+    bad["studies_included"] = 0  # 15 reports of no study
     with pytest.raises(InputError):
         write_declared_prisma(bad, tmp_path / "prisma.json")
     assert not (tmp_path / "prisma.json").exists()
+
+
+def test_a_report_may_hold_several_studies(tmp_path):
+    many = {**copy.deepcopy(DECLARED), "studies_included": 20}  # 20 experiments in 15 reports
+    assert write_declared_prisma(many, tmp_path / "prisma.json")["included"]["studies"] == 20

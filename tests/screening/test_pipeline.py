@@ -27,7 +27,7 @@ def test_counts_of_synthetic_review(workspace):
     assert (db["reports_included"], db["studies_included"]) == (2, 1)
     # The website copy of c5 duplicates a Scopus record: a duplicate in the other column.
     assert (other["identified"], other["duplicates"], other["screened"], other["excluded"]) == (2, 1, 1, 1)
-    assert prisma["included"] == {"studies": 1, "reports": 2}
+    assert prisma["included"] == {"studies": 1, "reports": 2, "report_study_links": 2, "reports_with_several_studies": 0}
 
 
 def test_outputs_written_and_deterministic(workspace):
@@ -232,3 +232,23 @@ def test_screening_csv_cells_cannot_run_as_formulas(workspace):
     assert not any(c.startswith("=") for r in raw for c in r.values())
     back = read_csv(workspace.root / "out" / "screening.csv")[1]
     assert any(r["notes"] == "=HYPERLINK(\"http://evil.example\")" for r in back)
+
+
+def test_a_report_holding_several_studies_and_a_study_with_two_reports(workspace):
+    # SYNTHETIC: the PubMed report holds two experiments; the second belongs to cohort five's study too
+    workspace.full_text[0]["study_id"] = "Study1a;  Study1b"
+    workspace.full_text[2]["study_id"] = "Study1b"
+    prisma = workspace.run()
+    assert prisma["included"] == {"studies": 2, "reports": 2, "report_study_links": 3,
+                                  "reports_with_several_studies": 1}
+    assert prisma["columns"]["databases"]["studies_included"] == 2
+    screening = {r["record_id"]: r["study_id"] for r in rows(workspace.root / "out" / "screening.csv")}
+    assert screening["pubmed:0"] == "Study1a; Study1b" and screening["scopus:2"] == "Study1b"
+
+
+def test_a_second_row_for_a_report_of_several_studies_says_how_to_list_them(workspace):
+    workspace.full_text.append({"doi": "10.1/one", "decision": "include", "study_id": "Study2"})
+    with pytest.raises(InputError) as err:
+        workspace.run()
+    (problem,) = [p for p in err.value.problems if p.rule == "one decision per record"]
+    assert "study_id 'Study1; Study2'" in problem.hint

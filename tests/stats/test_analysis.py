@@ -17,9 +17,9 @@ from metasr.stats.effects import Options
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
 CASES = {c["id"]: c for c in json.loads((FIXTURES / "expected.json").read_text())["cases"]}
-KEYS = ["outcome", "label", "measure", "method", "test", "status", "status_message", "k", "k_rows", "k_not_usable",
-        "studies", "not_usable", "model", "common_effect", "transform", "transformed", "small_study", "sensitivity",
-        "published"]
+KEYS = ["outcome", "label", "measure", "method", "test", "dependence", "status", "status_message", "k", "k_studies",
+        "k_rows", "k_not_usable", "studies", "not_usable", "model", "common_effect", "transform", "transformed",
+        "small_study", "sensitivity", "published"]
 
 
 def extraction_table(bcg_rows: int, extra_not_usable: bool = True) -> pd.DataFrame:

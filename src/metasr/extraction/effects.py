@@ -37,6 +37,9 @@ class EffectRow:
     reason: str = ""
     conversion: str = ""
     detail: list[str] = field(default_factory=list)
+    # group sizes and SDs behind a generic effect computed from group means (to split a shared group)
+    arms: dict = field(default_factory=dict)
+    shared_split: int | None = None  # the shared group was divided between this many comparisons
 
     def fail(self, reason: str) -> "EffectRow":
         self.values, self.usable, self.reason = {}, False, reason
@@ -50,6 +53,7 @@ class Settings:
     flip: bool = False
     median_conversion: str = "luo_shi"
     p_value_bounds: str = "exclude"
+    multi_arm: str | None = None  # dependence.multi_arm: split_shared | correlated (None: no dependence setting)
 
 
 def effect_row(row: dict, settings: Settings) -> EffectRow:
@@ -171,6 +175,7 @@ def _from_groups(row: dict, settings: Settings, out: EffectRow) -> None:
         (n1, m1, sd1, *_), (n2, m2, sd2, *_) = groups
         if family == "generic":
             out.values = {"yi": m1 - m2, "vi": sd1 ** 2 / n1 + sd2 ** 2 / n2}
+            out.arms = {"n1": n1, "sd1": sd1, "n2": n2, "sd2": sd2}
             out.conversion = "; ".join(methods + ["MD from group means"])
         else:
             out.values = {"m1i": m1, "sd1i": sd1, "n1i": n1, "m2i": m2, "sd2i": sd2, "n2i": n2}
@@ -333,3 +338,38 @@ def _flip(out: EffectRow, measure: str) -> None:
                 v[key] = -v[key]
         out.detail.append("sign flipped (flip: true) so that all effects read the same way")
     out.conversion = (out.conversion + "; " if out.conversion and out.conversion != "none" else "") + "flipped"
+
+
+# ---- a group shared by several comparisons ---------------------------------------------------------
+
+# The cells of group g that a split divides (Cochrane Handbook 23.3.4: n for continuous outcomes,
+# events and n for events, and person-time with events).
+SPLIT_CELLS = {1: ("n1i", "ai", "x1i", "t1i"), 2: ("n2i", "ci", "x2i", "t2i")}
+
+
+def can_split(result: EffectRow) -> bool:
+    """Whether the row's effect inputs keep group data that a split can divide (not a reported
+    effect or test statistic, which used the whole group)."""
+    values = result.values
+    if result.arms:
+        return True
+    return not ({"yi", "ti"} & set(values)) and any(c in values for cells in SPLIT_CELLS.values() for c in cells)
+
+
+def split_group(result: EffectRow, group: int, parts: int) -> None:
+    """Divide group `group`'s participants (and events, person-time) by `parts`; means and SDs stay."""
+    before = []
+    if result.arms:
+        n = result.arms[f"n{group}"]
+        result.arms[f"n{group}"] = n / parts
+        a = result.arms
+        result.values["vi"] = a["sd1"] ** 2 / a["n1"] + a["sd2"] ** 2 / a["n2"]
+        before.append(f"n {n:g} -> {n / parts:.4g}")
+    for cell in SPLIT_CELLS[group]:
+        if cell in result.values and result.values[cell] is not None:
+            old = result.values[cell]
+            result.values[cell] = old / parts
+            before.append(f"{cell} {old:g} -> {old / parts:.4g}")
+    method = f"shared group {group} split between {parts} comparisons (Handbook 23.3.4)"
+    result.conversion = method if result.conversion in ("", "none") else f"{result.conversion}; {method}"
+    result.detail.append(f"group {group} shared by {parts} comparisons: " + ", ".join(before))

@@ -3,29 +3,34 @@
 Contract (docs/architecture.md, "Extraction"): one output row per source row, nothing dropped;
 study_id, label, year, usable, not_usable_reason, the measure's columns, then provenance
 (record_id, source_location, source_url, reported_form, conversion, conversion_detail) and the
-comparison the row belongs to.
+comparison the row belongs to, with what tells a study's effect sizes apart (timepoint, es_id) and,
+for a multi-arm trial, the group it shares with its other comparisons (shared_group) and between
+how many comparisons that group was split (shared_split).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from metasr import measures
+from metasr import dependence, measures
 from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.extraction import conversions as conv
-from metasr.extraction.effects import MEASURE_COLUMNS, EffectRow, Settings, effect_row, group_mean_sd
+from metasr.extraction.effects import (MEASURE_COLUMNS, EffectRow, Settings, can_split, effect_row, group_mean_sd,
+                                      split_group)
 from metasr.extraction.forms import MEAN_FORMS
 from metasr.extraction.schema import coerce
 from metasr.extraction.sheets import read_sheet, write_sheet
 from metasr.extraction.validate import check_outcome_rows, extraction_settings
 
+# Where a converted row keeps the sheet row it came from (problems name the sheet, not the output).
+SHEET_ROW = "__row__"
 LEAD_COLUMNS = ["study_id", "label", "year", "usable", "not_usable_reason"]
 # Forms whose subgroup rows combine by summing these cells (counts, sizes and person-time).
 SUMMED_CELLS = {"events_n": ("events1", "n1", "events2", "n2"),
                 "events_persontime": ("events1", "time1", "events2", "time2"),
                 "events_total": ("events", "n"), "events_time": ("events", "time")}
 PROVENANCE_COLUMNS = ["record_id", "source_location", "source_url", "reported_form", "conversion",
-                      "conversion_detail", "comparison"]
+                      "conversion_detail", "comparison", "timepoint", "es_id", "shared_group", "shared_split"]
 
 
 def output_columns(measure: str) -> list[str]:
@@ -41,15 +46,18 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
     extraction_cfg = extraction_settings({"extraction": extraction_cfg or {}})
     settings = conversion_settings(outcome_id, outcome_cfg, extraction_cfg)
     sheet = read_sheet(sheet_csv)
-    by_id = {s["study_id"]: {**coerce(s), "__row__": None} for s in studies}
+    by_id = {s["study_id"]: {**coerce(s), SHEET_ROW: None} for s in studies}
     problems, typed_rows = check_outcome_rows(sheet, by_id)
     problems += sheet_discrepancies(sheet_csv, extraction_cfg)
     warnings = raise_if_errors(problems)
-    converted = convert_rows([{**t, "__row__": n} for n, t in typed_rows], settings)
+    converted = convert_rows([{**t, SHEET_ROW: n} for n, t in typed_rows], settings)
     raise_if_errors(effect_range_problems(converted, settings.measure, sheet.path))
-    rows = [_output_row(row, result, by_id) for row, result in converted]
-    rows.sort(key=lambda r: r["study_id"])  # stable: keeps sheet order within a study
-    warnings += _several_usable(rows, sheet.path)
+    numbered = sorted(((_output_row(row, result, by_id), row[SHEET_ROW]) for row, result in converted),
+                      key=lambda pair: pair[0]["study_id"])  # stable: keeps sheet order within a study
+    rows = [row for row, _ in numbered]
+    if settings.multi_arm is None:  # the outcome does not say how dependent effect sizes are handled
+        raise_if_errors(dependence.undeclared_problems(outcome_id, sheet.path,
+                                                       usable_rows_by_study(rows, [n for _, n in numbered])))
     write_sheet(out_csv, output_columns(settings.measure), rows)
     return warnings
 
@@ -62,9 +70,10 @@ def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict
         raise InputError(Problem(message=f"outcome '{outcome_id}' has measure {measure!r}, which extraction "
                                          "cannot prepare", rule="measure",
                                  hint=f"use one of {', '.join(measures.ids())}"))
+    dep = dependence.settings(outcome_cfg)
     return Settings(measure=measure, unit=outcome_cfg.get("unit"), flip=bool(outcome_cfg.get("flip")),
                     median_conversion=extraction_cfg["median_conversion"],
-                    p_value_bounds=extraction_cfg["p_value_bounds"])
+                    p_value_bounds=extraction_cfg["p_value_bounds"], multi_arm=dep["multi_arm"] if dep else None)
 
 
 def usable_study_ids(typed_rows: list[dict], settings: Settings) -> set[str]:
@@ -76,17 +85,64 @@ def usable_study_ids(typed_rows: list[dict], settings: Settings) -> set[str]:
     return {row["study_id"] for row, result in convert_rows(typed_rows, settings) if result.usable}
 
 
+def usable_rows_by_study(rows: list[dict], sheet_rows: list[int]) -> dict[str, list[int]]:
+    """{study_id: sheet rows of its usable converted rows} (rows as prepare_outcome writes them)."""
+    out: dict[str, list[int]] = {}
+    for row, n in zip(rows, sheet_rows):
+        if row["usable"]:
+            out.setdefault(row["study_id"], []).append(n)
+    return out
+
+
+def usable_rows_of(typed_rows: list[dict], settings: Settings) -> dict[str, list[int]]:
+    """{study_id: sheet rows of its usable rows} for rows check_outcome_rows has passed (each with
+    its sheet row under SHEET_ROW), converted as prepare_outcome converts them."""
+    out: dict[str, list[int]] = {}
+    for row, result in convert_rows(typed_rows, settings):
+        if result.usable:
+            out.setdefault(row["study_id"], []).append(row.get(SHEET_ROW))
+    return out
+
+
 def convert_rows(rows: list[dict], settings: Settings) -> list[tuple[dict, EffectRow]]:
-    """Convert rows; rows of one study/comparison/timepoint with subgroup labels are combined first."""
+    """Convert rows; rows of one study/comparison/timepoint/es_id with subgroup labels are combined
+    first; a group shared by several comparisons is then split or kept (settings.multi_arm)."""
     out, groups = [], {}
     for row in rows:
         if row.get("subgroup") is not None:
-            groups.setdefault((row["study_id"], row.get("comparison"), row.get("timepoint")), []).append(row)
+            key = (row["study_id"], row.get("comparison"), row.get("timepoint"), row.get("es_id"))
+            groups.setdefault(key, []).append(row)
         else:
             out.append((row, effect_row(row, settings)))
     for parts in groups.values():
         out.append(combine_subgroups(parts, settings))
+    share_groups(out, settings.multi_arm)
     return out
+
+
+def share_groups(converted: list[tuple[dict, EffectRow]], multi_arm: str | None) -> None:
+    """Split each group shared by several usable comparisons of a study (same timepoint and es_id)
+    evenly between them (multi_arm split_shared, also the choice when the outcome names none: the
+    shared participants are then never counted twice); `correlated` keeps the group whole."""
+    sets: dict[tuple, list[tuple[dict, EffectRow]]] = {}
+    for row, result in converted:
+        if row.get("shared_group") in (1, 2) and result.usable:
+            key = (row["study_id"], row.get("timepoint"), row.get("es_id"), row["shared_group"])
+            sets.setdefault(key, []).append((row, result))
+    if multi_arm == "correlated":
+        return
+    for (_, _, _, group), members in sets.items():
+        for row, result in members:
+            if not can_split(result):
+                result.fail(f"group {group} is shared with other comparisons, but the row gives a reported effect "
+                            "or test statistic, which cannot be split: give the group data, or set the outcome's "
+                            "dependence.multi_arm to correlated")
+        members = [(row, result) for row, result in members if result.usable]
+        if len(members) < 2:
+            continue
+        for _, result in members:
+            split_group(result, group, len(members))
+            result.shared_split = len(members)
 
 
 def combine_subgroups(parts: list[dict], settings: Settings) -> tuple[dict, EffectRow]:
@@ -151,8 +207,8 @@ def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str,
     if not usable:
         return []
     table = pd.DataFrame([result.values for _, result in usable])
-    sheet_rows = [row.get("__row__") for row, _ in usable]
-    by_row = {row.get("__row__"): row for row, _ in usable}
+    sheet_rows = [row.get(SHEET_ROW) for row, _ in usable]
+    by_row = {row.get(SHEET_ROW): row for row, _ in usable}
     try:
         with np.errstate(all="ignore"):  # an overflow is what the check below reports
             table = effects.escalc(table, measure, file=sheet_path, rows=sheet_rows)
@@ -188,7 +244,7 @@ def _most_extreme_cell(row: dict) -> str | None:
     import math
 
     numbers = {c: v for c, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-               and c != "__row__" and v != 0 and math.isfinite(v)}
+               and c != SHEET_ROW and v != 0 and math.isfinite(v)}
     return max(numbers, key=lambda c: abs(math.log10(abs(numbers[c]))), default=None)
 
 
@@ -202,19 +258,9 @@ def _output_row(row: dict, result: EffectRow, studies: dict[str, dict]) -> dict:
                 "source_url": row.get("source_url"), "reported_form": row.get("reported_form"),
                 "conversion": result.conversion if result.usable else "",
                 "conversion_detail": "; ".join(result.detail) if result.usable else "",
-                "comparison": row.get("comparison")})
+                "comparison": row.get("comparison"), "timepoint": row.get("timepoint"), "es_id": row.get("es_id"),
+                "shared_group": row.get("shared_group"), "shared_split": result.shared_split if result.usable else None})
     return out
-
-
-def _several_usable(rows: list[dict], file: str) -> list[Problem]:
-    counts: dict[str, int] = {}
-    for r in rows:
-        if r["usable"]:
-            counts[r["study_id"]] = counts.get(r["study_id"], 0) + 1
-    return [Problem(message=f"study '{sid}' contributes {k} usable rows to this outcome", file=file,
-                    column="study_id", value=sid, rule="several-usable-rows", severity="warning",
-                    hint="check that the rows are independent comparisons (else exclude one: double counting)")
-            for sid, k in sorted(counts.items()) if k > 1]
 
 
 def sheet_discrepancies(sheet_csv, extraction_cfg: dict) -> list[Problem]:

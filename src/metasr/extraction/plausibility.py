@@ -12,7 +12,7 @@ import math
 from metasr import measures
 from metasr.errors import Problem
 from metasr.extraction.conversions import median_asymmetry
-from metasr.extraction.forms import MEDIAN_FORMS, group_forms, required_cells
+from metasr.extraction.forms import MEDIAN_FORMS, SINGLE_FORMS, group_forms, required_cells
 from metasr.extraction.pvalues import parse_p
 
 # |asymmetry| above this triggers a skewness warning: the median sits more than twice as far from
@@ -196,3 +196,48 @@ def _skew_warnings(check: RowChecker) -> None:
                 check.add(f"median{g}", f"group {g} looks skewed: median {m:g} is off-centre in its {what} "
                           f"[{a:g}, {b:g}] (asymmetry {asym:+.2f}); converting to mean/SD is doubtful",
                           "skewness", "consider a sensitivity analysis without this study", severity="warning")
+
+
+# ---- rows of one study that share a group (multi-arm trials) ----------------------------------------
+
+ARM_CELLS = ("n", "mean", "sd", "se", "median", "events", "time")
+
+
+def _arm_cells(row: dict, g: int) -> tuple:
+    return tuple(row.get(f"{c}{g}") for c in ARM_CELLS)
+
+
+def shared_group_problems(typed_rows: list[tuple[int, dict]], file: str) -> list[Problem]:
+    """Rules across the rows of a study: a `shared_group` needs at least two rows sharing it (same
+    study, timepoint and es_id) and a two-group row; identical group data in two comparisons that do
+    not say they share the group are flagged (a shared control arm counted twice?)."""
+    problems, sets, arms = [], {}, {}
+    for rownum, row in typed_rows:
+        group = row.get("shared_group")
+        where = (row.get("study_id"), row.get("timepoint"), row.get("es_id"))
+        if group is not None:
+            if row.get("reported_form") in SINGLE_FORMS:
+                problems.append(Problem(message="a single-group row has no group to share", file=file, row=rownum,
+                                        column="shared_group", value=str(group), rule="shared-group",
+                                        hint="clear shared_group (it is for comparisons of a multi-arm trial)"))
+            sets.setdefault(where + (group,), []).append(rownum)
+        for g in (1, 2):
+            cells = _arm_cells(row, g)
+            if cells[0] is not None and any(c is not None for c in cells[1:]) and row.get("subgroup") is None:
+                arms.setdefault(where + (g, cells), []).append((rownum, group == g))
+    for (study, _, _, group), rows in sets.items():
+        if len(rows) == 1:
+            problems.append(Problem(
+                message=f"group {group} is marked shared, but no other row of study '{study}' (same timepoint and "
+                        "es_id) shares it", file=file, row=rows[0], column="shared_group", value=str(group),
+                rule="shared-group", hint="mark every comparison that uses the shared group, or clear the cell"))
+    for (study, _, _, g, _), rows in arms.items():
+        if len(rows) > 1 and not all(marked for _, marked in rows):
+            shown = ", ".join(str(n) for n, _ in rows)
+            problems.append(Problem(
+                message=f"rows {shown} of study '{study}' have identical group {g} data: one group shared by "
+                        "several comparisons?", file=file, row=rows[0][0], column="shared_group", rule="shared-group",
+                severity="warning",
+                hint=f"if it is one group (a multi-arm trial's control arm), write {g} in shared_group of each row "
+                     "so that its participants are not counted twice"))
+    return problems

@@ -34,12 +34,15 @@ def group_column(field: str, group: int) -> str:
 
 
 _OUTCOME_LEAD = ["study_id", "comparison", "timepoint", "subgroup", "reported_form", "reported_form2"]
+# Optional columns for several effect sizes per study: which effect size a row is, and which of its
+# groups it shares with the study's other comparisons (a multi-arm trial's control arm).
+DEPENDENCE_COLUMNS = ["es_id", "shared_group"]
 _OUTCOME_TAIL = ["effect", "effect_measure", "effect_ci_lb", "effect_ci_ub", "effect_se", "p_value", "t_stat",
                  "direction", "unit", "exclude_reason", "record_id", "source_location", "source_url",
                  "derivation", "notes"]
 _GROUP_COLUMNS = [group_column(f, 1) for f in GROUP_FIELDS] + [group_column(f, 2) for f in GROUP_FIELDS]
 # Every column an outcome sheet may have (schemas/outcome_sheet.schema.yaml, in its order).
-OUTCOME_SHEET_COLUMNS = _OUTCOME_LEAD + _GROUP_COLUMNS + SINGLE_FIELDS + _OUTCOME_TAIL
+OUTCOME_SHEET_COLUMNS = _OUTCOME_LEAD + DEPENDENCE_COLUMNS + _GROUP_COLUMNS + SINGLE_FIELDS + _OUTCOME_TAIL
 # The sheet of a two-group outcome, and of a single-group outcome (prevalence, incidence rate,
 # correlation: one group's cells).
 OUTCOME_COLUMNS = _OUTCOME_LEAD + _GROUP_COLUMNS + _OUTCOME_TAIL
@@ -54,7 +57,7 @@ NARRATIVE_COLUMNS = [
 ]
 
 # Which columns identify one row of each kind of sheet (duplicates and double extraction use them).
-OUTCOME_KEY = ("study_id", "comparison", "timepoint", "subgroup")
+OUTCOME_KEY = ("study_id", "comparison", "timepoint", "es_id", "subgroup")
 NARRATIVE_KEY = ("study_id", "outcome", "comparison", "timepoint")
 STUDY_KEY = ("study_id",)
 

@@ -178,16 +178,17 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[l
         problems += plausibility.row_problems(typed, sheet.path, rownum)
         key = tuple(row.get(k, "") for k in OUTCOME_KEY)
         if key in seen:
-            problems.append(Problem(message="duplicated row (same study, comparison, timepoint, subgroup)",
+            problems.append(Problem(message="duplicated row (same study, comparison, timepoint, es_id, subgroup)",
                                     file=sheet.path, row=rownum, column="comparison", value=row.get("comparison"),
                                     rule="unique-row",
                                     hint=f"same as row {seen[key]}: delete one or tell them apart in "
-                                         "comparison/timepoint/subgroup"))
+                                         "comparison/timepoint/es_id/subgroup"))
         else:
             seen[key] = rownum
         if studies is not None:
             problems += _study_crosscheck(typed, studies, sheet.path, rownum)
         typed_rows.append((rownum, typed))
+    problems += plausibility.shared_group_problems(typed_rows, sheet.path)
     return problems, typed_rows
 
 
@@ -276,8 +277,10 @@ def included_study_ids(full_text_csv: Path) -> set[str] | None:
     if not full_text_csv.exists():
         return None
     _, rows = read_csv(full_text_csv, strip=True)
-    ids = {r.get("study_id", "") for r in rows if r.get("decision", "").lower() == "include"}
-    ids.discard("")
+    from metasr.screening.decisions import split_study_ids
+
+    ids = {sid for r in rows if (r.get("decision") or "").strip().lower() == "include"
+           for sid in split_study_ids(r.get("study_id"))}
     return ids or None
 
 

@@ -79,6 +79,10 @@ def effect_header(pooled: dict) -> tuple[str, str]:
         model = "IV, Fixed"
     else:
         model = f"IV, Random ({method})"
+    from metasr.figures.forest_groups import model_header  # several effect sizes per study
+
+    if model_header(pooled):
+        return name, model_header(pooled)
     test = (pooled.get("test") or "z").lower()
     return name, f"{model}, 95% CI" + (" (Knapp-Hartung)" if test in {"knha", "t"} else "")
 
@@ -298,6 +302,8 @@ def subgroup_difference_text(sub: dict) -> str:
 
 def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[Row], list[str]]:
     """Table rows (with estimates on the analysis scale) and the footnote lines."""
+    from metasr.figures import forest_groups
+
     disp = st.display(pooled)
     studies = sort_studies(pooled.get("studies") or [], sort_by)
     model = pooled.get("model") or {}
@@ -328,13 +334,17 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
                 cells["effect"] = "k = 1: not pooled"
                 rows.append(Row("subtotal", "Subtotal", cells, bold=True))
             rows.append(Row("blank"))
+    elif forest_groups.is_grouped(pooled):  # effect sizes grouped under their study
+        rows.extend(forest_groups.grouped_rows(pooled, columns, disp, sort_by))
+        rows.append(Row("blank"))
     else:
         rows.extend(study_row(s, columns, disp) for s in studies)
         rows.append(Row("blank"))
 
     status = pooled.get("status") or ("pooled" if model else "no_data")
     if status == "pooled" and model:
-        cells = totals_cells(studies, columns)
+        # a study's several effect sizes share participants: no arm totals over them
+        cells = {} if forest_groups.is_grouped(pooled) else totals_cells(studies, columns)
         cells["weight"] = "100.0%"
         cells["effect"] = st.fmt_ci(st.natural(model.get("estimate"), disp),
                                     st.natural(model.get("ci_lb"), disp),
@@ -347,8 +357,10 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
             rows.append(Row("prediction", "Prediction interval", {"effect": pi_text}, None,
                             model["pi_lb"], model["pi_ub"]))
         # A test against zero on a prevalence's analysis scale says nothing: no null, no test.
-        footnotes += [t for t in (heterogeneity_text(model, fixed),
-                                  overall_text(model, pooled.get("test")) if disp.null is not None else "") if t]
+        footnotes += forest_groups.footer_lines(pooled) or [
+            t for t in (heterogeneity_text(model, fixed),
+                        overall_text(model, pooled.get("test")) if disp.null is not None else "") if t]
+        footnotes += forest_groups.extra_footnotes(pooled)
         if in_levels:
             footnotes.append(subgroup_difference_text(pooled["subgroups"]))
     else:

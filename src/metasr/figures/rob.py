@@ -44,8 +44,10 @@ def read_judgements(studies_csv) -> list[StudyRob]:
 
 def analysis_weights(pooled: dict) -> dict[str, float]:
     """Each study's weight (percent) in an outcome's analysis, summed over its rows."""
+    from metasr.dependence import weighted_studies
+
     weights: dict[str, float] = {}
-    for s in pooled.get("studies") or []:
+    for s in weighted_studies(pooled):
         w = st.finite(s.get("weight"))
         if w is not None:
             weights[str(s.get("study_id"))] = weights.get(str(s.get("study_id")), 0.0) + w

@@ -99,8 +99,10 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
 
 
 def plot_leave1out(pooled: dict):
-    studies = pooled.get("studies") or []
+    from metasr.figures.forest_groups import sensitivity_units
+
     l1o = (pooled.get("sensitivity") or {}).get("leave1out") or {}
+    studies = sensitivity_units(pooled, l1o) or pooled.get("studies") or []  # whole studies left out
     title = f"{pooled.get('label') or pooled.get('outcome')}: leave-one-out"
     with st.style():
         if not _aligned(l1o.get("estimate"), len(studies)) or len(studies) < 3:
@@ -112,7 +114,7 @@ def plot_leave1out(pooled: dict):
         return estimate_rows_figure(
             title, [f"Omitting {study_label(s)}" for s in studies], l1o["estimate"],
             l1o.get("ci_lb") or [None] * n, l1o.get("ci_ub") or [None] * n,
-            [f"{v:.0f}%" for v in i2] if i2 else [], "I²",
+            [f"{v:.0f}%" if st.is_number(v) else "–" for v in i2] if i2 else [], "I²",
             (m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")) if m else None,
             st.display(pooled), "Study omitted")
 
@@ -120,8 +122,13 @@ def plot_leave1out(pooled: dict):
 def cumulative_order(pooled: dict) -> list[dict]:
     """Studies in the order of the cumulative analysis: `study_index` (positions in `studies`,
     as metasr.stats writes it), else `order` (study ids), else by year."""
+    from metasr.figures.forest_groups import sensitivity_units
+
     studies = pooled.get("studies") or []
     cum = (pooled.get("sensitivity") or {}).get("cumulative") or {}
+    units = sensitivity_units(pooled, cum)  # whole studies added
+    if units is not None:
+        return units
     index = cum.get("study_index")
     if isinstance(index, list) and sorted(index) == list(range(len(studies))):
         return [studies[i] for i in index]
@@ -146,7 +153,7 @@ def plot_cumulative(pooled: dict):
         return estimate_rows_figure(
             title, [f"+ {study_label(s)}" for s in studies], cum["estimate"],
             cum.get("ci_lb") or [None] * n, cum.get("ci_ub") or [None] * n,
-            [f"{v:.3f}" for v in tau2] if tau2 else [], "Tau²", None,
+            [f"{v:.3f}" if st.is_number(v) else "–" for v in tau2] if tau2 else [], "Tau²", None,
             st.display(pooled), f"Added (by {cum.get('order_by', 'year')})")
 
 
@@ -168,10 +175,15 @@ def baujat_coordinates(yi, vi, method: str = "FE", test: str = "z") -> tuple[np.
 
 
 def plot_baujat(pooled: dict):
-    studies = [s for s in pooled.get("studies") or []
-               if st.is_number(s.get("yi")) and st.is_number(s.get("vi"))]
     title = f"{pooled.get('label') or pooled.get('outcome')}: Baujat plot"
+    aggregated = (pooled.get("model") or {}).get("model_type") == "aggregated"
+    # an aggregated outcome's pooled units are its studies' combined effects
+    studies = [s for s in (pooled.get("by_study") if aggregated else pooled.get("studies")) or []
+               if st.is_number(s.get("yi")) and st.is_number(s.get("vi"))]
     with st.style():
+        if (pooled.get("model") or {}).get("model_type") == "three-level":
+            return st.message_figure(title, "Baujat plot not drawn: its common-effect model assumes independent "
+                                            "effect sizes, and this outcome's studies contribute several.")
         if len(studies) < 3:
             return st.message_figure(title, "Baujat plot not drawn: it needs at least 3 "
                                             f"pooled studies (k = {len(studies)}).")

@@ -19,6 +19,7 @@ from pathlib import Path
 from matplotlib.lines import Line2D
 
 from metasr import measures
+from metasr.dependence import study_count
 from metasr.figures import style as st
 from metasr.figures.forest import PAD_IN, draw_diamond, draw_interval, set_effect_ticks
 
@@ -44,7 +45,7 @@ def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
         status = pooled.get("status") or "no_data"
         row = {"id": oid, "label": pooled.get("label") or cfg.get("label") or oid,
                "measure": measure, "panel": disp.kind, "ratio": disp.ratio, "display": disp,
-               "k": pooled.get("k", 0), "status": status,
+               "k": study_count(pooled), "status": status,
                "message": pooled.get("status_message") or (
                    "no study-level data yet" if status == "no_data" else "k = 1: not pooled")}
         on_axis = (lambda v: v) if disp.kind in ANALYSIS_SCALE_PANELS else disp.shown

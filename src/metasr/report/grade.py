@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 
-from metasr import measures, rob
+from metasr import dependence, measures, rob
 from metasr.figures.style import display, finite
 
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
@@ -62,7 +62,7 @@ def _appreciable(disp: measures.Display) -> tuple[float, float] | None:
 def risk_of_bias(pooled: dict, studies_by_id: dict, started_with_robins: bool = False
                  ) -> tuple[int, str]:
     judged, total_weight = [], 0.0
-    for s in pooled.get("studies") or []:
+    for s in dependence.weighted_studies(pooled):
         weight = finite(s.get("weight")) or 0.0
         total_weight += weight
         row = studies_by_id.get(str(s.get("study_id")))
@@ -76,8 +76,8 @@ def risk_of_bias(pooled: dict, studies_by_id: dict, started_with_robins: bool = 
     deepest = 3 if started_with_robins else 2
     words = {1: "at least some concerns (moderate)", 2: "high (serious) risk or worse",
              3: "critical (very high) risk"}
-    unjudged = f"; {len(pooled['studies']) - len(judged)} studies not assessed" \
-        if len(judged) < len(pooled.get("studies") or []) else ""
+    units = dependence.weighted_studies(pooled)
+    unjudged = f"; {len(units) - len(judged)} studies not assessed" if len(judged) < len(units) else ""
     for r in range(deepest, 0, -1):
         if share[r] > 0.5:
             return -min(r, deepest), f"{share[r]:.0%} of the judged weight from studies at " \
@@ -125,12 +125,12 @@ def imprecision(pooled: dict) -> tuple[int, str]:
 
 
 def publication_bias(pooled: dict) -> tuple[int, str]:
-    k = pooled.get("k") or 0
+    k = dependence.study_count(pooled)
     small = pooled.get("small_study") or {}
     if k < 10 or "skipped" in small:
         return 0, f"not assessable with k = {k} (< 10 studies)" if k < 10 else \
             f"not assessed: {small.get('skipped')}"
-    egger = small.get("egger") or small.get("egger_lm") or {}
+    egger = small.get("egger") or small.get("egger_lm") or small.get("egger_robust") or {}
     p = finite(egger.get("pval"))
     if p is None:
         return 0, "Egger's test not available"
@@ -140,14 +140,9 @@ def publication_bias(pooled: dict) -> tuple[int, str]:
 
 
 def participants(pooled: dict) -> int | None:
-    total = 0
-    for s in pooled.get("studies") or []:
-        n1, n2 = finite(s.get("n1i")), finite(s.get("n2i"))
-        single = measures.study_size(s, "ni")
-        if (n1 is None or n2 is None) and single is None:
-            return None
-        total += n1 + n2 if n1 is not None and n2 is not None else single
-    return int(total) if pooled.get("studies") else None
+    """Participants of the pooled studies, each counted once (a study's several effect sizes and a
+    multi-arm trial's shared group included: metasr.dependence.participants)."""
+    return dependence.participants(pooled)
 
 
 NON_RANDOMISED = re.compile(
@@ -204,7 +199,7 @@ def large_effect(pooled: dict) -> tuple[int, str]:
     if not display(pooled).ratio:
         return 0, "not assessed for a measure that is not a ratio (GRADE's thresholds are ratios)"
     est = finite((pooled.get("model") or {}).get("estimate"))
-    if est is None or (pooled.get("k") or 0) < 2:
+    if est is None or dependence.study_count(pooled) < 2:
         return 0, "fewer than two studies"
     ratio = math.exp(est)
     if ratio > 5 or ratio < 0.2:

@@ -29,12 +29,13 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from metasr import measures
+from metasr import dependence, measures
 from metasr.figures.style import display
 from metasr.figures.style import finite as num
 from metasr.io import atomic_path
 from metasr import rob
 from metasr.io import read_csv as read_csv_table
+from metasr.report import dependent as dependent_report
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
 from metasr.report.methods import methods_paragraph
 from metasr.report.sof import number_footnotes, sof_row
@@ -271,6 +272,8 @@ def software_versions() -> dict[str, str]:
 
 def model_table(pooled: dict) -> list[tuple[str, str]]:
     """Pooled results and heterogeneity as (quantity, value) rows."""
+    if dependent_report.is_multilevel(pooled):
+        return dependent_report.model_rows(pooled)
     m = pooled.get("model") or {}
     ratio = display(pooled)
     test = "z" if (pooled.get("test") or "z").lower() == "z" else "t"
@@ -321,7 +324,7 @@ def subgroup_section(pooled: dict) -> dict | None:
 
 def small_study_section(pooled: dict) -> dict:
     small = pooled.get("small_study") or {}
-    k = pooled.get("k") or 0
+    k = dependence.study_count(pooled)
     if k < 10:
         return {"run": False, "message": "Small-study tests were not run: fewer than 10 studies "
                                          f"(k = {k}), too few for the tests to have useful power "
@@ -338,6 +341,13 @@ def small_study_section(pooled: dict) -> dict:
             rows.append((name, f"{'z' if key == 'egger' else 't'} = {f2(e.get('stat'))}, "
                                f"P = {fp(e.get('pval'))}; limit estimate "
                                f"{f2(natural(e.get('limit_estimate'), ratio))}"))
+    robust = small.get("egger_robust") or {}
+    if robust:
+        rows.append(("Egger's test, three-level model with CR2 (for dependent effect sizes)",
+                     f"t = {f2(robust.get('stat'))}, df = {f2(robust.get('df'), 1)}, P = {fp(robust.get('pval'))}; "
+                     f"limit estimate {f2(natural(robust.get('limit_estimate'), ratio))}"))
+        if small.get("not_run"):
+            rows.append(("Not run", small["not_run"]))
     b = small.get("begg") or {}
     if b:
         rows.append(("Begg's rank correlation", f"Kendall's tau = {f2(b.get('kendall_tau'), 3)}, "
@@ -353,8 +363,9 @@ def small_study_section(pooled: dict) -> dict:
 
 def sensitivity_section(pooled: dict) -> dict:
     sens = pooled.get("sensitivity") or {}
-    studies = pooled.get("studies") or []
     l1o = sens.get("leave1out") or {}
+    # leave-one-out of a dependent outcome leaves out a study with all its effect sizes
+    studies = dependent_report.units(pooled, l1o) or pooled.get("studies") or []
     ratio = display(pooled)
     rows = []
     if l1o and l1o.get("estimate") and len(l1o["estimate"]) == len(studies):
@@ -375,14 +386,21 @@ def sensitivity_section(pooled: dict) -> dict:
         flagged = [f"{studies[i].get('label') or studies[i].get('study_id')} "
                    f"(Cook's D = {f2(c, 3)})" for i, c in enumerate(cook)
                    if num(c) is not None and c > limit]
-    cumulative = cumulative_rows(sens.get("cumulative") or {}, studies, ratio)
+    cumul = sens.get("cumulative") or {}
+    cumulative = cumulative_rows(cumul, pooled.get("studies") or [], ratio, dependent_report.units(pooled, cumul))
     return {"leave1out": rows, "influential": flagged, "has_influence": bool(cook),
-            "cumulative": cumulative, "cumulative_by": (sens.get("cumulative") or {}).get("order_by"),
+            "cumulative": cumulative, "cumulative_by": cumul.get("order_by"),
             "available": bool(rows or cook or cumulative)}
 
 
-def cumulative_rows(cumul: dict, studies: list[dict], ratio: bool) -> list[dict]:
-    """One row per step of the cumulative meta-analysis: the study added and the estimate so far."""
+def cumulative_rows(cumul: dict, studies: list[dict], ratio: bool, units: list[dict] | None = None) -> list[dict]:
+    """One row per step of the cumulative meta-analysis: the study added and the estimate so far
+    (`units`: the studies added, in order, when the analysis adds whole studies)."""
+    if units is not None:
+        return [{"added": s.get("label") or s.get("study_id"), "year": s.get("year") or "", "k": step + 1,
+                 "estimate": estimate_text(cumul["estimate"][step], cumul["ci_lb"][step], cumul["ci_ub"][step], ratio)
+                 if cumul["estimate"][step] is not None else "– (one study)",
+                 "I2": f2((cumul.get("I2") or [None] * len(units))[step], 1)} for step, s in enumerate(units)]
     order = cumul.get("study_index") or []
     if not order or len(order) != len(studies) or not cumul.get("estimate"):
         return []
@@ -478,6 +496,7 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "unit": outcome_cfg.get("unit", ""), "higher_is": outcome_cfg.get("higher_is", ""),
         "method": pooled.get("method", ""), "status": pooled.get("status", ""),
         "status_message": pooled.get("status_message", ""), "k": pooled.get("k", 0),
+        "counts": dependence.counts_text(pooled), "dependence": dependent_report.section(pooled),
         "k_rows": pooled.get("k_rows", len(extraction_rows)),
         "k_not_usable": pooled.get("k_not_usable", 0),
         "studies": studies_table(extraction_rows, pooled.get("measure"),
@@ -515,9 +534,10 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
     measure = pooled.get("measure") or ""
     k = pooled.get("k") or len(pooled.get("studies") or [])
     if kind == "forest":
+        counts = dependence.counts_text(pooled)
         if pooled.get("status") != "pooled":
-            return f"{k} stud{'y' if k == 1 else 'ies'}; not pooled."
-        text = f"{k} studies; pooled {measure} " + estimate_text(m.get("estimate"), m.get("ci_lb"),
+            return f"{counts}; not pooled."
+        text = f"{counts}; pooled {measure} " + estimate_text(m.get("estimate"), m.get("ci_lb"),
                                                                  m.get("ci_ub"), disp)
         if num(m.get("pi_lb")) is not None:
             text += f"; 95% prediction interval {f2(natural(m.get('pi_lb'), disp))} to " \
@@ -640,7 +660,7 @@ def flow_origin(prisma: dict | None) -> str:
     return "counted by metasr from the search exports and screening decisions"
 
 
-def review_summary(config, prisma, studies, sections) -> list[tuple[str, str]]:
+def review_summary(config, prisma, studies, sections, pooled_results=None) -> list[tuple[str, str]]:
     by_status = {}
     for s in sections:
         by_status.setdefault(s["status"], []).append(s["label"])
@@ -652,6 +672,10 @@ def review_summary(config, prisma, studies, sections) -> list[tuple[str, str]]:
         included = prisma.get("included") or {}
         rows.append(("Studies included (reports)",
                      f"{included.get('studies', '–')} ({included.get('reports', '–')})"))
+    if pooled_results is not None:
+        in_meta = dependence.meta_analysis_counts(pooled_results)
+        rows.append(("Studies included in meta-analysis (effect sizes)",
+                     f"{in_meta['studies']} ({in_meta['effect_sizes']})"))
     rows.append(("Studies in the extraction sheet", str(len(studies))))
     rows.append(("Outcomes planned", str(len(sections))))
     rows.append(("Outcomes pooled", str(len(by_status.get("pooled", [])))))
@@ -713,7 +737,7 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
     return {
         "review": review,
         "groups": review.get("groups") or {},
-        "summary": review_summary(config, prisma, studies, sections),
+        "summary": review_summary(config, prisma, studies, sections, pooled_results),
         "linked_figures": linked_summary(plan),
         "linked_note": LINKED_NOTE,
         "prisma": plan.get("prisma"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from metasr import measures
+from metasr import dependence, measures
 
 TAU2_NAMES = {
     "REML": "restricted maximum likelihood", "ML": "maximum likelihood",
@@ -67,6 +67,7 @@ def methods_paragraph(config: dict, pooled_results: list[dict], software: dict) 
         "Heterogeneity is reported as tau², I² (with confidence intervals from the Q-profile "
         "method), H² and Cochran's Q; 95% prediction intervals show the range of effects "
         "expected in a new study.")
+    sentences += dependence_sentences(outcomes, pooled_results)
     median = extraction.get("median_conversion")
     if median:
         sentences.append(
@@ -90,3 +91,57 @@ def methods_paragraph(config: dict, pooled_results: list[dict], software: dict) 
                       if name in {"metasr", "Python", "numpy", "scipy", "snakemake"}])
     sentences.append(f"Analyses were run with a Snakemake pipeline ({versions}).")
     return " ".join(sentences)
+
+
+def _labels(ids: list[str], outcomes: dict) -> str:
+    return _join([str((outcomes.get(i) or {}).get("label") or i) for i in ids])
+
+
+def dependence_sentences(outcomes: dict, pooled_results: list[dict]) -> list[str]:
+    """How outcomes with several effect sizes per study were pooled (metasr.dependence), per method,
+    with rho, the handling of shared groups and what the sensitivity analyses were."""
+    by_method: dict[tuple, list[str]] = {}
+    shared: dict[str, list[str]] = {}
+    for oid, cfg in outcomes.items():
+        dep = dependence.settings(cfg)
+        if dep is None:
+            continue
+        key = (dep["method"], dep["rho"], tuple(dep["rho_sensitivity"]))
+        by_method.setdefault(key, []).append(oid)
+        pooled = next((p for p in pooled_results if p.get("outcome") == oid), {})
+        if any(s.get("shared_group") for s in pooled.get("studies") or []):
+            shared.setdefault(dep["multi_arm"], []).append(oid)
+    out = []
+    for (method, rho, rhos), ids in by_method.items():
+        names = _labels(ids, outcomes)
+        varied = _join([f"{r:g}" for r in rhos])
+        if method in dependence.MULTILEVEL_METHODS:
+            text = (f"For {names}, whose studies contribute several effect sizes, effect sizes were pooled with a "
+                    "three-level model (random effects for studies and for effect sizes within studies; metafor's "
+                    f"rma.mv), the sampling errors of one study's effect sizes correlated with an assumed ρ = {rho:g} "
+                    f"(vcalc; sensitivity analysis with ρ = {varied})")
+            text += ("; tests and confidence intervals used CR2 cluster-robust standard errors with Satterthwaite "
+                     "degrees of freedom (clubSandwich)." if method == "robust" else ".")
+            text += (" I² is given per level as 100·σ²_level / (σ²_between + σ²_within + s²), with the typical "
+                     "sampling variance s² = (k − p) / tr(P), P = W − WX(X′WX)⁻¹X′W, W = V⁻¹ (the generalisation of "
+                     "Cheung 2014 on the metafor website). Leave-one-out and cumulative analyses left out or added "
+                     "whole studies; small-study effects were tested, with at least 10 studies, by Egger's regression "
+                     "in the three-level model with CR2 inference (Rodgers & Pustejovsky 2021); Begg's test and "
+                     "trim-and-fill, which assume independent effect sizes, were not run.")
+        elif method == "aggregate":
+            text = (f"For {names}, the effect sizes of each study were first combined into one (inverse-variance "
+                    f"weighted, sampling errors correlated with an assumed ρ = {rho:g}; metafor's aggregate()), "
+                    f"then pooled across studies (sensitivity analysis with ρ = {varied}).")
+        else:
+            text = (f"For {names}, the several rows of a study come from separate samples (the reviewers' "
+                    "judgement) and were pooled as independent effect sizes.")
+        out.append(text)
+    for choice, ids in shared.items():
+        if choice == "split_shared":
+            out.append(f"In multi-arm trials ({_labels(ids, outcomes)}), a group shared by several comparisons was "
+                       "split evenly between them (Cochrane Handbook 23.3.4: means and SDs kept, sample sizes and "
+                       "events divided), so that no participant is counted twice.")
+        else:
+            out.append(f"In multi-arm trials ({_labels(ids, outcomes)}), a group shared by several comparisons was "
+                       "kept whole; the correlation it causes between the comparisons is carried by ρ.")
+    return out

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from metasr import measures
+from metasr import dependence, measures
 from metasr.figures.forest import arm_value
 from metasr.figures.style import display, finite
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES
@@ -218,7 +218,7 @@ def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="p
     row = {"id": section["id"], "label": section["label"], "graded": grade.get("applicable"),
            "status": section["status_message"] or grade.get("reason", ""),
            "relative": "", "control": [], "experimental": [], "difference": [], "notes": [],
-           "k": section["k"], "participants": grade.get("participants")}
+           "k": section["k"], "participants": grade.get("participants"), "counts": _counts(section, pooled)}
     if not grade.get("applicable"):
         return row
     kind = absolute_kind(pooled)
@@ -269,6 +269,11 @@ def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="p
     if sof.get("comment"):
         row["notes"].append(("comment", str(sof["comment"])))
     return row
+
+
+def _counts(section: dict, pooled: dict) -> str:
+    """'5 studies' or '5 studies (12 effect sizes)': each study once, whatever its effect sizes."""
+    return dependence.counts_text(pooled, inner=True) if pooled else f"{section['k']} studies"
 
 
 def grade_notes(grade: dict) -> list[tuple[str, str]]:

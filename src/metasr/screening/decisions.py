@@ -27,6 +27,13 @@ REQUIRED_COLUMNS = ("decision",)
 DECISION_COLUMNS = (*IDENTIFIER_COLUMNS, "year", "decision", "reason", "reviewer1", "reviewer2", "notes")
 STAGE_COLUMNS = {TITLE_ABSTRACT: (), FULL_TEXT: ("study_id",)}
 UNRESOLVED = "unresolved"  # final decision of a conflict nobody resolved
+STUDY_SEPARATOR = ";"  # a report holding several studies lists them in one study_id cell
+
+
+def split_study_ids(cell: str | None) -> tuple[str, ...]:
+    """The studies a full-text include names: 'Smith2020a; Smith2020b' -> ('Smith2020a', 'Smith2020b')."""
+    ids = (part.strip() for part in str(cell or "").split(STUDY_SEPARATOR))
+    return tuple(dict.fromkeys(i for i in ids if i))
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,12 @@ class Decision:
     reason: str  # canonical exclusion reason ("" unless excluded)
     reviewer1: str
     reviewer2: str
-    study_id: str
+    study_id: str  # one or several study ids, "; "-separated
     notes: str
+
+    @property
+    def study_ids(self) -> tuple[str, ...]:
+        return split_study_ids(self.study_id)
 
     @property
     def is_conflict(self) -> bool:
@@ -195,7 +206,7 @@ def _parse_row(stage, path, row_number, row, index, reasons) -> tuple[Decision |
         stage=stage, file=path, row=row_number, cluster_id=resolution.cluster_id,
         key=resolution.key.describe(), decision=final, reason=reason,
         reviewer1=reviewer1, reviewer2=reviewer2,
-        study_id=study_id if final == "include" else "",
+        study_id="; ".join(split_study_ids(study_id)) if final == "include" else "",
         notes=row.get("notes", ""),
     ), problems
 
@@ -234,9 +245,12 @@ def _duplicate_decisions(decisions: list[Decision]) -> list[Problem]:
             continue
         first = group[0]
         for other in group[1:]:
+            several = first.study_id and other.study_id and first.study_id != other.study_id
             problems.append(Problem(
                 f"second decision for the same record (row {first.row} already decides it; "
                 f"cluster {cluster})", file=other.file, row=other.row, value=other.key,
                 rule="one decision per record",
-                hint="records that the de-duplication merged need one row; delete one of them"))
+                hint=f"a report holding several studies is one row listing them: study_id "
+                     f"'{first.study_id}{STUDY_SEPARATOR} {other.study_id}'" if several else
+                "records that the de-duplication merged need one row; delete one of them"))
     return problems

@@ -60,10 +60,13 @@ def declared_problems(prisma: dict, source: str) -> list[Problem]:
             message=f"reports included {prisma['reports_included']} is not reports assessed minus reports "
                     f"excluded ({included})", file=source, key="prisma.reports_included",
             rule="prisma-counts-add-up", hint="check the assessed and excluded boxes of the flow diagram"))
-    if prisma["studies_included"] > prisma["reports_included"]:
-        problems.append(Problem(message="more studies than reports included", file=source,
+    if (prisma["studies_included"] == 0) != (prisma["reports_included"] == 0):
+        # A report may hold several studies and a study may have several reports: only "none of one
+        # without none of the other" holds.
+        problems.append(Problem(message="studies and reports included: one is 0 and the other is not", file=source,
                                 key="prisma.studies_included", rule="prisma-counts-add-up",
-                                hint="every included study has at least one report"))
+                                hint="every included study has at least one report, every included report "
+                                     "belongs to at least one study"))
     return problems
 
 

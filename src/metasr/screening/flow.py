@@ -59,11 +59,16 @@ class ScreenedRecord:
         return UNRESOLVED_REASON if self.full_text.decision == UNRESOLVED else self.full_text.reason
 
     @property
-    def study_id(self) -> str:
+    def study_ids(self) -> tuple[str, ...]:
+        """The studies an included report belongs to (a report may hold several; a report without a
+        study_id is its own study)."""
         if self.status != INCLUDED:
-            return ""
-        # A report without a study_id is its own study.
-        return self.full_text.study_id or self.cluster_id
+            return ()
+        return self.full_text.study_ids or (self.cluster_id,)
+
+    @property
+    def study_id(self) -> str:
+        return "; ".join(self.study_ids)
 
 
 def _describe(record: dict) -> str:

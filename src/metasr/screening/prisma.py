@@ -11,6 +11,11 @@ counted as a duplicate in the other column. Each column obeys:
     sought     = not_retrieved + assessed
     assessed   = reports_excluded + reports_included
     excluded   = sum of its reasons (both stages)
+
+Reports and studies are counted apart (PRISMA 2020 "studies included in review" and "reports of
+included studies"): a report may hold several studies (its full-text `study_id` lists them) and a
+study may have several reports. Every included report belongs to at least one study and every
+study has at least one report, so both counts are at most the number of report-study links.
 """
 
 from __future__ import annotations
@@ -99,7 +104,7 @@ def column_counts(column: str, records: list[dict], flow: list[ScreenedRecord],
             [f.full_text_reason for f in members if f.status == EXCLUDED_FULL_TEXT],
             reasons_order + [UNRESOLVED_REASON]),
         "reports_included": len(included),
-        "studies_included": len({f.study_id for f in included}),
+        "studies_included": len({sid for f in included for sid in f.study_ids}),
     }
 
 
@@ -116,7 +121,9 @@ def prisma_counts(records: list[dict], flow: list[ScreenedRecord], sources_cfg: 
         "records": {"identified": len(records), "unique": len(flow),
                     "duplicates": len(records) - len(flow)},
         "columns": columns,
-        "included": {"studies": len({f.study_id for f in included}), "reports": len(included)},
+        "included": {"studies": len({sid for f in included for sid in f.study_ids}), "reports": len(included),
+                     "report_study_links": sum(len(f.study_ids) for f in included),
+                     "reports_with_several_studies": sum(len(f.study_ids) > 1 for f in included)},
         "agreement": agreement,
     }
 
@@ -159,4 +166,11 @@ def check_conservation(prisma: dict) -> list[Problem]:
                                     hint="a record was counted twice; this is a bug in metasr"))
     _law(problems, "all records", "reports included", prisma["included"]["reports"],
          {name: c["reports_included"] for name, c in columns.items()})
+    included = prisma["included"]
+    links = included.get("report_study_links", included["reports"])
+    for what in ("studies", "reports"):
+        if included[what] > links or (included["reports"] and included[what] < 1):
+            problems.append(Problem(
+                f"all records: {what} included {included[what]} exceeds the {links} report-study links",
+                rule="conservation", hint="a report or study was counted twice; this is a bug in metasr"))
     return problems

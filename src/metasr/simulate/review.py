@@ -203,7 +203,8 @@ def prisma_truth(works: list[rec.Work], fate: dict[str, dict], sources: list[str
     n_records = sum(len(w.copies) for w in works)
     return {"records": {"identified": n_records, "unique": len(works), "duplicates": n_records - len(works)},
             "columns": columns,
-            "included": {"studies": len({f["study_id"] for f in included}), "reports": len(included)}}
+            "included": {"studies": len({f["study_id"] for f in included}), "reports": len(included),
+                         "report_study_links": len(included), "reports_with_several_studies": 0}}
 
 
 def reason_counts(reasons: list[str]) -> dict[str, int]:

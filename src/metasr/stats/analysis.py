@@ -24,10 +24,11 @@ TABLE_METHODS = measures.table_methods()
 METHODS = METHODS_RMA + tuple(TABLE_METHODS)
 PASSTHROUGH = ("study_id", "label", "year")
 PROVENANCE = ("record_id", "source_location", "source_url", "reported_form", "conversion", "conversion_detail",
-              "comparison")
+              "comparison", "timepoint", "es_id", "shared_group", "shared_split")
 ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i", "x1i", "t1i", "x2i", "t2i",
               "xi", "mi", "ni", "ri", "ti", "pi")
-COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "xi", "mi", "ni", "year")
+COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "xi", "mi", "ni", "year", "shared_group",
+                "shared_split")
 DROP00_REASON = "no events in either group, or only events: no effect (escalc drop00 = TRUE)"
 SMALL_STUDY_MIN_K = 10
 SENSITIVITY_MIN_K = 3
@@ -436,8 +437,11 @@ def _passthrough(value):
 def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: str = "z", order_by: str = "year",
                  outcome: str | None = None, label: str | None = None, published: dict | None = None,
                  file: str | None = None, scale: str | None = None,
-                 options: effects.Options | None = None) -> dict:
-    """The results/pooled/{outcome}.json structure for one outcome's extraction table."""
+                 options: effects.Options | None = None, dependence: dict | None = None) -> dict:
+    """The results/pooled/{outcome}.json structure for one outcome's extraction table.
+
+    `dependence` is the outcome's setting (metasr.dependence.settings): with multilevel, robust or
+    aggregate, the effect sizes of a study are pooled as dependent (metasr.stats.dependent)."""
     check_method(measure, method, test, file)
     table, not_usable = split_usable(effects_table, file)
     with np.errstate(all="ignore"):  # an overflow is what the check below reports
@@ -447,9 +451,10 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     checks.check_effects(table, file)
     display = table_display(table, measure, scale)
     k = len(table)
+    n_studies = len({_text(s) for s in table["study_id"]}) if "study_id" in table.columns else k
     out = {"outcome": outcome, "label": label, "measure": measure, "method": method, "test": test,
-           "transform": display.to_json(),
-           "k": k, "k_rows": len(effects_table), "k_not_usable": len(not_usable),
+           "transform": display.to_json(), "dependence": _dependence_json(dependence),
+           "k": k, "k_studies": n_studies, "k_rows": len(effects_table), "k_not_usable": len(not_usable),
            "not_usable": [{"study_id": n["study_id"], "reason": n["reason"]} for n in not_usable],
            "model": None, "common_effect": None, "transformed": None,
            "small_study": {"skipped": f"k = {k} < {SMALL_STUDY_MIN_K}: small-study tests not run "
@@ -458,9 +463,14 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     if k == 0:
         out.update(status="no_data", status_message="no study-level data yet", studies=[])
         return _ordered(json_safe(out))
-    if k == 1:
-        out.update(status="single_study", status_message="k = 1: not pooled", studies=_study_entries(table, [100.0]))
+    dependent = dependence is not None and dependence["method"] != "independent"
+    if k == 1 or (dependent and n_studies == 1):
+        message = "k = 1: not pooled" if k == 1 else f"1 study ({k} effect sizes): not pooled"
+        out.update(status="single_study", status_message=message,
+                   studies=_study_entries(table, [100.0] if k == 1 else None))
         return _ordered(json_safe(out))
+    if dependent:
+        return _pool_dependent(out, table, measure, method, test, order_by, dependence, display, file)
     check_k(k, method, test, 1, file, what="")
     fit = fit_table(table, measure, method, test, file)
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
@@ -478,6 +488,36 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         # review wants to see how the estimate moved as studies arrived).
         out["sensitivity"] = {"cumulative": _outcome_cumulative(iv_fit, table, order_by, file)}
     return _ordered(json_safe(out))
+
+
+def _dependence_json(dependence: dict | None) -> dict | None:
+    if dependence is None:
+        return None
+    from metasr.stats.dependent import dependence_json
+
+    return dependence_json(dependence)
+
+
+def _pool_dependent(out: dict, table, measure, method, test, order_by, dependence, display, file) -> dict:
+    """Several effect sizes per study, pooled as metasr.stats.dependent says."""
+    from metasr.stats.dependent import pool_dependent
+
+    if dependence["method"] == "aggregate":
+        check_k(out["k_studies"], method, test, 1, file, what="after aggregation: ")
+        _reject_table_method(method, "aggregation within studies", file)
+    parts = pool_dependent(table, method, test, dependence, order_by, measure)
+    entries = _study_entries(table, parts.pop("weights"))
+    for entry in entries:
+        entry["es_label"] = es_label(entry)
+    out.update(status="pooled", status_message="", studies=entries, **parts)
+    out["transformed"] = transformed(out["model"], display)
+    return _ordered(json_safe(out))
+
+
+def es_label(entry: dict) -> str:
+    from metasr.dependence import es_label as label
+
+    return label(entry)
 
 
 def _outcome_cumulative(fit: MetaFit, table: pd.DataFrame, order_by: str, file) -> dict:
@@ -522,11 +562,12 @@ def _mh_weights(fit: TableFit, table: pd.DataFrame):
     return 100 * w / total if total > 0 else np.full(len(w), np.nan)
 
 
-_KEY_ORDER = ("outcome", "label", "measure", "method", "test", "status", "status_message", "k", "k_rows",
-              "k_not_usable", "studies", "not_usable", "model", "common_effect", "transform", "transformed",
-              "small_study",
-              "sensitivity", "published")
+_KEY_ORDER = ("outcome", "label", "measure", "method", "test", "dependence", "status", "status_message", "k",
+              "k_studies", "k_rows", "k_not_usable", "studies", "by_study", "not_usable", "model", "common_effect",
+              "rho_sensitivity", "transform", "transformed", "small_study", "sensitivity", "published")
+# Keys only results of dependent outcomes carry.
+_DEPENDENT_KEYS = ("by_study", "rho_sensitivity")
 
 
 def _ordered(out: dict) -> dict:
-    return {key: out.get(key) for key in _KEY_ORDER}
+    return {key: out.get(key) for key in _KEY_ORDER if key in out or key not in _DEPENDENT_KEYS}

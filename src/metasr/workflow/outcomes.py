@@ -25,8 +25,9 @@ MIN_STUDIES_FOR_SPREAD_PLOTS = 3
 PNG_AUTO_MAX_OUTCOMES = 50
 
 # Which outcome settings change an outcome's effect inputs (its conversion), and which its model.
-CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "scale")
-ANALYSIS_KEYS = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale", "escalc")
+CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "scale", "dependence")
+ANALYSIS_KEYS = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale", "escalc",
+                 "dependence")
 
 
 def assign_outcome_jobs(outcomes: list[str], max_jobs: int) -> dict[str, list[str]]:

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from metasr import dependence
 from metasr.io import plain_frame, write_json
 from metasr.stats.analysis import pool_outcome
 from metasr.stats.effects import Options
 
-TEXT_COLUMNS = {"study_id": str, "label": str, "record_id": str}
+TEXT_COLUMNS = {"study_id": str, "label": str, "record_id": str, "comparison": str, "timepoint": str, "es_id": str}
 
 
 def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, out_json: str | Path) -> dict:
@@ -23,7 +24,8 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
                       vtype=escalc.get("vtype"))
     result = pool_outcome(effects, analysis["measure"], analysis["method"], analysis.get("test", "z"),
                           order_by=analysis.get("order_by", "year"), file=str(effects_csv),
-                          scale=analysis.get("scale"), options=options)
+                          scale=analysis.get("scale"), options=options,
+                          dependence=dependence.settings(analysis))
     result.update(outcome=outcome_id, label=analysis.get("label", outcome_id),
                   published=analysis.get("published"), scale=analysis.get("scale"))
     write_json(out_json, result)

@@ -102,6 +102,7 @@ def load_review(raw_config: dict, root: str | Path, source: str = "config/config
     rows = {str(r["study_id"]): {k: ("" if r.get(k) is None else str(r.get(k))) for k in studies.header}
             for r in studies.rows if not is_blank(r)}
     review = Review(config=config, root=root, warnings=warnings)
+    problems = []
     for oid in review.outcomes:
         sheet = root / review.sheet(oid)
         if not sheet.is_file():
@@ -110,22 +111,35 @@ def load_review(raw_config: dict, root: str | Path, source: str = "config/config
                              hint="create the sheet (a header line is enough) or remove the outcome")
         ids = sorted(set(studies_in_outcome(sheet)))
         review.studies_by_outcome[oid] = [rows[i] for i in ids if i in rows]
-        review.usable_by_outcome[oid] = count_usable_studies(sheet, review.studies_by_outcome[oid], oid,
-                                                             config["outcomes"][oid], config["extraction"],
-                                                             [t for _, t in typed_rows[oid]])
+        usable = usable_rows(sheet, review.studies_by_outcome[oid], oid, config["outcomes"][oid],
+                             config["extraction"], typed_rows[oid])
+        review.usable_by_outcome[oid] = len(usable)
+        problems += dependence_problems(oid, config["outcomes"][oid], review.sheet(oid), usable, source)
+    raise_if_errors(problems)
     return review
 
 
-def count_usable_studies(sheet: Path, studies: list[dict], outcome_id: str, outcome_cfg: dict,
-                         extraction_cfg: dict, typed_rows: list[dict]) -> int:
-    """How many studies of an outcome yield an effect, by the outcome's own conversion.
+def dependence_problems(outcome_id: str, outcome_cfg: dict, sheet: str, usable: dict[str, list[int]],
+                        source: str) -> list[Problem]:
+    """A study with several usable rows in an outcome that does not say how they are handled stops
+    the run here, before any job starts (metasr.dependence)."""
+    from metasr import dependence
+
+    if dependence.settings(outcome_cfg) is not None:
+        return []
+    return dependence.undeclared_problems(outcome_id, sheet, usable, source)
+
+
+def usable_rows(sheet: Path, studies: list[dict], outcome_id: str, outcome_cfg: dict, extraction_cfg: dict,
+                typed_rows: list[tuple[int, dict]]) -> dict[str, list[int]]:
+    """{study: sheet rows of its usable effect sizes} of an outcome, by the outcome's own conversion.
 
     Deciding which forest plots to draw needs this before the DAG exists. `typed_rows` are the
-    sheet's rows as validate_review passed them; converting them with the code prepare_outcome
-    uses keeps one definition of "usable" without validating the sheet a second time (that
-    halved parse time: 500 outcomes x 30 studies, 4.8 -> 2.5 s CPU) or writing a throw-away table.
+    sheet's (row number, typed row) as validate_review passed them; converting them with the code
+    prepare_outcome uses keeps one definition of "usable" without validating the sheet a second time
+    (that halved parse time: 500 outcomes x 30 studies, 4.8 -> 2.5 s CPU) or writing a throw-away table.
     """
-    from metasr.extraction.pipeline import conversion_settings, sheet_discrepancies, usable_study_ids
+    from metasr.extraction.pipeline import SHEET_ROW, conversion_settings, sheet_discrepancies, usable_rows_of
     from metasr.extraction.validate import extraction_settings
 
     settings = conversion_settings(outcome_id, outcome_cfg, extraction_cfg)
@@ -135,7 +149,7 @@ def count_usable_studies(sheet: Path, studies: list[dict], outcome_id: str, outc
         # sheet validate_review let through (a missing second sheet marked resolved; a relative
         # second_extractor_dir read from the working directory): let it raise its own error.
         _prepare_into_temp(sheet, studies, outcome_id, outcome_cfg, extraction_cfg)
-    return len(usable_study_ids(typed_rows, settings))
+    return usable_rows_of([{**typed, SHEET_ROW: n} for n, typed in typed_rows], settings)
 
 
 def _prepare_into_temp(sheet: Path, studies: list[dict], outcome_id: str, outcome_cfg: dict,

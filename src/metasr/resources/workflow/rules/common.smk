@@ -48,11 +48,16 @@ CODE = {
     "records": code_fingerprint("records"),
     "screening": code_fingerprint("screening"),
     "outcomes": code_fingerprint(
-        "extraction", "stats", "figures", "workflow/pooling.py", "workflow/outcomes.py"
+        "extraction",
+        "stats",
+        "figures",
+        "dependence.py",
+        "workflow/pooling.py",
+        "workflow/outcomes.py",
     ),
     "figures": code_fingerprint("figures"),
     "report": code_fingerprint(
-        "report", "history.py", "workflow/reporting.py", "figures"
+        "report", "history.py", "dependence.py", "workflow/reporting.py", "figures"
     ),
 }
 

@@ -1,0 +1,135 @@
+"""Forest plot rows and footer for outcomes with several effect sizes per study (metasr.dependence).
+
+The effect sizes of a study are grouped under it: the study's label once (with its weight, the sum
+of its effect sizes'), then one row per effect size labelled by what tells it apart (comparison,
+time point, es_id); an aggregated outcome adds the study's combined effect (a diamond), the unit its
+model pools. The footer names the model, its variance components, rho and robust inference.
+"""
+
+from __future__ import annotations
+
+from metasr import dependence
+from metasr.figures import style as st
+from metasr.figures.forest import Row, sort_studies, study_label, study_row
+
+INDENT = "   "
+
+
+def is_grouped(pooled: dict) -> bool:
+    """Group when the outcome says how its dependent effect sizes are handled and a study has several."""
+    if not pooled.get("dependence"):
+        return False
+    ids = [str(s.get("study_id")) for s in pooled.get("studies") or []]
+    return len(ids) > len(set(ids))
+
+
+def _study_records(pooled: dict) -> dict[str, dict]:
+    return {str(s.get("study_id")): s for s in pooled.get("by_study") or []}
+
+
+def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year") -> list[Row]:
+    """The table rows: per study (in `sort_by` order) a title row and its effect sizes, or one row
+    for a study with a single effect size."""
+    members: dict[str, list[dict]] = {}
+    for s in pooled.get("studies") or []:
+        members.setdefault(str(s.get("study_id")), []).append(s)
+    records = _study_records(pooled)
+    heads = [{**rows[0], "weight": (records.get(sid) or {}).get("weight", _sum_weights(rows))}
+             for sid, rows in members.items()]
+    rows: list[Row] = []
+    for head in sort_studies(heads, sort_by):
+        sid = str(head.get("study_id"))
+        effect_sizes = members[sid]
+        if len(effect_sizes) == 1:  # the study's weight is its one effect size's
+            rows.append(study_row({**effect_sizes[0], "weight": head.get("weight")}, columns, disp))
+            continue
+        weight = head.get("weight")
+        cells = {"weight": f"{weight:.1f}%" if st.is_number(weight) else ""}
+        rows.append(Row("group_title", study_label(head), cells, bold=True))
+        for s in effect_sizes:
+            row = study_row({**s, "weight": s.get("weight")}, columns, disp)
+            row.label = INDENT + (dependence.es_label(s) or str(s.get("es_id") or "effect size"))
+            if not st.is_number(s.get("weight")):
+                row.cells["weight"] = ""
+            rows.append(row)
+        summary = _aggregated_row(records.get(sid), disp)
+        if summary is not None:
+            rows.append(summary)
+    return rows
+
+
+def _sum_weights(rows: list[dict]):
+    weights = [r.get("weight") for r in rows if st.is_number(r.get("weight"))]
+    return sum(weights) if weights else None
+
+
+def _aggregated_row(record: dict | None, disp) -> Row | None:
+    """The study's combined effect (aggregate outcomes): what the model pools for this study."""
+    if not record or not record.get("aggregated") or not st.is_number(record.get("yi")):
+        return None
+    cells = {"effect": st.fmt_ci(st.natural(record["yi"], disp), st.natural(record.get("ci_lb"), disp),
+                                 st.natural(record.get("ci_ub"), disp))}
+    return Row("subtotal", INDENT + "Combined within study", cells, record["yi"], record.get("ci_lb"),
+               record.get("ci_ub"))
+
+
+def model_header(pooled: dict) -> str | None:
+    """The effect column's model line for a three-level model (None: the usual one)."""
+    model = pooled.get("model") or {}
+    if model.get("model_type") != "three-level":
+        return None
+    method = (pooled.get("method") or "REML").upper()
+    return f"IV, Three-level ({method}), 95% CI" + (" (CR2)" if model.get("robust") else "")
+
+
+def footer_lines(pooled: dict) -> list[str] | None:
+    """The model lines under a three-level model's plot (in place of tau², Q and the z test), or
+    None for other outcomes."""
+    model = pooled.get("model") or {}
+    dep = pooled.get("dependence") or {}
+    if model.get("model_type") != "three-level":
+        return None
+    sigma2 = model.get("sigma2") or [None, None]
+    levels = model.get("I2_levels") or [None, None]
+    lines = [f"Three-level model ({pooled.get('method', 'REML')}): σ² between studies = {_num(sigma2[0])}, "
+             f"σ² within studies = {_num(sigma2[1])}; I² = {_pct(model.get('I2'))} (between {_pct(levels[0])}, "
+             f"within {_pct(levels[1])}); sampling errors within a study correlated with ρ = {dep.get('rho', 0):g}; "
+             f"{dependence.counts_text(pooled)}."]
+    if st.is_number(model.get("Q")):
+        lines.append(f"Heterogeneity: Q = {model['Q']:.2f}, df = {model.get('Q_df')} ({st.fmt_p(model.get('Q_pval'))})")
+    if model.get("robust"):
+        lines.append(f"Test for overall effect (CR2 cluster-robust, Satterthwaite df = {model.get('df', 0):.1f}): "
+                     f"t = {abs(model.get('stat') or 0):.2f} ({st.fmt_p(model.get('pval'))})")
+    elif st.is_number(model.get("stat")):
+        lines.append(f"Test for overall effect: Z = {abs(model['stat']):.2f} ({st.fmt_p(model.get('pval'))})")
+    return lines
+
+
+def extra_footnotes(pooled: dict) -> list[str]:
+    """What an aggregated outcome's footer adds: effect sizes were combined within studies first."""
+    dep = pooled.get("dependence") or {}
+    if dep.get("method") != "aggregate" or not is_grouped(pooled):
+        return []
+    return [f"Effect sizes combined within each study first (ρ = {dep.get('rho', 0):g}), then pooled: "
+            f"{dependence.counts_text(pooled)}; ◆ under a study: its combined effect."]
+
+
+def _num(x) -> str:
+    if not st.is_number(x):
+        return "–"
+    return f"{x:.3f}" if x == 0 or abs(x) >= 0.001 else f"{x:.2g}"
+
+
+def _pct(x) -> str:
+    return f"{x:.0f}%" if st.is_number(x) else "–"
+
+
+def sensitivity_units(pooled: dict, block: dict) -> list[dict] | None:
+    """The studies a study-level sensitivity block (leave one study out, cumulative by study) is
+    about, in its order; None for a block about the rows of `studies`."""
+    if not isinstance(block, dict) or block.get("unit") != "study":
+        return None
+    by_id = _study_records(pooled)
+    for s in pooled.get("studies") or []:
+        by_id.setdefault(str(s.get("study_id")), s)
+    return [by_id.get(str(sid), {"study_id": sid}) for sid in block.get("study_id") or []]

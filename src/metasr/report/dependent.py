@@ -1,0 +1,89 @@
+"""The report's parts for outcomes with several effect sizes per study (metasr.stats.dependent): the
+model (sigma2 and I2 per level, robust and model-based intervals), the rho sensitivity table, and the
+studies behind study-level sensitivity analyses."""
+
+from __future__ import annotations
+
+from metasr import dependence
+from metasr.figures.style import display
+
+
+def _f(x, digits=2) -> str:
+    try:
+        return f"{float(x):.{digits}f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def _estimate(disp, est, lb, ub) -> str:
+    if est is None:
+        return "–"
+    return f"{_f(disp.shown(est))} [{_f(disp.shown(lb))}, {_f(disp.shown(ub))}]"
+
+
+def is_multilevel(pooled: dict) -> bool:
+    return (pooled.get("model") or {}).get("model_type") == "three-level"
+
+
+def model_rows(pooled: dict) -> list[tuple[str, str]]:
+    """Pooled result of a three-level model: estimate, interval (CR2 when robust), sigma2 and I2 per
+    level (the metafor website's I2 for multilevel models), Q."""
+    m = pooled.get("model") or {}
+    disp = display(pooled)
+    robust = m.get("robust") is not None
+    sigma2 = m.get("sigma2") or [None, None]
+    levels = m.get("I2_levels") or [None, None]
+    rows = [("Pooled estimate [95% CI]" + (" (CR2 cluster-robust)" if robust else ""),
+             _estimate(disp, m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")))]
+    if robust:
+        rows.append(("Robust test", f"t = {_f(m.get('stat'))}, df = {_f(m.get('df'), 1)} (Satterthwaite), "
+                                    f"P = {_p(m.get('pval'))}"))
+        mb = m.get("model_based") or {}
+        rows.append(("Model-based 95% CI (z)", _estimate(disp, m.get("estimate"), mb.get("ci_lb"), mb.get("ci_ub"))))
+    else:
+        rows.append(("Test for overall effect", f"z = {_f(m.get('stat'))}, P = {_p(m.get('pval'))}"))
+    rows += [("95% prediction interval", f"[{_f(disp.shown(m.get('pi_lb')))}, {_f(disp.shown(m.get('pi_ub')))}]"),
+             ("σ² between studies", _f(sigma2[0], 4)), ("σ² within studies", _f(sigma2[1], 4)),
+             ("I² total / between / within", f"{_f(m.get('I2'), 1)}% / {_f(levels[0], 1)}% / {_f(levels[1], 1)}%"),
+             ("Cochran's Q", f"Q = {_f(m.get('Q'))}, df = {m.get('Q_df', '–')}, P = {_p(m.get('Q_pval'))}"),
+             ("Studies (effect sizes)", f"{m.get('n_clusters', '–')} ({m.get('k', '–')})")]
+    return rows
+
+
+def _p(p) -> str:
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def section(pooled: dict) -> dict | None:
+    """What the report says about an outcome's dependence handling; None for other outcomes."""
+    dep = pooled.get("dependence")
+    if not dep:
+        return None
+    disp = display(pooled)
+    model = pooled.get("model") or {}
+    text = f"Method: {dep['method']} ({dep.get('description', '')}); {dependence.counts_text(pooled)}."
+    if dep.get("rho") is not None:
+        text += f" Assumed correlation of sampling errors within a study: rho = {dep['rho']:g}."
+    text += f" Shared groups of multi-arm trials: {dep.get('multi_arm')} ({dependence.MULTI_ARM.get(dep.get('multi_arm'), '')})."
+    if model.get("model_note"):
+        text += f" {model['model_note']}."
+    rows = []
+    multilevel = any(r.get("sigma2") for r in pooled.get("rho_sensitivity") or [])
+    for r in pooled.get("rho_sensitivity") or []:
+        variance = (f"{_f(r['sigma2'][0], 4)} / {_f(r['sigma2'][1], 4)}" if r.get("sigma2")
+                    else _f(r.get("tau2"), 4))
+        rows.append({"rho": f"{r['rho']:g}", "estimate": _estimate(disp, r.get("estimate"), r.get("ci_lb"),
+                                                                      r.get("ci_ub")), "variance": variance})
+    return {"text": text, "rho_rows": rows,
+            "variance_header": "σ² between / within" if multilevel else "τ² (between studies)"}
+
+
+def units(pooled: dict, block: dict) -> list[dict] | None:
+    """The studies a study-level sensitivity block is about (metasr.figures.forest_groups)."""
+    from metasr.figures.forest_groups import sensitivity_units
+
+    return sensitivity_units(pooled, block)

@@ -1,0 +1,168 @@
+"""Outcomes with several effect sizes per study (metasr.stats.dependent) against metafor 3.8-1 and
+clubSandwich 0.5.8: tests/fixtures/dependent/expected.json from `Rscript tools/reference/dependent.R
+tests/fixtures/dependent` on dat.lehmann2018 (six reports of several experiments each, SMD, three-level
+model with CR2 inference) and dat.hasselblad1998 (a three-arm trial's shared control split in two,
+OR, aggregated within trials). Tolerance: 1e-6 relative for closed forms, 1e-5 for quantities that
+depend on the REML optimum."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metasr import dependence
+from metasr.stats.analysis import pool_outcome
+from metasr.stats.blocks import Clusters
+from metasr.stats.dependent import aggregate
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dependent"
+EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
+ITERATIVE = dict(rel=1e-5, abs=1e-8)
+CLOSED = dict(rel=1e-6, abs=1e-10)
+
+
+def attractiveness_table() -> pd.DataFrame:
+    raw = pd.read_csv(FIXTURES / "inputs" / "attractiveness.csv")
+    return pd.DataFrame({"study_id": raw["study_id"], "label": raw["label"], "year": raw["year"],
+                         "comparison": raw["comparison"], "m1i": raw["mean1"], "sd1i": raw["sd1"], "n1i": raw["n1"],
+                         "m2i": raw["mean2"], "sd2i": raw["sd2"], "n2i": raw["n2"]})
+
+
+def cessation_table() -> pd.DataFrame:
+    """Arms as the extraction step writes them: the shared no-contact arm halved (Handbook 23.3.4)."""
+    raw = pd.read_csv(FIXTURES / "inputs" / "cessation.csv")
+    parts = raw.groupby("study_id")["study_id"].transform("size").where(raw["shared_group"].notna(), 1)
+    return pd.DataFrame({"study_id": raw["study_id"], "label": raw["label"], "year": raw["year"],
+                         "comparison": raw["comparison"], "ai": raw["events1"], "n1i": raw["n1"],
+                         "ci": raw["events2"] / parts, "n2i": raw["n2"] / parts,
+                         "shared_group": raw["shared_group"], "shared_split": parts.where(parts > 1)})
+
+
+@pytest.fixture(scope="module")
+def attractiveness():
+    dep = dependence.settings({"dependence": {"method": "robust", "rho": 0.5}})
+    return pool_outcome(attractiveness_table(), "SMD", "REML", "z", order_by="year", dependence=dep)
+
+
+@pytest.fixture(scope="module")
+def cessation():
+    dep = dependence.settings({"dependence": {"method": "aggregate", "rho": 0}})
+    return pool_outcome(cessation_table(), "OR", "REML", "z", order_by="year", dependence=dep)
+
+
+def test_effect_sizes_and_counts(attractiveness, cessation):
+    for pooled, ref in ((attractiveness, EXPECTED["attractiveness"]), (cessation, EXPECTED["cessation"])):
+        assert [s["yi"] for s in pooled["studies"]] == pytest.approx(ref["yi"], **CLOSED)
+        assert [s["vi"] for s in pooled["studies"]] == pytest.approx(ref["vi"], **CLOSED)
+        assert [s["study_id"] for s in pooled["studies"]] == ref["study_id"]
+        assert (pooled["k"], pooled["k_studies"]) == (ref["effect_sizes"], ref["studies"])
+        assert dependence.participants(pooled) == ref["participants"]
+    assert dependence.counts_text(attractiveness) == "20 studies (29 effect sizes)"
+
+
+def test_three_level_model_with_cr2_matches_rma_mv_and_clubsandwich(attractiveness):
+    ref, model = EXPECTED["attractiveness"]["model"], attractiveness["model"]
+    assert model["model_type"] == "three-level" and model["n_clusters"] == 20 and model["k"] == 29
+    for key in ("estimate", "se", "df", "pval", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "loglik", "Q", "I2"):
+        assert model[key] == pytest.approx(ref[key], **ITERATIVE), key
+    assert model["sigma2"] == pytest.approx(ref["sigma2"], **ITERATIVE)
+    assert model["I2_levels"] == pytest.approx(ref["I2_levels"], **ITERATIVE)
+    for key, value in ref["model_based"].items():
+        assert model["model_based"][key] == pytest.approx(value, **ITERATIVE), key
+    assert attractiveness["dependence"] == {"method": "robust", "description": dependence.METHODS["robust"],
+                                            "multi_arm": "split_shared", "rho": 0.5,
+                                            "rho_sensitivity": [0.0, 0.2, 0.4, 0.6, 0.8]}
+
+
+def test_weights_are_metafors_rowsum_weights_and_add_up_per_study(attractiveness):
+    ref = EXPECTED["attractiveness"]
+    assert [s["weight"] for s in attractiveness["studies"]] == pytest.approx(ref["weights"], **ITERATIVE)
+    by_study = attractiveness["by_study"]
+    assert [b["weight"] for b in by_study] == pytest.approx(ref["study_weights"], **ITERATIVE)
+    assert sum(b["k"] for b in by_study) == 29
+
+
+def test_rho_sensitivity(attractiveness, cessation):
+    for pooled, name, keys in ((attractiveness, "attractiveness", ("estimate", "se", "ci_lb", "ci_ub", "df")),
+                               (cessation, "cessation", ("estimate", "se", "ci_lb", "ci_ub", "tau2"))):
+        rows, refs = pooled["rho_sensitivity"], EXPECTED[name]["rho_sensitivity"]
+        assert [r["rho"] for r in rows] == [r["rho"] for r in refs]
+        for row, ref in zip(rows, refs):
+            for key in keys:
+                assert row[key] == pytest.approx(ref[key], **ITERATIVE), (name, row["rho"], key)
+            if "sigma2" in ref:
+                assert row["sigma2"] == pytest.approx(ref["sigma2"], **ITERATIVE)
+
+
+def test_leave_one_study_out_and_cumulative_refit_the_model(attractiveness):
+    ref = EXPECTED["attractiveness"]
+    l1o = attractiveness["sensitivity"]["leave1out"]
+    assert l1o["unit"] == "study" and l1o["study_id"] == ref["leave1out"]["study_id"]
+    for key in ("estimate", "se", "ci_lb", "ci_ub"):
+        assert l1o[key] == pytest.approx([f[key] for f in ref["leave1out"]["fits"]], **ITERATIVE), key
+    cum = attractiveness["sensitivity"]["cumulative"]
+    assert cum["study_id"] == ref["cumulative"]["study_id"]
+    assert cum["estimate"][0] is None  # one study: the variance between studies is not estimable
+    for key in ("estimate", "ci_lb", "ci_ub"):
+        assert cum[key][1:] == pytest.approx([f[key] for f in ref["cumulative"]["fits"]], **ITERATIVE), key
+    types = [f["model_type"] for f in ref["cumulative"]["fits"]]
+    assert "univariate" in types and "three-level" in types  # both kinds of refit are checked
+
+
+def test_egger_sandwich_test(attractiveness):
+    ref, egger = EXPECTED["attractiveness"]["egger_robust"], attractiveness["small_study"]["egger_robust"]
+    for key in ("stat", "df", "pval", "slope", "limit_estimate"):
+        assert egger[key] == pytest.approx(ref[key], **ITERATIVE), key
+    assert "begg" not in attractiveness["small_study"] and "trim" in attractiveness["small_study"]["not_run"]
+
+
+def test_aggregate_matches_metafor_aggregate_then_rma(cessation):
+    ref = EXPECTED["cessation"]
+    by_study = cessation["by_study"]
+    assert [b["study_id"] for b in by_study] == ref["aggregated"]["study_id"]
+    assert [b["yi"] for b in by_study] == pytest.approx(ref["aggregated"]["yi"], **CLOSED)
+    assert [b["vi"] for b in by_study] == pytest.approx(ref["aggregated"]["vi"], **CLOSED)
+    assert [b["weight"] for b in by_study] == pytest.approx(ref["weights"], **ITERATIVE)
+    assert [b["k"] for b in by_study if b["aggregated"]] == [2]  # the three-arm trial
+    for key, value in ref["model"].items():
+        assert cessation["model"][key] == pytest.approx(value, **ITERATIVE), key
+    assert cessation["common_effect"]["estimate"] == pytest.approx(ref["common_effect"]["estimate"], **CLOSED)
+    assert cessation["model"]["model_type"] == "aggregated" and cessation["model"]["k"] == 9
+
+
+def test_aggregate_with_correlated_errors_is_the_gls_mean_of_each_cluster():
+    rng = np.random.default_rng(1)  # SYNTHETIC effect sizes: the closed form checked by the dense matrices
+    yi, vi = rng.normal(size=7), rng.uniform(0.05, 0.3, size=7)
+    clusters = Clusters.from_labels(["a", "a", "a", "b", "c", "c", "d"])
+    y, v = aggregate(yi, vi, clusters, 0.6)
+    for code, label in enumerate(clusters.labels):
+        rows = np.flatnonzero(clusters.codes == code)
+        sd = np.sqrt(vi[rows])
+        V = 0.6 * np.outer(sd, sd)
+        np.fill_diagonal(V, vi[rows])
+        W = np.linalg.inv(V)
+        assert y[code] == pytest.approx(W.sum(axis=0) @ yi[rows] / W.sum(), rel=1e-12)
+        assert v[code] == pytest.approx(1 / W.sum(), rel=1e-12)
+
+
+def test_one_effect_size_per_study_is_the_univariate_model():
+    table = attractiveness_table().drop_duplicates("study_id").reset_index(drop=True)
+    dep = dependence.settings({"dependence": {"method": "multilevel", "rho": 0.5}})
+    pooled = pool_outcome(table, "SMD", "REML", "z", order_by="year", dependence=dep)
+    plain = pool_outcome(table, "SMD", "REML", "z", order_by="year")
+    assert pooled["model"]["model_type"] == "univariate" and "univariate" in pooled["model"]["model_note"]
+    assert pooled["model"]["estimate"] == pytest.approx(plain["model"]["estimate"], rel=1e-10)
+    assert pooled["model"]["tau2"] == pytest.approx(plain["model"]["tau2"], rel=1e-10)
+
+
+def test_one_study_with_several_effect_sizes_is_not_pooled():
+    table = attractiveness_table()
+    table = table[table["study_id"] == "Sullivan2016_e1"].reset_index(drop=True)
+    dep = dependence.settings({"dependence": {"method": "multilevel"}})
+    pooled = pool_outcome(table, "SMD", "REML", "z", dependence=dep)
+    assert pooled["status"] == "single_study" and pooled["status_message"] == "1 study (2 effect sizes): not pooled"
+    assert pooled["model"] is None and len(pooled["studies"]) == 2
