@@ -121,7 +121,8 @@ def write_table(path: Path, table: list[list[str]]) -> None:
 EXTRA_OUTCOMES = {
     "fuzz_rr": {"label": "SYNTHETIC events", "measure": "RR", "unit": "patients", "higher_is": "worse"},
     "fuzz_irr": {"label": "SYNTHETIC rates", "measure": "IRR", "unit": "events", "higher_is": "worse"},
-    "fuzz_smd": {"label": "SYNTHETIC effects and tests", "measure": "SMD", "unit": "points", "higher_is": "worse"},
+    "fuzz_smd": {"label": "SYNTHETIC effects and tests", "measure": "SMD", "unit": "points", "higher_is": "worse",
+                 "dependence": {"method": "independent"}},  # two studies give two comparisons each
 }
 
 
