@@ -7,7 +7,7 @@ type, allowed-values, minimum/pattern, form-cells, n>=1, sd>0, se>0, q1<=median,
 min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, -1<=r<=1, ratio>0, p-format,
 0<p<=1, direction-consistent, skewness (warning), unique-row, unique-study, study-exists,
 n-consistent, unique-label (warning), overlap-exists, csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included,
-discrepancy; and for files: file-exists, encoding, row-width. (several-usable-rows, a warning, is
+discrepancy, moderator-column; and for files: file-exists, encoding, row-width. (several-usable-rows, a warning, is
 raised by the workflow step, which sees which rows are usable.)
 """
 
@@ -59,7 +59,10 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
     ext = extraction_settings(config)
     problems: list[Problem] = []
     studies_sheet = _read(shown_path(root, ext["studies"]), problems)
-    studies = check_studies(studies_sheet, problems) if studies_sheet else {}
+    moderators = moderator_columns(config)
+    studies = check_studies(studies_sheet, problems, set(moderators)) if studies_sheet else {}
+    if studies_sheet:
+        problems += moderator_problems(moderators, studies_sheet)
     outcomes = config.get("outcomes") or {}
     extracted: dict[str, set[str]] = {}
     outcome_dir = shown_path(root, ext["outcomes_dir"])
@@ -108,9 +111,11 @@ def _read(path: Path, problems: list[Problem]) -> Sheet | None:
 
 # ---- studies.csv ------------------------------------------------------------------------------
 
-def check_studies(sheet: Sheet, problems: list[Problem]) -> dict[str, dict]:
-    """Append the problems of studies.csv; return its typed rows by study_id."""
-    problems += schema.header_problems(schema.STUDIES_SCHEMA, sheet.header, sheet.path)
+def check_studies(sheet: Sheet, problems: list[Problem], moderators: set[str] = frozenset()) -> dict[str, dict]:
+    """Append the problems of studies.csv; return its typed rows by study_id. Columns named as
+    meta-regression moderators (`moderators`) may be there besides the schema's."""
+    problems += [p for p in schema.header_problems(schema.STUDIES_SCHEMA, sheet.header, sheet.path)
+                 if not (p.rule == "known-column" and p.column in moderators)]
     allowed = set(schema.allowed_columns(schema.STUDIES_SCHEMA))
     studies: dict[str, dict] = {}
     for rownum, row in sheet.numbered():
@@ -136,6 +141,31 @@ def check_studies(sheet: Sheet, problems: list[Problem]) -> dict[str, dict]:
             studies[sid] = {**typed, "__row__": rownum}
     problems += _label_and_overlap_problems(studies, sheet.path)
     return studies
+
+
+def moderator_columns(config: dict) -> dict[str, str]:
+    """{studies.csv column: the first config key naming it} for every meta-regression moderator."""
+    from metasr.analysis_settings import moderator_variables
+
+    columns: dict[str, str] = {}
+    for oid, outcome in (config.get("outcomes") or {}).items():
+        terms = (outcome.get("meta_regression") or {}).get("moderators")
+        try:
+            variables = moderator_variables(terms) if terms else []
+        except ValueError:  # the config check reports an unreadable formula
+            variables = []
+        for variable in variables:
+            columns.setdefault(variable, f"outcomes.{oid}.meta_regression.moderators")
+    return columns
+
+
+def moderator_problems(moderators: dict[str, str], sheet: Sheet) -> list[Problem]:
+    """A moderator must be a column of studies.csv (its values are study characteristics)."""
+    return [Problem(message=f"meta-regression moderator '{column}' ({key}) is not a column of the studies sheet",
+                    file=sheet.path, row=1, column=column, value=column, rule="moderator-column",
+                    hint=f"add a column '{column}' to the studies sheet with each study's value, or correct "
+                         "the moderator's name in the config")
+            for column, key in moderators.items() if column not in sheet.header]
 
 
 def _label_and_overlap_problems(studies: dict[str, dict], file: str) -> list[Problem]:

@@ -28,7 +28,6 @@ ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i"
               "xi", "mi", "ni", "ri", "ti", "pi")
 COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "xi", "mi", "ni", "year")
 DROP00_REASON = "no events in either group, or only events: no effect (escalc drop00 = TRUE)"
-SMALL_STUDY_MIN_K = 10
 SENSITIVITY_MIN_K = 3
 
 
@@ -426,8 +425,17 @@ def _passthrough(value):
 def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: str = "z", order_by: str = "year",
                  outcome: str | None = None, label: str | None = None, published: dict | None = None,
                  file: str | None = None, scale: str | None = None,
-                 options: effects.Options | None = None) -> dict:
-    """The results/pooled/{outcome}.json structure for one outcome's extraction table."""
+                 options: effects.Options | None = None, small_study: dict | None = None,
+                 meta_regression: dict | None = None) -> dict:
+    """The results/pooled/{outcome}.json structure for one outcome's extraction table.
+
+    `small_study` and `meta_regression` are the outcome's settings (metasr.analysis_settings;
+    default: the small-study defaults and no meta-regression); the table holds the moderators'
+    columns."""
+    from metasr.analysis_settings import small_study_settings
+    from metasr.stats.outcome_analyses import small_study_section
+
+    small_study = small_study or small_study_settings({})
     check_method(measure, method, test, file)
     table, not_usable = split_usable(effects_table, file)
     table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
@@ -440,8 +448,8 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
            "k": k, "k_rows": len(effects_table), "k_not_usable": len(not_usable),
            "not_usable": [{"study_id": n["study_id"], "reason": n["reason"]} for n in not_usable],
            "model": None, "common_effect": None, "transformed": None,
-           "small_study": {"skipped": f"k = {k} < {SMALL_STUDY_MIN_K}: small-study tests not run "
-                                      "(Cochrane Handbook 13.3.5.4)"},
+           "small_study": _not_pooled(small_study, k, "small-study methods"),
+           "meta_regression": _not_pooled(meta_regression, k, "meta-regression"),
            "sensitivity": None, "published": published}
     if k == 0:
         out.update(status="no_data", status_message="no study-level data yet", studies=[])
@@ -457,8 +465,13 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     out.update(status="pooled", status_message="", studies=_study_entries(table, weights),
                model=model_dict(fit), common_effect=model_dict(common))
     out["transformed"] = transformed(out["model"], display)
-    if k >= SMALL_STUDY_MIN_K:
-        out["small_study"] = bias_dict(iv_fit)
+    table_method = None if isinstance(fit, MetaFit) else method
+    out["small_study"] = small_study_section(iv_fit, small_study, display.null is not None, table_method)
+    if meta_regression:
+        from metasr.stats.outcome_analyses import meta_regression_section
+
+        out["meta_regression"] = meta_regression_section(table, meta_regression, method, test, measure, file,
+                                                         tuple(TABLE_METHODS))
     if k >= SENSITIVITY_MIN_K:
         out["sensitivity"] = _outcome_sensitivity(iv_fit, table, order_by, file)
     elif order_by:
@@ -466,6 +479,13 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         # review wants to see how the estimate moved as studies arrived).
         out["sensitivity"] = {"cumulative": _outcome_cumulative(iv_fit, table, order_by, file)}
     return _ordered(json_safe(out))
+
+
+def _not_pooled(settings: dict | None, k: int, what: str) -> dict | None:
+    """A configured section (small-study methods, meta-regression) of an outcome not pooled."""
+    if settings is None:
+        return None
+    return {"skipped": f"k = {k}: the outcome is not pooled, so no {what}", "settings": settings}
 
 
 def _outcome_cumulative(fit: MetaFit, table: pd.DataFrame, order_by: str, file) -> dict:
@@ -512,8 +532,7 @@ def _mh_weights(fit: TableFit, table: pd.DataFrame):
 
 _KEY_ORDER = ("outcome", "label", "measure", "method", "test", "status", "status_message", "k", "k_rows",
               "k_not_usable", "studies", "not_usable", "model", "common_effect", "transform", "transformed",
-              "small_study",
-              "sensitivity", "published")
+              "small_study", "meta_regression", "sensitivity", "published")
 
 
 def _ordered(out: dict) -> dict:
