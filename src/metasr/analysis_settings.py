@@ -86,9 +86,15 @@ def bubble_planned(outcome_cfg: dict, usable_studies: int) -> bool:
 
 
 def settings_problems(outcome_cfg: dict, source: str, key: str) -> list[Problem]:
-    """What the schema cannot check: the moderator formula reads, selection-model steps are distinct."""
+    """What the schema cannot check (on the outcome merged with `defaults:`): a meta-regression has
+    moderators and its formula reads; selection-model steps are distinct."""
     problems = []
-    regression = outcome_cfg.get("meta_regression") or {}
+    regression = outcome_cfg.get("meta_regression")
+    if regression is not None and not regression.get("moderators"):
+        problems.append(Problem(message="meta_regression has no moderators", file=source,
+                                key=f"{key}.meta_regression", rule="moderators",
+                                hint="list the moderator terms, e.g. moderators: [year], here or under defaults:"))
+    regression = regression or {}
     if regression.get("moderators"):
         try:
             moderator_variables(regression["moderators"])

@@ -45,8 +45,11 @@ def test_sections_figures_and_numbers(tmp_path, review_config):
     assert "13 studies; pooled RR 0.49 [0.34, 0.70]" in text  # the numbers beside the figure
     assert "0.49 [0.34, 0.70]" in text  # pooled RR, back-transformed from metafor's log RR
     assert "Q = 152.23, df = 12" in text
-    # k = 13 >= 10: small-study tests are reported; k = 9: said why not.
-    assert "Egger" in text and "Small-study tests were not run: fewer than 10 studies" in text
+    # k = 13 >= 10: small-study tests are reported, one Egger result (regtest, model rma: P = 0.422,
+    # not the classic lm form's 0.189); k = 9: said why not.
+    small = text.split('data-table="bcg_tb_small_study"')[1].split("</table>")[0]
+    assert "rma model, predictor sei: z = -0.80, P = 0.422" in small and "0.189" not in small
+    assert "Small-study methods were not run: k = 9 &lt; 10" in text
     assert "http://" not in text.split("<body>")[0]
     # one inline script and the results files' rows as JSON; nothing loaded from elsewhere
     scripts = re.findall(r"<script([^>]*)>", text)

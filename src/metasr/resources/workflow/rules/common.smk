@@ -127,6 +127,7 @@ REPORT_CAPTIONS = {
     "leave1out": ("../report/leave1out.rst", "Sensitivity"),
     "cumulative": ("../report/cumulative.rst", "Sensitivity"),
     "baujat": ("../report/baujat.rst", "Sensitivity"),
+    "bubble": ("../report/bubble.rst", "Meta-regression"),
 }
 
 
