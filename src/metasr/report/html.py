@@ -103,6 +103,12 @@ def fp(p) -> str:
     return "< 0.0001" if p < 0.0001 else (f"{p:.4f}" if p < 0.001 else f"{p:.3f}")
 
 
+def p_text(p) -> str:
+    """'P = 0.013' or 'P < 0.0001'."""
+    text = fp(p)
+    return f"P {text}" if text.startswith("<") else f"P = {text}"
+
+
 def natural(x, disp: measures.Display):
     """A number on the analysis scale as the report shows it (ratios, proportions in %, r)."""
     x = num(x)
@@ -372,14 +378,14 @@ def _egger_text(e: dict, ratio, pooled) -> tuple[str, str]:
     test = ((pooled.get("small_study") or {}).get("fit") or {}).get("test") or pooled.get("test") or "z"
     stat = "z" if test == "z" else "t"
     test = f"{e.get('model', 'rma')} model, predictor {e.get('predictor', 'sei')}: {stat} = {f2(e.get('stat'))}, " \
-           f"P = {fp(e.get('pval'))}"
+           f"{p_text(e.get('pval'))}"
     estimate = estimate_text(e.get("limit_estimate"), e.get("limit_ci_lb"), e.get("limit_ci_ub"), ratio) \
         if num(e.get("limit_ci_lb")) is not None else f2(natural(e.get("limit_estimate"), ratio))
     return test, f"limit estimate {estimate}"
 
 
 def _begg_text(b: dict, ratio, pooled) -> tuple[str, str]:
-    return f"Kendall's tau = {f2(b.get('kendall_tau'), 3)}, P = {fp(b.get('pval'))}", "–"
+    return f"Kendall's tau = {f2(b.get('kendall_tau'), 3)}, {p_text(b.get('pval'))}", "–"
 
 
 def _trimfill_text(t: dict, ratio, pooled) -> tuple[str, str]:
@@ -391,7 +397,7 @@ def _trimfill_text(t: dict, ratio, pooled) -> tuple[str, str]:
 
 def _pet_peese_text(p: dict, ratio, pooled) -> tuple[str, str]:
     pet = p.get("pet") or {}
-    test = f"PET intercept P = {fp(pet.get('pval_est'))} ({p.get('model', 'lm')} model): " \
+    test = f"PET intercept {p_text(pet.get('pval_est'))} ({p.get('model', 'lm')} model): " \
            f"{p.get('chosen')} reported"
     return test, f"{p.get('chosen')} " + estimate_text(p.get("est"), p.get("ci_lb"), p.get("ci_ub"), ratio)
 
@@ -402,7 +408,7 @@ def _selmodel_text(m: dict, ratio, pooled) -> tuple[str, str]:
         shape = f"step function, steps {', '.join(f'{x:g}' for x in m.get('steps') or [])}, {m.get('alternative')}"
     else:
         shape = f"{m.get('type')}, {m.get('alternative')}"
-    test = f"{shape}: LRT for selection χ²({m.get('LRTdf')}) = {f2(m.get('LRT'))}, P = {fp(m.get('LRTp'))}; " \
+    test = f"{shape}: LRT for selection χ²({m.get('LRTdf')}) = {f2(m.get('LRT'))}, {p_text(m.get('LRTp'))}; " \
            f"delta = {deltas}" + ("; a delta at its bound" if m.get("delta_at_bound") else "")
     beta = (m.get("beta") or [None])[0]
     return test, "adjusted " + estimate_text(beta, (m.get("ci_lb") or [None])[0], (m.get("ci_ub") or [None])[0], ratio)
@@ -438,10 +444,10 @@ def meta_regression_section(pooled: dict) -> dict | None:
         rows.append(row)
     df = reg.get("QM_df") or [None, None]
     omnibus = f"F({df[0]}, {df[1]}) = {f2(reg.get('QM'))}" if t_test else f"QM = {f2(reg.get('QM'))}, df = {df[0]}"
-    summary = [("Test of moderators", f"{omnibus}, P = {fp(reg.get('QM_pval'))}")]
+    summary = [("Test of moderators", f"{omnibus}, {p_text(reg.get('QM_pval'))}")]
     if perm and "skipped" not in perm:
         kind = "exact" if perm.get("exact") else f"{perm.get('permutations')} random permutations, seed {perm.get('seed')}"
-        summary.append(("Permutation test of moderators", f"P = {fp(perm.get('QMp'))} ({kind})"))
+        summary.append(("Permutation test of moderators", f"{p_text(perm.get('QMp'))} ({kind})"))
     elif perm:
         summary.append(("Permutation test of moderators", f"not run: {perm['skipped']}"))
     summary += [("R² (heterogeneity accounted for)", f"{f2(reg.get('R2'), 1)}%" if num(reg.get("R2")) is not None
@@ -449,7 +455,7 @@ def meta_regression_section(pooled: dict) -> dict | None:
                 ("Residual tau² [95% CI]", f"{f2(reg.get('tau2'), 4)} {_ci(reg.get('tau2_ci'), 4)}"),
                 ("Residual I²", f"{f2(reg.get('I2'), 1)}%"),
                 ("Residual heterogeneity", f"QE = {f2(reg.get('Q'))}, df = {reg.get('Q_df', '–')}, "
-                                           f"P = {fp(reg.get('Q_pval'))}")]
+                                           f"{p_text(reg.get('Q_pval'))}")]
     return {**head, "run": True, "rows": rows, "summary": summary, "t_test": t_test, "has_ratio": ratio.ratio,
             "has_perm": bool(perm.get("pval")), "scale": ratio.record.analysis_scale}
 
@@ -636,9 +642,10 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
         from metasr.stats.bias import reported_egger
 
         egger = reported_egger(small) or {}
-        parts = [f"Egger's test P = {fp(egger.get('pval'))}"] if num(egger.get("pval")) is not None else []
-        if num((small.get("trimfill") or {}).get("k0")) is not None:
-            parts.append(f"trim-and-fill filled {small['trimfill'].get('k0', '–')} studies")
+        parts = [f"Egger's test {p_text(egger.get('pval'))}"] if num(egger.get("pval")) is not None else []
+        k0 = num((small.get("trimfill") or {}).get("k0"))
+        if k0 is not None:
+            parts.append(f"trim-and-fill filled {k0:.0f} stud{'y' if k0 == 1 else 'ies'}")
         return "; ".join(parts) + "." if parts else ""
     if kind == "bubble":
         return describe_bubble(pooled)
@@ -662,7 +669,7 @@ def describe_bubble(pooled: dict) -> str:
     slopes = [f"{name} {f2(b, 4)} [{f2(lb, 4)}, {f2(ub, 4)}]" for name, b, lb, ub in
               zip(reg.get("coef_names") or [], reg.get("coef") or [], reg.get("ci_lb") or [], reg.get("ci_ub") or [])
               if name != "intrcpt"]
-    text = f"{reg.get('k')} studies; coefficients {'; '.join(slopes)}; test of moderators P = {fp(reg.get('QM_pval'))}"
+    text = f"{reg.get('k')} studies; coefficients {'; '.join(slopes)}; test of moderators {p_text(reg.get('QM_pval'))}"
     return text + (f"; R² = {f2(reg.get('R2'), 1)}%." if num(reg.get("R2")) is not None else ".")
 
 
