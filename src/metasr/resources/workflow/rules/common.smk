@@ -45,7 +45,12 @@ CODE = {
     "records": code_fingerprint("records"),
     "screening": code_fingerprint("screening"),
     "outcomes": code_fingerprint(
-        "extraction", "stats", "figures", "workflow/pooling.py", "workflow/outcomes.py"
+        "extraction",
+        "stats",
+        "figures",
+        "analysis_settings.py",
+        "workflow/pooling.py",
+        "workflow/outcomes.py",
     ),
     "figures": code_fingerprint("figures"),
     "report": code_fingerprint(
