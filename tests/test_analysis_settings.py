@@ -55,6 +55,8 @@ def test_an_outcome_changes_one_key_of_defaults_and_keeps_the_others():
     ({"meta_regression": {"moderators": ["year +* dose"]}}, "outcomes.edss.meta_regression.moderators",
      "moderator formula"),
     ({"meta_regression": {"permutations": 100}}, "outcomes.edss.meta_regression", "moderators"),
+    ({"meta_regression": {"moderators": ["year", "yi"]}}, "outcomes.edss.meta_regression.moderators",
+     "moderator formula"),
     ({"small_study": {"selmodel": {"steps": [0.025, 0.025]}}}, "outcomes.edss.small_study.selmodel.steps",
      "distinct steps"),
     ({"small_study": {"methods": ["egger", "funnel"]}}, "outcomes.edss.small_study.methods.1", "schema:enum"),

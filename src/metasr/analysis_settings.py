@@ -38,6 +38,8 @@ META_REGRESSION_DEFAULTS = {
     "exact_permutations": False,
     "seed": 1,
 }
+# Columns of the effect table a moderator cannot be: the effects themselves and the study key.
+NOT_MODERATORS = ("study_id", "yi", "vi", "sei", "usable")
 HANDBOOK_SMALL_STUDY = "Cochrane Handbook 13.3.5.4"
 HANDBOOK_META_REGRESSION = "Cochrane Handbook 10.11.5.1"
 
@@ -97,11 +99,16 @@ def settings_problems(outcome_cfg: dict, source: str, key: str) -> list[Problem]
     regression = regression or {}
     if regression.get("moderators"):
         try:
-            moderator_variables(regression["moderators"])
+            variables = moderator_variables(regression["moderators"])
         except ValueError as err:
+            variables = []
             problems.append(Problem(message=str(err), file=source, key=f"{key}.meta_regression.moderators",
                                     value=formula_text(regression["moderators"]), rule="moderator formula",
                                     hint="write terms like year, dose, year:dose, year*dose or factor(grade)"))
+        problems += [Problem(message=f"'{v}' cannot be a moderator", file=source, value=v,
+                             key=f"{key}.meta_regression.moderators", rule="moderator formula",
+                             hint="moderators are study characteristics (columns of the studies sheet)")
+                     for v in variables if v in NOT_MODERATORS]
     steps = ((outcome_cfg.get("small_study") or {}).get("selmodel") or {}).get("steps")
     if steps and len(set(steps)) != len(steps):
         problems.append(Problem(message="selection-model steps repeat a value", file=source,

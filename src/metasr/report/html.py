@@ -356,10 +356,12 @@ def small_study_section(pooled: dict) -> dict:
         return {"run": False, "message": "Small-study methods were not run: no results."}
     if "skipped" in small:
         return {"run": False, "message": f"Small-study methods were not run: {small['skipped']}."}
+    from metasr.stats.bias import reported_egger
+
     ratio = display(pooled)
     rows = []
     for key, name, caveat in SMALL_STUDY_ROWS:
-        result = small.get(key)
+        result = reported_egger(small) if key == "egger" else small.get(key)
         if result is None:
             rows.append({"method": name, "test": "not run: not in the pooling result", "estimate": "–",
                          "caveat": caveat, "run": False})
