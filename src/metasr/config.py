@@ -16,6 +16,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from metasr import dependence, measures
+from metasr.analysis_settings import merged as merge_sections, settings_problems
 from metasr.errors import InputError, Problem
 from metasr.folder import allowed_roots, inside, outside_problem
 from metasr.resources import schema_path
@@ -145,7 +146,9 @@ def prepare_config(config: Any, source: str, root: Path, check_files: bool = Tru
 
 
 def complete_outcome(outcome: dict, defaults: dict) -> dict:
-    merged = {**OUTCOME_DEFAULTS, **defaults, **outcome}
+    """The outcome's settings over `defaults:` over OUTCOME_DEFAULTS; sections such as
+    `small_study` merge key by key, so an outcome may change one setting of `defaults:`."""
+    merged = merge_sections({**OUTCOME_DEFAULTS, **defaults}, outcome)
     if measures.known(merged["measure"]) and measures.log_scale(merged["measure"]):
         merged.setdefault("scale", "log")
     return merged
@@ -220,6 +223,7 @@ def semantic_problems(config: dict, source: str) -> list[Problem]:
         problems += measures.option_problems(outcome["measure"], escalc.get("add"), escalc.get("to", "only0"),
                                              escalc.get("drop00", False), escalc.get("vtype"), file=source,
                                              key=f"outcomes.{oid}.escalc.")
+        problems += settings_problems(outcome, source, f"outcomes.{oid}")
         published = outcome.get("published")
         if published and not published["ci_lb"] <= published["estimate"] <= published["ci_ub"]:
             problems.append(Problem(

@@ -216,3 +216,23 @@ def test_a_full_text_include_may_name_several_studies(tmp_path):
     path.write_text("doi,decision,study_id\n10.1/a,include,Exp1; Exp2 ;Exp3\n10.1/b,include,Exp2\n"
                     "10.1/c,exclude,\n", encoding="utf-8")  # SYNTHETIC decisions
     assert included_study_ids(path) == {"Exp1", "Exp2", "Exp3"}
+
+
+def test_meta_regression_moderators_are_studies_sheet_columns(default_review_copy, helpers):
+    """A moderator names a studies.csv column: one the schema knows (year), or one it may have only
+    because a moderator names it (here `dose`, SYNTHETIC values); a moderator missing from the
+    sheet is a problem naming the column and the config key."""
+    root, config = default_review_copy
+    config["outcomes"]["edss"]["meta_regression"] = {"moderators": ["year", "dose"]}
+    problems = errors(validate_review(config, root))
+    missing = [p for p in problems if p.rule == "moderator-column"]
+    assert [(p.column, p.row) for p in missing] == [("dose", 1)]
+    assert "outcomes.edss.meta_regression.moderators" in missing[0].message
+    ext = root / "data/extraction"
+    studies = helpers.read_rows(ext / "studies.csv")
+    for i, row in enumerate(studies):
+        row["dose"] = str(i)  # SYNTHETIC
+    helpers.write_sheet(ext / "studies.csv", STUDY_COLUMNS + ["dose"], studies)
+    assert errors(validate_review(config, root)) == []
+    del config["outcomes"]["edss"]["meta_regression"]  # without the moderator, the column is unknown
+    assert {p.rule for p in errors(validate_review(config, root))} == {"known-column"}

@@ -19,7 +19,8 @@ def test_egger_line_intercept_is_metafor_limit_estimate(bcg_pooled):
 def test_funnel_draws_and_reports_tests(bcg_pooled, tmp_path):
     save_figure(funnel.plot_funnel(bcg_pooled), tmp_path / "f.svg", tmp_path / "f.png")
     text = (tmp_path / "f.svg").read_text()
-    assert "Egger's test P = 0.19" in text and "1 study filled" in text
+    # the reported Egger test (regtest, model rma: P = 0.42), not the classic lm form (P = 0.19)
+    assert "Egger's test P = 0.42" in text and "P = 0.19" not in text and "1 study filled" in text
     assert "Risk ratio (log scale)" in text
 
 
@@ -58,3 +59,13 @@ def test_filled_studies_from_metasr_stats(bcg_pooled, tmp_path):
     assert len(filled) == bcg_pooled["small_study"]["trimfill"]["k0"] == 1
     save_figure(funnel.plot_funnel(bcg_pooled), tmp_path / "f.svg", tmp_path / "f.png")
     assert "Filled (trim-and-fill)" in (tmp_path / "f.svg").read_text()
+
+
+def test_the_line_is_the_reported_egger_regression_when_given(bcg_pooled):
+    """metafor: regtest(rma(yi, vi, data = dat.bcg)) has intercept -0.5104 (the limit estimate);
+    with the slope in the pooling result the funnel draws that line, not the lm one."""
+    egger = bcg_pooled["small_study"]["egger"]
+    assert egger["limit_estimate"] == pytest.approx(-0.510431874, rel=1e-6)
+    assert funnel.reported_line(bcg_pooled["small_study"]) is None  # no slope: the lm line is drawn
+    egger["slope"] = -0.76  # SYNTHETIC slope, to see it used
+    assert funnel.reported_line(bcg_pooled["small_study"]) == (egger["limit_estimate"], -0.76)

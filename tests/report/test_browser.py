@@ -237,3 +237,62 @@ def test_report_reads_at_390_px_and_without_javascript(chromium, tmp_path, revie
             svg: document.querySelectorAll('figure svg text').length})""")
         assert facts == {"tools": 0, "rows": 9, "sorters": 0, "svg": facts["svg"]} and facts["svg"] > 20
         assert page.errors() == []
+
+
+def test_small_study_and_meta_regression_tables_work_in_the_browser(chromium, tmp_path, review_config):
+    """The BCG trials (metafor's dat.bcg) pooled with every small-study method and a meta-regression
+    on latitude: both tables sort, filter and download; the funnel and bubble plots load."""
+    import csv
+    import json
+
+    import pandas as pd
+
+    from metasr.analysis_settings import meta_regression_settings, small_study_settings
+    from metasr.figures.bubble import plot_bubble_file
+    from metasr.figures.funnel import plot_funnel_file
+    from metasr.report.browser import BrowserPage
+    from metasr.stats.analysis import pool_outcome
+
+    bcg = pd.read_csv(FIXTURES.parent / "metafor" / "inputs" / "bcg.csv")
+    table = pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(len(bcg))], "label": bcg["study"],
+                          "year": bcg["year"], "ai": bcg["ai"], "bi": bcg["bi"], "ci": bcg["ci"], "di": bcg["di"],
+                          "ablat": bcg["ablat"].astype(str)})
+    pooled = pool_outcome(table, "RR", "REML", "z", outcome="bcg_tb", label="Tuberculosis",
+                          small_study=small_study_settings({"small_study": {"selmodel": {"alternative": "less"}}}),
+                          meta_regression=meta_regression_settings({"meta_regression": {"moderators": ["ablat"]}}))
+    results = tmp_path / "results"
+    (results / "figures").mkdir(parents=True)
+    path = results / "bcg_tb.json"
+    path.write_text(json.dumps(pooled))
+    figures = {"bcg_tb_funnel": results / "figures" / "bcg_tb_funnel.svg",
+               "bcg_tb_bubble": results / "figures" / "bcg_tb_bubble.svg"}
+    plot_funnel_file(path, figures["bcg_tb_funnel"], None)
+    plot_bubble_file(path, figures["bcg_tb_bubble"])
+    out = results / "report.html"
+    html.write_report(review_config, [path], [], None, None, figures, None, None, [], out)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with BrowserPage(chromium, 1280, 900, downloads=downloads) as page:
+        page.open(out)
+        assert page.errors() == []
+        loaded = page.evaluate("""Array.from(document.querySelectorAll('figure[data-figure] svg'))
+            .map(s => s.closest('figure').getAttribute('data-figure'))""")
+        assert set(loaded) == {"bcg_tb_funnel", "bcg_tb_bubble"}
+        methods = ["Egger's regression test", "Begg's rank correlation", "Trim and fill", "PET-PEESE",
+                   "Selection model"]
+        assert table_labels(page, "bcg_tb_small_study") == methods
+        page.click('table[data-table="bcg_tb_small_study"] th:nth-child(1) button.sort')
+        assert table_labels(page, "bcg_tb_small_study") == sorted(methods, key=str.lower)
+        page.type('input[data-filter="bcg_tb_small_study"]', "kendall")
+        assert table_labels(page, "bcg_tb_small_study") == ["Begg's rank correlation"]
+        page.click('button[data-download="bcg_tb_small_study"]')
+        with open(take_download(downloads), newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+        assert rows[0] == ["Method", "Test", "Estimate [95% CI]", "Caveat"] and rows[1][0] == "Begg's rank correlation"
+        page.click('table[data-table="bcg_tb_meta_regression"] th:nth-child(5) button.sort')  # by P
+        assert table_labels(page, "bcg_tb_meta_regression") == ["ablat", "intrcpt"]
+        page.click('button[data-download="bcg_tb_meta_regression"]')
+        with open(take_download(downloads), newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+        assert rows[0][:5] == ["Coefficient", "Estimate", "SE", "z", "P"] and rows[1][:2] == ["ablat", "-0.0291"]
+        assert page.errors() == []

@@ -9,7 +9,7 @@ import jinja2
 import pytest
 
 REPORT = Path(__file__).resolve().parents[2] / "report"
-CAPTIONS = ["forest", "funnel", "leave1out", "cumulative", "baujat", "rob",
+CAPTIONS = ["forest", "funnel", "leave1out", "cumulative", "baujat", "bubble", "rob",
             "rob_summary", "summary", "report_html"]
 
 

@@ -45,8 +45,11 @@ def test_sections_figures_and_numbers(tmp_path, review_config):
     assert "13 studies; pooled RR 0.49 [0.34, 0.70]" in text  # the numbers beside the figure
     assert "0.49 [0.34, 0.70]" in text  # pooled RR, back-transformed from metafor's log RR
     assert "Q = 152.23, df = 12" in text
-    # k = 13 >= 10: small-study tests are reported; k = 9: said why not.
-    assert "Egger" in text and "Small-study tests were not run: fewer than 10 studies" in text
+    # k = 13 >= 10: small-study tests are reported, one Egger result (regtest, model rma: P = 0.422,
+    # not the classic lm form's 0.189); k = 9: said why not.
+    small = text.split('data-table="bcg_tb_small_study"')[1].split("</table>")[0]
+    assert "rma model, predictor sei: z = -0.80, P = 0.422" in small and "0.189" not in small
+    assert "Small-study methods were not run: k = 9 &lt; 10" in text
     assert "http://" not in text.split("<body>")[0]
     # one inline script and the results files' rows as JSON; nothing loaded from elsewhere
     scripts = re.findall(r"<script([^>]*)>", text)
@@ -161,3 +164,42 @@ def test_subgroups_reported(tmp_path, review_config):
     assert "Subgroups by alloc" in text
     assert "Test for subgroup differences: Q = 1.86, df = 2, P = 0.394" in text
     assert "0.38 [0.22, 0.65]" in text  # exp(-0.971) random-allocation subgroup, from metafor
+
+
+def bcg_pooled(small_study=None, meta_regression=None) -> dict:
+    """The BCG trials (metafor's dat.bcg) pooled by metasr with the given analysis settings."""
+    import pandas as pd
+
+    from metasr.analysis_settings import meta_regression_settings, small_study_settings
+    from metasr.stats.analysis import pool_outcome
+
+    bcg = pd.read_csv(FIXTURES.parent / "metafor" / "inputs" / "bcg.csv")
+    table = pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(len(bcg))], "label": bcg["study"],
+                          "year": bcg["year"], "ai": bcg["ai"], "bi": bcg["bi"], "ci": bcg["ci"], "di": bcg["di"],
+                          "ablat": bcg["ablat"].astype(str), "alloc": bcg["alloc"]})
+    return pool_outcome(table, "RR", "REML", "z", outcome="bcg", label="BCG",
+                        small_study=small_study_settings({"small_study": small_study or {}}),
+                        meta_regression=meta_regression_settings({"meta_regression": meta_regression}))
+
+
+def test_small_study_rows_give_each_method_its_result_or_why_not():
+    section = html.small_study_section(bcg_pooled({"methods": ["egger", "trimfill", "selmodel"]}))
+    rows = {r["method"]: r for r in section["rows"]}
+    assert list(rows) == ["Egger's regression test", "Begg's rank correlation", "Trim and fill", "PET-PEESE",
+                          "Selection model"]
+    assert rows["Begg's rank correlation"]["test"] == "not run: not requested (small_study.methods)"
+    assert rows["Selection model"]["test"].startswith("not run: too few studies per interval")  # all p > 0.025
+    assert rows["Egger's regression test"]["estimate"] == "limit estimate 0.60 [0.33, 1.10]"  # exp(-0.5104)
+    assert rows["Trim and fill"]["estimate"] == "filled 0.52 [0.37, 0.74]"  # exp(-0.6571), metafor trimfill
+    assert all(r["caveat"] for r in section["rows"]) and section["model"] == "REML, z test"
+
+
+def test_meta_regression_section_shows_coefficients_or_the_reason():
+    section = html.meta_regression_section(bcg_pooled(meta_regression={"moderators": ["ablat"]}))
+    assert section["run"] and [r["name"] for r in section["rows"]] == ["intrcpt", "ablat"]
+    assert section["rows"][1]["estimate"] == "-0.0291" and section["rows"][1]["ratio"] == "0.97 [0.96, 0.99]"
+    assert ("Test of moderators", "QM = 16.36, df = 1, P < 0.0001") in section["summary"]
+    assert ("R² (heterogeneity accounted for)", "75.6%") in section["summary"]
+    skipped = html.meta_regression_section(bcg_pooled(meta_regression={"moderators": ["ablat", "alloc"]}))
+    assert not skipped["run"] and "needs at least 30" in skipped["message"]
+    assert html.meta_regression_section(bcg_pooled()) is None

@@ -142,7 +142,7 @@ def test_priority_order_of_candidates(tmp_path):
     keys = [key for key, _ in html.figure_candidates(pooled, figures, None)]
     assert keys == ["prisma", "summary_forest", "rob_traffic", "rob_summary",
                     "a_forest", "b_forest", "a_funnel", "b_funnel", "a_leave1out", "b_leave1out",
-                    "a_cumulative", "b_cumulative", "a_baujat", "b_baujat"]
+                    "a_cumulative", "b_cumulative", "a_baujat", "b_baujat", "a_bubble", "b_bubble"]
 
 
 def test_plan_reads_only_embedded_figures_and_skips_missing(tmp_path):

@@ -76,4 +76,4 @@ def test_figures_and_report_from_pool_outcome(tmp_path, dataset, expected, revie
     assert pooled_text in text
     assert all(f'data-figure="{key}"' in text for key in figures)
     if result["k"] >= 10:
-        assert "Egger" in text and "Trim-and-fill" in text
+        assert "Egger" in text and "Trim and fill" in text and "PET-PEESE" in text

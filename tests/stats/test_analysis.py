@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
 CASES = {c["id"]: c for c in json.loads((FIXTURES / "expected.json").read_text())["cases"]}
 KEYS = ["outcome", "label", "measure", "method", "test", "dependence", "status", "status_message", "k", "k_studies",
         "k_rows", "k_not_usable", "studies", "not_usable", "model", "common_effect", "transform", "transformed",
-        "small_study", "sensitivity", "published"]
+        "small_study", "meta_regression", "sensitivity", "published"]
 
 
 def extraction_table(bcg_rows: int, extra_not_usable: bool = True) -> pd.DataFrame:
@@ -61,7 +61,8 @@ def test_pooled_outcome_matches_metafor_and_keeps_provenance():
 
 def test_small_study_tests_skipped_below_ten_and_sensitivity_from_three():
     result = pool_outcome(extraction_table(5), "OR", "DL", "z")
-    assert result["small_study"] == {"skipped": "k = 5 < 10: small-study tests not run (Cochrane Handbook 13.3.5.4)"}
+    assert result["small_study"]["skipped"] == "k = 5 < 10: small-study methods not run (Cochrane Handbook 13.3.5.4)"
+    assert set(result["small_study"]) == {"skipped", "reported_egger", "settings", "fit"}
     assert result["sensitivity"] is not None
     two = pool_outcome(extraction_table(2), "OR", "DL", "z")
     # two studies: no leave-one-out or influence, but the cumulative analysis (two steps)

@@ -61,6 +61,30 @@ def test_outputs_follow_the_number_of_usable_studies_and_the_png_setting():
     assert outcome_outputs("edss", 3, png=True)["funnel_png"] == "results/figures/edss_funnel.png"
 
 
+def test_a_bubble_plot_is_an_output_when_planned():
+    assert outcome_outputs("edss", 12, png=False, bubble=True)["bubble"] == "results/figures/edss_bubble.svg"
+    assert "bubble" not in outcome_outputs("edss", 12, png=False)
+
+
+def test_small_study_and_meta_regression_settings_reach_the_analysis():
+    cfg = {"label": "EDSS", "measure": "SMD", "small_study": {"min_k": 5},
+           "meta_regression": {"moderators": ["year"]}, "grade": {"imprecision": -1}}
+    analysis = outcome_job_settings(cfg)["analysis"]
+    assert analysis["small_study"] == {"min_k": 5} and analysis["meta_regression"] == {"moderators": ["year"]}
+
+
+def test_moderators_come_from_the_studies_sheet():
+    import pandas as pd
+
+    from metasr.workflow.pooling import with_moderators
+
+    effects = pd.DataFrame({"study_id": ["A", "B", "C"], "year": [2001, 2002, 2003]})
+    studies = [{"study_id": "A", "dose": "10", "year": "1999"}, {"study_id": "B", "dose": ""}]
+    out = with_moderators(effects, ["dose", "year"], studies)  # SYNTHETIC doses
+    assert out["dose"].tolist() == ["10", "", ""] and out["year"].tolist() == ["1999", "", ""]
+    assert effects["year"].tolist() == [2001, 2002, 2003]  # the input table is left as it was
+
+
 def test_settings_leave_out_what_the_analysis_does_not_use():
     settings = outcome_job_settings({"label": "EDSS", "measure": "SMD", "method": "REML", "unit": "points",
                                      "grade": {"imprecision": -1}})

@@ -8,9 +8,9 @@ min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, 
 0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent, skewness
 (warning), unique-row, unique-study, study-exists,
 n-consistent, unique-label (warning), overlap-exists, csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included,
-discrepancy; and for files: file-exists, encoding, row-width. (several-usable-rows, a warning, and
-effect in range / variance in range / variance ratio, for effects the pooling engine could not
-take, are raised by the workflow step, which converts the rows.)
+discrepancy, moderator-column; and for files: file-exists, encoding, row-width. (effect in range /
+variance in range / variance ratio, for effects the pooling engine could not take, are raised by the
+workflow step, which converts the rows; dependence-declared by metasr.dependence.)
 """
 
 from __future__ import annotations
@@ -61,7 +61,10 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
     ext = extraction_settings(config)
     problems: list[Problem] = []
     studies_sheet = _read(shown_path(root, ext["studies"]), problems)
-    studies = check_studies(studies_sheet, problems) if studies_sheet else {}
+    moderators = moderator_columns(config)
+    studies = check_studies(studies_sheet, problems, set(moderators)) if studies_sheet else {}
+    if studies_sheet:
+        problems += moderator_problems(moderators, studies_sheet)
     outcomes = config.get("outcomes") or {}
     extracted: dict[str, set[str]] = {}
     outcome_dir = shown_path(root, ext["outcomes_dir"])
@@ -110,9 +113,11 @@ def _read(path: Path, problems: list[Problem]) -> Sheet | None:
 
 # ---- studies.csv ------------------------------------------------------------------------------
 
-def check_studies(sheet: Sheet, problems: list[Problem]) -> dict[str, dict]:
-    """Append the problems of studies.csv; return its typed rows by study_id."""
-    problems += schema.header_problems(schema.STUDIES_SCHEMA, sheet.header, sheet.path)
+def check_studies(sheet: Sheet, problems: list[Problem], moderators: set[str] = frozenset()) -> dict[str, dict]:
+    """Append the problems of studies.csv; return its typed rows by study_id. Columns named as
+    meta-regression moderators (`moderators`) may be there besides the schema's."""
+    problems += [p for p in schema.header_problems(schema.STUDIES_SCHEMA, sheet.header, sheet.path)
+                 if not (p.rule == "known-column" and p.column in moderators)]
     allowed = set(schema.allowed_columns(schema.STUDIES_SCHEMA))
     studies: dict[str, dict] = {}
     for rownum, row in sheet.numbered():
@@ -139,6 +144,31 @@ def check_studies(sheet: Sheet, problems: list[Problem]) -> dict[str, dict]:
             studies[sid] = {**typed, "__row__": rownum}
     problems += _label_and_overlap_problems(studies, sheet.path)
     return studies
+
+
+def moderator_columns(config: dict) -> dict[str, str]:
+    """{studies.csv column: the first config key naming it} for every meta-regression moderator."""
+    from metasr.analysis_settings import moderator_variables
+
+    columns: dict[str, str] = {}
+    for oid, outcome in (config.get("outcomes") or {}).items():
+        terms = (outcome.get("meta_regression") or {}).get("moderators")
+        try:
+            variables = moderator_variables(terms) if terms else []
+        except ValueError:  # the config check reports an unreadable formula
+            variables = []
+        for variable in variables:
+            columns.setdefault(variable, f"outcomes.{oid}.meta_regression.moderators")
+    return columns
+
+
+def moderator_problems(moderators: dict[str, str], sheet: Sheet) -> list[Problem]:
+    """A moderator must be a column of studies.csv (its values are study characteristics)."""
+    return [Problem(message=f"meta-regression moderator '{column}' ({key}) is not a column of the studies sheet",
+                    file=sheet.path, row=1, column=column, value=column, rule="moderator-column",
+                    hint=f"add a column '{column}' to the studies sheet with each study's value, or correct "
+                         "the moderator's name in the config")
+            for column, key in moderators.items() if column not in sheet.header]
 
 
 def _label_and_overlap_problems(studies: dict[str, dict], file: str) -> list[Problem]:

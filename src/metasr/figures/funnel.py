@@ -2,9 +2,10 @@
 
 Effect (x) against standard error (y, 0 at the top). Shaded contours mark where a study would be
 significant against the null at P < 0.10, 0.05 and 0.01 (Peters et al. 2008), which separates
-asymmetry from missing non-significant studies from other causes. Egger's line is the classic
-weighted regression of yi on sei (weights 1/vi); its intercept at sei = 0 is metafor's
-`regtest(model = "lm")` limit estimate. Filled studies are drawn only when the pooling result
+asymmetry from missing non-significant studies from other causes. Egger's line and P are those of
+the one reported Egger test (`metasr.stats.bias.reported_egger`: regtest with model rma, predictor
+sei; the line from its `limit_estimate` and `slope`); a result without the slope gets the classic
+weighted regression of yi on sei (weights 1/vi, metafor's `regtest(model = "lm")`). Filled studies are drawn only when the pooling result
 gives them (`small_study.trimfill.filled: [{yi, vi}]`); otherwise the figure says how many.
 """
 
@@ -35,6 +36,16 @@ def egger_line(yi, sei) -> tuple[float, float] | None:
     w = 1 / sei**2
     beta = np.linalg.solve(X.T @ (w[:, None] * X), X.T @ (w * yi))
     return float(beta[0]), float(beta[1])
+
+
+def reported_line(small: dict) -> tuple[float, float] | None:
+    """(intercept, slope) of the reported Egger regression, when the pooling result gives them."""
+    from metasr.stats.bias import reported_egger
+
+    egger = reported_egger(small) or {}
+    if st.is_number(egger.get("limit_estimate")) and st.is_number(egger.get("slope")):
+        return float(egger["limit_estimate"]), float(egger["slope"])
+    return None
 
 
 def filled_studies(trimfill: dict, small: dict | None = None) -> list[tuple[float, float]]:
@@ -104,7 +115,7 @@ def _draw(pooled, studies, title):
     ax.axvline(estimate, color="#111111", lw=0.9)
     if disp.null is not None:
         ax.axvline(disp.null, color=st.COLOURS["null"], lw=0.6, ls=":")
-    line = egger_line(yi, sei)
+    line = reported_line(small) or egger_line(yi, sei)
     if line:
         ax.plot(line[0] + line[1] * se_grid, se_grid, color=st.COLOURS["prediction"], lw=1.1)
     ax.scatter(yi, sei, s=22, color=st.COLOURS["study"], edgecolor="white", lw=0.5, zorder=4)
@@ -149,7 +160,9 @@ def axis_scale(disp) -> str:
 
 def _notes(small: dict, trimfill: dict, filled: list, disp, k: int) -> str:
     parts = []
-    egger = small.get("egger_lm") or small.get("egger") or {}
+    from metasr.stats.bias import reported_egger
+
+    egger = reported_egger(small) or {}
     if st.is_number(egger.get("pval")):
         parts.append(f"Egger's test {st.fmt_p(egger['pval'])}")
     elif "skipped" in small:

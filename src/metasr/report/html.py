@@ -51,7 +51,12 @@ OUTCOME_FIGURES = (  # key suffix, heading, caption
     ("cumulative", "Cumulative meta-analysis", "Pooled estimate as studies accrue by year."),
     ("baujat", "Baujat plot",
      "Each study's contribution to heterogeneity against its influence on the result."),
+    ("bubble", "Bubble plot",
+     "Study effects against each moderator of the meta-regression (bubble area proportional to the "
+     "study's weight) with the regression line and its 95% CI, the other moderators at their means."),
 )
+# Figures shown inside a section of the outcome rather than after it.
+SECTION_FIGURES = ("funnel", "bubble")
 
 REVIEW_FIGURES = (("summary_forest", "Summary forest plot"), ("rob_traffic", "Traffic-light plot"),
                   ("rob_summary", "Summary plot"))
@@ -96,6 +101,12 @@ def fp(p) -> str:
     if p is None:
         return "–"
     return "< 0.0001" if p < 0.0001 else (f"{p:.4f}" if p < 0.001 else f"{p:.3f}")
+
+
+def p_text(p) -> str:
+    """'P = 0.013' or 'P < 0.0001'."""
+    text = fp(p)
+    return f"P {text}" if text.startswith("<") else f"P = {text}"
 
 
 def natural(x, disp: measures.Display):
@@ -322,43 +333,144 @@ def subgroup_section(pooled: dict) -> dict | None:
                     f"P = {fp(sub.get('Q_between_pval'))}"}
 
 
+SMALL_STUDY_ROWS = (  # method key, name, its caveat in one line
+    ("egger", "Egger's regression test",
+     "low power with fewer than 10 studies; asymmetry has causes other than publication bias "
+     "(heterogeneity, chance, genuine small-study effects)"),
+    ("begg", "Begg's rank correlation",
+     "less power than Egger's test; the same causes of asymmetry besides publication bias"),
+    ("trimfill", "Trim and fill",
+     "assumes the asymmetry is suppression of the most extreme results; unreliable under heterogeneity: "
+     "a sensitivity analysis, not a correction"),
+    ("pet_peese", "PET-PEESE",
+     "biased towards zero under heterogeneity and when studies are few or of similar size"),
+    ("selmodel", "Selection model",
+     "assumes selection on one-sided p-values in the stated direction; unstable with few studies "
+     "per p-value interval"),
+)
+
+
 def small_study_section(pooled: dict) -> dict:
+    """The small-study methods side by side: one row per method with its test, its adjusted
+    estimate and its caveat, or why it did not run; the whole section's reason when none ran."""
     small = pooled.get("small_study") or {}
-    k = dependence.study_count(pooled)
-    if k < 10:
-        return {"run": False, "message": "Small-study tests were not run: fewer than 10 studies "
-                                         f"(k = {k}), too few for the tests to have useful power "
-                                         "(Cochrane Handbook 13.3.5.4)."}
-    if "skipped" in small or not small:
-        return {"run": False, "message": f"Small-study tests not run: "
-                                         f"{small.get('skipped') or 'no results'}."}
+    if not small:
+        return {"run": False, "message": "Small-study methods were not run: no results."}
+    if "skipped" in small:
+        return {"run": False, "message": f"Small-study methods were not run: {small['skipped']}."}
+    from metasr.stats.bias import reported_egger
+
     ratio = display(pooled)
+    robust = small.get("egger_robust")
+    if robust:  # dependent effect sizes: Egger's test in the three-level model with CR2, nothing else
+        return {"run": True, "note": small.get("not_run", ""), "model": "three-level model, CR2 (t test)",
+                "rows": [{"method": "Egger's test (three-level model, CR2; for dependent effect sizes)",
+                          "test": f"t = {f2(robust.get('stat'))}, df = {f2(robust.get('df'), 1)}, "
+                                  f"{p_text(robust.get('pval'))}",
+                          "estimate": f"limit estimate {f2(natural(robust.get('limit_estimate'), ratio))}",
+                          "caveat": "Rodgers and Pustejovsky 2021; asymmetry has causes other than publication "
+                                    "bias", "run": True}]}
     rows = []
-    for key, name in (("egger", "Egger's test (mixed-effects, predictor SE)"),
-                      ("egger_lm", "Egger's regression test (classical, weighted regression)")):
-        e = small.get(key) or {}
-        if e:
-            rows.append((name, f"{'z' if key == 'egger' else 't'} = {f2(e.get('stat'))}, "
-                               f"P = {fp(e.get('pval'))}; limit estimate "
-                               f"{f2(natural(e.get('limit_estimate'), ratio))}"))
-    robust = small.get("egger_robust") or {}
-    if robust:
-        rows.append(("Egger's test, three-level model with CR2 (for dependent effect sizes)",
-                     f"t = {f2(robust.get('stat'))}, df = {f2(robust.get('df'), 1)}, P = {fp(robust.get('pval'))}; "
-                     f"limit estimate {f2(natural(robust.get('limit_estimate'), ratio))}"))
-        if small.get("not_run"):
-            rows.append(("Not run", small["not_run"]))
-    b = small.get("begg") or {}
-    if b:
-        rows.append(("Begg's rank correlation", f"Kendall's tau = {f2(b.get('kendall_tau'), 3)}, "
-                                                f"P = {fp(b.get('pval'))}"))
-    t = small.get("trimfill") or {}
-    if t:
-        rows.append(("Trim-and-fill (" + str(t.get("estimator", "L0")) + ")",
-                     f"{t.get('k0', '–')} studies filled on the {t.get('side', '–')} side; "
-                     "adjusted estimate "
-                     + estimate_text(t.get("estimate"), t.get("ci_lb"), t.get("ci_ub"), ratio)))
-    return {"run": True, "rows": rows}
+    for key, name, caveat in SMALL_STUDY_ROWS:
+        result = reported_egger(small) if key == "egger" else small.get(key)
+        if result is None:
+            rows.append({"method": name, "test": "not run: not in the pooling result", "estimate": "–",
+                         "caveat": caveat, "run": False})
+        elif "skipped" in result or result.get("message"):
+            rows.append({"method": name, "test": f"not run: {result.get('skipped') or result.get('message')}",
+                         "estimate": "–", "caveat": caveat, "run": False})
+        else:
+            test, estimate = SMALL_STUDY_TEXT[key](result, ratio, pooled)
+            rows.append({"method": name, "test": test, "estimate": estimate, "caveat": caveat, "run": True})
+    fit = small.get("fit") or {}
+    return {"run": True, "rows": rows, "note": fit.get("note", ""),
+            "model": f"{fit['method']}, {fit['test']} test" if fit.get("method") else ""}
+
+
+def _egger_text(e: dict, ratio, pooled) -> tuple[str, str]:
+    test = ((pooled.get("small_study") or {}).get("fit") or {}).get("test") or pooled.get("test") or "z"
+    stat = "z" if test == "z" else "t"
+    test = f"{e.get('model', 'rma')} model, predictor {e.get('predictor', 'sei')}: {stat} = {f2(e.get('stat'))}, " \
+           f"{p_text(e.get('pval'))}"
+    estimate = estimate_text(e.get("limit_estimate"), e.get("limit_ci_lb"), e.get("limit_ci_ub"), ratio) \
+        if num(e.get("limit_ci_lb")) is not None else f2(natural(e.get("limit_estimate"), ratio))
+    return test, f"limit estimate {estimate}"
+
+
+def _begg_text(b: dict, ratio, pooled) -> tuple[str, str]:
+    return f"Kendall's tau = {f2(b.get('kendall_tau'), 3)}, {p_text(b.get('pval'))}", "–"
+
+
+def _trimfill_text(t: dict, ratio, pooled) -> tuple[str, str]:
+    k0 = t.get("k0")
+    test = f"{k0} stud{'y' if k0 == 1 else 'ies'} filled on the {t.get('side', '–')} side " \
+           f"(estimator {t.get('estimator', 'L0')})"
+    return test, "filled " + estimate_text(t.get("estimate"), t.get("ci_lb"), t.get("ci_ub"), ratio)
+
+
+def _pet_peese_text(p: dict, ratio, pooled) -> tuple[str, str]:
+    pet = p.get("pet") or {}
+    test = f"PET intercept {p_text(pet.get('pval_est'))} ({p.get('model', 'lm')} model): " \
+           f"{p.get('chosen')} reported"
+    return test, f"{p.get('chosen')} " + estimate_text(p.get("est"), p.get("ci_lb"), p.get("ci_ub"), ratio)
+
+
+def _selmodel_text(m: dict, ratio, pooled) -> tuple[str, str]:
+    deltas = ", ".join(f2(d) for d in (m.get("delta") or [])[1 if m.get("type") == "stepfun" else 0:])
+    if m.get("type") == "stepfun":
+        shape = f"step function, steps {', '.join(f'{x:g}' for x in m.get('steps') or [])}, {m.get('alternative')}"
+    else:
+        shape = f"{m.get('type')}, {m.get('alternative')}"
+    test = f"{shape}: LRT for selection χ²({m.get('LRTdf')}) = {f2(m.get('LRT'))}, {p_text(m.get('LRTp'))}; " \
+           f"delta = {deltas}" + ("; a delta at its bound" if m.get("delta_at_bound") else "")
+    beta = (m.get("beta") or [None])[0]
+    return test, "adjusted " + estimate_text(beta, (m.get("ci_lb") or [None])[0], (m.get("ci_ub") or [None])[0], ratio)
+
+
+SMALL_STUDY_TEXT = {"egger": _egger_text, "begg": _begg_text, "trimfill": _trimfill_text,
+                    "pet_peese": _pet_peese_text, "selmodel": _selmodel_text}
+
+
+def meta_regression_section(pooled: dict) -> dict | None:
+    """The configured meta-regression: coefficients, the omnibus test, R2, the studies left out;
+    or why it did not run. None when the outcome asks for none."""
+    reg = pooled.get("meta_regression")
+    if not reg:
+        return None
+    head = {"formula": reg.get("formula", ""), "method": reg.get("method", ""), "k": reg.get("k"),
+            "omitted": [f"{o.get('study_id')} ({o.get('reason')})" for o in reg.get("omitted") or []],
+            "fit_note": reg.get("fit_note", "")}
+    if "skipped" in reg:
+        return {**head, "run": False, "message": f"Meta-regression not run: {reg['skipped']}."}
+    ratio = display(pooled)
+    t_test = (reg.get("test") or "z") != "z"
+    perm = reg.get("permutest") or {}
+    rows = []
+    for i, name in enumerate(reg.get("coef_names") or []):
+        row = {"name": name, "estimate": f2(reg["coef"][i], 4), "se": f2(reg["se"][i], 4),
+               "stat": f2(reg["stat"][i]), "pval": fp(reg["pval"][i]),
+               "ci": f"[{f2(reg['ci_lb'][i], 4)}, {f2(reg['ci_ub'][i], 4)}]"}
+        if ratio.ratio:
+            row["ratio"] = estimate_text(reg["coef"][i], reg["ci_lb"][i], reg["ci_ub"][i], ratio)
+        if perm.get("pval"):
+            row["perm"] = fp(perm["pval"][i])
+        rows.append(row)
+    df = reg.get("QM_df") or [None, None]
+    omnibus = f"F({df[0]}, {df[1]}) = {f2(reg.get('QM'))}" if t_test else f"QM = {f2(reg.get('QM'))}, df = {df[0]}"
+    summary = [("Test of moderators", f"{omnibus}, {p_text(reg.get('QM_pval'))}")]
+    if perm and "skipped" not in perm:
+        kind = "exact" if perm.get("exact") else f"{perm.get('permutations')} random permutations, seed {perm.get('seed')}"
+        summary.append(("Permutation test of moderators", f"{p_text(perm.get('QMp'))} ({kind})"))
+    elif perm:
+        summary.append(("Permutation test of moderators", f"not run: {perm['skipped']}"))
+    summary += [("R² (heterogeneity accounted for)", f"{f2(reg.get('R2'), 1)}%" if num(reg.get("R2")) is not None
+                 else "– (common-effect model)"),
+                ("Residual tau² [95% CI]", f"{f2(reg.get('tau2'), 4)} {_ci(reg.get('tau2_ci'), 4)}"),
+                ("Residual I²", f"{f2(reg.get('I2'), 1)}%"),
+                ("Residual heterogeneity", f"QE = {f2(reg.get('Q'))}, df = {reg.get('Q_df', '–')}, "
+                                           f"{p_text(reg.get('Q_pval'))}")]
+    return {**head, "run": True, "rows": rows, "summary": summary, "t_test": t_test, "has_ratio": ratio.ratio,
+            "has_perm": bool(perm.get("pval")), "scale": ratio.record.analysis_scale}
 
 
 def sensitivity_section(pooled: dict) -> dict:
@@ -485,10 +597,13 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
     """plan: the figures' plan_figures entries by key (a figure that is not in it is not shown)."""
     oid = pooled.get("outcome")
     figs = []
+    regression = meta_regression_section(pooled)
     for suffix, heading, caption in OUTCOME_FIGURES:
         figure = plan.get(f"{oid}_{suffix}")
+        if suffix == "bubble" and not (regression and regression["run"]):
+            continue  # the section says why there is no model to plot
         if figure:
-            figs.append({"key": f"{oid}_{suffix}", "heading": heading, "caption": caption,
+            figs.append({"key": f"{oid}_{suffix}", "kind": suffix, "heading": heading, "caption": caption,
                          "numbers": describe_outcome_figure(suffix, pooled), **figure})
     return {
         "id": oid, "label": pooled.get("label") or outcome_cfg.get("label") or oid,
@@ -504,8 +619,10 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "model": model_table(pooled) if pooled.get("status") == "pooled" else [],
         "subgroups": subgroup_section(pooled),
         "small_study": small_study_section(pooled),
+        "meta_regression": regression,
         "sensitivity": sensitivity_section(pooled),
-        "figures": figs,
+        "figures": [f for f in figs if f["kind"] not in SECTION_FIGURES],
+        "section_figures": {f["kind"]: f for f in figs if f["kind"] in SECTION_FIGURES},
         "grade": grade_outcome(pooled, outcome_cfg, studies_by_id),
         "source": table_source(f"results/extraction/{oid}.csv", extraction_rows),
     }
@@ -545,10 +662,16 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
         return text + (f"; I² = {f2(m.get('I2'), 1)}%." if num(m.get("I2")) is not None else ".")
     small = pooled.get("small_study") or {}
     if kind == "funnel" and small and "skipped" not in small:
-        parts = [f"Egger's test P = {fp((small.get('egger') or {}).get('pval'))}"]
-        if small.get("trimfill"):
-            parts.append(f"trim-and-fill filled {small['trimfill'].get('k0', '–')} studies")
-        return "; ".join(parts) + "."
+        from metasr.stats.bias import reported_egger
+
+        egger = reported_egger(small) or {}
+        parts = [f"Egger's test {p_text(egger.get('pval'))}"] if num(egger.get("pval")) is not None else []
+        k0 = num((small.get("trimfill") or {}).get("k0"))
+        if k0 is not None:
+            parts.append(f"trim-and-fill filled {k0:.0f} stud{'y' if k0 == 1 else 'ies'}")
+        return "; ".join(parts) + "." if parts else ""
+    if kind == "bubble":
+        return describe_bubble(pooled)
     sens = pooled.get("sensitivity") or {}
     values = [natural(v, disp) for v in ((sens.get(kind) or {}).get("estimate") or [])
               if num(v) is not None]
@@ -559,6 +682,18 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
         return f"The cumulative {measure} moves from {f2(values[0])} (first study) to " \
                f"{f2(values[-1])} (all {len(values)} studies)."
     return ""
+
+
+def describe_bubble(pooled: dict) -> str:
+    """The meta-regression's numbers beside its bubble plot."""
+    reg = pooled.get("meta_regression") or {}
+    if not reg or "skipped" in reg:
+        return ""
+    slopes = [f"{name} {f2(b, 4)} [{f2(lb, 4)}, {f2(ub, 4)}]" for name, b, lb, ub in
+              zip(reg.get("coef_names") or [], reg.get("coef") or [], reg.get("ci_lb") or [], reg.get("ci_ub") or [])
+              if name != "intrcpt"]
+    text = f"{reg.get('k')} studies; coefficients {'; '.join(slopes)}; test of moderators {p_text(reg.get('QM_pval'))}"
+    return text + (f"; R² = {f2(reg.get('R2'), 1)}%." if num(reg.get("R2")) is not None else ".")
 
 
 def describe_prisma(prisma: dict | None) -> str:

@@ -30,7 +30,6 @@ ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i"
 COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "xi", "mi", "ni", "year", "shared_group",
                 "shared_split")
 DROP00_REASON = "no events in either group, or only events: no effect (escalc drop00 = TRUE)"
-SMALL_STUDY_MIN_K = 10
 SENSITIVITY_MIN_K = 3
 
 
@@ -437,11 +436,19 @@ def _passthrough(value):
 def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: str = "z", order_by: str = "year",
                  outcome: str | None = None, label: str | None = None, published: dict | None = None,
                  file: str | None = None, scale: str | None = None,
-                 options: effects.Options | None = None, dependence: dict | None = None) -> dict:
+                 options: effects.Options | None = None, dependence: dict | None = None,
+                 small_study: dict | None = None, meta_regression: dict | None = None) -> dict:
     """The results/pooled/{outcome}.json structure for one outcome's extraction table.
 
     `dependence` is the outcome's setting (metasr.dependence.settings): with multilevel, robust or
-    aggregate, the effect sizes of a study are pooled as dependent (metasr.stats.dependent)."""
+    aggregate, the effect sizes of a study are pooled as dependent (metasr.stats.dependent).
+    `small_study` and `meta_regression` are the outcome's settings (metasr.analysis_settings;
+    default: the small-study defaults and no meta-regression); the table holds the moderators'
+    columns."""
+    from metasr.analysis_settings import small_study_settings
+    from metasr.stats.outcome_analyses import small_study_section
+
+    small_study = small_study or small_study_settings({})
     check_method(measure, method, test, file)
     table, not_usable = split_usable(effects_table, file)
     with np.errstate(all="ignore"):  # an overflow is what the check below reports
@@ -457,8 +464,8 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
            "k": k, "k_studies": n_studies, "k_rows": len(effects_table), "k_not_usable": len(not_usable),
            "not_usable": [{"study_id": n["study_id"], "reason": n["reason"]} for n in not_usable],
            "model": None, "common_effect": None, "transformed": None,
-           "small_study": {"skipped": f"k = {k} < {SMALL_STUDY_MIN_K}: small-study tests not run "
-                                      "(Cochrane Handbook 13.3.5.4)"},
+           "small_study": _not_pooled(small_study, k, "small-study methods"),
+           "meta_regression": _not_pooled(meta_regression, k, "meta-regression"),
            "sensitivity": None, "published": published}
     if k == 0:
         out.update(status="no_data", status_message="no study-level data yet", studies=[])
@@ -479,8 +486,13 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     out.update(status="pooled", status_message="", studies=_study_entries(table, weights),
                model=model_dict(fit), common_effect=model_dict(common))
     out["transformed"] = transformed(out["model"], display)
-    if k >= SMALL_STUDY_MIN_K:
-        out["small_study"] = bias_dict(iv_fit)
+    table_method = None if isinstance(fit, MetaFit) else method
+    out["small_study"] = small_study_section(iv_fit, small_study, display.null is not None, table_method)
+    if meta_regression:
+        from metasr.stats.outcome_analyses import meta_regression_section
+
+        out["meta_regression"] = meta_regression_section(table, meta_regression, method, test, measure, file,
+                                                         tuple(TABLE_METHODS))
     if k >= SENSITIVITY_MIN_K:
         out["sensitivity"] = _outcome_sensitivity(iv_fit, table, order_by, file)
     elif order_by:
@@ -511,6 +523,10 @@ def _pool_dependent(out: dict, table, measure, method, test, order_by, dependenc
         entry["es_label"] = es_label(entry)
     out.update(status="pooled", status_message="", studies=entries, **parts)
     out["transformed"] = transformed(out["model"], display)
+    if out.get("meta_regression"):
+        out["meta_regression"] = {"skipped": "meta-regression of dependent effect sizes is not run in the pipeline "
+                                             "(metasr pool --cluster COLUMN --mods TERMS fits it)",
+                                  "settings": out["meta_regression"].get("settings")}
     return _ordered(json_safe(out))
 
 
@@ -518,6 +534,13 @@ def es_label(entry: dict) -> str:
     from metasr.dependence import es_label as label
 
     return label(entry)
+
+
+def _not_pooled(settings: dict | None, k: int, what: str) -> dict | None:
+    """A configured section (small-study methods, meta-regression) of an outcome not pooled."""
+    if settings is None:
+        return None
+    return {"skipped": f"k = {k}: the outcome is not pooled, so no {what}", "settings": settings}
 
 
 def _outcome_cumulative(fit: MetaFit, table: pd.DataFrame, order_by: str, file) -> dict:
@@ -564,7 +587,8 @@ def _mh_weights(fit: TableFit, table: pd.DataFrame):
 
 _KEY_ORDER = ("outcome", "label", "measure", "method", "test", "dependence", "status", "status_message", "k",
               "k_studies", "k_rows", "k_not_usable", "studies", "by_study", "not_usable", "model", "common_effect",
-              "rho_sensitivity", "transform", "transformed", "small_study", "sensitivity", "published")
+              "rho_sensitivity", "transform", "transformed", "small_study", "meta_regression", "sensitivity",
+              "published")
 # Keys only results of dependent outcomes carry.
 _DEPENDENT_KEYS = ("by_study", "rho_sensitivity")
 

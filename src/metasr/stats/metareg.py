@@ -131,3 +131,71 @@ def metareg_dict(fit: MetaFit) -> dict:
     if fit.method != "FE":
         out.update(q_profile(fit.yi, fit.vi, fit.X))
     return out
+
+
+# ---------------------------------------------------------------- predictions (bubble plots)
+
+LINE_POINTS = 100   # points of a regression line
+LINE_WIDEN = 0.04   # metafor's regplot draws the line 4% beyond the moderator's range on each side
+
+
+def predict(fit: MetaFit, X0, level: float = 0.95) -> dict:
+    """metafor's predict(fit, newmods) for rows of the model matrix X0 (intercept column included):
+    `pred`, `se`, `ci_lb`, `ci_ub` (z or t quantile as the fit's test)."""
+    from metasr.stats.inference import critical_value
+
+    X0 = np.atleast_2d(np.asarray(X0, float))
+    pred = X0 @ fit.beta
+    se = np.sqrt(np.einsum("ij,jk,ik->i", X0, fit.vb, X0))
+    crit = critical_value(fit.test, fit.df, level)
+    return {"pred": pred.tolist(), "se": se.tolist(), "ci_lb": (pred - crit * se).tolist(),
+            "ci_ub": (pred + crit * se).tolist()}
+
+
+def marginal_predictions(fit: MetaFit, table: pd.DataFrame, mods, rows=None) -> list[dict]:
+    """One entry per moderator variable of the formula `mods` fitted in `fit` (on `table`): the
+    studies' values `x` and the model's predictions with every other model-matrix column held at
+    its mean, as metafor's regplot draws its line. A numeric moderator gets `line` (x, pred, se,
+    ci_lb, ci_ub over its range widened by LINE_WIDEN, LINE_POINTS points); a factor gets `levels`
+    (one prediction per level). A variable in an interaction gets no prediction (`note` says
+    why): its effect depends on the other variable."""
+    rows = list(rows) if rows is not None else [i + 2 for i in range(len(table))]
+    terms = formula.parse(mods)
+    names = list(fit.coef_names)
+    means = fit.X.mean(axis=0)
+    out = []
+    for variable in dict.fromkeys(v for term in terms for v in term):
+        values, labels, levels = _variable_columns(table, variable, None, rows)
+        name = formula.label(*variable)
+        entry = {"moderator": variable[0], "label": name, "kind": "numeric" if levels is None else "factor"}
+        if levels is None:
+            entry["x"] = values[:, 0].tolist()
+        else:
+            entry["x"] = [levels[j] for j in values.argmax(axis=1)]
+        if any(variable in term and len(term) > 1 for term in terms) or (variable,) not in terms:
+            entry["note"] = "in an interaction: its effect depends on the other moderator, so no marginal line"
+        elif levels is None:
+            entry["line"] = _numeric_line(fit, means, names.index(labels[0]), values[:, 0])
+        else:
+            entry["levels"] = _level_predictions(fit, means, names, labels, levels)
+        out.append(entry)
+    return out
+
+
+def _numeric_line(fit: MetaFit, means: np.ndarray, column: int, x: np.ndarray) -> dict:
+    span = float(np.max(x) - np.min(x))
+    xs = np.linspace(np.min(x) - LINE_WIDEN * span, np.max(x) + LINE_WIDEN * span, LINE_POINTS)
+    X0 = np.tile(means, (LINE_POINTS, 1))
+    X0[:, column] = xs
+    return {"x": xs.tolist(), **predict(fit, X0)}
+
+
+def _level_predictions(fit: MetaFit, means: np.ndarray, names: list[str], labels: list[str], levels) -> list[dict]:
+    columns = {level: names.index(label) for level, label in zip(levels, labels) if label in names}
+    X0 = np.tile(means, (len(levels), 1))
+    X0[:, list(columns.values())] = 0.0
+    for i, level in enumerate(levels):
+        if level in columns:  # the reference level has no column: all indicators 0
+            X0[i, columns[level]] = 1.0
+    p = predict(fit, X0)
+    return [{"level": level, **{key: p[key][i] for key in p}} for i, level in enumerate(levels)]

@@ -15,6 +15,8 @@ import logging
 import zlib
 from pathlib import Path
 
+from metasr.analysis_settings import bubble_planned
+
 log = logging.getLogger(__name__)
 
 # Funnel and sensitivity plots need a few studies to say anything (Cochrane Handbook 10.10.4).
@@ -27,7 +29,7 @@ PNG_AUTO_MAX_OUTCOMES = 50
 # Which outcome settings change an outcome's effect inputs (its conversion), and which its model.
 CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "scale", "dependence")
 ANALYSIS_KEYS = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale", "escalc",
-                 "dependence")
+                 "dependence", "small_study", "meta_regression")
 
 
 def assign_outcome_jobs(outcomes: list[str], max_jobs: int) -> dict[str, list[str]]:
@@ -61,9 +63,11 @@ def outcome_job_minutes(outcomes: list[str]) -> int:
     return 2 + -(-len(outcomes) // 10)
 
 
-def outcome_outputs(outcome: str, usable_studies: int, png: bool) -> dict[str, str]:
+def outcome_outputs(outcome: str, usable_studies: int, png: bool, bubble: bool = False) -> dict[str, str]:
     """Every file the analysis of one outcome writes: {kind: path}. A forest plot needs one usable
-    study, funnel and sensitivity plots MIN_STUDIES_FOR_SPREAD_PLOTS; the report lists the same."""
+    study, funnel and sensitivity plots MIN_STUDIES_FOR_SPREAD_PLOTS, a bubble plot a configured
+    meta-regression with enough studies (`bubble`: analysis_settings.bubble_planned); the report
+    lists the same."""
     outputs = {"effects": f"results/extraction/{outcome}.csv", "pooled": f"results/pooled/{outcome}.json"}
     if usable_studies >= 1:
         outputs["forest"] = f"results/figures/{outcome}_forest.svg"
@@ -75,6 +79,8 @@ def outcome_outputs(outcome: str, usable_studies: int, png: bool) -> dict[str, s
             outputs["funnel_png"] = f"results/figures/{outcome}_funnel.png"
         for kind in ("leave1out", "cumulative", "baujat"):
             outputs[kind] = f"results/figures/{outcome}_{kind}.svg"
+    if bubble:
+        outputs["bubble"] = f"results/figures/{outcome}_bubble.svg"
     return outputs
 
 
@@ -128,11 +134,12 @@ def analyse_job(inputs_json) -> None:
 def outcome_job(review, outcome: str, png: bool) -> dict:
     """What one outcome's analysis needs besides the review-wide settings: its `sheet`, its
     `studies` (rows of studies.csv), its `settings` and its `outputs` (what analyse_outcome takes)."""
+    cfg, usable = review.config["outcomes"][outcome], review.usable_by_outcome.get(outcome, 0)
     return {
         "sheet": review.sheet(outcome),
         "studies": review.studies_by_outcome[outcome],
-        "settings": outcome_job_settings(review.config["outcomes"][outcome]),
-        "outputs": outcome_outputs(outcome, review.usable_by_outcome.get(outcome, 0), png),
+        "settings": outcome_job_settings(cfg),
+        "outputs": outcome_outputs(outcome, usable, png, bubble_planned(cfg, usable)),
     }
 
 
@@ -149,6 +156,7 @@ def analyse_outcome(outcome: str, job: dict, extraction_cfg: dict, review_cfg: d
     """Extraction sheet -> effect inputs -> pooled JSON -> figures, for one outcome."""
     # Imported here so that listing jobs at parse time does not import matplotlib or pandas.
     from metasr.extraction.pipeline import prepare_outcome
+    from metasr.figures.bubble import plot_bubble_file
     from metasr.figures.forest import plot_forest_file
     from metasr.figures.funnel import plot_funnel_file
     from metasr.figures.sensitivity import plot_sensitivity_files
@@ -158,11 +166,13 @@ def analyse_outcome(outcome: str, job: dict, extraction_cfg: dict, review_cfg: d
     log.info("%s: preparing effect inputs from %s", outcome, job["sheet"])
     prepare_outcome(job["sheet"], list(job["studies"]), outcome, dict(settings["conversion"]),
                     dict(extraction_cfg), out["effects"])
-    pool_outcome_file(out["effects"], outcome, dict(settings["analysis"]), out["pooled"])
+    pool_outcome_file(out["effects"], outcome, dict(settings["analysis"]), out["pooled"], list(job["studies"]))
     if "forest" in out:
         plot_forest_file(out["pooled"], dict(settings["figure"]), dict(review_cfg), out["forest"],
                          out.get("forest_png"))
     if "funnel" in out:
         plot_funnel_file(out["pooled"], out["funnel"], out.get("funnel_png"))
         plot_sensitivity_files(out["pooled"], out["leave1out"], out["cumulative"], out["baujat"])
+    if "bubble" in out:
+        plot_bubble_file(out["pooled"], out["bubble"])
     log.info("%s: wrote %s", outcome, ", ".join(sorted(Path(p).name for p in out.values())))

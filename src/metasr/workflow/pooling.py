@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from metasr import dependence
+from metasr.analysis_settings import meta_regression_settings, moderator_variables, small_study_settings
 from metasr.io import plain_frame, write_json
 from metasr.stats.analysis import pool_outcome
 from metasr.stats.effects import Options
@@ -14,19 +15,35 @@ from metasr.stats.effects import Options
 TEXT_COLUMNS = {"study_id": str, "label": str, "record_id": str, "comparison": str, "timepoint": str, "es_id": str}
 
 
-def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, out_json: str | Path) -> dict:
-    """Pool one outcome as configured (measure, method, test, order_by, escalc options) and write
-    the JSON contract of docs/architecture.md, with the outcome's label and the published reference
-    estimate."""
+def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, out_json: str | Path,
+                      studies: list[dict] | None = None) -> dict:
+    """Pool one outcome as configured (measure, method, test, order_by, escalc options, dependence,
+    small-study methods, meta-regression) and write the JSON contract of docs/architecture.md, with
+    the outcome's label and the published reference estimate. `studies` are the outcome's rows of
+    the studies sheet, where meta-regression moderators come from."""
     effects = plain_frame(pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=True))
     escalc = analysis.get("escalc") or {}
     options = Options(add=escalc.get("add"), to=escalc.get("to", "only0"), drop00=bool(escalc.get("drop00", False)),
                       vtype=escalc.get("vtype"))
+    regression = meta_regression_settings(analysis)
+    if regression:
+        effects = with_moderators(effects, moderator_variables(regression["moderators"]), studies or [])
     result = pool_outcome(effects, analysis["measure"], analysis["method"], analysis.get("test", "z"),
                           order_by=analysis.get("order_by", "year"), file=str(effects_csv),
                           scale=analysis.get("scale"), options=options,
-                          dependence=dependence.settings(analysis))
+                          dependence=dependence.settings(analysis),
+                          small_study=small_study_settings(analysis), meta_regression=regression)
     result.update(outcome=outcome_id, label=analysis.get("label", outcome_id),
                   published=analysis.get("published"), scale=analysis.get("scale"))
     write_json(out_json, result)
     return result
+
+
+def with_moderators(effects: pd.DataFrame, columns: list[str], studies: list[dict]) -> pd.DataFrame:
+    """The effect table with each moderator's value from the study's row of the studies sheet
+    (text, '' where the study has none); a moderator replaces a column of the same name."""
+    by_id = {str(s.get("study_id")): s for s in studies}
+    out = effects.copy()
+    for column in columns:
+        out[column] = [str(by_id.get(str(sid), {}).get(column) or "").strip() for sid in effects["study_id"]]
+    return out

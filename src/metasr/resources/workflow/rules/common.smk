@@ -52,6 +52,7 @@ CODE = {
         "stats",
         "figures",
         "dependence.py",
+        "analysis_settings.py",
         "workflow/pooling.py",
         "workflow/outcomes.py",
     ),
@@ -149,6 +150,7 @@ REPORT_CAPTIONS = {
     "leave1out": ("../report/leave1out.rst", "Sensitivity"),
     "cumulative": ("../report/cumulative.rst", "Sensitivity"),
     "baujat": ("../report/baujat.rst", "Sensitivity"),
+    "bubble": ("../report/bubble.rst", "Meta-regression"),
 }
 
 

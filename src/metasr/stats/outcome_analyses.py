@@ -1,0 +1,178 @@
+"""An outcome's configured small-study and meta-regression analyses, as the pipeline stores them.
+
+Both sections run the library's functions as they are (`bias`, `selection`, `metareg`,
+`permutation`) on the outcome's inverse-variance data, under the settings and rules of
+`metasr.analysis_settings`, and return JSON-ready dicts for `results/pooled/{outcome}.json`:
+every configured method's result, or `{"skipped": reason}` for a method that did not run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from metasr.analysis_settings import (HANDBOOK_META_REGRESSION, HANDBOOK_SMALL_STUDY, SMALL_STUDY_METHODS,
+                                      formula_text, moderator_variables)
+from metasr.errors import InputError
+from metasr.stats import bias
+from metasr.stats.models import MetaFit
+
+NOT_REQUESTED = "not requested (small_study.methods)"
+NO_NULL = "the measure has no null effect, and {what} tests effects against 0"
+
+
+def _messages(err: InputError) -> str:
+    return "; ".join(p.message for p in err.problems)
+
+
+# ---------------------------------------------------------------- small-study effects
+
+def small_study_section(fit: MetaFit, settings: dict, has_null: bool, table_method: str | None = None) -> dict:
+    """Each method of `settings["methods"]` on the intercept-only `fit`, or why it did not run.
+
+    `table_method` (MH or PETO) says the outcome's own model has no regression form, so `fit` is
+    the inverse-variance common-effect model of the same effects. `reported_egger` names the one
+    Egger result to show (`bias.REPORTED_EGGER`: regtest with model rma and predictor sei)."""
+    out: dict = {"reported_egger": bias.REPORTED_EGGER, "settings": settings,
+                 "fit": {"method": fit.method, "test": fit.test}}
+    if table_method:
+        out["fit"]["note"] = (f"{table_method} has no regression form: these methods use the inverse-variance "
+                              "common-effect model of the same effects")
+    if fit.k < settings["min_k"]:
+        return {"skipped": f"k = {fit.k} < {settings['min_k']}: small-study methods not run ({HANDBOOK_SMALL_STUDY})",
+                **out}
+    for method in SMALL_STUDY_METHODS:
+        if method not in settings["methods"]:
+            out[method] = {"skipped": NOT_REQUESTED}
+        else:
+            out.update(RUNNERS[method](fit, settings, has_null))
+    return out
+
+
+def _egger(fit: MetaFit, settings: dict, has_null: bool) -> dict:
+    """The reported Egger test with its regression line (intercept = limit estimate, slope) and the
+    limit estimate's CI, for the funnel plot; `egger_lm`, the classic form, for comparison."""
+    egger = bias.egger_test(fit)
+    if egger.get("pval") is not None:
+        reg = bias.regtest(fit, model="rma", predictor="sei")
+        egger.update(slope=reg["fit"]["beta"][1], limit_ci_lb=reg["ci_lb"], limit_ci_ub=reg["ci_ub"])
+    return {"egger": egger, "egger_lm": bias.egger_lm(fit)}
+
+
+def _begg(fit: MetaFit, settings: dict, has_null: bool) -> dict:
+    return {"begg": bias.begg_test(fit)}
+
+
+def _trimfill(fit: MetaFit, settings: dict, has_null: bool) -> dict:
+    options = settings["trimfill"]
+    return {"trimfill": bias.trimfill(fit, estimator=options["estimator"], side=options["side"])}
+
+
+def _pet_peese(fit: MetaFit, settings: dict, has_null: bool) -> dict:
+    if not has_null:
+        return {"pet_peese": {"skipped": NO_NULL.format(what="PET's intercept")}}
+    try:
+        return {"pet_peese": bias.pet_peese(fit, model=settings["pet_peese"]["model"])}
+    except InputError as err:
+        return {"pet_peese": {"skipped": _messages(err)}}
+
+
+def _selmodel(fit: MetaFit, settings: dict, has_null: bool) -> dict:
+    from metasr.stats import selection
+
+    options = settings["selmodel"]
+    if not has_null:
+        return {"selmodel": {"skipped": NO_NULL.format(what="a selection model's p-values")}}
+    if options["type"] == "stepfun":
+        sparse = _sparse_intervals(fit, options)
+        if sparse:
+            return {"selmodel": sparse}
+    try:
+        return {"selmodel": selection.selmodel(fit, type=options["type"], steps=options["steps"],
+                                               alternative=options["alternative"])}
+    except InputError as err:
+        return {"selmodel": {"skipped": _messages(err)}}
+
+
+def _sparse_intervals(fit: MetaFit, options: dict) -> dict | None:
+    """{"skipped", "k_per_interval", "steps"} when an interval of p-values holds fewer than
+    min_per_interval studies, else None."""
+    from metasr.stats.selection import pvalues
+
+    steps = sorted(set(float(s) for s in options["steps"]))
+    steps += [] if steps[-1] == 1 else [1.0]
+    interval = np.searchsorted(steps, pvalues(fit.yi, fit.vi, options["alternative"]), side="left")
+    counts = np.bincount(interval, minlength=len(steps)).tolist()
+    need = options["min_per_interval"]
+    if min(counts) >= need:
+        return None
+    bounds = [0.0] + steps
+    shown = ", ".join(f"{n} with {lo:g} < p ≤ {hi:g}" for n, lo, hi in zip(counts, bounds, bounds[1:]))
+    return {"skipped": f"too few studies per interval of one-sided ({options['alternative']}) p-values: {shown}; "
+                       f"the model needs at least {need} in each (small_study.selmodel.min_per_interval)",
+            "k_per_interval": counts, "steps": steps}
+
+
+RUNNERS = {"egger": _egger, "begg": _begg, "trimfill": _trimfill, "pet_peese": _pet_peese, "selmodel": _selmodel}
+
+
+# ---------------------------------------------------------------- meta-regression
+
+def meta_regression_section(table: pd.DataFrame, settings: dict, method: str, test: str, measure: str | None,
+                            file=None, table_methods=()) -> dict:
+    """The configured meta-regression on `table` (yi, vi and the moderator columns, rows in the
+    order of the pooled studies): metafor's coefficients, QM, R2 and (if asked) permutation
+    p-values, the studies it used and left out, and the bubble plots' predictions; or `skipped`."""
+    from metasr.stats.analysis import check_k
+    from metasr.stats.metareg import design_matrix, fit_metareg, marginal_predictions, metareg_dict
+
+    mods = list(settings["moderators"])
+    model = settings["method"] or ("FE" if method in table_methods else method)
+    out: dict = {"formula": formula_text(mods), "settings": settings, "method": model, "test": test}
+    if model != method:
+        out["fit_note"] = f"{method} has no regression form: a common-effect (FE) meta-regression on the same effects"
+    variables = moderator_variables(mods)
+    blank = np.zeros(len(table), dtype=bool)
+    for variable in variables:
+        column = table[variable] if variable in table.columns else pd.Series([""] * len(table), index=table.index)
+        blank |= (column.isna() | (column.astype(str).str.strip() == "")).to_numpy()
+    out["omitted"] = [{"study_id": _sid(table, i), "reason": f"no value of {' / '.join(variables)} in the studies sheet"}
+                      for i in np.flatnonzero(blank)]
+    used = table[~blank].reset_index(drop=True)
+    out["k"] = len(used)
+    rows = [int(r) for r in used["_row"]] if "_row" in used.columns else None
+    try:
+        X, names = design_matrix(used, mods, file, rows=rows)
+        check_k(len(used), model, test, X.shape[1], file)
+    except InputError as err:
+        return {**out, "skipped": _messages(err)}
+    n_coef, per = X.shape[1] - 1, settings["studies_per_coefficient"]
+    if len(used) < per * n_coef:
+        return {**out, "coef_names": names,
+                "skipped": f"k = {len(used)} for {n_coef} moderator coefficient{'s' if n_coef > 1 else ''}: the "
+                           f"meta-regression needs at least {per * n_coef} ({per} per coefficient, "
+                           f"{HANDBOOK_META_REGRESSION})"}
+    fit = fit_metareg(used["yi"].astype(float), used["vi"].astype(float), X, names, model, test, measure)
+    out.update(metareg_dict(fit))
+    out.update(study_ids=[_sid(used, i) for i in range(len(used))], yi=fit.yi.tolist(), vi=fit.vi.tolist(),
+               weights=fit.weights.tolist(), moderators=marginal_predictions(fit, used, mods, rows))
+    if settings["permutations"] is not None or settings["exact_permutations"]:
+        out["permutest"] = _permutest(fit, settings)
+    return out
+
+
+def _permutest(fit: MetaFit, settings: dict) -> dict:
+    from metasr.stats.permutation import ITER, permutest
+
+    try:
+        return permutest(fit, exact=settings["exact_permutations"], iter=settings["permutations"] or ITER,
+                         seed=settings["seed"])
+    except InputError as err:
+        return {"skipped": _messages(err)}
+
+
+def _sid(table: pd.DataFrame, i: int):
+    if "study_id" not in table.columns:
+        return None
+    value = table["study_id"].iloc[i]
+    return None if pd.isna(value) else str(value)
