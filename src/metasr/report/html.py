@@ -30,14 +30,21 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
+from metasr import display as dp
 from metasr import measures
-from metasr.figures.style import display
-from metasr.figures.style import finite as num
+from metasr.display import finite as num
 from metasr.io import atomic_path
+from metasr.stats.bias import reported_egger
 from metasr import rob
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
 from metasr.report.methods import methods_paragraph
 from metasr.report.sof import number_footnotes, sof_row
+from metasr.screening.prisma import meta_analysis_counts
+
+
+def display(pooled: dict, outcome_cfg: dict | None = None) -> measures.Display:
+    """How an outcome's numbers are shown: its pooled result's transform (metasr.measures)."""
+    return measures.display_of(pooled, outcome_cfg)
 
 URL = re.compile(r"https?://[^\s;,<>\"']+")
 SOFTWARE = ("metasr", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "snakemake", "pyyaml")
@@ -83,31 +90,14 @@ def read_csv(path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def f2(x, digits=2) -> str:
-    x = num(x)
-    if x is None:
-        return "–"
-    text = f"{x:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def fp(p) -> str:
-    p = num(p)
-    if p is None:
-        return "–"
-    return "< 0.0001" if p < 0.0001 else (f"{p:.4f}" if p < 0.001 else f"{p:.3f}")
-
-
-def natural(x, disp: measures.Display):
-    """A number on the analysis scale as the report shows it (ratios, proportions in %, r)."""
-    x = num(x)
-    return None if x is None else disp.shown(x)
+def number(x, decimals: int = 2) -> str:
+    """A number in a report table: metasr.display's rule, "–" when missing."""
+    return dp.number(x, decimals, dp.MISSING)
 
 
 def estimate_text(est, lb, ub, disp: measures.Display) -> str:
-    if num(est) is None:
-        return "–"
-    return f"{f2(natural(est, disp))} [{f2(natural(lb, disp))}, {f2(natural(ub, disp))}]"
+    """An estimate and CI on the analysis scale, as shown: "0.49 [0.34, 0.70]", "–" if missing."""
+    return dp.estimate(est, lb, ub, disp, missing=dp.MISSING)
 
 
 def links(text) -> list[str]:
@@ -278,15 +268,15 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
     rows = [
         ("Pooled estimate [95% CI]", estimate_text(m.get("estimate"), m.get("ci_lb"),
                                                   m.get("ci_ub"), ratio)),
-        ("95% prediction interval", f"[{f2(natural(m.get('pi_lb'), ratio))}, "
-                                    f"{f2(natural(m.get('pi_ub'), ratio))}]"),
-        (f"Test for overall effect", f"{test} = {f2(m.get('stat'))}, P = {fp(m.get('pval'))}"
+        ("95% prediction interval", dp.interval(dp.shown(m.get("pi_lb"), ratio),
+                                                dp.shown(m.get("pi_ub"), ratio), missing=dp.MISSING)),
+        ("Test for overall effect", f"{test} = {number(m.get('stat'))}, {dp.p_value(m.get('pval'))}"
          if ratio.null is not None else "– (the measure has no null)"),
-        ("tau² [95% CI]", f"{f2(m.get('tau2'), 3)} {_ci(m.get('tau2_ci'), 3)}"),
-        ("I² [95% CI]", f"{f2(m.get('I2'), 1)}% {_ci(m.get('I2_ci'), 1, '%')}"),
-        ("H² [95% CI]", f"{f2(m.get('H2'))} {_ci(m.get('H2_ci'))}"),
-        ("Cochran's Q", f"Q = {f2(m.get('Q'))}, df = {m.get('Q_df', '–')}, "
-                        f"P = {fp(m.get('Q_pval'))}"),
+        ("tau² [95% CI]", f"{number(m.get('tau2'), 3)} {_ci(m.get('tau2_ci'), 3)}"),
+        ("I² [95% CI]", f"{dp.percent(m.get('I2'), 1, dp.MISSING)} {_ci(m.get('I2_ci'), 1, '%')}"),
+        ("H² [95% CI]", f"{number(m.get('H2'))} {_ci(m.get('H2_ci'))}"),
+        ("Cochran's Q", f"Q = {number(m.get('Q'))}, df = {m.get('Q_df', '–')}, "
+                        f"{dp.p_value(m.get('Q_pval'))}"),
     ]
     ce = pooled.get("common_effect") or {}
     if ce:
@@ -300,7 +290,7 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
 def _ci(pair, digits=2, unit="") -> str:
     if not isinstance(pair, (list, tuple)) or len(pair) != 2 or num(pair[0]) is None:
         return ""
-    return f"[{f2(pair[0], digits)}{unit}, {f2(pair[1], digits)}{unit}]"
+    return f"[{number(pair[0], digits)}{unit}, {number(pair[1], digits)}{unit}]"
 
 
 def subgroup_section(pooled: dict) -> dict | None:
@@ -314,10 +304,14 @@ def subgroup_section(pooled: dict) -> dict | None:
     ratio = display(pooled)
     rows = [{"level": lv.get("level"), "k": lv.get("k", ""),
              "estimate": estimate_text(lv.get("estimate"), lv.get("ci_lb"), lv.get("ci_ub"), ratio),
-             "tau2": f2(lv.get("tau2"), 3), "I2": f2(lv.get("I2"), 1)} for lv in levels]
+             "tau2": number(lv.get("tau2"), 3), "I2": number(lv.get("I2"), 1)} for lv in levels]
     return {"variable": sub.get("variable", ""), "rows": rows,
-            "test": f"Q = {f2(sub.get('Q_between'))}, df = {sub.get('Q_between_df', '–')}, "
-                    f"P = {fp(sub.get('Q_between_pval'))}"}
+            "test": f"Q = {number(sub.get('Q_between'))}, df = {sub.get('Q_between_df', '–')}, "
+                    f"{dp.p_value(sub.get('Q_between_pval'))}"}
+
+
+# What metasr.stats.bias.REPORTED_EGGER is: metafor's regtest(fit).
+EGGER_NAME = "Egger's regression test (the outcome's model with the standard error as predictor)"
 
 
 def small_study_section(pooled: dict) -> dict:
@@ -332,17 +326,16 @@ def small_study_section(pooled: dict) -> dict:
                                          f"{small.get('skipped') or 'no results'}."}
     ratio = display(pooled)
     rows = []
-    for key, name in (("egger", "Egger's test (mixed-effects, predictor SE)"),
-                      ("egger_lm", "Egger's regression test (classical, weighted regression)")):
-        e = small.get(key) or {}
-        if e:
-            rows.append((name, f"{'z' if key == 'egger' else 't'} = {f2(e.get('stat'))}, "
-                               f"P = {fp(e.get('pval'))}; limit estimate "
-                               f"{f2(natural(e.get('limit_estimate'), ratio))}"))
+    e = reported_egger(small) or {}
+    if e:  # one Egger test, the one the funnel plot shows (metasr.stats.bias.REPORTED_EGGER)
+        rows.append((EGGER_NAME, f"{'z' if (pooled.get('test') or 'z') == 'z' else 't'} = "
+                                 f"{number(e.get('stat'))}, {dp.p_value(e.get('pval'))}; limit estimate "
+                                 f"{number(dp.shown(e.get('limit_estimate'), ratio))}"
+                     if num(e.get("pval")) is not None else f"not run: {e.get('message') or 'no result'}"))
     b = small.get("begg") or {}
     if b:
-        rows.append(("Begg's rank correlation", f"Kendall's tau = {f2(b.get('kendall_tau'), 3)}, "
-                                                f"P = {fp(b.get('pval'))}"))
+        rows.append(("Begg's rank correlation", f"Kendall's tau = {number(b.get('kendall_tau'), 3)}, "
+                                                f"{dp.p_value(b.get('pval'))}"))
     t = small.get("trimfill") or {}
     if t:
         rows.append(("Trim-and-fill (" + str(t.get("estimator", "L0")) + ")",
@@ -364,8 +357,8 @@ def sensitivity_section(pooled: dict) -> dict:
                 "omitted": s.get("label") or s.get("study_id"),
                 "estimate": estimate_text(l1o["estimate"][i], (l1o.get("ci_lb") or [None] * len(studies))[i],
                                           (l1o.get("ci_ub") or [None] * len(studies))[i], ratio),
-                "pval": fp((l1o.get("pval") or [None] * len(studies))[i]),
-                "I2": f2((l1o.get("I2") or [None] * len(studies))[i], 1),
+                "pval": dp.p_number((l1o.get("pval") or [None] * len(studies))[i]),
+                "I2": number((l1o.get("I2") or [None] * len(studies))[i], 1),
             })
     influence = sens.get("influence") or {}
     flagged = []
@@ -374,7 +367,7 @@ def sensitivity_section(pooled: dict) -> dict:
         # Cook's distance above 4/k: a common screening threshold for influential studies.
         limit = 4 / len(studies)
         flagged = [f"{studies[i].get('label') or studies[i].get('study_id')} "
-                   f"(Cook's D = {f2(c, 3)})" for i, c in enumerate(cook)
+                   f"(Cook's D = {number(c, 3)})" for i, c in enumerate(cook)
                    if num(c) is not None and c > limit]
     cumulative = cumulative_rows(sens.get("cumulative") or {}, studies, ratio)
     return {"leave1out": rows, "influential": flagged, "has_influence": bool(cook),
@@ -394,36 +387,8 @@ def cumulative_rows(cumul: dict, studies: list[dict], ratio: bool) -> list[dict]
                      "k": step + 1,
                      "estimate": estimate_text(cumul["estimate"][step], cumul["ci_lb"][step], cumul["ci_ub"][step],
                                                ratio),
-                     "I2": f2((cumul.get("I2") or [None] * len(order))[step], 1)})
+                     "I2": number((cumul.get("I2") or [None] * len(order))[step], 1)})
     return rows
-
-
-def arm_text(study: dict) -> str:
-    """Group data as analysed (after any conversion): 'mean (SD), n' or 'events/n' per group, or a
-    single group's 'events/n', 'events / person-time' or 'r = .., n = ..'."""
-    from metasr.figures.forest import arm_value
-    from metasr.figures.style import fmt_data
-
-    events, n, time, r = (arm_value(study, 0, w) for w in ("events", "total", "time", "r"))
-    if r is not None:
-        return f"r = {fmt_data(r)}" + (f", n = {fmt_data(n)}" if n is not None else "")
-    if events is not None and time is not None:
-        return f"{fmt_data(events)} events / {fmt_data(time)} person-time"
-    if events is not None and n is not None:
-        return f"{fmt_data(events)}/{fmt_data(n)}"
-    groups = []
-    for g in (1, 2):
-        mean, sd, n = (arm_value(study, g, w) for w in ("mean", "sd", "total"))
-        events, time = arm_value(study, g, "events"), arm_value(study, g, "time")
-        if mean is not None and sd is not None:
-            groups.append(f"{fmt_data(mean)} ({fmt_data(sd)})" + (f", n = {fmt_data(n)}" if n else ""))
-        elif events is not None and time is not None:
-            groups.append(f"{fmt_data(events)} events / {fmt_data(time)} person-time")
-        elif events is not None and n is not None:
-            groups.append(f"{fmt_data(events)}/{fmt_data(n)}")
-        elif n is not None:
-            groups.append(f"n = {fmt_data(n)}")
-    return " vs ".join(groups) if len(groups) == 2 else ""
 
 
 def studies_table(extraction_rows: list[dict], measure: str,
@@ -441,11 +406,12 @@ def studies_table(extraction_rows: list[dict], measure: str,
         yi, vi = num(r.get("yi")), num(r.get("vi"))
         effect = ""
         match = computed.get(str(r.get("study_id")))
-        arms = ""
+        arms, conversion = "", r.get("conversion", "")
         if usable and match:
             s = match.pop(0)
             effect = estimate_text(s.get("yi"), s.get("ci_lb"), s.get("ci_ub"), ratio.for_study(s))
-            arms = arm_text(s)
+            arms = dp.arm_text(s)
+            conversion = s.get("conversion", conversion)  # with escalc's continuity correction
         elif yi is not None and vi is not None:
             se = math.sqrt(vi)
             effect = estimate_text(yi, yi - 1.959963984540054 * se, yi + 1.959963984540054 * se,
@@ -454,7 +420,7 @@ def studies_table(extraction_rows: list[dict], measure: str,
             "study_id": r.get("study_id", ""), "label": r.get("label") or r.get("study_id", ""),
             "year": r.get("year", ""), "usable": usable,
             "not_usable_reason": r.get("not_usable_reason", ""),
-            "reported_form": r.get("reported_form", ""), "conversion": r.get("conversion", ""),
+            "reported_form": r.get("reported_form", ""), "conversion": conversion,
             "conversion_detail": r.get("conversion_detail", ""),
             "n": " / ".join(v for v in (r.get("n1i", ""), r.get("n2i", "")) if v) or r.get("ni", ""),
             "effect": effect, "arms": arms, "source_location": r.get("source_location", ""),
@@ -521,34 +487,39 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
         text = f"{k} studies; pooled {measure} " + estimate_text(m.get("estimate"), m.get("ci_lb"),
                                                                  m.get("ci_ub"), disp)
         if num(m.get("pi_lb")) is not None:
-            text += f"; 95% prediction interval {f2(natural(m.get('pi_lb'), disp))} to " \
-                    f"{f2(natural(m.get('pi_ub'), disp))}"
-        return text + (f"; I² = {f2(m.get('I2'), 1)}%." if num(m.get("I2")) is not None else ".")
+            text += f"; 95% prediction interval " + dp.interval(dp.shown(m.get("pi_lb"), disp),
+                                                                 dp.shown(m.get("pi_ub"), disp))
+        return text + (f"; I² = {dp.percent(m.get('I2'), 1)}." if num(m.get("I2")) is not None else ".")
     small = pooled.get("small_study") or {}
     if kind == "funnel" and small and "skipped" not in small:
-        parts = [f"Egger's test P = {fp((small.get('egger') or {}).get('pval'))}"]
+        parts = [f"Egger's test {dp.p_value((reported_egger(small) or {}).get('pval'))}"]
         if small.get("trimfill"):
             parts.append(f"trim-and-fill filled {small['trimfill'].get('k0', '–')} studies")
         return "; ".join(parts) + "."
     sens = pooled.get("sensitivity") or {}
-    values = [natural(v, disp) for v in ((sens.get(kind) or {}).get("estimate") or [])
+    values = [dp.shown(v, disp) for v in ((sens.get(kind) or {}).get("estimate") or [])
               if num(v) is not None]
+    d = dp.decimals_for(values)
     if kind == "leave1out" and values:
-        return f"With one study omitted the pooled {measure} ranges from {f2(min(values))} to " \
-               f"{f2(max(values))}."
+        return f"With one study omitted the pooled {measure} ranges from {number(min(values), d)} to " \
+               f"{number(max(values), d)}."
     if kind == "cumulative" and values:
-        return f"The cumulative {measure} moves from {f2(values[0])} (first study) to " \
-               f"{f2(values[-1])} (all {len(values)} studies)."
+        return f"The cumulative {measure} moves from {number(values[0], d)} (first study) to " \
+               f"{number(values[-1], d)} (all {len(values)} studies)."
     return ""
 
 
-def describe_prisma(prisma: dict | None) -> str:
+def describe_prisma(prisma: dict | None, meta: dict | None = None) -> str:
     if not prisma:
         return ""
     records, included = prisma.get("records") or {}, prisma.get("included") or {}
-    return f"Records identified: {records.get('identified', '–')}; unique after de-duplication: " \
+    text = f"Records identified: {records.get('identified', '–')}; unique after de-duplication: " \
            f"{records.get('unique', '–')}; studies included: {included.get('studies', '–')} " \
-           f"(reports: {included.get('reports', '–')})."
+           f"(reports: {included.get('reports', '–')})"
+    if meta:
+        text += f"; studies included in meta-analysis: {meta['studies']}" + (
+            f" (reports: {meta['reports']})" if meta.get("reports") is not None else "")
+    return text + "."
 
 
 def describe_rob(studies: list[dict]) -> str:
@@ -583,8 +554,8 @@ def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list
         ours = estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), ratio) \
             if pooled.get("status") == "pooled" else (pooled.get("status_message") or "–")
         if published:
-            theirs = f"{f2(published.get('estimate'))} [{f2(published.get('ci_lb'))}, " \
-                     f"{f2(published.get('ci_ub'))}]"
+            theirs = dp.ci(published.get("estimate"), published.get("ci_lb"), published.get("ci_ub"),
+                           missing=dp.MISSING)
         else:
             theirs = "–"
         agreement = ""
@@ -641,7 +612,7 @@ def flow_origin(prisma: dict | None) -> str:
     return "counted by metasr from the search exports and screening decisions"
 
 
-def review_summary(config, prisma, studies, sections) -> list[tuple[str, str]]:
+def review_summary(config, prisma, studies, sections, meta: dict | None = None) -> list[tuple[str, str]]:
     by_status = {}
     for s in sections:
         by_status.setdefault(s["status"], []).append(s["label"])
@@ -653,6 +624,9 @@ def review_summary(config, prisma, studies, sections) -> list[tuple[str, str]]:
         included = prisma.get("included") or {}
         rows.append(("Studies included (reports)",
                      f"{included.get('studies', '–')} ({included.get('reports', '–')})"))
+    if meta is not None:
+        rows.append(("Studies included in meta-analysis (reports)", str(meta["studies"]) + (
+            f" ({meta['reports']})" if meta.get("reports") is not None else "")))
     rows.append(("Studies in the extraction sheet", str(len(studies))))
     rows.append(("Outcomes planned", str(len(sections))))
     rows.append(("Outcomes pooled", str(len(by_status.get("pooled", [])))))
@@ -672,7 +646,9 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["f2"] = f2
+    env.filters["number"] = number
+    env.filters["ci"] = lambda snapshot: dp.ci(snapshot.get("estimate"), snapshot.get("ci_lb"),
+                                               snapshot.get("ci_ub"), missing=dp.MISSING)
     env.filters["json_script"] = json_script
     return env
 
@@ -708,18 +684,20 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
                                 extraction.get(p.get("outcome"), []), plan, studies_by_id)
                 for p in pooled_results]
     prisma = read_json(prisma_json)
+    meta = meta_analysis_counts(prisma or {}, pooled_results)
+    narrative = narrative_rows(read_csv(narrative_csv), sections)
     rob_numbers = describe_rob(studies)
     software = software_versions()
     review = config.get("review") or {}
     return {
         "review": review,
         "groups": review.get("groups") or {},
-        "summary": review_summary(config, prisma, studies, sections),
+        "summary": review_summary(config, prisma, studies, sections, meta),
         "linked_figures": linked_summary(plan),
         "linked_note": LINKED_NOTE,
         "prisma": plan.get("prisma"),
         "flow_origin": flow_origin(prisma),
-        "prisma_numbers": describe_prisma(prisma),
+        "prisma_numbers": describe_prisma(prisma, meta),
         "summary_forest": plan.get("summary_forest"),
         "rob_assessed": rob_is_assessed(studies),
         "rob_figures": [{"key": key, "heading": heading, "numbers": rob_numbers, **plan[key]}
@@ -731,8 +709,8 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
         "upgrades": [(u, UPGRADE_NAMES[u]) for u in UPGRADES],
         "assets": {"css": Markup(asset("report.css")), "js": Markup(asset("report.js"))},
         "published": published_comparison(pooled_results, outcomes_cfg),
-        "narrative": narrative_rows(read_csv(narrative_csv), sections),
-        "methods": methods_paragraph(config, pooled_results, software),
+        "narrative": narrative,
+        "methods": methods_paragraph(config, pooled_results, software, extraction, len(narrative)),
         "software": software,
         "checksums": [{"path": str(p), "sha256": sha256(p)} for p in sorted(map(str, inputs or []))
                       if Path(p).is_file()],
