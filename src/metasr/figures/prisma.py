@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from metasr.display import number
 from metasr.errors import InputError, Problem
 from metasr.figures.style import new_figure, save_figure, style, text_width_in, truncate_to_width
 
@@ -135,7 +136,7 @@ def column_boxes(name: str, c: dict, x: float) -> dict[str, Box]:
 def _kappa_note(label: str, a: dict) -> str:
     if not a or not a.get("dual"):
         return ""
-    kappa = "undefined" if a.get("kappa") is None else f"{a['kappa']:.2f}"
+    kappa = "undefined" if a.get("kappa") is None else number(a["kappa"])  # may be negative
     text = (f"{label} screening by two reviewers: Cohen's kappa = {kappa} {_n(a['n'])}; "
             f"{a['conflicts']} conflicts")
     return text + (f", {a['unresolved']} unresolved." if a.get("unresolved") else ", all resolved.")
