@@ -34,6 +34,7 @@ from metasr import display as dp
 from metasr import measures
 from metasr.display import arm_value  # noqa: F401  (one definition, shared with the report)
 from metasr.figures import style as st
+from metasr.stats.subgroup import normalise_subgroups  # noqa: F401  (the report reads levels the same way)
 
 Z975 = 1.959963984540054
 ROW_IN = 0.19  # row height, inches
@@ -268,34 +269,6 @@ def overall_text(m: dict, test: str) -> str:
         return ""
     name = "Z" if (test or "z").lower() == "z" else "t"
     return f"Test for overall effect: {name} = {dp.number(abs(m['stat']))} ({dp.p_value(m.get('pval'))})"
-
-
-def normalise_subgroups(sub: dict | None) -> list[dict]:
-    """Subgroup levels as a list of dicts, whichever of the two accepted shapes came in."""
-    if not sub or not sub.get("levels"):
-        return []
-    levels = sub["levels"]
-    if isinstance(levels[0], dict):
-        out = [dict(level) for level in levels]
-    else:
-        out = []
-        for i, name in enumerate(levels):
-            entry = {"level": name}
-            for key in ("k", "estimate", "se", "ci_lb", "ci_ub", "tau2", "I2", "Q", "Q_df",
-                        "Q_pval"):
-                if isinstance(sub.get(key), list) and i < len(sub[key]):
-                    entry[key] = sub[key][i]
-            # metasr.stats.subgroup adds each level's full model under `fits`.
-            fit = (sub.get("fits") or {}).get(name) or {}
-            for key in ("ci_lb", "ci_ub", "I2", "Q", "Q_df", "Q_pval"):
-                if key not in entry and st.is_number(fit.get(key)):
-                    entry[key] = fit[key]
-            out.append(entry)
-    for entry in out:
-        if not st.is_number(entry.get("ci_lb")) and st.is_number(entry.get("se")):
-            entry["ci_lb"] = entry["estimate"] - Z975 * entry["se"]
-            entry["ci_ub"] = entry["estimate"] + Z975 * entry["se"]
-    return out
 
 
 def subgroup_difference_text(sub: dict) -> str:

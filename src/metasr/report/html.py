@@ -295,7 +295,7 @@ def _ci(pair, digits=2, unit="") -> str:
 
 def subgroup_section(pooled: dict) -> dict | None:
     """Per-level estimates and the test for subgroup differences, when the result has them."""
-    from metasr.figures.forest import normalise_subgroups
+    from metasr.stats.subgroup import normalise_subgroups
 
     sub = pooled.get("subgroups")
     levels = normalise_subgroups(sub)
