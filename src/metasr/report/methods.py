@@ -45,8 +45,10 @@ CONVERSIONS = (
     (re.compile(r"^SD from 95% CI"), "SDs were derived from 95% confidence intervals of group means "
                                      "(Cochrane Handbook 6.5.2.2)"),
     (re.compile(r"^MD from group means"), "mean differences were computed from group means and SDs"),
+    (re.compile(r"^SE from 95% CI on the log scale"), "standard errors of reported ratios were derived from "
+                                                      "their 95% confidence intervals on the log scale"),
     (re.compile(r"^SE from 95% CI"), "standard errors of reported effects were derived from their 95% "
-                                     "confidence intervals (ratios on the log scale)"),
+                                     "confidence intervals"),
     (re.compile(r"^SE from two-sided p"), "standard errors of reported effects were derived from exact "
                                           "two-sided P values via z (Cochrane Handbook 6.3.2)"),
     (re.compile(r"^t statistic as reported"), "standardised mean differences were computed from reported "
