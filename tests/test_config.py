@@ -230,7 +230,8 @@ def test_every_registry_measure_and_escalc_options_are_accepted_and_checked():
 
 
 def test_risk_of_bias_summary_weighting():
-    assert prepared(copy.deepcopy(RAW))["risk_of_bias"] == {"summary": "unweighted", "weight_outcome": None}
+    assert prepared(copy.deepcopy(RAW))["risk_of_bias"] == {"summary": "unweighted", "weight_outcome": None,
+                                                            "forest": False}
     raw = copy.deepcopy(RAW)
     raw["risk_of_bias"] = {"summary": "weighted"}
     (problem,) = problems_of(raw)

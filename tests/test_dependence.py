@@ -83,10 +83,13 @@ def test_counts_and_labels():
     assert dependence.counts_text(pooled, inner=True) == "5 studies, 12 effect sizes"
     assert dependence.counts_text({"k": 1}) == "1 study"
     assert dependence.es_label({"comparison": "A vs P", "timepoint": "12 wk", "es_id": "BDI"}) == "A vs P, 12 wk, BDI"
-    assert dependence.meta_analysis_counts([
+    from metasr.screening.prisma import meta_analysis_counts
+
+    counts = meta_analysis_counts({}, [
         {"status": "pooled", "k": 3, "studies": [{"study_id": "a"}, {"study_id": "a"}, {"study_id": "b"}]},
         {"status": "pooled", "k": 2, "studies": [{"study_id": "b"}, {"study_id": "c"}]},
-        {"status": "single_study", "k": 1, "studies": [{"study_id": "d"}]}]) == {"studies": 3, "effect_sizes": 5}
+        {"status": "single_study", "k": 1, "studies": [{"study_id": "d"}]}])
+    assert (counts["studies"], counts["effect_sizes"]) == (3, 5)
 
 
 def test_an_aggregated_outcome_is_weighted_by_study():

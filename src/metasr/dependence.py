@@ -232,9 +232,3 @@ def participants(pooled: dict) -> int | None:
     return int(round(total))
 
 
-def meta_analysis_counts(pooled_results: list[dict]) -> dict:
-    """PRISMA 2020's "studies included in meta-analysis": the studies of every pooled outcome (each
-    once), and their effect sizes summed over outcomes."""
-    pooled = [p for p in pooled_results if p.get("status") == "pooled"]
-    studies = {str(s.get("study_id")) for p in pooled for s in p.get("studies") or []}
-    return {"studies": len(studies), "effect_sizes": sum(effect_size_count(p) for p in pooled)}

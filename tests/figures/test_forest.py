@@ -1,4 +1,5 @@
-"""Forest plot: layout content, orientation of the favours labels, k = 1, sizes 2 to 200."""
+"""Forest plot: layout content, orientation of the favours labels, k = 1, sizes 2 to 200, an axis
+that shows every square, risk-of-bias columns, subgroups as the engine fits them."""
 
 import re
 from pathlib import Path
@@ -22,9 +23,9 @@ def test_bcg_forest_shows_revman_content(bcg_pooled, review_config, tmp_path):
     text = svg_text(bcg_pooled, tmp_path, {"higher_is": "worse"}, review_config["review"])
     # Back-transformed pooled RR from metafor: exp(-0.7145) = 0.49 [0.34, 0.70].
     assert "0.49 [0.34, 0.70]" in text
-    assert "Tau² = 0.31; Chi² = 152.23, df = 12 (P &lt; 0.00001); I² = 92%" in text
-    assert "Test for overall effect: Z = 3.97 (P = 0.00007)" in text
-    assert "Test for subgroup differences: Chi² = 1.86, df = 2 (P = 0.39)" in text
+    assert "Tau² = 0.31; Chi² = 152.23, df = 12 (P &lt; 0.0001); I² = 92%" in text
+    assert "Test for overall effect: Z = 3.97 (P &lt; 0.0001)" in text  # P = 7.1e-05
+    assert "Test for subgroup differences: Chi² = 1.86, df = 2 (P = 0.394)" in text
     assert text.count("Subtotal (95% CI)") == 3
     assert "Prediction interval" in text and "[0.15, 1.55]" in text
     assert "Favours IRL-positive" in text and "Favours IRL-negative" in text
@@ -134,3 +135,128 @@ def test_correlation_and_rate_forests(tmp_path):
     assert ">r<" in text and "Correlation" in text and "Test for overall effect" in text
     text = svg_text(pooled_measure("hart1999", "IRLN"), tmp_path, name="ir", png=False)
     assert "Person-time" in text and "Incidence rate" in text and "log incidence rate scale" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# The axis shows every square; only whiskers are cut (with arrows)
+
+
+def far_out_pooled() -> dict:
+    """SYNTHETIC: eleven precise studies near 0.2 and one imprecise study at SMD 1.53, the largest
+    effect of the default review when the axis stopped at 1.5 and drew it as an arrow only."""
+    import math
+
+    studies = [{"study_id": f"S{i}", "label": f"Synthetic {i}", "year": 2000 + i, "yi": 0.15 + 0.01 * i,
+                "vi": 0.01, "weight": 8.0} for i in range(11)]
+    studies.append({"study_id": "FAR", "label": "Synthetic far", "year": 2020, "yi": 1.53, "vi": 0.36,
+                    "weight": 1.0})
+    for s in studies:
+        s["sei"] = math.sqrt(s["vi"])
+        s["ci_lb"], s["ci_ub"] = s["yi"] - 1.96 * s["sei"], s["yi"] + 1.96 * s["sei"]
+    return {"outcome": "far", "label": "SYNTHETIC far-out effect", "measure": "SMD", "method": "REML",
+            "status": "pooled", "k": 12, "studies": studies,
+            "model": {"estimate": 0.25, "ci_lb": 0.18, "ci_ub": 0.32, "pi_lb": 0.1, "pi_ub": 0.4, "tau2": 0.001,
+                      "I2": 10.0, "Q": 12.0, "Q_df": 11, "Q_pval": 0.36, "stat": 7.0, "pval": 1e-12}}
+
+
+def test_every_square_is_on_the_axis_and_long_whiskers_get_arrows():
+    pooled = far_out_pooled()
+    fig = forest.plot_forest(pooled)
+    ax = next(a for a in fig.axes if a.get_xlim()[1] > 0)
+    lo, hi = ax.get_xlim()
+    assert all(lo < s["yi"] < hi for s in pooled["studies"])
+    assert hi > 1.53 * forest.SQUARE_ROOM - 1e-9  # room for the square itself, not only its centre
+    squares = next(c for c in ax.collections if type(c).__name__ == "PathCollection").get_offsets()
+    assert len(squares) == len(pooled["studies"])  # every study has its square
+    assert max(x for x, _ in squares) == pytest.approx(1.53)
+    assert pooled["studies"][-1]["ci_ub"] > hi  # the whisker is cut ...
+    assert any(getattr(child, "arrow_patch", None) is not None for child in ax.get_children())  # ... with an arrow
+
+
+def test_numbers_use_one_format_down_each_column(tmp_path):
+    pooled = far_out_pooled()
+    for s, mean in zip(pooled["studies"], (5, 5.25, 4, 6.5)):  # SYNTHETIC arm data
+        s.update(m1i=mean, sd1i=1.2, n1i=20, m2i=5, sd2i=1, n2i=20)
+    text = svg_text(pooled, tmp_path, png=False)
+    assert ">5.00<" in text and ">5<" not in text  # means share their decimals: no "5" beside "5.00"
+    assert ">20<" in text  # counts stay whole
+    assert "P &lt; 0.0001" in text and "P = &lt;" not in text
+    assert "−" in text and "-0." not in text  # true minus signs in numbers
+
+
+# ---------------------------------------------------------------------------------------------
+# Risk-of-bias columns (RevMan's layout)
+
+
+ROB_ROWS = [  # SYNTHETIC judgements
+    {"study_id": "S0", "rob_tool": "RoB2", "rob_randomisation": "low", "rob_deviations": "some concerns",
+     "rob_missing": "low", "rob_measurement": "high", "rob_reporting": "low"},
+    {"study_id": "S1", "rob_tool": "RoB2", "rob_randomisation": "low", "rob_deviations": "low",
+     "rob_missing": "low", "rob_measurement": "low", "rob_reporting": "low"},
+]
+
+
+def test_risk_of_bias_columns_one_cell_per_domain(tmp_path):
+    from metasr import rob
+
+    pooled = far_out_pooled()
+    fig = forest.plot_forest(pooled, {"forest": {"risk_of_bias": True}}, {}, rob_rows=ROB_ROWS)
+    circles = [a for a in fig.artists if type(a).__name__ == "Circle"]
+    # 12 studies x (5 RoB 2 domains + overall); ten studies are not assessed (grey cells).
+    assert len(circles) == 12 * 6
+    colours = [c.get_facecolor() for c in circles]
+    from matplotlib.colors import to_rgba
+
+    assert colours.count(to_rgba(rob.JUDGEMENTS["high"][0])) == 2  # S0's D4 and its overall
+    assert colours.count(to_rgba(rob.JUDGEMENTS[""][0])) == 10 * 6
+    forest.st.save_figure(fig, tmp_path / "rob.svg")
+    text = (tmp_path / "rob.svg").read_text()
+    assert "Risk of bias" in text and ">D5<" in text and ">Overall<" in text
+    assert "D1 randomisation process" in text and "grey: not assessed" in text
+
+
+def test_risk_of_bias_columns_only_when_asked_and_honest_when_unassessed(tmp_path):
+    pooled = far_out_pooled()
+    plain = forest.plot_forest(pooled, {}, {}, rob_rows=ROB_ROWS)
+    assert not [a for a in plain.artists if type(a).__name__ == "Circle"]
+    unassessed = forest.plot_forest(pooled, {"forest": {"risk_of_bias": True}}, {},
+                                    rob_rows=[{"study_id": "S0"}])
+    assert not [a for a in unassessed.artists if type(a).__name__ == "Circle"]
+    forest.st.save_figure(unassessed, tmp_path / "u.svg")
+    assert "not assessed for any study of this outcome" in (tmp_path / "u.svg").read_text()
+
+
+def test_continuity_corrections_are_marked(tmp_path):
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    table = pd.DataFrame({"study_id": ["a", "b", "c"], "label": ["Zero", "B", "C"], "year": [2001, 2002, 2003],
+                          "ai": [0, 3, 5], "n1i": [10, 20, 30], "ci": [2, 4, 9], "n2i": [10, 20, 30]})  # SYNTHETIC
+    text = svg_text(pool_outcome(table, "RR", "REML", outcome="x", label="X"), tmp_path, png=False)
+    assert "Zero 2001 ‡" in text and "‡ Continuity correction: 0.5 added to each cell" in text
+    assert "†" not in text  # a correction is not a conversion of the reported form
+
+
+# ---------------------------------------------------------------------------------------------
+# Subgroups as metasr.stats.subgroup fits them
+
+
+def test_subgroups_drawn_as_the_engine_fits_them(bcg_pooled, tmp_path):
+    from metasr.stats.subgroup import subgroup_analysis
+
+    studies = bcg_pooled["studies"]
+    groups = ["single" if i == 0 else ("a" if i % 2 else "b") for i in range(len(studies))]
+    sub = subgroup_analysis([s["yi"] for s in studies], [s["vi"] for s in studies], groups, "REML", "z", "RR")
+    pooled = dict(bcg_pooled, studies=[dict(s, subgroup=g) for s, g in zip(studies, groups)],
+                  subgroups=dict(sub, variable="SYNTHETIC split"))
+    text = svg_text(pooled, tmp_path, png=False)
+    import math
+
+    for level in sub["levels"]:  # every level's subtotal is the engine's estimate and CI
+        fit = sub["fits"][level]
+        shown = f"{math.exp(fit['estimate']):.2f} [{math.exp(fit['ci_lb']):.2f}, {math.exp(fit['ci_ub']):.2f}]"
+        assert shown in text
+    assert text.count("Subtotal (95% CI)") == 3  # the one-study level keeps its own estimate
+    assert "not applicable (one study)" in text
+    assert f"Chi² = {sub['Q_between']:.2f}, df = 2" in text

@@ -8,20 +8,30 @@ from metasr.figures import funnel
 from metasr.figures.style import save_figure
 
 
-def test_egger_line_intercept_is_metafor_limit_estimate(bcg_pooled):
+def test_egger_line_is_the_reported_tests_model(bcg_pooled):
+    """The line drawn is the model of the Egger test the report shows (regtest(fit): rma, sei):
+    its intercept is metafor's limit estimate."""
     yi = [s["yi"] for s in bcg_pooled["studies"]]
     sei = [s["sei"] for s in bcg_pooled["studies"]]
-    intercept, _ = funnel.egger_line(yi, sei)
-    expected = bcg_pooled["small_study"]["egger_lm"]["limit_estimate"]  # regtest(model = "lm")
-    assert intercept == pytest.approx(expected, abs=1e-9)
+    intercept, _ = funnel.egger_line(yi, sei, bcg_pooled["method"], bcg_pooled["test"])
+    expected = bcg_pooled["small_study"]["egger"]["limit_estimate"]  # metafor regtest(res)
+    assert intercept == pytest.approx(expected, rel=1e-6)
 
 
-def test_funnel_draws_and_reports_tests(bcg_pooled, tmp_path):
+def test_funnel_caption_and_report_show_the_same_egger_test(bcg_pooled, tmp_path):
+    from metasr.report.html import describe_outcome_figure, small_study_section
+
     save_figure(funnel.plot_funnel(bcg_pooled), tmp_path / "f.svg", tmp_path / "f.png")
     text = (tmp_path / "f.svg").read_text()
-    # the reported Egger test (regtest, model rma: P = 0.42), not the classic lm form (P = 0.19)
-    assert "Egger's test P = 0.42" in text and "P = 0.19" not in text and "1 study filled" in text
+    # the reported Egger test (regtest, model rma: P = 0.4218), not the classic lm form (P = 0.19)
+    assert "Egger's test P = 0.422" in text and "P = 0.19" not in text and "1 study filled" in text
     assert "Risk ratio (log scale)" in text
+    bcg_pooled["k"] = len(bcg_pooled["studies"])
+    rows = dict(small_study_section(bcg_pooled)["rows"])
+    assert [name for name in rows if "Egger" in name] == ["Egger's regression test (the outcome's model with the "
+                                                          "standard error as predictor)"]
+    assert "P = 0.422" in next(v for k, v in rows.items() if "Egger" in k)
+    assert "Egger's test P = 0.422" in describe_outcome_figure("funnel", bcg_pooled)
 
 
 def test_filled_studies_are_drawn_when_given(bcg_pooled, tmp_path):

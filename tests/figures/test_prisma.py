@@ -141,3 +141,110 @@ def test_bad_input_is_a_problem_not_a_traceback(tmp_path):
         (tmp_path / "other.json").write_text(content)
         with pytest.raises(InputError, match="not a metasr prisma.json"):
             draw_prisma(tmp_path / "other.json", tmp_path / "x.svg", tmp_path / "x.png")
+
+
+# ---------------------------------------------------------------------------------------------
+# PRISMA 2020's boxes: removals before screening, the meta-analysis, stages a flow did not have
+
+
+def _text(drawn) -> str:
+    return " ".join(" ".join(" ".join(b.lines) for b, _ in drawn["boxes"]).replace("\u00a0", " ").split())
+
+
+META = {"studies": 30, "reports": 38, "study_ids": [], "outcomes": ["a", "b", "c"]}  # SYNTHETIC
+
+
+def test_meta_analysis_box_below_the_included_box(synthetic_prisma):
+    fig, drawn = build_figure(synthetic_prisma, META)
+    text = _text(drawn)
+    assert "Studies included in meta-analysis (n = 30)" in text
+    assert "Reports of studies included in meta-analysis (n = 38)" in text
+    assert "the studies of the 3 outcomes pooled (k ≥ 2)" in text
+    plan = drawn["layout"]
+    assert plan["meta"].y > plan["included"].bottom and plan["meta"].x == plan["included"].x
+    top, bottom = plan["stages"][-1][1:]
+    assert top == pytest.approx(plan["included"].y, abs=0.5) and bottom >= plan["meta"].bottom
+    assert "meta-analysis" not in _text(build_figure(synthetic_prisma)[1])  # not given: not drawn
+
+
+def test_removals_before_screening_as_prisma_2020_lists_them(synthetic_prisma):
+    text = _text(build_figure(synthetic_prisma)[1])
+    assert "Records marked as ineligible by automation tools (n = 0)" in text
+    assert "Records removed for other reasons (n = 0)" in text
+
+
+def test_a_stage_the_flow_did_not_have_has_no_boxes():
+    from metasr.screening.declared import declared_prisma, declared_problems
+
+    declared = {"source": "SYNTHETIC flow", "studies_included": 3, "reports_included": 4,
+                "databases": {"identified": 100, "duplicates": 10, "removed_automation": 20, "removed_other": 5,
+                              "assessed": 65, "reports_excluded": {"wrong design": 61}}}
+    assert declared_problems(declared, "config.yaml") == []
+    prisma = declared_prisma(declared)
+    assert prisma["columns"]["databases"]["omitted"] == ["screening", "retrieval"]
+    fig, drawn = build_figure(prisma)
+    text = _text(drawn)
+    for absent in ("Records screened", "Records excluded", "Reports sought", "Reports not retrieved"):
+        assert absent not in text
+    assert "Records marked as ineligible by automation tools (n = 20)" in text
+    assert "Reports assessed for eligibility (n = 65)" in text
+    identified = drawn["layout"]["columns"]["databases"]["identified"]
+    assessed = drawn["layout"]["columns"]["databases"]["assessed"]
+    assert assessed.y - identified.bottom < 1.0  # no empty rows between them
+
+
+def test_a_stage_is_declared_whole_and_its_counts_add_up():
+    from metasr.screening.declared import declared_problems
+
+    base = {"source": "SYNTHETIC", "studies_included": 3, "reports_included": 4,
+            "databases": {"identified": 100, "duplicates": 10, "assessed": 90, "reports_excluded": {"x": 86}}}
+    assert declared_problems(base, "c.yaml") == []
+    half = {**base, "databases": {**base["databases"], "screened": 90}}  # screened without excluded
+    assert any(p.key == "prisma.databases.excluded" for p in declared_problems(half, "c.yaml"))
+    lost = {**base, "databases": {**base["databases"], "identified": 120}}  # 20 records vanish
+    assert any("identified 120" in p.message for p in declared_problems(lost, "c.yaml"))
+
+
+def test_meta_analysis_counts_from_pooled_results_and_their_laws():
+    from metasr.screening.prisma import meta_analysis_counts, meta_analysis_problems
+
+    prisma = {"included": {"studies": 3, "reports": 4,
+                           "study_reports": {"A": ["r1", "r2"], "B": ["r3"], "C": ["r4"]}}}  # SYNTHETIC
+    pooled = [{"outcome": "x", "status": "pooled", "studies": [{"study_id": "A"}, {"study_id": "B"}]},
+              {"outcome": "y", "status": "pooled", "studies": [{"study_id": "A"}, {"study_id": "B"}]},
+              {"outcome": "z", "status": "single_study", "studies": [{"study_id": "C"}]}]
+    meta = meta_analysis_counts(prisma, pooled)
+    assert (meta["studies"], meta["reports"], meta["outcomes"]) == (2, 3, ["x", "y"])
+    assert meta_analysis_problems(prisma, meta) == []
+    stray = meta_analysis_counts(prisma, pooled + [{"outcome": "w", "status": "pooled",
+                                                      "studies": [{"study_id": "D"}, {"study_id": "A"}]}])
+    assert any("not included at full text: D" in p.message for p in meta_analysis_problems(prisma, stray))
+    declared = meta_analysis_counts({"included": {"studies": 3, "reports": 4}}, pooled)
+    assert declared["reports"] is None  # a declared flow does not say which reports are whose
+
+
+def test_the_workflow_step_draws_the_meta_analysis_box(synthetic_prisma, tmp_path):
+    synthetic_prisma["included"]["study_reports"] = {"S1": ["c1"], "S2": ["c2", "c3"]}
+    source = tmp_path / "prisma.json"
+    source.write_text(json.dumps(synthetic_prisma))
+    pooled = tmp_path / "x.json"
+    pooled.write_text(json.dumps({"outcome": "x", "status": "pooled",
+                                  "studies": [{"study_id": "S1"}, {"study_id": "S2"}]}))
+    draw_prisma(source, tmp_path / "a.svg", tmp_path / "a.png", [pooled])
+    svg = (tmp_path / "a.svg").read_text().replace("\u00a0", " ")
+    assert "Studies included in meta-analysis" in svg and "(n = 3)" in svg
+
+
+def test_a_declared_flow_smaller_than_the_analysis_is_noted_not_refused(tmp_path):
+    from metasr.screening.declared import declared_prisma
+
+    declared = declared_prisma({"source": "SYNTHETIC published review", "studies_included": 1, "reports_included": 1,
+                                "databases": {"identified": 2, "assessed": 2, "reports_excluded": {"x": 1}}})
+    source = tmp_path / "prisma.json"
+    source.write_text(json.dumps(declared))
+    pooled = tmp_path / "x.json"
+    pooled.write_text(json.dumps({"outcome": "x", "status": "pooled",
+                                  "studies": [{"study_id": "Old"}, {"study_id": "New2026"}]}))
+    draw_prisma(source, tmp_path / "a.svg", tmp_path / "a.png", [pooled])
+    svg = " ".join((tmp_path / "a.svg").read_text().replace("\u00a0", " ").split())
+    assert "2 studies in the meta-analysis but 1 included in the declared flow" in svg

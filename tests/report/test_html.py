@@ -150,7 +150,7 @@ def test_studies_table_shows_effects_and_group_data_as_analysed():
                "sd1i": 0.8966, "n1i": 13, "m2i": 1.6269, "sd2i": 0.9931, "n2i": 53},  # SYNTHETIC
               {"study_id": "B", "yi": -0.5, "ci_lb": -0.9, "ci_ub": -0.1, "n1i": 10, "n2i": 12}]
     rows = html.studies_table(extraction, "SMD", pooled)
-    assert [r["effect"] for r in rows] == ["", "0.19 [-0.42, 0.80]", "-0.50 [-0.90, -0.10]"]
+    assert [r["effect"] for r in rows] == ["", "0.19 [−0.42, 0.80]", "−0.50 [−0.90, −0.10]"]
     assert rows[1]["arms"] == "1.82 (0.90), n = 13 vs 1.63 (0.99), n = 53"
     assert rows[2]["arms"] == "n = 10 vs n = 12"
     ratio = html.studies_table([{"study_id": "C", "usable": "true"}], "RR",

@@ -1,12 +1,113 @@
-"""The methods paragraph follows the config and the pooled results."""
+"""The methods paragraph says what was done, and nothing that was not."""
 
-from metasr.report.methods import methods_paragraph
+import copy
+
+import pandas as pd
+
+from metasr.report.methods import CONVERSIONS, conversion_counts, methods_paragraph
+from metasr.stats.analysis import pool_outcome
+
+SOFTWARE = {"Python": "3.11.7", "metasr": "0.1.0"}
 
 
-def test_methods_name_estimators_conversions_and_software(review_config, normand_pooled):
-    text = methods_paragraph(review_config, [normand_pooled, {"method": "DL", "test": "knha"}],
-                             {"Python": "3.11.7", "metasr": "0.1.0"})
-    assert "restricted maximum likelihood" in text and "DerSimonian-Laird" in text
-    assert "Knapp-Hartung" in text
-    assert "Luo et al. (2018)" in text and "excluded" in text
+def pooled_as(pooled: dict, **changes) -> dict:
+    return {**copy.deepcopy(pooled), **changes}
+
+
+def test_models_are_named_per_outcome(review_config, normand_pooled):
+    a = pooled_as(normand_pooled, outcome="edss", label="EDSS")
+    b = pooled_as(normand_pooled, outcome="sdmt", label="SDMT", method="DL", test="knha")
+    text = methods_paragraph(review_config, [a, b], SOFTWARE)
+    assert "restricted maximum likelihood) with Wald-type tests and confidence intervals (normal " \
+           "distribution) for EDSS" in text
+    assert "DerSimonian-Laird estimator) with the Knapp-Hartung adjustment for SDMT" in text
     assert "IRL-positive with IRL-negative" in text and "metasr 0.1.0" in text
+    assert "Mantel-Haenszel" not in text and "common-effect" not in text
+
+
+def test_nothing_pooled_says_so_and_claims_no_model(review_config):
+    text = methods_paragraph(review_config, [{"outcome": "edss", "status": "single_study", "label": "EDSS"}],
+                             SOFTWARE)
+    assert "no meta-analysis was run" in text
+    for not_done in ("random-effects", "Heterogeneity", "GRADE", "Small-study", "Cumulative", "leave-one-out"):
+        assert not_done not in text
+    assert "Outcomes with a single study (EDSS) are reported without pooling." in text
+
+
+def test_conversions_are_those_the_rows_used(review_config, normand_pooled):
+    extraction = {"edss": [{"usable": "true", "conversion": "none"},
+                           {"usable": "true", "conversion": "t from two-sided p (Handbook 6.5.2.3)"},
+                           {"usable": "false", "conversion": "Luo 2018 (S1) mean; Wan 2014 (S1) SD"}]}
+    text = methods_paragraph(review_config, [normand_pooled], SOFTWARE, extraction)
+    assert "exact two-sided P values through the t statistic" in text and "in 1 row" in text
+    assert "median" not in text.lower() and "Luo" not in text  # the only median row was not used
+    extraction["edss"][2]["usable"] = "true"
+    text = methods_paragraph(review_config, [normand_pooled], SOFTWARE, extraction)
+    assert "medians with interquartile ranges or ranges were converted to means and SDs " \
+           "(Luo 2018 (S1) mean; Wan 2014 (S1) SD) in 1 row" in text
+    assert "Hozo" not in text
+    nothing = {"edss": [{"usable": "true", "conversion": "none"}]}
+    assert "did not report" not in methods_paragraph(review_config, [normand_pooled], SOFTWARE, nothing)
+
+
+def test_every_conversion_metasr_writes_has_its_sentence():
+    """The conversion texts metasr.extraction writes, each recognised (not 'other conversion')."""
+    written = ["Luo 2018 (S3) mean; Shi 2020 (S3) SD", "Hozo 2005 mean and SD (median, range)",
+               "Cochrane Handbook 6.5.2.5: mean = median, SD = IQR/1.35", "SD from SE (Handbook 6.5.2.2)",
+               "SD from 95% CI using t (Handbook 6.5.2.2)", "MD from group means", "SE from 95% CI on the log scale", "SE from 95% CI",
+               "SE from two-sided p via z (Handbook 6.3.2)", "t statistic as reported",
+               "t from two-sided p (Handbook 6.5.2.3)", "t = difference / SE",
+               "combined subgroups (Handbook Table 6.5.a)", "combined subgroups (sums)", "flipped"]
+    found = conversion_counts({"x": [{"usable": "true", "conversion": c} for c in written]})
+    assert not [key for key in found if key.startswith("other conversion")]
+    assert len(found) == len(CONVERSIONS)
+    unknown = conversion_counts({"x": [{"usable": "true", "conversion": "made up by hand"}]})
+    assert list(unknown) == ["other conversion: made up by hand"]  # named, never dropped
+
+
+def zero_cell_pooled(first_events: int = 0, **escalc) -> dict:
+    from metasr.stats.effects import Options
+
+    table = pd.DataFrame({"study_id": ["a", "b", "c"], "label": ["A", "B", "C"], "year": [2001, 2002, 2003],
+                          "ai": [first_events, 3, 5], "n1i": [10, 20, 30], "ci": [2, 4, 9],
+                          "n2i": [10, 20, 30]})  # SYNTHETIC
+    return pool_outcome(table, "RR", "REML", outcome="dmt_response", label="Response", options=Options(**escalc))
+
+
+def test_zero_cell_corrections_are_said_only_when_applied(review_config):
+    text = methods_paragraph(review_config, [zero_cell_pooled()], SOFTWARE)
+    assert "A continuity correction was applied: 0.5 added to each cell of the 2×2 table (zero cell; " \
+           "escalc add = 0.5, to = only0), in Response (1 study)." in text
+    assert "continuity" not in methods_paragraph(review_config, [zero_cell_pooled(1)], SOFTWARE)
+    everyone = methods_paragraph(review_config, [zero_cell_pooled(to="all")], SOFTWARE)
+    assert "to = all), in Response (3 studies)" in everyone
+
+
+def test_pooled_studies_carry_the_correction_instead_of_none():
+    studies = zero_cell_pooled()["studies"]
+    assert studies[0]["conversion"].startswith("0.5 added to each cell of the 2×2 table (zero cell")
+    assert studies[0]["continuity"] == {"add": 0.5, "to": "only0", "text": studies[0]["conversion"]}
+    assert "continuity" not in studies[1]
+
+
+def test_small_study_and_sensitivity_only_where_run(review_config, bcg_pooled, normand_pooled):
+    bcg = pooled_as(bcg_pooled, k=13)
+    text = methods_paragraph(review_config, [bcg], SOFTWARE)
+    assert f"Small-study effects were examined for {bcg['label']}" in text
+    few = pooled_as(normand_pooled, small_study={"skipped": "k = 9 < 10"}, sensitivity=None)
+    text = methods_paragraph(review_config, [few], SOFTWARE)
+    assert "Small-study effects were not assessed: no pooled outcome had 10 or more studies" in text
+    assert "Egger" not in text.split("GRADE")[0] and "leave-one-out" not in text and "Cumulative" not in text
+
+
+def test_grade_rules_follow_the_implementation(review_config, normand_pooled):
+    from metasr.report.grade import OPTIMAL_INFORMATION_SIZE
+
+    text = methods_paragraph(review_config, [normand_pooled], SOFTWARE)
+    assert "started at high certainty" in text and "ROBINS-I or ROBINS-E" in text
+    assert f"fewer than {OPTIMAL_INFORMATION_SIZE} participants" in text
+    assert "reviewers set their own ratings" not in text
+    config = copy.deepcopy(review_config)
+    config["outcomes"][normand_pooled["outcome"]] = {**config["outcomes"].get(normand_pooled["outcome"], {}),
+                                                    "grade": {"indirectness": -1, "reason": "test"}}
+    assert "reviewers set their own ratings" in methods_paragraph(config, [normand_pooled], SOFTWARE)

@@ -49,7 +49,7 @@ def test_figures_and_report_from_pool_outcome(tmp_path, dataset, expected, revie
     ratio = measure in {"RR", "IRR"}
     back = math.exp if ratio else (lambda x: x)
     pooled_text = (f"{back(want['estimate']):.2f} [{back(want['ci_lb']):.2f}, "
-                   f"{back(want['ci_ub']):.2f}]")
+                   f"{back(want['ci_ub']):.2f}]").replace("-", "−")  # true minus signs
 
     figures = {}
     for kind in ("forest", "funnel", "leave1out", "cumulative", "baujat"):

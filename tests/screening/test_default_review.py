@@ -46,7 +46,10 @@ def test_default_decisions_cover_every_record(shared_dir, tmp_path):
     db = prisma["columns"]["databases"]
     assert (db["screened"], db["excluded"], db["sought"]) == (87, 29, 58)
     assert (db["not_retrieved"], db["reports_excluded"], db["reports_included"]) == (0, 36, 22)
-    assert prisma["included"] == {"studies": 22, "reports": 22, "report_study_links": 22, "reports_with_several_studies": 0}
+    assert {k: prisma["included"][k] for k in ("studies", "reports", "report_study_links",
+                                                "reports_with_several_studies")} == {
+        "studies": 22, "reports": 22, "report_study_links": 22, "reports_with_several_studies": 0}
+    assert len(prisma["included"]["study_reports"]) == 22
     assert prisma["agreement"]["title_abstract"]["dual"] is False
     with open(tmp_path / "out" / "screening.csv", newline="", encoding="utf-8") as handle:
         included = {r["cluster_id"]: r["study_id"] for r in csv.DictReader(handle) if r["status"] == "included"}

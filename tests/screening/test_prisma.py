@@ -24,6 +24,8 @@ def test_counts_are_conserved(prisma):
 @pytest.mark.parametrize("path, delta", [
     (("columns", "databases", "excluded"), 1),
     (("columns", "databases", "duplicates"), -1),
+    (("columns", "databases", "removed_automation"), 1),
+    (("columns", "other", "removed_other"), 1),
     (("columns", "other", "assessed"), 1),
     (("records", "unique"), 1),
     (("included", "reports"), 1),

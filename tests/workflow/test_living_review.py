@@ -23,8 +23,11 @@ SYNTHETIC_DOI = "10.0000/metasr.synthetic.2026.1"
 SYNTHETIC_TITLE = "SYNTHETIC TEST RECORD: processing speed in patients with and without iron rim lesions"
 SYNTHETIC_STUDY = "Synthetic2026"
 
-# The jobs that aggregate every outcome (they rerun whenever any outcome does).
+# The jobs that aggregate every outcome's settings or results (they rerun whenever any outcome does).
 AGGREGATES = {("plot_summary", ""), ("write_report", "")}
+# ... and the PRISMA diagram, whose meta-analysis box counts the pooled studies (it reruns when a
+# pooled result is rewritten).
+POOLED_AGGREGATES = AGGREGATES | {("draw_prisma", "")}
 # ... and the one that draws every study's risk of bias (reruns when the studies sheet changes).
 STUDY_AGGREGATES = AGGREGATES | {("plot_rob", "")}
 
@@ -94,7 +97,7 @@ def test_changing_one_outcomes_method_reruns_only_that_outcome(run_copy: Path):
     text = config.read_text()
     assert "\n  sdmt:\n" in text
     config.write_text(text.replace("\n  sdmt:\n", "\n  sdmt:\n    method: DL\n", 1))
-    assert planned_jobs(run_copy) == outcome_jobs("sdmt") | AGGREGATES
+    assert planned_jobs(run_copy) == outcome_jobs("sdmt") | POOLED_AGGREGATES
 
 
 def test_changing_one_outcomes_grade_judgement_reruns_no_outcome_job(run_copy: Path):
@@ -126,5 +129,5 @@ def test_a_study_level_change_reruns_the_outcomes_that_study_contributes_to(run_
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    expected = set().union(*(outcome_jobs(o) for o in contributed)) | STUDY_AGGREGATES
+    expected = set().union(*(outcome_jobs(o) for o in contributed)) | STUDY_AGGREGATES | POOLED_AGGREGATES
     assert planned_jobs(run_copy) == expected

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metasr import display as dp
 from metasr.figures import style as st
 from metasr.figures.funnel import axis_scale
 
@@ -104,9 +105,9 @@ def _panel(ax, panel: dict, yi, areas, disp, limits) -> None:
 def _notes(regression: dict) -> str:
     df = regression.get("QM_df") or [None, None]
     stat = f"F({df[0]}, {df[1]})" if df[1] is not None else f"QM({df[0]})"
-    parts = [f"{regression.get('formula')}: {stat} = {st.fmt(regression.get('QM'))}, {st.fmt_p(regression.get('QM_pval'))}"]
+    parts = [f"{regression.get('formula')}: {stat} = {dp.number(regression.get('QM'))}, {dp.p_value(regression.get('QM_pval'))}"]
     if st.is_number(regression.get("R2")):
-        parts.append(f"R² = {st.fmt(regression['R2'], 1)}%")
+        parts.append(f"R² = {dp.number(regression['R2'], 1)}%")
     parts.append(f"k = {regression.get('k')}; bubble area ∝ weight; band: 95% CI of the line")
     return "; ".join(parts)
 

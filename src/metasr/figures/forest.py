@@ -30,8 +30,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator
 
+from metasr import display as dp
 from metasr import measures
+from metasr.display import arm_value  # noqa: F401  (one definition, shared with the report)
 from metasr.figures import style as st
+from metasr.stats.subgroup import normalise_subgroups  # noqa: F401  (the report reads levels the same way)
 
 Z975 = 1.959963984540054
 ROW_IN = 0.19  # row height, inches
@@ -57,6 +60,7 @@ class Row:
     ub: float | None = None
     weight: float | None = None
     bold: bool = False
+    study_id: str = ""
 
 
 @dataclass
@@ -85,38 +89,6 @@ def effect_header(pooled: dict) -> tuple[str, str]:
         return name, model_header(pooled)
     test = (pooled.get("test") or "z").lower()
     return name, f"{model}, 95% CI" + (" (Knapp-Hartung)" if test in {"knha", "t"} else "")
-
-
-def arm_value(study: dict, group: int, what: str):
-    """One arm's reported statistic, in metafor's column names; None when not reported.
-    Group 0 is a single-group study's sample (xi, ni or xi + mi, ti, ri)."""
-    def num(key):
-        v = study.get(key)
-        return float(v) if st.is_number(v) else None
-
-    if group == 0:
-        if what == "total":
-            return measures.study_size(study, "ni")
-        return num({"events": "xi", "time": "ti", "r": "ri"}.get(what, ""))
-
-    if what == "mean":
-        return num(f"m{group}i")
-    if what == "sd":
-        return num(f"sd{group}i")
-    if what == "events":
-        for key in (("ai", "x1i") if group == 1 else ("ci", "x2i")):
-            if num(key) is not None:
-                return num(key)
-        return None
-    if what == "time":
-        return num(f"t{group}i")
-    if what == "total":
-        if num(f"n{group}i") is not None:
-            return num(f"n{group}i")
-        a, b = ("ai", "bi") if group == 1 else ("ci", "di")
-        if num(a) is not None and num(b) is not None:
-            return num(a) + num(b)
-    return None
 
 
 CONTINUOUS = [("mean", "Mean"), ("sd", "SD"), ("total", "Total")]
@@ -200,32 +172,74 @@ def study_label(study: dict) -> str:
     return label
 
 
-def study_row(study: dict, columns: list[Column], disp: measures.Display) -> Row:
+def study_row(study: dict, columns: list[Column], disp: measures.Display,
+              formats: "Formats | None" = None) -> Row:
+    formats = formats or column_formats([study], columns, disp)
     cells = {}
     for col in columns:
         if col.group:
-            cells[col.key] = st.fmt_data(arm_value(study, int(col.key[-1]), col.key[:-1]))
+            what = col.key[:-1]
+            value = arm_value(study, int(col.key[-1]), what)
+            cells[col.key] = dp.integer(value) if what in dp.COUNTS else \
+                dp.number(value, formats.arms.get(col.key, 2))
+    yi, lb, ub = study_interval(study)
+    weight = study.get("weight")
+    cells["weight"] = dp.percent(weight)
+    own = disp.for_study(study)
+    cells["effect"] = dp.estimate(yi, lb, ub, own, formats.effect)
+    label = study_label(study) + study_marks(study)
+    return Row("study", label, cells, yi, lb, ub,
+               float(weight) if st.is_number(weight) else None, study_id=str(study.get("study_id") or ""))
+
+
+def study_interval(study: dict) -> tuple:
+    """(yi, ci_lb, ci_ub) on the analysis scale; a z-based CI from sei or vi when none is given."""
     yi, lb, ub = study.get("yi"), study.get("ci_lb"), study.get("ci_ub")
     sei = study.get("sei") if st.is_number(study.get("sei")) else (
         math.sqrt(study["vi"]) if st.is_number(study.get("vi")) else None)
     if st.is_number(yi) and not st.is_number(lb) and sei is not None:
         lb, ub = yi - Z975 * sei, yi + Z975 * sei
-    weight = study.get("weight")
-    cells["weight"] = f"{weight:.1f}%" if st.is_number(weight) else ""
-    own = disp.for_study(study)
-    cells["effect"] = st.fmt_ci(st.natural(yi, own), st.natural(lb, own), st.natural(ub, own))
-    label = study_label(study) + (CONVERTED_MARK if was_converted(study) else "")
-    return Row("study", label, cells, yi, lb, ub,
-               float(weight) if st.is_number(weight) else None)
+    return yi, lb, ub
+
+
+@dataclass
+class Formats:
+    """Decimals shared down the table: the arm columns' (means, SDs, person-time), the effect column's."""
+
+    arms: dict
+    effect: int
+
+
+def column_formats(studies: list[dict], columns: list[Column], disp: measures.Display,
+                   pooled_rows: list[tuple] = ()) -> Formats:
+    """One number of decimals for the means and SDs of every arm column (so that "5" never sits
+    beside "5.00") and one for the effect column (studies and pooled rows together), as
+    metasr.display chooses them."""
+    measured = [col for col in columns if col.group and col.key[:-1] not in dp.COUNTS]
+    decimals = dp.data_decimals([arm_value(s, int(col.key[-1]), col.key[:-1])
+                                 for s in studies for col in measured])
+    shown = [dp.shown(v, disp.for_study(s)) for s in studies for v in study_interval(s)]
+    shown += [dp.shown(v, disp) for triple in pooled_rows for v in triple]
+    return Formats({col.key: decimals for col in measured}, dp.decimals_for(shown))
+
+
+def study_marks(study: dict) -> str:
+    """† for an effect derived by a conversion, ‡ for counts with a continuity correction."""
+    return (CONVERTED_MARK if was_converted(study) else "") + \
+        (CORRECTED_MARK if study.get("continuity") else "")
 
 
 CONVERTED_MARK = " †"
+CORRECTED_MARK = " ‡"
 
 
 def was_converted(study: dict) -> bool:
-    """True when the effect was derived by a conversion (median/range, t or p value, ...)."""
-    conversion = str(study.get("conversion") or "").strip().lower()
-    return conversion not in {"", "none", "nan"} and not conversion.startswith("none")
+    """True when the effect was derived by a conversion (median/range, t or p value, ...); a
+    continuity correction alone is marked on its own (‡)."""
+    corrected = str((study.get("continuity") or {}).get("text") or "")
+    conversion = str(study.get("conversion") or "")
+    parts = [p.strip() for p in (conversion.replace(corrected, "") if corrected else conversion).split(";")]
+    return any(p.lower() not in {"", "none", "nan"} and not p.lower().startswith("none") for p in parts)
 
 
 def totals_cells(studies: list[dict], columns: list[Column]) -> dict:
@@ -237,21 +251,20 @@ def totals_cells(studies: list[dict], columns: list[Column]) -> dict:
             continue
         values = [arm_value(s, int(col.key[-1]), what) for s in studies]
         if values and all(v is not None for v in values):
-            cells[col.key] = st.fmt_data(sum(values))
+            cells[col.key] = dp.integer(sum(values))
     return cells
 
 
 def heterogeneity_text(m: dict, fixed: bool) -> str:
     parts = []
     if not fixed and st.is_number(m.get("tau2")):
-        tau2 = m["tau2"]  # a small but non-zero tau² should not read as 0.00
-        parts.append(f"Tau² = {tau2:.2f}" if tau2 == 0 or tau2 >= 0.01 else f"Tau² = {tau2:.2g}")
+        parts.append(f"Tau² = {dp.tau2(m['tau2'])}")  # a small non-zero tau² does not read 0.00
     if st.is_number(m.get("Q")):
         df = m.get("Q_df")
         df_text = f", df = {int(df)}" if st.is_number(df) else ""
-        parts.append(f"Chi² = {m['Q']:.2f}{df_text} ({st.fmt_p(m.get('Q_pval'))})")
+        parts.append(f"Chi² = {dp.number(m['Q'])}{df_text} ({dp.p_value(m.get('Q_pval'))})")
     if st.is_number(m.get("I2")):
-        parts.append(f"I² = {m['I2']:.0f}%")
+        parts.append(f"I² = {dp.percent(m['I2'], 0)}")
     return "Heterogeneity: " + "; ".join(parts) if parts else ""
 
 
@@ -259,35 +272,7 @@ def overall_text(m: dict, test: str) -> str:
     if not st.is_number(m.get("stat")):
         return ""
     name = "Z" if (test or "z").lower() == "z" else "t"
-    return f"Test for overall effect: {name} = {abs(m['stat']):.2f} ({st.fmt_p(m.get('pval'))})"
-
-
-def normalise_subgroups(sub: dict | None) -> list[dict]:
-    """Subgroup levels as a list of dicts, whichever of the two accepted shapes came in."""
-    if not sub or not sub.get("levels"):
-        return []
-    levels = sub["levels"]
-    if isinstance(levels[0], dict):
-        out = [dict(level) for level in levels]
-    else:
-        out = []
-        for i, name in enumerate(levels):
-            entry = {"level": name}
-            for key in ("k", "estimate", "se", "ci_lb", "ci_ub", "tau2", "I2", "Q", "Q_df",
-                        "Q_pval"):
-                if isinstance(sub.get(key), list) and i < len(sub[key]):
-                    entry[key] = sub[key][i]
-            # metasr.stats.subgroup adds each level's full model under `fits`.
-            fit = (sub.get("fits") or {}).get(name) or {}
-            for key in ("ci_lb", "ci_ub", "I2", "Q", "Q_df", "Q_pval"):
-                if key not in entry and st.is_number(fit.get(key)):
-                    entry[key] = fit[key]
-            out.append(entry)
-    for entry in out:
-        if not st.is_number(entry.get("ci_lb")) and st.is_number(entry.get("se")):
-            entry["ci_lb"] = entry["estimate"] - Z975 * entry["se"]
-            entry["ci_ub"] = entry["estimate"] + Z975 * entry["se"]
-    return out
+    return f"Test for overall effect: {name} = {dp.number(abs(m['stat']))} ({dp.p_value(m.get('pval'))})"
 
 
 def subgroup_difference_text(sub: dict) -> str:
@@ -296,8 +281,8 @@ def subgroup_difference_text(sub: dict) -> str:
         return ""
     i2 = max(0.0, (q - df) / q) * 100 if st.is_number(df) and q > 0 else 0.0
     df_text = f", df = {int(df)}" if st.is_number(df) else ""
-    return (f"Test for subgroup differences: Chi² = {q:.2f}{df_text} "
-            f"({st.fmt_p(sub.get('Q_between_pval'))}), I² = {i2:.1f}%")
+    return (f"Test for subgroup differences: Chi² = {dp.number(q)}{df_text} "
+            f"({dp.p_value(sub.get('Q_between_pval'))}), I² = {dp.percent(i2)}")
 
 
 def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[Row], list[str]]:
@@ -312,48 +297,33 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
     footnotes: list[str] = []
     levels = normalise_subgroups(pooled.get("subgroups"))
     in_levels = levels and all("subgroup" in s for s in studies)
+    formats = column_formats(studies, columns, disp, pooled_triples(model, levels if in_levels else []))
     if in_levels:
         for level in levels:
             members = [s for s in studies if str(s.get("subgroup")) == str(level["level"])]
             rows.append(Row("group_title", str(level["level"]), bold=True))
-            rows.extend(study_row(s, columns, disp) for s in members)
-            weight = sum(s.get("weight") or 0 for s in members)
-            cells = totals_cells(members, columns)
-            cells["weight"] = f"{weight:.1f}%"
-            est = level.get("estimate")
-            if len(members) > 1 and st.is_number(est):
-                cells["effect"] = st.fmt_ci(st.natural(est, disp),
-                                            st.natural(level.get("ci_lb"), disp),
-                                            st.natural(level.get("ci_ub"), disp))
-                rows.append(Row("subtotal", "Subtotal (95% CI)", cells, est, level.get("ci_lb"),
-                                level.get("ci_ub"), bold=True))
-                het = heterogeneity_text(level, fixed)
-                if het:
-                    rows.append(Row("note", het))
-            else:
-                cells["effect"] = "k = 1: not pooled"
-                rows.append(Row("subtotal", "Subtotal", cells, bold=True))
+            rows.extend(study_row(s, columns, disp, formats) for s in members)
+            rows.extend(subtotal_rows(level, members, columns, disp, formats, fixed))
             rows.append(Row("blank"))
     elif forest_groups.is_grouped(pooled):  # effect sizes grouped under their study
         rows.extend(forest_groups.grouped_rows(pooled, columns, disp, sort_by))
         rows.append(Row("blank"))
     else:
-        rows.extend(study_row(s, columns, disp) for s in studies)
+        rows.extend(study_row(s, columns, disp, formats) for s in studies)
         rows.append(Row("blank"))
 
     status = pooled.get("status") or ("pooled" if model else "no_data")
     if status == "pooled" and model:
         # a study's several effect sizes share participants: no arm totals over them
         cells = {} if forest_groups.is_grouped(pooled) else totals_cells(studies, columns)
-        cells["weight"] = "100.0%"
-        cells["effect"] = st.fmt_ci(st.natural(model.get("estimate"), disp),
-                                    st.natural(model.get("ci_lb"), disp),
-                                    st.natural(model.get("ci_ub"), disp))
+        cells["weight"] = dp.percent(100)
+        cells["effect"] = dp.estimate(model.get("estimate"), model.get("ci_lb"), model.get("ci_ub"),
+                                      disp, formats.effect)
         rows.append(Row("total", "Total (95% CI)", cells, model.get("estimate"),
                         model.get("ci_lb"), model.get("ci_ub"), bold=True))
         if st.is_number(model.get("pi_lb")) and not fixed:
-            pi_text = (f"[{st.fmt(st.natural(model['pi_lb'], disp))}, "
-                       f"{st.fmt(st.natural(model['pi_ub'], disp))}]")
+            pi_text = dp.interval(dp.shown(model["pi_lb"], disp), dp.shown(model["pi_ub"], disp),
+                                  formats.effect)
             rows.append(Row("prediction", "Prediction interval", {"effect": pi_text}, None,
                             model["pi_lb"], model["pi_ub"]))
         # A test against zero on a prevalence's analysis scale says nothing: no null, no test.
@@ -367,9 +337,7 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
         message = pooled.get("status_message") or "k = 1: not pooled"
         rows.append(Row("total", message, {}, bold=True))
         footnotes.append(f"{message}: the study is shown without a pooled estimate.")
-    if any(was_converted(s) for s in studies):
-        footnotes.append("† Effect or its standard error derived from the reported form (e.g. "
-                         "median and range, CI, t statistic or P value); details in the report.")
+    footnotes += study_footnotes(studies)
     if (not disp.identity or disp.percent) and not disp.ratio:  # ratios on a log axis go without saying
         footnotes.append(scale_note(disp))
     n_bad = pooled.get("k_not_usable") or len(pooled.get("not_usable") or [])
@@ -377,6 +345,47 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
         footnotes.append(f"{n_bad} extracted row{'s' if n_bad != 1 else ''} not usable for "
                          "pooling (listed in the report's narrative synthesis).")
     return rows, [f for f in footnotes if f]
+
+
+def pooled_triples(model: dict, levels: list[dict]) -> list[tuple]:
+    """(estimate, lower, upper) of the pooled rows, on the analysis scale."""
+    triples = [(lv.get("estimate"), lv.get("ci_lb"), lv.get("ci_ub")) for lv in levels]
+    if model:
+        triples += [(model.get("estimate"), model.get("ci_lb"), model.get("ci_ub")),
+                    (None, model.get("pi_lb"), model.get("pi_ub"))]
+    return triples
+
+
+def subtotal_rows(level: dict, members: list[dict], columns: list[Column], disp, formats: Formats,
+                  fixed: bool) -> list[Row]:
+    """A subgroup's subtotal (and its heterogeneity line), as metasr.stats.subgroup fits it: a
+    level of one study keeps that study's own estimate (no heterogeneity to speak of)."""
+    cells = totals_cells(members, columns)
+    cells["weight"] = dp.percent(sum(s.get("weight") or 0 for s in members))
+    est = level.get("estimate")
+    if not st.is_number(est):
+        cells["effect"] = "not estimated"
+        return [Row("subtotal", "Subtotal", cells, bold=True)]
+    cells["effect"] = dp.estimate(est, level.get("ci_lb"), level.get("ci_ub"), disp, formats.effect)
+    rows = [Row("subtotal", "Subtotal (95% CI)", cells, est, level.get("ci_lb"), level.get("ci_ub"),
+                bold=True)]
+    het = heterogeneity_text(level, fixed) if len(members) > 1 else \
+        "Heterogeneity: not applicable (one study)"
+    if het:
+        rows.append(Row("note", het))
+    return rows
+
+
+def study_footnotes(studies: list[dict]) -> list[str]:
+    """What the marks beside study labels mean (only the marks that are used)."""
+    notes = []
+    if any(was_converted(s) for s in studies):
+        notes.append("† Effect or its standard error derived from the reported form (e.g. "
+                     "median and range, CI, t statistic or P value); details in the report.")
+    corrected = sorted({s["continuity"]["text"] for s in studies if (s.get("continuity") or {}).get("text")})
+    if corrected:
+        notes.append("‡ Continuity correction: " + "; ".join(corrected) + ".")
+    return notes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,12 +402,17 @@ def axis_limits(rows: list[Row], disp: measures.Display) -> tuple[float, float]:
     """The plotted range on the analysis scale: symmetric about the null where the measure has
     one, else spanning the data.
 
-    Wide enough for the pooled CI and prediction interval and for most study CIs; a very
-    imprecise study is cut at the edge with an arrow rather than squashing every other row."""
+    Wide enough for every study's square, the pooled CIs and the prediction interval, and for
+    most study CIs; a very imprecise study's CI is cut at the edge with an arrow rather than
+    squashing every other row, but its square is always on the axis."""
     if disp.null is None:
         return data_limits(rows)
     half = axis_half_width(rows, disp)
     return disp.null - half, disp.null + half
+
+
+# Room beyond the farthest square: half a large square (9 pt of a 2.5-inch axis) and some air.
+SQUARE_ROOM = 1.08
 
 
 def axis_half_width(rows: list[Row], disp: measures.Display) -> float:
@@ -408,23 +422,25 @@ def axis_half_width(rows: list[Row], disp: measures.Display) -> float:
                      for v in (r.lb, r.ub, r.est) if st.is_number(v)]
     study_bounds = sorted(abs(v - null) for r in rows if r.kind == "study"
                           for v in (r.lb, r.ub) if st.is_number(v))
-    if not study_bounds and not pooled_bounds:
+    squares = [abs(r.est - null) * SQUARE_ROOM for r in rows if r.kind == "study" and st.is_number(r.est)]
+    if not study_bounds and not pooled_bounds and not squares:
         return math.log(2) if disp.ratio else 1.0
     core = study_bounds[int(0.9 * (len(study_bounds) - 1))] if study_bounds else 0.0
-    needed = max(pooled_bounds + [core, max(study_bounds or [0]) if len(study_bounds) <= 4 else 0])
+    needed = max(pooled_bounds + squares + [core, max(study_bounds or [0]) if len(study_bounds) <= 4 else 0])
     needed = max(needed, 0.05)
     return st.null_half_width(needed, disp)
 
 
 def data_limits(rows: list[Row]) -> tuple[float, float]:
-    """An axis spanning the pooled intervals and most study CIs, with a margin."""
+    """An axis spanning every study's square, the pooled intervals and most study CIs, with a margin."""
     pooled = [v for r in rows if r.kind in {"total", "subtotal", "prediction"}
               for v in (r.lb, r.ub, r.est) if st.is_number(v)]
+    squares = [r.est for r in rows if r.kind == "study" and st.is_number(r.est)]
     lows = sorted(r.lb for r in rows if r.kind == "study" and st.is_number(r.lb))
     highs = sorted(r.ub for r in rows if r.kind == "study" and st.is_number(r.ub))
     if len(lows) > 4:
         lows, highs = [lows[int(0.1 * (len(lows) - 1))]], [highs[int(0.9 * (len(highs) - 1))]]
-    values = pooled + lows + highs
+    values = pooled + lows + highs + squares
     if not values:
         return -1.0, 1.0
     lo, hi = min(values), max(values)
@@ -493,8 +509,11 @@ def draw_diamond(ax, y, est, lb, ub, colour, half_height=0.38):
 
 
 def plot_forest(pooled: dict, outcome_cfg: dict | None = None, review_cfg: dict | None = None,
-                sort_by: str | None = None):
-    """Draw the forest plot of one pooled outcome; returns a matplotlib Figure."""
+                sort_by: str | None = None, rob_rows: list[dict] | None = None):
+    """Draw the forest plot of one pooled outcome; returns a matplotlib Figure.
+
+    rob_rows: the studies sheet's rows of the outcome's studies, for the risk-of-bias columns
+    that `outcome_cfg["forest"]["risk_of_bias"]` asks for (metasr.rob)."""
     outcome_cfg = outcome_cfg or {}
     review_cfg = review_cfg or {}
     title = f"{pooled.get('label') or pooled.get('outcome')}"
@@ -506,7 +525,7 @@ def plot_forest(pooled: dict, outcome_cfg: dict | None = None, review_cfg: dict 
     if outcome_cfg.get("scale"):
         pooled = {**pooled, "scale": outcome_cfg["scale"]}
     with st.style():
-        return _draw(pooled, outcome_cfg, review_cfg, sort_by, title)
+        return _draw(pooled, outcome_cfg, review_cfg, sort_by, title, rob_rows)
 
 
 def _column_widths(rows, columns, label_header):
@@ -598,11 +617,12 @@ def _group_headers(arms, widths, groups) -> tuple[dict, float]:
     return lines, extra
 
 
-def _layout(rows, footnotes, columns, arms, groups, favours, title) -> Layout:
+def _layout(rows, footnotes, columns, arms, groups, favours, title, right_in: float = 0.0) -> Layout:
+    """right_in: room for columns right of the plot (risk of bias)."""
     label_w, widths = _column_widths(rows, columns, LABEL_HEADER)
     group_lines, extra = _group_headers(arms, widths, groups)
     table_w = label_w + sum(widths.values())
-    width = max(MARGIN_IN * 2 + table_w + PLOT_IN + 0.1, 6.0)
+    width = max(MARGIN_IN * 2 + table_w + PLOT_IN + 0.1 + right_in, 6.0)
     x = MARGIN_IN + label_w
     right_edge = {}
     for col in columns:  # text is right-aligned in its column
@@ -624,7 +644,7 @@ def _layout(rows, footnotes, columns, arms, groups, favours, title) -> Layout:
 LABEL_HEADER = "Study or subgroup"
 
 
-def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
+def _draw(pooled, outcome_cfg, review_cfg, sort_by, title, rob_rows=None):
     groups = review_cfg.get("groups") or {}
     arms = arm_columns(pooled, groups)
     name, model_line = effect_header(pooled)
@@ -633,7 +653,10 @@ def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
     disp = st.display(pooled)
     favours = favours_labels(outcome_cfg, review_cfg) if disp.null is not None and not single_group(pooled) \
         else single_group_labels(outcome_cfg)
-    lay = _layout(rows, footnotes, columns, arms, groups, favours, title)
+    panel = rob_panel(pooled.get("studies") or [], rob_rows) if wants_rob_columns(outcome_cfg) else None
+    footnotes += panel.notes if panel else []
+    lay = _layout(rows, footnotes, columns, arms, groups, favours, title,
+                  panel.width + ROB_GAP_IN if panel and panel.headers else 0.0)
     canvas = Canvas(lay.width, lay.height)
     y = 0.08
     for line in lay.title_lines:
@@ -643,6 +666,8 @@ def _draw(pooled, outcome_cfg, review_cfg, sort_by, title):
     _draw_table(canvas, lay, rows)
     ax = canvas.axes(lay.plot_x0, lay.body_top, PLOT_IN, lay.body_h)
     _draw_plot(ax, rows, disp, len(rows))
+    if panel and panel.headers:
+        _draw_rob(canvas, lay, rows, panel)
     _draw_footer(canvas, lay)
     return canvas.fig
 
@@ -709,7 +734,7 @@ def set_difference_ticks(ax, half: float) -> None:
     """A few round ticks, symmetric about 0, inside the axis."""
     locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10], symmetric=True)
     ticks = [t for t in locator.tick_values(-half, half) if -half - 1e-9 <= t <= half + 1e-9]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_xticks(ticks, [dp.tick(t) for t in ticks])
 
 
 def set_effect_ticks(ax, lo: float, hi: float, disp: measures.Display) -> None:
@@ -760,8 +785,120 @@ def _draw_plot(ax, rows: list[Row], disp: measures.Display, n_rows: int):
             draw_interval(ax, y, row.lb, row.ub, (lo, hi), st.COLOURS["prediction"], lw=1.6)
 
 
-def plot_forest_file(pooled_json, outcome_cfg: dict, review_cfg: dict, svg_path, png_path):
-    """Workflow step: read `results/pooled/{outcome}.json`, write the forest plot SVG + PNG."""
+def plot_forest_file(pooled_json, outcome_cfg: dict, review_cfg: dict, svg_path, png_path,
+                     rob_rows: list[dict] | None = None):
+    """Workflow step: read `results/pooled/{outcome}.json`, write the forest plot SVG + PNG
+    (rob_rows: the outcome's studies-sheet rows, for risk-of-bias columns)."""
     pooled = json.loads(Path(pooled_json).read_text(encoding="utf-8"))
-    fig = plot_forest(pooled, outcome_cfg, review_cfg)
+    fig = plot_forest(pooled, outcome_cfg, review_cfg, rob_rows=rob_rows)
     st.save_figure(fig, svg_path, png_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Risk-of-bias columns beside the plot (RevMan's layout): one coloured cell per domain of each
+# study's tool, then its overall judgement, from the studies sheet (metasr.rob).
+
+ROB_CELL_IN = 0.2  # one domain's column
+ROB_OVERALL_IN = 0.52
+ROB_GAP_IN = 0.12  # between the plot and the first column
+ROB_RADIUS_IN = 0.062
+
+
+def wants_rob_columns(outcome_cfg: dict) -> bool:
+    return bool(((outcome_cfg or {}).get("forest") or {}).get("risk_of_bias"))
+
+
+@dataclass
+class RobPanel:
+    """headers: D1..Dn then "Overall" (empty: nothing to draw); cells: per study id, one
+    (colour, symbol) per column, None where the study's tool has no such domain; notes: the
+    footnote lines (domains of each tool, judgements used)."""
+
+    headers: list
+    cells: dict
+    notes: list
+    width: float = 0.0
+
+
+def rob_panel(studies: list[dict], rob_rows: list[dict] | None) -> RobPanel:
+    """The risk-of-bias columns of these studies, from their studies-sheet rows."""
+    from metasr import rob
+
+    if rob_rows is None:
+        return RobPanel([], {}, ["Risk-of-bias columns not drawn: no studies sheet was given."])
+    by_id = {str(r.get("study_id")): rob.assess(r) for r in rob_rows}
+    assessed = {sid: by_id[sid] for sid in (str(s.get("study_id")) for s in studies)
+                if sid in by_id and by_id[sid].tool and by_id[sid].assessed}
+    if not assessed:
+        return RobPanel([], {}, ["Risk of bias: not assessed for any study of this outcome "
+                                 "(rob_tool and the tool's columns in the studies sheet)."])
+    tools = sorted({a.tool.id: a.tool for a in assessed.values()}.values(), key=lambda t: t.id)
+    n = max(len(t.bias_domains) for t in tools)
+    cells, used = {}, set()
+    for s in studies:
+        sid = str(s.get("study_id"))
+        study = assessed.get(sid)
+        if study is None:  # not assessed: grey cells, never a judgement
+            cells[sid] = [(rob.JUDGEMENTS[""][0], "")] * (n + 1)
+            used.add("")
+            continue
+        domains = study.tool.bias_domains
+        words = [study.judgement(d.column) for d in domains] + [None] * (n - len(domains)) + [study.overall]
+        cells[sid] = [None if w is None else (rob.JUDGEMENTS.get(w, rob.JUDGEMENTS[""])[0],
+                                              rob.JUDGEMENTS.get(w, rob.JUDGEMENTS[""])[1]) for w in words]
+        used.update(w for w in words if w is not None)
+    notes = [f"Risk of bias ({t.name}): "
+             + "; ".join(f"D{i + 1} {d.name.lower()}" for i, d in enumerate(t.bias_domains))
+             + "; Overall: overall judgement." for t in tools]
+    legend = [f"{rob.JUDGEMENTS[w][1]} {w}" if rob.JUDGEMENTS[w][1] else w
+              for w in rob.JUDGEMENTS if w in used and w]
+    notes.append("Judgements: " + "; ".join(legend) + ("; grey: not assessed" if "" in used else "") + ".")
+    return RobPanel([f"D{i + 1}" for i in range(n)] + ["Overall"], cells, notes,
+                    ROB_CELL_IN * n + ROB_OVERALL_IN)
+
+
+def _rob_centres(lay: Layout, panel: RobPanel) -> list[float]:
+    x = lay.plot_x0 + PLOT_IN + ROB_GAP_IN
+    centres = []
+    for header in panel.headers:
+        width = ROB_OVERALL_IN if header == "Overall" else ROB_CELL_IN
+        centres.append(x + width / 2)
+        x += width
+    return centres
+
+
+def _draw_rob(canvas: Canvas, lay: Layout, rows: list[Row], panel: RobPanel) -> None:
+    """Header "Risk of bias" over D1..Dn and Overall, then one circle per study and column."""
+    from matplotlib.patches import Circle
+
+    centres = _rob_centres(lay, panel)
+    left, right = lay.plot_x0 + PLOT_IN + ROB_GAP_IN, lay.plot_x0 + PLOT_IN + ROB_GAP_IN + panel.width
+    top, extra = lay.top_h, lay.extra
+    canvas.text((left + right) / 2, top + ROW_IN * (1.0 + extra), "Risk of bias", ha="center",
+                weight="bold")
+    canvas.hline(left, right, top + ROW_IN * (1.2 + extra))
+    for x, header in zip(centres, panel.headers):
+        canvas.text(x, top + ROW_IN * (2.1 + extra), header, ha="center", weight="bold")
+    canvas.hline(left - ROB_GAP_IN, right, top + lay.header_h)
+    for i, row in enumerate(rows):
+        if row.kind != "study" or row.study_id not in panel.cells:
+            continue
+        y = lay.body_top + ROW_IN * (i + 0.5)
+        for x, cell in zip(centres, panel.cells[row.study_id]):
+            if cell is None:
+                continue
+            colour, symbol = cell
+            canvas.fig.add_artist(Circle((x, canvas.h - y), ROB_RADIUS_IN, facecolor=colour,
+                                         edgecolor="#555555", lw=0.4,
+                                         transform=canvas.fig.dpi_scale_trans))
+            if symbol:
+                canvas.text(x, y + 0.035, symbol, ha="center", fontsize=st.FONT_SIZE - 1,
+                            weight="bold", color=_ink(colour))
+
+
+def _ink(colour: str) -> str:
+    """White on dark cells (high, critical), black on light ones: by the fill's luminance."""
+    from matplotlib.colors import to_rgb
+
+    r, g, b = to_rgb(colour)
+    return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.35 else "black"

@@ -2,11 +2,12 @@
 
 Effect (x) against standard error (y, 0 at the top). Shaded contours mark where a study would be
 significant against the null at P < 0.10, 0.05 and 0.01 (Peters et al. 2008), which separates
-asymmetry from missing non-significant studies from other causes. Egger's line and P are those of
-the one reported Egger test (`metasr.stats.bias.reported_egger`: regtest with model rma, predictor
-sei; the line from its `limit_estimate` and `slope`); a result without the slope gets the classic
-weighted regression of yi on sei (weights 1/vi, metafor's `regtest(model = "lm")`). Filled studies are drawn only when the pooling result
-gives them (`small_study.trimfill.filled: [{yi, vi}]`); otherwise the figure says how many.
+asymmetry from missing non-significant studies from other causes. The Egger test shown is the one
+the report shows (`metasr.stats.bias.reported_egger`: metafor's `regtest(fit)`, the outcome's
+model with sei as predictor), and the line drawn is that model's fit: its intercept at sei = 0 is
+the test's limit estimate (from the pooling result's `limit_estimate` and `slope`; fitted again
+when a result lacks them). Filled studies are drawn only when the pooling result gives them
+(`small_study.trimfill.filled: [{yi, vi}]`); otherwise the figure says how many.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from metasr import display as dp
 from metasr.figures import style as st
 
 CONTOURS = ((2.5758293035489004, "#8c8c8c", "P < 0.01"),
@@ -27,15 +29,24 @@ CONTOURS = ((2.5758293035489004, "#8c8c8c", "P < 0.01"),
 MIN_K = 3
 
 
-def egger_line(yi, sei) -> tuple[float, float] | None:
-    """(intercept, slope) of yi = b0 + b1 * sei by weighted least squares (weights 1/sei²)."""
+def egger_line(yi, sei, method: str = "REML", test: str = "z") -> tuple[float, float] | None:
+    """(intercept, slope) of yi = b0 + b1 * sei fitted as the reported Egger test fits it:
+    metafor's regtest(fit), i.e. rma(yi, sei^2, mods = ~ sei) with the outcome's tau² method
+    and test (MH and Peto outcomes: the common-effect model their small-study tests use).
+    None when the regression cannot be fitted (fewer than 3 studies, equal SEs)."""
+    from metasr import measures
+    from metasr.errors import InputError
+    from metasr.stats.models import fit_rma
+
     yi, sei = np.asarray(yi, float), np.asarray(sei, float)
-    if len(yi) < 3:
+    if len(yi) < 3 or np.ptp(sei) <= 1e-12 * float(np.max(sei)):
         return None
-    X = np.column_stack([np.ones_like(sei), sei])
-    w = 1 / sei**2
-    beta = np.linalg.solve(X.T @ (w[:, None] * X), X.T @ (w * yi))
-    return float(beta[0]), float(beta[1])
+    method = "FE" if method in measures.table_methods() else method
+    try:
+        fit = fit_rma(yi, sei**2, method=method, test=test, X=np.column_stack([np.ones_like(sei), sei]))
+    except (InputError, ValueError, np.linalg.LinAlgError):
+        return None
+    return float(fit.beta[0]), float(fit.beta[1])
 
 
 def reported_line(small: dict) -> tuple[float, float] | None:
@@ -115,7 +126,8 @@ def _draw(pooled, studies, title):
     ax.axvline(estimate, color="#111111", lw=0.9)
     if disp.null is not None:
         ax.axvline(disp.null, color=st.COLOURS["null"], lw=0.6, ls=":")
-    line = reported_line(small) or egger_line(yi, sei)
+    line = reported_line(small) or egger_line(yi, sei, (pooled.get("method") or "REML").upper(),
+                                               (pooled.get("test") or "z").lower())
     if line:
         ax.plot(line[0] + line[1] * se_grid, se_grid, color=st.COLOURS["prediction"], lw=1.1)
     ax.scatter(yi, sei, s=22, color=st.COLOURS["study"], edgecolor="white", lw=0.5, zorder=4)
@@ -164,7 +176,7 @@ def _notes(small: dict, trimfill: dict, filled: list, disp, k: int) -> str:
 
     egger = reported_egger(small) or {}
     if st.is_number(egger.get("pval")):
-        parts.append(f"Egger's test {st.fmt_p(egger['pval'])}")
+        parts.append(f"Egger's test {dp.p_value(egger['pval'])}")
     elif "skipped" in small:
         parts.append(f"Small-study tests not run: {small['skipped']}")
     k0 = trimfill.get("k0")
@@ -173,7 +185,7 @@ def _notes(small: dict, trimfill: dict, filled: list, disp, k: int) -> str:
         if int(k0) and not filled:
             text += " (positions not in the pooling result, not drawn)"
         if st.is_number(trimfill.get("estimate")):
-            text += (f", adjusted estimate {st.fmt(st.natural(trimfill['estimate'], disp))}")
+            text += f", adjusted estimate {dp.number(dp.shown(trimfill['estimate'], disp))}"
         parts.append(text)
     if k < 10:
         parts.append(f"k = {k} < 10: asymmetry is hard to judge")

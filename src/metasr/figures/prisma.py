@@ -3,7 +3,11 @@
 Layout of the PRISMA 2020 statement (Page et al. 2021): stage labels on the left
 (Identification, Screening, Included); a column for databases and registers with its exclusion
 boxes to the right; when other methods were used, a second column with its own boxes; one
-"studies included" box at the bottom. Every box is sized to its wrapped text and every row is as
+"studies included" box at the bottom, and below it the studies (and reports) included in the
+meta-analysis when the pooled results are given (metasr.screening.prisma.meta_analysis_counts).
+Records removed before screening are split as PRISMA 2020 does: duplicates, automation tools,
+other reasons. A stage a (declared) flow did not have (`omitted`) has no boxes, as with the
+PRISMA2020 tool's flexible boxes. Every box is sized to its wrapped text and every row is as
 tall as its tallest box, so text never overlaps and long reason lists simply make taller boxes.
 The other-methods column also shows duplicates and title/abstract exclusions when metasr screened
 those records, so that each column's numbers add up.
@@ -15,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from metasr.display import number
 from metasr.errors import InputError, Problem
 from metasr.figures.style import new_figure, save_figure, style, text_width_in, truncate_to_width
 
@@ -34,6 +39,11 @@ STAGE_FILL = "#9dc3e6"
 INDENT = "    "
 # Rows 0 and 4 carry a stage label of their own; the rotated label must fit the row's height.
 STAGE_OF_ROW = {0: "Identification", 4: "Included"}
+ROWS = range(6)  # identification, screening, retrieval, eligibility, included, meta-analysis
+OMITTED_BOXES = {"screening": ("screened", "excluded"), "retrieval": ("sought", "not_retrieved")}
+REMOVALS = (("duplicates", "Duplicate records removed"),
+            ("removed_automation", "Records marked as ineligible by automation tools"),
+            ("removed_other", "Records removed for other reasons"))
 
 
 def _stage_min(row: int) -> float:
@@ -113,31 +123,50 @@ def column_boxes(name: str, c: dict, x: float) -> dict[str, Box]:
             f"Reports excluded {_n(c['reports_excluded'])}" + (":" if c["reports_excluded_reasons"] else ""),
             [(r["reason"], r["n"]) for r in c["reports_excluded_reasons"]], side_w), side_x, side_w, 3),
     }
-    if name == "databases" or c["duplicates"]:
+    if name == "databases" or any(c.get(key) for key, _ in REMOVALS):
         boxes["removed"] = Box(_list_box_lines(
-            "Records removed before screening:", [("Duplicate records removed", c["duplicates"])],
+            "Records removed before screening:", [(label, c.get(key, 0)) for key, label in REMOVALS],
             side_w), side_x, side_w, 0)
+    for stage in c.get("omitted") or ():  # a stage the flow did not have: no boxes
+        for role in OMITTED_BOXES[stage]:
+            boxes.pop(role, None)
     return boxes
 
 
 def _kappa_note(label: str, a: dict) -> str:
     if not a or not a.get("dual"):
         return ""
-    kappa = "undefined" if a.get("kappa") is None else f"{a['kappa']:.2f}"
+    kappa = "undefined" if a.get("kappa") is None else number(a["kappa"])  # may be negative
     text = (f"{label} screening by two reviewers: Cohen's kappa = {kappa} {_n(a['n'])}; "
             f"{a['conflicts']} conflicts")
     return text + (f", {a['unresolved']} unresolved." if a.get("unresolved") else ", all resolved.")
 
 
-def footnotes(prisma: dict) -> list[str]:
-    """Where declared counts come from, and agreement between reviewers when screening was dual
-    (neither is part of the PRISMA boxes)."""
+def footnotes(prisma: dict, meta: dict | None = None) -> list[str]:
+    """Where declared counts come from, what the meta-analysis box counts, and agreement between
+    reviewers when screening was dual (none of these is part of the PRISMA boxes)."""
     agreement = prisma.get("agreement") or {}
-    notes = [f"Counts declared by the reviewers, from {prisma.get('source')}; not counted by metasr."
-             if prisma.get("origin") == "declared" else "",
+    declared = prisma.get("origin") == "declared"
+    notes = [f"Counts declared by the reviewers, from {prisma.get('source')}; not counted by metasr"
+             + (" (except the meta-analysis box)." if meta else ".") if declared else "",
+             meta_note(meta) if meta else "",
+             *(f"Note: {w}; the declared counts do not cover every pooled study." for w in (meta or {}).get("warnings") or ()),
              _kappa_note("Title/abstract", agreement.get("title_abstract")),
              _kappa_note("Full-text", agreement.get("full_text"))]
     return [n for n in notes if n]
+
+
+def meta_note(meta: dict) -> str:
+    n = len(meta.get("outcomes") or [])
+    return (f"Included in meta-analysis: the studies of the {n} outcome{'s' if n != 1 else ''} pooled "
+            "(k ≥ 2), counted by metasr from the pooled results.")
+
+
+def meta_box(meta: dict, width: float) -> list[str]:
+    lines = _wrap(f"Studies included in meta-analysis {_n(meta['studies'])}", width)
+    if meta.get("reports") is not None:
+        lines += _wrap(f"Reports of studies included in meta-analysis {_n(meta['reports'])}", width)
+    return lines
 
 
 def _column_width(name: str) -> float:
@@ -145,9 +174,10 @@ def _column_width(name: str) -> float:
     return main_w + ARROW_X + side_w
 
 
-def layout(prisma: dict) -> dict:
+def layout(prisma: dict, meta: dict | None = None) -> dict:
     """Place every box; returns {"width", "height", "columns": {name: boxes}, "titles",
-    "included", "stages"} in inches (y grows downwards)."""
+    "included", "meta", "stages"} in inches (y grows downwards). A row without boxes (a stage no
+    column had) takes no room."""
     columns: dict[str, dict[str, Box]] = {}
     titles: dict[str, Box] = {}
     x = MARGIN + STAGE_W + GAP_X
@@ -167,19 +197,23 @@ def layout(prisma: dict) -> dict:
         + _wrap(f"Reports of included studies {_n(prisma['included']['reports'])}", db_main_w),
         MARGIN + STAGE_W + GAP_X, db_main_w, 4)
 
-    every_box = [b for boxes in columns.values() for b in boxes.values()] + [included]
+    in_meta = Box(meta_box(meta, db_main_w), MARGIN + STAGE_W + GAP_X, db_main_w, 5) if meta else None
+    every_box = [b for boxes in columns.values() for b in boxes.values()] + [included] + \
+        ([in_meta] if in_meta else [])
     y = MARGIN + max(t.height for t in titles.values())
     for t in titles.values():
         t.y = MARGIN
     row_top, row_height = {}, {}
-    for row in range(5):
-        y += ROW_GAP
+    for row in ROWS:
         in_row = [b for b in every_box if b.row == row]
+        if not in_row:
+            continue
+        y += ROW_GAP
         row_top[row], row_height[row] = y, max([b.height for b in in_row] + [_stage_min(row)])
         for b in in_row:  # centred in their row so that side arrows stay horizontal
             b.y = y + (row_height[row] - b.height) / 2
         y += row_height[row]
-    notes = footnotes(prisma)
+    notes = footnotes(prisma, meta)
     footnote = None
     if notes:
         footnote = Box([line for note in notes for line in _wrap(note, width - 2 * MARGIN)],
@@ -188,11 +222,13 @@ def layout(prisma: dict) -> dict:
         y = footnote.bottom
     height = y + MARGIN
 
+    screening = [r for r in (1, 2, 3) if r in row_top]
+    last = max(r for r in (4, 5) if r in row_top)
     stages = [("Identification", row_top[0], row_top[0] + row_height[0]),
-              ("Screening", row_top[1], row_top[3] + row_height[3]),
-              ("Included", row_top[4], row_top[4] + row_height[4])]
+              ("Screening", row_top[screening[0]], row_top[screening[-1]] + row_height[screening[-1]]),
+              ("Included", row_top[4], row_top[last] + row_height[last])]
     return {"width": width, "height": height, "columns": columns, "titles": titles,
-            "included": included, "stages": stages, "footnote": footnote}
+            "included": included, "meta": in_meta, "stages": stages, "footnote": footnote}
 
 
 def _draw_box(ax, box: Box):
@@ -217,13 +253,13 @@ def _arrow(ax, start, end):
 
 
 def _draw_arrows(ax, boxes: dict[str, Box], included: Box, elbow: bool):
-    chain = ["identified", "screened", "sought", "assessed"]
+    chain = [role for role in ("identified", "screened", "sought", "assessed") if role in boxes]
     for upper, lower in zip(chain, chain[1:]):
         a, b = boxes[upper], boxes[lower]
         _arrow(ax, (a.x + a.width / 2, a.bottom), (b.x + b.width / 2, b.y))
     for main, side in (("identified", "removed"), ("screened", "excluded"),
                        ("sought", "not_retrieved"), ("assessed", "reports_excluded")):
-        if side in boxes:
+        if side in boxes and main in boxes:
             a, b = boxes[main], boxes[side]
             _arrow(ax, (a.x + a.width, a.mid_y), (b.x, a.mid_y))
     last = boxes["assessed"]
@@ -236,12 +272,13 @@ def _draw_arrows(ax, boxes: dict[str, Box], included: Box, elbow: bool):
     _arrow(ax, (centre_x, included.mid_y), (included.x + included.width, included.mid_y))
 
 
-def build_figure(prisma: dict):
-    """Draw the diagram; returns (figure, {"boxes": [(Box, Text)], "stages": [((top, bottom), Text)],
-    "layout": layout}) so that tests can measure what was drawn."""
+def build_figure(prisma: dict, meta: dict | None = None):
+    """Draw the diagram (with the meta-analysis box when `meta`, metasr.screening.prisma's
+    meta_analysis_counts, is given); returns (figure, {"boxes": [(Box, Text)], "stages":
+    [((top, bottom), Text)], "layout": layout}) so that tests can measure what was drawn."""
     from matplotlib.patches import FancyBboxPatch
 
-    plan = layout(prisma)
+    plan = layout(prisma, meta)
     width, height = plan["width"], plan["height"]
     drawn, stage_labels = [], []
     with style():
@@ -263,6 +300,10 @@ def build_figure(prisma: dict):
             for box in boxes.values():
                 drawn.append((box, _draw_box(ax, box)))
         drawn.append((plan["included"], _draw_box(ax, plan["included"])))
+        if plan["meta"]:
+            drawn.append((plan["meta"], _draw_box(ax, plan["meta"])))
+            top, bottom = plan["included"], plan["meta"]
+            _arrow(ax, (top.x + top.width / 2, top.bottom), (bottom.x + bottom.width / 2, bottom.y))
         if plan["footnote"]:
             drawn.append((plan["footnote"], _draw_box(ax, plan["footnote"])))
         for name, boxes in plan["columns"].items():
@@ -288,8 +329,18 @@ def read_prisma(path) -> dict:
     return prisma
 
 
-def draw_prisma(prisma_json_path, svg_path, png_path) -> None:
-    """Read prisma.json and write the PRISMA 2020 flow diagram as SVG and PNG (atomically;
-    the SVG is byte-identical across reruns)."""
-    fig, _ = build_figure(read_prisma(prisma_json_path))
+def draw_prisma(prisma_json_path, svg_path, png_path, pooled_jsons=None) -> None:
+    """Read prisma.json (and the pooled results, for the meta-analysis box) and write the PRISMA
+    2020 flow diagram as SVG and PNG (atomically; the SVG is byte-identical across reruns).
+    The meta-analysis box must be a subset of the included box, or nothing is written."""
+    from metasr.errors import raise_if_errors
+    from metasr.screening.prisma import meta_analysis_counts, meta_analysis_problems
+
+    prisma = read_prisma(prisma_json_path)
+    meta = None
+    if pooled_jsons is not None:
+        pooled = [json.loads(Path(p).read_text(encoding="utf-8")) for p in pooled_jsons]
+        meta = meta_analysis_counts(prisma, pooled)
+        meta["warnings"] = [w.message for w in raise_if_errors(meta_analysis_problems(prisma, meta))]
+    fig, _ = build_figure(prisma, meta)
     save_figure(fig, svg_path, png_path)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metasr import display as dp
 from metasr.figures import style as st
 from metasr.figures.forest import (PAD_IN, ROW_IN, draw_diamond, draw_intervals, draw_markers,
                                    set_effect_ticks, sort_studies, study_label)
@@ -32,8 +33,8 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
                          label_header: str):
     """A forest of model estimates (one per row), with the full-data estimate as reference."""
     n = len(labels)
-    texts = [st.fmt_ci(st.natural(e, disp), st.natural(a, disp), st.natural(b, disp))
-             for e, a, b in zip(est, lb, ub)]
+    decimals = dp.estimate_decimals([*zip(est, lb, ub), *([reference] if reference else [])], disp)
+    texts = [dp.estimate(e, a, b, disp, decimals) for e, a, b in zip(est, lb, ub)]
     label_w = min(LABEL_MAX_IN, max([st.text_width_in(t) for t in labels + [label_header]]))
     effect_w = max(st.text_width_in(t) for t in texts + ["Estimate [95% CI]"]) + PAD_IN
     extra_w = max(st.text_width_in(t) for t in extra + [extra_header]) + PAD_IN if extra else 0
@@ -69,7 +70,7 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     if reference:
         y = fy(top + ROW_IN * (n + 1.72))
         st.add_text(fig, margin / fig_w, y, "All studies", weight="bold")
-        st.add_text(fig, x_effect, y, st.fmt_ci(*(st.natural(v, disp) for v in reference)),
+        st.add_text(fig, x_effect, y, dp.estimate(*reference, disp, decimals),
                     ha="right", weight="bold")
 
     ax = fig.add_axes([plot_x0 / fig_w, fy(top + ROW_IN * rows), PLOT_IN / fig_w,
@@ -114,7 +115,7 @@ def plot_leave1out(pooled: dict):
         return estimate_rows_figure(
             title, [f"Omitting {study_label(s)}" for s in studies], l1o["estimate"],
             l1o.get("ci_lb") or [None] * n, l1o.get("ci_ub") or [None] * n,
-            [f"{v:.0f}%" if st.is_number(v) else "–" for v in i2] if i2 else [], "I²",
+            [dp.percent(v, 0) for v in i2] if i2 else [], "I²",
             (m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")) if m else None,
             st.display(pooled), "Study omitted")
 
@@ -153,7 +154,7 @@ def plot_cumulative(pooled: dict):
         return estimate_rows_figure(
             title, [f"+ {study_label(s)}" for s in studies], cum["estimate"],
             cum.get("ci_lb") or [None] * n, cum.get("ci_ub") or [None] * n,
-            [f"{v:.3f}" if st.is_number(v) else "–" for v in tau2] if tau2 else [], "Tau²", None,
+            [dp.number(v, 3) for v in tau2] if tau2 else [], "Tau²", None,
             st.display(pooled), f"Added (by {cum.get('order_by', 'year')})")
 
 

@@ -24,6 +24,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from metasr import measures
+from metasr.display import finite, is_number, tick  # noqa: F401  (figures use them as st.*)
 from metasr.io import atomic_path
 
 FONT_SIZE = 8.0
@@ -221,64 +222,7 @@ def split_clauses(text: str, width_in: float, size: float = FONT_SIZE) -> list[s
 
 
 # ---------------------------------------------------------------------------------------------
-# Numbers as a reviewer writes them.
-
-
-def finite(x) -> float | None:
-    """x as a finite float, or None (missing, text, NaN or infinite)."""
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
-def is_number(x) -> bool:
-    return not isinstance(x, bool) and finite(x) is not None
-
-
-def fmt(x, digits: int = 2) -> str:
-    """Fixed decimals; empty for missing values."""
-    if not is_number(x):
-        return ""
-    text = f"{float(x):.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
-
-
-def fmt_data(x) -> str:
-    """A reported number (mean, SD, count): integers without decimals, others to 4 significant."""
-    if not is_number(x):
-        return ""
-    x = float(x)
-    if x.is_integer() and abs(x) < 1e9:
-        return str(int(x))
-    # Two decimals as RevMan shows them; small values keep 3 significant digits.
-    return f"{x:.2f}" if abs(x) >= 0.1 else f"{x:.3g}"
-
-
-def fmt_p(p) -> str:
-    """P value in RevMan style: 'P = 0.04', 'P < 0.00001'."""
-    if not is_number(p):
-        return "P = NA"
-    p = float(p)
-    if p < 0.00001:
-        return "P < 0.00001"
-    if p < 0.001:
-        return f"P = {p:.5f}".rstrip("0")
-    return f"P = {p:.3f}" if p < 0.01 else f"P = {p:.2f}"
-
-
-def fmt_ci(est, lb, ub, digits: int = 2) -> str:
-    if not is_number(est):
-        return ""
-    return f"{fmt(est, digits)} [{fmt(lb, digits)}, {fmt(ub, digits)}]"
-
-
-def natural(x, disp: measures.Display):
-    """A number on the analysis scale as shown: back-transformed (ratios, proportions in %, r)."""
-    if not is_number(x):
-        return None
-    return disp.shown(float(x))
+# Axes. (How numbers read is metasr.display's, shared with the report.)
 
 
 def nice_limit(x: float) -> float:
@@ -312,8 +256,7 @@ def ratio_ticks(lo_log: float, hi_log: float) -> list[float]:
 
 
 def fmt_ratio_tick(value_log: float) -> str:
-    v = math.exp(value_log)
-    return f"{v:g}"
+    return tick(math.exp(value_log))
 
 
 def effect_ticks(lo: float, hi: float, disp: measures.Display) -> tuple[list[float], list[str]]:
@@ -325,14 +268,14 @@ def effect_ticks(lo: float, hi: float, disp: measures.Display) -> tuple[list[flo
     if disp.identity and not disp.percent:
         locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10], symmetric=disp.null is not None)
         ticks = [t for t in locator.tick_values(lo, hi) if lo - 1e-9 <= t <= hi + 1e-9]
-        return ticks, [f"{t:g}" for t in ticks]
+        return ticks, [tick(t) for t in ticks]
     a, b = disp.shown(lo), disp.shown(hi)
     if a is None or b is None:
         return [], []
     shown = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(a, b)
     pairs = [(disp.from_shown(round(t, 10)), round(t, 10)) for t in shown]
     pairs = [(x, t) for x, t in pairs if x is not None and lo - 1e-9 <= x <= hi + 1e-9]
-    return [x for x, _ in pairs], [f"{t:g}" for _, t in pairs]
+    return [x for x, _ in pairs], [tick(t) for _, t in pairs]
 
 
 def null_half_width(needed: float, disp: measures.Display) -> float:

@@ -18,12 +18,15 @@ from pathlib import Path
 
 from matplotlib.lines import Line2D
 
+from metasr import display as dp
 from metasr import measures
 from metasr.dependence import study_count
 from metasr.figures import style as st
 from metasr.figures.forest import PAD_IN, draw_diamond, draw_interval, set_effect_ticks
 
-ROW_IN = 0.36
+ROW_IN = 0.36  # a row of one label line; each further line adds LINE_IN
+LINE_IN = 0.14
+LABEL_MAX_IN = 2.6  # labels wrap within this width (never cut)
 PLOT_IN = 2.6
 # Panels in the order they are drawn: the display kinds of metasr.measures.
 PANELS = measures.DISPLAYS
@@ -68,13 +71,23 @@ def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
 
 
 def _text(row: dict) -> tuple[str, str]:
-    shown = (lambda v: st.natural(v, row["display"])) if row["panel"] in ANALYSIS_SCALE_PANELS else \
+    decimals = row.get("decimals")
+    shown = (lambda v: dp.shown(v, row["display"])) if row["panel"] in ANALYSIS_SCALE_PANELS else \
         (lambda v: float(v) if st.is_number(v) else None)
-    ours = (st.fmt_ci(shown(row["est"]), shown(row["lb"]), shown(row["ub"])) if "est" in row
+    ours = (dp.ci(shown(row["est"]), shown(row["lb"]), shown(row["ub"]), decimals) if "est" in row
             else row["message"])
     pub = row.get("published")
-    theirs = st.fmt_ci(shown(pub["est"]), shown(pub["lb"]), shown(pub["ub"])) if pub else "–"
+    theirs = dp.ci(shown(pub["est"]), shown(pub["lb"]), shown(pub["ub"]), decimals) if pub else "–"
     return ours, theirs
+
+
+def label_lines(row: dict, width_in: float) -> list[str]:
+    """The outcome's label and measure, wrapped by words to the label column: never cut."""
+    return st.wrap_to_width(f"{row['label']} ({row['measure']})", width_in)
+
+
+def row_height(lines: list[str]) -> float:
+    return ROW_IN + LINE_IN * (len(lines) - 1)
 
 
 def plot_summary(pooled_results: list[dict], config: dict):
@@ -86,8 +99,14 @@ def plot_summary(pooled_results: list[dict], config: dict):
             return st.message_figure("All outcomes", "No outcomes are configured.")
         panels = [(name, [r for r in rows if r["panel"] == name]) for name in PANELS]
         panels = [(n, rs) for n, rs in panels if rs]
-        label_w = min(2.6, max(st.text_width_in(f"{r['label']} ({r['measure']})") for r in rows)
+        label_w = min(LABEL_MAX_IN, max(st.text_width_in(f"{r['label']} ({r['measure']})") for r in rows)
                       + PAD_IN)
+        for _, panel_rows in panels:  # one number of decimals per panel
+            decimals = dp.decimals_for([v for r in panel_rows for v in _shown_values(r)])
+            for r in panel_rows:
+                r["decimals"] = decimals
+        for r in rows:
+            r["lines"] = label_lines(r, label_w - PAD_IN)
         texts = [_text(r) for r in rows]
         ours_w = max(st.text_width_in(t[0]) for t in texts + [("This analysis", "")]) + PAD_IN
         pub_w = max(st.text_width_in(t[1]) for t in texts + [("", "Published")]) + PAD_IN
@@ -98,7 +117,8 @@ def plot_summary(pooled_results: list[dict], config: dict):
         title = st.wrap_to_width(f"All outcomes: {review.get('title', '')}".rstrip(": "),
                                  width - 2 * margin, size=st.FONT_SIZE + 2, weight="bold",
                                  max_lines=2)
-        heights = [0.57 + ROW_IN * len(rs) + 0.6 for _, rs in panels]
+        heights = [0.57 + 0.18 * (len(heading_lines(n, groups, width - 2 * margin)) - 1)
+                   + sum(row_height(r["lines"]) for r in rs) + 0.6 for n, rs in panels]
         height = 0.25 + 0.24 * len(title) + sum(heights) + 0.45
         fig = st.new_figure(width, height)
         y = 0.1
@@ -121,17 +141,16 @@ def plot_summary(pooled_results: list[dict], config: dict):
 
 def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w, pub_w,
                 plot_x0, groups):
+    """One panel: heading, column names, then each outcome's row; the axis is in inches from the
+    panel's first row down, so rows of wrapped labels are simply taller."""
     def fy(v):
         return 1 - v / height
 
-    exp, ctl = groups.get("experimental", "group 1"), groups.get("control", "group 2")
-    heading = {"ratio": f"Ratio measures ({exp} / {ctl})", "difference": f"Difference measures ({exp} minus {ctl})",
-               "proportion": "Proportions (%)", "rate": "Incidence rates",
-               "correlation": "Correlations (r)"}[kind]
     y += 0.22
-    fig.text(margin / width, fy(y), st.truncate_to_width(heading, width - 2 * margin),
-             weight="bold", fontsize=st.FONT_SIZE + 0.5)
-    y += 0.22
+    for line in heading_lines(kind, groups, width - 2 * margin):
+        fig.text(margin / width, fy(y), line, weight="bold", fontsize=st.FONT_SIZE + 0.5)
+        y += 0.18
+    y += 0.04
     x_k = margin + label_w + k_w
     x_ours = x_k + ours_w
     x_pub = x_ours + pub_w
@@ -139,25 +158,29 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
         fig.text((x - PAD_IN / 2) / width, fy(y), text, ha="right", weight="bold")
     y += 0.1
     body_top = y
-    for i, row in enumerate(rows):
-        yb = fy(body_top + ROW_IN * (i + 0.62))
+    tops, offset = [], 0.0
+    for row in rows:
+        tops.append(offset)
+        offset += row_height(row["lines"])
+    body_h = offset
+    for top, row in zip(tops, rows):
+        yb = fy(body_top + top + ROW_IN * 0.62)
         ours, theirs = _text(row)
-        fig.text(margin / width, yb, st.truncate_to_width(f"{row['label']} ({row['measure']})",
-                                                          label_w - PAD_IN + 0.005))
+        for j, line in enumerate(row["lines"]):
+            fig.text(margin / width, fy(body_top + top + ROW_IN * 0.62 + LINE_IN * j), line)
         fig.text((x_k - PAD_IN / 2) / width, yb, str(row["k"]), ha="right")
         fig.text((x_ours - PAD_IN / 2) / width, yb, ours, ha="right",
                  color="#111111" if "est" in row else st.COLOURS["muted"],
                  style="normal" if "est" in row else "italic")
         fig.text((x_pub - PAD_IN / 2) / width, yb, theirs, ha="right",
                  color=st.COLOURS["published"])
-    ax = fig.add_axes([plot_x0 / width, fy(body_top + ROW_IN * len(rows)), PLOT_IN / width,
-                       ROW_IN * len(rows) / height])
+    ax = fig.add_axes([plot_x0 / width, fy(body_top + body_h), PLOT_IN / width, body_h / height])
     values = [v for r in rows for v in (r.get("lb"), r.get("ub"), r.get("est"),
                                         *((r.get("published") or {}).get(k) for k in ("lb", "ub", "est")))]
     axis = panel_display(kind, rows)
     lo, hi = st.value_limits(values, axis)
     ax.set_xlim(lo, hi)
-    ax.set_ylim(len(rows), 0)
+    ax.set_ylim(body_h, 0)
     ax.set_yticks([])
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.patch.set_alpha(0)
@@ -165,16 +188,33 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
     ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
     if axis.null is not None:
         ax.axvline(axis.null, color=st.COLOURS["null"], lw=0.6)
-    for i, row in enumerate(rows):
+    for top, row in zip(tops, rows):  # diamond and published marker at the row's first line
         if "est" in row and all(st.is_number(row.get(k)) for k in ("lb", "ub")):
-            draw_diamond(ax, i + 0.35, row["est"], max(row["lb"], lo), min(row["ub"], hi),
-                         st.COLOURS["pooled"], half_height=0.2)
+            draw_diamond(ax, top + ROW_IN * 0.35, row["est"], max(row["lb"], lo), min(row["ub"], hi),
+                         st.COLOURS["pooled"], half_height=0.2 * ROW_IN)
         pub = row.get("published")
         if pub and st.is_number(pub["est"]):
-            draw_interval(ax, i + 0.75, pub["lb"], pub["ub"], (lo, hi), st.COLOURS["published"])
-            ax.plot([pub["est"]], [i + 0.75], marker="o", ms=4.5, markerfacecolor="white",
+            draw_interval(ax, top + ROW_IN * 0.75, pub["lb"], pub["ub"], (lo, hi), st.COLOURS["published"])
+            ax.plot([pub["est"]], [top + ROW_IN * 0.75], marker="o", ms=4.5, markerfacecolor="white",
                     color=st.COLOURS["published"], zorder=4)
-    return body_top + ROW_IN * len(rows) + 0.55
+    return body_top + body_h + 0.55
+
+
+def heading_lines(kind: str, groups: dict, width_in: float) -> list[str]:
+    exp, ctl = groups.get("experimental", "group 1"), groups.get("control", "group 2")
+    heading = {"ratio": f"Ratio measures ({exp} / {ctl})", "difference": f"Difference measures ({exp} minus {ctl})",
+               "proportion": "Proportions (%)", "rate": "Incidence rates",
+               "correlation": "Correlations (r)"}[kind]
+    return st.wrap_to_width(heading, width_in, size=st.FONT_SIZE + 0.5, weight="bold")
+
+
+def _shown_values(row: dict) -> list:
+    """The numbers a row writes, as shown (for one number of decimals per panel)."""
+    pub = row.get("published") or {}
+    raw = [row.get("est"), row.get("lb"), row.get("ub"), pub.get("est"), pub.get("lb"), pub.get("ub")]
+    if row["panel"] in ANALYSIS_SCALE_PANELS:
+        return [dp.shown(v, row["display"]) for v in raw]
+    return raw
 
 
 def panel_display(kind: str, rows: list[dict]):

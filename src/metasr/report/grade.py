@@ -34,7 +34,12 @@ import math
 import re
 
 from metasr import dependence, measures, rob
-from metasr.figures.style import display, finite
+from metasr import display as dp
+from metasr.display import finite
+
+
+def display(pooled: dict) -> measures.Display:
+    return measures.display_of(pooled)
 
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 DOMAIN_NAMES = {
@@ -130,13 +135,15 @@ def publication_bias(pooled: dict) -> tuple[int, str]:
     if k < 10 or "skipped" in small:
         return 0, f"not assessable with k = {k} (< 10 studies)" if k < 10 else \
             f"not assessed: {small.get('skipped')}"
-    egger = small.get("egger") or small.get("egger_lm") or small.get("egger_robust") or {}
+    from metasr.stats.bias import reported_egger
+
+    egger = reported_egger(small) or small.get("egger_robust") or {}
     p = finite(egger.get("pval"))
     if p is None:
         return 0, "Egger's test not available"
     if p < 0.10:
-        return -1, f"Egger's test P = {p:.3f} (< 0.10)"
-    return 0, f"Egger's test P = {p:.2f}"
+        return -1, f"Egger's test {dp.p_value(p)} (< 0.10)"
+    return 0, f"Egger's test {dp.p_value(p)}"
 
 
 def participants(pooled: dict) -> int | None:

@@ -30,15 +30,21 @@ import jinja2
 from markupsafe import Markup, escape
 
 from metasr import dependence, measures
-from metasr.figures.style import display
-from metasr.figures.style import finite as num
-from metasr.io import atomic_path
+from metasr import display as dp
 from metasr import rob
+from metasr.display import finite as num
+from metasr.io import atomic_path
 from metasr.io import read_csv as read_csv_table
 from metasr.report import dependent as dependent_report
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
 from metasr.report.methods import methods_paragraph
 from metasr.report.sof import number_footnotes, sof_row
+from metasr.screening.prisma import meta_analysis_counts
+
+
+def display(pooled: dict, outcome_cfg: dict | None = None) -> measures.Display:
+    """How an outcome's numbers are shown: its pooled result's transform (metasr.measures)."""
+    return measures.display_of(pooled, outcome_cfg)
 
 URL = re.compile(r"https?://[^\s;,<>\"']+")
 SOFTWARE = ("metasr", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "snakemake", "pyyaml")
@@ -88,37 +94,14 @@ def read_csv(path) -> list[dict]:
     return read_csv_table(path)[1]
 
 
-def f2(x, digits=2) -> str:
-    x = num(x)
-    if x is None:
-        return "–"
-    text = f"{x:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def fp(p) -> str:
-    p = num(p)
-    if p is None:
-        return "–"
-    return "< 0.0001" if p < 0.0001 else (f"{p:.4f}" if p < 0.001 else f"{p:.3f}")
-
-
-def p_text(p) -> str:
-    """'P = 0.013' or 'P < 0.0001'."""
-    text = fp(p)
-    return f"P {text}" if text.startswith("<") else f"P = {text}"
-
-
-def natural(x, disp: measures.Display):
-    """A number on the analysis scale as the report shows it (ratios, proportions in %, r)."""
-    x = num(x)
-    return None if x is None else disp.shown(x)
+def number(x, decimals: int = 2) -> str:
+    """A number in a report table: metasr.display's rule, "–" when missing."""
+    return dp.number(x, decimals, dp.MISSING)
 
 
 def estimate_text(est, lb, ub, disp: measures.Display) -> str:
-    if num(est) is None:
-        return "–"
-    return f"{f2(natural(est, disp))} [{f2(natural(lb, disp))}, {f2(natural(ub, disp))}]"
+    """An estimate and CI on the analysis scale, as shown: "0.49 [0.34, 0.70]", "–" if missing."""
+    return dp.estimate(est, lb, ub, disp, missing=dp.MISSING)
 
 
 def links(text) -> list[str]:
@@ -291,15 +274,15 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
     rows = [
         ("Pooled estimate [95% CI]", estimate_text(m.get("estimate"), m.get("ci_lb"),
                                                   m.get("ci_ub"), ratio)),
-        ("95% prediction interval", f"[{f2(natural(m.get('pi_lb'), ratio))}, "
-                                    f"{f2(natural(m.get('pi_ub'), ratio))}]"),
-        (f"Test for overall effect", f"{test} = {f2(m.get('stat'))}, P = {fp(m.get('pval'))}"
+        ("95% prediction interval", dp.interval(dp.shown(m.get("pi_lb"), ratio),
+                                                dp.shown(m.get("pi_ub"), ratio), missing=dp.MISSING)),
+        ("Test for overall effect", f"{test} = {number(m.get('stat'))}, {dp.p_value(m.get('pval'))}"
          if ratio.null is not None else "– (the measure has no null)"),
-        ("tau² [95% CI]", f"{f2(m.get('tau2'), 3)} {_ci(m.get('tau2_ci'), 3)}"),
-        ("I² [95% CI]", f"{f2(m.get('I2'), 1)}% {_ci(m.get('I2_ci'), 1, '%')}"),
-        ("H² [95% CI]", f"{f2(m.get('H2'))} {_ci(m.get('H2_ci'))}"),
-        ("Cochran's Q", f"Q = {f2(m.get('Q'))}, df = {m.get('Q_df', '–')}, "
-                        f"P = {fp(m.get('Q_pval'))}"),
+        ("tau² [95% CI]", f"{number(m.get('tau2'), 3)} {_ci(m.get('tau2_ci'), 3)}"),
+        ("I² [95% CI]", f"{dp.percent(m.get('I2'), 1, dp.MISSING)} {_ci(m.get('I2_ci'), 1, '%')}"),
+        ("H² [95% CI]", f"{number(m.get('H2'))} {_ci(m.get('H2_ci'))}"),
+        ("Cochran's Q", f"Q = {number(m.get('Q'))}, df = {m.get('Q_df', '–')}, "
+                        f"{dp.p_value(m.get('Q_pval'))}"),
     ]
     ce = pooled.get("common_effect") or {}
     if ce:
@@ -313,12 +296,12 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
 def _ci(pair, digits=2, unit="") -> str:
     if not isinstance(pair, (list, tuple)) or len(pair) != 2 or num(pair[0]) is None:
         return ""
-    return f"[{f2(pair[0], digits)}{unit}, {f2(pair[1], digits)}{unit}]"
+    return f"[{number(pair[0], digits)}{unit}, {number(pair[1], digits)}{unit}]"
 
 
 def subgroup_section(pooled: dict) -> dict | None:
     """Per-level estimates and the test for subgroup differences, when the result has them."""
-    from metasr.figures.forest import normalise_subgroups
+    from metasr.stats.subgroup import normalise_subgroups
 
     sub = pooled.get("subgroups")
     levels = normalise_subgroups(sub)
@@ -327,10 +310,14 @@ def subgroup_section(pooled: dict) -> dict | None:
     ratio = display(pooled)
     rows = [{"level": lv.get("level"), "k": lv.get("k", ""),
              "estimate": estimate_text(lv.get("estimate"), lv.get("ci_lb"), lv.get("ci_ub"), ratio),
-             "tau2": f2(lv.get("tau2"), 3), "I2": f2(lv.get("I2"), 1)} for lv in levels]
+             "tau2": number(lv.get("tau2"), 3), "I2": number(lv.get("I2"), 1)} for lv in levels]
     return {"variable": sub.get("variable", ""), "rows": rows,
-            "test": f"Q = {f2(sub.get('Q_between'))}, df = {sub.get('Q_between_df', '–')}, "
-                    f"P = {fp(sub.get('Q_between_pval'))}"}
+            "test": f"Q = {number(sub.get('Q_between'))}, df = {sub.get('Q_between_df', '–')}, "
+                    f"{dp.p_value(sub.get('Q_between_pval'))}"}
+
+
+# What metasr.stats.bias.REPORTED_EGGER is: metafor's regtest(fit).
+EGGER_NAME = "Egger's regression test (the outcome's model with the standard error as predictor)"
 
 
 SMALL_STUDY_ROWS = (  # method key, name, its caveat in one line
@@ -365,9 +352,9 @@ def small_study_section(pooled: dict) -> dict:
     if robust:  # dependent effect sizes: Egger's test in the three-level model with CR2, nothing else
         return {"run": True, "note": small.get("not_run", ""), "model": "three-level model, CR2 (t test)",
                 "rows": [{"method": "Egger's test (three-level model, CR2; for dependent effect sizes)",
-                          "test": f"t = {f2(robust.get('stat'))}, df = {f2(robust.get('df'), 1)}, "
-                                  f"{p_text(robust.get('pval'))}",
-                          "estimate": f"limit estimate {f2(natural(robust.get('limit_estimate'), ratio))}",
+                          "test": f"t = {number(robust.get('stat'))}, df = {number(robust.get('df'), 1)}, "
+                                  f"{dp.p_value(robust.get('pval'))}",
+                          "estimate": f"limit estimate {number(dp.shown(robust.get('limit_estimate'), ratio))}",
                           "caveat": "Rodgers and Pustejovsky 2021; asymmetry has causes other than publication "
                                     "bias", "run": True}]}
     rows = []
@@ -390,15 +377,15 @@ def small_study_section(pooled: dict) -> dict:
 def _egger_text(e: dict, ratio, pooled) -> tuple[str, str]:
     test = ((pooled.get("small_study") or {}).get("fit") or {}).get("test") or pooled.get("test") or "z"
     stat = "z" if test == "z" else "t"
-    test = f"{e.get('model', 'rma')} model, predictor {e.get('predictor', 'sei')}: {stat} = {f2(e.get('stat'))}, " \
-           f"{p_text(e.get('pval'))}"
+    test = f"{e.get('model', 'rma')} model, predictor {e.get('predictor', 'sei')}: {stat} = {number(e.get('stat'))}, " \
+           f"{dp.p_value(e.get('pval'))}"
     estimate = estimate_text(e.get("limit_estimate"), e.get("limit_ci_lb"), e.get("limit_ci_ub"), ratio) \
-        if num(e.get("limit_ci_lb")) is not None else f2(natural(e.get("limit_estimate"), ratio))
+        if num(e.get("limit_ci_lb")) is not None else number(dp.shown(e.get("limit_estimate"), ratio))
     return test, f"limit estimate {estimate}"
 
 
 def _begg_text(b: dict, ratio, pooled) -> tuple[str, str]:
-    return f"Kendall's tau = {f2(b.get('kendall_tau'), 3)}, {p_text(b.get('pval'))}", "–"
+    return f"Kendall's tau = {number(b.get('kendall_tau'), 3)}, {dp.p_value(b.get('pval'))}", "–"
 
 
 def _trimfill_text(t: dict, ratio, pooled) -> tuple[str, str]:
@@ -410,18 +397,18 @@ def _trimfill_text(t: dict, ratio, pooled) -> tuple[str, str]:
 
 def _pet_peese_text(p: dict, ratio, pooled) -> tuple[str, str]:
     pet = p.get("pet") or {}
-    test = f"PET intercept {p_text(pet.get('pval_est'))} ({p.get('model', 'lm')} model): " \
+    test = f"PET intercept {dp.p_value(pet.get('pval_est'))} ({p.get('model', 'lm')} model): " \
            f"{p.get('chosen')} reported"
     return test, f"{p.get('chosen')} " + estimate_text(p.get("est"), p.get("ci_lb"), p.get("ci_ub"), ratio)
 
 
 def _selmodel_text(m: dict, ratio, pooled) -> tuple[str, str]:
-    deltas = ", ".join(f2(d) for d in (m.get("delta") or [])[1 if m.get("type") == "stepfun" else 0:])
+    deltas = ", ".join(number(d) for d in (m.get("delta") or [])[1 if m.get("type") == "stepfun" else 0:])
     if m.get("type") == "stepfun":
         shape = f"step function, steps {', '.join(f'{x:g}' for x in m.get('steps') or [])}, {m.get('alternative')}"
     else:
         shape = f"{m.get('type')}, {m.get('alternative')}"
-    test = f"{shape}: LRT for selection χ²({m.get('LRTdf')}) = {f2(m.get('LRT'))}, {p_text(m.get('LRTp'))}; " \
+    test = f"{shape}: LRT for selection χ²({m.get('LRTdf')}) = {number(m.get('LRT'))}, {dp.p_value(m.get('LRTp'))}; " \
            f"delta = {deltas}" + ("; a delta at its bound" if m.get("delta_at_bound") else "")
     beta = (m.get("beta") or [None])[0]
     return test, "adjusted " + estimate_text(beta, (m.get("ci_lb") or [None])[0], (m.get("ci_ub") or [None])[0], ratio)
@@ -447,28 +434,28 @@ def meta_regression_section(pooled: dict) -> dict | None:
     perm = reg.get("permutest") or {}
     rows = []
     for i, name in enumerate(reg.get("coef_names") or []):
-        row = {"name": name, "estimate": f2(reg["coef"][i], 4), "se": f2(reg["se"][i], 4),
-               "stat": f2(reg["stat"][i]), "pval": fp(reg["pval"][i]),
-               "ci": f"[{f2(reg['ci_lb'][i], 4)}, {f2(reg['ci_ub'][i], 4)}]"}
+        row = {"name": name, "estimate": number(reg["coef"][i], 4), "se": number(reg["se"][i], 4),
+               "stat": number(reg["stat"][i]), "pval": dp.p_number(reg["pval"][i]),
+               "ci": f"[{number(reg['ci_lb'][i], 4)}, {number(reg['ci_ub'][i], 4)}]"}
         if ratio.ratio:
             row["ratio"] = estimate_text(reg["coef"][i], reg["ci_lb"][i], reg["ci_ub"][i], ratio)
         if perm.get("pval"):
-            row["perm"] = fp(perm["pval"][i])
+            row["perm"] = dp.p_number(perm["pval"][i])
         rows.append(row)
     df = reg.get("QM_df") or [None, None]
-    omnibus = f"F({df[0]}, {df[1]}) = {f2(reg.get('QM'))}" if t_test else f"QM = {f2(reg.get('QM'))}, df = {df[0]}"
-    summary = [("Test of moderators", f"{omnibus}, {p_text(reg.get('QM_pval'))}")]
+    omnibus = f"F({df[0]}, {df[1]}) = {number(reg.get('QM'))}" if t_test else f"QM = {number(reg.get('QM'))}, df = {df[0]}"
+    summary = [("Test of moderators", f"{omnibus}, {dp.p_value(reg.get('QM_pval'))}")]
     if perm and "skipped" not in perm:
         kind = "exact" if perm.get("exact") else f"{perm.get('permutations')} random permutations, seed {perm.get('seed')}"
-        summary.append(("Permutation test of moderators", f"{p_text(perm.get('QMp'))} ({kind})"))
+        summary.append(("Permutation test of moderators", f"{dp.p_value(perm.get('QMp'))} ({kind})"))
     elif perm:
         summary.append(("Permutation test of moderators", f"not run: {perm['skipped']}"))
-    summary += [("R² (heterogeneity accounted for)", f"{f2(reg.get('R2'), 1)}%" if num(reg.get("R2")) is not None
+    summary += [("R² (heterogeneity accounted for)", f"{number(reg.get('R2'), 1)}%" if num(reg.get("R2")) is not None
                  else "– (common-effect model)"),
-                ("Residual tau² [95% CI]", f"{f2(reg.get('tau2'), 4)} {_ci(reg.get('tau2_ci'), 4)}"),
-                ("Residual I²", f"{f2(reg.get('I2'), 1)}%"),
-                ("Residual heterogeneity", f"QE = {f2(reg.get('Q'))}, df = {reg.get('Q_df', '–')}, "
-                                           f"{p_text(reg.get('Q_pval'))}")]
+                ("Residual tau² [95% CI]", f"{number(reg.get('tau2'), 4)} {_ci(reg.get('tau2_ci'), 4)}"),
+                ("Residual I²", f"{number(reg.get('I2'), 1)}%"),
+                ("Residual heterogeneity", f"QE = {number(reg.get('Q'))}, df = {reg.get('Q_df', '–')}, "
+                                           f"{dp.p_value(reg.get('Q_pval'))}")]
     return {**head, "run": True, "rows": rows, "summary": summary, "t_test": t_test, "has_ratio": ratio.ratio,
             "has_perm": bool(perm.get("pval")), "scale": ratio.record.analysis_scale}
 
@@ -486,8 +473,8 @@ def sensitivity_section(pooled: dict) -> dict:
                 "omitted": s.get("label") or s.get("study_id"),
                 "estimate": estimate_text(l1o["estimate"][i], (l1o.get("ci_lb") or [None] * len(studies))[i],
                                           (l1o.get("ci_ub") or [None] * len(studies))[i], ratio),
-                "pval": fp((l1o.get("pval") or [None] * len(studies))[i]),
-                "I2": f2((l1o.get("I2") or [None] * len(studies))[i], 1),
+                "pval": dp.p_number((l1o.get("pval") or [None] * len(studies))[i]),
+                "I2": number((l1o.get("I2") or [None] * len(studies))[i], 1),
             })
     influence = sens.get("influence") or {}
     flagged = []
@@ -496,7 +483,7 @@ def sensitivity_section(pooled: dict) -> dict:
         # Cook's distance above 4/k: a common screening threshold for influential studies.
         limit = 4 / len(studies)
         flagged = [f"{studies[i].get('label') or studies[i].get('study_id')} "
-                   f"(Cook's D = {f2(c, 3)})" for i, c in enumerate(cook)
+                   f"(Cook's D = {number(c, 3)})" for i, c in enumerate(cook)
                    if num(c) is not None and c > limit]
     cumul = sens.get("cumulative") or {}
     cumulative = cumulative_rows(cumul, pooled.get("studies") or [], ratio, dependent_report.units(pooled, cumul))
@@ -512,7 +499,7 @@ def cumulative_rows(cumul: dict, studies: list[dict], ratio: bool, units: list[d
         return [{"added": s.get("label") or s.get("study_id"), "year": s.get("year") or "", "k": step + 1,
                  "estimate": estimate_text(cumul["estimate"][step], cumul["ci_lb"][step], cumul["ci_ub"][step], ratio)
                  if cumul["estimate"][step] is not None else "– (one study)",
-                 "I2": f2((cumul.get("I2") or [None] * len(units))[step], 1)} for step, s in enumerate(units)]
+                 "I2": number((cumul.get("I2") or [None] * len(units))[step], 1)} for step, s in enumerate(units)]
     order = cumul.get("study_index") or []
     if not order or len(order) != len(studies) or not cumul.get("estimate"):
         return []
@@ -523,36 +510,8 @@ def cumulative_rows(cumul: dict, studies: list[dict], ratio: bool, units: list[d
                      "k": step + 1,
                      "estimate": estimate_text(cumul["estimate"][step], cumul["ci_lb"][step], cumul["ci_ub"][step],
                                                ratio),
-                     "I2": f2((cumul.get("I2") or [None] * len(order))[step], 1)})
+                     "I2": number((cumul.get("I2") or [None] * len(order))[step], 1)})
     return rows
-
-
-def arm_text(study: dict) -> str:
-    """Group data as analysed (after any conversion): 'mean (SD), n' or 'events/n' per group, or a
-    single group's 'events/n', 'events / person-time' or 'r = .., n = ..'."""
-    from metasr.figures.forest import arm_value
-    from metasr.figures.style import fmt_data
-
-    events, n, time, r = (arm_value(study, 0, w) for w in ("events", "total", "time", "r"))
-    if r is not None:
-        return f"r = {fmt_data(r)}" + (f", n = {fmt_data(n)}" if n is not None else "")
-    if events is not None and time is not None:
-        return f"{fmt_data(events)} events / {fmt_data(time)} person-time"
-    if events is not None and n is not None:
-        return f"{fmt_data(events)}/{fmt_data(n)}"
-    groups = []
-    for g in (1, 2):
-        mean, sd, n = (arm_value(study, g, w) for w in ("mean", "sd", "total"))
-        events, time = arm_value(study, g, "events"), arm_value(study, g, "time")
-        if mean is not None and sd is not None:
-            groups.append(f"{fmt_data(mean)} ({fmt_data(sd)})" + (f", n = {fmt_data(n)}" if n else ""))
-        elif events is not None and time is not None:
-            groups.append(f"{fmt_data(events)} events / {fmt_data(time)} person-time")
-        elif events is not None and n is not None:
-            groups.append(f"{fmt_data(events)}/{fmt_data(n)}")
-        elif n is not None:
-            groups.append(f"n = {fmt_data(n)}")
-    return " vs ".join(groups) if len(groups) == 2 else ""
 
 
 def studies_table(extraction_rows: list[dict], measure: str,
@@ -570,11 +529,12 @@ def studies_table(extraction_rows: list[dict], measure: str,
         yi, vi = num(r.get("yi")), num(r.get("vi"))
         effect = ""
         match = computed.get(str(r.get("study_id")))
-        arms = ""
+        arms, conversion = "", r.get("conversion", "")
         if usable and match:
             s = match.pop(0)
             effect = estimate_text(s.get("yi"), s.get("ci_lb"), s.get("ci_ub"), ratio.for_study(s))
-            arms = arm_text(s)
+            arms = dp.arm_text(s)
+            conversion = s.get("conversion", conversion)  # with escalc's continuity correction
         elif yi is not None and vi is not None:
             se = math.sqrt(vi)
             effect = estimate_text(yi, yi - 1.959963984540054 * se, yi + 1.959963984540054 * se,
@@ -583,7 +543,7 @@ def studies_table(extraction_rows: list[dict], measure: str,
             "study_id": r.get("study_id", ""), "label": r.get("label") or r.get("study_id", ""),
             "year": r.get("year", ""), "usable": usable,
             "not_usable_reason": r.get("not_usable_reason", ""),
-            "reported_form": r.get("reported_form", ""), "conversion": r.get("conversion", ""),
+            "reported_form": r.get("reported_form", ""), "conversion": conversion,
             "conversion_detail": r.get("conversion_detail", ""),
             "n": " / ".join(v for v in (r.get("n1i", ""), r.get("n2i", "")) if v) or r.get("ni", ""),
             "effect": effect, "arms": arms, "source_location": r.get("source_location", ""),
@@ -657,15 +617,15 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
         text = f"{counts}; pooled {measure} " + estimate_text(m.get("estimate"), m.get("ci_lb"),
                                                                  m.get("ci_ub"), disp)
         if num(m.get("pi_lb")) is not None:
-            text += f"; 95% prediction interval {f2(natural(m.get('pi_lb'), disp))} to " \
-                    f"{f2(natural(m.get('pi_ub'), disp))}"
-        return text + (f"; I² = {f2(m.get('I2'), 1)}%." if num(m.get("I2")) is not None else ".")
+            text += f"; 95% prediction interval " + dp.interval(dp.shown(m.get("pi_lb"), disp),
+                                                                 dp.shown(m.get("pi_ub"), disp))
+        return text + (f"; I² = {dp.percent(m.get('I2'), 1)}." if num(m.get("I2")) is not None else ".")
     small = pooled.get("small_study") or {}
     if kind == "funnel" and small and "skipped" not in small:
         from metasr.stats.bias import reported_egger
 
         egger = reported_egger(small) or {}
-        parts = [f"Egger's test {p_text(egger.get('pval'))}"] if num(egger.get("pval")) is not None else []
+        parts = [f"Egger's test {dp.p_value(egger.get('pval'))}"] if num(egger.get("pval")) is not None else []
         k0 = num((small.get("trimfill") or {}).get("k0"))
         if k0 is not None:
             parts.append(f"trim-and-fill filled {k0:.0f} stud{'y' if k0 == 1 else 'ies'}")
@@ -673,14 +633,15 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
     if kind == "bubble":
         return describe_bubble(pooled)
     sens = pooled.get("sensitivity") or {}
-    values = [natural(v, disp) for v in ((sens.get(kind) or {}).get("estimate") or [])
+    values = [dp.shown(v, disp) for v in ((sens.get(kind) or {}).get("estimate") or [])
               if num(v) is not None]
+    d = dp.decimals_for(values)
     if kind == "leave1out" and values:
-        return f"With one study omitted the pooled {measure} ranges from {f2(min(values))} to " \
-               f"{f2(max(values))}."
+        return f"With one study omitted the pooled {measure} ranges from {number(min(values), d)} to " \
+               f"{number(max(values), d)}."
     if kind == "cumulative" and values:
-        return f"The cumulative {measure} moves from {f2(values[0])} (first study) to " \
-               f"{f2(values[-1])} (all {len(values)} studies)."
+        return f"The cumulative {measure} moves from {number(values[0], d)} (first study) to " \
+               f"{number(values[-1], d)} (all {len(values)} studies)."
     return ""
 
 
@@ -689,20 +650,24 @@ def describe_bubble(pooled: dict) -> str:
     reg = pooled.get("meta_regression") or {}
     if not reg or "skipped" in reg:
         return ""
-    slopes = [f"{name} {f2(b, 4)} [{f2(lb, 4)}, {f2(ub, 4)}]" for name, b, lb, ub in
+    slopes = [f"{name} {number(b, 4)} [{number(lb, 4)}, {number(ub, 4)}]" for name, b, lb, ub in
               zip(reg.get("coef_names") or [], reg.get("coef") or [], reg.get("ci_lb") or [], reg.get("ci_ub") or [])
               if name != "intrcpt"]
-    text = f"{reg.get('k')} studies; coefficients {'; '.join(slopes)}; test of moderators {p_text(reg.get('QM_pval'))}"
-    return text + (f"; R² = {f2(reg.get('R2'), 1)}%." if num(reg.get("R2")) is not None else ".")
+    text = f"{reg.get('k')} studies; coefficients {'; '.join(slopes)}; test of moderators {dp.p_value(reg.get('QM_pval'))}"
+    return text + (f"; R² = {number(reg.get('R2'), 1)}%." if num(reg.get("R2")) is not None else ".")
 
 
-def describe_prisma(prisma: dict | None) -> str:
+def describe_prisma(prisma: dict | None, meta: dict | None = None) -> str:
     if not prisma:
         return ""
     records, included = prisma.get("records") or {}, prisma.get("included") or {}
-    return f"Records identified: {records.get('identified', '–')}; unique after de-duplication: " \
+    text = f"Records identified: {records.get('identified', '–')}; unique after de-duplication: " \
            f"{records.get('unique', '–')}; studies included: {included.get('studies', '–')} " \
-           f"(reports: {included.get('reports', '–')})."
+           f"(reports: {included.get('reports', '–')})"
+    if meta:
+        text += f"; studies included in meta-analysis: {meta['studies']}" + (
+            f" (reports: {meta['reports']})" if meta.get("reports") is not None else "")
+    return text + "."
 
 
 def describe_rob(studies: list[dict]) -> str:
@@ -737,8 +702,8 @@ def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list
         ours = estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), ratio) \
             if pooled.get("status") == "pooled" else (pooled.get("status_message") or "–")
         if published:
-            theirs = f"{f2(published.get('estimate'))} [{f2(published.get('ci_lb'))}, " \
-                     f"{f2(published.get('ci_ub'))}]"
+            theirs = dp.ci(published.get("estimate"), published.get("ci_lb"), published.get("ci_ub"),
+                           missing=dp.MISSING)
         else:
             theirs = "–"
         agreement = ""
@@ -795,7 +760,7 @@ def flow_origin(prisma: dict | None) -> str:
     return "counted by metasr from the search exports and screening decisions"
 
 
-def review_summary(config, prisma, studies, sections, pooled_results=None) -> list[tuple[str, str]]:
+def review_summary(config, prisma, studies, sections, meta: dict | None = None) -> list[tuple[str, str]]:
     by_status = {}
     for s in sections:
         by_status.setdefault(s["status"], []).append(s["label"])
@@ -807,10 +772,10 @@ def review_summary(config, prisma, studies, sections, pooled_results=None) -> li
         included = prisma.get("included") or {}
         rows.append(("Studies included (reports)",
                      f"{included.get('studies', '–')} ({included.get('reports', '–')})"))
-    if pooled_results is not None:
-        in_meta = dependence.meta_analysis_counts(pooled_results)
-        rows.append(("Studies included in meta-analysis (effect sizes)",
-                     f"{in_meta['studies']} ({in_meta['effect_sizes']})"))
+    if meta is not None:
+        rows.append(("Studies included in meta-analysis (reports; effect sizes)", str(meta["studies"]) + " ("
+                     + (f"{meta['reports']}; " if meta.get("reports") is not None else "")
+                     + f"{meta['effect_sizes']})"))
     rows.append(("Studies in the extraction sheet", str(len(studies))))
     rows.append(("Outcomes planned", str(len(sections))))
     rows.append(("Outcomes pooled", str(len(by_status.get("pooled", [])))))
@@ -830,7 +795,9 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["f2"] = f2
+    env.filters["number"] = number
+    env.filters["ci"] = lambda snapshot: dp.ci(snapshot.get("estimate"), snapshot.get("ci_lb"),
+                                               snapshot.get("ci_ub"), missing=dp.MISSING)
     env.filters["json_script"] = json_script
     return env
 
@@ -866,18 +833,20 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
                                 extraction.get(p.get("outcome"), []), plan, studies_by_id)
                 for p in pooled_results]
     prisma = read_json(prisma_json)
+    meta = meta_analysis_counts(prisma or {}, pooled_results)
+    narrative = narrative_rows(read_csv(narrative_csv), sections)
     rob_numbers = describe_rob(studies)
     software = software_versions()
     review = config.get("review") or {}
     return {
         "review": review,
         "groups": review.get("groups") or {},
-        "summary": review_summary(config, prisma, studies, sections, pooled_results),
+        "summary": review_summary(config, prisma, studies, sections, meta),
         "linked_figures": linked_summary(plan),
         "linked_note": LINKED_NOTE,
         "prisma": plan.get("prisma"),
         "flow_origin": flow_origin(prisma),
-        "prisma_numbers": describe_prisma(prisma),
+        "prisma_numbers": describe_prisma(prisma, meta),
         "summary_forest": plan.get("summary_forest"),
         "rob_assessed": rob_is_assessed(studies),
         "rob_figures": [{"key": key, "heading": heading, "numbers": rob_numbers, **plan[key]}
@@ -889,8 +858,8 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
         "upgrades": [(u, UPGRADE_NAMES[u]) for u in UPGRADES],
         "assets": {"css": Markup(asset("report.css")), "js": Markup(asset("report.js"))},
         "published": published_comparison(pooled_results, outcomes_cfg),
-        "narrative": narrative_rows(read_csv(narrative_csv), sections),
-        "methods": methods_paragraph(config, pooled_results, software),
+        "narrative": narrative,
+        "methods": methods_paragraph(config, pooled_results, software, extraction, len(narrative)),
         "software": software,
         "checksums": [{"path": str(p), "sha256": sha256(p)} for p in sorted(map(str, inputs or []))
                       if Path(p).is_file()],

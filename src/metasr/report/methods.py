@@ -1,19 +1,69 @@
-"""The auto-written methods paragraph: what was done, in the words a methods section uses."""
+"""The auto-written methods paragraph: what was done, in the words a methods section uses.
+
+Every sentence is read off what the run did, never off what it could have done:
+- outcomes and measures from the config; models, tau² estimators and tests from the pooled
+  results, per outcome ("REML with z tests for EDSS and MSSS; DL with Knapp-Hartung for ...");
+- conversions from the `conversion` cells of the effect inputs actually pooled (a median
+  conversion is named only when a row used one, with the formulas that row used);
+- continuity corrections from the pooled studies that escalc's add/to changed, and studies that
+  drop00 left out from the pooled results' reasons;
+- small-study tests, sensitivity analyses and cumulative meta-analysis only for the outcomes that
+  had them; single-study outcomes and narrative synthesis only when there were any;
+- GRADE's rules as metasr.report.grade applies them, for pooled outcomes only.
+"""
 
 from __future__ import annotations
 
+import re
+
 from metasr import dependence, measures
+from metasr.report.grade import OPTIMAL_INFORMATION_SIZE, UPGRADE_NAMES, UPGRADES
+from metasr.stats.analysis import DROP00_REASON, SMALL_STUDY_MIN_K
 
 TAU2_NAMES = {
     "REML": "restricted maximum likelihood", "ML": "maximum likelihood",
     "DL": "the DerSimonian-Laird estimator", "PM": "the Paule-Mandel estimator",
     "HE": "the Hedges estimator", "SJ": "the Sidik-Jonkman estimator",
     "HS": "the Hunter-Schmidt estimator", "EB": "the empirical Bayes estimator",
+    "PMM": "the median-unbiased Paule-Mandel estimator", "GENQ": "the generalised Q-statistic estimator",
+    "HSk": "the Hunter-Schmidt estimator with small-sample correction",
 }
-MEDIAN_METHODS = {
-    "luo_shi": "Luo et al. (2018) for means and Shi et al. (2020) / Wan et al. (2014) for SDs",
-    "hozo": "Hozo et al. (2005)",
-}
+COMMON_METHODS = {"FE": "a common-effect (inverse-variance) model", "EE": "a common-effect (inverse-variance) model",
+                  "CE": "a common-effect (inverse-variance) model",
+                  "MH": "a common-effect Mantel-Haenszel model", "PETO": "Peto's common-effect method"}
+TEST_NAMES = {"z": "Wald-type tests and confidence intervals (normal distribution)",
+              "t": "tests and confidence intervals from the t distribution",
+              "knha": "the Knapp-Hartung adjustment",
+              "adhoc": "the Knapp-Hartung adjustment truncated at 1 (ad hoc)"}
+
+# The conversions metasr.extraction records in `conversion`, by the words that start them, and
+# how a methods section says each. A conversion not listed is named as written (never dropped).
+CONVERSIONS = (
+    (re.compile(r"^(Luo|Wan|Shi|Hozo) \d{4}|^Cochrane Handbook 6\.5\.2\.5"),
+     "medians with interquartile ranges or ranges were converted to means and SDs"),
+    (re.compile(r"^SD from SE"), "SDs were derived from standard errors (Cochrane Handbook 6.5.2.2)"),
+    (re.compile(r"^SD from 95% CI"), "SDs were derived from 95% confidence intervals of group means "
+                                     "(Cochrane Handbook 6.5.2.2)"),
+    (re.compile(r"^MD from group means"), "mean differences were computed from group means and SDs"),
+    (re.compile(r"^SE from 95% CI on the log scale"), "standard errors of reported ratios were derived from "
+                                                      "their 95% confidence intervals on the log scale"),
+    (re.compile(r"^SE from 95% CI"), "standard errors of reported effects were derived from their 95% "
+                                     "confidence intervals"),
+    (re.compile(r"^SE from two-sided p"), "standard errors of reported effects were derived from exact "
+                                          "two-sided P values via z (Cochrane Handbook 6.3.2)"),
+    (re.compile(r"^t statistic as reported"), "standardised mean differences were computed from reported "
+                                              "t statistics and group sizes"),
+    (re.compile(r"^t from two-sided p"), "standardised mean differences were computed from exact two-sided "
+                                         "P values through the t statistic with group sizes (Cochrane "
+                                         "Handbook 6.5.2.3)"),
+    (re.compile(r"^t = difference / SE"), "reported mean differences with their standard errors were "
+                                          "converted to t statistics, then to standardised mean differences"),
+    (re.compile(r"^combined subgroups"), "subgroups reported separately were combined into one group "
+                                         "(Cochrane Handbook Table 6.5.a)"),
+    (re.compile(r"^flipped"), "effects were reversed in direction where the outcome asks for it (flip)"),
+)
+MEDIAN_PATTERN = CONVERSIONS[0][0]
+P_BOUND = "used as if exact"
 
 
 def _join(items: list[str]) -> str:
@@ -21,6 +71,10 @@ def _join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
 def scale_clause(used: list[str], outcomes: dict) -> str:
@@ -36,64 +90,192 @@ def scale_clause(used: list[str], outcomes: dict) -> str:
     return "".join(f"; {p}" for p in parts)
 
 
-def methods_paragraph(config: dict, pooled_results: list[dict], software: dict) -> str:
-    review = config.get("review") or {}
-    groups = review.get("groups") or {}
+def _labels(pooled: list[dict]) -> str:
+    return _join([str(p.get("label") or p.get("outcome")) for p in pooled])
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences
+
+
+def outcomes_sentence(config: dict) -> str:
+    groups = (config.get("review") or {}).get("groups") or {}
     outcomes = config.get("outcomes") or {}
     used = sorted({o.get("measure") or "" for o in outcomes.values()} - {""})
-    methods = sorted({(p.get("method") or "").upper() for p in pooled_results} - {""})
-    tests = {(p.get("test") or "z").lower() for p in pooled_results}
-    extraction = config.get("extraction") or {}
-    sentences = [
-        (f"We compared {groups.get('experimental', 'the experimental group')} with "
-         f"{groups.get('control', 'the control group')} on {len(outcomes)} outcomes, "
-         if any(not measures.known(m) or measures.get(m).groups != 1 for m in used)
-         else f"We pooled {len(outcomes)} single-group outcomes, ")
-        + f"expressed as {_join([measures.get(m).plural if measures.known(m) else m for m in used])}"
-        + scale_clause(used, outcomes) + ".",
-    ]
-    random = [m for m in methods if m in TAU2_NAMES]
+    two_groups = any(not measures.known(m) or measures.get(m).groups != 1 for m in used)
+    start = (f"We compared {groups.get('experimental', 'the experimental group')} with "
+             f"{groups.get('control', 'the control group')} on {_count(len(outcomes), 'outcome')}, "
+             if two_groups else f"We pooled {_count(len(outcomes), 'single-group outcome')}, ")
+    return (start + f"expressed as {_join([measures.get(m).plural if measures.known(m) else m for m in used])}"
+            + scale_clause(used, outcomes) + ".")
+
+
+def status_sentence(config: dict, pooled: list[dict]) -> str:
+    """How many outcomes could be pooled, and why the others were not."""
+    n = len(config.get("outcomes") or {})
+    counts = {status: sum(p.get("status") == status for p in pooled) for status in ("pooled", "single_study", "no_data")}
+    parts = [f"{counts['pooled']} had at least two studies and {'was' if counts['pooled'] == 1 else 'were'} pooled"]
+    if counts["single_study"]:
+        parts.append(f"{counts['single_study']} had one study")
+    if counts["no_data"]:
+        parts.append(f"{counts['no_data']} had no usable study-level data")
+    return f"Of the {_count(n, 'outcome')}, {_join(parts)}."
+
+
+def model_sentences(pooled: list[dict]) -> list[str]:
+    """The model, estimator and test of every pooled outcome, grouped by what they share."""
+    done = [p for p in pooled if p.get("status") == "pooled"]
+    if not done:
+        return ["No outcome had two or more studies with usable data, so no meta-analysis was run."]
+    by_model: dict[tuple[str, str], list[dict]] = {}
+    for p in done:
+        by_model.setdefault(((p.get("method") or "").upper(), (p.get("test") or "z").lower()), []).append(p)
+    parts = []
+    for (method, test), group in sorted(by_model.items()):
+        if method in COMMON_METHODS:
+            model = COMMON_METHODS[method]
+        else:
+            name = next((v for k, v in TAU2_NAMES.items() if k.upper() == method), method)
+            model = f"a random-effects model (inverse-variance weights; between-study variance by {name})"
+        test_text = TEST_NAMES.get(test, f"{test} tests")
+        parts.append(f"{model} with {test_text} for {_labels(group)}")
+    sentences = [f"Outcomes with at least two studies were pooled: {'; '.join(parts)}."]
+    random = [p for p in done if (p.get("method") or "").upper() not in COMMON_METHODS]
     if random:
+        with_ci = any((p.get("model") or {}).get("tau2_ci") for p in random)
+        with_pi = any((p.get("model") or {}).get("pi_lb") is not None for p in random)
         sentences.append(
-            "Studies were pooled with random-effects models (inverse-variance weights), the "
-            f"between-study variance estimated by {_join([TAU2_NAMES[m] for m in random])}.")
-    if {"FE", "EE", "CE"} & set(methods):
-        sentences.append("Some outcomes were pooled with a common-effect (inverse-variance) model.")
-    if "knha" in tests:
-        sentences.append("Confidence intervals used the Knapp-Hartung adjustment where stated.")
-    else:
-        sentences.append("Confidence intervals and tests used the normal distribution (Wald-type).")
-    sentences.append(
-        "Heterogeneity is reported as tau², I² (with confidence intervals from the Q-profile "
-        "method), H² and Cochran's Q; 95% prediction intervals show the range of effects "
-        "expected in a new study.")
-    sentences += dependence_sentences(outcomes, pooled_results)
-    median = extraction.get("median_conversion")
-    if median:
-        sentences.append(
-            "Medians with interquartile ranges or ranges were converted to means and SDs with "
-            f"{MEDIAN_METHODS.get(median, median)}; effects reported only as a t statistic or an "
-            "exact two-sided P value with group sizes were converted to standardised mean "
-            "differences; P values reported only as a bound were "
-            + ("excluded." if extraction.get("p_value_bounds", "exclude") == "exclude"
-               else "used as if exact (conservative)."))
-    sentences.append(
-        "Small-study effects (funnel plot, Egger's regression test, rank correlation and "
-        "trim-and-fill) were examined only for outcomes with at least 10 studies; sensitivity "
-        "analyses were leave-one-out, influence diagnostics and cumulative meta-analysis by "
-        "year. Outcomes with a single study are reported without pooling; findings that could "
-        "not be pooled are summarised in a narrative synthesis.")
-    sentences.append(
-        "Certainty of evidence was rated with GRADE-style domains (risk of bias, "
-        "inconsistency, indirectness, imprecision, publication bias), suggested by explicit "
-        "rules and reviewed by the authors.")
-    versions = _join([f"{name} {version}" for name, version in software.items()
-                      if name in {"metasr", "Python", "numpy", "scipy", "snakemake"}])
-    sentences.append(f"Analyses were run with a Snakemake pipeline ({versions}).")
-    return " ".join(sentences)
+            "Heterogeneity is reported as tau², I²" + (" (with confidence intervals from the Q-profile method)"
+                                                        if with_ci else "")
+            + ", H² and Cochran's Q" + ("; 95% prediction intervals show the range of effects expected in a "
+                                         "new study." if with_pi else "."))
+    elif done:
+        sentences.append("Heterogeneity is reported as I², H² and Cochran's Q.")
+    return sentences
 
 
-def _labels(ids: list[str], outcomes: dict) -> str:
+def conversion_counts(extraction: dict[str, list[dict]]) -> dict[str, dict]:
+    """{sentence: {"rows": n, "outcomes": [ids], "methods": [exact method texts]}} over the usable
+    rows of the effect inputs; unknown conversions are keyed by their own text."""
+    found: dict[str, dict] = {}
+    for outcome, rows in sorted(extraction.items()):
+        for row in rows:
+            if str(row.get("usable", "")).strip().lower() not in {"true", "1", "yes"}:
+                continue
+            parts = [p.strip() for p in str(row.get("conversion") or "").split(";")]
+            in_row: set[str] = set()
+            for part in parts:
+                if part.lower() in {"", "none", "nan"}:
+                    continue
+                sentence = next((text for pattern, text in CONVERSIONS if pattern.search(part)),
+                                f"other conversion: {part}")
+                entry = found.setdefault(sentence, {"rows": 0, "outcomes": [], "methods": []})
+                if sentence not in in_row:
+                    entry["rows"] += 1
+                    in_row.add(sentence)
+                if outcome not in entry["outcomes"]:
+                    entry["outcomes"].append(outcome)
+                if MEDIAN_PATTERN.search(part) and part not in entry["methods"]:
+                    entry["methods"].append(part)
+    return found
+
+
+def conversion_sentence(extraction: dict[str, list[dict]]) -> str:
+    """The conversions the pooled rows used, with how many rows; nothing when none was needed."""
+    found = conversion_counts(extraction)
+    bounds = sum(P_BOUND in str(r.get("conversion_detail") or "") for rows in extraction.values()
+                 for r in rows if str(r.get("usable", "")).strip().lower() in {"true", "1", "yes"})
+    if not found and not bounds:
+        return ""
+    parts = []
+    for sentence, entry in found.items():
+        how = f" ({'; '.join(sorted(entry['methods']))})" if entry["methods"] else ""
+        parts.append(f"{sentence}{how} in {_count(entry['rows'], 'row')}")
+    if bounds:
+        parts.append(f"P values reported only as a bound were used as if exact (conservative) in "
+                     f"{_count(bounds, 'row')}")
+    return "Where studies did not report the effect's inputs directly, " + "; ".join(parts) + "."
+
+
+def correction_sentences(pooled: list[dict]) -> list[str]:
+    """Continuity corrections escalc applied, and studies drop00 left out, per outcome."""
+    out = []
+    corrected: dict[str, list[str]] = {}
+    for p in pooled:
+        for s in p.get("studies") or []:
+            text = (s.get("continuity") or {}).get("text")
+            if text:
+                corrected.setdefault(text, []).append(str(p.get("label") or p.get("outcome")))
+    for text, labels in sorted(corrected.items()):
+        counts = {label: labels.count(label) for label in labels}
+        where = _join([f"{label} ({_count(n, 'study', 'studies')})" for label, n in counts.items()])
+        out.append(f"A continuity correction was applied: {text}, in {where}.")
+    dropped = {str(p.get("label") or p.get("outcome")): sum(n.get("reason") == DROP00_REASON
+                                                             for n in p.get("not_usable") or [])
+               for p in pooled}
+    dropped = {k: v for k, v in dropped.items() if v}
+    if dropped:
+        out.append("Studies with no events (or only events) in both groups were left out (escalc's drop00): "
+                   + _join([f"{_count(n, 'study', 'studies')} in {label}" for label, n in dropped.items()]) + ".")
+    return out
+
+
+def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
+    done = [p for p in pooled if p.get("status") == "pooled"]
+    tested = [p for p in done if (p.get("small_study") or {}) and "skipped" not in (p.get("small_study") or {})]
+    out = []
+    if tested:
+        out.append(f"Small-study effects were examined for {_labels(tested)} (at least {SMALL_STUDY_MIN_K} "
+                   "studies): contour-enhanced funnel plot, Egger's regression test (the outcome's model with "
+                   "the standard error as predictor), Begg's rank correlation and trim-and-fill.")
+    elif done:
+        out.append(f"Small-study effects were not assessed: no pooled outcome had {SMALL_STUDY_MIN_K} or more "
+                   "studies (Cochrane Handbook 13.3.5.4).")
+    leave1out = [p for p in done if (p.get("sensitivity") or {}).get("leave1out")]
+    cumulative = [p for p in done if "estimate" in ((p.get("sensitivity") or {}).get("cumulative") or {})]
+    if leave1out:
+        out.append(f"Sensitivity analyses (leave-one-out and influence diagnostics) were run for {_labels(leave1out)}.")
+    if cumulative:
+        orders = sorted({str(p["sensitivity"]["cumulative"].get("order_by") or "year") for p in cumulative})
+        out.append(f"Cumulative meta-analyses (by {_join(orders)}) were run for {_labels(cumulative)}.")
+    return out
+
+
+def reporting_sentences(pooled: list[dict], narrative_rows: int) -> list[str]:
+    single = [p for p in pooled if p.get("status") == "single_study"]
+    out = []
+    if single:
+        out.append(f"Outcomes with a single study ({_labels(single)}) are reported without pooling.")
+    if narrative_rows:
+        out.append(f"Findings that could not be pooled ({_count(narrative_rows, 'finding')}) are summarised "
+                   "in a narrative synthesis.")
+    return out
+
+
+def grade_sentence(pooled: list[dict], outcomes_cfg: dict) -> str:
+    """GRADE as metasr.report.grade applies it, for the pooled outcomes only."""
+    done = [p for p in pooled if p.get("status") == "pooled"]
+    if not done:
+        return ""
+    overridden = [p for p in done if (outcomes_cfg.get(p.get("outcome")) or {}).get("grade")]
+    text = ("Certainty of evidence was rated with GRADE for each pooled outcome. Randomised trials (and "
+            "diagnostic accuracy studies assessed with QUADAS-2) started at high certainty, non-randomised "
+            "studies at low certainty unless assessed with ROBINS-I or ROBINS-E (then high, rated down through "
+            "their risk of bias; GRADE guideline 18); a study without a recorded design made the body start low. "
+            "Suggested ratings down: risk of bias from the studies' overall judgements weighted by their weight "
+            "in the analysis; inconsistency from I² together with the prediction interval; imprecision from a "
+            "confidence interval that includes the null or appreciable benefit and harm, or fewer than "
+            f"{OPTIMAL_INFORMATION_SIZE} participants; publication bias from Egger's test (P < 0.10) with at least "
+            f"{SMALL_STUDY_MIN_K} studies. Indirectness was left to the reviewers' judgement. Rating up for a large "
+            "effect (ratio above 2 or below 0.5) was considered only for evidence that started low and was not "
+            f"rated down; {_join([UPGRADE_NAMES[u].lower() for u in UPGRADES[1:]])} are the reviewers' judgements.")
+    if overridden:
+        text += (f" The reviewers set their own ratings for {_labels(overridden)}; the summary of findings gives "
+                 "the suggested and the final rating with the reason.")
+    return text
+
+
+def _outcome_labels(ids: list[str], outcomes: dict) -> str:
     return _join([str((outcomes.get(i) or {}).get("label") or i) for i in ids])
 
 
@@ -113,7 +295,7 @@ def dependence_sentences(outcomes: dict, pooled_results: list[dict]) -> list[str
             shared.setdefault(dep["multi_arm"], []).append(oid)
     out = []
     for (method, rho, rhos), ids in by_method.items():
-        names = _labels(ids, outcomes)
+        names = _outcome_labels(ids, outcomes)
         varied = _join([f"{r:g}" for r in rhos])
         if method in dependence.MULTILEVEL_METHODS:
             text = (f"For {names}, whose studies contribute several effect sizes, effect sizes were pooled with a "
@@ -138,10 +320,28 @@ def dependence_sentences(outcomes: dict, pooled_results: list[dict]) -> list[str
         out.append(text)
     for choice, ids in shared.items():
         if choice == "split_shared":
-            out.append(f"In multi-arm trials ({_labels(ids, outcomes)}), a group shared by several comparisons was "
+            out.append(f"In multi-arm trials ({_outcome_labels(ids, outcomes)}), a group shared by several comparisons was "
                        "split evenly between them (Cochrane Handbook 23.3.4: means and SDs kept, sample sizes and "
                        "events divided), so that no participant is counted twice.")
         else:
-            out.append(f"In multi-arm trials ({_labels(ids, outcomes)}), a group shared by several comparisons was "
+            out.append(f"In multi-arm trials ({_outcome_labels(ids, outcomes)}), a group shared by several comparisons was "
                        "kept whole; the correlation it causes between the comparisons is carried by ρ.")
     return out
+
+
+def methods_paragraph(config: dict, pooled_results: list[dict], software: dict,
+                      extraction: dict[str, list[dict]] | None = None, narrative_rows: int = 0) -> str:
+    """extraction: the effect inputs by outcome id (results/extraction/{outcome}.csv rows), whose
+    `conversion` cells say which conversions were used; narrative_rows: findings in the narrative."""
+    sentences = [outcomes_sentence(config), status_sentence(config, pooled_results)]
+    sentences += model_sentences(pooled_results)
+    sentences += dependence_sentences(config.get("outcomes") or {}, pooled_results)
+    sentences.append(conversion_sentence(extraction or {}))
+    sentences += correction_sentences(pooled_results)
+    sentences += bias_and_sensitivity_sentences(pooled_results)
+    sentences += reporting_sentences(pooled_results, narrative_rows)
+    sentences.append(grade_sentence(pooled_results, config.get("outcomes") or {}))
+    versions = _join([f"{name} {version}" for name, version in software.items()
+                      if name in {"metasr", "Python", "numpy", "scipy", "snakemake"}])
+    sentences.append(f"Analyses were run with a Snakemake pipeline ({versions}).")
+    return " ".join(s for s in sentences if s)

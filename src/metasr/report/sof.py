@@ -31,8 +31,8 @@ import math
 import statistics
 
 from metasr import dependence, measures
-from metasr.figures.forest import arm_value
-from metasr.figures.style import display, finite
+from metasr import display as dp
+from metasr.display import arm_value, finite
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES
 
 # The kinds of absolute effect a measure's record names (metasr.measures, `absolute`).
@@ -96,7 +96,7 @@ def _effects(pooled: dict) -> tuple[float, float, float] | None:
     values = [finite(m.get(k)) for k in ("estimate", "ci_lb", "ci_ub")]
     if any(v is None for v in values):
         return None
-    disp = display(pooled)
+    disp = measures.display_of(pooled)
     return tuple(disp.back(v) for v in values) if disp.ratio else tuple(values)
 
 
@@ -186,19 +186,13 @@ def _more_fewer(n: int) -> str:
     return f"{abs(n)} {'more' if n >= 0 else 'fewer'}"
 
 
-def _num(x: float, digits: int = 2) -> str:
-    text = f"{x:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
 def _higher_lower(x: float, digits: int, unit: str = "") -> str:
-    return f"{_num(abs(x), digits)}{' ' + unit if unit else ''} {'higher' if x >= 0 else 'lower'}"
+    return f"{dp.number(abs(x), digits)}{' ' + unit if unit else ''} {'higher' if x >= 0 else 'lower'}"
 
 
 def _digits(values) -> int:
     """Two significant digits for the smallest magnitude shown, between 0 and 3 decimals."""
-    small = min((abs(v) for v in values if v), default=1.0)
-    return max(0, min(3, 1 - math.floor(math.log10(small)))) if small else 2
+    return dp.decimals_for(values, lowest=0, highest=3, basis="smallest")
 
 
 def relative_text(pooled: dict) -> str:
@@ -206,8 +200,7 @@ def relative_text(pooled: dict) -> str:
     measure = pooled.get("measure") or ""
     if effects is None:
         return "–"
-    est, lb, ub = (_num(v) for v in effects)
-    return f"{measure} {est} ({lb} to {ub})"
+    return f"{measure} {dp.ci(*effects, style='to')}"
 
 
 def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="person-time units"
@@ -253,13 +246,13 @@ def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="p
             est, lb, ub = cont["difference"]
             unit_text = f" {unit}" if unit else ""
             if cont["control_mean"] is not None:
-                row["control"].append(f"mean {_num(cont['control_mean'], d)}{unit_text}")
+                row["control"].append(f"mean {dp.number(cont['control_mean'], d)}{unit_text}")
                 row["notes"].append(("assumed", f"Control mean: {cont['mean_source']}."))
             row["difference"].append(f"MD {_higher_lower(est, d, unit)} "
                                      f"({_higher_lower(lb, d)} to {_higher_lower(ub, d)})")
             if cont["sd"] is not None:
                 row["notes"].append(("assumed", f"SMD re-expressed in {unit} with an SD of "
-                                                f"{_num(cont['sd'], d)} ({cont['sd_source']}); "
+                                                f"{dp.number(cont['sd'], d)} ({cont['sd_source']}); "
                                                 "this assumes the studies share that scale."))
         elif kind == "standardised mean difference":
             row["notes"].append(("assumed", "No natural unit: the SMD is not re-expressed "

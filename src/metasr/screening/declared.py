@@ -5,23 +5,36 @@ its flow counts come from elsewhere (the published flow diagram). They are check
 conservation laws as counted flows, and written as the same prisma.json, marked `origin: declared`
 with their `source`, so the diagram and the report say where the numbers come from.
 
+A flow may lack a stage, as flows drawn with the PRISMA2020 tool's flexible boxes do: without
+`screened` and `excluded` there was no title/abstract screening (identified = removed + sought),
+without `sought` and `not_retrieved` no separate retrieval (what was screened in was assessed).
+The stage is then listed in `omitted` and not drawn; nothing is inferred for it.
+
 Standard library only: the config check runs at parse time.
 """
 
 from __future__ import annotations
 
 from metasr.errors import Problem
+from metasr.screening.prisma import REMOVED_BEFORE_SCREENING, SCHEMA
 
-SCHEMA = "metasr.prisma/1"
 COLUMNS = ("databases", "other")
-REMOVED_BEFORE_SCREENING = ("duplicates", "removed_automation", "removed_other")
+STAGE_KEYS = {"screening": ("screened", "excluded"), "retrieval": ("sought", "not_retrieved")}
+
+
+def omitted(column: dict) -> list[str]:
+    """The stages a declared column lacks (neither of the stage's counts given)."""
+    return [stage for stage, keys in STAGE_KEYS.items() if not any(k in column for k in keys)]
+
+
+def _sought(column: dict) -> int:
+    """Reports sought: as declared, or (no retrieval stage) the reports assessed."""
+    return column["sought"] if "sought" in column else column["assessed"]
 
 
 def _screened(column: dict) -> int:
-    """Records screened: as declared, or (a column without a screening layer) what was not removed."""
-    if "screened" in column:
-        return column["screened"]
-    return column["identified"] - sum(column.get(k, 0) for k in REMOVED_BEFORE_SCREENING)
+    """Records screened: as declared, or (no screening stage) what went on to retrieval."""
+    return column["screened"] if "screened" in column else _sought(column)
 
 
 def _law(problems: list, source: str, key: str, name: str, left: int, parts: dict) -> None:
@@ -42,14 +55,17 @@ def declared_problems(prisma: dict, source: str) -> list[Problem]:
         if not column:
             continue
         key = f"prisma.{name}"
+        problems += _pair_problems(column, source, key)
         removed = {k: column.get(k, 0) for k in REMOVED_BEFORE_SCREENING}
         screened = _screened(column)
-        _law(problems, source, key, "identified", column["identified"], {**removed, "screened": screened})
-        if "screened" in column or "excluded" in column:
+        next_box = "screened" if "screened" in column else "sought" if "sought" in column else "assessed"
+        _law(problems, source, key, "identified", column["identified"], {**removed, next_box: screened})
+        if "screened" in column:
             _law(problems, source, key, "screened", screened,
-                 {"excluded": column.get("excluded", 0), "sought": column["sought"]})
-        _law(problems, source, key, "sought", column["sought"],
-             {"not retrieved": column["not_retrieved"], "assessed": column["assessed"]})
+                 {"excluded": column.get("excluded", 0), "sought": _sought(column)})
+        if "sought" in column:
+            _law(problems, source, key, "sought", column["sought"],
+                 {"not retrieved": column.get("not_retrieved", 0), "assessed": column["assessed"]})
         if sum(column["reports_excluded"].values()) > column["assessed"]:
             problems.append(Problem(message="more reports excluded than assessed", file=source,
                                     key=f"{key}.reports_excluded", rule="prisma-counts-add-up",
@@ -70,11 +86,20 @@ def declared_problems(prisma: dict, source: str) -> list[Problem]:
     return problems
 
 
+def _pair_problems(column: dict, source: str, key: str) -> list[Problem]:
+    """A stage is declared whole or not at all: screened with excluded, sought with not_retrieved."""
+    return [Problem(message=f"{given} is declared without {missing}", file=source, key=f"{key}.{missing}",
+                    rule="prisma-counts-add-up",
+                    hint=f"declare both {given} and {missing}, or neither (the flow then has no {stage} stage)")
+            for stage, pair in STAGE_KEYS.items() for given, missing in (pair, pair[::-1])
+            if given in column and missing not in column]
+
+
 def _column_counts(name: str, column: dict) -> dict:
     reasons = [{"reason": r, "n": n} for r, n in column["reports_excluded"].items()]
     screened = _screened(column)
     label = "Databases and registers" if name == "databases" else "Other methods"
-    excluded = column.get("excluded", screened - column["sought"])
+    excluded = column.get("excluded", 0)
     return {
         "identified": column["identified"],
         "identified_by_source": [{"source": name, "database": label, "method": name, "n": column["identified"]}],
@@ -86,12 +111,13 @@ def _column_counts(name: str, column: dict) -> dict:
         "screened": screened,
         "excluded": excluded,
         "excluded_reasons": [],
-        "sought": column["sought"],
-        "not_retrieved": column["not_retrieved"],
+        "sought": _sought(column),
+        "not_retrieved": column.get("not_retrieved", 0),
         "assessed": column["assessed"],
         "reports_excluded": sum(column["reports_excluded"].values()),
         "reports_excluded_reasons": reasons,
         "reports_included": column["assessed"] - sum(column["reports_excluded"].values()),
+        "omitted": omitted(column),
     }
 
 

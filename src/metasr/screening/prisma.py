@@ -6,7 +6,7 @@ the databases column when any of its cluster's members came from a database or r
 to the other column; an other-method record that duplicates a database record is therefore
 counted as a duplicate in the other column. Each column obeys:
 
-    identified = duplicates + screened
+    identified = duplicates + removed_automation + removed_other + screened
     screened   = excluded + sought
     sought     = not_retrieved + assessed
     assessed   = reports_excluded + reports_included
@@ -16,6 +16,17 @@ Reports and studies are counted apart (PRISMA 2020 "studies included in review" 
 included studies"): a report may hold several studies (its full-text `study_id` lists them) and a
 study may have several reports. Every included report belongs to at least one study and every
 study has at least one report, so both counts are at most the number of report-study links.
+
+Records are removed before screening only as duplicates when metasr counts the flow (every other
+record is screened), so `removed_automation` and `removed_other` are 0 there; a declared flow
+(metasr.screening.declared) may give them. A declared flow may also lack a stage (`omitted`:
+"screening", "retrieval"): its boxes are not drawn, and the counts pass through it unchanged
+(screened = sought, excluded = 0; sought = assessed, not_retrieved = 0) so the laws still hold.
+
+The last box, studies (and their reports) included in the meta-analysis, counts what was pooled:
+the studies of every outcome pooled with k >= 2 (`meta_analysis_counts`, from the pooled results,
+so it is drawn after pooling). They are a subset of the included studies
+(`meta_analysis_problems` checks it).
 """
 
 from __future__ import annotations
@@ -31,6 +42,8 @@ from metasr.screening.flow import (
 DATABASE_METHODS = ("database", "register")
 METHODS = DATABASE_METHODS + ("other",)
 SCHEMA = "metasr.prisma/1"
+REMOVED_BEFORE_SCREENING = ("duplicates", "removed_automation", "removed_other")
+OPTIONAL_STAGES = ("screening", "retrieval")  # stages a (declared) flow may lack
 
 
 def column_of_method(method: str) -> str:
@@ -91,6 +104,8 @@ def column_counts(column: str, records: list[dict], flow: list[ScreenedRecord],
         "identified_by_database": _by_database(by_source),
         "registers": sum(s["n"] for s in by_source if s["method"] == "register"),
         "duplicates": _duplicates(column, records, flow, sources_cfg),
+        "removed_automation": 0,
+        "removed_other": 0,
         "screened": screened,
         "excluded": status[EXCLUDED_TITLE_ABSTRACT],
         "excluded_reasons": _reason_counts(
@@ -123,9 +138,20 @@ def prisma_counts(records: list[dict], flow: list[ScreenedRecord], sources_cfg: 
         "columns": columns,
         "included": {"studies": len({sid for f in included for sid in f.study_ids}), "reports": len(included),
                      "report_study_links": sum(len(f.study_ids) for f in included),
-                     "reports_with_several_studies": sum(len(f.study_ids) > 1 for f in included)},
+                     "reports_with_several_studies": sum(len(f.study_ids) > 1 for f in included),
+                     "study_reports": study_reports(included)},
         "agreement": agreement,
     }
+
+
+def study_reports(included: list[ScreenedRecord]) -> dict[str, list[str]]:
+    """{study_id: its included reports (cluster ids)}, sorted: which reports a count of studies
+    carries with it (the reports of the studies included in the meta-analysis)."""
+    out: dict[str, set[str]] = {}
+    for record in included:
+        for study in record.study_ids:
+            out.setdefault(study, set()).add(record.cluster_id)
+    return {study: sorted(reports) for study, reports in sorted(out.items())}
 
 
 def _law(problems: list, where: str, name: str, left: int, parts: dict) -> None:
@@ -149,7 +175,7 @@ def check_conservation(prisma: dict) -> list[Problem]:
          {name: c["screened"] for name, c in columns.items()})
     for name, c in columns.items():
         _law(problems, name, "identified", c["identified"],
-             {"duplicates": c["duplicates"], "screened": c["screened"]})
+             {**{k: c.get(k, 0) for k in REMOVED_BEFORE_SCREENING}, "screened": c["screened"]})
         _law(problems, name, "identified", c["identified"],
              {s["source"]: s["n"] for s in c["identified_by_source"]})
         _law(problems, name, "screened", c["screened"], {"excluded": c["excluded"], "sought": c["sought"]})
@@ -173,4 +199,53 @@ def check_conservation(prisma: dict) -> list[Problem]:
             problems.append(Problem(
                 f"all records: {what} included {included[what]} exceeds the {links} report-study links",
                 rule="conservation", hint="a report or study was counted twice; this is a bug in metasr"))
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Studies included in the meta-analysis
+
+
+def meta_analysis_counts(prisma: dict, pooled_results: list[dict]) -> dict:
+    """Studies (and reports) included in the meta-analysis: those of the outcomes that were pooled
+    (status "pooled", k >= 2), each study once; `effect_sizes` sums the effect sizes pooled over the
+    outcomes (more than the studies when a study gives several). `reports` is None when the flow
+    does not say which reports belong to which study (a declared flow). `study_ids` and `outcomes`
+    say what was counted."""
+    from metasr.dependence import effect_size_count
+
+    pooled = [p for p in pooled_results if p.get("status") == "pooled"]
+    studies = sorted({str(s.get("study_id")) for p in pooled for s in p.get("studies") or []})
+    outcomes = sorted(str(p.get("outcome")) for p in pooled)
+    mapping = (prisma.get("included") or {}).get("study_reports")
+    reports = None
+    if mapping is not None:
+        reports = len({r for study in studies for r in mapping.get(study, [])})
+    return {"studies": len(studies), "reports": reports, "effect_sizes": sum(effect_size_count(p) for p in pooled),
+            "study_ids": studies, "outcomes": outcomes}
+
+
+def meta_analysis_problems(prisma: dict, meta: dict) -> list[Problem]:
+    """The meta-analysis box is a subset of the included box: fewer or as many studies and
+    reports, and (when the flow maps studies to reports) only included studies. A declared flow
+    (another review's, which this analysis may have updated with new studies) gets warnings."""
+    problems: list[Problem] = []
+    included = prisma.get("included") or {}
+    declared = prisma.get("origin") == "declared"
+    for what in ("studies", "reports"):
+        if meta.get(what) is not None and meta[what] > included.get(what, 0):
+            problems.append(Problem(
+                f"{meta[what]} {what} in the meta-analysis but {included.get(what, 0)} included in the "
+                + ("declared flow" if declared else "review"), rule="conservation",
+                severity="warning" if declared else "error",
+                hint="the declared counts do not cover every study this analysis pooled" if declared else
+                "every pooled study must be an included study (full-text screening study_id); check the "
+                "studies sheet against the screening decisions"))
+    mapping = included.get("study_reports")
+    if mapping is not None:
+        unknown = [s for s in meta.get("study_ids") or [] if s not in mapping]
+        if unknown:
+            problems.append(Problem(
+                f"pooled studies not included at full text: {', '.join(unknown)}", rule="conservation",
+                hint="give their reports this study_id in the full-text decisions"))
     return problems

@@ -396,6 +396,21 @@ def _text(value) -> str:
 
 # ---------------------------------------------------------------- pipeline: one outcome
 
+def _continuity(entries: list[dict], table: pd.DataFrame, measure: str, options) -> list[dict]:
+    """Studies whose counts escalc's add/to changed say so: `continuity` {add, to, text}, and the
+    text in `conversion` (instead of "none"), so that no correction is applied silently."""
+    if "continuity_add" not in table.columns:
+        return entries
+    resolved = (options or effects.Options()).resolved(measure)
+    for entry, add in zip(entries, table["continuity_add"]):
+        if add and float(add) > 0:
+            text = effects.continuity_text(measure, float(add), resolved.to)
+            entry["continuity"] = {"add": float(add), "to": resolved.to, "text": text}
+            before = str(entry.get("conversion") or "").strip()
+            entry["conversion"] = text if before.lower() in {"", "none"} else f"{before}; {text}"
+    return entries
+
+
 def _study_entries(table: pd.DataFrame, weights) -> list[dict]:
     crit = inference.critical_value("z", None)
     entries = []
@@ -474,7 +489,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     if k == 1 or (dependent and n_studies == 1):
         message = "k = 1: not pooled" if k == 1 else f"1 study ({k} effect sizes): not pooled"
         out.update(status="single_study", status_message=message,
-                   studies=_study_entries(table, [100.0] if k == 1 else None))
+                   studies=_continuity(_study_entries(table, [100.0] if k == 1 else None), table, measure, options))
         return _ordered(json_safe(out))
     if dependent:
         return _pool_dependent(out, table, measure, method, test, order_by, dependence, display, file)
@@ -483,7 +498,8 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
     iv_fit = fit if isinstance(fit, MetaFit) else common  # MH/Peto: bias and sensitivity on the IV model
     weights = iv_fit.weights if isinstance(fit, MetaFit) else _mh_weights(fit, table)
-    out.update(status="pooled", status_message="", studies=_study_entries(table, weights),
+    out.update(status="pooled", status_message="", studies=_continuity(_study_entries(table, weights), table,
+                                                                    measure, options),
                model=model_dict(fit), common_effect=model_dict(common))
     out["transformed"] = transformed(out["model"], display)
     table_method = None if isinstance(fit, MetaFit) else method

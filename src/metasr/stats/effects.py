@@ -189,11 +189,58 @@ def _added(zero, add: float, to: str, dropped):
     return np.zeros(zero.shape)
 
 
+def _zero_counts(family: str, d: dict, o: Options):
+    """(studies with a zero count that `to` looks at, studies drop00 drops) of a count family;
+    None for families without counts. The one definition of escalc's zero-cell rules here."""
+    def col(name):
+        return np.asarray(d[name], dtype=float)
+
+    if family == "two-group tables":
+        ai, bi, ci, di = (col(c) for c in ("ai", "bi", "ci", "di"))
+        dropped = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0)) if o.drop00 else np.zeros(ai.shape, bool)
+        return (ai == 0) | (bi == 0) | (ci == 0) | (di == 0), dropped
+    if family == "two-group rates":
+        x1i, x2i = col("x1i"), col("x2i")
+        dropped = (x1i == 0) & (x2i == 0) if o.drop00 else np.zeros(x1i.shape, bool)
+        return (x1i == 0) | (x2i == 0), dropped
+    if family == "single-group proportions":
+        xi, mi = col("xi"), col("mi")
+        return (xi == 0) | (mi == 0), np.zeros(xi.shape, bool)
+    if family == "single-group rates":
+        xi = col("xi")
+        return xi == 0, np.zeros(xi.shape, bool)
+    return None
+
+
+def continuity_added(measure: str, data: dict, options: Options | None = None) -> np.ndarray:
+    """What escalc adds to each study's counts (0 for none; studies drop00 drops get 0)."""
+    options = (options or Options()).resolved(measure)
+    rule = _zero_counts(measures.get(measure).family, data, options)
+    if rule is None or not options.add:
+        return np.zeros(len(next(iter(data.values()))) if data else 0)
+    zero, dropped = rule
+    return _added(zero, options.add, options.to, dropped)
+
+
+CONTINUITY_TARGETS = {"two-group tables": ("each cell of the 2×2 table", "zero cell"),
+                      "two-group rates": ("each group's event count", "zero events"),
+                      "single-group proportions": ("the events and non-events", "zero count"),
+                      "single-group rates": ("the event count", "zero events")}
+
+
+def continuity_text(measure: str, add: float, to: str) -> str:
+    """What escalc's `add`/`to` did to a study, in words: "0.5 added to each cell of the 2×2
+    table (zero cell; escalc add = 0.5, to = only0)"."""
+    target, zero = CONTINUITY_TARGETS[measures.get(measure).family]
+    why = {"only0": zero, "all": "added to every study", "if0all": f"a study of the outcome has a {zero}"}.get(to, to)
+    return f"{add:g} added to {target} ({why}; escalc add = {add:g}, to = {to})"
+
+
 def _cells(d: dict, o: Options):
     """(ai, bi, ci, di) after drop00 and `add`/`to`; dropped tables are NaN."""
     ai, bi, ci, di = (np.asarray(d[c], dtype=float) for c in ("ai", "bi", "ci", "di"))
-    dropped = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0)) if o.drop00 else np.zeros(ai.shape, bool)
-    inc = _added((ai == 0) | (bi == 0) | (ci == 0) | (di == 0), o.add, o.to, dropped)
+    zero, dropped = _zero_counts("two-group tables", d, o)
+    inc = _added(zero, o.add, o.to, dropped)
     cells = [np.where(dropped, np.nan, x + inc) for x in (ai, bi, ci, di)]
     return (*cells,)
 
@@ -250,8 +297,8 @@ def _peto_measure(d, o):
 
 def _rates(d, o):
     x1i, t1i, x2i, t2i = (np.asarray(d[c], dtype=float) for c in RATE_COLUMNS)
-    dropped = (x1i == 0) & (x2i == 0) if o.drop00 else np.zeros(x1i.shape, bool)
-    inc = _added((x1i == 0) | (x2i == 0), o.add, o.to, dropped)
+    zero, dropped = _zero_counts("two-group rates", d, o)
+    inc = _added(zero, o.add, o.to, dropped)
     x1i, x2i = np.where(dropped, np.nan, x1i + inc), np.where(dropped, np.nan, x2i + inc)
     return x1i, t1i, x2i, t2i
 
@@ -362,7 +409,8 @@ def _vr(d, o):
 def _proportion_counts(d, o):
     """(xi, mi, ni) after `add`/`to` (ni = xi + mi), and the unadjusted ni."""
     xi, mi = np.asarray(d["xi"], dtype=float), np.asarray(d["mi"], dtype=float)
-    inc = _added((xi == 0) | (mi == 0), o.add, o.to, np.zeros(xi.shape, bool))
+    zero, dropped = _zero_counts("single-group proportions", d, o)
+    inc = _added(zero, o.add, o.to, dropped)
     xi, mi = xi + inc, mi + inc
     return xi, mi, xi + mi
 
@@ -412,7 +460,8 @@ def _pft(d, o):
 
 def _rate_counts(d, o):
     xi, ti = np.asarray(d["xi"], dtype=float), np.asarray(d["ti"], dtype=float)
-    xi = xi + _added(xi == 0, o.add, o.to, np.zeros(xi.shape, bool))
+    zero, dropped = _zero_counts("single-group rates", d, o)
+    xi = xi + _added(zero, o.add, o.to, dropped)
     return xi, ti, xi / ti
 
 
@@ -516,10 +565,7 @@ def dropped00(measure: str, data: dict, options: Options | None = None):
     record = measures.get(measure)
     if not (options.drop00 and "drop00" in record.options):
         return np.zeros(len(next(iter(data.values()))), bool)
-    if record.family == "two-group rates":
-        return (np.asarray(data["x1i"]) == 0) & (np.asarray(data["x2i"]) == 0)
-    a, b, c, d = (np.asarray(data[k]) for k in ("ai", "bi", "ci", "di"))
-    return ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
+    return _zero_counts(record.family, data, options)[1]
 
 
 # ---------------------------------------------------------------- reading a table
@@ -780,7 +826,8 @@ def _read_row(r: _RowReader, measure: str, columns, missing, log_ci: bool):
 
 def escalc(table: pd.DataFrame, measure: str, file: str | None = None, scale: str | None = None,
            rows=None, options: Options | None = None) -> pd.DataFrame:
-    """Add `yi`, `vi`, `sei` and `effect_source` to every row of `table` (a copy).
+    """Add `yi`, `vi`, `sei`, `effect_source` and `continuity_add` (what `add`/`to` added to the
+    row's counts, 0 for none) to every row of `table` (a copy).
 
     `rows` gives each row's spreadsheet row number for messages (default: header = 1, so the
     first data row is 2). `scale` says how CI-form rows (`yi, ci_lb, ci_ub`) are read: "log"
@@ -823,6 +870,8 @@ def escalc(table: pd.DataFrame, measure: str, file: str | None = None, scale: st
     out["vi"] = [res[1] for res in results]
     out["sei"] = np.sqrt(out["vi"].to_numpy(dtype=float))
     out["effect_source"] = [res[2] for res in results]
+    # What escalc's add/to added to the row's counts (0: nothing), so that it can be said.
+    out["continuity_add"] = [res[3] if len(res) > 3 else 0.0 for res in results]
     return out
 
 
@@ -832,11 +881,12 @@ def _compute_rows(measure, options, data_rows, results, rows, file, problems) ->
     data = {k: np.array([values.get(k, np.nan) for _, values, _ in data_rows], dtype=float) for k in keys}
     yi, vi = compute(measure, data, options)
     dropped = dropped00(measure, data, options)
+    added = continuity_added(measure, data, options)
     for j, (i, _, source) in enumerate(data_rows):
         if dropped[j]:
             results[i] = (math.nan, math.nan, "drop00")
         elif math.isfinite(yi[j]) and math.isfinite(vi[j]) and vi[j] > 0:
-            results[i] = (float(yi[j]), float(vi[j]), source)
+            results[i] = (float(yi[j]), float(vi[j]), source, float(added[j]))
         else:
             problems.append(Problem(
                 message=f"{measure} is undefined for this study (yi = {yi[j]:g}, vi = {vi[j]:g})", file=file,

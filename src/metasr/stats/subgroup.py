@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from metasr.display import is_number
 from metasr.stats.models import MetaFit, fit_rma
 from metasr.stats import distributions as dist
+
+Z975 = dist.norm_ppf(0.975)
 
 
 def fit_levels(yi, vi, groups, method: str = "REML", test: str = "z", measure=None) -> dict[str, MetaFit]:
@@ -54,3 +57,34 @@ def subgroup_analysis(yi, vi, groups, method="REML", test="z", measure=None) -> 
         "Q_between_pval": p,
         "fits": {lv: fits[lv].to_dict() for lv in levels},
     }
+
+
+def normalise_subgroups(sub: dict | None) -> list[dict]:
+    """A result's `subgroups` block as one dict per level (level, k, estimate, se, ci_lb, ci_ub,
+    tau2, I2, Q...), from either accepted shape: a list of level dicts, or `subgroup_analysis`'s
+    parallel arrays with each level's model under `fits` (its CI, which a t test makes wider than
+    estimate +- 1.96 se, comes from there). The forest plot and the report read levels with it."""
+    if not sub or not sub.get("levels"):
+        return []
+    levels = sub["levels"]
+    if isinstance(levels[0], dict):
+        out = [dict(level) for level in levels]
+    else:
+        out = []
+        for i, name in enumerate(levels):
+            entry = {"level": name}
+            for key in ("k", "estimate", "se", "ci_lb", "ci_ub", "tau2", "I2", "Q", "Q_df",
+                        "Q_pval"):
+                if isinstance(sub.get(key), list) and i < len(sub[key]):
+                    entry[key] = sub[key][i]
+            # metasr.stats.subgroup adds each level's full model under `fits`.
+            fit = (sub.get("fits") or {}).get(name) or {}
+            for key in ("ci_lb", "ci_ub", "I2", "Q", "Q_df", "Q_pval"):
+                if key not in entry and is_number(fit.get(key)):
+                    entry[key] = fit[key]
+            out.append(entry)
+    for entry in out:
+        if not is_number(entry.get("ci_lb")) and is_number(entry.get("se")):
+            entry["ci_lb"] = entry["estimate"] - Z975 * entry["se"]
+            entry["ci_ub"] = entry["estimate"] + Z975 * entry["se"]
+    return out

@@ -84,13 +84,19 @@ def outcome_outputs(outcome: str, usable_studies: int, png: bool, bubble: bool =
     return outputs
 
 
-def outcome_job_settings(outcome_cfg: dict) -> dict:
+def outcome_job_settings(outcome_cfg: dict, rob_columns: bool = False) -> dict:
     """The parts of an outcome's config that its analysis uses (so that an unrelated key, such as
-    its GRADE judgements or summary-of-findings settings, does not rerun it)."""
+    its GRADE judgements or summary-of-findings settings, does not rerun it). rob_columns: the
+    review's `risk_of_bias.forest`, which the outcome's `forest.risk_of_bias` overrides."""
+    figure = {k: v for k, v in outcome_cfg.items() if k not in {"grade", "sof"}}
+    forest = dict(figure.get("forest") or {})
+    if forest.get("risk_of_bias", rob_columns):
+        forest["risk_of_bias"] = True
+        figure["forest"] = forest
     return {
         "conversion": {k: outcome_cfg[k] for k in CONVERSION_KEYS if k in outcome_cfg},
         "analysis": {k: outcome_cfg[k] for k in ANALYSIS_KEYS if k in outcome_cfg},
-        "figure": {k: v for k, v in outcome_cfg.items() if k not in {"grade", "sof"}},
+        "figure": figure,
     }
 
 
@@ -138,7 +144,7 @@ def outcome_job(review, outcome: str, png: bool) -> dict:
     return {
         "sheet": review.sheet(outcome),
         "studies": review.studies_by_outcome[outcome],
-        "settings": outcome_job_settings(cfg),
+        "settings": outcome_job_settings(cfg, bool((review.config.get("risk_of_bias") or {}).get("forest"))),
         "outputs": outcome_outputs(outcome, usable, png, bubble_planned(cfg, usable)),
     }
 
@@ -169,7 +175,7 @@ def analyse_outcome(outcome: str, job: dict, extraction_cfg: dict, review_cfg: d
     pool_outcome_file(out["effects"], outcome, dict(settings["analysis"]), out["pooled"], list(job["studies"]))
     if "forest" in out:
         plot_forest_file(out["pooled"], dict(settings["figure"]), dict(review_cfg), out["forest"],
-                         out.get("forest_png"))
+                         out.get("forest_png"), rob_rows=list(job["studies"]))
     if "funnel" in out:
         plot_funnel_file(out["pooled"], out["funnel"], out.get("funnel_png"))
         plot_sensitivity_files(out["pooled"], out["leave1out"], out["cumulative"], out["baujat"])

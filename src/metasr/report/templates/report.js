@@ -25,7 +25,7 @@
 
   function sortKey(cell) {
     var text = cellText(cell);
-    var number = parseFloat(text.replace(/^[^0-9+\-.]*/, "").replace(/\u2212/g, "-"));
+    var number = parseFloat(text.replace(/\u2212/g, "-").replace(/^[^0-9+\-.]*/, ""));  // true minus first
     return isNaN(number) || !/^[\s<>≤≥~]*[+\-\u2212]?[0-9.]/.test(text) ? {text: text.toLowerCase()} : {number: number};
   }
 

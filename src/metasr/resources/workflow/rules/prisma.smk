@@ -1,5 +1,6 @@
 # The PRISMA 2020 flow diagram: from the counts of the review's own screening (rules/records.smk),
-# or from counts declared in the config by a review without a search stage.
+# or from counts declared in the config by a review without a search stage. It is drawn after
+# pooling: its last box counts the studies (and reports) of the outcomes that were pooled.
 
 
 if not REVIEW.has_search:
@@ -19,7 +20,8 @@ if not REVIEW.has_search:
 
 rule draw_prisma:
     input:
-        "results/screening/prisma.json",
+        prisma="results/screening/prisma.json",
+        pooled=expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
     output:
         svg=report(
             "results/screening/prisma.svg",
@@ -31,6 +33,6 @@ rule draw_prisma:
         "logs/draw_prisma.log",
     localrule: True
     params:
-        code=CODE["figures"],
+        code=CODE["figures"] + CODE["screening"],
     script:
         "../scripts/draw_prisma.py"

@@ -1,0 +1,251 @@
+"""How numbers read, in figures and in the report alike: one set of rules, written once.
+
+- Numbers have fixed decimals, a true minus sign (U+2212) and never read "−0.00".
+- Decimals of estimates are chosen once per column or sentence (`decimals_for`): two, or more
+  when the largest magnitude shown is below 0.1, so that it keeps two significant digits.
+- P values: "P < 0.0001" below 0.0001, four decimals below 0.001, else three ("P = 0.032");
+  `p_value` is the only way to write one in text, so "P = < 0.0001" cannot happen.
+- Confidence intervals: "0.49 [0.34, 0.70]" in figures and tables (RevMan's form, `ci`);
+  "0.49 (0.34 to 0.70)" in summary-of-findings text (GRADE's form, `ci(..., style="to")`).
+- Arm data (means, SDs, counts): counts are integers; means and SDs share their decimals within
+  a table (`data_decimals`) or a study (`arm_text`), so "5" never sits beside "5.00".
+- Percentages: one decimal ("38.1%").
+
+What a number means (its back-transformation: ratios, proportions in %, r) belongs to the measure
+registry (`metasr.measures.Display`); this module only asks it (`shown`). No numpy or
+matplotlib: the report, the figures and parse-time code all import it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from metasr import measures
+
+MINUS = "\u2212"
+MISSING = "–"
+P_FLOOR = 0.0001
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+
+
+def finite(x) -> float | None:
+    """x as a finite float, or None (missing, text, NaN or infinite)."""
+    if isinstance(x, bool):
+        return None
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def is_number(x) -> bool:
+    return finite(x) is not None
+
+
+def signed(text: str) -> str:
+    """A formatted number with a true minus sign (hyphens elsewhere are left alone)."""
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
+def number(x, decimals: int = 2, missing: str = "") -> str:
+    """Fixed decimals with a true minus; `missing` for a missing value; never "−0.00"."""
+    x = finite(x)
+    if x is None:
+        return missing
+    text = f"{x:.{decimals}f}"
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]
+    return signed(text)
+
+
+def integer(x, missing: str = "") -> str:
+    """A count: rounded to a whole number, thousands not separated (as tables show counts)."""
+    x = finite(x)
+    return missing if x is None else signed(str(int(round(x))))
+
+
+def decimals_for(values, significant: int = 2, lowest: int = 2, highest: int = 4,
+                 basis: str = "largest") -> int:
+    """Decimals that show the largest (or, basis "smallest", the smallest non-zero) magnitude
+    among `values` with `significant` digits, between `lowest` and `highest` (estimates: 2 to 4
+    by the largest; summary-of-findings differences in units: 0 to 3 by the smallest)."""
+    magnitudes = [abs(v) for v in (finite(x) for x in values) if v]
+    if not magnitudes:
+        return lowest
+    chosen = max(magnitudes) if basis == "largest" else min(magnitudes)
+    wanted = significant - 1 - math.floor(math.log10(chosen))
+    return max(lowest, min(highest, wanted))
+
+
+def tick(x) -> str:
+    """An axis tick label: the shortest form of a round value ("0.5", "10", "−1")."""
+    x = finite(x)
+    return "" if x is None else signed(f"{x:g}")
+
+
+def percent(x, decimals: int = 1, missing: str = "") -> str:
+    x = finite(x)
+    return missing if x is None else number(x, decimals) + "%"
+
+
+def tau2(x, missing: str = "") -> str:
+    """tau² with two decimals, or two significant digits when it is small but not zero."""
+    x = finite(x)
+    if x is None:
+        return missing
+    return number(x, 2) if x == 0 or abs(x) >= 0.01 else signed(f"{x:.2g}")
+
+
+# ---------------------------------------------------------------------------------------------
+# P values
+
+
+def p_number(p, missing: str = MISSING) -> str:
+    """A P value on its own, under a column headed "P": "0.032", "0.0003" or "< 0.0001".
+    In text use `p_value`, which writes the "P =" or "P <" itself."""
+    p = finite(p)
+    if p is None:
+        return missing
+    if p < P_FLOOR:
+        return f"< {P_FLOOR:g}"
+    return f"{p:.4f}" if p < 0.001 else f"{p:.3f}"
+
+
+def p_value(p, missing: str = "P not available") -> str:
+    """A P value in text: "P < 0.0001", "P = 0.0003", "P = 0.032"."""
+    p = finite(p)
+    if p is None:
+        return missing
+    text = p_number(p)
+    return f"P {text}" if text.startswith("<") else f"P = {text}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Estimates and intervals
+
+
+def ci(est, lb, ub, decimals: int | None = None, style: str = "brackets", missing: str = "") -> str:
+    """An estimate with its interval: "0.49 [0.34, 0.70]" (brackets) or "0.49 (0.34 to 0.70)"
+    (to). Without `decimals`, they follow the three numbers (`decimals_for`)."""
+    if finite(est) is None:
+        return missing
+    d = decimals_for((est, lb, ub)) if decimals is None else decimals
+    if style == "to":
+        return f"{number(est, d)} ({number(lb, d, MISSING)} to {number(ub, d, MISSING)})"
+    return f"{number(est, d)} {interval(lb, ub, d)}"
+
+
+def interval(lb, ub, decimals: int | None = None, missing: str = "") -> str:
+    """"[0.34, 0.70]": an interval without its estimate (a prediction interval)."""
+    if finite(lb) is None and finite(ub) is None:
+        return missing
+    d = decimals_for((lb, ub)) if decimals is None else decimals
+    return f"[{number(lb, d, MISSING)}, {number(ub, d, MISSING)}]"
+
+
+def shown(x, disp):
+    """A number on the analysis scale as it is shown (the measure's back-transformation:
+    ratios, proportions in %, r); None when missing."""
+    return None if finite(x) is None else disp.shown(float(x))
+
+
+def estimate(est, lb, ub, disp, decimals: int | None = None, style: str = "brackets",
+             missing: str = "") -> str:
+    """An estimate and CI on the analysis scale, written as shown (`shown`, then `ci`)."""
+    return ci(shown(est, disp), shown(lb, disp), shown(ub, disp), decimals, style, missing)
+
+
+def estimate_decimals(triples, disp=None) -> int:
+    """One number of decimals for a column of (est, lb, ub) triples (shown as `disp` says)."""
+    values = [shown(v, disp) if disp is not None else v for triple in triples for v in triple]
+    return decimals_for(values)
+
+
+# ---------------------------------------------------------------------------------------------
+# Arm data: what each group reported, as analysed
+
+
+def _number_of(study: dict, key: str) -> float | None:
+    return finite(study.get(key))
+
+
+def arm_value(study: dict, group: int, what: str) -> float | None:
+    """One arm's statistic (mean, sd, events, time, total, r) in metafor's columns; None when
+    not reported. Group 0 is a single-group study's sample (xi, ni or xi + mi, ti, ri)."""
+    if group == 0:
+        if what == "total":
+            return measures.study_size(study, "ni")
+        return _number_of(study, {"events": "xi", "time": "ti", "r": "ri"}.get(what, ""))
+    if what == "mean":
+        return _number_of(study, f"m{group}i")
+    if what == "sd":
+        return _number_of(study, f"sd{group}i")
+    if what == "events":
+        for key in (("ai", "x1i") if group == 1 else ("ci", "x2i")):
+            if _number_of(study, key) is not None:
+                return _number_of(study, key)
+        return None
+    if what == "time":
+        return _number_of(study, f"t{group}i")
+    if what == "total":
+        n = _number_of(study, f"n{group}i")
+        if n is not None:
+            return n
+        a, b = ("ai", "bi") if group == 1 else ("ci", "di")
+        if _number_of(study, a) is not None and _number_of(study, b) is not None:
+            return _number_of(study, a) + _number_of(study, b)
+    return None
+
+
+COUNTS = ("events", "total")  # whole numbers by nature, shown without decimals
+
+
+def data_decimals(values) -> int:
+    """The decimals a column of reported numbers gets: none when every value is whole, else two
+    (two significant digits for a value below 0.1, up to four decimals), the most any value needs.
+    A computed value (a mean from a median) is not shortened because it happens to end in zero."""
+    needed = [decimals_for([v]) for v in (finite(x) for x in values) if v is not None and v != int(v)]
+    return max(needed, default=0)
+
+
+def data_column(values, what: str = "") -> list[str]:
+    """A column of reported numbers, each with the column's decimals; counts as integers."""
+    if what in COUNTS:
+        return [integer(v) for v in values]
+    d = data_decimals(values)
+    return [number(v, d) for v in values]
+
+
+def data_value(x, what: str = "") -> str:
+    """One reported number on its own (a total row): as `data_column` writes a column of one."""
+    return data_column([x], what)[0]
+
+
+def arm_text(study: dict) -> str:
+    """Group data as analysed (after any conversion): "mean (SD), n = .." per group, or events/n,
+    "events / person-time", or "r = .., n = ..". Means and SDs of both groups share decimals."""
+    events, n, time, r = (arm_value(study, 0, w) for w in ("events", "total", "time", "r"))
+    if r is not None:
+        return f"r = {data_value(r)}" + (f", n = {integer(n)}" if n is not None else "")
+    if events is not None and time is not None:
+        return f"{integer(events)} events / {data_value(time)} person-time"
+    if events is not None and n is not None:
+        return f"{integer(events)}/{integer(n)}"
+    d = data_decimals([arm_value(study, g, w) for g in (1, 2) for w in ("mean", "sd")])
+    groups = []
+    for g in (1, 2):
+        mean, sd, n = (arm_value(study, g, w) for w in ("mean", "sd", "total"))
+        events, time = arm_value(study, g, "events"), arm_value(study, g, "time")
+        if mean is not None and sd is not None:
+            groups.append(f"{number(mean, d)} ({number(sd, d)})" + (f", n = {integer(n)}" if n else ""))
+        elif events is not None and time is not None:
+            groups.append(f"{integer(events)} events / {data_value(time)} person-time")
+        elif events is not None and n is not None:
+            groups.append(f"{integer(events)}/{integer(n)}")
+        elif n is not None:
+            groups.append(f"n = {integer(n)}")
+    return " vs ".join(groups) if len(groups) == 2 else ""

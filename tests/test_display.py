@@ -1,0 +1,99 @@
+"""How numbers read: one set of rules for figures and report (metasr.display)."""
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+from metasr import display as dp
+from metasr import measures
+
+
+def test_display_imports_nothing_heavy():
+    code = ("import sys, metasr.display; "
+            "print(sorted(m for m in ('numpy', 'pandas', 'matplotlib', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_numbers_have_a_true_minus_and_no_negative_zero():
+    assert dp.number(-0.42) == "−0.42" and dp.number(0.42) == "0.42"
+    assert dp.number(-0.001) == "0.00" and dp.number(-0.004, 2) == "0.00"
+    assert dp.number(None) == "" and dp.number(float("nan"), missing="–") == "–"
+    assert dp.number(True) == ""  # a flag is not a number
+    assert dp.integer(13.0) == "13" and dp.integer(-2) == "−2"
+    assert dp.tick(-1.0) == "−1" and dp.tick(0.5) == "0.5" and dp.tick(10) == "10"
+    assert dp.percent(38.06) == "38.1%" and dp.percent(92.4, 0) == "92%"
+    assert dp.tau2(0.0) == "0.00" and dp.tau2(0.3127) == "0.31" and dp.tau2(0.00123) == "0.0012"
+
+
+@pytest.mark.parametrize("p, text", [
+    (0.33, "P = 0.330"), (0.0432, "P = 0.043"), (0.032, "P = 0.032"), (0.004, "P = 0.004"),
+    (0.00034, "P = 0.0003"), (7.05e-05, "P < 0.0001"), (1e-12, "P < 0.0001"), (1.0, "P = 1.000"),
+])
+def test_one_p_value_rule(p, text):
+    assert dp.p_value(p) == text
+    assert dp.p_number(p) == text.removeprefix("P = ").removeprefix("P ")
+
+
+def test_a_p_value_never_reads_p_equals_less_than():
+    for p in (1e-20, 0.00009999, 0.0001, 0.00099, 0.01, 0.5):
+        assert "= <" not in dp.p_value(p) and not dp.p_value(p).startswith("P = -")
+    assert dp.p_value(None) == "P not available" and dp.p_number(None) == "–"
+
+
+def test_confidence_intervals_in_two_forms():
+    assert dp.ci(0.49, 0.34, 0.70) == "0.49 [0.34, 0.70]"
+    assert dp.ci(0.49, 0.34, 0.70, style="to") == "0.49 (0.34 to 0.70)"
+    assert dp.ci(-0.5, -0.9, -0.1) == "−0.50 [−0.90, −0.10]"
+    assert dp.ci(None, 1, 2) == "" and dp.ci(None, 1, 2, missing="–") == "–"
+    assert dp.interval(0.05, 0.81) == "[0.05, 0.81]"
+
+
+def test_decimals_keep_two_significant_digits_of_small_effects():
+    assert dp.decimals_for([0.43, 0.05, 0.81]) == 2
+    assert dp.decimals_for([0.04, 0.01, 0.08]) == 3  # "0.040 [0.010, 0.080]", not "0.04 [0.01, 0.08]"
+    assert dp.decimals_for([0.00004]) == 4  # at most four
+    assert dp.decimals_for([1234.5]) == 2  # at least two
+    assert dp.ci(0.004, 0.001, 0.008) == "0.0040 [0.0010, 0.0080]"  # not "0.00 [0.00, 0.01]"
+    assert dp.decimals_for([3.2, 0.7], lowest=0, highest=3, basis="smallest") == 2
+
+
+def test_estimates_are_shown_on_the_measures_display_scale():
+    rr = measures.display_for("RR")
+    assert dp.estimate(math.log(0.49), math.log(0.34), math.log(0.70), rr) == "0.49 [0.34, 0.70]"
+    pr = measures.display_for("PR")
+    assert dp.estimate(0.25, 0.2, 0.3, pr) == "25.00 [20.00, 30.00]"
+    assert dp.shown(None, rr) is None
+
+
+def test_arm_columns_share_their_decimals():
+    assert dp.data_decimals([5, 6, 13]) == 0
+    assert dp.data_column([5, 5.25, 4.5]) == ["5.00", "5.25", "4.50"]  # never "5" beside "5.00"
+    assert dp.data_column([0.9, 0.99]) == ["0.90", "0.99"]  # a computed 0.90 is not cut to 0.9
+    assert dp.data_column([13, 20.0], "total") == ["13", "20"]
+    assert dp.data_column([0.0123, 1.5]) == ["0.012", "1.500"]
+    assert dp.data_value(None) == ""
+
+
+def test_arm_values_and_text():
+    study = {"m1i": 5, "sd1i": 1.25, "n1i": 20, "m2i": 4.5, "sd2i": 1, "n2i": 22}
+    assert dp.arm_value(study, 1, "mean") == 5 and dp.arm_value(study, 2, "total") == 22
+    assert dp.arm_text(study) == "5.00 (1.25), n = 20 vs 4.50 (1.00), n = 22"
+    assert dp.arm_text({"ai": 3, "bi": 7, "ci": 1, "di": 9}) == "3/10 vs 1/10"
+    assert dp.arm_text({"xi": 4, "mi": 6}) == "4/10"
+    assert dp.arm_text({"ri": -0.3, "ni": 50}) == "r = −0.30, n = 50"
+    assert dp.arm_text({"x1i": 4, "t1i": 100.5, "x2i": 2, "t2i": 90}) == \
+        "4 events / 100.50 person-time vs 2 events / 90 person-time"
+
+
+def test_figures_and_report_share_the_implementation():
+    """No second number formatter: the figure style, the forest plot, the report and the summary of
+    findings use metasr.display."""
+    from metasr.figures import forest, style
+    from metasr.report import html, sof
+
+    assert not any(hasattr(style, name) for name in ("fmt", "fmt_p", "fmt_ci", "fmt_data", "natural"))
+    assert not any(hasattr(html, name) for name in ("f2", "fp", "natural", "arm_text"))
+    assert forest.arm_value is dp.arm_value and sof.arm_value is dp.arm_value
