@@ -76,3 +76,23 @@ def test_cohen_kappa_known_value():
     pairs = [("y", "y")] * 20 + [("y", "n")] * 5 + [("n", "y")] * 10 + [("n", "n")] * 15
     assert cohen_kappa(pairs) == pytest.approx(0.4)
     assert cohen_kappa([("a", "a")] * 3) is None and cohen_kappa([]) is None
+
+
+def test_validation_and_the_outcome_step_make_one_check(double, helpers):
+    """A sheet the second extractor lacks is one discrepancy, resolvable in resolutions.csv, to
+    validation and to the outcome step alike (they used to disagree, and the workflow compared
+    twice to cover it)."""
+    root, config, second = double
+    (second / "outcomes/relapse.csv").unlink()
+    studies = load_studies(root / "data/extraction/studies.csv").to_dict("records")
+    sheet = root / "data/extraction/outcomes/relapse.csv"
+    ext = {**config["extraction"], "second_extractor_dir": str(second)}
+    [at_validation] = [p for p in validate_review(config, root) if "relapse" in str(p.file) and p.rule == "discrepancy"]
+    with pytest.raises(InputError) as err:
+        prepare_outcome(sheet, studies, "relapse", config["outcomes"]["relapse"], ext, root / "out.csv")
+    assert [p.message for p in err.value.problems] == [at_validation.message]
+    assert "in the first extraction only" in at_validation.message
+    helpers.write_sheet(second / "resolutions.csv", ["sheet", "key", "column", "resolution"],
+                        [dict(sheet="outcomes/relapse.csv", key="", column="(sheet)", resolution="single extractor")])
+    assert [p for p in validate_review(config, root) if "relapse" in str(p.file) and p.rule == "discrepancy"] == []
+    prepare_outcome(sheet, studies, "relapse", config["outcomes"]["relapse"], ext, root / "out.csv")

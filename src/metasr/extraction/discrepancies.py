@@ -117,6 +117,18 @@ def load_resolutions(second_dir: Path) -> set[tuple[str, str, str]]:
     return {(r.get("sheet", ""), r.get("key", ""), r.get("column", "")) for r in rows if r.get("resolution")}
 
 
+def sheet_discrepancies(name: str, first: Path, second: Path, resolved: set) -> tuple[list[dict], dict]:
+    """(every discrepancy of one sheet pair, each with `resolved`; the cell pairs compared). A sheet
+    that only one extraction has is one discrepancy (column "(sheet)"), resolvable like any other."""
+    if not first.exists() or not second.exists():
+        if first.exists() == second.exists():
+            return [], {}
+        d = Discrepancy(name, "", "(sheet)", str(first.exists()), str(second.exists()), None, None)
+        return [{**asdict(d), "resolved": (name, "", "(sheet)") in resolved}], {}
+    found, pairs = compare_sheets(first, second, name)
+    return [{**asdict(d), "resolved": (d.sheet, d.key, d.column) in resolved} for d in found], pairs
+
+
 def discrepancy_report(config: dict, root: Path) -> dict:
     """Cell-by-cell discrepancies and agreement statistics for every sheet."""
     root = Path(root)
@@ -125,24 +137,20 @@ def discrepancy_report(config: dict, root: Path) -> dict:
     report = {"sheets": [], "discrepancies": [], "overall": {}}
     total_cells = total_agree = 0
     for name, first, second in sheet_pairs(config, root):
+        found, pairs = sheet_discrepancies(name, first, second, resolved)
+        report["discrepancies"] += found
         if not first.exists() or not second.exists():
             report["sheets"].append({"sheet": name, "status": "missing in " +
                                      ("first" if not first.exists() else "second") + " extraction"})
-            if first.exists() != second.exists():
-                report["discrepancies"].append({**asdict(Discrepancy(name, "", "(sheet)", str(first.exists()),
-                                                                      str(second.exists()), None, None)),
-                                                "resolved": (name, "", "(sheet)") in resolved})
             continue
-        found, pairs = compare_sheets(first, second, name)
         cells = sum(len(p) for p in pairs.values())
         agree = sum(same(x, y) for p in pairs.values() for x, y in p)
         total_cells, total_agree = total_cells + cells, total_agree + agree
         kappas = {c: cohen_kappa(p) for c, p in pairs.items() if c in CATEGORICAL and p}
         report["sheets"].append({"sheet": name, "cells_compared": cells, "cells_agreeing": agree,
                                  "agreement": agree / cells if cells else None,
-                                 "rows_only_in_one": sum(d.column == "(row)" for d in found),
+                                 "rows_only_in_one": sum(d["column"] == "(row)" for d in found),
                                  "kappa": {c: k for c, k in kappas.items()}})
-        report["discrepancies"] += [{**asdict(d), "resolved": (d.sheet, d.key, d.column) in resolved} for d in found]
     report["overall"] = {"cells_compared": total_cells, "cells_agreeing": total_agree,
                          "agreement": total_agree / total_cells if total_cells else None,
                          "discrepancies": len(report["discrepancies"]),
@@ -152,6 +160,12 @@ def discrepancy_report(config: dict, root: Path) -> dict:
 
 def _problem(d: dict, file: str, allow: bool) -> Problem:
     where = "first" if d["row_first"] is not None else "second"
+    if d["column"] == "(sheet)":
+        only = "first" if d["first"] == "True" else "second"
+        return Problem(message=f"{d['sheet']} is in the {only} extraction only", file=file, rule="discrepancy",
+                       severity="warning" if allow else "error",
+                       hint="add the other extractor's sheet, or record the decision in resolutions.csv of the "
+                            f"second extractor's directory (sheet {d['sheet']}, column (sheet))")
     return Problem(message=f"extractors disagree on '{d['column']}' for {d['key'] or 'the sheet'}: "
                            f"{d['first']!r} (first) vs {d['second']!r} (second)",
                    file=file, row=d["row_first"] if d["row_first"] is not None else d["row_second"],
@@ -161,24 +175,19 @@ def _problem(d: dict, file: str, allow: bool) -> Problem:
                         f"extractor's directory (sheet, key, column, resolution); row is in the {where} extraction")
 
 
-def discrepancy_problems(config: dict, root: Path) -> list[Problem]:
+def discrepancy_problems(config: dict, root: Path, only: str | None = None) -> list[Problem]:
+    """Unresolved discrepancies as problems (warnings with extraction.allow_discrepancies): every
+    sheet of the review, or the one sheet named `only` ("outcomes/<id>.csv"). The one check both
+    validation and an outcome's extraction step run."""
     ext = config.get("extraction") or {}
     allow = bool(ext.get("allow_discrepancies"))
-    report = discrepancy_report(config, root)
-    files = {name: str(first) for name, first, _ in sheet_pairs(config, Path(root))}
-    return [_problem(d, files.get(d["sheet"], d["sheet"]), allow) for d in report["discrepancies"] if not d["resolved"]]
-
-
-def sheet_discrepancy_problems(first: Path, second: Path, allow: bool, resolutions=None) -> list[Problem]:
-    """Unresolved discrepancies of one outcome sheet (used by the workflow step)."""
-    name = f"outcomes/{first.name}"
-    if not second.exists():
-        return [Problem(message="the second extractor has no sheet for this outcome", file=str(second),
-                        rule="discrepancy", severity="warning" if allow else "error",
-                        hint="add the second extraction, or set extraction.allow_discrepancies: true")]
-    resolved = load_resolutions(second.parent.parent)
-    found, _ = compare_sheets(first, second, name)
-    return [_problem(asdict(d), str(first), allow) for d in found if (d.sheet, d.key, d.column) not in resolved]
+    resolved = load_resolutions(Path(root) / ext["second_extractor_dir"])
+    problems = []
+    for name, first, second in sheet_pairs(config, Path(root)):
+        if only is None or name == only:
+            found, _ = sheet_discrepancies(name, first, second, resolved)
+            problems += [_problem(d, str(first), allow) for d in found if not d["resolved"]]
+    return problems
 
 
 def format_report(report: dict) -> str:

@@ -48,7 +48,7 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
     sheet = read_sheet(sheet_csv)
     by_id = {s["study_id"]: {**coerce(s), SHEET_ROW: None} for s in studies}
     problems, typed_rows = check_outcome_rows(sheet, by_id)
-    problems += sheet_discrepancies(sheet_csv, extraction_cfg)
+    problems += sheet_discrepancies(sheet_csv, outcome_id, extraction_cfg)
     warnings = raise_if_errors(problems)
     converted = convert_rows([{**t, SHEET_ROW: n} for n, t in typed_rows], settings)
     raise_if_errors(effect_range_problems(converted, settings.measure, sheet.path))
@@ -263,11 +263,13 @@ def _output_row(row: dict, result: EffectRow, studies: dict[str, dict]) -> dict:
     return out
 
 
-def sheet_discrepancies(sheet_csv, extraction_cfg: dict) -> list[Problem]:
-    """Unresolved differences from the second extraction of this sheet (none without one)."""
-    second = extraction_cfg.get("second_extractor_dir")
-    if not second:
+def sheet_discrepancies(sheet_csv, outcome_id: str, extraction_cfg: dict, root=".") -> list[Problem]:
+    """Unresolved differences from the second extraction of this outcome's sheet (none without
+    one): validation's own check, for this sheet (paths relative to the review folder `root`)."""
+    if not extraction_cfg.get("second_extractor_dir"):
         return []
-    from metasr.extraction.discrepancies import sheet_discrepancy_problems
-    return sheet_discrepancy_problems(Path(sheet_csv), Path(second) / "outcomes" / Path(sheet_csv).name,
-                                      allow=bool(extraction_cfg.get("allow_discrepancies")))
+    from metasr.extraction.discrepancies import discrepancy_problems
+
+    config = {"extraction": {**extraction_cfg, "outcomes_dir": str(Path(sheet_csv).parent)},
+              "outcomes": {outcome_id: {}}}
+    return discrepancy_problems(config, Path(root), only=f"outcomes/{outcome_id}.csv")
