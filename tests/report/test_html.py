@@ -48,7 +48,7 @@ def test_sections_figures_and_numbers(tmp_path, review_config):
     # k = 13 >= 10: small-study tests are reported, one Egger result (regtest, model rma: P = 0.422,
     # not the classic lm form's 0.189); k = 9: said why not.
     small = text.split('data-table="bcg_tb_small_study"')[1].split("</table>")[0]
-    assert "rma model, predictor sei: z = -0.80, P = 0.422" in small and "0.189" not in small
+    assert "rma model, predictor sei: z = \u22120.80, P = 0.422" in small and "0.189" not in small
     assert "Small-study methods were not run: k = 9 &lt; 10" in text
     assert "http://" not in text.split("<body>")[0]
     # one inline script and the results files' rows as JSON; nothing loaded from elsewhere
@@ -197,7 +197,7 @@ def test_small_study_rows_give_each_method_its_result_or_why_not():
 def test_meta_regression_section_shows_coefficients_or_the_reason():
     section = html.meta_regression_section(bcg_pooled(meta_regression={"moderators": ["ablat"]}))
     assert section["run"] and [r["name"] for r in section["rows"]] == ["intrcpt", "ablat"]
-    assert section["rows"][1]["estimate"] == "-0.0291" and section["rows"][1]["ratio"] == "0.97 [0.96, 0.99]"
+    assert section["rows"][1]["estimate"] == "\u22120.0291" and section["rows"][1]["ratio"] == "0.97 [0.96, 0.99]"
     assert ("Test of moderators", "QM = 16.36, df = 1, P < 0.0001") in section["summary"]
     assert ("R² (heterogeneity accounted for)", "75.6%") in section["summary"]
     skipped = html.meta_regression_section(bcg_pooled(meta_regression={"moderators": ["ablat", "alloc"]}))

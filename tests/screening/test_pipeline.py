@@ -242,7 +242,8 @@ def test_a_report_holding_several_studies_and_a_study_with_two_reports(workspace
     workspace.full_text[2]["study_id"] = "Study1b"
     prisma = workspace.run()
     assert prisma["included"] == {"studies": 2, "reports": 2, "report_study_links": 3,
-                                  "reports_with_several_studies": 1}
+                                  "reports_with_several_studies": 1,
+                                  "study_reports": {"Study1a": ["c1"], "Study1b": ["c1", "c5"]}}
     assert prisma["columns"]["databases"]["studies_included"] == 2
     screening = {r["record_id"]: r["study_id"] for r in rows(workspace.root / "out" / "screening.csv")}
     assert screening["pubmed:0"] == "Study1a; Study1b" and screening["scopus:2"] == "Study1b"

@@ -130,10 +130,13 @@ def imprecision(pooled: dict) -> tuple[int, str]:
 
 
 def publication_bias(pooled: dict) -> tuple[int, str]:
+    from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
+
     k = dependence.study_count(pooled)
     small = pooled.get("small_study") or {}
-    if k < 10 or "skipped" in small:
-        return 0, f"not assessable with k = {k} (< 10 studies)" if k < 10 else \
+    min_k = (small.get("settings") or {}).get("min_k", SMALL_STUDY_DEFAULTS["min_k"])
+    if k < min_k or "skipped" in small:
+        return 0, f"not assessable with k = {k} (< {min_k} studies)" if k < min_k else \
             f"not assessed: {small.get('skipped')}"
     from metasr.stats.bias import reported_egger
 

@@ -18,7 +18,8 @@ import re
 
 from metasr import dependence, measures
 from metasr.report.grade import OPTIMAL_INFORMATION_SIZE, UPGRADE_NAMES, UPGRADES
-from metasr.stats.analysis import DROP00_REASON, SMALL_STUDY_MIN_K
+from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
+from metasr.stats.analysis import DROP00_REASON
 
 TAU2_NAMES = {
     "REML": "restricted maximum likelihood", "ML": "maximum likelihood",
@@ -220,16 +221,31 @@ def correction_sentences(pooled: list[dict]) -> list[str]:
     return out
 
 
+# What each small-study method is called in the Methods (the pooled result's `small_study` keys).
+SMALL_STUDY_NAMES = {"egger": "Egger's regression test (the outcome's model with the standard error as predictor)",
+                     "egger_robust": "Egger's test in the three-level model with CR2 inference",
+                     "begg": "Begg's rank correlation", "trimfill": "trim-and-fill", "pet_peese": "PET-PEESE",
+                     "selmodel": "a step-function or beta selection model"}
+
+
+def _min_k(pooled: list[dict]) -> str:
+    values = sorted({(p.get("small_study") or {}).get("settings", {}).get("min_k", SMALL_STUDY_DEFAULTS["min_k"])
+                     for p in pooled})
+    return _join([str(v) for v in values]) or str(SMALL_STUDY_DEFAULTS["min_k"])
+
+
 def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
     done = [p for p in pooled if p.get("status") == "pooled"]
     tested = [p for p in done if (p.get("small_study") or {}) and "skipped" not in (p.get("small_study") or {})]
     out = []
     if tested:
-        out.append(f"Small-study effects were examined for {_labels(tested)} (at least {SMALL_STUDY_MIN_K} "
-                   "studies): contour-enhanced funnel plot, Egger's regression test (the outcome's model with "
-                   "the standard error as predictor), Begg's rank correlation and trim-and-fill.")
+        ran = [name for key, name in SMALL_STUDY_NAMES.items()
+               if any(isinstance(p["small_study"].get(key), dict) and "skipped" not in p["small_study"][key]
+                      for p in tested)]
+        out.append(f"Small-study effects were examined for {_labels(tested)} (at least {_min_k(tested)} "
+                   f"studies): contour-enhanced funnel plot, {_join(ran)}.")
     elif done:
-        out.append(f"Small-study effects were not assessed: no pooled outcome had {SMALL_STUDY_MIN_K} or more "
+        out.append(f"Small-study effects were not assessed: no pooled outcome had {_min_k(done)} or more "
                    "studies (Cochrane Handbook 13.3.5.4).")
     leave1out = [p for p in done if (p.get("sensitivity") or {}).get("leave1out")]
     cumulative = [p for p in done if "estimate" in ((p.get("sensitivity") or {}).get("cumulative") or {})]
@@ -266,7 +282,7 @@ def grade_sentence(pooled: list[dict], outcomes_cfg: dict) -> str:
             "in the analysis; inconsistency from I² together with the prediction interval; imprecision from a "
             "confidence interval that includes the null or appreciable benefit and harm, or fewer than "
             f"{OPTIMAL_INFORMATION_SIZE} participants; publication bias from Egger's test (P < 0.10) with at least "
-            f"{SMALL_STUDY_MIN_K} studies. Indirectness was left to the reviewers' judgement. Rating up for a large "
+            f"{_min_k(done)} studies. Indirectness was left to the reviewers' judgement. Rating up for a large "
             "effect (ratio above 2 or below 0.5) was considered only for evidence that started low and was not "
             f"rated down; {_join([UPGRADE_NAMES[u].lower() for u in UPGRADES[1:]])} are the reviewers' judgements.")
     if overridden:

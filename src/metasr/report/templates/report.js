@@ -7,7 +7,10 @@
 
   function csvSafe(value) {
     var text = value == null ? "" : String(value);
-    return FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? "'" + text : text;
+    // A number shown with a true minus (metasr.display) is downloaded as a number a spreadsheet reads.
+    var ascii = text.replace(/^\u2212/, "-");
+    if (PLAIN_NUMBER.test(ascii)) return ascii;
+    return FORMULA_START.test(text) ? "'" + text : text;
   }
 
   function csvCell(value) {
