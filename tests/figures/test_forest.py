@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from metasr.figures import forest
+from metasr.outputs import FigureContext
+from metasr.workflow.outcomes import draw_outcome_figure
 from metasr.figures.style import save_figure
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pooled"
@@ -77,7 +79,8 @@ def test_file_step_is_byte_identical_on_rerun(tmp_path, review_config):
     paths = []
     for run in (1, 2):
         svg, png = tmp_path / f"{run}.svg", tmp_path / f"{run}.png"
-        forest.plot_forest_file(FIXTURES / "bcg_rr.json", outcome, review_config["review"], svg, png)
+        draw_outcome_figure("forest", FIXTURES / "bcg_rr.json",
+                            FigureContext(figure=outcome, review=review_config["review"]), svg, png)
         paths.append((svg.read_bytes(), png.read_bytes()))
     assert paths[0] == paths[1]
     assert not list(tmp_path.glob(".*"))  # no temp files left behind

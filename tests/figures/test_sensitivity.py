@@ -12,7 +12,11 @@ def test_files_written_with_metafor_numbers(bcg_pooled, tmp_path):
 
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "pooled" / "bcg_rr.json"
     paths = [tmp_path / f"{n}.svg" for n in ("l1o", "cum", "baujat")]
-    sensitivity.plot_sensitivity_files(fixture, *paths)
+    from metasr.outputs import FigureContext
+    from metasr.workflow.outcomes import draw_outcome_figure
+
+    for kind, path in zip(("leave1out", "cumulative", "baujat"), paths):
+        draw_outcome_figure(kind, fixture, FigureContext(), path)
     l1o, cum, baujat = (p.read_text() for p in paths)
     # metafor leave1out: omitting TPT Madras 1980 gives exp(-0.7948) = 0.45 [0.32, 0.64]
     assert "Omitting TPT Madras 1980" in l1o and "0.45 [0.32, 0.64]" in l1o

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from metasr.figures.forest import plot_forest_file
+from metasr.outputs import FigureContext
+from metasr.workflow.outcomes import draw_outcome_figure
 from metasr.report import html
 from metasr.report.browser import find_chromium, inspect_page
 
@@ -28,7 +29,7 @@ def test_report_renders_without_errors(chromium, tmp_path, review_config):
     figures = {}
     for name, outcome in (("bcg_rr", "bcg_tb"), ("normand_smd", "los")):
         svg, png = tmp_path / f"{outcome}_forest.svg", tmp_path / f"{outcome}_forest.png"
-        plot_forest_file(FIXTURES / f"{name}.json", {}, review_config["review"], svg, png)
+        draw_outcome_figure("forest", FIXTURES / f"{name}.json", FigureContext(review=review_config["review"]), svg, png)
         figures[f"{outcome}_forest"] = svg if outcome == "bcg_tb" else png
     out = tmp_path / "report.html"
     html.write_report(review_config, [FIXTURES / "bcg_rr.json", FIXTURES / "normand_smd.json"],
@@ -67,8 +68,8 @@ def test_report_with_linked_figures_renders_without_errors(chromium, tmp_path, r
     for name, outcome in (("bcg_rr", "bcg_tb"), ("normand_smd", "los")):
         svg = results / "figures" / f"{outcome}_forest.svg"
         svg.parent.mkdir(parents=True, exist_ok=True)
-        plot_forest_file(FIXTURES / f"{name}.json", {}, review_config["review"], svg,
-                         svg.with_suffix(".png"))
+        draw_outcome_figure("forest", FIXTURES / f"{name}.json", FigureContext(review=review_config["review"]), svg,
+                            svg.with_suffix(".png"))
         figures[f"{outcome}_forest"] = svg
     monkeypatch.setattr(html, "EMBED_BUDGET", html.data_uri_length(figures["bcg_tb_forest"]))
     out = results / "report.html"
@@ -116,7 +117,7 @@ def interactive_report(tmp_path, review_config):
     figures = {}
     for name, outcome in (("bcg_rr", "bcg_tb"), ("normand_smd", "los")):
         svg = results / "figures" / f"{outcome}_forest.svg"
-        plot_forest_file(FIXTURES / f"{name}.json", {}, review_config["review"], svg, None)
+        draw_outcome_figure("forest", FIXTURES / f"{name}.json", FigureContext(review=review_config["review"]), svg)
         figures[f"{outcome}_forest"] = svg
     out = results / "report.html"
     html.write_report(review_config, [FIXTURES / "bcg_rr.json", FIXTURES / "normand_smd.json"],
@@ -248,8 +249,6 @@ def test_small_study_and_meta_regression_tables_work_in_the_browser(chromium, tm
     import pandas as pd
 
     from metasr.analysis_settings import meta_regression_settings, small_study_settings
-    from metasr.figures.bubble import plot_bubble_file
-    from metasr.figures.funnel import plot_funnel_file
     from metasr.report.browser import BrowserPage
     from metasr.stats.analysis import pool_outcome
 
@@ -266,8 +265,8 @@ def test_small_study_and_meta_regression_tables_work_in_the_browser(chromium, tm
     path.write_text(json.dumps(pooled))
     figures = {"bcg_tb_funnel": results / "figures" / "bcg_tb_funnel.svg",
                "bcg_tb_bubble": results / "figures" / "bcg_tb_bubble.svg"}
-    plot_funnel_file(path, figures["bcg_tb_funnel"], None)
-    plot_bubble_file(path, figures["bcg_tb_bubble"])
+    draw_outcome_figure("funnel", path, FigureContext(), figures["bcg_tb_funnel"])
+    draw_outcome_figure("bubble", path, FigureContext(), figures["bcg_tb_bubble"])
     out = results / "report.html"
     html.write_report(review_config, [path], [], None, None, figures, None, None, [], out)
     downloads = tmp_path / "downloads"

@@ -5,7 +5,8 @@ import json
 import re
 from pathlib import Path
 
-from metasr.figures.forest import plot_forest_file
+from metasr.outputs import FigureContext
+from metasr.workflow.outcomes import draw_outcome_figure
 from metasr.report import html
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pooled"
@@ -32,8 +33,8 @@ def make_report(tmp_path, review_config, pooled_paths, extraction=(), figures=No
 
 def test_sections_figures_and_numbers(tmp_path, review_config):
     forest = tmp_path / "bcg_forest.svg"
-    plot_forest_file(FIXTURES / "bcg_rr.json", {}, review_config["review"], forest,
-                     tmp_path / "bcg_forest.png")
+    draw_outcome_figure("forest", FIXTURES / "bcg_rr.json", FigureContext(review=review_config["review"]), forest,
+                        tmp_path / "bcg_forest.png")
     text = make_report(tmp_path, review_config,
                        [FIXTURES / "bcg_rr.json", FIXTURES / "normand_smd.json"],
                        figures={"bcg_tb_forest": forest, "los_forest": None})

@@ -8,9 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metasr.figures.forest import plot_forest_file
-from metasr.figures.funnel import plot_funnel_file
-from metasr.figures.sensitivity import plot_sensitivity_files
+from metasr.outputs import FigureContext
+from metasr.workflow.outcomes import draw_outcome_figure
 from metasr.figures.summary import plot_summary_file
 from metasr.report import html
 from metasr.stats import analysis
@@ -54,11 +53,11 @@ def test_figures_and_report_from_pool_outcome(tmp_path, dataset, expected, revie
     figures = {}
     for kind in ("forest", "funnel", "leave1out", "cumulative", "baujat"):
         figures[f"{dataset}_{kind}"] = tmp_path / f"{dataset}_{kind}.svg"
-    plot_forest_file(path, {"higher_is": "worse"}, review_config["review"],
-                     figures[f"{dataset}_forest"], tmp_path / "forest.png")
-    plot_funnel_file(path, figures[f"{dataset}_funnel"], tmp_path / "funnel.png")
-    plot_sensitivity_files(path, figures[f"{dataset}_leave1out"],
-                           figures[f"{dataset}_cumulative"], figures[f"{dataset}_baujat"])
+    context = FigureContext(figure={"higher_is": "worse"}, review=review_config["review"])
+    draw_outcome_figure("forest", path, context, figures[f"{dataset}_forest"], tmp_path / "forest.png")
+    draw_outcome_figure("funnel", path, context, figures[f"{dataset}_funnel"], tmp_path / "funnel.png")
+    for kind in ("leave1out", "cumulative", "baujat"):
+        draw_outcome_figure(kind, path, context, figures[f"{dataset}_{kind}"])
     plot_summary_file([path], review_config, tmp_path / "summary.svg", tmp_path / "summary.png")
 
     forest = figures[f"{dataset}_forest"].read_text()

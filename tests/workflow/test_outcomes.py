@@ -52,18 +52,23 @@ def test_job_names_cannot_collide_with_an_outcome_named_like_a_batch():
         assign_outcome_jobs(["x"], 0)
 
 
+CFG = {"label": "EDSS", "measure": "SMD"}
+
+
 def test_outputs_follow_the_number_of_usable_studies_and_the_png_setting():
-    assert set(outcome_outputs("edss", 0, png=True)) == {"effects", "pooled"}
-    assert set(outcome_outputs("edss", 2, png=True)) == {"effects", "pooled", "forest", "forest_png"}
-    assert set(outcome_outputs("edss", 2, png=False)) == {"effects", "pooled", "forest"}
-    assert set(outcome_outputs("edss", 3, png=False)) == {"effects", "pooled", "forest", "funnel", "leave1out",
-                                                          "cumulative", "baujat"}
-    assert outcome_outputs("edss", 3, png=True)["funnel_png"] == "results/figures/edss_funnel.png"
+    assert set(outcome_outputs("edss", CFG, 0, png=True)) == {"effects", "pooled"}
+    assert set(outcome_outputs("edss", CFG, 2, png=True)) == {"effects", "pooled", "forest", "forest_png"}
+    assert set(outcome_outputs("edss", CFG, 2, png=False)) == {"effects", "pooled", "forest"}
+    assert set(outcome_outputs("edss", CFG, 3, png=False)) == {"effects", "pooled", "forest", "funnel", "leave1out",
+                                                               "cumulative", "baujat"}
+    assert outcome_outputs("edss", CFG, 3, png=True)["funnel_png"] == "results/figures/edss_funnel.png"
 
 
-def test_a_bubble_plot_is_an_output_when_planned():
-    assert outcome_outputs("edss", 12, png=False, bubble=True)["bubble"] == "results/figures/edss_bubble.svg"
-    assert "bubble" not in outcome_outputs("edss", 12, png=False)
+def test_a_bubble_plot_is_an_output_when_a_meta_regression_is_configured():
+    with_regression = {**CFG, "meta_regression": {"moderators": ["year"]}}
+    assert outcome_outputs("edss", with_regression, 12, png=False)["bubble"] == "results/figures/edss_bubble.svg"
+    assert "bubble" not in outcome_outputs("edss", with_regression, 9, png=False)  # 10 per coefficient
+    assert "bubble" not in outcome_outputs("edss", CFG, 12, png=False)
 
 
 def test_small_study_and_meta_regression_settings_reach_the_analysis():

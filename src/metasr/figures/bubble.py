@@ -112,7 +112,6 @@ def _notes(regression: dict) -> str:
     return "; ".join(parts)
 
 
-def plot_bubble_file(pooled_json, svg_path) -> None:
-    """Workflow step: the bubble plot SVG of one pooled outcome."""
-    pooled = json.loads(Path(pooled_json).read_text(encoding="utf-8"))
-    st.save_figure(plot_bubble(pooled), svg_path)
+def bubble_figure(pooled: dict, context=None):
+    """The bubble plot as metasr.outputs draws it."""
+    return plot_bubble(pooled)

@@ -785,13 +785,10 @@ def _draw_plot(ax, rows: list[Row], disp: measures.Display, n_rows: int):
             draw_interval(ax, y, row.lb, row.ub, (lo, hi), st.COLOURS["prediction"], lw=1.6)
 
 
-def plot_forest_file(pooled_json, outcome_cfg: dict, review_cfg: dict, svg_path, png_path,
-                     rob_rows: list[dict] | None = None):
-    """Workflow step: read `results/pooled/{outcome}.json`, write the forest plot SVG + PNG
-    (rob_rows: the outcome's studies-sheet rows, for risk-of-bias columns)."""
-    pooled = json.loads(Path(pooled_json).read_text(encoding="utf-8"))
-    fig = plot_forest(pooled, outcome_cfg, review_cfg, rob_rows=rob_rows)
-    st.save_figure(fig, svg_path, png_path)
+def forest_figure(pooled: dict, context):
+    """The forest plot as metasr.outputs draws it (context: a metasr.outputs.FigureContext; the
+    studies-sheet rows give the risk-of-bias columns)."""
+    return plot_forest(pooled, context.figure, context.review, rob_rows=list(context.studies))
 
 
 # ---------------------------------------------------------------------------------------------

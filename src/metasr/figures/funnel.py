@@ -192,7 +192,6 @@ def _notes(small: dict, trimfill: dict, filled: list, disp, k: int) -> str:
     return "; ".join(parts)
 
 
-def plot_funnel_file(pooled_json, svg_path, png_path):
-    """Workflow step: funnel plot SVG + PNG of one pooled outcome (k >= 3, else a note)."""
-    pooled = json.loads(Path(pooled_json).read_text(encoding="utf-8"))
-    st.save_figure(plot_funnel(pooled), svg_path, png_path)
+def funnel_figure(pooled: dict, context=None):
+    """The funnel plot as metasr.outputs draws it (k >= 3, else a note)."""
+    return plot_funnel(pooled)

@@ -232,10 +232,14 @@ def _label_outliers(ax, studies, x, y, x_max, y_max, width_in, height_in, limit=
                     fontsize=size, color="#333333")
 
 
-def plot_sensitivity_files(pooled_json, leave1out_svg, cumulative_svg, baujat_svg,
-                           leave1out_png=None, cumulative_png=None, baujat_png=None):
-    """Workflow step: leave-one-out, cumulative and Baujat figures of one pooled outcome."""
-    pooled = json.loads(Path(pooled_json).read_text(encoding="utf-8"))
-    st.save_figure(plot_leave1out(pooled), leave1out_svg, leave1out_png)
-    st.save_figure(plot_cumulative(pooled), cumulative_svg, cumulative_png)
-    st.save_figure(plot_baujat(pooled), baujat_svg, baujat_png)
+# As metasr.outputs draws them: (pooled result, FigureContext) -> Figure.
+def leave1out_figure(pooled: dict, context=None):
+    return plot_leave1out(pooled)
+
+
+def cumulative_figure(pooled: dict, context=None):
+    return plot_cumulative(pooled)
+
+
+def baujat_figure(pooled: dict, context=None):
+    return plot_baujat(pooled)

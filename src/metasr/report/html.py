@@ -30,6 +30,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from metasr import dependence, measures
+from metasr import outputs as registry
 from metasr import display as dp
 from metasr import rob
 from metasr.display import finite as num
@@ -48,24 +49,6 @@ def display(pooled: dict, outcome_cfg: dict | None = None) -> measures.Display:
 
 URL = re.compile(r"https?://[^\s;,<>\"']+")
 SOFTWARE = ("metasr", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "snakemake", "pyyaml")
-OUTCOME_FIGURES = (  # key suffix, heading, caption
-    ("forest", "Forest plot",
-     "Studies, weights, pooled estimate (diamond) and 95% prediction interval."),
-    ("funnel", "Funnel plot",
-     "Contour-enhanced funnel plot with Egger's regression line and trim-and-fill studies."),
-    ("leave1out", "Leave-one-out", "Pooled estimate with each study omitted in turn."),
-    ("cumulative", "Cumulative meta-analysis", "Pooled estimate as studies accrue by year."),
-    ("baujat", "Baujat plot",
-     "Each study's contribution to heterogeneity against its influence on the result."),
-    ("bubble", "Bubble plot",
-     "Study effects against each moderator of the meta-regression (bubble area proportional to the "
-     "study's weight) with the regression line and its 95% CI, the other moderators at their means."),
-)
-# Figures shown inside a section of the outcome rather than after it.
-SECTION_FIGURES = ("funnel", "bubble")
-
-REVIEW_FIGURES = (("summary_forest", "Summary forest plot"), ("rob_traffic", "Traffic-light plot"),
-                  ("rob_summary", "Summary plot"))
 # Base64 characters of figures the report embeds at most: a budget for the page, not a quality cut.
 # Every figure is embedded up to it, so a review of ordinary size stays one self-contained file (the
 # default review: 0.18 MB of figures). Embedding everything grows with the outcomes (forest, funnel and
@@ -223,10 +206,10 @@ def figure_candidates(pooled_results: list[dict], figures: dict, prisma_svg) -> 
     forest, risk of bias), then each outcome's forest plot, funnel plot and sensitivity plots,
     kind by kind in outcome order."""
     prisma = prisma_svg if data_uri_length(prisma_svg) is not None else figures.get("prisma")
-    out = [("prisma", prisma)] + [(key, figures.get(key)) for key, _ in REVIEW_FIGURES]
-    for suffix, _, _ in OUTCOME_FIGURES:
-        out += [(f"{p.get('outcome')}_{suffix}", figures.get(f"{p.get('outcome')}_{suffix}"))
-                for p in pooled_results]
+    out = [("prisma", prisma)] + [(f.key, figures.get(f.key)) for f in registry.REVIEW_FIGURES]
+    for figure in registry.OUTCOME_FIGURES:
+        keys = [registry.figure_key(p.get("outcome"), figure.kind) for p in pooled_results]
+        out += [(key, figures.get(key)) for key in keys]
     return out
 
 
@@ -558,13 +541,14 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
     oid = pooled.get("outcome")
     figs = []
     regression = meta_regression_section(pooled)
-    for suffix, heading, caption in OUTCOME_FIGURES:
-        figure = plan.get(f"{oid}_{suffix}")
-        if suffix == "bubble" and not (regression and regression["run"]):
+    for kind in registry.OUTCOME_FIGURES:
+        figure = plan.get(registry.figure_key(oid, kind.kind))
+        if kind.section == "meta_regression" and not (regression and regression["run"]):
             continue  # the section says why there is no model to plot
         if figure:
-            figs.append({"key": f"{oid}_{suffix}", "kind": suffix, "heading": heading, "caption": caption,
-                         "numbers": describe_outcome_figure(suffix, pooled), **figure})
+            figs.append({"key": registry.figure_key(oid, kind.kind), "kind": kind.kind, "heading": kind.heading,
+                         "caption": kind.caption, "section": kind.section,
+                         "numbers": describe_outcome_figure(kind.kind, pooled), **figure})
     return {
         "id": oid, "label": pooled.get("label") or outcome_cfg.get("label") or oid,
         "measure": pooled.get("measure") or outcome_cfg.get("measure", ""),
@@ -581,8 +565,8 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "small_study": small_study_section(pooled),
         "meta_regression": regression,
         "sensitivity": sensitivity_section(pooled),
-        "figures": [f for f in figs if f["kind"] not in SECTION_FIGURES],
-        "section_figures": {f["kind"]: f for f in figs if f["kind"] in SECTION_FIGURES},
+        "figures": [f for f in figs if f["section"] == "figures"],
+        "section_figures": {f["kind"]: f for f in figs if f["section"] != "figures"},
         "grade": grade_outcome(pooled, outcome_cfg, studies_by_id),
         "source": table_source(f"results/extraction/{oid}.csv", extraction_rows),
     }
@@ -821,12 +805,13 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
     extraction = {Path(p).stem: read_csv(p) for p in extraction_csvs or []}
     studies = read_csv(studies_csv)
     studies_by_id = {s.get("study_id", ""): s for s in studies}
-    labels = {"prisma": "PRISMA 2020 flow diagram", "summary_forest": "Summary forest plot",
-              "rob_traffic": "Risk of bias: traffic-light plot",
-              "rob_summary": "Risk of bias: summary plot"}
+    labels = {"prisma": "PRISMA 2020 flow diagram",
+              **{f.key: f"Risk of bias: {f.heading.lower()}" if f.section == "risk_of_bias" else f.heading
+                 for f in registry.REVIEW_FIGURES}}
     for p in pooled_results:
-        for suffix, heading, _ in OUTCOME_FIGURES:
-            labels[f"{p.get('outcome')}_{suffix}"] = f"{heading}: {p.get('label') or p.get('outcome')}"
+        for figure in registry.OUTCOME_FIGURES:
+            labels[registry.figure_key(p.get("outcome"), figure.kind)] = \
+                f"{figure.heading}: {p.get('label') or p.get('outcome')}"
     plan = plan_figures(figure_candidates(pooled_results, figures, prisma_svg), report_dir,
                         labels=labels)
     sections = [outcome_section(p, outcomes_cfg.get(p.get("outcome")) or {},
@@ -850,7 +835,8 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
         "summary_forest": plan.get("summary_forest"),
         "rob_assessed": rob_is_assessed(studies),
         "rob_figures": [{"key": key, "heading": heading, "numbers": rob_numbers, **plan[key]}
-                        for key, heading in REVIEW_FIGURES[1:] if key in plan],
+                        for key, heading in ((f.key, f.heading) for f in registry.REVIEW_FIGURES
+                                             if f.section == "risk_of_bias") if key in plan],
         "rob_tools": [{"name": t.name, "source": t.source} for t in rob.TOOLS.values()],
         "sections": sections,
         "sof": summary_of_findings(sections, pooled_results, outcomes_cfg),

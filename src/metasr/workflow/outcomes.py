@@ -15,12 +15,9 @@ import logging
 import zlib
 from pathlib import Path
 
-from metasr.analysis_settings import bubble_planned
+from metasr import outputs as registry
 
 log = logging.getLogger(__name__)
-
-# Funnel and sensitivity plots need a few studies to say anything (Cochrane Handbook 10.10.4).
-MIN_STUDIES_FOR_SPREAD_PLOTS = 3
 
 # `execution.png: auto` writes PNG copies for reviews up to this size: a 300-dpi PNG of a forest
 # plot costs about twice the whole SVG figure set of its outcome (bench/RESULTS.md "Scale").
@@ -63,25 +60,11 @@ def outcome_job_minutes(outcomes: list[str]) -> int:
     return 2 + -(-len(outcomes) // 10)
 
 
-def outcome_outputs(outcome: str, usable_studies: int, png: bool, bubble: bool = False) -> dict[str, str]:
-    """Every file the analysis of one outcome writes: {kind: path}. A forest plot needs one usable
-    study, funnel and sensitivity plots MIN_STUDIES_FOR_SPREAD_PLOTS, a bubble plot a configured
-    meta-regression with enough studies (`bubble`: analysis_settings.bubble_planned); the report
-    lists the same."""
+def outcome_outputs(outcome: str, outcome_cfg: dict, usable_studies: int, png: bool) -> dict[str, str]:
+    """Every file the analysis of one outcome writes: {kind: path}: its effect inputs, its pooled
+    result, and the figures metasr.outputs says it gets (by usable studies and configuration)."""
     outputs = {"effects": f"results/extraction/{outcome}.csv", "pooled": f"results/pooled/{outcome}.json"}
-    if usable_studies >= 1:
-        outputs["forest"] = f"results/figures/{outcome}_forest.svg"
-        if png:
-            outputs["forest_png"] = f"results/figures/{outcome}_forest.png"
-    if usable_studies >= MIN_STUDIES_FOR_SPREAD_PLOTS:
-        outputs["funnel"] = f"results/figures/{outcome}_funnel.svg"
-        if png:
-            outputs["funnel_png"] = f"results/figures/{outcome}_funnel.png"
-        for kind in ("leave1out", "cumulative", "baujat"):
-            outputs[kind] = f"results/figures/{outcome}_{kind}.svg"
-    if bubble:
-        outputs["bubble"] = f"results/figures/{outcome}_bubble.svg"
-    return outputs
+    return {**outputs, **registry.outcome_figures(outcome, outcome_cfg, usable_studies, png)}
 
 
 def outcome_job_settings(outcome_cfg: dict, rob_columns: bool = False) -> dict:
@@ -145,7 +128,7 @@ def outcome_job(review, outcome: str, png: bool) -> dict:
         "sheet": review.sheet(outcome),
         "studies": review.studies_by_outcome[outcome],
         "settings": outcome_job_settings(cfg, bool((review.config.get("risk_of_bias") or {}).get("forest"))),
-        "outputs": outcome_outputs(outcome, usable, png, bubble_planned(cfg, usable)),
+        "outputs": outcome_outputs(outcome, cfg, usable, png),
     }
 
 
@@ -162,10 +145,6 @@ def analyse_outcome(outcome: str, job: dict, extraction_cfg: dict, review_cfg: d
     """Extraction sheet -> effect inputs -> pooled JSON -> figures, for one outcome."""
     # Imported here so that listing jobs at parse time does not import matplotlib or pandas.
     from metasr.extraction.pipeline import prepare_outcome
-    from metasr.figures.bubble import plot_bubble_file
-    from metasr.figures.forest import plot_forest_file
-    from metasr.figures.funnel import plot_funnel_file
-    from metasr.figures.sensitivity import plot_sensitivity_files
     from metasr.workflow.pooling import pool_outcome_file
 
     out, settings = job["outputs"], job["settings"]
@@ -173,12 +152,20 @@ def analyse_outcome(outcome: str, job: dict, extraction_cfg: dict, review_cfg: d
     prepare_outcome(job["sheet"], list(job["studies"]), outcome, dict(settings["conversion"]),
                     dict(extraction_cfg), out["effects"])
     pool_outcome_file(out["effects"], outcome, dict(settings["analysis"]), out["pooled"], list(job["studies"]))
-    if "forest" in out:
-        plot_forest_file(out["pooled"], dict(settings["figure"]), dict(review_cfg), out["forest"],
-                         out.get("forest_png"), rob_rows=list(job["studies"]))
-    if "funnel" in out:
-        plot_funnel_file(out["pooled"], out["funnel"], out.get("funnel_png"))
-        plot_sensitivity_files(out["pooled"], out["leave1out"], out["cumulative"], out["baujat"])
-    if "bubble" in out:
-        plot_bubble_file(out["pooled"], out["bubble"])
+    context = registry.FigureContext(figure=dict(settings["figure"]), review=dict(review_cfg),
+                                     studies=list(job["studies"]))
+    for figure in registry.OUTCOME_FIGURES:
+        if figure.kind in out:
+            draw_outcome_figure(figure.kind, out["pooled"], context, out[figure.kind],
+                                out.get(f"{figure.kind}_png"))
     log.info("%s: wrote %s", outcome, ", ".join(sorted(Path(p).name for p in out.values())))
+
+
+def draw_outcome_figure(kind: str, pooled_json, context, svg_path, png_path=None) -> None:
+    """Draw one of an outcome's figures (metasr.outputs) from its pooled result file."""
+    import json
+
+    from metasr.figures.style import save_figure
+
+    pooled = json.loads(Path(pooled_json).read_text(encoding="utf-8"))
+    save_figure(registry.function(registry.OUTCOME_FIGURE[kind].draw)(pooled, context), svg_path, png_path)

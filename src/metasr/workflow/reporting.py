@@ -15,14 +15,15 @@ from metasr import history
 from metasr.io import atomic_write_text
 from metasr.report.html import render_report, report_context
 
-NOT_FIGURES = {"pooled", "extraction", "prisma_json", "prisma_svg", "studies", "data"}
+FIGURE = "figure__"  # the prefix of the report rule's figure inputs (rules/common.smk)
 
 
 def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dict:
     """inputs: the rule's named inputs (pooled, extraction, prisma_json, prisma_svg, studies, data,
-    and one entry per figure, keyed as the report expects: `{outcome}_forest`, `summary_forest`, ...).
+    and one entry per figure, `figure__<key>` with the report's key: `{outcome}_forest`,
+    `summary_forest`, ...: metasr.outputs).
     Figures the report links rather than embeds (a large review) are linked relative to out_html's folder."""
-    figures = {name: path for name, path in inputs.items() if name not in NOT_FIGURES}
+    figures = {name[len(FIGURE):]: path for name, path in inputs.items() if name.startswith(FIGURE)}
     data_files = list(inputs["data"])
     context = report_context(config, list(inputs["pooled"]), list(inputs["extraction"]), inputs.get("prisma_json"),
                              inputs.get("prisma_svg"), figures, inputs["studies"], config["extraction"].get("narrative"),

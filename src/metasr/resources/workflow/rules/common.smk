@@ -3,6 +3,7 @@
 # the --configfile given; every path below is relative to it.
 from pathlib import Path
 
+from metasr import outputs as FIGURES
 from metasr.errors import InputError
 from metasr.workflow.outcomes import (
     assign_outcome_jobs,
@@ -131,36 +132,28 @@ def dedup_overrides():
 
 
 def outcome_job_outputs(outcomes):
-    """Every file a job writes for its outcomes, named `<outcome>__<kind>`; figures go to the report."""
+    """Every file a job writes for its outcomes, named `<outcome>__<kind>`; figures go to the
+    Snakemake report with their caption and category (metasr.outputs)."""
     outputs = {}
     for o in outcomes:
         for kind, path in OUTCOME[o]["outputs"].items():
+            figure = FIGURES.OUTCOME_FIGURE.get(kind)
             outputs[f"{o}__{kind}"] = path
-            if kind in REPORT_CAPTIONS:
-                caption, category = REPORT_CAPTIONS[kind]
+            if figure:
+                caption = f"../report/{figure.rst}"
                 outputs[f"{o}__{kind}"] = report(
-                    path, caption=caption, category=category
+                    path, caption=caption, category=figure.category
                 )
     return outputs
 
 
-REPORT_CAPTIONS = {
-    "forest": ("../report/forest.rst", "Forest plots"),
-    "funnel": ("../report/funnel.rst", "Funnel plots"),
-    "leave1out": ("../report/leave1out.rst", "Sensitivity"),
-    "cumulative": ("../report/cumulative.rst", "Sensitivity"),
-    "baujat": ("../report/baujat.rst", "Sensitivity"),
-    "bubble": ("../report/bubble.rst", "Meta-regression"),
-}
-
-
 def outcome_figures():
-    """Every per-outcome figure the review gets: {report key: path}."""
+    """Every per-outcome figure the review gets, as the report rule's inputs: {figure__<key>: path}."""
     return {
-        f"{o}_{kind}": path
+        "figure__" + FIGURES.figure_key(o, kind): path
         for o in OUTCOMES
         for kind, path in OUTCOME[o]["outputs"].items()
-        if kind in REPORT_CAPTIONS
+        if kind in FIGURES.OUTCOME_FIGURE
     }
 
 
@@ -170,11 +163,20 @@ def png_copy(**outputs):
 
 
 def review_figures():
-    return {
-        "summary_forest": "results/figures/summary_forest.svg",
-        "rob_traffic": "results/figures/rob_traffic.svg",
-        "rob_summary": "results/figures/rob_summary.svg",
-    }
+    """The review-wide figures, as the report rule's inputs: {figure__<key>: SVG path}."""
+    return {"figure__" + f.key: f.path for f in FIGURES.REVIEW_FIGURES}
+
+
+def review_figure(key, suffix="svg"):
+    """One review-wide figure's path, with its Snakemake report caption for the SVG."""
+    figure = FIGURES.REVIEW_FIGURE[key]
+    path = figure.path[: -len(".svg")] + f".{suffix}"
+    caption = f"../report/{figure.rst}"
+    return (
+        path
+        if suffix != "svg"
+        else report(path, caption=caption, category=figure.category)
+    )
 
 
 def rob_summary_weights():

@@ -7,12 +7,8 @@ rule plot_summary:
     input:
         expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
     output:
-        **png_copy(png="results/figures/summary_forest.png"),
-        svg=report(
-            "results/figures/summary_forest.svg",
-            caption="../report/summary.rst",
-            category="Summary",
-        ),
+        **png_copy(png=review_figure("summary_forest", "png")),
+        svg=review_figure("summary_forest"),
     log:
         "logs/plot_summary.log",
     localrule: True
@@ -29,18 +25,10 @@ rule plot_rob:
         REVIEW.config["extraction"]["studies"],
         **rob_summary_weights(),
     output:
-        **png_copy(traffic_png="results/figures/rob_traffic.png"),
-        **png_copy(summary_png="results/figures/rob_summary.png"),
-        traffic=report(
-            "results/figures/rob_traffic.svg",
-            caption="../report/rob.rst",
-            category="Risk of bias",
-        ),
-        summary=report(
-            "results/figures/rob_summary.svg",
-            caption="../report/rob_summary.rst",
-            category="Risk of bias",
-        ),
+        **png_copy(traffic_png=review_figure("rob_traffic", "png")),
+        **png_copy(summary_png=review_figure("rob_summary", "png")),
+        traffic=review_figure("rob_traffic"),
+        summary=review_figure("rob_summary"),
     log:
         "logs/plot_rob.log",
     localrule: True
