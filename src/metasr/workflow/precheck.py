@@ -71,13 +71,13 @@ def search_problems(config: dict, root: Path) -> list[Problem]:
 
 def check_search_inputs(config: dict, root: Path) -> list[Problem]:
     """search_problems, skipped when every file is as it was at the last clean check."""
-    from metasr.workflow.review import code_fingerprint
+    from metasr.workflow.fingerprint import script_fingerprint
 
     root = Path(root)
     files = {path: _sha256(root / path) for path in search_files(config) if (root / path).is_file()}
     # The outcome also depends on the settings and on the code that reads the files.
     files["(settings)"] = json.dumps([config["search"], config["screening"]], sort_keys=True, default=str)
-    files["(code)"] = code_fingerprint("records", "screening")
+    files["(code)"] = script_fingerprint(Path(__file__))
     cache = root / CACHE
     try:
         if json.loads(cache.read_text(encoding="utf-8")) == files:

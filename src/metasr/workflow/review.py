@@ -143,27 +143,3 @@ def usable_rows(sheet: Path, studies: list[dict], outcome_id: str, outcome_cfg: 
 
     settings = conversion_settings(outcome_id, outcome_cfg, extraction_cfg)
     return usable_rows_of([{**typed, SHEET_ROW: n} for n, typed in typed_rows], settings)
-
-
-# Code every step shares: a change here may change any output.
-SHARED_MODULES = ("errors.py", "io.py")
-
-
-def code_fingerprint(*parts: str, package: Path | None = None) -> str:
-    """A checksum of the library code a step runs (subpackages or modules of `metasr`).
-
-    Snakemake reruns a `script:` job when the script changes, but not when the library the script
-    calls does. Passing this checksum as a param makes a change to, say, the pooling engine rerun
-    the pooling jobs (and only them); touching files without changing them changes nothing.
-    """
-    import hashlib
-
-    package = package or Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for part in sorted(set(parts) | set(SHARED_MODULES)):
-        target = package / part
-        files = sorted(target.rglob("*.py")) + sorted(target.rglob("*.j2")) if target.is_dir() else [target]
-        for path in files:
-            digest.update(str(path.relative_to(package)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]

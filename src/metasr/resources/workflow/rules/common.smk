@@ -1,6 +1,7 @@
 # Parse-time helpers: find the review, load and validate it, list targets, give each job only
 # what it needs. The review is a folder (metasr.folder): the working directory, or the folder of
 # the --configfile given; every path below is relative to it.
+import functools
 from pathlib import Path
 
 from metasr import outputs as FIGURES
@@ -14,7 +15,8 @@ from metasr.workflow.outcomes import (
     wants_png,
     write_job_inputs,
 )
-from metasr.workflow.review import code_fingerprint, load_review, snakemake_review
+from metasr.workflow.fingerprint import script_fingerprint
+from metasr.workflow.review import load_review, snakemake_review
 from snakemake.exceptions import WorkflowError
 
 try:
@@ -28,7 +30,7 @@ except InputError as err:
     raise WorkflowError(f"metasr: no review to run; nothing was run.\n{err.format()}")
 
 if (
-    not not workflow.modifier.is_main_snakefile()
+    workflow.modifier.is_main_snakefile()
     and REVIEW_FOLDER.root != Path.cwd().absolute()
 ):
 
@@ -43,25 +45,14 @@ except InputError as err:
         f"{err.format()}"
     )
 
-# Checksums of the library code behind each stage, passed as params so that a changed library
-# reruns the jobs that use it (Snakemake itself only notices changed scripts).
-CODE = {
-    "records": code_fingerprint("records"),
-    "screening": code_fingerprint("screening"),
-    "outcomes": code_fingerprint(
-        "extraction",
-        "stats",
-        "figures",
-        "dependence.py",
-        "analysis_settings.py",
-        "workflow/pooling.py",
-        "workflow/outcomes.py",
-    ),
-    "figures": code_fingerprint("figures"),
-    "report": code_fingerprint(
-        "report", "history.py", "dependence.py", "workflow/reporting.py", "figures"
-    ),
-}
+
+# Checksums of the library code behind each rule's script, derived from what the script imports
+# (metasr.workflow.fingerprint), passed as params so that a changed library reruns the jobs that
+# use it (Snakemake itself only notices changed scripts).
+@functools.cache
+def code(script):
+    return script_fingerprint(Path(workflow.basedir) / "scripts" / f"{script}.py")
+
 
 OUTCOMES = REVIEW.outcomes
 SOURCES = REVIEW.sources
@@ -150,7 +141,7 @@ def outcome_job_outputs(outcomes):
 def outcome_figures():
     """Every per-outcome figure the review gets, as the report rule's inputs: {figure__<key>: path}."""
     return {
-        "figure__" + FIGURES.figure_key(o, kind): path
+        f"figure__{FIGURES.figure_key(o, kind)}": path
         for o in OUTCOMES
         for kind, path in OUTCOME[o]["outputs"].items()
         if kind in FIGURES.OUTCOME_FIGURE
@@ -164,7 +155,7 @@ def png_copy(**outputs):
 
 def review_figures():
     """The review-wide figures, as the report rule's inputs: {figure__<key>: SVG path}."""
-    return {"figure__" + f.key: f.path for f in FIGURES.REVIEW_FIGURES}
+    return {f"figure__{f.key}": f.path for f in FIGURES.REVIEW_FIGURES}
 
 
 def review_figure(key, suffix="svg"):

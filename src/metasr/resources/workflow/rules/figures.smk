@@ -13,7 +13,7 @@ rule plot_summary:
         "logs/plot_summary.log",
     localrule: True
     params:
-        code=CODE["figures"],
+        code=code("plot_summary"),
         outcomes=REVIEW.config["outcomes"],
         review=REVIEW.config["review"],
     script:
@@ -33,6 +33,6 @@ rule plot_rob:
         "logs/plot_rob.log",
     localrule: True
     params:
-        code=CODE["figures"],
+        code=code("plot_rob"),
     script:
         "../scripts/plot_rob.py"

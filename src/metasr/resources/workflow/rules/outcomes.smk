@@ -36,6 +36,6 @@ for job_name, job_outcomes in OUTCOME_JOBS.items():
         resources:
             runtime=outcome_job_minutes(job_outcomes),
         params:
-            code=CODE["outcomes"],
+            code=code("analyse_outcomes"),
         script:
             "../scripts/analyse_outcomes.py"

@@ -12,7 +12,7 @@ if not REVIEW.has_search:
             "logs/declare_prisma.log",
         localrule: True
         params:
-            code=CODE["screening"],
+            code=code("declare_prisma"),
             prisma=REVIEW.config["prisma"],
         script:
             "../scripts/declare_prisma.py"
@@ -33,6 +33,6 @@ rule draw_prisma:
         "logs/draw_prisma.log",
     localrule: True
     params:
-        code=CODE["figures"] + CODE["screening"],
+        code=code("draw_prisma"),
     script:
         "../scripts/draw_prisma.py"

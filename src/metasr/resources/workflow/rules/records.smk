@@ -10,7 +10,7 @@ rule ingest_records:
     log:
         "logs/ingest_records/{source}.log",
     params:
-        code=CODE["records"],
+        code=code("ingest_records"),
         source=lambda w: w.source,
         database=lambda w: source_settings(w)["database"],
     script:
@@ -28,7 +28,7 @@ rule dedup_records:
     log:
         "logs/dedup_records.log",
     params:
-        code=CODE["records"],
+        code=code("dedup_records"),
     script:
         "../scripts/dedup_records.py"
 
@@ -48,7 +48,7 @@ rule screen_records:
         "logs/screen_records.log",
     localrule: True
     params:
-        code=CODE["screening"],
+        code=code("screen_records"),
         screening=REVIEW.config["screening"],
         sources=REVIEW.config["search"]["sources"],
     script:
@@ -70,6 +70,6 @@ rule export_records:
     log:
         "logs/export_records.log",
     params:
-        code=CODE["records"],
+        code=code("export_records"),
     script:
         "../scripts/export_records.py"

@@ -20,7 +20,7 @@ rule write_report:
         "logs/write_report.log",
     localrule: True
     params:
-        code=CODE["report"],
+        code=code("write_report"),
         config=REVIEW.config,
     script:
         "../scripts/write_report.py"

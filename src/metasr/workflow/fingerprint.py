@@ -1,0 +1,108 @@
+"""Checksums of the code a workflow step runs, derived from what its script imports.
+
+Snakemake reruns a `script:` job when the script file changes, not when the library it calls
+does. Each rule therefore passes, as a param, a checksum of every metasr module its script
+imports (directly or through other metasr modules, including imports inside functions) and of
+the data files those modules' folders hold (templates, schemas). A change to, say, the pooling
+engine reruns the jobs whose scripts reach it, and only them; a module added to a step is covered
+without anyone listing it. The workflow's own files (rules, scripts) and the starter templates
+are left out: Snakemake tracks the former, no step reads the latter.
+
+Standard library only: every Snakemake invocation computes these at parse time.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1]
+ROOT = "metasr"
+# Folders of the package whose files no step reads as library code.
+NOT_CODE = ("resources/workflow", "resources/starter")
+
+
+def module_file(name: str, package: Path = PACKAGE) -> Path | None:
+    """The file of a metasr module ("metasr.stats.tau2") in `package`, or None if it is not one."""
+    if name != ROOT and not name.startswith(ROOT + "."):
+        return None
+    parts = name.split(".")[1:]
+    base = package.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imports_of(source: str) -> set[str]:
+    """Every absolute module name an AST imports (`from metasr import x` gives metasr.x too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@lru_cache(maxsize=None)
+def _module_imports(path: Path) -> frozenset[str]:
+    return frozenset(imports_of(path.read_text(encoding="utf-8")))
+
+
+def reached_modules(source: str, package: Path = PACKAGE) -> set[Path]:
+    """The files of every metasr module `source` reaches through imports, its packages included."""
+    seen: set[Path] = set()
+    todo = list(imports_of(source))
+    while todo:
+        name = todo.pop()
+        path = module_file(name, package)
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        todo += _module_imports(path)
+        parent = name.rsplit(".", 1)[0]
+        if parent != name:
+            todo.append(parent)  # importing metasr.a.b runs metasr/a/__init__.py first
+    return seen
+
+
+def is_workflow_file(path: Path, package: Path = PACKAGE) -> bool:
+    return path.resolve().relative_to(package.resolve()).as_posix().startswith(NOT_CODE)
+
+
+def data_files(modules: set[Path], package: Path = PACKAGE) -> set[Path]:
+    """Non-Python files beside the modules and in their folders' data folders (subfolders that are
+    not packages: report/templates, resources/schemas)."""
+    found = set()
+    for folder in {m.parent for m in modules}:
+        places = [folder] + [d for d in folder.iterdir() if d.is_dir() and not (d / "__init__.py").exists()]
+        for place in places:
+            files = place.glob("*") if place == folder else place.rglob("*")
+            for path in files:
+                relative = path.relative_to(package).as_posix()
+                if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in relative \
+                        and not is_workflow_file(path, package):
+                    found.add(path)
+    return found
+
+
+def code_files(script: Path, package: Path = PACKAGE) -> list[Path]:
+    """The library files behind one script (a workflow script, or a library module itself)."""
+    modules = reached_modules(Path(script).read_text(encoding="utf-8"), package)
+    script = Path(script).resolve()
+    if script.is_relative_to(package.resolve()) and not is_workflow_file(script, package):
+        modules.add(script)
+    return sorted(modules | data_files(modules, package))
+
+
+def script_fingerprint(script: Path, package: Path = PACKAGE) -> str:
+    """A checksum of the library code and data a script reaches (paths and contents)."""
+    digest = hashlib.sha256()
+    for path in code_files(script, package):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
