@@ -185,7 +185,7 @@ t0 = time.perf_counter()
 from metasr.records.pipeline import RECORD_COLUMNS, UNIQUE_COLUMNS, dedup_rows, parse_file
 from metasr.records.dedup import AUDIT_COLUMNS
 from metasr.io import write_csv
-from metasr.screening.pipeline import screen_records
+from metasr.screening.pipeline import ScreeningFiles, screen_records
 imports = time.perf_counter() - t0
 d = Path(sys.argv[1])
 cfg = yaml.safe_load((d / "config/config.yaml").read_text())
@@ -209,7 +209,8 @@ write_csv(out / "audit.csv", AUDIT_COLUMNS, audit)
 stage("write", t, c)
 t, c = time.perf_counter(), time.process_time()
 prisma = screen_records(out / "records.csv", out / "unique.csv", d / cfg["screening"]["title_abstract"],
-                        d / cfg["screening"]["full_text"], cfg["screening"], cfg["search"]["sources"], out)
+                        d / cfg["screening"]["full_text"], cfg["screening"], cfg["search"]["sources"],
+                        ScreeningFiles.in_folder(out))
 stage("screen", t, c)
 truth = json.loads((d / "truth.json").read_text())
 print(json.dumps({"times": times, "cpu": cpu, "records": len(records), "unique": len(unique),

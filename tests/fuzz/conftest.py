@@ -72,14 +72,14 @@ def base_review(tmp_path_factory) -> Path:
 def _records_stage(root: Path, config: dict) -> None:
     """Parsed exports and de-duplicated records of the base review (results/records/), as the
     workflow's records steps write them: the input of screening."""
-    from metasr.records.pipeline import dedup_records, ingest_records
+    from metasr.records.pipeline import DedupFiles, dedup_records, ingest_records
 
     parsed = []
     for source, settings in sorted(config["search"]["sources"].items()):
         out = root / "results" / "records" / "parsed" / f"{source}.csv"
         ingest_records(root / settings["file"], out, source, settings["database"])
         parsed.append(out)
-    dedup_records(parsed, root / "results" / "records", root / config["search"]["dedup"]["overrides"])
+    dedup_records(parsed, DedupFiles.in_folder(root / "results" / "records"), root / config["search"]["dedup"]["overrides"])
 
 
 @pytest.fixture

@@ -15,18 +15,19 @@ from metasr.errors import InputError
 
 
 def screen(root: Path, config: dict, out: Path):
-    from metasr.screening.pipeline import screen_records
+    from metasr.screening.pipeline import ScreeningFiles, screen_records
 
     records = root / "results" / "records"
     return screen_records(records / "records.csv", records / "unique.csv", root / config["screening"]["title_abstract"],
-                          root / config["screening"]["full_text"], config["screening"], config["search"]["sources"], out)
+                          root / config["screening"]["full_text"], config["screening"], config["search"]["sources"],
+                          ScreeningFiles.in_folder(out))
 
 
 def dedup(root: Path, config: dict, out: Path):
-    from metasr.records.pipeline import dedup_records
+    from metasr.records.pipeline import DedupFiles, dedup_records
 
     parsed = sorted((root / "results" / "records" / "parsed").glob("*.csv"))
-    return dedup_records(parsed, out, root / config["search"]["dedup"]["overrides"])
+    return dedup_records(parsed, DedupFiles.in_folder(out), root / config["search"]["dedup"]["overrides"])
 
 
 def corrupt(data, root: Path, name: str, extra_rows: int = 0) -> tuple[int, str | None]:

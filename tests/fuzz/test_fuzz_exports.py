@@ -77,7 +77,7 @@ def test_every_base_export_parses(base_review, tmp_path):
 @pytest.mark.parametrize("fmt", sorted(EXPORTS))
 def test_a_hostile_export(examples, fmt, base_review, tmp_path_factory):
     from metasr.io import read_csv
-    from metasr.records.pipeline import dedup_records, ingest_records, parse_file
+    from metasr.records.pipeline import DedupFiles, dedup_records, ingest_records, parse_file
 
     name, original = export_bytes(base_review, EXPORTS[fmt])
 
@@ -101,7 +101,7 @@ def test_a_hostile_export(examples, fmt, base_review, tmp_path_factory):
         header, table = read_csv(parsed)
         assert len(table) == n == len(rows)
         assert all(str(row[c]) == back[c] for row, back in zip(rows, table) for c in header)
-        summary = dedup_records([parsed], folder / "results" / "records")
+        summary = dedup_records([parsed], DedupFiles.in_folder(folder / "results" / "records"))
         assert summary["records"] == n == summary["unique"] + summary["duplicates"]
         same_format = {r["format"] for r in rows} == {FORMAT_NAME[fmt]}
         tally(f"export: {fmt}", f"accepted ({kind})" if same_format else f"accepted as another format ({kind})")

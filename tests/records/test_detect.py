@@ -99,3 +99,19 @@ def test_control_bytes_in_the_middle_of_an_export_are_binary(fixtures, tmp_path)
     with pytest.raises(InputError) as err:
         parse_export(path)
     assert err.value.problems[0].row == 201 and "binary" in err.value.problems[0].message
+
+
+def test_the_configs_format_names_are_the_parsers():
+    from metasr.config import load_schema
+    from metasr.records.detect import FORMATS
+    from metasr.records.pipeline import AUTO
+
+    schema = load_schema()
+    source = schema["properties"]["search"]["properties"]["sources"]["additionalProperties"]
+    assert set(source["properties"]["format"]["enum"]) == {AUTO, *FORMATS}
+
+
+def test_a_leading_blank_line_does_not_hide_a_web_of_science_export(fixtures, tmp_path):
+    path = tmp_path / "wos.txt"
+    path.write_text("\n" + (fixtures / "wos_tagged_12.txt").read_text(encoding="utf-8-sig"), encoding="utf-8")
+    assert read_export(path).format == "wos"

@@ -4,8 +4,8 @@ The records are SYNTHETIC, modelled on real exports."""
 import csv
 
 from metasr.io import csv_safe_cell, read_csv
-from metasr.records.export import export_records
-from metasr.records.pipeline import dedup_records, parse_file
+from metasr.records.export import ExportFiles, export_records
+from metasr.records.pipeline import DedupFiles, dedup_records, parse_file
 
 RIS = """TY  - JOUR
 AU  - Absinta, Martina
@@ -45,7 +45,7 @@ ER  -
 def _dedup(tmp_path):
     export = tmp_path / "search.ris"
     export.write_text(RIS, encoding="utf-8")
-    dedup_records([export], tmp_path / "records")
+    dedup_records([export], DedupFiles.in_folder(tmp_path / "records"))
     return tmp_path / "records"
 
 
@@ -63,7 +63,7 @@ def _screening(tmp_path, records_dir):
 
 def test_ris_round_trip_keeps_every_field(tmp_path):
     records_dir = _dedup(tmp_path)
-    export_records(records_dir, tmp_path / "out", _screening(tmp_path, records_dir))
+    export_records(DedupFiles.in_folder(records_dir), ExportFiles.in_folder(tmp_path / "out"), _screening(tmp_path, records_dir))
     unique = read_csv(records_dir / "unique.csv")[1]
     back = parse_file(tmp_path / "out" / "records.ris", source="back")
     assert len(back) == len(unique) == 2
@@ -78,7 +78,7 @@ def test_ris_round_trip_keeps_every_field(tmp_path):
 
 def test_csv_cells_cannot_run_as_formulas(tmp_path):
     records_dir = _dedup(tmp_path)
-    export_records(records_dir, tmp_path / "out")
+    export_records(DedupFiles.in_folder(records_dir), ExportFiles.in_folder(tmp_path / "out"))
     with open(tmp_path / "out" / "records.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     abstracts = [r["abstract"] for r in rows if r["abstract"]]
@@ -99,20 +99,20 @@ def test_csv_safe_cell():
 
 def test_cluster_table_fed_back_as_overrides_splits_a_cluster(tmp_path):
     records_dir = _dedup(tmp_path)
-    export_records(records_dir, tmp_path / "out")
+    export_records(DedupFiles.in_folder(records_dir), ExportFiles.in_folder(tmp_path / "out"))
     table = tmp_path / "out" / "clusters.csv"
     with open(table, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 1 and rows[0]["rule"] == "title" and rows[0]["decision"] == ""
     # Unchanged, the table is a valid overrides file that changes nothing.
-    dedup_records([tmp_path / "search.ris"], tmp_path / "again", overrides_csv=table)
+    dedup_records([tmp_path / "search.ris"], DedupFiles.in_folder(tmp_path / "again"), overrides_csv=table)
     assert (tmp_path / "again" / "records.csv").read_text() == (records_dir / "records.csv").read_text()
     rows[0]["decision"] = "distinct"
     with open(table, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    summary = dedup_records([tmp_path / "search.ris"], tmp_path / "split", overrides_csv=table)
+    summary = dedup_records([tmp_path / "search.ris"], DedupFiles.in_folder(tmp_path / "split"), overrides_csv=table)
     assert summary["unique"] == 3
     with open(tmp_path / "split" / "audit.csv", encoding="utf-8") as handle:
         assert {r["override"] for r in csv.DictReader(handle)} == {"distinct"}

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from metasr.errors import InputError
-from metasr.records.pipeline import dedup_records, ingest_records
+from metasr.records.pipeline import DedupFiles, dedup_records, ingest_records
 from metasr.records.table import COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,8 +49,8 @@ def _parsed(fixtures, tmp_path):
 
 def test_dedup_outputs_conserve_records_and_are_deterministic(fixtures, tmp_path):
     paths = _parsed(fixtures, tmp_path)
-    summary = dedup_records(paths, tmp_path / "a")
-    dedup_records(paths[::-1], tmp_path / "b", overrides_csv=tmp_path / "missing.csv")
+    summary = dedup_records(paths, DedupFiles.in_folder(tmp_path / "a"))
+    dedup_records(paths[::-1], DedupFiles.in_folder(tmp_path / "b"), overrides_csv=tmp_path / "missing.csv")
     for name in ("records.csv", "unique.csv", "audit.csv"):
         assert filecmp.cmp(tmp_path / "a" / name, tmp_path / "b" / name, shallow=False)
     records, unique = read(tmp_path / "a" / "records.csv"), read(tmp_path / "a" / "unique.csv")
@@ -69,20 +69,20 @@ def test_header_only_overrides_change_nothing(fixtures, tmp_path):
     paths = _parsed(fixtures, tmp_path)
     empty = tmp_path / "overrides.csv"
     empty.write_text("record_a,record_b,decision\n")
-    dedup_records(paths, tmp_path / "a")
-    dedup_records(paths, tmp_path / "b", overrides_csv=empty)
+    dedup_records(paths, DedupFiles.in_folder(tmp_path / "a"))
+    dedup_records(paths, DedupFiles.in_folder(tmp_path / "b"), overrides_csv=empty)
     assert filecmp.cmp(tmp_path / "a" / "records.csv", tmp_path / "b" / "records.csv", False)
 
 
 def test_override_distinct_splits_a_cluster(fixtures, tmp_path):
     paths = _parsed(fixtures, tmp_path)
-    dedup_records(paths, tmp_path / "a")
+    dedup_records(paths, DedupFiles.in_folder(tmp_path / "a"))
     audit = read(tmp_path / "a" / "audit.csv")
     link = audit[0]
     overrides = tmp_path / "overrides.csv"
     overrides.write_text(f"record_a,record_b,decision\n{link['record_id']},{link['linked_to']},"
                          "distinct\n")
-    dedup_records(paths, tmp_path / "b", overrides_csv=overrides)
+    dedup_records(paths, DedupFiles.in_folder(tmp_path / "b"), overrides_csv=overrides)
     clusters = {r["record_id"]: r["cluster_id"] for r in read(tmp_path / "b" / "records.csv")}
     assert clusters[link["record_id"]] != clusters[link["linked_to"]]
     assert any(r["override"] == "distinct" for r in read(tmp_path / "b" / "audit.csv"))
@@ -94,7 +94,7 @@ def test_duplicate_source_names_are_refused(fixtures, tmp_path):
     copy = tmp_path / "wos_copy.csv"  # another file naming the same source
     copy.write_bytes(path.read_bytes())
     with pytest.raises(InputError, match="appears in two inputs|record_id appears twice"):
-        dedup_records([path, copy], tmp_path / "out")
+        dedup_records([path, copy], DedupFiles.in_folder(tmp_path / "out"))
 
 
 def test_review_exports_parse_and_deduplicate(tmp_path):
@@ -103,7 +103,7 @@ def test_review_exports_parse_and_deduplicate(tmp_path):
     if not all(p.exists() for p in exports):
         pytest.skip("the review's exports are not in data/search yet")
     overrides = search / "dedup_overrides.csv"
-    summary = dedup_records(exports, tmp_path, overrides if overrides.exists() else None)
+    summary = dedup_records(exports, DedupFiles.in_folder(tmp_path), overrides if overrides.exists() else None)
     assert summary["records"] == summary["unique"] + summary["duplicates"]
     assert summary["unique"] < summary["records"]
 
@@ -116,7 +116,7 @@ def test_one_export_declared_as_two_sources_is_refused(fixtures, tmp_path):
     ingest_records(fixtures / "scopus_9.ris", second, "scopus_again", "Scopus")
     out = tmp_path / "records"
     with pytest.raises(InputError) as err:
-        dedup_records([first, second], out)
+        dedup_records([first, second], DedupFiles.in_folder(out))
     [problem] = err.value.problems
     assert "'scopus' and 'scopus_again' are the same export" in problem.message
     assert problem.file == "scopus_9.ris" and "search.sources.scopus_again" in problem.hint
@@ -127,7 +127,7 @@ def test_a_copy_of_an_export_under_another_name_is_refused(fixtures, tmp_path):
     copy = tmp_path / "pubmed_again.nbib"
     copy.write_bytes((fixtures / "pubmed_medline_10.nbib").read_bytes())
     with pytest.raises(InputError, match="same export"):
-        dedup_records([fixtures / "pubmed_medline_10.nbib", copy], tmp_path / "out")
+        dedup_records([fixtures / "pubmed_medline_10.nbib", copy], DedupFiles.in_folder(tmp_path / "out"))
 
 
 def test_a_140_kb_abstract_goes_through_parsing_and_dedup(fixtures, tmp_path):
@@ -140,7 +140,7 @@ def test_a_140_kb_abstract_goes_through_parsing_and_dedup(fixtures, tmp_path):
     (tmp_path / "long.ris").write_text(text, encoding="utf-8")
     parsed = tmp_path / "parsed" / "long.csv"
     ingest_records(tmp_path / "long.ris", parsed, "long", "Scopus")
-    summary = dedup_records([parsed], tmp_path / "records")
+    summary = dedup_records([parsed], DedupFiles.in_folder(tmp_path / "records"))
     assert summary["records"] == 10  # the fixture holds 10 records (tests/fixtures/exports/README.md)
     from metasr.io import read_csv
 
@@ -156,7 +156,7 @@ def test_text_cells_of_record_tables_cannot_run_as_formulas(fixtures, tmp_path):
     (tmp_path / "evil.ris").write_text(text, encoding="utf-8")
     parsed = tmp_path / "parsed" / "evil.csv"
     ingest_records(tmp_path / "evil.ris", parsed, "evil", "Scopus")
-    dedup_records([parsed], tmp_path / "records")
+    dedup_records([parsed], DedupFiles.in_folder(tmp_path / "records"))
     for path in (parsed, tmp_path / "records" / "records.csv", tmp_path / "records" / "unique.csv"):
         raw = read(path)  # as a spreadsheet sees it
         assert all(not cell.startswith(("=", "+", "@")) for row in raw for cell in row.values()), path

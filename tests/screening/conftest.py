@@ -92,10 +92,10 @@ class Workspace:
         return paths
 
     def run(self):
-        from metasr.screening.pipeline import screen_records
+        from metasr.screening.pipeline import ScreeningFiles, screen_records
 
         return screen_records(**self.write(), screening_cfg=self.screening_cfg,
-                              sources_cfg=self.sources_cfg, out_dir=self.root / "out")
+                              sources_cfg=self.sources_cfg, out=ScreeningFiles.in_folder(self.root / "out"))
 
 
 @pytest.fixture

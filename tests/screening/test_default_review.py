@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from metasr.screening.pipeline import screen_records
+from metasr.screening.pipeline import ScreeningFiles, screen_records
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -42,7 +42,7 @@ def test_default_decisions_cover_every_record(shared_dir, tmp_path):
     prisma = screen_records(records, unique, REPO / "data/screening/title_abstract.csv",
                             REPO / "data/screening/full_text.csv", config["screening"],
                             {"irl": {"file": "x", "database": "IRL review", "method": "database"}},
-                            tmp_path / "out")
+                            ScreeningFiles.in_folder(tmp_path / "out"))
     db = prisma["columns"]["databases"]
     assert (db["screened"], db["excluded"], db["sought"]) == (87, 29, 58)
     assert (db["not_retrieved"], db["reports_excluded"], db["reports_included"]) == (0, 36, 22)

@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from metasr.errors import InputError
-from metasr.records.pipeline import dedup_records
+from metasr.records.pipeline import DedupFiles, dedup_records
 from metasr.screening.decisions import TITLE_ABSTRACT, read_decisions
 from metasr.screening.keys import KeyIndex
 from metasr.screening.lists import apply_resolutions, conflict_list, screening_list
@@ -26,7 +26,7 @@ def _rows(path):
 @pytest.fixture
 def records_dir(tmp_path):
     (tmp_path / "search.ris").write_text(RIS, encoding="utf-8")
-    dedup_records([tmp_path / "search.ris"], tmp_path / "records")
+    dedup_records([tmp_path / "search.ris"], DedupFiles.in_folder(tmp_path / "records"))
     return tmp_path / "records"
 
 

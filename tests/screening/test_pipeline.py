@@ -116,11 +116,11 @@ def test_cluster_missing_from_unique_is_an_error(workspace, tmp_path):
     paths = workspace.write()
     lines = paths["unique_csv"].read_text().splitlines()
     paths["unique_csv"].write_text("\n".join(lines[:-1]) + "\n")
-    from metasr.screening.pipeline import screen_records
+    from metasr.screening.pipeline import ScreeningFiles, screen_records
 
     with pytest.raises(InputError, match="cluster has records but no unique record"):
         screen_records(**paths, screening_cfg=workspace.screening_cfg,
-                       sources_cfg=workspace.sources_cfg, out_dir=tmp_path / "out")
+                       sources_cfg=workspace.sources_cfg, out=ScreeningFiles.in_folder(tmp_path / "out"))
 
 
 def test_not_retrieved_and_unresolved_full_text(workspace):
@@ -187,18 +187,18 @@ def test_non_utf8_decision_file_is_a_problem(workspace):
     paths = workspace.write()
     text = paths["title_abstract_csv"].read_text(encoding="utf-8")
     paths["title_abstract_csv"].write_bytes((text + ",,Synthétique,2020,exclude,review,,,\n").encode("cp1252"))
-    from metasr.screening.pipeline import screen_records
+    from metasr.screening.pipeline import ScreeningFiles, screen_records
 
     with pytest.raises(InputError) as err:
         screen_records(**paths, screening_cfg=workspace.screening_cfg,
-                       sources_cfg=workspace.sources_cfg, out_dir=workspace.root / "out")
+                       sources_cfg=workspace.sources_cfg, out=ScreeningFiles.in_folder(workspace.root / "out"))
     [problem] = err.value.errors
     assert problem.rule == "encoding" and problem.row == 7 and problem.column == "title"
 
 
 def test_an_unknown_column_in_a_decision_file_is_a_problem(workspace):
     """Sheets refuse unknown columns; a decision file did not ('reviewr1' lost a reviewer)."""
-    from metasr.screening.pipeline import screen_records
+    from metasr.screening.pipeline import ScreeningFiles, screen_records
 
     for row in workspace.title_abstract:
         row["reviewr1"] = row.pop("reviewer1", "")
@@ -208,7 +208,7 @@ def test_an_unknown_column_in_a_decision_file_is_a_problem(workspace):
     paths["full_text_csv"].write_text("\n".join([text[0] + ",comment"] + [t + ",SYNTHETIC" for t in text[1:]]) + "\n")
     with pytest.raises(InputError) as err:
         screen_records(**paths, screening_cfg=workspace.screening_cfg, sources_cfg=workspace.sources_cfg,
-                       out_dir=workspace.root / "out")
+                       out=ScreeningFiles.in_folder(workspace.root / "out"))
     found = {(p.file.rsplit("/", 1)[-1], p.row, p.column, p.rule) for p in err.value.errors}
     assert ("ta.csv", 1, "reviewr1", "known column") in found
     assert ("ft.csv", 1, "comment", "known column") in found

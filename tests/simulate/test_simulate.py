@@ -21,7 +21,7 @@ from metasr.extraction.sheets import load_studies
 from metasr.extraction.validate import validate_review
 from metasr.records.pipeline import RECORD_COLUMNS, UNIQUE_COLUMNS, dedup_rows, parse_file
 from metasr.io import write_csv
-from metasr.screening.pipeline import screen_records
+from metasr.screening.pipeline import ScreeningFiles, screen_records
 from metasr.simulate import simulate_review
 from metasr.stats import effects as escalc_module
 from metasr.stats.analysis import split_usable
@@ -100,7 +100,7 @@ def test_exports_parse_deduplicate_and_screen_to_the_truth(records_review, tmp_p
     write_csv(tmp_path / "unique.csv", UNIQUE_COLUMNS, unique)
     prisma = screen_records(tmp_path / "records.csv", tmp_path / "unique.csv",
                             out / config["screening"]["title_abstract"], out / config["screening"]["full_text"],
-                            config["screening"], config["search"]["sources"], tmp_path)
+                            config["screening"], config["search"]["sources"], ScreeningFiles.in_folder(tmp_path))
     assert prisma["warnings"] == []
     assert prisma["records"] == truth["prisma"]["records"]
     assert {k: prisma["included"][k] for k in truth["prisma"]["included"]} == truth["prisma"]["included"]

@@ -48,3 +48,12 @@ def test_a_decision_for_no_record_is_named_but_duplicates_across_exports_are_not
     # The default review's decisions name records exported by several databases (one cluster
     # after de-duplication): only the made-up record is a problem here.
     assert [(p.row, p.rule) for p in problems] == [(len(lines), "decision for a known record")]
+
+
+def test_a_source_read_in_its_declared_format(review):
+    config = config_of(review)
+    config["search"]["sources"]["scopus"]["format"] = "bibtex"
+    problems = [p for p in precheck.check_search_inputs(config, review) if p.severity == "error"]
+    assert problems and all(p.file.endswith("scopus.ris") and "read as 'bibtex'" in p.hint for p in problems)
+    config["search"]["sources"]["scopus"]["format"] = "ris"
+    assert [p for p in precheck.check_search_inputs(config, review) if p.severity == "error"] == []

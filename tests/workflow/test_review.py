@@ -52,9 +52,9 @@ def test_each_sheet_is_read_and_validated_once(simulated, monkeypatch):
     assert len(calls) == len(review.outcomes) == len(set(calls))
 
 
-def test_a_sheet_prepare_outcome_would_refuse_stops_loading(simulated, tmp_path):
-    # The second extraction lacks one sheet but resolutions.csv marks that as resolved: validation
-    # accepts it, the outcome step does not, so parse time must not either.
+def test_loading_and_the_outcome_step_share_one_second_extraction_check(simulated, tmp_path):
+    # The second extraction lacks one sheet: unresolved, loading stops naming the sheet; marked
+    # resolved in resolutions.csv, loading and the outcome step both accept it.
     root = tmp_path / "review"
     shutil.copytree(simulated, root)
     config = yaml.safe_load((root / "config/config.yaml").read_text())
@@ -62,9 +62,13 @@ def test_a_sheet_prepare_outcome_would_refuse_stops_loading(simulated, tmp_path)
     shutil.copytree(root / config["extraction"]["studies"].rsplit("/", 1)[0], second)
     oid = sorted(config["outcomes"])[0]
     (second / "outcomes" / f"{oid}.csv").unlink()
-    (second / "resolutions.csv").write_text(f"sheet,key,column,resolution\noutcomes/{oid}.csv,,(sheet),"
-                                            "SYNTHETIC: not double-extracted\n")
     config["extraction"]["second_extractor_dir"] = str(second)
     with pytest.raises(InputError) as err:
         load_review(config, root)
     assert [(p.rule, Path(p.file).name) for p in err.value.errors] == [("discrepancy", f"{oid}.csv")]
+
+    (second / "resolutions.csv").write_text(f"sheet,key,column,resolution\noutcomes/{oid}.csv,,(sheet),"
+                                            "SYNTHETIC: not double-extracted\n")
+    review = load_review(config, root)
+    assert pipeline.sheet_discrepancies(root / review.sheet(oid), oid, config["extraction"], root) == []
+    assert usable_in_written_table(review, oid, tmp_path) > 0

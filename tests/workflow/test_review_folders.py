@@ -192,3 +192,21 @@ def test_results_of_a_removed_outcome_are_removed_and_history_kept(finished_run:
     assert not list((review / "results").rglob("sdmt*"))
     assert set(history) <= set((review / "results/history").glob("*.json"))
     assert "Nothing to be done" in run_snakemake(review, "--cores", "1", "--dry-run").stdout
+
+
+def test_a_sources_declared_format_reaches_its_parse_job(workflow_copy: Path):
+    target = "results/records/parsed/wos.csv"
+    run_snakemake(workflow_copy, "--cores", "1", target)
+    config = workflow_copy / "config" / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    wos = "wos: {file: data/search/wos.txt, database: Web of Science, method: database"
+    assert wos in text
+
+    config.write_text(text.replace(wos, wos + ", format: wos"), encoding="utf-8")
+    dry = run_snakemake(workflow_copy, "--dry-run", "--cores", "1", target).stdout
+    assert "ingest_records" in dry and "wildcards: source=wos" in dry  # the changed setting reruns the job
+
+    config.write_text(text.replace(wos, wos + ", format: medline"), encoding="utf-8")
+    refused = run_snakemake(workflow_copy, "--cores", "1", target, check=False)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "data/search/wos.txt" in refused.stderr and "read as 'medline'" in refused.stderr

@@ -66,9 +66,9 @@ def run_parse(args) -> int:
 
 
 def run_dedup(args) -> int:
-    from metasr.records.pipeline import dedup_records
+    from metasr.records.pipeline import DedupFiles, dedup_records
 
-    summary = dedup_records(args.files, args.out, args.overrides)
+    summary = dedup_records(args.files, DedupFiles.in_folder(args.out), args.overrides)
     print(f"{summary['records']} records -> {summary['unique']} unique, "
           f"{summary['duplicates']} duplicates removed ({summary['links']} links in "
           f"{args.out}/audit.csv)")
@@ -76,9 +76,10 @@ def run_dedup(args) -> int:
 
 
 def run_export(args) -> int:
-    from metasr.records.export import export_records
+    from metasr.records.export import ExportFiles, export_records
+    from metasr.records.pipeline import DedupFiles
 
-    summary = export_records(args.records, args.out, args.screening)
+    summary = export_records(DedupFiles.in_folder(args.records), ExportFiles.in_folder(args.out), args.screening)
     print(f"{summary['records']} records -> {args.out}/records.ris, records.csv; "
           f"{summary['links']} duplicate links -> {args.out}/clusters.csv (fill 'decision' and "
           f"pass it as the overrides file)")

@@ -49,7 +49,8 @@ def run_screening(args) -> int:
     from metasr.config import has_search, load_config
     from metasr.errors import InputError, Problem
     from metasr.folder import review_from_options
-    from metasr.screening.pipeline import screen_records
+    from metasr.records.pipeline import DedupFiles
+    from metasr.screening.pipeline import ScreeningFiles, screen_records
 
     location = review_from_options(args.review, args.config)
     config = load_config(location.config_file, root=location.root, check_files=False)
@@ -60,14 +61,13 @@ def run_screening(args) -> int:
     screening = config["screening"]
     title_abstract = args.title_abstract or location.root / screening["title_abstract"]
     full_text = args.full_text or location.root / screening["full_text"]
-    records = Path(args.records)
-    prisma = screen_records(records / "records.csv", records / "unique.csv", title_abstract,
-                            full_text, screening, config["search"]["sources"], args.out)
+    tables, out = DedupFiles.in_folder(args.records), ScreeningFiles.in_folder(args.out)
+    prisma = screen_records(tables.records, tables.unique, title_abstract,
+                            full_text, screening, config["search"]["sources"], out)
     if not args.no_figure:
         from metasr.figures.prisma import draw_prisma
 
-        out = Path(args.out)
-        draw_prisma(out / "prisma.json", out / "prisma.svg", out / "prisma.png")
+        draw_prisma(out.prisma_json, Path(args.out) / "prisma.svg", Path(args.out) / "prisma.png")
     for warning in prisma.get("warnings", []):
         print(Problem(**warning).format(), file=sys.stderr)
     totals, included = prisma["records"], prisma["included"]

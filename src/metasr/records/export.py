@@ -14,10 +14,12 @@ and, when screening has run, `screening.csv`, and writes
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from metasr.errors import InputError, Problem
 from metasr.io import atomic_write_text, read_csv, write_csv
+from metasr.records.pipeline import DedupFiles
 
 SCREENING_FIELDS = ("status", "title_abstract_decision", "title_abstract_reason",
                     "full_text_decision", "full_text_reason", "study_id")
@@ -27,6 +29,23 @@ CSV_COLUMNS = ["cluster_id", "record_id", "n_records", "record_ids", *RECORD_FIE
                *SCREENING_FIELDS]
 CLUSTER_COLUMNS = ["record_a", "record_b", "decision", "cluster_id", "rule", "fields", "score",
                    "override", "title_a", "title_b", "year_a", "year_b", "doi_a", "doi_b"]
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    """The files export_records writes (the workflow passes its rule's outputs)."""
+
+    ris: Path
+    csv: Path
+    clusters: Path
+
+    @classmethod
+    def in_folder(cls, folder) -> ExportFiles:
+        """The files under their usual names in one folder (the command line's --out)."""
+        folder = Path(folder)
+        return cls(folder / "records.ris", folder / "records.csv", folder / "clusters.csv")
+
+
 # Publication types as reference managers know them (RIS TY).
 _RIS_TYPES = [(re.compile(r"conference|congress|meeting|abstract|proceeding", re.I), "CONF"),
               (re.compile(r"book section|chapter|\bchap\b", re.I), "CHAP"),
@@ -102,15 +121,14 @@ def cluster_rows(records: list[dict], audit: list[dict]) -> list[dict]:
     return rows
 
 
-def export_records(records_dir, out_dir, screening_csv=None) -> dict:
-    """Write records.ris, records.csv and clusters.csv into out_dir (see the module doc)."""
-    records_dir, out = Path(records_dir), Path(out_dir)
-    unique = read_rows(records_dir / "unique.csv")
-    records = read_rows(records_dir / "records.csv")
-    audit = read_rows(records_dir / "audit.csv")
+def export_records(tables: DedupFiles, out: ExportFiles, screening_csv=None) -> dict:
+    """Write the RIS, CSV and cluster files of the de-duplicated `tables` (see the module doc)."""
+    unique = read_rows(tables.unique)
+    records = read_rows(tables.records)
+    audit = read_rows(tables.audit)
     screening = read_rows(screening_csv) if screening_csv else None
     rows = merged_rows(unique, screening)
-    atomic_write_text(out / "records.ris", "\n".join(ris_record(r) for r in rows))
-    write_csv(out / "records.csv", CSV_COLUMNS, rows)
-    write_csv(out / "clusters.csv", CLUSTER_COLUMNS, cluster_rows(records, audit))
+    atomic_write_text(out.ris, "\n".join(ris_record(r) for r in rows))
+    write_csv(out.csv, CSV_COLUMNS, rows)
+    write_csv(out.clusters, CLUSTER_COLUMNS, cluster_rows(records, audit))
     return {"records": len(rows), "links": len(audit)}

@@ -10,9 +10,11 @@ inputs give byte-identical files. Records in = unique + duplicates is checked be
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from metasr.errors import InputError, Problem, raise_if_errors
@@ -25,6 +27,23 @@ log = logging.getLogger(__name__)
 
 RECORD_COLUMNS = [*COLUMNS, "cluster_id", "is_primary"]
 UNIQUE_COLUMNS = ["cluster_id", "n_records", "record_ids", *COLUMNS]
+# The format setting of a search source that leaves the format to detection.
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class DedupFiles:
+    """The tables de-duplication writes (the workflow passes its rule's outputs)."""
+
+    records: Path
+    unique: Path
+    audit: Path
+
+    @classmethod
+    def in_folder(cls, folder) -> DedupFiles:
+        """The tables under their usual names in one folder (the command line's --out)."""
+        folder = Path(folder)
+        return cls(folder / "records.csv", folder / "unique.csv", folder / "audit.csv")
 
 
 def source_name(path: str | Path) -> str:
@@ -36,9 +55,20 @@ def source_name(path: str | Path) -> str:
 def parse_file(path, source: str | None = None, database: str = "", fmt: str | None = None,
                mapping: dict | None = None) -> list[dict]:
     """Parse one export into table rows (`COLUMNS`). A `database` given here (the review's
-    configuration names each search) wins over what the export says about itself. Values the
-    table cannot keep (a year 'abcd') are logged as warnings with their line."""
-    export, raw = parse_export(path, fmt=fmt, mapping=mapping)
+    configuration names each search) wins over what the export says about itself; so does a
+    format (`fmt`; None or "auto": recognised from the content). Values the table cannot keep
+    (a year 'abcd') are logged as warnings with their line."""
+    fmt = None if fmt == AUTO else fmt
+    try:
+        export, raw = parse_export(path, fmt=fmt, mapping=mapping)
+    except InputError as err:
+        if fmt is None:
+            raise
+        # The file may simply not be in the format it was declared to be.
+        given = (f"the file was read as {fmt!r}, the format given for it (the search source's `format` "
+                 "in the config, or --format): give `auto` to have the format recognised")
+        raise InputError([dataclasses.replace(problem, hint=f"{problem.hint}; {given}" if problem.hint else given)
+                          for problem in err.problems]) from None
     rows = build_table(raw, source or source_name(path), Path(path).name, database, export.format)
     for warning in unreadable_values(raw, rows, path):
         log.warning(warning.format())
@@ -48,9 +78,9 @@ def parse_file(path, source: str | None = None, database: str = "", fmt: str | N
     return rows
 
 
-def ingest_records(path, out_csv, source: str, database: str) -> int:
+def ingest_records(path, out_csv, source: str, database: str, fmt: str = AUTO) -> int:
     """Parse one export and write its table atomically; returns the number of records."""
-    rows = parse_file(path, source=source, database=database)
+    rows = parse_file(path, source=source, database=database, fmt=fmt)
     write_csv(out_csv, COLUMNS, rows)
     return len(rows)
 
@@ -221,15 +251,14 @@ def dedup_rows(rows: list[dict], overrides_csv=None) -> tuple[list, list, list]:
     return build_outputs(rows, clustering)
 
 
-def dedup_records(parsed_csvs: list, out_dir, overrides_csv=None) -> dict:
-    """De-duplicate parsed tables (or raw exports) into out_dir/{records,unique,audit}.csv."""
+def dedup_records(parsed_csvs: list, out: DedupFiles, overrides_csv=None) -> dict:
+    """De-duplicate parsed tables (or raw exports) into the `out` tables."""
     from metasr.progress import track
 
     rows = load_inputs(list(track([str(p) for p in parsed_csvs], "reading records", "files")))
     records, unique, audit = dedup_rows(rows, overrides_csv)
-    out = Path(out_dir)
-    write_csv(out / "records.csv", RECORD_COLUMNS, records)
-    write_csv(out / "unique.csv", UNIQUE_COLUMNS, unique)
-    write_csv(out / "audit.csv", AUDIT_COLUMNS, audit)
+    write_csv(out.records, RECORD_COLUMNS, records)
+    write_csv(out.unique, UNIQUE_COLUMNS, unique)
+    write_csv(out.audit, AUDIT_COLUMNS, audit)
     return {"records": len(records), "unique": len(unique),
             "duplicates": len(records) - len(unique), "links": len(audit)}

@@ -9,6 +9,7 @@ that an interrupted run never leaves a half-written file behind.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from metasr.errors import Problem, raise_if_errors
@@ -21,6 +22,25 @@ from metasr.screening.prisma import (
     DATABASES, METHODS, check_conservation, column_of_method, prisma_counts,
 )
 from metasr.screening.prisma_csv import render_prisma_csv
+
+
+
+@dataclass(frozen=True)
+class ScreeningFiles:
+    """The files screen_records writes (the workflow passes its rule's outputs)."""
+
+    screening: Path
+    prisma_json: Path
+    prisma_csv: Path
+    conflicts: Path
+
+    @classmethod
+    def in_folder(cls, folder) -> ScreeningFiles:
+        """The files under their usual names in one folder (the command line's --out)."""
+        folder = Path(folder)
+        return cls(folder / "screening.csv", folder / "prisma.json", folder / "prisma.csv",
+                   folder / "conflicts.csv")
+
 
 SCREENING_COLUMNS = (
     "cluster_id", "record_id", "prisma_column", "sources", "title", "year", "doi", "pmid",
@@ -134,8 +154,8 @@ def screening_rows(flow: list[ScreenedRecord], unique: dict[str, dict], records:
 
 
 def screen_records(records_csv, unique_csv, title_abstract_csv, full_text_csv,
-                   screening_cfg: dict, sources_cfg: dict, out_dir) -> dict:
-    """Run screening; write screening.csv, prisma.json, prisma.csv, conflicts.csv into out_dir.
+                   screening_cfg: dict, sources_cfg: dict, out: ScreeningFiles) -> dict:
+    """Run screening; write the screening table, PRISMA counts (JSON, CSV) and conflicts to `out`.
 
     Returns the PRISMA counts (the content of prisma.json). Raises InputError listing every
     problem when the decisions are incomplete, inconsistent or in conflict; warnings (e.g.
@@ -165,9 +185,8 @@ def screen_records(records_csv, unique_csv, title_abstract_csv, full_text_csv,
     raise_if_errors(check_conservation(prisma))
     prisma["warnings"] = [w.to_dict() for w in warnings]
 
-    out = Path(out_dir)
-    atomic_write_text(out / "screening.csv", csv_text(SCREENING_COLUMNS, screening_rows(flow, unique, records)))
-    atomic_write_text(out / "conflicts.csv", csv_text(CONFLICT_COLUMNS, conflict_rows(ta + ft)))
-    atomic_write_text(out / "prisma.csv", render_prisma_csv(prisma))
-    atomic_write_text(out / "prisma.json", json.dumps(prisma, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(out.screening, csv_text(SCREENING_COLUMNS, screening_rows(flow, unique, records)))
+    atomic_write_text(out.conflicts, csv_text(CONFLICT_COLUMNS, conflict_rows(ta + ft)))
+    atomic_write_text(out.prisma_csv, render_prisma_csv(prisma))
+    atomic_write_text(out.prisma_json, json.dumps(prisma, indent=2, sort_keys=False) + "\n")
     return prisma

@@ -55,7 +55,8 @@ def search_problems(config: dict, root: Path) -> list[Problem]:
     rows: list[dict] = []
     for source, settings in sorted(config["search"]["sources"].items()):
         try:
-            rows += parse_file(root / settings["file"], source=source, database=settings["database"])
+            rows += parse_file(root / settings["file"], source=source, database=settings["database"],
+                               fmt=settings["format"])
         except InputError as err:
             problems += err.problems
     problems += repeated_exports(rows)

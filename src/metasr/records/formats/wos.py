@@ -16,7 +16,7 @@ _LIST_TAGS = ("AU", "AF")
 
 
 def looks_like(head: str) -> bool:
-    return bool(re.match(r"^(FN |VR |PT [A-Z]\b)", head.lstrip("\ufeff")))
+    return bool(re.match(r"^(FN |VR |PT [A-Z]\b)", head.lstrip("\ufeff \t\n")))
 
 
 def _list_values(record, tag: str, lines: list[str]) -> list[str]:

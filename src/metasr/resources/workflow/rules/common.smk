@@ -6,6 +6,7 @@ from pathlib import Path
 
 from metasr import outputs as FIGURES
 from metasr.errors import InputError
+from metasr.resources import WORKFLOW
 from metasr.workflow.outcomes import (
     assign_outcome_jobs,
     job_inputs,
@@ -51,7 +52,7 @@ except InputError as err:
 # use it (Snakemake itself only notices changed scripts).
 @functools.cache
 def code(script):
-    return script_fingerprint(Path(workflow.basedir) / "scripts" / f"{script}.py")
+    return script_fingerprint(WORKFLOW / "scripts" / f"{script}.py")
 
 
 OUTCOMES = REVIEW.outcomes

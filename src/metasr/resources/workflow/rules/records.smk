@@ -13,6 +13,7 @@ rule ingest_records:
         code=code("ingest_records"),
         source=lambda w: w.source,
         database=lambda w: source_settings(w)["database"],
+        format=lambda w: source_settings(w)["format"],
     script:
         "../scripts/ingest_records.py"
 
