@@ -32,12 +32,15 @@ system-deps:
 
 test: setup system-deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory lint
+
+# Style and type checks: `snakemake --lint` of the workflow, snakefmt, ruff and mypy (configured in
+# pyproject.toml). Any finding fails the build.
+lint: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/lint_workflow.py
 	$(BIN)/snakefmt --check Snakefile rules
-
-lint: setup
-	$(BIN)/python tools/lint_workflow.py
-	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/ruff check src tests tools bench
+	$(BIN)/mypy
 
 lock:
 	rm -rf /tmp/metasr-lock-venv && $(PYTHON) -m venv /tmp/metasr-lock-venv

@@ -6,8 +6,7 @@ import sys
 
 import pytest
 
-from metasr import display as dp
-from metasr import measures
+from metasr import display as dp, measures
 
 
 def test_display_imports_nothing_heavy():

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import math
 
-from metasr.history import (diff_snapshots, file_checksums, latest_snapshot, list_snapshots, make_snapshot,
-                            save_snapshot)
+from metasr.history import diff_snapshots, file_checksums, latest_snapshot, list_snapshots, make_snapshot, save_snapshot
 
 
 def pooled(outcome="edss", studies=("A", "B"), estimate=0.5, ci=(0.1, 0.9), pval=0.01, status="pooled"):

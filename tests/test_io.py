@@ -13,12 +13,23 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from metasr.errors import InputError
-from metasr.io import (atomic_path, atomic_write_text, csv_plain_cell, csv_safe_cell, csv_text, json_safe,
-                       read_bytes, read_csv, read_csv_rows, translate_os_error, write_csv, write_json)
+from metasr.io import (
+    atomic_path,
+    atomic_write_text,
+    csv_plain_cell,
+    csv_safe_cell,
+    csv_text,
+    json_safe,
+    read_bytes,
+    read_csv,
+    read_csv_rows,
+    translate_os_error,
+    write_csv,
+    write_json,
+)
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "metasr"
 

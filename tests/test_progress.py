@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-
 from pathlib import Path
 
 from metasr import progress as prog

@@ -17,8 +17,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "workflow"))
-from harness import copy_review, planned_jobs, run_snakemake  # noqa: E402
 from test_living_review import add_synthetic_study_to_sdmt  # noqa: E402
+
+from harness import copy_review, planned_jobs, run_snakemake  # noqa: E402
 
 
 def section_text(report: str) -> str:

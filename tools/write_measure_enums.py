@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 import sys
-from metasr import measures
 
+from metasr import measures
 from metasr.resources import SCHEMAS
 
 

@@ -11,8 +11,8 @@ is row 2. Line numbers in text exports are 1-based.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Iterable
 
 
 @dataclass(frozen=True)

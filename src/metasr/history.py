@@ -14,8 +14,8 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from metasr import dependence, measures
 from metasr.io import atomic_write_text

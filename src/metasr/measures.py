@@ -31,8 +31,8 @@ Adding a measure: one record here, its escalc formula in `metasr.stats.effects`,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 # ---------------------------------------------------------------- transforms (metafor's transf)
 
@@ -528,7 +528,7 @@ class Display:
         given = dict(self.args)
         return [given[name] for name in TRANSFORMS[self.transform].args]
 
-    def for_study(self, study: dict) -> "Display":
+    def for_study(self, study: dict) -> Display:
         """The display of one study's own numbers: targs from its own ni or ti when it has them."""
         names = TRANSFORMS[self.transform].args
         own = {name: study_size(study, name) for name in names}

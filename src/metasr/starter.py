@@ -20,8 +20,13 @@ from pathlib import Path
 import jinja2
 
 from metasr.errors import InputError, Problem
-from metasr.extraction.sheets import (NARRATIVE_COLUMNS, OUTCOME_COLUMNS, SINGLE_OUTCOME_COLUMNS, STUDY_COLUMNS,
-                                      format_cell)
+from metasr.extraction.sheets import (
+    NARRATIVE_COLUMNS,
+    OUTCOME_COLUMNS,
+    SINGLE_OUTCOME_COLUMNS,
+    STUDY_COLUMNS,
+    format_cell,
+)
 from metasr.folder import CONFIG_NAMES
 from metasr.io import csv_text, read_csv
 from metasr.measures import FAMILIES, accepts_reported, get, ids, is_ratio, known

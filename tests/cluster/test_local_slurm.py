@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
 from local_slurm import LocalSlurm, unavailable_reason
 
 

@@ -1,7 +1,6 @@
 """Every row rule has a failing row in tests/fixtures/extraction/bad_rows.csv (SYNTHETIC)."""
 
 import re
-
 from pathlib import Path
 
 from metasr.extraction.sheets import read_sheet

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from metasr.figures import forest
+from metasr.figures.style import save_figure
 from metasr.outputs import FigureContext
 from metasr.workflow.outcomes import draw_outcome_figure
-from metasr.figures.style import save_figure
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pooled"
 

@@ -2,8 +2,6 @@
 
 import math
 
-import pytest
-
 from metasr.figures import style as st
 
 

@@ -9,8 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
 
 REPO = Path(__file__).resolve().parents[2]
 EXPORT_FIXTURES = REPO / "tests" / "fixtures" / "exports"

@@ -6,12 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from fuzzing import DEPTHS, assert_clear, fuzz_settings, hostile_text, nothing_written, read_table, tally, \
-    where_named, write_table
 from metasr.errors import InputError
+
+from fuzzing import (
+    DEPTHS,
+    assert_clear,
+    fuzz_settings,
+    hostile_text,
+    nothing_written,
+    read_table,
+    tally,
+    where_named,
+    write_table,
+)
 
 
 def screen(root: Path, config: dict, out: Path):

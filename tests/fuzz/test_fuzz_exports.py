@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
+
+from metasr.errors import InputError
 
 from fuzzing import DEPTHS, EXPORT_FIXTURES, assert_clear, fuzz_settings, hostile_text, nothing_written, tally
-from metasr.errors import InputError
 
 # format -> (file of the base review, or of tests/fixtures/exports)
 EXPORTS = {

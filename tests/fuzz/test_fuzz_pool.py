@@ -8,12 +8,12 @@ import io
 import warnings
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from fuzzing import DEPTHS, REPO, fuzz_settings, hostile_text, tally
 from metasr.cli import main
 from metasr.errors import InputError
+
+from fuzzing import DEPTHS, REPO, fuzz_settings, hostile_text, tally
 
 INPUTS = REPO / "tests" / "fixtures" / "metafor" / "inputs"
 # data set -> the measures metafor's reference cases pool it with (tests/fixtures/metafor/expected.json)

@@ -7,12 +7,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from fuzzing import DEPTHS, NAMED, assert_clear, fuzz_settings, hostile_text, read_table, tally, where_named, \
-    write_table
 from metasr.errors import InputError
+
+from fuzzing import (
+    DEPTHS,
+    NAMED,
+    assert_clear,
+    fuzz_settings,
+    hostile_text,
+    read_table,
+    tally,
+    where_named,
+    write_table,
+)
 
 
 def sheet_files(root: Path, config: dict) -> list[str]:
@@ -38,8 +47,8 @@ def parse_time(root: Path, config: dict) -> list:
 
 def outcome_jobs(root: Path, config: dict) -> list[InputError]:
     """Each outcome's extraction and pooling step, as the outcome job runs them."""
-    from metasr.extraction.sheets import load_studies, studies_in_outcome
     from metasr.extraction.pipeline import prepare_outcome
+    from metasr.extraction.sheets import load_studies, studies_in_outcome
     from metasr.workflow.pooling import pool_outcome_file
 
     refused = []

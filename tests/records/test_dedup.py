@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from metasr.errors import InputError
-from metasr.records.dedup import candidate_pairs, cluster_records, hard_conflicts, read_overrides
+from metasr.records.dedup import candidate_pairs, cluster_records, read_overrides
 from metasr.records.normalise import record_keys
 
 BASE = {  # synthetic record, modelled on a real MS-imaging article

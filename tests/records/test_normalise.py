@@ -1,10 +1,18 @@
+import pytest
 from hypothesis import given, strategies as st
 
-import pytest
-
-from metasr.records.normalise import (first_page, journals_compatible, journal_key, page_ranges,
-                                      pages_compatible, record_kind, start_pages, surname,
-                                      title_key, title_numbers)
+from metasr.records.normalise import (
+    first_page,
+    journal_key,
+    journals_compatible,
+    page_ranges,
+    pages_compatible,
+    record_kind,
+    start_pages,
+    surname,
+    title_key,
+    title_numbers,
+)
 from metasr.records.table import clean_doi, clean_pmid, clean_year
 
 

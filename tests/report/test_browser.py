@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from metasr.outputs import FigureContext
-from metasr.workflow.outcomes import draw_outcome_figure
 from metasr.report import html
 from metasr.report.browser import find_chromium, inspect_page
+from metasr.workflow.outcomes import draw_outcome_figure
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pooled"
 

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from metasr.outputs import FigureContext
-from metasr.workflow.outcomes import draw_outcome_figure
 from metasr.report import html
+from metasr.workflow.outcomes import draw_outcome_figure
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pooled"
 REPO = Path(__file__).resolve().parents[2]

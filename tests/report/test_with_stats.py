@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metasr.outputs import FigureContext
-from metasr.workflow.outcomes import draw_outcome_figure
 from metasr.figures.summary import plot_summary_file
+from metasr.outputs import FigureContext
 from metasr.report import html
 from metasr.stats import analysis
+from metasr.workflow.outcomes import draw_outcome_figure
 
 METAFOR = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
 CASES = {"bcg": ("RR", "bcg_RR_REML_z"), "hart1999": ("IRR", "hart1999_IRR_REML_z"),

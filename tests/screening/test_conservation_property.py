@@ -8,8 +8,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 # Same values as tests/screening/conftest.py (not importable under pytest's importlib mode).
 SOURCE_IDS = ["pubmed", "scopus", "web"]

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from metasr.screening.keys import (
-    KeyIndex, normalise_doi, normalise_pmid, normalise_title, normalise_year, resolve,
+    KeyIndex,
+    normalise_doi,
+    normalise_pmid,
+    normalise_title,
+    normalise_year,
+    resolve,
 )
 
 

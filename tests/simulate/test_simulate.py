@@ -19,8 +19,8 @@ from metasr.config import load_config
 from metasr.extraction.pipeline import prepare_outcome
 from metasr.extraction.sheets import load_studies
 from metasr.extraction.validate import validate_review
-from metasr.records.pipeline import RECORD_COLUMNS, UNIQUE_COLUMNS, dedup_rows, parse_file
 from metasr.io import write_csv
+from metasr.records.pipeline import RECORD_COLUMNS, UNIQUE_COLUMNS, dedup_rows, parse_file
 from metasr.screening.pipeline import ScreeningFiles, screen_records
 from metasr.simulate import simulate_review
 from metasr.stats import effects as escalc_module

@@ -21,7 +21,6 @@ import pandas as pd
 import pytest
 
 from metasr.stats.analysis import analyse
-from metasr.stats.models import fit_rma
 from metasr.stats.inference import q_profile
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"

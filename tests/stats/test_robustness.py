@@ -9,7 +9,6 @@ cell; PM/EB from brentq on the generalised Q equation. All data here are synthet
 from __future__ import annotations
 
 import numpy as np
-
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from scipy.optimize import brentq

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-
 import numpy as np
-
-from metasr.stats.zeroin import UNIROOT_TOL
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from metasr.stats import tau2 as T
+from metasr.stats.zeroin import UNIROOT_TOL
 
 ONE = lambda k: np.ones((k, 1))  # noqa: E731
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import planned_jobs, run_snakemake
 from metasr.simulate import simulate_review
 from metasr.workflow.outcomes import assign_outcome_jobs
+
+from harness import planned_jobs, run_snakemake
 
 pytestmark = pytest.mark.slow
 

@@ -28,10 +28,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import run_snakemake
 
 from metasr import dependence
 from metasr.errors import InputError
+
+from harness import run_snakemake
 
 pytestmark = pytest.mark.slow
 

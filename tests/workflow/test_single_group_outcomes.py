@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from harness import run_snakemake
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "measures"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from harness import run_snakemake
 
 pytestmark = pytest.mark.slow

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from metasr.errors import Problem
+from metasr.extraction.sheets import NARRATIVE_KEY, OUTCOME_KEY, STUDY_KEY, read_sheet
 from metasr.io import read_csv
 from metasr.rob import ALL_COLUMNS
-from metasr.extraction.sheets import NARRATIVE_KEY, OUTCOME_KEY, STUDY_KEY, read_sheet
 
 IGNORED = {"notes"}
 CATEGORICAL = {"reported_form", "reported_form2", "direction", "effect_measure", "rob_tool", *ALL_COLUMNS}

@@ -41,7 +41,7 @@ class EffectRow:
     arms: dict = field(default_factory=dict)
     shared_split: int | None = None  # the shared group was divided between this many comparisons
 
-    def fail(self, reason: str) -> "EffectRow":
+    def fail(self, reason: str) -> EffectRow:
         self.values, self.usable, self.reason = {}, False, reason
         return self
 

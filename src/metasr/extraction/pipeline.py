@@ -15,8 +15,15 @@ from pathlib import Path
 from metasr import dependence, measures
 from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.extraction import conversions as conv
-from metasr.extraction.effects import (MEASURE_COLUMNS, EffectRow, Settings, can_split, effect_row, group_mean_sd,
-                                      split_group)
+from metasr.extraction.effects import (
+    MEASURE_COLUMNS,
+    EffectRow,
+    Settings,
+    can_split,
+    effect_row,
+    group_mean_sd,
+    split_group,
+)
 from metasr.extraction.forms import MEAN_FORMS
 from metasr.extraction.schema import coerce
 from metasr.extraction.sheets import read_sheet, write_sheet

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 
 import fastjsonschema
 import yaml
@@ -29,7 +29,7 @@ TEXT_COLUMNS = {"study_id", "record_id", "label", "comparison", "timepoint", "su
                 "exclude_reason", "unit", "overlapping_cohort_with", "followup_years", "field_strength_T"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str) -> Draft202012Validator:
     with open(SCHEMAS / name, encoding="utf-8") as fh:
         return Draft202012Validator(yaml.safe_load(fh))
@@ -66,7 +66,7 @@ def _fast_compatible(schema) -> bool:
     return all(_fast_compatible(sub) for sub in subschemas)
 
 
-@lru_cache(maxsize=None)
+@cache
 def fast_accepts(name: str) -> Callable[[dict], bool] | None:
     """A quick "jsonschema finds nothing wrong" for the named schema; None when it cannot be trusted."""
     schema = validator(name).schema

@@ -20,10 +20,9 @@ from pathlib import Path
 
 from metasr import rob
 from metasr.errors import InputError, Problem
-from metasr.io import read_csv
 from metasr.extraction import plausibility, schema
-from metasr.extraction.sheets import (NARRATIVE_COLUMNS, NARRATIVE_KEY, OUTCOME_KEY, Sheet, is_blank,
-                                      read_sheet)
+from metasr.extraction.sheets import NARRATIVE_COLUMNS, NARRATIVE_KEY, OUTCOME_KEY, Sheet, is_blank, read_sheet
+from metasr.io import read_csv
 
 NARRATIVE_REQUIRED = ("study_id", "outcome", "finding", "record_id", "source_location")
 DIRECTIONS = ("group1_higher", "group1_lower", "no_difference")

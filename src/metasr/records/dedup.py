@@ -63,17 +63,25 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from rapidfuzz import fuzz
 
 from metasr.errors import InputError, Problem
 from metasr.io import read_csv
-from metasr.records.normalise import (RecordKeys, journal_initial, journals_compatible,
-                                     keys_for_rows, pages_compatible, ranges_overlap, same_range,
-                                     title_numbers, volumes_compatible)
+from metasr.records.normalise import (
+    RecordKeys,
+    journal_initial,
+    journals_compatible,
+    keys_for_rows,
+    pages_compatible,
+    ranges_overlap,
+    same_range,
+    title_numbers,
+    volumes_compatible,
+)
 
 MAX_BLOCK = 40
 WINDOW = 12

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import html
 import re
-import urllib.parse
 import unicodedata
+import urllib.parse
 
 from metasr.errors import Problem
 

@@ -163,7 +163,7 @@ class BrowserPage:
         self.profile = tempfile.mkdtemp(prefix="metasr-chromium-")
         self.proc = self.tools = None
 
-    def __enter__(self) -> "BrowserPage":
+    def __enter__(self) -> BrowserPage:
         try:
             self.proc, port = _launch(self.chromium, self.profile, self.timeout)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:

@@ -33,8 +33,7 @@ from __future__ import annotations
 import math
 import re
 
-from metasr import dependence, measures, rob
-from metasr import display as dp
+from metasr import dependence, display as dp, measures, rob
 from metasr.display import finite
 
 

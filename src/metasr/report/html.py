@@ -29,13 +29,9 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from metasr import dependence, measures
-from metasr import outputs as registry
-from metasr import display as dp
-from metasr import rob
+from metasr import dependence, display as dp, measures, outputs as registry, rob
 from metasr.display import finite as num
-from metasr.io import atomic_path
-from metasr.io import read_csv as read_csv_table
+from metasr.io import atomic_path, read_csv as read_csv_table
 from metasr.report import dependent as dependent_report
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
 from metasr.report.methods import methods_paragraph
@@ -601,7 +597,7 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
         text = f"{counts}; pooled {measure} " + estimate_text(m.get("estimate"), m.get("ci_lb"),
                                                                  m.get("ci_ub"), disp)
         if num(m.get("pi_lb")) is not None:
-            text += f"; 95% prediction interval " + dp.interval(dp.shown(m.get("pi_lb"), disp),
+            text += "; 95% prediction interval " + dp.interval(dp.shown(m.get("pi_lb"), disp),
                                                                  dp.shown(m.get("pi_ub"), disp))
         return text + (f"; I² = {dp.percent(m.get('I2'), 1)}." if num(m.get("I2")) is not None else ".")
     small = pooled.get("small_study") or {}

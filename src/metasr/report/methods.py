@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 
 from metasr import dependence, measures
-from metasr.report.grade import OPTIMAL_INFORMATION_SIZE, UPGRADE_NAMES, UPGRADES
 from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
+from metasr.report.grade import OPTIMAL_INFORMATION_SIZE, UPGRADE_NAMES, UPGRADES
 from metasr.stats.analysis import DROP00_REASON
 
 TAU2_NAMES = {

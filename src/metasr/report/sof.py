@@ -30,8 +30,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from metasr import dependence, measures
-from metasr import display as dp
+from metasr import dependence, display as dp, measures
 from metasr.display import arm_value, finite
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES
 

@@ -85,7 +85,7 @@ class KeyIndex:
     years_by_title: dict[str, set[str]] = field(default_factory=dict)  # only to explain misses
 
     @classmethod
-    def from_records(cls, records: list[dict]) -> "KeyIndex":
+    def from_records(cls, records: list[dict]) -> KeyIndex:
         index = cls()
         for record in records:
             for key in keys_of(record):

@@ -63,8 +63,8 @@ def previous_decisions(decisions_csv, records: list[dict]) -> dict[str, tuple[st
 
 
 def screening_list(records_dir, out_csv, title_abstract_csv=None) -> dict:
-    from metasr.records.normalise import title_key
     from metasr.records.export import read_rows
+    from metasr.records.normalise import title_key
 
     records_dir = Path(records_dir)
     unique = read_rows(records_dir / "unique.csv")

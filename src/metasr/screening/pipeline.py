@@ -19,10 +19,13 @@ from metasr.screening.decisions import FULL_TEXT, TITLE_ABSTRACT, read_decisions
 from metasr.screening.flow import ScreenedRecord, build_flow
 from metasr.screening.keys import KeyIndex
 from metasr.screening.prisma import (
-    DATABASES, METHODS, check_conservation, column_of_method, prisma_counts,
+    DATABASES,
+    METHODS,
+    check_conservation,
+    column_of_method,
+    prisma_counts,
 )
 from metasr.screening.prisma_csv import render_prisma_csv
-
 
 
 @dataclass(frozen=True)

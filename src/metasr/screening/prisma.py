@@ -35,8 +35,14 @@ from collections import Counter
 
 from metasr.errors import Problem
 from metasr.screening.flow import (
-    DATABASES, EXCLUDED_FULL_TEXT, EXCLUDED_TITLE_ABSTRACT, INCLUDED, NOT_RETRIEVED, OTHER,
-    UNRESOLVED_REASON, ScreenedRecord,
+    DATABASES,
+    EXCLUDED_FULL_TEXT,
+    EXCLUDED_TITLE_ABSTRACT,
+    INCLUDED,
+    NOT_RETRIEVED,
+    OTHER,
+    UNRESOLVED_REASON,
+    ScreenedRecord,
 )
 
 DATABASE_METHODS = ("database", "register")

@@ -14,7 +14,6 @@ metasr's screening of them. prisma.json and metasr's own diagram show the full f
 
 from __future__ import annotations
 
-
 from metasr.io import csv_text
 from metasr.screening.flow import DATABASES, OTHER
 

@@ -20,9 +20,7 @@ import numpy as np
 from metasr import measures
 from metasr.errors import InputError, Problem
 from metasr.io import csv_text
-from metasr.simulate import effects as fx
-from metasr.simulate import records as rec
-from metasr.simulate import vocab
+from metasr.simulate import effects as fx, records as rec, vocab
 
 TA_REASONS = ["wrong population", "wrong intervention", "wrong study design", "review or editorial",
               "conference abstract", "erratum"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -48,7 +48,7 @@ def imports_of(source: str) -> set[str]:
     return names
 
 
-@lru_cache(maxsize=None)
+@cache
 def _module_imports(path: Path) -> frozenset[str]:
     return frozenset(imports_of(path.read_text(encoding="utf-8")))
 

@@ -14,12 +14,12 @@ import dataclasses
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from metasr.errors import InputError
 from metasr.io import SYSTEM_RULES, translate_os_error
-
 
 Files = TypeVar("Files")
 

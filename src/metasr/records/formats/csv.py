@@ -67,8 +67,8 @@ def resolve_columns(header: list[str], mapping: dict | None, path: str) -> dict:
                 break
     for field, column in (mapping or {}).items():
         if column not in header:
-            raise InputError(Problem(message=f"column mapping names a column that is not in the "
-                                     f"file", file=str(path), row=1, column=column,
+            raise InputError(Problem(message="column mapping names a column that is not in the "
+                                     "file", file=str(path), row=1, column=column,
                                      rule="csv column mapping", hint=f"columns: {header}"))
         columns[field] = header.index(column)
     if "title" not in columns:
