@@ -86,13 +86,13 @@ def read_yaml(path: Path, shown: str | None = None) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(Problem(message="config file not found", file=shown, rule="file-exists",
-                                 hint="give the path of the review's config.yaml (`metasr init FOLDER` starts one)"))
+                                 hint="give the path of the review's config.yaml (`metasr init FOLDER` starts one)")) from None
     except IsADirectoryError:
         raise InputError(Problem(message="is a folder, not a config file", file=shown, rule="file-exists",
-                                 hint="give the config.yaml inside it"))
+                                 hint="give the config.yaml inside it")) from None
     except UnicodeDecodeError as err:
         raise InputError(Problem(message=f"not UTF-8 text ({err.reason})", file=shown, rule="encoding",
-                                 hint="save the config as UTF-8"))
+                                 hint="save the config as UTF-8")) from None
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
@@ -105,7 +105,7 @@ def read_yaml(path: Path, shown: str | None = None) -> Any:
         mark = getattr(err, "problem_mark", None)
         raise InputError(Problem(message=f"not valid YAML: {getattr(err, 'problem', None) or err}", file=shown,
                                  row=mark.line + 1 if mark else None, rule="yaml",
-                                 hint="check indentation and quoting at that line"))
+                                 hint="check indentation and quoting at that line")) from None
     finally:
         loader.dispose()
     if isinstance(data, dict) and "__use_yte__" in data:

@@ -75,7 +75,7 @@ class Run:
         except subprocess.TimeoutExpired:
             raise AssertionError(
                 f"{self.name} did not finish within {TIMEOUT}s:\n{self.log.read_text()[-6000:]}"
-            )
+            ) from None
         text = self.log.read_text()
         assert self.proc.returncode == 0, f"{self.name} failed ({self.proc.returncode}):\n{text[-8000:]}"
         return text

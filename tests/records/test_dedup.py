@@ -119,8 +119,8 @@ def test_overrides(tmp_path):
     same, distinct = read_overrides(path, records)
     result = clusters(records, same, distinct)
     assert result.cluster_of == [0, 0, 1]
-    assert [(l.rule, l.override) for l in result.links][0] == ("override", "same")
-    assert any(l.override == "distinct" for l in result.links)
+    assert [(link.rule, link.override) for link in result.links][0] == ("override", "same")
+    assert any(link.override == "distinct" for link in result.links)
 
 
 @pytest.mark.parametrize("body, message", [

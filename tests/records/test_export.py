@@ -39,7 +39,7 @@ T2  - Multiple Sclerosis Journal
 PY  - 2018
 M3  - Conference Abstract
 ER  - 
-"""
+"""  # noqa: W291 (RIS closes a record with "ER  - ", its trailing space included, as exports write it)
 
 
 def _dedup(tmp_path):

@@ -139,7 +139,7 @@ def test_aggregate_with_correlated_errors_is_the_gls_mean_of_each_cluster():
     yi, vi = rng.normal(size=7), rng.uniform(0.05, 0.3, size=7)
     clusters = Clusters.from_labels(["a", "a", "a", "b", "c", "c", "d"])
     y, v = aggregate(yi, vi, clusters, 0.6)
-    for code, label in enumerate(clusters.labels):
+    for code in range(len(clusters.labels)):
         rows = np.flatnonzero(clusters.codes == code)
         sd = np.sqrt(vi[rows])
         V = 0.6 * np.outer(sd, sd)

@@ -209,7 +209,6 @@ def test_smd_rows_from_t_join_the_average_variance():
     table = pd.DataFrame([arms, {"ti": "-2.5", "n1i": "12", "n2i": "14"}])
     out = effects.escalc(table, "SMD", options=effects.Options(vtype="AV"))
     d = np.array([float(effects.smd(5.2, 1.9, 23, 4.1, 2.3, 31)[0]), float(effects.smd_from_t(-2.5, 12, 14)[0])])
-    n1, n2 = np.array([23, 12]), np.array([15 + 16 - 7, 14])
     mean = np.sum(d * np.array([54, 26])) / 80
     assert np.allclose(out["vi"], [1 / 23 + 1 / 31 + mean**2 / 108, 1 / 12 + 1 / 14 + mean**2 / 52])
 

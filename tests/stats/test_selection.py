@@ -129,7 +129,8 @@ cat(toJSON(list(beta = c(s$beta), tau2 = s$tau2, delta = s$delta, ll = s$ll, LRT
 def _have_r(*packages) -> bool:
     if shutil.which("Rscript") is None:
         return False
-    probe = "quit(status = !all(sapply(c(%s), requireNamespace, quietly = TRUE)))" % ",".join(f'"{p}"' for p in packages)
+    names = ",".join(f'"{p}"' for p in packages)
+    probe = f"quit(status = !all(sapply(c({names}), requireNamespace, quietly = TRUE)))"
     return subprocess.run(["Rscript", "-e", probe], capture_output=True).returncode == 0
 
 

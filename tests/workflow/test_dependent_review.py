@@ -88,7 +88,7 @@ def dependent_review(root: Path) -> Path:
                      "record: dat.hasselblad1998 gives authors and year only)",
             "authors": row["authors"], "year": row["year"], "doi": ""}, "studies": [row["study_id"]]})
     records, ta, ft = [], [], []
-    for i, (report, entry) in enumerate(reports.items()):
+    for i, entry in enumerate(reports.values()):
         records.append(entry["record"])
         ta.append({"record_id": f"databases:{i}", "decision": "include"})
         ft.append({"record_id": f"databases:{i}", "decision": "include", "study_id": "; ".join(entry["studies"])})

@@ -124,7 +124,7 @@ def write_review(rows, pairs, out) -> int:
     for i, r in enumerate(root):
         group[r].append(i)
     with open(out, "w", encoding="utf-8") as handle:
-        for (x, y), example in items.items():
+        for x, y in items:
             handle.write(f"## {x} {y}   (groups {group[x]} / {group[y]})\n")
             for i in (x, y):
                 for j in group[i]:

@@ -72,7 +72,6 @@ def compare_sheets(first_path: Path, second_path: Path, sheet_name: str):
     found, pairs = [], {c: [] for c in columns}
     for key in sorted(set(a) | set(b)):
         if key not in a or key not in b:
-            where = "first" if key in a else "second"
             found.append(Discrepancy(sheet_name, key, "(row)", "present" if key in a else "missing",
                                      "present" if key in b else "missing",
                                      a[key][0] if key in a else None, b[key][0] if key in b else None))

@@ -131,15 +131,15 @@ def share_groups(converted: list[tuple[dict, EffectRow]], multi_arm: str | None)
     """Split each group shared by several usable comparisons of a study (same timepoint and es_id)
     evenly between them (multi_arm split_shared, also the choice when the outcome names none: the
     shared participants are then never counted twice); `correlated` keeps the group whole."""
+    if multi_arm == "correlated":
+        return
     sets: dict[tuple, list[tuple[dict, EffectRow]]] = {}
     for row, result in converted:
         if row.get("shared_group") in (1, 2) and result.usable:
             key = (row["study_id"], row.get("timepoint"), row.get("es_id"), row["shared_group"])
             sets.setdefault(key, []).append((row, result))
-    if multi_arm == "correlated":
-        return
     for (_, _, _, group), members in sets.items():
-        for row, result in members:
+        for _, result in members:
             if not can_split(result):
                 result.fail(f"group {group} is shared with other comparisons, but the row gives a reported effect "
                             "or test statistic, which cannot be split: give the group data, or set the outcome's "

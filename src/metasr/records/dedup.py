@@ -499,7 +499,7 @@ def read_overrides(path, rows: list[dict]) -> tuple[list[Link], set[tuple[int, i
                                      override="same"))
                 else:
                     distinct.add(pair)
-    contradictions = {(l.a, l.b) for l in same} & distinct
+    contradictions = {(link.a, link.b) for link in same} & distinct
     for a, b in sorted(contradictions):
         problems.append(Problem(message="records declared both same and distinct",
                                 file=str(path), value=f"{rows[a]['record_id']} / "

@@ -213,7 +213,7 @@ def build_outputs(rows: list[dict], clustering: Clustering) -> tuple[list, list,
     audit = [{"record_id": rows[link.b]["record_id"], "linked_to": rows[link.a]["record_id"],
               "rule": link.rule, "fields": link.fields, "score": f"{link.score:g}",
               "override": link.override}
-             for link in sorted(clustering.links, key=lambda l: (l.b, l.a))]
+             for link in sorted(clustering.links, key=lambda link: (link.b, link.a))]
     check_conservation(records, unique)
     return records, unique, audit
 

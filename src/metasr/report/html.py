@@ -589,7 +589,6 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
     m = pooled.get("model") or {}
     disp = display(pooled)
     measure = pooled.get("measure") or ""
-    k = pooled.get("k") or len(pooled.get("studies") or [])
     if kind == "forest":
         counts = dependence.counts_text(pooled)
         if pooled.get("status") != "pooled":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import partial
 
 from metasr.errors import InputError, Problem
 
@@ -67,6 +68,14 @@ def _reason(error) -> str:
     return f": {lines[0][:160]}" if lines else " (unclosed brace or missing comma?)"
 
 
+def _first_field(fields: dict[str, str], *names: str) -> str:
+    """The first of the named fields that is present and not empty, LaTeX decoded."""
+    for name in names:
+        if fields.get(name):
+            return decode_latex(fields[name])
+    return ""
+
+
 def parse(text: str, path: str) -> list[dict]:
     import logging
 
@@ -87,13 +96,7 @@ def parse(text: str, path: str) -> list[dict]:
     records = []
     for entry in library.entries:
         fields = {key.lower(): str(f.value) for key, f in entry.fields_dict.items()}
-
-        def get(*names):
-            for name in names:
-                if fields.get(name):
-                    return decode_latex(fields[name])
-            return ""
-
+        get = partial(_first_field, fields)
         records.append({
             "line": entry.start_line + 1,
             "title": get("title"),
