@@ -239,9 +239,9 @@ def scale_run(n: int, workdir: Path, bib_python: str | None, bib_n: int) -> dict
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     with open(out / "records.csv", encoding="utf-8", newline="") as handle:
         clusters = [r["cluster_id"] for r in csv.DictReader(handle)]
-    cluster_of_original = {row["synthetic_origin"]: cluster for row, cluster in zip(rows, clusters)
+    cluster_of_original = {row["synthetic_origin"]: cluster for row, cluster in zip(rows, clusters, strict=True)
                            if not row["synthetic_copy"]}
-    copies = [(row["synthetic_origin"], cluster) for row, cluster in zip(rows, clusters)
+    copies = [(row["synthetic_origin"], cluster) for row, cluster in zip(rows, clusters, strict=True)
               if row["synthetic_copy"]]
     copies_together = sum(cluster_of_original[origin] == cluster for origin, cluster in copies)
     result = {"records": n, "real_records": len(cluster_of_original), "generate_seconds": round(made, 1),
@@ -283,7 +283,8 @@ def main() -> int:
                                 "print(m.version('bib-dedupe'))"], capture_output=True, text=True)
         bib_python = bib_python if check.returncode == 0 else None
         version = check.stdout.strip()
-    print(f"bib-dedupe: {'found, version ' + version if bib_python else 'not found at ' + args.bib_dedupe + ' (metasr only)'}")
+    found = f"found, version {version}" if bib_python else f"not found at {args.bib_dedupe} (metasr only)"
+    print(f"bib-dedupe: {found}")
     print(f"cpus: {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -62,7 +62,10 @@ def write_results(numbers: dict) -> str:
     results = REPO / "bench" / "RESULTS.md"
     current = results.read_text() if results.exists() else "# Benchmark results\n"
     pattern = re.compile(rf"{re.escape(SECTION)}\n.*?(?=\n## |\Z)", re.S)
-    updated = pattern.sub(text.rstrip("\n"), current) if pattern.search(current) else current.rstrip("\n") + "\n\n" + text
+    if pattern.search(current):
+        updated = pattern.sub(text.rstrip("\n"), current)
+    else:
+        updated = current.rstrip("\n") + "\n\n" + text
     results.write_text(updated if updated.endswith("\n") else updated + "\n")
     return text
 

@@ -52,7 +52,8 @@ fit_s <- proc.time()[3] - t0
 t0 <- proc.time()[3]
 ct <- coef_test(res, vcov = "CR2", cluster = dat$cl, test = "Satterthwaite")
 robust_s <- proc.time()[3] - t0
-cat(sprintf('{"fit_s": %.3f, "robust_s": %.3f, "sigma2": [%.17g, %.17g], "beta": [%.17g, %.17g], "loglik": %.17g, "robust_se": [%.17g, %.17g], "robust_df": [%.17g, %.17g], "version": "%s"}\n',
+cat(sprintf(paste0('{"fit_s": %.3f, "robust_s": %.3f, "sigma2": [%.17g, %.17g], "beta": [%.17g, %.17g], ',
+                   '"loglik": %.17g, "robust_se": [%.17g, %.17g], "robust_df": [%.17g, %.17g], "version": "%s"}\n'),
     fit_s, robust_s, res$sigma2[1], res$sigma2[2], res$b[1], res$b[2], as.numeric(logLik(res)),
     ct$SE[1], ct$SE[2], ct$df_Satt[1], ct$df_Satt[2], as.character(packageVersion("metafor"))))
 """

@@ -33,7 +33,8 @@ def test_defaults_follow_metafor_and_the_handbook():
                                  "min_per_interval": 4}
     assert small["trimfill"] == {"estimator": "L0", "side": None}
     assert settings.meta_regression_settings({}) is None
-    assert settings.meta_regression_settings({"meta_regression": {"moderators": ["year"]}})["studies_per_coefficient"] == 10
+    regression = settings.meta_regression_settings({"meta_regression": {"moderators": ["year"]}})
+    assert regression["studies_per_coefficient"] == 10
 
 
 def test_an_outcome_changes_one_key_of_defaults_and_keeps_the_others():

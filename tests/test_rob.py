@@ -15,7 +15,7 @@ def row(tool, values, overall=""):
 
 
 def derived(tool, columns, words):
-    study = rob.assess(row(tool, dict(zip(columns, words))))
+    study = rob.assess(row(tool, dict(zip(columns, words, strict=True))))
     assert study.problems == [] and study.derived
     return study.overall
 
@@ -37,12 +37,12 @@ def test_rob2_overall_rule():
     assert derived("RoB2", ROB2, ["low", "some concerns", "low", "low", "low"]) == "some concerns"
     assert derived("RoB2", ROB2, ["low", "some concerns", "high", "low", "low"]) == "high"
     # several domains with some concerns may be raised to high by the reviewers, one may not
-    two = dict(zip(ROB2, ["some concerns", "some concerns", "low", "low", "low"]))
+    two = dict(zip(ROB2, ["some concerns", "some concerns", "low", "low", "low"], strict=True))
     assert rob.assess(row("RoB2", two, "high")).problems == []
-    one = dict(zip(ROB2, ["some concerns", "low", "low", "low", "low"]))
+    one = dict(zip(ROB2, ["some concerns", "low", "low", "low", "low"], strict=True))
     assert rob.assess(row("RoB2", one, "high")).problems[0][0] == "rob_overall"
     # an overall less severe than the worst domain contradicts the tool
-    high = dict(zip(ROB2, ["high", "low", "low", "low", "low"]))
+    high = dict(zip(ROB2, ["high", "low", "low", "low", "low"], strict=True))
     (column, value, message), = rob.assess(row("RoB2", high, "Low")).problems
     assert column == "rob_overall" and "gives 'high'" in message
 
@@ -68,7 +68,7 @@ def test_robins_e_words_and_raise():
     columns = [d.column for d in rob.TOOLS["ROBINS-E"].domains]
     assert derived("ROBINS-E", columns, ["some concerns"] + ["low"] * 6) == "some concerns"
     assert derived("ROBINS-E", columns, ["high", "very high"] + ["low"] * 5) == "very high"
-    two_high = dict(zip(columns, ["high", "high"] + ["low"] * 5))
+    two_high = dict(zip(columns, ["high", "high"] + ["low"] * 5, strict=True))
     assert rob.assess(row("ROBINS-E", two_high, "very high")).problems == []
 
 
@@ -78,7 +78,7 @@ def test_quadas2_bias_and_applicability():
     assert derived("QUADAS-2", bias, ["low"] * 4) == "low"
     assert derived("QUADAS-2", bias, ["low", "unclear", "low", "low"]) == "unclear"
     assert derived("QUADAS-2", bias, ["high", "unclear", "low", "low"]) == "high"
-    values = dict(zip(bias, ["low"] * 4))
+    values = dict(zip(bias, ["low"] * 4, strict=True))
     values.update(rob_applicability_patient_selection="high", rob_applicability_index_test="low",
                   rob_applicability_reference_standard="low")
     study = rob.assess(row("QUADAS-2", values))
@@ -93,7 +93,7 @@ def test_nos_stars_by_ahrq_thresholds():
     assert derived("NOS", columns, [4, 0, 3]) == "high"       # poor: no comparability star
     assert derived("NOS", columns, [1, 2, 3]) == "high"       # poor: one selection star
     assert derived("NOS", columns, [4, 2, 1]) == "high"       # poor: one outcome star
-    study = rob.assess(row("NOS", dict(zip(columns, [4, 2, 3])), "good"))
+    study = rob.assess(row("NOS", dict(zip(columns, [4, 2, 3], strict=True)), "good"))
     assert study.problems == [] and study.overall == "low"
     assert rob.assess(row("NOS", {"rob_comparability": 3})).problems[0][2] == \
         "Comparability has at most 2 stars"

@@ -26,7 +26,8 @@ def section_text(report: str) -> str:
     body = re.search(r'<section id="changes">(.*?)</section>', report, re.S).group(1)
     rows = []
     for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S):
-        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
+        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+                 for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
         rows.append("| " + " | ".join(cells) + " |")
     if rows:
         rows.insert(1, "|" + "---|" * (rows[0].count("|") - 1))

@@ -85,8 +85,8 @@ def read_yaml(path: Path, shown: str | None = None) -> Any:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(Problem(message="config file not found", file=shown, rule="file-exists",
-                                 hint="give the path of the review's config.yaml (`metasr init FOLDER` starts one)")) from None
+        hint = "give the path of the review's config.yaml (`metasr init FOLDER` starts one)"
+        raise InputError(Problem(message="config file not found", file=shown, rule="file-exists", hint=hint)) from None
     except IsADirectoryError:
         raise InputError(Problem(message="is a folder, not a config file", file=shown, rule="file-exists",
                                  hint="give the config.yaml inside it")) from None

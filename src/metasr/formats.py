@@ -122,7 +122,8 @@ def config_rows(node: dict, root: dict, prefix: str, required: set) -> list[str]
         sub = _resolve(sub, root)
         path = f"{prefix}{key}"
         default = f"`{json.dumps(sub['default'])}`" if "default" in sub and not isinstance(sub["default"], dict) else ""
-        rows.append(f"| `{path}` | {'yes' if key in required else ''} | {_cell(type_text(sub)) if 'properties' not in sub else 'section'} | "
+        kind = _cell(type_text(sub)) if "properties" not in sub else "section"
+        rows.append(f"| `{path}` | {'yes' if key in required else ''} | {kind} | "
                     f"{default} | {_cell(' '.join(str(sub.get('description', '')).split()))} |")
         if "properties" in sub:
             rows += config_rows(sub, root, f"{path}.", set(sub.get("required", [])))

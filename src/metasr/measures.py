@@ -546,7 +546,8 @@ class Display:
             return "ratios (back-transformed from the log scale)"
         shown = {"ratio": "ratios", "proportion": "proportions (%)", "rate": "incidence rates",
                  "correlation": "correlations (r)"}.get(self.kind, "values")
-        return f"{shown}, back-transformed from the {record.analysis_scale} scale ({TRANSFORMS[self.transform].metafor})"
+        metafor = TRANSFORMS[self.transform].metafor
+        return f"{shown}, back-transformed from the {record.analysis_scale} scale ({metafor})"
 
     def to_json(self) -> dict:
         return {"name": self.transform, "metafor": TRANSFORMS[self.transform].metafor, "args": dict(self.args),

@@ -15,7 +15,7 @@ def test_files_written_with_metafor_numbers(bcg_pooled, tmp_path):
     from metasr.outputs import FigureContext
     from metasr.workflow.outcomes import draw_outcome_figure
 
-    for kind, path in zip(("leave1out", "cumulative", "baujat"), paths):
+    for kind, path in zip(("leave1out", "cumulative", "baujat"), paths, strict=True):
         draw_outcome_figure(kind, fixture, FigureContext(), path)
     l1o, cum, baujat = (p.read_text() for p in paths)
     # metafor leave1out: omitting TPT Madras 1980 gives exp(-0.7948) = 0.45 [0.32, 0.64]

@@ -32,10 +32,10 @@ def test_effect_ticks_are_round_shown_values_at_their_analysis_positions():
     zcor = st.display({"measure": "ZCOR"})
     ticks, labels = st.effect_ticks(-0.6, 0.6, zcor)
     labels = [lab.replace("−", "-") for lab in labels]  # true minus signs on the axis
-    assert labels and all(math.isclose(math.tanh(t), float(lab)) for t, lab in zip(ticks, labels))
+    assert labels and all(math.isclose(math.tanh(t), float(lab)) for t, lab in zip(ticks, labels, strict=True))
     plo = st.display({"measure": "PLO"})
     ticks, labels = st.effect_ticks(-2.0, 1.0, plo)
-    assert all(math.isclose(100 / (1 + math.exp(-t)), float(lab)) for t, lab in zip(ticks, labels))
+    assert all(math.isclose(100 / (1 + math.exp(-t)), float(lab)) for t, lab in zip(ticks, labels, strict=True))
     ratio_ticks, ratio_labels = st.effect_ticks(-math.log(2), math.log(2), st.display({"measure": "OR"}))
     assert "1" in ratio_labels and math.isclose(ratio_ticks[ratio_labels.index("2")], math.log(2))
 

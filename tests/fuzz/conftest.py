@@ -79,7 +79,8 @@ def _records_stage(root: Path, config: dict) -> None:
         out = root / "results" / "records" / "parsed" / f"{source}.csv"
         ingest_records(root / settings["file"], out, source, settings["database"])
         parsed.append(out)
-    dedup_records(parsed, DedupFiles.in_folder(root / "results" / "records"), root / config["search"]["dedup"]["overrides"])
+    overrides = root / config["search"]["dedup"]["overrides"]
+    dedup_records(parsed, DedupFiles.in_folder(root / "results" / "records"), overrides)
 
 
 @pytest.fixture

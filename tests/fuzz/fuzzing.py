@@ -134,8 +134,8 @@ def extra_sheets(study_ids: list[str]) -> dict[str, list[dict]]:
         "fuzz_rr": [
             {"study_id": a, "comparison": "x vs y", "reported_form": "events_n", "n1": "10", "events1": "4",
              "n2": "9", "events2": "2", **prov},
-            {"study_id": b, "comparison": "x vs y", "reported_form": "effect_ci", "effect": "1.8", "effect_measure": "RR",
-             "effect_ci_lb": "1.1", "effect_ci_ub": "2.9", **prov},
+            {"study_id": b, "comparison": "x vs y", "reported_form": "effect_ci", "effect": "1.8",
+             "effect_measure": "RR", "effect_ci_lb": "1.1", "effect_ci_ub": "2.9", **prov},
             {"study_id": c, "comparison": "x vs y", "subgroup": "women", "reported_form": "events_n", "n1": "5",
              "events1": "2", "n2": "4", "events2": "1", **prov},
             {"study_id": c, "comparison": "x vs y", "subgroup": "men", "reported_form": "events_n", "n1": "4",
@@ -146,12 +146,12 @@ def extra_sheets(study_ids: list[str]) -> dict[str, list[dict]]:
             {"study_id": d, "comparison": "x vs y", "reported_form": "events_persontime", "events1": "9",
              "time1": "50", "events2": "4", "time2": "61", **prov}],
         "fuzz_smd": [
-            {"study_id": a, "comparison": "x vs y", "reported_form": "effect_ci", "effect": "0.4", "effect_measure": "SMD",
-             "effect_ci_lb": "0.1", "effect_ci_ub": "0.7", **prov},
-            {"study_id": b, "comparison": "x vs y", "reported_form": "effect_se", "effect": "0.3", "effect_measure": "SMD",
-             "effect_se": "0.12", **prov},
-            {"study_id": c, "comparison": "x vs y", "reported_form": "effect_p", "effect": "0.5", "effect_measure": "SMD",
-             "p_value": "0.03", **prov},
+            {"study_id": a, "comparison": "x vs y", "reported_form": "effect_ci", "effect": "0.4",
+             "effect_measure": "SMD", "effect_ci_lb": "0.1", "effect_ci_ub": "0.7", **prov},
+            {"study_id": b, "comparison": "x vs y", "reported_form": "effect_se", "effect": "0.3",
+             "effect_measure": "SMD", "effect_se": "0.12", **prov},
+            {"study_id": c, "comparison": "x vs y", "reported_form": "effect_p", "effect": "0.5",
+             "effect_measure": "SMD", "p_value": "0.03", **prov},
             {"study_id": d, "comparison": "x vs y", "reported_form": "p_value", "n1": "8", "n2": "9", "p_value": "0.04",
              "direction": "group1_higher", **prov},
             {"study_id": d, "comparison": "x vs z", "reported_form": "t_stat", "n1": "7", "n2": "6", "t_stat": "-2.1",
@@ -159,7 +159,8 @@ def extra_sheets(study_ids: list[str]) -> dict[str, list[dict]]:
             {"study_id": a, "comparison": "x vs z", "reported_form": "mean_sd", "subgroup": "young", "n1": "5",
              "mean1": "5.1", "sd1": "1.2", "n2": "5", "mean2": "4.2", "sd2": "1.1", **prov},
             {"study_id": a, "comparison": "x vs z", "reported_form": "median_range", "subgroup": "old", "n1": "5",
-             "median1": "5.5", "min1": "2", "max1": "9", "n2": "4", "median2": "4.5", "min2": "1", "max2": "8", **prov}],
+             "median1": "5.5", "min1": "2", "max1": "9", "n2": "4", "median2": "4.5", "min2": "1", "max2": "8",
+             **prov}],
     }
 
 

@@ -100,7 +100,7 @@ def test_a_hostile_export(examples, fmt, base_review, tmp_path_factory):
         rows = parse_file(export, source="fuzz", database="Fuzz DB")
         header, table = read_csv(parsed)
         assert len(table) == n == len(rows)
-        assert all(str(row[c]) == back[c] for row, back in zip(rows, table) for c in header)
+        assert all(str(row[c]) == back[c] for row, back in zip(rows, table, strict=True) for c in header)
         summary = dedup_records([parsed], DedupFiles.in_folder(folder / "results" / "records"))
         assert summary["records"] == n == summary["unique"] + summary["duplicates"]
         same_format = {r["format"] for r in rows} == {FORMAT_NAME[fmt]}

@@ -50,7 +50,7 @@ def test_dedup_quality_on_labelled_exports(shared, name):
     rows = parse_file(bench / f"{name}.xml", source=name)
     clustering = cluster_records(rows)
     groups = defaultdict(list)
-    for row, cluster in zip(rows, clustering.cluster_of):
+    for row, cluster in zip(rows, clustering.cluster_of, strict=True):
         groups[cluster].append(int(row["source_index"]))
     result = _scorer(shared)(list(groups.values()), pd.read_csv(bench / f"{name}_labels.csv"))
     assert result["false_merges"] == 0, result
@@ -60,7 +60,7 @@ def test_dedup_quality_on_labelled_exports(shared, name):
 def _groups(rows) -> list[list[int]]:
     clustering = cluster_records(rows)
     groups = defaultdict(list)
-    for row, cluster in zip(rows, clustering.cluster_of):
+    for row, cluster in zip(rows, clustering.cluster_of, strict=True):
         groups[cluster].append(int(row["source_index"]))
     return list(groups.values())
 

@@ -63,11 +63,12 @@ def _screening(tmp_path, records_dir):
 
 def test_ris_round_trip_keeps_every_field(tmp_path):
     records_dir = _dedup(tmp_path)
-    export_records(DedupFiles.in_folder(records_dir), ExportFiles.in_folder(tmp_path / "out"), _screening(tmp_path, records_dir))
+    export_records(DedupFiles.in_folder(records_dir), ExportFiles.in_folder(tmp_path / "out"),
+                   _screening(tmp_path, records_dir))
     unique = read_csv(records_dir / "unique.csv")[1]
     back = parse_file(tmp_path / "out" / "records.ris", source="back")
     assert len(back) == len(unique) == 2
-    for row, again in zip(unique, back):
+    for row, again in zip(unique, back, strict=True):
         for field in ("title", "authors", "year", "journal", "volume", "issue", "pages", "doi",
                       "abstract", "publication_type"):
             assert again[field] == row[field], field

@@ -29,7 +29,8 @@ def test_report_renders_without_errors(chromium, tmp_path, review_config):
     figures = {}
     for name, outcome in (("bcg_rr", "bcg_tb"), ("normand_smd", "los")):
         svg, png = tmp_path / f"{outcome}_forest.svg", tmp_path / f"{outcome}_forest.png"
-        draw_outcome_figure("forest", FIXTURES / f"{name}.json", FigureContext(review=review_config["review"]), svg, png)
+        context = FigureContext(review=review_config["review"])
+        draw_outcome_figure("forest", FIXTURES / f"{name}.json", context, svg, png)
         figures[f"{outcome}_forest"] = svg if outcome == "bcg_tb" else png
     out = tmp_path / "report.html"
     html.write_report(review_config, [FIXTURES / "bcg_rr.json", FIXTURES / "normand_smd.json"],

@@ -54,7 +54,8 @@ def test_every_conversion_metasr_writes_has_its_sentence():
     """The conversion texts metasr.extraction writes, each recognised (not 'other conversion')."""
     written = ["Luo 2018 (S3) mean; Shi 2020 (S3) SD", "Hozo 2005 mean and SD (median, range)",
                "Cochrane Handbook 6.5.2.5: mean = median, SD = IQR/1.35", "SD from SE (Handbook 6.5.2.2)",
-               "SD from 95% CI using t (Handbook 6.5.2.2)", "MD from group means", "SE from 95% CI on the log scale", "SE from 95% CI",
+               "SD from 95% CI using t (Handbook 6.5.2.2)", "MD from group means", "SE from 95% CI on the log scale",
+               "SE from 95% CI",
                "SE from two-sided p via z (Handbook 6.3.2)", "t statistic as reported",
                "t from two-sided p (Handbook 6.5.2.3)", "t = difference / SE",
                "combined subgroups (Handbook Table 6.5.a)", "combined subgroups (sums)", "flipped"]

@@ -24,7 +24,8 @@ def test_normalisation():
 RECORDS = [  # synthetic
     {"record_id": "pubmed:0", "doi": "10.1/a", "pmid": "1", "title": "Alpha", "year": "2020", "cluster_id": "c1"},
     {"record_id": "scopus:0", "doi": "10.1/a", "pmid": "", "title": "Alpha.", "year": "2020", "cluster_id": "c1"},
-    {"record_id": "pubmed:1", "doi": "10.1/b", "pmid": "2", "title": "Shared title", "year": "2021", "cluster_id": "c2"},
+    {"record_id": "pubmed:1", "doi": "10.1/b", "pmid": "2", "title": "Shared title", "year": "2021",
+     "cluster_id": "c2"},
     {"record_id": "web:0", "doi": "", "pmid": "", "title": "Shared title", "year": "2021", "cluster_id": "c3"},
 ]
 INDEX = KeyIndex.from_records(RECORDS)

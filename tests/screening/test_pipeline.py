@@ -27,8 +27,8 @@ def test_counts_of_synthetic_review(workspace):
     assert (db["reports_included"], db["studies_included"]) == (2, 1)
     # The website copy of c5 duplicates a Scopus record: a duplicate in the other column.
     assert (other["identified"], other["duplicates"], other["screened"], other["excluded"]) == (2, 1, 1, 1)
-    assert prisma["included"] == {"studies": 1, "reports": 2, "report_study_links": 2, "reports_with_several_studies": 0,
-                                  "study_reports": {"Study1": ["c1", "c5"]}}
+    assert prisma["included"] == {"studies": 1, "reports": 2, "report_study_links": 2,
+                                  "reports_with_several_studies": 0, "study_reports": {"Study1": ["c1", "c5"]}}
     assert (db["removed_automation"], db["removed_other"]) == (0, 0)  # metasr screens every unique record
 
 

@@ -149,7 +149,9 @@ for (s in sets) for (method in c("REML", "DL", "ML", "FE", "EB", "HE", "PM", "SJ
   e$influence <- list(rstudent = inf$rstudent, dffits = inf$dffits, cook_d = inf$cook.d, cov_r = inf$cov.r,
                       QE_del = inf$QE.del, hat = inf$hat, weight = inf$weight)
   cu <- cumul(res, order = yr); e$cumulative <- list(estimate = cu$estimate, ci_lb = cu$ci.lb, ci_ub = cu$ci.ub)
-  if (method != "FE") { e$leave1out$tau2 <- l1$tau2; e$influence$tau2_del <- inf$tau2.del; e$cumulative$tau2 <- cu$tau2 }
+  if (method != "FE") {
+    e$leave1out$tau2 <- l1$tau2; e$influence$tau2_del <- inf$tau2.del; e$cumulative$tau2 <- cu$tau2
+  }
   out[[length(out) + 1]] <- e
 }
 cat(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null"))

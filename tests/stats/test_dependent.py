@@ -91,7 +91,7 @@ def test_rho_sensitivity(attractiveness, cessation):
                                (cessation, "cessation", ("estimate", "se", "ci_lb", "ci_ub", "tau2"))):
         rows, refs = pooled["rho_sensitivity"], EXPECTED[name]["rho_sensitivity"]
         assert [r["rho"] for r in rows] == [r["rho"] for r in refs]
-        for row, ref in zip(rows, refs):
+        for row, ref in zip(rows, refs, strict=True):
             for key in keys:
                 assert row[key] == pytest.approx(ref[key], **ITERATIVE), (name, row["rho"], key)
             if "sigma2" in ref:

@@ -49,7 +49,7 @@ def test_predict_at_the_studies_reproduces_fitted_values():
     fit, table, mods = fitted(CASES[0])
     p = predict(fit, fit.X)
     np.testing.assert_allclose(p["pred"], fit.X @ fit.beta)
-    assert all(lb < pr < ub for lb, pr, ub in zip(p["ci_lb"], p["pred"], p["ci_ub"]))
+    assert all(lb < pr < ub for lb, pr, ub in zip(p["ci_lb"], p["pred"], p["ci_ub"], strict=True))
 
 
 def test_a_moderator_in_an_interaction_gets_no_marginal_line():

@@ -380,7 +380,7 @@ def test_matches_live_metafor_and_clubsandwich(tmp_path):
     run = subprocess.run([rscript, str(tmp_path / "check.R"), str(tmp_path / "sets.json")],
                          capture_output=True, text=True, check=True)
     bad = []
-    for s, ref in zip(sets, json.loads(run.stdout)):
+    for s, ref in zip(sets, json.loads(run.stdout), strict=True):
         yi, vi, x = (np.array(s[key]) for key in ("yi", "vi", "x"))
         X = np.column_stack([np.ones(len(yi)), x]) if s["mods"] else None
         fit = ml.fit_multilevel(yi, vi, np.array(s["cluster"]), X, s["method"], s["test"], s["rho"])

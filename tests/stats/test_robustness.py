@@ -240,12 +240,12 @@ def k20():
 
 
 def _reached(yi, vi, tau2, ref):
-    return np.array([optimum_reached(y, v, t, r, True) for y, v, t, r in zip(yi, vi, tau2, ref)])
+    return np.array([optimum_reached(y, v, t, r, True) for y, v, t, r in zip(yi, vi, tau2, ref, strict=True)])
 
 
 def test_every_reml_fit_converges_to_the_optimum_on_2000_realistic_data_sets(k20):
     yi, vi, ref = k20
-    ours = np.array([fit_rma(y, v).tau2 for y, v in zip(yi, vi)])
+    ours = np.array([fit_rma(y, v).tau2 for y, v in zip(yi, vi, strict=True)])
     bad = np.flatnonzero(~_reached(yi, vi, ours, ref))
     assert bad.size == 0, [(int(i), ours[i], ref[i]) for i in bad[:5]]
 

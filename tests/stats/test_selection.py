@@ -134,7 +134,8 @@ def _have_r(*packages) -> bool:
     return subprocess.run(["Rscript", "-e", probe], capture_output=True).returncode == 0
 
 
-@pytest.mark.skipif(not _have_r("metafor", "jsonlite", "numDeriv"), reason="needs Rscript with metafor, jsonlite, numDeriv")
+@pytest.mark.skipif(not _have_r("metafor", "jsonlite", "numDeriv"),
+                    reason="needs Rscript with metafor, jsonlite, numDeriv")
 def test_live_stepfun_on_random_data(tmp_path):
     rng = np.random.default_rng(20)  # SYNTHETIC: true effect 0.2, tau2 0.05, selected on p < 0.025
     vi = rng.uniform(0.005, 0.1, 200)

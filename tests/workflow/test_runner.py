@@ -79,7 +79,8 @@ def test_a_figure_on_a_really_full_disk_is_one_clear_message(tmp_path, full_disk
 
     fig = plt.figure(figsize=(8, 8))
     plt.plot(range(2000))
-    svg, png = full_disk / "results" / "figures" / "edss_forest.svg", full_disk / "results" / "figures" / "edss_forest.png"
+    figures = full_disk / "results" / "figures"
+    svg, png = figures / "edss_forest.svg", figures / "edss_forest.png"
     with pytest.raises(SystemExit) as exit_info:
         run_step(fake_snakemake(tmp_path / "job.log"), save_figure, fig, svg, png)
     plt.close(fig)

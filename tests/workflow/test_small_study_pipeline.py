@@ -118,7 +118,8 @@ def test_the_meta_regression_equals_metasr_pool(finished, tmp_path):
     assert regression["permutest"] == cli["permutest"]
     assert regression["formula"] == "ablat" and regression["k"] == 13 and regression["omitted"] == []
     line = regression["moderators"][0]["line"]
-    assert len(line["x"]) == 100 and all(lb < p < ub for lb, p, ub in zip(line["ci_lb"], line["pred"], line["ci_ub"]))
+    assert len(line["x"]) == 100
+    assert all(lb < p < ub for lb, p, ub in zip(line["ci_lb"], line["pred"], line["ci_ub"], strict=True))
 
 
 def test_too_few_studies_skip_with_their_reasons(finished):

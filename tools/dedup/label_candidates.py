@@ -61,7 +61,7 @@ def candidates(rows: list[dict]) -> set[tuple[int, int]]:
     years = [int(r["year"]) if r["year"].isdigit() else None for r in rows]
     scores = process.cdist(titles, titles, scorer=fuzz.token_set_ratio, score_cutoff=80,
                            workers=1)
-    for a, b in zip(*scores.nonzero()):
+    for a, b in zip(*scores.nonzero(), strict=True):
         if a < b and titles[a] and titles[b]:
             if years[a] is None or years[b] is None or abs(years[a] - years[b]) <= 2:
                 pairs.add((int(a), int(b)))

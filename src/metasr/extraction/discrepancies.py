@@ -102,7 +102,8 @@ def sheet_pairs(config: dict, root: Path) -> list[tuple[str, Path, Path]]:
     second = root / ext["second_extractor_dir"]
     out = [("studies.csv", root / ext["studies"], second / "studies.csv")]
     for oid in config.get("outcomes") or {}:
-        out.append((f"outcomes/{oid}.csv", root / ext["outcomes_dir"] / f"{oid}.csv", second / "outcomes" / f"{oid}.csv"))
+        name = f"{oid}.csv"
+        out.append((f"outcomes/{name}", root / ext["outcomes_dir"] / name, second / "outcomes" / name))
     if ext.get("narrative"):
         out.append(("narrative.csv", root / ext["narrative"], second / "narrative.csv"))
     return out

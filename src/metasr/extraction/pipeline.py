@@ -95,7 +95,7 @@ def usable_study_ids(typed_rows: list[dict], settings: Settings) -> set[str]:
 def usable_rows_by_study(rows: list[dict], sheet_rows: list[int]) -> dict[str, list[int]]:
     """{study_id: sheet rows of its usable converted rows} (rows as prepare_outcome writes them)."""
     out: dict[str, list[int]] = {}
-    for row, n in zip(rows, sheet_rows):
+    for row, n in zip(rows, sheet_rows, strict=True):
         if row["usable"]:
             out.setdefault(row["study_id"], []).append(n)
     return out
@@ -266,7 +266,8 @@ def _output_row(row: dict, result: EffectRow, studies: dict[str, dict]) -> dict:
                 "conversion": result.conversion if result.usable else "",
                 "conversion_detail": "; ".join(result.detail) if result.usable else "",
                 "comparison": row.get("comparison"), "timepoint": row.get("timepoint"), "es_id": row.get("es_id"),
-                "shared_group": row.get("shared_group"), "shared_split": result.shared_split if result.usable else None})
+                "shared_group": row.get("shared_group"),
+                "shared_split": result.shared_split if result.usable else None})
     return out
 
 

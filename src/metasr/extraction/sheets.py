@@ -89,7 +89,7 @@ def read_sheet(path: str | Path) -> Sheet:
         if not any(c.strip() for c in cells):
             cells = []  # keep blank lines as empty rows so row numbers match the spreadsheet
         if len(cells) >= len(header):
-            row = dict(zip(header, map(str.strip, cells)))
+            row = dict(zip(header, map(str.strip, cells), strict=False))  # cells beyond the header: __extra__
         else:
             row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
         if len(cells) > len(header):

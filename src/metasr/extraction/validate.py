@@ -6,9 +6,9 @@ Rules, each with a failing fixture in tests/extraction: known-column, required-c
 type, allowed-values, minimum/pattern, form-cells, n>=1, sd>0, se>0, q1<=median, median<=q3,
 min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, -1<=r<=1, ratio>0, p-format,
 0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent, skewness
-(warning), unique-row, unique-study, study-exists,
-n-consistent, unique-label (warning), overlap-exists, csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included,
-discrepancy, moderator-column; and for files: file-exists, encoding, row-width. (effect in range /
+(warning), unique-row, unique-study, study-exists, n-consistent, unique-label (warning), overlap-exists,
+csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included, discrepancy,
+moderator-column; and for files: file-exists, encoding, row-width. (effect in range /
 variance in range / variance ratio, for effects the pooling engine could not take, are raised by the
 workflow step, which converts the rows; dependence-declared by metasr.dependence.)
 """

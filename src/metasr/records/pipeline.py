@@ -114,7 +114,7 @@ def read_parsed(path) -> list[dict]:
                                     file=str(path), row=number, rule="parsed records columns",
                                     hint="quote cells that contain commas, or re-create the table"))
             continue
-        row = dict(zip(header, cells))
+        row = dict(zip(header, cells, strict=True))
         if not re.fullmatch(r"[0-9]{1,12}", row["source_index"].strip()):
             problems.append(Problem(message="source_index must be a whole number", file=str(path), row=number,
                                     column="source_index", value=row["source_index"], rule="parsed records columns",

@@ -103,7 +103,7 @@ def unreadable_values(raw_records: list[dict], rows: list[dict], path) -> list[P
     """Warnings for identifiers an export gives that `build_table` could not read (a year
     'abcd', a DOI without '10.'): the record keeps a blank there, and the user should know."""
     warnings = []
-    for raw, row in zip(raw_records, rows):
+    for raw, row in zip(raw_records, rows, strict=True):
         for field, wanted in READABLE.items():
             given = clean_text(raw.get(field, ""))
             if given and not row[field]:

@@ -68,7 +68,8 @@ def section(pooled: dict) -> dict | None:
     text = f"Method: {dep['method']} ({dep.get('description', '')}); {dependence.counts_text(pooled)}."
     if dep.get("rho") is not None:
         text += f" Assumed correlation of sampling errors within a study: rho = {dep['rho']:g}."
-    text += f" Shared groups of multi-arm trials: {dep.get('multi_arm')} ({dependence.MULTI_ARM.get(dep.get('multi_arm'), '')})."
+    multi_arm = dep.get("multi_arm")
+    text += f" Shared groups of multi-arm trials: {multi_arm} ({dependence.MULTI_ARM.get(multi_arm, '')})."
     if model.get("model_note"):
         text += f" {model['model_note']}."
     rows = []

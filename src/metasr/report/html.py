@@ -422,10 +422,12 @@ def meta_regression_section(pooled: dict) -> dict | None:
             row["perm"] = dp.p_number(perm["pval"][i])
         rows.append(row)
     df = reg.get("QM_df") or [None, None]
-    omnibus = f"F({df[0]}, {df[1]}) = {number(reg.get('QM'))}" if t_test else f"QM = {number(reg.get('QM'))}, df = {df[0]}"
+    qm = number(reg.get("QM"))
+    omnibus = f"F({df[0]}, {df[1]}) = {qm}" if t_test else f"QM = {qm}, df = {df[0]}"
     summary = [("Test of moderators", f"{omnibus}, {dp.p_value(reg.get('QM_pval'))}")]
     if perm and "skipped" not in perm:
-        kind = "exact" if perm.get("exact") else f"{perm.get('permutations')} random permutations, seed {perm.get('seed')}"
+        kind = ("exact" if perm.get("exact")
+                else f"{perm.get('permutations')} random permutations, seed {perm.get('seed')}")
         summary.append(("Permutation test of moderators", f"{dp.p_value(perm.get('QMp'))} ({kind})"))
     elif perm:
         summary.append(("Permutation test of moderators", f"not run: {perm['skipped']}"))
@@ -629,10 +631,11 @@ def describe_bubble(pooled: dict) -> str:
     reg = pooled.get("meta_regression") or {}
     if not reg or "skipped" in reg:
         return ""
-    slopes = [f"{name} {number(b, 4)} [{number(lb, 4)}, {number(ub, 4)}]" for name, b, lb, ub in
-              zip(reg.get("coef_names") or [], reg.get("coef") or [], reg.get("ci_lb") or [], reg.get("ci_ub") or [])
-              if name != "intrcpt"]
-    text = f"{reg.get('k')} studies; coefficients {'; '.join(slopes)}; test of moderators {dp.p_value(reg.get('QM_pval'))}"
+    columns = (reg.get(key) or [] for key in ("coef_names", "coef", "ci_lb", "ci_ub"))
+    slopes = [f"{name} {number(b, 4)} [{number(lb, 4)}, {number(ub, 4)}]"
+              for name, b, lb, ub in zip(*columns, strict=True) if name != "intrcpt"]
+    text = (f"{reg.get('k')} studies; coefficients {'; '.join(slopes)}; "
+            f"test of moderators {dp.p_value(reg.get('QM_pval'))}")
     return text + (f"; R² = {number(reg.get('R2'), 1)}%." if num(reg.get("R2")) is not None else ".")
 
 
@@ -666,7 +669,7 @@ def summary_of_findings(sections: list[dict], pooled_results: list[dict],
                         outcomes_cfg: dict) -> dict:
     """The summary-of-findings rows (metasr.report.sof) with footnotes numbered across them."""
     rows = [sof_row(s, p, outcomes_cfg.get(p.get("outcome")) or {})
-            for s, p in zip(sections, pooled_results)]
+            for s, p in zip(sections, pooled_results, strict=True)]
     return {"rows": rows, "footnotes": number_footnotes(rows)}
 
 

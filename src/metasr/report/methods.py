@@ -114,7 +114,8 @@ def outcomes_sentence(config: dict) -> str:
 def status_sentence(config: dict, pooled: list[dict]) -> str:
     """How many outcomes could be pooled, and why the others were not."""
     n = len(config.get("outcomes") or {})
-    counts = {status: sum(p.get("status") == status for p in pooled) for status in ("pooled", "single_study", "no_data")}
+    counts = {status: sum(p.get("status") == status for p in pooled)
+              for status in ("pooled", "single_study", "no_data")}
     parts = [f"{counts['pooled']} had at least two studies and {'was' if counts['pooled'] == 1 else 'were'} pooled"]
     if counts["single_study"]:
         parts.append(f"{counts['single_study']} had one study")
@@ -335,13 +336,13 @@ def dependence_sentences(outcomes: dict, pooled_results: list[dict]) -> list[str
                     "judgement) and were pooled as independent effect sizes.")
         out.append(text)
     for choice, ids in shared.items():
+        shared_text = (f"In multi-arm trials ({_outcome_labels(ids, outcomes)}), a group shared by several "
+                       "comparisons was ")
         if choice == "split_shared":
-            out.append(f"In multi-arm trials ({_outcome_labels(ids, outcomes)}), a group shared by several comparisons was "
-                       "split evenly between them (Cochrane Handbook 23.3.4: means and SDs kept, sample sizes and "
-                       "events divided), so that no participant is counted twice.")
+            out.append(shared_text + "split evenly between them (Cochrane Handbook 23.3.4: means and SDs kept, sample "
+                       "sizes and events divided), so that no participant is counted twice.")
         else:
-            out.append(f"In multi-arm trials ({_outcome_labels(ids, outcomes)}), a group shared by several comparisons was "
-                       "kept whole; the correlation it causes between the comparisons is carried by ρ.")
+            out.append(shared_text + "kept whole; the correlation it causes between the comparisons is carried by ρ.")
     return out
 
 

@@ -335,7 +335,8 @@ def simulate_review(out_dir: str | Path, outcomes: int = 3, studies: int = 6, re
     files["data/screening/title_abstract.csv"] = csv_text(TA_COLUMNS, ta_rows).encode()
     files["data/screening/full_text.csv"] = csv_text(FT_COLUMNS, ft_rows).encode()
     from metasr.extraction.sheets import NARRATIVE_COLUMNS, OUTCOME_COLUMNS, STUDY_COLUMNS
-    files["data/extraction/studies.csv"] = csv_text(STUDY_COLUMNS, studies_rows(study_list, outcome_list, seed)).encode()
+    studies = studies_rows(study_list, outcome_list, seed)
+    files["data/extraction/studies.csv"] = csv_text(STUDY_COLUMNS, studies).encode()
     files["data/extraction/narrative.csv"] = csv_text(NARRATIVE_COLUMNS, []).encode()
     for o in outcome_list:
         files[f"data/extraction/outcomes/{o.oid}.csv"] = csv_text(OUTCOME_COLUMNS, o.rows).encode()

@@ -26,8 +26,8 @@ def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dic
     figures = {name[len(FIGURE):]: path for name, path in inputs.items() if name.startswith(FIGURE)}
     data_files = list(inputs["data"])
     context = report_context(config, list(inputs["pooled"]), list(inputs["extraction"]), inputs.get("prisma_json"),
-                             inputs.get("prisma_svg"), figures, inputs["studies"], config["extraction"].get("narrative"),
-                             data_files, report_dir=Path(out_html).parent)
+                             inputs.get("prisma_svg"), figures, inputs["studies"],
+                             config["extraction"].get("narrative"), data_files, report_dir=Path(out_html).parent)
     pooled = [json.loads(Path(p).read_text()) for p in inputs["pooled"]]
     certainty = {s["id"]: s["grade"].get("certainty") for s in context["sections"]}
     snapshot = history.make_snapshot(pooled, history.file_checksums(data_files), certainty)

@@ -51,7 +51,7 @@ def drop_record_id_numbers(records: list[dict], numbers: list[str]) -> None:
     `<number>` values of a file are nearly all distinct, they are ids: clear them all."""
     values = [n for n in numbers if n]
     if len(values) >= 20 and len(set(values)) >= 0.8 * len(values):
-        for record, number in zip(records, numbers):
+        for record, number in zip(records, numbers, strict=True):
             if number and record["issue"] == number:
                 record["issue"] = ""
 
