@@ -30,18 +30,13 @@ import jinja2
 from markupsafe import Markup, escape
 
 from metasr import dependence, display as dp, measures, outputs as registry, rob
-from metasr.display import finite as num
+from metasr.display import finite
 from metasr.io import atomic_path, read_csv as read_csv_table
 from metasr.report import dependent as dependent_report
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
 from metasr.report.methods import methods_paragraph
 from metasr.report.sof import number_footnotes, sof_row
 from metasr.screening.prisma import meta_analysis_counts
-
-
-def display(pooled: dict, outcome_cfg: dict | None = None) -> measures.Display:
-    """How an outcome's numbers are shown: its pooled result's transform (metasr.measures)."""
-    return measures.display_of(pooled, outcome_cfg)
 
 URL = re.compile(r"https?://[^\s;,<>\"']+")
 SOFTWARE = ("metasr", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "snakemake", "pyyaml")
@@ -55,6 +50,7 @@ SOFTWARE = ("metasr", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "snake
 EMBED_BUDGET = 20_000_000
 LINKED_NOTE = "linked: the review is too large to embed every figure"
 MIME = {".svg": "image/svg+xml", ".png": "image/png"}
+FigurePath = str | os.PathLike[str] | None  # a figure file the report may show (None: not drawn)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,9 +74,9 @@ def number(x, decimals: int = 2) -> str:
     return dp.number(x, decimals, dp.MISSING)
 
 
-def estimate_text(est, lb, ub, disp: measures.Display) -> str:
+def estimate_text(est, lb, ub, display: measures.Display) -> str:
     """An estimate and CI on the analysis scale, as shown: "0.49 [0.34, 0.70]", "–" if missing."""
-    return dp.estimate(est, lb, ub, disp, missing=dp.MISSING)
+    return dp.estimate(est, lb, ub, display, missing=dp.MISSING)
 
 
 def links(text) -> list[str]:
@@ -148,7 +144,10 @@ def inline_svg(path, key: str, label: str) -> Markup | None:
     text = SVG_REF.sub(lambda m: m.group(1) + (prefix + m.group(2) if m.group(2) in ids
                                                 else m.group(2)), text)
     text = SVG_ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', text)
-    root = SVG_ROOT.match(text).group(0)
+    root_tag = SVG_ROOT.match(text)
+    if root_tag is None:  # "<svg" without a well-formed start tag
+        return None
+    root = root_tag.group(0)
     size = _svg_size(root)
     attrs = re.sub(r'\s(width|height|class|role|aria-labelledby)="[^"]*"', "", root[4:-1])
     if size:
@@ -168,7 +167,7 @@ def relative_link(path, report_dir) -> str:
     return target.as_posix()
 
 
-def plan_figures(candidates: list[tuple[str, object]], report_dir=None,
+def plan_figures(candidates: list[tuple[str, FigurePath]], report_dir=None,
                  budget: int | None = None, labels: dict | None = None) -> dict[str, dict]:
     """Embed or link each figure: {key: {"svg": inline markup or None, "uri": data URI or None,
     "href": link, "path": link text}}.
@@ -182,7 +181,7 @@ def plan_figures(candidates: list[tuple[str, object]], report_dir=None,
     plan, used, linking = {}, 0, False
     for key, path in candidates:
         length = embed_length(path)
-        if length is None or key in plan:
+        if length is None or path is None or key in plan:
             continue
         linking = linking or used + length > budget
         if linking:
@@ -197,14 +196,14 @@ def plan_figures(candidates: list[tuple[str, object]], report_dir=None,
     return plan
 
 
-def figure_candidates(pooled_results: list[dict], figures: dict, prisma_svg) -> list[tuple[str, object]]:
+def figure_candidates(pooled_results: list[dict], figures: dict, prisma_svg) -> list[tuple[str, FigurePath]]:
     """Every figure of the report, most important first: review-wide figures (PRISMA, summary
     forest, risk of bias), then each outcome's forest plot, funnel plot and sensitivity plots,
     kind by kind in outcome order."""
     prisma = prisma_svg if data_uri_length(prisma_svg) is not None else figures.get("prisma")
     out = [("prisma", prisma)] + [(f.key, figures.get(f.key)) for f in registry.REVIEW_FIGURES]
     for figure in registry.OUTCOME_FIGURES:
-        keys = [registry.figure_key(p.get("outcome"), figure.kind) for p in pooled_results]
+        keys = [registry.figure_key(p["outcome"], figure.kind) for p in pooled_results]
         out += [(key, figures.get(key)) for key in keys]
     return out
 
@@ -248,15 +247,15 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
     if dependent_report.is_multilevel(pooled):
         return dependent_report.model_rows(pooled)
     m = pooled.get("model") or {}
-    ratio = display(pooled)
+    display = measures.display_of(pooled)
     test = "z" if (pooled.get("test") or "z").lower() == "z" else "t"
     rows = [
         ("Pooled estimate [95% CI]", estimate_text(m.get("estimate"), m.get("ci_lb"),
-                                                  m.get("ci_ub"), ratio)),
-        ("95% prediction interval", dp.interval(dp.shown(m.get("pi_lb"), ratio),
-                                                dp.shown(m.get("pi_ub"), ratio), missing=dp.MISSING)),
+                                                  m.get("ci_ub"), display)),
+        ("95% prediction interval", dp.interval(dp.shown(m.get("pi_lb"), display),
+                                                dp.shown(m.get("pi_ub"), display), missing=dp.MISSING)),
         ("Test for overall effect", f"{test} = {number(m.get('stat'))}, {dp.p_value(m.get('pval'))}"
-         if ratio.null is not None else "– (the measure has no null)"),
+         if display.null is not None else "– (the measure has no null)"),
         ("tau² [95% CI]", f"{number(m.get('tau2'), 3)} {_ci(m.get('tau2_ci'), 3)}"),
         ("I² [95% CI]", f"{dp.percent(m.get('I2'), 1, dp.MISSING)} {_ci(m.get('I2_ci'), 1, '%')}"),
         ("H² [95% CI]", f"{number(m.get('H2'))} {_ci(m.get('H2_ci'))}"),
@@ -266,14 +265,15 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
     ce = pooled.get("common_effect") or {}
     if ce:
         rows.append(("Common-effect estimate [95% CI]",
-                     estimate_text(ce.get("estimate"), ce.get("ci_lb"), ce.get("ci_ub"), ratio)))
-    if not ratio.identity or ratio.percent:
-        rows.append(("Scale", ratio.scale_text + "".join(f"; {k} = {v:.4g} (harmonic mean)" for k, v in ratio.args)))
+                     estimate_text(ce.get("estimate"), ce.get("ci_lb"), ce.get("ci_ub"), display)))
+    if not display.identity or display.percent:
+        harmonic_means = "".join(f"; {k} = {v:.4g} (harmonic mean)" for k, v in display.args)
+        rows.append(("Scale", display.scale_text + harmonic_means))
     return rows
 
 
 def _ci(pair, digits=2, unit="") -> str:
-    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or num(pair[0]) is None:
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or finite(pair[0]) is None:
         return ""
     return f"[{number(pair[0], digits)}{unit}, {number(pair[1], digits)}{unit}]"
 
@@ -282,13 +282,13 @@ def subgroup_section(pooled: dict) -> dict | None:
     """Per-level estimates and the test for subgroup differences, when the result has them."""
     from metasr.stats.subgroup import normalise_subgroups
 
-    sub = pooled.get("subgroups")
+    sub = pooled.get("subgroups") or {}
     levels = normalise_subgroups(sub)
     if not levels:
         return None
-    ratio = display(pooled)
+    display = measures.display_of(pooled)
     rows = [{"level": lv.get("level"), "k": lv.get("k", ""),
-             "estimate": estimate_text(lv.get("estimate"), lv.get("ci_lb"), lv.get("ci_ub"), ratio),
+             "estimate": estimate_text(lv.get("estimate"), lv.get("ci_lb"), lv.get("ci_ub"), display),
              "tau2": number(lv.get("tau2"), 3), "I2": number(lv.get("I2"), 1)} for lv in levels]
     return {"variable": sub.get("variable", ""), "rows": rows,
             "test": f"Q = {number(sub.get('Q_between'))}, df = {sub.get('Q_between_df', '–')}, "
@@ -326,14 +326,14 @@ def small_study_section(pooled: dict) -> dict:
         return {"run": False, "message": f"Small-study methods were not run: {small['skipped']}."}
     from metasr.stats.bias import reported_egger
 
-    ratio = display(pooled)
+    display = measures.display_of(pooled)
     robust = small.get("egger_robust")
     if robust:  # dependent effect sizes: Egger's test in the three-level model with CR2, nothing else
         return {"run": True, "note": small.get("not_run", ""), "model": "three-level model, CR2 (t test)",
                 "rows": [{"method": "Egger's test (three-level model, CR2; for dependent effect sizes)",
                           "test": f"t = {number(robust.get('stat'))}, df = {number(robust.get('df'), 1)}, "
                                   f"{dp.p_value(robust.get('pval'))}",
-                          "estimate": f"limit estimate {number(dp.shown(robust.get('limit_estimate'), ratio))}",
+                          "estimate": f"limit estimate {number(dp.shown(robust.get('limit_estimate'), display))}",
                           "caveat": "Rodgers and Pustejovsky 2021; asymmetry has causes other than publication "
                                     "bias", "run": True}]}
     rows = []
@@ -346,42 +346,42 @@ def small_study_section(pooled: dict) -> dict:
             rows.append({"method": name, "test": f"not run: {result.get('skipped') or result.get('message')}",
                          "estimate": "–", "caveat": caveat, "run": False})
         else:
-            test, estimate = SMALL_STUDY_TEXT[key](result, ratio, pooled)
+            test, estimate = SMALL_STUDY_TEXT[key](result, display, pooled)
             rows.append({"method": name, "test": test, "estimate": estimate, "caveat": caveat, "run": True})
     fit = small.get("fit") or {}
     return {"run": True, "rows": rows, "note": fit.get("note", ""),
             "model": f"{fit['method']}, {fit['test']} test" if fit.get("method") else ""}
 
 
-def _egger_text(e: dict, ratio, pooled) -> tuple[str, str]:
+def _egger_text(e: dict, display: measures.Display, pooled: dict) -> tuple[str, str]:
     test = ((pooled.get("small_study") or {}).get("fit") or {}).get("test") or pooled.get("test") or "z"
     stat = "z" if test == "z" else "t"
     test = f"{e.get('model', 'rma')} model, predictor {e.get('predictor', 'sei')}: {stat} = {number(e.get('stat'))}, " \
            f"{dp.p_value(e.get('pval'))}"
-    estimate = estimate_text(e.get("limit_estimate"), e.get("limit_ci_lb"), e.get("limit_ci_ub"), ratio) \
-        if num(e.get("limit_ci_lb")) is not None else number(dp.shown(e.get("limit_estimate"), ratio))
+    estimate = estimate_text(e.get("limit_estimate"), e.get("limit_ci_lb"), e.get("limit_ci_ub"), display) \
+        if finite(e.get("limit_ci_lb")) is not None else number(dp.shown(e.get("limit_estimate"), display))
     return test, f"limit estimate {estimate}"
 
 
-def _begg_text(b: dict, ratio, pooled) -> tuple[str, str]:
+def _begg_text(b: dict, display: measures.Display, pooled: dict) -> tuple[str, str]:
     return f"Kendall's tau = {number(b.get('kendall_tau'), 3)}, {dp.p_value(b.get('pval'))}", "–"
 
 
-def _trimfill_text(t: dict, ratio, pooled) -> tuple[str, str]:
+def _trimfill_text(t: dict, display: measures.Display, pooled: dict) -> tuple[str, str]:
     k0 = t.get("k0")
     test = f"{k0} stud{'y' if k0 == 1 else 'ies'} filled on the {t.get('side', '–')} side " \
            f"(estimator {t.get('estimator', 'L0')})"
-    return test, "filled " + estimate_text(t.get("estimate"), t.get("ci_lb"), t.get("ci_ub"), ratio)
+    return test, "filled " + estimate_text(t.get("estimate"), t.get("ci_lb"), t.get("ci_ub"), display)
 
 
-def _pet_peese_text(p: dict, ratio, pooled) -> tuple[str, str]:
+def _pet_peese_text(p: dict, display: measures.Display, pooled: dict) -> tuple[str, str]:
     pet = p.get("pet") or {}
     test = f"PET intercept {dp.p_value(pet.get('pval_est'))} ({p.get('model', 'lm')} model): " \
            f"{p.get('chosen')} reported"
-    return test, f"{p.get('chosen')} " + estimate_text(p.get("est"), p.get("ci_lb"), p.get("ci_ub"), ratio)
+    return test, f"{p.get('chosen')} " + estimate_text(p.get("est"), p.get("ci_lb"), p.get("ci_ub"), display)
 
 
-def _selmodel_text(m: dict, ratio, pooled) -> tuple[str, str]:
+def _selmodel_text(m: dict, display: measures.Display, pooled: dict) -> tuple[str, str]:
     deltas = ", ".join(number(d) for d in (m.get("delta") or [])[1 if m.get("type") == "stepfun" else 0:])
     if m.get("type") == "stepfun":
         shape = f"step function, steps {', '.join(f'{x:g}' for x in m.get('steps') or [])}, {m.get('alternative')}"
@@ -390,7 +390,8 @@ def _selmodel_text(m: dict, ratio, pooled) -> tuple[str, str]:
     test = f"{shape}: LRT for selection χ²({m.get('LRTdf')}) = {number(m.get('LRT'))}, {dp.p_value(m.get('LRTp'))}; " \
            f"delta = {deltas}" + ("; a delta at its bound" if m.get("delta_at_bound") else "")
     beta = (m.get("beta") or [None])[0]
-    return test, "adjusted " + estimate_text(beta, (m.get("ci_lb") or [None])[0], (m.get("ci_ub") or [None])[0], ratio)
+    lb, ub = ((m.get(bound) or [None])[0] for bound in ("ci_lb", "ci_ub"))
+    return test, "adjusted " + estimate_text(beta, lb, ub, display)
 
 
 SMALL_STUDY_TEXT = {"egger": _egger_text, "begg": _begg_text, "trimfill": _trimfill_text,
@@ -408,7 +409,7 @@ def meta_regression_section(pooled: dict) -> dict | None:
             "fit_note": reg.get("fit_note", "")}
     if "skipped" in reg:
         return {**head, "run": False, "message": f"Meta-regression not run: {reg['skipped']}."}
-    ratio = display(pooled)
+    display = measures.display_of(pooled)
     t_test = (reg.get("test") or "z") != "z"
     perm = reg.get("permutest") or {}
     rows = []
@@ -416,8 +417,8 @@ def meta_regression_section(pooled: dict) -> dict | None:
         row = {"name": name, "estimate": number(reg["coef"][i], 4), "se": number(reg["se"][i], 4),
                "stat": number(reg["stat"][i]), "pval": dp.p_number(reg["pval"][i]),
                "ci": f"[{number(reg['ci_lb'][i], 4)}, {number(reg['ci_ub'][i], 4)}]"}
-        if ratio.ratio:
-            row["ratio"] = estimate_text(reg["coef"][i], reg["ci_lb"][i], reg["ci_ub"][i], ratio)
+        if display.ratio:
+            row["ratio"] = estimate_text(reg["coef"][i], reg["ci_lb"][i], reg["ci_ub"][i], display)
         if perm.get("pval"):
             row["perm"] = dp.p_number(perm["pval"][i])
         rows.append(row)
@@ -431,14 +432,14 @@ def meta_regression_section(pooled: dict) -> dict | None:
         summary.append(("Permutation test of moderators", f"{dp.p_value(perm.get('QMp'))} ({kind})"))
     elif perm:
         summary.append(("Permutation test of moderators", f"not run: {perm['skipped']}"))
-    summary += [("R² (heterogeneity accounted for)", f"{number(reg.get('R2'), 1)}%" if num(reg.get("R2")) is not None
+    summary += [("R² (heterogeneity accounted for)", f"{number(reg.get('R2'), 1)}%" if finite(reg.get("R2")) is not None
                  else "– (common-effect model)"),
                 ("Residual tau² [95% CI]", f"{number(reg.get('tau2'), 4)} {_ci(reg.get('tau2_ci'), 4)}"),
                 ("Residual I²", f"{number(reg.get('I2'), 1)}%"),
                 ("Residual heterogeneity", f"QE = {number(reg.get('Q'))}, df = {reg.get('Q_df', '–')}, "
                                            f"{dp.p_value(reg.get('Q_pval'))}")]
-    return {**head, "run": True, "rows": rows, "summary": summary, "t_test": t_test, "has_ratio": ratio.ratio,
-            "has_perm": bool(perm.get("pval")), "scale": ratio.record.analysis_scale}
+    return {**head, "run": True, "rows": rows, "summary": summary, "t_test": t_test, "has_ratio": display.ratio,
+            "has_perm": bool(perm.get("pval")), "scale": display.record.analysis_scale}
 
 
 def sensitivity_section(pooled: dict) -> dict:
@@ -446,14 +447,14 @@ def sensitivity_section(pooled: dict) -> dict:
     l1o = sens.get("leave1out") or {}
     # leave-one-out of a dependent outcome leaves out a study with all its effect sizes
     studies = dependent_report.units(pooled, l1o) or pooled.get("studies") or []
-    ratio = display(pooled)
+    display = measures.display_of(pooled)
     rows = []
     if l1o and l1o.get("estimate") and len(l1o["estimate"]) == len(studies):
         for i, s in enumerate(studies):
             rows.append({
                 "omitted": s.get("label") or s.get("study_id"),
                 "estimate": estimate_text(l1o["estimate"][i], (l1o.get("ci_lb") or [None] * len(studies))[i],
-                                          (l1o.get("ci_ub") or [None] * len(studies))[i], ratio),
+                                          (l1o.get("ci_ub") or [None] * len(studies))[i], display),
                 "pval": dp.p_number((l1o.get("pval") or [None] * len(studies))[i]),
                 "I2": number((l1o.get("I2") or [None] * len(studies))[i], 1),
             })
@@ -465,20 +466,21 @@ def sensitivity_section(pooled: dict) -> dict:
         limit = 4 / len(studies)
         flagged = [f"{studies[i].get('label') or studies[i].get('study_id')} "
                    f"(Cook's D = {number(c, 3)})" for i, c in enumerate(cook)
-                   if num(c) is not None and c > limit]
+                   if finite(c) is not None and c > limit]
     cumul = sens.get("cumulative") or {}
-    cumulative = cumulative_rows(cumul, pooled.get("studies") or [], ratio, dependent_report.units(pooled, cumul))
+    cumulative = cumulative_rows(cumul, pooled.get("studies") or [], display, dependent_report.units(pooled, cumul))
     return {"leave1out": rows, "influential": flagged, "has_influence": bool(cook),
             "cumulative": cumulative, "cumulative_by": cumul.get("order_by"),
             "available": bool(rows or cook or cumulative)}
 
 
-def cumulative_rows(cumul: dict, studies: list[dict], ratio: bool, units: list[dict] | None = None) -> list[dict]:
+def cumulative_rows(cumul: dict, studies: list[dict], display: measures.Display,
+                    units: list[dict] | None = None) -> list[dict]:
     """One row per step of the cumulative meta-analysis: the study added and the estimate so far
     (`units`: the studies added, in order, when the analysis adds whole studies)."""
     if units is not None:
         return [{"added": s.get("label") or s.get("study_id"), "year": s.get("year") or "", "k": step + 1,
-                 "estimate": estimate_text(cumul["estimate"][step], cumul["ci_lb"][step], cumul["ci_ub"][step], ratio)
+                 "estimate": estimate_text(cumul["estimate"][step], cumul["ci_lb"][step], cumul["ci_ub"][step], display)
                  if cumul["estimate"][step] is not None else "– (one study)",
                  "I2": number((cumul.get("I2") or [None] * len(units))[step], 1)} for step, s in enumerate(units)]
     order = cumul.get("study_index") or []
@@ -490,36 +492,36 @@ def cumulative_rows(cumul: dict, studies: list[dict], ratio: bool, units: list[d
         rows.append({"added": s.get("label") or s.get("study_id"), "year": s.get("year") or "",
                      "k": step + 1,
                      "estimate": estimate_text(cumul["estimate"][step], cumul["ci_lb"][step], cumul["ci_ub"][step],
-                                               ratio),
+                                               display),
                      "I2": number((cumul.get("I2") or [None] * len(order))[step], 1)})
     return rows
 
 
-def studies_table(extraction_rows: list[dict], measure: str,
-                  pooled_studies: list[dict] | None = None, ratio: measures.Display | None = None) -> list[dict]:
+def studies_table(extraction_rows: list[dict], measure: str | None,
+                  pooled_studies: list[dict] | None = None, display: measures.Display | None = None) -> list[dict]:
     """Extraction rows with the effect the pooling step computed for each usable row (matched
-    by study id, in order), so conversions and their results sit side by side; `ratio` is the
+    by study id, in order), so conversions and their results sit side by side; `display` is the
     outcome's display (default: its measure's)."""
-    ratio = display({"measure": measure}) if ratio is None else ratio
+    display = measures.display_of({"measure": measure}) if display is None else display
     computed: dict[str, list[dict]] = {}
     for s in pooled_studies or []:
         computed.setdefault(str(s.get("study_id")), []).append(s)
     out = []
     for r in extraction_rows:
         usable = str(r.get("usable", "")).strip().lower() in {"true", "1", "yes"}
-        yi, vi = num(r.get("yi")), num(r.get("vi"))
+        yi, vi = finite(r.get("yi")), finite(r.get("vi"))
         effect = ""
         match = computed.get(str(r.get("study_id")))
         arms, conversion = "", r.get("conversion", "")
         if usable and match:
             s = match.pop(0)
-            effect = estimate_text(s.get("yi"), s.get("ci_lb"), s.get("ci_ub"), ratio.for_study(s))
+            effect = estimate_text(s.get("yi"), s.get("ci_lb"), s.get("ci_ub"), display.for_study(s))
             arms = dp.arm_text(s)
             conversion = s.get("conversion", conversion)  # with escalc's continuity correction
         elif yi is not None and vi is not None:
             se = math.sqrt(vi)
             effect = estimate_text(yi, yi - 1.959963984540054 * se, yi + 1.959963984540054 * se,
-                                   ratio.for_study({k: num(v) for k, v in r.items()}))
+                                   display.for_study({k: finite(v) for k, v in r.items()}))
         out.append({
             "study_id": r.get("study_id", ""), "label": r.get("label") or r.get("study_id", ""),
             "year": r.get("year", ""), "usable": usable,
@@ -536,7 +538,7 @@ def studies_table(extraction_rows: list[dict], measure: str,
 def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict],
                     plan: dict, studies_by_id: dict) -> dict:
     """plan: the figures' plan_figures entries by key (a figure that is not in it is not shown)."""
-    oid = pooled.get("outcome")
+    oid = pooled["outcome"]
     figs = []
     regression = meta_regression_section(pooled)
     for kind in registry.OUTCOME_FIGURES:
@@ -557,7 +559,7 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "k_rows": pooled.get("k_rows", len(extraction_rows)),
         "k_not_usable": pooled.get("k_not_usable", 0),
         "studies": studies_table(extraction_rows, pooled.get("measure"),
-                                 pooled.get("studies") or [], display(pooled)),
+                                 pooled.get("studies") or [], measures.display_of(pooled)),
         "model": model_table(pooled) if pooled.get("status") == "pooled" else [],
         "subgroups": subgroup_section(pooled),
         "small_study": small_study_section(pooled),
@@ -589,33 +591,33 @@ def json_script(data) -> Markup:
 def describe_outcome_figure(kind: str, pooled: dict) -> str:
     """The numbers a figure shows, as text (its text alternative beside the caption)."""
     m = pooled.get("model") or {}
-    disp = display(pooled)
+    display = measures.display_of(pooled)
     measure = pooled.get("measure") or ""
     if kind == "forest":
         counts = dependence.counts_text(pooled)
         if pooled.get("status") != "pooled":
             return f"{counts}; not pooled."
         text = f"{counts}; pooled {measure} " + estimate_text(m.get("estimate"), m.get("ci_lb"),
-                                                                 m.get("ci_ub"), disp)
-        if num(m.get("pi_lb")) is not None:
-            text += "; 95% prediction interval " + dp.interval(dp.shown(m.get("pi_lb"), disp),
-                                                                 dp.shown(m.get("pi_ub"), disp))
-        return text + (f"; I² = {dp.percent(m.get('I2'), 1)}." if num(m.get("I2")) is not None else ".")
+                                                                 m.get("ci_ub"), display)
+        if finite(m.get("pi_lb")) is not None:
+            text += "; 95% prediction interval " + dp.interval(dp.shown(m.get("pi_lb"), display),
+                                                                 dp.shown(m.get("pi_ub"), display))
+        return text + (f"; I² = {dp.percent(m.get('I2'), 1)}." if finite(m.get("I2")) is not None else ".")
     small = pooled.get("small_study") or {}
     if kind == "funnel" and small and "skipped" not in small:
         from metasr.stats.bias import reported_egger
 
         egger = reported_egger(small) or {}
-        parts = [f"Egger's test {dp.p_value(egger.get('pval'))}"] if num(egger.get("pval")) is not None else []
-        k0 = num((small.get("trimfill") or {}).get("k0"))
+        parts = [f"Egger's test {dp.p_value(egger.get('pval'))}"] if finite(egger.get("pval")) is not None else []
+        k0 = finite((small.get("trimfill") or {}).get("k0"))
         if k0 is not None:
             parts.append(f"trim-and-fill filled {k0:.0f} stud{'y' if k0 == 1 else 'ies'}")
         return "; ".join(parts) + "." if parts else ""
     if kind == "bubble":
         return describe_bubble(pooled)
     sens = pooled.get("sensitivity") or {}
-    values = [dp.shown(v, disp) for v in ((sens.get(kind) or {}).get("estimate") or [])
-              if num(v) is not None]
+    values = [dp.shown(v, display) for v in ((sens.get(kind) or {}).get("estimate") or [])
+              if finite(v) is not None]
     d = dp.decimals_for(values)
     if kind == "leave1out" and values:
         return f"With one study omitted the pooled {measure} ranges from {number(min(values), d)} to " \
@@ -636,7 +638,7 @@ def describe_bubble(pooled: dict) -> str:
               for name, b, lb, ub in zip(*columns, strict=True) if name != "intrcpt"]
     text = (f"{reg.get('k')} studies; coefficients {'; '.join(slopes)}; "
             f"test of moderators {dp.p_value(reg.get('QM_pval'))}")
-    return text + (f"; R² = {number(reg.get('R2'), 1)}%." if num(reg.get("R2")) is not None else ".")
+    return text + (f"; R² = {number(reg.get('R2'), 1)}%." if finite(reg.get("R2")) is not None else ".")
 
 
 def describe_prisma(prisma: dict | None, meta: dict | None = None) -> str:
@@ -679,9 +681,9 @@ def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list
     for pooled in pooled_results:
         cfg = outcomes_cfg.get(pooled.get("outcome")) or {}
         published = pooled.get("published") or cfg.get("published")
-        ratio = display({**pooled, "measure": pooled.get("measure") or cfg.get("measure")}, cfg)
+        display = measures.display_of({**pooled, "measure": pooled.get("measure") or cfg.get("measure")}, cfg)
         m = pooled.get("model") or {}
-        ours = estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), ratio) \
+        ours = estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), display) \
             if pooled.get("status") == "pooled" else (pooled.get("status_message") or "–")
         if published:
             theirs = dp.ci(published.get("estimate"), published.get("ci_lb"), published.get("ci_ub"),
@@ -689,9 +691,10 @@ def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list
         else:
             theirs = "–"
         agreement = ""
-        est = ratio.back(m.get("estimate"))  # published estimates are on the display scale, not in %
-        if published and est is not None and num(published.get("ci_lb")) is not None:
-            inside = num(published["ci_lb"]) <= est <= num(published["ci_ub"])
+        est = display.back(m.get("estimate"))  # published estimates are on the display scale, not in %
+        lb, ub = (finite((published or {}).get(bound)) for bound in ("ci_lb", "ci_ub"))
+        if est is not None and lb is not None and ub is not None:
+            inside = lb <= est <= ub
             agreement = "within the published CI" if inside else "outside the published CI"
         rows.append({"id": pooled.get("outcome"), "label": pooled.get("label"),
                      "measure": pooled.get("measure") or cfg.get("measure"), "k": pooled.get("k"),
@@ -743,7 +746,7 @@ def flow_origin(prisma: dict | None) -> str:
 
 
 def review_summary(config, prisma, studies, sections, meta: dict | None = None) -> list[tuple[str, str]]:
-    by_status = {}
+    by_status: dict[str, list[str]] = {}
     for s in sections:
         by_status.setdefault(s["status"], []).append(s["label"])
     rows = []
@@ -791,8 +794,7 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
     (without it, links are the figure paths as given)."""
     figures = {k: v for k, v in (figures or {}).items() if v}
     outcomes_cfg = config.get("outcomes") or {}
-    pooled_results = [read_json(p) for p in pooled_jsons]
-    pooled_results = [p for p in pooled_results if p]
+    pooled_results = [result for result in map(read_json, pooled_jsons) if result]
     for p in pooled_results:  # generic effects on the log scale are shown as ratios
         scale = (outcomes_cfg.get(p.get("outcome")) or {}).get("scale")
         if scale and not p.get("scale"):
@@ -808,12 +810,12 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
                  for f in registry.REVIEW_FIGURES}}
     for p in pooled_results:
         for figure in registry.OUTCOME_FIGURES:
-            labels[registry.figure_key(p.get("outcome"), figure.kind)] = \
+            labels[registry.figure_key(p["outcome"], figure.kind)] = \
                 f"{figure.heading}: {p.get('label') or p.get('outcome')}"
     plan = plan_figures(figure_candidates(pooled_results, figures, prisma_svg), report_dir,
                         labels=labels)
     sections = [outcome_section(p, outcomes_cfg.get(p.get("outcome")) or {},
-                                extraction.get(p.get("outcome"), []), plan, studies_by_id)
+                                extraction.get(p["outcome"], []), plan, studies_by_id)
                 for p in pooled_results]
     prisma = read_json(prisma_json)
     meta = meta_analysis_counts(prisma or {}, pooled_results)
