@@ -113,25 +113,29 @@ def median_to_mean_sd(n: int, median: float, q1: float | None = None, q3: float 
     the Handbook's approximation (mean = median, SD = IQR / 1.35) is used, and with all five
     numbers the range-based Hozo estimates (the quartiles are then not used).
     """
-    has_iqr = q1 is not None and q3 is not None
-    has_range = minimum is not None and maximum is not None
-    if not (has_iqr or has_range):
+    quartiles = (q1, q3) if q1 is not None and q3 is not None else None
+    span = (minimum, maximum) if minimum is not None and maximum is not None else None
+    if quartiles is None and span is None:
         raise ValueError("median needs quartiles or a range")
-    if method == "hozo":
-        if has_range:
-            return MeanSD(hozo_mean(minimum, median, maximum, n), hozo_sd(minimum, median, maximum, n),
-                          "Hozo 2005 mean and SD (median, range)")
-        return MeanSD(median, (q3 - q1) / 1.35, "Cochrane Handbook 6.5.2.5: mean = median, SD = IQR/1.35")
-    if method != "luo_shi":
+    if method not in ("hozo", "luo_shi"):
         raise ValueError(f"unknown median conversion {method!r}")
-    if has_iqr and has_range:
-        return MeanSD(luo_mean_iqr_range(minimum, q1, median, q3, maximum, n),
-                      shi_sd_iqr_range(minimum, q1, q3, maximum, n),
-                      "Luo 2018 (S3) mean; Shi 2020 (S3) SD")
-    if has_range:
-        return MeanSD(luo_mean_range(minimum, median, maximum, n), wan_sd_range(minimum, maximum, n),
+    if span is not None:
+        low, high = span
+        if method == "hozo":
+            return MeanSD(hozo_mean(low, median, high, n), hozo_sd(low, median, high, n),
+                          "Hozo 2005 mean and SD (median, range)")
+        if quartiles is not None:
+            lower, upper = quartiles
+            return MeanSD(luo_mean_iqr_range(low, lower, median, upper, high, n),
+                          shi_sd_iqr_range(low, lower, upper, high, n),
+                          "Luo 2018 (S3) mean; Shi 2020 (S3) SD")
+        return MeanSD(luo_mean_range(low, median, high, n), wan_sd_range(low, high, n),
                       "Luo 2018 (S1) mean; Wan 2014 (S1) SD")
-    return MeanSD(luo_mean_iqr(q1, median, q3, n), wan_sd_iqr(q1, q3, n),
+    assert quartiles is not None  # no range: the quartiles were checked above
+    lower, upper = quartiles
+    if method == "hozo":
+        return MeanSD(median, (upper - lower) / 1.35, "Cochrane Handbook 6.5.2.5: mean = median, SD = IQR/1.35")
+    return MeanSD(luo_mean_iqr(lower, median, upper, n), wan_sd_iqr(lower, upper, n),
                   "Luo 2018 (S2) mean; Wan 2014 (S2) SD")
 
 

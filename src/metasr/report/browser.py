@@ -155,20 +155,29 @@ class BrowserPage:
 
     def __init__(self, chromium: str | None = None, width: int = 1280, height: int = 900,
                  timeout: float = 60.0, downloads=None, mobile: bool = False):
-        self.chromium = chromium or find_chromium()
-        if not self.chromium:
+        found = chromium or find_chromium()
+        if not found:
             raise FileNotFoundError("Chromium not found")
+        self.chromium: str = found
         self.width, self.height, self.timeout = width, height, timeout
         self.downloads, self.mobile = downloads, mobile
         self.profile = tempfile.mkdtemp(prefix="metasr-chromium-")
-        self.proc = self.tools = None
+        self.proc: subprocess.Popen | None = None
+        self._tools: _DevTools | None = None
+
+    @property
+    def tools(self) -> _DevTools:
+        """The DevTools connection of the page, open between __enter__ and __exit__."""
+        if self._tools is None:
+            raise RuntimeError("the browser is not running: use BrowserPage as a context manager")
+        return self._tools
 
     def __enter__(self) -> BrowserPage:
         try:
             self.proc, port = _launch(self.chromium, self.profile, self.timeout)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
                 pages = [t for t in json.load(r) if t.get("type") == "page"]
-            self.tools = _DevTools(pages[0]["webSocketDebuggerUrl"], self.timeout)
+            self._tools = _DevTools(pages[0]["webSocketDebuggerUrl"], self.timeout)
             for domain in ("Runtime", "Log", "Network", "Page"):
                 self.tools.call(f"{domain}.enable")
             self.tools.call("Emulation.setDeviceMetricsOverride", width=self.width,
@@ -182,8 +191,8 @@ class BrowserPage:
         return self
 
     def __exit__(self, *exc):
-        if self.tools is not None:
-            self.tools.close()
+        if self._tools is not None:
+            self._tools.close()
         if self.proc is not None:
             self.proc.kill()  # only the browser this object started
             self.proc.wait(timeout=10)
