@@ -19,6 +19,7 @@ No numpy here: the Snakefile asks `bubble_planned` at parse time which outcomes 
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from metasr.errors import Problem
 
@@ -30,7 +31,7 @@ SMALL_STUDY_DEFAULTS = {
     "pet_peese": {"model": "lm"},
     "selmodel": {"type": "stepfun", "steps": [0.025], "alternative": "greater", "min_per_interval": 4},
 }
-META_REGRESSION_DEFAULTS = {
+META_REGRESSION_DEFAULTS: dict[str, Any] = {
     "moderators": [],
     "method": None,                  # None: the outcome's method (MH/PETO outcomes: FE)
     "studies_per_coefficient": 10,

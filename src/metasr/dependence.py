@@ -197,11 +197,14 @@ def study_participants(rows: list[dict]) -> float | None:
     shared: dict[tuple, dict] = {}
     for row in rows:
         n1, n2, single = _arm_sizes(row)
-        if (n1 is None or n2 is None) and single is None:
+        if n1 is not None and n2 is not None:
+            sizes = {1: n1, 2: n2}
+        elif single is not None:
+            sizes = {0: single}
+        else:
             return None
         key = (str(row.get("timepoint") or ""), str(row.get("es_id") or ""))
         group = _number(row.get("shared_group"))
-        sizes = {1: n1, 2: n2} if single is None or n1 is not None else {0: single}
         if group in (1.0, 2.0) and int(group) in sizes:
             g = int(group)
             split = _number(row.get("shared_split"))

@@ -196,8 +196,9 @@ def arm_value(study: dict, group: int, what: str) -> float | None:
         if n is not None:
             return n
         a, b = ("ai", "bi") if group == 1 else ("ci", "di")
-        if _number_of(study, a) is not None and _number_of(study, b) is not None:
-            return _number_of(study, a) + _number_of(study, b)
+        events, non_events = _number_of(study, a), _number_of(study, b)
+        if events is not None and non_events is not None:
+            return events + non_events
     return None
 
 

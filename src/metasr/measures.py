@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 # ---------------------------------------------------------------- transforms (metafor's transf)
 
@@ -224,7 +225,7 @@ class Measure:
     @property
     def options(self) -> tuple[str, ...]:
         """The escalc options that change this measure's yi and vi."""
-        out = ("add", "to") if self.zero_rule else ()
+        out: tuple[str, ...] = ("add", "to") if self.zero_rule else ()
         if self.zero_rule and FAMILIES[self.family].drop00:
             out += ("drop00",)
         return out + (("vtype",) if self.vtypes else ())
@@ -324,7 +325,7 @@ def get(measure: str) -> Measure:
     return MEASURES[measure]
 
 
-def known(measure) -> bool:
+def known(measure) -> TypeGuard[str]:
     return isinstance(measure, str) and measure in MEASURES
 
 
@@ -597,5 +598,6 @@ def display_of(pooled: dict, outcome_cfg: dict | None = None) -> Display:
     return display_for(measure, scale, args)
 
 
-def _finite(x) -> bool:
+def _finite(x) -> TypeGuard[float]:
+    """Whether x is a finite int or float (not a bool, a string or None)."""
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

@@ -69,7 +69,8 @@ def compare_sheets(first_path: Path, second_path: Path, sheet_name: str):
 
     a, b = index(first), index(second)
     columns = [c for c in dict.fromkeys(first.header + second.header) if c not in IGNORED and c not in keys]
-    found, pairs = [], {c: [] for c in columns}
+    found: list[Discrepancy] = []
+    pairs: dict[str, list[tuple[str, str]]] = {c: [] for c in columns}
     for key in sorted(set(a) | set(b)):
         if key not in a or key not in b:
             found.append(Discrepancy(sheet_name, key, "(row)", "present" if key in a else "missing",
@@ -134,28 +135,29 @@ def discrepancy_report(config: dict, root: Path) -> dict:
     root = Path(root)
     second_dir = root / (config.get("extraction") or {})["second_extractor_dir"]
     resolved = load_resolutions(second_dir)
-    report = {"sheets": [], "discrepancies": [], "overall": {}}
+    sheets: list[dict] = []
+    discrepancies: list[dict] = []
     total_cells = total_agree = 0
     for name, first, second in sheet_pairs(config, root):
         found, pairs = sheet_discrepancies(name, first, second, resolved)
-        report["discrepancies"] += found
+        discrepancies += found
         if not first.exists() or not second.exists():
-            report["sheets"].append({"sheet": name, "status": "missing in " +
+            sheets.append({"sheet": name, "status": "missing in " +
                                      ("first" if not first.exists() else "second") + " extraction"})
             continue
         cells = sum(len(p) for p in pairs.values())
         agree = sum(same(x, y) for p in pairs.values() for x, y in p)
         total_cells, total_agree = total_cells + cells, total_agree + agree
         kappas = {c: cohen_kappa(p) for c, p in pairs.items() if c in CATEGORICAL and p}
-        report["sheets"].append({"sheet": name, "cells_compared": cells, "cells_agreeing": agree,
-                                 "agreement": agree / cells if cells else None,
-                                 "rows_only_in_one": sum(d["column"] == "(row)" for d in found),
-                                 "kappa": {c: k for c, k in kappas.items()}})
-    report["overall"] = {"cells_compared": total_cells, "cells_agreeing": total_agree,
-                         "agreement": total_agree / total_cells if total_cells else None,
-                         "discrepancies": len(report["discrepancies"]),
-                         "unresolved": sum(not d["resolved"] for d in report["discrepancies"])}
-    return report
+        sheets.append({"sheet": name, "cells_compared": cells, "cells_agreeing": agree,
+                       "agreement": agree / cells if cells else None,
+                       "rows_only_in_one": sum(d["column"] == "(row)" for d in found),
+                       "kappa": {c: k for c, k in kappas.items()}})
+    overall = {"cells_compared": total_cells, "cells_agreeing": total_agree,
+               "agreement": total_agree / total_cells if total_cells else None,
+               "discrepancies": len(discrepancies),
+               "unresolved": sum(not d["resolved"] for d in discrepancies)}
+    return {"sheets": sheets, "discrepancies": discrepancies, "overall": overall}
 
 
 def _problem(d: dict, file: str, allow: bool) -> Problem:

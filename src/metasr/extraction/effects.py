@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from metasr import measures
 from metasr.extraction import conversions as conv
@@ -69,17 +70,17 @@ def effect_row(row: dict, settings: Settings) -> EffectRow:
     measure = settings.measure
     if form in EFFECT_FORMS and not _effect_fits(row, measure):
         return out.fail(f"a reported {row.get('effect_measure')} cannot be used for an outcome pooled as {measure}")
-    row = _harmonise_units(row, settings, out)
-    if row is None:
+    harmonised = _harmonise_units(row, settings, out)
+    if harmonised is None:
         return out
     if form in GROUP_FORM_FIELDS:
-        _from_groups(row, settings, out)
+        _from_groups(harmonised, settings, out)
     elif form in SINGLE_FORMS:
-        _from_single(row, settings, out)
+        _from_single(harmonised, settings, out)
     elif form in EFFECT_FORMS:
-        _from_effect(row, settings, out)
+        _from_effect(harmonised, settings, out)
     elif form in TEST_FORMS:
-        _from_test(row, settings, out)
+        _from_test(harmonised, settings, out)
     else:
         out.fail(f"unknown reported form {form!r}")
     if out.usable and settings.flip:
@@ -152,7 +153,7 @@ def group_mean_sd(row: dict, g: int, form: str, median_method: str) -> tuple[int
         return n, row[f"mean{g}"], sd, f"SD from 95% CI using {how.split('(')[0]} (Handbook 6.5.2.2)", \
             f"group {g}: CI [{lb:g}, {ub:g}], n {n}, divisor {conv.ci_divisor(n):.4f} ({how}) -> SD {sd:.4g}"
     used = MEDIAN_CELLS[form]
-    cell = {name: row.get(f"{field}{g}") for name, field in used}
+    cell: dict[str, Any] = {name: row.get(f"{field}{g}") for name, field in used}
     est = conv.median_to_mean_sd(n, cell["median"], q1=cell.get("q1"), q3=cell.get("q3"),
                                  minimum=cell.get("min"), maximum=cell.get("max"), method=median_method)
     inputs = ", ".join(f"{name} {cell[name]:g}" for name, _ in used)
@@ -161,14 +162,14 @@ def group_mean_sd(row: dict, g: int, form: str, median_method: str) -> tuple[int
 
 
 def _from_groups(row: dict, settings: Settings, out: EffectRow) -> None:
-    f1, f2 = row["reported_form"], row.get("reported_form2") or row["reported_form"]
+    form1, form2 = row["reported_form"], row.get("reported_form2") or row["reported_form"]
     measure = settings.measure
     family = measures.get(measure).family
-    if f1 in MEAN_FORMS and f2 in MEAN_FORMS:
+    if form1 in MEAN_FORMS and form2 in MEAN_FORMS:
         if family not in ("two-group means", "variability", "generic"):
             out.fail(f"group means cannot give a {measure}")
             return
-        groups = [group_mean_sd(row, g, f, settings.median_conversion) for g, f in ((1, f1), (2, f2))]
+        groups = [group_mean_sd(row, g, form, settings.median_conversion) for g, form in ((1, form1), (2, form2))]
         methods = sorted({g[3] for g in groups if g[3]})
         out.conversion = "; ".join(methods) if methods else "none"
         out.detail += [g[4] for g in groups if g[4]]
@@ -181,15 +182,15 @@ def _from_groups(row: dict, settings: Settings, out: EffectRow) -> None:
             out.values = {"m1i": m1, "sd1i": sd1, "n1i": n1, "m2i": m2, "sd2i": sd2, "n2i": n2}
         out.usable = True
         return
-    if f1 == f2 and f1 in measures.FAMILIES[family].sheet_forms:
+    if form1 == form2 and form1 in measures.FAMILIES[family].sheet_forms:
         _copy_cells(row, family, out)
         return
-    if f1 == f2 == "events_n":
+    if form1 == form2 == "events_n":
         out.fail(f"events and group sizes cannot give a {measure}")
-    elif f1 == f2 == "events_persontime":
+    elif form1 == form2 == "events_persontime":
         out.fail(f"events and person-time cannot give a {measure}")
     else:
-        out.fail(f"group 1 form '{f1}' and group 2 form '{f2}' cannot be combined into a {measure}")
+        out.fail(f"group 1 form '{form1}' and group 2 form '{form2}' cannot be combined into a {measure}")
 
 
 def _copy_cells(row: dict, family: str, out: EffectRow) -> None:

@@ -56,9 +56,9 @@ def required_cells(row: dict) -> list[str]:
     form = row.get("reported_form")
     if form in STUDY_FORM_FIELDS:
         return list(STUDY_FORM_FIELDS[form])
-    f1, f2 = group_forms(row)
-    if f1 is None:
+    form1, form2 = group_forms(row)
+    if form1 is None or form2 is None:
         return []
     # An unknown reported_form2 is the schema's problem to report (allowed values); here it
     # needs no cells, rather than stopping the validation that reports it.
-    return [f"{f}1" for f in GROUP_FORM_FIELDS[f1]] + [f"{f}2" for f in GROUP_FORM_FIELDS.get(f2, ())]
+    return [f"{f}1" for f in GROUP_FORM_FIELDS[form1]] + [f"{f}2" for f in GROUP_FORM_FIELDS.get(form2, ())]

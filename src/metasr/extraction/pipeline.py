@@ -107,14 +107,15 @@ def usable_rows_of(typed_rows: list[dict], settings: Settings) -> dict[str, list
     out: dict[str, list[int]] = {}
     for row, result in convert_rows(typed_rows, settings):
         if result.usable:
-            out.setdefault(row["study_id"], []).append(row.get(SHEET_ROW))
+            out.setdefault(row["study_id"], []).append(row[SHEET_ROW])
     return out
 
 
 def convert_rows(rows: list[dict], settings: Settings) -> list[tuple[dict, EffectRow]]:
     """Convert rows; rows of one study/comparison/timepoint/es_id with subgroup labels are combined
     first; a group shared by several comparisons is then split or kept (settings.multi_arm)."""
-    out, groups = [], {}
+    out: list[tuple[dict, EffectRow]] = []
+    groups: dict[tuple, list[dict]] = {}  # (study, comparison, timepoint, es_id): its subgroup rows
     for row in rows:
         if row.get("subgroup") is not None:
             key = (row["study_id"], row.get("comparison"), row.get("timepoint"), row.get("es_id"))

@@ -211,7 +211,9 @@ def shared_group_problems(typed_rows: list[tuple[int, dict]], file: str) -> list
     """Rules across the rows of a study: a `shared_group` needs at least two rows sharing it (same
     study, timepoint and es_id) and a two-group row; identical group data in two comparisons that do
     not say they share the group are flagged (a shared control arm counted twice?)."""
-    problems, sets, arms = [], {}, {}
+    problems: list[Problem] = []
+    sets: dict[tuple, list[int]] = {}  # (study, timepoint, es_id, shared group): its rows
+    arms: dict[tuple, list[tuple[int, bool]]] = {}  # (study, timepoint, es_id, group, cells): (row, marked)
     for rownum, row in typed_rows:
         group = row.get("shared_group")
         where = (row.get("study_id"), row.get("timepoint"), row.get("es_id"))
@@ -231,12 +233,12 @@ def shared_group_problems(typed_rows: list[tuple[int, dict]], file: str) -> list
                 message=f"group {group} is marked shared, but no other row of study '{study}' (same timepoint and "
                         "es_id) shares it", file=file, row=rows[0], column="shared_group", value=str(group),
                 rule="shared-group", hint="mark every comparison that uses the shared group, or clear the cell"))
-    for (study, _, _, g, _), rows in arms.items():
-        if len(rows) > 1 and not all(marked for _, marked in rows):
-            shown = ", ".join(str(n) for n, _ in rows)
+    for (study, _, _, g, _), uses in arms.items():
+        if len(uses) > 1 and not all(marked for _, marked in uses):
+            shown = ", ".join(str(n) for n, _ in uses)
             problems.append(Problem(
                 message=f"rows {shown} of study '{study}' have identical group {g} data: one group shared by "
-                        "several comparisons?", file=file, row=rows[0][0], column="shared_group", rule="shared-group",
+                        "several comparisons?", file=file, row=uses[0][0], column="shared_group", rule="shared-group",
                 severity="warning",
                 hint=f"if it is one group (a multi-arm trial's control arm), write {g} in shared_group of each row "
                      "so that its participants are not counted twice"))

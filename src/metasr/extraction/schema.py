@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import fastjsonschema
 import yaml
@@ -90,7 +91,7 @@ def allowed_columns(name: str) -> list[str]:
 
 def coerce(row: dict[str, str]) -> dict:
     """Text cells -> None / int / float / str, ready for the schema and the rules."""
-    typed = {}
+    typed: dict[str, Any] = {}
     for column, text in row.items():
         if column == "__extra__":
             continue

@@ -16,6 +16,7 @@ workflow step, which converts the rows; dependence-declared by metasr.dependence
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from metasr import rob
@@ -112,7 +113,7 @@ def _read(path: Path, problems: list[Problem]) -> Sheet | None:
 
 # ---- studies.csv ------------------------------------------------------------------------------
 
-def check_studies(sheet: Sheet, problems: list[Problem], moderators: set[str] = frozenset()) -> dict[str, dict]:
+def check_studies(sheet: Sheet, problems: list[Problem], moderators: AbstractSet[str] = frozenset()) -> dict[str, dict]:
     """Append the problems of studies.csv; return its typed rows by study_id. Columns named as
     meta-regression moderators (`moderators`) may be there besides the schema's."""
     problems += [p for p in schema.header_problems(schema.STUDIES_SCHEMA, sheet.header, sheet.path)
@@ -135,7 +136,7 @@ def check_studies(sheet: Sheet, problems: list[Problem], moderators: set[str] = 
                                     hint=f"first defined in row {studies[sid]['__row__']}; one row per study"))
             continue
         n1, n2, nt = (typed.get(c) for c in ("n_group1", "n_group2", "n_total"))
-        if all(isinstance(x, int) for x in (n1, n2, nt)) and n1 + n2 > nt:
+        if isinstance(n1, int) and isinstance(n2, int) and isinstance(nt, int) and n1 + n2 > nt:
             problems.append(Problem(message=f"n_group1 + n_group2 = {n1 + n2} exceeds n_total {nt}",
                                     file=sheet.path, row=rownum, column="n_total", value=str(nt),
                                     rule="n-consistent", hint="check the group sizes"))
@@ -171,7 +172,8 @@ def moderator_problems(moderators: dict[str, str], sheet: Sheet) -> list[Problem
 
 
 def _label_and_overlap_problems(studies: dict[str, dict], file: str) -> list[Problem]:
-    problems, labels = [], {}
+    problems: list[Problem] = []
+    labels: dict[object, str] = {}  # label -> the first study that has it
     for sid, s in studies.items():
         label = s.get("label")
         if label in labels:
@@ -197,7 +199,8 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[l
     """
     problems = schema.header_problems(schema.OUTCOME_SCHEMA, sheet.header, sheet.path)
     allowed = set(schema.allowed_columns(schema.OUTCOME_SCHEMA))
-    typed_rows, seen = [], {}
+    typed_rows: list[tuple[int, dict]] = []
+    seen: dict[tuple, int] = {}  # row key -> its first row
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
@@ -266,7 +269,7 @@ def check_narrative(sheet: Sheet, studies: dict[str, dict]) -> list[Problem]:
     problems = [Problem(message=f"unknown column '{c}'", file=sheet.path, row=1, column=c, value=c,
                         rule="known-column", hint=f"allowed columns: {', '.join(NARRATIVE_COLUMNS)}")
                 for c in sheet.header if c not in NARRATIVE_COLUMNS]
-    seen = {}
+    seen: dict[tuple, int] = {}  # row key -> its first row
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
