@@ -212,7 +212,7 @@ def test_risk_of_bias_columns_one_cell_per_domain(tmp_path):
 
     assert colours.count(to_rgba(rob.JUDGEMENTS["high"][0])) == 2  # S0's D4 and its overall
     assert colours.count(to_rgba(rob.JUDGEMENTS[""][0])) == 10 * 6
-    forest.st.save_figure(fig, tmp_path / "rob.svg")
+    save_figure(fig, tmp_path / "rob.svg")
     text = (tmp_path / "rob.svg").read_text()
     assert "Risk of bias" in text and ">D5<" in text and ">Overall<" in text
     assert "D1 randomisation process" in text and "grey: not assessed" in text
@@ -225,7 +225,7 @@ def test_risk_of_bias_columns_only_when_asked_and_honest_when_unassessed(tmp_pat
     unassessed = forest.plot_forest(pooled, {"forest": {"risk_of_bias": True}}, {},
                                     rob_rows=[{"study_id": "S0"}])
     assert not [a for a in unassessed.artists if type(a).__name__ == "Circle"]
-    forest.st.save_figure(unassessed, tmp_path / "u.svg")
+    save_figure(unassessed, tmp_path / "u.svg")
     assert "not assessed for any study of this outcome" in (tmp_path / "u.svg").read_text()
 
 

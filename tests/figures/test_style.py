@@ -2,41 +2,41 @@
 
 import math
 
-from metasr.figures import style as st
+from metasr.figures import style
 
 
 def test_truncate_and_wrap_fit_the_width():
     text = "A deliberately long study label that cannot fit in one inch"
-    cut = st.truncate_to_width(text, 1.0)
-    assert cut.endswith("…") and st.text_width_in(cut) <= 1.0
-    lines = st.wrap_to_width(text, 1.2, max_lines=2)
+    cut = style.truncate_to_width(text, 1.0)
+    assert cut.endswith("…") and style.text_width_in(cut) <= 1.0
+    lines = style.wrap_to_width(text, 1.2, max_lines=2)
     assert len(lines) == 2 and lines[-1].endswith("…")
-    assert all(st.text_width_in(line) <= 1.2 for line in lines)
-    assert st.truncate_to_width("short", 1.0) == "short"
+    assert all(style.text_width_in(line) <= 1.2 for line in lines)
+    assert style.truncate_to_width("short", 1.0) == "short"
 
 
 def test_nice_limits():
-    assert st.nice_limit(1.05) == 1.5 and st.nice_limit(0.3) == 0.3
+    assert style.nice_limit(1.05) == 1.5 and style.nice_limit(0.3) == 0.3
 
 
 def test_display_from_the_pooled_transform_or_the_measure():
     from metasr.display import shown
 
-    assert st.display({"measure": "RR"}).ratio and not st.display({"measure": "SMD"}).ratio
-    assert st.display({"measure": "GEN"}, {"scale": "log"}).ratio
-    pft = st.display({"measure": "PFT", "transform": {"name": "ipft_hm", "args": {"ni": 12.0}}})
+    assert style.display({"measure": "RR"}).ratio and not style.display({"measure": "SMD"}).ratio
+    assert style.display({"measure": "GEN"}, {"scale": "log"}).ratio
+    pft = style.display({"measure": "PFT", "transform": {"name": "ipft_hm", "args": {"ni": 12.0}}})
     assert pft.percent and math.isclose(shown(pft.forward(0.25), pft), 25.0)
 
 
 def test_effect_ticks_are_round_shown_values_at_their_analysis_positions():
-    zcor = st.display({"measure": "ZCOR"})
-    ticks, labels = st.effect_ticks(-0.6, 0.6, zcor)
+    zcor = style.display({"measure": "ZCOR"})
+    ticks, labels = style.effect_ticks(-0.6, 0.6, zcor)
     labels = [lab.replace("−", "-") for lab in labels]  # true minus signs on the axis
     assert labels and all(math.isclose(math.tanh(t), float(lab)) for t, lab in zip(ticks, labels, strict=True))
-    plo = st.display({"measure": "PLO"})
-    ticks, labels = st.effect_ticks(-2.0, 1.0, plo)
+    plo = style.display({"measure": "PLO"})
+    ticks, labels = style.effect_ticks(-2.0, 1.0, plo)
     assert all(math.isclose(100 / (1 + math.exp(-t)), float(lab)) for t, lab in zip(ticks, labels, strict=True))
-    ratio_ticks, ratio_labels = st.effect_ticks(-math.log(2), math.log(2), st.display({"measure": "OR"}))
+    ratio_ticks, ratio_labels = style.effect_ticks(-math.log(2), math.log(2), style.display({"measure": "OR"}))
     assert "1" in ratio_labels and math.isclose(ratio_ticks[ratio_labels.index("2")], math.log(2))
 
 
@@ -55,7 +55,7 @@ def _svg(fast: bool) -> tuple[bytes, list[str]]:
         measured.append(s)
         return original(self, s, prop, ismath)
 
-    fig = st.new_figure(4, 3)
+    fig = style.new_figure(4, 3)
     texts = [((0.1, 0.9, "Study or subgroup"), {"weight": "bold"}),
              ((0.5, 0.8, "1.02 [0.74, 1.41]"), {"ha": "right", "color": "#333333", "fontsize": 7}),
              ((0.5, 0.7, "Risk ratio"), {"ha": "center", "weight": "bold"}),
@@ -64,11 +64,11 @@ def _svg(fast: bool) -> tuple[bytes, list[str]]:
              ((0.3, 0.3, "$x^2$"), {})]
     for args, kwargs in texts:
         if fast:
-            st.add_text(fig, *args, **kwargs)
+            style.add_text(fig, *args, **kwargs)
         else:
             fig.add_artist(Text(*args, **kwargs))
     buf = io.BytesIO()
-    with mock.patch.object(RendererSVG, "get_text_width_height_descent", spy), st.style():
+    with mock.patch.object(RendererSVG, "get_text_width_height_descent", spy), style.style():
         fig.savefig(buf, format="svg", metadata={"Date": None})
     return buf.getvalue(), measured
 

@@ -189,6 +189,7 @@ def test_cli_writes_a_review_and_refuses_to_overwrite(tmp_path: Path, capsys):
     assert "SYNTHETIC review written" in capsys.readouterr().out
     truth = json.loads((out / "truth.json").read_text())
     assert truth["parameters"] == {"outcomes": 1, "studies": 4, "records": 80, "seed": 3}
+    assert "metasr simulate --outcomes 1 --studies 4 --records 80 --seed 3" in (out / "README.md").read_text()
     assert cli_main(args) == 2
     assert "already holds a review" in capsys.readouterr().err
     assert cli_main(["simulate", "--studies", "30", "--records", "20", "--out", str(tmp_path / "x")]) == 2

@@ -20,7 +20,8 @@ import numpy as np
 from metasr import measures
 from metasr.errors import InputError, Problem
 from metasr.io import csv_text
-from metasr.simulate import effects as fx, records as rec, vocab
+from metasr.simulate import records as rec, vocab
+from metasr.simulate.effects import Outcome, Study, make_outcome, simulate_outcome_rows
 
 TA_REASONS = ["wrong population", "wrong intervention", "wrong study design", "review or editorial",
               "conference abstract", "erratum"]
@@ -77,12 +78,13 @@ def simulate_works(rng, n_records: int, abstract_words: int = 120):
 
 # ---------------------------------------------------------------- studies and screening
 
-def make_studies(rng, works: list[rec.Work], n_studies: int) -> tuple[list[fx.Study], dict[str, str]]:
+def make_studies(rng, works: list[rec.Work], n_studies: int) -> tuple[list[Study], dict[str, str]]:
     """Choose the included reports among the articles; returns studies and {wid: study_id}."""
     articles = [w for w in works if w.kind == "article" and w.authors]
     order = rng.permutation(len(articles))
     chosen, report_of = iter(articles[i] for i in order), {}
-    studies, labels = [], {}
+    studies: list[Study] = []
+    labels: dict[str, int] = {}  # label -> how many studies have it
     for j in range(n_studies):
         primary = next(chosen)
         reports = [primary]
@@ -100,11 +102,11 @@ def make_studies(rng, works: list[rec.Work], n_studies: int) -> tuple[list[fx.St
                for d in ("rob_randomisation", "rob_deviations", "rob_missing", "rob_measurement", "rob_reporting")}
         rob["rob_overall"] = "high" if "high" in rob.values() else "some concerns" \
             if "some concerns" in rob.values() else "low"
-        studies.append(fx.Study(study_id=sid, label=label, first_author=surname, year=primary.year,
-                                n_group1=n1, n_group2=n2, followup_years=float(np.round(rng.uniform(0.25, 3), 2)),
-                                record_id=primary.copies[0].record_id, report_wids=[w.wid for w in reports],
-                                country=vocab.COUNTRIES[int(rng.integers(len(vocab.COUNTRIES)))],
-                                design=primary.design, rob=rob))
+        studies.append(Study(study_id=sid, label=label, first_author=surname, year=primary.year,
+                             n_group1=n1, n_group2=n2, followup_years=float(np.round(rng.uniform(0.25, 3), 2)),
+                             record_id=primary.copies[0].record_id, report_wids=[w.wid for w in reports],
+                             country=vocab.COUNTRIES[int(rng.integers(len(vocab.COUNTRIES)))],
+                             design=primary.design, rob=rob))
         for w in reports:
             report_of[w.wid] = sid
     # Two studies by the same first author in the same year get 2019a / 2019b, as figures need.
@@ -211,7 +213,7 @@ def reason_counts(reasons: list[str]) -> dict[str, int]:
 
 # ---------------------------------------------------------------- files
 
-def studies_rows(studies: list[fx.Study], outcomes: list[fx.Outcome], seed: int) -> list[dict]:
+def studies_rows(studies: list[Study], outcomes: list[Outcome], seed: int) -> list[dict]:
     used = {t["study_id"] for o in outcomes for t in o.truth}
     rows = []
     for s in studies:
@@ -227,7 +229,7 @@ def studies_rows(studies: list[fx.Study], outcomes: list[fx.Outcome], seed: int)
     return rows
 
 
-def config_text(args: dict, sources: list[str], outcomes: list[fx.Outcome]) -> str:
+def config_text(args: dict, sources: list[str], outcomes: list[Outcome]) -> str:
     import yaml
 
     seed = args["seed"]
@@ -284,7 +286,7 @@ Run it: `metasr run <this folder>` runs the whole review into `results/`.
 """
 
 
-def truth_scale(o: fx.Outcome) -> str:
+def truth_scale(o: Outcome) -> str:
     """The scale of an outcome's true effects: the measure's analysis scale (raw ones in its unit)."""
     record = measures.get(o.measure)
     if record.standardised or record.transform != "identity":
@@ -292,7 +294,7 @@ def truth_scale(o: fx.Outcome) -> str:
     return f"{record.analysis_scale} ({o.unit})"
 
 
-def outcome_truth(o: fx.Outcome) -> dict:
+def outcome_truth(o: Outcome) -> dict:
     usable = [t for t in o.truth if t["usable"]]
     return {"label": o.label, "measure": o.measure,
             "scale": truth_scale(o),
@@ -325,9 +327,9 @@ def simulate_review(out_dir: str | Path, outcomes: int = 3, studies: int = 6, re
 
     outcome_list = []
     for i in range(outcomes):
-        outcome = fx.make_outcome(rng, i)
+        outcome = make_outcome(rng, i)
         members = sorted(rng.choice(pool, size=studies, replace=False)) if pool > studies else range(pool)
-        fx.simulate_outcome_rows(rng, outcome, [study_list[int(j)] for j in members], seed)
+        simulate_outcome_rows(rng, outcome, [study_list[int(j)] for j in members], seed)
         outcome_list.append(outcome)
 
     files: dict[str, bytes] = rec.render_exports(by_source)
@@ -335,8 +337,8 @@ def simulate_review(out_dir: str | Path, outcomes: int = 3, studies: int = 6, re
     files["data/screening/title_abstract.csv"] = csv_text(TA_COLUMNS, ta_rows).encode()
     files["data/screening/full_text.csv"] = csv_text(FT_COLUMNS, ft_rows).encode()
     from metasr.extraction.sheets import NARRATIVE_COLUMNS, OUTCOME_COLUMNS, STUDY_COLUMNS
-    studies = studies_rows(study_list, outcome_list, seed)
-    files["data/extraction/studies.csv"] = csv_text(STUDY_COLUMNS, studies).encode()
+    study_rows = studies_rows(study_list, outcome_list, seed)
+    files["data/extraction/studies.csv"] = csv_text(STUDY_COLUMNS, study_rows).encode()
     files["data/extraction/narrative.csv"] = csv_text(NARRATIVE_COLUMNS, []).encode()
     for o in outcome_list:
         files[f"data/extraction/outcomes/{o.oid}.csv"] = csv_text(OUTCOME_COLUMNS, o.rows).encode()
