@@ -5,11 +5,11 @@ import math
 import pytest
 
 from metasr.extraction import conversions as conv
-from metasr.extraction.effects import Settings, effect_row
+from metasr.extraction.effects import ConversionSettings, effect_row
 from metasr.extraction.pvalues import parse_p
 from metasr.extraction.units import unit_factor
 
-SMD = Settings("SMD", unit="points")
+SMD = ConversionSettings("SMD", unit="points")
 
 
 def groups(form, **cells):
@@ -45,7 +45,7 @@ def test_median_forms_use_the_configured_method(form, cells, method):
     est = conv.median_to_mean_sd(30, 5.0, q1=cells.get("q1_1"), q3=cells.get("q3_1"), minimum=cells.get("min1"),
                                  maximum=cells.get("max1"))
     assert r.values["m1i"] == pytest.approx(est.mean) and r.values["sd1i"] == pytest.approx(est.sd)
-    hozo = effect_row(groups(form, n1=30, n2=30, **cells), Settings("SMD", median_conversion="hozo"))
+    hozo = effect_row(groups(form, n1=30, n2=30, **cells), ConversionSettings("SMD", median_conversion="hozo"))
     assert "Hozo" in hozo.conversion or "Handbook" in hozo.conversion
 
 
@@ -56,9 +56,10 @@ def test_mixed_group_forms():
 
 
 def test_events_for_risk_measures_and_person_time_for_irr():
-    r = effect_row(groups("events_n", n1=20, events1=5, n2=22, events2=3), Settings("RR"))
+    r = effect_row(groups("events_n", n1=20, events1=5, n2=22, events2=3), ConversionSettings("RR"))
     assert r.values == {"ai": 5, "n1i": 20, "ci": 3, "n2i": 22}
-    r = effect_row(groups("events_persontime", events1=12, time1=100.0, events2=8, time2=120.0), Settings("IRR"))
+    r = effect_row(groups("events_persontime", events1=12, time1=100.0, events2=8, time2=120.0),
+                   ConversionSettings("IRR"))
     assert r.values == {"x1i": 12, "t1i": 100.0, "x2i": 8, "t2i": 120.0}
     assert not effect_row(groups("events_n", n1=20, events1=5, n2=22, events2=3), SMD).usable
 
@@ -76,35 +77,35 @@ def test_p_value_bounds_follow_config():
     row = groups("p_value", n1=25, n2=22, p_value="<0.001", direction="group1_higher")
     excluded = effect_row(row, SMD)
     assert not excluded.usable and "bound" in excluded.reason
-    exact = effect_row(row, Settings("SMD", p_value_bounds="as_exact"))
+    exact = effect_row(row, ConversionSettings("SMD", p_value_bounds="as_exact"))
     assert exact.usable and exact.values["ti"] == pytest.approx(conv.t_from_p(0.001, 25, 22))
     assert "as if exact" in " ".join(exact.detail)
-    assert not effect_row({**row, "p_value": ">0.05"}, Settings("SMD", p_value_bounds="as_exact")).usable
+    assert not effect_row({**row, "p_value": ">0.05"}, ConversionSettings("SMD", p_value_bounds="as_exact")).usable
 
 
 def test_t_stat_and_p_for_non_smd():
     assert effect_row(groups("t_stat", n1=10, n2=10, t_stat=2.5), SMD).values["ti"] == 2.5
-    assert not effect_row(groups("t_stat", n1=10, n2=10, t_stat=2.5), Settings("MD")).usable
+    assert not effect_row(groups("t_stat", n1=10, n2=10, t_stat=2.5), ConversionSettings("MD")).usable
 
 
 def test_effect_ci_se_p():
     r = effect_row(groups("effect_ci", effect=2.0, effect_measure="RR", effect_ci_lb=1.0, effect_ci_ub=4.0),
-                   Settings("RR"))
+                   ConversionSettings("RR"))
     assert r.values["yi"] == pytest.approx(math.log(2)) and r.values["vi"] == pytest.approx(
         (math.log(4) / 3.919928) ** 2, rel=1e-6)
     r = effect_row(groups("effect_se", effect=0.3, effect_measure="SMD", effect_se=0.1), SMD)
     assert r.values == {"yi": 0.3, "vi": pytest.approx(0.01)}
-    r = effect_row(groups("effect_p", effect=0.045, effect_measure="beta", p_value="0.010"), Settings("GEN"))
+    r = effect_row(groups("effect_p", effect=0.045, effect_measure="beta", p_value="0.010"), ConversionSettings("GEN"))
     assert r.values["vi"] == pytest.approx((0.045 / 2.5758293) ** 2, rel=1e-6)
     # an MD with both group sizes becomes a t for an SMD outcome
     r = effect_row(groups("effect_se", effect=3.8, effect_measure="MD", effect_se=1.369, n1=25, n2=22), SMD)
     assert r.values["ti"] == pytest.approx(3.8 / 1.369)
     assert not effect_row(groups("effect_ci", effect=2.0, effect_measure="OR", effect_ci_lb=1.0,
-                                 effect_ci_ub=4.0), Settings("RR")).usable
+                                 effect_ci_ub=4.0), ConversionSettings("RR")).usable
 
 
 def test_gen_from_group_means_is_a_mean_difference():
-    r = effect_row(groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=25, mean2=4.0, sd2=1.0), Settings("GEN"))
+    r = effect_row(groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=25, mean2=4.0, sd2=1.0), ConversionSettings("GEN"))
     assert r.values == {"yi": 1.0, "vi": pytest.approx(4 / 20 + 1 / 25)}
 
 
@@ -117,22 +118,22 @@ def test_not_usable_rows_keep_their_reason():
 
 def test_units_are_harmonised_for_md_and_ignored_for_smd():
     row = groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=20, mean2=4.0, sd2=1.0, unit="mL")
-    md = effect_row(row, Settings("MD", unit="mm3"))
+    md = effect_row(row, ConversionSettings("MD", unit="mm3"))
     assert md.values["m1i"] == pytest.approx(5000.0) and md.values["sd2i"] == pytest.approx(1000.0)
     assert "x 1000" in " ".join(md.detail)
-    assert not effect_row({**row, "unit": "furlongs"}, Settings("MD", unit="mm3")).usable
-    assert effect_row({**row, "unit": "furlongs"}, Settings("SMD", unit="mm3")).usable
+    assert not effect_row({**row, "unit": "furlongs"}, ConversionSettings("MD", unit="mm3")).usable
+    assert effect_row({**row, "unit": "furlongs"}, ConversionSettings("SMD", unit="mm3")).usable
     assert unit_factor("µL", "mm³") == 1.0 and unit_factor("cm3", "mL") == pytest.approx(1.0)
     assert unit_factor("pg/mL", "ng/L") == pytest.approx(1.0) and unit_factor("s", "mm") is None
 
 
 def test_flip_aligns_direction():
     row = groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=20, mean2=4.0, sd2=2.0)
-    flipped = effect_row(row, Settings("SMD", flip=True))
+    flipped = effect_row(row, ConversionSettings("SMD", flip=True))
     assert flipped.values["m1i"] == -5.0 and flipped.values["m2i"] == -4.0 and "flipped" in flipped.conversion
-    counts = effect_row(groups("events_n", n1=20, events1=5, n2=22, events2=3), Settings("RR", flip=True))
+    counts = effect_row(groups("events_n", n1=20, events1=5, n2=22, events2=3), ConversionSettings("RR", flip=True))
     assert counts.values["ai"] == 15 and counts.values["ci"] == 19
-    t = effect_row(groups("t_stat", n1=10, n2=10, t_stat=2.5), Settings("SMD", flip=True))
+    t = effect_row(groups("t_stat", n1=10, n2=10, t_stat=2.5), ConversionSettings("SMD", flip=True))
     assert t.values["ti"] == -2.5
 
 
@@ -151,11 +152,11 @@ def test_parse_p_rejects_text():
 # ---- single-group forms (dat.pritz1997 row 1: 16 of 17; dat.molloy2014 row 1: r = 0.187, n = 109)
 
 def test_single_group_forms_give_their_measures_columns():
-    r = effect_row({"reported_form": "events_total", "events": 16, "n": 17}, Settings("PFT"))
+    r = effect_row({"reported_form": "events_total", "events": 16, "n": 17}, ConversionSettings("PFT"))
     assert r.usable and r.values == {"xi": 16, "ni": 17} and r.conversion == "none"
-    r = effect_row({"reported_form": "correlation", "r": 0.187, "n": 109}, Settings("ZCOR"))
+    r = effect_row({"reported_form": "correlation", "r": 0.187, "n": 109}, ConversionSettings("ZCOR"))
     assert r.usable and r.values == {"ri": 0.187, "ni": 109}
-    r = effect_row({"reported_form": "events_time", "events": 9, "time": 413}, Settings("IRFT"))
+    r = effect_row({"reported_form": "events_time", "events": 9, "time": 413}, ConversionSettings("IRFT"))
     assert r.usable and r.values == {"xi": 9, "ti": 413}
 
 
@@ -166,26 +167,27 @@ def test_single_group_forms_give_their_measures_columns():
     ({"reported_form": "mean_sd", "n1": 9, "mean1": 1.0, "sd1": 1.0, "n2": 9, "mean2": 2.0, "sd2": 1.0}, "COR"),
 ])
 def test_a_form_cannot_give_another_familys_measure(row, measure):
-    r = effect_row(row, Settings(measure))
+    r = effect_row(row, ConversionSettings(measure))
     assert not r.usable and measure in r.reason
 
 
 def test_flip_counts_the_others_and_negates_a_correlation():
-    r = effect_row({"reported_form": "events_total", "events": 16, "n": 17}, Settings("PLO", flip=True))
+    r = effect_row({"reported_form": "events_total", "events": 16, "n": 17}, ConversionSettings("PLO", flip=True))
     assert r.values == {"xi": 1, "ni": 17}
-    r = effect_row({"reported_form": "correlation", "r": 0.187, "n": 109}, Settings("COR", flip=True))
+    r = effect_row({"reported_form": "correlation", "r": 0.187, "n": 109}, ConversionSettings("COR", flip=True))
     assert r.values["ri"] == -0.187
-    assert not effect_row({"reported_form": "events_time", "events": 9, "time": 413}, Settings("IR", flip=True)).usable
+    rate = {"reported_form": "events_time", "events": 9, "time": 413}
+    assert not effect_row(rate, ConversionSettings("IR", flip=True)).usable
 
 
 @pytest.mark.parametrize("measure", ["SMDH", "ROM", "CVR", "VR"])
 def test_new_two_group_measures_take_group_means(measure):
-    r = effect_row(groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=22, mean2=4.0, sd2=1.5), Settings(measure))
+    r = effect_row(groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=22, mean2=4.0, sd2=1.5), ConversionSettings(measure))
     assert r.usable and r.values["m1i"] == 5.0 and r.values["sd2i"] == 1.5
 
 
 def test_a_reported_ratio_of_means_is_pooled_as_its_log():
     row = {"reported_form": "effect_ci", "effect": 1.5, "effect_measure": "ROM", "effect_ci_lb": 1.2,
            "effect_ci_ub": 1.875}
-    r = effect_row(row, Settings("ROM"))
+    r = effect_row(row, ConversionSettings("ROM"))
     assert r.usable and r.values["yi"] == pytest.approx(math.log(1.5))

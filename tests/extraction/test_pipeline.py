@@ -252,12 +252,12 @@ def test_studies_in_outcome_reads_the_header_as_validation_does(tmp_path):
 
 
 def test_single_group_subgroups_are_summed(tmp_path):
-    from metasr.extraction.effects import Settings
+    from metasr.extraction.effects import ConversionSettings
     from metasr.extraction.pipeline import convert_rows
 
     rows = [{"study_id": "S1", "comparison": "all", "subgroup": s, "reported_form": "events_total", "events": e,
              "n": n} for s, e, n in (("men", 4, 10), ("women", 6, 15))]  # SYNTHETIC counts
-    [(row, result)] = convert_rows(rows, Settings("PR"))
+    [(row, result)] = convert_rows(rows, ConversionSettings("PR"))
     assert result.usable and result.values == {"xi": 10, "ni": 25} and "sums" in result.conversion
 
 

@@ -48,7 +48,10 @@ class EffectRow:
 
 
 @dataclass(frozen=True)
-class Settings:
+class ConversionSettings:
+    """How an outcome's sheet rows become effect inputs: its measure and unit, and its choices of
+    conversion (pipeline.conversion_settings reads them from the config)."""
+
     measure: str
     unit: str | None = None
     flip: bool = False
@@ -57,7 +60,7 @@ class Settings:
     multi_arm: str | None = None  # dependence.multi_arm: split_shared | correlated (None: no dependence setting)
 
 
-def effect_row(row: dict, settings: Settings) -> EffectRow:
+def effect_row(row: dict, settings: ConversionSettings) -> EffectRow:
     """Convert one typed, validated row."""
     out = EffectRow()
     if row.get("exclude_reason"):
@@ -109,7 +112,7 @@ def _log_effect(row: dict) -> bool:
 
 # ---- units ------------------------------------------------------------------------------------
 
-def _harmonise_units(row: dict, settings: Settings, out: EffectRow) -> dict | None:
+def _harmonise_units(row: dict, settings: ConversionSettings, out: EffectRow) -> dict | None:
     factor = unit_factor(row.get("unit"), settings.unit)
     if factor is None:
         reported = row.get("effect_measure")
@@ -161,7 +164,7 @@ def group_mean_sd(row: dict, g: int, form: str, median_method: str) -> tuple[int
         f"group {g}: {inputs}, n {n} -> mean {est.mean:.4g}, SD {est.sd:.4g} ({est.method})"
 
 
-def _from_groups(row: dict, settings: Settings, out: EffectRow) -> None:
+def _from_groups(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
     form1, form2 = row["reported_form"], row.get("reported_form2") or row["reported_form"]
     measure = settings.measure
     family = measures.get(measure).family
@@ -205,7 +208,7 @@ SINGLE_FORM_WORDS = {"events_total": "events of a total", "events_time": "events
                      "correlation": "a correlation"}
 
 
-def _from_single(row: dict, settings: Settings, out: EffectRow) -> None:
+def _from_single(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
     form, family = row["reported_form"], measures.get(settings.measure).family
     if form not in measures.FAMILIES[family].sheet_forms:
         out.fail(f"{SINGLE_FORM_WORDS[form]} cannot give a {settings.measure}")
@@ -215,7 +218,7 @@ def _from_single(row: dict, settings: Settings, out: EffectRow) -> None:
 
 # ---- per-study effects ------------------------------------------------------------------------
 
-def _effect_se(row: dict, settings: Settings, out: EffectRow, ratio: bool) -> float | None:
+def _effect_se(row: dict, settings: ConversionSettings, out: EffectRow, ratio: bool) -> float | None:
     form = row["reported_form"]
     if form == "effect_se":
         se = row["effect_se"]
@@ -242,7 +245,7 @@ def _effect_se(row: dict, settings: Settings, out: EffectRow, ratio: bool) -> fl
     return se
 
 
-def _from_effect(row: dict, settings: Settings, out: EffectRow) -> None:
+def _from_effect(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
     measure, reported = settings.measure, row.get("effect_measure")
     ratio = _log_effect(row)
     if not measures.accepts_reported(measure, reported):
@@ -270,7 +273,7 @@ def _from_effect(row: dict, settings: Settings, out: EffectRow) -> None:
 
 # ---- test statistics --------------------------------------------------------------------------
 
-def _usable_p(row: dict, settings: Settings, out: EffectRow) -> float | None:
+def _usable_p(row: dict, settings: ConversionSettings, out: EffectRow) -> float | None:
     p = parse_p(row.get("p_value"))
     if p is None:
         out.fail(f"p-value '{row.get('p_value')}' cannot be read")
@@ -286,7 +289,7 @@ def _usable_p(row: dict, settings: Settings, out: EffectRow) -> float | None:
     return p.value
 
 
-def _from_test(row: dict, settings: Settings, out: EffectRow) -> None:
+def _from_test(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
     if not measures.get(settings.measure).from_test:
         out.fail(f"a p-value or t statistic gives a standardised difference, not a {settings.measure}")
         return

@@ -17,8 +17,8 @@ from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.extraction import conversions as conv
 from metasr.extraction.effects import (
     MEASURE_COLUMNS,
+    ConversionSettings,
     EffectRow,
-    Settings,
     can_split,
     effect_row,
     group_mean_sd,
@@ -69,7 +69,7 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
     return warnings
 
 
-def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict) -> Settings:
+def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict) -> ConversionSettings:
     """How an outcome's rows are converted; InputError if extraction cannot prepare its measure."""
     extraction_cfg = extraction_settings({"extraction": extraction_cfg or {}})
     measure = outcome_cfg["measure"]
@@ -78,12 +78,12 @@ def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict
                                          "cannot prepare", rule="measure",
                                  hint=f"use one of {', '.join(measures.ids())}"))
     dep = dependence.settings(outcome_cfg)
-    return Settings(measure=measure, unit=outcome_cfg.get("unit"), flip=bool(outcome_cfg.get("flip")),
+    return ConversionSettings(measure=measure, unit=outcome_cfg.get("unit"), flip=bool(outcome_cfg.get("flip")),
                     median_conversion=extraction_cfg["median_conversion"],
                     p_value_bounds=extraction_cfg["p_value_bounds"], multi_arm=dep["multi_arm"] if dep else None)
 
 
-def usable_study_ids(typed_rows: list[dict], settings: Settings) -> set[str]:
+def usable_study_ids(typed_rows: list[dict], settings: ConversionSettings) -> set[str]:
     """The studies with a usable row in the table prepare_outcome writes (its `usable` column).
 
     For rows that check_outcome_rows has already passed: the same conversion, without reading,
@@ -101,7 +101,7 @@ def usable_rows_by_study(rows: list[dict], sheet_rows: list[int]) -> dict[str, l
     return out
 
 
-def usable_rows_of(typed_rows: list[dict], settings: Settings) -> dict[str, list[int]]:
+def usable_rows_of(typed_rows: list[dict], settings: ConversionSettings) -> dict[str, list[int]]:
     """{study_id: sheet rows of its usable rows} for rows check_outcome_rows has passed (each with
     its sheet row under SHEET_ROW), converted as prepare_outcome converts them."""
     out: dict[str, list[int]] = {}
@@ -111,7 +111,7 @@ def usable_rows_of(typed_rows: list[dict], settings: Settings) -> dict[str, list
     return out
 
 
-def convert_rows(rows: list[dict], settings: Settings) -> list[tuple[dict, EffectRow]]:
+def convert_rows(rows: list[dict], settings: ConversionSettings) -> list[tuple[dict, EffectRow]]:
     """Convert rows; rows of one study/comparison/timepoint/es_id with subgroup labels are combined
     first; a group shared by several comparisons is then split or kept (settings.multi_arm)."""
     out: list[tuple[dict, EffectRow]] = []
@@ -153,7 +153,7 @@ def share_groups(converted: list[tuple[dict, EffectRow]], multi_arm: str | None)
             result.shared_split = len(members)
 
 
-def combine_subgroups(parts: list[dict], settings: Settings) -> tuple[dict, EffectRow]:
+def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[dict, EffectRow]:
     """One row from subgroup rows (Handbook Table 6.5.a for means/SDs; sums for counts)."""
     first = dict(parts[0])
     labels = ", ".join(str(p["subgroup"]) for p in parts)
