@@ -25,13 +25,14 @@ MAGNITUDE = (1e-100, 1e100)
 
 
 class RowChecker:
-    """Collects the problems of one row; `value` gives the typed cell."""
+    """Collects the problems of one row; `number` gives a numeric cell."""
 
     def __init__(self, row: dict, file: str, rownum: int):
         self.row, self.file, self.rownum = row, file, rownum
         self.problems: list[Problem] = []
 
-    def num(self, column: str):
+    def number(self, column: str) -> float | None:
+        """The typed cell when it is a number (not a bool); None when it is empty or text."""
         value = self.row.get(column)
         return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -58,7 +59,7 @@ def row_problems(row: dict, file: str, rownum: int) -> list[Problem]:
 def _magnitudes(check: RowChecker) -> None:
     low, high = MAGNITUDE
     for column, value in check.row.items():
-        value = check.num(column)
+        value = check.number(column)
         if value is None or value == 0 or low <= abs(value) <= high:
             continue
         what = "infinite" if math.isinf(value) else "too large" if abs(value) > high else "too close to 0"
@@ -75,7 +76,7 @@ def _form_cells(check: RowChecker) -> None:
 
 
 def _group_rules(check: RowChecker, g: int) -> None:
-    n, sd, se = check.num(f"n{g}"), check.num(f"sd{g}"), check.num(f"se{g}")
+    n, sd, se = check.number(f"n{g}"), check.number(f"sd{g}"), check.number(f"se{g}")
     if n is not None and n < 1:
         check.add(f"n{g}", "group size must be at least 1", "n>=1", "use the number of participants analysed")
     if sd is not None and sd <= 0:
@@ -84,7 +85,7 @@ def _group_rules(check: RowChecker, g: int) -> None:
         check.add(f"se{g}", "SE must be positive", "se>0", "check the table")
     _order(check, g, [("min", "q1_"), ("q1_", "median"), ("median", "q3_"), ("q3_", "max"),
                       ("min", "median"), ("median", "max")])
-    lb, ub, mean = check.num(f"ci_lb{g}"), check.num(f"ci_ub{g}"), check.num(f"mean{g}")
+    lb, ub, mean = check.number(f"ci_lb{g}"), check.number(f"ci_ub{g}"), check.number(f"mean{g}")
     if lb is not None and ub is not None:
         if lb >= ub:
             check.add(f"ci_lb{g}", f"CI lower limit {lb} is not below upper limit {ub}", "ci-order",
@@ -92,7 +93,7 @@ def _group_rules(check: RowChecker, g: int) -> None:
         elif mean is not None and not lb <= mean <= ub:
             check.add(f"mean{g}", f"mean {mean} lies outside its CI [{lb}, {ub}]", "ci-contains-estimate",
                       "check the mean and the CI")
-    events, time = check.num(f"events{g}"), check.num(f"time{g}")
+    events, time = check.number(f"events{g}"), check.number(f"time{g}")
     if events is not None and events < 0:
         check.add(f"events{g}", "event count is negative", "events>=0", "check the count")
     if events is not None and n is not None and events > n and check.row.get("reported_form") == "events_n":
@@ -104,7 +105,7 @@ def _group_rules(check: RowChecker, g: int) -> None:
 
 def _single_group_rules(check: RowChecker) -> None:
     """A single-group study's events, sample size, person-time and correlation."""
-    events, n, time, r = (check.num(c) for c in ("events", "n", "time", "r"))
+    events, n, time, r = (check.number(c) for c in ("events", "n", "time", "r"))
     if n is not None and n < 1:
         check.add("n", "sample size must be at least 1", "n>=1", "use the number of participants analysed")
     if events is not None and events < 0:
@@ -121,7 +122,7 @@ def _single_group_rules(check: RowChecker) -> None:
 def _order(check: RowChecker, g: int, pairs) -> None:
     names = {"q1_": "q1", "q3_": "q3"}
     for low, high in pairs:
-        a, b = check.num(f"{low}{g}"), check.num(f"{high}{g}")
+        a, b = check.number(f"{low}{g}"), check.number(f"{high}{g}")
         if a is not None and b is not None and a > b:
             check.add(f"{low}{g}", f"{names.get(low, low)} ({a}) is above {names.get(high, high)} ({b})",
                       f"{names.get(low, low)}<={names.get(high, high)}",
@@ -129,8 +130,8 @@ def _order(check: RowChecker, g: int, pairs) -> None:
 
 
 def _effect_rules(check: RowChecker) -> None:
-    effect, lb, ub = check.num("effect"), check.num("effect_ci_lb"), check.num("effect_ci_ub")
-    se, measure = check.num("effect_se"), check.row.get("effect_measure")
+    effect, lb, ub = check.number("effect"), check.number("effect_ci_lb"), check.number("effect_ci_ub")
+    se, measure = check.number("effect_se"), check.row.get("effect_measure")
     if lb is not None and ub is not None:
         if lb >= ub:
             check.add("effect_ci_lb", f"CI lower limit {lb} is not below upper limit {ub}", "ci-order",
@@ -142,7 +143,7 @@ def _effect_rules(check: RowChecker) -> None:
         check.add("effect_se", "SE must be positive", "se>0", "check the source")
     if measure is not None and measures.reported_scale(measure) == "log":
         for column in ("effect", "effect_ci_lb", "effect_ci_ub"):
-            value = check.num(column)
+            value = check.number(column)
             if value is not None and value <= 0:
                 check.add(column, f"a {measure} must be positive", "ratio>0",
                           "write the ratio itself, not its logarithm")
@@ -160,7 +161,7 @@ def _p_and_t_rules(check: RowChecker) -> None:
                       "a p-value is a probability; percentages are not allowed")
         elif check.row.get("reported_form") == "effect_p":
             _effect_p_rules(check, p.value)
-    t, direction = check.num("t_stat"), check.row.get("direction")
+    t, direction = check.number("t_stat"), check.row.get("direction")
     if t is not None and direction in ("group1_higher", "group1_lower") and t != 0:
         if (t > 0) != (direction == "group1_higher"):
             check.add("direction", f"t = {t} contradicts direction '{direction}'", "direction-consistent",
@@ -176,7 +177,7 @@ def _effect_p_rules(check: RowChecker, p: float) -> None:
                   "with an exclude_reason")
         return
     measure = check.row.get("effect_measure")
-    effect, ratio = check.num("effect"), measure is not None and measures.reported_scale(measure) == "log"
+    effect, ratio = check.number("effect"), measure is not None and measures.reported_scale(measure) == "log"
     if effect is not None and effect == (1 if ratio else 0):
         check.add("effect", f"a null effect ({effect:g}) with p = {p:g} gives a standard error of 0",
                   "effect_p: effect not null", "use the effect's CI or SE, or check the effect and the p-value")
@@ -186,10 +187,10 @@ def _skew_warnings(check: RowChecker) -> None:
     for g, form in enumerate(group_forms(check.row), start=1):
         if form not in MEDIAN_FORMS:
             continue
-        m = check.num(f"median{g}")
+        m = check.number(f"median{g}")
         for low, high, what in (("q1_", "q3_", "quartiles"), ("min", "max", "range")):
-            a, b = check.num(f"{low}{g}"), check.num(f"{high}{g}")
-            if None in (m, a, b):
+            a, b = check.number(f"{low}{g}"), check.number(f"{high}{g}")
+            if m is None or a is None or b is None:
                 continue
             asym = median_asymmetry(m, a, b)
             if abs(asym) > SKEW_WARNING:
