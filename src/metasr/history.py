@@ -109,9 +109,10 @@ def save_snapshot(snapshot: dict, history_dir: str | Path) -> Path:
     """Store a snapshot as the next numbered file, unless it equals the latest one."""
     snapshots = list_snapshots(history_dir)
     digest = snapshot_hash(snapshot)
-    if snapshots and SNAPSHOT_NAME.match(snapshots[-1].name).group(2) == digest:
+    latest = SNAPSHOT_NAME.match(snapshots[-1].name) if snapshots else None  # list_snapshots: names that match
+    if latest and latest.group(2) == digest:
         return snapshots[-1]
-    number = int(SNAPSHOT_NAME.match(snapshots[-1].name).group(1)) + 1 if snapshots else 1
+    number = int(latest.group(1)) + 1 if latest else 1
     path = Path(history_dir) / f"{number:04d}-{digest}.json"
     atomic_write_text(path, json.dumps(snapshot, indent=2, sort_keys=True) + "\n")
     return path
@@ -139,7 +140,9 @@ def outcome_change(oid: str, old: dict | None, new: dict | None) -> dict | None:
     if old == new:
         return None
     if old is None or new is None:
-        return {"outcome": oid, "label": (new or old)["label"],
+        present = new if new is not None else old
+        assert present is not None  # old != new: one of them is there
+        return {"outcome": oid, "label": present["label"],
                 "change": "outcome added" if old is None else "outcome removed", "before": old, "after": new,
                 "studies_added": [], "studies_removed": [], "flipped": []}
     if all(_same(old.get(k), new.get(k)) for k in COMPARED) and old["studies"] == new["studies"]:

@@ -178,8 +178,8 @@ def domain_value(tool: Tool, domain: Domain, raw):
     value = word(raw)
     allowed = (domain.levels or tool.levels) + (NO_INFORMATION, "")
     if value not in allowed:
-        stars = f"0 to {domain.max_stars} stars or " if domain.max_stars is not None else ""
-        return None, f"{tool.name} judges {domain.name.lower()} as {stars}" + \
+        star_range = f"0 to {domain.max_stars} stars or " if domain.max_stars is not None else ""
+        return None, f"{tool.name} judges {domain.name.lower()} as {star_range}" + \
             ", ".join(v for v in allowed if v) + " (or empty: not assessed)"
     return value, None
 
@@ -206,7 +206,8 @@ def derive_overall(tool: Tool, values: dict, kind: str = "bias") -> str | None:
     levels = tool.levels
     known = [w for w in words if w != NO_INFORMATION]
     worst = max(known, key=levels.index) if known else NO_INFORMATION
-    if NO_INFORMATION in words and (not known or JUDGEMENTS[worst][2] < 2):
+    concern = JUDGEMENTS[worst][2]  # None only for "no information", when nothing is known
+    if NO_INFORMATION in words and (concern is None or concern < 2):
         return NO_INFORMATION
     return worst
 
@@ -301,14 +302,15 @@ def _overall(study: StudyRob, tool: Tool, raw) -> None:
         study.problems.append((OVERALL, raw, f"{tool.name} judges the overall risk of bias as "
                                              + ", ".join(tool.levels + (NO_INFORMATION,))))
         given = ""
-    allowed = allowed_overall(tool, study.values)
+    derived = derive_overall(tool, study.values)
+    allowed = allowed_overall(tool, study.values)  # None exactly when derived is None
     if given and allowed is not None and given not in allowed:
         study.problems.append((OVERALL, raw, f"{tool.name}'s rule gives "
                                              f"'{' or '.join(sorted(allowed))}' for these domains"))
     if given:
         study.overall = given
-    elif allowed is not None:
-        study.overall, study.derived = derive_overall(tool, study.values), True
+    elif derived is not None:
+        study.overall, study.derived = derived, True
 
 
 def row_problems(row: dict, file: str, row_number: int) -> list:

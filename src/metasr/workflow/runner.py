@@ -16,12 +16,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from metasr.errors import InputError
 from metasr.io import SYSTEM_RULES, translate_os_error
 
-Files = TypeVar("Files")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Files = TypeVar("Files", bound="DataclassInstance")
 
 
 def files_from(cls: type[Files], named: Any) -> Files:

@@ -98,7 +98,7 @@ def parse(text: str, path: str) -> list[dict]:
         fields = {key.lower(): str(f.value) for key, f in entry.fields_dict.items()}
         get = partial(_first_field, fields)
         records.append({
-            "line": entry.start_line + 1,
+            "line": entry.start_line + 1 if entry.start_line is not None else "",  # "": line unknown
             "title": get("title"),
             "authors": _authors(fields.get("author", "")),
             "year": get("year", "date"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv as _csv
 import io
 import re
+from typing import Any
 
 from metasr.errors import InputError, Problem
 from metasr.io import allow_long_fields
@@ -118,7 +119,7 @@ def parse(text: str, path: str, mapping: dict | None = None) -> list[dict]:
                     message=f"row has {len(row)} fields but the header has {len(header)}",
                     file=str(path), row=line, value=",".join(row)[:80], rule="csv row width",
                     hint="a field probably contains an unquoted delimiter or quote"))
-            record = {field: _cell(row, index) for field, index in columns.items()}
+            record: dict[str, Any] = {field: _cell(row, index) for field, index in columns.items()}
             record["pages"] = _pages(row, keys, columns)
             if not record.get("pmid") and extra is not None:
                 found = _PMID_IN_EXTRA.search(_cell(row, extra))
