@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -213,7 +214,7 @@ def _sheet_row(row: dict, form: str, mapping: dict, measure: str, file: str, lin
                                     value=row.get(column), rule="numeric", hint="write a plain number such as 12.5"))
             return None
         values[column] = value
-    out = {"reported_form": form}
+    out: dict[str, Any] = {"reported_form": form}
     if "bi" in mapping:  # ai, bi, ci, di -> events and group sizes
         values["n1i"], values["n2i"] = values["ai"] + values["bi"], values["ci"] + values["di"]
         mapping = {"ai": "events1", "n1i": "n1", "ci": "events2", "n2i": "n2"}
@@ -237,18 +238,18 @@ def _effect_row(values: dict, form: str, measure: str, out: dict) -> dict:
     """An effect row; a ratio's log-scale yi (and its SE) become the ratio and its 95% CI."""
     effect_measure = "other" if get(measure).family == "generic" else measure
     yi = values["yi"]
-    se = values["sei"] if "sei" in values else (math.sqrt(values["vi"]) if "vi" in values else None)
-    if is_ratio(measure):
-        if form == "effect_ci":
-            lb, ub = values["ci_lb"], values["ci_ub"]
-        else:
-            lb, ub = yi - Z975 * se, yi + Z975 * se
-        return {**out, "reported_form": "effect_ci", "effect": math.exp(yi), "effect_measure": measure,
-                "effect_ci_lb": math.exp(lb), "effect_ci_ub": math.exp(ub)}
     if form == "effect_ci":
-        return {**out, "effect": yi, "effect_measure": effect_measure, "effect_ci_lb": values["ci_lb"],
-                "effect_ci_ub": values["ci_ub"]}
-    return {**out, "reported_form": "effect_se", "effect": yi, "effect_measure": effect_measure, "effect_se": se}
+        lb, ub = values["ci_lb"], values["ci_ub"]
+        if not is_ratio(measure):
+            return {**out, "effect": yi, "effect_measure": effect_measure, "effect_ci_lb": lb, "effect_ci_ub": ub}
+    else:  # effect_se: from sei or vi
+        se = values["sei"] if "sei" in values else math.sqrt(values["vi"])
+        if not is_ratio(measure):
+            return {**out, "reported_form": "effect_se", "effect": yi, "effect_measure": effect_measure,
+                    "effect_se": se}
+        lb, ub = yi - Z975 * se, yi + Z975 * se
+    return {**out, "reported_form": "effect_ci", "effect": math.exp(yi), "effect_measure": measure,
+            "effect_ci_lb": math.exp(lb), "effect_ci_ub": math.exp(ub)}
 
 
 def read_study_table(path: str | Path, measure: str) -> TableImport:

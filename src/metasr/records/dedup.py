@@ -63,7 +63,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +108,7 @@ STAGES = ("doi", "pmid", "title", "head", "tail", "author_page", "volume_page")
 
 def blocking_keys(k: RecordKeys) -> list[tuple]:
     """(stage, key...) tuples; records sharing one are compared in that stage."""
-    keys = []
+    keys: list[tuple] = []
     if k.doi:
         keys.append(("doi", k.doi))
     if k.pmid:
@@ -455,8 +455,8 @@ def read_overrides(path, rows: list[dict]) -> tuple[list[Link], set[tuple[int, i
     only a header means no overrides."""
     if path is None or not Path(path).exists():
         return [], set()
-    index = {"record_id": {r["record_id"]: i for i, r in enumerate(rows)},
-             "doi": defaultdict(list), "pmid": defaultdict(list)}
+    index: dict[str, dict] = {"record_id": {r["record_id"]: i for i, r in enumerate(rows)},
+                         "doi": defaultdict(list), "pmid": defaultdict(list)}
     for i, row in enumerate(rows):
         if row.get("doi"):
             index["doi"][row["doi"]].append(i)
@@ -573,7 +573,7 @@ class Identifiers:
     """DOIs and PMIDs that links declared to name one work (`identifier_conflict` links and
     reviewers' `same` overrides): a union-find over ('doi', value) and ('pmid', value)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.parent: dict[tuple, tuple] = {}
 
     def canonical(self, kind: str, value: str) -> tuple:
@@ -600,7 +600,7 @@ class Clusters:
     disagree on it, while copies whose DOI already tolerated print/online differences can
     still take in a copy that agrees with one of them."""
 
-    def __init__(self, keys: list[RecordKeys], distinct: set[tuple[int, int]]):
+    def __init__(self, keys: list[RecordKeys], distinct: AbstractSet[tuple[int, int]]):
         self.keys = keys
         self.parent = list(range(len(keys)))
         self.members = {i: [i] for i in range(len(keys))}
@@ -712,8 +712,8 @@ Progress = Callable[[str, int, int], None]
 PROGRESS_EVERY = 5000  # blocks between progress calls
 
 
-def cluster_records(rows: list[dict], same: list[Link] = (),
-                    distinct: set[tuple[int, int]] = frozenset(),
+def cluster_records(rows: list[dict], same: Sequence[Link] = (),
+                    distinct: AbstractSet[tuple[int, int]] = frozenset(),
                     progress: Progress | None = None) -> Clustering:
     """Cluster rows: reviewer `same` links first, then blocking stages from the strongest key
     (DOI) to the weakest; inside a stage each link is applied as soon as it is found, and a
@@ -759,9 +759,9 @@ def cluster_records(rows: list[dict], same: list[Link] = (),
                 continue  # already one cluster: nothing to compare
             for i, j in block_pairs(block, keys, stage):
                 if find(i) != find(j):
-                    link = compare(keys[i], keys[j])
-                    if link is not None:
-                        apply(link)
+                    found = compare(keys[i], keys[j])
+                    if found is not None:
+                        apply(found)
         if progress:
             progress(stage, len(blocks), len(blocks))
     roots: dict[int, int] = {}
