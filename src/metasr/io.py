@@ -17,7 +17,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -222,13 +222,13 @@ def _cell(value: Any) -> Any:
     return csv_safe_cell(value)
 
 
-def _rows_for_writing(columns: list[str], rows: Iterable) -> Iterator[list]:
+def _rows_for_writing(columns: Sequence[str], rows: Iterable) -> Iterator[list]:
     for row in rows:
         cells = [row.get(c, "") for c in columns] if isinstance(row, dict) else list(row)
         yield [_cell(cell) for cell in cells]
 
 
-def write_csv(path: str | os.PathLike, columns: list[str], rows: Iterable) -> None:
+def write_csv(path: str | os.PathLike, columns: Sequence[str], rows: Iterable) -> None:
     """Write a UTF-8 CSV atomically: a header, then `rows` (dicts keyed by column, or lists in
     column order), every cell through `csv_safe_cell` (and line breaks inside cells as "\n").
     Cells are written as given (format numbers first if their text matters)."""
@@ -238,7 +238,7 @@ def write_csv(path: str | os.PathLike, columns: list[str], rows: Iterable) -> No
         writer.writerows(_rows_for_writing(columns, rows))
 
 
-def csv_text(columns: list[str], rows: Iterable) -> str:
+def csv_text(columns: Sequence[str], rows: Iterable) -> str:
     """The text `write_csv` would write (for outputs assembled in memory)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

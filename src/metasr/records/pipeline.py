@@ -126,7 +126,9 @@ def read_parsed(path) -> list[dict]:
 
 def load_inputs(paths) -> list[dict]:
     """Rows from parsed tables or raw exports (parsed on the fly, source = file name)."""
-    rows, seen_sources, seen_files = [], {}, set()
+    rows: list[dict] = []
+    seen_sources: dict[str, str] = {}  # source name -> the file it came from
+    seen_files: set[Path] = set()
     for path in paths:
         # The same file twice would count its records twice in PRISMA's "identified".
         if Path(path).resolve() in seen_files:

@@ -93,10 +93,13 @@ def _effects(pooled: dict) -> tuple[float, float, float] | None:
     """(estimate, lower, upper) on the natural scale (ratios back-transformed)."""
     m = pooled.get("model") or {}
     values = [finite(m.get(k)) for k in ("estimate", "ci_lb", "ci_ub")]
-    if any(v is None for v in values):
+    display = measures.display_of(pooled)
+    if display.ratio:
+        values = [display.back(v) for v in values]  # None: missing, or too large to back-transform
+    est, lb, ub = values
+    if est is None or lb is None or ub is None:
         return None
-    disp = measures.display_of(pooled)
-    return tuple(disp.back(v) for v in values) if disp.ratio else tuple(values)
+    return est, lb, ub
 
 
 def assumed_risks(pooled: dict, sof: dict) -> list[dict]:
@@ -173,7 +176,8 @@ def continuous_effect(pooled: dict, sof: dict, unit: str) -> dict | None:
     sd = sd if sd is not None else _median(sds)
     if sd is None:
         return None
-    out.update(sd=sd, difference=tuple(sd * e for e in effects))
+    est, lb, ub = effects
+    out.update(sd=sd, difference=(sd * est, sd * lb, sd * ub))
     return out
 
 
@@ -236,8 +240,9 @@ def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="p
     elif kind in MEAN_KINDS:
         unit = outcome_cfg.get("unit", "")
         cont = continuous_effect(pooled, sof, unit)
-        if kind == "standardised mean difference":
-            est, lb, ub = _effects(pooled)
+        smd = _effects(pooled) if kind == "standardised mean difference" else None
+        if smd is not None:
+            est, lb, ub = smd
             row["relative"] = f"SMD {_higher_lower(est, 2)} ({_higher_lower(lb, 2)} to " \
                               f"{_higher_lower(ub, 2)})"
         if cont:

@@ -22,7 +22,8 @@ def cohen_kappa(pairs: list[tuple[str, str]]) -> dict:
     used one and the same category throughout).
     """
     n = len(pairs)
-    result = {"n": n, "po": None, "pe": None, "kappa": None, "se": None, "ci_lb": None, "ci_ub": None}
+    result: dict[str, float | None] = {"n": n, "po": None, "pe": None, "kappa": None, "se": None, "ci_lb": None,
+                                       "ci_ub": None}
     if n == 0:
         return result
     first = Counter(a for a, _ in pairs)

@@ -8,6 +8,7 @@ unresolved conflict when they do not. Every problem in a file is collected befor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def known_columns(stage: str) -> list[str]:
 
 
 def check_columns(path: str, columns: list[str], stage: str | None = None,
-                  rows: list[dict] = ()) -> list[Problem]:
+                  rows: Sequence[dict] = ()) -> list[Problem]:
     """Missing and unknown columns (a blank header cell is unknown only when its column holds
     something: spreadsheets leave empty columns behind)."""
     problems = []
@@ -195,16 +196,19 @@ def _parse_row(stage, path, row_number, row, index, reasons) -> tuple[Decision |
             value=resolution.key.value.replace("\x1f", " | ") if resolution.key else None,
             rule=rule[resolution.error], hint=hint[resolution.error]))
 
-    for key in resolution.unmatched:
-        problems.append(Problem(
-            f"{key.describe()} matches no record; identified by {resolution.key.describe()} instead",
+    deciding = resolution.key  # the identifier that matched (unmatched ones come before it)
+    if deciding is not None:
+        problems += [Problem(
+            f"{key.describe()} matches no record; identified by {deciding.describe()} instead",
             file=path, row=row_number, column=key.kind, value=key.value, rule="decision for a known record",
-            severity="warning", hint="check the identifier (a typo, or an export that lacks it)"))
-    if any(p.severity == "error" for p in problems):
+            severity="warning", hint="check the identifier (a typo, or an export that lacks it)")
+            for key in resolution.unmatched]
+    # a resolution without error names its cluster and key, and one with an error is a problem
+    if any(p.severity == "error" for p in problems) or resolution.cluster_id is None or deciding is None:
         return None, problems
     return Decision(
         stage=stage, file=path, row=row_number, cluster_id=resolution.cluster_id,
-        key=resolution.key.describe(), decision=final, reason=reason,
+        key=deciding.describe(), decision=final, reason=reason,
         reviewer1=reviewer1, reviewer2=reviewer2,
         study_id="; ".join(split_study_ids(study_id)) if final == "include" else "",
         notes=row.get("notes", ""),

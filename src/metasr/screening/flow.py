@@ -50,19 +50,21 @@ class ScreenedRecord:
 
     @property
     def title_abstract_reason(self) -> str:
-        return self.title_abstract.reason if self.status == EXCLUDED_TITLE_ABSTRACT else ""
+        decision = self.title_abstract  # None: the record has no decision (build_flow's problem)
+        return decision.reason if decision is not None and self.status == EXCLUDED_TITLE_ABSTRACT else ""
 
     @property
     def full_text_reason(self) -> str:
-        if self.status != EXCLUDED_FULL_TEXT:
+        decision = self.full_text  # None: passed title and abstract, but no full-text decision
+        if decision is None or self.status != EXCLUDED_FULL_TEXT:
             return ""
-        return UNRESOLVED_REASON if self.full_text.decision == UNRESOLVED else self.full_text.reason
+        return UNRESOLVED_REASON if decision.decision == UNRESOLVED else decision.reason
 
     @property
     def study_ids(self) -> tuple[str, ...]:
         """The studies an included report belongs to (a report may hold several; a report without a
         study_id is its own study)."""
-        if self.status != INCLUDED:
+        if self.status != INCLUDED or self.full_text is None:  # included: by its full-text decision
             return ()
         return self.full_text.study_ids or (self.cluster_id,)
 

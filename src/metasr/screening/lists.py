@@ -53,7 +53,7 @@ def previous_decisions(decisions_csv, records: list[dict]) -> dict[str, tuple[st
         return {}
     index = KeyIndex.from_records(records)
     _, rows = read_table(decisions_csv)
-    found = {}
+    found: dict[str, tuple[str, str]] = {}
     for row in rows:
         resolution = resolve(row, index)
         decision = _decision_word(row.get("decision", ""))
