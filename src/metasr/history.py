@@ -34,12 +34,12 @@ def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:
 
     A single-study outcome is not pooled, but its one estimate is still what a reader sees, so it is
     compared like a pooled one."""
-    disp = measures.display_of(pooled)
+    display = measures.display_of(pooled)
     model = pooled.get("model") or {}
     if not model and pooled.get("status") == "single_study" and pooled.get("studies"):
         model = single_study_estimate(pooled)
-        disp = disp.for_study(pooled["studies"][0])
-    transformed = {key: disp.back(model.get(key)) for key in ("estimate", "ci_lb", "ci_ub")}
+        display = display.for_study(pooled["studies"][0])
+    transformed = {key: display.back(model.get(key)) for key in ("estimate", "ci_lb", "ci_ub")}
     return {
         "label": pooled.get("label", pooled.get("outcome")),
         "status": pooled.get("status"),
@@ -52,8 +52,8 @@ def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:
         "ci_lb": transformed["ci_lb"],
         "ci_ub": transformed["ci_ub"],
         "pval": model.get("pval"),
-        "significant": significant(model.get("pval")) if disp.null is not None else None,
-        "direction": direction(model.get("estimate"), disp.null, single_group=disp.record.groups == 1),
+        "significant": significant(model.get("pval")) if display.null is not None else None,
+        "direction": direction(model.get("estimate"), display.null, single_group=display.record.groups == 1),
         "certainty": certainty,
     }
 

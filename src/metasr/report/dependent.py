@@ -4,21 +4,20 @@ studies behind study-level sensitivity analyses."""
 
 from __future__ import annotations
 
-from metasr import dependence
-from metasr.figures.style import display
+from metasr import dependence, measures
 
 
-def _f(x, digits=2) -> str:
+def _fixed(x, digits=2) -> str:
     try:
         return f"{float(x):.{digits}f}"
     except (TypeError, ValueError):
         return "–"
 
 
-def _estimate(disp, est, lb, ub) -> str:
+def _estimate(display, est, lb, ub) -> str:
     if est is None:
         return "–"
-    return f"{_f(disp.shown(est))} [{_f(disp.shown(lb))}, {_f(disp.shown(ub))}]"
+    return f"{_fixed(display.shown(est))} [{_fixed(display.shown(lb))}, {_fixed(display.shown(ub))}]"
 
 
 def is_multilevel(pooled: dict) -> bool:
@@ -29,28 +28,30 @@ def model_rows(pooled: dict) -> list[tuple[str, str]]:
     """Pooled result of a three-level model: estimate, interval (CR2 when robust), sigma2 and I2 per
     level (the metafor website's I2 for multilevel models), Q."""
     m = pooled.get("model") or {}
-    disp = display(pooled)
+    display = measures.display_of(pooled)
     robust = m.get("robust") is not None
     sigma2 = m.get("sigma2") or [None, None]
     levels = m.get("I2_levels") or [None, None]
     rows = [("Pooled estimate [95% CI]" + (" (CR2 cluster-robust)" if robust else ""),
-             _estimate(disp, m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")))]
+             _estimate(display, m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")))]
     if robust:
-        rows.append(("Robust test", f"t = {_f(m.get('stat'))}, df = {_f(m.get('df'), 1)} (Satterthwaite), "
-                                    f"P = {_p(m.get('pval'))}"))
+        rows.append(("Robust test", f"t = {_fixed(m.get('stat'))}, df = {_fixed(m.get('df'), 1)} (Satterthwaite), "
+                                    f"P = {_p_text(m.get('pval'))}"))
         mb = m.get("model_based") or {}
-        rows.append(("Model-based 95% CI (z)", _estimate(disp, m.get("estimate"), mb.get("ci_lb"), mb.get("ci_ub"))))
+        rows.append(("Model-based 95% CI (z)", _estimate(display, m.get("estimate"), mb.get("ci_lb"), mb.get("ci_ub"))))
     else:
-        rows.append(("Test for overall effect", f"z = {_f(m.get('stat'))}, P = {_p(m.get('pval'))}"))
-    rows += [("95% prediction interval", f"[{_f(disp.shown(m.get('pi_lb')))}, {_f(disp.shown(m.get('pi_ub')))}]"),
-             ("σ² between studies", _f(sigma2[0], 4)), ("σ² within studies", _f(sigma2[1], 4)),
-             ("I² total / between / within", f"{_f(m.get('I2'), 1)}% / {_f(levels[0], 1)}% / {_f(levels[1], 1)}%"),
-             ("Cochran's Q", f"Q = {_f(m.get('Q'))}, df = {m.get('Q_df', '–')}, P = {_p(m.get('Q_pval'))}"),
+        rows.append(("Test for overall effect", f"z = {_fixed(m.get('stat'))}, P = {_p_text(m.get('pval'))}"))
+    pi_lb, pi_ub = (_fixed(display.shown(m.get(bound))) for bound in ("pi_lb", "pi_ub"))
+    rows += [("95% prediction interval", f"[{pi_lb}, {pi_ub}]"),
+             ("σ² between studies", _fixed(sigma2[0], 4)), ("σ² within studies", _fixed(sigma2[1], 4)),
+             ("I² total / between / within",
+              f"{_fixed(m.get('I2'), 1)}% / {_fixed(levels[0], 1)}% / {_fixed(levels[1], 1)}%"),
+             ("Cochran's Q", f"Q = {_fixed(m.get('Q'))}, df = {m.get('Q_df', '–')}, P = {_p_text(m.get('Q_pval'))}"),
              ("Studies (effect sizes)", f"{m.get('n_clusters', '–')} ({m.get('k', '–')})")]
     return rows
 
 
-def _p(p) -> str:
+def _p_text(p) -> str:
     try:
         p = float(p)
     except (TypeError, ValueError):
@@ -63,7 +64,7 @@ def section(pooled: dict) -> dict | None:
     dep = pooled.get("dependence")
     if not dep:
         return None
-    disp = display(pooled)
+    display = measures.display_of(pooled)
     model = pooled.get("model") or {}
     text = f"Method: {dep['method']} ({dep.get('description', '')}); {dependence.counts_text(pooled)}."
     if dep.get("rho") is not None:
@@ -75,9 +76,9 @@ def section(pooled: dict) -> dict | None:
     rows = []
     multilevel = any(r.get("sigma2") for r in pooled.get("rho_sensitivity") or [])
     for r in pooled.get("rho_sensitivity") or []:
-        variance = (f"{_f(r['sigma2'][0], 4)} / {_f(r['sigma2'][1], 4)}" if r.get("sigma2")
-                    else _f(r.get("tau2"), 4))
-        rows.append({"rho": f"{r['rho']:g}", "estimate": _estimate(disp, r.get("estimate"), r.get("ci_lb"),
+        variance = (f"{_fixed(r['sigma2'][0], 4)} / {_fixed(r['sigma2'][1], 4)}" if r.get("sigma2")
+                    else _fixed(r.get("tau2"), 4))
+        rows.append({"rho": f"{r['rho']:g}", "estimate": _estimate(display, r.get("estimate"), r.get("ci_lb"),
                                                                       r.get("ci_ub")), "variance": variance})
     return {"text": text, "rho_rows": rows,
             "variance_header": "σ² between / within" if multilevel else "τ² (between studies)"}

@@ -36,10 +36,6 @@ import re
 from metasr import dependence, display as dp, measures, rob
 from metasr.display import finite
 
-
-def display(pooled: dict) -> measures.Display:
-    return measures.display_of(pooled)
-
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 DOMAIN_NAMES = {
     "risk_of_bias": "Risk of bias", "inconsistency": "Inconsistency",
@@ -54,12 +50,12 @@ SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯
 OPTIMAL_INFORMATION_SIZE = 400  # participants; GRADE's rule of thumb for continuous outcomes
 
 
-def _appreciable(disp: measures.Display) -> tuple[float, float] | None:
+def _appreciable(display: measures.Display) -> tuple[float, float] | None:
     """Limits of an appreciable effect, on the analysis scale (logs for ratios)."""
-    limits = disp.grade
+    limits = display.grade
     if limits is None:
         return None
-    low, high = (disp.forward(v) for v in limits)
+    low, high = (display.forward(v) for v in limits)
     return None if low is None or high is None else (low, high)
 
 
@@ -94,7 +90,7 @@ def inconsistency(pooled: dict) -> tuple[int, str]:
     i2, lb, ub = finite(m.get("I2")), finite(m.get("pi_lb")), finite(m.get("pi_ub"))
     if i2 is None:
         return 0, "heterogeneity not estimable"
-    null = display(pooled).null
+    null = measures.display_of(pooled).null
     if null is None:  # no null to cross: the size of the heterogeneity alone
         return (-1 if i2 > 75 else 0), f"I² = {i2:.0f}% (the measure has no null)"
     pi_crosses = lb is not None and ub is not None and lb < null < ub
@@ -113,17 +109,17 @@ def imprecision(pooled: dict) -> tuple[int, str]:
     lb, ub = finite(m.get("ci_lb")), finite(m.get("ci_ub"))
     if lb is None or ub is None:
         return 0, "no confidence interval"
-    disp = display(pooled)
-    limits = _appreciable(disp)
+    display = measures.display_of(pooled)
+    limits = _appreciable(display)
     n = participants(pooled)
     if limits is not None and lb < limits[0] and ub > limits[1]:
         return -2, "the CI includes both appreciable benefit and appreciable harm"
-    if disp.null is not None and lb < disp.null < ub:
+    if display.null is not None and lb < display.null < ub:
         return -1, "the CI includes the null"
     if n is not None and n < OPTIMAL_INFORMATION_SIZE:
         return -1, f"{n} participants, fewer than the optimal information size " \
                    f"({OPTIMAL_INFORMATION_SIZE})"
-    if disp.null is None:
+    if display.null is None:
         return 0, f"{n} participants" if n else "no null: judged on the participants"
     return 0, "the CI excludes the null" + (f"; {n} participants" if n else "")
 
@@ -205,7 +201,7 @@ def starting_level(pooled: dict, studies_by_id: dict) -> tuple[str, str, bool]:
 def large_effect(pooled: dict) -> tuple[int, str]:
     """GRADE's large (ratio > 2 or < 0.5) and very large (> 5 or < 0.2) effects, ratios only."""
     measure = pooled.get("measure") or ""
-    if not display(pooled).ratio:
+    if not measures.display_of(pooled).ratio:
         return 0, "not assessed for a measure that is not a ratio (GRADE's thresholds are ratios)"
     est = finite((pooled.get("model") or {}).get("estimate"))
     if est is None or dependence.study_count(pooled) < 2:
