@@ -10,23 +10,13 @@ removes the job's outputs, so nothing partial is left behind.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import sys
-from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 from metasr.errors import InputError
 from metasr.io import SYSTEM_RULES, translate_os_error
-
-
-Files = TypeVar("Files")
-
-
-def files_from(cls: type[Files], named: Any) -> Files:
-    """A library's file set (a dataclass of paths) from a rule's named inputs or outputs."""
-    return cls(**{field.name: Path(getattr(named, field.name)) for field in dataclasses.fields(cls)})
 
 
 def run_step(smk: Any, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
