@@ -237,3 +237,23 @@ def test_a_row_wider_than_its_header_is_a_problem_unless_the_extra_cells_are_emp
     assert (problem.row, problem.rule, problem.value) == (2, "row-width", "include")
     path.write_text("doi,title,decision\n10.1/b,Plain,exclude,,\n")
     assert read_csv(path)[1] == [{"doi": "10.1/b", "title": "Plain", "decision": "exclude"}]
+
+
+def test_step_files_in_a_folder_and_from_a_rule(tmp_path):
+    from dataclasses import fields
+    from types import SimpleNamespace
+
+    from metasr.io import StepFiles
+    from metasr.records.export import ExportFiles
+    from metasr.records.pipeline import DedupFiles
+    from metasr.screening.pipeline import ScreeningFiles
+
+    files = ScreeningFiles.in_folder(tmp_path)
+    assert files.prisma_json == tmp_path / "prisma.json" and files.conflicts == tmp_path / "conflicts.csv"
+    rule_output = SimpleNamespace(screening="a.csv", prisma_json="b.json", prisma_csv="c.csv", conflicts="d.csv",
+                                  svg="not a field")
+    assert ScreeningFiles.from_rule(rule_output) == ScreeningFiles(*map(Path, ("a.csv", "b.json", "c.csv", "d.csv")))
+    # Every step's usual names are one per field.
+    assert {DedupFiles, ExportFiles, ScreeningFiles} <= set(StepFiles.__subclasses__())
+    for cls in StepFiles.__subclasses__():
+        assert len(cls.FILE_NAMES) == len(fields(cls)), cls

@@ -19,10 +19,37 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from metasr.errors import InputError, Problem
+
+# ---------------------------------------------------------------- a step's files
+
+StepFilesT = TypeVar("StepFilesT", bound="StepFiles")
+
+
+@dataclass(frozen=True)
+class StepFiles:
+    """Base of the files one library step reads or writes, as named paths (a dataclass).
+
+    A subclass declares one path field per file and, in FILE_NAMES, the files' usual names in
+    one folder, in field order (what the command line's --out folder holds). The workflow
+    names the files itself: a rule's named inputs or outputs carry the fields' names.
+    """
+
+    FILE_NAMES: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def in_folder(cls: type[StepFilesT], folder: str | os.PathLike) -> StepFilesT:
+        return cls(*(Path(folder) / name for name in cls.FILE_NAMES))
+
+    @classmethod
+    def from_rule(cls: type[StepFilesT], named: Any) -> StepFilesT:
+        """From a rule's `snakemake.input` or `snakemake.output` (entries named as the fields)."""
+        return cls(*(Path(getattr(named, field.name)) for field in fields(cls)))
+
 
 # ---------------------------------------------------------------- what the system refuses
 

@@ -82,6 +82,9 @@ class Tool:
         return ("A" if domain.kind == "applicability" else "D") + str(same.index(domain) + 1)
 
 
+# Judgement levels of the non-randomised tools' domains (the first domain, confounding, has its own).
+ROBINS_I_LEVELS = ("low", "moderate", "serious", "critical")
+ROBINS_E_LEVELS = ("low", "some concerns", "high", "very high")
 ROBINS_D1 = ("low", "low except confounding", "moderate", "serious", "critical")
 TOOLS: dict[str, Tool] = {t.id: t for t in (
     Tool("RoB2", "RoB 2", "randomised", ("low", "some concerns", "high"), (
@@ -94,31 +97,31 @@ TOOLS: dict[str, Tool] = {t.id: t for t in (
     Tool("ROBINS-I", "ROBINS-I V2", "non-randomised", ROBINS_D1, (
         Domain("rob_confounding", "Confounding"),
         Domain("rob_classification", "Classification of interventions",
-               levels=("low", "moderate", "serious", "critical")),
+               levels=ROBINS_I_LEVELS),
         Domain("rob_selection", "Selection of participants into the study (or analysis)",
-               levels=("low", "moderate", "serious", "critical")),
+               levels=ROBINS_I_LEVELS),
         Domain("rob_deviations", "Deviations from intended interventions",
-               levels=("low", "moderate", "serious", "critical")),
-        Domain("rob_missing", "Missing data", levels=("low", "moderate", "serious", "critical")),
+               levels=ROBINS_I_LEVELS),
+        Domain("rob_missing", "Missing data", levels=ROBINS_I_LEVELS),
         Domain("rob_measurement", "Measurement of the outcome",
-               levels=("low", "moderate", "serious", "critical")),
+               levels=ROBINS_I_LEVELS),
         Domain("rob_reporting", "Selection of the reported result",
-               levels=("low", "moderate", "serious", "critical")),
+               levels=ROBINS_I_LEVELS),
     ), "ROBINS-I V2 (2025), riskofbias.info; Sterne et al. BMJ 2016;355:i4919"),
     Tool("ROBINS-E", "ROBINS-E", "non-randomised",
          ("low", "low except confounding", "some concerns", "high", "very high"), (
         Domain("rob_confounding", "Confounding"),
         Domain("rob_exposure_measurement", "Measurement of the exposure",
-               levels=("low", "some concerns", "high", "very high")),
+               levels=ROBINS_E_LEVELS),
         Domain("rob_selection", "Selection of participants into the study (or analysis)",
-               levels=("low", "some concerns", "high", "very high")),
+               levels=ROBINS_E_LEVELS),
         Domain("rob_post_exposure", "Post-exposure interventions",
-               levels=("low", "some concerns", "high", "very high")),
-        Domain("rob_missing", "Missing data", levels=("low", "some concerns", "high", "very high")),
+               levels=ROBINS_E_LEVELS),
+        Domain("rob_missing", "Missing data", levels=ROBINS_E_LEVELS),
         Domain("rob_measurement", "Measurement of the outcome",
-               levels=("low", "some concerns", "high", "very high")),
+               levels=ROBINS_E_LEVELS),
         Domain("rob_reporting", "Selection of the reported result",
-               levels=("low", "some concerns", "high", "very high")),
+               levels=ROBINS_E_LEVELS),
     ), "Higgins et al. Environ Int 2024;186:108602", {"high": ("very high", 2)}),
     Tool("QUADAS-2", "QUADAS-2", "diagnostic", ("low", "unclear", "high"), (
         Domain("rob_patient_selection", "Patient selection"),

@@ -210,3 +210,10 @@ def test_a_sources_declared_format_reaches_its_parse_job(workflow_copy: Path):
     refused = run_snakemake(workflow_copy, "--cores", "1", target, check=False)
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert "data/search/wos.txt" in refused.stderr and "read as 'medline'" in refused.stderr
+
+
+def test_the_records_export_is_written_on_request(workflow_copy: Path):
+    run_snakemake(workflow_copy, "--cores", "2", "export_records")
+    export = workflow_copy / "results" / "records" / "export"
+    assert {p.name for p in export.iterdir()} == {"records.ris", "records.csv", "clusters.csv"}
+    assert "TY  - " in (export / "records.ris").read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metasr.errors import InputError, Problem
-from metasr.io import atomic_write_text, read_csv, write_csv
+from metasr.io import StepFiles, atomic_write_text, read_csv, write_csv
 from metasr.records.pipeline import DedupFiles
 
 SCREENING_FIELDS = ("status", "title_abstract_decision", "title_abstract_reason",
@@ -32,18 +32,13 @@ CLUSTER_COLUMNS = ["record_a", "record_b", "decision", "cluster_id", "rule", "fi
 
 
 @dataclass(frozen=True)
-class ExportFiles:
-    """The files export_records writes (the workflow passes its rule's outputs)."""
+class ExportFiles(StepFiles):
+    """The files export_records writes."""
 
+    FILE_NAMES = ("records.ris", "records.csv", "clusters.csv")
     ris: Path
     csv: Path
     clusters: Path
-
-    @classmethod
-    def in_folder(cls, folder) -> ExportFiles:
-        """The files under their usual names in one folder (the command line's --out)."""
-        folder = Path(folder)
-        return cls(folder / "records.ris", folder / "records.csv", folder / "clusters.csv")
 
 
 # Publication types as reference managers know them (RIS TY).

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metasr.errors import InputError, Problem, raise_if_errors
-from metasr.io import parse_csv_text, read_csv_rows, write_csv
+from metasr.io import StepFiles, parse_csv_text, read_csv_rows, write_csv
 from metasr.records.dedup import AUDIT_COLUMNS, Clustering, cluster_records, read_overrides
 from metasr.records.detect import parse_export
 from metasr.records.table import COLUMNS, FIELDS, build_table, unreadable_values
@@ -32,18 +32,13 @@ AUTO = "auto"
 
 
 @dataclass(frozen=True)
-class DedupFiles:
-    """The tables de-duplication writes (the workflow passes its rule's outputs)."""
+class DedupFiles(StepFiles):
+    """The tables de-duplication writes."""
 
+    FILE_NAMES = ("records.csv", "unique.csv", "audit.csv")
     records: Path
     unique: Path
     audit: Path
-
-    @classmethod
-    def in_folder(cls, folder) -> DedupFiles:
-        """The tables under their usual names in one folder (the command line's --out)."""
-        folder = Path(folder)
-        return cls(folder / "records.csv", folder / "unique.csv", folder / "audit.csv")
 
 
 def source_name(path: str | Path) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metasr.errors import Problem, raise_if_errors
-from metasr.io import atomic_write_text, csv_text
+from metasr.io import StepFiles, atomic_write_text, csv_text
 from metasr.screening.agreement import CONFLICT_COLUMNS, conflict_rows, stage_agreement
 from metasr.screening.decisions import FULL_TEXT, TITLE_ABSTRACT, read_decisions, read_table
 from metasr.screening.flow import ScreenedRecord, build_flow
@@ -29,20 +29,14 @@ from metasr.screening.prisma_csv import render_prisma_csv
 
 
 @dataclass(frozen=True)
-class ScreeningFiles:
-    """The files screen_records writes (the workflow passes its rule's outputs)."""
+class ScreeningFiles(StepFiles):
+    """The files screen_records writes."""
 
+    FILE_NAMES = ("screening.csv", "prisma.json", "prisma.csv", "conflicts.csv")
     screening: Path
     prisma_json: Path
     prisma_csv: Path
     conflicts: Path
-
-    @classmethod
-    def in_folder(cls, folder) -> ScreeningFiles:
-        """The files under their usual names in one folder (the command line's --out)."""
-        folder = Path(folder)
-        return cls(folder / "screening.csv", folder / "prisma.json", folder / "prisma.csv",
-                   folder / "conflicts.csv")
 
 
 SCREENING_COLUMNS = (

@@ -10,26 +10,14 @@ removes the job's outputs, so nothing partial is left behind.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from metasr.errors import InputError
 from metasr.io import SYSTEM_RULES, translate_os_error
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-Files = TypeVar("Files", bound="DataclassInstance")
-
-
-def files_from(cls: type[Files], named: Any) -> Files:
-    """A library's file set (a dataclass of paths) from a rule's named inputs or outputs."""
-    return cls(**{field.name: Path(getattr(named, field.name)) for field in dataclasses.fields(cls)})
 
 
 def run_step(smk: Any, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
