@@ -17,7 +17,7 @@ from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.io import os_error_problem, plain_frame
 from metasr.stats import checks, effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
-from metasr.stats.models import METHODS_RMA, MetaFit, TableFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
+from metasr.stats.models import METHODS_RMA, MetaFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
 from metasr.stats.subgroup import subgroup_analysis
 
 TABLE_METHODS = measures.table_methods()
@@ -475,7 +475,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     fit = fit_table(table, measure, method, test, file)
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
     iv_fit = fit if isinstance(fit, MetaFit) else common  # MH/Peto: bias and sensitivity on the IV model
-    weights = iv_fit.weights if isinstance(fit, MetaFit) else _mh_weights(fit, table)
+    weights = fit.weights
     out.update(status="pooled", status_message="", studies=_study_entries(table, weights),
                model=model_dict(fit), common_effect=model_dict(common))
     out["transformed"] = transformed(out["model"], display)
@@ -539,27 +539,6 @@ def _outcome_sensitivity(fit: MetaFit, table: pd.DataFrame, order_by: str | None
         result["cumulative"] = {"skipped": "; ".join(p.format() for p in err.problems)}
         return result
     return sensitivity_dict(fit, ordering, order_by if ordering is not None else None)
-
-
-def _mh_weights(fit: TableFit, table: pd.DataFrame):
-    """Percent weights of the Mantel-Haenszel (or Peto) estimate per table."""
-    if measures.get(fit.measure).family == "two-group rates":
-        x1, t1, x2, t2 = (table[col].astype(float).to_numpy() for col in effects.RATE_COLUMNS)
-        w = x2 * t1 / (t1 + t2)
-        return 100 * w / np.sum(w)
-    a, b, c, d = _cells(table)
-    n1, n2 = a + b, c + d
-    n = n1 + n2
-    if fit.method == "PETO":
-        w = (a + c) * (b + d) * (n1 / n) * (n2 / n) / (n - 1)
-    elif fit.measure == "OR":
-        w = b * c / n
-    elif fit.measure == "RR":
-        w = c * n1 / n
-    else:
-        w = n1 * n2 / n
-    total = np.sum(w)
-    return 100 * w / total if total > 0 else np.full(len(w), np.nan)
 
 
 _KEY_ORDER = ("outcome", "label", "measure", "method", "test", "dependence", "status", "status_message", "k",
