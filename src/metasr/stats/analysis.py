@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from metasr import measures
+from metasr.dependence import pooled_as_dependent
 from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.io import os_error_problem, plain_frame
 from metasr.stats import checks, effects, inference
@@ -217,7 +218,9 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
         table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
     table, dropped = split_dropped(table)
     not_usable += dropped
-    raise_if_errors(checks.table_problems(table, file) + checks.duplicate_study_problems(table, file))
+    ratio_limit = any(m for m in (mods or [])) or (modelling is not None and modelling.any())
+    raise_if_errors(checks.table_problems(table, file, ratio_limit=ratio_limit)
+                    + checks.duplicate_study_problems(table, file))
     display = table_display(table, measure, scale)
     result: dict = {"measure": measure, "method": method, "test": test, "transform": display.to_json()}
     mods = [m for m in (mods or []) if m]
@@ -448,7 +451,8 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
     table, dropped = split_dropped(table)
     not_usable += dropped
-    checks.check_effects(table, file)
+    dependent = pooled_as_dependent(dependence)
+    checks.check_effects(table, file, ratio_limit=dependent)
     display = table_display(table, measure, scale)
     k = len(table)
     n_studies = len({_text(s) for s in table["study_id"]}) if "study_id" in table.columns else k
@@ -463,7 +467,6 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     if k == 0:
         out.update(status="no_data", status_message="no study-level data yet", studies=[])
         return _ordered(json_safe(out))
-    dependent = dependence is not None and dependence["method"] != "independent"
     if k == 1 or (dependent and n_studies == 1):
         message = "k = 1: not pooled" if k == 1 else f"1 study ({k} effect sizes): not pooled"
         out.update(status="single_study", status_message=message,
