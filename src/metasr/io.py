@@ -237,6 +237,15 @@ def write_csv(path: str | os.PathLike, columns: list[str], rows: Iterable) -> No
         writer.writerows(_rows_for_writing(columns, rows))
 
 
+def csv_stream(handle, columns: list[str]):
+    """Write the header to an open text handle now; returns a function that writes rows (dicts
+    keyed by column, or lists in column order) with the same cell rules as write_csv, for tables
+    too large to hold in memory (`metasr pool --by --format csv`)."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow([csv_safe_cell(c) for c in columns])
+    return lambda rows: writer.writerows(_rows_for_writing(columns, rows))
+
+
 def csv_text(columns: list[str], rows: Iterable) -> str:
     """The text `write_csv` would write (for outputs assembled in memory)."""
     buffer = io.StringIO()
@@ -327,5 +336,11 @@ def plain_frame(frame):
 
     for column in frame.columns:
         if not is_numeric_dtype(frame[column]):
-            frame[column] = frame[column].map(lambda v: csv_plain_cell(v) if isinstance(v, str) else v)
+            values = frame[column]
+            try:  # only text starting with an apostrophe can change; most columns have none
+                if "\n'" not in "\n" + "\n".join(values):
+                    continue
+            except TypeError:  # not all text: look at every cell
+                pass
+            frame[column] = values.map(lambda v: csv_plain_cell(v) if isinstance(v, str) else v)
     return frame

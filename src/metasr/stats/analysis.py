@@ -168,23 +168,30 @@ def model_dict(fit) -> dict:
     return out
 
 
-def bias_dict(fit: MetaFit) -> dict:
+def bias_dict(fit: MetaFit, sei_fit: MetaFit | None = None, egger_lm=None) -> dict:
+    """Small-study tests of the fit; `sei_fit` (its regression on sei) and `egger_lm` (the classic
+    test's result) when computed already, for many fits at once (metasr.stats.grouped)."""
     from metasr.stats import bias
 
-    return {"egger": bias.egger_test(fit), "egger_lm": bias.egger_lm(fit), "begg": bias.begg_test(fit),
-            "trimfill": bias.trimfill(fit)}
+    return {"egger": bias.egger_test(fit, sei_fit), "egger_lm": bias.egger_lm(fit) if egger_lm is None else egger_lm,
+            "begg": bias.begg_test(fit), "trimfill": bias.trimfill(fit, sei_fit=sei_fit)}
 
 
-def sensitivity_dict(fit: MetaFit, order=None, order_by: str | None = None) -> dict:
+def sensitivity_dict(fit: MetaFit, order=None, order_by: str | None = None, deleted=None, cumulated=None) -> dict:
+    """Leave-one-out, influence and (given an order) cumulative analyses; `deleted` and `cumulated`
+    are their refits when computed already (metasr.stats.grouped)."""
     from metasr.stats import sensitivity
 
     # Identical effects with Knapp-Hartung give s2w = 0: influence measures are 0/0, which metafor
     # reports as NaN (null here) too, without numpy's RuntimeWarnings on the console.
     with np.errstate(divide="ignore", invalid="ignore"):
-        leave1out, influence = sensitivity.leave_one_out_and_influence(fit)  # one set of k refits for both
+        if deleted is None:
+            leave1out, influence = sensitivity.leave_one_out_and_influence(fit)  # one set of k refits for both
+        else:
+            leave1out, influence = sensitivity.leave_one_out(fit, deleted), sensitivity.influence(fit, deleted)
     out = {"leave1out": leave1out, "influence": influence}
     if order is not None:
-        out["cumulative"] = sensitivity.cumulative(fit, order, order_by=order_by)
+        out["cumulative"] = sensitivity.cumulative(fit, order, order_by=order_by, fits=cumulated)
     return out
 
 

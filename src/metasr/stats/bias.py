@@ -67,8 +67,9 @@ def _sei_problem(fit: MetaFit, model: str = "rma") -> str | None:
 
 # ------------------------------------------------------------------------ Egger's regression
 
-def egger_test(fit: MetaFit) -> dict:
-    """Mixed-effects Egger test: yi ~ 1 + sei with the fit's tau2 method and test."""
+def egger_test(fit: MetaFit, sei_fit: MetaFit | None = None) -> dict:
+    """Mixed-effects Egger test: yi ~ 1 + sei with the fit's tau2 method and test (`sei_fit`: that
+    regression, when fitted already)."""
     _require_intercept_only(fit, "Egger's test")
     empty = {"model": "rma", "predictor": "sei", "stat": None, "pval": None, "limit_estimate": None}
     problem = _sei_problem(fit)
@@ -76,7 +77,7 @@ def egger_test(fit: MetaFit) -> dict:
         return _not_run(empty, problem)
     if fit.k <= 2 and fit.method != "FE":
         return _not_run(empty, f"k = {fit.k}: too few studies for a regression on sei")
-    reg = _sei_regression(fit)
+    reg = _sei_regression(fit) if sei_fit is None else sei_fit
     return {"model": "rma", "predictor": "sei", "stat": float(reg.stat[1]), "pval": float(reg.pval[1]),
             "limit_estimate": float(reg.beta[0])}
 
@@ -84,7 +85,12 @@ def egger_test(fit: MetaFit) -> dict:
 @functools.lru_cache(maxsize=16)
 def _sei_regression_cached(yi: bytes, vi: bytes, method: str, test: str) -> MetaFit:
     yi, vi = np.frombuffer(yi), np.frombuffer(vi)
-    return fit_rma(yi, vi, method=method, test=test, X=np.column_stack([np.ones(len(yi)), np.sqrt(vi)]))
+    return fit_rma(yi, vi, method=method, test=test, X=sei_design(vi))
+
+
+def sei_design(vi) -> np.ndarray:
+    """The model matrix of Egger's regression: an intercept and sei."""
+    return np.column_stack([np.ones(len(vi)), np.sqrt(vi)])
 
 
 def _sei_regression(fit: MetaFit) -> MetaFit:
@@ -93,8 +99,9 @@ def _sei_regression(fit: MetaFit) -> MetaFit:
     return _sei_regression_cached(fit.yi.tobytes(), fit.vi.tobytes(), fit.method, fit.test)
 
 
-def egger_lm(fit: MetaFit) -> dict:
-    """Classic Egger test: weighted least squares of yi on sei (weights 1/vi), t test of the slope."""
+def egger_lm(fit: MetaFit, lm=None) -> dict:
+    """Classic Egger test: weighted least squares of yi on sei (weights 1/vi), t test of the slope.
+    `lm`: that regression's (beta, (X'WX)^-1, weighted RSS), when computed already."""
     _require_intercept_only(fit, "Egger's test")
     df = fit.k - 2
     empty = {"model": "lm", "predictor": "sei", "stat": None, "pval": None, "df": df, "limit_estimate": None}
@@ -103,7 +110,7 @@ def egger_lm(fit: MetaFit) -> dict:
         return _not_run(empty, problem)
     if df < 1:
         return _not_run(empty, f"k = {fit.k}: too few studies for a regression on sei")
-    b, se_all, _ = _lm_fit(fit.yi, fit.vi, np.column_stack([np.ones(fit.k), fit.sei]))
+    b, se_all, _ = _lm_fit(fit.yi, fit.vi, sei_design(fit.vi), lm)
     se = float(se_all[1])
     stat = float(b[1] / se) if se > 0 else math.copysign(math.inf, b[1])
     return {"model": "lm", "predictor": "sei", "stat": stat, "pval": float(2 * dist.t_sf(abs(stat), df)),
@@ -142,13 +149,16 @@ def regtest_predictor(predictor: str, vi, ni=None) -> np.ndarray:
     return {"ni": ni, "ninv": 1 / ni, "sqrtni": np.sqrt(ni), "sqrtninv": 1 / np.sqrt(ni)}[predictor]
 
 
-def _lm_fit(yi, vi, X):
+def _lm_fit(yi, vi, X, lm=None):
     """lm(yi ~ X - 1, weights = 1/vi): coefficients, their SEs (scaled by the residual variance)
-    and the residual df."""
-    proj = Studies.one(yi, vi, X).projection(np.zeros(1))
+    and the residual df; `lm` = (beta, (X'WX)^-1, weighted RSS) when computed already."""
+    if lm is None:
+        proj = Studies.one(yi, vi, X).projection(np.zeros(1))
+        lm = proj.coefs()[0], proj.coef_cov()[0], proj.rss[0]
+    beta, A, rss = lm
     df = len(yi) - X.shape[1]
-    s2 = proj.rss[0] / df  # lm() rescales by the residual variance
-    return proj.coefs()[0], np.sqrt(np.diag(proj.coef_cov()[0]) * s2), df
+    s2 = rss / df  # lm() rescales by the residual variance
+    return beta, np.sqrt(np.diag(A) * s2), df
 
 
 def regtest(fit: MetaFit, model: str = "rma", predictor: str = "sei", ni=None, level: float = 0.95) -> dict:
@@ -394,10 +404,10 @@ def _filled_model(yi, vi, method: str) -> tuple[float, float, float, float, floa
             float(f.pval[0]))
 
 
-def _side(fit: MetaFit) -> str:
+def _side(fit: MetaFit, sei_fit: MetaFit | None = None) -> str:
     """metafor: regress yi on sei; a negative slope means studies are missing on the right.
     (metafor fits this with its default tolerance; only the sign of the slope is used.)"""
-    return "right" if _sei_regression(fit).beta[1] < 0 else "left"
+    return "right" if (_sei_regression(fit) if sei_fit is None else sei_fit).beta[1] < 0 else "left"
 
 
 def _signed_ranks(yi_sorted: np.ndarray, beta: float) -> np.ndarray:
@@ -441,9 +451,11 @@ def _l0(yi_sorted: np.ndarray, beta: float) -> int:
     return max(0, round(_k0_estimate("L0", _signed_ranks(yi_sorted, beta))[0]))
 
 
-def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side: str | None = None) -> TrimFill:
+def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side: str | None = None,
+                   sei_fit: MetaFit | None = None) -> TrimFill:
     """Duval and Tweedie's trim and fill, iterated as metafor's trimfill() does: `estimator` L0, R0
-    or Q0; `side` of the missing studies given, or chosen from the sign of the slope on sei."""
+    or Q0; `side` of the missing studies given, or chosen from the sign of the slope on sei
+    (`sei_fit`: that regression, when fitted already)."""
     _require_intercept_only(fit, "Trim and fill")
     if estimator not in TRIMFILL_ESTIMATORS:
         raise InputError(f"unknown trim-and-fill estimator {estimator!r}", hint="use L0, R0 or Q0")
@@ -454,7 +466,7 @@ def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side
     problem = None if side is not None else _sei_problem(fit)
     if problem:
         raise InputError(f"trim and fill cannot choose the side of the missing studies: {problem}")
-    side = side or _side(fit)
+    side = side or _side(fit, sei_fit)
     sign = -1.0 if side == "right" else 1.0
     order = np.argsort(sign * fit.yi, kind="stable")
     yi, vi = sign * fit.yi[order], fit.vi[order]
@@ -482,14 +494,14 @@ def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side
     return TrimFill(side, k0, est, se, lb, ub, tau2, yi_fill, vi_fill, estimator, se_k0, p_k0, z, p)
 
 
-def trimfill(fit: MetaFit, estimator: str = "L0", side: str | None = None) -> dict:
+def trimfill(fit: MetaFit, estimator: str = "L0", side: str | None = None, sei_fit: MetaFit | None = None) -> dict:
     """metafor's trimfill(fit) summary: side, k0 and the filled model's estimate, se, CI and tau2;
     `filled` holds the imputed studies (yi, vi) for the funnel plot. With a non-default estimator
     or side given, also se_k0, p_k0 (R0), zval and pval."""
     _require_intercept_only(fit, "Trim and fill")
     extra = estimator != "L0" or side is not None
     try:
-        tf = trimfill_model(fit, estimator=estimator, side=side)
+        tf = trimfill_model(fit, estimator=estimator, side=side, sei_fit=sei_fit)
     except InputError as err:
         empty = {"estimator": estimator, "side": None, "k0": None, "estimate": None, "se": None,
                  "ci_lb": None, "ci_ub": None, "tau2": None}

@@ -197,6 +197,26 @@ class Fits:
     QM_df: list | None = None
     QM_pval: np.ndarray | None = None
 
+    def row(self, i: int, yi, vi, X=None, measure=None, coef_names=None, fixed_tau2=False, a=None) -> MetaFit:
+        """Row i as a MetaFit of its data (yi, vi and X (k, p; None: intercept) of that row)."""
+        X = np.ones((len(yi), 1)) if X is None else X
+        return _fits_row(self, i, np.asarray(yi, float), np.asarray(vi, float), X, measure, coef_names, fixed_tau2, a)
+
+
+def _fits_row(f: "Fits", i: int, yi, vi, X, measure=None, coef_names=None, fixed_tau2=False, a=None) -> MetaFit:
+    k = len(yi)
+    return MetaFit(
+        yi=yi, vi=vi, X=X, method=f.method, test=f.test, measure=measure,
+        tau2=float(f.tau2[i]), tau2_se=None if f.tau2_se is None else float(f.tau2_se[i]),
+        beta=f.beta[i], vb=f.vb[i], se=f.se[i], stat=f.stat[i], pval=f.pval[i], ci_lb=f.ci_lb[i],
+        ci_ub=f.ci_ub[i], df=None if f.df is None else int(f.df[i]),
+        Q=float(f.Q[i]), Q_df=int(f.Q_df[i]), Q_pval=float(f.Q_pval[i]), I2=float(f.I2[i]), H2=float(f.H2[i]),
+        weights=f.weights[i, :k], pi_lb=float(f.pi_lb[i]), pi_ub=float(f.pi_ub[i]),
+        QM=None if f.QM is None else float(f.QM[i]),
+        QM_df=f.QM_df if f.QM is None or len(f.QM) == 1 else f.QM_df[i],
+        QM_pval=None if f.QM_pval is None else float(f.QM_pval[i]),
+        coef_names=list(coef_names) if coef_names is not None else ["intrcpt"], fixed_tau2=fixed_tau2, a=a)
+
 
 def fit_many(s: Studies, method: str = "REML", test: str = "z", tau2=None, weights=None) -> Fits:
     """Fit a common-effect (`FE`) or random-effects model to every data set of `s` (metafor's
@@ -250,17 +270,7 @@ def fit_rma(yi, vi, method: str = "REML", test: str = "z", X=None, measure: str 
     f = fit_many(Studies.one(yi, vi, X), method, test, None if tau2 is None else np.array([float(tau2)]),
                  None if a is None else a[None])
     names = list(coef_names) if coef_names is not None else (["intrcpt"] + [f"x{j}" for j in range(1, p)])
-    return MetaFit(
-        yi=yi, vi=vi, X=X, method=method, test=test, measure=measure,
-        tau2=float(f.tau2[0]), tau2_se=None if f.tau2_se is None else float(f.tau2_se[0]),
-        beta=f.beta[0], vb=f.vb[0], se=f.se[0], stat=f.stat[0], pval=f.pval[0], ci_lb=f.ci_lb[0],
-        ci_ub=f.ci_ub[0], df=None if f.df is None else int(f.df[0]),
-        Q=float(f.Q[0]), Q_df=int(f.Q_df[0]), Q_pval=float(f.Q_pval[0]), I2=float(f.I2[0]), H2=float(f.H2[0]),
-        weights=f.weights[0], pi_lb=float(f.pi_lb[0]), pi_ub=float(f.pi_ub[0]),
-        QM=None if f.QM is None else float(f.QM[0]), QM_df=f.QM_df,
-        QM_pval=None if f.QM_pval is None else float(f.QM_pval[0]), coef_names=names,
-        fixed_tau2=tau2 is not None, a=a,
-    )
+    return f.row(0, yi, vi, X, measure, names, fixed_tau2=tau2 is not None, a=a)
 
 
 def _weighted_coefficients(s: Studies, tau2, a):

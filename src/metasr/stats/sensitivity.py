@@ -48,15 +48,23 @@ class Refits:
     def vb(self) -> np.ndarray:
         return self.se**2
 
+    def rows(self, start: int, stop: int) -> "Refits":
+        """The refits of rows start .. stop - 1 (one analysis' share of a larger batch)."""
+        return Refits(*(getattr(self, f)[start:stop] for f in self.__dataclass_fields__))
 
-def _refits(fit: MetaFit, yi: np.ndarray, vi: np.ndarray) -> Refits:
-    """The fit's method and test on every row of (m, k) arrays (NaN padding; one study: k = 1
-    model), all at once on the batch path."""
-    res = batch.pool(yi, vi, method=fit.method, test=fit.test)
+
+def refits(method: str, test: str, yi: np.ndarray, vi: np.ndarray) -> Refits:
+    """`method` and `test` on every row of (m, k) arrays (NaN padding; one study: k = 1 model),
+    all at once on the batch path."""
+    res = batch.pool(yi, vi, method=method, test=test)
     if not res["converged"].all():
         raise RuntimeError("a leave-one-out or cumulative refit did not converge; please report this data set")
     return Refits(res["estimate"], res["se"], res["pval"], res["ci_lb"], res["ci_ub"], res["Q"], res["tau2"],
                   res["I2"], res["s2w"])
+
+
+def _refits(fit: MetaFit, yi: np.ndarray, vi: np.ndarray) -> Refits:
+    return refits(fit.method, fit.test, yi, vi)
 
 
 def deleted_fits(fit: MetaFit) -> Refits:
@@ -121,14 +129,20 @@ def _sort_order(order) -> np.ndarray:
     return np.argsort(values, kind="stable")  # ties keep the input order, as R's order() does
 
 
-def cumulative(fit: MetaFit, order, order_by: str | None = None) -> dict:
-    """metafor's cumul(fit, order): fits on the first 1, 2, .., k studies sorted by `order`
-    (one value per study; ties keep the input order). `order_by` names the variable."""
+def cumulative_order(fit: MetaFit, order) -> np.ndarray:
+    """The order in which cumul() adds the studies (sorted by `order`, ties in input order)."""
     _require_intercept_only(fit, "Cumulative meta-analysis")
     if len(order) != fit.k:
         raise InputError(f"the ordering variable has {len(order)} values for {fit.k} studies")
-    idx = _sort_order(order)
-    f = _refits(fit, *batch.cumulative_arrays(fit.yi[idx], fit.vi[idx]))
+    return _sort_order(order)
+
+
+def cumulative(fit: MetaFit, order, order_by: str | None = None, fits: Refits | None = None) -> dict:
+    """metafor's cumul(fit, order): fits on the first 1, 2, .., k studies sorted by `order`
+    (one value per study; ties keep the input order). `order_by` names the variable; `fits` are
+    the refits of batch.cumulative_arrays in that order, when computed already."""
+    idx = cumulative_order(fit, order)
+    f = _refits(fit, *batch.cumulative_arrays(fit.yi[idx], fit.vi[idx])) if fits is None else fits
     return {
         "order_by": order_by,
         "study_index": idx.tolist(),
