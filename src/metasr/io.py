@@ -223,8 +223,8 @@ def _cell(value: Any) -> Any:
 
 def _rows_for_writing(columns: list[str], rows: Iterable) -> Iterator[list]:
     for row in rows:
-        cells = [row.get(c, "") for c in columns] if isinstance(row, dict) else list(row)
-        yield [_cell(cell) for cell in cells]
+        cells = [row.get(c, "") for c in columns] if isinstance(row, dict) else row
+        yield [_cell(cell) if isinstance(cell, str) else cell for cell in cells]  # numbers pass as they are
 
 
 def write_csv(path: str | os.PathLike, columns: list[str], rows: Iterable) -> None:
@@ -338,7 +338,7 @@ def plain_frame(frame):
         if not is_numeric_dtype(frame[column]):
             values = frame[column]
             try:  # only text starting with an apostrophe can change; most columns have none
-                if "\n'" not in "\n" + "\n".join(values):
+                if "\n'" not in "\n" + "\n".join(values.tolist()):
                     continue
             except TypeError:  # not all text: look at every cell
                 pass

@@ -131,27 +131,54 @@ def _pool_by(args, options: dict, multilevel: bool) -> int:
     from metasr.progress import Progress
     from metasr.stats import grouped
 
+    _keep_freed_memory()
     progress = Progress("pooling")
     writer = grouped.Writer(sys.stdout, args.format, args.by)
     failed, total = [], 0
-    rows = grouped.pool_groups(args.input, args.by, grouped.Options(options, args.what, multilevel),
-                               progress=lambda done, size: progress(f"groups of {args.by}", done, size))
+    items = grouped.pool_blocks(args.input, args.by, grouped.Options(options, args.what, multilevel),
+                                progress=lambda done, size: progress(f"groups of {args.by}", done, size))
     try:
-        for row in rows:
-            total += 1
-            writer.write(row)
-            if not row.pooled:
-                failed.append(row)
+        for item in items:
+            writer.write(item)
+            if isinstance(item, grouped.Block):
+                total += len(item.keys)
+            else:
+                total += 1
+                if not item.pooled:
+                    failed.append(item)
         writer.close()
     finally:
         progress.close()
     if failed:
-        shown = "\n".join(f"  {args.by} = {row.key or '(blank)'}: {grouped.row_message(row)}" for row in failed[:10])
+        shown = "\n".join(_clip(f"  {args.by} = {row.key or '(blank)'}: {grouped.row_message(row)}") for row in failed[:10])
         more = f"\n  ... and {len(failed) - 10} more" if len(failed) > 10 else ""
         print(f"{len(failed)} of {total} groups could not be pooled (status 'failed' in the output):\n{shown}{more}",
               file=sys.stderr)
         return 1
     return 0
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc's malloc keep freed memory for reuse instead of returning every large array to
+    the system: the batched fits allocate arrays of megabytes hundreds of times, and fresh pages
+    for each cost more than the arithmetic (a 20,000-group REML fit: 0.85 s instead of 0.33 s).
+    Nothing happens on other C libraries."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = getattr(libc, "mallopt", None)
+    except OSError:
+        mallopt = None
+    if mallopt is not None:
+        mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: arrays up to 1 GB from the heap
+        mallopt(-1, 1 << 31)  # M_TRIM_THRESHOLD: keep up to 2 GB of freed heap
+
+
+def _clip(line: str, width: int = 300) -> str:
+    return line if len(line) <= width else line[:width - 3] + "..."
 
 
 def _multilevel(args: argparse.Namespace, mods: list[str], escalc):

@@ -104,21 +104,22 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None)
                                      hint="save the table as UTF-8 CSV with one header row"))
 
 
-def groups_in_order(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None) -> Iterator[list]:
-    """Lists of (key, rows) of complete groups, chunk by chunk, each list sorted by key. The group
-    of a chunk's last row may go on in the next chunk, so it waits for it; a key seen in an
-    earlier chunk again is reported (its rows are not together)."""
+def chunks_of_groups(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None) -> Iterator["Chunk"]:
+    """The table as Chunks of complete groups, each sorted by key. The group of a chunk's last
+    row may go on in the next chunk, so it waits for it; a key seen in an earlier chunk again is
+    marked (its rows are not together)."""
     done = _SeenKeys()
     chunks = read_chunks(path, by, chunk_rows, progress)
     chunk = next(chunks, None)
     while chunk is not None:
         following = next(chunks, None)
         if following is None:  # the last chunk: every group in it is complete
-            yield _split(chunk, done)
+            yield Chunk.of(chunk, done)
             break
         last = chunk["_group"].iat[-1]
         is_last = (chunk["_group"] == last).to_numpy()
-        yield _split(chunk[~is_last], done)
+        if not is_last.all():
+            yield Chunk.of(chunk[~is_last], done)
         chunk = pd.concat([chunk[is_last], following], ignore_index=True)
 
 
@@ -128,24 +129,35 @@ class _SeenKeys:
     def __init__(self):
         self.hashes = np.empty(0, dtype=np.int64)
 
-    def seen(self, keys) -> np.ndarray:
+    def seen_and_add(self, keys) -> np.ndarray:
         h = np.array([hash(k) for k in keys], dtype=np.int64)
-        return np.isin(h, self.hashes)
+        seen = np.isin(h, self.hashes)
+        self.hashes = np.union1d(self.hashes, h)
+        return seen
 
-    def add(self, keys) -> None:
-        self.hashes = np.union1d(self.hashes, np.array([hash(k) for k in keys], dtype=np.int64))
 
+@dataclass
+class Chunk:
+    """Complete groups: their rows sorted by key (stable), group j in rows[bounds[j]:bounds[j+1]]."""
 
-def _split(chunk: pd.DataFrame, done: _SeenKeys) -> list:
-    if not len(chunk):
-        return []
-    codes, keys = pd.factorize(chunk["_group"], sort=True)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
-    rows = chunk.iloc[order].reset_index(drop=True)
-    again = done.seen(keys)
-    done.add(keys)
-    return [(key, rows.iloc[bounds[j]:bounds[j + 1]], bool(again[j])) for j, key in enumerate(keys)]
+    keys: list
+    rows: pd.DataFrame
+    bounds: np.ndarray
+    again: np.ndarray  # the key was a group of an earlier chunk
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, done: _SeenKeys) -> "Chunk":
+        codes, keys = pd.factorize(frame["_group"], sort=True)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+        return cls(list(keys), frame.iloc[order].reset_index(drop=True), bounds, done.seen_and_add(keys))
+
+    def group(self, j: int) -> pd.DataFrame:
+        return self.rows.iloc[self.bounds[j]:self.bounds[j + 1]]
+
+    @property
+    def group_of_row(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.keys)), np.diff(self.bounds))
 
 
 # ---------------------------------------------------------------- pooling
@@ -168,11 +180,36 @@ class Options:
                 and not k.get("subgroup") and not (modelling is not None and modelling.any()))
 
 
+@dataclass
+class Block:
+    """Groups pooled on the batched path with what="fit": their keys and one list of json-safe
+    values per column (analyse's keys; `transformed.estimate` ... for the nested section)."""
+
+    keys: list
+    columns: dict
+
+    def results(self) -> Iterator[Row]:
+        names = list(self.columns)
+        nested = [n for n in names if "." in n]
+        for i, key in enumerate(self.keys):
+            result = {n: self.columns[n][i] for n in names if "." not in n}
+            for n in nested:
+                section, name = n.split(".", 1)
+                result.setdefault(section, {})[name] = self.columns[n][i]
+            yield Row(key, result)
+
+
 def pool_groups(path: str, by: str, options: Options, chunk_rows: int = CHUNK_ROWS, progress=None) -> Iterator[Row]:
     """One Row per group of `path` by column `by`, in order (sorted within each chunk)."""
+    for item in pool_blocks(path, by, options, chunk_rows, progress):
+        yield from item.results() if isinstance(item, Block) else (item,)
+
+
+def pool_blocks(path: str, by: str, options: Options, chunk_rows: int = CHUNK_ROWS, progress=None):
+    """Rows and Blocks (runs of groups pooled together) in group order."""
     _check_run(options)
-    for groups in groups_in_order(path, by, chunk_rows, progress):
-        yield from _pool_chunk(groups, by, options)
+    for chunk in chunks_of_groups(path, by, chunk_rows, progress):
+        yield from _pool_chunk(chunk, by, options)
 
 
 def _check_run(options: Options) -> None:
@@ -189,29 +226,38 @@ def _check_run(options: Options) -> None:
         raise InputError(problems)
 
 
-def _pool_chunk(groups: list, by: str, options: Options) -> Iterator[Row]:
-    single: dict[int, Row] = {}
-    batched: dict[int, Row] = {}
-    plan = []
-    for j, (key, rows, again) in enumerate(groups):
-        if again:
-            single[j] = Row(key, problems=[Problem(
-                message=f"{by} = {key or '(blank)'}: its rows are not together in the table (some came after other "
-                        "groups' rows, beyond the part of the table read at once)",
+def _pool_chunk(chunk: Chunk, by: str, options: Options):
+    n = len(chunk.keys)
+    clean = _Clean.of(chunk, options) if options.batchable() else None
+    is_clean = np.zeros(n, dtype=bool) if clean is None else clean.ok & ~chunk.again
+    done: dict[int, Row] = {}
+    if is_clean.any():
+        if options.what == "fit":
+            columns = clean.fit_columns(np.flatnonzero(is_clean), options)
+        else:
+            done.update(clean.full_rows(np.flatnonzero(is_clean), by, options))
+    j = 0
+    while j < n:
+        if is_clean[j] and options.what == "fit":
+            stop = j
+            while stop < n and is_clean[stop]:
+                stop += 1
+            yield Block(chunk.keys[j:stop], {name: values[j:stop] for name, values in columns.items()})
+            j = stop
+            continue
+        if j in done:
+            yield done[j]
+        elif chunk.again[j]:
+            yield Row(chunk.keys[j], problems=[Problem(
+                message=f"the rows of {by} = {chunk.keys[j] or '(blank)'} are not together in the table (some come "
+                        "after other groups' rows, beyond the part of the table read at once): not pooled again",
                 rule="groups together", hint=f"sort the table by {by}")])
         else:
-            plan.append((j, key, rows))
-    clean = _clean_groups(plan, options) if options.batchable() else {}
-    for j, key, rows in plan:
-        if j not in clean:
-            single[j] = _single(key, rows, by, options)
-    if clean:
-        batched = _batched(clean, by, options)
-    for j in range(len(groups)):
-        yield batched[j] if j in batched else single[j]
+            yield _single(chunk.keys[j], chunk.group(j), options)
+        j += 1
 
 
-def _single(key: str, rows: pd.DataFrame, by: str, options: Options) -> Row:
+def _single(key: str, rows: pd.DataFrame, options: Options) -> Row:
     """One group through the single-analysis path."""
     from metasr.stats.multilevel import analyse_multilevel
 
@@ -230,59 +276,123 @@ def _single(key: str, rows: pd.DataFrame, by: str, options: Options) -> Row:
 _TRUE, _FALSE = analysis._TRUE, analysis._FALSE
 
 
-@dataclass
-class _Group:
-    key: str
-    rows: pd.DataFrame           # the group's rows (text)
-    yi: np.ndarray               # usable studies
-    vi: np.ndarray
-    usable: np.ndarray           # bool per row
-    display: measures.Display
-
-
-def _number(text: str) -> float:
-    """A cell as escalc reads a number (float() of the stripped text), NaN when it is not one."""
+def _numbers(column: pd.Series) -> np.ndarray:
+    """Cells as escalc reads numbers (Python's float() of the text), NaN where that fails."""
+    values = column.to_numpy(dtype=object)
     try:
-        return float(text)
-    except ValueError:
-        return math.nan
+        return values.astype(float)  # float() of each cell
+    except (ValueError, TypeError):
+        out = np.empty(len(values))
+        for i, text in enumerate(values):
+            try:
+                out[i] = float(text)
+            except (ValueError, TypeError):
+                out[i] = math.nan
+        return out
 
 
-def _clean_groups(plan: list, options: Options) -> dict[int, _Group]:
-    """The groups the batched path gives exactly analyse's result for: every usable row a plain
-    yi, vi inside the engine's range, one row per study, enough studies. The others (whatever
-    would raise a problem or take another path in analyse) go through the single path."""
-    k = options.kwargs
-    if not plan:
-        return {}
-    table = plan[0][2]
-    if not ({"yi", "vi"} <= set(table.columns)):
-        return {}
-    frames = [rows for _, _, rows in plan]
-    whole = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
-    sizes = np.array([len(f) for f in frames])
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    usable, bad_flag = _usable_flags(whole)
-    yi = np.array([_number(t) for t in whole["yi"]])
-    vi = np.array([_number(t) for t in whole["vi"]])
-    ok_row = ~usable | (np.isfinite(yi) & np.isfinite(vi) & (vi > 0) & (np.abs(yi) <= checks.YI_MAX)
-                        & (vi >= checks.VI_MIN) & (vi <= checks.VI_MAX))
-    ok_row &= ~bad_flag
-    dup = _duplicate_studies(whole, usable)
-    need = analysis._minimum_k(k["method"], k["test"], 1)
-    scale = k.get("scale")
-    constant = None if measures.TRANSFORMS[measures.transform_name(k["measure"], scale)].args \
-        else measures.display_for(k["measure"], scale, {})
-    clean = {}
-    for (j, key, rows), a, b in zip(plan, starts[:-1], starts[1:]):
-        use = usable[a:b]
-        if not ok_row[a:b].all() or dup[a:b].any() or use.sum() < need:
-            continue
-        display = constant
-        if display is None:
-            display = analysis.table_display(rows[use].reset_index(drop=True), k["measure"], scale)
-        clean[j] = _Group(key, rows, yi[a:b][use], vi[a:b][use], use, display)
-    return clean
+@dataclass
+class _Clean:
+    """Which groups of a chunk the batched path gives exactly analyse's result for: every usable
+    row a plain yi, vi inside the engine's range, one row per study, enough studies. The others
+    (whatever would raise a problem or take another path in analyse) take the single path."""
+
+    chunk: Chunk
+    ok: np.ndarray        # per group
+    usable: np.ndarray    # per row
+    yi: np.ndarray        # per row
+    vi: np.ndarray
+    k: np.ndarray         # usable rows per group
+    displays: list        # per group (None where not needed)
+
+    @classmethod
+    def of(cls, chunk: Chunk, options: Options) -> "_Clean | None":
+        kw = options.kwargs
+        rows = chunk.rows
+        if not {"yi", "vi"} <= set(rows.columns):
+            return None
+        usable, bad_flag = _usable_flags(rows)
+        yi, vi = _numbers(rows["yi"]), _numbers(rows["vi"])
+        with np.errstate(invalid="ignore"):
+            good = (np.isfinite(yi) & np.isfinite(vi) & (vi > 0) & (np.abs(yi) <= checks.YI_MAX)
+                    & (vi >= checks.VI_MIN) & (vi <= checks.VI_MAX))
+        bad_row = (usable & ~good) | bad_flag | _duplicate_studies(rows, usable)
+        group = chunk.group_of_row
+        n = len(chunk.keys)
+        k = np.bincount(group, weights=usable, minlength=n).astype(int)
+        ok = (np.bincount(group, weights=bad_row, minlength=n) == 0)
+        ok &= k >= analysis._minimum_k(kw["method"], kw["test"], 1)
+        scale = kw.get("scale")
+        displays = [measures.display_for(kw["measure"], scale, {})] * n
+        if measures.TRANSFORMS[measures.transform_name(kw["measure"], scale)].args:
+            displays = [analysis.table_display(chunk.group(j)[usable[chunk.bounds[j]:chunk.bounds[j + 1]]]
+                                               .reset_index(drop=True), kw["measure"], scale) if ok[j] else None
+                        for j in range(n)]
+        return cls(chunk, ok, usable, yi, vi, k, displays)
+
+    def buckets(self, groups: np.ndarray):
+        """(groups, y (m, k), v (m, k), row indices) of the groups, by number of studies, in
+        batches of at most BATCH_ROWS studies."""
+        use_idx = np.flatnonzero(self.usable)
+        first = np.concatenate([[0], np.cumsum(self.k)])[:-1]  # each group's first usable row in use_idx
+        for k in np.unique(self.k[groups]):
+            members = groups[self.k[groups] == k]
+            step = max(1, BATCH_ROWS // max(int(k), 1))
+            for start in range(0, len(members), step):
+                part = members[start:start + step]
+                idx = use_idx[first[part][:, None] + np.arange(k)]
+                yield part, self.yi[idx], self.vi[idx], idx
+
+    # ------------------------------------------------------------ what = "fit"
+
+    def fit_columns(self, groups: np.ndarray, options: Options) -> dict:
+        """Per column (analyse's fit keys) a list over the chunk's groups (None where not clean)."""
+        kw = options.kwargs
+        n = len(self.chunk.keys)
+        arrays: dict[str, np.ndarray] = {}
+        for part, y, v, _ in self.buckets(groups):
+            f = fit_many(Studies(y, v), kw["method"], kw["test"])
+            values = {"k": np.full(len(part), y.shape[1]), "estimate": f.beta[:, 0], "se": f.se[:, 0],
+                      "stat": f.stat[:, 0], "pval": f.pval[:, 0], "ci_lb": f.ci_lb[:, 0], "ci_ub": f.ci_ub[:, 0],
+                      "tau2": f.tau2, "tau2_se": f.tau2_se, "I2": f.I2, "H2": f.H2, "Q": f.Q, "Q_df": f.Q_df,
+                      "Q_pval": f.Q_pval, "df": f.df, "pi_lb": f.pi_lb, "pi_ub": f.pi_ub}
+            for name, value in values.items():
+                if value is None:
+                    continue
+                if name not in arrays:
+                    arrays[name] = np.zeros(n, dtype=np.asarray(value).dtype)
+                arrays[name][part] = value
+        columns = {name: _json_values(arrays[name]) for name in FIT_KEYS if name in arrays}
+        for name in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub"):
+            columns[f"transformed.{name}"] = self._back(arrays[name], groups)
+        return columns
+
+    def _back(self, values: np.ndarray, groups) -> list:
+        """display.back of every value (analysis.transformed), as the single path does it (the
+        identity transform gives the value itself, or None when it is not finite)."""
+        raw = _json_values(values)
+        if all(d.identity for d in self.displays if d is not None):
+            return raw
+        out: list = [None] * len(values)
+        for j in groups:
+            out[j] = self.displays[j].back(raw[j])
+        return out
+
+    # ------------------------------------------------------------ what = "full"
+
+    def full_rows(self, groups: np.ndarray, by: str, options: Options) -> dict[int, Row]:
+        out = {}
+        for part, y, v, idx in self.buckets(groups):
+            out.update(_full_batch(self, part, y, v, idx, by, options))
+        return out
+
+
+def _json_values(a: np.ndarray) -> list:
+    """Plain Python values (analysis.json_safe): ints stay ints, non-finite floats are None."""
+    values = a.tolist()
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        values = [x if math.isfinite(x) else None for x in values]
+    return values
 
 
 def _usable_flags(table: pd.DataFrame):
@@ -306,115 +416,74 @@ def _duplicate_studies(table: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
     return dup
 
 
-def _batched(clean: dict[int, _Group], by: str, options: Options) -> dict[int, Row]:
-    """Rows of the clean groups, fitted together by number of studies."""
-    by_k: dict[int, list[int]] = {}
-    for j, g in clean.items():
-        by_k.setdefault(len(g.yi), []).append(j)
+def _full_batch(clean: _Clean, part, y, v, idx, by: str, options: Options) -> dict[int, Row]:
+    """Full analyses of groups of one size: the fits and refits of all of them at once, then
+    each group's sections from them (the functions analyse calls, given the batched parts)."""
+    from metasr.stats import bias, sensitivity
+
+    kw = options.kwargs
+    method, test, measure = kw["method"], kw["test"], kw["measure"]
+    m, k = y.shape
+    s = Studies(y, v)
+    fits = fit_many(s, method, test)
+    qp = inference.q_profile_many(s) if method != "FE" else None
+    deleted = sei = lm = None
+    if k >= analysis.SENSITIVITY_MIN_K:
+        keep = ~np.eye(k, dtype=bool)
+        deleted = sensitivity.refits(method, test, np.repeat(y, k, 0).reshape(m, k, k)[:, keep].reshape(m * k, k - 1),
+                                     np.repeat(v, k, 0).reshape(m, k, k)[:, keep].reshape(m * k, k - 1))
+        X = np.sqrt(v)[..., None] * np.array([0.0, 1.0]) + np.array([1.0, 0.0])
+        sei = fit_many(Studies(y, v, None, X), method, test)
+        lm = fit_many(Studies(y, v, None, X), "FE", "z")
     out = {}
-    for k, members in by_k.items():
-        step = max(1, BATCH_ROWS // max(k, 1))
-        for start in range(0, len(members), step):
-            part = members[start:start + step]
-            out.update(zip(part, _fit_batch([clean[j] for j in part], by, options)))
+    for i, j in enumerate(part):
+        yi, vi = y[i], v[i]
+        fit = fits.row(i, yi, vi, measure=measure)
+        result = {"measure": measure, "method": method, "test": test,
+                  "transform": clean.displays[j].to_json()}
+        model = fit.to_dict()
+        if qp is not None:
+            model.update({key: value[i].tolist() for key, value in qp.items()})
+        result.update(model)
+        try:
+            if deleted is not None:
+                sei_fit = sei.row(i, yi, vi, X[i], coef_names=["intrcpt", "x1"])
+                egger_lm = bias.egger_lm(fit, lm=(lm.beta[i], lm.vb[i], lm.Q[i]))
+                result.update(analysis.bias_dict(fit, sei_fit=sei_fit, egger_lm=egger_lm))
+                order = kw.get("order")
+                ordering = analysis._order_values(_usable_rows(clean, j), order, kw.get("file")) if order else None
+                cumulated = None
+                if ordering is not None:
+                    at = sensitivity.cumulative_order(fit, ordering)
+                    from metasr.stats import batch
+
+                    cumulated = sensitivity.refits(method, test, *batch.cumulative_arrays(yi[at], vi[at]))
+                result.update(analysis.sensitivity_dict(fit, ordering, order, deleted=deleted.rows(i * k, (i + 1) * k),
+                                                        cumulated=cumulated))
+        except InputError as err:
+            out[j] = Row(clean.chunk.keys[j], problems=err.problems)
+            continue
+        result["transformed"] = analysis.transformed(result, clean.displays[j])
+        result["yi"] = yi.tolist()
+        result["vi"] = vi.tolist()
+        not_usable = _not_usable(clean, j)
+        if not_usable:
+            result["not_usable"] = not_usable
+        out[j] = Row(clean.chunk.keys[j], analysis.json_safe(result))
     return out
 
 
-def _fit_batch(groups: list[_Group], by: str, options: Options) -> list[Row]:
-    kw = options.kwargs
-    method, test, measure = kw["method"], kw["test"], kw["measure"]
-    y = np.stack([g.yi for g in groups])
-    v = np.stack([g.vi for g in groups])
-    s = Studies(y, v)
-    fits = fit_many(s, method, test)
-    full = options.what == "full"
-    k = y.shape[1]
-    extra = _full_parts(groups, fits, s, options) if full and k >= 1 else None
-    rows = []
-    for i, g in enumerate(groups):
-        fit = fits.row(i, g.yi, g.vi, measure=measure)
-        model = fit.to_dict()
-        if not full:
-            model.pop("weights")
-            model["transformed"] = analysis.transformed(model, g.display)
-            rows.append(Row(g.key, analysis.json_safe(model)))
-            continue
-        result = {"measure": measure, "method": method, "test": test, "transform": g.display.to_json()}
-        rows.append(_full_result(g, fit, model, result, extra, i, by, options))
-    return rows
+def _usable_rows(clean: _Clean, j: int) -> pd.DataFrame:
+    a, b = clean.chunk.bounds[j], clean.chunk.bounds[j + 1]
+    return clean.chunk.rows.iloc[a:b][clean.usable[a:b]].reset_index(drop=True)
 
 
-def _full_parts(groups, fits, s: Studies, options: Options) -> dict:
-    """What every group's full analysis needs that is computed for all at once."""
-    from metasr.stats import bias, sensitivity
-
-    kw = options.kwargs
-    method, test = kw["method"], kw["test"]
-    m, k = s.y.shape
-    parts: dict = {}
-    if method != "FE":
-        parts["qp"] = inference.q_profile_many(s)
-    if k >= analysis.SENSITIVITY_MIN_K:
-        loo_y = np.concatenate([np.delete(s.y, i, axis=1)[:, None, :] for i in range(k)], axis=1).reshape(m * k, k - 1)
-        loo_v = np.concatenate([np.delete(s.v, i, axis=1)[:, None, :] for i in range(k)], axis=1).reshape(m * k, k - 1)
-        parts["deleted"] = sensitivity.refits(method, test, loo_y, loo_v)
-        X = np.stack([bias.sei_design(g.vi) for g in groups])
-        parts["sei"] = fit_many(Studies(s.y, s.v, None, X), method, test)
-        parts["lm"] = fit_many(Studies(s.y, s.v, None, X), "FE", "z")
-    return parts
-
-
-def _full_result(g: _Group, fit, model: dict, result: dict, parts: dict, i: int, by: str, options: Options) -> Row:
-    from metasr.stats import bias, sensitivity
-
-    kw = options.kwargs
-    order = kw.get("order")
-    k = len(g.yi)
-    if "qp" in parts:
-        model.update({key: value[i].tolist() for key, value in parts["qp"].items()})
-    result.update(model)
-    table = g.rows[g.usable].reset_index(drop=True)
-    try:
-        if k >= analysis.SENSITIVITY_MIN_K:
-            sei_fit = parts["sei"].row(i, g.yi, g.vi, bias.sei_design(g.vi), coef_names=["intrcpt", "x1"])
-            egger_lm = _egger_lm(fit, parts["lm"], i)
-            result.update(analysis.bias_dict(fit, sei_fit=sei_fit, egger_lm=egger_lm))
-            ordering = analysis._order_values(table, order, kw.get("file")) if order else None
-            cumulated = None
-            if ordering is not None:
-                idx = sensitivity.cumulative_order(fit, ordering)
-                cumulated = sensitivity.refits(fit.method, fit.test, *_cumulative_arrays(g, idx))
-            result.update(analysis.sensitivity_dict(fit, ordering, order, deleted=parts["deleted"].rows(i * k, (i + 1) * k),
-                                                    cumulated=cumulated))
-    except InputError as err:
-        return Row(g.key, problems=err.problems)
-    result["transformed"] = analysis.transformed(result, g.display)
-    result["yi"] = g.yi.tolist()
-    result["vi"] = g.vi.tolist()
-    not_usable = _not_usable(g)
-    if not_usable:
-        result["not_usable"] = not_usable
-    return Row(g.key, analysis.json_safe(result))
-
-
-def _cumulative_arrays(g: _Group, idx):
-    from metasr.stats import batch
-
-    return batch.cumulative_arrays(g.yi[idx], g.vi[idx])
-
-
-def _egger_lm(fit, lm_fits, i: int) -> dict:
-    """bias.egger_lm from the weighted least squares of yi on sei fitted for all groups at once."""
-    from metasr.stats import bias
-
-    return bias.egger_lm(fit, lm=(lm_fits.beta[i], lm_fits.vb[i], lm_fits.Q[i]))  # FE, z: vb = (X'WX)^-1
-
-
-def _not_usable(g: _Group) -> list[dict]:
-    """analysis.split_usable's entries for the rows marked not usable."""
-    rows = g.rows
+def _not_usable(clean: _Clean, j: int) -> list[dict]:
+    """analysis.split_usable's entries for the rows of group j marked not usable."""
+    a, b = clean.chunk.bounds[j], clean.chunk.bounds[j + 1]
+    rows = clean.chunk.rows
     out = []
-    for i in np.flatnonzero(~g.usable):
+    for i in a + np.flatnonzero(~clean.usable[a:b]):
         reason = rows["not_usable_reason"].iat[i] if "not_usable_reason" in rows.columns else ""
         out.append({"study_id": analysis._text(rows["study_id"].iat[i]) if "study_id" in rows.columns else None,
                     "row": int(rows["_row"].iat[i]),
@@ -476,12 +545,21 @@ class Writer:
         import json
 
         self.handle, self.fmt, self.by = handle, fmt, by
-        self.dumps = json.JSONEncoder(allow_nan=False, separators=(", ", ": ")).encode
+        self.dumps = json.JSONEncoder(allow_nan=False).encode
         self.count = 0
         self.columns = dict.fromkeys(([] if by is None else [_group_column(by)]) + ["status", "message"])
         self.spool = None
 
-    def write(self, row: Row) -> None:
+    def write(self, item) -> None:
+        """A Row or a Block."""
+        if isinstance(item, Block):
+            if self.fmt == "csv":
+                self._spool_block(item)
+            else:
+                for row in item.results():
+                    self.write(row)
+            return
+        row = item
         if self.fmt == "jsonl":
             self.handle.write(self.dumps(_record(row, self.by)) + "\n")
         elif self.fmt == "json":
@@ -489,22 +567,30 @@ class Writer:
                                                    "problems": [p.to_dict() for p in row.problems]}
             self.handle.write(("{" if self.count == 0 else ",\n") + self.dumps(row.key) + ": " + self.dumps(value))
         else:
-            self._spool(row)
+            record = _record(row, self.by)
+            record.pop("problems", None)
+            self._spool_item(flatten(record))
         self.count += 1
 
-    def _spool(self, row: Row) -> None:
+    def _spool_item(self, item) -> None:
         import pickle
         import tempfile
 
         if self.spool is None:
             self.spool = tempfile.TemporaryFile()
-        record = _record(row, self.by)
-        record.pop("problems", None)
-        flat = flatten(record)
-        for key in flat:
+        names = item[1] if isinstance(item, tuple) else item
+        for key in names:
             if key not in self.columns:
                 self.columns[key] = None
-        pickle.dump(flat, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(item, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _spool_block(self, block: Block) -> None:
+        names = list(block.columns)
+        n = len(block.keys)
+        rows = list(zip(block.keys, ["pooled"] * n, *(block.columns[name] for name in names)))
+        group = [] if self.by is None else [_group_column(self.by)]
+        self._spool_item(("block", group + ["status"] + names, rows))
+        self.count += n
 
     def close(self) -> None:
         if self.fmt == "json":
@@ -522,15 +608,22 @@ class Writer:
         write = csv_stream(self.handle, columns)
         if self.spool is None:
             return
+        position = {name: i for i, name in enumerate(columns)}
         self.spool.seek(0)
-        batch = []
         while True:
             try:
-                batch.append(pickle.load(self.spool))
+                item = pickle.load(self.spool)
             except EOFError:
                 break
-            if len(batch) >= 10_000:
-                write(batch)
-                batch = []
-        write(batch)
+            if isinstance(item, tuple):
+                at = [position[name] for name in item[1]]
+                cells = []
+                for row in item[2] if self.by is not None else [r[1:] for r in item[2]]:
+                    line = [""] * len(columns)
+                    for pos, value in zip(at, row):
+                        line[pos] = value
+                    cells.append(line)
+                write(cells)
+            else:
+                write([item])
         self.spool.close()

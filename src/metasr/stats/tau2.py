@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metasr.stats import distributions as dist
-from metasr.stats.wls import Projection
+from metasr.stats.wls import DOMINANT, Projection
 from metasr.stats.zeroin import bracketed_newton, uniroot
 
 ESTIMATORS = ("DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB", "PMM", "GENQ", "HSk")
@@ -113,10 +113,19 @@ class Studies:
 
     def projection(self, tau2=None, w=None) -> Projection:
         """The weighted least squares fit at tau2 (weights 1/(vi + tau2)) or with weights w."""
+        dominance = True
         if w is None:
             w = self.weights(tau2)
+            dominance = self.X is not None or self._dominance_at_zero()
         y, _, _, X = self._axes(w.ndim == 3)
-        return Projection(y, w, X)
+        return Projection(y, w, X, dominance)
+
+    def _dominance_at_zero(self) -> bool:
+        """Whether a study of some row holds more than wls.DOMINANT of the weight at tau2 = 0."""
+        if getattr(self, "_dominance", None) is None:
+            w = self.weights(np.zeros(self.m))
+            self._dominance = bool(w.shape[-1]) and bool(np.any(w.max(-1) > DOMINANT * w.sum(-1)))
+        return self._dominance
 
     def masked(self, values) -> np.ndarray:
         return values if self.mask is None else np.where(self.mask, values, 0.0)
@@ -345,9 +354,11 @@ def maximise_likelihood(s: Studies, reml: bool):
         rows = np.flatnonzero(falls.sum(1) > j)
         cell = np.argmax((order[rows] == j + 1) & falls[rows], axis=1)
         lo_c, hi_c = grid[rows, cell], grid[rows, cell + 1]
+        f_lo, f_hi = sc[rows, cell], sc[rows, cell + 1]
+        start = lo_c + (hi_c - lo_c) * (f_lo / (f_lo - f_hi))  # the secant through the cell's ends
         sub = s.take(rows)
         root, ok, _ = bracketed_newton(lambda i, x: score(sub.take(i), x, reml, slope=True), lo_c, hi_c,
-                                       0.5 * (lo_c + hi_c))
+                                       np.clip(start, lo_c, hi_c))
         found = np.full(s.m, np.nan)
         found[rows] = root
         converged[rows] &= ok

@@ -86,7 +86,10 @@ class _Basis:
 class Projection:
     """Weighted least squares of y on X (None: intercept only) with weights w, on the last axis."""
 
-    def __init__(self, y: np.ndarray, w: np.ndarray, X: np.ndarray | None = None):
+    def __init__(self, y: np.ndarray, w: np.ndarray, X: np.ndarray | None = None, dominance: bool = True):
+        """`dominance=False` promises that no study holds DOMINANT of the weight (for the
+        intercept-only model, true at every tau2 when it is true at tau2 = 0, as weights 1/(vi +
+        tau2) only grow more alike), which saves looking."""
         if y.shape != w.shape:
             y = np.broadcast_to(y, w.shape)
         if X is not None and X.shape[:-1] != w.shape:
@@ -98,7 +101,7 @@ class Projection:
             self.sw = w.sum(-1)
             self.beta = (w * y).sum(-1) / self.sw   # (...,)
             self.resid = y - self.beta[..., None]
-            dominant = np.any(w.max(-1) > DOMINANT * self.sw) if w.shape[-1] else False
+            dominant = dominance and w.shape[-1] and np.any(w.max(-1) > DOMINANT * self.sw)
         else:
             self.basis = _Basis(X, w)
             d, self.resid = self.basis.project(y)
