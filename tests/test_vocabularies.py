@@ -36,3 +36,9 @@ def test_tests_everywhere_equal_the_engines():
     enums = [node["properties"]["test"]["enum"] for node in SCHEMA["$defs"].values()
              if isinstance(node, dict) and "test" in node.get("properties", {})]
     assert enums and all(tuple(e) == inference.TESTS for e in enums)
+
+
+def test_pool_output_choices_equal_the_grouped_modules():
+    from metasr.stats import grouped
+
+    assert pool_cli.WHAT == grouped.WHAT and pool_cli.FORMATS == grouped.FORMATS

@@ -64,6 +64,11 @@ def settings(outcome_cfg: dict) -> dict | None:
             "multi_arm": given.get("multi_arm", DEFAULT_MULTI_ARM)}
 
 
+def pooled_as_dependent(dep: dict | None) -> bool:
+    """Whether an outcome with these settings pools its rows as dependent effect sizes."""
+    return dep is not None and dep["method"] != "independent"
+
+
 def schema_enums() -> dict[str, dict[tuple[str, ...], list]]:
     """{schema file: {path to a property: its enum}} this registry decides (tests/test_dependence.py)."""
     dep = ("$defs", "dependence", "properties")

@@ -251,8 +251,8 @@ def _cell(value: Any) -> Any:
 
 def _rows_for_writing(columns: Sequence[str], rows: Iterable) -> Iterator[list]:
     for row in rows:
-        cells = [row.get(c, "") for c in columns] if isinstance(row, dict) else list(row)
-        yield [_cell(cell) for cell in cells]
+        cells = [row.get(c, "") for c in columns] if isinstance(row, dict) else row
+        yield [_cell(cell) if isinstance(cell, str) else cell for cell in cells]  # numbers pass as they are
 
 
 def write_csv(path: str | os.PathLike, columns: Sequence[str], rows: Iterable) -> None:
@@ -263,6 +263,15 @@ def write_csv(path: str | os.PathLike, columns: Sequence[str], rows: Iterable) -
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([csv_safe_cell(c) for c in columns])
         writer.writerows(_rows_for_writing(columns, rows))
+
+
+def csv_stream(handle, columns: Sequence[str]):
+    """Write the header to an open text handle now; returns a function that writes rows (dicts
+    keyed by column, or lists in column order) with the same cell rules as write_csv, for tables
+    too large to hold in memory (`metasr pool --by --format csv`)."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow([csv_safe_cell(c) for c in columns])
+    return lambda rows: writer.writerows(_rows_for_writing(columns, rows))
 
 
 def csv_text(columns: Sequence[str], rows: Iterable) -> str:
@@ -355,5 +364,11 @@ def plain_frame(frame):
 
     for column in frame.columns:
         if not is_numeric_dtype(frame[column]):
-            frame[column] = frame[column].map(lambda v: csv_plain_cell(v) if isinstance(v, str) else v)
+            values = frame[column]
+            try:  # only text starting with an apostrophe can change; most columns have none
+                if "\n'" not in "\n" + "\n".join(values.tolist()):
+                    continue
+            except TypeError:  # not all text: look at every cell
+                pass
+            frame[column] = values.map(lambda v: csv_plain_cell(v) if isinstance(v, str) else v)
     return frame

@@ -107,10 +107,36 @@ def test_rows_marked_not_usable_are_listed_not_pooled(tmp_path, capsys):
     assert result["not_usable"] == [{"study_id": "b", "row": 3, "reason": "only a p-value bound"}]
 
 
-def test_by_problems_name_the_group(tmp_path, capsys):
+def test_by_a_group_that_cannot_be_pooled_is_a_row_saying_why(tmp_path, capsys):
     text = "g,yi,vi\na,0.1,0.1\na,0.3,0.2\nb,0.2,0.1\n"  # synthetic: group b has one study
-    code, _, err = run(capsys, write(tmp_path, text), "--measure", "GEN", "--method", "REML", "--by", "g")
-    assert code == 2 and "g = b:" in err and "g = a" not in err
+    code, out, err = run(capsys, write(tmp_path, text), "--measure", "GEN", "--method", "REML", "--by", "g")
+    assert code == 1 and "g = b:" in err and "g = a" not in err and "1 of 2 groups" in err
+    result = json.loads(out)
+    assert result["a"]["k"] == 2 and result["b"]["status"] == "failed" and "needs at least 2" in result["b"]["message"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_by_formats_and_what(tmp_path, capsys, fmt):
+    text = "g,yi,vi\nb,0.2,0.1\nb,0.5,0.05\nb,0.1,0.2\na,0.1,0.1\na,0.3,0.2\n"  # synthetic
+    path = write(tmp_path, text)
+    code, full, _ = run(capsys, path, "--measure", "GEN", "--method", "DL", "--by", "g")
+    assert code == 0
+    full = json.loads(full)
+    code, out, _ = run(capsys, path, "--measure", "GEN", "--method", "DL", "--by", "g", "--what", "fit", "--format", fmt)
+    assert code == 0
+    if fmt == "json":
+        fit = json.loads(out)
+    elif fmt == "jsonl":
+        fit = {line["g"]: line for line in map(json.loads, out.splitlines())}
+    else:
+        from metasr.io import parse_csv_text
+
+        header, *rows = parse_csv_text(out, "out.csv")
+        fit = {r[0]: dict(zip(header, r)) for r in rows}
+    assert list(fit) == ["a", "b"]
+    for key in ("a", "b"):
+        assert "leave1out" not in fit[key] and "weights" not in fit[key]
+        assert float(fit[key]["estimate"]) == full[key]["estimate"] and float(fit[key]["tau2"]) == full[key]["tau2"]
 
 
 def test_utf8_bom_header_is_read(tmp_path, capsys):

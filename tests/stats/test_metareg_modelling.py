@@ -83,13 +83,14 @@ BOUNDARY = [c for c in METAREG if c["method"] == "ML" and 0 < c["expected"]["tau
 def test_boundary_optimum_is_zero(case):
     """metafor's Fisher scoring stops at tau2 ~ 1e-9 on these ML fits; the maximum is at tau2 = 0:
     the ML score is negative there, and the likelihood at metafor's value is not higher."""
-    from metasr.stats.tau2 import _score, loglik
+    from metasr.stats.tau2 import Studies, loglik, score
 
     t = complete_rows(case, [case["formula"]])
     fit = fit_formula(t, case["formula"], "ML", "z")
     assert fit.tau2 == 0
-    assert _score(fit.yi, fit.vi, fit.X, 0.0, reml=False) < 0
-    assert loglik(fit.yi, fit.vi, fit.X, 0.0, False) >= loglik(fit.yi, fit.vi, fit.X, case["expected"]["tau2"], False)
+    s = Studies.one(fit.yi, fit.vi, fit.X)
+    assert score(s, np.zeros(1), reml=False)[0] < 0
+    assert loglik(s, np.zeros(1), False)[0] >= loglik(s, np.array([case["expected"]["tau2"]]), False)[0]
 
 
 def test_wald_test_by_name_equals_by_position():

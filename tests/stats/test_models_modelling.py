@@ -77,7 +77,7 @@ def test_pmm_exact_root_matches_metafor_at_tight_tolerance(case):
     X = np.ones((len(t), 1))
     if case["mods"]:
         X = np.column_stack([X, t[case["mods"]].to_numpy(float)])
-    tau2, _ = T.pmm(t["yi"].to_numpy(), t["vi"].to_numpy(), X, root="exact")
+    tau2 = T.pmm(T.Studies.one(t["yi"].to_numpy(), t["vi"].to_numpy(), X), root="exact")[0][0]
     assert_close(tau2, case["expected"]["tau2_exact"], 1e-9, "tau2")
 
 
@@ -93,17 +93,18 @@ def test_adhoc_never_shrinks_the_knapp_hartung_interval():
 
 def test_genq_with_inverse_variance_weights_is_dersimonian_laird():
     t = table(CASES[0])
-    yi, vi = t["yi"].to_numpy(), t["vi"].to_numpy()
-    assert np.isclose(T.genq(yi, vi, np.ones((len(yi), 1)))[0], T.dl(yi, vi, np.ones((len(yi), 1)))[0], rtol=1e-12)
+    s = T.Studies.one(t["yi"].to_numpy(), t["vi"].to_numpy())
+    assert np.isclose(T.genq(s)[0][0], T.dl(s)[0][0], rtol=1e-12)
 
 
 def test_hsk_is_hs_scaled_by_k_over_k_minus_p():
     t = table(CASES[0])
     yi, vi = t["yi"].to_numpy(), t["vi"].to_numpy()
-    X, k = np.ones((len(yi), 1)), len(yi)
+    k = len(yi)
     w = 1 / vi
-    Q = T.Projection(yi, w, X).rss
-    assert np.isclose(T.hsk(yi, vi, X)[0], max(0.0, (k / (k - 1) * Q - k) / w.sum()), rtol=1e-12)
+    s = T.Studies.one(yi, vi)
+    Q = T.generalised_q(s, np.zeros(1))[0]
+    assert np.isclose(T.hsk(s)[0][0], max(0.0, (k / (k - 1) * Q - k) / w.sum()), rtol=1e-12)
 
 
 R_LIVE = """
@@ -149,7 +150,7 @@ def test_live_new_estimators_on_random_data(tmp_path):
     X = np.column_stack([np.ones(k), x])
     for key, e in ref.items():
         method, test = key.split()
-        tau2 = T.pmm(yi, vi, X, root="exact")[0] if method == "PMM" else None
+        tau2 = T.pmm(T.Studies.one(yi, vi, X), root="exact")[0][0] if method == "PMM" else None
         fit = fit_rma(yi, vi, method=method, test=test, X=X, weights=ni.astype(float) if method == "GENQ" else None,
                       tau2=tau2)
         assert_close(fit.tau2, e["tau2"], 1e-8, key)

@@ -8,7 +8,7 @@ Paule-Mandel: metafor finds the PM root with uniroot() at its default tolerance
 (.Machine$double.eps^0.25 = 1.22e-4), which the reference run did not tighten, so its PM tau2 is
 off the exact root by up to that much (2% of tau2 for BCG RD). metasr takes uniroot's own steps
 (metasr.stats.zeroin) and so matches metafor like every other case; the exact root stays available
-(`tau2.pm(..., root="exact")`) and equals metafor's EB estimate, as tested below.
+(`tau2.pm(studies, root="exact")`) and equals metafor's EB estimate, as tested below.
 """
 
 from __future__ import annotations
@@ -75,10 +75,9 @@ PM_CASES = [c for c in CASES if c["method"] == "PM"]
 
 @pytest.mark.parametrize("case", PM_CASES, ids=lambda c: c["id"])
 def test_exact_pm_root_is_metafors_eb_and_within_uniroot_tolerance(case):
-    from metasr.stats.tau2 import pm
+    from metasr.stats.tau2 import Studies, pm
 
-    yi, vi = np.array(case["yi"]), np.array(case["vi"])
-    exact, _ = pm(yi, vi, np.ones((len(yi), 1)), root="exact")
+    exact = float(pm(Studies.one(case["yi"], case["vi"]), root="exact")[0][0])
     eb = next(c for c in CASES if c["id"] == case["id"].replace("_PM_", "_EB_"))
     assert close(exact, eb["expected"]["tau2"])
     assert abs(exact - case["expected"]["tau2"]) <= UNIROOT_TOL

@@ -1,5 +1,5 @@
 """tau2 estimators: true optima on hard inputs (k = 2, identical effects, variances from 1e-6 to
-1e4, tau2 at the boundary), the closed-form projection algebra, and speed at k = 4,000."""
+1e4, tau2 at the boundary), every estimator row by row equal in a batch, and large k."""
 
 from __future__ import annotations
 
@@ -8,48 +8,30 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from metasr.stats import tau2 as T
+from metasr.stats.tau2 import Studies
 from metasr.stats.zeroin import UNIROOT_TOL
 
 ONE = lambda k: np.ones((k, 1))  # noqa: E731
 
 
-def dense_projection_traces(yi, vi, w, X):
-    """Reference: the same traces with explicit k x k matrices (metafor's formulas)."""
-    W = np.diag(w)
-    P = W - W @ X @ np.linalg.inv(X.T @ W @ X) @ X.T @ W
-    V = np.diag(vi)
-    PV = P @ V
-    return {"rss": yi @ P @ yi, "tr_P": np.trace(P), "tr_PP": np.sum(P * P), "tr_PV": np.trace(PV),
-            "tr_PVPV": np.sum(PV * PV.T), "tr_VPP": np.sum(PV * P)}
+def one(t) -> np.ndarray:
+    return np.array([float(t)])
 
 
-def test_projection_algebra_matches_dense_matrices():
-    rng = np.random.default_rng(3)  # synthetic data
-    k = 9
-    yi, vi = rng.normal(size=k), rng.uniform(0.01, 2, size=k)
-    X = np.column_stack([np.ones(k), rng.normal(size=k), rng.integers(0, 2, size=k)])
-    w = 1 / (vi + 0.3)
-    proj = T.Projection(yi, w, X)
-    ref = dense_projection_traces(yi, vi, w, X)
-    got = {"rss": proj.rss, "tr_P": proj.tr_P(), "tr_PP": proj.tr_PP(), "tr_PV": proj.tr_PV(vi),
-           "tr_PVPV": proj.tr_PVPV(vi), "tr_VPP": proj.tr_VPP(vi)}
-    for key in ref:
-        assert np.isclose(got[key], ref[key], rtol=1e-10), key
-
-
-def assert_global_maximum(yi, vi, reml):
-    X = ONE(len(yi))
-    t = T.maximise_likelihood(yi, vi, X, reml)
-    assert t >= 0
-    best = T.loglik(yi, vi, X, t, reml)
-    hi = T._upper_bound(yi, vi, X) * 10
+def assert_global_maximum(yi, vi, reml, X=None):
+    s = Studies.one(yi, vi, X)
+    t, converged = T.maximise_likelihood(s, reml)
+    t = float(t[0])
+    assert converged[0] and t >= 0
+    best = float(T.loglik(s, one(t), reml)[0])
+    hi = float(T._upper_bound(s)[0]) * 10
     grid = np.concatenate([[0.0], np.geomspace(max(vi.min(), 1e-12) * 1e-9, hi, 1500)])
-    others = np.array([T.loglik(yi, vi, X, g, reml) for g in grid])
+    others = T.loglik(s.take(np.zeros(len(grid), dtype=int)), grid, reml)
     assert best >= others.max() - 1e-10 * max(1.0, abs(best))
     if t > 0:  # interior optimum: the score vanishes
-        assert abs(T._score(yi, vi, X, t, reml)) <= 1e-6 * np.sum(1 / (vi + t))
+        assert abs(T.score(s, one(t), reml)[0]) <= 1e-6 * np.sum(1 / (vi + t))
     else:
-        assert T._score(yi, vi, X, 0.0, reml) <= 0
+        assert T.score(s, one(0.0), reml)[0] <= 0
 
 
 @pytest.mark.parametrize("reml", [True, False])
@@ -57,7 +39,8 @@ def test_k2_identical_and_boundary_cases(reml):
     # synthetic inputs at the edges
     assert_global_maximum(np.array([0.1, 0.9]), np.array([0.01, 0.02]), reml)
     assert_global_maximum(np.array([0.5, 0.5, 0.5]), np.array([0.1, 0.2, 0.3]), reml)
-    assert T.maximise_likelihood(np.array([0.5, 0.5, 0.5]), np.array([0.1, 0.2, 0.3]), ONE(3), reml) == 0.0
+    s = Studies.one([0.5, 0.5, 0.5], [0.1, 0.2, 0.3])
+    assert T.maximise_likelihood(s, reml)[0][0] == 0.0
     assert_global_maximum(np.array([0.0, 0.01]), np.array([1.0, 1.0]), reml)  # tau2 = 0 at the boundary
     assert_global_maximum(np.array([-3.0, 0.2, 5.0]), np.array([1e-6, 1e4, 3e-3]), reml)
 
@@ -77,22 +60,22 @@ def test_pm_and_eb_solve_the_q_equation(k, seed):
     rng = np.random.default_rng(seed)
     vi = 10 ** rng.uniform(-6, 4, size=k)
     yi = rng.normal(scale=10 ** rng.uniform(-3, 2), size=k)
-    X = ONE(k)
-    tau2, _ = T.pm(yi, vi, X, root="exact")
-    assert tau2 == T.eb(yi, vi, X)[0]
+    s = Studies.one(yi, vi)
+    tau2 = T.pm(s, root="exact")[0][0]
+    assert tau2 == T.eb(s)[0][0]
     # metafor's PM (uniroot at its default tolerance) lands within that tolerance of the root
-    assert abs(T.pm(yi, vi, X)[0] - tau2) <= UNIROOT_TOL
+    assert abs(T.pm(s)[0][0] - tau2) <= UNIROOT_TOL
     if tau2 == 0:
-        assert T.generalised_q(yi, vi, X, 0.0) <= k - 1
+        assert T.generalised_q(s, one(0.0))[0] <= k - 1
     else:
-        assert np.isclose(T.generalised_q(yi, vi, X, tau2), k - 1, rtol=1e-9)
+        assert np.isclose(T.generalised_q(s, one(tau2))[0], k - 1, rtol=1e-9)
 
 
 def test_moment_estimators_truncate_at_zero():
-    yi, vi = np.array([0.1, 0.1, 0.1]), np.array([0.5, 0.2, 0.1])  # synthetic: no spread at all
+    s = Studies.one([0.1, 0.1, 0.1], [0.5, 0.2, 0.1])  # synthetic: no spread at all
     for method in ("DL", "HE", "HS", "SJ"):
-        tau2, se = T.estimate_tau2(method, yi, vi, ONE(3))
-        assert tau2 < 1e-30 and se >= 0  # SJ: var() of equal floats may be 1e-33, not 0
+        tau2, se, _ = T.estimate(method, s)
+        assert tau2[0] < 1e-30 and se[0] >= 0  # SJ: the variance of equal floats may be 1e-33, not 0
 
 
 def test_dl_closed_form():
@@ -102,14 +85,14 @@ def test_dl_closed_form():
     mu = np.sum(w * yi) / np.sum(w)
     Q = np.sum(w * (yi - mu) ** 2)
     expected = (Q - 3) / (np.sum(w) - np.sum(w**2) / np.sum(w))
-    assert np.isclose(T.dl(yi, vi, ONE(4))[0], max(expected, 0.0), rtol=1e-12)
+    assert np.isclose(T.dl(Studies.one(yi, vi))[0][0], max(expected, 0.0), rtol=1e-12)
 
 
 def test_reml_handles_large_k():
-    # Its speed (k = 4,000 in milliseconds) is measured in bench/bench_pooling.py, not timed here.
+    # Its speed (k = 100,000 in well under a second) is measured in bench/bench_pooling.py, not timed here.
     rng = np.random.default_rng(11)  # synthetic k = 4,000
     yi, vi = rng.normal(scale=0.5, size=4000), rng.uniform(0.01, 1, size=4000)
-    tau2 = T.estimate_tau2("REML", yi, vi, ONE(4000))[0]
+    tau2 = T.estimate_tau2("REML", yi, vi)[0]
     assert 0 < tau2 < 1 and np.isfinite(tau2)
 
 
@@ -120,7 +103,18 @@ def test_reml_ml_global_optimum_with_a_moderator(k, seed, reml):
     vi = 10 ** rng.uniform(-4, 2, size=k)
     x = rng.normal(size=k)
     yi = 0.5 * x + rng.normal(scale=10 ** rng.uniform(-2, 1), size=k)
-    X = np.column_stack([np.ones(k), x])
-    t = T.maximise_likelihood(yi, vi, X, reml)
-    grid = np.concatenate([[0.0], np.geomspace(1e-12, T._upper_bound(yi, vi, X) * 10, 1500)])
-    assert T.loglik(yi, vi, X, t, reml) >= T.loglik_grid(yi, vi, X, grid, reml).max() - 1e-9
+    assert_global_maximum(yi, vi, reml, np.column_stack([np.ones(k), x]))
+
+
+@pytest.mark.parametrize("method", T.ESTIMATORS)
+def test_every_row_of_a_batch_is_its_own_fit(method):
+    """A batch's rows are independent: each equals the same data set fitted alone, bit for bit
+    (rows of equal length; `metasr pool --by` relies on it)."""
+    rng = np.random.default_rng(7)  # synthetic
+    m, k = 25, 12
+    vi = 10 ** rng.uniform(-2, 0, size=(m, k))
+    yi = rng.normal(0.2, np.sqrt(vi + rng.exponential(0.1, (m, 1))))
+    tau2, se, _ = T.estimate(method, Studies(yi, vi))
+    for i in (0, 7, 24):
+        alone = T.estimate(method, Studies(yi[i:i + 1], vi[i:i + 1]))
+        assert tau2[i] == alone[0][0] and se[i] == alone[1][0]

@@ -1,4 +1,8 @@
-"""`metasr pool`: pool one table of studies and print metafor-style results as JSON."""
+"""`metasr pool`: pool one table of studies (or each group of its rows) and print metafor-style results.
+
+Exit status: 0 when everything was pooled; 1 when some groups of --by could not be (their rows
+say why); 2 when the input or the options have problems (nothing is pooled).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from metasr import measures
 METHODS = ("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB", "PMM", "GENQ", "HSk", "MH", "PETO")
 TESTS = ("z", "t", "knha", "adhoc")
 VTYPES = tuple(dict.fromkeys(v for m in measures.MEASURES.values() for v in m.vtypes))
+WHAT = ("full", "fit")              # metasr.stats.grouped.WHAT (tests/test_vocabularies.py)
+FORMATS = ("json", "jsonl", "csv")  # metasr.stats.grouped.FORMATS
 
 
 def register(subparsers) -> None:
@@ -39,7 +45,16 @@ def register(subparsers) -> None:
                              "text columns are factors with R's level order, the first level the reference")
     parser.add_argument("--subgroup", metavar="COLUMN", help="separate fits per level and Q between levels")
     parser.add_argument("--order", metavar="COLUMN", help="order of the cumulative meta-analysis")
-    parser.add_argument("--by", metavar="COLUMN", help="pool each group of rows separately")
+    parser.add_argument("--by", metavar="COLUMN",
+                        help="pool each group of rows separately (many groups: sort the table by COLUMN; a group that "
+                             "cannot be pooled gets a row saying why, the others are pooled, and the exit status is 1)")
+    parser.add_argument("--what", choices=WHAT, default="full",
+                        help="full: the whole analysis (default); fit: the model alone (k, estimate, se, stat, pval, "
+                             "CI, tau2 and its SE, I2, H2, Q and its test, PI, transformed) -- much faster for many groups")
+    parser.add_argument("--format", choices=FORMATS, default="json",
+                        help="json: one object (keyed by group with --by); jsonl: one JSON object per line (group); "
+                             "csv: one row per group, nested sections as dotted columns (egger.pval), lists only in "
+                             "JSON. Written as the groups are pooled")
     parser.add_argument("--scale", choices=("identity", "log"),
                         help="scale of CI-form rows (yi, ci_lb, ci_ub); default log for measures analysed as logs")
     escalc = parser.add_argument_group("escalc options (metafor's names and defaults)")
@@ -61,39 +76,114 @@ def register(subparsers) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    import json
+    import sys
 
-    from metasr.stats.analysis import analyse, json_safe, read_study_table
     from metasr.stats.effects import Options
 
-    table = read_study_table(args.input)
     mods = [m.strip() for item in (args.mods or []) for m in item.split(",") if m.strip()]
     escalc = Options(add=args.add, to=args.to, drop00=args.drop00, vtype=args.vtype)
-    if args.cluster is not None or args.rho is not None or args.robust:
-        pool, options = _multilevel(args, mods, escalc)
+    multilevel = args.cluster is not None or args.rho is not None or args.robust
+    if multilevel:
+        options = _multilevel(args, mods, escalc)
     else:
-        pool = analyse
         options = dict(measure=args.measure, method=args.method, test=args.test, mods=mods,
                        subgroup=args.subgroup, order=args.order, file=args.input, scale=args.scale, options=escalc,
                        modelling=modelling_options(args))
-    if args.by:
-        result = _pool_by(table, args.by, args.input, options, pool)
-    else:
-        result = pool(table, **options)
+    try:
+        if args.by:
+            return _pool_by(args, options, multilevel)
+        return _pool_one(args, options, multilevel)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+
+
+def _pool_one(args, options: dict, multilevel: bool) -> int:
     import sys
 
-    try:
-        sys.stdout.write(json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
+    from metasr.stats import grouped
+    from metasr.stats.analysis import analyse, read_study_table
+
+    table = read_study_table(args.input)
+    if multilevel:
+        from metasr.stats.multilevel import analyse_multilevel as pool
+    else:
+        pool = analyse
+    result = pool(table, **options)  # JSON-safe already
+    if args.what == "fit":
+        result = grouped.fit_part(result)
+    if args.format == "json":
+        import json
+
+        sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
         sys.stdout.flush()
-    except BrokenPipeError:  # output piped into `head` and the like
-        pass
+    else:
+        writer = grouped.Writer(sys.stdout, args.format, None)
+        writer.write(grouped.Row("", result))
+        writer.close()
     return 0
+
+
+def _pool_by(args, options: dict, multilevel: bool) -> int:
+    """Every group of --by, streamed as it is pooled; the groups that cannot be are listed on stderr."""
+    import sys
+
+    from metasr.progress import Progress
+    from metasr.stats import grouped
+
+    _keep_freed_memory()
+    progress = Progress("pooling")
+    writer = grouped.Writer(sys.stdout, args.format, args.by)
+    failed, total = [], 0
+    items = grouped.pool_blocks(args.input, args.by, grouped.Options(options, args.what, multilevel),
+                                progress=lambda done, size: progress(f"groups of {args.by}", done, size))
+    try:
+        for item in items:
+            writer.write(item)
+            if isinstance(item, grouped.Block):
+                total += len(item.keys)
+            else:
+                total += 1
+                if not item.pooled:
+                    failed.append(item)
+        writer.close()
+    finally:
+        progress.close()
+    if failed:
+        shown = "\n".join(_clip(f"  {args.by} = {row.key or '(blank)'}: {grouped.row_message(row)}") for row in failed[:10])
+        more = f"\n  ... and {len(failed) - 10} more" if len(failed) > 10 else ""
+        print(f"{len(failed)} of {total} groups could not be pooled (status 'failed' in the output):\n{shown}{more}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc's malloc keep freed memory for reuse instead of returning every large array to
+    the system: the batched fits allocate arrays of megabytes hundreds of times, and fresh pages
+    for each cost more than the arithmetic (a 20,000-group REML fit: 0.85 s instead of 0.33 s).
+    Nothing happens on other C libraries."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = getattr(libc, "mallopt", None)
+    except OSError:
+        mallopt = None
+    if mallopt is not None:
+        mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: arrays up to 1 GB from the heap
+        mallopt(-1, 1 << 31)  # M_TRIM_THRESHOLD: keep up to 2 GB of freed heap
+
+
+def _clip(line: str, width: int = 300) -> str:
+    return line if len(line) <= width else line[:width - 3] + "..."
 
 
 def _multilevel(args: argparse.Namespace, mods: list[str], escalc):
     """The three-level model's function and options; its flags belong together."""
     from metasr.errors import InputError, Problem
-    from metasr.stats.multilevel import analyse_multilevel
 
     problems = []
     if args.cluster is None:
@@ -104,32 +194,8 @@ def _multilevel(args: argparse.Namespace, mods: list[str], escalc):
                  for flag, given in (("--subgroup", args.subgroup), ("--order", args.order)) if given]
     if problems:
         raise InputError(problems)
-    return analyse_multilevel, dict(measure=args.measure, method=args.method, test=args.test, cluster=args.cluster,
-                                    rho=args.rho or 0.0, robust=args.robust, mods=mods, file=args.input,
-                                    scale=args.scale, options=escalc)
-
-
-def _pool_by(table, column: str, file: str, options: dict, pool) -> dict:
-    from dataclasses import replace
-
-    from metasr.errors import InputError, Problem
-
-    if column not in table.columns:
-        raise InputError(Problem(message=f"--by column '{column}' is missing", file=file, column=column,
-                                 rule="required column", hint="name a column of the input table"))
-    from metasr.progress import track
-
-    problems, results = [], {}
-    keys = table[column].astype(str).str.strip()
-    for value in track(sorted(keys.unique()), "pooling", f"groups of {column}"):
-        try:
-            results[value] = pool(table[keys == value], **options)
-        except InputError as err:  # report every group's problems together, saying which group
-            shown = value or "(blank)"
-            problems.extend(replace(p, message=f"{column} = {shown}: {p.message}") for p in err.problems)
-    if problems:
-        raise InputError(problems)
-    return results
+    return dict(measure=args.measure, method=args.method, test=args.test, cluster=args.cluster, rho=args.rho or 0.0,
+                robust=args.robust, mods=mods, file=args.input, scale=args.scale, options=escalc)
 
 
 # ---------------------------------------------------------------- modelling flags (small-study effects,

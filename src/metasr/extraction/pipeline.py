@@ -58,7 +58,8 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
     problems += sheet_discrepancies(sheet_csv, outcome_id, extraction_cfg)
     warnings = raise_if_errors(problems)
     converted = convert_rows([{**t, SHEET_ROW: n} for n, t in typed_rows], settings)
-    raise_if_errors(effect_range_problems(converted, settings.measure, sheet.path))
+    raise_if_errors(effect_range_problems(converted, settings.measure, sheet.path,
+                                          dependence.pooled_as_dependent(dependence.settings(outcome_cfg))))
     numbered = sorted(((_output_row(row, result, by_id), row[SHEET_ROW]) for row, result in converted),
                       key=lambda pair: pair[0]["study_id"])  # stable: keeps sheet order within a study
     rows = [row for row, _ in numbered]
@@ -202,10 +203,12 @@ def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[
     return first, result.fail(f"subgroups {labels} cannot be combined (forms: {', '.join(sorted(forms))})")
 
 
-def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str, sheet_path: str) -> list[Problem]:
+def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str, sheet_path: str,
+                          ratio_limit: bool = True) -> list[Problem]:
     """The problems the pooling engine would meet in the usable rows (effects and variances that
-    are not finite or outside its range, group sizes too small for the measure, ...), reported
-    against the sheet's row and the cell most likely at fault, before anything is written."""
+    are not finite or outside its range, group sizes too small for the measure, variances too far
+    apart for a model of dependent effect sizes: `ratio_limit`), reported against the sheet's row
+    and the cell most likely at fault, before anything is written."""
     import numpy as np
     import pandas as pd
 
@@ -220,7 +223,7 @@ def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str,
     try:
         with np.errstate(all="ignore"):  # an overflow is what the check below reports
             table = effects.escalc(table, measure, file=sheet_path, rows=sheet_rows)
-        found = checks.table_problems(table, sheet_path, sheet_rows)
+        found = checks.table_problems(table, sheet_path, sheet_rows, ratio_limit)
     except InputError as err:
         found = err.problems
     return [_on_sheet(p, by_row.get(p.row, {}), measure) for p in found]

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from metasr import measures
+from metasr.dependence import pooled_as_dependent
 from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.io import os_error_problem, plain_frame
 from metasr.stats import checks, effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
-from metasr.stats.models import METHODS_RMA, MetaFit, TableFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
+from metasr.stats.models import METHODS_RMA, MetaFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
 from metasr.stats.subgroup import subgroup_analysis
 
 TABLE_METHODS = measures.table_methods()
@@ -166,23 +167,30 @@ def model_dict(fit) -> dict:
     return out
 
 
-def bias_dict(fit: MetaFit) -> dict:
+def bias_dict(fit: MetaFit, sei_fit: MetaFit | None = None, egger_lm=None) -> dict:
+    """Small-study tests of the fit; `sei_fit` (its regression on sei) and `egger_lm` (the classic
+    test's result) when computed already, for many fits at once (metasr.stats.grouped)."""
     from metasr.stats import bias
 
-    return {"egger": bias.egger_test(fit), "egger_lm": bias.egger_lm(fit), "begg": bias.begg_test(fit),
-            "trimfill": bias.trimfill(fit)}
+    return {"egger": bias.egger_test(fit, sei_fit), "egger_lm": bias.egger_lm(fit) if egger_lm is None else egger_lm,
+            "begg": bias.begg_test(fit), "trimfill": bias.trimfill(fit, sei_fit=sei_fit)}
 
 
-def sensitivity_dict(fit: MetaFit, order=None, order_by: str | None = None) -> dict:
+def sensitivity_dict(fit: MetaFit, order=None, order_by: str | None = None, deleted=None, cumulated=None) -> dict:
+    """Leave-one-out, influence and (given an order) cumulative analyses; `deleted` and `cumulated`
+    are their refits when computed already (metasr.stats.grouped)."""
     from metasr.stats import sensitivity
 
     # Identical effects with Knapp-Hartung give s2w = 0: influence measures are 0/0, which metafor
     # reports as NaN (null here) too, without numpy's RuntimeWarnings on the console.
     with np.errstate(divide="ignore", invalid="ignore"):
-        leave1out, influence = sensitivity.leave_one_out_and_influence(fit)  # one set of k refits for both
+        if deleted is None:
+            leave1out, influence = sensitivity.leave_one_out_and_influence(fit)  # one set of k refits for both
+        else:
+            leave1out, influence = sensitivity.leave_one_out(fit, deleted), sensitivity.influence(fit, deleted)
     out = {"leave1out": leave1out, "influence": influence}
     if order is not None:
-        out["cumulative"] = sensitivity.cumulative(fit, order, order_by=order_by)
+        out["cumulative"] = sensitivity.cumulative(fit, order, order_by=order_by, fits=cumulated)
     return out
 
 
@@ -216,7 +224,9 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
         table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
     table, dropped = split_dropped(table)
     not_usable += dropped
-    raise_if_errors(checks.table_problems(table, file) + checks.duplicate_study_problems(table, file))
+    ratio_limit = any(m for m in (mods or [])) or (modelling is not None and modelling.any())
+    raise_if_errors(checks.table_problems(table, file, ratio_limit=ratio_limit)
+                    + checks.duplicate_study_problems(table, file))
     display = table_display(table, measure, scale)
     result: dict = {"measure": measure, "method": method, "test": test, "transform": display.to_json()}
     mods = [m for m in (mods or []) if m]
@@ -470,7 +480,8 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
     table, dropped = split_dropped(table)
     not_usable += dropped
-    checks.check_effects(table, file)
+    dependent = pooled_as_dependent(dependence)
+    checks.check_effects(table, file, ratio_limit=dependent)
     display = table_display(table, measure, scale)
     k = len(table)
     n_studies = len({_text(s) for s in table["study_id"]}) if "study_id" in table.columns else k
@@ -485,7 +496,6 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     if k == 0:
         out.update(status="no_data", status_message="no study-level data yet", studies=[])
         return _ordered(json_safe(out))
-    dependent = dependence is not None and dependence["method"] != "independent"
     if k == 1 or (dependent and n_studies == 1):
         message = "k = 1: not pooled" if k == 1 else f"1 study ({k} effect sizes): not pooled"
         out.update(status="single_study", status_message=message,
@@ -497,7 +507,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     fit = fit_table(table, measure, method, test, file)
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
     iv_fit = fit if isinstance(fit, MetaFit) else common  # MH/Peto: bias and sensitivity on the IV model
-    weights = iv_fit.weights if isinstance(fit, MetaFit) else _mh_weights(fit, table)
+    weights = fit.weights  # Mantel-Haenszel/Peto fits carry their own
     out.update(status="pooled", status_message="", studies=_continuity(_study_entries(table, weights), table,
                                                                     measure, options),
                model=model_dict(fit), common_effect=model_dict(common))
@@ -578,27 +588,6 @@ def _outcome_sensitivity(fit: MetaFit, table: pd.DataFrame, order_by: str | None
         result["cumulative"] = {"skipped": "; ".join(p.format() for p in err.problems)}
         return result
     return sensitivity_dict(fit, ordering, order_by if ordering is not None else None)
-
-
-def _mh_weights(fit: TableFit, table: pd.DataFrame):
-    """Percent weights of the Mantel-Haenszel (or Peto) estimate per table."""
-    if measures.get(fit.measure).family == "two-group rates":
-        x1, t1, x2, t2 = (table[col].astype(float).to_numpy() for col in effects.RATE_COLUMNS)
-        w = x2 * t1 / (t1 + t2)
-        return 100 * w / np.sum(w)
-    a, b, c, d = _cells(table)
-    n1, n2 = a + b, c + d
-    n = n1 + n2
-    if fit.method == "PETO":
-        w = (a + c) * (b + d) * (n1 / n) * (n2 / n) / (n - 1)
-    elif fit.measure == "OR":
-        w = b * c / n
-    elif fit.measure == "RR":
-        w = c * n1 / n
-    else:
-        w = n1 * n2 / n
-    total = np.sum(w)
-    return 100 * w / total if total > 0 else np.full(len(w), np.nan)
 
 
 _KEY_ORDER = ("outcome", "label", "measure", "method", "test", "dependence", "status", "status_message", "k",

@@ -19,8 +19,9 @@ The Egger result a report shows is `egger` (`regtest(fit)`: model rma, predictor
 in every place: REPORTED_EGGER names it and `reported_egger()` returns it from a small-study dict;
 `egger_lm` is there for comparison with the classic test only.
 
-A test that the data cannot support (sei constant, too few studies) does not stop the analysis:
-its numbers are None and `message` says why.
+A test that the data cannot support does not stop the analysis: its numbers are None and
+`message` says why (too few studies; a predictor that leaves the model matrix rank-deficient by
+metafor's rules, e.g. standard errors equal to 7 digits, where metafor's regtest stops).
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ import numpy as np
 
 from metasr.errors import InputError
 from metasr.stats import batch, inference
-from metasr.stats.models import MetaFit, fit_rma
-from metasr.stats.tau2 import Projection
 from metasr.stats import distributions as dist
+from metasr.stats.models import MetaFit, fit_rma, rank_problem
+from metasr.stats.tau2 import Studies, loglik
 
 # metafor's defaults for rma() when no control list is given (trimfill() passes none).
 DEFAULT_THRESHOLD = 1e-5
@@ -46,9 +47,7 @@ KENDALL_EXACT_MAX_N = 170
 
 
 def _require_intercept_only(fit: MetaFit, what: str) -> None:
-    if not fit.is_intercept_only:
-        raise InputError(f"{what} needs a model without moderators",
-                         hint="run small-study tests on the intercept-only model")
+    fit.require_intercept_only(what, hint="run small-study tests on the intercept-only model")
 
 
 def _not_run(keys: dict, message: str) -> dict:
@@ -57,21 +56,28 @@ def _not_run(keys: dict, message: str) -> dict:
     return out
 
 
-def _sei_varies(vi: np.ndarray) -> bool:
-    return bool(np.ptp(np.sqrt(vi)) > 1e-12 * float(np.max(np.sqrt(vi))))
+def _sei_problem(fit: MetaFit, model: str = "rma") -> str | None:
+    """Why sei cannot be added to the model (metafor's rank rules), or None."""
+    X = np.column_stack([np.ones(fit.k), fit.sei])
+    problem = rank_problem(X, model == "rma")
+    if problem is None:
+        return None
+    return f"the standard errors are (nearly) equal, so sei cannot be a predictor: {problem}"
 
 
 # ------------------------------------------------------------------------ Egger's regression
 
-def egger_test(fit: MetaFit) -> dict:
-    """Mixed-effects Egger test: yi ~ 1 + sei with the fit's tau2 method and test."""
+def egger_test(fit: MetaFit, sei_fit: MetaFit | None = None) -> dict:
+    """Mixed-effects Egger test: yi ~ 1 + sei with the fit's tau2 method and test (`sei_fit`: that
+    regression, when fitted already)."""
     _require_intercept_only(fit, "Egger's test")
     empty = {"model": "rma", "predictor": "sei", "stat": None, "pval": None, "limit_estimate": None}
-    if not _sei_varies(fit.vi):
-        return _not_run(empty, "all standard errors are equal: sei cannot be a predictor")
+    problem = _sei_problem(fit)
+    if problem:
+        return _not_run(empty, problem)
     if fit.k <= 2 and fit.method != "FE":
         return _not_run(empty, f"k = {fit.k}: too few studies for a regression on sei")
-    reg = _sei_regression(fit)
+    reg = _sei_regression(fit) if sei_fit is None else sei_fit
     return {"model": "rma", "predictor": "sei", "stat": float(reg.stat[1]), "pval": float(reg.pval[1]),
             "limit_estimate": float(reg.beta[0])}
 
@@ -79,7 +85,12 @@ def egger_test(fit: MetaFit) -> dict:
 @functools.lru_cache(maxsize=16)
 def _sei_regression_cached(yi: bytes, vi: bytes, method: str, test: str) -> MetaFit:
     yi, vi = np.frombuffer(yi), np.frombuffer(vi)
-    return fit_rma(yi, vi, method=method, test=test, X=np.column_stack([np.ones(len(yi)), np.sqrt(vi)]))
+    return fit_rma(yi, vi, method=method, test=test, X=sei_design(vi))
+
+
+def sei_design(vi) -> np.ndarray:
+    """The model matrix of Egger's regression: an intercept and sei."""
+    return np.column_stack([np.ones(len(vi)), np.sqrt(vi)])
 
 
 def _sei_regression(fit: MetaFit) -> MetaFit:
@@ -88,22 +99,19 @@ def _sei_regression(fit: MetaFit) -> MetaFit:
     return _sei_regression_cached(fit.yi.tobytes(), fit.vi.tobytes(), fit.method, fit.test)
 
 
-def egger_lm(fit: MetaFit) -> dict:
-    """Classic Egger test: weighted least squares of yi on sei (weights 1/vi), t test of the slope."""
+def egger_lm(fit: MetaFit, lm=None) -> dict:
+    """Classic Egger test: weighted least squares of yi on sei (weights 1/vi), t test of the slope.
+    `lm`: that regression's (beta, (X'WX)^-1, weighted RSS), when computed already."""
     _require_intercept_only(fit, "Egger's test")
     df = fit.k - 2
     empty = {"model": "lm", "predictor": "sei", "stat": None, "pval": None, "df": df, "limit_estimate": None}
-    if not _sei_varies(fit.vi):
-        return _not_run(empty, "all standard errors are equal: sei cannot be a predictor")
+    problem = _sei_problem(fit, "lm")
+    if problem:
+        return _not_run(empty, problem)
     if df < 1:
         return _not_run(empty, f"k = {fit.k}: too few studies for a regression on sei")
-    w = 1 / fit.vi
-    X = np.column_stack([np.ones(fit.k), fit.sei])
-    XtWX = (X.T * w) @ X
-    A = np.linalg.inv(XtWX)
-    b = A @ ((X.T * w) @ fit.yi)
-    s2 = float(np.sum(w * (fit.yi - X @ b) ** 2)) / df  # lm() rescales by the residual variance
-    se = math.sqrt(A[1, 1] * s2)
+    b, se_all, _ = _lm_fit(fit.yi, fit.vi, sei_design(fit.vi), lm)
+    se = float(se_all[1])
     stat = float(b[1] / se) if se > 0 else math.copysign(math.inf, b[1])
     return {"model": "lm", "predictor": "sei", "stat": stat, "pval": float(2 * dist.t_sf(abs(stat), df)),
             "df": df, "limit_estimate": float(b[0])}
@@ -141,14 +149,16 @@ def regtest_predictor(predictor: str, vi, ni=None) -> np.ndarray:
     return {"ni": ni, "ninv": 1 / ni, "sqrtni": np.sqrt(ni), "sqrtninv": 1 / np.sqrt(ni)}[predictor]
 
 
-def _lm_fit(yi, vi, X):
+def _lm_fit(yi, vi, X, lm=None):
     """lm(yi ~ X - 1, weights = 1/vi): coefficients, their SEs (scaled by the residual variance)
-    and the residual df."""
-    w = 1 / vi
-    proj = Projection(yi, w, X)
+    and the residual df; `lm` = (beta, (X'WX)^-1, weighted RSS) when computed already."""
+    if lm is None:
+        proj = Studies.one(yi, vi, X).projection(np.zeros(1))
+        lm = proj.coefs()[0], proj.coef_cov()[0], proj.rss[0]
+    beta, A, rss = lm
     df = len(yi) - X.shape[1]
-    s2 = proj.rss / df
-    return proj.beta, np.sqrt(np.diag(proj.A) * s2), df
+    s2 = rss / df  # lm() rescales by the residual variance
+    return beta, np.sqrt(np.diag(A) * s2), df
 
 
 def regtest(fit: MetaFit, model: str = "rma", predictor: str = "sei", ni=None, level: float = 0.95) -> dict:
@@ -159,9 +169,10 @@ def regtest(fit: MetaFit, model: str = "rma", predictor: str = "sei", ni=None, l
         raise InputError(f"unknown regtest model {model!r}", hint="use rma or lm")
     x = regtest_predictor(predictor, fit.vi, ni)
     X = np.column_stack([fit.X, x])
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise InputError(f"the model matrix is not of full rank once {predictor} is added",
-                         hint="the predictor is constant or collinear with the moderators")
+    problem = rank_problem(X, model == "rma")
+    if problem:
+        raise InputError(f"{predictor} cannot be added as a predictor: {problem}",
+                         hint="the predictor is constant (or nearly so) or collinear with the moderators")
     p = fit.p
     if model == "rma":
         reg = fit_rma(fit.yi, fit.vi, method=fit.method, test=fit.test, X=X, weights=fit.a,
@@ -175,7 +186,7 @@ def regtest(fit: MetaFit, model: str = "rma", predictor: str = "sei", ni=None, l
         stat = beta / se
         coef_p = 2 * dist.t_sf(np.abs(stat), dfs)
         zval, pval = float(stat[p]), float(coef_p[p])
-        crit = float(dist.t_ppf(1 - (1 - level) / 2, dfs))
+        crit = inference.critical_value("t", dfs, level)
         out_fit = {"beta": beta.tolist(), "se": se.tolist(), "tval": stat.tolist(), "pval": coef_p.tolist()}
     out = {"model": model, "predictor": predictor, "zval": zval, "pval": pval, "dfs": dfs,
            "est": None, "ci_lb": None, "ci_ub": None, "fit": out_fit}
@@ -311,23 +322,20 @@ def _default_control_tau2(yi: np.ndarray, vi: np.ndarray, method: str) -> float 
     k = len(yi)
     if k == 1:
         return 0.0
+    s = Studies.one(yi, vi)
     tau2 = max(0.0, (float(np.sum((yi - yi.mean()) ** 2)) - float(np.sum(vi)) * (1 - 1 / k)) / (k - 1))
     change, it = DEFAULT_THRESHOLD + 1, 0
     while change > DEFAULT_THRESHOLD:
         it += 1
         old = tau2
-        w = 1 / (vi + tau2)
-        sw = np.sum(w)
-        r = yi - np.sum(w * yi) / sw
+        proj = s.projection(np.array([tau2]))
         if method == "ML":
-            adj = (np.sum((w * r) ** 2) - sw) / np.sum(w**2)
+            adj = (proj.ppy - proj.w.sum(-1)) / (proj.w**2).sum(-1)
         elif method == "REML":
-            trP = sw - np.sum(w**2) / sw
-            trPP = np.sum(w**2) - 2 * np.sum(w**3) / sw + (np.sum(w**2) / sw) ** 2
-            adj = (np.sum((w * r) ** 2) - trP) / trPP
+            adj = (proj.ppy - proj.tr_P()) / proj.tr_PP()
         else:  # EB
-            adj = (np.sum(w * r**2) * k / (k - 1) - k) / sw
-        adj = float(adj) if math.isfinite(adj) else 0.0
+            adj = (proj.rss * k / (k - 1) - k) / proj.w.sum(-1)
+        adj = float(adj[0]) if math.isfinite(adj[0]) else 0.0
         while tau2 + adj < 0:
             adj /= 2
         tau2 = tau2 + adj
@@ -335,17 +343,10 @@ def _default_control_tau2(yi: np.ndarray, vi: np.ndarray, method: str) -> float 
         if it > DEFAULT_MAXITER:
             return None
     if method in ("ML", "REML") and tau2 > DEFAULT_THRESHOLD:
-        if _loglik(yi, vi, 0.0, method) - _loglik(yi, vi, tau2, method) > DEFAULT_TOL:
+        ll0 = float(loglik(s, np.zeros(1), method == "REML")[0])
+        if ll0 - float(loglik(s, np.array([tau2]), method == "REML")[0]) > DEFAULT_TOL:
             tau2 = 0.0
     return max(0.0, tau2)
-
-
-def _loglik(yi, vi, tau2, method) -> float:
-    w = 1 / (vi + tau2)
-    sw = np.sum(w)
-    rss = np.sum(w * (yi - np.sum(w * yi) / sw) ** 2)
-    ll = -0.5 * np.sum(np.log(vi + tau2)) - 0.5 * rss
-    return float(ll - 0.5 * math.log(sw) if method == "REML" else ll)
 
 
 def _tau2_default_control(yi, vi, method: str) -> float:
@@ -358,11 +359,19 @@ def _tau2_default_control(yi, vi, method: str) -> float:
     return tau2
 
 
+def _default_control_fit(yi, vi, method: str) -> MetaFit:
+    """rma(yi, vi, method) as trimfill() fits it: tau2 with metafor's default control, z test."""
+    if len(yi) == 1:
+        return fit_rma(yi, vi, method="FE")
+    return fit_rma(yi, vi, method=method, tau2=None if method == "FE" else _tau2_default_control(yi, vi, method))
+
+
 def _estimate_default_control(yi, vi, method: str) -> float:
-    if method not in batch.METHODS:  # PMM, GENQ, HSk: one fit (GENQ's default weights 1/vi)
-        return fit_rma(yi, vi, method=method).estimate
-    w = 1 / (vi + _tau2_default_control(yi, vi, method))
-    return float(np.sum(w * yi) / np.sum(w))
+    """The pooled estimate of rma(yi, vi, method) without a control list (trimfill's steps)."""
+    s = Studies.one(yi, vi)
+    if method == "GENQ":  # its coefficients are weighted by a_i = 1/vi whatever tau2
+        return float(s.fixed_effect().beta[0])
+    return float(s.projection(np.array([_tau2_default_control(yi, vi, method)])).beta[0])
 
 
 @dataclass
@@ -383,7 +392,6 @@ class TrimFill:
     pval: float = math.nan
 
 
-Z975 = float(dist.norm_ppf(0.975))
 TRIMFILL_ESTIMATORS = ("L0", "R0", "Q0")
 TRIMFILL_SIDES = ("left", "right")
 
@@ -391,21 +399,15 @@ TRIMFILL_SIDES = ("left", "right")
 def _filled_model(yi, vi, method: str) -> tuple[float, float, float, float, float, float, float]:
     """(estimate, se, ci_lb, ci_ub, tau2, zval, pval) of rma(yi, vi, method) as trimfill() refits
     it: no control list and metafor's default z test, whatever the test of the original fit."""
-    if method not in batch.METHODS:  # PMM, GENQ, HSk: one fit with metafor's z test
-        f = fit_rma(yi, vi, method=method)
-        return (f.estimate, float(f.se[0]), float(f.ci_lb[0]), float(f.ci_ub[0]), f.tau2, float(f.stat[0]),
-                float(f.pval[0]))
-    tau2 = _tau2_default_control(yi, vi, method)
-    w = 1 / (vi + tau2)
-    est, se = float(np.sum(w * yi) / np.sum(w)), float(1 / math.sqrt(np.sum(w)))
-    z = est / se
-    return est, se, est - Z975 * se, est + Z975 * se, tau2, z, float(2 * dist.norm_sf(abs(z)))
+    f = _default_control_fit(yi, vi, method)
+    return (f.estimate, float(f.se[0]), float(f.ci_lb[0]), float(f.ci_ub[0]), f.tau2, float(f.stat[0]),
+            float(f.pval[0]))
 
 
-def _side(fit: MetaFit) -> str:
+def _side(fit: MetaFit, sei_fit: MetaFit | None = None) -> str:
     """metafor: regress yi on sei; a negative slope means studies are missing on the right.
     (metafor fits this with its default tolerance; only the sign of the slope is used.)"""
-    return "right" if _sei_regression(fit).beta[1] < 0 else "left"
+    return "right" if (_sei_regression(fit) if sei_fit is None else sei_fit).beta[1] < 0 else "left"
 
 
 def _signed_ranks(yi_sorted: np.ndarray, beta: float) -> np.ndarray:
@@ -449,17 +451,22 @@ def _l0(yi_sorted: np.ndarray, beta: float) -> int:
     return max(0, round(_k0_estimate("L0", _signed_ranks(yi_sorted, beta))[0]))
 
 
-def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side: str | None = None) -> TrimFill:
+def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side: str | None = None,
+                   sei_fit: MetaFit | None = None) -> TrimFill:
     """Duval and Tweedie's trim and fill, iterated as metafor's trimfill() does: `estimator` L0, R0
-    or Q0; `side` of the missing studies given, or chosen from the sign of the slope on sei."""
+    or Q0; `side` of the missing studies given, or chosen from the sign of the slope on sei
+    (`sei_fit`: that regression, when fitted already)."""
     _require_intercept_only(fit, "Trim and fill")
     if estimator not in TRIMFILL_ESTIMATORS:
         raise InputError(f"unknown trim-and-fill estimator {estimator!r}", hint="use L0, R0 or Q0")
     if side is not None and side not in TRIMFILL_SIDES:
         raise InputError(f"unknown trim-and-fill side {side!r}", hint="use left or right")
-    if fit.k < 3 or not _sei_varies(fit.vi):
-        raise InputError(f"trim and fill needs at least 3 studies with different standard errors (k = {fit.k})")
-    side = side or _side(fit)
+    if fit.k < 3:
+        raise InputError(f"trim and fill needs at least 3 studies (k = {fit.k})")
+    problem = None if side is not None else _sei_problem(fit)
+    if problem:
+        raise InputError(f"trim and fill cannot choose the side of the missing studies: {problem}")
+    side = side or _side(fit, sei_fit)
     sign = -1.0 if side == "right" else 1.0
     order = np.argsort(sign * fit.yi, kind="stable")
     yi, vi = sign * fit.yi[order], fit.vi[order]
@@ -487,14 +494,14 @@ def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side
     return TrimFill(side, k0, est, se, lb, ub, tau2, yi_fill, vi_fill, estimator, se_k0, p_k0, z, p)
 
 
-def trimfill(fit: MetaFit, estimator: str = "L0", side: str | None = None) -> dict:
+def trimfill(fit: MetaFit, estimator: str = "L0", side: str | None = None, sei_fit: MetaFit | None = None) -> dict:
     """metafor's trimfill(fit) summary: side, k0 and the filled model's estimate, se, CI and tau2;
     `filled` holds the imputed studies (yi, vi) for the funnel plot. With a non-default estimator
     or side given, also se_k0, p_k0 (R0), zval and pval."""
     _require_intercept_only(fit, "Trim and fill")
     extra = estimator != "L0" or side is not None
     try:
-        tf = trimfill_model(fit, estimator=estimator, side=side)
+        tf = trimfill_model(fit, estimator=estimator, side=side, sei_fit=sei_fit)
     except InputError as err:
         empty = {"estimator": estimator, "side": None, "k0": None, "estimate": None, "se": None,
                  "ci_lb": None, "ci_ub": None, "tau2": None}

@@ -1,16 +1,22 @@
 """Checks of a table of effects before the engine sees it: every yi and vi finite and inside the
-range the engine computes in, sampling variances of one table within the ratio metafor calls
-unstable, and one row per study unless the rows' dependence is modelled.
+range the engine computes in, sampling variances of one table within the ratio where the model
+asked for loses accuracy, and one row per study unless the rows' dependence is modelled.
 
 The range: a model's sums of squares and products (w * yi^2, w^2, (yi - mu)^2 ...) must stay
-inside double precision, and its weights 1/vi must not differ so much that the weighted model
-matrix loses rank. Probing every estimator (z and Knapp-Hartung tests, random yi and vi at scales
-10^-40 .. 10^40; tests/stats/test_checks.py keeps the corners) showed fits failing from vi ~ 1e-30
-and ~ 1e30 and the EB refits failing from |yi| / sqrt(vi) ~ 1e28. The limits below stay well
-inside: SEs from 1e-10 to 1e10 and |yi| up to 1e15 cover every measurement in any unit; beyond
-them the hint asks for another unit. Within one table, metafor warns that results may be unstable
-once the largest vi is 1e7 times the smallest; the REML fit here divides by zero from about
-5e7. metasr refuses such a table and names the two rows.
+inside double precision. Probing every estimator (z and Knapp-Hartung tests, random yi and vi at
+scales 10^-40 .. 10^40; tests/stats/test_checks.py keeps the corners) showed fits failing from
+vi ~ 1e-30 and ~ 1e30 and the EB refits failing from |yi| / sqrt(vi) ~ 1e28. The limits below
+stay well inside: SEs from 1e-10 to 1e10 and |yi| up to 1e15 cover every measurement in any
+unit; beyond them the hint asks for another unit.
+
+The ratio: metafor warns that results may be unstable once the largest vi is 1e7 times the
+smallest. The intercept-only models of metasr.stats.models are accurate to a few ulps at any
+ratio the range allows (up to 1e40; tests/stats/test_checks.py compares them with exact rational
+arithmetic), so they take any such table. Models with moderators lose digits in the traces behind
+the SE of tau2 once two or more studies dominate the weights (about 5 digits left at a ratio of
+4e7, none soon after: tests/stats/test_wls.py), and the three-level model of metasr.stats.multilevel is not verified
+there: for them (`ratio_limit=True`) a table whose largest vi is VI_RATIO_MAX times the smallest
+is refused, naming the two rows.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from metasr.errors import InputError, Problem
 
 YI_MAX = 1e15
 VI_MIN, VI_MAX = 1e-20, 1e20
-VI_RATIO_MAX = 1e7  # metafor's rma.uni warns from this ratio of largest to smallest vi
+VI_RATIO_MAX = 1e7  # metafor's rma.uni warns from this ratio of largest to smallest vi (models with moderators, three-level models)
 # What a row's yi and vi were computed from (escalc's effect_source); given directly otherwise.
 _FROM = {"arms": "this row's arm data", "ti": "the t statistic and group sizes",
          "pi": "the p-value and group sizes", "ci": "the CI bounds", "yi_sei": "sei"}
@@ -75,19 +81,24 @@ def variance_ratio_problems(table, file: str | None = None, rows=None) -> list[P
         return []
     return [Problem(
         message=f"the sampling variance of this row ({high:g}) is {high / low:.3g} times that of row {low_row} "
-                f"({low:g}): from {VI_RATIO_MAX:g} on, metafor warns that the fit is unstable",
+                f"({low:g}): from {VI_RATIO_MAX:g} on, metafor warns that the fit is unstable, and models with "
+                "moderators or several effect sizes per study lose accuracy",
         file=file, row=high_row, column="vi", value=f"{high:g}", rule="variance ratio",
         hint=f"check both rows (a variance given as an SE, or an SD as a variance?); if they are right, "
              f"pool without row {high_row} or {low_row} and report it separately")]
 
 
-def table_problems(table, file: str | None = None, rows=None) -> list[Problem]:
-    """Every reason the engine cannot take this escalc'd table: per row first, then the ratio."""
-    return effect_problems(table, file, rows) or variance_ratio_problems(table, file, rows)
+def table_problems(table, file: str | None = None, rows=None, ratio_limit: bool = True) -> list[Problem]:
+    """Every reason the engine cannot take this escalc'd table: per row first, then (for models
+    with moderators or dependent effect sizes: `ratio_limit`) the ratio of the variances."""
+    problems = effect_problems(table, file, rows)
+    if problems or not ratio_limit:
+        return problems
+    return variance_ratio_problems(table, file, rows)
 
 
-def check_effects(table, file: str | None = None, rows=None) -> None:
-    problems = table_problems(table, file, rows)
+def check_effects(table, file: str | None = None, rows=None, ratio_limit: bool = True) -> None:
+    problems = table_problems(table, file, rows, ratio_limit)
     if problems:
         raise InputError(problems)
 

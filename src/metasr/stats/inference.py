@@ -1,10 +1,12 @@
-"""Tests, confidence and prediction intervals, heterogeneity statistics, Q-profile intervals.
+"""Tests, confidence and prediction intervals, heterogeneity statistics, Q-profile intervals, for
+many fits at once (arrays over fits; a single fit is one row).
 
 Definitions follow metafor: Wald-type z tests; t tests on k - p df without (`t`) or with the
 Knapp-Hartung scale factor (`knha`: s2 = y'Py / (k - p); `adhoc`: the same truncated at 1,
 s2 = max(1, ...)); prediction intervals with the z quantile (test z) or t(k - p), I2 and H2
 from the 'typical' within-study variance, and Q-profile confidence intervals for tau2, I2 and H2
-(Viechtbauer 2007).
+(Viechtbauer 2007). `critical_value` is the one place the engine takes a quantile of the test
+distribution (the 1.96 of a 95% interval is `critical_value("z", None)`).
 """
 
 from __future__ import annotations
@@ -13,36 +15,48 @@ import math
 
 import numpy as np
 
-from metasr.stats.tau2 import Projection, generalised_q, solve_q_equation
 from metasr.stats import distributions as dist
+from metasr.stats.tau2 import Studies, solve_q
 
 LEVEL = 0.95
 TESTS = ("z", "t", "knha", "adhoc")
 T_TESTS = ("t", "knha", "adhoc")  # tests on the t (and F) distribution with k - p df
+EPS = float(np.finfo(float).eps)
 
 
-def critical_value(test: str, df: int | None, level: float = LEVEL) -> float:
-    """Two-sided critical value of the test distribution."""
+def critical_value(test: str, df=None, level: float = LEVEL):
+    """Two-sided critical value of the test distribution (an array when df is one; NaN where a t
+    test has no degrees of freedom, as metafor's NA)."""
+    q = 1 - (1 - level) / 2
     if test in T_TESTS:
-        return float(dist.t_ppf(1 - (1 - level) / 2, df))
-    return float(dist.norm_ppf(1 - (1 - level) / 2))
+        df = np.asarray(df, float)
+        with np.errstate(invalid="ignore"):
+            crit = np.where(df > 0, dist.t_ppf(q, np.maximum(df, 1.0)), np.nan)
+        return float(crit) if crit.ndim == 0 else crit
+    return float(dist.norm_ppf(q))
 
 
-def wald(beta, se, test: str, df: int | None, level: float = LEVEL):
-    """Statistics, p-values and CI bounds for coefficients (arrays)."""
+def z_critical(level: float = LEVEL) -> float:
+    """qnorm(1 - (1 - level) / 2): 1.959964 for 95% intervals."""
+    return critical_value("z", None, level)
+
+
+def wald(beta, se, test: str, df=None, level: float = LEVEL):
+    """Statistics, p-values and CI bounds for coefficients (arrays; df broadcasts against them)."""
     beta, se = np.asarray(beta, float), np.asarray(se, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
-    if test in T_TESTS:
-        pval = 2 * dist.t_sf(np.abs(stat), df)
-    else:
-        pval = 2 * dist.norm_sf(np.abs(stat))
+        if test in T_TESTS:
+            d = np.asarray(df, float)
+            pval = np.where(d > 0, 2 * dist.t_sf(np.abs(stat), np.maximum(d, 1.0)), np.nan)
+        else:
+            pval = 2 * dist.norm_sf(np.abs(stat))
     crit = critical_value(test, df, level)
     return stat, pval, beta - crit * se, beta + crit * se
 
 
 def omnibus(beta, vb, coefs, test: str, df_resid: int | None):
-    """Test that the coefficients `coefs` (indices) are all zero: (QM, [df1, df2], p)."""
+    """Test that the coefficients `coefs` (indices) of one fit are all zero: (QM, [df1, df2], p)."""
     b = np.asarray(beta)[coefs]
     V = np.asarray(vb)[np.ix_(coefs, coefs)]
     try:
@@ -56,65 +70,85 @@ def omnibus(beta, vb, coefs, test: str, df_resid: int | None):
     return QM, [m, None], float(dist.chi2_sf(QM, m))
 
 
-def knha_scale(yi, vi, X, tau2) -> float:
+def knha_factor(rss, df) -> np.ndarray:
     """Knapp-Hartung factor s^2 = y'Py / (k - p) at the fitted tau2 (not truncated at 1; 0 when
     y'Py is below machine epsilon, as metafor sets it)."""
-    rss = Projection(yi, 1 / (vi + tau2), X).rss
-    return 0.0 if rss <= np.finfo(float).eps else rss / (len(yi) - X.shape[1])
+    rss = np.asarray(rss, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(rss <= EPS, 0.0, rss / np.asarray(df, float))
 
 
-def vb_scale(test: str, yi, vi, X, tau2) -> float:
+def vb_scale(test: str, rss, df):
     """Factor on the model-based covariance of the coefficients for `test`."""
     if test == "knha":
-        return knha_scale(yi, vi, X, tau2)
+        return knha_factor(rss, df)
     if test == "adhoc":
-        return max(1.0, knha_scale(yi, vi, X, tau2))
-    return 1.0
+        return np.maximum(1.0, knha_factor(rss, df))
+    return np.ones(np.shape(rss))
 
 
-def typical_variance(vi, X) -> float:
-    """metafor's 'typical' within-study variance s^2 = (k - p) / tr(P) with weights 1/vi."""
-    return (len(vi) - X.shape[1]) / Projection(np.zeros(len(vi)), 1 / vi, X).tr_P()
+def typical_variance(s: Studies) -> np.ndarray:
+    """metafor's 'typical' within-study variance (k - p) / tr(P) with weights 1/vi."""
+    return s.df / s.fixed_effect().tr_P()
 
 
-def heterogeneity_q(yi, vi, X):
-    """Cochran's Q (residual heterogeneity QE), its df and p-value."""
-    Q = generalised_q(yi, vi, X, 0.0)
-    df = len(yi) - X.shape[1]
-    pval = float(dist.chi2_sf(Q, df)) if df > 0 else float("nan")
+def heterogeneity_q(s: Studies, Q=None):
+    """Cochran's Q (residual heterogeneity QE), its df and p-value; metafor's Q = 0, p = 1 when
+    k <= p."""
+    df = s.df
+    if Q is None:
+        Q = s.fixed_effect().rss
+    fit = df > 0
+    Q = np.where(fit, Q, 0.0)
+    pval = np.where(fit, dist.chi2_sf(Q, np.maximum(df, 1)), 1.0)
     return Q, df, pval
 
 
-def i2_h2_from_tau2(tau2: float, s2: float):
+def i2_h2_from_tau2(tau2, vt):
     """I2 (%) and H2 for a random-effects tau2 given the typical within-study variance."""
-    return 100 * tau2 / (s2 + tau2), (s2 + tau2) / s2
+    return 100 * tau2 / (vt + tau2), tau2 / vt + 1
 
 
-def i2_h2_from_q(Q: float, df: int):
+def i2_h2_from_q(Q, df):
     """I2 (%) and H2 from Q, as metafor reports them for common-effect models."""
-    H2 = Q / df if df > 0 else float("nan")
-    I2 = max(0.0, 100 * (Q - df) / Q) if Q > 0 else 0.0
+    Q, df = np.asarray(Q, float), np.asarray(df, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        I2 = np.where(Q > 0, np.maximum(0.0, 100 * (Q - df) / Q), 0.0)
+        H2 = np.where(df > 0, Q / df, np.nan)
     return I2, H2
 
 
-def prediction_interval(estimate: float, se: float, tau2: float, test: str, df: int | None, level=LEVEL):
+def prediction_interval(estimate, se, tau2, test: str, df=None, level: float = LEVEL):
     crit = critical_value(test, df, level)
-    half = crit * np.sqrt(se**2 + tau2)
+    half = crit * np.sqrt(np.asarray(se, float) ** 2 + tau2)
     return estimate - half, estimate + half
 
 
-def q_profile_tau2(yi, vi, X, level: float = LEVEL):
-    """Q-profile CI for tau2: the tau2 values where Q(tau2) meets the chi-square quantiles."""
-    df = len(yi) - X.shape[1]
+def q_profile_bounds(s: Studies, level: float = LEVEL):
+    """Q-profile CI for tau2 in every row: the tau2 values where Q(tau2) meets the chi-square
+    quantiles."""
     alpha = 1 - level
+    df = s.df
     q_upper, q_lower = dist.chi2_ppf(1 - alpha / 2, df), dist.chi2_ppf(alpha / 2, df)
-    return solve_q_equation(yi, vi, X, q_upper), solve_q_equation(yi, vi, X, q_lower)
+    return solve_q(s, q_upper), solve_q(s, q_lower)
+
+
+def q_profile_many(s: Studies, level: float = LEVEL) -> dict:
+    """Q-profile CIs for tau2 and the I2 and H2 derived from them, as (m, 2) arrays."""
+    lb, ub = q_profile_bounds(s, level)
+    vt = typical_variance(s)
+    tau2 = np.stack([lb, ub], 1)
+    I2, H2 = i2_h2_from_tau2(tau2, vt[:, None])
+    return {"tau2_ci": tau2, "I2_ci": I2, "H2_ci": H2}
+
+
+def q_profile_tau2(yi, vi, X, level: float = LEVEL):
+    """The Q-profile CI for tau2 of one data set."""
+    lb, ub = q_profile_bounds(Studies.one(yi, vi, X), level)
+    return float(lb[0]), float(ub[0])
 
 
 def q_profile(yi, vi, X, level: float = LEVEL) -> dict:
-    """Q-profile CIs for tau2 and the I2 and H2 derived from them."""
-    lb, ub = q_profile_tau2(yi, vi, X, level)
-    s2 = typical_variance(vi, X)
-    I2 = [i2_h2_from_tau2(t, s2)[0] for t in (lb, ub)]
-    H2 = [i2_h2_from_tau2(t, s2)[1] for t in (lb, ub)]
-    return {"tau2_ci": [lb, ub], "I2_ci": I2, "H2_ci": H2}
+    """Q-profile CIs for tau2 and the I2 and H2 of one data set (lists)."""
+    out = q_profile_many(Studies.one(yi, vi, X), level)
+    return {key: value[0].tolist() for key, value in out.items()}

@@ -20,7 +20,7 @@ from metasr.errors import InputError
 from metasr.stats import distributions as dist
 from metasr.stats import inference
 from metasr.stats.models import MetaFit, fit_rma
-from metasr.stats.tau2 import xtdx
+from metasr.stats.wls import xtdx
 
 FIT_STATS = ("ll", "dev", "AIC", "BIC", "AICc")
 

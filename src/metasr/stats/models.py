@@ -1,6 +1,7 @@
 """Common-effect and random-effects (meta-regression) models, as metafor's `rma.uni` fits them.
 
-`fit_rma(yi, vi, method, test, X)` is the one entry point for inverse-variance models; every fit
+`fit_rma(yi, vi, method, test, X)` is the one entry point for inverse-variance models of one data
+set, `fit_many` for many at once (fit_rma is fit_many on a batch of one); every single fit
 is a `MetaFit` that keeps its inputs (yi, vi, X, method, test, measure) so other modules can
 refit it (leave-one-out, trim-and-fill, cumulative). `fit_mh` and `fit_peto` pool 2x2 tables
 directly and return a `TableFit`.
@@ -15,11 +16,13 @@ import numpy as np
 
 from metasr.errors import InputError, Problem
 from metasr.stats import inference, tau2 as tau2_estimators
-from metasr.stats.tau2 import Projection
 from metasr.stats import distributions as dist
+from metasr.stats.tau2 import Studies
 
 METHODS_RMA = ("FE",) + tau2_estimators.ESTIMATORS
 TESTS = inference.TESTS
+LM_TOL = 1e-7  # R's lm(): qr(X, tol = 1e-07) with LINPACK's limited column pivoting (dqrdc2)
+EVTOL = 1e-7   # metafor's rma control evtol: X'X with an eigenvalue at or below it is refused
 
 
 @dataclass
@@ -72,6 +75,11 @@ class MetaFit:
     @property
     def estimate(self) -> float:
         return float(self.beta[0])
+
+    def require_intercept_only(self, what: str, hint: str | None = None) -> None:
+        """Analyses of the intercept-only model (small-study tests, sensitivity) refuse others."""
+        if not self.is_intercept_only:
+            raise InputError(f"{what} needs a model without moderators", hint=hint)
 
     @property
     def sei(self) -> np.ndarray:
@@ -136,80 +144,181 @@ def check_inputs(yi, vi, X, method: str, test: str) -> None:
         raise ValueError("model matrix is not of full rank")
 
 
+def rank_problem(X, rma: bool = True) -> str | None:
+    """Why metafor would not fit a model with matrix X, or None: a column whose norm falls below
+    1e-7 of its original norm once the columns before it are projected out (lm's QR, the check
+    metafor's regtest makes after adding its predictor), or, for rma models, an eigenvalue of X'X
+    at or below 1e-7 (rma's own check)."""
+    X = np.asarray(X, float)
+    basis: list[np.ndarray] = []
+    for j in range(X.shape[1]):
+        x = X[:, j]
+        r = x.copy()
+        for _ in range(2):  # Gram-Schmidt twice: the residual is accurate to rounding
+            for q in basis:
+                r -= (q @ r) * q
+        norm = float(np.linalg.norm(r))
+        if norm < LM_TOL * (float(np.linalg.norm(x)) or 1.0):
+            return ("the model matrix is no longer of full rank (a column lies within 1e-7 of the span of "
+                    "the others: R's QR rule, where metafor's regtest stops)")
+        basis.append(r / norm)
+    if rma and float(np.linalg.eigvalsh(X.T @ X).min()) <= EVTOL:
+        return "the model matrix is not of full rank (X'X has an eigenvalue at or below 1e-7: metafor's evtol)"
+    return None
+
+
+@dataclass
+class Fits:
+    """Fitted models of many data sets at once (row i: data set i), arrays over rows."""
+
+    method: str
+    test: str
+    tau2: np.ndarray
+    tau2_se: np.ndarray | None
+    beta: np.ndarray      # (m, p)
+    vb: np.ndarray        # (m, p, p)
+    se: np.ndarray
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    df: np.ndarray | None
+    Q: np.ndarray
+    Q_df: np.ndarray
+    Q_pval: np.ndarray
+    I2: np.ndarray
+    H2: np.ndarray
+    weights: np.ndarray   # (m, k) percent, 0 in padding cells
+    pi_lb: np.ndarray
+    pi_ub: np.ndarray
+    converged: np.ndarray
+    s2w: np.ndarray       # the factor on (X'WX)^-1 (1 for z and t tests)
+    QM: np.ndarray | None = None
+    QM_df: list | None = None
+    QM_pval: np.ndarray | None = None
+
+    def row(self, i: int, yi, vi, X=None, measure=None, coef_names=None, fixed_tau2=False, a=None) -> MetaFit:
+        """Row i as a MetaFit of its data (yi, vi and X (k, p; None: intercept) of that row)."""
+        X = np.ones((len(yi), 1)) if X is None else X
+        return _fits_row(self, i, np.asarray(yi, float), np.asarray(vi, float), X, measure, coef_names, fixed_tau2, a)
+
+
+def _fits_row(f: "Fits", i: int, yi, vi, X, measure=None, coef_names=None, fixed_tau2=False, a=None) -> MetaFit:
+    k = len(yi)
+    return MetaFit(
+        yi=yi, vi=vi, X=X, method=f.method, test=f.test, measure=measure,
+        tau2=float(f.tau2[i]), tau2_se=None if f.tau2_se is None else float(f.tau2_se[i]),
+        beta=f.beta[i], vb=f.vb[i], se=f.se[i], stat=f.stat[i], pval=f.pval[i], ci_lb=f.ci_lb[i],
+        ci_ub=f.ci_ub[i], df=None if f.df is None else int(f.df[i]),
+        Q=float(f.Q[i]), Q_df=int(f.Q_df[i]), Q_pval=float(f.Q_pval[i]), I2=float(f.I2[i]), H2=float(f.H2[i]),
+        weights=f.weights[i, :k], pi_lb=float(f.pi_lb[i]), pi_ub=float(f.pi_ub[i]),
+        QM=None if f.QM is None else float(f.QM[i]),
+        QM_df=f.QM_df if f.QM is None or len(f.QM) == 1 else f.QM_df[i],
+        QM_pval=None if f.QM_pval is None else float(f.QM_pval[i]),
+        coef_names=list(coef_names) if coef_names is not None else ["intrcpt"], fixed_tau2=fixed_tau2, a=a)
+
+
+def fit_many(s: Studies, method: str = "REML", test: str = "z", tau2=None, weights=None) -> Fits:
+    """Fit a common-effect (`FE`) or random-effects model to every data set of `s` (metafor's
+    rma.uni, row by row but computed together). `tau2` (m,) fixes the between-study variance;
+    `weights` (m, k) are user weights a_i of the coefficients (sandwich covariance) and GENQ's
+    weights (default 1/vi)."""
+    k, p = s.k, s.p
+    if method == "GENQ" and weights is None:
+        weights = s.weights(np.zeros(s.m))
+    tau2_hat, tau2_se, converged = _tau2(method, s, tau2, weights)
+    proj = s.projection(tau2_hat)
+    beta, vb = proj.coefs(), proj.coef_cov()
+    if weights is not None:
+        beta, vb = _weighted_coefficients(s, tau2_hat, s.plain(np.asarray(weights, float)))
+    s2w = inference.vb_scale(test, proj.rss, k - p)
+    vb = vb * s2w[:, None, None]
+    se = np.sqrt(np.diagonal(vb, axis1=-2, axis2=-1))
+    df = (k - p) if test in inference.T_TESTS else None
+    stat, pval, ci_lb, ci_ub = inference.wald(beta, se, test, None if df is None else df[:, None])
+    Q, Q_df, Q_pval = inference.heterogeneity_q(s)
+    I2, H2 = _i2_h2(method, s, Q, Q_df, tau2_hat)
+    pi_lb = pi_ub = np.full(s.m, np.nan)
+    if p == 1:
+        pi_lb, pi_ub = inference.prediction_interval(beta[:, 0], se[:, 0], tau2_hat, test, df)
+    w = proj.w if weights is None else s.plain(np.asarray(weights, float))
+    fits = Fits(method=method, test=test, tau2=tau2_hat, tau2_se=tau2_se, beta=beta, vb=vb, se=se, stat=stat,
+                pval=pval, ci_lb=ci_lb, ci_ub=ci_ub, df=df, Q=Q, Q_df=Q_df, Q_pval=Q_pval, I2=I2, H2=H2,
+                weights=100 * w / w.sum(-1)[:, None], pi_lb=pi_lb, pi_ub=pi_ub, converged=converged, s2w=s2w)
+    if p > 1:
+        _moderator_tests(fits, s, test)
+    return fits
+
+
 def fit_rma(yi, vi, method: str = "REML", test: str = "z", X=None, measure: str | None = None,
             tau2: float | None = None, coef_names=None, weights=None) -> MetaFit:
     """Fit a common-effect (`FE`) or random-effects model with optional moderators X (k x p,
     including the intercept column). `tau2` fixes the between-study variance instead of
     estimating it. `weights` (a_i) replace the inverse-variance weights of the coefficients,
     whose covariance is then the sandwich (X'AX)^-1 X'A M A X (X'AX)^-1, M = diag(vi + tau2), as
-    metafor's `rma(..., weights = )`; GENQ estimates tau2 with them (default a_i = 1/vi)."""
+    metafor's `rma(..., weights = )`; GENQ estimates tau2 with them (default a_i = 1/vi).
+    The fit is `fit_many` on a batch of one."""
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
     k = len(yi)
     X = _as_design(X, k)
     check_inputs(yi, vi, X, method, test)
     p = X.shape[1]
-    if method == "GENQ" and weights is None:
-        weights = 1 / vi
-    weights = None if weights is None else np.asarray(weights, dtype=float)
-    tau2_hat, tau2_se = _tau2(method, yi, vi, X, tau2, weights)
-    proj = Projection(yi, 1 / (vi + tau2_hat), X)
-    beta, vb = proj.beta, proj.A
-    if weights is not None:
-        beta, vb = _weighted_coefficients(yi, vi + tau2_hat, X, weights)
-    vb = vb * inference.vb_scale(test, yi, vi, X, tau2_hat)
-    se = np.sqrt(np.diag(vb))
-    df = k - p if test in inference.T_TESTS else None
-    stat, pval, ci_lb, ci_ub = inference.wald(beta, se, test, df)
-    Q, Q_df, Q_pval = inference.heterogeneity_q(yi, vi, X)
-    I2, H2 = _i2_h2(method, vi, X, Q, Q_df, tau2_hat)
-    pi_lb = pi_ub = math.nan
-    if p == 1:
-        pi_lb, pi_ub = inference.prediction_interval(float(beta[0]), float(se[0]), tau2_hat, test, df)
-    QM, QM_df, QM_pval = _moderator_test(beta, vb, X, test, k - p)
+    a = None if weights is None else np.asarray(weights, dtype=float)
+    if method == "GENQ" and a is None:
+        a = 1 / vi
+    f = fit_many(Studies.one(yi, vi, X), method, test, None if tau2 is None else np.array([float(tau2)]),
+                 None if a is None else a[None])
     names = list(coef_names) if coef_names is not None else (["intrcpt"] + [f"x{j}" for j in range(1, p)])
-    w = proj.w if weights is None else weights
-    return MetaFit(
-        yi=yi, vi=vi, X=X, method=method, test=test, measure=measure,
-        tau2=float(tau2_hat), tau2_se=None if tau2_se is None else float(tau2_se),
-        beta=beta, vb=vb, se=se, stat=stat, pval=pval, ci_lb=ci_lb, ci_ub=ci_ub, df=df,
-        Q=Q, Q_df=Q_df, Q_pval=Q_pval, I2=float(I2), H2=float(H2), weights=100 * w / np.sum(w),
-        pi_lb=float(pi_lb), pi_ub=float(pi_ub), QM=QM, QM_df=QM_df, QM_pval=QM_pval, coef_names=names,
-        fixed_tau2=tau2 is not None, a=weights,
-    )
+    return f.row(0, yi, vi, X, measure, names, fixed_tau2=tau2 is not None, a=a)
 
 
-def _weighted_coefficients(yi, marginal_var, X, a):
-    """Coefficients with user weights a_i and their sandwich covariance under M = diag(vi + tau2)."""
-    proj = Projection(yi, a, X)
-    B = proj.A @ (X.T * a)
-    return proj.beta, (B * marginal_var) @ B.T
+def _weighted_coefficients(s: Studies, tau2, a):
+    """Coefficients with user weights a_i and their sandwich covariance under M = diag(vi + tau2):
+    (X'AX)^-1 X' A M A X (X'AX)^-1."""
+    proj = s.projection(w=a)
+    A = proj.coef_cov()
+    meat = s.plain(a**2 * (s.v + tau2[:, None]))
+    if s.X is None:
+        middle = meat.sum(-1)[:, None, None]
+    else:
+        middle = (np.swapaxes(s.X, -1, -2) * meat[:, None, :]) @ s.X
+    return proj.coefs(), A @ middle @ A
 
 
-def _tau2(method, yi, vi, X, fixed, weights=None):
-    """(tau2, its SE): 0 for FE, the fixed value (with metafor's SE where it has one), or estimated."""
+def _tau2(method, s: Studies, fixed, weights=None):
+    """(tau2, its SE, converged): 0 for FE, the fixed value (with metafor's SE where it has one),
+    or estimated."""
+    ok = np.ones(s.m, dtype=bool)
     if method == "FE":
-        return 0.0, None
+        return np.zeros(s.m), None, ok
     if fixed is not None:
-        se = (tau2_estimators.se_at(method, yi, vi, X, float(fixed))
-              if method in ("REML", "ML", "PM", "EB", "PMM") else None)
-        return float(fixed), se
-    return tau2_estimators.estimate_tau2(method, yi, vi, X, weights)
+        fixed = np.asarray(fixed, float)
+        se = tau2_estimators.se_at(method, s, fixed) if method in tau2_estimators.SE_AT_FIXED else None
+        return fixed, se, ok
+    return tau2_estimators.estimate(method, s, weights)
 
 
-def _i2_h2(method, vi, X, Q, Q_df, tau2):
+def _i2_h2(method, s: Studies, Q, Q_df, tau2):
+    """metafor's I2 and H2 (0 and 1 when k <= p)."""
     if method == "FE":
-        return inference.i2_h2_from_q(Q, Q_df)
-    return inference.i2_h2_from_tau2(tau2, inference.typical_variance(vi, X))
+        I2, H2 = inference.i2_h2_from_q(Q, Q_df)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            I2, H2 = inference.i2_h2_from_tau2(tau2, inference.typical_variance(s))
+    fit = Q_df > 0
+    return np.where(fit, I2, 0.0), np.where(fit, H2, 1.0)
 
 
-def _moderator_test(beta, vb, X, test, df_resid):
-    """Omnibus test of the moderators (all coefficients but the intercept); None without moderators."""
-    p = X.shape[1]
-    if p == 1:
-        return None, None, None
-    coefs = list(range(1, p)) if bool(np.all(X[:, 0] == 1)) else list(range(p))
-    return inference.omnibus(beta, vb, coefs, test, df_resid)
+def _moderator_tests(fits: Fits, s: Studies, test: str) -> None:
+    """Omnibus test of the moderators (all coefficients but an intercept) of every row."""
+    X = s.X
+    intercept = bool(np.all((X[..., 0] == 1) | (s.mask is not None and ~s.mask)))
+    coefs = list(range(1, s.p)) if intercept else list(range(s.p))
+    rows = [inference.omnibus(fits.beta[i], fits.vb[i], coefs, test, int(s.k[i] - s.p)) for i in range(s.m)]
+    fits.QM = np.array([r[0] for r in rows])
+    fits.QM_df = rows[0][1] if s.m == 1 else [r[1] for r in rows]
+    fits.QM_pval = np.array([r[2] for r in rows])
 
 
 def fit_common(yi, vi, test: str = "z", X=None, measure: str | None = None) -> MetaFit:
@@ -233,6 +342,7 @@ class TableFit:
     Q: float
     Q_df: int
     k: int
+    weights: np.ndarray  # percent weight of each table in the pooled estimate (NaN when none has any)
 
     @property
     def stat(self) -> float:
@@ -247,7 +357,7 @@ class TableFit:
         Q_pval = float(dist.chi2_sf(self.Q, self.Q_df)) if self.Q_df > 0 else math.nan
         I2, H2 = inference.i2_h2_from_q(self.Q, self.Q_df)
         return {"k": self.k, "estimate": self.estimate, "se": self.se, "stat": float(stat), "pval": float(pval),
-                "ci_lb": float(ci_lb), "ci_ub": float(ci_ub), "tau2": 0.0, "I2": I2, "H2": H2,
+                "ci_lb": float(ci_lb), "ci_ub": float(ci_ub), "tau2": 0.0, "I2": float(I2), "H2": float(H2),
                 "Q": self.Q, "Q_df": self.Q_df, "Q_pval": Q_pval}
 
 
@@ -283,13 +393,16 @@ def fit_mh(ai, bi, ci, di, measure: str) -> TableFit:
         estimate = math.log(sR / sS)
         var = (np.sum(P * R) / (2 * sR**2) + np.sum(P * S + Qi * R) / (2 * sR * sS)
                + np.sum(Qi * S) / (2 * sS**2))
+        w = S
     elif measure == "RR":
         R, S = ai * n2i / ni, ci * n1i / ni
         sR, sS = R.sum(), S.sum()
         estimate = math.log(sR / sS)
         var = np.sum((n1i * n2i * (ai + ci) - ai * ci * ni) / ni**2) / (sR * sS)
+        w = S
     elif measure == "RD":
-        W = np.sum(n1i * n2i / ni)
+        w = n1i * n2i / ni
+        W = np.sum(w)
         estimate = float(np.sum((ai * n2i - ci * n1i) / ni) / W)
         P = np.sum((n1i**2 * ci - n2i**2 * ai + n1i * n2i * (n2i - n1i) / 2) / ni**2)
         Qs = np.sum((ai * (n2i - ci) + ci * (n1i - ai)) / (2 * ni))
@@ -298,7 +411,14 @@ def fit_mh(ai, bi, ci, di, measure: str) -> TableFit:
         raise ValueError(f"Mantel-Haenszel pools RR, OR or RD, not {measure}")
     yi, vi, keep = _escalc_q(measure, ai, bi, ci, di)
     Q, Q_df = _q_around(yi[keep], vi[keep], estimate)
-    return TableFit("MH", measure, "z", yi, vi, float(estimate), float(math.sqrt(var)), Q, Q_df, len(ai))
+    return TableFit("MH", measure, "z", yi, vi, float(estimate), float(math.sqrt(var)), Q, Q_df, len(ai),
+                    _percent(w))
+
+
+def _percent(w: np.ndarray) -> np.ndarray:
+    """Weights in percent of their total (NaN when the total is 0)."""
+    total = np.sum(w)
+    return 100 * w / total if total > 0 else np.full(len(w), np.nan)
 
 
 def fit_mh_rates(x1i, t1i, x2i, t2i) -> TableFit:
@@ -312,14 +432,15 @@ def fit_mh_rates(x1i, t1i, x2i, t2i) -> TableFit:
                                   column=name, rule="events in both groups",
                                   hint="describe the studies narratively") for name in empty])
     Ti = t1i + t2i
-    R, S = np.sum(x1i * t2i / Ti), np.sum(x2i * t1i / Ti)
+    w = x2i * t1i / Ti
+    R, S = np.sum(x1i * t2i / Ti), np.sum(w)
     se = math.sqrt(np.sum(t1i * t2i * (x1i + x2i) / Ti**2) / (R * S))
     keep = ~((x1i == 0) & (x2i == 0))
     yi, vi = effects.log_irr(x1i, t1i, x2i, t2i)
     yi, vi = np.where(keep, yi, np.nan), np.where(keep, vi, np.nan)
     estimate = math.log(R / S)
     Q, Q_df = _q_around(yi[keep], vi[keep], estimate)
-    return TableFit("MH", "IRR", "z", yi, vi, float(estimate), float(se), Q, Q_df, len(x1i))
+    return TableFit("MH", "IRR", "z", yi, vi, float(estimate), float(se), Q, Q_df, len(x1i), _percent(w))
 
 
 def _require_events(ai, ci, bi, di, measure) -> None:
@@ -354,4 +475,4 @@ def fit_peto(ai, bi, ci, di) -> TableFit:
     Q = float(np.sum(OE**2 / V) - OE.sum() ** 2 / V.sum())
     yi, vi, _ = _escalc_q("OR", ai, bi, ci, di)
     return TableFit("PETO", "OR", "z", yi, vi, estimate, float(1 / math.sqrt(V.sum())), Q,
-                    int(informative.sum()) - 1, len(ai))
+                    int(informative.sum()) - 1, len(ai), _percent(Vi))

@@ -2,9 +2,9 @@
 cumulative meta-analysis, as metafor 3.8-1's `leave1out`, `influence` and `cumul` compute them.
 
 Every refit uses the fit's own method and test. A refit on one study is metafor's k = 1 model
-(tau2 = 0, z test). The k refits of each analysis run together on the vectorised batch path
-(`metasr.stats.batch`), which agrees with `fit_rma` to ~1e-12 and is two orders of magnitude
-faster than k separate fits. Keys follow the reference `expected.json` (dots become underscores:
+(tau2 = 0, z test). The k refits of each analysis run together on the batch path
+(`metasr.stats.batch`, the engine's fit_many on k rows), two orders of magnitude faster than k
+separate fits. Keys follow the reference `expected.json` (dots become underscores:
 `cook.d` -> `cook_d`); arrays are in the order of the fit's studies (cumulative: the order in
 which studies were added, given by `study_index`).
 """
@@ -25,8 +25,7 @@ RESID_EPS = 100 * np.finfo(float).eps
 
 
 def _require_intercept_only(fit: MetaFit, what: str) -> None:
-    if not fit.is_intercept_only:
-        raise InputError(f"{what} needs a model without moderators")
+    fit.require_intercept_only(what)
     if fit.k < 2:
         raise InputError(f"{what} needs at least 2 studies (k = {fit.k})")
 
@@ -49,33 +48,23 @@ class Refits:
     def vb(self) -> np.ndarray:
         return self.se**2
 
+    def rows(self, start: int, stop: int) -> "Refits":
+        """The refits of rows start .. stop - 1 (one analysis' share of a larger batch)."""
+        return Refits(*(getattr(self, f)[start:stop] for f in self.__dataclass_fields__))
 
-def _refits(fit: MetaFit, yi: np.ndarray, vi: np.ndarray) -> Refits:
-    """The fit's method and test on every row of (m, k) arrays (NaN padding; one study: k = 1
-    model), all at once (metasr.stats.batch agrees with fit_rma to ~1e-12). Methods and tests the
-    batch path does not have are refitted one by one with fit_rma."""
-    if fit.method not in batch.METHODS or fit.test not in batch.TESTS:
-        return _single_refits(fit, yi, vi)
-    res = batch.pool(yi, vi, method=fit.method, test=fit.test)
+
+def refits(method: str, test: str, yi: np.ndarray, vi: np.ndarray) -> Refits:
+    """`method` and `test` on every row of (m, k) arrays (NaN padding; one study: k = 1 model),
+    all at once on the batch path."""
+    res = batch.pool(yi, vi, method=method, test=test)
     if not res["converged"].all():
         raise RuntimeError("a leave-one-out or cumulative refit did not converge; please report this data set")
-    sw = np.nansum(1 / (vi + res["tau2"][:, None]), axis=1)
     return Refits(res["estimate"], res["se"], res["pval"], res["ci_lb"], res["ci_ub"], res["Q"], res["tau2"],
-                  res["I2"], res["se"] ** 2 * sw)
+                  res["I2"], res["s2w"])
 
 
-def _single_refits(fit: MetaFit, yi: np.ndarray, vi: np.ndarray) -> Refits:
-    from metasr.stats.models import fit_rma
-
-    rows = []
-    for y, v in zip(yi, vi):
-        keep = ~np.isnan(y)
-        single = keep.sum() == 1  # metafor's k = 1 model: tau2 = 0, z test
-        f = fit_rma(y[keep], v[keep], method="FE" if single else fit.method, test="z" if single else fit.test)
-        s2w = float(f.vb[0, 0]) * float(np.sum(1 / (v[keep] + f.tau2)))
-        rows.append((f.estimate, f.se[0], f.pval[0], f.ci_lb[0], f.ci_ub[0], f.Q, f.tau2, f.I2, s2w))
-    cols = np.array(rows, dtype=float).T
-    return Refits(*cols)
+def _refits(fit: MetaFit, yi: np.ndarray, vi: np.ndarray) -> Refits:
+    return refits(fit.method, fit.test, yi, vi)
 
 
 def deleted_fits(fit: MetaFit) -> Refits:
@@ -140,14 +129,20 @@ def _sort_order(order) -> np.ndarray:
     return np.argsort(values, kind="stable")  # ties keep the input order, as R's order() does
 
 
-def cumulative(fit: MetaFit, order, order_by: str | None = None) -> dict:
-    """metafor's cumul(fit, order): fits on the first 1, 2, .., k studies sorted by `order`
-    (one value per study; ties keep the input order). `order_by` names the variable."""
+def cumulative_order(fit: MetaFit, order) -> np.ndarray:
+    """The order in which cumul() adds the studies (sorted by `order`, ties in input order)."""
     _require_intercept_only(fit, "Cumulative meta-analysis")
     if len(order) != fit.k:
         raise InputError(f"the ordering variable has {len(order)} values for {fit.k} studies")
-    idx = _sort_order(order)
-    f = _refits(fit, *batch.cumulative_arrays(fit.yi[idx], fit.vi[idx]))
+    return _sort_order(order)
+
+
+def cumulative(fit: MetaFit, order, order_by: str | None = None, fits: Refits | None = None) -> dict:
+    """metafor's cumul(fit, order): fits on the first 1, 2, .., k studies sorted by `order`
+    (one value per study; ties keep the input order). `order_by` names the variable; `fits` are
+    the refits of batch.cumulative_arrays in that order, when computed already."""
+    idx = cumulative_order(fit, order)
+    f = _refits(fit, *batch.cumulative_arrays(fit.yi[idx], fit.vi[idx])) if fits is None else fits
     return {
         "order_by": order_by,
         "study_index": idx.tolist(),

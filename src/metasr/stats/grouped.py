@@ -1,0 +1,629 @@
+"""Many meta-analyses from one table: what `metasr pool --by GROUP` prints, one result per group.
+
+Each group is analysed as `metasr pool` analyses a whole table (`analysis.analyse`, or
+`multilevel.analyse_multilevel` with --cluster), and the result is the same, number for number
+(tests/stats/test_grouped.py). Where it can be, the work is batched: groups of plain `yi, vi`
+rows pooled by the overall intercept-only model of an inverse-variance method are laid out by
+their number of studies and fitted together by the engine (`models.fit_many`; a single fit is a
+batch of one, and the rows of a batch do not depend on each other), with their Q-profile CIs,
+leave-one-out and cumulative refits and Egger's regressions; Begg's test and trim and fill then
+run group by group on the fitted models. Every other group (arm data, rows with problems, MH or
+Peto, moderators, subgroups, modelling options, three-level models) runs the single analysis.
+
+`what` is "full" (everything analyse gives) or "fit" (the model alone: k, estimate, se, stat,
+pval, CI, tau2 and its SE, I2, H2, Q and its test, df, PI, and `transformed`).
+
+The table is read in chunks of rows, so memory stays flat however many groups it holds. Within
+a chunk the groups are pooled in sorted order; a group's rows are expected together (as in a
+table sorted by the --by column). A group whose rows come back after the chunk holding its
+first rows is over is not pooled from part of its rows: it gets a row saying so. A group that
+cannot be pooled (too few studies, bad rows) gets a row with the problems; the others are pooled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from metasr import measures
+from metasr.errors import InputError, Problem
+from metasr.io import os_error_problem, plain_frame
+from metasr.stats import analysis, checks, inference
+from metasr.stats.models import METHODS_RMA, fit_many
+from metasr.stats.tau2 import Studies
+
+WHAT = ("full", "fit")
+CHUNK_ROWS = 100_000      # rows read at a time
+BATCH_ROWS = 200_000      # studies fitted together at most (groups of one size)
+FIT_KEYS = ("k", "estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "tau2", "tau2_se", "I2", "H2", "Q", "Q_df",
+            "Q_pval", "df", "pi_lb", "pi_ub", "transformed")
+
+
+@dataclass
+class Row:
+    """One group's result (json-safe, analyse's keys), or the problems that stopped it."""
+
+    key: str
+    result: dict | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def pooled(self) -> bool:
+        return self.result is not None
+
+    def message(self) -> str:
+        return "; ".join(p.format() for p in self.problems)
+
+
+def fit_part(result: dict) -> dict:
+    """The model part of an analysis (what="fit")."""
+    return {key: result[key] for key in FIT_KEYS if key in result}
+
+
+# ---------------------------------------------------------------- reading the table in chunks
+
+
+def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None) -> Iterator[pd.DataFrame]:
+    """The table as text in chunks of rows (as analysis.read_study_table reads it whole), each
+    with its rows' spreadsheet numbers in `_row` and its group in `_group`."""
+    try:
+        handle = open(path, "rb")
+    except OSError as err:
+        problem = os_error_problem(err, path, "read")
+        if problem is None:
+            raise
+        raise InputError(problem) from None
+    with handle:
+        size = max(1, handle.seek(0, 2))
+        handle.seek(0)
+        offset = 0
+        try:
+            reader = pd.read_csv(handle, dtype=str, keep_default_na=False, skipinitialspace=True,
+                                 encoding="utf-8-sig", chunksize=chunk_rows)
+            for chunk in reader:
+                chunk.columns = [str(c).strip() for c in chunk.columns]
+                if by not in chunk.columns:
+                    raise InputError(Problem(message=f"--by column '{by}' is missing", file=path, column=by,
+                                             rule="required column", hint="name a column of the input table"))
+                chunk = plain_frame(chunk)
+                chunk["_row"] = np.arange(offset + 2, offset + 2 + len(chunk))
+                chunk["_group"] = chunk[by].astype(str).str.strip()
+                offset += len(chunk)
+                if progress is not None:
+                    progress(min(handle.tell(), size), size)
+                yield chunk
+        except pd.errors.EmptyDataError:
+            raise InputError(Problem(message="input file is empty", file=path, rule="CSV with a header row",
+                                     hint="write a header row with metafor-style column names"))
+        except (pd.errors.ParserError, UnicodeDecodeError) as err:
+            raise InputError(Problem(message=f"cannot read the CSV: {err}", file=path, rule="CSV",
+                                     hint="save the table as UTF-8 CSV with one header row"))
+
+
+def chunks_of_groups(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None) -> Iterator["Chunk"]:
+    """The table as Chunks of complete groups, each sorted by key. The group of a chunk's last
+    row may go on in the next chunk, so it waits for it; a key seen in an earlier chunk again is
+    marked (its rows are not together)."""
+    done = _SeenKeys()
+    chunks = read_chunks(path, by, chunk_rows, progress)
+    chunk = next(chunks, None)
+    while chunk is not None:
+        following = next(chunks, None)
+        if following is None:  # the last chunk: every group in it is complete
+            yield Chunk.of(chunk, done)
+            break
+        last = chunk["_group"].iat[-1]
+        is_last = (chunk["_group"] == last).to_numpy()
+        if not is_last.all():
+            yield Chunk.of(chunk[~is_last], done)
+        chunk = pd.concat([chunk[is_last], following], ignore_index=True)
+
+
+class _SeenKeys:
+    """Groups already pooled (64-bit hashes of their keys: 8 bytes per group)."""
+
+    def __init__(self):
+        self.hashes = np.empty(0, dtype=np.int64)
+
+    def seen_and_add(self, keys) -> np.ndarray:
+        h = np.array([hash(k) for k in keys], dtype=np.int64)
+        seen = np.isin(h, self.hashes)
+        self.hashes = np.union1d(self.hashes, h)
+        return seen
+
+
+@dataclass
+class Chunk:
+    """Complete groups: their rows sorted by key (stable), group j in rows[bounds[j]:bounds[j+1]]."""
+
+    keys: list
+    rows: pd.DataFrame
+    bounds: np.ndarray
+    again: np.ndarray  # the key was a group of an earlier chunk
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, done: _SeenKeys) -> "Chunk":
+        codes, keys = pd.factorize(frame["_group"], sort=True)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+        return cls(list(keys), frame.iloc[order].reset_index(drop=True), bounds, done.seen_and_add(keys))
+
+    def group(self, j: int) -> pd.DataFrame:
+        return self.rows.iloc[self.bounds[j]:self.bounds[j + 1]]
+
+    @property
+    def group_of_row(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.keys)), np.diff(self.bounds))
+
+
+# ---------------------------------------------------------------- pooling
+
+
+@dataclass
+class Options:
+    """What to compute for every group: analyse's (or analyse_multilevel's) keyword arguments."""
+
+    kwargs: dict
+    what: str = "full"
+    multilevel: bool = False
+
+    def batchable(self) -> bool:
+        """Whether groups may go through the batched path (the overall intercept-only model of an
+        inverse-variance method, no modelling sections)."""
+        k = self.kwargs
+        modelling = k.get("modelling")
+        return (not self.multilevel and k["method"] in METHODS_RMA and not any(m for m in (k.get("mods") or []))
+                and not k.get("subgroup") and not (modelling is not None and modelling.any()))
+
+
+@dataclass
+class Block:
+    """Groups pooled on the batched path with what="fit": their keys and one list of json-safe
+    values per column (analyse's keys; `transformed.estimate` ... for the nested section)."""
+
+    keys: list
+    columns: dict
+
+    def results(self) -> Iterator[Row]:
+        names = list(self.columns)
+        nested = [n for n in names if "." in n]
+        for i, key in enumerate(self.keys):
+            result = {n: self.columns[n][i] for n in names if "." not in n}
+            for n in nested:
+                section, name = n.split(".", 1)
+                result.setdefault(section, {})[name] = self.columns[n][i]
+            yield Row(key, result)
+
+
+def pool_groups(path: str, by: str, options: Options, chunk_rows: int = CHUNK_ROWS, progress=None) -> Iterator[Row]:
+    """One Row per group of `path` by column `by`, in order (sorted within each chunk)."""
+    for item in pool_blocks(path, by, options, chunk_rows, progress):
+        yield from item.results() if isinstance(item, Block) else (item,)
+
+
+def pool_blocks(path: str, by: str, options: Options, chunk_rows: int = CHUNK_ROWS, progress=None):
+    """Rows and Blocks (runs of groups pooled together) in group order."""
+    _check_run(options)
+    for chunk in chunks_of_groups(path, by, chunk_rows, progress):
+        yield from _pool_chunk(chunk, by, options)
+
+
+def _check_run(options: Options) -> None:
+    """What would stop every group: checked once (InputError), before any group is pooled."""
+    k = options.kwargs
+    if options.multilevel:
+        return
+    analysis.check_method(k["measure"], k["method"], k["test"], k.get("file"))
+    analysis._check_options([m for m in (k.get("mods") or []) if m], k.get("subgroup"), k.get("order"), k.get("file"))
+    from metasr.stats import effects
+
+    problems = effects.option_problems(k["measure"], k.get("options") or effects.Options(), k.get("file"))
+    if problems:
+        raise InputError(problems)
+
+
+def _pool_chunk(chunk: Chunk, by: str, options: Options):
+    n = len(chunk.keys)
+    clean = _Clean.of(chunk, options) if options.batchable() else None
+    is_clean = np.zeros(n, dtype=bool) if clean is None else clean.ok & ~chunk.again
+    done: dict[int, Row] = {}
+    if is_clean.any():
+        if options.what == "fit":
+            columns = clean.fit_columns(np.flatnonzero(is_clean), options)
+        else:
+            done.update(clean.full_rows(np.flatnonzero(is_clean), by, options))
+    j = 0
+    while j < n:
+        if is_clean[j] and options.what == "fit":
+            stop = j
+            while stop < n and is_clean[stop]:
+                stop += 1
+            yield Block(chunk.keys[j:stop], {name: values[j:stop] for name, values in columns.items()})
+            j = stop
+            continue
+        if j in done:
+            yield done[j]
+        elif chunk.again[j]:
+            yield Row(chunk.keys[j], problems=[Problem(
+                message=f"the rows of {by} = {chunk.keys[j] or '(blank)'} are not together in the table (some come "
+                        "after other groups' rows, beyond the part of the table read at once): not pooled again",
+                rule="groups together", hint=f"sort the table by {by}")])
+        else:
+            yield _single(chunk.keys[j], chunk.group(j), options)
+        j += 1
+
+
+def _single(key: str, rows: pd.DataFrame, options: Options) -> Row:
+    """One group through the single-analysis path."""
+    from metasr.stats.multilevel import analyse_multilevel
+
+    table = rows.drop(columns=["_group"]).reset_index(drop=True)
+    pool = analyse_multilevel if options.multilevel else analysis.analyse
+    try:
+        result = pool(table, **options.kwargs)
+    except InputError as err:  # this group's problems (its row says which group)
+        return Row(key, problems=err.problems)
+    return Row(key, fit_part(result) if options.what == "fit" else result)
+
+
+# ---------------------------------------------------------------- the batched path
+
+
+_TRUE, _FALSE = analysis._TRUE, analysis._FALSE
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    """Cells as escalc reads numbers (Python's float() of the text), NaN where that fails."""
+    values = column.to_numpy(dtype=object)
+    try:
+        return values.astype(float)  # float() of each cell
+    except (ValueError, TypeError):
+        out = np.empty(len(values))
+        for i, text in enumerate(values):
+            try:
+                out[i] = float(text)
+            except (ValueError, TypeError):
+                out[i] = math.nan
+        return out
+
+
+@dataclass
+class _Clean:
+    """Which groups of a chunk the batched path gives exactly analyse's result for: every usable
+    row a plain yi, vi inside the engine's range, one row per study, enough studies. The others
+    (whatever would raise a problem or take another path in analyse) take the single path."""
+
+    chunk: Chunk
+    ok: np.ndarray        # per group
+    usable: np.ndarray    # per row
+    yi: np.ndarray        # per row
+    vi: np.ndarray
+    k: np.ndarray         # usable rows per group
+    displays: list        # per group (None where not needed)
+
+    @classmethod
+    def of(cls, chunk: Chunk, options: Options) -> "_Clean | None":
+        kw = options.kwargs
+        rows = chunk.rows
+        if not {"yi", "vi"} <= set(rows.columns):
+            return None
+        usable, bad_flag = _usable_flags(rows)
+        yi, vi = _numbers(rows["yi"]), _numbers(rows["vi"])
+        with np.errstate(invalid="ignore"):
+            good = (np.isfinite(yi) & np.isfinite(vi) & (vi > 0) & (np.abs(yi) <= checks.YI_MAX)
+                    & (vi >= checks.VI_MIN) & (vi <= checks.VI_MAX))
+        bad_row = (usable & ~good) | bad_flag | _duplicate_studies(rows, usable)
+        group = chunk.group_of_row
+        n = len(chunk.keys)
+        k = np.bincount(group, weights=usable, minlength=n).astype(int)
+        ok = (np.bincount(group, weights=bad_row, minlength=n) == 0)
+        ok &= k >= analysis._minimum_k(kw["method"], kw["test"], 1)
+        scale = kw.get("scale")
+        displays = [measures.display_for(kw["measure"], scale, {})] * n
+        if measures.TRANSFORMS[measures.transform_name(kw["measure"], scale)].args:
+            displays = [analysis.table_display(chunk.group(j)[usable[chunk.bounds[j]:chunk.bounds[j + 1]]]
+                                               .reset_index(drop=True), kw["measure"], scale) if ok[j] else None
+                        for j in range(n)]
+        return cls(chunk, ok, usable, yi, vi, k, displays)
+
+    def buckets(self, groups: np.ndarray):
+        """(groups, y (m, k), v (m, k), row indices) of the groups, by number of studies, in
+        batches of at most BATCH_ROWS studies."""
+        use_idx = np.flatnonzero(self.usable)
+        first = np.concatenate([[0], np.cumsum(self.k)])[:-1]  # each group's first usable row in use_idx
+        for k in np.unique(self.k[groups]):
+            members = groups[self.k[groups] == k]
+            step = max(1, BATCH_ROWS // max(int(k), 1))
+            for start in range(0, len(members), step):
+                part = members[start:start + step]
+                idx = use_idx[first[part][:, None] + np.arange(k)]
+                yield part, self.yi[idx], self.vi[idx], idx
+
+    # ------------------------------------------------------------ what = "fit"
+
+    def fit_columns(self, groups: np.ndarray, options: Options) -> dict:
+        """Per column (analyse's fit keys) a list over the chunk's groups (None where not clean)."""
+        kw = options.kwargs
+        n = len(self.chunk.keys)
+        arrays: dict[str, np.ndarray] = {}
+        for part, y, v, _ in self.buckets(groups):
+            f = fit_many(Studies(y, v), kw["method"], kw["test"])
+            values = {"k": np.full(len(part), y.shape[1]), "estimate": f.beta[:, 0], "se": f.se[:, 0],
+                      "stat": f.stat[:, 0], "pval": f.pval[:, 0], "ci_lb": f.ci_lb[:, 0], "ci_ub": f.ci_ub[:, 0],
+                      "tau2": f.tau2, "tau2_se": f.tau2_se, "I2": f.I2, "H2": f.H2, "Q": f.Q, "Q_df": f.Q_df,
+                      "Q_pval": f.Q_pval, "df": f.df, "pi_lb": f.pi_lb, "pi_ub": f.pi_ub}
+            for name, value in values.items():
+                if value is None:
+                    continue
+                if name not in arrays:
+                    arrays[name] = np.zeros(n, dtype=np.asarray(value).dtype)
+                arrays[name][part] = value
+        columns = {name: _json_values(arrays[name]) for name in FIT_KEYS if name in arrays}
+        for name in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub"):
+            columns[f"transformed.{name}"] = self._back(arrays[name], groups)
+        return columns
+
+    def _back(self, values: np.ndarray, groups) -> list:
+        """display.back of every value (analysis.transformed), as the single path does it (the
+        identity transform gives the value itself, or None when it is not finite)."""
+        raw = _json_values(values)
+        if all(d.identity for d in self.displays if d is not None):
+            return raw
+        out: list = [None] * len(values)
+        for j in groups:
+            out[j] = self.displays[j].back(raw[j])
+        return out
+
+    # ------------------------------------------------------------ what = "full"
+
+    def full_rows(self, groups: np.ndarray, by: str, options: Options) -> dict[int, Row]:
+        out = {}
+        for part, y, v, idx in self.buckets(groups):
+            out.update(_full_batch(self, part, y, v, idx, by, options))
+        return out
+
+
+def _json_values(a: np.ndarray) -> list:
+    """Plain Python values (analysis.json_safe): ints stay ints, non-finite floats are None."""
+    values = a.tolist()
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        values = [x if math.isfinite(x) else None for x in values]
+    return values
+
+
+def _usable_flags(table: pd.DataFrame):
+    """(usable, invalid) per row as analysis.split_usable reads the `usable` column."""
+    n = len(table)
+    if "usable" not in table.columns:
+        return np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    text = table["usable"].str.strip().str.lower()
+    yes, no = text.isin(_TRUE).to_numpy(), text.isin(_FALSE).to_numpy()
+    return yes, ~(yes | no)
+
+
+def _duplicate_studies(table: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
+    """Usable rows whose study id another usable row of their group has (checks.duplicate_study_problems)."""
+    if "study_id" not in table.columns:
+        return np.zeros(len(table), dtype=bool)
+    ids = table["study_id"].str.strip()
+    keyed = pd.DataFrame({"g": table["_group"], "s": ids})[usable & (ids != "").to_numpy()]
+    dup = np.zeros(len(table), dtype=bool)
+    dup[keyed.index[keyed.duplicated(keep=False)]] = True
+    return dup
+
+
+def _full_batch(clean: _Clean, part, y, v, idx, by: str, options: Options) -> dict[int, Row]:
+    """Full analyses of groups of one size: the fits and refits of all of them at once, then
+    each group's sections from them (the functions analyse calls, given the batched parts)."""
+    from metasr.stats import bias, sensitivity
+
+    kw = options.kwargs
+    method, test, measure = kw["method"], kw["test"], kw["measure"]
+    m, k = y.shape
+    s = Studies(y, v)
+    fits = fit_many(s, method, test)
+    qp = inference.q_profile_many(s) if method != "FE" else None
+    deleted = sei = lm = None
+    if k >= analysis.SENSITIVITY_MIN_K:
+        keep = ~np.eye(k, dtype=bool)
+        deleted = sensitivity.refits(method, test, np.repeat(y, k, 0).reshape(m, k, k)[:, keep].reshape(m * k, k - 1),
+                                     np.repeat(v, k, 0).reshape(m, k, k)[:, keep].reshape(m * k, k - 1))
+        X = np.sqrt(v)[..., None] * np.array([0.0, 1.0]) + np.array([1.0, 0.0])
+        sei = fit_many(Studies(y, v, None, X), method, test)
+        lm = fit_many(Studies(y, v, None, X), "FE", "z")
+    out = {}
+    for i, j in enumerate(part):
+        yi, vi = y[i], v[i]
+        fit = fits.row(i, yi, vi, measure=measure)
+        result = {"measure": measure, "method": method, "test": test,
+                  "transform": clean.displays[j].to_json()}
+        model = fit.to_dict()
+        if qp is not None:
+            model.update({key: value[i].tolist() for key, value in qp.items()})
+        result.update(model)
+        try:
+            if deleted is not None:
+                sei_fit = sei.row(i, yi, vi, X[i], coef_names=["intrcpt", "x1"])
+                egger_lm = bias.egger_lm(fit, lm=(lm.beta[i], lm.vb[i], lm.Q[i]))
+                result.update(analysis.bias_dict(fit, sei_fit=sei_fit, egger_lm=egger_lm))
+                order = kw.get("order")
+                ordering = analysis._order_values(_usable_rows(clean, j), order, kw.get("file")) if order else None
+                cumulated = None
+                if ordering is not None:
+                    at = sensitivity.cumulative_order(fit, ordering)
+                    from metasr.stats import batch
+
+                    cumulated = sensitivity.refits(method, test, *batch.cumulative_arrays(yi[at], vi[at]))
+                result.update(analysis.sensitivity_dict(fit, ordering, order, deleted=deleted.rows(i * k, (i + 1) * k),
+                                                        cumulated=cumulated))
+        except InputError as err:
+            out[j] = Row(clean.chunk.keys[j], problems=err.problems)
+            continue
+        result["transformed"] = analysis.transformed(result, clean.displays[j])
+        result["yi"] = yi.tolist()
+        result["vi"] = vi.tolist()
+        not_usable = _not_usable(clean, j)
+        if not_usable:
+            result["not_usable"] = not_usable
+        out[j] = Row(clean.chunk.keys[j], analysis.json_safe(result))
+    return out
+
+
+def _usable_rows(clean: _Clean, j: int) -> pd.DataFrame:
+    a, b = clean.chunk.bounds[j], clean.chunk.bounds[j + 1]
+    return clean.chunk.rows.iloc[a:b][clean.usable[a:b]].reset_index(drop=True)
+
+
+def _not_usable(clean: _Clean, j: int) -> list[dict]:
+    """analysis.split_usable's entries for the rows of group j marked not usable."""
+    a, b = clean.chunk.bounds[j], clean.chunk.bounds[j + 1]
+    rows = clean.chunk.rows
+    out = []
+    for i in a + np.flatnonzero(~clean.usable[a:b]):
+        reason = rows["not_usable_reason"].iat[i] if "not_usable_reason" in rows.columns else ""
+        out.append({"study_id": analysis._text(rows["study_id"].iat[i]) if "study_id" in rows.columns else None,
+                    "row": int(rows["_row"].iat[i]),
+                    "reason": analysis._text(reason) or "marked not usable (no reason given)"})
+    return out
+
+
+# ---------------------------------------------------------------- output: json, jsonl, csv
+
+FORMATS = ("json", "jsonl", "csv")
+
+
+def row_message(row: Row) -> str:
+    """The problems of a group that was not pooled, on one line (where in the input, what, rule)."""
+    def one(p: Problem) -> str:
+        where = replace(p, file=None).location()
+        return (f"{where}: " if where else "") + p.message + (f" [rule: {p.rule}]" if p.rule else "")
+
+    return "; ".join(one(p) for p in row.problems)
+
+
+def _record(row: Row, by: str | None) -> dict:
+    """A row as one flat-topped record: the group, status, message and the result's keys."""
+    record = {} if by is None else {_group_column(by): row.key}
+    if row.pooled:
+        record["status"] = "pooled"
+        record.update(row.result)
+    else:
+        record.update(status="failed", message=row_message(row), problems=[p.to_dict() for p in row.problems])
+    return record
+
+
+def _group_column(by: str) -> str:
+    return by if by not in ("status", "message", "problems", *FIT_KEYS) else "group"
+
+
+def flatten(record: dict, prefix: str = "") -> dict:
+    """Nested sections as dotted columns (egger.pval); two-number CIs as _lb/_ub; other lists
+    (weights, yi, leave-one-out arrays ...) only in JSON."""
+    out = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        elif isinstance(value, list):
+            if key.endswith("_ci") and len(value) == 2 and not any(isinstance(v, (list, dict)) for v in value):
+                out[name + "_lb"], out[name + "_ub"] = value
+        else:
+            out[name] = value
+    return out
+
+
+class Writer:
+    """Streams rows to a text handle as one JSON object keyed by group (json), one JSON object
+    per line (jsonl) or a CSV table (csv: spooled to a temporary file, as its columns are the
+    union of every row's, and written through metasr.io's CSV writer at the end)."""
+
+    def __init__(self, handle, fmt: str, by: str | None):
+        import json
+
+        self.handle, self.fmt, self.by = handle, fmt, by
+        self.dumps = json.JSONEncoder(allow_nan=False).encode
+        self.count = 0
+        self.columns = dict.fromkeys(([] if by is None else [_group_column(by)]) + ["status", "message"])
+        self.spool = None
+
+    def write(self, item) -> None:
+        """A Row or a Block."""
+        if isinstance(item, Block):
+            if self.fmt == "csv":
+                self._spool_block(item)
+            else:
+                for row in item.results():
+                    self.write(row)
+            return
+        row = item
+        if self.fmt == "jsonl":
+            self.handle.write(self.dumps(_record(row, self.by)) + "\n")
+        elif self.fmt == "json":
+            value = row.result if row.pooled else {"status": "failed", "message": row_message(row),
+                                                   "problems": [p.to_dict() for p in row.problems]}
+            self.handle.write(("{" if self.count == 0 else ",\n") + self.dumps(row.key) + ": " + self.dumps(value))
+        else:
+            record = _record(row, self.by)
+            record.pop("problems", None)
+            self._spool_item(flatten(record))
+        self.count += 1
+
+    def _spool_item(self, item) -> None:
+        import pickle
+        import tempfile
+
+        if self.spool is None:
+            self.spool = tempfile.TemporaryFile()
+        names = item[1] if isinstance(item, tuple) else item
+        for key in names:
+            if key not in self.columns:
+                self.columns[key] = None
+        pickle.dump(item, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _spool_block(self, block: Block) -> None:
+        names = list(block.columns)
+        n = len(block.keys)
+        rows = list(zip(block.keys, ["pooled"] * n, *(block.columns[name] for name in names)))
+        group = [] if self.by is None else [_group_column(self.by)]
+        self._spool_item(("block", group + ["status"] + names, rows))
+        self.count += n
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.handle.write("{}\n" if self.count == 0 else "}\n")
+        elif self.fmt == "csv":
+            self._write_csv()
+        self.handle.flush()
+
+    def _write_csv(self) -> None:
+        import pickle
+
+        from metasr.io import csv_stream
+
+        columns = list(self.columns)
+        write = csv_stream(self.handle, columns)
+        if self.spool is None:
+            return
+        position = {name: i for i, name in enumerate(columns)}
+        self.spool.seek(0)
+        while True:
+            try:
+                item = pickle.load(self.spool)
+            except EOFError:
+                break
+            if isinstance(item, tuple):
+                at = [position[name] for name in item[1]]
+                cells = []
+                for row in item[2] if self.by is not None else [r[1:] for r in item[2]]:
+                    line = [""] * len(columns)
+                    for pos, value in zip(at, row):
+                        line[pos] = value
+                    cells.append(line)
+                write(cells)
+            else:
+                write([item])
+        self.spool.close()

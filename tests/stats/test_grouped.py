@@ -1,0 +1,134 @@
+"""metasr.stats.grouped: every group's result is what `analyse` gives for the group's rows alone,
+number for number, on the batched path and the single one; groups that cannot be pooled are rows
+with their problems; the table is read in chunks without splitting or repeating a group."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metasr.errors import InputError
+from metasr.stats import analysis, grouped
+from metasr.stats.models import METHODS_RMA
+
+
+def synthetic_table(seed: int = 1, groups: int = 40) -> pd.DataFrame:
+    """SYNTHETIC groups of 1 to 12 studies (sizes repeat, so several groups share a batch), with
+    rows marked not usable, a few groups with problems, and a year to order cumulative analyses."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for g in range(groups):
+        k = int(rng.integers(1, 13))
+        tau2 = rng.choice([0.0, 0.05, 0.3])
+        mu = rng.normal(0, 0.5)
+        for i in range(k):
+            vi = float(10 ** rng.uniform(-2.5, -0.3))
+            yi = float(rng.normal(mu, np.sqrt(vi + tau2)))
+            rows.append({"g": f"G{g:03d}", "study_id": f"S{i}", "year": str(int(rng.integers(1990, 2024))),
+                         "yi": repr(yi), "vi": repr(vi), "usable": "true", "not_usable_reason": ""})
+        if k > 3 and g % 5 == 0:  # a study left out, with its reason
+            rows[-1].update(usable="false", not_usable_reason="outcome measured differently")
+    rows[3]["vi"] = "0"                      # a group with a bad row
+    rows[10]["yi"] = ""                      # and one with a missing effect
+    rows[20]["study_id"] = rows[21]["study_id"]  # and one with a study pooled twice
+    return pd.DataFrame(rows)
+
+
+def single_results(table: pd.DataFrame, kwargs: dict, what: str) -> dict:
+    """analyse() on each group alone, as `metasr pool` on that group's rows would."""
+    out = {}
+    table = table.copy()
+    table["_row"] = np.arange(2, len(table) + 2)
+    for key, rows in table.groupby("g", sort=True):
+        try:
+            result = analysis.analyse(rows.reset_index(drop=True), **kwargs)
+            out[key] = grouped.fit_part(result) if what == "fit" else result
+        except InputError as err:
+            out[key] = [p.message for p in err.problems]
+    return out
+
+
+def grouped_results(tmp_path, table: pd.DataFrame, kwargs: dict, what: str, chunk_rows=grouped.CHUNK_ROWS) -> dict:
+    path = tmp_path / "groups.csv"
+    table.to_csv(path, index=False)
+    rows = grouped.pool_groups(str(path), "g", grouped.Options(dict(kwargs, file=None), what), chunk_rows=chunk_rows)
+    return {row.key: row.result if row.pooled else [p.message for p in row.problems] for row in rows}
+
+
+CASES = [(m, "z") for m in METHODS_RMA] + [(m, t) for m in ("REML", "DL", "PM", "SJ") for t in ("t", "knha", "adhoc")]
+
+
+@pytest.mark.parametrize("method, test", CASES)
+@pytest.mark.parametrize("what", grouped.WHAT)
+def test_every_group_is_what_analyse_gives_for_its_rows(tmp_path, method, test, what):
+    table = synthetic_table(seed=len(method) + len(test))
+    kwargs = dict(measure="GEN", method=method, test=test, order="year" if what == "full" else None)
+    expected = single_results(table, dict(kwargs, file=None), what)
+    got = grouped_results(tmp_path, table, kwargs, what)
+    assert list(got) == sorted(expected)
+    for key in expected:
+        assert got[key] == expected[key], key
+    failed = [key for key, value in got.items() if isinstance(value, list)]
+    assert 3 <= len(failed) < len(got) / 2  # the bad groups (and k = 1 ones) failed, the rest pooled
+
+
+def test_groups_of_every_size_are_batched_and_equal_the_single_path(monkeypatch, tmp_path):
+    """The batched path is taken (not the single one) for clean groups, and agrees."""
+    table = synthetic_table(seed=5)
+    calls = []
+    real = analysis.analyse
+    monkeypatch.setattr(analysis, "analyse", lambda *a, **k: calls.append(1) or real(*a, **k))
+    got = grouped_results(tmp_path, table, dict(measure="GEN", method="REML", test="z"), "full")
+    assert len(calls) < 12  # only the groups with problems (and k = 1) take the single path
+    monkeypatch.setattr(analysis, "analyse", real)
+    assert got == single_results(table, dict(measure="GEN", method="REML", test="z", file=None), "full")
+
+
+def test_other_analyses_run_the_single_path_per_group(tmp_path):
+    table = synthetic_table(seed=3)
+    table["x"] = [str(i % 4) for i in range(len(table))]
+    for kwargs in (dict(measure="GEN", method="REML", test="z", mods=["x"]),
+                   dict(measure="GEN", method="DL", test="knha", subgroup="x")):
+        assert grouped_results(tmp_path, table, kwargs, "full") == single_results(table, dict(kwargs, file=None), "full")
+
+
+def test_chunks_keep_groups_whole_and_report_groups_split_apart(tmp_path):
+    table = synthetic_table(seed=2)
+    kwargs = dict(measure="GEN", method="DL", test="z")
+    whole = grouped_results(tmp_path, table, kwargs, "fit")
+    assert grouped_results(tmp_path, table, kwargs, "fit", chunk_rows=7) == whole
+    shuffled = pd.concat([table.iloc[40:], table.iloc[:40]], ignore_index=True)  # G000.. rows after the others
+    split = table.iloc[list(range(0, 30)) + list(range(50, len(table))) + list(range(30, 50))]
+    got = grouped_results(tmp_path, shuffled, kwargs, "fit", chunk_rows=1000)
+    assert got == single_results(shuffled, dict(kwargs, file=None), "fit")  # one chunk: any order
+    path = tmp_path / "split.csv"
+    split.to_csv(path, index=False)
+    rows = list(grouped.pool_groups(str(path), "g", grouped.Options(kwargs, "fit"), chunk_rows=10))
+    reported = [r for r in rows if not r.pooled and "not together" in r.problems[0].message]
+    assert reported and len({r.key for r in rows}) < len(rows)
+
+
+def test_writers(tmp_path):
+    import io
+
+    rows = [grouped.Row("a", {"k": 3, "estimate": 0.5, "tau2_ci": [0.0, 1.0], "weights": [1, 2],
+                              "egger": {"pval": 0.2}}),
+            grouped.Row("b", problems=[analysis._problem("too few", rule="enough studies")])]
+    out = {}
+    for fmt in grouped.FORMATS:
+        handle = io.StringIO()
+        writer = grouped.Writer(handle, fmt, "g")
+        for row in rows:
+            writer.write(row)
+        writer.close()
+        out[fmt] = handle.getvalue()
+    assert json.loads(out["json"])["a"]["tau2_ci"] == [0.0, 1.0]
+    assert json.loads(out["json"])["b"]["status"] == "failed"
+    lines = [json.loads(line) for line in out["jsonl"].splitlines()]
+    assert lines[0]["g"] == "a" and lines[1]["message"] == "too few [rule: enough studies]"
+    header, a, b = out["csv"].splitlines()
+    assert header == "g,status,message,k,estimate,tau2_ci_lb,tau2_ci_ub,egger.pval"
+    assert a == "a,pooled,,3,0.5,0.0,1.0,0.2" and b.startswith("b,failed,too few")
