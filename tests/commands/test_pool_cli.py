@@ -122,7 +122,8 @@ def test_by_formats_and_what(tmp_path, capsys, fmt):
     code, full, _ = run(capsys, path, "--measure", "GEN", "--method", "DL", "--by", "g")
     assert code == 0
     full = json.loads(full)
-    code, out, _ = run(capsys, path, "--measure", "GEN", "--method", "DL", "--by", "g", "--what", "fit", "--format", fmt)
+    code, out, _ = run(capsys, path, "--measure", "GEN", "--method", "DL", "--by", "g", "--what", "fit",
+                       "--format", fmt)
     assert code == 0
     if fmt == "json":
         fit = json.loads(out)
@@ -132,7 +133,7 @@ def test_by_formats_and_what(tmp_path, capsys, fmt):
         from metasr.io import parse_csv_text
 
         header, *rows = parse_csv_text(out, "out.csv")
-        fit = {r[0]: dict(zip(header, r)) for r in rows}
+        fit = {r[0]: dict(zip(header, r, strict=True)) for r in rows}
     assert list(fit) == ["a", "b"]
     for key in ("a", "b"):
         assert "leave1out" not in fit[key] and "weights" not in fit[key]

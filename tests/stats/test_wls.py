@@ -38,7 +38,7 @@ def _inverse(M):
         for r in range(n):
             if r != c and A[r][c] != 0:
                 f = A[r][c]
-                A[r] = [a - f * b for a, b in zip(A[r], A[c])]
+                A[r] = [a - f * b for a, b in zip(A[r], A[c], strict=True)]
     return [row[n:] for row in A]
 
 
@@ -51,7 +51,7 @@ def exact(yi, vi, w, X):
     H = [[sum(X[i][a] * A[a][b] * X[j][b] for a in range(p) for b in range(p)) for j in range(k)] for i in range(k)]
     P = [[(w[i] if i == j else 0) - w[i] * w[j] * H[i][j] for j in range(k)] for i in range(k)]
     Py = [sum(P[i][j] * y[j] for j in range(k)) for i in range(k)]
-    return {"rss": sum(a * b for a, b in zip(y, Py)), "ppy": sum(a * a for a in Py),
+    return {"rss": sum(a * b for a, b in zip(y, Py, strict=True)), "ppy": sum(a * a for a in Py),
             "tr_P": sum(P[i][i] for i in range(k)), "tr_PP": sum(P[i][j] ** 2 for i in range(k) for j in range(k)),
             "tr_PV": sum(P[i][i] * v[i] for i in range(k)),
             "tr_PVPV": sum(P[i][j] * v[j] * P[j][i] * v[i] for i in range(k) for j in range(k)),
