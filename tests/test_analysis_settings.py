@@ -112,6 +112,7 @@ def test_every_default_is_stated_in_the_schema():
     """The schema's descriptions (docs/formats.md) say each default the code applies."""
     small, regression = SCHEMA["small_study"]["properties"], SCHEMA["meta_regression"]["properties"]
     assert "default 10" in small["min_k"]["description"] and "default all" in small["methods"]["description"]
+    assert small["min_k"]["minimum"] == settings.SMALL_STUDY_LOWEST_MIN_K
     assert "default L0" in small["trimfill"]["properties"]["estimator"]["description"]
     assert "(default" in small["pet_peese"]["properties"]["model"]["description"].split(";")[0].split("lm:")[1]
     selmodel = small["selmodel"]["properties"]

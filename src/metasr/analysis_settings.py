@@ -12,6 +12,11 @@ with the defaults here, which follow metafor 3.8-1 and the Cochrane Handbook:
   incidence rates) gets neither.
 - Meta-regression needs `studies_per_coefficient` = 10 studies per moderator coefficient (Handbook
   10.11.5.1: "at least ten studies for each characteristic modelled").
+- Leave-one-out and influence analyses run from SENSITIVITY_MIN_K = 3 studies (each refit keeps
+  two); a cumulative analysis from CUMULATIVE_MIN_K = 2 (a living review wants to see how the
+  estimate moved as studies arrived).
+
+These are the rules of `metasr pool` and of the pipeline alike (`sections_at`).
 
 No numpy here: the Snakefile asks `bubble_planned` at parse time which outcomes get a bubble plot.
 """
@@ -39,10 +44,20 @@ META_REGRESSION_DEFAULTS: dict[str, Any] = {
     "exact_permutations": False,
     "seed": 1,
 }
+SENSITIVITY_MIN_K = 3
+CUMULATIVE_MIN_K = 2
+SMALL_STUDY_LOWEST_MIN_K = 3  # the lowest min_k allowed: a regression on sei needs three studies
 # Columns of the effect table a moderator cannot be: the effects themselves and the study key.
 NOT_MODERATORS = ("study_id", "yi", "vi", "sei", "usable")
 HANDBOOK_SMALL_STUDY = "Cochrane Handbook 13.3.5.4"
 HANDBOOK_META_REGRESSION = "Cochrane Handbook 10.11.5.1"
+
+
+def sections_at(k: int, small_study_min_k: int, ordered: bool) -> dict[str, bool]:
+    """Which optional sections an intercept-only analysis of k studies runs: small-study tests,
+    leave-one-out with influence, and (when an order is given) the cumulative analysis."""
+    return {"small_study": k >= small_study_min_k, "sensitivity": k >= SENSITIVITY_MIN_K,
+            "cumulative": ordered and k >= CUMULATIVE_MIN_K}
 
 
 def merged(defaults: dict, given: dict | None) -> dict:

@@ -30,8 +30,12 @@ def close(actual, expected):
     return a.shape == e.shape and bool(np.allclose(a, e, rtol=1e-6, atol=1e-9, equal_nan=True))
 
 
+METAFOR_SMALL_STUDY_MIN_K = 3  # the references ran regtest, ranktest and trimfill at every k
+
+
 def argv_for(case):
-    argv = [FIXTURES / case["input"], "--measure", case["measure"], "--method", case["method"], "--test", case["test"]]
+    argv = [FIXTURES / case["input"], "--measure", case["measure"], "--method", case["method"], "--test", case["test"],
+            "--small-study-min-k", str(METAFOR_SMALL_STUDY_MIN_K)]
     if case.get("moderators"):
         argv += ["--mods", case["moderators"]]
     if case.get("subgroup"):

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from metasr import analysis_settings as settings
 from metasr.errors import InputError
 from metasr.stats.analysis import analyse, json_safe, pool_outcome
 from metasr.stats.effects import Options
@@ -69,6 +70,38 @@ def test_small_study_tests_skipped_below_ten_and_sensitivity_from_three():
     assert two["status"] == "pooled" and set(two["sensitivity"]) == {"cumulative"}
     cumul = two["sensitivity"]["cumulative"]
     assert len(cumul["estimate"]) == 2 and cumul["estimate"][-1] == two["model"]["estimate"]
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 10, 13])
+@pytest.mark.parametrize("min_k", [3, 10])
+def test_metasr_pool_and_the_pipeline_run_the_same_sections_at_each_k(k, min_k):
+    """One set of rules about k (analysis_settings.sections_at): small-study tests from the
+    configured minimum, leave-one-out and influence from 3, the cumulative analysis from 2."""
+    table = extraction_table(k, extra_not_usable=False)
+    pooled = pool_outcome(table, "OR", "DL", "z", order_by="year",
+                          small_study={**settings.SMALL_STUDY_DEFAULTS, "min_k": min_k})
+    printed = analyse(table, "OR", "DL", "z", order="year", small_study_min_k=min_k)
+    expected = settings.sections_at(k, min_k, ordered=True)
+    assert ("skipped" not in pooled["small_study"]) == expected["small_study"] == ("egger" in printed)
+    if expected["small_study"]:
+        assert math.isclose(printed["egger"]["pval"], pooled["small_study"]["egger"]["pval"], rel_tol=1e-12)
+    sections = set(pooled["sensitivity"] or {})
+    assert ("leave1out" in sections) == expected["sensitivity"] == ("leave1out" in printed)
+    assert ("cumulative" in sections) == expected["cumulative"] == ("cumulative" in printed)
+
+
+def test_metasr_pool_takes_the_small_study_minimum(capsys, tmp_path):
+    from metasr.cli import main
+
+    path = tmp_path / "bcg.csv"
+    extraction_table(5, extra_not_usable=False).to_csv(path, index=False)
+    assert main(["pool", str(path), "--measure", "OR", "--method", "DL"]) == 0
+    assert "egger" not in json.loads(capsys.readouterr().out)
+    assert main(["pool", str(path), "--measure", "OR", "--method", "DL", "--small-study-min-k", "5"]) == 0
+    assert json.loads(capsys.readouterr().out)["egger"]["pval"] is not None
+    with pytest.raises(SystemExit):
+        main(["pool", str(path), "--measure", "OR", "--method", "DL", "--small-study-min-k", "2"])
+    assert "not a whole number of at least 3" in capsys.readouterr().err
 
 
 def test_single_study_and_no_data():

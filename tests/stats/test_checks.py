@@ -49,7 +49,7 @@ def test_the_engine_fits_at_the_corners_of_the_allowed_range(corner):
 def test_identical_effects_with_knapp_hartung_give_metafors_na():
     """metafor 3.8-1, rma(yi = c(0, 0, 0), vi = c(1, 1, 10), method = "FE", test = "knha"): se 0,
     tval NA, pval NA; regtest: t = NA, p = NA, limit estimate 0 (its QM is NA when chol(vb) fails)."""
-    result = analyse(table([0, 0, 0], [1, 1, 10]), "GEN", "FE", "knha")
+    result = analyse(table([0, 0, 0], [1, 1, 10]), "GEN", "FE", "knha", small_study_min_k=3)
     assert result["se"] == 0 and result["stat"] is None and result["pval"] is None
     assert result["egger"]["stat"] is None and result["egger"]["pval"] is None
     assert result["egger"]["limit_estimate"] == 0
@@ -95,13 +95,13 @@ def test_nearly_equal_variances_in_eggers_test():
     tol 1e-7), for model rma and lm alike, and trimfill fails choosing its side; rma's own check
     (an eigenvalue of X'X at or below 1e-7) stops vi = 1, 1, 1 + 2.3e-6 too. metasr skips the tests
     with that reason; the pooled model and the rank test are reported."""
-    result = analyse(table([0.0, 0.0, 0.0], [1.0, 1.0, 1.0 + 2.3e-8]), "GEN", "FE", "z")
+    result = analyse(table([0.0, 0.0, 0.0], [1.0, 1.0, 1.0 + 2.3e-8]), "GEN", "FE", "z", small_study_min_k=3)
     for key in ("egger", "egger_lm"):
         assert result[key]["stat"] is None and result[key]["pval"] is None
         assert "no longer of full rank" in result[key]["message"]
     assert result["trimfill"]["k0"] is None and "full rank" in result["trimfill"]["message"]
     assert result["estimate"] == 0 and result["se"] > 0
-    result = analyse(table([0.1, 0.3, -0.2], [1.0, 1.0, 1.0 + 2.3e-6]), "GEN", "REML", "z")
+    result = analyse(table([0.1, 0.3, -0.2], [1.0, 1.0, 1.0 + 2.3e-6]), "GEN", "REML", "z", small_study_min_k=3)
     assert result["egger"]["stat"] is None and "eigenvalue" in result["egger"]["message"]
     assert result["egger_lm"]["stat"] is not None  # lm() fits it, as R does
 

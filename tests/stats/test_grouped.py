@@ -65,7 +65,8 @@ CASES = [(m, "z") for m in METHODS_RMA] + [(m, t) for m in ("REML", "DL", "PM", 
 @pytest.mark.parametrize("what", grouped.WHAT)
 def test_every_group_is_what_analyse_gives_for_its_rows(tmp_path, method, test, what):
     table = synthetic_table(seed=len(method) + len(test))
-    kwargs = dict(measure="GEN", method=method, test=test, order="year" if what == "full" else None)
+    kwargs = dict(measure="GEN", method=method, test=test, order="year" if what == "full" else None,
+                  small_study_min_k=3 + (len(method) + len(test)) % 8)  # groups of k = 1..12 fall on both sides
     expected = single_results(table, dict(kwargs, file=None), what)
     got = grouped_results(tmp_path, table, kwargs, what)
     assert list(got) == sorted(expected)

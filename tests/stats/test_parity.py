@@ -44,7 +44,7 @@ def run_case(case: dict) -> dict:
     mods = [case["moderators"]] if case.get("moderators") else None
     order = "year" if "cumulative" in case["expected"] else None
     return analyse(table, case["measure"], case["method"], case["test"], mods=mods,
-                   subgroup=case.get("subgroup"), order=order)
+                   subgroup=case.get("subgroup"), order=order, small_study_min_k=3)  # as metafor ran them
 
 
 def mismatches(result: dict, expected: dict) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from metasr import measures
+from metasr.analysis_settings import SMALL_STUDY_DEFAULTS, SMALL_STUDY_LOWEST_MIN_K
 
 # A copy of metasr.stats' methods and tests, so that building the CLI does not import numpy;
 # tests/test_vocabularies.py keeps them (and the config schema's) equal to the engine's.
@@ -45,6 +46,10 @@ def register(subparsers) -> None:
                              "text columns are factors with R's level order, the first level the reference")
     parser.add_argument("--subgroup", metavar="COLUMN", help="separate fits per level and Q between levels")
     parser.add_argument("--order", metavar="COLUMN", help="order of the cumulative meta-analysis")
+    parser.add_argument("--small-study-min-k", type=_small_study_min_k, metavar="K",
+                        default=SMALL_STUDY_DEFAULTS["min_k"],
+                        help="run Egger's and Begg's tests and trim and fill from K studies (default %(default)s, "
+                             "the pipeline's default, after the Cochrane Handbook; metafor runs them from 3)")
     parser.add_argument("--by", metavar="COLUMN",
                         help="pool each group of rows separately (many groups: sort the table by COLUMN; a group that "
                              "cannot be pooled gets a row saying why, the others are pooled, and the exit status is 1)")
@@ -88,7 +93,7 @@ def handle(args: argparse.Namespace) -> int:
     else:
         options = dict(measure=args.measure, method=args.method, test=args.test, mods=mods,
                        subgroup=args.subgroup, order=args.order, file=args.input, scale=args.scale, options=escalc,
-                       modelling=modelling_options(args))
+                       modelling=modelling_options(args), small_study_min_k=args.small_study_min_k)
     try:
         if args.by:
             return _pool_by(args, options, multilevel)
@@ -96,6 +101,17 @@ def handle(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+
+
+def _small_study_min_k(text: str) -> int:
+    """An argparse type: a whole number of studies of at least 3 (a regression on sei needs them)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < SMALL_STUDY_LOWEST_MIN_K:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least {SMALL_STUDY_LOWEST_MIN_K}")
+    return value
 
 
 def _pool_one(args, options: dict, multilevel: bool) -> int:

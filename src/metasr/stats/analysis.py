@@ -2,7 +2,10 @@
 
 `analyse` is what `metasr pool` prints (metafor's keys, as in the reference `expected` objects);
 `pool_outcome` builds the `results/pooled/{outcome}.json` structure of docs/architecture.md from
-an extraction table, including the studies that could not be used and why.
+an extraction table, including the studies that could not be used and why. Both prepare the table
+the same way (`_effects_table`) and run the optional sections by one set of rules about k
+(`metasr.analysis_settings.sections_at`, with the small-study minimum from the config or
+`metasr pool --small-study-min-k`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from metasr import measures
+from metasr.analysis_settings import SMALL_STUDY_DEFAULTS, sections_at
 from metasr.dependence import pooled_as_dependent
 from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.io import os_error_problem, plain_frame
@@ -31,7 +35,6 @@ ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i"
 COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "xi", "mi", "ni", "year", "shared_group",
                 "shared_split")
 DROP00_REASON = "no events in either group, or only events: no effect (escalc drop00 = TRUE)"
-SENSITIVITY_MIN_K = 3
 
 
 # ---------------------------------------------------------------- helpers
@@ -194,6 +197,22 @@ def sensitivity_dict(fit: MetaFit, order=None, order_by: str | None = None, dele
     return out
 
 
+def optional_sections(fit: MetaFit, small_study_min_k: int, ordering=None, order_by: str | None = None, *,
+                      sei_fit: MetaFit | None = None, egger_lm=None, deleted=None, cumulated=None) -> dict:
+    """Small-study tests, leave-one-out with influence, and the cumulative analysis in `ordering`,
+    each when k allows it (analysis_settings.sections_at). The regression on sei, the classic Egger
+    test and the refits may be given when computed already for many fits (metasr.stats.grouped)."""
+    runs = sections_at(fit.k, small_study_min_k, ordering is not None)
+    out = bias_dict(fit, sei_fit=sei_fit, egger_lm=egger_lm) if runs["small_study"] else {}
+    if runs["sensitivity"]:
+        out.update(sensitivity_dict(fit, ordering, order_by, deleted=deleted, cumulated=cumulated))
+    elif runs["cumulative"]:
+        from metasr.stats import sensitivity
+
+        out["cumulative"] = sensitivity.cumulative(fit, ordering, order_by=order_by, fits=cumulated)
+    return out
+
+
 def _order_values(table: pd.DataFrame, column: str, file=None):
     """One sort key per study (numbers when every value is a number); blanks are problems."""
     if column not in table.columns:
@@ -209,21 +228,28 @@ def _order_values(table: pd.DataFrame, column: str, file=None):
     return numeric.to_numpy(float) if numeric.notna().all() else values.to_numpy(dtype=str)
 
 
+def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file, scale, options):
+    """The usable rows with their effects (escalc) and the rows that are not usable, with why."""
+    check_method(measure, method, test, file)
+    table, not_usable = split_usable(df, file)
+    with np.errstate(all="ignore"):  # an overflow is what the caller's checks report
+        table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
+    table, dropped = split_dropped(table)
+    return table, not_usable + dropped
+
+
 def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=None, subgroup=None,
             order=None, file: str | None = None, scale: str | None = None,
-            options: effects.Options | None = None, modelling=None) -> dict:
+            options: effects.Options | None = None, modelling=None,
+            small_study_min_k: int = SMALL_STUDY_DEFAULTS["min_k"]) -> dict:
     """Everything `metasr pool` prints for one table (metafor keys; JSON-safe).
 
     `options` are escalc's (add, to, drop00, vtype); `transform` names the back-transformation
     to the display scale and `transformed` holds the estimate, CI and PI on it (metafor's
     predict(fit, transf = ...)); `modelling` (a metasr.stats.modelling.ModellingOptions) adds the
-    sections its flags ask for."""
-    check_method(measure, method, test, file)
-    table, not_usable = split_usable(df, file)
-    with np.errstate(all="ignore"):  # an overflow is what the checks below report
-        table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
-    table, dropped = split_dropped(table)
-    not_usable += dropped
+    sections its flags ask for. Small-study tests run from `small_study_min_k` studies (by default
+    the pipeline's minimum; metafor itself runs them from 3)."""
+    table, not_usable = _effects_table(df, measure, method, test, file, scale, options)
     ratio_limit = any(m for m in (mods or [])) or (modelling is not None and modelling.any())
     raise_if_errors(checks.table_problems(table, file, ratio_limit=ratio_limit)
                     + checks.duplicate_study_problems(table, file))
@@ -240,7 +266,8 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     elif subgroup:
         result.update(_analyse_subgroups(table, measure, method, test, subgroup, file))
     else:
-        result.update(_analyse_overall(table, measure, method, test, order, file, display, modelling))
+        result.update(_analyse_overall(table, measure, method, test, order, file, display, modelling,
+                                       small_study_min_k))
     result["yi"] = table["yi"].tolist()
     result["vi"] = table["vi"].tolist()
     if not_usable:
@@ -316,7 +343,7 @@ def _analyse_subgroups(table, measure, method, test, subgroup, file) -> dict:
     return subgroup_analysis(table["yi"], table["vi"], groups.to_numpy(), method, test, measure)
 
 
-def _analyse_overall(table, measure, method, test, order, file, display, modelling=None) -> dict:
+def _analyse_overall(table, measure, method, test, order, file, display, modelling, small_study_min_k) -> dict:
     check_k(len(table), method, test, 1, file)
     weights = _user_weights(table, method, modelling, file)
     if weights is not None:
@@ -324,10 +351,9 @@ def _analyse_overall(table, measure, method, test, order, file, display, modelli
     else:
         fit = fit_table(table, measure, method, test, file)
     result = model_dict(fit)
-    if isinstance(fit, MetaFit) and fit.k >= SENSITIVITY_MIN_K:
-        result.update(bias_dict(fit))
+    if isinstance(fit, MetaFit):
         ordering = _order_values(table, order, file) if order else None
-        result.update(sensitivity_dict(fit, ordering, order))
+        result.update(optional_sections(fit, small_study_min_k, ordering, order))
     design = lambda formula: design_matrix(table, formula, file, rows=_rows(table))  # noqa: E731
     result.update(_modelling_sections(fit, table, modelling, file, design))
     result["transformed"] = transformed(result, display)
@@ -474,12 +500,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     from metasr.stats.outcome_analyses import small_study_section
 
     small_study = small_study or small_study_settings({})
-    check_method(measure, method, test, file)
-    table, not_usable = split_usable(effects_table, file)
-    with np.errstate(all="ignore"):  # an overflow is what the check below reports
-        table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
-    table, dropped = split_dropped(table)
-    not_usable += dropped
+    table, not_usable = _effects_table(effects_table, measure, method, test, file, scale, options)
     dependent = pooled_as_dependent(dependence)
     checks.check_effects(table, file, ratio_limit=dependent)
     display = table_display(table, measure, scale)
@@ -519,11 +540,10 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
 
         out["meta_regression"] = meta_regression_section(table, meta_regression, method, test, measure, file,
                                                          tuple(TABLE_METHODS))
-    if k >= SENSITIVITY_MIN_K:
+    runs = sections_at(k, small_study["min_k"], bool(order_by))
+    if runs["sensitivity"]:
         out["sensitivity"] = _outcome_sensitivity(iv_fit, table, order_by, file)
-    elif order_by:
-        # Leave-one-out needs three studies; a cumulative analysis says something from two (a living
-        # review wants to see how the estimate moved as studies arrived).
+    elif runs["cumulative"]:
         out["sensitivity"] = {"cumulative": _outcome_cumulative(iv_fit, table, order_by, file)}
     return _ordered(json_safe(out))
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from metasr import measures
+from metasr.analysis_settings import SMALL_STUDY_DEFAULTS, sections_at
 from metasr.errors import InputError, Problem
 from metasr.io import os_error_problem, plain_frame
 from metasr.stats import analysis, checks, inference
@@ -419,7 +420,7 @@ def _duplicate_studies(table: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
 def _full_batch(clean: _Clean, part, y, v, idx, by: str, options: Options) -> dict[int, Row]:
     """Full analyses of groups of one size: the fits and refits of all of them at once, then
     each group's sections from them (the functions analyse calls, given the batched parts)."""
-    from metasr.stats import bias, sensitivity
+    from metasr.stats import batch, bias, sensitivity
 
     kw = options.kwargs
     method, test, measure = kw["method"], kw["test"], kw["measure"]
@@ -427,12 +428,16 @@ def _full_batch(clean: _Clean, part, y, v, idx, by: str, options: Options) -> di
     s = Studies(y, v)
     fits = fit_many(s, method, test)
     qp = inference.q_profile_many(s) if method != "FE" else None
-    deleted = sei = lm = None
-    if k >= analysis.SENSITIVITY_MIN_K:
+    order = kw.get("order")
+    min_k = kw.get("small_study_min_k", SMALL_STUDY_DEFAULTS["min_k"])
+    runs = sections_at(k, min_k, bool(order))
+    deleted = sei = lm = X = None
+    if runs["sensitivity"]:
         keep = ~np.eye(k, dtype=bool)
         deleted = sensitivity.refits(method, test, np.repeat(y, k, 0).reshape(m, k, k)[:, keep].reshape(m * k, k - 1),
                                      np.repeat(v, k, 0).reshape(m, k, k)[:, keep].reshape(m * k, k - 1))
-        X = np.sqrt(v)[..., None] * np.array([0.0, 1.0]) + np.array([1.0, 0.0])
+    if runs["small_study"]:
+        X = np.sqrt(v)[..., None] * np.array([0.0, 1.0]) + np.array([1.0, 0.0])  # regtest's [1, sei]
         sei = fit_many(Studies(y, v, None, X), method, test)
         lm = fit_many(Studies(y, v, None, X), "FE", "z")
     out = {}
@@ -446,20 +451,18 @@ def _full_batch(clean: _Clean, part, y, v, idx, by: str, options: Options) -> di
             model.update({key: value[i].tolist() for key, value in qp.items()})
         result.update(model)
         try:
-            if deleted is not None:
+            sei_fit = egger_lm = cumulated = None
+            if runs["small_study"]:
                 sei_fit = sei.row(i, yi, vi, X[i], coef_names=["intrcpt", "x1"])
                 egger_lm = bias.egger_lm(fit, lm=(lm.beta[i], lm.vb[i], lm.Q[i]))
-                result.update(analysis.bias_dict(fit, sei_fit=sei_fit, egger_lm=egger_lm))
-                order = kw.get("order")
-                ordering = analysis._order_values(_usable_rows(clean, j), order, kw.get("file")) if order else None
-                cumulated = None
-                if ordering is not None:
-                    at = sensitivity.cumulative_order(fit, ordering)
-                    from metasr.stats import batch
-
-                    cumulated = sensitivity.refits(method, test, *batch.cumulative_arrays(yi[at], vi[at]))
-                result.update(analysis.sensitivity_dict(fit, ordering, order, deleted=deleted.rows(i * k, (i + 1) * k),
-                                                        cumulated=cumulated))
+            ordering = analysis._order_values(_usable_rows(clean, j), order, kw.get("file")) if order else None
+            if ordering is not None and runs["cumulative"]:
+                at = sensitivity.cumulative_order(fit, ordering)
+                cumulated = sensitivity.refits(method, test, *batch.cumulative_arrays(yi[at], vi[at]))
+            result.update(analysis.optional_sections(
+                fit, min_k, ordering, order, sei_fit=sei_fit,
+                egger_lm=egger_lm, deleted=None if deleted is None else deleted.rows(i * k, (i + 1) * k),
+                cumulated=cumulated))
         except InputError as err:
             out[j] = Row(clean.chunk.keys[j], problems=err.problems)
             continue

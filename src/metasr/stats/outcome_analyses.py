@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from metasr.analysis_settings import (HANDBOOK_META_REGRESSION, HANDBOOK_SMALL_STUDY, SMALL_STUDY_METHODS,
-                                      formula_text, moderator_variables)
+                                      formula_text, moderator_variables, sections_at)
 from metasr.errors import InputError
 from metasr.stats import bias
 from metasr.stats.models import MetaFit
@@ -38,7 +38,7 @@ def small_study_section(fit: MetaFit, settings: dict, has_null: bool, table_meth
     if table_method:
         out["fit"]["note"] = (f"{table_method} has no regression form: these methods use the inverse-variance "
                               "common-effect model of the same effects")
-    if fit.k < settings["min_k"]:
+    if not sections_at(fit.k, settings["min_k"], ordered=False)["small_study"]:
         return {"skipped": f"k = {fit.k} < {settings['min_k']}: small-study methods not run ({HANDBOOK_SMALL_STUDY})",
                 **out}
     for method in SMALL_STUDY_METHODS:
