@@ -29,8 +29,9 @@ from typing import Any
 from metasr.errors import Problem
 
 SMALL_STUDY_METHODS = ("egger", "begg", "trimfill", "pet_peese", "selmodel")
+SMALL_STUDY_MIN_K = 10
 SMALL_STUDY_DEFAULTS = {
-    "min_k": 10,
+    "min_k": SMALL_STUDY_MIN_K,
     "methods": list(SMALL_STUDY_METHODS),
     "trimfill": {"estimator": "L0", "side": None},
     "pet_peese": {"model": "lm"},

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from metasr import measures
-from metasr.analysis_settings import SMALL_STUDY_DEFAULTS, SMALL_STUDY_LOWEST_MIN_K
+from metasr.analysis_settings import SMALL_STUDY_LOWEST_MIN_K, SMALL_STUDY_MIN_K
 
 # A copy of metasr.stats' methods and tests, so that building the CLI does not import numpy;
 # tests/test_vocabularies.py keeps them (and the config schema's) equal to the engine's.
@@ -47,7 +47,7 @@ def register(subparsers) -> None:
     parser.add_argument("--subgroup", metavar="COLUMN", help="separate fits per level and Q between levels")
     parser.add_argument("--order", metavar="COLUMN", help="order of the cumulative meta-analysis")
     parser.add_argument("--small-study-min-k", type=_small_study_min_k, metavar="K",
-                        default=SMALL_STUDY_DEFAULTS["min_k"],
+                        default=SMALL_STUDY_MIN_K,
                         help="run Egger's and Begg's tests and trim and fill from K studies (default %(default)s, "
                              "the pipeline's default, after the Cochrane Handbook; metafor runs them from 3)")
     parser.add_argument("--by", metavar="COLUMN",

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from metasr import measures
-from metasr.analysis_settings import SMALL_STUDY_DEFAULTS, sections_at
+from metasr.analysis_settings import SMALL_STUDY_MIN_K, sections_at
 from metasr.dependence import pooled_as_dependent
 from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.io import os_error_problem, plain_frame
@@ -103,7 +103,7 @@ def check_k(k: int, method: str, test: str, p: int = 1, file=None, what: str = "
             hint="add studies, use method FE with test z, or report the single study without pooling"))
 
 
-def _cells(table: pd.DataFrame):
+def _cells(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     a = table["ai"].astype(float).to_numpy()
     c = table["ci"].astype(float).to_numpy()
     if "bi" in table.columns and "di" in table.columns:
@@ -112,7 +112,7 @@ def _cells(table: pd.DataFrame):
 
 
 def _check_table_rows(table: pd.DataFrame, method: str, rows, file) -> None:
-    bad = [row for row, src in zip(rows, table["effect_source"]) if src != "arms"]
+    bad = [row for row, src in zip(rows, table["effect_source"], strict=True) if src != "arms"]
     if bad:
         raise InputError([_problem(f"method {method} needs the 2x2 counts of every study", file, row=row,
                                    column="ai", rule="counts for MH/Peto",
@@ -138,10 +138,10 @@ def read_study_table(path: str) -> pd.DataFrame:
         raise InputError(problem) from None
     except pd.errors.EmptyDataError:
         raise InputError(_problem("input file is empty", path, rule="CSV with a header row",
-                                  hint="write a header row with metafor-style column names"))
+                                  hint="write a header row with metafor-style column names")) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise InputError(_problem(f"cannot read the CSV: {err}", path, rule="CSV",
-                                  hint="save the table as UTF-8 CSV with one header row"))
+                                  hint="save the table as UTF-8 CSV with one header row")) from None
     table.columns = [str(c).strip() for c in table.columns]
     table = plain_frame(table)
     table["_row"] = [i + 2 for i in range(len(table))]
@@ -219,7 +219,7 @@ def _order_values(table: pd.DataFrame, column: str, file=None):
         raise InputError(_problem(f"order column '{column}' is missing", file, column=column,
                                   rule="required column", hint="name a column of the input table"))
     values = table[column].map(_text)
-    blank = [row for row, v in zip(_rows(table), values) if v == ""]
+    blank = [row for row, v in zip(_rows(table), values, strict=True) if v == ""]
     if blank:
         raise InputError([_problem(f"'{column}' is missing, so the cumulative order is undefined", file, row=row,
                                    column=column, rule="order value", hint="give every study a value")
@@ -241,7 +241,7 @@ def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file,
 def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=None, subgroup=None,
             order=None, file: str | None = None, scale: str | None = None,
             options: effects.Options | None = None, modelling=None,
-            small_study_min_k: int = SMALL_STUDY_DEFAULTS["min_k"]) -> dict:
+            small_study_min_k: int = SMALL_STUDY_MIN_K) -> dict:
     """Everything `metasr pool` prints for one table (metafor keys; JSON-safe).
 
     `options` are escalc's (add, to, drop00, vtype); `transform` names the back-transformation
@@ -333,7 +333,7 @@ def _analyse_subgroups(table, measure, method, test, subgroup, file) -> dict:
     groups = table[subgroup].map(_text)
     blank = [_problem(f"subgroup '{subgroup}' is missing", file, row=row, column=subgroup,
                       rule="subgroup value", hint="give every study a level")
-             for row, g in zip(_rows(table), groups) if g == ""]
+             for row, g in zip(_rows(table), groups, strict=True) if g == ""]
     if blank:
         raise InputError(blank)
     if groups.nunique() < 2:
@@ -397,8 +397,9 @@ def split_usable(df: pd.DataFrame, file=None):
         table["_row"] = [i + 2 for i in range(len(table))]
     if "usable" not in table.columns:
         return table.reset_index(drop=True), []
-    flags, problems = [], []
-    for value, row in zip(table["usable"], table["_row"]):
+    flags: list[bool] = []
+    problems = []
+    for value, row in zip(table["usable"], table["_row"], strict=True):
         text = _text(value).lower()
         if isinstance(value, (bool, np.bool_)):
             flags.append(bool(value))
@@ -412,15 +413,15 @@ def split_usable(df: pd.DataFrame, file=None):
                                      value=value, rule="boolean", hint="write true or false"))
     if problems:
         raise InputError(problems)
-    flags = np.array(flags, dtype=bool)
+    usable = np.array(flags, dtype=bool)
     reasons = table["not_usable_reason"] if "not_usable_reason" in table.columns else pd.Series([""] * len(table))
     not_usable = [
         {"study_id": _text(table["study_id"].iloc[i]) if "study_id" in table.columns else None,
          "row": int(table["_row"].iloc[i]),
          "reason": _text(reasons.iloc[i]) or "marked not usable (no reason given)"}
-        for i in np.flatnonzero(~flags)
+        for i in np.flatnonzero(~usable)
     ]
-    return table[flags].reset_index(drop=True), not_usable
+    return table[usable].reset_index(drop=True), not_usable
 
 
 def _text(value) -> str:
@@ -438,7 +439,7 @@ def _continuity(entries: list[dict], table: pd.DataFrame, measure: str, options)
     if "continuity_add" not in table.columns:
         return entries
     resolved = (options or effects.Options()).resolved(measure)
-    for entry, add in zip(entries, table["continuity_add"]):
+    for entry, add in zip(entries, table["continuity_add"], strict=True):
         if add and float(add) > 0:
             text = effects.continuity_text(measure, float(add), resolved.to)
             entry["continuity"] = {"add": float(add), "to": resolved.to, "text": text}
@@ -529,10 +530,11 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
     iv_fit = fit if isinstance(fit, MetaFit) else common  # MH/Peto: bias and sensitivity on the IV model
     weights = fit.weights  # Mantel-Haenszel/Peto fits carry their own
+    model = model_dict(fit)
     out.update(status="pooled", status_message="", studies=_continuity(_study_entries(table, weights), table,
                                                                     measure, options),
-               model=model_dict(fit), common_effect=model_dict(common))
-    out["transformed"] = transformed(out["model"], display)
+               model=model, common_effect=model_dict(common))
+    out["transformed"] = transformed(model, display)
     table_method = None if isinstance(fit, MetaFit) else method
     out["small_study"] = small_study_section(iv_fit, small_study, display.null is not None, table_method)
     if meta_regression:

@@ -33,8 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from metasr.errors import InputError
-from metasr.stats import batch, inference
-from metasr.stats import distributions as dist
+from metasr.stats import batch, distributions as dist, inference
 from metasr.stats.models import MetaFit, fit_rma, rank_problem
 from metasr.stats.tau2 import Studies, loglik
 
@@ -83,8 +82,8 @@ def egger_test(fit: MetaFit, sei_fit: MetaFit | None = None) -> dict:
 
 
 @functools.lru_cache(maxsize=16)
-def _sei_regression_cached(yi: bytes, vi: bytes, method: str, test: str) -> MetaFit:
-    yi, vi = np.frombuffer(yi), np.frombuffer(vi)
+def _sei_regression_cached(yi_bytes: bytes, vi_bytes: bytes, method: str, test: str) -> MetaFit:
+    yi, vi = np.frombuffer(yi_bytes), np.frombuffer(vi_bytes)
     return fit_rma(yi, vi, method=method, test=test, X=sei_design(vi))
 
 

@@ -22,7 +22,7 @@ class Clusters:
     labels: tuple
 
     @classmethod
-    def from_labels(cls, labels) -> "Clusters":
+    def from_labels(cls, labels) -> Clusters:
         """Clusters numbered in sorted order of their labels (any hashable, sortable values)."""
         values = np.asarray(labels)
         uniques, codes = np.unique(values, return_inverse=True)
@@ -69,7 +69,7 @@ class BlockDiagonal:
     groups: list
 
     @classmethod
-    def from_diagonal(cls, diagonal, clusters: Clusters) -> "BlockDiagonal":
+    def from_diagonal(cls, diagonal, clusters: Clusters) -> BlockDiagonal:
         d = np.asarray(diagonal, dtype=float)
         groups = []
         for _, rows in clusters.by_size():
@@ -79,7 +79,7 @@ class BlockDiagonal:
             groups.append((rows, blocks))
         return cls(clusters.k, groups)
 
-    def plus_cluster_effects(self, sigma2_between: float, sigma2_within: float) -> "BlockDiagonal":
+    def plus_cluster_effects(self, sigma2_between: float, sigma2_within: float) -> BlockDiagonal:
         """The matrix + sigma2_between * J (within each block) + sigma2_within * I."""
         groups = []
         for rows, blocks in self.groups:
@@ -91,7 +91,7 @@ class BlockDiagonal:
         """The full k x k matrix (for checks on small data; the engine never needs it)."""
         out = np.zeros((self.k, self.k))
         for rows, blocks in self.groups:
-            for r, b in zip(rows, blocks):
+            for r, b in zip(rows, blocks, strict=True):
                 out[np.ix_(r, r)] = b
         return out
 

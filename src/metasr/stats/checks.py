@@ -27,7 +27,8 @@ from metasr.errors import InputError, Problem
 
 YI_MAX = 1e15
 VI_MIN, VI_MAX = 1e-20, 1e20
-VI_RATIO_MAX = 1e7  # metafor's rma.uni warns from this ratio of largest to smallest vi (models with moderators, three-level models)
+# metafor's rma.uni warns from this ratio of largest to smallest vi (models with moderators, three-level models)
+VI_RATIO_MAX = 1e7
 # What a row's yi and vi were computed from (escalc's effect_source); given directly otherwise.
 _FROM = {"arms": "this row's arm data", "ti": "the t statistic and group sizes",
          "pi": "the p-value and group sizes", "ci": "the CI bounds", "yi_sei": "sei"}
@@ -47,7 +48,7 @@ def effect_problems(table, file: str | None = None, rows=None) -> list[Problem]:
     rows = list(rows) if rows is not None else _rows(table)
     sources = list(table["effect_source"]) if "effect_source" in table.columns else [None] * len(table)
     problems = []
-    for yi, vi, row, source in zip(table["yi"], table["vi"], rows, sources):
+    for yi, vi, row, source in zip(table["yi"], table["vi"], rows, sources, strict=True):
         yi, vi = _number(yi), _number(vi)
         if not math.isfinite(yi) or abs(yi) > YI_MAX:
             what = f"the effect computed from {_FROM[source]}" if source in _FROM and source != "yi_sei" else "yi"
@@ -72,7 +73,7 @@ def effect_problems(table, file: str | None = None, rows=None) -> list[Problem]:
 def variance_ratio_problems(table, file: str | None = None, rows=None) -> list[Problem]:
     """One problem when the largest vi is VI_RATIO_MAX times the smallest or more."""
     rows = list(rows) if rows is not None else _rows(table)
-    vi = [(_number(v), row) for v, row in zip(table["vi"], rows)]
+    vi = [(_number(v), row) for v, row in zip(table["vi"], rows, strict=True)]
     vi = [(v, row) for v, row in vi if math.isfinite(v) and v > 0]
     if len(vi) < 2:
         return []
@@ -110,7 +111,7 @@ def duplicate_study_problems(table, file: str | None = None) -> list[Problem]:
         return []
     first: dict[str, int] = {}
     problems = []
-    for study, row in zip(table["study_id"], _rows(table)):
+    for study, row in zip(table["study_id"], _rows(table), strict=True):
         study = "" if study is None or (isinstance(study, float) and math.isnan(study)) else str(study).strip()
         if not study:
             continue

@@ -58,7 +58,7 @@ def aggregate(yi, vi, clusters: Clusters, rho: float) -> tuple[np.ndarray, np.nd
     V = vcalc(vi, clusters, rho)
     y_out = np.empty(clusters.n_clusters)
     v_out = np.empty(clusters.n_clusters)
-    for (members, _), (rows, blocks) in zip(clusters.by_size(), V.groups):
+    for (members, _), (rows, blocks) in zip(clusters.by_size(), V.groups, strict=True):
         W = np.linalg.inv(blocks)
         ones = W.sum(axis=2)  # W 1 per cluster
         total = ones.sum(axis=1)
@@ -241,7 +241,7 @@ def _study_order(table, clusters: Clusters, order_by: str | None):
     if not order_by or order_by not in table.columns:
         return None
     first = {}
-    for sid, value in zip(study_of(table), table[order_by]):
+    for sid, value in zip(study_of(table), table[order_by], strict=True):
         first.setdefault(sid, value)
     values = [first[label] for label in clusters.labels]
     numeric = pd.to_numeric(pd.Series(values), errors="coerce")
@@ -263,7 +263,7 @@ def _pool_aggregated(table, clusters: Clusters, method, test, dep, order_by, mea
     common = fit_rma(y_agg, v_agg, method="FE", test="z", measure=measure)
     crit = float(dist.norm_ppf(1 - (1 - LEVEL) / 2))
     by_study = _by_study(table, clusters, np.zeros(len(yi)))
-    for entry, y, v, w in zip(by_study, y_agg, v_agg, fit.weights):
+    for entry, y, v, w in zip(by_study, y_agg, v_agg, fit.weights, strict=True):
         se = math.sqrt(v)
         entry.update(yi=float(y), vi=float(v), sei=se, ci_lb=float(y - crit * se), ci_ub=float(y + crit * se),
                      weight=float(w), aggregated=entry["k"] > 1)

@@ -59,7 +59,7 @@ class Options:
     drop00: bool = False
     vtype: str | None = None
 
-    def resolved(self, measure: str) -> "Options":
+    def resolved(self, measure: str) -> Options:
         record = measures.get(measure)
         add = record.add if self.add is None else float(self.add)
         vtype = self.vtype or (record.vtypes[0] if record.vtypes else None)
@@ -240,7 +240,7 @@ def _cells(d: dict, o: Options):
     """(ai, bi, ci, di) after drop00 and `add`/`to`; dropped tables are NaN."""
     ai, bi, ci, di = (np.asarray(d[c], dtype=float) for c in ("ai", "bi", "ci", "di"))
     zero, dropped = _zero_counts("two-group tables", d, o)
-    inc = _added(zero, o.add, o.to, dropped)
+    inc = _added(zero, o.add or 0.0, o.to, dropped)  # resolved options always hold a number
     cells = [np.where(dropped, np.nan, x + inc) for x in (ai, bi, ci, di)]
     return (*cells,)
 
@@ -516,7 +516,7 @@ def hyp2f1_1mw(a: float, b: float, c: float, w: float) -> float:
 
 
 def _hyp2f1(a, b, c, w):
-    return np.array([hyp2f1_1mw(a, b, ci, wi) for ci, wi in zip(np.atleast_1d(c), np.atleast_1d(w))])
+    return np.array([hyp2f1_1mw(a, b, ci, wi) for ci, wi in zip(np.atleast_1d(c), np.atleast_1d(w), strict=False)])
 
 
 def _cor_variance(yi, ri, ni, vtype):
@@ -645,7 +645,7 @@ def _generic_row(r: _RowReader, log_ci: bool):
     if r.has("ci_lb") or r.has("ci_ub"):
         lb = r.number("ci_lb", "95% CI", "give both CI bounds")
         ub = r.number("ci_ub", "95% CI", "give both CI bounds")
-        if None in (yi, lb, ub):
+        if yi is None or lb is None or ub is None:
             return None
         if log_ci and not r.check(min(yi, lb, ub) > 0, "ratio estimate and CI must be positive", "ci_lb", lb,
                                   "ratio > 0", "ratio estimates are given on the ratio scale"):
@@ -848,7 +848,7 @@ def escalc(table: pd.DataFrame, measure: str, file: str | None = None, scale: st
     needs_missing: list[int] = []
     results: list = [None] * len(table)
     data_rows: list[tuple[int, dict, str]] = []
-    for i, (record, row) in enumerate(zip(table.to_dict("records"), rows)):
+    for i, (record, row) in enumerate(zip(table.to_dict("records"), rows, strict=True)):
         kind, read = _read_row(_RowReader(record, row, file, problems), measure, columns, missing, log_ci)
         if kind == "generic":
             results[i] = read

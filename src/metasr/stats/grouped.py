@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from metasr import measures
-from metasr.analysis_settings import SMALL_STUDY_DEFAULTS, sections_at
+from metasr.analysis_settings import SMALL_STUDY_MIN_K, sections_at
 from metasr.errors import InputError, Problem
 from metasr.io import os_error_problem, plain_frame
 from metasr.stats import analysis, checks, inference
@@ -99,13 +99,13 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None)
                 yield chunk
         except pd.errors.EmptyDataError:
             raise InputError(Problem(message="input file is empty", file=path, rule="CSV with a header row",
-                                     hint="write a header row with metafor-style column names"))
+                                     hint="write a header row with metafor-style column names")) from None
         except (pd.errors.ParserError, UnicodeDecodeError) as err:
             raise InputError(Problem(message=f"cannot read the CSV: {err}", file=path, rule="CSV",
-                                     hint="save the table as UTF-8 CSV with one header row"))
+                                     hint="save the table as UTF-8 CSV with one header row")) from None
 
 
-def chunks_of_groups(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None) -> Iterator["Chunk"]:
+def chunks_of_groups(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None) -> Iterator[Chunk]:
     """The table as Chunks of complete groups, each sorted by key. The group of a chunk's last
     row may go on in the next chunk, so it waits for it; a key seen in an earlier chunk again is
     marked (its rows are not together)."""
@@ -147,7 +147,7 @@ class Chunk:
     again: np.ndarray  # the key was a group of an earlier chunk
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, done: _SeenKeys) -> "Chunk":
+    def of(cls, frame: pd.DataFrame, done: _SeenKeys) -> Chunk:
         codes, keys = pd.factorize(frame["_group"], sort=True)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
@@ -307,7 +307,7 @@ class _Clean:
     displays: list        # per group (None where not needed)
 
     @classmethod
-    def of(cls, chunk: Chunk, options: Options) -> "_Clean | None":
+    def of(cls, chunk: Chunk, options: Options) -> _Clean | None:
         kw = options.kwargs
         rows = chunk.rows
         if not {"yi", "vi"} <= set(rows.columns):
@@ -429,7 +429,7 @@ def _full_batch(clean: _Clean, part, y, v, idx, by: str, options: Options) -> di
     fits = fit_many(s, method, test)
     qp = inference.q_profile_many(s) if method != "FE" else None
     order = kw.get("order")
-    min_k = kw.get("small_study_min_k", SMALL_STUDY_DEFAULTS["min_k"])
+    min_k = kw.get("small_study_min_k", SMALL_STUDY_MIN_K)
     runs = sections_at(k, min_k, bool(order))
     deleted = sei = lm = X = None
     if runs["sensitivity"]:
@@ -590,7 +590,7 @@ class Writer:
     def _spool_block(self, block: Block) -> None:
         names = list(block.columns)
         n = len(block.keys)
-        rows = list(zip(block.keys, ["pooled"] * n, *(block.columns[name] for name in names)))
+        rows = list(zip(block.keys, ["pooled"] * n, *(block.columns[name] for name in names), strict=True))
         group = [] if self.by is None else [_group_column(self.by)]
         self._spool_item(("block", group + ["status"] + names, rows))
         self.count += n
@@ -623,7 +623,7 @@ class Writer:
                 cells = []
                 for row in item[2] if self.by is not None else [r[1:] for r in item[2]]:
                     line = [""] * len(columns)
-                    for pos, value in zip(at, row):
+                    for pos, value in zip(at, row, strict=True):
                         line[pos] = value
                     cells.append(line)
                 write(cells)

@@ -9,6 +9,7 @@ matrix; this module builds the matrix and adds R2, the share of tau2 the moderat
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ def design_matrix(table: pd.DataFrame, mods, file: str | None = None, rows=None)
         terms = formula.parse(mods)
     except ValueError as err:
         raise InputError(Problem(message=str(err), file=file, value=str(mods), rule="moderator formula",
-                                 hint="write terms like a + b, a:b, a*b or factor(a)"))
+                                 hint="write terms like a + b, a:b, a*b or factor(a)")) from None
     variables = list(dict.fromkeys(v for term in terms for v in term))
     problems, coded = [], {}
     for variable in variables:
@@ -62,9 +63,9 @@ def _crossed(parts):
     for combo in itertools.product(*reversed(index_lists)):
         combo = tuple(reversed(combo))
         col = np.ones(parts[0][0].shape[0])
-        for (values, _), j in zip(parts, combo):
+        for (values, _), j in zip(parts, combo, strict=True):
             col = col * values[:, j]
-        yield col, ":".join(labels[j] for (_, labels), j in zip(parts, combo))
+        yield col, ":".join(labels[j] for (_, labels), j in zip(parts, combo, strict=True))
 
 
 def _variable_columns(table, variable, file, rows):
@@ -167,7 +168,8 @@ def marginal_predictions(fit: MetaFit, table: pd.DataFrame, mods, rows=None) -> 
     for variable in dict.fromkeys(v for term in terms for v in term):
         values, labels, levels = _variable_columns(table, variable, None, rows)
         name = formula.label(*variable)
-        entry = {"moderator": variable[0], "label": name, "kind": "numeric" if levels is None else "factor"}
+        entry: dict[str, Any] = {"moderator": variable[0], "label": name,
+                                 "kind": "numeric" if levels is None else "factor"}
         if levels is None:
             entry["x"] = values[:, 0].tolist()
         else:
@@ -191,7 +193,7 @@ def _numeric_line(fit: MetaFit, means: np.ndarray, column: int, x: np.ndarray) -
 
 
 def _level_predictions(fit: MetaFit, means: np.ndarray, names: list[str], labels: list[str], levels) -> list[dict]:
-    columns = {level: names.index(label) for level, label in zip(levels, labels) if label in names}
+    columns = {level: names.index(label) for level, label in zip(levels, labels, strict=True) if label in names}
     X0 = np.tile(means, (len(levels), 1))
     X0[:, list(columns.values())] = 0.0
     for i, level in enumerate(levels):

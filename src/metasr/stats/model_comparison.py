@@ -17,8 +17,7 @@ import numpy as np
 from scipy import integrate, optimize
 
 from metasr.errors import InputError
-from metasr.stats import distributions as dist
-from metasr.stats import inference
+from metasr.stats import distributions as dist, inference
 from metasr.stats.models import MetaFit, fit_rma
 from metasr.stats.wls import xtdx
 

@@ -64,7 +64,8 @@ def column_values(table: pd.DataFrame, column: str, file, what: str, rows=None) 
                                  rule="required column", hint="name a column of the input table"))
     values = pd.to_numeric(table[column], errors="coerce")
     rows = list(rows) if rows is not None else [i + 2 for i in range(len(table))]
-    bad = [(row, raw) for row, raw, v in zip(rows, table[column], values) if not (np.isfinite(v) and v > 0)]
+    bad = [(row, raw) for row, raw, v in zip(rows, table[column], values, strict=True)
+           if not (np.isfinite(v) and v > 0)]
     if bad:
         raise InputError([Problem(message=f"{what} must be a positive number", file=file, row=int(row),
                                   column=column, value=str(raw), rule="positive number",

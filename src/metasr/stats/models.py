@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from metasr.errors import InputError, Problem
-from metasr.stats import inference, tau2 as tau2_estimators
-from metasr.stats import distributions as dist
+from metasr.stats import distributions as dist, inference, tau2 as tau2_estimators
 from metasr.stats.tau2 import Studies
 
 METHODS_RMA = ("FE",) + tau2_estimators.ESTIMATORS
@@ -87,6 +87,7 @@ class MetaFit:
 
     def to_dict(self) -> dict:
         """metafor's keys (those of the reference `expected` objects)."""
+        out: dict[str, Any]
         if self.is_intercept_only:
             out = {
                 "k": self.k,
@@ -203,7 +204,7 @@ class Fits:
         return _fits_row(self, i, np.asarray(yi, float), np.asarray(vi, float), X, measure, coef_names, fixed_tau2, a)
 
 
-def _fits_row(f: "Fits", i: int, yi, vi, X, measure=None, coef_names=None, fixed_tau2=False, a=None) -> MetaFit:
+def _fits_row(f: Fits, i: int, yi, vi, X, measure=None, coef_names=None, fixed_tau2=False, a=None) -> MetaFit:
     k = len(yi)
     return MetaFit(
         yi=yi, vi=vi, X=X, method=f.method, test=f.test, measure=measure,
@@ -213,7 +214,7 @@ def _fits_row(f: "Fits", i: int, yi, vi, X, measure=None, coef_names=None, fixed
         Q=float(f.Q[i]), Q_df=int(f.Q_df[i]), Q_pval=float(f.Q_pval[i]), I2=float(f.I2[i]), H2=float(f.H2[i]),
         weights=f.weights[i, :k], pi_lb=float(f.pi_lb[i]), pi_ub=float(f.pi_ub[i]),
         QM=None if f.QM is None else float(f.QM[i]),
-        QM_df=f.QM_df if f.QM is None or len(f.QM) == 1 else f.QM_df[i],
+        QM_df=f.QM_df if f.QM_df is None or f.QM is None or len(f.QM) == 1 else f.QM_df[i],
         QM_pval=None if f.QM_pval is None else float(f.QM_pval[i]),
         coef_names=list(coef_names) if coef_names is not None else ["intrcpt"], fixed_tau2=fixed_tau2, a=a)
 
@@ -313,6 +314,7 @@ def _i2_h2(method, s: Studies, Q, Q_df, tau2):
 def _moderator_tests(fits: Fits, s: Studies, test: str) -> None:
     """Omnibus test of the moderators (all coefficients but an intercept) of every row."""
     X = s.X
+    assert X is not None  # only models with moderators have them
     intercept = bool(np.all((X[..., 0] == 1) | (s.mask is not None and ~s.mask)))
     coefs = list(range(1, s.p)) if intercept else list(range(s.p))
     rows = [inference.omnibus(fits.beta[i], fits.vb[i], coefs, test, int(s.k[i] - s.p)) for i in range(s.m)]
@@ -459,7 +461,6 @@ def _require_events(ai, ci, bi, di, measure) -> None:
 
 def fit_peto(ai, bi, ci, di) -> TableFit:
     """Peto's one-step pooled log odds ratio."""
-    from metasr.stats import effects
 
     ai, bi, ci, di = (np.asarray(a, dtype=float) for a in (ai, bi, ci, di))
     n1i, n2i = ai + bi, ci + di

@@ -36,8 +36,7 @@ import numpy as np
 import pandas as pd
 
 from metasr.errors import InputError, Problem
-from metasr.stats import distributions as dist
-from metasr.stats import effects
+from metasr.stats import distributions as dist, effects
 from metasr.stats.analysis import json_safe, split_dropped, split_usable, table_display, transformed
 from metasr.stats.blocks import BlockDiagonal, Clusters, vcalc
 from metasr.stats.metareg import design_matrix
@@ -588,7 +587,7 @@ def _cluster_labels(table, cluster: str, rows, file) -> list[str]:
     labels = [_text(v) for v in table[cluster]]
     blank = [_problem(f"'{cluster}' is missing, so the study of this effect size is unknown", file, "cluster value",
                       "give every effect size the id of its study (cluster)", row=row, column=cluster)
-             for row, label in zip(rows, labels) if label == ""]
+             for row, label in zip(rows, labels, strict=True) if label == ""]
     if blank:
         raise InputError(blank)
     return labels

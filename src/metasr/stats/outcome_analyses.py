@@ -11,8 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from metasr.analysis_settings import (HANDBOOK_META_REGRESSION, HANDBOOK_SMALL_STUDY, SMALL_STUDY_METHODS,
-                                      formula_text, moderator_variables, sections_at)
+from metasr.analysis_settings import (
+    HANDBOOK_META_REGRESSION,
+    HANDBOOK_SMALL_STUDY,
+    SMALL_STUDY_METHODS,
+    formula_text,
+    moderator_variables,
+    sections_at,
+)
 from metasr.errors import InputError
 from metasr.stats import bias
 from metasr.stats.models import MetaFit
@@ -107,7 +113,7 @@ def _sparse_intervals(fit: MetaFit, options: dict) -> dict | None:
     if min(counts) >= need:
         return None
     bounds = [0.0] + steps
-    shown = ", ".join(f"{n} with {lo:g} < p ≤ {hi:g}" for n, lo, hi in zip(counts, bounds, bounds[1:]))
+    shown = ", ".join(f"{n} with {lo:g} < p ≤ {hi:g}" for n, lo, hi in zip(counts, bounds, bounds[1:], strict=False))
     return {"skipped": f"too few studies per interval of one-sided ({options['alternative']}) p-values: {shown}; "
                        f"the model needs at least {need} in each (small_study.selmodel.min_per_interval)",
             "k_per_interval": counts, "steps": steps}
@@ -136,8 +142,8 @@ def meta_regression_section(table: pd.DataFrame, settings: dict, method: str, te
     for variable in variables:
         column = table[variable] if variable in table.columns else pd.Series([""] * len(table), index=table.index)
         blank |= (column.isna() | (column.astype(str).str.strip() == "")).to_numpy()
-    out["omitted"] = [{"study_id": _sid(table, i), "reason": f"no value of {' / '.join(variables)} in the studies sheet"}
-                      for i in np.flatnonzero(blank)]
+    reason = f"no value of {' / '.join(variables)} in the studies sheet"
+    out["omitted"] = [{"study_id": _sid(table, int(i)), "reason": reason} for i in np.flatnonzero(blank)]
     used = table[~blank].reset_index(drop=True)
     out["k"] = len(used)
     rows = [int(r) for r in used["_row"]] if "_row" in used.columns else None

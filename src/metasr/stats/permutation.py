@@ -66,11 +66,15 @@ def multiset_permutations(items: list) -> list[list[int]]:
 def _stats(fit: MetaFit, yi, X) -> tuple[np.ndarray, float]:
     f = fit_rma(yi, fit.vi, method=fit.method, test=fit.test, X=X, weights=fit.a,
                 tau2=fit.tau2 if fit.fixed_tau2 else None)
-    if f.is_intercept_only:
-        QM = float(f.stat[0] ** 2)
-    else:
-        QM = f.QM
-    return f.stat, QM
+    return f.stat, _omnibus(f)
+
+
+def _omnibus(fit: MetaFit) -> float:
+    """QM: the squared statistic of an intercept-only model, else the test of the moderators."""
+    if fit.is_intercept_only:
+        return float(fit.stat[0] ** 2)
+    assert fit.QM is not None  # every model with moderators has its omnibus test
+    return fit.QM
 
 
 def _sign_flip_stats(fit: MetaFit, signs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +99,7 @@ def permutest(fit: MetaFit, exact: bool | None = None, iter: int = ITER, seed: i
         raise InputError(f"an exact permutation test needs {n_exact} refits",
                          hint=f"use random permutations (--permutations N, N < {n_exact})")
     obs_stat = fit.stat
-    obs_QM = float(fit.stat[0] ** 2) if fit.is_intercept_only else fit.QM
+    obs_QM = _omnibus(fit)
     rng = np.random.default_rng(seed)
     if fit.is_intercept_only:
         if use_exact:

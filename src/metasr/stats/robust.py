@@ -66,12 +66,12 @@ class CR2:
         omega = sum(np.einsum("nqs,nrs->qr", g, g) for g in G) - sum(np.einsum("nqu,nru->qr", h, h) for h in H)
         root = _matrix_power(omega, -0.5)
         G = [np.einsum("aq,nqs->nas", root, g) for g in G]
-        H = np.concatenate([np.einsum("aq,nqu->nau", root, h) for h in H])  # (J, q, u)
+        H_all = np.concatenate([np.einsum("aq,nqu->nau", root, h) for h in H])  # (J, q, u)
         d = np.concatenate([np.einsum("nas,nbs->nab", g, g) for g in G])  # (J, q, q)
         var = np.empty((q, q))
         for s in range(q):
             for t in range(s + 1):
-                var[s, t] = var[t, s] = _trace_square(d, H, s, t) + _frobenius(d, H, s, t)
+                var[s, t] = var[t, s] = _trace_square(d, H_all, s, t) + _frobenius(d, H_all, s, t)
         nu = q * (q + 1) / np.sum(var)
         delta = max((nu - q + 1) / nu, 0.0)
         df2 = nu - q + 1

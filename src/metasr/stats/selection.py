@@ -15,11 +15,11 @@ The log-likelihood is maximised over beta, tau2 (log scale; 0 for common-effect 
 deltas (logit-mapped onto their bounds), metafor's parametrisation and starting values (the fit's
 beta, log(tau2 + 0.001), delta = 1), by BFGS, restarted from its end point until the log-likelihood
 stops improving, then polished in the natural parameters within their bounds (Powell), so that a
-maximum on a bound (tau2 = 0, delta = 100) is reached rather than approached. Standard errors come from the inverse of the numerical Hessian of the negative
-log-likelihood in the natural parameters (Richardson extrapolation, as numDeriv::hessian). A fit by
-another tau2 method is first refitted by ML (as metafor does). The LRT for selection compares the
-maximised log-likelihood with that ML fit's (df = the number of free deltas); LRT_tau2 compares
-with the selection model at tau2 = 0.
+maximum on a bound (tau2 = 0, delta = 100) is reached rather than approached. Standard errors come
+from the inverse of the numerical Hessian of the negative log-likelihood in the natural parameters
+(Richardson extrapolation, as numDeriv::hessian). A fit by another tau2 method is first refitted by
+ML (as metafor does). The LRT for selection compares the maximised log-likelihood with that ML
+fit's (df = the number of free deltas); LRT_tau2 compares with the selection model at tau2 = 0.
 """
 
 from __future__ import annotations
@@ -74,12 +74,13 @@ class _Model:
 
     # ---- parameters: natural (beta, tau2, delta) and metafor's transformed ones
     def natural(self, theta):
+        """(beta, tau2, delta) from the optimiser's theta = (beta, log tau2 if estimated, logit deltas)."""
         p = self.p
         beta = theta[:p]
         tau2 = math.exp(theta[p]) if self.estimate_tau2 else self.tau2_fixed
         delta = np.ones(self.n_delta)
         lo, hi = self.delta_min[self.free], self.delta_max[self.free]
-        delta[self.free] = lo + (hi - lo) * special.expit(theta[p + 1:])
+        delta[self.free] = lo + (hi - lo) * special.expit(theta[p + int(self.estimate_tau2):])
         return beta, tau2, delta
 
     # ---- A_i
@@ -218,16 +219,17 @@ def hessian(f, x, d: float = 1e-2, eps: float = 1e-4, r: int = 4, v: float = 2.0
     H = np.zeros((n, n))
     for i in range(n):
         for j in range(i + 1):
-            est = []
+            estimates = []
             for m in range(r):
                 h = h0 / v**m
                 ei, ej = np.zeros(n), np.zeros(n)
                 ei[i], ej[j] = h[i], h[j]
                 if i == j:
-                    est.append((f(x + ei) - 2 * f0 + f(x - ei)) / h[i] ** 2)
+                    estimates.append((f(x + ei) - 2 * f0 + f(x - ei)) / h[i] ** 2)
                 else:
-                    est.append((f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * h[i] * h[j]))
-            est = np.array(est)
+                    estimates.append((f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej))
+                                     / (4 * h[i] * h[j]))
+            est = np.array(estimates)
             for m in range(1, r):  # Richardson: eliminate h^2, h^4, ...
                 est = (est[1:] * 4**m - est[:-1]) / (4**m - 1)
             H[i, j] = H[j, i] = est[0]
@@ -262,7 +264,7 @@ def selmodel(fit: MetaFit, type: str = "stepfun", steps=None, alternative: str =
                       weights=fit.a, tau2=fit.tau2 if fit.fixed_tau2 else None)
     model = _Model(fit, type, steps, alternative)
     counts = np.bincount(model.pgrp, minlength=model.n_delta).tolist() if type == "stepfun" else None
-    if type == "stepfun" and min(counts[j] for j in model.free) == 0:  # delta_1 is fixed: may be empty
+    if counts is not None and min(counts[j] for j in model.free) == 0:  # delta_1 is fixed: may be empty
         raise InputError("one or more p-value intervals of the step function hold no study",
                          hint=f"studies per interval: {counts}; choose other --steps")
     n_par = fit.p + int(model.estimate_tau2) + len(model.free)
@@ -271,8 +273,6 @@ def selmodel(fit: MetaFit, type: str = "stepfun", steps=None, alternative: str =
     start = np.concatenate([fit.beta, [math.log(fit.tau2 + 0.001)] if model.estimate_tau2 else [],
                             special.logit((1 - model.delta_min[model.free])
                                           / (model.delta_max[model.free] - model.delta_min[model.free]))])
-    if not model.estimate_tau2:
-        model.natural = _without_tau2(model)
     theta = _maximise(model, start)
     beta, tau2, delta = _polish(model, *model.natural(theta))
     if tau2 < TAU2_ZERO:
@@ -299,25 +299,11 @@ def selmodel(fit: MetaFit, type: str = "stepfun", steps=None, alternative: str =
     return out
 
 
-def _without_tau2(model: _Model):
-    """natural() for fits without tau2: theta = (beta, free deltas)."""
-    p = model.p
-
-    def natural(theta):
-        beta = theta[:p]
-        delta = np.ones(model.n_delta)
-        lo, hi = model.delta_min[model.free], model.delta_max[model.free]
-        delta[model.free] = lo + (hi - lo) * special.expit(theta[p:])
-        return beta, model.tau2_fixed, delta
-    return natural
-
-
 def _fit_at_tau2_zero(fit, type, steps, alternative, beta, delta) -> float:
     from dataclasses import replace
 
     fe = replace(fit, method="FE", tau2=0.0)
     model = _Model(fe, type, steps, alternative)
-    model.natural = _without_tau2(model)
     lo, hi = model.delta_min[model.free], model.delta_max[model.free]
     start = np.concatenate([fit.beta, special.logit((1 - lo) / (hi - lo))])
     theta = _maximise(model, start)

@@ -48,7 +48,7 @@ class Refits:
     def vb(self) -> np.ndarray:
         return self.se**2
 
-    def rows(self, start: int, stop: int) -> "Refits":
+    def rows(self, start: int, stop: int) -> Refits:
         """The refits of rows start .. stop - 1 (one analysis' share of a larger batch)."""
         return Refits(*(getattr(self, f)[start:stop] for f in self.__dataclass_fields__))
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from metasr.display import is_number
-from metasr.stats.models import MetaFit, fit_rma
 from metasr.stats import distributions as dist
+from metasr.stats.models import MetaFit, fit_rma
 
 Z975 = dist.norm_ppf(0.975)
 

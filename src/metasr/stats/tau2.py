@@ -48,7 +48,7 @@ class Studies:
         self.k = np.full(m, kmax) if self.mask is None else self.mask.sum(-1)
 
     @classmethod
-    def one(cls, yi, vi, X=None) -> "Studies":
+    def one(cls, yi, vi, X=None) -> Studies:
         """One data set; X (k, p) is kept as given (None or a column of ones: intercept only)."""
         yi, vi = np.asarray(yi, float), np.asarray(vi, float)
         if X is not None:
@@ -57,7 +57,7 @@ class Studies:
         return cls(yi[None], vi[None], None, X)
 
     @classmethod
-    def padded(cls, yi, vi, X=None) -> "Studies":
+    def padded(cls, yi, vi, X=None) -> Studies:
         """(m, k) arrays with NaN padding (checked by metasr.stats.batch)."""
         mask = ~np.isnan(yi)
         full = bool(mask.all())
@@ -79,7 +79,7 @@ class Studies:
     def df(self) -> np.ndarray:
         return self.k - self.p
 
-    def take(self, idx) -> "Studies":
+    def take(self, idx) -> Studies:
         """The rows idx (increasing row numbers; all of them: self)."""
         if len(idx) == self.m:
             return self
@@ -357,7 +357,7 @@ def maximise_likelihood(s: Studies, reml: bool):
         f_lo, f_hi = sc[rows, cell], sc[rows, cell + 1]
         start = lo_c + (hi_c - lo_c) * (f_lo / (f_lo - f_hi))  # the secant through the cell's ends
         sub = s.take(rows)
-        root, ok, _ = bracketed_newton(lambda i, x: score(sub.take(i), x, reml, slope=True), lo_c, hi_c,
+        root, ok, _ = bracketed_newton(lambda i, x, sub=sub: score(sub.take(i), x, reml, slope=True), lo_c, hi_c,
                                        np.clip(start, lo_c, hi_c))
         found = np.full(s.m, np.nan)
         found[rows] = root

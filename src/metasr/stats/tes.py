@@ -1,6 +1,6 @@
 """The test of excess significance (Ioannidis and Trikalinos 2007), as metafor's `tes()`.
 
-O is the number of studies significant at `alpha` (two-sided, or one-sided with `alternative`)
+O (`observed` in the code) is the number of studies significant at `alpha` (two-sided, or one-sided with `alternative`)
 against H0; E is the sum of their powers to be significant when the true effect is `theta` (the
 fitted estimate or fitted values of the model; with tau2 > 0 each power is averaged over
 N(theta, tau2) on theta +/- 5 tau, as metafor integrates it). The excess O > E is tested with a
@@ -66,16 +66,16 @@ def _significant(yi, vi, H0, alternative, alpha) -> np.ndarray:
     return zi >= crit if alternative == "greater" else zi <= crit
 
 
-def _tail(k: int, O: int, tes_alternative: str) -> range:
+def _tail(k: int, observed: int, tes_alternative: str) -> range:
     if tes_alternative == "greater":
-        return range(O, k + 1)
+        return range(observed, k + 1)
     if tes_alternative == "less":
-        return range(0, O + 1)
+        return range(0, observed + 1)
     return range(0, k + 1)
 
 
-def default_test(k: int, O: int, tes_alternative: str) -> str:
-    outcomes = sum(math.comb(k, j) for j in _tail(k, O, tes_alternative))
+def default_test(k: int, observed: int, tes_alternative: str) -> str:
+    outcomes = sum(math.comb(k, j) for j in _tail(k, observed, tes_alternative))
     return "exact" if outcomes <= EXACT_MAX_OUTCOMES else "chi2"
 
 
@@ -87,40 +87,40 @@ def poisson_binomial(pow_) -> np.ndarray:
     return pmf
 
 
-def _binom_two_sided(O: int, k: int, p: float) -> float:
-    """R's binom.test two-sided p: outcomes no more likely than O (relative tolerance 1e-7)."""
+def _binom_two_sided(observed: int, k: int, p: float) -> float:
+    """R's binom.test two-sided p: outcomes no more likely than observed (relative tolerance 1e-7)."""
     d = stats.binom.pmf(np.arange(k + 1), k, p)
-    return float(min(1.0, np.sum(d[d <= d[O] * (1 + 1e-7)])))
+    return float(min(1.0, np.sum(d[d <= d[observed] * (1 + 1e-7)])))
 
 
-def _pval(O, E, k, pow_, test, tes_alternative) -> tuple[float, float | None]:
+def _pval(observed, E, k, pow_, test, tes_alternative) -> tuple[float, float | None]:
     if test == "chi2":
         p0 = E / k
-        x2 = (O - E) ** 2 / (k * p0 * (1 - p0))
+        x2 = (observed - E) ** 2 / (k * p0 * (1 - p0))
         if tes_alternative == "two.sided":
             return float(dist.chi2_sf(x2, 1)), float(x2)
-        z = math.copysign(math.sqrt(x2), O / k - p0)
+        z = math.copysign(math.sqrt(x2), observed / k - p0)
         return float(special.ndtr(-z) if tes_alternative == "greater" else special.ndtr(z)), float(x2)
     if test == "binom":
         p0 = E / k
         if tes_alternative == "greater":
-            return float(stats.binom.sf(O - 1, k, p0)), None
+            return float(stats.binom.sf(observed - 1, k, p0)), None
         if tes_alternative == "less":
-            return float(stats.binom.cdf(O, k, p0)), None
-        return _binom_two_sided(O, k, p0), None
+            return float(stats.binom.cdf(observed, k, p0)), None
+        return _binom_two_sided(observed, k, p0), None
     prj = poisson_binomial(pow_)
     if tes_alternative == "greater":
-        p = float(np.sum(prj[O:]))
+        p = float(np.sum(prj[observed:]))
     elif tes_alternative == "less":
-        p = float(np.sum(prj[: O + 1]))
+        p = float(np.sum(prj[: observed + 1]))
     else:
-        p = float(np.sum(prj[prj <= prj[O] + math.sqrt(np.finfo(float).eps)]))
+        p = float(np.sum(prj[prj <= prj[observed] + math.sqrt(np.finfo(float).eps)]))
     return min(p, 1.0), None
 
 
 def tes(yi, vi, theta, tau2=None, H0=0.0, alternative="two.sided", alpha=0.05, test=None,
         tes_alternative="greater", tes_alpha=0.10, find_lim=True) -> dict:
-    """metafor's tes(): k, O, E, OEratio, test, stat (X2, chi2 test only), pval, power, sig, theta,
+    """metafor's tes(): k, observed, E, OEratio, test, stat (X2, chi2 test only), pval, power, sig, theta,
     theta_lim."""
     if alternative not in ALTERNATIVES or tes_alternative not in ALTERNATIVES:
         raise InputError("alternative and tes_alternative are two.sided, greater or less")
@@ -130,14 +130,14 @@ def tes(yi, vi, theta, tau2=None, H0=0.0, alternative="two.sided", alpha=0.05, t
     k = len(yi)
     pow_ = powers(vi, theta, tau2, H0, alternative, alpha)
     sig = _significant(yi, vi, H0, alternative, alpha)
-    E, O = float(np.sum(pow_)), int(np.sum(sig))
-    test = test or default_test(k, O, tes_alternative)
-    pval, stat = _pval(O, E, k, pow_, test, tes_alternative)
+    E, observed = float(np.sum(pow_)), int(np.sum(sig))
+    test = test or default_test(k, observed, tes_alternative)
+    pval, stat = _pval(observed, E, k, pow_, test, tes_alternative)
     single = np.ndim(theta) == 0 or len(set(np.atleast_1d(theta).tolist())) == 1
     theta_lim = None
     if find_lim and np.ndim(theta) == 0:
         theta_lim = _theta_lim(yi, vi, float(theta), tau2, H0, alternative, alpha, test, tes_alternative, tes_alpha)
-    return {"k": k, "O": O, "E": E, "OEratio": O / E if E > 0 else math.inf, "test": test, "stat": stat,
+    return {"k": k, "O": observed, "E": E, "OEratio": observed / E if E > 0 else math.inf, "test": test, "stat": stat,
             "pval": pval, "power": pow_.tolist(), "sig": sig.tolist(),
             "theta": float(theta) if np.ndim(theta) == 0 else (np.asarray(theta).tolist() if not single else
                                                               float(np.atleast_1d(theta)[0])),
@@ -151,7 +151,8 @@ def _theta_lim(yi, vi, theta1, tau2, H0, alternative, alpha, test, tes_alternati
         return [lb, ub]
 
     def diff(t):
-        return tes(yi, vi, t, tau2, H0, alternative, alpha, test, tes_alternative, tes_alpha, find_lim=False)["pval"] - tes_alpha
+        found = tes(yi, vi, t, tau2, H0, alternative, alpha, test, tes_alternative, tes_alpha, find_lim=False)
+        return found["pval"] - tes_alpha
 
     d0 = diff(H0)
     if (tes_alternative == "greater" and d0 >= 0) or (tes_alternative == "less" and d0 <= 0):

@@ -13,8 +13,8 @@ The traces are sums over pairs of studies of P_ij^2 (times variances): tr(PP), t
 tr(VPP). As sums of k-vectors and p x p matrices they cancel catastrophically when one study
 carries most of the weight: its leverage h_i is then close to 1, and 1 - h_i is what is left of
 a difference. A study with h_i > 0.9 (at most p of them for p < 10, as the h_i add up to p) is
-therefore computed from the other studies directly: 1 - h_i = 1 / (1 + w_i x_i'B_i^-1 x_i) with B_i = X'WX without study i,
-its residual is (1 - h_i) times its residual from the fit without it, and its pair terms are
+therefore computed from the other studies directly: 1 - h_i = 1 / (1 + w_i x_i'B_i^-1 x_i) with
+B_i = X'WX without study i, its residual is (1 - h_i) times its residual from the fit without it, and its pair terms are
 summed over the other studies. Every remaining term is a sum of non-negative parts (or a
 difference bounded by the part kept), so the traces keep their digits whatever the spread of the
 weights (tests/stats/test_wls.py checks them against exact rational arithmetic).
@@ -43,12 +43,12 @@ class _Basis:
         self.w = w
         self.U = [X[..., j].astype(float, copy=True) for j in range(p)]
         self.R = np.zeros(w.shape[:-1] + (p, p))
-        self.n = []
+        self.n: list[np.ndarray] = []
         for j in range(p):
-            for l in range(j):
-                c = (w * self.U[l] * self.U[j]).sum(-1) / self.n[l]
-                self.R[..., l, j] = c
-                self.U[j] -= c[..., None] * self.U[l]
+            for i in range(j):
+                c = (w * self.U[i] * self.U[j]).sum(-1) / self.n[i]
+                self.R[..., i, j] = c
+                self.U[j] -= c[..., None] * self.U[i]
             self.R[..., j, j] = 1.0
             self.n.append((w * self.U[j] ** 2).sum(-1))
 
@@ -56,7 +56,7 @@ class _Basis:
         """(coordinates d of the fitted values in U, residual y - U d), sequentially (MGS)."""
         r = y.astype(float, copy=True)
         d = []
-        for U, n in zip(self.U, self.n):
+        for U, n in zip(self.U, self.n, strict=True):
             c = (self.w * U * r).sum(-1) / n
             r -= c[..., None] * U
             d.append(c)
@@ -80,7 +80,7 @@ class _Basis:
 
     def coords(self):
         """U as (..., k, p) scaled to unit weighted norm: sqrt(w) times it is the orthonormal Q."""
-        return np.stack([U / np.sqrt(n)[..., None] for U, n in zip(self.U, self.n)], -1)
+        return np.stack([U / np.sqrt(n)[..., None] for U, n in zip(self.U, self.n, strict=True)], -1)
 
 
 class Projection:
@@ -95,8 +95,10 @@ class Projection:
         if X is not None and X.shape[:-1] != w.shape:
             X = np.broadcast_to(X, w.shape + X.shape[-1:])
         self.y, self.w, self.X = y, w, X
-        self._h = self._m_diag = None
-        self._dominant = None
+        self._h: np.ndarray | None = None
+        self._m_diag: np.ndarray | None = None
+        # (row indices, study per row, its 1 - h_i) of the studies with h_i > DOMINANT
+        self._dominant: list[tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]] | None = None
         if X is None:
             self.sw = w.sum(-1)
             self.beta = (w * y).sum(-1) / self.sw   # (...,)
@@ -123,9 +125,10 @@ class Projection:
     def m_diag(self) -> np.ndarray:
         """1 - h_i, from the other studies' sums where h_i > DOMINANT."""
         if self._m_diag is None:
-            self._m_diag = 1 - self.h
+            m_diag = 1 - self.h
             for rows, i, m_ii in self._dominant or ():
-                self._m_diag[rows + (i,)] = m_ii
+                m_diag[rows + (i,)] = m_ii
+            self._m_diag = m_diag
         return self._m_diag
 
     # ------------------------------------------------------------------ studies with h_i > 1/2
@@ -135,12 +138,13 @@ class Projection:
         slots = 1 if self.X is None else int(self.X.shape[-1] / DOMINANT)
         order = np.argsort(-self.h, axis=-1)[..., :slots]
         lead = np.take_along_axis(self.h, order, -1) > DOMINANT
-        self._dominant = []
+        dominant = []
         for s in range(order.shape[-1]):
             rows = np.nonzero(lead[..., s])
             if rows[0].size:
                 i = order[..., s][rows]
-                self._dominant.append((rows, i, self._fix_one(rows, i)))
+                dominant.append((rows, i, self._fix_one(rows, i)))
+        self._dominant = dominant
 
     @staticmethod
     def _without(values, rows, i):
@@ -149,7 +153,8 @@ class Projection:
         v[np.arange(len(i)), i] = 0
         return v
 
-    def _fix_one(self, rows, i) -> None:
+    def _fix_one(self, rows, i) -> np.ndarray:
+        """Study i of each row in `rows`: its residual set from the others' fit; returns its 1 - h_i."""
         n = np.arange(len(i))
         y = self.y[rows]
         w_other = self._without(self.w, rows, i)
