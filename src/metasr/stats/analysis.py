@@ -524,7 +524,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
                    studies=_continuity(_study_entries(table, [100.0] if k == 1 else None), table, measure, options))
         return _ordered(json_safe(out))
     if dependent:
-        return _pool_dependent(out, table, measure, method, test, order_by, dependence, display, file)
+        return _pool_dependent(out, table, measure, method, test, order_by, dependence, display, file, small_study)
     check_k(k, method, test, 1, file, what="")
     fit = fit_table(table, measure, method, test, file)
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
@@ -558,14 +558,15 @@ def _dependence_json(dependence: dict | None) -> dict | None:
     return dependence_json(dependence)
 
 
-def _pool_dependent(out: dict, table, measure, method, test, order_by, dependence, display, file) -> dict:
+def _pool_dependent(out: dict, table, measure, method, test, order_by, dependence, display, file,
+                    small_study: dict) -> dict:
     """Several effect sizes per study, pooled as metasr.stats.dependent says."""
     from metasr.stats.dependent import pool_dependent
 
     if dependence["method"] == "aggregate":
         check_k(out["k_studies"], method, test, 1, file, what="after aggregation: ")
         _reject_table_method(method, "aggregation within studies", file)
-    parts = pool_dependent(table, method, test, dependence, order_by, measure)
+    parts = pool_dependent(table, method, test, dependence, order_by, measure, small_study["min_k"])
     entries = _study_entries(table, parts.pop("weights"))
     for entry in entries:
         entry["es_label"] = es_label(entry)

@@ -32,19 +32,20 @@ tau2 = sigma2 between + within); it says so (`model_type`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from metasr import dependence
+from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K, sections_at
 from metasr.stats import distributions as dist
 from metasr.stats.blocks import Clusters, vcalc
 from metasr.stats.models import fit_rma
 from metasr.stats.multilevel import fit_multilevel, marginal_covariance, robust_of
 from metasr.stats.robust import robust_rma_uni
 
-SMALL_STUDY_MIN_STUDIES = 10
-SENSITIVITY_MIN_STUDIES = 3
 LEVEL = 0.95
 NOT_IDENTIFIED = "every study holds one effect size: univariate model (tau2 = sigma2 between + within)"
 
@@ -79,11 +80,11 @@ def fit_dependent(yi, vi, clusters: Clusters, method: str, rho: float, robust: b
     latter under `model_based`)."""
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     if _univariate_only(clusters):
-        fit = fit_rma(yi, vi, method=method, test="z")
-        out = fit.to_dict()
-        out.update(k=fit.k, n_clusters=clusters.n_clusters, model_type="univariate", model_note=NOT_IDENTIFIED)
+        univariate = fit_rma(yi, vi, method=method, test="z")
+        out = univariate.to_dict()
+        out.update(k=univariate.k, n_clusters=clusters.n_clusters, model_type="univariate", model_note=NOT_IDENTIFIED)
         if robust:
-            _use_robust(out, robust_rma_uni(fit, clusters), float(fit.tau2))
+            _use_robust(out, robust_rma_uni(univariate, clusters), float(univariate.tau2))
         return out
     fit = fit_multilevel(yi, vi, clusters, X, method, "z", rho)
     out = fit.to_dict()
@@ -124,31 +125,40 @@ def study_of(table: pd.DataFrame) -> list[str]:
 
 
 def pool_dependent(table: pd.DataFrame, method: str, test: str, dep: dict, order_by: str | None,
-                   measure: str | None = None) -> dict:
+                   measure: str | None = None, small_study_min_k: int = SMALL_STUDY_MIN_K) -> dict:
     """The pooled-JSON parts of a multilevel, robust or aggregate outcome (see the module docstring):
-    model, weights, by_study, rho_sensitivity, small_study, sensitivity."""
+    model, weights, by_study, rho_sensitivity, small_study, sensitivity. The sections run by
+    analysis_settings.sections_at, counting studies (clusters), not effect sizes."""
     clusters = Clusters.from_labels(study_of(table))
+    order = _study_order(table, clusters, order_by)
+    runs = sections_at(clusters.n_clusters, small_study_min_k, order is not None)
     if dep["method"] == "aggregate":
-        return _pool_aggregated(table, clusters, method, test, dep, order_by, measure)
-    return _pool_multilevel(table, clusters, method, dep, order_by)
+        return _pool_aggregated(table, clusters, method, test, dep, order_by, measure, runs, small_study_min_k)
+    return _pool_multilevel(table, clusters, method, dep, order_by, runs, small_study_min_k)
 
 
-def _pool_multilevel(table, clusters, method, dep, order_by) -> dict:
+def _too_few_studies(n: int, small_study_min_k: int) -> dict:
+    return {"skipped": f"{n} studies < {small_study_min_k}: small-study tests not run ({HANDBOOK_SMALL_STUDY})"}
+
+
+def _pool_multilevel(table, clusters, method, dep, order_by, runs: dict, small_study_min_k: int) -> dict:
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
     robust = dep["method"] == "robust"
     model = fit_dependent(yi, vi, clusters, method, dep["rho"], robust)
     weights = rowsum_weights(yi, vi, clusters, method, dep["rho"], model)
+    small_study = (_egger_sandwich(yi, vi, clusters, method, dep["rho"]) if runs["small_study"]
+                   else _too_few_studies(clusters.n_clusters, small_study_min_k))
     out = {"model": model, "weights": weights, "common_effect": None,
            "by_study": _by_study(table, clusters, weights),
            "rho_sensitivity": [_rho_row(yi, vi, clusters, method, rho, robust) for rho in dep["rho_sensitivity"]],
-           "small_study": _egger_sandwich(yi, vi, clusters, method, dep["rho"]),
-           "sensitivity": _study_sensitivity(table, clusters, method, dep["rho"], robust, order_by)}
+           "small_study": small_study,
+           "sensitivity": _study_sensitivity(table, clusters, method, dep["rho"], robust, order_by, runs)}
     return out
 
 
 def _rho_row(yi, vi, clusters, method, rho, robust) -> dict:
     model = fit_dependent(yi, vi, clusters, method, rho, robust)
-    row = {"rho": float(rho)}
+    row: dict[str, Any] = {"rho": float(rho)}
     row.update({key: model.get(key) for key in ("estimate", "se", "pval", "ci_lb", "ci_ub", "sigma2", "tau2", "I2",
                                                 "df", "model_type") if key in model})
     return row
@@ -157,7 +167,7 @@ def _rho_row(yi, vi, clusters, method, rho, robust) -> dict:
 def _by_study(table, clusters: Clusters, weights) -> list[dict]:
     """Per study: id, label, year, its effect sizes (k) and its weight (the sum of theirs)."""
     out = []
-    first = {}
+    first: dict[str, Any] = {}
     for i, sid in enumerate(study_of(table)):
         first.setdefault(sid, i)
     for code, sid in enumerate(clusters.labels):
@@ -179,10 +189,6 @@ def _cell(value):
 # ---------------------------------------------------------------- small-study effects
 
 def _egger_sandwich(yi, vi, clusters: Clusters, method: str, rho: float) -> dict:
-    n = clusters.n_clusters
-    if n < SMALL_STUDY_MIN_STUDIES:
-        return {"skipped": f"{n} studies < {SMALL_STUDY_MIN_STUDIES}: small-study tests not run "
-                           "(Cochrane Handbook 13.3.5.4)"}
     if _univariate_only(clusters):
         return {"skipped": "every study holds one effect size: pool without a dependence setting for the "
                            "univariate small-study tests"}
@@ -201,22 +207,22 @@ def _egger_sandwich(yi, vi, clusters: Clusters, method: str, rho: float) -> dict
 
 # ---------------------------------------------------------------- leave one study out, cumulative
 
-def _study_sensitivity(table, clusters: Clusters, method, rho, robust, order_by) -> dict | None:
+def _study_sensitivity(table, clusters: Clusters, method, rho, robust, order_by, runs: dict) -> dict | None:
     n = clusters.n_clusters
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
     labels = list(clusters.labels)
-    out = {}
-    if n >= SENSITIVITY_MIN_STUDIES:
-        fits = [_subset_fit(yi, vi, clusters, clusters.codes != c, method, rho, robust) for c in range(n)]
-        out["leave1out"] = {"unit": "study", "study_id": labels, **_columns(fits)}
+    out: dict[str, dict] = {}
+    if runs["sensitivity"]:
+        deleted = [_subset_fit(yi, vi, clusters, clusters.codes != c, method, rho, robust) for c in range(n)]
+        out["leave1out"] = {"unit": "study", "study_id": labels, **_columns(deleted)}
     order = _study_order(table, clusters, order_by)
-    if order is not None and n >= 2:
+    if order is not None and runs["cumulative"]:
         codes = [int(c) for c in order]
-        fits = [None] + [_subset_fit(yi, vi, clusters, np.isin(clusters.codes, codes[:j + 1]), method, rho, robust)
-                         for j in range(1, n)]
+        cumulated = [None] + [_subset_fit(yi, vi, clusters, np.isin(clusters.codes, codes[:j + 1]), method, rho,
+                                          robust) for j in range(1, n)]
         out["cumulative"] = {"unit": "study", "order_by": order_by, "study_id": [labels[c] for c in codes],
                              "note": "from the second study on: with one study the variance between studies "
-                                     "is not estimable", **_columns(fits)}
+                                     "is not estimable", **_columns(cumulated)}
     return out or None
 
 
@@ -228,7 +234,7 @@ def _subset_fit(yi, vi, clusters: Clusters, keep, method, rho, robust) -> dict:
 KEYS = ("estimate", "se", "pval", "ci_lb", "ci_ub", "I2")
 
 
-def _columns(fits: list[dict | None]) -> dict:
+def _columns(fits: Sequence[dict | None]) -> dict:
     out = {key: [None if f is None else f.get(key) for f in fits] for key in KEYS}
     out["sigma2"] = [None if f is None else f.get("sigma2") for f in fits]
     out["tau2"] = [None if f is None else f.get("tau2") for f in fits]
@@ -240,7 +246,7 @@ def _study_order(table, clusters: Clusters, order_by: str | None):
     """Cluster codes sorted by each study's `order_by` value (its first row's); None without one."""
     if not order_by or order_by not in table.columns:
         return None
-    first = {}
+    first: dict[str, Any] = {}
     for sid, value in zip(study_of(table), table[order_by], strict=True):
         first.setdefault(sid, value)
     values = [first[label] for label in clusters.labels]
@@ -254,7 +260,8 @@ def _study_order(table, clusters: Clusters, order_by: str | None):
 
 # ---------------------------------------------------------------- aggregate, then univariate
 
-def _pool_aggregated(table, clusters: Clusters, method, test, dep, order_by, measure) -> dict:
+def _pool_aggregated(table, clusters: Clusters, method, test, dep, order_by, measure, runs: dict,
+                     small_study_min_k: int) -> dict:
     from metasr.stats.analysis import bias_dict, model_dict, sensitivity_dict
 
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
@@ -268,23 +275,20 @@ def _pool_aggregated(table, clusters: Clusters, method, test, dep, order_by, mea
         entry.update(yi=float(y), vi=float(v), sei=se, ci_lb=float(y - crit * se), ci_ub=float(y + crit * se),
                      weight=float(w), aggregated=entry["k"] > 1)
     n = clusters.n_clusters
-    out = {"model": model_dict(fit), "common_effect": model_dict(common), "weights": None, "by_study": by_study,
-           "rho_sensitivity": [_aggregate_rho_row(yi, vi, clusters, method, test, measure, rho)
-                               for rho in dep["rho_sensitivity"]]}
-    out["model"]["k"] = fit.k
-    out["model"]["model_type"] = "aggregated"
-    if n >= SMALL_STUDY_MIN_STUDIES:
-        out["small_study"] = bias_dict(fit)
-    else:
-        out["small_study"] = {"skipped": f"{n} studies < {SMALL_STUDY_MIN_STUDIES}: small-study tests not run "
-                                         "(Cochrane Handbook 13.3.5.4)"}
+    model = model_dict(fit)
+    model.update(k=fit.k, model_type="aggregated")
+    out: dict[str, Any] = {"model": model, "common_effect": model_dict(common), "weights": None,
+                           "by_study": by_study,
+                           "rho_sensitivity": [_aggregate_rho_row(yi, vi, clusters, method, test, measure, rho)
+                                               for rho in dep["rho_sensitivity"]]}
+    out["small_study"] = bias_dict(fit) if runs["small_study"] else _too_few_studies(n, small_study_min_k)
     sens = {}
-    if n >= SENSITIVITY_MIN_STUDIES:
+    if runs["sensitivity"]:
         sens = sensitivity_dict(fit)
         sens["leave1out"] = {"unit": "study", "study_id": list(clusters.labels), **sens["leave1out"]}
         sens["influence"] = {"unit": "study", "study_id": list(clusters.labels), **sens["influence"]}
     order = _study_order(table, clusters, order_by)
-    if order is not None and n >= 2:
+    if order is not None and runs["cumulative"]:
         from metasr.stats import sensitivity
 
         cum = sensitivity.cumulative(fit, np.argsort(order, kind="stable"), order_by=order_by)

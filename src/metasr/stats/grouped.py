@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -232,7 +233,7 @@ def _pool_chunk(chunk: Chunk, by: str, options: Options):
     clean = _Clean.of(chunk, options) if options.batchable() else None
     is_clean = np.zeros(n, dtype=bool) if clean is None else clean.ok & ~chunk.again
     done: dict[int, Row] = {}
-    if is_clean.any():
+    if clean is not None and is_clean.any():
         if options.what == "fit":
             columns = clean.fit_columns(np.flatnonzero(is_clean), options)
         else:
@@ -324,7 +325,7 @@ class _Clean:
         ok = (np.bincount(group, weights=bad_row, minlength=n) == 0)
         ok &= k >= analysis._minimum_k(kw["method"], kw["test"], 1)
         scale = kw.get("scale")
-        displays = [measures.display_for(kw["measure"], scale, {})] * n
+        displays: list[measures.Display | None] = [measures.display_for(kw["measure"], scale, {})] * n
         if measures.TRANSFORMS[measures.transform_name(kw["measure"], scale)].args:
             displays = [analysis.table_display(chunk.group(j)[usable[chunk.bounds[j]:chunk.bounds[j + 1]]]
                                                .reset_index(drop=True), kw["measure"], scale) if ok[j] else None
@@ -452,7 +453,7 @@ def _full_batch(clean: _Clean, part, y, v, idx, by: str, options: Options) -> di
         result.update(model)
         try:
             sei_fit = egger_lm = cumulated = None
-            if runs["small_study"]:
+            if sei is not None and lm is not None and X is not None:  # small-study tests run
                 sei_fit = sei.row(i, yi, vi, X[i], coef_names=["intrcpt", "x1"])
                 egger_lm = bias.egger_lm(fit, lm=(lm.beta[i], lm.vb[i], lm.Q[i]))
             ordering = analysis._order_values(_usable_rows(clean, j), order, kw.get("file")) if order else None
@@ -510,8 +511,8 @@ def row_message(row: Row) -> str:
 
 def _record(row: Row, by: str | None) -> dict:
     """A row as one flat-topped record: the group, status, message and the result's keys."""
-    record = {} if by is None else {_group_column(by): row.key}
-    if row.pooled:
+    record: dict[str, Any] = {} if by is None else {_group_column(by): row.key}
+    if row.result is not None:
         record["status"] = "pooled"
         record.update(row.result)
     else:
@@ -551,7 +552,7 @@ class Writer:
         self.dumps = json.JSONEncoder(allow_nan=False).encode
         self.count = 0
         self.columns = dict.fromkeys(([] if by is None else [_group_column(by)]) + ["status", "message"])
-        self.spool = None
+        self.spool: IO[bytes] | None = None
 
     def write(self, item) -> None:
         """A Row or a Block."""
@@ -581,11 +582,12 @@ class Writer:
 
         if self.spool is None:
             self.spool = tempfile.TemporaryFile()
+        spool = self.spool
         names = item[1] if isinstance(item, tuple) else item
         for key in names:
             if key not in self.columns:
                 self.columns[key] = None
-        pickle.dump(item, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(item, spool, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _spool_block(self, block: Block) -> None:
         names = list(block.columns)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -251,12 +252,14 @@ def maximise(model: ThreeLevelModel):
     axis = np.concatenate(([0.0], scale * 10.0**GRID_DECADES))
     devs = model.deviance_grid(axis, axis)
     starts = _grid_minima(devs, 3)
-    best = None
+    best_theta, best_dev = None, math.inf
     for i, j in starts:
         theta, dev = _projected_newton(model, np.array([axis[i], axis[j]]), scale)
-        if best is None or dev < best[1]:
-            best = (theta, dev)
-    return best[0]
+        if best_theta is None or dev < best_dev:
+            best_theta, best_dev = theta, dev
+    if best_theta is None:
+        raise FloatingPointError("the three-level model's deviance is not finite anywhere on the search grid")
+    return best_theta
 
 
 def _grid_minima(devs, n):
@@ -394,7 +397,7 @@ class MultilevelFit:
 
     def to_dict(self) -> dict:
         """metafor's keys; lists for the coefficients of a meta-regression."""
-        out = {"k": self.k, "n_clusters": self.n_clusters}
+        out: dict[str, Any] = {"k": self.k, "n_clusters": self.n_clusters}
         if self.is_intercept_only:
             out.update(estimate=float(self.beta[0]), se=float(self.se[0]), stat=float(self.stat[0]),
                        pval=float(self.pval[0]), ci_lb=float(self.ci_lb[0]), ci_ub=float(self.ci_ub[0]),
@@ -500,7 +503,7 @@ def rho_sensitivity(yi, vi, cluster, X=None, method: str = "REML", test: str = "
     for rho in rhos:
         fit = fit_multilevel(yi, vi, clusters, X, method, test, rho, coef_names)
         full = fit.to_dict()
-        row = {"rho": float(rho)}
+        row: dict[str, Any] = {"rho": float(rho)}
         row.update({key: full[key] for key in ("estimate", "coef", "se", "ci_lb", "ci_ub", "sigma2") if key in full})
         if robust:
             row["robust"] = robust_of(fit)
