@@ -45,7 +45,7 @@ DEFAULT_TOL = np.finfo(float).eps ** 0.25
 KENDALL_EXACT_MAX_N = 170
 
 
-def _require_intercept_only(fit: MetaFit, what: str) -> None:
+def _require_small_study_model(fit: MetaFit, what: str) -> None:
     fit.require_intercept_only(what, hint="run small-study tests on the intercept-only model")
 
 
@@ -69,7 +69,7 @@ def _sei_problem(fit: MetaFit, model: str = "rma") -> str | None:
 def egger_test(fit: MetaFit, sei_fit: MetaFit | None = None) -> dict:
     """Mixed-effects Egger test: yi ~ 1 + sei with the fit's tau2 method and test (`sei_fit`: that
     regression, when fitted already)."""
-    _require_intercept_only(fit, "Egger's test")
+    _require_small_study_model(fit, "Egger's test")
     empty = {"model": "rma", "predictor": "sei", "stat": None, "pval": None, "limit_estimate": None}
     problem = _sei_problem(fit)
     if problem:
@@ -101,7 +101,7 @@ def _sei_regression(fit: MetaFit) -> MetaFit:
 def egger_lm(fit: MetaFit, lm=None) -> dict:
     """Classic Egger test: weighted least squares of yi on sei (weights 1/vi), t test of the slope.
     `lm`: that regression's (beta, (X'WX)^-1, weighted RSS), when computed already."""
-    _require_intercept_only(fit, "Egger's test")
+    _require_small_study_model(fit, "Egger's test")
     df = fit.k - 2
     empty = {"model": "lm", "predictor": "sei", "stat": None, "pval": None, "df": df, "limit_estimate": None}
     problem = _sei_problem(fit, "lm")
@@ -209,7 +209,7 @@ def pet_peese(fit: MetaFit, model: str = "lm", alpha: float = PET_PEESE_ALPHA) -
     intercept is reported; otherwise PET's. model "lm" (default) is the weighted least-squares
     regression with a multiplicative dispersion that the method was defined with; "rma" uses the
     fit's random-effects model instead."""
-    _require_intercept_only(fit, "PET-PEESE")
+    _require_small_study_model(fit, "PET-PEESE")
     pet, peese = (regtest(fit, model=model, predictor=pr) for pr in ("sei", "vi"))
     for reg in (pet, peese):
         b, se = reg["fit"]["beta"][0], reg["fit"]["se"][0]
@@ -297,7 +297,7 @@ def kendall_test(x, y) -> tuple[float, float]:
 
 def begg_test(fit: MetaFit) -> dict:
     """Begg and Mazumdar's rank correlation test (metafor's ranktest)."""
-    _require_intercept_only(fit, "Begg's test")
+    _require_small_study_model(fit, "Begg's test")
     if fit.k < 3:
         return _not_run({"kendall_tau": None, "pval": None}, f"k = {fit.k}: too few studies for a rank test")
     w = 1 / fit.vi
@@ -455,7 +455,7 @@ def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side
     """Duval and Tweedie's trim and fill, iterated as metafor's trimfill() does: `estimator` L0, R0
     or Q0; `side` of the missing studies given, or chosen from the sign of the slope on sei
     (`sei_fit`: that regression, when fitted already)."""
-    _require_intercept_only(fit, "Trim and fill")
+    _require_small_study_model(fit, "Trim and fill")
     if estimator not in TRIMFILL_ESTIMATORS:
         raise InputError(f"unknown trim-and-fill estimator {estimator!r}", hint="use L0, R0 or Q0")
     if side is not None and side not in TRIMFILL_SIDES:
@@ -497,7 +497,7 @@ def trimfill(fit: MetaFit, estimator: str = "L0", side: str | None = None, sei_f
     """metafor's trimfill(fit) summary: side, k0 and the filled model's estimate, se, CI and tau2;
     `filled` holds the imputed studies (yi, vi) for the funnel plot. With a non-default estimator
     or side given, also se_k0, p_k0 (R0), zval and pval."""
-    _require_intercept_only(fit, "Trim and fill")
+    _require_small_study_model(fit, "Trim and fill")
     extra = estimator != "L0" or side is not None
     try:
         tf = trimfill_model(fit, estimator=estimator, side=side, sei_fit=sei_fit)

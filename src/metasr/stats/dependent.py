@@ -42,11 +42,11 @@ from metasr import dependence
 from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K, sections_at
 from metasr.stats import distributions as dist
 from metasr.stats.blocks import Clusters, vcalc
+from metasr.stats.inference import LEVEL, z_critical
 from metasr.stats.models import fit_rma
 from metasr.stats.multilevel import fit_multilevel, marginal_covariance, robust_of
 from metasr.stats.robust import robust_rma_uni
 
-LEVEL = 0.95
 NOT_IDENTIFIED = "every study holds one effect size: univariate model (tau2 = sigma2 between + within)"
 
 
@@ -268,7 +268,7 @@ def _pool_aggregated(table, clusters: Clusters, method, test, dep, order_by, mea
     y_agg, v_agg = aggregate(yi, vi, clusters, dep["rho"])
     fit = fit_rma(y_agg, v_agg, method=method, test=test, measure=measure)
     common = fit_rma(y_agg, v_agg, method="FE", test="z", measure=measure)
-    crit = float(dist.norm_ppf(1 - (1 - LEVEL) / 2))
+    crit = z_critical()
     by_study = _by_study(table, clusters, np.zeros(len(yi)))
     for entry, y, v, w in zip(by_study, y_agg, v_agg, fit.weights, strict=True):
         se = math.sqrt(v)

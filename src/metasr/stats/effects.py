@@ -42,12 +42,13 @@ from scipy.special import gammaln
 from metasr import measures
 from metasr.errors import InputError, Problem
 from metasr.stats import distributions as dist
+from metasr.stats.inference import z_critical
 
 MEASURES = measures.ids()
 MEAN_COLUMNS = measures.MEAN_INPUTS
 RATE_COLUMNS = measures.RATES[0]
 TO_VALUES = measures.TO_VALUES
-Z975 = dist.norm_ppf(0.975)
+Z975 = z_critical()  # a reported 95% CI's half-width in standard errors
 
 
 @dataclass(frozen=True)

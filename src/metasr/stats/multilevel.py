@@ -40,12 +40,12 @@ from metasr.errors import InputError, Problem
 from metasr.stats import distributions as dist, effects
 from metasr.stats.analysis import json_safe, split_dropped, split_usable, table_display, transformed
 from metasr.stats.blocks import BlockDiagonal, Clusters, vcalc
+from metasr.stats.inference import LEVEL
 from metasr.stats.metareg import design_matrix
 from metasr.stats.robust import robust_dict
 
 METHODS = ("REML", "ML")
 TESTS = ("z", "t")
-LEVEL = 0.95
 LOG_2PI = math.log(2 * math.pi)
 
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from metasr.stats import distributions as dist
 from metasr.stats.blocks import BlockDiagonal, Clusters
+from metasr.stats.inference import LEVEL
 
-LEVEL = 0.95
 EIGEN_TOL = 1e-12  # clubSandwich: eigenvalues at or below 10^-12 are treated as 0
 
 

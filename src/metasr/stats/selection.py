@@ -31,6 +31,7 @@ from scipy import integrate, optimize, special
 
 from metasr.errors import InputError
 from metasr.stats import distributions as dist
+from metasr.stats.inference import z_critical
 from metasr.stats.model_comparison import loglik
 from metasr.stats.models import MetaFit
 
@@ -328,7 +329,7 @@ def _inference(model: _Model, fit: MetaFit, beta, tau2, delta, level) -> dict:
             raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:
         cov = np.full_like(H, np.nan)
-    crit = float(dist.norm_ppf(1 - (1 - level) / 2))
+    crit = z_critical(level)
     vb = cov[:p, :p]
     se = np.sqrt(np.diag(vb))
     z = beta / se

@@ -24,7 +24,7 @@ from metasr.stats.models import MetaFit
 RESID_EPS = 100 * np.finfo(float).eps
 
 
-def _require_intercept_only(fit: MetaFit, what: str) -> None:
+def _require_refittable_model(fit: MetaFit, what: str) -> None:
     fit.require_intercept_only(what)
     if fit.k < 2:
         raise InputError(f"{what} needs at least 2 studies (k = {fit.k})")
@@ -74,7 +74,7 @@ def deleted_fits(fit: MetaFit) -> Refits:
 
 def leave_one_out(fit: MetaFit, fits: Refits | None = None) -> dict:
     """metafor's leave1out(): the model refitted without each study in turn."""
-    _require_intercept_only(fit, "Leave-one-out analysis")
+    _require_refittable_model(fit, "Leave-one-out analysis")
     f = deleted_fits(fit) if fits is None else fits
     return {"estimate": f.estimate.tolist(), "se": f.se.tolist(), "pval": f.pval.tolist(),
             "ci_lb": f.ci_lb.tolist(), "ci_ub": f.ci_ub.tolist(), "Q": f.Q.tolist(), "tau2": f.tau2.tolist(),
@@ -84,7 +84,7 @@ def leave_one_out(fit: MetaFit, fits: Refits | None = None) -> dict:
 def influence(fit: MetaFit, fits: Refits | None = None) -> dict:
     """metafor's influence(): externally studentised residuals, DFFITS, Cook's distances,
     covariance ratios, leave-one-out tau2 and Q, hat values and weights (percent)."""
-    _require_intercept_only(fit, "Influence diagnostics")
+    _require_refittable_model(fit, "Influence diagnostics")
     f = deleted_fits(fit) if fits is None else fits
     w = 1 / (fit.vi + fit.tau2)
     hat = w / np.sum(w)
@@ -108,7 +108,7 @@ def influence(fit: MetaFit, fits: Refits | None = None) -> dict:
 
 def leave_one_out_and_influence(fit: MetaFit) -> tuple[dict, dict]:
     """Both analyses from one set of k refits."""
-    _require_intercept_only(fit, "Leave-one-out analysis")
+    _require_refittable_model(fit, "Leave-one-out analysis")
     fits = deleted_fits(fit)
     return leave_one_out(fit, fits), influence(fit, fits)
 
@@ -131,7 +131,7 @@ def _sort_order(order) -> np.ndarray:
 
 def cumulative_order(fit: MetaFit, order) -> np.ndarray:
     """The order in which cumul() adds the studies (sorted by `order`, ties in input order)."""
-    _require_intercept_only(fit, "Cumulative meta-analysis")
+    _require_refittable_model(fit, "Cumulative meta-analysis")
     if len(order) != fit.k:
         raise InputError(f"the ordering variable has {len(order)} values for {fit.k} studies")
     return _sort_order(order)

@@ -12,9 +12,10 @@ import numpy as np
 
 from metasr.display import is_number
 from metasr.stats import distributions as dist
+from metasr.stats.inference import z_critical
 from metasr.stats.models import MetaFit, fit_rma
 
-Z975 = dist.norm_ppf(0.975)
+Z975 = z_critical()
 
 
 def fit_levels(yi, vi, groups, method: str = "REML", test: str = "z", measure=None) -> dict[str, MetaFit]:
