@@ -5,6 +5,7 @@ with `metasr run FOLDER` or `snakemake --directory FOLDER`."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,6 +25,24 @@ def copy_review(dest: Path) -> Path:
     for part in REVIEW_PARTS:
         shutil.copytree(REPO_ROOT / part, dest / part)
     return dest
+
+
+def write_config(folder: Path, config: dict) -> Path:
+    """`config` written as the review folder's config.yaml; returns the folder."""
+    import yaml
+
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return folder
+
+
+def finished_review(folder: Path) -> Path:
+    """The review folder after a whole run (for module-scoped fixtures)."""
+    run_snakemake(folder, "--cores", "2")
+    return folder
+
+
+def read_pooled(folder: Path, outcome: str) -> dict:
+    return json.loads((folder / "results" / "pooled" / f"{outcome}.json").read_text())
 
 
 def snakemake_command(*args: str) -> list[str]:

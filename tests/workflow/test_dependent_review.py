@@ -27,12 +27,11 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from metasr import dependence
 from metasr.errors import InputError
 
-from harness import run_snakemake
+from harness import finished_review, read_pooled, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -144,19 +143,12 @@ def dependent_review(root: Path) -> Path:
                           "higher_is": "better",
                           "dependence": {"method": "aggregate", "rho": 0, "multi_arm": "split_shared"}}},
     }
-    (root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return root
+    return write_config(root, config)
 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
-    root = dependent_review(tmp_path_factory.mktemp("dependent") / "review")
-    run_snakemake(root, "--cores", "2")
-    return root
-
-
-def pooled(root: Path, oid: str) -> dict:
-    return json.loads((root / "results" / "pooled" / f"{oid}.json").read_text())
+    return finished_review(dependent_review(tmp_path_factory.mktemp("dependent") / "review"))
 
 
 def test_prisma_counts_records_reports_and_studies(finished):
@@ -174,7 +166,7 @@ def test_prisma_counts_records_reports_and_studies(finished):
 
 
 def test_pooled_numbers_are_metafors(finished):
-    att, ref = pooled(finished, "attractiveness"), EXPECTED["attractiveness"]
+    att, ref = read_pooled(finished, "attractiveness"), EXPECTED["attractiveness"]
     assert (att["k"], att["k_studies"], att["model"]["model_type"]) == (29, 20, "three-level")
     for key in ("estimate", "se", "df", "ci_lb", "ci_ub", "pi_lb", "pi_ub"):
         assert att["model"][key] == pytest.approx(ref["model"][key], **ITERATIVE), key
@@ -182,7 +174,7 @@ def test_pooled_numbers_are_metafors(finished):
     assert [r["estimate"] for r in att["rho_sensitivity"]] == pytest.approx(
         [r["estimate"] for r in ref["rho_sensitivity"]], **ITERATIVE)
     assert att["small_study"]["egger_robust"]["pval"] == pytest.approx(ref["egger_robust"]["pval"], **ITERATIVE)
-    ces, ref = pooled(finished, "cessation"), EXPECTED["cessation"]
+    ces, ref = read_pooled(finished, "cessation"), EXPECTED["cessation"]
     assert (ces["k"], ces["k_studies"], ces["model"]["k"]) == (10, 9, 9)
     for key in ("estimate", "se", "ci_lb", "ci_ub", "tau2"):
         assert ces["model"][key] == pytest.approx(ref["model"][key], **ITERATIVE), key
@@ -196,7 +188,7 @@ def test_summary_of_findings_counts_studies_effect_sizes_and_participants_once(f
     # participants: each study once; Cottraux's no-contact arm once (140, not 2 x 140)
     assert f"{att['participants']} (20 studies, 29 effect sizes)" in html
     assert f"{ces['participants']} (9 studies, 10 effect sizes)" in html
-    assert dependence.participants(pooled(finished, "cessation")) == ces["participants"]
+    assert dependence.participants(read_pooled(finished, "cessation")) == ces["participants"]
     assert "Studies included in meta-analysis (reports; effect sizes)</th><td class=\"num\">29 (" in html
     assert "; 39)</td>" in html
 
@@ -213,7 +205,7 @@ def test_report_gives_the_model_the_rho_table_and_the_methods(finished):
 def test_forest_groups_effect_sizes_under_their_study(finished):
     from metasr.figures.forest import Column, arm_columns, build_rows
 
-    att = pooled(finished, "attractiveness")
+    att = read_pooled(finished, "attractiveness")
     columns = arm_columns(att, {}) + [Column("weight", "Weight"), Column("effect", "")]
     rows, footnotes = build_rows(att, columns, "year")
     titles = [r.label for r in rows if r.kind == "group_title"]
@@ -222,7 +214,7 @@ def test_forest_groups_effect_sizes_under_their_study(finished):
     assert kirsch == ["red vs control, female raters", "red vs control, male raters"]
     assert sum(r.kind == "study" for r in rows) == 29
     assert any(f.startswith("Three-level model (REML): σ² between studies") for f in footnotes)
-    ces = pooled(finished, "cessation")
+    ces = read_pooled(finished, "cessation")
     rows, _ = build_rows(ces, arm_columns(ces, {}) + [Column("weight", "Weight"), Column("effect", "")], "year")
     labels = [r.label for r in rows]
     i = labels.index("Cottraux et al. 1983")

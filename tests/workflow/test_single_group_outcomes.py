@@ -17,9 +17,8 @@ import math
 from pathlib import Path
 
 import pytest
-import yaml
 
-from harness import run_snakemake
+from harness import finished_review, read_pooled, write_config
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "measures"
 REFERENCE = json.loads((FIXTURES / "measures.json").read_text())
@@ -71,15 +70,12 @@ def single_group_review(dest: Path) -> Path:
                        "narrative": None},
         "outcomes": {oid: {"label": label, "measure": measure} for oid, (_, measure, label, _) in OUTCOMES.items()},
     }
-    (root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return root
+    return write_config(root, config)
 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
-    root = single_group_review(tmp_path_factory.mktemp("single") / "review")
-    run_snakemake(root, "--cores", "2")
-    return root
+    return finished_review(single_group_review(tmp_path_factory.mktemp("single") / "review"))
 
 
 def reference(dataset: str, measure: str) -> dict:
@@ -89,7 +85,7 @@ def reference(dataset: str, measure: str) -> dict:
 @pytest.mark.parametrize("oid", list(OUTCOMES))
 def test_single_group_outcomes_pool_as_metafor_and_back_transform(finished, oid):
     dataset, measure, _, _ = OUTCOMES[oid]
-    pooled = json.loads((finished / "results" / "pooled" / f"{oid}.json").read_text())
+    pooled = read_pooled(finished, oid)
     case = reference(dataset, measure)
     assert pooled["status"] == "pooled" and pooled["k"] == case["expected"]["k"]
     for key in ("estimate", "ci_lb", "ci_ub", "tau2", "pi_lb", "pi_ub"):

@@ -21,9 +21,8 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-import yaml
 
-from harness import run_snakemake
+from harness import finished_review, read_pooled, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -70,19 +69,12 @@ def bcg_review(root: Path) -> Path:
         "outcomes": {"tb": {"label": "Tuberculosis", **copy.deepcopy(settings)},
                      "tb_early": {"label": "Tuberculosis, 8 earliest trials", **copy.deepcopy(settings)}},
     }
-    (root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return root
+    return write_config(root, config)
 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
-    root = bcg_review(tmp_path_factory.mktemp("smallstudy") / "review")
-    run_snakemake(root, "--cores", "2")
-    return root
-
-
-def pooled(root: Path, oid: str) -> dict:
-    return json.loads((root / "results" / "pooled" / f"{oid}.json").read_text())
+    return finished_review(bcg_review(tmp_path_factory.mktemp("smallstudy") / "review"))
 
 
 def metasr_pool(table: Path, *args: str) -> dict:
@@ -93,7 +85,7 @@ def metasr_pool(table: Path, *args: str) -> dict:
 
 
 def test_every_small_study_method_equals_metasr_pool(finished):
-    small = pooled(finished, "tb")["small_study"]
+    small = read_pooled(finished, "tb")["small_study"]
     cli = metasr_pool(finished / "results" / "extraction" / "tb.csv", "--pet-peese", "--selmodel", "stepfun",
                       "--steps", "0.025", "--selmodel-alternative", "less")
     assert small["reported_egger"] == "egger" and small["egger"]["model"] == "rma"
@@ -105,7 +97,7 @@ def test_every_small_study_method_equals_metasr_pool(finished):
 
 
 def test_the_meta_regression_equals_metasr_pool(finished, tmp_path):
-    regression = pooled(finished, "tb")["meta_regression"]
+    regression = read_pooled(finished, "tb")["meta_regression"]
     with open(finished / "results" / "extraction" / "tb.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     with open(finished / "data" / "extraction" / "studies.csv", newline="") as fh:
@@ -123,7 +115,7 @@ def test_the_meta_regression_equals_metasr_pool(finished, tmp_path):
 
 
 def test_too_few_studies_skip_with_their_reasons(finished):
-    early = pooled(finished, "tb_early")
+    early = read_pooled(finished, "tb_early")
     assert early["k"] == 8
     assert early["small_study"]["skipped"] == "k = 8 < 10: small-study methods not run (Cochrane Handbook 13.3.5.4)"
     assert early["meta_regression"]["skipped"].startswith("k = 8 for 1 moderator coefficient")
@@ -132,7 +124,7 @@ def test_too_few_studies_skip_with_their_reasons(finished):
 
 
 def test_figures_show_the_one_reported_egger_test_and_the_regression(finished):
-    egger = pooled(finished, "tb")["small_study"]["egger"]
+    egger = read_pooled(finished, "tb")["small_study"]["egger"]
     funnel = (finished / "results" / "figures" / "tb_funnel.svg").read_text()
     assert f"Egger's test P = {egger['pval']:.2f}" in funnel
     bubble = (finished / "results" / "figures" / "tb_bubble.svg").read_text()
@@ -148,7 +140,7 @@ def test_the_report_has_every_section_with_its_caveats_and_reasons(finished):
         assert method in small
     assert "low power with fewer than 10 studies" in small and "not a correction" in small
     assert "not run" not in small
-    p = pooled(finished, "tb")["small_study"]["egger"]["pval"]
+    p = read_pooled(finished, "tb")["small_study"]["egger"]["pval"]
     assert f"P = {p:.3f}" in small
     assert tb.index('data-figure="tb_funnel"') < tb.index('data-table="tb_small_study"')  # funnel first
     regression = tb.split('data-table="tb_meta_regression"')[1].split("</table>")[0]
