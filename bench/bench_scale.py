@@ -31,7 +31,6 @@ and number (see src/metasr/simulate).
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import shutil

@@ -10,9 +10,6 @@ numbers come from the pooling result; nothing is fitted here.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 from metasr import display as dp

@@ -20,18 +20,15 @@ Expected optional `subgroups` block in the pooled JSON (studies carry `subgroup`
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator
 
-from metasr import display as dp
-from metasr import measures
+from metasr import display as dp, measures
 from metasr.display import arm_value  # noqa: F401  (one definition, shared with the report)
 from metasr.figures import style as st
 from metasr.stats.subgroup import normalise_subgroups  # noqa: F401  (the report reads levels the same way)
@@ -173,7 +170,7 @@ def study_label(study: dict) -> str:
 
 
 def study_row(study: dict, columns: list[Column], disp: measures.Display,
-              formats: "Formats | None" = None) -> Row:
+              formats: Formats | None = None) -> Row:
     formats = formats or column_formats([study], columns, disp)
     cells = {}
     for col in columns:

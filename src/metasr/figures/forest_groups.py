@@ -8,8 +8,7 @@ model pools. The footer names the model, its variance components, rho and robust
 
 from __future__ import annotations
 
-from metasr import dependence
-from metasr import display as dp
+from metasr import dependence, display as dp
 from metasr.figures import style as st
 from metasr.figures.forest import Row, sort_studies, study_label, study_row
 

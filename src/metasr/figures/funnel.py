@@ -12,9 +12,7 @@ when a result lacks them). Filled studies are drawn only when the pooling result
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 from matplotlib.lines import Line2D

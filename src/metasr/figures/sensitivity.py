@@ -9,16 +9,20 @@ y = its influence on the pooled result, (theta - theta_(-i))² / var(theta_(-i))
 
 from __future__ import annotations
 
-import json
-import math
-from pathlib import Path
-
 import numpy as np
 
 from metasr import display as dp
 from metasr.figures import style as st
-from metasr.figures.forest import (PAD_IN, ROW_IN, draw_diamond, draw_intervals, draw_markers,
-                                   set_effect_ticks, sort_studies, study_label)
+from metasr.figures.forest import (
+    PAD_IN,
+    ROW_IN,
+    draw_diamond,
+    draw_intervals,
+    draw_markers,
+    set_effect_ticks,
+    sort_studies,
+    study_label,
+)
 
 PLOT_IN = 2.6
 LABEL_MAX_IN = 2.8

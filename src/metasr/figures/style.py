@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from functools import lru_cache
-from pathlib import Path
 
 import matplotlib
 from matplotlib import colors as mcolors

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from matplotlib.lines import Line2D
 
-from metasr import display as dp
-from metasr import measures
+from metasr import display as dp, measures
 from metasr.dependence import study_count
 from metasr.figures import style as st
 from metasr.figures.forest import PAD_IN, draw_diamond, draw_interval, set_effect_ticks
