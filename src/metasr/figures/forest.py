@@ -21,6 +21,7 @@ Expected optional `subgroups` block in the pooled JSON (studies carry `subgroup`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from matplotlib.collections import LineCollection
@@ -59,6 +60,11 @@ class Row:
     bold: bool = False
     study_id: str = ""
 
+    def __post_init__(self):
+        # Anything but a finite number (missing, NaN, text) is None, so geometry checks only None.
+        self.est, self.lb, self.ub, self.weight = (dp.finite(v) for v in (self.est, self.lb, self.ub,
+                                                                           self.weight))
+
 
 @dataclass
 class Column:
@@ -82,8 +88,9 @@ def effect_header(pooled: dict) -> tuple[str, str]:
         model = f"IV, Random ({method})"
     from metasr.figures.forest_groups import model_header  # several effect sizes per study
 
-    if model_header(pooled):
-        return name, model_header(pooled)
+    header = model_header(pooled)
+    if header:
+        return name, header
     test = (pooled.get("test") or "z").lower()
     return name, f"{model}, 95% CI" + (" (Knapp-Hartung)" if test in {"knha", "t"} else "")
 
@@ -99,7 +106,7 @@ ARM_FIELDS = {  # which statistics a family's table shows per group, with RevMan
 }
 
 
-def arm_fields(measure: str) -> list[tuple[str, str]]:
+def arm_fields(measure: str | None) -> list[tuple[str, str]]:
     family = measures.get(measure).family if measures.known(measure) else "generic"
     return ARM_FIELDS.get(family, [("total", "Total")])
 
@@ -129,8 +136,9 @@ def favours_labels(outcome_cfg: dict, review_cfg: dict) -> tuple[str, str]:
     effect is experimental minus (or over) control, so with `higher_is: worse` a positive effect
     is bad for the experimental group: left favours experimental, right favours control."""
     given = (outcome_cfg or {}).get("favours") or {}
-    if isinstance(given, (list, tuple)) and len(given) == 2:  # the config schema's [left, right]
-        given = {"left": given[0], "right": given[1]}
+    if isinstance(given, (list, tuple)):  # the config schema's [left, right]
+        left, right = given
+        given = {"left": left, "right": right}
     groups = (review_cfg or {}).get("groups") or {}
     exp = groups.get("experimental", "experimental")
     ctl = groups.get("control", "control")
@@ -147,8 +155,8 @@ def favours_labels(outcome_cfg: dict, review_cfg: dict) -> tuple[str, str]:
 def sort_studies(studies: list[dict], sort_by: str = "year") -> list[dict]:
     """Order rows as reviewers expect: by year (then label), by weight (largest first), by effect."""
     def year_key(s):
-        y = s.get("year")
-        return (0 if st.is_number(y) else 1, float(y) if st.is_number(y) else 0,
+        year = dp.finite(s.get("year"))
+        return (0 if year is not None else 1, year if year is not None else 0,
                 str(s.get("label") or s.get("study_id")))
 
     if sort_by == "weight":
@@ -163,9 +171,9 @@ def sort_studies(studies: list[dict], sort_by: str = "year") -> list[dict]:
 
 def study_label(study: dict) -> str:
     label = str(study.get("label") or study.get("study_id") or "")
-    year = study.get("year")
-    if st.is_number(year) and str(int(float(year))) not in label:
-        label = f"{label} {int(float(year))}"
+    year = dp.finite(study.get("year"))
+    if year is not None and str(int(year)) not in label:
+        label = f"{label} {int(year)}"
     return label
 
 
@@ -185,17 +193,17 @@ def study_row(study: dict, columns: list[Column], disp: measures.Display,
     own = disp.for_study(study)
     cells["effect"] = dp.estimate(yi, lb, ub, own, formats.effect)
     label = study_label(study) + study_marks(study)
-    return Row("study", label, cells, yi, lb, ub,
-               float(weight) if st.is_number(weight) else None, study_id=str(study.get("study_id") or ""))
+    return Row("study", label, cells, yi, lb, ub, weight, study_id=str(study.get("study_id") or ""))
 
 
 def study_interval(study: dict) -> tuple:
     """(yi, ci_lb, ci_ub) on the analysis scale; a z-based CI from sei or vi when none is given."""
     yi, lb, ub = study.get("yi"), study.get("ci_lb"), study.get("ci_ub")
-    sei = study.get("sei") if st.is_number(study.get("sei")) else (
-        math.sqrt(study["vi"]) if st.is_number(study.get("vi")) else None)
-    if st.is_number(yi) and not st.is_number(lb) and sei is not None:
-        lb, ub = yi - Z975 * sei, yi + Z975 * sei
+    estimate, sei, vi = dp.finite(yi), dp.finite(study.get("sei")), dp.finite(study.get("vi"))
+    if sei is None and vi is not None:
+        sei = math.sqrt(vi)
+    if estimate is not None and not st.is_number(lb) and sei is not None:
+        lb, ub = estimate - Z975 * sei, estimate + Z975 * sei
     return yi, lb, ub
 
 
@@ -208,7 +216,7 @@ class Formats:
 
 
 def column_formats(studies: list[dict], columns: list[Column], disp: measures.Display,
-                   pooled_rows: list[tuple] = ()) -> Formats:
+                   pooled_rows: Sequence[tuple] = ()) -> Formats:
     """One number of decimals for the means and SDs of every arm column (so that "5" never sits
     beside "5.00") and one for the effect column (studies and pooled rows together), as
     metasr.display chooses them."""
@@ -257,15 +265,15 @@ def heterogeneity_text(m: dict, fixed: bool) -> str:
     if not fixed and st.is_number(m.get("tau2")):
         parts.append(f"Tau² = {dp.tau2(m['tau2'])}")  # a small non-zero tau² does not read 0.00
     if st.is_number(m.get("Q")):
-        df = m.get("Q_df")
-        df_text = f", df = {int(df)}" if st.is_number(df) else ""
+        df = dp.finite(m.get("Q_df"))
+        df_text = f", df = {int(df)}" if df is not None else ""
         parts.append(f"Chi² = {dp.number(m['Q'])}{df_text} ({dp.p_value(m.get('Q_pval'))})")
     if st.is_number(m.get("I2")):
         parts.append(f"I² = {dp.percent(m['I2'], 0)}")
     return "Heterogeneity: " + "; ".join(parts) if parts else ""
 
 
-def overall_text(m: dict, test: str) -> str:
+def overall_text(m: dict, test: str | None) -> str:
     if not st.is_number(m.get("stat")):
         return ""
     name = "Z" if (test or "z").lower() == "z" else "t"
@@ -273,11 +281,11 @@ def overall_text(m: dict, test: str) -> str:
 
 
 def subgroup_difference_text(sub: dict) -> str:
-    q, df = sub.get("Q_between"), sub.get("Q_between_df")
-    if not st.is_number(q):
+    q, df = dp.finite(sub.get("Q_between")), dp.finite(sub.get("Q_between_df"))
+    if q is None:
         return ""
-    i2 = max(0.0, (q - df) / q) * 100 if st.is_number(df) and q > 0 else 0.0
-    df_text = f", df = {int(df)}" if st.is_number(df) else ""
+    i2 = max(0.0, (q - df) / q) * 100 if df is not None and q > 0 else 0.0
+    df_text = f", df = {int(df)}" if df is not None else ""
     return (f"Test for subgroup differences: Chi² = {dp.number(q)}{df_text} "
             f"({dp.p_value(sub.get('Q_between_pval'))}), I² = {dp.percent(i2)}")
 
@@ -416,10 +424,10 @@ def axis_half_width(rows: list[Row], disp: measures.Display) -> float:
     """Half-width of the symmetric axis around the null, on the analysis scale."""
     null = disp.null or 0.0
     pooled_bounds = [abs(v - null) for r in rows if r.kind in {"total", "subtotal", "prediction"}
-                     for v in (r.lb, r.ub, r.est) if st.is_number(v)]
+                     for v in (r.lb, r.ub, r.est) if v is not None]
     study_bounds = sorted(abs(v - null) for r in rows if r.kind == "study"
-                          for v in (r.lb, r.ub) if st.is_number(v))
-    squares = [abs(r.est - null) * SQUARE_ROOM for r in rows if r.kind == "study" and st.is_number(r.est)]
+                          for v in (r.lb, r.ub) if v is not None)
+    squares = [abs(r.est - null) * SQUARE_ROOM for r in rows if r.kind == "study" and r.est is not None]
     if not study_bounds and not pooled_bounds and not squares:
         return math.log(2) if disp.ratio else 1.0
     core = study_bounds[int(0.9 * (len(study_bounds) - 1))] if study_bounds else 0.0
@@ -431,10 +439,10 @@ def axis_half_width(rows: list[Row], disp: measures.Display) -> float:
 def data_limits(rows: list[Row]) -> tuple[float, float]:
     """An axis spanning every study's square, the pooled intervals and most study CIs, with a margin."""
     pooled = [v for r in rows if r.kind in {"total", "subtotal", "prediction"}
-              for v in (r.lb, r.ub, r.est) if st.is_number(v)]
-    squares = [r.est for r in rows if r.kind == "study" and st.is_number(r.est)]
-    lows = sorted(r.lb for r in rows if r.kind == "study" and st.is_number(r.lb))
-    highs = sorted(r.ub for r in rows if r.kind == "study" and st.is_number(r.ub))
+              for v in (r.lb, r.ub, r.est) if v is not None]
+    squares = [r.est for r in rows if r.kind == "study" and r.est is not None]
+    lows = sorted(r.lb for r in rows if r.kind == "study" and r.lb is not None)
+    highs = sorted(r.ub for r in rows if r.kind == "study" and r.ub is not None)
     if len(lows) > 4:
         lows, highs = [lows[int(0.1 * (len(lows) - 1))]], [highs[int(0.9 * (len(highs) - 1))]]
     values = pooled + lows + highs + squares
@@ -447,7 +455,8 @@ def data_limits(rows: list[Row]) -> tuple[float, float]:
 
 def marker_size(weight: float | None, max_weight: float) -> float:
     """Square side in points; area proportional to weight, as in RevMan."""
-    if not st.is_number(weight) or max_weight <= 0:
+    weight = dp.finite(weight)
+    if weight is None or max_weight <= 0:
         return 5.0
     return max(2.5, 9.0 * math.sqrt(weight / max_weight))
 
@@ -469,7 +478,7 @@ def draw_intervals(ax, ys, lbs, ubs, limits, colour, lw=0.9):
     left, right = axis_range(limits)
     half = (right - left) / 2
     segments, arrows = [], []
-    for y, lb, ub in zip(ys, lbs, ubs):
+    for y, lb, ub in zip(ys, lbs, ubs, strict=True):
         if not (st.is_number(lb) and st.is_number(ub)):
             continue
         lo, hi = max(lb, left), min(ub, right)
@@ -759,19 +768,19 @@ def _draw_plot(ax, rows: list[Row], disp: measures.Display, n_rows: int):
                       [n_rows - 1])
     if disp.null is not None:
         ax.plot([disp.null, disp.null], [0, last_pooled + 1], color=st.COLOURS["null"], lw=0.6, zorder=1)
-    max_w = max([r.weight for r in rows if r.kind == "study" and st.is_number(r.weight)] or [0])
-    studies = [(i + 0.5, row) for i, row in enumerate(rows)
-               if row.kind == "study" and st.is_number(row.est)]
+    max_w = max([r.weight for r in rows if r.kind == "study" and r.weight is not None] or [0.0])
+    studies = [(i + 0.5, row) for i, row in enumerate(rows) if row.kind == "study" and row.est is not None]
     draw_intervals(ax, [y for y, _ in studies], [r.lb for _, r in studies],
                    [r.ub for _, r in studies], (lo, hi), st.COLOURS["study"])
-    shown = [(y, r) for y, r in studies if lo <= r.est <= hi]
-    draw_markers(ax, [r.est for _, r in shown], [y for y, _ in shown],
-                 [marker_size(r.weight, max_w) for _, r in shown], st.COLOURS["study"])
+    shown = [(y, r.est, r.weight) for y, r in studies if r.est is not None and lo <= r.est <= hi]
+    draw_markers(ax, [est for _, est, _ in shown], [y for y, _, _ in shown],
+                 [marker_size(weight, max_w) for _, _, weight in shown], st.COLOURS["study"])
     for i, row in enumerate(rows):
         y = i + 0.5
         if row.kind == "study":
             continue
-        elif row.kind in {"total", "subtotal"} and st.is_number(row.est):
+        elif row.kind in {"total", "subtotal"} and row.est is not None and row.lb is not None \
+                and row.ub is not None:  # an estimate without its CI has no diamond
             colour = st.COLOURS["pooled" if row.kind == "total" else "subtotal"]
             lb, ub = max(row.lb, lo), min(row.ub, hi)
             draw_diamond(ax, y, row.est, lb, ub, colour)
@@ -826,13 +835,14 @@ def rob_panel(studies: list[dict], rob_rows: list[dict] | None) -> RobPanel:
     if not assessed:
         return RobPanel([], {}, ["Risk of bias: not assessed for any study of this outcome "
                                  "(rob_tool and the tool's columns in the studies sheet)."])
-    tools = sorted({a.tool.id: a.tool for a in assessed.values()}.values(), key=lambda t: t.id)
+    tools = sorted({a.tool.id: a.tool for a in assessed.values() if a.tool}.values(), key=lambda t: t.id)
     n = max(len(t.bias_domains) for t in tools)
-    cells, used = {}, set()
+    cells: dict[str, list[tuple[str, str] | None]] = {}
+    used: set[str] = set()
     for s in studies:
         sid = str(s.get("study_id"))
         study = assessed.get(sid)
-        if study is None:  # not assessed: grey cells, never a judgement
+        if study is None or study.tool is None:  # not assessed: grey cells, never a judgement
             cells[sid] = [(rob.JUDGEMENTS[""][0], "")] * (n + 1)
             used.add("")
             continue
@@ -871,14 +881,14 @@ def _draw_rob(canvas: Canvas, lay: Layout, rows: list[Row], panel: RobPanel) -> 
     canvas.text((left + right) / 2, top + ROW_IN * (1.0 + extra), "Risk of bias", ha="center",
                 weight="bold")
     canvas.hline(left, right, top + ROW_IN * (1.2 + extra))
-    for x, header in zip(centres, panel.headers):
+    for x, header in zip(centres, panel.headers, strict=True):
         canvas.text(x, top + ROW_IN * (2.1 + extra), header, ha="center", weight="bold")
     canvas.hline(left - ROB_GAP_IN, right, top + lay.header_h)
     for i, row in enumerate(rows):
         if row.kind != "study" or row.study_id not in panel.cells:
             continue
         y = lay.body_top + ROW_IN * (i + 0.5)
-        for x, cell in zip(centres, panel.cells[row.study_id]):
+        for x, cell in zip(centres, panel.cells[row.study_id], strict=True):
             if cell is None:
                 continue
             colour, symbol = cell
