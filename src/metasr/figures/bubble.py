@@ -72,7 +72,7 @@ def _draw(pooled: dict, regression: dict, title: str):
     return fig
 
 
-def _panel(ax, panel: dict, yi, areas, disp, limits) -> None:
+def _panel(ax, panel: dict, yi, areas, disp, limits: tuple[float, float]) -> None:
     if panel["kind"] == "numeric":
         x = np.asarray(panel["x"], float)
         line = panel.get("line")
@@ -102,7 +102,8 @@ def _panel(ax, panel: dict, yi, areas, disp, limits) -> None:
 def _notes(regression: dict) -> str:
     df = regression.get("QM_df") or [None, None]
     stat = f"F({df[0]}, {df[1]})" if df[1] is not None else f"QM({df[0]})"
-    parts = [f"{regression.get('formula')}: {stat} = {dp.number(regression.get('QM'))}, {dp.p_value(regression.get('QM_pval'))}"]
+    parts = [f"{regression.get('formula')}: {stat} = {dp.number(regression.get('QM'))}, "
+             f"{dp.p_value(regression.get('QM_pval'))}"]
     if st.is_number(regression.get("R2")):
         parts.append(f"R² = {dp.number(regression['R2'], 1)}%")
     parts.append(f"k = {regression.get('k')}; bubble area ∝ weight; band: 95% CI of the line")

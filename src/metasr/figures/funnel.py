@@ -65,13 +65,14 @@ def filled_studies(trimfill: dict, small: dict | None = None) -> list[tuple[floa
     if filled is None and small:
         filled = small.get("filled")
     if isinstance(filled, dict):
-        filled = [{"yi": y, "vi": v} for y, v in zip(filled.get("yi") or [], filled.get("vi") or [])]
+        filled = [{"yi": y, "vi": v} for y, v in zip(filled.get("yi") or [], filled.get("vi") or [],
+                                                                  strict=True)]
     if isinstance(filled, list):
         return [(float(f["yi"]), math.sqrt(float(f["vi"]))) for f in filled
                 if st.is_number(f.get("yi")) and st.is_number(f.get("vi"))]
     if isinstance(trimfill.get("yi_fill"), list):
         return [(float(y), math.sqrt(float(v)))
-                for y, v in zip(trimfill["yi_fill"], trimfill.get("vi_fill") or [])]
+                for y, v in zip(trimfill["yi_fill"], trimfill.get("vi_fill") or [], strict=True)]
     return []
 
 
@@ -177,8 +178,8 @@ def _notes(small: dict, trimfill: dict, filled: list, disp, k: int) -> str:
         parts.append(f"Egger's test {dp.p_value(egger['pval'])}")
     elif "skipped" in small:
         parts.append(f"Small-study tests not run: {small['skipped']}")
-    k0 = trimfill.get("k0")
-    if st.is_number(k0):
+    k0 = st.finite(trimfill.get("k0"))
+    if k0 is not None:
         text = f"trim-and-fill: {int(k0)} stud{'y' if int(k0) == 1 else 'ies'} filled"
         if int(k0) and not filled:
             text += " (positions not in the pooling result, not drawn)"

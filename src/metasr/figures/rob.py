@@ -20,7 +20,7 @@ from metasr import rob as tools
 from metasr.errors import InputError, Problem
 from metasr.figures import style as st
 from metasr.io import read_csv
-from metasr.rob import JUDGEMENTS, OVERALL, StudyRob
+from metasr.rob import JUDGEMENTS, OVERALL, StudyRob, Tool
 
 LEGEND_ORDER = ("low", "low except confounding", "some concerns", "moderate", "unclear", "high",
                 "serious", "very high", "critical", "no information", "")
@@ -75,15 +75,15 @@ def _legend(fig, y, words):
                frameon=False, fontsize=st.FONT_SIZE - 0.5, handlelength=1.2)
 
 
-def _columns(tool) -> list[str]:
+def _columns(tool: Tool) -> list[str]:
     return [d.column for d in tool.domains] + [OVERALL]
 
 
-def _headers(tool) -> list[str]:
+def _headers(tool: Tool) -> list[str]:
     return [tool.short(d) for d in tool.domains] + ["Overall"]
 
 
-def assessed_panels(studies: list[StudyRob]) -> list[tuple[object, list[StudyRob]]]:
+def assessed_panels(studies: list[StudyRob]) -> list[tuple[Tool, list[StudyRob]]]:
     """(tool, its assessed studies) for every tool that assessed at least one study."""
     panels = [(tool, [s for s in studies if s.tool is tool and s.assessed])
               for tool in tools.TOOLS.values()]
@@ -207,8 +207,7 @@ def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None =
             ax.text(0.2 / width, i + 0.5, f"{tool.name} (n = {len(rows)})", weight="bold",
                     va="center", transform=labels)
             i += 1
-            for column, short, domain in zip(_columns(tool), _headers(tool),
-                                             list(tool.domains) + [None]):
+            for column, short, domain in zip(_columns(tool), _headers(tool), [*tool.domains, None], strict=True):
                 left = 0.0
                 for value in LEGEND_ORDER:
                     share = 100 * sum(share_of[s.study_id] for s in rows
