@@ -33,12 +33,13 @@ def _aligned(values, n):
 
 
 def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list[str],
-                         extra_header: str, reference: tuple | None, disp,
-                         label_header: str):
-    """A forest of model estimates (one per row), with the full-data estimate as reference."""
+                         extra_header: str, reference: tuple[float | None, float | None, float | None] | None,
+                         disp, label_header: str):
+    """A forest of model estimates (one per row), with the full-data estimate (and its CI, where it
+    has one) as reference."""
     n = len(labels)
-    decimals = dp.estimate_decimals([*zip(est, lb, ub), *([reference] if reference else [])], disp)
-    texts = [dp.estimate(e, a, b, disp, decimals) for e, a, b in zip(est, lb, ub)]
+    decimals = dp.estimate_decimals([*zip(est, lb, ub, strict=True), *([reference] if reference else [])], disp)
+    texts = [dp.estimate(e, a, b, disp, decimals) for e, a, b in zip(est, lb, ub, strict=True)]
     label_w = min(LABEL_MAX_IN, max([st.text_width_in(t) for t in labels + [label_header]]))
     effect_w = max(st.text_width_in(t) for t in texts + ["Estimate [95% CI]"]) + PAD_IN
     extra_w = max(st.text_width_in(t) for t in extra + [extra_header]) + PAD_IN if extra else 0
@@ -89,12 +90,14 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
     if disp.null is not None:
         ax.axvline(disp.null, color=st.COLOURS["null"], lw=0.6)
-    if reference:
-        ax.axvspan(max(reference[1], lo), min(reference[2], hi), color="#e8eef6", lw=0,
-                   zorder=0)
-        ax.axvline(reference[0], color=st.COLOURS["pooled"], lw=0.6, ls=(0, (2, 2)))
-        draw_diamond(ax, n + 1.5, reference[0], max(reference[1], lo),
-                     min(reference[2], hi), st.COLOURS["pooled"], half_height=0.3)
+    ref_est, ref_lb, ref_ub = (dp.finite(v) for v in reference or (None, None, None))
+    if ref_lb is not None and ref_ub is not None:
+        ax.axvspan(max(ref_lb, lo), min(ref_ub, hi), color="#e8eef6", lw=0, zorder=0)
+    if ref_est is not None:
+        ax.axvline(ref_est, color=st.COLOURS["pooled"], lw=0.6, ls=(0, (2, 2)))
+        if ref_lb is not None and ref_ub is not None:
+            draw_diamond(ax, n + 1.5, ref_est, max(ref_lb, lo), min(ref_ub, hi), st.COLOURS["pooled"],
+                         half_height=0.3)
     drawn = [i for i in range(n) if st.is_number(est[i])]
     draw_intervals(ax, [i + 0.5 for i in drawn], [lb[i] for i in drawn], [ub[i] for i in drawn],
                    (lo, hi), st.COLOURS["study"])
@@ -215,7 +218,7 @@ def plot_baujat(pooled: dict):
         return fig
 
 
-def _label_outliers(ax, studies, x, y, x_max, y_max, width_in, height_in, limit=10):
+def _label_outliers(ax, studies, x, y, x_max, y_max, width_in: float, height_in: float, limit: int = 10) -> None:
     """Name up to `limit` outlying studies, most outlying first, skipping any label that would
     overlap one already placed (boxes in inches), so labels never collide."""
     size = st.FONT_SIZE - 1
