@@ -95,7 +95,8 @@ def footer_lines(pooled: dict) -> list[str] | None:
              f"within {_pct(levels[1])}); sampling errors within a study correlated with ρ = {dep.get('rho', 0):g}; "
              f"{dependence.counts_text(pooled)}."]
     if st.is_number(model.get("Q")):
-        lines.append(f"Heterogeneity: Q = {dp.number(model['Q'])}, df = {model.get('Q_df')} ({dp.p_value(model.get('Q_pval'))})")
+        lines.append(f"Heterogeneity: Q = {dp.number(model['Q'])}, df = {model.get('Q_df')} "
+                     f"({dp.p_value(model.get('Q_pval'))})")
     if model.get("robust"):
         lines.append(f"Test for overall effect (CR2 cluster-robust, Satterthwaite df = {model.get('df', 0):.1f}): "
                      f"t = {abs(model.get('stat') or 0):.2f} ({dp.p_value(model.get('pval'))})")

@@ -56,17 +56,19 @@ def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
                        ub=on_axis(model.get("ci_ub")))
         published = pooled.get("published") or cfg.get("published")
         if published and st.is_number(published.get("estimate")):
-            def to_axis(v):
-                if disp.kind in ANALYSIS_SCALE_PANELS:
-                    return disp.forward(v)
-                return v * 100 if st.is_number(v) and disp.percent else v if st.is_number(v) else None
-
-            row["published"] = {"est": to_axis(published["estimate"]),
-                                "lb": to_axis(published.get("ci_lb")),
-                                "ub": to_axis(published.get("ci_ub")),
+            row["published"] = {"est": _published_on_axis(published["estimate"], disp),
+                                "lb": _published_on_axis(published.get("ci_lb"), disp),
+                                "ub": _published_on_axis(published.get("ci_ub"), disp),
                                 "source": published.get("source", "")}
         rows.append(row)
     return rows
+
+
+def _published_on_axis(value, disp: measures.Display):
+    """A published number (natural scale) where the outcome's panel draws it."""
+    if disp.kind in ANALYSIS_SCALE_PANELS:
+        return disp.forward(value)
+    return value * 100 if st.is_number(value) and disp.percent else value if st.is_number(value) else None
 
 
 def _text(row: dict) -> tuple[str, str]:
@@ -126,7 +128,7 @@ def plot_summary(pooled_results: list[dict], config: dict):
             fig.text(margin / width, 1 - y / height, line, fontsize=st.FONT_SIZE + 2,
                      weight="bold")
         y += 0.1
-        for (kind, panel_rows), panel_h in zip(panels, heights):
+        for kind, panel_rows in panels:
             y = _draw_panel(fig, kind, panel_rows, y, width, height, margin, label_w, k_w,
                             ours_w, pub_w, plot_x0, groups)
         handles = [Line2D([], [], marker="D", ls="none", color=st.COLOURS["pooled"],
@@ -162,7 +164,7 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
         tops.append(offset)
         offset += row_height(row["lines"])
     body_h = offset
-    for top, row in zip(tops, rows):
+    for top, row in zip(tops, rows, strict=True):
         yb = fy(body_top + top + ROW_IN * 0.62)
         ours, theirs = _text(row)
         for j, line in enumerate(row["lines"]):
@@ -187,7 +189,7 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
     ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
     if axis.null is not None:
         ax.axvline(axis.null, color=st.COLOURS["null"], lw=0.6)
-    for top, row in zip(tops, rows):  # diamond and published marker at the row's first line
+    for top, row in zip(tops, rows, strict=True):  # diamond and published marker at the row's first line
         if "est" in row and all(st.is_number(row.get(k)) for k in ("lb", "ub")):
             draw_diamond(ax, top + ROW_IN * 0.35, row["est"], max(row["lb"], lo), min(row["ub"], hi),
                          st.COLOURS["pooled"], half_height=0.2 * ROW_IN)
