@@ -24,7 +24,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from metasr import measures
-from metasr.display import finite, is_number, tick  # noqa: F401  (figures use them as st.*)
+from metasr.display import finite, is_number, tick  # noqa: F401  (figures use them as style.*)
 from metasr.io import atomic_path
 
 if TYPE_CHECKING:
