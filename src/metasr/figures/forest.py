@@ -61,9 +61,9 @@ class Row:
     study_id: str = ""
 
     def __post_init__(self):
-        # Anything but a finite number (missing, NaN, text) is None, so geometry checks only None.
-        self.est, self.lb, self.ub, self.weight = (dp.finite(v) for v in (self.est, self.lb, self.ub,
-                                                                           self.weight))
+        # Anything but a finite number (missing, NaN, text) is None: the geometry checks only for None.
+        self.est, self.lb, self.ub = dp.finite(self.est), dp.finite(self.lb), dp.finite(self.ub)
+        self.weight = dp.finite(self.weight)
 
 
 @dataclass
