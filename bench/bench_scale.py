@@ -31,7 +31,6 @@ and number (see src/metasr/simulate).
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import shutil
@@ -167,9 +166,9 @@ def bench_outcomes(args) -> dict:
             run = run_measured([*WORKFLOW, "--cores", "2"], cwd=workdir, timeout=args.timeout, stdout=log)
         times = job_times(workdir)
         done = sum(r["jobs"] for r in times.values())
-        entry = {"outcomes": n, "studies": args.studies, "records": args.records, "png": "auto" if args.png is None else args.png, "jobs": n_jobs,
-                 "jobs_done": done, "simulate": sim, "dry_run": dry, "run": run, "job_times": times,
-                 "workdir": str(workdir)}
+        entry = {"outcomes": n, "studies": args.studies, "records": args.records,
+                 "png": "auto" if args.png is None else args.png, "jobs": n_jobs, "jobs_done": done,
+                 "simulate": sim, "dry_run": dry, "run": run, "job_times": times, "workdir": str(workdir)}
         results.append(entry)
         print(json.dumps({k: v for k, v in entry.items() if k != "job_times"}, indent=1), flush=True)
         if not args.keep and not run["timed_out"] and run["returncode"] == 0:
@@ -461,11 +460,13 @@ def summary(args) -> dict:
                   "wall per outcome | load (1 min) before/after |", "|---|---|---|---|---|---|---|---|"]
         for n, r in sorted(runs.items()):
             run = r["run"]
-            done = f" (stopped; {r['jobs_done']} of {r['jobs']} jobs done)" if run["timed_out"] else \
-                f" (failed, exit {run['returncode']}; {r['jobs_done']} of {r['jobs']} jobs done)" if run["returncode"] else ""
+            progress = f"{r['jobs_done']} of {r['jobs']} jobs done"
+            done = f" (stopped; {progress})" if run["timed_out"] else \
+                f" (failed, exit {run['returncode']}; {progress})" if run["returncode"] else ""
+            per_outcome = "-" if run["timed_out"] or run["returncode"] else f"{run['wall_s'] / n:.1f} s"
             lines.append(f"| {n} (x {r['studies']}) | {r['jobs']} | {r['dry_run']['wall_s']:.1f} s | "
                          f"{run['wall_s']:.0f} s{done} | {run['cpu_s']:.0f} s | {run['peak_rss_mb']:.0f} MB | "
-                         f"{'-' if run['timed_out'] or run['returncode'] else format(run['wall_s'] / n, '.1f') + ' s'} | "
+                         f"{per_outcome} | "
                          f"{run['load_before'].split()[0]} / {run['load_after'].split()[0]} |")
         biggest = max(runs)
         workdir = Path(runs[biggest]["workdir"])
@@ -491,7 +492,8 @@ def summary(args) -> dict:
                 smk = f"{older[-1]['snakemake']['wall_s']:.0f} s" if older else smk
             lines.append(f"| {r['records']:,} | {r['direct']['unique']:,} | {t['parse']:.1f} s | {t['dedup']:.1f} s | "
                          f"{t['write']:.1f} s | {t['screen']:.1f} s | {total:.1f} s | "
-                         f"{sum(r['direct'].get('cpu', {}).values()):.1f} s | {1000 * total / r['records']:.2f} s | {r['direct']['peak_rss_mb']:.0f} MB | {smk} | "
+                         f"{sum(r['direct'].get('cpu', {}).values()):.1f} s | {1000 * total / r['records']:.2f} s | "
+                         f"{r['direct']['peak_rss_mb']:.0f} MB | {smk} | "
                          f"{r['direct']['load_before'].split()[0]} |")
     for res in newest("overhead")[-1:]:
         lines += ["", "| what | CPU | wall |", "|---|---|---|"]
@@ -511,8 +513,8 @@ def summary(args) -> dict:
                          f"{r[name]['load'].split()[0]} |")
         for rule in JOB_RULES:
             v = r[rule]
-            lines.append(f"| {rule} | {v['import_cpu_s']:.2f} s | {v['work_cpu_s']:.2f} s | {v['import_wall_s']:.2f} s | "
-                         f"{v['work_wall_s']:.2f} s | {v['load'].split()[0]} |")
+            lines.append(f"| {rule} | {v['import_cpu_s']:.2f} s | {v['work_cpu_s']:.2f} s | "
+                         f"{v['import_wall_s']:.2f} s | {v['work_wall_s']:.2f} s | {v['load'].split()[0]} |")
     for res in newest("parse")[-1:]:
         lines += ["", "| outcomes | load_review wall | CPU | validate_review (CPU) | usable_rows (CPU) | "
                   "per outcome (CPU) | load before |", "|---|---|---|---|---|---|---|"]

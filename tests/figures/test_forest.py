@@ -263,3 +263,14 @@ def test_subgroups_drawn_as_the_engine_fits_them(bcg_pooled, tmp_path):
     assert text.count("Subtotal (95% CI)") == 3  # the one-study level keeps its own estimate
     assert "not applicable (one study)" in text
     assert f"Chi² = {sub['Q_between']:.2f}, df = 2" in text
+
+
+def test_pooled_estimate_without_its_interval_is_drawn_without_a_diamond(bcg_pooled, tmp_path):
+    # A pooled estimate whose CI could not be computed (null bounds in the JSON) used to stop the
+    # figure with a TypeError where the diamond is cut at the axis limits.
+    model = {**bcg_pooled["model"], "ci_lb": None, "ci_ub": None, "pi_lb": None, "pi_ub": None}
+    pooled = {**bcg_pooled, "model": model, "subgroups": None}
+    figure = forest.plot_forest(pooled, {}, {})
+    diamonds = [p for ax in figure.axes for p in ax.patches if type(p).__name__ == "Polygon"]
+    assert diamonds == []
+    assert "Total (95% CI)" in svg_text(pooled, tmp_path)

@@ -51,3 +51,15 @@ def test_two_hundred_studies_labels_do_not_collide(synthetic_pooled, tmp_path):
     assert text.count("+ Synthetic study") == 200
     named = (tmp_path / "b.svg").read_text().count("Synthetic study")
     assert 1 <= named <= 10
+
+
+def test_leave1out_reference_without_its_interval(bcg_pooled, tmp_path):
+    # The full-data estimate without a CI (null bounds in the JSON) used to stop the figure with a
+    # TypeError where the reference band and diamond are cut at the axis limits.
+    pooled = {**bcg_pooled, "model": {**bcg_pooled["model"], "ci_lb": None, "ci_ub": None}}
+    figure = sensitivity.plot_leave1out(pooled)
+    axes = figure.axes[0]
+    assert len(axes.patches) == 0  # neither the reference band nor its diamond
+    assert len(axes.lines) == 2  # the null line and the full-data estimate's dashed line
+    save_figure(figure, tmp_path / "l1o.svg")
+    assert "All studies" in (tmp_path / "l1o.svg").read_text()

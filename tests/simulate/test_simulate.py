@@ -131,17 +131,17 @@ def test_every_reported_form_occurs():
     # Forms are drawn per row; over enough rows every one the simulator knows appears.
     import numpy as np
 
-    from metasr.simulate import effects as fx
+    from metasr.simulate import effects as simulated_effects
 
     rng = np.random.default_rng(3)
-    study = fx.Study("S1", "A 2020", "A", 2020, 60, 60, 1.0, "pubmed:0", ["W1"], "Spain", "a trial")
+    study = simulated_effects.Study("S1", "A 2020", "A", 2020, 60, 60, 1.0, "pubmed:0", ["W1"], "Spain", "a trial")
     seen = set()
     for i in range(60):
-        outcome = fx.make_outcome(rng, i)
-        fx.simulate_outcome_rows(rng, outcome, [study] * 20, seed=3)
+        outcome = simulated_effects.make_outcome(rng, i)
+        simulated_effects.simulate_outcome_rows(rng, outcome, [study] * 20, seed=3)
         seen |= {(outcome.measure, t["form"]) for t in outcome.truth}
     forms = {f for _, f in seen}
-    assert set(fx.CONTINUOUS_FORMS) - {"p_value"} <= forms | {"p_value"}
+    assert set(simulated_effects.CONTINUOUS_FORMS) - {"p_value"} <= forms | {"p_value"}
     assert {"events_n", "events_persontime", "effect_ci", "direction_only", "p_value", "t_stat"} <= forms
 
 

@@ -55,7 +55,8 @@ def register(subparsers) -> None:
                              "cannot be pooled gets a row saying why, the others are pooled, and the exit status is 1)")
     parser.add_argument("--what", choices=WHAT, default="full",
                         help="full: the whole analysis (default); fit: the model alone (k, estimate, se, stat, pval, "
-                             "CI, tau2 and its SE, I2, H2, Q and its test, PI, transformed) -- much faster for many groups")
+                             "CI, tau2 and its SE, I2, H2, Q and its test, PI, transformed) -- much faster for many "
+                             "groups")
     parser.add_argument("--format", choices=FORMATS, default="json",
                         help="json: one object (keyed by group with --by); jsonl: one JSON object per line (group); "
                              "csv: one row per group, nested sections as dotted columns (egger.pval), lists only in "
@@ -63,7 +64,8 @@ def register(subparsers) -> None:
     parser.add_argument("--scale", choices=("identity", "log"),
                         help="scale of CI-form rows (yi, ci_lb, ci_ub); default log for measures analysed as logs")
     escalc = parser.add_argument_group("escalc options (metafor's names and defaults)")
-    escalc.add_argument("--add", type=float, help="added to counts as --to says (default 1/2; 0 for PAS, PFT, IRS, IRFT)")
+    escalc.add_argument("--add", type=float,
+                        help="added to counts as --to says (default 1/2; 0 for PAS, PFT, IRS, IRFT)")
     escalc.add_argument("--to", choices=measures.TO_VALUES, default="only0",
                         help="which studies get --add: only0 (with a zero count, default), all, if0all, none")
     escalc.add_argument("--drop00", action="store_true",
@@ -122,10 +124,11 @@ def _pool_one(args, options: dict, multilevel: bool) -> int:
 
     table = read_study_table(args.input)
     if multilevel:
-        from metasr.stats.multilevel import analyse_multilevel as pool
+        from metasr.stats.multilevel import analyse_multilevel
+
+        result = analyse_multilevel(table, **options)  # JSON-safe already
     else:
-        pool = analyse
-    result = pool(table, **options)  # JSON-safe already
+        result = analyse(table, **options)
     if args.what == "fit":
         result = grouped.fit_part(result)
     if args.format == "json":
@@ -166,7 +169,8 @@ def _pool_by(args, options: dict, multilevel: bool) -> int:
     finally:
         progress.close()
     if failed:
-        shown = "\n".join(_clip(f"  {args.by} = {row.key or '(blank)'}: {grouped.row_message(row)}") for row in failed[:10])
+        shown = "\n".join(_clip(f"  {args.by} = {row.key or '(blank)'}: {grouped.row_message(row)}")
+                          for row in failed[:10])
         more = f"\n  ... and {len(failed) - 10} more" if len(failed) > 10 else ""
         print(f"{len(failed)} of {total} groups could not be pooled (status 'failed' in the output):\n{shown}{more}",
               file=sys.stderr)
@@ -239,7 +243,8 @@ def add_modelling_arguments(parser) -> None:
                        help="side of the missing studies (default: from the sign of Egger's slope)")
     group.add_argument("--fsn", metavar="TYPE", action="append", choices=("Rosenthal", "Orwin", "Rosenberg"),
                        help="fail-safe N (repeat for several types); section 'fsn'")
-    group.add_argument("--fsn-target", type=float, metavar="VALUE", help="Orwin's target effect (default: half the mean)")
+    group.add_argument("--fsn-target", type=float, metavar="VALUE",
+                       help="Orwin's target effect (default: half the mean)")
     group.add_argument("--tes", action="store_true", help="test of excess significance; section 'tes'")
     group.add_argument("--hc", action="store_true", help="Henmi-Copas interval; section 'hc'")
     group.add_argument("--selmodel", choices=("stepfun", "beta"),
@@ -249,19 +254,21 @@ def add_modelling_arguments(parser) -> None:
     group.add_argument("--selmodel-alternative", choices=("greater", "less", "two.sided"), default="greater",
                        help="sidedness of the p-values the selection acts on (default greater)")
     group.add_argument("--btt", metavar="COEFS",
-                       help="Wald test that these coefficients (names or metafor's 1-based positions, comma-separated) are 0; "
-                            "section 'wald' (QM, QMdf, QMp)")
+                       help="Wald test that these coefficients (names or metafor's 1-based positions, "
+                            "comma-separated) are 0; section 'wald' (QM, QMdf, QMp)")
     group.add_argument("--anova", metavar="FORMULA", dest="anova_reduced",
                        help="likelihood-ratio test of the model against this reduced moderator formula ('1' for "
                             "intercept only; REML fits are refitted by ML); section 'anova'")
-    group.add_argument("--fit-stats", action="store_true", help="log-likelihood, deviance, AIC, BIC, AICc (ML and REML)")
+    group.add_argument("--fit-stats", action="store_true",
+                       help="log-likelihood, deviance, AIC, BIC, AICc (ML and REML)")
     group.add_argument("--permutations", type=int, metavar="N",
                        help="permutation test: exact when there are at most N arrangements, else N random "
                             "ones; section 'permutest'")
     group.add_argument("--exact-permutations", action="store_true", help="always the exact permutation test")
     group.add_argument("--seed", type=int, dest="permutation_seed", metavar="N", help="seed of random permutations")
     group.add_argument("--tau2-ci", choices=("QP", "PL", "GENQ"),
-                       help="CI for tau2: Q-profile, profile likelihood (ML/REML fits) or generalised Q; section 'tau2_ci'")
+                       help="CI for tau2: Q-profile, profile likelihood (ML/REML fits) or generalised Q; "
+                            "section 'tau2_ci'")
     group.add_argument("--baujat", action="store_true", help="Baujat coordinates on the fitted model; section 'baujat'")
 
 
@@ -275,7 +282,8 @@ def modelling_options(args):
         try:
             steps = [float(s) for s in args.steps.split(",") if s.strip()]
         except ValueError:
-            raise InputError(f"--steps must be numbers between 0 and 1, got {args.steps!r}", hint="e.g. --steps 0.025,0.5")
+            raise InputError(f"--steps must be numbers between 0 and 1, got {args.steps!r}",
+                             hint="e.g. --steps 0.025,0.5") from None
     return ModellingOptions(
         weights=args.weights, regtest_model=args.regtest_model, regtest_predictor=args.regtest_predictor, ni=args.ni,
         pet_peese=args.pet_peese, trimfill_estimator=args.trimfill_estimator, trimfill_side=args.trimfill_side,

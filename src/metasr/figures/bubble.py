@@ -10,13 +10,10 @@ numbers come from the pooling result; nothing is fitted here.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 from metasr import display as dp
-from metasr.figures import style as st
+from metasr.figures import style
 from metasr.figures.funnel import axis_scale
 
 PANEL_IN = 3.1          # width of a panel with its axis labels
@@ -36,33 +33,34 @@ def plot_bubble(pooled: dict):
     """The bubble plot of one pooled outcome, or a figure saying why there is none."""
     title = f"{pooled.get('label') or pooled.get('outcome')}: meta-regression"
     regression = pooled.get("meta_regression") or {}
-    with st.style():
+    with style.style():
         if not regression:
-            return st.message_figure(title, "Bubble plot not drawn: no meta-regression is configured.")
+            return style.message_figure(title, "Bubble plot not drawn: no meta-regression is configured.")
         if "skipped" in regression:
-            return st.message_figure(title, f"Bubble plot not drawn: {regression['skipped']}")
+            return style.message_figure(title, f"Bubble plot not drawn: {regression['skipped']}")
         return _draw(pooled, regression, title)
 
 
 def _draw(pooled: dict, regression: dict, title: str):
-    disp = st.display(pooled)
+    disp = style.display(pooled)
     panels = regression["moderators"]
     yi = np.asarray(regression["yi"], float)
     areas = bubble_areas(regression["weights"])
     bands = [np.asarray(p["line"][key], float) for p in panels if p.get("line") for key in ("ci_lb", "ci_ub")]
     bands += [np.asarray([lv[key] for lv in p["levels"]], float) for p in panels if p.get("levels")
               for key in ("ci_lb", "ci_ub")]
-    lo, hi = st.value_limits([*yi, *np.concatenate(bands or [yi])], disp)
+    lo, hi = style.value_limits([*yi, *np.concatenate(bands or [yi])], disp)
     cols = min(len(panels), 2)
     rows = -(-len(panels) // cols)
     width = 0.5 + cols * (PANEL_IN + 0.4)
-    title_lines = st.wrap_to_width(title, width - 0.6, size=st.FONT_SIZE + 2, weight="bold", max_lines=2)
-    notes = st.split_clauses(_notes(regression), width - 0.6, size=st.FONT_SIZE - 0.5)
+    title_lines = style.wrap_to_width(title, width - 0.6, size=style.FONT_SIZE + 2, weight="bold", max_lines=2)
+    notes = style.split_clauses(_notes(regression), width - 0.6, size=style.FONT_SIZE - 0.5)
     top = 0.2 + 0.24 * len(title_lines) + 0.3          # inches from the top to the first panel
     height = top + rows * ROW_IN + 0.1 + 0.17 * len(notes)
-    fig = st.new_figure(width, height)
+    fig = style.new_figure(width, height)
     for i, line in enumerate(title_lines):
-        st.add_text(fig, 0.3 / width, 1 - (0.4 + 0.24 * i) / height, line, fontsize=st.FONT_SIZE + 2, weight="bold")
+        style.add_text(fig, 0.3 / width, 1 - (0.4 + 0.24 * i) / height, line, fontsize=style.FONT_SIZE + 2,
+                       weight="bold")
     for i, panel in enumerate(panels):
         r, c = divmod(i, cols)
         bottom = 1 - (top + r * ROW_IN + PANEL_HEIGHT_IN) / height
@@ -70,43 +68,44 @@ def _draw(pooled: dict, regression: dict, title: str):
                            PANEL_HEIGHT_IN / height])
         _panel(ax, panel, yi, areas, disp, (lo, hi))
     for i, line in enumerate(notes):
-        st.add_text(fig, 0.3 / width, (0.12 + 0.17 * (len(notes) - 1 - i)) / height, line,
-                    fontsize=st.FONT_SIZE - 0.5, color="#333333")
+        style.add_text(fig, 0.3 / width, (0.12 + 0.17 * (len(notes) - 1 - i)) / height, line,
+                    fontsize=style.FONT_SIZE - 0.5, color="#333333")
     return fig
 
 
-def _panel(ax, panel: dict, yi, areas, disp, limits) -> None:
+def _panel(ax, panel: dict, yi, areas, disp, limits: tuple[float, float]) -> None:
     if panel["kind"] == "numeric":
         x = np.asarray(panel["x"], float)
         line = panel.get("line")
         if line:
-            ax.fill_between(line["x"], line["ci_lb"], line["ci_ub"], color=st.COLOURS["grid"], lw=0)
-            ax.plot(line["x"], line["pred"], color=st.COLOURS["prediction"], lw=1.1)
+            ax.fill_between(line["x"], line["ci_lb"], line["ci_ub"], color=style.COLOURS["grid"], lw=0)
+            ax.plot(line["x"], line["pred"], color=style.COLOURS["prediction"], lw=1.1)
     else:
         levels = list(dict.fromkeys(lv["level"] for lv in panel.get("levels") or [])) or sorted(set(panel["x"]))
         x = np.array([levels.index(v) for v in panel["x"]], float)
         for j, lv in enumerate(panel.get("levels") or []):
-            ax.plot([j, j], [lv["ci_lb"], lv["ci_ub"]], color=st.COLOURS["prediction"], lw=1.1, zorder=4)
-            ax.plot([j - 0.18, j + 0.18], [lv["pred"]] * 2, color=st.COLOURS["prediction"], lw=1.6, zorder=4)
-        ax.set_xticks(range(len(levels)), [st.truncate_to_width(str(v), 0.9) for v in levels])
+            ax.plot([j, j], [lv["ci_lb"], lv["ci_ub"]], color=style.COLOURS["prediction"], lw=1.1, zorder=4)
+            ax.plot([j - 0.18, j + 0.18], [lv["pred"]] * 2, color=style.COLOURS["prediction"], lw=1.6, zorder=4)
+        ax.set_xticks(range(len(levels)), [style.truncate_to_width(str(v), 0.9) for v in levels])
         ax.set_xlim(-0.6, len(levels) - 0.4)
-    ax.scatter(x, yi, s=areas, color=st.COLOURS["study"], alpha=0.55, edgecolor="white", lw=0.5, zorder=3)
+    ax.scatter(x, yi, s=areas, color=style.COLOURS["study"], alpha=0.55, edgecolor="white", lw=0.5, zorder=3)
     if disp.null is not None:
-        ax.axhline(disp.null, color=st.COLOURS["null"], lw=0.6, ls=":")
+        ax.axhline(disp.null, color=style.COLOURS["null"], lw=0.6, ls=":")
     ax.set_ylim(*limits)
     if not disp.identity or disp.percent:
-        ax.set_yticks(*st.effect_ticks(*limits, disp))
+        ax.set_yticks(*style.effect_ticks(*limits, disp))
     ax.set_ylabel(f"{disp.name}{axis_scale(disp)}")
     ax.set_xlabel(panel["label"])
     if panel.get("note"):
-        ax.set_title(panel["note"], fontsize=st.FONT_SIZE - 1, color="#555555", loc="left", wrap=True)
+        ax.set_title(panel["note"], fontsize=style.FONT_SIZE - 1, color="#555555", loc="left", wrap=True)
 
 
 def _notes(regression: dict) -> str:
     df = regression.get("QM_df") or [None, None]
     stat = f"F({df[0]}, {df[1]})" if df[1] is not None else f"QM({df[0]})"
-    parts = [f"{regression.get('formula')}: {stat} = {dp.number(regression.get('QM'))}, {dp.p_value(regression.get('QM_pval'))}"]
-    if st.is_number(regression.get("R2")):
+    parts = [f"{regression.get('formula')}: {stat} = {dp.number(regression.get('QM'))}, "
+             f"{dp.p_value(regression.get('QM_pval'))}"]
+    if style.is_number(regression.get("R2")):
         parts.append(f"R² = {dp.number(regression['R2'], 1)}%")
     parts.append(f"k = {regression.get('k')}; bubble area ∝ weight; band: 95% CI of the line")
     return "; ".join(parts)

@@ -20,20 +20,18 @@ Expected optional `subgroups` block in the pooled JSON (studies carry `subgroup`
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator
 
-from metasr import display as dp
-from metasr import measures
+from metasr import display as dp, measures
 from metasr.display import arm_value  # noqa: F401  (one definition, shared with the report)
-from metasr.figures import style as st
+from metasr.figures import style
 from metasr.stats.subgroup import normalise_subgroups  # noqa: F401  (the report reads levels the same way)
 
 Z975 = 1.959963984540054
@@ -62,6 +60,11 @@ class Row:
     bold: bool = False
     study_id: str = ""
 
+    def __post_init__(self):
+        # Anything but a finite number (missing, NaN, text) is None: the geometry checks only for None.
+        self.est, self.lb, self.ub = dp.finite(self.est), dp.finite(self.lb), dp.finite(self.ub)
+        self.weight = dp.finite(self.weight)
+
 
 @dataclass
 class Column:
@@ -74,7 +77,7 @@ class Column:
 def effect_header(pooled: dict) -> tuple[str, str]:
     """RevMan-style two-line header of the effect column: name, then model and interval."""
     method = (pooled.get("method") or "REML").upper()
-    name = st.display(pooled).name
+    name = style.display(pooled).name
     if method == "MH":
         model = "M-H, Fixed"
     elif method == "PETO":
@@ -85,8 +88,9 @@ def effect_header(pooled: dict) -> tuple[str, str]:
         model = f"IV, Random ({method})"
     from metasr.figures.forest_groups import model_header  # several effect sizes per study
 
-    if model_header(pooled):
-        return name, model_header(pooled)
+    header = model_header(pooled)
+    if header:
+        return name, header
     test = (pooled.get("test") or "z").lower()
     return name, f"{model}, 95% CI" + (" (Knapp-Hartung)" if test in {"knha", "t"} else "")
 
@@ -102,7 +106,7 @@ ARM_FIELDS = {  # which statistics a family's table shows per group, with RevMan
 }
 
 
-def arm_fields(measure: str) -> list[tuple[str, str]]:
+def arm_fields(measure: str | None) -> list[tuple[str, str]]:
     family = measures.get(measure).family if measures.known(measure) else "generic"
     return ARM_FIELDS.get(family, [("total", "Total")])
 
@@ -132,8 +136,9 @@ def favours_labels(outcome_cfg: dict, review_cfg: dict) -> tuple[str, str]:
     effect is experimental minus (or over) control, so with `higher_is: worse` a positive effect
     is bad for the experimental group: left favours experimental, right favours control."""
     given = (outcome_cfg or {}).get("favours") or {}
-    if isinstance(given, (list, tuple)) and len(given) == 2:  # the config schema's [left, right]
-        given = {"left": given[0], "right": given[1]}
+    if isinstance(given, (list, tuple)):  # the config schema's [left, right]
+        left, right = given
+        given = {"left": left, "right": right}
     groups = (review_cfg or {}).get("groups") or {}
     exp = groups.get("experimental", "experimental")
     ctl = groups.get("control", "control")
@@ -150,14 +155,14 @@ def favours_labels(outcome_cfg: dict, review_cfg: dict) -> tuple[str, str]:
 def sort_studies(studies: list[dict], sort_by: str = "year") -> list[dict]:
     """Order rows as reviewers expect: by year (then label), by weight (largest first), by effect."""
     def year_key(s):
-        y = s.get("year")
-        return (0 if st.is_number(y) else 1, float(y) if st.is_number(y) else 0,
+        year = dp.finite(s.get("year"))
+        return (0 if year is not None else 1, year if year is not None else 0,
                 str(s.get("label") or s.get("study_id")))
 
     if sort_by == "weight":
         return sorted(studies, key=lambda s: (-(s.get("weight") or 0), year_key(s)))
     if sort_by == "effect":
-        return sorted(studies, key=lambda s: (s.get("yi") if st.is_number(s.get("yi")) else 0,
+        return sorted(studies, key=lambda s: (s.get("yi") if style.is_number(s.get("yi")) else 0,
                                               year_key(s)))
     if sort_by in {"none", "input"}:
         return list(studies)
@@ -166,14 +171,14 @@ def sort_studies(studies: list[dict], sort_by: str = "year") -> list[dict]:
 
 def study_label(study: dict) -> str:
     label = str(study.get("label") or study.get("study_id") or "")
-    year = study.get("year")
-    if st.is_number(year) and str(int(float(year))) not in label:
-        label = f"{label} {int(float(year))}"
+    year = dp.finite(study.get("year"))
+    if year is not None and str(int(year)) not in label:
+        label = f"{label} {int(year)}"
     return label
 
 
 def study_row(study: dict, columns: list[Column], disp: measures.Display,
-              formats: "Formats | None" = None) -> Row:
+              formats: Formats | None = None) -> Row:
     formats = formats or column_formats([study], columns, disp)
     cells = {}
     for col in columns:
@@ -188,17 +193,17 @@ def study_row(study: dict, columns: list[Column], disp: measures.Display,
     own = disp.for_study(study)
     cells["effect"] = dp.estimate(yi, lb, ub, own, formats.effect)
     label = study_label(study) + study_marks(study)
-    return Row("study", label, cells, yi, lb, ub,
-               float(weight) if st.is_number(weight) else None, study_id=str(study.get("study_id") or ""))
+    return Row("study", label, cells, yi, lb, ub, weight, study_id=str(study.get("study_id") or ""))
 
 
 def study_interval(study: dict) -> tuple:
     """(yi, ci_lb, ci_ub) on the analysis scale; a z-based CI from sei or vi when none is given."""
     yi, lb, ub = study.get("yi"), study.get("ci_lb"), study.get("ci_ub")
-    sei = study.get("sei") if st.is_number(study.get("sei")) else (
-        math.sqrt(study["vi"]) if st.is_number(study.get("vi")) else None)
-    if st.is_number(yi) and not st.is_number(lb) and sei is not None:
-        lb, ub = yi - Z975 * sei, yi + Z975 * sei
+    estimate, sei, vi = dp.finite(yi), dp.finite(study.get("sei")), dp.finite(study.get("vi"))
+    if sei is None and vi is not None:
+        sei = math.sqrt(vi)
+    if estimate is not None and not style.is_number(lb) and sei is not None:
+        lb, ub = estimate - Z975 * sei, estimate + Z975 * sei
     return yi, lb, ub
 
 
@@ -211,7 +216,7 @@ class Formats:
 
 
 def column_formats(studies: list[dict], columns: list[Column], disp: measures.Display,
-                   pooled_rows: list[tuple] = ()) -> Formats:
+                   pooled_rows: Sequence[tuple] = ()) -> Formats:
     """One number of decimals for the means and SDs of every arm column (so that "5" never sits
     beside "5.00") and one for the effect column (studies and pooled rows together), as
     metasr.display chooses them."""
@@ -257,30 +262,30 @@ def totals_cells(studies: list[dict], columns: list[Column]) -> dict:
 
 def heterogeneity_text(m: dict, fixed: bool) -> str:
     parts = []
-    if not fixed and st.is_number(m.get("tau2")):
+    if not fixed and style.is_number(m.get("tau2")):
         parts.append(f"Tau² = {dp.tau2(m['tau2'])}")  # a small non-zero tau² does not read 0.00
-    if st.is_number(m.get("Q")):
-        df = m.get("Q_df")
-        df_text = f", df = {int(df)}" if st.is_number(df) else ""
+    if style.is_number(m.get("Q")):
+        df = dp.finite(m.get("Q_df"))
+        df_text = f", df = {int(df)}" if df is not None else ""
         parts.append(f"Chi² = {dp.number(m['Q'])}{df_text} ({dp.p_value(m.get('Q_pval'))})")
-    if st.is_number(m.get("I2")):
+    if style.is_number(m.get("I2")):
         parts.append(f"I² = {dp.percent(m['I2'], 0)}")
     return "Heterogeneity: " + "; ".join(parts) if parts else ""
 
 
-def overall_text(m: dict, test: str) -> str:
-    if not st.is_number(m.get("stat")):
+def overall_text(m: dict, test: str | None) -> str:
+    if not style.is_number(m.get("stat")):
         return ""
     name = "Z" if (test or "z").lower() == "z" else "t"
     return f"Test for overall effect: {name} = {dp.number(abs(m['stat']))} ({dp.p_value(m.get('pval'))})"
 
 
 def subgroup_difference_text(sub: dict) -> str:
-    q, df = sub.get("Q_between"), sub.get("Q_between_df")
-    if not st.is_number(q):
+    q, df = dp.finite(sub.get("Q_between")), dp.finite(sub.get("Q_between_df"))
+    if q is None:
         return ""
-    i2 = max(0.0, (q - df) / q) * 100 if st.is_number(df) and q > 0 else 0.0
-    df_text = f", df = {int(df)}" if st.is_number(df) else ""
+    i2 = max(0.0, (q - df) / q) * 100 if df is not None and q > 0 else 0.0
+    df_text = f", df = {int(df)}" if df is not None else ""
     return (f"Test for subgroup differences: Chi² = {dp.number(q)}{df_text} "
             f"({dp.p_value(sub.get('Q_between_pval'))}), I² = {dp.percent(i2)}")
 
@@ -289,7 +294,7 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
     """Table rows (with estimates on the analysis scale) and the footnote lines."""
     from metasr.figures import forest_groups
 
-    disp = st.display(pooled)
+    disp = style.display(pooled)
     studies = sort_studies(pooled.get("studies") or [], sort_by)
     model = pooled.get("model") or {}
     fixed = (pooled.get("method") or "").upper() in FIXED_METHODS | {"MH", "PETO"}
@@ -321,7 +326,7 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
                                       disp, formats.effect)
         rows.append(Row("total", "Total (95% CI)", cells, model.get("estimate"),
                         model.get("ci_lb"), model.get("ci_ub"), bold=True))
-        if st.is_number(model.get("pi_lb")) and not fixed:
+        if style.is_number(model.get("pi_lb")) and not fixed:
             pi_text = dp.interval(dp.shown(model["pi_lb"], disp), dp.shown(model["pi_ub"], disp),
                                   formats.effect)
             rows.append(Row("prediction", "Prediction interval", {"effect": pi_text}, None,
@@ -363,7 +368,7 @@ def subtotal_rows(level: dict, members: list[dict], columns: list[Column], disp,
     cells = totals_cells(members, columns)
     cells["weight"] = dp.percent(sum(s.get("weight") or 0 for s in members))
     est = level.get("estimate")
-    if not st.is_number(est):
+    if not style.is_number(est):
         cells["effect"] = "not estimated"
         return [Row("subtotal", "Subtotal", cells, bold=True)]
     cells["effect"] = dp.estimate(est, level.get("ci_lb"), level.get("ci_ub"), disp, formats.effect)
@@ -419,25 +424,25 @@ def axis_half_width(rows: list[Row], disp: measures.Display) -> float:
     """Half-width of the symmetric axis around the null, on the analysis scale."""
     null = disp.null or 0.0
     pooled_bounds = [abs(v - null) for r in rows if r.kind in {"total", "subtotal", "prediction"}
-                     for v in (r.lb, r.ub, r.est) if st.is_number(v)]
+                     for v in (r.lb, r.ub, r.est) if v is not None]
     study_bounds = sorted(abs(v - null) for r in rows if r.kind == "study"
-                          for v in (r.lb, r.ub) if st.is_number(v))
-    squares = [abs(r.est - null) * SQUARE_ROOM for r in rows if r.kind == "study" and st.is_number(r.est)]
+                          for v in (r.lb, r.ub) if v is not None)
+    squares = [abs(r.est - null) * SQUARE_ROOM for r in rows if r.kind == "study" and r.est is not None]
     if not study_bounds and not pooled_bounds and not squares:
         return math.log(2) if disp.ratio else 1.0
     core = study_bounds[int(0.9 * (len(study_bounds) - 1))] if study_bounds else 0.0
     needed = max(pooled_bounds + squares + [core, max(study_bounds or [0]) if len(study_bounds) <= 4 else 0])
     needed = max(needed, 0.05)
-    return st.null_half_width(needed, disp)
+    return style.null_half_width(needed, disp)
 
 
 def data_limits(rows: list[Row]) -> tuple[float, float]:
     """An axis spanning every study's square, the pooled intervals and most study CIs, with a margin."""
     pooled = [v for r in rows if r.kind in {"total", "subtotal", "prediction"}
-              for v in (r.lb, r.ub, r.est) if st.is_number(v)]
-    squares = [r.est for r in rows if r.kind == "study" and st.is_number(r.est)]
-    lows = sorted(r.lb for r in rows if r.kind == "study" and st.is_number(r.lb))
-    highs = sorted(r.ub for r in rows if r.kind == "study" and st.is_number(r.ub))
+              for v in (r.lb, r.ub, r.est) if v is not None]
+    squares = [r.est for r in rows if r.kind == "study" and r.est is not None]
+    lows = sorted(r.lb for r in rows if r.kind == "study" and r.lb is not None)
+    highs = sorted(r.ub for r in rows if r.kind == "study" and r.ub is not None)
     if len(lows) > 4:
         lows, highs = [lows[int(0.1 * (len(lows) - 1))]], [highs[int(0.9 * (len(highs) - 1))]]
     values = pooled + lows + highs + squares
@@ -450,7 +455,8 @@ def data_limits(rows: list[Row]) -> tuple[float, float]:
 
 def marker_size(weight: float | None, max_weight: float) -> float:
     """Square side in points; area proportional to weight, as in RevMan."""
-    if not st.is_number(weight) or max_weight <= 0:
+    weight = dp.finite(weight)
+    if weight is None or max_weight <= 0:
         return 5.0
     return max(2.5, 9.0 * math.sqrt(weight / max_weight))
 
@@ -472,8 +478,8 @@ def draw_intervals(ax, ys, lbs, ubs, limits, colour, lw=0.9):
     left, right = axis_range(limits)
     half = (right - left) / 2
     segments, arrows = [], []
-    for y, lb, ub in zip(ys, lbs, ubs):
-        if not (st.is_number(lb) and st.is_number(ub)):
+    for y, lb, ub in zip(ys, lbs, ubs, strict=True):
+        if not (style.is_number(lb) and style.is_number(ub)):
             continue
         lo, hi = max(lb, left), min(ub, right)
         if hi < left or lo > right:
@@ -519,26 +525,26 @@ def plot_forest(pooled: dict, outcome_cfg: dict | None = None, review_cfg: dict 
     title = f"{pooled.get('label') or pooled.get('outcome')}"
     if not pooled.get("studies"):
         message = pooled.get("status_message") or "no study-level data yet"
-        with st.style():
-            return st.message_figure(title, f"Forest plot not drawn: {message}.")
+        with style.style():
+            return style.message_figure(title, f"Forest plot not drawn: {message}.")
     sort_by = sort_by or (outcome_cfg.get("forest") or {}).get("sort_by", "year")
     if outcome_cfg.get("scale"):
         pooled = {**pooled, "scale": outcome_cfg["scale"]}
-    with st.style():
+    with style.style():
         return _draw(pooled, outcome_cfg, review_cfg, sort_by, title, rob_rows)
 
 
 def _column_widths(rows, columns, label_header):
-    label_w = min(LABEL_MAX_IN, max([st.text_width_in(r.label, weight="bold" if r.bold else
+    label_w = min(LABEL_MAX_IN, max([style.text_width_in(r.label, weight="bold" if r.bold else
                                                       "normal") for r in rows
                                      if r.kind not in {"note"}]
-                                    + [st.text_width_in(label_header, weight="bold"), 0.8]))
+                                    + [style.text_width_in(label_header, weight="bold"), 0.8]))
     widths = {}
     for col in columns:
         # The effect column's header is drawn centred over effect + plot, so it does not count.
         texts = [r.cells.get(col.key, "") for r in rows] + (
             [col.header] if col.key != "effect" else [])
-        widths[col.key] = max(st.text_width_in(t, weight="bold") for t in texts) + PAD_IN
+        widths[col.key] = max(style.text_width_in(t, weight="bold") for t in texts) + PAD_IN
     return label_w + PAD_IN, widths
 
 
@@ -547,11 +553,11 @@ class Canvas:
 
     def __init__(self, width_in: float, height_in: float):
         self.w, self.h = width_in, height_in
-        self.fig = st.new_figure(width_in, height_in)
+        self.fig = style.new_figure(width_in, height_in)
 
     def text(self, x_in, y_in, text, **kw):
         kw.setdefault("va", "baseline")
-        st.add_text(self.fig, x_in / self.w, 1 - y_in / self.h, text, **kw)
+        style.add_text(self.fig, x_in / self.w, 1 - y_in / self.h, text, **kw)
 
     def hline(self, x0_in, x1_in, y_in):
         y = 1 - y_in / self.h
@@ -606,12 +612,12 @@ def _group_headers(arms, widths, groups) -> tuple[dict, float]:
             continue
         group_name = groups.get(role, role.capitalize())
         natural = sum(widths[k] for k in keys)
-        need = min(st.text_width_in(group_name, weight="bold") + PAD_IN,
+        need = min(style.text_width_in(group_name, weight="bold") + PAD_IN,
                    max(natural, GROUP_MAX_IN))
         if need > natural:
             for k in keys:
                 widths[k] += (need - natural) / len(keys)
-        lines[role] = st.wrap_to_width(group_name, max(need, natural) - PAD_IN, weight="bold",
+        lines[role] = style.wrap_to_width(group_name, max(need, natural) - PAD_IN, weight="bold",
                                        max_lines=2)
     extra = 0.85 * (max([len(v) for v in lines.values()] or [1]) - 1)
     return lines, extra
@@ -628,12 +634,12 @@ def _layout(rows, footnotes, columns, arms, groups, favours, title, right_in: fl
     for col in columns:  # text is right-aligned in its column
         x += widths[col.key]
         right_edge[col.key] = x - PAD_IN / 2
-    title_lines = st.wrap_to_width(title, width - 2 * MARGIN_IN, size=st.FONT_SIZE + 2,
+    title_lines = style.wrap_to_width(title, width - 2 * MARGIN_IN, size=style.FONT_SIZE + 2,
                                    weight="bold", max_lines=3)
     foot_lines = [part for line in footnotes
-                  for part in st.split_clauses(line, width - 2 * MARGIN_IN)]
+                  for part in style.split_clauses(line, width - 2 * MARGIN_IN)]
     # Favours labels wrap onto two lines under each half of the axis, then are cut visibly.
-    favours = [st.wrap_to_width(label, PLOT_IN / 2 - 0.05, size=st.FONT_SIZE - 0.5,
+    favours = [style.wrap_to_width(label, PLOT_IN / 2 - 0.05, size=style.FONT_SIZE - 0.5,
                                 max_lines=2) for label in favours]
     return Layout(columns, widths, right_edge, label_w, group_lines, extra,
                   MARGIN_IN + table_w + 0.05, width, title_lines, foot_lines, favours,
@@ -650,7 +656,7 @@ def _draw(pooled, outcome_cfg, review_cfg, sort_by, title, rob_rows=None):
     name, model_line = effect_header(pooled)
     columns = arms + [Column("weight", "Weight"), Column("effect", model_line)]
     rows, footnotes = build_rows(pooled, columns, sort_by)
-    disp = st.display(pooled)
+    disp = style.display(pooled)
     favours = favours_labels(outcome_cfg, review_cfg) if disp.null is not None and not single_group(pooled) \
         else single_group_labels(outcome_cfg)
     panel = rob_panel(pooled.get("studies") or [], rob_rows) if wants_rob_columns(outcome_cfg) else None
@@ -661,7 +667,7 @@ def _draw(pooled, outcome_cfg, review_cfg, sort_by, title, rob_rows=None):
     y = 0.08
     for line in lay.title_lines:
         y += 0.24
-        canvas.text(MARGIN_IN, y, line, fontsize=st.FONT_SIZE + 2, weight="bold")
+        canvas.text(MARGIN_IN, y, line, fontsize=style.FONT_SIZE + 2, weight="bold")
     _draw_header(canvas, lay, arms, groups, name, model_line)
     _draw_table(canvas, lay, rows)
     ax = canvas.axes(lay.plot_x0, lay.body_top, PLOT_IN, lay.body_h)
@@ -688,13 +694,13 @@ def _draw_header(canvas: Canvas, lay: Layout, arms, groups, name, model_line):
     centre = (effect_left + lay.plot_x0 + PLOT_IN) / 2
     span = lay.plot_x0 + PLOT_IN - effect_left
     canvas.text(centre, top + ROW_IN * (1.0 + extra),
-                st.truncate_to_width(name, span, weight="bold"), ha="center", weight="bold")
+                style.truncate_to_width(name, span, weight="bold"), ha="center", weight="bold")
     y2 = top + ROW_IN * (2.1 + extra)
     canvas.text(MARGIN_IN, y2, LABEL_HEADER, weight="bold")
     for col in lay.columns:
         if col.key != "effect":
             canvas.text(lay.right_edge[col.key], y2, col.header, ha="right", weight="bold")
-    canvas.text(centre, y2, st.truncate_to_width(model_line, span, weight="bold"), ha="center",
+    canvas.text(centre, y2, style.truncate_to_width(model_line, span, weight="bold"), ha="center",
                 weight="bold")
     canvas.hline(MARGIN_IN, lay.plot_x0 + PLOT_IN, top + lay.header_h)
 
@@ -704,12 +710,12 @@ def _draw_table(canvas: Canvas, lay: Layout, rows: list[Row]):
         y = lay.body_top + ROW_IN * (i + 0.72)
         weight = "bold" if row.bold else "normal"
         if row.kind == "note":  # statistics lines may use the arm columns' room
-            lines = st.split_clauses(row.label, lay.plot_x0 - MARGIN_IN - 0.1,
-                                     size=st.FONT_SIZE - 1)
+            lines = style.split_clauses(row.label, lay.plot_x0 - MARGIN_IN - 0.1,
+                                     size=style.FONT_SIZE - 1)
             canvas.text(MARGIN_IN + 0.1, y, lines[0] + (" …" if len(lines) > 1 else ""),
-                        fontsize=st.FONT_SIZE - 1, color="#333333")
+                        fontsize=style.FONT_SIZE - 1, color="#333333")
             continue
-        canvas.text(MARGIN_IN, y, st.truncate_to_width(row.label, lay.label_w - PAD_IN + 0.005,
+        canvas.text(MARGIN_IN, y, style.truncate_to_width(row.label, lay.label_w - PAD_IN + 0.005,
                                                        weight=weight), weight=weight)
         for col in lay.columns:
             if row.cells.get(col.key):
@@ -723,7 +729,7 @@ def _draw_footer(canvas: Canvas, lay: Layout):
                             (lay.plot_x0 + PLOT_IN / 2 + 0.05, lay.favours[1], "left")):
         for j, line in enumerate(lines):
             canvas.text(x_in, below_axis + 0.42 + 0.15 * j, line, ha=ha,
-                        fontsize=st.FONT_SIZE - 0.5)
+                        fontsize=style.FONT_SIZE - 0.5)
     y = below_axis + lay.axis_h
     for line in lay.foot_lines:
         y += ROW_IN
@@ -739,7 +745,7 @@ def set_difference_ticks(ax, half: float) -> None:
 
 def set_effect_ticks(ax, lo: float, hi: float, disp: measures.Display) -> None:
     """Ticks of an effect axis spanning [lo, hi] (analysis scale), labelled as shown."""
-    ticks, labels = st.effect_ticks(lo, hi, disp)
+    ticks, labels = style.effect_ticks(lo, hi, disp)
     ax.set_xticks(ticks, labels)
 
 
@@ -757,32 +763,32 @@ def _draw_plot(ax, rows: list[Row], disp: measures.Display, n_rows: int):
     ax.set_yticks([])
     ax.patch.set_alpha(0)
     set_effect_ticks(ax, lo, hi, disp)
-    ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5, length=3, pad=2)
+    ax.tick_params(axis="x", labelsize=style.FONT_SIZE - 0.5, length=3, pad=2)
     last_pooled = max([i for i, r in enumerate(rows) if r.kind in {"total", "subtotal"}] or
                       [n_rows - 1])
     if disp.null is not None:
-        ax.plot([disp.null, disp.null], [0, last_pooled + 1], color=st.COLOURS["null"], lw=0.6, zorder=1)
-    max_w = max([r.weight for r in rows if r.kind == "study" and st.is_number(r.weight)] or [0])
-    studies = [(i + 0.5, row) for i, row in enumerate(rows)
-               if row.kind == "study" and st.is_number(row.est)]
+        ax.plot([disp.null, disp.null], [0, last_pooled + 1], color=style.COLOURS["null"], lw=0.6, zorder=1)
+    max_w = max([r.weight for r in rows if r.kind == "study" and r.weight is not None] or [0.0])
+    studies = [(i + 0.5, row) for i, row in enumerate(rows) if row.kind == "study" and row.est is not None]
     draw_intervals(ax, [y for y, _ in studies], [r.lb for _, r in studies],
-                   [r.ub for _, r in studies], (lo, hi), st.COLOURS["study"])
-    shown = [(y, r) for y, r in studies if lo <= r.est <= hi]
-    draw_markers(ax, [r.est for _, r in shown], [y for y, _ in shown],
-                 [marker_size(r.weight, max_w) for _, r in shown], st.COLOURS["study"])
+                   [r.ub for _, r in studies], (lo, hi), style.COLOURS["study"])
+    shown = [(y, r.est, r.weight) for y, r in studies if r.est is not None and lo <= r.est <= hi]
+    draw_markers(ax, [est for _, est, _ in shown], [y for y, _, _ in shown],
+                 [marker_size(weight, max_w) for _, _, weight in shown], style.COLOURS["study"])
     for i, row in enumerate(rows):
         y = i + 0.5
         if row.kind == "study":
             continue
-        elif row.kind in {"total", "subtotal"} and st.is_number(row.est):
-            colour = st.COLOURS["pooled" if row.kind == "total" else "subtotal"]
+        elif row.kind in {"total", "subtotal"} and row.est is not None and row.lb is not None \
+                and row.ub is not None:  # an estimate without its CI has no diamond
+            colour = style.COLOURS["pooled" if row.kind == "total" else "subtotal"]
             lb, ub = max(row.lb, lo), min(row.ub, hi)
             draw_diamond(ax, y, row.est, lb, ub, colour)
             if row.kind == "total":
                 ax.plot([row.est, row.est], [0, y], color=colour, lw=0.5, ls=(0, (2, 2)),
                         zorder=1)
         elif row.kind == "prediction":
-            draw_interval(ax, y, row.lb, row.ub, (lo, hi), st.COLOURS["prediction"], lw=1.6)
+            draw_interval(ax, y, row.lb, row.ub, (lo, hi), style.COLOURS["prediction"], lw=1.6)
 
 
 def forest_figure(pooled: dict, context):
@@ -829,13 +835,14 @@ def rob_panel(studies: list[dict], rob_rows: list[dict] | None) -> RobPanel:
     if not assessed:
         return RobPanel([], {}, ["Risk of bias: not assessed for any study of this outcome "
                                  "(rob_tool and the tool's columns in the studies sheet)."])
-    tools = sorted({a.tool.id: a.tool for a in assessed.values()}.values(), key=lambda t: t.id)
+    tools = sorted({a.tool.id: a.tool for a in assessed.values() if a.tool}.values(), key=lambda t: t.id)
     n = max(len(t.bias_domains) for t in tools)
-    cells, used = {}, set()
+    cells: dict[str, list[tuple[str, str] | None]] = {}
+    used: set[str] = set()
     for s in studies:
         sid = str(s.get("study_id"))
         study = assessed.get(sid)
-        if study is None:  # not assessed: grey cells, never a judgement
+        if study is None or study.tool is None:  # not assessed: grey cells, never a judgement
             cells[sid] = [(rob.JUDGEMENTS[""][0], "")] * (n + 1)
             used.add("")
             continue
@@ -874,14 +881,14 @@ def _draw_rob(canvas: Canvas, lay: Layout, rows: list[Row], panel: RobPanel) -> 
     canvas.text((left + right) / 2, top + ROW_IN * (1.0 + extra), "Risk of bias", ha="center",
                 weight="bold")
     canvas.hline(left, right, top + ROW_IN * (1.2 + extra))
-    for x, header in zip(centres, panel.headers):
+    for x, header in zip(centres, panel.headers, strict=True):
         canvas.text(x, top + ROW_IN * (2.1 + extra), header, ha="center", weight="bold")
     canvas.hline(left - ROB_GAP_IN, right, top + lay.header_h)
     for i, row in enumerate(rows):
         if row.kind != "study" or row.study_id not in panel.cells:
             continue
         y = lay.body_top + ROW_IN * (i + 0.5)
-        for x, cell in zip(centres, panel.cells[row.study_id]):
+        for x, cell in zip(centres, panel.cells[row.study_id], strict=True):
             if cell is None:
                 continue
             colour, symbol = cell
@@ -889,7 +896,7 @@ def _draw_rob(canvas: Canvas, lay: Layout, rows: list[Row], panel: RobPanel) -> 
                                          edgecolor="#555555", lw=0.4,
                                          transform=canvas.fig.dpi_scale_trans))
             if symbol:
-                canvas.text(x, y + 0.035, symbol, ha="center", fontsize=st.FONT_SIZE - 1,
+                canvas.text(x, y + 0.035, symbol, ha="center", fontsize=style.FONT_SIZE - 1,
                             weight="bold", color=_ink(colour))
 
 

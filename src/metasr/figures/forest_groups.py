@@ -8,9 +8,8 @@ model pools. The footer names the model, its variance components, rho and robust
 
 from __future__ import annotations
 
-from metasr import dependence
-from metasr import display as dp
-from metasr.figures import style as st
+from metasr import dependence, display as dp
+from metasr.figures import style
 from metasr.figures.forest import Row, sort_studies, study_label, study_row
 
 INDENT = "   "
@@ -45,12 +44,12 @@ def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year") -> list[Row
             rows.append(study_row({**effect_sizes[0], "weight": head.get("weight")}, columns, disp))
             continue
         weight = head.get("weight")
-        cells = {"weight": f"{weight:.1f}%" if st.is_number(weight) else ""}
+        cells = {"weight": f"{weight:.1f}%" if style.is_number(weight) else ""}
         rows.append(Row("group_title", study_label(head), cells, bold=True))
         for s in effect_sizes:
             row = study_row({**s, "weight": s.get("weight")}, columns, disp)
             row.label = INDENT + (dependence.es_label(s) or str(s.get("es_id") or "effect size"))
-            if not st.is_number(s.get("weight")):
+            if not style.is_number(s.get("weight")):
                 row.cells["weight"] = ""
             rows.append(row)
         summary = _aggregated_row(records.get(sid), disp)
@@ -60,13 +59,13 @@ def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year") -> list[Row
 
 
 def _sum_weights(rows: list[dict]):
-    weights = [r.get("weight") for r in rows if st.is_number(r.get("weight"))]
+    weights = [r.get("weight") for r in rows if style.is_number(r.get("weight"))]
     return sum(weights) if weights else None
 
 
 def _aggregated_row(record: dict | None, disp) -> Row | None:
     """The study's combined effect (aggregate outcomes): what the model pools for this study."""
-    if not record or not record.get("aggregated") or not st.is_number(record.get("yi")):
+    if not record or not record.get("aggregated") or not style.is_number(record.get("yi")):
         return None
     cells = {"effect": dp.estimate(record["yi"], record.get("ci_lb"), record.get("ci_ub"), disp)}
     return Row("subtotal", INDENT + "Combined within study", cells, record["yi"], record.get("ci_lb"),
@@ -95,12 +94,13 @@ def footer_lines(pooled: dict) -> list[str] | None:
              f"σ² within studies = {_num(sigma2[1])}; I² = {_pct(model.get('I2'))} (between {_pct(levels[0])}, "
              f"within {_pct(levels[1])}); sampling errors within a study correlated with ρ = {dep.get('rho', 0):g}; "
              f"{dependence.counts_text(pooled)}."]
-    if st.is_number(model.get("Q")):
-        lines.append(f"Heterogeneity: Q = {dp.number(model['Q'])}, df = {model.get('Q_df')} ({dp.p_value(model.get('Q_pval'))})")
+    if style.is_number(model.get("Q")):
+        lines.append(f"Heterogeneity: Q = {dp.number(model['Q'])}, df = {model.get('Q_df')} "
+                     f"({dp.p_value(model.get('Q_pval'))})")
     if model.get("robust"):
         lines.append(f"Test for overall effect (CR2 cluster-robust, Satterthwaite df = {model.get('df', 0):.1f}): "
                      f"t = {abs(model.get('stat') or 0):.2f} ({dp.p_value(model.get('pval'))})")
-    elif st.is_number(model.get("stat")):
+    elif style.is_number(model.get("stat")):
         lines.append(f"Test for overall effect: Z = {abs(model['stat']):.2f} ({dp.p_value(model.get('pval'))})")
     return lines
 
@@ -115,13 +115,13 @@ def extra_footnotes(pooled: dict) -> list[str]:
 
 
 def _num(x) -> str:
-    if not st.is_number(x):
+    if not style.is_number(x):
         return "–"
     return f"{x:.3f}" if x == 0 or abs(x) >= 0.001 else f"{x:.2g}"
 
 
 def _pct(x) -> str:
-    return f"{x:.0f}%" if st.is_number(x) else "–"
+    return f"{x:.0f}%" if style.is_number(x) else "–"
 
 
 def sensitivity_units(pooled: dict, block: dict) -> list[dict] | None:

@@ -12,16 +12,14 @@ when a result lacks them). Filled studies are drawn only when the pooling result
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from metasr import display as dp
-from metasr.figures import style as st
+from metasr.figures import style
 
 CONTOURS = ((2.5758293035489004, "#8c8c8c", "P < 0.01"),
             (1.959963984540054, "#bdbdbd", "0.01 ≤ P < 0.05"),
@@ -54,7 +52,7 @@ def reported_line(small: dict) -> tuple[float, float] | None:
     from metasr.stats.bias import reported_egger
 
     egger = reported_egger(small) or {}
-    if st.is_number(egger.get("limit_estimate")) and st.is_number(egger.get("slope")):
+    if style.is_number(egger.get("limit_estimate")) and style.is_number(egger.get("slope")):
         return float(egger["limit_estimate"]), float(egger["slope"])
     return None
 
@@ -67,13 +65,14 @@ def filled_studies(trimfill: dict, small: dict | None = None) -> list[tuple[floa
     if filled is None and small:
         filled = small.get("filled")
     if isinstance(filled, dict):
-        filled = [{"yi": y, "vi": v} for y, v in zip(filled.get("yi") or [], filled.get("vi") or [])]
+        filled = [{"yi": y, "vi": v} for y, v in zip(filled.get("yi") or [], filled.get("vi") or [],
+                                                                  strict=True)]
     if isinstance(filled, list):
         return [(float(f["yi"]), math.sqrt(float(f["vi"]))) for f in filled
-                if st.is_number(f.get("yi")) and st.is_number(f.get("vi"))]
+                if style.is_number(f.get("yi")) and style.is_number(f.get("vi"))]
     if isinstance(trimfill.get("yi_fill"), list):
         return [(float(y), math.sqrt(float(v)))
-                for y, v in zip(trimfill["yi_fill"], trimfill.get("vi_fill") or [])]
+                for y, v in zip(trimfill["yi_fill"], trimfill.get("vi_fill") or [], strict=True)]
     return []
 
 
@@ -81,19 +80,19 @@ def plot_funnel(pooled: dict):
     """Draw the funnel plot of one pooled outcome; a figure saying why when k < 3."""
     title = f"{pooled.get('label') or pooled.get('outcome')}: funnel plot"
     studies = [s for s in pooled.get("studies") or []
-               if st.is_number(s.get("yi")) and (st.is_number(s.get("sei")) or
-                                                 st.is_number(s.get("vi")))]
-    with st.style():
+               if style.is_number(s.get("yi")) and (style.is_number(s.get("sei")) or
+                                                 style.is_number(s.get("vi")))]
+    with style.style():
         if len(studies) < MIN_K or not pooled.get("model"):
-            return st.message_figure(title, f"Funnel plot not drawn: k = {len(studies)} "
+            return style.message_figure(title, f"Funnel plot not drawn: k = {len(studies)} "
                                             f"(needs at least {MIN_K} pooled studies).")
         return _draw(pooled, studies, title)
 
 
 def _draw(pooled, studies, title):
-    disp = st.display(pooled)
+    disp = style.display(pooled)
     yi = np.array([float(s["yi"]) for s in studies])
-    sei = np.array([float(s["sei"]) if st.is_number(s.get("sei")) else math.sqrt(s["vi"])
+    sei = np.array([float(s["sei"]) if style.is_number(s.get("sei")) else math.sqrt(s["vi"])
                     for s in studies])
     small = pooled.get("small_study") or {}
     trimfill = small.get("trimfill") or {}
@@ -106,7 +105,7 @@ def _draw(pooled, studies, title):
     centre = disp.null if disp.null is not None else estimate
     half = max(max(abs(x - centre) for x in xs), CONTOURS[0][0] * se_max * 0.6) * 1.08
 
-    fig = st.new_figure(6.2, 5.2)
+    fig = style.new_figure(6.2, 5.2)
     ax = fig.add_axes([0.12, 0.30, 0.84, 0.60])
     se_grid = np.linspace(0, se_max, 200)
     outer = np.full_like(se_grid, half * 1.5)
@@ -125,40 +124,40 @@ def _draw(pooled, studies, title):
     ax.plot(estimate + 1.96 * se_grid, se_grid, color="#333333", lw=0.6, ls=(0, (4, 3)))
     ax.axvline(estimate, color="#111111", lw=0.9)
     if disp.null is not None:
-        ax.axvline(disp.null, color=st.COLOURS["null"], lw=0.6, ls=":")
+        ax.axvline(disp.null, color=style.COLOURS["null"], lw=0.6, ls=":")
     line = reported_line(small) or egger_line(yi, sei, (pooled.get("method") or "REML").upper(),
                                                (pooled.get("test") or "z").lower())
     if line:
-        ax.plot(line[0] + line[1] * se_grid, se_grid, color=st.COLOURS["prediction"], lw=1.1)
-    ax.scatter(yi, sei, s=22, color=st.COLOURS["study"], edgecolor="white", lw=0.5, zorder=4)
+        ax.plot(line[0] + line[1] * se_grid, se_grid, color=style.COLOURS["prediction"], lw=1.1)
+    ax.scatter(yi, sei, s=22, color=style.COLOURS["study"], edgecolor="white", lw=0.5, zorder=4)
     if filled:
         ax.scatter([y for y, _ in filled], [s for _, s in filled], s=22, facecolor="white",
-                   edgecolor=st.COLOURS["study"], lw=0.9, zorder=4)
+                   edgecolor=style.COLOURS["study"], lw=0.9, zorder=4)
     ax.set_xlim(centre - half, centre + half)
     ax.set_ylim(se_max, 0)
     ax.set_ylabel("Standard error")
     ax.set_xlabel(f"{disp.name}{axis_scale(disp)}")
     if not disp.identity or disp.percent:
-        ax.set_xticks(*st.effect_ticks(centre - half, centre + half, disp))
-    st.add_text(fig, 0.12, 0.95, st.wrap_to_width(title, 5.6, size=st.FONT_SIZE + 2,
+        ax.set_xticks(*style.effect_ticks(centre - half, centre + half, disp))
+    style.add_text(fig, 0.12, 0.95, style.wrap_to_width(title, 5.6, size=style.FONT_SIZE + 2,
                                                   weight="bold", max_lines=1)[0],
-                fontsize=st.FONT_SIZE + 2, weight="bold")
+                fontsize=style.FONT_SIZE + 2, weight="bold")
     handles = [Patch(color=c, label=label) for _, c, label in CONTOURS] if disp.null is not None else []
     handles.append(Line2D([], [], color="#111111", lw=0.9, label="Pooled estimate"))
     if line:
-        handles.append(Line2D([], [], color=st.COLOURS["prediction"], lw=1.1,
+        handles.append(Line2D([], [], color=style.COLOURS["prediction"], lw=1.1,
                               label="Egger's regression line"))
-    handles.append(Line2D([], [], marker="o", ls="none", color=st.COLOURS["study"],
+    handles.append(Line2D([], [], marker="o", ls="none", color=style.COLOURS["study"],
                           label="Study"))
     if filled:
         handles.append(Line2D([], [], marker="o", ls="none", markerfacecolor="white",
-                              color=st.COLOURS["study"], label="Filled (trim-and-fill)"))
+                              color=style.COLOURS["study"], label="Filled (trim-and-fill)"))
     fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.1, 0.02), ncol=3,
-               frameon=False, fontsize=st.FONT_SIZE - 0.5)
-    notes = st.split_clauses(_notes(small, trimfill, filled, disp, len(studies)), 5.5,
-                             size=st.FONT_SIZE - 0.5)
+               frameon=False, fontsize=style.FONT_SIZE - 0.5)
+    notes = style.split_clauses(_notes(small, trimfill, filled, disp, len(studies)), 5.5,
+                             size=style.FONT_SIZE - 0.5)
     for i, line in enumerate(notes[:4]):
-        st.add_text(fig, 0.12, 0.205 - i * 0.032, line, fontsize=st.FONT_SIZE - 0.5, va="top",
+        style.add_text(fig, 0.12, 0.205 - i * 0.032, line, fontsize=style.FONT_SIZE - 0.5, va="top",
                     color="#333333")
     return fig
 
@@ -175,16 +174,16 @@ def _notes(small: dict, trimfill: dict, filled: list, disp, k: int) -> str:
     from metasr.stats.bias import reported_egger
 
     egger = reported_egger(small) or {}
-    if st.is_number(egger.get("pval")):
+    if style.is_number(egger.get("pval")):
         parts.append(f"Egger's test {dp.p_value(egger['pval'])}")
     elif "skipped" in small:
         parts.append(f"Small-study tests not run: {small['skipped']}")
-    k0 = trimfill.get("k0")
-    if st.is_number(k0):
+    k0 = style.finite(trimfill.get("k0"))
+    if k0 is not None:
         text = f"trim-and-fill: {int(k0)} stud{'y' if int(k0) == 1 else 'ies'} filled"
         if int(k0) and not filled:
             text += " (positions not in the pooling result, not drawn)"
-        if st.is_number(trimfill.get("estimate")):
+        if style.is_number(trimfill.get("estimate")):
             text += f", adjusted estimate {dp.number(dp.shown(trimfill['estimate'], disp))}"
         parts.append(text)
     if k < 10:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from metasr.display import number
@@ -133,7 +134,7 @@ def column_boxes(name: str, c: dict, x: float) -> dict[str, Box]:
     return boxes
 
 
-def _kappa_note(label: str, a: dict) -> str:
+def _kappa_note(label: str, a: dict | None) -> str:
     if not a or not a.get("dual"):
         return ""
     kappa = "undefined" if a.get("kappa") is None else number(a["kappa"])  # may be negative
@@ -150,7 +151,8 @@ def footnotes(prisma: dict, meta: dict | None = None) -> list[str]:
     notes = [f"Counts declared by the reviewers, from {prisma.get('source')}; not counted by metasr"
              + (" (except the meta-analysis box)." if meta else ".") if declared else "",
              meta_note(meta) if meta else "",
-             *(f"Note: {w}; the declared counts do not cover every pooled study." for w in (meta or {}).get("warnings") or ()),
+             *(f"Note: {w}; the declared counts do not cover every pooled study."
+               for w in (meta or {}).get("warnings") or ()),
              _kappa_note("Title/abstract", agreement.get("title_abstract")),
              _kappa_note("Full-text", agreement.get("full_text"))]
     return [n for n in notes if n]
@@ -254,7 +256,7 @@ def _arrow(ax, start, end):
 
 def _draw_arrows(ax, boxes: dict[str, Box], included: Box, elbow: bool):
     chain = [role for role in ("identified", "screened", "sought", "assessed") if role in boxes]
-    for upper, lower in zip(chain, chain[1:]):
+    for upper, lower in pairwise(chain):
         a, b = boxes[upper], boxes[lower]
         _arrow(ax, (a.x + a.width / 2, a.bottom), (b.x + b.width / 2, b.y))
     for main, side in (("identified", "removed"), ("screened", "excluded"),
@@ -317,10 +319,10 @@ def read_prisma(path) -> dict:
         prisma = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(Problem("PRISMA counts not found", file=str(path), rule="file exists",
-                                 hint="run the screening step first (metasr screening run)"))
+                                 hint="run the screening step first (metasr screening run)")) from None
     except json.JSONDecodeError as err:
         raise InputError(Problem(f"not valid JSON: {err.msg}", file=str(path), row=err.lineno,
-                                 rule="json"))
+                                 rule="json")) from None
     if not isinstance(prisma, dict) or "databases" not in (prisma.get("columns") or {}) \
             or "included" not in prisma:
         raise InputError(Problem("not a metasr prisma.json (no columns.databases / included)",

@@ -18,9 +18,9 @@ from matplotlib.transforms import blended_transform_factory
 
 from metasr import rob as tools
 from metasr.errors import InputError, Problem
-from metasr.figures import style as st
+from metasr.figures import style
 from metasr.io import read_csv
-from metasr.rob import JUDGEMENTS, OVERALL, StudyRob
+from metasr.rob import JUDGEMENTS, OVERALL, StudyRob, Tool
 
 LEGEND_ORDER = ("low", "low except confounding", "some concerns", "moderate", "unclear", "high",
                 "serious", "very high", "critical", "no information", "")
@@ -48,14 +48,14 @@ def analysis_weights(pooled: dict) -> dict[str, float]:
 
     weights: dict[str, float] = {}
     for s in weighted_studies(pooled):
-        w = st.finite(s.get("weight"))
+        w = style.finite(s.get("weight"))
         if w is not None:
             weights[str(s.get("study_id"))] = weights.get(str(s.get("study_id")), 0.0) + w
     return weights
 
 
 def _not_assessed_figure(studies: list[StudyRob], what: str):
-    return st.message_figure(
+    return style.message_figure(
         f"Risk of bias: {what}",
         f"Not assessed: the studies sheet has no risk-of-bias judgements for any of the "
         f"{len(studies)} included studies, so no judgements are drawn. Fill in rob_tool and the "
@@ -72,18 +72,18 @@ def _legend(fig, y, words):
                      label=(w.capitalize() if w else "Not assessed")
                      + (f" ({JUDGEMENTS[w][1]})" if JUDGEMENTS[w][1] else "")) for w in words]
     fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.02, y), ncol=min(5, len(words)),
-               frameon=False, fontsize=st.FONT_SIZE - 0.5, handlelength=1.2)
+               frameon=False, fontsize=style.FONT_SIZE - 0.5, handlelength=1.2)
 
 
-def _columns(tool) -> list[str]:
+def _columns(tool: Tool) -> list[str]:
     return [d.column for d in tool.domains] + [OVERALL]
 
 
-def _headers(tool) -> list[str]:
+def _headers(tool: Tool) -> list[str]:
     return [tool.short(d) for d in tool.domains] + ["Overall"]
 
 
-def assessed_panels(studies: list[StudyRob]) -> list[tuple[object, list[StudyRob]]]:
+def assessed_panels(studies: list[StudyRob]) -> list[tuple[Tool, list[StudyRob]]]:
     """(tool, its assessed studies) for every tool that assessed at least one study."""
     panels = [(tool, [s for s in studies if s.tool is tool and s.assessed])
               for tool in tools.TOOLS.values()]
@@ -99,36 +99,36 @@ def _cell_text(study: StudyRob, column: str) -> str:
 
 def plot_traffic_light(studies: list[StudyRob]):
     """One panel per tool: a row per assessed study, a column per domain and overall."""
-    with st.style():
+    with style.style():
         panels = assessed_panels(studies)
         if not panels:
             return _not_assessed_figure(studies, "traffic-light plot")
         cell = 0.3
-        label_w = min(2.4, max(st.text_width_in(s.label) for _, rows in panels for s in rows)
+        label_w = min(2.4, max(style.text_width_in(s.label) for _, rows in panels for s in rows)
                       + 0.15)
         n_cols = max(len(_columns(t)) for t, _ in panels)
         width = max(0.3 + label_w + cell * n_cols + 0.3, 6.0)
         not_assessed = [s.label for s in studies if not s.assessed]
-        note_lines = st.wrap_to_width(
+        note_lines = style.wrap_to_width(
             f"Not assessed ({len(not_assessed)}): " + ", ".join(not_assessed), width - 0.4,
-            size=st.FONT_SIZE - 0.5, max_lines=3) if not_assessed else []
+            size=style.FONT_SIZE - 0.5, max_lines=3) if not_assessed else []
         derived = any(s.derived for _, rows in panels for s in rows)
         key_lines = sum(len(t.domains) for t, _ in panels) + derived
         words = _used_words(panels)
         legend_rows = -(-len(words) // 5)
         height = (0.5 + sum(0.7 + cell * len(rows) for _, rows in panels)
                   + 0.15 * key_lines + 0.16 * len(note_lines) + 0.25 + 0.2 * legend_rows)
-        fig = st.new_figure(width, height)
+        fig = style.new_figure(width, height)
         y = 0.35  # inches from the top
         for tool, rows in panels:
             columns = _columns(tool)
             fig.text(0.2 / width, 1 - y / height, tool.name, weight="bold",
-                     fontsize=st.FONT_SIZE + 1)
+                     fontsize=style.FONT_SIZE + 1)
             y += 0.3
             x0 = 0.2 + label_w
             for j, short in enumerate(_headers(tool)):
                 fig.text((x0 + cell * (j + 0.5)) / width, 1 - y / height, short, ha="center",
-                         weight="bold", fontsize=st.FONT_SIZE - 0.5)
+                         weight="bold", fontsize=style.FONT_SIZE - 0.5)
             y += 0.1
             ax = fig.add_axes([x0 / width, 1 - (y + cell * len(rows)) / height,
                                cell * len(columns) / width, cell * len(rows) / height])
@@ -137,7 +137,7 @@ def plot_traffic_light(studies: list[StudyRob]):
             ax.axis("off")
             for i, study in enumerate(rows):
                 fig.text(0.2 / width, 1 - (y + cell * (i + 0.62)) / height,
-                         st.truncate_to_width(study.label, label_w - 0.1))
+                         style.truncate_to_width(study.label, label_w - 0.1))
                 for j, column in enumerate(columns):
                     colour = JUDGEMENTS[study.judgement(column)][0]
                     ax.add_patch(Rectangle((j, i), 1, 1, facecolor="none", edgecolor="#cccccc",
@@ -148,22 +148,22 @@ def plot_traffic_light(studies: list[StudyRob]):
                                                         else "")
                     if text:
                         ax.text(j + 0.5, i + 0.52, text, ha="center", va="center", weight="bold",
-                                fontsize=st.FONT_SIZE + (1 if len(text) == 1 else -1.5))
+                                fontsize=style.FONT_SIZE + (1 if len(text) == 1 else -1.5))
             y += cell * len(rows) + 0.3
         for tool, _ in panels:  # domain key under the panels
             for domain in tool.domains:
                 y += 0.15
                 fig.text(0.2 / width, 1 - y / height,
                          f"{tool.name} {tool.short(domain)}: {domain.name}",
-                         fontsize=st.FONT_SIZE - 1, color="#333333")
+                         fontsize=style.FONT_SIZE - 1, color="#333333")
         if derived:
             y += 0.15
             fig.text(0.2 / width, 1 - y / height, "* overall judgement derived by the tool's rule "
-                     "from the domains (left empty in the sheet)", fontsize=st.FONT_SIZE - 1,
+                     "from the domains (left empty in the sheet)", fontsize=style.FONT_SIZE - 1,
                      color="#333333")
         for line in note_lines:
             y += 0.16
-            fig.text(0.2 / width, 1 - y / height, line, fontsize=st.FONT_SIZE - 0.5,
+            fig.text(0.2 / width, 1 - y / height, line, fontsize=style.FONT_SIZE - 0.5,
                      color="#333333")
         _legend(fig, 0.04 / height, words)
         return fig
@@ -174,13 +174,13 @@ def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None =
     """Share of studies with each judgement, per domain, one block per tool. With `weights`
     (study id -> weight in an outcome's analysis) the shares are of the weight, and studies
     outside that analysis are left out (robvis's weighted summary)."""
-    with st.style():
+    with style.style():
         if weights is not None:
             studies = [s for s in studies if weights.get(s.study_id, 0) > 0]
         panels = assessed_panels(studies)
         if not panels:
             if weights is not None:
-                return st.message_figure("Risk of bias: summary plot", "No study of the "
+                return style.message_figure("Risk of bias: summary plot", "No study of the "
                                          f"analysis of {weighted_by or 'the outcome'} has a "
                                          "risk-of-bias judgement, so there is nothing to weight.")
             return _not_assessed_figure(studies, "summary plot")
@@ -190,7 +190,7 @@ def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None =
         width, label_w = 7.5, 2.9
         height = 0.6 + 0.28 * bar_rows + 0.3 + 0.2 * legend_rows
         bottom = 0.35 + 0.2 * legend_rows
-        fig = st.new_figure(width, height)
+        fig = style.new_figure(width, height)
         ax = fig.add_axes([(0.2 + label_w) / width, bottom / height,
                            (width - label_w - 0.5) / width, 0.28 * bar_rows / height])
         ax.set_xlim(0, 100)
@@ -207,8 +207,7 @@ def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None =
             ax.text(0.2 / width, i + 0.5, f"{tool.name} (n = {len(rows)})", weight="bold",
                     va="center", transform=labels)
             i += 1
-            for column, short, domain in zip(_columns(tool), _headers(tool),
-                                             list(tool.domains) + [None]):
+            for column, short, domain in zip(_columns(tool), _headers(tool), [*tool.domains, None], strict=True):
                 left = 0.0
                 for value in LEGEND_ORDER:
                     share = 100 * sum(share_of[s.study_id] for s in rows
@@ -219,8 +218,8 @@ def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None =
                     left += share
                 text = "Overall" if domain is None else f"{short} {domain.name}"
                 ax.text(0.3 / width, i + 0.5,
-                        st.truncate_to_width(text, label_w - 0.2, size=st.FONT_SIZE - 0.5),
-                        fontsize=st.FONT_SIZE - 0.5, va="center", transform=labels)
+                        style.truncate_to_width(text, label_w - 0.2, size=style.FONT_SIZE - 0.5),
+                        fontsize=style.FONT_SIZE - 0.5, va="center", transform=labels)
                 i += 1
         _legend(fig, 0.0, words)
         return fig
@@ -236,5 +235,5 @@ def plot_rob_files(studies_csv, traffic_svg, traffic_png, summary_svg, summary_p
         pooled = json.loads(Path(weights_json).read_text(encoding="utf-8"))
         weights = analysis_weights(pooled)
         weighted_by = weighted_by or pooled.get("label") or pooled.get("outcome") or ""
-    st.save_figure(plot_traffic_light(studies), traffic_svg, traffic_png)
-    st.save_figure(plot_rob_summary(studies, weights, weighted_by), summary_svg, summary_png)
+    style.save_figure(plot_traffic_light(studies), traffic_svg, traffic_png)
+    style.save_figure(plot_rob_summary(studies, weights, weighted_by), summary_svg, summary_png)

@@ -9,16 +9,20 @@ y = its influence on the pooled result, (theta - theta_(-i))² / var(theta_(-i))
 
 from __future__ import annotations
 
-import json
-import math
-from pathlib import Path
-
 import numpy as np
 
 from metasr import display as dp
-from metasr.figures import style as st
-from metasr.figures.forest import (PAD_IN, ROW_IN, draw_diamond, draw_intervals, draw_markers,
-                                   set_effect_ticks, sort_studies, study_label)
+from metasr.figures import style
+from metasr.figures.forest import (
+    PAD_IN,
+    ROW_IN,
+    draw_diamond,
+    draw_intervals,
+    draw_markers,
+    set_effect_ticks,
+    sort_studies,
+    study_label,
+)
 
 PLOT_IN = 2.6
 LABEL_MAX_IN = 2.8
@@ -29,73 +33,76 @@ def _aligned(values, n):
 
 
 def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list[str],
-                         extra_header: str, reference: tuple | None, disp,
-                         label_header: str):
-    """A forest of model estimates (one per row), with the full-data estimate as reference."""
+                         extra_header: str, reference: tuple[float | None, float | None, float | None] | None,
+                         disp, label_header: str):
+    """A forest of model estimates (one per row), with the full-data estimate (and its CI, where it
+    has one) as reference."""
     n = len(labels)
-    decimals = dp.estimate_decimals([*zip(est, lb, ub), *([reference] if reference else [])], disp)
-    texts = [dp.estimate(e, a, b, disp, decimals) for e, a, b in zip(est, lb, ub)]
-    label_w = min(LABEL_MAX_IN, max([st.text_width_in(t) for t in labels + [label_header]]))
-    effect_w = max(st.text_width_in(t) for t in texts + ["Estimate [95% CI]"]) + PAD_IN
-    extra_w = max(st.text_width_in(t) for t in extra + [extra_header]) + PAD_IN if extra else 0
+    decimals = dp.estimate_decimals([*zip(est, lb, ub, strict=True), *([reference] if reference else [])], disp)
+    texts = [dp.estimate(e, a, b, disp, decimals) for e, a, b in zip(est, lb, ub, strict=True)]
+    label_w = min(LABEL_MAX_IN, max([style.text_width_in(t) for t in labels + [label_header]]))
+    effect_w = max(style.text_width_in(t) for t in texts + ["Estimate [95% CI]"]) + PAD_IN
+    extra_w = max(style.text_width_in(t) for t in extra + [extra_header]) + PAD_IN if extra else 0
     margin = 0.15
     plot_x0 = margin + label_w + PAD_IN + effect_w + extra_w + 0.1
     fig_w = max(plot_x0 + PLOT_IN + margin, 5.5)
-    title_lines = st.wrap_to_width(title, fig_w - 2 * margin, size=st.FONT_SIZE + 2,
+    title_lines = style.wrap_to_width(title, fig_w - 2 * margin, size=style.FONT_SIZE + 2,
                                    weight="bold", max_lines=2)
     top = 0.12 + 0.24 * len(title_lines) + ROW_IN * 1.3
     rows = n + (2 if reference else 0)
     fig_h = top + ROW_IN * rows + 0.6
-    fig = st.new_figure(fig_w, fig_h)
+    fig = style.new_figure(fig_w, fig_h)
 
     def fy(y):
         return 1 - y / fig_h
 
     for i, line in enumerate(title_lines):
-        st.add_text(fig, margin / fig_w, fy(0.32 + 0.24 * i), line, fontsize=st.FONT_SIZE + 2,
+        style.add_text(fig, margin / fig_w, fy(0.32 + 0.24 * i), line, fontsize=style.FONT_SIZE + 2,
                     weight="bold")
     header_y = fy(top - 0.08)
     x_effect = (margin + label_w + PAD_IN + effect_w) / fig_w
-    st.add_text(fig, margin / fig_w, header_y, label_header, weight="bold")
-    st.add_text(fig, x_effect, header_y, "Estimate [95% CI]", weight="bold", ha="right")
+    style.add_text(fig, margin / fig_w, header_y, label_header, weight="bold")
+    style.add_text(fig, x_effect, header_y, "Estimate [95% CI]", weight="bold", ha="right")
     if extra:
-        st.add_text(fig, x_effect + extra_w / fig_w, header_y, extra_header, weight="bold",
+        style.add_text(fig, x_effect + extra_w / fig_w, header_y, extra_header, weight="bold",
                     ha="right")
     for i in range(n):
         y = fy(top + ROW_IN * (i + 0.72))
-        st.add_text(fig, margin / fig_w, y, st.truncate_to_width(labels[i], label_w + 0.005))
-        st.add_text(fig, x_effect, y, texts[i], ha="right")
+        style.add_text(fig, margin / fig_w, y, style.truncate_to_width(labels[i], label_w + 0.005))
+        style.add_text(fig, x_effect, y, texts[i], ha="right")
         if extra:
-            st.add_text(fig, x_effect + extra_w / fig_w, y, extra[i], ha="right")
+            style.add_text(fig, x_effect + extra_w / fig_w, y, extra[i], ha="right")
     if reference:
         y = fy(top + ROW_IN * (n + 1.72))
-        st.add_text(fig, margin / fig_w, y, "All studies", weight="bold")
-        st.add_text(fig, x_effect, y, dp.estimate(*reference, disp, decimals),
+        style.add_text(fig, margin / fig_w, y, "All studies", weight="bold")
+        style.add_text(fig, x_effect, y, dp.estimate(*reference, disp, decimals),
                     ha="right", weight="bold")
 
     ax = fig.add_axes([plot_x0 / fig_w, fy(top + ROW_IN * rows), PLOT_IN / fig_w,
                        ROW_IN * rows / fig_h])
-    lo, hi = st.value_limits([*lb, *ub, *(reference or ())], disp)
+    lo, hi = style.value_limits([*lb, *ub, *(reference or ())], disp)
     ax.set_xlim(lo, hi)
     ax.set_ylim(rows, 0)
     ax.set_yticks([])
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.patch.set_alpha(0)
     set_effect_ticks(ax, lo, hi, disp)
-    ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
+    ax.tick_params(axis="x", labelsize=style.FONT_SIZE - 0.5)
     if disp.null is not None:
-        ax.axvline(disp.null, color=st.COLOURS["null"], lw=0.6)
-    if reference:
-        ax.axvspan(max(reference[1], lo), min(reference[2], hi), color="#e8eef6", lw=0,
-                   zorder=0)
-        ax.axvline(reference[0], color=st.COLOURS["pooled"], lw=0.6, ls=(0, (2, 2)))
-        draw_diamond(ax, n + 1.5, reference[0], max(reference[1], lo),
-                     min(reference[2], hi), st.COLOURS["pooled"], half_height=0.3)
-    drawn = [i for i in range(n) if st.is_number(est[i])]
+        ax.axvline(disp.null, color=style.COLOURS["null"], lw=0.6)
+    ref_est, ref_lb, ref_ub = (dp.finite(v) for v in reference or (None, None, None))
+    if ref_lb is not None and ref_ub is not None:
+        ax.axvspan(max(ref_lb, lo), min(ref_ub, hi), color="#e8eef6", lw=0, zorder=0)
+    if ref_est is not None:
+        ax.axvline(ref_est, color=style.COLOURS["pooled"], lw=0.6, ls=(0, (2, 2)))
+        if ref_lb is not None and ref_ub is not None:
+            draw_diamond(ax, n + 1.5, ref_est, max(ref_lb, lo), min(ref_ub, hi), style.COLOURS["pooled"],
+                         half_height=0.3)
+    drawn = [i for i in range(n) if style.is_number(est[i])]
     draw_intervals(ax, [i + 0.5 for i in drawn], [lb[i] for i in drawn], [ub[i] for i in drawn],
-                   (lo, hi), st.COLOURS["study"])
+                   (lo, hi), style.COLOURS["study"])
     draw_markers(ax, [est[i] for i in drawn], [i + 0.5 for i in drawn], [3.5] * len(drawn),
-                 st.COLOURS["study"], marker="o")
+                 style.COLOURS["study"], marker="o")
     return fig
 
 
@@ -105,9 +112,9 @@ def plot_leave1out(pooled: dict):
     l1o = (pooled.get("sensitivity") or {}).get("leave1out") or {}
     studies = sensitivity_units(pooled, l1o) or pooled.get("studies") or []  # whole studies left out
     title = f"{pooled.get('label') or pooled.get('outcome')}: leave-one-out"
-    with st.style():
+    with style.style():
         if not _aligned(l1o.get("estimate"), len(studies)) or len(studies) < 3:
-            return st.message_figure(title, "Leave-one-out analysis not available: it needs at "
+            return style.message_figure(title, "Leave-one-out analysis not available: it needs at "
                                             f"least 3 pooled studies (k = {len(studies)}).")
         n = len(studies)
         m = pooled.get("model") or {}
@@ -117,7 +124,7 @@ def plot_leave1out(pooled: dict):
             l1o.get("ci_lb") or [None] * n, l1o.get("ci_ub") or [None] * n,
             [dp.percent(v, 0) for v in i2] if i2 else [], "I²",
             (m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")) if m else None,
-            st.display(pooled), "Study omitted")
+            style.display(pooled), "Study omitted")
 
 
 def cumulative_order(pooled: dict) -> list[dict]:
@@ -145,9 +152,9 @@ def plot_cumulative(pooled: dict):
     studies = cumulative_order(pooled)
     cum = (pooled.get("sensitivity") or {}).get("cumulative") or {}
     title = f"{pooled.get('label') or pooled.get('outcome')}: cumulative meta-analysis"
-    with st.style():
+    with style.style():
         if not _aligned(cum.get("estimate"), len(studies)) or len(studies) < 2:
-            return st.message_figure(title, "Cumulative meta-analysis not available: it needs "
+            return style.message_figure(title, "Cumulative meta-analysis not available: it needs "
                                             f"at least 2 pooled studies (k = {len(studies)}).")
         n = len(studies)
         tau2 = cum.get("tau2") if _aligned(cum.get("tau2"), n) else None
@@ -155,7 +162,7 @@ def plot_cumulative(pooled: dict):
             title, [f"+ {study_label(s)}" for s in studies], cum["estimate"],
             cum.get("ci_lb") or [None] * n, cum.get("ci_ub") or [None] * n,
             [dp.number(v, 3) for v in tau2] if tau2 else [], "Tau²", None,
-            st.display(pooled), f"Added (by {cum.get('order_by', 'year')})")
+            style.display(pooled), f"Added (by {cum.get('order_by', 'year')})")
 
 
 # Mantel-Haenszel and Peto fits have no inverse-variance refits: their Baujat plot uses the
@@ -180,20 +187,20 @@ def plot_baujat(pooled: dict):
     aggregated = (pooled.get("model") or {}).get("model_type") == "aggregated"
     # an aggregated outcome's pooled units are its studies' combined effects
     studies = [s for s in (pooled.get("by_study") if aggregated else pooled.get("studies")) or []
-               if st.is_number(s.get("yi")) and st.is_number(s.get("vi"))]
-    with st.style():
+               if style.is_number(s.get("yi")) and style.is_number(s.get("vi"))]
+    with style.style():
         if (pooled.get("model") or {}).get("model_type") == "three-level":
-            return st.message_figure(title, "Baujat plot not drawn: its common-effect model assumes independent "
+            return style.message_figure(title, "Baujat plot not drawn: its common-effect model assumes independent "
                                             "effect sizes, and this outcome's studies contribute several.")
         if len(studies) < 3:
-            return st.message_figure(title, "Baujat plot not drawn: it needs at least 3 "
+            return style.message_figure(title, "Baujat plot not drawn: it needs at least 3 "
                                             f"pooled studies (k = {len(studies)}).")
         method = IV_METHOD.get(pooled.get("method") or "FE", pooled.get("method") or "FE")
         x, y = baujat_coordinates([s["yi"] for s in studies], [s["vi"] for s in studies], method,
                                   pooled.get("test") or "z")
-        fig = st.new_figure(6.0, 4.8)
+        fig = style.new_figure(6.0, 4.8)
         ax = fig.add_axes([0.12, 0.12, 0.82, 0.74])
-        ax.scatter(x, y, s=16, color=st.COLOURS["study"], zorder=3)
+        ax.scatter(x, y, s=16, color=style.COLOURS["study"], zorder=3)
         x_max, y_max = (np.nanmax(x) * 1.25 or 1), (np.nanmax(y) * 1.2 or 1)
         ax.set_xlim(0, x_max)
         ax.set_ylim(0, y_max)
@@ -201,29 +208,29 @@ def plot_baujat(pooled: dict):
                         height_in=0.74 * 4.8)
         ax.set_xlabel("Contribution to overall heterogeneity (Q)" if method == "FE" else "Squared Pearson residual")
         ax.set_ylabel("Influence on the pooled result")
-        st.add_text(fig, 0.12, 0.93, st.wrap_to_width(title, 5.6, size=st.FONT_SIZE + 2,
+        style.add_text(fig, 0.12, 0.93, style.wrap_to_width(title, 5.6, size=style.FONT_SIZE + 2,
                                                       weight="bold", max_lines=1)[0],
-                    fontsize=st.FONT_SIZE + 2, weight="bold")
-        st.add_text(fig, 0.12, 0.885,
+                    fontsize=style.FONT_SIZE + 2, weight="bold")
+        style.add_text(fig, 0.12, 0.885,
                     ("Common-effect model" if method == "FE" else f"Random-effects model ({method})")
                     + " (Baujat et al. 2002); outlying studies named.",
-                    fontsize=st.FONT_SIZE - 0.5, color="#444444")
+                    fontsize=style.FONT_SIZE - 0.5, color="#444444")
         return fig
 
 
-def _label_outliers(ax, studies, x, y, x_max, y_max, width_in, height_in, limit=10):
+def _label_outliers(ax, studies, x, y, x_max, y_max, width_in: float, height_in: float, limit: int = 10) -> None:
     """Name up to `limit` outlying studies, most outlying first, skipping any label that would
     overlap one already placed (boxes in inches), so labels never collide."""
-    size = st.FONT_SIZE - 1
+    size = style.FONT_SIZE - 1
     placed: list[tuple[float, float, float, float]] = []
     score = np.nan_to_num(x / (np.nanmax(x) or 1) + y / (np.nanmax(y) or 1), nan=-1.0)
     for i in np.argsort(-score, kind="stable"):
         if len(placed) >= limit:
             break
-        text = st.truncate_to_width(study_label(studies[i]), 1.6, size=size)
+        text = style.truncate_to_width(study_label(studies[i]), 1.6, size=size)
         x0 = x[i] / x_max * width_in + 0.05
         y0 = y[i] / y_max * height_in + 0.03
-        box = (x0, y0, x0 + st.text_width_in(text, size), y0 + size / 72 * 1.2)
+        box = (x0, y0, x0 + style.text_width_in(text, size), y0 + size / 72 * 1.2)
         if box[2] > width_in + 0.6 or any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3]
                                           and b[1] < box[3] for b in placed):
             continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from functools import lru_cache
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib import colors as mcolors
@@ -24,8 +24,11 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from metasr import measures
-from metasr.display import finite, is_number, tick  # noqa: F401  (figures use them as st.*)
+from metasr.display import finite, is_number, tick  # noqa: F401  (figures use them as style.*)
 from metasr.io import atomic_path
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 FONT_SIZE = 8.0
 PNG_DPI = 300
@@ -42,7 +45,7 @@ COLOURS = {
     "muted": "#777777",
 }
 
-RC_PARAMS = {
+RC_PARAMS: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": FONT_SIZE,
     # Text stays text in the SVG: searchable, selectable and small; DejaVu Sans is metric-safe.
@@ -95,7 +98,7 @@ class SvgText(Text):
         s = self.get_text()
         return (self.get_rotation() == 0 and self.get_verticalalignment() == "baseline"
                 and "\n" not in s and "$" not in s and not self.get_usetex()
-                and self._bbox_patch is None and not self.get_path_effects()
+                and self.get_bbox_patch() is None and not self.get_path_effects()
                 and not self.get_wrap())
 
     def draw(self, renderer):
@@ -274,8 +277,8 @@ def effect_ticks(lo: float, hi: float, disp: measures.Display) -> tuple[list[flo
         return [], []
     shown = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(a, b)
     pairs = [(disp.from_shown(round(t, 10)), round(t, 10)) for t in shown]
-    pairs = [(x, t) for x, t in pairs if x is not None and lo - 1e-9 <= x <= hi + 1e-9]
-    return [x for x, _ in pairs], [tick(t) for _, t in pairs]
+    kept = [(x, t) for x, t in pairs if x is not None and lo - 1e-9 <= x <= hi + 1e-9]
+    return [x for x, _ in kept], [tick(t) for _, t in kept]
 
 
 def null_half_width(needed: float, disp: measures.Display) -> float:

@@ -18,10 +18,9 @@ from pathlib import Path
 
 from matplotlib.lines import Line2D
 
-from metasr import display as dp
-from metasr import measures
+from metasr import display as dp, measures
 from metasr.dependence import study_count
-from metasr.figures import style as st
+from metasr.figures import style
 from metasr.figures.forest import PAD_IN, draw_diamond, draw_interval, set_effect_ticks
 
 ROW_IN = 0.36  # a row of one label line; each further line adds LINE_IN
@@ -43,7 +42,7 @@ def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
         cfg = outcomes.get(oid) or {}
         pooled = by_id.get(oid) or {}
         measure = pooled.get("measure") or cfg.get("measure") or ""
-        disp = st.display({**pooled, "measure": measure}, cfg)
+        disp = style.display({**pooled, "measure": measure}, cfg)
         model = pooled.get("model") or {}
         status = pooled.get("status") or "no_data"
         row = {"id": oid, "label": pooled.get("label") or cfg.get("label") or oid,
@@ -52,28 +51,30 @@ def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
                "message": pooled.get("status_message") or (
                    "no study-level data yet" if status == "no_data" else "k = 1: not pooled")}
         on_axis = (lambda v: v) if disp.kind in ANALYSIS_SCALE_PANELS else disp.shown
-        if status == "pooled" and st.is_number(model.get("estimate")):
+        if status == "pooled" and style.is_number(model.get("estimate")):
             row.update(est=on_axis(model["estimate"]), lb=on_axis(model.get("ci_lb")),
                        ub=on_axis(model.get("ci_ub")))
         published = pooled.get("published") or cfg.get("published")
-        if published and st.is_number(published.get("estimate")):
-            def to_axis(v):
-                if disp.kind in ANALYSIS_SCALE_PANELS:
-                    return disp.forward(v)
-                return v * 100 if st.is_number(v) and disp.percent else v if st.is_number(v) else None
-
-            row["published"] = {"est": to_axis(published["estimate"]),
-                                "lb": to_axis(published.get("ci_lb")),
-                                "ub": to_axis(published.get("ci_ub")),
+        if published and style.is_number(published.get("estimate")):
+            row["published"] = {"est": _published_on_axis(published["estimate"], disp),
+                                "lb": _published_on_axis(published.get("ci_lb"), disp),
+                                "ub": _published_on_axis(published.get("ci_ub"), disp),
                                 "source": published.get("source", "")}
         rows.append(row)
     return rows
 
 
+def _published_on_axis(value, disp: measures.Display):
+    """A published number (natural scale) where the outcome's panel draws it."""
+    if disp.kind in ANALYSIS_SCALE_PANELS:
+        return disp.forward(value)
+    return value * 100 if style.is_number(value) and disp.percent else value if style.is_number(value) else None
+
+
 def _text(row: dict) -> tuple[str, str]:
     decimals = row.get("decimals")
     shown = (lambda v: dp.shown(v, row["display"])) if row["panel"] in ANALYSIS_SCALE_PANELS else \
-        (lambda v: float(v) if st.is_number(v) else None)
+        (lambda v: float(v) if style.is_number(v) else None)
     ours = (dp.ci(shown(row["est"]), shown(row["lb"]), shown(row["ub"]), decimals) if "est" in row
             else row["message"])
     pub = row.get("published")
@@ -83,7 +84,7 @@ def _text(row: dict) -> tuple[str, str]:
 
 def label_lines(row: dict, width_in: float) -> list[str]:
     """The outcome's label and measure, wrapped by words to the label column: never cut."""
-    return st.wrap_to_width(f"{row['label']} ({row['measure']})", width_in)
+    return style.wrap_to_width(f"{row['label']} ({row['measure']})", width_in)
 
 
 def row_height(lines: list[str]) -> float:
@@ -94,12 +95,12 @@ def plot_summary(pooled_results: list[dict], config: dict):
     rows = summary_rows(pooled_results, config)
     review = config.get("review") or {}
     groups = review.get("groups") or {}
-    with st.style():
+    with style.style():
         if not rows:
-            return st.message_figure("All outcomes", "No outcomes are configured.")
+            return style.message_figure("All outcomes", "No outcomes are configured.")
         panels = [(name, [r for r in rows if r["panel"] == name]) for name in PANELS]
         panels = [(n, rs) for n, rs in panels if rs]
-        label_w = min(LABEL_MAX_IN, max(st.text_width_in(f"{r['label']} ({r['measure']})") for r in rows)
+        label_w = min(LABEL_MAX_IN, max(style.text_width_in(f"{r['label']} ({r['measure']})") for r in rows)
                       + PAD_IN)
         for _, panel_rows in panels:  # one number of decimals per panel
             decimals = dp.decimals_for([v for r in panel_rows for v in _shown_values(r)])
@@ -108,34 +109,34 @@ def plot_summary(pooled_results: list[dict], config: dict):
         for r in rows:
             r["lines"] = label_lines(r, label_w - PAD_IN)
         texts = [_text(r) for r in rows]
-        ours_w = max(st.text_width_in(t[0]) for t in texts + [("This analysis", "")]) + PAD_IN
-        pub_w = max(st.text_width_in(t[1]) for t in texts + [("", "Published")]) + PAD_IN
+        ours_w = max(style.text_width_in(t[0]) for t in texts + [("This analysis", "")]) + PAD_IN
+        pub_w = max(style.text_width_in(t[1]) for t in texts + [("", "Published")]) + PAD_IN
         k_w = 0.35
         margin = 0.15
         plot_x0 = margin + label_w + k_w + ours_w + pub_w + 0.15
         width = plot_x0 + PLOT_IN + margin
-        title = st.wrap_to_width(f"All outcomes: {review.get('title', '')}".rstrip(": "),
-                                 width - 2 * margin, size=st.FONT_SIZE + 2, weight="bold",
+        title = style.wrap_to_width(f"All outcomes: {review.get('title', '')}".rstrip(": "),
+                                 width - 2 * margin, size=style.FONT_SIZE + 2, weight="bold",
                                  max_lines=2)
         heights = [0.57 + 0.18 * (len(heading_lines(n, groups, width - 2 * margin)) - 1)
                    + sum(row_height(r["lines"]) for r in rs) + 0.6 for n, rs in panels]
         height = 0.25 + 0.24 * len(title) + sum(heights) + 0.45
-        fig = st.new_figure(width, height)
+        fig = style.new_figure(width, height)
         y = 0.1
         for line in title:
             y += 0.24
-            fig.text(margin / width, 1 - y / height, line, fontsize=st.FONT_SIZE + 2,
+            fig.text(margin / width, 1 - y / height, line, fontsize=style.FONT_SIZE + 2,
                      weight="bold")
         y += 0.1
-        for (kind, panel_rows), panel_h in zip(panels, heights):
+        for kind, panel_rows in panels:
             y = _draw_panel(fig, kind, panel_rows, y, width, height, margin, label_w, k_w,
                             ours_w, pub_w, plot_x0, groups)
-        handles = [Line2D([], [], marker="D", ls="none", color=st.COLOURS["pooled"],
+        handles = [Line2D([], [], marker="D", ls="none", color=style.COLOURS["pooled"],
                           label="This analysis (pooled estimate, 95% CI)"),
                    Line2D([], [], marker="o", ls="none", markerfacecolor="white",
-                          color=st.COLOURS["published"], label="Published estimate")]
+                          color=style.COLOURS["published"], label="Published estimate")]
         fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(margin / width, 0.0),
-                   ncol=2, frameon=False, fontsize=st.FONT_SIZE - 0.5)
+                   ncol=2, frameon=False, fontsize=style.FONT_SIZE - 0.5)
         return fig
 
 
@@ -148,7 +149,7 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
 
     y += 0.22
     for line in heading_lines(kind, groups, width - 2 * margin):
-        fig.text(margin / width, fy(y), line, weight="bold", fontsize=st.FONT_SIZE + 0.5)
+        fig.text(margin / width, fy(y), line, weight="bold", fontsize=style.FONT_SIZE + 0.5)
         y += 0.18
     y += 0.04
     x_k = margin + label_w + k_w
@@ -163,40 +164,40 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
         tops.append(offset)
         offset += row_height(row["lines"])
     body_h = offset
-    for top, row in zip(tops, rows):
+    for top, row in zip(tops, rows, strict=True):
         yb = fy(body_top + top + ROW_IN * 0.62)
         ours, theirs = _text(row)
         for j, line in enumerate(row["lines"]):
             fig.text(margin / width, fy(body_top + top + ROW_IN * 0.62 + LINE_IN * j), line)
         fig.text((x_k - PAD_IN / 2) / width, yb, str(row["k"]), ha="right")
         fig.text((x_ours - PAD_IN / 2) / width, yb, ours, ha="right",
-                 color="#111111" if "est" in row else st.COLOURS["muted"],
+                 color="#111111" if "est" in row else style.COLOURS["muted"],
                  style="normal" if "est" in row else "italic")
         fig.text((x_pub - PAD_IN / 2) / width, yb, theirs, ha="right",
-                 color=st.COLOURS["published"])
+                 color=style.COLOURS["published"])
     ax = fig.add_axes([plot_x0 / width, fy(body_top + body_h), PLOT_IN / width, body_h / height])
     values = [v for r in rows for v in (r.get("lb"), r.get("ub"), r.get("est"),
                                         *((r.get("published") or {}).get(k) for k in ("lb", "ub", "est")))]
     axis = panel_display(kind, rows)
-    lo, hi = st.value_limits(values, axis)
+    lo, hi = style.value_limits(values, axis)
     ax.set_xlim(lo, hi)
     ax.set_ylim(body_h, 0)
     ax.set_yticks([])
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.patch.set_alpha(0)
     set_effect_ticks(ax, lo, hi, axis)
-    ax.tick_params(axis="x", labelsize=st.FONT_SIZE - 0.5)
+    ax.tick_params(axis="x", labelsize=style.FONT_SIZE - 0.5)
     if axis.null is not None:
-        ax.axvline(axis.null, color=st.COLOURS["null"], lw=0.6)
-    for top, row in zip(tops, rows):  # diamond and published marker at the row's first line
-        if "est" in row and all(st.is_number(row.get(k)) for k in ("lb", "ub")):
+        ax.axvline(axis.null, color=style.COLOURS["null"], lw=0.6)
+    for top, row in zip(tops, rows, strict=True):  # diamond and published marker at the row's first line
+        if "est" in row and all(style.is_number(row.get(k)) for k in ("lb", "ub")):
             draw_diamond(ax, top + ROW_IN * 0.35, row["est"], max(row["lb"], lo), min(row["ub"], hi),
-                         st.COLOURS["pooled"], half_height=0.2 * ROW_IN)
+                         style.COLOURS["pooled"], half_height=0.2 * ROW_IN)
         pub = row.get("published")
-        if pub and st.is_number(pub["est"]):
-            draw_interval(ax, top + ROW_IN * 0.75, pub["lb"], pub["ub"], (lo, hi), st.COLOURS["published"])
+        if pub and style.is_number(pub["est"]):
+            draw_interval(ax, top + ROW_IN * 0.75, pub["lb"], pub["ub"], (lo, hi), style.COLOURS["published"])
             ax.plot([pub["est"]], [top + ROW_IN * 0.75], marker="o", ms=4.5, markerfacecolor="white",
-                    color=st.COLOURS["published"], zorder=4)
+                    color=style.COLOURS["published"], zorder=4)
     return body_top + body_h + 0.55
 
 
@@ -205,7 +206,7 @@ def heading_lines(kind: str, groups: dict, width_in: float) -> list[str]:
     heading = {"ratio": f"Ratio measures ({exp} / {ctl})", "difference": f"Difference measures ({exp} minus {ctl})",
                "proportion": "Proportions (%)", "rate": "Incidence rates",
                "correlation": "Correlations (r)"}[kind]
-    return st.wrap_to_width(heading, width_in, size=st.FONT_SIZE + 0.5, weight="bold")
+    return style.wrap_to_width(heading, width_in, size=style.FONT_SIZE + 0.5, weight="bold")
 
 
 def _shown_values(row: dict) -> list:
@@ -227,7 +228,7 @@ def panel_display(kind: str, rows: list[dict]):
 
 @dataclass(frozen=True)
 class ShownAxis:
-    """An axis in the units shown (no transform), for st.value_limits and st.effect_ticks."""
+    """An axis in the units shown (no transform), for style.value_limits and style.effect_ticks."""
 
     null: float | None
     ratio: bool = False
@@ -238,4 +239,4 @@ class ShownAxis:
 def plot_summary_file(pooled_jsons: list, config: dict, svg_path, png_path):
     """Workflow step: the summary forest of every outcome (config order), SVG + PNG."""
     results = [json.loads(Path(p).read_text(encoding="utf-8")) for p in pooled_jsons]
-    st.save_figure(plot_summary(results, config), svg_path, png_path)
+    style.save_figure(plot_summary(results, config), svg_path, png_path)
