@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metasr import display as dp
+from metasr import display
 from metasr.figures import style
 from metasr.figures.funnel import axis_scale
 
@@ -103,10 +103,10 @@ def _panel(ax, panel: dict, yi, areas, disp, limits: tuple[float, float]) -> Non
 def _notes(regression: dict) -> str:
     df = regression.get("QM_df") or [None, None]
     stat = f"F({df[0]}, {df[1]})" if df[1] is not None else f"QM({df[0]})"
-    parts = [f"{regression.get('formula')}: {stat} = {dp.number(regression.get('QM'))}, "
-             f"{dp.p_value(regression.get('QM_pval'))}"]
+    parts = [f"{regression.get('formula')}: {stat} = {display.number(regression.get('QM'))}, "
+             f"{display.p_value(regression.get('QM_pval'))}"]
     if style.is_number(regression.get("R2")):
-        parts.append(f"R² = {dp.number(regression['R2'], 1)}%")
+        parts.append(f"R² = {display.number(regression['R2'], 1)}%")
     parts.append(f"k = {regression.get('k')}; bubble area ∝ weight; band: 95% CI of the line")
     return "; ".join(parts)
 

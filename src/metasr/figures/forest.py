@@ -29,7 +29,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator
 
-from metasr import display as dp, measures
+from metasr import display, measures
 from metasr.display import arm_value  # noqa: F401  (one definition, shared with the report)
 from metasr.figures import style
 from metasr.stats.subgroup import normalise_subgroups  # noqa: F401  (the report reads levels the same way)
@@ -62,8 +62,8 @@ class Row:
 
     def __post_init__(self):
         # Anything but a finite number (missing, NaN, text) is None: the geometry checks only for None.
-        self.est, self.lb, self.ub = dp.finite(self.est), dp.finite(self.lb), dp.finite(self.ub)
-        self.weight = dp.finite(self.weight)
+        self.est, self.lb, self.ub = display.finite(self.est), display.finite(self.lb), display.finite(self.ub)
+        self.weight = display.finite(self.weight)
 
 
 @dataclass
@@ -155,7 +155,7 @@ def favours_labels(outcome_cfg: dict, review_cfg: dict) -> tuple[str, str]:
 def sort_studies(studies: list[dict], sort_by: str = "year") -> list[dict]:
     """Order rows as reviewers expect: by year (then label), by weight (largest first), by effect."""
     def year_key(s):
-        year = dp.finite(s.get("year"))
+        year = display.finite(s.get("year"))
         return (0 if year is not None else 1, year if year is not None else 0,
                 str(s.get("label") or s.get("study_id")))
 
@@ -171,7 +171,7 @@ def sort_studies(studies: list[dict], sort_by: str = "year") -> list[dict]:
 
 def study_label(study: dict) -> str:
     label = str(study.get("label") or study.get("study_id") or "")
-    year = dp.finite(study.get("year"))
+    year = display.finite(study.get("year"))
     if year is not None and str(int(year)) not in label:
         label = f"{label} {int(year)}"
     return label
@@ -185,13 +185,13 @@ def study_row(study: dict, columns: list[Column], disp: measures.Display,
         if col.group:
             what = col.key[:-1]
             value = arm_value(study, int(col.key[-1]), what)
-            cells[col.key] = dp.integer(value) if what in dp.COUNTS else \
-                dp.number(value, formats.arms.get(col.key, 2))
+            cells[col.key] = display.integer(value) if what in display.COUNTS else \
+                display.number(value, formats.arms.get(col.key, 2))
     yi, lb, ub = study_interval(study)
     weight = study.get("weight")
-    cells["weight"] = dp.percent(weight)
+    cells["weight"] = display.percent(weight)
     own = disp.for_study(study)
-    cells["effect"] = dp.estimate(yi, lb, ub, own, formats.effect)
+    cells["effect"] = display.estimate(yi, lb, ub, own, formats.effect)
     label = study_label(study) + study_marks(study)
     return Row("study", label, cells, yi, lb, ub, weight, study_id=str(study.get("study_id") or ""))
 
@@ -199,7 +199,7 @@ def study_row(study: dict, columns: list[Column], disp: measures.Display,
 def study_interval(study: dict) -> tuple:
     """(yi, ci_lb, ci_ub) on the analysis scale; a z-based CI from sei or vi when none is given."""
     yi, lb, ub = study.get("yi"), study.get("ci_lb"), study.get("ci_ub")
-    estimate, sei, vi = dp.finite(yi), dp.finite(study.get("sei")), dp.finite(study.get("vi"))
+    estimate, sei, vi = display.finite(yi), display.finite(study.get("sei")), display.finite(study.get("vi"))
     if sei is None and vi is not None:
         sei = math.sqrt(vi)
     if estimate is not None and not style.is_number(lb) and sei is not None:
@@ -220,12 +220,12 @@ def column_formats(studies: list[dict], columns: list[Column], disp: measures.Di
     """One number of decimals for the means and SDs of every arm column (so that "5" never sits
     beside "5.00") and one for the effect column (studies and pooled rows together), as
     metasr.display chooses them."""
-    measured = [col for col in columns if col.group and col.key[:-1] not in dp.COUNTS]
-    decimals = dp.data_decimals([arm_value(s, int(col.key[-1]), col.key[:-1])
+    measured = [col for col in columns if col.group and col.key[:-1] not in display.COUNTS]
+    decimals = display.data_decimals([arm_value(s, int(col.key[-1]), col.key[:-1])
                                  for s in studies for col in measured])
-    shown = [dp.shown(v, disp.for_study(s)) for s in studies for v in study_interval(s)]
-    shown += [dp.shown(v, disp) for triple in pooled_rows for v in triple]
-    return Formats({col.key: decimals for col in measured}, dp.decimals_for(shown))
+    shown = [display.shown(v, disp.for_study(s)) for s in studies for v in study_interval(s)]
+    shown += [display.shown(v, disp) for triple in pooled_rows for v in triple]
+    return Formats({col.key: decimals for col in measured}, display.decimals_for(shown))
 
 
 def study_marks(study: dict) -> str:
@@ -256,20 +256,20 @@ def totals_cells(studies: list[dict], columns: list[Column]) -> dict:
             continue
         values = [arm_value(s, int(col.key[-1]), what) for s in studies]
         if values and all(v is not None for v in values):
-            cells[col.key] = dp.integer(sum(values))
+            cells[col.key] = display.integer(sum(values))
     return cells
 
 
 def heterogeneity_text(m: dict, fixed: bool) -> str:
     parts = []
     if not fixed and style.is_number(m.get("tau2")):
-        parts.append(f"Tau² = {dp.tau2(m['tau2'])}")  # a small non-zero tau² does not read 0.00
+        parts.append(f"Tau² = {display.tau2(m['tau2'])}")  # a small non-zero tau² does not read 0.00
     if style.is_number(m.get("Q")):
-        df = dp.finite(m.get("Q_df"))
+        df = display.finite(m.get("Q_df"))
         df_text = f", df = {int(df)}" if df is not None else ""
-        parts.append(f"Chi² = {dp.number(m['Q'])}{df_text} ({dp.p_value(m.get('Q_pval'))})")
+        parts.append(f"Chi² = {display.number(m['Q'])}{df_text} ({display.p_value(m.get('Q_pval'))})")
     if style.is_number(m.get("I2")):
-        parts.append(f"I² = {dp.percent(m['I2'], 0)}")
+        parts.append(f"I² = {display.percent(m['I2'], 0)}")
     return "Heterogeneity: " + "; ".join(parts) if parts else ""
 
 
@@ -277,17 +277,17 @@ def overall_text(m: dict, test: str | None) -> str:
     if not style.is_number(m.get("stat")):
         return ""
     name = "Z" if (test or "z").lower() == "z" else "t"
-    return f"Test for overall effect: {name} = {dp.number(abs(m['stat']))} ({dp.p_value(m.get('pval'))})"
+    return f"Test for overall effect: {name} = {display.number(abs(m['stat']))} ({display.p_value(m.get('pval'))})"
 
 
 def subgroup_difference_text(sub: dict) -> str:
-    q, df = dp.finite(sub.get("Q_between")), dp.finite(sub.get("Q_between_df"))
+    q, df = display.finite(sub.get("Q_between")), display.finite(sub.get("Q_between_df"))
     if q is None:
         return ""
     i2 = max(0.0, (q - df) / q) * 100 if df is not None and q > 0 else 0.0
     df_text = f", df = {int(df)}" if df is not None else ""
-    return (f"Test for subgroup differences: Chi² = {dp.number(q)}{df_text} "
-            f"({dp.p_value(sub.get('Q_between_pval'))}), I² = {dp.percent(i2)}")
+    return (f"Test for subgroup differences: Chi² = {display.number(q)}{df_text} "
+            f"({display.p_value(sub.get('Q_between_pval'))}), I² = {display.percent(i2)}")
 
 
 def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[Row], list[str]]:
@@ -321,13 +321,13 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
     if status == "pooled" and model:
         # a study's several effect sizes share participants: no arm totals over them
         cells = {} if forest_groups.is_grouped(pooled) else totals_cells(studies, columns)
-        cells["weight"] = dp.percent(100)
-        cells["effect"] = dp.estimate(model.get("estimate"), model.get("ci_lb"), model.get("ci_ub"),
+        cells["weight"] = display.percent(100)
+        cells["effect"] = display.estimate(model.get("estimate"), model.get("ci_lb"), model.get("ci_ub"),
                                       disp, formats.effect)
         rows.append(Row("total", "Total (95% CI)", cells, model.get("estimate"),
                         model.get("ci_lb"), model.get("ci_ub"), bold=True))
         if style.is_number(model.get("pi_lb")) and not fixed:
-            pi_text = dp.interval(dp.shown(model["pi_lb"], disp), dp.shown(model["pi_ub"], disp),
+            pi_text = display.interval(display.shown(model["pi_lb"], disp), display.shown(model["pi_ub"], disp),
                                   formats.effect)
             rows.append(Row("prediction", "Prediction interval", {"effect": pi_text}, None,
                             model["pi_lb"], model["pi_ub"]))
@@ -366,12 +366,12 @@ def subtotal_rows(level: dict, members: list[dict], columns: list[Column], disp,
     """A subgroup's subtotal (and its heterogeneity line), as metasr.stats.subgroup fits it: a
     level of one study keeps that study's own estimate (no heterogeneity to speak of)."""
     cells = totals_cells(members, columns)
-    cells["weight"] = dp.percent(sum(s.get("weight") or 0 for s in members))
+    cells["weight"] = display.percent(sum(s.get("weight") or 0 for s in members))
     est = level.get("estimate")
     if not style.is_number(est):
         cells["effect"] = "not estimated"
         return [Row("subtotal", "Subtotal", cells, bold=True)]
-    cells["effect"] = dp.estimate(est, level.get("ci_lb"), level.get("ci_ub"), disp, formats.effect)
+    cells["effect"] = display.estimate(est, level.get("ci_lb"), level.get("ci_ub"), disp, formats.effect)
     rows = [Row("subtotal", "Subtotal (95% CI)", cells, est, level.get("ci_lb"), level.get("ci_ub"),
                 bold=True)]
     het = heterogeneity_text(level, fixed) if len(members) > 1 else \
@@ -455,7 +455,7 @@ def data_limits(rows: list[Row]) -> tuple[float, float]:
 
 def marker_size(weight: float | None, max_weight: float) -> float:
     """Square side in points; area proportional to weight, as in RevMan."""
-    weight = dp.finite(weight)
+    weight = display.finite(weight)
     if weight is None or max_weight <= 0:
         return 5.0
     return max(2.5, 9.0 * math.sqrt(weight / max_weight))
@@ -740,7 +740,7 @@ def set_difference_ticks(ax, half: float) -> None:
     """A few round ticks, symmetric about 0, inside the axis."""
     locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10], symmetric=True)
     ticks = [t for t in locator.tick_values(-half, half) if -half - 1e-9 <= t <= half + 1e-9]
-    ax.set_xticks(ticks, [dp.tick(t) for t in ticks])
+    ax.set_xticks(ticks, [display.tick(t) for t in ticks])
 
 
 def set_effect_ticks(ax, lo: float, hi: float, disp: measures.Display) -> None:

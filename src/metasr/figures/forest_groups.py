@@ -8,7 +8,7 @@ model pools. The footer names the model, its variance components, rho and robust
 
 from __future__ import annotations
 
-from metasr import dependence, display as dp
+from metasr import dependence, display
 from metasr.figures import style
 from metasr.figures.forest import Row, sort_studies, study_label, study_row
 
@@ -67,7 +67,7 @@ def _aggregated_row(record: dict | None, disp) -> Row | None:
     """The study's combined effect (aggregate outcomes): what the model pools for this study."""
     if not record or not record.get("aggregated") or not style.is_number(record.get("yi")):
         return None
-    cells = {"effect": dp.estimate(record["yi"], record.get("ci_lb"), record.get("ci_ub"), disp)}
+    cells = {"effect": display.estimate(record["yi"], record.get("ci_lb"), record.get("ci_ub"), disp)}
     return Row("subtotal", INDENT + "Combined within study", cells, record["yi"], record.get("ci_lb"),
                record.get("ci_ub"))
 
@@ -95,13 +95,13 @@ def footer_lines(pooled: dict) -> list[str] | None:
              f"within {_pct(levels[1])}); sampling errors within a study correlated with ρ = {dep.get('rho', 0):g}; "
              f"{dependence.counts_text(pooled)}."]
     if style.is_number(model.get("Q")):
-        lines.append(f"Heterogeneity: Q = {dp.number(model['Q'])}, df = {model.get('Q_df')} "
-                     f"({dp.p_value(model.get('Q_pval'))})")
+        lines.append(f"Heterogeneity: Q = {display.number(model['Q'])}, df = {model.get('Q_df')} "
+                     f"({display.p_value(model.get('Q_pval'))})")
     if model.get("robust"):
         lines.append(f"Test for overall effect (CR2 cluster-robust, Satterthwaite df = {model.get('df', 0):.1f}): "
-                     f"t = {abs(model.get('stat') or 0):.2f} ({dp.p_value(model.get('pval'))})")
+                     f"t = {abs(model.get('stat') or 0):.2f} ({display.p_value(model.get('pval'))})")
     elif style.is_number(model.get("stat")):
-        lines.append(f"Test for overall effect: Z = {abs(model['stat']):.2f} ({dp.p_value(model.get('pval'))})")
+        lines.append(f"Test for overall effect: Z = {abs(model['stat']):.2f} ({display.p_value(model.get('pval'))})")
     return lines
 
 

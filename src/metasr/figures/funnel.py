@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from metasr import display as dp
+from metasr import display
 from metasr.figures import style
 from metasr.outputs import SPREAD_MIN_K
 
@@ -177,7 +177,7 @@ def _notes(small: dict, trimfill: dict, filled: list, disp, k: int) -> str:
 
     egger = reported_egger(small) or {}
     if style.is_number(egger.get("pval")):
-        parts.append(f"Egger's test {dp.p_value(egger['pval'])}")
+        parts.append(f"Egger's test {display.p_value(egger['pval'])}")
     elif "skipped" in small:
         parts.append(f"Small-study tests not run: {small['skipped']}")
     k0 = style.finite(trimfill.get("k0"))
@@ -186,7 +186,7 @@ def _notes(small: dict, trimfill: dict, filled: list, disp, k: int) -> str:
         if int(k0) and not filled:
             text += " (positions not in the pooling result, not drawn)"
         if style.is_number(trimfill.get("estimate")):
-            text += f", adjusted estimate {dp.number(dp.shown(trimfill['estimate'], disp))}"
+            text += f", adjusted estimate {display.number(display.shown(trimfill['estimate'], disp))}"
         parts.append(text)
     if k < 10:
         parts.append(f"k = {k} < 10: asymmetry is hard to judge")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metasr import display as dp
+from metasr import display
 from metasr.figures import style
 from metasr.figures.forest import (
     PAD_IN,
@@ -38,8 +38,8 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     """A forest of model estimates (one per row), with the full-data estimate (and its CI, where it
     has one) as reference."""
     n = len(labels)
-    decimals = dp.estimate_decimals([*zip(est, lb, ub, strict=True), *([reference] if reference else [])], disp)
-    texts = [dp.estimate(e, a, b, disp, decimals) for e, a, b in zip(est, lb, ub, strict=True)]
+    decimals = display.estimate_decimals([*zip(est, lb, ub, strict=True), *([reference] if reference else [])], disp)
+    texts = [display.estimate(e, a, b, disp, decimals) for e, a, b in zip(est, lb, ub, strict=True)]
     label_w = min(LABEL_MAX_IN, max([style.text_width_in(t) for t in labels + [label_header]]))
     effect_w = max(style.text_width_in(t) for t in texts + ["Estimate [95% CI]"]) + PAD_IN
     extra_w = max(style.text_width_in(t) for t in extra + [extra_header]) + PAD_IN if extra else 0
@@ -75,7 +75,7 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     if reference:
         y = fy(top + ROW_IN * (n + 1.72))
         style.add_text(fig, margin / fig_w, y, "All studies", weight="bold")
-        style.add_text(fig, x_effect, y, dp.estimate(*reference, disp, decimals),
+        style.add_text(fig, x_effect, y, display.estimate(*reference, disp, decimals),
                     ha="right", weight="bold")
 
     ax = fig.add_axes([plot_x0 / fig_w, fy(top + ROW_IN * rows), PLOT_IN / fig_w,
@@ -90,7 +90,7 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     ax.tick_params(axis="x", labelsize=style.FONT_SIZE - 0.5)
     if disp.null is not None:
         ax.axvline(disp.null, color=style.COLOURS["null"], lw=0.6)
-    ref_est, ref_lb, ref_ub = (dp.finite(v) for v in reference or (None, None, None))
+    ref_est, ref_lb, ref_ub = (display.finite(v) for v in reference or (None, None, None))
     if ref_lb is not None and ref_ub is not None:
         ax.axvspan(max(ref_lb, lo), min(ref_ub, hi), color="#e8eef6", lw=0, zorder=0)
     if ref_est is not None:
@@ -122,7 +122,7 @@ def plot_leave1out(pooled: dict):
         return estimate_rows_figure(
             title, [f"Omitting {study_label(s)}" for s in studies], l1o["estimate"],
             l1o.get("ci_lb") or [None] * n, l1o.get("ci_ub") or [None] * n,
-            [dp.percent(v, 0) for v in i2] if i2 else [], "I²",
+            [display.percent(v, 0) for v in i2] if i2 else [], "I²",
             (m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")) if m else None,
             style.display(pooled), "Study omitted")
 
@@ -161,7 +161,7 @@ def plot_cumulative(pooled: dict):
         return estimate_rows_figure(
             title, [f"+ {study_label(s)}" for s in studies], cum["estimate"],
             cum.get("ci_lb") or [None] * n, cum.get("ci_ub") or [None] * n,
-            [dp.number(v, 3) for v in tau2] if tau2 else [], "Tau²", None,
+            [display.number(v, 3) for v in tau2] if tau2 else [], "Tau²", None,
             style.display(pooled), f"Added (by {cum.get('order_by', 'year')})")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from matplotlib.lines import Line2D
 
-from metasr import display as dp, measures
+from metasr import display, measures
 from metasr.dependence import study_count
 from metasr.figures import style
 from metasr.figures.forest import PAD_IN, draw_diamond, draw_interval, set_effect_ticks
@@ -73,12 +73,12 @@ def _published_on_axis(value, disp: measures.Display):
 
 def _text(row: dict) -> tuple[str, str]:
     decimals = row.get("decimals")
-    shown = (lambda v: dp.shown(v, row["display"])) if row["panel"] in ANALYSIS_SCALE_PANELS else \
+    shown = (lambda v: display.shown(v, row["display"])) if row["panel"] in ANALYSIS_SCALE_PANELS else \
         (lambda v: float(v) if style.is_number(v) else None)
-    ours = (dp.ci(shown(row["est"]), shown(row["lb"]), shown(row["ub"]), decimals) if "est" in row
+    ours = (display.ci(shown(row["est"]), shown(row["lb"]), shown(row["ub"]), decimals) if "est" in row
             else row["message"])
     pub = row.get("published")
-    theirs = dp.ci(shown(pub["est"]), shown(pub["lb"]), shown(pub["ub"]), decimals) if pub else "–"
+    theirs = display.ci(shown(pub["est"]), shown(pub["lb"]), shown(pub["ub"]), decimals) if pub else "–"
     return ours, theirs
 
 
@@ -103,7 +103,7 @@ def plot_summary(pooled_results: list[dict], config: dict):
         label_w = min(LABEL_MAX_IN, max(style.text_width_in(f"{r['label']} ({r['measure']})") for r in rows)
                       + PAD_IN)
         for _, panel_rows in panels:  # one number of decimals per panel
-            decimals = dp.decimals_for([v for r in panel_rows for v in _shown_values(r)])
+            decimals = display.decimals_for([v for r in panel_rows for v in _shown_values(r)])
             for r in panel_rows:
                 r["decimals"] = decimals
         for r in rows:
@@ -214,7 +214,7 @@ def _shown_values(row: dict) -> list:
     pub = row.get("published") or {}
     raw = [row.get("est"), row.get("lb"), row.get("ub"), pub.get("est"), pub.get("lb"), pub.get("ub")]
     if row["panel"] in ANALYSIS_SCALE_PANELS:
-        return [dp.shown(v, row["display"]) for v in raw]
+        return [display.shown(v, row["display"]) for v in raw]
     return raw
 
 
