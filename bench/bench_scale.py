@@ -31,7 +31,6 @@ and number (see src/metasr/simulate).
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import shutil
@@ -170,12 +169,50 @@ def bench_outcomes(args) -> dict:
         entry = {"outcomes": n, "studies": args.studies, "records": args.records, "png": "auto" if args.png is None else args.png, "jobs": n_jobs,
                  "jobs_done": done, "simulate": sim, "dry_run": dry, "run": run, "job_times": times,
                  "workdir": str(workdir)}
+        if not run["timed_out"] and run["returncode"] == 0:
+            entry["noop"] = noop_reruns(workdir, args.noop_repeats)
         results.append(entry)
         print(json.dumps({k: v for k, v in entry.items() if k != "job_times"}, indent=1), flush=True)
         if not args.keep and not run["timed_out"] and run["returncode"] == 0:
             shutil.rmtree(workdir, ignore_errors=True)
     return {"part": "outcomes", "results": results}
 
+
+
+def metadata_size(workdir: Path) -> dict:
+    """Bytes and number of files of snakemake's per-output metadata store."""
+    meta = workdir / ".snakemake" / "metadata"
+    sizes = [p.stat().st_size for p in meta.iterdir()] if meta.is_dir() else []
+    return {"bytes": sum(sizes), "files": len(sizes), "largest_bytes": max(sizes, default=0)}
+
+
+def noop_reruns(workdir: Path, repeats: int) -> dict:
+    """After a finished run: wall and CPU time of `snakemake` with nothing to do and of its dry run
+    (each `repeats` times, in that order), and the size of the metadata store they read."""
+    def rerun(extra: list[str]) -> list[dict]:
+        runs = []
+        for _ in range(repeats):
+            r = run_measured([*WORKFLOW, "--cores", "2", *extra], cwd=workdir)
+            if r["returncode"] != 0:
+                raise SystemExit(f"no-op rerun failed: {r}")
+            runs.append(r)
+        return runs
+
+    def median(runs: list[dict], key: str) -> float:
+        values = sorted(r[key] for r in runs)
+        return values[len(values) // 2]
+
+    out = {"metadata": metadata_size(workdir)}
+    for name, extra in (("rerun", []), ("dry_run", ["--dry-run"])):
+        runs = rerun(extra)
+        out[name] = {"wall_s": median(runs, "wall_s"), "cpu_s": median(runs, "cpu_s"),
+                     "wall_all_s": [r["wall_s"] for r in runs], "load_before": runs[0]["load_before"],
+                     "load_after": runs[-1]["load_after"]}
+    # A no-op rerun must have had nothing to do; the dry run says so (untimed).
+    text = subprocess.run([*WORKFLOW, "--cores", "2", "--dry-run"], cwd=workdir, env=ENV, capture_output=True,
+                          text=True).stdout
+    out["jobs_left"] = count_dry_run_jobs(text) or 0
+    return out
 
 RECORDS_CHILD = r"""
 import json, sys, time, resource, tempfile
@@ -537,6 +574,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900, help="stop a run after this many seconds")
     parser.add_argument("--trivial-jobs", type=int, default=40)
+    parser.add_argument("--noop-repeats", type=int, default=3,
+                        help="outcomes: no-op reruns and dry runs after a finished run (median reported)")
     parser.add_argument("--keep", action="store_true", help="keep the simulated review folders")
     parser.add_argument("--png", action=argparse.BooleanOptionalAction, default=None,
                         help="outcomes: set config execution.png true/false (default: the config's auto)")
