@@ -16,6 +16,9 @@ PART is one of
   overhead   per-job overhead: snakemake running 40 trivial jobs (`script:` writing a file, and
              `shell:` touch) with --cores 1; start-up of a bare Python; import time of every
              module a rule's script imports (and of snakemake's own script preamble).
+  noop       no-op rerun (`snakemake` with nothing to do) and dry run of finished runs (--workdir;
+             a stopped run is finished first), and the size of their .snakemake/metadata. `outcomes`
+             measures the same after every run that finishes.
   parse      parse-time cost: metasr.workflow.review.load_review on reviews of N outcomes.
   jobcost    inside one job of each rule, CPU time of its imports vs its work (fresh process each,
              best of 3), on a finished 1-outcome run; plus Python start-up and the import of
@@ -123,6 +126,8 @@ def job_times(workdir: Path) -> dict:
 
 def rule_family(rule: str) -> str:
     """Outcome rules are one per outcome or batch (rules/outcomes.smk): report them together."""
+    if rule.startswith("outcome_") and rule.endswith("__inputs"):
+        return "outcome_*__inputs (writes a job's inputs file; a `run:` job)"
     if rule.startswith("outcome__batch_"):
         return "outcome__batch_* (a batch of outcomes)"
     if rule.startswith("outcome_"):
@@ -150,6 +155,20 @@ def set_execution(workdir: Path, png: bool) -> None:
     path.write_text(text + f"execution:\n  png: {'true' if png else 'false'}\n")
 
 
+def bench_noop(args) -> dict:
+    """No-op reruns of finished runs (--workdir, e.g. kept by `outcomes --keep`): a run stopped by
+    --timeout is first finished (that run measured as `finish`)."""
+    results = []
+    for workdir in map(Path, args.workdir or []):
+        entry = {"workdir": str(workdir), "outcomes": len(list((workdir / "data/extraction/outcomes").glob("*.csv")))}
+        with open(workdir / "bench-finish.log", "w") as log:
+            entry["finish"] = run_measured([*WORKFLOW, "--cores", "2"], cwd=workdir, stdout=log)
+        entry["noop"] = noop_reruns(workdir, args.noop_repeats)
+        results.append(entry)
+        print(json.dumps(entry, indent=1), flush=True)
+    return {"part": "noop", "results": results}
+
+
 def bench_outcomes(args) -> dict:
     results = []
     for n in args.sizes or [1, 10, 100, 500]:
@@ -166,7 +185,8 @@ def bench_outcomes(args) -> dict:
             run = run_measured([*WORKFLOW, "--cores", "2"], cwd=workdir, timeout=args.timeout, stdout=log)
         times = job_times(workdir)
         done = sum(r["jobs"] for r in times.values())
-        entry = {"outcomes": n, "studies": args.studies, "records": args.records, "png": "auto" if args.png is None else args.png, "jobs": n_jobs,
+        entry = {"outcomes": n, "studies": args.studies, "records": args.records,
+                 "png": "auto" if args.png is None else args.png, "jobs": n_jobs,
                  "jobs_done": done, "simulate": sim, "dry_run": dry, "run": run, "job_times": times,
                  "workdir": str(workdir)}
         if not run["timed_out"] and run["returncode"] == 0:
@@ -462,7 +482,7 @@ def bench_jobcost(args) -> dict:
     """Inside one job: CPU time of its imports vs its work, per rule (a finished run's folder is
     simulated and run first unless --workdir names one). Each rule in a fresh process, best of 3."""
     if args.workdir:
-        workdir = Path(args.workdir)
+        workdir = Path(args.workdir[0])
     else:
         workdir = Path(tempfile.mkdtemp(prefix="scale-jobcost-", dir=args.tmp))
         simulate(workdir, 1, args.studies, args.records, args.seed)
@@ -498,11 +518,15 @@ def summary(args) -> dict:
                   "wall per outcome | load (1 min) before/after |", "|---|---|---|---|---|---|---|---|"]
         for n, r in sorted(runs.items()):
             run = r["run"]
-            done = f" (stopped; {r['jobs_done']} of {r['jobs']} jobs done)" if run["timed_out"] else \
-                f" (failed, exit {run['returncode']}; {r['jobs_done']} of {r['jobs']} jobs done)" if run["returncode"] else ""
+            done = ""
+            if run["timed_out"]:
+                done = f" (stopped; {r['jobs_done']} of {r['jobs']} jobs done)"
+            elif run["returncode"]:
+                done = f" (failed, exit {run['returncode']}; {r['jobs_done']} of {r['jobs']} jobs done)"
+            per_outcome = "-" if run["timed_out"] or run["returncode"] else f"{run['wall_s'] / n:.1f} s"
             lines.append(f"| {n} (x {r['studies']}) | {r['jobs']} | {r['dry_run']['wall_s']:.1f} s | "
                          f"{run['wall_s']:.0f} s{done} | {run['cpu_s']:.0f} s | {run['peak_rss_mb']:.0f} MB | "
-                         f"{'-' if run['timed_out'] or run['returncode'] else format(run['wall_s'] / n, '.1f') + ' s'} | "
+                         f"{per_outcome} | "
                          f"{run['load_before'].split()[0]} / {run['load_after'].split()[0]} |")
         biggest = max(runs)
         workdir = Path(runs[biggest]["workdir"])
@@ -528,7 +552,8 @@ def summary(args) -> dict:
                 smk = f"{older[-1]['snakemake']['wall_s']:.0f} s" if older else smk
             lines.append(f"| {r['records']:,} | {r['direct']['unique']:,} | {t['parse']:.1f} s | {t['dedup']:.1f} s | "
                          f"{t['write']:.1f} s | {t['screen']:.1f} s | {total:.1f} s | "
-                         f"{sum(r['direct'].get('cpu', {}).values()):.1f} s | {1000 * total / r['records']:.2f} s | {r['direct']['peak_rss_mb']:.0f} MB | {smk} | "
+                         f"{sum(r['direct'].get('cpu', {}).values()):.1f} s | {1000 * total / r['records']:.2f} s | "
+                         f"{r['direct']['peak_rss_mb']:.0f} MB | {smk} | "
                          f"{r['direct']['load_before'].split()[0]} |")
     for res in newest("overhead")[-1:]:
         lines += ["", "| what | CPU | wall |", "|---|---|---|"]
@@ -548,7 +573,8 @@ def summary(args) -> dict:
                          f"{r[name]['load'].split()[0]} |")
         for rule in JOB_RULES:
             v = r[rule]
-            lines.append(f"| {rule} | {v['import_cpu_s']:.2f} s | {v['work_cpu_s']:.2f} s | {v['import_wall_s']:.2f} s | "
+            lines.append(f"| {rule} | {v['import_cpu_s']:.2f} s | {v['work_cpu_s']:.2f} s | "
+                         f"{v['import_wall_s']:.2f} s | "
                          f"{v['work_wall_s']:.2f} s | {v['load'].split()[0]} |")
     for res in newest("parse")[-1:]:
         lines += ["", "| outcomes | load_review wall | CPU | validate_review (CPU) | usable_rows (CPU) | "
@@ -565,8 +591,8 @@ def summary(args) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("part", choices=["outcomes", "records", "overhead", "parse", "jobcost", "summary"])
-    parser.add_argument("--workdir", help="jobcost: a finished run of a simulated review")
+    parser.add_argument("part", choices=["outcomes", "noop", "records", "overhead", "parse", "jobcost", "summary"])
+    parser.add_argument("--workdir", nargs="*", help="jobcost: a finished run of a simulated review; noop: runs")
     parser.add_argument("--sizes", type=int, nargs="*", help="outcome counts or record counts")
     parser.add_argument("--studies", type=int, default=30, help="studies per outcome (default 30)")
     parser.add_argument("--records", type=int, default=1000, help="records of the outcome runs (default 1000)")
@@ -582,7 +608,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tmp", default=None, help="where to put the simulated reviews")
     parser.add_argument("--out", default="/tmp/metasr-bench-scale", help="folder for the JSON results")
     args = parser.parse_args(argv)
-    result = {"outcomes": bench_outcomes, "records": bench_records, "overhead": bench_overhead,
+    result = {"outcomes": bench_outcomes, "noop": bench_noop, "records": bench_records, "overhead": bench_overhead,
               "parse": bench_parse, "jobcost": bench_jobcost,
               "summary": summary}[args.part](args)
     if args.part == "summary":
