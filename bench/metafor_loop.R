@@ -24,7 +24,11 @@ timed <- function(expr) {
   list(value = value, elapsed = t[["elapsed"]], cpu = t[["user.self"]] + t[["sys.self"]])
 }
 
-or_na <- function(expr) tryCatch(expr, error = function(e) NA_real_)
+# The first value of expr, or NA when it fails or is empty (a failed step's result is NULL).
+or_na <- function(expr) {
+  value <- tryCatch(expr, error = function(e) NULL)
+  if (length(value) == 0) NA_real_ else value[[1]]
+}
 
 fit_one <- function(d, control = list()) {
   res <- tryCatch(rma(d$yi, d$vi, method = "REML", control = control), error = function(e) NULL)
@@ -43,7 +47,7 @@ full_one <- function(d) {
   tf <- tryCatch(trimfill(res), error = function(e) NULL)
   l1 <- leave1out(res)
   inf <- influence(res)
-  c(estimate = res$beta[1], tau2 = res$tau2, pi_lb = pr$pi.lb,
+  c(estimate = res$beta[1], tau2 = res$tau2, pi_lb = or_na(pr$pi.lb),
     tau2_ci_lb = or_na(ci$random["tau^2", "ci.lb"]), tau2_ci_ub = or_na(ci$random["tau^2", "ci.ub"]),
     egger_pval = or_na(eg$pval), egger_lm_pval = or_na(eg_lm$pval), begg_pval = or_na(rk$pval),
     trimfill_k0 = or_na(tf$k0), trimfill_estimate = or_na(tf$beta[1]), leave1out_estimate_1 = l1$estimate[1])
