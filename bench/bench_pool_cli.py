@@ -42,6 +42,10 @@ from bench_pooling import smd_data  # noqa: E402
 from bench_scale import BIN, load, run_measured  # noqa: E402
 
 METASR = str(BIN / "metasr")
+# Peak RSS through GNU time: a child forked from this process reports at least this process's own
+# peak in wait4's ru_maxrss (Linux keeps the larger maxrss across fork and exec), and this process
+# holds the largest table it wrote; `time` is small, so its child's maxrss is the child's own.
+GNU_TIME = "/usr/bin/time"
 R_LOOP = BENCH / "metafor_loop.R"
 TARGETS = {"fit_x": 100, "full_x": 50, "big_k_s": 1.0}
 FIT_COLUMNS = ("estimate", "se", "tau2", "tau2_se", "Q")
@@ -76,10 +80,17 @@ def pool(table: Path, what: str, out: Path, *extra: str) -> dict:
     """`metasr pool` as one process, its CSV written to `out`."""
     cmd = [METASR, "pool", str(table), "--measure", "GEN", "--method", "REML", *extra, "--what", what,
            "--format", "csv"]
+    rss_file = out.with_suffix(".rss")
+    timed_cmd = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *cmd] if os.access(GNU_TIME, os.X_OK) else cmd
     with open(out, "w") as fh:
-        result = run_measured(cmd, stdout=fh)
+        result = run_measured(timed_cmd, stdout=fh)
     if result["returncode"] != 0:
         raise SystemExit(f"metasr failed: {result}")
+    result["cmd"] = " ".join(cmd)
+    if timed_cmd is cmd:
+        result["peak_rss_mb"] = math.nan  # wait4's figure would include this process's own peak
+    else:
+        result["peak_rss_mb"] = int(rss_file.read_text().split()[-1]) / 1024
     result["output_mb"] = out.stat().st_size / 1e6
     return result
 
