@@ -16,6 +16,9 @@ PART is one of
   overhead   per-job overhead: snakemake running 40 trivial jobs (`script:` writing a file, and
              `shell:` touch) with --cores 1; start-up of a bare Python; import time of every
              module a rule's script imports (and of snakemake's own script preamble).
+  noop       no-op rerun (`snakemake` with nothing to do) and dry run of finished runs (--workdir;
+             a stopped run is finished first), and the size of their .snakemake/metadata. `outcomes`
+             measures the same after every run that finishes.
   parse      parse-time cost: metasr.workflow.review.load_review on reviews of N outcomes.
   jobcost    inside one job of each rule, CPU time of its imports vs its work (fresh process each,
              best of 3), on a finished 1-outcome run; plus Python start-up and the import of
@@ -123,6 +126,8 @@ def job_times(workdir: Path) -> dict:
 
 def rule_family(rule: str) -> str:
     """Outcome rules are one per outcome or batch (rules/outcomes.smk): report them together."""
+    if rule.startswith("outcome_") and rule.endswith("__inputs"):
+        return "outcome_*__inputs (writes a job's inputs file; a `run:` job)"
     if rule.startswith("outcome__batch_"):
         return "outcome__batch_* (a batch of outcomes)"
     if rule.startswith("outcome_"):
@@ -150,6 +155,20 @@ def set_execution(workdir: Path, png: bool) -> None:
     path.write_text(text + f"execution:\n  png: {'true' if png else 'false'}\n")
 
 
+def bench_noop(args) -> dict:
+    """No-op reruns of finished runs (--workdir, e.g. kept by `outcomes --keep`): a run stopped by
+    --timeout is first finished (that run measured as `finish`)."""
+    results = []
+    for workdir in map(Path, args.workdir or []):
+        entry = {"workdir": str(workdir), "outcomes": len(list((workdir / "data/extraction/outcomes").glob("*.csv")))}
+        with open(workdir / "bench-finish.log", "w") as log:
+            entry["finish"] = run_measured([*WORKFLOW, "--cores", "2"], cwd=workdir, stdout=log)
+        entry["noop"] = noop_reruns(workdir, args.noop_repeats)
+        results.append(entry)
+        print(json.dumps(entry, indent=1), flush=True)
+    return {"part": "noop", "results": results}
+
+
 def bench_outcomes(args) -> dict:
     results = []
     for n in args.sizes or [1, 10, 100, 500]:
@@ -167,14 +186,53 @@ def bench_outcomes(args) -> dict:
         times = job_times(workdir)
         done = sum(r["jobs"] for r in times.values())
         entry = {"outcomes": n, "studies": args.studies, "records": args.records,
-                 "png": "auto" if args.png is None else args.png, "jobs": n_jobs, "jobs_done": done,
-                 "simulate": sim, "dry_run": dry, "run": run, "job_times": times, "workdir": str(workdir)}
+                 "png": "auto" if args.png is None else args.png, "jobs": n_jobs,
+                 "jobs_done": done, "simulate": sim, "dry_run": dry, "run": run, "job_times": times,
+                 "workdir": str(workdir)}
+        if not run["timed_out"] and run["returncode"] == 0:
+            entry["noop"] = noop_reruns(workdir, args.noop_repeats)
         results.append(entry)
         print(json.dumps({k: v for k, v in entry.items() if k != "job_times"}, indent=1), flush=True)
         if not args.keep and not run["timed_out"] and run["returncode"] == 0:
             shutil.rmtree(workdir, ignore_errors=True)
     return {"part": "outcomes", "results": results}
 
+
+
+def metadata_size(workdir: Path) -> dict:
+    """Bytes and number of files of snakemake's per-output metadata store."""
+    meta = workdir / ".snakemake" / "metadata"
+    sizes = [p.stat().st_size for p in meta.iterdir()] if meta.is_dir() else []
+    return {"bytes": sum(sizes), "files": len(sizes), "largest_bytes": max(sizes, default=0)}
+
+
+def noop_reruns(workdir: Path, repeats: int) -> dict:
+    """After a finished run: wall and CPU time of `snakemake` with nothing to do and of its dry run
+    (each `repeats` times, in that order), and the size of the metadata store they read."""
+    def rerun(extra: list[str]) -> list[dict]:
+        runs = []
+        for _ in range(repeats):
+            r = run_measured([*WORKFLOW, "--cores", "2", *extra], cwd=workdir)
+            if r["returncode"] != 0:
+                raise SystemExit(f"no-op rerun failed: {r}")
+            runs.append(r)
+        return runs
+
+    def median(runs: list[dict], key: str) -> float:
+        values = sorted(r[key] for r in runs)
+        return values[len(values) // 2]
+
+    out = {"metadata": metadata_size(workdir)}
+    for name, extra in (("rerun", []), ("dry_run", ["--dry-run"])):
+        runs = rerun(extra)
+        out[name] = {"wall_s": median(runs, "wall_s"), "cpu_s": median(runs, "cpu_s"),
+                     "wall_all_s": [r["wall_s"] for r in runs], "load_before": runs[0]["load_before"],
+                     "load_after": runs[-1]["load_after"]}
+    # A no-op rerun must have had nothing to do; the dry run says so (untimed).
+    text = subprocess.run([*WORKFLOW, "--cores", "2", "--dry-run"], cwd=workdir, env=ENV, capture_output=True,
+                          text=True).stdout
+    out["jobs_left"] = count_dry_run_jobs(text) or 0
+    return out
 
 RECORDS_CHILD = r"""
 import json, sys, time, resource, tempfile
@@ -424,7 +482,7 @@ def bench_jobcost(args) -> dict:
     """Inside one job: CPU time of its imports vs its work, per rule (a finished run's folder is
     simulated and run first unless --workdir names one). Each rule in a fresh process, best of 3."""
     if args.workdir:
-        workdir = Path(args.workdir)
+        workdir = Path(args.workdir[0])
     else:
         workdir = Path(tempfile.mkdtemp(prefix="scale-jobcost-", dir=args.tmp))
         simulate(workdir, 1, args.studies, args.records, args.seed)
@@ -460,9 +518,11 @@ def summary(args) -> dict:
                   "wall per outcome | load (1 min) before/after |", "|---|---|---|---|---|---|---|---|"]
         for n, r in sorted(runs.items()):
             run = r["run"]
-            progress = f"{r['jobs_done']} of {r['jobs']} jobs done"
-            done = f" (stopped; {progress})" if run["timed_out"] else \
-                f" (failed, exit {run['returncode']}; {progress})" if run["returncode"] else ""
+            done = ""
+            if run["timed_out"]:
+                done = f" (stopped; {r['jobs_done']} of {r['jobs']} jobs done)"
+            elif run["returncode"]:
+                done = f" (failed, exit {run['returncode']}; {r['jobs_done']} of {r['jobs']} jobs done)"
             per_outcome = "-" if run["timed_out"] or run["returncode"] else f"{run['wall_s'] / n:.1f} s"
             lines.append(f"| {n} (x {r['studies']}) | {r['jobs']} | {r['dry_run']['wall_s']:.1f} s | "
                          f"{run['wall_s']:.0f} s{done} | {run['cpu_s']:.0f} s | {run['peak_rss_mb']:.0f} MB | "
@@ -514,7 +574,8 @@ def summary(args) -> dict:
         for rule in JOB_RULES:
             v = r[rule]
             lines.append(f"| {rule} | {v['import_cpu_s']:.2f} s | {v['work_cpu_s']:.2f} s | "
-                         f"{v['import_wall_s']:.2f} s | {v['work_wall_s']:.2f} s | {v['load'].split()[0]} |")
+                         f"{v['import_wall_s']:.2f} s | "
+                         f"{v['work_wall_s']:.2f} s | {v['load'].split()[0]} |")
     for res in newest("parse")[-1:]:
         lines += ["", "| outcomes | load_review wall | CPU | validate_review (CPU) | usable_rows (CPU) | "
                   "per outcome (CPU) | load before |", "|---|---|---|---|---|---|---|"]
@@ -530,8 +591,8 @@ def summary(args) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("part", choices=["outcomes", "records", "overhead", "parse", "jobcost", "summary"])
-    parser.add_argument("--workdir", help="jobcost: a finished run of a simulated review")
+    parser.add_argument("part", choices=["outcomes", "noop", "records", "overhead", "parse", "jobcost", "summary"])
+    parser.add_argument("--workdir", nargs="*", help="jobcost: a finished run of a simulated review; noop: runs")
     parser.add_argument("--sizes", type=int, nargs="*", help="outcome counts or record counts")
     parser.add_argument("--studies", type=int, default=30, help="studies per outcome (default 30)")
     parser.add_argument("--records", type=int, default=1000, help="records of the outcome runs (default 1000)")
@@ -539,13 +600,15 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900, help="stop a run after this many seconds")
     parser.add_argument("--trivial-jobs", type=int, default=40)
+    parser.add_argument("--noop-repeats", type=int, default=3,
+                        help="outcomes: no-op reruns and dry runs after a finished run (median reported)")
     parser.add_argument("--keep", action="store_true", help="keep the simulated review folders")
     parser.add_argument("--png", action=argparse.BooleanOptionalAction, default=None,
                         help="outcomes: set config execution.png true/false (default: the config's auto)")
     parser.add_argument("--tmp", default=None, help="where to put the simulated reviews")
     parser.add_argument("--out", default="/tmp/metasr-bench-scale", help="folder for the JSON results")
     args = parser.parse_args(argv)
-    result = {"outcomes": bench_outcomes, "records": bench_records, "overhead": bench_overhead,
+    result = {"outcomes": bench_outcomes, "noop": bench_noop, "records": bench_records, "overhead": bench_overhead,
               "parse": bench_parse, "jobcost": bench_jobcost,
               "summary": summary}[args.part](args)
     if args.part == "summary":
