@@ -139,3 +139,23 @@ def test_png_copies_auto_for_small_reviews_or_as_configured():
 
 def test_slurm_runtime_grows_by_a_minute_per_ten_outcomes():
     assert [outcome_job_minutes(["o"] * n) for n in (1, 10, 11, 20)] == [3, 3, 4, 4]
+
+
+def test_packed_job_inputs_read_back_the_same_and_pack_the_same():
+    """The writer rule's params: what is packed is what the job reads; the same inputs give the
+    same text (a rerun only when they change); study rows pack to a fraction of their JSON."""
+    from metasr.workflow.outcomes import pack_job_inputs, unpack_job_inputs
+
+    rows = [{"study_id": f"S{i:02d}", "m1i": f"{i}.5", "sd1i": "1.2", "n1i": "30", "label": "Ünïcode 2020"}
+            for i in range(30)]
+    inputs = {"outcomes": {"edss": {"studies": rows, "settings": {"measure": "SMD"}}},
+              "extraction": {"studies": "data/extraction/studies.csv"}, "review": {"id": "x"}}
+    packed = pack_job_inputs(inputs)
+    assert unpack_job_inputs(packed) == inputs
+    assert pack_job_inputs(json.loads(json.dumps(inputs))) == packed
+    reordered = {key: inputs[key] for key in reversed(list(inputs))}
+    assert pack_job_inputs(reordered) == packed
+    changed = json.loads(json.dumps(inputs))
+    changed["outcomes"]["edss"]["studies"][3]["n1i"] = "31"
+    assert pack_job_inputs(changed) != packed
+    assert len(packed) < len(json.dumps(inputs)) / 3

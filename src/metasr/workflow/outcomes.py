@@ -96,20 +96,43 @@ def job_inputs(outcome_jobs: dict[str, dict], config: dict) -> dict:
     metadata record of every output file of the job. A batch of B outcomes has about 7B outputs;
     with the study rows of all B outcomes in its params the store grew as outcomes x batch size
     (26 GB at 2,000 outcomes, bench/RESULTS.md "Scale"), and every invocation read it back. The
-    rule that writes this file (one output) carries them once; the analysis job's only input is
-    the file, so each of its records stays a few hundred bytes whatever the batch size. Reruns are
-    the same: a change to an outcome's sheet, rows or settings reruns the writer, and so the job.
+    rule that writes this file (one output) carries them once, packed (`pack_job_inputs`); the
+    analysis job's only input is the file, so each of its records stays a few hundred bytes
+    whatever the batch size. Reruns are the same: a change to an outcome's sheet, rows or settings
+    changes the writer's params, which reruns it, and so the job.
     """
     return {"outcomes": outcome_jobs, "extraction": config["extraction"], "review": config["review"]}
 
 
-def write_job_inputs(inputs: dict, out_json, log_path=None) -> None:
-    """Write a job's inputs file (and a line saying so in its log)."""
-    from metasr.io import atomic_write_text, write_json
+def pack_job_inputs(inputs: dict) -> str:
+    """The inputs as the writer rule's params: canonical JSON, compressed, as text. The params are
+    stored in the writer's metadata record and read back by every Snakemake invocation, so they
+    are kept small (study rows compress about tenfold); the same inputs always pack the same."""
+    import base64
+    import json
+    import zlib
 
+    text = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return base64.b85encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+
+
+def unpack_job_inputs(packed: str) -> dict:
+    import base64
+    import json
+    import zlib
+
+    return json.loads(zlib.decompress(base64.b85decode(packed)).decode("utf-8"))
+
+
+def write_job_inputs(packed: str, out_json) -> None:
+    """Write a job's inputs file from its packed params (and a line saying so in its log)."""
+    import logging
+
+    from metasr.io import write_json
+
+    inputs = unpack_job_inputs(packed)
     write_json(out_json, inputs)
-    if log_path:
-        atomic_write_text(log_path, f"wrote {out_json}: {', '.join(inputs['outcomes'])}\n")
+    logging.getLogger(__name__).info("wrote %s: %s", out_json, ", ".join(inputs["outcomes"]))
 
 
 def analyse_job(inputs_json) -> None:

@@ -13,8 +13,8 @@ from metasr.workflow.outcomes import (
     job_inputs_path,
     outcome_job,
     outcome_job_minutes,
+    pack_job_inputs,
     wants_png,
-    write_job_inputs,
 )
 from metasr.workflow.fingerprint import script_fingerprint
 from metasr.workflow.review import load_review, snakemake_review

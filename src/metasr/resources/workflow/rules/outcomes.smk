@@ -3,7 +3,9 @@
 # `execution.outcome_jobs` outcomes get a job each; more share that many jobs. What a job's
 # outcomes need (their studies' rows, settings, outputs) is written by a small writer rule into one
 # file, the job's only input (workflow.outcomes.job_inputs says why not params); the writer's
-# inputs are the outcomes' sheets, so a change elsewhere in the review does not rerun them.
+# inputs are the outcomes' sheets, so a change elsewhere in the review does not rerun them. The
+# writer is a script, not a `run:` block: Snakemake runs `run:` jobs in a new Snakemake process
+# that parses the whole workflow again (14 s of CPU per job at 2,000 outcomes).
 
 for job_name, job_outcomes in OUTCOME_JOBS.items():
 
@@ -18,9 +20,12 @@ for job_name, job_outcomes in OUTCOME_JOBS.items():
             f"logs/outcomes/{job_name}__inputs.log",
         localrule: True
         params:
-            inputs=job_inputs({o: OUTCOME[o] for o in job_outcomes}, REVIEW.config),
-        run:
-            write_job_inputs(dict(params.inputs), output[0], log[0])
+            inputs=pack_job_inputs(
+                job_inputs({o: OUTCOME[o] for o in job_outcomes}, REVIEW.config)
+            ),
+            code=code("write_job_inputs"),
+        script:
+            "../scripts/write_job_inputs.py"
 
     rule:
         name:
