@@ -105,15 +105,16 @@ def job_inputs(outcome_jobs: dict[str, dict], config: dict) -> dict:
 
 
 def pack_job_inputs(inputs: dict) -> str:
-    """The inputs as the writer rule's params: canonical JSON, compressed, as text. The params are
-    stored in the writer's metadata record and read back by every Snakemake invocation, so they
-    are kept small (study rows compress about tenfold); the same inputs always pack the same."""
+    """The inputs as the writer rule's params: canonical JSON, compressed, as base64 text (no
+    braces, which Snakemake would read as wildcards). The params are stored in the writer's
+    metadata record and read back by every Snakemake invocation, so they are kept small (study
+    rows compress several times); the same inputs always pack the same."""
     import base64
     import json
     import zlib
 
     text = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return base64.b85encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
 
 
 def unpack_job_inputs(packed: str) -> dict:
@@ -121,7 +122,7 @@ def unpack_job_inputs(packed: str) -> dict:
     import json
     import zlib
 
-    return json.loads(zlib.decompress(base64.b85decode(packed)).decode("utf-8"))
+    return json.loads(zlib.decompress(base64.b64decode(packed)).decode("utf-8"))
 
 
 def write_job_inputs(packed: str, out_json) -> None:
