@@ -159,3 +159,4 @@ def test_packed_job_inputs_read_back_the_same_and_pack_the_same():
     changed["outcomes"]["edss"]["studies"][3]["n1i"] = "31"
     assert pack_job_inputs(changed) != packed
     assert len(packed) < len(json.dumps(inputs)) / 3
+    assert not set(packed) & set("{}")  # Snakemake would read braces in params as wildcards
