@@ -219,3 +219,21 @@ def test_peto_as_a_measure_pools_with_rma_peto(case_id):
     for key in ("estimate", "se", "ci_lb", "ci_ub", "Q", "pval"):
         assert math.isclose(result[key], case["expected"][key], rel_tol=1e-6), key
     assert math.isclose(result["transformed"]["estimate"], math.exp(case["expected"]["estimate"]), rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("method, test", [("REML", "z"), ("DL", "knha"), ("PM", "t"), ("FE", "z"), ("MH", "z")])
+def test_the_fit_alone_is_the_fit_part_of_the_whole_analysis(monkeypatch, method, test):
+    """`metasr pool --what fit` stops after the model: the same numbers, without the refits."""
+    from metasr.stats import grouped, sensitivity
+
+    table = extraction_table(13, extra_not_usable=False)
+    whole = grouped.fit_part(analyse(table, "OR", method, test, order="year", small_study_min_k=3))
+
+    def refused(*args, **kwargs):
+        raise AssertionError("refits run for the fit alone")
+
+    monkeypatch.setattr(sensitivity, "leave_one_out_and_influence", refused)
+    monkeypatch.setattr(sensitivity, "cumulative", refused)
+    alone = analyse(table, "OR", method, test, order="year", small_study_min_k=3, fit_only=True)
+    assert grouped.fit_part(alone) == whole
+    assert "leave1out" not in alone and "egger" not in alone and "tau2_ci" not in alone

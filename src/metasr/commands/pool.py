@@ -127,8 +127,8 @@ def _pool_one(args, options: dict, multilevel: bool) -> int:
         from metasr.stats.multilevel import analyse_multilevel
 
         result = analyse_multilevel(table, **options)  # JSON-safe already
-    else:
-        result = analyse(table, **options)
+    else:  # the model alone for --what fit: no refits, whose cost grows with k squared
+        result = analyse(table, **options, fit_only=args.what == "fit")
     if args.what == "fit":
         result = grouped.fit_part(result)
     if args.format == "json":

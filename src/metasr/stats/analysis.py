@@ -241,14 +241,16 @@ def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file,
 def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=None, subgroup=None,
             order=None, file: str | None = None, scale: str | None = None,
             options: effects.Options | None = None, modelling=None,
-            small_study_min_k: int = SMALL_STUDY_MIN_K) -> dict:
+            small_study_min_k: int = SMALL_STUDY_MIN_K, fit_only: bool = False) -> dict:
     """Everything `metasr pool` prints for one table (metafor keys; JSON-safe).
 
     `options` are escalc's (add, to, drop00, vtype); `transform` names the back-transformation
     to the display scale and `transformed` holds the estimate, CI and PI on it (metafor's
     predict(fit, transf = ...)); `modelling` (a metasr.stats.modelling.ModellingOptions) adds the
     sections its flags ask for. Small-study tests run from `small_study_min_k` studies (by default
-    the pipeline's minimum; metafor itself runs them from 3)."""
+    the pipeline's minimum; metafor itself runs them from 3). `fit_only` stops the overall model
+    after the fit (`metasr pool --what fit`): no Q-profile CIs, refits or modelling sections, whose
+    cost grows with k squared."""
     table, not_usable = _effects_table(df, measure, method, test, file, scale, options)
     ratio_limit = any(m for m in (mods or [])) or (modelling is not None and modelling.any())
     raise_if_errors(checks.table_problems(table, file, ratio_limit=ratio_limit)
@@ -267,7 +269,7 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
         result.update(_analyse_subgroups(table, measure, method, test, subgroup, file))
     else:
         result.update(_analyse_overall(table, measure, method, test, order, file, display, modelling,
-                                       small_study_min_k))
+                                       small_study_min_k, fit_only))
     result["yi"] = table["yi"].tolist()
     result["vi"] = table["vi"].tolist()
     if not_usable:
@@ -343,13 +345,18 @@ def _analyse_subgroups(table, measure, method, test, subgroup, file) -> dict:
     return subgroup_analysis(table["yi"], table["vi"], groups.to_numpy(), method, test, measure)
 
 
-def _analyse_overall(table, measure, method, test, order, file, display, modelling, small_study_min_k) -> dict:
+def _analyse_overall(table, measure, method, test, order, file, display, modelling, small_study_min_k,
+                     fit_only: bool = False) -> dict:
     check_k(len(table), method, test, 1, file)
     weights = _user_weights(table, method, modelling, file)
     if weights is not None:
         fit = fit_rma(table["yi"], table["vi"], method=method, test=test, measure=measure, weights=weights)
     else:
         fit = fit_table(table, measure, method, test, file)
+    if fit_only:
+        result = fit.to_dict()
+        result["transformed"] = transformed(result, display)
+        return result
     result = model_dict(fit)
     if isinstance(fit, MetaFit):
         ordering = _order_values(table, order, file) if order else None

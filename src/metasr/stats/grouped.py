@@ -264,9 +264,11 @@ def _single(key: str, rows: pd.DataFrame, options: Options) -> Row:
     from metasr.stats.multilevel import analyse_multilevel
 
     table = rows.drop(columns=["_group"]).reset_index(drop=True)
-    pool = analyse_multilevel if options.multilevel else analysis.analyse
     try:
-        result = pool(table, **options.kwargs)
+        if options.multilevel:
+            result = analyse_multilevel(table, **options.kwargs)
+        else:  # the model alone for what="fit": no refits, whose cost grows with k squared
+            result = analysis.analyse(table, **options.kwargs, fit_only=options.what == "fit")
     except InputError as err:  # this group's problems (its row says which group)
         return Row(key, problems=err.problems)
     return Row(key, fit_part(result) if options.what == "fit" else result)
