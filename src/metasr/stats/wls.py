@@ -204,7 +204,15 @@ class Projection:
         return (wu * u).sum(-1) - (c**2).sum(-1)
 
     def tr_P(self) -> np.ndarray:
-        return (self.w * self.m_diag).sum(-1)
+        if self.X is not None:
+            return (self.w * self.m_diag).sum(-1)
+        # Intercept only: sw - sum(w^2) / sw without forming h, where no w_i exceeds DOMINANT of
+        # sw (the difference then keeps a tenth of sw: at most a digit lost); rows with such a
+        # study take the other studies' sums. Row by row, so a batch gives each row's own value.
+        tr = self.sw - (self.w * self.w).sum(-1) / self.sw
+        for rows, _, _ in self._dominant or ():
+            tr[rows] = (self.w[rows] * self.m_diag[rows]).sum(-1)
+        return tr
 
     def tr_PV(self, v) -> np.ndarray:
         return (self.w * v * self.m_diag).sum(-1)
