@@ -83,6 +83,12 @@ class _Basis:
         return np.stack([U / np.sqrt(n)[..., None] for U, n in zip(self.U, self.n, strict=True)], -1)
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum_i a_i b_i over the last axis, without the product array (faster than (a * b).sum(-1)
+    for the short axes of many studies' fits; each row summed alike whatever the batch)."""
+    return np.einsum("...i,...i->...", a, b)
+
+
 class Projection:
     """Weighted least squares of y on X (None: intercept only) with weights w, on the last axis."""
 
@@ -100,8 +106,8 @@ class Projection:
         # (row indices, study per row, its 1 - h_i) of the studies with h_i > DOMINANT
         self._dominant: list[tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]] | None = None
         if X is None:
-            self.sw = w.sum(-1)
-            self.beta = (w * y).sum(-1) / self.sw   # (...,)
+            self.sw = np.einsum("...i->...", w)
+            self.beta = _dot(w, y) / self.sw   # (...,)
             self.resid = y - self.beta[..., None]
             dominant = dominance and w.shape[-1] and np.any(w.max(-1) > DOMINANT * self.sw)
         else:
@@ -193,7 +199,8 @@ class Projection:
     @property
     def ppy(self) -> np.ndarray:
         """y'PPy."""
-        return (self.py**2).sum(-1)
+        py = self.py
+        return _dot(py, py)
 
     def quad(self, u: np.ndarray) -> np.ndarray:
         """u'Pu (a slope in root finding, where a few lost digits do not matter)."""
@@ -209,7 +216,7 @@ class Projection:
         # Intercept only: sw - sum(w^2) / sw without forming h, where no w_i exceeds DOMINANT of
         # sw (the difference then keeps a tenth of sw: at most a digit lost); rows with such a
         # study take the other studies' sums. Row by row, so a batch gives each row's own value.
-        tr = self.sw - (self.w * self.w).sum(-1) / self.sw
+        tr = self.sw - _dot(self.w, self.w) / self.sw
         for rows, _, _ in self._dominant or ():
             tr[rows] = (self.w[rows] * self.m_diag[rows]).sum(-1)
         return tr
