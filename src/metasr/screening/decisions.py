@@ -27,6 +27,11 @@ IDENTIFIER_COLUMNS = ("record_id", "doi", "pmid", "title")
 REQUIRED_COLUMNS = ("decision",)
 DECISION_COLUMNS = (*IDENTIFIER_COLUMNS, "year", "decision", "reason", "reviewer1", "reviewer2", "notes")
 STAGE_COLUMNS = {TITLE_ABSTRACT: (), FULL_TEXT: ("study_id",)}
+# The screening sheet `metasr screening list` writes (metasr.screening.lists); filled in, it is a
+# decision file, so its columns are known here.
+LIST_COLUMNS = ["order", "record_id", "cluster_id", "flags", "possible_duplicate_of",
+                "previous_decision", "previous_reason", "title", "authors", "year", "journal",
+                "doi", "pmid", "abstract", "decision", "reason", "notes"]
 UNRESOLVED = "unresolved"  # final decision of a conflict nobody resolved
 STUDY_SEPARATOR = ";"  # a report holding several studies lists them in one study_id cell
 
@@ -80,8 +85,6 @@ def _reason_lookup(reasons: list[str]) -> dict[str, str]:
 def known_columns(stage: str) -> list[str]:
     """A decision file's columns: its own, and those of the screening sheet (`metasr screening
     list`), which filled in is a decision file."""
-    from metasr.screening.lists import LIST_COLUMNS
-
     return list(dict.fromkeys([*DECISION_COLUMNS, *STAGE_COLUMNS[stage], *LIST_COLUMNS]))
 
 

@@ -19,12 +19,9 @@ from pathlib import Path
 
 from metasr.errors import Problem, raise_if_errors
 from metasr.io import write_csv
-from metasr.screening.decisions import _decision_word, read_table
+from metasr.screening.decisions import LIST_COLUMNS, _decision_word, read_table
 from metasr.screening.keys import KeyIndex, resolve
 
-LIST_COLUMNS = ["order", "record_id", "cluster_id", "flags", "possible_duplicate_of",
-                "previous_decision", "previous_reason", "title", "authors", "year", "journal",
-                "doi", "pmid", "abstract", "decision", "reason", "notes"]
 CONFLICT_COLUMNS = ["decision_file", "file_row", "record_id", "doi", "pmid", "title", "year",
                     "reviewer1", "reviewer2", "decision", "reason", "notes"]
 NEAR_MATCH = 85.0
