@@ -133,15 +133,15 @@ def pool_dependent(table: pd.DataFrame, method: str, test: str, dep: dict, order
     order = _study_order(table, clusters, order_by)
     runs = sections_at(clusters.n_clusters, small_study_min_k, order is not None)
     if dep["method"] == "aggregate":
-        return _pool_aggregated(table, clusters, method, test, dep, order_by, measure, runs, small_study_min_k)
-    return _pool_multilevel(table, clusters, method, dep, order_by, runs, small_study_min_k)
+        return _pool_aggregated(table, clusters, method, test, dep, order_by, measure, runs, order, small_study_min_k)
+    return _pool_multilevel(table, clusters, method, dep, order_by, runs, order, small_study_min_k)
 
 
 def _too_few_studies(n: int, small_study_min_k: int) -> dict:
     return {"skipped": f"{n} studies < {small_study_min_k}: small-study tests not run ({HANDBOOK_SMALL_STUDY})"}
 
 
-def _pool_multilevel(table, clusters, method, dep, order_by, runs: dict, small_study_min_k: int) -> dict:
+def _pool_multilevel(table, clusters, method, dep, order_by, runs: dict, order, small_study_min_k: int) -> dict:
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
     robust = dep["method"] == "robust"
     model = fit_dependent(yi, vi, clusters, method, dep["rho"], robust)
@@ -152,7 +152,7 @@ def _pool_multilevel(table, clusters, method, dep, order_by, runs: dict, small_s
            "by_study": _by_study(table, clusters, weights),
            "rho_sensitivity": [_rho_row(yi, vi, clusters, method, rho, robust) for rho in dep["rho_sensitivity"]],
            "small_study": small_study,
-           "sensitivity": _study_sensitivity(table, clusters, method, dep["rho"], robust, order_by, runs)}
+           "sensitivity": _study_sensitivity(table, clusters, method, dep["rho"], robust, order_by, runs, order)}
     return out
 
 
@@ -207,7 +207,8 @@ def _egger_sandwich(yi, vi, clusters: Clusters, method: str, rho: float) -> dict
 
 # ---------------------------------------------------------------- leave one study out, cumulative
 
-def _study_sensitivity(table, clusters: Clusters, method, rho, robust, order_by, runs: dict) -> dict | None:
+def _study_sensitivity(table, clusters: Clusters, method, rho, robust, order_by, runs: dict, order) -> dict | None:
+    """Leave one study out and add studies in `order` (_study_order), as `runs` says."""
     n = clusters.n_clusters
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
     labels = list(clusters.labels)
@@ -215,7 +216,6 @@ def _study_sensitivity(table, clusters: Clusters, method, rho, robust, order_by,
     if runs["sensitivity"]:
         deleted = [_subset_fit(yi, vi, clusters, clusters.codes != c, method, rho, robust) for c in range(n)]
         out["leave1out"] = {"unit": "study", "study_id": labels, **_columns(deleted)}
-    order = _study_order(table, clusters, order_by)
     if order is not None and runs["cumulative"]:
         codes = [int(c) for c in order]
         cumulated = [None] + [_subset_fit(yi, vi, clusters, np.isin(clusters.codes, codes[:j + 1]), method, rho,
@@ -260,7 +260,7 @@ def _study_order(table, clusters: Clusters, order_by: str | None):
 
 # ---------------------------------------------------------------- aggregate, then univariate
 
-def _pool_aggregated(table, clusters: Clusters, method, test, dep, order_by, measure, runs: dict,
+def _pool_aggregated(table, clusters: Clusters, method, test, dep, order_by, measure, runs: dict, order,
                      small_study_min_k: int) -> dict:
     from metasr.stats.analysis import bias_dict, model_dict, sensitivity_dict
 
@@ -287,7 +287,6 @@ def _pool_aggregated(table, clusters: Clusters, method, test, dep, order_by, mea
         sens = sensitivity_dict(fit)
         sens["leave1out"] = {"unit": "study", "study_id": list(clusters.labels), **sens["leave1out"]}
         sens["influence"] = {"unit": "study", "study_id": list(clusters.labels), **sens["influence"]}
-    order = _study_order(table, clusters, order_by)
     if order is not None and runs["cumulative"]:
         from metasr.stats import sensitivity
 
