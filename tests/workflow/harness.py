@@ -5,6 +5,7 @@ with `metasr run FOLDER` or `snakemake --directory FOLDER`."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -25,6 +26,22 @@ def copy_review(dest: Path) -> Path:
     for part in REVIEW_PARTS:
         shutil.copytree(REPO_ROOT / part, dest / part)
     return dest
+
+
+def read_rows(path: Path) -> list[dict]:
+    """A CSV the workflow wrote, as dicts (plain csv: what a user's spreadsheet would see)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_rows(path: Path, columns: list[str], rows: list[dict], ignore_extra: bool = False) -> None:
+    """A sheet as a user writes it (plain csv); keys outside `columns` refused unless ignored."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n",
+                                extrasaction="ignore" if ignore_extra else "raise")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def write_config(folder: Path, config: dict) -> Path:

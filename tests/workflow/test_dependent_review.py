@@ -21,7 +21,7 @@ conference designs, and one duplicate found by citation searching.
 
 from __future__ import annotations
 
-import csv
+import functools
 import json
 import re
 from pathlib import Path
@@ -31,7 +31,10 @@ import pytest
 from metasr import dependence
 from metasr.errors import InputError
 
-from harness import finished_review, read_pooled, write_config
+from harness import finished_review, read_pooled, read_rows, write_config, write_rows
+
+# The records carry more fields than each sheet takes.
+write_sheet = functools.partial(write_rows, ignore_extra=True)
 
 pytestmark = pytest.mark.slow
 
@@ -52,17 +55,6 @@ EXCLUDED = [
 ]
 
 
-def read_rows(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def write_rows(path: Path, columns: list[str], rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _record(citation: str) -> dict:
@@ -100,10 +92,10 @@ def dependent_review(root: Path) -> Path:
             ft.append({"record_id": f"databases:{i}", "decision": "exclude", "reason": reason})
     data = root / "data"
     record_columns = ["title", "authors", "year", "doi"]
-    write_rows(data / "search" / "databases.csv", record_columns, records)
-    write_rows(data / "search" / "citations.csv", record_columns, [records[0]])  # a duplicate, found twice
-    write_rows(data / "screening" / "title_abstract.csv", ["record_id", "decision", "reason"], ta)
-    write_rows(data / "screening" / "full_text.csv", ["record_id", "decision", "reason", "study_id"], ft)
+    write_sheet(data / "search" / "databases.csv", record_columns, records)
+    write_sheet(data / "search" / "citations.csv", record_columns, [records[0]])  # a duplicate, found twice
+    write_sheet(data / "screening" / "title_abstract.csv", ["record_id", "decision", "reason"], ta)
+    write_sheet(data / "screening" / "full_text.csv", ["record_id", "decision", "reason", "study_id"], ft)
     studies = {}
     for row in att:
         studies.setdefault(row["study_id"], {"study_id": row["study_id"], "label": row["label"], "year": row["year"],
@@ -111,15 +103,15 @@ def dependent_review(root: Path) -> Path:
     for row in ces:
         studies.setdefault(row["study_id"], {"study_id": row["study_id"], "label": row["label"], "year": row["year"],
                                              "record_id": row["study_id"], "design": "randomised controlled trial"})
-    write_rows(data / "extraction" / "studies.csv", ["study_id", "record_id", "label", "year", "design"],
+    write_sheet(data / "extraction" / "studies.csv", ["study_id", "record_id", "label", "year", "design"],
                list(studies.values()))
     source = {"source_location": "metadat::dat.lehmann2018", "reported_form": "mean_sd"}
-    write_rows(data / "extraction" / "outcomes" / "attractiveness.csv",
+    write_sheet(data / "extraction" / "outcomes" / "attractiveness.csv",
                ["study_id", "comparison", "reported_form", "n1", "mean1", "sd1", "n2", "mean2", "sd2", "record_id",
                 "source_location"],
                [{**row, **source, "record_id": row["report"]} for row in att])
     source = {"source_location": "metadat::dat.hasselblad1998", "reported_form": "events_n"}
-    write_rows(data / "extraction" / "outcomes" / "cessation.csv",
+    write_sheet(data / "extraction" / "outcomes" / "cessation.csv",
                ["study_id", "comparison", "shared_group", "reported_form", "events1", "n1", "events2", "n2",
                 "record_id", "source_location"],
                [{**row, **source, "record_id": row["study_id"]} for row in ces])

@@ -11,14 +11,13 @@ search stage); the pooled results are compared with metafor's.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from pathlib import Path
 
 import pytest
 
-from harness import finished_review, read_pooled, write_config
+from harness import finished_review, read_pooled, read_rows, write_config, write_rows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "measures"
 REFERENCE = json.loads((FIXTURES / "measures.json").read_text())
@@ -29,17 +28,6 @@ OUTCOMES = {  # outcome id: (metadat data set, measure, label, sheet cells from 
 FORMS = {"PFT": "events_total", "ZCOR": "correlation"}
 
 
-def read_rows(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def write_rows(path: Path, columns: list[str], rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def single_group_review(dest: Path) -> Path:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import finished_review, read_pooled, write_config
+from harness import finished_review, read_pooled, write_config, write_rows
 
 pytestmark = pytest.mark.slow
 
@@ -33,13 +33,6 @@ SHEET_COLUMNS = ["study_id", "comparison", "reported_form", "events1", "n1", "ev
 SMALL_STUDY = {"selmodel": {"alternative": "less"}}  # protective effects: selection favours ratios below 1
 META_REGRESSION = {"moderators": ["ablat"], "permutations": 1000}
 
-
-def write_rows(path: Path, columns: list[str], rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def bcg_review(root: Path) -> Path:
