@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from metasr import dependence, display
 from metasr.figures import style
-from metasr.figures.forest import Row, sort_studies, study_label, study_row
+from metasr.figures.forest_rows import Row, sort_studies, study_label, study_row
 
 INDENT = "   "
 

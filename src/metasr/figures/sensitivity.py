@@ -20,9 +20,8 @@ from metasr.figures.forest import (
     draw_intervals,
     draw_markers,
     set_effect_ticks,
-    sort_studies,
-    study_label,
 )
+from metasr.figures.forest_rows import sort_studies, study_label
 
 PLOT_IN = 2.6
 LABEL_MAX_IN = 2.8
