@@ -9,7 +9,7 @@ import yaml
 
 from metasr import config, measures
 from metasr.commands import pool as pool_cli
-from metasr.stats import analysis, effects
+from metasr.stats import effects, tables
 
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml").read_text())
 
@@ -21,12 +21,12 @@ def test_measures_everywhere_are_the_registrys():
 
 
 def test_methods_everywhere_equal_the_engines():
-    assert pool_cli.METHODS == analysis.METHODS
-    assert tuple(SCHEMA["$defs"]["method"]["enum"]) == analysis.METHODS
+    assert pool_cli.METHODS == tables.METHODS
+    assert tuple(SCHEMA["$defs"]["method"]["enum"]) == tables.METHODS
 
 
 def test_config_allows_the_measures_each_table_method_pools():
-    assert config.METHOD_MEASURES == {m: set(ms) for m, ms in analysis.TABLE_METHODS.items()}
+    assert config.METHOD_MEASURES == {m: set(ms) for m, ms in tables.TABLE_METHODS.items()}
 
 
 def test_tests_everywhere_equal_the_engines():

@@ -12,7 +12,8 @@ import pytest
 
 from metasr.errors import InputError
 from metasr.stats import checks
-from metasr.stats.analysis import METHODS_RMA, analyse
+from metasr.stats.analysis import analyse
+from metasr.stats.models import METHODS_RMA
 
 TESTS = ("z", "knha")
 

@@ -19,7 +19,7 @@ import re
 from metasr import dependence, measures
 from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
 from metasr.report.grade import OPTIMAL_INFORMATION_SIZE, UPGRADE_NAMES, UPGRADES
-from metasr.stats.analysis import DROP00_REASON
+from metasr.stats.tables import DROP00_REASON
 
 TAU2_NAMES = {
     "REML": "restricted maximum likelihood", "ML": "maximum likelihood",

@@ -18,15 +18,27 @@ import pandas as pd
 from metasr import measures
 from metasr.analysis_settings import SMALL_STUDY_MIN_K, sections_at
 from metasr.dependence import pooled_as_dependent
-from metasr.errors import InputError, Problem, raise_if_errors
+from metasr.errors import InputError, raise_if_errors
 from metasr.io import os_error_problem, plain_frame
 from metasr.stats import checks, effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
-from metasr.stats.models import METHODS_RMA, MetaFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
+from metasr.stats.models import MetaFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
+from metasr.stats.sections import model_dict, optional_sections, sensitivity_dict
 from metasr.stats.subgroup import subgroup_analysis
+from metasr.stats.tables import (
+    TABLE_METHODS,
+    _problem,
+    _rows,
+    _text,
+    check_k,
+    check_method,
+    json_safe,
+    split_dropped,
+    split_usable,
+    table_display,
+    transformed,
+)
 
-TABLE_METHODS = measures.table_methods()
-METHODS = METHODS_RMA + tuple(TABLE_METHODS)
 PASSTHROUGH = ("study_id", "label", "year")
 PROVENANCE = ("record_id", "source_location", "source_url", "reported_form", "conversion", "conversion_detail",
               "comparison", "timepoint", "es_id", "shared_group", "shared_split")
@@ -34,74 +46,9 @@ ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i"
               "xi", "mi", "ni", "ri", "ti", "pi")
 COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "xi", "mi", "ni", "year", "shared_group",
                 "shared_split")
-DROP00_REASON = "no events in either group, or only events: no effect (escalc drop00 = TRUE)"
 
 
 # ---------------------------------------------------------------- helpers
-
-def json_safe(value):
-    """Plain JSON types: numpy scalars and arrays unwrapped, NaN and infinities as None."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [json_safe(v) for v in value.tolist()]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
-
-
-def _problem(message, file=None, column=None, value=None, rule=None, hint=None, row=None):
-    return Problem(message=message, file=file, row=row, column=column,
-                   value=None if value is None else str(value), rule=rule, hint=hint)
-
-
-def check_method(measure: str, method: str, test: str, file=None) -> None:
-    problems = []
-    if not measures.known(measure):
-        problems.append(_problem(f"unknown measure {measure!r}", file, value=measure, rule="measure",
-                                 hint=f"use one of {', '.join(measures.ids())}"))
-    if method not in METHODS:
-        problems.append(_problem(f"unknown method {method!r}", file, value=method, rule="method",
-                                 hint=f"use one of {', '.join(METHODS)}"))
-    elif method in TABLE_METHODS and measure not in TABLE_METHODS[method]:
-        problems.append(_problem(f"method {method} pools {'/'.join(TABLE_METHODS[method])}, not {measure}", file,
-                                 value=method, rule="method for measure",
-                                 hint="use an inverse-variance method (FE, REML, ...) for this measure"))
-    if test not in inference.TESTS:
-        problems.append(_problem(f"unknown test {test!r}", file, value=test, rule="test",
-                                 hint=f"use one of {', '.join(inference.TESTS)}"))
-    elif test != "z" and method in TABLE_METHODS:
-        problems.append(_problem(f"method {method} has no {test} test", file, value=test, rule="test",
-                                 hint="use --test z with MH or PETO"))
-    if problems:
-        raise InputError(problems)
-
-
-def _minimum_k(method: str, test: str, p: int) -> int:
-    if method == "FE" and test == "z":
-        return p
-    return p + 1
-
-
-def check_k(k: int, method: str, test: str, p: int = 1, file=None, what: str = "") -> None:
-    need = _minimum_k(method, test, p)
-    if k < need:
-        reason = "a between-study variance" if method not in ("FE", "MH", "PETO") else "a test with k - p df"
-        raise InputError(_problem(
-            f"{what}{k} usable stud{'y' if k == 1 else 'ies'}, but {method} with test {test} and {p} "
-            f"coefficient{'s' if p > 1 else ''} needs at least {need} (to estimate {reason})",
-            file, value=str(k), rule="enough studies",
-            hint="add studies, use method FE with test z, or report the single study without pooling"))
-
 
 def _cells(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     a = table["ai"].astype(float).to_numpy()
@@ -118,12 +65,6 @@ def _check_table_rows(table: pd.DataFrame, method: str, rows, file) -> None:
                                    column="ai", rule="counts for MH/Peto",
                                    hint="give ai, bi, ci, di (or ai, n1i, ci, n2i) or use an inverse-variance method")
                           for row in bad])
-
-
-def _rows(table: pd.DataFrame) -> list[int]:
-    if "_row" in table.columns:
-        return [int(r) for r in table["_row"]]
-    return [i + 2 for i in range(len(table))]
 
 
 def read_study_table(path: str) -> pd.DataFrame:
@@ -160,57 +101,6 @@ def fit_table(table: pd.DataFrame, measure: str, method: str, test: str, file=No
         cells = _cells(table)
         return fit_mh(*cells, measure) if method == "MH" else fit_peto(*cells)
     return fit_rma(yi, vi, method=method, test=test, measure=measure)
-
-
-def model_dict(fit) -> dict:
-    """metafor's keys for an intercept-only fit, with Q-profile CIs for random-effects models."""
-    out = fit.to_dict()
-    if isinstance(fit, MetaFit) and fit.method != "FE":
-        out.update(inference.q_profile(fit.yi, fit.vi, fit.X))
-    return out
-
-
-def bias_dict(fit: MetaFit, sei_fit: MetaFit | None = None, egger_lm=None) -> dict:
-    """Small-study tests of the fit; `sei_fit` (its regression on sei) and `egger_lm` (the classic
-    test's result) when computed already, for many fits at once (metasr.stats.grouped)."""
-    from metasr.stats import bias
-
-    return {"egger": bias.egger_test(fit, sei_fit), "egger_lm": bias.egger_lm(fit) if egger_lm is None else egger_lm,
-            "begg": bias.begg_test(fit), "trimfill": bias.trimfill(fit, sei_fit=sei_fit)}
-
-
-def sensitivity_dict(fit: MetaFit, order=None, order_by: str | None = None, deleted=None, cumulated=None) -> dict:
-    """Leave-one-out, influence and (given an order) cumulative analyses; `deleted` and `cumulated`
-    are their refits when computed already (metasr.stats.grouped)."""
-    from metasr.stats import sensitivity
-
-    # Identical effects with Knapp-Hartung give s2w = 0: influence measures are 0/0, which metafor
-    # reports as NaN (null here) too, without numpy's RuntimeWarnings on the console.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if deleted is None:
-            leave1out, influence = sensitivity.leave_one_out_and_influence(fit)  # one set of k refits for both
-        else:
-            leave1out, influence = sensitivity.leave_one_out(fit, deleted), sensitivity.influence(fit, deleted)
-    out = {"leave1out": leave1out, "influence": influence}
-    if order is not None:
-        out["cumulative"] = sensitivity.cumulative(fit, order, order_by=order_by, fits=cumulated)
-    return out
-
-
-def optional_sections(fit: MetaFit, small_study_min_k: int, ordering=None, order_by: str | None = None, *,
-                      sei_fit: MetaFit | None = None, egger_lm=None, deleted=None, cumulated=None) -> dict:
-    """Small-study tests, leave-one-out with influence, and the cumulative analysis in `ordering`,
-    each when k allows it (analysis_settings.sections_at). The regression on sei, the classic Egger
-    test and the refits may be given when computed already for many fits (metasr.stats.grouped)."""
-    runs = sections_at(fit.k, small_study_min_k, ordering is not None)
-    out = bias_dict(fit, sei_fit=sei_fit, egger_lm=egger_lm) if runs["small_study"] else {}
-    if runs["sensitivity"]:
-        out.update(sensitivity_dict(fit, ordering, order_by, deleted=deleted, cumulated=cumulated))
-    elif runs["cumulative"]:
-        from metasr.stats import sensitivity
-
-        out["cumulative"] = sensitivity.cumulative(fit, ordering, order_by=order_by, fits=cumulated)
-    return out
 
 
 def _order_values(table: pd.DataFrame, column: str, file=None):
@@ -366,79 +256,6 @@ def _analyse_overall(table, measure, method, test, order, file, display, modelli
     result["transformed"] = transformed(result, display)
     return result
 
-
-def transformed(model: dict, display: measures.Display) -> dict | None:
-    """The estimate, CI and PI on the display scale (metafor's predict(fit, transf = ...))."""
-    if "estimate" not in model:
-        return None
-    return {key: display.back(model.get(key)) for key in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")}
-
-
-def table_display(table: pd.DataFrame, measure: str, scale: str | None = None) -> measures.Display:
-    """The outcome's display, its targs from the studies pooled (e.g. the harmonic mean of ni)."""
-    columns = [c for c in ("ni", "xi", "mi", "ti") if c in table.columns]
-    numbers = pd.DataFrame({c: pd.to_numeric(table[c], errors="coerce") for c in columns}, index=table.index)
-    args = measures.transform_args(measure, numbers.to_dict("records"), scale)
-    return measures.display_for(measure, scale, args)
-
-
-def split_dropped(table: pd.DataFrame):
-    """(rows with an effect, [{study_id, row, reason}] for the studies escalc's drop00 left out)."""
-    dropped = table["effect_source"] == "drop00"
-    entries = [{"study_id": _text(table["study_id"].iloc[i]) if "study_id" in table.columns else None,
-                "row": int(table["_row"].iloc[i]) if "_row" in table.columns else i + 2, "reason": DROP00_REASON}
-               for i in np.flatnonzero(dropped.to_numpy())]
-    return table[~dropped].reset_index(drop=True), entries
-
-
-# ---------------------------------------------------------------- usable rows
-
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
-
-
-def split_usable(df: pd.DataFrame, file=None):
-    """(usable rows with their spreadsheet row in `_row`, [{study_id, reason}] for the others)."""
-    table = df.copy()
-    if "_row" not in table.columns:
-        table["_row"] = [i + 2 for i in range(len(table))]
-    if "usable" not in table.columns:
-        return table.reset_index(drop=True), []
-    flags: list[bool] = []
-    problems = []
-    for value, row in zip(table["usable"], table["_row"], strict=True):
-        text = _text(value).lower()
-        if isinstance(value, (bool, np.bool_)):
-            flags.append(bool(value))
-        elif text in _TRUE:
-            flags.append(True)
-        elif text in _FALSE:
-            flags.append(False)
-        else:
-            flags.append(False)
-            problems.append(_problem("'usable' must be true or false", file, row=int(row), column="usable",
-                                     value=value, rule="boolean", hint="write true or false"))
-    if problems:
-        raise InputError(problems)
-    usable = np.array(flags, dtype=bool)
-    reasons = table["not_usable_reason"] if "not_usable_reason" in table.columns else pd.Series([""] * len(table))
-    not_usable = [
-        {"study_id": _text(table["study_id"].iloc[i]) if "study_id" in table.columns else None,
-         "row": int(table["_row"].iloc[i]),
-         "reason": _text(reasons.iloc[i]) or "marked not usable (no reason given)"}
-        for i in np.flatnonzero(~usable)
-    ]
-    return table[usable].reset_index(drop=True), not_usable
-
-
-def _text(value) -> str:
-    """A cell as stripped text; every missing-value marker pandas may hand over becomes ''."""
-    if value is None or (not isinstance(value, str) and np.ndim(value) == 0 and pd.isna(value)):
-        return ""
-    return str(value).strip()
-
-
-# ---------------------------------------------------------------- pipeline: one outcome
 
 def _continuity(entries: list[dict], table: pd.DataFrame, measure: str, options) -> list[dict]:
     """Studies whose counts escalc's add/to changed say so: `continuity` {add, to, text}, and the

@@ -46,6 +46,7 @@ from metasr.stats.inference import LEVEL, z_critical
 from metasr.stats.models import fit_rma
 from metasr.stats.multilevel import fit_multilevel, marginal_covariance, robust_of
 from metasr.stats.robust import robust_rma_uni
+from metasr.stats.sections import bias_dict, model_dict, sensitivity_dict
 
 NOT_IDENTIFIED = "every study holds one effect size: univariate model (tau2 = sigma2 between + within)"
 
@@ -262,8 +263,6 @@ def _study_order(table, clusters: Clusters, order_by: str | None):
 
 def _pool_aggregated(table, clusters: Clusters, method, test, dep, order_by, measure, runs: dict, order,
                      small_study_min_k: int) -> dict:
-    from metasr.stats.analysis import bias_dict, model_dict, sensitivity_dict
-
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
     y_agg, v_agg = aggregate(yi, vi, clusters, dep["rho"])
     fit = fit_rma(y_agg, v_agg, method=method, test=test, measure=measure)

@@ -34,7 +34,7 @@ from metasr import measures
 from metasr.analysis_settings import SMALL_STUDY_MIN_K, sections_at
 from metasr.errors import InputError, Problem
 from metasr.io import os_error_problem, plain_frame
-from metasr.stats import analysis, checks, inference
+from metasr.stats import analysis, checks, inference, sections, tables
 from metasr.stats.models import METHODS_RMA, fit_many
 from metasr.stats.tau2 import Studies
 
@@ -219,7 +219,7 @@ def _check_run(options: Options) -> None:
     k = options.kwargs
     if options.multilevel:
         return
-    analysis.check_method(k["measure"], k["method"], k["test"], k.get("file"))
+    tables.check_method(k["measure"], k["method"], k["test"], k.get("file"))
     analysis._check_options([m for m in (k.get("mods") or []) if m], k.get("subgroup"), k.get("order"), k.get("file"))
     from metasr.stats import effects
 
@@ -277,7 +277,7 @@ def _single(key: str, rows: pd.DataFrame, options: Options) -> Row:
 # ---------------------------------------------------------------- the batched path
 
 
-_TRUE, _FALSE = analysis._TRUE, analysis._FALSE
+_TRUE, _FALSE = tables._TRUE, tables._FALSE
 
 
 def _numbers(column: pd.Series) -> np.ndarray:
@@ -325,11 +325,11 @@ class _Clean:
         n = len(chunk.keys)
         k = np.bincount(group, weights=usable, minlength=n).astype(int)
         ok = (np.bincount(group, weights=bad_row, minlength=n) == 0)
-        ok &= k >= analysis._minimum_k(kw["method"], kw["test"], 1)
+        ok &= k >= tables._minimum_k(kw["method"], kw["test"], 1)
         scale = kw.get("scale")
         displays: list[measures.Display | None] = [measures.display_for(kw["measure"], scale, {})] * n
         if measures.TRANSFORMS[measures.transform_name(kw["measure"], scale)].args:
-            displays = [analysis.table_display(chunk.group(j)[usable[chunk.bounds[j]:chunk.bounds[j + 1]]]
+            displays = [tables.table_display(chunk.group(j)[usable[chunk.bounds[j]:chunk.bounds[j + 1]]]
                                                .reset_index(drop=True), kw["measure"], scale) if ok[j] else None
                         for j in range(n)]
         return cls(chunk, ok, usable, yi, vi, k, displays)
@@ -372,7 +372,7 @@ class _Clean:
         return columns
 
     def _back(self, values: np.ndarray, groups) -> list:
-        """display.back of every value (analysis.transformed), as the single path does it (the
+        """display.back of every value (tables.transformed), as the single path does it (the
         identity transform gives the value itself, or None when it is not finite)."""
         raw = _json_values(values)
         if all(d.identity for d in self.displays if d is not None):
@@ -392,7 +392,7 @@ class _Clean:
 
 
 def _json_values(a: np.ndarray) -> list:
-    """Plain Python values (analysis.json_safe): ints stay ints, non-finite floats are None."""
+    """Plain Python values (tables.json_safe): ints stay ints, non-finite floats are None."""
     values = a.tolist()
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         values = [x if math.isfinite(x) else None for x in values]
@@ -462,20 +462,20 @@ def _full_batch(clean: _Clean, part, y, v, idx, by: str, options: Options) -> di
             if ordering is not None and runs["cumulative"]:
                 at = sensitivity.cumulative_order(fit, ordering)
                 cumulated = sensitivity.refits(method, test, *batch.cumulative_arrays(yi[at], vi[at]))
-            result.update(analysis.optional_sections(
+            result.update(sections.optional_sections(
                 fit, min_k, ordering, order, sei_fit=sei_fit,
                 egger_lm=egger_lm, deleted=None if deleted is None else deleted.rows(i * k, (i + 1) * k),
                 cumulated=cumulated))
         except InputError as err:
             out[j] = Row(clean.chunk.keys[j], problems=err.problems)
             continue
-        result["transformed"] = analysis.transformed(result, clean.displays[j])
+        result["transformed"] = tables.transformed(result, clean.displays[j])
         result["yi"] = yi.tolist()
         result["vi"] = vi.tolist()
         not_usable = _not_usable(clean, j)
         if not_usable:
             result["not_usable"] = not_usable
-        out[j] = Row(clean.chunk.keys[j], analysis.json_safe(result))
+        out[j] = Row(clean.chunk.keys[j], tables.json_safe(result))
     return out
 
 
@@ -491,9 +491,9 @@ def _not_usable(clean: _Clean, j: int) -> list[dict]:
     out = []
     for i in a + np.flatnonzero(~clean.usable[a:b]):
         reason = rows["not_usable_reason"].iat[i] if "not_usable_reason" in rows.columns else ""
-        out.append({"study_id": analysis._text(rows["study_id"].iat[i]) if "study_id" in rows.columns else None,
+        out.append({"study_id": tables._text(rows["study_id"].iat[i]) if "study_id" in rows.columns else None,
                     "row": int(rows["_row"].iat[i]),
-                    "reason": analysis._text(reason) or "marked not usable (no reason given)"})
+                    "reason": tables._text(reason) or "marked not usable (no reason given)"})
     return out
 
 

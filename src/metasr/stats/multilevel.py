@@ -38,11 +38,11 @@ import pandas as pd
 
 from metasr.errors import InputError, Problem
 from metasr.stats import distributions as dist, effects
-from metasr.stats.analysis import json_safe, split_dropped, split_usable, table_display, transformed
 from metasr.stats.blocks import BlockDiagonal, Clusters, vcalc
 from metasr.stats.inference import LEVEL
 from metasr.stats.metareg import design_matrix
 from metasr.stats.robust import robust_dict
+from metasr.stats.tables import json_safe, split_dropped, split_usable, table_display, transformed
 
 METHODS = ("REML", "ML")
 TESTS = ("z", "t")

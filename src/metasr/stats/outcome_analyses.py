@@ -22,6 +22,7 @@ from metasr.analysis_settings import (
 from metasr.errors import InputError
 from metasr.stats import bias
 from metasr.stats.models import MetaFit
+from metasr.stats.tables import check_k
 
 NOT_REQUESTED = "not requested (small_study.methods)"
 NO_NULL = "the measure has no null effect, and {what} tests effects against 0"
@@ -129,7 +130,6 @@ def meta_regression_section(table: pd.DataFrame, settings: dict, method: str, te
     """The configured meta-regression on `table` (yi, vi and the moderator columns, rows in the
     order of the pooled studies): metafor's coefficients, QM, R2 and (if asked) permutation
     p-values, the studies it used and left out, and the bubble plots' predictions; or `skipped`."""
-    from metasr.stats.analysis import check_k
     from metasr.stats.metareg import design_matrix, fit_metareg, marginal_predictions, metareg_dict
 
     mods = list(settings["moderators"])
