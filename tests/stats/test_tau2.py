@@ -118,3 +118,30 @@ def test_every_row_of_a_batch_is_its_own_fit(method):
     for i in (0, 7, 24):
         alone = T.estimate(method, Studies(yi[i:i + 1], vi[i:i + 1]))
         assert tau2[i] == alone[0][0] and se[i] == alone[1][0]
+
+
+def test_an_upper_bound_below_the_maximiser_is_widened(monkeypatch):
+    # synthetic: a bound 1e-6 of the usual one must still find the same optimum
+    rng = np.random.default_rng(8)
+    yi, vi = rng.normal(0, 1.5, 12), rng.uniform(0.01, 0.2, 12)
+    s = Studies.one(yi, vi)
+    usual = float(T.maximise_likelihood(s, True)[0][0])
+    assert usual > 0
+    monkeypatch.setattr(T, "_upper_bound", lambda s: np.full(s.m, usual * 1e-6))
+    widened = float(T.maximise_likelihood(Studies.one(yi, vi), True)[0][0])
+    assert widened == pytest.approx(usual, rel=1e-13)
+    assert_global_maximum(yi, vi, True)
+
+
+def test_a_projection_is_made_once_per_tau2_and_parts_keep_no_dominance():
+    s = Studies(np.array([[0.1, 0.4, 0.2], [0.3, 0.1, 0.0]]), np.array([[0.1, 0.2, 0.3], [0.2, 0.2, 0.1]]))
+    first = s.projection(np.array([0.05, 0.1]))
+    assert s.projection(np.array([0.05, 0.1])) is first
+    assert s.projection(np.array([0.05, 0.2])) is not first
+    assert s.projection(w=first.w) is not first
+    assert s._dominance_at_zero() is False
+    assert s.take(np.array([1]))._dominance is False
+    lead = Studies(np.array([[0.1, 0.4], [0.3, 0.1]]), np.array([[1e-6, 1.0], [0.2, 0.2]]))
+    assert lead._dominance_at_zero() is True
+    assert lead.take(np.array([1]))._dominance is None  # looked at again: this part has none
+    assert lead.take(np.array([1]))._dominance_at_zero() is False

@@ -310,18 +310,19 @@ def begg_test(fit: MetaFit) -> dict:
 
 # ------------------------------------------------------------------------ trim and fill
 
-def _default_control_tau2(yi: np.ndarray, vi: np.ndarray, method: str) -> float | None:
+def _default_control_tau2(yi: np.ndarray, vi: np.ndarray, method: str, s: Studies | None = None) -> float | None:
     """tau2 as rma(yi, vi, method) finds it with metafor's default control (intercept only):
     Hedges start, Fisher scoring (ML, REML) or fixed-point steps (EB) with step halving at 0,
     stop when the change is below 1e-5, the 'stuck at a local maximum' check against tau2 = 0.
     None when metafor would not converge within 100 iterations.
 
     trimfill() fits without the caller's control list, so its numbers carry this tolerance
-    (up to ~1e-5 relative against the exact optimum); matching them needs the same iterations."""
+    (up to ~1e-5 relative against the exact optimum); matching them needs the same iterations.
+    `s`: the same data as Studies, when the caller goes on to use them (its last projection is kept)."""
     k = len(yi)
     if k == 1:
         return 0.0
-    s = Studies.one(yi, vi)
+    s = Studies.one(yi, vi) if s is None else s
     tau2 = max(0.0, (float(np.sum((yi - yi.mean()) ** 2)) - float(np.sum(vi)) * (1 - 1 / k)) / (k - 1))
     change, it = DEFAULT_THRESHOLD + 1, 0
     while change > DEFAULT_THRESHOLD:
@@ -348,11 +349,11 @@ def _default_control_tau2(yi: np.ndarray, vi: np.ndarray, method: str) -> float 
     return max(0.0, tau2)
 
 
-def _tau2_default_control(yi, vi, method: str) -> float:
+def _tau2_default_control(yi, vi, method: str, s: Studies | None = None) -> float:
     """tau2 of rma(yi, vi, method) without a control list (exact where metafor is exact)."""
     if len(yi) == 1 or method == "FE":
         return 0.0
-    tau2 = _default_control_tau2(yi, vi, method) if method in ("ML", "REML", "EB") else None
+    tau2 = _default_control_tau2(yi, vi, method, s) if method in ("ML", "REML", "EB") else None
     if tau2 is None:
         tau2 = float(batch.estimate_tau2(yi[None, :], vi[None, :], method)[0][0])
     return tau2
@@ -370,7 +371,7 @@ def _estimate_default_control(yi, vi, method: str) -> float:
     s = Studies.one(yi, vi)
     if method == "GENQ":  # its coefficients are weighted by a_i = 1/vi whatever tau2
         return float(s.fixed_effect().beta[0])
-    return float(s.projection(np.array([_tau2_default_control(yi, vi, method)])).beta[0])
+    return float(s.projection(np.array([_tau2_default_control(yi, vi, method, s)])).beta[0])
 
 
 @dataclass

@@ -42,6 +42,12 @@ class Studies:
     mask: np.ndarray | None = None
     X: np.ndarray | None = None
     k: np.ndarray = field(init=False)
+    # The last projection at a tau2, by its bytes: a fit asks for the same tau2 several times in a
+    # row (the likelihood at the maximiser, the SE of tau2, the coefficients), and a projection of
+    # one small data set costs mostly its numpy calls.
+    _last: tuple[tuple, Projection] | None = field(default=None, init=False, repr=False, compare=False)
+    # Whether a study of some row holds more than wls.DOMINANT of the weight at tau2 = 0 (None: not looked yet).
+    _dominance: bool | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         m, kmax = self.y.shape
@@ -83,8 +89,11 @@ class Studies:
         """The rows idx (increasing row numbers; all of them: self)."""
         if len(idx) == self.m:
             return self
-        return Studies(self.y[idx], self.v[idx], None if self.mask is None else self.mask[idx],
+        part = Studies(self.y[idx], self.v[idx], None if self.mask is None else self.mask[idx],
                        None if self.X is None else self.X[idx])
+        if self._dominance is False:  # no row has a dominant study: nor has a part
+            part._dominance = False
+        return part
 
     def _axes(self, extra: bool):
         """y, v, mask, X with a grid axis inserted after the rows when `extra`."""
@@ -112,17 +121,24 @@ class Studies:
         return self._fe
 
     def projection(self, tau2=None, w=None) -> Projection:
-        """The weighted least squares fit at tau2 (weights 1/(vi + tau2)) or with weights w."""
-        dominance = True
-        if w is None:
-            w = self.weights(tau2)
-            dominance = self.X is not None or self._dominance_at_zero()
+        """The weighted least squares fit at tau2 (weights 1/(vi + tau2)) or with weights w.
+        Projections are not changed after they are made, so the last one at a tau2 is given again."""
+        if w is not None:
+            y, _, _, X = self._axes(w.ndim == 3)
+            return Projection(y, w, X)
+        tau2 = np.asarray(tau2, float)
+        key = tau2.shape, tau2.tobytes()
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        w = self.weights(tau2)
         y, _, _, X = self._axes(w.ndim == 3)
-        return Projection(y, w, X, dominance)
+        proj = Projection(y, w, X, self.X is not None or self._dominance_at_zero())
+        self._last = key, proj
+        return proj
 
     def _dominance_at_zero(self) -> bool:
         """Whether a study of some row holds more than wls.DOMINANT of the weight at tau2 = 0."""
-        if getattr(self, "_dominance", None) is None:
+        if self._dominance is None:
             w = self.weights(np.zeros(self.m))
             self._dominance = bool(w.shape[-1]) and bool(np.any(w.max(-1) > DOMINANT * w.sum(-1)))
         return self._dominance
@@ -333,6 +349,26 @@ def _grid_scores(s: Studies, grid, reml: bool) -> np.ndarray:
     return np.concatenate([score(s, grid[:, g:g + block], reml) for g in range(0, grid.shape[1], block)], axis=1)
 
 
+def _score_grid(s: Studies, lo, hi, reml: bool):
+    """(grid, scores): 0 and GRID_POINTS geometric points from lo to hi in every row, hi widened
+    (x 4) in the rows where the score is still positive there. The grid's last point is hi, so
+    its score says whether to widen, and most rows need no evaluation of their own at hi."""
+    steps = np.linspace(0.0, 1.0, GRID_POINTS)
+
+    def grid_at(lo, hi):
+        return np.concatenate([np.zeros((len(lo), 1)), lo[:, None] * (hi / lo)[:, None] ** steps], axis=1)
+
+    grid = grid_at(lo, hi)
+    sc = _grid_scores(s, grid, reml)
+    rows = np.flatnonzero(sc[:, -1] > 0)
+    if rows.size:
+        sub = s.take(rows)
+        wide = _widen(sub, hi[rows] * 4, lambda i, x: score(sub.take(i), x, reml) > 0)
+        grid[rows] = grid_at(lo[rows], wide)
+        sc[rows] = _grid_scores(sub, grid[rows], reml)
+    return grid, sc
+
+
 def maximise_likelihood(s: Studies, reml: bool):
     """Global maximiser of the (restricted) likelihood over tau2 >= 0 in every row: (tau2, converged).
 
@@ -340,12 +376,8 @@ def maximise_likelihood(s: Studies, reml: bool):
     beyond every maximiser (score < 0 there). Every local maximum lies at 0 (score <= 0 there) or
     in a cell where the score turns from + to -; each is polished by bracketed Newton steps and
     the one with the highest likelihood is kept."""
-    hi = _widen(s, _upper_bound(s), lambda i, x: score(s.take(i), x, reml) > 0)
     vmin = s.v.min(-1) if s.mask is None else np.where(s.mask, s.v, np.inf).min(-1)
-    lo = 1e-8 * vmin
-    steps = np.linspace(0.0, 1.0, GRID_POINTS)
-    grid = np.concatenate([np.zeros((s.m, 1)), lo[:, None] * (hi / lo)[:, None] ** steps], axis=1)
-    sc = _grid_scores(s, grid, reml)
+    grid, sc = _score_grid(s, 1e-8 * vmin, _upper_bound(s), reml)
     falls = (sc[:, :-1] > 0) & (sc[:, 1:] <= 0)
     candidates = [np.where(sc[:, 0] <= 0, 0.0, np.nan)]
     converged = np.ones(s.m, dtype=bool)

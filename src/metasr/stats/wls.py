@@ -105,20 +105,28 @@ class Projection:
         self._m_diag: np.ndarray | None = None
         # (row indices, study per row, its 1 - h_i) of the studies with h_i > DOMINANT
         self._dominant: list[tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]] | None = None
+        self._beta: np.ndarray | None = None
         if X is None:
             self.sw = np.einsum("...i->...", w)
-            self.beta = _dot(w, y) / self.sw   # (...,)
-            self.resid = y - self.beta[..., None]
+            self._beta = _dot(w, y) / self.sw   # (...,)
+            self.resid = y - self._beta[..., None]
             dominant = dominance and w.shape[-1] and np.any(w.max(-1) > DOMINANT * self.sw)
         else:
             self.basis = _Basis(X, w)
-            d, self.resid = self.basis.project(y)
-            self.beta = self.basis.solve_R(d)        # (..., p)
+            self._d, self.resid = self.basis.project(y)
             self.Uc = self.basis.coords()            # (..., k, p), sum(w Uc_l Uc_m) = delta_lm
             self._h = w * (self.Uc**2).sum(-1)
             dominant = np.any(self._h > DOMINANT)
         if dominant:
             self._fix_dominant()
+
+    @property
+    def beta(self) -> np.ndarray:
+        """Coefficients: (...,) intercept only, else (..., p) (solved when first asked for: the
+        scores of a tau2 search need only residuals and traces)."""
+        if self._beta is None:
+            self._beta = self.basis.solve_R(self._d)
+        return self._beta
 
     @property
     def h(self) -> np.ndarray:

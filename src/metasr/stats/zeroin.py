@@ -12,6 +12,8 @@ shrinking bracket. Both take `fun(idx, x)`, evaluating the rows `idx` at the val
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 UNIROOT_TOL = float(np.finfo(float).eps ** 0.25)
@@ -77,6 +79,8 @@ def bracketed_newton(fun, lo, hi, x0):
     Returns (root, converged, iterations)."""
     lo, hi = np.array(lo, dtype=float, copy=True), np.array(hi, dtype=float, copy=True)
     x = np.array(x0, dtype=float, copy=True)
+    if len(x) == 1:
+        return _newton_one(fun, float(lo[0]), float(hi[0]), float(x[0]))
     root = x.copy()
     iterations = np.zeros(len(x), dtype=int)
     rows = np.arange(len(x))
@@ -103,3 +107,27 @@ def bracketed_newton(fun, lo, hi, x0):
     converged = np.ones(len(root), dtype=bool)
     converged[rows] = False
     return root, converged, iterations
+
+
+def _newton_one(fun, lo: float, hi: float, x: float):
+    """bracketed_newton's steps for one row, in Python floats: the same IEEE arithmetic as the
+    array version (so the same root to the last bit), without the dozen numpy calls per step that
+    dominate a small single fit's root finding."""
+    rows = np.zeros(1, dtype=int)
+    for it in range(1, NEWTON_MAXITER + 1):
+        f_arr, df_arr = fun(rows, np.array([x]))
+        f, df = float(f_arr[0]), float(df_arr[0])
+        if f > 0:
+            lo = x
+        else:
+            hi = x
+        if f == 0:
+            new = x
+        else:
+            step = x - f / df if df < 0 else math.nan  # the array version's condition needs df < 0
+            new = step if lo < step < hi else 0.5 * (lo + hi)
+        done = f == 0 or abs(new - x) <= NEWTON_RTOL * max(abs(new), 1e-300) or hi - lo <= NEWTON_RTOL * hi
+        x = new
+        if done:
+            return np.array([x]), np.ones(1, dtype=bool), np.array([it])
+    return np.array([x]), np.zeros(1, dtype=bool), np.array([NEWTON_MAXITER])
