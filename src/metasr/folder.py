@@ -20,6 +20,8 @@ from metasr.errors import InputError, Problem
 
 # Where a folder's config may live, in the order they are looked for.
 CONFIG_NAMES = ("config.yaml", "config/config.yaml")
+# The folders of a review that the workflow writes (results, logs, Snakemake's records): no inputs.
+GENERATED = ("results", "logs", ".snakemake")
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,18 @@ def code_files(script: Path, package: Path = PACKAGE) -> list[Path]:
 
 def script_fingerprint(script: Path, package: Path = PACKAGE) -> str:
     """A checksum of the library code and data a script reaches (paths and contents)."""
+    return _checksum(code_files(script, package), package)
+
+
+def source_fingerprint(source: str, package: Path = PACKAGE) -> str:
+    """A checksum of the library code and data that Python source (import lines) reaches."""
+    modules = reached_modules(source, package)
+    return _checksum(sorted(modules | data_files(modules, package)), package)
+
+
+def _checksum(paths: list[Path], package: Path) -> str:
     digest = hashlib.sha256()
-    for path in code_files(script, package):
+    for path in paths:
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

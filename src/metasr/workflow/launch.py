@@ -19,11 +19,11 @@ from metasr.resources import snakefile
 def check_review(folder: str | Path):
     """Load and validate the review in `folder` (InputError listing every problem)."""
     from metasr.config import read_yaml
-    from metasr.workflow.review import load_review
+    from metasr.workflow.review_cache import load_review_cached
 
     location = find_review(folder)
     raw = read_yaml(location.config_file, shown=location.shown_config)
-    return location, load_review(raw, location.root, location.shown_config)
+    return location, load_review_cached(raw, location.root, location.shown_config)
 
 
 def snakemake_command(root: Path, snakemake_args: list[str]) -> list[str]:

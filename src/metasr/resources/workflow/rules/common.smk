@@ -17,7 +17,8 @@ from metasr.workflow.outcomes import (
     wants_png,
 )
 from metasr.workflow.fingerprint import script_fingerprint
-from metasr.workflow.review import load_review, snakemake_review
+from metasr.workflow.review import snakemake_review
+from metasr.workflow.review_cache import load_review_cached
 from snakemake.exceptions import WorkflowError
 
 try:
@@ -39,7 +40,9 @@ if (
 
 
 try:
-    REVIEW = load_review(RAW_CONFIG, REVIEW_FOLDER.root, REVIEW_FOLDER.shown_config)
+    REVIEW = load_review_cached(
+        RAW_CONFIG, REVIEW_FOLDER.root, REVIEW_FOLDER.shown_config
+    )
 except InputError as err:
     raise WorkflowError(
         f"metasr: the review in {REVIEW_FOLDER.root} has problems; nothing was run.\n"
