@@ -545,7 +545,8 @@ def flatten(record: dict, prefix: str = "") -> dict:
 class Writer:
     """Streams rows to a text handle as one JSON object keyed by group (json), one JSON object
     per line (jsonl) or a CSV table (csv: spooled to a temporary file, as its columns are the
-    union of every row's, and written through metasr.io's CSV writer at the end)."""
+    union of every row's, and written through metasr.io's CSV writer at the end; a Block's rows
+    are spooled as their CSV text already, formatted a column at a time by metasr.io)."""
 
     def __init__(self, handle, fmt: str, by: str | None):
         import json
@@ -579,24 +580,33 @@ class Writer:
         self.count += 1
 
     def _spool_item(self, item) -> None:
+        """A flattened row (a dict), or ("lines", number of columns, lines) of a Block."""
         import pickle
         import tempfile
 
         if self.spool is None:
             self.spool = tempfile.TemporaryFile()
-        spool = self.spool
-        names = item[1] if isinstance(item, tuple) else item
-        for key in names:
-            if key not in self.columns:
-                self.columns[key] = None
-        pickle.dump(item, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        if isinstance(item, dict):
+            for key in item:
+                self.columns.setdefault(key)
+        pickle.dump(item, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _spool_block(self, block: Block) -> None:
-        names = list(block.columns)
+        """A Block's rows as CSV text now, formatted a column at a time under the columns known so
+        far (a row's cells as the general path would write them: "" where it has no value).
+        Columns only grow at the end, so a later row's new columns are empty cells after these
+        lines (metasr.io.csv_write_lines)."""
+        from metasr.io import csv_lines
+
         n = len(block.keys)
-        rows = list(zip(block.keys, ["pooled"] * n, *(block.columns[name] for name in names), strict=True))
-        group = [] if self.by is None else [_group_column(self.by)]
-        self._spool_item(("block", group + ["status"] + names, rows))
+        given: dict[str, list] = {} if self.by is None else {_group_column(self.by): block.keys}
+        given["status"] = ["pooled"] * n
+        given.update(block.columns)  # a column named twice keeps its last values, as in a row's dict
+        for name in given:
+            self.columns.setdefault(name)
+        empty = [None] * n
+        lines = csv_lines([given.get(name, empty) for name in self.columns])
+        self._spool_item(("lines", len(self.columns), lines))
         self.count += n
 
     def close(self) -> None:
@@ -609,13 +619,12 @@ class Writer:
     def _write_csv(self) -> None:
         import pickle
 
-        from metasr.io import csv_stream
+        from metasr.io import csv_stream, csv_write_lines
 
         columns = list(self.columns)
         write = csv_stream(self.handle, columns)
         if self.spool is None:
             return
-        position = {name: i for i, name in enumerate(columns)}
         self.spool.seek(0)
         while True:
             try:
@@ -623,14 +632,8 @@ class Writer:
             except EOFError:
                 break
             if isinstance(item, tuple):
-                at = [position[name] for name in item[1]]
-                cells = []
-                for row in item[2] if self.by is not None else [r[1:] for r in item[2]]:
-                    line = [""] * len(columns)
-                    for pos, value in zip(at, row, strict=True):
-                        line[pos] = value
-                    cells.append(line)
-                write(cells)
+                _, width, lines = item
+                csv_write_lines(self.handle, lines, missing=len(columns) - width)
             else:
                 write([item])
         self.spool.close()
