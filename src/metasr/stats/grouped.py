@@ -368,16 +368,16 @@ class _Clean:
                 arrays[name][part] = value
         columns = {name: _json_values(arrays[name]) for name in FIT_KEYS if name in arrays}
         for name in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub"):
-            columns[f"transformed.{name}"] = self._back(arrays[name], groups)
+            columns[f"transformed.{name}"] = self._back(columns[name], groups)
         return columns
 
-    def _back(self, values: np.ndarray, groups) -> list:
+    def _back(self, raw: list, groups) -> list:
         """display.back of every value (tables.transformed), as the single path does it (the
-        identity transform gives the value itself, or None when it is not finite)."""
-        raw = _json_values(values)
+        identity transform gives the value itself, or None when it is not finite: then the very
+        list of values, which the CSV writer sees is formatted already)."""
         if all(d.identity for d in self.displays if d is not None):
             return raw
-        out: list = [None] * len(values)
+        out: list = [None] * len(raw)
         for j in groups:
             out[j] = self.displays[j].back(raw[j])
         return out
