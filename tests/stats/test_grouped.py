@@ -165,3 +165,13 @@ def test_blocks_are_written_as_their_rows_one_by_one():
             assert _written(items, "csv", by) == _written(rows, "csv", by)
         for fmt in ("json", "jsonl"):
             assert _written(items, fmt) == _written(rows, fmt)
+
+
+def test_keys_are_read_without_spaces_around_them(tmp_path):
+    path = tmp_path / "keys.csv"
+    path.write_text("g,yi,vi\nA,0.1,0.01\nA ,0.2,0.02\n\" A\",0.3,0.03\nB,0.1,0.01\nB,0.2,0.02\n", encoding="utf-8")
+    rows = list(grouped.pool_groups(str(path), "g", grouped.Options(dict(measure="GEN", method="DL", test="z"), "fit")))
+    assert [(r.key, r.result["k"]) for r in rows] == [("A", 3), ("B", 2)]
+    spaced = [chunk["_group"].tolist() for chunk in grouped.read_chunks(str(path), "g")]
+    plain = [chunk["_group"].tolist() for chunk in grouped.read_chunks(str(path), "g", chunk_rows=2)]
+    assert spaced == [["A", "A", "A", "B", "B"]] and plain == [["A", "A"], ["A", "B"], ["B"]]

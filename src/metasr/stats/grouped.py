@@ -93,7 +93,7 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None)
                                              rule="required column", hint="name a column of the input table"))
                 chunk = plain_frame(chunk)
                 chunk["_row"] = np.arange(offset + 2, offset + 2 + len(chunk))
-                chunk["_group"] = chunk[by].astype(str).str.strip()
+                chunk["_group"] = _keys(chunk[by])
                 offset += len(chunk)
                 if progress is not None:
                     progress(min(handle.tell(), size), size)
@@ -104,6 +104,18 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None)
         except (pd.errors.ParserError, UnicodeDecodeError) as err:
             raise InputError(Problem(message=f"cannot read the CSV: {err}", file=path, rule="CSV",
                                      hint="save the table as UTF-8 CSV with one header row")) from None
+
+
+def _keys(column: pd.Series) -> pd.Series:
+    """The groups' keys: the column's text without spaces around it. Nearly always no key has
+    any, and seeing that in a list is several times faster than pandas' str.strip of every cell."""
+    text = column.astype(str)
+    try:
+        if all(key == key.strip() for key in text.tolist()):
+            return text
+    except (AttributeError, TypeError):  # not all text: let pandas say what a missing cell becomes
+        pass
+    return text.str.strip()
 
 
 def chunks_of_groups(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None) -> Iterator[Chunk]:
