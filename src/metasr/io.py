@@ -303,6 +303,9 @@ def csv_cells(values: Sequence) -> list[str]:
     if kinds <= _NUMBER_TYPES:
         text = list(map(str, values))
         return text if type(None) not in kinds else ["" if v is None else t for v, t in zip(values, text)]
+    if kinds == {str} and len(distinct := dict.fromkeys(values)) < len(values):  # a column of few texts: each once
+        texts = {value: _cell_text(value) for value in distinct}
+        return [texts[value] for value in values]
     return [_cell_text(value) for value in values]
 
 

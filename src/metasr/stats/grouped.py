@@ -110,10 +110,11 @@ def _keys(column: pd.Series) -> pd.Series:
     """The groups' keys: the column's text without spaces around it. Nearly always no key has
     any, and seeing that in a list is several times faster than pandas' str.strip of every cell."""
     text = column.astype(str)
+    keys = text.tolist()
     try:
-        if all(key == key.strip() for key in text.tolist()):
+        if list(map(str.strip, keys)) == keys:
             return text
-    except (AttributeError, TypeError):  # not all text: let pandas say what a missing cell becomes
+    except TypeError:  # not all text: let pandas say what a missing cell becomes
         pass
     return text.str.strip()
 
