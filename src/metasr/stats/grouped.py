@@ -165,7 +165,8 @@ class Chunk:
         codes, keys = pd.factorize(frame["_group"], sort=True)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
-        return cls(list(keys), frame.iloc[order].reset_index(drop=True), bounds, done.seen_and_add(keys))
+        keys = keys.tolist()  # a list of the keys at once (iterating a pandas Index is slow)
+        return cls(keys, frame.iloc[order].reset_index(drop=True), bounds, done.seen_and_add(keys))
 
     def group(self, j: int) -> pd.DataFrame:
         return self.rows.iloc[self.bounds[j]:self.bounds[j + 1]]
@@ -380,16 +381,15 @@ class _Clean:
                     arrays[name] = np.zeros(n, dtype=np.asarray(value).dtype)
                 arrays[name][part] = value
         columns = {name: _json_values(arrays[name]) for name in FIT_KEYS if name in arrays}
+        # The identity transform gives the value itself (None when it is not finite): then the
+        # transformed column is the very list of values, which the CSV writer formats once.
+        identity = all(d.identity for d in self.displays if d is not None)
         for name in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub"):
-            columns[f"transformed.{name}"] = self._back(columns[name], groups)
+            columns[f"transformed.{name}"] = columns[name] if identity else self._back(columns[name], groups)
         return columns
 
     def _back(self, raw: list, groups) -> list:
-        """display.back of every value (tables.transformed), as the single path does it (the
-        identity transform gives the value itself, or None when it is not finite: then the very
-        list of values, which the CSV writer sees is formatted already)."""
-        if all(d.identity for d in self.displays if d is not None):
-            return raw
+        """display.back of every value (tables.transformed), as the single path does it."""
         out: list = [None] * len(raw)
         for j in groups:
             out[j] = self.displays[j].back(raw[j])
