@@ -24,6 +24,7 @@ from metasr.io import (
     csv_safe_cell,
     csv_text,
     csv_write_lines,
+    plain_frame,
     json_safe,
     read_bytes,
     read_csv,
@@ -147,6 +148,15 @@ def test_lines_get_empty_cells_for_columns_added_after_them():
     csv_write_lines(handle, csv_lines([["a", "=b"], [1.5, None]]), missing=2)
     assert handle.getvalue() == csv_text(["x", "y", "u", "v"], [["a", 1.5, "", ""], ["=b", None, "", ""]]).split(
         "\n", 1)[1]
+
+
+def test_a_pandas_frame_read_back_loses_the_apostrophes_the_writer_added():
+    import pandas as pd
+
+    cells = {"first": ["'=x", "a"], "inside": ["it's", "'plain"], "later": ["b", "''+1"], "none": ["1", "2"]}
+    frame = plain_frame(pd.DataFrame({**cells, "number": [1.5, 2.0]}))
+    assert {c: frame[c].tolist() for c in cells} == {c: [csv_plain_cell(v) for v in vs] for c, vs in cells.items()}
+    assert frame["first"].tolist() == ["=x", "a"] and frame["later"].tolist() == ["b", "'+1"]
 
 
 def test_a_cell_longer_than_pythons_csv_limit_is_read(tmp_path):

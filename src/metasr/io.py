@@ -426,7 +426,8 @@ def plain_frame(frame):
         if not is_numeric_dtype(frame[column]):
             values = frame[column]
             try:  # only text starting with an apostrophe can change; most columns have none
-                if "\n'" not in "\n" + "\n".join(values.tolist()):
+                text = "\n".join(values.tolist())
+                if "'" not in text or "\n'" not in "\n" + text:  # the first test is the fast one
                     continue
             except TypeError:  # not all text: look at every cell
                 pass
