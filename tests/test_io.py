@@ -24,8 +24,8 @@ from metasr.io import (
     csv_safe_cell,
     csv_text,
     csv_write_lines,
-    plain_frame,
     json_safe,
+    plain_frame,
     read_bytes,
     read_csv,
     read_csv_rows,
@@ -129,11 +129,16 @@ NUMBER = st.one_of(st.integers(), st.floats(), st.none())
 COLUMN_VALUE = st.one_of(NUMBER, CELL, st.booleans(), st.sampled_from(["=1+2", "-0.5", " a ", "x,y", 'q"', "a\r\nb"]))
 
 
-@given(st.integers(0, 4).flatmap(lambda n: st.lists(st.lists(st.one_of(NUMBER, COLUMN_VALUE), min_size=n,
-                                                                max_size=n), min_size=1, max_size=5)))
+def _columns(rows: int):
+    """1 to 5 columns of `rows` cells, each of numbers, of text or of anything."""
+    column = st.one_of(*(st.lists(value, min_size=rows, max_size=rows) for value in (NUMBER, CELL, COLUMN_VALUE)))
+    return st.lists(column, min_size=1, max_size=5)
+
+
+@given(st.integers(0, 4).flatmap(_columns))
 def test_lines_formatted_a_column_at_a_time_are_what_the_csv_writer_writes(columns):
     names = [f"c{i}" for i in range(len(columns))]
-    rows = [list(row) for row in zip(*columns)]
+    rows = [list(row) for row in zip(*columns, strict=True)]
     expected = csv_text(names, rows).split("\n", 1)[1]
     assert "".join(line + "\n" for line in csv_lines(columns)) == expected
     shared = [columns[0], *columns, columns[-1]]  # the very same objects twice: formatted once, same text

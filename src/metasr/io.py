@@ -14,6 +14,7 @@ import errno
 import io
 import json
 import math
+import operator
 import os
 import re
 import tempfile
@@ -287,12 +288,12 @@ def csv_lines(columns: Sequence[Sequence]) -> list[str]:
     column holding the very same objects as an earlier one (a value and its identity transform)
     is formatted once."""
     if len(columns) < 2:  # csv.writer quotes a row of one empty cell: let it write such rows
-        return [_written(list(row)) for row in zip(*columns)]
+        return [_written(list(row)) for row in zip(*columns, strict=True)]
     texts: list[list[str]] = []
     for at, values in enumerate(columns):
         same = next((texts[i] for i in range(at) if _same_objects(columns[i], values)), None)
         texts.append(same if same is not None else csv_cells(values))
-    return list(map(",".join, zip(*texts)))
+    return list(map(",".join, zip(*texts, strict=True)))
 
 
 def csv_cells(values: Sequence) -> list[str]:
@@ -302,7 +303,7 @@ def csv_cells(values: Sequence) -> list[str]:
     kinds = set(map(type, values))
     if kinds <= _NUMBER_TYPES:
         text = list(map(str, values))
-        return text if type(None) not in kinds else ["" if v is None else t for v, t in zip(values, text)]
+        return text if type(None) not in kinds else ["" if v is None else t for v, t in zip(values, text, strict=True)]
     if kinds == {str} and len(distinct := dict.fromkeys(values)) < len(values):  # a column of few texts: each once
         texts = {value: _cell_text(value) for value in distinct}
         return [texts[value] for value in values]
@@ -323,7 +324,7 @@ def _written(cells: list) -> str:
 
 
 def _same_objects(a: Sequence, b: Sequence) -> bool:
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    return len(a) == len(b) and all(map(operator.is_, a, b))
 
 
 def csv_write_lines(handle, lines: Sequence[str], missing: int = 0) -> None:
