@@ -151,6 +151,7 @@ def _pool_by(args, options: dict, multilevel: bool) -> int:
     from metasr.stats import grouped
 
     _keep_freed_memory()
+    _leave_loaded_objects_to_refcounts()
     progress = Progress("pooling")
     writer = grouped.Writer(sys.stdout, args.format, args.by)
     failed, total = [], 0
@@ -195,6 +196,19 @@ def _keep_freed_memory() -> None:
     if mallopt is not None:
         mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: arrays up to 1 GB from the heap
         mallopt(-1, 1 << 31)  # M_TRIM_THRESHOLD: keep up to 2 GB of freed heap
+
+
+def _leave_loaded_objects_to_refcounts() -> None:
+    """Take the objects alive now (the modules of numpy, pandas and scipy: some 60,000 objects)
+    out of the cyclic garbage collector's view: its full collections, and the one when the process
+    ends, no longer walk them all (0.05 to 0.08 s of a 20,000-group run). Garbage is collected
+    first, so only live objects are set aside (a test session calling this keeps nothing it would
+    have freed); an object set aside is still freed when its last reference goes. What pooling
+    allocates from here on is collected as before."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _clip(line: str, width: int = 300) -> str:
