@@ -19,10 +19,13 @@ from metasr.errors import InputError
 from metasr.io import (
     atomic_path,
     atomic_write_text,
+    csv_lines,
     csv_plain_cell,
     csv_safe_cell,
     csv_text,
+    csv_write_lines,
     json_safe,
+    plain_frame,
     read_bytes,
     read_csv,
     read_csv_rows,
@@ -118,6 +121,47 @@ def test_a_table_written_and_read_back_is_unchanged(tmp_path_factory, rows):
     # A line break inside a cell is written as "\n" (a lone "\r" would end the row for a reader).
     assert table == [["a", "b", "c"], *([c.replace("\r\n", "\n").replace("\r", "\n") for c in r] for r in rows)]
     assert csv_text(["a", "b", "c"], rows) == path.read_text(encoding="utf-8")
+
+
+# A column of one kind of value, as the CSV writers get them: numbers (with NaN, infinities and
+# -0.0), None, text (formula-like, quotes, commas, line breaks, spaces), or any of these mixed.
+NUMBER = st.one_of(st.integers(), st.floats(), st.none())
+COLUMN_VALUE = st.one_of(NUMBER, CELL, st.booleans(), st.sampled_from(["=1+2", "-0.5", " a ", "x,y", 'q"', "a\r\nb"]))
+
+
+def _columns(rows: int):
+    """1 to 5 columns of `rows` cells, each of numbers, of text or of anything."""
+    column = st.one_of(*(st.lists(value, min_size=rows, max_size=rows) for value in (NUMBER, CELL, COLUMN_VALUE)))
+    return st.lists(column, min_size=1, max_size=5)
+
+
+@given(st.integers(0, 4).flatmap(_columns))
+def test_lines_formatted_a_column_at_a_time_are_what_the_csv_writer_writes(columns):
+    names = [f"c{i}" for i in range(len(columns))]
+    rows = [list(row) for row in zip(*columns, strict=True)]
+    expected = csv_text(names, rows).split("\n", 1)[1]
+    assert "".join(line + "\n" for line in csv_lines(columns)) == expected
+    shared = [columns[0], *columns, columns[-1]]  # the very same objects twice: formatted once, same text
+    assert "".join(line + "\n" for line in csv_lines(shared)) == csv_text(["a", *names, "b"], [
+        [row[0], *row, row[-1]] for row in rows]).split("\n", 1)[1]
+
+
+def test_lines_get_empty_cells_for_columns_added_after_them():
+    import io
+
+    handle = io.StringIO()
+    csv_write_lines(handle, csv_lines([["a", "=b"], [1.5, None]]), missing=2)
+    assert handle.getvalue() == csv_text(["x", "y", "u", "v"], [["a", 1.5, "", ""], ["=b", None, "", ""]]).split(
+        "\n", 1)[1]
+
+
+def test_a_pandas_frame_read_back_loses_the_apostrophes_the_writer_added():
+    import pandas as pd
+
+    cells = {"first": ["'=x", "a"], "inside": ["it's", "'plain"], "later": ["b", "''+1"], "none": ["1", "2"]}
+    frame = plain_frame(pd.DataFrame({**cells, "number": [1.5, 2.0]}))
+    assert {c: frame[c].tolist() for c in cells} == {c: [csv_plain_cell(v) for v in vs] for c, vs in cells.items()}
+    assert frame["first"].tolist() == ["=x", "a"] and frame["later"].tolist() == ["b", "'+1"]
 
 
 def test_a_cell_longer_than_pythons_csv_limit_is_read(tmp_path):

@@ -134,3 +134,44 @@ def test_writers(tmp_path):
     header, a, b = out["csv"].splitlines()
     assert header == "g,status,message,k,estimate,tau2_ci_lb,tau2_ci_ub,egger.pval"
     assert a == "a,pooled,,3,0.5,0.0,1.0,0.2" and b.startswith("b,failed,too few")
+
+
+def _written(items, fmt: str, by: str | None = "g") -> str:
+    import io
+
+    handle = io.StringIO()
+    writer = grouped.Writer(handle, fmt, by)
+    for item in items:
+        writer.write(item)
+    writer.close()
+    return handle.getvalue()
+
+
+def test_blocks_are_written_as_their_rows_one_by_one():
+    """The CSV of a Block (formatted a column at a time) is the text of its rows written one by one
+    (the general path), with None, ints, -0.0, hostile and quoted keys, a transformed column that
+    is the very list of its value's, columns only a later row has (empty cells after the block's
+    lines) and columns the block lacks."""
+    values = [0.5, None, -0.0, 1e-300, 12.0]
+    block = grouped.Block(["=cmd()", "a,b", 'say "hi"', "two\nlines", "-1"], {
+        "k": [3, 4, 5, 6, 7], "estimate": values, "se": [0.1, 0.2, None, 1e300, 2.5],
+        "transformed.estimate": values, "transformed.ci_lb": [1.0, None, 0.0, 0.0, -3.0]})
+    before = grouped.Row("+first", {"k": 2, "estimate": 0.25, "only_before": "=x"})
+    after = grouped.Row("@later", {"k": 9, "extra": {"col": 1.5}, "tau2_ci": [0.0, 2.0]})
+    failed = grouped.Row("", problems=[analysis._problem("too few", rule="enough studies")])
+    for items in ([block], [before, block, after], [failed, block, block, after]):
+        rows = [row for item in items for row in (item.results() if isinstance(item, grouped.Block) else [item])]
+        for by in ("g", None, "transformed.estimate"):
+            assert _written(items, "csv", by) == _written(rows, "csv", by)
+        for fmt in ("json", "jsonl"):
+            assert _written(items, fmt) == _written(rows, fmt)
+
+
+def test_keys_are_read_without_spaces_around_them(tmp_path):
+    path = tmp_path / "keys.csv"
+    path.write_text("g,yi,vi\nA,0.1,0.01\nA ,0.2,0.02\n\" A\",0.3,0.03\nB,0.1,0.01\nB,0.2,0.02\n", encoding="utf-8")
+    rows = list(grouped.pool_groups(str(path), "g", grouped.Options(dict(measure="GEN", method="DL", test="z"), "fit")))
+    assert [(r.key, r.result["k"]) for r in rows] == [("A", 3), ("B", 2)]
+    spaced = [chunk["_group"].tolist() for chunk in grouped.read_chunks(str(path), "g")]
+    plain = [chunk["_group"].tolist() for chunk in grouped.read_chunks(str(path), "g", chunk_rows=2)]
+    assert spaced == [["A", "A", "A", "B", "B"]] and plain == [["A", "A"], ["A", "B"], ["B"]]

@@ -7,6 +7,7 @@ say why); 2 when the input or the options have problems (nothing is pooled).
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 
 from metasr import measures
 from metasr.analysis_settings import SMALL_STUDY_LOWEST_MIN_K, SMALL_STUDY_MIN_K
@@ -85,8 +86,9 @@ def register(subparsers) -> None:
 def handle(args: argparse.Namespace) -> int:
     import sys
 
-    from metasr.stats.effects import Options
-
+    with _collector_paused():  # the engine's imports (numpy, pandas, scipy)
+        from metasr.stats import grouped  # noqa: F401
+        from metasr.stats.effects import Options
     mods = [m.strip() for item in (args.mods or []) for m in item.split(",") if m.strip()]
     escalc = Options(add=args.add, to=args.to, drop00=args.drop00, vtype=args.vtype)
     multilevel = args.cluster is not None or args.rho is not None or args.robust
@@ -103,6 +105,21 @@ def handle(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+
+
+@contextmanager
+def _collector_paused():
+    """No cyclic garbage collection inside: imports of numpy, pandas and scipy make some 60,000
+    objects, none of them garbage, and the collector would walk them over and over (~0.04 s)."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _small_study_min_k(text: str) -> int:
@@ -151,6 +168,7 @@ def _pool_by(args, options: dict, multilevel: bool) -> int:
     from metasr.stats import grouped
 
     _keep_freed_memory()
+    _leave_loaded_objects_to_refcounts()
     progress = Progress("pooling")
     writer = grouped.Writer(sys.stdout, args.format, args.by)
     failed, total = [], 0
@@ -195,6 +213,19 @@ def _keep_freed_memory() -> None:
     if mallopt is not None:
         mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: arrays up to 1 GB from the heap
         mallopt(-1, 1 << 31)  # M_TRIM_THRESHOLD: keep up to 2 GB of freed heap
+
+
+def _leave_loaded_objects_to_refcounts() -> None:
+    """Take the objects alive now (the modules of numpy, pandas and scipy: some 60,000 objects)
+    out of the cyclic garbage collector's view: its full collections, and the one when the process
+    ends, no longer walk them all (0.05 to 0.08 s of a 20,000-group run). Garbage is collected
+    first, so only live objects are set aside (a test session calling this keeps nothing it would
+    have freed); an object set aside is still freed when its last reference goes. What pooling
+    allocates from here on is collected as before."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _clip(line: str, width: int = 300) -> str:

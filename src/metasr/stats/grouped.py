@@ -93,7 +93,7 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None)
                                              rule="required column", hint="name a column of the input table"))
                 chunk = plain_frame(chunk)
                 chunk["_row"] = np.arange(offset + 2, offset + 2 + len(chunk))
-                chunk["_group"] = chunk[by].astype(str).str.strip()
+                chunk["_group"] = _keys(chunk[by])
                 offset += len(chunk)
                 if progress is not None:
                     progress(min(handle.tell(), size), size)
@@ -104,6 +104,19 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None)
         except (pd.errors.ParserError, UnicodeDecodeError) as err:
             raise InputError(Problem(message=f"cannot read the CSV: {err}", file=path, rule="CSV",
                                      hint="save the table as UTF-8 CSV with one header row")) from None
+
+
+def _keys(column: pd.Series) -> pd.Series:
+    """The groups' keys: the column's text without spaces around it. Nearly always no key has
+    any, and seeing that in a list is several times faster than pandas' str.strip of every cell."""
+    text = column.astype(str)
+    keys = text.tolist()
+    try:
+        if list(map(str.strip, keys)) == keys:
+            return text
+    except TypeError:  # not all text: let pandas say what a missing cell becomes
+        pass
+    return text.str.strip()
 
 
 def chunks_of_groups(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None) -> Iterator[Chunk]:
@@ -152,7 +165,8 @@ class Chunk:
         codes, keys = pd.factorize(frame["_group"], sort=True)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
-        return cls(list(keys), frame.iloc[order].reset_index(drop=True), bounds, done.seen_and_add(keys))
+        keys = keys.tolist()  # a list of the keys at once (iterating a pandas Index is slow)
+        return cls(keys, frame.iloc[order].reset_index(drop=True), bounds, done.seen_and_add(keys))
 
     def group(self, j: int) -> pd.DataFrame:
         return self.rows.iloc[self.bounds[j]:self.bounds[j + 1]]
@@ -367,17 +381,16 @@ class _Clean:
                     arrays[name] = np.zeros(n, dtype=np.asarray(value).dtype)
                 arrays[name][part] = value
         columns = {name: _json_values(arrays[name]) for name in FIT_KEYS if name in arrays}
+        # The identity transform gives the value itself (None when it is not finite): then the
+        # transformed column is the very list of values, which the CSV writer formats once.
+        identity = all(d.identity for d in self.displays if d is not None)
         for name in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub"):
-            columns[f"transformed.{name}"] = self._back(arrays[name], groups)
+            columns[f"transformed.{name}"] = columns[name] if identity else self._back(columns[name], groups)
         return columns
 
-    def _back(self, values: np.ndarray, groups) -> list:
-        """display.back of every value (tables.transformed), as the single path does it (the
-        identity transform gives the value itself, or None when it is not finite)."""
-        raw = _json_values(values)
-        if all(d.identity for d in self.displays if d is not None):
-            return raw
-        out: list = [None] * len(values)
+    def _back(self, raw: list, groups) -> list:
+        """display.back of every value (tables.transformed), as the single path does it."""
+        out: list = [None] * len(raw)
         for j in groups:
             out[j] = self.displays[j].back(raw[j])
         return out
@@ -545,7 +558,8 @@ def flatten(record: dict, prefix: str = "") -> dict:
 class Writer:
     """Streams rows to a text handle as one JSON object keyed by group (json), one JSON object
     per line (jsonl) or a CSV table (csv: spooled to a temporary file, as its columns are the
-    union of every row's, and written through metasr.io's CSV writer at the end)."""
+    union of every row's, and written through metasr.io's CSV writer at the end; a Block's rows
+    are spooled as their CSV text already, formatted a column at a time by metasr.io)."""
 
     def __init__(self, handle, fmt: str, by: str | None):
         import json
@@ -579,24 +593,33 @@ class Writer:
         self.count += 1
 
     def _spool_item(self, item) -> None:
+        """A flattened row (a dict), or ("lines", number of columns, lines) of a Block."""
         import pickle
         import tempfile
 
         if self.spool is None:
             self.spool = tempfile.TemporaryFile()
-        spool = self.spool
-        names = item[1] if isinstance(item, tuple) else item
-        for key in names:
-            if key not in self.columns:
-                self.columns[key] = None
-        pickle.dump(item, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        if isinstance(item, dict):
+            for key in item:
+                self.columns.setdefault(key)
+        pickle.dump(item, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _spool_block(self, block: Block) -> None:
-        names = list(block.columns)
+        """A Block's rows as CSV text now, formatted a column at a time under the columns known so
+        far (a row's cells as the general path would write them: "" where it has no value).
+        Columns only grow at the end, so a later row's new columns are empty cells after these
+        lines (metasr.io.csv_write_lines)."""
+        from metasr.io import csv_lines
+
         n = len(block.keys)
-        rows = list(zip(block.keys, ["pooled"] * n, *(block.columns[name] for name in names), strict=True))
-        group = [] if self.by is None else [_group_column(self.by)]
-        self._spool_item(("block", group + ["status"] + names, rows))
+        given: dict[str, list] = {} if self.by is None else {_group_column(self.by): block.keys}
+        given["status"] = ["pooled"] * n
+        given.update(block.columns)  # a column named twice keeps its last values, as in a row's dict
+        for name in given:
+            self.columns.setdefault(name)
+        empty = [None] * n
+        lines = csv_lines([given.get(name, empty) for name in self.columns])
+        self._spool_item(("lines", len(self.columns), lines))
         self.count += n
 
     def close(self) -> None:
@@ -609,13 +632,12 @@ class Writer:
     def _write_csv(self) -> None:
         import pickle
 
-        from metasr.io import csv_stream
+        from metasr.io import csv_stream, csv_write_lines
 
         columns = list(self.columns)
         write = csv_stream(self.handle, columns)
         if self.spool is None:
             return
-        position = {name: i for i, name in enumerate(columns)}
         self.spool.seek(0)
         while True:
             try:
@@ -623,14 +645,8 @@ class Writer:
             except EOFError:
                 break
             if isinstance(item, tuple):
-                at = [position[name] for name in item[1]]
-                cells = []
-                for row in item[2] if self.by is not None else [r[1:] for r in item[2]]:
-                    line = [""] * len(columns)
-                    for pos, value in zip(at, row, strict=True):
-                        line[pos] = value
-                    cells.append(line)
-                write(cells)
+                _, width, lines = item
+                csv_write_lines(self.handle, lines, missing=len(columns) - width)
             else:
                 write([item])
         self.spool.close()
