@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
 
@@ -25,8 +26,31 @@ def append(path: Path, text="\n# a change\n"):
 
 
 def test_imports_inside_functions_and_from_imports_count():
-    source = "import os\nfrom metasr import io\ndef f():\n    from metasr.stats.tau2 import x\n"
-    assert {"os", "metasr", "metasr.io", "metasr.stats.tau2", "metasr.stats.tau2.x"} <= imports_of(source)
+    source = ("import os\nfrom metasr import io\ndef f():\n    from metasr.stats.tau2 import x\n"
+              "    import metasr.a.b as c, metasr.d\nfrom metasr.e import (\n    f,  # why\n    g as h,\n)\n"
+              "from metasr.i import j as k, l  # comment\n")
+    assert imports_of(source) == {"metasr", "metasr.io", "metasr.stats.tau2", "metasr.stats.tau2.x", "metasr.a.b",
+                                  "metasr.d", "metasr.e", "metasr.e.f", "metasr.e.g", "metasr.i", "metasr.i.j",
+                                  "metasr.i.l"}
+
+
+def _imports_by_syntax_tree(source: str) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name == "metasr" or name.startswith("metasr.")}
+
+
+def test_the_import_scan_finds_what_the_syntax_tree_holds_in_every_module_and_script():
+    sources = sorted(PACKAGE.rglob("*.py"))
+    assert len(sources) > 100
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        assert imports_of(text) >= _imports_by_syntax_tree(text), path
 
 
 def test_a_script_reaches_what_it_imports_and_nothing_else():
