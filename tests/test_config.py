@@ -238,3 +238,35 @@ def test_risk_of_bias_summary_weighting():
     assert problem.key == "risk_of_bias.weight_outcome" and "edss" in problem.hint
     raw["risk_of_bias"]["weight_outcome"] = "edss"
     assert prepared(raw)["risk_of_bias"]["weight_outcome"] == "edss"
+
+
+@pytest.mark.parametrize("text", [
+    None,  # the default review's config
+    "a: 1\nb: [x, {c: 2020-01-01}]\nd: 'it''s'\n",
+    "outcomes:\n  edss: {label: a}\n  edss: {label: b}\n",
+    "review: !!python/object/apply:os.system ['true']\n",
+    "a: [1, 2\n",
+])
+def test_the_c_and_python_loaders_read_the_same_data_and_refuse_the_same_way(tmp_path, text):
+    from metasr import config
+
+    if config._FastStrictLoader is None:
+        pytest.skip("PyYAML without libyaml")
+    text = (REPO / "config" / "config.yaml").read_text() if text is None else text
+    assert "*" not in text
+
+    def read(loader):
+        path = tmp_path / "config.yaml"
+        path.write_text(text)
+        original = config._FastStrictLoader
+        config._FastStrictLoader = loader
+        try:
+            return config.read_yaml(path)
+        except InputError as err:
+            return [(p.row, p.rule, p.message.split(":")[0]) for p in err.problems]
+        finally:
+            config._FastStrictLoader = original
+
+    fast, slow = read(config._FastStrictLoader), read(None)
+    assert fast == slow
+    assert issubclass(config._FastStrictLoader, yaml.CSafeLoader)

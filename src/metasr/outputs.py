@@ -116,3 +116,8 @@ def outcome_figures(outcome: str, outcome_cfg: dict, usable_studies: int, png: b
 def figure_key(outcome: str, kind: str) -> str:
     """The key the report and the report rule give one outcome's figure."""
     return f"{outcome}_{kind}"
+
+
+# The prefix of a figure's name among the report's inputs: `figure__<key>` (figure_key, or a
+# review-wide figure's key).
+REPORT_INPUT = "figure__"

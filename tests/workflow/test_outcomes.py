@@ -160,3 +160,37 @@ def test_packed_job_inputs_read_back_the_same_and_pack_the_same():
     assert pack_job_inputs(changed) != packed
     assert len(packed) < len(json.dumps(inputs)) / 3
     assert not set(packed) & set("{}")  # Snakemake would read braces in params as wildcards
+
+
+def test_a_job_writes_its_done_file_after_its_outputs_and_not_when_it_fails(tmp_path):
+    from metasr.workflow.outcomes import analyse_job, job_inputs
+
+    review = load_review(load_config(REPO_ROOT / "config" / "config.yaml", REPO_ROOT), REPO_ROOT)
+    jobs = {o: job_for(review, o, tmp_path) for o in ("edss", "brain_volume")}
+    inputs, done = tmp_path / "job.json", tmp_path / "job.done"
+    inputs.write_text(json.dumps(job_inputs(jobs, review.config)))
+    analyse_job(inputs, done)
+    assert json.loads(done.read_text()) == {o: job["outputs"] for o, job in jobs.items()}
+    assert all(Path(p).stat().st_mtime_ns <= done.stat().st_mtime_ns for job in jobs.values()
+               for p in job["outputs"].values())
+    done.unlink()
+    jobs["edss"]["sheet"] = str(tmp_path / "missing.csv")
+    inputs.write_text(json.dumps(job_inputs(jobs, review.config)))
+    with pytest.raises(InputError):
+        analyse_job(inputs, done)
+    assert not done.exists()
+
+
+def test_the_rules_reading_every_outcome_get_each_outcomes_files_in_outcome_order():
+    from metasr import outputs as registry
+    from metasr.workflow.outcomes import outcome_files
+
+    review = load_review(load_config(REPO_ROOT / "config" / "config.yaml", REPO_ROOT), REPO_ROOT)
+    jobs = {o: outcome_job(review, o, png=True) for o in reversed(review.outcomes)}
+    files = outcome_files(jobs)
+    assert files["pooled"] == [f"results/pooled/{o}.json" for o in sorted(review.outcomes)]
+    assert files["extraction"] == [f"results/extraction/{o}.csv" for o in sorted(review.outcomes)]
+    figures = {name: path for name, path in files.items() if name.startswith(registry.REPORT_INPUT)}
+    assert figures == {registry.REPORT_INPUT + registry.figure_key(o, kind): path for o, job in jobs.items()
+                       for kind, path in job["outputs"].items() if kind in registry.OUTCOME_FIGURE}
+    assert figures and not any(path.endswith(".png") for path in figures.values())

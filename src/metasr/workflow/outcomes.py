@@ -88,6 +88,32 @@ def job_inputs_path(job_name: str) -> str:
     return f"results/.jobs/{job_name}.json"
 
 
+def job_done_path(job_name: str) -> str:
+    """The file a job writes when all its outcomes' outputs are written: what the rules that read
+    every outcome (the report, the summary forest, PRISMA's last box) wait for.
+
+    As their inputs, the outcomes' files would be thousands (7 per outcome), and Snakemake finds
+    each one's producer by testing it against every output of the rule that may write it: a batch
+    of B outcomes has 7B outputs, so building the job graph grew as outcomes x batch size (at 2,000
+    outcomes, 14,000 files against 560 outputs each). Those rules take the jobs' done files as
+    inputs and the outcomes' files as params (`outcome_files`): one edge per job, the same reruns."""
+    return f"results/.jobs/{job_name}.done"
+
+
+def outcome_files(outcome_jobs: dict[str, dict]) -> dict:
+    """The files of every outcome that the rules reading all outcomes are given, in outcome order:
+    `extraction` (the effect inputs) and `pooled` (lists), and each figure as `figure__<report key>`
+    (metasr.outputs)."""
+    ordered = sorted(outcome_jobs)
+    files: dict = {"extraction": [outcome_jobs[o]["outputs"]["effects"] for o in ordered],
+                   "pooled": [outcome_jobs[o]["outputs"]["pooled"] for o in ordered]}
+    for o in ordered:
+        for kind, path in outcome_jobs[o]["outputs"].items():
+            if kind in registry.OUTCOME_FIGURE:
+                files[registry.REPORT_INPUT + registry.figure_key(o, kind)] = path
+    return files
+
+
 def job_inputs(outcome_jobs: dict[str, dict], config: dict) -> dict:
     """Everything a job's outcomes need besides their sheets (each outcome's outcome_job and the
     review-wide settings): one small file per job.
@@ -108,13 +134,14 @@ def pack_job_inputs(inputs: dict) -> str:
     """The inputs as the writer rule's params: canonical JSON, compressed, as base64 text (no
     braces, which Snakemake would read as wildcards). The params are stored in the writer's
     metadata record and read back by every Snakemake invocation, so they are kept small (study
-    rows compress several times); the same inputs always pack the same."""
+    rows compress several times); the same inputs always pack the same. zlib's default level: every
+    invocation packs every job's inputs, and level 9 took 2.5 times as long for 13 % less."""
     import base64
     import json
     import zlib
 
     text = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
 
 
 def unpack_job_inputs(packed: str) -> dict:
@@ -136,12 +163,17 @@ def write_job_inputs(packed: str, out_json) -> None:
     logging.getLogger(__name__).info("wrote %s: %s", out_json, ", ".join(inputs["outcomes"]))
 
 
-def analyse_job(inputs_json) -> None:
-    """Run one job's outcomes from its inputs file (job_inputs)."""
+def analyse_job(inputs_json, done) -> None:
+    """Run one job's outcomes from its inputs file (job_inputs); then write `done` (job_done_path),
+    which lists the files written."""
     import json
+
+    from metasr.io import atomic_write_text
 
     inputs = json.loads(Path(inputs_json).read_text(encoding="utf-8"))
     analyse_outcomes(inputs["outcomes"], inputs["extraction"], inputs["review"])
+    written = {o: job["outputs"] for o, job in inputs["outcomes"].items()}
+    atomic_write_text(done, json.dumps(written, indent=1, sort_keys=True) + "\n")
 
 
 def outcome_job(review, outcome: str, png: bool) -> dict:

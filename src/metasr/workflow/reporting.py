@@ -13,14 +13,13 @@ from pathlib import Path
 
 from metasr import history
 from metasr.io import atomic_write_text
+from metasr.outputs import REPORT_INPUT as FIGURE
 from metasr.report.html import render_report, report_context
-
-FIGURE = "figure__"  # the prefix of the report rule's figure inputs (rules/common.smk)
 
 
 def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dict:
-    """inputs: the rule's named inputs (pooled, extraction, prisma_json, prisma_svg, studies, data,
-    and one entry per figure, `figure__<key>` with the report's key: `{outcome}_forest`,
+    """inputs: the rule's named inputs and params (pooled, extraction, prisma_json, prisma_svg, studies,
+    data, and one entry per figure, `figure__<key>` with the report's key: `{outcome}_forest`,
     `summary_forest`, ...: metasr.outputs).
     Figures the report links rather than embeds (a large review) are linked relative to out_html's folder."""
     figures = {name[len(FIGURE):]: path for name, path in inputs.items() if name.startswith(FIGURE)}

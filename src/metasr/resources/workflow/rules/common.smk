@@ -9,9 +9,11 @@ from metasr.errors import InputError
 from metasr.resources import WORKFLOW
 from metasr.workflow.outcomes import (
     assign_outcome_jobs,
+    job_done_path,
     job_inputs,
     job_inputs_path,
     outcome_job,
+    outcome_files,
     outcome_job_minutes,
     pack_job_inputs,
     wants_png,
@@ -65,6 +67,10 @@ OUTCOME_JOBS = assign_outcome_jobs(OUTCOMES, EXECUTION["outcome_jobs"])
 PNG = wants_png(EXECUTION["png"], len(OUTCOMES))
 # What each outcome's analysis reads and writes (metasr.workflow.outcomes.outcome_job).
 OUTCOME = {o: outcome_job(REVIEW, o, PNG) for o in OUTCOMES}
+# What the rules that read every outcome wait for (one file per job) and are given (the outcomes'
+# files, as params): metasr.workflow.outcomes.job_done_path says why not the files themselves.
+JOBS_DONE = [job_done_path(job) for job in OUTCOME_JOBS]
+OUTCOME_FILES = outcome_files(OUTCOME)
 
 
 wildcard_constraints:
@@ -75,9 +81,7 @@ def get_final_output():
     return [
         ["results/records/unique.csv"] if REVIEW.has_search else [],
         list(prisma_outputs().values()),
-        expand("results/extraction/{outcome}.csv", outcome=OUTCOMES),
-        expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
-        list(outcome_figures().values()),
+        JOBS_DONE,
         list(review_figures().values()),
         "results/report.html",
     ]
@@ -142,16 +146,6 @@ def outcome_job_outputs(outcomes):
     return outputs
 
 
-def outcome_figures():
-    """Every per-outcome figure the review gets, as the report rule's inputs: {figure__<key>: path}."""
-    return {
-        f"figure__{FIGURES.figure_key(o, kind)}": path
-        for o in OUTCOMES
-        for kind, path in OUTCOME[o]["outputs"].items()
-        if kind in FIGURES.OUTCOME_FIGURE
-    }
-
-
 def png_copy(**outputs):
     """Named PNG outputs when the review writes PNG copies (`execution.png`), else none."""
     return outputs if PNG else {}
@@ -159,7 +153,7 @@ def png_copy(**outputs):
 
 def review_figures():
     """The review-wide figures, as the report rule's inputs: {figure__<key>: SVG path}."""
-    return {f"figure__{f.key}": f.path for f in FIGURES.REVIEW_FIGURES}
+    return {FIGURES.REPORT_INPUT + f.key: f.path for f in FIGURES.REVIEW_FIGURES}
 
 
 def review_figure(key, suffix="svg"):

@@ -5,7 +5,7 @@
 
 rule plot_summary:
     input:
-        expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
+        JOBS_DONE,
     output:
         **png_copy(png=review_figure("summary_forest", "png")),
         svg=review_figure("summary_forest"),
@@ -14,6 +14,7 @@ rule plot_summary:
     localrule: True
     params:
         code=code("plot_summary"),
+        pooled=OUTCOME_FILES["pooled"],
         outcomes=REVIEW.config["outcomes"],
         review=REVIEW.config["review"],
     script:

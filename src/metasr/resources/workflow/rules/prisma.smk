@@ -21,7 +21,7 @@ if not REVIEW.has_search:
 rule draw_prisma:
     input:
         prisma="results/screening/prisma.json",
-        pooled=expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
+        jobs=JOBS_DONE,
     output:
         svg=report(
             "results/screening/prisma.svg",
@@ -34,5 +34,6 @@ rule draw_prisma:
     localrule: True
     params:
         code=code("draw_prisma"),
+        pooled=OUTCOME_FILES["pooled"],
     script:
         "../scripts/draw_prisma.py"

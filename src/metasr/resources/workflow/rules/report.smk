@@ -3,11 +3,9 @@
 
 rule write_report:
     input:
-        **outcome_figures(),
         **review_figures(),
         **prisma_outputs(),
-        pooled=expand("results/pooled/{outcome}.json", outcome=OUTCOMES),
-        extraction=expand("results/extraction/{outcome}.csv", outcome=OUTCOMES),
+        jobs=JOBS_DONE,
         studies=REVIEW.config["extraction"]["studies"],
         data=input_files(),
     output:
@@ -22,5 +20,6 @@ rule write_report:
     params:
         code=code("write_report"),
         config=REVIEW.config,
+        outcomes=OUTCOME_FILES,
     script:
         "../scripts/write_report.py"

@@ -2,4 +2,4 @@
 from metasr.workflow.outcomes import analyse_job
 from metasr.workflow.runner import run_step
 
-run_step(snakemake, analyse_job, snakemake.input[0])
+run_step(snakemake, analyse_job, snakemake.input[0], snakemake.output.done)

@@ -3,4 +3,4 @@ from metasr.figures.prisma import draw_prisma
 from metasr.workflow.runner import run_step
 
 run_step(snakemake, draw_prisma, snakemake.input.prisma, snakemake.output.svg, snakemake.output.png,
-         list(snakemake.input.pooled))
+         list(snakemake.params.pooled))
