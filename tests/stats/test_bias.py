@@ -213,3 +213,18 @@ def test_kendall_tau_blocks_do_not_change_the_answer():
     x, y = rng.integers(0, 30, 700).astype(float), rng.normal(size=700)
     assert bias.kendall_tau_b(x, y, block=64) == pytest.approx(bias.kendall_tau_b(x, y, block=10_000), rel=1e-13)
     assert bias.kendall_tau_b(x, y) == pytest.approx(stats.kendalltau(x, y).statistic, rel=1e-12)
+
+
+def test_egger_and_trim_and_fill_check_the_rank_of_one_data_set_once(monkeypatch):
+    rng = np.random.default_rng(4)  # synthetic data
+    vi = rng.uniform(0.01, 0.2, 12)
+    fit = fit_rma(rng.normal(0.3, np.sqrt(vi)), vi)
+    calls = []
+    real = bias.rank_problem
+    monkeypatch.setattr(bias, "rank_problem", lambda X, rma=True: calls.append(rma) or real(X, rma))
+    bias._sei_problem_of.cache_clear()
+    bias.trimfill(fit)
+    bias.egger_test(fit)
+    assert calls == [True]
+    bias.egger_lm(fit)  # lm's rule is another check
+    assert calls == [True, False]

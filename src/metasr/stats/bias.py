@@ -57,8 +57,14 @@ def _not_run(keys: dict, message: str) -> dict:
 
 def _sei_problem(fit: MetaFit, model: str = "rma") -> str | None:
     """Why sei cannot be added to the model (metafor's rank rules), or None."""
-    X = np.column_stack([np.ones(fit.k), fit.sei])
-    problem = rank_problem(X, model == "rma")
+    return _sei_problem_of(fit.sei.tobytes(), model)
+
+
+@functools.lru_cache(maxsize=16)
+def _sei_problem_of(sei_bytes: bytes, model: str) -> str | None:
+    # Egger's test and trim and fill ask the same of one data set: checked once.
+    sei = np.frombuffer(sei_bytes)
+    problem = rank_problem(np.column_stack([np.ones(len(sei)), sei]), model == "rma")
     if problem is None:
         return None
     return f"the standard errors are (nearly) equal, so sei cannot be a predictor: {problem}"

@@ -141,7 +141,8 @@ def check_inputs(yi, vi, X, method: str, test: str) -> None:
         raise ValueError("sampling variances must be positive")
     if len(yi) <= X.shape[1] and method != "FE":
         raise ValueError(f"{method} needs more studies (k = {len(yi)}) than coefficients ({X.shape[1]})")
-    if np.linalg.matrix_rank(X) < X.shape[1]:
+    intercept_only = X.shape[1] == 1 and bool(np.all(X == 1))  # of full rank: no SVD needed
+    if not intercept_only and np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("model matrix is not of full rank")
 
 
