@@ -155,3 +155,12 @@ def test_a_record_with_the_right_key_but_wrong_content_means_checking_again(revi
     (review / CACHE).write_text(json.dumps(record))
     load_review_cached(raw(review), review)
     assert len(calls) == 2
+
+
+def test_another_version_of_a_library_that_reads_the_files_means_checking_again(review, monkeypatch):
+    calls = checks(monkeypatch)
+    load_review_cached(raw(review), review)
+    real = review_cache.metadata.version
+    monkeypatch.setattr(review_cache.metadata, "version", lambda name: "0.0" if name == "pyyaml" else real(name))
+    load_review_cached(raw(review), review)
+    assert len(calls) == 2

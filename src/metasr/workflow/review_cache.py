@@ -12,7 +12,8 @@ key, and given back while the key is the same. The key covers what the check dep
   the folders the workflow writes (`folder.GENERATED`) and hidden ones (`.git`, `.venv`), which
   hold no inputs and many files;
 - the files the check opened, wherever they are (a config may name a file in a hidden folder);
-- metasr's version and a checksum of the code and schemas the check runs.
+- metasr's version, a checksum of the code and schemas the check runs, and the versions of the
+  libraries it reads files with (CHECK_LIBRARIES).
 
 Only a review without errors is remembered (a review with problems is checked, and they are
 reported, every time). The file is plain JSON read back as data, never code; anything unexpected
@@ -26,6 +27,7 @@ import hashlib
 import json
 import os
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from metasr import __version__
@@ -38,6 +40,9 @@ CACHE = Path(".snakemake") / "metasr" / "review.json"
 FORMAT = 1
 # The code a check runs: load_review and everything it imports (inside functions too).
 CHECK_CODE = "import metasr.workflow.review\n"
+# The libraries whose reading of a file a check's result depends on (the rest of metasr's are pinned
+# with it in requirements.lock).
+CHECK_LIBRARIES = ("pyyaml", "jsonschema", "fastjsonschema", "numpy", "pandas", "bibtexparser", "lxml", "rapidfuzz")
 
 _opened: list[str] | None = None  # while a check runs: the files it opens
 
@@ -63,7 +68,17 @@ def load_review_cached(raw_config: dict, root: str | Path, source: str = "config
 
 def _base_key(raw_config: dict, root: Path, source: str) -> dict:
     return {"format": FORMAT, "metasr": __version__, "python": sys.version, "code": source_fingerprint(CHECK_CODE),
-            "config": raw_config, "root": str(root), "source": source}
+            "libraries": _versions(CHECK_LIBRARIES), "config": raw_config, "root": str(root), "source": source}
+
+
+def _versions(names) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def _key(base: dict, root: Path, raw_config: dict, opened: list[str]) -> str:
