@@ -13,6 +13,12 @@ metafor's figures measured on this machine (see METAFOR_MEASURED). metafor at k 
 minutes (it forms k x k matrices), so it runs only with --metafor-k4000.
 
     .venv/bin/python bench/bench_pooling.py [--quick] [--metafor-k4000] [--no-write]
+    .venv/bin/python bench/bench_pooling.py --ab OLD_SRC [--rounds 5]
+
+`--ab OLD_SRC` compares full analyses of this tree's metasr with another source tree's (a
+checkout's `src`, e.g. `git worktree add /tmp/old <commit>`): each round runs 400 analyses in a
+fresh process of each, one after the other, and counts CPU time; it prints both rates and their
+ratio per round (no metafor, nothing written).
 
 Writes the "## Pooling" section of bench/RESULTS.md (other sections are left untouched).
 Data are synthetic: standardised mean differences of two-arm trials (5-300 patients per arm).
@@ -35,7 +41,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+# The metasr to measure: this repository's, or another tree's for --ab (read before the imports).
+SRC = Path(sys.argv[sys.argv.index("--src") + 1]) if "--src" in sys.argv[:-1] else ROOT / "src"
+sys.path.insert(0, str(SRC))
 
 from metasr.stats import batch, bias, sensitivity  # noqa: E402
 from metasr.stats.inference import q_profile  # noqa: E402
@@ -228,12 +236,50 @@ def write_section(section: str) -> None:
     RESULTS.write_text(text.rstrip("\n") + "\n")
 
 
+def full_rate(n: int, rounds: int = 5) -> float:
+    """Full analyses per CPU second, best of `rounds` runs of the same n data sets."""
+    yi, vi = smd_data(n, 20, seed=11)
+    for i in range(min(n, 30)):  # warm caches and lazy imports
+        full_analysis(yi[i], vi[i])
+    best = 0.0
+    for _ in range(rounds):
+        start = time.process_time()
+        for i in range(n):
+            full_analysis(yi[i], vi[i])
+        best = max(best, n / (time.process_time() - start))
+    return best
+
+
+def ab(old_src: str, rounds: int) -> str:
+    """Full analyses/s of another source tree's metasr and of this one's, in alternating processes."""
+    def rate(src: Path) -> float:
+        out = subprocess.run([sys.executable, __file__, "--full-only", "400", "--src", str(src)], check=True,
+                             capture_output=True, text=True).stdout
+        return float(out.split()[-1])
+
+    lines = [f"| round | {old_src} | {ROOT / 'src'} | this / other |", "|---:|---:|---:|---:|"]
+    for r in range(1, rounds + 1):
+        before, after = rate(Path(old_src)), rate(ROOT / "src")
+        lines.append(f"| {r} | {before:,.0f} | {after:,.0f} | {after / before:.2f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller samples (a smoke run)")
     ap.add_argument("--metafor-k4000", action="store_true", help="also time metafor at k = 4,000 (minutes)")
     ap.add_argument("--no-write", action="store_true", help="print the section without updating RESULTS.md")
+    ap.add_argument("--src", help="the metasr source tree to measure (default: this repository's src)")
+    ap.add_argument("--full-only", type=int, metavar="N", help="print full analyses per CPU second of N data sets")
+    ap.add_argument("--ab", metavar="OLD_SRC", help="compare full analyses with another source tree's metasr")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of --ab")
     args = ap.parse_args(argv)
+    if args.full_only:
+        print(f"{full_rate(args.full_only):.1f}")
+        return 0
+    if args.ab:
+        print(ab(args.ab, args.rounds))
+        return 0
     n = {"batch": 2_000 if args.quick else 20_000, "single": 50 if args.quick else 500,
          "full": 10 if args.quick else 100, "mf_fit": 50 if args.quick else 500, "mf_full": 5 if args.quick else 30}
     yi, vi = smd_data(n["batch"], 20, seed=1)
