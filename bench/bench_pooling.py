@@ -227,8 +227,10 @@ def report(ours: dict, mf: dict | None, n: dict, vi: np.ndarray) -> str:
 
 
 def write_section(section: str) -> None:
+    """Replace the section's generated part: "## Pooling" up to its first subsection (written by
+    hand: comparisons between commits) or the next section."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Pooling\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(r"^## Pooling\n.*?(?=^### |^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text, count=1)
     else:
