@@ -175,3 +175,13 @@ def test_keys_are_read_without_spaces_around_them(tmp_path):
     spaced = [chunk["_group"].tolist() for chunk in grouped.read_chunks(str(path), "g")]
     plain = [chunk["_group"].tolist() for chunk in grouped.read_chunks(str(path), "g", chunk_rows=2)]
     assert spaced == [["A", "A", "A", "B", "B"]] and plain == [["A", "A"], ["A", "B"], ["B"]]
+
+
+def test_the_keys_seen_are_told_apart_chunk_after_chunk_as_a_set_would():
+    rng = np.random.default_rng(1)
+    seen_keys, reference = grouped._SeenKeys(), set()
+    for _ in range(30):
+        keys = [f"g{x}" for x in rng.integers(0, 5000, 300)]
+        assert list(seen_keys.seen_and_add(keys)) == [k in reference for k in keys]
+        reference.update(keys)
+    assert len(seen_keys.hashes) == len(reference) and np.all(np.diff(seen_keys.hashes) > 0)

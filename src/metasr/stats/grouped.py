@@ -139,15 +139,19 @@ def chunks_of_groups(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=
 
 
 class _SeenKeys:
-    """Groups already pooled (64-bit hashes of their keys: 8 bytes per group)."""
+    """Groups already pooled (64-bit hashes of their keys, kept sorted: 8 bytes per group). A chunk's
+    keys are looked up by binary search and merged in by insertion, so each chunk costs a pass over
+    the keys seen, not a new sort of them all (which grew faster than the number of groups)."""
 
     def __init__(self):
         self.hashes = np.empty(0, dtype=np.int64)
 
     def seen_and_add(self, keys) -> np.ndarray:
         h = np.array([hash(k) for k in keys], dtype=np.int64)
-        seen = np.isin(h, self.hashes)
-        self.hashes = np.union1d(self.hashes, h)
+        at = np.searchsorted(self.hashes, h)
+        seen = self.hashes[np.minimum(at, len(self.hashes) - 1)] == h if len(self.hashes) else np.zeros(len(h), bool)
+        new = np.unique(h[~seen])
+        self.hashes = np.insert(self.hashes, np.searchsorted(self.hashes, new), new)
         return seen
 
 
