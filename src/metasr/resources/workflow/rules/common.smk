@@ -130,10 +130,12 @@ def dedup_overrides():
     return [path] if path else []
 
 
-def outcome_job_outputs(outcomes):
-    """Every file a job writes for its outcomes, named `<outcome>__<kind>`; figures go to the
-    Snakemake report with their caption and category (metasr.outputs)."""
-    outputs = {}
+def outcome_job_outputs(outcomes, done):
+    """Every file a job writes: `done` first (the rules after the job wait for it alone, and
+    Snakemake finds a file's producer by testing the rule's outputs in order, building each one's
+    pattern), then its outcomes' files, named `<outcome>__<kind>`; figures go to the Snakemake
+    report with their caption and category (metasr.outputs)."""
+    outputs = {"done": done}
     for o in outcomes:
         for kind, path in OUTCOME[o]["outputs"].items():
             figure = FIGURES.OUTCOME_FIGURE.get(kind)

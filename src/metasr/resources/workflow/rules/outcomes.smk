@@ -32,11 +32,8 @@ for job_name, job_outcomes in OUTCOME_JOBS.items():
             job_name
         input:
             job_inputs_path(job_name),
-        # `done` first: the rules after this one wait for it alone, and Snakemake finds a file's
-        # producer by testing the rule's outputs in order (building each one's pattern).
         output:
-            done=job_done_path(job_name),
-            **outcome_job_outputs(job_outcomes),
+            **outcome_job_outputs(job_outcomes, job_done_path(job_name)),
         log:
             f"logs/outcomes/{job_name}.log",
         group:
