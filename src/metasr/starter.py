@@ -30,6 +30,7 @@ from metasr.extraction.sheets import (
 )
 from metasr.folder import CONFIG_NAMES
 from metasr.io import csv_text, read_csv
+from metasr.level import Z
 from metasr.measures import FAMILIES, accepts_reported, get, ids, is_ratio, known
 from metasr.resources import RESOURCES
 
@@ -167,7 +168,6 @@ TABLE_FORMS = (
     ("effect_se", {"yi": "effect", "vi": None}),
 )
 STUDY_COLUMN_NAMES = ("study_id", "study", "label", "author", "authors")
-Z975 = 1.959963984540054
 
 
 @dataclass
@@ -247,7 +247,7 @@ def _effect_row(values: dict, form: str, measure: str, out: dict) -> dict:
         if not is_ratio(measure):
             return {**out, "reported_form": "effect_se", "effect": yi, "effect_measure": effect_measure,
                     "effect_se": se}
-        lb, ub = yi - Z975 * se, yi + Z975 * se
+        lb, ub = yi - Z * se, yi + Z * se
     return {**out, "reported_form": "effect_ci", "effect": math.exp(yi), "effect_measure": measure,
             "effect_ci_lb": math.exp(lb), "effect_ci_ub": math.exp(ub)}
 

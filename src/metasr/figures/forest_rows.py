@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from metasr import display, measures
 from metasr.display import arm_value
 from metasr.figures import style
-from metasr.stats.inference import z_critical
-
-Z975 = z_critical()  # a study's CI from its standard error when none is given
+from metasr.level import Z
 
 
 @dataclass
@@ -93,7 +91,7 @@ def study_interval(study: dict) -> tuple:
     if sei is None and vi is not None:
         sei = math.sqrt(vi)
     if estimate is not None and not style.is_number(lb) and sei is not None:
-        lb, ub = estimate - Z975 * sei, estimate + Z975 * sei
+        lb, ub = estimate - Z * sei, estimate + Z * sei
     return yi, lb, ub
 
 

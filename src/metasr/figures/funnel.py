@@ -20,11 +20,11 @@ from matplotlib.patches import Patch
 
 from metasr import display
 from metasr.figures import style
-from metasr.figures.forest_rows import Z975
+from metasr.level import Z
 from metasr.outputs import SPREAD_MIN_K
 
 CONTOURS = ((2.5758293035489004, "#8c8c8c", "P < 0.01"),
-            (Z975, "#bdbdbd", "0.01 ≤ P < 0.05"),
+            (Z, "#bdbdbd", "0.01 ≤ P < 0.05"),
             (1.6448536269514722, "#e3e3e3", "0.05 ≤ P < 0.10"))
 MIN_K = SPREAD_MIN_K
 
@@ -122,8 +122,8 @@ def _draw(pooled, studies, title):
             ax.fill_betweenx(se_grid, centre - previous, centre - edge, color=colour, lw=0)
         previous = edge
     # Pseudo 95% confidence region around the pooled estimate.
-    ax.plot(estimate - Z975 * se_grid, se_grid, color="#333333", lw=0.6, ls=(0, (4, 3)))
-    ax.plot(estimate + Z975 * se_grid, se_grid, color="#333333", lw=0.6, ls=(0, (4, 3)))
+    ax.plot(estimate - Z * se_grid, se_grid, color="#333333", lw=0.6, ls=(0, (4, 3)))
+    ax.plot(estimate + Z * se_grid, se_grid, color="#333333", lw=0.6, ls=(0, (4, 3)))
     ax.axvline(estimate, color="#111111", lw=0.9)
     if disp.null is not None:
         ax.axvline(disp.null, color=style.COLOURS["null"], lw=0.6, ls=":")

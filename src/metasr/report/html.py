@@ -32,6 +32,7 @@ from markupsafe import Markup, escape
 from metasr import dependence, display as dp, measures, outputs as registry, rob
 from metasr.display import finite
 from metasr.io import atomic_path, read_csv as read_csv_table
+from metasr.level import Z
 from metasr.report import dependent as dependent_report
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
 from metasr.report.methods import methods_paragraph
@@ -520,7 +521,7 @@ def studies_table(extraction_rows: list[dict], measure: str | None,
             conversion = s.get("conversion", conversion)  # with escalc's continuity correction
         elif yi is not None and vi is not None:
             se = math.sqrt(vi)
-            effect = estimate_text(yi, yi - 1.959963984540054 * se, yi + 1.959963984540054 * se,
+            effect = estimate_text(yi, yi - Z * se, yi + Z * se,
                                    display.for_study({k: finite(v) for k, v in r.items()}))
         out.append({
             "study_id": r.get("study_id", ""), "label": r.get("label") or r.get("study_id", ""),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from metasr.level import Z
 from metasr.screening.decisions import UNRESOLVED, Decision
 
 
@@ -37,8 +38,8 @@ def cohen_kappa(pairs: list[tuple[str, str]]) -> dict:
     se = math.sqrt(po * (1 - po) / (n * (1 - pe) ** 2))
     # Kappa lies in [-1, 1]; the normal interval is cut there (near-perfect agreement in small
     # samples would otherwise reach above 1).
-    result.update(kappa=kappa, se=se, ci_lb=max(-1.0, kappa - 1.959963984540054 * se),
-                  ci_ub=min(1.0, kappa + 1.959963984540054 * se))
+    result.update(kappa=kappa, se=se, ci_lb=max(-1.0, kappa - Z * se),
+                  ci_ub=min(1.0, kappa + Z * se))
     return result
 
 

@@ -41,14 +41,13 @@ from scipy.special import gammaln
 
 from metasr import measures
 from metasr.errors import InputError, Problem
+from metasr.level import Z
 from metasr.stats import distributions as dist
-from metasr.stats.inference import z_critical
 
 MEASURES = measures.ids()
 MEAN_COLUMNS = measures.MEAN_INPUTS
 RATE_COLUMNS = measures.RATES[0]
 TO_VALUES = measures.TO_VALUES
-Z975 = z_critical()  # a reported 95% CI's half-width in standard errors
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,7 @@ def from_ci(estimate, ci_lb, ci_ub, log_scale: bool):
     est, lb, ub = _arrays(estimate, ci_lb, ci_ub)
     if log_scale:
         est, lb, ub = np.log(est), np.log(lb), np.log(ub)
-    return est, ((ub - lb) / (2 * Z975)) ** 2
+    return est, ((ub - lb) / (2 * Z)) ** 2
 
 
 # ---------------------------------------------------------------- column formulas (escalc)

@@ -15,10 +15,10 @@ import math
 
 import numpy as np
 
+from metasr.level import LEVEL  # the analyses' default level (read from here by the stats modules)
 from metasr.stats import distributions as dist
 from metasr.stats.tau2 import Studies, solve_q
 
-LEVEL = 0.95
 TESTS = ("z", "t", "knha", "adhoc")
 T_TESTS = ("t", "knha", "adhoc")  # tests on the t (and F) distribution with k - p df
 EPS = float(np.finfo(float).eps)

@@ -11,11 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from metasr.display import is_number
+from metasr.level import Z
 from metasr.stats import distributions as dist
-from metasr.stats.inference import z_critical
 from metasr.stats.models import MetaFit, fit_rma
-
-Z975 = z_critical()
 
 
 def fit_levels(yi, vi, groups, method: str = "REML", test: str = "z", measure=None) -> dict[str, MetaFit]:
@@ -86,6 +84,6 @@ def normalise_subgroups(sub: dict | None) -> list[dict]:
             out.append(entry)
     for entry in out:
         if not is_number(entry.get("ci_lb")) and is_number(entry.get("se")):
-            entry["ci_lb"] = entry["estimate"] - Z975 * entry["se"]
-            entry["ci_ub"] = entry["estimate"] + Z975 * entry["se"]
+            entry["ci_lb"] = entry["estimate"] - Z * entry["se"]
+            entry["ci_ub"] = entry["estimate"] + Z * entry["se"]
     return out

@@ -1,0 +1,9 @@
+"""The confidence level of every interval metasr reports, and the normal quantile that goes with it.
+
+Standard library only: the starter (`metasr init`), the screening step and the report read the
+quantile without importing scipy. `stats.inference.z_critical(level)` computes it for any level;
+tests/test_level.py checks that it gives this value at LEVEL.
+"""
+
+LEVEL = 0.95
+Z = 1.959963984540054  # qnorm(0.975): the half-width of a 95% interval in standard errors
