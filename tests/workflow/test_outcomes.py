@@ -194,3 +194,15 @@ def test_the_rules_reading_every_outcome_get_each_outcomes_files_in_outcome_orde
     assert figures == {registry.REPORT_INPUT + registry.figure_key(o, kind): path for o, job in jobs.items()
                        for kind, path in job["outputs"].items() if kind in registry.OUTCOME_FIGURE}
     assert figures and not any(path.endswith(".png") for path in figures.values())
+
+
+def test_a_jobs_inputs_hold_each_study_row_once_and_give_every_outcome_its_rows_back():
+    from metasr.workflow.outcomes import job_inputs, outcome_jobs_of
+
+    review = load_review(load_config(REPO_ROOT / "config" / "config.yaml", REPO_ROOT), REPO_ROOT)
+    jobs = {o: outcome_job(review, o, png=False) for o in review.outcomes}
+    inputs = json.loads(json.dumps(job_inputs(jobs, review.config)))  # as the job reads its file
+    assert outcome_jobs_of(inputs) == jobs
+    shared = [i for i in inputs["studies"] if sum(i in job["study_ids"] for job in inputs["outcomes"].values()) > 1]
+    assert shared  # the default review's studies report several outcomes: their rows are written once
+    assert len(json.dumps(inputs)) < len(json.dumps(jobs))
