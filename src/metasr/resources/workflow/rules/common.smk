@@ -19,6 +19,7 @@ from metasr.workflow.outcomes import (
     wants_png,
 )
 from metasr.workflow.fingerprint import script_fingerprint
+from metasr.workflow.metadata_cache import record_count, widen_record_cache
 from metasr.workflow.review import snakemake_review
 from metasr.workflow.review_cache import load_review_cached
 from snakemake.exceptions import WorkflowError
@@ -71,6 +72,8 @@ OUTCOME = {o: outcome_job(REVIEW, o, PNG) for o in OUTCOMES}
 # files, as params): metasr.workflow.outcomes.job_done_path says why not the files themselves.
 JOBS_DONE = [job_done_path(job) for job in OUTCOME_JOBS]
 OUTCOME_FILES = outcome_files(OUTCOME)
+# Room for every output's metadata record in Snakemake's cache (metasr.workflow.metadata_cache).
+widen_record_cache(record_count(OUTCOME, len(OUTCOME_JOBS)))
 
 
 wildcard_constraints:
