@@ -31,8 +31,9 @@ from importlib import metadata
 from pathlib import Path
 
 from metasr import __version__
-from metasr.errors import Problem
+from metasr.errors import InputError, Problem
 from metasr.folder import GENERATED, allowed_roots
+from metasr.io import atomic_write_text
 from metasr.workflow.fingerprint import source_fingerprint
 from metasr.workflow.review import Review, load_review
 
@@ -181,11 +182,8 @@ def _write(cache: Path, base: dict, root: Path, raw_config: dict, opened: list[s
     except (TypeError, ValueError):  # a config that is not plain JSON: not remembered
         return
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, cache)  # readers (parallel jobs) see the old file or the new one, never half
-    except OSError:
+        atomic_write_text(cache, text)  # readers (parallel jobs) see the old file or the new one, never half
+    except (InputError, OSError):
         pass  # a folder that cannot be written is checked every time
 
 
