@@ -301,3 +301,16 @@ def test_step_files_in_a_folder_and_from_a_rule(tmp_path):
     assert {DedupFiles, ExportFiles, ScreeningFiles} <= set(StepFiles.__subclasses__())
     for cls in StepFiles.__subclasses__():
         assert len(cls.FILE_NAMES) == len(fields(cls)), cls
+
+
+def test_a_files_checksum_is_its_bytes_sha256_read_in_blocks(tmp_path):
+    import hashlib
+
+    from metasr.io import file_sha256
+
+    path = tmp_path / "export.ris"
+    data = bytes(range(256)) * 9000  # over two blocks of 1 MiB
+    path.write_bytes(data)
+    assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+    (tmp_path / "empty").write_bytes(b"")
+    assert file_sha256(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()

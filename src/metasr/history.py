@@ -18,14 +18,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from metasr import dependence, measures
-from metasr.io import atomic_write_text
+from metasr.io import atomic_write_text, file_sha256
 
 SNAPSHOT_NAME = re.compile(r"^(\d{4})-([0-9a-f]{12})\.json$")
 ALPHA = 0.05
 
 
 def file_checksums(paths: Iterable[str | Path]) -> dict[str, str]:
-    return {str(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in sorted(map(str, paths))}
+    return {str(p): file_sha256(p) for p in sorted(map(str, paths))}
 
 
 def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:

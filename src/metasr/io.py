@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import io
 import json
 import math
@@ -167,6 +168,15 @@ def check_output_path(path: Path) -> None:
         raise InputError(Problem(message=f"cannot write {path}: {blocked} is a file, not a folder",
                                  file=str(path), rule="output path",
                                  hint="choose an --out folder that is not an existing file"))
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes (hex), read in blocks so that a large export is not held whole."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

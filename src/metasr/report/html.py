@@ -16,7 +16,6 @@ report then says so at the top.
 from __future__ import annotations
 
 import base64
-import hashlib
 import importlib.metadata
 import json
 import math
@@ -31,7 +30,7 @@ from markupsafe import Markup, escape
 
 from metasr import dependence, display as dp, measures, outputs as registry, rob
 from metasr.display import finite
-from metasr.io import atomic_path, read_csv as read_csv_table
+from metasr.io import atomic_path, file_sha256, read_csv as read_csv_table
 from metasr.level import Z
 from metasr.report import dependent as dependent_report
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
@@ -219,14 +218,6 @@ def linked_summary(plan: dict) -> dict | None:
     folders = sorted({f["path"].split("/")[0] + "/" for f in linked}) if inside else []
     return {"embedded": len(plan) - len(linked), "linked": len(linked), "folders": folders,
             "budget_mb": f"{EMBED_BUDGET / 1e6:g}"}
-
-
-def sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def software_versions() -> dict[str, str]:
@@ -848,7 +839,7 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
         "narrative": narrative,
         "methods": methods_paragraph(config, pooled_results, software, extraction, len(narrative)),
         "software": software,
-        "checksums": [{"path": str(p), "sha256": sha256(p)} for p in sorted(map(str, inputs or []))
+        "checksums": [{"path": str(p), "sha256": file_sha256(p)} for p in sorted(map(str, inputs or []))
                       if Path(p).is_file()],
         "missing_inputs": [str(p) for p in inputs or [] if not Path(p).is_file()],
     }

@@ -18,23 +18,15 @@ checksum per file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from metasr.errors import InputError, Problem
+from metasr.io import file_sha256
 
 CACHE = Path(".snakemake") / "metasr" / "search-check.json"
 # Problems that only the de-duplicated records can decide (the records here are not yet merged).
 NEEDS_CLUSTERS = {"unambiguous key", "consistent identifiers", "one decision per record"}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def search_files(config: dict) -> list[str]:
@@ -75,7 +67,7 @@ def check_search_inputs(config: dict, root: Path) -> list[Problem]:
     from metasr.workflow.fingerprint import script_fingerprint
 
     root = Path(root)
-    files = {path: _sha256(root / path) for path in search_files(config) if (root / path).is_file()}
+    files = {path: file_sha256(root / path) for path in search_files(config) if (root / path).is_file()}
     # The outcome also depends on the settings and on the code that reads the files.
     files["(settings)"] = json.dumps([config["search"], config["screening"]], sort_keys=True, default=str)
     files["(code)"] = script_fingerprint(Path(__file__))
