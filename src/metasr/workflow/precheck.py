@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 
 from metasr.errors import InputError, Problem
-from metasr.io import file_sha256
+from metasr.io import atomic_write_text, file_sha256
 
 CACHE = Path(".snakemake") / "metasr" / "search-check.json"
 # Problems that only the de-duplicated records can decide (the records here are not yet merged).
@@ -80,8 +80,7 @@ def check_search_inputs(config: dict, root: Path) -> list[Problem]:
     problems = search_problems(config, root)
     if not any(p.severity == "error" for p in problems):
         try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps(files, sort_keys=True), encoding="utf-8")
-        except OSError:
+            atomic_write_text(cache, json.dumps(files, sort_keys=True))
+        except (InputError, OSError):
             pass  # a read-only review: check again next time
     return problems
