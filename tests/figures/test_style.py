@@ -15,6 +15,32 @@ def test_truncate_and_wrap_fit_the_width():
     assert style.truncate_to_width("short", 1.0) == "short"
 
 
+def test_text_width_is_the_advance_sum_close_to_matplotlibs_own_measure():
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    dpi = 720  # fine enough that hinting (each glyph on whole pixels) moves the ink box little
+    renderer = RendererAgg(100, 100, dpi)
+    for weight in ("normal", "bold"):
+        props = FontProperties(family="DejaVu Sans", size=8, weight=weight)
+        for text in ("0.52 [0.12, 0.93]", "Study 12 (2015)", "−0.50 [−0.82, −0.19]", "Wolinsky et al. 2019",
+                     "Estimate [95% CI]", "Weight (%)", "W"):
+            ink, _, _ = renderer.get_text_width_height_descent(text, props, ismath=False)
+            # matplotlib measures the ink box: the advances less the side bearings of the end glyphs
+            assert math.isclose(style.text_width_in(text, 8, weight) * dpi, ink, abs_tol=0.5 * dpi / 72), (text, weight)
+    assert style.text_width_in("Study", weight="bold") > style.text_width_in("Study")
+    assert math.isclose(style.text_width_in("Study", 16), 2 * style.text_width_in("Study", 8))
+    assert style.text_width_in("") == 0.0
+
+
+def test_text_width_kerns_pairs_and_measures_missing_glyphs():
+    advances = style._advances("normal")
+    kerned = advances.width_em("AV")
+    assert kerned < advances.width_em("A") + advances.width_em("V")  # DejaVu Sans kerns A-V
+    missing = style.text_width_in("漢字")  # not in DejaVu Sans: two .notdef boxes, not zero
+    assert missing > 0 and math.isclose(missing, 2 * style.text_width_in("漢"))
+
+
 def test_nice_limits():
     assert style.nice_limit(1.05) == 1.5 and style.nice_limit(0.3) == 0.3
 

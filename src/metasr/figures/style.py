@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib import colors as mcolors
-from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
+from matplotlib.font_manager import FontProperties, findfont
+from matplotlib.ft2font import FaceFlags, FT2Font, GlyphIndexType, Kerning, LoadFlags
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
@@ -142,19 +143,60 @@ def add_text(fig, x, y, text, **kwargs) -> SvgText:
 # Text measurement and fitting: labels never overlap, they wrap or are cut with a visible "…".
 
 
-@lru_cache(maxsize=1)
-def _renderer() -> RendererAgg:
-    return RendererAgg(100, 100, 72)  # 72 dpi: one pixel = one point
+class _Advances:
+    """Advance widths and kerning of one font file, in font units, read once per glyph.
+
+    Figures are SVG text laid out by the viewer, which places glyphs by their unhinted advances
+    and the font's kerning: that sum is the width a label takes there. Matplotlib's own measure
+    (`get_text_width_height_descent`) shapes the whole string through FreeType and HarfBuzz on
+    every call, about 0.3 ms per string, a fifth of an outcome's figure time at 2,000 outcomes
+    (bench/RESULTS.md); summing cached advances costs microseconds.
+    """
+
+    def __init__(self, path: str):
+        self._font = FT2Font(path)  # its own face: matplotlib's shared ones change size per draw
+        self.units_per_em = self._font.units_per_EM
+        self._kerned = bool(self._font.face_flags & FaceFlags.KERNING)
+        self._glyphs: dict[str, tuple[GlyphIndexType, int]] = {}  # character -> (glyph index, advance)
+        self._kerning: dict[tuple[GlyphIndexType, GlyphIndexType], int] = {}
+
+    def _glyph(self, char: str) -> tuple[GlyphIndexType, int]:
+        glyph = self._glyphs.get(char)
+        if glyph is None:
+            index = self._font.get_char_index(ord(char))  # 0, the .notdef box, when missing
+            glyph = self._glyphs[char] = (index, self._font.load_glyph(index, LoadFlags.NO_SCALE).horiAdvance)
+        return glyph
+
+    def _kern(self, left: GlyphIndexType, right: GlyphIndexType) -> int:
+        pair = (left, right)
+        value = self._kerning.get(pair)
+        if value is None:
+            value = self._kerning[pair] = self._font.get_kerning(left, right, Kerning.UNSCALED)
+        return value
+
+    def width_em(self, text: str) -> float:
+        """Width of one line of text in ems (multiples of the font size)."""
+        total, previous = 0, None
+        for char in text:
+            index, advance = self._glyph(char)
+            total += advance
+            if self._kerned and previous is not None:
+                total += self._kern(previous, index)
+            previous = index
+        return total / self.units_per_em
+
+
+@cache
+def _advances(weight: str) -> _Advances:
+    return _Advances(findfont(FontProperties(family=RC_PARAMS["font.family"], weight=weight)))
 
 
 @lru_cache(maxsize=20000)
 def text_width_in(text: str, size: float = FONT_SIZE, weight: str = "normal") -> float:
-    """Rendered width of one line of text, in inches."""
+    """Width of one line of text in the figures' font (an SVG viewer's layout), in inches."""
     if not text:
         return 0.0
-    props = FontProperties(family="DejaVu Sans", size=size, weight=weight)
-    width, _, _ = _renderer().get_text_width_height_descent(text, props, ismath=False)
-    return width / 72.0
+    return _advances(weight).width_em(text) * size / 72.0
 
 
 def truncate_to_width(text: str, width_in: float, size: float = FONT_SIZE, weight="normal") -> str:
