@@ -189,7 +189,7 @@ def bench_outcomes(args) -> dict:
                  "png": "auto" if args.png is None else args.png, "jobs": n_jobs,
                  "jobs_done": done, "simulate": sim, "dry_run": dry, "run": run, "job_times": times,
                  "workdir": str(workdir)}
-        if not run["timed_out"] and run["returncode"] == 0:
+        if not run["timed_out"] and run["returncode"] == 0 and args.noop_repeats > 0:
             entry["noop"] = noop_reruns(workdir, args.noop_repeats)
         results.append(entry)
         print(json.dumps({k: v for k, v in entry.items() if k != "job_times"}, indent=1), flush=True)

@@ -66,12 +66,14 @@ def test_effect_ticks_are_round_shown_values_at_their_analysis_positions():
     assert "1" in ratio_labels and math.isclose(ratio_ticks[ratio_labels.index("2")], math.log(2))
 
 
-def _svg(fast: bool) -> tuple[bytes, list[str]]:
-    """One figure of assorted texts written to SVG, with the strings the SVG renderer measured."""
+def _svg(fast: bool, fmt: str = "svg") -> tuple[bytes, list[str]]:
+    """One figure of assorted texts and a line written to SVG (or `fmt`), with the strings the SVG
+    renderer measured."""
     import io
     from unittest import mock
 
     from matplotlib.backends.backend_svg import RendererSVG
+    from matplotlib.lines import Line2D
     from matplotlib.text import Text
 
     measured = []
@@ -87,7 +89,10 @@ def _svg(fast: bool) -> tuple[bytes, list[str]]:
              ((0.5, 0.7, "Risk ratio"), {"ha": "center", "weight": "bold"}),
              ((0.3, 0.6, "Tau² = 0.00; Chi² = 21.48 † …"), {"fontsize": 7.5}),
              ((0.3, 0.5, "two\nlines"), {}), ((0.3, 0.4, "top"), {"va": "top"}),
-             ((0.3, 0.3, "$x^2$"), {})]
+             ((0.3, 0.3, "$x^2$"), {}), ((0.9, 0.2, "<b>&amp; 'x' \"y\"</b>"), {"ha": "center", "fontsize": 9.5}),
+             ((0.2, 0.1, "grey bold"), {"color": "#777777", "weight": "bold", "va": "baseline"}),
+             ((0.2, 0.05, "rotated"), {"rotation": 90}), ((0.6, 0.05, ""), {})]
+    fig.add_artist(Line2D([0.0, 1.0], [0.85, 0.85], transform=fig.transFigure))  # drawn below the texts
     for args, kwargs in texts:
         if fast:
             style.add_text(fig, *args, **kwargs)
@@ -95,7 +100,7 @@ def _svg(fast: bool) -> tuple[bytes, list[str]]:
             fig.add_artist(Text(*args, **kwargs))
     buf = io.BytesIO()
     with mock.patch.object(RendererSVG, "get_text_width_height_descent", spy), style.style():
-        fig.savefig(buf, format="svg", metadata={"Date": None})
+        fig.savefig(buf, format=fmt, metadata={"Date": None} if fmt == "svg" else {"Software": None})
     return buf.getvalue(), measured
 
 
@@ -105,4 +110,5 @@ def test_svg_text_writes_what_text_writes_without_measuring_plain_lines():
     assert fast == plain
     assert "Risk ratio" in plain_measured
     # Only what needs a layout is measured: several lines, top alignment, math.
-    assert set(fast_measured) <= {"two", "lines", "top", "$x^2$", "lp"}
+    assert set(fast_measured) <= {"two", "lines", "top", "$x^2$", "lp", "rotated"}
+    assert _svg(fast=True, fmt="png")[0] == _svg(fast=False, fmt="png")[0]  # a raster draws `Text`s

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib import colors as mcolors
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
@@ -82,49 +83,71 @@ def style():
 
 
 # ---------------------------------------------------------------------------------------------
-# Figure text that costs nothing to lay out in an SVG.
+# Figure text that costs little to make and write to an SVG.
 
 
-class SvgText(Text):
-    """A `Text` that skips text measurement when written to an SVG with `svg.fonttype: none`.
+class PlainText(Artist):
+    """One line of unrotated, baseline-aligned figure text, written to an SVG as matplotlib's `Text`
+    writes it, byte for byte (tested), at a fraction of the cost.
 
-    There matplotlib writes a one-line, unrotated, baseline-aligned text as a <text> element at its
-    anchor point with a CSS `text-anchor`, so the measured extent never reaches the file; yet
-    `Text.draw` measures every text first (a FreeType layout per string, most of the cost of a
-    table-like figure). The SVG written is byte-for-byte what `Text` writes (tested); any other
-    case, and every raster renderer, takes the ordinary `Text.draw`.
+    With `svg.fonttype: none` matplotlib writes such a text as a <text> element at its anchor point
+    with a CSS `text-anchor`, so its measured extent never reaches the file; yet `Text.draw`
+    measures every string first, and a `Text` sets some thirty properties when made. A forest plot
+    has hundreds of texts: at 2,000 outcomes their making and drawing was a sixth of an outcome
+    job's time (bench/RESULTS.md). Any other renderer (a PNG) draws an ordinary `Text` made from the
+    same arguments.
     """
 
-    def _plain(self) -> bool:
-        s = self.get_text()
-        return (self.get_rotation() == 0 and self.get_verticalalignment() == "baseline"
-                and "\n" not in s and "$" not in s and not self.get_usetex()
-                and self.get_bbox_patch() is None and not self.get_path_effects()
-                and not self.get_wrap())
+    zorder = Text.zorder  # drawn in the same order as the `Text` it stands for
+
+    def __init__(self, x: float, y: float, text: str, kwargs: dict[str, Any]):
+        super().__init__()
+        self._x, self._y, self._text, self._kwargs = float(x), float(y), text, kwargs
+        self._ha = kwargs.get("ha", "left")
+        self._rgba = mcolors.to_rgba(kwargs.get("color", matplotlib.rcParams["text.color"]))
+        self._fontproperties = _font_properties(
+            tuple(_hashable(matplotlib.rcParams[key]) for key in _FONT_RC), kwargs.get("fontsize"),
+            kwargs.get("weight"))
+
+    # What the SVG renderer asks of the `Text` it writes (RendererSVG._draw_text_as_text).
+    def get_unitless_position(self) -> tuple[float, float]:
+        return self._x, self._y
+
+    def get_ha(self) -> str:
+        return self._ha
+
+    def get_rotation_mode(self) -> str:
+        return "default"
+
+    def as_text(self) -> Text:
+        """The matplotlib `Text` this one stands for."""
+        text = Text(self._x, self._y, self._text, fontproperties=self._fontproperties,
+                    **{k: v for k, v in self._kwargs.items() if k not in ("fontsize", "weight")})
+        figure = self.get_figure(root=False)
+        if figure is not None:
+            text.set_figure(figure)
+        text.set_transform(self.get_transform())
+        return text
 
     def draw(self, renderer):
+        if not self.get_visible():
+            return None
         # print_svg hands artists a MixedModeRenderer around its RendererSVG.
         svg = isinstance(getattr(renderer, "_renderer", renderer), RendererSVG)
-        if not (svg and self.get_visible()
-                and matplotlib.rcParams["svg.fonttype"] == "none" and self._plain()):
-            return super().draw(renderer)
-        if self.get_text() == "":
-            return None
-        self._renderer = renderer
-        posx, posy = self.get_transform().transform((float(self._x), float(self._y)))
-        if not (math.isfinite(posx) and math.isfinite(posy)):
-            return super().draw(renderer)
+        posx, posy = self.get_transform().transform((self._x, self._y))
+        if not (svg and matplotlib.rcParams["svg.fonttype"] == "none"
+                and math.isfinite(posx) and math.isfinite(posy)):
+            return self.as_text().draw(renderer)
         renderer.open_group("text", self.get_gid())
         gc = renderer.new_gc()
-        gc.set_foreground(mcolors.to_rgba(self.get_color()), isRGBA=True)
+        gc.set_foreground(self._rgba, isRGBA=True)
         gc.set_alpha(self.get_alpha())
-        gc.set_url(self._url)
-        gc.set_antialiased(self._antialiased)
+        gc.set_url(self.get_url())
+        gc.set_antialiased(matplotlib.rcParams["text.antialiased"])
         gc.set_snap(self.get_snap())
         self._set_gc_clip(gc)
         _, canvas_h = renderer.get_canvas_width_height()
-        renderer.draw_text(gc, posx, canvas_h - posy, self.get_text(), self._fontproperties,
-                           self.get_rotation(),
+        renderer.draw_text(gc, posx, canvas_h - posy, self._text, self._fontproperties, 0.0,
                            ismath=False, mtext=self)
         gc.restore()
         renderer.close_group("text")
@@ -132,9 +155,31 @@ class SvgText(Text):
         return None
 
 
-def add_text(fig, x, y, text, **kwargs) -> SvgText:
-    """`fig.text(x, y, text, **kwargs)` (figure coordinates) with an `SvgText`."""
-    artist = SvgText(x, y, text, **kwargs)
+_FONT_RC: tuple[RcKeyType, ...] = ("font.family", "font.style", "font.variant", "font.weight", "font.stretch",
+                                   "font.size")
+_PLAIN_ARGUMENTS = frozenset({"fontsize", "weight", "color", "ha", "va"})
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value  # font.family is a list
+
+
+@lru_cache(maxsize=256)
+def _font_properties(rc: tuple, size: float | None, weight: str | None) -> FontProperties:
+    # Shared by the texts of a figure and never changed: what `Text` would make from the rcParams.
+    family, font_style, variant, default_weight, stretch, default_size = rc
+    return FontProperties(family=list(family), style=font_style, variant=variant, stretch=stretch,
+                          weight=default_weight if weight is None else weight,
+                          size=default_size if size is None else size)
+
+
+def add_text(fig, x, y, text, **kwargs) -> Artist:
+    """`fig.text(x, y, text, **kwargs)` (figure coordinates): a `PlainText` for one line of text
+    on its baseline, else a `Text`."""
+    text = str(text)
+    plain = (kwargs.get("va", "baseline") == "baseline" and _PLAIN_ARGUMENTS.issuperset(kwargs)
+             and text and "\n" not in text and "$" not in text)
+    artist = PlainText(x, y, text, kwargs) if plain else Text(x, y, text, **kwargs)
     fig.add_artist(artist)
     return artist
 
