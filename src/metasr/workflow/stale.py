@@ -9,7 +9,7 @@ run the files that no rule of the current workflow produces are deleted (and nam
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,23 @@ def stale_results(results: Path, produced: Callable[[str], bool]) -> list[Path]:
     return sorted(p for p in results.rglob("*")
                   if p.is_file() and not any(k == p or k in p.parents for k in kept)
                   and not produced(p.as_posix()))
+
+
+def produced_by(products: Iterable) -> Callable[[str], bool]:
+    """Whether a path is one of `products` (Snakemake's files of every rule: outputs, logs,
+    benchmarks), as `Rule.is_producer` says: a product without wildcards is looked up by its path
+    in a set, one with wildcards matched as Snakemake matches it.
+
+    `Rule.is_producer` tries every product's regular expression in turn; asked for each of the
+    14,000 files of a 2,000-outcome review's results, it took 15 s at the end of every run.
+    """
+    fixed, patterned = set(), []
+    for product in products:
+        if product.contains_wildcard():
+            patterned.append(product)
+        else:
+            fixed.add(str(product))
+    return lambda path: path in fixed or any(product.match(path) for product in patterned)
 
 
 def remove_stale_results(results: Path, produced: Callable[[str], bool]) -> list[Path]:

@@ -92,10 +92,11 @@ def get_final_output():
 
 def remove_stale_results():
     """Delete results the current review no longer produces (metasr.workflow.stale)."""
-    from metasr.workflow.stale import remove_stale_results as remove
+    from metasr.workflow.stale import produced_by, remove_stale_results as remove
 
     removed = remove(
-        Path("results"), lambda path: any(r.is_producer(path) for r in workflow.rules)
+        Path("results"),
+        produced_by(product for rule in workflow.rules for product in rule.products()),
     )
     if removed:
         print(
