@@ -16,6 +16,15 @@ def test_display_imports_nothing_heavy():
     assert out.stdout.strip() == "[]"
 
 
+def test_finite_takes_numbers_and_numeric_text_only():
+    import numpy as np
+
+    assert dp.finite(0.5) == 0.5 and dp.finite(-0.0) == 0.0 and dp.finite(3) == 3.0 and dp.finite("2.5") == 2.5
+    assert dp.finite(np.float64(1.5)) == 1.5 and dp.finite(np.int64(2)) == 2.0
+    for value in (math.nan, math.inf, -math.inf, None, True, False, "", "abc", "nan", [1.0], np.nan):
+        assert dp.finite(value) is None, value
+
+
 def test_numbers_have_a_true_minus_and_no_negative_zero():
     assert dp.number(-0.42) == "−0.42" and dp.number(0.42) == "0.42"
     assert dp.number(-0.001) == "0.00" and dp.number(-0.004, 2) == "0.00"

@@ -33,6 +33,8 @@ P_FLOOR = 0.0001
 
 def finite(x) -> float | None:
     """x as a finite float, or None (missing, text, NaN or infinite)."""
+    if type(x) is float:  # most calls: numbers read from JSON (millions in a big report)
+        return x if math.isfinite(x) else None
     if isinstance(x, bool):
         return None
     try:

@@ -5,6 +5,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from metasr.outputs import FigureContext
 from metasr.report import html
 from metasr.workflow.outcomes import draw_outcome_figure
@@ -204,3 +206,18 @@ def test_meta_regression_section_shows_coefficients_or_the_reason():
     skipped = html.meta_regression_section(bcg_pooled(meta_regression={"moderators": ["ablat", "alloc"]}))
     assert not skipped["run"] and "needs at least 30" in skipped["message"]
     assert html.meta_regression_section(bcg_pooled()) is None
+
+
+def test_templates_read_dicts_as_jinja_does():
+    import jinja2
+
+    plain = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+    ours = html.environment()
+    context = {"row": {"label": "<b>A</b>", "items": "an items key", "get": 1, "n": 0, "nested": {"x": [1, 2]}},
+               "rows": [{"a": 1}, {"a": None}]}
+    for template in ("{{ row.label }}", "{{ row['label'] }}", "{{ row.items() | list | length }}",
+                     "{{ row.get('n') }}", "{{ row.nested.x[1] }}", "{% for r in rows %}{{ r.a }};{% endfor %}",
+                     "{{ row.missing is defined }}", "{{ row.keys() | list | length }}"):
+        assert ours.from_string(template).render(context) == plain.from_string(template).render(context), template
+    with pytest.raises(jinja2.UndefinedError):
+        ours.from_string("{{ row.missing }}").render(context)

@@ -765,8 +765,25 @@ def review_summary(config, prisma, studies, sections, meta: dict | None = None) 
 # Rendering
 
 
+class _Environment(jinja2.Environment):
+    """Jinja's environment, looking `a.b` up in a dict by key first.
+
+    The report's context is dicts: Jinja tries `getattr` first and pays an exception for every key
+    it finds (1.8 million at 2,000 outcomes, a tenth of the report's time). A dict's own attributes
+    (`.get`, `.items`) are still found as attributes, so templates mean the same.
+    """
+
+    def getattr(self, obj, attribute):
+        if type(obj) is dict and not hasattr(dict, attribute):
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.PackageLoader("metasr.report", "templates"),
         autoescape=True,  # every template, whatever its extension: data text is always escaped
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
