@@ -35,7 +35,7 @@ def finite(x) -> float | None:
     """x as a finite float, or None (missing, text, NaN or infinite)."""
     if type(x) is float:  # most calls: numbers read from JSON (millions in a big report)
         return x if math.isfinite(x) else None
-    if isinstance(x, bool):
+    if x is None or isinstance(x, bool):  # None: a value not reported (no exception from float())
         return None
     try:
         x = float(x)
