@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from metasr import versions
 from metasr.errors import InputError
 from metasr.simulate import simulate_review
 from metasr.workflow import review_cache
@@ -160,7 +161,7 @@ def test_a_record_with_the_right_key_but_wrong_content_means_checking_again(revi
 def test_another_version_of_a_library_that_reads_the_files_means_checking_again(review, monkeypatch):
     calls = checks(monkeypatch)
     load_review_cached(raw(review), review)
-    real = review_cache.metadata.version
-    monkeypatch.setattr(review_cache.metadata, "version", lambda name: "0.0" if name == "pyyaml" else real(name))
+    real = versions.metadata.version
+    monkeypatch.setattr(versions.metadata, "version", lambda name: "0.0" if name == "pyyaml" else real(name))
     load_review_cached(raw(review), review)
     assert len(calls) == 2

@@ -16,7 +16,6 @@ report then says so at the top.
 from __future__ import annotations
 
 import base64
-import importlib.metadata
 import json
 import math
 import os
@@ -37,6 +36,7 @@ from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, 
 from metasr.report.methods import methods_paragraph
 from metasr.report.sof import number_footnotes, sof_row
 from metasr.screening.prisma import meta_analysis_counts
+from metasr.versions import installed
 
 URL = re.compile(r"https?://[^\s;,<>\"']+")
 SOFTWARE = ("metasr", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "snakemake", "pyyaml")
@@ -221,13 +221,9 @@ def linked_summary(plan: dict) -> dict | None:
 
 
 def software_versions() -> dict[str, str]:
-    versions = {"Python": platform.python_version()}
-    for name in SOFTWARE:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return versions
+    """Python's version and those of the SOFTWARE that is installed."""
+    return {"Python": platform.python_version(),
+            **{name: version for name, version in installed(SOFTWARE).items() if version is not None}}
 
 
 # ---------------------------------------------------------------------------------------------

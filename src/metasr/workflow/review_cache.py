@@ -27,13 +27,13 @@ import hashlib
 import json
 import os
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from metasr import __version__
 from metasr.errors import InputError, Problem
 from metasr.folder import GENERATED, allowed_roots
 from metasr.io import atomic_write_text
+from metasr.versions import installed
 from metasr.workflow.fingerprint import source_fingerprint
 from metasr.workflow.review import Review, load_review
 
@@ -69,17 +69,7 @@ def load_review_cached(raw_config: dict, root: str | Path, source: str = "config
 
 def _base_key(raw_config: dict, root: Path, source: str) -> dict:
     return {"format": FORMAT, "metasr": __version__, "python": sys.version, "code": source_fingerprint(CHECK_CODE),
-            "libraries": _versions(CHECK_LIBRARIES), "config": raw_config, "root": str(root), "source": source}
-
-
-def _versions(names) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+            "libraries": installed(CHECK_LIBRARIES), "config": raw_config, "root": str(root), "source": source}
 
 
 def _key(base: dict, root: Path, raw_config: dict, opened: list[str]) -> str:
