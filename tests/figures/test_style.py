@@ -91,7 +91,8 @@ def _svg(fast: bool, fmt: str = "svg") -> tuple[bytes, list[str]]:
              ((0.3, 0.5, "two\nlines"), {}), ((0.3, 0.4, "top"), {"va": "top"}),
              ((0.3, 0.3, "$x^2$"), {}), ((0.9, 0.2, "<b>&amp; 'x' \"y\"</b>"), {"ha": "center", "fontsize": 9.5}),
              ((0.2, 0.1, "grey bold"), {"color": "#777777", "weight": "bold", "va": "baseline"}),
-             ((0.2, 0.05, "rotated"), {"rotation": 90}), ((0.6, 0.05, ""), {})]
+             ((0.2, 0.05, "rotated"), {"rotation": 90}), ((0.6, 0.05, ""), {}), ((0.7, 0.05, None), {}),
+             ((0.8, 0.05, 12.5), {"ha": "right"})]
     fig.add_artist(Line2D([0.0, 1.0], [0.85, 0.85], transform=fig.transFigure))  # drawn below the texts
     for args, kwargs in texts:
         if fast:

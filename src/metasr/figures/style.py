@@ -176,7 +176,7 @@ def _font_properties(rc: tuple, size: float | None, weight: str | None) -> FontP
 def add_text(fig, x, y, text, **kwargs) -> Artist:
     """`fig.text(x, y, text, **kwargs)` (figure coordinates): a `PlainText` for one line of text
     on its baseline, else a `Text`."""
-    text = str(text)
+    text = "" if text is None else str(text)  # as `Text.set_text` reads it
     plain = (kwargs.get("va", "baseline") == "baseline" and _PLAIN_ARGUMENTS.issuperset(kwargs)
              and text and "\n" not in text and "$" not in text)
     artist = PlainText(x, y, text, kwargs) if plain else Text(x, y, text, **kwargs)
