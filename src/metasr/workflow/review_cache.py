@@ -52,31 +52,37 @@ def load_review_cached(raw_config: dict, root: str | Path, source: str = "config
     """load_review's result, from the cache when no input changed; checked (and remembered) otherwise."""
     root = Path(root).absolute()
     cache = root / CACHE
-    base = _base_key(raw_config, root, source)
+    # The folders are walked once, before any check: a file changed while a check runs is checked again.
+    inputs = _inputs_digest(raw_config, root, source)
     record = _read(cache)
-    if record is not None and record["key"] == _key(base, root, raw_config, record["opened"]):
+    if record is not None and record["key"] == _key(inputs, record["opened"]):
         try:
             return _review(record, root)
         except (KeyError, TypeError, ValueError):  # a record not written by _write: check again
             pass
     review, opened = _checked(raw_config, root, source)
-    _write(cache, base, root, raw_config, opened, review)
+    _write(cache, _key(inputs, opened), opened, review)
     return review
 
 
 # ---------------------------------------------------------------- the key
 
 
-def _base_key(raw_config: dict, root: Path, source: str) -> dict:
-    return {"format": FORMAT, "metasr": __version__, "python": sys.version, "code": source_fingerprint(CHECK_CODE),
+def _inputs_digest(raw_config: dict, root: Path, source: str):
+    """The key's part that does not depend on what a check opened: config, code, versions and
+    the stat lines of the folders' files."""
+    base = {"format": FORMAT, "metasr": __version__, "python": sys.version, "code": source_fingerprint(CHECK_CODE),
             "libraries": installed(CHECK_LIBRARIES), "config": raw_config, "root": str(root), "source": source}
-
-
-def _key(base: dict, root: Path, raw_config: dict, opened: list[str]) -> str:
     digest = hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode())
     for folder in allowed_roots(root, raw_config.get("external_data")):
         for entry in _folder_files(folder):
             digest.update(entry.encode())
+    return digest
+
+
+def _key(inputs, opened: list[str]) -> str:
+    """The key: `inputs` (_inputs_digest) and the stat lines of the files a check opened."""
+    digest = inputs.copy()
     for path in sorted(set(opened)):
         digest.update(_stat_line(path).encode())
     return digest.hexdigest()
@@ -161,9 +167,9 @@ def _read(cache: Path) -> dict | None:
     return record
 
 
-def _write(cache: Path, base: dict, root: Path, raw_config: dict, opened: list[str], review: Review) -> None:
+def _write(cache: Path, key: str, opened: list[str], review: Review) -> None:
     studies = {row["study_id"]: row for rows in review.studies_by_outcome.values() for row in rows}
-    record = {"format": FORMAT, "key": _key(base, root, raw_config, opened), "opened": opened,
+    record = {"format": FORMAT, "key": key, "opened": opened,
               "config": review.config, "studies": studies,
               "study_ids": {o: [row["study_id"] for row in rows] for o, rows in review.studies_by_outcome.items()},
               "usable": review.usable_by_outcome, "warnings": [w.to_dict() for w in review.warnings]}
