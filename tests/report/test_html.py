@@ -124,6 +124,17 @@ def test_no_data_outcome_is_listed_not_dropped(tmp_path, review_config):
     assert "1.10 [0.73, 1.65]" in text  # published IRR still compared
 
 
+def test_checksums_the_caller_has_are_not_computed_again(review_config, monkeypatch):
+    inputs = [REPO / "config" / "config.yaml", FIXTURES / "bcg_rr.json"]
+    args = (review_config, [FIXTURES / "bcg_rr.json"], [], None, None, {}, None, None, inputs)
+    computed = html.report_context(*args)["checksums"]
+    known = {row["path"]: row["sha256"] for row in computed}
+    monkeypatch.setattr(html, "file_sha256", lambda path: pytest.fail(f"{path} read again"))
+    assert html.report_context(*args, checksums=known)["checksums"] == computed
+    assert [row["sha256"] for row in computed] == [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(
+        inputs, key=str)]
+
+
 def test_rerun_is_byte_identical(tmp_path, review_config):
     a = make_report(tmp_path, review_config, [FIXTURES / "bcg_rr.json"])
     b = make_report(tmp_path, review_config, [FIXTURES / "bcg_rr.json"])

@@ -794,9 +794,10 @@ def environment() -> jinja2.Environment:
 
 def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, prisma_json,
                    prisma_svg, figures: dict, studies_csv, narrative_csv, inputs: list,
-                   report_dir=None) -> dict:
+                   report_dir=None, checksums: dict[str, str] | None = None) -> dict:
     """report_dir: the folder the report is written to, which linked figures are relative to
-    (without it, links are the figure paths as given)."""
+    (without it, links are the figure paths as given); checksums: the SHA-256 of `inputs` by path,
+    when the caller has them already (else they are computed here)."""
     figures = {k: v for k, v in (figures or {}).items() if v}
     outcomes_cfg = config.get("outcomes") or {}
     pooled_results = [result for result in map(read_json, pooled_jsons) if result]
@@ -852,7 +853,8 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
         "narrative": narrative,
         "methods": methods_paragraph(config, pooled_results, software, extraction, len(narrative)),
         "software": software,
-        "checksums": [{"path": str(p), "sha256": file_sha256(p)} for p in sorted(map(str, inputs or []))
+        "checksums": [{"path": p, "sha256": (checksums or {}).get(p) or file_sha256(p)}
+                      for p in sorted(map(str, inputs or []))
                       if Path(p).is_file()],
         "missing_inputs": [str(p) for p in inputs or [] if not Path(p).is_file()],
     }

@@ -24,12 +24,14 @@ def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dic
     Figures the report links rather than embeds (a large review) are linked relative to out_html's folder."""
     figures = {name[len(FIGURE):]: path for name, path in inputs.items() if name.startswith(FIGURE)}
     data_files = list(inputs["data"])
+    checksums = history.file_checksums(data_files)  # the report lists them, the change log compares them
     context = report_context(config, list(inputs["pooled"]), list(inputs["extraction"]), inputs.get("prisma_json"),
                              inputs.get("prisma_svg"), figures, inputs["studies"],
-                             config["extraction"].get("narrative"), data_files, report_dir=Path(out_html).parent)
+                             config["extraction"].get("narrative"), data_files, report_dir=Path(out_html).parent,
+                             checksums=checksums)
     pooled = [json.loads(Path(p).read_text()) for p in inputs["pooled"]]
     certainty = {s["id"]: s["grade"].get("certainty") for s in context["sections"]}
-    snapshot = history.make_snapshot(pooled, history.file_checksums(data_files), certainty)
+    snapshot = history.make_snapshot(pooled, checksums, certainty)
     history_dir = Path(out_html).parent / "history"
     changes = history.diff_snapshots(history.latest_snapshot(history_dir), snapshot)
     context["changes"] = changes
