@@ -108,6 +108,19 @@ def test_trimfill_fills_mirror_images_on_the_missing_side():
     assert bias.trimfill(fit)["filled"]["yi"] == filled["yi"]
 
 
+@pytest.mark.parametrize("method", ["FE", "REML", "ML", "EB", "DL", "PM", "GENQ"])
+def test_trimfill_refit_is_the_full_fit_at_the_default_control_tau2(method):
+    # the refit forms only the coefficient's part of the fit: the same numbers as fit_rma's
+    rng = np.random.default_rng(11)  # SYNTHETIC
+    vi = rng.uniform(0.01, 0.3, 15)
+    yi = 0.4 + rng.normal(0, np.sqrt(vi + 0.04))
+    tau2 = bias._tau2_default_control(yi, vi, method)
+    full = fit_rma(yi, vi, method, tau2=None if method == "FE" else tau2)
+    assert bias._filled_model(yi, vi, method) == (full.estimate, float(full.se[0]), float(full.ci_lb[0]),
+                                                  float(full.ci_ub[0]), full.tau2, float(full.stat[0]),
+                                                  float(full.pval[0]))
+
+
 def test_equal_standard_errors_give_a_message_not_a_crash():
     fit = fit_rma(np.array([0.1, 0.4, -0.2, 0.3]), np.full(4, 0.04))  # synthetic
     for fn in (bias.egger_test, bias.egger_lm, bias.trimfill):

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 from scipy import stats
 
 from metasr.errors import InputError
-from metasr.stats.models import fit_common, fit_mh, fit_peto, fit_rma
+from metasr.stats.models import fit_coefficients, fit_common, fit_mh, fit_peto, fit_rma
 
 # synthetic data (not from a study)
 YI = np.array([0.12, 0.45, -0.08, 0.31, 0.6, 0.22])
@@ -57,6 +57,20 @@ def test_fixed_tau2():
     fit = fit_rma(YI, VI, "REML", tau2=0.05)
     w = 1 / (VI + 0.05)
     assert fit.tau2 == 0.05 and math.isclose(fit.estimate, np.sum(w * YI) / w.sum())
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "REML", "ML", "EB", "PM", "SJ", "GENQ"])
+@pytest.mark.parametrize("test", ["z", "t", "knha", "adhoc"])
+@pytest.mark.parametrize("moderator", [False, True])
+def test_fit_coefficients_are_the_fits_coefficients_to_the_last_bit(method, test, moderator):
+    # SYNTHETIC data: an intercept-only model and a regression on sei (Egger's)
+    rng = np.random.default_rng(len(method) + len(test))
+    vi = rng.uniform(0.01, 0.4, 12)
+    yi = 0.2 + rng.normal(0, np.sqrt(vi + 0.05))
+    X = np.column_stack([np.ones(12), np.sqrt(vi)]) if moderator else None
+    fit, coefs = fit_rma(yi, vi, method, test, X=X), fit_coefficients(yi, vi, method, test, X=X)
+    for name in ("beta", "se", "stat", "pval", "ci_lb", "ci_ub"):
+        assert getattr(coefs, name).tobytes() == getattr(fit, name).tobytes(), name
 
 
 # PM is left out: metafor's PM stops at uniroot's absolute tolerance, which does not scale;

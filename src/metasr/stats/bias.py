@@ -34,7 +34,7 @@ import numpy as np
 
 from metasr.errors import InputError
 from metasr.stats import batch, distributions as dist, inference
-from metasr.stats.models import MetaFit, fit_rma, rank_problem
+from metasr.stats.models import CoefficientTests, MetaFit, coefficients, fit_coefficients, fit_rma, rank_problem
 from metasr.stats.tau2 import Studies, loglik
 
 # metafor's defaults for rma() when no control list is given (trimfill() passes none).
@@ -72,7 +72,11 @@ def _sei_problem_of(sei_bytes: bytes, model: str) -> str | None:
 
 # ------------------------------------------------------------------------ Egger's regression
 
-def egger_test(fit: MetaFit, sei_fit: MetaFit | None = None) -> dict:
+# Egger's regression yi ~ 1 + sei: a full fit (from a batch) or its coefficients alone
+SeiRegression = MetaFit | CoefficientTests
+
+
+def egger_test(fit: MetaFit, sei_fit: SeiRegression | None = None) -> dict:
     """Mixed-effects Egger test: yi ~ 1 + sei with the fit's tau2 method and test (`sei_fit`: that
     regression, when fitted already)."""
     _require_small_study_model(fit, "Egger's test")
@@ -88,9 +92,9 @@ def egger_test(fit: MetaFit, sei_fit: MetaFit | None = None) -> dict:
 
 
 @functools.lru_cache(maxsize=16)
-def _sei_regression_cached(yi_bytes: bytes, vi_bytes: bytes, method: str, test: str) -> MetaFit:
+def _sei_regression_cached(yi_bytes: bytes, vi_bytes: bytes, method: str, test: str) -> CoefficientTests:
     yi, vi = np.frombuffer(yi_bytes), np.frombuffer(vi_bytes)
-    return fit_rma(yi, vi, method=method, test=test, X=sei_design(vi))
+    return fit_coefficients(yi, vi, method=method, test=test, X=sei_design(vi))
 
 
 def sei_design(vi) -> np.ndarray:
@@ -98,7 +102,7 @@ def sei_design(vi) -> np.ndarray:
     return np.column_stack([np.ones(len(vi)), np.sqrt(vi)])
 
 
-def _sei_regression(fit: MetaFit) -> MetaFit:
+def _sei_regression(fit: MetaFit) -> CoefficientTests:
     """yi ~ 1 + sei with the fit's method and test; Egger's test and trim-and-fill's choice of
     side both use it, so it is fitted once per data set."""
     return _sei_regression_cached(fit.yi.tobytes(), fit.vi.tobytes(), fit.method, fit.test)
@@ -365,13 +369,6 @@ def _tau2_default_control(yi, vi, method: str, s: Studies | None = None) -> floa
     return tau2
 
 
-def _default_control_fit(yi, vi, method: str) -> MetaFit:
-    """rma(yi, vi, method) as trimfill() fits it: tau2 with metafor's default control, z test."""
-    if len(yi) == 1:
-        return fit_rma(yi, vi, method="FE")
-    return fit_rma(yi, vi, method=method, tau2=None if method == "FE" else _tau2_default_control(yi, vi, method))
-
-
 def _estimate_default_control(yi, vi, method: str) -> float:
     """The pooled estimate of rma(yi, vi, method) without a control list (trimfill's steps)."""
     s = Studies.one(yi, vi)
@@ -404,13 +401,16 @@ TRIMFILL_SIDES = ("left", "right")
 
 def _filled_model(yi, vi, method: str) -> tuple[float, float, float, float, float, float, float]:
     """(estimate, se, ci_lb, ci_ub, tau2, zval, pval) of rma(yi, vi, method) as trimfill() refits
-    it: no control list and metafor's default z test, whatever the test of the original fit."""
-    f = _default_control_fit(yi, vi, method)
-    return (f.estimate, float(f.se[0]), float(f.ci_lb[0]), float(f.ci_ub[0]), f.tau2, float(f.stat[0]),
-            float(f.pval[0]))
+    it: tau2 with metafor's default control (no control list) and metafor's default z test,
+    whatever the test of the original fit. Only the coefficient's part of the fit is formed."""
+    tau2 = _tau2_default_control(yi, vi, method)
+    weights = (1 / vi)[None] if method == "GENQ" else None  # GENQ weights its coefficients by 1/vi
+    c = coefficients(Studies.one(yi, vi), np.array([tau2]), "z", weights)
+    return (float(c.beta[0, 0]), float(c.se[0, 0]), float(c.ci_lb[0, 0]), float(c.ci_ub[0, 0]), tau2,
+            float(c.stat[0, 0]), float(c.pval[0, 0]))
 
 
-def _side(fit: MetaFit, sei_fit: MetaFit | None = None) -> str:
+def _side(fit: MetaFit, sei_fit: SeiRegression | None = None) -> str:
     """metafor: regress yi on sei; a negative slope means studies are missing on the right.
     (metafor fits this with its default tolerance; only the sign of the slope is used.)"""
     return "right" if (_sei_regression(fit) if sei_fit is None else sei_fit).beta[1] < 0 else "left"
@@ -458,7 +458,7 @@ def _l0(yi_sorted: np.ndarray, beta: float) -> int:
 
 
 def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side: str | None = None,
-                   sei_fit: MetaFit | None = None) -> TrimFill:
+                   sei_fit: SeiRegression | None = None) -> TrimFill:
     """Duval and Tweedie's trim and fill, iterated as metafor's trimfill() does: `estimator` L0, R0
     or Q0; `side` of the missing studies given, or chosen from the sign of the slope on sei
     (`sei_fit`: that regression, when fitted already)."""
@@ -500,7 +500,8 @@ def trimfill_model(fit: MetaFit, maxiter: int = 100, estimator: str = "L0", side
     return TrimFill(side, k0, est, se, lb, ub, tau2, yi_fill, vi_fill, estimator, se_k0, p_k0, z, p)
 
 
-def trimfill(fit: MetaFit, estimator: str = "L0", side: str | None = None, sei_fit: MetaFit | None = None) -> dict:
+def trimfill(fit: MetaFit, estimator: str = "L0", side: str | None = None,
+             sei_fit: SeiRegression | None = None) -> dict:
     """metafor's trimfill(fit) summary: side, k0 and the filled model's estimate, se, CI and tau2;
     `filled` holds the imputed studies (yi, vi) for the funnel plot. With a non-default estimator
     or side given, also se_k0, p_k0 (R0), zval and pval."""

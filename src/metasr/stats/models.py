@@ -18,6 +18,7 @@ import numpy as np
 from metasr.errors import InputError, Problem
 from metasr.stats import distributions as dist, inference, tau2 as tau2_estimators
 from metasr.stats.tau2 import Studies
+from metasr.stats.wls import Projection
 
 METHODS_RMA = ("FE",) + tau2_estimators.ESTIMATORS
 TESTS = inference.TESTS
@@ -225,31 +226,55 @@ def fit_many(s: Studies, method: str = "REML", test: str = "z", tau2=None, weigh
     rma.uni, row by row but computed together). `tau2` (m,) fixes the between-study variance;
     `weights` (m, k) are user weights a_i of the coefficients (sandwich covariance) and GENQ's
     weights (default 1/vi)."""
-    k, p = s.k, s.p
+    p = s.p
     if method == "GENQ" and weights is None:
         weights = s.weights(np.zeros(s.m))
     tau2_hat, tau2_se, converged = _tau2(method, s, tau2, weights)
-    proj = s.projection(tau2_hat)
-    beta, vb = proj.coefs(), proj.coef_cov()
-    if weights is not None:
-        beta, vb = _weighted_coefficients(s, tau2_hat, s.plain(np.asarray(weights, float)))
-    s2w = inference.vb_scale(test, proj.rss, k - p)
-    vb = vb * s2w[:, None, None]
-    se = np.sqrt(np.diagonal(vb, axis1=-2, axis2=-1))
-    df = (k - p) if test in inference.T_TESTS else None
-    stat, pval, ci_lb, ci_ub = inference.wald(beta, se, test, None if df is None else df[:, None])
+    c = coefficients(s, tau2_hat, test, weights)
+    beta, se, df = c.beta, c.se, c.df
     Q, Q_df, Q_pval = inference.heterogeneity_q(s)
     I2, H2 = _i2_h2(method, s, Q, Q_df, tau2_hat)
     pi_lb = pi_ub = np.full(s.m, np.nan)
     if p == 1:
         pi_lb, pi_ub = inference.prediction_interval(beta[:, 0], se[:, 0], tau2_hat, test, df)
-    w = proj.w if weights is None else s.plain(np.asarray(weights, float))
-    fits = Fits(method=method, test=test, tau2=tau2_hat, tau2_se=tau2_se, beta=beta, vb=vb, se=se, stat=stat,
-                pval=pval, ci_lb=ci_lb, ci_ub=ci_ub, df=df, Q=Q, Q_df=Q_df, Q_pval=Q_pval, I2=I2, H2=H2,
-                weights=100 * w / w.sum(-1)[:, None], pi_lb=pi_lb, pi_ub=pi_ub, converged=converged, s2w=s2w)
+    w = c.projection.w if weights is None else s.plain(np.asarray(weights, float))
+    fits = Fits(method=method, test=test, tau2=tau2_hat, tau2_se=tau2_se, beta=beta, vb=c.vb, se=se, stat=c.stat,
+                pval=c.pval, ci_lb=c.ci_lb, ci_ub=c.ci_ub, df=df, Q=Q, Q_df=Q_df, Q_pval=Q_pval, I2=I2, H2=H2,
+                weights=100 * w / w.sum(-1)[:, None], pi_lb=pi_lb, pi_ub=pi_ub, converged=converged, s2w=c.s2w)
     if p > 1:
         _moderator_tests(fits, s, test)
     return fits
+
+
+@dataclass
+class Coefficients:
+    """The coefficients of every row at given tau2 values and their tests (arrays over rows)."""
+
+    projection: Projection
+    beta: np.ndarray      # (m, p)
+    vb: np.ndarray        # (m, p, p), scaled by s2w
+    s2w: np.ndarray
+    se: np.ndarray
+    df: np.ndarray | None  # residual df of t-type tests
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+
+
+def coefficients(s: Studies, tau2: np.ndarray, test: str = "z", weights=None) -> Coefficients:
+    """The coefficients at tau2 (m,) with their SEs, tests and CIs: the part of a fit that needs
+    no heterogeneity statistics (what trim and fill's refit reports). `weights` as fit_many's."""
+    proj = s.projection(tau2)
+    beta, vb = proj.coefs(), proj.coef_cov()
+    if weights is not None:
+        beta, vb = _weighted_coefficients(s, tau2, s.plain(np.asarray(weights, float)))
+    s2w = inference.vb_scale(test, proj.rss, s.k - s.p)
+    vb = vb * s2w[:, None, None]
+    se = np.sqrt(np.diagonal(vb, axis1=-2, axis2=-1))
+    df = (s.k - s.p) if test in inference.T_TESTS else None
+    stat, pval, ci_lb, ci_ub = inference.wald(beta, se, test, None if df is None else df[:, None])
+    return Coefficients(proj, beta, vb, s2w, se, df, stat, pval, ci_lb, ci_ub)
 
 
 def fit_rma(yi, vi, method: str = "REML", test: str = "z", X=None, measure: str | None = None,
@@ -260,19 +285,49 @@ def fit_rma(yi, vi, method: str = "REML", test: str = "z", X=None, measure: str 
     whose covariance is then the sandwich (X'AX)^-1 X'A M A X (X'AX)^-1, M = diag(vi + tau2), as
     metafor's `rma(..., weights = )`; GENQ estimates tau2 with them (default a_i = 1/vi).
     The fit is `fit_many` on a batch of one."""
-    yi = np.asarray(yi, dtype=float)
-    vi = np.asarray(vi, dtype=float)
-    k = len(yi)
-    X = _as_design(X, k)
-    check_inputs(yi, vi, X, method, test)
+    yi, vi, X, a = _one_data_set(yi, vi, X, method, test, weights)
     p = X.shape[1]
-    a = None if weights is None else np.asarray(weights, dtype=float)
-    if method == "GENQ" and a is None:
-        a = 1 / vi
     f = fit_many(Studies.one(yi, vi, X), method, test, None if tau2 is None else np.array([float(tau2)]),
                  None if a is None else a[None])
     names = list(coef_names) if coef_names is not None else (["intrcpt"] + [f"x{j}" for j in range(1, p)])
     return f.row(0, yi, vi, X, measure, names, fixed_tau2=tau2 is not None, a=a)
+
+
+@dataclass
+class CoefficientTests:
+    """One model's coefficients and their tests, (p,) arrays named as MetaFit's."""
+
+    beta: np.ndarray
+    se: np.ndarray
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+
+
+def fit_coefficients(yi, vi, method: str = "REML", test: str = "z", X=None, weights=None) -> CoefficientTests:
+    """The coefficients of fit_rma's model and their tests, the same numbers, without what else a
+    fit reports (Q, I2, H2, the moderators' omnibus test): for the regressions of the small-study
+    tests, which read only these."""
+    yi, vi, X, a = _one_data_set(yi, vi, X, method, test, weights)
+    s = Studies.one(yi, vi, X)
+    a = None if a is None else a[None]
+    tau2, _, _ = _tau2(method, s, None, a)
+    c = coefficients(s, tau2, test, a)
+    return CoefficientTests(c.beta[0], c.se[0], c.stat[0], c.pval[0], c.ci_lb[0], c.ci_ub[0])
+
+
+def _one_data_set(yi, vi, X, method: str, test: str, weights):
+    """(yi, vi, X (k, p), a) of one data set as float arrays, checked; a: the coefficients' user
+    weights (GENQ's default 1/vi) or None."""
+    yi = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    X = _as_design(X, len(yi))
+    check_inputs(yi, vi, X, method, test)
+    a = None if weights is None else np.asarray(weights, dtype=float)
+    if method == "GENQ" and a is None:
+        a = 1 / vi
+    return yi, vi, X, a
 
 
 def _weighted_coefficients(s: Studies, tau2, a):
