@@ -1,5 +1,6 @@
 """HTML report: sections, escaping, links, checksums, embedded figures, atomic deterministic write."""
 
+import copy
 import hashlib
 import json
 import re
@@ -126,13 +127,25 @@ def test_no_data_outcome_is_listed_not_dropped(tmp_path, review_config):
 
 def test_checksums_the_caller_has_are_not_computed_again(review_config, monkeypatch):
     inputs = [REPO / "config" / "config.yaml", FIXTURES / "bcg_rr.json"]
-    args = (review_config, [FIXTURES / "bcg_rr.json"], [], None, None, {}, None, None, inputs)
+    args = (review_config, html.read_pooled([FIXTURES / "bcg_rr.json"]), [], None, None, {}, None, None, inputs)
     computed = html.report_context(*args)["checksums"]
     known = {row["path"]: row["sha256"] for row in computed}
     monkeypatch.setattr(html, "file_sha256", lambda path: pytest.fail(f"{path} read again"))
     assert html.report_context(*args, checksums=known)["checksums"] == computed
     assert [row["sha256"] for row in computed] == [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(
         inputs, key=str)]
+
+
+def test_the_report_leaves_the_pooled_results_as_read(review_config):
+    # the change log summarises the same results after the report: it must see them as read
+    pooled = html.read_pooled([FIXTURES / "bcg_rr.json", FIXTURES / "normand_smd.json"])
+    as_read = copy.deepcopy(pooled)
+    config = {**review_config, "outcomes": {**(review_config.get("outcomes") or {}), "bcg_tb": {"scale": "log"}}}
+    context = html.report_context(config, pooled, [], None, None, {}, None, None, [])
+    html.render_report(context)
+    assert pooled == as_read
+    on_scale = html._on_configured_scale(pooled[0], config["outcomes"])
+    assert on_scale["scale"] == "log" and "scale" not in pooled[0]
 
 
 def test_rerun_is_byte_identical(tmp_path, review_config):
@@ -142,8 +155,8 @@ def test_rerun_is_byte_identical(tmp_path, review_config):
 
 
 def test_changes_section_when_given(review_config):
-    context = html.report_context(review_config, [FIXTURES / "bcg_rr.json"], [], None, None, {},
-                                  None, None, [])
+    context = html.report_context(review_config, html.read_pooled([FIXTURES / "bcg_rr.json"]), [], None, None,
+                                  {}, None, None, [])
     assert 'id="changes"' not in html.render_report(context)
     context["changes"] = {"first_run": False, "any_change": True, "inputs_changed": ["a.csv"],
                           "outcomes": [{"outcome": "bcg_tb", "label": "TB", "change": "results changed",

@@ -792,19 +792,21 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, prisma_json,
+def read_pooled(pooled_jsons) -> list[dict]:
+    """The pooled results in `pooled_jsons` (files that are missing or hold nothing left out)."""
+    return [result for result in map(read_json, pooled_jsons) if result]
+
+
+def report_context(config: dict, pooled: list[dict], extraction_csvs: list, prisma_json,
                    prisma_svg, figures: dict, studies_csv, narrative_csv, inputs: list,
                    report_dir=None, checksums: dict[str, str] | None = None) -> dict:
-    """report_dir: the folder the report is written to, which linked figures are relative to
-    (without it, links are the figure paths as given); checksums: the SHA-256 of `inputs` by path,
-    when the caller has them already (else they are computed here)."""
+    """pooled: the outcomes' pooled results (read_pooled), left as they are; report_dir: the
+    folder the report is written to, which linked figures are relative to (without it, links are
+    the figure paths as given); checksums: the SHA-256 of `inputs` by path, when the caller has
+    them already (else they are computed here)."""
     figures = {k: v for k, v in (figures or {}).items() if v}
     outcomes_cfg = config.get("outcomes") or {}
-    pooled_results = [result for result in map(read_json, pooled_jsons) if result]
-    for p in pooled_results:  # generic effects on the log scale are shown as ratios
-        scale = (outcomes_cfg.get(p.get("outcome")) or {}).get("scale")
-        if scale and not p.get("scale"):
-            p["scale"] = scale
+    pooled_results = [_on_configured_scale(p, outcomes_cfg) for p in pooled]
     order = list(outcomes_cfg)
     pooled_results.sort(key=lambda p: (order.index(p["outcome"]) if p.get("outcome") in order
                                        else len(order), str(p.get("outcome"))))
@@ -860,6 +862,14 @@ def report_context(config: dict, pooled_jsons: list, extraction_csvs: list, pris
     }
 
 
+def _on_configured_scale(pooled: dict, outcomes_cfg: dict) -> dict:
+    """The results with the scale the outcome's config gives (generic effects on the log scale are
+    shown as ratios): a copy where the scale is added, so the caller's results stay as read (the
+    change log summarises them as pooled)."""
+    scale = (outcomes_cfg.get(pooled.get("outcome")) or {}).get("scale")
+    return {**pooled, "scale": scale} if scale and not pooled.get("scale") else pooled
+
+
 def render_report(context: dict) -> str:
     return environment().get_template("report.html.j2").render(**context)
 
@@ -877,7 +887,7 @@ def write_report(config: dict, pooled_jsons: list, extraction_csvs: list, prisma
     narrative_csv: the extraction sheets; inputs: every input file whose sha256 the report lists;
     out_html: written atomically.
     """
-    html = render_report(report_context(config, pooled_jsons, extraction_csvs, prisma_json,
+    html = render_report(report_context(config, read_pooled(pooled_jsons), extraction_csvs, prisma_json,
                                         prisma_svg, figures, studies_csv, narrative_csv, inputs,
                                         Path(out_html).parent))
     with atomic_path(out_html) as tmp:

@@ -8,13 +8,12 @@ and the history must outlive every run.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from metasr import history
 from metasr.io import atomic_write_text
 from metasr.outputs import REPORT_INPUT as FIGURE
-from metasr.report.html import render_report, report_context
+from metasr.report.html import read_pooled, render_report, report_context
 
 
 def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dict:
@@ -25,11 +24,11 @@ def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dic
     figures = {name[len(FIGURE):]: path for name, path in inputs.items() if name.startswith(FIGURE)}
     data_files = list(inputs["data"])
     checksums = history.file_checksums(data_files)  # the report lists them, the change log compares them
-    context = report_context(config, list(inputs["pooled"]), list(inputs["extraction"]), inputs.get("prisma_json"),
+    pooled = read_pooled(inputs["pooled"])  # read once: the report and the change log summarise them
+    context = report_context(config, pooled, list(inputs["extraction"]), inputs.get("prisma_json"),
                              inputs.get("prisma_svg"), figures, inputs["studies"],
                              config["extraction"].get("narrative"), data_files, report_dir=Path(out_html).parent,
                              checksums=checksums)
-    pooled = [json.loads(Path(p).read_text()) for p in inputs["pooled"]]
     certainty = {s["id"]: s["grade"].get("certainty") for s in context["sections"]}
     snapshot = history.make_snapshot(pooled, checksums, certainty)
     history_dir = Path(out_html).parent / "history"
