@@ -236,3 +236,37 @@ def test_meta_regression_moderators_are_studies_sheet_columns(default_review_cop
     assert errors(validate_review(config, root)) == []
     del config["outcomes"]["edss"]["meta_regression"]  # without the moderator, the column is unknown
     assert {p.rule for p in errors(validate_review(config, root))} == {"known-column"}
+
+
+def test_a_subgroup_column_is_a_column_of_the_studies_or_the_outcome_sheet(default_review_copy, helpers):
+    """`outcomes.<id>.subgroup` and a non-default `order_by` name a studies.csv column (or a sheet
+    column that reaches the effect table); a name that is neither stops the run at validation."""
+    root, config = default_review_copy
+    config["outcomes"]["edss"]["subgroup"] = "no_such_column"
+    config["outcomes"]["edss"]["order_by"] = "no_such_order"
+    missing = [p for p in errors(validate_review(config, root)) if p.rule == "analysis-column"]
+    assert [(p.column, p.key, p.row) for p in missing] == [
+        ("no_such_column", "outcomes.edss.subgroup", 1), ("no_such_order", "outcomes.edss.order_by", 1)]
+    assert missing[0].file.endswith("studies.csv") and "add a column 'no_such_column'" in missing[0].hint
+    config["outcomes"]["edss"].update(subgroup="comparison", order_by="year")  # a sheet column, the default
+    assert errors(validate_review(config, root)) == []
+
+
+def test_every_study_of_a_subgroup_analysis_has_a_level(default_review_copy, helpers):
+    """A studies.csv column the schema does not know may be a subgroup (here `region`, SYNTHETIC
+    values); a study of the outcome without a value is a problem at its row."""
+    root, config = default_review_copy
+    ext = root / "data/extraction"
+    studies = helpers.read_rows(ext / "studies.csv")
+    for i, row in enumerate(studies):
+        row["region"] = "north" if i % 2 else "south"  # SYNTHETIC
+    edss = {r["study_id"] for r in helpers.read_rows(ext / "outcomes/edss.csv")}
+    first = next(i for i, row in enumerate(studies) if row["study_id"] in edss)
+    studies[first]["region"] = ""
+    helpers.write_sheet(ext / "studies.csv", STUDY_COLUMNS + ["region"], studies)
+    config["outcomes"]["edss"]["subgroup"] = "region"
+    problems = errors(validate_review(config, root))
+    assert [(p.rule, p.row, p.column) for p in problems] == [("subgroup-value", first + 2, "region")]
+    studies[first]["region"] = "east"
+    helpers.write_sheet(ext / "studies.csv", STUDY_COLUMNS + ["region"], studies)
+    assert errors(validate_review(config, root)) == []

@@ -245,3 +245,26 @@ def test_templates_read_dicts_as_jinja_does():
         assert ours.from_string(template).render(context) == plain.from_string(template).render(context), template
     with pytest.raises(jinja2.UndefinedError):
         ours.from_string("{{ row.missing }}").render(context)
+
+
+def test_a_subgroup_analysis_that_did_not_run_says_why():
+    pooled = bcg_pooled()
+    assert html.subgroup_section(pooled) is None  # the outcome asked for none
+    pooled["subgroups"] = {"variable": "alloc", "skipped": "every pooled study has the same 'alloc' (random): "
+                                                          "no subgroups to compare"}
+    assert html.subgroup_section(pooled) == {
+        "variable": "alloc", "run": False,
+        "message": "Subgroup analysis not run: every pooled study has the same 'alloc' (random): no subgroups "
+                   "to compare."}
+
+
+def test_the_cumulative_caption_gives_its_order_or_why_it_did_not_run():
+    from metasr import outputs
+
+    cumulative = outputs.OUTCOME_FIGURE["cumulative"]
+    pooled = bcg_pooled()
+    assert html.figure_caption(cumulative, pooled) == "Pooled estimate as studies accrue by year."
+    reason = "'year' is missing for 13 of 13 studies (S00, S01, S02, S03, S04 and 8 more)"
+    pooled["sensitivity"]["cumulative"] = {"order_by": "year", "skipped": reason}
+    assert html.figure_caption(cumulative, pooled) == f"Cumulative meta-analysis not run: {reason}."
+    assert html.figure_caption(outputs.OUTCOME_FIGURE["forest"], pooled) == outputs.OUTCOME_FIGURE["forest"].caption

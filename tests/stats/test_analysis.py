@@ -152,11 +152,51 @@ def test_cumulative_skipped_with_reason_when_a_year_is_missing():
     table["year"] = table["year"].astype(object)
     table.loc[2, "year"] = np.nan
     result = pool_outcome(table, "RR", "DL", "z", file="x.csv")
-    assert "row 4" in result["sensitivity"]["cumulative"]["skipped"]
+    skipped = result["sensitivity"]["cumulative"]["skipped"]
+    assert "'year' is missing for 1 of 4 studies (S02)" in skipped
     assert "leave1out" in result["sensitivity"]
     without_year = extraction_table(4, extra_not_usable=False).drop(columns="year")
     no_year = pool_outcome(without_year, "RR", "DL", order_by="year")
-    assert "column 'year'" in no_year["sensitivity"]["cumulative"]["skipped"]
+    assert "order column 'year' is not a column" in no_year["sensitivity"]["cumulative"]["skipped"]
+
+
+def test_cumulative_without_any_year_says_so_once():
+    """A review whose studies have no years: one sentence, not one per study."""
+    table = extraction_table(13, extra_not_usable=False).assign(year=np.nan)
+    skipped = pool_outcome(table, "RR", "DL", "z", file="x.csv")["sensitivity"]["cumulative"]["skipped"]
+    assert skipped.count("missing") == 1 and "13 of 13 studies" in skipped and "and 8 more" in skipped
+
+
+def bcg_with_alloc(k: int = 13) -> pd.DataFrame:
+    """The BCG extraction table with each trial's allocation (metafor's dat.bcg alloc)."""
+    alloc = pd.read_csv(FIXTURES / "inputs/bcg.csv")["alloc"].head(k)
+    return extraction_table(k, extra_not_usable=False).assign(alloc=alloc.to_numpy())
+
+
+@pytest.mark.parametrize("method,test", [("REML", "z"), ("DL", "knha")])
+def test_the_pipeline_subgroup_analysis_is_metasr_pools(method, test):
+    """`subgroup` gives the numbers of `metasr pool --subgroup`, and each study its level."""
+    table = bcg_with_alloc()
+    pooled = pool_outcome(table, "RR", method, test, subgroup="alloc")
+    pooled_alone = analyse(table, "RR", method, test, subgroup="alloc")
+    expected = {key: pooled_alone[key] for key in ("levels", "estimate", "se", "tau2", "k", "Q_between",
+                                                   "Q_between_df", "Q_between_pval", "fits")}
+    assert pooled["subgroups"] == {"variable": "alloc", **expected}
+    assert list(pooled).index("subgroups") == list(pooled).index("meta_regression") + 1
+    assert [s["subgroup"] for s in pooled["studies"]] == table["alloc"].tolist()
+    assert pooled["model"] == pool_outcome(table, "RR", method, test)["model"]  # the overall model is unchanged
+
+
+def test_a_subgroup_analysis_that_cannot_run_says_why():
+    one_level = pool_outcome(bcg_with_alloc().assign(alloc="random"), "RR", "REML", subgroup="alloc")
+    assert one_level["subgroups"] == {"variable": "alloc", "skipped": "every pooled study has the same 'alloc' "
+                                                                      "(random): no subgroups to compare"}
+    assert "subgroup" not in one_level["studies"][0]
+    mh = pool_outcome(bcg_with_alloc(), "RR", "MH", subgroup="alloc")
+    assert mh["subgroups"]["skipped"] == "subgroup analysis uses inverse-variance models, not MH"
+    single = pool_outcome(bcg_with_alloc(1), "RR", "REML", subgroup="alloc")
+    assert single["subgroups"]["skipped"] == "k = 1: the outcome is not pooled"
+    assert "subgroups" not in pool_outcome(bcg_with_alloc(), "RR", "REML")
 
 
 # ---------------------------------------------------------------- every measure, pooled and back-transformed

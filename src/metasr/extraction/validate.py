@@ -8,7 +8,7 @@ min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, 
 0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent, skewness
 (warning), unique-row, unique-study, study-exists, n-consistent, unique-label (warning), overlap-exists,
 csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included, discrepancy,
-moderator-column; and for files: file-exists, encoding, row-width. (effect in range /
+moderator-column, analysis-column, subgroup-value; and for files: file-exists, encoding, row-width. (effect in range /
 variance in range / variance ratio, for effects the pooling engine could not take, are raised by the
 workflow step, which converts the rows; dependence-declared by metasr.dependence.)
 """
@@ -62,7 +62,8 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
     problems: list[Problem] = []
     studies_sheet = _read(shown_path(root, ext["studies"]), problems)
     moderators = moderator_columns(config)
-    studies = check_studies(studies_sheet, problems, set(moderators)) if studies_sheet else {}
+    extra_columns = set(moderators) | {c for columns in analysis_columns(config).values() for c in columns.values()}
+    studies = check_studies(studies_sheet, problems, extra_columns) if studies_sheet else {}
     if studies_sheet:
         problems += moderator_problems(moderators, studies_sheet)
     outcomes = config.get("outcomes") or {}
@@ -80,6 +81,9 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
             continue
         sheet_problems, rows = check_outcome_rows(sheet, studies)
         problems += sheet_problems
+        if studies_sheet:
+            problems += analysis_column_problems(outcome_id, analysis_columns(config).get(outcome_id, {}),
+                                                 studies_sheet, sheet)
         if typed_rows is not None:
             typed_rows[outcome_id] = rows
         for _, row in sheet.numbered():
@@ -169,6 +173,50 @@ def moderator_problems(moderators: dict[str, str], sheet: Sheet) -> list[Problem
                     hint=f"add a column '{column}' to the studies sheet with each study's value, or correct "
                          "the moderator's name in the config")
             for column, key in moderators.items() if column not in sheet.header]
+
+
+# The outcome settings that name a column to analyse by, and what the column is for.
+COLUMN_SETTINGS = {"subgroup": "subgroup analysis", "order_by": "cumulative meta-analysis order"}
+
+
+def analysis_columns(config: dict) -> dict[str, dict[str, str]]:
+    """{outcome id: {setting: the column it names}} for the settings of COLUMN_SETTINGS. The default
+    order (year) is left out: a review without years runs, and its cumulative analysis says why not."""
+    from metasr.config import OUTCOME_DEFAULTS
+
+    return {oid: {key: str(outcome[key]) for key in COLUMN_SETTINGS
+                  if outcome.get(key) and outcome[key] != OUTCOME_DEFAULTS.get(key)}
+            for oid, outcome in (config.get("outcomes") or {}).items()}
+
+
+def analysis_column_problems(outcome_id: str, columns: dict[str, str], studies_sheet: Sheet,
+                             outcome_sheet: Sheet) -> list[Problem]:
+    """A column an outcome analyses by (subgroup, order_by) is a column of the studies sheet or one
+    of the outcome sheet's columns that reach the effect table; every study of the outcome has a
+    subgroup (a study without one would be left out of the comparison)."""
+    from metasr.extraction.pipeline import PROVENANCE_COLUMNS
+
+    problems = []
+    carried = set(outcome_sheet.header) & set(PROVENANCE_COLUMNS)
+    for key, column in columns.items():
+        if column in studies_sheet.header or column in carried:
+            continue
+        problems.append(Problem(
+            message=f"the {COLUMN_SETTINGS[key]} column '{column}' is neither a column of the studies sheet nor "
+                    f"of the outcome sheet {outcome_sheet.path}", file=studies_sheet.path, row=1, column=column,
+            key=f"outcomes.{outcome_id}.{key}", value=column, rule="analysis-column",
+            hint=f"add a column '{column}' to the studies sheet with each study's value, or set the outcome's "
+                 f"{key} in the config to a column the studies sheet has (e.g. design, country)"))
+    subgroup = columns.get("subgroup")
+    if subgroup and subgroup in studies_sheet.header and subgroup not in carried:
+        in_outcome = {row.get("study_id") for _, row in outcome_sheet.numbered() if row.get("study_id")}
+        problems += [Problem(message=f"study '{row['study_id']}' has no '{subgroup}', the subgroup of the outcome "
+                                     f"sheet {outcome_sheet.path}", file=studies_sheet.path, row=rownum,
+                             column=subgroup, rule="subgroup-value",
+                             hint=f"give the study its {subgroup} (every study of a subgroup analysis needs one)")
+                     for rownum, row in studies_sheet.numbered()
+                     if row.get("study_id") in in_outcome and not (row.get(subgroup) or "").strip()]
+    return problems
 
 
 def _label_and_overlap_problems(studies: dict[str, dict], file: str) -> list[Problem]:

@@ -267,10 +267,14 @@ def _ci(pair, digits=2, unit="") -> str:
 
 
 def subgroup_section(pooled: dict) -> dict | None:
-    """Per-level estimates and the test for subgroup differences, when the result has them."""
+    """Per-level estimates and the test for subgroup differences, when the result has them; why
+    not, when the outcome asked for them (`skipped`); None when it did not."""
     from metasr.stats.subgroup import normalise_subgroups
 
     sub = pooled.get("subgroups") or {}
+    if sub.get("skipped"):
+        return {"variable": sub.get("variable", ""), "run": False,
+                "message": f"Subgroup analysis not run: {sub['skipped']}."}
     levels = normalise_subgroups(sub)
     if not levels:
         return None
@@ -278,7 +282,7 @@ def subgroup_section(pooled: dict) -> dict | None:
     rows = [{"level": lv.get("level"), "k": lv.get("k", ""),
              "estimate": estimate_text(lv.get("estimate"), lv.get("ci_lb"), lv.get("ci_ub"), display),
              "tau2": number(lv.get("tau2"), 3), "I2": number(lv.get("I2"), 1)} for lv in levels]
-    return {"variable": sub.get("variable", ""), "rows": rows,
+    return {"variable": sub.get("variable", ""), "run": True, "rows": rows,
             "test": f"Q = {number(sub.get('Q_between'))}, df = {sub.get('Q_between_df', '–')}, "
                     f"{dp.p_value(sub.get('Q_between_pval'))}"}
 
@@ -535,7 +539,7 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
             continue  # the section says why there is no model to plot
         if figure:
             figs.append({"key": registry.figure_key(oid, kind.kind), "kind": kind.kind, "heading": kind.heading,
-                         "caption": kind.caption, "section": kind.section,
+                         "caption": figure_caption(kind, pooled), "section": kind.section,
                          "numbers": describe_outcome_figure(kind.kind, pooled), **figure})
     return {
         "id": oid, "label": pooled.get("label") or outcome_cfg.get("label") or oid,
@@ -558,6 +562,17 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "grade": grade_outcome(pooled, outcome_cfg, studies_by_id),
         "source": table_source(f"results/extraction/{oid}.csv", extraction_rows),
     }
+
+
+def figure_caption(kind: registry.OutcomeFigure, pooled: dict) -> str:
+    """The figure's caption (metasr.outputs); a cumulative analysis gives its order, or why it
+    did not run."""
+    cumulative = (pooled.get("sensitivity") or {}).get("cumulative") or {}
+    if kind.kind != "cumulative" or not cumulative:
+        return kind.caption
+    if cumulative.get("skipped"):
+        return f"Cumulative meta-analysis not run: {cumulative['skipped']}."
+    return f"Pooled estimate as studies accrue by {cumulative.get('order_by') or 'order'}."
 
 
 def table_source(file: str, rows: list[dict]) -> dict | None:

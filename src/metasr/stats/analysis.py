@@ -313,14 +313,16 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
                  outcome: str | None = None, label: str | None = None, published: dict | None = None,
                  file: str | None = None, scale: str | None = None,
                  options: effects.Options | None = None, dependence: dict | None = None,
-                 small_study: dict | None = None, meta_regression: dict | None = None) -> dict:
+                 small_study: dict | None = None, meta_regression: dict | None = None,
+                 subgroup: str | None = None) -> dict:
     """The results/pooled/{outcome}.json structure for one outcome's extraction table.
 
     `dependence` is the outcome's setting (metasr.dependence.settings): with multilevel, robust or
     aggregate, the effect sizes of a study are pooled as dependent (metasr.stats.dependent).
     `small_study` and `meta_regression` are the outcome's settings (metasr.analysis_settings;
     default: the small-study defaults and no meta-regression); the table holds the moderators'
-    columns."""
+    columns. `subgroup` names the table's column whose levels get a subgroup analysis
+    (`subgroups`, as `metasr pool --subgroup` fits it; each study entry then carries its level)."""
     from metasr.analysis_settings import small_study_settings
     from metasr.stats.outcome_analyses import small_study_section
 
@@ -339,6 +341,8 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
            "small_study": _not_pooled(small_study, k, "small-study methods"),
            "meta_regression": _not_pooled(meta_regression, k, "meta-regression"),
            "sensitivity": None, "published": published}
+    if subgroup:
+        out["subgroups"] = _subgroups_skipped(subgroup, f"k = {k}: the outcome is not pooled")
     if k == 0:
         out.update(status="no_data", status_message="no study-level data yet", studies=[])
         return _ordered(json_safe(out))
@@ -348,6 +352,9 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
                    studies=_continuity(_study_entries(table, [100.0] if k == 1 else None), table, measure, options))
         return _ordered(json_safe(out))
     if dependent:
+        if subgroup:
+            out["subgroups"] = _subgroups_skipped(subgroup, "subgroup analysis of dependent effect sizes is not "
+                                                            "run in the pipeline")
         return _pool_dependent(out, table, measure, method, test, order_by, dependence, display, file, small_study)
     check_k(k, method, test, 1, file, what="")
     fit = fit_table(table, measure, method, test, file)
@@ -366,6 +373,10 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
 
         out["meta_regression"] = meta_regression_section(table, meta_regression, method, test, measure, file,
                                                          tuple(TABLE_METHODS))
+    if subgroup:
+        entries = out["studies"]
+        assert isinstance(entries, list)
+        out["subgroups"] = _outcome_subgroups(table, subgroup, method, test, measure, entries)
     runs = sections_at(k, small_study["min_k"], bool(order_by))
     if runs["sensitivity"]:
         out["sensitivity"] = _outcome_sensitivity(iv_fit, table, order_by, file)
@@ -416,13 +427,51 @@ def _not_pooled(settings: dict | None, k: int, what: str) -> dict | None:
     return {"skipped": f"k = {k}: the outcome is not pooled, so no {what}", "settings": settings}
 
 
+def _subgroups_skipped(column: str, reason: str) -> dict:
+    return {"variable": column, "skipped": reason}
+
+
+def _outcome_subgroups(table: pd.DataFrame, column: str, method: str, test: str, measure: str,
+                       entries: list[dict]) -> dict:
+    """The outcome's subgroup analysis by `column` (subgroup_analysis, as `metasr pool --subgroup`),
+    or why it did not run; each study entry gets its level when it ran."""
+    if method in TABLE_METHODS:
+        return _subgroups_skipped(column, f"subgroup analysis uses inverse-variance models, not {method}")
+    groups = table[column].map(_text)
+    blank = [str(s) for s, g in zip(table["study_id"], groups, strict=True) if g == ""]
+    if blank:  # validation stops a run first; a table given directly can still lack levels
+        return _subgroups_skipped(column, f"'{column}' is missing for {_some(blank)}")
+    if groups.nunique() < 2:
+        return _subgroups_skipped(column, f"every pooled study has the same '{column}' "
+                                          f"({groups.iloc[0]}): no subgroups to compare")
+    result = subgroup_analysis(table["yi"], table["vi"], groups.to_numpy(), method, test, measure)
+    for entry, level in zip(entries, groups, strict=True):
+        entry["subgroup"] = level
+    return {"variable": column, **result}
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    """'a, b, c' or 'a, b, c, d, e and 3 more'."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def _order_skip_reason(table: pd.DataFrame, order_by: str | None) -> str:
+    """Why the studies have no cumulative order, in one sentence (the column or some values missing)."""
+    if order_by not in table.columns:
+        return f"the order column '{order_by}' is not a column of the studies or the outcome's sheet"
+    blank = [str(s) for s, v in zip(table["study_id"], table[order_by].map(_text), strict=True) if v == ""]
+    return (f"'{order_by}' is missing for {len(blank)} of {len(table)} studies ({_some(blank)}), so there is no "
+            f"order to add them in; give every study a {order_by}")
+
+
 def _outcome_cumulative(fit: MetaFit, table: pd.DataFrame, order_by: str, file) -> dict:
     from metasr.stats import sensitivity
 
     try:
         ordering = _order_values(table, order_by, file)
-    except InputError as err:
-        return {"skipped": "; ".join(p.format() for p in err.problems)}
+    except InputError:
+        return {"order_by": order_by, "skipped": _order_skip_reason(table, order_by)}
     return sensitivity.cumulative(fit, ordering, order_by=order_by)
 
 
@@ -430,20 +479,20 @@ def _outcome_sensitivity(fit: MetaFit, table: pd.DataFrame, order_by: str | None
     """Leave-one-out and influence; cumulative by `order_by`, or the reason it was not run."""
     try:
         ordering = _order_values(table, order_by, file) if order_by else None
-    except InputError as err:
+    except InputError:
         result = sensitivity_dict(fit)
-        result["cumulative"] = {"skipped": "; ".join(p.format() for p in err.problems)}
+        result["cumulative"] = {"order_by": order_by, "skipped": _order_skip_reason(table, order_by)}
         return result
     return sensitivity_dict(fit, ordering, order_by if ordering is not None else None)
 
 
 _KEY_ORDER = ("outcome", "label", "measure", "method", "test", "dependence", "status", "status_message", "k",
               "k_studies", "k_rows", "k_not_usable", "studies", "by_study", "not_usable", "model", "common_effect",
-              "rho_sensitivity", "transform", "transformed", "small_study", "meta_regression", "sensitivity",
-              "published")
-# Keys only results of dependent outcomes carry.
-_DEPENDENT_KEYS = ("by_study", "rho_sensitivity")
+              "rho_sensitivity", "transform", "transformed", "small_study", "meta_regression", "subgroups",
+              "sensitivity", "published")
+# Keys only some results carry: those of dependent outcomes, and of outcomes with a subgroup setting.
+_OPTIONAL_KEYS = ("by_study", "rho_sensitivity", "subgroups")
 
 
 def _ordered(out: dict) -> dict:
-    return {key: out.get(key) for key in _KEY_ORDER if key in out or key not in _DEPENDENT_KEYS}
+    return {key: out.get(key) for key in _KEY_ORDER if key in out or key not in _OPTIONAL_KEYS}

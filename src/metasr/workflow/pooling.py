@@ -17,10 +17,12 @@ TEXT_COLUMNS = {"study_id": str, "label": str, "record_id": str, "comparison": s
 
 def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, out_json: str | Path,
                       studies: list[dict] | None = None) -> dict:
-    """Pool one outcome as configured (measure, method, test, order_by, escalc options, dependence,
-    small-study methods, meta-regression) and write the JSON contract of docs/architecture.md, with
-    the outcome's label and the published reference estimate. `studies` are the outcome's rows of
-    the studies sheet, where meta-regression moderators come from."""
+    """Pool one outcome as configured (every key of metasr.workflow.outcomes.ANALYSIS_KEYS: measure,
+    method, test, order_by, escalc options, dependence, small-study methods, meta-regression,
+    subgroup, scale) and write the JSON contract of docs/architecture.md, with the outcome's label
+    and the published reference estimate. `studies` are the outcome's rows of the studies sheet,
+    where meta-regression moderators come from, and the subgroup and order_by columns when the
+    effect table has no such column."""
     effects = plain_frame(pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=True))
     escalc = analysis.get("escalc") or {}
     options = Options(add=escalc.get("add"), to=escalc.get("to", "only0"), drop00=bool(escalc.get("drop00", False)),
@@ -28,8 +30,12 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
     regression = meta_regression_settings(analysis)
     if regression:
         effects = with_moderators(effects, moderator_variables(regression["moderators"]), studies or [])
+    order_by, subgroup = analysis.get("order_by", "year"), analysis.get("subgroup")
+    known = set(studies[0]) if studies else set()
+    from_studies = [c for c in (subgroup, order_by) if c and c not in effects.columns and c in known]
+    effects = with_moderators(effects, from_studies, studies or [])
     result = pool_outcome(effects, analysis["measure"], analysis["method"], analysis.get("test", "z"),
-                          order_by=analysis.get("order_by", "year"), file=str(effects_csv),
+                          order_by=order_by, subgroup=subgroup, file=str(effects_csv),
                           scale=analysis.get("scale"), options=options,
                           dependence=dependence.settings(analysis),
                           small_study=small_study_settings(analysis), meta_regression=regression)
@@ -40,8 +46,8 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
 
 
 def with_moderators(effects: pd.DataFrame, columns: list[str], studies: list[dict]) -> pd.DataFrame:
-    """The effect table with each moderator's value from the study's row of the studies sheet
-    (text, '' where the study has none); a moderator replaces a column of the same name."""
+    """The effect table with each column's value from the study's row of the studies sheet
+    (text, '' where the study has none); it replaces a column of the same name."""
     by_id = {str(s.get("study_id")): s for s in studies}
     out = effects.copy()
     for column in columns:
