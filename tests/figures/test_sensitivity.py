@@ -63,3 +63,12 @@ def test_leave1out_reference_without_its_interval(bcg_pooled, tmp_path):
     assert len(axes.lines) == 2  # the null line and the full-data estimate's dashed line
     save_figure(figure, tmp_path / "l1o.svg")
     assert "All studies" in (tmp_path / "l1o.svg").read_text()
+
+
+def test_a_cumulative_analysis_that_did_not_run_gives_its_reason_once(bcg_pooled, tmp_path):
+    reason = "'year' is missing for 13 of 13 studies"
+    pooled = {**bcg_pooled, "sensitivity": {**bcg_pooled["sensitivity"],
+                                            "cumulative": {"order_by": "year", "skipped": reason}}}
+    save_figure(sensitivity.plot_cumulative(pooled), tmp_path / "c.svg")
+    text = (tmp_path / "c.svg").read_text()
+    assert text.count(reason) == 1 and "at least 2 pooled studies" not in text

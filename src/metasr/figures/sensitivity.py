@@ -152,6 +152,8 @@ def plot_cumulative(pooled: dict):
     cum = (pooled.get("sensitivity") or {}).get("cumulative") or {}
     title = f"{pooled.get('label') or pooled.get('outcome')}: cumulative meta-analysis"
     with style.style():
+        if cum.get("skipped"):
+            return style.message_figure(title, f"Cumulative meta-analysis not run: {cum['skipped']}.")
         if not _aligned(cum.get("estimate"), len(studies)) or len(studies) < 2:
             return style.message_figure(title, "Cumulative meta-analysis not available: it needs "
                                             f"at least 2 pooled studies (k = {len(studies)}).")
