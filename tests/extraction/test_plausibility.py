@@ -67,3 +67,20 @@ def test_single_group_rows_are_checked():
     assert rules(reported_form="correlation", r=1.2, n=30) == {"-1<=r<=1"}
     assert rules(reported_form="correlation", r=0.2) == {"form-cells"}
     assert rules(reported_form="correlation", r=0.2, n=30) == set()
+
+
+def test_a_group_with_an_sd_needs_two_participants():
+    """An SD (given or estimated from SE, CI, quartiles or range) needs n >= 2; a conversion of a
+    one-participant group would divide by zero."""
+    from metasr.extraction.plausibility import row_problems
+
+    def found(**row):
+        return {(p.column, p.rule) for p in row_problems(row, "sheet.csv", 2)}
+
+    # SYNTHETIC rows
+    median = dict(reported_form="median_range", median1=5, min1=2, max1=8, median2=4, min2=1, max2=7)
+    assert found(**median, n1=1, n2=20) == {("n1", "n>=2")}
+    assert found(**median, n1=2, n2=20) == set()
+    assert found(reported_form="mean_ci", reported_form2="mean_sd", n1=20, mean1=5, ci_lb1=4, ci_ub1=6, n2=1,
+                 mean2=4, sd2=1) == {("n2", "n>=2")}
+    assert found(reported_form="events_n", n1=1, events1=1, n2=20, events2=3) == set()

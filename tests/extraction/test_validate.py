@@ -3,7 +3,7 @@
 
 import pytest
 
-from metasr.extraction.sheets import NARRATIVE_COLUMNS, OUTCOME_COLUMNS, STUDY_COLUMNS
+from metasr.extraction.sheets import NARRATIVE_COLUMNS, OUTCOME_COLUMNS, OUTCOME_SHEET_COLUMNS, STUDY_COLUMNS
 from metasr.extraction.validate import validate_review
 
 
@@ -270,3 +270,47 @@ def test_every_study_of_a_subgroup_analysis_has_a_level(default_review_copy, hel
     studies[first]["region"] = "east"
     helpers.write_sheet(ext / "studies.csv", STUDY_COLUMNS + ["region"], studies)
     assert errors(validate_review(config, root)) == []
+
+
+def _correlation_review(root, helpers, config, measure, cells):
+    """The synthetic review with a correlation outcome (SYNTHETIC) whose second row has `cells`."""
+    rows = [helpers.outcome_row(study_id="S1", reported_form="correlation", r="0.3", n="40"),
+            helpers.outcome_row(**{"study_id": "S2", "reported_form": "correlation", "r": "0.2", "n": "60",
+                                   "record_id": "R2", **cells})]
+    helpers.write_sheet(root / "data/extraction/outcomes/assoc.csv", OUTCOME_SHEET_COLUMNS, rows)
+    config["outcomes"]["assoc"] = {"label": "Association", "measure": measure, "unit": "r", "higher_is": "better"}
+    return config
+
+
+@pytest.mark.parametrize(("measure", "cells", "column", "rule"), [
+    ("ZCOR", {"r": "1"}, "r", "-1 < ri < 1"),
+    ("ZCOR", {"r": "-1"}, "r", "-1 < ri < 1"),
+    ("ZCOR", {"n": "3"}, "n", "ni >= 4"),
+    ("COR", {"n": "2"}, "n", "ni >= 4"),
+    ("UCOR", {"n": "4"}, "n", "ni >= 5"),
+])
+def test_rows_the_effect_computation_refuses_are_refused_by_validation(synthetic_review, helpers, measure, cells,
+                                                                         column, rule):
+    """The outcome job's effect computation refuses these rows: validation finds them first, with
+    the sheet's row and column."""
+    root, config = synthetic_review
+    config = _correlation_review(root, helpers, config, measure, cells)
+    found = [(p.file, p.row, p.column, p.rule) for p in errors(validate_review(config, root))]
+    assert found == [(str(root / "data/extraction/outcomes/assoc.csv"), 3, column, rule)]
+
+
+def test_the_smallest_samples_a_correlation_measure_takes_are_valid(synthetic_review, helpers):
+    root, config = synthetic_review
+    config = _correlation_review(root, helpers, config, "UCOR", {"n": "5", "r": "-0.99"})
+    assert errors(validate_review(config, root)) == []
+
+
+def test_a_group_of_one_is_refused_for_a_comparison_of_means(synthetic_review, helpers):
+    """A mean difference needs an SD in each group: n1 = 1 is refused, whatever the form."""
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0]["n1"] = "1"
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    found = [(p.row, p.column, p.rule) for p in errors(validate_review(config, root))]
+    assert found == [(2, "n1", "n>=2")]

@@ -57,9 +57,8 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
     problems, typed_rows = check_outcome_rows(sheet, by_id)
     problems += sheet_discrepancies(sheet_csv, outcome_id, extraction_cfg)
     warnings = raise_if_errors(problems)
-    converted = convert_rows([{**t, SHEET_ROW: n} for n, t in typed_rows], settings)
-    raise_if_errors(effect_range_problems(converted, settings.measure, sheet.path,
-                                          dependence.pooled_as_dependent(dependence.settings(outcome_cfg))))
+    effect_problems, converted = outcome_effect_problems(typed_rows, settings, outcome_cfg, sheet.path)
+    raise_if_errors(effect_problems)
     numbered = sorted(((_output_row(row, result, by_id), row[SHEET_ROW]) for row, result in converted),
                       key=lambda pair: pair[0]["study_id"])  # stable: keeps sheet order within a study
     rows = [row for row, _ in numbered]
@@ -68,6 +67,19 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
                                                        usable_rows_by_study(rows, [n for _, n in numbered])))
     write_sheet(out_csv, output_columns(settings.measure), rows)
     return warnings
+
+
+def outcome_effect_problems(typed_rows: list[tuple[int, dict]], settings: ConversionSettings, outcome_cfg: dict,
+                            sheet_path: str) -> tuple[list[Problem], list[tuple[dict, EffectRow]]]:
+    """The problems that computing the effects of a validated sheet's rows meets (effect_range_problems,
+    with the variance-ratio limit when the outcome pools dependent effect sizes), and the converted rows.
+
+    `typed_rows` are (sheet row number, typed row) as check_outcome_rows returns them. Validation
+    calls this too, so that a row the outcome job would refuse is refused before anything runs.
+    """
+    converted = convert_rows([{**typed, SHEET_ROW: n} for n, typed in typed_rows], settings)
+    ratio_limit = dependence.pooled_as_dependent(dependence.settings(outcome_cfg))
+    return effect_range_problems(converted, settings.measure, sheet_path, ratio_limit), converted
 
 
 def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict) -> ConversionSettings:

@@ -12,7 +12,7 @@ import math
 from metasr import measures
 from metasr.errors import Problem
 from metasr.extraction.conversions import median_asymmetry
-from metasr.extraction.forms import MEDIAN_FORMS, SINGLE_FORMS, group_forms, required_cells
+from metasr.extraction.forms import MEAN_FORMS, MEDIAN_FORMS, SINGLE_FORMS, group_forms, required_cells
 from metasr.extraction.pvalues import parse_p
 
 # |asymmetry| above this triggers a skewness warning: the median sits more than twice as far from
@@ -79,6 +79,10 @@ def _group_rules(check: RowChecker, g: int) -> None:
     n, sd, se = check.number(f"n{g}"), check.number(f"sd{g}"), check.number(f"se{g}")
     if n is not None and n < 1:
         check.add(f"n{g}", "group size must be at least 1", "n>=1", "use the number of participants analysed")
+    elif n is not None and n < 2 and group_forms(check.row)[g - 1] in MEAN_FORMS:
+        check.add(f"n{g}", f"a group reported as {group_forms(check.row)[g - 1]} needs at least 2 participants",
+                  "n>=2", "a group's SD (given, or estimated from its SE, CI, quartiles or range) needs two or "
+                          "more participants; check the group size")
     if sd is not None and sd <= 0:
         check.add(f"sd{g}", "SD must be positive", "sd>0", "an SD of 0 or less is impossible; check the table")
     if se is not None and se <= 0:

@@ -3,14 +3,17 @@
 `validate_review` runs everything (schemas, plausibility, cross-sheet rules, screening and
 double-extraction checks); `check_outcome_rows` is the part the workflow step reuses for one sheet.
 Rules, each with a failing fixture in tests/extraction: known-column, required-column, required,
-type, allowed-values, minimum/pattern, form-cells, n>=1, sd>0, se>0, q1<=median, median<=q3,
+type, allowed-values, minimum/pattern, form-cells, n>=1, n>=2 (groups with an SD), sd>0, se>0, q1<=median, median<=q3,
 min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, -1<=r<=1, ratio>0, p-format,
 0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent, skewness
 (warning), unique-row, unique-study, study-exists, n-consistent, unique-label (warning), overlap-exists,
 csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included, discrepancy,
-moderator-column, analysis-column, subgroup-value; and for files: file-exists, encoding, row-width. (effect in range /
-variance in range / variance ratio, for effects the pooling engine could not take, are raised by the
-workflow step, which converts the rows; dependence-declared by metasr.dependence.)
+moderator-column, analysis-column, subgroup-value; and for files: file-exists, encoding, row-width.
+A sheet that passes these is then converted and its effects computed as the outcome job computes
+them (metasr.extraction.pipeline.outcome_effect_problems): the effect-size computation's own rules
+(metasr.stats.effects: a correlation strictly inside -1..1, a measure's smallest sample, ...) and
+effect in range / variance in range / variance ratio (metasr.stats.checks) are applied here, so the
+job meets none of them. dependence-declared is metasr.dependence's.
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
         if studies_sheet:
             problems += analysis_column_problems(outcome_id, analysis_columns(config).get(outcome_id, {}),
                                                  studies_sheet, sheet)
+        if not any(p.severity == "error" for p in sheet_problems):
+            problems += _effect_problems(outcome_id, outcomes[outcome_id] or {}, ext, rows, path)
         if typed_rows is not None:
             typed_rows[outcome_id] = rows
         for _, row in sheet.numbered():
@@ -105,6 +110,21 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
         from metasr.extraction.discrepancies import discrepancy_problems
         problems += discrepancy_problems(config, root)
     return problems
+
+
+def _effect_problems(outcome_id: str, outcome_cfg: dict, ext: dict, rows: list[tuple[int, dict]],
+                     path: Path) -> list[Problem]:
+    """What the outcome job's effect computation would refuse in a sheet that passed the row checks
+    (the same function, metasr.extraction.pipeline.outcome_effect_problems)."""
+    from metasr.extraction.pipeline import conversion_settings, outcome_effect_problems
+
+    if not outcome_cfg.get("measure"):
+        return []  # the config check reports an outcome without a measure
+    try:
+        settings = conversion_settings(outcome_id, outcome_cfg, ext)
+    except InputError:
+        return []  # an unknown measure: the config check reports it
+    return outcome_effect_problems(rows, settings, outcome_cfg, str(path))[0]
 
 
 def _read(path: Path, problems: list[Problem]) -> Sheet | None:
