@@ -107,3 +107,15 @@ def test_schemas_beyond_the_shared_keywords_get_no_fast_check(extra):
     base = {"type": "object", "additionalProperties": False, "properties": {"a": {"type": "string"}}}
     assert schema._fast_compatible(base)
     assert not schema._fast_compatible({**base, **extra})
+
+
+@pytest.mark.parametrize(("column", "text", "hint"), [
+    ("n1", "55.5", "write a whole number (no decimals, units, commas or text)"),
+    ("n1", "ten", "write a whole number (no decimals, units, commas or text)"),
+    ("mean1", "1,5", "write a plain number, with a point as the decimal separator (no units, commas or text)"),
+])
+def test_a_type_problem_hints_at_how_the_column_is_written(column, text, hint):
+    """A group size is a whole number: its hint must not ask for a decimal point (SYNTHETIC row)."""
+    typed = schema.coerce({"study_id": "S1", "reported_form": "mean_sd", column: text})
+    [problem] = [p for p in schema.row_problems(schema.OUTCOME_SCHEMA, typed, "sheet.csv", 2) if p.rule == "type"]
+    assert (problem.column, problem.hint) == (column, hint)

@@ -161,14 +161,21 @@ def _to_problem(err, typed: dict, file: str, row: int) -> Problem:
         wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
         wanted = [w for w in wanted if w != "null"]
         return Problem(message=f"expected {' or '.join(wanted)}, found '{shown}'", file=file, row=row,
-                       column=column, value=shown, rule="type",
-                       hint="write a plain number with a decimal point (no units, commas or text)"
-                       if set(wanted) & {"number", "integer"} else "check the cell")
+                       column=column, value=shown, rule="type", hint=_type_hint(wanted))
     if err.validator in ("minimum", "maximum", "minLength", "pattern"):
         return Problem(message=f"'{shown}' fails {err.validator} {err.validator_value}", file=file, row=row,
                        column=column, value=shown, rule=err.validator,
                        hint=schema.get("description") or "check the cell")
     return Problem(message=err.message, file=file, row=row, column=column, value=shown, rule=err.validator)
+
+
+def _type_hint(wanted: list[str]) -> str:
+    """How to write a cell of the wanted JSON Schema types."""
+    if "number" in wanted:
+        return "write a plain number, with a point as the decimal separator (no units, commas or text)"
+    if "integer" in wanted:
+        return "write a whole number (no decimals, units, commas or text)"
+    return "check the cell"
 
 
 def _enum_of(err) -> list:
