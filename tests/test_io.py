@@ -314,3 +314,22 @@ def test_a_files_checksum_is_its_bytes_sha256_read_in_blocks(tmp_path):
     assert file_sha256(path) == hashlib.sha256(data).hexdigest()
     (tmp_path / "empty").write_bytes(b"")
     assert file_sha256(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
+
+
+@pytest.mark.parametrize(("value", "missing"), [
+    (None, True), ("", True), ("  ", True), ("NA", True), (" na ", True), ("NaN", True), ("<NA>", True),
+    (float("nan"), True), ("N/A2", False), ("NAB", False), ("0", False), (0, False), ("Nadia", False),
+])
+def test_missing_value_markers(value, missing):
+    from metasr.io import is_missing
+
+    assert is_missing(value) is missing
+
+
+def test_pandas_missing_values_are_missing():
+    import numpy as np
+    import pandas as pd
+
+    from metasr.io import is_missing
+
+    assert is_missing(pd.NA) and is_missing(pd.NaT) and is_missing(np.float32("nan"))

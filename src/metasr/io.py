@@ -27,6 +27,27 @@ from typing import Any, ClassVar, TypeVar
 
 from metasr.errors import InputError, Problem
 
+# ---------------------------------------------------------------- missing values
+
+# The text a table cell holds for a missing value, lower-cased: blank, R's write.csv `NA`,
+# pandas' `NaN` and `<NA>`. Every reader of a user's effect table treats these alike.
+MISSING_MARKERS = frozenset({"", "na", "nan", "<na>"})
+
+
+def is_missing(value: Any) -> bool:
+    """Whether a cell is a missing value: None, a NaN (or pandas' NA, NaT), or a MISSING_MARKERS
+    text in any case with spaces around it."""
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        try:
+            if value != value:  # NaN and NaT are the only values unequal to themselves
+                return True
+        except TypeError:  # pandas' NA: its comparisons are NA, whose truth value is an error
+            return True
+    return str(value).strip().lower() in MISSING_MARKERS
+
+
 # ---------------------------------------------------------------- a step's files
 
 StepFilesT = TypeVar("StepFilesT", bound="StepFiles")

@@ -82,6 +82,8 @@ def test_one_row_per_study():
     assert (problem.row, problem.column, problem.value) == (4, "study_id", "A") and "row 2" in problem.message
     data["study_id"] = ["A", "", None]
     assert checks.duplicate_study_problems(data) == []
+    data["study_id"] = ["A", "NA", "NA"]  # R's missing value: no study id, as a blank
+    assert checks.duplicate_study_problems(data) == []
 
 
 def test_analyse_refuses_before_the_engine_sees_anything():

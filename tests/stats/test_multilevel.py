@@ -313,6 +313,17 @@ def test_bad_input_is_a_problem_with_its_place(change, options, rule):
         assert problems[0].row == 2 and problems[0].column == "district"
 
 
+@pytest.mark.parametrize("marker", ["NA", " na ", "NaN", "<NA>"])
+def test_a_missing_value_marker_is_no_cluster_id(marker):
+    """R's write.csv writes NA for a missing cluster: refused as a blank is, the cell as written."""
+    t = konstantopoulos_table()
+    t.loc[3, "district"] = marker
+    with pytest.raises(InputError) as err:
+        ml.analyse_multilevel(t, "GEN", "REML", "district", file="k.csv")
+    assert [(p.row, p.column, p.rule, p.value) for p in err.value.problems] == [
+        (5, "district", "cluster value", marker)]
+
+
 def test_rows_marked_not_usable_are_listed_not_pooled():
     t = konstantopoulos_table()
     t["usable"] = ["false"] + ["true"] * (len(t) - 1)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 
 from metasr.errors import InputError, Problem
+from metasr.io import is_missing
 
 YI_MAX = 1e15
 VI_MIN, VI_MAX = 1e-20, 1e20
@@ -112,7 +113,7 @@ def duplicate_study_problems(table, file: str | None = None) -> list[Problem]:
     first: dict[str, int] = {}
     problems = []
     for study, row in zip(table["study_id"], _rows(table), strict=True):
-        study = "" if study is None or (isinstance(study, float) and math.isnan(study)) else str(study).strip()
+        study = "" if is_missing(study) else str(study).strip()
         if not study:
             continue
         if study in first:

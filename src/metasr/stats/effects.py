@@ -41,6 +41,7 @@ from scipy.special import gammaln
 
 from metasr import measures
 from metasr.errors import InputError, Problem
+from metasr.io import is_missing
 from metasr.level import Z
 from metasr.stats import distributions as dist
 
@@ -588,10 +589,8 @@ def arm_columns(measure: str, columns) -> tuple[str, ...]:
 
 
 def _present(value) -> bool:
-    """False for blanks and every missing-value marker pandas may hand over (None, NaN, NA)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return False
-    return str(value).strip().lower() not in ("", "na", "nan", "<na>")
+    """False for blanks and every missing-value marker (metasr.io.is_missing)."""
+    return not is_missing(value)
 
 
 class _RowReader:

@@ -33,7 +33,7 @@ import pandas as pd
 from metasr import measures
 from metasr.analysis_settings import SMALL_STUDY_MIN_K, sections_at
 from metasr.errors import InputError, Problem
-from metasr.io import os_error_problem, plain_frame
+from metasr.io import MISSING_MARKERS, os_error_problem, plain_frame
 from metasr.stats import analysis, checks, inference, sections, tables
 from metasr.stats.models import METHODS_RMA, fit_many
 from metasr.stats.tau2 import Studies
@@ -431,7 +431,8 @@ def _duplicate_studies(table: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
     if "study_id" not in table.columns:
         return np.zeros(len(table), dtype=bool)
     ids = table["study_id"].str.strip()
-    keyed = pd.DataFrame({"g": table["_group"], "s": ids})[usable & (ids != "").to_numpy()]
+    known = ~ids.str.lower().isin(MISSING_MARKERS).to_numpy()  # a missing id is no study of its own
+    keyed = pd.DataFrame({"g": table["_group"], "s": ids})[usable & known]
     dup = np.zeros(len(table), dtype=bool)
     dup[keyed.index[keyed.duplicated(keep=False)]] = True
     return dup

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from metasr.errors import InputError, Problem
+from metasr.io import is_missing
 from metasr.stats import distributions as dist, effects
 from metasr.stats.blocks import BlockDiagonal, Clusters, vcalc
 from metasr.stats.inference import LEVEL
@@ -587,20 +587,20 @@ def _cluster_labels(table, cluster: str, rows, file) -> list[str]:
     if cluster not in table.columns:
         raise InputError(_problem(f"cluster column '{cluster}' is missing", file, "required column",
                                   "name the column that identifies the study of each effect size", column=cluster))
-    labels = [_text(v) for v in table[cluster]]
+    cells = list(table[cluster])
+    labels = [_text(v) for v in cells]
     blank = [_problem(f"'{cluster}' is missing, so the study of this effect size is unknown", file, "cluster value",
-                      "give every effect size the id of its study (cluster)", row=row, column=cluster)
-             for row, label in zip(rows, labels, strict=True) if label == ""]
+                      "give every effect size the id of its study (cluster)", row=row, column=cluster,
+                      value=cell if label == "" and isinstance(cell, str) and cell.strip() else None)
+             for row, label, cell in zip(rows, labels, cells, strict=True) if label == ""]
     if blank:
         raise InputError(blank)
     return labels
 
 
 def _text(value) -> str:
-    """A cell as stripped text; every missing-value marker pandas may hand over becomes ''."""
-    if value is None or (not isinstance(value, str) and np.ndim(value) == 0 and pd.isna(value)):
-        return ""
-    return str(value).strip()
+    """A cell as stripped text; every missing-value marker (metasr.io.is_missing, e.g. R's NA) becomes ''."""
+    return "" if is_missing(value) else str(value).strip()
 
 
 def _check_design(clusters: Clusters, p: int, rho: float, rows, cluster, file) -> None:
