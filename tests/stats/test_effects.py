@@ -227,3 +227,14 @@ def test_drop00_studies_get_no_effect_and_say_why():
     table = pd.DataFrame({"ai": [0, 2], "n1i": [118, 44], "ci": [0, 3], "n2i": [105, 35]})  # dat.nielweise2007
     out = effects.escalc(table, "RR", options=effects.Options(drop00=True))
     assert math.isnan(out["yi"][0]) and out["effect_source"].tolist() == ["drop00", "arms"]
+
+
+@pytest.mark.parametrize(("column", "cell", "rule"), [("ni", "3", "ni >= 4"), ("ri", "1", "-1 < ri < 1"),
+                                                      ("ri", " 1e0 ", "-1 < ri < 1")])
+def test_a_refused_cell_is_shown_as_written(column, cell, rule):
+    """The problem echoes the cell the user typed ('3'), not the number it was read as ('3.0')."""
+    table = pd.DataFrame({"ni": ["40", "50"], "ri": ["0.3", "0.2"]})  # SYNTHETIC
+    table.loc[1, column] = cell
+    with pytest.raises(InputError) as err:
+        effects.escalc(table, "ZCOR")
+    assert [(p.row, p.column, p.rule, p.value) for p in err.value.problems] == [(3, column, rule, cell.strip())]

@@ -598,6 +598,7 @@ class _RowReader:
 
     def __init__(self, record: dict, row: int, file: str | None, problems: list):
         self.record, self.row, self.file, self.problems = record, row, file, problems
+        self.read: dict[str, float] = {}  # column -> the number its cell was read as
 
     def has(self, column: str) -> bool:
         return _present(self.record.get(column))
@@ -615,9 +616,12 @@ class _RowReader:
         if not math.isfinite(value):
             self.problem(f"'{column}' is not finite", column, raw, "numeric", "write a finite number")
             return None
+        self.read[column] = value
         return value
 
     def problem(self, message, column, value, rule, hint):
+        if column in self.read and value == self.read[column]:  # the cell as written, not as read (3, not 3.0)
+            value = str(self.record[column]).strip()
         self.problems.append(Problem(message=message, file=self.file, row=self.row, column=column,
                                      value=None if value is None else str(value), rule=rule, hint=hint))
 
