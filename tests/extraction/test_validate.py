@@ -314,3 +314,22 @@ def test_a_group_of_one_is_refused_for_a_comparison_of_means(synthetic_review, h
     helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
     found = [(p.row, p.column, p.rule) for p in errors(validate_review(config, root))]
     assert found == [(2, "n1", "n>=2")]
+
+
+def test_a_misspelt_header_is_one_problem_with_a_suggestion(synthetic_review, helpers):
+    """'ri' for 'r': the unknown column suggests 'r', and the rows that need 'r' make one problem."""
+    root, config = synthetic_review
+    config = _correlation_review(root, helpers, config, "ZCOR", {})
+    sheet = root / "data/extraction/outcomes/assoc.csv"
+    sheet.write_text(sheet.read_text(encoding="utf-8").replace(",r,", ",ri,", 1), encoding="utf-8")
+    found = [p for p in errors(validate_review(config, root)) if p.file == str(sheet)]
+    assert [(p.row, p.column, p.rule) for p in found] == [(1, "ri", "known-column"), (1, "r", "form-cells")]
+    assert found[0].hint.startswith("did you mean 'r'?") and "rows 2, 3 need it" in found[1].message
+
+
+def test_an_unreadable_studies_sheet_gives_no_follow_on_problems(synthetic_review):
+    """studies.csv that cannot be read is one problem; no row of another sheet is 'not in studies.csv'."""
+    root, config = synthetic_review
+    studies = root / "data/extraction/studies.csv"
+    studies.write_bytes(studies.read_text(encoding="utf-8").replace("Beta", "B\u00eata").encode("cp1252"))
+    assert [p.rule for p in errors(validate_review(config, root))] == ["encoding"]

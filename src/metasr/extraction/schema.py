@@ -130,11 +130,20 @@ def header_problems(name: str, header: list[str], file: str) -> list[Problem]:
         return [Problem(message="the header is one cell with semicolons", file=file, row=1, value=header[0],
                         rule="csv-delimiter", hint="save the sheet as CSV with commas (not semicolons) as separators")]
     problems = [Problem(message=f"unknown column '{c}'", file=file, row=1, column=c, value=c, rule="known-column",
-                        hint=f"allowed columns: {', '.join(allowed)}") for c in header if c not in allowed]
+                        hint=_did_you_mean(c, [a for a in allowed if a not in header])
+                        + f"allowed columns: {', '.join(allowed)}") for c in header if c not in allowed]
     problems += [Problem(message=f"required column '{c}' is missing", file=file, row=1, column=c,
                          rule="required-column", hint="add the column to the header row")
                  for c in required if c not in header]
     return problems
+
+
+def _did_you_mean(column: str, candidates: list[str]) -> str:
+    """'did you mean 'x'? ' for the closest allowed column not in the header, or ''."""
+    import difflib
+
+    close = difflib.get_close_matches(column.lower(), candidates, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'? " if close else ""
 
 
 def _to_problem(err, typed: dict, file: str, row: int) -> Problem:

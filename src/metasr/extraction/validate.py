@@ -66,7 +66,8 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
     studies_sheet = _read(shown_path(root, ext["studies"]), problems)
     moderators = moderator_columns(config)
     extra_columns = set(moderators) | {c for columns in analysis_columns(config).values() for c in columns.values()}
-    studies = check_studies(studies_sheet, problems, extra_columns) if studies_sheet else {}
+    # None when studies.csv cannot be read: its problem is reported, and no row is checked against it
+    studies = check_studies(studies_sheet, problems, extra_columns) if studies_sheet else None
     if studies_sheet:
         problems += moderator_problems(moderators, studies_sheet)
     outcomes = config.get("outcomes") or {}
@@ -104,7 +105,7 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
                 if row.get("study_id"):
                     extracted.setdefault(row["study_id"], set()).add("narrative")
     full_text = (config.get("screening") or {}).get("full_text")
-    if full_text and studies_sheet is not None:
+    if full_text and studies_sheet is not None and studies is not None:
         problems += screening_problems(shown_path(root, full_text), studies, studies_sheet.path, extracted)
     if ext.get("second_extractor_dir"):
         from metasr.extraction.discrepancies import discrepancy_problems
@@ -289,7 +290,25 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[l
             problems += _study_crosscheck(typed, studies, sheet.path, rownum)
         typed_rows.append((rownum, typed))
     problems += plausibility.shared_group_problems(typed_rows, sheet.path)
-    return problems, typed_rows
+    return _absent_columns_once(problems, sheet), typed_rows
+
+
+def _absent_columns_once(problems: list[Problem], sheet: Sheet) -> list[Problem]:
+    """A cell that rows' forms need in a column the header lacks (often a misspelt header): one
+    problem for the column, naming its rows, instead of one per row."""
+    absent: dict[str, list[int]] = {}
+    kept = []
+    for p in problems:
+        if p.rule == "form-cells" and p.column and p.column not in sheet.header and p.row is not None:
+            absent.setdefault(p.column, []).append(p.row)
+        else:
+            kept.append(p)
+    for column, rows in absent.items():
+        shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+        kept.append(Problem(message=f"column '{column}' is missing, and the reported forms of rows {shown} need it",
+                            file=sheet.path, row=1, column=column, rule="form-cells",
+                            hint=f"add a column '{column}' to the header row (or correct a misspelt one)"))
+    return kept
 
 
 def _row_width(file: str, rownum: int, row: dict) -> list[Problem]:
@@ -333,7 +352,8 @@ def undeclared_sheets(outcome_dir: Path, outcomes: dict) -> list[Problem]:
 
 # ---- narrative.csv ----------------------------------------------------------------------------
 
-def check_narrative(sheet: Sheet, studies: dict[str, dict]) -> list[Problem]:
+def check_narrative(sheet: Sheet, studies: dict[str, dict] | None) -> list[Problem]:
+    """Problems of narrative.csv; `studies` None (studies.csv unreadable) skips the study check."""
     problems = [Problem(message=f"unknown column '{c}'", file=sheet.path, row=1, column=c, value=c,
                         rule="known-column", hint=f"allowed columns: {', '.join(NARRATIVE_COLUMNS)}")
                 for c in sheet.header if c not in NARRATIVE_COLUMNS]
@@ -347,7 +367,7 @@ def check_narrative(sheet: Sheet, studies: dict[str, dict]) -> list[Problem]:
                 problems.append(Problem(message=f"required value '{column}' is empty", file=sheet.path,
                                         row=rownum, column=column, rule="required", hint="fill in this cell"))
         sid = row.get("study_id")
-        if sid and sid not in studies:
+        if sid and studies is not None and sid not in studies:
             problems.append(Problem(message=f"study '{sid}' is not in studies.csv", file=sheet.path, row=rownum,
                                     column="study_id", value=sid, rule="study-exists",
                                     hint="add the study to studies.csv or fix the id"))
