@@ -152,3 +152,17 @@ def test_option_problems_name_the_config_key():
     assert [p.key for p in problems] == ["outcomes.r.escalc.vtype"]
     assert measures.option_problems("PLO", add=0.1, to="all", vtype="AV") == []
     assert [p.key for p in measures.option_problems("PR", drop00=True)] == ["drop00"]
+
+
+def test_value_name_says_what_a_shown_number_is():
+    # ids name the scale of differences and ratios; back-transformed values are named by what they are
+    assert [measures.display_for(m).value_name for m in ("SMD", "RR", "GEN")] == ["SMD", "RR", "GEN"]
+    assert measures.display_for("ZCOR").value_name == "correlation"
+    assert measures.display_for("PLO").value_name == "proportion (%)"
+    assert measures.display_for("IRLN").value_name == "incidence rate"
+
+
+def test_single_group_measures_come_from_their_family():
+    assert {m for m in IDS if measures.single_group(m)} == \
+        set(measures.in_family("single-group proportions", "single-group rates", "correlations"))
+    assert not measures.single_group("GEN") and not measures.single_group("no such measure")

@@ -329,6 +329,12 @@ def known(measure) -> TypeGuard[str]:
     return isinstance(measure, str) and measure in MEASURES
 
 
+def single_group(measure) -> bool:
+    """Whether a measure describes one group (a proportion, a rate, a correlation), not a comparison
+    of two; False for an unknown or generic measure, whose effects may compare groups."""
+    return known(measure) and MEASURES[measure].groups == 1
+
+
 def table_methods() -> dict[str, tuple[str, ...]]:
     """{method: the measures it pools} for methods that work on the tables (MH, PETO)."""
     out: dict[str, tuple[str, ...]] = {}
@@ -524,6 +530,16 @@ class Display:
     def name(self) -> str:
         """The measure's name as a column header or axis label shows it."""
         return self.record.label + (" (%)" if self.percent else "")
+
+    @property
+    def value_name(self) -> str:
+        """What a number shown is called in a sentence: the measure's id for differences and ratios
+        (SMD, RR: the id names the scale they are shown on), else what the number is ("correlation",
+        "proportion (%)", "incidence rate"): an id such as ZCOR or PLO names the analysis scale,
+        not the back-transformed number."""
+        if self.kind in ("difference", "ratio"):
+            return self.measure
+        return self.name[:1].lower() + self.name[1:]
 
     def _targs(self) -> list[float]:
         given = dict(self.args)

@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from metasr import measures
 from metasr.report import grade, sof
 
 
@@ -91,3 +92,16 @@ def test_rates_and_generic_effects():
     (row,) = sof.absolute_effects(pooled, {})
     assert row["risk"] == pytest.approx(0.2) and row["experimental"] == (300, 240, 400)
     assert sof.absolute_effects({**pooled, "measure": "GEN"}, {}) == []
+
+
+@pytest.mark.parametrize("measure, shown, expected", [
+    # Fisher's z is pooled, r is shown: tanh(z) (metafor's transf.ztor)
+    ("ZCOR", (0.23, 0.20, 0.26), "Correlation 0.23 (0.20 to 0.26)"),
+    # logit proportions are pooled, proportions are shown in % (transf.ilogit)
+    ("PLO", (0.7575, 0.6605, 0.8337), "Proportion (%) 75.75 (66.05 to 83.37)"),
+    ("RR", (0.49, 0.34, 0.70), "RR 0.49 (0.34 to 0.70)"),
+])
+def test_relative_effect_is_on_the_display_scale(measure, shown, expected):
+    display = measures.display_for(measure)
+    model = dict(zip(("estimate", "ci_lb", "ci_ub"), (display.forward(v) for v in shown), strict=True))
+    assert sof.relative_text({"measure": measure, "model": model}) == expected  # SYNTHETIC estimates

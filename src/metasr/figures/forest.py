@@ -92,8 +92,7 @@ def arm_fields(measure: str | None) -> list[tuple[str, str]]:
 
 
 def single_group(pooled: dict) -> bool:
-    measure = pooled.get("measure")
-    return measures.known(measure) and measures.get(measure).groups == 1
+    return measures.single_group(pooled.get("measure"))
 
 
 def arm_columns(pooled: dict, groups: dict) -> list[Column]:

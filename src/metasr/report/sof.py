@@ -89,14 +89,15 @@ def control_rates(pooled: dict) -> list[float]:
     return rates
 
 
-def _effects(pooled: dict) -> tuple[float, float, float] | None:
-    """(estimate, lower, upper) on the natural scale (ratios back-transformed)."""
+def _effects(pooled: dict, shown: bool = False) -> tuple[float, float, float] | None:
+    """(estimate, lower, upper) back-transformed by the measure's display (ratios exponentiated,
+    Fisher's z as r, logit proportions as proportions); `shown`: as the report shows them
+    (proportions in %)."""
     m = pooled.get("model") or {}
-    values = [finite(m.get(k)) for k in ("estimate", "ci_lb", "ci_ub")]
     display = measures.display_of(pooled)
-    if display.ratio:
-        values = [display.back(v) for v in values]  # None: missing, or too large to back-transform
-    est, lb, ub = values
+    transform = display.shown if shown else display.back
+    # None: missing, or too large to back-transform
+    est, lb, ub = (transform(finite(m.get(k))) for k in ("estimate", "ci_lb", "ci_ub"))
     if est is None or lb is None or ub is None:
         return None
     return est, lb, ub
@@ -199,11 +200,13 @@ def _digits(values) -> int:
 
 
 def relative_text(pooled: dict) -> str:
-    effects = _effects(pooled)
-    measure = pooled.get("measure") or ""
+    """The pooled effect as shown, named by what it is: "RR 0.80 (0.70 to 0.91)", "Correlation
+    0.23 (0.20 to 0.26)" (pooled as Fisher's z, shown as r), "Proportion (%) 75.75 (...)"."""
+    effects = _effects(pooled, shown=True)
     if effects is None:
         return "–"
-    return f"{measure} {dp.ci(*effects, style='to')}"
+    name = measures.display_of(pooled).value_name
+    return f"{name[:1].upper()}{name[1:]} {dp.ci(*effects, style='to')}"
 
 
 def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="person-time units"
