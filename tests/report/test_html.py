@@ -3,6 +3,7 @@
 import copy
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 
@@ -268,3 +269,38 @@ def test_the_cumulative_caption_gives_its_order_or_why_it_did_not_run():
     pooled["sensitivity"]["cumulative"] = {"order_by": "year", "skipped": reason}
     assert html.figure_caption(cumulative, pooled) == f"Cumulative meta-analysis not run: {reason}."
     assert html.figure_caption(outputs.OUTCOME_FIGURE["forest"], pooled) == outputs.OUTCOME_FIGURE["forest"].caption
+
+
+def correlation_pooled() -> dict:
+    """SYNTHETIC: an outcome of correlations pooled as Fisher's z, with its cumulative analysis."""
+    z = [0.25, 0.20, 0.30]
+    return {"outcome": "adherence", "label": "Adherence", "measure": "ZCOR", "status": "pooled", "k": 3,
+            "method": "REML", "model": {"estimate": 0.24, "ci_lb": 0.20, "ci_ub": 0.27, "I2": 10.0},
+            "studies": [{"study_id": f"S{i}", "label": f"S{i}", "yi": yi, "vi": 0.01, "ri": math.tanh(yi),
+                         "ni": 100} for i, yi in enumerate(z)],
+            "sensitivity": {"cumulative": {"estimate": [0.25, 0.22, 0.24], "ci_lb": [0.1, 0.1, 0.2],
+                                           "ci_ub": [0.4, 0.3, 0.27], "study_index": [0, 1, 2]}}}
+
+
+def test_a_single_group_review_is_not_framed_as_a_comparison(review_config):
+    config = {**review_config, "outcomes": {"adherence": {"measure": "ZCOR"}}}
+    text = html.render_report(html.report_context(config, [correlation_pooled()], [], None, None, {},
+                                                  None, None, []))
+    for framing in ("Comparison:", "compared with", "Risk with", "group 1", "Anticipated absolute effects"):
+        assert framing not in text, framing
+    sof = text.split('data-table="summary_of_findings">')[1].split("</table>")[0]
+    assert "Pooled estimate (95% CI)" in sof and "Correlation 0.24 (0.20 to 0.26)" in sof
+    # a two-group outcome beside it brings the comparison back
+    two = html.render_report(html.report_context(review_config, [correlation_pooled(), *html.read_pooled(
+        [FIXTURES / "bcg_rr.json"])], [], None, None, {}, None, None, []))
+    assert "Comparison:" in two and "Risk with" in two
+
+
+def test_figure_numbers_name_the_shown_value_and_count_studies():
+    pooled = correlation_pooled()
+    assert html.describe_outcome_figure("cumulative", pooled) == \
+        "The cumulative correlation moves from 0.24 (first study) to 0.24 (all 3 studies)."
+    # a multilevel model has no estimate for one study: the first is after two
+    pooled["sensitivity"]["cumulative"]["estimate"][0] = None
+    assert html.describe_outcome_figure("cumulative", pooled) == \
+        "The cumulative correlation moves from 0.22 (first 2 studies) to 0.24 (all 3 studies)."

@@ -545,6 +545,7 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "id": oid, "label": pooled.get("label") or outcome_cfg.get("label") or oid,
         "measure": pooled.get("measure") or outcome_cfg.get("measure", ""),
         "unit": outcome_cfg.get("unit", ""), "higher_is": outcome_cfg.get("higher_is", ""),
+        "single_group": measures.single_group(measures.display_of(pooled, outcome_cfg).measure),
         "method": pooled.get("method", ""), "status": pooled.get("status", ""),
         "status_message": pooled.get("status_message", ""), "k": pooled.get("k", 0),
         "counts": dependence.counts_text(pooled), "dependence": dependent_report.section(pooled),
@@ -595,7 +596,7 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
     """The numbers a figure shows, as text (its text alternative beside the caption)."""
     m = pooled.get("model") or {}
     display = measures.display_of(pooled)
-    measure = pooled.get("measure") or ""
+    measure = display.value_name  # what the numbers shown are: "ZCOR" pooled, r shown
     if kind == "forest":
         counts = dependence.counts_text(pooled)
         if pooled.get("status") != "pooled":
@@ -619,16 +620,23 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
     if kind == "bubble":
         return describe_bubble(pooled)
     sens = pooled.get("sensitivity") or {}
-    values = [dp.shown(v, display) for v in ((sens.get(kind) or {}).get("estimate") or [])
-              if finite(v) is not None]
+    steps = (sens.get(kind) or {}).get("estimate") or []  # one per study (None: not estimable)
+    values = [dp.shown(v, display) for v in steps if finite(v) is not None]
     d = dp.decimals_for(values)
     if kind == "leave1out" and values:
         return f"With one study omitted the pooled {measure} ranges from {number(min(values), d)} to " \
                f"{number(max(values), d)}."
     if kind == "cumulative" and values:
-        return f"The cumulative {measure} moves from {number(values[0], d)} (first study) to " \
-               f"{number(values[-1], d)} (all {len(values)} studies)."
+        return f"The cumulative {measure} moves from {number(values[0], d)} ({_first_steps(steps)}) to " \
+               f"{number(values[-1], d)} (all {len(steps)} studies)."
     return ""
+
+
+def _first_steps(steps: list) -> str:
+    """The studies behind a cumulative analysis's first estimate: "first study", or "first 2 studies"
+    when it starts later (a multilevel model needs two studies)."""
+    first = next(i for i, v in enumerate(steps) if finite(v) is not None)
+    return "first study" if first == 0 else f"first {first + 1} studies"
 
 
 def describe_bubble(pooled: dict) -> str:
@@ -849,6 +857,7 @@ def report_context(config: dict, pooled: list[dict], extraction_csvs: list, pris
     return {
         "review": review,
         "groups": review.get("groups") or {},
+        "comparison": not sections or not all(s["single_group"] for s in sections),
         "summary": review_summary(config, prisma, studies, sections, meta),
         "linked_figures": linked_summary(plan),
         "linked_note": LINKED_NOTE,
