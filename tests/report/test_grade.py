@@ -72,6 +72,9 @@ def test_unpooled_outcomes_are_not_graded():
     ("quasi-randomized", "non-randomised"), ("prospective cohort", "non-randomised"),
     ("case-control", "non-randomised"), ("Cross-sectional", "non-randomised"),
     ("cross-sectional diagnostic accuracy study", "diagnostic"), ("", None), ("trial", None),
+    ("prospective", "non-randomised"), ("Retrospective", "non-randomised"),
+    ("longitudinal", "non-randomised"), ("prospective randomised trial", "randomised"),
+    ("single-arm trial", "non-randomised"), ("pilot", None),
 ])
 def test_study_design_from_the_design_text(design, expected):
     assert grade.study_design({"design": design}) == expected
@@ -139,3 +142,26 @@ def test_large_effect_rates_up_low_certainty_evidence_not_rated_down(bcg_pooled)
     g = grade.grade_outcome(pooled, {"grade": {"plausible_confounding": 1}}, rcts)
     assert g["certainty"] == "high"
     assert grade.large_effect({"measure": "SMD", "model": {"estimate": 2.0}, "k": 5})[0] == 0
+
+
+def test_starting_level_counts_studies_not_effect_sizes():
+    # SYNTHETIC: two studies with three effect sizes each, no design recorded
+    pooled = {"studies": [{"study_id": sid} for sid in ("A", "A", "A", "B", "B", "B")]}
+    start, reason, _ = grade.starting_level(pooled, {"A": {"design": ""}, "B": {}})
+    assert start == "low" and reason.startswith("study design not recorded for 2 of 2 studies")
+    start, reason, _ = grade.starting_level(pooled, {sid: {"design": "RCT"} for sid in "AB"})
+    assert (start, reason) == ("high", "all 2 studies are randomised trials: started high")
+
+
+def test_an_unrecognised_design_is_named_not_called_missing():
+    pooled = {"studies": [{"study_id": sid} for sid in ("A", "B", "C", "D")]}
+    studies = {"A": {"design": "pilot"}, "B": {"design": " pilot "}, "C": {"design": "<b>mixed</b>"},
+               "D": {"design": ""}}  # SYNTHETIC design texts
+    start, reason, _ = grade.starting_level(pooled, studies)
+    assert start == "low"
+    assert "study design not recorded for 1 of 4 studies (design column)" in reason
+    assert "study design not recognised for 3 of 4 studies (design column: 'pilot' (2 studies), " \
+           "'<b>mixed</b>' (1 study); write it as, e.g., randomised controlled trial, " in reason
+    long = {"A": {"design": "x" * 200}}
+    _, reason, _ = grade.starting_level({"studies": [{"study_id": "A"}]}, long)
+    assert "'" + "x" * 59 + "…'" in reason

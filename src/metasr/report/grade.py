@@ -9,7 +9,8 @@ dose_response: 0|1, plausible_confounding: 0|1, reason: str}`):
   ROBINS-E, which start high and are rated down through their risk of bias (GRADE guidelines 18,
   Schünemann et al. J Clin Epidemiol 2019;111:105-114); diagnostic accuracy studies assessed with
   QUADAS-2 start high (Schünemann et al. BMJ 2008;336:1106). A body of evidence starts high only
-  when every study does; a study whose design is not recorded makes it start low;
+  when every study does; a study whose design is not recorded, or not recognised, makes it start
+  low (the note names the unrecognised texts); each study counts once, whatever its effect sizes;
 - risk of bias: the weighted median concern of the studies' overall judgements (metasr.rob: the
   sheet's overall, else the tool's rule): -1 when more than half of the weight has at least some
   concerns (moderate, unclear), -2 when more than half is at high (serious) risk, -3 when more
@@ -153,39 +154,78 @@ def participants(pooled: dict) -> int | None:
 NON_RANDOMISED = re.compile(
     r"non[- ]?randomi[sz]|quasi[- ]?randomi[sz]|pseudo[- ]?randomi[sz]|not randomi[sz]|cohort|"
     r"case[- ]control|cross[- ]sectional|observational|registry|case series|before[- ]and[- ]after|"
-    r"before[- ]after|time series|ecological")
+    r"before[- ]after|time series|ecological|single[- ]arm|uncontrolled")
 RANDOMISED = re.compile(r"randomi[sz]|\bc?rcts?\b|controlled trial")
 DIAGNOSTIC = re.compile(r"diagnostic")
+# Words that describe an observational study's timing, not an allocation: read only when nothing
+# above matched ("prospective randomised trial" stays randomised), as a non-randomised study.
+OBSERVATIONAL_TIMING = re.compile(r"prospective|retrospective|longitudinal|\bsurvey")
+# What to write in the design column, in words the rules above read.
+DESIGN_WORDS = ("randomised controlled trial", "non-randomised trial", "cohort", "case-control",
+                "cross-sectional", "diagnostic accuracy study")
+SHOWN_VALUES = 5  # unrecognised design texts named in a note; the rest are counted
+SHOWN_LENGTH = 60  # characters of a design text named in a note
+
+
+def design_text(row: dict | None) -> str:
+    """The study's `design` text, lower case, with runs of white space as one space."""
+    return " ".join(str((row or {}).get("design") or "").lower().split())
 
 
 def study_design(row: dict | None) -> str | None:
     """randomised | non-randomised | diagnostic from the `design` text ("RCT", "cluster-randomised
     trial", "randomized controlled trial" vs "cohort", "case-control", "cross-sectional", "non-
-    randomised trial" ...), else the design the study's risk-of-bias tool assesses; None if
-    neither tells."""
-    text = " ".join(str((row or {}).get("design") or "").lower().split())
+    randomised trial", "prospective", "longitudinal" ...), else the design the study's risk-of-bias
+    tool assesses; None if neither tells."""
+    text = design_text(row)
     if NON_RANDOMISED.search(text):
         return "diagnostic" if DIAGNOSTIC.search(text) else "non-randomised"
     if RANDOMISED.search(text):
         return "randomised"
     if DIAGNOSTIC.search(text):
         return "diagnostic"
+    if OBSERVATIONAL_TIMING.search(text):
+        return "non-randomised"
     tool = rob.tool_for((row or {}).get("rob_tool"))
     return tool.design if tool else None
 
 
+def unknown_design_text(rows: list[dict | None], total: int) -> str:
+    """Why the design of `rows` (some of `total` studies) is unknown, for the starting certainty:
+    how many have no design, and which design texts were not recognised (with what to write)."""
+    missing = [r for r in rows if not design_text(r)]
+    unrecognised: dict[str, int] = {}
+    for r in rows:
+        if r is not None and design_text(r):
+            value = " ".join(str(r.get("design")).split())
+            value = value if len(value) <= SHOWN_LENGTH else value[:SHOWN_LENGTH - 1] + "…"
+            unrecognised[value] = unrecognised.get(value, 0) + 1
+    parts = [f"study design not recorded for {len(missing)} of {total} studies (design column)"] \
+        if missing else []
+    if unrecognised:
+        n = sum(unrecognised.values())
+        named = [f"'{v}' ({k} stud{'y' if k == 1 else 'ies'})"
+                 for v, k in list(unrecognised.items())[:SHOWN_VALUES]]
+        more = len(unrecognised) - SHOWN_VALUES
+        named += [f"{more} other value{'s' if more != 1 else ''}"] if more > 0 else []
+        parts.append(f"study design not recognised for {n} of {total} studies (design column: "
+                     f"{', '.join(named)}; write it as, e.g., {', '.join(DESIGN_WORDS)})")
+    return "; ".join(parts)
+
+
 def starting_level(pooled: dict, studies_by_id: dict) -> tuple[str, str, bool]:
     """(start, why, started through ROBINS): see the module docstring for the rule."""
-    rows = [studies_by_id.get(str(s.get("study_id"))) for s in pooled.get("studies") or []]
+    # each study once, whatever its number of effect sizes
+    ids = dict.fromkeys(str(s.get("study_id")) for s in pooled.get("studies") or [])
+    rows = [studies_by_id.get(i) for i in ids]
     designs = [study_design(r) for r in rows]
     robins = [r is not None and (rob.tool_for(r.get("rob_tool")) or rob.TOOLS["NOS"]).id
               in {"ROBINS-I", "ROBINS-E"} for r in rows]
-    unknown = designs.count(None)
     if not designs:
         return "low", "no studies", False
-    if unknown:
-        return "low", f"study design not recorded for {unknown} of {len(designs)} studies " \
-                      "(design column): started low", False
+    if None in designs:
+        unknown = [r for r, d in zip(rows, designs, strict=True) if d is None]
+        return "low", f"{unknown_design_text(unknown, len(rows))}: started low", False
     nrs = [d == "non-randomised" for d in designs]
     if not any(nrs):
         kinds = " and ".join(sorted({"randomised trials" if d == "randomised" else
