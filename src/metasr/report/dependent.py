@@ -4,7 +4,7 @@ studies behind study-level sensitivity analyses."""
 
 from __future__ import annotations
 
-from metasr import dependence, measures
+from metasr import dependence, display as dp, measures
 
 
 def _fixed(x, digits=2) -> str:
@@ -36,27 +36,19 @@ def model_rows(pooled: dict) -> list[tuple[str, str]]:
              _estimate(display, m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")))]
     if robust:
         rows.append(("Robust test", f"t = {_fixed(m.get('stat'))}, df = {_fixed(m.get('df'), 1)} (Satterthwaite), "
-                                    f"P = {_p_text(m.get('pval'))}"))
+                                    f"{dp.p_value(m.get('pval'))}"))
         mb = m.get("model_based") or {}
         rows.append(("Model-based 95% CI (z)", _estimate(display, m.get("estimate"), mb.get("ci_lb"), mb.get("ci_ub"))))
     else:
-        rows.append(("Test for overall effect", f"z = {_fixed(m.get('stat'))}, P = {_p_text(m.get('pval'))}"))
+        rows.append(("Test for overall effect", f"z = {_fixed(m.get('stat'))}, {dp.p_value(m.get('pval'))}"))
     pi_lb, pi_ub = (_fixed(display.shown(m.get(bound))) for bound in ("pi_lb", "pi_ub"))
     rows += [("95% prediction interval", f"[{pi_lb}, {pi_ub}]"),
              ("σ² between studies", _fixed(sigma2[0], 4)), ("σ² within studies", _fixed(sigma2[1], 4)),
              ("I² total / between / within",
               f"{_fixed(m.get('I2'), 1)}% / {_fixed(levels[0], 1)}% / {_fixed(levels[1], 1)}%"),
-             ("Cochran's Q", f"Q = {_fixed(m.get('Q'))}, df = {m.get('Q_df', '–')}, P = {_p_text(m.get('Q_pval'))}"),
+             ("Cochran's Q", f"Q = {_fixed(m.get('Q'))}, df = {m.get('Q_df', '–')}, {dp.p_value(m.get('Q_pval'))}"),
              ("Studies (effect sizes)", f"{m.get('n_clusters', '–')} ({m.get('k', '–')})")]
     return rows
-
-
-def _p_text(p) -> str:
-    try:
-        p = float(p)
-    except (TypeError, ValueError):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def section(pooled: dict) -> dict | None:
