@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from metasr.config import has_search, input_paths, load_config, prepare_config, read_yaml
+from metasr.config import has_search, input_paths, load_config, prepare_config, read_config, read_yaml
 from metasr.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,6 +144,21 @@ def load_problem_path(path):
     with pytest.raises(InputError) as info:
         read_yaml(path)
     return info.value.problems[0]
+
+
+@pytest.mark.parametrize("text, what", [
+    ("", "empty"), ("# nothing but a comment\n", "empty"), ("---\n", "empty"),
+    ("- a\n- b\n", "not a list"), ("hello\n", "not a single value"), ("42\n", "not a single value"),
+])
+def test_a_config_that_is_not_a_mapping_is_named_with_a_hint(tmp_path, text, what):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    for load in (lambda: read_config(path, shown="config.yaml"), lambda: load_config(path, root=tmp_path)):
+        with pytest.raises(InputError) as info:
+            load()
+        [problem] = info.value.problems
+        assert what in problem.message and problem.rule == "config-mapping"
+        assert problem.file.endswith("config.yaml") and "key: value" in problem.hint
 
 
 # ---- paths stay inside the review folder --------------------------------------------------------

@@ -126,6 +126,32 @@ def read_yaml(path: Path, shown: str | None = None) -> Any:
     return data
 
 
+def read_config(path: Path, shown: str | None = None) -> dict:
+    """A review's config file as parsed data, refused unless it is a mapping of settings.
+
+    Every entry point that loads a config reads it here, so nothing (the review cache's key, the
+    schema, a command) ever sees an empty file, a list or a bare value in place of the settings."""
+    shown = shown or str(path)
+    data = read_yaml(path, shown=shown)
+    problem = not_a_mapping_problem(data, shown)
+    if problem is not None:
+        raise InputError(problem)
+    return data
+
+
+def not_a_mapping_problem(data: Any, shown: str) -> Problem | None:
+    """Why `data` cannot be a config (empty, a list, a bare value), or None for a mapping."""
+    if isinstance(data, dict):
+        return None
+    hint = ("a config is a mapping of settings, one `key: value` per line (title:, outcomes:, extraction:, ...); "
+            "`metasr init FOLDER` writes a starting one")
+    if data is None:
+        return Problem(message="the config is empty (no settings)", file=shown, rule="config-mapping", hint=hint)
+    kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
+    return Problem(message=f"the config must be a mapping of settings, not {kind}", file=shown,
+                   rule="config-mapping", hint=hint)
+
+
 def load_config(path: str | Path, root: str | Path | None = None, check_files: bool = True) -> dict:
     """Read, validate and complete a config file; raise InputError listing every problem.
 
@@ -134,7 +160,7 @@ def load_config(path: str | Path, root: str | Path | None = None, check_files: b
     from metasr.folder import review_of_config
 
     path = Path(path)
-    config = read_yaml(path)
+    config = read_config(path)
     root = Path(root) if root else review_of_config(path).root
     return prepare_config(config, str(path), root=root, check_files=check_files)
 

@@ -120,6 +120,25 @@ def test_a_templated_config_runs_nothing(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("text", ["", "# comments only\n", "- a list\n", "a scalar\n"])
+def test_a_config_that_is_not_a_mapping_stops_every_entry_point(tmp_path, text):
+    review = tmp_path / "review"
+    review.mkdir()
+    (review / "config.yaml").write_text(text)
+    runs = [metasr("run", str(review), "--cores", "1", check=False),
+            metasr("extraction", "validate", "--review", str(review), check=False),
+            metasr("screening", "run", "--review", str(review), "--records", str(tmp_path / "records"),
+                   "--out", str(tmp_path / "screening"), check=False)]
+    for proc in runs:
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert "config.yaml: the config " in proc.stderr and "rule: config-mapping" in proc.stderr
+    assert sorted(p.name for p in review.iterdir()) == ["config.yaml"] and not (tmp_path / "screening").exists()
+    direct = subprocess.run(snakemake_command("--cores", "1", "--directory", str(review)), env=ENV,
+                            capture_output=True, text=True)
+    assert direct.returncode != 0 and "rule: config-mapping" in direct.stdout + direct.stderr
+    assert not (review / "results").exists()
+
+
 def test_metasr_run_reports_problems_without_a_traceback(tmp_path):
     missing = metasr("run", str(tmp_path / "nowhere"), check=False)
     assert missing.returncode == 2 and "review folder not found" in missing.stderr

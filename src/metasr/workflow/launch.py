@@ -18,11 +18,11 @@ from metasr.resources import snakefile
 
 def check_review(folder: str | Path):
     """Load and validate the review in `folder` (InputError listing every problem)."""
-    from metasr.config import read_yaml
+    from metasr.config import read_config
     from metasr.workflow.review_cache import load_review_cached
 
     location = find_review(folder)
-    raw = read_yaml(location.config_file, shown=location.shown_config)
+    raw = read_config(location.config_file, shown=location.shown_config)
     return location, load_review_cached(raw, location.root, location.shown_config)
 
 

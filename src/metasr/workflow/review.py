@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metasr.config import has_search, outcome_sheet, prepare_config, read_yaml
+from metasr.config import has_search, outcome_sheet, prepare_config, read_config
 from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.folder import ReviewFolder, find_review, review_of_config
 
@@ -72,7 +72,7 @@ def snakemake_review(configfiles: list, config: dict, is_module: bool, workdir_g
                                  value=", ".join(map(str, configfiles)),
                                  hint="a run takes one review: give its config.yaml (or run `metasr run FOLDER`)"))
     folder = review_of_config(configfiles[0]) if configfiles else find_review(cwd)
-    raw = read_yaml(folder.config_file, shown=folder.shown_config)
+    raw = read_config(folder.config_file, shown=folder.shown_config)
     if configfiles and workdir_given and folder.root != cwd:
         raise InputError(Problem(message=f"--directory {cwd} is not the folder of the review {folder.config_file}",
                                  rule="one-review", hint="give either --directory FOLDER or --configfile "
