@@ -11,8 +11,25 @@ is row 2. Line numbers in text exports are 1-based.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+
+# What a terminal acts on instead of showing: C0 controls but tab (ESC starts colour, title and
+# screen-clearing sequences; CR and LF start forged lines), DEL, C1 controls, and the bidirectional
+# overrides and isolates that reorder what is shown.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on written as its escape (\\x1b, \\u202e),
+    so that text from the user's files is shown as text, whatever it holds."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 @dataclass(frozen=True)
@@ -42,14 +59,15 @@ class Problem:
         return ", ".join(parts)
 
     def format(self) -> str:
-        where = self.location()
-        text = f"{self.severity}: {where + ': ' if where else ''}{self.message}"
+        """The problem as lines for a terminal; every part that may quote the user's text is printable()."""
+        where = printable(self.location())
+        text = f"{self.severity}: {where + ': ' if where else ''}{printable(self.message)}"
         if self.value not in (None, ""):
-            text += f" (value: {self.value!r})"
+            text += f" (value: {printable(repr(self.value))})"
         if self.rule:
-            text += f" [rule: {self.rule}]"
+            text += f" [rule: {printable(self.rule)}]"
         if self.hint:
-            text += f"\n    hint: {self.hint}"
+            text += f"\n    hint: {printable(self.hint)}"
         return text
 
     def to_dict(self) -> dict:

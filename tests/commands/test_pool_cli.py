@@ -264,3 +264,9 @@ def test_a_full_disk_or_read_only_folder_on_output_is_a_problem(tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 2 and "disk is full" in err and "parsed.csv" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_by_the_failed_groups_summary_shows_a_key_with_control_characters_escaped(tmp_path, capsys):
+    text = "g,yi,vi\na,0.1,0.1\na,0.3,0.2\nb\x1b]0;PWN\x07,0.2,0.1\n"  # synthetic: a hostile key with one study
+    code, out, err = run(capsys, write(tmp_path, text), "--measure", "GEN", "--method", "REML", "--by", "g")
+    assert code == 1 and "g = b\\x1b]0;PWN\\x07: 1 usable study" in err and "\x1b" not in err

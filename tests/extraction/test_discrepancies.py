@@ -37,6 +37,14 @@ def test_report_lists_cells_and_agreement(double):
     assert "UNRESOLVED" in format_report(report)
 
 
+def test_the_text_report_shows_hostile_cells_escaped(double):
+    root, config, _ = double
+    report = discrepancy_report(config, root)
+    report["discrepancies"][0].update(key="S1\x1b[2J", first="2.5\x07")
+    text = format_report(report)
+    assert "S1\\x1b[2J" in text and "\x1b" not in text and "\x07" not in text
+
+
 def test_validation_and_pooling_refuse_unresolved(double, helpers):
     root, config, second = double
     rules = [p.rule for p in validate_review(config, root) if p.severity == "error"]

@@ -229,6 +229,10 @@ def _leave_loaded_objects_to_refcounts() -> None:
 
 
 def _clip(line: str, width: int = 300) -> str:
+    """A summary line for the terminal: printable (a group's key is the user's text) and at most `width` long."""
+    from metasr.errors import printable
+
+    line = printable(line)
     return line if len(line) <= width else line[:width - 3] + "..."
 
 

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from metasr.errors import Problem
+from metasr.errors import Problem, printable
 from metasr.extraction.sheets import NARRATIVE_KEY, OUTCOME_KEY, STUDY_KEY, read_sheet
 from metasr.io import read_csv
 from metasr.rob import ALL_COLUMNS
@@ -210,4 +210,4 @@ def format_report(report: dict) -> str:
     for d in report["discrepancies"]:
         flag = "resolved" if d["resolved"] else "UNRESOLVED"
         lines.append(f"  [{flag}] {d['sheet']} {d['key']} {d['column']}: {d['first']!r} vs {d['second']!r}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # sheet names, keys and cells are the user's text
