@@ -115,3 +115,17 @@ def test_a_leading_blank_line_does_not_hide_a_web_of_science_export(fixtures, tm
     path = tmp_path / "wos.txt"
     path.write_text("\n" + (fixtures / "wos_tagged_12.txt").read_text(encoding="utf-8-sig"), encoding="utf-8")
     assert read_export(path).format == "wos"
+
+
+@pytest.mark.parametrize("export, line", [
+    ("TY  - JOUR\nTI  - A real title\nER  - \n\nTY  - JOUR\nER  - \n", 5),  # SYNTHETIC: an empty RIS record
+    ("TY  - JOUR\nER  - \nTY  - JOUR\nTI  - A real title\nER  - \nTY  - BOOK\nER  - \n", 1),  # SYNTHETIC
+])
+def test_an_empty_record_is_refused_at_its_line(tmp_path, export, line):
+    path = tmp_path / "export.txt"
+    path.write_text(export)
+    with pytest.raises(InputError) as info:
+        parse_export(path)
+    problem = info.value.problems[0]
+    assert problem.rule == "empty record" and problem.row == line and problem.file == str(path)
+    assert len(info.value.problems) == export.count("TY  - ") - export.count("TI  - ")

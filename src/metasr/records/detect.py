@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from metasr.errors import InputError, Problem
+from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.io import read_bytes
 from metasr.records.formats import bibtex, csv, endnote_xml, medline, ovid, ris, wos
+from metasr.records.table import FIELDS
 
 # Order matters: the most specific signatures first (an Ovid record contains RIS-like tags,
 # a CSV header can contain the word "title" that any text has).
@@ -133,4 +134,30 @@ def parse_export(path: str | Path, fmt: str | None = None, mapping: dict | None 
         raise InputError(Problem(message=f"no records found in {name} export", file=export.path,
                                  row=1, rule="export file format",
                                  hint="the file has a recognised header but no records"))
+    raise_if_errors(empty_record_problems(records, export.path, name))
     return ExportText(export.path, export.text, export.encoding, name), records
+
+
+# A record type alone (RIS `TY`, a BibTeX entry type) says nothing about a report.
+_CONTENT_FIELDS = [f for f in FIELDS if f != "publication_type"]
+
+
+def empty_record_problems(records: list[dict], path: str, fmt: str) -> list[Problem]:
+    """Records that hold no bibliographic field at all (an RIS `TY`/`ER` pair with nothing between).
+
+    Such a record is refused rather than skipped: it is no report, so it cannot be screened or
+    named in a decision file, yet dropping it would make metasr's count of records identified
+    differ from the database's without a word. The reviewer decides: delete it from the export
+    (noting the edit) or export the search again."""
+    problems = []
+    for number, record in enumerate(records, start=1):
+        if any(str(record.get(f) or "").strip() for f in _CONTENT_FIELDS):
+            continue
+        line = record.get("line")
+        problems.append(Problem(
+            message=f"record {number} of the {fmt} export is empty: no title, authors, year, journal, "
+                    "identifier or abstract", file=path, row=line if isinstance(line, int) else None,
+            rule="empty record",
+            hint="an empty record is no report and cannot be screened; delete it from the export (from "
+                 "this line to its end) and note the edit, or export the search again"))
+    return problems

@@ -106,11 +106,17 @@ def build_flow(unique: dict[str, dict], columns: dict[str, str],
 
 
 def _missing(path: str, stage: str, record: dict, cluster_id: str) -> Problem:
+    title = record.get("title", "")
+    shown = repr(title[:90]) if title else "(no title)"
+    origin = f"{record.get('source_file', '')} line {record.get('line', '')}".strip() if record.get("line") \
+        else record.get("source_file", "")
+    # record_id is the key every record has, titled or not (metasr.screening.keys).
     return Problem(
-        f"record without a {STAGE_LABELS[stage]} decision: {record.get('title', '')[:90]!r} "
-        f"(cluster {cluster_id})",
+        f"record without a {STAGE_LABELS[stage]} decision: {shown} (cluster {cluster_id}"
+        f"{', from ' + origin if origin else ''})",
         file=path, value=_describe(record), rule="every record has a decision",
-        hint=f"add a row for this record to {path}")
+        hint=f"add a row for this record to {path} (its record_id {record.get('record_id', '')!r} names it, "
+             "if no DOI, PMID or title does)")
 
 
 def _unresolved_problems(decisions: list[Decision], allow: bool) -> list[Problem]:

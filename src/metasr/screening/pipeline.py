@@ -159,14 +159,33 @@ def screen_records(records_csv, unique_csv, title_abstract_csv, full_text_csv,
     unresolved conflicts that config allows) are kept in prisma.json under "warnings".
     """
     records_csv, unique_csv = str(records_csv), str(unique_csv)
-    reasons = list(screening_cfg.get("exclusion_reasons") or [])
-    problems = check_sources(sources_cfg)
-    raise_if_errors(problems)
+    raise_if_errors(check_sources(sources_cfg))
     records, unique, record_problems = load_records(records_csv, unique_csv, sources_cfg)
     raise_if_errors(record_problems)
-
-    index = KeyIndex.from_records(records)
     files = {TITLE_ABSTRACT: str(title_abstract_csv), FULL_TEXT: str(full_text_csv)}
+    screened = screen(records, unique, files, screening_cfg, sources_cfg)
+
+    atomic_write_text(out.screening, csv_text(SCREENING_COLUMNS, screening_rows(screened.flow, unique, records)))
+    atomic_write_text(out.conflicts, csv_text(CONFLICT_COLUMNS, conflict_rows(screened.decisions)))
+    atomic_write_text(out.prisma_csv, render_prisma_csv(screened.prisma))
+    atomic_write_text(out.prisma_json, json.dumps(screened.prisma, indent=2, sort_keys=False) + "\n")
+    return screened.prisma
+
+
+@dataclass(frozen=True)
+class Screened:
+    flow: list[ScreenedRecord]
+    decisions: list  # both stages' decisions, title/abstract first
+    prisma: dict
+
+
+def screen(records: list[dict], unique: dict[str, dict], files: dict[str, str], screening_cfg: dict,
+           sources_cfg: dict) -> Screened:
+    """The decision files applied to the de-duplicated records (`records`, `unique` by cluster), nothing
+    written; InputError lists every problem. The workflow's pre-run check calls this on records it
+    de-duplicated in memory, so a decision file's mistakes stop a run before any job starts."""
+    reasons = list(screening_cfg.get("exclusion_reasons") or [])
+    index = KeyIndex.from_records(records)
     ta, ta_problems = read_decisions(files[TITLE_ABSTRACT], TITLE_ABSTRACT, index, reasons)
     ft, ft_problems = read_decisions(files[FULL_TEXT], FULL_TEXT, index, reasons)
     problems = ta_problems + ft_problems
@@ -181,9 +200,4 @@ def screen_records(records_csv, unique_csv, title_abstract_csv, full_text_csv,
     prisma = prisma_counts(records, flow, sources_cfg, reasons, agreement)
     raise_if_errors(check_conservation(prisma))
     prisma["warnings"] = [w.to_dict() for w in warnings]
-
-    atomic_write_text(out.screening, csv_text(SCREENING_COLUMNS, screening_rows(flow, unique, records)))
-    atomic_write_text(out.conflicts, csv_text(CONFLICT_COLUMNS, conflict_rows(ta + ft)))
-    atomic_write_text(out.prisma_csv, render_prisma_csv(prisma))
-    atomic_write_text(out.prisma_json, json.dumps(prisma, indent=2, sort_keys=False) + "\n")
-    return prisma
+    return Screened(flow=flow, decisions=ta + ft, prisma=prisma)

@@ -6,10 +6,12 @@ bad export met by `ingest_records` (or a bad decision file met by `screen_record
 every export and decision file at parse time instead stops such a run before any job starts, and
 `results/` stays as the last good run left it.
 
-What is checked: every export parses (as `ingest_records` parses it), the same export is not
-declared twice, and every decision file reads (columns, decisions, reasons, study ids) with each
-row naming a record that some export holds. What needs the de-duplication (a key that names two
-clusters, two decisions on one cluster, a contradicting override) is left to the jobs.
+What is checked is what the `dedup_records` and `screen_records` jobs check, on the same records:
+every export parses (as `ingest_records` parses it), the same export is not declared twice, the
+de-duplication overrides name records and say `same` or `distinct`, and the records are clustered
+in memory, as the de-duplication job clusters them, so that the decision files are checked against
+the clusters: every record has its one title/abstract decision, every decision names a record.
+Nothing is written but the cache below.
 
 Exports can be large, so the outcome is cached by the files' checksums in
 `.snakemake/metasr/search-check.json` of the review folder: an unchanged search costs one
@@ -25,8 +27,6 @@ from metasr.errors import InputError, Problem
 from metasr.io import atomic_write_text, file_sha256
 
 CACHE = Path(".snakemake") / "metasr" / "search-check.json"
-# Problems that only the de-duplicated records can decide (the records here are not yet merged).
-NEEDS_CLUSTERS = {"unambiguous key", "consistent identifiers", "one decision per record"}
 
 
 def search_files(config: dict) -> list[str]:
@@ -38,10 +38,10 @@ def search_files(config: dict) -> list[str]:
 
 
 def search_problems(config: dict, root: Path) -> list[Problem]:
-    """Every problem of the exports and decision files that the records alone can tell."""
-    from metasr.records.pipeline import parse_file, repeated_exports
-    from metasr.screening.decisions import FULL_TEXT, TITLE_ABSTRACT, read_decisions
-    from metasr.screening.keys import KeyIndex
+    """Every problem of the exports, the overrides and the decision files, and the warnings."""
+    from metasr.records.pipeline import dedup_rows, parse_file, repeated_exports
+    from metasr.screening.decisions import FULL_TEXT, TITLE_ABSTRACT
+    from metasr.screening.pipeline import screen
 
     problems: list[Problem] = []
     rows: list[dict] = []
@@ -54,12 +54,17 @@ def search_problems(config: dict, root: Path) -> list[Problem]:
     problems += repeated_exports(rows)
     if problems:
         return problems
-    index = KeyIndex.from_records([{**row, "cluster_id": row["record_id"]} for row in rows])
+    rows.sort(key=lambda r: (r["source"], int(r["source_index"])))  # load_inputs' order: the same cluster ids
+    overrides = (config["search"].get("dedup") or {}).get("overrides")
     screening = config["screening"]
-    for stage, path in ((TITLE_ABSTRACT, screening["title_abstract"]), (FULL_TEXT, screening["full_text"])):
-        _, found = read_decisions(root / path, stage, index, screening["exclusion_reasons"])
-        problems += [p for p in found if p.rule not in NEEDS_CLUSTERS]
-    return problems
+    files = {TITLE_ABSTRACT: str(root / screening["title_abstract"]), FULL_TEXT: str(root / screening["full_text"])}
+    try:
+        records, unique, _ = dedup_rows(rows, root / overrides if overrides else None)
+        screened = screen(records, {row["cluster_id"]: row for row in unique}, files, screening,
+                          config["search"]["sources"])
+    except InputError as err:
+        return err.problems
+    return [Problem(**warning) for warning in screened.prisma["warnings"]]
 
 
 def check_search_inputs(config: dict, root: Path) -> list[Problem]:
