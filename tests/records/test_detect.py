@@ -129,3 +129,22 @@ def test_an_empty_record_is_refused_at_its_line(tmp_path, export, line):
     problem = info.value.problems[0]
     assert problem.rule == "empty record" and problem.row == line and problem.file == str(path)
     assert len(info.value.problems) == export.count("TY  - ") - export.count("TI  - ")
+
+
+def test_a_stray_byte_in_a_utf8_export_is_an_encoding_error_at_its_line(tmp_path):
+    path = tmp_path / "mixed.ris"  # SYNTHETIC: UTF-8 names, one Latin-1 byte on line 6
+    path.write_bytes("TY  - JOUR\nTI  - Lesions\nAU  - Müller, A.\nER  - \n\nTY  - JOUR\nER  - \n".encode()
+                     .replace(b"TY  - JOUR\nER", b"TY  - JOUR\xe9\nER"))
+    with pytest.raises(InputError) as info:
+        read_export(path)
+    [problem] = info.value.problems
+    assert problem.rule == "encoding" and problem.row == 6 and "line 6 holds" in problem.message
+
+
+def test_a_consistent_cp1252_export_is_read_and_the_encoding_said(tmp_path, caplog):
+    from metasr.records.pipeline import parse_file
+
+    path = tmp_path / "legacy.ris"  # SYNTHETIC
+    path.write_bytes("TY  - JOUR\nTI  - Lésions\nAU  - Müller, A.\nER  - \n".encode("cp1252"))
+    [row] = parse_file(path, source="legacy")
+    assert row["authors"].startswith("Müller") and "read as cp1252" in caplog.text

@@ -1,7 +1,8 @@
 """Read an export file: decode its bytes, normalise line endings, pick the format from content.
 
 Decoding tries UTF-8 (with or without BOM) and falls back to Windows-1252 / Latin-1, which is what
-EndNote, Excel and R write on Windows; the choice is reported in `ExportText.encoding`. The
+EndNote, Excel and R write on Windows; the choice is reported in `ExportText.encoding` (and logged
+when it is not UTF-8). A file that is UTF-8 apart from a few stray bytes is refused at their lines. The
 format is decided from the first few kilobytes (tags, markers, headers), never from the file
 name alone, because databases and reference managers use `.txt` for four different formats; the
 extension only breaks ties between formats whose content both match.
@@ -62,6 +63,7 @@ def decode(data: bytes, path: str) -> tuple[str, str]:
                         "(the file is damaged, or binary data was pasted into it)",
                 file=str(path), row=_line_at(body, err.start), rule="export file format",
                 hint="export the search again")) from None
+        raise_if_errors(_mixed_encoding_problems(body, path))
         text, encoding = _legacy_text(data)
     binary = _BINARY.search(text)
     if binary:
@@ -76,6 +78,27 @@ def decode(data: bytes, path: str) -> tuple[str, str]:
 
 def _line_at(data: bytes, offset: int) -> int:
     return normalise_newlines(data[:offset].decode("utf-8", errors="replace")).count("\n") + 1
+
+
+def _mixed_encoding_problems(body: bytes, path: str) -> list[Problem]:
+    """A file that holds valid UTF-8 beside bytes that are not: mostly UTF-8 with a stray byte.
+
+    Read as Windows-1252 it would decode without a word, every accented letter of the UTF-8 part
+    turned into two (Müller -> MÃ¼ller), which also keeps duplicates apart. A file consistently in
+    Windows-1252 or Latin-1 has no valid UTF-8 multi-byte sequence (in practice), so it is still read
+    as such."""
+    text = body.decode("utf-8", errors="surrogateescape")
+    if not any(ord(ch) > 0x7F and not 0xDC80 <= ord(ch) <= 0xDCFF for ch in text):
+        return []
+    lines = [number for number, line in enumerate(text.split("\n"), start=1)
+             if any(0xDC80 <= ord(ch) <= 0xDCFF for ch in line)]
+    shown = ", ".join(map(str, lines[:10])) + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
+    return [Problem(
+        message=f"the file is UTF-8 but {'lines' if len(lines) > 1 else 'line'} {shown} "
+                f"{'hold' if len(lines) > 1 else 'holds'} bytes that are not UTF-8 (a character typed or pasted "
+                "in another encoding)",
+        file=str(path), row=lines[0], rule="encoding",
+        hint="retype the characters at those lines in an editor saving UTF-8, or export the search again")]
 
 
 def _legacy_text(data: bytes) -> tuple[str, str]:

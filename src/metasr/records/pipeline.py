@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from metasr.errors import InputError, Problem, raise_if_errors
+from metasr.errors import InputError, Problem, printable, raise_if_errors
 from metasr.io import StepFiles, parse_csv_text, read_csv_rows, write_csv
 from metasr.records.dedup import AUDIT_COLUMNS, Clustering, cluster_records, read_overrides
 from metasr.records.detect import parse_export
@@ -64,6 +64,9 @@ def parse_file(path, source: str | None = None, database: str = "", fmt: str | N
                  "in the config, or --format): give `auto` to have the format recognised")
         raise InputError([dataclasses.replace(problem, hint=f"{problem.hint}; {given}" if problem.hint else given)
                           for problem in err.problems]) from None
+    if export.encoding not in ("utf-8", "utf-8-sig"):
+        log.warning(f"{printable(str(path))}: not UTF-8; read as {export.encoding} (re-save as UTF-8 if names "
+                    "look wrong in records.csv)")
     rows = build_table(raw, source or source_name(path), Path(path).name, database, export.format)
     for warning in unreadable_values(raw, rows, path):
         log.warning(warning.format())
