@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
 
 from metasr.config import load_config
 from metasr.errors import InputError
-from metasr.extraction.sheets import NARRATIVE_COLUMNS, OUTCOME_COLUMNS, STUDY_COLUMNS
+from metasr.extraction.sheets import NARRATIVE_COLUMNS, OUTCOME_SHEET_COLUMNS, STUDY_COLUMNS
 from metasr.extraction.validate import validate_review
+from metasr.measures import ids
 from metasr.starter import init_from_table, init_review
 
 BCG = Path(__file__).resolve().parent / "fixtures" / "review_folders" / "bcg.csv"
@@ -28,7 +30,8 @@ def test_starter_is_valid_and_every_row_says_example(tmp_path, with_search):
     config = load_config(folder / "config.yaml")  # paths exist, schema holds
     assert bool(config.get("search")) == with_search
     assert header(folder / "data/extraction/studies.csv") == STUDY_COLUMNS
-    assert header(folder / "data/extraction/outcomes/example_outcome.csv") == OUTCOME_COLUMNS
+    # every column the outcome sheet's schema has, so each form's cells (events, n, r, es_id, ...) are there
+    assert header(folder / "data/extraction/outcomes/example_outcome.csv") == OUTCOME_SHEET_COLUMNS
     assert header(folder / "data/extraction/narrative.csv") == NARRATIVE_COLUMNS
     for path in written:
         if path.suffix == ".csv":
@@ -104,6 +107,89 @@ def test_table_problems_name_row_and_column(tmp_path, text, measure, rule):
 
 
 def test_bcg_table_gives_thirteen_trials(tmp_path):
-    init_from_table(tmp_path / "r", BCG, "OR")
+    # dat.bcg names two trials 'Rosenthal et al' (1960, 1961) and two 'Comstock et al' (1974, 1976)
+    _, notes = init_from_table(tmp_path / "r", BCG, "OR")
     with open(tmp_path / "r/data/extraction/studies.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 13
+    assert [(p.rule, p.row) for p in notes] == [("study-year", 4), ("study-year", 12)]
+
+
+def test_starter_config_lists_every_measure(tmp_path):
+    init_review(tmp_path / "r")
+    comment = " ".join(line for line in (tmp_path / "r/config.yaml").read_text().splitlines()
+                       if line.startswith("#"))
+    listed = set(re.findall(r"\b[A-Z]{2,5}\b", comment.split("measure:", 1)[1].split("higher_is")[0]))
+    assert set(ids()) <= listed
+
+
+def rows_of(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+# Real data: R's metadat dat.konstantopoulos2011 (schools within districts), districts 11, 12 and 644;
+# district 644's schools carry the years 1995 and 1994.
+KONSTANTOPOULOS = ("study,year,es_id,yi,vi\n"
+                   "D11,1976,school1,-0.18,0.118\nD11,1976,school2,-0.22,0.118\n"
+                   "D12,1989,school1,0.13,0.014\nD12,1989,school2,-0.26,0.014\n"
+                   "D644,1995,school1,0.12,0.087\nD644,1995,school2,0.61,0.082\n"
+                   "D644,1994,school3,0.04,0.067\nD644,1994,school4,-0.05,0.067\n")
+
+
+def test_a_study_with_several_rows_is_one_study_with_several_effect_sizes(tmp_path):
+    table = write(tmp_path / "konst.csv", KONSTANTOPOULOS)
+    _, notes = init_from_table(tmp_path / "r", table, "GEN")
+    studies = rows_of(tmp_path / "r/data/extraction/studies.csv")
+    assert [(s["study_id"], s["year"]) for s in studies] == [("D111976", "1976"), ("D121989", "1989"),
+                                                             ("D6441994", "1994")]
+    assert "1995 in rows 6, 7" in studies[2]["notes"]
+    assert [(p.rule, p.severity, p.row) for p in notes if p.rule == "study-year"] == [("study-year", "warning", 6)]
+    rows = rows_of(tmp_path / "r/data/extraction/outcomes/outcome.csv")
+    assert [r["es_id"] for r in rows] == ["school1", "school2"] * 2 + ["school1", "school2", "school3", "school4"]
+    assert [r["study_id"] for r in rows].count("D6441994") == 4
+    config = load_config(tmp_path / "r" / "config.yaml")
+    assert config["outcomes"]["outcome"]["dependence"]["method"] == "multilevel"
+    assert any(p.rule == "dependence" for p in notes)
+    assert not [p for p in validate_review(config, tmp_path / "r") if p.severity == "error"]
+
+
+def test_independent_studies_get_no_dependence_settings(tmp_path):
+    init_from_table(tmp_path / "r", write(tmp_path / "t.csv", "study,yi,vi\nA,0.1,0.01\nB,0.2,0.02\n"), "GEN")
+    assert "dependence" not in load_config(tmp_path / "r" / "config.yaml")["outcomes"]["outcome"]
+    assert "es_id" not in header(tmp_path / "r/data/extraction/outcomes/outcome.csv")
+
+
+def test_rows_nothing_tells_apart_are_refused(tmp_path):
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "r", write(tmp_path / "t.csv", "study,yi,vi\nA,0.1,0.01\nA,0.2,0.02\n"), "GEN")
+    [problem] = info.value.problems
+    assert (problem.rule, problem.row) == ("distinct-rows", 3) and "es_id" in problem.hint
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_columns_are_refused_with_the_accepted_ones(tmp_path):
+    table = write(tmp_path / "t.csv", "study,cluster,yi,vi,es_id\nA,1,0.1,0.01,a\n")
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "r", table, "GEN")
+    [problem] = info.value.problems
+    assert (problem.rule, problem.column, problem.row) == ("known-column", "cluster", 1)
+    assert "es_id" in problem.hint and "yi" in problem.hint
+    assert not (tmp_path / "r").exists()
+
+
+def test_sheet_columns_of_the_table_are_carried_over(tmp_path):
+    table = write(tmp_path / "t.csv", "study,comparison,timepoint,subgroup,unit,notes,yi,sei\n"
+                                      "A,drug vs placebo,12 weeks,men,points,Table 3,0.1,0.2\n")
+    init_from_table(tmp_path / "r", table, "GEN")
+    [row] = rows_of(tmp_path / "r/data/extraction/outcomes/outcome.csv")
+    assert (row["comparison"], row["timepoint"], row["subgroup"], row["unit"], row["notes"]) == \
+        ("drug vs placebo", "12 weeks", "men", "points", "Table 3")
+
+
+def test_single_group_tables_take_es_id_but_not_shared_group(tmp_path):
+    init_from_table(tmp_path / "r", write(tmp_path / "t.csv", "study,es_id,ri,ni\nA,x,0.3,40\nA,y,0.2,40\n"),
+                    "ZCOR")
+    assert [r["es_id"] for r in rows_of(tmp_path / "r/data/extraction/outcomes/outcome.csv")] == ["x", "y"]
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "s", write(tmp_path / "u.csv", "study,shared_group,ri,ni\nA,1,0.3,40\n"), "ZCOR")
+    assert info.value.problems[0].column == "shared_group"

@@ -4,8 +4,10 @@ Two ways to start:
 - `init_review`: a commented config and every sheet with its header and one EXAMPLE row (with or
   without a search stage), for a review that starts from scratch;
 - `init_from_table`: a review built from a table of study-level data the reviewer already has
-  (metafor-style columns, one row per study and outcome), for a re-analysis or an update. Each row
-  becomes an outcome-sheet row in the form its columns give; its `derivation` says where it came from.
+  (metafor-style columns, one row per effect size: `metasr.table_layouts`), for a re-analysis or an
+  update. Each row becomes an outcome-sheet row in the form its columns give; its `derivation` says
+  where it came from. A study with several effect sizes in an outcome gets the outcome's
+  `dependence` settings, which the run needs for them.
 
 Sheet headers come from the modules that read the sheets, so a starter can never fall behind them.
 """
@@ -14,16 +16,20 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from metasr.dependence import DEFAULT_RHO, METHODS
 from metasr.errors import InputError, Problem
 from metasr.extraction.sheets import (
     NARRATIVE_COLUMNS,
     OUTCOME_COLUMNS,
+    OUTCOME_KEY,
+    OUTCOME_SHEET_COLUMNS,
     SINGLE_OUTCOME_COLUMNS,
     STUDY_COLUMNS,
     format_cell,
@@ -31,8 +37,9 @@ from metasr.extraction.sheets import (
 from metasr.folder import CONFIG_NAMES
 from metasr.io import csv_text, read_csv
 from metasr.level import Z
-from metasr.measures import FAMILIES, accepts_reported, get, ids, is_ratio, known
+from metasr.measures import FAMILIES, accepts_reported, get, ids, in_family, is_ratio, known
 from metasr.resources import RESOURCES
+from metasr.table_layouts import ROW_COLUMNS, STUDY_COLUMN_NAMES, TABLE_FORMS, accepted_columns, layouts_text
 
 STARTER = RESOURCES / "starter"
 EXAMPLE_STUDY = "EXAMPLE1"
@@ -68,7 +75,28 @@ def _outcome_yaml(outcomes: dict[str, dict]) -> str:
             if o.get(key) is not None:
                 value = o[key]
                 lines.append(f"    {key}: {_yaml_scalar(value)}")
+        if o.get("dependence"):
+            lines += _dependence_yaml(o["dependence"])
     return "\n".join(lines)
+
+
+def _dependence_yaml(dependence: dict) -> list[str]:
+    comment = ("Some studies give this outcome several effect sizes: the run needs to know how to pool them. "
+               f"Choose the method ({', '.join(METHODS)}) and rho, the assumed correlation of a study's sampling "
+               "errors (0 when its effect sizes come from different participants); docs/formats.md, "
+               "outcomes.<id>.dependence.")
+    lines = [f"    # {line}" for line in textwrap.wrap(comment, 94, break_on_hyphens=False)] + ["    dependence:"]
+    return lines + [f"      {key}: {value if isinstance(value, float) else _yaml_scalar(value)}"
+                    for key, value in dependence.items()]
+
+
+def measures_comment() -> str:
+    """The config's list of measures, by the data a study gives (from the measure registry)."""
+    groups = "; ".join(f"{', '.join(in_family(family))} ({family})" for family in FAMILIES
+                       if family != "generic" and in_family(family))
+    text = (f"measure: {groups}; {', '.join(in_family('generic'))} (generic: an effect with its variance, "
+            "SE or CI). higher_is: which direction is worse for patients (for the figures).")
+    return "\n".join(f"# {line}" for line in textwrap.wrap(text, 98, break_on_hyphens=False))
 
 
 def _yaml_scalar(value) -> str:
@@ -122,7 +150,7 @@ def _example_sheets(with_search: bool) -> dict[str, str]:
                  "notes": "EXAMPLE row: replace or delete it"}
     files = {
         "data/extraction/studies.csv": _csv_text(STUDY_COLUMNS, [study]),
-        f"data/extraction/outcomes/{EXAMPLE_OUTCOME}.csv": _csv_text(OUTCOME_COLUMNS, [outcome]),
+        f"data/extraction/outcomes/{EXAMPLE_OUTCOME}.csv": _csv_text(OUTCOME_SHEET_COLUMNS, [outcome]),
         "data/extraction/narrative.csv": _csv_text(NARRATIVE_COLUMNS, [narrative]),
     }
     if with_search:
@@ -144,38 +172,24 @@ def init_review(folder: str | Path, with_search: bool = True, force: bool = Fals
                                   "unit": "points", "higher_is": "worse"}}
     context = dict(title="EXAMPLE review (replace this title)", review_id=_review_id(folder),
                    folder_hint=str(folder), with_search=with_search, from_csv=None,
-                   outcomes_yaml=_outcome_yaml(outcomes))
+                   outcomes_yaml=_outcome_yaml(outcomes), measures_comment=measures_comment())
     files = {"config.yaml": _render("config.yaml.j2", **context), "README.md": _render("README.md.j2", **context),
              **_example_sheets(with_search)}
     return _write(folder, files)
 
 
 # ---------------------------------------------------------------------------------------------
-# Starting from a table of study-level data
-
-# Which metafor-style columns make which outcome-sheet form: (form, {table column: sheet column});
-# the forms copied as they are come from the measure registry's families.
-# The first form whose columns a row fills wins (so `ti` is person-time beside `xi`, as for
-# metafor's rate measures, and a t statistic beside n1i and n2i). For ratio measures the table's
-# yi is on the log scale (metafor's convention), the sheet's `effect` on the ratio scale.
-TABLE_FORMS = (
-    ("mean_sd", {"m1i": "mean1", "sd1i": "sd1", "n1i": "n1", "m2i": "mean2", "sd2i": "sd2", "n2i": "n2"}),
-    *((family.sheet_forms[0], family.sheet_columns) for family in FAMILIES.values() if family.sheet_columns),
-    ("events_n", {"ai": "events1", "bi": None, "ci": "events2", "di": None}),
-    ("t_stat", {"ti": "t_stat", "n1i": "n1", "n2i": "n2"}),
-    ("effect_ci", {"yi": "effect", "ci_lb": "effect_ci_lb", "ci_ub": "effect_ci_ub"}),
-    ("effect_se", {"yi": "effect", "sei": "effect_se"}),
-    ("effect_se", {"yi": "effect", "vi": None}),
-)
-STUDY_COLUMN_NAMES = ("study_id", "study", "label", "author", "authors")
+# Starting from a table of study-level data (the columns it may have: metasr.table_layouts)
 
 
 @dataclass
 class TableImport:
-    """What a study-level table gives: studies, one sheet of rows per outcome, and problems."""
+    """What a study-level table gives: studies, one sheet of rows per outcome, the studies that give
+    an outcome several effect sizes, and problems (warnings: what the import decided for the user)."""
 
     studies: dict[str, dict] = field(default_factory=dict)
     rows: dict[str, list[dict]] = field(default_factory=dict)
+    dependent: dict[str, list[str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -198,7 +212,7 @@ def _number(row: dict, column: str) -> float | None:
 
 
 def _form_of(row: dict, columns: set[str]):
-    for form, mapping in TABLE_FORMS:
+    for form, mapping, _ in TABLE_FORMS:
         if set(mapping) <= columns and all((row.get(c) or "").strip() for c in mapping):
             return form, mapping
     return None, None
@@ -252,92 +266,255 @@ def _effect_row(values: dict, form: str, measure: str, out: dict) -> dict:
             "effect_ci_lb": math.exp(lb), "effect_ci_ub": math.exp(ub)}
 
 
+def _single_group(measure: str) -> bool:
+    return FAMILIES[get(measure).family].groups == 1
+
+
+def sheet_row_columns(measure: str) -> tuple[str, ...]:
+    """The outcome-sheet columns a table may carry for a measure (a single group shares no group)."""
+    return tuple(c for c in ROW_COLUMNS if not (_single_group(measure) and c == "shared_group"))
+
+
+def _unknown_columns(header: list[str], measure: str, file: str) -> list[Problem]:
+    accepted = accepted_columns(sheet_row_columns(measure))
+    return [Problem(message=f"column '{column}' is not one that --from-csv imports", file=file, row=1,
+                    column=column, value=column, rule="known-column",
+                    hint=f"rename it to one of: {', '.join(accepted)}; or delete it (study characteristics such "
+                         "as moderators go in studies.csv after the import)")
+            for column in header if column not in accepted]
+
+
 def read_study_table(path: str | Path, measure: str) -> TableImport:
-    """Studies and outcome-sheet rows from a table of study-level data (see TABLE_FORMS)."""
+    """Studies and outcome-sheet rows from a table of study-level data (metasr.table_layouts).
+
+    The study column names each row's study; rows naming one study are its effect sizes
+    (`_name_studies` says when their years make them different studies)."""
     path = Path(path)
     if not known(measure):
         raise InputError(Problem(message=f"unknown measure {measure!r}", value=measure, rule="measure",
                                  hint=f"use one of {', '.join(ids())}"))
     header, table = read_csv(path, strip=True)
-    result = TableImport()
     study_column = next((c for c in STUDY_COLUMN_NAMES if c in header), None)
     if study_column is None:
         raise InputError(Problem(message="no study column", file=str(path), row=1, rule="required-column",
                                  hint=f"name the study of each row in a column called one of: "
                                       f"{', '.join(STUDY_COLUMN_NAMES)}"))
-    columns = set(header)
+    unknown = _unknown_columns(header, measure, str(path))
+    if unknown:
+        raise InputError(unknown)
+    result = TableImport()
+    lines: dict[str, list[int]] = {}  # study key -> its rows, in file order
+    years: dict[str, dict[str, list[int]]] = {}  # study key -> {year (or ''): its rows}
     for line, raw in enumerate(table, start=2):
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        if not any(row.values()):
-            continue
-        _import_row(row, line, study_column, columns, measure, str(path), result)
-    if result.problems:
+        if any(row.values()) and _import_row(row, line, study_column, set(header), measure, str(path), result):
+            lines.setdefault(row[study_column], []).append(line)
+            years.setdefault(row[study_column], {}).setdefault(row.get("year", ""), []).append(line)
+    if not result.problems and not result.rows:
+        result.problems.append(Problem(message="the table has no rows", file=str(path), rule="rows",
+                                       hint="one row per study (and outcome)"))
+    if [p for p in result.problems if p.severity == "error"]:
         raise InputError(result.problems)
-    if not result.rows:
-        raise InputError(Problem(message="the table has no rows", file=str(path), rule="rows",
-                                 hint="one row per study (and outcome)"))
+    _name_studies(result, lines, years, str(path))
+    result.problems += _indistinct_rows(result, str(path))
+    if [p for p in result.problems if p.severity == "error"]:
+        raise InputError(result.problems)
+    result.dependent = _dependent_studies(result)
     return result
 
 
 def _import_row(row: dict, line: int, study_column: str, columns: set[str], measure: str, file: str,
-                result: TableImport) -> None:
+                result: TableImport) -> bool:
+    """Add one table row to its outcome's sheet (its study_id is the study key until
+    `_name_studies`); False when the row has a problem."""
     label = row.get(study_column, "")
     if not label:
         result.problems.append(Problem(message="the study is not named", file=file, row=line, column=study_column,
                                        rule="required", hint="give every row its study"))
-        return
+        return False
     form, mapping = _form_of(row, columns)
     if form is None:
         result.problems.append(Problem(
             message="no complete set of effect columns", file=file, row=line, rule="effect-columns",
-            hint="give m1i, sd1i, n1i, m2i, sd2i, n2i (means), ai, n1i, ci, n2i or ai, bi, ci, di (events), "
-                 "x1i, t1i, x2i, t2i (events and person-time), or yi with sei, vi or ci_lb and ci_ub"))
-        return
+            hint=f"give one of: {layouts_text()}"))
+        return False
     sheet_row = _sheet_row(row, form, mapping, measure, file, line, result.problems)
     if sheet_row is None:
-        return
-    year = row.get("year", "")
-    shown = f"{label} {year}" if year and year not in label else label
-    study_id = _study_id(shown, result.studies)
-    result.studies.setdefault(study_id, {"study_id": study_id, "record_id": study_id, "label": shown,
-                                         "year": int(year) if year.isdigit() else None,
-                                         "notes": f"imported from {Path(file).name}"})
-    outcome = _slug(row.get("outcome") or "outcome", "outcome")
-    sheet_row.update(study_id=study_id, comparison=row.get("comparison") or "as in the table",
-                     record_id=study_id, source_location=f"{Path(file).name} row {line}",
-                     derivation=f"imported from {Path(file).name} row {line} ({', '.join(mapping)})")
-    result.rows.setdefault(outcome, []).append(sheet_row)
+        return False
+    if row.get("shared_group") and row["shared_group"] not in ("1", "2"):
+        result.problems.append(Problem(message="shared_group must be 1 or 2 (or empty)", file=file, row=line,
+                                       column="shared_group", value=row["shared_group"], rule="shared-group",
+                                       hint="the group (1 or 2) this row shares with the study's other rows"))
+        return False
+    name = Path(file).name
+    sheet_row.update({c: row[c] for c in sheet_row_columns(measure) if row.get(c)})
+    sheet_row.update(study_id=label, comparison=row.get("comparison") or "as in the table",
+                     source_location=f"{name} row {line}",
+                     derivation=f"imported from {name} row {line} ({', '.join(mapping)})")
+    result.rows.setdefault(_slug(row.get("outcome") or "outcome", "outcome"), []).append(sheet_row)
+    return True
+
+
+def _name_studies(result: TableImport, lines: dict[str, list[int]], years: dict[str, dict[str, list[int]]],
+                  file: str) -> None:
+    """The studies, in file order, and each row's study id.
+
+    The study column names the study; its rows' years decide only when they disagree. If the
+    table tells those rows apart as effect sizes of one study (es_id, comparison or timepoint),
+    they are one study: splitting it by year would pool its effect sizes as separate studies
+    (dat.konstantopoulos2011: one district's schools in 1994 and 1995). Its year in the studies
+    sheet is the earliest (a study is dated by its first report; a later year on some rows is
+    usually a later report or wave of it), and its notes keep every year. Rows that would be the
+    same effect size of one study are, as in a citation, different studies of the same name
+    (dat.bcg: Rosenthal et al 1960 and 1961 are two trials). Either way the import says so."""
+    study_of_line: dict[int, str] = {}
+    for key, rows in lines.items():
+        given = years.get(key, {})
+        if len([y for y in given if y]) < 2:
+            year = next((y for y in given if y), "")
+            study_of_line.update(dict.fromkeys(rows, _add_study(result, key, year, file, "")))
+        elif _told_apart(result, key):
+            study_of_line.update(dict.fromkeys(rows, _merge_years(result, key, given, rows[0], file)))
+        else:
+            for year in sorted(given, key=_year_order):
+                study_of_line.update(dict.fromkeys(given[year], _add_study(result, key, year, file, "")))
+            result.problems.append(Problem(
+                message=f"study '{key}' has rows with different years ({_years_text(given)}) that are not told "
+                        "apart as effect sizes of one study: imported as one study per year", file=file,
+                row=rows[0], column="year", value=", ".join(given), rule="study-year", severity="warning",
+                hint="if they are one study, give its rows one year, or es_id values saying which effect size "
+                     "each row is"))
+    for sheet_rows in result.rows.values():
+        for row in sheet_rows:
+            row["study_id"] = row["record_id"] = study_of_line[_row_line(row)]
+
+
+def _told_apart(result: TableImport, key: str) -> bool:
+    """Whether a study's rows are different effect sizes by the outcome sheet's key."""
+    for rows in result.rows.values():
+        seen = [tuple(str(r.get(c) or "") for c in OUTCOME_KEY) for r in rows if r["study_id"] == key]
+        if len(seen) != len(set(seen)):
+            return False
+    return True
+
+
+def _merge_years(result: TableImport, key: str, given: dict[str, list[int]], first: int, file: str) -> str:
+    year = min((y for y in given if y), key=_year_order)
+    listed = _years_text(given)
+    result.problems.append(Problem(
+        message=f"study '{key}' has rows with different years ({listed}): imported as one study of {year}, "
+                "its rows as its effect sizes", file=file, row=first, column="year", value=", ".join(given),
+        rule="study-year", severity="warning",
+        hint="a study is dated by its earliest year; if its rows are different studies, give them different "
+             "names in the study column"))
+    return _add_study(result, key, year, file, f"; its rows give the years {listed}: the earliest is kept")
+
+
+def _years_text(given: dict[str, list[int]]) -> str:
+    return "; ".join(f"{year or 'no year'} in row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))}"
+                     for year, rows in sorted(given.items(), key=lambda item: _year_order(item[0])))
+
+
+def _add_study(result: TableImport, key: str, year: str, file: str, notes: str) -> str:
+    shown = f"{key} {year}" if year and year not in key else key
+    sid = _study_id(shown, result.studies)
+    result.studies[sid] = {"study_id": sid, "record_id": sid, "label": shown,
+                           "year": int(year) if year.isdigit() else None,
+                           "notes": f"imported from {Path(file).name}{notes}"}
+    return sid
+
+
+def _year_order(year: str) -> tuple:
+    return (0, int(year), "") if year.isdigit() else (1, 0, year)
 
 
 def _study_id(label: str, studies: dict) -> str:
-    """A valid study id from the label with its year (letters first), the same for every row of
-    one study (rows with the same label and year are one study)."""
+    """A new valid study id from a study's label with its year (letters first)."""
     base = re.sub(r"[^A-Za-z0-9_.-]+", "", label.title().replace(" ", ""))
     if not base or not base[0].isalpha():
         base = f"S{base}"
-    for sid, study in studies.items():
-        if study["label"] == label:
-            return sid
     sid, n = base, 2
     while sid in studies:
         sid, n = f"{base}_{n}", n + 1
     return sid
 
 
-def init_from_table(folder: str | Path, table_csv: str | Path, measure: str, force: bool = False) -> list[Path]:
-    """Write a review (no search stage) whose studies and outcome sheets come from `table_csv`."""
+def _row_line(row: dict) -> int:
+    return int(row["source_location"].rsplit(" ", 1)[1])
+
+
+def _indistinct_rows(result: TableImport, file: str) -> list[Problem]:
+    """Rows of one study and outcome that the outcome sheet's key cannot tell apart."""
+    problems = []
+    for rows in result.rows.values():
+        first: dict[tuple, int] = {}
+        for row in rows:
+            key = tuple(str(row.get(c) or "") for c in OUTCOME_KEY)
+            line = _row_line(row)
+            if key not in first:
+                first[key] = line
+                continue
+            problems.append(Problem(
+                message=f"this row and row {first[key]} are both study {row['study_id']} with nothing to tell them "
+                        f"apart ({', '.join(c for c in OUTCOME_KEY if c != 'study_id')} are the same)",
+                file=file, row=line, rule="distinct-rows",
+                hint="add an es_id column saying which effect size of the study each row is (e.g. the school, "
+                     "the measure), or comparison / timepoint columns; a study's rows with different es_id are "
+                     "pooled as dependent effect sizes of one study"))
+    return problems
+
+
+def _dependent_studies(result: TableImport) -> dict[str, list[str]]:
+    """{outcome: the studies that give it several effect sizes} (rows that differ only by subgroup
+    are combined into one effect size, so they do not count)."""
+    out = {}
+    for oid, rows in result.rows.items():
+        sizes: dict[str, set] = {}
+        for row in rows:
+            sizes.setdefault(row["study_id"], set()).add(tuple(str(row.get(c) or "") for c in OUTCOME_KEY
+                                                                 if c != "subgroup"))
+        several = sorted(sid for sid, keys in sizes.items() if len(keys) > 1)
+        if several:
+            out[oid] = several
+    return out
+
+
+def _dependence_note(config: Path, oid: str, studies: list[str]) -> Problem:
+    return Problem(file=str(config),
+        message=f"outcome '{oid}': {len(studies)} studies give several effect sizes ({', '.join(studies[:5])}"
+                f"{', ...' if len(studies) > 5 else ''}); config.yaml pools them by the three-level model "
+                f"(dependence method multilevel, rho {DEFAULT_RHO})",
+        key=f"outcomes.{oid}.dependence", rule="dependence", severity="warning",
+        hint="check the outcome's dependence settings in config.yaml: the method (" + ", ".join(METHODS)
+             + ") and rho (0 when a study's effect sizes come from different participants)")
+
+
+def _sheet_columns(measure: str, rows: list[dict]) -> list[str]:
+    """The outcome sheet's columns for a measure, with the optional ones (es_id, ...) its rows use."""
+    base = set(SINGLE_OUTCOME_COLUMNS if _single_group(measure) else OUTCOME_COLUMNS)
+    return [c for c in OUTCOME_SHEET_COLUMNS if c in base or any(row.get(c) not in (None, "") for row in rows)]
+
+
+def init_from_table(folder: str | Path, table_csv: str | Path, measure: str,
+                    force: bool = False) -> tuple[list[Path], list[Problem]]:
+    """Write a review (no search stage) whose studies and outcome sheets come from `table_csv`;
+    return the files written and the warnings saying what the import decided."""
     folder = Path(folder)
     _check_empty(folder, force)
     imported = read_study_table(table_csv, measure)
-    outcomes = {oid: {"label": oid.replace("_", " ").capitalize(), "measure": measure}
-                for oid in sorted(imported.rows)}
+    outcomes: dict[str, dict] = {}
+    for oid in sorted(imported.rows):
+        outcomes[oid] = {"label": oid.replace("_", " ").capitalize(), "measure": measure}
+        if oid in imported.dependent:
+            outcomes[oid]["dependence"] = {"method": "multilevel", "rho": DEFAULT_RHO}
+    notes = imported.problems + [_dependence_note(folder / "config.yaml", oid, studies)
+                                 for oid, studies in sorted(imported.dependent.items())]
     context = dict(title=f"Review imported from {Path(table_csv).name}", review_id=_review_id(folder),
                    folder_hint=str(folder), with_search=False, from_csv=Path(table_csv).name,
-                   outcomes_yaml=_outcome_yaml(outcomes))
+                   outcomes_yaml=_outcome_yaml(outcomes), measures_comment=measures_comment())
     files = {"config.yaml": _render("config.yaml.j2", **context), "README.md": _render("README.md.j2", **context),
              "data/extraction/studies.csv": _csv_text(STUDY_COLUMNS, list(imported.studies.values())),
              "data/extraction/narrative.csv": _csv_text(NARRATIVE_COLUMNS, [])}
-    columns = SINGLE_OUTCOME_COLUMNS if FAMILIES[get(measure).family].groups == 1 else OUTCOME_COLUMNS
     for oid, rows in imported.rows.items():
-        files[f"data/extraction/outcomes/{oid}.csv"] = _csv_text(columns, rows)
-    return _write(folder, files)
+        files[f"data/extraction/outcomes/{oid}.csv"] = _csv_text(_sheet_columns(measure, rows), rows)
+    return _write(folder, files), notes

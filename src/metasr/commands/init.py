@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from metasr.table_layouts import STUDY_COLUMN_NAMES, layouts_text, log_scale_measures, sheet_row_columns_text
 
 
 def register(subparsers) -> None:
@@ -13,9 +16,11 @@ def register(subparsers) -> None:
             "Write a starter review into FOLDER: a commented config.yaml, every sheet with its header and one "
             "row marked EXAMPLE, and a README saying what each file is and what to do next. It runs as it is "
             "(`metasr run FOLDER`). With --from-csv, the review's studies and outcome sheets come from a table "
-            "of study-level data you already have instead (metafor-style columns: study, year, outcome, and "
-            "m1i,sd1i,n1i,m2i,sd2i,n2i | ai,n1i,ci,n2i | ai,bi,ci,di | x1i,t1i,x2i,t2i | yi with sei, vi or "
-            "ci_lb,ci_ub; for RR, OR and IRR yi is on the log scale)."
+            "of study-level data you already have instead, one row per effect size, in metafor-style columns: "
+            f"the study ({' or '.join(STUDY_COLUMN_NAMES)}: rows naming one study are its effect sizes), year, "
+            f"outcome, one of these layouts: {layouts_text()}; and, copied to the outcome sheet, "
+            f"{sheet_row_columns_text()} (es_id tells a study's effect sizes apart). For "
+            f"{', '.join(log_scale_measures())} yi is on the log scale. Any other column is refused."
         ),
     )
     parser.add_argument("folder", metavar="FOLDER", help="the new review folder")
@@ -35,7 +40,9 @@ def handle(args: argparse.Namespace) -> int:
         if not args.measure:
             raise InputError(Problem(message="--from-csv needs --measure", rule="measure",
                                      hint="say how the table's outcomes are pooled, e.g. --measure SMD"))
-        written = init_from_table(args.folder, args.from_csv, args.measure, force=args.force)
+        written, notes = init_from_table(args.folder, args.from_csv, args.measure, force=args.force)
+        for note in notes:
+            print(note.format(), file=sys.stderr)
     else:
         if args.measure:
             raise InputError(Problem(message="--measure is only used with --from-csv", rule="measure",
