@@ -433,21 +433,160 @@ def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:
 
 
 def read_csv(path: str | os.PathLike, strip: bool = False) -> tuple[list[str], list[dict[str, str]]]:
-    """(header, rows as dicts) of a UTF-8 CSV. Short rows get '' for the missing cells; a row with
-    something in cells beyond the header is an InputError (its cells would be misread, or lost),
-    empty trailing cells (a spreadsheet's leftovers) are not."""
+    """(header, rows as dicts) of a UTF-8 CSV. A header that is not one (`header_problems`) and
+    a row of another width than the header (`row_width_problem`) are InputErrors; an empty row
+    stays, as a row of empty cells, so that rows keep their spreadsheet numbers."""
     table = read_csv_rows(path)
     clean = (lambda c: c.strip()) if strip else (lambda c: c)
     header = [clean(c) for c in table[0]] if table else []
-    wide = [Problem(message=f"the row has {len(cells)} cells, the header {len(header)}", file=str(path),
-                    row=number, value=",".join(cells[len(header):])[:80], rule="row-width",
-                    hint="a comma inside a cell needs quotes (a spreadsheet adds them when it saves CSV)")
-            for number, cells in enumerate(table[1:], start=2)
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):])]
-    if wide:
-        raise InputError(wide)
+    problems = header_problems(path, header)
+    if problems:
+        raise InputError(problems)
+    problems = [problem for number, cells in enumerate(table[1:], start=2)
+                if (problem := row_width_problem(path, number, cells, len(header))) is not None]
+    if problems:
+        raise InputError(problems)
     rows = [{h: clean(cells[i]) if i < len(cells) else "" for i, h in enumerate(header)} for cells in table[1:]]
     return header, rows
+
+
+# ---------------------------------------------------------------- the shape of a table
+
+_SAVE_WITH_COMMAS = "save the sheet as CSV with commas (not semicolons) as separators"
+
+
+def header_problems(path, header: Sequence[str]) -> list[Problem]:
+    """What makes the first row of a CSV someone wrote no header: one cell holding semicolons (a
+    sheet saved with semicolons as separators), a number among its cells (the first row is
+    data), a column name twice (names compared without the spaces around them, as readers strip them)."""
+    if len(header) == 1 and ";" in header[0]:
+        return [Problem(message="the header is one cell with semicolons", file=str(path), row=1,
+                        value=header[0][:80], rule="csv-delimiter", hint=_SAVE_WITH_COMMAS)]
+    numbers = [(i, c.strip()) for i, c in enumerate(header, start=1) if _NUMBER.match(c.strip())]
+    if numbers:
+        column, value = numbers[0]
+        return [Problem(message=f"the first row holds a number ('{value}' in column {column}), so it is data, "
+                                "not the header", file=str(path), row=1, value=value, rule="header-row",
+                        hint="insert a first row that names the columns")]
+    first: dict[str, int] = {}
+    problems = []
+    for number, name in enumerate((c.strip() for c in header), start=1):
+        if not name:
+            continue  # columns without a name are the readers' to judge (spreadsheets leave them)
+        if name in first:
+            problems.append(Problem(message=f"column '{name}' appears twice (columns {first[name]} and {number})",
+                                    file=str(path), row=1, column=name, rule="unique-column",
+                                    hint="rename or delete one of the two columns: a reader would take the "
+                                         "values of only one of them"))
+        else:
+            first[name] = number
+    return problems
+
+
+def row_width_problem(path, row: int, cells: Sequence[str], width: int) -> Problem | None:
+    """A row with fewer cells than the header (a cell left out shifts the cells after it), or with
+    something in cells beyond it (an unquoted comma split a cell). An empty row, and empty cells
+    beyond the header (a spreadsheet's leftovers), are not problems."""
+    if len(cells) == width or not any(c.strip() for c in cells):
+        return None
+    if len(cells) > width:
+        beyond = cells[width:]
+        if not any(c.strip() for c in beyond):
+            return None
+        return Problem(message=f"the row has {len(cells)} cells, the header {width}", file=str(path), row=row,
+                       value=",".join(beyond)[:80], rule="row-width",
+                       hint="a comma inside a cell needs quotes (a spreadsheet adds them when it saves CSV)")
+    return Problem(message=f"the row has {len(cells)} cells, the header {width}", file=str(path), row=row,
+                   value=",".join(cells)[:80], rule="row-width",
+                   hint="give the row a cell for every column (an empty cell still needs its comma)")
+
+
+def read_csv_header(path: str | os.PathLike) -> list[str]:
+    """The first row of a CSV file as cells, read without reading the rest (for readers that
+    leave the rest to pandas); [] for an empty file."""
+    try:
+        with open(path, "rb") as handle:
+            data = b""
+            for line in handle:  # a header with a line break inside quotes goes on to the next line
+                data += line
+                if data.count(b'"') % 2 == 0:
+                    break
+    except OSError as err:
+        problem = os_error_problem(err, path, "read")
+        if problem is None:
+            raise
+        raise InputError(problem) from None
+    rows = parse_csv_text(decode_csv(data, path), path)
+    return rows[0] if rows else []
+
+
+def check_header(path: str | os.PathLike, header: Sequence[str]) -> None:
+    """InputError with the header's problems (`header_problems`), if any."""
+    problems = header_problems(path, header)
+    if problems:
+        raise InputError(problems)
+
+
+def check_row_widths(path: str | os.PathLike, width: int, exact: bool = False) -> None:
+    """InputError naming every row of a CSV file whose width is wrong (`row_width_problem`).
+
+    Meant for files pandas reads: its parser stops at a row that is too long, but pads a short
+    one. Unless `exact`, the common file is passed in one pass of byte counts: with no quotes,
+    every line has width - 1 commas exactly when their total is (width - 1) * lines, provided
+    no line has more (which the caller learns from pandas, and then calls this with exact=True).
+    Otherwise every row is parsed (csv module) and measured."""
+    if not exact and _comma_count_fits(path, width):
+        return
+    table = read_csv_rows(path)
+    problems = [problem for number, cells in enumerate(table[1:], start=2)
+                if (problem := row_width_problem(path, number, cells, width)) is not None]
+    if problems:
+        raise InputError(problems)
+
+
+def check_csv_shape(path: str | os.PathLike) -> int:
+    """Before pandas reads a CSV file: InputError for a header that is none and for rows of
+    another width; the header's width (0 for an empty file, which pandas reports)."""
+    header = read_csv_header(path)
+    check_header(path, header)
+    if header:
+        check_row_widths(path, len(header))
+    return len(header)
+
+
+def check_pandas_frame(path: str | os.PathLike, width: int, frame) -> None:
+    """After pandas read (part of) a file `check_csv_shape` passed: a first column taken as the
+    index (pandas does so when the first row has one cell more than the header) means a row is
+    too long, named by the exact check."""
+    import pandas as pd
+
+    if not isinstance(frame.index, pd.RangeIndex):
+        check_row_widths(path, width, exact=True)
+
+
+def _comma_count_fits(path, width: int, block_size: int = 1 << 20) -> bool:
+    """Whether a file without quotes and with one kind of line end has (width - 1) commas per
+    line in total (blank lines at its end not counted)."""
+    commas = line_feeds = returns = 0
+    last = b""
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(block_size), b""):
+                if b'"' in block:
+                    return False
+                commas += block.count(b",")
+                line_feeds += block.count(b"\n")
+                returns += block.count(b"\r")
+                last = block
+    except OSError:
+        return False  # the full check reads the file, and says what the system refused
+    if returns not in (0, line_feeds):
+        return False  # old Mac line ends, or a carriage return inside a cell
+    body = last.rstrip(b"\r\n")
+    if not body.strip():
+        return False  # only blank lines in the last block: count them the long way
+    lines = line_feeds - last[len(body):].count(b"\n") + 1
+    return commas == (width - 1) * lines
 
 
 def plain_frame(frame):

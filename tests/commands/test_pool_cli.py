@@ -215,6 +215,7 @@ def test_an_unreadable_input_is_a_problem(tmp_path, capsys, monkeypatch):
     def denied(path, *args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
+    (tmp_path / "locked.csv").write_text("study,yi,vi\nA,0.1,0.01\n")  # SYNTHETIC; its header is read first
     monkeypatch.setattr(pd, "read_csv", denied)
     code, out, err = run(capsys, tmp_path / "locked.csv", "--measure", "SMD", "--method", "REML")
     assert code == 2 and "permission denied" in err and "locked.csv" in err and "Traceback" not in err

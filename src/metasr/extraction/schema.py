@@ -93,8 +93,6 @@ def coerce(row: dict[str, str]) -> dict:
     """Text cells -> None / int / float / str, ready for the schema and the rules."""
     typed: dict[str, Any] = {}
     for column, text in row.items():
-        if column == "__extra__":
-            continue
         if isinstance(text, str):  # nearly every cell, so tested first (parse time runs this per cell)
             if text == "":
                 typed[column] = None
@@ -126,9 +124,6 @@ def header_problems(name: str, header: list[str], file: str) -> list[Problem]:
     """Unknown columns (typos) and missing required columns, reported once per sheet."""
     allowed = allowed_columns(name)
     required = validator(name).schema.get("required", [])
-    if len(header) == 1 and ";" in header[0]:
-        return [Problem(message="the header is one cell with semicolons", file=file, row=1, value=header[0],
-                        rule="csv-delimiter", hint="save the sheet as CSV with commas (not semicolons) as separators")]
     problems = [Problem(message=f"unknown column '{c}'", file=file, row=1, column=c, value=c, rule="known-column",
                         hint=_did_you_mean(c, [a for a in allowed if a not in header])
                         + f"allowed columns: {', '.join(allowed)}") for c in header if c not in allowed]

@@ -6,12 +6,12 @@ numbers are the ones a spreadsheet shows (header = row 1, first data row = row 2
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from metasr import rob
 from metasr.errors import InputError, Problem
-from metasr.io import read_csv_rows, write_csv
+from metasr.io import check_header, read_csv_rows, row_width_problem, write_csv
 
 STUDY_COLUMNS = [
     "study_id", "record_id", "label", "first_author", "year", "design", "country", "population",
@@ -64,18 +64,22 @@ STUDY_KEY = ("study_id",)
 
 @dataclass
 class Sheet:
-    """A CSV sheet as text: its header and rows (dicts), each row with its spreadsheet row number."""
+    """A CSV sheet as text: its header and rows (dicts), each row with its spreadsheet row number,
+    and the rows of another width than the header (`metasr.io.row_width_problem`), by row number."""
 
     path: str
     header: list[str]
     rows: list[dict[str, str]]
+    width_problems: dict[int, Problem] = field(default_factory=dict)
 
     def numbered(self):
         return [(i + 2, row) for i, row in enumerate(self.rows)]
 
 
 def read_sheet(path: str | Path) -> Sheet:
-    """Read a CSV sheet as text; raise InputError if it is missing, unreadable or not UTF-8 CSV."""
+    """Read a CSV sheet as text; raise InputError if it is missing, unreadable, not UTF-8 CSV or
+    its header is none (`metasr.io.header_problems`). Rows of another width are kept (the cells
+    the header names), their problems in `width_problems`, for validation to report with the rest."""
     path = Path(path)
     if not path.exists():
         raise InputError(Problem(message="file not found", file=str(path), rule="file-exists",
@@ -84,22 +88,19 @@ def read_sheet(path: str | Path) -> Sheet:
     if not table:
         return Sheet(str(path), [], [])
     header = [h.strip() for h in table[0]]
-    rows = []
-    for cells in table[1:]:
-        if not any(c.strip() for c in cells):
-            cells = []  # keep blank lines as empty rows so row numbers match the spreadsheet
-        if len(cells) >= len(header):
-            row = dict(zip(header, map(str.strip, cells), strict=False))  # cells beyond the header: __extra__
-        else:
-            row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
-        if len(cells) > len(header):
-            row["__extra__"] = ",".join(cells[len(header):])
-        rows.append(row)
-    return Sheet(str(path), header, rows)
+    check_header(path, header)
+    sheet = Sheet(str(path), header, [])
+    for rownum, cells in enumerate(table[1:], start=2):
+        problem = row_width_problem(path, rownum, cells, len(header))
+        if problem is not None:
+            sheet.width_problems[rownum] = problem
+        # a blank line stays, as an empty row, so that row numbers match the spreadsheet
+        sheet.rows.append({h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)})
+    return sheet
 
 
 def is_blank(row: dict) -> bool:
-    return not any(v for k, v in row.items() if k != "__extra__")
+    return not any(row.values())
 
 
 def load_studies(path: str | Path):

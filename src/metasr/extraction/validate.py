@@ -8,12 +8,13 @@ min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, 
 0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent, skewness
 (warning), unique-row, unique-study, study-exists, n-consistent, unique-label (warning), overlap-exists,
 csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included, discrepancy,
-moderator-column, analysis-column, subgroup-value; and for files: file-exists, encoding, row-width.
-A sheet that passes these is then converted and its effects computed as the outcome job computes
-them (metasr.extraction.pipeline.outcome_effect_problems): the effect-size computation's own rules
-(metasr.stats.effects: a correlation strictly inside -1..1, a measure's smallest sample, ...) and
-effect in range / variance in range / variance ratio (metasr.stats.checks) are applied here, so the
-job meets none of them. dependence-declared is metasr.dependence's.
+moderator-column, analysis-column, subgroup-value; and for files: file-exists, encoding, row-width,
+unique-column, header-row. A sheet that passes these is then converted and its effects computed as
+the outcome job computes them (metasr.extraction.pipeline.outcome_effect_problems): the
+effect-size computation's own rules (metasr.stats.effects: a correlation strictly inside -1..1, a
+measure's smallest sample, ...) and effect in range / variance in range / variance ratio
+(metasr.stats.checks) are applied here, so the job meets none of them. dependence-declared is
+metasr.dependence's.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
     if narrative_path is not None and narrative_path.exists():
         sheet = _read(narrative_path, problems)
         if sheet is not None:
-            problems += check_narrative(sheet, studies)
+            problems += check_narrative(sheet, studies if studies_sheet else None)
             for _, row in sheet.numbered():
                 if row.get("study_id"):
                     extracted.setdefault(row["study_id"], set()).add("narrative")
@@ -143,12 +144,12 @@ def check_studies(sheet: Sheet, problems: list[Problem], moderators: AbstractSet
     meta-regression moderators (`moderators`) may be there besides the schema's."""
     problems += [p for p in schema.header_problems(schema.STUDIES_SCHEMA, sheet.header, sheet.path)
                  if not (p.rule == "known-column" and p.column in moderators)]
+    problems += sheet.width_problems.values()
     allowed = set(schema.allowed_columns(schema.STUDIES_SCHEMA))
     studies: dict[str, dict] = {}
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
-        problems += _row_width(sheet.path, rownum, row)
         typed = schema.coerce({k: v for k, v in row.items() if k in allowed})
         row_problems = schema.row_problems(schema.STUDIES_SCHEMA, typed, sheet.path, rownum)
         flagged = {p.column for p in row_problems}  # the tool's rules only where the schema passed
@@ -267,13 +268,13 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[l
     `studies` maps study_id -> typed studies.csv row; None skips the study cross-checks.
     """
     problems = schema.header_problems(schema.OUTCOME_SCHEMA, sheet.header, sheet.path)
+    problems += sheet.width_problems.values()
     allowed = set(schema.allowed_columns(schema.OUTCOME_SCHEMA))
     typed_rows: list[tuple[int, dict]] = []
     seen: dict[tuple, int] = {}  # row key -> its first row
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
-        problems += _row_width(sheet.path, rownum, row)
         typed = schema.coerce({k: v for k, v in row.items() if k in allowed})
         problems += schema.row_problems(schema.OUTCOME_SCHEMA, typed, sheet.path, rownum)
         problems += plausibility.row_problems(typed, sheet.path, rownum)
@@ -309,14 +310,6 @@ def _absent_columns_once(problems: list[Problem], sheet: Sheet) -> list[Problem]
                             file=sheet.path, row=1, column=column, rule="form-cells",
                             hint=f"add a column '{column}' to the header row (or correct a misspelt one)"))
     return kept
-
-
-def _row_width(file: str, rownum: int, row: dict) -> list[Problem]:
-    """Cells beyond the header that hold something (empty trailing cells are a spreadsheet's)."""
-    if not row.get("__extra__", "").strip(", \t"):
-        return []
-    return [Problem(message="more cells than header columns", file=file, row=rownum, value=row["__extra__"],
-                    rule="row-width", hint="a comma inside a cell needs quotes")]
 
 
 def _study_crosscheck(typed: dict, studies: dict[str, dict], file: str, rownum: int) -> list[Problem]:
@@ -357,11 +350,11 @@ def check_narrative(sheet: Sheet, studies: dict[str, dict] | None) -> list[Probl
     problems = [Problem(message=f"unknown column '{c}'", file=sheet.path, row=1, column=c, value=c,
                         rule="known-column", hint=f"allowed columns: {', '.join(NARRATIVE_COLUMNS)}")
                 for c in sheet.header if c not in NARRATIVE_COLUMNS]
+    problems += sheet.width_problems.values()
     seen: dict[tuple, int] = {}  # row key -> its first row
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
-        problems += _row_width(sheet.path, rownum, row)
         for column in NARRATIVE_REQUIRED:
             if not row.get(column):
                 problems.append(Problem(message=f"required value '{column}' is empty", file=sheet.path,

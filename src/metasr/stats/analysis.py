@@ -19,7 +19,7 @@ from metasr import measures
 from metasr.analysis_settings import SMALL_STUDY_MIN_K, sections_at
 from metasr.dependence import pooled_as_dependent
 from metasr.errors import InputError, raise_if_errors
-from metasr.io import os_error_problem, plain_frame
+from metasr.io import check_csv_shape, check_pandas_frame, check_row_widths, os_error_problem, plain_frame
 from metasr.stats import checks, effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
 from metasr.stats.models import MetaFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
@@ -70,6 +70,7 @@ def _check_table_rows(table: pd.DataFrame, method: str, rows, file) -> None:
 def read_study_table(path: str) -> pd.DataFrame:
     """A CSV of studies as text (numbers are parsed, with row-level messages, by escalc),
     with each row's spreadsheet row number in `_row`."""
+    width = check_csv_shape(path)
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except OSError as err:
@@ -81,8 +82,11 @@ def read_study_table(path: str) -> pd.DataFrame:
         raise InputError(_problem("input file is empty", path, rule="CSV with a header row",
                                   hint="write a header row with metafor-style column names")) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        if isinstance(err, pd.errors.ParserError):  # a row too long: named with its row number
+            check_row_widths(path, width, exact=True)
         raise InputError(_problem(f"cannot read the CSV: {err}", path, rule="CSV",
                                   hint="save the table as UTF-8 CSV with one header row")) from None
+    check_pandas_frame(path, width, table)
     table.columns = [str(c).strip() for c in table.columns]
     table = plain_frame(table)
     table["_row"] = [i + 2 for i in range(len(table))]

@@ -33,7 +33,14 @@ import pandas as pd
 from metasr import measures
 from metasr.analysis_settings import SMALL_STUDY_MIN_K, sections_at
 from metasr.errors import InputError, Problem
-from metasr.io import MISSING_MARKERS, os_error_problem, plain_frame
+from metasr.io import (
+    MISSING_MARKERS,
+    check_csv_shape,
+    check_pandas_frame,
+    check_row_widths,
+    os_error_problem,
+    plain_frame,
+)
 from metasr.stats import analysis, checks, inference, sections, tables
 from metasr.stats.models import METHODS_RMA, fit_many
 from metasr.stats.tau2 import Studies
@@ -72,6 +79,7 @@ def fit_part(result: dict) -> dict:
 def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None) -> Iterator[pd.DataFrame]:
     """The table as text in chunks of rows (as analysis.read_study_table reads it whole), each
     with its rows' spreadsheet numbers in `_row` and its group in `_group`."""
+    width = check_csv_shape(path)
     try:
         handle = open(path, "rb")
     except OSError as err:
@@ -87,6 +95,7 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None)
             reader = pd.read_csv(handle, dtype=str, keep_default_na=False, skipinitialspace=True,
                                  encoding="utf-8-sig", chunksize=chunk_rows)
             for chunk in reader:
+                check_pandas_frame(path, width, chunk)
                 chunk.columns = [str(c).strip() for c in chunk.columns]
                 if by not in chunk.columns:
                     raise InputError(Problem(message=f"--by column '{by}' is missing", file=path, column=by,
@@ -102,6 +111,8 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None)
             raise InputError(Problem(message="input file is empty", file=path, rule="CSV with a header row",
                                      hint="write a header row with metafor-style column names")) from None
         except (pd.errors.ParserError, UnicodeDecodeError) as err:
+            if isinstance(err, pd.errors.ParserError):  # a row too long: named with its row number
+                check_row_widths(path, width, exact=True)
             raise InputError(Problem(message=f"cannot read the CSV: {err}", file=path, rule="CSV",
                                      hint="save the table as UTF-8 CSV with one header row")) from None
 
