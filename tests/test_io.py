@@ -333,3 +333,58 @@ def test_pandas_missing_values_are_missing():
     from metasr.io import is_missing
 
     assert is_missing(pd.NA) and is_missing(pd.NaT) and is_missing(np.float32("nan"))
+
+
+# ---- the shape of a table (SYNTHETIC files)
+
+def test_a_header_that_is_none_is_refused(tmp_path):
+    from metasr.io import header_problems
+
+    path = tmp_path / "table.csv"
+    [dup] = header_problems(path, ["study", "yi", "vi", " yi"])  # names compared as readers strip them
+    assert (dup.rule, dup.column, dup.row) == ("unique-column", "yi", 1)
+    assert "appears twice (columns 2 and 4)" in dup.message and "rename or delete" in dup.hint
+    [semi] = header_problems(path, ["study;yi;vi"])
+    assert semi.rule == "csv-delimiter" and "commas" in semi.hint
+    [data] = header_problems(path, ["A", "0.1", "0.01"])
+    assert data.rule == "header-row" and "'0.1' in column 2" in data.message
+    assert header_problems(path, ["study", "yi", "", "", "vi"]) == []  # unnamed columns are not twice
+    path.write_text("doi,title,decision,decision\n10.1/a,Rims,include,exclude\n")
+    with pytest.raises(InputError, match="appears twice"):
+        read_csv(path, strip=True)
+
+
+def test_a_short_row_is_refused_and_an_empty_row_kept(tmp_path):
+    path = tmp_path / "decisions.csv"
+    path.write_text("doi,title,decision\n10.1/a,Rims\n\n10.1/b,Plain,exclude\n")
+    with pytest.raises(InputError) as err:
+        read_csv(path)
+    [problem] = err.value.problems
+    assert (problem.row, problem.rule) == (2, "row-width") and "2 cells, the header 3" in problem.message
+    path.write_text("doi,title,decision\n\n10.1/b,Plain,exclude\n")
+    assert read_csv(path)[1][1] == {"doi": "10.1/b", "title": "Plain", "decision": "exclude"}
+
+
+@pytest.mark.parametrize(("text", "bad_rows"), [
+    ("s,yi,vi\nA,1,2\nB,3,4\n", []),
+    ("s,yi,vi\r\nA,1,2\r\nB,3,4", []),
+    ("s,yi,vi\nA,1,2\n\nB,3,4\n\n\n", []),                   # blank lines
+    ('s,yi,vi\n"A, B",1,2\nC,3,4\n', []),                    # a quoted comma
+    ("s,yi,vi\nA,1,2,\nB,3,4\n", []),                        # an empty cell beyond the header
+    ("s,yi,vi\nA,1\nB,3,4\n", [2]),
+    ("s,yi,vi\nA,1,2,9\nB,3\nC,5\n", [2, 3, 4]),             # a long row and short ones
+    ("s,yi,vi\nA,1,2,9\nB,3,4,9\n", [2, 3]),                 # every row longer (pandas' index trap)
+    ('s,yi,vi\n"A\nB",1\nC,3,4\n', [2]),                     # a line break inside quotes
+])
+def test_row_widths_are_checked_the_fast_way_and_the_exact_way_alike(tmp_path, text, bad_rows):
+    from metasr.io import check_row_widths
+
+    path = tmp_path / "table.csv"
+    path.write_bytes(text.encode())
+    for exact in (False, True):
+        if not bad_rows:
+            check_row_widths(path, 3, exact=exact)
+            continue
+        with pytest.raises(InputError) as err:
+            check_row_widths(path, 3, exact=exact)
+        assert [p.row for p in err.value.problems] == bad_rows

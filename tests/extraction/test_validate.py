@@ -333,3 +333,34 @@ def test_an_unreadable_studies_sheet_gives_no_follow_on_problems(synthetic_revie
     studies = root / "data/extraction/studies.csv"
     studies.write_bytes(studies.read_text(encoding="utf-8").replace("Beta", "B\u00eata").encode("cp1252"))
     assert [p.rule for p in errors(validate_review(config, root))] == ["encoding"]
+
+
+def test_a_column_twice_or_a_short_row_in_a_sheet_is_found(synthetic_review):
+    """A second 'mean1' column (the reader kept one of the two) and a row missing its last cells
+    (the cells after a left-out one shift): both found, each once."""
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/relapse.csv"
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    original = list(lines)
+    lines[0] += ",mean1"
+    lines[1:] = [line + ",99" for line in lines[1:]]
+    sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = [(p.row, p.column, p.rule) for p in validate_review(config, root) if p.severity == "error"]
+    assert found == [(1, "mean1", "unique-column")]
+    lines = list(original)
+    lines[1] = lines[1].rsplit(",", 2)[0]
+    sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = [(p.row, p.rule) for p in validate_review(config, root) if p.severity == "error"]
+    assert found == [(2, "row-width")]
+
+
+def test_a_column_twice_in_studies_is_reported_once(synthetic_review):
+    """Not also as 'study not in studies.csv' on every row of the other sheets."""
+    root, config = synthetic_review
+    sheet = root / "data/extraction/studies.csv"
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    lines[0] += ",year"
+    lines[1:] = [line + ",1999" for line in lines[1:]]
+    sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = [(p.row, p.column, p.rule) for p in validate_review(config, root) if p.severity == "error"]
+    assert found == [(1, "year", "unique-column")]

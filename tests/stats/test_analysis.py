@@ -277,3 +277,24 @@ def test_the_fit_alone_is_the_fit_part_of_the_whole_analysis(monkeypatch, method
     alone = analyse(table, "OR", method, test, order="year", small_study_min_k=3, fit_only=True)
     assert grouped.fit_part(alone) == whole
     assert "leave1out" not in alone and "egger" not in alone and "tau2_ci" not in alone
+
+
+@pytest.mark.parametrize(("text", "rule", "rows"), [
+    ("study,yi,vi\nA,0.1,0.01,0.5\nB,0.3,0.02,0.5\nC,0.2,0.015,0.5\n", "row-width", [2, 3, 4]),  # index trap
+    ("study,yi,vi\nA,0.1,0.01,9\nB,0.3,0.02\nC,0.2,0.015\n", "row-width", [2]),
+    ("study,yi,vi\nA,0.1,0.01\nB,0.3\nC,0.2,0.015\n", "row-width", [3]),
+    ("study,yi,vi\nA,0.1,0.01,9\nB,0.3,0.02\nC,0.2\n", "row-width", [2, 4]),  # widths balance in total
+    ("A,0.1,0.01\nB,0.3,0.02\n", "header-row", [1]),
+    ("study;yi;vi\nA;0,1;0,01\nB;0,3;0,02\n", "csv-delimiter", [1]),
+    ("study,yi,yi,vi\nA,0.1,5,0.01\nB,0.3,5,0.02\n", "unique-column", [1]),
+])
+def test_a_table_of_another_shape_than_its_header_is_refused(tmp_path, text, rule, rows):
+    """SYNTHETIC tables pandas would misread: the cells of a row shifted into the next column,
+    padded, or the first data row taken as the header."""
+    from metasr.stats.analysis import read_study_table
+
+    path = tmp_path / "effects.csv"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        read_study_table(str(path))
+    assert [(p.rule, p.row) for p in err.value.problems] == [(rule, row) for row in rows]

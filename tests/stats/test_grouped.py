@@ -185,3 +185,16 @@ def test_the_keys_seen_are_told_apart_chunk_after_chunk_as_a_set_would():
         assert list(seen_keys.seen_and_add(keys)) == [k in reference for k in keys]
         reference.update(keys)
     assert len(seen_keys.hashes) == len(reference) and np.all(np.diff(seen_keys.hashes) > 0)
+
+
+@pytest.mark.parametrize(("text", "rows"), [
+    ("g,yi,vi\na,0.1,0.01,0.5\na,0.3,0.02,0.5\nb,0.2,0.015,0.5\nb,0.1,0.01,0.5\n", [2, 3, 4, 5]),  # index trap
+    ("g,yi,vi\na,0.1,0.01\na,0.3,0.02\nb,0.2,0.015\nb,0.1,0.01,9\n", [5]),  # too long, in a later chunk
+    ("g,yi,vi\na,0.1,0.01\na,0.3,0.02\nb,0.2,0.015\nb,0.1\n", [5]),
+])
+def test_chunks_of_another_width_than_the_header_are_refused_before_any_group(tmp_path, text, rows):
+    path = tmp_path / "by.csv"  # SYNTHETIC
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        list(grouped.read_chunks(str(path), "g", chunk_rows=2))
+    assert [(p.rule, p.row) for p in err.value.problems] == [("row-width", row) for row in rows]
