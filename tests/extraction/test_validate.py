@@ -77,6 +77,34 @@ def test_screening_cross_checks(synthetic_review, helpers):
     assert ("included-has-data", "S3") not in found
 
 
+def test_study_without_rows_or_reason_is_named_without_screening(synthetic_review, helpers):
+    root, config = synthetic_review
+    config = {**config, "screening": {}}
+    studies = helpers.read_rows(root / "data/extraction/studies.csv")
+    studies.append(dict(study_id="S3", record_id="R3", label="Gamma 2022", notes="SYNTHETIC"))
+    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    problems = validate_review(config, root)
+    assert errors(problems) == []
+    (warning,) = [p for p in problems if p.rule == "study-has-data"]
+    assert (warning.severity, warning.value, warning.row, warning.column) == ("warning", "S3", 4, "no_data_reason")
+    assert warning.file.endswith("studies.csv") and "no_data_reason" in warning.hint
+    studies[-1]["no_data_reason"] = "results not reported"
+    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    assert not [p for p in validate_review(config, root) if p.rule == "study-has-data"]
+
+
+def test_study_without_rows_is_not_warned_twice_with_screening(synthetic_review, helpers):
+    root, config = synthetic_review
+    studies = helpers.read_rows(root / "data/extraction/studies.csv")
+    studies.append(dict(study_id="S3", record_id="R3", label="Gamma 2022", notes="SYNTHETIC"))
+    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    helpers.write_sheet(root / "data/screening/full_text.csv", ["doi", "decision", "reason", "study_id"], [
+        dict(doi="10.1/a", decision="include", study_id="S1"), dict(doi="10.1/b", decision="include", study_id="S2"),
+        dict(doi="10.1/c", decision="include", study_id="S3")])
+    found = [(p.rule, p.value) for p in validate_review(config, root) if p.value == "S3"]
+    assert found == [("included-has-data", "S3")]
+
+
 def test_unknown_and_missing_columns(synthetic_review, helpers):
     root, config = synthetic_review
     sheet = root / "data/extraction/outcomes/score.csv"

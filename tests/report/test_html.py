@@ -304,3 +304,17 @@ def test_figure_numbers_name_the_shown_value_and_count_studies():
     pooled["sensitivity"]["cumulative"]["estimate"][0] = None
     assert html.describe_outcome_figure("cumulative", pooled) == \
         "The cumulative correlation moves from 0.22 (first 2 studies) to 0.24 (all 3 studies)."
+
+
+def test_studies_without_extraction_rows_or_reason_are_named_where_counted(tmp_path):
+    # SYNTHETIC sheets: S3 has no rows and no reason, S4 says why it has none, S2 is in the narrative
+    config = {"outcomes": {"score": {"measure": "SMD"}}}
+    studies = write_csv(tmp_path / "studies.csv", ["study_id", "label", "no_data_reason"],
+                        [["S1", "A", ""], ["S2", "B", ""], ["S3", "C", ""], ["S4", "D", "not reported"]])
+    score = write_csv(tmp_path / "score.csv", ["study_id", "usable"], [["S1", "true"]])
+    narrative = write_csv(tmp_path / "narrative.csv", ["study_id", "outcome", "finding"], [["S2", "age", "older"]])
+    summary = dict(html.report_context(config, [], [score], None, None, {}, studies, narrative, [])["summary"])
+    assert summary["Studies in the extraction sheet"] == "4 (1 with no extraction rows and no no_data_reason: S3)"
+    # an outcome's table missing: which studies have rows cannot be told, so none is named
+    summary = dict(html.report_context(config, [], [], None, None, {}, studies, narrative, [])["summary"])
+    assert summary["Studies in the extraction sheet"] == "4"

@@ -2,19 +2,18 @@
 
 `validate_review` runs everything (schemas, plausibility, cross-sheet rules, screening and
 double-extraction checks); `check_outcome_rows` is the part the workflow step reuses for one sheet.
-Rules, each with a failing fixture in tests/extraction: known-column, required-column, required,
-type, allowed-values, minimum/pattern, form-cells, n>=1, n>=2 (groups with an SD), sd>0, se>0, q1<=median, median<=q3,
-min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, -1<=r<=1, ratio>0, p-format,
-0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent, skewness
-(warning), unique-row, unique-study, study-exists, n-consistent, unique-label (warning), overlap-exists,
-csv-delimiter, declared-outcome, sheet-exists, included-has-data, extracted-not-included, discrepancy,
-moderator-column, analysis-column, subgroup-value; and for files: file-exists, encoding, row-width,
-unique-column, header-row. A sheet that passes these is then converted and its effects computed as
-the outcome job computes them (metasr.extraction.pipeline.outcome_effect_problems): the
-effect-size computation's own rules (metasr.stats.effects: a correlation strictly inside -1..1, a
-measure's smallest sample, ...) and effect in range / variance in range / variance ratio
-(metasr.stats.checks) are applied here, so the job meets none of them. dependence-declared is
-metasr.dependence's.
+Rules, each with a failing fixture in tests/extraction: known-column, required-column, required, type,
+allowed-values, minimum/pattern, form-cells, n>=1, n>=2 (groups with an SD), sd>0, se>0, q1<=median,
+median<=q3, min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, -1<=r<=1, ratio>0,
+p-format, 0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent, skewness
+(warning), unique-row, unique-study, study-exists, n-consistent, unique-label (warning), overlap-exists, csv-
+delimiter, declared-outcome, sheet-exists, included-has-data, study-has-data (warning), extracted-not-
+included, discrepancy, moderator-column, analysis-column, subgroup-value; and for files: file-exists,
+encoding, row-width, unique-column, header-row. A sheet that passes these is then converted and its effects
+computed as the outcome job computes them (metasr.extraction.pipeline.outcome_effect_problems): the effect-
+size computation's own rules (metasr.stats.effects: a correlation strictly inside -1..1, a measure's smallest
+sample, ...) and effect in range / variance in range / variance ratio (metasr.stats.checks) are applied here,
+so the job meets none of them. dependence-declared is metasr.dependence's.
 """
 
 from __future__ import annotations
@@ -73,6 +72,7 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
         problems += moderator_problems(moderators, studies_sheet)
     outcomes = config.get("outcomes") or {}
     extracted: dict[str, set[str]] = {}
+    all_sheets_read = True  # else a study's rows may be in a sheet that could not be read
     outcome_dir = shown_path(root, ext["outcomes_dir"])
     for outcome_id in outcomes:
         path = outcome_dir / f"{outcome_id}.csv"
@@ -80,9 +80,11 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
             problems.append(Problem(message=f"outcome '{outcome_id}' is declared in config but has no sheet",
                                     file=str(path), rule="sheet-exists",
                                     hint="create the file with only the header row if no study reports it"))
+            all_sheets_read = False
             continue
         sheet = _read(path, problems)
         if sheet is None:
+            all_sheets_read = False
             continue
         sheet_problems, rows = check_outcome_rows(sheet, studies)
         problems += sheet_problems
@@ -100,14 +102,21 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
     narrative_path = shown_path(root, ext["narrative"]) if ext.get("narrative") else None
     if narrative_path is not None and narrative_path.exists():
         sheet = _read(narrative_path, problems)
+        all_sheets_read = all_sheets_read and sheet is not None
         if sheet is not None:
             problems += check_narrative(sheet, studies if studies_sheet else None)
             for _, row in sheet.numbered():
                 if row.get("study_id"):
                     extracted.setdefault(row["study_id"], set()).add("narrative")
     full_text = (config.get("screening") or {}).get("full_text")
-    if full_text and studies_sheet is not None and studies is not None:
-        problems += screening_problems(shown_path(root, full_text), studies, studies_sheet.path, extracted)
+    if studies_sheet is not None and studies is not None:
+        screening = (screening_problems(shown_path(root, full_text), studies, studies_sheet.path, extracted)
+                     if full_text else [])
+        problems += screening
+        if all_sheets_read:
+            flagged = {p.value for p in screening}  # full-text screening's own rules name them already
+            problems += [p for p in study_data_problems(studies, extracted, studies_sheet.path)
+                         if p.value not in flagged]
     if ext.get("second_extractor_dir"):
         from metasr.extraction.discrepancies import discrepancy_problems
         problems += discrepancy_problems(config, root)
@@ -381,6 +390,27 @@ def check_narrative(sheet: Sheet, studies: dict[str, dict] | None) -> list[Probl
                                     value=row.get("finding"), rule="unique-row", hint=f"same as row {seen[key]}"))
         seen.setdefault(key, rownum)
     return problems
+
+
+def studies_without_data(studies: dict[str, dict], extracted: AbstractSet[str]) -> list[str]:
+    """The studies of studies.csv that have no row in any extraction sheet and no no_data_reason."""
+    return [sid for sid, study in studies.items() if sid not in extracted and not study.get("no_data_reason")]
+
+
+def study_data_problems(studies: dict[str, dict], extracted: AbstractSet[str], studies_file: str) -> list[Problem]:
+    """A warning for each study of studies.csv with no extraction rows and no no_data_reason.
+
+    A warning, not an error: listing the included studies first and extracting them one by one is
+    how extraction proceeds, and the pooled results of the rows there are are right. A reviewer
+    still has to see which included studies contribute nothing and why (PRISMA 2020 item 16b), so
+    the run names them here and the report names them where it counts the studies.
+    """
+    return [Problem(message=f"study '{sid}' has no rows in any extraction sheet and no no_data_reason",
+                    file=studies_file, row=studies[sid]["__row__"], column="no_data_reason", value=sid,
+                    rule="study-has-data", severity="warning",
+                    hint="add its rows to the outcome or narrative sheets, or state in no_data_reason why it "
+                         "contributes no data")
+            for sid in studies_without_data(studies, extracted)]
 
 
 # ---- screening --------------------------------------------------------------------------------

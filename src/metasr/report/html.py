@@ -756,7 +756,23 @@ def flow_origin(prisma: dict | None) -> str:
     return "counted by metasr from the search exports and screening decisions"
 
 
-def review_summary(config, prisma, studies, sections, meta: dict | None = None) -> list[tuple[str, str]]:
+def studies_without_data(config: dict, studies: list[dict], extraction: dict[str, list[dict]],
+                         narrative: list[dict]) -> list[str]:
+    """The studies of studies.csv with no row in any outcome's extraction table nor the narrative
+    sheet, and no no_data_reason (the validation's study-has-data warning); none when the tables of
+    some configured outcome are missing, as then it cannot be told."""
+    from metasr.extraction.validate import studies_without_data as without_rows
+
+    if not set(config.get("outcomes") or {}) <= set(extraction):
+        return []
+    extracted = {row.get("study_id") for rows in [*extraction.values(), narrative] for row in rows}
+    return without_rows({s.get("study_id", ""): s for s in studies if s.get("study_id")}, extracted)
+
+
+def review_summary(config, prisma, studies, sections, meta: dict | None = None,
+                   without_data: list[str] | None = None) -> list[tuple[str, str]]:
+    """The review's counts; `without_data` names the studies of the extraction sheet that have no
+    extraction rows and no no_data_reason."""
     by_status: dict[str, list[str]] = {}
     for s in sections:
         by_status.setdefault(s["status"], []).append(s["label"])
@@ -772,7 +788,11 @@ def review_summary(config, prisma, studies, sections, meta: dict | None = None) 
         rows.append(("Studies included in meta-analysis (reports; effect sizes)", str(meta["studies"]) + " ("
                      + (f"{meta['reports']}; " if meta.get("reports") is not None else "")
                      + f"{meta['effect_sizes']})"))
-    rows.append(("Studies in the extraction sheet", str(len(studies))))
+    counted = str(len(studies))
+    if without_data:
+        counted += (f" ({len(without_data)} with no extraction rows and no no_data_reason: "
+                    f"{', '.join(without_data)})")
+    rows.append(("Studies in the extraction sheet", counted))
     rows.append(("Outcomes planned", str(len(sections))))
     rows.append(("Outcomes pooled", str(len(by_status.get("pooled", [])))))
     rows.append(("Outcomes with one study (not pooled)", str(len(by_status.get("single_study", [])))))
@@ -850,7 +870,8 @@ def report_context(config: dict, pooled: list[dict], extraction_csvs: list, pris
                 for p in pooled_results]
     prisma = read_json(prisma_json)
     meta = meta_analysis_counts(prisma or {}, pooled_results)
-    narrative = narrative_rows(read_csv(narrative_csv), sections)
+    narrative_sheet = read_csv(narrative_csv)
+    narrative = narrative_rows(narrative_sheet, sections)
     rob_numbers = describe_rob(studies)
     software = software_versions()
     review = config.get("review") or {}
@@ -858,7 +879,8 @@ def report_context(config: dict, pooled: list[dict], extraction_csvs: list, pris
         "review": review,
         "groups": review.get("groups") or {},
         "comparison": not sections or not all(s["single_group"] for s in sections),
-        "summary": review_summary(config, prisma, studies, sections, meta),
+        "summary": review_summary(config, prisma, studies, sections, meta,
+                                  studies_without_data(config, studies, extraction, narrative_sheet)),
         "linked_figures": linked_summary(plan),
         "linked_note": LINKED_NOTE,
         "prisma": plan.get("prisma"),
