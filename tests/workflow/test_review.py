@@ -72,3 +72,21 @@ def test_loading_and_the_outcome_step_share_one_second_extraction_check(simulate
     review = load_review(config, root)
     assert pipeline.sheet_discrepancies(root / review.sheet(oid), oid, config["extraction"], root) == []
     assert usable_in_written_table(review, oid, tmp_path) > 0
+
+
+def test_a_full_text_include_of_no_record_and_no_study_is_named_at_its_row(tmp_path):
+    from metasr.config import load_config
+
+    for part in ("config", "data"):
+        shutil.copytree(REPO / part, tmp_path / part)
+    decisions = tmp_path / "data" / "screening" / "full_text.csv"
+    lines = decisions.read_text(encoding="utf-8").splitlines()
+    lines.append("10.1234/ghost,,Ghost,2020,include,,S099,SYNTHETIC row")
+    decisions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_review(load_config(tmp_path / "config" / "config.yaml", root=tmp_path), tmp_path)
+    found = {(Path(p.file).name, p.row, p.column, p.rule, p.value) for p in caught.value.problems}
+    row = len(lines)
+    assert ("full_text.csv", row, "doi", "decision for a known record", "10.1234/ghost") in found
+    assert ("full_text.csv", row, "study_id", "included-has-data", "S099") in found
+    assert all(p.row is not None for p in caught.value.problems)

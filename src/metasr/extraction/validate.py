@@ -415,22 +415,32 @@ def study_data_problems(studies: dict[str, dict], extracted: AbstractSet[str], s
 
 # ---- screening --------------------------------------------------------------------------------
 
-def included_study_ids(full_text_csv: Path) -> set[str] | None:
-    """study_id of full-text includes; None when the file is absent or names no study."""
+def included_study_rows(full_text_csv: Path) -> dict[str, int] | None:
+    """study_id of full-text includes -> the first row of the decision file including it; None
+    when the file is absent or names no study."""
     if not full_text_csv.exists():
         return None
     _, rows = read_csv(full_text_csv, strip=True)
     from metasr.screening.decisions import split_study_ids
 
-    ids = {sid for r in rows if (r.get("decision") or "").strip().lower() == "include"
-           for sid in split_study_ids(r.get("study_id"))}
-    return ids or None
+    included: dict[str, int] = {}
+    for rownum, r in enumerate(rows, start=2):
+        if (r.get("decision") or "").strip().lower() == "include":
+            for sid in split_study_ids(r.get("study_id")):
+                included.setdefault(sid, rownum)
+    return included or None
+
+
+def included_study_ids(full_text_csv: Path) -> set[str] | None:
+    """study_id of full-text includes; None when the file is absent or names no study."""
+    included = included_study_rows(full_text_csv)
+    return set(included) if included is not None else None
 
 
 def screening_problems(full_text_csv: Path, studies: dict[str, dict], studies_file: str,
                        extracted: dict[str, set[str]]) -> list[Problem]:
     try:
-        included = included_study_ids(full_text_csv)
+        included = included_study_rows(full_text_csv)
     except InputError as err:  # an unreadable decision file: reported with the sheets' problems
         return err.problems
     if included is None:
@@ -438,10 +448,19 @@ def screening_problems(full_text_csv: Path, studies: dict[str, dict], studies_fi
     problems = []
     for sid in sorted(included):
         study = studies.get(sid)
-        if sid not in extracted and not (study and study.get("no_data_reason")):
+        if sid in extracted or (study and study.get("no_data_reason")):
+            continue
+        if study is None:  # the include's row is what names it: a study nobody entered, or a typo
+            problems.append(Problem(message=f"study '{sid}' is included at full text but is neither in "
+                                            f"studies.csv ({studies_file}) nor in any extraction sheet",
+                                    file=str(full_text_csv), row=included[sid], column="study_id", value=sid,
+                                    rule="included-has-data",
+                                    hint="correct the study_id (and the record this row names), or add the "
+                                         "study to studies.csv and extract its data"))
+        else:
             problems.append(Problem(message=f"study '{sid}' is included at full text but has no extraction rows",
-                                    file=studies_file, row=study["__row__"] if study else None,
-                                    column="no_data_reason", value=sid, rule="included-has-data",
+                                    file=studies_file, row=study["__row__"], column="no_data_reason", value=sid,
+                                    rule="included-has-data",
                                     hint="extract its data, or state why in studies.csv no_data_reason"))
     for sid in sorted(set(studies) | set(extracted)):
         if sid not in included:

@@ -92,11 +92,12 @@ def load_review(raw_config: dict, root: str | Path, source: str = "config/config
     root = Path(root)
     config = prepare_config(raw_config, source, root)
     typed_rows: dict[str, list] = {}
-    warnings = raise_if_errors(validate_review(config, root, typed_rows))
-    if has_search(config):
+    problems = validate_review(config, root, typed_rows)
+    if has_search(config):  # checked with the sheets: a decision for an unknown record explains a sheet's error
         from metasr.workflow.precheck import check_search_inputs
 
-        warnings += raise_if_errors(check_search_inputs(config, root))
+        problems += check_search_inputs(config, root)
+    warnings = raise_if_errors(problems)
     # csv rather than pandas here: every snakemake invocation pays for what parse time imports.
     studies = read_sheet(root / config["extraction"]["studies"])
     rows = {str(r["study_id"]): {k: ("" if r.get(k) is None else str(r.get(k))) for k in studies.header}
