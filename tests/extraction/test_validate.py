@@ -105,6 +105,17 @@ def test_study_without_rows_is_not_warned_twice_with_screening(synthetic_review,
     assert found == [("included-has-data", "S3")]
 
 
+@pytest.mark.parametrize("sid", ["NA", "NaN", "na"])
+def test_a_study_id_read_as_missing_is_refused(synthetic_review, helpers, sid):
+    root, config = synthetic_review
+    for name in ("studies.csv", "outcomes/score.csv", "outcomes/relapse.csv", "narrative.csv"):
+        path = root / "data/extraction" / name
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("\nS1,", f"\n{sid},"), encoding="utf-8")
+    found = [(p.row, p.column, p.rule, p.value) for p in errors(validate_review(config, root))]
+    assert found == [(2, "study_id", "study-id-not-missing", sid)]
+
+
 def test_unknown_and_missing_columns(synthetic_review, helpers):
     root, config = synthetic_review
     sheet = root / "data/extraction/outcomes/score.csv"

@@ -83,3 +83,18 @@ def test_an_order_from_the_studies_sheet_orders_the_cumulative_analysis(tmp_path
     result = pool_outcome_file(effects, "bcg", settings, tmp_path / "bcg.json", studies)
     cumulative = result["sensitivity"]["cumulative"]
     assert "skipped" not in cumulative and cumulative["order_by"] == "ablat"
+
+
+def test_study_ids_pandas_takes_for_missing_stay_ids(tmp_path):
+    path, studies = bcg_files(tmp_path)
+    settings = {"measure": "RR", "method": "REML"}
+    as_ids = pool_outcome_file(path, "bcg", settings, tmp_path / "ids.json", studies)
+    effects = pd.read_csv(path)
+    # pandas' missing markers that metasr.io.is_missing leaves as text (validation refuses the others)
+    markers = ["None", "null", "N/A", "n/a", "NULL"]
+    effects.loc[: len(markers) - 1, "study_id"] = markers
+    effects.to_csv(path, index=False)
+    pooled = pool_outcome_file(path, "bcg", settings, tmp_path / "markers.json", studies)
+    shown = [s["study_id"] for s in pooled["studies"]]
+    assert set(markers) <= set(shown) and len(set(shown)) == len(effects)
+    assert pooled["model"] == as_ids["model"]

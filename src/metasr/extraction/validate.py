@@ -6,8 +6,8 @@ Rules, each with a failing fixture in tests/extraction: known-column, required-c
 allowed-values, minimum/pattern, form-cells, n>=1, n>=2 (groups with an SD), sd>0, se>0, q1<=median,
 median<=q3, min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, -1<=r<=1, ratio>0,
 p-format, 0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent, skewness
-(warning), unique-row, unique-study, study-exists, n-consistent, unique-label (warning), overlap-exists,
-csv-delimiter, declared-outcome, sheet-exists, included-has-data, study-has-data (warning),
+(warning), unique-row, unique-study, study-id-not-missing, study-exists, n-consistent, unique-label (warning),
+overlap-exists, csv-delimiter, declared-outcome, sheet-exists, included-has-data, study-has-data (warning),
 extracted-not-included, discrepancy, moderator-column, analysis-column, subgroup-value; and for files:
 file-exists, encoding, row-width, unique-column, header-row. A sheet that passes these is then converted and
 its effects computed as the outcome job computes them (metasr.extraction.pipeline.outcome_effect_problems):
@@ -26,7 +26,7 @@ from metasr import rob
 from metasr.errors import InputError, Problem
 from metasr.extraction import plausibility, schema
 from metasr.extraction.sheets import NARRATIVE_COLUMNS, NARRATIVE_KEY, OUTCOME_KEY, Sheet, is_blank, read_sheet
-from metasr.io import read_csv
+from metasr.io import is_missing, read_csv
 
 NARRATIVE_REQUIRED = ("study_id", "outcome", "finding", "record_id", "source_location")
 DIRECTIONS = ("group1_higher", "group1_lower", "no_difference")
@@ -165,6 +165,12 @@ def check_studies(sheet: Sheet, problems: list[Problem], moderators: AbstractSet
         row_problems += [p for p in rob.row_problems(typed, sheet.path, rownum) if p.column not in flagged]
         problems += row_problems
         sid = row.get("study_id", "")
+        if sid and is_missing(sid):  # the pooling and its statistics read such an id as no study at all
+            problems.append(Problem(message=f"study id '{sid}' reads as a missing value (as R and pandas read it)",
+                                    file=sheet.path, row=rownum, column="study_id", value=sid,
+                                    rule="study-id-not-missing",
+                                    hint="give the study an id such as its first author and year (Smith2020), "
+                                         "here and in its extraction rows"))
         if sid in studies:
             problems.append(Problem(message=f"study '{sid}' appears twice", file=sheet.path, row=rownum,
                                     column="study_id", value=sid, rule="unique-study",

@@ -15,6 +15,17 @@ from metasr.stats.effects import Options
 TEXT_COLUMNS = {"study_id": str, "label": str, "record_id": str, "comparison": str, "timepoint": str, "es_id": str}
 
 
+def read_effects(effects_csv: str | Path) -> pd.DataFrame:
+    """An outcome's effect table: numbers with pandas' missing values, and the TEXT_COLUMNS as
+    written (only an empty cell is missing), so that a study called NA, None or null keeps its id."""
+    effects = pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=True)
+    text = [c for c in TEXT_COLUMNS if c in effects.columns]
+    if text:  # pandas sets missing markers per file, not per column: the text columns once more, as text
+        as_written = pd.read_csv(effects_csv, usecols=text, dtype=str, keep_default_na=False, na_values=[""])
+        effects[text] = as_written[text]
+    return plain_frame(effects)
+
+
 def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, out_json: str | Path,
                       studies: list[dict] | None = None) -> dict:
     """Pool one outcome as configured (every key of metasr.workflow.outcomes.ANALYSIS_KEYS: measure,
@@ -23,7 +34,7 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
     and the published reference estimate. `studies` are the outcome's rows of the studies sheet,
     where meta-regression moderators come from, and the subgroup and order_by columns when the
     effect table has no such column."""
-    effects = plain_frame(pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=True))
+    effects = read_effects(effects_csv)
     escalc = analysis.get("escalc") or {}
     options = Options(add=escalc.get("add"), to=escalc.get("to", "only0"), drop00=bool(escalc.get("drop00", False)),
                       vtype=escalc.get("vtype"))
