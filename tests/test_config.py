@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -83,12 +85,36 @@ def test_missing_input_file_is_named(tmp_path):
     assert any(p.key == "search.sources.pubmed.file" and p.rule == "file-exists" for p in problems)
 
 
+@pytest.mark.parametrize("make, kind", [(lambda p: p.mkdir(), "a folder"),
+                                        (lambda p: os.mkfifo(p), "a named pipe (FIFO)")])
+def test_an_input_that_is_no_file_says_what_it_is(tmp_path, make, kind):
+    for part in ("config", "data"):
+        shutil.copytree(REPO / part, tmp_path / part)
+    raw = copy.deepcopy(RAW)
+    raw["search"]["sources"]["pubmed"]["file"] = "data/search/odd.nbib"
+    make(tmp_path / "data/search/odd.nbib")
+    with pytest.raises(InputError) as info:
+        prepare_config(raw, "config.yaml", tmp_path)
+    (problem,) = [p for p in info.value.problems if p.key == "search.sources.pubmed.file"]
+    assert problem.message == f"data/search/odd.nbib is {kind}, not a file" and problem.rule == "file-exists"
+
+
 def test_broken_yaml_names_the_line(tmp_path):
     bad = tmp_path / "config.yaml"
     bad.write_text("review:\n  id: x\n  title: [unclosed\n")
     with pytest.raises(InputError) as info:
         load_config(bad)
     assert info.value.problems[0].row is not None
+
+
+def test_a_config_not_in_utf8_names_the_line_of_its_first_bad_byte(tmp_path):
+    bad = tmp_path / "config.yaml"
+    bad.write_bytes("review:\n  id: x\n  title: M\u00fcller review\n".encode("latin-1"))  # SYNTHETIC
+    with pytest.raises(InputError) as info:
+        read_yaml(bad)
+    problem = info.value.problems[0]
+    assert (problem.row, problem.rule) == (3, "encoding")
+    assert "0xfc" in problem.message and "line 3" in problem.message and "save the config as UTF-8" in problem.hint
 
 
 # ---- the review's config is plain data, read by metasr's own loader ---------------------------

@@ -102,8 +102,11 @@ def read_yaml(path: Path, shown: str | None = None) -> Any:
         raise InputError(Problem(message="is a folder, not a config file", file=shown, rule="file-exists",
                                  hint="give the config.yaml inside it")) from None
     except UnicodeDecodeError as err:
-        raise InputError(Problem(message=f"not UTF-8 text ({err.reason})", file=shown, rule="encoding",
-                                 hint="save the config as UTF-8")) from None
+        line = err.object[: err.start].count(b"\n") + 1
+        byte = err.object[err.start: err.start + 1].hex()
+        raise InputError(Problem(message=f"not UTF-8 text: byte 0x{byte} on line {line} cannot be read",
+                                 file=shown, row=line, rule="encoding",
+                                 hint="save the config as UTF-8 (the editor's 'Save as' or 'Encoding' menu)")) from None
     loader = _FastStrictLoader(text) if _FastStrictLoader is not None and "*" not in text else _StrictLoader(text)
     try:
         node = loader.get_single_node()
@@ -339,10 +342,25 @@ def missing_file_problems(config: dict, source: str, root: Path) -> list[Problem
             problems.append(outside_problem(rel, key, source, roots))
         elif not (path.is_dir() if is_dir else path.is_file()):
             what = "folder" if is_dir else "file"
-            problems.append(Problem(message=f"{what} not found: {rel}", file=source, key=key, value=rel,
-                                    rule="file-exists",
-                                    hint=f"fix the path (relative to the review folder {Path(root).absolute()})"))
+            kind = path_kind(path)
+            message = f"{what} not found: {rel}" if kind is None else f"{rel} is {kind}, not a {what}"
+            problems.append(Problem(message=message, file=source, key=key, value=rel, rule="file-exists",
+                                    hint=f"fix the path (relative to the review folder {Path(root).absolute()})"
+                                         + ("" if kind is None else f" to name the {what} itself")))
     return problems
+
+
+def path_kind(path: Path) -> str | None:
+    """What is at `path`, in words ("a folder", "a named pipe (FIFO)", ...); None when nothing is."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # nothing there, or a link to nothing
+        return None
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISREG, "a file"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+    return next((words for test, words in kinds if test(mode)), "not a regular file")
 
 
 def outcome_sheet(config: dict, outcome_id: str) -> str:

@@ -85,6 +85,19 @@ def test_endnote_xml_truncated(fixtures, tmp_path):
     assert err.value.problems[0].file == str(path) and err.value.problems[0].row >= 1
 
 
+@pytest.mark.parametrize("declaration", ['<!ENTITY a "aaaaaaaaaa">\n <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;">',
+                                         '<!ENTITY xxe SYSTEM "file:///etc/hostname">'])
+def test_endnote_xml_entity_declarations_are_refused(tmp_path, declaration):
+    path = tmp_path / "entities.xml"  # SYNTHETIC export
+    path.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE xml [\n {declaration}\n]>\n<xml><records><record>'
+                    "<titles><title>&b;</title></titles></record></records></xml>\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        parse_export(path, fmt="endnote_xml")
+    (problem,) = err.value.problems
+    assert "entities" in problem.message and "not allowed" in problem.message and problem.row == 3
+    assert "cut off" not in problem.hint
+
+
 def test_endnote_numbers_that_never_repeat_are_record_ids(tmp_path):
     path = tmp_path / "ids.xml"  # synthetic: 30 records numbered like a database's record ids
     body = "".join(f"<record><titles><title>T{i}</title></titles><number>{100 + i}</number>"

@@ -88,11 +88,23 @@ def to_fields(record) -> dict:
     }
 
 
+# An entity declaration (in the document type's internal subset, before the root element).
+_ENTITY_DECLARATION = re.compile(r"<!ENTITY\b")
+
+
 def parse(text: str, path: str) -> list[dict]:
     from lxml import etree
 
     # The text is already decoded; drop the declaration so its encoding name cannot disagree.
     data = re.sub(r"^\ufeff?\s*<\?xml[^>]*\?>", "", text).encode("utf-8")
+    root = re.search(r"<[A-Za-z_]", text)  # the root element: declarations can only come before it
+    declared = _ENTITY_DECLARATION.search(text, 0, root.start() if root else len(text))
+    if declared:
+        raise InputError(Problem(message="the file declares XML entities (<!ENTITY ...>), which are not allowed",
+                                 file=str(path), row=text.count("\n", 0, declared.start()) + 1,
+                                 rule="export file format",
+                                 hint="an EndNote export declares none: export the records from EndNote again "
+                                      "(entities can expand to a file's contents or to gigabytes of text)"))
     records, numbers = [], []
     try:
         for _, element in etree.iterparse(io.BytesIO(data), events=("end",), tag="record",
