@@ -115,7 +115,7 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
         problems += screening
         if all_sheets_read:
             flagged = {p.value for p in screening}  # full-text screening's own rules name them already
-            problems += [p for p in study_data_problems(studies, extracted, studies_sheet.path)
+            problems += [p for p in study_data_problems(studies, set(extracted), studies_sheet.path)
                          if p.value not in flagged]
     if ext.get("second_extractor_dir"):
         from metasr.extraction.discrepancies import discrepancy_problems

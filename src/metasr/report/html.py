@@ -765,7 +765,7 @@ def studies_without_data(config: dict, studies: list[dict], extraction: dict[str
 
     if not set(config.get("outcomes") or {}) <= set(extraction):
         return []
-    extracted = {row.get("study_id") for rows in [*extraction.values(), narrative] for row in rows}
+    extracted = {row.get("study_id") or "" for rows in [*extraction.values(), narrative] for row in rows}
     return without_rows({s.get("study_id", ""): s for s in studies if s.get("study_id")}, extracted)
 
 
