@@ -194,14 +194,15 @@ def test_subgroups_reported(tmp_path, review_config):
     assert "0.38 [0.22, 0.65]" in text  # exp(-0.971) random-allocation subgroup, from metafor
 
 
-def bcg_pooled(small_study=None, meta_regression=None) -> dict:
-    """The BCG trials (metafor's dat.bcg) pooled by metasr with the given analysis settings."""
+def bcg_pooled(small_study=None, meta_regression=None, k: int | None = None) -> dict:
+    """The BCG trials (metafor's dat.bcg; the first k of them) pooled by metasr with the given
+    analysis settings."""
     import pandas as pd
 
     from metasr.analysis_settings import meta_regression_settings, small_study_settings
     from metasr.stats.analysis import pool_outcome
 
-    bcg = pd.read_csv(FIXTURES.parent / "metafor" / "inputs" / "bcg.csv")
+    bcg = pd.read_csv(FIXTURES.parent / "metafor" / "inputs" / "bcg.csv").head(k)
     table = pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(len(bcg))], "label": bcg["study"],
                           "year": bcg["year"], "ai": bcg["ai"], "bi": bcg["bi"], "ci": bcg["ci"], "di": bcg["di"],
                           "ablat": bcg["ablat"].astype(str), "alloc": bcg["alloc"]})
@@ -220,6 +221,17 @@ def test_small_study_rows_give_each_method_its_result_or_why_not():
     assert rows["Egger's regression test"]["estimate"] == "limit estimate 0.60 [0.33, 1.10]"  # exp(-0.5104)
     assert rows["Trim and fill"]["estimate"] == "filled 0.52 [0.37, 0.74]"  # exp(-0.6571), metafor trimfill
     assert all(r["caveat"] for r in section["rows"]) and section["model"] == "REML, z test"
+
+
+def test_egger_low_power_caveat_follows_k_and_the_configured_minimum():
+    def egger_caveat(pooled):
+        return next(r["caveat"] for r in html.small_study_section(pooled)["rows"] if r["method"].startswith("Egger"))
+
+    assert "low power" not in egger_caveat(bcg_pooled())  # k = 13 reaches the Handbook's 10
+    assert egger_caveat(bcg_pooled()).startswith("asymmetry has causes other than publication bias")
+    few = egger_caveat(bcg_pooled({"min_k": 6}, k=7))
+    assert few.startswith("low power: k = 7, fewer than the 10 studies of Cochrane Handbook 13.3.5.4 "
+                          "(small_study.min_k = 6); asymmetry has causes")
 
 
 def test_meta_regression_section_shows_coefficients_or_the_reason():
@@ -294,6 +306,17 @@ def test_a_single_group_review_is_not_framed_as_a_comparison(review_config):
     two = html.render_report(html.report_context(review_config, [correlation_pooled(), *html.read_pooled(
         [FIXTURES / "bcg_rr.json"])], [], None, None, {}, None, None, []))
     assert "Comparison:" in two and "Risk with" in two
+
+
+def test_published_comparison_names_the_value_shown_not_the_analysis_scale(review_config):
+    pooled = {**correlation_pooled(), "published": {"estimate": 0.25, "ci_lb": 0.2, "ci_ub": 0.3}}
+    row = html.published_comparison([pooled], {"adherence": {"measure": "ZCOR"}})[0]
+    assert row["measure"] == "correlation" and row["ours"] == "0.24 [0.20, 0.26]"  # r, not Fisher's z
+    prevalence = {"outcome": "prev", "measure": "PLO", "status": "pooled", "k": 2,
+                  "model": {"estimate": 1.0, "ci_lb": 0.5, "ci_ub": 1.5}}
+    assert html.published_comparison([prevalence], {})[0]["measure"] == "proportion (%)"
+    rr = html.published_comparison(html.read_pooled([FIXTURES / "bcg_rr.json"]), review_config["outcomes"])[0]
+    assert rr["measure"] == "RR"  # a ratio is named by its measure, shown as a ratio
 
 
 def test_figure_numbers_name_the_shown_value_and_count_studies():

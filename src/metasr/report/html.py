@@ -28,6 +28,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from metasr import dependence, display as dp, measures, outputs as registry, rob
+from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K
 from metasr.display import finite
 from metasr.io import atomic_path, file_sha256, read_csv as read_csv_table
 from metasr.level import Z
@@ -293,8 +294,7 @@ EGGER_NAME = "Egger's regression test (the outcome's model with the standard err
 
 SMALL_STUDY_ROWS = (  # method key, name, its caveat in one line
     ("egger", "Egger's regression test",
-     "low power with fewer than 10 studies; asymmetry has causes other than publication bias "
-     "(heterogeneity, chance, genuine small-study effects)"),
+     "asymmetry has causes other than publication bias (heterogeneity, chance, genuine small-study effects)"),
     ("begg", "Begg's rank correlation",
      "less power than Egger's test; the same causes of asymmetry besides publication bias"),
     ("trimfill", "Trim and fill",
@@ -306,6 +306,18 @@ SMALL_STUDY_ROWS = (  # method key, name, its caveat in one line
      "assumes selection on one-sided p-values in the stated direction; unstable with few studies "
      "per p-value interval"),
 )
+
+
+def low_power_caveat(pooled: dict) -> str:
+    """Why the tests may miss asymmetry, when they ran on fewer studies than the Handbook's minimum
+    (analysis_settings.SMALL_STUDY_MIN_K) because the outcome's small_study.min_k allows it; ""
+    when k reaches that minimum."""
+    k = finite(pooled.get("k"))
+    if k is None or k >= SMALL_STUDY_MIN_K:
+        return ""
+    settings = (pooled.get("small_study") or {}).get("settings") or {}
+    allowed = f" (small_study.min_k = {settings['min_k']})" if "min_k" in settings else ""
+    return f"low power: k = {int(k)}, fewer than the {SMALL_STUDY_MIN_K} studies of {HANDBOOK_SMALL_STUDY}{allowed}"
 
 
 def small_study_section(pooled: dict) -> dict:
@@ -329,7 +341,9 @@ def small_study_section(pooled: dict) -> dict:
                           "caveat": "Rodgers and Pustejovsky 2021; asymmetry has causes other than publication "
                                     "bias", "run": True}]}
     rows = []
+    low_power = low_power_caveat(pooled)
     for key, name, caveat in SMALL_STUDY_ROWS:
+        caveat = f"{low_power}; {caveat}" if low_power and key == "egger" else caveat
         result = reported_egger(small) if key == "egger" else small.get(key)
         if result is None:
             rows.append({"method": name, "test": "not run: not in the pooling result", "estimate": "–",
@@ -687,7 +701,8 @@ def summary_of_findings(sections: list[dict], pooled_results: list[dict],
 
 
 def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list[dict]:
-    """Our estimate next to the published one (both on the natural scale)."""
+    """Our estimate next to the published one (both on the natural scale), the measure named by
+    what the numbers shown are (`Display.value_name`: "correlation" for ZCOR pooled, shown as r)."""
     rows = []
     for pooled in pooled_results:
         cfg = outcomes_cfg.get(pooled.get("outcome")) or {}
@@ -708,7 +723,7 @@ def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list
             inside = lb <= est <= ub
             agreement = "within the published CI" if inside else "outside the published CI"
         rows.append({"id": pooled.get("outcome"), "label": pooled.get("label"),
-                     "measure": pooled.get("measure") or cfg.get("measure"), "k": pooled.get("k"),
+                     "measure": display.value_name, "k": pooled.get("k"),
                      "ours": ours, "published": theirs,
                      "source": (published or {}).get("source", ""), "agreement": agreement})
     return rows
