@@ -7,17 +7,13 @@ from __future__ import annotations
 from metasr import dependence, display as dp, measures
 
 
-def _fixed(x, digits=2) -> str:
-    try:
-        return f"{float(x):.{digits}f}"
-    except (TypeError, ValueError):
-        return "–"
+def _estimate(display, est, lb, ub, decimals: int | None = None) -> str:
+    """An estimate and CI as shown (metasr.display: true minus, decimals by magnitude), "–" if missing."""
+    return dp.estimate(est, lb, ub, display, decimals, missing=dp.MISSING)
 
 
-def _estimate(display, est, lb, ub) -> str:
-    if est is None:
-        return "–"
-    return f"{_fixed(display.shown(est))} [{_fixed(display.shown(lb))}, {_fixed(display.shown(ub))}]"
+def _variance(x) -> str:
+    return dp.number(x, 4, dp.MISSING)
 
 
 def is_multilevel(pooled: dict) -> bool:
@@ -32,21 +28,25 @@ def model_rows(pooled: dict) -> list[tuple[str, str]]:
     robust = m.get("robust") is not None
     sigma2 = m.get("sigma2") or [None, None]
     levels = m.get("I2_levels") or [None, None]
+    mb = m.get("model_based") or {}
+    est, pi = m.get("estimate"), (m.get("pi_lb"), m.get("pi_ub"))
+    decimals = dp.estimate_decimals([(est, m.get("ci_lb"), m.get("ci_ub")), (est, mb.get("ci_lb"), mb.get("ci_ub")),
+                                     pi], display)  # the model's intervals share their decimals
     rows = [("Pooled estimate [95% CI]" + (" (CR2 cluster-robust)" if robust else ""),
-             _estimate(display, m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")))]
+             _estimate(display, est, m.get("ci_lb"), m.get("ci_ub"), decimals))]
+    stat = dp.number(m.get("stat"), 2, dp.MISSING)
     if robust:
-        rows.append(("Robust test", f"t = {_fixed(m.get('stat'))}, df = {_fixed(m.get('df'), 1)} (Satterthwaite), "
+        rows.append(("Robust test", f"t = {stat}, df = {dp.number(m.get('df'), 1, dp.MISSING)} (Satterthwaite), "
                                     f"{dp.p_value(m.get('pval'))}"))
-        mb = m.get("model_based") or {}
-        rows.append(("Model-based 95% CI (z)", _estimate(display, m.get("estimate"), mb.get("ci_lb"), mb.get("ci_ub"))))
+        rows.append(("Model-based 95% CI (z)", _estimate(display, est, mb.get("ci_lb"), mb.get("ci_ub"), decimals)))
     else:
-        rows.append(("Test for overall effect", f"z = {_fixed(m.get('stat'))}, {dp.p_value(m.get('pval'))}"))
-    pi_lb, pi_ub = (_fixed(display.shown(m.get(bound))) for bound in ("pi_lb", "pi_ub"))
-    rows += [("95% prediction interval", f"[{pi_lb}, {pi_ub}]"),
-             ("σ² between studies", _fixed(sigma2[0], 4)), ("σ² within studies", _fixed(sigma2[1], 4)),
-             ("I² total / between / within",
-              f"{_fixed(m.get('I2'), 1)}% / {_fixed(levels[0], 1)}% / {_fixed(levels[1], 1)}%"),
-             ("Cochran's Q", f"Q = {_fixed(m.get('Q'))}, df = {m.get('Q_df', '–')}, {dp.p_value(m.get('Q_pval'))}"),
+        rows.append(("Test for overall effect", f"z = {stat}, {dp.p_value(m.get('pval'))}"))
+    rows += [("95% prediction interval", dp.interval(*(dp.shown(x, display) for x in pi), decimals, dp.MISSING)),
+             ("σ² between studies", _variance(sigma2[0])), ("σ² within studies", _variance(sigma2[1])),
+             ("I² total / between / within", " / ".join(dp.percent(x, 1, dp.MISSING) for x in
+                                                        (m.get("I2"), levels[0], levels[1]))),
+             ("Cochran's Q", f"Q = {dp.number(m.get('Q'), 2, dp.MISSING)}, df = {m.get('Q_df', '–')}, "
+                             f"{dp.p_value(m.get('Q_pval'))}"),
              ("Studies (effect sizes)", f"{m.get('n_clusters', '–')} ({m.get('k', '–')})")]
     return rows
 
@@ -66,12 +66,15 @@ def section(pooled: dict) -> dict | None:
     if model.get("model_note"):
         text += f" {model['model_note']}."
     rows = []
-    multilevel = any(r.get("sigma2") for r in pooled.get("rho_sensitivity") or [])
-    for r in pooled.get("rho_sensitivity") or []:
-        variance = (f"{_fixed(r['sigma2'][0], 4)} / {_fixed(r['sigma2'][1], 4)}" if r.get("sigma2")
-                    else _fixed(r.get("tau2"), 4))
+    sensitivity = pooled.get("rho_sensitivity") or []
+    multilevel = any(r.get("sigma2") for r in sensitivity)
+    decimals = dp.estimate_decimals([(r.get("estimate"), r.get("ci_lb"), r.get("ci_ub")) for r in sensitivity],
+                                    display)  # one column, one number of decimals
+    for r in sensitivity:
+        variance = (f"{_variance(r['sigma2'][0])} / {_variance(r['sigma2'][1])}" if r.get("sigma2")
+                    else _variance(r.get("tau2")))
         rows.append({"rho": f"{r['rho']:g}", "estimate": _estimate(display, r.get("estimate"), r.get("ci_lb"),
-                                                                      r.get("ci_ub")), "variance": variance})
+                                                                      r.get("ci_ub"), decimals), "variance": variance})
     return {"text": text, "rho_rows": rows,
             "variance_header": "σ² between / within" if multilevel else "τ² (between studies)"}
 
