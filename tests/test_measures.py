@@ -166,3 +166,10 @@ def test_single_group_measures_come_from_their_family():
     assert {m for m in IDS if measures.single_group(m)} == \
         set(measures.in_family("single-group proportions", "single-group rates", "correlations"))
     assert not measures.single_group("GEN") and not measures.single_group("no such measure")
+
+
+def test_shown_bounds_are_those_of_the_number_shown():
+    assert measures.display_for("PLO", None, {}).shown_bounds == (0.0, 100.0)  # a proportion in %
+    assert measures.display_for("ZCOR", None, {}).shown_bounds == (-1.0, 1.0)  # r, not Fisher's z
+    assert measures.display_for("SMD", None, {}).shown_bounds is None
+    assert measures.display_for("IRLN", None, {}).shown_bounds is None  # a rate has no upper bound

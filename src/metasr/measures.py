@@ -187,6 +187,7 @@ FAMILIES = {f.id: f for f in (
 
 # How a measure's numbers read on the display scale.
 DISPLAYS = ("difference", "ratio", "proportion", "rate", "correlation")
+SHOWN_BOUNDS = {"proportion": (0.0, 1.0), "correlation": (-1.0, 1.0)}  # before proportions become %
 
 # ---------------------------------------------------------------- measures
 
@@ -518,6 +519,15 @@ class Display:
         if not _finite(v):
             return None
         return self.forward(v / 100 if self.percent else v)
+
+    @property
+    def shown_bounds(self) -> tuple[float, float] | None:
+        """The range a shown number cannot leave (proportions 0 to 100 %, correlations -1 to 1);
+        None for an unbounded scale."""
+        bounds = SHOWN_BOUNDS.get(self.kind)
+        if bounds is None:
+            return None
+        return (bounds[0] * 100, bounds[1] * 100) if self.percent else bounds
 
     @property
     def grade(self) -> tuple[float, float] | None:

@@ -133,6 +133,46 @@ def test_prevalence_forest_shows_events_of_total_in_percent(tmp_path):
     assert "95.45 [" in text  # Tanabe et al.: 10 of 10, with escalc's 1/2 added: 10.5 / 11
 
 
+def test_prevalence_axis_spans_every_ci_inside_0_to_100_percent():
+    pooled = pooled_measure("pritz1997", "PLO")  # Hadeishi (12/12) and Tanabe (10/10) reach 99.8 %
+    fig = forest.plot_forest(pooled)
+    ax = next(a for a in fig.axes if a.get_xticks().size)
+    lo, hi = ax.get_xlim()
+    disp = forest.style.display(pooled)
+    assert all(lo <= s["ci_lb"] and s["ci_ub"] <= hi for s in pooled["studies"])  # no CI is cut
+    assert 0 < disp.shown(lo) and disp.shown(hi) < 100  # the axis ends inside the scale
+    assert not any(getattr(child, "arrow_patch", None) is not None for child in ax.get_children())
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["20", "50", "90", "99"]  # round percentages spread over the logit axis
+
+
+def dependent_pooled() -> dict:
+    """SYNTHETIC: two studies with several effect sizes each, named alike up to a number at the end,
+    pooled in a three-level model."""
+    studies = []
+    for sid, values in (("A", (-0.18, 0.23, 0.30, -0.01, 0.02)), ("B", (0.65, 0.36))):
+        for j, yi in enumerate(values):
+            studies.append({"study_id": sid, "label": f"District {sid}", "year": 2000, "es_id": f"{sid}{j}",
+                            "comparison": f"modified vs traditional calendar, school{j + 9}", "yi": yi,
+                            "vi": 0.001 if abs(yi) < 0.1 else 0.1, "weight": 10.0})
+    return {"outcome": "ml", "label": "SYNTHETIC multilevel", "measure": "GEN", "method": "REML",
+            "status": "pooled", "k": len(studies), "studies": studies,
+            "dependence": {"method": "multilevel", "rho": 0.0},
+            "model": {"model_type": "three-level", "estimate": 0.18, "ci_lb": 0.02, "ci_ub": 0.35,
+                      "sigma2": [0.06, 0.03], "I2": 90.0, "I2_levels": [60.0, 30.0], "n_clusters": 2, "k": 7}}
+
+
+def test_effect_sizes_share_decimals_and_keep_labels_apart(tmp_path):
+    pooled = dependent_pooled()
+    rows, _ = forest.build_rows(pooled, [forest.Column("weight", "Weight"), forest.Column("effect", "")], "year")
+    effects = [r.cells["effect"] for r in rows if r.kind == "study"]
+    assert effects[3] == "−0.01 [−0.07, 0.05]" and effects[0] == "−0.18 [−0.80, 0.44]"
+    assert {len(e.split(" ")[0].split(".")[1]) for e in effects} == {2}  # one number of decimals
+    text = svg_text(pooled, tmp_path, png=False)
+    for j in range(5):  # cut at the usual width these would all read "...schoo…"
+        assert f"calendar, school{j + 9}, A{j}<" in text
+
+
 def test_correlation_and_rate_forests(tmp_path):
     text = svg_text(pooled_measure("molloy2014", "COR"), tmp_path, name="cor", png=False)
     assert ">r<" in text and "Correlation" in text and "Test for overall effect" in text

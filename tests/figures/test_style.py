@@ -113,3 +113,12 @@ def test_svg_text_writes_what_text_writes_without_measuring_plain_lines():
     # Only what needs a layout is measured: several lines, top alignment, math.
     assert set(fast_measured) <= {"two", "lines", "top", "$x^2$", "lp", "rotated"}
     assert _svg(fast=True, fmt="png")[0] == _svg(fast=False, fmt="png")[0]  # a raster draws `Text`s
+
+
+def test_percent_ticks_spread_round_values_over_a_transformed_proportion_axis():
+    plo = style.display({"measure": "PLO"})
+    lo, hi = plo.from_shown(12.0), plo.from_shown(99.87)
+    ticks, labels = style.effect_ticks(lo, hi, plo)
+    assert labels == ["20", "50", "90", "99"]
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert min(gaps) >= (hi - lo) / 7 - 1e-9  # no two ticks crowd each other near 100 %

@@ -46,6 +46,7 @@ ROW_IN = 0.19  # row height, inches
 PLOT_IN = 2.5  # width of the plot panel, inches
 PAD_IN = 0.14  # gap between text columns, inches
 LABEL_MAX_IN = 2.4  # longer study labels are cut with a visible ellipsis
+LABEL_DISTINCT_MAX_IN = 3.6  # ... unless the cut would make two labels the same: then up to this
 GROUP_MAX_IN = 1.6  # an arm block's header widens for its group name up to this
 
 FIXED_METHODS = {"FE", "EE", "CE"}
@@ -194,7 +195,7 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
             rows.extend(subtotal_rows(level, members, columns, disp, formats, fixed))
             rows.append(Row("blank"))
     elif forest_groups.is_grouped(pooled):  # effect sizes grouped under their study
-        rows.extend(forest_groups.grouped_rows(pooled, columns, disp, sort_by))
+        rows.extend(forest_groups.grouped_rows(pooled, columns, disp, sort_by, formats))
         rows.append(Row("blank"))
     else:
         rows.extend(study_row(s, columns, disp, formats) for s in studies)
@@ -294,7 +295,7 @@ def axis_limits(rows: list[Row], disp: measures.Display) -> tuple[float, float]:
     most study CIs; a very imprecise study's CI is cut at the edge with an arrow rather than
     squashing every other row, but its square is always on the axis."""
     if disp.null is None:
-        return data_limits(rows)
+        return data_limits(rows, disp)
     half = axis_half_width(rows, disp)
     return disp.null - half, disp.null + half
 
@@ -319,21 +320,43 @@ def axis_half_width(rows: list[Row], disp: measures.Display) -> float:
     return style.null_half_width(needed, disp)
 
 
-def data_limits(rows: list[Row]) -> tuple[float, float]:
-    """An axis spanning every study's square, the pooled intervals and most study CIs, with a margin."""
+# How close to a bound of the shown scale (proportions: 0 and 100 %) the axis may reach: a fraction
+# of the scale's range (0.1 %); analysis scales such as the logit never reach the bound itself.
+BOUND_MARGIN = 0.001
+
+
+def data_limits(rows: list[Row], disp: measures.Display | None = None) -> tuple[float, float]:
+    """An axis spanning every study's square, the pooled intervals and most study CIs, with a margin.
+
+    On a bounded scale (proportions) every study CI is spanned, up to BOUND_MARGIN from the
+    bounds: no CI there runs past what a proportion can be, and the axis ends inside the scale."""
     pooled = [v for r in rows if r.kind in {"total", "subtotal", "prediction"}
               for v in (r.lb, r.ub, r.est) if v is not None]
     squares = [r.est for r in rows if r.kind == "study" and r.est is not None]
     lows = sorted(r.lb for r in rows if r.kind == "study" and r.lb is not None)
     highs = sorted(r.ub for r in rows if r.kind == "study" and r.ub is not None)
-    if len(lows) > 4:
+    inside = inner_limits(disp) if disp is not None else None
+    if len(lows) > 4 and inside is None:
         lows, highs = [lows[int(0.1 * (len(lows) - 1))]], [highs[int(0.9 * (len(highs) - 1))]]
     values = pooled + lows + highs + squares
     if not values:
         return -1.0, 1.0
     lo, hi = min(values), max(values)
     pad = max((hi - lo) * 0.08, 0.02)
-    return lo - pad, hi + pad
+    if inside is None:
+        return lo - pad, hi + pad
+    return max(lo - pad, inside[0]), min(hi + pad, inside[1])
+
+
+def inner_limits(disp: measures.Display) -> tuple[float, float] | None:
+    """The analysis-scale values BOUND_MARGIN inside the shown scale's bounds, or None for a
+    scale without bounds (or whose transform cannot reach them)."""
+    bounds = disp.shown_bounds
+    if bounds is None:
+        return None
+    margin = (bounds[1] - bounds[0]) * BOUND_MARGIN
+    lo, hi = disp.from_shown(bounds[0] + margin), disp.from_shown(bounds[1] - margin)
+    return None if lo is None or hi is None else (lo, hi)
 
 
 def marker_size(weight: float | None, max_weight: float) -> float:
@@ -418,17 +441,40 @@ def plot_forest(pooled: dict, outcome_cfg: dict | None = None, review_cfg: dict 
 
 
 def _column_widths(rows, columns, label_header):
-    label_w = min(LABEL_MAX_IN, max([style.text_width_in(r.label, weight="bold" if r.bold else
-                                                      "normal") for r in rows
-                                     if r.kind not in {"note"}]
-                                    + [style.text_width_in(label_header, weight="bold"), 0.8]))
+    return _label_width(rows, label_header) + PAD_IN, _value_widths(rows, columns)
+
+
+def _label_width(rows, label_header) -> float:
+    """The label column: as wide as its longest label, up to LABEL_MAX_IN; wider, up to
+    LABEL_DISTINCT_MAX_IN, when cutting there would make two labels read the same (effect sizes
+    named "..., school10" and "..., school11")."""
+    labels = [(r.label, "bold" if r.bold else "normal") for r in rows if r.kind != "note"]
+    natural = max([style.text_width_in(text, weight=weight) for text, weight in labels]
+                  + [style.text_width_in(label_header, weight="bold"), 0.8])
+    width = min(LABEL_MAX_IN, natural)
+    if natural > width and _cuts_merge(labels, width):
+        width = min(LABEL_DISTINCT_MAX_IN, natural)
+    return width
+
+
+def _cuts_merge(labels: list[tuple[str, str]], width: float) -> bool:
+    """Whether cutting labels to `width` (as _draw_table does) makes different labels the same."""
+    cut: dict[str, str] = {}
+    for text, weight in labels:
+        short = style.truncate_to_width(text, width + 0.005, weight=weight)
+        if cut.setdefault(short, text) != text:
+            return True
+    return False
+
+
+def _value_widths(rows, columns) -> dict:
     widths = {}
     for col in columns:
         # The effect column's header is drawn centred over effect + plot, so it does not count.
         texts = [r.cells.get(col.key, "") for r in rows] + (
             [col.header] if col.key != "effect" else [])
         widths[col.key] = max(style.text_width_in(t, weight="bold") for t in texts) + PAD_IN
-    return label_w + PAD_IN, widths
+    return widths
 
 
 class Canvas:

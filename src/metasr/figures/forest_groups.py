@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from metasr import dependence, display
 from metasr.figures import style
-from metasr.figures.forest_rows import Row, sort_studies, study_label, study_row
+from metasr.figures.forest_rows import Formats, Row, sort_studies, study_label, study_row
 
 INDENT = "   "
 
@@ -27,9 +27,9 @@ def _study_records(pooled: dict) -> dict[str, dict]:
     return {str(s.get("study_id")): s for s in pooled.get("by_study") or []}
 
 
-def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year") -> list[Row]:
+def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year", formats: Formats | None = None) -> list[Row]:
     """The table rows: per study (in `sort_by` order) a title row and its effect sizes, or one row
-    for a study with a single effect size."""
+    for a study with a single effect size; numbers with the table's `formats` (forest_rows.column_formats)."""
     members: dict[str, list[dict]] = {}
     for s in pooled.get("studies") or []:
         members.setdefault(str(s.get("study_id")), []).append(s)
@@ -41,18 +41,18 @@ def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year") -> list[Row
         sid = str(head.get("study_id"))
         effect_sizes = members[sid]
         if len(effect_sizes) == 1:  # the study's weight is its one effect size's
-            rows.append(study_row({**effect_sizes[0], "weight": head.get("weight")}, columns, disp))
+            rows.append(study_row({**effect_sizes[0], "weight": head.get("weight")}, columns, disp, formats))
             continue
         weight = head.get("weight")
         cells = {"weight": f"{weight:.1f}%" if style.is_number(weight) else ""}
         rows.append(Row("group_title", study_label(head), cells, bold=True))
         for s in effect_sizes:
-            row = study_row({**s, "weight": s.get("weight")}, columns, disp)
+            row = study_row({**s, "weight": s.get("weight")}, columns, disp, formats)
             row.label = INDENT + (dependence.es_label(s) or str(s.get("es_id") or "effect size"))
             if not style.is_number(s.get("weight")):
                 row.cells["weight"] = ""
             rows.append(row)
-        summary = _aggregated_row(records.get(sid), disp)
+        summary = _aggregated_row(records.get(sid), disp, formats.effect if formats else None)
         if summary is not None:
             rows.append(summary)
     return rows
@@ -63,11 +63,11 @@ def _sum_weights(rows: list[dict]):
     return sum(weights) if weights else None
 
 
-def _aggregated_row(record: dict | None, disp) -> Row | None:
+def _aggregated_row(record: dict | None, disp, decimals: int | None = None) -> Row | None:
     """The study's combined effect (aggregate outcomes): what the model pools for this study."""
     if not record or not record.get("aggregated") or not style.is_number(record.get("yi")):
         return None
-    cells = {"effect": display.estimate(record["yi"], record.get("ci_lb"), record.get("ci_ub"), disp)}
+    cells = {"effect": display.estimate(record["yi"], record.get("ci_lb"), record.get("ci_ub"), disp, decimals)}
     return Row("subtotal", INDENT + "Combined within study", cells, record["yi"], record.get("ci_lb"),
                record.get("ci_ub"))
 

@@ -362,10 +362,32 @@ def effect_ticks(lo: float, hi: float, disp: measures.Display) -> tuple[list[flo
     a, b = disp.shown(lo), disp.shown(hi)
     if a is None or b is None:
         return [], []
+    if disp.percent and not disp.identity:
+        return percent_ticks(lo, hi, disp)
     shown = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(a, b)
     pairs = [(disp.from_shown(round(t, 10)), round(t, 10)) for t in shown]
     kept = [(x, t) for x, t in pairs if x is not None and lo - 1e-9 <= x <= hi + 1e-9]
     return [x for x, _ in kept], [tick(t) for _, t in kept]
+
+
+# Round percentages in the order an axis takes them: a transformed proportion axis (logit, arcsine,
+# log) stretches the ends, so round values near 0 and 100 % are spread as widely as those near 50 %.
+PERCENT_TICKS = (50, 10, 90, 1, 99, 25, 75, 5, 95, 0.1, 99.9, 20, 80, 2, 98, 30, 70, 40, 60)
+
+
+def percent_ticks(lo: float, hi: float, disp: measures.Display, most: int = 7) -> tuple[list[float], list[str]]:
+    """Ticks of a transformed proportion axis spanning [lo, hi] (analysis scale): round
+    percentages, taken in PERCENT_TICKS order when at least 1/`most` of the axis from every tick
+    already taken."""
+    gap = (hi - lo) / most
+    taken: list[tuple[float, float]] = []
+    for value in PERCENT_TICKS:
+        x = disp.from_shown(value)
+        if x is None or not lo - 1e-9 <= x <= hi + 1e-9 or any(abs(x - t) < gap for t, _ in taken):
+            continue
+        taken.append((x, value))
+    taken.sort()
+    return [x for x, _ in taken], [tick(v) for _, v in taken]
 
 
 def null_half_width(needed: float, disp: measures.Display) -> float:

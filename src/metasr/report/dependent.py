@@ -41,7 +41,8 @@ def model_rows(pooled: dict) -> list[tuple[str, str]]:
         rows.append(("Model-based 95% CI (z)", _estimate(display, est, mb.get("ci_lb"), mb.get("ci_ub"), decimals)))
     else:
         rows.append(("Test for overall effect", f"z = {stat}, {dp.p_value(m.get('pval'))}"))
-    rows += [("95% prediction interval", dp.interval(*(dp.shown(x, display) for x in pi), decimals, dp.MISSING)),
+    rows += [("95% prediction interval", dp.interval(dp.shown(pi[0], display), dp.shown(pi[1], display), decimals,
+                                                     dp.MISSING)),
              ("σ² between studies", _variance(sigma2[0])), ("σ² within studies", _variance(sigma2[1])),
              ("I² total / between / within", " / ".join(dp.percent(x, 1, dp.MISSING) for x in
                                                         (m.get("I2"), levels[0], levels[1]))),
