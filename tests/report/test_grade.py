@@ -25,6 +25,16 @@ def test_inconsistency_and_imprecision_from_normand(normand_pooled):
     assert g["start"] == "low" and g["certainty"] == "very low"
 
 
+@pytest.mark.parametrize(("i2", "ci", "suggested"), [
+    (92, (-0.7, -0.5), -2), (92, (-0.2, 0.3), -1), (60, (-0.7, -0.5), -1), (40, (-0.7, -0.5), 0)])
+def test_inconsistency_of_a_model_without_prediction_interval_is_judged_on_i2(bcg_pooled, i2, ci, suggested):
+    # a Mantel-Haenszel or common-effect fit has no PI: no claim about one, and I2 still counts (SYNTHETIC values)
+    bcg_pooled["model"].update(I2=i2, ci_lb=ci[0], ci_ub=ci[1], pi_lb=None, pi_ub=None)
+    value, reason = grade.inconsistency(bcg_pooled)
+    assert value == suggested and "prediction interval excludes" not in reason
+    assert f"I² = {i2}%" in reason and "no prediction interval" in reason
+
+
 def test_imprecision_both_ways_and_optimal_information_size(normand_pooled):
     pooled = base(normand_pooled)
     pooled["model"].update(ci_lb=-0.8, ci_ub=0.9)

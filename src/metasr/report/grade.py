@@ -94,8 +94,10 @@ def inconsistency(pooled: dict) -> tuple[int, str]:
     null = measures.display_of(pooled).null
     if null is None:  # no null to cross: the size of the heterogeneity alone
         return (-1 if i2 > 75 else 0), f"I² = {i2:.0f}% (the measure has no null)"
-    pi_crosses = lb is not None and ub is not None and lb < null < ub
     ci_crosses = (finite(m.get("ci_lb")) or null) < null < (finite(m.get("ci_ub")) or null)
+    if lb is None or ub is None:
+        return _inconsistency_without_pi(i2, ci_crosses)
+    pi_crosses = lb < null < ub
     pi_text = "the prediction interval crosses the null" if pi_crosses else \
         "the prediction interval excludes the null"
     if i2 >= 75 and pi_crosses and not ci_crosses:
@@ -103,6 +105,16 @@ def inconsistency(pooled: dict) -> tuple[int, str]:
     if i2 > 50 and pi_crosses:
         return -1, f"I² = {i2:.0f}% and {pi_text}"
     return 0, f"I² = {i2:.0f}%; {pi_text}"
+
+
+def _inconsistency_without_pi(i2: float, ci_crosses: bool) -> tuple[int, str]:
+    """A model without a prediction interval (common effect: inverse variance, Mantel-Haenszel,
+    Peto): I² alone, with the random-effects rule's thresholds; the heterogeneity is serious when
+    the CI looks conclusive (it excludes the null) although the studies disagree this much."""
+    text = f"I² = {i2:.0f}% (the common-effect model has no prediction interval: judged on I²)"
+    if i2 >= 75 and not ci_crosses:
+        return -2, text
+    return (-1 if i2 > 50 else 0), text
 
 
 def imprecision(pooled: dict) -> tuple[int, str]:
