@@ -12,8 +12,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+from metasr.errors import InputError, Problem
 from metasr.folder import find_review
 from metasr.resources import snakefile
+
+# Snakemake options `metasr run` cannot pass on: the run reads the folder's config.yaml, and only
+# that (a --config override would not be validated, and Snakemake refuses a malformed one with a
+# traceback); the folder is the review's own.
+REFUSED_OPTIONS = {
+    "--config": "write the setting into the review's config.yaml (a run always reflects its config file)",
+    "-C": "write the setting into the review's config.yaml (a run always reflects its config file)",
+    "--configfile": "give the review's folder: `metasr run FOLDER` reads FOLDER/config.yaml",
+    "--configfiles": "give the review's folder: `metasr run FOLDER` reads FOLDER/config.yaml",
+    "--directory": "give the review's folder as `metasr run FOLDER`",
+    "-d": "give the review's folder as `metasr run FOLDER`",
+}
 
 
 def check_review(folder: str | Path):
@@ -31,8 +44,18 @@ def snakemake_command(root: Path, snakemake_args: list[str]) -> list[str]:
             *snakemake_args]
 
 
+def refused_options(snakemake_args: list[str]) -> list[Problem]:
+    """The options of REFUSED_OPTIONS among the arguments for Snakemake (also as --option=value)."""
+    return [Problem(message=f"{arg.split('=', 1)[0]} is not an option of `metasr run`", value=arg, rule="run-options",
+                    hint=REFUSED_OPTIONS[arg.split("=", 1)[0]])
+            for arg in snakemake_args if arg.split("=", 1)[0] in REFUSED_OPTIONS]
+
+
 def run_review(folder: str | Path, snakemake_args: list[str]) -> int:
-    """Check the review, then run Snakemake on it; Snakemake's exit status is returned."""
+    """Check the options and the review, then run Snakemake on it; Snakemake's exit status is returned."""
+    problems = refused_options(snakemake_args)
+    if problems:
+        raise InputError(problems)
     location, review = check_review(folder)
     for warning in review.warnings:
         print(warning.format(), file=sys.stderr)
