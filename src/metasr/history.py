@@ -82,6 +82,16 @@ def direction(estimate_on_analysis_scale: float | None, null: float | None = 0.0
     return words[1] if estimate_on_analysis_scale < null else words[2]
 
 
+# The name under which a snapshot's inputs hold the review's settings (the config in effect, defaults
+# merged): a changed setting (a method, an estimator) is then named among the inputs that changed.
+SETTINGS_INPUT = "config.yaml (settings in effect)"
+
+
+def settings_checksum(config: dict) -> str:
+    """SHA-256 of the review's settings as plain data (keys sorted), whatever their layout in the file."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def make_snapshot(pooled: Iterable[dict], inputs: dict[str, str],
                   certainty: dict[str, str] | None = None) -> dict:
     certainty = certainty or {}

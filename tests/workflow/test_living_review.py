@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from metasr import history
+
 from harness import planned_jobs, run_snakemake
 
 pytestmark = pytest.mark.slow
@@ -98,6 +100,10 @@ def test_changing_one_outcomes_method_reruns_only_that_outcome(run_copy: Path):
     assert "\n  sdmt:\n" in text
     config.write_text(text.replace("\n  sdmt:\n", "\n  sdmt:\n    method: DL\n", 1))
     assert planned_jobs(run_copy) == outcome_jobs("sdmt") | POOLED_AGGREGATES
+    run_snakemake(run_copy, "--cores", "2")
+    # the report's change log says why the results moved: the settings changed, no data file did
+    changes = (run_copy / "results" / "report.html").read_text().split('id="changes"')[1].split("</section>")[0]
+    assert f"Inputs changed: {history.SETTINGS_INPUT}" in changes
 
 
 def test_changing_one_outcomes_grade_judgement_reruns_no_outcome_job(run_copy: Path):

@@ -30,7 +30,8 @@ def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dic
                              config["extraction"].get("narrative"), data_files, report_dir=Path(out_html).parent,
                              checksums=checksums)
     certainty = {s["id"]: s["grade"].get("certainty") for s in context["sections"]}
-    snapshot = history.make_snapshot(pooled, checksums, certainty)
+    inputs = {**checksums, history.SETTINGS_INPUT: history.settings_checksum(config)}
+    snapshot = history.make_snapshot(pooled, inputs, certainty)
     history_dir = Path(out_html).parent / "history"
     changes = history.diff_snapshots(history.latest_snapshot(history_dir), snapshot)
     context["changes"] = changes
