@@ -341,3 +341,11 @@ def test_studies_without_extraction_rows_or_reason_are_named_where_counted(tmp_p
     # an outcome's table missing: which studies have rows cannot be told, so none is named
     summary = dict(html.report_context(config, [], [], None, None, {}, studies, narrative, [])["summary"])
     assert summary["Studies in the extraction sheet"] == "4"
+
+
+def test_the_meta_analysis_count_names_what_it_counts():
+    # without a search stage there is no count of reports: the label must not promise one
+    with_search = dict(html.review_summary({}, None, [], [], {"studies": 9, "reports": 11, "effect_sizes": 18}))
+    assert with_search["Studies included in meta-analysis (reports; effect sizes)"] == "9 (11; 18)"
+    without = dict(html.review_summary({}, None, [], [], {"studies": 9, "reports": None, "effect_sizes": 18}))
+    assert without["Studies included in meta-analysis (effect sizes)"] == "9 (18)"

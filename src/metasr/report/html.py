@@ -800,8 +800,9 @@ def review_summary(config, prisma, studies, sections, meta: dict | None = None,
         rows.append(("Studies included (reports)",
                      f"{included.get('studies', '–')} ({included.get('reports', '–')})"))
     if meta is not None:
-        rows.append(("Studies included in meta-analysis (reports; effect sizes)", str(meta["studies"]) + " ("
-                     + (f"{meta['reports']}; " if meta.get("reports") is not None else "")
+        with_reports = meta.get("reports") is not None  # without a search stage, reports are not counted
+        rows.append((f"Studies included in meta-analysis ({'reports; ' if with_reports else ''}effect sizes)",
+                     str(meta["studies"]) + " (" + (f"{meta['reports']}; " if with_reports else "")
                      + f"{meta['effect_sizes']})"))
     counted = str(len(studies))
     if without_data:
