@@ -251,16 +251,6 @@ def test_studies_in_outcome_reads_the_header_as_validation_does(tmp_path):
     assert studies_in_outcome(sheet) == []
 
 
-def test_single_group_subgroups_are_summed(tmp_path):
-    from metasr.extraction.effects import ConversionSettings
-    from metasr.extraction.pipeline import convert_rows
-
-    rows = [{"study_id": "S1", "comparison": "all", "subgroup": s, "reported_form": "events_total", "events": e,
-             "n": n} for s, e, n in (("men", 4, 10), ("women", 6, 15))]  # SYNTHETIC counts
-    [(row, result)] = convert_rows(rows, ConversionSettings("PR"))
-    assert result.usable and result.values == {"xi": 10, "ni": 25} and "sums" in result.conversion
-
-
 def test_means_of_plus_minus_1e308_are_refused_against_the_sheet(synthetic_review, helpers):
     """The means are finite, but their difference is not (issue 16, item 7): validation names
     both cells as numbers too large to compute with, before any job starts."""
@@ -308,7 +298,7 @@ def test_a_tiny_sd_that_gives_an_effect_beyond_the_engine_is_named(synthetic_rev
 
 def test_p_of_1_with_an_effect_is_a_problem_not_a_division_by_zero(synthetic_review, helpers):
     """Issue 16, item 6: `p_value = 1` in an effect_p row stopped parse time with ZeroDivisionError."""
-    from metasr.extraction.pipeline import conversion_settings, usable_study_ids
+    from metasr.extraction.converting import conversion_settings, usable_study_ids
     from metasr.extraction.sheets import read_sheet
     from metasr.extraction.validate import check_outcome_rows, validate_review
 

@@ -32,7 +32,7 @@ def sheet_files(root: Path, config: dict) -> list[str]:
 
 def parse_time(root: Path, config: dict) -> list:
     """What the Snakefile does before any job: validate every sheet, convert every outcome's rows."""
-    from metasr.extraction.pipeline import conversion_settings, usable_study_ids
+    from metasr.extraction.converting import conversion_settings, usable_study_ids
     from metasr.extraction.validate import validate_review
 
     typed: dict = {}

@@ -50,7 +50,7 @@ class EffectRow:
 @dataclass(frozen=True)
 class ConversionSettings:
     """How an outcome's sheet rows become effect inputs: its measure and unit, and its choices of
-    conversion (pipeline.conversion_settings reads them from the config)."""
+    conversion (converting.conversion_settings reads them from the config)."""
 
     measure: str
     unit: str | None = None

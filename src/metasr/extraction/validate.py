@@ -10,7 +10,7 @@ p-format, 0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direct
 overlap-exists, csv-delimiter, declared-outcome, sheet-exists, included-has-data, study-has-data (warning),
 extracted-not-included, discrepancy, moderator-column, analysis-column, subgroup-value; and for files:
 file-exists, encoding, row-width, unique-column, header-row. A sheet that passes these is then converted and
-its effects computed as the outcome job computes them (metasr.extraction.pipeline.outcome_effect_problems):
+its effects computed as the outcome job computes them (metasr.extraction.converting.outcome_effect_problems):
 the effect-size computation's own rules (metasr.stats.effects: a correlation strictly inside -1..1, a
 measure's smallest sample, ...) and effect in range / variance in range / variance ratio (metasr.stats.checks)
 are applied here, so the job meets none of them. dependence-declared is metasr.dependence's.
@@ -25,23 +25,13 @@ from pathlib import Path
 from metasr import rob
 from metasr.errors import InputError, Problem
 from metasr.extraction import plausibility, schema
+from metasr.extraction.converting import PROVENANCE_COLUMNS, conversion_settings, outcome_effect_problems
+from metasr.extraction.settings import extraction_settings
 from metasr.extraction.sheets import NARRATIVE_COLUMNS, NARRATIVE_KEY, OUTCOME_KEY, Sheet, is_blank, read_sheet
 from metasr.io import is_missing, read_csv
 
 NARRATIVE_REQUIRED = ("study_id", "outcome", "finding", "record_id", "source_location")
 DIRECTIONS = ("group1_higher", "group1_lower", "no_difference")
-
-
-def extraction_settings(config: dict) -> dict:
-    """The extraction section with its defaults filled in."""
-    ext = dict(config.get("extraction") or {})
-    ext.setdefault("studies", "data/extraction/studies.csv")
-    ext.setdefault("outcomes_dir", "data/extraction/outcomes")
-    ext.setdefault("narrative", "data/extraction/narrative.csv")
-    ext.setdefault("median_conversion", "luo_shi")
-    ext.setdefault("p_value_bounds", "exclude")
-    ext.setdefault("allow_discrepancies", False)
-    return ext
 
 
 def shown_path(root: Path, relative: str) -> Path:
@@ -126,9 +116,7 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
 def _effect_problems(outcome_id: str, outcome_cfg: dict, ext: dict, rows: list[tuple[int, dict]],
                      path: Path) -> list[Problem]:
     """What the outcome job's effect computation would refuse in a sheet that passed the row checks
-    (the same function, metasr.extraction.pipeline.outcome_effect_problems)."""
-    from metasr.extraction.pipeline import conversion_settings, outcome_effect_problems
-
+    (the same function, metasr.extraction.converting.outcome_effect_problems)."""
     if not outcome_cfg.get("measure"):
         return []  # the config check reports an outcome without a measure
     try:
@@ -231,8 +219,6 @@ def analysis_column_problems(outcome_id: str, columns: dict[str, str], studies_s
     """A column an outcome analyses by (subgroup, order_by) is a column of the studies sheet or one
     of the outcome sheet's columns that reach the effect table; every study of the outcome has a
     subgroup (a study without one would be left out of the comparison)."""
-    from metasr.extraction.pipeline import PROVENANCE_COLUMNS
-
     problems = []
     carried = set(outcome_sheet.header) & set(PROVENANCE_COLUMNS)
     for key, column in columns.items():

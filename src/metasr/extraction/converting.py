@@ -1,0 +1,229 @@
+"""Converting a validated outcome sheet's rows into effect rows, and what computing their effects
+meets: the part of the outcome job (metasr.extraction.pipeline) that validation runs too
+(metasr.extraction.validate), so that a row the job would refuse is refused before anything runs.
+
+Rows of one study/comparison/timepoint/es_id with subgroup labels are combined first; a group that
+several comparisons share is then split between them or kept whole (the outcome's multi_arm); the
+effects are computed as the pooling step computes them (metasr.stats.effects.escalc) and checked
+against the engine's range (metasr.stats.checks).
+"""
+
+from __future__ import annotations
+
+from metasr import dependence, measures
+from metasr.errors import InputError, Problem
+from metasr.extraction import conversions as conv
+from metasr.extraction.effects import ConversionSettings, EffectRow, can_split, effect_row, group_mean_sd, split_group
+from metasr.extraction.forms import MEAN_FORMS
+from metasr.extraction.settings import extraction_settings
+
+# Where a converted row keeps the sheet row it came from (problems name the sheet, not the output).
+SHEET_ROW = "__row__"
+# Forms whose subgroup rows combine by summing these cells (counts, sizes and person-time).
+SUMMED_CELLS = {"events_n": ("events1", "n1", "events2", "n2"),
+                "events_persontime": ("events1", "time1", "events2", "time2"),
+                "events_total": ("events", "n"), "events_time": ("events", "time")}
+PROVENANCE_COLUMNS = ["record_id", "source_location", "source_url", "reported_form", "conversion",
+                      "conversion_detail", "comparison", "timepoint", "es_id", "shared_group", "shared_split"]
+
+
+def outcome_effect_problems(typed_rows: list[tuple[int, dict]], settings: ConversionSettings, outcome_cfg: dict,
+                            sheet_path: str) -> tuple[list[Problem], list[tuple[dict, EffectRow]]]:
+    """The problems that computing the effects of a validated sheet's rows meets (effect_range_problems,
+    with the variance-ratio limit when the outcome pools dependent effect sizes), and the converted rows.
+
+    `typed_rows` are (sheet row number, typed row) as check_outcome_rows returns them. Validation
+    calls this too, so that a row the outcome job would refuse is refused before anything runs.
+    """
+    converted = convert_rows([{**typed, SHEET_ROW: n} for n, typed in typed_rows], settings)
+    ratio_limit = dependence.pooled_as_dependent(dependence.settings(outcome_cfg))
+    return effect_range_problems(converted, settings.measure, sheet_path, ratio_limit), converted
+
+
+def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict) -> ConversionSettings:
+    """How an outcome's rows are converted; InputError if extraction cannot prepare its measure."""
+    extraction_cfg = extraction_settings({"extraction": extraction_cfg or {}})
+    measure = outcome_cfg["measure"]
+    if not measures.known(measure):
+        raise InputError(Problem(message=f"outcome '{outcome_id}' has measure {measure!r}, which extraction "
+                                         "cannot prepare", rule="measure",
+                                 hint=f"use one of {', '.join(measures.ids())}"))
+    dep = dependence.settings(outcome_cfg)
+    return ConversionSettings(measure=measure, unit=outcome_cfg.get("unit"), flip=bool(outcome_cfg.get("flip")),
+                    median_conversion=extraction_cfg["median_conversion"],
+                    p_value_bounds=extraction_cfg["p_value_bounds"], multi_arm=dep["multi_arm"] if dep else None)
+
+
+def usable_study_ids(typed_rows: list[dict], settings: ConversionSettings) -> set[str]:
+    """The studies with a usable row in the table prepare_outcome writes (its `usable` column).
+
+    For rows that check_outcome_rows has already passed: the same conversion, without reading,
+    validating or writing anything, so that parse time can tell which outcomes have data.
+    """
+    return {row["study_id"] for row, result in convert_rows(typed_rows, settings) if result.usable}
+
+
+def usable_rows_by_study(rows: list[dict], sheet_rows: list[int]) -> dict[str, list[int]]:
+    """{study_id: sheet rows of its usable converted rows} (rows as prepare_outcome writes them)."""
+    out: dict[str, list[int]] = {}
+    for row, n in zip(rows, sheet_rows, strict=True):
+        if row["usable"]:
+            out.setdefault(row["study_id"], []).append(n)
+    return out
+
+
+def usable_rows_of(typed_rows: list[dict], settings: ConversionSettings) -> dict[str, list[int]]:
+    """{study_id: sheet rows of its usable rows} for rows check_outcome_rows has passed (each with
+    its sheet row under SHEET_ROW), converted as prepare_outcome converts them."""
+    out: dict[str, list[int]] = {}
+    for row, result in convert_rows(typed_rows, settings):
+        if result.usable:
+            out.setdefault(row["study_id"], []).append(row[SHEET_ROW])
+    return out
+
+
+def convert_rows(rows: list[dict], settings: ConversionSettings) -> list[tuple[dict, EffectRow]]:
+    """Convert rows; rows of one study/comparison/timepoint/es_id with subgroup labels are combined
+    first; a group shared by several comparisons is then split or kept (settings.multi_arm)."""
+    out: list[tuple[dict, EffectRow]] = []
+    groups: dict[tuple, list[dict]] = {}  # (study, comparison, timepoint, es_id): its subgroup rows
+    for row in rows:
+        if row.get("subgroup") is not None:
+            key = (row["study_id"], row.get("comparison"), row.get("timepoint"), row.get("es_id"))
+            groups.setdefault(key, []).append(row)
+        else:
+            out.append((row, effect_row(row, settings)))
+    for parts in groups.values():
+        out.append(combine_subgroups(parts, settings))
+    share_groups(out, settings.multi_arm)
+    return out
+
+
+def share_groups(converted: list[tuple[dict, EffectRow]], multi_arm: str | None) -> None:
+    """Split each group shared by several usable comparisons of a study (same timepoint and es_id)
+    evenly between them (multi_arm split_shared, also the choice when the outcome names none: the
+    shared participants are then never counted twice); `correlated` keeps the group whole."""
+    if multi_arm == "correlated":
+        return
+    sets: dict[tuple, list[tuple[dict, EffectRow]]] = {}
+    for row, result in converted:
+        if row.get("shared_group") in (1, 2) and result.usable:
+            key = (row["study_id"], row.get("timepoint"), row.get("es_id"), row["shared_group"])
+            sets.setdefault(key, []).append((row, result))
+    for (_, _, _, group), members in sets.items():
+        for _, result in members:
+            if not can_split(result):
+                result.fail(f"group {group} is shared with other comparisons, but the row gives a reported effect "
+                            "or test statistic, which cannot be split: give the group data, or set the outcome's "
+                            "dependence.multi_arm to correlated")
+        members = [(row, result) for row, result in members if result.usable]
+        if len(members) < 2:
+            continue
+        for _, result in members:
+            split_group(result, group, len(members))
+            result.shared_split = len(members)
+
+
+def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[dict, EffectRow]:
+    """One row from subgroup rows (Handbook Table 6.5.a for means/SDs; sums for counts)."""
+    first = dict(parts[0])
+    labels = ", ".join(str(p["subgroup"]) for p in parts)
+    first["reported_form"] = "+".join(sorted({p["reported_form"] for p in parts}))
+    result = EffectRow()
+    if len(parts) == 1:
+        row, one = parts[0], effect_row(parts[0], settings)
+        one.detail.insert(0, f"single subgroup '{labels}' (nothing to combine)")
+        return row, one
+    if any(p.get("exclude_reason") for p in parts):
+        return first, result.fail("a subgroup row is excluded: " + "; ".join(
+            str(p["exclude_reason"]) for p in parts if p.get("exclude_reason")))
+    forms = {p["reported_form"] for p in parts} | {p.get("reported_form2") or p["reported_form"] for p in parts}
+    family = measures.get(settings.measure).family
+    if forms <= MEAN_FORMS and family in ("two-group means", "variability", "generic"):
+        combined = {"reported_form": "mean_sd", "study_id": first["study_id"], "unit": first.get("unit")}
+        methods = set()
+        for g in (1, 2):
+            stats = []
+            for p in parts:
+                form = p["reported_form"] if g == 1 else (p.get("reported_form2") or p["reported_form"])
+                n, m, sd, method, detail = group_mean_sd(p, g, form, settings.median_conversion)
+                stats.append((n, m, sd))
+                if method:
+                    methods.add(method)
+                if detail:
+                    result.detail.append(f"subgroup {p['subgroup']}: {detail}")
+            n, m, sd = stats[0]
+            for n2, m2, sd2 in stats[1:]:
+                n, m, sd = conv.combine_groups(n, m, sd, n2, m2, sd2)
+            combined.update({f"n{g}": n, f"mean{g}": m, f"sd{g}": sd})
+            result.detail.append(f"group {g}: subgroups {labels} combined -> n {n}, mean {m:.4g}, SD {sd:.4g}")
+        inner = effect_row(combined, settings)
+        inner.detail = result.detail + inner.detail
+        flipped = ["flipped"] if "flipped" in inner.conversion else []
+        inner.conversion = "; ".join(sorted(methods) + ["combined subgroups (Handbook Table 6.5.a)"] + flipped)
+        return first, inner
+    if len(forms) == 1 and forms <= set(SUMMED_CELLS) and forms <= set(measures.FAMILIES[family].sheet_forms):
+        combined = dict(first)
+        for cell in SUMMED_CELLS[next(iter(forms))]:
+            combined[cell] = sum(p[cell] for p in parts)
+        inner = effect_row(combined, settings)
+        inner.conversion = "combined subgroups (sums)"
+        inner.detail.insert(0, f"subgroups {labels}: counts summed")
+        return first, inner
+    return first, result.fail(f"subgroups {labels} cannot be combined (forms: {', '.join(sorted(forms))})")
+
+
+def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str, sheet_path: str,
+                          ratio_limit: bool = True) -> list[Problem]:
+    """The problems the pooling engine would meet in the usable rows (effects and variances that
+    are not finite or outside its range, group sizes too small for the measure, variances too far
+    apart for a model of dependent effect sizes: `ratio_limit`), reported against the sheet's row
+    and the cell most likely at fault, before anything is written."""
+    import numpy as np
+    import pandas as pd
+
+    from metasr.stats import checks, effects
+
+    usable = [(row, result) for row, result in converted if result.usable]
+    if not usable:
+        return []
+    table = pd.DataFrame([result.values for _, result in usable])
+    sheet_rows = [row.get(SHEET_ROW) for row, _ in usable]
+    by_row = {row.get(SHEET_ROW): row for row, _ in usable}
+    try:
+        with np.errstate(all="ignore"):  # an overflow is what the check below reports
+            table = effects.escalc(table, measure, file=sheet_path, rows=sheet_rows)
+        found = checks.table_problems(table, sheet_path, sheet_rows, ratio_limit)
+    except InputError as err:
+        found = err.problems
+    return [_on_sheet(p, by_row.get(p.row, {}), measure) for p in found]
+
+
+# The sheet cell behind each column of the effect-input table (before any conversion).
+_SHEET_CELL = {"m1i": "mean1", "sd1i": "sd1", "n1i": "n1", "m2i": "mean2", "sd2i": "sd2", "n2i": "n2",
+               "ai": "events1", "ci": "events2", "x1i": "events1", "t1i": "time1", "x2i": "events2",
+               "t2i": "time2", "ti": "t_stat", "yi": "effect", "vi": "effect_se"}
+
+
+def _on_sheet(problem: Problem, row: dict, measure: str) -> Problem:
+    """A problem of the effect-input table, restated for the sheet row it came from."""
+    from dataclasses import replace
+
+    from metasr.measures import FAMILIES, get
+
+    sheet_cells = {**_SHEET_CELL, **FAMILIES[get(measure).family].sheet_columns} if measures.known(measure) \
+        else _SHEET_CELL
+    column = sheet_cells.get(problem.column or "")
+    if row.get(column) is None:
+        column = _most_extreme_cell(row)
+    return replace(problem, column=column, value=None if column is None else str(row.get(column)),
+                   message=f"{problem.message}, from this row's reported {row.get('reported_form')} numbers")
+
+
+def _most_extreme_cell(row: dict) -> str | None:
+    """The number cell farthest from 1 in order of magnitude (an exponent typo, a wrong unit)."""
+    import math
+
+    numbers = {c: v for c, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+               and c != SHEET_ROW and v != 0 and math.isfinite(v)}
+    return max(numbers, key=lambda c: abs(math.log10(abs(numbers[c]))), default=None)
