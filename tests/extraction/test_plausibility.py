@@ -38,10 +38,11 @@ def test_problems_name_file_row_column_value_rule_and_hint():
     assert all(p.file and p.row and p.rule and p.hint for p in problems)
 
 
-def test_skewness_is_a_warning_and_the_rest_are_errors():
+def test_skewness_and_sd_se_disagreement_are_warnings_and_the_rest_are_errors():
     _, problems = problems_of_bad_rows()
-    assert {p.severity for p in problems if p.rule == "skewness"} == {"warning"}
-    assert {p.severity for p in problems if p.rule not in ("skewness", "shared-group")} == {"error"}
+    warnings = ("skewness", "sd-se-agree")
+    assert {p.severity for p in problems if p.rule in warnings} == {"warning"}
+    assert {p.severity for p in problems if p.rule not in (*warnings, "shared-group")} == {"error"}
 
 
 def test_a_clean_row_has_no_problems(tmp_path, helpers):
@@ -84,3 +85,20 @@ def test_a_group_with_an_sd_needs_two_participants():
     assert found(reported_form="mean_ci", reported_form2="mean_sd", n1=20, mean1=5, ci_lb1=4, ci_ub1=6, n2=1,
                  mean2=4, sd2=1) == {("n2", "n>=2")}
     assert found(reported_form="events_n", n1=1, events1=1, n2=20, events2=3) == set()
+
+
+def test_an_se_that_disagrees_with_the_sd_is_a_warning():
+    """Both given for a group: SE must be SD / sqrt(n) up to rounding (dat.normand1999's Edinburgh
+    group 1: SD 47, n 155, so SE 3.78; the SE of 6.5 beside it is SYNTHETIC, a typo or another statistic)."""
+    from metasr.extraction.plausibility import row_problems
+
+    def found(**cells):
+        row = dict(reported_form="mean_sd", n1=155, mean1=55, sd1=47, n2=156, mean2=75, sd2=64, **cells)
+        return [(p.column, p.rule, p.severity) for p in row_problems(row, "sheet.csv", 2)]
+
+    assert found(se1=6.5) == [("se1", "sd-se-agree", "warning")]
+    assert found(se1=3.78, se2=5.12) == []  # rounded as published
+    assert found() == []
+    [problem] = row_problems(dict(reported_form="mean_se", n1=155, mean1=55, se1=6.5, sd1=47, n2=156, mean2=75,
+                                  se2=5.12), "sheet.csv", 2)
+    assert "SD / sqrt(n) = 3.78" in problem.message and "uses the SE" in problem.hint

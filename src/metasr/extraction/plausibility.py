@@ -75,6 +75,23 @@ def _form_cells(check: RowChecker) -> None:
                       f"fill '{column}' or choose the reported_form that matches what the paper gives")
 
 
+# How far a group's SE may stray from SD / sqrt(n) before the two are said to disagree: rounding of
+# published figures stays well within it (an SE of 0.35 for 0.354 is 1 %), a mix-up does not.
+SD_SE_TOLERANCE = 0.1
+
+
+def _sd_se_agreement(check: RowChecker, g: int, sd: float, se: float, n: float) -> None:
+    """A group's SD and SE both given must describe the same data (SE = SD / sqrt(n)); whichever the
+    reported form uses, the other one being off says one of them (or n) is mistyped or is another
+    statistic (an SE of the difference, a CI's half-width)."""
+    expected = sd / math.sqrt(n)
+    if abs(se - expected) > SD_SE_TOLERANCE * expected:
+        check.add(f"se{g}", f"SE {se:g} disagrees with SD {sd:g} and n {n:g} (SD / sqrt(n) = {expected:.3g})",
+                  "sd-se-agree", f"check sd{g}, se{g} and n{g} against the paper; the row's reported form uses "
+                                 f"{'the SE' if group_forms(check.row)[g - 1] == 'mean_se' else 'the SD'}",
+                  severity="warning")
+
+
 def _group_rules(check: RowChecker, g: int) -> None:
     n, sd, se = check.number(f"n{g}"), check.number(f"sd{g}"), check.number(f"se{g}")
     if n is not None and n < 1:
@@ -87,6 +104,8 @@ def _group_rules(check: RowChecker, g: int) -> None:
         check.add(f"sd{g}", "SD must be positive", "sd>0", "an SD of 0 or less is impossible; check the table")
     if se is not None and se <= 0:
         check.add(f"se{g}", "SE must be positive", "se>0", "check the table")
+    if sd is not None and se is not None and n is not None and sd > 0 and se > 0 and n >= 1:
+        _sd_se_agreement(check, g, sd, se, n)
     _order(check, g, [("min", "q1_"), ("q1_", "median"), ("median", "q3_"), ("q3_", "max"),
                       ("min", "median"), ("median", "max")])
     lb, ub, mean = check.number(f"ci_lb{g}"), check.number(f"ci_ub{g}"), check.number(f"mean{g}")
