@@ -4,16 +4,17 @@
 double-extraction checks); `check_outcome_rows` is the part the workflow step reuses for one sheet.
 Rules, each with a failing fixture in tests/extraction: known-column, required-column, required, type,
 allowed-values, minimum/pattern, form-cells, n>=1, n>=2 (groups with an SD), sd>0, se>0, q1<=median,
-median<=q3, min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, -1<=r<=1, ratio>0,
-p-format, 0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent,
+median<=q3, min<=q1, q3<=max, ci-order, ci-contains-estimate, events>=0, events<=n, time>0, -1<=r<=1,
+ratio>0, p-format, 0<p<=1, effect_p: p<1, effect_p: effect not null, number-range, direction-consistent,
 sd-se-agree (warning), skewness (warning), unique-row, unique-study, study-id-not-missing, study-exists,
-n-consistent, unique-label (warning), overlap-exists, csv-delimiter, declared-outcome, sheet-exists, included-has-data, study-has-data (warning),
-extracted-not-included, discrepancy, moderator-column, analysis-column, subgroup-value; and for files:
-file-exists, encoding, row-width, unique-column, header-row. A sheet that passes these is then converted and
-its effects computed as the outcome job computes them (metasr.extraction.converting.outcome_effect_problems):
-the effect-size computation's own rules (metasr.stats.effects: a correlation strictly inside -1..1, a
-measure's smallest sample, ...) and effect in range / variance in range / variance ratio (metasr.stats.checks)
-are applied here, so the job meets none of them. dependence-declared is metasr.dependence's.
+n-consistent, unique-label (warning), overlap-exists, csv-delimiter, declared-outcome, sheet-exists,
+included-has-data, study-has-data (warning), extracted-not-included, discrepancy, moderator-column,
+analysis-column, subgroup-value; and for files: file-exists, encoding, row-width, unique-column,
+header-row. A sheet that passes these is then converted and its effects computed as the outcome job
+computes them (metasr.extraction.converting.outcome_effect_problems): the effect-size computation's own
+rules (metasr.stats.effects: a correlation strictly inside -1..1, a measure's smallest sample, ...) and
+effect in range / variance in range / variance ratio (metasr.stats.checks) are applied here, so the job
+meets none of them. dependence-declared is metasr.dependence's.
 """
 
 from __future__ import annotations
