@@ -30,6 +30,9 @@ def test_numbers_have_a_true_minus_and_no_negative_zero():
     assert dp.number(-0.001) == "0.00" and dp.number(-0.004, 2) == "0.00"
     assert dp.number(None) == "" and dp.number(float("nan"), missing="–") == "–"
     assert dp.number(True) == ""  # a flag is not a number
+    # a ratio's bound far from the data (exp of a large log): an exponent, not 24 digits
+    assert dp.number(1.6846562296869367e23) == "1.68e+23" and dp.number(-2.5e6, 3) == "−2.5e+06"
+    assert dp.number(999999.994) == "999999.99"
     assert dp.integer(13.0) == "13" and dp.integer(-2) == "−2"
     assert dp.tick(-1.0) == "−1" and dp.tick(0.5) == "0.5" and dp.tick(10) == "10"
     assert dp.percent(38.06) == "38.1%" and dp.percent(92.4, 0) == "92%"

@@ -53,11 +53,19 @@ def signed(text: str) -> str:
     return MINUS + text[1:] if text.startswith("-") else text
 
 
+# From this magnitude on a number is written with an exponent ("1.68e+23"): in fixed decimals
+# it would run to dozens of digits (the CI of a ratio's intercept far from the data).
+EXPONENT_FROM = 1e6
+
+
 def number(x, decimals: int = 2, missing: str = "") -> str:
-    """Fixed decimals with a true minus; `missing` for a missing value; never "−0.00"."""
+    """Fixed decimals with a true minus (three significant digits and an exponent from
+    EXPONENT_FROM on); `missing` for a missing value; never "−0.00"."""
     x = finite(x)
     if x is None:
         return missing
+    if abs(x) >= EXPONENT_FROM:
+        return signed(f"{x:.3g}")
     text = f"{x:.{decimals}f}"
     if text.startswith("-") and float(text) == 0:
         text = text[1:]
