@@ -349,3 +349,14 @@ def test_the_meta_analysis_count_names_what_it_counts():
     assert with_search["Studies included in meta-analysis (reports; effect sizes)"] == "9 (11; 18)"
     without = dict(html.review_summary({}, None, [], [], {"studies": 9, "reports": None, "effect_sizes": 18}))
     assert without["Studies included in meta-analysis (effect sizes)"] == "9 (18)"
+
+
+def test_heterogeneity_rows_promise_a_ci_only_when_they_have_one():
+    pooled = html.read_pooled([FIXTURES / "bcg_rr.json"])[0]
+    rows = dict(html.model_table(pooled))
+    assert rows["tau² [95% CI]"].endswith("]") and "I² [95% CI]" in rows and "H² [95% CI]" in rows
+    for key in ("tau2_ci", "I2_ci", "H2_ci"):  # as a Mantel-Haenszel or Peto fit reports them
+        pooled["model"][key] = None
+    rows = dict(html.model_table(pooled))
+    assert {"tau²", "I²", "H²"} <= set(rows) and not any("[95% CI]" in q for q in rows if q[0] in "tIH")
+    assert not rows["tau²"].endswith(" ")

@@ -245,9 +245,9 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
                                                 dp.shown(m.get("pi_ub"), display), missing=dp.MISSING)),
         ("Test for overall effect", f"{test} = {number(m.get('stat'))}, {dp.p_value(m.get('pval'))}"
          if display.null is not None else "– (the measure has no null)"),
-        ("tau² [95% CI]", f"{number(m.get('tau2'), 3)} {_ci(m.get('tau2_ci'), 3)}"),
-        ("I² [95% CI]", f"{dp.percent(m.get('I2'), 1, dp.MISSING)} {_ci(m.get('I2_ci'), 1, '%')}"),
-        ("H² [95% CI]", f"{number(m.get('H2'))} {_ci(m.get('H2_ci'))}"),
+        _with_ci("tau²", number(m.get("tau2"), 3), _ci(m.get("tau2_ci"), 3)),
+        _with_ci("I²", dp.percent(m.get("I2"), 1, dp.MISSING), _ci(m.get("I2_ci"), 1, "%")),
+        _with_ci("H²", number(m.get("H2")), _ci(m.get("H2_ci"))),
         ("Cochran's Q", f"Q = {number(m.get('Q'))}, df = {m.get('Q_df', '–')}, "
                         f"{dp.p_value(m.get('Q_pval'))}"),
     ]
@@ -259,6 +259,12 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
         harmonic_means = "".join(f"; {k} = {v:.4g} (harmonic mean)" for k, v in display.args)
         rows.append(("Scale", display.scale_text + harmonic_means))
     return rows
+
+
+def _with_ci(quantity: str, value: str, ci: str) -> tuple[str, str]:
+    """A (quantity, value) row that promises a CI only when it has one (Mantel-Haenszel and Peto
+    fits have no CI for tau², I² or H²)."""
+    return (f"{quantity} [95% CI]", f"{value} {ci}") if ci else (quantity, value)
 
 
 def _ci(pair, digits=2, unit="") -> str:
