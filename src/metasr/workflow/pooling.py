@@ -16,14 +16,10 @@ TEXT_COLUMNS = {"study_id": str, "label": str, "record_id": str, "comparison": s
 
 
 def read_effects(effects_csv: str | Path) -> pd.DataFrame:
-    """An outcome's effect table: numbers with pandas' missing values, and the TEXT_COLUMNS as
-    written (only an empty cell is missing), so that a study called NA, None or null keeps its id."""
-    effects = pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=True)
-    text = [c for c in TEXT_COLUMNS if c in effects.columns]
-    if text:  # pandas sets missing markers per file, not per column: the text columns once more, as text
-        as_written = pd.read_csv(effects_csv, usecols=text, dtype=str, keep_default_na=False, na_values=[""])
-        effects[text] = as_written[text]
-    return plain_frame(effects)
+    """An outcome's effect table as the extraction step wrote it (extraction.sheets.write_sheet:
+    a missing number is an empty cell): only an empty cell is missing, so that text is read as
+    written and a study called NA, None or null keeps its id."""
+    return plain_frame(pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=False, na_values=[""]))
 
 
 def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, out_json: str | Path,
