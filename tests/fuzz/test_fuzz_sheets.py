@@ -31,17 +31,17 @@ def sheet_files(root: Path, config: dict) -> list[str]:
 
 
 def parse_time(root: Path, config: dict) -> list:
-    """What the Snakefile does before any job: validate every sheet, convert every outcome's rows."""
-    from metasr.extraction.converting import conversion_settings, usable_study_ids
+    """What the Snakefile does before any job: validate every sheet (which converts every outcome's
+    rows), and read which studies have usable rows from the converted rows."""
+    from metasr.extraction.converting import usable_sheet_rows
     from metasr.extraction.validate import validate_review
 
-    typed: dict = {}
-    problems = validate_review(config, root, typed)
+    converted: dict = {}
+    problems = validate_review(config, root, converted)
     errors = [p for p in problems if p.severity == "error"]
     if not errors:
-        for outcome, rows in typed.items():
-            settings = conversion_settings(outcome, config["outcomes"][outcome], config["extraction"])
-            usable_study_ids([t for _, t in rows], settings)
+        for rows in converted.values():
+            usable_sheet_rows(rows)
     return errors
 
 

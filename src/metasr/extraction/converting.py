@@ -72,11 +72,11 @@ def usable_rows_by_study(rows: list[dict], sheet_rows: list[int]) -> dict[str, l
     return out
 
 
-def usable_rows_of(typed_rows: list[dict], settings: ConversionSettings) -> dict[str, list[int]]:
-    """{study_id: sheet rows of its usable rows} for rows check_outcome_rows has passed (each with
-    its sheet row under SHEET_ROW), converted as prepare_outcome converts them."""
+def usable_sheet_rows(converted: list[tuple[dict, EffectRow]]) -> dict[str, list[int]]:
+    """{study_id: sheet rows of its usable rows} of converted rows (each with its sheet row under
+    SHEET_ROW)."""
     out: dict[str, list[int]] = {}
-    for row, result in convert_rows(typed_rows, settings):
+    for row, result in converted:
         if result.usable:
             out.setdefault(row["study_id"], []).append(row[SHEET_ROW])
     return out

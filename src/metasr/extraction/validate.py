@@ -44,12 +44,12 @@ def shown_path(root: Path, relative: str) -> Path:
         return path
 
 
-def validate_review(config: dict, root: Path, typed_rows: dict | None = None) -> list[Problem]:
+def validate_review(config: dict, root: Path, converted: dict | None = None) -> list[Problem]:
     """Every problem (errors and warnings) in the review's extraction sheets.
 
-    `typed_rows`, when given, receives each readable outcome sheet's typed rows (outcome id ->
-    [(row number, typed row)], as check_outcome_rows returns them), so that a caller can convert
-    them without reading and validating the sheets again.
+    `converted`, when given, receives the rows of each outcome sheet that passed the row checks,
+    converted as the outcome job converts them (outcome id -> [(row, EffectRow)], each row with
+    its sheet row under converting.SHEET_ROW), so that a caller need not convert them again.
     """
     root = Path(root)
     ext = extraction_settings(config)
@@ -83,9 +83,11 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
             problems += analysis_column_problems(outcome_id, analysis_columns(config).get(outcome_id, {}),
                                                  studies_sheet, sheet)
         if not any(p.severity == "error" for p in sheet_problems):
-            problems += _effect_problems(outcome_id, outcomes[outcome_id] or {}, ext, rows, path)
-        if typed_rows is not None:
-            typed_rows[outcome_id] = rows
+            effect_problems, rows_converted = _effect_problems(outcome_id, outcomes[outcome_id] or {}, ext, rows,
+                                                               path)
+            problems += effect_problems
+            if converted is not None:
+                converted[outcome_id] = rows_converted
         for _, row in sheet.numbered():
             if row.get("study_id"):
                 extracted.setdefault(row["study_id"], set()).add(outcome_id)
@@ -115,16 +117,16 @@ def validate_review(config: dict, root: Path, typed_rows: dict | None = None) ->
 
 
 def _effect_problems(outcome_id: str, outcome_cfg: dict, ext: dict, rows: list[tuple[int, dict]],
-                     path: Path) -> list[Problem]:
+                     path: Path) -> tuple[list[Problem], list]:
     """What the outcome job's effect computation would refuse in a sheet that passed the row checks
-    (the same function, metasr.extraction.converting.outcome_effect_problems)."""
+    (the same function, metasr.extraction.converting.outcome_effect_problems), and the converted rows."""
     if not outcome_cfg.get("measure"):
-        return []  # the config check reports an outcome without a measure
+        return [], []  # the config check reports an outcome without a measure
     try:
         settings = conversion_settings(outcome_id, outcome_cfg, ext)
     except InputError:
-        return []  # an unknown measure: the config check reports it
-    return outcome_effect_problems(rows, settings, outcome_cfg, str(path))[0]
+        return [], []  # an unknown measure: the config check reports it
+    return outcome_effect_problems(rows, settings, outcome_cfg, str(path))
 
 
 def _read(path: Path, problems: list[Problem]) -> Sheet | None:
