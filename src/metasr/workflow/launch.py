@@ -19,14 +19,11 @@ from metasr.resources import snakefile
 # Snakemake options `metasr run` cannot pass on: the run reads the folder's config.yaml, and only
 # that (a --config override would not be validated, and Snakemake refuses a malformed one with a
 # traceback); the folder is the review's own.
-REFUSED_OPTIONS = {
-    "--config": "write the setting into the review's config.yaml (a run always reflects its config file)",
-    "-C": "write the setting into the review's config.yaml (a run always reflects its config file)",
-    "--configfile": "give the review's folder: `metasr run FOLDER` reads FOLDER/config.yaml",
-    "--configfiles": "give the review's folder: `metasr run FOLDER` reads FOLDER/config.yaml",
-    "--directory": "give the review's folder as `metasr run FOLDER`",
-    "-d": "give the review's folder as `metasr run FOLDER`",
-}
+_WRITE_IT_IN_THE_CONFIG = "write the setting into the review's config.yaml (a run always reflects its config file)"
+_GIVE_THE_FOLDER = "give the review's folder: `metasr run FOLDER` reads FOLDER/config.yaml"
+REFUSED_OPTIONS = {"--config": _WRITE_IT_IN_THE_CONFIG, "-C": _WRITE_IT_IN_THE_CONFIG,
+                   "--configfile": _GIVE_THE_FOLDER, "--configfiles": _GIVE_THE_FOLDER,
+                   "--directory": _GIVE_THE_FOLDER, "-d": _GIVE_THE_FOLDER}
 
 
 def check_review(folder: str | Path):
