@@ -177,6 +177,37 @@ def test_keys_are_read_without_spaces_around_them(tmp_path):
     assert spaced == [["A", "A", "A", "B", "B"]] and plain == [["A", "A"], ["A", "B"], ["B"]]
 
 
+# Cells pandas' number parser and Python's float() both read, written as people write numbers
+_PLAIN_CELLS = ["0.5", " 0.25", "0.125 ", "+.5", "5.", "-0", "1E-3", "2e+00", '"0.75"',
+                "0.1000000000000000055511151231257827", "1e-400", "3"]
+
+
+@pytest.mark.parametrize("bad_cell", ["", "NA", "nan", "1_0", "0x1", "inf", "1e400", "abc", "0"])
+def test_effects_read_as_numbers_are_the_text_path_s_numbers_up_to_a_cell_that_is_not_one(tmp_path, bad_cell):
+    rng = np.random.default_rng(3)  # SYNTHETIC
+    lines = ["g, yi,vi"]
+    for g in range(12):
+        for i in range(4):
+            yi = _PLAIN_CELLS[(4 * g + i) % len(_PLAIN_CELLS)] if g % 2 else repr(float(rng.normal()))
+            lines.append(f"G{g:02d},{yi},{rng.uniform(0.01, 0.2)!r}")
+    lines[31] = lines[31].rsplit(",", 1)[0] + "," + bad_cell  # a vi in the 8th group (the 8th chunk of 4 rows)
+    path = tmp_path / "by.csv"
+    path.write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
+    as_text = list(grouped.read_chunks(str(path), "g", chunk_rows=4))
+    as_numbers = list(grouped.read_chunks(str(path), "g", chunk_rows=4, effects_as_numbers=True))
+    assert [c["vi"].dtype.kind for c in as_numbers] == ["f"] * 7 + ["O"] * 5
+    for text, numbers in zip(as_text, as_numbers, strict=True):
+        assert text["_row"].tolist() == numbers["_row"].tolist() and text["g"].tolist() == numbers["g"].tolist()
+        for name in ("yi", "vi"):
+            assert np.array_equal(grouped._numbers(text[name]), grouped._numbers(numbers[name]), equal_nan=True)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
+    table.columns = [c.strip() for c in table.columns]
+    kwargs = dict(measure="GEN", method="REML", test="z")
+    got = grouped_results(tmp_path, table, kwargs, "fit", chunk_rows=4)
+    assert got == single_results(table, dict(kwargs, file=None), "fit")
+    assert isinstance(got["G07"], list) == (bad_cell != "1_0")  # float() reads 1_0 as 10: a vi
+
+
 def test_the_keys_seen_are_told_apart_chunk_after_chunk_as_a_set_would():
     rng = np.random.default_rng(1)
     seen_keys, reference = grouped._SeenKeys(), set()
