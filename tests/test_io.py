@@ -29,6 +29,7 @@ from metasr.io import (
     read_bytes,
     read_csv,
     read_csv_rows,
+    spreadsheet_rows,
     translate_os_error,
     write_csv,
     write_json,
@@ -162,6 +163,19 @@ def test_a_pandas_frame_read_back_loses_the_apostrophes_the_writer_added():
     frame = plain_frame(pd.DataFrame({**cells, "number": [1.5, 2.0]}))
     assert {c: frame[c].tolist() for c in cells} == {c: [csv_plain_cell(v) for v in vs] for c, vs in cells.items()}
     assert frame["first"].tolist() == ["=x", "a"] and frame["later"].tolist() == ["b", "'+1"]
+
+
+def test_pandas_rows_keep_their_spreadsheet_numbers_and_blank_rows_are_left_out():
+    import io
+
+    import pandas as pd
+
+    text = "g,yi,vi\na,0.1,0.01\n\na,0.2,0.02\n  \n, ,\nb,,0.03\n,0.1,\n\n"
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True,
+                        skip_blank_lines=False)
+    rows = spreadsheet_rows(frame)
+    assert rows["_row"].tolist() == [2, 4, 7, 8] and rows["g"].tolist() == ["a", "a", "b", ""]
+    assert spreadsheet_rows(frame.iloc[4:].copy(), rows_before=4)["_row"].tolist() == [7, 8]
 
 
 def test_a_cell_longer_than_pythons_csv_limit_is_read(tmp_path):

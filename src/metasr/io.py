@@ -589,6 +589,22 @@ def _comma_count_fits(path, width: int, block_size: int = 1 << 20) -> bool:
     return commas == (width - 1) * lines
 
 
+def spreadsheet_rows(frame, rows_before: int = 0):
+    """A frame pandas read with `skip_blank_lines=False` (its rows after `rows_before` others),
+    each row's spreadsheet number in `_row`, blank lines counted as the spreadsheet shows them,
+    and the blank rows (every cell empty) left out, as the extraction sheets leave them out."""
+    frame["_row"] = range(rows_before + 2, rows_before + 2 + len(frame))
+    if frame.shape[1] < 2:
+        return frame
+    first = frame.iloc[:, 0]  # a blank row's first cell is empty: look at the others only then
+    maybe = [i for i, cell in enumerate(first.tolist()) if isinstance(cell, str) and not cell.strip()]
+    if not maybe:
+        return frame
+    cells = frame.iloc[maybe, :-1].itertuples(index=False)
+    blank = [i for i, row in zip(maybe, cells, strict=True) if all(isinstance(c, str) and not c.strip() for c in row)]
+    return frame.drop(index=frame.index[blank]).reset_index(drop=True) if blank else frame
+
+
 def plain_frame(frame):
     """A pandas DataFrame read by pandas itself, with `csv_plain_cell` applied to its text cells."""
     from pandas.api.types import is_numeric_dtype

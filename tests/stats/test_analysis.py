@@ -279,6 +279,18 @@ def test_the_fit_alone_is_the_fit_part_of_the_whole_analysis(monkeypatch, method
     assert "leave1out" not in alone and "egger" not in alone and "tau2_ci" not in alone
 
 
+def test_rows_after_blank_lines_are_named_by_their_spreadsheet_row(tmp_path):
+    path = tmp_path / "effects.csv"  # SYNTHETIC
+    path.write_text("study,yi,vi\nA,0.1,0.01\n\nB,0.3,0.02\n,,\nC,0.2,-1\n\n")
+    from metasr.stats.analysis import read_study_table
+
+    table = read_study_table(str(path))
+    assert table["_row"].tolist() == [2, 4, 6]
+    with pytest.raises(InputError) as err:
+        analyse(table, measure="GEN", method="DL")
+    assert [(p.row, p.column) for p in err.value.problems] == [(6, "vi")]
+
+
 @pytest.mark.parametrize(("text", "rule", "rows"), [
     ("study,yi,vi\nA,0.1,0.01,0.5\nB,0.3,0.02,0.5\nC,0.2,0.015,0.5\n", "row-width", [2, 3, 4]),  # index trap
     ("study,yi,vi\nA,0.1,0.01,9\nB,0.3,0.02\nC,0.2,0.015\n", "row-width", [2]),

@@ -208,6 +208,19 @@ def test_effects_read_as_numbers_are_the_text_path_s_numbers_up_to_a_cell_that_i
     assert isinstance(got["G07"], list) == (bad_cell != "1_0")  # float() reads 1_0 as 10: a vi
 
 
+@pytest.mark.parametrize("chunk_rows", [2, 3, 100])
+def test_rows_after_blank_lines_keep_their_spreadsheet_numbers_in_every_chunk(tmp_path, chunk_rows):
+    path = tmp_path / "by.csv"  # SYNTHETIC
+    path.write_text("g,yi,vi\na,0.1,0.01\n\na,0.2,0.02\n  \n,,\nb,0.3,-0.03\nb,0.1,0.01\n\nc,0.1,0.01\n"
+                    "c,0.3,0.02\n")
+    for as_numbers in (False, True):
+        chunks = grouped.read_chunks(str(path), "g", chunk_rows=chunk_rows, effects_as_numbers=as_numbers)
+        assert [row for chunk in chunks for row in chunk["_row"]] == [2, 4, 7, 8, 10, 11]
+    rows = grouped.pool_groups(str(path), "g", grouped.Options(dict(measure="GEN", method="DL", test="z"), "fit"),
+                               chunk_rows=chunk_rows)
+    assert {row.key: [p.row for p in row.problems] for row in rows} == {"a": [], "b": [7], "c": []}
+
+
 def test_the_keys_seen_are_told_apart_chunk_after_chunk_as_a_set_would():
     rng = np.random.default_rng(1)
     seen_keys, reference = grouped._SeenKeys(), set()

@@ -19,7 +19,14 @@ from metasr import measures
 from metasr.analysis_settings import SMALL_STUDY_MIN_K, sections_at
 from metasr.dependence import pooled_as_dependent
 from metasr.errors import InputError, raise_if_errors
-from metasr.io import check_csv_shape, check_pandas_frame, check_row_widths, os_error_problem, plain_frame
+from metasr.io import (
+    check_csv_shape,
+    check_pandas_frame,
+    check_row_widths,
+    os_error_problem,
+    plain_frame,
+    spreadsheet_rows,
+)
 from metasr.stats import checks, effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
 from metasr.stats.models import MetaFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
@@ -72,7 +79,8 @@ def read_study_table(path: str) -> pd.DataFrame:
     with each row's spreadsheet row number in `_row`."""
     width = check_csv_shape(path)
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig",
+                            skip_blank_lines=False)
     except OSError as err:
         problem = os_error_problem(err, path, "read")
         if problem is None:
@@ -88,9 +96,7 @@ def read_study_table(path: str) -> pd.DataFrame:
                                   hint="save the table as UTF-8 CSV with one header row")) from None
     check_pandas_frame(path, width, table)
     table.columns = [str(c).strip() for c in table.columns]
-    table = plain_frame(table)
-    table["_row"] = [i + 2 for i in range(len(table))]
-    return table
+    return spreadsheet_rows(plain_frame(table))
 
 
 # ---------------------------------------------------------------- model fitting

@@ -43,6 +43,7 @@ from metasr.io import (
     os_error_problem,
     plain_frame,
     read_csv_header,
+    spreadsheet_rows,
 )
 from metasr.stats import analysis, checks, inference, sections, tables
 from metasr.stats.models import METHODS_RMA, fit_many
@@ -97,8 +98,8 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None,
             for chunk, at in number_chunks:
                 if chunk is None or not plain_effects(chunk["yi"].to_numpy(), chunk["vi"].to_numpy()).all():
                     break
-                yield _framed(path, by, width, chunk, rows_read)
                 rows_read += len(chunk)
+                yield _framed(path, by, width, chunk, rows_read - len(chunk))
                 if progress is not None:
                     progress(*at)
             else:
@@ -108,8 +109,8 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None,
         if rows_to_skip > 0:
             rows_to_skip -= len(chunk)
             continue
-        yield _framed(path, by, width, chunk, rows_read)
         rows_read += len(chunk)
+        yield _framed(path, by, width, chunk, rows_read - len(chunk))
         if progress is not None:
             progress(*at)
 
@@ -127,8 +128,7 @@ def _framed(path: str, by: str, width: int, chunk: pd.DataFrame, rows_before: in
     if by not in chunk.columns:
         raise InputError(Problem(message=f"--by column '{by}' is missing", file=path, column=by,
                                  rule="required column", hint="name a column of the input table"))
-    chunk = plain_frame(chunk)
-    chunk["_row"] = np.arange(rows_before + 2, rows_before + 2 + len(chunk))
+    chunk = spreadsheet_rows(plain_frame(chunk), rows_before)
     chunk["_group"] = _keys(chunk[by])
     return chunk
 
@@ -146,7 +146,7 @@ def _chunks_read(path: str, dtype, chunk_rows: int) -> Iterator[tuple[pd.DataFra
         size = max(1, handle.seek(0, 2))
         handle.seek(0)
         for chunk in pd.read_csv(handle, dtype=dtype, keep_default_na=False, skipinitialspace=True,
-                                 encoding="utf-8-sig", chunksize=chunk_rows):
+                                 encoding="utf-8-sig", skip_blank_lines=False, chunksize=chunk_rows):
             yield chunk, (min(handle.tell(), size), size)
 
 
