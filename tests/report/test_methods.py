@@ -112,3 +112,27 @@ def test_grade_rules_follow_the_implementation(review_config, normand_pooled):
     config["outcomes"][normand_pooled["outcome"]] = {**config["outcomes"].get(normand_pooled["outcome"], {}),
                                                     "grade": {"indirectness": -1, "reason": "test"}}
     assert "reviewers set their own ratings" in methods_paragraph(config, [normand_pooled], SOFTWARE)
+
+
+def test_subgroup_analyses_and_meta_regressions_are_named_where_they_ran(review_config):
+    from pathlib import Path
+
+    from metasr.analysis_settings import meta_regression_settings
+
+    bcg = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "inputs" / "bcg.csv")
+    table = pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(len(bcg))], "year": bcg["year"],
+                          "ai": bcg["ai"], "bi": bcg["bi"], "ci": bcg["ci"], "di": bcg["di"],
+                          "ablat": bcg["ablat"].astype(str), "alloc": bcg["alloc"]})
+    regression = meta_regression_settings({"meta_regression": {"moderators": ["ablat"], "permutations": 100}})
+    by_alloc = pool_outcome(table, "RR", "REML", outcome="tb", label="Tuberculosis", subgroup="alloc")
+    on_latitude = pool_outcome(table, "RR", "DL", "knha", outcome="tb2", label="TB cases",
+                               meta_regression=regression)
+    text = methods_paragraph(review_config, [by_alloc, on_latitude], SOFTWARE)
+    assert "Subgroup analyses (alloc for Tuberculosis) fitted the outcome's model to each subgroup" in text
+    assert ("For TB cases, a mixed-effects meta-regression (residual heterogeneity by the DerSimonian-Laird "
+            "estimator) on ablat was fitted with the Knapp-Hartung adjustment; P values were also obtained by a "
+            "permutation test (100 random permutations).") in text
+    one_level = pool_outcome(table.assign(alloc="random"), "RR", "REML", outcome="tb", label="TB", subgroup="alloc")
+    assert one_level["subgroups"].get("skipped")
+    assert "Subgroup" not in methods_paragraph(review_config, [one_level], SOFTWARE)
+    assert "meta-regression" not in methods_paragraph(review_config, [by_alloc], SOFTWARE)

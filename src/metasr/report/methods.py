@@ -7,8 +7,9 @@ Every sentence is read off what the run did, never off what it could have done:
   conversion is named only when a row used one, with the formulas that row used);
 - continuity corrections from the pooled studies that escalc's add/to changed, and studies that
   drop00 left out from the pooled results' reasons;
-- small-study tests, sensitivity analyses and cumulative meta-analysis only for the outcomes that
-  had them; single-study outcomes and narrative synthesis only when there were any;
+- subgroup analyses, meta-regressions, small-study tests, sensitivity analyses and cumulative
+  meta-analysis only for the outcomes that had them; single-study outcomes and narrative
+  synthesis only when there were any;
 - GRADE's rules as metasr.report.grade applies them, for pooled outcomes only.
 """
 
@@ -258,6 +259,40 @@ def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
     return out
 
 
+def moderator_sentences(pooled: list[dict]) -> list[str]:
+    """The subgroup analyses and meta-regressions that ran, per outcome (the pooled results'
+    `subgroups` and `meta_regression`); those that did not run are said in the results."""
+    done = [p for p in pooled if p.get("status") == "pooled"]
+    out = []
+    by_variable: dict[str, list[dict]] = {}
+    for p in done:
+        sub = p.get("subgroups") or {}
+        if sub.get("levels") and not sub.get("skipped"):
+            by_variable.setdefault(str(sub.get("variable") or "subgroup"), []).append(p)
+    if by_variable:
+        which = _join([f"{variable} for {_labels(group)}" for variable, group in by_variable.items()])
+        out.append(f"Subgroup analyses ({which}) fitted the outcome's model to each subgroup separately and "
+                   "compared the subgroup estimates with a Wald-type test of heterogeneity between subgroups "
+                   "(Q between, with one degree of freedom fewer than subgroups).")
+    for p in done:
+        reg = p.get("meta_regression") or {}
+        if not reg or reg.get("skipped"):
+            continue
+        method = str(reg.get("method") or "").upper()
+        model = ("a common-effect meta-regression" if method in COMMON_METHODS else
+                 "a mixed-effects meta-regression (residual heterogeneity by "
+                 f"{next((v for k, v in TAU2_NAMES.items() if k.upper() == method), method)})")
+        test = TEST_NAMES.get(str(reg.get("test") or "z").lower(), f"{reg.get('test')} tests")
+        text = f"For {_labels([p])}, {model} on {reg.get('formula')} was fitted with {test}"
+        perm = reg.get("permutest") or {}
+        if perm and "skipped" not in perm:
+            text += ("; P values were also obtained by an exact permutation test" if perm.get("exact") else
+                     f"; P values were also obtained by a permutation test ({perm.get('permutations')} "
+                     "random permutations)")
+        out.append(text + ".")
+    return out
+
+
 def reporting_sentences(pooled: list[dict], narrative_rows: int) -> list[str]:
     single = [p for p in pooled if p.get("status") == "single_study"]
     out = []
@@ -355,6 +390,7 @@ def methods_paragraph(config: dict, pooled_results: list[dict], software: dict,
     sentences += dependence_sentences(config.get("outcomes") or {}, pooled_results)
     sentences.append(conversion_sentence(extraction or {}))
     sentences += correction_sentences(pooled_results)
+    sentences += moderator_sentences(pooled_results)
     sentences += bias_and_sensitivity_sentences(pooled_results)
     sentences += reporting_sentences(pooled_results, narrative_rows)
     sentences.append(grade_sentence(pooled_results, config.get("outcomes") or {}))
