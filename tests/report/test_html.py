@@ -360,3 +360,19 @@ def test_heterogeneity_rows_promise_a_ci_only_when_they_have_one():
     rows = dict(html.model_table(pooled))
     assert {"tau²", "I²", "H²"} <= set(rows) and not any("[95% CI]" in q for q in rows if q[0] in "tIH")
     assert not rows["tau²"].endswith(" ")
+
+
+def test_mantel_haenszel_outcomes_show_their_own_tests_as_metafor_prints_them():
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    bcg = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "inputs" / "bcg.csv")
+    table = pd.DataFrame({"study_id": [f"S{i}" for i in range(len(bcg))], "year": bcg["year"],
+                          "ai": bcg["ai"], "bi": bcg["bi"], "ci": bcg["ci"], "di": bcg["di"]})
+    rows = dict(html.model_table(pool_outcome(table, "OR", "MH")))
+    assert rows["Cochran-Mantel-Haenszel test"] == "CMH = 135.69, df = 1, P < 0.0001"  # metafor: 135.6889
+    assert rows["Tarone's test for heterogeneity"] == "X² = 171.76, df = 12, P < 0.0001"  # metafor: 171.7567
+    for measure, method in (("RR", "MH"), ("OR", "PETO"), ("OR", "REML")):  # metafor has none for these
+        rows = dict(html.model_table(pool_outcome(table, measure, method)))
+        assert not {"Cochran-Mantel-Haenszel test", "Tarone's test for heterogeneity"} & set(rows)

@@ -136,3 +136,16 @@ def test_subgroup_analyses_and_meta_regressions_are_named_where_they_ran(review_
     assert one_level["subgroups"].get("skipped")
     assert "Subgroup" not in methods_paragraph(review_config, [one_level], SOFTWARE)
     assert "meta-regression" not in methods_paragraph(review_config, [by_alloc], SOFTWARE)
+
+
+def test_mantel_haenszel_tests_are_named_for_the_outcomes_that_have_them(review_config):
+    from pathlib import Path
+
+    bcg = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "inputs" / "bcg.csv")
+    table = pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(len(bcg))], "year": bcg["year"],
+                          "ai": bcg["ai"], "bi": bcg["bi"], "ci": bcg["ci"], "di": bcg["di"]})
+    odds = pool_outcome(table, "OR", "MH", outcome="tb", label="TB (OR)")
+    risks = pool_outcome(table, "RR", "MH", outcome="tb_rr", label="TB (RR)")
+    text = methods_paragraph(review_config, [odds, risks], SOFTWARE)
+    assert "For TB (OR), the Cochran-Mantel-Haenszel test (with continuity correction) and Tarone's" in text
+    assert "TB (RR), the" not in text and "test of the rate ratio" not in text

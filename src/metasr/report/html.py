@@ -250,6 +250,7 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
         _with_ci("H²", number(m.get("H2")), _ci(m.get("H2_ci"))),
         ("Cochran's Q", f"Q = {number(m.get('Q'))}, df = {m.get('Q_df', '–')}, "
                         f"{dp.p_value(m.get('Q_pval'))}"),
+        *mantel_haenszel_rows(m, pooled.get("measure")),
     ]
     ce = pooled.get("common_effect") or {}
     if ce:
@@ -258,6 +259,20 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
     if not display.identity or display.percent:
         harmonic_means = "".join(f"; {k} = {v:.4g} (harmonic mean)" for k, v in display.args)
         rows.append(("Scale", display.scale_text + harmonic_means))
+    return rows
+
+
+def mantel_haenszel_rows(model: dict, measure: str | None) -> list[tuple[str, str]]:
+    """The tests a Mantel-Haenszel fit has besides Q (metasr.stats.mh_tests), as metafor prints them."""
+    rows = []
+    if "CMH" in model:
+        name = "Mantel-Haenszel test" if measure == "IRR" else "Cochran-Mantel-Haenszel test"
+        rows.append((name, f"{'MH' if measure == 'IRR' else 'CMH'} = {number(model['CMH'])}, df = 1, "
+                           f"{dp.p_value(model.get('CMH_pval'))}"))
+    if "tarone" in model:
+        rows.append(("Tarone's test for heterogeneity", f"X² = {number(model['tarone'])}, "
+                                                         f"df = {model.get('tarone_df', '–')}, "
+                                                         f"{dp.p_value(model.get('tarone_pval'))}"))
     return rows
 
 

@@ -154,6 +154,14 @@ def model_sentences(pooled: list[dict]) -> list[str]:
                                          "new study." if with_pi else "."))
     elif done:
         sentences.append("Heterogeneity is reported as I², H² and Cochran's Q.")
+    odds_ratios = [p for p in done if "tarone" in (p.get("model") or {})]
+    rates = [p for p in done if "CMH" in (p.get("model") or {}) and p not in odds_ratios]
+    if odds_ratios:
+        sentences.append(f"For {_labels(odds_ratios)}, the Cochran-Mantel-Haenszel test (with continuity "
+                         "correction) and Tarone's test for heterogeneity of odds ratios are also reported.")
+    if rates:
+        sentences.append(f"For {_labels(rates)}, the Mantel-Haenszel test of the rate ratio (with continuity "
+                         "correction) is also reported.")
     return sentences
 
 

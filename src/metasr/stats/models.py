@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from metasr.errors import InputError, Problem
-from metasr.stats import distributions as dist, inference, tau2 as tau2_estimators
+from metasr.stats import distributions as dist, inference, mh_tests, tau2 as tau2_estimators
 from metasr.stats.tau2 import Studies
 from metasr.stats.wls import Projection
 
@@ -401,6 +401,7 @@ class TableFit:
     Q_df: int
     k: int
     weights: np.ndarray  # percent weight of each table in the pooled estimate (NaN when none has any)
+    tests: dict = field(default_factory=dict)  # Mantel-Haenszel's own tests (metasr.stats.mh_tests)
 
     @property
     def stat(self) -> float:
@@ -416,7 +417,7 @@ class TableFit:
         I2, H2 = inference.i2_h2_from_q(self.Q, self.Q_df)
         return {"k": self.k, "estimate": self.estimate, "se": self.se, "stat": float(stat), "pval": float(pval),
                 "ci_lb": float(ci_lb), "ci_ub": float(ci_ub), "tau2": 0.0, "I2": float(I2), "H2": float(H2),
-                "Q": self.Q, "Q_df": self.Q_df, "Q_pval": Q_pval}
+                "Q": self.Q, "Q_df": self.Q_df, "Q_pval": Q_pval, **self.tests}
 
 
 def _escalc_q(measure, ai, bi, ci, di):
@@ -469,8 +470,10 @@ def fit_mh(ai, bi, ci, di, measure: str) -> TableFit:
         raise ValueError(f"Mantel-Haenszel pools RR, OR or RD, not {measure}")
     yi, vi, keep = _escalc_q(measure, ai, bi, ci, di)
     Q, Q_df = _q_around(yi[keep], vi[keep], estimate)
+    tests = {**mh_tests.cmh_test(ai, bi, ci, di), **mh_tests.tarone_test(ai, bi, ci, di, estimate)} \
+        if measure == "OR" else {}
     return TableFit("MH", measure, "z", yi, vi, float(estimate), float(math.sqrt(var)), Q, Q_df, len(ai),
-                    _percent(w))
+                    _percent(w), tests)
 
 
 def _percent(w: np.ndarray) -> np.ndarray:
@@ -498,7 +501,8 @@ def fit_mh_rates(x1i, t1i, x2i, t2i) -> TableFit:
     yi, vi = np.where(keep, yi, np.nan), np.where(keep, vi, np.nan)
     estimate = math.log(R / S)
     Q, Q_df = _q_around(yi[keep], vi[keep], estimate)
-    return TableFit("MH", "IRR", "z", yi, vi, float(estimate), float(se), Q, Q_df, len(x1i), _percent(w))
+    return TableFit("MH", "IRR", "z", yi, vi, float(estimate), float(se), Q, Q_df, len(x1i), _percent(w),
+                    mh_tests.rate_mh_test(x1i, t1i, x2i, t2i))
 
 
 def _require_events(ai, ci, bi, di, measure) -> None:
