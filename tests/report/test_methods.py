@@ -149,3 +149,14 @@ def test_mantel_haenszel_tests_are_named_for_the_outcomes_that_have_them(review_
     text = methods_paragraph(review_config, [odds, risks], SOFTWARE)
     assert "For TB (OR), the Cochran-Mantel-Haenszel test (with continuity correction) and Tarone's" in text
     assert "TB (RR), the" not in text and "test of the rate ratio" not in text
+
+
+def test_subgroups_of_dependent_effect_sizes_are_named_as_the_three_level_model_compares_them(review_config):
+    pooled = {"outcome": "red", "label": "Attractiveness", "status": "pooled", "method": "REML", "test": "z",
+              "model": {"estimate": 0.4}, "subgroups": {"variable": "raters", "model": "three-level",
+                                                        "levels": [{"level": "female"}, {"level": "male"}],
+                                                        "Q_between_test": "HTZ F (CR2)"}}
+    text = methods_paragraph(review_config, [pooled], SOFTWARE)
+    assert ("Subgroups of dependent effect sizes (raters for Attractiveness) were compared in the three-level "
+            "model with one mean per subgroup") in text and "CR2 cluster-robust HTZ test" in text
+    assert "fitted the outcome's model to each subgroup separately" not in text

@@ -166,3 +166,73 @@ def test_one_study_with_several_effect_sizes_is_not_pooled():
     pooled = pool_outcome(table, "SMD", "REML", "z", dependence=dep)
     assert pooled["status"] == "single_study" and pooled["status_message"] == "1 study (2 effect sizes): not pooled"
     assert pooled["model"] is None and len(pooled["studies"]) == 2
+
+
+# ---------------------------------------------------------------- subgroups
+
+SUBGROUP_CASES = json.loads((FIXTURES.parent / "multilevel_subgroups" / "expected.json").read_text())["cases"]
+
+
+def _close(got, want, rtol=1e-5, atol=0.0) -> bool:
+    """Within metafor's optimiser (its fits stop ~1e-7 to 1e-9 from the optimum the fixtures record)."""
+    return bool(np.allclose(np.asarray(got, float), np.asarray(want, float), rtol=rtol, atol=atol))
+
+
+@pytest.mark.parametrize("case", SUBGROUP_CASES, ids=[c["id"] for c in SUBGROUP_CASES])
+@pytest.mark.parametrize("method", ["multilevel", "robust"])
+def test_subgroups_of_dependent_effect_sizes_match_rma_mv_and_clubsandwich(case, method):
+    from metasr.stats.dependent import subgroups_dependent
+
+    table = pd.DataFrame({"yi": case["yi"], "vi": case["vi"], "study_id": case["clusters"]})
+    got = subgroups_dependent(table, case["groups"], case["method"], "z", {"method": method, "rho": case["rho"]})
+    want = case["expected"]
+    levels = got["levels"]
+    assert [lv["level"] for lv in levels] == want["levels"] and got["model"] == "three-level"
+    assert [lv["k"] for lv in levels] == want["k"] and [lv["k_studies"] for lv in levels] == want["k_studies"]
+    assert _close([lv["estimate"] for lv in levels], want["estimate"])
+    # a component at its boundary: metafor's log-scale optimiser stops near 0 (1e-15), ours at 0
+    assert _close(got["sigma2"], want["sigma2"], rtol=1e-4, atol=1e-7 * float(np.mean(case["vi"])))
+    inference = want if method == "multilevel" else want["robust"]
+    for key in ("se", "pval", "ci_lb", "ci_ub") + (("df",) if method == "robust" else ()):
+        assert _close([lv[key] for lv in levels], inference[key]), key
+    for key in ("Q_between", "Q_between_pval", "Q_between_df"):
+        assert _close(got[key], inference[key]), key
+
+
+def test_aggregated_subgroups_are_the_univariate_analysis_of_the_study_level_effects():
+    from metasr.stats.dependent import subgroups_dependent
+    from metasr.stats.subgroup import subgroup_analysis
+
+    case = next(c for c in SUBGROUP_CASES if c["dataset"] == "tannersmith2016")
+    table = pd.DataFrame({"yi": case["yi"], "vi": case["vi"], "study_id": case["clusters"]})
+    clusters = Clusters.from_labels(case["clusters"])
+    by_study = {s: "early" if i % 2 else "late" for i, s in enumerate(clusters.labels)}  # SYNTHETIC groups
+    groups = [by_study[s] for s in case["clusters"]]
+    dep = {"method": "aggregate", "rho": 0.6}
+    got = subgroups_dependent(table, groups, "REML", "z", dep)
+    y, v = aggregate(table["yi"].to_numpy(float), table["vi"].to_numpy(float), clusters, 0.6)
+    assert got == {"model": "univariate", **subgroup_analysis(y, v, [by_study[s] for s in clusters.labels], "REML")}
+    first = case["clusters"][0]
+    groups[0] = "late" if groups[0] == "early" else "early"  # the first study now in both subgroups
+    assert subgroups_dependent(table, groups, "REML", "z", dep)["skipped"].startswith(
+        f"the subgroup varies within study {first}: aggregated effects need one subgroup per study")
+
+
+def test_an_outcome_of_dependent_effect_sizes_gets_its_subgroup_analysis_and_the_report_shows_it():
+    from metasr.report.html import subgroup_section
+
+    table = attractiveness_table()
+    table["raters"] = ["female" if "female" in c else "male" if "male" in c else "clothing"
+                       for c in table["comparison"]]
+    for method in ("multilevel", "robust"):
+        dep = dependence.settings({"dependence": {"method": method, "rho": 0.5}})
+        pooled = pool_outcome(table, "SMD", "REML", "z", dependence=dep, subgroup="raters")
+        sub = pooled["subgroups"]
+        assert sub["variable"] == "raters" and sub["model"] == "three-level"
+        assert [lv["level"] for lv in sub["levels"]] == ["clothing", "female", "male"]
+        assert sum(lv["k"] for lv in sub["levels"]) == pooled["k"]
+        section = subgroup_section(pooled)
+        assert section["run"] and "Three-level model with one mean per subgroup" in section["note"]
+        assert section["test"].startswith("F(2, " if method == "robust" else "Q = ")
+    one = pool_outcome(table.assign(raters="all"), "SMD", "REML", "z", dependence=dep, subgroup="raters")
+    assert "no subgroups to compare" in one["subgroups"]["skipped"]

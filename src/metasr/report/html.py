@@ -301,12 +301,29 @@ def subgroup_section(pooled: dict) -> dict | None:
     if not levels:
         return None
     display = measures.display_of(pooled)
-    rows = [{"level": lv.get("level"), "k": lv.get("k", ""),
+    rows = [{"level": lv.get("level"), "k": _subgroup_k(lv),
              "estimate": estimate_text(lv.get("estimate"), lv.get("ci_lb"), lv.get("ci_ub"), display),
              "tau2": number(lv.get("tau2"), 3), "I2": number(lv.get("I2"), 1)} for lv in levels]
-    return {"variable": sub.get("variable", ""), "run": True, "rows": rows,
-            "test": f"Q = {number(sub.get('Q_between'))}, df = {sub.get('Q_between_df', '–')}, "
-                    f"{dp.p_value(sub.get('Q_between_pval'))}"}
+    df = sub.get("Q_between_df")
+    if isinstance(df, list):  # an F test: the cluster-robust HTZ test of dependent effect sizes
+        test = (f"F({df[0]}, {number(df[1], 1)}) = {number(sub.get('Q_between'))} ({sub.get('Q_between_test')}), "
+                f"{dp.p_value(sub.get('Q_between_pval'))}")
+    else:
+        test = f"Q = {number(sub.get('Q_between'))}, df = {df if df is not None else '–'}, " \
+               f"{dp.p_value(sub.get('Q_between_pval'))}"
+    note = ""
+    if sub.get("model") == "three-level":
+        sigma2 = sub.get("sigma2") or [None, None]
+        note = (f"Three-level model with one mean per subgroup; the subgroups share its variance components "
+                f"(σ² between studies {number(sigma2[0], 4)}, within studies {number(sigma2[1], 4)}), so no "
+                "tau² or I² is given per subgroup. k: effect sizes (studies).")
+    return {"variable": sub.get("variable", ""), "run": True, "rows": rows, "test": test, "note": note}
+
+
+def _subgroup_k(level: dict):
+    """k, or effect sizes (studies) where a subgroup of dependent effect sizes has both."""
+    k = level.get("k", "")
+    return f"{k} ({level['k_studies']})" if "k_studies" in level else k
 
 
 # What metasr.stats.bias.REPORTED_EGGER is: metafor's regtest(fit).

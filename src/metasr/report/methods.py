@@ -273,10 +273,20 @@ def moderator_sentences(pooled: list[dict]) -> list[str]:
     done = [p for p in pooled if p.get("status") == "pooled"]
     out = []
     by_variable: dict[str, list[dict]] = {}
+    three_level: dict[str, list[dict]] = {}
     for p in done:
         sub = p.get("subgroups") or {}
         if sub.get("levels") and not sub.get("skipped"):
-            by_variable.setdefault(str(sub.get("variable") or "subgroup"), []).append(p)
+            kind = three_level if sub.get("model") == "three-level" else by_variable
+            kind.setdefault(str(sub.get("variable") or "subgroup"), []).append(p)
+    if three_level:
+        which = _join([f"{variable} for {_labels(group)}" for variable, group in three_level.items()])
+        robust = any((p["subgroups"].get("Q_between_test") or "").startswith("HTZ") for g in three_level.values()
+                     for p in g)
+        out.append(f"Subgroups of dependent effect sizes ({which}) were compared in the three-level model with one "
+                   "mean per subgroup and variance components shared by the subgroups, with a Wald test of equal "
+                   "means" + (" (CR2 cluster-robust HTZ test where the outcome uses robust inference)"
+                              if robust else "") + ".")
     if by_variable:
         which = _join([f"{variable} for {_labels(group)}" for variable, group in by_variable.items()])
         out.append(f"Subgroup analyses ({which}) fitted the outcome's model to each subgroup separately and "

@@ -362,10 +362,8 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
                    studies=_continuity(_study_entries(table, [100.0] if k == 1 else None), table, measure, options))
         return _ordered(json_safe(out))
     if dependent:
-        if subgroup:
-            out["subgroups"] = _subgroups_skipped(subgroup, "subgroup analysis of dependent effect sizes is not "
-                                                            "run in the pipeline")
-        return _pool_dependent(out, table, measure, method, test, order_by, dependence, display, file, small_study)
+        return _pool_dependent(out, table, measure, method, test, order_by, dependence, display, file, small_study,
+                               subgroup)
     check_k(k, method, test, 1, file, what="")
     fit = fit_table(table, measure, method, test, file)
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
@@ -404,9 +402,9 @@ def _dependence_json(dependence: dict | None) -> dict | None:
 
 
 def _pool_dependent(out: dict, table, measure, method, test, order_by, dependence, display, file,
-                    small_study: dict) -> dict:
+                    small_study: dict, subgroup: str | None = None) -> dict:
     """Several effect sizes per study, pooled as metasr.stats.dependent says."""
-    from metasr.stats.dependent import pool_dependent
+    from metasr.stats.dependent import pool_dependent, subgroups_dependent
 
     if dependence["method"] == "aggregate":
         check_k(out["k_studies"], method, test, 1, file, what="after aggregation: ")
@@ -417,6 +415,11 @@ def _pool_dependent(out: dict, table, measure, method, test, order_by, dependenc
         entry["es_label"] = es_label(entry)
     out.update(status="pooled", status_message="", studies=entries, **parts)
     out["transformed"] = transformed(out["model"], display)
+    if subgroup:
+        groups, reason = _subgroup_groups(table, subgroup, method)
+        out["subgroups"] = (_subgroups_skipped(subgroup, reason) if groups is None else
+                            {"variable": subgroup, **subgroups_dependent(table, groups, method, test, dependence,
+                                                                         measure)})
     if out.get("meta_regression"):
         out["meta_regression"] = {"skipped": "meta-regression of dependent effect sizes is not run in the pipeline "
                                              "(metasr pool --cluster COLUMN --mods TERMS fits it)",
@@ -445,19 +448,26 @@ def _outcome_subgroups(table: pd.DataFrame, column: str, method: str, test: str,
                        entries: list[dict]) -> dict:
     """The outcome's subgroup analysis by `column` (subgroup_analysis, as `metasr pool --subgroup`),
     or why it did not run; each study entry gets its level when it ran."""
-    if method in TABLE_METHODS:
-        return _subgroups_skipped(column, f"subgroup analysis uses inverse-variance models, not {method}")
-    groups = table[column].map(_text)
-    blank = [str(s) for s, g in zip(table["study_id"], groups, strict=True) if g == ""]
-    if blank:  # validation stops a run first; a table given directly can still lack levels
-        return _subgroups_skipped(column, f"'{column}' is missing for {_some(blank)}")
-    if groups.nunique() < 2:
-        return _subgroups_skipped(column, f"every pooled study has the same '{column}' "
-                                          f"({groups.iloc[0]}): no subgroups to compare")
-    result = subgroup_analysis(table["yi"], table["vi"], groups.to_numpy(), method, test, measure)
+    groups, reason = _subgroup_groups(table, column, method)
+    if groups is None:
+        return _subgroups_skipped(column, reason)
+    result = subgroup_analysis(table["yi"], table["vi"], groups, method, test, measure)
     for entry, level in zip(entries, groups, strict=True):
         entry["subgroup"] = level
     return {"variable": column, **result}
+
+
+def _subgroup_groups(table: pd.DataFrame, column: str, method: str) -> tuple[list[str] | None, str]:
+    """Each pooled row's subgroup, or (None, why there is no subgroup analysis)."""
+    if method in TABLE_METHODS:
+        return None, f"subgroup analysis uses inverse-variance models, not {method}"
+    groups = table[column].map(_text).tolist()
+    blank = [str(s) for s, g in zip(table["study_id"], groups, strict=True) if g == ""]
+    if blank:  # validation stops a run first; a table given directly can still lack levels
+        return None, f"'{column}' is missing for {_some(blank)}"
+    if len(set(groups)) < 2:
+        return None, f"every pooled study has the same '{column}' ({groups[0]}): no subgroups to compare"
+    return groups, ""
 
 
 def _some(names: list[str], shown: int = 5) -> str:

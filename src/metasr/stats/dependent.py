@@ -305,6 +305,83 @@ def _aggregate_rho_row(yi, vi, clusters, method, test, measure, rho) -> dict:
                                                               "I2")}}
 
 
+# ---------------------------------------------------------------- subgroups
+
+def subgroups_dependent(table: pd.DataFrame, groups: Sequence[str], method: str, test: str, dep: dict,
+                        measure: str | None = None) -> dict:
+    """A subgroup analysis of dependent effect sizes (`groups`: each effect size's subgroup), as
+    the outcome's dependence setting pools them:
+    - multilevel / robust: the three-level model with the subgroup as a categorical moderator and
+      no intercept, each coefficient a subgroup's mean, the variance components shared by the
+      subgroups (`rma.mv(yi, V, mods = ~ 0 + factor(subgroup), random = ~ 1 | study/es_id)`); the
+      test for subgroup differences is the Wald test that every mean equals the first (metafor's
+      anova(fit, X)), or with robust the CR2 HTZ test of the same constraints (clubSandwich's
+      Wald_test(constrain_equal)), and the means get CR2 standard errors. A subgroup may vary within
+      a study. With every study holding one effect size the outcome's model is univariate, and so
+      is its subgroup analysis (metasr.stats.subgroup: one model per subgroup).
+    - aggregate: metasr.stats.subgroup on the study-level effects, which needs one subgroup per study.
+    {"skipped": reason} where the data do not allow it."""
+    from metasr.stats.subgroup import subgroup_analysis
+
+    groups = [str(g) for g in groups]
+    clusters = Clusters.from_labels(study_of(table))
+    yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
+    levels = sorted(set(groups))
+    if dep["method"] == "aggregate" or _univariate_only(clusters):
+        per_study: dict[int, set[str]] = {}
+        for code, g in zip(clusters.codes, groups, strict=True):
+            per_study.setdefault(int(code), set()).add(g)
+        mixed = [clusters.labels[c] for c, gs in per_study.items() if len(gs) > 1]
+        if mixed:
+            return {"skipped": f"the subgroup varies within {_some_studies(mixed)}: aggregated effects need one "
+                               "subgroup per study (the multilevel or robust setting allows more)"}
+        y_agg, v_agg = aggregate(yi, vi, clusters, dep["rho"])
+        study_groups = [next(iter(per_study[c])) for c in range(clusters.n_clusters)]
+        return {"model": "univariate", **subgroup_analysis(y_agg, v_agg, study_groups, method, test, measure)}
+    return _three_level_subgroups(yi, vi, clusters, groups, levels, method, dep)
+
+
+def _three_level_subgroups(yi, vi, clusters: Clusters, groups: list[str], levels: list[str], method: str,
+                           dep: dict) -> dict:
+    from metasr.stats.robust import coef_test, cr2
+
+    X = (np.asarray(groups)[:, None] == np.asarray(levels)[None, :]).astype(float)
+    try:
+        fit = fit_multilevel(yi, vi, clusters, X, method, "z", dep["rho"], levels)
+    except ValueError as err:
+        return {"skipped": f"the three-level model with a mean per subgroup cannot be fitted: {err}"}
+    contrasts = np.hstack([-np.ones((len(levels) - 1, 1)), np.eye(len(levels) - 1)])  # each mean - the first
+    beta = fit.beta
+    if dep["method"] == "robust":
+        robust = cr2(X, yi - X @ beta, marginal_covariance(fit))
+        per_level = coef_test(beta, robust)
+        difference = robust.htz(beta, contrasts)
+        test = {"Q_between": difference["QM"], "Q_between_df": difference["QM_df"],
+                "Q_between_pval": difference["QM_pval"], "Q_between_test": "HTZ F (CR2)"}
+    else:
+        per_level = {"se": fit.se, "pval": fit.pval, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub}
+        Cb = contrasts @ beta
+        Q = float(Cb @ np.linalg.solve(contrasts @ fit.vb @ contrasts.T, Cb))
+        test = {"Q_between": Q, "Q_between_df": len(levels) - 1,
+                "Q_between_pval": float(dist.chi2_sf(Q, len(levels) - 1)), "Q_between_test": "Wald chi-square"}
+    members = [np.asarray(groups) == level for level in levels]
+    entries = []
+    for j, level in enumerate(levels):
+        entry = {"level": level, "k": int(members[j].sum()),
+                 "k_studies": len(set(clusters.codes[members[j]].tolist())), "estimate": float(beta[j]),
+                 **{key: float(per_level[key][j]) for key in ("se", "pval", "ci_lb", "ci_ub")}}
+        if "df" in per_level:
+            entry["df"] = float(per_level["df"][j])
+        entries.append(entry)
+    return {"model": "three-level", "levels": entries, "sigma2": fit.sigma2.tolist(), **test}
+
+
+def _some_studies(labels: list, shown: int = 5) -> str:
+    more = len(labels) - shown
+    names = ", ".join(str(label) for label in labels[:shown])
+    return ("study " if len(labels) == 1 else "studies ") + names + (f" and {more} more" if more > 0 else "")
+
+
 def dependence_json(dep: dict, clusters: Clusters | None = None) -> dict:
     """The pooled JSON's `dependence`: the method (and what it means), rho, multi-arm handling."""
     out = {"method": dep["method"], "description": dependence.METHODS[dep["method"]],
