@@ -78,6 +78,14 @@ def integer(x, missing: str = "") -> str:
     return missing if x is None else signed(str(int(round(x))))
 
 
+def degrees_of_freedom(df, missing: str = "–") -> str:
+    """A test's degrees of freedom: whole as an integer, a Satterthwaite or HTZ df with one decimal."""
+    value = finite(df)
+    if value is None:
+        return missing
+    return str(int(value)) if value.is_integer() else f"{value:.1f}"
+
+
 def decimals_for(values, significant: int = 2, lowest: int = 2, highest: int = 4,
                  basis: str = "largest") -> int:
     """Decimals that show the largest (or, basis "smallest", the smallest non-zero) magnitude

@@ -236,3 +236,30 @@ def test_an_outcome_of_dependent_effect_sizes_gets_its_subgroup_analysis_and_the
         assert section["test"].startswith("F(2, " if method == "robust" else "Q = ")
     one = pool_outcome(table.assign(raters="all"), "SMD", "REML", "z", dependence=dep, subgroup="raters")
     assert "no subgroups to compare" in one["subgroups"]["skipped"]
+
+
+def test_an_outcome_of_dependent_effect_sizes_gets_its_meta_regression_and_the_report_shows_it():
+    from metasr.analysis_settings import meta_regression_settings
+    from metasr.figures.bubble import _notes
+    from metasr.report.html import meta_regression_section
+    from metasr.report.methods import moderator_sentences
+
+    settings = meta_regression_settings({"meta_regression": {"moderators": ["year"], "studies_per_coefficient": 3}})
+    for method in ("multilevel", "robust"):
+        dep = dependence.settings({"dependence": {"method": method, "rho": 0.5}})
+        pooled = pool_outcome(attractiveness_table(), "SMD", "REML", "z", dependence=dep, meta_regression=settings,
+                              label="Attractiveness")
+        reg = pooled["meta_regression"]
+        assert reg["model"] == "three-level" and reg["coef_names"] == ["intrcpt", "year"]
+        assert (reg["k"], reg["k_studies"]) == (pooled["k"], pooled["k_studies"])
+        section = meta_regression_section(pooled)
+        summary = dict(section["summary"])
+        assert section["k_text"] == f"{reg['k']} effect sizes in {reg['k_studies']} studies (three-level model)"
+        assert "Residual σ² (between studies, within studies)" in summary and "Residual tau² [95% CI]" not in summary
+        sentence = " ".join(moderator_sentences([pooled]))
+        assert "three-level meta-regression (REML; metafor's rma.mv) on year" in sentence
+        if method == "robust":
+            assert summary["Test of moderators"].startswith(f"F(1, {reg['QM_df'][1]:.1f}) = ")
+            assert "(HTZ, CR2)" in summary["Test of moderators"] and "CR2 cluster-robust tests" in sentence
+            assert f"F(1, {reg['QM_df'][1]:.1f})" in _notes(reg)
+        assert f"k = {reg['k']} in {reg['k_studies']} studies" in _notes(reg)

@@ -171,3 +171,61 @@ def test_not_pooled_outcomes_say_why():
     assert one["meta_regression"]["skipped"] == "k = 1: the outcome is not pooled, so no meta-regression"
     assert one["small_study"]["skipped"] == "k = 1: the outcome is not pooled, so no small-study methods"
     assert pool_outcome(bcg_table(), "RR", "REML", "z")["meta_regression"] is None
+
+
+# ---------------------------------------------------------------- dependent effect sizes
+
+MULTILEVEL = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "multilevel" / "expected.json")
+                        .read_text())
+DEPENDENT_REGRESSIONS = [c for c in MULTILEVEL["cases"] if c["mods"] and c["test"] == "z" and c["method"] == "REML"
+                         and c["dataset"] in ("assink2016", "tannersmith2016", "knapp2017")]
+
+
+def dependent_table(case: dict) -> pd.DataFrame:
+    """The data set's effect sizes as the pooling step has them: study_id, yi, vi and moderator columns."""
+    dataset = MULTILEVEL["datasets"][case["dataset"]]
+    raw = pd.read_csv(MULTILEVEL_INPUTS / Path(dataset["input"]).name)
+    table = pd.DataFrame({"study_id": raw[dataset["cluster"]].astype(str), "yi": dataset["yi"], "vi": dataset["vi"]})
+    for moderator in case["mods"].split(","):
+        table[moderator] = raw[moderator].astype(str)
+    table["_row"] = range(2, len(table) + 2)
+    return table
+
+
+MULTILEVEL_INPUTS = Path(__file__).resolve().parents[1] / "fixtures" / "multilevel" / "inputs"
+
+
+@pytest.mark.parametrize("case", DEPENDENT_REGRESSIONS, ids=[c["id"] for c in DEPENDENT_REGRESSIONS])
+@pytest.mark.parametrize("inference", ["multilevel", "robust"])
+def test_meta_regression_of_dependent_effect_sizes_equals_rma_mv_and_clubsandwich(case, inference):
+    from metasr.stats.outcome_analyses import meta_regression_dependent
+
+    settings = meta_regression_settings({"meta_regression": {"moderators": case["mods"].split(","),
+                                                             "studies_per_coefficient": 2}})
+    got = meta_regression_dependent(dependent_table(case), settings, "REML", {"method": inference, "rho": case["rho"]})
+    want = case["expected"]
+    assert got["model"] == "three-level" and got["coef_names"] == want["coef_names"]
+    assert got["k"] == want["k"] and got["k_studies"] == want["n_clusters"]
+    close(got["coef"], want["coef"], rtol=1e-5)
+    tests = want if inference == "multilevel" else want["robust"]
+    for key in ("se", "pval", "ci_lb", "ci_ub", "QM", "QM_pval"):
+        close(got[key], tests[key], rtol=1e-5)
+    if inference == "robust":
+        close(got["df"], tests["df"], rtol=1e-5)
+        close(got["QM_df"], tests["QM_df"], rtol=1e-5)
+        close(got["model_based"]["se"], want["se"], rtol=1e-5)
+        assert got["test"] == "t"
+    assert sum(got["weights"]) == pytest.approx(100) and len(got["moderators"]) == len(case["mods"].split(","))
+
+
+def test_meta_regression_of_dependent_effect_sizes_counts_studies_and_says_why_not():
+    from metasr.stats.outcome_analyses import meta_regression_dependent
+
+    case = next(c for c in DEPENDENT_REGRESSIONS if c["dataset"] == "knapp2017")  # 25 studies, 1 coefficient
+    table = dependent_table(case)
+    strict = meta_regression_settings({"meta_regression": {"moderators": ["difficulty"],
+                                                           "studies_per_coefficient": 30}})
+    assert meta_regression_dependent(table, strict, "REML", {"method": "robust", "rho": 0.5})["skipped"].startswith(
+        "25 studies for 1 moderator coefficient: the meta-regression needs at least 30")
+    aggregated = meta_regression_dependent(table, strict, "REML", {"method": "aggregate", "rho": 0.5})
+    assert "aggregated effects is not run" in aggregated["skipped"]

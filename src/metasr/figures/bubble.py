@@ -102,12 +102,14 @@ def _panel(ax, panel: dict, yi, areas, disp, limits: tuple[float, float]) -> Non
 
 def _notes(regression: dict) -> str:
     df = regression.get("QM_df") or [None, None]
-    stat = f"F({df[0]}, {df[1]})" if df[1] is not None else f"QM({df[0]})"
+    stat = (f"F({display.degrees_of_freedom(df[0])}, {display.degrees_of_freedom(df[1])})" if df[1] is not None
+            else f"QM({display.degrees_of_freedom(df[0])})")
     parts = [f"{regression.get('formula')}: {stat} = {display.number(regression.get('QM'))}, "
              f"{display.p_value(regression.get('QM_pval'))}"]
     if style.is_number(regression.get("R2")):
         parts.append(f"R² = {display.number(regression['R2'], 1)}%")
-    parts.append(f"k = {regression.get('k')}; bubble area ∝ weight; band: 95% CI of the line")
+    k = f"k = {regression.get('k')}" + (f" in {regression['k_studies']} studies" if "k_studies" in regression else "")
+    parts.append(f"{k}; bubble area ∝ weight; band: 95% CI of the line")
     return "; ".join(parts)
 
 

@@ -306,8 +306,8 @@ def subgroup_section(pooled: dict) -> dict | None:
              "tau2": number(lv.get("tau2"), 3), "I2": number(lv.get("I2"), 1)} for lv in levels]
     df = sub.get("Q_between_df")
     if isinstance(df, list):  # an F test: the cluster-robust HTZ test of dependent effect sizes
-        test = (f"F({df[0]}, {number(df[1], 1)}) = {number(sub.get('Q_between'))} ({sub.get('Q_between_test')}), "
-                f"{dp.p_value(sub.get('Q_between_pval'))}")
+        test = (f"F({dp.degrees_of_freedom(df[0])}, {dp.degrees_of_freedom(df[1])}) = {number(sub.get('Q_between'))} "
+                f"({sub.get('Q_between_test')}), {dp.p_value(sub.get('Q_between_pval'))}")
     else:
         test = f"Q = {number(sub.get('Q_between'))}, df = {df if df is not None else '–'}, " \
                f"{dp.p_value(sub.get('Q_between_pval'))}"
@@ -448,7 +448,10 @@ def meta_regression_section(pooled: dict) -> dict | None:
     reg = pooled.get("meta_regression")
     if not reg:
         return None
-    head = {"formula": reg.get("formula", ""), "method": reg.get("method", ""), "k": reg.get("k"),
+    k = reg.get("k")
+    k_text = (f"{k} effect sizes in {reg['k_studies']} studies (three-level model)" if "k_studies" in reg
+              else f"{k} stud{'y' if k == 1 else 'ies'}")
+    head = {"formula": reg.get("formula", ""), "method": reg.get("method", ""), "k": k, "k_text": k_text,
             "omitted": [f"{o.get('study_id')} ({o.get('reason')})" for o in reg.get("omitted") or []],
             "fit_note": reg.get("fit_note", "")}
     if "skipped" in reg:
@@ -468,7 +471,10 @@ def meta_regression_section(pooled: dict) -> dict | None:
         rows.append(row)
     df = reg.get("QM_df") or [None, None]
     qm = number(reg.get("QM"))
-    omnibus = f"F({df[0]}, {df[1]}) = {qm}" if t_test else f"QM = {qm}, df = {df[0]}"
+    omnibus = (f"F({dp.degrees_of_freedom(df[0])}, {dp.degrees_of_freedom(df[1])}) = {qm}" if t_test
+               else f"QM = {qm}, df = {dp.degrees_of_freedom(df[0])}")
+    if reg.get("robust"):
+        omnibus += f" (HTZ, {reg['robust']})"
     summary = [("Test of moderators", f"{omnibus}, {dp.p_value(reg.get('QM_pval'))}")]
     if perm and "skipped" not in perm:
         kind = ("exact" if perm.get("exact")
@@ -476,10 +482,15 @@ def meta_regression_section(pooled: dict) -> dict | None:
         summary.append(("Permutation test of moderators", f"{dp.p_value(perm.get('QMp'))} ({kind})"))
     elif perm:
         summary.append(("Permutation test of moderators", f"not run: {perm['skipped']}"))
-    summary += [("R² (heterogeneity accounted for)", f"{number(reg.get('R2'), 1)}%" if finite(reg.get("R2")) is not None
-                 else "– (common-effect model)"),
-                ("Residual tau² [95% CI]", f"{number(reg.get('tau2'), 4)} {_ci(reg.get('tau2_ci'), 4)}"),
-                ("Residual I²", f"{number(reg.get('I2'), 1)}%"),
+    if reg.get("model") == "three-level":  # metafor gives no R² for rma.mv; two variance components
+        sigma2 = reg.get("sigma2") or [None, None]
+        summary += [("Residual σ² (between studies, within studies)",
+                     f"{number(sigma2[0], 4)}, {number(sigma2[1], 4)}")]
+    else:
+        summary += [("R² (heterogeneity accounted for)", f"{number(reg.get('R2'), 1)}%"
+                     if finite(reg.get("R2")) is not None else "– (common-effect model)"),
+                    ("Residual tau² [95% CI]", f"{number(reg.get('tau2'), 4)} {_ci(reg.get('tau2_ci'), 4)}")]
+    summary += [("Residual I²", f"{number(reg.get('I2'), 1)}%"),
                 ("Residual heterogeneity", f"QE = {number(reg.get('Q'))}, df = {reg.get('Q_df', '–')}, "
                                            f"{dp.p_value(reg.get('Q_pval'))}")]
     return {**head, "run": True, "rows": rows, "summary": summary, "t_test": t_test, "has_ratio": display.ratio,

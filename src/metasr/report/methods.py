@@ -297,10 +297,15 @@ def moderator_sentences(pooled: list[dict]) -> list[str]:
         if not reg or reg.get("skipped"):
             continue
         method = str(reg.get("method") or "").upper()
-        model = ("a common-effect meta-regression" if method in COMMON_METHODS else
-                 "a mixed-effects meta-regression (residual heterogeneity by "
-                 f"{next((v for k, v in TAU2_NAMES.items() if k.upper() == method), method)})")
-        test = TEST_NAMES.get(str(reg.get("test") or "z").lower(), f"{reg.get('test')} tests")
+        if reg.get("model") == "three-level":
+            model = f"a three-level meta-regression ({'ML' if method == 'ML' else 'REML'}; metafor's rma.mv)"
+        elif method in COMMON_METHODS:
+            model = "a common-effect meta-regression"
+        else:
+            model = ("a mixed-effects meta-regression (residual heterogeneity by "
+                     f"{next((v for k, v in TAU2_NAMES.items() if k.upper() == method), method)})")
+        test = ("CR2 cluster-robust tests (Satterthwaite df; HTZ for the moderators together)" if reg.get("robust")
+                else TEST_NAMES.get(str(reg.get("test") or "z").lower(), f"{reg.get('test')} tests"))
         text = f"For {_labels([p])}, {model} on {reg.get('formula')} was fitted with {test}"
         perm = reg.get("permutest") or {}
         if perm and "skipped" not in perm:

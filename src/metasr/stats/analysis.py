@@ -363,7 +363,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         return _ordered(json_safe(out))
     if dependent:
         return _pool_dependent(out, table, measure, method, test, order_by, dependence, display, file, small_study,
-                               subgroup)
+                               subgroup, meta_regression)
     check_k(k, method, test, 1, file, what="")
     fit = fit_table(table, measure, method, test, file)
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
@@ -402,7 +402,7 @@ def _dependence_json(dependence: dict | None) -> dict | None:
 
 
 def _pool_dependent(out: dict, table, measure, method, test, order_by, dependence, display, file,
-                    small_study: dict, subgroup: str | None = None) -> dict:
+                    small_study: dict, subgroup: str | None = None, meta_regression: dict | None = None) -> dict:
     """Several effect sizes per study, pooled as metasr.stats.dependent says."""
     from metasr.stats.dependent import pool_dependent, subgroups_dependent
 
@@ -420,10 +420,10 @@ def _pool_dependent(out: dict, table, measure, method, test, order_by, dependenc
         out["subgroups"] = (_subgroups_skipped(subgroup, reason) if groups is None else
                             {"variable": subgroup, **subgroups_dependent(table, groups, method, test, dependence,
                                                                          measure)})
-    if out.get("meta_regression"):
-        out["meta_regression"] = {"skipped": "meta-regression of dependent effect sizes is not run in the pipeline "
-                                             "(metasr pool --cluster COLUMN --mods TERMS fits it)",
-                                  "settings": out["meta_regression"].get("settings")}
+    if meta_regression:
+        from metasr.stats.outcome_analyses import meta_regression_dependent
+
+        out["meta_regression"] = meta_regression_dependent(table, meta_regression, method, dependence, file)
     return _ordered(json_safe(out))
 
 

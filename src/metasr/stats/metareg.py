@@ -9,7 +9,7 @@ matrix; this module builds the matrix and adds R2, the share of tau2 the moderat
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -140,7 +140,22 @@ LINE_POINTS = 100   # points of a regression line
 LINE_WIDEN = 0.04   # metafor's regplot draws the line 4% beyond the moderator's range on each side
 
 
-def predict(fit: MetaFit, X0, level: float = 0.95) -> dict:
+class RegressionFit(Protocol):
+    """What predictions read of a fitted meta-regression (MetaFit, multilevel.MultilevelFit)."""
+
+    beta: np.ndarray
+    vb: np.ndarray
+    test: str
+    coef_names: list
+
+    @property
+    def X(self) -> np.ndarray: ...
+
+    @property
+    def df(self) -> Any: ...
+
+
+def predict(fit: RegressionFit, X0, level: float = 0.95) -> dict:
     """metafor's predict(fit, newmods) for rows of the model matrix X0 (intercept column included):
     `pred`, `se`, `ci_lb`, `ci_ub` (z or t quantile as the fit's test)."""
     from metasr.stats.inference import critical_value
@@ -153,7 +168,7 @@ def predict(fit: MetaFit, X0, level: float = 0.95) -> dict:
             "ci_ub": (pred + crit * se).tolist()}
 
 
-def marginal_predictions(fit: MetaFit, table: pd.DataFrame, mods, rows=None) -> list[dict]:
+def marginal_predictions(fit: RegressionFit, table: pd.DataFrame, mods, rows=None) -> list[dict]:
     """One entry per moderator variable of the formula `mods` fitted in `fit` (on `table`): the
     studies' values `x` and the model's predictions with every other model-matrix column held at
     its mean, as metafor's regplot draws its line. A numeric moderator gets `line` (x, pred, se,
@@ -184,7 +199,7 @@ def marginal_predictions(fit: MetaFit, table: pd.DataFrame, mods, rows=None) -> 
     return out
 
 
-def _numeric_line(fit: MetaFit, means: np.ndarray, column: int, x: np.ndarray) -> dict:
+def _numeric_line(fit: RegressionFit, means: np.ndarray, column: int, x: np.ndarray) -> dict:
     span = float(np.max(x) - np.min(x))
     xs = np.linspace(np.min(x) - LINE_WIDEN * span, np.max(x) + LINE_WIDEN * span, LINE_POINTS)
     X0 = np.tile(means, (LINE_POINTS, 1))
@@ -192,7 +207,8 @@ def _numeric_line(fit: MetaFit, means: np.ndarray, column: int, x: np.ndarray) -
     return {"x": xs.tolist(), **predict(fit, X0)}
 
 
-def _level_predictions(fit: MetaFit, means: np.ndarray, names: list[str], labels: list[str], levels) -> list[dict]:
+def _level_predictions(fit: RegressionFit, means: np.ndarray, names: list[str], labels: list[str],
+                       levels) -> list[dict]:
     columns = {level: names.index(label) for level, label in zip(levels, labels, strict=True) if label in names}
     X0 = np.tile(means, (len(levels), 1))
     X0[:, list(columns.values())] = 0.0

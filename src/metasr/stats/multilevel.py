@@ -395,6 +395,11 @@ class MultilevelFit:
     def is_intercept_only(self) -> bool:
         return self.p == 1
 
+    @property
+    def X(self) -> np.ndarray:
+        """The model matrix (with the intercept column), as MetaFit.X (metareg.predict reads it)."""
+        return self.model.X_input
+
     def to_dict(self) -> dict:
         """metafor's keys; lists for the coefficients of a meta-regression."""
         out: dict[str, Any] = {"k": self.k, "n_clusters": self.n_clusters}

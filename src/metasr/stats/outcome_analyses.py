@@ -137,14 +137,7 @@ def meta_regression_section(table: pd.DataFrame, settings: dict, method: str, te
     out: dict = {"formula": formula_text(mods), "settings": settings, "method": model, "test": test}
     if model != method:
         out["fit_note"] = f"{method} has no regression form: a common-effect (FE) meta-regression on the same effects"
-    variables = moderator_variables(mods)
-    blank = np.zeros(len(table), dtype=bool)
-    for variable in variables:
-        column = table[variable] if variable in table.columns else pd.Series([""] * len(table), index=table.index)
-        blank |= (column.isna() | (column.astype(str).str.strip() == "")).to_numpy()
-    reason = f"no value of {' / '.join(variables)} in the studies sheet"
-    out["omitted"] = [{"study_id": _sid(table, int(i)), "reason": reason} for i in np.flatnonzero(blank)]
-    used = table[~blank].reset_index(drop=True)
+    used, out["omitted"] = _rows_with_moderators(table, mods)
     out["k"] = len(used)
     rows = [int(r) for r in used["_row"]] if "_row" in used.columns else None
     try:
@@ -164,6 +157,77 @@ def meta_regression_section(table: pd.DataFrame, settings: dict, method: str, te
                weights=fit.weights.tolist(), moderators=marginal_predictions(fit, used, mods, rows))
     if settings["permutations"] is not None or settings["exact_permutations"]:
         out["permutest"] = _permutest(fit, settings)
+    return out
+
+
+def _rows_with_moderators(table: pd.DataFrame, mods: list) -> tuple[pd.DataFrame, list[dict]]:
+    """(the rows with a value of every moderator, [{study_id, reason}] for the others)."""
+    variables = moderator_variables(mods)
+    blank = np.zeros(len(table), dtype=bool)
+    for variable in variables:
+        column = table[variable] if variable in table.columns else pd.Series([""] * len(table), index=table.index)
+        blank |= (column.isna() | (column.astype(str).str.strip() == "")).to_numpy()
+    reason = f"no value of {' / '.join(variables)} in the studies sheet"
+    omitted = [{"study_id": _sid(table, int(i)), "reason": reason} for i in np.flatnonzero(blank)]
+    return table[~blank].reset_index(drop=True), omitted
+
+
+def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, dep: dict, file=None) -> dict:
+    """The configured meta-regression of dependent effect sizes (the multilevel or robust setting):
+    the three-level model with the moderators (`rma.mv(yi, V, mods, random = ~ 1 | study/es_id)`),
+    with robust its CR2 tests (Satterthwaite df per coefficient, HTZ for the moderators together,
+    clubSandwich), the studies it used and left out, and the bubble plots' predictions (from the
+    model's covariance of the coefficients) and weights (metafor's row sums of Sigma^-1). Its needs
+    are counted in studies, not effect sizes. With every study holding one effect size it is the
+    univariate meta-regression (`meta_regression_section`)."""
+    from metasr.stats.blocks import Clusters
+    from metasr.stats.dependent import study_of
+    from metasr.stats.metareg import design_matrix, marginal_predictions
+    from metasr.stats.multilevel import fit_multilevel, marginal_covariance, robust_of
+
+    mods = list(settings["moderators"])
+    model = settings["method"] or method
+    out: dict = {"formula": formula_text(mods), "settings": settings, "method": model, "test": "z",
+                 "model": "three-level"}
+    if dep["method"] == "aggregate":
+        return {**out, "skipped": "the meta-regression of aggregated effects is not run: with the multilevel or robust "
+                                  "dependence setting it is the three-level model with the moderators"}
+    used, out["omitted"] = _rows_with_moderators(table, mods)
+    clusters = Clusters.from_labels(study_of(used))
+    if clusters.n_clusters and clusters.sizes.max() == 1:
+        return meta_regression_section(used, settings, method, "z", None, file)
+    out.update(k=len(used), k_studies=clusters.n_clusters)
+    rows = [int(r) for r in used["_row"]] if "_row" in used.columns else None
+    try:
+        X, names = design_matrix(used, mods, file, rows=rows)
+    except InputError as err:
+        return {**out, "skipped": _messages(err)}
+    n_coef, per = X.shape[1] - 1, settings["studies_per_coefficient"]
+    if clusters.n_clusters < per * n_coef or len(used) <= X.shape[1]:
+        return {**out, "coef_names": names,
+                "skipped": f"{clusters.n_clusters} studies for {n_coef} moderator coefficient"
+                           f"{'s' if n_coef > 1 else ''}: the meta-regression needs at least {per * n_coef} "
+                           f"({per} per coefficient, {HANDBOOK_META_REGRESSION})"}
+    yi, vi = used["yi"].to_numpy(float), used["vi"].to_numpy(float)
+    try:
+        fit = fit_multilevel(yi, vi, clusters, X, model, "z", dep["rho"], names)
+    except ValueError as err:
+        return {**out, "coef_names": names, "skipped": f"the three-level model cannot be fitted: {err}"}
+    out.update(fit.to_dict())
+    if dep["method"] == "robust":
+        robust = robust_of(fit)
+        out["model_based"] = {key: out[key] for key in ("se", "stat", "pval", "ci_lb", "ci_ub", "QM", "QM_df",
+                                                        "QM_pval")}
+        out.update({key: robust[key] for key in ("se", "stat", "df", "pval", "ci_lb", "ci_ub", "QM", "QM_df",
+                                                 "QM_pval")}, test="t", robust="CR2")
+    weights = np.empty(len(yi))
+    for members, blocks in marginal_covariance(fit).groups:
+        weights[members] = np.linalg.solve(blocks, np.ones(members.shape)[..., None])[..., 0]
+    out.update(study_ids=[_sid(used, i) for i in range(len(used))], yi=yi.tolist(), vi=vi.tolist(),
+               weights=(100 * weights / weights.sum()).tolist(), moderators=marginal_predictions(fit, used, mods, rows))
+    if settings["permutations"] is not None or settings["exact_permutations"]:
+        out["permutest"] = {"skipped": "permutation tests are for models of independent effect sizes (metafor's "
+                                       "permutest takes rma.uni fits)"}
     return out
 
 
