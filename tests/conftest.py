@@ -107,3 +107,19 @@ def read_only_dir(tmp_path) -> Path:
         yield view
     finally:
         _umount(view)
+
+
+@pytest.fixture(scope="session")
+def attractiveness_table():
+    """A function giving the red-and-attractiveness experiments (tests/fixtures/dependent: several
+    experiments per paper, arm means and SDs) as an extraction table, a new copy each call."""
+    import pandas as pd
+
+    raw = pd.read_csv(REPO_ROOT / "tests" / "fixtures" / "dependent" / "inputs" / "attractiveness.csv")
+
+    def table() -> pd.DataFrame:
+        return pd.DataFrame({"study_id": raw["study_id"], "label": raw["label"], "year": raw["year"],
+                             "comparison": raw["comparison"], "m1i": raw["mean1"], "sd1i": raw["sd1"],
+                             "n1i": raw["n1"], "m2i": raw["mean2"], "sd2i": raw["sd2"], "n2i": raw["n2"]})
+
+    return table

@@ -305,6 +305,29 @@ def test_subgroups_drawn_as_the_engine_fits_them(bcg_pooled, tmp_path):
     assert f"Chi² = {sub['Q_between']:.2f}, df = 2" in text
 
 
+def test_subgroups_of_dependent_effect_sizes_keep_them_under_their_studies(tmp_path, attractiveness_table):
+    from metasr import dependence
+    from metasr.stats.analysis import pool_outcome
+
+    table = attractiveness_table()
+    table["raters"] = ["female" if "female" in c else "male" if "male" in c else "clothing"
+                       for c in table["comparison"]]
+    dep = dependence.settings({"dependence": {"method": "robust", "rho": 0.5}})
+    pooled = pool_outcome(table, "SMD", "REML", "z", dependence=dep, subgroup="raters", label="Attractiveness")
+    columns = [forest.Column("n1i", "Total"), forest.Column("weight", "Weight"), forest.Column("effect", "")]
+    rows, notes = forest.build_rows(pooled, columns, "year")
+    titles = [r.label for r in rows if r.kind == "group_title"]
+    assert titles[0] == "clothing" and "female" in titles and "male" in titles
+    assert any(r.label.startswith(forest.forest_groups.INDENT) for r in rows)  # effect sizes under a study
+    subtotals = [r for r in rows if r.kind == "subtotal"]
+    assert len(subtotals) == 3 and all("n1i" not in r.cells for r in subtotals)  # no arm totals over shared samples
+    levels = pooled["subgroups"]["levels"]
+    assert [r.est for r in subtotals] == [lv["estimate"] for lv in levels]
+    df = pooled["subgroups"]["Q_between_df"]
+    assert f"Test for subgroup differences: F(2, {df[1]:.1f}) = " in " ".join(notes) and "CR2 HTZ" in " ".join(notes)
+    assert "Attractiveness" in svg_text(pooled, tmp_path, png=False)
+
+
 def test_pooled_estimate_without_its_interval_is_drawn_without_a_diamond(bcg_pooled, tmp_path):
     # A pooled estimate whose CI could not be computed (null bounds in the JSON) used to stop the
     # figure with a TypeError where the diamond is cut at the axis limits.

@@ -155,7 +155,7 @@ def test_subgroups_of_dependent_effect_sizes_are_named_as_the_three_level_model_
     pooled = {"outcome": "red", "label": "Attractiveness", "status": "pooled", "method": "REML", "test": "z",
               "model": {"estimate": 0.4}, "subgroups": {"variable": "raters", "model": "three-level",
                                                         "levels": [{"level": "female"}, {"level": "male"}],
-                                                        "Q_between_test": "HTZ F (CR2)"}}
+                                                        "Q_between_test": "CR2 HTZ"}}
     text = methods_paragraph(review_config, [pooled], SOFTWARE)
     assert ("Subgroups of dependent effect sizes (raters for Attractiveness) were compared in the three-level "
             "model with one mean per subgroup") in text and "CR2 cluster-robust HTZ test" in text

@@ -25,13 +25,6 @@ ITERATIVE = dict(rel=1e-5, abs=1e-8)
 CLOSED = dict(rel=1e-6, abs=1e-10)
 
 
-def attractiveness_table() -> pd.DataFrame:
-    raw = pd.read_csv(FIXTURES / "inputs" / "attractiveness.csv")
-    return pd.DataFrame({"study_id": raw["study_id"], "label": raw["label"], "year": raw["year"],
-                         "comparison": raw["comparison"], "m1i": raw["mean1"], "sd1i": raw["sd1"], "n1i": raw["n1"],
-                         "m2i": raw["mean2"], "sd2i": raw["sd2"], "n2i": raw["n2"]})
-
-
 def cessation_table() -> pd.DataFrame:
     """Arms as the extraction step writes them: the shared no-contact arm halved (Handbook 23.3.4)."""
     raw = pd.read_csv(FIXTURES / "inputs" / "cessation.csv")
@@ -43,7 +36,7 @@ def cessation_table() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def attractiveness():
+def attractiveness(attractiveness_table):
     dep = dependence.settings({"dependence": {"method": "robust", "rho": 0.5}})
     return pool_outcome(attractiveness_table(), "SMD", "REML", "z", order_by="year", dependence=dep)
 
@@ -149,7 +142,7 @@ def test_aggregate_with_correlated_errors_is_the_gls_mean_of_each_cluster():
         assert v[code] == pytest.approx(1 / W.sum(), rel=1e-12)
 
 
-def test_one_effect_size_per_study_is_the_univariate_model():
+def test_one_effect_size_per_study_is_the_univariate_model(attractiveness_table):
     table = attractiveness_table().drop_duplicates("study_id").reset_index(drop=True)
     dep = dependence.settings({"dependence": {"method": "multilevel", "rho": 0.5}})
     pooled = pool_outcome(table, "SMD", "REML", "z", order_by="year", dependence=dep)
@@ -159,7 +152,7 @@ def test_one_effect_size_per_study_is_the_univariate_model():
     assert pooled["model"]["tau2"] == pytest.approx(plain["model"]["tau2"], rel=1e-10)
 
 
-def test_one_study_with_several_effect_sizes_is_not_pooled():
+def test_one_study_with_several_effect_sizes_is_not_pooled(attractiveness_table):
     table = attractiveness_table()
     table = table[table["study_id"] == "Sullivan2016_e1"].reset_index(drop=True)
     dep = dependence.settings({"dependence": {"method": "multilevel"}})
@@ -218,7 +211,7 @@ def test_aggregated_subgroups_are_the_univariate_analysis_of_the_study_level_eff
         f"the subgroup varies within study {first}: aggregated effects need one subgroup per study")
 
 
-def test_an_outcome_of_dependent_effect_sizes_gets_its_subgroup_analysis_and_the_report_shows_it():
+def test_an_outcome_of_dependent_effect_sizes_gets_its_subgroup_analysis_and_the_report_shows_it(attractiveness_table):
     from metasr.report.html import subgroup_section
 
     table = attractiveness_table()
@@ -238,7 +231,7 @@ def test_an_outcome_of_dependent_effect_sizes_gets_its_subgroup_analysis_and_the
     assert "no subgroups to compare" in one["subgroups"]["skipped"]
 
 
-def test_an_outcome_of_dependent_effect_sizes_gets_its_meta_regression_and_the_report_shows_it():
+def test_an_outcome_of_dependent_effect_sizes_gets_its_meta_regression_and_the_report_shows_it(attractiveness_table):
     from metasr.analysis_settings import meta_regression_settings
     from metasr.figures.bubble import _notes
     from metasr.report.html import meta_regression_section

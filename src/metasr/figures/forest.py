@@ -166,9 +166,14 @@ def overall_text(m: dict, test: str | None) -> str:
 
 
 def subgroup_difference_text(sub: dict) -> str:
-    q, df = display.finite(sub.get("Q_between")), display.finite(sub.get("Q_between_df"))
+    q, df = display.finite(sub.get("Q_between")), sub.get("Q_between_df")
     if q is None:
         return ""
+    if isinstance(df, list):  # the cluster-robust HTZ F test of dependent effect sizes
+        p_text = display.p_value(sub.get("Q_between_pval"))
+        return (f"Test for subgroup differences: F({display.degrees_of_freedom(df[0])}, "
+                f"{display.degrees_of_freedom(df[1])}) = {display.number(q)} ({p_text}; {sub.get('Q_between_test')})")
+    df = display.finite(df)
     i2 = max(0.0, (q - df) / q) * 100 if df is not None and q > 0 else 0.0
     df_text = f", df = {int(df)}" if df is not None else ""
     return (f"Test for subgroup differences: Chi² = {display.number(q)}{df_text} "
@@ -188,11 +193,16 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
     in_levels = levels and all("subgroup" in s for s in studies)
     formats = column_formats(studies, columns, disp, pooled_triples(model, levels if in_levels else []))
     if in_levels:
+        grouped = forest_groups.is_grouped(pooled)
         for level in levels:
             members = [s for s in studies if str(s.get("subgroup")) == str(level["level"])]
             rows.append(Row("group_title", str(level["level"]), bold=True))
-            rows.extend(study_row(s, columns, disp, formats) for s in members)
-            rows.extend(subtotal_rows(level, members, columns, disp, formats, fixed))
+            if grouped:  # a subgroup's effect sizes under their studies (a study may be in several)
+                rows.extend(forest_groups.grouped_rows(forest_groups.part(pooled, members), columns, disp, sort_by,
+                                                       formats))
+            else:
+                rows.extend(study_row(s, columns, disp, formats) for s in members)
+            rows.extend(subtotal_rows(level, members, columns, disp, formats, fixed, totals=not grouped))
             rows.append(Row("blank"))
     elif forest_groups.is_grouped(pooled):  # effect sizes grouped under their study
         rows.extend(forest_groups.grouped_rows(pooled, columns, disp, sort_by, formats))
@@ -246,10 +256,11 @@ def pooled_triples(model: dict, levels: list[dict]) -> list[tuple]:
 
 
 def subtotal_rows(level: dict, members: list[dict], columns: list[Column], disp, formats: Formats,
-                  fixed: bool) -> list[Row]:
+                  fixed: bool, totals: bool = True) -> list[Row]:
     """A subgroup's subtotal (and its heterogeneity line), as metasr.stats.subgroup fits it: a
-    level of one study keeps that study's own estimate (no heterogeneity to speak of)."""
-    cells = totals_cells(members, columns)
+    level of one study keeps that study's own estimate (no heterogeneity to speak of). Without
+    `totals` no arm totals (dependent effect sizes share participants)."""
+    cells = totals_cells(members, columns) if totals else {}
     cells["weight"] = display.percent(sum(s.get("weight") or 0 for s in members))
     est = level.get("estimate")
     if not style.is_number(est):

@@ -58,6 +58,16 @@ def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year", formats: Fo
     return rows
 
 
+def part(pooled: dict, studies: list[dict]) -> dict:
+    """The pooled result with only `studies` (a subgroup's effect sizes): a study's weight is then
+    the sum of its effect sizes in the part, and a study only partly in it has no combined row."""
+    ids = {str(s.get("study_id")) for s in studies}
+    whole = {sid for sid in ids if sum(str(s.get("study_id")) == sid for s in pooled.get("studies") or [])
+             == sum(str(s.get("study_id")) == sid for s in studies)}
+    by_study = [r for r in pooled.get("by_study") or [] if str(r.get("study_id")) in whole]
+    return {**pooled, "studies": studies, "by_study": by_study}
+
+
 def _sum_weights(rows: list[dict]):
     weights = [r.get("weight") for r in rows if style.is_number(r.get("weight"))]
     return sum(weights) if weights else None

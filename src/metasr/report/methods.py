@@ -281,7 +281,7 @@ def moderator_sentences(pooled: list[dict]) -> list[str]:
             kind.setdefault(str(sub.get("variable") or "subgroup"), []).append(p)
     if three_level:
         which = _join([f"{variable} for {_labels(group)}" for variable, group in three_level.items()])
-        robust = any((p["subgroups"].get("Q_between_test") or "").startswith("HTZ") for g in three_level.values()
+        robust = any("HTZ" in (p["subgroups"].get("Q_between_test") or "") for g in three_level.values()
                      for p in g)
         out.append(f"Subgroups of dependent effect sizes ({which}) were compared in the three-level model with one "
                    "mean per subgroup and variance components shared by the subgroups, with a Wald test of equal "

@@ -417,9 +417,11 @@ def _pool_dependent(out: dict, table, measure, method, test, order_by, dependenc
     out["transformed"] = transformed(out["model"], display)
     if subgroup:
         groups, reason = _subgroup_groups(table, subgroup, method)
-        out["subgroups"] = (_subgroups_skipped(subgroup, reason) if groups is None else
-                            {"variable": subgroup, **subgroups_dependent(table, groups, method, test, dependence,
-                                                                         measure)})
+        result = None if groups is None else subgroups_dependent(table, groups, method, test, dependence, measure)
+        out["subgroups"] = {"variable": subgroup, **(result or {"skipped": reason})}
+        if result is not None and "skipped" not in result:
+            for entry, level in zip(entries, groups or [], strict=True):
+                entry["subgroup"] = level
     if meta_regression:
         from metasr.stats.outcome_analyses import meta_regression_dependent
 

@@ -357,7 +357,7 @@ def _three_level_subgroups(yi, vi, clusters: Clusters, groups: list[str], levels
         per_level = coef_test(beta, robust)
         difference = robust.htz(beta, contrasts)
         test = {"Q_between": difference["QM"], "Q_between_df": difference["QM_df"],
-                "Q_between_pval": difference["QM_pval"], "Q_between_test": "HTZ F (CR2)"}
+                "Q_between_pval": difference["QM_pval"], "Q_between_test": "CR2 HTZ"}
     else:
         per_level = {"se": fit.se, "pval": fit.pval, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub}
         Cb = contrasts @ beta
