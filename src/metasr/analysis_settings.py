@@ -97,6 +97,21 @@ def moderator_variables(moderators) -> list[str]:
     return list(dict.fromkeys(name for term in formula.parse(list(moderators)) for name, _ in term))
 
 
+def sheet_columns(outcome_cfg: dict) -> list[str]:
+    """The columns the outcome's sheet may hold besides its schema's: its subgroup and the
+    variables of its meta-regression, as characteristics of each effect size. Studies whose effect
+    sizes differ in them (the kind of outcome measured, the comparison group) need them per row;
+    characteristics of whole studies go in the studies sheet. An unreadable formula gives none
+    (the config check reports it)."""
+    columns = [str(outcome_cfg["subgroup"])] if outcome_cfg.get("subgroup") else []
+    terms = (outcome_cfg.get("meta_regression") or {}).get("moderators")
+    try:
+        columns += moderator_variables(terms) if terms else []
+    except ValueError:
+        pass
+    return list(dict.fromkeys(columns))
+
+
 def bubble_planned(outcome_cfg: dict, usable_studies: int) -> bool:
     """Whether the outcome gets a bubble plot: it asks for a meta-regression and has enough usable
     studies for one moderator coefficient (the plot then shows the model, or says why not)."""

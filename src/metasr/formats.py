@@ -38,7 +38,10 @@ SHEETS = (
      "One row per included study."),
     ("Outcome sheets (`outcomes/<outcome>.csv`)", "outcome_sheet",
      "`extraction.outcomes_dir`/`<outcome id>.csv`, one per outcome of the config",
-     "One row per study and comparison (and time point or subgroup), in the form the paper reported."),
+     "One row per study and comparison (and time point or subgroup), in the form the paper reported. "
+     "Besides the columns below, the sheet may hold the columns the outcome's `subgroup` and "
+     "`meta_regression.moderators` name, with each effect size's value (a characteristic in which a "
+     "study's effect sizes differ, such as the kind of outcome measured)."),
     ("narrative.csv", "narrative", "`extraction.narrative`", "Findings that no outcome pools."),
     ("Screening decision files", "decisions", "`screening.title_abstract`, `screening.full_text`",
      "One row per decision on one record."),

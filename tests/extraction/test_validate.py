@@ -1,5 +1,6 @@
 """validate_review: the default review passes; a corrupted copy gives every problem in one run."""
 
+from pathlib import Path
 
 import pytest
 
@@ -403,3 +404,28 @@ def test_a_column_twice_in_studies_is_reported_once(synthetic_review):
     sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
     found = [(p.row, p.column, p.rule) for p in validate_review(config, root) if p.severity == "error"]
     assert found == [(1, "year", "unique-column")]
+
+
+def test_an_outcome_sheet_may_hold_the_columns_its_effect_sizes_are_analysed_by(default_review_copy, helpers):
+    """A column the outcome analyses by (its subgroup, a meta-regression moderator) may be one of its
+    sheet's: each effect size's own value (SYNTHETIC `scale_version`). Unnamed by the config it is an
+    unknown column; named, a row without a subgroup is a problem at that row of the outcome sheet, and
+    a moderator in neither sheet is one naming both."""
+    root, config = default_review_copy
+    sheet = root / "data/extraction/outcomes/edss.csv"
+    rows = helpers.read_rows(sheet)
+    header = list(rows[0]) + ["scale_version"]
+    for i, row in enumerate(rows):
+        row["scale_version"] = "v1" if i % 2 else "v2"  # SYNTHETIC
+    helpers.write_sheet(sheet, header, rows)
+    assert [(p.rule, p.column) for p in errors(validate_review(config, root))] == [("known-column", "scale_version")]
+    config["outcomes"]["edss"].update(subgroup="scale_version", meta_regression={"moderators": ["scale_version"]})
+    assert errors(validate_review(config, root)) == []
+    rows[0]["scale_version"] = ""
+    helpers.write_sheet(sheet, header, rows)
+    problems = errors(validate_review(config, root))
+    assert [(p.rule, p.row, p.column, Path(p.file).name) for p in problems] == [
+        ("subgroup-value", 2, "scale_version", "edss.csv")]
+    config["outcomes"]["edss"].update(subgroup=None, meta_regression={"moderators": ["dose"]})
+    missing = [p for p in errors(validate_review(config, root)) if p.rule == "moderator-column"]
+    assert [p.column for p in missing] == ["dose"] and "nor of the outcome sheet" in missing[0].message

@@ -337,3 +337,24 @@ def test_pooled_estimate_without_its_interval_is_drawn_without_a_diamond(bcg_poo
     diamonds = [p for ax in figure.axes for p in ax.patches if type(p).__name__ == "Polygon"]
     assert diamonds == []
     assert "Total (95% CI)" in svg_text(pooled, tmp_path)
+
+
+def test_negative_row_sum_weights_of_correlated_effect_sizes_are_drawn_and_explained(tmp_path):
+    """Assink & Wibbelink 2016 (metadat dat.assink2016) in the three-level model with rho = 0.5:
+    metafor's row-sum weights of 7 effect sizes are negative (weights(fit, type = "rowsum"): -0.40
+    to 3.79); the forest drew them with math.sqrt of a negative number and stopped the run."""
+    import pandas as pd
+
+    from metasr import dependence
+    from metasr.stats.analysis import pool_outcome
+
+    raw = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "multilevel" / "inputs" / "assink2016.csv")
+    table = pd.DataFrame({"study_id": [f"S{s:02d}" for s in raw["study"]], "yi": raw["yi"], "vi": raw["vi"],
+                          "es_id": raw["esid"]})
+    dep = dependence.settings({"dependence": {"method": "multilevel", "rho": 0.5}})
+    pooled = pool_outcome(table, "GEN", "REML", "z", dependence=dep, label="Delinquency")
+    weights = [s["weight"] for s in pooled["studies"]]
+    assert sum(w < 0 for w in weights) == 7 and min(weights) == pytest.approx(-0.4010022, rel=1e-4)
+    text = svg_text(pooled, tmp_path, png=False)
+    assert "Delinquency" in text and "a share can be negative" in text
+    assert forest.marker_size(min(weights), max(weights)) == forest.marker_size(0.0, max(weights))

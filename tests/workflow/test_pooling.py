@@ -98,3 +98,32 @@ def test_study_ids_pandas_takes_for_missing_stay_ids(tmp_path):
     shown = [s["study_id"] for s in pooled["studies"]]
     assert set(markers) <= set(shown) and len(set(shown)) == len(effects)
     assert pooled["model"] == as_ids["model"]
+
+
+def test_a_moderator_and_subgroup_of_each_effect_size_come_from_the_effect_table(tmp_path):
+    """A column the outcome's sheet carries per effect size (extraction.pipeline writes it into the
+    effect table) is not replaced by the studies sheet's: here the delinquency type of each effect
+    size of Assink & Wibbelink 2016 (metadat dat.assink2016), pooled as three-level effect sizes."""
+    from metasr.extraction.pipeline import output_columns
+
+    raw = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "multilevel" / "inputs" / "assink2016.csv")
+    effects = pd.DataFrame({"study_id": [f"S{s:02d}" for s in raw["study"]], "label": "", "year": "",
+                            "usable": "true", "yi": raw["yi"], "vi": raw["vi"], "es_id": raw["esid"],
+                            "deltype": raw["deltype"]})
+    assert [c for c in effects.columns if c not in output_columns("GEN")] == ["deltype"]
+    path = tmp_path / "assink.csv"
+    effects.to_csv(path, index=False)
+    studies = [{"study_id": sid, "deltype": "whole study"} for sid in sorted(set(effects["study_id"]))]
+    settings = {"measure": "GEN", "method": "REML", "test": "z", "subgroup": "deltype",
+                "dependence": {"method": "multilevel", "rho": 0.6},
+                "meta_regression": {"moderators": ["deltype"], "studies_per_coefficient": 5}}
+    result = pool_outcome_file(path, "delinquency", settings, tmp_path / "out.json", studies)
+    assert [lv["level"] for lv in result["subgroups"]["levels"]] == ["covert", "general", "overt"]
+    assert [lv["k"] for lv in result["subgroups"]["levels"]] == [9, 78, 13]
+    reference = next(c for c in json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "multilevel_subgroups"
+                                            / "expected.json").read_text())["cases"]
+                     if c["id"] == "assink2016_deltype_REML_rho0.6")  # rma.mv with ~ 0 + factor(deltype)
+    estimates = [lv["estimate"] for lv in result["subgroups"]["levels"]]
+    assert estimates == pytest.approx(reference["expected"]["estimate"], rel=1e-5)
+    assert result["meta_regression"]["coef_names"] == ["intrcpt", "deltypegeneral", "deltypeovert"]
+    assert [s["subgroup"] for s in result["studies"]] == list(effects.sort_values("study_id", kind="stable")["deltype"])

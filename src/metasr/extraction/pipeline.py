@@ -10,9 +10,11 @@ how many comparisons that group was split (shared_split).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from metasr import dependence
+from metasr.analysis_settings import sheet_columns
 from metasr.errors import Problem, raise_if_errors
 from metasr.extraction.converting import (
     PROVENANCE_COLUMNS,
@@ -30,8 +32,11 @@ from metasr.extraction.validate import check_outcome_rows
 LEAD_COLUMNS = ["study_id", "label", "year", "usable", "not_usable_reason"]
 
 
-def output_columns(measure: str) -> list[str]:
-    return LEAD_COLUMNS + MEASURE_COLUMNS[measure] + PROVENANCE_COLUMNS
+def output_columns(measure: str, characteristics: Sequence[str] = ()) -> list[str]:
+    """The effect table's columns; `characteristics`: the effect-size columns the outcome's sheet
+    carries for its analyses (analysis_settings.sheet_columns), last."""
+    columns = LEAD_COLUMNS + MEASURE_COLUMNS[measure] + PROVENANCE_COLUMNS
+    return columns + [c for c in characteristics if c not in columns]
 
 
 def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg: dict,
@@ -44,22 +49,24 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
     settings = conversion_settings(outcome_id, outcome_cfg, extraction_cfg)
     sheet = read_sheet(sheet_csv)
     by_id = {s["study_id"]: {**coerce(s), SHEET_ROW: None} for s in studies}
-    problems, typed_rows = check_outcome_rows(sheet, by_id)
+    characteristics = [c for c in sheet_columns(outcome_cfg) if c in sheet.header]
+    problems, typed_rows = check_outcome_rows(sheet, by_id, characteristics)
     problems += sheet_discrepancies(sheet_csv, outcome_id, extraction_cfg)
     warnings = raise_if_errors(problems)
     effect_problems, converted = outcome_effect_problems(typed_rows, settings, outcome_cfg, sheet.path)
     raise_if_errors(effect_problems)
-    numbered = sorted(((_output_row(row, result, by_id), row[SHEET_ROW]) for row, result in converted),
+    numbered = sorted(((_output_row(row, result, by_id, characteristics), row[SHEET_ROW])
+                       for row, result in converted),
                       key=lambda pair: pair[0]["study_id"])  # stable: keeps sheet order within a study
     rows = [row for row, _ in numbered]
     if settings.multi_arm is None:  # the outcome does not say how dependent effect sizes are handled
         raise_if_errors(dependence.undeclared_problems(outcome_id, sheet.path,
                                                        usable_rows_by_study(rows, [n for _, n in numbered])))
-    write_sheet(out_csv, output_columns(settings.measure), rows)
+    write_sheet(out_csv, output_columns(settings.measure, characteristics), rows)
     return warnings
 
 
-def _output_row(row: dict, result: EffectRow, studies: dict[str, dict]) -> dict:
+def _output_row(row: dict, result: EffectRow, studies: dict[str, dict], characteristics: Sequence[str] = ()) -> dict:
     study = studies.get(row["study_id"], {})
     out = {"study_id": row["study_id"], "label": study.get("label") or row["study_id"],
            "year": study.get("year"), "usable": result.usable,
@@ -72,6 +79,7 @@ def _output_row(row: dict, result: EffectRow, studies: dict[str, dict]) -> dict:
                 "comparison": row.get("comparison"), "timepoint": row.get("timepoint"), "es_id": row.get("es_id"),
                 "shared_group": row.get("shared_group"),
                 "shared_split": result.shared_split if result.usable else None})
+    out.update({c: row.get(c) for c in characteristics if c not in out})
     return out
 
 

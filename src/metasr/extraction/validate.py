@@ -20,10 +20,11 @@ meets none of them. dependence-declared is metasr.dependence's.
 from __future__ import annotations
 
 import re
-from collections.abc import Set as AbstractSet
+from collections.abc import Sequence, Set as AbstractSet
 from pathlib import Path
 
 from metasr import rob
+from metasr.analysis_settings import moderator_variables, sheet_columns
 from metasr.errors import InputError, Problem
 from metasr.extraction import plausibility, schema
 from metasr.extraction.converting import PROVENANCE_COLUMNS, conversion_settings, outcome_effect_problems
@@ -59,8 +60,6 @@ def validate_review(config: dict, root: Path, converted: dict | None = None) -> 
     extra_columns = set(moderators) | {c for columns in analysis_columns(config).values() for c in columns.values()}
     # None when studies.csv cannot be read: its problem is reported, and no row is checked against it
     studies = check_studies(studies_sheet, problems, extra_columns) if studies_sheet else None
-    if studies_sheet:
-        problems += moderator_problems(moderators, studies_sheet)
     outcomes = config.get("outcomes") or {}
     extracted: dict[str, set[str]] = {}
     all_sheets_read = True  # else a study's rows may be in a sheet that could not be read
@@ -77,11 +76,14 @@ def validate_review(config: dict, root: Path, converted: dict | None = None) -> 
         if sheet is None:
             all_sheets_read = False
             continue
-        sheet_problems, rows = check_outcome_rows(sheet, studies)
+        characteristics = sheet_columns(outcomes[outcome_id] or {})
+        sheet_problems, rows = check_outcome_rows(sheet, studies, characteristics)
         problems += sheet_problems
         if studies_sheet:
             problems += analysis_column_problems(outcome_id, analysis_columns(config).get(outcome_id, {}),
                                                  studies_sheet, sheet)
+            problems += moderator_problems(outcome_moderators(outcome_id, outcomes[outcome_id] or {}), studies_sheet,
+                                           sheet)
         if not any(p.severity == "error" for p in sheet_problems):
             effect_problems, rows_converted = _effect_problems(outcome_id, outcomes[outcome_id] or {}, ext, rows,
                                                                path)
@@ -179,28 +181,34 @@ def check_studies(sheet: Sheet, problems: list[Problem], moderators: AbstractSet
 
 
 def moderator_columns(config: dict) -> dict[str, str]:
-    """{studies.csv column: the first config key naming it} for every meta-regression moderator."""
-    from metasr.analysis_settings import moderator_variables
-
+    """{column: the first config key naming it} for every meta-regression moderator."""
     columns: dict[str, str] = {}
     for oid, outcome in (config.get("outcomes") or {}).items():
-        terms = (outcome.get("meta_regression") or {}).get("moderators")
-        try:
-            variables = moderator_variables(terms) if terms else []
-        except ValueError:  # the config check reports an unreadable formula
-            variables = []
-        for variable in variables:
-            columns.setdefault(variable, f"outcomes.{oid}.meta_regression.moderators")
+        for column, key in outcome_moderators(oid, outcome or {}).items():
+            columns.setdefault(column, key)
     return columns
 
 
-def moderator_problems(moderators: dict[str, str], sheet: Sheet) -> list[Problem]:
-    """A moderator must be a column of studies.csv (its values are study characteristics)."""
-    return [Problem(message=f"meta-regression moderator '{column}' ({key}) is not a column of the studies sheet",
-                    file=sheet.path, row=1, column=column, value=column, rule="moderator-column",
-                    hint=f"add a column '{column}' to the studies sheet with each study's value, or correct "
-                         "the moderator's name in the config")
-            for column, key in moderators.items() if column not in sheet.header]
+def outcome_moderators(outcome_id: str, outcome: dict) -> dict[str, str]:
+    """{column: config key} for the variables of one outcome's meta-regression moderators."""
+    terms = (outcome.get("meta_regression") or {}).get("moderators")
+    try:
+        variables = moderator_variables(terms) if terms else []
+    except ValueError:  # the config check reports an unreadable formula
+        variables = []
+    return dict.fromkeys(variables, f"outcomes.{outcome_id}.meta_regression.moderators")
+
+
+def moderator_problems(moderators: dict[str, str], studies_sheet: Sheet, outcome_sheet: Sheet) -> list[Problem]:
+    """A moderator is a column of the studies sheet (a study characteristic) or of the outcome's
+    sheet (a characteristic of each effect size)."""
+    return [Problem(message=f"meta-regression moderator '{column}' ({key}) is neither a column of the studies "
+                            f"sheet nor of the outcome sheet {outcome_sheet.path}",
+                    file=studies_sheet.path, row=1, column=column, value=column, rule="moderator-column",
+                    hint=f"add a column '{column}' to the studies sheet with each study's value (or to the outcome "
+                         "sheet with each effect size's value), or correct the moderator's name in the config")
+            for column, key in moderators.items()
+            if column not in studies_sheet.header and column not in outcome_sheet.header]
 
 
 # The outcome settings that name a column to analyse by, and what the column is for.
@@ -223,7 +231,7 @@ def analysis_column_problems(outcome_id: str, columns: dict[str, str], studies_s
     of the outcome sheet's columns that reach the effect table; every study of the outcome has a
     subgroup (a study without one would be left out of the comparison)."""
     problems = []
-    carried = set(outcome_sheet.header) & set(PROVENANCE_COLUMNS)
+    carried = set(outcome_sheet.header) & (set(PROVENANCE_COLUMNS) | {columns.get("subgroup")})
     for key, column in columns.items():
         if column in studies_sheet.header or column in carried:
             continue
@@ -234,7 +242,13 @@ def analysis_column_problems(outcome_id: str, columns: dict[str, str], studies_s
             hint=f"add a column '{column}' to the studies sheet with each study's value, or set the outcome's "
                  f"{key} in the config to a column the studies sheet has (e.g. design, country)"))
     subgroup = columns.get("subgroup")
-    if subgroup and subgroup in studies_sheet.header and subgroup not in carried:
+    if subgroup and subgroup in carried and subgroup not in PROVENANCE_COLUMNS:  # each effect size's own
+        problems += [Problem(message=f"this effect size has no '{subgroup}', the subgroup of outcome '{outcome_id}'",
+                             file=outcome_sheet.path, row=rownum, column=subgroup, rule="subgroup-value",
+                             hint=f"give each row its {subgroup} (every effect size of a subgroup analysis needs one)")
+                     for rownum, row in outcome_sheet.numbered()
+                     if not is_blank(row) and not (row.get(subgroup) or "").strip()]
+    elif subgroup and subgroup in studies_sheet.header and subgroup not in carried:
         in_outcome = {row.get("study_id") for _, row in outcome_sheet.numbered() if row.get("study_id")}
         problems += [Problem(message=f"study '{row['study_id']}' has no '{subgroup}', the subgroup of the outcome "
                                      f"sheet {outcome_sheet.path}", file=studies_sheet.path, row=rownum,
@@ -266,14 +280,19 @@ def _label_and_overlap_problems(studies: dict[str, dict], file: str) -> list[Pro
 
 # ---- outcome sheets ---------------------------------------------------------------------------
 
-def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[list[Problem], list[tuple[int, dict]]]:
+def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None,
+                       characteristics: Sequence[str] = ()) -> tuple[list[Problem], list[tuple[int, dict]]]:
     """Problems of one outcome sheet and its typed rows (row number, typed dict).
 
     `studies` maps study_id -> typed studies.csv row; None skips the study cross-checks.
+    `characteristics` are the columns the outcome analyses its effect sizes by
+    (analysis_settings.sheet_columns): the sheet may hold them, and typed rows keep their text.
     """
-    problems = schema.header_problems(schema.OUTCOME_SCHEMA, sheet.header, sheet.path)
+    problems = [p for p in schema.header_problems(schema.OUTCOME_SCHEMA, sheet.header, sheet.path)
+                if not (p.rule == "known-column" and p.column in characteristics)]
     problems += sheet.width_problems.values()
     allowed = set(schema.allowed_columns(schema.OUTCOME_SCHEMA))
+    kept = [c for c in characteristics if c in sheet.header and c not in allowed]
     typed_rows: list[tuple[int, dict]] = []
     seen: dict[tuple, int] = {}  # row key -> its first row
     for rownum, row in sheet.numbered():
@@ -282,6 +301,7 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None) -> tuple[l
         typed = schema.coerce({k: v for k, v in row.items() if k in allowed})
         problems += schema.row_problems(schema.OUTCOME_SCHEMA, typed, sheet.path, rownum)
         problems += plausibility.row_problems(typed, sheet.path, rownum)
+        typed.update({c: (row.get(c) or "").strip() for c in kept})
         key = tuple(row.get(k, "") for k in OUTCOME_KEY)
         if key in seen:
             problems.append(Problem(message="duplicated row (same study, comparison, timepoint, es_id, subgroup)",

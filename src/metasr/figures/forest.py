@@ -371,11 +371,12 @@ def inner_limits(disp: measures.Display) -> tuple[float, float] | None:
 
 
 def marker_size(weight: float | None, max_weight: float) -> float:
-    """Square side in points; area proportional to weight, as in RevMan."""
+    """Square side in points; area proportional to weight, as in RevMan. A negative weight (an
+    effect size's row-sum share in a three-level model can be one) gets the smallest square."""
     weight = display.finite(weight)
     if weight is None or max_weight <= 0:
         return 5.0
-    return max(2.5, 9.0 * math.sqrt(weight / max_weight))
+    return max(2.5, 9.0 * math.sqrt(max(weight, 0.0) / max_weight))
 
 
 def axis_range(limits) -> tuple[float, float]:

@@ -116,12 +116,19 @@ def footer_lines(pooled: dict) -> list[str] | None:
 
 
 def extra_footnotes(pooled: dict) -> list[str]:
-    """What an aggregated outcome's footer adds: effect sizes were combined within studies first."""
+    """What a grouped outcome's footer adds: effect sizes combined within studies first
+    (aggregate), or what a negative weight means (three-level model)."""
     dep = pooled.get("dependence") or {}
-    if dep.get("method") != "aggregate" or not is_grouped(pooled):
+    if not is_grouped(pooled):
         return []
-    return [f"Effect sizes combined within each study first (ρ = {dep.get('rho', 0):g}), then pooled: "
-            f"{dependence.counts_text(pooled)}; ◆ under a study: its combined effect."]
+    if dep.get("method") == "aggregate":
+        return [f"Effect sizes combined within each study first (ρ = {dep.get('rho', 0):g}), then pooled: "
+                f"{dependence.counts_text(pooled)}; ◆ under a study: its combined effect."]
+    if any((display.finite(s.get("weight")) or 0) < 0 for s in pooled.get("studies") or []):
+        return ["Weights are each effect size's share of the pooled estimate (metafor's row-sum weights): "
+                "within a study whose effect sizes are strongly correlated a share can be negative; "
+                "each study's total is positive."]
+    return []
 
 
 def _num(x) -> str:

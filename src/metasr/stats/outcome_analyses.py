@@ -177,7 +177,8 @@ def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, 
     the three-level model with the moderators (`rma.mv(yi, V, mods, random = ~ 1 | study/es_id)`),
     with robust its CR2 tests (Satterthwaite df per coefficient, HTZ for the moderators together,
     clubSandwich), the studies it used and left out, and the bubble plots' predictions (from the
-    model's covariance of the coefficients) and weights (metafor's row sums of Sigma^-1). Its needs
+    model's covariance of the coefficients) and weights (metafor's default for rma.mv: the diagonal
+    of Sigma^-1). Its needs
     are counted in studies, not effect sizes. With every study holding one effect size it is the
     univariate meta-regression (`meta_regression_section`)."""
     from metasr.stats.blocks import Clusters
@@ -220,9 +221,9 @@ def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, 
                                                         "QM_pval")}
         out.update({key: robust[key] for key in ("se", "stat", "df", "pval", "ci_lb", "ci_ub", "QM", "QM_df",
                                                  "QM_pval")}, test="t", robust="CR2")
-    weights = np.empty(len(yi))
+    weights = np.empty(len(yi))  # metafor's weights(fit) for rma.mv: the diagonal of Sigma^-1 (never negative)
     for members, blocks in marginal_covariance(fit).groups:
-        weights[members] = np.linalg.solve(blocks, np.ones(members.shape)[..., None])[..., 0]
+        weights[members] = np.diagonal(np.linalg.inv(blocks), axis1=1, axis2=2)
     out.update(study_ids=[_sid(used, i) for i in range(len(used))], yi=yi.tolist(), vi=vi.tolist(),
                weights=(100 * weights / weights.sum()).tolist(), moderators=marginal_predictions(fit, used, mods, rows))
     if settings["permutations"] is not None or settings["exact_permutations"]:

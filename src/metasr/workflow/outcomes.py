@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 PNG_AUTO_MAX_OUTCOMES = 50
 
 # Which outcome settings change an outcome's effect inputs (its conversion), and which its model.
-CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "scale", "dependence")
+# subgroup and meta_regression name the effect-size columns the effect table carries
+# (analysis_settings.sheet_columns)
+CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "scale", "dependence", "subgroup",
+                   "meta_regression")
 ANALYSIS_KEYS = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale", "escalc",
                  "dependence", "small_study", "meta_regression")
 

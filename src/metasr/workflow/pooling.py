@@ -8,6 +8,7 @@ import pandas as pd
 
 from metasr import dependence
 from metasr.analysis_settings import meta_regression_settings, moderator_variables, small_study_settings
+from metasr.extraction.pipeline import output_columns
 from metasr.io import plain_frame, write_json
 from metasr.stats.analysis import pool_outcome
 from metasr.stats.effects import Options
@@ -28,15 +29,17 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
     method, test, order_by, escalc options, dependence, small-study methods, meta-regression,
     subgroup, scale) and write the JSON contract of docs/architecture.md, with the outcome's label
     and the published reference estimate. `studies` are the outcome's rows of the studies sheet,
-    where meta-regression moderators come from, and the subgroup and order_by columns when the
-    effect table has no such column."""
+    where meta-regression moderators come from, and the subgroup and order_by columns, unless the
+    effect table carries them from the outcome's sheet (per effect size)."""
     effects = read_effects(effects_csv)
     escalc = analysis.get("escalc") or {}
     options = Options(add=escalc.get("add"), to=escalc.get("to", "only0"), drop00=bool(escalc.get("drop00", False)),
                       vtype=escalc.get("vtype"))
     regression = meta_regression_settings(analysis)
+    per_row = set(effects.columns) - set(output_columns(analysis["measure"]))  # the sheet's own (sheet_columns)
     if regression:
-        effects = with_moderators(effects, moderator_variables(regression["moderators"]), studies or [])
+        moderators = [c for c in moderator_variables(regression["moderators"]) if c not in per_row]
+        effects = with_moderators(effects, moderators, studies or [])
     order_by, subgroup = analysis.get("order_by", "year"), analysis.get("subgroup")
     known = set(studies[0]) if studies else set()
     from_studies = [c for c in (subgroup, order_by) if c and c not in effects.columns and c in known]
