@@ -72,7 +72,8 @@ def test_intercept_only_robust_is_scalars_and_meta_regression_lists(capsys):
 @pytest.mark.parametrize("extra, message", [
     (["--rho", "0.5"], "--rho and --robust need --cluster"),
     (["--robust"], "--rho and --robust need --cluster"),
-    (["--cluster", "study", "--subgroup", "deltype"], "--subgroup is not available with --cluster"),
+    (["--cluster", "study", "--subgroup", "deltype", "--mods", "year"], "choose one of moderators or subgroup"),
+    (["--cluster", "study", "--subgroup", "nosuch"], "subgroup column 'nosuch' is missing"),
     (["--cluster", "study", "--order", "year"], "--order is not available with --cluster"),
     (["--cluster", "nosuchcolumn"], "cluster column 'nosuchcolumn' is missing"),
     (["--cluster", "study", "--test", "knha"], "tests with z or t"),
@@ -88,3 +89,20 @@ def test_method_outside_reml_and_ml_is_refused(capsys):
     code, _, err = run(capsys, FIXTURES / "inputs/assink2016.csv", "--measure", "GEN", "--method", "DL",
                        "--cluster", "study")
     assert code == 2 and "fitted by REML or ML" in err
+
+
+@pytest.mark.parametrize("robust", [False, True])
+def test_a_subgroup_analysis_of_clustered_effect_sizes_is_rma_mv_s_and_clubsandwich_s(robust, capsys):
+    """`--cluster study --subgroup deltype` on dat.assink2016 (deltype varies within studies): the
+    reference of tests/fixtures/multilevel_subgroups (rho = 0, REML)."""
+    reference = next(c for c in json.loads((FIXTURES.parent / "multilevel_subgroups" / "expected.json").read_text())
+                     ["cases"] if c["id"] == "assink2016_deltype_REML_rho0")["expected"]
+    code, out, err = run(capsys, FIXTURES / "inputs/assink2016.csv", "--measure", "GEN", "--method", "REML",
+                         "--cluster", "study", "--subgroup", "deltype", *(["--robust"] if robust else []))
+    assert code == 0, err
+    sub = json.loads(out)["subgroups"]
+    want = reference["robust"] if robust else reference
+    assert sub["variable"] == "deltype" and [lv["level"] for lv in sub["levels"]] == reference["levels"]
+    assert close([lv["estimate"] for lv in sub["levels"]], reference["estimate"])
+    assert close([lv["se"] for lv in sub["levels"]], want["se"])
+    assert close(sub["Q_between"], want["Q_between"]) and close(sub["Q_between_pval"], want["Q_between_pval"])

@@ -45,7 +45,9 @@ def register(subparsers) -> None:
                         help="moderators for meta-regression: columns (repeat or comma-separate) or terms of a "
                              "formula: a + b, a:b and a*b (interactions), factor(a) (a numeric column as a factor); "
                              "text columns are factors with R's level order, the first level the reference")
-    parser.add_argument("--subgroup", metavar="COLUMN", help="separate fits per level and Q between levels")
+    parser.add_argument("--subgroup", metavar="COLUMN",
+                        help="separate fits per level and Q between levels; with --cluster, the three-level model "
+                             "with a mean per level and a Wald test of equal means (HTZ with --robust)")
     parser.add_argument("--order", metavar="COLUMN", help="order of the cumulative meta-analysis")
     parser.add_argument("--small-study-min-k", type=_small_study_min_k, metavar="K",
                         default=SMALL_STUDY_MIN_K,
@@ -244,13 +246,14 @@ def _multilevel(args: argparse.Namespace, mods: list[str], escalc):
     if args.cluster is None:
         problems.append(Problem(message="--rho and --robust need --cluster", file=args.input, rule="--cluster",
                                 hint="name the column that identifies the study of each effect size"))
-    problems += [Problem(message=f"{flag} is not available with --cluster", file=args.input, rule="--cluster",
-                         hint="run the three-level model and this analysis separately")
-                 for flag, given in (("--subgroup", args.subgroup), ("--order", args.order)) if given]
+    if args.order:
+        problems.append(Problem(message="--order is not available with --cluster", file=args.input, rule="--cluster",
+                                hint="run the three-level model and the cumulative analysis separately"))
     if problems:
         raise InputError(problems)
     return dict(measure=args.measure, method=args.method, test=args.test, cluster=args.cluster, rho=args.rho or 0.0,
-                robust=args.robust, mods=mods, file=args.input, scale=args.scale, options=escalc)
+                robust=args.robust, mods=mods, file=args.input, scale=args.scale, options=escalc,
+                subgroup=args.subgroup)
 
 
 # ---------------------------------------------------------------- modelling flags (small-study effects,

@@ -42,6 +42,7 @@ from metasr.stats.tables import (
     json_safe,
     split_dropped,
     split_usable,
+    subgroup_levels,
     table_display,
     transformed,
 )
@@ -229,20 +230,8 @@ def _analyse_metareg(table, measure, method, test, mods, file, modelling=None) -
 
 def _analyse_subgroups(table, measure, method, test, subgroup, file) -> dict:
     _reject_table_method(method, "subgroup analysis", file)
-    if subgroup not in table.columns:
-        raise InputError(_problem(f"subgroup column '{subgroup}' is missing", file, column=subgroup,
-                                  rule="required column", hint="name a column of the input table"))
-    groups = table[subgroup].map(_text)
-    blank = [_problem(f"subgroup '{subgroup}' is missing", file, row=row, column=subgroup,
-                      rule="subgroup value", hint="give every study a level")
-             for row, g in zip(_rows(table), groups, strict=True) if g == ""]
-    if blank:
-        raise InputError(blank)
-    if groups.nunique() < 2:
-        raise InputError(_problem("subgroup analysis needs at least two levels", file, column=subgroup,
-                                  value=", ".join(sorted(groups.unique())), rule="subgroup levels",
-                                  hint="choose a column with two or more values"))
-    return subgroup_analysis(table["yi"], table["vi"], groups.to_numpy(), method, test, measure)
+    groups = subgroup_levels(table, subgroup, file)
+    return subgroup_analysis(table["yi"], table["vi"], groups, method, test, measure)
 
 
 def _analyse_overall(table, measure, method, test, order, file, display, modelling, small_study_min_k,

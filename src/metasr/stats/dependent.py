@@ -44,7 +44,7 @@ from metasr.stats import distributions as dist
 from metasr.stats.blocks import Clusters, vcalc
 from metasr.stats.inference import LEVEL, z_critical
 from metasr.stats.models import fit_rma
-from metasr.stats.multilevel import fit_multilevel, marginal_covariance, robust_of
+from metasr.stats.multilevel import fit_multilevel, marginal_covariance, robust_of, subgroups_three_level
 from metasr.stats.robust import robust_rma_uni
 from metasr.stats.sections import bias_dict, model_dict, sensitivity_dict
 
@@ -326,7 +326,6 @@ def subgroups_dependent(table: pd.DataFrame, groups: Sequence[str], method: str,
     groups = [str(g) for g in groups]
     clusters = Clusters.from_labels(study_of(table))
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
-    levels = sorted(set(groups))
     if dep["method"] == "aggregate" or _univariate_only(clusters):
         per_study: dict[int, set[str]] = {}
         for code, g in zip(clusters.codes, groups, strict=True):
@@ -338,42 +337,7 @@ def subgroups_dependent(table: pd.DataFrame, groups: Sequence[str], method: str,
         y_agg, v_agg = aggregate(yi, vi, clusters, dep["rho"])
         study_groups = [next(iter(per_study[c])) for c in range(clusters.n_clusters)]
         return {"model": "univariate", **subgroup_analysis(y_agg, v_agg, study_groups, method, test, measure)}
-    return _three_level_subgroups(yi, vi, clusters, groups, levels, method, dep)
-
-
-def _three_level_subgroups(yi, vi, clusters: Clusters, groups: list[str], levels: list[str], method: str,
-                           dep: dict) -> dict:
-    from metasr.stats.robust import coef_test, cr2
-
-    X = (np.asarray(groups)[:, None] == np.asarray(levels)[None, :]).astype(float)
-    try:
-        fit = fit_multilevel(yi, vi, clusters, X, method, "z", dep["rho"], levels)
-    except ValueError as err:
-        return {"skipped": f"the three-level model with a mean per subgroup cannot be fitted: {err}"}
-    contrasts = np.hstack([-np.ones((len(levels) - 1, 1)), np.eye(len(levels) - 1)])  # each mean - the first
-    beta = fit.beta
-    if dep["method"] == "robust":
-        robust = cr2(X, yi - X @ beta, marginal_covariance(fit))
-        per_level = coef_test(beta, robust)
-        difference = robust.htz(beta, contrasts)
-        test = {"Q_between": difference["QM"], "Q_between_df": difference["QM_df"],
-                "Q_between_pval": difference["QM_pval"], "Q_between_test": "CR2 HTZ"}
-    else:
-        per_level = {"se": fit.se, "pval": fit.pval, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub}
-        Cb = contrasts @ beta
-        Q = float(Cb @ np.linalg.solve(contrasts @ fit.vb @ contrasts.T, Cb))
-        test = {"Q_between": Q, "Q_between_df": len(levels) - 1,
-                "Q_between_pval": float(dist.chi2_sf(Q, len(levels) - 1)), "Q_between_test": "Wald chi-square"}
-    members = [np.asarray(groups) == level for level in levels]
-    entries = []
-    for j, level in enumerate(levels):
-        entry = {"level": level, "k": int(members[j].sum()),
-                 "k_studies": len(set(clusters.codes[members[j]].tolist())), "estimate": float(beta[j]),
-                 **{key: float(per_level[key][j]) for key in ("se", "pval", "ci_lb", "ci_ub")}}
-        if "df" in per_level:
-            entry["df"] = float(per_level["df"][j])
-        entries.append(entry)
-    return {"model": "three-level", "levels": entries, "sigma2": fit.sigma2.tolist(), **test}
+    return subgroups_three_level(yi, vi, clusters, groups, method, dep["rho"], dep["method"] == "robust")
 
 
 def _some_studies(labels: list, shown: int = 5) -> str:

@@ -42,7 +42,14 @@ from metasr.stats.blocks import BlockDiagonal, Clusters, vcalc
 from metasr.stats.inference import LEVEL
 from metasr.stats.metareg import design_matrix
 from metasr.stats.robust import robust_dict
-from metasr.stats.tables import json_safe, split_dropped, split_usable, table_display, transformed
+from metasr.stats.tables import (
+    json_safe,
+    split_dropped,
+    split_usable,
+    subgroup_levels,
+    table_display,
+    transformed,
+)
 
 METHODS = ("REML", "ML")
 TESTS = ("z", "t")
@@ -524,16 +531,66 @@ def robust_of(fit: MultilevelFit, level: float = LEVEL) -> dict:
     return robust_dict(fit.beta, model.X_input, resid, marginal_covariance(fit), level=level)
 
 
+def subgroups_three_level(yi, vi, clusters: Clusters, groups, method: str = "REML", rho: float = 0.0,
+                          robust: bool = False) -> dict:
+    """A subgroup analysis of dependent effect sizes: the three-level model with the subgroup as a
+    categorical moderator and no intercept, each coefficient a subgroup's mean and the variance
+    components shared by the subgroups (`rma.mv(yi, V, mods = ~ 0 + factor(subgroup), random = ~ 1 |
+    cluster/es_id)`; subgroups sorted as text). The test for subgroup differences is the Wald test
+    that every mean equals the first (metafor's anova(fit, X)); with `robust`, the means get CR2
+    tests and the differences clubSandwich's HTZ test of the same constraints
+    (Wald_test(constrain_equal)). A subgroup may vary within a cluster. {"skipped": reason} when
+    the model cannot be fitted."""
+    from metasr.stats.robust import coef_test, cr2
+
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    groups = np.asarray([str(g) for g in groups])
+    levels = sorted(set(groups.tolist()))
+    X = (groups[:, None] == np.asarray(levels)[None, :]).astype(float)
+    try:
+        fit = fit_multilevel(yi, vi, clusters, X, method, "z", rho, levels)
+    except ValueError as err:
+        return {"skipped": f"the three-level model with a mean per subgroup cannot be fitted: {err}"}
+    contrasts = np.hstack([-np.ones((len(levels) - 1, 1)), np.eye(len(levels) - 1)])  # each mean - the first
+    beta = fit.beta
+    if robust:
+        result = cr2(X, yi - X @ beta, marginal_covariance(fit))
+        per_level = coef_test(beta, result)
+        difference = result.htz(beta, contrasts)
+        test = {"Q_between": difference["QM"], "Q_between_df": difference["QM_df"],
+                "Q_between_pval": difference["QM_pval"], "Q_between_test": "CR2 HTZ"}
+    else:
+        per_level = {"se": fit.se, "pval": fit.pval, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub}
+        Cb = contrasts @ beta
+        Q = float(Cb @ np.linalg.solve(contrasts @ fit.vb @ contrasts.T, Cb))
+        test = {"Q_between": Q, "Q_between_df": len(levels) - 1,
+                "Q_between_pval": float(dist.chi2_sf(Q, len(levels) - 1)), "Q_between_test": "Wald chi-square"}
+    entries = []
+    for j, level in enumerate(levels):
+        members = groups == level
+        entry = {"level": level, "k": int(members.sum()), "k_studies": len(set(clusters.codes[members].tolist())),
+                 "estimate": float(beta[j]),
+                 **{key: float(per_level[key][j]) for key in ("se", "pval", "ci_lb", "ci_ub")}}
+        if "df" in per_level:
+            entry["df"] = float(per_level["df"][j])
+        entries.append(entry)
+    return {"model": "three-level", "levels": entries, "sigma2": fit.sigma2.tolist(), **test}
+
+
 # ---------------------------------------------------------------- one table of effect sizes
 
 def analyse_multilevel(df, measure: str, method: str, cluster: str, test: str = "z", rho: float = 0.0,
                        robust: bool = False, mods=None, file: str | None = None, scale: str | None = None,
-                       options: effects.Options | None = None) -> dict:
+                       options: effects.Options | None = None, subgroup: str | None = None) -> dict:
     """What `metasr pool --cluster` prints for one table: each row one effect size, rows with equal
     values in column `cluster` from one study (metafor's keys; JSON-safe). The table is what
     `analyse` takes (arm data or yi/vi, an optional `usable` column); `mods` are moderator columns;
+    `subgroup` a column of each effect size's subgroup (`subgroups_three_level`, under `subgroups`);
     `options` are escalc's (add, to, drop00, vtype)."""
     _check_options(measure, method, test, rho, file)
+    if subgroup and [m for m in (mods or []) if m]:
+        raise InputError(_problem("choose one of moderators or subgroup (got moderators, subgroup)", file,
+                                  "one analysis", "run metasr pool once per analysis"))
     table, not_usable = split_usable(df, file)
     table = effects.escalc(table, measure, file=file, scale=scale, rows=[int(r) for r in table["_row"]],
                            options=options)
@@ -555,6 +612,10 @@ def analyse_multilevel(df, measure: str, method: str, cluster: str, test: str = 
         result["robust"] = robust_of(fit)
     if fit.is_intercept_only:
         result["transformed"] = transformed(result, display)
+    if subgroup:
+        groups = subgroup_levels(table, subgroup, file)
+        result["subgroups"] = {"variable": subgroup, **subgroups_three_level(
+            table["yi"].to_numpy(float), table["vi"].to_numpy(float), clusters, groups, method, rho, robust)}
     result["yi"] = table["yi"].tolist()
     result["vi"] = table["vi"].tolist()
     result["clusters"] = list(labels)

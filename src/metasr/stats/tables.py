@@ -161,4 +161,23 @@ def _text(value) -> str:
     return str(value).strip()
 
 
+def subgroup_levels(table: pd.DataFrame, subgroup: str, file=None) -> list[str]:
+    """Each row's level of the `subgroup` column (`metasr pool --subgroup`), as text; InputError
+    for a missing column, a row without a level, or a single level."""
+    if subgroup not in table.columns:
+        raise InputError(_problem(f"subgroup column '{subgroup}' is missing", file, column=subgroup,
+                                  rule="required column", hint="name a column of the input table"))
+    groups = [_text(g) for g in table[subgroup]]
+    blank = [_problem(f"subgroup '{subgroup}' is missing", file, row=row, column=subgroup,
+                      rule="subgroup value", hint="give every study a level")
+             for row, g in zip(_rows(table), groups, strict=True) if g == ""]
+    if blank:
+        raise InputError(blank)
+    if len(set(groups)) < 2:
+        raise InputError(_problem("subgroup analysis needs at least two levels", file, column=subgroup,
+                                  value=", ".join(sorted(set(groups))), rule="subgroup levels",
+                                  hint="choose a column with two or more values"))
+    return groups
+
+
 # ---------------------------------------------------------------- pipeline: one outcome
