@@ -311,14 +311,9 @@ def subgroups_dependent(table: pd.DataFrame, groups: Sequence[str], method: str,
                         measure: str | None = None) -> dict:
     """A subgroup analysis of dependent effect sizes (`groups`: each effect size's subgroup), as
     the outcome's dependence setting pools them:
-    - multilevel / robust: the three-level model with the subgroup as a categorical moderator and
-      no intercept, each coefficient a subgroup's mean, the variance components shared by the
-      subgroups (`rma.mv(yi, V, mods = ~ 0 + factor(subgroup), random = ~ 1 | study/es_id)`); the
-      test for subgroup differences is the Wald test that every mean equals the first (metafor's
-      anova(fit, X)), or with robust the CR2 HTZ test of the same constraints (clubSandwich's
-      Wald_test(constrain_equal)), and the means get CR2 standard errors. A subgroup may vary within
-      a study. With every study holding one effect size the outcome's model is univariate, and so
-      is its subgroup analysis (metasr.stats.subgroup: one model per subgroup).
+    - multilevel / robust: multilevel.subgroups_three_level (CR2 and HTZ with robust); a subgroup
+      may vary within a study. With every study holding one effect size the outcome's model is
+      univariate, and so is its subgroup analysis (metasr.stats.subgroup: one model per subgroup).
     - aggregate: metasr.stats.subgroup on the study-level effects, which needs one subgroup per study.
     {"skipped": reason} where the data do not allow it."""
     from metasr.stats.subgroup import subgroup_analysis
