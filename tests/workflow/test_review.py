@@ -45,8 +45,8 @@ def test_usable_counts_match_the_tables_prepare_outcome_writes(which, simulated,
 def test_each_sheet_is_read_and_validated_once(simulated, monkeypatch):
     calls = []
     check = validate.check_outcome_rows
-    monkeypatch.setattr(validate, "check_outcome_rows", lambda sheet, studies: calls.append(sheet.path)
-                        or check(sheet, studies))
+    monkeypatch.setattr(validate, "check_outcome_rows", lambda sheet, studies, *rest: calls.append(sheet.path)
+                        or check(sheet, studies, *rest))
     monkeypatch.setattr(pipeline, "check_outcome_rows", validate.check_outcome_rows)
     review = load_review(yaml.safe_load((simulated / "config/config.yaml").read_text()), simulated)
     assert len(calls) == len(review.outcomes) == len(set(calls))
