@@ -376,3 +376,18 @@ def test_mantel_haenszel_outcomes_show_their_own_tests_as_metafor_prints_them():
     for measure, method in (("RR", "MH"), ("OR", "PETO"), ("OR", "REML")):  # metafor has none for these
         rows = dict(html.model_table(pool_outcome(table, measure, method)))
         assert not {"Cochran-Mantel-Haenszel test", "Tarone's test for heterogeneity"} & set(rows)
+
+
+def test_a_cluster_robust_test_with_few_degrees_of_freedom_is_flagged():
+    """dat.assink2016 by deltype, robust (tests/fixtures/multilevel_subgroups): one study of
+    covert delinquency leaves the HTZ test 0.86 denominator df."""
+    sub = {"variable": "deltype", "model": "three-level", "sigma2": [0.1, 0.1], "Q_between": 62.8,
+           "Q_between_df": [2, 0.8578], "Q_between_pval": 0.117, "Q_between_test": "CR2 HTZ",
+           "levels": [{"level": "covert", "k": 9, "k_studies": 1, "estimate": -0.29, "se": 0.1},
+                      {"level": "general", "k": 78, "k_studies": 17, "estimate": 0.42, "se": 0.1}]}
+    section = html.subgroup_section({"measure": "GEN", "subgroups": sub})
+    assert section["test"].startswith("F(2, 0.9) = 62.80 (CR2 HTZ)")
+    assert "0.9 denominator degrees of freedom, fewer than 4: its P value is not reliable" in section["note"]
+    assert html.few_df_caveat(4.0) == "" and html.few_df_caveat(None) == ""
+    assert "fewer than 4" not in html.subgroup_section({"measure": "GEN", "subgroups": {
+        **sub, "Q_between_df": [2, 12.5]}})["note"]

@@ -311,13 +311,27 @@ def subgroup_section(pooled: dict) -> dict | None:
     else:
         test = f"Q = {number(sub.get('Q_between'))}, df = {df if df is not None else '–'}, " \
                f"{dp.p_value(sub.get('Q_between_pval'))}"
-    note = ""
+    note = few_df_caveat(df[1]) if isinstance(df, list) else ""
     if sub.get("model") == "three-level":
         sigma2 = sub.get("sigma2") or [None, None]
         note = (f"Three-level model with one mean per subgroup; the subgroups share its variance components "
                 f"(σ² between studies {number(sigma2[0], 4)}, within studies {number(sigma2[1], 4)}), so no "
-                "tau² or I² is given per subgroup. k: effect sizes (studies).")
+                "tau² or I² is given per subgroup. k: effect sizes (studies)." + (" " + note if note else ""))
     return {"variable": sub.get("variable", ""), "run": True, "rows": rows, "test": test, "note": note}
+
+
+# Below this many denominator degrees of freedom a CR2 test rejects too often (Tipton 2015, for t
+# tests; Tipton & Pustejovsky 2015, for the HTZ test).
+FEW_ROBUST_DF = 4
+
+
+def few_df_caveat(df) -> str:
+    """What a reader should know of a cluster-robust test with few degrees of freedom, or ""."""
+    value = finite(df)
+    if value is None or value >= FEW_ROBUST_DF:
+        return ""
+    return (f"The cluster-robust test has {dp.degrees_of_freedom(value)} denominator degrees of freedom, fewer "
+            f"than {FEW_ROBUST_DF}: its P value is not reliable (Tipton & Pustejovsky 2015).")
 
 
 def _subgroup_k(level: dict):
@@ -476,6 +490,8 @@ def meta_regression_section(pooled: dict) -> dict | None:
     if reg.get("robust"):
         omnibus += f" (HTZ, {reg['robust']})"
     summary = [("Test of moderators", f"{omnibus}, {dp.p_value(reg.get('QM_pval'))}")]
+    if reg.get("robust") and few_df_caveat(df[1]):
+        summary.append(("Caution", few_df_caveat(df[1])))
     if perm and "skipped" not in perm:
         kind = ("exact" if perm.get("exact")
                 else f"{perm.get('permutations')} random permutations, seed {perm.get('seed')}")

@@ -160,14 +160,15 @@ def meta_regression_section(table: pd.DataFrame, settings: dict, method: str, te
     return out
 
 
-def _rows_with_moderators(table: pd.DataFrame, mods: list) -> tuple[pd.DataFrame, list[dict]]:
+def _rows_with_moderators(table: pd.DataFrame, mods: list, where: str = " in the studies sheet"
+                          ) -> tuple[pd.DataFrame, list[dict]]:
     """(the rows with a value of every moderator, [{study_id, reason}] for the others)."""
     variables = moderator_variables(mods)
     blank = np.zeros(len(table), dtype=bool)
     for variable in variables:
         column = table[variable] if variable in table.columns else pd.Series([""] * len(table), index=table.index)
         blank |= (column.isna() | (column.astype(str).str.strip() == "")).to_numpy()
-    reason = f"no value of {' / '.join(variables)} in the studies sheet"
+    reason = f"no value of {' / '.join(variables)}{where}"
     omitted = [{"study_id": _sid(table, int(i)), "reason": reason} for i in np.flatnonzero(blank)]
     return table[~blank].reset_index(drop=True), omitted
 
@@ -193,7 +194,7 @@ def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, 
     if dep["method"] == "aggregate":
         return {**out, "skipped": "the meta-regression of aggregated effects is not run: with the multilevel or robust "
                                   "dependence setting it is the three-level model with the moderators"}
-    used, out["omitted"] = _rows_with_moderators(table, mods)
+    used, out["omitted"] = _rows_with_moderators(table, mods, "")  # a value may be an effect size's own
     clusters = Clusters.from_labels(study_of(used))
     if clusters.n_clusters and clusters.sizes.max() == 1:
         return meta_regression_section(used, settings, method, "z", None, file)
