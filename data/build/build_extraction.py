@@ -140,6 +140,13 @@ def study_label(s: dict) -> str:
     return f"{surname} {s['year']}" if s["year"] else f"{surname} n.d."
 
 
+def study_columns() -> list[str]:
+    """The tool's studies-sheet columns with this review's own (config `extraction.study_columns`:
+    the field strength) after `technique`, where the sheet has always had it."""
+    at = STUDY_COLUMNS.index("technique") + 1
+    return STUDY_COLUMNS[:at] + ["field_strength_T"] + STUDY_COLUMNS[at:]
+
+
 def build_studies(source: list[dict]) -> list[dict]:
     return [{"study_id": s["study_id"], "record_id": s["record_id"], "label": study_label(s),
              "first_author": s["first_author"], "year": s["year"], "design": s["design"], "country": s["country"],
@@ -209,7 +216,7 @@ def main(out: Path | None = None) -> int:
             assert index not in FORMS, f"source row {index} has a form but its outcome has no sheet"
             narrative.append(narrative_row(row, record_of[row["study_id"]]))
     out = Path(out) if out else ROOT / "data" / "extraction"
-    write_sheet(out / "studies.csv", STUDY_COLUMNS, build_studies(studies))
+    write_sheet(out / "studies.csv", study_columns(), build_studies(studies))
     for oid, rows in sorted(sheets.items()):
         rows.sort(key=lambda r: (r["study_id"], r["comparison"]))
         write_sheet(out / "outcomes" / f"{oid}.csv", OUTCOME_COLUMNS, rows)

@@ -28,7 +28,7 @@ def test_corrupted_default_review_lists_every_problem_at_once(default_review_cop
     studies[0]["rob_overall"] = "medium"                         # allowed-values
     studies[1]["year"] = "20x2"                                  # type
     studies.append(dict(studies[2]))                             # unique-study
-    helpers.write_sheet(ext / "studies.csv", STUDY_COLUMNS, studies)
+    helpers.write_sheet(ext / "studies.csv", list(studies[0]), studies)
     edss = helpers.read_rows(ext / "outcomes/edss.csv")
     blind = next(i for i, r in enumerate(edss) if r["study_id"] == "Blindenbacher2020")
     edss[blind]["min1"] = "2.5"                                  # min above median
@@ -73,7 +73,7 @@ def test_screening_cross_checks(synthetic_review, helpers):
     assert ("extracted-not-included", "S2") in found     # extracted but not included
     studies = helpers.read_rows(root / "data/extraction/studies.csv")
     studies.append(dict(study_id="S3", record_id="R3", label="Gamma 2022", no_data_reason="results not reported"))
-    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    helpers.write_sheet(root / "data/extraction/studies.csv", list(studies[0]), studies)
     found = {(p.rule, p.value) for p in errors(validate_review(config, root))}
     assert ("included-has-data", "S3") not in found
 
@@ -83,14 +83,14 @@ def test_study_without_rows_or_reason_is_named_without_screening(synthetic_revie
     config = {**config, "screening": {}}
     studies = helpers.read_rows(root / "data/extraction/studies.csv")
     studies.append(dict(study_id="S3", record_id="R3", label="Gamma 2022", notes="SYNTHETIC"))
-    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    helpers.write_sheet(root / "data/extraction/studies.csv", list(studies[0]), studies)
     problems = validate_review(config, root)
     assert errors(problems) == []
     (warning,) = [p for p in problems if p.rule == "study-has-data"]
     assert (warning.severity, warning.value, warning.row, warning.column) == ("warning", "S3", 4, "no_data_reason")
     assert warning.file.endswith("studies.csv") and "no_data_reason" in warning.hint
     studies[-1]["no_data_reason"] = "results not reported"
-    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    helpers.write_sheet(root / "data/extraction/studies.csv", list(studies[0]), studies)
     assert not [p for p in validate_review(config, root) if p.rule == "study-has-data"]
 
 
@@ -98,7 +98,7 @@ def test_study_without_rows_is_not_warned_twice_with_screening(synthetic_review,
     root, config = synthetic_review
     studies = helpers.read_rows(root / "data/extraction/studies.csv")
     studies.append(dict(study_id="S3", record_id="R3", label="Gamma 2022", notes="SYNTHETIC"))
-    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    helpers.write_sheet(root / "data/extraction/studies.csv", list(studies[0]), studies)
     helpers.write_sheet(root / "data/screening/full_text.csv", ["doi", "decision", "reason", "study_id"], [
         dict(doi="10.1/a", decision="include", study_id="S1"), dict(doi="10.1/b", decision="include", study_id="S2"),
         dict(doi="10.1/c", decision="include", study_id="S3")])
@@ -132,10 +132,10 @@ def test_studies_sheet_rules(synthetic_review, helpers):
     root, config = synthetic_review
     studies = helpers.read_rows(root / "data/extraction/studies.csv")
     studies[0].update(rob_tool="NOS", rob_selection="low", rob_outcome="some concerns", rob_overall="high")
-    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    helpers.write_sheet(root / "data/extraction/studies.csv", list(studies[0]), studies)
     assert errors(validate_review(config, root)) == []
     studies[0].update(rob_tool="ROBINS", n_group1="50")
-    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    helpers.write_sheet(root / "data/extraction/studies.csv", list(studies[0]), studies)
     found = {(p.rule, p.column) for p in errors(validate_review(config, root))}
     assert ("allowed-values", "rob_tool") in found and ("n-consistent", "n_total") in found
 
@@ -162,7 +162,7 @@ def test_study_labels_overlaps_narrative_direction_and_delimiter(synthetic_revie
     root, config = synthetic_review
     studies = helpers.read_rows(root / "data/extraction/studies.csv")
     studies[1].update(label="Alpha 2020", overlapping_cohort_with="S1; S5")
-    helpers.write_sheet(root / "data/extraction/studies.csv", STUDY_COLUMNS, studies)
+    helpers.write_sheet(root / "data/extraction/studies.csv", list(studies[0]), studies)
     narrative = helpers.read_rows(root / "data/extraction/narrative.csv")
     narrative[0]["direction"] = "up"
     helpers.write_sheet(root / "data/extraction/narrative.csv", NARRATIVE_COLUMNS, narrative)
@@ -272,7 +272,7 @@ def test_meta_regression_moderators_are_studies_sheet_columns(default_review_cop
     studies = helpers.read_rows(ext / "studies.csv")
     for i, row in enumerate(studies):
         row["dose"] = str(i)  # SYNTHETIC
-    helpers.write_sheet(ext / "studies.csv", STUDY_COLUMNS + ["dose"], studies)
+    helpers.write_sheet(ext / "studies.csv", list(studies[0]), studies)
     assert errors(validate_review(config, root)) == []
     del config["outcomes"]["edss"]["meta_regression"]  # without the moderator, the column is unknown
     assert {p.rule for p in errors(validate_review(config, root))} == {"known-column"}
@@ -303,12 +303,12 @@ def test_every_study_of_a_subgroup_analysis_has_a_level(default_review_copy, hel
     edss = {r["study_id"] for r in helpers.read_rows(ext / "outcomes/edss.csv")}
     first = next(i for i, row in enumerate(studies) if row["study_id"] in edss)
     studies[first]["region"] = ""
-    helpers.write_sheet(ext / "studies.csv", STUDY_COLUMNS + ["region"], studies)
+    helpers.write_sheet(ext / "studies.csv", list(studies[0]), studies)
     config["outcomes"]["edss"]["subgroup"] = "region"
     problems = errors(validate_review(config, root))
     assert [(p.rule, p.row, p.column) for p in problems] == [("subgroup-value", first + 2, "region")]
     studies[first]["region"] = "east"
-    helpers.write_sheet(ext / "studies.csv", STUDY_COLUMNS + ["region"], studies)
+    helpers.write_sheet(ext / "studies.csv", list(studies[0]), studies)
     assert errors(validate_review(config, root)) == []
 
 
@@ -429,3 +429,13 @@ def test_an_outcome_sheet_may_hold_the_columns_its_effect_sizes_are_analysed_by(
     config["outcomes"]["edss"].update(subgroup=None, meta_regression={"moderators": ["dose"]})
     missing = [p for p in errors(validate_review(config, root)) if p.rule == "moderator-column"]
     assert [p.column for p in missing] == ["dose"] and "nor of the outcome sheet" in missing[0].message
+
+
+def test_a_review_declares_its_own_studies_sheet_columns(default_review_copy):
+    """The default review records the MRI field strength of its studies: its own column, declared in
+    its config (`extraction.study_columns`), not one of the tool's."""
+    root, config = default_review_copy
+    assert config["extraction"]["study_columns"] == ["field_strength_T"]
+    assert errors(validate_review(config, root)) == []
+    del config["extraction"]["study_columns"]
+    assert [(p.rule, p.column) for p in errors(validate_review(config, root))] == [("known-column", "field_strength_T")]

@@ -27,7 +27,7 @@ _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 TEXT_COLUMNS = {"study_id", "record_id", "label", "comparison", "timepoint", "subgroup", "p_value",
                 "notes", "derivation", "source_url", "source_location", "first_author", "design",
                 "country", "population", "exposure_definition", "technique", "no_data_reason",
-                "exclude_reason", "unit", "overlapping_cohort_with", "followup_years", "field_strength_T"}
+                "exclude_reason", "unit", "overlapping_cohort_with", "followup_years"}
 
 
 @cache

@@ -13,4 +13,5 @@ def extraction_settings(config: dict) -> dict:
     ext.setdefault("median_conversion", "luo_shi")
     ext.setdefault("p_value_bounds", "exclude")
     ext.setdefault("allow_discrepancies", False)
+    ext.setdefault("study_columns", [])
     return ext

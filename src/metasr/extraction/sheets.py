@@ -15,7 +15,7 @@ from metasr.io import check_header, read_csv_rows, row_width_problem, write_csv
 
 STUDY_COLUMNS = [
     "study_id", "record_id", "label", "first_author", "year", "design", "country", "population",
-    "exposure_definition", "technique", "field_strength_T", "n_total", "n_group1", "n_group2",
+    "exposure_definition", "technique", "n_total", "n_group1", "n_group2",
     "followup_years", "overlapping_cohort_with", "source_url", "no_data_reason", "notes",
     "rob_tool", *rob.ALL_COLUMNS,
 ]

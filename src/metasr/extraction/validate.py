@@ -57,7 +57,8 @@ def validate_review(config: dict, root: Path, converted: dict | None = None) -> 
     problems: list[Problem] = []
     studies_sheet = _read(shown_path(root, ext["studies"]), problems)
     moderators = moderator_columns(config)
-    extra_columns = set(moderators) | {c for columns in analysis_columns(config).values() for c in columns.values()}
+    extra_columns = (set(moderators) | {c for columns in analysis_columns(config).values() for c in columns.values()}
+                     | set(ext["study_columns"]))
     # None when studies.csv cannot be read: its problem is reported, and no row is checked against it
     studies = check_studies(studies_sheet, problems, extra_columns) if studies_sheet else None
     outcomes = config.get("outcomes") or {}
@@ -142,8 +143,9 @@ def _read(path: Path, problems: list[Problem]) -> Sheet | None:
 # ---- studies.csv ------------------------------------------------------------------------------
 
 def check_studies(sheet: Sheet, problems: list[Problem], moderators: AbstractSet[str] = frozenset()) -> dict[str, dict]:
-    """Append the problems of studies.csv; return its typed rows by study_id. Columns named as
-    meta-regression moderators (`moderators`) may be there besides the schema's."""
+    """Append the problems of studies.csv; return its typed rows by study_id. The columns of
+    `moderators` (those the config names: moderators, analysis columns, the review's own
+    `extraction.study_columns`) may be there besides the schema's."""
     problems += [p for p in schema.header_problems(schema.STUDIES_SCHEMA, sheet.header, sheet.path)
                  if not (p.rule == "known-column" and p.column in moderators)]
     problems += sheet.width_problems.values()
