@@ -193,3 +193,30 @@ def test_single_group_tables_take_es_id_but_not_shared_group(tmp_path):
     with pytest.raises(InputError) as info:
         init_from_table(tmp_path / "s", write(tmp_path / "u.csv", "study,shared_group,ri,ni\nA,1,0.3,40\n"), "ZCOR")
     assert info.value.problems[0].column == "shared_group"
+
+
+def test_columns_named_as_subgroup_or_moderators_are_each_effect_size_s_and_analysed_by(tmp_path):
+    """--subgroup and --moderators: a column of the table describing each effect size (SYNTHETIC
+    `setting`) is copied to the outcome sheet and named in the config; the review then validates."""
+    table = write(tmp_path / "t.csv", "study,es_id,setting,yi,vi\nA,1,school,0.1,0.01\nA,2,home,0.3,0.02\n"
+                                      "B,1,school,0.2,0.02\nC,1,home,0.4,0.03\n")
+    init_from_table(tmp_path / "r", table, "GEN", subgroup="setting", moderators=["setting"])
+    rows = rows_of(tmp_path / "r/data/extraction/outcomes/outcome.csv")
+    assert [r["setting"] for r in rows] == ["school", "home", "school", "home"]
+    outcome = load_config(tmp_path / "r" / "config.yaml")["outcomes"]["outcome"]
+    assert outcome["subgroup"] == "setting" and outcome["meta_regression"]["moderators"] == ["setting"]
+    config = load_config(tmp_path / "r" / "config.yaml")
+    assert not [p for p in validate_review(config, tmp_path / "r") if p.severity == "error"]
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "s", table, "GEN", moderators=["settings"])
+    assert [(p.rule, p.column) for p in info.value.problems] == [("known-column", "setting"),
+                                                                 ("required-column", "settings")]
+    assert "name it with --moderators or --subgroup" in info.value.problems[0].hint
+
+
+def test_subgroup_and_moderators_need_a_table(tmp_path, capsys):
+    from metasr.cli import main
+
+    assert main(["init", str(tmp_path / "r"), "--subgroup", "x", "--moderators", "y"]) == 2
+    err = capsys.readouterr().err
+    assert "--subgroup is only used with --from-csv" in err and "--moderators is only used with --from-csv" in err

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,11 @@ def _outcome_yaml(outcomes: dict[str, dict]) -> str:
                 lines.append(f"    {key}: {_yaml_scalar(value)}")
         if o.get("dependence"):
             lines += _dependence_yaml(o["dependence"])
+        if o.get("subgroup"):
+            lines.append(f"    subgroup: {_yaml_scalar(o['subgroup'])}  # a column of this outcome's sheet")
+        if o.get("meta_regression"):
+            terms = ", ".join(_yaml_scalar(m) for m in o["meta_regression"]["moderators"])
+            lines += ["    meta_regression:  # columns of this outcome's sheet", f"      moderators: [{terms}]"]
     return "\n".join(lines)
 
 
@@ -275,20 +281,25 @@ def sheet_row_columns(measure: str) -> tuple[str, ...]:
     return tuple(c for c in ROW_COLUMNS if not (_single_group(measure) and c == "shared_group"))
 
 
-def _unknown_columns(header: list[str], measure: str, file: str) -> list[Problem]:
-    accepted = accepted_columns(sheet_row_columns(measure))
-    return [Problem(message=f"column '{column}' is not one that --from-csv imports", file=file, row=1,
-                    column=column, value=column, rule="known-column",
-                    hint=f"rename it to one of: {', '.join(accepted)}; or delete it (study characteristics such "
-                         "as moderators go in studies.csv after the import)")
-            for column in header if column not in accepted]
+def _unknown_columns(header: list[str], measure: str, file: str, characteristics: Sequence[str] = ()) -> list[Problem]:
+    accepted = accepted_columns(sheet_row_columns(measure)) + tuple(characteristics)
+    problems = [Problem(message=f"column '{column}' is not one that --from-csv imports", file=file, row=1,
+                        column=column, value=column, rule="known-column",
+                        hint=f"rename it to one of: {', '.join(accepted)}; delete it; or, if it describes each "
+                             "effect size (a moderator or subgroup), name it with --moderators or --subgroup")
+                for column in header if column not in accepted]
+    return problems + [Problem(message=f"column '{column}' (--subgroup or --moderators) is not in the table",
+                               file=file, row=1, column=column, value=column, rule="required-column",
+                               hint="name a column of the table's header")
+                       for column in characteristics if column not in header]
 
 
-def read_study_table(path: str | Path, measure: str) -> TableImport:
+def read_study_table(path: str | Path, measure: str, characteristics: Sequence[str] = ()) -> TableImport:
     """Studies and outcome-sheet rows from a table of study-level data (metasr.table_layouts).
 
     The study column names each row's study; rows naming one study are its effect sizes
-    (`_name_studies` says when their years make them different studies)."""
+    (`_name_studies` says when their years make them different studies). `characteristics` are
+    further columns copied to the outcome sheets (each effect size's subgroup or moderators)."""
     path = Path(path)
     if not known(measure):
         raise InputError(Problem(message=f"unknown measure {measure!r}", value=measure, rule="measure",
@@ -299,7 +310,7 @@ def read_study_table(path: str | Path, measure: str) -> TableImport:
         raise InputError(Problem(message="no study column", file=str(path), row=1, rule="required-column",
                                  hint=f"name the study of each row in a column called one of: "
                                       f"{', '.join(STUDY_COLUMN_NAMES)}"))
-    unknown = _unknown_columns(header, measure, str(path))
+    unknown = _unknown_columns(header, measure, str(path), characteristics)
     if unknown:
         raise InputError(unknown)
     result = TableImport()
@@ -307,7 +318,8 @@ def read_study_table(path: str | Path, measure: str) -> TableImport:
     years: dict[str, dict[str, list[int]]] = {}  # study key -> {year (or ''): its rows}
     for line, raw in enumerate(table, start=2):
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        if any(row.values()) and _import_row(row, line, study_column, set(header), measure, str(path), result):
+        if any(row.values()) and _import_row(row, line, study_column, set(header), measure, str(path), result,
+                                             characteristics):
             lines.setdefault(row[study_column], []).append(line)
             years.setdefault(row[study_column], {}).setdefault(row.get("year", ""), []).append(line)
     if not result.problems and not result.rows:
@@ -324,7 +336,7 @@ def read_study_table(path: str | Path, measure: str) -> TableImport:
 
 
 def _import_row(row: dict, line: int, study_column: str, columns: set[str], measure: str, file: str,
-                result: TableImport) -> bool:
+                result: TableImport, characteristics: Sequence[str] = ()) -> bool:
     """Add one table row to its outcome's sheet (its study_id is the study key until
     `_name_studies`); False when the row has a problem."""
     label = row.get(study_column, "")
@@ -347,7 +359,7 @@ def _import_row(row: dict, line: int, study_column: str, columns: set[str], meas
                                        hint="the group (1 or 2) this row shares with the study's other rows"))
         return False
     name = Path(file).name
-    sheet_row.update({c: row[c] for c in sheet_row_columns(measure) if row.get(c)})
+    sheet_row.update({c: row[c] for c in (*sheet_row_columns(measure), *characteristics) if row.get(c)})
     sheet_row.update(study_id=label, comparison=row.get("comparison") or "as in the table",
                      source_location=f"{name} row {line}",
                      derivation=f"imported from {name} row {line} ({', '.join(mapping)})")
@@ -489,24 +501,33 @@ def _dependence_note(config: Path, oid: str, studies: list[str]) -> Problem:
              + ") and rho (0 when a study's effect sizes come from different participants)")
 
 
-def _sheet_columns(measure: str, rows: list[dict]) -> list[str]:
-    """The outcome sheet's columns for a measure, with the optional ones (es_id, ...) its rows use."""
+def _sheet_columns(measure: str, rows: list[dict], characteristics: Sequence[str] = ()) -> list[str]:
+    """The outcome sheet's columns for a measure, with the optional ones (es_id, ...) its rows use
+    and the effect sizes' `characteristics` last."""
     base = set(SINGLE_OUTCOME_COLUMNS if _single_group(measure) else OUTCOME_COLUMNS)
-    return [c for c in OUTCOME_SHEET_COLUMNS if c in base or any(row.get(c) not in (None, "") for row in rows)]
+    columns = [c for c in OUTCOME_SHEET_COLUMNS if c in base or any(row.get(c) not in (None, "") for row in rows)]
+    return columns + [c for c in characteristics if c not in columns]
 
 
-def init_from_table(folder: str | Path, table_csv: str | Path, measure: str,
-                    force: bool = False) -> tuple[list[Path], list[Problem]]:
+def init_from_table(folder: str | Path, table_csv: str | Path, measure: str, force: bool = False,
+                    subgroup: str | None = None, moderators: Sequence[str] = ()) -> tuple[list[Path], list[Problem]]:
     """Write a review (no search stage) whose studies and outcome sheets come from `table_csv`;
-    return the files written and the warnings saying what the import decided."""
+    return the files written and the warnings saying what the import decided. `subgroup` and
+    `moderators` are columns of the table copied to the outcome sheets (each effect size's value)
+    and named as every outcome's subgroup and meta-regression moderators."""
     folder = Path(folder)
     _check_empty(folder, force)
-    imported = read_study_table(table_csv, measure)
+    characteristics = list(dict.fromkeys([*([subgroup] if subgroup else []), *moderators]))
+    imported = read_study_table(table_csv, measure, characteristics)
     outcomes: dict[str, dict] = {}
     for oid in sorted(imported.rows):
         outcomes[oid] = {"label": oid.replace("_", " ").capitalize(), "measure": measure}
         if oid in imported.dependent:
             outcomes[oid]["dependence"] = {"method": "multilevel", "rho": DEFAULT_RHO}
+        if subgroup:
+            outcomes[oid]["subgroup"] = subgroup
+        if moderators:
+            outcomes[oid]["meta_regression"] = {"moderators": list(moderators)}
     notes = imported.problems + [_dependence_note(folder / "config.yaml", oid, studies)
                                  for oid, studies in sorted(imported.dependent.items())]
     context = dict(title=f"Review imported from {Path(table_csv).name}", review_id=_review_id(folder),
@@ -516,5 +537,5 @@ def init_from_table(folder: str | Path, table_csv: str | Path, measure: str,
              "data/extraction/studies.csv": _csv_text(STUDY_COLUMNS, list(imported.studies.values())),
              "data/extraction/narrative.csv": _csv_text(NARRATIVE_COLUMNS, [])}
     for oid, rows in imported.rows.items():
-        files[f"data/extraction/outcomes/{oid}.csv"] = _csv_text(_sheet_columns(measure, rows), rows)
+        files[f"data/extraction/outcomes/{oid}.csv"] = _csv_text(_sheet_columns(measure, rows, characteristics), rows)
     return _write(folder, files), notes
