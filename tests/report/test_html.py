@@ -232,6 +232,8 @@ def test_egger_low_power_caveat_follows_k_and_the_configured_minimum():
     few = egger_caveat(bcg_pooled({"min_k": 6}, k=7))
     assert few.startswith("low power: k = 7, fewer than the 10 studies of Cochrane Handbook 13.3.5.4 "
                           "(small_study.min_k = 6); asymmetry has causes")
+    rows = {r["method"]: r["caveat"] for r in html.small_study_section(bcg_pooled({"min_k": 6}, k=7))["rows"]}
+    assert rows["Begg's rank correlation"].startswith("low power: k = 7") and "low power" not in rows["Trim and fill"]
 
 
 def test_meta_regression_section_shows_coefficients_or_the_reason():

@@ -360,6 +360,10 @@ SMALL_STUDY_ROWS = (  # method key, name, its caveat in one line
 )
 
 
+# The tests of asymmetry whose power the number of studies limits (Cochrane Handbook 13.3.5.4).
+LOW_POWER_TESTS = ("egger", "begg")
+
+
 def low_power_caveat(pooled: dict) -> str:
     """Why the tests may miss asymmetry, when they ran on fewer studies than the Handbook's minimum
     (analysis_settings.SMALL_STUDY_MIN_K) because the outcome's small_study.min_k allows it; ""
@@ -395,7 +399,7 @@ def small_study_section(pooled: dict) -> dict:
     rows = []
     low_power = low_power_caveat(pooled)
     for key, name, caveat in SMALL_STUDY_ROWS:
-        caveat = f"{low_power}; {caveat}" if low_power and key == "egger" else caveat
+        caveat = f"{low_power}; {caveat}" if low_power and key in LOW_POWER_TESTS else caveat
         result = reported_egger(small) if key == "egger" else small.get(key)
         if result is None:
             rows.append({"method": name, "test": "not run: not in the pooling result", "estimate": "–",
