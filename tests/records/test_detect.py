@@ -120,6 +120,7 @@ def test_a_leading_blank_line_does_not_hide_a_web_of_science_export(fixtures, tm
 @pytest.mark.parametrize("export, line", [
     ("TY  - JOUR\nTI  - A real title\nER  - \n\nTY  - JOUR\nER  - \n", 5),  # SYNTHETIC: an empty RIS record
     ("TY  - JOUR\nER  - \nTY  - JOUR\nTI  - A real title\nER  - \nTY  - BOOK\nER  - \n", 1),  # SYNTHETIC
+    ("@article{real2020,\n  title = {A real title},\n  year = {2020}\n}\n\n@article{key2021,\n}\n", 6),  # a key alone
 ])
 def test_an_empty_record_is_refused_at_its_line(tmp_path, export, line):
     path = tmp_path / "export.txt"
@@ -128,7 +129,8 @@ def test_an_empty_record_is_refused_at_its_line(tmp_path, export, line):
         parse_export(path)
     problem = info.value.problems[0]
     assert problem.rule == "empty record" and problem.row == line and problem.file == str(path)
-    assert len(info.value.problems) == export.count("TY  - ") - export.count("TI  - ")
+    assert len(info.value.problems) == export.count("TY  - ") + export.count("@") - export.count("TI  - ") \
+        - export.count("title =")
 
 
 def test_a_stray_byte_in_a_utf8_export_is_an_encoding_error_at_its_line(tmp_path):

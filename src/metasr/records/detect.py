@@ -161,8 +161,10 @@ def parse_export(path: str | Path, fmt: str | None = None, mapping: dict | None 
     return ExportText(export.path, export.text, export.encoding, name), records
 
 
-# A record type alone (RIS `TY`, a BibTeX entry type) says nothing about a report.
+# A record type alone (RIS `TY`, a BibTeX entry type) says nothing about a report; nor does a
+# BibTeX citation key (read as `accession`), a label the reference manager made up.
 _CONTENT_FIELDS = [f for f in FIELDS if f != "publication_type"]
+_LABEL_FIELDS = {"bibtex": {"accession"}}
 
 
 def empty_record_problems(records: list[dict], path: str, fmt: str) -> list[Problem]:
@@ -173,8 +175,9 @@ def empty_record_problems(records: list[dict], path: str, fmt: str) -> list[Prob
     differ from the database's without a word. The reviewer decides: delete it from the export
     (noting the edit) or export the search again."""
     problems = []
+    content = [f for f in _CONTENT_FIELDS if f not in _LABEL_FIELDS.get(fmt, set())]
     for number, record in enumerate(records, start=1):
-        if any(str(record.get(f) or "").strip() for f in _CONTENT_FIELDS):
+        if any(str(record.get(f) or "").strip() for f in content):
             continue
         line = record.get("line")
         problems.append(Problem(
