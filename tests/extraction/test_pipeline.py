@@ -298,7 +298,7 @@ def test_a_tiny_sd_that_gives_an_effect_beyond_the_engine_is_named(synthetic_rev
 
 def test_p_of_1_with_an_effect_is_a_problem_not_a_division_by_zero(synthetic_review, helpers):
     """Issue 16, item 6: `p_value = 1` in an effect_p row stopped parse time with ZeroDivisionError."""
-    from metasr.extraction.converting import conversion_settings, usable_study_ids
+    from metasr.extraction.converting import conversion_settings, convert_rows
     from metasr.extraction.sheets import read_sheet
     from metasr.extraction.validate import check_outcome_rows, validate_review
 
@@ -313,7 +313,8 @@ def test_p_of_1_with_an_effect_is_a_problem_not_a_division_by_zero(synthetic_rev
     # Rows that validation refuses never reach conversion; converting one anyway is still no crash.
     _, typed = check_outcome_rows(read_sheet(sheet), None)
     settings = conversion_settings("score", config["outcomes"]["score"], config["extraction"])
-    assert usable_study_ids([t for _, t in typed], settings) == {"S2"}
+    usable = {row["study_id"] for row, result in convert_rows([t for _, t in typed], settings) if result.usable}
+    assert usable == {"S2"}
 
 
 def test_formula_text_in_labels_and_comparisons_is_written_safe_and_read_back_intact(synthetic_review, helpers):

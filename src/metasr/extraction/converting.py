@@ -54,15 +54,6 @@ def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict
                     p_value_bounds=extraction_cfg["p_value_bounds"], multi_arm=dep["multi_arm"] if dep else None)
 
 
-def usable_study_ids(typed_rows: list[dict], settings: ConversionSettings) -> set[str]:
-    """The studies with a usable row in the table prepare_outcome writes (its `usable` column).
-
-    For rows that check_outcome_rows has already passed: the same conversion, without reading,
-    validating or writing anything, so that parse time can tell which outcomes have data.
-    """
-    return {row["study_id"] for row, result in convert_rows(typed_rows, settings) if result.usable}
-
-
 def usable_rows_by_study(rows: list[dict], sheet_rows: list[int]) -> dict[str, list[int]]:
     """{study_id: sheet rows of its usable converted rows} (rows as prepare_outcome writes them)."""
     out: dict[str, list[int]] = {}
