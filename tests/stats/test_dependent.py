@@ -226,6 +226,7 @@ def test_an_outcome_of_dependent_effect_sizes_gets_its_subgroup_analysis_and_the
         assert sum(lv["k"] for lv in sub["levels"]) == pooled["k"]
         section = subgroup_section(pooled)
         assert section["run"] and "Three-level model with one mean per subgroup" in section["note"]
+        assert section["per_level_heterogeneity"] is False  # no tau² or I² columns: the levels share them
         assert section["test"].startswith("F(2, " if method == "robust" else "Q = ")
     one = pool_outcome(table.assign(raters="all"), "SMD", "REML", "z", dependence=dep, subgroup="raters")
     assert "no subgroups to compare" in one["subgroups"]["skipped"]

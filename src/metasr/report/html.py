@@ -317,7 +317,8 @@ def subgroup_section(pooled: dict) -> dict | None:
         note = (f"Three-level model with one mean per subgroup; the subgroups share its variance components "
                 f"(σ² between studies {number(sigma2[0], 4)}, within studies {number(sigma2[1], 4)}), so no "
                 "tau² or I² is given per subgroup. k: effect sizes (studies)." + (" " + note if note else ""))
-    return {"variable": sub.get("variable", ""), "run": True, "rows": rows, "test": test, "note": note}
+    return {"variable": sub.get("variable", ""), "run": True, "rows": rows, "test": test, "note": note,
+            "per_level_heterogeneity": sub.get("model") != "three-level"}
 
 
 # Below this many denominator degrees of freedom a CR2 test rejects too often (Tipton 2015, for t
