@@ -220,3 +220,23 @@ def test_subgroup_and_moderators_need_a_table(tmp_path, capsys):
     assert main(["init", str(tmp_path / "r"), "--subgroup", "x", "--moderators", "y"]) == 2
     err = capsys.readouterr().err
     assert "--subgroup is only used with --from-csv" in err and "--moderators is only used with --from-csv" in err
+
+
+def test_effect_sizes_told_apart_by_their_subgroup_need_no_es_id_and_every_row_needs_one(tmp_path):
+    """dat.crede2010's form (SYNTHETIC numbers): one sample gives two criteria, told apart by the
+    column named as the subgroup; a row without a subgroup, or an effect column named as one, is
+    refused before anything is written."""
+    table = write(tmp_path / "t.csv", "study,criterion,ri,ni\nA,gpa,0.3,100\nA,grade,0.2,100\nB,gpa,0.4,80\n"
+                                      "C,grade,0.1,60\n")
+    init_from_table(tmp_path / "r", table, "ZCOR", subgroup="criterion")
+    config = load_config(tmp_path / "r" / "config.yaml")
+    assert not [p for p in validate_review(config, tmp_path / "r") if p.severity == "error"]
+    blank = write(tmp_path / "b.csv", "study,criterion,ri,ni\nA,gpa,0.3,100\nB,,0.4,80\n")
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "s", blank, "ZCOR", subgroup="criterion")
+    assert [(p.rule, p.row, p.column) for p in info.value.problems] == [("subgroup-value", 3, "criterion")]
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "s", table, "ZCOR", moderators=["ri"])
+    assert [(p.rule, p.column) for p in info.value.problems] == [("known-column", "criterion"),
+                                                                 ("characteristic", "ri")]
+    assert not (tmp_path / "s").exists()

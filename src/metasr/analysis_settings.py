@@ -139,7 +139,8 @@ def settings_problems(outcome_cfg: dict, source: str, key: str) -> list[Problem]
                                     hint="write terms like year, dose, year:dose, year*dose or factor(grade)"))
         problems += [Problem(message=f"'{v}' cannot be a moderator", file=source, value=v,
                              key=f"{key}.meta_regression.moderators", rule="moderator formula",
-                             hint="moderators are study characteristics (columns of the studies sheet)")
+                             hint="moderators are characteristics of the studies (columns of the studies sheet) or "
+                                  "of each effect size (columns of the outcome sheet), not the effect itself")
                      for v in variables if v in NOT_MODERATORS]
     steps = ((outcome_cfg.get("small_study") or {}).get("selmodel") or {}).get("steps")
     if steps and len(set(steps)) != len(steps):

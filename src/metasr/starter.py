@@ -40,7 +40,14 @@ from metasr.io import csv_text, read_csv
 from metasr.level import Z
 from metasr.measures import FAMILIES, accepts_reported, get, ids, in_family, is_ratio, known
 from metasr.resources import RESOURCES
-from metasr.table_layouts import ROW_COLUMNS, STUDY_COLUMN_NAMES, TABLE_FORMS, accepted_columns, layouts_text
+from metasr.table_layouts import (
+    ROW_COLUMNS,
+    STUDY_COLUMN_NAMES,
+    TABLE_FORMS,
+    accepted_columns,
+    effect_columns,
+    layouts_text,
+)
 
 STARTER = RESOURCES / "starter"
 EXAMPLE_STUDY = "EXAMPLE1"
@@ -281,6 +288,11 @@ def sheet_row_columns(measure: str) -> tuple[str, ...]:
     return tuple(c for c in ROW_COLUMNS if not (_single_group(measure) and c == "shared_group"))
 
 
+# Columns of a --from-csv table that --subgroup or --moderators cannot name: the study, the outcome
+# and the effect's own numbers.
+NOT_CHARACTERISTICS = frozenset((*STUDY_COLUMN_NAMES, "outcome", *effect_columns()))
+
+
 def _unknown_columns(header: list[str], measure: str, file: str, characteristics: Sequence[str] = ()) -> list[Problem]:
     accepted = accepted_columns(sheet_row_columns(measure)) + tuple(characteristics)
     problems = [Problem(message=f"column '{column}' is not one that --from-csv imports", file=file, row=1,
@@ -288,18 +300,24 @@ def _unknown_columns(header: list[str], measure: str, file: str, characteristics
                         hint=f"rename it to one of: {', '.join(accepted)}; delete it; or, if it describes each "
                              "effect size (a moderator or subgroup), name it with --moderators or --subgroup")
                 for column in header if column not in accepted]
-    return problems + [Problem(message=f"column '{column}' (--subgroup or --moderators) is not in the table",
-                               file=file, row=1, column=column, value=column, rule="required-column",
-                               hint="name a column of the table's header")
-                       for column in characteristics if column not in header]
+    problems += [Problem(message=f"column '{column}' (--subgroup or --moderators) is not in the table",
+                         file=file, row=1, column=column, value=column, rule="required-column",
+                         hint="name a column of the table's header")
+                 for column in characteristics if column not in header]
+    return problems + [Problem(message=f"column '{column}' is the table's own, not a characteristic of each effect "
+                                      "size (--subgroup, --moderators)", file=file, row=1, column=column, value=column,
+                               rule="characteristic", hint="name a column that describes each effect size")
+                       for column in characteristics if column in NOT_CHARACTERISTICS]
 
 
-def read_study_table(path: str | Path, measure: str, characteristics: Sequence[str] = ()) -> TableImport:
+def read_study_table(path: str | Path, measure: str, characteristics: Sequence[str] = (),
+                     subgroup: str | None = None) -> TableImport:
     """Studies and outcome-sheet rows from a table of study-level data (metasr.table_layouts).
 
     The study column names each row's study; rows naming one study are its effect sizes
     (`_name_studies` says when their years make them different studies). `characteristics` are
-    further columns copied to the outcome sheets (each effect size's subgroup or moderators)."""
+    further columns copied to the outcome sheets (each effect size's subgroup or moderators); every
+    row needs a value of `subgroup`."""
     path = Path(path)
     if not known(measure):
         raise InputError(Problem(message=f"unknown measure {measure!r}", value=measure, rule="measure",
@@ -319,7 +337,7 @@ def read_study_table(path: str | Path, measure: str, characteristics: Sequence[s
     for line, raw in enumerate(table, start=2):
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         if any(row.values()) and _import_row(row, line, study_column, set(header), measure, str(path), result,
-                                             characteristics):
+                                             characteristics, subgroup):
             lines.setdefault(row[study_column], []).append(line)
             years.setdefault(row[study_column], {}).setdefault(row.get("year", ""), []).append(line)
     if not result.problems and not result.rows:
@@ -328,7 +346,7 @@ def read_study_table(path: str | Path, measure: str, characteristics: Sequence[s
     if [p for p in result.problems if p.severity == "error"]:
         raise InputError(result.problems)
     _name_studies(result, lines, years, str(path))
-    result.problems += _indistinct_rows(result, str(path))
+    result.problems += _indistinct_rows(result, str(path), characteristics)
     if [p for p in result.problems if p.severity == "error"]:
         raise InputError(result.problems)
     result.dependent = _dependent_studies(result)
@@ -336,7 +354,7 @@ def read_study_table(path: str | Path, measure: str, characteristics: Sequence[s
 
 
 def _import_row(row: dict, line: int, study_column: str, columns: set[str], measure: str, file: str,
-                result: TableImport, characteristics: Sequence[str] = ()) -> bool:
+                result: TableImport, characteristics: Sequence[str] = (), subgroup: str | None = None) -> bool:
     """Add one table row to its outcome's sheet (its study_id is the study key until
     `_name_studies`); False when the row has a problem."""
     label = row.get(study_column, "")
@@ -360,6 +378,11 @@ def _import_row(row: dict, line: int, study_column: str, columns: set[str], meas
         return False
     name = Path(file).name
     sheet_row.update({c: row[c] for c in (*sheet_row_columns(measure), *characteristics) if row.get(c)})
+    if subgroup and not row.get(subgroup):  # every effect size of a subgroup analysis needs its subgroup
+        result.problems.append(Problem(message=f"this effect size has no '{subgroup}' (--subgroup)", file=file,
+                                       row=line, column=subgroup, rule="subgroup-value",
+                                       hint=f"give every row its {subgroup}"))
+        return False
     sheet_row.update(study_id=label, comparison=row.get("comparison") or "as in the table",
                      source_location=f"{name} row {line}",
                      derivation=f"imported from {name} row {line} ({', '.join(mapping)})")
@@ -455,20 +478,22 @@ def _row_line(row: dict) -> int:
     return int(row["source_location"].rsplit(" ", 1)[1])
 
 
-def _indistinct_rows(result: TableImport, file: str) -> list[Problem]:
-    """Rows of one study and outcome that the outcome sheet's key cannot tell apart."""
+def _indistinct_rows(result: TableImport, file: str, characteristics: Sequence[str] = ()) -> list[Problem]:
+    """Rows of one study and outcome that the outcome sheet's key (and the effect sizes'
+    `characteristics`) cannot tell apart."""
     problems = []
+    columns = [*OUTCOME_KEY, *(c for c in characteristics if c not in OUTCOME_KEY)]
     for rows in result.rows.values():
         first: dict[tuple, int] = {}
         for row in rows:
-            key = tuple(str(row.get(c) or "") for c in OUTCOME_KEY)
+            key = tuple(str(row.get(c) or "") for c in columns)
             line = _row_line(row)
             if key not in first:
                 first[key] = line
                 continue
             problems.append(Problem(
                 message=f"this row and row {first[key]} are both study {row['study_id']} with nothing to tell them "
-                        f"apart ({', '.join(c for c in OUTCOME_KEY if c != 'study_id')} are the same)",
+                        f"apart ({', '.join(c for c in columns if c != 'study_id')} are the same)",
                 file=file, row=line, rule="distinct-rows",
                 hint="add an es_id column saying which effect size of the study each row is (e.g. the school, "
                      "the measure), or comparison / timepoint columns; a study's rows with different es_id are "
@@ -518,7 +543,7 @@ def init_from_table(folder: str | Path, table_csv: str | Path, measure: str, for
     folder = Path(folder)
     _check_empty(folder, force)
     characteristics = list(dict.fromkeys([*([subgroup] if subgroup else []), *moderators]))
-    imported = read_study_table(table_csv, measure, characteristics)
+    imported = read_study_table(table_csv, measure, characteristics, subgroup)
     outcomes: dict[str, dict] = {}
     for oid in sorted(imported.rows):
         outcomes[oid] = {"label": oid.replace("_", " ").capitalize(), "measure": measure}

@@ -91,18 +91,32 @@ def test_method_outside_reml_and_ml_is_refused(capsys):
     assert code == 2 and "fitted by REML or ML" in err
 
 
-@pytest.mark.parametrize("robust", [False, True])
-def test_a_subgroup_analysis_of_clustered_effect_sizes_is_rma_mv_s_and_clubsandwich_s(robust, capsys):
-    """`--cluster study --subgroup deltype` on dat.assink2016 (deltype varies within studies): the
-    reference of tests/fixtures/multilevel_subgroups (rho = 0, REML)."""
-    reference = next(c for c in json.loads((FIXTURES.parent / "multilevel_subgroups" / "expected.json").read_text())
-                     ["cases"] if c["id"] == "assink2016_deltype_REML_rho0")["expected"]
-    code, out, err = run(capsys, FIXTURES / "inputs/assink2016.csv", "--measure", "GEN", "--method", "REML",
-                         "--cluster", "study", "--subgroup", "deltype", *(["--robust"] if robust else []))
+SUBGROUP_REFERENCE = {c["id"]: c for c in json.loads(
+    (FIXTURES.parent / "multilevel_subgroups" / "expected.json").read_text())["cases"]}
+
+
+@pytest.mark.parametrize(("case_id", "robust"), [("assink2016_deltype_REML_rho0", False),
+                                                 ("tannersmith2016_sexmix_REML_rho0", True)])
+def test_a_subgroup_analysis_of_clustered_effect_sizes_is_rma_mv_s_and_clubsandwich_s(case_id, robust, capsys):
+    """`--cluster --subgroup` (dat.assink2016's deltype varies within studies): the references of
+    tests/fixtures/multilevel_subgroups (rho = 0, REML)."""
+    case = SUBGROUP_REFERENCE[case_id]
+    reference = case["expected"]
+    ds = REFERENCE["datasets"][case["dataset"]]
+    code, out, err = run(capsys, FIXTURES / ds["input"], "--measure", "GEN", "--method", "REML", "--cluster",
+                         case["cluster"], "--subgroup", case["subgroup"], *(["--robust"] if robust else []))
     assert code == 0, err
     sub = json.loads(out)["subgroups"]
     want = reference["robust"] if robust else reference
-    assert sub["variable"] == "deltype" and [lv["level"] for lv in sub["levels"]] == reference["levels"]
+    assert sub["variable"] == case["subgroup"] and [lv["level"] for lv in sub["levels"]] == reference["levels"]
     assert close([lv["estimate"] for lv in sub["levels"]], reference["estimate"])
     assert close([lv["se"] for lv in sub["levels"]], want["se"])
     assert close(sub["Q_between"], want["Q_between"]) and close(sub["Q_between_pval"], want["Q_between_pval"])
+
+
+def test_a_robust_subgroup_resting_on_one_study_is_not_tested(capsys):
+    """dat.assink2016: covert delinquency comes from one study; its CR2 variance means nothing."""
+    code, out, err = run(capsys, FIXTURES / "inputs/assink2016.csv", "--measure", "GEN", "--method", "REML",
+                         "--cluster", "study", "--subgroup", "deltype", "--robust")
+    assert code == 0, err
+    assert "covert rests on one" in json.loads(out)["subgroups"]["skipped"]

@@ -71,3 +71,20 @@ def test_missing_moderator_values_are_reported_by_row():
         design_matrix(table, ["x", "absent"], file="m.csv")
     found = {(p.row, p.column) for p in err.value.problems}
     assert found == {(3, "x"), (None, "absent")}
+
+
+def test_only_the_aliased_moderator_term_is_named_and_a_one_valued_factor_is_refused():
+    """SYNTHETIC moderators: `const` is the intercept again; the factor after it is not aliased
+    (metafor drops `const` alone and fits the rest); a text moderator with one value has no
+    contrast to estimate (it used to give an intercept-only model that the report could not show)."""
+    table = pd.DataFrame({"x": [0.1, 0.5, 0.2, 0.9, 0.4, 0.7], "const": ["5"] * 6,
+                          "g": ["a", "b", "c", "a", "b", "c"], "one": ["only"] * 6})
+    with pytest.raises(InputError) as err:
+        design_matrix(table, ["x", "const", "g"])
+    assert [p.column for p in err.value.problems] == ["const"]
+    X, names = design_matrix(table, ["x", "g"])
+    assert names == ["intrcpt", "x", "gb", "gc"] and np.linalg.matrix_rank(X) == 4
+    with pytest.raises(InputError) as err:
+        design_matrix(table, ["one"])
+    assert [(p.column, p.rule) for p in err.value.problems] == [("one", "full-rank moderators")]
+    assert "single value ('only')" in err.value.problems[0].message

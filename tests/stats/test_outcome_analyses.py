@@ -229,3 +229,19 @@ def test_meta_regression_of_dependent_effect_sizes_counts_studies_and_says_why_n
         "25 studies for 1 moderator coefficient: the meta-regression needs at least 30")
     aggregated = meta_regression_dependent(table, strict, "REML", {"method": "aggregate", "rho": 0.5})
     assert "aggregated effects is not run" in aggregated["skipped"]
+
+
+def test_a_robust_coefficient_resting_on_one_study_is_not_tested():
+    """SYNTHETIC factor `lab` on dat.knapp2017: level `b` holds the effect sizes of one study only,
+    so its CR2 variance would be (nearly) 0; model-based inference still fits it."""
+    from metasr.stats.outcome_analyses import meta_regression_dependent
+
+    case = next(c for c in DEPENDENT_REGRESSIONS if c["dataset"] == "knapp2017")
+    table = dependent_table(case)
+    first = table["study_id"].iloc[0]
+    table["lab"] = ["b" if s == first else "a" for s in table["study_id"]]
+    settings = meta_regression_settings({"meta_regression": {"moderators": ["lab"], "studies_per_coefficient": 2}})
+    robust = meta_regression_dependent(table, settings, "REML", {"method": "robust", "rho": 0.5})
+    assert robust["skipped"].startswith("cluster-robust (CR2) inference needs at least two studies behind every "
+                                        "coefficient, and labb rests on one")
+    assert "skipped" not in meta_regression_dependent(table, settings, "REML", {"method": "multilevel", "rho": 0.5})

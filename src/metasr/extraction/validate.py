@@ -304,13 +304,14 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None,
         problems += schema.row_problems(schema.OUTCOME_SCHEMA, typed, sheet.path, rownum)
         problems += plausibility.row_problems(typed, sheet.path, rownum)
         typed.update({c: (row.get(c) or "").strip() for c in kept})
-        key = tuple(row.get(k, "") for k in OUTCOME_KEY)
+        key = tuple(row.get(k, "") for k in (*OUTCOME_KEY, *kept))  # a characteristic tells effect sizes apart
         if key in seen:
-            problems.append(Problem(message="duplicated row (same study, comparison, timepoint, es_id, subgroup)",
+            told_apart = ", ".join([c for c in OUTCOME_KEY if c != "study_id"] + kept)
+            problems.append(Problem(message=f"duplicated row (same study, {told_apart})",
                                     file=sheet.path, row=rownum, column="comparison", value=row.get("comparison"),
                                     rule="unique-row",
                                     hint=f"same as row {seen[key]}: delete one or tell them apart in "
-                                         "comparison/timepoint/es_id/subgroup"))
+                                         f"{told_apart.replace(', ', '/')}"))
         else:
             seen[key] = rownum
         if studies is not None:

@@ -89,6 +89,10 @@ def _variable_columns(table, variable, file, rows):
     if numeric.notna().all():  # factor(x) of numbers: R's levels are the sorted numbers as text
         text = numeric.map(_r_number)
     levels = formula.factor_levels(text)
+    if len(levels) < 2:  # no contrast to estimate (R would give the factor no column at all)
+        return [Problem(message=f"moderator '{name}' has a single value ('{levels[0]}')", file=file, column=name,
+                        value=levels[0], rule="full-rank moderators",
+                        hint="drop the moderator or choose studies where it varies")]
     values = np.column_stack([(text == level).to_numpy(dtype=float) for level in levels])
     return values, [f"{label}{level}" for level in levels], levels
 
@@ -99,10 +103,14 @@ def _r_number(x: float) -> str:
 
 
 def _check_rank(X: np.ndarray, names: list[str], mods: list[str], file) -> None:
-    """A constant or collinear moderator leaves its coefficient undefined."""
+    """A constant or collinear moderator leaves its coefficient undefined: each term is checked
+    against the terms before it that are not themselves aliased (metafor drops the same ones)."""
     problems = []
+    kept = [0]
     for j in range(1, X.shape[1]):
-        if np.linalg.matrix_rank(X[:, : j + 1]) <= j:
+        if np.linalg.matrix_rank(X[:, kept + [j]]) > len(kept):
+            kept.append(j)
+        else:
             problems.append(Problem(
                 message=f"moderator term '{names[j]}' is constant or a combination of earlier terms",
                 file=file, column=next((m for m in mods if names[j].startswith(m)), names[j]),

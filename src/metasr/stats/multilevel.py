@@ -531,6 +531,21 @@ def robust_of(fit: MultilevelFit, level: float = LEVEL) -> dict:
     return robust_dict(fit.beta, model.X_input, resid, marginal_covariance(fit), level=level)
 
 
+def clusters_per_column(X, clusters: Clusters) -> np.ndarray:
+    """For each column of a model matrix, the clusters (studies) with a non-zero value in it."""
+    X = np.asarray(X, dtype=float)
+    return np.array([len(set(clusters.codes[X[:, j] != 0].tolist())) for j in range(X.shape[1])])
+
+
+def robust_needs_two_studies(what: str, names: list) -> str:
+    """Why CR2 inference was not given: a coefficient resting on one study has a cluster-robust
+    variance of (nearly) 0 and a test that means nothing (clubSandwich gives the same degenerate numbers)."""
+    shown = ", ".join(str(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (f"cluster-robust (CR2) inference needs at least two studies behind every {what}, and {shown} "
+            f"{'rests' if len(names) == 1 else 'rest'} on one: use the multilevel setting (model-based "
+            f"inference) or combine {what}s")
+
+
 def subgroups_three_level(yi, vi, clusters: Clusters, groups, method: str = "REML", rho: float = 0.0,
                           robust: bool = False) -> dict:
     """A subgroup analysis of dependent effect sizes: the three-level model with the subgroup as a
@@ -554,6 +569,9 @@ def subgroups_three_level(yi, vi, clusters: Clusters, groups, method: str = "REM
     contrasts = np.hstack([-np.ones((len(levels) - 1, 1)), np.eye(len(levels) - 1)])  # each mean - the first
     beta = fit.beta
     if robust:
+        thin = [level for level, n in zip(levels, clusters_per_column(X, clusters), strict=True) if n < 2]
+        if thin:
+            return {"skipped": robust_needs_two_studies("subgroup", thin)}
         result = cr2(X, yi - X @ beta, marginal_covariance(fit))
         per_level = coef_test(beta, result)
         difference = result.htz(beta, contrasts)

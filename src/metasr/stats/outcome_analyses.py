@@ -185,12 +185,17 @@ def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, 
     from metasr.stats.blocks import Clusters
     from metasr.stats.dependent import study_of
     from metasr.stats.metareg import design_matrix, marginal_predictions
-    from metasr.stats.multilevel import fit_multilevel, marginal_covariance, robust_of
+    from metasr.stats.multilevel import (
+        clusters_per_column,
+        fit_multilevel,
+        marginal_covariance,
+        robust_needs_two_studies,
+        robust_of,
+    )
 
     mods = list(settings["moderators"])
     model = settings["method"] or method
-    out: dict = {"formula": formula_text(mods), "settings": settings, "method": model, "test": "z",
-                 "model": "three-level"}
+    out: dict = {"formula": formula_text(mods), "settings": settings, "method": model, "test": "z"}
     if dep["method"] == "aggregate":
         return {**out, "skipped": "the meta-regression of aggregated effects is not run: with the multilevel or robust "
                                   "dependence setting it is the three-level model with the moderators"}
@@ -198,7 +203,7 @@ def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, 
     clusters = Clusters.from_labels(study_of(used))
     if clusters.n_clusters and clusters.sizes.max() == 1:
         return meta_regression_section(used, settings, method, "z", None, file)
-    out.update(k=len(used), k_studies=clusters.n_clusters)
+    out.update(model="three-level", k=len(used), k_studies=clusters.n_clusters)
     rows = [int(r) for r in used["_row"]] if "_row" in used.columns else None
     try:
         X, names = design_matrix(used, mods, file, rows=rows)
@@ -217,6 +222,9 @@ def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, 
         return {**out, "coef_names": names, "skipped": f"the three-level model cannot be fitted: {err}"}
     out.update(fit.to_dict())
     if dep["method"] == "robust":
+        thin = [name for name, n in zip(names, clusters_per_column(X, clusters), strict=True) if n < 2]
+        if thin:
+            return {**out, "skipped": robust_needs_two_studies("coefficient", thin)}
         robust = robust_of(fit)
         out["model_based"] = {key: out[key] for key in ("se", "stat", "pval", "ci_lb", "ci_ub", "QM", "QM_df",
                                                         "QM_pval")}
