@@ -127,3 +127,17 @@ def test_a_moderator_and_subgroup_of_each_effect_size_come_from_the_effect_table
     assert estimates == pytest.approx(reference["expected"]["estimate"], rel=1e-5)
     assert result["meta_regression"]["coef_names"] == ["intrcpt", "deltypegeneral", "deltypeovert"]
     assert [s["subgroup"] for s in result["studies"]] == list(effects.sort_values("study_id", kind="stable")["deltype"])
+
+
+def test_a_numeric_looking_subgroup_of_the_effect_sizes_keeps_its_text(tmp_path):
+    """SYNTHETIC levels `01`, `1` and `2` of a sheet column: three subgroups, labelled as written
+    (read as numbers they became 1.0, 1.0 and 2.0, and `01` merged with `1`)."""
+    effects = pd.DataFrame({"study_id": ["A", "A", "B", "B", "C", "C"], "label": "", "year": "", "usable": "true",
+                            "yi": [0.1, 0.3, 0.2, 0.5, 0.4, 0.1], "vi": [0.01, 0.02, 0.015, 0.02, 0.01, 0.03],
+                            "es_id": ["1", "2"] * 3, "wave": ["01", "1", "2", "01", "1", "2"]})
+    path = tmp_path / "waves.csv"
+    effects.to_csv(path, index=False)
+    settings = {"measure": "GEN", "method": "REML", "test": "z", "subgroup": "wave",
+                "dependence": {"method": "multilevel", "rho": 0.5}}
+    result = pool_outcome_file(path, "waves", settings, tmp_path / "out.json", [])
+    assert [lv["level"] for lv in result["subgroups"]["levels"]] == ["01", "1", "2"]

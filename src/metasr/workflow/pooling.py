@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from metasr import dependence
-from metasr.analysis_settings import meta_regression_settings, moderator_variables, small_study_settings
+from metasr.analysis_settings import (
+    meta_regression_settings,
+    moderator_variables,
+    sheet_columns,
+    small_study_settings,
+)
 from metasr.extraction.pipeline import output_columns
 from metasr.io import plain_frame, write_json
 from metasr.stats.analysis import pool_outcome
@@ -16,11 +22,13 @@ from metasr.stats.effects import Options
 TEXT_COLUMNS = {"study_id": str, "label": str, "record_id": str, "comparison": str, "timepoint": str, "es_id": str}
 
 
-def read_effects(effects_csv: str | Path) -> pd.DataFrame:
+def read_effects(effects_csv: str | Path, text: Sequence[str] = ()) -> pd.DataFrame:
     """An outcome's effect table as the extraction step wrote it (extraction.sheets.write_sheet:
     a missing number is an empty cell): only an empty cell is missing, so that text is read as
-    written and a study called NA, None or null keeps its id."""
-    return plain_frame(pd.read_csv(effects_csv, dtype=TEXT_COLUMNS, keep_default_na=False, na_values=[""]))
+    written and a study called NA, None or null keeps its id. `text`: further columns read as
+    text (the effect sizes' subgroup and moderators: a level `01` stays `01`)."""
+    dtype = {**TEXT_COLUMNS, **dict.fromkeys(text, str)}
+    return plain_frame(pd.read_csv(effects_csv, dtype=dtype, keep_default_na=False, na_values=[""]))
 
 
 def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, out_json: str | Path,
@@ -31,7 +39,7 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
     and the published reference estimate. `studies` are the outcome's rows of the studies sheet,
     where meta-regression moderators come from, and the subgroup and order_by columns, unless the
     effect table carries them from the outcome's sheet (per effect size)."""
-    effects = read_effects(effects_csv)
+    effects = read_effects(effects_csv, sheet_columns(analysis))
     escalc = analysis.get("escalc") or {}
     options = Options(add=escalc.get("add"), to=escalc.get("to", "only0"), drop00=bool(escalc.get("drop00", False)),
                       vtype=escalc.get("vtype"))
