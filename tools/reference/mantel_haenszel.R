@@ -7,17 +7,26 @@
 suppressMessages({library(metafor); library(metadat); library(jsonlite)})
 outfile <- commandArgs(trailingOnly = TRUE)[1]
 
+# Q on escalc's effects of the tables: with the default correction (1/2 to zero cells), 1/2 to every
+# cell (to = "all") and 1 to every cell (add = 1, to = "all").
+q_of <- function(fit) list(default = fit(list())$QE, to_all = fit(list(to = "all"))$QE,
+                           add1_all = fit(list(add = 1, to = "all"))$QE)
+
 or_case <- function(id, source, ai, n1i, ci, n2i) {
-  r <- suppressWarnings(rma.mh(measure = "OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i))
+  fit <- function(extra) suppressWarnings(do.call(rma.mh, c(list(measure = "OR", ai = ai, n1i = n1i, ci = ci,
+                                                                 n2i = n2i), extra)))
+  r <- fit(list())
   list(id = id, source = source, measure = "OR", ai = ai, bi = n1i - ai, ci = ci, di = n2i - ci,
        expected = list(estimate = r$beta[[1]], CMH = r$MH, CMH_pval = r$MHp, tarone = r$TA,
-                       tarone_pval = r$TAp, tables = r$k.pos))
+                       tarone_pval = r$TAp, tables = r$k.pos, Q = q_of(fit)))
 }
 
 irr_case <- function(id, source, x1i, t1i, x2i, t2i) {
-  r <- suppressWarnings(rma.mh(measure = "IRR", x1i = x1i, t1i = t1i, x2i = x2i, t2i = t2i))
+  fit <- function(extra) suppressWarnings(do.call(rma.mh, c(list(measure = "IRR", x1i = x1i, t1i = t1i, x2i = x2i,
+                                                                 t2i = t2i), extra)))
+  r <- fit(list())
   list(id = id, source = source, measure = "IRR", x1i = x1i, t1i = t1i, x2i = x2i, t2i = t2i,
-       expected = list(estimate = r$beta[[1]], CMH = r$MH, CMH_pval = r$MHp))
+       expected = list(estimate = r$beta[[1]], CMH = r$MH, CMH_pval = r$MHp, Q = q_of(fit)))
 }
 
 cases <- list(
@@ -31,6 +40,10 @@ cases <- list(
        or_case("yusuf1985_6", "metadat dat.yusuf1985, table 6 (its trials with counts)", ai, n1i, ci, n2i)),
   or_case("synthetic_zeros", "SYNTHETIC: a double-zero, a single-zero, an all-event and a 1 vs 1 table",
           c(0, 3, 0, 5, 10, 1), c(10, 20, 15, 5, 30, 1), c(0, 1, 4, 5, 12, 0), c(12, 25, 15, 5, 28, 1)),
+  or_case("synthetic_single", "SYNTHETIC: one table (a common-effect MH fit pools even one)",
+          c(3), c(20), c(8), c(22)),
+  or_case("synthetic_one_informative", "SYNTHETIC: one informative table beside two all-event tables",
+          c(5, 4, 3), c(5, 4, 20), c(5, 4, 8), c(5, 4, 22)),
   or_case("synthetic_no_effect", "SYNTHETIC: an odds ratio near 1 (the continuity correction clips CMH at 0)",
           c(5, 6, 7), c(50, 60, 70), c(5, 6, 7), c(50, 61, 70)),
   with(dat.nielweise2008, irr_case("nielweise2008", "metadat dat.nielweise2008", x1i, t1i, x2i, t2i)),

@@ -271,7 +271,7 @@ def mantel_haenszel_rows(model: dict, measure: str | None) -> list[tuple[str, st
                            f"{dp.p_value(model.get('CMH_pval'))}"))
     if "tarone" in model:
         rows.append(("Tarone's test for heterogeneity", f"X² = {number(model['tarone'])}, "
-                                                         f"df = {model.get('tarone_df', '–')}, "
+                                                         f"df = {dp.degrees_of_freedom(model.get('tarone_df'))}, "
                                                          f"{dp.p_value(model.get('tarone_pval'))}"))
     return rows
 

@@ -11,6 +11,7 @@ the same way (`_effects_table`) and run the optional sections by one set of rule
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -107,10 +108,14 @@ def fit_table(table: pd.DataFrame, measure: str, method: str, test: str, file=No
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
     if method in TABLE_METHODS:
         _check_table_rows(table, method, _rows(table), file)
-        if measures.get(measure).family == "two-group rates":
-            return fit_mh_rates(*(table[c].astype(float).to_numpy() for c in effects.RATE_COLUMNS))
-        cells = _cells(table)
-        return fit_mh(*cells, measure) if method == "MH" else fit_peto(*cells)
+        try:
+            if measures.get(measure).family == "two-group rates":
+                x1i, t1i, x2i, t2i = (table[c].astype(float).to_numpy() for c in effects.RATE_COLUMNS)
+                return fit_mh_rates(x1i, t1i, x2i, t2i, (yi, vi))
+            cells = _cells(table)
+            return fit_mh(*cells, measure, (yi, vi)) if method == "MH" else fit_peto(*cells)
+        except InputError as err:  # the table's problem: name its file
+            raise InputError([p if p.file else replace(p, file=file) for p in err.problems]) from None
     return fit_rma(yi, vi, method=method, test=test, measure=measure)
 
 

@@ -54,17 +54,20 @@ def _corrected(difference: float, variance: float) -> dict:
 
 def tarone_test(ai, bi, ci, di, log_or: float) -> dict:
     """Tarone's test for heterogeneity around the Mantel-Haenszel odds ratio exp(log_or):
-    {tarone, tarone_df, tarone_pval} (NaN statistic with fewer than two tables taking part)."""
+    {tarone, tarone_df, tarone_pval}: with one table taking part 0 on 0 df (no P value), with
+    none no statistic (as metafor's TA)."""
     ai, bi, ci, di = (np.asarray(a, dtype=float) for a in (ai, bi, ci, di))
     n1, n2, m1, m2 = ai + bi, ci + di, ai + ci, bi + di
     keep = (n1 > 0) & (n2 > 0) & (m1 > 0) & (m2 > 0)
     a, n1, n2, m1 = ai[keep], n1[keep], n2[keep], m1[keep]
     df = len(a) - 1
-    if df < 1 or not math.isfinite(log_or):
-        return {"tarone": math.nan, "tarone_df": max(df, 0), "tarone_pval": math.nan}
+    if df < 0 or not math.isfinite(log_or):  # no table takes part: no statistic (metafor: NA)
+        return {"tarone": math.nan, "tarone_df": None, "tarone_pval": math.nan}
     fitted = _fitted_a(n1, n2, m1, math.exp(log_or))
     variance = 1 / (1 / fitted + 1 / (n1 - fitted) + 1 / (m1 - fitted) + 1 / (n2 - m1 + fitted))
     stat = float(np.sum((a - fitted) ** 2 / variance) - np.sum(a - fitted) ** 2 / np.sum(variance))
+    if df == 0:  # one table: its deviation is the whole of it (0, as metafor reports it), no test
+        return {"tarone": max(stat, 0.0), "tarone_df": 0, "tarone_pval": math.nan}
     return {"tarone": stat, "tarone_df": df, "tarone_pval": float(dist.chi2_sf(stat, df))}
 
 

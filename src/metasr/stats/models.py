@@ -420,12 +420,16 @@ class TableFit:
                 "Q": self.Q, "Q_df": self.Q_df, "Q_pval": Q_pval, **self.tests}
 
 
-def _escalc_q(measure, ai, bi, ci, di):
-    """Q test on the escalc effects, double-zero tables dropped (as rma.mh/rma.peto do)."""
+def _escalc_q(measure, ai, bi, ci, di, effects_given=None):
+    """The effects Q is computed on: escalc's (`effects_given`, as the table's add/to made them, or
+    escalc's defaults), double-zero tables dropped (rma.mh's drop00 = TRUE) and effects that are
+    not finite (a zero cell without a correction) left out (metafor's k.yi)."""
     from metasr.stats import effects
 
-    keep = ~(((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0)))
-    yi, vi = effects.compute(measure, {"ai": ai, "bi": bi, "ci": ci, "di": di})
+    if effects_given is None:
+        effects_given = effects.compute(measure, {"ai": ai, "bi": bi, "ci": ci, "di": di})
+    yi, vi = (np.asarray(a, dtype=float) for a in effects_given)
+    keep = ~(((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))) & np.isfinite(yi) & np.isfinite(vi)
     yi, vi = np.where(keep, yi, np.nan), np.where(keep, vi, np.nan)
     return yi, vi, keep
 
@@ -437,10 +441,11 @@ def _q_around(yi, vi, estimate: float):
     return max(0.0, float(np.sum((yi - estimate) ** 2 / vi))), len(yi) - 1
 
 
-def fit_mh(ai, bi, ci, di, measure: str) -> TableFit:
+def fit_mh(ai, bi, ci, di, measure: str, effects_given=None) -> TableFit:
     """Mantel-Haenszel pooled RR, OR or RD (Robins-Breslow-Greenland variance for OR,
     Greenland-Robins for RR, Sato et al. 1989 for RD), no continuity correction. Q uses the
-    escalc effects (1/2 added to zero cells, double-zero tables dropped) around the MH estimate."""
+    escalc effects (`effects_given`: the table's (yi, vi), computed with its add/to; else 1/2
+    added to zero cells), double-zero tables dropped, around the MH estimate (as rma.mh)."""
     ai, bi, ci, di = (np.asarray(a, dtype=float) for a in (ai, bi, ci, di))
     n1i, n2i = ai + bi, ci + di
     ni = n1i + n2i
@@ -449,6 +454,7 @@ def fit_mh(ai, bi, ci, di, measure: str) -> TableFit:
         R, S = ai * di / ni, bi * ci / ni
         P, Qi = (ai + di) / ni, (bi + ci) / ni
         sR, sS = R.sum(), S.sum()
+        _require_ratio(measure, sR, sS)
         estimate = math.log(sR / sS)
         var = (np.sum(P * R) / (2 * sR**2) + np.sum(P * S + Qi * R) / (2 * sR * sS)
                + np.sum(Qi * S) / (2 * sS**2))
@@ -456,6 +462,7 @@ def fit_mh(ai, bi, ci, di, measure: str) -> TableFit:
     elif measure == "RR":
         R, S = ai * n2i / ni, ci * n1i / ni
         sR, sS = R.sum(), S.sum()
+        _require_ratio(measure, sR, sS)
         estimate = math.log(sR / sS)
         var = np.sum((n1i * n2i * (ai + ci) - ai * ci * ni) / ni**2) / (sR * sS)
         w = S
@@ -468,12 +475,25 @@ def fit_mh(ai, bi, ci, di, measure: str) -> TableFit:
         var = (estimate * P + Qs) / W**2
     else:
         raise ValueError(f"Mantel-Haenszel pools RR, OR or RD, not {measure}")
-    yi, vi, keep = _escalc_q(measure, ai, bi, ci, di)
+    yi, vi, keep = _escalc_q(measure, ai, bi, ci, di, effects_given)
     Q, Q_df = _q_around(yi[keep], vi[keep], estimate)
     tests = {**mh_tests.cmh_test(ai, bi, ci, di), **mh_tests.tarone_test(ai, bi, ci, di, estimate)} \
         if measure == "OR" else {}
     return TableFit("MH", measure, "z", yi, vi, float(estimate), float(math.sqrt(var)), Q, Q_df, len(ai),
                     _percent(w), tests)
+
+
+def _require_ratio(measure: str, sR: float, sS: float) -> None:
+    """InputError when a sum of the Mantel-Haenszel ratio sR / sS is 0 (the ratio is then 0 or
+    infinite, and metafor's estimate NA)."""
+    if sR > 0 and sS > 0:
+        return
+    first, second = ("1", "2") if sR == 0 else ("2", "1")
+    empty = (f"no table has both events in group {first} and non-events in group {second}" if measure == "OR"
+             else f"no table has events in group {first}")
+    raise InputError(Problem(message=f"the Mantel-Haenszel {measure} is undefined: {empty}",
+                             rule="events in both groups",
+                             hint="describe the studies narratively, or pool them by another method"))
 
 
 def _percent(w: np.ndarray) -> np.ndarray:
@@ -482,8 +502,9 @@ def _percent(w: np.ndarray) -> np.ndarray:
     return 100 * w / total if total > 0 else np.full(len(w), np.nan)
 
 
-def fit_mh_rates(x1i, t1i, x2i, t2i) -> TableFit:
-    """Mantel-Haenszel pooled incidence rate ratio (log scale), as metafor's rma.mh for IRR."""
+def fit_mh_rates(x1i, t1i, x2i, t2i, effects_given=None) -> TableFit:
+    """Mantel-Haenszel pooled incidence rate ratio (log scale), as metafor's rma.mh for IRR; Q
+    on the escalc effects (`effects_given`, as for fit_mh) of the studies with events."""
     from metasr.stats import effects
 
     x1i, t1i, x2i, t2i = (np.asarray(a, dtype=float) for a in (x1i, t1i, x2i, t2i))
@@ -496,8 +517,9 @@ def fit_mh_rates(x1i, t1i, x2i, t2i) -> TableFit:
     w = x2i * t1i / Ti
     R, S = np.sum(x1i * t2i / Ti), np.sum(w)
     se = math.sqrt(np.sum(t1i * t2i * (x1i + x2i) / Ti**2) / (R * S))
-    keep = ~((x1i == 0) & (x2i == 0))
-    yi, vi = effects.log_irr(x1i, t1i, x2i, t2i)
+    yi, vi = effects.log_irr(x1i, t1i, x2i, t2i) if effects_given is None else effects_given
+    yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    keep = ~((x1i == 0) & (x2i == 0)) & np.isfinite(yi) & np.isfinite(vi)
     yi, vi = np.where(keep, yi, np.nan), np.where(keep, vi, np.nan)
     estimate = math.log(R / S)
     Q, Q_df = _q_around(yi[keep], vi[keep], estimate)

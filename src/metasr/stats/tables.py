@@ -68,7 +68,9 @@ def check_method(measure: str, method: str, test: str, file=None) -> None:
 
 
 def _minimum_k(method: str, test: str, p: int) -> int:
-    if method == "FE" and test == "z":
+    """Studies a fit needs: a common-effect fit with z tests (inverse variance, Mantel-Haenszel,
+    Peto) pools even one; a between-study variance or a t test needs one more than coefficients."""
+    if method in ("FE", "MH", "PETO") and test == "z":
         return p
     return p + 1
 
