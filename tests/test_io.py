@@ -387,6 +387,8 @@ def test_a_short_row_is_refused_and_an_empty_row_kept(tmp_path):
     ("s,yi,vi\nA,1,2,\nB,3,4\n", []),                        # an empty cell beyond the header
     ("s,yi,vi\nA,1\nB,3,4\n", [2]),
     ("s,yi,vi\nA,1,2,9\nB,3\nC,5\n", [2, 3, 4]),             # a long row and short ones
+    ("s,yi,vi\nA,1,2,9,9\nB\nC,5,6\n", [2, 3]),                # commas that add up: one row long, one short
+    ("s,yi,vi\nA,1,2,,\n,,,,\nB,3,4,,\n", []),                  # Excel's leftover empty columns
     ("s,yi,vi\nA,1,2,9\nB,3,4,9\n", [2, 3]),                 # every row longer (pandas' index trap)
     ('s,yi,vi\n"A\nB",1\nC,3,4\n', [2]),                     # a line break inside quotes
 ])

@@ -221,6 +221,19 @@ def test_rows_after_blank_lines_keep_their_spreadsheet_numbers_in_every_chunk(tm
     assert {row.key: [p.row for p in row.problems] for row in rows} == {"a": [], "b": [7], "c": []}
 
 
+def test_empty_cells_beyond_the_header_are_a_spreadsheets_leftovers_not_data(tmp_path):
+    """SYNTHETIC table saved with two empty columns past the header on every row (Excel does this
+    for columns once used): pandas took the first columns as an index and read the group from vi."""
+    path = tmp_path / "trail.csv"
+    path.write_text("g,yi,vi\na,0.1,0.01,,\na,0.3,0.02,,\n,,,,\nb,0.2,0.02,,\nb,0.25,0.03,,\n")
+    for what in ("fit", "full"):
+        rows = list(grouped.pool_groups(str(path), "g", grouped.Options(dict(measure="GEN", method="DL", test="z"),
+                                                                        what)))
+        assert [(r.key, r.result["k"]) for r in rows] == [("a", 2), ("b", 2)]
+    table = analysis.read_study_table(str(path))
+    assert table["g"].tolist() == ["a", "a", "b", "b"] and table["_row"].tolist() == [2, 3, 5, 6]
+
+
 def test_the_keys_seen_are_told_apart_chunk_after_chunk_as_a_set_would():
     rng = np.random.default_rng(1)
     seen_keys, reference = grouped._SeenKeys(), set()

@@ -81,8 +81,10 @@ def read_study_table(path: str) -> pd.DataFrame:
     with each row's spreadsheet row number in `_row`."""
     width = check_csv_shape(path)
     try:
+        # the header's columns only: empty cells beyond them (a spreadsheet's leftovers, which
+        # check_csv_shape lets through) would otherwise shift every cell of pandas' frame
         table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig",
-                            skip_blank_lines=False)
+                            skip_blank_lines=False, usecols=range(width), index_col=False)
     except OSError as err:
         problem = os_error_problem(err, path, "read")
         if problem is None:

@@ -94,7 +94,7 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None,
     width = check_csv_shape(path)
     rows_read = 0
     if effects_as_numbers:
-        with closing(_number_chunks(path, chunk_rows)) as number_chunks:
+        with closing(_number_chunks(path, width, chunk_rows)) as number_chunks:
             for chunk, at in number_chunks:
                 if chunk is None or not plain_effects(chunk["yi"].to_numpy(), chunk["vi"].to_numpy()).all():
                     break
@@ -133,8 +133,9 @@ def _framed(path: str, by: str, width: int, chunk: pd.DataFrame, rows_before: in
     return chunk
 
 
-def _chunks_read(path: str, dtype, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
-    """pandas' chunks of the file, each with (bytes read, file size) after it."""
+def _chunks_read(path: str, width: int, dtype, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
+    """pandas' chunks of the file's `width` header columns (as analysis.read_study_table reads
+    them), each with (bytes read, file size) after it."""
     try:
         handle = open(path, "rb")
     except OSError as err:
@@ -146,11 +147,12 @@ def _chunks_read(path: str, dtype, chunk_rows: int) -> Iterator[tuple[pd.DataFra
         size = max(1, handle.seek(0, 2))
         handle.seek(0)
         for chunk in pd.read_csv(handle, dtype=dtype, keep_default_na=False, skipinitialspace=True,
-                                 encoding="utf-8-sig", skip_blank_lines=False, chunksize=chunk_rows):
+                                 encoding="utf-8-sig", skip_blank_lines=False, usecols=range(width), index_col=False,
+                                 chunksize=chunk_rows):
             yield chunk, (min(handle.tell(), size), size)
 
 
-def _number_chunks(path: str, chunk_rows: int) -> Generator[tuple[pd.DataFrame | None, tuple[int, int]]]:
+def _number_chunks(path: str, width: int, chunk_rows: int) -> Generator[tuple[pd.DataFrame | None, tuple[int, int]]]:
     """Chunks with yi and vi read as numbers; (None, ...) where a cell of them is not one or the
     table has another problem (which the text reader then names)."""
     header = [cell.lstrip("\ufeff") for cell in read_csv_header(path)]
@@ -161,14 +163,14 @@ def _number_chunks(path: str, chunk_rows: int) -> Generator[tuple[pd.DataFrame |
         return
     dtype: defaultdict[str, Any] = defaultdict(lambda: str, dict.fromkeys(names, "float64"))
     try:
-        yield from _chunks_read(path, dtype, chunk_rows)
+        yield from _chunks_read(path, width, dtype, chunk_rows)
     except (ValueError, UnicodeDecodeError):  # pandas' parser errors are ValueErrors too
         yield None, (0, 0)
 
 
 def _text_chunks(path: str, width: int, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
     try:
-        yield from _chunks_read(path, str, chunk_rows)
+        yield from _chunks_read(path, width, str, chunk_rows)
     except pd.errors.EmptyDataError:
         raise InputError(Problem(message="input file is empty", file=path, rule="CSV with a header row",
                                  hint="write a header row with metafor-style column names")) from None
