@@ -404,3 +404,22 @@ def test_row_widths_are_checked_the_fast_way_and_the_exact_way_alike(tmp_path, t
         with pytest.raises(InputError) as err:
             check_row_widths(path, 3, exact=exact)
         assert [p.row for p in err.value.problems] == bad_rows
+
+
+@pytest.mark.parametrize(("text", "value"), [(" 1.5 ", 1.5), ("+.5", 0.5), ("5.", 5.0), ("-0", -0.0), ("1E-3", 0.001),
+                                             ("inf", math.inf), ("-Infinity", -math.inf)])
+def test_a_plain_number_is_read_as_float_reads_it(text, value):
+    from metasr.io import plain_number
+
+    assert plain_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["1_000", "\u0661", "\uff11", "0x10", "1,5", "1.5.2", "", "e5", "12 kg"])
+def test_what_float_alone_would_read_as_a_number_is_not_one(text):
+    """`1_000` is 1000 and `١` (Arabic-Indic one) is 1 to Python's float(); to a spreadsheet and to
+    R they are text, so a typo there must not become a number."""
+    from metasr.io import plain_number, plain_number_texts
+
+    with pytest.raises(ValueError):
+        plain_number(text)
+    assert plain_number_texts(["0.5", text]) == (text.isascii() and "_" not in text)

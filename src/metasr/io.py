@@ -34,6 +34,29 @@ from metasr.errors import InputError, Problem
 MISSING_MARKERS = frozenset({"", "na", "nan", "<na>"})
 
 
+# A number as a spreadsheet or R writes one: ASCII digits, an optional sign, point and exponent.
+# Python's float() also reads `1_000` (as 1000) and other scripts' digits (`١`, `１`); a cell
+# holding them is a typo or not a number, never silently a number.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_NON_FINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"})
+
+
+def plain_number(text) -> float:
+    """A cell's number: its text (spaces around it aside) as a plain decimal number, or inf/nan;
+    ValueError for anything else, also for what float() alone would read (`1_000`, `١`)."""
+    value = str(text).strip()
+    if _PLAIN_NUMBER.fullmatch(value) or value.lower() in _NON_FINITE:
+        return float(value)
+    raise ValueError(f"not a plain number: {value!r}")
+
+
+def plain_number_texts(texts) -> bool:
+    """Whether none of `texts` (cells float() read) holds what plain_number refuses: an underscore
+    or a character outside ASCII (one test of their joined text, for columns of many cells)."""
+    joined = "".join(map(str, texts))
+    return "_" not in joined and joined.isascii()
+
+
 def is_missing(value: Any) -> bool:
     """Whether a cell is a missing value: None, a NaN (or pandas' NA, NaT), or a MISSING_MARKERS
     text in any case with spaces around it."""

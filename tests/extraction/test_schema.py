@@ -119,3 +119,10 @@ def test_a_type_problem_hints_at_how_the_column_is_written(column, text, hint):
     typed = schema.coerce({"study_id": "S1", "reported_form": "mean_sd", column: text})
     [problem] = [p for p in schema.row_problems(schema.OUTCOME_SCHEMA, typed, "sheet.csv", 2) if p.rule == "type"]
     assert (problem.column, problem.hint) == (column, hint)
+
+
+def test_digits_of_other_scripts_and_underscores_stay_text():
+    """A sheet cell `١٢` (Arabic-Indic twelve) or `1_2` is not a number to a spreadsheet or to R;
+    the schema's type check then names it, instead of coercion making it 12."""
+    cells = {"n1": "\u0661\u0662", "n2": "1_2", "mean1": "12"}
+    assert schema.coerce(cells) == {**cells, "mean1": 12}

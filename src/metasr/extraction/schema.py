@@ -22,7 +22,7 @@ from metasr.resources import SCHEMAS
 STUDIES_SCHEMA = "studies.schema.yaml"
 OUTCOME_SCHEMA = "outcome_sheet.schema.yaml"
 
-_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$", re.ASCII)  # ASCII digits only (io.plain_number)
 # Columns that stay text even when they look like numbers (ids and free text).
 TEXT_COLUMNS = {"study_id", "record_id", "label", "comparison", "timepoint", "subgroup", "p_value",
                 "notes", "derivation", "source_url", "source_location", "first_author", "design",

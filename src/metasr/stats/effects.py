@@ -41,7 +41,7 @@ from scipy.special import gammaln
 
 from metasr import measures
 from metasr.errors import InputError, Problem
-from metasr.io import is_missing
+from metasr.io import is_missing, plain_number
 from metasr.level import Z
 from metasr.stats import distributions as dist
 
@@ -609,7 +609,7 @@ class _RowReader:
             self.problem(f"missing value in '{column}'", column, raw, rule, hint)
             return None
         try:
-            value = float(str(raw).strip())
+            value = plain_number(raw)
         except ValueError:
             self.problem(f"'{column}' is not a number", column, raw, "numeric", "write a plain number such as 12.5")
             return None

@@ -42,6 +42,8 @@ from metasr.io import (
     check_row_widths,
     os_error_problem,
     plain_frame,
+    plain_number,
+    plain_number_texts,
     read_csv_header,
     spreadsheet_rows,
 )
@@ -380,20 +382,22 @@ _TRUE, _FALSE = tables._TRUE, tables._FALSE
 
 
 def _numbers(column: pd.Series) -> np.ndarray:
-    """Cells as escalc reads numbers (Python's float() of the text), NaN where that fails."""
+    """Cells as escalc reads numbers (io.plain_number), NaN where that fails."""
     if column.dtype.kind == "f":  # read as numbers (read_chunks)
         return column.to_numpy()
     values = column.to_numpy(dtype=object)
     try:
-        return values.astype(float)  # float() of each cell
+        if plain_number_texts(values):  # else some cell is one float() reads and escalc does not
+            return values.astype(float)  # float() of each cell
     except (ValueError, TypeError):
-        out = np.empty(len(values))
-        for i, text in enumerate(values):
-            try:
-                out[i] = float(text)
-            except (ValueError, TypeError):
-                out[i] = math.nan
-        return out
+        pass
+    out = np.empty(len(values))
+    for i, text in enumerate(values):
+        try:
+            out[i] = plain_number(text)
+        except (ValueError, TypeError):
+            out[i] = math.nan
+    return out
 
 
 @dataclass
