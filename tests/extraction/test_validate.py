@@ -438,4 +438,6 @@ def test_a_review_declares_its_own_studies_sheet_columns(default_review_copy):
     assert config["extraction"]["study_columns"] == ["field_strength_T"]
     assert errors(validate_review(config, root)) == []
     del config["extraction"]["study_columns"]
-    assert [(p.rule, p.column) for p in errors(validate_review(config, root))] == [("known-column", "field_strength_T")]
+    [problem] = errors(validate_review(config, root))
+    assert (problem.rule, problem.column) == ("known-column", "field_strength_T")
+    assert "declare it in config.yaml under extraction.study_columns" in problem.hint

@@ -245,3 +245,16 @@ def test_a_robust_coefficient_resting_on_one_study_is_not_tested():
     assert robust["skipped"].startswith("cluster-robust (CR2) inference needs at least two studies behind every "
                                         "coefficient, and labb rests on one")
     assert "skipped" not in meta_regression_dependent(table, settings, "REML", {"method": "multilevel", "rho": 0.5})
+
+
+def test_effect_sizes_left_out_of_a_meta_regression_name_the_moderator_they_lack():
+    from metasr.stats.outcome_analyses import meta_regression_dependent
+
+    case = next(c for c in DEPENDENT_REGRESSIONS if c["dataset"] == "assink2016")  # moderators year, deltype
+    table = dependent_table(case)
+    table.loc[0, "year"] = ""
+    table.loc[1, "deltype"] = ""
+    settings = meta_regression_settings({"meta_regression": {"moderators": ["year", "deltype"],
+                                                             "studies_per_coefficient": 2}})
+    result = meta_regression_dependent(table, settings, "REML", {"method": "multilevel", "rho": 0.5})
+    assert [o["reason"] for o in result["omitted"]] == ["no value of year", "no value of deltype"]

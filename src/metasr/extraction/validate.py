@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence, Set as AbstractSet
+from dataclasses import replace
 from pathlib import Path
 
 from metasr import rob
@@ -146,7 +147,9 @@ def check_studies(sheet: Sheet, problems: list[Problem], moderators: AbstractSet
     """Append the problems of studies.csv; return its typed rows by study_id. The columns of
     `moderators` (those the config names: moderators, analysis columns, the review's own
     `extraction.study_columns`) may be there besides the schema's."""
-    problems += [p for p in schema.header_problems(schema.STUDIES_SCHEMA, sheet.header, sheet.path)
+    problems += [replace(p, hint=f"{p.hint}; or, if it is a column this review records, declare it in config.yaml "
+                                 "under extraction.study_columns") if p.rule == "known-column" else p
+                 for p in schema.header_problems(schema.STUDIES_SCHEMA, sheet.header, sheet.path)
                  if not (p.rule == "known-column" and p.column in moderators)]
     problems += sheet.width_problems.values()
     allowed = set(schema.allowed_columns(schema.STUDIES_SCHEMA))

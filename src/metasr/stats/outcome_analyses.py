@@ -164,12 +164,14 @@ def _rows_with_moderators(table: pd.DataFrame, mods: list, where: str = " in the
                           ) -> tuple[pd.DataFrame, list[dict]]:
     """(the rows with a value of every moderator, [{study_id, reason}] for the others)."""
     variables = moderator_variables(mods)
-    blank = np.zeros(len(table), dtype=bool)
+    missing = {}
     for variable in variables:
         column = table[variable] if variable in table.columns else pd.Series([""] * len(table), index=table.index)
-        blank |= (column.isna() | (column.astype(str).str.strip() == "")).to_numpy()
-    reason = f"no value of {' / '.join(variables)}{where}"
-    omitted = [{"study_id": _sid(table, int(i)), "reason": reason} for i in np.flatnonzero(blank)]
+        missing[variable] = (column.isna() | (column.astype(str).str.strip() == "")).to_numpy()
+    blank = np.logical_or.reduce(list(missing.values())) if missing else np.zeros(len(table), dtype=bool)
+    omitted = [{"study_id": _sid(table, int(i)),
+                "reason": f"no value of {' / '.join(v for v in variables if missing[v][i])}{where}"}
+               for i in np.flatnonzero(blank)]
     return table[~blank].reset_index(drop=True), omitted
 
 
