@@ -136,3 +136,16 @@ def test_scopus_csv_columns(tmp_path):
     assert [r["pages"] for r in records] == ["3", "1474-1483"]
     assert records[1]["pmid"] == "31403674" and records[0]["journal"] == "Animals"
     assert records[0]["authors"] == "Furlanello T.; Masti R." and records[1]["accession"] == "2-s2.0-2"
+
+
+def test_bibtex_fields_joined_with_hash_are_joined_as_bibtex_joins_them(tmp_path):
+    """`#` joins braced and quoted text, numbers and @string names (SYNTHETIC entries); a `#` inside
+    a braced value is text, and a join naming an undefined @string stays as written."""
+    from metasr.records.formats.bibtex import parse
+
+    text = ('@string{jn = "Journal of Tests"}\n'
+            '@article{a, title = {Part one} # " and two", journal = jn # " B", year = 2020}\n'
+            '@article{b, title = {C# in practice}, journal = nosuch # " B", year = "20" # {21}}\n')
+    a, b = parse(text, str(tmp_path / "x.bib"))
+    assert (a["title"], a["journal"], a["year"]) == ("Part one and two", "Journal of Tests B", "2020")
+    assert (b["title"], b["journal"], b["year"]) == ("C# in practice", 'nosuch # " B"', "2021")

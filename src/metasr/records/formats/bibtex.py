@@ -76,6 +76,56 @@ def _first_field(fields: dict[str, str], *names: str) -> str:
     return ""
 
 
+def _concatenated(value: str, macros: dict[str, str]) -> str:
+    """A field written as parts joined by `#` ({text}, "text", a number or an @string name), as
+    BibTeX joins them; the value as the parser gave it when it is not such a join (the parser
+    leaves joins as written, and a braced value may hold a `#` of its own: {C# in practice})."""
+    if "#" not in value:
+        return value
+    parts, at = [], 0
+    while True:
+        at = _skip_space(value, at)
+        part, at = _part(value, at, macros)
+        if part is None:
+            return value
+        parts.append(part)
+        at = _skip_space(value, at)
+        if at == len(value):
+            return "".join(parts)
+        if value[at] != "#":
+            return value
+        at += 1
+
+
+def _skip_space(value: str, at: int) -> int:
+    while at < len(value) and value[at].isspace():
+        at += 1
+    return at
+
+
+def _part(value: str, at: int, macros: dict[str, str]) -> tuple[str | None, int]:
+    """One part of a `#` join starting at `at`, and where it ends; None when there is none."""
+    if at >= len(value):
+        return None, at
+    if value[at] == "{":
+        depth = 0
+        for end in range(at, len(value)):
+            depth += {"{": 1, "}": -1}.get(value[end], 0)
+            if depth == 0:
+                return value[at + 1:end], end + 1
+        return None, at
+    if value[at] == '"':
+        end = value.find('"', at + 1)
+        return (value[at + 1:end], end + 1) if end > 0 else (None, at)
+    match = re.compile(r"[A-Za-z0-9_:.+-]+").match(value, at)
+    if not match:
+        return None, at
+    word = match.group(0)
+    if word.isdigit():
+        return word, match.end()
+    return (macros[word.lower()], match.end()) if word.lower() in macros else (None, at)
+
+
 def parse(text: str, path: str) -> list[dict]:
     import logging
 
@@ -94,8 +144,9 @@ def parse(text: str, path: str) -> list[dict]:
                     for block in library.failed_blocks]
         raise InputError(problems)
     records = []
+    macros = {block.key.lower(): str(block.value) for block in library.strings}
     for entry in library.entries:
-        fields = {key.lower(): str(f.value) for key, f in entry.fields_dict.items()}
+        fields = {key.lower(): _concatenated(str(f.value), macros) for key, f in entry.fields_dict.items()}
         get = partial(_first_field, fields)
         records.append({
             "line": entry.start_line + 1 if entry.start_line is not None else "",  # "": line unknown
