@@ -88,3 +88,15 @@ def test_only_the_aliased_moderator_term_is_named_and_a_one_valued_factor_is_ref
         design_matrix(table, ["one"])
     assert [(p.column, p.rule) for p in err.value.problems] == [("one", "full-rank moderators")]
     assert "single value ('only')" in err.value.problems[0].message
+
+
+def test_a_numeric_moderator_with_a_typo_is_a_problem_at_that_cell_not_a_factor():
+    """SYNTHETIC `dose` with one cell `1O` (letter O): it made dose a factor of every dose; the
+    cell is now named, and factor(dose) still makes categories of a numeric-looking column."""
+    table = pd.DataFrame({"dose": ["10", "20", "1O", "40", "50", "60"], "grade": ["a", "b", "a", "b", "a", "b"]})
+    with pytest.raises(InputError) as err:
+        design_matrix(table, ["dose"])
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(4, "dose", "1O")]
+    assert "factor(dose)" in err.value.problems[0].hint
+    assert design_matrix(table, ["factor(dose)"])[1][:2] == ["intrcpt", "factor(dose)1O"]
+    assert design_matrix(table, ["grade"])[1] == ["intrcpt", "gradeb"]  # a text factor stays one

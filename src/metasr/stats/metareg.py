@@ -19,6 +19,10 @@ from metasr.stats import formula
 from metasr.stats.inference import q_profile
 from metasr.stats.models import MetaFit, fit_rma
 
+# A moderator column whose cells are numbers but for a few is read as numbers with typos, not as
+# a factor whose levels would be every distinct number (R makes it a factor without a word).
+MOSTLY_NUMERIC = 0.8
+
 
 def design_matrix(table: pd.DataFrame, mods, file: str | None = None, rows=None):
     """(X with an intercept column, coefficient names) for a moderator formula over columns of
@@ -85,6 +89,11 @@ def _variable_columns(table, variable, file, rows):
     numeric = pd.to_numeric(raw, errors="coerce")
     if numeric.notna().all() and not forced:
         return numeric.to_numpy(dtype=float)[:, None], [label], None
+    if not forced and numeric.notna().mean() >= MOSTLY_NUMERIC:  # a typo, not a factor of one odd level
+        return [Problem(message=f"moderator '{name}' holds numbers but this cell is not one", file=file, row=int(row),
+                        column=name, value=str(value), rule="moderator value",
+                        hint=f"correct the cell; or, if '{name}' is a set of categories, write factor({name})")
+                for row, value, number in zip(rows, raw, numeric, strict=True) if pd.isna(number)]
     text = raw.astype(str).str.strip()
     if numeric.notna().all():  # factor(x) of numbers: R's levels are the sorted numbers as text
         text = numeric.map(_r_number)
