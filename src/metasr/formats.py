@@ -25,6 +25,10 @@ encoding, such as Windows-1252 (Excel's plain "CSV" on Windows), is refused, nam
 first character that is not UTF-8 is: save it as "CSV UTF-8". Search exports are
 read as their databases write them (see [search exports](#search-exports)).
 
+Numbers in cells are written as a spreadsheet writes them: ASCII digits with an optional sign,
+decimal point and exponent (`12.5`, `-0.3`, `1e-3`). `1_000`, `1,5` and digits of other scripts
+(`١٢`) are not numbers (Python alone would read the first and the last).
+
 Contents: [config.yaml](#configyaml) · [studies.csv](#studiescsv) ·
 [outcome sheets](#outcome-sheets-outcomesoutcomecsv) · [narrative.csv](#narrativecsv) ·
 [screening decision files](#screening-decision-files) ·
