@@ -258,3 +258,17 @@ def test_effect_sizes_left_out_of_a_meta_regression_name_the_moderator_they_lack
                                                              "studies_per_coefficient": 2}})
     result = meta_regression_dependent(table, settings, "REML", {"method": "multilevel", "rho": 0.5})
     assert [o["reason"] for o in result["omitted"]] == ["no value of year", "no value of deltype"]
+
+
+def test_a_dependent_outcome_whose_studies_hold_one_effect_size_each_gets_the_univariate_meta_regression():
+    from metasr.stats.outcome_analyses import meta_regression_dependent
+
+    case = next(c for c in DEPENDENT_REGRESSIONS if c["dataset"] == "knapp2017")
+    table = dependent_table(case).drop_duplicates("study_id").reset_index(drop=True)
+    table.loc[0, "difficulty"] = ""
+    settings = meta_regression_settings({"meta_regression": {"moderators": ["difficulty"],
+                                                             "studies_per_coefficient": 2}})
+    result = meta_regression_dependent(table, settings, "REML", {"method": "multilevel", "rho": 0.5})
+    assert "model" not in result and result["k"] == len(table) - 1
+    assert result["omitted"] == [{"study_id": table["study_id"][0], "reason": "no value of difficulty in the studies "
+                                                                              "sheet"}]

@@ -204,7 +204,7 @@ def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, 
     used, out["omitted"] = _rows_with_moderators(table, mods, "")  # a value may be an effect size's own
     clusters = Clusters.from_labels(study_of(used))
     if clusters.n_clusters and clusters.sizes.max() == 1:
-        return meta_regression_section(used, settings, method, "z", None, file)
+        return meta_regression_section(table, settings, method, "z", None, file)  # it lists the omitted itself
     out.update(model="three-level", k=len(used), k_studies=clusters.n_clusters)
     rows = [int(r) for r in used["_row"]] if "_row" in used.columns else None
     try:
