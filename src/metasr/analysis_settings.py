@@ -104,12 +104,17 @@ def sheet_columns(outcome_cfg: dict) -> list[str]:
     characteristics of whole studies go in the studies sheet. An unreadable formula gives none
     (the config check reports it)."""
     columns = [str(outcome_cfg["subgroup"])] if outcome_cfg.get("subgroup") else []
+    return list(dict.fromkeys(columns + outcome_moderator_variables(outcome_cfg)))
+
+
+def outcome_moderator_variables(outcome_cfg: dict) -> list[str]:
+    """The columns the outcome's meta-regression reads; none when it has none, or when its formula
+    cannot be read (the config check reports that)."""
     terms = (outcome_cfg.get("meta_regression") or {}).get("moderators")
     try:
-        columns += moderator_variables(terms) if terms else []
+        return moderator_variables(terms) if terms else []
     except ValueError:
-        pass
-    return list(dict.fromkeys(columns))
+        return []
 
 
 def bubble_planned(outcome_cfg: dict, usable_studies: int) -> bool:

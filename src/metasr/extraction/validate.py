@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from metasr import rob
-from metasr.analysis_settings import moderator_variables, sheet_columns
+from metasr.analysis_settings import outcome_moderator_variables, sheet_columns
 from metasr.errors import InputError, Problem
 from metasr.extraction import plausibility, schema
 from metasr.extraction.converting import PROVENANCE_COLUMNS, conversion_settings, outcome_effect_problems
@@ -196,12 +196,8 @@ def moderator_columns(config: dict) -> dict[str, str]:
 
 def outcome_moderators(outcome_id: str, outcome: dict) -> dict[str, str]:
     """{column: config key} for the variables of one outcome's meta-regression moderators."""
-    terms = (outcome.get("meta_regression") or {}).get("moderators")
-    try:
-        variables = moderator_variables(terms) if terms else []
-    except ValueError:  # the config check reports an unreadable formula
-        variables = []
-    return dict.fromkeys(variables, f"outcomes.{outcome_id}.meta_regression.moderators")
+    return dict.fromkeys(outcome_moderator_variables(outcome),
+                         f"outcomes.{outcome_id}.meta_regression.moderators")
 
 
 def moderator_problems(moderators: dict[str, str], studies_sheet: Sheet, outcome_sheet: Sheet) -> list[Problem]:
