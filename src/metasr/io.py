@@ -553,12 +553,12 @@ def check_header(path: str | os.PathLike, header: Sequence[str]) -> None:
 def check_row_widths(path: str | os.PathLike, width: int, exact: bool = False) -> None:
     """InputError naming every row of a CSV file whose width is wrong (`row_width_problem`).
 
-    Meant for files pandas reads: its parser stops at a row that is too long, but pads a short
-    one. Unless `exact`, the common file is passed in one pass of byte counts: with no quotes,
-    every line has width - 1 commas exactly when their total is (width - 1) * lines, provided
-    no line has more (which the caller learns from pandas, and then calls this with exact=True).
-    Otherwise every row is parsed (csv module) and measured."""
-    if not exact and _comma_count_fits(path, width):
+    Meant for files pandas reads, which pads a short row and (reading the header's columns) lets
+    a long one through. Unless `exact`, the common file is passed by counting the commas of each
+    line (`_every_line_fits`: with no quotes a line is a row); any other file, and one with a line
+    of another width, has every row parsed (csv module) and measured, which also tells empty
+    cells beyond the header (a spreadsheet's leftovers) from a row that is really too long."""
+    if not exact and _every_line_fits(path, width):
         return
     table = read_csv_rows(path)
     problems = [problem for number, cells in enumerate(table[1:], start=2)
@@ -587,7 +587,7 @@ def check_pandas_frame(path: str | os.PathLike, width: int, frame) -> None:
         check_row_widths(path, width, exact=True)
 
 
-def _comma_count_fits(path, width: int, block_size: int = 1 << 20) -> bool:
+def _every_line_fits(path, width: int, block_size: int = 1 << 20) -> bool:
     """Whether every line of a file without quotes and with one kind of line end has width - 1
     commas, or is empty: counted line by line with numpy, a block at a time (a quote-free line is
     a row, so this is the row-width check without parsing)."""
@@ -643,7 +643,7 @@ def spreadsheet_rows(frame, rows_before: int = 0):
     maybe = [i for i, cell in enumerate(first.tolist()) if isinstance(cell, str) and not cell.strip()]
     if not maybe:
         return frame
-    cells = frame.iloc[maybe, :-1].itertuples(index=False)
+    cells = frame.iloc[maybe].drop(columns="_row").itertuples(index=False)
     blank = [i for i, row in zip(maybe, cells, strict=True) if all(isinstance(c, str) and not c.strip() for c in row)]
     return frame.drop(index=frame.index[blank]).reset_index(drop=True) if blank else frame
 
