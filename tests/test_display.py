@@ -54,6 +54,14 @@ def test_a_p_value_never_reads_p_equals_less_than():
     assert dp.p_value(None) == "P not available" and dp.p_number(None) == "–"
 
 
+def test_degrees_of_freedom_whole_or_with_one_decimal():
+    assert dp.degrees_of_freedom(3.0) == "3"
+    assert dp.degrees_of_freedom(6.82883161908059) == "6.8"
+    assert dp.degrees_of_freedom(None) == "–"
+    assert dp.f_statistic([1, 6.82883161908059]) == "F(1, 6.8)"
+    assert dp.f_statistic([2.0, 40]) == "F(2, 40)"
+
+
 def test_confidence_intervals_in_two_forms():
     assert dp.ci(0.49, 0.34, 0.70) == "0.49 [0.34, 0.70]"
     assert dp.ci(0.49, 0.34, 0.70, style="to") == "0.49 (0.34 to 0.70)"

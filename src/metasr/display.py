@@ -86,6 +86,11 @@ def degrees_of_freedom(df, missing: str = "–") -> str:
     return str(int(value)) if value.is_integer() else f"{value:.1f}"
 
 
+def f_statistic(df) -> str:
+    """The name of an F test with its numerator and denominator df: "F(1, 6.8)"."""
+    return f"F({degrees_of_freedom(df[0])}, {degrees_of_freedom(df[1])})"
+
+
 def decimals_for(values, significant: int = 2, lowest: int = 2, highest: int = 4,
                  basis: str = "largest") -> int:
     """Decimals that show the largest (or, basis "smallest", the smallest non-zero) magnitude

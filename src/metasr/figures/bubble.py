@@ -102,7 +102,7 @@ def _panel(ax, panel: dict, yi, areas, disp, limits: tuple[float, float]) -> Non
 
 def _notes(regression: dict) -> str:
     df = regression.get("QM_df") or [None, None]
-    stat = (f"F({display.degrees_of_freedom(df[0])}, {display.degrees_of_freedom(df[1])})" if df[1] is not None
+    stat = (display.f_statistic(df) if df[1] is not None
             else f"QM({display.degrees_of_freedom(df[0])})")
     parts = [f"{regression.get('formula')}: {stat} = {display.number(regression.get('QM'))}, "
              f"{display.p_value(regression.get('QM_pval'))}"]

@@ -171,8 +171,8 @@ def subgroup_difference_text(sub: dict) -> str:
         return ""
     if isinstance(df, list):  # the cluster-robust HTZ F test of dependent effect sizes
         p_text = display.p_value(sub.get("Q_between_pval"))
-        return (f"Test for subgroup differences: F({display.degrees_of_freedom(df[0])}, "
-                f"{display.degrees_of_freedom(df[1])}) = {display.number(q)} ({p_text}; {sub.get('Q_between_test')})")
+        return (f"Test for subgroup differences: {display.f_statistic(df)} = {display.number(q)} "
+                f"({p_text}; {sub.get('Q_between_test')})")
     df = display.finite(df)
     i2 = max(0.0, (q - df) / q) * 100 if df is not None and q > 0 else 0.0
     df_text = f", df = {int(df)}" if df is not None else ""

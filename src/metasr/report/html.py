@@ -306,7 +306,7 @@ def subgroup_section(pooled: dict) -> dict | None:
              "tau2": number(lv.get("tau2"), 3), "I2": number(lv.get("I2"), 1)} for lv in levels]
     df = sub.get("Q_between_df")
     if isinstance(df, list):  # an F test: the cluster-robust HTZ test of dependent effect sizes
-        test = (f"F({dp.degrees_of_freedom(df[0])}, {dp.degrees_of_freedom(df[1])}) = {number(sub.get('Q_between'))} "
+        test = (f"{dp.f_statistic(df)} = {number(sub.get('Q_between'))} "
                 f"({sub.get('Q_between_test')}), {dp.p_value(sub.get('Q_between_pval'))}")
     else:
         test = f"Q = {number(sub.get('Q_between'))}, df = {df if df is not None else '–'}, " \
@@ -490,7 +490,7 @@ def meta_regression_section(pooled: dict) -> dict | None:
         rows.append(row)
     df = reg.get("QM_df") or [None, None]
     qm = number(reg.get("QM"))
-    omnibus = (f"F({dp.degrees_of_freedom(df[0])}, {dp.degrees_of_freedom(df[1])}) = {qm}" if t_test
+    omnibus = (f"{dp.f_statistic(df)} = {qm}" if t_test
                else f"QM = {qm}, df = {dp.degrees_of_freedom(df[0])}")
     if reg.get("robust"):
         omnibus += f" (HTZ, {reg['robust']})"
