@@ -252,12 +252,14 @@ def test_effect_sizes_left_out_of_a_meta_regression_name_the_moderator_they_lack
 
     case = next(c for c in DEPENDENT_REGRESSIONS if c["dataset"] == "assink2016")  # moderators year, deltype
     table = dependent_table(case)
+    table["es_id"] = [f"es{i}" for i in range(len(table))]
     table.loc[0, "year"] = ""
     table.loc[1, "deltype"] = ""
     settings = meta_regression_settings({"meta_regression": {"moderators": ["year", "deltype"],
                                                              "studies_per_coefficient": 2}})
     result = meta_regression_dependent(table, settings, "REML", {"method": "multilevel", "rho": 0.5})
     assert [o["reason"] for o in result["omitted"]] == ["no value of year", "no value of deltype"]
+    assert [o["effect_size"] for o in result["omitted"]] == ["es0", "es1"]  # their studies hold others
 
 
 def test_a_dependent_outcome_whose_studies_hold_one_effect_size_each_gets_the_univariate_meta_regression():

@@ -461,6 +461,12 @@ SMALL_STUDY_TEXT = {"egger": _egger_text, "begg": _begg_text, "trimfill": _trimf
                     "pet_peese": _pet_peese_text, "selmodel": _selmodel_text}
 
 
+def _omitted_text(omitted: dict) -> str:
+    """A row a meta-regression left out: its study, the effect size when the study has others, why."""
+    effect_size = f", {omitted['effect_size']}" if omitted.get("effect_size") else ""
+    return f"{omitted.get('study_id')}{effect_size} ({omitted.get('reason')})"
+
+
 def meta_regression_section(pooled: dict) -> dict | None:
     """The configured meta-regression: coefficients, the omnibus test, R2, the studies left out;
     or why it did not run. None when the outcome asks for none."""
@@ -471,7 +477,7 @@ def meta_regression_section(pooled: dict) -> dict | None:
     k_text = (f"{k} effect sizes in {reg['k_studies']} studies (three-level model)" if "k_studies" in reg
               else f"{k} stud{'y' if k == 1 else 'ies'}")
     head = {"formula": reg.get("formula", ""), "method": reg.get("method", ""), "k": k, "k_text": k_text,
-            "omitted": [f"{o.get('study_id')} ({o.get('reason')})" for o in reg.get("omitted") or []],
+            "omitted": [_omitted_text(o) for o in reg.get("omitted") or []],
             "fit_note": reg.get("fit_note", "")}
     if "skipped" in reg:
         return {**head, "run": False, "message": f"Meta-regression not run: {reg['skipped']}."}

@@ -19,6 +19,7 @@ from metasr.analysis_settings import (
     moderator_variables,
     sections_at,
 )
+from metasr.dependence import es_label
 from metasr.errors import InputError
 from metasr.stats import bias
 from metasr.stats.models import MetaFit
@@ -160,18 +161,23 @@ def meta_regression_section(table: pd.DataFrame, settings: dict, method: str, te
     return out
 
 
-def _rows_with_moderators(table: pd.DataFrame, mods: list, where: str = " in the studies sheet"
-                          ) -> tuple[pd.DataFrame, list[dict]]:
-    """(the rows with a value of every moderator, [{study_id, reason}] for the others)."""
+def _rows_with_moderators(table: pd.DataFrame, mods: list, where: str = " in the studies sheet",
+                          effect_sizes: bool = False) -> tuple[pd.DataFrame, list[dict]]:
+    """(the rows with a value of every moderator, [{study_id, reason}] for the others; with
+    `effect_sizes`, each also names the effect size when its study has others (`effect_size`:
+    comparison, time point, es_id), since the study itself may stay in the model)."""
     variables = moderator_variables(mods)
     missing = {}
     for variable in variables:
         column = table[variable] if variable in table.columns else pd.Series([""] * len(table), index=table.index)
         missing[variable] = (column.isna() | (column.astype(str).str.strip() == "")).to_numpy()
     blank = np.logical_or.reduce(list(missing.values())) if missing else np.zeros(len(table), dtype=bool)
-    omitted = [{"study_id": _sid(table, int(i)),
-                "reason": f"no value of {' / '.join(v for v in variables if missing[v][i])}{where}"}
-               for i in np.flatnonzero(blank)]
+    omitted = []
+    for i in np.flatnonzero(blank):
+        left_out = {"study_id": _sid(table, int(i)),
+                    "reason": f"no value of {' / '.join(v for v in variables if missing[v][i])}{where}"}
+        label = es_label(table.iloc[int(i)].to_dict()) if effect_sizes else ""
+        omitted.append({**left_out, "effect_size": label} if label else left_out)
     return table[~blank].reset_index(drop=True), omitted
 
 
@@ -201,7 +207,8 @@ def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, 
     if dep["method"] == "aggregate":
         return {**out, "skipped": "the meta-regression of aggregated effects is not run: with the multilevel or robust "
                                   "dependence setting it is the three-level model with the moderators"}
-    used, out["omitted"] = _rows_with_moderators(table, mods, "")  # a value may be an effect size's own
+    # a value may be an effect size's own, so no "in the studies sheet"
+    used, out["omitted"] = _rows_with_moderators(table, mods, "", effect_sizes=True)
     clusters = Clusters.from_labels(study_of(used))
     if clusters.n_clusters and clusters.sizes.max() == 1:
         return meta_regression_section(table, settings, method, "z", None, file)  # it lists the omitted itself
