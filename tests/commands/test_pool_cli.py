@@ -271,3 +271,18 @@ def test_by_the_failed_groups_summary_shows_a_key_with_control_characters_escape
     text = "g,yi,vi\na,0.1,0.1\na,0.3,0.2\nb\x1b]0;PWN\x07,0.2,0.1\n"  # synthetic: a hostile key with one study
     code, out, err = run(capsys, write(tmp_path, text), "--measure", "GEN", "--method", "REML", "--by", "g")
     assert code == 1 and "g = b\\x1b]0;PWN\\x07: 1 usable study" in err and "\x1b" not in err
+
+
+def test_mantel_haenszel_and_peto_get_leave_one_out_and_cumulative_refits_of_their_own_method(capsys, tmp_path):
+    cases = json.loads((FIXTURES.parent / "table_sensitivity" / "expected.json").read_text())["cases"]
+    for case in (c for c in cases if c["id"] in ("nielweise2007_mh_or", "bcg_peto_or")):
+        path = tmp_path / f"{case['id']}.csv"
+        rows = zip(case["ai"], case["bi"], case["ci"], case["di"], case["cumulative"]["order"], strict=True)
+        path.write_text("ai,bi,ci,di,year\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+        code, out, _ = run(capsys, path, "--measure", "OR", "--method", case["method"], "--order", "year")
+        result = json.loads(out)
+        assert code == 0 and "influence" not in result and "egger" not in result
+        for analysis in ("leave1out", "cumulative"):
+            got, want = result[analysis]["estimate"], case[analysis]["estimate"]
+            assert [g is None for g in got] == [w is None for w in want]
+            assert np.allclose([g for g in got if g is not None], [w for w in want if w is not None], rtol=1e-9)

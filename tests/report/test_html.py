@@ -384,9 +384,13 @@ def test_mantel_haenszel_outcomes_show_their_own_tests_as_metafor_prints_them():
     rows = dict(html.model_table(pool_outcome(table, "OR", "MH")))
     assert rows["Cochran-Mantel-Haenszel test"] == "CMH = 135.69, df = 1, P < 0.0001"  # metafor: 135.6889
     assert rows["Tarone's test for heterogeneity"] == "X² = 171.76, df = 12, P < 0.0001"  # metafor: 171.7567
+    assert "Common-effect estimate (inverse variance) [95% CI]" in rows  # beside the MH one
     for measure, method in (("RR", "MH"), ("OR", "PETO"), ("OR", "REML")):  # metafor has none for these
         rows = dict(html.model_table(pool_outcome(table, measure, method)))
         assert not {"Cochran-Mantel-Haenszel test", "Tarone's test for heterogeneity"} & set(rows)
+        common = "Common-effect estimate (inverse variance) [95% CI]" if method != "REML" else \
+            "Common-effect estimate [95% CI]"
+        assert common in rows
 
 
 def test_a_cluster_robust_test_with_few_degrees_of_freedom_is_flagged():

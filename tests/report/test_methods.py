@@ -149,6 +149,9 @@ def test_mantel_haenszel_tests_are_named_for_the_outcomes_that_have_them(review_
     text = methods_paragraph(review_config, [odds, risks], SOFTWARE)
     assert "For TB (OR), the Cochran-Mantel-Haenszel test (with continuity correction) and Tarone's" in text
     assert "TB (RR), the" not in text and "test of the rate ratio" not in text
+    # their leave-one-out refits are Mantel-Haenszel fits, without influence diagnostics
+    assert "Leave-one-out analyses were run for TB (OR) and TB (RR), each refitted with the outcome's own " \
+           "model." in text and "influence" not in text
 
 
 def test_subgroups_of_dependent_effect_sizes_are_named_as_the_three_level_model_compares_them(review_config):

@@ -310,3 +310,30 @@ def test_a_table_of_another_shape_than_its_header_is_refused(tmp_path, text, rul
     with pytest.raises(InputError) as err:
         read_study_table(str(path))
     assert [(p.rule, p.row) for p in err.value.problems] == [(rule, row) for row in rows]
+
+
+TABLE_SENSITIVITY = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "table_sensitivity"
+                                / "expected.json").read_text())["cases"]
+
+
+def table_sensitivity_input(case: dict) -> pd.DataFrame:
+    """The case's tables as an extraction table, `year` holding cumul()'s order."""
+    cells = ("x1i", "t1i", "x2i", "t2i") if case["measure"] == "IRR" else ("ai", "bi", "ci", "di")
+    table = pd.DataFrame({cell: case[cell] for cell in cells})
+    table.insert(0, "study_id", [f"S{i:02d}" for i in range(len(table))])
+    return table.assign(usable=True, year=case["cumulative"]["order"])
+
+
+@pytest.mark.parametrize("case", TABLE_SENSITIVITY, ids=[c["id"] for c in TABLE_SENSITIVITY])
+def test_mantel_haenszel_and_peto_sensitivity_refits_their_own_method_as_metafor(case):
+    options = Options(to=case["options"]["to"]) if case["options"] else None
+    result = pool_outcome(table_sensitivity_input(case), case["measure"], case["method"], options=options)
+    assert math.isclose(result["model"]["estimate"], case["estimate"], rel_tol=1e-10)
+    sens = result["sensitivity"]
+    assert "influence" not in sens  # metafor has influence diagnostics for inverse-variance models only
+    for analysis in ("leave1out", "cumulative"):
+        for key in ("estimate", "se", "pval", "ci_lb", "ci_ub", "Q", "I2"):
+            got, want = sens[analysis][key], case[analysis][key]
+            assert [g is None for g in got] == [w is None for w in want], (analysis, key)
+            assert np.allclose([g for g in got if g is not None], [w for w in want if w is not None],
+                               rtol=1e-9, atol=1e-12), (analysis, key)

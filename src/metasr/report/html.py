@@ -254,7 +254,9 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
     ]
     ce = pooled.get("common_effect") or {}
     if ce:
-        rows.append(("Common-effect estimate [95% CI]",
+        # beside a Mantel-Haenszel or Peto estimate (also common-effect), say which this one is
+        kind = " (inverse variance)" if pooled.get("method") in measures.table_methods() else ""
+        rows.append((f"Common-effect estimate{kind} [95% CI]",
                      estimate_text(ce.get("estimate"), ce.get("ci_lb"), ce.get("ci_ub"), display)))
     if not display.identity or display.percent:
         harmonic_means = "".join(f"; {k} = {v:.4g} (harmonic mean)" for k, v in display.args)

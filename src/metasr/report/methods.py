@@ -259,8 +259,14 @@ def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
                    "studies (Cochrane Handbook 13.3.5.4).")
     leave1out = [p for p in done if (p.get("sensitivity") or {}).get("leave1out")]
     cumulative = [p for p in done if "estimate" in ((p.get("sensitivity") or {}).get("cumulative") or {})]
-    if leave1out:
-        out.append(f"Sensitivity analyses (leave-one-out and influence diagnostics) were run for {_labels(leave1out)}.")
+    with_influence = [p for p in leave1out if p["sensitivity"].get("influence")]
+    alone = [p for p in leave1out if not p["sensitivity"].get("influence")]
+    if with_influence:
+        out.append("Sensitivity analyses (leave-one-out and influence diagnostics) were run for "
+                   f"{_labels(with_influence)}.")
+    if alone:  # Mantel-Haenszel, Peto and dependent outcomes: refits of their own model
+        out.append(f"Leave-one-out analyses were run for {_labels(alone)}, each refitted with the outcome's "
+                   "own model.")
     if cumulative:
         orders = sorted({str(p["sensitivity"]["cumulative"].get("order_by") or "year") for p in cumulative})
         out.append(f"Cumulative meta-analyses (by {_join(orders)}) were run for {_labels(cumulative)}.")

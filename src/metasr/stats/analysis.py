@@ -254,13 +254,32 @@ def _analyse_overall(table, measure, method, test, order, file, display, modelli
         result["transformed"] = transformed(result, display)
         return result
     result = model_dict(fit)
+    ordering = _order_values(table, order, file) if order else None
     if isinstance(fit, MetaFit):
-        ordering = _order_values(table, order, file) if order else None
         result.update(optional_sections(fit, small_study_min_k, ordering, order))
+    else:
+        result.update(_table_sections(table, measure, method, test, file, small_study_min_k, ordering, order))
     design = lambda formula: design_matrix(table, formula, file, rows=_rows(table))  # noqa: E731
     result.update(_modelling_sections(fit, table, modelling, file, design))
     result["transformed"] = transformed(result, display)
     return result
+
+
+def _table_sections(table: pd.DataFrame, measure: str, method: str, test: str, file, small_study_min_k: int,
+                    ordering=None, order_by: str | None = None) -> dict:
+    """A Mantel-Haenszel or Peto fit's leave-one-out and (given an ordering) cumulative analyses,
+    refitted with its own method, when k allows (analysis_settings.sections_at). Its small-study
+    tests would be the inverse-variance model's, so `metasr pool` leaves them to that model."""
+    from metasr.stats import sensitivity
+
+    runs = sections_at(len(table), small_study_min_k, ordering is not None)
+    refit = _table_refit(table, measure, method, test, file)
+    out = {}
+    if runs["sensitivity"]:
+        out["leave1out"] = sensitivity.table_leave_one_out(refit, len(table))
+    if ordering is not None and (runs["sensitivity"] or runs["cumulative"]):
+        out["cumulative"] = sensitivity.table_cumulative(refit, len(table), ordering, order_by=order_by)
+    return out
 
 
 def _continuity(entries: list[dict], table: pd.DataFrame, measure: str, options) -> list[dict]:
@@ -363,7 +382,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     check_k(k, method, test, 1, file, what="")
     fit = fit_table(table, measure, method, test, file)
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
-    iv_fit = fit if isinstance(fit, MetaFit) else common  # MH/Peto: bias and sensitivity on the IV model
+    iv_fit = fit if isinstance(fit, MetaFit) else common  # MH/Peto: small-study tests on the IV model
     weights = fit.weights  # Mantel-Haenszel/Peto fits carry their own
     model = model_dict(fit)
     out.update(status="pooled", status_message="", studies=_continuity(_study_entries(table, weights), table,
@@ -382,10 +401,11 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         assert isinstance(entries, list)
         out["subgroups"] = _outcome_subgroups(table, subgroup, method, test, measure, entries)
     runs = sections_at(k, small_study["min_k"], bool(order_by))
+    refit = None if isinstance(fit, MetaFit) else _table_refit(table, measure, method, test, file)
     if runs["sensitivity"]:
-        out["sensitivity"] = _outcome_sensitivity(iv_fit, table, order_by, file)
+        out["sensitivity"] = _outcome_sensitivity(fit, table, order_by, file, refit)
     elif runs["cumulative"]:
-        out["sensitivity"] = {"cumulative": _outcome_cumulative(iv_fit, table, order_by, file)}
+        out["sensitivity"] = {"cumulative": _outcome_cumulative(fit, table, order_by, file, refit)}
     return _ordered(json_safe(out))
 
 
@@ -483,25 +503,46 @@ def _order_skip_reason(table: pd.DataFrame, order_by: str | None) -> str:
             f"order to add them in; give every study a {order_by}")
 
 
-def _outcome_cumulative(fit: MetaFit, table: pd.DataFrame, order_by: str, file) -> dict:
+def _table_refit(table: pd.DataFrame, measure: str, method: str, test: str, file):
+    """Refits of a Mantel-Haenszel or Peto fit on some of its tables, for its leave-one-out and
+    cumulative analyses: their to_dict, or None where the pooled ratio is undefined on them (the
+    rows were checked when the whole table was fitted, so that is the only problem left)."""
+    def refit(rows: np.ndarray) -> dict | None:
+        try:
+            return fit_table(table.iloc[rows], measure, method, test, file).to_dict()
+        except InputError:
+            return None
+
+    return refit
+
+
+def _outcome_cumulative(fit, table: pd.DataFrame, order_by: str, file, refit=None) -> dict:
+    """The cumulative analysis by `order_by` (`refit`: a Mantel-Haenszel or Peto fit's, _table_refit),
+    or the reason it was not run."""
     from metasr.stats import sensitivity
 
     try:
         ordering = _order_values(table, order_by, file)
     except InputError:
         return {"order_by": order_by, "skipped": _order_skip_reason(table, order_by)}
-    return sensitivity.cumulative(fit, ordering, order_by=order_by)
+    if refit is not None:
+        return sensitivity.table_cumulative(refit, len(table), ordering, order_by=order_by)
+    with np.errstate(divide="ignore", invalid="ignore"):  # as sensitivity_dict: metafor's NaN, no warnings
+        return sensitivity.cumulative(fit, ordering, order_by=order_by)
 
 
-def _outcome_sensitivity(fit: MetaFit, table: pd.DataFrame, order_by: str | None, file) -> dict:
-    """Leave-one-out and influence; cumulative by `order_by`, or the reason it was not run."""
-    try:
-        ordering = _order_values(table, order_by, file) if order_by else None
-    except InputError:
+def _outcome_sensitivity(fit, table: pd.DataFrame, order_by: str | None, file, refit=None) -> dict:
+    """Leave-one-out, with influence for an inverse-variance fit (`refit`: a Mantel-Haenszel or
+    Peto fit's refits, _table_refit); cumulative by `order_by`, or the reason it was not run."""
+    from metasr.stats import sensitivity
+
+    if refit is not None:
+        result = {"leave1out": sensitivity.table_leave_one_out(refit, len(table))}
+    else:
         result = sensitivity_dict(fit)
-        result["cumulative"] = {"order_by": order_by, "skipped": _order_skip_reason(table, order_by)}
-        return result
-    return sensitivity_dict(fit, ordering, order_by if ordering is not None else None)
+    if order_by:
+        result["cumulative"] = _outcome_cumulative(fit, table, order_by, file, refit)
+    return result
 
 
 _KEY_ORDER = ("outcome", "label", "measure", "method", "test", "dependence", "status", "status_message", "k",

@@ -1,7 +1,11 @@
 """Sensitivity analyses of an intercept-only model: leave-one-out, influence diagnostics,
 cumulative meta-analysis, as metafor 3.8-1's `leave1out`, `influence` and `cumul` compute them.
 
-Every refit uses the fit's own method and test. A refit on one study is metafor's k = 1 model
+Mantel-Haenszel and Peto fits get leave-one-out and cumulative analyses refitted with their own
+method (`table_leave_one_out`, `table_cumulative`, as metafor's for rma.mh and rma.peto); metafor
+has no influence diagnostics for them.
+
+Every refit of an inverse-variance fit uses the fit's own method and test. A refit on one study is metafor's k = 1 model
 (tau2 = 0, z test). The k refits of each analysis run together on the batch path
 (`metasr.stats.batch`, the engine's fit_many on k rows), two orders of magnitude faster than k
 separate fits. Keys follow the reference `expected.json` (dots become underscores:
@@ -12,6 +16,7 @@ which studies were added, given by `study_index`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,6 +159,38 @@ def cumulative(fit: MetaFit, order, order_by: str | None = None, fits: Refits | 
         "tau2": f.tau2.tolist(),
         "I2": f.I2.tolist(),
     }
+
+
+# ---------------------------------------------------------------- Mantel-Haenszel and Peto fits
+
+TABLE_KEYS = ("estimate", "se", "pval", "ci_lb", "ci_ub", "Q", "I2")
+
+
+def table_leave_one_out(refit: Callable[[np.ndarray], dict | None], k: int) -> dict:
+    """metafor's leave1out() of a Mantel-Haenszel or Peto fit of k tables: `refit(rows)` fits the
+    tables at those positions (their to_dict) or gives None where the pooled ratio is undefined
+    (metafor's NA). There is no tau2, and no influence diagnostics: metafor defines those for
+    inverse-variance models only."""
+    return _table_columns([refit(np.delete(np.arange(k), i)) for i in range(k)], [k - 1] * k)
+
+
+def table_cumulative(refit: Callable[[np.ndarray], dict | None], k: int, order,
+                     order_by: str | None = None) -> dict:
+    """metafor's cumul() of a Mantel-Haenszel or Peto fit: the fits on the first 1, 2, .., k tables
+    sorted by `order` (ties in input order), `refit` as for table_leave_one_out."""
+    if len(order) != k:
+        raise InputError(f"the ordering variable has {len(order)} values for {k} studies")
+    idx = _sort_order(order)
+    return {"order_by": order_by, "study_index": idx.tolist(),
+            **_table_columns([refit(idx[:j + 1]) for j in range(k)], list(range(1, k + 1)))}
+
+
+def _table_columns(fits: list[dict | None], n_tables: list[int]) -> dict:
+    out = {key: [None if f is None else f[key] for f in fits] for key in TABLE_KEYS}
+    for i, n in enumerate(n_tables):
+        if fits[i] is None and n == 1:  # Q of one table is 0 on 0 df whatever its ratio (as metafor's)
+            out["Q"][i], out["I2"][i] = 0.0, 0.0
+    return out
 
 
 def baujat(fit: MetaFit) -> dict:
