@@ -136,7 +136,7 @@ def test_studies_without_a_moderator_value_are_left_out_and_listed():
     settings = meta_regression_settings({"meta_regression": {"moderators": ["ablat"], "studies_per_coefficient": 5}})
     out = pool_outcome(table, "RR", "REML", "z", meta_regression=settings)["meta_regression"]
     assert out["k"] == 11 and [o["study_id"] for o in out["omitted"]] == ["S02", "S05"]
-    assert out["omitted"][0]["reason"] == "no value of ablat in the studies sheet"
+    assert out["omitted"][0]["reason"] == "no value of ablat"  # a moderator may be in either sheet
     assert "S02" not in out["study_ids"] and len(out["yi"]) == len(out["weights"]) == 11
 
 
@@ -272,5 +272,4 @@ def test_a_dependent_outcome_whose_studies_hold_one_effect_size_each_gets_the_un
                                                              "studies_per_coefficient": 2}})
     result = meta_regression_dependent(table, settings, "REML", {"method": "multilevel", "rho": 0.5})
     assert "model" not in result and result["k"] == len(table) - 1
-    assert result["omitted"] == [{"study_id": table["study_id"][0], "reason": "no value of difficulty in the studies "
-                                                                              "sheet"}]
+    assert result["omitted"] == [{"study_id": table["study_id"][0], "reason": "no value of difficulty"}]

@@ -161,8 +161,8 @@ def meta_regression_section(table: pd.DataFrame, settings: dict, method: str, te
     return out
 
 
-def _rows_with_moderators(table: pd.DataFrame, mods: list, where: str = " in the studies sheet",
-                          effect_sizes: bool = False) -> tuple[pd.DataFrame, list[dict]]:
+def _rows_with_moderators(table: pd.DataFrame, mods: list, effect_sizes: bool = False
+                          ) -> tuple[pd.DataFrame, list[dict]]:
     """(the rows with a value of every moderator, [{study_id, reason}] for the others; with
     `effect_sizes`, each also names the effect size when its study has others (`effect_size`:
     comparison, time point, es_id), since the study itself may stay in the model)."""
@@ -175,7 +175,7 @@ def _rows_with_moderators(table: pd.DataFrame, mods: list, where: str = " in the
     omitted = []
     for i in np.flatnonzero(blank):
         left_out = {"study_id": _sid(table, int(i)),
-                    "reason": f"no value of {' / '.join(v for v in variables if missing[v][i])}{where}"}
+                    "reason": f"no value of {' / '.join(v for v in variables if missing[v][i])}"}
         label = es_label(table.iloc[int(i)].to_dict()) if effect_sizes else ""
         omitted.append({**left_out, "effect_size": label} if label else left_out)
     return table[~blank].reset_index(drop=True), omitted
@@ -207,8 +207,7 @@ def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, 
     if dep["method"] == "aggregate":
         return {**out, "skipped": "the meta-regression of aggregated effects is not run: with the multilevel or robust "
                                   "dependence setting it is the three-level model with the moderators"}
-    # a value may be an effect size's own, so no "in the studies sheet"
-    used, out["omitted"] = _rows_with_moderators(table, mods, "", effect_sizes=True)
+    used, out["omitted"] = _rows_with_moderators(table, mods, effect_sizes=True)
     clusters = Clusters.from_labels(study_of(used))
     if clusters.n_clusters and clusters.sizes.max() == 1:
         return meta_regression_section(table, settings, method, "z", None, file)  # it lists the omitted itself
