@@ -266,8 +266,9 @@ def test_meta_regression_moderators_are_studies_sheet_columns(default_review_cop
     config["outcomes"]["edss"]["meta_regression"] = {"moderators": ["year", "dose"]}
     problems = errors(validate_review(config, root))
     missing = [p for p in problems if p.rule == "moderator-column"]
-    assert [(p.column, p.row) for p in missing] == [("dose", 1)]
-    assert "outcomes.edss.meta_regression.moderators" in missing[0].message
+    # the config's name is wrong, or a sheet lacks the column: the problem is where the name is given
+    assert [(p.value, p.key, p.row) for p in missing] == [("dose", "outcomes.edss.meta_regression.moderators", None)]
+    assert missing[0].file.endswith("config.yaml") and "studies.csv" in missing[0].message
     ext = root / "data/extraction"
     studies = helpers.read_rows(ext / "studies.csv")
     for i, row in enumerate(studies):
@@ -278,6 +279,22 @@ def test_meta_regression_moderators_are_studies_sheet_columns(default_review_cop
     assert {p.rule for p in errors(validate_review(config, root))} == {"known-column"}
 
 
+def test_a_misspelt_moderator_is_the_configs_problem_with_the_sheet_column_it_may_mean(default_review_copy,
+                                                                                      helpers):
+    root, config = default_review_copy
+    ext = root / "data/extraction"
+    rows = helpers.read_rows(ext / "outcomes/edss.csv")
+    for i, row in enumerate(rows):
+        row["meanage"] = str(40 + i)  # SYNTHETIC: each effect size's own value
+    helpers.write_sheet(ext / "outcomes/edss.csv", list(rows[0]), rows)
+    config["outcomes"]["edss"]["meta_regression"] = {"moderators": ["meanag"]}
+    problems = errors(validate_review(config, root))
+    moderator = next(p for p in problems if p.rule == "moderator-column")
+    assert moderator.file.endswith("config.yaml") and moderator.hint.startswith("did you mean 'meanage'?")
+    unknown = next(p for p in problems if p.rule == "known-column")  # the sheet's column the config does not name
+    assert unknown.column == "meanage" and "outcomes.edss.subgroup or .meta_regression.moderators" in unknown.hint
+
+
 def test_a_subgroup_column_is_a_column_of_the_studies_or_the_outcome_sheet(default_review_copy, helpers):
     """`outcomes.<id>.subgroup` and a non-default `order_by` name a studies.csv column (or a sheet
     column that reaches the effect table); a name that is neither stops the run at validation."""
@@ -285,9 +302,9 @@ def test_a_subgroup_column_is_a_column_of_the_studies_or_the_outcome_sheet(defau
     config["outcomes"]["edss"]["subgroup"] = "no_such_column"
     config["outcomes"]["edss"]["order_by"] = "no_such_order"
     missing = [p for p in errors(validate_review(config, root)) if p.rule == "analysis-column"]
-    assert [(p.column, p.key, p.row) for p in missing] == [
-        ("no_such_column", "outcomes.edss.subgroup", 1), ("no_such_order", "outcomes.edss.order_by", 1)]
-    assert missing[0].file.endswith("studies.csv") and "add a column 'no_such_column'" in missing[0].hint
+    assert [(p.value, p.key, p.row) for p in missing] == [
+        ("no_such_column", "outcomes.edss.subgroup", None), ("no_such_order", "outcomes.edss.order_by", None)]
+    assert missing[0].file.endswith("config.yaml") and "add a column 'no_such_column'" in missing[0].hint
     config["outcomes"]["edss"].update(subgroup="comparison", order_by="year")  # a sheet column, the default
     assert errors(validate_review(config, root)) == []
 
@@ -428,7 +445,7 @@ def test_an_outcome_sheet_may_hold_the_columns_its_effect_sizes_are_analysed_by(
         ("subgroup-value", 2, "scale_version", "edss.csv")]
     config["outcomes"]["edss"].update(subgroup=None, meta_regression={"moderators": ["dose"]})
     missing = [p for p in errors(validate_review(config, root)) if p.rule == "moderator-column"]
-    assert [p.column for p in missing] == ["dose"] and "nor of the outcome sheet" in missing[0].message
+    assert [p.value for p in missing] == ["dose"] and "nor of the outcome sheet" in missing[0].message
 
 
 def test_a_review_declares_its_own_studies_sheet_columns(default_review_copy):

@@ -55,6 +55,7 @@ def validate_review(config: dict, root: Path, converted: dict | None = None) -> 
     """
     root = Path(root)
     ext = extraction_settings(config)
+    config_file = _config_file(root)
     problems: list[Problem] = []
     studies_sheet = _read(shown_path(root, ext["studies"]), problems)
     moderators = moderator_columns(config)
@@ -80,12 +81,15 @@ def validate_review(config: dict, root: Path, converted: dict | None = None) -> 
             continue
         characteristics = sheet_columns(outcomes[outcome_id] or {})
         sheet_problems, rows = check_outcome_rows(sheet, studies, characteristics)
-        problems += sheet_problems
+        problems += [replace(p, hint=f"{p.hint}; or, if each effect size's value of it is a subgroup or moderator of "
+                                     f"this outcome, name it in {config_file} (outcomes.{outcome_id}.subgroup or "
+                                     ".meta_regression.moderators)") if p.rule == "known-column" else p
+                     for p in sheet_problems]
         if studies_sheet:
             problems += analysis_column_problems(outcome_id, analysis_columns(config).get(outcome_id, {}),
-                                                 studies_sheet, sheet)
+                                                 studies_sheet, sheet, config_file)
             problems += moderator_problems(outcome_moderators(outcome_id, outcomes[outcome_id] or {}), studies_sheet,
-                                           sheet)
+                                           sheet, config_file)
         if not any(p.severity == "error" for p in sheet_problems):
             effect_problems, rows_converted = _effect_problems(outcome_id, outcomes[outcome_id] or {}, ext, rows,
                                                                path)
@@ -200,14 +204,31 @@ def outcome_moderators(outcome_id: str, outcome: dict) -> dict[str, str]:
                          f"outcomes.{outcome_id}.meta_regression.moderators")
 
 
-def moderator_problems(moderators: dict[str, str], studies_sheet: Sheet, outcome_sheet: Sheet) -> list[Problem]:
+def _config_file(root: Path) -> str:
+    """The review's config file as problems name it (the one folder.find_review reads)."""
+    from metasr.folder import CONFIG_NAMES
+
+    return str(next((shown_path(root, name) for name in CONFIG_NAMES if (root / name).is_file()), "config.yaml"))
+
+
+def _did_you_mean(column: str, *sheets: Sheet) -> str:
+    """ "did you mean 'x'? " for a sheet column close to a name the config gives, else "". """
+    import difflib
+
+    close = difflib.get_close_matches(column, [c for sheet in sheets for c in sheet.header], n=1, cutoff=0.75)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def moderator_problems(moderators: dict[str, str], studies_sheet: Sheet, outcome_sheet: Sheet,
+                       config_file: str = "config.yaml") -> list[Problem]:
     """A moderator is a column of the studies sheet (a study characteristic) or of the outcome's
-    sheet (a characteristic of each effect size)."""
-    return [Problem(message=f"meta-regression moderator '{column}' ({key}) is neither a column of the studies "
-                            f"sheet nor of the outcome sheet {outcome_sheet.path}",
-                    file=studies_sheet.path, row=1, column=column, value=column, rule="moderator-column",
-                    hint=f"add a column '{column}' to the studies sheet with each study's value (or to the outcome "
-                         "sheet with each effect size's value), or correct the moderator's name in the config")
+    sheet (a characteristic of each effect size); one that is neither is the config's problem."""
+    return [Problem(message=f"meta-regression moderator '{column}' is neither a column of the studies sheet "
+                            f"{studies_sheet.path} nor of the outcome sheet {outcome_sheet.path}",
+                    file=config_file, key=key, value=column, rule="moderator-column",
+                    hint=f"{_did_you_mean(column, studies_sheet, outcome_sheet)}correct the moderator's name in "
+                         f"the config, or add a column '{column}' to the studies sheet with each study's value (or "
+                         "to the outcome sheet with each effect size's value)")
             for column, key in moderators.items()
             if column not in studies_sheet.header and column not in outcome_sheet.header]
 
@@ -227,7 +248,7 @@ def analysis_columns(config: dict) -> dict[str, dict[str, str]]:
 
 
 def analysis_column_problems(outcome_id: str, columns: dict[str, str], studies_sheet: Sheet,
-                             outcome_sheet: Sheet) -> list[Problem]:
+                             outcome_sheet: Sheet, config_file: str = "config.yaml") -> list[Problem]:
     """A column an outcome analyses by (subgroup, order_by) is a column of the studies sheet or one
     of the outcome sheet's columns that reach the effect table; every study of the outcome has a
     subgroup (a study without one would be left out of the comparison)."""
@@ -237,11 +258,12 @@ def analysis_column_problems(outcome_id: str, columns: dict[str, str], studies_s
         if column in studies_sheet.header or column in carried:
             continue
         problems.append(Problem(
-            message=f"the {COLUMN_SETTINGS[key]} column '{column}' is neither a column of the studies sheet nor "
-                    f"of the outcome sheet {outcome_sheet.path}", file=studies_sheet.path, row=1, column=column,
+            message=f"the {COLUMN_SETTINGS[key]} column '{column}' is neither a column of the studies sheet "
+                    f"{studies_sheet.path} nor of the outcome sheet {outcome_sheet.path}", file=config_file,
             key=f"outcomes.{outcome_id}.{key}", value=column, rule="analysis-column",
-            hint=f"add a column '{column}' to the studies sheet with each study's value, or set the outcome's "
-                 f"{key} in the config to a column the studies sheet has (e.g. design, country)"))
+            hint=f"{_did_you_mean(column, studies_sheet, outcome_sheet)}set the outcome's {key} in the config to a "
+                 f"column the studies sheet has (e.g. design, country), or add a column '{column}' to the studies "
+                 "sheet with each study's value"))
     subgroup = columns.get("subgroup")
     if subgroup and subgroup in carried and subgroup not in PROVENANCE_COLUMNS:  # each effect size's own
         problems += [Problem(message=f"this effect size has no '{subgroup}', the subgroup of outcome '{outcome_id}'",
