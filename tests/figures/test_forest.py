@@ -358,3 +358,13 @@ def test_negative_row_sum_weights_of_correlated_effect_sizes_are_drawn_and_expla
     text = svg_text(pooled, tmp_path, png=False)
     assert "Delinquency" in text and "a share can be negative" in text
     assert forest.marker_size(min(weights), max(weights)) == forest.marker_size(0.0, max(weights))
+
+
+def test_the_scale_note_says_which_rows_use_the_harmonic_mean():
+    from metasr import measures
+    from metasr.figures.forest import scale_note
+
+    note = scale_note(measures.Display("PFT", "ipft_hm", (("ni", 12.59),)))
+    assert "ni = 12.59 (harmonic mean) for the pooled results; each study's row with its own ni." in note
+    ratio = measures.Display("RR", "exp")
+    assert scale_note(ratio) == f"Effects shown as {ratio.scale_text}."

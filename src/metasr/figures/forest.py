@@ -294,8 +294,12 @@ def study_footnotes(studies: list[dict]) -> list[str]:
 
 def scale_note(disp: measures.Display) -> str:
     """The footnote that says what the numbers shown are and how they were analysed."""
+    if not disp.args:
+        return f"Effects shown as {disp.scale_text}."
     args = "".join(f", {name} = {value:.4g} (harmonic mean)" for name, value in disp.args)
-    return f"Effects shown as {disp.scale_text}{args}."
+    names = " and ".join(name for name, _ in disp.args)
+    # a study's row is back-transformed with its own ni (measures.Display.for_study)
+    return f"Effects shown as {disp.scale_text}{args} for the pooled results; each study's row with its own {names}."
 
 
 def axis_limits(rows: list[Row], disp: measures.Display) -> tuple[float, float]:
