@@ -134,8 +134,14 @@ def test_subgroup_analyses_and_meta_regressions_are_named_where_they_ran(review_
             "permutation test (100 random permutations).") in text
     one_level = pool_outcome(table.assign(alloc="random"), "RR", "REML", outcome="tb", label="TB", subgroup="alloc")
     assert one_level["subgroups"].get("skipped")
-    assert "Subgroup" not in methods_paragraph(review_config, [one_level], SOFTWARE)
+    text = methods_paragraph(review_config, [one_level], SOFTWARE)  # planned, so said, with its reason
+    assert "Subgroup analyses" not in text
+    assert f"Planned but not run: the subgroup analysis by alloc for TB ({one_level['subgroups']['skipped']})." in text
     assert "meta-regression" not in methods_paragraph(review_config, [by_alloc], SOFTWARE)
+    constant = pool_outcome(table.assign(ablat="40"), "RR", "REML", outcome="tb", label="TB",
+                            meta_regression=regression)
+    assert "Planned but not run: the meta-regression on ablat for TB (moderator term 'ablat' is constant" in \
+        methods_paragraph(review_config, [constant], SOFTWARE)
 
 
 def test_mantel_haenszel_tests_are_named_for_the_outcomes_that_have_them(review_config):

@@ -275,7 +275,8 @@ def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
 
 def moderator_sentences(pooled: list[dict]) -> list[str]:
     """The subgroup analyses and meta-regressions that ran, per outcome (the pooled results'
-    `subgroups` and `meta_regression`); those that did not run are said in the results."""
+    `subgroups` and `meta_regression`), and those of pooled outcomes that were planned (configured)
+    but not run, with the reason (a protocol's analysis is not dropped without a word)."""
     done = [p for p in pooled if p.get("status") == "pooled"]
     out = []
     by_variable: dict[str, list[dict]] = {}
@@ -319,7 +320,21 @@ def moderator_sentences(pooled: list[dict]) -> list[str]:
                      f"; P values were also obtained by a permutation test ({perm.get('permutations')} "
                      "random permutations)")
         out.append(text + ".")
-    return out
+    return out + not_run_sentences(done)
+
+
+def not_run_sentences(done: list[dict]) -> list[str]:
+    """The configured subgroup analyses and meta-regressions of pooled outcomes that did not run."""
+    planned = []
+    for p in done:
+        sub, reg = p.get("subgroups") or {}, p.get("meta_regression") or {}
+        if sub.get("skipped"):
+            planned.append(f"the subgroup analysis by {sub.get('variable')} for {_labels([p])} ({sub['skipped']})")
+        if reg.get("skipped"):
+            planned.append(f"the meta-regression on {reg.get('formula')} for {_labels([p])} ({reg['skipped']})")
+    if not planned:
+        return []
+    return [f"Planned but not run: {'; '.join(planned)}."]
 
 
 def reporting_sentences(pooled: list[dict], narrative_rows: int) -> list[str]:
