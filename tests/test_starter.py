@@ -186,6 +186,25 @@ def test_sheet_columns_of_the_table_are_carried_over(tmp_path):
         ("drug vs placebo", "12 weeks", "men", "points", "Table 3")
 
 
+def test_study_descriptors_of_the_table_go_to_the_studies_sheet(tmp_path):
+    """A table's design, country, ... describe its studies (GRADE starts from design): one value per
+    study in the studies sheet; a study with two is a problem unless the column describes each
+    effect size (--subgroup, --moderators). SYNTHETIC rows."""
+    text = "study,es_id,design,country,yi,vi\nA,1,cohort,Norway,0.1,0.01\nA,2,cohort,,0.3,0.02\nB,1,RCT,Chile,0.2,0.02\n"
+    init_from_table(tmp_path / "r", write(tmp_path / "t.csv", text), "GEN")
+    studies = {r["study_id"]: r for r in rows_of(tmp_path / "r/data/extraction/studies.csv")}
+    assert [(s["design"], s["country"]) for s in studies.values()] == [("cohort", "Norway"), ("RCT", "Chile")]
+    assert "design" not in rows_of(tmp_path / "r/data/extraction/outcomes/outcome.csv")[0]
+    mixed = write(tmp_path / "m.csv", text.replace("A,2,cohort", "A,2,case-control"))
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "s", mixed, "GEN")
+    [problem] = info.value.problems
+    assert (problem.rule, problem.row, problem.column, problem.value) == \
+        ("one-value-per-study", 3, "design", "cohort, case-control")
+    init_from_table(tmp_path / "u", mixed, "GEN", subgroup="design")  # each effect size's own design
+    assert {r["design"] for r in rows_of(tmp_path / "u/data/extraction/studies.csv")} == {"", "RCT"}
+
+
 def test_single_group_tables_take_es_id_but_not_shared_group(tmp_path):
     init_from_table(tmp_path / "r", write(tmp_path / "t.csv", "study,es_id,ri,ni\nA,x,0.3,40\nA,y,0.2,40\n"),
                     "ZCOR")

@@ -43,6 +43,7 @@ from metasr.resources import RESOURCES
 from metasr.table_layouts import (
     ROW_COLUMNS,
     STUDY_COLUMN_NAMES,
+    STUDY_DESCRIPTOR_COLUMNS,
     TABLE_FORMS,
     accepted_columns,
     effect_columns,
@@ -202,6 +203,7 @@ class TableImport:
 
     studies: dict[str, dict] = field(default_factory=dict)
     rows: dict[str, list[dict]] = field(default_factory=dict)
+    descriptors: dict[int, dict[str, str]] = field(default_factory=dict)  # table row -> its study's descriptors
     dependent: dict[str, list[str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -346,6 +348,7 @@ def read_study_table(path: str | Path, measure: str, characteristics: Sequence[s
     if [p for p in result.problems if p.severity == "error"]:
         raise InputError(result.problems)
     _name_studies(result, lines, years, str(path))
+    result.problems += _study_descriptors(result, str(path), characteristics)
     result.problems += _indistinct_rows(result, str(path), characteristics)
     if [p for p in result.problems if p.severity == "error"]:
         raise InputError(result.problems)
@@ -387,6 +390,7 @@ def _import_row(row: dict, line: int, study_column: str, columns: set[str], meas
                      source_location=f"{name} row {line}",
                      derivation=f"imported from {name} row {line} ({', '.join(mapping)})")
     result.rows.setdefault(_slug(row.get("outcome") or "outcome", "outcome"), []).append(sheet_row)
+    result.descriptors[line] = {c: row[c] for c in STUDY_DESCRIPTOR_COLUMNS if row.get(c)}
     return True
 
 
@@ -422,6 +426,31 @@ def _name_studies(result: TableImport, lines: dict[str, list[int]], years: dict[
     for sheet_rows in result.rows.values():
         for row in sheet_rows:
             row["study_id"] = row["record_id"] = study_of_line[_row_line(row)]
+
+
+def _study_descriptors(result: TableImport, file: str, characteristics: Sequence[str] = ()) -> list[Problem]:
+    """Copy the table's study descriptors (design, country, ...) to each study's studies-sheet row;
+    a study whose rows give two values is a problem, unless the column is also a characteristic of
+    each effect size (--subgroup, --moderators), which the outcome sheets then carry alone."""
+    given: dict[str, dict[str, dict[str, int]]] = {}  # study -> column -> value -> its first row
+    for rows in result.rows.values():
+        for row in rows:
+            line = _row_line(row)
+            for column, value in result.descriptors.get(line, {}).items():
+                given.setdefault(row["study_id"], {}).setdefault(column, {}).setdefault(value, line)
+    problems = []
+    for sid, columns in given.items():
+        for column, values in columns.items():
+            if len(values) == 1:
+                result.studies[sid][column] = next(iter(values))
+            elif column not in characteristics:
+                problems.append(Problem(
+                    message=f"study '{sid}' has different {column} values, and the studies sheet holds one per "
+                            "study", file=file, row=sorted(values.values())[1], column=column,
+                    value=", ".join(values), rule="one-value-per-study",
+                    hint=f"give the study's rows one {column}; or, if it describes each effect size, name the "
+                         "column with --subgroup or --moderators"))
+    return problems
 
 
 def _told_apart(result: TableImport, key: str) -> bool:

@@ -34,6 +34,9 @@ STUDY_COLUMN_NAMES = ("study_id", "study", "label", "author", "authors")
 KEY_COLUMN_NAMES = ("year", "outcome")
 # Outcome-sheet columns a table may carry, copied to each row's sheet cell as written.
 ROW_COLUMNS = ("comparison", "timepoint", "subgroup", "es_id", "shared_group", "unit", "source_url", "notes")
+# Studies-sheet columns a table may carry, one value per study, copied to its studies-sheet row (the
+# words that describe a study; GRADE starts from `design`).
+STUDY_DESCRIPTOR_COLUMNS = ("first_author", "design", "country", "population", "exposure_definition", "technique")
 
 
 def effect_columns() -> tuple[str, ...]:
@@ -43,7 +46,7 @@ def effect_columns() -> tuple[str, ...]:
 
 def accepted_columns(row_columns=ROW_COLUMNS) -> tuple[str, ...]:
     """Every column a table may have (`row_columns`: the outcome-sheet columns its measure's sheet has)."""
-    return STUDY_COLUMN_NAMES + KEY_COLUMN_NAMES + effect_columns() + tuple(row_columns)
+    return STUDY_COLUMN_NAMES + KEY_COLUMN_NAMES + effect_columns() + tuple(row_columns) + STUDY_DESCRIPTOR_COLUMNS
 
 
 def layouts_text() -> str:
