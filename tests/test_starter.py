@@ -190,7 +190,8 @@ def test_study_descriptors_of_the_table_go_to_the_studies_sheet(tmp_path):
     """A table's design, country, ... describe its studies (GRADE starts from design): one value per
     study in the studies sheet; a study with two is a problem unless the column describes each
     effect size (--subgroup, --moderators). SYNTHETIC rows."""
-    text = "study,es_id,design,country,yi,vi\nA,1,cohort,Norway,0.1,0.01\nA,2,cohort,,0.3,0.02\nB,1,RCT,Chile,0.2,0.02\n"
+    text = ("study,es_id,design,country,yi,vi\n"
+            "A,1,cohort,Norway,0.1,0.01\nA,2,cohort,,0.3,0.02\nB,1,RCT,Chile,0.2,0.02\n")
     init_from_table(tmp_path / "r", write(tmp_path / "t.csv", text), "GEN")
     studies = {r["study_id"]: r for r in rows_of(tmp_path / "r/data/extraction/studies.csv")}
     assert [(s["design"], s["country"]) for s in studies.values()] == [("cohort", "Norway"), ("RCT", "Chile")]
