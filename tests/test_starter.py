@@ -260,3 +260,12 @@ def test_effect_sizes_told_apart_by_their_subgroup_need_no_es_id_and_every_row_n
     assert [(p.rule, p.column) for p in info.value.problems] == [("known-column", "criterion"),
                                                                  ("characteristic", "ri")]
     assert not (tmp_path / "s").exists()
+
+
+def test_study_ids_keep_latin_letters_without_accents_and_labels_keep_everything(tmp_path):
+    table = write(tmp_path / "t.csv", "study,year,yi,vi\nMüller & Ødegård,2004,0.1,0.01\n李,2004,0.2,0.02\n"
+                                      "Łukasz,2001,0.3,0.02\n")
+    init_from_table(tmp_path / "r", table, "GEN")
+    studies = rows_of(tmp_path / "r/data/extraction/studies.csv")
+    assert [(s["study_id"], s["label"]) for s in studies] == [
+        ("MullerOdegard2004", "Müller & Ødegård 2004"), ("S2004", "李 2004"), ("Lukasz2001", "Łukasz 2001")]

@@ -492,9 +492,23 @@ def _year_order(year: str) -> tuple:
     return (0, int(year), "") if year.isdigit() else (1, 0, year)
 
 
+# Latin letters that Unicode does not decompose into a base letter and a mark
+_LETTERS = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ß": "ss", "đ": "d",
+                          "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i"})
+
+
+def _ascii(text: str) -> str:
+    """Latin letters without their accents (Müller -> Muller, Ødegård -> Odegard); other scripts stay."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _study_id(label: str, studies: dict) -> str:
-    """A new valid study id from a study's label with its year (letters first)."""
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "", label.title().replace(" ", ""))
+    """A new valid study id from a study's label with its year (letters first): Latin letters lose
+    their accents, other characters are left out (the label keeps them)."""
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "", _ascii(label).title().replace(" ", ""))
     if not base or not base[0].isalpha():
         base = f"S{base}"
     sid, n = base, 2
