@@ -169,3 +169,24 @@ def test_subgroups_of_dependent_effect_sizes_are_named_as_the_three_level_model_
     assert ("Subgroups of dependent effect sizes (raters for Attractiveness) were compared in the three-level "
             "model with one mean per subgroup") in text and "CR2 cluster-robust HTZ test" in text
     assert "fitted the outcome's model to each subgroup separately" not in text
+
+
+def test_search_de_duplication_and_screening_are_said_from_the_counted_flow(review_config, normand_pooled):
+    prisma = {"records": {"identified": 31, "unique": 14, "duplicates": 17},
+              "columns": {"databases": {"identified": 25, "identified_by_database": [
+                  {"database": "PubMed", "n": 8}, {"database": "Scopus", "n": 17}]},
+                  "other": {"identified": 6, "identified_by_database": [{"database": "citation searching", "n": 6}]}},
+              "agreement": {"title_abstract": {"dual": True, "n": 14, "kappa": 0.6957, "conflicts": 2,
+                                               "unresolved": 0},
+                            "full_text": {"dual": False, "n": 0, "kappa": None, "conflicts": 0, "unresolved": 0}},
+              "included": {"studies": 3, "reports": 4}}
+    text = methods_paragraph(review_config, [normand_pooled], SOFTWARE, prisma=prisma)
+    assert text.startswith("Records were identified from PubMed and Scopus (25 records) and by other methods: "
+                           "citation searching (6 records). De-duplication removed 17 duplicate records (each kept in "
+                           "an audit trail), leaving 14 unique records. Titles and abstracts were screened "
+                           "independently by two reviewers (Cohen's κ = 0.70 on 14 records; 2 disagreements, each "
+                           "resolved). Full texts were screened by one reviewer. In all, 3 studies (4 reports) were "
+                           "included. We compared")
+    declared = {**prisma, "origin": "declared"}  # counts the config declares: metasr did not do the search
+    assert methods_paragraph(review_config, [normand_pooled], SOFTWARE, prisma=declared).startswith("We compared")
+    assert methods_paragraph(review_config, [normand_pooled], SOFTWARE).startswith("We compared")

@@ -993,7 +993,7 @@ def report_context(config: dict, pooled: list[dict], extraction_csvs: list, pris
         "assets": {"css": Markup(asset("report.css")), "js": Markup(asset("report.js"))},
         "published": published_comparison(pooled_results, outcomes_cfg),
         "narrative": narrative,
-        "methods": methods_paragraph(config, pooled_results, software, extraction, len(narrative)),
+        "methods": methods_paragraph(config, pooled_results, software, extraction, len(narrative), prisma),
         "software": software,
         "checksums": [{"path": p, "sha256": (checksums or {}).get(p) or file_sha256(p)}
                       for p in sorted(map(str, inputs or []))

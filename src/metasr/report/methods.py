@@ -1,6 +1,8 @@
 """The auto-written methods paragraph: what was done, in the words a methods section uses.
 
 Every sentence is read off what the run did, never off what it could have done:
+- the sources searched, de-duplication and screening (PRISMA 2020 items 6-8) from prisma.json's
+  counts and agreement, when metasr counted the flow (not for counts declared in the config);
 - outcomes and measures from the config; models, tau² estimators and tests from the pooled
   results, per outcome ("REML with z tests for EDSS and MSSS; DL with Knapp-Hartung for ...");
 - conversions from the `conversion` cells of the effect inputs actually pooled (a median
@@ -98,6 +100,51 @@ def _labels(pooled: list[dict]) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Sentences
+
+STAGE_NAMES = {"title_abstract": "Titles and abstracts", "full_text": "Full texts"}
+
+
+def search_sentences(prisma: dict | None) -> list[str]:
+    """Where the records came from, what de-duplication removed, who screened them and how far
+    they agreed, and what was included: the flow metasr counted (none for declared counts)."""
+    if not prisma or prisma.get("origin") == "declared":
+        return []
+    columns, records = prisma.get("columns") or {}, prisma.get("records") or {}
+    sources = []
+    for key, how in (("databases", "from"), ("other", "by other methods:")):
+        column = columns.get(key) or {}
+        names = [str(s.get("database")) for s in column.get("identified_by_database") or []]
+        if names:
+            sources.append(f"{how} {_join(names)} ({column.get('identified')} records)")
+    out = [f"Records were identified {_join(sources)}." if sources else ""]
+    if records.get("unique") is not None:
+        out.append(f"De-duplication removed {records.get('duplicates')} duplicate records (each kept in an audit "
+                   f"trail), leaving {records['unique']} unique records.")
+    for stage, name in STAGE_NAMES.items():
+        agreement = (prisma.get("agreement") or {}).get(stage)
+        if agreement:
+            out.append(f"{name} were screened {_screened_by(agreement)}.")
+    included = prisma.get("included") or {}
+    if included.get("studies") is not None:
+        reports = included.get("reports")
+        out.append(f"In all, {included['studies']} stud{'y' if included['studies'] == 1 else 'ies'} "
+                   f"({reports} report{'' if reports == 1 else 's'}) "
+                   f"{'was' if included['studies'] == 1 else 'were'} included.")
+    return [s for s in out if s]
+
+
+def _screened_by(agreement: dict) -> str:
+    if not agreement.get("dual"):
+        return "by one reviewer"
+    kappa = agreement.get("kappa")
+    agreed = (f"Cohen's κ = {kappa:.2f} on {agreement.get('n')} records" if isinstance(kappa, int | float)
+              else f"{agreement.get('n')} records")
+    conflicts, unresolved = agreement.get("conflicts") or 0, agreement.get("unresolved") or 0
+    resolved = "resolved" if conflicts == 1 else "each resolved"
+    settled = ("" if not conflicts else
+               f"; {conflicts} disagreement{'s' if conflicts != 1 else ''}"
+               + (f", {unresolved} left unresolved" if unresolved else f", {resolved}"))
+    return f"independently by two reviewers ({agreed}{settled})"
 
 
 def outcomes_sentence(config: dict) -> str:
@@ -426,10 +473,13 @@ def dependence_sentences(outcomes: dict, pooled_results: list[dict]) -> list[str
 
 
 def methods_paragraph(config: dict, pooled_results: list[dict], software: dict,
-                      extraction: dict[str, list[dict]] | None = None, narrative_rows: int = 0) -> str:
+                      extraction: dict[str, list[dict]] | None = None, narrative_rows: int = 0,
+                      prisma: dict | None = None) -> str:
     """extraction: the effect inputs by outcome id (results/extraction/{outcome}.csv rows), whose
-    `conversion` cells say which conversions were used; narrative_rows: findings in the narrative."""
-    sentences = [outcomes_sentence(config), status_sentence(config, pooled_results)]
+    `conversion` cells say which conversions were used; narrative_rows: findings in the narrative;
+    prisma: the review's prisma.json (metasr.screening.prisma), when it has one."""
+    sentences = search_sentences(prisma)
+    sentences += [outcomes_sentence(config), status_sentence(config, pooled_results)]
     sentences += model_sentences(pooled_results)
     sentences += dependence_sentences(config.get("outcomes") or {}, pooled_results)
     sentences.append(conversion_sentence(extraction or {}))
