@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from metasr.errors import InputError
 from metasr.stats import bias
 from metasr.stats.models import fit_rma
 
@@ -241,3 +242,21 @@ def test_egger_and_trim_and_fill_check_the_rank_of_one_data_set_once(monkeypatch
     assert calls == [True]
     bias.egger_lm(fit)  # lm's rule is another check
     assert calls == [True, False]
+
+
+def test_lm_tests_of_effects_the_regression_fits_exactly_are_not_run():
+    """SYNTHETIC: equal effects (and effects exactly on a line in sei) leave lm no residual
+    variation; its t statistics are 0/0 or rounding noise, which read as P = 0 (or, in metafor, as
+    a noise-driven P): no test, with the reason."""
+    from metasr.analysis_settings import small_study_settings
+    from metasr.stats.outcome_analyses import small_study_section
+
+    vi = np.array([0.01, 0.02, 0.03, 0.015, 0.04, 0.05, 0.011, 0.022, 0.033, 0.044, 0.06])
+    for yi in (np.full(len(vi), 0.5), 0.5 + 0.3 * np.sqrt(vi)):
+        fit = fit_rma(yi, vi, method="REML")
+        egger = bias.egger_lm(fit)
+        assert egger["pval"] is None and "fits the effects exactly" in egger["message"]
+        with pytest.raises(InputError, match="fits the effects exactly"):
+            bias.pet_peese(fit)
+        section = small_study_section(fit, small_study_settings({"pet_peese": {"run": True}}), True)
+        assert "fits the effects exactly" in section["pet_peese"]["skipped"]

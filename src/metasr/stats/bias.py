@@ -119,9 +119,11 @@ def egger_lm(fit: MetaFit, lm=None) -> dict:
         return _not_run(empty, problem)
     if df < 1:
         return _not_run(empty, f"k = {fit.k}: too few studies for a regression on sei")
-    b, se_all, _ = _lm_fit(fit.yi, fit.vi, sei_design(fit.vi), lm)
-    se = float(se_all[1])
-    stat = float(b[1] / se) if se > 0 else math.copysign(math.inf, b[1])
+    try:
+        b, se_all, _ = _lm_fit(fit.yi, fit.vi, sei_design(fit.vi), lm)
+    except InputError as err:
+        return _not_run(empty, err.problems[0].message)
+    stat = float(b[1] / se_all[1])
     return {"model": "lm", "predictor": "sei", "stat": stat, "pval": float(2 * dist.t_sf(abs(stat), df)),
             "df": df, "limit_estimate": float(b[0])}
 
@@ -165,6 +167,11 @@ def _lm_fit(yi, vi, X, lm=None):
         proj = Studies.one(yi, vi, X).projection(np.zeros(1))
         lm = proj.coefs()[0], proj.coef_cov()[0], proj.rss[0]
     beta, A, rss = lm
+    # no residual variation (all effects equal, or on a line in the predictor), up to rounding: the
+    # t statistics are 0/0 or rounding noise (metafor prints them; here there is no test)
+    if not rss > (1e-12 * float(np.max(np.abs(yi)))) ** 2 * float(np.sum(1 / np.asarray(vi))):
+        raise InputError("the regression fits the effects exactly (no residual variation), so its t tests are "
+                         "undefined", hint="the effects are all equal, or lie on a line in the predictor")
     df = len(yi) - X.shape[1]
     s2 = rss / df  # lm() rescales by the residual variance
     return beta, np.sqrt(np.diag(A) * s2), df
