@@ -59,7 +59,7 @@ def register(subparsers) -> None:
     parser.add_argument("--what", choices=WHAT, default="full",
                         help="full: the whole analysis (default); fit: the model alone (k, estimate, se, stat, pval, "
                              "CI, tau2 and its SE, I2, H2, Q and its test, PI, transformed) -- much faster for many "
-                             "groups")
+                             "groups; not with --mods or --subgroup")
     parser.add_argument("--format", choices=FORMATS, default="json",
                         help="json: one object (keyed by group with --by); jsonl: one JSON object per line (group); "
                              "csv: one row per group, nested sections as dotted columns (egger.pval), lists only in "
@@ -92,6 +92,7 @@ def handle(args: argparse.Namespace) -> int:
         from metasr.stats import grouped  # noqa: F401
         from metasr.stats.effects import Options
     mods = [m.strip() for item in (args.mods or []) for m in item.split(",") if m.strip()]
+    _check_what(args, mods)
     escalc = Options(add=args.add, to=args.to, drop00=args.drop00, vtype=args.vtype)
     multilevel = args.cluster is not None or args.rho is not None or args.robust
     if multilevel:
@@ -236,6 +237,19 @@ def _clip(line: str, width: int = 300) -> str:
 
     line = printable(line)
     return line if len(line) <= width else line[:width - 3] + "..."
+
+
+def _check_what(args: argparse.Namespace, mods: list[str]) -> None:
+    """--what fit is the overall model's numbers: a meta-regression or subgroup analysis has others,
+    which it would leave out without a word."""
+    from metasr.errors import InputError, Problem
+
+    if args.what == "fit" and (mods or args.subgroup):
+        raise InputError(Problem(
+            message=f"--what fit gives the overall model's numbers (estimate, SE, CI, tau2, Q, I2, H2, PI), not those "
+                    f"of a {'meta-regression' if mods else 'subgroup analysis'}", file=args.input, rule="--what",
+            hint="leave out --what fit: the full output has the coefficients and QM (--mods) or each subgroup's "
+                 "fit and the test between them (--subgroup)"))
 
 
 def _multilevel(args: argparse.Namespace, mods: list[str], escalc):
