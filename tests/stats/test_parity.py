@@ -95,6 +95,6 @@ def test_every_expected_key_is_covered():
 def test_q_profile_matches_for_every_reml_case():
     for case in (c for c in CASES if "tau2_ci" in c["expected"]):
         k = len(case["yi"])
-        got = q_profile(np.array(case["yi"]), np.array(case["vi"]), np.ones((k, 1)))
+        got = q_profile(np.array(case["yi"]), np.array(case["vi"]), np.ones((k, 1)), case["expected"]["tau2"])
         for key in ("tau2_ci", "I2_ci", "H2_ci"):
             assert close(got[key], case["expected"][key]), (case["id"], key)

@@ -245,9 +245,9 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
                                                 dp.shown(m.get("pi_ub"), display), missing=dp.MISSING)),
         ("Test for overall effect", f"{test} = {number(m.get('stat'))}, {dp.p_value(m.get('pval'))}"
          if display.null is not None else "– (the measure has no null)"),
-        _with_ci("tau²", number(m.get("tau2"), 3), _ci(m.get("tau2_ci"), 3)),
-        _with_ci("I²", dp.percent(m.get("I2"), 1, dp.MISSING), _ci(m.get("I2_ci"), 1, "%")),
-        _with_ci("H²", number(m.get("H2")), _ci(m.get("H2_ci"))),
+        _with_ci("tau²", number(m.get("tau2"), 3), _ci(m.get("tau2_ci"), 3, signs=_tau2_ci_signs(m))),
+        _with_ci("I²", dp.percent(m.get("I2"), 1, dp.MISSING), _ci(m.get("I2_ci"), 1, "%", _tau2_ci_signs(m))),
+        _with_ci("H²", number(m.get("H2")), _ci(m.get("H2_ci"), signs=_tau2_ci_signs(m))),
         ("Cochran's Q", f"Q = {number(m.get('Q'))}, df = {m.get('Q_df', '–')}, "
                         f"{dp.p_value(m.get('Q_pval'))}"),
         *mantel_haenszel_rows(m, pooled.get("measure")),
@@ -284,10 +284,15 @@ def _with_ci(quantity: str, value: str, ci: str) -> tuple[str, str]:
     return (f"{quantity} [95% CI]", f"{value} {ci}") if ci else (quantity, value)
 
 
-def _ci(pair, digits=2, unit="") -> str:
+def _ci(pair, digits=2, unit="", signs=("", "")) -> str:
+    """[lb, ub]; `signs` (">" for a bound at the end of the search, as metafor prints ">100")."""
     if not isinstance(pair, (list, tuple)) or len(pair) != 2 or finite(pair[0]) is None:
         return ""
-    return f"[{number(pair[0], digits)}{unit}, {number(pair[1], digits)}{unit}]"
+    return f"[{signs[0]}{number(pair[0], digits)}{unit}, {signs[1]}{number(pair[1], digits)}{unit}]"
+
+
+def _tau2_ci_signs(model: dict) -> tuple[str, str]:
+    return model.get("tau2_ci_lb_sign", ""), model.get("tau2_ci_ub_sign", "")
 
 
 def subgroup_section(pooled: dict) -> dict | None:
@@ -518,7 +523,8 @@ def meta_regression_section(pooled: dict) -> dict | None:
     else:
         summary += [("R² (heterogeneity accounted for)", f"{number(reg.get('R2'), 1)}%"
                      if finite(reg.get("R2")) is not None else "– (common-effect model)"),
-                    ("Residual tau² [95% CI]", f"{number(reg.get('tau2'), 4)} {_ci(reg.get('tau2_ci'), 4)}")]
+                    ("Residual tau² [95% CI]",
+                     f"{number(reg.get('tau2'), 4)} {_ci(reg.get('tau2_ci'), 4, signs=_tau2_ci_signs(reg))}")]
     summary += [("Residual I²", f"{number(reg.get('I2'), 1)}%"),
                 ("Residual heterogeneity", f"QE = {number(reg.get('Q'))}, df = {reg.get('Q_df', '–')}, "
                                            f"{dp.p_value(reg.get('Q_pval'))}")]

@@ -532,7 +532,7 @@ def _full_batch(clean: _Clean, part, y, v, idx, by: str, options: Options) -> di
     m, k = y.shape
     s = Studies(y, v)
     fits = fit_many(s, method, test)
-    qp = inference.q_profile_many(s) if method != "FE" else None
+    qp = inference.q_profile_many(s, fits.tau2) if method != "FE" else None
     order = kw.get("order")
     min_k = kw.get("small_study_min_k", SMALL_STUDY_MIN_K)
     runs = sections_at(k, min_k, bool(order))
@@ -553,7 +553,7 @@ def _full_batch(clean: _Clean, part, y, v, idx, by: str, options: Options) -> di
                   "transform": clean.displays[j].to_json()}
         model = fit.to_dict()
         if qp is not None:
-            model.update({key: value[i].tolist() for key, value in qp.items()})
+            model.update(inference.q_profile_keys(qp, i))
         result.update(model)
         try:
             sei_fit = egger_lm = cumulated = None

@@ -133,22 +133,39 @@ def q_profile_bounds(s: Studies, level: float = LEVEL):
     return solve_q(s, q_upper), solve_q(s, q_lower)
 
 
-def q_profile_many(s: Studies, level: float = LEVEL) -> dict:
-    """Q-profile CIs for tau2 and the I2 and H2 derived from them, as (m, 2) arrays."""
+def q_profile_many(s: Studies, tau2, level: float = LEVEL) -> dict:
+    """Q-profile CIs for tau2 and the I2 and H2 derived from them, as (m, 2) arrays, searched as
+    metafor's confint() searches them: on [0, max(100, 10 tau2)] (`tau2`: each row's estimate). A
+    bound beyond that is its end, marked True in `beyond` (metafor prints ">100")."""
     lb, ub = q_profile_bounds(s, level)
-    vt = typical_variance(s)
-    tau2 = np.stack([lb, ub], 1)
-    I2, H2 = i2_h2_from_tau2(tau2, vt[:, None])
-    return {"tau2_ci": tau2, "I2_ci": I2, "H2_ci": H2}
+    end = np.maximum(100.0, 10 * np.asarray(tau2, float))
+    bounds = np.stack([lb, ub], 1)
+    beyond = bounds > end[:, None]
+    bounds = np.minimum(bounds, end[:, None])
+    I2, H2 = i2_h2_from_tau2(bounds, typical_variance(s)[:, None])
+    return {"tau2_ci": bounds, "I2_ci": I2, "H2_ci": H2, "beyond": beyond}
 
 
-def q_profile_tau2(yi, vi, X, level: float = LEVEL):
-    """The Q-profile CI for tau2 of one data set."""
-    lb, ub = q_profile_bounds(Studies.one(yi, vi, X), level)
-    return float(lb[0]), float(ub[0])
+def q_profile_tau2(yi, vi, X, tau2: float, level: float = LEVEL) -> tuple[float, float, list[str]]:
+    """The Q-profile CI for tau2 of one data set, with each bound's sign (">" beyond the searched end)."""
+    out = q_profile_many(Studies.one(yi, vi, X), [tau2], level)
+    return float(out["tau2_ci"][0, 0]), float(out["tau2_ci"][0, 1]), beyond_signs(out["beyond"][0])
 
 
-def q_profile(yi, vi, X, level: float = LEVEL) -> dict:
-    """Q-profile CIs for tau2 and the I2 and H2 of one data set (lists)."""
-    out = q_profile_many(Studies.one(yi, vi, X), level)
-    return {key: value[0].tolist() for key, value in out.items()}
+def beyond_signs(beyond) -> list[str]:
+    return [">" if b else "" for b in beyond]
+
+
+def q_profile_keys(out: dict, i: int) -> dict:
+    """Row i of q_profile_many as a result's keys (lists); `tau2_ci_lb_sign` / `tau2_ci_ub_sign`
+    only for a bound at the end of the search (">")."""
+    keys = {key: out[key][i].tolist() for key in ("tau2_ci", "I2_ci", "H2_ci")}
+    for side, sign in zip(("lb", "ub"), beyond_signs(out["beyond"][i]), strict=True):
+        if sign:
+            keys[f"tau2_ci_{side}_sign"] = sign
+    return keys
+
+
+def q_profile(yi, vi, X, tau2: float, level: float = LEVEL) -> dict:
+    """Q-profile CIs for tau2 and the I2 and H2 of one data set (lists; see q_profile_keys)."""
+    return q_profile_keys(q_profile_many(Studies.one(yi, vi, X), [tau2], level), 0)

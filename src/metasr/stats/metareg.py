@@ -147,7 +147,7 @@ def metareg_dict(fit: MetaFit) -> dict:
     out = fit.to_dict()
     out["R2"] = r2(fit)
     if fit.method != "FE":
-        out.update(q_profile(fit.yi, fit.vi, fit.X))
+        out.update(q_profile(fit.yi, fit.vi, fit.X, fit.tau2))
     return out
 
 

@@ -150,5 +150,8 @@ def _tau2_ci(fit: MetaFit, kind: str) -> dict:
         return mc.profile_ci_tau2(fit)
     if kind == "GENQ":
         return mc.genq_ci_tau2(fit)
-    lb, ub = inference.q_profile_tau2(fit.yi, fit.vi, fit.X)
-    return {"tau2_ci": [lb, ub], "type": "QP"}
+    lb, ub, signs = inference.q_profile_tau2(fit.yi, fit.vi, fit.X, fit.tau2)
+    out: dict = {"tau2_ci": [lb, ub], "type": "QP"}
+    if signs[1]:  # as profile_ci_tau2's
+        out["ub_sign"] = signs[1]
+    return out

@@ -16,7 +16,7 @@ def model_dict(fit) -> dict:
     """metafor's keys for an intercept-only fit, with Q-profile CIs for random-effects models."""
     out = fit.to_dict()
     if isinstance(fit, MetaFit) and fit.method != "FE":
-        out.update(inference.q_profile(fit.yi, fit.vi, fit.X))
+        out.update(inference.q_profile(fit.yi, fit.vi, fit.X, fit.tau2))
     return out
 
 
