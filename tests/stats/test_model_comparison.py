@@ -49,3 +49,12 @@ def test_lrt_refuses_models_with_equal_parameter_counts():
     fit = fit_rma(t["yi"], t["vi"], method="ML")
     with pytest.raises(InputError, match="same number"):
         mc.lrt(fit, fit)
+
+
+def test_a_genq_bound_beyond_the_searched_range_is_marked_as_the_profile_ones_are():
+    """dat.laopaiboon2015, trials 1-2 (RR): tau2's upper bound lies beyond max(100, 10 tau2)."""
+    yi = np.array([-0.40546510810816461, 2.4542482093495024])
+    vi = np.array([0.35416666666666669, 0.51726316169437081])
+    fit = fit_rma(yi, vi, method="GENQ", weights=1 / vi)
+    res = mc.genq_ci_tau2(fit)
+    assert res["tau2_ci"][1] == max(100.0, 10 * fit.tau2) and res["ub_sign"] == ">"

@@ -161,6 +161,8 @@ def _q_sf(q: float, lam: np.ndarray) -> float:
     """P(sum lam_j chi2_1 > q) by Imhof's (1961) integral."""
     scale = float(np.max(np.abs(lam)))
     lam, q = lam[np.abs(lam) > 1e-14 * scale] / scale, q / scale  # scale-free: P(Q > q) is unchanged
+    if len(lam) == 1 and lam[0] > 0:  # one chi-square(1): exact, where Imhof's integrand decays slowest
+        return float(dist.chi2_sf(q / lam[0], 1))
 
     def integrand(u):
         if u == 0:
@@ -200,4 +202,7 @@ def genq_ci_tau2(fit: MetaFit, weights=None, level: float = 0.95) -> dict:
                                                                xtol=1e-14, rtol=1e-13))
     lb = 0.0 if s0 > alpha / 2 else float(optimize.brentq(lambda t: sf(t) - alpha / 2, 0.0, hi,
                                                           xtol=1e-14, rtol=1e-13))
-    return {"tau2_ci": [lb, ub], "type": "GENQ", "q": q}
+    out: dict = {"tau2_ci": [lb, ub], "type": "GENQ", "q": q}
+    if s_hi < 1 - alpha / 2:  # the bound lies beyond the searched range, as profile_ci_tau2 marks it
+        out["ub_sign"] = ">"
+    return out
