@@ -77,6 +77,18 @@ def test_ris_round_trip_keeps_every_field(tmp_path):
     assert text.count("TY  - ") == 2 and text.count("ER  - ") == 2
 
 
+def test_ris_round_trip_keeps_the_pmid_of_a_record_from_another_database(tmp_path):
+    """The PMID goes out in AN; another database's AN is its own accession number, so the export
+    names metasr as its provider for the AN to be read back as the PMID."""
+    export = tmp_path / "scopus.ris"  # SYNTHETIC record, as Scopus lists PubMed ids (C2)
+    export.write_text("TY  - JOUR\nTI  - A SYNTHETIC record\nPY  - 2019\nC2  - 30412345\nDB  - Scopus\n"
+                      "ER  - \n", encoding="utf-8")
+    dedup_records([export], DedupFiles.in_folder(tmp_path / "records"))
+    export_records(DedupFiles.in_folder(tmp_path / "records"), ExportFiles.in_folder(tmp_path / "out"))
+    [again] = parse_file(tmp_path / "out" / "records.ris", source="back")
+    assert again["pmid"] == "30412345" and again["database"] == "Scopus"
+
+
 def test_csv_cells_cannot_run_as_formulas(tmp_path):
     records_dir = _dedup(tmp_path)
     export_records(DedupFiles.in_folder(records_dir), ExportFiles.in_folder(tmp_path / "out"))

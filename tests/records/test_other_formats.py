@@ -122,6 +122,22 @@ def test_endnote_number_that_is_a_record_id_is_not_an_issue(tmp_path):
     assert [r["issue"] for r in records] == ["", "4"]
 
 
+@pytest.mark.parametrize("provider, pmid", [
+    ("<remote-database-provider>NLM</remote-database-provider>", "30412345"),
+    ("<remote-database-name>Ovid MEDLINE(R)</remote-database-name>", "30412345"),
+    ("<remote-database-name>Embase</remote-database-name>"
+     "<remote-database-provider>Ovid Technologies</remote-database-provider>", ""),
+    ("", ""),  # no database named: the number may be any database's accession number
+])
+def test_endnote_xml_accession_is_a_pmid_only_from_pubmed(tmp_path, provider, pmid):
+    path = tmp_path / "library.xml"  # SYNTHETIC record
+    path.write_text("<xml><records><record><titles><title>A SYNTHETIC record</title></titles>"
+                    f"<accession-num>30412345</accession-num>{provider}</record></records></xml>",
+                    encoding="utf-8")
+    _, [record] = parse_export(path)
+    assert record["pmid"] == pmid and record["accession"] == "30412345"
+
+
 def test_scopus_csv_columns(tmp_path):
     path = tmp_path / "scopus.csv"  # synthetic rows in Scopus's CSV layout
     path.write_text(

@@ -29,11 +29,66 @@ def test_ris_fields_and_pmid_dialects(fixtures):
 
 def test_ris_pmcid_in_c2_is_not_a_pmid(tmp_path):
     export = tmp_path / "endnote.ris"  # SYNTHETIC records: EndNote's C2 holds a PMCID
-    export.write_text("TY  - JOUR\nTI  - A synthetic title\nC2  - PMC1234567\nER  - \n\n"
-                      "TY  - JOUR\nTI  - Another synthetic title\nC2  - PMC7654321\nAN  - 12345678\nER  - \n",
-                      encoding="utf-8")
+    export.write_text("TY  - JOUR\nTI  - A synthetic title\nC2  - PMC1234567\nDP  - NLM\nER  - \n\n"
+                      "TY  - JOUR\nTI  - Another synthetic title\nC2  - PMC7654321\nAN  - 12345678\nDP  - NLM\n"
+                      "ER  - \n", encoding="utf-8")
     _, (first, second) = parse_export(export)
     assert first["pmid"] == "" and second["pmid"] == "12345678"
+
+
+def _ris(fields: str) -> str:
+    return f"TY  - JOUR\nTI  - A SYNTHETIC record\n{fields}ER  - \n"
+
+
+@pytest.mark.parametrize("fields, pmid", [
+    ("DB  - Embase\nDP  - Ovid Technologies\nAN  - 625123456\n", ""),  # Ovid Embase's own number
+    ("DB  - Embase\nAN  - 2001234567\n", ""),
+    ("DB  - Embase\nC2  - 625123456\n", ""),
+    ("DB  - CINAHL Complete\nDP  - EBSCOhost\nAN  - 109876543\n", ""),
+    ("DB  - APA PsycInfo\nAN  - 201912345\n", ""),
+    ("DB  - Ovid MEDLINE(R) ALL\nDP  - Ovid Technologies\nAN  - 30412345\n", "30412345"),
+    ("DB  - MEDLINE\nDP  - EBSCOhost\nAN  - 30412345\n", "30412345"),
+    ("DP  - NLM\nAN  - 30412345\n", "30412345"),  # EndNote, from PubMed
+    ("DB  - Scopus\nC2  - 30412345\n", "30412345"),  # Scopus's PubMed ID field
+    ("DB  - Scopus\nAN  - 30412345\n", ""),
+    ("AN  - 30412345\n", ""),  # no database named: not trusted (a warning says so)
+])
+def test_ris_an_is_a_pmid_only_in_a_pubmed_record(tmp_path, fields, pmid):
+    """Embase's, CINAHL's and PsycINFO's accession numbers are digits too: read as PMIDs, they
+    kept an Embase record apart from its PubMed duplicate (identifier_conflict)."""
+    export = tmp_path / "export.ris"  # SYNTHETIC record
+    export.write_text(_ris(fields), encoding="utf-8")
+    _, [record] = parse_export(export)
+    assert record["pmid"] == pmid
+
+
+def test_ris_numbers_without_a_database_are_a_warning(tmp_path, caplog):
+    export = tmp_path / "export.ris"  # SYNTHETIC records
+    export.write_text(_ris("DB  - Embase\nAN  - 625123456\n") + "\n" + _ris("AN  - 625123457\n"),
+                      encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        parse_export(export)
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "1 record(s)" in warning and "row 7" in warning and "not read as PubMed ids" in warning
+
+
+def test_an_embase_record_merges_with_its_pubmed_duplicate(tmp_path):
+    """The reproduction: an Embase AN of 9 digits was read as a PMID that differed from the
+    PubMed record's, and the two records of one article stayed apart."""
+    from metasr.records.pipeline import DedupFiles, dedup_records
+
+    embase = tmp_path / "embase.ris"  # SYNTHETIC records
+    embase.write_text("TY  - JOUR\nDB  - Embase\nAN  - 625999999\nT1  - Aerobic exercise for depression in "
+                      "older adults: A randomized controlled trial\nA1  - Smith J.\nY1  - 2018//\n"
+                      "JF  - Journal of Affective Disorders\nDO  - https://dx.doi.org/10.1016/j.jad.2018.10.123\n"
+                      "ER  - \n", encoding="utf-8")
+    pubmed = tmp_path / "pubmed.nbib"
+    pubmed.write_text("PMID- 30412345\nDP  - 2019 Feb 15\nTI  - Aerobic exercise for depression in older "
+                      "adults: a randomized controlled\n      trial.\nLID - 10.1016/j.jad.2018.10.123 [doi]\n"
+                      "FAU - Smith, John\nJT  - Journal of Affective Disorders\nSO  - J Affect Disord. 2019.\n",
+                      encoding="utf-8")
+    counts = dedup_records([embase, pubmed], DedupFiles.in_folder(tmp_path / "records"))
+    assert counts["duplicates"] == 1
 
 
 def test_ris_doi_in_m3_is_the_doi_and_not_the_type(tmp_path):
@@ -61,6 +116,15 @@ def test_ovid_source_field(fixtures):
     assert first["publication_type"] == "Conference Abstract"
     assert first["year"] == "2018" and first["database"] == "Embase"
     assert "Conclusion(s)" in first["abstract"]  # bare continuation lines
+
+
+@pytest.mark.parametrize("database, pmid", [("Ovid MEDLINE(R) ALL", "30412345"), ("Embase", "")])
+def test_ovid_unique_identifier_is_a_pmid_in_medline_only(tmp_path, database, pmid):
+    export = tmp_path / "ovid.txt"  # SYNTHETIC record in Ovid's tagged layout
+    export.write_text(f"<1. >\nVN  - Ovid Technologies\nDB  - {database}\nUI  - 30412345\n"
+                      "TI  - A SYNTHETIC record\nSO  - Journal. 12 (3) (pp 55-64), 2018.\n", encoding="utf-8")
+    _, [record] = parse_export(export)
+    assert record["pmid"] == pmid
 
 
 def _cut(text: str, marker: str) -> str:

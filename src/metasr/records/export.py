@@ -3,8 +3,9 @@
 `export_records` reads the records stage's tables (`unique.csv`, `records.csv`, `audit.csv`)
 and, when screening has run, `screening.csv`, and writes
 - `records.ris`: one RIS record per cluster (the merged unique record), readable by reference
-  managers and by metasr's own RIS parser; the screening status, decisions and reasons go in
-  `N1` notes and the cluster id in `ID`;
+  managers and by metasr's own RIS parser; the PMID goes in `AN`, read back as one because the
+  provider is `DP - metasr` (other databases' AN is their own accession number), the screening
+  status, decisions and reasons go in `N1` notes and the cluster id in `ID`;
 - `records.csv`: the same records with their screening columns, every cell formula-safe;
 - `clusters.csv`: every duplicate link, in the overrides layout (`record_a`, `record_b`,
   `decision` blank, then the rule, fields, score and both titles): a reviewer writes `distinct`
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from metasr.errors import InputError, Problem
 from metasr.io import StepFiles, atomic_write_text, read_csv, write_csv
+from metasr.records.formats.ris import METASR_PROVIDER
 from metasr.records.pipeline import DedupFiles
 
 SCREENING_FIELDS = ("status", "title_abstract_decision", "title_abstract_reason",
@@ -81,7 +83,7 @@ def ris_record(row: dict) -> str:
               ("EP", end if sep and "," not in pages and ";" not in pages else ""),
               ("DO", row.get("doi")), ("AN", row.get("pmid")), ("AB", row.get("abstract")),
               ("M3", row.get("publication_type")), ("DB", row.get("database")),
-              ("ID", row.get("cluster_id"))]
+              ("DP", METASR_PROVIDER), ("ID", row.get("cluster_id"))]
     lines += [_ris_line(tag, value) for tag, value in fields if value]
     notes = [f"{name}: {row[name]}" for name in SCREENING_FIELDS if row.get(name)]
     if row.get("record_ids"):

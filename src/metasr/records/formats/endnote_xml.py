@@ -14,6 +14,7 @@ import io
 import re
 
 from metasr.errors import InputError, Problem
+from metasr.records.formats.databases import names_pubmed
 
 NAME = "endnote_xml"
 _ISSUE_LIKE = re.compile(r"^(?:\d{1,3}|[A-Za-z]?\d{1,3}[A-Za-z]?(?:\s*[-/,]\s*\d{1,3})?|"
@@ -57,11 +58,12 @@ def drop_record_id_numbers(records: list[dict], numbers: list[str]) -> None:
 
 
 def _pmid(record) -> str:
+    """The accession number is a PMID in a record EndNote fetched from PubMed or MEDLINE only:
+    other databases number their records with digits too (`formats.databases`), and a record
+    naming no database is not trusted with one (a wrong PMID keeps true duplicates apart)."""
     accession = _first(record, "accession-num")
-    provider = (_first(record, "remote-database-provider") + _first(record, "remote-database-name"))
-    if re.fullmatch(r"\d{1,9}", accession) and ("nlm" in provider.lower()
-                                                or "pubmed" in provider.lower()
-                                                or "medline" in provider.lower() or not provider):
+    names = [_first(record, "remote-database-provider"), _first(record, "remote-database-name")]
+    if re.fullmatch(r"\d{1,9}", accession) and names_pubmed(names):
         return accession
     return ""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from metasr.records.formats.databases import names_pubmed
 from metasr.records.formats.tagged import check_not_cut, join_authors, split_records
 
 NAME = "ovid"
@@ -35,6 +36,15 @@ def _source_parts(source: str) -> dict:
             "issue": match.group("issue") or "", "pages": pages}
 
 
+def _pmid(record) -> str:
+    """PM is the PubMed id an Embase record cites; in an Ovid MEDLINE record the unique
+    identifier (UI, or AN) is the PMID itself. Embase's UI/AN is its own accession number."""
+    pmid = record.first("PM")
+    if pmid or not names_pubmed(record.values("DB")):
+        return pmid
+    return next((v for v in record.values("UI", "AN") if v.strip().isdigit()), "")
+
+
 def to_fields(record) -> dict:
     parts = _source_parts(record.first("SO"))
     return {
@@ -47,7 +57,7 @@ def to_fields(record) -> dict:
         "issue": record.first("IP") or parts.get("issue", ""),
         "pages": record.first("PG") or parts.get("pages", ""),
         "doi": record.first("DO", "DI"),
-        "pmid": record.first("PM"),
+        "pmid": _pmid(record),
         "abstract": record.first("AB"),
         "publication_type": record.first("PT", "ST"),
         "accession": record.first("UI", "AN"),

@@ -3,30 +3,61 @@
 EndNote writes bare paragraphs) extend the previous field.
 
 Dialects differ in where they put identifiers and the journal: full titles are in T2/JF/JO,
-abbreviations in J2/JA; PubMed IDs arrive as AN (EndNote from PubMed, digits) or C2 (Scopus,
-digits), while EndNote uses C2 for the PMCID; pages are SP[-EP] or an article number in C7.
+abbreviations in J2/JA; a PubMed ID arrives as AN in a MEDLINE/PubMed record (EndNote from
+PubMed, Ovid MEDLINE, EBSCO MEDLINE; digits) or as C2 in a Scopus record (digits), while other
+databases' AN is their own accession number (Ovid Embase, CINAHL) and EndNote uses C2 for the
+PMCID; pages are SP[-EP] or an article number in C7.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
+from metasr.errors import Problem
+from metasr.records.formats.databases import names_pubmed
 from metasr.records.formats.tagged import join_authors, join_pages, split_records
+
+log = logging.getLogger(__name__)
 
 NAME = "ris"
 _TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*)|)$")
 _DIGITS = re.compile(r"^\d{1,9}$")
+# metasr's own RIS export (`metasr.records.export`) names itself as the provider: its AN holds
+# the PMID of the merged record, whichever database the record came from.
+METASR_PROVIDER = "metasr"
 
 
 def looks_like(head: str) -> bool:
     return bool(re.search(r"^TY  - ", head, re.MULTILINE))
 
 
+def _pmid_tags(record) -> tuple[str, ...]:
+    """The tags that hold a PubMed id in this record, by the database it names. A record naming
+    no database gets none: its AN may as well be an Embase or CINAHL accession number, and a
+    wrong PMID does silent harm (it keeps true duplicates apart), whereas a missing one costs a
+    key that the DOI and title stand in for (`parse` warns about such records)."""
+    if METASR_PROVIDER in record.values("DP"):
+        return ("AN",)
+    database = _database(record)
+    if database == "PubMed":
+        return ("AN",)
+    if database == "Scopus":
+        return ("C2",)
+    return ()
+
+
 def _pmid(record) -> str:
-    for value in record.values("AN", "C2"):
+    for value in record.values(*_pmid_tags(record)):
         if _DIGITS.match(value.strip()):
             return value
     return ""
+
+
+def _unlabelled_numbers(records) -> list:
+    """Records that name no database yet hold a number where PubMed ids may sit."""
+    return [r for r in records if not r.values("DB", "DP")
+            and any(_DIGITS.match(v.strip()) for v in r.values("AN", "C2"))]
 
 
 def _database(record) -> str:
@@ -36,7 +67,7 @@ def _database(record) -> str:
         return "Scopus"
     if "embase" in text:
         return "Embase"
-    if "nlm" in text or "pubmed" in text or "medline" in text:
+    if names_pubmed(names):
         return "PubMed"
     if any(v.startswith("WOS:") for v in record.values("AN", "UT")):
         return "Web of Science"
@@ -77,4 +108,13 @@ def to_fields(record) -> dict:
 def parse(text: str, path: str) -> list[dict]:
     records = split_records(text.split("\n"), path, _TAG, start_tags=("TY",), end_tags=("ER",),
                             fmt_name="RIS")
+    unlabelled = _unlabelled_numbers(records)
+    if unlabelled:
+        log.warning(Problem(
+            message=f"{len(unlabelled)} record(s) hold a number in AN or C2 but name no database (DB/DP): "
+                    "the numbers are not read as PubMed ids, since other databases (Embase, CINAHL) number "
+                    "their records the same way", file=str(path), row=unlabelled[0].line,
+            rule="export file format", severity="warning",
+            hint="if they are PubMed ids, export the records from PubMed (MEDLINE format, .nbib), or from the "
+                 "reference manager with each record's database (DB) or provider (DP) filled in").format())
     return [to_fields(r) for r in records]
