@@ -47,3 +47,25 @@ def test_errors():
     assert resolve({"title": "Alpha", "year": "1999"}, INDEX).error == "unknown"
     assert resolve({"notes": "x"}, INDEX).error == "no_key"
     assert resolve({"doi": "10.1/a", "pmid": "2"}, INDEX).error == "inconsistent"
+
+
+def test_a_record_id_row_must_describe_the_record_at_that_id():
+    """record_ids are positions in an export: re-exported in another order, 'web:0' names another
+    paper. A row that also gives the title (or DOI, PMID, year) of its paper is refused then,
+    rather than its decision silently moved onto the other paper."""
+    moved = resolve({"record_id": "web:0", "title": "Alpha", "decision": "exclude"}, INDEX)
+    assert (moved.error, moved.cluster_id, moved.column, moved.value) == ("moved", None, "title", "Alpha")
+    assert "record_id 'web:0' now names 'Shared title' (cluster c3)" in moved.detail
+    assert "title 'Alpha' where the record has 'Shared title'" in moved.detail
+    assert resolve({"record_id": "pubmed:1", "doi": "10.1/zzz"}, INDEX).column == "doi"
+    assert resolve({"record_id": "pubmed:1", "pmid": "PMID: 1"}, INDEX).column == "pmid"
+    assert resolve({"record_id": "pubmed:0", "title": "Alpha", "year": "2019"}, INDEX).column == "year"
+
+
+def test_a_record_id_row_may_describe_any_version_of_its_record():
+    # the title as de-duplication compares it (case, punctuation, a MEDLINE annotation), of any
+    # record of the cluster; a value the cluster's records do not give cannot differ
+    assert resolve({"record_id": "scopus:0", "title": "ALPHA [Erratum in: J X. 2021]", "doi": "doi:10.1/A",
+                    "pmid": "1", "year": "2020"}, INDEX).cluster_id == "c1"
+    assert resolve({"record_id": "web:0", "title": "Shared title", "doi": "10.9/not-in-the-export"},
+                   INDEX).cluster_id == "c3"

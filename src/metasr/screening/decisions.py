@@ -14,7 +14,7 @@ from pathlib import Path
 
 from metasr.errors import Problem
 from metasr.io import read_csv
-from metasr.screening.keys import KeyIndex, resolve
+from metasr.screening.keys import KeyIndex, Resolution, resolve
 
 TITLE_ABSTRACT = "title_abstract"
 FULL_TEXT = "full_text"
@@ -141,6 +141,28 @@ def _final_decision(decision: str, reviewer1: str, reviewer2: str) -> str:
     return ""
 
 
+_RESOLUTION_RULES = {"no_key": "record identifier", "unknown": "decision for a known record",
+                     "ambiguous": "unambiguous key", "inconsistent": "consistent identifiers",
+                     "moved": "record_id names the record described"}
+_RESOLUTION_HINTS = {
+    "no_key": "give the record's doi, pmid, or title and year",
+    "unknown": "check the identifier against results/records/records.csv",
+    "ambiguous": "identify the record by doi, pmid or record_id instead",
+    "inconsistent": "the identifiers belong to different records; fix one of them",
+    "moved": "the export changed order: key the decision by DOI/PMID (or title and year) or fix the record_id "
+             "(results/records/records.csv gives each record_id its title)",
+}
+
+
+def _resolution_problem(path: str, row_number: int, resolution: Resolution) -> Problem:
+    key = resolution.key
+    return Problem(
+        resolution.detail, file=path, row=row_number,
+        column=resolution.column or (key.kind.replace("title_year", "title") if key else None),
+        value=resolution.value or (key.value.replace("\x1f", " | ") if key else None),
+        rule=_RESOLUTION_RULES[resolution.error or ""], hint=_RESOLUTION_HINTS[resolution.error or ""])
+
+
 def _parse_row(stage, path, row_number, row, index, reasons) -> tuple[Decision | None, list[Problem]]:
     allowed = DECISIONS[stage]
     decision, reviewer1, reviewer2 = (_decision_word(row.get(c, "")) for c in ("decision", "reviewer1", "reviewer2"))
@@ -185,19 +207,7 @@ def _parse_row(stage, path, row_number, row, index, reasons) -> tuple[Decision |
 
     resolution = resolve(row, index)
     if resolution.error:
-        rule = {"no_key": "record identifier", "unknown": "decision for a known record",
-                "ambiguous": "unambiguous key", "inconsistent": "consistent identifiers"}
-        hint = {
-            "no_key": "give the record's doi, pmid, or title and year",
-            "unknown": "check the identifier against results/records/records.csv",
-            "ambiguous": "identify the record by doi, pmid or record_id instead",
-            "inconsistent": "the identifiers belong to different records; fix one of them",
-        }
-        problems.append(Problem(
-            resolution.detail, file=path, row=row_number,
-            column=resolution.key.kind.replace("title_year", "title") if resolution.key else None,
-            value=resolution.key.value.replace("\x1f", " | ") if resolution.key else None,
-            rule=rule[resolution.error], hint=hint[resolution.error]))
+        problems.append(_resolution_problem(path, row_number, resolution))
 
     deciding = resolution.key  # the identifier that matched (unmatched ones come before it)
     if deciding is not None:

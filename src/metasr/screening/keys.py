@@ -5,6 +5,13 @@ A decision names a record by `record_id`, else `doi`, else `pmid`, else normalis
 the DOI of any version of a record. A key shared by two clusters cannot say which record it means
 and is reported as ambiguous rather than guessed.
 
+A `record_id` is a position in an export (`{source}:{index}`): exported again in another order,
+the search gives the id to another record. So a row that names its record by `record_id` and
+also gives its title, DOI, PMID or year must agree with the record now at that id (any record
+of its cluster); when it does not, the row is refused ("moved") rather than its decision moved
+onto another paper. Titles are compared as de-duplication compares them
+(`metasr.records.normalise.title_key`).
+
 Why not `metasr.records.table.clean_doi`/`clean_pmid`: those drop a value that is not a DOI or
 PMID (right for parsing exports), which here would make a mistyped identifier in a decision file
 silently stop being a key; these normalisers keep it, so it is reported as matching no record.
@@ -14,7 +21,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from metasr.records.normalise import title_key
 
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -77,12 +87,20 @@ def keys_of(row: dict) -> list[RecordKey]:
     return keys
 
 
+# What a row may say about its record besides naming it, each compared in its normal form.
+DESCRIBING: dict[str, Callable[[str | None], str]] = {
+    "title": title_key, "doi": normalise_doi, "pmid": normalise_pmid, "year": normalise_year}
+
+
 @dataclass
 class KeyIndex:
     """Maps every key of every parsed record to the clusters that carry it."""
 
     clusters_by_key: dict[RecordKey, set[str]] = field(default_factory=dict)
     years_by_title: dict[str, set[str]] = field(default_factory=dict)  # only to explain misses
+    # cluster -> column -> the normal forms its records give (to check a row named by record_id)
+    described: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    by_record_id: dict[str, dict] = field(default_factory=dict)  # to say which record an id names now
 
     @classmethod
     def from_records(cls, records: list[dict]) -> KeyIndex:
@@ -93,6 +111,12 @@ class KeyIndex:
             title = normalise_title(record.get("title"))
             if title:
                 index.years_by_title.setdefault(title, set()).add(normalise_year(record.get("year")))
+            described = index.described.setdefault(record["cluster_id"], {})
+            for column, normal in DESCRIBING.items():
+                value = normal(record.get(column) or "")
+                if value:
+                    described.setdefault(column, set()).add(value)
+            index.by_record_id[record.get("record_id") or ""] = record
         return index
 
     def lookup(self, key: RecordKey) -> set[str]:
@@ -105,9 +129,37 @@ class Resolution:
 
     cluster_id: str | None
     key: RecordKey | None
-    error: str | None = None  # "no_key" | "unknown" | "ambiguous" | "inconsistent"
+    error: str | None = None  # "no_key" | "unknown" | "ambiguous" | "inconsistent" | "moved"
     detail: str = ""
     unmatched: tuple[RecordKey, ...] = ()  # stronger identifiers of the row that matched nothing
+    column: str = ""  # the row's cell at fault, when it is not the key's ("moved": what differs)
+    value: str = ""
+
+
+def _differences(row: dict, cluster: str, index: KeyIndex) -> list[str]:
+    """The columns where a row says something about its record that no record of `cluster`
+    says (a column the cluster's records leave empty cannot differ)."""
+    described = index.described.get(cluster, {})
+    return [column for column, normal in DESCRIBING.items()
+            if normal(row.get(column) or "") and column in described
+            and normal(row.get(column) or "") not in described[column]]
+
+
+def _moved(row: dict, key: RecordKey, cluster: str, index: KeyIndex) -> Resolution | None:
+    """A row named by record_id whose title, DOI, PMID or year belongs to no record of the
+    cluster that id names now: the export was probably re-exported in another order."""
+    differ = _differences(row, cluster, index)
+    if not differ:
+        return None
+    record = index.by_record_id.get(key.value, {})
+    described = index.described[cluster]
+    said = "; ".join(f"{c} {row.get(c, '').strip()!r} where the record has "
+                     f"{record.get(c) or ' / '.join(sorted(described[c]))!r}" for c in differ)
+    title = record.get("title", "")
+    return Resolution(None, key, "moved",
+                      f"{key.describe()} now names {title[:90]!r} (cluster {cluster}), which is not the record "
+                      f"this row describes: {said}",
+                      column=differ[0], value=row.get(differ[0], "").strip())
 
 
 def resolve(row: dict, index: KeyIndex) -> Resolution:
@@ -128,6 +180,9 @@ def resolve(row: dict, index: KeyIndex) -> Resolution:
             listed = ", ".join(sorted(clusters))
             return Resolution(None, key, "ambiguous", f"{key.describe()} matches clusters {listed}")
         (cluster,) = clusters
+        moved = _moved(row, key, cluster, index) if key.kind == "record_id" else None
+        if moved is not None:
+            return moved
         for later in keys[position + 1 :]:
             if later.kind == "title_year":
                 continue
