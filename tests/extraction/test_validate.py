@@ -78,6 +78,25 @@ def test_screening_cross_checks(synthetic_review, helpers):
     assert ("included-has-data", "S3") not in found
 
 
+def test_an_include_without_a_study_id_is_named_for_the_study_it_may_be(synthetic_review, helpers):
+    """S2's include lost its study_id: the message says so, where it said S2 was not included."""
+    root, config = synthetic_review
+    full_text = root / "data/screening/full_text.csv"
+    helpers.write_sheet(full_text, ["doi", "decision", "reviewer1", "reviewer2", "study_id"], [
+        dict(doi="10.1/a", decision="include", study_id="S1"), dict(doi="10.1/b", reviewer1="include",
+                                                                    reviewer2="include")])
+    [problem] = errors(validate_review(config, root))
+    assert (problem.rule, problem.value, problem.column) == ("extracted-not-included", "S2", "study_id")
+    assert "no full-text include names it" in problem.message
+    assert ("the include at row 3 of" in problem.message
+            and "names no study (empty study_id): if it is this study's report, write 'S2'" in problem.message)
+    # the reviewers' agreement is the include (screening reads it so), as a filled decision is
+    helpers.write_sheet(full_text, ["doi", "reviewer1", "reviewer2", "study_id"], [
+        dict(doi="10.1/a", reviewer1="include", reviewer2="include", study_id="S1"),
+        dict(doi="10.1/b", reviewer1="Include", reviewer2="include", study_id="S2")])
+    assert errors(validate_review(config, root)) == []
+
+
 def test_study_without_rows_or_reason_is_named_without_screening(synthetic_review, helpers):
     root, config = synthetic_review
     config = {**config, "screening": {}}

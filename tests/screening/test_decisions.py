@@ -3,9 +3,23 @@ are SYNTHETIC, tests/screening/conftest.py)."""
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 
 from metasr.errors import InputError
+from metasr.screening.decisions import FULL_TEXT, final_decision, read_decisions
+from metasr.screening.keys import KeyIndex
+
+
+def _read(workspace, stage, columns, rows):
+    path = workspace.root / f"{stage}.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return read_decisions(path, stage, KeyIndex.from_records(workspace.records),
+                          workspace.screening_cfg["exclusion_reasons"])
 
 
 def test_a_search_exported_again_in_another_order_is_caught_by_the_title(workspace):
@@ -25,3 +39,25 @@ def test_a_search_exported_again_in_another_order_is_caught_by_the_title(workspa
         "ta.csv", 5, "title", "Synthetic news item")
     assert "record_id 'web:0' now names 'Synthetic cohort five' (cluster c5)" in moved.message
     assert moved.hint.startswith("the export changed order: key the decision by DOI/PMID (or title and year) or fix")
+
+
+def test_an_included_report_without_a_study_id_is_refused(workspace):
+    """PRISMA counts the included studies by study_id: an include without one was counted as a
+    study of its own, named by its cluster id."""
+    rows = [{"pmid": "111", "decision": "include", "study_id": " ; "},
+            {"doi": "10.1/three", "reviewer1": "include", "reviewer2": "include"},
+            {"doi": "10.1/five", "decision": "exclude", "reason": "review"}]
+    decisions, problems = _read(workspace, FULL_TEXT, ("doi", "pmid", "decision", "reason", "reviewer1",
+                                                      "reviewer2", "study_id"), rows)
+    assert [(p.row, p.column, p.rule, p.severity) for p in problems] == [
+        (2, "study_id", "study_id for included reports", "error"),
+        (3, "study_id", "study_id for included reports", "error")]
+    assert "the study this report belongs to" in problems[0].hint
+    assert [d.row for d in decisions] == [4]
+
+
+def test_final_decision_is_the_reviewers_when_they_agree():
+    assert final_decision({"decision": "Include"}) == "include"
+    assert final_decision({"reviewer1": "include", "reviewer2": "include"}) == "include"
+    assert final_decision({"reviewer1": "include", "reviewer2": "exclude"}) == "unresolved"
+    assert final_decision({"notes": "x"}) == ""

@@ -454,36 +454,53 @@ def study_data_problems(studies: dict[str, dict], extracted: AbstractSet[str], s
 
 # ---- screening --------------------------------------------------------------------------------
 
-def included_study_rows(full_text_csv: Path) -> dict[str, int] | None:
-    """study_id of full-text includes -> the first row of the decision file including it; None
-    when the file is absent or names no study."""
+def full_text_includes(full_text_csv: Path) -> tuple[dict[str, int], list[int]] | None:
+    """The full-text includes, as screening reads them (metasr.screening.decisions): study_id ->
+    the first row including it, and the rows of includes that name no study (which screening
+    refuses); None when the file is absent or includes nothing."""
     if not full_text_csv.exists():
         return None
     _, rows = read_csv(full_text_csv, strip=True)
-    from metasr.screening.decisions import split_study_ids
+    from metasr.screening.decisions import final_decision, split_study_ids
 
     included: dict[str, int] = {}
+    unnamed: list[int] = []
     for rownum, r in enumerate(rows, start=2):
-        if (r.get("decision") or "").strip().lower() == "include":
+        if final_decision(r) == "include":
             for sid in split_study_ids(r.get("study_id")):
                 included.setdefault(sid, rownum)
-    return included or None
+            if not split_study_ids(r.get("study_id")):
+                unnamed.append(rownum)
+    return (included, unnamed) if included or unnamed else None
 
 
 def included_study_ids(full_text_csv: Path) -> set[str] | None:
-    """study_id of full-text includes; None when the file is absent or names no study."""
-    included = included_study_rows(full_text_csv)
-    return set(included) if included is not None else None
+    """study_id of full-text includes; None when the file is absent or includes nothing."""
+    includes = full_text_includes(full_text_csv)
+    return set(includes[0]) if includes is not None else None
+
+
+def _unnamed_note(full_text_csv: Path, unnamed: list[int], sid: str) -> str:
+    """What an extracted study that no include names may be missing: an include without a study_id."""
+    if not unnamed:
+        return ""
+    rows = ", ".join(str(r) for r in unnamed[:10]) + (", ..." if len(unnamed) > 10 else "")
+    if len(unnamed) == 1:
+        return (f"; the include at row {rows} of {full_text_csv} names no study (empty study_id): if it is this "
+                f"study's report, write '{sid}' in its study_id")
+    return (f"; the includes at rows {rows} of {full_text_csv} name no study (empty study_id): if one is this "
+            f"study's report, write '{sid}' in its study_id")
 
 
 def screening_problems(full_text_csv: Path, studies: dict[str, dict], studies_file: str,
                        extracted: dict[str, set[str]]) -> list[Problem]:
     try:
-        included = included_study_rows(full_text_csv)
+        includes = full_text_includes(full_text_csv)
     except InputError as err:  # an unreadable decision file: reported with the sheets' problems
         return err.problems
-    if included is None:
+    if includes is None:
         return []
+    included, unnamed = includes
     problems = []
     for sid in sorted(included):
         study = studies.get(sid)
@@ -504,10 +521,10 @@ def screening_problems(full_text_csv: Path, studies: dict[str, dict], studies_fi
     for sid in sorted(set(studies) | set(extracted)):
         if sid not in included:
             study = studies.get(sid)
-            problems.append(Problem(message=f"study '{sid}' has extraction data but is not included at full text "
-                                            f"({full_text_csv})", file=studies_file,
-                                    row=study["__row__"] if study else None, column="study_id", value=sid,
-                                    rule="extracted-not-included",
-                                    hint="include its report in full-text screening (with this study_id) "
+            problems.append(Problem(message=f"study '{sid}' has extraction data but no full-text include names it "
+                                            f"({full_text_csv}){_unnamed_note(full_text_csv, unnamed, sid)}",
+                                    file=studies_file, row=study["__row__"] if study else None, column="study_id",
+                                    value=sid, rule="extracted-not-included",
+                                    hint="write this study_id on its report's include in full-text screening, "
                                          "or remove its extraction rows"))
     return problems

@@ -130,6 +130,12 @@ def _decision_word(value: str) -> str:
     return "_".join(value.replace("-", " ").split()).lower()
 
 
+def final_decision(row: dict) -> str:
+    """A decision row's final decision as screening reads it: `decision`, else the reviewers' when
+    they agree (UNRESOLVED when they do not); "" when the row has none."""
+    return _final_decision(*(_decision_word(row.get(c) or "") for c in ("decision", "reviewer1", "reviewer2")))
+
+
 def _final_decision(decision: str, reviewer1: str, reviewer2: str) -> str:
     if decision:
         return decision
@@ -199,6 +205,15 @@ def _parse_row(stage, path, row_number, row, index, reasons) -> tuple[Decision |
             column="reason", value=raw_reason, rule="reasons are for exclusions",
             severity="warning", hint="clear the reason, or check that 'decision' is right"))
     study_id = row.get("study_id", "") if stage == FULL_TEXT else ""
+    if stage == FULL_TEXT and final == "include" and not split_study_ids(study_id):
+        # PRISMA counts the included studies by their study_id, and the extraction sheets name
+        # them so: an included report must say which study (or studies) it reports.
+        problems.append(Problem(
+            "included report without a study_id", file=path, row=row_number, column="study_id",
+            value=study_id or None, rule="study_id for included reports",
+            hint="write the study_id (as in studies.csv) of the study this report belongs to; a report "
+                 f"holding several studies lists them separated by '{STUDY_SEPARATOR}', and a study with "
+                 "several reports gives each of them its study_id"))
     if study_id and final != "include":
         problems.append(Problem(
             "study_id on a report that is not included (ignored)", file=path, row=row_number,

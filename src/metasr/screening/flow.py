@@ -62,11 +62,11 @@ class ScreenedRecord:
 
     @property
     def study_ids(self) -> tuple[str, ...]:
-        """The studies an included report belongs to (a report may hold several; a report without a
-        study_id is its own study)."""
+        """The studies an included report belongs to (a report may hold several; an include
+        without a study_id is refused when the decision file is read)."""
         if self.status != INCLUDED or self.full_text is None:  # included: by its full-text decision
             return ()
-        return self.full_text.study_ids or (self.cluster_id,)
+        return self.full_text.study_ids
 
     @property
     def study_id(self) -> str:
