@@ -97,6 +97,30 @@ def test_an_include_without_a_study_id_is_named_for_the_study_it_may_be(syntheti
     assert errors(validate_review(config, root)) == []
 
 
+def test_a_record_id_of_the_search_must_name_one_of_its_records(synthetic_review, helpers):
+    """A record_id written as the records step writes them ({source}:{index}) is checked against
+    the number of records of that source's export; any other text is the reviewers' reference."""
+    from metasr.extraction.validate import record_id_problems
+
+    root, config = synthetic_review
+    studies = helpers.read_rows(root / "data/extraction/studies.csv")
+    studies[0]["record_id"], studies[1]["record_id"] = "pubmed:10", "embase:3"
+    helpers.write_sheet(root / "data/extraction/studies.csv", list(studies[0]), studies)
+    cells: list = []
+    validate_review(config, root, record_ids=cells)
+    assert {(c.file.rsplit("/", 1)[-1], c.row, c.value) for c in cells} >= {
+        ("studies.csv", 2, "pubmed:10"), ("studies.csv", 3, "embase:3"), ("score.csv", 2, "R1")}
+    sources = {"pubmed": {"file": "data/search/pubmed.nbib"}, "other": {"file": "data/search/other.csv"}}
+    problems = record_id_problems(cells, sources, {"pubmed": 10, "other": 2})
+    assert [(p.row, p.column, p.value, p.severity) for p in problems] == [
+        (2, "record_id", "pubmed:10", "error"), (3, "record_id", "embase:3", "warning")]
+    assert "names no record: the export of search source 'pubmed' (data/search/pubmed.nbib) holds 10 records " \
+           "(pubmed:0 to pubmed:9)" in problems[0].message
+    assert "renumbers them" in problems[0].hint
+    assert record_id_problems(cells, sources, {"pubmed": 11, "other": 2})[0].severity == "warning"
+    assert record_id_problems(cells, sources, {}) == []  # no search records: nothing to name
+
+
 def test_study_without_rows_or_reason_is_named_without_screening(synthetic_review, helpers):
     root, config = synthetic_review
     config = {**config, "screening": {}}

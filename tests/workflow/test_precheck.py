@@ -25,10 +25,15 @@ def config_of(root: Path) -> dict:
 
 
 def test_the_default_review_passes_and_is_cached(review, monkeypatch):
-    assert [p for p in precheck.check_search_inputs(config_of(review), review) if p.severity == "error"] == []
+    counts: dict[str, int] = {}
+    assert [p for p in precheck.check_search_inputs(config_of(review), review, counts) if p.severity == "error"] == []
     assert (review / precheck.CACHE).is_file()
     monkeypatch.setattr(precheck, "search_problems", lambda *a: pytest.fail("checked again although unchanged"))
-    assert precheck.check_search_inputs(config_of(review), review) == []
+    cached: dict[str, int] = {}
+    assert precheck.check_search_inputs(config_of(review), review, cached) == []
+    # each source's number of records, for the extraction sheets' record ids: from the cache too
+    pubmed = (review / "data" / "search" / "pubmed.nbib").read_text(encoding="utf-8").count("PMID-")
+    assert cached == counts and counts["pubmed"] == pubmed and set(counts) == {"pubmed", "scopus", "wos", "other"}
 
 
 def test_a_cut_export_is_named_before_any_job(review):

@@ -90,3 +90,22 @@ def test_a_full_text_include_of_no_record_and_no_study_is_named_at_its_row(tmp_p
     assert ("full_text.csv", row, "doi", "decision for a known record", "10.1234/ghost") in found
     assert ("full_text.csv", row, "study_id", "included-has-data", "S099") in found
     assert all(p.row is not None for p in caught.value.problems)
+
+
+def test_an_extraction_record_id_of_the_search_names_one_of_its_records(tmp_path):
+    """A sheet's record_id written as the records step writes them must name a record of that
+    export; the default review's own references (R001, ...) are text and are not checked."""
+    from metasr.config import load_config
+
+    for part in ("config", "data"):
+        shutil.copytree(REPO / part, tmp_path / part)
+    studies = tmp_path / "data" / "extraction" / "studies.csv"
+    text = studies.read_text(encoding="utf-8")
+    studies.write_text(text.replace("Absinta2019,R001,", "Absinta2019,pubmed:999,", 1), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_review(load_config(tmp_path / "config" / "config.yaml", root=tmp_path), tmp_path)
+    [problem] = caught.value.errors
+    assert (Path(problem.file).name, problem.row, problem.column, problem.rule) == (
+        "studies.csv", 2, "record_id", "record-exists")
+    studies.write_text(text.replace("Absinta2019,R001,", "Absinta2019,pubmed:3,", 1), encoding="utf-8")
+    load_review(load_config(tmp_path / "config" / "config.yaml", root=tmp_path), tmp_path)  # cached counts

@@ -9,19 +9,20 @@ ratio>0, p-format, 0<p<=1, effect_p: p<1, effect_p: effect not null, number-rang
 sd-se-agree (warning), skewness (warning), unique-row, unique-study, study-id-not-missing, study-exists,
 n-consistent, unique-label (warning), overlap-exists, csv-delimiter, declared-outcome, sheet-exists,
 included-has-data, study-has-data (warning), extracted-not-included, discrepancy, moderator-column,
-analysis-column, subgroup-value; and for files: file-exists, encoding, row-width, unique-column,
-header-row. A sheet that passes these is then converted and its effects computed as the outcome job
-computes them (metasr.extraction.converting.outcome_effect_problems): the effect-size computation's own
-rules (metasr.stats.effects: a correlation strictly inside -1..1, a measure's smallest sample, ...) and
-effect in range / variance in range / variance ratio (metasr.stats.checks) are applied here, so the job
-meets none of them. dependence-declared is metasr.dependence's.
+analysis-column, subgroup-value, record-exists (against the search's records: record_id_problems);
+and for files: file-exists, encoding, row-width, unique-column, header-row. A sheet that passes these is
+then converted and its effects computed as the outcome job computes them
+(metasr.extraction.converting.outcome_effect_problems): the effect-size computation's own rules
+(metasr.stats.effects: a correlation strictly inside -1..1, a measure's smallest sample, ...) and effect
+in range / variance in range / variance ratio (metasr.stats.checks) are applied here, so the job meets
+none of them. dependence-declared is metasr.dependence's.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence, Set as AbstractSet
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from metasr import rob
@@ -46,18 +47,24 @@ def shown_path(root: Path, relative: str) -> Path:
         return path
 
 
-def validate_review(config: dict, root: Path, converted: dict | None = None) -> list[Problem]:
+def validate_review(config: dict, root: Path, converted: dict | None = None,
+                    record_ids: list[RecordIdCell] | None = None) -> list[Problem]:
     """Every problem (errors and warnings) in the review's extraction sheets.
 
     `converted`, when given, receives the rows of each outcome sheet that passed the row checks,
     converted as the outcome job converts them (outcome id -> [(row, EffectRow)], each row with
     its sheet row under converting.SHEET_ROW), so that a caller need not convert them again.
+    `record_ids`, when given, receives every filled record_id cell of the sheets, for
+    `record_id_problems` to check against the search's records.
     """
     root = Path(root)
     ext = extraction_settings(config)
     config_file = _config_file(root)
     problems: list[Problem] = []
+    collected = record_ids if record_ids is not None else []
     studies_sheet = _read(shown_path(root, ext["studies"]), problems)
+    if studies_sheet:
+        collected += record_id_cells(studies_sheet)
     moderators = moderator_columns(config)
     extra_columns = (set(moderators) | {c for columns in analysis_columns(config).values() for c in columns.values()}
                      | set(ext["study_columns"]))
@@ -79,6 +86,7 @@ def validate_review(config: dict, root: Path, converted: dict | None = None) -> 
         if sheet is None:
             all_sheets_read = False
             continue
+        collected += record_id_cells(sheet)
         characteristics = sheet_columns(outcomes[outcome_id] or {})
         sheet_problems, rows = check_outcome_rows(sheet, studies, characteristics)
         problems += [replace(p, hint=f"{p.hint}; or, if each effect size's value of it is a subgroup or moderator of "
@@ -105,6 +113,7 @@ def validate_review(config: dict, root: Path, converted: dict | None = None) -> 
         sheet = _read(narrative_path, problems)
         all_sheets_read = all_sheets_read and sheet is not None
         if sheet is not None:
+            collected += record_id_cells(sheet)
             problems += check_narrative(sheet, studies if studies_sheet else None)
             for _, row in sheet.numbered():
                 if row.get("study_id"):
@@ -450,6 +459,56 @@ def study_data_problems(studies: dict[str, dict], extracted: AbstractSet[str], s
                     hint="add its rows to the outcome or narrative sheets, or state in no_data_reason why it "
                          "contributes no data")
             for sid in studies_without_data(studies, extracted)]
+
+
+# ---- record ids --------------------------------------------------------------------------------
+
+# A record id as the records step gives it: `{source}:{index}`, the source a search.sources key.
+_RECORD_ID = re.compile(r"^([a-z][a-z0-9_]*):([0-9]+)$")
+
+
+@dataclass(frozen=True)
+class RecordIdCell:
+    file: str
+    row: int
+    value: str
+
+
+def record_id_cells(sheet: Sheet) -> list[RecordIdCell]:
+    return [RecordIdCell(sheet.path, rownum, str(row["record_id"]).strip()) for rownum, row in sheet.numbered()
+            if str(row.get("record_id") or "").strip()]
+
+
+def record_id_problems(cells: Sequence[RecordIdCell], sources: dict, record_counts: dict[str, int]) -> list[Problem]:
+    """A sheet's record_id in the form of the records step's ids (`{source}:{index}`) must name a
+    record of the review's search: an index beyond its export's records is an error (the export
+    was replaced by a shorter one, or the id mistyped), a source the config does not have a
+    warning. Any other text (a reference manager's id, R12; the starter's EXAMPLE-R1) is the
+    reviewers' own reference and is not checked; so is every record_id of a review without a
+    search (`record_counts` empty: there are no records to name)."""
+    problems = []
+    for cell in cells:
+        match = _RECORD_ID.match(cell.value)
+        if not match or not record_counts:
+            continue
+        source, index = match.group(1), int(match.group(2))
+        if source not in sources:
+            problems.append(Problem(
+                message=f"record_id '{cell.value}' has the form of a record id ({{source}}:{{index}}) but the review "
+                        f"has no search source '{source}'", file=cell.file, row=cell.row, column="record_id",
+                value=cell.value, rule="record-exists", severity="warning",
+                hint=f"the review's sources are {', '.join(sorted(sources))} (results/records/records.csv lists "
+                     "every record_id)"))
+        elif source in record_counts and index >= record_counts[source]:
+            n = record_counts[source]
+            problems.append(Problem(
+                message=f"record_id '{cell.value}' names no record: the export of search source '{source}' "
+                        f"({sources[source].get('file', '')}) holds {n} record{'s' if n != 1 else ''}"
+                        + (f" ({source}:0 to {source}:{n - 1})" if n else ""),
+                file=cell.file, row=cell.row, column="record_id", value=cell.value, rule="record-exists",
+                hint="look the record up in results/records/records.csv: record ids follow the order of the "
+                     "export, so a search exported again (in another order, or with fewer records) renumbers them"))
+    return problems
 
 
 # ---- screening --------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ Nothing is written but the cache below.
 
 Exports can be large, so the outcome is cached by the files' checksums in
 `.snakemake/metasr/search-check.json` of the review folder: an unchanged search costs one
-checksum per file.
+checksum per file. The cache keeps the number of records of each source, with which the extraction
+sheets' record ids are checked (`metasr.extraction.validate.record_id_problems`).
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ def search_files(config: dict) -> list[str]:
     return files + ([overrides] if overrides else [])
 
 
-def search_problems(config: dict, root: Path) -> list[Problem]:
-    """Every problem of the exports, the overrides and the decision files, and the warnings."""
+def search_problems(config: dict, root: Path, record_counts: dict[str, int] | None = None) -> list[Problem]:
+    """Every problem of the exports, the overrides and the decision files, and the warnings.
+    `record_counts`, when given, receives the number of records of each source (once the exports parse)."""
     from metasr.records.pipeline import dedup_rows, parse_file, repeated_exports
     from metasr.screening.decisions import FULL_TEXT, TITLE_ABSTRACT
     from metasr.screening.pipeline import screen
@@ -54,6 +56,9 @@ def search_problems(config: dict, root: Path) -> list[Problem]:
     problems += repeated_exports(rows)
     if problems:
         return problems
+    if record_counts is not None:
+        for source in config["search"]["sources"]:
+            record_counts[source] = sum(row["source"] == source for row in rows)
     rows.sort(key=lambda r: (r["source"], int(r["source_index"])))  # load_inputs' order: the same cluster ids
     overrides = (config["search"].get("dedup") or {}).get("overrides")
     screening = config["screening"]
@@ -67,8 +72,9 @@ def search_problems(config: dict, root: Path) -> list[Problem]:
     return [Problem(**warning) for warning in screened.prisma["warnings"]]
 
 
-def check_search_inputs(config: dict, root: Path) -> list[Problem]:
-    """search_problems, skipped when every file is as it was at the last clean check."""
+def check_search_inputs(config: dict, root: Path, record_counts: dict[str, int] | None = None) -> list[Problem]:
+    """search_problems, skipped when every file is as it was at the last clean check (whose record
+    counts then fill `record_counts`)."""
     from metasr.workflow.fingerprint import script_fingerprint
 
     root = Path(root)
@@ -77,15 +83,18 @@ def check_search_inputs(config: dict, root: Path) -> list[Problem]:
     files["(settings)"] = json.dumps([config["search"], config["screening"]], sort_keys=True, default=str)
     files["(code)"] = script_fingerprint(Path(__file__))
     cache = root / CACHE
+    counts = record_counts if record_counts is not None else {}
     try:
-        if json.loads(cache.read_text(encoding="utf-8")) == files:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if isinstance(cached, dict) and cached.get("inputs") == files:
+            counts.update(cached.get("record_counts") or {})
             return []
     except (OSError, ValueError):
         pass
-    problems = search_problems(config, root)
+    problems = search_problems(config, root, counts)
     if not any(p.severity == "error" for p in problems):
         try:
-            atomic_write_text(cache, json.dumps(files, sort_keys=True))
+            atomic_write_text(cache, json.dumps({"inputs": files, "record_counts": counts}, sort_keys=True))
         except (InputError, OSError):
             pass  # a read-only review: check again next time
     return problems

@@ -88,18 +88,21 @@ def load_review(raw_config: dict, root: str | Path, source: str = "config/config
     """Validate config and sheets; collect per-outcome study rows and usable-study counts."""
     from metasr.extraction.converting import usable_sheet_rows
     from metasr.extraction.sheets import is_blank, read_sheet, studies_in_outcome
-    from metasr.extraction.validate import validate_review
+    from metasr.extraction.validate import record_id_problems, validate_review
 
     root = Path(root)
     config = prepare_config(raw_config, source, root)
     # Validation converts the rows as the outcome jobs will; which studies have usable effect
     # sizes (the forest plots to draw, dependent rows) is read from that, not converted again.
     converted: dict[str, list] = {}
-    problems = validate_review(config, root, converted)
+    record_ids: list = []
+    problems = validate_review(config, root, converted, record_ids)
     if has_search(config):  # checked with the sheets: a decision for an unknown record explains a sheet's error
         from metasr.workflow.precheck import check_search_inputs
 
-        problems += check_search_inputs(config, root)
+        record_counts: dict[str, int] = {}
+        problems += check_search_inputs(config, root, record_counts)
+        problems += record_id_problems(record_ids, config["search"]["sources"], record_counts)
     warnings = raise_if_errors(problems)
     # csv rather than pandas here: every snakemake invocation pays for what parse time imports.
     studies = read_sheet(root / config["extraction"]["studies"])
