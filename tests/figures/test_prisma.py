@@ -115,6 +115,18 @@ def test_every_count_and_reason_is_shown(synthetic_prisma):
     assert "Full-text screening" not in text
 
 
+def test_partly_dual_screening_and_one_conflict_are_said_as_they_are():
+    from metasr.figures.prisma import footnotes
+
+    prisma = {"agreement": {
+        "title_abstract": {"dual": True, "screened": 14, "n": 12, "kappa": 0.667, "conflicts": 1, "unresolved": 0},
+        "full_text": {"dual": True, "screened": 6, "n": 6, "kappa": 1.0, "conflicts": 0, "unresolved": 0}}}
+    assert footnotes(prisma) == [
+        "Title/abstract screening: 12 of 14 records screened by two reviewers; Cohen's kappa = 0.67 "
+        "(n\u00a0=\u00a012); 1 conflict, all resolved.",
+        "Full-text screening by two reviewers: Cohen's kappa = 1.00 (n\u00a0=\u00a06); 0 conflicts, all resolved."]
+
+
 def test_no_footnote_for_single_reviewer(synthetic_prisma):
     synthetic_prisma["agreement"] = {"title_abstract": {"dual": False}, "full_text": {"dual": False}}
     _, drawn = build_figure(synthetic_prisma)

@@ -48,3 +48,24 @@ def test_any_interval_lies_in_minus_one_to_one(pairs):
     result = cohen_kappa(pairs)
     if result["kappa"] is not None:
         assert -1 <= result["ci_lb"] <= result["kappa"] <= result["ci_ub"] <= 1
+
+
+def test_partly_dual_screening_is_a_warning(workspace):
+    """2 of the 5 title/abstract rows have one reviewer's decision only: kappa describes 3
+    records, and the run says so (it said nothing, and the diagram 'by two reviewers')."""
+    workspace.title_abstract[1]["reviewer2"] = ""
+    workspace.title_abstract[3].update(reviewer1="", reviewer2="")
+    prisma = workspace.run()
+    ta = prisma["agreement"]["title_abstract"]
+    assert (ta["dual"], ta["n"], ta["screened"]) == (True, 3, 5)
+    [warning] = prisma["warnings"]
+    assert (warning["file"].rsplit("/", 1)[-1], warning["row"], warning["column"], warning["severity"]) == (
+        "ta.csv", 3, "reviewer2", "warning")
+    assert warning["message"].startswith("3 of 5 title/abstract decisions were made by two reviewers, not the "
+                                         "other 2 (rows 3, 5)")
+    assert prisma["agreement"]["full_text"]["dual"] is False  # single screening throughout: no warning
+
+
+def test_dual_screening_of_every_record_is_no_warning(workspace):
+    prisma = workspace.run()
+    assert prisma["warnings"] == [] and prisma["agreement"]["title_abstract"]["screened"] == 5

@@ -134,12 +134,17 @@ def column_boxes(name: str, c: dict, x: float) -> dict[str, Box]:
     return boxes
 
 
-def _kappa_note(label: str, a: dict | None) -> str:
+def _kappa_note(label: str, a: dict | None, items: str) -> str:
+    """The agreement of a dual-screened stage; screened partly by two reviewers, how many (of the
+    stage's `items`, records or reports) were."""
     if not a or not a.get("dual"):
         return ""
     kappa = "undefined" if a.get("kappa") is None else number(a["kappa"])  # may be negative
-    text = (f"{label} screening by two reviewers: Cohen's kappa = {kappa} {_n(a['n'])}; "
-            f"{a['conflicts']} conflicts")
+    screened = a.get("screened")  # absent from a prisma.json of an older metasr
+    who = (f": {a['n']:,} of {screened:,} {items} screened by two reviewers;" if screened and screened > a["n"]
+           else " by two reviewers:")
+    conflicts = f"{a['conflicts']:,} conflict{'s' if a['conflicts'] != 1 else ''}"
+    text = f"{label} screening{who} Cohen's kappa = {kappa} {_n(a['n'])}; {conflicts}"
     return text + (f", {a['unresolved']} unresolved." if a.get("unresolved") else ", all resolved.")
 
 
@@ -153,8 +158,8 @@ def footnotes(prisma: dict, meta: dict | None = None) -> list[str]:
              meta_note(meta) if meta else "",
              *(f"Note: {w}; the declared counts do not cover every pooled study."
                for w in (meta or {}).get("warnings") or ()),
-             _kappa_note("Title/abstract", agreement.get("title_abstract")),
-             _kappa_note("Full-text", agreement.get("full_text"))]
+             _kappa_note("Title/abstract", agreement.get("title_abstract"), "records"),
+             _kappa_note("Full-text", agreement.get("full_text"), "reports")]
     return [n for n in notes if n]
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from metasr.errors import Problem
 from metasr.level import Z
-from metasr.screening.decisions import UNRESOLVED, Decision
+from metasr.screening.decisions import STAGE_LABELS, UNRESOLVED, Decision
 
 
 def cohen_kappa(pairs: list[tuple[str, str]]) -> dict:
@@ -48,15 +49,36 @@ def dual_screened(decisions: list[Decision]) -> list[Decision]:
 
 
 def stage_agreement(decisions: list[Decision]) -> dict:
-    """Kappa and conflict counts of one stage; `dual` is False for single-reviewer screening."""
+    """Kappa and conflict counts of one stage; `dual` is False for single-reviewer screening.
+    `screened` counts the stage's decisions, of which kappa's `n` were made by two reviewers."""
     pairs = [(d.reviewer1, d.reviewer2) for d in dual_screened(decisions)]
     conflicts = [d for d in decisions if d.is_conflict]
     return {
         "dual": bool(pairs),
+        "screened": len(decisions),
         **cohen_kappa(pairs),
         "conflicts": len(conflicts),
         "unresolved": sum(d.decision == UNRESOLVED for d in conflicts),
     }
+
+
+def partial_dual_problems(decisions: list[Decision]) -> list[Problem]:
+    """A warning when a stage was screened by two reviewers for some records only: kappa then
+    describes those records, and the report says how many of the stage's they are."""
+    single = [d for d in decisions if not (d.reviewer1 and d.reviewer2)]
+    if not single or len(single) == len(decisions):
+        return []
+    first = single[0]
+    rows = ", ".join(str(d.row) for d in single[:10]) + (", ..." if len(single) > 10 else "")
+    stage = STAGE_LABELS[first.stage]
+    return [Problem(
+        f"{len(decisions) - len(single)} of {len(decisions)} {stage} decisions were made by two reviewers, "
+        f"not the other {len(single)} (row{'s' if len(single) > 1 else ''} {rows}): the agreement "
+        "(Cohen's kappa) describes the dual-screened ones only",
+        file=first.file, row=first.row, column="reviewer1" if not first.reviewer1 else "reviewer2",
+        rule="dual screening of every record", severity="warning",
+        hint="fill in both reviewers' decisions on these rows, or report the screening as partly dual "
+             "(the PRISMA diagram's note says how many records two reviewers screened)")]
 
 
 CONFLICT_COLUMNS = ("stage", "file", "row", "cluster_id", "key", "reviewer1", "reviewer2",

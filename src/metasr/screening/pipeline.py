@@ -14,7 +14,7 @@ from pathlib import Path
 
 from metasr.errors import Problem, raise_if_errors
 from metasr.io import StepFiles, atomic_write_text, csv_text
-from metasr.screening.agreement import CONFLICT_COLUMNS, conflict_rows, stage_agreement
+from metasr.screening.agreement import CONFLICT_COLUMNS, conflict_rows, partial_dual_problems, stage_agreement
 from metasr.screening.decisions import FULL_TEXT, TITLE_ABSTRACT, read_decisions, read_table
 from metasr.screening.flow import ScreenedRecord, build_flow
 from metasr.screening.keys import KeyIndex
@@ -188,7 +188,7 @@ def screen(records: list[dict], unique: dict[str, dict], files: dict[str, str], 
     index = KeyIndex.from_records(records)
     ta, ta_problems = read_decisions(files[TITLE_ABSTRACT], TITLE_ABSTRACT, index, reasons)
     ft, ft_problems = read_decisions(files[FULL_TEXT], FULL_TEXT, index, reasons)
-    problems = ta_problems + ft_problems
+    problems = ta_problems + ft_problems + partial_dual_problems(ta) + partial_dual_problems(ft)
     if not any(p.severity == "error" for p in problems):
         flow, flow_problems = build_flow(
             unique, cluster_columns(records, sources_cfg), ta, ft, files,
