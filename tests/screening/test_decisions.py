@@ -8,7 +8,7 @@ import csv
 import pytest
 
 from metasr.errors import InputError
-from metasr.screening.decisions import FULL_TEXT, final_decision, read_decisions
+from metasr.screening.decisions import FULL_TEXT, TITLE_ABSTRACT, final_decision, read_decisions
 from metasr.screening.keys import KeyIndex
 
 
@@ -39,6 +39,18 @@ def test_a_search_exported_again_in_another_order_is_caught_by_the_title(workspa
         "ta.csv", 5, "title", "Synthetic news item")
     assert "record_id 'web:0' now names 'Synthetic cohort five' (cluster c5)" in moved.message
     assert moved.hint.startswith("the export changed order: key the decision by DOI/PMID (or title and year) or fix")
+
+
+def test_an_identifier_shared_by_records_kept_apart_points_to_the_record_id(workspace):
+    workspace.records[3]["doi"] = "10.1/one"  # a record that a `distinct` override keeps apart from c1
+    workspace.records[3].update(title="Synthetic review of rims", year="2021")  # a title two clusters share
+    _, problems = _read(workspace, TITLE_ABSTRACT, ("doi", "title", "year", "decision"),
+                        [{"doi": "10.1/one", "decision": "include"},
+                         {"title": "Synthetic review of rims", "year": "2021", "decision": "include"}])
+    assert [(p.row, p.rule, p.column) for p in problems] == [(2, "unambiguous key", "doi"),
+                                                             (3, "unambiguous key", "title")]
+    assert problems[0].hint.startswith("the records share this doi: identify the record by its record_id")
+    assert problems[1].hint == "identify the record by doi, pmid or record_id instead"
 
 
 def test_an_included_report_without_a_study_id_is_refused(workspace):

@@ -162,11 +162,17 @@ _RESOLUTION_HINTS = {
 
 def _resolution_problem(path: str, row_number: int, resolution: Resolution) -> Problem:
     key = resolution.key
+    hint = _RESOLUTION_HINTS[resolution.error or ""]
+    if resolution.error == "ambiguous" and key is not None and key.kind in ("doi", "pmid"):
+        # records that share an identifier yet were kept apart (a `distinct` override, a notice
+        # and its article): only the record_id tells them apart
+        hint = (f"the records share this {key.kind}: identify the record by its record_id "
+                "(results/records/records.csv)")
     return Problem(
         resolution.detail, file=path, row=row_number,
         column=resolution.column or (key.kind.replace("title_year", "title") if key else None),
         value=resolution.value or (key.value.replace("\x1f", " | ") if key else None),
-        rule=_RESOLUTION_RULES[resolution.error or ""], hint=_RESOLUTION_HINTS[resolution.error or ""])
+        rule=_RESOLUTION_RULES[resolution.error or ""], hint=hint)
 
 
 def _parse_row(stage, path, row_number, row, index, reasons) -> tuple[Decision | None, list[Problem]]:
