@@ -187,6 +187,10 @@ def test_search_de_duplication_and_screening_are_said_from_the_counted_flow(revi
                            "independently by two reviewers (Cohen's κ = 0.70 on 14 records; 2 disagreements, each "
                            "resolved). Full texts were screened by one reviewer. In all, 3 studies (4 reports) were "
                            "included. We compared")
+    prisma["agreement"]["title_abstract"]["screened"] = 16  # two of them screened by one reviewer
+    assert "Titles and abstracts were screened independently by two reviewers for 14 of 16 records, by one for the " \
+           "others (Cohen's κ = 0.70 on 14 records;" in methods_paragraph(review_config, [normand_pooled], SOFTWARE,
+                                                                      prisma=prisma)
     declared = {**prisma, "origin": "declared"}  # counts the config declares: metasr did not do the search
     assert methods_paragraph(review_config, [normand_pooled], SOFTWARE, prisma=declared).startswith("We compared")
     assert methods_paragraph(review_config, [normand_pooled], SOFTWARE).startswith("We compared")

@@ -144,6 +144,10 @@ def _screened_by(agreement: dict) -> str:
     settled = ("" if not conflicts else
                f"; {conflicts} disagreement{'s' if conflicts != 1 else ''}"
                + (f", {unresolved} left unresolved" if unresolved else f", {resolved}"))
+    screened, n = agreement.get("screened"), agreement.get("n")
+    if isinstance(screened, int) and isinstance(n, int) and n < screened:  # partly dual screening
+        return (f"independently by two reviewers for {n} of {screened} records, by one for the others "
+                f"({agreed}{settled})")
     return f"independently by two reviewers ({agreed}{settled})"
 
 
