@@ -242,6 +242,10 @@ def test_meta_regression_section_shows_coefficients_or_the_reason():
     assert section["rows"][1]["estimate"] == "\u22120.0291" and section["rows"][1]["ratio"] == "0.97 [0.96, 0.99]"
     assert ("Test of moderators", "QM = 16.36, df = 1, P < 0.0001") in section["summary"]
     assert ("R² (heterogeneity accounted for)", "75.6%") in section["summary"]
+    common = bcg_pooled(meta_regression={"moderators": ["ablat"]})
+    common["meta_regression"].update(method="FE", R2=77.04971)
+    assert ("R² (adjusted, of the weighted least-squares regression)", "77.0%") in \
+        html.meta_regression_section(common)["summary"]
     skipped = html.meta_regression_section(bcg_pooled(meta_regression={"moderators": ["ablat", "alloc"]}))
     assert not skipped["run"] and "needs at least 30" in skipped["message"]
     assert html.meta_regression_section(bcg_pooled()) is None

@@ -65,6 +65,17 @@ def test_r2_is_zero_when_there_is_no_heterogeneity_to_explain():
     assert metareg_dict(fit_metareg(table["yi"], table["vi"], X, names))["R2"] == 0.0
 
 
+def test_a_common_effect_meta_regression_has_metafors_r2_the_weighted_adjusted_one():
+    """metafor 3.8-1: rma(yi, vi, mods = ~ ablat + factor(alloc), data = dat.bcg (RR), method = "FE")$R2,
+    100 x the adjusted R2 of lm(yi ~ X, weights = 1/vi)."""
+    case = CASES["bcg_RR_metareg_ablat_knha"]
+    X, names = design_matrix(pd.read_csv(FIXTURES / case["input"]), ["ablat", "alloc"])
+    fit = fit_metareg(case["yi"], case["vi"], X, names, "FE")
+    assert math.isclose(metareg_dict(fit)["R2"], 77.0497109908694, rel_tol=1e-10)
+    equal = fit_metareg(np.full(13, 0.2), case["vi"], X, names, "FE")  # SYNTHETIC: effects that do not vary
+    assert metareg_dict(equal)["R2"] == 0.0
+
+
 def test_missing_moderator_values_are_reported_by_row():
     table = pd.DataFrame({"yi": [0.1, 0.2, 0.3], "vi": [0.1, 0.1, 0.1], "x": ["1", "", "3"]})
     with pytest.raises(InputError) as err:

@@ -521,8 +521,9 @@ def meta_regression_section(pooled: dict) -> dict | None:
         summary += [("Residual σ² (between studies, within studies)",
                      f"{number(sigma2[0], 4)}, {number(sigma2[1], 4)}")]
     else:
-        summary += [("R² (heterogeneity accounted for)", f"{number(reg.get('R2'), 1)}%"
-                     if finite(reg.get("R2")) is not None else "– (common-effect model)"),
+        r2_name = ("R² (adjusted, of the weighted least-squares regression)" if reg.get("method") == "FE"
+                   else "R² (heterogeneity accounted for)")  # metafor's two definitions
+        summary += [(r2_name, f"{number(reg.get('R2'), 1)}%" if finite(reg.get("R2")) is not None else "–"),
                     ("Residual tau² [95% CI]",
                      f"{number(reg.get('tau2'), 4)} {_ci(reg.get('tau2_ci'), 4, signs=_tau2_ci_signs(reg))}")]
     summary += [("Residual I²", f"{number(reg.get('I2'), 1)}%"),

@@ -129,13 +129,33 @@ def _check_rank(X: np.ndarray, names: list[str], mods: list[str], file) -> None:
 
 
 def r2(fit: MetaFit) -> float | None:
-    """Pseudo-R2 (%): proportional reduction of tau2 relative to the intercept-only model."""
-    if fit.method == "FE" or fit.p == 1:
+    """metafor's R2 (%) of a meta-regression: with random effects the proportional reduction of
+    tau2 against the intercept-only model (pseudo-R2); for a common-effect model the adjusted R2 of
+    the weighted least-squares regression of yi on the moderators (lm(yi ~ X, weights = 1/vi, or the
+    user's weights)), 0 when the effects do not vary."""
+    if fit.p == 1:
         return None
+    if fit.method == "FE":
+        return _weighted_adjusted_r2(fit)
     tau2_0 = fit_rma(fit.yi, fit.vi, method=fit.method, test=fit.test, weights=fit.a).tau2
     if tau2_0 <= 0:
         return 0.0
     return max(0.0, 100 * (tau2_0 - fit.tau2) / tau2_0)
+
+
+def _weighted_adjusted_r2(fit: MetaFit) -> float:
+    yi = np.asarray(fit.yi, float)
+    if np.all(yi == yi[0]):  # metafor: var(yi) == 0 gives 0
+        return 0.0
+    w = np.asarray(fit.a if fit.a is not None else 1 / fit.vi, float)
+    X = np.asarray(fit.X, float)
+    sw = np.sqrt(w)
+    beta, _, rank, _ = np.linalg.lstsq(X * sw[:, None], yi * sw, rcond=None)
+    rss = float(np.sum(w * (yi - X @ beta) ** 2))
+    tss = float(np.sum(w * (yi - np.sum(w * yi) / np.sum(w)) ** 2))
+    n = len(yi)
+    adjusted = 1 - (rss / tss) * (n - 1) / (n - rank)
+    return max(0.0, 100 * adjusted)
 
 
 def fit_metareg(yi, vi, X, names, method: str = "REML", test: str = "z", measure=None, weights=None) -> MetaFit:
