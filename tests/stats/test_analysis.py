@@ -261,6 +261,17 @@ def test_peto_as_a_measure_pools_with_rma_peto(case_id):
     assert math.isclose(result["transformed"]["estimate"], math.exp(case["expected"]["estimate"]), rel_tol=1e-9)
 
 
+@pytest.mark.parametrize("case_id", ["bcg_OR_PETO", "egger2001_OR_PETO"])
+def test_a_peto_fit_of_odds_ratios_lists_the_studies_peto_effects_as_rma_peto_does(case_id):
+    """rma.peto's yi and vi are escalc(measure = "PETO")'s whichever the measure: the studies shown
+    beside the Peto estimate are on its scale (they were the log odds ratios, 1/2 added to zeros)."""
+    case = CASES[case_id]
+    table = pd.read_csv(FIXTURES / case["input"], dtype=str, keep_default_na=False)
+    odds, peto = analyse(table, "OR", "PETO"), analyse(table, "PETO", "PETO")
+    assert odds["yi"] == peto["yi"] and odds["vi"] == peto["vi"] and odds["estimate"] == peto["estimate"]
+    assert odds["transform"]["name"] == peto["transform"]["name"] == "exp"
+
+
 @pytest.mark.parametrize("method, test", [("REML", "z"), ("DL", "knha"), ("PM", "t"), ("FE", "z"), ("MH", "z")])
 def test_the_fit_alone_is_the_fit_part_of_the_whole_analysis(monkeypatch, method, test):
     """`metasr pool --what fit` stops after the model: the same numbers, without the refits."""

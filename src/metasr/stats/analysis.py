@@ -140,8 +140,10 @@ def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file,
     """The usable rows with their effects (escalc) and the rows that are not usable, with why."""
     check_method(measure, method, test, file)
     table, not_usable = split_usable(df, file)
+    # a Peto fit's studies are Peto's log odds ratios (rma.peto's yi and vi), the measure named OR
+    effect_measure = "PETO" if method == "PETO" else measure
     with np.errstate(all="ignore"):  # an overflow is what the caller's checks report
-        table = effects.escalc(table, measure, file=file, scale=scale, rows=_rows(table), options=options)
+        table = effects.escalc(table, effect_measure, file=file, scale=scale, rows=_rows(table), options=options)
     table, dropped = split_dropped(table)
     return table, not_usable + dropped
 
