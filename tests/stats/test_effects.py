@@ -238,3 +238,13 @@ def test_a_refused_cell_is_shown_as_written(column, cell, rule):
     with pytest.raises(InputError) as err:
         effects.escalc(table, "ZCOR")
     assert [(p.row, p.column, p.rule, p.value) for p in err.value.problems] == [(3, column, rule, cell.strip())]
+
+
+def test_the_hypergeometric_function_of_ucor_is_right_where_gsl_is_not():
+    """2F1(1/2, 1/2; 5; 0.9984) (UCOR of r = -0.04, n = 12, dat.cohen1981): scipy's hyp2f1 agrees
+    with ours; gsl's hyperg_2F1, which metafor calls, gives 1.06475043502."""
+    from scipy.special import hyp2f1
+
+    from metasr.stats.effects import hyp2f1_1mw
+
+    assert abs(hyp2f1_1mw(0.5, 0.5, 5, 0.0016) / float(hyp2f1(0.5, 0.5, 5, 0.9984)) - 1) < 1e-12
