@@ -106,7 +106,7 @@ def test_every_record_is_complete_and_consistent():
         assert all(v in ("LS", "UB", "LS2", "AV", "HO", "AVHO") for v in m.vtypes)
         assert m.vtypes[:1] in ((), ("LS",)), f"{m.id}: metafor's default vtype is LS"
         assert m.display != "ratio" or m.transform == "exp", f"{m.id}: a ratio is a back-transformed log"
-    assert measures.table_methods() == {"MH": ("RR", "OR", "RD", "IRR"), "PETO": ("OR", "PETO")}
+    assert measures.table_methods() == {"MH": ("RR", "OR", "RD", "IRR", "IRD"), "PETO": ("OR", "PETO")}
     assert measures.get("PFT").add == 0 and measures.get("PLO").add == 0.5
 
 

@@ -279,7 +279,7 @@ MEASURES = {m.id: m for m in (
             "arcsine square root risk difference", "difference", "arcsine risk differences", add=0.0,
             zero_rule=True),
     Measure("IRD", "Rate difference", "two-group rates", RATES, "identity", "incidence rate difference",
-            "difference", "incidence rate differences", zero_rule=True),
+            "difference", "incidence rate differences", table_methods=("MH",), zero_rule=True),
     Measure("PR", "Proportion", "single-group proportions", PROPORTIONS, "identity", "raw proportion",
             "proportion", "proportions", null=None, zero_rule=True, vtypes=("LS", "UB", "AV")),
     Measure("PLN", "Proportion", "single-group proportions", PROPORTIONS, "exp", "log proportion", "proportion",

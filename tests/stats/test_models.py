@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,3 +139,19 @@ def test_mantel_haenszel_rate_ratio_single_stratum_and_hart():
     mh = fit_mh_rates(hart.x1i, hart.t1i, hart.x2i, hart.t2i)
     assert mh.k == 6 and mh.Q_df == 5
     assert abs(mh.estimate - fe["expected"]["estimate"]) < 0.05 and 0.8 < mh.se / fe["expected"]["se"] < 1.25
+
+
+MH_CASES = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "mantel_haenszel" / "expected.json")
+                      .read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", [c for c in MH_CASES if c["measure"] == "IRD"], ids=lambda c: c["id"])
+def test_mantel_haenszel_rate_difference_equals_rma_mh(case):
+    from metasr.stats.models import fit_mh_rates
+
+    fit = fit_mh_rates(case["x1i"], case["t1i"], case["x2i"], case["t2i"], measure="IRD")
+    want = case["expected"]
+    assert math.isclose(fit.estimate, want["estimate"], rel_tol=1e-12)
+    assert math.isclose(fit.se, want["se"], rel_tol=1e-12)
+    assert math.isclose(fit.Q, want["Q"]["default"], rel_tol=1e-10) and fit.Q_df == want["Q_df"]
+    assert "CMH" not in fit.to_dict()  # metafor's MH test is the rate ratio's

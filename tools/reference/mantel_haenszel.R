@@ -29,6 +29,13 @@ irr_case <- function(id, source, x1i, t1i, x2i, t2i) {
        expected = list(estimate = r$beta[[1]], CMH = r$MH, CMH_pval = r$MHp, Q = q_of(fit)))
 }
 
+# The Mantel-Haenszel rate difference (no MH test): its estimate, SE and Q.
+ird_case <- function(id, source, x1i, t1i, x2i, t2i) {
+  r <- suppressWarnings(rma.mh(measure = "IRD", x1i = x1i, t1i = t1i, x2i = x2i, t2i = t2i))
+  list(id = id, source = source, measure = "IRD", x1i = x1i, t1i = t1i, x2i = x2i, t2i = t2i,
+       expected = list(estimate = r$beta[[1]], se = r$se, Q = list(default = r$QE), Q_df = r$k.yi - 1))
+}
+
 cases <- list(
   with(dat.bcg, or_case("bcg", "metadat dat.bcg", tpos, tpos + tneg, cpos, cpos + cneg)),
   with(dat.egger2001, or_case("egger2001", "metadat dat.egger2001", ai, n1i, ci, n2i)),
@@ -47,10 +54,15 @@ cases <- list(
   or_case("synthetic_no_effect", "SYNTHETIC: an odds ratio near 1 (the continuity correction clips CMH at 0)",
           c(5, 6, 7), c(50, 60, 70), c(5, 6, 7), c(50, 61, 70)),
   with(dat.nielweise2008, irr_case("nielweise2008", "metadat dat.nielweise2008", x1i, t1i, x2i, t2i)),
-  with(dat.hart1999, irr_case("hart1999", "metadat dat.hart1999", x1i, t1i, x2i, t2i)))
+  with(dat.hart1999, irr_case("hart1999", "metadat dat.hart1999", x1i, t1i, x2i, t2i)),
+  with(dat.nielweise2008, ird_case("nielweise2008_ird", "metadat dat.nielweise2008", x1i, t1i, x2i, t2i)),
+  with(dat.hart1999, ird_case("hart1999_ird", "metadat dat.hart1999", x1i, t1i, x2i, t2i)),
+  ird_case("synthetic_ird_zeros", "SYNTHETIC: a study without events in either group, one with events in one",
+           c(0, 3, 5, 0), c(100, 120, 90, 80), c(0, 1, 2, 4), c(110, 115, 95, 85)))
 
 meta <- list(generator = "tools/reference/mantel_haenszel.R", metafor_version = as.character(packageVersion("metafor")),
              metadat_version = as.character(packageVersion("metadat")), R_version = R.version.string,
-             conventions = "rma.mh defaults (correct = TRUE); MH/MHp are CMH/CMH_pval, TA/TAp tarone/tarone_pval; tables = k.pos")
+             conventions = paste("rma.mh defaults (correct = TRUE); MH/MHp are CMH/CMH_pval, TA/TAp tarone/tarone_pval;",
+                                 "tables = k.pos; IRD cases: estimate, se, QE and k.yi - 1 (no MH test)"))
 writeLines(toJSON(list(meta = meta, cases = cases), auto_unbox = TRUE, digits = NA, null = "null", na = "null",
                   pretty = TRUE), outfile)

@@ -113,7 +113,7 @@ def fit_table(table: pd.DataFrame, measure: str, method: str, test: str, file=No
         try:
             if measures.get(measure).family == "two-group rates":
                 x1i, t1i, x2i, t2i = (table[c].astype(float).to_numpy() for c in effects.RATE_COLUMNS)
-                return fit_mh_rates(x1i, t1i, x2i, t2i, (yi, vi))
+                return fit_mh_rates(x1i, t1i, x2i, t2i, (yi, vi), measure)
             cells = _cells(table)
             return fit_mh(*cells, measure, (yi, vi)) if method == "MH" else fit_peto(*cells)
         except InputError as err:  # the table's problem: name its file

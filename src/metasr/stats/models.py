@@ -502,12 +502,15 @@ def _percent(w: np.ndarray) -> np.ndarray:
     return 100 * w / total if total > 0 else np.full(len(w), np.nan)
 
 
-def fit_mh_rates(x1i, t1i, x2i, t2i, effects_given=None) -> TableFit:
-    """Mantel-Haenszel pooled incidence rate ratio (log scale), as metafor's rma.mh for IRR; Q
-    on the escalc effects (`effects_given`, as for fit_mh) of the studies with events."""
+def fit_mh_rates(x1i, t1i, x2i, t2i, effects_given=None, measure: str = "IRR") -> TableFit:
+    """Mantel-Haenszel pooled incidence rate ratio (log scale) or rate difference (IRD), as
+    metafor's rma.mh; Q on the escalc effects (`effects_given`, as for fit_mh) of the studies
+    with events."""
     from metasr.stats import effects
 
     x1i, t1i, x2i, t2i = (np.asarray(a, dtype=float) for a in (x1i, t1i, x2i, t2i))
+    if measure == "IRD":
+        return _fit_mh_rate_difference(x1i, t1i, x2i, t2i, effects_given)
     empty = [name for name, x in (("x1i", x1i), ("x2i", x2i)) if x.sum() == 0]
     if empty:
         raise InputError([Problem(message=f"Mantel-Haenszel IRR is undefined: '{name}' is 0 in every study",
@@ -525,6 +528,25 @@ def fit_mh_rates(x1i, t1i, x2i, t2i, effects_given=None) -> TableFit:
     Q, Q_df = _q_around(yi[keep], vi[keep], estimate)
     return TableFit("MH", "IRR", "z", yi, vi, float(estimate), float(se), Q, Q_df, len(x1i), _percent(w),
                     mh_tests.rate_mh_test(x1i, t1i, x2i, t2i))
+
+
+def _fit_mh_rate_difference(x1i, t1i, x2i, t2i, effects_given) -> TableFit:
+    """rma.mh(measure = "IRD"): weights t1 t2 / T, the variance of Greenland and Robins (1985)."""
+    from metasr.stats import effects
+
+    if x1i.sum() + x2i.sum() == 0:
+        raise InputError(Problem(message="Mantel-Haenszel IRD has no variance: no study has an event",
+                                 column="x1i", rule="events", hint="describe the studies narratively"))
+    w = t1i * t2i / (t1i + t2i)
+    estimate = float(np.sum((x1i * t2i - x2i * t1i) / (t1i + t2i)) / np.sum(w))
+    se = float(math.sqrt(np.sum(w**2 * (x1i / t1i**2 + x2i / t2i**2))) / np.sum(w))
+    given = effects.compute("IRD", {"x1i": x1i, "t1i": t1i, "x2i": x2i, "t2i": t2i}) if effects_given is None \
+        else effects_given
+    yi, vi = (np.asarray(a, dtype=float) for a in given)
+    keep = ~((x1i == 0) & (x2i == 0)) & np.isfinite(yi) & np.isfinite(vi)  # rma.mh's drop00
+    Q, Q_df = _q_around(yi[keep], vi[keep], estimate)
+    return TableFit("MH", "IRD", "z", np.where(keep, yi, np.nan), np.where(keep, vi, np.nan), estimate, se, Q,
+                    Q_df, len(x1i), _percent(w))
 
 
 def _require_events(ai, ci, bi, di, measure) -> None:
