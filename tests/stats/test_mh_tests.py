@@ -72,7 +72,7 @@ def test_with_fewer_than_two_informative_tables_tarone_has_no_test():
 OPTION_SETS = {"default": {}, "to_all": {"to": "all"}, "add1_all": {"add": 1.0, "to": "all"}}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@pytest.mark.parametrize("case", ODDS_RATIO_CASES + RATE_CASES, ids=[c["id"] for c in ODDS_RATIO_CASES + RATE_CASES])
 def test_q_of_a_mantel_haenszel_fit_uses_the_continuity_correction_asked_for(case):
     """rma.mh's QE is computed on escalc's effects with its add and to (metasr pool --add/--to);
     the single-table and one-informative-table cases are pooled too (a z-test common-effect fit)."""
