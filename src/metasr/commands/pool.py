@@ -92,6 +92,7 @@ def handle(args: argparse.Namespace) -> int:
         from metasr.stats import grouped  # noqa: F401
         from metasr.stats.effects import Options
     mods = [m.strip() for item in (args.mods or []) for m in item.split(",") if m.strip()]
+    _check_input_file(args.input)
     _check_what(args, mods)
     escalc = Options(add=args.add, to=args.to, drop00=args.drop00, vtype=args.vtype)
     multilevel = args.cluster is not None or args.rho is not None or args.robust
@@ -237,6 +238,18 @@ def _clip(line: str, width: int = 300) -> str:
 
     line = printable(line)
     return line if len(line) <= width else line[:width - 3] + "..."
+
+
+def _check_input_file(path: str) -> None:
+    """The table is read more than once (its shape is checked before pandas parses it), which a
+    pipe or a device does not allow: it read as empty."""
+    from pathlib import Path
+
+    from metasr.errors import InputError, Problem
+
+    if Path(path).exists() and not Path(path).is_file():
+        raise InputError(Problem(message="the input is not a file (a pipe, a device or a folder)", file=path,
+                                 rule="input file", hint="save the table to a file and give its path"))
 
 
 def _check_what(args: argparse.Namespace, mods: list[str]) -> None:
