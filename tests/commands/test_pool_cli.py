@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -305,3 +306,14 @@ def test_a_pipe_or_folder_as_input_is_refused_as_not_a_file(capsys, tmp_path):
     for path in (fifo, tmp_path):
         code, out, err = run(capsys, path, "--measure", "GEN", "--method", "REML")
         assert code == 2 and out == "" and "the input is not a file" in err
+
+
+def test_drop00_with_a_mantel_haenszel_difference_is_refused_as_it_would_move_the_estimate(capsys, tmp_path):
+    """SYNTHETIC: a double-zero table carries MH weight for RD (n1 n2 / n); rma.mh keeps it in the
+    estimate whatever drop00 says. For the odds ratio it has no weight, and drop00 is taken."""
+    path = tmp_path / "t.csv"
+    path.write_text("ai,n1i,ci,n2i\n0,10,0,10\n2,20,1,20\n1,15,3,15\n0,12,1,12\n3,30,2,30\n")
+    code, _, err = run(capsys, path, "--measure", "RD", "--method", "MH", "--drop00")
+    assert code == 2 and "[rule: drop00 with MH]" in err
+    code, out, _ = run(capsys, path, "--measure", "OR", "--method", "MH", "--drop00")
+    assert code == 0 and math.isclose(json.loads(out)["estimate"], -0.16705408466316607, rel_tol=1e-12)  # rma.mh

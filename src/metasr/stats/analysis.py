@@ -139,6 +139,9 @@ def _order_values(table: pd.DataFrame, column: str, file=None):
 def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file, scale, options):
     """The usable rows with their effects (escalc) and the rows that are not usable, with why."""
     check_method(measure, method, test, file)
+    mh_drop00 = measures.mh_drop00_problem(measure, method, bool(options and options.drop00))
+    if mh_drop00:
+        raise InputError(_problem(mh_drop00, file, rule="drop00 with MH", hint=measures.MH_DROP00_HINT))
     table, not_usable = split_usable(df, file)
     # a Peto fit's studies are Peto's log odds ratios (rma.peto's yi and vi), the measure named OR
     effect_measure = "PETO" if method == "PETO" else measure
