@@ -165,3 +165,21 @@ def test_text_cells_of_record_tables_cannot_run_as_formulas(fixtures, tmp_path):
 
     back = read_csv(tmp_path / "records" / "unique.csv")[1][0]  # as metasr reads it
     assert back["title"] == '=HYPERLINK("http://evil.example","click")' and back["authors"].startswith("+SUM(1;2); ")
+
+
+def test_a_search_that_found_nothing_is_an_empty_file_declared_empty(tmp_path):
+    """A register searched without hits is listed in PRISMA with n = 0: its source says
+    `empty: true` and its file is empty; an empty file is otherwise a failed export, and a
+    declared-empty source whose file holds records is a contradiction."""
+    empty = tmp_path / "ctgov.csv"
+    empty.write_bytes(b"\xef\xbb\xbf\r\n")  # a BOM and a line end: nothing
+    out = tmp_path / "ctgov_parsed.csv"
+    assert ingest_records(empty, out, "ctgov", "ClinicalTrials.gov", empty=True) == 0
+    assert out.read_text(encoding="utf-8-sig").splitlines()[0].split(",") == COLUMNS
+    with pytest.raises(InputError, match="export file is empty"):
+        ingest_records(empty, tmp_path / "x.csv", "ctgov", "ClinicalTrials.gov")
+    full = tmp_path / "full.ris"
+    full.write_text("TY  - JOUR\nTI  - A trial\nER  - \n")
+    with pytest.raises(InputError) as info:
+        ingest_records(full, tmp_path / "y.csv", "ctgov", "ClinicalTrials.gov", empty=True)
+    assert info.value.problems[0].rule == "empty search" and not (tmp_path / "y.csv").exists()

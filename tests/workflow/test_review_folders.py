@@ -231,6 +231,20 @@ def test_a_sources_declared_format_reaches_its_parse_job(workflow_copy: Path):
     assert "data/search/wos.txt" in refused.stderr and "read as 'medline'" in refused.stderr
 
 
+def test_a_register_searched_without_hits_is_in_prisma_with_none(workflow_copy: Path):
+    config = workflow_copy / "config" / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    wos = "wos: {file: data/search/wos.txt, database: Web of Science, method: database}"
+    assert wos in text
+    (workflow_copy / "data" / "search" / "ctgov.txt").write_text("")
+    config.write_text(text.replace(wos, wos + "\n    ctgov: {file: data/search/ctgov.txt, database: ClinicalTrials.gov, "
+                                             "method: register, empty: true}"), encoding="utf-8")
+    run_snakemake(workflow_copy, "--cores", "2", "results/screening/prisma.json")
+    prisma = json.loads((workflow_copy / "results" / "screening" / "prisma.json").read_text(encoding="utf-8"))
+    sources = {s["database"]: s["n"] for s in prisma["columns"]["databases"]["identified_by_source"]}
+    assert sources["ClinicalTrials.gov"] == 0 and prisma["columns"]["databases"]["registers"] == 0
+
+
 def test_the_records_export_is_written_on_request(workflow_copy: Path):
     run_snakemake(workflow_copy, "--cores", "2", "export_records")
     export = workflow_copy / "results" / "records" / "export"

@@ -49,7 +49,7 @@ def decode(data: bytes, path: str) -> tuple[str, str]:
     """Text and encoding of an export's bytes. A file that starts with a UTF-8 byte-order mark
     promises UTF-8, so a bad byte in it is damage, not another encoding; binary content (NUL or
     other control bytes) is refused with the line where it starts."""
-    if not data.strip():
+    if not data.removeprefix(codecs.BOM_UTF8).strip():  # a byte-order mark alone is no content
         raise InputError(Problem(message="export file is empty", file=str(path), row=1,
                                  rule="export file format", hint="export the search again"))
     marked = data.startswith(codecs.BOM_UTF8)

@@ -10,6 +10,7 @@ inputs give byte-identical files. Records in = unique + duplicates is checked be
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import hashlib
 import logging
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metasr.errors import InputError, Problem, printable, raise_if_errors
-from metasr.io import StepFiles, parse_csv_text, read_csv_rows, write_csv
+from metasr.io import StepFiles, os_error_problem, parse_csv_text, read_csv_rows, write_csv
 from metasr.records.dedup import AUDIT_COLUMNS, Clustering, cluster_records, read_overrides
 from metasr.records.detect import parse_export
 from metasr.records.table import COLUMNS, FIELDS, build_table, unreadable_values
@@ -48,11 +49,15 @@ def source_name(path: str | Path) -> str:
 
 
 def parse_file(path, source: str | None = None, database: str = "", fmt: str | None = None,
-               mapping: dict | None = None) -> list[dict]:
+               mapping: dict | None = None, empty: bool = False) -> list[dict]:
     """Parse one export into table rows (`COLUMNS`). A `database` given here (the review's
     configuration names each search) wins over what the export says about itself; so does a
     format (`fmt`; None or "auto": recognised from the content). Values the table cannot keep
-    (a year 'abcd') are logged as warnings with their line."""
+    (a year 'abcd') are logged as warnings with their line. `empty`: the search found nothing
+    (the source's `empty: true`), and its file must be empty: no rows. An empty file is refused
+    otherwise, as a failed export."""
+    if empty:
+        return _no_records(path)
     fmt = None if fmt == AUTO else fmt
     try:
         export, raw = parse_export(path, fmt=fmt, mapping=mapping)
@@ -76,9 +81,26 @@ def parse_file(path, source: str | None = None, database: str = "", fmt: str | N
     return rows
 
 
-def ingest_records(path, out_csv, source: str, database: str, fmt: str = AUTO) -> int:
+def _no_records(path) -> list[dict]:
+    """The rows of a search that found nothing: none, from a file that holds nothing."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        problem = os_error_problem(err, str(path), "read")
+        if problem is None:
+            raise
+        raise InputError(problem) from None
+    if data.removeprefix(codecs.BOM_UTF8).strip():
+        raise InputError(Problem(message="the search source says it found nothing (empty: true), but its file holds "
+                                         "records", file=str(path), row=1, rule="empty search",
+                                 hint="remove `empty: true` from the source in the config, or give the empty file "
+                                      "of the search that found nothing"))
+    return []
+
+
+def ingest_records(path, out_csv, source: str, database: str, fmt: str = AUTO, empty: bool = False) -> int:
     """Parse one export and write its table atomically; returns the number of records."""
-    rows = parse_file(path, source=source, database=database, fmt=fmt)
+    rows = parse_file(path, source=source, database=database, fmt=fmt, empty=empty)
     write_csv(out_csv, COLUMNS, rows)
     return len(rows)
 

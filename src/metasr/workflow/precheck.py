@@ -50,7 +50,7 @@ def search_problems(config: dict, root: Path, record_counts: dict[str, int] | No
     for source, settings in sorted(config["search"]["sources"].items()):
         try:
             rows += parse_file(root / settings["file"], source=source, database=settings["database"],
-                               fmt=settings["format"])
+                               fmt=settings["format"], empty=settings["empty"])
         except InputError as err:
             problems += err.problems
     problems += repeated_exports(rows)

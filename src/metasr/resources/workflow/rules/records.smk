@@ -14,6 +14,7 @@ rule ingest_records:
         source=lambda w: w.source,
         database=lambda w: source_settings(w)["database"],
         format=lambda w: source_settings(w)["format"],
+        empty=lambda w: source_settings(w)["empty"],
     script:
         "../scripts/ingest_records.py"
 

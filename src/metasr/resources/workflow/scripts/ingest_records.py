@@ -4,4 +4,4 @@ from metasr.workflow.runner import run_step
 
 run_step(snakemake, ingest_records, snakemake.input[0], snakemake.output[0],
          source=snakemake.params.source, database=snakemake.params.database,
-         fmt=snakemake.params.format)
+         fmt=snakemake.params.format, empty=snakemake.params.empty)
