@@ -49,6 +49,9 @@ def _ris(fields: str) -> str:
     ("DB  - Ovid MEDLINE(R) ALL\nDP  - Ovid Technologies\nAN  - 30412345\n", "30412345"),
     ("DB  - MEDLINE\nDP  - EBSCOhost\nAN  - 30412345\n", "30412345"),
     ("DP  - NLM\nAN  - 30412345\n", "30412345"),  # EndNote, from PubMed
+    ("DP  - National Library of Medicine\nAN  - 30412345\n", "30412345"),
+    ("DP  - NCBI\nAN  - 30412345\n", "30412345"),
+    ("DB  - cmedm\nDP  - EBSCOhost\nAN  - 30412345\n", "30412345"),  # EBSCO's MEDLINE Complete code
     ("DB  - Scopus\nC2  - 30412345\n", "30412345"),  # Scopus's PubMed ID field
     ("DB  - Scopus\nAN  - 30412345\n", ""),
     ("AN  - 30412345\n", ""),  # no database named: not trusted (a warning says so)
@@ -62,14 +65,21 @@ def test_ris_an_is_a_pmid_only_in_a_pubmed_record(tmp_path, fields, pmid):
     assert record["pmid"] == pmid
 
 
-def test_ris_numbers_without_a_database_are_a_warning(tmp_path, caplog):
+def test_ris_numbers_without_a_known_database_are_a_warning_unless_the_config_names_pubmed(tmp_path, caplog):
+    from metasr.records.pipeline import parse_file
+
     export = tmp_path / "export.ris"  # SYNTHETIC records
-    export.write_text(_ris("DB  - Embase\nAN  - 625123456\n") + "\n" + _ris("AN  - 625123457\n"),
-                      encoding="utf-8")
+    export.write_text(_ris("DB  - Embase\nAN  - 625123456\n") + "\n" + _ris("AN  - 625123457\n") + "\n"
+                      + _ris("DB  - Some library catalogue\nAN  - 625123458\n"), encoding="utf-8")
     with caplog.at_level("WARNING"):
-        parse_export(export)
+        rows = parse_file(export, source="mendeley", database="Mendeley library")
     [warning] = [r.getMessage() for r in caplog.records]
-    assert "1 record(s)" in warning and "row 7" in warning and "not read as PubMed ids" in warning
+    assert "2 record(s)" in warning and "row 7" in warning and "database: PubMed" in warning
+    assert [r["pmid"] for r in rows] == ["", "", ""]
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # the reviewer says the file is PubMed's: its numbers are PMIDs
+        rows = parse_file(export, source="mendeley", database="PubMed")
+    assert not caplog.records and [r["pmid"] for r in rows] == ["", "625123457", "625123458"]
 
 
 def test_an_embase_record_merges_with_its_pubmed_duplicate(tmp_path):

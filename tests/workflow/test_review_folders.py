@@ -237,8 +237,8 @@ def test_a_register_searched_without_hits_is_in_prisma_with_none(workflow_copy: 
     wos = "wos: {file: data/search/wos.txt, database: Web of Science, method: database}"
     assert wos in text
     (workflow_copy / "data" / "search" / "ctgov.txt").write_text("")
-    config.write_text(text.replace(wos, wos + "\n    ctgov: {file: data/search/ctgov.txt, database: ClinicalTrials.gov, "
-                                             "method: register, empty: true}"), encoding="utf-8")
+    register = "ctgov: {file: data/search/ctgov.txt, database: ClinicalTrials.gov, method: register, empty: true}"
+    config.write_text(text.replace(wos, f"{wos}\n    {register}"), encoding="utf-8")
     run_snakemake(workflow_copy, "--cores", "2", "results/screening/prisma.json")
     prisma = json.loads((workflow_copy / "results" / "screening" / "prisma.json").read_text(encoding="utf-8"))
     sources = {s["database"]: s["n"] for s in prisma["columns"]["databases"]["identified_by_source"]}

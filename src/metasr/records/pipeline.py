@@ -22,7 +22,8 @@ from metasr.errors import InputError, Problem, printable, raise_if_errors
 from metasr.io import StepFiles, os_error_problem, parse_csv_text, read_csv_rows, write_csv
 from metasr.records.dedup import AUDIT_COLUMNS, Clustering, cluster_records, read_overrides
 from metasr.records.detect import parse_export
-from metasr.records.table import COLUMNS, FIELDS, build_table, unreadable_values
+from metasr.records.formats.databases import names_other, names_pubmed
+from metasr.records.table import COLUMNS, FIELDS, build_table, clean_pmid, unreadable_values
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +74,35 @@ def parse_file(path, source: str | None = None, database: str = "", fmt: str | N
         log.warning(f"{printable(str(path))}: not UTF-8; read as {export.encoding} (re-save as UTF-8 if names "
                     "look wrong in records.csv)")
     rows = build_table(raw, source or source_name(path), Path(path).name, database, export.format)
+    _unsure_pmids(raw, rows, database, path)
     for warning in unreadable_values(raw, rows, path):
         log.warning(warning.format())
     if database:
         for row in rows:
             row["database"] = database
     return rows
+
+
+def _unsure_pmids(raw: list[dict], rows: list[dict], database: str, path) -> None:
+    """PubMed-id-like numbers of records that name no database metasr can place (RIS
+    `unsure_pmid`): the source's database in the config decides. Named PubMed or MEDLINE, they
+    are PMIDs; else they are not read (an Embase or CINAHL number read as a PMID keeps true
+    duplicates apart), and a warning says so."""
+    unsure = [(fields, row) for fields, row in zip(raw, rows, strict=True)
+              if fields.get("unsure_pmid") and not row["pmid"]]
+    if not unsure:
+        return
+    if names_pubmed([database]) and not names_other([database]):
+        for fields, row in unsure:
+            row["pmid"] = clean_pmid(fields["unsure_pmid"])
+        return
+    log.warning(Problem(
+        message=f"{len(unsure)} record(s) hold a number in AN or C2 under no database known as MEDLINE/PubMed (or "
+                "as another): the numbers are not read as PubMed ids, since other databases (Embase, CINAHL) "
+                "number their records the same way", file=str(path), row=unsure[0][0].get("line") or None,
+        rule="export file format", severity="warning",
+        hint="if the file comes from PubMed or MEDLINE, name its source's database so in the config "
+             "(database: PubMed); or export the records with their database (DB) filled in").format())
 
 
 def _no_records(path) -> list[dict]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 
-_PUBMED = re.compile(r"\b(?:pubmed|medline|nlm)\b", re.IGNORECASE)
+# PubMed and MEDLINE by name, by their provider (NLM, NCBI), and EBSCO's MEDLINE database codes
+# (cmedm, mdc, mnh), which EBSCO's RIS writes in DB.
+_PUBMED = re.compile(r"\b(?:pubmed|medline|nlm|national library of medicine|ncbi|cmedm|mdc|mnh)\b", re.IGNORECASE)
 # A database line that also names one of these is that database's record, with its own AN.
 _OTHERS = re.compile(r"scopus|embase|cinahl|psyc|web of science|cochrane", re.IGNORECASE)
 
@@ -22,3 +24,8 @@ def names_pubmed(names: list[str]) -> bool:
     """Whether a record's database names (and providers) say it is a MEDLINE/PubMed record."""
     text = " ".join(names)
     return bool(_PUBMED.search(text)) and not _OTHERS.search(text)
+
+
+def names_other(names: list[str]) -> bool:
+    """Whether they name a database whose accession numbers are its own (Embase, CINAHL, ...)."""
+    return bool(_OTHERS.search(" ".join(names)))

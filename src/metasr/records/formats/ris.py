@@ -14,8 +14,7 @@ from __future__ import annotations
 import logging
 import re
 
-from metasr.errors import Problem
-from metasr.records.formats.databases import names_pubmed
+from metasr.records.formats.databases import names_other, names_pubmed
 from metasr.records.formats.tagged import join_authors, join_pages, split_records
 
 log = logging.getLogger(__name__)
@@ -54,10 +53,14 @@ def _pmid(record) -> str:
     return ""
 
 
-def _unlabelled_numbers(records) -> list:
-    """Records that name no database yet hold a number where PubMed ids may sit."""
-    return [r for r in records if not r.values("DB", "DP")
-            and any(_DIGITS.match(v.strip()) for v in r.values("AN", "C2"))]
+def _unsure_pmid(record) -> str:
+    """A number in AN or C2 of a record whose database is neither MEDLINE/PubMed nor one with
+    accession numbers of its own (none named, or a name metasr does not know): perhaps a PMID,
+    which the source's database in the config decides (`metasr.records.pipeline`)."""
+    names = record.values("DB", "DP")
+    if not _pmid_tags(record) and not names_other(names):
+        return next((v.strip() for v in record.values("AN", "C2") if _DIGITS.match(v.strip())), "")
+    return ""
 
 
 def _database(record) -> str:
@@ -98,6 +101,7 @@ def to_fields(record) -> dict:
         # (UR often points at a related item's DOI, and a wrong DOI keeps true duplicates apart).
         "doi": record.first("DO", "DI") or (m3 if _is_doi(m3) else ""),
         "pmid": _pmid(record),
+        "unsure_pmid": _unsure_pmid(record),
         "abstract": record.first("AB", "N2"),
         "publication_type": record.first("TY") if _is_doi(m3) else record.first("M3", "TY"),
         "accession": _accession(record),
@@ -108,13 +112,4 @@ def to_fields(record) -> dict:
 def parse(text: str, path: str) -> list[dict]:
     records = split_records(text.split("\n"), path, _TAG, start_tags=("TY",), end_tags=("ER",),
                             fmt_name="RIS")
-    unlabelled = _unlabelled_numbers(records)
-    if unlabelled:
-        log.warning(Problem(
-            message=f"{len(unlabelled)} record(s) hold a number in AN or C2 but name no database (DB/DP): "
-                    "the numbers are not read as PubMed ids, since other databases (Embase, CINAHL) number "
-                    "their records the same way", file=str(path), row=unlabelled[0].line,
-            rule="export file format", severity="warning",
-            hint="if they are PubMed ids, export the records from PubMed (MEDLINE format, .nbib), or from the "
-                 "reference manager with each record's database (DB) or provider (DP) filled in").format())
     return [to_fields(r) for r in records]
