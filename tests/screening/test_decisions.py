@@ -38,7 +38,7 @@ def test_a_search_exported_again_in_another_order_is_caught_by_the_title(workspa
     assert (moved.file.rsplit("/", 1)[-1], moved.row, moved.column, moved.value) == (
         "ta.csv", 5, "title", "Synthetic news item")
     assert "record_id 'web:0' now names 'Synthetic cohort five' (cluster c5)" in moved.message
-    assert moved.hint.startswith("the export changed order: key the decision by DOI/PMID (or title and year) or fix")
+    assert moved.hint.startswith("if the export changed order, key the decision by DOI/PMID (or title and year)")
 
 
 def test_an_identifier_shared_by_records_kept_apart_points_to_the_record_id(workspace):

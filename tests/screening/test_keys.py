@@ -19,6 +19,15 @@ def test_normalisation():
     assert normalise_pmid("PMID: 123") == "123"
     assert normalise_title("  Iron-rim  lesions: a Révïew! ") == "iron rim lesions a review"
     assert normalise_year("2019 Feb") == "2019" and normalise_year("n.d.") == ""
+    for link in ("https://www.doi.org/10.1/X", "doi.org/10.1/x", "https://doi.org/10.1%2Fx", "http://dx.doi.org/10.1/x"):
+        assert normalise_doi(link) == "10.1/x", link
+    assert normalise_title("Brain &amp; cord: QSM&#8211;FLAIR") == normalise_title("Brain & cord: QSM-FLAIR")
+
+
+def test_a_record_id_row_with_entities_or_a_doi_link_still_describes_its_record():
+    # screening tools and spreadsheets write titles with HTML entities and DOIs as links
+    row = {"record_id": "scopus:0", "title": "&#65;lpha&#8211;", "doi": "https://www.doi.org/10.1%2FA"}
+    assert resolve(row, INDEX).cluster_id == "c1"
 
 
 RECORDS = [  # synthetic

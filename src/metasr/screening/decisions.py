@@ -155,8 +155,9 @@ _RESOLUTION_HINTS = {
     "unknown": "check the identifier against results/records/records.csv",
     "ambiguous": "identify the record by doi, pmid or record_id instead",
     "inconsistent": "the identifiers belong to different records; fix one of them",
-    "moved": "the export changed order: key the decision by DOI/PMID (or title and year) or fix the record_id "
-             "(results/records/records.csv gives each record_id its title)",
+    "moved": "if the export changed order, key the decision by DOI/PMID (or title and year) or fix the record_id "
+             "(results/records/records.csv gives each record_id its title); if the row's title, DOI, PMID or "
+             "year is mistyped, correct that cell",
 }
 
 

@@ -19,20 +19,24 @@ silently stop being a key; these normalisers keep it, so it is reported as match
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from metasr.records.normalise import title_key
 
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_DOI_PREFIX = re.compile(r"^(?:(?:https?://)?(?:dx\.|www\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _YEAR = re.compile(r"(1[89]\d\d|2\d\d\d)")
 
 
 def normalise_doi(value: str | None) -> str:
-    text = (value or "").strip()
+    """A DOI as written anywhere: bare, doi:, or a doi.org link (http(s), dx. or www., or none),
+    percent-encoded as a link may be (10.1002%2Fana.1)."""
+    text = urllib.parse.unquote((value or "").strip())
     return _DOI_PREFIX.sub("", text).strip().lower()
 
 
@@ -44,8 +48,9 @@ def normalise_pmid(value: str | None) -> str:
 
 
 def normalise_title(value: str | None) -> str:
-    """Case, accents, punctuation and whitespace do not distinguish titles."""
-    text = unicodedata.normalize("NFKD", value or "")
+    """Case, accents, punctuation, whitespace and HTML entities (&amp;, &#8211;, which screening
+    tools write) do not distinguish titles."""
+    text = unicodedata.normalize("NFKD", html.unescape(value or ""))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     return _NON_ALNUM.sub(" ", text).strip()
 
@@ -89,7 +94,8 @@ def keys_of(row: dict) -> list[RecordKey]:
 
 # What a row may say about its record besides naming it, each compared in its normal form.
 DESCRIBING: dict[str, Callable[[str | None], str]] = {
-    "title": title_key, "doi": normalise_doi, "pmid": normalise_pmid, "year": normalise_year}
+    "title": lambda text: title_key(html.unescape(text or "")),  # screening tools write &amp; and &#8211;
+    "doi": normalise_doi, "pmid": normalise_pmid, "year": normalise_year}
 
 
 @dataclass
