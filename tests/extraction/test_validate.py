@@ -119,6 +119,10 @@ def test_a_record_id_of_the_search_must_name_one_of_its_records(synthetic_review
     assert "renumbers them" in problems[0].hint
     assert record_id_problems(cells, sources, {"pubmed": 11, "other": 2})[0].severity == "warning"
     assert record_id_problems(cells, sources, {}) == []  # no search records: nothing to name
+    from metasr.extraction.validate import RecordIdCell
+
+    curie = [RecordIdCell("studies.csv", 2, "pubmed:31403674")]  # a PMID written as a CURIE
+    assert record_id_problems(curie, sources, {"pubmed": 10})[0].hint.startswith("'31403674' looks like a PubMed id")
 
 
 def test_study_without_rows_or_reason_is_named_without_screening(synthetic_review, helpers):

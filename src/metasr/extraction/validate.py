@@ -506,8 +506,9 @@ def record_id_problems(cells: Sequence[RecordIdCell], sources: dict, record_coun
                         f"({sources[source].get('file', '')}) holds {n} record{'s' if n != 1 else ''}"
                         + (f" ({source}:0 to {source}:{n - 1})" if n else ""),
                 file=cell.file, row=cell.row, column="record_id", value=cell.value, rule="record-exists",
-                hint="look the record up in results/records/records.csv: record ids follow the order of the "
-                     "export, so a search exported again (in another order, or with fewer records) renumbers them"))
+                hint=(f"'{index}' looks like a PubMed id, not a position in the export: " if index >= 100_000 else "")
+                + "look the record up in results/records/records.csv: record ids follow the order of the "
+                  "export, so a search exported again (in another order, or with fewer records) renumbers them"))
     return problems
 
 
