@@ -505,3 +505,16 @@ def test_a_review_declares_its_own_studies_sheet_columns(default_review_copy):
     [problem] = errors(validate_review(config, root))
     assert (problem.rule, problem.column) == ("known-column", "field_strength_T")
     assert "declare it in config.yaml under extraction.study_columns" in problem.hint
+
+
+def test_a_missing_column_named_under_defaults_is_one_problem_at_the_defaults_key(default_review_copy):
+    root, config = default_review_copy
+    config["defaults"] = {"order_by": "publication_year", "meta_regression": {"moderators": ["field_strength"]}}
+    for outcome in config["outcomes"].values():
+        outcome.update(order_by="publication_year", meta_regression={"moderators": ["field_strength"]})
+    config["outcomes"]["edss"]["order_by"] = "edss_order"  # the outcome's own: its own key
+    problems = [p for p in errors(validate_review(config, root))
+                if p.rule in ("analysis-column", "moderator-column")]
+    assert sorted((p.key, p.value) for p in problems) == [
+        ("defaults.meta_regression.moderators", "field_strength"), ("defaults.order_by", "publication_year"),
+        ("outcomes.edss.order_by", "edss_order")]

@@ -107,6 +107,7 @@ def validate_review(config: dict, root: Path, converted: dict | None = None,
         for _, row in sheet.numbered():
             if row.get("study_id"):
                 extracted.setdefault(row["study_id"], set()).add(outcome_id)
+    problems = at_defaults(problems, config.get("defaults") or {})
     problems += undeclared_sheets(outcome_dir, outcomes)
     narrative_path = shown_path(root, ext["narrative"]) if ext.get("narrative") else None
     if narrative_path is not None and narrative_path.exists():
@@ -131,6 +132,32 @@ def validate_review(config: dict, root: Path, converted: dict | None = None,
         from metasr.extraction.discrepancies import discrepancy_problems
         problems += discrepancy_problems(config, root)
     return problems
+
+
+def at_defaults(problems: list[Problem], defaults: dict) -> list[Problem]:
+    """A column the outcomes inherit from `defaults:` that a sheet lacks: one problem at the
+    defaults key, not one per outcome at a key the file does not have."""
+    out, seen = [], set()
+    for p in problems:
+        setting = (p.key or "").split(".", 2)[2] if p.rule in ("analysis-column", "moderator-column") else ""
+        if setting and _names(defaults, setting, p.value):
+            p = replace(p, key=f"defaults.{setting}")
+            if (p.key, p.value) in seen:
+                continue
+            seen.add((p.key, p.value))
+        out.append(p)
+    return out
+
+
+def _names(defaults: dict, setting: str, column) -> bool:
+    """Whether `defaults:` gives `column` at the dotted `setting` (order_by, subgroup,
+    meta_regression.moderators)."""
+    value = defaults
+    for part in setting.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if setting == "meta_regression.moderators":
+        return column in outcome_moderator_variables({"meta_regression": {"moderators": value}}) if value else False
+    return value == column
 
 
 def _effect_problems(outcome_id: str, outcome_cfg: dict, ext: dict, rows: list[tuple[int, dict]],
