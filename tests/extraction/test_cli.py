@@ -51,3 +51,12 @@ def test_discrepancies_command(tmp_path):
     report = json.loads(metasr("extraction", "discrepancies", "--json", cwd=tmp_path).stdout)
     assert report["overall"]["unresolved"] == 1 and report["overall"]["cells_compared"] > 100
     assert "discrepancy" in metasr("extraction", "validate", cwd=tmp_path).stderr
+
+
+def test_validate_checks_record_ids_against_the_search_as_run_does(tmp_path):
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    sheet = tmp_path / "data/extraction/studies.csv"
+    sheet.write_text(sheet.read_text().replace("Absinta2019,R001,", "Absinta2019,pubmed:999,", 1))
+    result = metasr("extraction", "validate", cwd=tmp_path)
+    assert result.returncode == 2 and "record-exists" in result.stderr and "pubmed:999" in result.stderr

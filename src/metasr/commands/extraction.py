@@ -30,9 +30,12 @@ def _load(args) -> tuple[dict, Path]:
 
 def run_validate(args) -> int:
     from metasr.errors import InputError
-    from metasr.extraction.validate import validate_review
+    from metasr.workflow.review import review_input_problems
+
     config, root = _load(args)
-    problems = validate_review(config, root)
+    # the sheets, and their record ids against the search's records (the search's own files are
+    # `metasr run`'s to check)
+    problems = review_input_problems(config, root, search_problems=False)
     errors = [p for p in problems if p.severity == "error"]
     if args.json:
         print(json.dumps({"errors": len(errors), "warnings": len(problems) - len(errors),

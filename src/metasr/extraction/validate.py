@@ -152,7 +152,7 @@ def at_defaults(problems: list[Problem], defaults: dict) -> list[Problem]:
 def _names(defaults: dict, setting: str, column) -> bool:
     """Whether `defaults:` gives `column` at the dotted `setting` (order_by, subgroup,
     meta_regression.moderators)."""
-    value = defaults
+    value: object = defaults
     for part in setting.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     if setting == "meta_regression.moderators":

@@ -84,26 +84,38 @@ def snakemake_review(configfiles: list, config: dict, is_module: bool, workdir_g
     return folder, raw
 
 
+def review_input_problems(config: dict, root: Path, converted: dict | None = None,
+                          search_problems: bool = True) -> list[Problem]:
+    """The extraction sheets' problems (metasr.extraction.validate), with their record ids checked
+    against the search's records, and (`search_problems`) the exports' and decision files' own
+    (metasr.workflow.precheck): checked together, a decision for an unknown record explains a
+    sheet's error. Without `search_problems`, record ids are checked only where the search reads."""
+    from metasr.extraction.validate import record_id_problems, validate_review
+
+    record_ids: list = []
+    problems = validate_review(config, root, converted, record_ids)
+    if has_search(config):
+        from metasr.workflow.precheck import check_search_inputs
+
+        record_counts: dict[str, int] = {}
+        search = check_search_inputs(config, root, record_counts)
+        if search_problems:
+            problems += search
+        if search_problems or not any(p.severity == "error" for p in search):
+            problems += record_id_problems(record_ids, config["search"]["sources"], record_counts)
+    return problems
+
+
 def load_review(raw_config: dict, root: str | Path, source: str = "config/config.yaml") -> Review:
     """Validate config and sheets; collect per-outcome study rows and usable-study counts."""
     from metasr.extraction.converting import usable_sheet_rows
     from metasr.extraction.sheets import is_blank, read_sheet, studies_in_outcome
-    from metasr.extraction.validate import record_id_problems, validate_review
-
     root = Path(root)
     config = prepare_config(raw_config, source, root)
     # Validation converts the rows as the outcome jobs will; which studies have usable effect
     # sizes (the forest plots to draw, dependent rows) is read from that, not converted again.
     converted: dict[str, list] = {}
-    record_ids: list = []
-    problems = validate_review(config, root, converted, record_ids)
-    if has_search(config):  # checked with the sheets: a decision for an unknown record explains a sheet's error
-        from metasr.workflow.precheck import check_search_inputs
-
-        record_counts: dict[str, int] = {}
-        problems += check_search_inputs(config, root, record_counts)
-        problems += record_id_problems(record_ids, config["search"]["sources"], record_counts)
-    warnings = raise_if_errors(problems)
+    warnings = raise_if_errors(review_input_problems(config, root, converted))
     # csv rather than pandas here: every snakemake invocation pays for what parse time imports.
     studies = read_sheet(root / config["extraction"]["studies"])
     rows = {str(r["study_id"]): {k: ("" if r.get(k) is None else str(r.get(k))) for k in studies.header}
