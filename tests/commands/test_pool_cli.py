@@ -298,14 +298,13 @@ def test_what_fit_is_refused_with_a_meta_regression_or_subgroups_whose_numbers_i
         assert code == 2 and out == "" and "[rule: --what]" in err and "leave out --what fit" in err
 
 
-def test_a_pipe_or_folder_as_input_is_refused_as_not_a_file(capsys, tmp_path):
+def test_a_pipe_as_input_is_refused_as_not_a_file(capsys, tmp_path):
     import os
 
     fifo = tmp_path / "table.csv"
     os.mkfifo(fifo)  # read once, it would read as empty
-    for path in (fifo, tmp_path):
-        code, out, err = run(capsys, path, "--measure", "GEN", "--method", "REML")
-        assert code == 2 and out == "" and "the input is not a file" in err
+    code, out, err = run(capsys, fifo, "--measure", "GEN", "--method", "REML")
+    assert code == 2 and out == "" and "the input is not a file but a pipe or a device" in err
 
 
 def test_drop00_with_a_mantel_haenszel_difference_is_refused_as_it_would_move_the_estimate(capsys, tmp_path):

@@ -66,7 +66,8 @@ def test_fixture_has_all_cases():
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
 def test_case_matches_metafor(case):
     result = run_case(case)
-    assert close(result["yi"], case["yi"]) and close(result["vi"], case["vi"])
+    if case["method"] != "PETO":  # a Peto fit lists its studies' Peto effects, not escalc(OR)'s (test_analysis)
+        assert close(result["yi"], case["yi"]) and close(result["vi"], case["vi"])
     assert mismatches(result, case["expected"]) == []
 
 

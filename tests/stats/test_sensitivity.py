@@ -121,12 +121,12 @@ def test_two_studies_leave_one_out_is_each_study_alone():
     assert res["ci_lb"][0] == pytest.approx(0.5 - 1.959963984540054 * np.sqrt(0.1))
 
 
-def test_table_refits_that_are_undefined_are_null_but_one_table_has_q_zero():
+def test_table_refits_that_are_undefined_are_null():
     def refit(rows):  # SYNTHETIC: the pooled ratio is undefined on the first table alone
         return None if list(rows) == [0] else {key: float(len(rows)) for key in sensitivity.TABLE_KEYS}
 
     cumul = sensitivity.table_cumulative(refit, 3, [1, 2, 3], order_by="year")
-    assert cumul["estimate"] == [None, 2.0, 3.0] and cumul["Q"] == [0.0, 2.0, 3.0] and cumul["I2"][0] == 0.0
+    assert cumul["estimate"] == [None, 2.0, 3.0] and cumul["Q"] == [None, 2.0, 3.0]
     assert sensitivity.table_leave_one_out(refit, 3)["estimate"] == [2.0, 2.0, 2.0]
     with pytest.raises(InputError, match="2 values for 3 studies"):
         sensitivity.table_cumulative(refit, 3, [1, 2])

@@ -46,6 +46,15 @@ cases <- list(
   with(dat.li2007, two_by_two("li2007_mh_or", "metadat dat.li2007", "MH", "OR", ai, n1i, ci, n2i, seq_along(ai))),
   two_by_two("synthetic_zeros_mh_or", "SYNTHETIC: a double-zero table first, a single-zero table", "MH", "OR",
              c(0, 3, 0, 5, 10), c(10, 20, 15, 25, 30), c(0, 1, 4, 6, 12), c(12, 25, 15, 24, 28), 1:5),
+  two_by_two("synthetic_if0all_mh_or", paste("SYNTHETIC: one table with a zero cell and to = 'if0all':",
+                                             "the refits without it correct no table"), "MH", "OR",
+             c(2, 0, 5, 10), c(20, 15, 25, 30), c(1, 3, 6, 12), c(20, 15, 24, 28), c(3, 1, 4, 2),
+             list(to = "if0all")),
+  two_by_two("synthetic_undefined_mh_or", paste("SYNTHETIC: a double-zero table, and one whose partner leaves the",
+                                                "MH odds ratio undefined (no estimate; Q 0 on one effect)"), "MH", "OR",
+             c(0, 2, 3), c(10, 20, 30), c(0, 5, 0), c(10, 20, 30), 1:3),
+  two_by_two("synthetic_undefined_peto_or", "SYNTHETIC: as synthetic_undefined_mh_or, pooled by Peto", "PETO", "OR",
+             c(0, 2, 3), c(10, 20, 30), c(0, 5, 0), c(10, 20, 30), 1:3),
   with(dat.hart1999, rates("hart1999_mh_irr", "metadat dat.hart1999", x1i, t1i, x2i, t2i, seq_along(x1i))),
   with(dat.nielweise2008, rates("nielweise2008_mh_irr", "metadat dat.nielweise2008", x1i, t1i, x2i, t2i, year)))
 

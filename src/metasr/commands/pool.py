@@ -247,8 +247,8 @@ def _check_input_file(path: str) -> None:
 
     from metasr.errors import InputError, Problem
 
-    if Path(path).exists() and not Path(path).is_file():
-        raise InputError(Problem(message="the input is not a file (a pipe, a device or a folder)", file=path,
+    if Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir():  # a folder: its own message
+        raise InputError(Problem(message="the input is not a file but a pipe or a device", file=path,
                                  rule="input file", hint="save the table to a file and give its path"))
 
 

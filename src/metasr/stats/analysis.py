@@ -30,7 +30,7 @@ from metasr.io import (
 )
 from metasr.stats import checks, effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
-from metasr.stats.models import MetaFit, fit_mh, fit_mh_rates, fit_peto, fit_rma
+from metasr.stats.models import MetaFit, double_zero, fit_mh, fit_mh_rates, fit_peto, fit_rma
 from metasr.stats.sections import model_dict, optional_sections, sensitivity_dict
 from metasr.stats.subgroup import subgroup_analysis
 from metasr.stats.tables import (
@@ -182,7 +182,7 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
         result.update(_analyse_subgroups(table, measure, method, test, subgroup, file))
     else:
         result.update(_analyse_overall(table, measure, method, test, order, file, display, modelling,
-                                       small_study_min_k, fit_only))
+                                       small_study_min_k, fit_only, options))
     result["yi"] = table["yi"].tolist()
     result["vi"] = table["vi"].tolist()
     if not_usable:
@@ -247,7 +247,7 @@ def _analyse_subgroups(table, measure, method, test, subgroup, file) -> dict:
 
 
 def _analyse_overall(table, measure, method, test, order, file, display, modelling, small_study_min_k,
-                     fit_only: bool = False) -> dict:
+                     fit_only: bool = False, options=None) -> dict:
     check_k(len(table), method, test, 1, file)
     weights = _user_weights(table, method, modelling, file)
     if weights is not None:
@@ -263,7 +263,8 @@ def _analyse_overall(table, measure, method, test, order, file, display, modelli
     if isinstance(fit, MetaFit):
         result.update(optional_sections(fit, small_study_min_k, ordering, order))
     else:
-        result.update(_table_sections(table, measure, method, test, file, small_study_min_k, ordering, order))
+        result.update(_table_sections(table, measure, method, test, file, small_study_min_k, ordering, order,
+                                      options))
     design = lambda formula: design_matrix(table, formula, file, rows=_rows(table))  # noqa: E731
     result.update(_modelling_sections(fit, table, modelling, file, design))
     result["transformed"] = transformed(result, display)
@@ -271,14 +272,14 @@ def _analyse_overall(table, measure, method, test, order, file, display, modelli
 
 
 def _table_sections(table: pd.DataFrame, measure: str, method: str, test: str, file, small_study_min_k: int,
-                    ordering=None, order_by: str | None = None) -> dict:
+                    ordering=None, order_by: str | None = None, options=None) -> dict:
     """A Mantel-Haenszel or Peto fit's leave-one-out and (given an ordering) cumulative analyses,
     refitted with its own method, when k allows (analysis_settings.sections_at). Its small-study
     tests would be the inverse-variance model's, so `metasr pool` leaves them to that model."""
     from metasr.stats import sensitivity
 
     runs = sections_at(len(table), small_study_min_k, ordering is not None)
-    refit = _table_refit(table, measure, method, test, file)
+    refit = _table_refit(table, measure, method, test, file, options)
     out = {}
     if runs["sensitivity"]:
         out["leave1out"] = sensitivity.table_leave_one_out(refit, len(table))
@@ -406,7 +407,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         assert isinstance(entries, list)
         out["subgroups"] = _outcome_subgroups(table, subgroup, method, test, measure, entries)
     runs = sections_at(k, small_study["min_k"], bool(order_by))
-    refit = None if isinstance(fit, MetaFit) else _table_refit(table, measure, method, test, file)
+    refit = None if isinstance(fit, MetaFit) else _table_refit(table, measure, method, test, file, options)
     if runs["sensitivity"]:
         out["sensitivity"] = _outcome_sensitivity(fit, table, order_by, file, refit)
     elif runs["cumulative"]:
@@ -508,17 +509,40 @@ def _order_skip_reason(table: pd.DataFrame, order_by: str | None) -> str:
             f"order to add them in; give every study a {order_by}")
 
 
-def _table_refit(table: pd.DataFrame, measure: str, method: str, test: str, file):
+ESCALC_COLUMNS = ("yi", "vi", "sei", "effect_source", "continuity_add")  # what effects.escalc adds
+
+
+def _table_refit(table: pd.DataFrame, measure: str, method: str, test: str, file, options=None):
     """Refits of a Mantel-Haenszel or Peto fit on some of its tables, for its leave-one-out and
-    cumulative analyses: their to_dict, or None where the pooled ratio is undefined on them (the
-    rows were checked when the whole table was fitted, so that is the only problem left)."""
+    cumulative analyses, as metafor refits them: escalc's effects again on those tables (with
+    to = "if0all" a subset without a zero cell has none corrected), the fit's to_dict; where the
+    pooled ratio is undefined on them (the rows were checked when the whole table was fitted, so
+    that is the only problem left) no estimate, and for MH a Q of 0 when it has one effect or
+    none, as rma.mh's; else None (metafor's NA)."""
+    from metasr.stats import sensitivity
+
+    effect_measure = "PETO" if method == "PETO" else measure
+
     def refit(rows: np.ndarray) -> dict | None:
+        part = table.iloc[rows].drop(columns=[c for c in ESCALC_COLUMNS if c in table.columns])
+        with np.errstate(all="ignore"):
+            part = effects.escalc(part, effect_measure, file=file, rows=_rows(part), options=options)
         try:
-            return fit_table(table.iloc[rows], measure, method, test, file).to_dict()
+            return fit_table(part, measure, method, test, file).to_dict()
         except InputError:
+            if method == "MH" and _q_effects(part, measure) <= 1:
+                return {**dict.fromkeys(sensitivity.TABLE_KEYS), "Q": 0.0, "I2": 0.0}
             return None
 
     return refit
+
+
+def _q_effects(table: pd.DataFrame, measure: str) -> int:
+    """How many of the tables' effects a Mantel-Haenszel Q takes (rma.mh's k.yi)."""
+    two_group_rates = measures.get(measure).family == "two-group rates"
+    cells = [table[c].astype(float).to_numpy() for c in effects.RATE_COLUMNS] if two_group_rates else _cells(table)
+    yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
+    return int(np.sum(~double_zero(measure, cells) & np.isfinite(yi) & np.isfinite(vi)))
 
 
 def _outcome_cumulative(fit, table: pd.DataFrame, order_by: str, file, refit=None) -> dict:

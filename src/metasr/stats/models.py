@@ -429,9 +429,19 @@ def _escalc_q(measure, ai, bi, ci, di, effects_given=None):
     if effects_given is None:
         effects_given = effects.compute(measure, {"ai": ai, "bi": bi, "ci": ci, "di": di})
     yi, vi = (np.asarray(a, dtype=float) for a in effects_given)
-    keep = ~(((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))) & np.isfinite(yi) & np.isfinite(vi)
+    keep = ~double_zero(measure, (ai, bi, ci, di)) & np.isfinite(yi) & np.isfinite(vi)
     yi, vi = np.where(keep, yi, np.nan), np.where(keep, vi, np.nan)
     return yi, vi, keep
+
+
+def double_zero(measure: str, cells) -> np.ndarray:
+    """Tables with no events (or, for 2x2 tables, only events) in both groups: rma.mh's drop00
+    leaves their effects out of Q. `cells`: ai, bi, ci, di, or x1i, t1i, x2i, t2i for rates."""
+    if measure in ("IRR", "IRD"):
+        x1i, _, x2i, _ = (np.asarray(c, dtype=float) for c in cells)
+        return (x1i == 0) & (x2i == 0)
+    ai, bi, ci, di = (np.asarray(c, dtype=float) for c in cells)
+    return ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))
 
 
 def _q_around(yi, vi, estimate: float):
@@ -522,7 +532,7 @@ def fit_mh_rates(x1i, t1i, x2i, t2i, effects_given=None, measure: str = "IRR") -
     se = math.sqrt(np.sum(t1i * t2i * (x1i + x2i) / Ti**2) / (R * S))
     yi, vi = effects.log_irr(x1i, t1i, x2i, t2i) if effects_given is None else effects_given
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
-    keep = ~((x1i == 0) & (x2i == 0)) & np.isfinite(yi) & np.isfinite(vi)
+    keep = ~double_zero("IRR", (x1i, t1i, x2i, t2i)) & np.isfinite(yi) & np.isfinite(vi)
     yi, vi = np.where(keep, yi, np.nan), np.where(keep, vi, np.nan)
     estimate = math.log(R / S)
     Q, Q_df = _q_around(yi[keep], vi[keep], estimate)
@@ -543,7 +553,7 @@ def _fit_mh_rate_difference(x1i, t1i, x2i, t2i, effects_given) -> TableFit:
     given = effects.compute("IRD", {"x1i": x1i, "t1i": t1i, "x2i": x2i, "t2i": t2i}) if effects_given is None \
         else effects_given
     yi, vi = (np.asarray(a, dtype=float) for a in given)
-    keep = ~((x1i == 0) & (x2i == 0)) & np.isfinite(yi) & np.isfinite(vi)  # rma.mh's drop00
+    keep = ~double_zero("IRD", (x1i, t1i, x2i, t2i)) & np.isfinite(yi) & np.isfinite(vi)  # rma.mh's drop00
     Q, Q_df = _q_around(yi[keep], vi[keep], estimate)
     return TableFit("MH", "IRD", "z", np.where(keep, yi, np.nan), np.where(keep, vi, np.nan), estimate, se, Q,
                     Q_df, len(x1i), _percent(w))

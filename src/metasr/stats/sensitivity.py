@@ -168,10 +168,10 @@ TABLE_KEYS = ("estimate", "se", "pval", "ci_lb", "ci_ub", "Q", "I2")
 
 def table_leave_one_out(refit: Callable[[np.ndarray], dict | None], k: int) -> dict:
     """metafor's leave1out() of a Mantel-Haenszel or Peto fit of k tables: `refit(rows)` fits the
-    tables at those positions (their to_dict) or gives None where the pooled ratio is undefined
-    (metafor's NA). There is no tau2, and no influence diagnostics: metafor defines those for
+    tables at those positions (their to_dict, None or null keys where the pooled ratio is
+    undefined: metafor's NA). There is no tau2, and no influence diagnostics: metafor defines those for
     inverse-variance models only."""
-    return _table_columns([refit(np.delete(np.arange(k), i)) for i in range(k)], [k - 1] * k)
+    return _table_columns([refit(np.delete(np.arange(k), i)) for i in range(k)])
 
 
 def table_cumulative(refit: Callable[[np.ndarray], dict | None], k: int, order,
@@ -182,15 +182,11 @@ def table_cumulative(refit: Callable[[np.ndarray], dict | None], k: int, order,
         raise InputError(f"the ordering variable has {len(order)} values for {k} studies")
     idx = _sort_order(order)
     return {"order_by": order_by, "study_index": idx.tolist(),
-            **_table_columns([refit(idx[:j + 1]) for j in range(k)], list(range(1, k + 1)))}
+            **_table_columns([refit(idx[:j + 1]) for j in range(k)])}
 
 
-def _table_columns(fits: list[dict | None], n_tables: list[int]) -> dict:
-    out = {key: [None if f is None else f[key] for f in fits] for key in TABLE_KEYS}
-    for i, n in enumerate(n_tables):
-        if fits[i] is None and n == 1:  # Q of one table is 0 on 0 df whatever its ratio (as metafor's)
-            out["Q"][i], out["I2"][i] = 0.0, 0.0
-    return out
+def _table_columns(fits: list[dict | None]) -> dict:
+    return {key: [None if f is None else f[key] for f in fits] for key in TABLE_KEYS}
 
 
 def baujat(fit: MetaFit) -> dict:
