@@ -72,3 +72,26 @@ def test_a_cumulative_analysis_that_did_not_run_gives_its_reason_once(bcg_pooled
     save_figure(sensitivity.plot_cumulative(pooled), tmp_path / "c.svg")
     text = (tmp_path / "c.svg").read_text()
     assert text.count(reason) == 1 and "at least 2 pooled studies" not in text
+
+
+@pytest.mark.parametrize("method, x, y", [
+    ("MH", [0.582794058289, 6.58181774627, 1.92572902785, 48.7670885528],
+     [0.00349138429806, 0.103158551724, 0.0116431558283, 7.63225855773]),
+    ("PETO", [0.526620728052, 7.11623869471, 1.92795201767, 48.5674793693],
+     [0.00309616407664, 0.0985242193462, 0.010887685096, 7.03527147509])])
+def test_the_baujat_plot_of_a_mantel_haenszel_or_peto_fit_is_metafors(method, x, y, tmp_path):
+    """metafor 3.8-1: baujat(rma.mh(measure = "RR", ...)) and baujat(rma.peto(...)) on dat.bcg (first
+    four trials); they were drawn from the inverse-variance common-effect model."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    bcg = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "inputs" / "bcg.csv")
+    table = bcg[["ai", "bi", "ci", "di", "year"]].assign(study_id=[f"S{i}" for i in range(len(bcg))])
+    pooled = pool_outcome(table, "RR" if method == "MH" else "OR", method)
+    studies, got_x, got_y = sensitivity.table_baujat_coordinates(pooled)
+    assert len(studies) == 13 and np.allclose(got_x[:4], x, rtol=1e-9) and np.allclose(got_y[:4], y, rtol=1e-9)
+    save_figure(sensitivity.plot_baujat(pooled), tmp_path / "baujat.svg")
+    assert ("Mantel-Haenszel model" if method == "MH" else "Peto model") in (tmp_path / "baujat.svg").read_text()

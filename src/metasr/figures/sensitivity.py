@@ -183,12 +183,39 @@ def baujat_coordinates(yi, vi, method: str = "FE", test: str = "z") -> tuple[np.
     return np.array(res["x"], float), np.array([np.nan if v is None else v for v in res["y"]], float)
 
 
+def table_baujat_coordinates(pooled: dict) -> tuple[list[dict], np.ndarray, np.ndarray] | None:
+    """metafor's baujat() of a Mantel-Haenszel or Peto fit, from the pooled result: per study with
+    an effect (double-zero tables have none, as rma.mh's drop00), x = (yi - estimate)^2 / vi and
+    y = (estimate without the study - estimate)^2 / its variance (the leave-one-out refits of the
+    fit's own method, `sensitivity.leave1out`). None without those refits."""
+    from metasr.stats.models import double_zero
+
+    studies = pooled.get("studies") or []
+    l1o = (pooled.get("sensitivity") or {}).get("leave1out") or {}
+    estimate = (pooled.get("model") or {}).get("estimate")
+    if not _aligned(l1o.get("estimate"), len(studies)) or not style.is_number(estimate):
+        return None
+    measure = pooled.get("measure") or ""
+    cells = ("x1i", "t1i", "x2i", "t2i") if measure in ("IRR", "IRD") else ("ai", "bi", "ci", "di")
+    keep = [i for i, s in enumerate(studies)
+            if style.is_number(s.get("yi")) and style.is_number(s.get("vi"))
+            and style.is_number(l1o["estimate"][i]) and style.is_number((l1o.get("se") or [None] * len(studies))[i])
+            and not (all(style.is_number(s.get(c)) for c in cells)
+                     and double_zero(measure, [[s[c]] for c in cells])[0])]
+    x = np.array([(studies[i]["yi"] - estimate) ** 2 / studies[i]["vi"] for i in keep])
+    y = np.array([(l1o["estimate"][i] - estimate) ** 2 / l1o["se"][i] ** 2 for i in keep])
+    return [studies[i] for i in keep], x, y
+
+
 def plot_baujat(pooled: dict):
     title = f"{pooled.get('label') or pooled.get('outcome')}: Baujat plot"
     aggregated = (pooled.get("model") or {}).get("model_type") == "aggregated"
     # an aggregated outcome's pooled units are its studies' combined effects
     studies = [s for s in (pooled.get("by_study") if aggregated else pooled.get("studies")) or []
                if style.is_number(s.get("yi")) and style.is_number(s.get("vi"))]
+    table_fit = table_baujat_coordinates(pooled) if pooled.get("method") in IV_METHOD else None
+    if table_fit:
+        studies = table_fit[0]
     with style.style():
         if (pooled.get("model") or {}).get("model_type") == "three-level":
             return style.message_figure(title, "Baujat plot not drawn: its common-effect model assumes independent "
@@ -197,8 +224,11 @@ def plot_baujat(pooled: dict):
             return style.message_figure(title, "Baujat plot not drawn: it needs at least 3 "
                                             f"pooled studies (k = {len(studies)}).")
         method = IV_METHOD.get(pooled.get("method") or "FE", pooled.get("method") or "FE")
-        x, y = baujat_coordinates([s["yi"] for s in studies], [s["vi"] for s in studies], method,
-                                  pooled.get("test") or "z")
+        if table_fit:  # the Mantel-Haenszel or Peto fit itself, as metafor's baujat() takes it
+            _, x, y = table_fit
+        else:
+            x, y = baujat_coordinates([s["yi"] for s in studies], [s["vi"] for s in studies], method,
+                                      pooled.get("test") or "z")
         fig = style.new_figure(6.0, 4.8)
         ax = fig.add_axes([0.12, 0.12, 0.82, 0.74])
         ax.scatter(x, y, s=16, color=style.COLOURS["study"], zorder=3)
@@ -213,10 +243,15 @@ def plot_baujat(pooled: dict):
                                                       weight="bold", max_lines=1)[0],
                     fontsize=style.FONT_SIZE + 2, weight="bold")
         style.add_text(fig, 0.12, 0.885,
-                    ("Common-effect model" if method == "FE" else f"Random-effects model ({method})")
+                    (_table_model_name(pooled) if table_fit else
+                     "Common-effect model" if method == "FE" else f"Random-effects model ({method})")
                     + " (Baujat et al. 2002); outlying studies named.",
                     fontsize=style.FONT_SIZE - 0.5, color="#444444")
         return fig
+
+
+def _table_model_name(pooled: dict) -> str:
+    return "Mantel-Haenszel model" if pooled.get("method") == "MH" else "Peto model"
 
 
 def _label_outliers(ax, studies, x, y, x_max, y_max, width_in: float, height_in: float, limit: int = 10) -> None:

@@ -226,7 +226,7 @@ def _modelling_sections(fit, table, modelling, file, design) -> dict:
 
 def _reject_table_method(method: str, what: str, file) -> None:
     if method in TABLE_METHODS:
-        raise InputError(_problem(f"{what} uses inverse-variance models, not {method}", file, value=method,
+        raise InputError(_problem(f"{what}: inverse-variance models only, not {method}", file, value=method,
                                   rule="method", hint="use FE or a random-effects method"))
 
 
