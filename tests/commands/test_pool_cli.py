@@ -289,13 +289,16 @@ def test_mantel_haenszel_and_peto_get_leave_one_out_and_cumulative_refits_of_the
             assert np.allclose([g for g in got if g is not None], [w for w in want if w is not None], rtol=1e-9)
 
 
-def test_what_fit_is_refused_with_a_meta_regression_or_subgroups_whose_numbers_it_would_drop(capsys, tmp_path):
+def test_what_fit_is_refused_with_the_analyses_whose_numbers_it_would_drop(capsys, tmp_path):
     path = tmp_path / "t.csv"  # SYNTHETIC
     path.write_text("g,x,s,yi,vi\na,1,p,0.1,0.01\na,2,q,0.3,0.02\na,3,p,0.2,0.015\nb,1,p,0.5,0.03\nb,2,q,0.4,0.02\n"
                     "b,3,q,0.6,0.02\n")
-    for extra in (["--mods", "x"], ["--subgroup", "s"], ["--mods", "x", "--by", "g", "--format", "csv"]):
+    for extra in (["--mods", "x"], ["--subgroup", "s"], ["--mods", "x", "--by", "g", "--format", "csv"],
+                  ["--order", "x"], ["--tau2-ci", "PL"], ["--pet-peese"], ["--fit-stats"], ["--baujat"]):
         code, out, err = run(capsys, path, "--measure", "GEN", "--method", "REML", "--what", "fit", *extra)
-        assert code == 2 and out == "" and "[rule: --what]" in err and "leave out --what fit" in err
+        assert code == 2 and out == "" and "[rule: --what]" in err and "leave out --what fit" in err, extra
+    code, out, _ = run(capsys, path, "--measure", "GEN", "--method", "REML", "--what", "fit", "--weights", "x")
+    assert code == 0 and "estimate" in json.loads(out)  # user weights change the fit itself
 
 
 def test_a_pipe_as_input_is_refused_as_not_a_file(capsys, tmp_path):

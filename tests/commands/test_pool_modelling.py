@@ -110,7 +110,7 @@ def test_interactions_wald_anova_fit_stats_tau2_ci(capsys):
     assert out["coef_names"] == e["coef_names"] and close(out["coef"], e["beta"], 1e-5)
     wald = next(w for w in e["wald"] if list(np.atleast_1d(w["btt"])) == [3, 4])
     assert close(out["wald"]["QM"], wald["QM"], 1e-5) and out["wald"]["btt"] == [3, 4]
-    assert close(out["tau2_ci"]["tau2_ci"], e["tau2_ci_pl"], 1e-5)
+    assert close(out["confint"]["tau2_ci"], e["tau2_ci_pl"], 1e-5)
     assert close(out["fit_stats"]["REML"]["AIC"], e["fit_stats"]["REML"][2], 1e-5)
     lrt = next(c for c in cases("anova_lrt") if c["id"] == "bcg ~ ablat * year vs ~ ablat + year REML")
     assert close(out["anova"]["LRT"], lrt["expected"]["LRT"], 1e-5)

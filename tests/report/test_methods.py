@@ -155,6 +155,8 @@ def test_mantel_haenszel_tests_are_named_for_the_outcomes_that_have_them(review_
     text = methods_paragraph(review_config, [odds, risks], SOFTWARE)
     assert "For TB (OR), the Cochran-Mantel-Haenszel test (with continuity correction) and Tarone's" in text
     assert "TB (RR), the" not in text and "test of the rate ratio" not in text
+    assert "For TB (OR) and TB (RR), pooled by Mantel-Haenszel or Peto, these tests used the inverse-variance " \
+           "common-effect model of the same effects." in text
     # their leave-one-out refits are Mantel-Haenszel fits, without influence diagnostics
     assert "Leave-one-out analyses were run for TB (OR) and TB (RR), each refitted with the outcome's own " \
            "model." in text and "influence" not in text

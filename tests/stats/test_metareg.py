@@ -74,6 +74,9 @@ def test_a_common_effect_meta_regression_has_metafors_r2_the_weighted_adjusted_o
     assert math.isclose(metareg_dict(fit)["R2"], 77.0497109908694, rel_tol=1e-10)
     equal = fit_metareg(np.full(13, 0.2), case["vi"], X, names, "FE")  # SYNTHETIC: effects that do not vary
     assert metareg_dict(equal)["R2"] == 0.0
+    X2, names2 = design_matrix(pd.read_csv(FIXTURES / case["input"]), ["ablat"])
+    saturated = fit_metareg(case["yi"][:2], case["vi"][:2], X2[:2], names2, "FE")  # k = p: no residual df
+    assert metareg_dict(saturated)["R2"] is None  # metafor: NaN
 
 
 def test_missing_moderator_values_are_reported_by_row():

@@ -59,7 +59,7 @@ def register(subparsers) -> None:
     parser.add_argument("--what", choices=WHAT, default="full",
                         help="full: the whole analysis (default); fit: the model alone (k, estimate, se, stat, pval, "
                              "CI, tau2 and its SE, I2, H2, Q and its test, PI, transformed) -- much faster for many "
-                             "groups; not with --mods or --subgroup")
+                             "groups; not with --mods, --subgroup, --order or the modelling options")
     parser.add_argument("--format", choices=FORMATS, default="json",
                         help="json: one object (keyed by group with --by); jsonl: one JSON object per line (group); "
                              "csv: one row per group, nested sections as dotted columns (egger.pval), lists only in "
@@ -253,16 +253,23 @@ def _check_input_file(path: str) -> None:
 
 
 def _check_what(args: argparse.Namespace, mods: list[str]) -> None:
-    """--what fit is the overall model's numbers: a meta-regression or subgroup analysis has others,
-    which it would leave out without a word."""
+    """--what fit is the overall model's numbers: a meta-regression, a subgroup analysis, a
+    cumulative order or a modelling section has others, which it would leave out without a word
+    (--weights changes the fit itself, and is taken)."""
+    import dataclasses
+
     from metasr.errors import InputError, Problem
 
-    if args.what == "fit" and (mods or args.subgroup):
+    if args.what != "fit":
+        return
+    sections = dataclasses.replace(modelling_options(args), weights=None)
+    asked = [name for name, given in (("--mods", mods), ("--subgroup", args.subgroup), ("--order", args.order),
+                                      ("the modelling options", sections.any())) if given]
+    if asked:
         raise InputError(Problem(
-            message=f"--what fit gives the overall model's numbers (estimate, SE, CI, tau2, Q, I2, H2, PI), not those "
-                    f"of a {'meta-regression' if mods else 'subgroup analysis'}", file=args.input, rule="--what",
-            hint="leave out --what fit: the full output has the coefficients and QM (--mods) or each subgroup's "
-                 "fit and the test between them (--subgroup)"))
+            message=f"--what fit gives the overall model's numbers (estimate, SE, CI, tau2, Q, I2, H2, PI), not what "
+                    f"{' and '.join(asked)} ask for", file=args.input, rule="--what",
+            hint="leave out --what fit: the full output has them"))
 
 
 def _multilevel(args: argparse.Namespace, mods: list[str], escalc):

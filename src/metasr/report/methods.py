@@ -115,11 +115,12 @@ def search_sentences(prisma: dict | None) -> list[str]:
         column = columns.get(key) or {}
         names = [str(s.get("database")) for s in column.get("identified_by_database") or []]
         if names:
-            sources.append(f"{how} {_join(names)} ({column.get('identified')} records)")
+            sources.append(f"{how} {_join(names)} ({_count(column.get('identified'), 'record', 'records')})")
     out = [f"Records were identified {_join(sources)}." if sources else ""]
     if records.get("unique") is not None:
-        out.append(f"De-duplication removed {records.get('duplicates')} duplicate records (each kept in an audit "
-                   f"trail), leaving {records['unique']} unique records.")
+        duplicates = _count(records.get("duplicates"), "duplicate record", "duplicate records")
+        out.append(f"De-duplication removed {duplicates} (each kept in an audit trail), leaving "
+                   f"{_count(records['unique'], 'unique record', 'unique records')}.")
     for stage, name in STAGE_NAMES.items():
         agreement = (prisma.get("agreement") or {}).get(stage)
         if agreement:
@@ -137,8 +138,8 @@ def _screened_by(agreement: dict) -> str:
     if not agreement.get("dual"):
         return "by one reviewer"
     kappa = agreement.get("kappa")
-    agreed = (f"Cohen's κ = {kappa:.2f} on {agreement.get('n')} records" if isinstance(kappa, int | float)
-              else f"{agreement.get('n')} records")
+    records = _count(agreement.get("n"), "record", "records")
+    agreed = f"Cohen's κ = {kappa:.2f} on {records}" if isinstance(kappa, int | float) else records
     conflicts, unresolved = agreement.get("conflicts") or 0, agreement.get("unresolved") or 0
     resolved = "resolved" if conflicts == 1 else "each resolved"
     settled = ("" if not conflicts else
@@ -305,6 +306,10 @@ def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
                       for p in tested)]
         out.append(f"Small-study effects were examined for {_labels(tested)} (at least {_min_k(tested)} "
                    f"studies): contour-enhanced funnel plot, {_join(ran)}.")
+        by_table = [p for p in tested if p.get("method") in measures.table_methods()]
+        if by_table:  # their regressions need a model with weights per study: the inverse-variance one
+            out.append(f"For {_labels(by_table)}, pooled by Mantel-Haenszel or Peto, these tests used the "
+                       "inverse-variance common-effect model of the same effects.")
     elif done:
         out.append(f"Small-study effects were not assessed: no pooled outcome had {_min_k(done)} or more "
                    "studies (Cochrane Handbook 13.3.5.4).")

@@ -221,7 +221,10 @@ def _modelling_sections(fit, table, modelling, file, design) -> dict:
 
     if modelling is None:
         return {}
-    return modelling_dict(fit, table, modelling, file=file, rows=_rows(table), design=design)
+    try:
+        return modelling_dict(fit, table, modelling, file=file, rows=_rows(table), design=design)
+    except InputError as err:  # a section's problem with the data: name the file it is in
+        raise InputError([p if p.file else replace(p, file=file) for p in err.problems]) from None
 
 
 def _reject_table_method(method: str, what: str, file) -> None:

@@ -143,7 +143,7 @@ def r2(fit: MetaFit) -> float | None:
     return max(0.0, 100 * (tau2_0 - fit.tau2) / tau2_0)
 
 
-def _weighted_adjusted_r2(fit: MetaFit) -> float:
+def _weighted_adjusted_r2(fit: MetaFit) -> float | None:
     yi = np.asarray(fit.yi, float)
     if np.all(yi == yi[0]):  # metafor: var(yi) == 0 gives 0
         return 0.0
@@ -154,6 +154,8 @@ def _weighted_adjusted_r2(fit: MetaFit) -> float:
     rss = float(np.sum(w * (yi - X @ beta) ** 2))
     tss = float(np.sum(w * (yi - np.sum(w * yi) / np.sum(w)) ** 2))
     n = len(yi)
+    if n == rank:  # no residual df: the adjusted R2 is undefined (metafor's NaN)
+        return None
     adjusted = 1 - (rss / tss) * (n - 1) / (n - rank)
     return max(0.0, 100 * adjusted)
 

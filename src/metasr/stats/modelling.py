@@ -3,8 +3,8 @@
 `ModellingOptions` gathers the requests; `modelling_dict(fit, table, options)` runs them on an
 inverse-variance fit and returns one JSON-ready section per request, each under metafor's name
 (`regtest`, `pet_peese`, `trimfill`, `fsn`, `tes`, `hc`, `selmodel`, `wald`, `anova`,
-`fit_stats`, `permutest`, `tau2_ci`, `baujat`). Nothing here runs unless asked, so `analyse()`
-without these options prints what it always printed.
+`fit_stats`, `permutest`, `confint` (the CI of tau2 asked for), `baujat`). Nothing here runs
+unless asked, so `analyse()` without these options prints what it always printed.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def modelling_dict(fit: MetaFit, table: pd.DataFrame, options: ModellingOptions,
         out["permutest"] = permutest(fit, exact=options.exact_permutations, iter=options.permutations or ITER,
                                      seed=options.permutation_seed)
     if options.tau2_ci:
-        out["tau2_ci"] = _tau2_ci(fit, options.tau2_ci)
+        out["confint"] = _tau2_ci(fit, options.tau2_ci)  # not "tau2_ci": the model's Q-profile CI is there
     if options.baujat:
         out["baujat"] = sensitivity.baujat(fit)
     return out
