@@ -115,10 +115,10 @@ def search_sentences(prisma: dict | None) -> list[str]:
         column = columns.get(key) or {}
         names = [str(s.get("database")) for s in column.get("identified_by_database") or []]
         if names:
-            sources.append(f"{how} {_join(names)} ({_count(column.get('identified'), 'record', 'records')})")
+            sources.append(f"{how} {_join(names)} ({_count(column.get('identified') or 0, 'record', 'records')})")
     out = [f"Records were identified {_join(sources)}." if sources else ""]
     if records.get("unique") is not None:
-        duplicates = _count(records.get("duplicates"), "duplicate record", "duplicate records")
+        duplicates = _count(records.get("duplicates") or 0, "duplicate record", "duplicate records")
         out.append(f"De-duplication removed {duplicates} (each kept in an audit trail), leaving "
                    f"{_count(records['unique'], 'unique record', 'unique records')}.")
     for stage, name in STAGE_NAMES.items():
@@ -138,7 +138,7 @@ def _screened_by(agreement: dict) -> str:
     if not agreement.get("dual"):
         return "by one reviewer"
     kappa = agreement.get("kappa")
-    records = _count(agreement.get("n"), "record", "records")
+    records = _count(agreement.get("n") or 0, "record", "records")
     agreed = f"Cohen's κ = {kappa:.2f} on {records}" if isinstance(kappa, int | float) else records
     conflicts, unresolved = agreement.get("conflicts") or 0, agreement.get("unresolved") or 0
     resolved = "resolved" if conflicts == 1 else "each resolved"
