@@ -298,7 +298,8 @@ def analysis_column_problems(outcome_id: str, columns: dict[str, str], studies_s
                     f"{studies_sheet.path} nor of the outcome sheet {outcome_sheet.path}", file=config_file,
             key=f"outcomes.{outcome_id}.{key}", value=column, rule="analysis-column",
             hint=f"{_did_you_mean(column, studies_sheet, outcome_sheet)}set the outcome's {key} in the config to a "
-                 f"column the studies sheet has (e.g. design, country), or add a column '{column}' to the studies "
+                 f"column the studies sheet has (e.g. {'year' if key == 'order_by' else 'design, country'}), or add "
+                 f"a column '{column}' to the studies "
                  "sheet with each study's value"))
     subgroup = columns.get("subgroup")
     if subgroup and subgroup in carried and subgroup not in PROVENANCE_COLUMNS:  # each effect size's own
