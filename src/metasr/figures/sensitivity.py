@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metasr import display
+from metasr import display, measures
 from metasr.figures import style
 from metasr.figures.forest import (
     PAD_IN,
@@ -196,7 +196,8 @@ def table_baujat_coordinates(pooled: dict) -> tuple[list[dict], np.ndarray, np.n
     if not _aligned(l1o.get("estimate"), len(studies)) or not style.is_number(estimate):
         return None
     measure = pooled.get("measure") or ""
-    cells = ("x1i", "t1i", "x2i", "t2i") if measure in ("IRR", "IRD") else ("ai", "bi", "ci", "di")
+    # a table's cells: the rates' (x1i, t1i, x2i, t2i) or the 2x2 table's (ai, bi, ci, di)
+    cells = measures.RATES[0] if measures.get(measure).family == "two-group rates" else measures.TABLES[0]
     keep = [i for i, s in enumerate(studies)
             if style.is_number(s.get("yi")) and style.is_number(s.get("vi"))
             and style.is_number(l1o["estimate"][i]) and style.is_number((l1o.get("se") or [None] * len(studies))[i])

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from metasr import measures
 from metasr.errors import InputError, Problem
 from metasr.stats import distributions as dist, inference, mh_tests, tau2 as tau2_estimators
 from metasr.stats.tau2 import Studies
@@ -437,7 +438,7 @@ def _escalc_q(measure, ai, bi, ci, di, effects_given=None):
 def double_zero(measure: str, cells) -> np.ndarray:
     """Tables with no events (or, for 2x2 tables, only events) in both groups: rma.mh's drop00
     leaves their effects out of Q. `cells`: ai, bi, ci, di, or x1i, t1i, x2i, t2i for rates."""
-    if measure in ("IRR", "IRD"):
+    if measures.get(measure).family == "two-group rates":
         x1i, _, x2i, _ = (np.asarray(c, dtype=float) for c in cells)
         return (x1i == 0) & (x2i == 0)
     ai, bi, ci, di = (np.asarray(c, dtype=float) for c in cells)
