@@ -101,7 +101,7 @@ class StepFiles:
 
 # errno -> (what happened, what to do), for reading and for writing.
 _READ_PROBLEMS = {
-    errno.ENOENT: ("not found", "check the path (and the config entry that names it)"),
+    errno.ENOENT: ("not found", "check the path (as the command or the config gives it)"),
     errno.EACCES: ("permission denied", "make the file readable by the user running metasr"),
     errno.EPERM: ("permission denied", "make the file readable by the user running metasr"),
     errno.EISDIR: ("it is a folder, not a file", "name the file inside the folder"),

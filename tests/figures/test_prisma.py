@@ -124,7 +124,7 @@ def test_partly_dual_screening_and_one_conflict_are_said_as_they_are():
     assert footnotes(prisma) == [
         "Title/abstract screening: 12 of 14 records screened by two reviewers; Cohen's kappa = 0.67 "
         "(n\u00a0=\u00a012); 1 conflict, all resolved.",
-        "Full-text screening by two reviewers: Cohen's kappa = 1.00 (n\u00a0=\u00a06); 0 conflicts, all resolved."]
+        "Full-text screening by two reviewers: Cohen's kappa = 1.00 (n\u00a0=\u00a06); no conflicts."]
 
 
 def test_no_footnote_for_single_reviewer(synthetic_prisma):

@@ -143,9 +143,11 @@ def _kappa_note(label: str, a: dict | None, items: str) -> str:
     screened = a.get("screened")  # absent from a prisma.json of an older metasr
     who = (f": {a['n']:,} of {screened:,} {items} screened by two reviewers;" if screened and screened > a["n"]
            else " by two reviewers:")
+    text = f"{label} screening{who} Cohen's kappa = {kappa} {_n(a['n'])}; "
+    if not a["conflicts"]:
+        return text + "no conflicts."
     conflicts = f"{a['conflicts']:,} conflict{'s' if a['conflicts'] != 1 else ''}"
-    text = f"{label} screening{who} Cohen's kappa = {kappa} {_n(a['n'])}; {conflicts}"
-    return text + (f", {a['unresolved']} unresolved." if a.get("unresolved") else ", all resolved.")
+    return text + conflicts + (f", {a['unresolved']} unresolved." if a.get("unresolved") else ", all resolved.")
 
 
 def footnotes(prisma: dict, meta: dict | None = None) -> list[str]:
