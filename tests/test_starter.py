@@ -269,3 +269,14 @@ def test_study_ids_keep_latin_letters_without_accents_and_labels_keep_everything
     studies = rows_of(tmp_path / "r/data/extraction/studies.csv")
     assert [(s["study_id"], s["label"]) for s in studies] == [
         ("MullerOdegard2004", "Müller & Ødegård 2004"), ("S2004", "李 2004"), ("Lukasz2001", "Łukasz 2001")]
+
+
+def test_a_table_the_run_would_refuse_is_refused_at_its_own_row_and_nothing_is_written(tmp_path):
+    """SYNTHETIC: an r of 1.2 passed the import and stopped `metasr run` at the generated sheet."""
+    table = write(tmp_path / "t.csv", "study,year,ri,ni\nA,2001,0.3,40\nB,2002,1.2,50\nC,2003,0.1,30\n")
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "r", table, "ZCOR")
+    [problem] = info.value.problems
+    assert (problem.file, problem.row, problem.rule) == (str(table), 3, "-1<=r<=1")
+    assert "imported as data/extraction/outcomes/outcome.csv row 3" in problem.message
+    assert not (tmp_path / "r").exists()

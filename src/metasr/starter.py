@@ -606,4 +606,41 @@ def init_from_table(folder: str | Path, table_csv: str | Path, measure: str, for
              "data/extraction/narrative.csv": _csv_text(NARRATIVE_COLUMNS, [])}
     for oid, rows in imported.rows.items():
         files[f"data/extraction/outcomes/{oid}.csv"] = _csv_text(_sheet_columns(measure, rows, characteristics), rows)
+    _refuse_what_run_would_refuse(files, imported, str(table_csv))
     return _write(folder, files), notes
+
+
+def _refuse_what_run_would_refuse(files: dict[str, str], imported: TableImport, table_csv: str) -> None:
+    """The imported sheets pass the checks `metasr run` makes of them (an r of 1.2, events above
+    n): checked in a temporary folder before anything is written, each problem named at the
+    table's own row, with the sheet cell it became."""
+    import tempfile
+
+    from metasr.config import load_config
+    from metasr.extraction.validate import validate_review
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        _write(root, files)
+        config = load_config(root / "config.yaml", root=root, check_files=False)
+        problems = [p for p in validate_review(config, root) if p.severity == "error"]
+        lines = {f"data/extraction/outcomes/{oid}.csv": [_row_line(r) for r in rows]
+                 for oid, rows in imported.rows.items()}
+        if problems:
+            raise InputError([_at_table_row(p, root, lines, table_csv) for p in problems])
+
+
+def _at_table_row(problem: Problem, root: Path, lines: dict[str, list[int]], table_csv: str) -> Problem:
+    """A problem of an imported sheet, named at the table row the sheet row came from."""
+    from dataclasses import replace
+
+    try:
+        sheet = Path(problem.file or "").resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return problem
+    rows = lines.get(sheet)
+    if rows is None or problem.row is None or not 2 <= problem.row < len(rows) + 2:
+        return replace(problem, file=table_csv, row=None,
+                       message=f"{problem.message} (in the imported {sheet})")
+    return replace(problem, file=table_csv, row=rows[problem.row - 2],
+                   message=f"{problem.message} (imported as {sheet} row {problem.row}, column '{problem.column}')")
