@@ -45,11 +45,16 @@ class ExportText:
 _BINARY = re.compile(r"[\x00-\x08\x0e-\x1f]")  # control characters no text export contains
 
 
+def holds_nothing(data: bytes) -> bool:
+    """Whether an export's bytes are empty: whitespace, or a byte-order mark alone."""
+    return not data.removeprefix(codecs.BOM_UTF8).strip()
+
+
 def decode(data: bytes, path: str) -> tuple[str, str]:
     """Text and encoding of an export's bytes. A file that starts with a UTF-8 byte-order mark
     promises UTF-8, so a bad byte in it is damage, not another encoding; binary content (NUL or
     other control bytes) is refused with the line where it starts."""
-    if not data.removeprefix(codecs.BOM_UTF8).strip():  # a byte-order mark alone is no content
+    if holds_nothing(data):
         raise InputError(Problem(message="export file is empty", file=str(path), row=1,
                                  rule="export file format", hint="export the search again"))
     marked = data.startswith(codecs.BOM_UTF8)

@@ -10,7 +10,6 @@ inputs give byte-identical files. Records in = unique + duplicates is checked be
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import hashlib
 import logging
@@ -19,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metasr.errors import InputError, Problem, printable, raise_if_errors
-from metasr.io import StepFiles, os_error_problem, parse_csv_text, read_csv_rows, write_csv
+from metasr.io import StepFiles, parse_csv_text, read_bytes, read_csv_rows, write_csv
 from metasr.records.dedup import AUDIT_COLUMNS, Clustering, cluster_records, read_overrides
-from metasr.records.detect import parse_export
+from metasr.records.detect import holds_nothing, parse_export
 from metasr.records.formats.databases import names_other, names_pubmed
 from metasr.records.table import COLUMNS, FIELDS, build_table, clean_pmid, unreadable_values
 
@@ -107,14 +106,7 @@ def _unsure_pmids(raw: list[dict], rows: list[dict], database: str, path) -> Non
 
 def _no_records(path) -> list[dict]:
     """The rows of a search that found nothing: none, from a file that holds nothing."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        problem = os_error_problem(err, str(path), "read")
-        if problem is None:
-            raise
-        raise InputError(problem) from None
-    if data.removeprefix(codecs.BOM_UTF8).strip():
+    if not holds_nothing(read_bytes(path)):
         raise InputError(Problem(message="the search source says it found nothing (empty: true), but its file holds "
                                          "records", file=str(path), row=1, rule="empty search",
                                  hint="remove `empty: true` from the source in the config, or give the empty file "

@@ -59,6 +59,25 @@ COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "xi", "mi", 
 
 # ---------------------------------------------------------------- helpers
 
+def _effect_measure(measure: str, method: str) -> str:
+    """The measure of the studies' own effects: a Peto fit's are Peto's log odds ratios (rma.peto's
+    yi and vi), whatever measure the outcome names."""
+    return "PETO" if method == "PETO" else measure
+
+
+def _table_cells(table: pd.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A table method's cells: x1i, t1i, x2i, t2i for two-group rates, else ai, bi, ci, di."""
+    if measures.get(measure).family == "two-group rates":
+        x1i, t1i, x2i, t2i = (table[c].astype(float).to_numpy() for c in effects.RATE_COLUMNS)
+        return x1i, t1i, x2i, t2i
+    return _cells(table)
+
+
+def _in_file(err: InputError, file) -> InputError:
+    """The error with `file` named in its problems that name none (a table's, a section's)."""
+    return InputError([p if p.file else replace(p, file=file) for p in err.problems])
+
+
 def _cells(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     a = table["ai"].astype(float).to_numpy()
     c = table["ci"].astype(float).to_numpy()
@@ -110,14 +129,13 @@ def fit_table(table: pd.DataFrame, measure: str, method: str, test: str, file=No
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
     if method in TABLE_METHODS:
         _check_table_rows(table, method, _rows(table), file)
+        cells = _table_cells(table, measure)
         try:
             if measures.get(measure).family == "two-group rates":
-                x1i, t1i, x2i, t2i = (table[c].astype(float).to_numpy() for c in effects.RATE_COLUMNS)
-                return fit_mh_rates(x1i, t1i, x2i, t2i, (yi, vi), measure)
-            cells = _cells(table)
+                return fit_mh_rates(*cells, (yi, vi), measure)
             return fit_mh(*cells, measure, (yi, vi)) if method == "MH" else fit_peto(*cells)
         except InputError as err:  # the table's problem: name its file
-            raise InputError([p if p.file else replace(p, file=file) for p in err.problems]) from None
+            raise _in_file(err, file) from None
     return fit_rma(yi, vi, method=method, test=test, measure=measure)
 
 
@@ -143,10 +161,9 @@ def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file,
     if mh_drop00:
         raise InputError(_problem(mh_drop00, file, rule="drop00 with MH", hint=measures.MH_DROP00_HINT))
     table, not_usable = split_usable(df, file)
-    # a Peto fit's studies are Peto's log odds ratios (rma.peto's yi and vi), the measure named OR
-    effect_measure = "PETO" if method == "PETO" else measure
     with np.errstate(all="ignore"):  # an overflow is what the caller's checks report
-        table = effects.escalc(table, effect_measure, file=file, scale=scale, rows=_rows(table), options=options)
+        table = effects.escalc(table, _effect_measure(measure, method), file=file, scale=scale, rows=_rows(table),
+                               options=options)
     table, dropped = split_dropped(table)
     return table, not_usable + dropped
 
@@ -224,7 +241,7 @@ def _modelling_sections(fit, table, modelling, file, design) -> dict:
     try:
         return modelling_dict(fit, table, modelling, file=file, rows=_rows(table), design=design)
     except InputError as err:  # a section's problem with the data: name the file it is in
-        raise InputError([p if p.file else replace(p, file=file) for p in err.problems]) from None
+        raise _in_file(err, file) from None
 
 
 def _reject_table_method(method: str, what: str, file) -> None:
@@ -524,12 +541,11 @@ def _table_refit(table: pd.DataFrame, measure: str, method: str, test: str, file
     none, as rma.mh's; else None (metafor's NA)."""
     from metasr.stats import sensitivity
 
-    effect_measure = "PETO" if method == "PETO" else measure
-
     def refit(rows: np.ndarray) -> dict | None:
         part = table.iloc[rows].drop(columns=[c for c in ESCALC_COLUMNS if c in table.columns])
         with np.errstate(all="ignore"):
-            part = effects.escalc(part, effect_measure, file=file, rows=_rows(part), options=options)
+            part = effects.escalc(part, _effect_measure(measure, method), file=file, rows=_rows(part),
+                                  options=options)
         try:
             return fit_table(part, measure, method, test, file).to_dict()
         except InputError:
@@ -542,10 +558,8 @@ def _table_refit(table: pd.DataFrame, measure: str, method: str, test: str, file
 
 def _q_effects(table: pd.DataFrame, measure: str) -> int:
     """How many of the tables' effects a Mantel-Haenszel Q takes (rma.mh's k.yi)."""
-    two_group_rates = measures.get(measure).family == "two-group rates"
-    cells = [table[c].astype(float).to_numpy() for c in effects.RATE_COLUMNS] if two_group_rates else _cells(table)
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
-    return int(np.sum(~double_zero(measure, cells) & np.isfinite(yi) & np.isfinite(vi)))
+    return int(np.sum(~double_zero(measure, _table_cells(table, measure)) & np.isfinite(yi) & np.isfinite(vi)))
 
 
 def _outcome_cumulative(fit, table: pd.DataFrame, order_by: str, file, refit=None) -> dict:

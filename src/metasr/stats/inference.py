@@ -133,12 +133,17 @@ def q_profile_bounds(s: Studies, level: float = LEVEL):
     return solve_q(s, q_upper), solve_q(s, q_lower)
 
 
+def tau2_search_end(tau2):
+    """The upper end of metafor's confint() search for tau2's CI bounds: max(100, 10 tau2)."""
+    return np.maximum(100.0, 10 * np.asarray(tau2, float))
+
+
 def q_profile_many(s: Studies, tau2, level: float = LEVEL) -> dict:
     """Q-profile CIs for tau2 and the I2 and H2 derived from them, as (m, 2) arrays, searched as
     metafor's confint() searches them: on [0, max(100, 10 tau2)] (`tau2`: each row's estimate). A
     bound beyond that is its end, marked True in `beyond` (metafor prints ">100")."""
     lb, ub = q_profile_bounds(s, level)
-    end = np.maximum(100.0, 10 * np.asarray(tau2, float))
+    end = tau2_search_end(tau2)
     bounds = np.stack([lb, ub], 1)
     beyond = bounds > end[:, None]
     bounds = np.minimum(bounds, end[:, None])

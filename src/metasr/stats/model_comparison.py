@@ -143,7 +143,7 @@ def profile_ci_tau2(fit: MetaFit, level: float = 0.95) -> dict:
     reml = fit.method == "REML"
     crit = float(dist.chi2_ppf(level, 1))
     ll_hat = loglik(fit, reml)
-    hi = max(100.0, 10 * fit.tau2)
+    hi = float(inference.tau2_search_end(fit.tau2))
 
     def f(t):
         at = fit_rma(fit.yi, fit.vi, method=fit.method, test=fit.test, X=fit.X, tau2=t, weights=fit.a)
@@ -188,7 +188,7 @@ def genq_ci_tau2(fit: MetaFit, weights=None, level: float = 0.95) -> dict:
     q = float(yi @ P @ yi)
     k, p = X.shape
     alpha = 1 - level
-    hi = max(100.0, 10 * fit.tau2)
+    hi = float(inference.tau2_search_end(fit.tau2))
 
     def sf(t):
         s = np.sqrt(vi + t)

@@ -5,8 +5,8 @@ Mantel-Haenszel and Peto fits get leave-one-out and cumulative analyses refitted
 method (`table_leave_one_out`, `table_cumulative`, as metafor's for rma.mh and rma.peto); metafor
 has no influence diagnostics for them.
 
-Every refit of an inverse-variance fit uses the fit's own method and test. A refit on one study is metafor's k = 1 model
-(tau2 = 0, z test). The k refits of each analysis run together on the batch path
+Every refit of an inverse-variance fit uses the fit's own method and test. A refit on one study
+is metafor's k = 1 model (tau2 = 0, z test). The k refits of each analysis run together on the batch path
 (`metasr.stats.batch`, the engine's fit_many on k rows), two orders of magnitude faster than k
 separate fits. Keys follow the reference `expected.json` (dots become underscores:
 `cook.d` -> `cook_d`); arrays are in the order of the fit's studies (cumulative: the order in
@@ -169,8 +169,8 @@ TABLE_KEYS = ("estimate", "se", "pval", "ci_lb", "ci_ub", "Q", "I2")
 def table_leave_one_out(refit: Callable[[np.ndarray], dict | None], k: int) -> dict:
     """metafor's leave1out() of a Mantel-Haenszel or Peto fit of k tables: `refit(rows)` fits the
     tables at those positions (their to_dict, None or null keys where the pooled ratio is
-    undefined: metafor's NA). There is no tau2, and no influence diagnostics: metafor defines those for
-    inverse-variance models only."""
+    undefined: metafor's NA). There is no tau2, and no influence diagnostics: metafor defines
+    those for inverse-variance models only."""
     return _table_columns([refit(np.delete(np.arange(k), i)) for i in range(k)])
 
 

@@ -11,13 +11,10 @@ PMCID; pages are SP[-EP] or an article number in C7.
 
 from __future__ import annotations
 
-import logging
 import re
 
 from metasr.records.formats.databases import names_other, names_pubmed
 from metasr.records.formats.tagged import join_authors, join_pages, split_records
-
-log = logging.getLogger(__name__)
 
 NAME = "ris"
 _TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*)|)$")
@@ -35,7 +32,8 @@ def _pmid_tags(record) -> tuple[str, ...]:
     """The tags that hold a PubMed id in this record, by the database it names. A record naming
     no database gets none: its AN may as well be an Embase or CINAHL accession number, and a
     wrong PMID does silent harm (it keeps true duplicates apart), whereas a missing one costs a
-    key that the DOI and title stand in for (`parse` warns about such records)."""
+    key that the DOI and title stand in for (`_unsure_pmid`: the source's database in the config
+    decides, `metasr.records.pipeline`)."""
     if METASR_PROVIDER in record.values("DP"):
         return ("AN",)
     database = _database(record)
