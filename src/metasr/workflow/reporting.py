@@ -8,12 +8,16 @@ and the history must outlive every run.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from metasr import history
 from metasr.io import atomic_write_text
 from metasr.outputs import REPORT_INPUT as FIGURE
 from metasr.report.html import read_pooled, render_report, report_context
+from metasr.report.methods import not_run_sentences
+
+log = logging.getLogger(__name__)
 
 
 def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dict:
@@ -37,4 +41,12 @@ def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dic
     context["changes"] = changes
     atomic_write_text(out_html, render_report(context))
     history.save_snapshot(snapshot, history_dir)
+    warn_planned_not_run(pooled)
     return changes
+
+
+def warn_planned_not_run(pooled: list[dict]) -> None:
+    """A warning on the console for each configured analysis that did not run (the report and its
+    methods paragraph say the same), so that a reviewer who only reads the console learns of it."""
+    for sentence in not_run_sentences([p for p in pooled if p.get("status") == "pooled"]):
+        log.warning(sentence)
