@@ -377,6 +377,17 @@ def test_heterogeneity_rows_promise_a_ci_only_when_they_have_one():
     assert not rows["tau²"].endswith(" ")
 
 
+
+def test_tau2_ci_bounds_carry_metafors_signs():
+    pooled = html.read_pooled([FIXTURES / "bcg_rr.json"])[0]
+    pooled["model"].update(tau2_ci=[0.0, 0.0], I2_ci=[0.0, 0.0], H2_ci=[1.0, 1.0], tau2_ci_lb_sign="<",
+                           tau2_ci_ub_sign="<")  # the null set: both bounds below 0
+    rows = dict(html.model_table(pooled))
+    assert rows["tau² [95% CI]"].endswith("[<0.000, <0.000]") and rows["I² [95% CI]"].endswith("[<0.0%, <0.0%]")
+    pooled["model"].update(tau2_ci=[0.5, 100.0], tau2_ci_ub_sign=">")
+    del pooled["model"]["tau2_ci_lb_sign"]
+    assert dict(html.model_table(pooled))["tau² [95% CI]"].endswith("[0.500, >100.000]")
+
 def test_mantel_haenszel_outcomes_show_their_own_tests_as_metafor_prints_them():
     import pandas as pd
 

@@ -140,34 +140,33 @@ def tau2_search_end(tau2):
 
 def q_profile_many(s: Studies, tau2, level: float = LEVEL) -> dict:
     """Q-profile CIs for tau2 and the I2 and H2 derived from them, as (m, 2) arrays, searched as
-    metafor's confint() searches them: on [0, max(100, 10 tau2)] (`tau2`: each row's estimate). A
-    bound beyond that is its end, marked True in `beyond` (metafor prints ">100")."""
+    metafor's confint() searches them: on [0, max(100, 10 tau2)] (`tau2`: each row's estimate).
+    `signs` holds each bound's sign as metafor prints it: ">" for a bound beyond that end (the end
+    is given, ">100"), and "<" on both bounds when Q(0) is below the lower quantile, so that both
+    bounds lie below 0 (metafor's null set: 0 is given, "<0")."""
     lb, ub = q_profile_bounds(s, level)
     end = tau2_search_end(tau2)
     bounds = np.stack([lb, ub], 1)
-    beyond = bounds > end[:, None]
+    signs = np.where(bounds > end[:, None], ">", "")
+    signs[ub <= 0] = "<"  # solve_q gives 0 exactly where Q(0) is not above the quantile
     bounds = np.minimum(bounds, end[:, None])
     I2, H2 = i2_h2_from_tau2(bounds, typical_variance(s)[:, None])
-    return {"tau2_ci": bounds, "I2_ci": I2, "H2_ci": H2, "beyond": beyond}
+    return {"tau2_ci": bounds, "I2_ci": I2, "H2_ci": H2, "signs": signs}
 
 
 def q_profile_tau2(yi, vi, X, tau2: float, level: float = LEVEL) -> tuple[float, float, list[str]]:
-    """The Q-profile CI for tau2 of one data set, with each bound's sign (">" beyond the searched end)."""
+    """The Q-profile CI for tau2 of one data set, with each bound's sign (q_profile_many)."""
     out = q_profile_many(Studies.one(yi, vi, X), [tau2], level)
-    return float(out["tau2_ci"][0, 0]), float(out["tau2_ci"][0, 1]), beyond_signs(out["beyond"][0])
-
-
-def beyond_signs(beyond) -> list[str]:
-    return [">" if b else "" for b in beyond]
+    return float(out["tau2_ci"][0, 0]), float(out["tau2_ci"][0, 1]), [str(x) for x in out["signs"][0]]
 
 
 def q_profile_keys(out: dict, i: int) -> dict:
     """Row i of q_profile_many as a result's keys (lists); `tau2_ci_lb_sign` / `tau2_ci_ub_sign`
-    only for a bound at the end of the search (">")."""
+    only for a bound that has a sign ("<" or ">")."""
     keys = {key: out[key][i].tolist() for key in ("tau2_ci", "I2_ci", "H2_ci")}
-    for side, sign in zip(("lb", "ub"), beyond_signs(out["beyond"][i]), strict=True):
+    for side, sign in zip(("lb", "ub"), out["signs"][i], strict=True):
         if sign:
-            keys[f"tau2_ci_{side}_sign"] = sign
+            keys[f"tau2_ci_{side}_sign"] = str(sign)
     return keys
 
 

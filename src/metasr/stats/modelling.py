@@ -152,6 +152,7 @@ def _tau2_ci(fit: MetaFit, kind: str) -> dict:
         return mc.genq_ci_tau2(fit)
     lb, ub, signs = inference.q_profile_tau2(fit.yi, fit.vi, fit.X, fit.tau2)
     out: dict = {"tau2_ci": [lb, ub], "type": "QP"}
-    if signs[1]:  # as profile_ci_tau2's
-        out["ub_sign"] = signs[1]
+    for side, sign in zip(("lb", "ub"), signs, strict=True):  # as profile_ci_tau2's
+        if sign:
+            out[f"{side}_sign"] = sign
     return out
