@@ -58,3 +58,14 @@ def test_inside_is_lexical_and_honours_external_roots(tmp_path):
     assert not inside(root / "data/../../x.csv", roots)
     assert inside(root / "../shared/x.csv", roots) and inside(Path("/opt/data/y"), roots)
     assert not inside(Path("/etc/passwd"), roots)
+
+
+def test_a_folder_given_with_dotdot_is_the_folder_it_names(tmp_path, monkeypatch):
+    # `metasr run ..` from the review's data folder: every input was "outside the review folder"
+    (tmp_path / "review" / "data").mkdir(parents=True)
+    (tmp_path / "review" / "config.yaml").write_text("review: {}\n")
+    monkeypatch.chdir(tmp_path / "review" / "data")
+    for given in (find_review(".."), review_of_config("../config.yaml"), find_review("../../review")):
+        assert given.root == tmp_path / "review" and ".." not in given.root.parts
+        assert inside(given.root / "data" / "x.csv", allowed_roots(given.root, None))
+    assert inside(tmp_path / "review" / "data" / "x.csv", allowed_roots(tmp_path / "review" / "data" / "..", None))

@@ -42,7 +42,7 @@ class ReviewFolder:
 
 def find_review(folder: str | os.PathLike) -> ReviewFolder:
     """The review in `folder`: its `config.yaml` or `config/config.yaml`."""
-    root = Path(folder).absolute()
+    root = _absolute(folder)
     if not root.is_dir():
         raise InputError(Problem(message=f"review folder not found: {folder}", file=str(folder),
                                  rule="review-folder",
@@ -58,7 +58,7 @@ def find_review(folder: str | os.PathLike) -> ReviewFolder:
 
 def review_of_config(config_file: str | os.PathLike) -> ReviewFolder:
     """The review a config file belongs to: its folder, or the folder above `config/`."""
-    path = Path(config_file).absolute()
+    path = _absolute(config_file)
     if not path.is_file():
         raise InputError(Problem(message=f"config file not found: {config_file}", file=str(config_file),
                                  rule="file-exists",
@@ -68,9 +68,15 @@ def review_of_config(config_file: str | os.PathLike) -> ReviewFolder:
     return ReviewFolder(root=root, config_file=path)
 
 
+def _absolute(path: str | os.PathLike) -> Path:
+    """`path` made absolute with `..` removed by name, as `inside` compares paths: a folder given as
+    `..` or `../review` is the folder it names."""
+    return Path(os.path.abspath(path))
+
+
 def allowed_roots(root: Path, external: list[str] | None) -> list[Path]:
     """The folders inputs may come from: the review, and those listed in `external_data`."""
-    roots = [root]
+    roots = [_absolute(root)]
     for entry in external or []:
         extra = Path(entry)
         roots.append(Path(os.path.normpath(extra if extra.is_absolute() else root / extra)))
