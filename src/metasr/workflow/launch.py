@@ -8,13 +8,14 @@ folder as its working directory.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from metasr.errors import InputError, Problem
 from metasr.folder import find_review
-from metasr.resources import snakefile
+from metasr.resources import WORKFLOW, snakefile
 
 # Snakemake options `metasr run` cannot pass on: the run reads the folder's config.yaml, and only
 # that (a --config override would not be validated, and Snakemake refuses a malformed one with a
@@ -36,9 +37,17 @@ def check_review(folder: str | Path):
     return location, load_review_cached(raw, location.root, location.shown_config)
 
 
+# The package's profile, named: without --workflow-profile, Snakemake looks for `default` and
+# `profiles/default` in the working directory first, and a folder of that name there (a review
+# called "default", another project's profiles) would replace metasr's settings.
+DEFAULT_PROFILE = WORKFLOW / "profiles" / "default"
+
+
 def snakemake_command(root: Path, snakemake_args: list[str]) -> list[str]:
+    profile = [] if any(a.split("=", 1)[0] == "--workflow-profile" for a in snakemake_args) else \
+        ["--workflow-profile", str(DEFAULT_PROFILE)]
     return [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile()), "--directory", str(root),
-            *snakemake_args]
+            *profile, *snakemake_args]
 
 
 def refused_options(snakemake_args: list[str]) -> list[Problem]:
@@ -56,4 +65,24 @@ def run_review(folder: str | Path, snakemake_args: list[str]) -> int:
     location, review = check_review(folder)
     for warning in review.warnings:
         print(warning.format(), file=sys.stderr)
-    return subprocess.call(snakemake_command(location.root, snakemake_args))
+    return run_until_done(snakemake_command(location.root, snakemake_args))
+
+
+def run_until_done(command: list[str]) -> int:
+    """Run `command` and wait for it, also when `metasr run` is asked to stop: Ctrl-C or SIGTERM
+    (`timeout`, a job manager) is passed on to Snakemake once, as the interrupt it cleans up after
+    (it removes incomplete outputs and releases the folder's lock), and its exit status returned.
+
+    Snakemake runs in a process group of its own, so that Ctrl-C on a terminal reaches it only
+    through here, once: a second interrupt would cut its clean-up short."""
+    child = subprocess.Popen(command, process_group=0)
+
+    def stop(signum, frame) -> None:
+        child.send_signal(signal.SIGINT)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
