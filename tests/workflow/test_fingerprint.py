@@ -80,6 +80,17 @@ def test_fingerprint_is_stable_and_scoped(tmp_path):
     assert script_fingerprint(ingest, package) == ingest_before
 
 
+
+def test_a_scripts_own_content_counts_and_its_time_does_not(tmp_path):
+    # the profiles leave out Snakemake's `code` trigger (a script's time): the param stands for it
+    package = copy_package(tmp_path)
+    script = package / "resources" / "workflow" / "scripts" / "plot_rob.py"
+    before = script_fingerprint(script, package)
+    script.write_bytes(script.read_bytes())
+    assert script_fingerprint(script, package) == before
+    append(script)
+    assert script_fingerprint(script, package) != before
+
 def test_shared_modules_count_for_every_script_that_reaches_them(tmp_path):
     package = copy_package(tmp_path)
     scripts = sorted((package / "resources" / "workflow" / "scripts").glob("*.py"))

@@ -120,6 +120,17 @@ def test_identical_reexport_or_touch_reruns_nothing(run_copy: Path):
     assert planned_jobs(run_copy) == set()
 
 
+
+def test_a_changed_sheet_with_an_older_time_still_reruns_its_outcome(run_copy: Path):
+    # a colleague's sheet unpacked with its own (older) time: Snakemake's time test alone misses it
+    import os
+
+    sheet = run_copy / "data" / "extraction" / "outcomes" / "sdmt.csv"
+    rows = sheet.read_text(encoding="utf-8").splitlines(keepends=True)
+    sheet.write_text(rows[0] + "".join(rows[1:]).replace("\n", " \n", 1), encoding="utf-8")
+    os.utime(sheet, (946_684_800, 946_684_800))  # 2000-01-01
+    assert planned_jobs(run_copy) == outcome_jobs("sdmt") | POOLED_AGGREGATES
+
 def test_a_study_level_change_reruns_the_outcomes_that_study_contributes_to(run_copy: Path):
     studies = run_copy / "data" / "extraction" / "studies.csv"
     with open(studies, newline="", encoding="utf-8") as fh:

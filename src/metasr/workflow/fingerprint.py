@@ -1,12 +1,12 @@
 """Checksums of the code a workflow step runs, derived from what its script imports.
 
-Snakemake reruns a `script:` job when the script file changes, not when the library it calls
-does. Each rule therefore passes, as a param, a checksum of every metasr module its script
+Snakemake notices a `script:` rule's script only by its modification time, and never the library
+it calls. Each rule therefore passes, as a param, a checksum of every metasr module its script
 imports (directly or through other metasr modules, including imports inside functions) and of
-the data files those modules' folders hold (templates, schemas). A change to, say, the pooling
-engine reruns the jobs whose scripts reach it, and only them; a module added to a step is covered
-without anyone listing it. The workflow's own files (rules, scripts) and the starter templates
-are left out: Snakemake tracks the former, no step reads the latter.
+the data files those modules' folders hold (templates, schemas), and of the script itself. A
+change to, say, the pooling engine reruns the jobs whose scripts reach it, and only them; a module
+added to a step is covered without anyone listing it. The rules are left out (Snakemake tracks
+their params and files), and so are the starter templates (no step reads them).
 
 Standard library only: every Snakemake invocation computes these at parse time.
 """
@@ -113,8 +113,13 @@ def code_files(script: Path, package: Path = PACKAGE) -> list[Path]:
 
 
 def script_fingerprint(script: Path, package: Path = PACKAGE) -> str:
-    """A checksum of the library code and data a script reaches (paths and contents)."""
-    return _checksum(code_files(script, package), package)
+    """A checksum of a workflow script and of the library code and data it reaches (paths and
+    contents). The script is in it because the profiles leave out Snakemake's `code` rerun trigger,
+    which for a `script:` rule compares only the script's modification time (an install or a copy
+    rewrites every script: each job would rerun)."""
+    files = code_files(script, package)
+    script = Path(script).resolve()
+    return _checksum(files if script in files else [script, *files], package)
 
 
 def source_fingerprint(source: str, package: Path = PACKAGE) -> str:
@@ -126,6 +131,7 @@ def source_fingerprint(source: str, package: Path = PACKAGE) -> str:
 def _checksum(paths: list[Path], package: Path) -> str:
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(path.relative_to(package).as_posix().encode())
+        name = path.relative_to(package).as_posix() if path.is_relative_to(package) else path.name
+        digest.update(name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

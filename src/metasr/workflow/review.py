@@ -10,12 +10,16 @@ starts: all problems at once, nothing partial.
 
 from __future__ import annotations
 
+import hashlib
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from metasr.config import has_search, outcome_sheet, prepare_config, read_config
 from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.folder import ReviewFolder, find_review, review_of_config
+from metasr.io import file_sha256
 
 
 @dataclass
@@ -25,6 +29,9 @@ class Review:
     studies_by_outcome: dict[str, list[dict]] = field(default_factory=dict)
     usable_by_outcome: dict[str, int] = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    # SHA-256 of the files the check read (absolute path -> hex), kept with a cached check
+    # (workflow.review_cache) so that `content` need not read them again.
+    digests: dict[str, str] = field(default_factory=dict)
 
     @property
     def outcomes(self) -> list[str]:
@@ -50,6 +57,22 @@ class Review:
 
     def sheet(self, outcome_id: str) -> str:
         return outcome_sheet(self.config, outcome_id)
+
+    def content(self, paths: Iterable[str]) -> str:
+        """A short checksum of the contents of input files (paths relative to the folder), for a
+        rule's params. Snakemake reruns a job when an input is newer than its outputs, and skips
+        the rerun when the newer file's checksum is the same; an input whose content changed but
+        whose modification time is older (a colleague's file unpacked with its time, `cp -p`,
+        `rsync -t`) it misses. A changed param reruns the job whatever the times say."""
+        digest = hashlib.sha256()
+        for path in sorted(set(map(str, paths))):
+            full = os.path.abspath(self.root / path)
+            try:
+                known = self.digests.get(full) or file_sha256(full)
+            except OSError:
+                known = "unreadable"  # Snakemake itself reports a missing input
+            digest.update(f"{path}\0{known}\n".encode())
+        return digest.hexdigest()[:16]
 
 
 def snakemake_review(configfiles: list, config: dict, is_module: bool, workdir_given: bool,

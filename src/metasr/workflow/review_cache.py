@@ -32,13 +32,13 @@ from pathlib import Path
 from metasr import __version__
 from metasr.errors import InputError, Problem
 from metasr.folder import GENERATED, allowed_roots
-from metasr.io import atomic_write_text
+from metasr.io import atomic_write_text, file_sha256
 from metasr.versions import installed
 from metasr.workflow.fingerprint import source_fingerprint
 from metasr.workflow.review import Review, load_review
 
 CACHE = Path(".snakemake") / "metasr" / "review.json"
-FORMAT = 1
+FORMAT = 2
 # The code a check runs: load_review and everything it imports (inside functions too).
 CHECK_CODE = "import metasr.workflow.review\n"
 # The libraries whose reading of a file a check's result depends on (the rest of metasr's are pinned
@@ -61,8 +61,20 @@ def load_review_cached(raw_config: dict, root: str | Path, source: str = "config
         except (KeyError, TypeError, ValueError):  # a record not written by _write: check again
             pass
     review, opened = _checked(raw_config, root, source)
+    review.digests = _digests(opened)
     _write(cache, _key(inputs, opened), opened, review)
     return review
+
+
+def _digests(paths: list[str]) -> dict[str, str]:
+    """The SHA-256 of each file a check opened (Review.content reads them from here)."""
+    digests = {}
+    for path in paths:
+        try:
+            digests[path] = file_sha256(path)
+        except OSError:  # gone since, or a folder: Review.content reads it (or reports it) itself
+            pass
+    return digests
 
 
 # ---------------------------------------------------------------- the key
@@ -172,7 +184,8 @@ def _write(cache: Path, key: str, opened: list[str], review: Review) -> None:
     record = {"format": FORMAT, "key": key, "opened": opened,
               "config": review.config, "studies": studies,
               "study_ids": {o: [row["study_id"] for row in rows] for o, rows in review.studies_by_outcome.items()},
-              "usable": review.usable_by_outcome, "warnings": [w.to_dict() for w in review.warnings]}
+              "usable": review.usable_by_outcome, "warnings": [w.to_dict() for w in review.warnings],
+              "digests": review.digests}
     try:
         text = json.dumps(record, allow_nan=False)
     except (TypeError, ValueError):  # a config that is not plain JSON: not remembered
@@ -187,4 +200,5 @@ def _review(record: dict, root: Path) -> Review:
     studies = record["studies"]
     return Review(config=record["config"], root=root,
                   studies_by_outcome={o: [studies[i] for i in ids] for o, ids in record["study_ids"].items()},
-                  usable_by_outcome=record["usable"], warnings=[Problem(**w) for w in record["warnings"]])
+                  usable_by_outcome=record["usable"], warnings=[Problem(**w) for w in record["warnings"]],
+                  digests=dict(record["digests"]))

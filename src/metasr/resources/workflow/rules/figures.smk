@@ -35,5 +35,6 @@ rule plot_rob:
     localrule: True
     params:
         code=code("plot_rob"),
+        content=REVIEW.content([REVIEW.config["extraction"]["studies"]]),
     script:
         "../scripts/plot_rob.py"

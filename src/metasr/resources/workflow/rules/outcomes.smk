@@ -24,6 +24,7 @@ for job_name, job_outcomes in OUTCOME_JOBS.items():
                 job_inputs({o: OUTCOME[o] for o in job_outcomes}, REVIEW.config)
             ),
             code=code("write_job_inputs"),
+            content=REVIEW.content([REVIEW.sheet(o) for o in job_outcomes]),
         script:
             "../scripts/write_job_inputs.py"
 

@@ -11,6 +11,7 @@ rule ingest_records:
         "logs/ingest_records/{source}.log",
     params:
         code=code("ingest_records"),
+        content=lambda w: REVIEW.content([source_file(w)]),
         source=lambda w: w.source,
         database=lambda w: source_settings(w)["database"],
         format=lambda w: source_settings(w)["format"],
@@ -31,6 +32,7 @@ rule dedup_records:
         "logs/dedup_records.log",
     params:
         code=code("dedup_records"),
+        content=REVIEW.content(dedup_overrides()),
     script:
         "../scripts/dedup_records.py"
 
@@ -51,6 +53,12 @@ rule screen_records:
     localrule: True
     params:
         code=code("screen_records"),
+        content=REVIEW.content(
+            [
+                REVIEW.config["screening"]["title_abstract"],
+                REVIEW.config["screening"]["full_text"],
+            ]
+        ),
         screening=REVIEW.config["screening"],
         sources=REVIEW.config["search"]["sources"],
     script:

@@ -19,6 +19,7 @@ rule write_report:
     localrule: True
     params:
         code=code("write_report"),
+        content=REVIEW.content(input_files()),
         config=REVIEW.config,
         outcomes=OUTCOME_FILES,
     script:
