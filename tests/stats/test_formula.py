@@ -41,6 +41,20 @@ def test_parse_expands_crossings_in_rs_order():
     assert len(parse("a*b*c")) == 7
 
 
+
+@pytest.mark.parametrize("formula, labels", [
+    # attr(terms(formula), "term.labels") in R 4.x
+    ("setting + design:setting", ["setting", "setting:design"]),
+    ("b + a*b", ["b", "a", "b:a"]),
+    ("a + b + b:a + a:b", ["a", "b", "a:b"]),
+    ("interval + hrs_total + hrs_total:interval", ["interval", "hrs_total", "interval:hrs_total"]),
+    ("c:a + a*b", ["a", "b", "c:a", "a:b"]),
+])
+def test_an_interactions_variables_come_in_the_order_the_formula_first_names_them(formula, labels):
+    # coefficient names and btt positions follow from this order (dat.landenberger2005:
+    # setting + design:setting gave other columns 3-4 than metafor's)
+    assert [":".join(v for v, _ in term) for term in parse(formula)] == labels
+
 def test_unreadable_term_is_a_value_error():
     with pytest.raises(ValueError):
         parse("log(a)")

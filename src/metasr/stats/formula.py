@@ -4,7 +4,8 @@ Terms are separated by `+` (a leading `~` is allowed; `1` is the intercept, alwa
 `a` (a numeric column enters as it is, a text column as a factor), `factor(a)` (a factor even when
 numeric), `a:b` (interaction: the product of the terms' columns), `a*b` (= a + b + a:b; also
 a*b*c). Columns come in R's order: main effects, then two-way interactions, and so on, each in
-the order the formula names them; in an interaction the first variable's columns vary fastest.
+the order the formula names them; an interaction's variables in the order of their first mention
+in the formula, the first one's columns varying fastest.
 
 Factors use treatment contrasts against their first level, with levels in R's order: `factor()`
 sorts the distinct values (numbers numerically; text with R's locale-aware sort(), here ICU
@@ -52,12 +53,13 @@ _VARIABLE = re.compile(r"^(factor\(\s*(?P<f>[^()]+?)\s*\)|(?P<v>[^()*:+~]+?))$")
 
 def parse(mods) -> list[tuple[tuple[str, bool], ...]]:
     """Terms of a moderator formula given as a string or a list of strings (joined with +): each
-    term a tuple of (variable, forced factor) in the order written; duplicates dropped."""
+    term a tuple of (variable, forced factor), its variables in the order the formula first names
+    them, as R's terms(); duplicates (also a:b after b:a) dropped."""
     text = " + ".join(mods) if isinstance(mods, (list, tuple)) else str(mods)
     text = text.strip()
     if text.startswith("~"):
         text = text[1:]
-    terms: list[tuple] = []
+    written: list[tuple] = []
     for chunk in text.split("+"):
         chunk = chunk.strip()
         if not chunk or chunk == "1":
@@ -65,10 +67,15 @@ def parse(mods) -> list[tuple[tuple[str, bool], ...]]:
         crossed = [part.strip() for part in chunk.split("*")]
         factors = [[_variable(v) for v in part.split(":")] for part in crossed]
         for r in range(1, len(factors) + 1):
-            for combo in itertools.combinations(factors, r):
-                term = tuple(v for part in combo for v in part)
-                if term not in terms:
-                    terms.append(term)
+            written += [tuple(v for part in combo for v in part) for combo in itertools.combinations(factors, r)]
+    # R's terms(): a term's variables in the order the formula first names them (`b + a:b` has the
+    # term b:a), so that coefficient names and positions (btt) are R's.
+    first = {v: i for i, v in reversed(list(enumerate(v for term in written for v in term)))}
+    terms: list[tuple] = []
+    for term in written:
+        ordered = tuple(sorted(dict.fromkeys(term), key=first.__getitem__))
+        if ordered not in terms:
+            terms.append(ordered)
     return sorted(terms, key=len)  # stable: R's order (main effects, then by interaction order)
 
 
