@@ -105,6 +105,11 @@ def test_mantel_haenszel_outcomes_use_the_inverse_variance_common_effect_model()
     assert small["fit"]["method"] == "FE" and "MH has no regression form" in small["fit"]["note"]
     assert small["egger"]["pval"] == pytest.approx(case("regtest", "bcg-FE-rma-sei")["pval"], rel=1e-6)
     assert regression["method"] == "FE" and "MH has no regression form" in regression["fit_note"]
+    # a method of its own is no fallback: no note (it said "REML has no regression form")
+    for outcome_method, method in (("MH", "REML"), ("REML", "ML"), ("REML", "FE")):
+        own = pool_outcome(bcg_table(), "RR", outcome_method, "z", meta_regression=meta_regression_settings(
+            {"meta_regression": {"moderators": ["ablat"], "method": method}}))["meta_regression"]
+        assert own["method"] == method and "fit_note" not in own
 
 
 def test_meta_regression_equals_metafor():

@@ -134,9 +134,10 @@ def meta_regression_section(table: pd.DataFrame, settings: dict, method: str, te
     from metasr.stats.metareg import design_matrix, fit_metareg, marginal_predictions, metareg_dict
 
     mods = list(settings["moderators"])
-    model = settings["method"] or ("FE" if method in table_methods else method)
+    fallback = not settings["method"] and method in table_methods
+    model = "FE" if fallback else settings["method"] or method
     out: dict = {"formula": formula_text(mods), "settings": settings, "method": model, "test": test}
-    if model != method:
+    if fallback:  # only an MH or Peto outcome without a method of its own for the meta-regression
         out["fit_note"] = f"{method} has no regression form: a common-effect (FE) meta-regression on the same effects"
     used, out["omitted"] = _rows_with_moderators(table, mods)
     out["k"] = len(used)
