@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from metasr.stats.models import fit_rma
-from metasr.stats.subgroup import q_between, subgroup_analysis
+from metasr.stats.subgroup import fit_levels, q_between, subgroup_analysis
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
 CASES = {c["id"]: c for c in json.loads((FIXTURES / "expected.json").read_text())["cases"]}
@@ -44,3 +44,11 @@ def test_single_study_level_keeps_its_own_estimate():
     assert result["k"] == [3, 1] and result["tau2"][1] == 0.0
     assert math.isclose(result["estimate"][1], 0.9) and math.isclose(result["se"][1], math.sqrt(0.05))
     assert math.isclose(result["estimate"][0], fit_rma(yi[:3], vi[:3], "REML").estimate)
+
+
+def test_levels_come_in_rs_factor_order():
+    # SYNTHETIC effects: only the order of the levels matters (R: levels(factor(g)))
+    yi, vi = [0.1, 0.3, 0.2, 0.4, 0.5, 0.6], [0.05] * 6
+    assert list(fit_levels(yi, vi, ["12", "12", "5", "5", "1", "1"])) == ["1", "5", "12"]
+    assert list(fit_levels(yi, vi, ["RCT", "RCT", "match", "match", "nonequiv", "nonequiv"])) == \
+        ["match", "nonequiv", "RCT"]

@@ -556,11 +556,12 @@ def subgroups_three_level(yi, vi, clusters: Clusters, groups, method: str = "REM
     tests and the differences clubSandwich's HTZ test of the same constraints
     (Wald_test(constrain_equal)). A subgroup may vary within a cluster. {"skipped": reason} when
     the model cannot be fitted."""
+    from metasr.stats.formula import factor_levels
     from metasr.stats.robust import coef_test, cr2
 
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     groups = np.asarray([str(g) for g in groups])
-    levels = sorted(set(groups.tolist()))
+    levels = factor_levels(groups.tolist())  # R's factor() order, as the other subgroup analyses
     X = (groups[:, None] == np.asarray(levels)[None, :]).astype(float)
     try:
         fit = fit_multilevel(yi, vi, clusters, X, method, "z", rho, levels)

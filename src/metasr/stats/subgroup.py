@@ -13,14 +13,16 @@ import numpy as np
 from metasr.display import is_number
 from metasr.level import Z
 from metasr.stats import distributions as dist
+from metasr.stats.formula import factor_levels
 from metasr.stats.models import MetaFit, fit_rma
 
 
 def fit_levels(yi, vi, groups, method: str = "REML", test: str = "z", measure=None) -> dict[str, MetaFit]:
-    """One fit per level (levels sorted as text)."""
+    """One fit per level, levels in R's factor() order (numbers numerically) as metafor's
+    `mods = ~ factor(g)` and the meta-regression of the same column have them."""
     yi, vi, groups = np.asarray(yi, float), np.asarray(vi, float), np.asarray(groups).astype(str)
     fits = {}
-    for level in sorted(set(groups)):
+    for level in factor_levels(groups):
         sel = groups == level
         single = sel.sum() == 1  # one study: its own estimate, z-based (no df for a t test)
         fits[level] = fit_rma(yi[sel], vi[sel], method="FE" if single else method, test="z" if single else test,
