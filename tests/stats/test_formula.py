@@ -58,3 +58,10 @@ def test_an_interactions_variables_come_in_the_order_the_formula_first_names_the
 def test_unreadable_term_is_a_value_error():
     with pytest.raises(ValueError):
         parse("log(a)")
+
+
+@pytest.mark.parametrize("formula", ["design - 1", "0 + design", "design -1"])
+def test_a_formula_without_an_intercept_is_refused_for_what_it_is(formula):
+    # it was read as a moderator column named 'design - 1' (or '0') that the table lacks
+    with pytest.raises(ValueError, match="without an intercept"):
+        parse(formula)

@@ -48,6 +48,8 @@ def factor_levels(values) -> list[str]:
     return sorted(distinct, key=lambda v: numbers[v])
 
 
+# R's ways of removing the intercept: `- 1` at the end of a term, or a `0` term.
+_NO_INTERCEPT = re.compile(r"(^|\s)-\s*1\s*$")
 _VARIABLE = re.compile(r"^(factor\(\s*(?P<f>[^()]+?)\s*\)|(?P<v>[^()*:+~]+?))$")
 
 
@@ -64,6 +66,10 @@ def parse(mods) -> list[tuple[tuple[str, bool], ...]]:
         chunk = chunk.strip()
         if not chunk or chunk == "1":
             continue
+        if chunk == "0" or _NO_INTERCEPT.search(chunk):
+            raise ValueError(f"a model without an intercept ({chunk!r}) is not supported: meta-regressions "
+                             "here always include the intercept (write the moderators alone, e.g. "
+                             "`factor(g)`; the subgroup analysis gives one mean per level)")
         crossed = [part.strip() for part in chunk.split("*")]
         factors = [[_variable(v) for v in part.split(":")] for part in crossed]
         for r in range(1, len(factors) + 1):
