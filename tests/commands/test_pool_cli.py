@@ -158,6 +158,19 @@ def test_conflicting_analyses_are_refused(capsys):
     assert code == 2 and "choose one of" in err
 
 
+
+def test_a_subgroup_analysis_names_its_test_and_shows_levels_and_all_studies_on_the_display_scale(capsys):
+    args = (FIXTURES / "inputs/bcg.csv", "--measure", "RR", "--method", "REML")
+    _, out, _ = run(capsys, *args, "--subgroup", "alloc")
+    result = json.loads(out)
+    assert result["Q_between_test"].startswith("Wald-type test") and "separate fits" in result["Q_between_test"]
+    for level, fit in result["fits"].items():
+        assert fit["transformed"]["estimate"] == pytest.approx(math.exp(fit["estimate"]), rel=1e-12), level
+    _, out, _ = run(capsys, *args)
+    alone = json.loads(out)
+    assert result["overall"]["estimate"] == alone["estimate"] and result["overall"]["tau2_ci"] == alone["tau2_ci"]
+    assert result["overall"]["transformed"] == alone["transformed"]
+
 MEASURE_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "measures"
 POOLED = json.loads((MEASURE_FIXTURES / "measures.json").read_text())["pooled"]
 

@@ -196,7 +196,7 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     if mods:
         result.update(_analyse_metareg(table, measure, method, test, mods, file, modelling))
     elif subgroup:
-        result.update(_analyse_subgroups(table, measure, method, test, subgroup, file))
+        result.update(_analyse_subgroups(table, measure, method, test, subgroup, file, scale, display))
     else:
         result.update(_analyse_overall(table, measure, method, test, order, file, display, modelling,
                                        small_study_min_k, fit_only, options))
@@ -260,10 +260,20 @@ def _analyse_metareg(table, measure, method, test, mods, file, modelling=None) -
     return {**metareg_dict(fit), **_modelling_sections(fit, table, modelling, file, design)}
 
 
-def _analyse_subgroups(table, measure, method, test, subgroup, file) -> dict:
+def _analyse_subgroups(table, measure, method, test, subgroup, file, scale=None, display=None) -> dict:
+    """metafor's subgroup keys (one fit per level and the test between them), with what the test
+    is, each level's results on the display scale, and the model of all studies (`overall`)."""
     _reject_table_method(method, "subgroup analysis", file)
     groups = subgroup_levels(table, subgroup, file)
-    return subgroup_analysis(table["yi"], table["vi"], groups, method, test, measure)
+    result = subgroup_analysis(table["yi"], table["vi"], groups, method, test, measure)
+    result["Q_between_test"] = "Wald-type test of the subgroups' estimates from separate fits"
+    values = np.asarray(groups).astype(str)
+    for level, fit in result["fits"].items():
+        fit["transformed"] = transformed(fit, table_display(table[values == level], measure, scale))
+    check_k(len(table), method, test, 1, file)
+    overall = model_dict(fit_rma(table["yi"], table["vi"], method=method, test=test, measure=measure))
+    result["overall"] = {**overall, "transformed": transformed(overall, display)}
+    return result
 
 
 def _analyse_overall(table, measure, method, test, order, file, display, modelling, small_study_min_k,
