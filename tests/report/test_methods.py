@@ -196,3 +196,93 @@ def test_search_de_duplication_and_screening_are_said_from_the_counted_flow(revi
     declared = {**prisma, "origin": "declared"}  # counts the config declares: metasr did not do the search
     assert methods_paragraph(review_config, [normand_pooled], SOFTWARE, prisma=declared).startswith("We compared")
     assert methods_paragraph(review_config, [normand_pooled], SOFTWARE).startswith("We compared")
+
+
+def bcg_table(**extra) -> pd.DataFrame:
+    """metafor's dat.bcg as an extraction table of 2x2 counts."""
+    from pathlib import Path
+
+    bcg = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "inputs" / "bcg.csv")
+    return pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(len(bcg))], "year": bcg["year"],
+                         "ai": bcg["ai"], "bi": bcg["bi"], "ci": bcg["ci"], "di": bcg["di"], **extra})
+
+
+def test_a_correction_of_mantel_haenszel_and_peto_outcomes_is_said_for_what_it_touched(review_config):
+    """rma.mh and rma.peto pool the raw counts: the correction changed the per-study effects shown
+    (and the inverse-variance small-study tests, where they ran), never their pooled estimate."""
+    zero = zero_cell_pooled()
+    table = bcg_table()
+    table.loc[0, "ai"] = 0  # SYNTHETIC zero cell in the first BCG trial
+    by_mh = pool_outcome(table, "OR", "MH", outcome="tb", label="TB")
+    by_peto = pool_outcome(table.head(5), "OR", "PETO", outcome="tb5", label="TB five")
+    assert by_mh["studies"][0]["continuity"] and "skipped" not in by_mh["small_study"]
+    text = methods_paragraph(review_config, [zero, by_mh, by_peto], SOFTWARE)
+    correction = by_mh["studies"][0]["continuity"]["text"]
+    assert "A continuity correction was applied: 0.5 added to each cell of the 2×2 table (zero cell; escalc " \
+           "add = 0.5, to = only0), in Response (1 study)." in text  # the inverse-variance outcome: as before
+    assert f"A continuity correction ({correction}) was applied to studies of TB (1 study) and TB five (1 study); " \
+           "these outcomes were pooled by the Mantel-Haenszel method and Peto's method from the raw counts (as " \
+           "metafor's rma.mh and rma.peto), so the correction changed only the per-study effects shown (studies " \
+           "table, forest plot) and, for TB, the inverse-variance small-study tests, not the pooled estimates." in text
+    assert "in TB (" not in text and "in TB five (" not in text
+    alone = methods_paragraph(review_config, [by_peto], SOFTWARE)
+    assert "this outcome was pooled by Peto's method from the raw counts (as metafor's rma.peto), so the " \
+           "correction changed only the per-study effects shown (studies table, forest plot), not the pooled " \
+           "estimate." in alone
+
+
+def test_heterogeneity_is_promised_only_as_each_model_reports_it(review_config):
+    """metafor's rma.mh and rma.peto print I², H² and Q, no tau²: their outcomes are not promised one."""
+    table = bcg_table()
+    by_mh = pool_outcome(table, "OR", "MH", outcome="tb", label="TB")
+    by_peto = pool_outcome(table, "OR", "PETO", outcome="tb_peto", label="TB (Peto)")
+    random = pool_outcome(table, "RR", "REML", outcome="tb_rr", label="TB (RR)")
+    text = methods_paragraph(review_config, [by_mh, by_peto], SOFTWARE)
+    assert "Heterogeneity is reported as I², H² and Cochran's Q (a common-effect model has no between-study " \
+           "variance)." in text and "tau²" not in text
+    mixed = methods_paragraph(review_config, [random, by_mh], SOFTWARE)
+    assert "Heterogeneity is reported as tau², I² (with confidence intervals from the Q-profile method), H² and " \
+           "Cochran's Q for TB (RR); I², H² and Cochran's Q (a common-effect model has no between-study variance) " \
+           "for TB; 95% prediction intervals" in mixed
+
+
+def test_three_level_outcomes_are_described_by_their_own_model(review_config, attractiveness_table):
+    """A three-level outcome: its sigma² components, not 'tau², I², H²', and no univariate
+    random-effects sentence."""
+    from metasr import dependence
+
+    cfg = {"dependence": {"method": "multilevel", "rho": 0.5}}
+    pooled = pool_outcome(attractiveness_table(), "SMD", "REML", "z", outcome="red", label="Attractiveness",
+                          dependence=dependence.settings(cfg))
+    assert pooled["model"]["model_type"] == "three-level"
+    config = {**review_config, "outcomes": {"red": {"label": "Attractiveness", "measure": "SMD", **cfg}}}
+    text = methods_paragraph(config, [pooled], SOFTWARE)
+    assert "Outcomes with at least two studies were pooled: a three-level model (variance components by restricted " \
+           "maximum likelihood; described below) with Wald-type tests and confidence intervals (normal " \
+           "distribution) for Attractiveness." in text
+    assert "random-effects model (inverse-variance" not in text and "tau²" not in text and "H²" not in text
+    assert "Heterogeneity is reported as the variance components σ² between studies and within studies, I² per " \
+           "level and Cochran's Q; 95% prediction intervals" in text
+    robust = pool_outcome(attractiveness_table(), "SMD", "REML", "z", outcome="red", label="Attractiveness",
+                          dependence=dependence.settings({"dependence": {"method": "robust", "rho": 0.5}}))
+    assert "a three-level model (variance components by restricted maximum likelihood; described below) with CR2 " \
+           "cluster-robust tests and confidence intervals (Satterthwaite degrees of freedom) for Attractiveness" in \
+        methods_paragraph(config, [robust], SOFTWARE)
+
+
+def test_the_selection_model_is_named_as_it_ran(review_config):
+    from metasr.analysis_settings import small_study_settings
+
+    table = bcg_table()
+    step = pool_outcome(table, "RR", "REML", outcome="tb", label="TB", small_study=small_study_settings(
+        {"small_study": {"selmodel": {"steps": [0.025], "alternative": "less"}}}))
+    assert step["small_study"]["selmodel"]["type"] == "stepfun"
+    text = methods_paragraph(review_config, [step], SOFTWARE)
+    assert "PET-PEESE and a step-function selection model (cut point 0.025; one-sided P values, alternative " \
+           "'less')." in text and "or beta" not in text
+    beta = pool_outcome(table, "RR", "REML", outcome="tb2", label="TB2", small_study=small_study_settings(
+        {"small_study": {"selmodel": {"type": "beta"}}}))
+    assert beta["small_study"]["selmodel"]["type"] == "beta"
+    both = methods_paragraph(review_config, [step, beta], SOFTWARE)
+    assert "a step-function selection model (cut point 0.025; one-sided P values, alternative 'less') for TB and " \
+           "a beta selection model (one-sided P values, alternative 'greater') for TB2." in both

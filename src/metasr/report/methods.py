@@ -21,6 +21,7 @@ import re
 
 from metasr import dependence, measures
 from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
+from metasr.report.dependent import is_multilevel
 from metasr.report.grade import OPTIMAL_INFORMATION_SIZE, UPGRADE_NAMES, UPGRADES
 from metasr.stats.tables import DROP00_REASON
 
@@ -35,6 +36,8 @@ TAU2_NAMES = {
 COMMON_METHODS = {"FE": "a common-effect (inverse-variance) model", "EE": "a common-effect (inverse-variance) model",
                   "CE": "a common-effect (inverse-variance) model",
                   "MH": "a common-effect Mantel-Haenszel model", "PETO": "Peto's common-effect method"}
+# The methods that pool 2x2 tables' raw counts (measures.table_methods): their name and metafor's function.
+TABLE_METHODS = {"MH": ("the Mantel-Haenszel method", "rma.mh"), "PETO": ("Peto's method", "rma.peto")}
 TEST_NAMES = {"z": "Wald-type tests and confidence intervals (normal distribution)",
               "t": "tests and confidence intervals from the t distribution",
               "knha": "the Knapp-Hartung adjustment",
@@ -177,35 +180,46 @@ def status_sentence(config: dict, pooled: list[dict]) -> str:
     return f"Of the {_count(n, 'outcome')}, {_join(parts)}."
 
 
+def _tau2_name(method: str) -> str:
+    return next((v for k, v in TAU2_NAMES.items() if k.upper() == method), method)
+
+
+def is_common_effect(pooled: dict) -> bool:
+    """A common-effect fit (inverse variance, Mantel-Haenszel or Peto): no between-study variance."""
+    return (pooled.get("method") or "").upper() in COMMON_METHODS
+
+
+def _model_text(method: str, test: str, three_level: bool, robust: bool) -> str:
+    """'<model> with <tests>' for one group of outcomes that share them."""
+    if three_level:
+        tests = ("CR2 cluster-robust tests and confidence intervals (Satterthwaite degrees of freedom)" if robust
+                 else TEST_NAMES.get(test, f"{test} tests"))
+        return f"a three-level model (variance components by {_tau2_name(method)}; described below) with {tests}"
+    if method in COMMON_METHODS:
+        model = COMMON_METHODS[method]
+    else:
+        model = f"a random-effects model (inverse-variance weights; between-study variance by {_tau2_name(method)})"
+    return f"{model} with {TEST_NAMES.get(test, f'{test} tests')}"
+
+
 def model_sentences(pooled: list[dict]) -> list[str]:
-    """The model, estimator and test of every pooled outcome, grouped by what they share."""
+    """The model, estimator and test of every pooled outcome, grouped by what they share, and the
+    heterogeneity each kind of model reports: tau² only where there is a between-study variance (a
+    common-effect, Mantel-Haenszel or Peto fit has none: metafor's rma.mh and rma.peto print I², H² and
+    Q), the two σ² of a three-level model."""
     done = [p for p in pooled if p.get("status") == "pooled"]
     if not done:
         return ["No outcome had two or more studies with usable data, so no meta-analysis was run."]
-    by_model: dict[tuple[str, str], list[dict]] = {}
+    by_model: dict[tuple[bool, bool, str, str], list[dict]] = {}
     for p in done:
-        by_model.setdefault(((p.get("method") or "").upper(), (p.get("test") or "z").lower()), []).append(p)
-    parts = []
-    for (method, test), group in sorted(by_model.items()):
-        if method in COMMON_METHODS:
-            model = COMMON_METHODS[method]
-        else:
-            name = next((v for k, v in TAU2_NAMES.items() if k.upper() == method), method)
-            model = f"a random-effects model (inverse-variance weights; between-study variance by {name})"
-        test_text = TEST_NAMES.get(test, f"{test} tests")
-        parts.append(f"{model} with {test_text} for {_labels(group)}")
+        three_level = is_multilevel(p)
+        robust = three_level and (p.get("model") or {}).get("robust") is not None
+        key = (three_level, robust, (p.get("method") or "").upper(), (p.get("test") or "z").lower())
+        by_model.setdefault(key, []).append(p)
+    parts = [f"{_model_text(method, test, three_level, robust)} for {_labels(group)}"
+             for (three_level, robust, method, test), group in sorted(by_model.items())]
     sentences = [f"Outcomes with at least two studies were pooled: {'; '.join(parts)}."]
-    random = [p for p in done if (p.get("method") or "").upper() not in COMMON_METHODS]
-    if random:
-        with_ci = any((p.get("model") or {}).get("tau2_ci") for p in random)
-        with_pi = any((p.get("model") or {}).get("pi_lb") is not None for p in random)
-        sentences.append(
-            "Heterogeneity is reported as tau², I²" + (" (with confidence intervals from the Q-profile method)"
-                                                        if with_ci else "")
-            + ", H² and Cochran's Q" + ("; 95% prediction intervals show the range of effects expected in a "
-                                         "new study." if with_pi else "."))
-    elif done:
-        sentences.append("Heterogeneity is reported as I², H² and Cochran's Q.")
+    sentences.append(heterogeneity_sentence(done))
     odds_ratios = [p for p in done if "tarone" in (p.get("model") or {})]
     rates = [p for p in done if "CMH" in (p.get("model") or {}) and p not in odds_ratios]
     if odds_ratios:
@@ -215,6 +229,27 @@ def model_sentences(pooled: list[dict]) -> list[str]:
         sentences.append(f"For {_labels(rates)}, the Mantel-Haenszel test of the rate ratio (with continuity "
                          "correction) is also reported.")
     return sentences
+
+
+def heterogeneity_sentence(done: list[dict]) -> str:
+    """What heterogeneity is reported as, per kind of model (outcomes named when the kinds differ)."""
+    three_level = [p for p in done if is_multilevel(p)]
+    common = [p for p in done if is_common_effect(p) and p not in three_level]
+    random = [p for p in done if p not in three_level and p not in common]
+    kinds = []
+    if random:
+        with_ci = any((p.get("model") or {}).get("tau2_ci") for p in random)
+        kinds.append(("tau², I²" + (" (with confidence intervals from the Q-profile method)" if with_ci else "")
+                      + ", H² and Cochran's Q", random))
+    if common:
+        kinds.append(("I², H² and Cochran's Q (a common-effect model has no between-study variance)", common))
+    if three_level:
+        kinds.append(("the variance components σ² between studies and within studies, I² per level and "
+                      "Cochran's Q", three_level))
+    text = "; ".join(f"{what} for {_labels(group)}" if len(kinds) > 1 else what for what, group in kinds)
+    with_pi = any((p.get("model") or {}).get("pi_lb") is not None for p in random + three_level)
+    return (f"Heterogeneity is reported as {text}"
+            + ("; 95% prediction intervals show the range of effects expected in a new study." if with_pi else "."))
 
 
 def conversion_counts(extraction: dict[str, list[dict]]) -> dict[str, dict]:
@@ -261,18 +296,27 @@ def conversion_sentence(extraction: dict[str, list[dict]]) -> str:
 
 
 def correction_sentences(pooled: list[dict]) -> list[str]:
-    """Continuity corrections escalc applied, and studies drop00 left out, per outcome."""
+    """Continuity corrections escalc applied, and studies drop00 left out, per outcome. A Mantel-Haenszel
+    or Peto estimate pools the raw counts (metafor's rma.mh and rma.peto): for those outcomes the
+    correction is said to touch only what it did, the per-study effects shown and the inverse-variance
+    small-study tests (where they ran)."""
     out = []
     corrected: dict[str, list[str]] = {}
+    raw_counts: dict[str, list[dict]] = {}
     for p in pooled:
+        by_table = p.get("method") in measures.table_methods()
         for s in p.get("studies") or []:
             text = (s.get("continuity") or {}).get("text")
-            if text:
+            if text and by_table:
+                raw_counts.setdefault(text, []).append(p)
+            elif text:
                 corrected.setdefault(text, []).append(str(p.get("label") or p.get("outcome")))
     for text, labels in sorted(corrected.items()):
         counts = {label: labels.count(label) for label in labels}
         where = _join([f"{label} ({_count(n, 'study', 'studies')})" for label, n in counts.items()])
         out.append(f"A continuity correction was applied: {text}, in {where}.")
+    for text, outcomes in sorted(raw_counts.items()):
+        out.append(_raw_count_correction(text, outcomes))
     dropped = {str(p.get("label") or p.get("outcome")): sum(n.get("reason") == DROP00_REASON
                                                              for n in p.get("not_usable") or [])
                for p in pooled}
@@ -283,11 +327,70 @@ def correction_sentences(pooled: list[dict]) -> list[str]:
     return out
 
 
+def _raw_count_correction(text: str, outcomes: list[dict]) -> str:
+    """What a continuity correction changed for outcomes pooled by Mantel-Haenszel or Peto
+    (`outcomes`: one entry per corrected study)."""
+    unique = list({id(p): p for p in outcomes}.values())
+    where = _join([f"{_labels([p])} ({_count(sum(q is p for q in outcomes), 'study', 'studies')})" for p in unique])
+    tested = [p for p in unique if _small_study_ran(p)]
+    touched = "the per-study effects shown (studies table, forest plot)"
+    if tested:
+        touched += (" and the inverse-variance small-study tests" if len(tested) == len(unique)
+                    else f" and, for {_labels(tested)}, the inverse-variance small-study tests")
+    used = sorted({str(p.get("method")) for p in unique})
+    methods = _join([TABLE_METHODS[m][0] for m in used])
+    functions = _join([TABLE_METHODS[m][1] for m in used])
+    return (f"A continuity correction ({text}) was applied to studies of {where}; "
+            f"{'this outcome was' if len(unique) == 1 else 'these outcomes were'} pooled by {methods} from the raw "
+            f"counts (as metafor's {functions}), so the correction changed only {touched}, not the pooled "
+            f"estimate{'' if len(unique) == 1 else 's'}.")
+
+
+def _small_study_ran(pooled: dict) -> bool:
+    small = pooled.get("small_study") or {}
+    return bool(small) and "skipped" not in small
+
+
 # What each small-study method is called in the Methods (the pooled result's `small_study` keys).
 SMALL_STUDY_NAMES = {"egger": "Egger's regression test (the outcome's model with the standard error as predictor)",
                      "egger_robust": "Egger's test in the three-level model with CR2 inference",
                      "begg": "Begg's rank correlation", "trimfill": "trim-and-fill", "pet_peese": "PET-PEESE",
-                     "selmodel": "a step-function or beta selection model"}
+                     "selmodel": "a selection model"}  # named by the model that ran: selmodel_text
+
+
+def selmodel_text(result: dict) -> str:
+    """The selection model that ran, as metafor's selmodel() was called: its type, its cut points
+    (step function) and the P values it selects on."""
+    alternative = result.get("alternative")
+    sided = ("two-sided P values" if alternative == "two.sided" else
+             f"one-sided P values, alternative '{alternative}'" if alternative else "P values")
+    if result.get("type") == "stepfun":
+        cuts = [f"{s:g}" for s in result.get("steps") or [] if isinstance(s, int | float) and s < 1]
+        return f"a step-function selection model (cut point{'' if len(cuts) == 1 else 's'} {_join(cuts)}; {sided})"
+    return f"a {result.get('type')} selection model ({sided})"
+
+
+def _ran(small: dict, key: str) -> bool:
+    return isinstance(small.get(key), dict) and "skipped" not in small[key]
+
+
+def small_study_methods(tested: list[dict]) -> list[str]:
+    """The small-study methods that ran for any of `tested`, in SMALL_STUDY_NAMES' order; the
+    selection model named as it ran (per outcome when they differ)."""
+    ran = []
+    for key, name in SMALL_STUDY_NAMES.items():
+        with_it = [p for p in tested if _ran(p["small_study"], key)]
+        if not with_it:
+            continue
+        if key != "selmodel":
+            ran.append(name)
+            continue
+        models: dict[str, list[dict]] = {}
+        for p in with_it:
+            models.setdefault(selmodel_text(p["small_study"][key]), []).append(p)
+        ran.append(next(iter(models)) if len(models) == 1 and len(with_it) == len(tested) else
+                   _join([f"{text} for {_labels(group)}" for text, group in models.items()]))
+    return ran
 
 
 def _min_k(pooled: list[dict]) -> str:
@@ -298,12 +401,10 @@ def _min_k(pooled: list[dict]) -> str:
 
 def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
     done = [p for p in pooled if p.get("status") == "pooled"]
-    tested = [p for p in done if (p.get("small_study") or {}) and "skipped" not in (p.get("small_study") or {})]
+    tested = [p for p in done if _small_study_ran(p)]
     out = []
     if tested:
-        ran = [name for key, name in SMALL_STUDY_NAMES.items()
-               if any(isinstance(p["small_study"].get(key), dict) and "skipped" not in p["small_study"][key]
-                      for p in tested)]
+        ran = small_study_methods(tested)
         out.append(f"Small-study effects were examined for {_labels(tested)} (at least {_min_k(tested)} "
                    f"studies): contour-enhanced funnel plot, {_join(ran)}.")
         by_table = [p for p in tested if p.get("method") in measures.table_methods()]
@@ -365,8 +466,7 @@ def moderator_sentences(pooled: list[dict]) -> list[str]:
         elif method in COMMON_METHODS:
             model = "a common-effect meta-regression"
         else:
-            model = ("a mixed-effects meta-regression (residual heterogeneity by "
-                     f"{next((v for k, v in TAU2_NAMES.items() if k.upper() == method), method)})")
+            model = f"a mixed-effects meta-regression (residual heterogeneity by {_tau2_name(method)})"
         test = ("CR2 cluster-robust tests (Satterthwaite df; HTZ for the moderators together)" if reg.get("robust")
                 else TEST_NAMES.get(str(reg.get("test") or "z").lower(), f"{reg.get('test')} tests"))
         text = f"For {_labels([p])}, {model} on {reg.get('formula')} was fitted with {test}"
