@@ -36,7 +36,8 @@ def test_numbers_have_a_true_minus_and_no_negative_zero():
     assert dp.integer(13.0) == "13" and dp.integer(-2) == "−2"
     assert dp.tick(-1.0) == "−1" and dp.tick(0.5) == "0.5" and dp.tick(10) == "10"
     assert dp.percent(38.06) == "38.1%" and dp.percent(92.4, 0) == "92%"
-    assert dp.tau2(0.0) == "0.00" and dp.tau2(0.3127) == "0.31" and dp.tau2(0.00123) == "0.0012"
+    assert dp.tau2(0.0) == "0.000" and dp.tau2(0.3127) == "0.313" and dp.tau2(0.00123) == "0.001"
+    assert dp.tau2(0.000123) == "0.00012" and dp.i2(21.43) == "21.4%" and dp.i2(None, "–") == "–"
 
 
 @pytest.mark.parametrize("p, text", [

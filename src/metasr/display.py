@@ -9,7 +9,7 @@
   "0.49 (0.34 to 0.70)" in summary-of-findings text (GRADE's form, `ci(..., style="to")`).
 - Arm data (means, SDs, counts): counts are integers; means and SDs share their decimals within
   a table (`data_decimals`) or a study (`arm_text`), so "5" never sits beside "5.00".
-- Percentages: one decimal ("38.1%").
+- Percentages: one decimal ("38.1%"); I² likewise (`i2`), tau² with three decimals (`tau2`).
 
 What a number means (its back-transformation: ratios, proportions in %, r) belongs to the measure
 registry (`metasr.measures.Display`); this module only asks it (`shown`). No numpy or
@@ -116,11 +116,17 @@ def percent(x, decimals: int = 1, missing: str = "") -> str:
 
 
 def tau2(x, missing: str = "") -> str:
-    """tau² with two decimals, or two significant digits when it is small but not zero."""
+    """tau² with three decimals, or two significant digits when it is small but not zero (the
+    forest plot's heterogeneity line and the report's tables alike)."""
     x = finite(x)
     if x is None:
         return missing
-    return number(x, 2) if x == 0 or abs(x) >= 0.01 else signed(f"{x:.2g}")
+    return number(x, 3) if x == 0 or abs(x) >= 0.001 else signed(f"{x:.2g}")
+
+
+def i2(x, missing: str = "") -> str:
+    """I² as a percentage with one decimal (figures and report alike)."""
+    return percent(x, 1, missing)
 
 
 # ---------------------------------------------------------------------------------------------

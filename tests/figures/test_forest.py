@@ -25,7 +25,8 @@ def test_bcg_forest_shows_revman_content(bcg_pooled, review_config, tmp_path):
     text = svg_text(bcg_pooled, tmp_path, {"higher_is": "worse"}, review_config["review"])
     # Back-transformed pooled RR from metafor: exp(-0.7145) = 0.49 [0.34, 0.70].
     assert "0.49 [0.34, 0.70]" in text
-    assert "Tau² = 0.31; Chi² = 152.23, df = 12 (P &lt; 0.0001); I² = 92%" in text
+    # tau² and I² as the report writes them (metasr.display): metafor's 0.3132 and 92.22%
+    assert "Tau² = 0.313; Chi² = 152.23, df = 12 (P &lt; 0.0001); I² = 92.2%" in text
     assert "Test for overall effect: Z = 3.97 (P &lt; 0.0001)" in text  # P = 7.1e-05
     assert "Test for subgroup differences: Chi² = 1.86, df = 2 (P = 0.394)" in text
     assert text.count("Subtotal (95% CI)") == 3

@@ -27,7 +27,7 @@ def test_estimates_and_intervals_are_written_by_the_display_module():
     assert rows["95% prediction interval"] == "[\u22120.080, \u22120.020]"  # the estimate's decimals
     assert rows["Test for overall effect"] == "z = 2.20, P = 0.030"
     assert rows["I² total / between / within"] == "95.0% / 63.0% / 32.0%"
-    assert rows["σ² between studies"] == "0.0700" and rows["σ² within studies"] == "0.0300"
+    assert rows["σ² between studies"] == "0.070" and rows["σ² within studies"] == "0.030"  # as tau² is written
     model_based = {"ci_lb": 0.05, "ci_ub": 0.31}
     robust = dict(dependent.model_rows(multilevel_pooled(robust={}, df=9.46, model_based=model_based)))
     assert robust["Pooled estimate [95% CI] (CR2 cluster-robust)"] == "0.18 [0.02, 0.35]"
@@ -45,4 +45,4 @@ def test_rho_sensitivity_estimates_share_the_column_decimals():
                   {"rho": 0.8, "estimate": 0.15, "ci_lb": 0.11, "ci_ub": 0.19, "sigma2": [0.07, 0.031]}]}
     rows = dependent.section(pooled)["rho_rows"]
     assert [r["estimate"] for r in rows] == ["\u22120.05 [\u22120.09, \u22120.01]", "0.15 [0.11, 0.19]"]
-    assert rows[1]["variance"] == "0.0700 / 0.0310" and rows[1]["rho"] == "0.8"
+    assert rows[1]["variance"] == "0.070 / 0.031" and rows[1]["rho"] == "0.8"

@@ -406,6 +406,12 @@ def test_mantel_haenszel_outcomes_show_their_own_tests_as_metafor_prints_them():
         common = "Common-effect estimate (inverse variance) [95% CI]" if method != "REML" else \
             "Common-effect estimate [95% CI]"
         assert common in rows
+        # metafor's rma.mh and rma.peto print I², H² and Q but no tau²; an inverse-variance fit has one
+        names = {q.split(" [")[0] for q in rows}
+        assert ("tau²" in names) == (method == "REML") and {"I²", "H²"} <= names
+    peto = pool_outcome(table, "OR", "PETO")
+    rows = dict(html.model_table(peto))  # metafor rma.peto(dat.bcg): I² 92.85%, H² 13.98
+    assert rows["I²"] == "92.8%" and rows["H²"] == "13.98" and not any(q.startswith("tau²") for q in rows)
 
 
 def test_a_cluster_robust_test_with_few_degrees_of_freedom_is_flagged():

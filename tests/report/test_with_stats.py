@@ -62,7 +62,8 @@ def test_figures_and_report_from_pool_outcome(tmp_path, dataset, expected, revie
 
     forest = figures[f"{dataset}_forest"].read_text()
     assert pooled_text in forest
-    assert f"I² = {want['I2']:.0f}%" in forest
+    # heterogeneity reads the same in the forest plot and the report's table (metasr.display)
+    assert f"I² = {want['I2']:.1f}%" in forest and f"Tau² = {want['tau2']:.3f}" in forest
     if measure == "IRR":
         assert "Person-time" in forest
     cumulative = figures[f"{dataset}_cumulative"].read_text()
@@ -73,6 +74,7 @@ def test_figures_and_report_from_pool_outcome(tmp_path, dataset, expected, revie
     html.write_report(review_config, [path], [], None, None, figures, None, None, [path], out)
     text = out.read_text()
     assert pooled_text in text
+    assert f"<th scope=\"row\">I²" in text and f">{want['I2']:.1f}%" in text and f"{want['tau2']:.3f}" in text
     assert all(f'data-figure="{key}"' in text for key in figures)
     if result["k"] >= 10:
         assert "Egger" in text and "Trim and fill" in text and "PET-PEESE" in text

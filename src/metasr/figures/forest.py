@@ -148,13 +148,13 @@ def totals_cells(studies: list[dict], columns: list[Column]) -> dict:
 def heterogeneity_text(m: dict, fixed: bool) -> str:
     parts = []
     if not fixed and style.is_number(m.get("tau2")):
-        parts.append(f"Tau² = {display.tau2(m['tau2'])}")  # a small non-zero tau² does not read 0.00
+        parts.append(f"Tau² = {display.tau2(m['tau2'])}")  # as the report writes it
     if style.is_number(m.get("Q")):
         df = display.finite(m.get("Q_df"))
         df_text = f", df = {int(df)}" if df is not None else ""
         parts.append(f"Chi² = {display.number(m['Q'])}{df_text} ({display.p_value(m.get('Q_pval'))})")
     if style.is_number(m.get("I2")):
-        parts.append(f"I² = {display.percent(m['I2'], 0)}")
+        parts.append(f"I² = {display.i2(m['I2'])}")
     return "Heterogeneity: " + "; ".join(parts) if parts else ""
 
 
@@ -177,7 +177,7 @@ def subgroup_difference_text(sub: dict) -> str:
     i2 = max(0.0, (q - df) / q) * 100 if df is not None and q > 0 else 0.0
     df_text = f", df = {int(df)}" if df is not None else ""
     return (f"Test for subgroup differences: Chi² = {display.number(q)}{df_text} "
-            f"({display.p_value(sub.get('Q_between_pval'))}), I² = {display.percent(i2)}")
+            f"({display.p_value(sub.get('Q_between_pval'))}), I² = {display.i2(i2)}")
 
 
 def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[Row], list[str]]:

@@ -132,13 +132,11 @@ def extra_footnotes(pooled: dict) -> list[str]:
 
 
 def _num(x) -> str:
-    if not style.is_number(x):
-        return "–"
-    return f"{x:.3f}" if x == 0 or abs(x) >= 0.001 else f"{x:.2g}"
+    return display.tau2(x, "–")  # a variance component, as the report writes it
 
 
 def _pct(x) -> str:
-    return f"{x:.0f}%" if style.is_number(x) else "–"
+    return display.i2(x, "–")
 
 
 def sensitivity_units(pooled: dict, block: dict) -> list[dict] | None:

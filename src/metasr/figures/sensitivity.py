@@ -121,7 +121,7 @@ def plot_leave1out(pooled: dict):
         return estimate_rows_figure(
             title, [f"Omitting {study_label(s)}" for s in studies], l1o["estimate"],
             l1o.get("ci_lb") or [None] * n, l1o.get("ci_ub") or [None] * n,
-            [display.percent(v, 0) for v in i2] if i2 else [], "I²",
+            [display.i2(v) for v in i2] if i2 else [], "I²",
             (m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")) if m else None,
             style.display(pooled), "Study omitted")
 
@@ -162,7 +162,7 @@ def plot_cumulative(pooled: dict):
         return estimate_rows_figure(
             title, [f"+ {study_label(s)}" for s in studies], cum["estimate"],
             cum.get("ci_lb") or [None] * n, cum.get("ci_ub") or [None] * n,
-            [display.number(v, 3) for v in tau2] if tau2 else [], "Tau²", None,
+            [display.tau2(v) for v in tau2] if tau2 else [], "Tau²", None,
             style.display(pooled), f"Added (by {cum.get('order_by', 'year')})")
 
 

@@ -13,7 +13,7 @@ def _estimate(display, est, lb, ub, decimals: int | None = None) -> str:
 
 
 def _variance(x) -> str:
-    return dp.number(x, 4, dp.MISSING)
+    return dp.tau2(x, dp.MISSING)  # a variance component: as tau² is written
 
 
 def is_multilevel(pooled: dict) -> bool:

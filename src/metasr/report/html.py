@@ -34,7 +34,7 @@ from metasr.io import atomic_path, file_sha256, read_csv as read_csv_table
 from metasr.level import Z
 from metasr.report import dependent as dependent_report
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
-from metasr.report.methods import methods_paragraph
+from metasr.report.methods import is_common_effect, methods_paragraph
 from metasr.report.sof import number_footnotes, sof_row
 from metasr.screening.prisma import meta_analysis_counts
 from metasr.versions import installed
@@ -245,7 +245,9 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
                                                 dp.shown(m.get("pi_ub"), display), missing=dp.MISSING)),
         ("Test for overall effect", f"{test} = {number(m.get('stat'))}, {dp.p_value(m.get('pval'))}"
          if display.null is not None else "– (the measure has no null)"),
-        _with_ci("tau²", number(m.get("tau2"), 3), _ci(m.get("tau2_ci"), 3, signs=_tau2_ci_signs(m))),
+        # a common-effect, Mantel-Haenszel or Peto fit has no tau² (metafor's rma.mh, rma.peto print none)
+        *([] if is_common_effect(pooled) else
+          [_with_ci("tau²", dp.tau2(m.get("tau2"), dp.MISSING), _ci(m.get("tau2_ci"), 3, signs=_tau2_ci_signs(m)))]),
         _with_ci("I²", dp.percent(m.get("I2"), 1, dp.MISSING), _ci(m.get("I2_ci"), 1, "%", _tau2_ci_signs(m))),
         _with_ci("H²", number(m.get("H2")), _ci(m.get("H2_ci"), signs=_tau2_ci_signs(m))),
         ("Cochran's Q", f"Q = {number(m.get('Q'))}, df = {m.get('Q_df', '–')}, "
@@ -310,7 +312,7 @@ def subgroup_section(pooled: dict) -> dict | None:
     display = measures.display_of(pooled)
     rows = [{"level": lv.get("level"), "k": _subgroup_k(lv),
              "estimate": estimate_text(lv.get("estimate"), lv.get("ci_lb"), lv.get("ci_ub"), display),
-             "tau2": number(lv.get("tau2"), 3), "I2": number(lv.get("I2"), 1)} for lv in levels]
+             "tau2": dp.tau2(lv.get("tau2"), dp.MISSING), "I2": number(lv.get("I2"), 1)} for lv in levels]
     df = sub.get("Q_between_df")
     if isinstance(df, list):  # an F test: the cluster-robust HTZ test of dependent effect sizes
         test = (f"{dp.f_statistic(df)} = {number(sub.get('Q_between'))} "
@@ -322,7 +324,8 @@ def subgroup_section(pooled: dict) -> dict | None:
     if sub.get("model") == "three-level":
         sigma2 = sub.get("sigma2") or [None, None]
         note = (f"Three-level model with one mean per subgroup; the subgroups share its variance components "
-                f"(σ² between studies {number(sigma2[0], 4)}, within studies {number(sigma2[1], 4)}), so no "
+                f"(σ² between studies {dp.tau2(sigma2[0], dp.MISSING)}, within studies "
+                f"{dp.tau2(sigma2[1], dp.MISSING)}), so no "
                 "tau² or I² is given per subgroup. k: effect sizes (studies)." + (" " + note if note else ""))
     return {"variable": sub.get("variable", ""), "run": True, "rows": rows, "test": test, "note": note,
             "per_level_heterogeneity": sub.get("model") != "three-level"}
@@ -519,13 +522,13 @@ def meta_regression_section(pooled: dict) -> dict | None:
     if reg.get("model") == "three-level":  # metafor gives no R² for rma.mv; two variance components
         sigma2 = reg.get("sigma2") or [None, None]
         summary += [("Residual σ² (between studies, within studies)",
-                     f"{number(sigma2[0], 4)}, {number(sigma2[1], 4)}")]
+                     f"{dp.tau2(sigma2[0], dp.MISSING)}, {dp.tau2(sigma2[1], dp.MISSING)}")]
     else:
         r2_name = ("R² (adjusted, of the weighted least-squares regression)" if reg.get("method") == "FE"
                    else "R² (heterogeneity accounted for)")  # metafor's two definitions
         summary += [(r2_name, f"{number(reg.get('R2'), 1)}%" if finite(reg.get("R2")) is not None else "–"),
                     ("Residual tau² [95% CI]",
-                     f"{number(reg.get('tau2'), 4)} {_ci(reg.get('tau2_ci'), 4, signs=_tau2_ci_signs(reg))}")]
+                     f"{dp.tau2(reg.get('tau2'), dp.MISSING)} {_ci(reg.get('tau2_ci'), 3, signs=_tau2_ci_signs(reg))}")]
     summary += [("Residual I²", f"{number(reg.get('I2'), 1)}%"),
                 ("Residual heterogeneity", f"QE = {number(reg.get('Q'))}, df = {reg.get('Q_df', '–')}, "
                                            f"{dp.p_value(reg.get('Q_pval'))}")]
