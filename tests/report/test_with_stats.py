@@ -74,7 +74,7 @@ def test_figures_and_report_from_pool_outcome(tmp_path, dataset, expected, revie
     html.write_report(review_config, [path], [], None, None, figures, None, None, [path], out)
     text = out.read_text()
     assert pooled_text in text
-    assert f"<th scope=\"row\">I²" in text and f">{want['I2']:.1f}%" in text and f"{want['tau2']:.3f}" in text
+    assert "<th scope=\"row\">I²" in text and f">{want['I2']:.1f}%" in text and f"{want['tau2']:.3f}" in text
     assert all(f'data-figure="{key}"' in text for key in figures)
     if result["k"] >= 10:
         assert "Egger" in text and "Trim and fill" in text and "PET-PEESE" in text
