@@ -60,7 +60,8 @@ OUTCOME_FIGURES = (
                   "Studies, weights, pooled estimate (diamond) and 95% prediction interval.",
                   "metasr.figures.forest:forest_figure", png=True, rst="forest.rst", category="Forest plots"),
     OutcomeFigure("funnel", "Funnel plot",
-                  "Contour-enhanced funnel plot with Egger's regression line and trim-and-fill studies.",
+                  "Contour-enhanced funnel plot, with Egger's regression line and trim-and-fill studies where "
+                  "those ran for the outcome (the report's caption says which).",
                   "metasr.figures.funnel:funnel_figure", min_k=SPREAD_MIN_K, png=True, section="small_study",
                   rst="funnel.rst", category="Funnel plots"),
     OutcomeFigure("leave1out", "Leave-one-out", "Pooled estimate with each study omitted in turn.",

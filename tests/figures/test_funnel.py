@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from metasr.figures import funnel
+from metasr.figures import funnel, shown
 from metasr.figures.style import save_figure
 
 
@@ -35,7 +35,7 @@ def test_funnel_caption_and_report_show_the_same_egger_test(bcg_pooled, tmp_path
 
 def test_filled_studies_are_drawn_when_given(bcg_pooled, tmp_path):
     bcg_pooled["small_study"]["trimfill"]["filled"] = [{"yi": 0.3, "vi": 0.1}]  # SYNTHETIC
-    assert funnel.filled_studies(bcg_pooled["small_study"]["trimfill"]) == [(0.3, math.sqrt(0.1))]
+    assert shown.filled_studies(bcg_pooled["small_study"]["trimfill"]) == [(0.3, math.sqrt(0.1))]
     save_figure(funnel.plot_funnel(bcg_pooled), tmp_path / "f.svg")
     assert "Filled (trim-and-fill)" in (tmp_path / "f.svg").read_text()
 
@@ -64,7 +64,7 @@ def test_filled_studies_from_metasr_stats(bcg_pooled, tmp_path):
     vi = [s["vi"] for s in bcg_pooled["studies"]]
     fit = models.fit_rma(yi, vi, method="REML", test="z", measure="RR")
     bcg_pooled["small_study"]["trimfill"]["filled"] = bias.filled_studies(fit)
-    filled = funnel.filled_studies(bcg_pooled["small_study"]["trimfill"])
+    filled = shown.filled_studies(bcg_pooled["small_study"]["trimfill"])
     assert len(filled) == bcg_pooled["small_study"]["trimfill"]["k0"] == 1
     save_figure(funnel.plot_funnel(bcg_pooled), tmp_path / "f.svg", tmp_path / "f.png")
     assert "Filled (trim-and-fill)" in (tmp_path / "f.svg").read_text()
@@ -78,3 +78,88 @@ def test_the_line_is_the_reported_egger_regression_when_given(bcg_pooled):
     assert funnel.reported_line(bcg_pooled["small_study"]) is None  # no slope: the lm line is drawn
     egger["slope"] = -0.76  # SYNTHETIC slope, to see it used
     assert funnel.reported_line(bcg_pooled["small_study"]) == (egger["limit_estimate"], -0.76)
+
+
+def egger_lines(fig) -> list:
+    """The lines drawn in the colour of Egger's regression line."""
+    from matplotlib.colors import to_hex
+
+    from metasr.figures import style
+
+    colour = to_hex(style.COLOURS["prediction"])
+    return [line for ax in fig.axes for line in ax.lines if to_hex(line.get_color()) == colour]
+
+
+def seven_bcg_trials():
+    """The first 7 trials of metafor's dat.bcg, pooled as the pipeline does: too few for the
+    small-study tests (k < 10), enough for a funnel plot."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    bcg = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "inputs" / "bcg.csv").head(7)
+    table = pd.DataFrame({"study_id": [f"S{i}" for i in range(7)], "year": bcg["year"], "ai": bcg["ai"],
+                          "bi": bcg["bi"], "ci": bcg["ci"], "di": bcg["di"]})
+    return pool_outcome(table, "RR", "REML", outcome="tb", label="TB (7 trials)")
+
+
+def test_no_egger_line_nor_filled_studies_where_the_tests_did_not_run(tmp_path):
+    from metasr.outputs import OUTCOME_FIGURE
+    from metasr.report.html import figure_caption
+
+    pooled = seven_bcg_trials()
+    assert "skipped" in pooled["small_study"]
+    fig = funnel.plot_funnel(pooled)
+    assert egger_lines(fig) == []
+    save_figure(fig, tmp_path / "f.svg")
+    text = (tmp_path / "f.svg").read_text()
+    assert "Egger's regression line" not in text and "Filled" not in text
+    assert "Small-study tests not run: k = 7" in text
+    caption = figure_caption(OUTCOME_FIGURE["funnel"], pooled)
+    assert caption.startswith("Contour-enhanced funnel plot") and "Egger's regression line" not in caption
+    assert f"small-study tests not run for this outcome ({pooled['small_study']['skipped']}): no regression " \
+           "line or filled studies." in caption
+
+
+def test_the_caption_says_what_the_funnel_draws_for_the_outcome(bcg_pooled, tmp_path):
+    from metasr.outputs import OUTCOME_FIGURE
+    from metasr.report.html import figure_caption
+
+    kind = OUTCOME_FIGURE["funnel"]
+    assert len(egger_lines(funnel.plot_funnel(bcg_pooled))) == 1
+    assert figure_caption(kind, bcg_pooled).endswith(
+        "with Egger's regression line and no filled studies drawn (trim and fill imputed 1; their positions are "
+        "not in the results).")
+    bcg_pooled["small_study"]["trimfill"]["filled"] = [{"yi": 0.3, "vi": 0.1}]  # SYNTHETIC position
+    assert figure_caption(kind, bcg_pooled).endswith(
+        "with Egger's regression line and the 1 study trim and fill imputed (open circles).")
+    bcg_pooled["small_study"]["trimfill"] = {"skipped": "not requested"}
+    bcg_pooled["small_study"]["filled"] = [{"yi": 0.3, "vi": 0.1}]  # ignored: trim and fill did not run
+    fig = funnel.plot_funnel(bcg_pooled)
+    save_figure(fig, tmp_path / "f.svg")
+    assert "Filled" not in (tmp_path / "f.svg").read_text()
+    assert figure_caption(kind, bcg_pooled).endswith("with Egger's regression line.")
+    bcg_pooled["small_study"]["egger"] = {"skipped": "not requested"}
+    assert egger_lines(funnel.plot_funnel(bcg_pooled)) == []
+    assert "no regression line or filled studies" in figure_caption(kind, bcg_pooled)
+
+
+def test_a_three_level_outcome_draws_its_own_egger_test(attractiveness_table, tmp_path):
+    """Dependent effect sizes: the line is the three-level CR2 Egger regression (its intercept the
+    limit estimate), labelled as such, not a univariate refit."""
+    from metasr import dependence
+    from metasr.stats.analysis import pool_outcome
+
+    pooled = pool_outcome(attractiveness_table(), "SMD", "REML", "z", outcome="red", label="Attractiveness",
+                          dependence=dependence.settings({"dependence": {"method": "robust", "rho": 0.5}}))
+    robust = pooled["small_study"]["egger_robust"]
+    [line] = egger_lines(funnel.plot_funnel(pooled))
+    x, y = line.get_data()
+    assert x[0] == pytest.approx(robust["limit_estimate"]) and y[0] == 0
+    assert x[-1] == pytest.approx(robust["limit_estimate"] + robust["slope"] * y[-1])
+    save_figure(funnel.plot_funnel(pooled), tmp_path / "f.svg")
+    text = (tmp_path / "f.svg").read_text()
+    assert "Egger's regression line (three-level model, CR2)" in text
+    assert "Egger's test (three-level model, CR2) P" in text

@@ -1,13 +1,15 @@
-"""Contour-enhanced funnel plot with Egger's regression line and trim-and-fill studies.
+"""Contour-enhanced funnel plot, with Egger's regression line and trim-and-fill studies where they ran.
 
 Effect (x) against standard error (y, 0 at the top). Shaded contours mark where a study would be
 significant against the null at P < 0.10, 0.05 and 0.01 (Peters et al. 2008), which separates
-asymmetry from missing non-significant studies from other causes. The Egger test shown is the one
-the report shows (`metasr.stats.bias.reported_egger`: metafor's `regtest(fit)`, the outcome's
-model with sei as predictor), and the line drawn is that model's fit: its intercept at sei = 0 is
-the test's limit estimate (from the pooling result's `limit_estimate` and `slope`; fitted again
-when a result lacks them). Filled studies are drawn only when the pooling result gives them
-(`small_study.trimfill.filled: [{yi, vi}]`); otherwise the figure says how many.
+asymmetry from missing non-significant studies from other causes. What is drawn besides the
+studies is decided with the caption (metasr.figures.shown): Egger's line only when an Egger test
+ran for the outcome, the one the report shows (`metasr.stats.bias.reported_egger`: metafor's
+`regtest(fit)`, the outcome's model with sei as predictor; the three-level CR2 test for dependent
+effect sizes). The line is that model's fit: its intercept at sei = 0 is the test's limit estimate
+(from the pooling result's `limit_estimate` and `slope`; the univariate model fitted again when a
+result lacks them). Filled studies are drawn only when trim and fill ran and the pooling result
+gives their positions (`small_study.trimfill.filled: [{yi, vi}]`); otherwise the figure says how many.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from matplotlib.patches import Patch
 
 from metasr import display
 from metasr.figures import style
+from metasr.figures.shown import funnel_egger, funnel_filled, funnel_trimfill, not_run_reason
 from metasr.level import Z
 from metasr.outputs import SPREAD_MIN_K
 
@@ -50,32 +53,28 @@ def egger_line(yi, sei, method: str = "REML", test: str = "z") -> tuple[float, f
 
 
 def reported_line(small: dict) -> tuple[float, float] | None:
-    """(intercept, slope) of the reported Egger regression, when the pooling result gives them."""
-    from metasr.stats.bias import reported_egger
-
-    egger = reported_egger(small) or {}
+    """(intercept, slope) of the Egger regression the funnel draws (shown.funnel_egger), when the
+    pooling result gives them; None when no Egger test ran or the result lacks them."""
+    chosen = funnel_egger(small)
+    egger = chosen[0] if chosen else {}
     if style.is_number(egger.get("limit_estimate")) and style.is_number(egger.get("slope")):
         return float(egger["limit_estimate"]), float(egger["slope"])
     return None
 
 
-def filled_studies(trimfill: dict, small: dict | None = None) -> list[tuple[float, float]]:
-    """(yi, sei) of imputed studies, in any shape the pooling result may carry them:
-    `trimfill.filled` as [{yi, vi}] or as metasr.stats.bias.filled_studies' {yi: [], vi: []},
-    `trimfill.yi_fill` / `vi_fill`, or `small_study.filled`."""
-    filled = trimfill.get("filled")
-    if filled is None and small:
-        filled = small.get("filled")
-    if isinstance(filled, dict):
-        filled = [{"yi": y, "vi": v} for y, v in zip(filled.get("yi") or [], filled.get("vi") or [],
-                                                                  strict=True)]
-    if isinstance(filled, list):
-        return [(float(f["yi"]), math.sqrt(float(f["vi"]))) for f in filled
-                if style.is_number(f.get("yi")) and style.is_number(f.get("vi"))]
-    if isinstance(trimfill.get("yi_fill"), list):
-        return [(float(y), math.sqrt(float(v)))
-                for y, v in zip(trimfill["yi_fill"], trimfill.get("vi_fill") or [], strict=True)]
-    return []
+def drawn_line(pooled: dict, yi, sei) -> tuple[tuple[float, float], str] | None:
+    """The Egger line to draw and its legend label: the pooling result's, or the reported test's
+    model fitted again when an older result lacks the slope; None when no Egger test ran."""
+    from metasr.stats.bias import reported_egger
+
+    small = pooled.get("small_study") or {}
+    chosen = funnel_egger(small)
+    if chosen is None:
+        return None
+    line = reported_line(small)
+    if line is None and chosen[0] is reported_egger(small):  # the univariate test: refit its model
+        line = egger_line(yi, sei, (pooled.get("method") or "REML").upper(), (pooled.get("test") or "z").lower())
+    return (line, chosen[1]) if line else None
 
 
 def plot_funnel(pooled: dict):
@@ -97,8 +96,8 @@ def _draw(pooled, studies, title):
     sei = np.array([float(s["sei"]) if style.is_number(s.get("sei")) else math.sqrt(s["vi"])
                     for s in studies])
     small = pooled.get("small_study") or {}
-    trimfill = small.get("trimfill") or {}
-    filled = filled_studies(trimfill, small)
+    trimfill = funnel_trimfill(small) or {}
+    filled = funnel_filled(small)
     estimate = float(pooled["model"]["estimate"])
     se_max = max([*sei, *(s for _, s in filled)]) * 1.08
     xs = [*yi, *(y for y, _ in filled), estimate]
@@ -127,9 +126,9 @@ def _draw(pooled, studies, title):
     ax.axvline(estimate, color="#111111", lw=0.9)
     if disp.null is not None:
         ax.axvline(disp.null, color=style.COLOURS["null"], lw=0.6, ls=":")
-    line = reported_line(small) or egger_line(yi, sei, (pooled.get("method") or "REML").upper(),
-                                               (pooled.get("test") or "z").lower())
-    if line:
+    drawn = drawn_line(pooled, yi, sei)
+    if drawn:
+        line = drawn[0]
         ax.plot(line[0] + line[1] * se_grid, se_grid, color=style.COLOURS["prediction"], lw=1.1)
     ax.scatter(yi, sei, s=22, color=style.COLOURS["study"], edgecolor="white", lw=0.5, zorder=4)
     if filled:
@@ -146,9 +145,8 @@ def _draw(pooled, studies, title):
                 fontsize=style.FONT_SIZE + 2, weight="bold")
     handles = [Patch(color=c, label=label) for _, c, label in CONTOURS] if disp.null is not None else []
     handles.append(Line2D([], [], color="#111111", lw=0.9, label="Pooled estimate"))
-    if line:
-        handles.append(Line2D([], [], color=style.COLOURS["prediction"], lw=1.1,
-                              label="Egger's regression line"))
+    if drawn:
+        handles.append(Line2D([], [], color=style.COLOURS["prediction"], lw=1.1, label=drawn[1]))
     handles.append(Line2D([], [], marker="o", ls="none", color=style.COLOURS["study"],
                           label="Study"))
     if filled:
@@ -173,13 +171,13 @@ def axis_scale(disp) -> str:
 
 def _notes(small: dict, trimfill: dict, filled: list, disp, k: int) -> str:
     parts = []
-    from metasr.stats.bias import reported_egger
-
-    egger = reported_egger(small) or {}
+    chosen = funnel_egger(small)
+    egger = chosen[0] if chosen else {}
     if style.is_number(egger.get("pval")):
-        parts.append(f"Egger's test {display.p_value(egger['pval'])}")
-    elif "skipped" in small:
-        parts.append(f"Small-study tests not run: {small['skipped']}")
+        robust = " (three-level model, CR2)" if egger is small.get("egger_robust") else ""
+        parts.append(f"Egger's test{robust} {display.p_value(egger['pval'])}")
+    elif chosen is None:
+        parts.append(f"Small-study tests not run: {not_run_reason(small)}")
     k0 = style.finite(trimfill.get("k0"))
     if k0 is not None:
         text = f"trim-and-fill: {int(k0)} stud{'y' if int(k0) == 1 else 'ies'} filled"

@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 from metasr import dependence, display as dp, measures, outputs as registry, rob
 from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K
 from metasr.display import finite
+from metasr.figures.shown import funnel_caption, funnel_egger, funnel_trimfill
 from metasr.io import atomic_path, file_sha256, read_csv as read_csv_table
 from metasr.level import Z
 from metasr.report import dependent as dependent_report
@@ -668,8 +669,10 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
 
 
 def figure_caption(kind: registry.OutcomeFigure, pooled: dict) -> str:
-    """The figure's caption (metasr.outputs); a cumulative analysis gives its order, or why it
-    did not run."""
+    """The figure's caption (metasr.outputs); a funnel plot says what it draws for this outcome
+    (metasr.figures.shown); a cumulative analysis gives its order, or why it did not run."""
+    if kind.kind == "funnel":
+        return funnel_caption(pooled)
     cumulative = (pooled.get("sensitivity") or {}).get("cumulative") or {}
     if kind.kind != "cumulative" or not cumulative:
         return kind.caption
@@ -711,11 +714,9 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
         return text + (f"; I² = {dp.percent(m.get('I2'), 1)}." if finite(m.get("I2")) is not None else ".")
     small = pooled.get("small_study") or {}
     if kind == "funnel" and small and "skipped" not in small:
-        from metasr.stats.bias import reported_egger
-
-        egger = reported_egger(small) or {}
+        egger = (funnel_egger(small) or ({}, ""))[0]
         parts = [f"Egger's test {dp.p_value(egger.get('pval'))}"] if finite(egger.get("pval")) is not None else []
-        k0 = finite((small.get("trimfill") or {}).get("k0"))
+        k0 = finite((funnel_trimfill(small) or {}).get("k0"))
         if k0 is not None:
             parts.append(f"trim-and-fill filled {k0:.0f} stud{'y' if k0 == 1 else 'ies'}")
         return "; ".join(parts) + "." if parts else ""

@@ -1,0 +1,105 @@
+"""What an outcome's funnel plot shows besides its studies, decided once for the drawing
+(metasr.figures.funnel) and for its caption in the report (metasr.report.html): Egger's regression
+line only when an Egger test ran for the outcome, trim-and-fill's studies only when trim and fill
+ran and the pooling result gives their positions.
+
+No matplotlib (the report imports this module without drawing anything).
+"""
+
+from __future__ import annotations
+
+import math
+
+from metasr import display, measures
+
+
+def _ran(result) -> bool:
+    return isinstance(result, dict) and "skipped" not in result and not result.get("message")
+
+
+def funnel_egger(small: dict) -> tuple[dict, str] | None:
+    """(result, legend label) of the Egger test whose regression line the funnel draws: the
+    reported one (metasr.stats.bias.reported_egger: metafor's regtest(fit)) when it ran, else the
+    three-level model's CR2 test of dependent effect sizes; None when no Egger test ran."""
+    from metasr.stats.bias import reported_egger
+
+    egger = reported_egger(small)
+    if isinstance(egger, dict) and _ran(egger):
+        return egger, "Egger's regression line"
+    robust = small.get("egger_robust")
+    if isinstance(robust, dict) and _ran(robust):
+        return robust, "Egger's regression line (three-level model, CR2)"
+    return None
+
+
+def funnel_trimfill(small: dict) -> dict | None:
+    """The trim-and-fill result when trim and fill ran for the outcome, else None."""
+    trimfill = small.get("trimfill")
+    return trimfill if _ran(trimfill) else None
+
+
+def filled_studies(trimfill: dict, small: dict | None = None) -> list[tuple[float, float]]:
+    """(yi, sei) of imputed studies, in any shape the pooling result may carry them:
+    `trimfill.filled` as [{yi, vi}] or as metasr.stats.bias.filled_studies' {yi: [], vi: []},
+    `trimfill.yi_fill` / `vi_fill`, or `small_study.filled`."""
+    filled = trimfill.get("filled")
+    if filled is None and small:
+        filled = small.get("filled")
+    if isinstance(filled, dict):
+        filled = [{"yi": y, "vi": v} for y, v in zip(filled.get("yi") or [], filled.get("vi") or [], strict=True)]
+    if isinstance(filled, list):
+        return [(float(f["yi"]), math.sqrt(float(f["vi"]))) for f in filled
+                if display.is_number(f.get("yi")) and display.is_number(f.get("vi"))]
+    if isinstance(trimfill.get("yi_fill"), list):
+        return [(float(y), math.sqrt(float(v)))
+                for y, v in zip(trimfill["yi_fill"], trimfill.get("vi_fill") or [], strict=True)]
+    return []
+
+
+def funnel_filled(small: dict) -> list[tuple[float, float]]:
+    """The filled studies the funnel draws: none unless trim and fill ran."""
+    trimfill = funnel_trimfill(small)
+    return filled_studies(trimfill, small) if trimfill is not None else []
+
+
+def not_run_reason(small: dict) -> str:
+    """Why no Egger test ran: the small-study section's reason, or the test's own."""
+    if "skipped" in small:
+        return str(small["skipped"])
+    from metasr.stats.bias import reported_egger
+
+    egger = reported_egger(small)
+    return str((egger or {}).get("skipped") or (egger or {}).get("message") or "no result")
+
+
+def funnel_caption(pooled: dict) -> str:
+    """The funnel plot's caption for this outcome: what it draws, and what it does not and why."""
+    small = pooled.get("small_study") or {}
+    contours = measures.display_of(pooled).null is not None
+    text = ("Contour-enhanced funnel plot (shaded where a study would be significant at P < 0.10, 0.05 and 0.01)"
+            if contours else "Funnel plot around the pooled estimate (the measure has no null: no significance "
+                             "contours)")
+    shown = []
+    egger = funnel_egger(small)
+    if egger is not None:
+        shown.append(egger[1])
+    trimfill = funnel_trimfill(small)
+    if trimfill is not None:
+        k0 = display.finite(trimfill.get("k0"))
+        filled = funnel_filled(small)
+        if filled:
+            shown.append(f"the {len(filled)} stud{'y' if len(filled) == 1 else 'ies'} trim and fill imputed "
+                         "(open circles)")
+        elif k0:
+            shown.append(f"no filled studies drawn (trim and fill imputed {k0:.0f}; their positions are not in the "
+                         "results)")
+        else:
+            shown.append("no filled studies (trim and fill imputed none)")
+    if shown:
+        return f"{text}, with {_and(shown)}."
+    return f"{text}; small-study tests not run for this outcome ({not_run_reason(small)}): no regression line " \
+           "or filled studies."
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
