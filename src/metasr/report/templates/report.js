@@ -22,12 +22,57 @@
     return rows.map(function (r) { return r.map(csvCell).join(","); }).join("\n") + "\n";
   }
 
+  function squash(text) {
+    return text.replace(/\s+/g, " ").trim();
+  }
+
+  // A cell as text: its block parts (a summary of findings' scenarios, lines) apart, and the numbers
+  // of its footnote marks (<sup class="fn">) apart from the text they follow.
+  var BLOCK = /^(BR|DIV|P|LI|UL|OL|TABLE|TR)$/;
+  function cellParts(cell) {
+    var parts = [""], marks = [];
+    (function walk(node) {
+      Array.prototype.forEach.call(node.childNodes, function (child) {
+        if (child.nodeType === 3) { parts[parts.length - 1] += child.nodeValue; return; }
+        if (child.nodeType !== 1) return;
+        if (child.matches("sup.fn")) {
+          marks = marks.concat(child.textContent.split(",").map(squash).filter(Boolean));
+          return;
+        }
+        var block = BLOCK.test(child.tagName) || child.classList.contains("scenario");
+        if (block) parts.push("");
+        walk(child);
+        if (block) parts.push("");
+      });
+    })(cell);
+    return {parts: parts.map(squash).filter(Boolean), marks: marks};
+  }
+
+  // What a reader finds by filtering: the cell's text without its footnote numbers.
+  function searchText(cell) {
+    return cellParts(cell).parts.join(" ");
+  }
+
+  function rowSearchText(row) {  // read once per row: a large table is filtered at every keystroke
+    if (row.metasrSearch === undefined) {
+      row.metasrSearch = " " + Array.prototype.map.call(row.cells, searchText).join(" | ").toLowerCase() + " ";
+    }
+    return row.metasrSearch;
+  }
+
+  // A cell in a CSV file: its parts separated by "; ", its footnote marks written out ("[notes 1, 2]").
   function cellText(cell) {
-    return (cell.getAttribute("data-value") || cell.textContent || "").replace(/\s+/g, " ").trim();
+    if (cell.hasAttribute("data-value")) return squash(cell.getAttribute("data-value"));
+    var cut = cellParts(cell);
+    var text = cut.parts.join("; ");
+    if (!cut.marks.length) return text;
+    return text + (text ? " " : "") + "[note" + (cut.marks.length > 1 ? "s " : " ") + cut.marks.join(", ") + "]";
   }
 
   function sortKey(cell) {
-    var text = cellText(cell);
+    var given = cell.getAttribute("data-sort");  // a signed value where the text has "fewer", "lower"
+    if (given !== null && given !== "" && !isNaN(Number(given))) return {number: Number(given)};
+    var text = searchText(cell);
     var number = parseFloat(text.replace(/\u2212/g, "-").replace(/^[^0-9+\-.]*/, ""));  // true minus first
     return isNaN(number) || !/^[\s<>≤≥~]*[+\-\u2212]?[0-9.]/.test(text) ? {text: text.toLowerCase()} : {number: number};
   }
@@ -71,7 +116,17 @@
     var head = table.tHead ? Array.prototype.map.call(table.tHead.rows[0].cells, cellText) : [];
     return csvText([head].concat(visibleRows(body).map(function (r) {
       return Array.prototype.map.call(r.cells, cellText);
-    })));
+    }), footnoteRows(table)));
+  }
+
+  // The footnotes a table's marks refer to (the list its data-footnotes names), as rows after it.
+  function footnoteRows(table) {
+    var id = table.getAttribute("data-footnotes");
+    var list = id && document.getElementById(id);
+    if (!list) return [];
+    return [[], ["Note", "Footnote"]].concat(Array.prototype.map.call(list.querySelectorAll("li"), function (item, i) {
+      return [String(i + 1), squash(item.textContent)];
+    }));
   }
 
   function enhanceTable(table, index) {
@@ -110,9 +165,7 @@
     input.addEventListener("input", function () {
       var needle = input.value.toLowerCase().replace(/\s+/g, " ").trim();
       Array.prototype.forEach.call(body.rows, function (r) {
-        var text = " " + Array.prototype.map.call(r.cells, function (c) { return c.textContent; })
-          .join(" | ").toLowerCase().replace(/\s+/g, " ") + " ";
-        r.hidden = needle !== "" && text.indexOf(needle) < 0;
+        r.hidden = needle !== "" && rowSearchText(r).indexOf(needle) < 0;
       });
       update();
     });
@@ -173,7 +226,23 @@
     dialog.showModal();
   }
 
+  // Printing shows every collapsed part (leave-one-out tables): each <details> opens for the print
+  // and closes again after it, as the reader had it.
+  function printOpen() {
+    var opened = [];
+    window.addEventListener("beforeprint", function () {
+      Array.prototype.forEach.call(document.querySelectorAll("details:not([open])"), function (d) {
+        d.open = true;
+        opened.push(d);
+      });
+    });
+    window.addEventListener("afterprint", function () {
+      opened.splice(0).forEach(function (d) { d.open = false; });
+    });
+  }
+
   function init() {
+    printOpen();
     Array.prototype.forEach.call(document.querySelectorAll("table.data"), enhanceTable);
     if (typeof HTMLDialogElement === "function") {
       Array.prototype.forEach.call(document.querySelectorAll("figure[data-figure]"), enhanceFigure);
