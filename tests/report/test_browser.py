@@ -296,3 +296,131 @@ def test_small_study_and_meta_regression_tables_work_in_the_browser(chromium, tm
             rows = list(csv.reader(handle))
         assert rows[0][:5] == ["Coefficient", "Estimate", "SE", "z", "P"] and rows[1][:2] == ["ablat", "-0.0291"]
         assert page.errors() == []
+
+
+# ---------------------------------------------------------------------------------------------
+# The summary of findings' download, sorting and filter; printing; long names (dat.bcg, dat.normand1999)
+
+LONG_NAME = "SYNTHETIC" + "Verylongstudynamewithoutanyspaces" * 6  # 207 characters, no break
+
+
+def findings_report(tmp_path, review_config):
+    """The BCG trials (risk ratio, with a high-risk scenario whose name holds markup, and one study
+    renamed with a long unbroken SYNTHETIC name) beside a SYNTHETIC copy pooled to a small harm (RR
+    1.22: fewer "more" per 1,000 than the BCG trials' "fewer") and length of stay (SMD): the summary
+    of findings has footnotes, scenarios, and differences both ways."""
+    import copy
+    import json
+
+    bcg = json.loads((FIXTURES / "bcg_rr.json").read_text())
+    bcg["studies"][0]["label"] = LONG_NAME
+    harm = copy.deepcopy(bcg)
+    harm.update(outcome="bcg_harm", label="SYNTHETIC harm")
+    harm["model"].update(estimate=0.2, ci_lb=0.05, ci_ub=0.35)  # SYNTHETIC: RR 1.22, a few more per 1,000
+    paths = []
+    for pooled in (bcg, harm):
+        path = tmp_path / f"{pooled['outcome']}.json"
+        path.write_text(json.dumps(pooled))
+        paths.append(path)
+    config = {**review_config, "outcomes": {
+        "bcg_tb": {"measure": "RR", "sof": {"scenarios": {"High-risk <b>patients</b>": 0.4}}},
+        "bcg_harm": {"measure": "RR"}, "los": {"measure": "SMD"}}}
+    out = tmp_path / "report.html"
+    html.write_report(config, [*paths, FIXTURES / "normand_smd.json"], [], None, None, {}, None, None, [], out)
+    context = html.report_context(config, html.read_pooled([*paths, FIXTURES / "normand_smd.json"]), [], None,
+                                  None, {}, None, None, [])
+    return out, context
+
+
+def test_the_summary_of_findings_downloads_sorts_and_filters_as_read(chromium, tmp_path, review_config):
+    """The CSV keeps each scenario apart and its footnote marks apart from the numbers, and ends with
+    the footnotes; the Difference column sorts by the signed difference; the filter does not match
+    footnote numbers."""
+    import csv
+
+    from metasr.report.browser import BrowserPage
+
+    out, context = findings_report(tmp_path, review_config)
+    rows = {r["id"]: r for r in context["sof"]["rows"]}
+    notes = context["sof"]["footnotes"]
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with BrowserPage(chromium, 1280, 900, downloads=downloads) as page:
+        page.open(out)
+        page.click('button[data-download="summary_of_findings"]')
+        with open(take_download(downloads), newline="", encoding="utf-8-sig") as handle:
+            got = list(csv.reader(handle))
+        header, body = got[0], got[1:4]
+        groups = review_config["review"]["groups"]
+        assert header[:4] == ["Outcome", f"Risk with {groups['control']}",
+                              f"Risk with {groups['experimental']} (95% CI)", "Difference (95% CI)"]
+        tb = rows["bcg_tb"]
+        marks = ", ".join(str(n) for n in tb["assumed_marks"])
+        word = "notes" if len(tb["assumed_marks"]) > 1 else "note"
+        assert body[0][1] == "; ".join(tb["control"]) + f" [{word} {marks}]"
+        assert "High-risk <b>patients</b>: 400 per 1,000" in body[0][1]  # markup of a name stays text
+        assert body[0][2] == "; ".join(tb["experimental"]) and ";" in body[0][3]
+        certainty = next(s for s in context["sections"] if s["id"] == "bcg_tb")["grade"]
+        assert body[0][6] == f"{certainty['symbol']} {certainty['certainty']} [notes " \
+                             f"{', '.join(str(n) for n in tb['marks'])}]"
+        assert got[4] == [] and got[5] == ["Note", "Footnote"]
+        assert got[6:] == [[str(i), text] for i, text in enumerate(notes, 1)]
+        # the Difference column by the signed difference: fewer (negative) before more, then none
+        order = """Array.from(document.querySelectorAll('table[data-table="summary_of_findings"] tbody tr'))
+                   .map(r => r.getAttribute('data-outcome'))"""
+        page.click('table[data-table="summary_of_findings"] th:nth-child(4) button.sort')
+        assert page.evaluate(order) == ["bcg_tb", "bcg_harm", "los"]
+        # "N fewer" (bcg_tb) has the larger number: by the text it came last
+        fewer, more = (int(rows[k]["difference"][0].split()[0]) for k in ("bcg_tb", "bcg_harm"))
+        assert rows["bcg_tb"]["difference"][0].split()[1] == "fewer" and fewer > more
+        assert rows["bcg_harm"]["difference"][0].split()[1] == "more"
+        page.click('table[data-table="summary_of_findings"] th:nth-child(4) button.sort')
+        assert page.evaluate(order)[1:] == ["bcg_harm", "bcg_tb"]  # descending (the empty cell first)
+        # "low2" is a certainty glued to its first footnote number: nothing the reader sees
+        page.type('input[data-filter="summary_of_findings"]', f"{certainty['certainty']}{tb['marks'][0]}")
+        assert page.evaluate("""document.querySelector('input[data-filter="summary_of_findings"]')
+            .closest('.table-tools').querySelector('.row-count').textContent""") == "0 of 3 rows"
+        assert page.errors() == []
+
+
+def test_printing_opens_every_collapsed_part_and_restores_it(chromium, tmp_path, review_config):
+    """Chromium fires beforeprint and afterprint around Page.printToPDF: the leave-one-out tables
+    (closed <details>) print open, the reader's own open/closed state comes back after; sort arrows
+    and table tools do not print."""
+    from metasr.report.browser import BrowserPage
+
+    out, _ = findings_report(tmp_path, review_config)
+    with BrowserPage(chromium, 1280, 900) as page:
+        page.open(out)
+        count = page.evaluate("document.querySelectorAll('details').length")
+        assert count >= 2
+        page.evaluate("document.querySelector('details').open = true")  # the reader opened one
+        page.evaluate("""window.seenInPrint = null; window.addEventListener('beforeprint', () => {
+            window.seenInPrint = Array.from(document.querySelectorAll('details')).map(d => d.open); });""")
+        page.tools.call("Page.printToPDF")
+        assert page.evaluate("window.seenInPrint") == [True] * count
+        assert page.evaluate("Array.from(document.querySelectorAll('details')).map(d => d.open)") == \
+            [True] + [False] * (count - 1)
+        page.tools.call("Emulation.setEmulatedMedia", media="print")
+        assert page.evaluate("""getComputedStyle(document.querySelector('th button.sort'), '::after')
+                                .content""") == "none"
+        assert page.evaluate("Array.from(document.querySelectorAll('.table-tools, .open-figure'))"
+                             ".every(e => !e.checkVisibility())")
+        assert page.errors() == []
+
+
+def test_a_long_study_name_does_not_widen_the_page(chromium, tmp_path, review_config):
+    from metasr.report.browser import BrowserPage
+
+    out, _ = findings_report(tmp_path, review_config)
+    with BrowserPage(chromium, 1400, 900) as page:
+        page.open(out)
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        assert page.evaluate(f"document.body.textContent.includes('{LONG_NAME}')")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+        assert page.evaluate("""document.querySelector('table[data-table="bcg_tb_leave1out"] tbody')
+                                .textContent.includes('SYNTHETICVerylong')""")
+        widest = page.evaluate("Math.max(...Array.from(document.querySelectorAll('table'))"
+                               ".map(t => t.getBoundingClientRect().right))")
+        assert widest <= 1400
+        assert page.errors() == []

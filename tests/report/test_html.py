@@ -315,7 +315,7 @@ def test_a_single_group_review_is_not_framed_as_a_comparison(review_config):
                                                   None, None, []))
     for framing in ("Comparison:", "compared with", "Risk with", "group 1", "Anticipated absolute effects"):
         assert framing not in text, framing
-    sof = text.split('data-table="summary_of_findings">')[1].split("</table>")[0]
+    sof = text.split('data-table="summary_of_findings"')[1].split("</table>")[0]
     assert "Pooled estimate (95% CI)" in sof and "Correlation 0.24 (0.20 to 0.26)" in sof
     # a two-group outcome beside it brings the comparison back
     two = html.render_report(html.report_context(review_config, [correlation_pooled(), *html.read_pooled(
@@ -360,10 +360,25 @@ def test_studies_without_extraction_rows_or_reason_are_named_where_counted(tmp_p
 
 def test_the_meta_analysis_count_names_what_it_counts():
     # without a search stage there is no count of reports: the label must not promise one
-    with_search = dict(html.review_summary({}, None, [], [], {"studies": 9, "reports": 11, "effect_sizes": 18}))
-    assert with_search["Studies included in meta-analysis (reports; effect sizes)"] == "9 (11; 18)"
+    with_search = dict(html.review_summary({}, None, [], [], {"studies": 9, "reports": 11, "effect_sizes": 18,
+                                                              "outcomes": ["a"]}))
+    assert with_search["Studies included in meta-analysis (reports)"] == "9 (11)"
+    assert with_search["Effect sizes pooled"] == "18"
     without = dict(html.review_summary({}, None, [], [], {"studies": 9, "reports": None, "effect_sizes": 18}))
-    assert without["Studies included in meta-analysis (effect sizes)"] == "9 (18)"
+    assert without["Studies included in meta-analysis"] == "9" and without["Effect sizes pooled"] == "18"
+
+
+def test_effect_sizes_summed_over_outcomes_are_not_read_as_one_studys_several(bcg_pooled):
+    """dat.bcg pooled twice (all 13 trials; the 7 randomly allocated): 13 studies, and 20 effect
+    sizes because each outcome counts its own, which the label says."""
+    from metasr.screening.prisma import meta_analysis_counts
+
+    random = {**bcg_pooled, "outcome": "tb_random", "k": 7, "studies": bcg_pooled["studies"][:7]}
+    meta = meta_analysis_counts({}, [bcg_pooled, random])
+    rows = dict(html.review_summary({}, None, [], [], meta))
+    assert rows["Studies included in meta-analysis"] == "13"
+    assert rows["Effect sizes pooled (summed over the 2 pooled outcomes)"] == "20"
+    assert not any("(effect sizes)" in name for name in rows)
 
 
 def test_heterogeneity_rows_promise_a_ci_only_when_they_have_one():
@@ -427,3 +442,29 @@ def test_a_cluster_robust_test_with_few_degrees_of_freedom_is_flagged():
     assert html.few_df_caveat(4.0) == "" and html.few_df_caveat(None) == ""
     assert "fewer than 4" not in html.subgroup_section({"measure": "GEN", "subgroups": {
         **sub, "Q_between_df": [2, 12.5]}})["note"]
+
+
+def test_an_evidence_profile_without_graded_outcomes_is_a_sentence_not_an_empty_table(review_config):
+    config = {**review_config, "outcomes": {"adherence": {"measure": "ZCOR"}}}
+    nothing = {"outcome": "adherence", "label": "Adherence", "measure": "ZCOR", "status": "no_data",
+               "status_message": "no study-level data yet", "k": 0, "studies": [], "model": None}
+    text = html.render_report(html.report_context(config, [nothing], [], None, None, {}, None, None, []))
+    assert 'data-table="evidence_profile"' not in text
+    assert "No outcome has a GRADE rating: certainty is rated for pooled outcomes only, and no outcome was " \
+           "pooled." in text
+    graded = html.render_report(html.report_context(config, [correlation_pooled()], [], None, None, {}, None,
+                                                    None, []))
+    assert 'data-table="evidence_profile"' in graded and "No outcome has a GRADE rating" not in graded
+
+
+def test_summary_of_findings_cells_carry_signed_sort_keys(review_config, bcg_pooled, normand_pooled):
+    """'8 fewer per 1,000' sorts below '3 more': the difference's sign is in data-sort."""
+    rows = {r["id"]: r for r in html.report_context(
+        {**review_config, "outcomes": {"bcg_tb": {"measure": "RR"}, "los": {"measure": "SMD", "unit": "days"}}},
+        [bcg_pooled, normand_pooled], [], None, None, {}, None, None, [])["sof"]["rows"]}
+    bcg = rows["bcg_tb"]
+    assert bcg["difference"][0].startswith(f"{-int(bcg['sort']['difference'])} fewer per 1,000")
+    assert bcg["sort"]["relative"] == pytest.approx(math.exp(bcg_pooled["model"]["estimate"]))
+    los = rows["los"]  # an SMD re-expressed in days, and the SMD itself ("lower" when negative)
+    assert los["sort"]["relative"] == pytest.approx(normand_pooled["model"]["estimate"])
+    assert (los["sort"]["difference"] < 0) == ("lower" in los["difference"][0].split("(")[0])

@@ -181,8 +181,8 @@ def test_summary_of_findings_counts_studies_effect_sizes_and_participants_once(f
     assert f"{att['participants']} (20 studies, 29 effect sizes)" in html
     assert f"{ces['participants']} (9 studies, 10 effect sizes)" in html
     assert dependence.participants(read_pooled(finished, "cessation")) == ces["participants"]
-    assert "Studies included in meta-analysis (reports; effect sizes)</th><td class=\"num\">29 (" in html
-    assert "; 39)</td>" in html
+    assert "Studies included in meta-analysis (reports)</th><td class=\"num\">29 (" in html
+    assert "Effect sizes pooled (summed over the 2 pooled outcomes)</th><td class=\"num\">39</td>" in html
 
 
 def test_report_gives_the_model_the_rho_table_and_the_methods(finished):

@@ -784,9 +784,31 @@ def describe_rob(studies: list[dict]) -> str:
 def summary_of_findings(sections: list[dict], pooled_results: list[dict],
                         outcomes_cfg: dict) -> dict:
     """The summary-of-findings rows (metasr.report.sof) with footnotes numbered across them."""
-    rows = [sof_row(s, p, outcomes_cfg.get(p.get("outcome")) or {})
-            for s, p in zip(sections, pooled_results, strict=True)]
+    rows = []
+    for s, p in zip(sections, pooled_results, strict=True):
+        cfg = outcomes_cfg.get(p.get("outcome")) or {}
+        rows.append({**sof_row(s, p, cfg), "sort": sof_sort_keys(p, cfg) if s["grade"].get("applicable") else {}})
     return {"rows": rows, "footnotes": number_footnotes(rows)}
+
+
+def sof_sort_keys(pooled: dict, outcome_cfg: dict) -> dict[str, float]:
+    """Signed values to sort the summary of findings by, where its text reads a size with a word for
+    the direction ("29 fewer per 1,000", "SMD 0.18 lower"): `difference`, the first absolute effect's
+    difference (per 1,000, or in the outcome's unit), and `relative`, the pooled estimate as shown."""
+    from metasr.report import sof
+
+    keys = {}
+    estimate = measures.display_of(pooled).shown(finite((pooled.get("model") or {}).get("estimate")))
+    if estimate is not None:
+        keys["relative"] = estimate
+    settings = outcome_cfg.get("sof") or {}
+    absolute = sof.absolute_effects(pooled, settings)
+    continuous = sof.continuous_effect(pooled, settings, outcome_cfg.get("unit", ""))
+    if absolute:
+        keys["difference"] = float(absolute[0]["difference"][0])
+    elif continuous:
+        keys["difference"] = float(continuous["difference"][0])
+    return keys
 
 
 def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list[dict]:
@@ -889,10 +911,14 @@ def review_summary(config, prisma, studies, sections, meta: dict | None = None,
         rows.append(("Studies included (reports)",
                      f"{included.get('studies', '–')} ({included.get('reports', '–')})"))
     if meta is not None:
-        with_reports = meta.get("reports") is not None  # without a search stage, reports are not counted
-        rows.append((f"Studies included in meta-analysis ({'reports; ' if with_reports else ''}effect sizes)",
-                     str(meta["studies"]) + " (" + (f"{meta['reports']}; " if with_reports else "")
-                     + f"{meta['effect_sizes']})"))
+        if meta.get("reports") is not None:  # without a search stage, reports are not counted
+            rows.append(("Studies included in meta-analysis (reports)", f"{meta['studies']} ({meta['reports']})"))
+        else:
+            rows.append(("Studies included in meta-analysis", str(meta["studies"])))
+        # a study pooled for two outcomes gives an effect size to each: the count is per outcome, summed
+        outcomes = len(meta.get("outcomes") or [])
+        rows.append((f"Effect sizes pooled (summed over the {outcomes} pooled outcomes)" if outcomes > 1
+                     else "Effect sizes pooled", str(meta["effect_sizes"])))
     counted = str(len(studies))
     if without_data:
         counted += (f" ({len(without_data)} with no extraction rows and no no_data_reason: "
