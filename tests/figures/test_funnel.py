@@ -119,8 +119,8 @@ def test_no_egger_line_nor_filled_studies_where_the_tests_did_not_run(tmp_path):
     assert "Small-study tests not run: k = 7" in text
     caption = figure_caption(OUTCOME_FIGURE["funnel"], pooled)
     assert caption.startswith("Contour-enhanced funnel plot") and "Egger's regression line" not in caption
-    assert f"small-study tests not run for this outcome ({pooled['small_study']['skipped']}): no regression " \
-           "line or filled studies." in caption
+    assert "; small-study tests not run for this outcome, so no regression line or filled studies: " \
+           f"{pooled['small_study']['skipped']}." in caption
 
 
 def test_the_caption_says_what_the_funnel_draws_for_the_outcome(bcg_pooled, tmp_path):

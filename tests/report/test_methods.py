@@ -220,11 +220,11 @@ def test_a_correction_of_mantel_haenszel_and_peto_outcomes_is_said_for_what_it_t
     correction = by_mh["studies"][0]["continuity"]["text"]
     assert "A continuity correction was applied: 0.5 added to each cell of the 2×2 table (zero cell; escalc " \
            "add = 0.5, to = only0), in Response (1 study)." in text  # the inverse-variance outcome: as before
-    assert f"A continuity correction ({correction}) was applied to studies of TB (1 study) and TB five (1 study); " \
-           "these outcomes were pooled by the Mantel-Haenszel method and Peto's method from the raw counts (as " \
+    assert f"A continuity correction was applied in TB (1 study) and TB five (1 study): {correction}; " \
+           "these outcomes were pooled by the Mantel-Haenszel method or Peto's method from the raw counts (as " \
            "metafor's rma.mh and rma.peto), so the correction changed only the per-study effects shown (studies " \
            "table, forest plot) and, for TB, the inverse-variance small-study tests, not the pooled estimates." in text
-    assert "in TB (" not in text and "in TB five (" not in text
+    assert "to = only0), in TB" not in text  # not said as a correction of the pooled estimate
     alone = methods_paragraph(review_config, [by_peto], SOFTWARE)
     assert "this outcome was pooled by Peto's method from the raw counts (as metafor's rma.peto), so the " \
            "correction changed only the per-study effects shown (studies table, forest plot), not the pooled " \

@@ -97,8 +97,8 @@ def funnel_caption(pooled: dict) -> str:
             shown.append("no filled studies (trim and fill imputed none)")
     if shown:
         return f"{text}, with {_and(shown)}."
-    return f"{text}; small-study tests not run for this outcome ({not_run_reason(small)}): no regression line " \
-           "or filled studies."
+    return f"{text}; small-study tests not run for this outcome, so no regression line or filled studies: " \
+           f"{not_run_reason(small).rstrip('.')}."
 
 
 def _and(items: list[str]) -> str:

@@ -338,9 +338,9 @@ def _raw_count_correction(text: str, outcomes: list[dict]) -> str:
         touched += (" and the inverse-variance small-study tests" if len(tested) == len(unique)
                     else f" and, for {_labels(tested)}, the inverse-variance small-study tests")
     used = sorted({str(p.get("method")) for p in unique})
-    methods = _join([TABLE_METHODS[m][0] for m in used])
+    methods = " or ".join(TABLE_METHODS[m][0] for m in used)
     functions = _join([TABLE_METHODS[m][1] for m in used])
-    return (f"A continuity correction ({text}) was applied to studies of {where}; "
+    return (f"A continuity correction was applied in {where}: {text}; "
             f"{'this outcome was' if len(unique) == 1 else 'these outcomes were'} pooled by {methods} from the raw "
             f"counts (as metafor's {functions}), so the correction changed only {touched}, not the pooled "
             f"estimate{'' if len(unique) == 1 else 's'}.")
