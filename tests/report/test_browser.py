@@ -407,6 +407,12 @@ def test_printing_opens_every_collapsed_part_and_restores_it(chromium, tmp_path,
         assert page.evaluate("Array.from(document.querySelectorAll('.table-tools, .open-figure'))"
                              ".every(e => !e.checkVisibility())")
         assert page.errors() == []
+    with BrowserPage(chromium, 1280, 900) as page:  # without JavaScript, the style sheet opens them
+        page.tools.call("Emulation.setScriptExecutionDisabled", value=True)
+        page.open(out)
+        page.tools.call("Emulation.setEmulatedMedia", media="print")
+        assert page.evaluate("Array.from(document.querySelectorAll('details table'))"
+                             ".every(t => t.checkVisibility())")
 
 
 def test_a_long_study_name_does_not_widen_the_page(chromium, tmp_path, review_config):
