@@ -13,7 +13,9 @@ A record says, in metafor's words:
 - `transform`: the back-transformation from the analysis scale to the display scale, by name
   (TRANSFORMS, each with metafor's `transf` function, its inverse and its `targs`);
 - `null`: the "no effect" value on the analysis scale (None where a measure has none, e.g. a
-  prevalence); `grade`: default limits of an appreciable effect on the display scale;
+  prevalence); `grade`: limits of an appreciable effect on the display scale (None where they
+  depend on the outcome: metasr.report.grade derives a risk difference's from the control risk and
+  a mean difference's from the SD; a generic effect's scale is the studies');
 - `table_methods`: the methods besides inverse variance (rma.mh, rma.peto) that pool it;
 - `add`, `zero_rule`: escalc's default `add` and whether `add`/`to` (and `drop00` for two groups)
   apply; `vtypes`: the sampling-variance types escalc allows (the first is the default);
@@ -245,7 +247,7 @@ MEASURES = {m.id: m for m in (
             reported=("SMD",), from_test=True, standardised=True, absolute="standardised mean difference",
             simulated=0.4),
     Measure("MD", "Mean difference", "two-group means", (MEAN_INPUTS,), "identity", "mean difference",
-            "difference", "mean differences", grade=SMD_GRADE, vtypes=("LS", "UB", "HO"),
+            "difference", "mean differences", vtypes=("LS", "UB", "HO"),
             reported=("MD", "beta"), absolute="mean difference", simulated=0.2),
     Measure("RR", "Risk ratio", "two-group tables", TABLES, "exp", "log risk ratio", "ratio", "risk ratios",
             grade=RATIO_GRADE, table_methods=("MH",), zero_rule=True, reported=("RR",), absolute="risk ratio",
@@ -254,14 +256,14 @@ MEASURES = {m.id: m for m in (
             grade=RATIO_GRADE, table_methods=("MH", "PETO"), zero_rule=True, reported=("OR",), absolute="odds ratio",
             simulated=0.1),
     Measure("RD", "Risk difference", "two-group tables", TABLES, "identity", "risk difference", "difference",
-            "risk differences", grade=SMD_GRADE, table_methods=("MH",), zero_rule=True, vtypes=("LS", "UB", "AV"),
+            "risk differences", table_methods=("MH",), zero_rule=True, vtypes=("LS", "UB", "AV"),
             reported=("RD",), absolute="risk difference"),
     Measure("IRR", "Rate ratio", "two-group rates", RATES, "exp", "log incidence rate ratio", "ratio",
             "incidence rate ratios", grade=RATIO_GRADE, table_methods=("MH",), zero_rule=True, reported=("IRR",),
             absolute="rate ratio", simulated=0.1),
     Measure("GEN", "Effect", "generic", (("yi", "vi"), ("yi", "sei"), ("yi", "ci_lb", "ci_ub")), "identity",
             "the scale reported by the studies", "difference",
-            "effects on the scale reported by the studies (generic inverse variance)", grade=SMD_GRADE),
+            "effects on the scale reported by the studies (generic inverse variance)"),
     Measure("SMDH", "Std. mean difference (heteroscedastic)", "two-group means", (MEAN_INPUTS,), "identity",
             "standardised mean difference (heteroscedastic variances)", "difference",
             "standardised mean differences without assuming equal variances", grade=SMD_GRADE,

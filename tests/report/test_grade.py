@@ -5,6 +5,7 @@ import math
 
 import pytest
 
+from metasr import measures
 from metasr.report import grade
 
 
@@ -38,12 +39,106 @@ def test_inconsistency_of_a_model_without_prediction_interval_is_judged_on_i2(bc
 def test_imprecision_both_ways_and_optimal_information_size(normand_pooled):
     pooled = base(normand_pooled)
     pooled["model"].update(ci_lb=-0.8, ci_ub=0.9)
-    assert grade.imprecision(pooled)[0] == -2
+    value, reason = grade.imprecision(pooled)
+    assert value == -2 and "both appreciable benefit and appreciable harm" in reason
     pooled["model"].update(ci_lb=0.2, ci_ub=0.9)
     for s in pooled["studies"]:
         s["n1i"], s["n2i"] = 10, 10  # SYNTHETIC: 180 participants in all
     value, reason = grade.imprecision(pooled)
-    assert value == -1 and "180 participants" in reason
+    assert value == -1 and reason.startswith("optimal information size not met: 180 participants < 400 "
+                                             "(GRADE's rule of thumb for continuous outcomes)")
+
+
+def _rr(pooled, lb, ub, est=1.0):
+    pooled = copy.deepcopy(pooled)
+    pooled["model"].update(estimate=math.log(est), ci_lb=math.log(lb), ci_ub=math.log(ub))  # SYNTHETIC CI
+    return pooled
+
+
+@pytest.mark.parametrize(("ci", "suggested", "rule"), [
+    # GRADE 6: with the OIS met, a CI around no effect that excludes RR 0.75 and 1.25 is precise
+    ((0.89, 1.12), 0, "the CI includes the null but excludes appreciable effects in both directions (limits RR "
+                      "0.75 and 1.25): a precise estimate of little or no effect, not rated down (GRADE 6)"),
+    ((0.70, 1.12), -1, "the CI includes the null and an appreciable effect (limits RR 0.75 and 1.25)"),
+    ((0.89, 1.30), -1, "the CI includes the null and an appreciable effect"),
+    ((0.60, 1.40), -2, "the CI includes both appreciable benefit and appreciable harm (limits RR 0.75 and 1.25): "
+                       "very wide (GRADE 6: two levels)"),
+    ((0.34, 0.70), 0, "the CI excludes the null"),
+])
+def test_imprecision_of_a_ratio_with_the_information_size_met(bcg_pooled, ci, suggested, rule):
+    # dat.bcg: 357,347 participants against an OIS of 27,256 at its median control risk (below)
+    value, reason = grade.imprecision(_rr(bcg_pooled, *ci))
+    assert value == suggested and reason.startswith(rule)
+    assert reason.endswith("optimal information size met: 357,347 participants ≥ 27,256 (one trial with two-sided "
+                           "α 0.05, power 80%, relative risk reduction 25% at the assumed control risk of 16 per "
+                           "1,000; GRADE 6)")
+
+
+def test_a_precise_smd_around_zero_is_not_rated_down(normand_pooled):
+    pooled = base(normand_pooled)  # 1,158 participants: the OIS of 400 is met
+    pooled["model"].update(estimate=0.01, ci_lb=-0.1, ci_ub=0.12)  # SYNTHETIC CI
+    value, reason = grade.imprecision(pooled)
+    assert value == 0 and "limits SMD −0.50 and 0.50" in reason and "1,158 participants ≥ 400" in reason
+    pooled["model"].update(ci_lb=-0.6, ci_ub=0.12)
+    assert grade.imprecision(pooled)[0] == -1
+
+
+def test_mean_difference_limits_are_half_a_representative_sd(normand_pooled):
+    # MD limits: SMD 0.5 times the SoF's SD (sof.sd, else the median control-group SD)
+    pooled = {**base(normand_pooled), "measure": "MD"}
+    pooled["model"] = {**pooled["model"], "estimate": 0.5, "ci_lb": -4.0, "ci_ub": 4.5}  # SYNTHETIC, in days
+    value, reason = grade.imprecision(pooled, {"sd": 10.0})
+    assert value == 0 and "limits MD −5.00 and 5.00: SMD −0.5 and 0.5 times an SD of 10.00" in reason
+    assert grade.imprecision(pooled, {"sd": 4.0})[0] == -2
+
+
+def test_optimal_information_size_of_binary_outcomes():
+    # (z_0.975 + z_0.80)^2 = 2.801585^2 = 7.848879; pc 0.05, pe 0.0375:
+    # 7.848879 * (0.0475 + 0.0360938) / 0.0125^2 = 4199.2 per group: 4,200 per group, 8,400 in all
+    assert grade.OIS.binary(0.05) == 8400
+    # pc 0.2: 902.6 per group, 1,806 in all (GRADE 6's figure: about 2,000 at a 20% control risk)
+    assert grade.OIS.binary(0.2) == 1806
+    assert grade.OIS.binary(0.0) is None and grade.OIS.binary(1.0) is None
+    # rate ratio 0.75, Poisson counts, equal person-time: 7.848879 * (1 + 4/3) / log(0.75)^2 = 221.3
+    # control events, 0.75 times as many in the other group: 387.3, 388 events
+    assert grade.OIS.rate_events() == 388
+    assert grade.OPTIMAL_INFORMATION_SIZE == grade.OIS.participants == 400
+
+
+def test_information_size_uses_the_sofs_assumed_control_risk(bcg_pooled):
+    # the median control risk of dat.bcg (0.015898) gives 27,256; the reviewers' 5% gives 8,400
+    assert grade.information_size(bcg_pooled).needed == 27256
+    info = grade.information_size(bcg_pooled, {"assumed_risk": 0.05})
+    assert (info.have, info.needed, info.what, info.met) == (357347, 8400, "participants", True)
+    # a rare outcome: 1 per 1,000 needs 7.848879 * 0.00174844 / 0.00025^2 = 219,572.4 per group, 439,146
+    # participants, more than the trials have
+    value, reason = grade.imprecision(_rr(bcg_pooled, 0.34, 0.70, 0.49), {"assumed_risk": 0.001})
+    assert value == -1 and reason == (
+        "optimal information size not met: 357,347 participants < 439,146 (one trial with two-sided α 0.05, "
+        "power 80%, relative risk reduction 25% at the assumed control risk of 1 per 1,000; GRADE 6)")
+
+
+def test_without_a_control_risk_the_rule_of_thumb_is_300_events(bcg_pooled):
+    pooled = copy.deepcopy(bcg_pooled)
+    info = grade.information_size(pooled, {"assumed_risk": 0.0})
+    assert (info.have, info.needed, info.what) == (2575, 300, "events")
+    assert "an assumed control risk of 0 per 1,000: GRADE 6's rule of thumb of 300 events" in info.basis
+    for s in pooled["studies"]:  # SYNTHETIC: a study's control group not reported
+        s.pop("ci"), s.pop("n2i"), s.pop("di", None)
+    info = grade.information_size(pooled)
+    assert info.basis.startswith("no assumed control risk: GRADE 6's rule of thumb of 300 events")
+    assert info.have is None and grade.imprecision(pooled)[1].startswith(
+        "the CI excludes the null; optimal information size not assessed: events not known")
+
+
+def test_rate_ratios_are_judged_on_their_events():
+    pooled = {"measure": "IRR", "status": "pooled", "k": 2,  # SYNTHETIC rates: 72 events
+              "model": {"estimate": math.log(1.5), "ci_lb": math.log(1.2), "ci_ub": math.log(2.0)},
+              "studies": [{"study_id": "A", "x1i": 30, "t1i": 100, "x2i": 20, "t2i": 100},
+                          {"study_id": "B", "x1i": 12, "t1i": 50, "x2i": 10, "t2i": 50}]}
+    value, reason = grade.imprecision(pooled)
+    assert value == -1 and reason.startswith("optimal information size not met: 72 events < 388 (one trial "
+                                             "with two-sided α 0.05, power 80%, rate ratio 0.75")
 
 
 def test_publication_bias_only_with_ten_studies(bcg_pooled):
@@ -51,6 +146,19 @@ def test_publication_bias_only_with_ten_studies(bcg_pooled):
     assert grade.publication_bias(bcg_pooled)[0] == -1
     bcg_pooled["k"] = 9
     assert grade.publication_bias(bcg_pooled)[0] == 0
+
+
+@pytest.mark.parametrize("measure", measures.in_family("single-group proportions"))
+def test_publication_bias_of_proportions_is_left_to_reviewers(bcg_pooled, measure):
+    pooled = {**bcg_pooled, "measure": measure, "outcome": "prevalence"}
+    pooled["small_study"]["egger"]["pval"] = 0.016  # SYNTHETIC p
+    value, reason = grade.publication_bias(pooled)
+    assert value == 0 and reason == (
+        "Egger's test P = 0.016, not rated down automatically: small-study tests of single-group proportions are "
+        "unreliable (Hunter et al. J Clin Epidemiol 2014;67:897-903); reviewers judge "
+        "(outcomes.prevalence.grade.publication_bias)")
+    g = grade.grade_outcome(pooled, {"grade": {"publication_bias": -1}})
+    assert g["domains"]["publication_bias"]["final"] == -1
 
 
 def test_risk_of_bias_from_judgements_and_trials_start_high(normand_pooled):

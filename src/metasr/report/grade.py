@@ -17,11 +17,23 @@ dose_response: 0|1, plausible_confounding: 0|1, reason: str}`):
   than half is at critical (very high) risk and the body started high through ROBINS;
 - inconsistency: I2 above 50% (75%) together with a prediction interval that crosses the null;
 - indirectness: not judged automatically (thresholds and populations need a reviewer's eye);
-- imprecision: a CI that includes the null, and one that includes both appreciable benefit and
-  harm (the measure's limits in metasr.measures: |SMD| 0.5, ratio 0.75/1.25), or fewer than 400
-  participants; a measure without a null (a prevalence, an incidence rate) is judged on the
-  participants alone, and one without limits (a correlation) on the null alone;
-- publication bias: Egger's test p < 0.10, only when k >= 10 (fewer studies: too little power);
+- imprecision (GRADE guidelines 6, Guyatt et al. J Clin Epidemiol 2011;64:1283-1293; GRADE
+  handbook 5.2.4.1): a CI that includes both appreciable benefit and appreciable harm is very wide
+  (-2); else an optimal information size (OIS, below) that is not met gives -1; else a CI that
+  includes the null is -1 when it also includes an appreciable effect and 0 when it excludes
+  appreciable effects both ways (a precise estimate of little or no effect). Appreciable: the
+  measure's limits in metasr.measures (ratios 0.75/1.25, SMD -0.5/0.5), for a risk difference the
+  same 25% relative change of the assumed control risk, for a mean difference an SMD of 0.5 times
+  the SoF's representative SD; a measure without limits (a correlation, a generic difference) is
+  judged on the null alone, one without a null (a prevalence, an incidence rate) on the OIS alone.
+  The OIS (`OIS`): for binary outcomes the participants of one adequately powered trial (two-group
+  proportions at the SoF's assumed control risk, two-sided alpha 0.05, power 80%, relative risk
+  reduction 25%), or GRADE 6's 300 events when there is no control risk; for two-group rates the
+  events such a trial needs (Poisson counts, equal person-time, rate ratio 0.75); otherwise 400
+  participants (GRADE's rule of thumb for continuous outcomes);
+- publication bias: Egger's test p < 0.10, only when k >= 10 (fewer studies: too little power), and
+  never for single-group proportions, whose small-study tests are unreliable (Hunter et al. J Clin
+  Epidemiol 2014;67:897-903): reviewers judge those (`grade.publication_bias`);
 - rating up (GRADE guidelines 9, Guyatt et al. J Clin Epidemiol 2011;64:1311-1316), only for a
   body that started low and was not rated down: a large effect (ratio > 2 or < 0.5: +1; > 5 or
   < 0.2: +2) from at least two studies is suggested; dose-response and plausible confounding
@@ -33,9 +45,11 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from statistics import NormalDist
 
 from metasr import dependence, display as dp, measures, rob
-from metasr.display import finite
+from metasr.display import arm_value, finite
 
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 DOMAIN_NAMES = {
@@ -48,16 +62,159 @@ UPGRADE_NAMES = {"large_effect": "Large effect", "dose_response": "Dose–respon
                  "plausible_confounding": "Plausible confounding"}
 LEVELS = ("very low", "low", "moderate", "high")
 SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
-OPTIMAL_INFORMATION_SIZE = 400  # participants; GRADE's rule of thumb for continuous outcomes
 
 
-def _appreciable(display: measures.Display) -> tuple[float, float] | None:
-    """Limits of an appreciable effect, on the analysis scale (logs for ratios)."""
+@dataclass(frozen=True)
+class InformationSize:
+    """GRADE 6's optimal information size: what one adequately powered trial would need. Binary
+    outcomes: a conventional two-proportion sample size, n per group = (z_{1-alpha/2} + z_power)^2
+    [pc (1 - pc) + pe (1 - pe)] / (pc - pe)^2 with pe = (1 - rrr) pc, in all 2n; without a control
+    risk, `events`. Two-group rates: the events a Wald test of the log rate ratio 1 - rrr needs with
+    Poisson counts and equal person-time (control events (z + z)^2 (1 + 1 / RR) / log(RR)^2, RR
+    times as many in the other group). Other outcomes: `participants`."""
+
+    alpha: float = 0.05  # two-sided
+    power: float = 0.80
+    rrr: float = 0.25  # relative risk reduction to detect
+    events: int = 300  # GRADE 6's rule of thumb when the control risk is unknown
+    participants: int = 400  # GRADE 6's rule of thumb for continuous outcomes
+
+    @property
+    def z2(self) -> float:
+        normal = NormalDist()
+        return (normal.inv_cdf(1 - self.alpha / 2) + normal.inv_cdf(self.power)) ** 2
+
+    @property
+    def test(self) -> str:
+        return f"two-sided α {self.alpha:g}, power {self.power:.0%}"
+
+    @property
+    def assumptions(self) -> str:
+        return f"{self.test}, relative risk reduction {self.rrr:.0%}"
+
+    def binary(self, pc: float) -> int | None:
+        """Participants of both groups for a control risk pc (None outside 0 < pc < 1)."""
+        if not 0 < pc < 1:
+            return None
+        pe = (1 - self.rrr) * pc
+        return 2 * math.ceil(self.z2 * (pc * (1 - pc) + pe * (1 - pe)) / (pc - pe) ** 2)
+
+    def rate_events(self) -> int:
+        """Events in both groups to detect a rate ratio of 1 - rrr."""
+        ratio = 1 - self.rrr
+        control = self.z2 * (1 + 1 / ratio) / math.log(ratio) ** 2
+        return math.ceil(control * (1 + ratio))
+
+
+OIS = InformationSize()
+CONTINUOUS_FAMILIES = ("two-group means", "variability", "generic")  # metasr.measures.FAMILIES
+# Families whose funnel asymmetry does not tell publication bias (Hunter et al. 2014): the
+# publication-bias domain is left to the reviewers.
+UNRELIABLE_SMALL_STUDY_TESTS = ("single-group proportions",)
+OPTIMAL_INFORMATION_SIZE = OIS.participants  # participants; GRADE's rule of thumb for continuous outcomes
+
+
+@dataclass(frozen=True)
+class Information:
+    """An outcome's information (participants or events) against its optimal information size."""
+
+    have: int | None
+    needed: int
+    what: str  # participants | events
+    basis: str  # how `needed` was found
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.have is None else self.have >= self.needed
+
+    def text(self) -> str:
+        if self.have is None:
+            return f"optimal information size not assessed: {self.what} not known (it would be " \
+                   f"{self.needed:,}: {self.basis})"
+        sign = "≥" if self.met else "<"
+        return f"optimal information size {'met' if self.met else 'not met'}: {self.have:,} {self.what} " \
+               f"{sign} {self.needed:,} ({self.basis})"
+
+
+def _family(pooled: dict) -> str:
+    """The measure's family (metasr.measures.FAMILIES); "" for an unknown measure."""
+    measure = pooled.get("measure")
+    return measures.get(measure).family if measures.known(measure) else ""
+
+
+def events(pooled: dict) -> int | None:
+    """Events in both groups of the pooled studies; a study with several rows counts its largest
+    (its effect sizes may share participants); None when a study gives no events."""
+    by_study: dict[str, float] = {}
+    for s in pooled.get("studies") or []:
+        e1, e2 = arm_value(s, 1, "events"), arm_value(s, 2, "events")
+        if e1 is None or e2 is None:
+            return None
+        key = str(s.get("study_id"))
+        by_study[key] = max(by_study.get(key, 0.0), e1 + e2)
+    return int(round(sum(by_study.values()))) if by_study else None
+
+
+def information_size(pooled: dict, sof: dict | None = None) -> Information:
+    """The outcome's information against GRADE 6's optimal information size (`InformationSize`),
+    binary outcomes at the summary of findings' assumed control risk (metasr.report.sof)."""
+    from metasr.report.sof import assumed_control_risk, per_1000
+
+    family = _family(pooled)
+    if family == "two-group rates":
+        return Information(events(pooled), OIS.rate_events(), "events",
+                           f"one trial with {OIS.test}, rate ratio {1 - OIS.rrr:g}, Poisson counts and equal "
+                           "person-time")
+    if family != "two-group tables":
+        rule = "GRADE's rule of thumb for continuous outcomes"
+        if family not in CONTINUOUS_FAMILIES:
+            rule += ", for want of one for this measure"
+        return Information(participants(pooled), OIS.participants, "participants", rule)
+    assumed = assumed_control_risk(pooled, sof or {})
+    needed = OIS.binary(assumed["risk"]) if assumed else None
+    if needed is None:
+        why = "no assumed control risk" if assumed is None else \
+            f"an assumed control risk of {per_1000(assumed['risk'])} per 1,000"
+        return Information(events(pooled), OIS.events, "events",
+                           f"{why}: GRADE 6's rule of thumb of {OIS.events} events instead of a "
+                           "sample-size calculation")
+    return Information(participants(pooled), needed, "participants",
+                       f"one trial with {OIS.assumptions} at the assumed control risk of "
+                       f"{per_1000(assumed['risk'])} per 1,000; GRADE 6")
+
+
+def _appreciable(pooled: dict, sof: dict | None = None) -> tuple[float, float, str] | None:
+    """(low, high, as text) limits of an appreciable effect on the analysis scale (logs for
+    ratios): the measure's (metasr.measures); a risk difference's from the ratio limits at the
+    assumed control risk; a mean difference's from the SMD limits times the representative SD."""
+    from metasr.report.sof import assumed_control_risk, per_1000, representative_sd
+
+    display = measures.display_of(pooled)
+    kind = measures.get(display.measure).absolute
+    if kind == "risk difference":
+        assumed = assumed_control_risk(pooled, sof or {})
+        if not assumed:
+            return None
+        acr = assumed["risk"]
+        low, high = ((r - 1) * acr for r in measures.RATIO_GRADE)
+        return low, high, f"RD {dp.number(1000 * low, 1)} and {dp.number(1000 * high, 1)} per 1,000: RR " \
+                          f"{measures.RATIO_GRADE[0]:g} and {measures.RATIO_GRADE[1]:g} at the assumed control " \
+                          f"risk of {per_1000(acr)} per 1,000"
+    if kind == "mean difference":
+        sd, _ = representative_sd(pooled, sof or {})
+        if sd is None:
+            return None
+        low, high = (v * sd for v in measures.SMD_GRADE)
+        return low, high, f"MD {dp.number(low, 2)} and {dp.number(high, 2)}: SMD " \
+                          f"{dp.number(measures.SMD_GRADE[0], 1)} and {dp.number(measures.SMD_GRADE[1], 1)} " \
+                          f"times an SD of {dp.number(sd, 2)}"
     limits = display.grade
     if limits is None:
         return None
     low, high = (display.forward(v) for v in limits)
-    return None if low is None or high is None else (low, high)
+    if low is None or high is None:
+        return None
+    return low, high, f"{display.value_name} {dp.number(limits[0], 2)} and {dp.number(limits[1], 2)}"
 
 
 def risk_of_bias(pooled: dict, studies_by_id: dict, started_with_robins: bool = False
@@ -117,24 +274,33 @@ def _inconsistency_without_pi(i2: float, ci_crosses: bool) -> tuple[int, str]:
     return (-1 if i2 > 50 else 0), text
 
 
-def imprecision(pooled: dict) -> tuple[int, str]:
+def imprecision(pooled: dict, sof: dict | None = None) -> tuple[int, str]:
+    """GRADE 6's rules (module docstring), the reason naming the rule that applied; `sof`: the
+    outcome's summary-of-findings settings (its assumed control risk and SD)."""
     m = pooled.get("model") or {}
     lb, ub = finite(m.get("ci_lb")), finite(m.get("ci_ub"))
     if lb is None or ub is None:
         return 0, "no confidence interval"
-    display = measures.display_of(pooled)
-    limits = _appreciable(display)
-    n = participants(pooled)
+    null = measures.display_of(pooled).null
+    limits = _appreciable(pooled, sof)
+    information = information_size(pooled, sof)
+    info = information.text()
     if limits is not None and lb < limits[0] and ub > limits[1]:
-        return -2, "the CI includes both appreciable benefit and appreciable harm"
-    if display.null is not None and lb < display.null < ub:
-        return -1, "the CI includes the null"
-    if n is not None and n < OPTIMAL_INFORMATION_SIZE:
-        return -1, f"{n} participants, fewer than the optimal information size " \
-                   f"({OPTIMAL_INFORMATION_SIZE})"
-    if display.null is None:
-        return 0, f"{n} participants" if n else "no null: judged on the participants"
-    return 0, "the CI excludes the null" + (f"; {n} participants" if n else "")
+        return -2, f"the CI includes both appreciable benefit and appreciable harm (limits {limits[2]}): very " \
+                   f"wide (GRADE 6: two levels); {info}"
+    if information.met is False:
+        return -1, info
+    if null is None:
+        return 0, f"{info}; the measure has no null: judged on the information size"
+    if not lb < null < ub:
+        return 0, f"the CI excludes the null; {info}"
+    if limits is None:
+        return -1, f"the CI includes the null (no limits of an appreciable effect for this outcome: " \
+                   f"judged on the null alone); {info}"
+    if lb < limits[0] or ub > limits[1]:
+        return -1, f"the CI includes the null and an appreciable effect (limits {limits[2]}); {info}"
+    return 0, f"the CI includes the null but excludes appreciable effects in both directions (limits " \
+              f"{limits[2]}): a precise estimate of little or no effect, not rated down (GRADE 6); {info}"
 
 
 def publication_bias(pooled: dict) -> tuple[int, str]:
@@ -152,6 +318,10 @@ def publication_bias(pooled: dict) -> tuple[int, str]:
     p = finite(egger.get("pval"))
     if p is None:
         return 0, "Egger's test not available"
+    if _family(pooled) in UNRELIABLE_SMALL_STUDY_TESTS:
+        return 0, f"Egger's test {dp.p_value(p)}, not rated down automatically: small-study tests of " \
+                  "single-group proportions are unreliable (Hunter et al. J Clin Epidemiol 2014;67:897-903); " \
+                  f"reviewers judge (outcomes.{pooled.get('outcome')}.grade.publication_bias)"
     if p < 0.10:
         return -1, f"Egger's test {dp.p_value(p)} (< 0.10)"
     return 0, f"Egger's test {dp.p_value(p)}"
@@ -284,7 +454,7 @@ def grade_outcome(pooled: dict, outcome_cfg: dict | None, studies_by_id: dict | 
         "inconsistency": inconsistency(pooled),
         "indirectness": (0, "not judged automatically: reviewers judge populations, exposure "
                             "definitions and outcome measures"),
-        "imprecision": imprecision(pooled),
+        "imprecision": imprecision(pooled, (outcome_cfg or {}).get("sof")),
         "publication_bias": publication_bias(pooled),
     }
     domains = {name: _rating(suggested[name], override, name) for name in DOMAINS}

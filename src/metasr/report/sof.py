@@ -103,30 +103,45 @@ def _effects(pooled: dict, shown: bool = False) -> tuple[float, float, float] | 
     return est, lb, ub
 
 
-def assumed_risks(pooled: dict, sof: dict) -> list[dict]:
-    """[{label, risk, source}]: the study population's risk, then the config's scenarios."""
+def assumed_control_risk(pooled: dict, sof: dict) -> dict | None:
+    """{label, risk, source} of the risk (rate, for rate ratios) the table assumes for the control
+    group: `sof.assumed_risk` (`assumed_rate`), else the median of the studies' control groups;
+    None when neither is there. GRADE's optimal information size uses it too."""
     rate = absolute_kind(pooled) in RATE_KINDS
     key = "assumed_rate" if rate else "assumed_risk"
-    out = []
     if finite(sof.get(key)) is not None:
-        out.append({"label": "Assumed", "risk": float(sof[key]),
-                    "source": sof.get("assumed_risk_source") or f"set by the reviewers "
-                                                                f"(sof.{key})"})
-    else:
-        observed = control_rates(pooled) if rate else control_risks(pooled)
-        if observed:
-            what = "rate (events per person-time)" if rate else "risk"
-            spread = f"; range {min(observed):.3g} to {max(observed):.3g}" \
-                if len(observed) > 1 else ""
-            out.append({"label": "Study population", "risk": _median(observed),
-                        "source": f"median control-group {what} of the {len(observed)} "
-                                  f"stud{'y' if len(observed) == 1 else 'ies'} with group data"
-                                  f"{spread}"})
+        return {"label": "Assumed", "risk": float(sof[key]),
+                "source": sof.get("assumed_risk_source") or f"set by the reviewers (sof.{key})"}
+    observed = control_rates(pooled) if rate else control_risks(pooled)
+    if not observed:
+        return None
+    what = "rate (events per person-time)" if rate else "risk"
+    spread = f"; range {min(observed):.3g} to {max(observed):.3g}" if len(observed) > 1 else ""
+    return {"label": "Study population", "risk": _median(observed),
+            "source": f"median control-group {what} of the {len(observed)} "
+                      f"stud{'y' if len(observed) == 1 else 'ies'} with group data{spread}"}
+
+
+def assumed_risks(pooled: dict, sof: dict) -> list[dict]:
+    """[{label, risk, source}]: the assumed control risk, then the config's scenarios."""
+    assumed = assumed_control_risk(pooled, sof)
+    out = [assumed] if assumed else []
     for label, risk in (sof.get("scenarios") or {}).items():
         if finite(risk) is not None:
             out.append({"label": str(label), "risk": float(risk),
                         "source": f"{label}: scenario set by the reviewers (sof.scenarios)"})
     return out
+
+
+def representative_sd(pooled: dict, sof: dict) -> tuple[float | None, str]:
+    """(SD, its source) that turns an SMD into the outcome's unit: `sof.sd`, else the median
+    control-group SD of the studies (Cochrane Handbook 15.5.3.2); (None, "") without either."""
+    if finite(sof.get("sd")) is not None:
+        return float(sof["sd"]), "set by the reviewers (sof.sd)"
+    sds = [v for v in (arm_value(s, 2, "sd") for s in pooled.get("studies") or []) if v]
+    if not sds:
+        return None, ""
+    return _median(sds), f"median control-group SD of {len(sds)} stud{'y' if len(sds) == 1 else 'ies'}"
 
 
 def absolute_effects(pooled: dict, sof: dict) -> list[dict]:
@@ -170,11 +185,7 @@ def continuous_effect(pooled: dict, sof: dict, unit: str) -> dict | None:
         return out
     if not unit:
         return None  # an SMD pooled across scales has no natural unit
-    sds = [v for v in (arm_value(s, 2, "sd") for s in pooled.get("studies") or []) if v]
-    sd = finite(sof.get("sd"))
-    out["sd_source"] = "set by the reviewers (sof.sd)" if sd is not None else \
-        f"median control-group SD of {len(sds)} stud{'y' if len(sds) == 1 else 'ies'}"
-    sd = sd if sd is not None else _median(sds)
+    sd, out["sd_source"] = representative_sd(pooled, sof)
     if sd is None:
         return None
     est, lb, ub = effects
