@@ -283,3 +283,18 @@ def test_an_unrecognised_design_is_named_not_called_missing():
     long = {"A": {"design": "x" * 200}}
     _, reason, _ = grade.starting_level({"studies": [{"study_id": "A"}]}, long)
     assert "'" + "x" * 59 + "…'" in reason
+
+
+def test_the_methods_paragraph_states_the_rules_applied(bcg_pooled):
+    from metasr.report.methods import grade_sentence
+
+    rule = grade.imprecision_rule()
+    for claim in ("two-sided α 0.05, power 80%, relative risk reduction 25% at the assumed control risk",
+                  "or 300 events without one", "fewer than 400 participants",
+                  "none for an interval around the null that excludes appreciable effects both ways"):
+        assert claim in rule
+    assert rule in grade_sentence([bcg_pooled], {})
+    assert "single-group proportions" not in grade_sentence([bcg_pooled], {})
+    proportions = {**bcg_pooled, "measure": "PFT"}
+    assert "with at least 10 studies (not for single-group proportions, whose small-study tests are unreliable: " \
+           "left to the reviewers)" in grade_sentence([bcg_pooled, proportions], {})

@@ -303,6 +303,23 @@ def imprecision(pooled: dict, sof: dict | None = None) -> tuple[int, str]:
               f"{limits[2]}): a precise estimate of little or no effect, not rated down (GRADE 6); {info}"
 
 
+def imprecision_rule() -> str:
+    """`imprecision`'s rule in one clause, for the methods paragraph."""
+    return ("imprecision as GRADE guideline 6 rates it: two levels when the confidence interval includes both "
+            "appreciable benefit and appreciable harm, else one when the optimal information size is not met (binary "
+            f"outcomes: the participants one trial needs with {OIS.assumptions} at the assumed control risk, or "
+            f"{OIS.events} events without one; rate ratios: the events such a trial needs; other outcomes: fewer "
+            f"than {OIS.participants} participants) or when the interval includes the null and an appreciable "
+            "effect, and none for an interval around the null that excludes appreciable effects both ways")
+
+
+def publication_bias_exception(pooled: list[dict]) -> str:
+    """" (not for ...)" when some of the pooled outcomes' publication bias is left to reviewers, else ""."""
+    if not any(_family(p) in UNRELIABLE_SMALL_STUDY_TESTS for p in pooled):
+        return ""
+    return " (not for single-group proportions, whose small-study tests are unreliable: left to the reviewers)"
+
+
 def publication_bias(pooled: dict) -> tuple[int, str]:
     from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
 

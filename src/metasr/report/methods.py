@@ -22,7 +22,7 @@ import re
 from metasr import dependence, measures
 from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
 from metasr.report.dependent import is_multilevel
-from metasr.report.grade import OPTIMAL_INFORMATION_SIZE, UPGRADE_NAMES, UPGRADES
+from metasr.report.grade import UPGRADE_NAMES, UPGRADES, imprecision_rule, publication_bias_exception
 from metasr.stats.tables import DROP00_REASON
 
 TAU2_NAMES = {
@@ -515,11 +515,10 @@ def grade_sentence(pooled: list[dict], outcomes_cfg: dict) -> str:
             "studies at low certainty unless assessed with ROBINS-I or ROBINS-E (then high, rated down through "
             "their risk of bias; GRADE guideline 18); a study without a recorded design made the body start low. "
             "Suggested ratings down: risk of bias from the studies' overall judgements weighted by their weight "
-            "in the analysis; inconsistency from I² together with the prediction interval; imprecision from a "
-            "confidence interval that includes the null or appreciable benefit and harm, or fewer than "
-            f"{OPTIMAL_INFORMATION_SIZE} participants; publication bias from Egger's test (P < 0.10) with at least "
-            f"{_min_k(done)} studies. Indirectness was left to the reviewers' judgement. Rating up for a large "
-            "effect (ratio above 2 or below 0.5) was considered only for evidence that started low and was not "
+            f"in the analysis; inconsistency from I² together with the prediction interval; {imprecision_rule()}; "
+            f"publication bias from Egger's test (P < 0.10) with at least {_min_k(done)} studies"
+            f"{publication_bias_exception(done)}. Indirectness was left to the reviewers' judgement. Rating up for a "
+            "large effect (ratio above 2 or below 0.5) was considered only for evidence that started low and was not "
             f"rated down; {_join([UPGRADE_NAMES[u].lower() for u in UPGRADES[1:]])} are the reviewers' judgements.")
     if overridden:
         text += (f" The reviewers set their own ratings for {_labels(overridden)}; the summary of findings gives "
