@@ -234,7 +234,11 @@ def test_risk_of_bias_tiers_and_robins_third_level(normand_pooled):
                    "rob_missing": "low", "rob_measurement": "low", "rob_reporting": "low"}
                for i in ids}
     value, reason = grade.risk_of_bias(pooled, derived)
-    assert value == -2 and reason.startswith("100% of the judged weight")
+    assert value == -2 and reason == "100% of the judged weight from studies at high (serious) risk or worse"
+    some = {i: {"rob_tool": "RoB2", "rob_overall": "some concerns"} for i in ids[1:]}
+    value, reason = grade.risk_of_bias(pooled, some)
+    assert value == -1 and reason.endswith("of the judged weight from studies with at least some concerns "
+                                           "(moderate); 1 study not assessed")
 
 
 def test_large_effect_rates_up_low_certainty_evidence_not_rated_down(bcg_pooled):
@@ -268,7 +272,13 @@ def test_starting_level_counts_studies_not_effect_sizes():
     start, reason, _ = grade.starting_level(pooled, {"A": {"design": ""}, "B": {}})
     assert start == "low" and reason.startswith("study design not recorded for 2 of 2 studies")
     start, reason, _ = grade.starting_level(pooled, {sid: {"design": "RCT"} for sid in "AB"})
-    assert (start, reason) == ("high", "all 2 studies are randomised trials: started high")
+    assert (start, reason) == ("high", "both studies are randomised trials: started high")
+    one = {"studies": [{"study_id": "A"}, {"study_id": "A"}]}
+    assert grade.starting_level(one, {"A": {"design": "RCT"}})[1] == "the one study is a randomised trial: started high"
+    assert grade.starting_level(pooled, {sid: {"design": "cohort"} for sid in "AB"})[1] == \
+        "both studies non-randomised: started low"
+    robins = {"A": {"design": "cohort", "rob_tool": "ROBINS-I"}, "B": {"design": "RCT"}}
+    assert grade.starting_level(pooled, robins)[1].startswith("1 non-randomised study assessed with ROBINS-I")
 
 
 def test_an_unrecognised_design_is_named_not_called_missing():

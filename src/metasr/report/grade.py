@@ -232,14 +232,13 @@ def risk_of_bias(pooled: dict, studies_by_id: dict, started_with_robins: bool = 
     total = sum(w for _, w in judged) or 1.0
     share = {r: sum(w for c, w in judged if c >= r) / total for r in (1, 2, 3)}
     deepest = 3 if started_with_robins else 2
-    words = {1: "at least some concerns (moderate)", 2: "high (serious) risk or worse",
-             3: "critical (very high) risk"}
+    words = {1: "with at least some concerns (moderate)", 2: "at high (serious) risk or worse",
+             3: "at critical (very high) risk"}
     units = dependence.weighted_studies(pooled)
-    unjudged = f"; {len(units) - len(judged)} studies not assessed" if len(judged) < len(units) else ""
+    unjudged = f"; {_studies(len(units) - len(judged))} not assessed" if len(judged) < len(units) else ""
     for r in range(deepest, 0, -1):
         if share[r] > 0.5:
-            return -min(r, deepest), f"{share[r]:.0%} of the judged weight from studies at " \
-                                     f"{words[r]}{unjudged}"
+            return -min(r, deepest), f"{share[r]:.0%} of the judged weight from studies {words[r]}{unjudged}"
     return 0, f"most judged weight from studies at low risk of bias{unjudged}"
 
 
@@ -362,6 +361,8 @@ OBSERVATIONAL_TIMING = re.compile(r"prospective|retrospective|longitudinal|\bsur
 # What to write in the design column, in words the rules above read.
 DESIGN_WORDS = ("randomised controlled trial", "non-randomised trial", "cohort", "case-control",
                 "cross-sectional", "diagnostic accuracy study")
+DESIGN_NAMES = {"randomised": ("a randomised trial", "randomised trials"),
+                "diagnostic": ("a diagnostic accuracy study (QUADAS-2)", "diagnostic accuracy studies (QUADAS-2)")}
 SHOWN_VALUES = 5  # unrecognised design texts named in a note; the rest are counted
 SHOWN_LENGTH = 60  # characters of a design text named in a note
 
@@ -426,15 +427,24 @@ def starting_level(pooled: dict, studies_by_id: dict) -> tuple[str, str, bool]:
         unknown = [r for r, d in zip(rows, designs, strict=True) if d is None]
         return "low", f"{unknown_design_text(unknown, len(rows))}: started low", False
     nrs = [d == "non-randomised" for d in designs]
+    one = len(designs) == 1
     if not any(nrs):
-        kinds = " and ".join(sorted({"randomised trials" if d == "randomised" else
-                                     "diagnostic accuracy studies (QUADAS-2)" for d in designs}))
-        return "high", f"all {len(designs)} studies are {kinds}: started high", False
+        kinds = " and ".join(sorted({DESIGN_NAMES[d][0 if one else 1] for d in designs}))
+        return "high", f"{_every(len(designs))} {'is' if one else 'are'} {kinds}: started high", False
     if all(robins[i] for i, n in enumerate(nrs) if n):
-        return "high", f"{sum(nrs)} non-randomised studies assessed with ROBINS-I/ROBINS-E: " \
-                       "started high, rated down through their risk of bias (GRADE 18)", True
-    mixed = f"{sum(nrs)} of {len(designs)} studies" if not all(nrs) else f"all {len(designs)} studies"
+        return "high", f"{sum(nrs)} non-randomised stud{'y' if sum(nrs) == 1 else 'ies'} assessed with " \
+                       "ROBINS-I/ROBINS-E: started high, rated down through their risk of bias (GRADE 18)", True
+    mixed = f"{sum(nrs)} of {len(designs)} studies" if not all(nrs) else _every(len(designs))
     return "low", f"{mixed} non-randomised: started low", False
+
+
+def _studies(n: int) -> str:
+    return f"{n} stud{'y' if n == 1 else 'ies'}"
+
+
+def _every(n: int) -> str:
+    """"the one study", "both studies", "all 5 studies"."""
+    return "the one study" if n == 1 else "both studies" if n == 2 else f"all {n} studies"
 
 
 def large_effect(pooled: dict) -> tuple[int, str]:

@@ -11,8 +11,10 @@ The rules (GRADE guidelines 12 and 13, Guyatt et al. J Clin Epidemiol 2013;66:15
       RR:  CR = ACR * RR
       OR:  CR = ACR * OR / (1 - ACR + ACR * OR)
       HR:  CR = 1 - (1 - ACR) ** HR
-      RD:  CR = ACR + RD (kept within 0 and 1)
-  reported per 1,000, with the difference CR - ACR per 1,000 ("more"/"fewer");
+      RD:  CR = ACR + RD
+  reported per 1,000, with the difference CR - ACR per 1,000 ("more"/"fewer"; a zero "0
+  fewer/more"); a risk difference is itself the difference, with its own CI. A CR below 0 or
+  above 1 is shown as 0 or 1,000 per 1,000, with a footnote saying it was truncated;
 - rates (IRR): the assumed rate is the median control-group rate (events / person-time of group
   2) or `sof.assumed_rate`; the corresponding rate is rate * IRR, per 1,000 person-time units
   (`sof.time_unit` names them);
@@ -39,6 +41,7 @@ RISK_KINDS = ("risk ratio", "odds ratio", "hazard ratio", "risk difference")
 RATE_KINDS = ("rate ratio",)
 MEAN_KINDS = ("mean difference", "standardised mean difference")
 ABSOLUTE_KINDS = RISK_KINDS + RATE_KINDS + MEAN_KINDS
+LIMITS = ("estimate", "lower limit", "upper limit")  # of a CI's three numbers
 
 
 def absolute_kind(pooled: dict) -> str | None:
@@ -57,7 +60,7 @@ def corresponding_risk(kind: str, acr: float, effect: float) -> float:
     if kind == "hazard ratio":
         return 1 - (1 - acr) ** effect
     if kind == "risk difference":
-        return min(1.0, max(0.0, acr + effect))
+        return acr + effect  # may leave 0 to 1: absolute_effects cuts it, with a footnote
     raise ValueError(f"no corresponding risk for a {kind}")
 
 
@@ -146,7 +149,9 @@ def representative_sd(pooled: dict, sof: dict) -> tuple[float | None, str]:
 
 def absolute_effects(pooled: dict, sof: dict) -> list[dict]:
     """Per assumed risk: control and experimental risk per 1,000 and their difference, with the
-    CI of the relative effect carried through."""
+    CI of the relative effect carried through; a risk difference is the difference, with its own
+    CI. A corresponding risk outside 0 to 1 is shown as 0 or 1,000 per 1,000 and listed in
+    `truncated` as (which: estimate, lower or upper limit, the risk per 1,000 before it was cut)."""
     kind = absolute_kind(pooled)
     effects = _effects(pooled)
     if effects is None or kind not in RISK_KINDS + RATE_KINDS:
@@ -155,13 +160,17 @@ def absolute_effects(pooled: dict, sof: dict) -> list[dict]:
     for assumed in assumed_risks(pooled, sof):
         acr = assumed["risk"]
         if kind in RATE_KINDS:
-            risks = [acr * e for e in effects]
+            raw = [acr * e for e in effects]
         else:
-            risks = [corresponding_risk(kind, acr, e) for e in effects]
-        low, high = sorted(risks[1:])
+            raw = [corresponding_risk(kind, acr, e) for e in effects]
+        risks = raw if kind in RATE_KINDS else [min(1.0, max(0.0, r)) for r in raw]
+        differences = effects if kind == "risk difference" else tuple(r - acr for r in risks)
+        # a ratio's or a difference's limits give the corresponding risk's in the same order
         rows.append({**assumed, "control": per_1000(acr),
-                     "experimental": tuple(per_1000(r) for r in (risks[0], low, high)),
-                     "difference": tuple(per_1000(r - acr) for r in (risks[0], low, high))})
+                     "experimental": tuple(per_1000(r) for r in risks),
+                     "difference": tuple(per_1000(d) for d in differences),
+                     "truncated": [(which, per_1000(r)) for which, r, cut in zip(LIMITS, raw, risks, strict=True)
+                                   if r != cut]})
     return rows
 
 
@@ -197,12 +206,21 @@ def continuous_effect(pooled: dict, sof: dict, unit: str) -> dict | None:
 # Text of the table
 
 
+def _count(n: int) -> str:
+    """A whole number with thousands separated, as GRADE's tables write counts ("222,426")."""
+    return f"{n:,}".replace("-", "−")
+
+
 def _more_fewer(n: int) -> str:
-    return f"{abs(n)} {'more' if n >= 0 else 'fewer'}"
+    """"8 fewer", "3 more"; a zero "0 fewer/more" (no direction)."""
+    return f"{_count(abs(n))} {'fewer/more' if n == 0 else 'more' if n > 0 else 'fewer'}"
 
 
 def _higher_lower(x: float, digits: int, unit: str = "") -> str:
-    return f"{dp.number(abs(x), digits)}{' ' + unit if unit else ''} {'higher' if x >= 0 else 'lower'}"
+    """"0.54 lower", "14.5 days higher"; a difference shown as zero "higher/lower"."""
+    shown = dp.number(abs(x), digits)
+    way = "higher/lower" if float(shown) == 0 else "higher" if x > 0 else "lower"
+    return f"{shown}{' ' + unit if unit else ''} {way}"
 
 
 def _digits(values) -> int:
@@ -210,13 +228,39 @@ def _digits(values) -> int:
     return dp.decimals_for(values, lowest=0, highest=3, basis="smallest")
 
 
-def relative_text(pooled: dict) -> str:
+# Cochrane Handbook 15.5.3.1 (after Cohen 1988): an SMD of 0.2 is small, 0.5 moderate, 0.8 large.
+SMD_SIZES = ((0.8, "large"), (0.5, "moderate"), (0.2, "small"))
+SMD_SIZE_NOTE = ("SMD size by the rule of thumb of the Cochrane Handbook 15.5.3.1 (after Cohen): 0.2 small, "
+                 "0.5 moderate, 0.8 large; below 0.2 less than small.")
+
+
+def smd_size(x: float) -> str:
+    """The size of an SMD by the rule of thumb (SMD_SIZES), whatever its sign."""
+    return next((name for limit, name in SMD_SIZES if abs(x) >= limit), "less than small")
+
+
+def smd_size_text(est: float, lb: float, ub: float) -> str:
+    """"SMD size: moderate (95% CI: large lower to less than small higher)": the limits say their
+    direction when the CI includes 0 (the estimate's is in the SMD beside it)."""
+    both = lb < 0 < ub
+
+    def limit(x: float) -> str:
+        return f"{smd_size(x)} {'higher' if x > 0 else 'lower'}" if both else smd_size(x)
+
+    return f"SMD size: {smd_size(est)} (95% CI: {limit(lb)} to {limit(ub)})"
+
+
+def relative_text(pooled: dict, unit: str = "") -> str:
     """The pooled effect as shown, named by what it is: "RR 0.80 (0.70 to 0.91)", "Correlation
-    0.23 (0.20 to 0.26)" (pooled as Fisher's z, shown as r), "Proportion (%) 75.75 (...)"."""
+    0.23 (0.20 to 0.26)" (pooled as Fisher's z, shown as r), "Proportion (%) 75.75 (...)"; a
+    generic effect as a "Difference" (or "Ratio") in the outcome's `unit`."""
     effects = _effects(pooled, shown=True)
     if effects is None:
         return "–"
-    name = measures.display_of(pooled).value_name
+    display = measures.display_of(pooled)
+    if display.record.family == "generic":
+        return f"{display.kind.capitalize()} {dp.ci(*effects, style='to')}{' ' + unit if unit else ''}"
+    name = display.value_name
     return f"{name[:1].upper()}{name[1:]} {dp.ci(*effects, style='to')}"
 
 
@@ -225,61 +269,84 @@ def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="p
     """One outcome's summary-of-findings cells (text) and the notes to number as footnotes."""
     grade = section["grade"]
     sof = dict(outcome_cfg.get("sof") or {})
+    n = grade.get("participants")
     row = {"id": section["id"], "label": section["label"], "graded": grade.get("applicable"),
            "status": section["status_message"] or grade.get("reason", ""),
            "relative": "", "control": [], "experimental": [], "difference": [], "notes": [],
-           "k": section["k"], "participants": grade.get("participants"), "counts": _counts(section, pooled)}
+           "k": section["k"], "participants": _count(n) if n is not None else None, "participants_n": n,
+           "counts": _counts(section, pooled)}
     if not grade.get("applicable"):
         return row
     kind = absolute_kind(pooled)
-    row["relative"] = relative_text(pooled) if kind not in MEAN_KINDS else ""
+    row["relative"] = relative_text(pooled, outcome_cfg.get("unit", "")) if kind not in MEAN_KINDS else ""
     if kind in RISK_KINDS + RATE_KINDS:
-        rate = kind in RATE_KINDS
-        per = f"per 1,000 {sof.get('time_unit') or time_unit_default}" if rate else "per 1,000"
-        effects = absolute_effects(pooled, sof)
-        for e in effects:
-            label = "" if e["label"] in {"Study population", "Assumed"} else f"{e['label']}: "
-            est, lb, ub = e["experimental"]
-            d_est, d_lb, d_ub = e["difference"]
-            row["control"].append(f"{label}{e['control']} {per}")
-            row["experimental"].append(f"{label}{est} {per} ({lb} to {ub})")
-            row["difference"].append(f"{label}{_more_fewer(d_est)} {per} "
-                                     f"({_more_fewer(d_lb)} to {_more_fewer(d_ub)})")
-            row["notes"].append(("assumed", f"{'Assumed control rate' if rate else 'Assumed control risk'}"
-                                            f" {e['control']} {per}: {e['source']}."))
-        if not effects:
-            row["notes"].append(("assumed", "No assumed control risk: the studies give no group "
-                                            "data and none is set in config "
-                                            f"(outcomes.{section['id']}.sof.assumed_risk)."))
+        _risk_cells(row, pooled, sof, kind in RATE_KINDS, sof.get("time_unit") or time_unit_default)
     elif kind in MEAN_KINDS:
-        unit = outcome_cfg.get("unit", "")
-        cont = continuous_effect(pooled, sof, unit)
-        smd = _effects(pooled) if kind == "standardised mean difference" else None
-        if smd is not None:
-            est, lb, ub = smd
-            row["relative"] = f"SMD {_higher_lower(est, 2)} ({_higher_lower(lb, 2)} to " \
-                              f"{_higher_lower(ub, 2)})"
-        if cont:
-            d = _digits(cont["difference"])
-            est, lb, ub = cont["difference"]
-            unit_text = f" {unit}" if unit else ""
-            if cont["control_mean"] is not None:
-                row["control"].append(f"mean {dp.number(cont['control_mean'], d)}{unit_text}")
-                row["notes"].append(("assumed", f"Control mean: {cont['mean_source']}."))
-            row["difference"].append(f"MD {_higher_lower(est, d, unit)} "
-                                     f"({_higher_lower(lb, d)} to {_higher_lower(ub, d)})")
-            if cont["sd"] is not None:
-                row["notes"].append(("assumed", f"SMD re-expressed in {unit} with an SD of "
-                                                f"{dp.number(cont['sd'], d)} ({cont['sd_source']}); "
-                                                "this assumes the studies share that scale."))
-        elif kind == "standardised mean difference":
-            row["notes"].append(("assumed", "No natural unit: the SMD is not re-expressed "
-                                            f"(set outcomes.{section['id']}.unit and, "
-                                            "optionally, sof.sd)."))
+        _mean_cells(row, pooled, sof, outcome_cfg.get("unit", ""))
     row["notes"] += grade_notes(grade)
     if sof.get("comment"):
         row["notes"].append(("comment", str(sof["comment"])))
     return row
+
+
+def _risk_cells(row: dict, pooled: dict, sof: dict, rate: bool, time_unit: str) -> None:
+    """The absolute effects of a binary outcome or a rate, per assumed risk (rate), per 1,000."""
+    per = f"per 1,000 {time_unit}" if rate else "per 1,000"
+    effects = absolute_effects(pooled, sof)
+    for e in effects:
+        label = "" if e["label"] in {"Study population", "Assumed"} else f"{e['label']}: "
+        est, lb, ub = (_count(v) for v in e["experimental"])
+        d_est, d_lb, d_ub = (_more_fewer(v) for v in e["difference"])
+        row["control"].append(f"{label}{_count(e['control'])} {per}")
+        row["experimental"].append(f"{label}{est} {per} ({lb} to {ub})")
+        row["difference"].append(f"{label}{d_est} {per} ({d_lb} to {d_ub})")
+        row["notes"].append(("assumed", f"{'Assumed control rate' if rate else 'Assumed control risk'}"
+                                        f" {_count(e['control'])} {per}: {e['source']}."))
+        for which, raw in e["truncated"]:
+            bound = "0" if raw < 0 else "1,000"
+            row["notes"].append(("assumed", f"{label}Corresponding risk truncated to {bound} {per}: the assumed "
+                                            f"control risk with the {measures.display_of(pooled).value_name}'s "
+                                            f"{which} gives {_count(raw)} {per}."))
+    if not effects:
+        row["control"].append("no control risk" if not rate else "no control rate")
+        row["notes"].append(("assumed", "No assumed control risk: the studies give no group data and none is "
+                                        f"set in config (outcomes.{row['id']}.sof.assumed_risk)."))
+
+
+def _mean_cells(row: dict, pooled: dict, sof: dict, unit: str) -> None:
+    """A continuous outcome: the mean difference in its unit (an SMD re-expressed when the outcome
+    has one) with the control mean, and an SMD's size by the rule of thumb."""
+    cont = continuous_effect(pooled, sof, unit)
+    smd = _effects(pooled) if absolute_kind(pooled) == "standardised mean difference" else None
+    if smd is not None:
+        est, lb, ub = smd
+        row["relative"] = f"SMD {_higher_lower(est, 2)} ({_higher_lower(lb, 2)} to {_higher_lower(ub, 2)})"
+    if cont:
+        d = _digits(cont["difference"])
+        est, lb, ub = cont["difference"]
+        unit_text = f" {unit}" if unit else ""
+        if cont["control_mean"] is not None:
+            row["control"].append(f"mean {dp.number(cont['control_mean'], d)}{unit_text}")
+            row["notes"].append(("assumed", f"Control mean: {cont['mean_source']}."))
+        else:
+            row["control"].append("no control mean")
+            row["notes"].append(("assumed", f"No control mean: the studies give no control-group means and "
+                                            f"none is set in config (outcomes.{row['id']}.sof.control_mean)."))
+        row["difference"].append(f"MD {_higher_lower(est, d, unit)} ({_higher_lower(lb, d)} to "
+                                 f"{_higher_lower(ub, d)})")
+        if cont["sd"] is not None:
+            row["notes"].append(("assumed", f"SMD re-expressed in {unit} with an SD of "
+                                            f"{dp.number(cont['sd'], d)} ({cont['sd_source']}); "
+                                            "this assumes the studies share that scale."))
+    elif smd is not None:
+        row["control"].append("no common unit" if not unit else "no representative SD")
+        row["notes"].append(("assumed", "No natural unit: the SMD is not re-expressed "
+                                        f"(set outcomes.{row['id']}.unit and, optionally, sof.sd)." if not unit else
+                                        "No representative SD: the SMD is not re-expressed in "
+                                        f"{unit} (set outcomes.{row['id']}.sof.sd)."))
+    if smd is not None:
+        row["difference"].append(smd_size_text(*smd))
+        row["notes"].append(("assumed", SMD_SIZE_NOTE))
 
 
 def _counts(section: dict, pooled: dict) -> str:
@@ -315,7 +382,8 @@ def _rating_text(name: str, rating: dict, way: str) -> str:
 
 def number_footnotes(rows: list[dict]) -> list[str]:
     """Numbers every row's notes across the table (identical texts share a number); sets each
-    row's `marks` (certainty footnotes) and `assumed_marks`; returns the footnote texts."""
+    row's `marks` (certainty footnotes) and `assumed_marks`, each in ascending order; returns the
+    footnote texts."""
     texts: list[str] = []
     for row in rows:
         row["marks"], row["assumed_marks"] = [], []
@@ -323,5 +391,9 @@ def number_footnotes(rows: list[dict]) -> list[str]:
             if text not in texts:
                 texts.append(text)
             number = texts.index(text) + 1
-            (row["assumed_marks"] if kind == "assumed" else row["marks"]).append(number)
+            marks = row["assumed_marks"] if kind == "assumed" else row["marks"]
+            if number not in marks:
+                marks.append(number)
+        row["marks"].sort()
+        row["assumed_marks"].sort()
     return texts
