@@ -171,16 +171,16 @@ def information_size(pooled: dict, sof: dict | None = None) -> Information:
             rule += ", for want of one for this measure"
         return Information(participants(pooled), OIS.participants, "participants", rule)
     assumed = assumed_control_risk(pooled, sof or {})
-    needed = OIS.binary(assumed["risk"]) if assumed else None
-    if needed is None:
-        why = "no assumed control risk" if assumed is None else \
-            f"an assumed control risk of {per_1000(assumed['risk'])} per 1,000"
+    risk = assumed["risk"] if assumed else None
+    needed = OIS.binary(risk) if risk is not None else None
+    if risk is None or needed is None:
+        why = "no assumed control risk" if risk is None else f"an assumed control risk of {per_1000(risk)} per 1,000"
         return Information(events(pooled), OIS.events, "events",
                            f"{why}: GRADE 6's rule of thumb of {OIS.events} events instead of a "
                            "sample-size calculation")
     return Information(participants(pooled), needed, "participants",
-                       f"one trial with {OIS.assumptions} at the assumed control risk of "
-                       f"{per_1000(assumed['risk'])} per 1,000; GRADE 6")
+                       f"one trial with {OIS.assumptions} at the assumed control risk of {per_1000(risk)} per "
+                       "1,000; GRADE 6")
 
 
 def _appreciable(pooled: dict, sof: dict | None = None) -> tuple[float, float, str] | None:
@@ -429,7 +429,7 @@ def starting_level(pooled: dict, studies_by_id: dict) -> tuple[str, str, bool]:
     nrs = [d == "non-randomised" for d in designs]
     one = len(designs) == 1
     if not any(nrs):
-        kinds = " and ".join(sorted({DESIGN_NAMES[d][0 if one else 1] for d in designs}))
+        kinds = " and ".join(sorted({DESIGN_NAMES[d][0 if one else 1] for d in designs if d is not None}))
         return "high", f"{_every(len(designs))} {'is' if one else 'are'} {kinds}: started high", False
     if all(robins[i] for i, n in enumerate(nrs) if n):
         return "high", f"{sum(nrs)} non-randomised stud{'y' if sum(nrs) == 1 else 'ies'} assessed with " \
