@@ -178,8 +178,8 @@ def test_summary_of_findings_counts_studies_effect_sizes_and_participants_once(f
     html = (finished / "results" / "report.html").read_text()
     att, ces = EXPECTED["attractiveness"], EXPECTED["cessation"]
     # participants: each study once; Cottraux's no-contact arm once (140, not 2 x 140)
-    assert f"{att['participants']} (20 studies, 29 effect sizes)" in html
-    assert f"{ces['participants']} (9 studies, 10 effect sizes)" in html
+    assert f"{att['participants']:,} (20 studies, 29 effect sizes)" in html  # thousands separated
+    assert f"{ces['participants']:,} (9 studies, 10 effect sizes)" in html
     assert dependence.participants(read_pooled(finished, "cessation")) == ces["participants"]
     assert "Studies included in meta-analysis (reports)</th><td class=\"num\">29 (" in html
     assert "Effect sizes pooled (summed over the 2 pooled outcomes)</th><td class=\"num\">39</td>" in html
