@@ -127,9 +127,11 @@ def test_a_risk_difference_is_the_difference_and_a_cut_risk_is_footnoted(bcg_poo
     assert cells["difference"] == ["29 fewer per 1,000 (57 fewer to 2 fewer)"]
     assert ("assumed", "Corresponding risk truncated to 0 per 1,000: the assumed control risk with the RD's lower "
                        "limit gives −7 per 1,000.") in cells["notes"]
-    # within 0 to 1 nothing is cut and no note is written
+    # within 0 to 1 nothing is cut and no note is written; nor when the cut is less than 0.5 per 1,000
     (row,) = sof.absolute_effects(_rd(bcg_pooled, -0.029, -0.0466, -0.002), {"assumed_risk": 0.05})
     assert row["truncated"] == [] and row["difference"] == (-29, -47, -2)
+    (row,) = sof.absolute_effects(_rd(bcg_pooled, -0.029, -0.0503, -0.002), {"assumed_risk": 0.05})
+    assert row["truncated"] == [] and row["experimental"][1] == 0 and row["difference"][1] == -50
     # a risk ratio that takes the risk above 1: cut to 1,000, the difference from the cut risk
     rr = copy.deepcopy(bcg_pooled)
     rr["model"].update(estimate=math.log(1.5), ci_lb=math.log(1.1), ci_ub=math.log(2.5))  # SYNTHETIC

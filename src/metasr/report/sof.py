@@ -22,9 +22,12 @@ The rules (GRADE guidelines 12 and 13, Guyatt et al. J Clin Epidemiol 2013;66:15
   (median control-group mean, or `sof.control_mean`); an SMD is re-expressed in the outcome's
   unit (`outcomes.<id>.unit`, which says the studies share one scale) by multiplying it with a
   representative SD: `sof.sd`, else the median control-group SD (Cochrane Handbook 15.5.3.2);
+  an SMD's size is read by the rule of thumb of the Cochrane Handbook 15.5.3.1 (0.2 small, 0.5
+  moderate, 0.8 large);
 - relative effects of ratio measures as ratios with their 95% CI; generic effects (GEN) get no
-  absolute effect.
-Numbers per 1,000 are rounded half away from zero (`per_1000`): the one formatting rule here.
+  absolute effect and are shown as a difference (or a ratio) in the outcome's unit.
+Numbers per 1,000 are rounded half away from zero (`per_1000`); counts have their thousands
+separated ("222,426"). A cell that footnote marks follow always holds text.
 """
 
 from __future__ import annotations
@@ -165,12 +168,12 @@ def absolute_effects(pooled: dict, sof: dict) -> list[dict]:
             raw = [corresponding_risk(kind, acr, e) for e in effects]
         risks = raw if kind in RATE_KINDS else [min(1.0, max(0.0, r)) for r in raw]
         differences = effects if kind == "risk difference" else tuple(r - acr for r in risks)
-        # a ratio's or a difference's limits give the corresponding risk's in the same order
-        rows.append({**assumed, "control": per_1000(acr),
-                     "experimental": tuple(per_1000(r) for r in risks),
+        # each corresponding risk rises with the effect: the effect's limits give the risk's, in order
+        shown = tuple(per_1000(r) for r in risks)
+        rows.append({**assumed, "control": per_1000(acr), "experimental": shown,
                      "difference": tuple(per_1000(d) for d in differences),
-                     "truncated": [(which, per_1000(r)) for which, r, cut in zip(LIMITS, raw, risks, strict=True)
-                                   if r != cut]})
+                     "truncated": [(which, per_1000(r)) for which, r, cut in zip(LIMITS, raw, shown, strict=True)
+                                   if per_1000(r) != cut]})
     return rows
 
 
