@@ -468,3 +468,9 @@ def test_summary_of_findings_cells_carry_signed_sort_keys(review_config, bcg_poo
     los = rows["los"]  # an SMD re-expressed in days, and the SMD itself ("lower" when negative)
     assert los["sort"]["relative"] == pytest.approx(normand_pooled["model"]["estimate"])
     assert (los["sort"]["difference"] < 0) == ("lower" in los["difference"][0].split("(")[0])
+    # "222,426 (3 studies)" reads as 222 to parseFloat: the participants sort on their count
+    page = html.render_report(html.report_context(
+        {**review_config, "outcomes": {"bcg_tb": {"measure": "RR"}}}, [bcg_pooled], [], None, None, {}, None, None,
+        []))
+    n = rows["bcg_tb"]["participants_n"]
+    assert n > 1000 and f'data-sort="{n}">{rows["bcg_tb"]["participants"]}' in page
