@@ -10,11 +10,13 @@ against the engine's range (metasr.stats.checks).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from metasr import dependence, measures
 from metasr.errors import InputError, Problem
 from metasr.extraction import conversions as conv
 from metasr.extraction.effects import ConversionSettings, EffectRow, can_split, effect_row, group_mean_sd, split_group
-from metasr.extraction.forms import MEAN_FORMS
+from metasr.extraction.forms import EFFECT_FORMS, MEAN_FORMS
 from metasr.extraction.settings import extraction_settings
 
 # Where a converted row keeps the sheet row it came from (problems name the sheet, not the output).
@@ -37,7 +39,63 @@ def outcome_effect_problems(typed_rows: list[tuple[int, dict]], settings: Conver
     """
     converted = convert_rows([{**typed, SHEET_ROW: n} for n, typed in typed_rows], settings)
     ratio_limit = dependence.pooled_as_dependent(dependence.settings(outcome_cfg))
-    return effect_range_problems(converted, settings.measure, sheet_path, ratio_limit), converted
+    problems = effect_range_problems(converted, settings.measure, sheet_path, ratio_limit)
+    problems += generic_scale_problems(converted, settings, sheet_path)
+    return problems, converted
+
+
+SCALE_WORDS = {"log": "a ratio, pooled as its logarithm", "identity": "pooled as it is"}
+
+
+def generic_kind(row: dict) -> tuple[str, str]:
+    """(kind, sheet column naming it) of the effect a row gives a generic outcome: its
+    effect_measure, or MD for group means (the only other forms a generic outcome takes)."""
+    if row.get("reported_form") in EFFECT_FORMS:
+        return str(row.get("effect_measure")), "effect_measure"
+    return "MD", "reported_form"
+
+
+def generic_scale_problems(converted: list[tuple[dict, EffectRow]], settings: ConversionSettings,
+                           sheet_path: str) -> list[Problem]:
+    """A generic outcome pools one scale: a usable row whose effect is on another scale than the
+    outcome's (`scale`, identity when unset) is an error; different kinds of effect on one scale
+    (an HR with an OR, an MD with an SMD; group means give an MD) are a warning naming them."""
+    if measures.get(settings.measure).family != "generic":
+        return []
+    outcome, scale = Path(sheet_path).stem, settings.pooled_scale
+    problems, kinds = [], {}  # kinds: scale -> {kind: [(sheet row, column)]}
+    for row, result in converted:
+        if not result.usable:
+            continue
+        kind, column = generic_kind(row)
+        kind_scale = measures.reported_scale(kind)
+        kinds.setdefault(kind_scale, {}).setdefault(kind, []).append((row.get(SHEET_ROW), column))
+        if kind_scale != scale:
+            what = "this row's group means give an MD" if column == "reported_form" else f"this row reports a {kind}"
+            default = "" if settings.scale else ", the default"
+            problems.append(Problem(
+                message=f"{what}, on the {kind_scale} scale ({SCALE_WORDS[kind_scale]}); this generic outcome pools "
+                        f"its effects on the {scale} scale (outcomes.{outcome}.scale: {scale}{default}), and effects "
+                        "on two scales pooled together mean nothing",
+                file=sheet_path, row=row.get(SHEET_ROW), column=column, value=str(row.get(column)),
+                rule="generic-scale",
+                hint=f"if every effect of the outcome is on the {kind_scale} scale, set outcomes.{outcome}.scale: "
+                     f"{kind_scale}; otherwise move the row to an outcome of its own"))
+    for kind_scale, found in kinds.items():
+        if len(found) > 1:
+            listed = "; ".join(f"{kind} ({_rows_text([n for n, _ in where])})" for kind, where in found.items())
+            second_row, second_column = next(iter(list(found.values())[1]))
+            problems.append(Problem(
+                message=f"this generic outcome pools different kinds of effect on the {kind_scale} scale: {listed}",
+                file=sheet_path, row=second_row, column=second_column, value=list(found)[1], rule="generic-kinds",
+                severity="warning",
+                hint="pool one kind of effect per outcome (move the others to an outcome of their own), unless "
+                     "they estimate the same quantity"))
+    return problems
+
+
+def _rows_text(rows: list) -> str:
+    return ("row " if len(rows) == 1 else "rows ") + ", ".join(str(n) for n in rows)
 
 
 def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict) -> ConversionSettings:
@@ -51,7 +109,8 @@ def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict
     dep = dependence.settings(outcome_cfg)
     return ConversionSettings(measure=measure, unit=outcome_cfg.get("unit"), flip=bool(outcome_cfg.get("flip")),
                     median_conversion=extraction_cfg["median_conversion"],
-                    p_value_bounds=extraction_cfg["p_value_bounds"], multi_arm=dep["multi_arm"] if dep else None)
+                    p_value_bounds=extraction_cfg["p_value_bounds"], multi_arm=dep["multi_arm"] if dep else None,
+                    scale=outcome_cfg.get("scale"))
 
 
 def usable_rows_by_study(rows: list[dict], sheet_rows: list[int]) -> dict[str, list[int]]:

@@ -58,6 +58,14 @@ class ConversionSettings:
     median_conversion: str = "luo_shi"
     p_value_bounds: str = "exclude"
     multi_arm: str | None = None  # dependence.multi_arm: split_shared | correlated (None: no dependence setting)
+    scale: str | None = None  # the outcome's `scale` (generic effects: identity or log); None: the measure's own
+
+    @property
+    def pooled_scale(self) -> str:
+        """The scale the outcome's effects are pooled on: 'log' (ratios) or 'identity'."""
+        if self.scale:
+            return self.scale
+        return "log" if measures.log_scale(self.measure) else "identity"
 
 
 def effect_row(row: dict, settings: ConversionSettings) -> EffectRow:
