@@ -2,6 +2,7 @@
 
 import math
 
+import pandas as pd
 import pytest
 
 from metasr.extraction import conversions as conv
@@ -103,6 +104,37 @@ def test_effect_ci_se_p():
     assert not effect_row(groups("effect_ci", effect=2.0, effect_measure="OR", effect_ci_lb=1.0,
                                  effect_ci_ub=4.0), ConversionSettings("RR")).usable
 
+
+
+# metafor 3.8-1 (Rscript), n1 = n2 = 10: an MD of 2 with 95% CI [0.2, 3.8] has SE 3.6 / (2 qt(0.975, 18));
+# with p = 0.03, SE 2 / qt(1 - 0.015, 18); g is escalc("SMD", ti = 2 / SE, n1i = 10, n2i = 10)$yi.
+MD_BY_T = {"ci": dict(t=2.334357822490, g=0.999741264844, vi=0.734049142852),
+           "p": dict(t=2.356180007301, g=1.009087106529, vi=0.720515052386)}
+
+
+@pytest.mark.parametrize("form, cells", [("ci", dict(effect_ci_lb=0.2, effect_ci_ub=3.8)),
+                                         ("p", dict(p_value="0.03"))])
+def test_a_difference_in_means_with_both_group_sizes_has_its_ci_and_p_from_t(form, cells):
+    """Handbook 6.5.2.3: the CI of a difference in means is 2 t(0.975, n1 + n2 - 2) SE wide, and the t
+    of its two-sided p has n1 + n2 - 2 df; z applies without the group sizes and to ratios."""
+    from metasr.stats.effects import escalc
+
+    row = groups(f"effect_{form}", effect=2.0, effect_measure="MD", n1=10, n2=10, **cells)
+    expected = MD_BY_T[form]
+    md = effect_row(row, ConversionSettings("MD"))
+    assert md.values["yi"] == 2.0 and md.values["vi"] == pytest.approx(expected["vi"], rel=1e-9)
+    assert "via t (Handbook 6.5.2.3)" in md.conversion and "t(18)" in " ".join(md.detail)
+    smd = effect_row(row, SMD)
+    assert smd.values["ti"] == pytest.approx(expected["t"], rel=1e-9)
+    table = escalc(pd.DataFrame([smd.values]), "SMD")
+    assert table["yi"].iloc[0] == pytest.approx(expected["g"], rel=1e-9)
+    z = effect_row({**row, "n2": None}, ConversionSettings("MD"))
+    z_se = 3.6 / (2 * 1.959963984540) if form == "ci" else 2.0 / 2.170090377585  # qnorm(0.975), qnorm(1 - 0.015)
+    assert "via z (Handbook 6.3.1)" in z.conversion and z.values["vi"] == pytest.approx(z_se ** 2, rel=1e-9)
+    ratio = effect_row(groups(f"effect_{form}", effect=2.0, effect_measure="RR", n1=10, n2=10,
+                              **({"effect_ci_lb": 1.2, "effect_ci_ub": 3.3} if form == "ci" else cells)),
+                       ConversionSettings("RR"))
+    assert "via z (Handbook 6.3.2)" in ratio.conversion and "t(" not in " ".join(ratio.detail)
 
 def test_gen_from_group_means_is_a_mean_difference():
     r = effect_row(groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=25, mean2=4.0, sd2=1.0), ConversionSettings("GEN"))

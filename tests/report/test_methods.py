@@ -3,6 +3,7 @@
 import copy
 
 import pandas as pd
+import pytest
 
 from metasr.report.methods import CONVERSIONS, conversion_counts, methods_paragraph
 from metasr.stats.analysis import pool_outcome
@@ -54,9 +55,11 @@ def test_every_conversion_metasr_writes_has_its_sentence():
     """The conversion texts metasr.extraction writes, each recognised (not 'other conversion')."""
     written = ["Luo 2018 (S3) mean; Shi 2020 (S3) SD", "Hozo 2005 mean and SD (median, range)",
                "Cochrane Handbook 6.5.2.5: mean = median, SD = IQR/1.35", "SD from SE (Handbook 6.5.2.2)",
-               "SD from 95% CI using t (Handbook 6.5.2.2)", "MD from group means", "SE from 95% CI on the log scale",
-               "SE from 95% CI",
-               "SE from two-sided p via z (Handbook 6.3.2)", "t statistic as reported",
+               "SD from 95% CI using t (Handbook 6.5.2.2)", "MD from group means",
+               "SE from 95% CI on the log scale via z (Handbook 6.3.2)", "SE from 95% CI via t (Handbook 6.5.2.3)",
+               "SE from 95% CI via z (Handbook 6.3.1)", "SE from two-sided p via t (Handbook 6.5.2.3)",
+               "SE from two-sided p via z (Handbook 6.3.2)", "SE from two-sided p via z (Handbook 6.3.1)",
+               "t statistic as reported",
                "t from two-sided p (Handbook 6.5.2.3)", "t = difference / SE",
                "combined subgroups (Handbook Table 6.5.a)", "combined subgroups (sums)", "flipped"]
     found = conversion_counts({"x": [{"usable": "true", "conversion": c} for c in written]})
@@ -65,6 +68,21 @@ def test_every_conversion_metasr_writes_has_its_sentence():
     unknown = conversion_counts({"x": [{"usable": "true", "conversion": "made up by hand"}]})
     assert list(unknown) == ["other conversion: made up by hand"]  # named, never dropped
 
+
+
+@pytest.mark.parametrize("conversion, said", [
+    ("SE from two-sided p via z (Handbook 6.3.1)", "reported effects were derived from exact two-sided P values via "
+                                                   "z (Cochrane Handbook 6.3.1)"),
+    ("SE from two-sided p via z (Handbook 6.3.2)", "reported ratios were derived from exact two-sided P values via z "
+                                                   "on the log scale (Cochrane Handbook 6.3.2)"),
+    ("SE from two-sided p via t (Handbook 6.5.2.3)", "via the t distribution on n1 + n2 - 2 degrees of freedom "
+                                                     "(Cochrane Handbook 6.5.2.3)"),
+    ("SE from 95% CI via t (Handbook 6.5.2.3)", "95% confidence intervals with the t distribution"),
+])
+def test_an_se_from_a_p_value_or_ci_cites_the_handbook_section_of_its_effect(conversion, said):
+    """6.3.1 is for differences, 6.3.2 for ratios, 6.5.2.3 for a difference in means with its group sizes."""
+    [sentence] = conversion_counts({"x": [{"usable": "true", "conversion": conversion}]})
+    assert said in sentence
 
 def zero_cell_pooled(first_events: int = 0, **escalc) -> dict:
     from metasr.stats.effects import Options

@@ -24,7 +24,8 @@ References
   range/6 for n > 70.
 - Higgins JPT et al. (eds). Cochrane Handbook for Systematic Reviews of Interventions v6.4,
   section 6.5.2.2 (SD from SE and from a CI of a group mean; t quantile for groups < 60),
-  6.5.2.3 (t from a p value, SE of a difference), Table 6.5.a (combining two groups).
+  6.5.2.3 (t from a p value, SE of a difference), Table 6.5.a (combining two groups); 6.3.1 and 6.3.2
+  (SE of an effect from its CI or p: differences, ratios on the log scale).
 """
 
 from __future__ import annotations
@@ -190,15 +191,27 @@ def z_from_p(p: float) -> float:
     return float(norm_isf(p / 2.0))
 
 
-def se_from_effect_ci(effect_lb: float, effect_ub: float, ratio: bool, level: float = 0.95) -> float:
-    """SE of an effect (on the log scale for ratios) from its CI, assuming a normal-theory CI."""
-    z = float(norm_ppf(1.0 - (1.0 - level) / 2.0))
-    if ratio:
-        return (math.log(effect_ub) - math.log(effect_lb)) / (2.0 * z)
-    return (effect_ub - effect_lb) / (2.0 * z)
+def effect_quantile(level: float = 0.95, df: int | None = None) -> float:
+    """The two-sided `level` quantile of an effect's CI: t with `df` degrees of freedom, z without."""
+    q = 1.0 - (1.0 - level) / 2.0
+    return float(t_ppf(q, df) if df is not None else norm_ppf(q))
 
 
-def se_from_effect_p(effect: float, p: float, ratio: bool) -> float:
-    """SE of an effect from its exact two-sided p (Handbook 6.3.2): |estimate| / z."""
+def se_from_effect_ci(effect_lb: float, effect_ub: float, ratio: bool, level: float = 0.95,
+                      df: int | None = None) -> float:
+    """SE of an effect (on the log scale for ratios) from its CI: width / (2 quantile), the
+    quantile z (Handbook 6.3.1, 6.3.2), or t(df) for a difference in means (6.5.2.3: df = n1 + n2 - 2)."""
+    width = math.log(effect_ub) - math.log(effect_lb) if ratio else effect_ub - effect_lb
+    return width / (2.0 * effect_quantile(level, df))
+
+
+def statistic_from_p(p: float, df: int | None = None) -> float:
+    """|z| giving a two-sided p, or |t| with `df` degrees of freedom."""
+    return float(t_isf(p / 2.0, df)) if df is not None else z_from_p(p)
+
+
+def se_from_effect_p(effect: float, p: float, ratio: bool, df: int | None = None) -> float:
+    """SE of an effect from its exact two-sided p: |estimate| / z (Handbook 6.3.1 for differences,
+    6.3.2 for ratios, on the log scale), or |estimate| / t(df) for a difference in means (6.5.2.3)."""
     estimate = math.log(effect) if ratio else effect
-    return abs(estimate) / z_from_p(p)
+    return abs(estimate) / statistic_from_p(p, df)

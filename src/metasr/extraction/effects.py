@@ -226,6 +226,21 @@ def _from_single(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
 
 # ---- per-study effects ------------------------------------------------------------------------
 
+def _difference_df(row: dict) -> int | None:
+    """n1 + n2 - 2 for a reported raw difference with both group sizes, whose CI and p come from a
+    t distribution (Handbook 6.5.2.3); None for any other effect (z)."""
+    if row.get("effect_measure") in RAW_DIFFERENCES and row.get("n1") and row.get("n2"):
+        return int(row["n1"]) + int(row["n2"]) - 2
+    return None
+
+
+def _quantile_words(df: int | None, ratio: bool) -> tuple[str, str, str]:
+    """(distribution, its name with df, Handbook section) of an effect's CI or p."""
+    if df is not None:
+        return "t", f"t({df})", "6.5.2.3"
+    return "z", "z", "6.3.2" if ratio else "6.3.1"
+
+
 def _effect_se(row: dict, settings: ConversionSettings, out: EffectRow, ratio: bool) -> float | None:
     form = row["reported_form"]
     if form == "effect_se":
@@ -235,11 +250,18 @@ def _effect_se(row: dict, settings: ConversionSettings, out: EffectRow, ratio: b
             return None
         out.detail.append(f"SE {se:g} as reported")
         return se
+    df = _difference_df(row)
+    if df is not None and df < 1:
+        out.fail(f"group sizes {row['n1']} and {row['n2']} leave no degrees of freedom for the t of the difference")
+        return None
+    how, named, section = _quantile_words(df, ratio)
     if form == "effect_ci":
         lb, ub = row["effect_ci_lb"], row["effect_ci_ub"]
-        se = conv.se_from_effect_ci(lb, ub, ratio)
-        out.conversion = "SE from 95% CI" + (" on the log scale" if ratio else "")
-        out.detail.append(f"CI [{lb:g}, {ub:g}] -> SE {se:.4g}" + (" (log scale)" if ratio else ""))
+        se = conv.se_from_effect_ci(lb, ub, ratio, df=df)
+        scale = " on the log scale" if ratio else ""
+        out.conversion = f"SE from 95% CI{scale} via {how} (Handbook {section})"
+        out.detail.append(f"CI [{lb:g}, {ub:g}], divisor {2 * conv.effect_quantile(df=df):.4f} ({named}) -> SE "
+                          f"{se:.4g}" + (" (log scale)" if ratio else ""))
         return se
     p = _usable_p(row, settings, out)
     if p is None:
@@ -247,9 +269,9 @@ def _effect_se(row: dict, settings: ConversionSettings, out: EffectRow, ratio: b
     if p >= 1:  # validation refuses it (effect_p: p<1); conversion alone must not divide by z = 0
         out.fail("p = 1 gives no standard error for the effect")
         return None
-    se = conv.se_from_effect_p(row["effect"], p, ratio)
-    out.conversion = "SE from two-sided p via z (Handbook 6.3.2)"
-    out.detail.append(f"p {row['p_value']} -> z {conv.z_from_p(p):.4f} -> SE {se:.4g}")
+    se = conv.se_from_effect_p(row["effect"], p, ratio, df=df)
+    out.conversion = f"SE from two-sided p via {how} (Handbook {section})"
+    out.detail.append(f"p {row['p_value']} -> {named} {conv.statistic_from_p(p, df):.4f} -> SE {se:.4g}")
     return se
 
 

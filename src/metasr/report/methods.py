@@ -53,11 +53,21 @@ CONVERSIONS = (
                                      "(Cochrane Handbook 6.5.2.2)"),
     (re.compile(r"^MD from group means"), "mean differences were computed from group means and SDs"),
     (re.compile(r"^SE from 95% CI on the log scale"), "standard errors of reported ratios were derived from "
-                                                      "their 95% confidence intervals on the log scale"),
+                                                      "their 95% confidence intervals on the log scale (Cochrane "
+                                                      "Handbook 6.3.2)"),
+    (re.compile(r"^SE from 95% CI via t"), "standard errors of reported mean differences were derived from their "
+                                           "95% confidence intervals with the t distribution on n1 + n2 - 2 "
+                                           "degrees of freedom (Cochrane Handbook 6.5.2.3)"),
     (re.compile(r"^SE from 95% CI"), "standard errors of reported effects were derived from their 95% "
-                                     "confidence intervals"),
+                                     "confidence intervals (Cochrane Handbook 6.3.1)"),
+    (re.compile(r"^SE from two-sided p via t"), "standard errors of reported mean differences were derived from "
+                                                "exact two-sided P values via the t distribution on n1 + n2 - 2 "
+                                                "degrees of freedom (Cochrane Handbook 6.5.2.3)"),
+    (re.compile(r"^SE from two-sided p via z \(Handbook 6\.3\.2\)"), "standard errors of reported ratios were "
+                                                                     "derived from exact two-sided P values via z on "
+                                                                     "the log scale (Cochrane Handbook 6.3.2)"),
     (re.compile(r"^SE from two-sided p"), "standard errors of reported effects were derived from exact "
-                                          "two-sided P values via z (Cochrane Handbook 6.3.2)"),
+                                          "two-sided P values via z (Cochrane Handbook 6.3.1)"),
     (re.compile(r"^t statistic as reported"), "standardised mean differences were computed from reported "
                                               "t statistics and group sizes"),
     (re.compile(r"^t from two-sided p"), "standardised mean differences were computed from exact two-sided "
