@@ -1,5 +1,7 @@
 """Converting validated sheet rows into effect rows (subgroups combined, shared groups split)."""
 
+import pytest
+
 from metasr.extraction.converting import convert_rows
 from metasr.extraction.effects import ConversionSettings
 
@@ -51,3 +53,47 @@ def test_a_generic_outcome_warns_of_different_kinds_of_effect_on_one_scale():
                                                                              "generic-kinds")
     assert "MD (rows 2, 3); SMD (row 4)" in warning.message and "identity scale" in warning.message
     assert generic_problems([MD_ROW, MEANS_ROW]) == []  # group means give an MD: one kind
+
+
+def smd_problems(rows, median_conversion="luo_shi"):
+    from metasr.extraction.converting import conversion_settings, outcome_effect_problems
+
+    cfg = {"measure": "SMD"}
+    settings = conversion_settings("score", cfg, {"median_conversion": median_conversion})
+    problems, _ = outcome_effect_problems(list(enumerate(rows, start=2)), settings, cfg, "outcomes/score.csv")
+    return [(p.severity, p.row, p.column, p.rule) for p in problems], problems
+
+
+CONTROL = {"n2": 20, "mean2": 10.0, "sd2": 3.0, "reported_form2": "mean_sd"}  # SYNTHETIC
+ZERO_IQR = {"study_id": "Z1", "reported_form": "median_iqr", "n1": 20, "median1": 2.0, "q1_1": 2.0, "q3_1": 2.0}
+
+
+@pytest.mark.parametrize("row, median_conversion, cells", [
+    ({**ZERO_IQR, **CONTROL}, "luo_shi", ("q1_1", "q3_1")),
+    ({**ZERO_IQR, **CONTROL}, "hozo", ("q1_1", "q3_1")),  # IQR / 1.35
+    ({"study_id": "Z1", "reported_form": "median_range", "n1": 20, "median1": 2.0, "min1": 2.0, "max1": 2.0,
+      **CONTROL}, "luo_shi", ("min1", "max1")),
+    ({"study_id": "Z1", "reported_form": "median_iqr_range", "n1": 20, "median1": 2.0, "q1_1": 2.0, "q3_1": 2.0,
+      "min1": 2.0, "max1": 2.0, **CONTROL}, "hozo", ("min1", "max1")),  # Hozo uses the range only
+])
+def test_an_sd_of_0_derived_from_a_spread_of_0_is_refused_at_its_cells(row, median_conversion, cells):
+    """A reported SD of 0 is refused (sd>0); one estimated from an IQR or range of 0 was pooled."""
+    found, [problem] = smd_problems([row], median_conversion)
+    assert found == [("error", 2, cells[0], "derived-sd>0")]
+    assert all(f"{c} = 2" in problem.message for c in cells) and "of 0 gives no SD" in problem.hint
+    assert "exclude_reason" in problem.hint
+
+
+def test_both_groups_with_a_zero_iqr_are_named_at_their_spread_cells_not_at_n1():
+    both = {**ZERO_IQR, "n2": 20, "median2": 3.0, "q1_2": 3.0, "q3_2": 3.0}
+    found, _ = smd_problems([both])
+    assert found == [("error", 2, "q1_1", "derived-sd>0"), ("error", 2, "q1_2", "derived-sd>0")]
+
+
+def test_a_subgroup_with_a_zero_iqr_is_refused_though_the_combined_sd_is_not_0():
+    rows = [{**ZERO_IQR, **CONTROL, "comparison": "c", "subgroup": "men"},
+            {"study_id": "Z1", "comparison": "c", "subgroup": "women", "reported_form": "mean_sd", "n1": 15,
+             "mean1": 4.0, "sd1": 1.0, **CONTROL}]
+    found, _ = smd_problems(rows)
+    assert found == [("error", 2, "q1_1", "derived-sd>0")]
+    assert smd_problems([{**ZERO_IQR, **CONTROL, "exclude_reason": "IQR of 0 (SYNTHETIC)"}])[0] == []

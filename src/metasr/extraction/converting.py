@@ -15,12 +15,20 @@ from pathlib import Path
 from metasr import dependence, measures
 from metasr.errors import InputError, Problem
 from metasr.extraction import conversions as conv
-from metasr.extraction.effects import ConversionSettings, EffectRow, can_split, effect_row, group_mean_sd, split_group
+from metasr.extraction.effects import (
+    SHEET_ROW,
+    SPREAD_FIELDS,
+    ConversionSettings,
+    EffectRow,
+    can_split,
+    derived_sd,
+    effect_row,
+    group_mean_sd,
+    split_group,
+)
 from metasr.extraction.forms import EFFECT_FORMS, MEAN_FORMS
 from metasr.extraction.settings import extraction_settings
 
-# Where a converted row keeps the sheet row it came from (problems name the sheet, not the output).
-SHEET_ROW = "__row__"
 # Forms whose subgroup rows combine by summing these cells (counts, sizes and person-time).
 SUMMED_CELLS = {"events_n": ("events1", "n1", "events2", "n2"),
                 "events_persontime": ("events1", "time1", "events2", "time2"),
@@ -39,9 +47,42 @@ def outcome_effect_problems(typed_rows: list[tuple[int, dict]], settings: Conver
     """
     converted = convert_rows([{**typed, SHEET_ROW: n} for n, typed in typed_rows], settings)
     ratio_limit = dependence.pooled_as_dependent(dependence.settings(outcome_cfg))
-    problems = effect_range_problems(converted, settings.measure, sheet_path, ratio_limit)
+    problems = derived_sd_problems(converted, dict(typed_rows), sheet_path)
+    # a row with an SD of 0 is named for it, not for what escalc then makes of it
+    zero_sd = {id(result) for _, result in converted if any(d.sd <= 0 for d in result.derived_sds)}
+    problems += effect_range_problems([(row, result) for row, result in converted if id(result) not in zero_sd],
+                                      settings.measure, sheet_path, ratio_limit)
     problems += generic_scale_problems(converted, settings, sheet_path)
     return problems, converted
+
+
+# What a spread is called, by the column stem of its first cell.
+SPREAD_NAMES = {"q1_": "an IQR", "min": "a range", "se": "an SE", "ci_lb": "a CI"}
+
+
+def derived_sd_problems(converted: list[tuple[dict, EffectRow]], sheet_rows: dict[int, dict],
+                        sheet_path: str) -> list[Problem]:
+    """An SD of 0 (or less) estimated from a usable row's SE, CI, quartiles or range is an error
+    naming the cells it came from, as a reported SD of 0 is (plausibility: sd>0)."""
+    problems = []
+    for _, result in converted:
+        if not result.usable:
+            continue
+        for derived in result.derived_sds:
+            if derived.sd > 0:
+                continue
+            cells = sheet_rows.get(derived.sheet_row, {})
+            shown = ", ".join(f"{c} = {cells.get(c)}" for c in derived.cells)
+            spread = " and ".join(name for stem, name in SPREAD_NAMES.items()
+                                  if any(c == f"{stem}{derived.group}" for c in derived.cells))
+            problems.append(Problem(
+                message=f"group {derived.group}'s SD, derived from {shown} ({derived.form}), is {derived.sd:g}: "
+                        "the group would be pooled as if every participant had the same value",
+                file=sheet_path, row=derived.sheet_row, column=derived.cells[0],
+                value=str(cells.get(derived.cells[0])), rule="derived-sd>0",
+                hint=f"{spread} of 0 gives no SD: give another measure of the group's spread (its SD, or the SE "
+                     "or CI of its mean), or set exclude_reason"))
+    return problems
 
 
 SCALE_WORDS = {"log": "a ratio, pooled as its logarithm", "identity": "pooled as it is"}
@@ -198,6 +239,8 @@ def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[
                 form = p["reported_form"] if g == 1 else (p.get("reported_form2") or p["reported_form"])
                 n, m, sd, method, detail = group_mean_sd(p, g, form, settings.median_conversion)
                 stats.append((n, m, sd))
+                if form in SPREAD_FIELDS:
+                    result.derived_sds.append(derived_sd(p, g, form, sd, settings.median_conversion))
                 if method:
                     methods.add(method)
                 if detail:
@@ -209,6 +252,7 @@ def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[
             result.detail.append(f"group {g}: subgroups {labels} combined -> n {n}, mean {m:.4g}, SD {sd:.4g}")
         inner = effect_row(combined, settings)
         inner.detail = result.detail + inner.detail
+        inner.derived_sds = result.derived_sds + inner.derived_sds
         flipped = ["flipped"] if "flipped" in inner.conversion else []
         inner.conversion = "; ".join(sorted(methods) + ["combined subgroups (Handbook Table 6.5.a)"] + flipped)
         return first, inner

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from metasr import measures
 from metasr.extraction import conversions as conv
@@ -29,6 +29,35 @@ MEDIAN_CELLS = {
     "median_iqr_range": (("median", "median"), ("q1", "q1_"), ("q3", "q3_"), ("min", "min"), ("max", "max")),
 }
 SCALED_FIELDS = ("mean", "sd", "se", "ci_lb", "ci_ub", "median", "q1_", "q3_", "min", "max")
+# The cells (column stems) each derived form estimates a group's SD from.
+SPREAD_FIELDS = {"mean_se": ("se",), "mean_ci": ("ci_lb", "ci_ub"), "median_iqr": ("q1_", "q3_"),
+                 "median_range": ("min", "max"), "median_iqr_range": ("q1_", "q3_", "min", "max")}
+# Where a row keeps the sheet row it came from (problems name the sheet, not the output).
+SHEET_ROW = "__row__"
+
+
+class DerivedSD(NamedTuple):
+    """A group's SD estimated from other numbers of a sheet row, and the cells it came from."""
+
+    sheet_row: int | None
+    group: int
+    form: str
+    sd: float
+    cells: tuple[str, ...]
+
+
+def median_cells(form: str, median_method: str) -> tuple[tuple[str, str], ...]:
+    """The cells (display name, column stem) a median form's conversion uses: under Hozo a
+    five-number summary gives its range only (Hozo has no formula for quartiles with a range)."""
+    if form == "median_iqr_range" and median_method == "hozo":
+        return MEDIAN_CELLS["median_range"]
+    return MEDIAN_CELLS[form]
+
+
+def spread_cells(form: str, g: int, median_method: str) -> tuple[str, ...]:
+    """The sheet cells of group g that a derived form's SD comes from."""
+    stems = SPREAD_FIELDS["median_range" if form == "median_iqr_range" and median_method == "hozo" else form]
+    return tuple(f"{stem}{g}" for stem in stems)
 
 
 @dataclass
@@ -41,6 +70,7 @@ class EffectRow:
     # group sizes and SDs behind a generic effect computed from group means (to split a shared group)
     arms: dict = field(default_factory=dict)
     shared_split: int | None = None  # the shared group was divided between this many comparisons
+    derived_sds: list[DerivedSD] = field(default_factory=list)  # SDs estimated from SEs, CIs, quartiles, ranges
 
     def fail(self, reason: str) -> EffectRow:
         self.values, self.usable, self.reason = {}, False, reason
@@ -172,6 +202,10 @@ def group_mean_sd(row: dict, g: int, form: str, median_method: str) -> tuple[int
         f"group {g}: {inputs}, n {n} -> mean {est.mean:.4g}, SD {est.sd:.4g} ({est.method})"
 
 
+def derived_sd(row: dict, g: int, form: str, sd: float, median_method: str) -> DerivedSD:
+    return DerivedSD(row.get(SHEET_ROW), g, form, sd, spread_cells(form, g, median_method))
+
+
 def _from_groups(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
     form1, form2 = row["reported_form"], row.get("reported_form2") or row["reported_form"]
     measure = settings.measure
@@ -181,6 +215,9 @@ def _from_groups(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
             out.fail(f"group means cannot give a {measure}")
             return
         groups = [group_mean_sd(row, g, form, settings.median_conversion) for g, form in ((1, form1), (2, form2))]
+        out.derived_sds += [derived_sd(row, g, form, sd, settings.median_conversion)
+                            for (g, form), (_, _, sd, *_) in zip(((1, form1), (2, form2)), groups, strict=True)
+                            if form in SPREAD_FIELDS]
         methods = sorted({g[3] for g in groups if g[3]})
         out.conversion = "; ".join(methods) if methods else "none"
         out.detail += [g[4] for g in groups if g[4]]
