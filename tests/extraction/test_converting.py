@@ -97,3 +97,42 @@ def test_a_subgroup_with_a_zero_iqr_is_refused_though_the_combined_sd_is_not_0()
     found, _ = smd_problems(rows)
     assert found == [("error", 2, "q1_1", "derived-sd>0")]
     assert smd_problems([{**ZERO_IQR, **CONTROL, "exclude_reason": "IQR of 0 (SYNTHETIC)"}])[0] == []
+
+
+def rr_problems(rows, p_value_bounds="exclude"):
+    from metasr.extraction.converting import conversion_settings, outcome_effect_problems
+
+    cfg = {"measure": "RR"}
+    settings = conversion_settings("relapse", cfg, {"p_value_bounds": p_value_bounds})
+    problems, _ = outcome_effect_problems(list(enumerate(rows, start=2)), settings, cfg, "outcomes/relapse.csv")
+    return problems
+
+
+def test_every_row_that_will_not_be_pooled_is_a_warning_naming_its_cell():
+    """Validation said 'valid (0 warnings)' for these rows, which the run then left out."""
+    rows = [{"study_id": "X1", "reported_form": "effect_se", "effect": 1.5, "effect_measure": "RR", "effect_se": 0.2},
+            {"study_id": "X2", "reported_form": "effect_ci", "effect": 1.5, "effect_measure": "OR", "effect_ci_lb": 1.1,
+             "effect_ci_ub": 2.0},
+            {"study_id": "X3", "reported_form": "effect_p", "effect": 0.5, "effect_measure": "RR", "p_value": "<0.001"},
+            {"study_id": "X4", "reported_form": "events_n", "n1": 50, "events1": 10, "n2": 50, "events2": 5},
+            # deliberate exclusions: no warning
+            {"study_id": "X5", "reported_form": "direction_only", "direction": "group1_higher"},
+            {"study_id": "X6", "reported_form": "other", "exclude_reason": "adjusted HR only"},
+            {"study_id": "X7", "reported_form": "effect_se", "effect": 1.5, "effect_measure": "RR", "effect_se": 0.2,
+             "exclude_reason": "SE on an unknown scale"}]
+    warnings = rr_problems(rows)
+    assert [(p.severity, p.file, p.row, p.column, p.value, p.rule) for p in warnings] == [
+        ("warning", "outcomes/relapse.csv", 2, "effect_se", "0.2", "row-not-pooled"),
+        ("warning", "outcomes/relapse.csv", 3, "effect_measure", "OR", "row-not-pooled"),
+        ("warning", "outcomes/relapse.csv", 4, "p_value", "<0.001", "row-not-pooled")]
+    assert "p_value_bounds = exclude" in warnings[2].message and "exclude_reason" in warnings[0].hint
+    assert [p.row for p in rr_problems(rows, "as_exact")] == [2, 3]
+
+
+def test_a_p_value_row_without_a_sign_is_a_warning_at_direction():
+    rows = [{"study_id": "P1", "reported_form": "p_value", "n1": 20, "n2": 20, "p_value": "0.04"},
+            {"study_id": "P2", "reported_form": "p_value", "n1": 20, "n2": 20, "p_value": "0.4",
+             "direction": "no_difference"}]
+    found, problems = smd_problems(rows)
+    assert found == [("warning", 2, "direction", "row-not-pooled"), ("warning", 3, "direction", "row-not-pooled")]
+    assert "'no_difference' gives no sign for the t of p = 0.4" in problems[1].message

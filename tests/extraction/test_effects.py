@@ -71,7 +71,9 @@ def test_p_value_to_signed_t():
     assert r.values["ti"] == pytest.approx(-2.7755, abs=1e-3) and (r.values["n1i"], r.values["n2i"]) == (25, 22)
     assert not effect_row({**row, "direction": None}, SMD).usable
     assert effect_row({**row, "direction": None}, SMD).reason == "direction not reported"
-    assert effect_row({**row, "direction": "no_difference"}, SMD).reason == "direction not reported"
+    no_sign = effect_row({**row, "direction": "no_difference"}, SMD)
+    assert no_sign.reason == ("'no_difference' gives no sign for the t of p = 0.008: a direction (group1_higher or "
+                              "group1_lower) is needed") and no_sign.column == "direction"
 
 
 def test_p_value_bounds_follow_config():

@@ -83,13 +83,16 @@ def test_not_usable_rows_are_kept_with_reasons(synthetic_review, helpers):
     rows.append(helpers.outcome_row(study_id="S2", comparison="other threshold", reported_form="direction_only",
                                     direction="group1_higher", record_id="R2"))
     helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
-    out, _ = run(root, "score", config)
+    out, warnings = run(root, "score", config)
     got = helpers.read_rows(out)
     assert len(got) == 3
     reasons = [r["not_usable_reason"] for r in got if r["usable"] == "false"]
     assert any("bound" in r for r in reasons) and any(r.startswith("direction only") for r in reasons)
+    # the job says which row it leaves out and why (a direction_only row is left out deliberately)
+    assert [(w.row, w.column, w.rule) for w in warnings] == [(3, "p_value", "row-not-pooled")]
     config["extraction"]["p_value_bounds"] = "as_exact"
-    out, _ = run(root, "score", config)
+    out, warnings = run(root, "score", config)
+    assert warnings == []
     assert sum(r["usable"] == "true" for r in helpers.read_rows(out)) == 2
 
 

@@ -26,7 +26,7 @@ from metasr.extraction.effects import (
     group_mean_sd,
     split_group,
 )
-from metasr.extraction.forms import EFFECT_FORMS, MEAN_FORMS
+from metasr.extraction.forms import EFFECT_FORMS, MEAN_FORMS, NO_DATA_FORMS
 from metasr.extraction.settings import extraction_settings
 
 # Forms whose subgroup rows combine by summing these cells (counts, sizes and person-time).
@@ -53,7 +53,29 @@ def outcome_effect_problems(typed_rows: list[tuple[int, dict]], settings: Conver
     problems += effect_range_problems([(row, result) for row, result in converted if id(result) not in zero_sd],
                                       settings.measure, sheet_path, ratio_limit)
     problems += generic_scale_problems(converted, settings, sheet_path)
+    problems += not_pooled_warnings(converted, sheet_path)
     return problems, converted
+
+
+def not_pooled_warnings(converted: list[tuple[dict, EffectRow]], sheet_path: str) -> list[Problem]:
+    """A warning for each converted row that will not be pooled, with its reason and the cell at
+    fault, but for deliberate exclusions (an exclude_reason, a direction_only or other row)."""
+    return [Problem(message=f"this row will not be pooled: {result.reason}", file=sheet_path, row=row.get(SHEET_ROW),
+                    column=result.column, value=_cell_text(row, result.column),
+                    rule="row-not-pooled", severity="warning",
+                    hint="correct the row if this is a mistake; if it is not to be pooled, say why in its "
+                         "exclude_reason")
+            for row, result in converted if not result.usable and not _deliberately_excluded(row, result)]
+
+
+def _cell_text(row: dict, column: str | None) -> str | None:
+    value = row.get(column) if column else None
+    return None if value is None else str(value)
+
+
+def _deliberately_excluded(row: dict, result: EffectRow) -> bool:
+    return bool(row.get("exclude_reason")) or row.get("reported_form") in NO_DATA_FORMS \
+        or result.column == "exclude_reason"
 
 
 # What a spread is called, by the column stem of its first cell.
@@ -206,7 +228,7 @@ def share_groups(converted: list[tuple[dict, EffectRow]], multi_arm: str | None)
             if not can_split(result):
                 result.fail(f"group {group} is shared with other comparisons, but the row gives a reported effect "
                             "or test statistic, which cannot be split: give the group data, or set the outcome's "
-                            "dependence.multi_arm to correlated")
+                            "dependence.multi_arm to correlated", "shared_group")
         members = [(row, result) for row, result in members if result.usable]
         if len(members) < 2:
             continue
@@ -227,7 +249,7 @@ def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[
         return row, one
     if any(p.get("exclude_reason") for p in parts):
         return first, result.fail("a subgroup row is excluded: " + "; ".join(
-            str(p["exclude_reason"]) for p in parts if p.get("exclude_reason")))
+            str(p["exclude_reason"]) for p in parts if p.get("exclude_reason")), "exclude_reason")
     forms = {p["reported_form"] for p in parts} | {p.get("reported_form2") or p["reported_form"] for p in parts}
     family = measures.get(settings.measure).family
     if forms <= MEAN_FORMS and family in ("two-group means", "variability", "generic"):
@@ -264,7 +286,8 @@ def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[
         inner.conversion = "combined subgroups (sums)"
         inner.detail.insert(0, f"subgroups {labels}: counts summed")
         return first, inner
-    return first, result.fail(f"subgroups {labels} cannot be combined (forms: {', '.join(sorted(forms))})")
+    return first, result.fail(f"subgroups {labels} cannot be combined (forms: {', '.join(sorted(forms))})",
+                              "reported_form")
 
 
 def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str, sheet_path: str,

@@ -72,8 +72,10 @@ class EffectRow:
     shared_split: int | None = None  # the shared group was divided between this many comparisons
     derived_sds: list[DerivedSD] = field(default_factory=list)  # SDs estimated from SEs, CIs, quartiles, ranges
 
-    def fail(self, reason: str) -> EffectRow:
-        self.values, self.usable, self.reason = {}, False, reason
+    column: str | None = None  # the sheet cell at fault when the row cannot be used
+
+    def fail(self, reason: str, column: str | None = None) -> EffectRow:
+        self.values, self.usable, self.reason, self.column = {}, False, reason, column
         return self
 
 
@@ -102,15 +104,16 @@ def effect_row(row: dict, settings: ConversionSettings) -> EffectRow:
     """Convert one typed, validated row."""
     out = EffectRow()
     if row.get("exclude_reason"):
-        return out.fail(str(row["exclude_reason"]))
+        return out.fail(str(row["exclude_reason"]), "exclude_reason")
     form = row.get("reported_form")
     if form == "direction_only":
-        return out.fail("direction only: no numbers to pool")
+        return out.fail("direction only: no numbers to pool", "reported_form")
     if form == "other":
-        return out.fail("reported in a form that cannot be pooled")
+        return out.fail("reported in a form that cannot be pooled", "reported_form")
     measure = settings.measure
     if form in EFFECT_FORMS and not _effect_fits(row, measure):
-        return out.fail(f"a reported {row.get('effect_measure')} cannot be used for an outcome pooled as {measure}")
+        return out.fail(f"a reported {row.get('effect_measure')} cannot be used for an outcome pooled as {measure}",
+                        "effect_measure")
     harmonised = _harmonise_units(row, settings, out)
     if harmonised is None:
         return out
@@ -123,7 +126,7 @@ def effect_row(row: dict, settings: ConversionSettings) -> EffectRow:
     elif form in TEST_FORMS:
         _from_test(harmonised, settings, out)
     else:
-        out.fail(f"unknown reported form {form!r}")
+        out.fail(f"unknown reported form {form!r}", "reported_form")
     if out.usable and settings.flip:
         _flip(out, measure)
     return out
@@ -159,7 +162,7 @@ def _harmonise_units(row: dict, settings: ConversionSettings, out: EffectRow) ->
             out.detail.append(f"unit '{row.get('unit')}' differs from '{settings.unit}' (no effect on a "
                               "standardised or ratio measure)")
             return row
-        out.fail(f"unit '{row.get('unit')}' cannot be converted to the outcome's unit '{settings.unit}'")
+        out.fail(f"unit '{row.get('unit')}' cannot be converted to the outcome's unit '{settings.unit}'", "unit")
         return None
     if factor == 1.0:
         return row
@@ -212,7 +215,7 @@ def _from_groups(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
     family = measures.get(measure).family
     if form1 in MEAN_FORMS and form2 in MEAN_FORMS:
         if family not in ("two-group means", "variability", "generic"):
-            out.fail(f"group means cannot give a {measure}")
+            out.fail(f"group means cannot give a {measure}", "reported_form")
             return
         groups = [group_mean_sd(row, g, form, settings.median_conversion) for g, form in ((1, form1), (2, form2))]
         out.derived_sds += [derived_sd(row, g, form, sd, settings.median_conversion)
@@ -234,11 +237,12 @@ def _from_groups(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
         _copy_cells(row, family, out)
         return
     if form1 == form2 == "events_n":
-        out.fail(f"events and group sizes cannot give a {measure}")
+        out.fail(f"events and group sizes cannot give a {measure}", "reported_form")
     elif form1 == form2 == "events_persontime":
-        out.fail(f"events and person-time cannot give a {measure}")
+        out.fail(f"events and person-time cannot give a {measure}", "reported_form")
     else:
-        out.fail(f"group 1 form '{form1}' and group 2 form '{form2}' cannot be combined into a {measure}")
+        out.fail(f"group 1 form '{form1}' and group 2 form '{form2}' cannot be combined into a {measure}",
+                 "reported_form2")
 
 
 def _copy_cells(row: dict, family: str, out: EffectRow) -> None:
@@ -256,7 +260,7 @@ SINGLE_FORM_WORDS = {"events_total": "events of a total", "events_time": "events
 def _from_single(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
     form, family = row["reported_form"], measures.get(settings.measure).family
     if form not in measures.FAMILIES[family].sheet_forms:
-        out.fail(f"{SINGLE_FORM_WORDS[form]} cannot give a {settings.measure}")
+        out.fail(f"{SINGLE_FORM_WORDS[form]} cannot give a {settings.measure}", "reported_form")
         return
     _copy_cells(row, family, out)
 
@@ -283,13 +287,14 @@ def _effect_se(row: dict, settings: ConversionSettings, out: EffectRow, ratio: b
     if form == "effect_se":
         se = row["effect_se"]
         if ratio:
-            out.fail("an SE of a ratio is ambiguous (ratio or log scale?); give its CI instead")
+            out.fail("an SE of a ratio is ambiguous (ratio or log scale?); give its CI instead", "effect_se")
             return None
         out.detail.append(f"SE {se:g} as reported")
         return se
     df = _difference_df(row)
     if df is not None and df < 1:
-        out.fail(f"group sizes {row['n1']} and {row['n2']} leave no degrees of freedom for the t of the difference")
+        out.fail(f"group sizes {row['n1']} and {row['n2']} leave no degrees of freedom for the t of the difference",
+                 "n1")
         return None
     how, named, section = _quantile_words(df, ratio)
     if form == "effect_ci":
@@ -304,7 +309,7 @@ def _effect_se(row: dict, settings: ConversionSettings, out: EffectRow, ratio: b
     if p is None:
         return None
     if p >= 1:  # validation refuses it (effect_p: p<1); conversion alone must not divide by z = 0
-        out.fail("p = 1 gives no standard error for the effect")
+        out.fail("p = 1 gives no standard error for the effect", "p_value")
         return None
     se = conv.se_from_effect_p(row["effect"], p, ratio, df=df)
     out.conversion = f"SE from two-sided p via {how} (Handbook {section})"
@@ -326,7 +331,7 @@ def _from_effect(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
             out.detail.append(f"t = {row['effect']:g} / {se:.4g} = {t:.4f}, n1 {row['n1']}, n2 {row['n2']}")
             out.usable = True
             return
-        out.fail(f"a reported {reported} cannot be used for an outcome pooled as {measure}")
+        out.fail(f"a reported {reported} cannot be used for an outcome pooled as {measure}", "effect_measure")
         return
     se = _effect_se(row, settings, out, ratio)
     if se is None:
@@ -343,14 +348,14 @@ def _from_effect(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
 def _usable_p(row: dict, settings: ConversionSettings, out: EffectRow) -> float | None:
     p = parse_p(row.get("p_value"))
     if p is None:
-        out.fail(f"p-value '{row.get('p_value')}' cannot be read")
+        out.fail(f"p-value '{row.get('p_value')}' cannot be read", "p_value")
         return None
     if p.relation in (">", ">="):
-        out.fail(f"p reported only as {p}: no effect size can be derived")
+        out.fail(f"p reported only as {p}: no effect size can be derived", "p_value")
         return None
     if p.upper_bound:
         if settings.p_value_bounds != "as_exact":
-            out.fail(f"p reported only as a bound ({p}); extraction.p_value_bounds = exclude")
+            out.fail(f"p reported only as a bound ({p}); extraction.p_value_bounds = exclude", "p_value")
             return None
         out.detail.append(f"p bound {p} used as if exact (conservative; extraction.p_value_bounds = as_exact)")
     return p.value
@@ -358,7 +363,8 @@ def _usable_p(row: dict, settings: ConversionSettings, out: EffectRow) -> float 
 
 def _from_test(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
     if not measures.get(settings.measure).from_test:
-        out.fail(f"a p-value or t statistic gives a standardised difference, not a {settings.measure}")
+        out.fail(f"a p-value or t statistic gives a standardised difference, not a {settings.measure}",
+                 "reported_form")
         return
     n1, n2, form = int(row["n1"]), int(row["n2"]), row["reported_form"]
     direction = row.get("direction")
@@ -375,12 +381,17 @@ def _from_test(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
         return
     t = conv.t_from_p(p, n1, n2)
     detail = f"two-sided p {row['p_value']}, df {n1 + n2 - 2} -> |t| {t:.4f}"
-    _signed_t(out, t, direction, n1, n2, "t from two-sided p (Handbook 6.5.2.3)", detail)
+    _signed_t(out, t, direction, n1, n2, "t from two-sided p (Handbook 6.5.2.3)", detail, f"p = {row['p_value']}")
 
 
-def _signed_t(out: EffectRow, t: float, direction, n1: int, n2: int, method: str, detail: str) -> None:
+def _signed_t(out: EffectRow, t: float, direction, n1: int, n2: int, method: str, detail: str,
+              source: str = "") -> None:
     if t != 0 and direction not in ("group1_higher", "group1_lower"):
-        out.fail("direction not reported")
+        if direction == "no_difference":
+            out.fail(f"'no_difference' gives no sign for the t of {source}: a direction (group1_higher or "
+                     "group1_lower) is needed", "direction")
+        else:
+            out.fail("direction not reported", "direction")
         return
     signed = -t if direction == "group1_lower" else t
     out.values, out.usable, out.conversion = {"ti": signed, "n1i": n1, "n2i": n2}, True, method

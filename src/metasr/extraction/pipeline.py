@@ -54,7 +54,7 @@ def prepare_outcome(sheet_csv, studies: list[dict], outcome_id: str, outcome_cfg
     problems += sheet_discrepancies(sheet_csv, outcome_id, extraction_cfg)
     warnings = raise_if_errors(problems)
     effect_problems, converted = outcome_effect_problems(typed_rows, settings, outcome_cfg, sheet.path)
-    raise_if_errors(effect_problems)
+    warnings += raise_if_errors(effect_problems)
     numbered = sorted(((_output_row(row, result, by_id, characteristics), row[SHEET_ROW])
                        for row, result in converted),
                       key=lambda pair: pair[0]["study_id"])  # stable: keeps sheet order within a study

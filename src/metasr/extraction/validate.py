@@ -14,8 +14,9 @@ and for files: file-exists, encoding, row-width, unique-column, header-row. A sh
 then converted and its effects computed as the outcome job computes them
 (metasr.extraction.converting.outcome_effect_problems): the effect-size computation's own rules
 (metasr.stats.effects: a correlation strictly inside -1..1, a measure's smallest sample, ...), effect
-in range / variance in range / variance ratio (metasr.stats.checks), derived-sd>0, generic-scale and
-generic-kinds (warning) are applied here, so the job meets none of them. dependence-declared is metasr.dependence's.
+in range / variance in range / variance ratio (metasr.stats.checks), derived-sd>0, generic-scale,
+generic-kinds (warning) and row-not-pooled (warning: a row the run leaves out for a reason the sheet
+does not give as its exclude_reason) are applied here, so the job meets none of them. dependence-declared is metasr.dependence's.
 """
 
 from __future__ import annotations
