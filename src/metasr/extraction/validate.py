@@ -16,7 +16,8 @@ then converted and its effects computed as the outcome job computes them
 (metasr.stats.effects: a correlation strictly inside -1..1, a measure's smallest sample, ...), effect
 in range / variance in range / variance ratio (metasr.stats.checks), derived-sd>0, generic-scale,
 generic-kinds (warning) and row-not-pooled (warning: a row the run leaves out for a reason the sheet
-does not give as its exclude_reason) are applied here, so the job meets none of them. dependence-declared is metasr.dependence's.
+does not give as its exclude_reason) are applied here, so the job meets none of them.
+dependence-declared is metasr.dependence's.
 """
 
 from __future__ import annotations
