@@ -43,6 +43,21 @@ def test_rr_outcome_and_provenance(synthetic_review, helpers):
     assert (row["ai"], row["n1i"], row["ci"], row["n2i"]) == ("5", "20", "3", "20")
 
 
+
+def test_a_rows_derivation_is_carried_next_to_its_conversion(synthetic_review, helpers):
+    """How a number was derived from the source (digitised from a figure; the import's note) reached
+    no results file."""
+    root, config = synthetic_review
+    sheet = root / "data/extraction/outcomes/score.csv"
+    rows = helpers.read_rows(sheet)
+    rows[0]["derivation"] = "digitised from Fig. 3 (SYNTHETIC)"
+    helpers.write_sheet(sheet, OUTCOME_COLUMNS, rows)
+    out, _ = run(root, "score", config)
+    s1, s2 = helpers.read_rows(out)
+    columns = list(s1)
+    assert columns.index("derivation") == columns.index("conversion_detail") + 1
+    assert (s1["derivation"], s2["derivation"]) == ("digitised from Fig. 3 (SYNTHETIC)", "")
+
 def test_errors_raise_and_write_nothing(synthetic_review, helpers):
     root, config = synthetic_review
     sheet = root / "data/extraction/outcomes/score.csv"

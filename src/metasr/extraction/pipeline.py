@@ -2,7 +2,8 @@
 
 Contract (docs/architecture.md, "Extraction"): one output row per source row, nothing dropped;
 study_id, label, year, usable, not_usable_reason, the measure's columns, then provenance
-(record_id, source_location, source_url, reported_form, conversion, conversion_detail) and the
+(record_id, source_location, source_url, reported_form, conversion, conversion_detail, and the sheet's
+own note of how a number was derived from the source: derivation) and the
 comparison the row belongs to, with what tells a study's effect sizes apart (timepoint, es_id) and,
 for a multi-arm trial, the group it shares with its other comparisons (shared_group) and between
 how many comparisons that group was split (shared_split).
@@ -76,6 +77,7 @@ def _output_row(row: dict, result: EffectRow, studies: dict[str, dict], characte
                 "source_url": row.get("source_url"), "reported_form": row.get("reported_form"),
                 "conversion": result.conversion if result.usable else "",
                 "conversion_detail": "; ".join(result.detail) if result.usable else "",
+                "derivation": row.get("derivation"),
                 "comparison": row.get("comparison"), "timepoint": row.get("timepoint"), "es_id": row.get("es_id"),
                 "shared_group": row.get("shared_group"),
                 "shared_split": result.shared_split if result.usable else None})
