@@ -50,6 +50,16 @@ def test_median_forms_use_the_configured_method(form, cells, method):
     assert "Hozo" in hozo.conversion or "Handbook" in hozo.conversion
 
 
+
+def test_hozo_names_only_the_cells_it_used_of_a_five_number_summary():
+    """Hozo has no formula for quartiles with a range: a five-number row's provenance listed q1 and q3."""
+    row = groups("median_iqr_range", n1=30, median1=11.0, q1_1=9.0, q3_1=14.0, min1=5.0, max1=20.0, n2=20,
+                 mean2=10.0, sd2=3.0, reported_form2="mean_sd")
+    r = effect_row(row, ConversionSettings("SMD", median_conversion="hozo"))
+    assert r.detail[0].startswith("group 1: median 11, min 5, max 20, n 30 -> ") and "q1" not in r.detail[0]
+    assert r.values["sd1i"] == pytest.approx(conv.hozo_sd(5, 11, 20, 30))
+    assert "q1 9, q3 14" in effect_row(row, SMD).detail[0]  # Luo/Shi use all five
+
 def test_mixed_group_forms():
     r = effect_row(groups("mean_sd", reported_form2="median_iqr", n1=20, mean1=5.0, sd1=2.0, n2=20, median2=4.0,
                           q1_2=3.0, q3_2=5.0), SMD)

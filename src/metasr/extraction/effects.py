@@ -196,7 +196,7 @@ def group_mean_sd(row: dict, g: int, form: str, median_method: str) -> tuple[int
         how = f"t({n - 1})" if n < conv.SMALL_GROUP else "z"
         return n, row[f"mean{g}"], sd, f"SD from 95% CI using {how.split('(')[0]} (Handbook 6.5.2.2)", \
             f"group {g}: CI [{lb:g}, {ub:g}], n {n}, divisor {conv.ci_divisor(n):.4f} ({how}) -> SD {sd:.4g}"
-    used = MEDIAN_CELLS[form]
+    used = median_cells(form, median_method)
     cell: dict[str, Any] = {name: row.get(f"{field}{g}") for name, field in used}
     est = conv.median_to_mean_sd(n, cell["median"], q1=cell.get("q1"), q3=cell.get("q3"),
                                  minimum=cell.get("min"), maximum=cell.get("max"), method=median_method)
