@@ -51,6 +51,20 @@ def test_conversions_are_those_the_rows_used(review_config, normand_pooled):
     assert "did not report" not in methods_paragraph(review_config, [normand_pooled], SOFTWARE, nothing)
 
 
+
+def test_a_p_bound_used_as_if_exact_is_counted_once_not_among_exact_p_values(review_config, normand_pooled):
+    exact = {"usable": "true", "conversion": "t from two-sided p (Handbook 6.5.2.3)",
+             "conversion_detail": "two-sided p 0.017, df 73 -> |t| 2.4424; sign from direction 'group1_higher'"}
+    bound = {"usable": "true", "conversion": "t from two-sided p (Handbook 6.5.2.3)",
+             "conversion_detail": "p bound <0.001 used as if exact (conservative; extraction.p_value_bounds = "
+                                  "as_exact); two-sided p <0.001, df 40 -> |t| 3.5510"}
+    text = methods_paragraph(review_config, [normand_pooled], SOFTWARE, {"edss": [exact, bound]})
+    assert "exact two-sided P values through the t statistic with group sizes (Cochrane Handbook 6.5.2.3) in 1 row" \
+        in text
+    assert "P values reported only as a bound were used as if exact (conservative) in 1 row" in text
+    only_bound = methods_paragraph(review_config, [normand_pooled], SOFTWARE, {"edss": [bound]})
+    assert "exact two-sided P values" not in only_bound and "used as if exact (conservative) in 1 row" in only_bound
+
 def test_every_conversion_metasr_writes_has_its_sentence():
     """The conversion texts metasr.extraction writes, each recognised (not 'other conversion')."""
     written = ["Luo 2018 (S3) mean; Shi 2020 (S3) SD", "Hozo 2005 mean and SD (median, range)",

@@ -81,6 +81,8 @@ CONVERSIONS = (
 )
 MEDIAN_PATTERN = CONVERSIONS[0][0]
 P_BOUND = "used as if exact"
+# The conversions of an exact p: a row whose p was a bound used as if exact is counted apart.
+FROM_P = re.compile(r"^(t|SE) from two-sided p")
 
 
 def _join(items: list[str]) -> str:
@@ -264,16 +266,18 @@ def heterogeneity_sentence(done: list[dict]) -> str:
 
 def conversion_counts(extraction: dict[str, list[dict]]) -> dict[str, dict]:
     """{sentence: {"rows": n, "outcomes": [ids], "methods": [exact method texts]}} over the usable
-    rows of the effect inputs; unknown conversions are keyed by their own text."""
+    rows of the effect inputs; unknown conversions are keyed by their own text. A p reported as a
+    bound and used as if exact is not counted among exact p-values (conversion_sentence counts it)."""
     found: dict[str, dict] = {}
     for outcome, rows in sorted(extraction.items()):
         for row in rows:
             if str(row.get("usable", "")).strip().lower() not in {"true", "1", "yes"}:
                 continue
             parts = [p.strip() for p in str(row.get("conversion") or "").split(";")]
+            bound = P_BOUND in str(row.get("conversion_detail") or "")
             in_row: set[str] = set()
             for part in parts:
-                if part.lower() in {"", "none", "nan"}:
+                if part.lower() in {"", "none", "nan"} or (bound and FROM_P.search(part)):
                     continue
                 sentence = next((text for pattern, text in CONVERSIONS if pattern.search(part)),
                                 f"other conversion: {part}")
