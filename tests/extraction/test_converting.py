@@ -136,3 +136,11 @@ def test_a_p_value_row_without_a_sign_is_a_warning_at_direction():
     found, problems = smd_problems(rows)
     assert found == [("warning", 2, "direction", "row-not-pooled"), ("warning", 3, "direction", "row-not-pooled")]
     assert "'no_difference' gives no sign for the t of p = 0.4" in problems[1].message
+
+
+def test_an_effect_out_of_range_from_a_p_value_is_named_at_the_p_value():
+    """p = 1e-100 with n 2 and 2 gives a t of about 1e50: the problem named n1."""
+    row = {"study_id": "P1", "reported_form": "p_value", "n1": 2, "n2": 2, "p_value": "1e-100",
+           "direction": "group1_higher"}
+    found, [problem] = smd_problems([row])
+    assert found == [("error", 2, "p_value", "effect in range")] and problem.value == "1e-100"

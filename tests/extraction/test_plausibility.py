@@ -102,3 +102,14 @@ def test_an_se_that_disagrees_with_the_sd_is_a_warning():
     [problem] = row_problems(dict(reported_form="mean_se", n1=155, mean1=55, se1=6.5, sd1=47, n2=156, mean2=75,
                                   se2=5.12), "sheet.csv", 2)
     assert "SD / sqrt(n) = 3.78" in problem.message and "uses the SE" in problem.hint
+
+
+def test_a_p_shown_as_0_is_hinted_to_be_written_as_a_bound():
+    """A p of "0.000" was told that percentages are not allowed."""
+    from metasr.extraction.plausibility import row_problems
+
+    row = {"reported_form": "p_value", "n1": 20, "n2": 20, "direction": "group1_higher"}  # SYNTHETIC
+    [zero] = row_problems({**row, "p_value": "0.000"}, "outcomes/x.csv", 2)
+    assert (zero.rule, zero.column, zero.value) == ("0<p<=1", "p_value", "0.000") and "<0.001" in zero.hint
+    assert "<0.01" in row_problems({**row, "p_value": "0.00"}, "outcomes/x.csv", 2)[0].hint
+    assert "percentages" in row_problems({**row, "p_value": "3"}, "outcomes/x.csv", 2)[0].hint

@@ -321,6 +321,8 @@ def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str,
 _SHEET_CELL = {"m1i": "mean1", "sd1i": "sd1", "n1i": "n1", "m2i": "mean2", "sd2i": "sd2", "n2i": "n2",
                "ai": "events1", "ci": "events2", "x1i": "events1", "t1i": "time1", "x2i": "events2",
                "t2i": "time2", "ti": "t_stat", "yi": "effect", "vi": "effect_se"}
+# The cell a test form's t, and so its effect, comes from.
+_TEST_CELL = {"p_value": "p_value", "t_stat": "t_stat"}
 
 
 def _on_sheet(problem: Problem, row: dict, measure: str) -> Problem:
@@ -332,6 +334,8 @@ def _on_sheet(problem: Problem, row: dict, measure: str) -> Problem:
     sheet_cells = {**_SHEET_CELL, **FAMILIES[get(measure).family].sheet_columns} if measures.known(measure) \
         else _SHEET_CELL
     column = sheet_cells.get(problem.column or "")
+    if problem.column in ("yi", "ti") and row.get("reported_form") in _TEST_CELL:
+        column = _TEST_CELL[row["reported_form"]]
     if row.get(column) is None:
         column = _most_extreme_cell(row)
     return replace(problem, column=column, value=None if column is None else str(row.get(column)),

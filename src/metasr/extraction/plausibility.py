@@ -180,8 +180,7 @@ def _p_and_t_rules(check: RowChecker) -> None:
             check.add("p_value", "not a p-value", "p-format",
                       "write a number (0.017) or a bound (<0.001, <=0.05); put any other text in notes")
         elif not 0 < p.value <= 1:
-            check.add("p_value", f"p must be in (0, 1], found {p.value:g}", "0<p<=1",
-                      "a p-value is a probability; percentages are not allowed")
+            check.add("p_value", f"p must be in (0, 1], found {p.value:g}", "0<p<=1", _p_range_hint(text, p.value))
         elif check.row.get("reported_form") == "effect_p":
             _effect_p_rules(check, p.value)
     t, direction = check.number("t_stat"), check.row.get("direction")
@@ -189,6 +188,16 @@ def _p_and_t_rules(check: RowChecker) -> None:
         if (t > 0) != (direction == "group1_higher"):
             check.add("direction", f"t = {t} contradicts direction '{direction}'", "direction-consistent",
                       "t is group 1 minus group 2: positive when group 1 is higher")
+
+
+def _p_range_hint(text, value: float) -> str:
+    """A p of 0 is one rounded to the decimals shown ("0.000"): it is below one unit of the last
+    decimal, a bound; a p above 1 is likely a percentage."""
+    if value == 0:
+        decimals = text.rpartition(".")[2] if isinstance(text, str) else ""
+        bound = f"<0.{'0' * (len(decimals) - 1)}1" if decimals.isdigit() else "<0.001"
+        return f"a p shown as 0 was rounded: write it as the bound it is, e.g. {bound}"
+    return "a p-value is a probability; percentages are not allowed"
 
 
 def _effect_p_rules(check: RowChecker, p: float) -> None:
