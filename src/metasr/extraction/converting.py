@@ -79,11 +79,11 @@ def _deliberately_excluded(row: dict, result: EffectRow) -> bool:
         or result.column == "exclude_reason"
 
 
-# What a spread is called, by the column stem of its first cell.
+# What each spread is called, by the column stem of its first cell.
 SPREAD_NAMES = {"q1_": "an IQR", "min": "a range", "se": "an SE", "ci_lb": "a CI"}
 
 
-def derived_sd_problems(converted: list[tuple[dict, EffectRow]], sheet_rows: dict[int, dict],
+def derived_sd_problems(converted: list[tuple[dict, EffectRow]], sheet_rows: dict[int | None, dict],
                         sheet_path: str) -> list[Problem]:
     """An SD of 0 (or less) estimated from a usable row's SE, CI, quartiles or range is an error
     naming the cells it came from, as a reported SD of 0 is (plausibility: sd>0)."""
@@ -97,7 +97,7 @@ def derived_sd_problems(converted: list[tuple[dict, EffectRow]], sheet_rows: dic
             cells = sheet_rows.get(derived.sheet_row, {})
             shown = ", ".join(f"{c} = {cells.get(c)}" for c in derived.cells)
             spread = " and ".join(name for stem, name in SPREAD_NAMES.items()
-                                  if any(c == f"{stem}{derived.group}" for c in derived.cells))
+                                  if f"{stem}{derived.group}" in derived.cells)
             problems.append(Problem(
                 message=f"group {derived.group}'s SD, derived from {shown} ({derived.form}), is {derived.sd:g}: "
                         "the group would be pooled as if every participant had the same value",
@@ -127,7 +127,8 @@ def generic_scale_problems(converted: list[tuple[dict, EffectRow]], settings: Co
     if measures.get(settings.measure).family != "generic":
         return []
     outcome, scale = Path(sheet_path).stem, settings.pooled_scale
-    problems, kinds = [], {}  # kinds: scale -> {kind: [(sheet row, column)]}
+    problems: list[Problem] = []
+    kinds: dict[str, dict[str, list[tuple[int | None, str]]]] = {}  # scale -> {kind: [(sheet row, column)]}
     for row, result in converted:
         if not result.usable:
             continue

@@ -19,8 +19,8 @@ from metasr.extraction.units import unit_factor
 
 # The effect-input columns of each measure (metafor's names), from the registry.
 MEASURE_COLUMNS = {m: measures.extraction_columns(m) for m in measures.ids()}
-# Reported raw differences, which an outcome pooled as a standardised difference can take with
-# both group sizes (as a t statistic: difference / SE).
+# Reported raw differences: with both group sizes their CI and p come from t(n1 + n2 - 2), and an
+# outcome pooled as a standardised difference takes them as a t statistic (difference / SE).
 RAW_DIFFERENCES = measures.get("MD").reported
 # The cells each median form contributes (display name, column stem).
 MEDIAN_CELLS = {
@@ -46,18 +46,20 @@ class DerivedSD(NamedTuple):
     cells: tuple[str, ...]
 
 
+def form_used(form: str, median_method: str) -> str:
+    """The form whose cells a group's conversion uses: Hozo has no formula for quartiles with a
+    range, so under it a five-number summary is converted from its median and range only."""
+    return "median_range" if form == "median_iqr_range" and median_method == "hozo" else form
+
+
 def median_cells(form: str, median_method: str) -> tuple[tuple[str, str], ...]:
-    """The cells (display name, column stem) a median form's conversion uses: under Hozo a
-    five-number summary gives its range only (Hozo has no formula for quartiles with a range)."""
-    if form == "median_iqr_range" and median_method == "hozo":
-        return MEDIAN_CELLS["median_range"]
-    return MEDIAN_CELLS[form]
+    """The cells (display name, column stem) a median form's conversion uses."""
+    return MEDIAN_CELLS[form_used(form, median_method)]
 
 
 def spread_cells(form: str, g: int, median_method: str) -> tuple[str, ...]:
     """The sheet cells of group g that a derived form's SD comes from."""
-    stems = SPREAD_FIELDS["median_range" if form == "median_iqr_range" and median_method == "hozo" else form]
-    return tuple(f"{stem}{g}" for stem in stems)
+    return tuple(f"{stem}{g}" for stem in SPREAD_FIELDS[form_used(form, median_method)])
 
 
 @dataclass
@@ -71,7 +73,6 @@ class EffectRow:
     arms: dict = field(default_factory=dict)
     shared_split: int | None = None  # the shared group was divided between this many comparisons
     derived_sds: list[DerivedSD] = field(default_factory=list)  # SDs estimated from SEs, CIs, quartiles, ranges
-
     column: str | None = None  # the sheet cell at fault when the row cannot be used
 
     def fail(self, reason: str, column: str | None = None) -> EffectRow:
