@@ -33,9 +33,6 @@ from metasr.extraction.settings import extraction_settings
 SUMMED_CELLS = {"events_n": ("events1", "n1", "events2", "n2"),
                 "events_persontime": ("events1", "time1", "events2", "time2"),
                 "events_total": ("events", "n"), "events_time": ("events", "time")}
-PROVENANCE_COLUMNS = ["record_id", "source_location", "source_url", "reported_form", "conversion",
-                      "conversion_detail", "derivation", "comparison", "timepoint", "es_id", "shared_group",
-                      "shared_split"]
 
 
 def outcome_effect_problems(typed_rows: list[tuple[int, dict]], settings: ConversionSettings, outcome_cfg: dict,

@@ -18,7 +18,6 @@ from metasr import dependence
 from metasr.analysis_settings import sheet_columns
 from metasr.errors import Problem, raise_if_errors
 from metasr.extraction.converting import (
-    PROVENANCE_COLUMNS,
     SHEET_ROW,
     conversion_settings,
     outcome_effect_problems,
@@ -29,6 +28,7 @@ from metasr.extraction.schema import coerce
 from metasr.extraction.settings import extraction_settings
 from metasr.extraction.sheets import read_sheet, write_sheet
 from metasr.extraction.validate import check_outcome_rows
+from metasr.provenance import PROVENANCE_COLUMNS
 
 LEAD_COLUMNS = ["study_id", "label", "year", "usable", "not_usable_reason"]
 
@@ -36,7 +36,7 @@ LEAD_COLUMNS = ["study_id", "label", "year", "usable", "not_usable_reason"]
 def output_columns(measure: str, characteristics: Sequence[str] = ()) -> list[str]:
     """The effect table's columns; `characteristics`: the effect-size columns the outcome's sheet
     carries for its analyses (analysis_settings.sheet_columns), last."""
-    columns = LEAD_COLUMNS + MEASURE_COLUMNS[measure] + PROVENANCE_COLUMNS
+    columns = [*LEAD_COLUMNS, *MEASURE_COLUMNS[measure], *PROVENANCE_COLUMNS]
     return columns + [c for c in characteristics if c not in columns]
 
 

@@ -31,10 +31,11 @@ from metasr import rob
 from metasr.analysis_settings import outcome_moderator_variables, sheet_columns
 from metasr.errors import InputError, Problem
 from metasr.extraction import plausibility, schema
-from metasr.extraction.converting import PROVENANCE_COLUMNS, conversion_settings, outcome_effect_problems
+from metasr.extraction.converting import conversion_settings, outcome_effect_problems
 from metasr.extraction.settings import extraction_settings
 from metasr.extraction.sheets import NARRATIVE_COLUMNS, NARRATIVE_KEY, OUTCOME_KEY, Sheet, is_blank, read_sheet
 from metasr.io import is_missing, read_csv
+from metasr.provenance import PROVENANCE_COLUMNS
 
 NARRATIVE_REQUIRED = ("study_id", "outcome", "finding", "record_id", "source_location")
 DIRECTIONS = ("group1_higher", "group1_lower", "no_difference")

@@ -28,6 +28,7 @@ from metasr.io import (
     plain_frame,
     spreadsheet_rows,
 )
+from metasr.provenance import PROVENANCE_COLUMNS
 from metasr.stats import checks, effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
 from metasr.stats.models import MetaFit, double_zero, fit_mh, fit_mh_rates, fit_peto, fit_rma
@@ -49,8 +50,6 @@ from metasr.stats.tables import (
 )
 
 PASSTHROUGH = ("study_id", "label", "year")
-PROVENANCE = ("record_id", "source_location", "source_url", "reported_form", "conversion", "conversion_detail",
-              "comparison", "timepoint", "es_id", "shared_group", "shared_split")
 ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i", "x1i", "t1i", "x2i", "t2i",
               "xi", "mi", "ni", "ri", "ti", "pi")
 COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "xi", "mi", "ni", "year", "shared_group",
@@ -343,7 +342,7 @@ def _study_entries(table: pd.DataFrame, weights) -> list[dict]:
         entry.update(yi=yi, vi=vi, sei=sei, ci_lb=yi - crit * sei, ci_ub=yi + crit * sei,
                      weight=None if weights is None else float(weights[i]),
                      effect_source=rec.get("effect_source"))
-        for key in ARM_FIELDS + PROVENANCE:
+        for key in ARM_FIELDS + PROVENANCE_COLUMNS:
             if key in rec and _text(rec[key]) != "":
                 entry[key] = _integral(key, _passthrough(rec[key]))
         entries.append(entry)
