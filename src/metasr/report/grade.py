@@ -158,7 +158,7 @@ def events(pooled: dict) -> int | None:
 def information_size(pooled: dict, sof: dict | None = None) -> Information:
     """The outcome's information against GRADE 6's optimal information size (`InformationSize`),
     binary outcomes at the summary of findings' assumed control risk (metasr.report.sof)."""
-    from metasr.report.sof import assumed_control_risk, per_1000
+    from metasr.report.baseline import assumed_control_risk, per_1000
 
     family = _family(pooled)
     if family == "two-group rates":
@@ -187,7 +187,7 @@ def _appreciable(pooled: dict, sof: dict | None = None) -> tuple[float, float, s
     """(low, high, as text) limits of an appreciable effect on the analysis scale (logs for
     ratios): the measure's (metasr.measures); a risk difference's from the ratio limits at the
     assumed control risk; a mean difference's from the SMD limits times the representative SD."""
-    from metasr.report.sof import assumed_control_risk, per_1000, representative_sd
+    from metasr.report.baseline import assumed_control_risk, per_1000, representative_sd
 
     display = measures.display_of(pooled)
     kind = measures.get(display.measure).absolute

@@ -32,25 +32,21 @@ separated ("222,426"). A cell that footnote marks follow always holds text.
 
 from __future__ import annotations
 
-import math
-import statistics
-
 from metasr import dependence, display as dp, measures
 from metasr.display import arm_value, finite
+from metasr.report.baseline import (
+    MEAN_KINDS,
+    RATE_KINDS,
+    RISK_KINDS,
+    absolute_kind,
+    assumed_control_risk,
+    median_or_none,
+    per_1000,
+    representative_sd,
+)
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES
 
-# The kinds of absolute effect a measure's record names (metasr.measures, `absolute`).
-RISK_KINDS = ("risk ratio", "odds ratio", "hazard ratio", "risk difference")
-RATE_KINDS = ("rate ratio",)
-MEAN_KINDS = ("mean difference", "standardised mean difference")
-ABSOLUTE_KINDS = RISK_KINDS + RATE_KINDS + MEAN_KINDS
 LIMITS = ("estimate", "lower limit", "upper limit")  # of a CI's three numbers
-
-
-def absolute_kind(pooled: dict) -> str | None:
-    """How the outcome's effect becomes an absolute one (None: relative effect only)."""
-    measure = pooled.get("measure")
-    return measures.get(measure).absolute if measures.known(measure) else None
 
 
 def corresponding_risk(kind: str, acr: float, effect: float) -> float:
@@ -67,34 +63,6 @@ def corresponding_risk(kind: str, acr: float, effect: float) -> float:
     raise ValueError(f"no corresponding risk for a {kind}")
 
 
-def per_1000(x: float) -> int:
-    """A proportion (or rate) as a whole number per 1,000, rounded half away from zero."""
-    scaled = 1000 * x
-    return int(math.copysign(math.floor(abs(scaled) + 0.5), scaled))
-
-
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def control_risks(pooled: dict) -> list[float]:
-    risks = []
-    for s in pooled.get("studies") or []:
-        events, n = arm_value(s, 2, "events"), arm_value(s, 2, "total")
-        if events is not None and n:
-            risks.append(events / n)
-    return risks
-
-
-def control_rates(pooled: dict) -> list[float]:
-    rates = []
-    for s in pooled.get("studies") or []:
-        events, time = arm_value(s, 2, "events"), arm_value(s, 2, "time")
-        if events is not None and time:
-            rates.append(events / time)
-    return rates
-
-
 def _effects(pooled: dict, shown: bool = False) -> tuple[float, float, float] | None:
     """(estimate, lower, upper) back-transformed by the measure's display (ratios exponentiated,
     Fisher's z as r, logit proportions as proportions); `shown`: as the report shows them
@@ -109,25 +77,6 @@ def _effects(pooled: dict, shown: bool = False) -> tuple[float, float, float] | 
     return est, lb, ub
 
 
-def assumed_control_risk(pooled: dict, sof: dict) -> dict | None:
-    """{label, risk, source} of the risk (rate, for rate ratios) the table assumes for the control
-    group: `sof.assumed_risk` (`assumed_rate`), else the median of the studies' control groups;
-    None when neither is there. GRADE's optimal information size uses it too."""
-    rate = absolute_kind(pooled) in RATE_KINDS
-    key = "assumed_rate" if rate else "assumed_risk"
-    if finite(sof.get(key)) is not None:
-        return {"label": "Assumed", "risk": float(sof[key]),
-                "source": sof.get("assumed_risk_source") or f"set by the reviewers (sof.{key})"}
-    observed = control_rates(pooled) if rate else control_risks(pooled)
-    if not observed:
-        return None
-    what = "rate (events per person-time)" if rate else "risk"
-    spread = f"; range {min(observed):.3g} to {max(observed):.3g}" if len(observed) > 1 else ""
-    return {"label": "Study population", "risk": _median(observed),
-            "source": f"median control-group {what} of the {len(observed)} "
-                      f"stud{'y' if len(observed) == 1 else 'ies'} with group data{spread}"}
-
-
 def assumed_risks(pooled: dict, sof: dict) -> list[dict]:
     """[{label, risk, source}]: the assumed control risk, then the config's scenarios."""
     assumed = assumed_control_risk(pooled, sof)
@@ -137,17 +86,6 @@ def assumed_risks(pooled: dict, sof: dict) -> list[dict]:
             out.append({"label": str(label), "risk": float(risk),
                         "source": f"{label}: scenario set by the reviewers (sof.scenarios)"})
     return out
-
-
-def representative_sd(pooled: dict, sof: dict) -> tuple[float | None, str]:
-    """(SD, its source) that turns an SMD into the outcome's unit: `sof.sd`, else the median
-    control-group SD of the studies (Cochrane Handbook 15.5.3.2); (None, "") without either."""
-    if finite(sof.get("sd")) is not None:
-        return float(sof["sd"]), "set by the reviewers (sof.sd)"
-    sds = [v for v in (arm_value(s, 2, "sd") for s in pooled.get("studies") or []) if v]
-    if not sds:
-        return None, ""
-    return _median(sds), f"median control-group SD of {len(sds)} stud{'y' if len(sds) == 1 else 'ies'}"
 
 
 def absolute_effects(pooled: dict, sof: dict) -> list[dict]:
@@ -190,7 +128,7 @@ def continuous_effect(pooled: dict, sof: dict, unit: str) -> dict | None:
     mean_source = "set by the reviewers (sof.control_mean)" if control_mean is not None else \
         f"median control-group mean of {len(means)} stud{'y' if len(means) == 1 else 'ies'}"
     if control_mean is None:
-        control_mean = _median(means)
+        control_mean = median_or_none(means)
     out = {"control_mean": control_mean, "mean_source": mean_source, "unit": unit,
            "difference": effects, "sd": None, "sd_source": ""}
     if kind == "mean difference":
