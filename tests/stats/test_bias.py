@@ -260,3 +260,11 @@ def test_lm_tests_of_effects_the_regression_fits_exactly_are_not_run():
             bias.pet_peese(fit)
         section = small_study_section(fit, small_study_settings({"pet_peese": {"run": True}}), True)
         assert "fits the effects exactly" in section["pet_peese"]["skipped"]
+
+
+@pytest.mark.parametrize("method, model", [("REML", "rma"), ("DL", "rma"), ("REML", "lm")])
+def test_a_regression_test_with_no_more_studies_than_coefficients_is_refused_for_that(method, model):
+    # dat.colditz1994 trials 1-2 (log RR): rma stopped with a traceback; lm blamed an exact fit
+    fit = fit_rma([-0.9387, -1.6662], [0.3571, 0.2081], method=method)
+    with pytest.raises(InputError, match="k = 2: too few studies"):
+        bias.regtest(fit, model=model)

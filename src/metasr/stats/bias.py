@@ -190,9 +190,16 @@ def regtest(fit: MetaFit, model: str = "rma", predictor: str = "sei", ni=None, l
         raise InputError(f"{predictor} cannot be added as a predictor: {problem}",
                          hint="the predictor is constant (or nearly so) or collinear with the moderators")
     p = fit.p
+    too_few = InputError(f"k = {len(fit.yi)}: too few studies for a regression on {predictor} ({X.shape[1]} "
+                         "coefficients to estimate)", hint="small-study tests need more studies than that")
+    if model == "lm" and len(fit.yi) <= X.shape[1]:
+        raise too_few
     if model == "rma":
-        reg = fit_rma(fit.yi, fit.vi, method=fit.method, test=fit.test, X=X, weights=fit.a,
-                      tau2=fit.tau2 if fit.fixed_tau2 else None)
+        try:
+            reg = fit_rma(fit.yi, fit.vi, method=fit.method, test=fit.test, X=X, weights=fit.a,
+                          tau2=fit.tau2 if fit.fixed_tau2 else None)
+        except ValueError:  # a random-effects model with no more studies than coefficients (metafor stops too)
+            raise too_few from None
         zval, pval, dfs = float(reg.stat[p]), float(reg.pval[p]), reg.df
         beta, se, coef_p = reg.beta, reg.se, reg.pval
         crit = inference.critical_value(fit.test, dfs, level)
