@@ -130,3 +130,13 @@ def test_table_refits_that_are_undefined_are_null():
     assert sensitivity.table_leave_one_out(refit, 3)["estimate"] == [2.0, 2.0, 2.0]
     with pytest.raises(InputError, match="2 values for 3 studies"):
         sensitivity.table_cumulative(refit, 3, [1, 2])
+
+
+def test_a_text_ordering_variable_sorts_as_rs_order():
+    # R 4.x: order(c("beta", "Alpha", ...)) - 1 (ICU collation; ties keep the input order)
+    from metasr.stats.sensitivity import _sort_order
+
+    labels = ["beta", "Alpha", "alpha", "Beta", "gamma", "Delta", "delta", "epsilon", "Zeta", "zeta", "eta",
+              "Theta", "iota"]
+    assert _sort_order(labels).tolist() == [2, 1, 0, 3, 6, 5, 7, 10, 4, 12, 11, 9, 8]
+    assert _sort_order(["b", "a", "b", "a"]).tolist() == [1, 3, 0, 2]

@@ -129,8 +129,11 @@ def _sort_order(order) -> np.ndarray:
     elif any(v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "" for v in values):
         raise InputError("the ordering variable is missing for some studies",
                          hint="give every study a value (for example its year)")
-    else:
-        values = values.astype(str)
+    else:  # text in R's collation (order() sorts character vectors as sort() does), not by code point
+        from metasr.stats.formula import r_sort_key
+
+        text = values.astype(str)
+        return np.array(sorted(range(len(text)), key=lambda i: r_sort_key(text[i])), dtype=int)
     return np.argsort(values, kind="stable")  # ties keep the input order, as R's order() does
 
 
