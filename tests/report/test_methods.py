@@ -129,8 +129,14 @@ def test_small_study_and_sensitivity_only_where_run(review_config, bcg_pooled, n
     assert f"Small-study effects were examined for {bcg['label']}" in text
     few = pooled_as(normand_pooled, small_study={"skipped": "k = 9 < 10"}, sensitivity=None)
     text = methods_paragraph(review_config, [few], SOFTWARE)
-    assert "Small-study effects were not assessed: no pooled outcome had 10 or more studies" in text
+    assert "Small-study effects were not assessed: no pooled outcome had the 10 studies they need" in text
     assert "Egger" not in text.split("GRADE")[0] and "leave-one-out" not in text and "Cumulative" not in text
+    # outcomes with their own minimum: said per outcome ("at least 3 and 10 studies" garbled them)
+    own = pooled_as(bcg_pooled, k=13, outcome="k3", label="K3")
+    own["small_study"] = {**(own.get("small_study") or {}), "settings": {"min_k": 3}}
+    text = methods_paragraph(review_config, [bcg, own], SOFTWARE)
+    assert f"(at least 3 studies for K3 and 10 for {bcg['label']})" in text
+    assert f"with at least 3 studies for K3 and 10 for {bcg['label']}" in text
 
 
 def test_grade_rules_follow_the_implementation(review_config, normand_pooled):

@@ -408,9 +408,17 @@ def small_study_methods(tested: list[dict]) -> list[str]:
 
 
 def _min_k(pooled: list[dict]) -> str:
-    values = sorted({(p.get("small_study") or {}).get("settings", {}).get("min_k", SMALL_STUDY_DEFAULTS["min_k"])
-                     for p in pooled})
-    return _join([str(v) for v in values]) or str(SMALL_STUDY_DEFAULTS["min_k"])
+    """The fewest studies the small-study tests need, as "10 studies", or per outcome when the
+    outcomes differ ("3 studies for K3 and 10 for K10")."""
+    def min_k(p: dict) -> int:
+        return (p.get("small_study") or {}).get("settings", {}).get("min_k", SMALL_STUDY_DEFAULTS["min_k"])
+
+    values = sorted({min_k(p) for p in pooled})
+    if len(values) <= 1:
+        return f"{values[0] if values else SMALL_STUDY_DEFAULTS['min_k']} studies"
+    parts = [f"{v}{' studies' if i == 0 else ''} for {_labels([p for p in pooled if min_k(p) == v])}"
+             for i, v in enumerate(values)]
+    return _join(parts)
 
 
 def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
@@ -419,15 +427,15 @@ def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
     out = []
     if tested:
         ran = small_study_methods(tested)
-        out.append(f"Small-study effects were examined for {_labels(tested)} (at least {_min_k(tested)} "
-                   f"studies): contour-enhanced funnel plot, {_join(ran)}.")
+        out.append(f"Small-study effects were examined for {_labels(tested)} (at least {_min_k(tested)}): "
+                   f"contour-enhanced funnel plot, {_join(ran)}.")
         by_table = [p for p in tested if p.get("method") in measures.table_methods()]
         if by_table:  # their regressions need a model with weights per study: the inverse-variance one
             out.append(f"For {_labels(by_table)}, pooled by Mantel-Haenszel or Peto, these tests used the "
                        "inverse-variance common-effect model of the same effects.")
     elif done:
-        out.append(f"Small-study effects were not assessed: no pooled outcome had {_min_k(done)} or more "
-                   "studies (Cochrane Handbook 13.3.5.4).")
+        out.append(f"Small-study effects were not assessed: no pooled outcome had the "
+                   f"{_min_k(done)} they need (Cochrane Handbook 13.3.5.4).")
     leave1out = [p for p in done if (p.get("sensitivity") or {}).get("leave1out")]
     cumulative = [p for p in done if "estimate" in ((p.get("sensitivity") or {}).get("cumulative") or {})]
     with_influence = [p for p in leave1out if p["sensitivity"].get("influence")]
@@ -530,7 +538,7 @@ def grade_sentence(pooled: list[dict], outcomes_cfg: dict) -> str:
             "their risk of bias; GRADE guideline 18); a study without a recorded design made the body start low. "
             "Suggested ratings down: risk of bias from the studies' overall judgements weighted by their weight "
             f"in the analysis; inconsistency from I² together with the prediction interval; {imprecision_rule()}; "
-            f"publication bias from Egger's test (P < 0.10) with at least {_min_k(done)} studies"
+            f"publication bias from Egger's test (P < 0.10) with at least {_min_k(done)}"
             f"{publication_bias_exception(done)}. Indirectness was left to the reviewers' judgement. Rating up for a "
             "large effect (ratio above 2 or below 0.5) was considered only for evidence that started low and was not "
             f"rated down; {_join([UPGRADE_NAMES[u].lower() for u in UPGRADES[1:]])} are the reviewers' judgements.")
