@@ -132,7 +132,7 @@ def _sort_order(order) -> np.ndarray:
     else:  # text in R's collation (order() sorts character vectors as sort() does), not by code point
         from metasr.stats.formula import r_sort_key
 
-        text = values.astype(str)
+        text = [str(v) for v in values]
         return np.array(sorted(range(len(text)), key=lambda i: r_sort_key(text[i])), dtype=int)
     return np.argsort(values, kind="stable")  # ties keep the input order, as R's order() does
 
