@@ -162,3 +162,14 @@ def test_misuse_is_a_clear_problem(capsys, argv, message):
         argv = ["--measure", "GEN", *argv]
     code, out, err = pool(capsys, INPUTS / "bcg.csv", *argv)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_regtest_on_ni_takes_the_table_total_as_metafor_does(capsys):
+    # metafor 3.8-1: regtest(rma(yi, vi, data = escalc("RR", ..., dat.bcg), control = list(threshold = 1e-12)),
+    # predictor = "ni"): zval 2.04875455599, pval 0.0404861215166 (ni: the 2x2 table's total, escalc's attribute)
+    bcg = Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "inputs" / "bcg.csv"
+    code, out, err = pool(capsys, bcg, "--measure", "RR", "--method", "REML", "--regtest-predictor", "ni")
+    assert code == 0, err
+    regtest = out["regtest"]
+    assert regtest["zval"] == pytest.approx(2.04875455599, rel=1e-9)
+    assert regtest["pval"] == pytest.approx(0.0404861215166, rel=1e-9)

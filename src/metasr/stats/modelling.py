@@ -137,7 +137,18 @@ def _index_or_name(b):
     return int(text) if text.lstrip("-").isdigit() else text
 
 
+# Without an ni column, the total sample size as escalc's ni attribute has it (metafor's regtest
+# reads that): the two groups' sizes, or a 2x2 table's four cells.
+NI_PARTS = (("n1i", "n2i"), ("ai", "bi", "ci", "di"))
+
+
 def _ni(table, options, file, rows):
+    if options.ni == "ni" and "ni" not in table.columns:
+        for parts in NI_PARTS:
+            if all(c in table.columns for c in parts):
+                total = sum(pd.to_numeric(table[c], errors="coerce").to_numpy(float) for c in parts)
+                if np.all(np.isfinite(total) & (total > 0)):
+                    return total
     return column_values(table, options.ni, file, "sample size (ni)", rows)
 
 
