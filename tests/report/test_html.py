@@ -474,3 +474,10 @@ def test_summary_of_findings_cells_carry_signed_sort_keys(review_config, bcg_poo
         []))
     n = rows["bcg_tb"]["participants_n"]
     assert n > 1000 and f'data-sort="{n}">{rows["bcg_tb"]["participants"]}' in page
+
+
+def test_a_pooled_outcome_of_two_studies_says_why_it_has_no_leave_one_out(bcg_pooled):
+    two = {**bcg_pooled, "model": {**bcg_pooled["model"], "k": 2}, "sensitivity": {}}
+    assert html.sensitivity_section(two)["leave1out_not_run"] == (
+        "Leave-one-out and influence diagnostics not run: k = 2; they need at least 3 studies (each refit keeps two).")
+    assert html.sensitivity_section(bcg_pooled)["leave1out_not_run"] == ""

@@ -566,7 +566,19 @@ def sensitivity_section(pooled: dict) -> dict:
     cumulative = cumulative_rows(cumul, pooled.get("studies") or [], display, dependent_report.units(pooled, cumul))
     return {"leave1out": rows, "influential": flagged, "has_influence": bool(cook),
             "cumulative": cumulative, "cumulative_by": cumul.get("order_by"),
-            "available": bool(rows or cook or cumulative)}
+            "available": bool(rows or cook or cumulative), "leave1out_not_run": _leave1out_not_run(pooled, rows)}
+
+
+def _leave1out_not_run(pooled: dict, rows: list) -> str:
+    """Why a pooled outcome has no leave-one-out or influence analysis, when too few studies is why."""
+    from metasr.analysis_settings import SENSITIVITY_MIN_K
+
+    k = (pooled.get("model") or {}).get("k")
+    if rows or pooled.get("status") != "pooled" or not isinstance(k, int) or k >= SENSITIVITY_MIN_K \
+            or dependent_report.is_multilevel(pooled):  # k counts effect sizes there, not studies
+        return ""
+    return (f"Leave-one-out and influence diagnostics not run: k = {k}; they need at least {SENSITIVITY_MIN_K} "
+            "studies (each refit keeps two).")
 
 
 def cumulative_rows(cumul: dict, studies: list[dict], display: measures.Display,
