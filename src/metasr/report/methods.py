@@ -475,9 +475,10 @@ def moderator_sentences(pooled: list[dict]) -> list[str]:
                               if robust else "") + ".")
     if by_variable:
         which = _join([f"{variable} for {_labels(group)}" for variable, group in by_variable.items()])
-        out.append(f"Subgroup analyses ({which}) fitted the outcome's model to each subgroup separately and "
-                   "compared the subgroup estimates with a Wald-type test of heterogeneity between subgroups "
-                   "(Q between, with one degree of freedom fewer than subgroups).")
+        out.append(f"Subgroup analyses ({which}) fitted the outcome's model to each subgroup separately (a "
+                   "subgroup of one study keeps that study's estimate, with a normal-based CI) and compared the "
+                   "subgroup estimates with a Wald-type test of heterogeneity between subgroups (Q between, with "
+                   "one degree of freedom fewer than subgroups).")
     for p in done:
         reg = p.get("meta_regression") or {}
         if not reg or reg.get("skipped"):
