@@ -196,8 +196,10 @@ def test_a_subgroup_analysis_that_cannot_run_says_why():
     assert one_level["subgroups"] == {"variable": "alloc", "skipped": "every pooled study has the same 'alloc' "
                                                                       "(random): no subgroups to compare"}
     assert "subgroup" not in one_level["studies"][0]
-    mh = pool_outcome(bcg_with_alloc(), "RR", "MH", subgroup="alloc")
-    assert mh["subgroups"]["skipped"] == "subgroup analysis uses inverse-variance models, not MH"
+    no_events = bcg_with_alloc().assign(ai=lambda t: np.where(t["alloc"] == "alternate", 0, t["ai"]),
+                                        ci=lambda t: np.where(t["alloc"] == "alternate", 0, t["ci"]))
+    undefined = pool_outcome(no_events, "OR", "MH", subgroup="alloc")["subgroups"]["skipped"]
+    assert "MH estimate of subgroup 'alternate' is undefined" in undefined
     single = pool_outcome(bcg_with_alloc(1), "RR", "REML", subgroup="alloc")
     assert single["subgroups"]["skipped"] == "k = 1: the outcome is not pooled"
     assert "subgroups" not in pool_outcome(bcg_with_alloc(), "RR", "REML")
@@ -352,3 +354,19 @@ def test_mantel_haenszel_and_peto_sensitivity_refits_their_own_method_as_metafor
             assert [g is None for g in got] == [w is None for w in want], (analysis, key)
             assert np.allclose([g for g in got if g is not None], [w for w in want if w is not None],
                                rtol=1e-9, atol=1e-12), (analysis, key)
+
+
+
+@pytest.mark.parametrize("method, estimates, ses", [
+    # metafor 3.8-1, dat.bcg by alloc: rma.mh(measure = "OR", ..., subset = alloc == l) and rma.peto(...);
+    # Q between: rma(est, sei = se, method = "FE")$QE (MH: 21.549878413, P 2.09171908894e-05)
+    ("MH", [-0.840665081558, -0.353090074194, -0.447545417681], [0.0909174430938, 0.0529685654588, 0.0936265270171]),
+    ("PETO", [-0.82112328465, -0.353240430492, -0.457186735519], [0.0869601559713, 0.0525185998466, 0.0952994789422]),
+])
+def test_mantel_haenszel_and_peto_subgroups_refit_their_own_method(method, estimates, ses):
+    sub = pool_outcome(bcg_with_alloc(), "OR", method, subgroup="alloc")["subgroups"]
+    assert sub["levels"] == ["alternate", "random", "systematic"]
+    assert np.allclose(sub["estimate"], estimates, rtol=1e-10) and np.allclose(sub["se"], ses, rtol=1e-10)
+    if method == "MH":
+        assert sub["Q_between"] == pytest.approx(21.549878413, rel=1e-10)
+        assert sub["Q_between_pval"] == pytest.approx(2.09171908894e-05, rel=1e-9)

@@ -262,15 +262,20 @@ def _analyse_metareg(table, measure, method, test, mods, file, modelling=None) -
 def _analyse_subgroups(table, measure, method, test, subgroup, file, scale=None, display=None) -> dict:
     """metafor's subgroup keys (one fit per level and the test between them), with what the test
     is, each level's results on the display scale, and the model of all studies (`overall`)."""
-    _reject_table_method(method, "subgroup analysis", file)
     groups = subgroup_levels(table, subgroup, file)
-    result = subgroup_analysis(table["yi"], table["vi"], groups, method, test, measure)
+    if method in TABLE_METHODS:
+        result = table_subgroups(table, groups, measure, method)
+        if "skipped" in result:
+            raise InputError(_problem(result["skipped"], file, column=subgroup, rule="subgroup analysis",
+                                      hint="combine the subgroup with another, or use an inverse-variance method"))
+    else:
+        result = subgroup_analysis(table["yi"], table["vi"], groups, method, test, measure)
     result["Q_between_test"] = "Wald-type test of the subgroups' estimates from separate fits"
     values = np.asarray(groups).astype(str)
     for level, fit in result["fits"].items():
         fit["transformed"] = transformed(fit, table_display(table[values == level], measure, scale))
     check_k(len(table), method, test, 1, file)
-    overall = model_dict(fit_rma(table["yi"], table["vi"], method=method, test=test, measure=measure))
+    overall = model_dict(fit_table(table, measure, method, test, file))
     result["overall"] = {**overall, "transformed": transformed(overall, display)}
     return result
 
@@ -504,16 +509,45 @@ def _outcome_subgroups(table: pd.DataFrame, column: str, method: str, test: str,
     groups, reason = _subgroup_groups(table, column, method)
     if groups is None:
         return _subgroups_skipped(column, reason)
-    result = subgroup_analysis(table["yi"], table["vi"], groups, method, test, measure)
+    if method in TABLE_METHODS:
+        result = table_subgroups(table, groups, measure, method)
+        if "skipped" in result:
+            return _subgroups_skipped(column, result["skipped"])
+    else:
+        result = subgroup_analysis(table["yi"], table["vi"], groups, method, test, measure)
     for entry, level in zip(entries, groups, strict=True):
         entry["subgroup"] = level
     return {"variable": column, **result}
 
 
+def table_subgroups(table: pd.DataFrame, groups, measure: str, method: str) -> dict:
+    """A Mantel-Haenszel or Peto outcome's subgroup analysis: its own method in each subgroup
+    (metafor's rma.mh / rma.peto with subset =, as RevMan's subgroups of such an analysis) and the
+    Wald-type test between the subgroups' estimates (Q between, as for inverse-variance subgroups).
+    {"skipped": why} when a subgroup's estimate is undefined."""
+    from metasr.stats.formula import factor_levels
+    from metasr.stats.subgroup import q_between
+
+    values = np.asarray(groups).astype(str)
+    fits = {}
+    for level in factor_levels(values):
+        try:
+            fit = fit_table(table[values == level], measure, method, "z")
+        except InputError as err:
+            return {"skipped": f"the {method} estimate of subgroup '{level}' is undefined: {err.problems[0].message}"}
+        if not (math.isfinite(fit.estimate) and math.isfinite(fit.se)):
+            return {"skipped": f"the {method} estimate of subgroup '{level}' is undefined (no events to weigh)"}
+        fits[level] = fit
+    levels = list(fits)
+    estimates, ses = [fits[lv].estimate for lv in levels], [fits[lv].se for lv in levels]
+    Q, df, p = q_between(estimates, ses)
+    return {"levels": levels, "estimate": estimates, "se": ses, "tau2": [None] * len(levels),
+            "k": [fits[lv].k for lv in levels], "Q_between": Q, "Q_between_df": df, "Q_between_pval": p,
+            "fits": {lv: fits[lv].to_dict() for lv in levels}}
+
+
 def _subgroup_groups(table: pd.DataFrame, column: str, method: str) -> tuple[list[str] | None, str]:
     """Each pooled row's subgroup, or (None, why there is no subgroup analysis)."""
-    if method in TABLE_METHODS:
-        return None, f"subgroup analysis uses inverse-variance models, not {method}"
     groups = table[column].map(_text).tolist()
     blank = [str(s) for s, g in zip(table["study_id"], groups, strict=True) if g == ""]
     if blank:  # validation stops a run first; a table given directly can still lack levels
