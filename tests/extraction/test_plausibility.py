@@ -3,6 +3,9 @@
 import re
 from pathlib import Path
 
+import pytest
+
+from metasr.extraction.plausibility import row_problems
 from metasr.extraction.sheets import read_sheet
 from metasr.extraction.validate import check_outcome_rows, check_studies
 
@@ -113,3 +116,17 @@ def test_a_p_shown_as_0_is_hinted_to_be_written_as_a_bound():
     assert (zero.rule, zero.column, zero.value) == ("0<p<=1", "p_value", "0.000") and "<0.001" in zero.hint
     assert "<0.01" in row_problems({**row, "p_value": "0.00"}, "outcomes/x.csv", 2)[0].hint
     assert "percentages" in row_problems({**row, "p_value": "3"}, "outcomes/x.csv", 2)[0].hint
+
+
+@pytest.mark.parametrize("effect, lb, ub, measure, warned", [
+    (2.0, 1.9, 5.0, "RR", "effect_ci_lb"),   # SYNTHETIC: 0.05 below, 0.92 above on the log scale
+    (0.5, 0.2, 1.1, "RR", None),             # 0.92 and 0.79: symmetric enough
+    (1.0, 0.9, 1.2, "OR", None),             # rounding to one decimal
+    (2.0, 0.5, 2.2, "MD", "effect_ci_ub"),   # 1.5 below, 0.2 above
+    (2.0, 0.5, 3.6, "MD", None),
+])
+def test_a_far_from_symmetric_ci_is_a_warning(effect, lb, ub, measure, warned):
+    row = {"reported_form": "effect_ci", "effect": effect, "effect_ci_lb": lb, "effect_ci_ub": ub,
+           "effect_measure": measure}
+    found = [p for p in row_problems(row, "sheet.csv", 2) if p.rule == "ci-symmetry"]
+    assert [(p.column, p.severity) for p in found] == ([(warned, "warning")] if warned else [])

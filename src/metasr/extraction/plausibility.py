@@ -18,6 +18,10 @@ from metasr.extraction.pvalues import parse_p
 # |asymmetry| above this triggers a skewness warning: the median sits more than twice as far from
 # one end of its quartiles/range as from the other. A project heuristic, not a formal test.
 SKEW_WARNING = 1.0 / 3.0
+# A reported CI is (close to) symmetric around its estimate on the analysis scale (the log scale for
+# ratios); one half more than twice the other, beyond what rounding makes, suggests a mistyped limit
+# or a CI of another kind, and the effect's SE is read from the CI's width.
+CI_ASYMMETRY_WARNING = 2.0
 # Numbers a sheet may hold: 0 or a magnitude in this range. Conversions square numbers and
 # multiply them by group sizes (sums of squares when subgroups are combined); inside the range
 # every such result stays a finite, non-zero double. No measurement in any unit comes near it.
@@ -162,6 +166,8 @@ def _effect_rules(check: RowChecker) -> None:
         elif effect is not None and not lb <= effect <= ub:
             check.add("effect", f"effect {effect} lies outside its CI [{lb}, {ub}]", "ci-contains-estimate",
                       "check the estimate and the CI")
+        elif effect is not None and lb < effect < ub:
+            _ci_symmetry(check, effect, lb, ub, measure)
     if se is not None and se <= 0:
         check.add("effect_se", "SE must be positive", "se>0", "check the source")
     if measure is not None and measures.reported_scale(measure) == "log":
@@ -170,6 +176,21 @@ def _effect_rules(check: RowChecker) -> None:
             if value is not None and value <= 0:
                 check.add(column, f"a {measure} must be positive", "ratio>0",
                           "write the ratio itself, not its logarithm")
+
+
+def _ci_symmetry(check: RowChecker, effect: float, lb: float, ub: float, measure) -> None:
+    log = measure is not None and measures.reported_scale(measure) == "log"
+    if log and min(effect, lb, ub) <= 0:
+        return  # ratio>0 reports it
+    at = math.log if log else float
+    below, above = at(effect) - at(lb), at(ub) - at(effect)
+    if max(below, above) > CI_ASYMMETRY_WARNING * min(below, above):
+        scale = " on the log scale" if log else ""
+        check.add("effect_ci_lb" if below < above else "effect_ci_ub",
+                  f"the CI [{lb:g}, {ub:g}] is far from symmetric around {effect:g}{scale} ({below:.3g} below, "
+                  f"{above:.3g} above)", "ci-symmetry",
+                  "check the limits against the source (a mistyped digit?); the SE is taken from the CI's width",
+                  severity="warning")
 
 
 def _p_and_t_rules(check: RowChecker) -> None:
