@@ -54,5 +54,5 @@ def remove_stale_results(results: Path, produced: Callable[[str], bool]) -> list
             folder.rmdir()
             folder = folder.parent
     for path in removed:
-        log.warning("removed %s: the review no longer produces it", path)
+        log.warning("removed %s: no step of the review writes it", path)
     return removed

@@ -100,7 +100,8 @@ def remove_stale_results():
     )
     if removed:
         print(
-            f"metasr: removed {len(removed)} result file(s) the review no longer produces:"
+            f"metasr: removed {len(removed)} result file(s) that no step of the review writes "
+            "(results/ holds what the workflow generates; keep files of your own elsewhere):"
         )
         print("".join(f"  {p}\n" for p in removed), end="")
 
