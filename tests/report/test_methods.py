@@ -308,6 +308,19 @@ def test_three_level_outcomes_are_described_by_their_own_model(review_config, at
         methods_paragraph(config, [robust], SOFTWARE)
 
 
+
+def test_an_outcome_set_up_as_dependent_with_one_effect_size_per_study_is_said_to_be_univariate(review_config):
+    from metasr import dependence
+
+    cfg = {"dependence": {"method": "multilevel", "rho": 0.5}}
+    pooled = pool_outcome(bcg_table(), "RR", "REML", "z", outcome="tb", label="TB", dependence=dependence.settings(cfg))
+    assert pooled["model"].get("model_type") != "three-level"  # one effect size per study: nothing to nest
+    config = {**review_config, "outcomes": {"tb": {"label": "TB", "measure": "RR", **cfg}}}
+    text = methods_paragraph(config, [pooled], SOFTWARE)
+    assert ("For TB, set up for several effect sizes per study, every study contributed one, so the outcome's "
+            "univariate model was fitted.") in text
+    assert "were pooled with a three-level model" not in text
+
 def test_the_selection_model_is_named_as_it_ran(review_config):
     from metasr.analysis_settings import small_study_settings
 

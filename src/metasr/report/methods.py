@@ -568,7 +568,17 @@ def dependence_sentences(outcomes: dict, pooled_results: list[dict]) -> list[str
         if any(s.get("shared_group") for s in pooled.get("studies") or []):
             shared.setdefault(dep["multi_arm"], []).append(oid)
     out = []
+    fitted = {p.get("outcome"): p for p in pooled_results}
     for (method, rho, rhos), ids in by_method.items():
+        if method in dependence.MULTILEVEL_METHODS:
+            # a study with one effect size each leaves nothing for the three-level model: it was not fitted
+            single = [o for o in ids if fitted.get(o, {}).get("status") == "pooled" and not is_multilevel(fitted[o])]
+            if single:
+                out.append(f"For {_outcome_labels(single, outcomes)}, set up for several effect sizes per study, "
+                           "every study contributed one, so the outcome's univariate model was fitted.")
+            ids = [o for o in ids if o not in single]
+            if not ids:
+                continue
         names = _outcome_labels(ids, outcomes)
         varied = _join([f"{r:g}" for r in rhos])
         if method in dependence.MULTILEVEL_METHODS:
