@@ -381,6 +381,26 @@ def test_every_study_of_a_subgroup_analysis_has_a_level(default_review_copy, hel
     assert errors(validate_review(config, root)) == []
 
 
+
+def test_a_sheets_subgroup_that_differs_from_the_studies_sheets_is_a_warning(default_review_copy, helpers):
+    """The outcome sheet's value is used; a different value for the same study in studies.csv is
+    likely a typo (SYNTHETIC `region` values)."""
+    root, config = default_review_copy
+    ext = root / "data/extraction"
+    studies = helpers.read_rows(ext / "studies.csv")
+    for row in studies:
+        row["region"] = "north"
+    helpers.write_sheet(ext / "studies.csv", list(studies[0]), studies)
+    rows = helpers.read_rows(ext / "outcomes/edss.csv")
+    for row in rows:
+        row["region"] = "north"
+    rows[0]["region"] = "North"
+    helpers.write_sheet(ext / "outcomes/edss.csv", list(rows[0]), rows)
+    config["outcomes"]["edss"]["subgroup"] = "region"
+    found = [p for p in validate_review(config, root) if p.rule == "subgroup-agrees"]
+    assert [(p.severity, p.row, p.column, p.value) for p in found] == [("warning", 2, "region", "North")]
+    assert f"'north' for study '{rows[0]['study_id']}'" in found[0].message
+
 def _correlation_review(root, helpers, config, measure, cells):
     """The synthetic review with a correlation outcome (SYNTHETIC) whose second row has `cells`."""
     rows = [helpers.outcome_row(study_id="S1", reported_form="correlation", r="0.3", n="40"),

@@ -311,6 +311,8 @@ def analysis_column_problems(outcome_id: str, columns: dict[str, str], studies_s
                              hint=f"give each row its {subgroup} (every effect size of a subgroup analysis needs one)")
                      for rownum, row in outcome_sheet.numbered()
                      if not is_blank(row) and not (row.get(subgroup) or "").strip()]
+        if subgroup in studies_sheet.header:
+            problems += _subgroup_disagreements(subgroup, studies_sheet, outcome_sheet)
     elif subgroup and subgroup in studies_sheet.header and subgroup not in carried:
         in_outcome = {row.get("study_id") for _, row in outcome_sheet.numbered() if row.get("study_id")}
         problems += [Problem(message=f"study '{row['study_id']}' has no '{subgroup}', the subgroup of the outcome "
@@ -319,6 +321,22 @@ def analysis_column_problems(outcome_id: str, columns: dict[str, str], studies_s
                              hint=f"give the study its {subgroup} (every study of a subgroup analysis needs one)")
                      for rownum, row in studies_sheet.numbered()
                      if row.get("study_id") in in_outcome and not (row.get(subgroup) or "").strip()]
+    return problems
+
+
+def _subgroup_disagreements(subgroup: str, studies_sheet: Sheet, outcome_sheet: Sheet) -> list[Problem]:
+    """Warnings for outcome rows whose subgroup differs from their study's value in the studies
+    sheet: the outcome sheet's value is the one used, and a difference is likely a typo."""
+    study_values = {row.get("study_id"): (row.get(subgroup) or "").strip() for _, row in studies_sheet.numbered()}
+    problems = []
+    for rownum, row in outcome_sheet.numbered():
+        mine, theirs = (row.get(subgroup) or "").strip(), study_values.get(row.get("study_id"), "")
+        if mine and theirs and mine != theirs:
+            problems.append(Problem(
+                message=f"'{subgroup}' is '{mine}' here but '{theirs}' for study '{row.get('study_id')}' in "
+                        f"{studies_sheet.path}; this sheet's value is the one used", file=outcome_sheet.path,
+                row=rownum, column=subgroup, value=mine, rule="subgroup-agrees", severity="warning",
+                hint="make the two agree, or leave the column out of one of the sheets"))
     return problems
 
 
