@@ -37,21 +37,22 @@ def median_or_none(values: list[float]) -> float | None:
 
 
 def control_risks(pooled: dict) -> list[float]:
-    risks = []
-    for s in pooled.get("studies") or []:
-        events, n = arm_value(s, 2, "events"), arm_value(s, 2, "total")
-        if events is not None and n:
-            risks.append(events / n)
-    return risks
+    """Each study's control-group risk (events / participants), where it has both."""
+    return _per_control(pooled, "total")
 
 
 def control_rates(pooled: dict) -> list[float]:
-    rates = []
+    """Each study's control-group rate (events / person-time), where it has both."""
+    return _per_control(pooled, "time")
+
+
+def _per_control(pooled: dict, denominator: str) -> list[float]:
+    out = []
     for s in pooled.get("studies") or []:
-        events, time = arm_value(s, 2, "events"), arm_value(s, 2, "time")
-        if events is not None and time:
-            rates.append(events / time)
-    return rates
+        events, per = arm_value(s, 2, "events"), arm_value(s, 2, denominator)
+        if events is not None and per:
+            out.append(events / per)
+    return out
 
 
 def assumed_control_risk(pooled: dict, sof: dict) -> dict | None:
