@@ -58,12 +58,15 @@ sys.exit(run_until_done([sys.executable, sys.argv[1], sys.argv[2]]))
 """
 
 
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
-def test_a_stopped_run_passes_the_interrupt_on_and_waits_for_the_clean_up(tmp_path, how):
+@pytest.mark.parametrize("how, sigint_ignored", [(signal.SIGTERM, False), (signal.SIGINT, False),
+                                                 (signal.SIGTERM, True)])
+def test_a_stopped_run_passes_the_interrupt_on_and_waits_for_the_clean_up(tmp_path, how, sigint_ignored):
+    # sigint_ignored: started as a background job of a script (SIGINT ignored), stopped by SIGTERM
     child = tmp_path / "child.py"
     child.write_text(textwrap.dedent(CHILD))
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
     parent = subprocess.Popen([sys.executable, "-c", PARENT, str(child), str(tmp_path)],
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+                              stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=ignore)
     deadline = time.monotonic() + 30
     while not (tmp_path / "started").exists():
         assert time.monotonic() < deadline and parent.poll() is None

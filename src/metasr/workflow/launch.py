@@ -74,15 +74,19 @@ def run_until_done(command: list[str]) -> int:
     (it removes incomplete outputs and releases the folder's lock), and its exit status returned.
 
     Snakemake runs in a process group of its own, so that Ctrl-C on a terminal reaches it only
-    through here, once: a second interrupt would cut its clean-up short."""
-    child = subprocess.Popen(command, process_group=0)
+    through here, once: a second interrupt would cut its clean-up short. The handlers are set before
+    Snakemake starts, so that it does not inherit an ignored SIGINT (a background job's) and miss
+    the interrupt."""
+    started: list[subprocess.Popen] = []
 
     def stop(signum, frame) -> None:
-        child.send_signal(signal.SIGINT)
+        if started:
+            started[0].send_signal(signal.SIGINT)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return child.wait()
+        started.append(subprocess.Popen(command, process_group=0))
+        return started[0].wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
