@@ -370,3 +370,17 @@ def test_mantel_haenszel_and_peto_subgroups_refit_their_own_method(method, estim
     if method == "MH":
         assert sub["Q_between"] == pytest.approx(21.549878413, rel=1e-10)
         assert sub["Q_between_pval"] == pytest.approx(2.09171908894e-05, rel=1e-9)
+
+
+def test_a_subgroup_without_variance_is_left_out_of_the_test_and_said_to_be():
+    """SYNTHETIC 2x2 tables: subgroup 'none' has no events, so its MH risk difference is 0 with
+    SE 0 (as rma.mh's); it would have infinite weight in Q between."""
+    from metasr.stats.subgroup import q_between
+
+    table = pd.DataFrame({"study_id": ["S1", "S2", "S3", "S4", "S5"], "year": [2001, 2002, 2003, 2004, 2005],
+                          "ai": [3, 5, 10, 8, 0], "n1i": [50, 60, 55, 70, 40], "ci": [6, 9, 4, 5, 0],
+                          "n2i": [50, 62, 57, 71, 41], "grp": ["a", "a", "b", "b", "none"]})
+    sub = pool_outcome(table, "RD", "MH", subgroup="grp")["subgroups"]
+    assert sub["se"][2] == 0 and sub["Q_between_df"] == 1
+    assert sub["Q_between"] == q_between(sub["estimate"][:2], sub["se"][:2])[0]
+    assert sub["Q_between_note"].startswith("subgroup 'none' left out of the test")

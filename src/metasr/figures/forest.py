@@ -167,8 +167,9 @@ def overall_text(m: dict, test: str | None) -> str:
 
 def subgroup_difference_text(sub: dict) -> str:
     q, df = display.finite(sub.get("Q_between")), sub.get("Q_between_df")
+    left_out = f"; {sub['Q_between_note']}" if sub.get("Q_between_note") else ""
     if q is None:
-        return ""
+        return f"No test for subgroup differences{left_out}" if left_out else ""
     if isinstance(df, list):  # the cluster-robust HTZ F test of dependent effect sizes
         p_text = display.p_value(sub.get("Q_between_pval"))
         return (f"Test for subgroup differences: {display.f_statistic(df)} = {display.number(q)} "
@@ -177,7 +178,7 @@ def subgroup_difference_text(sub: dict) -> str:
     i2 = max(0.0, (q - df) / q) * 100 if df is not None and q > 0 else 0.0
     df_text = f", df = {int(df)}" if df is not None else ""
     return (f"Test for subgroup differences: Chi² = {display.number(q)}{df_text} "
-            f"({display.p_value(sub.get('Q_between_pval'))}), I² = {display.i2(i2)}")
+            f"({display.p_value(sub.get('Q_between_pval'))}), I² = {display.i2(i2)}{left_out}")
 
 
 def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[Row], list[str]]:

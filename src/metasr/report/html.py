@@ -328,6 +328,8 @@ def subgroup_section(pooled: dict) -> dict | None:
                 f"(σ² between studies {dp.tau2(sigma2[0], dp.MISSING)}, within studies "
                 f"{dp.tau2(sigma2[1], dp.MISSING)}), so no "
                 "tau² or I² is given per subgroup. k: effect sizes (studies)." + (" " + note if note else ""))
+    if sub.get("Q_between_note"):
+        note = (note + " " if note else "") + f"{sub['Q_between_note'][0].upper()}{sub['Q_between_note'][1:]}."
     return {"variable": sub.get("variable", ""), "run": True, "rows": rows, "test": test, "note": note,
             "per_level_heterogeneity": sub.get("model") != "three-level"}
 

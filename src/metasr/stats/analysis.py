@@ -540,10 +540,19 @@ def table_subgroups(table: pd.DataFrame, groups, measure: str, method: str) -> d
         fits[level] = fit
     levels = list(fits)
     estimates, ses = [fits[lv].estimate for lv in levels], [fits[lv].se for lv in levels]
-    Q, df, p = q_between(estimates, ses)
-    return {"levels": levels, "estimate": estimates, "se": ses, "tau2": [None] * len(levels),
-            "k": [fits[lv].k for lv in levels], "Q_between": Q, "Q_between_df": df, "Q_between_pval": p,
-            "fits": {lv: fits[lv].to_dict() for lv in levels}}
+    out: dict = {"levels": levels, "estimate": estimates, "se": ses, "tau2": [None] * len(levels),
+                 "k": [fits[lv].k for lv in levels], "fits": {lv: fits[lv].to_dict() for lv in levels}}
+    # A subgroup whose estimate has no variance (an MH risk difference of tables without events: 0,
+    # SE 0) has infinite weight in the test: it is left out of it, and the result says so.
+    tested = [i for i, se in enumerate(ses) if se > 0]
+    Q, df, p = q_between([estimates[i] for i in tested], [ses[i] for i in tested]) if len(tested) > 1 else \
+        (None, None, None)
+    out.update(Q_between=Q, Q_between_df=df, Q_between_pval=p)
+    if len(tested) < len(levels):
+        untested = ", ".join(f"'{levels[i]}'" for i in range(len(levels)) if i not in tested)
+        out["Q_between_note"] = (f"subgroup {untested} left out of the test for subgroup differences: its estimate "
+                                 "has no variance (SE 0)")
+    return out
 
 
 def _subgroup_groups(table: pd.DataFrame, column: str, method: str) -> tuple[list[str] | None, str]:
