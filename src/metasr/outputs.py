@@ -57,7 +57,8 @@ SPREAD_MIN_K = 3  # funnel and sensitivity plots need a few studies (Cochrane Ha
 
 OUTCOME_FIGURES = (
     OutcomeFigure("forest", "Forest plot",
-                  "Studies, weights, pooled estimate (diamond) and 95% prediction interval.",
+                  "Studies, weights, pooled estimate (diamond) and, for a random-effects model, the 95% "
+                  "prediction interval (the report's caption says which).",
                   "metasr.figures.forest:forest_figure", png=True, rst="forest.rst", category="Forest plots"),
     OutcomeFigure("funnel", "Funnel plot",
                   "Contour-enhanced funnel plot, with Egger's regression line and trim-and-fill studies where "

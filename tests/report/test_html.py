@@ -295,7 +295,10 @@ def test_the_cumulative_caption_gives_its_order_or_why_it_did_not_run():
     reason = "'year' is missing for 13 of 13 studies (S00, S01, S02, S03, S04 and 8 more)"
     pooled["sensitivity"]["cumulative"] = {"order_by": "year", "skipped": reason}
     assert html.figure_caption(cumulative, pooled) == f"Cumulative meta-analysis not run: {reason}."
-    assert html.figure_caption(outputs.OUTCOME_FIGURE["forest"], pooled) == outputs.OUTCOME_FIGURE["forest"].caption
+    # the forest's caption is the outcome's own (metasr.figures.shown), the bubble plot's the registry's
+    assert html.figure_caption(outputs.OUTCOME_FIGURE["forest"], pooled) == \
+        "Studies, weights, pooled estimate (diamond) and 95% prediction interval."
+    assert html.figure_caption(outputs.OUTCOME_FIGURE["bubble"], pooled) == outputs.OUTCOME_FIGURE["bubble"].caption
 
 
 def correlation_pooled() -> dict:

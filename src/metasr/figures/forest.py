@@ -40,6 +40,7 @@ from metasr.figures.forest_rows import (
     study_row,
     was_converted,
 )
+from metasr.figures.shown import COMMON_EFFECT_METHODS, common_effect, forest_draws_prediction
 from metasr.stats.subgroup import normalise_subgroups  # noqa: F401  (the report reads levels the same way)
 
 ROW_IN = 0.19  # row height, inches
@@ -49,7 +50,6 @@ LABEL_MAX_IN = 2.4  # longer study labels are cut with a visible ellipsis
 LABEL_DISTINCT_MAX_IN = 3.6  # ... unless the cut would make two labels the same: then up to this
 GROUP_MAX_IN = 1.6  # an arm block's header widens for its group name up to this
 
-FIXED_METHODS = {"FE", "EE", "CE"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ def effect_header(pooled: dict) -> tuple[str, str]:
         model = "M-H, Fixed"
     elif method == "PETO":
         model = "Peto, Fixed"
-    elif method in FIXED_METHODS:
+    elif method in COMMON_EFFECT_METHODS:
         model = "IV, Fixed"
     else:
         model = f"IV, Random ({method})"
@@ -187,7 +187,7 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
     disp = style.display(pooled)
     studies = sort_studies(pooled.get("studies") or [], sort_by)
     model = pooled.get("model") or {}
-    fixed = (pooled.get("method") or "").upper() in FIXED_METHODS | {"MH", "PETO"}
+    fixed = common_effect(pooled)
     rows: list[Row] = []
     footnotes: list[str] = []
     levels = normalise_subgroups(pooled.get("subgroups"))
@@ -221,7 +221,7 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
                                       disp, formats.effect)
         rows.append(Row("total", "Total (95% CI)", cells, model.get("estimate"),
                         model.get("ci_lb"), model.get("ci_ub"), bold=True))
-        if style.is_number(model.get("pi_lb")) and not fixed:
+        if forest_draws_prediction(pooled):
             pi_text = display.interval(display.shown(model["pi_lb"], disp), display.shown(model["pi_ub"], disp),
                                   formats.effect)
             rows.append(Row("prediction", "Prediction interval", {"effect": pi_text}, None,

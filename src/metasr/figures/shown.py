@@ -1,7 +1,8 @@
-"""What an outcome's funnel plot shows besides its studies, decided once for the drawing
-(metasr.figures.funnel) and for its caption in the report (metasr.report.html): Egger's regression
-line only when an Egger test ran for the outcome, trim-and-fill's studies only when trim and fill
-ran and the pooling result gives their positions.
+"""What an outcome's funnel and forest plots show besides its studies, decided once for the drawing
+(metasr.figures.funnel, metasr.figures.forest) and for its caption in the report
+(metasr.report.html): Egger's regression line only when an Egger test ran for the outcome,
+trim-and-fill's studies only when trim and fill ran and the pooling result gives their positions;
+a prediction interval only for a pooled random-effects model.
 
 No matplotlib (the report imports this module without drawing anything).
 """
@@ -103,3 +104,31 @@ def funnel_caption(pooled: dict) -> str:
 
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# Common-effect fits (and Mantel-Haenszel and Peto, common-effect by construction) have no
+# between-study variance: no prediction interval beyond their CI.
+COMMON_EFFECT_METHODS = frozenset({"FE", "EE", "CE"})
+
+
+def common_effect(pooled: dict) -> bool:
+    method = (pooled.get("method") or "").upper()
+    return method in COMMON_EFFECT_METHODS or method in measures.table_methods()
+
+
+def forest_draws_prediction(pooled: dict) -> bool:
+    """Whether the forest plot draws a prediction interval: a pooled random-effects model that has one."""
+    model = pooled.get("model") or {}
+    status = pooled.get("status") or ("pooled" if model else "no_data")
+    return status == "pooled" and display.is_number(model.get("pi_lb")) and not common_effect(pooled)
+
+
+def forest_caption(pooled: dict) -> str:
+    """The forest plot's caption for this outcome: the prediction interval only where it is drawn."""
+    model = pooled.get("model") or {}
+    if (pooled.get("status") or ("pooled" if model else "no_data")) != "pooled":
+        return "Each study's estimate and CI; the outcome is not pooled."
+    interval = " and 95% prediction interval" if forest_draws_prediction(pooled) else \
+        (" (a common-effect model: no prediction interval)" if common_effect(pooled) else "")
+    return f"Studies, weights, pooled estimate (diamond){interval}."
+

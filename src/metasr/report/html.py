@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 from metasr import dependence, display as dp, measures, outputs as registry, rob
 from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K
 from metasr.display import finite
-from metasr.figures.shown import funnel_caption, funnel_egger, funnel_trimfill
+from metasr.figures.shown import forest_caption, funnel_caption, funnel_egger, funnel_trimfill
 from metasr.io import atomic_path, file_sha256, read_csv as read_csv_table
 from metasr.level import Z
 from metasr.report import dependent as dependent_report
@@ -683,10 +683,12 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
 
 
 def figure_caption(kind: registry.OutcomeFigure, pooled: dict) -> str:
-    """The figure's caption (metasr.outputs); a funnel plot says what it draws for this outcome
-    (metasr.figures.shown); a cumulative analysis gives its order, or why it did not run."""
+    """The figure's caption (metasr.outputs); a funnel or forest plot says what it draws for this
+    outcome (metasr.figures.shown); a cumulative analysis gives its order, or why it did not run."""
     if kind.kind == "funnel":
         return funnel_caption(pooled)
+    if kind.kind == "forest":
+        return forest_caption(pooled)
     cumulative = (pooled.get("sensitivity") or {}).get("cumulative") or {}
     if kind.kind != "cumulative" or not cumulative:
         return kind.caption
