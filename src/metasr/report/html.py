@@ -30,12 +30,12 @@ from markupsafe import Markup, escape
 from metasr import dependence, display as dp, measures, outputs as registry, rob
 from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K
 from metasr.display import finite
-from metasr.figures.shown import forest_caption, funnel_caption, funnel_egger, funnel_trimfill
+from metasr.figures.shown import common_effect, forest_caption, funnel_caption, funnel_egger, funnel_trimfill
 from metasr.io import atomic_path, file_sha256, read_csv as read_csv_table
 from metasr.level import Z
 from metasr.report import dependent as dependent_report
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
-from metasr.report.methods import is_common_effect, methods_paragraph
+from metasr.report.methods import methods_paragraph
 from metasr.report.sof import number_footnotes, sof_row
 from metasr.screening.prisma import meta_analysis_counts
 from metasr.versions import installed
@@ -247,7 +247,7 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
         ("Test for overall effect", f"{test} = {number(m.get('stat'))}, {dp.p_value(m.get('pval'))}"
          if display.null is not None else "– (the measure has no null)"),
         # a common-effect, Mantel-Haenszel or Peto fit has no tau² (metafor's rma.mh, rma.peto print none)
-        *([] if is_common_effect(pooled) else
+        *([] if common_effect(pooled) else
           [_with_ci("tau²", dp.tau2(m.get("tau2"), dp.MISSING), _ci(m.get("tau2_ci"), 3, signs=_tau2_ci_signs(m)))]),
         _with_ci("I²", dp.percent(m.get("I2"), 1, dp.MISSING), _ci(m.get("I2_ci"), 1, "%", _tau2_ci_signs(m))),
         _with_ci("H²", number(m.get("H2")), _ci(m.get("H2_ci"), signs=_tau2_ci_signs(m))),

@@ -21,6 +21,7 @@ import re
 
 from metasr import dependence, measures
 from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
+from metasr.figures.shown import common_effect
 from metasr.report.dependent import is_multilevel
 from metasr.report.grade import UPGRADE_NAMES, UPGRADES, imprecision_rule, publication_bias_exception
 from metasr.stats.tables import DROP00_REASON
@@ -196,11 +197,6 @@ def _tau2_name(method: str) -> str:
     return next((v for k, v in TAU2_NAMES.items() if k.upper() == method), method)
 
 
-def is_common_effect(pooled: dict) -> bool:
-    """A common-effect fit (inverse variance, Mantel-Haenszel or Peto): no between-study variance."""
-    return (pooled.get("method") or "").upper() in COMMON_METHODS
-
-
 def _model_text(method: str, test: str, three_level: bool, robust: bool) -> str:
     """'<model> with <tests>' for one group of outcomes that share them."""
     if three_level:
@@ -246,7 +242,7 @@ def model_sentences(pooled: list[dict]) -> list[str]:
 def heterogeneity_sentence(done: list[dict]) -> str:
     """What heterogeneity is reported as, per kind of model (outcomes named when the kinds differ)."""
     three_level = [p for p in done if is_multilevel(p)]
-    common = [p for p in done if is_common_effect(p) and p not in three_level]
+    common = [p for p in done if common_effect(p) and p not in three_level]
     random = [p for p in done if p not in three_level and p not in common]
     kinds = []
     if random:

@@ -263,13 +263,10 @@ def _analyse_subgroups(table, measure, method, test, subgroup, file, scale=None,
     """metafor's subgroup keys (one fit per level and the test between them), with what the test
     is, each level's results on the display scale, and the model of all studies (`overall`)."""
     groups = subgroup_levels(table, subgroup, file)
-    if method in TABLE_METHODS:
-        result = table_subgroups(table, groups, measure, method)
-        if "skipped" in result:
-            raise InputError(_problem(result["skipped"], file, column=subgroup, rule="subgroup analysis",
-                                      hint="combine the subgroup with another, or use an inverse-variance method"))
-    else:
-        result = subgroup_analysis(table["yi"], table["vi"], groups, method, test, measure)
+    result = _fit_subgroups(table, groups, measure, method, test)
+    if "skipped" in result:
+        raise InputError(_problem(result["skipped"], file, column=subgroup, rule="subgroup analysis",
+                                  hint="combine the subgroup with another, or use an inverse-variance method"))
     result["Q_between_test"] = "Wald-type test of the subgroups' estimates from separate fits"
     values = np.asarray(groups).astype(str)
     for level, fit in result["fits"].items():
@@ -509,15 +506,20 @@ def _outcome_subgroups(table: pd.DataFrame, column: str, method: str, test: str,
     groups, reason = _subgroup_groups(table, column, method)
     if groups is None:
         return _subgroups_skipped(column, reason)
-    if method in TABLE_METHODS:
-        result = table_subgroups(table, groups, measure, method)
-        if "skipped" in result:
-            return _subgroups_skipped(column, result["skipped"])
-    else:
-        result = subgroup_analysis(table["yi"], table["vi"], groups, method, test, measure)
+    result = _fit_subgroups(table, groups, measure, method, test)
+    if "skipped" in result:
+        return _subgroups_skipped(column, result["skipped"])
     for entry, level in zip(entries, groups, strict=True):
         entry["subgroup"] = level
     return {"variable": column, **result}
+
+
+def _fit_subgroups(table: pd.DataFrame, groups, measure: str, method: str, test: str) -> dict:
+    """One fit per subgroup with the outcome's method and the test between them (`pool --subgroup`
+    and the pipeline alike); {"skipped": why} when a subgroup cannot be fitted."""
+    if method in TABLE_METHODS:
+        return table_subgroups(table, groups, measure, method)
+    return subgroup_analysis(table["yi"], table["vi"], groups, method, test, measure)
 
 
 def table_subgroups(table: pd.DataFrame, groups, measure: str, method: str) -> dict:
