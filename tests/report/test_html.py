@@ -484,3 +484,15 @@ def test_a_pooled_outcome_of_two_studies_says_why_it_has_no_leave_one_out(bcg_po
     assert html.sensitivity_section(two)["leave1out_not_run"] == (
         "Leave-one-out and influence diagnostics not run: k = 2; they need at least 3 studies (each refit keeps two).")
     assert html.sensitivity_section(bcg_pooled)["leave1out_not_run"] == ""
+
+
+def test_influential_studies_are_metafors_flags_with_their_criteria():
+    """bcg (RR, FE): metafor's influence() marks studies 4, 6 and 7 (tests/fixtures/influence)."""
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "influence" / "expected.json"
+    case = next(c for c in json.loads(fixture.read_text())["cases"] if c["id"] == "bcg_RR_FE_z")
+    studies = [{"study_id": f"S{i + 1}", "label": f"Trial {i + 1} <b>"} for i in range(len(case["yi"]))]
+    flagged = html.influential_studies(case["expected"], studies)
+    expected = [studies[i]["label"] for i, flag in enumerate(case["expected"]["inf"]) if flag]
+    assert [text.split(" (")[0] for text in flagged] == expected and len(expected) == 3
+    assert all(re.search(r"\(([^;]* (> |beyond ±)[0-9.]+)(; [^;]* (> |beyond ±)[0-9.]+)*\)$", text) for text in flagged)
+    assert html.influential_studies({"hat": [0.5]}, studies) == []  # a result of other studies

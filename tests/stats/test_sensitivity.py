@@ -140,3 +140,30 @@ def test_a_text_ordering_variable_sorts_as_rs_order():
               "Theta", "iota"]
     assert _sort_order(labels).tolist() == [2, 1, 0, 3, 6, 5, 7, 10, 4, 12, 11, 9, 8]
     assert _sort_order(["b", "a", "b", "a"]).tolist() == [1, 3, 0, 2]
+
+
+INFLUENCE_CASES = json.loads((FIXTURES.parent / "influence" / "expected.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", INFLUENCE_CASES, ids=[c["id"] for c in INFLUENCE_CASES])
+def test_influence_dfbetas_and_flags_match_metafor(case):
+    result = sensitivity.influence(fit_of(case))
+    expected = dict(case["expected"])
+    assert result["inf"] == [bool(flag) for flag in expected.pop("inf")]
+    assert not mismatches(result, expected)
+
+
+def test_influence_reference_flags_studies():
+    """The reference holds flagged and unflagged studies, so the flag test can fail both ways."""
+    flags = [flag for c in INFLUENCE_CASES for flag in c["expected"]["inf"]]
+    assert any(flags) and not all(flags)
+
+
+def test_influence_reasons_name_each_criterion_met():
+    case = next(c for c in INFLUENCE_CASES if c["id"] == "bcg_RR_FE_z")
+    result = sensitivity.influence(fit_of(case))
+    for i, flagged in enumerate(result["inf"]):
+        reasons = sensitivity.influence_reasons(result, i)
+        assert bool(reasons) == flagged
+        for criterion, value, limit in reasons:
+            assert abs(value) > limit and result[criterion.key][i] == value

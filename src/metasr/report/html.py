@@ -556,19 +556,30 @@ def sensitivity_section(pooled: dict) -> dict:
                 "I2": number((l1o.get("I2") or [None] * len(studies))[i], 1),
             })
     influence = sens.get("influence") or {}
-    flagged = []
+    flagged = influential_studies(influence, studies)
     cook = influence.get("cook_d") or []
-    if cook and len(cook) == len(studies):
-        # Cook's distance above 4/k: a common screening threshold for influential studies.
-        limit = 4 / len(studies)
-        flagged = [f"{studies[i].get('label') or studies[i].get('study_id')} "
-                   f"(Cook's D = {number(c, 3)})" for i, c in enumerate(cook)
-                   if finite(c) is not None and c > limit]
     cumul = sens.get("cumulative") or {}
     cumulative = cumulative_rows(cumul, pooled.get("studies") or [], display, dependent_report.units(pooled, cumul))
     return {"leave1out": rows, "influential": flagged, "has_influence": bool(cook),
             "cumulative": cumulative, "cumulative_by": cumul.get("order_by"),
             "available": bool(rows or cook or cumulative), "leave1out_not_run": _leave1out_not_run(pooled, rows)}
+
+
+def influential_studies(influence: dict, studies: list) -> list[str]:
+    """The studies metafor's influence() marks influential, each with the criteria it meets
+    ("Study (DFFITS 1.32 beyond ±1.06; hat value 0.31 > 0.23)")."""
+    from metasr.stats.sensitivity import influence_reasons
+
+    if len(influence.get("hat") or []) != len(studies):
+        return []
+    out = []
+    for i, study in enumerate(studies):
+        reasons = influence_reasons(influence, i)
+        if reasons:
+            met = "; ".join(f"{c.label} {number(value, 2)} {'beyond ±' if c.two_sided else '> '}{number(limit, 2)}"
+                            for c, value, limit in reasons)
+            out.append(f"{study.get('label') or study.get('study_id')} ({met})")
+    return out
 
 
 def _leave1out_not_run(pooled: dict, rows: list) -> str:

@@ -438,7 +438,8 @@ def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
     alone = [p for p in leave1out if not p["sensitivity"].get("influence")]
     if with_influence:
         out.append("Sensitivity analyses (leave-one-out and influence diagnostics) were run for "
-                   f"{_labels(with_influence)}.")
+                   f"{_labels(with_influence)}; studies were flagged as influential by metafor's criteria "
+                   "(DFFITS, Cook's distance, hat values and DFBETAS; Viechtbauer & Cheung 2010).")
     if alone:  # Mantel-Haenszel, Peto and dependent outcomes: refits of their own model
         out.append(f"Leave-one-out analyses were run for {_labels(alone)}, each refitted with the outcome's "
                    "own model.")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from metasr.errors import InputError
-from metasr.stats import batch
+from metasr.stats import batch, distributions as dist
 from metasr.stats.models import MetaFit
 
 # metafor zeroes residuals this close to 0 before studentising them
@@ -88,7 +88,8 @@ def leave_one_out(fit: MetaFit, fits: Refits | None = None) -> dict:
 
 def influence(fit: MetaFit, fits: Refits | None = None) -> dict:
     """metafor's influence(): externally studentised residuals, DFFITS, Cook's distances,
-    covariance ratios, leave-one-out tau2 and Q, hat values and weights (percent)."""
+    covariance ratios, leave-one-out tau2 and Q, hat values, weights (percent), DFBETAS and
+    metafor's flag of influential studies (`inf`, INFLUENCE_CRITERIA)."""
     _require_refittable_model(fit, "Influence diagnostics")
     f = deleted_fits(fit) if fits is None else fits
     w = 1 / (fit.vi + fit.tau2)
@@ -99,16 +100,61 @@ def influence(fit: MetaFit, fits: Refits | None = None) -> dict:
     rstudent = resid / np.sqrt(fit.vi * f.s2w + f.vb + f.tau2 * f.s2w)
     dfb = fit.estimate - f.estimate
     dffits = dfb / np.sqrt(f.s2w * hat * (f.tau2 + fit.vi))
+    # DFBETAS scales the change by the variance of the full model's estimate at the deleted
+    # fit's tau2 (all k studies), as metafor does, not by the deleted fit's own variance.
+    vb_del = 1 / np.sum(1 / (fit.vi[None, :] + f.tau2[:, None]), axis=1)
+    dfbetas = dfb / np.sqrt(f.s2w * vb_del)
+    cook_d = dfb**2 / vb_full
+    values = {"dffits": dffits, "cook_d": cook_d, "hat": hat, "dfbetas": dfbetas}
     return {
         "rstudent": rstudent.tolist(),
         "dffits": dffits.tolist(),
-        "cook_d": (dfb**2 / vb_full).tolist(),
+        "cook_d": cook_d.tolist(),
         "cov_r": (f.vb / vb_full).tolist(),
         "tau2_del": f.tau2.tolist(),
         "QE_del": f.Q.tolist(),
         "hat": hat.tolist(),
         "weight": fit.weights.tolist(),
+        "dfbetas": dfbetas.tolist(),
+        "inf": [bool(met) for met in np.any([c.exceeded(values[c.key], fit.k) for c in INFLUENCE_CRITERIA], axis=0)],
     }
+
+
+@dataclass(frozen=True)
+class InfluenceCriterion:
+    """One of metafor's rules for flagging an influential study (influence.rma.uni, after
+    Viechtbauer & Cheung 2010), for an intercept-only model (p = 1 coefficient)."""
+
+    key: str  # the influence() key it reads
+    label: str
+    limit_of_k: Callable[[int], float]  # the cut-off at k studies
+    two_sided: bool  # the rule bounds the absolute value
+
+    def exceeded(self, values, k: int) -> np.ndarray:
+        """Where the rule flags a study; a missing value (NaN) flags nothing, as metafor's `*`."""
+        values = np.asarray(values, float)
+        with np.errstate(invalid="ignore"):
+            return (np.abs(values) if self.two_sided else values) > self.limit_of_k(k)
+
+
+INFLUENCE_CRITERIA = (
+    InfluenceCriterion("dffits", "DFFITS", lambda k: 3 * math.sqrt(1 / (k - 1)) if k > 1 else math.inf, True),
+    # metafor's pchisq(cook.d, df = 1) > 0.5: Cook's distance above the chi-square(1) median
+    InfluenceCriterion("cook_d", "Cook's distance", lambda k: float(dist.chi2_ppf(0.5, 1)), False),
+    InfluenceCriterion("hat", "hat value", lambda k: 3 / k, False),
+    InfluenceCriterion("dfbetas", "DFBETAS", lambda k: 1.0, True),
+)
+
+
+def influence_reasons(influence: dict, i: int) -> list[tuple[InfluenceCriterion, float, float]]:
+    """The criteria study i of an influence() result meets: (criterion, its value, its limit)."""
+    k = len(influence["hat"])
+    out = []
+    for c in INFLUENCE_CRITERIA:
+        value = (influence.get(c.key) or [None] * k)[i]
+        if value is not None and bool(c.exceeded([value], k)[0]):
+            out.append((c, float(value), c.limit_of_k(k)))
+    return out
 
 
 def leave_one_out_and_influence(fit: MetaFit) -> tuple[dict, dict]:
