@@ -369,3 +369,75 @@ def test_the_scale_note_says_which_rows_use_the_harmonic_mean():
     assert "ni = 12.59 (harmonic mean) for the pooled results; each study's row with its own ni." in note
     ratio = measures.Display("RR", "exp")
     assert scale_note(ratio) == f"Effects shown as {ratio.scale_text}."
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the plot draws a row is where the axis reads the numbers the table prints for it
+
+
+def pritz_with_edges(measure: str) -> dict:
+    """dat.pritz1997 and two edge studies: 0 of 20 and 1 of 1 (SYNTHETIC rows)."""
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    table = pd.read_csv(MEASURES / "inputs" / "pritz1997.csv", dtype=str, keep_default_na=False)
+    table = pd.concat([table, pd.DataFrame({"study": ["Zero study", "One-patient study"], "xi": ["0", "1"],
+                                            "ni": ["20", "1"]})], ignore_index=True)
+    table["study_id"] = [f"S{i}" for i in range(len(table))]
+    table["label"] = table["study"]
+    return pool_outcome(table, measure, "REML", outcome="edge", label="edge")
+
+
+def drawn_rows(pooled: dict) -> tuple[list, dict, object]:
+    """The table's rows, and per row (by index) the x of its square or diamond centre and of its
+    interval's ends as drawn, on the analysis scale; and the plot's axes."""
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.patches import Polygon
+
+    fig = forest.plot_forest(pooled)
+    ax = next(a for a in fig.axes if a.get_xticks().size)
+    columns = forest.arm_columns(pooled, {}) + [forest.Column("weight", "Weight"), forest.Column("effect", "")]
+    rows, _ = forest.build_rows(pooled, columns, "year")
+    drawn: dict[int, dict] = {}
+    for c in ax.collections:
+        if isinstance(c, PathCollection):
+            for x, y in c.get_offsets():
+                drawn.setdefault(int(y), {})["est"] = x
+        if isinstance(c, LineCollection):
+            for (x0, y), (x1, _) in c.get_segments():
+                drawn.setdefault(int(y), {}).update(lb=x0, ub=x1)
+    for p in ax.patches:
+        if isinstance(p, Polygon):
+            (lb, y), (est, _), (ub, _) = p.get_xy()[:3]
+            drawn.setdefault(int(y), {}).update(est=est, lb=lb, ub=ub)
+    return rows, drawn, ax
+
+
+def printed_numbers(text: str) -> list[float]:
+    return [float(v.replace("−", "-")) for v in re.findall(r"−?\d+\.\d+", text)]
+
+
+def test_freeman_tukey_studies_are_drawn_where_the_axis_reads_their_printed_numbers():
+    """A study's numbers are back-transformed with its own ni, the axis labels with the harmonic
+    mean: Kassell et al. (43/58), printed 74.14 [62.01, 84.69], drew its square where the axis
+    reads 76.69 %, and the 1/1 study, printed 100.00 [0.00, 100.00], at 89.56 % from 9.33 %."""
+    pooled = pritz_with_edges("PFT")
+    disp = forest.style.display(pooled)
+    rows, drawn, ax = drawn_rows(pooled)
+    lo, hi = ax.get_xlim()
+    checked = 0
+    for i, row in enumerate(rows):
+        if row.kind not in {"study", "total", "prediction"}:
+            continue
+        printed = printed_numbers(row.cells["effect"])
+        names = ["est", "lb", "ub"][-len(printed):]  # the prediction interval prints no estimate
+        for name, value in zip(names, printed, strict=True):
+            x = drawn[i].get(name)
+            if x is None or (name != "est" and (x <= lo or x >= hi)):  # off the axis, or cut at its end
+                continue
+            assert disp.shown(x) == pytest.approx(value, abs=0.006), (row.label, name)
+            checked += 1
+    assert checked >= 35
+    kassell = next(i for i, r in enumerate(rows) if r.label.startswith("Kassell"))
+    assert disp.shown(drawn[kassell]["est"]) == pytest.approx(74.14, abs=0.006)

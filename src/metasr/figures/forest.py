@@ -21,7 +21,7 @@ Expected optional `subgroups` block in the pooled JSON (studies carry `subgroup`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
@@ -301,6 +301,40 @@ def scale_note(disp: measures.Display) -> str:
     names = " and ".join(name for name, _ in disp.args)
     # a study's row is back-transformed with its own ni (measures.Display.for_study)
     return f"Effects shown as {disp.scale_text}{args} for the pooled results; each study's row with its own {names}."
+
+
+def scale_ends(disp: measures.Display) -> tuple[float | None, float | None]:
+    """The bounds of the shown scale (0 and 100 %, -1 and 1) on the analysis scale, each None
+    where the analysis scale never reaches it (the logit's 0 and 100 %) or the scale is unbounded."""
+    bounds = disp.shown_bounds
+    if bounds is None:
+        return None, None
+    return disp.from_shown(bounds[0]), disp.from_shown(bounds[1])
+
+
+def placed_rows(rows: list[Row], disp: measures.Display) -> list[Row]:
+    """The rows with their numbers where the axis reads what the table prints for them.
+
+    The axis is labelled with the pooled results' back-transformation (disp.shown). Under the
+    Freeman-Tukey transforms a study's own numbers are back-transformed with its own ni (or ti),
+    as metafor's forest prints them, so its yi drawn as is sits where the axis reads another number
+    (a 1/1 study printed 100 % drew at 89.6 %). Each is put at the position whose tick label is
+    its printed value instead: the inverse of the tick labels (disp.from_shown, monotone over the
+    scale); its CI is then as asymmetric on the axis as it is in print. The same inverse puts a
+    number that the back-transformation clamps to a bound (a CI beyond the arcsine of 100 %,
+    printed 100.00) at that bound. A number printed as the axis reads it, inside the scale, is
+    kept as it is: no round trip, so no other measure moves by a rounding error."""
+    ends = scale_ends(disp)
+
+    def place(value, shown_as):
+        if value is None:
+            return None
+        if shown_as is None and (ends[0] is None or ends[0] <= value) and (ends[1] is None or value <= ends[1]):
+            return value
+        return disp.from_shown((shown_as or disp).shown(value))
+
+    return [replace(r, est=place(r.est, r.shown_as), lb=place(r.lb, r.shown_as), ub=place(r.ub, r.shown_as))
+            if r.est is not None or r.lb is not None or r.ub is not None else r for r in rows]
 
 
 def axis_limits(rows: list[Row], disp: measures.Display) -> tuple[float, float]:
@@ -702,6 +736,7 @@ def single_group_labels(outcome_cfg: dict) -> tuple[str, str]:
 
 
 def _draw_plot(ax, rows: list[Row], disp: measures.Display, n_rows: int):
+    rows = placed_rows(rows, disp)
     lo, hi = axis_limits(rows, disp)
     ax.set_xlim(lo, hi)
     ax.set_ylim(n_rows, 0)

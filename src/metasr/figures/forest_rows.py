@@ -25,6 +25,9 @@ class Row:
     weight: float | None = None
     bold: bool = False
     study_id: str = ""
+    # How the row's numbers are printed when not as the outcome's pooled results are: a study's
+    # own display (its own ni under the Freeman-Tukey transforms, measures.Display.for_study).
+    shown_as: measures.Display | None = None
 
     def __post_init__(self):
         # Anything but a finite number (missing, NaN, text) is None: the geometry checks only for None.
@@ -81,7 +84,8 @@ def study_row(study: dict, columns: list[Column], disp: measures.Display,
     own = disp.for_study(study)
     cells["effect"] = display.estimate(yi, lb, ub, own, formats.effect)
     label = study_label(study) + study_marks(study)
-    return Row("study", label, cells, yi, lb, ub, weight, study_id=str(study.get("study_id") or ""))
+    return Row("study", label, cells, yi, lb, ub, weight, study_id=str(study.get("study_id") or ""),
+               shown_as=own if own != disp else None)
 
 
 def study_interval(study: dict) -> tuple:
