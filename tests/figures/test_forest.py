@@ -441,3 +441,56 @@ def test_freeman_tukey_studies_are_drawn_where_the_axis_reads_their_printed_numb
     assert checked >= 35
     kassell = next(i for i, r in enumerate(rows) if r.label.startswith("Kassell"))
     assert disp.shown(drawn[kassell]["est"]) == pytest.approx(74.14, abs=0.006)
+
+
+def arrow_rows(ax) -> set[int]:
+    return {int(child.xy[1]) for child in ax.get_children() if getattr(child, "arrow_patch", None) is not None}
+
+
+@pytest.mark.parametrize("measure", ["PAS", "PFT"])
+def test_proportions_at_0_and_100_percent_are_drawn_at_the_ends_of_the_axis_without_arrows(measure):
+    """The axis stopped 0.1 % inside the bounds: the 0/20, 1/1, 12/12 and 10/10 studies had no
+    square, and CIs that end at 100 % (or at 99.99 %: Finn et al. under PAS) got arrows, as did
+    the prediction interval printed [7.29, 100.00]."""
+    pooled = pritz_with_edges(measure)
+    disp = forest.style.display(pooled)
+    rows, drawn, ax = drawn_rows(pooled)
+    lo, hi = ax.get_xlim()
+    assert (disp.shown(lo), disp.shown(hi)) == (pytest.approx(0.0, abs=1e-9), pytest.approx(100.0))
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[0] == "0" and labels[-1] == "100"
+    studies = [i for i, r in enumerate(rows) if r.kind == "study"]
+    assert all("est" in drawn[i] for i in studies)  # every study has its square ...
+    squares = next(c for c in ax.collections if type(c).__name__ == "PathCollection")
+    assert not squares.get_clip_on()  # ... drawn whole at the ends of the axis
+    assert arrow_rows(ax) == set()  # no interval leaves the scale
+    zero, one = (next(i for i in studies if rows[i].label.startswith(name)) for name in ("Zero", "One-patient"))
+    assert [disp.shown(drawn[zero][k]) for k in ("est", "lb")] == [pytest.approx(0.0, abs=1e-9)] * 2
+    assert disp.shown(drawn[one]["est"]) == disp.shown(drawn[one]["ub"]) == pytest.approx(100.0)
+
+
+def test_raw_proportions_get_arrows_only_where_the_printed_interval_leaves_0_to_100_percent():
+    pooled = pritz_with_edges("PR")  # Wald CIs: 2.38 [−4.14, 8.90] for 0/20 (with 1/2 added)
+    rows, drawn, ax = drawn_rows(pooled)
+    outside = {i for i, r in enumerate(rows) if r.kind in {"study", "prediction"}
+               and any(v < 0 or v > 100 for v in printed_numbers(r.cells["effect"]))}
+    assert outside and arrow_rows(ax) == outside
+    assert all("est" in drawn[i] for i, r in enumerate(rows) if r.kind == "study")
+
+
+def test_a_logit_square_beyond_0_1_percent_stays_on_the_axis():
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    table = pd.read_csv(MEASURES / "inputs" / "pritz1997.csv", dtype=str, keep_default_na=False)
+    table = pd.concat([table, pd.DataFrame({"study": ["Registry"], "xi": ["0"], "ni": ["5000"]})],  # SYNTHETIC
+                      ignore_index=True)
+    table["study_id"] = [f"S{i}" for i in range(len(table))]
+    table["label"] = table["study"]
+    pooled = pool_outcome(table, "PLO", "REML", outcome="edge", label="edge")
+    rows, drawn, ax = drawn_rows(pooled)
+    registry = next(i for i, r in enumerate(rows) if r.label.startswith("Registry"))
+    assert forest.style.display(pooled).shown(drawn[registry]["est"]) == pytest.approx(0.01, abs=0.001)  # 0.5 / 5001
+    assert drawn[registry]["est"] > ax.get_xlim()[0]  # the axis reaches past the square ...
+    assert registry in arrow_rows(ax)  # ... and cuts its CI with an arrow

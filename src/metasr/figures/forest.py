@@ -370,22 +370,23 @@ def axis_half_width(rows: list[Row], disp: measures.Display) -> float:
     return style.null_half_width(needed, disp)
 
 
-# How close to a bound of the shown scale (proportions: 0 and 100 %) the axis may reach: a fraction
-# of the scale's range (0.1 %); analysis scales such as the logit never reach the bound itself.
+# How close to a bound of the shown scale (proportions: 0 and 100 %) the axis may reach when the
+# analysis scale never reaches the bound itself (the logit): a fraction of the scale's range (0.1 %).
 BOUND_MARGIN = 0.001
 
 
 def data_limits(rows: list[Row], disp: measures.Display | None = None) -> tuple[float, float]:
     """An axis spanning every study's square, the pooled intervals and most study CIs, with a margin.
 
-    On a bounded scale (proportions) every study CI is spanned, up to BOUND_MARGIN from the
-    bounds: no CI there runs past what a proportion can be, and the axis ends inside the scale."""
+    On a bounded scale (proportions) every study CI is spanned, up to the scale's bounds: no CI
+    there runs past what a proportion can be."""
     pooled = [v for r in rows if r.kind in {"total", "subtotal", "prediction"}
               for v in (r.lb, r.ub, r.est) if v is not None]
     squares = [r.est for r in rows if r.kind == "study" and r.est is not None]
+    centres = squares + [r.est for r in rows if r.kind in {"total", "subtotal"} and r.est is not None]
     lows = sorted(r.lb for r in rows if r.kind == "study" and r.lb is not None)
     highs = sorted(r.ub for r in rows if r.kind == "study" and r.ub is not None)
-    inside = inner_limits(disp) if disp is not None else None
+    inside = scale_limits(disp) if disp is not None else None
     if len(lows) > 4 and inside is None:
         lows, highs = [lows[int(0.1 * (len(lows) - 1))]], [highs[int(0.9 * (len(highs) - 1))]]
     values = pooled + lows + highs + squares
@@ -395,18 +396,38 @@ def data_limits(rows: list[Row], disp: measures.Display | None = None) -> tuple[
     pad = max((hi - lo) * 0.08, 0.02)
     if inside is None:
         return lo - pad, hi + pad
-    return max(lo - pad, inside[0]), min(hi + pad, inside[1])
+    lo, hi = max(lo - pad, inside[0]), min(hi + pad, inside[1])
+    if not centres:
+        return lo, hi
+    # Squares and diamonds keep their margin past BOUND_MARGIN (a logit of 0/5000), never past a
+    # bound the scale reaches (drawn over the axis end there: ends_at_bound).
+    ends = scale_ends(disp) if disp is not None else (None, None)
+    lowest, highest = min(centres) - pad, max(centres) + pad
+    return (min(lo, lowest if ends[0] is None else max(lowest, ends[0])),
+            max(hi, highest if ends[1] is None else min(highest, ends[1])))
 
 
-def inner_limits(disp: measures.Display) -> tuple[float, float] | None:
-    """The analysis-scale values BOUND_MARGIN inside the shown scale's bounds, or None for a
-    scale without bounds (or whose transform cannot reach them)."""
+def scale_limits(disp: measures.Display) -> tuple[float, float] | None:
+    """How far an axis of a bounded scale may reach, on the analysis scale: the bounds themselves
+    where the analysis scale reaches them (raw, arcsine and Freeman-Tukey proportions: a study at
+    0 % or 100 % sits at the end of the axis, and a CI that ends there needs no arrow), else
+    BOUND_MARGIN inside them (the logit never reaches 0 or 100 %); None for an unbounded scale."""
     bounds = disp.shown_bounds
     if bounds is None:
         return None
     margin = (bounds[1] - bounds[0]) * BOUND_MARGIN
-    lo, hi = disp.from_shown(bounds[0] + margin), disp.from_shown(bounds[1] - margin)
+    ends = scale_ends(disp)
+    lo = ends[0] if ends[0] is not None else disp.from_shown(bounds[0] + margin)
+    hi = ends[1] if ends[1] is not None else disp.from_shown(bounds[1] - margin)
     return None if lo is None or hi is None else (lo, hi)
+
+
+def ends_at_bound(lo: float, hi: float, disp: measures.Display) -> bool:
+    """Whether an axis spanning the data (data_limits) stops at a bound of its scale: it cannot be
+    widened there for half a square at 0 % or 100 %, so the squares are drawn whole over its ends
+    (the gap to the table is wider than half the largest square)."""
+    limits = scale_limits(disp) if disp.null is None else None
+    return limits is not None and (lo <= limits[0] or hi >= limits[1])
 
 
 def marker_size(weight: float | None, max_weight: float) -> float:
@@ -453,12 +474,13 @@ def draw_intervals(ax, ys, lbs, ubs, limits, colour, lw=0.9):
                                     mutation_scale=6, shrinkA=0, shrinkB=0), zorder=3)
 
 
-def draw_markers(ax, xs, ys, sizes, colour, marker="s"):
+def draw_markers(ax, xs, ys, sizes, colour, marker="s", clip=True):
     """Filled markers of `sizes` points (side or diameter) as one collection, looking exactly
-    like `ax.plot(..., marker=marker, markersize=size)` (1-pt edge in the fill colour)."""
+    like `ax.plot(..., marker=marker, markersize=size)` (1-pt edge in the fill colour); with
+    `clip=False` drawn whole where they reach past the axes."""
     if len(xs):
         ax.scatter(xs, ys, s=[size**2 for size in sizes], marker=marker, c=colour,
-                   edgecolors=colour, linewidths=1.0, joinstyle="miter", zorder=4)
+                   edgecolors=colour, linewidths=1.0, joinstyle="miter", zorder=4, clip_on=clip)
 
 
 def draw_diamond(ax, y, est, lb, ub, colour, half_height=0.38):
@@ -755,7 +777,8 @@ def _draw_plot(ax, rows: list[Row], disp: measures.Display, n_rows: int):
                    [r.ub for _, r in studies], (lo, hi), style.COLOURS["study"])
     shown = [(y, r.est, r.weight) for y, r in studies if r.est is not None and lo <= r.est <= hi]
     draw_markers(ax, [est for _, est, _ in shown], [y for y, _, _ in shown],
-                 [marker_size(weight, max_w) for _, _, weight in shown], style.COLOURS["study"])
+                 [marker_size(weight, max_w) for _, _, weight in shown], style.COLOURS["study"],
+                 clip=not ends_at_bound(lo, hi, disp))
     for i, row in enumerate(rows):
         y = i + 0.5
         if row.kind == "study":

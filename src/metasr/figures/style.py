@@ -372,7 +372,10 @@ def effect_ticks(lo: float, hi: float, disp: measures.Display) -> tuple[list[flo
 
 # Round percentages in the order an axis takes them: a transformed proportion axis (logit, arcsine,
 # log) stretches the ends, so round values near 0 and 100 % are spread as widely as those near 50 %.
-PERCENT_TICKS = (50, 10, 90, 1, 99, 25, 75, 5, 95, 0.1, 99.9, 20, 80, 2, 98, 30, 70, 40, 60)
+# 0 and 100 come right after 50: an axis that reaches a bound (arcsine, Freeman-Tukey) says so at
+# its end; the logit never reaches them, and reaches 0.01 % only for a square past 0.1 %.
+PERCENT_TICKS = (50, 0, 100, 10, 90, 1, 99, 25, 75, 5, 95, 0.1, 99.9, 20, 80, 2, 98, 30, 70, 40, 60,
+                 0.01, 99.99)
 
 
 def percent_ticks(lo: float, hi: float, disp: measures.Display, most: int = 7) -> tuple[list[float], list[str]]:
