@@ -494,3 +494,23 @@ def test_a_logit_square_beyond_0_1_percent_stays_on_the_axis():
     assert forest.style.display(pooled).shown(drawn[registry]["est"]) == pytest.approx(0.01, abs=0.001)  # 0.5 / 5001
     assert drawn[registry]["est"] > ax.get_xlim()[0]  # the axis reaches past the square ...
     assert registry in arrow_rows(ax)  # ... and cuts its CI with an arrow
+
+
+def test_a_fisher_z_axis_stretched_toward_r_of_1_is_labelled_along_its_length():
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    table = pd.read_csv(MEASURES / "inputs" / "molloy2014.csv", dtype=str, keep_default_na=False)
+    table = pd.concat([table, pd.DataFrame({"study": ["Near perfect"], "year": ["2015"], "ri": ["0.999"],
+                                            "ni": ["10"]})], ignore_index=True)  # SYNTHETIC row
+    table["study_id"] = [f"S{i}" for i in range(len(table))]
+    table["label"] = table["study"]
+    fig = forest.plot_forest(pool_outcome(table, "ZCOR", "REML", outcome="z", label="z"))
+    ax = next(a for a in fig.axes if a.get_xticks().size)
+    lo, hi = ax.get_xlim()
+    ticks = list(ax.get_xticks())
+    assert hi > 3.8 and max(ticks) > 0.7 * hi and min(ticks) < 0.7 * lo  # z = 3.8 is r = 0.999
+    fig.canvas.draw()
+    boxes = sorted((label.get_window_extent() for label in ax.get_xticklabels()), key=lambda b: b.x0)
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:], strict=False))  # no label over another

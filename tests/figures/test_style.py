@@ -122,3 +122,23 @@ def test_percent_ticks_spread_round_values_over_a_transformed_proportion_axis():
     assert labels == ["20", "50", "90", "99"]
     gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
     assert min(gaps) >= (hi - lo) / 7 - 1e-9  # no two ticks crowd each other near 100 %
+
+
+def label_extents(ticks, labels, lo, hi, width_in):
+    """(left, right) of each tick label along an axis `width_in` long, in inches."""
+    return [((t - lo) / (hi - lo) * width_in - w / 2, (t - lo) / (hi - lo) * width_in + w / 2)
+            for t, w in zip(ticks, (style.text_width_in(lab, style.TICK_FONT_SIZE) for lab in labels), strict=True)]
+
+
+def test_fisher_z_ticks_reach_toward_r_of_1_without_overlapping():
+    """An axis of Fisher's z to ±5 (a study at r = 0.999) had ticks only at r = −0.5, 0 and 0.5,
+    printed over each other in its middle."""
+    zcor = style.display({"measure": "ZCOR"})
+    ticks, labels = style.effect_ticks(-5.0, 5.0, zcor, width_in=2.5)
+    assert labels == ["−0.999", "−0.9", "0", "0.9", "0.999"]
+    assert all(math.isclose(math.tanh(t), float(lab.replace("−", "-"))) for t, lab in zip(ticks, labels, strict=True))
+    extents = label_extents(ticks, labels, -5.0, 5.0, 2.5)
+    assert all(a[1] + style.TICK_GAP_IN <= b[0] + 1e-9 for a, b in zip(extents, extents[1:], strict=False))
+    # an ordinary axis keeps its round ticks
+    assert style.effect_ticks(-1.0, 1.0, zcor, width_in=2.5)[1] == ["−0.5", "0", "0.5"]
+    assert style.effect_ticks(-2.0, 2.0, zcor, width_in=2.5)[1] == ["−0.9", "−0.5", "0", "0.5", "0.9"]

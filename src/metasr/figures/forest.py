@@ -746,8 +746,10 @@ def set_difference_ticks(ax, half: float) -> None:
 
 
 def set_effect_ticks(ax, lo: float, hi: float, disp: measures.Display) -> None:
-    """Ticks of an effect axis spanning [lo, hi] (analysis scale), labelled as shown."""
-    ticks, labels = style.effect_ticks(lo, hi, disp)
+    """Ticks of an effect axis spanning [lo, hi] (analysis scale), labelled as shown, none over
+    another at the axes' width."""
+    width_in = ax.get_position().width * ax.get_figure().get_figwidth()
+    ticks, labels = style.effect_ticks(lo, hi, disp, width_in)
     ax.set_xticks(ticks, labels)
 
 
@@ -766,7 +768,7 @@ def _draw_plot(ax, rows: list[Row], disp: measures.Display, n_rows: int):
     ax.set_yticks([])
     ax.patch.set_alpha(0)
     set_effect_ticks(ax, lo, hi, disp)
-    ax.tick_params(axis="x", labelsize=style.FONT_SIZE - 0.5, length=3, pad=2)
+    ax.tick_params(axis="x", labelsize=style.TICK_FONT_SIZE, length=3, pad=2)
     last_pooled = max([i for i, r in enumerate(rows) if r.kind in {"total", "subtotal"}] or
                       [n_rows - 1])
     if disp.null is not None:

@@ -86,7 +86,7 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.patch.set_alpha(0)
     set_effect_ticks(ax, lo, hi, disp)
-    ax.tick_params(axis="x", labelsize=style.FONT_SIZE - 0.5)
+    ax.tick_params(axis="x", labelsize=style.TICK_FONT_SIZE)
     if disp.null is not None:
         ax.axvline(disp.null, color=style.COLOURS["null"], lw=0.6)
     ref_est, ref_lb, ref_ub = (display.finite(v) for v in reference or (None, None, None))

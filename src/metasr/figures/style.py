@@ -349,9 +349,12 @@ def fmt_ratio_tick(value_log: float) -> str:
     return tick(math.exp(value_log))
 
 
-def effect_ticks(lo: float, hi: float, disp: measures.Display) -> tuple[list[float], list[str]]:
+def effect_ticks(lo: float, hi: float, disp: measures.Display,
+                 width_in: float | None = None) -> tuple[list[float], list[str]]:
     """Tick positions on the analysis scale within [lo, hi], labelled as shown: ratios at
-    familiar values, other back-transformed scales at round shown values (%, r, rates)."""
+    familiar values, other back-transformed scales at round shown values (%, r, rates). Given the
+    axis' length `width_in` (inches), those of a scale stretched toward its bounds are spread so
+    that they reach along the axis and no labels overlap (spread_ticks)."""
     if disp.ratio:
         ticks = ratio_ticks(lo, hi)
         return ticks, [fmt_ratio_tick(t) for t in ticks]
@@ -367,7 +370,54 @@ def effect_ticks(lo: float, hi: float, disp: measures.Display) -> tuple[list[flo
     shown = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(a, b)
     pairs = [(disp.from_shown(round(t, 10)), round(t, 10)) for t in shown]
     kept = [(x, t) for x, t in pairs if x is not None and lo - 1e-9 <= x <= hi + 1e-9]
+    if width_in is not None and hi > lo and not disp.identity and disp.shown_bounds is not None:
+        kept = spread_ticks(kept, lo, hi, disp, width_in)  # Fisher's z: stretched toward r = ±1
     return [x for x, _ in kept], [tick(t) for _, t in kept]
+
+
+TICK_FONT_SIZE = FONT_SIZE - 0.5  # the effect axes' tick labels (forest, summary, sensitivity)
+TICK_GAP_IN = 0.06  # the least room between two tick labels
+
+
+def spread_ticks(kept: list[tuple[float, float]], lo: float, hi: float, disp: measures.Display,
+                 width_in: float, most: int = 7) -> list[tuple[float, float]]:
+    """(position, shown value) ticks of a back-transformed axis [lo, hi], `width_in` long, whose
+    labels do not overlap.
+
+    Round values evenly spaced on the shown scale crowd where the back-transformation compresses
+    it: Fisher's z axis that reaches r = 0.999 (z = 3.8) had only -0.5, 0 and 0.5, printed over
+    each other near its middle. They are taken from the middle of the axis outwards while their
+    labels fit; then, where the transform stretches toward a bound, values ever closer to it (r =
+    0.9, 0.99, 0.999 ...) at least 1/`most` of the axis from every tick taken, so that the ticks
+    reach out along the axis."""
+    per_in = width_in / (hi - lo)
+    taken: list[tuple[float, float]] = []
+
+    def fits(x: float, value: float) -> bool:
+        half = text_width_in(tick(value), TICK_FONT_SIZE) / 2
+        return all(abs(x - t) * per_in >= half + text_width_in(tick(v), TICK_FONT_SIZE) / 2 + TICK_GAP_IN
+                   for t, v in taken)
+
+    for x, value in sorted(kept, key=lambda pair: abs(pair[0] - (lo + hi) / 2)):
+        if fits(x, value):
+            taken.append((x, value))
+    for value in toward_bounds(disp):
+        at = disp.from_shown(value)
+        if at is not None and lo - 1e-9 <= at <= hi + 1e-9 and fits(at, value) \
+                and all(abs(at - t) >= (hi - lo) / most for t, _ in taken):
+            taken.append((at, value))
+    return sorted(taken)
+
+
+def toward_bounds(disp: measures.Display, most: int = 6) -> list[float]:
+    """Shown values ever closer to the bounds of a bounded scale, nearest the middle first: for a
+    correlation ±0.9, ±0.99, ... (a tenth, a hundredth ... of the half-range from each bound)."""
+    bounds = disp.shown_bounds
+    if bounds is None:
+        return []
+    half = (bounds[1] - bounds[0]) / 2
+    return [round(bound - sign * half * 10.0**-k, 12) for k in range(1, most + 1)
+            for bound, sign in ((bounds[1], 1), (bounds[0], -1))]
 
 
 # Round percentages in the order an axis takes them: a transformed proportion axis (logit, arcsine,

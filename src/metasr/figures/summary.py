@@ -186,7 +186,7 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.patch.set_alpha(0)
     set_effect_ticks(ax, lo, hi, axis)
-    ax.tick_params(axis="x", labelsize=style.FONT_SIZE - 0.5)
+    ax.tick_params(axis="x", labelsize=style.TICK_FONT_SIZE)
     if axis.null is not None:
         ax.axvline(axis.null, color=style.COLOURS["null"], lw=0.6)
     for top, row in zip(tops, rows, strict=True):  # diamond and published marker at the row's first line
