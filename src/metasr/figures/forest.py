@@ -7,7 +7,9 @@ the heterogeneity line, the test for overall effect and the test for subgroup di
 
 Effects are plotted on the analysis scale (log ratios, logit proportions, Fisher's z...), so CIs
 are symmetric, and ticks and text show them back-transformed, as metafor's `atransf`: ratios,
-proportions in %, correlations as r (the measure's transform: metasr.measures). Two-group
+proportions in %, correlations as r (the measure's transform: metasr.measures). Every number is
+drawn where the axis reads what the table prints (placed_rows): a Freeman-Tukey study, printed
+with its own ni, sits at its printed values, its CI no longer symmetric. Two-group
 measures get one block of columns per group and an axis centred on the null; single-group
 measures (a prevalence, an incidence rate, a correlation) get the study's events / total (or
 person-time, or r / n), an axis that spans the data, and a footnote that names the analysis scale.
