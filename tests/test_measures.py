@@ -102,7 +102,7 @@ def test_every_record_is_complete_and_consistent():
         assert m.family in measures.FAMILIES and m.transform in measures.TRANSFORMS and m.display in measures.DISPLAYS
         assert m.inputs and all(m.inputs), m.id
         assert set(m.table_methods) <= {"MH", "PETO"}
-        assert (m.null is None) == (m.display in ("proportion", "rate")), m.id
+        assert (m.null is None) == (m.display in ("proportion", "rate", "mean")), m.id
         assert all(v in ("LS", "UB", "LS2", "AV", "HO", "AVHO") for v in m.vtypes)
         assert m.vtypes[:1] in ((), ("LS",)), f"{m.id}: metafor's default vtype is LS"
         assert m.display != "ratio" or m.transform == "exp", f"{m.id}: a ratio is a back-transformed log"
@@ -160,11 +160,21 @@ def test_value_name_says_what_a_shown_number_is():
     assert measures.display_for("ZCOR").value_name == "correlation"
     assert measures.display_for("PLO").value_name == "proportion (%)"
     assert measures.display_for("IRLN").value_name == "incidence rate"
+    assert measures.display_for("MN").value_name == measures.display_for("MNLN").value_name == "mean"
+
+
+def test_a_log_mean_is_shown_as_a_mean_not_a_ratio():
+    mnln = measures.display_for("MNLN")
+    assert mnln.kind == "mean" and not mnln.ratio and measures.log_scale("MNLN") and mnln.null is None
+    assert math.isclose(mnln.back(math.log(7.5)), 7.5) and mnln.shown_bounds is None and not mnln.percent
+    assert mnln.scale_text == "means, back-transformed from the log mean scale (exp)"
+    assert measures.display_for("MN").scale_text == "analysed as raw mean"
+    assert not measures.get("MN").unit_free  # a mean is in the outcome's unit
 
 
 def test_single_group_measures_come_from_their_family():
     assert {m for m in IDS if measures.single_group(m)} == \
-        set(measures.in_family("single-group proportions", "single-group rates", "correlations"))
+        set(measures.in_family("single-group proportions", "single-group rates", "single-group means", "correlations"))
     assert not measures.single_group("GEN") and not measures.single_group("no such measure")
 
 

@@ -173,6 +173,8 @@ class Family:
 
 
 MEAN_FORMS = ("mean_sd", "mean_se", "mean_ci", "median_iqr", "median_range", "median_iqr_range")
+# One group's mean: the same forms, of the study's one sample (mean, sd, n; converted like a group's).
+SINGLE_MEAN_FORMS = tuple(f"single_{form}" for form in MEAN_FORMS)
 
 FAMILIES = {f.id: f for f in (
     Family("two-group means", 2, MEAN_FORMS),
@@ -183,12 +185,14 @@ FAMILIES = {f.id: f for f in (
            {"x1i": "events1", "t1i": "time1", "x2i": "events2", "t2i": "time2"}, drop00=True),
     Family("single-group proportions", 1, ("events_total",), {"xi": "events", "ni": "n"}),
     Family("single-group rates", 1, ("events_time",), {"xi": "events", "ti": "time"}),
+    Family("single-group means", 1, SINGLE_MEAN_FORMS, {"mi": "mean", "sdi": "sd", "ni": "n"}),
     Family("correlations", 1, ("correlation",), {"ri": "r", "ni": "n"}),
     Family("generic", 0, ()),
 )}
 
-# How a measure's numbers read on the display scale.
-DISPLAYS = ("difference", "ratio", "proportion", "rate", "correlation")
+# How a measure's numbers read on the display scale ("mean": one group's mean, which neither
+# compares groups like a difference nor has a null value to compare with).
+DISPLAYS = ("difference", "ratio", "proportion", "rate", "mean", "correlation")
 SHOWN_BOUNDS = {"proportion": (0.0, 1.0), "correlation": (-1.0, 1.0)}  # before proportions become %
 
 # ---------------------------------------------------------------- measures
@@ -237,6 +241,7 @@ class Measure:
 TABLES = (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i"))
 RATES = (("x1i", "t1i", "x2i", "t2i"),)
 PROPORTIONS = (("xi", "ni"), ("xi", "mi"))
+SINGLE_MEAN = ("mi", "sdi", "ni")  # escalc's mi is the mean here (a proportion's is its non-events)
 RATIO_GRADE = (0.75, 1.25)
 SMD_GRADE = (-0.5, 0.5)
 
@@ -302,6 +307,10 @@ MEASURES = {m.id: m for m in (
     Measure("IRFT", "Incidence rate", "single-group rates", (("xi", "ti"),), "irft_hm",
             "Freeman-Tukey incidence rate", "rate", "incidence rates (Freeman-Tukey transformed)", null=None,
             add=0.0, zero_rule=True),
+    Measure("MN", "Mean", "single-group means", (SINGLE_MEAN,), "identity", "raw mean", "mean", "means",
+            null=None),
+    Measure("MNLN", "Mean", "single-group means", (SINGLE_MEAN,), "exp", "log mean", "mean",
+            "means (log transformed)", null=None),
     Measure("COR", "Correlation", "correlations", (("ri", "ni"),), "identity", "raw correlation", "correlation",
             "correlation coefficients", vtypes=("LS", "AV")),
     Measure("UCOR", "Correlation", "correlations", (("ri", "ni"),), "identity", "bias-corrected correlation",
@@ -333,7 +342,7 @@ def known(measure) -> TypeGuard[str]:
 
 
 def single_group(measure) -> bool:
-    """Whether a measure describes one group (a proportion, a rate, a correlation), not a comparison
+    """Whether a measure describes one group (a proportion, a rate, a mean, a correlation), not a comparison
     of two; False for an unknown or generic measure, whose effects may compare groups."""
     return known(measure) and MEASURES[measure].groups == 1
 
@@ -489,7 +498,7 @@ class Display:
 
     @property
     def kind(self) -> str:
-        """difference, ratio, proportion, rate or correlation."""
+        """difference, ratio, proportion, rate, mean or correlation."""
         if self.record.family == "generic":
             return "ratio" if self.transform == "exp" else "difference"
         return self.record.display
@@ -588,7 +597,7 @@ class Display:
             return f"analysed as {record.analysis_scale}"
         if record.family == "generic":
             return "ratios (back-transformed from the log scale)"
-        shown = {"ratio": "ratios", "proportion": "proportions (%)", "rate": "incidence rates",
+        shown = {"ratio": "ratios", "proportion": "proportions (%)", "rate": "incidence rates", "mean": "means",
                  "correlation": "correlations (r)"}.get(self.kind, "values")
         metafor = TRANSFORMS[self.transform].metafor
         return f"{shown}, back-transformed from the {record.analysis_scale} scale ({metafor})"

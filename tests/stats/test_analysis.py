@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metasr import analysis_settings as settings
+from metasr import analysis_settings as settings, measures
 from metasr.errors import InputError
 from metasr.stats.analysis import analyse, json_safe, pool_outcome
 from metasr.stats.effects import Options
@@ -384,3 +384,25 @@ def test_a_subgroup_without_variance_is_left_out_of_the_test_and_said_to_be():
     assert sub["se"][2] == 0 and sub["Q_between_df"] == 1
     assert sub["Q_between"] == q_between(sub["estimate"][:2], sub["se"][:2])[0]
     assert sub["Q_between_note"].startswith("subgroup 'none' left out of the test")
+
+
+SINGLE_MEANS = [c for c in POOLED if c["measure"] in measures.in_family("single-group means")]
+
+
+@pytest.mark.parametrize("case", SINGLE_MEANS, ids=lambda c: c["id"])
+def test_single_group_means_match_metafor_closely(case):
+    # dat.senn2013, dat.normand1999 and dat.curtis1998 arms: escalc(MN / MNLN) + rma (REML, DL; z and
+    # knha) + predict(transf = exp for MNLN), to 1e-8 (tools/reference/measures.R)
+    table = pd.read_csv(MEASURE_FIXTURES / case["input"], dtype=str, keep_default_na=False)
+    result = analyse(table, case["measure"], case["method"], case["test"])
+    for key in POOLED_KEYS:
+        assert result[key] == pytest.approx(case["expected"][key], rel=1e-8, abs=1e-12), key
+    for key, value in case["transformed"].items():
+        assert result["transformed"][key] == pytest.approx(value, rel=1e-8, abs=1e-12), key
+    assert result["transform"]["name"] == ("exp" if case["measure"] == "MNLN" else "identity")
+
+
+def test_single_group_means_cover_both_measures_methods_and_tests():
+    covered = {(c["measure"], c["method"], c["test"]) for c in SINGLE_MEANS}
+    assert {(m, method, "z") for m in measures.in_family("single-group means") for method in ("REML", "DL")} <= covered
+    assert {("MN", "REML", "knha"), ("MNLN", "DL", "knha")} <= covered

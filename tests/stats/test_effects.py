@@ -248,3 +248,41 @@ def test_the_hypergeometric_function_of_ucor_is_right_where_gsl_is_not():
     from metasr.stats.effects import hyp2f1_1mw
 
     assert abs(hyp2f1_1mw(0.5, 0.5, 5, 0.0016) / float(hyp2f1(0.5, 0.5, 5, 0.9984)) - 1) < 1e-12
+
+
+# ---------------------------------------------------------------- single-group means (MN, MNLN)
+
+def test_single_group_means_are_escalcs():
+    # metafor 3.8-1: escalc("MN", mi = c(-1.3, 8.26), sdi = c(1.831, 1.35), ni = c(29, 30)) and "MNLN" of 8.26
+    table = pd.DataFrame({"mi": [-1.3, 8.26], "sdi": [1.831, 1.35], "ni": [29, 30]})
+    out = effects.escalc(table, "MN")
+    assert np.allclose(out["yi"], [-1.3, 8.26]) and np.allclose(out["vi"], [1.831**2 / 29, 1.35**2 / 30])
+    out = effects.escalc(table.iloc[[1]], "MNLN")
+    assert math.isclose(out["yi"].iloc[0], math.log(8.26)) and math.isclose(out["vi"].iloc[0], 1.35**2 / (30 * 8.26**2))
+
+
+@pytest.mark.parametrize("measure, cells, column, rule", [
+    ("MN", {"sdi": "0"}, "sdi", "sdi > 0"),
+    ("MN", {"sdi": "-2"}, "sdi", "sdi > 0"),
+    ("MN", {"ni": "0"}, "ni", "ni >= 1, whole"),
+    ("MN", {"ni": "12.5"}, "ni", "ni >= 1, whole"),
+    ("MNLN", {"mi": "0"}, "mi", "mi > 0"),
+    ("MNLN", {"mi": "-1.3"}, "mi", "mi > 0"),
+])
+def test_a_bad_single_group_mean_is_named_by_row_and_column(measure, cells, column, rule):
+    table = pd.DataFrame({"study": ["a", "b"], "mi": ["7.6", "6.8"], "sdi": ["1.07", "0.8"], "ni": ["319", "45"]})
+    for key, value in cells.items():
+        table.loc[1, key] = value
+    with pytest.raises(InputError) as err:
+        effects.escalc(table, measure, file="means.csv")
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column, problem.rule) == ("means.csv", 3, column, rule)
+    assert problem.value == cells[column] and problem.hint
+
+
+def test_a_negative_mean_is_a_raw_mean_but_no_log_mean():
+    table = pd.DataFrame({"mi": [-1.7, 0.2], "sdi": [1.459, 1.446], "ni": [213, 209]})  # dat.senn2013, De Fronzo
+    assert effects.escalc(table, "MN")["yi"].tolist() == [-1.7, 0.2]
+    with pytest.raises(InputError) as err:
+        effects.escalc(table, "MNLN")
+    assert [p.row for p in err.value.problems] == [2] and "MN" in err.value.problems[0].hint

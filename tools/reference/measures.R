@@ -55,6 +55,19 @@ molloy <- add_dataset("molloy2014", data.frame(study = d$authors, year = d$year,
 d <- dat.mcdaniel1994
 mcdaniel <- add_dataset("mcdaniel1994", data.frame(study = d$study, ri = d$ri, ni = d$ni),
   "metadat::dat.mcdaniel1994 (McDaniel et al. 1994, employment interview validity)")
+d <- dat.senn2013
+senn_change <- add_dataset("senn2013_placebo", with(d[d$treatment == "placebo" & d$comment == "change", ],
+  data.frame(study = study, mi = mi, sdi = sdi, ni = ni)),
+  "metadat::dat.senn2013 (Senn et al. 2013, glucose-lowering agents; the placebo arms' mean change in HbA1c, negative and positive)")
+senn_raw <- add_dataset("senn2013_raw", with(d[d$comment == "raw", ],
+  data.frame(study = paste(study, treatment), mi = mi, sdi = sdi, ni = ni)),
+  "metadat::dat.senn2013 (Senn et al. 2013, glucose-lowering agents; the arms reporting HbA1c at follow-up)")
+d <- dat.normand1999
+normand_arm <- add_dataset("normand1999_specialist", data.frame(study = d$source, mi = d$m1i, sdi = d$sd1i,
+  ni = d$n1i), "metadat::dat.normand1999 (Normand 1999, stroke care; length of stay in the specialist-care arms)")
+d <- dat.curtis1998
+curtis_arm <- add_dataset("curtis1998_elevated", data.frame(study = d$id, mi = d$m1i, sdi = d$sd1i, ni = d$n1i),
+  "metadat::dat.curtis1998 (Curtis & Wang 1998, plant mass; the elevated-CO2 arms)")
 zero <- add_dataset("synthetic_zero_counts", data.frame(study = paste("SYNTHETIC", 1:5),
   x1i = c(0, 3, 5, 0, 2), t1i = c(120, 340, 410, 95, 260), x2i = c(2, 0, 6, 0, 4), t2i = c(110, 300, 390, 100, 280),
   xi = c(0, 3, 5, 0, 2), ti = c(120, 340, 410, 95, 260)),
@@ -70,6 +83,7 @@ data_args <- function(measure, data) {
     IRR = , IRD = c("x1i", "t1i", "x2i", "t2i"),
     PR = , PLN = , PLO = , PAS = , PFT = intersect(c("xi", "ni", "mi"), names(data)),
     IR = , IRLN = , IRS = , IRFT = c("xi", "ti"),
+    MN = , MNLN = c("mi", "sdi", "ni"),
     COR = , UCOR = , ZCOR = c("ri", "ni"))
   data[cols]
 }
@@ -85,7 +99,9 @@ run_escalc <- function(dataset, measure, options = list()) {
 }
 dataset_var <- list(normand1999 = "normand", curtis1998 = "curtis", bcg = "bcg", nielweise2007 = "niel07",
   hart1999 = "hart", nielweise2008 = "niel08", pritz1997 = "pritz", debruin2009 = "debruin",
-  hasselblad1998 = "hassel", molloy2014 = "molloy", mcdaniel1994 = "mcdaniel", synthetic_zero_counts = "zero")
+  hasselblad1998 = "hassel", molloy2014 = "molloy", mcdaniel1994 = "mcdaniel", synthetic_zero_counts = "zero",
+  senn2013_placebo = "senn_change", senn2013_raw = "senn_raw", normand1999_specialist = "normand_arm",
+  curtis1998_elevated = "curtis_arm")
 
 # two-group means and variability, every vtype
 for (ds in c("normand1999", "curtis1998")) {
@@ -128,6 +144,9 @@ for (m in c("IR", "IRLN", "IRS", "IRFT")) {
   for (to in c("all", "if0all", "none")) run_escalc("synthetic_zero_counts", m, list(to = to))
   run_escalc("hart1999", m, list(add = 0.5, to = "all"))
 }
+# single-group means
+for (ds in c("senn2013_placebo", "senn2013_raw", "normand1999_specialist", "curtis1998_elevated")) run_escalc(ds, "MN")
+for (ds in c("senn2013_raw", "normand1999_specialist", "curtis1998_elevated")) run_escalc(ds, "MNLN")
 # correlations
 for (ds in c("molloy2014", "mcdaniel1994")) {
   for (v in c("LS", "AV")) run_escalc(ds, "COR", list(vtype = v))
@@ -183,6 +202,11 @@ for (method in c("REML", "DL")) {
   run_pooled("molloy2014", "UCOR", method, "identity")
   run_pooled("molloy2014", "ZCOR", method, "tanh")
   run_pooled("mcdaniel1994", "ZCOR", method, "tanh")
+  run_pooled("senn2013_placebo", "MN", method, "identity")
+  run_pooled("normand1999_specialist", "MN", method, "identity")
+  run_pooled("normand1999_specialist", "MNLN", method, "exp")
+  run_pooled("curtis1998_elevated", "MNLN", method, "exp")
+  run_pooled("senn2013_raw", "MNLN", method, "exp")
 }
 # options through the pooled result, and a Knapp-Hartung case
 run_pooled("pritz1997", "PLO", "REML", "ilogit", list(to = "all"))
@@ -192,6 +216,10 @@ run_pooled("molloy2014", "COR", "REML", "identity", list(vtype = "AV"))
 run_pooled("nielweise2007", "RR", "REML", "exp", list(drop00 = TRUE))
 run_pooled("nielweise2007", "OR", "DL", "exp", list(add = 1, to = "if0all"))
 run_pooled("molloy2014", "ZCOR", "REML", "tanh", test = "knha")
+for (method in c("REML", "DL")) {
+  run_pooled("senn2013_placebo", "MN", method, "identity", test = "knha")
+  run_pooled("normand1999_specialist", "MNLN", method, "exp", test = "knha")
+}
 
 out <- list(meta = list(generator = "tools/reference/measures.R", metafor_version = as.character(packageVersion("metafor")),
   metadat_version = as.character(packageVersion("metadat")), R_version = R.version.string,

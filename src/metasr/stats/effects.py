@@ -3,7 +3,8 @@
 Every measure of the registry (`metasr.measures`) has its formula here, under metafor's name and
 with metafor's column names: two-group means (SMD, SMDH, MD, ROM), variability (CVR, VR),
 two-group tables (RR, OR, RD, PETO), two-group rates (IRR, IRD), single-group proportions (PR,
-PLN, PLO, PAS, PFT), single-group rates (IR, IRLN, IRS, IRFT), correlations (COR, UCOR, ZCOR)
+PLN, PLO, PAS, PFT), single-group rates (IR, IRLN, IRS, IRFT), single-group means (MN, MNLN:
+`mi, sdi, ni`, where `mi` is the mean, not a proportion's non-events), correlations (COR, UCOR, ZCOR)
 and generic effects (GEN: `yi` with `vi` or `sei`, or an estimate with its 95% CI).
 
 escalc's options, with its defaults (`Options`):
@@ -490,6 +491,18 @@ def _irft(d, o):
     return 0.5 * (np.sqrt(iri) + np.sqrt(iri + 1 / ti)), 1 / (4 * ti)
 
 
+@formula("MN")
+def _mn(d, o):
+    mi, sdi, ni = (np.asarray(d[c], dtype=float) for c in measures.SINGLE_MEAN)
+    return mi, sdi**2 / ni
+
+
+@formula("MNLN")
+def _mnln(d, o):
+    mi, sdi, ni = (np.asarray(d[c], dtype=float) for c in measures.SINGLE_MEAN)
+    return np.log(mi), sdi**2 / (ni * mi**2)
+
+
 # Tanh-sinh nodes and weights on (0, 1), with 1 - t kept exact near 1, for hyp2f1_1mw.
 _TS = np.arange(-4.5, 4.5 + 1e-12, 1 / 256)
 _TS_U = np.pi / 2 * np.sinh(_TS)
@@ -771,6 +784,20 @@ def _proportion_checks(r: _RowReader, v: dict):
     return dict(v) if ok else None
 
 
+def _single_mean_checks(r: _RowReader, v: dict, measure: str) -> bool:
+    """A sample's mean, SD and size: escalc refuses a negative SD or mean (MNLN), and a size <= 0;
+    an SD of 0 would give the study a variance of 0 (infinite weight), and a log mean needs a
+    mean above 0."""
+    ok = r.check(v["ni"] >= 1 and float(v["ni"]).is_integer(), "sample size must be a whole number >= 1", "ni",
+                 v["ni"], "ni >= 1, whole", "give the number of participants the mean was computed from")
+    ok &= r.check(v["sdi"] > 0, "standard deviation must be positive", "sdi", v["sdi"], "sdi > 0",
+                  "an SD of 0 gives the study no sampling variance; check the SD (not the SE) and its column")
+    if measures.log_scale(measure):
+        ok &= r.check(v["mi"] > 0, f"{measure} needs a mean above 0", "mi", v["mi"], "mi > 0",
+                      "a log mean is defined for measurements on a ratio scale; pool the raw mean (MN) otherwise")
+    return ok
+
+
 def _correlation_checks(r: _RowReader, v: dict, measure: str) -> bool:
     minimum = 5 if measure == "UCOR" else 4
     ok = r.check(-1 < v["ri"] < 1, "correlation must lie strictly between -1 and 1", "ri", v["ri"], "-1 < ri < 1",
@@ -802,6 +829,8 @@ def _arm_row(r: _RowReader, measure: str, columns: tuple[str, ...]):
         return _proportion_checks(r, values)
     if family == "single-group rates":
         return values if _rate_checks(r, values, ("xi",), ("ti",)) else None
+    if family == "single-group means":
+        return values if _single_mean_checks(r, values, measure) else None
     return values if _correlation_checks(r, values, measure) else None
 
 
