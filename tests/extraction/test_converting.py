@@ -144,3 +144,30 @@ def test_an_effect_out_of_range_from_a_p_value_is_named_at_the_p_value():
            "direction": "group1_higher"}
     found, [problem] = smd_problems([row])
     assert found == [("error", 2, "p_value", "effect in range")] and problem.value == "1e-100"
+
+
+def test_single_group_means_of_subgroups_are_combined():
+    # SYNTHETIC subgroups, one with an SE: Handbook Table 6.5.a, as for a group of a two-group row
+    from metasr.extraction import conversions as conv
+
+    rows = [{"study_id": "S1", "comparison": "all", "subgroup": "men", "reported_form": "single_mean_sd", "n": 10,
+             "mean": 5.0, "sd": 1.0},
+            {"study_id": "S1", "comparison": "all", "subgroup": "women", "reported_form": "single_mean_se", "n": 16,
+             "mean": 6.0, "se": 0.5}]
+    [(row, result)] = convert_rows(rows, ConversionSettings("MN"))
+    n, mean, sd = conv.combine_groups(10, 5.0, 1.0, 16, 6.0, 2.0)
+    assert result.usable and result.values == {"mi": mean, "sdi": pytest.approx(sd), "ni": n}
+    assert "combined subgroups (Handbook Table 6.5.a)" in result.conversion and "SD from SE" in result.conversion
+    assert [d.cells for d in result.derived_sds] == [("se",)]
+
+
+def test_a_single_group_sd_of_0_from_its_range_names_the_cells():
+    from metasr.extraction.converting import conversion_settings, outcome_effect_problems
+
+    cfg = {"measure": "MN"}
+    rows = [(2, {"study_id": "S1", "reported_form": "single_median_range", "n": 12, "median": 4.0, "min": 4.0,
+                 "max": 4.0})]
+    problems, _ = outcome_effect_problems(rows, conversion_settings("m", cfg, {}), cfg, "outcomes/m.csv")
+    [p] = [p for p in problems if p.severity == "error"]
+    assert (p.row, p.column, p.rule) == (2, "min", "derived-sd>0") and p.message.startswith("the sample's SD")
+    assert "a range of 0" in p.hint

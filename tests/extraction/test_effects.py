@@ -235,3 +235,61 @@ def test_a_reported_ratio_of_means_is_pooled_as_its_log():
            "effect_ci_ub": 1.875}
     r = effect_row(row, ConversionSettings("ROM"))
     assert r.usable and r.values["yi"] == pytest.approx(math.log(1.5))
+
+
+# ---- a single group's mean (dat.senn2013: Hanefeld 2004, pioglitazone arm, HbA1c 7.61, SD 1.072, n 319)
+
+MN = ConversionSettings("MN", unit="%")
+
+
+def test_a_single_group_mean_gives_mi_sdi_ni():
+    r = effect_row({"reported_form": "single_mean_sd", "n": 319, "mean": 7.61, "sd": 1.072}, MN)
+    assert r.usable and r.values == {"mi": 7.61, "sdi": 1.072, "ni": 319} and r.conversion == "none"
+
+
+def test_a_single_group_mean_with_se_or_ci_gets_the_groups_sd():
+    r = effect_row({"reported_form": "single_mean_se", "n": 25, "mean": 5.0, "se": 0.4}, MN)  # SYNTHETIC
+    assert r.values["sdi"] == pytest.approx(conv.sd_from_se(0.4, 25)) and "SD from SE" in r.conversion
+    assert r.detail == ["the sample: SE 0.4, n 25 -> SD 2"] and r.derived_sds[0].cells == ("se",)
+    r = effect_row({"reported_form": "single_mean_ci", "n": 25, "mean": 5.0, "ci_lb": 4.0, "ci_ub": 6.0}, MN)
+    assert r.values == {"mi": 5.0, "sdi": pytest.approx(conv.sd_from_ci(4.0, 6.0, 25)), "ni": 25}
+    assert "t(24)" in r.detail[0]
+
+
+@pytest.mark.parametrize("form, cells, method", [
+    ("single_median_iqr", dict(median=5.0, q1=4.0, q3=7.0), "Luo 2018 (S2)"),
+    ("single_median_range", dict(median=5.0, min=1.0, max=9.0), "Luo 2018 (S1)"),
+    ("single_median_iqr_range", dict(median=5.0, q1=4.0, q3=6.0, min=1.0, max=9.0), "Luo 2018 (S3)"),
+])
+def test_a_single_group_median_is_converted_as_a_groups_is(form, cells, method):
+    # the same conversion as group 1 of the two-group form (SYNTHETIC numbers)
+    single = effect_row({"reported_form": form, "n": 30, **cells}, MN)
+    group_cells = {("q1_1" if k == "q1" else "q3_1" if k == "q3" else f"{k}1"): v for k, v in cells.items()}
+    other = {k[:-1] + "2": v for k, v in group_cells.items()}
+    two = effect_row(groups(form.removeprefix("single_"), n1=30, **group_cells, n2=30, **other),
+                     ConversionSettings("MD", unit="%"))
+    assert single.usable and method in single.conversion
+    assert single.values == {"mi": two.values["m1i"], "sdi": two.values["sd1i"], "ni": 30}
+    hozo = effect_row({"reported_form": form, "n": 30, **cells}, ConversionSettings("MN", median_conversion="hozo"))
+    assert "Hozo" in hozo.conversion or "Handbook" in hozo.conversion
+
+
+def test_single_group_means_and_group_means_do_not_mix():
+    r = effect_row({"reported_form": "single_mean_sd", "n": 319, "mean": 7.61, "sd": 1.072}, ConversionSettings("SMD"))
+    assert not r.usable and "a single group's mean cannot give a SMD" == r.reason
+    r = effect_row(groups("mean_sd", n1=20, mean1=5.0, sd1=2.0, n2=22, mean2=4.0, sd2=1.5), MN)
+    assert not r.usable and "MN" in r.reason
+    r = effect_row({"reported_form": "events_total", "events": 16, "n": 17}, ConversionSettings("MNLN"))
+    assert not r.usable and r.column == "reported_form"
+
+
+def test_a_single_group_mean_is_rescaled_to_the_outcomes_unit_and_not_flipped():
+    r = effect_row({"reported_form": "single_mean_se", "n": 25, "mean": 0.5, "se": 0.04, "unit": "l"},
+                   ConversionSettings("MN", unit="ml"))
+    assert r.values["mi"] == pytest.approx(500) and r.values["sdi"] == pytest.approx(0.04 * 1000 * 5)
+    other = effect_row({"reported_form": "single_mean_sd", "n": 9, "mean": 1.0, "sd": 1.0, "unit": "points"},
+                       ConversionSettings("MNLN", unit="ml"))
+    assert not other.usable and other.column == "unit"  # a mean is in the outcome's unit, even a log mean
+    flipped = effect_row({"reported_form": "single_mean_sd", "n": 9, "mean": 1.0, "sd": 1.0},
+                         ConversionSettings("MN", flip=True))
+    assert not flipped.usable and "flip" in flipped.reason

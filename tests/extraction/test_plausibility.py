@@ -130,3 +130,26 @@ def test_a_far_from_symmetric_ci_is_a_warning(effect, lb, ub, measure, warned):
            "effect_measure": measure}
     found = [p for p in row_problems(row, "sheet.csv", 2) if p.rule == "ci-symmetry"]
     assert [(p.column, p.severity) for p in found] == ([(warned, "warning")] if warned else [])
+
+
+def test_a_single_group_mean_row_is_checked_as_a_group_is():
+    from metasr.extraction.plausibility import row_problems
+
+    def rules(**row):
+        return {p.rule for p in row_problems(row, "sheet.csv", 2)}
+
+    # SYNTHETIC rows
+    assert rules(reported_form="single_mean_sd", n=30, mean=5.0, sd=1.2) == set()
+    assert rules(reported_form="single_mean_sd", n=30, mean=5.0, sd=0) == {"sd>0"}
+    assert rules(reported_form="single_mean_sd", n=1, mean=5.0, sd=1.0) == {"n>=2"}
+    assert rules(reported_form="single_mean_sd", n=0, mean=5.0, sd=1.0) == {"n>=1"}
+    assert rules(reported_form="single_mean_sd", n=30, mean=5.0) == {"form-cells"}
+    assert rules(reported_form="single_mean_se", n=30, mean=5.0, se=-0.1) == {"se>0"}
+    assert rules(reported_form="single_mean_sd", n=25, mean=5.0, sd=2.0, se=1.0) == {"sd-se-agree"}
+    assert rules(reported_form="single_mean_ci", n=30, mean=5.0, ci_lb=6.0, ci_ub=4.0) == {"ci-order"}
+    assert rules(reported_form="single_mean_ci", n=30, mean=7.0, ci_lb=4.0, ci_ub=6.0) == {"ci-contains-estimate"}
+    assert rules(reported_form="single_median_iqr", n=30, median=5.0, q1=6.0, q3=7.0) == {"q1<=median", "skewness"}
+    assert rules(reported_form="single_median_range", n=30, median=8.5, min=1.0, max=9.0) == {"skewness"}
+    [problem] = row_problems(dict(reported_form="single_mean_sd", n=1, mean=5.0, sd=1.0), "sheet.csv", 2)
+    assert (problem.file, problem.row, problem.column, problem.value) == ("sheet.csv", 2, "n", "1")
+    assert "sample reported as single_mean_sd" in problem.message and "SD" in problem.hint

@@ -543,3 +543,34 @@ def test_a_missing_column_named_under_defaults_is_one_problem_at_the_defaults_ke
     assert sorted((p.key, p.value) for p in problems) == [
         ("defaults.meta_regression.moderators", "field_strength"), ("defaults.order_by", "publication_year"),
         ("outcomes.edss.order_by", "edss_order")]
+
+
+def _mean_review(root, helpers, config, measure, cells):
+    """The synthetic review with a single-group mean outcome (SYNTHETIC) whose second row has `cells`."""
+    rows = [helpers.outcome_row(study_id="S1", reported_form="single_mean_sd", mean="7.6", sd="1.1", n="40"),
+            helpers.outcome_row(**{"study_id": "S2", "reported_form": "single_mean_sd", "mean": "6.8", "sd": "0.8",
+                                   "n": "45", "record_id": "R2", **cells})]
+    helpers.write_sheet(root / "data/extraction/outcomes/level.csv", OUTCOME_SHEET_COLUMNS, rows)
+    config["outcomes"]["level"] = {"label": "HbA1c", "measure": measure, "unit": "%", "higher_is": "worse"}
+    return config
+
+
+@pytest.mark.parametrize(("measure", "cells", "column", "rule"), [
+    ("MN", {"sd": "0"}, "sd", "sd>0"),
+    ("MN", {"n": "1"}, "n", "n>=2"),
+    ("MN", {"n": "2.5"}, "n", "type"),
+    ("MNLN", {"mean": "0"}, "mean", "mi > 0"),
+    ("MNLN", {"mean": "-1.2"}, "mean", "mi > 0"),
+])
+def test_a_bad_single_group_mean_is_refused_with_its_cell(synthetic_review, helpers, measure, cells, column, rule):
+    root, config = synthetic_review
+    config = _mean_review(root, helpers, config, measure, cells)
+    found = [(p.file, p.row, p.column, p.rule) for p in errors(validate_review(config, root))]
+    assert found == [(str(root / "data/extraction/outcomes/level.csv"), 3, column, rule)]
+    problem = errors(validate_review(config, root))[0]
+    assert problem.value == cells[column] and problem.hint
+
+
+def test_a_negative_single_group_mean_is_a_raw_mean(synthetic_review, helpers):
+    root, config = synthetic_review
+    assert errors(validate_review(_mean_review(root, helpers, config, "MN", {"mean": "-1.2"}), root)) == []

@@ -264,8 +264,9 @@ def test_single_group_means_are_escalcs():
 @pytest.mark.parametrize("measure, cells, column, rule", [
     ("MN", {"sdi": "0"}, "sdi", "sdi > 0"),
     ("MN", {"sdi": "-2"}, "sdi", "sdi > 0"),
-    ("MN", {"ni": "0"}, "ni", "ni >= 1, whole"),
-    ("MN", {"ni": "12.5"}, "ni", "ni >= 1, whole"),
+    ("MN", {"ni": "0"}, "ni", "ni >= 2, whole"),
+    ("MN", {"ni": "1"}, "ni", "ni >= 2, whole"),
+    ("MN", {"ni": "12.5"}, "ni", "ni >= 2, whole"),
     ("MNLN", {"mi": "0"}, "mi", "mi > 0"),
     ("MNLN", {"mi": "-1.3"}, "mi", "mi > 0"),
 ])

@@ -24,9 +24,10 @@ from metasr.extraction.effects import (
     derived_sd,
     effect_row,
     group_mean_sd,
+    group_name,
     split_group,
 )
-from metasr.extraction.forms import EFFECT_FORMS, MEAN_FORMS, NO_DATA_FORMS
+from metasr.extraction.forms import EFFECT_FORMS, MEAN_FORMS, NO_DATA_FORMS, SINGLE_MEAN_FORMS, cell, group_form
 from metasr.extraction.settings import extraction_settings
 
 # Forms whose subgroup rows combine by summing these cells (counts, sizes and person-time).
@@ -94,10 +95,11 @@ def derived_sd_problems(converted: list[tuple[dict, EffectRow]], sheet_rows: dic
             cells = sheet_rows.get(derived.sheet_row, {})
             shown = ", ".join(f"{c} = {cells.get(c)}" for c in derived.cells)
             spread = " and ".join(name for stem, name in SPREAD_NAMES.items()
-                                  if f"{stem}{derived.group}" in derived.cells)
+                                  if cell(stem, derived.group) in derived.cells)
             problems.append(Problem(
-                message=f"group {derived.group}'s SD, derived from {shown} ({derived.form}), is {derived.sd:g}: "
-                        "the group would be pooled as if every participant had the same value",
+                message=f"{group_name(derived.group)}'s SD, derived from {shown} ({derived.form}), is {derived.sd:g}: "
+                        f"{'the group' if derived.group else 'the study'} would be pooled as if every participant "
+                        "had the same value",
                 file=sheet_path, row=derived.sheet_row, column=derived.cells[0],
                 value=str(cells.get(derived.cells[0])), rule="derived-sd>0",
                 hint=f"{spread} of 0 gives no SD: give another measure of the group's spread (its SD, or the SE "
@@ -251,13 +253,16 @@ def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[
             str(p["exclude_reason"]) for p in parts if p.get("exclude_reason")), "exclude_reason")
     forms = {p["reported_form"] for p in parts} | {p.get("reported_form2") or p["reported_form"] for p in parts}
     family = measures.get(settings.measure).family
-    if forms <= MEAN_FORMS and family in ("two-group means", "variability", "generic"):
-        combined = {"reported_form": "mean_sd", "study_id": first["study_id"], "unit": first.get("unit")}
+    two_groups = forms <= MEAN_FORMS and family in ("two-group means", "variability", "generic")
+    if two_groups or (forms <= SINGLE_MEAN_FORMS and family == "single-group means"):
+        combined = {"reported_form": "mean_sd" if two_groups else "single_mean_sd", "study_id": first["study_id"],
+                    "unit": first.get("unit")}
         methods = set()
-        for g in (1, 2):
+        for g in (1, 2) if two_groups else (0,):
             stats = []
             for p in parts:
-                form = p["reported_form"] if g == 1 else (p.get("reported_form2") or p["reported_form"])
+                form = p["reported_form"] if g < 2 else (p.get("reported_form2") or p["reported_form"])
+                form = group_form(form)
                 n, m, sd, method, detail = group_mean_sd(p, g, form, settings.median_conversion)
                 stats.append((n, m, sd))
                 if form in SPREAD_FIELDS:
@@ -269,8 +274,8 @@ def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[
             n, m, sd = stats[0]
             for n2, m2, sd2 in stats[1:]:
                 n, m, sd = conv.combine_groups(n, m, sd, n2, m2, sd2)
-            combined.update({f"n{g}": n, f"mean{g}": m, f"sd{g}": sd})
-            result.detail.append(f"group {g}: subgroups {labels} combined -> n {n}, mean {m:.4g}, SD {sd:.4g}")
+            combined.update({cell("n", g): n, cell("mean", g): m, cell("sd", g): sd})
+            result.detail.append(f"{group_name(g)}: subgroups {labels} combined -> n {n}, mean {m:.4g}, SD {sd:.4g}")
         inner = effect_row(combined, settings)
         inner.detail = result.detail + inner.detail
         inner.derived_sds = result.derived_sds + inner.derived_sds
@@ -279,8 +284,8 @@ def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[
         return first, inner
     if len(forms) == 1 and forms <= set(SUMMED_CELLS) and forms <= set(measures.FAMILIES[family].sheet_forms):
         combined = dict(first)
-        for cell in SUMMED_CELLS[next(iter(forms))]:
-            combined[cell] = sum(p[cell] for p in parts)
+        for column in SUMMED_CELLS[next(iter(forms))]:
+            combined[column] = sum(p[column] for p in parts)
         inner = effect_row(combined, settings)
         inner.conversion = "combined subgroups (sums)"
         inner.detail.insert(0, f"subgroups {labels}: counts summed")

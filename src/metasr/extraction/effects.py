@@ -13,7 +13,16 @@ from typing import Any, NamedTuple
 
 from metasr import measures
 from metasr.extraction import conversions as conv
-from metasr.extraction.forms import EFFECT_FORMS, GROUP_FORM_FIELDS, MEAN_FORMS, SINGLE_FORMS, TEST_FORMS
+from metasr.extraction.forms import (
+    EFFECT_FORMS,
+    GROUP_FORM_FIELDS,
+    MEAN_FORMS,
+    SINGLE_FORMS,
+    SINGLE_MEAN_FORMS,
+    TEST_FORMS,
+    cell,
+    group_form,
+)
 from metasr.extraction.pvalues import parse_p
 from metasr.extraction.units import unit_factor
 
@@ -40,7 +49,7 @@ class DerivedSD(NamedTuple):
     """A group's SD estimated from other numbers of a sheet row, and the cells it came from."""
 
     sheet_row: int | None
-    group: int
+    group: int  # 1 or 2; 0 for a single group
     form: str
     sd: float
     cells: tuple[str, ...]
@@ -58,8 +67,13 @@ def median_cells(form: str, median_method: str) -> tuple[tuple[str, str], ...]:
 
 
 def spread_cells(form: str, g: int, median_method: str) -> tuple[str, ...]:
-    """The sheet cells of group g that a derived form's SD comes from."""
-    return tuple(f"{stem}{g}" for stem in SPREAD_FIELDS[form_used(form, median_method)])
+    """The sheet cells of group g (0: a single group) that a derived form's SD comes from."""
+    return tuple(cell(stem, g) for stem in SPREAD_FIELDS[form_used(form, median_method)])
+
+
+def group_name(g: int) -> str:
+    """How details and messages name group g: 'group 1', or 'the sample' for a single group (0)."""
+    return f"group {g}" if g else "the sample"
 
 
 @dataclass
@@ -168,10 +182,10 @@ def _harmonise_units(row: dict, settings: ConversionSettings, out: EffectRow) ->
     if factor == 1.0:
         return row
     scaled = dict(row)
-    for g in (1, 2):
-        for f in SCALED_FIELDS:
-            if isinstance(row.get(f"{f}{g}"), (int, float)):
-                scaled[f"{f}{g}"] = row[f"{f}{g}"] * factor
+    for g in (0, 1, 2):
+        for column in (cell(f, g) for f in SCALED_FIELDS):
+            if isinstance(row.get(column), (int, float)):
+                scaled[column] = row[column] * factor
     if row.get("effect_measure") in RAW_DIFFERENCES:
         for column in ("effect", "effect_ci_lb", "effect_ci_ub", "effect_se"):
             if isinstance(row.get(column), (int, float)):
@@ -183,27 +197,30 @@ def _harmonise_units(row: dict, settings: ConversionSettings, out: EffectRow) ->
 # ---- per-group forms --------------------------------------------------------------------------
 
 def group_mean_sd(row: dict, g: int, form: str, median_method: str) -> tuple[int, float, float, str, str]:
-    """(n, mean, SD, method, detail) for one group reported in a mean-type form."""
-    n = int(row[f"n{g}"])
+    """(n, mean, SD, method, detail) for one group reported in a mean-type form (g 0: a single
+    group's cells, `mean`, `q1`, ..., in the group form its single form is one group of)."""
+    n, who = int(row[cell("n", g)]), group_name(g)
+    if form in ("mean_sd", "mean_se", "mean_ci"):
+        mean: float = row[cell("mean", g)]
     if form == "mean_sd":
-        return n, row[f"mean{g}"], row[f"sd{g}"], "", ""
+        return n, mean, row[cell("sd", g)], "", ""
     if form == "mean_se":
-        sd = conv.sd_from_se(row[f"se{g}"], n)
-        return n, row[f"mean{g}"], sd, "SD from SE (Handbook 6.5.2.2)", \
-            f"group {g}: SE {row[f'se{g}']:g}, n {n} -> SD {sd:.4g}"
+        se = row[cell("se", g)]
+        sd = conv.sd_from_se(se, n)
+        return n, mean, sd, "SD from SE (Handbook 6.5.2.2)", f"{who}: SE {se:g}, n {n} -> SD {sd:.4g}"
     if form == "mean_ci":
-        lb, ub = row[f"ci_lb{g}"], row[f"ci_ub{g}"]
+        lb, ub = row[cell("ci_lb", g)], row[cell("ci_ub", g)]
         sd = conv.sd_from_ci(lb, ub, n)
         how = f"t({n - 1})" if n < conv.SMALL_GROUP else "z"
-        return n, row[f"mean{g}"], sd, f"SD from 95% CI using {how.split('(')[0]} (Handbook 6.5.2.2)", \
-            f"group {g}: CI [{lb:g}, {ub:g}], n {n}, divisor {conv.ci_divisor(n):.4f} ({how}) -> SD {sd:.4g}"
+        return n, mean, sd, f"SD from 95% CI using {how.split('(')[0]} (Handbook 6.5.2.2)", \
+            f"{who}: CI [{lb:g}, {ub:g}], n {n}, divisor {conv.ci_divisor(n):.4f} ({how}) -> SD {sd:.4g}"
     used = median_cells(form, median_method)
-    cell: dict[str, Any] = {name: row.get(f"{field}{g}") for name, field in used}
-    est = conv.median_to_mean_sd(n, cell["median"], q1=cell.get("q1"), q3=cell.get("q3"),
-                                 minimum=cell.get("min"), maximum=cell.get("max"), method=median_method)
-    inputs = ", ".join(f"{name} {cell[name]:g}" for name, _ in used)
+    cells: dict[str, Any] = {name: row.get(cell(field, g)) for name, field in used}
+    est = conv.median_to_mean_sd(n, cells["median"], q1=cells.get("q1"), q3=cells.get("q3"),
+                                 minimum=cells.get("min"), maximum=cells.get("max"), method=median_method)
+    inputs = ", ".join(f"{name} {cells[name]:g}" for name, _ in used)
     return n, est.mean, est.sd, est.method, \
-        f"group {g}: {inputs}, n {n} -> mean {est.mean:.4g}, SD {est.sd:.4g} ({est.method})"
+        f"{who}: {inputs}, n {n} -> mean {est.mean:.4g}, SD {est.sd:.4g} ({est.method})"
 
 
 def derived_sd(row: dict, g: int, form: str, sd: float, median_method: str) -> DerivedSD:
@@ -255,7 +272,7 @@ def _copy_cells(row: dict, family: str, out: EffectRow) -> None:
 # ---- single-group forms ------------------------------------------------------------------------
 
 SINGLE_FORM_WORDS = {"events_total": "events of a total", "events_time": "events in person-time",
-                     "correlation": "a correlation"}
+                     "correlation": "a correlation", **dict.fromkeys(SINGLE_MEAN_FORMS, "a single group's mean")}
 
 
 def _from_single(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
@@ -263,7 +280,23 @@ def _from_single(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
     if form not in measures.FAMILIES[family].sheet_forms:
         out.fail(f"{SINGLE_FORM_WORDS[form]} cannot give a {settings.measure}", "reported_form")
         return
+    if form in SINGLE_MEAN_FORMS:
+        _from_single_mean(row, settings, out)
+        return
     _copy_cells(row, family, out)
+
+
+def _from_single_mean(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
+    """A single group's mean and SD (escalc's mi, sdi, ni), its SD from an SE or CI, or both from
+    a median, as a group's of a two-group form are."""
+    form = group_form(row["reported_form"])
+    n, mean, sd, method, detail = group_mean_sd(row, 0, form, settings.median_conversion)
+    if form in SPREAD_FIELDS:
+        out.derived_sds.append(derived_sd(row, 0, form, sd, settings.median_conversion))
+    out.values = {"mi": mean, "sdi": sd, "ni": n}
+    out.conversion = method or "none"
+    out.detail += [detail] if detail else []
+    out.usable = True
 
 
 # ---- per-study effects ------------------------------------------------------------------------
@@ -412,6 +445,10 @@ def _flip(out: EffectRow, measure: str) -> None:
     elif "x1i" in v or "ti" in v and "xi" in v:
         out.fail("flip: true is not defined for events and person-time")
         return
+    elif "sdi" in v:
+        out.fail("flip: true is not defined for a single group's mean (it compares no groups); remove the "
+                 "outcome's flip")
+        return
     elif "ri" in v:
         v["ri"] = -v["ri"]
         out.detail.append("sign flipped (flip: true) so that all correlations read the same way")
@@ -448,11 +485,11 @@ def split_group(result: EffectRow, group: int, parts: int) -> None:
         a = result.arms
         result.values["vi"] = a["sd1"] ** 2 / a["n1"] + a["sd2"] ** 2 / a["n2"]
         before.append(f"n {n:g} -> {n / parts:.4g}")
-    for cell in SPLIT_CELLS[group]:
-        if cell in result.values and result.values[cell] is not None:
-            old = result.values[cell]
-            result.values[cell] = old / parts
-            before.append(f"{cell} {old:g} -> {old / parts:.4g}")
+    for column in SPLIT_CELLS[group]:
+        if column in result.values and result.values[column] is not None:
+            old = result.values[column]
+            result.values[column] = old / parts
+            before.append(f"{column} {old:g} -> {old / parts:.4g}")
     method = f"shared group {group} split between {parts} comparisons (Handbook 23.3.4)"
     result.conversion = method if result.conversion in ("", "none") else f"{result.conversion}; {method}"
     result.detail.append(f"group {group} shared by {parts} comparisons: " + ", ".join(before))

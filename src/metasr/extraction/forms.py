@@ -1,11 +1,15 @@
 """Reported forms: which cells each form needs, and how forms group into kinds.
 
 Two-group forms give each group's cells (`mean1`, `n2`, ...); single-group forms (a prevalence,
-a rate, a correlation) give one study-level group (`events`, `n`, `time`, `r`). Which measures a
-form can give is the registry's (`metasr.measures.FAMILIES`).
+a rate, a mean, a correlation) give one study-level group (`events`, `n`, `time`, `mean`, `r`). A
+single group's mean comes in the forms a group's does (`single_mean_se`: `n`, `mean`, `se`), its
+cells named as a group's without the group number (`q1`, not `q1_1`). Which measures a form can
+give is the registry's (`metasr.measures.FAMILIES`).
 """
 
 from __future__ import annotations
+
+from metasr.measures import MEAN_FORMS as MEAN_FORM_ORDER, SINGLE_MEAN_FORMS as SINGLE_MEAN_FORM_ORDER
 
 # Cells one group needs for each per-group form ("q1_"/"q3_" become q1_1, q3_2, ...).
 GROUP_FORM_FIELDS = {
@@ -28,14 +32,30 @@ STUDY_FORM_FIELDS = {
     "direction_only": ("direction",),
     "other": ("exclude_reason",),
 }
+
+
+def cell(stem: str, group: int) -> str:
+    """The sheet column of a group's cell: group 1 or 2 ('mean1', 'q1_2'), or 0 for a single
+    group's ('mean', 'q1')."""
+    return f"{stem}{group}" if group else stem.rstrip("_")
+
+
+def group_form(form: str) -> str:
+    """The group form a single-group mean form is one group of ('single_mean_se' -> 'mean_se')."""
+    return form.removeprefix("single_") if form in SINGLE_MEAN_FORMS else form
+
+
+SINGLE_MEAN_FORMS = set(SINGLE_MEAN_FORM_ORDER)
 # Cells a single-group form needs (one group: the study's sample).
 SINGLE_FORM_FIELDS = {
     "events_total": ("events", "n"),
     "events_time": ("events", "time"),
+    **{single: tuple(cell(stem, 0) for stem in GROUP_FORM_FIELDS[form])
+       for single, form in zip(SINGLE_MEAN_FORM_ORDER, MEAN_FORM_ORDER, strict=True)},
     "correlation": ("r", "n"),
 }
 STUDY_FORM_FIELDS.update(SINGLE_FORM_FIELDS)
-MEAN_FORMS = {"mean_sd", "mean_se", "mean_ci", "median_iqr", "median_range", "median_iqr_range"}
+MEAN_FORMS = set(MEAN_FORM_ORDER)
 MEDIAN_FORMS = {"median_iqr", "median_range", "median_iqr_range"}
 EFFECT_FORMS = {"effect_ci", "effect_se", "effect_p"}
 TEST_FORMS = {"p_value", "t_stat"}

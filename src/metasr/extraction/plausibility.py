@@ -12,7 +12,16 @@ import math
 from metasr import measures
 from metasr.errors import Problem
 from metasr.extraction.conversions import median_asymmetry
-from metasr.extraction.forms import MEAN_FORMS, MEDIAN_FORMS, SINGLE_FORMS, group_forms, required_cells
+from metasr.extraction.forms import (
+    MEAN_FORMS,
+    MEDIAN_FORMS,
+    SINGLE_FORMS,
+    SINGLE_MEAN_FORMS,
+    cell,
+    group_form,
+    group_forms,
+    required_cells,
+)
 from metasr.extraction.pvalues import parse_p
 
 # |asymmetry| above this triggers a skewness warning: the median sits more than twice as far from
@@ -88,38 +97,54 @@ def _sd_se_agreement(check: RowChecker, g: int, sd: float, se: float, n: float) 
     """A group's SD and SE both given must describe the same data (SE = SD / sqrt(n)); whichever the
     reported form uses, the other one being off says one of them (or n) is mistyped or is another
     statistic (an SE of the difference, a CI's half-width)."""
-    expected = sd / math.sqrt(n)
+    expected, uses_se = sd / math.sqrt(n), _mean_form(check, g) == "mean_se"
     if abs(se - expected) > SD_SE_TOLERANCE * expected:
-        check.add(f"se{g}", f"SE {se:g} disagrees with SD {sd:g} and n {n:g} (SD / sqrt(n) = {expected:.3g})",
-                  "sd-se-agree", f"check sd{g}, se{g} and n{g} against the paper; the row's reported form uses "
-                                 f"{'the SE' if group_forms(check.row)[g - 1] == 'mean_se' else 'the SD'}",
+        check.add(cell("se", g), f"SE {se:g} disagrees with SD {sd:g} and n {n:g} (SD / sqrt(n) = {expected:.3g})",
+                  "sd-se-agree", f"check {cell('sd', g)}, {cell('se', g)} and {cell('n', g)} against the paper; the "
+                                 f"row's reported form uses {'the SE' if uses_se else 'the SD'}",
                   severity="warning")
 
 
-def _group_rules(check: RowChecker, g: int) -> None:
-    n, sd, se = check.number(f"n{g}"), check.number(f"sd{g}"), check.number(f"se{g}")
+def _mean_form(check: RowChecker, g: int) -> str | None:
+    """The (group) form group g's cells are in; g 0: the group form of a single group's mean form."""
+    if g:
+        return group_forms(check.row)[g - 1]
+    form = check.row.get("reported_form")
+    return group_form(form) if form in SINGLE_MEAN_FORMS else None
+
+
+def _mean_rules(check: RowChecker, g: int) -> None:
+    """A group's (g 0: a single group's) size, SD, SE, quartiles, range and CI of its mean."""
+    n, sd, se = (check.number(cell(stem, g)) for stem in ("n", "sd", "se"))
+    form, kind = _mean_form(check, g), "group" if g else "sample"
     if n is not None and n < 1:
-        check.add(f"n{g}", "group size must be at least 1", "n>=1", "use the number of participants analysed")
-    elif n is not None and n < 2 and group_forms(check.row)[g - 1] in MEAN_FORMS:
-        check.add(f"n{g}", f"a group reported as {group_forms(check.row)[g - 1]} needs at least 2 participants",
-                  "n>=2", "a group's SD (given, or estimated from its SE, CI, quartiles or range) needs two or "
-                          "more participants; check the group size")
+        check.add(cell("n", g), f"{kind} size must be at least 1", "n>=1", "use the number of participants analysed")
+    elif n is not None and n < 2 and form in MEAN_FORMS:
+        check.add(cell("n", g), f"a {kind} reported as {form if g else check.row.get('reported_form')} needs at "
+                  "least 2 participants", "n>=2",
+                  f"a {kind}'s SD (given, or estimated from its SE, CI, quartiles or range) needs two or "
+                  f"more participants; check the {kind} size")
     if sd is not None and sd <= 0:
-        check.add(f"sd{g}", "SD must be positive", "sd>0", "an SD of 0 or less is impossible; check the table")
+        check.add(cell("sd", g), "SD must be positive", "sd>0", "an SD of 0 or less is impossible; check the table")
     if se is not None and se <= 0:
-        check.add(f"se{g}", "SE must be positive", "se>0", "check the table")
+        check.add(cell("se", g), "SE must be positive", "se>0", "check the table")
     if sd is not None and se is not None and n is not None and sd > 0 and se > 0 and n >= 1:
         _sd_se_agreement(check, g, sd, se, n)
     _order(check, g, [("min", "q1_"), ("q1_", "median"), ("median", "q3_"), ("q3_", "max"),
                       ("min", "median"), ("median", "max")])
-    lb, ub, mean = check.number(f"ci_lb{g}"), check.number(f"ci_ub{g}"), check.number(f"mean{g}")
+    lb, ub, mean = (check.number(cell(stem, g)) for stem in ("ci_lb", "ci_ub", "mean"))
     if lb is not None and ub is not None:
         if lb >= ub:
-            check.add(f"ci_lb{g}", f"CI lower limit {lb} is not below upper limit {ub}", "ci-order",
+            check.add(cell("ci_lb", g), f"CI lower limit {lb} is not below upper limit {ub}", "ci-order",
                       "swap the limits or check the table")
         elif mean is not None and not lb <= mean <= ub:
-            check.add(f"mean{g}", f"mean {mean} lies outside its CI [{lb}, {ub}]", "ci-contains-estimate",
+            check.add(cell("mean", g), f"mean {mean} lies outside its CI [{lb}, {ub}]", "ci-contains-estimate",
                       "check the mean and the CI")
+
+
+def _group_rules(check: RowChecker, g: int) -> None:
+    _mean_rules(check, g)
+    n = check.number(f"n{g}")
     events, time = check.number(f"events{g}"), check.number(f"time{g}")
     if events is not None and events < 0:
         check.add(f"events{g}", "event count is negative", "events>=0", "check the count")
@@ -133,8 +158,7 @@ def _group_rules(check: RowChecker, g: int) -> None:
 def _single_group_rules(check: RowChecker) -> None:
     """A single-group study's events, sample size, person-time and correlation."""
     events, n, time, r = (check.number(c) for c in ("events", "n", "time", "r"))
-    if n is not None and n < 1:
-        check.add("n", "sample size must be at least 1", "n>=1", "use the number of participants analysed")
+    _mean_rules(check, 0)  # the sample's size, and its mean's spread
     if events is not None and events < 0:
         check.add("events", "event count is negative", "events>=0", "check the count")
     if events is not None and n is not None and events > n and check.row.get("reported_form") == "events_total":
@@ -149,9 +173,9 @@ def _single_group_rules(check: RowChecker) -> None:
 def _order(check: RowChecker, g: int, pairs) -> None:
     names = {"q1_": "q1", "q3_": "q3"}
     for low, high in pairs:
-        a, b = check.number(f"{low}{g}"), check.number(f"{high}{g}")
+        a, b = check.number(cell(low, g)), check.number(cell(high, g))
         if a is not None and b is not None and a > b:
-            check.add(f"{low}{g}", f"{names.get(low, low)} ({a}) is above {names.get(high, high)} ({b})",
+            check.add(cell(low, g), f"{names.get(low, low)} ({a}) is above {names.get(high, high)} ({b})",
                       f"{names.get(low, low)}<={names.get(high, high)}",
                       "quartiles and range must be ordered min <= q1 <= median <= q3 <= max")
 
@@ -237,17 +261,18 @@ def _effect_p_rules(check: RowChecker, p: float) -> None:
 
 
 def _skew_warnings(check: RowChecker) -> None:
-    for g, form in enumerate(group_forms(check.row), start=1):
-        if form not in MEDIAN_FORMS:
+    for g in (0, 1, 2):
+        if _mean_form(check, g) not in MEDIAN_FORMS:
             continue
-        m = check.number(f"median{g}")
+        m = check.number(cell("median", g))
         for low, high, what in (("q1_", "q3_", "quartiles"), ("min", "max", "range")):
-            a, b = check.number(f"{low}{g}"), check.number(f"{high}{g}")
+            a, b = check.number(cell(low, g)), check.number(cell(high, g))
             if m is None or a is None or b is None:
                 continue
             asym = median_asymmetry(m, a, b)
             if abs(asym) > SKEW_WARNING:
-                check.add(f"median{g}", f"group {g} looks skewed: median {m:g} is off-centre in its {what} "
+                who = f"group {g}" if g else "the sample"
+                check.add(cell("median", g), f"{who} looks skewed: median {m:g} is off-centre in its {what} "
                           f"[{a:g}, {b:g}] (asymmetry {asym:+.2f}); converting to mean/SD is doubtful",
                           "skewness", "consider a sensitivity analysis without this study", severity="warning")
 

@@ -786,10 +786,11 @@ def _proportion_checks(r: _RowReader, v: dict):
 
 def _single_mean_checks(r: _RowReader, v: dict, measure: str) -> bool:
     """A sample's mean, SD and size: escalc refuses a negative SD or mean (MNLN), and a size <= 0;
-    an SD of 0 would give the study a variance of 0 (infinite weight), and a log mean needs a
-    mean above 0."""
-    ok = r.check(v["ni"] >= 1 and float(v["ni"]).is_integer(), "sample size must be a whole number >= 1", "ni",
-                 v["ni"], "ni >= 1, whole", "give the number of participants the mean was computed from")
+    here an SD needs two participants (as a group's does for the two-group means), an SD of 0
+    would give the study a variance of 0 (infinite weight), and a log mean needs a mean above 0."""
+    ok = r.check(v["ni"] >= 2 and float(v["ni"]).is_integer(), "sample size must be a whole number of at least 2",
+                 "ni", v["ni"], "ni >= 2, whole",
+                 "give the number of participants the mean and SD were computed from (an SD needs two or more)")
     ok &= r.check(v["sdi"] > 0, "standard deviation must be positive", "sdi", v["sdi"], "sdi > 0",
                   "an SD of 0 gives the study no sampling variance; check the SD (not the SE) and its column")
     if measures.log_scale(measure):
