@@ -117,3 +117,12 @@ def test_figures_and_report_share_the_implementation():
     assert not any(hasattr(style, name) for name in ("fmt", "fmt_p", "fmt_ci", "fmt_data", "natural"))
     assert not any(hasattr(html, name) for name in ("f2", "fp", "natural", "arm_text"))
     assert forest.arm_value is dp.arm_value and sof.arm_value is dp.arm_value
+
+
+def test_a_single_groups_mean_is_its_mi_only_beside_an_sd():
+    from metasr.display import arm_value
+
+    mean = {"mi": 7.61, "sdi": 1.072, "ni": 319}  # dat.senn2013, Hanefeld 2004
+    assert [arm_value(mean, 0, what) for what in ("mean", "sd", "total")] == [7.61, 1.072, 319]
+    proportion = {"xi": 3, "mi": 7}  # a proportion's mi counts non-events
+    assert arm_value(proportion, 0, "mean") is None and arm_value(proportion, 0, "total") == 10

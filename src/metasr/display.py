@@ -208,7 +208,9 @@ def arm_value(study: dict, group: int, what: str) -> float | None:
     if group == 0:
         if what == "total":
             return measures.study_size(study, "ni")
-        return _number_of(study, {"events": "xi", "time": "ti", "r": "ri"}.get(what, ""))
+        # a single group's mean is escalc's mi (MN, MNLN); a proportion's mi (non-events) is no mean
+        mean = {"mean": "mi", "sd": "sdi"} if _number_of(study, "sdi") is not None else {}
+        return _number_of(study, {"events": "xi", "time": "ti", "r": "ri", **mean}.get(what, ""))
     if what == "mean":
         return _number_of(study, f"m{group}i")
     if what == "sd":

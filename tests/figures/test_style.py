@@ -2,6 +2,9 @@
 
 import math
 
+import numpy as np
+
+from metasr import measures
 from metasr.figures import style
 
 
@@ -142,3 +145,11 @@ def test_fisher_z_ticks_reach_toward_r_of_1_without_overlapping():
     # an ordinary axis keeps its round ticks
     assert style.effect_ticks(-1.0, 1.0, zcor, width_in=2.5)[1] == ["−0.5", "0", "0.5"]
     assert style.effect_ticks(-2.0, 2.0, zcor, width_in=2.5)[1] == ["−0.9", "−0.5", "0", "0.5", "0.9"]
+
+
+def test_a_log_mean_axis_is_labelled_at_1_2_5_values_or_round_values_when_narrow():
+    disp = measures.display_for("MNLN")
+    ticks, labels = style.effect_ticks(math.log(9), math.log(130), disp)  # dat.normand1999's length of stay
+    assert labels == ["10", "20", "50", "100"] and np.allclose(np.exp(ticks), [10, 20, 50, 100])
+    ticks, labels = style.effect_ticks(math.log(6.5), math.log(8.5), disp)  # dat.senn2013's HbA1c (%)
+    assert len(labels) >= 3 and np.allclose(np.exp(ticks), [float(x) for x in labels])

@@ -1,10 +1,13 @@
-"""End to end: a prevalence outcome (PFT) and a correlation outcome (ZCOR) through the Snakemake
-pipeline, from their extraction sheets to pooled results, forest plots and the report.
+"""End to end: a prevalence outcome (PFT), a correlation outcome (ZCOR) and two single-group mean
+outcomes (MN, MNLN) through the Snakemake pipeline, from their extraction sheets to pooled results,
+forest plots and the report.
 
 The numbers are published data sets from R's metadat (as committed in tests/fixtures/measures by
 tools/reference/measures.R): dat.pritz1997 (Pritz 1997: good outcome after surgery for
 intracerebral aneurysms, xi of ni patients, 14 studies) and dat.molloy2014 (Molloy et al. 2014:
-correlation of conscientiousness with medication adherence, ri and ni, 16 studies). metadat gives
+correlation of conscientiousness with medication adherence, ri and ni, 16 studies), dat.senn2013
+(Senn et al. 2013: the placebo arms' mean change in HbA1c, 18 arms) and dat.normand1999 (Normand
+1999: length of stay in the specialist stroke-care arms, 9 studies). metadat gives
 no bibliographic records for these studies, so the review starts from its included studies (no
 search stage); the pooled results are compared with metafor's.
 """
@@ -24,8 +27,12 @@ REFERENCE = json.loads((FIXTURES / "measures.json").read_text())
 OUTCOMES = {  # outcome id: (metadat data set, measure, label, sheet cells from the data set's columns)
     "good_outcome": ("pritz1997", "PFT", "Good outcome after aneurysm surgery", {"events": "xi", "n": "ni"}),
     "adherence": ("molloy2014", "ZCOR", "Conscientiousness and medication adherence", {"r": "ri", "n": "ni"}),
+    "hba1c_change": ("senn2013_placebo", "MN", "Change in HbA1c on placebo",
+                     {"mean": "mi", "sd": "sdi", "n": "ni"}),
+    "length_of_stay": ("normand1999_specialist", "MNLN", "Length of stay in specialist care",
+                       {"mean": "mi", "sd": "sdi", "n": "ni"}),
 }
-FORMS = {"PFT": "events_total", "ZCOR": "correlation"}
+FORMS = {"PFT": "events_total", "ZCOR": "correlation", "MN": "single_mean_sd", "MNLN": "single_mean_sd"}
 
 
 
@@ -47,7 +54,8 @@ def single_group_review(dest: Path) -> Path:
     write_rows(data / "extraction" / "studies.csv", ["study_id", "record_id", "label", "year"], studies)
     for oid, rows in sheets.items():
         write_rows(data / "extraction" / "outcomes" / f"{oid}.csv",
-                   ["study_id", "comparison", "reported_form", "events", "n", "r", "record_id", "source_location"],
+                   ["study_id", "comparison", "reported_form", "events", "n", "r", "mean", "sd", "record_id",
+                    "source_location"],
                    rows)
     config = {
         "review": {"id": "single-group", "title": "Single-group outcomes (metadat data sets)",
@@ -99,4 +107,23 @@ def test_forest_plots_show_single_group_columns_and_the_analysis_scale(finished)
 def test_report_states_the_scale(finished):
     html = (finished / "results" / "report.html").read_text()
     assert "Good outcome after aneurysm surgery" in html and "Conscientiousness and medication adherence" in html
-    assert "Freeman-Tukey double arcsine proportion scale" in html and "We pooled 2 single-group outcomes" in html
+    assert "Freeman-Tukey double arcsine proportion scale" in html and "We pooled 4 single-group outcomes" in html
+    assert "means were analysed on the log mean scale and back-transformed for display (exp)" \
+        in html
+
+
+def test_a_mean_is_shown_as_a_mean_without_a_test_against_0(finished):
+    html = (finished / "results" / "report.html").read_text()
+    for dataset, measure in (("senn2013_placebo", "MN"), ("normand1999_specialist", "MNLN")):
+        t = reference(dataset, measure)["transformed"]
+        assert f"Mean {t['estimate']:.2f} ({t['ci_lb']:.2f} to {t['ci_ub']:.2f})".replace("-", "−") in html
+    assert html.count("– (the measure has no null)") == 3  # PFT, MN, MNLN: no test for overall effect (ZCOR has one)
+    change = (finished / "results" / "figures" / "hba1c_change_forest.svg").read_text()
+    los = (finished / "results" / "figures" / "length_of_stay_forest.svg").read_text()
+    for svg in (change, los):
+        assert all(f">{header}<" in svg for header in ("Mean", "SD", "Total")) and "Test for overall effect" not in svg
+    # MNLN on the exp scale: each study's mean and the pooled mean, as metafor's predict(transf = exp)
+    t = reference("normand1999_specialist", "MNLN")["transformed"]
+    assert "55.00 [48.08, 62.92]" in los and f"{t['estimate']:.2f} [{t['ci_lb']:.2f}, {t['ci_ub']:.2f}]" in los
+    assert "back-transformed from the log mean scale (exp)" in los
+    assert all(f">{tick}<" in los for tick in ("10", "20", "50", "100"))  # 1-2-5 ticks on the log axis

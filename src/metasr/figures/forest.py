@@ -85,6 +85,7 @@ ARM_FIELDS = {  # which statistics a family's table shows per group, with RevMan
     "two-group rates": [("events", "Events"), ("time", "Person-time")],
     "single-group proportions": [("events", "Events"), ("total", "Total")],
     "single-group rates": [("events", "Events"), ("time", "Person-time")],
+    "single-group means": CONTINUOUS,
     "correlations": [("r", "r"), ("total", "Total")],
 }
 

@@ -349,14 +349,26 @@ def fmt_ratio_tick(value_log: float) -> str:
     return tick(math.exp(value_log))
 
 
+def log_ticks(lo_log: float, hi_log: float) -> list[float]:
+    """Log-scale tick positions at 1-2-5 values (..., 0.5, 1, 2, 5, 10, 20, ...) within [lo, hi]."""
+    low, high = math.floor(lo_log / math.log(10)), math.ceil(hi_log / math.log(10))
+    values = [m * 10.0 ** e for e in range(low, high + 1) for m in (1, 2, 5)]
+    return [math.log(v) for v in values if lo_log - 1e-9 <= math.log(v) <= hi_log + 1e-9]
+
+
 def effect_ticks(lo: float, hi: float, disp: measures.Display,
                  width_in: float | None = None) -> tuple[list[float], list[str]]:
     """Tick positions on the analysis scale within [lo, hi], labelled as shown: ratios at
-    familiar values, other back-transformed scales at round shown values (%, r, rates). Given the
-    axis' length `width_in` (inches), those of a scale stretched toward its bounds are spread so
-    that they reach along the axis and no labels overlap (spread_ticks)."""
+    familiar values, other back-transformed scales at round shown values (%, r, rates); a log
+    mean's axis spanning a wide range at 1-2-5 values (round values evenly spaced on the shown
+    scale would crowd its upper end). Given the axis' length `width_in` (inches), the ticks of a
+    scale stretched toward its bounds are spread so that they reach along the axis and no labels
+    overlap (spread_ticks)."""
     if disp.ratio:
         ticks = ratio_ticks(lo, hi)
+        return ticks, [fmt_ratio_tick(t) for t in ticks]
+    if not disp.identity and disp.transform == "exp" and disp.kind == "mean" and len(log_ticks(lo, hi)) >= 3:
+        ticks = log_ticks(lo, hi)
         return ticks, [fmt_ratio_tick(t) for t in ticks]
     if disp.identity and not disp.percent:
         locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10], symmetric=disp.null is not None)

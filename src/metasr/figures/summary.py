@@ -204,7 +204,7 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
 def heading_lines(kind: str, groups: dict, width_in: float) -> list[str]:
     exp, ctl = groups.get("experimental", "group 1"), groups.get("control", "group 2")
     heading = {"ratio": f"Ratio measures ({exp} / {ctl})", "difference": f"Difference measures ({exp} minus {ctl})",
-               "proportion": "Proportions (%)", "rate": "Incidence rates",
+               "proportion": "Proportions (%)", "rate": "Incidence rates", "mean": "Means",
                "correlation": "Correlations (r)"}[kind]
     return style.wrap_to_width(heading, width_in, size=style.FONT_SIZE + 0.5, weight="bold")
 
