@@ -37,6 +37,7 @@ def config(**outcome) -> dict:
 @pytest.mark.parametrize("outcome, key", [
     ({"method": "DL", "dependence": {"method": "multilevel"}}, "outcomes.score.method"),
     ({"test": "knha", "dependence": {"method": "robust"}}, "outcomes.score.test"),
+    ({"test": "adhoc", "dependence": {"method": "multilevel"}}, "outcomes.score.test"),
     ({"dependence": {"method": "independent", "multi_arm": "correlated"}}, "outcomes.score.dependence.multi_arm"),
 ])
 def test_settings_that_do_not_fit_are_refused(tmp_path, outcome, key):

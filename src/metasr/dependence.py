@@ -50,8 +50,10 @@ MULTI_ARM = {
 DEFAULT_RHO = 0.5
 DEFAULT_RHO_SENSITIVITY = (0.0, 0.2, 0.4, 0.6, 0.8)
 DEFAULT_MULTI_ARM = "split_shared"
-# The three-level model is fitted by these of the outcome's methods.
+# The three-level model is fitted by these of the outcome's methods and tested with these tests
+# (metasr.stats.multilevel's, and `metasr pool --cluster`'s).
 MULTILEVEL_FIT_METHODS = ("REML", "ML")
+MULTILEVEL_TESTS = ("z", "t")
 
 
 def settings(outcome_cfg: dict) -> dict | None:
@@ -88,11 +90,13 @@ def config_problems(outcome_id: str, outcome: dict, source: str, table_methods) 
             message=f"dependence method {dep['method']} fits the three-level model by REML or ML, not {method}",
             file=source, key=f"outcomes.{outcome_id}.method", value=method, rule="dependence-method",
             hint="set the outcome's method to REML (or ML), or choose dependence method aggregate"))
-    if dep["method"] in MULTILEVEL_METHODS and outcome.get("test") == "knha":
+    test = outcome.get("test")
+    if dep["method"] in MULTILEVEL_METHODS and test not in (None, *MULTILEVEL_TESTS):
         problems.append(Problem(
-            message="the Knapp-Hartung test is for univariate models; the three-level model tests with z",
-            file=source, key=f"outcomes.{outcome_id}.test", value="knha", rule="dependence-method",
-            hint="use test z, or dependence method robust for small-sample (CR2, Satterthwaite) inference"))
+            message=f"the Knapp-Hartung test ({test}) is for univariate models; the three-level model tests with z "
+                    "or t (rma.mv's t test, df = k - p)",
+            file=source, key=f"outcomes.{outcome_id}.test", value=test, rule="dependence-method",
+            hint="use test z or t, or dependence method robust for small-sample (CR2, Satterthwaite) inference"))
     if dep["method"] == "aggregate" and method in table_methods:
         problems.append(Problem(
             message=f"aggregated effect sizes are pooled by inverse variance, not {method}",

@@ -19,6 +19,15 @@ def test_p_values_are_written_by_the_display_module():
     assert not any("P = <" in value for value in rows.values())
 
 
+def test_a_t_test_of_the_three_level_model_is_written_with_its_df():
+    rows = dict(dependent.model_rows(multilevel_pooled(test="t", df=55, pval=0.0332)))
+    assert rows["Test for overall effect"] == "t = 2.20, df = 55, P = 0.033"  # rma.mv(test = "t"): k - p df
+    model_based = {"test": "t", "df": 55, "ci_lb": 0.05, "ci_ub": 0.31}
+    robust = dict(dependent.model_rows(multilevel_pooled(robust={}, test="t", df=9.46, model_based=model_based)))
+    assert robust["Model-based 95% CI (t)"] == "0.18 [0.05, 0.31]"
+    assert robust["Robust test"] == "t = 2.20, df = 9.5 (Satterthwaite), P = 0.030"
+
+
 def test_estimates_and_intervals_are_written_by_the_display_module():
     rows = dict(dependent.model_rows(multilevel_pooled(estimate=-0.05, ci_lb=-0.09, ci_ub=-0.01,
                                                         pi_lb=-0.08, pi_ub=-0.02, I2=95.04, I2_levels=[63.0, 32.04])))

@@ -152,6 +152,38 @@ def test_one_effect_size_per_study_is_the_univariate_model(attractiveness_table)
     assert pooled["model"]["tau2"] == pytest.approx(plain["model"]["tau2"], rel=1e-10)
 
 
+MULTILEVEL = json.loads((FIXTURES.parent / "multilevel" / "expected.json").read_text())
+
+
+def konstantopoulos_table() -> pd.DataFrame:
+    """dat.konstantopoulos2011 (districts of schools) as yi, vi rows of an outcome, district = study."""
+    raw = pd.read_csv(FIXTURES.parent / "multilevel" / "inputs" / "konstantopoulos2011.csv")
+    return pd.DataFrame({"study_id": "D" + raw["district"].astype(str), "year": raw["year"], "yi": raw["yi"],
+                         "vi": raw["vi"]})
+
+
+def test_the_outcomes_t_test_is_rma_mvs_t_test():
+    """test: t on a multilevel outcome: rma.mv(yi, vi, random = ~ 1 | district/es, test = "t"), its
+    refits too (it was fitted with z whatever the outcome said)."""
+    case = next(c for c in MULTILEVEL["cases"] if c["id"] == "konstantopoulos2011_int_REML_t_rho0")
+    dep = dependence.settings({"dependence": {"method": "multilevel", "rho": 0, "rho_sensitivity": [0, 0.5]}})
+    pooled = pool_outcome(konstantopoulos_table(), "GEN", "REML", "t", order_by="year", dependence=dep)
+    model, ref = pooled["model"], case["expected"]
+    assert model["model_type"] == "three-level" and model["test"] == "t" and model["df"] == ref["df"] == 55
+    for key in ("estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "pi_lb", "pi_ub"):
+        assert model[key] == pytest.approx(ref[key], **ITERATIVE), key
+    assert model["pval"] == pytest.approx(0.03320502, rel=1e-6)  # printed by metafor 3.8-1
+    assert (model["pi_lb"], model["pi_ub"]) == pytest.approx((-0.46451126, 0.83393758), rel=1e-6)
+    assert [row["df"] for row in pooled["rho_sensitivity"]] == [55, 55]
+    assert pooled["rho_sensitivity"][0]["ci_lb"] == pytest.approx(ref["ci_lb"], **ITERATIVE)
+    leave1out = pooled["sensitivity"]["leave1out"]
+    assert leave1out["ci_lb"][0] < leave1out["estimate"][0] < leave1out["ci_ub"][0]
+    z = pool_outcome(konstantopoulos_table(), "GEN", "REML", "z", order_by="year", dependence=dep)
+    assert z["model"]["test"] == "z" and "df" not in z["model"]
+    assert leave1out["ci_ub"][0] - leave1out["ci_lb"][0] > z["sensitivity"]["leave1out"]["ci_ub"][0] - \
+        z["sensitivity"]["leave1out"]["ci_lb"][0]  # the t quantile of 50-odd df is wider than z's
+
+
 def test_one_study_with_several_effect_sizes_is_not_pooled(attractiveness_table):
     table = attractiveness_table()
     table = table[table["study_id"] == "Sullivan2016_e1"].reset_index(drop=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from metasr import dependence, display
 from metasr.figures import style
 from metasr.figures.forest_rows import Formats, Row, sort_studies, study_label, study_row
+from metasr.figures.shown import overall_test
 
 INDENT = "   "
 
@@ -107,12 +108,23 @@ def footer_lines(pooled: dict) -> list[str] | None:
     if style.is_number(model.get("Q")):
         lines.append(f"Heterogeneity: Q = {display.number(model['Q'])}, df = {model.get('Q_df')} "
                      f"({display.p_value(model.get('Q_pval'))})")
-    if model.get("robust"):
-        lines.append(f"Test for overall effect (CR2 cluster-robust, Satterthwaite df = {model.get('df', 0):.1f}): "
-                     f"t = {abs(model.get('stat') or 0):.2f} ({display.p_value(model.get('pval'))})")
-    elif style.is_number(model.get("stat")):
-        lines.append(f"Test for overall effect: Z = {abs(model['stat']):.2f} ({display.p_value(model.get('pval'))})")
-    return lines
+    test = overall_test_line(pooled)
+    return lines + ([test] if test else [])
+
+
+def overall_test_line(pooled: dict) -> str:
+    """The footer's test of the pooled estimate (metasr.figures.shown.overall_test), RevMan's "Z"
+    for a z test; '' without one."""
+    test = overall_test(pooled)
+    if test is None:
+        return ""
+    stat, p = f"{abs(test['stat']):.2f}", display.p_value(test["pval"])
+    if test["robust"]:
+        return (f"Test for overall effect (CR2 cluster-robust, Satterthwaite df = "
+                f"{display.degrees_of_freedom(test['df'])}): t = {stat} ({p})")
+    if test["name"] == "t":
+        return f"Test for overall effect: t = {stat}, df = {display.degrees_of_freedom(test['df'])} ({p})"
+    return f"Test for overall effect: Z = {stat} ({p})"
 
 
 def extra_footnotes(pooled: dict) -> list[str]:

@@ -132,3 +132,17 @@ def forest_caption(pooled: dict) -> str:
         (" (a common-effect model: no prediction interval)" if common_effect(pooled) else "")
     return f"Studies, weights, pooled estimate (diamond){interval}."
 
+
+
+def overall_test(pooled: dict) -> dict | None:
+    """The test of the pooled estimate as the report's table and the forest plot's footer name it:
+    {"name": "z" or "t", "stat", "pval", "df" (None for z), "robust" (CR2 with Satterthwaite df)};
+    None without a statistic. The model's own test wins over the outcome's: a robust fit is a t test
+    whatever the outcome's test, and a three-level model with test t has rma.mv's k - p df."""
+    model = pooled.get("model") or {}
+    if not display.is_number(model.get("stat")):
+        return None
+    robust = model.get("robust") is not None
+    name = "z" if (model.get("test") or pooled.get("test") or "z").lower() == "z" and not robust else "t"
+    return {"name": name, "stat": model["stat"], "pval": model.get("pval"), "robust": robust,
+            "df": display.finite(model.get("df")) if name == "t" else None}

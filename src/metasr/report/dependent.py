@@ -34,13 +34,12 @@ def model_rows(pooled: dict) -> list[tuple[str, str]]:
                                      pi], display)  # the model's intervals share their decimals
     rows = [("Pooled estimate [95% CI]" + (" (CR2 cluster-robust)" if robust else ""),
              _estimate(display, est, m.get("ci_lb"), m.get("ci_ub"), decimals))]
-    stat = dp.number(m.get("stat"), 2, dp.MISSING)
     if robust:
-        rows.append(("Robust test", f"t = {stat}, df = {dp.number(m.get('df'), 1, dp.MISSING)} (Satterthwaite), "
-                                    f"{dp.p_value(m.get('pval'))}"))
-        rows.append(("Model-based 95% CI (z)", _estimate(display, est, mb.get("ci_lb"), mb.get("ci_ub"), decimals)))
+        rows.append(("Robust test", overall_test_text(pooled)))
+        rows.append((f"Model-based 95% CI ({mb.get('test') or 'z'})",
+                     _estimate(display, est, mb.get("ci_lb"), mb.get("ci_ub"), decimals)))
     else:
-        rows.append(("Test for overall effect", f"z = {stat}, {dp.p_value(m.get('pval'))}"))
+        rows.append(("Test for overall effect", overall_test_text(pooled)))
     rows += [("95% prediction interval", dp.interval(dp.shown(pi[0], display), dp.shown(pi[1], display), decimals,
                                                      dp.MISSING)),
              ("σ² between studies", _variance(sigma2[0])), ("σ² within studies", _variance(sigma2[1])),
@@ -50,6 +49,21 @@ def model_rows(pooled: dict) -> list[tuple[str, str]]:
                              f"{dp.p_value(m.get('Q_pval'))}"),
              ("Studies (effect sizes)", f"{m.get('n_clusters', '–')} ({m.get('k', '–')})")]
     return rows
+
+
+def overall_test_text(pooled: dict) -> str:
+    """The pooled estimate's test (metasr.figures.shown.overall_test) for the report's table:
+    "z = 2.20, P = 0.030", "t = 2.18, df = 55, P = 0.033" or, CR2 cluster-robust,
+    "t = 2.20, df = 9.5 (Satterthwaite), P = 0.0004"."""
+    from metasr.figures.shown import overall_test
+
+    test = overall_test(pooled)
+    if test is None:
+        return dp.MISSING
+    text = f"{test['name']} = {dp.number(test['stat'], 2, dp.MISSING)}, "
+    if test["name"] == "t":
+        text += f"df = {dp.degrees_of_freedom(test['df'])}{' (Satterthwaite)' if test['robust'] else ''}, "
+    return text + dp.p_value(test["pval"])
 
 
 def section(pooled: dict) -> dict | None:

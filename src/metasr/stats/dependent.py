@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -75,21 +76,37 @@ def _univariate_only(clusters: Clusters) -> bool:
     return bool(clusters.sizes.max() == 1)
 
 
-def fit_dependent(yi, vi, clusters: Clusters, method: str, rho: float, robust: bool, X=None) -> dict:
+@dataclass(frozen=True)
+class Spec:
+    """What every fit of a multilevel or robust outcome shares: the outcome's method (REML or ML)
+    and test (z, or rma.mv's t with k - p df), the assumed rho, and CR2 inference (robust)."""
+
+    method: str
+    test: str
+    rho: float
+    robust: bool
+
+    def fit(self, yi, vi, clusters: Clusters, X=None) -> dict:
+        return fit_dependent(yi, vi, clusters, self.method, self.rho, self.robust, X, self.test)
+
+
+def fit_dependent(yi, vi, clusters: Clusters, method: str, rho: float, robust: bool, X=None,
+                  test: str = "z") -> dict:
     """The three-level model (or the univariate one when no study holds two effect sizes) with
-    metafor's keys; `robust` puts the CR2 inference in place of the model-based one (keeping the
-    latter under `model_based`)."""
+    metafor's keys, tested with `test` (z or t); `robust` puts the CR2 inference in place of the
+    model-based one (keeping the latter under `model_based`)."""
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     if _univariate_only(clusters):
-        univariate = fit_rma(yi, vi, method=method, test="z")
+        univariate = fit_rma(yi, vi, method=method, test=test)
         out = univariate.to_dict()
-        out.update(k=univariate.k, n_clusters=clusters.n_clusters, model_type="univariate", model_note=NOT_IDENTIFIED)
+        out.update(k=univariate.k, n_clusters=clusters.n_clusters, model_type="univariate", model_note=NOT_IDENTIFIED,
+                   test=test)
         if robust:
             _use_robust(out, robust_rma_uni(univariate, clusters), float(univariate.tau2))
         return out
-    fit = fit_multilevel(yi, vi, clusters, X, method, "z", rho)
+    fit = fit_multilevel(yi, vi, clusters, X, method, test, rho)
     out = fit.to_dict()
-    out["model_type"] = "three-level"
+    out.update(model_type="three-level", test=test)
     if robust:
         _use_robust(out, robust_of(fit), float(np.sum(fit.sigma2)))
     return out
@@ -98,7 +115,8 @@ def fit_dependent(yi, vi, clusters: Clusters, method: str, rho: float, robust: b
 def _use_robust(out: dict, rob: dict, total_variance: float) -> None:
     """metafor's robust(fit, cluster, clubSandwich = TRUE): CR2 se, t test with Satterthwaite df,
     and predict()'s interval with that df."""
-    out["model_based"] = {key: out.get(key) for key in ("se", "stat", "pval", "ci_lb", "ci_ub", "pi_lb", "pi_ub")}
+    out["model_based"] = {key: out[key] for key in ("test", "df", "se", "stat", "pval", "ci_lb", "ci_ub", "pi_lb",
+                                                    "pi_ub") if key in out}
     out["robust"] = dict(rob)
     df = rob["df"]
     crit = float(dist.t_ppf(1 - (1 - LEVEL) / 2, df))
@@ -135,31 +153,31 @@ def pool_dependent(table: pd.DataFrame, method: str, test: str, dep: dict, order
     runs = sections_at(clusters.n_clusters, small_study_min_k, order is not None)
     if dep["method"] == "aggregate":
         return _pool_aggregated(table, clusters, method, test, dep, order_by, measure, runs, order, small_study_min_k)
-    return _pool_multilevel(table, clusters, method, dep, order_by, runs, order, small_study_min_k)
+    spec = Spec(method, test, dep["rho"], dep["method"] == "robust")
+    return _pool_multilevel(table, clusters, spec, dep, order_by, runs, order, small_study_min_k)
 
 
 def _too_few_studies(n: int, small_study_min_k: int) -> dict:
     return {"skipped": f"{n} studies < {small_study_min_k}: small-study tests not run ({HANDBOOK_SMALL_STUDY})"}
 
 
-def _pool_multilevel(table, clusters, method, dep, order_by, runs: dict, order, small_study_min_k: int) -> dict:
+def _pool_multilevel(table, clusters, spec: Spec, dep, order_by, runs: dict, order, small_study_min_k: int) -> dict:
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
-    robust = dep["method"] == "robust"
-    model = fit_dependent(yi, vi, clusters, method, dep["rho"], robust)
-    weights = rowsum_weights(yi, vi, clusters, method, dep["rho"], model)
-    small_study = (_egger_sandwich(yi, vi, clusters, method, dep["rho"]) if runs["small_study"]
+    model = spec.fit(yi, vi, clusters)
+    weights = rowsum_weights(yi, vi, clusters, spec.method, spec.rho, model)
+    small_study = (_egger_sandwich(yi, vi, clusters, spec.method, spec.rho) if runs["small_study"]
                    else _too_few_studies(clusters.n_clusters, small_study_min_k))
     out = {"model": model, "weights": weights, "common_effect": None,
            "by_study": _by_study(table, clusters, weights),
-           "rho_sensitivity": [_rho_row(yi, vi, clusters, method, rho, robust) for rho in dep["rho_sensitivity"]],
+           "rho_sensitivity": [_rho_row(yi, vi, clusters, replace(spec, rho=rho)) for rho in dep["rho_sensitivity"]],
            "small_study": small_study,
-           "sensitivity": _study_sensitivity(table, clusters, method, dep["rho"], robust, order_by, runs, order)}
+           "sensitivity": _study_sensitivity(table, clusters, spec, order_by, runs, order)}
     return out
 
 
-def _rho_row(yi, vi, clusters, method, rho, robust) -> dict:
-    model = fit_dependent(yi, vi, clusters, method, rho, robust)
-    row: dict[str, Any] = {"rho": float(rho)}
+def _rho_row(yi, vi, clusters, spec: Spec) -> dict:
+    model = spec.fit(yi, vi, clusters)
+    row: dict[str, Any] = {"rho": float(spec.rho)}
     row.update({key: model.get(key) for key in ("estimate", "se", "pval", "ci_lb", "ci_ub", "sigma2", "tau2", "I2",
                                                 "df", "model_type") if key in model})
     return row
@@ -208,28 +226,28 @@ def _egger_sandwich(yi, vi, clusters: Clusters, method: str, rho: float) -> dict
 
 # ---------------------------------------------------------------- leave one study out, cumulative
 
-def _study_sensitivity(table, clusters: Clusters, method, rho, robust, order_by, runs: dict, order) -> dict | None:
+def _study_sensitivity(table, clusters: Clusters, spec: Spec, order_by, runs: dict, order) -> dict | None:
     """Leave one study out and add studies in `order` (_study_order), as `runs` says."""
     n = clusters.n_clusters
     yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
     labels = list(clusters.labels)
     out: dict[str, dict] = {}
     if runs["sensitivity"]:
-        deleted = [_subset_fit(yi, vi, clusters, clusters.codes != c, method, rho, robust) for c in range(n)]
+        deleted = [_subset_fit(yi, vi, clusters, clusters.codes != c, spec) for c in range(n)]
         out["leave1out"] = {"unit": "study", "study_id": labels, **_columns(deleted)}
     if order is not None and runs["cumulative"]:
         codes = [int(c) for c in order]
-        cumulated = [None] + [_subset_fit(yi, vi, clusters, np.isin(clusters.codes, codes[:j + 1]), method, rho,
-                                          robust) for j in range(1, n)]
+        cumulated = [None] + [_subset_fit(yi, vi, clusters, np.isin(clusters.codes, codes[:j + 1]), spec)
+                              for j in range(1, n)]
         out["cumulative"] = {"unit": "study", "order_by": order_by, "study_id": [labels[c] for c in codes],
                              "note": "from the second study on: with one study the variance between studies "
                                      "is not estimable", **_columns(cumulated)}
     return out or None
 
 
-def _subset_fit(yi, vi, clusters: Clusters, keep, method, rho, robust) -> dict:
+def _subset_fit(yi, vi, clusters: Clusters, keep, spec: Spec) -> dict:
     sub = Clusters.from_labels([clusters.labels[c] for c in clusters.codes[keep]])
-    return fit_dependent(yi[keep], vi[keep], sub, method, rho, robust)
+    return spec.fit(yi[keep], vi[keep], sub)
 
 
 KEYS = ("estimate", "se", "pval", "ci_lb", "ci_ub", "I2")

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from metasr.dependence import MULTILEVEL_FIT_METHODS, MULTILEVEL_TESTS
 from metasr.errors import InputError, Problem
 from metasr.io import is_missing
 from metasr.stats import distributions as dist, effects
@@ -51,8 +52,8 @@ from metasr.stats.tables import (
     transformed,
 )
 
-METHODS = ("REML", "ML")
-TESTS = ("z", "t")
+METHODS = MULTILEVEL_FIT_METHODS
+TESTS = MULTILEVEL_TESTS
 LOG_2PI = math.log(2 * math.pi)
 
 

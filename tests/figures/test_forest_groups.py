@@ -1,0 +1,23 @@
+"""The forest plot's parts for grouped effect sizes (metasr.figures.forest_groups): the model lines
+of a three-level model."""
+
+from metasr.figures import forest_groups
+
+
+def three_level(**model) -> dict:
+    """SYNTHETIC: a three-level model's results."""
+    return {"measure": "GEN", "method": "REML", "test": model.pop("outcome_test", "z"),
+            "dependence": {"method": "multilevel", "rho": 0.0}, "k": 56, "k_studies": 11,
+            "model": {"model_type": "three-level", "estimate": 0.18, "ci_lb": 0.02, "ci_ub": 0.35, "stat": 2.18,
+                      "pval": 0.0332, "sigma2": [0.065, 0.033], "I2": 90.0, "I2_levels": [60.0, 30.0],
+                      "Q": 578.86, "Q_df": 55, "Q_pval": 1e-90, **model}}
+
+
+def test_the_test_line_names_the_models_test():
+    assert forest_groups.footer_lines(three_level(test="z"))[-1] == "Test for overall effect: Z = 2.18 (P = 0.033)"
+    # rma.mv(test = "t"): the t test with k - p df, not a Z
+    t = three_level(test="t", df=55, outcome_test="t")
+    assert forest_groups.footer_lines(t)[-1] == "Test for overall effect: t = 2.18, df = 55 (P = 0.033)"
+    robust = three_level(test="t", df=9.41, robust={})
+    assert forest_groups.footer_lines(robust)[-1] == \
+        "Test for overall effect (CR2 cluster-robust, Satterthwaite df = 9.4): t = 2.18 (P = 0.033)"
