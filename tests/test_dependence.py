@@ -97,3 +97,19 @@ def test_an_aggregated_outcome_is_weighted_by_study():
     aggregated = {"studies": [{"study_id": "a", "weight": None}] * 2, "by_study": [{"study_id": "a", "weight": 100.0}]}
     assert dependence.weighted_studies(aggregated) == [{"study_id": "a", "weight": 100.0}]
     assert dependence.weighted_studies({"studies": [{"study_id": "b"}]}) == [{"study_id": "b"}]
+
+
+def test_a_rho_too_negative_for_the_largest_study_is_refused_naming_its_key():
+    outcome = {"dependence": {"method": "multilevel", "rho": -0.3, "rho_sensitivity": [-0.5, 0, 0.5]}}
+    rows = {"D11": [2, 3], "D58": list(range(21, 32))}  # dat.konstantopoulos2011: district 58 has 11 schools
+    problems = dependence.rho_problems("achievement", outcome, "achievement.csv", rows, "config.yaml")
+    assert [(p.key, p.value) for p in problems] == [("outcomes.achievement.dependence.rho", "-0.3"),
+                                                    ("outcomes.achievement.dependence.rho_sensitivity", "-0.5")]
+    assert problems[0].message.startswith("rho = -0.3 makes the sampling covariance of study 'D58' (11 effect sizes) "
+                                          "not positive definite (rho must exceed -1/(n - 1)")
+    assert "rows 21, 22" in problems[0].hint and problems[0].file == "config.yaml"
+    # -1/(11 - 1) itself is singular; any rho in (-1, 1) fits studies of two effect sizes
+    assert dependence.rho_too_low(-0.1, 11) and not dependence.rho_too_low(-0.09, 11)
+    assert not dependence.rho_problems("achievement", outcome, "achievement.csv", {"A": [2, 3], "B": [4, 5]})
+    independent = {"dependence": {"method": "independent", "rho": -0.9}}  # rho is not used
+    assert not dependence.rho_problems("achievement", independent, "achievement.csv", rows)

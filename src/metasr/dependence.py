@@ -111,6 +111,38 @@ def config_problems(outcome_id: str, outcome: dict, source: str, table_methods) 
     return problems
 
 
+def rho_too_low(rho: float, largest: int) -> bool:
+    """Whether a constant correlation rho leaves the sampling covariance of a cluster of `largest`
+    effect sizes not positive definite: its correlation matrix's smallest eigenvalue is
+    1 + (largest - 1) rho, so rho must exceed -1/(largest - 1) (any rho in (-1, 1) fits clusters of
+    one or two)."""
+    return largest > 1 and 1 + (largest - 1) * rho <= 0
+
+
+def rho_too_low_message(rho: float, what: str, label: str, largest: int) -> str:
+    return (f"rho = {rho:g} makes the sampling covariance of {what} '{label}' ({largest} effect sizes) not positive "
+            f"definite (rho must exceed -1/(n - 1) for a {what} of n, here {-1 / (largest - 1):.4g})")
+
+
+def rho_problems(outcome_id: str, outcome_cfg: dict, sheet: str, rows_by_study: dict[str, list[int]],
+                 source: str = "config") -> list[Problem]:
+    """An assumed rho (or a rho of the sensitivity analysis) too negative for the outcome's
+    largest study (rho_too_low): the three-level model and aggregation need a positive definite
+    sampling covariance, so the run stops here, naming the setting."""
+    dep = settings(outcome_cfg)
+    if not pooled_as_dependent(dep) or not rows_by_study:
+        return []
+    assert dep is not None
+    study, rows = max(sorted(rows_by_study.items()), key=lambda item: len(item[1]))
+    key = f"outcomes.{outcome_id}.dependence"
+    given = [(dep["rho"], f"{key}.rho")] + [(rho, f"{key}.rho_sensitivity") for rho in dep["rho_sensitivity"]]
+    return [Problem(message=rho_too_low_message(rho, "study", study, len(rows)),
+                    file=source, key=where, value=f"{rho:g}", rule="dependence-rho",
+                    hint=f"use a rho above {-1 / (len(rows) - 1):.4g} (a negative correlation is only possible "
+                         f"within small studies; sheet {sheet}, rows {', '.join(str(r) for r in sorted(rows))})")
+            for rho, where in given if rho_too_low(rho, len(rows))]
+
+
 def choices_text() -> str:
     return "; ".join(f"{name}: {what}" for name, what in METHODS.items())
 

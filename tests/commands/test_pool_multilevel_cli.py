@@ -78,6 +78,8 @@ def test_intercept_only_robust_is_scalars_and_meta_regression_lists(capsys):
     (["--cluster", "nosuchcolumn"], "cluster column 'nosuchcolumn' is missing"),
     (["--cluster", "study", "--test", "knha"], "tests with z or t"),
     (["--cluster", "study", "--rho", "1.5"], "strictly between -1 and 1"),
+    (["--cluster", "study", "--rho=-0.3"], "rho = -0.3 makes the sampling covariance of cluster '11' (22 effect sizes) "
+                                           "not positive definite (rho must exceed -1/(n - 1)"),
 ])
 def test_misuse_is_a_problem_not_a_traceback(extra, message, capsys):
     code, out, err = run(capsys, FIXTURES / "inputs/assink2016.csv", "--measure", "GEN", "--method", "REML", *extra)

@@ -109,3 +109,24 @@ def test_an_extraction_record_id_of_the_search_names_one_of_its_records(tmp_path
         "studies.csv", 2, "record_id", "record-exists")
     studies.write_text(text.replace("Absinta2019,R001,", "Absinta2019,pubmed:3,", 1), encoding="utf-8")
     load_review(load_config(tmp_path / "config" / "config.yaml", root=tmp_path), tmp_path)  # cached counts
+
+
+def test_a_rho_too_negative_for_a_study_stops_the_run_before_any_job(tmp_path):
+    """A negative rho passes the schema (-1 < rho < 1) but a study of n effect sizes needs rho >
+    -1/(n - 1): the outcome job crashed on it (not positive definite), leaving partial results."""
+    from metasr.starter import init_from_table
+
+    table = tmp_path / "t.csv"  # dat.konstantopoulos2011's districts 11 and 12, and four schools of 644
+    table.write_text("study,year,es_id,yi,vi\nD11,1976,s1,-0.18,0.118\nD11,1976,s2,-0.22,0.118\n"
+                     "D12,1989,s1,0.13,0.014\nD12,1989,s2,-0.26,0.014\nD644,1994,s1,0.12,0.087\n"
+                     "D644,1994,s2,0.61,0.082\nD644,1994,s3,0.04,0.067\nD644,1994,s4,-0.05,0.067\n")
+    root = tmp_path / "r"
+    init_from_table(root, table, "GEN")
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    config["outcomes"]["outcome"]["dependence"].update(rho=-0.4, rho_sensitivity=[0, -0.2])
+    with pytest.raises(InputError) as err:
+        load_review(config, root)
+    [problem] = err.value.problems
+    assert (problem.key, problem.rule, problem.value) == ("outcomes.outcome.dependence.rho", "dependence-rho", "-0.4")
+    assert "study 'D6441994' (4 effect sizes)" in problem.message
+    assert not (root / "results").exists()

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from metasr.dependence import MULTILEVEL_FIT_METHODS, MULTILEVEL_TESTS
+from metasr.dependence import MULTILEVEL_FIT_METHODS, MULTILEVEL_TESTS, rho_too_low, rho_too_low_message
 from metasr.errors import InputError, Problem
 from metasr.io import is_missing
 from metasr.stats import distributions as dist, effects
@@ -707,9 +707,8 @@ def _check_design(clusters: Clusters, p: int, rho: float, rows, cluster, file) -
                                   "clusters cannot be told apart", file, "dependent effect sizes",
                                   "pool without --cluster (one effect size per study: the univariate model)",
                                   column=cluster))
-    if rho < 0 and rho <= -1 / (sizes.max() - 1):
-        big = int(np.argmax(sizes))
+    big = int(np.argmax(sizes))
+    if rho_too_low(rho, int(sizes[big])):
         raise InputError(_problem(
-            f"rho = {rho} makes the sampling covariance of cluster '{clusters.labels[big]}' ({sizes[big]} effect "
-            f"sizes) not positive definite (rho must exceed -1/(n - 1) for a cluster of n)", file, "rho",
+            rho_too_low_message(rho, "cluster", clusters.labels[big], int(sizes[big])), file, "rho",
             "use a larger rho (a negative correlation is only possible within small clusters)", value=rho))

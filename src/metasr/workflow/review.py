@@ -162,10 +162,11 @@ def load_review(raw_config: dict, root: str | Path, source: str = "config/config
 
 def dependence_problems(outcome_id: str, outcome_cfg: dict, sheet: str, usable: dict[str, list[int]],
                         source: str) -> list[Problem]:
-    """A study with several usable rows in an outcome that does not say how they are handled stops
-    the run here, before any job starts (metasr.dependence)."""
+    """A study with several usable rows in an outcome that does not say how they are handled, or an
+    assumed rho too negative for its largest study, stops the run here, before any job starts
+    (metasr.dependence)."""
     from metasr import dependence
 
     if dependence.settings(outcome_cfg) is not None:
-        return []
+        return dependence.rho_problems(outcome_id, outcome_cfg, sheet, usable, source)
     return dependence.undeclared_problems(outcome_id, sheet, usable, source)
