@@ -123,3 +123,20 @@ def attractiveness_table():
                              "n1i": raw["n1"], "m2i": raw["mean2"], "sd2i": raw["sd2"], "n2i": raw["n2"]})
 
     return table
+
+
+@pytest.fixture(scope="session")
+def konstantopoulos_table():
+    """A function giving dat.konstantopoulos2011 (schools within districts; tests/fixtures/multilevel)
+    as the yi, vi rows of an outcome, district = study ("D11"); `first_school=True`: one effect size
+    per study (each district's first school). A new copy each call."""
+    import pandas as pd
+
+    raw = pd.read_csv(REPO_ROOT / "tests" / "fixtures" / "multilevel" / "inputs" / "konstantopoulos2011.csv")
+
+    def table(first_school: bool = False) -> pd.DataFrame:
+        out = pd.DataFrame({"study_id": "D" + raw["district"].astype(str), "year": raw["year"], "yi": raw["yi"],
+                            "vi": raw["vi"]})
+        return out.drop_duplicates("study_id").reset_index(drop=True) if first_school else out
+
+    return table

@@ -21,3 +21,16 @@ def test_the_test_line_names_the_models_test():
     robust = three_level(test="t", df=9.41, robust={})
     assert forest_groups.footer_lines(robust)[-1] == \
         "Test for overall effect (CR2 cluster-robust, Satterthwaite df = 9.4): t = 2.18 (P = 0.033)"
+
+
+def test_a_robust_univariate_fit_is_labelled_as_cr2(konstantopoulos_table):
+    """A robust outcome whose studies each hold one effect size: CR2 t test, not 'IV, Random' and Z."""
+    from metasr import dependence
+    from metasr.stats.analysis import pool_outcome
+
+    dep = dependence.settings({"dependence": {"method": "robust", "rho": 0}})
+    pooled = pool_outcome(konstantopoulos_table(first_school=True), "GEN", "REML", "z", dependence=dep)
+    assert forest_groups.model_header(pooled) == "IV, Random (REML), 95% CI (CR2)"
+    assert forest_groups.overall_test_line(pooled) == \
+        "Test for overall effect (CR2 cluster-robust, Satterthwaite df = 9.4): t = 1.00 (P = 0.342)"
+    assert forest_groups.model_header({"method": "REML", "model": {"model_type": "univariate"}}) is None

@@ -55,3 +55,10 @@ def test_rho_sensitivity_estimates_share_the_column_decimals():
     rows = dependent.section(pooled)["rho_rows"]
     assert [r["estimate"] for r in rows] == ["\u22120.05 [\u22120.09, \u22120.01]", "0.15 [0.11, 0.19]"]
     assert rows[1]["variance"] == "0.070 / 0.031" and rows[1]["rho"] == "0.8"
+
+
+def test_the_note_of_a_univariate_fit_is_a_sentence_of_its_own():
+    pooled = {"measure": "GEN", "k": 11, "k_studies": 11,
+              "dependence": {"method": "robust", "description": "CR2", "rho": 0.0, "multi_arm": "split_shared"},
+              "model": {"model_type": "univariate", "model_note": "every study holds one effect size: univariate"}}
+    assert ". Every study holds one effect size: univariate." in dependent.section(pooled)["text"]

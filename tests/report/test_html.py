@@ -396,6 +396,19 @@ def test_heterogeneity_rows_promise_a_ci_only_when_they_have_one():
 
 
 
+def test_a_robust_outcome_whose_studies_hold_one_effect_size_each_shows_its_cr2_t_test(konstantopoulos_table):
+    """The univariate model with CR2 inference (t with Satterthwaite df): it was shown as a z test."""
+    from metasr import dependence
+    from metasr.stats.analysis import pool_outcome
+
+    dep = dependence.settings({"dependence": {"method": "robust", "rho": 0}})
+    pooled = pool_outcome(konstantopoulos_table(first_school=True), "GEN", "REML", "z", dependence=dep)
+    rows = dict(html.model_table(pooled))
+    assert rows["Robust test"] == "t = 1.00, df = 9.4 (Satterthwaite), P = 0.342"  # clubSandwich: df 9.41
+    assert rows["Pooled estimate [95% CI] (CR2 cluster-robust)"] == "0.09 [−0.11, 0.30]"
+    assert rows["Model-based 95% CI (z)"] == "0.09 [−0.09, 0.27]" and "Test for overall effect" not in rows
+
+
 def test_tau2_ci_bounds_carry_metafors_signs():
     pooled = html.read_pooled([FIXTURES / "bcg_rr.json"])[0]
     pooled["model"].update(tau2_ci=[0.0, 0.0], I2_ci=[0.0, 0.0], H2_ci=[1.0, 1.0], tau2_ci_lb_sign="<",

@@ -321,6 +321,21 @@ def test_an_outcome_set_up_as_dependent_with_one_effect_size_per_study_is_said_t
             "univariate model was fitted.") in text
     assert "were pooled with a three-level model" not in text
 
+def test_a_robust_outcome_of_one_effect_size_per_study_is_said_to_use_cr2_inference(review_config,
+                                                                                    konstantopoulos_table):
+    from metasr import dependence
+
+    cfg = {"dependence": {"method": "robust", "rho": 0}}
+    pooled = pool_outcome(konstantopoulos_table(first_school=True), "GEN", "REML", "z", outcome="ach",
+                          label="Achievement", dependence=dependence.settings(cfg))
+    config = {**review_config, "outcomes": {"ach": {"label": "Achievement", "measure": "GEN", **cfg}}}
+    text = methods_paragraph(config, [pooled], SOFTWARE)
+    assert ("a random-effects model (inverse-variance weights; between-study variance by restricted maximum "
+            "likelihood) with CR2 cluster-robust tests and confidence intervals (Satterthwaite degrees of freedom) "
+            "for Achievement") in text
+    assert "normal distribution" not in text
+
+
 def test_the_selection_model_is_named_as_it_ran(review_config):
     from metasr.analysis_settings import small_study_settings
 

@@ -155,14 +155,7 @@ def test_one_effect_size_per_study_is_the_univariate_model(attractiveness_table)
 MULTILEVEL = json.loads((FIXTURES.parent / "multilevel" / "expected.json").read_text())
 
 
-def konstantopoulos_table() -> pd.DataFrame:
-    """dat.konstantopoulos2011 (districts of schools) as yi, vi rows of an outcome, district = study."""
-    raw = pd.read_csv(FIXTURES.parent / "multilevel" / "inputs" / "konstantopoulos2011.csv")
-    return pd.DataFrame({"study_id": "D" + raw["district"].astype(str), "year": raw["year"], "yi": raw["yi"],
-                         "vi": raw["vi"]})
-
-
-def test_the_outcomes_t_test_is_rma_mvs_t_test():
+def test_the_outcomes_t_test_is_rma_mvs_t_test(konstantopoulos_table):
     """test: t on a multilevel outcome: rma.mv(yi, vi, random = ~ 1 | district/es, test = "t"), its
     refits too (it was fitted with z whatever the outcome said)."""
     case = next(c for c in MULTILEVEL["cases"] if c["id"] == "konstantopoulos2011_int_REML_t_rho0")
@@ -294,3 +287,14 @@ def test_an_outcome_of_dependent_effect_sizes_gets_its_meta_regression_and_the_r
             assert "(HTZ, CR2)" in summary["Test of moderators"] and "CR2 cluster-robust tests" in sentence
             assert f"F(1, {reg['QM_df'][1]:.1f})" in _notes(reg)
         assert f"k = {reg['k']} in {reg['k_studies']} studies" in _notes(reg)
+
+
+def test_a_robust_outcome_whose_studies_hold_one_effect_size_each_is_robust_rma(konstantopoulos_table):
+    """robust(rma(yi, vi), cluster = district, clubSandwich = TRUE) and its predict() (metafor 3.8-1 on
+    each district's first school of dat.konstantopoulos2011)."""
+    dep = dependence.settings({"dependence": {"method": "robust", "rho": 0}})
+    model = pool_outcome(konstantopoulos_table(first_school=True), "GEN", "REML", "z", dependence=dep)["model"]
+    assert (model["model_type"], model["test"]) == ("univariate", "t") and model["model_based"]["test"] == "z"
+    assert (model["stat"], model["df"], model["pval"]) == pytest.approx((1.0015822, 9.41, 0.3416022), rel=1e-3)
+    assert (model["ci_lb"], model["ci_ub"]) == pytest.approx((-0.1132908, 0.2954820), rel=1e-6)
+    assert (model["pi_lb"], model["pi_ub"]) == pytest.approx((-0.5232100, 0.7054012), rel=1e-6)

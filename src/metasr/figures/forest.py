@@ -162,10 +162,7 @@ def heterogeneity_text(m: dict, fixed: bool) -> str:
 
 
 def overall_text(m: dict, test: str | None) -> str:
-    if not style.is_number(m.get("stat")):
-        return ""
-    name = "Z" if (test or "z").lower() == "z" else "t"
-    return f"Test for overall effect: {name} = {display.number(abs(m['stat']))} ({display.p_value(m.get('pval'))})"
+    return forest_groups.overall_test_line({"model": m, "test": test})  # one definition: the model's own test
 
 
 def subgroup_difference_text(sub: dict) -> str:

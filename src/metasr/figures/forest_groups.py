@@ -84,12 +84,15 @@ def _aggregated_row(record: dict | None, disp, decimals: int | None = None) -> R
 
 
 def model_header(pooled: dict) -> str | None:
-    """The effect column's model line for a three-level model (None: the usual one)."""
+    """The effect column's model line for a three-level model or CR2 inference (a robust outcome
+    whose studies each hold one effect size: the univariate model); None: the usual one."""
     model = pooled.get("model") or {}
-    if model.get("model_type") != "three-level":
+    robust = model.get("robust") is not None
+    if model.get("model_type") != "three-level" and not robust:
         return None
     method = (pooled.get("method") or "REML").upper()
-    return f"IV, Three-level ({method}), 95% CI" + (" (CR2)" if model.get("robust") else "")
+    kind = "Three-level" if model.get("model_type") == "three-level" else "Random"
+    return f"IV, {kind} ({method}), 95% CI" + (" (CR2)" if robust else "")
 
 
 def footer_lines(pooled: dict) -> list[str] | None:

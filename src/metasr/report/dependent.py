@@ -34,12 +34,8 @@ def model_rows(pooled: dict) -> list[tuple[str, str]]:
                                      pi], display)  # the model's intervals share their decimals
     rows = [("Pooled estimate [95% CI]" + (" (CR2 cluster-robust)" if robust else ""),
              _estimate(display, est, m.get("ci_lb"), m.get("ci_ub"), decimals))]
-    if robust:
-        rows.append(("Robust test", overall_test_text(pooled)))
-        rows.append((f"Model-based 95% CI ({mb.get('test') or 'z'})",
-                     _estimate(display, est, mb.get("ci_lb"), mb.get("ci_ub"), decimals)))
-    else:
-        rows.append(("Test for overall effect", overall_test_text(pooled)))
+    rows.append(("Robust test" if robust else "Test for overall effect", overall_test_text(pooled)))
+    rows += model_based_rows(pooled, decimals)
     rows += [("95% prediction interval", dp.interval(dp.shown(pi[0], display), dp.shown(pi[1], display), decimals,
                                                      dp.MISSING)),
              ("σ² between studies", _variance(sigma2[0])), ("σ² within studies", _variance(sigma2[1])),
@@ -49,6 +45,16 @@ def model_rows(pooled: dict) -> list[tuple[str, str]]:
                              f"{dp.p_value(m.get('Q_pval'))}"),
              ("Studies (effect sizes)", f"{m.get('n_clusters', '–')} ({m.get('k', '–')})")]
     return rows
+
+
+def model_based_rows(pooled: dict, decimals: int | None = None) -> list[tuple[str, str]]:
+    """Beside a CR2 cluster-robust interval, the model-based one (the fit's own test), or nothing."""
+    m = pooled.get("model") or {}
+    mb = m.get("model_based")
+    if m.get("robust") is None or not mb:
+        return []
+    interval = _estimate(measures.display_of(pooled), m.get("estimate"), mb.get("ci_lb"), mb.get("ci_ub"), decimals)
+    return [(f"Model-based 95% CI ({mb.get('test') or 'z'})", interval)]
 
 
 def overall_test_text(pooled: dict) -> str:
@@ -78,8 +84,9 @@ def section(pooled: dict) -> dict | None:
         text += f" Assumed correlation of sampling errors within a study: rho = {dep['rho']:g}."
     multi_arm = dep.get("multi_arm")
     text += f" Shared groups of multi-arm trials: {multi_arm} ({dependence.MULTI_ARM.get(multi_arm, '')})."
-    if model.get("model_note"):
-        text += f" {model['model_note']}."
+    note = model.get("model_note")
+    if note:  # a sentence of its own
+        text += f" {note[:1].upper()}{note[1:]}."
     rows = []
     sensitivity = pooled.get("rho_sensitivity") or []
     multilevel = any(r.get("sigma2") for r in sensitivity)

@@ -238,14 +238,15 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
         return dependent_report.model_rows(pooled)
     m = pooled.get("model") or {}
     display = measures.display_of(pooled)
-    test = "z" if (pooled.get("test") or "z").lower() == "z" else "t"
+    robust = m.get("robust") is not None  # a robust outcome whose studies each hold one effect size
     rows = [
-        ("Pooled estimate [95% CI]", estimate_text(m.get("estimate"), m.get("ci_lb"),
-                                                  m.get("ci_ub"), display)),
+        ("Pooled estimate [95% CI]" + (" (CR2 cluster-robust)" if robust else ""),
+         estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), display)),
         ("95% prediction interval", dp.interval(dp.shown(m.get("pi_lb"), display),
                                                 dp.shown(m.get("pi_ub"), display), missing=dp.MISSING)),
-        ("Test for overall effect", f"{test} = {number(m.get('stat'))}, {dp.p_value(m.get('pval'))}"
+        ("Robust test" if robust else "Test for overall effect", dependent_report.overall_test_text(pooled)
          if display.null is not None else "– (the measure has no null)"),
+        *dependent_report.model_based_rows(pooled),
         # a common-effect, Mantel-Haenszel or Peto fit has no tau² (metafor's rma.mh, rma.peto print none)
         *([] if common_effect(pooled) else
           [_with_ci("tau²", dp.tau2(m.get("tau2"), dp.MISSING), _ci(m.get("tau2_ci"), 3, signs=_tau2_ci_signs(m)))]),

@@ -199,15 +199,15 @@ def _tau2_name(method: str) -> str:
 
 def _model_text(method: str, test: str, three_level: bool, robust: bool) -> str:
     """'<model> with <tests>' for one group of outcomes that share them."""
+    tests = ("CR2 cluster-robust tests and confidence intervals (Satterthwaite degrees of freedom)" if robust
+             else TEST_NAMES.get(test, f"{test} tests"))
     if three_level:
-        tests = ("CR2 cluster-robust tests and confidence intervals (Satterthwaite degrees of freedom)" if robust
-                 else TEST_NAMES.get(test, f"{test} tests"))
         return f"a three-level model (variance components by {_tau2_name(method)}; described below) with {tests}"
     if method in COMMON_METHODS:
         model = COMMON_METHODS[method]
     else:
         model = f"a random-effects model (inverse-variance weights; between-study variance by {_tau2_name(method)})"
-    return f"{model} with {TEST_NAMES.get(test, f'{test} tests')}"
+    return f"{model} with {tests}"
 
 
 def model_sentences(pooled: list[dict]) -> list[str]:
@@ -221,7 +221,7 @@ def model_sentences(pooled: list[dict]) -> list[str]:
     by_model: dict[tuple[bool, bool, str, str], list[dict]] = {}
     for p in done:
         three_level = is_multilevel(p)
-        robust = three_level and (p.get("model") or {}).get("robust") is not None
+        robust = (p.get("model") or {}).get("robust") is not None  # univariate too: a robust outcome of single rows
         key = (three_level, robust, (p.get("method") or "").upper(), (p.get("test") or "z").lower())
         by_model.setdefault(key, []).append(p)
     parts = [f"{_model_text(method, test, three_level, robust)} for {_labels(group)}"
