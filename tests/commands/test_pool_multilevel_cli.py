@@ -87,6 +87,62 @@ def test_misuse_is_a_problem_not_a_traceback(extra, message, capsys):
     assert message in err and "Traceback" not in err
 
 
+ASSINK_MODS = [FIXTURES / "inputs/assink2016.csv", "--measure", "GEN", "--method", "REML", "--cluster", "study",
+               "--mods", "deltype,year"]
+
+
+@pytest.mark.parametrize("extra", [["--weights", "vi"], ["--pet-peese"], ["--fit-stats"], ["--tau2-ci", "PL"],
+                                   ["--selmodel", "stepfun"], ["--permutations", "100"], ["--hc"], ["--tes"],
+                                   ["--fsn", "Rosenthal"], ["--baujat"], ["--anova", "1"], ["--order", "year"],
+                                   ["--small-study-min-k", "5"], ["--seed", "1"], ["--ni", "n"]])
+def test_an_option_the_three_level_model_does_not_take_is_refused_by_name(extra, capsys):
+    """They were ignored: exit 0, no section, no word."""
+    code, out, err = run(capsys, *ASSINK_MODS, *extra)
+    assert code == 2 and out == ""
+    assert f"{extra[0]} is not available with --cluster" in err and "Traceback" not in err
+
+
+def test_the_options_with_cluster_are_one_declared_list():
+    from metasr.cli import build_parser
+    from metasr.commands import pool
+
+    args = vars(build_parser().parse_args(["pool", "x.csv", "--measure", "GEN", "--method", "REML"]))
+    dests = set(args) - {"command", "func", "options_outside_cluster"}  # every option of pool, as a dest
+    assert pool.CLUSTER_OPTIONS <= dests  # no stale name
+    assert {dest for dest, _, _ in args["options_outside_cluster"]} == dests - pool.CLUSTER_OPTIONS
+
+
+def test_btt_is_rma_mvs_wald_test_of_those_coefficients(capsys):
+    """dat.assink2016, mods deltype + year: anova(fit, btt = 2:3) for test z and t, and with --robust
+    anova(robust(fit, cluster = study, clubSandwich = TRUE), btt = 2:3) (HTZ), metafor 3.8-1 /
+    clubSandwich 0.5.8. The QM printed was the omnibus test of all three slopes."""
+    code, out, err = run(capsys, *ASSINK_MODS, "--btt", "2,3", "--robust")
+    assert code == 0, err
+    wald = json.loads(out)["wald"]
+    assert wald["btt"] == [2, 3] and wald["coef_names"] == ["deltypegeneral", "deltypeovert"]
+    assert (wald["QM"], wald["QMp"]) == pytest.approx((14.1859959521, 0.000830902601768), rel=1e-6)
+    assert wald["QMdf"] == [2, None]
+    robust = wald["robust"]
+    assert (robust["QM"], robust["QMdf"][1], robust["QMp"]) == pytest.approx((30.5684349235, 0.842233189247,
+                                                                               0.163626670658), rel=1e-6)
+    _, out, _ = run(capsys, *ASSINK_MODS, "--btt", "year", "--test", "t")
+    wald = json.loads(out)["wald"]
+    assert wald["btt"] == [4] and wald["QMdf"] == [1, 96]
+    assert (wald["QM"], wald["QMp"]) == pytest.approx((4.31519883333, 0.0404435300765), rel=1e-6)
+
+
+def test_the_fit_alone_keeps_the_variance_components(capsys):
+    base = [FIXTURES / "inputs/assink2016.csv", "--measure", "GEN", "--method", "REML", "--cluster", "study",
+            "--what", "fit"]
+    code, out, err = run(capsys, *base)
+    assert code == 0, err
+    fit = json.loads(out)
+    assert len(fit["sigma2"]) == 2 and len(fit["I2_levels"]) == 2 and fit["n_clusters"] == 17
+    _, out, _ = run(capsys, *base, "--format", "csv")
+    header = out.splitlines()[0].split(",")
+    assert {"sigma2.1", "sigma2.2", "I2_levels.1", "I2_levels.2"} <= set(header)
+
+
 def test_method_outside_reml_and_ml_is_refused(capsys):
     code, _, err = run(capsys, FIXTURES / "inputs/assink2016.csv", "--measure", "GEN", "--method", "DL",
                        "--cluster", "study")

@@ -19,6 +19,11 @@ TESTS = ("z", "t", "knha", "adhoc")
 VTYPES = tuple(dict.fromkeys(v for m in measures.MEASURES.values() for v in m.vtypes))
 WHAT = ("full", "fit")              # metasr.stats.grouped.WHAT (tests/test_vocabularies.py)
 FORMATS = ("json", "jsonl", "csv")  # metasr.stats.grouped.FORMATS
+# The options the three-level model (--cluster: metasr.stats.multilevel.analyse_multilevel) takes,
+# by argparse dest. Any other option of pool given with --cluster is refused by name
+# (`_not_with_cluster`), never ignored.
+CLUSTER_OPTIONS = frozenset({"input", "measure", "method", "test", "mods", "subgroup", "by", "what", "format", "scale",
+                             "add", "to", "drop00", "vtype", "cluster", "rho", "robust", "btt"})
 
 
 def register(subparsers) -> None:
@@ -82,7 +87,13 @@ def register(subparsers) -> None:
     dependent.add_argument("--robust", action="store_true",
                            help="add CR2 cluster-robust tests (clubSandwich, Satterthwaite df)")
     add_modelling_arguments(parser)
-    parser.set_defaults(func=handle)
+    parser.set_defaults(func=handle, options_outside_cluster=_options_outside(parser, CLUSTER_OPTIONS))
+
+
+def _options_outside(parser: argparse.ArgumentParser, kept) -> tuple[tuple[str, str, object], ...]:
+    """(dest, flag, default) of each of the parser's options whose dest `kept` does not hold."""
+    return tuple((action.dest, action.option_strings[0], action.default) for action in parser._actions
+                 if action.option_strings and action.dest not in kept and action.dest != "help")
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -280,14 +291,25 @@ def _multilevel(args: argparse.Namespace, mods: list[str], escalc):
     if args.cluster is None:
         problems.append(Problem(message="--rho and --robust need --cluster", file=args.input, rule="--cluster",
                                 hint="name the column that identifies the study of each effect size"))
-    if args.order:
-        problems.append(Problem(message="--order is not available with --cluster", file=args.input, rule="--cluster",
-                                hint="run the three-level model and the cumulative analysis separately"))
+    problems += [Problem(message=f"{flag} is not available with --cluster", file=args.input, rule="--cluster",
+                         hint=f"the three-level model takes {_cluster_flags()}; run {flag} without --cluster "
+                              "(one effect size per study) or leave it out")
+                 for flag in _not_with_cluster(args)]
     if problems:
         raise InputError(problems)
     return dict(measure=args.measure, method=args.method, test=args.test, cluster=args.cluster, rho=args.rho or 0.0,
                 robust=args.robust, mods=mods, file=args.input, scale=args.scale, options=escalc,
-                subgroup=args.subgroup)
+                subgroup=args.subgroup, btt=[b for b in (args.btt or "").split(",") if b.strip()] or None)
+
+
+def _not_with_cluster(args: argparse.Namespace) -> list[str]:
+    """The options given (not at their defaults) that the three-level model does not take."""
+    return [flag for dest, flag, default in args.options_outside_cluster if getattr(args, dest) != default]
+
+
+def _cluster_flags() -> str:
+    return ", ".join(f"--{dest.replace('_', '-')}" for dest in sorted(CLUSTER_OPTIONS - {"input", "measure",
+                                                                                        "method"}))
 
 
 # ---------------------------------------------------------------- modelling flags (small-study effects,

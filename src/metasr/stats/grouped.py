@@ -54,8 +54,8 @@ from metasr.stats.tau2 import Studies
 WHAT = ("full", "fit")
 CHUNK_ROWS = 100_000      # rows read at a time
 BATCH_ROWS = 200_000      # studies fitted together at most (groups of one size)
-FIT_KEYS = ("k", "estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "tau2", "tau2_se", "I2", "H2", "Q", "Q_df",
-            "Q_pval", "df", "pi_lb", "pi_ub", "transformed")
+FIT_KEYS = ("k", "n_clusters", "estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "tau2", "tau2_se", "sigma2", "I2",
+            "I2_levels", "H2", "Q", "Q_df", "Q_pval", "df", "pi_lb", "pi_ub", "robust", "transformed")
 
 
 @dataclass
@@ -628,9 +628,13 @@ def _group_column(by: str) -> str:
     return by if by not in ("status", "message", "problems", *FIT_KEYS) else "group"
 
 
+PER_LEVEL = ("sigma2", "I2_levels")  # a three-level model's (metasr.stats.multilevel)
+
+
 def flatten(record: dict, prefix: str = "") -> dict:
-    """Nested sections as dotted columns (egger.pval); two-number CIs as _lb/_ub; other lists
-    (weights, yi, leave-one-out arrays ...) only in JSON."""
+    """Nested sections as dotted columns (egger.pval); two-number CIs as _lb/_ub; the three-level
+    model's values per level as metafor numbers its variance components (sigma2.1, sigma2.2); other
+    lists (weights, yi, leave-one-out arrays ...) only in JSON."""
     out = {}
     for key, value in record.items():
         name = f"{prefix}{key}"
@@ -639,6 +643,8 @@ def flatten(record: dict, prefix: str = "") -> dict:
         elif isinstance(value, list):
             if key.endswith("_ci") and len(value) == 2 and not any(isinstance(v, (list, dict)) for v in value):
                 out[name + "_lb"], out[name + "_ub"] = value
+            elif key in PER_LEVEL:
+                out.update({f"{name}.{level}": v for level, v in enumerate(value, start=1)})
         else:
             out[name] = value
     return out

@@ -12,6 +12,7 @@ a model fitted by REML use the restricted likelihood and k - p observations, as 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import integrate, optimize
@@ -20,6 +21,9 @@ from metasr.errors import InputError
 from metasr.stats import distributions as dist, inference
 from metasr.stats.models import MetaFit, fit_rma
 from metasr.stats.wls import xtdx
+
+if TYPE_CHECKING:
+    from metasr.stats.multilevel import MultilevelFit
 
 FIT_STATS = ("ll", "dev", "AIC", "BIC", "AICc")
 
@@ -67,17 +71,18 @@ def information_criteria(fit: MetaFit) -> dict:
 
 # ------------------------------------------------------------------------ Wald tests of coefficients
 
-def wald_test(fit: MetaFit, btt) -> dict:
+def wald_test(fit: MetaFit | MultilevelFit, btt) -> dict:
     """anova(fit, btt = ): the omnibus test that the coefficients `btt` (metafor's 1-based
-    positions, or coefficient names) are all 0; chi-square (z tests) or F (t-type tests) as the
-    fit's test. `btt` in the result is 1-based, as metafor prints it."""
+    positions, or coefficient names) are all 0; chi-square (z tests) or F (t-type tests, k - p
+    df) as the fit's test. `btt` in the result is 1-based, as metafor prints it. A three-level fit
+    (metasr.stats.multilevel) is tested as rma.mv's anova(fit, btt = )."""
     idx = _coef_indices(fit, btt)
     QM, QMdf, QMp = inference.omnibus(fit.beta, fit.vb, idx, fit.test, fit.k - fit.p)
     return {"btt": [j + 1 for j in idx], "coef_names": [fit.coef_names[j] for j in idx], "QM": QM, "QMdf": QMdf,
             "QMp": QMp}
 
 
-def _coef_indices(fit: MetaFit, btt) -> list[int]:
+def _coef_indices(fit: MetaFit | MultilevelFit, btt) -> list[int]:
     idx = []
     for b in (btt if isinstance(btt, (list, tuple)) else [btt]):
         if isinstance(b, str):

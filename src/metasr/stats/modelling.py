@@ -110,7 +110,7 @@ def modelling_dict(fit: MetaFit, table: pd.DataFrame, options: ModellingOptions,
         out["selmodel"] = selmodel(fit, type=options.selmodel, steps=options.steps,
                                    alternative=options.selmodel_alternative)
     if options.btt:
-        out["wald"] = mc.wald_test(fit, [_index_or_name(b) for b in options.btt])
+        out["wald"] = mc.wald_test(fit, [index_or_name(b) for b in options.btt])
     if options.anova_reduced is not None:
         X, names = design(options.anova_reduced)
         from metasr.stats.models import fit_rma
@@ -132,7 +132,8 @@ def modelling_dict(fit: MetaFit, table: pd.DataFrame, options: ModellingOptions,
     return out
 
 
-def _index_or_name(b):
+def index_or_name(b):
+    """A --btt entry: a 1-based coefficient position, or a coefficient's name."""
     text = str(b).strip()
     return int(text) if text.lstrip("-").isdigit() else text
 

@@ -532,6 +532,23 @@ def robust_of(fit: MultilevelFit, level: float = LEVEL) -> dict:
     return robust_dict(fit.beta, model.X_input, resid, marginal_covariance(fit), level=level)
 
 
+def wald_btt(fit: MultilevelFit, btt, robust: bool = False) -> dict:
+    """rma.mv's anova(fit, btt = ): the Wald test that the coefficients `btt` (1-based positions or
+    names) are all 0 (chi-square with z, F on k - p df with t); with `robust`, also anova(robust(fit,
+    cluster, clubSandwich = TRUE), btt = ): clubSandwich's HTZ test of the same coefficients."""
+    from metasr.stats.model_comparison import wald_test
+    from metasr.stats.modelling import index_or_name
+    from metasr.stats.robust import cr2
+
+    out = wald_test(fit, [index_or_name(b) for b in btt])
+    if robust:
+        model = fit.model
+        result = cr2(model.X_input, model.yi - model.X_input @ fit.beta, marginal_covariance(fit))
+        htz = result.htz(fit.beta, np.eye(fit.p)[[j - 1 for j in out["btt"]]])
+        out["robust"] = {"test": "CR2 HTZ", "QM": htz["QM"], "QMdf": htz["QM_df"], "QMp": htz["QM_pval"]}
+    return out
+
+
 def clusters_per_column(X, clusters: Clusters) -> np.ndarray:
     """For each column of a model matrix, the clusters (studies) with a non-zero value in it."""
     X = np.asarray(X, dtype=float)
@@ -601,12 +618,13 @@ def subgroups_three_level(yi, vi, clusters: Clusters, groups, method: str = "REM
 
 def analyse_multilevel(df, measure: str, method: str, cluster: str, test: str = "z", rho: float = 0.0,
                        robust: bool = False, mods=None, file: str | None = None, scale: str | None = None,
-                       options: effects.Options | None = None, subgroup: str | None = None) -> dict:
+                       options: effects.Options | None = None, subgroup: str | None = None, btt=None) -> dict:
     """What `metasr pool --cluster` prints for one table: each row one effect size, rows with equal
     values in column `cluster` from one study (metafor's keys; JSON-safe). The table is what
     `analyse` takes (arm data or yi/vi, an optional `usable` column); `mods` are moderator columns;
     `subgroup` a column of each effect size's subgroup (`subgroups_three_level`, under `subgroups`);
-    `options` are escalc's (add, to, drop00, vtype)."""
+    `options` are escalc's (add, to, drop00, vtype); `btt` coefficients (1-based positions or
+    names) for a Wald test (`wald_btt`, under `wald`)."""
     _check_options(measure, method, test, rho, file)
     if subgroup and [m for m in (mods or []) if m]:
         raise InputError(_problem("choose one of moderators or subgroup (got moderators, subgroup)", file,
@@ -630,6 +648,8 @@ def analyse_multilevel(df, measure: str, method: str, cluster: str, test: str = 
     result.update(fit.to_dict())
     if robust:
         result["robust"] = robust_of(fit)
+    if btt:
+        result["wald"] = wald_btt(fit, btt, robust)
     if fit.is_intercept_only:
         result["transformed"] = transformed(result, display)
     if subgroup:
