@@ -278,7 +278,8 @@ def test_analyse_multilevel_prints_metafors_keys():
     case = CASES["konstantopoulos2011_int_REML_t_rho0.5"]
     out = ml.analyse_multilevel(konstantopoulos_table(), "GEN", "REML", "district", test="t", rho=0.5, robust=True)
     assert mismatches(out, case["expected"], 0.05) == []
-    assert set(out["robust"]) == {"estimate", "se", "stat", "df", "pval", "ci_lb", "ci_ub"}
+    assert set(out["robust"]) == {"estimate", "se", "stat", "df", "pval", "ci_lb", "ci_ub", "pi_lb", "pi_ub",
+                                  "transformed"}  # predict(robust(fit)), with transf
     assert out["cluster"] == "district" and out["rho"] == 0.5 and len(out["clusters"]) == out["k"]
 
 

@@ -41,9 +41,8 @@ import pandas as pd
 
 from metasr import dependence
 from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K, sections_at
-from metasr.stats import distributions as dist
 from metasr.stats.blocks import Clusters, vcalc
-from metasr.stats.inference import LEVEL, z_critical
+from metasr.stats.inference import z_critical
 from metasr.stats.models import fit_rma
 from metasr.stats.multilevel import fit_multilevel, marginal_covariance, robust_of, subgroups_three_level
 from metasr.stats.robust import robust_rma_uni
@@ -102,27 +101,23 @@ def fit_dependent(yi, vi, clusters: Clusters, method: str, rho: float, robust: b
         out.update(k=univariate.k, n_clusters=clusters.n_clusters, model_type="univariate", model_note=NOT_IDENTIFIED,
                    test=test)
         if robust:
-            _use_robust(out, robust_rma_uni(univariate, clusters), float(univariate.tau2))
+            _use_robust(out, robust_rma_uni(univariate, clusters))
         return out
     fit = fit_multilevel(yi, vi, clusters, X, method, test, rho)
     out = fit.to_dict()
     out.update(model_type="three-level", test=test)
     if robust:
-        _use_robust(out, robust_of(fit), float(np.sum(fit.sigma2)))
+        _use_robust(out, robust_of(fit))
     return out
 
 
-def _use_robust(out: dict, rob: dict, total_variance: float) -> None:
+def _use_robust(out: dict, rob: dict) -> None:
     """metafor's robust(fit, cluster, clubSandwich = TRUE): CR2 se, t test with Satterthwaite df,
-    and predict()'s interval with that df."""
+    and predict()'s interval with that df (metasr.stats.robust.with_prediction)."""
     out["model_based"] = {key: out[key] for key in ("test", "df", "se", "stat", "pval", "ci_lb", "ci_ub", "pi_lb",
                                                     "pi_ub") if key in out}
     out["robust"] = dict(rob)
-    df = rob["df"]
-    crit = float(dist.t_ppf(1 - (1 - LEVEL) / 2, df))
-    half = crit * math.sqrt(rob["se"] ** 2 + total_variance)
-    out.update(se=rob["se"], stat=rob["stat"], pval=rob["pval"], ci_lb=rob["ci_lb"], ci_ub=rob["ci_ub"], df=df,
-               test="t", pi_lb=out["estimate"] - half, pi_ub=out["estimate"] + half)
+    out.update({key: rob[key] for key in ("se", "stat", "pval", "ci_lb", "ci_ub", "df", "pi_lb", "pi_ub")}, test="t")
 
 
 def rowsum_weights(yi, vi, clusters: Clusters, method: str, rho: float, model: dict) -> np.ndarray:

@@ -42,7 +42,7 @@ from metasr.stats import distributions as dist, effects
 from metasr.stats.blocks import BlockDiagonal, Clusters, vcalc
 from metasr.stats.inference import LEVEL
 from metasr.stats.metareg import design_matrix
-from metasr.stats.robust import robust_dict
+from metasr.stats.robust import robust_dict, with_prediction
 from metasr.stats.tables import (
     json_safe,
     split_dropped,
@@ -526,10 +526,12 @@ def rho_sensitivity(yi, vi, cluster, X=None, method: str = "REML", test: str = "
 
 def robust_of(fit: MultilevelFit, level: float = LEVEL) -> dict:
     """CR2 cluster-robust tests of the fit's coefficients (clubSandwich for rma.mv: working
-    weights Sigma^-1, target Sigma, clusters = the model's top level)."""
+    weights Sigma^-1, target Sigma, clusters = the model's top level); an intercept-only fit's with
+    predict(robust(fit))'s prediction interval (the pipeline's and `metasr pool --cluster --robust`'s)."""
     model = fit.model
     resid = model.yi - model.X_input @ fit.beta
-    return robust_dict(fit.beta, model.X_input, resid, marginal_covariance(fit), level=level)
+    rob = robust_dict(fit.beta, model.X_input, resid, marginal_covariance(fit), level=level)
+    return with_prediction(rob, float(np.sum(fit.sigma2)), level) if fit.is_intercept_only else rob
 
 
 def wald_btt(fit: MultilevelFit, btt, robust: bool = False) -> dict:
@@ -643,15 +645,18 @@ def analyse_multilevel(df, measure: str, method: str, cluster: str, test: str = 
     _check_design(clusters, X.shape[1], rho, rows, cluster, file)
     fit = fit_multilevel(table["yi"].to_numpy(float), table["vi"].to_numpy(float), clusters, X, method, test, rho,
                          names)
-    result = {"measure": measure, "method": method, "test": test, "cluster": cluster, "rho": float(rho),
-              "transform": display.to_json()}
+    result: dict[str, Any] = {"measure": measure, "method": method, "test": test, "cluster": cluster,
+                              "rho": float(rho), "transform": display.to_json()}
     result.update(fit.to_dict())
-    if robust:
-        result["robust"] = robust_of(fit)
+    rob = robust_of(fit) if robust else None
     if btt:
         result["wald"] = wald_btt(fit, btt, robust)
     if fit.is_intercept_only:
         result["transformed"] = transformed(result, display)
+        if rob is not None:  # predict(robust(fit), transf = ...)
+            rob["transformed"] = transformed(rob, display)
+    if rob is not None:
+        result["robust"] = rob
     if subgroup:
         groups = subgroup_levels(table, subgroup, file)
         result["subgroups"] = {"variable": subgroup, **subgroups_three_level(

@@ -20,6 +20,7 @@ of one size.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -170,11 +171,21 @@ def robust_dict(beta, X, resid, theta: BlockDiagonal, scale: float = 1.0, level:
     return out
 
 
+def with_prediction(rob: dict, total_variance: float, level: float = LEVEL) -> dict:
+    """An intercept-only fit's robust inference with predict(robust(fit))'s prediction interval:
+    estimate -/+ t(Satterthwaite df) sqrt(se_CR2^2 + total_variance), the fit's variance between
+    effect sizes (tau2, or the sum of a three-level model's sigma2)."""
+    half = float(dist.t_ppf(1 - (1 - level) / 2, rob["df"])) * math.sqrt(rob["se"] ** 2 + total_variance)
+    return {**rob, "pi_lb": rob["estimate"] - half, "pi_ub": rob["estimate"] + half}
+
+
 def robust_rma_uni(fit, cluster, level: float = LEVEL) -> dict:
     """CR2 inference for a univariate fit (`metasr.stats.models.MetaFit`) with clustered rows,
-    as clubSandwich computes it for `rma.uni` (weights 1 / (vi + tau2))."""
+    as clubSandwich computes it for `rma.uni` (weights 1 / (vi + tau2)); with predict()'s
+    prediction interval for an intercept-only fit (`with_prediction`)."""
     clusters = cluster if isinstance(cluster, Clusters) else Clusters.from_labels(cluster)
     total = fit.vi + fit.tau2
     theta = BlockDiagonal.from_diagonal(total, clusters)
     resid = fit.yi - fit.X @ fit.beta
-    return robust_dict(fit.beta, fit.X, resid, theta, scale=float(np.mean(1 / total)), level=level)
+    rob = robust_dict(fit.beta, fit.X, resid, theta, scale=float(np.mean(1 / total)), level=level)
+    return with_prediction(rob, float(fit.tau2), level) if fit.X.shape[1] == 1 else rob
