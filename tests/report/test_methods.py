@@ -336,6 +336,25 @@ def test_a_robust_outcome_of_one_effect_size_per_study_is_said_to_use_cr2_infere
     assert "normal distribution" not in text
 
 
+def test_the_study_level_refits_of_three_level_outcomes_are_said_as_they_ran(review_config, konstantopoulos_table):
+    """A cumulative analysis not run (a study without a year) is not claimed."""
+    from metasr import dependence
+
+    cfg = {"dependence": {"method": "multilevel", "rho": 0, "rho_sensitivity": [0]}}
+    config = {**review_config, "outcomes": {"ach": {"label": "Achievement", "measure": "GEN", **cfg}}}
+    table = konstantopoulos_table()
+    ordered = pool_outcome(table, "GEN", "REML", "z", outcome="ach", label="Achievement",
+                           dependence=dependence.settings(cfg))
+    assert "Leave-one-out and cumulative analyses left out or added whole studies. Small-study effects were " \
+           "tested" in methods_paragraph(config, [ordered], SOFTWARE)
+    table.loc[table["study_id"] == "D11", "year"] = None
+    unordered = pool_outcome(table, "GEN", "REML", "z", outcome="ach", label="Achievement",
+                             dependence=dependence.settings(cfg))
+    text = methods_paragraph(config, [unordered], SOFTWARE)
+    assert "Leave-one-out analyses left out whole studies. Small-study" in text and "cumulative analyses" not in text
+    assert "Cumulative meta-analyses" not in text
+
+
 def test_the_selection_model_is_named_as_it_ran(review_config):
     from metasr.analysis_settings import small_study_settings
 

@@ -298,3 +298,18 @@ def test_a_robust_outcome_whose_studies_hold_one_effect_size_each_is_robust_rma(
     assert (model["stat"], model["df"], model["pval"]) == pytest.approx((1.0015822, 9.41, 0.3416022), rel=1e-3)
     assert (model["ci_lb"], model["ci_ub"]) == pytest.approx((-0.1132908, 0.2954820), rel=1e-6)
     assert (model["pi_lb"], model["pi_ub"]) == pytest.approx((-0.5232100, 0.7054012), rel=1e-6)
+
+
+@pytest.mark.parametrize("method", ["multilevel", "aggregate"])
+def test_a_study_without_an_order_value_skips_the_cumulative_analysis_with_the_reason(konstantopoulos_table,
+                                                                                     method):
+    """As a univariate outcome says it; it was left out without a word (and the figure blamed k)."""
+    table = konstantopoulos_table()
+    table.loc[table["study_id"].isin(["D11", "D12"]), "year"] = None
+    dep = dependence.settings({"dependence": {"method": method, "rho": 0, "rho_sensitivity": [0]}})
+    pooled = pool_outcome(table, "GEN", "REML", "z", order_by="year", dependence=dep)
+    assert pooled["sensitivity"]["cumulative"] == {
+        "unit": "study", "order_by": "year",
+        "skipped": "'year' is missing for 2 of 11 studies (D11, D12), so there is no order to add them in; give every "
+                   "study a year"}
+    assert "estimate" in pooled["sensitivity"]["leave1out"]

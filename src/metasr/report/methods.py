@@ -550,6 +550,18 @@ def _outcome_labels(ids: list[str], outcomes: dict) -> str:
     return _join([str((outcomes.get(i) or {}).get("label") or i) for i in ids])
 
 
+def _study_level_refits(pooled: list[dict]) -> str:
+    """' Leave-one-out and cumulative analyses left out or added whole studies.' for the refits
+    that ran for any of `pooled` (a cumulative analysis without an order value for every study did
+    not), or ''."""
+    ran = [key for key in ("leave1out", "cumulative")
+           if any("estimate" in (((p.get("sensitivity") or {}).get(key)) or {}) for p in pooled)]
+    sentence = {("leave1out", "cumulative"): "Leave-one-out and cumulative analyses left out or added whole studies",
+                ("leave1out",): "Leave-one-out analyses left out whole studies",
+                ("cumulative",): "Cumulative analyses added whole studies"}.get(tuple(ran))
+    return f" {sentence}." if sentence else ""
+
+
 def dependence_sentences(outcomes: dict, pooled_results: list[dict]) -> list[str]:
     """How outcomes with several effect sizes per study were pooled (metasr.dependence), per method,
     with rho, the handling of shared groups and what the sensitivity analyses were."""
@@ -587,9 +599,9 @@ def dependence_sentences(outcomes: dict, pooled_results: list[dict]) -> list[str
                      "degrees of freedom (clubSandwich)." if method == "robust" else ".")
             text += (" I² is given per level as 100·σ²_level / (σ²_between + σ²_within + s²), with the typical "
                      "sampling variance s² = (k − p) / tr(P), P = W − WX(X′WX)⁻¹X′W, W = V⁻¹ (the generalisation of "
-                     "Cheung 2014 on the metafor website). Leave-one-out and cumulative analyses left out or added "
-                     "whole studies; small-study effects were tested, with at least 10 studies, by Egger's regression "
-                     "in the three-level model with CR2 inference (Rodgers & Pustejovsky 2021); Begg's test and "
+                     f"Cheung 2014 on the metafor website).{_study_level_refits([fitted.get(o, {}) for o in ids])} "
+                     "Small-study effects were tested, with at least 10 studies, by Egger's regression in the "
+                     "three-level model with CR2 inference (Rodgers & Pustejovsky 2021); Begg's test and "
                      "trim-and-fill, which assume independent effect sizes, were not run.")
         elif method == "aggregate":
             text = (f"For {names}, the effect sizes of each study were first combined into one (inverse-variance "

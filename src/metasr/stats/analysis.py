@@ -574,8 +574,9 @@ def _some(names: list[str], shown: int = 5) -> str:
     return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
-def _order_skip_reason(table: pd.DataFrame, order_by: str | None) -> str:
-    """Why the studies have no cumulative order, in one sentence (the column or some values missing)."""
+def order_skip_reason(table: pd.DataFrame, order_by: str | None) -> str:
+    """Why the studies (one row each) have no cumulative order, in one sentence (the column or some
+    values missing)."""
     if order_by not in table.columns:
         return f"the order column '{order_by}' is not a column of the studies or the outcome's sheet"
     blank = [str(s) for s, v in zip(table["study_id"], table[order_by].map(_text), strict=True) if v == ""]
@@ -624,7 +625,7 @@ def _outcome_cumulative(fit, table: pd.DataFrame, order_by: str, file, refit=Non
     try:
         ordering = _order_values(table, order_by, file)
     except InputError:
-        return {"order_by": order_by, "skipped": _order_skip_reason(table, order_by)}
+        return {"order_by": order_by, "skipped": order_skip_reason(table, order_by)}
     if refit is not None:
         return sensitivity.table_cumulative(refit, len(table), ordering, order_by=order_by)
     with np.errstate(divide="ignore", invalid="ignore"):  # as sensitivity_dict: metafor's NaN, no warnings

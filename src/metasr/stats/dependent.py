@@ -17,7 +17,7 @@ What runs beside the main model, and why:
   univariate leave-one-out of the study-level effects), with at least 3 studies: dropping one effect
   size of a study would leave its correlated siblings in, so the unit of influence is the study;
 - cumulative meta-analysis by study (`order_by`), from the second study on: with one study the
-  variance between studies is not estimable;
+  variance between studies is not estimable; {"skipped": why} when a study has no order value;
 - small-study effects, with at least 10 studies (Cochrane Handbook 13.3.5.4, counted in studies):
   for multilevel/robust Egger's regression test as the three-level model with the standard error
   as moderator, its slope tested with CR2 (the "Egger sandwich" test, which keeps its type I error
@@ -145,7 +145,7 @@ def pool_dependent(table: pd.DataFrame, method: str, test: str, dep: dict, order
     analysis_settings.sections_at, counting studies (clusters), not effect sizes."""
     clusters = Clusters.from_labels(study_of(table))
     order = _study_order(table, clusters, order_by)
-    runs = sections_at(clusters.n_clusters, small_study_min_k, order is not None)
+    runs = sections_at(clusters.n_clusters, small_study_min_k, bool(order_by))
     if dep["method"] == "aggregate":
         return _pool_aggregated(table, clusters, method, test, dep, order_by, measure, runs, order, small_study_min_k)
     spec = Spec(method, test, dep["rho"], dep["method"] == "robust")
@@ -230,7 +230,9 @@ def _study_sensitivity(table, clusters: Clusters, spec: Spec, order_by, runs: di
     if runs["sensitivity"]:
         deleted = [_subset_fit(yi, vi, clusters, clusters.codes != c, spec) for c in range(n)]
         out["leave1out"] = {"unit": "study", "study_id": labels, **_columns(deleted)}
-    if order is not None and runs["cumulative"]:
+    if runs["cumulative"] and order is None:
+        out["cumulative"] = _cumulative_skipped(table, order_by)
+    elif runs["cumulative"]:
         codes = [int(c) for c in order]
         cumulated = [None] + [_subset_fit(yi, vi, clusters, np.isin(clusters.codes, codes[:j + 1]), spec)
                               for j in range(1, n)]
@@ -254,6 +256,15 @@ def _columns(fits: Sequence[dict | None]) -> dict:
     out["tau2"] = [None if f is None else f.get("tau2") for f in fits]
     out["k"] = [None if f is None else f.get("k") for f in fits]
     return out
+
+
+def _cumulative_skipped(table, order_by: str) -> dict:
+    """Why there is no cumulative analysis by study, as a univariate outcome says it (each study's
+    first row holds its order value, as _study_order reads it)."""
+    from metasr.stats.analysis import order_skip_reason
+
+    first = table.assign(study_id=study_of(table)).drop_duplicates("study_id")
+    return {"unit": "study", "order_by": order_by, "skipped": order_skip_reason(first, order_by)}
 
 
 def _study_order(table, clusters: Clusters, order_by: str | None):
@@ -299,7 +310,9 @@ def _pool_aggregated(table, clusters: Clusters, method, test, dep, order_by, mea
         sens = sensitivity_dict(fit)
         sens["leave1out"] = {"unit": "study", "study_id": list(clusters.labels), **sens["leave1out"]}
         sens["influence"] = {"unit": "study", "study_id": list(clusters.labels), **sens["influence"]}
-    if order is not None and runs["cumulative"]:
+    if runs["cumulative"] and order is None:
+        sens["cumulative"] = _cumulative_skipped(table, order_by)
+    elif runs["cumulative"]:
         from metasr.stats import sensitivity
 
         cum = sensitivity.cumulative(fit, np.argsort(order, kind="stable"), order_by=order_by)
