@@ -574,3 +574,25 @@ def test_a_bad_single_group_mean_is_refused_with_its_cell(synthetic_review, help
 def test_a_negative_single_group_mean_is_a_raw_mean(synthetic_review, helpers):
     root, config = synthetic_review
     assert errors(validate_review(_mean_review(root, helpers, config, "MN", {"mean": "-1.2"}), root)) == []
+
+
+@pytest.mark.parametrize("es_id, duplicated", [("01", True), ("1.0", True), (" 1 ", True), ("2", False),
+                                               ("1a", False), ("1_0", False)])
+def test_es_ids_equal_as_numbers_are_one_effect_size(tmp_path, es_id, duplicated):
+    """The pooled results read the effect table's es_id as numbers: 1, 01 and 1.0 became one
+    effect size twice (dat.konstantopoulos2011's D11, schools 1 and 2 relabelled)."""
+    from metasr.extraction.sheets import read_sheet
+    from metasr.extraction.validate import check_outcome_rows
+
+    cells = {"comparison": "modified vs traditional calendar", "reported_form": "effect_se", "effect_measure": "SMD",
+             "effect_se": "0.3435", "record_id": "R11", "source_location": "Table 1"}
+    rows = [{"study_id": "D11", "es_id": "1", "effect": "-0.18", **cells},
+            {"study_id": "D11", "es_id": es_id, "effect": "-0.22", **cells}]
+    path = tmp_path / "achievement.csv"
+    path.write_text(",".join(OUTCOME_SHEET_COLUMNS) + "\n" + "".join(
+        ",".join(row.get(c, "") for c in OUTCOME_SHEET_COLUMNS) + "\n" for row in rows))
+    problems, _ = check_outcome_rows(read_sheet(path), None)
+    found = [p for p in problems if p.rule == "unique-row"]
+    assert [p.row for p in found] == ([3] if duplicated else [])
+    if es_id.strip() != "1":
+        assert all(p.message.endswith(f"as numbers, es_id {es_id.strip()!r} is '1'") for p in found)

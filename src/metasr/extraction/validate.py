@@ -22,6 +22,7 @@ dependence-declared is metasr.dependence's.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence, Set as AbstractSet
 from dataclasses import dataclass, replace
@@ -361,6 +362,21 @@ def _label_and_overlap_problems(studies: dict[str, dict], file: str) -> list[Pro
 
 # ---- outcome sheets ---------------------------------------------------------------------------
 
+def _cell(row: dict, column: str) -> str:
+    return (row.get(column) or "").strip()
+
+
+def _key_value(cell) -> str | float:
+    """A cell of a row's key as the pooled results read it back: a number as its value (es_id 1,
+    01 and 1.0 are one effect size once the table is read as numbers), other text stripped."""
+    text = (cell or "").strip()
+    try:
+        number = float(text.replace("_", "?"))  # Python's 1_000 is no number to a CSV reader
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
+
+
 def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None,
                        characteristics: Sequence[str] = ()) -> tuple[list[Problem], list[tuple[int, dict]]]:
     """Problems of one outcome sheet and its typed rows (row number, typed dict).
@@ -375,7 +391,7 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None,
     allowed = set(schema.allowed_columns(schema.OUTCOME_SCHEMA))
     kept = [c for c in characteristics if c in sheet.header and c not in allowed]
     typed_rows: list[tuple[int, dict]] = []
-    seen: dict[tuple, int] = {}  # row key -> its first row
+    seen: dict[tuple, tuple[int, dict]] = {}  # row key -> its first row and that row
     for rownum, row in sheet.numbered():
         if is_blank(row):
             continue
@@ -383,16 +399,20 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None,
         problems += schema.row_problems(schema.OUTCOME_SCHEMA, typed, sheet.path, rownum)
         problems += plausibility.row_problems(typed, sheet.path, rownum)
         typed.update({c: (row.get(c) or "").strip() for c in kept})
-        key = tuple(row.get(k, "") for k in (*OUTCOME_KEY, *kept))  # a characteristic tells effect sizes apart
+        key = tuple(_key_value(row.get(k)) for k in (*OUTCOME_KEY, *kept))  # a characteristic tells effect sizes apart
         if key in seen:
+            first, first_row = seen[key]
             told_apart = ", ".join([c for c in OUTCOME_KEY if c != "study_id"] + kept)
-            problems.append(Problem(message=f"duplicated row (same study, {told_apart})",
+            as_numbers = [f"{c} {_cell(row, c)!r} is {_cell(first_row, c)!r}" for c in (*OUTCOME_KEY, *kept)
+                          if _cell(row, c) != _cell(first_row, c)]
+            problems.append(Problem(message=f"duplicated row (same study, {told_apart})"
+                                            + (f": as numbers, {', '.join(as_numbers)}" if as_numbers else ""),
                                     file=sheet.path, row=rownum, column="comparison", value=row.get("comparison"),
                                     rule="unique-row",
-                                    hint=f"same as row {seen[key]}: delete one or tell them apart in "
+                                    hint=f"same as row {first}: delete one or tell them apart in "
                                          f"{told_apart.replace(', ', '/')}"))
         else:
-            seen[key] = rownum
+            seen[key] = (rownum, row)
         if studies is not None:
             problems += _study_crosscheck(typed, studies, sheet.path, rownum)
         typed_rows.append((rownum, typed))
