@@ -193,3 +193,21 @@ def test_a_robust_subgroup_resting_on_one_study_is_not_tested(capsys):
                          "--cluster", "study", "--subgroup", "deltype", "--robust")
     assert code == 0, err
     assert "covert rests on one" in json.loads(out)["subgroups"]["skipped"]
+
+
+def test_cluster_values_equal_as_numbers_but_written_differently_are_warned_about(tmp_path, capsys):
+    """dat.konstantopoulos2011 with district 11 written 11, 11.0 and 011: three clusters (rma.mv's
+    factor() compares text too), said on stderr and under `warnings`, no longer silently."""
+    lines = (FIXTURES / "inputs/konstantopoulos2011.csv").read_text().splitlines()
+    lines[2] = lines[2].replace("11,", "11.0,", 1)
+    lines[3] = lines[3].replace("11,", "011,", 1)
+    table = tmp_path / "konst.csv"
+    table.write_text("\n".join(lines) + "\n")
+    code, out, err = run(capsys, table, "--measure", "GEN", "--method", "REML", "--cluster", "district")
+    assert code == 0
+    message = ("'district' values '11', '11.0' and '011' are equal as numbers but written differently, so they are 3 "
+               "separate clusters (rows 2, 3, 4)")
+    assert json.loads(out)["warnings"][0].startswith(message) and f"warning: {message}" in err
+    code, out, err = run(capsys, FIXTURES / "inputs/konstantopoulos2011.csv", "--measure", "GEN", "--method", "REML",
+                         "--cluster", "district")
+    assert "warnings" not in json.loads(out) and err == ""

@@ -161,6 +161,8 @@ def _pool_one(args, options: dict, multilevel: bool) -> int:
         result = analyse_multilevel(table, **options)  # JSON-safe already
     else:  # the model alone for --what fit: no refits, whose cost grows with k squared
         result = analyse(table, **options, fit_only=args.what == "fit")
+    for warning in result.get("warnings") or []:  # the fit alone leaves them out: said here
+        print(f"warning: {_clip(warning)}", file=sys.stderr)
     if args.what == "fit":
         result = grouped.fit_part(result)
     if args.format == "json":
@@ -198,6 +200,8 @@ def _pool_by(args, options: dict, multilevel: bool) -> int:
                 total += 1
                 if not item.pooled:
                     failed.append(item)
+                for warning in (item.result or {}).get("warnings") or []:
+                    print(_clip(f"warning: {args.by} = {item.key or '(blank)'}: {warning}"), file=sys.stderr)
         writer.close()
     finally:
         progress.close()

@@ -664,6 +664,9 @@ def analyse_multilevel(df, measure: str, method: str, cluster: str, test: str = 
     result["yi"] = table["yi"].tolist()
     result["vi"] = table["vi"].tolist()
     result["clusters"] = list(labels)
+    aliases = numeric_aliases(labels, rows, cluster)
+    if aliases:
+        result["warnings"] = aliases
     if not_usable:
         result["not_usable"] = not_usable
     return json_safe(result)
@@ -707,6 +710,32 @@ def _cluster_labels(table, cluster: str, rows, file) -> list[str]:
     if blank:
         raise InputError(blank)
     return labels
+
+
+def numeric_aliases(labels: list[str], rows, cluster: str) -> list[str]:
+    """Cluster values equal as numbers but written differently (11, 11.0, 011): each spelling is a
+    cluster of its own (clusters are compared as text, as rma.mv's factor() does), which is rarely
+    what was meant."""
+    spellings: dict[float, dict[str, list[int]]] = {}
+    for label, row in zip(labels, rows, strict=True):
+        try:
+            number = float(label.replace("_", "?"))
+        except ValueError:
+            continue
+        if math.isfinite(number):
+            spellings.setdefault(number, {}).setdefault(label, []).append(int(row))
+    return [f"'{cluster}' values {_and([repr(s) for s in found])} are equal as numbers but written differently, so "
+            f"they are {len(found)} separate clusters (rows {', '.join(str(r) for r in _first_rows(found))}); "
+            "write one study's value the same way in every row if they are one study"
+            for found in spellings.values() if len(found) > 1]
+
+
+def _first_rows(found: dict[str, list[int]]) -> list[int]:
+    return [rows[0] for rows in found.values()]
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _text(value) -> str:
