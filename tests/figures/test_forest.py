@@ -514,3 +514,11 @@ def test_a_fisher_z_axis_stretched_toward_r_of_1_is_labelled_along_its_length():
     fig.canvas.draw()
     boxes = sorted((label.get_window_extent() for label in ax.get_xticklabels()), key=lambda b: b.x0)
     assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:], strict=False))  # no label over another
+
+
+@pytest.mark.parametrize(("test", "suffix"), [("z", ""), ("t", " (t distribution)"), ("knha", " (Knapp-Hartung)"),
+                                              ("adhoc", " (Knapp-Hartung, ad hoc)")])
+def test_effect_header_names_the_interval_of_the_test(test, suffix):
+    """metafor's test = "t" is the t distribution without Knapp-Hartung's adjusted SE."""
+    name, model = forest.effect_header({"measure": "SMD", "method": "REML", "test": test})
+    assert model == "IV, Random (REML), 95% CI" + suffix

@@ -75,7 +75,12 @@ def effect_header(pooled: dict) -> tuple[str, str]:
     if header:
         return name, header
     test = (pooled.get("test") or "z").lower()
-    return name, f"{model}, 95% CI" + (" (Knapp-Hartung)" if test in {"knha", "t"} else "")
+    return name, f"{model}, 95% CI" + INTERVAL_OF_TEST.get(test, "")
+
+
+# How the header names a CI that is not the normal one: metafor's test = "t" uses the t
+# distribution with the model's own SE; only "knha" (and "adhoc") adjust it (Knapp-Hartung).
+INTERVAL_OF_TEST = {"t": " (t distribution)", "knha": " (Knapp-Hartung)", "adhoc": " (Knapp-Hartung, ad hoc)"}
 
 
 CONTINUOUS = [("mean", "Mean"), ("sd", "SD"), ("total", "Total")]
