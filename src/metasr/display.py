@@ -188,6 +188,18 @@ def estimate(est, lb, ub, disp, decimals: int | None = None, style: str = "brack
     return ci(shown(est, disp), shown(lb, disp), shown(ub, disp), decimals, style, missing)
 
 
+def pooled_estimate(pooled: dict, disp, decimals: int | None = None, missing: str = "") -> str:
+    """A pooled estimate and CI (a subgroup's) as shown: from its own back-transformed values
+    (`transformed`, e.g. with its own studies' harmonic mean of ni) when it has them, else its
+    analysis-scale values back-transformed by the outcome's `disp`."""
+    own = pooled.get("transformed")
+    if not isinstance(own, dict) or finite(own.get("estimate")) is None:
+        return estimate(pooled.get("estimate"), pooled.get("ci_lb"), pooled.get("ci_ub"), disp, decimals,
+                        missing=missing)
+    est, lb, ub = (disp.shown_back(own.get(key)) for key in ("estimate", "ci_lb", "ci_ub"))
+    return ci(est, lb, ub, decimals, missing=missing)
+
+
 def estimate_decimals(triples, disp=None) -> int:
     """One number of decimals for a column of (est, lb, ub) triples (shown as `disp` says)."""
     values = [shown(v, disp) if disp is not None else v for triple in triples for v in triple]

@@ -537,8 +537,13 @@ class Display:
 
     def shown(self, x) -> float | None:
         """A number on the analysis scale as a figure or table shows it (proportions in %)."""
-        value = self.back(x)
-        return None if value is None else value * 100 if self.percent else value
+        return self.shown_back(self.back(x))
+
+    def shown_back(self, value) -> float | None:
+        """A number already on the display scale (a `transformed` value) as shown (proportions in %)."""
+        if not _finite(value):
+            return None
+        return float(value) * 100 if self.percent else float(value)
 
     def from_shown(self, v) -> float | None:
         """The inverse of `shown`: a shown number (a % for proportions) on the analysis scale."""

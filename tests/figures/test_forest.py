@@ -306,6 +306,25 @@ def test_subgroups_drawn_as_the_engine_fits_them(bcg_pooled, tmp_path):
     assert f"Chi² = {sub['Q_between']:.2f}, df = 2" in text
 
 
+def test_a_freeman_tukey_subtotal_is_shown_with_its_subgroups_harmonic_mean():
+    """dat.pritz1997 by a SYNTHETIC era (studies 1-7, 8-14): each subtotal as metafor's
+    predict(rma(yi, vi, subset = era), transf = transf.ipft.hm, targs = list(ni = ni[era])), not
+    with the harmonic mean of all 14 studies (81.74 [66.88, 93.38], 78.89 [63.34, 91.45])."""
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    table = pd.read_csv(MEASURES / "inputs" / "pritz1997.csv")
+    table = table.assign(study_id=[f"P{i + 1:02d}" for i in range(len(table))],
+                         era=["early" if i < 7 else "late" for i in range(len(table))])
+    pooled = pool_outcome(table, "PFT", "REML", subgroup="era")
+    rows, notes = forest.build_rows(pooled, [forest.Column("effect", "")], "none")
+    subtotals = [r for r in rows if r.kind == "subtotal"]
+    assert [r.cells["effect"] for r in subtotals] == ["81.45 [66.72, 93.02]", "79.15 [63.47, 91.79]"]
+    assert [r.est for r in subtotals] == pooled["subgroups"]["estimate"]  # drawn on the analysis scale
+    assert "each subtotal with the harmonic mean of its subgroup's ni" in " ".join(notes)
+
+
 def test_subgroups_of_dependent_effect_sizes_keep_them_under_their_studies(tmp_path, attractiveness_table):
     from metasr import dependence
     from metasr.stats.analysis import pool_outcome

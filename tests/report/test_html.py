@@ -509,3 +509,26 @@ def test_influential_studies_are_metafors_flags_with_their_criteria():
     assert [text.split(" (")[0] for text in flagged] == expected and len(expected) == 3
     assert all(re.search(r"\(([^;]* (> |beyond ±)[0-9.]+)(; [^;]* (> |beyond ±)[0-9.]+)*\)$", text) for text in flagged)
     assert html.influential_studies({"hat": [0.5]}, studies) == []  # a result of other studies
+
+
+def pritz_pft_by_era() -> dict:
+    """dat.pritz1997 (metadat) pooled with PFT (REML) by a SYNTHETIC era: studies 1-7, 8-14."""
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    table = pd.read_csv(REPO / "tests" / "fixtures" / "measures" / "inputs" / "pritz1997.csv")
+    table = table.assign(study_id=[f"P{i + 1:02d}" for i in range(len(table))],
+                         era=["early" if i < 7 else "late" for i in range(len(table))])
+    return pool_outcome(table, "PFT", "REML", subgroup="era")
+
+
+def test_a_freeman_tukey_subgroup_is_shown_with_its_own_harmonic_mean():
+    # metafor: predict(rma(yi, vi, subset = era), transf = transf.ipft.hm, targs = list(ni = ni[era]));
+    # the harmonic mean of all 14 studies gave 81.74 [66.88, 93.38] and 78.89 [63.34, 91.45]
+    section = html.subgroup_section(pritz_pft_by_era())
+    rows = section["rows"]
+    assert section["note"] == "Each subgroup's estimate is back-transformed with the harmonic mean of its own " \
+                              "studies' ni."
+    assert [(r["level"], r["estimate"]) for r in rows] == [("early", "81.45 [66.72, 93.02]"),
+                                                           ("late", "79.15 [63.47, 91.79]")]

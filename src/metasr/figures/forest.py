@@ -244,7 +244,7 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
         footnotes.append(f"{message}: the study is shown without a pooled estimate.")
     footnotes += study_footnotes(studies)
     if (not disp.identity or disp.percent) and not disp.ratio:  # ratios on a log axis go without saying
-        footnotes.append(scale_note(disp))
+        footnotes.append(scale_note(disp, subgroups=bool(in_levels)))
     n_bad = pooled.get("k_not_usable") or len(pooled.get("not_usable") or [])
     if n_bad:
         footnotes.append(f"{n_bad} extracted row{'s' if n_bad != 1 else ''} not usable for "
@@ -272,7 +272,7 @@ def subtotal_rows(level: dict, members: list[dict], columns: list[Column], disp,
     if not style.is_number(est):
         cells["effect"] = "not estimated"
         return [Row("subtotal", "Subtotal", cells, bold=True)]
-    cells["effect"] = display.estimate(est, level.get("ci_lb"), level.get("ci_ub"), disp, formats.effect)
+    cells["effect"] = display.pooled_estimate(level, disp, formats.effect)  # with the level's own targs
     rows = [Row("subtotal", "Subtotal (95% CI)", cells, est, level.get("ci_lb"), level.get("ci_ub"),
                 bold=True)]
     het = heterogeneity_text(level, fixed) if len(members) > 1 else \
@@ -298,13 +298,17 @@ def study_footnotes(studies: list[dict]) -> list[str]:
 # Geometry
 
 
-def scale_note(disp: measures.Display) -> str:
+def scale_note(disp: measures.Display, subgroups: bool = False) -> str:
     """The footnote that says what the numbers shown are and how they were analysed."""
     if not disp.args:
         return f"Effects shown as {disp.scale_text}."
     args = "".join(f", {name} = {value:.4g} (harmonic mean)" for name, value in disp.args)
     names = " and ".join(name for name, _ in disp.args)
-    # a study's row is back-transformed with its own ni (measures.Display.for_study)
+    # a study's row is back-transformed with its own ni (measures.Display.for_study), a subtotal
+    # with its subgroup's harmonic mean (stats.tables.add_level_transformed)
+    if subgroups:
+        return (f"Effects shown as {disp.scale_text}{args} for the overall result; each subtotal with the harmonic "
+                f"mean of its subgroup's {names}, each study's row with its own.")
     return f"Effects shown as {disp.scale_text}{args} for the pooled results; each study's row with its own {names}."
 
 

@@ -313,7 +313,7 @@ def subgroup_section(pooled: dict) -> dict | None:
         return None
     display = measures.display_of(pooled)
     rows = [{"level": lv.get("level"), "k": _subgroup_k(lv),
-             "estimate": estimate_text(lv.get("estimate"), lv.get("ci_lb"), lv.get("ci_ub"), display),
+             "estimate": dp.pooled_estimate(lv, display, missing=dp.MISSING),
              "tau2": dp.tau2(lv.get("tau2"), dp.MISSING), "I2": number(lv.get("I2"), 1)} for lv in levels]
     df = sub.get("Q_between_df")
     if isinstance(df, list):  # an F test: the cluster-robust HTZ test of dependent effect sizes
@@ -331,6 +331,10 @@ def subgroup_section(pooled: dict) -> dict | None:
                 "tau² or I² is given per subgroup. k: effect sizes (studies)." + (" " + note if note else ""))
     if sub.get("Q_between_note"):
         note = (note + " " if note else "") + f"{sub['Q_between_note'][0].upper()}{sub['Q_between_note'][1:]}."
+    if display.args and any(lv.get("transformed") for lv in levels):
+        names = " and ".join(name for name, _ in display.args)
+        note = (note + " " if note else "") + (f"Each subgroup's estimate is back-transformed with the harmonic "
+                                               f"mean of its own studies' {names}.")
     return {"variable": sub.get("variable", ""), "run": True, "rows": rows, "test": test, "note": note,
             "per_level_heterogeneity": sub.get("model") != "three-level"}
 

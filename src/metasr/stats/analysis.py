@@ -39,6 +39,7 @@ from metasr.stats.tables import (
     _problem,
     _rows,
     _text,
+    add_level_transformed,
     check_k,
     check_method,
     json_safe,
@@ -268,9 +269,7 @@ def _analyse_subgroups(table, measure, method, test, subgroup, file, scale=None,
         raise InputError(_problem(result["skipped"], file, column=subgroup, rule="subgroup analysis",
                                   hint="combine the subgroup with another, or use an inverse-variance method"))
     result["Q_between_test"] = "Wald-type test of the subgroups' estimates from separate fits"
-    values = np.asarray(groups).astype(str)
-    for level, fit in result["fits"].items():
-        fit["transformed"] = transformed(fit, table_display(table[values == level], measure, scale))
+    add_level_transformed(result, table, groups, measure, scale)
     check_k(len(table), method, test, 1, file)
     overall = model_dict(fit_table(table, measure, method, test, file))
     result["overall"] = {**overall, "transformed": transformed(overall, display)}
@@ -415,7 +414,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         return _ordered(json_safe(out))
     if dependent:
         return _pool_dependent(out, table, measure, method, test, order_by, dependence, display, file, small_study,
-                               subgroup, meta_regression)
+                               subgroup, meta_regression, scale)
     check_k(k, method, test, 1, file, what="")
     fit = fit_table(table, measure, method, test, file)
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
@@ -436,7 +435,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     if subgroup:
         entries = out["studies"]
         assert isinstance(entries, list)
-        out["subgroups"] = _outcome_subgroups(table, subgroup, method, test, measure, entries)
+        out["subgroups"] = _outcome_subgroups(table, subgroup, method, test, measure, entries, scale)
     runs = sections_at(k, small_study["min_k"], bool(order_by))
     refit = None if isinstance(fit, MetaFit) else _table_refit(table, measure, method, test, file, options)
     if runs["sensitivity"]:
@@ -455,7 +454,8 @@ def _dependence_json(dependence: dict | None) -> dict | None:
 
 
 def _pool_dependent(out: dict, table, measure, method, test, order_by, dependence, display, file,
-                    small_study: dict, subgroup: str | None = None, meta_regression: dict | None = None) -> dict:
+                    small_study: dict, subgroup: str | None = None, meta_regression: dict | None = None,
+                    scale: str | None = None) -> dict:
     """Several effect sizes per study, pooled as metasr.stats.dependent says."""
     from metasr.stats.dependent import pool_dependent, subgroups_dependent
 
@@ -473,6 +473,7 @@ def _pool_dependent(out: dict, table, measure, method, test, order_by, dependenc
         result = None if groups is None else subgroups_dependent(table, groups, method, test, dependence, measure)
         out["subgroups"] = {"variable": subgroup, **(result or {"skipped": reason})}
         if result is not None and "skipped" not in result:
+            add_level_transformed(out["subgroups"], table, groups, measure, scale)
             for entry, level in zip(entries, groups or [], strict=True):
                 entry["subgroup"] = level
     if meta_regression:
@@ -500,9 +501,10 @@ def _subgroups_skipped(column: str, reason: str) -> dict:
 
 
 def _outcome_subgroups(table: pd.DataFrame, column: str, method: str, test: str, measure: str,
-                       entries: list[dict]) -> dict:
-    """The outcome's subgroup analysis by `column` (subgroup_analysis, as `metasr pool --subgroup`),
-    or why it did not run; each study entry gets its level when it ran."""
+                       entries: list[dict], scale: str | None = None) -> dict:
+    """The outcome's subgroup analysis by `column` (subgroup_analysis, as `metasr pool --subgroup`,
+    with each level's `transformed`), or why it did not run; each study entry gets its level when
+    it ran."""
     groups, reason = _subgroup_groups(table, column, method)
     if groups is None:
         return _subgroups_skipped(column, reason)
@@ -511,7 +513,7 @@ def _outcome_subgroups(table: pd.DataFrame, column: str, method: str, test: str,
         return _subgroups_skipped(column, result["skipped"])
     for entry, level in zip(entries, groups, strict=True):
         entry["subgroup"] = level
-    return {"variable": column, **result}
+    return {"variable": column, **add_level_transformed(result, table, groups, measure, scale)}
 
 
 def _fit_subgroups(table: pd.DataFrame, groups, measure: str, method: str, test: str) -> dict:

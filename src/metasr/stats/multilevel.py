@@ -44,6 +44,7 @@ from metasr.stats.inference import LEVEL
 from metasr.stats.metareg import design_matrix
 from metasr.stats.robust import robust_dict, with_prediction
 from metasr.stats.tables import (
+    add_level_transformed,
     json_safe,
     split_dropped,
     split_usable,
@@ -659,8 +660,9 @@ def analyse_multilevel(df, measure: str, method: str, cluster: str, test: str = 
         result["robust"] = rob
     if subgroup:
         groups = subgroup_levels(table, subgroup, file)
-        result["subgroups"] = {"variable": subgroup, **subgroups_three_level(
-            table["yi"].to_numpy(float), table["vi"].to_numpy(float), clusters, groups, method, rho, robust)}
+        result["subgroups"] = {"variable": subgroup, **add_level_transformed(subgroups_three_level(
+            table["yi"].to_numpy(float), table["vi"].to_numpy(float), clusters, groups, method, rho, robust),
+            table, groups, measure, scale)}
     result["yi"] = table["yi"].tolist()
     result["vi"] = table["vi"].tolist()
     result["clusters"] = list(labels)

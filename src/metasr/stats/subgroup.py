@@ -62,9 +62,10 @@ def subgroup_analysis(yi, vi, groups, method="REML", test="z", measure=None) -> 
 
 def normalise_subgroups(sub: dict | None) -> list[dict]:
     """A result's `subgroups` block as one dict per level (level, k, estimate, se, ci_lb, ci_ub,
-    tau2, I2, Q...), from either accepted shape: a list of level dicts, or `subgroup_analysis`'s
-    parallel arrays with each level's model under `fits` (its CI, which a t test makes wider than
-    estimate +- 1.96 se, comes from there). The forest plot and the report read levels with it."""
+    tau2, I2, Q..., `transformed`), from either accepted shape: a list of level dicts, or
+    `subgroup_analysis`'s parallel arrays with each level's model under `fits` (its CI, which a t
+    test makes wider than estimate +- 1.96 se, comes from there). The forest plot and the report
+    read levels with it."""
     if not sub or not sub.get("levels"):
         return []
     levels = sub["levels"]
@@ -83,6 +84,8 @@ def normalise_subgroups(sub: dict | None) -> list[dict]:
             for key in ("ci_lb", "ci_ub", "I2", "Q", "Q_df", "Q_pval"):
                 if key not in entry and is_number(fit.get(key)):
                     entry[key] = fit[key]
+            if isinstance(fit.get("transformed"), dict):  # on the display scale, with the level's own targs
+                entry["transformed"] = fit["transformed"]
             out.append(entry)
     for entry in out:
         if not is_number(entry.get("ci_lb")) and is_number(entry.get("se")):

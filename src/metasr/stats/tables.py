@@ -107,6 +107,21 @@ def table_display(table: pd.DataFrame, measure: str, scale: str | None = None) -
     return measures.display_for(measure, scale, args)
 
 
+def add_level_transformed(subgroups: dict, table: pd.DataFrame, groups, measure: str,
+                          scale: str | None = None) -> dict:
+    """Each subgroup's estimate, CI and PI on the display scale (`transformed`, in its `fits`
+    entry or its level dict), back-transformed with its own studies' targs: metafor's
+    predict(rma(yi, vi, subset = level), transf = transf.ipft.hm, targs = list(ni = ni[level])),
+    not the whole outcome's harmonic mean. `groups`: each row of `table`'s level."""
+    values = np.asarray([str(g) for g in groups])
+    levels = subgroups.get("levels") or []
+    targets = [(lv["level"], lv) for lv in levels if isinstance(lv, dict)] or \
+        list((subgroups.get("fits") or {}).items())
+    for level, fit in targets:
+        fit["transformed"] = transformed(fit, table_display(table[values == str(level)], measure, scale))
+    return subgroups
+
+
 def split_dropped(table: pd.DataFrame):
     """(rows with an effect, [{study_id, row, reason}] for the studies escalc's drop00 left out)."""
     dropped = table["effect_source"] == "drop00"
