@@ -347,6 +347,12 @@ def single_group(measure) -> bool:
     return known(measure) and MEASURES[measure].groups == 1
 
 
+def effect_measure(measure: str, method: str | None) -> str:
+    """The measure of the studies' own effects: a Peto fit's are Peto's log odds ratios (rma.peto's
+    yi and vi), whatever measure the outcome names."""
+    return "PETO" if method == "PETO" else measure
+
+
 def table_methods() -> dict[str, tuple[str, ...]]:
     """{method: the measures it pools} for methods that work on the tables (MH, PETO)."""
     out: dict[str, tuple[str, ...]] = {}

@@ -596,3 +596,48 @@ def test_es_ids_equal_as_numbers_are_one_effect_size(tmp_path, es_id, duplicated
     assert [p.row for p in found] == ([3] if duplicated else [])
     if es_id.strip() != "1":
         assert all(p.message.endswith(f"as numbers, es_id {es_id.strip()!r} is '1'") for p in found)
+
+
+def _proportion_review(root, helpers, config, outcome: dict, cells: dict):
+    """The synthetic review with a single-group proportion outcome (SYNTHETIC: 16 of 17, then `cells`)."""
+    rows = [helpers.outcome_row(study_id="S1", reported_form="events_total", events="16", n="17"),
+            helpers.outcome_row(**{"study_id": "S2", "reported_form": "events_total", "record_id": "R2", **cells})]
+    helpers.write_sheet(root / "data/extraction/outcomes/prev.csv", OUTCOME_SHEET_COLUMNS, rows)
+    config["outcomes"]["prev"] = {"label": "Prevalence", "unit": "patients", "higher_is": "worse", "method": "REML",
+                                  **outcome}
+    return config
+
+
+@pytest.mark.parametrize(("outcome", "cells", "message"), [
+    ({"measure": "PLO", "escalc": {"add": 0}}, {"events": "10", "n": "10"},
+     "PLO is undefined for this study (yi = inf, vi = inf)"),
+    ({"measure": "PLO", "escalc": {"add": 0}}, {"events": "0", "n": "20"},
+     "PLO is undefined for this study (yi = -inf, vi = inf)"),
+    ({"measure": "PR", "escalc": {"add": 0}}, {"events": "10", "n": "10"},
+     "PR's sampling variance is 0 for this study (yi = 1), so it cannot be weighted"),
+])
+def test_a_row_without_an_effect_under_the_outcomes_escalc_options_is_refused_on_its_sheet(
+        synthetic_review, helpers, outcome, cells, message):
+    """Validation computes the effects with the outcome's escalc options, as its pooling step does:
+    without a continuity correction a count of 0 (or events in everyone) has no effect (PLO) or a
+    variance of 0 (PR). The problem names the user's sheet, its row and the study, not the derived
+    table the pooling step reads."""
+    root, config = synthetic_review
+    config = _proportion_review(root, helpers, config, outcome, cells)
+    [problem] = errors(validate_review(config, root))
+    assert (problem.file, problem.row, problem.column, problem.rule) == (
+        str(root / "data/extraction/outcomes/prev.csv"), 3, "events", "finite effect")
+    assert problem.message == f"{message}, from the reported events_total numbers of study 'S2'"
+    assert "escalc: {add: 0.5, to: only0}" in problem.hint and "exclude_reason" in problem.hint
+
+
+@pytest.mark.parametrize(("outcome", "cells"), [
+    ({"measure": "PLO"}, {"events": "10", "n": "10"}),  # escalc's default add = 0.5
+    ({"measure": "PR", "escalc": {"add": 0}}, {"events": "10", "n": "10", "exclude_reason": "all occluded"}),
+    ({"measure": "PFT", "escalc": {"add": 0}}, {"events": "0", "n": "20"}),  # defined at 0
+])
+def test_a_proportion_of_0_or_1_is_valid_where_the_outcome_gives_it_an_effect(synthetic_review, helpers, outcome,
+                                                                             cells):
+    root, config = synthetic_review
+    config = _proportion_review(root, helpers, config, outcome, cells)
+    assert errors(validate_review(config, root)) == []

@@ -130,3 +130,32 @@ def test_a_rho_too_negative_for_a_study_stops_the_run_before_any_job(tmp_path):
     assert (problem.key, problem.rule, problem.value) == ("outcomes.outcome.dependence.rho", "dependence-rho", "-0.4")
     assert "study 'D6441994' (4 effect sizes)" in problem.message
     assert not (root / "results").exists()
+
+
+def test_a_row_without_an_effect_under_the_outcomes_escalc_options_stops_loading_at_its_sheet(tmp_path):
+    """`metasr run` loads the review before Snakemake starts: a row whose effect the outcome's
+    escalc options leave undefined (no events, no continuity correction) is named on the user's
+    sheet with its study, not on the derived table the pooling step would have read."""
+    from metasr.config import load_config
+
+    for part in ("config", "data"):
+        shutil.copytree(REPO / part, tmp_path / part)
+    sheet = tmp_path / "data" / "extraction" / "outcomes" / "dmt_response.csv"
+    header = sheet.read_text(encoding="utf-8").splitlines()[0].split(",")
+    with open(tmp_path / "data/extraction/studies.csv", newline="", encoding="utf-8") as fh:
+        records = {r["study_id"]: r["record_id"] for r in csv.DictReader(fh)}
+    with open(sheet, "a", newline="", encoding="utf-8") as fh:  # SYNTHETIC counts for two included studies
+        writer = csv.DictWriter(fh, fieldnames=header)
+        for sid, events1 in (("Maggi2021", "5"), ("Absinta2019", "0")):
+            writer.writerow({"study_id": sid, "comparison": "PRL+ vs PRL-", "reported_form": "events_n", "n1": "20",
+                             "events1": events1, "n2": "20", "events2": "4", "record_id": records[sid],
+                             "source_location": "SYNTHETIC", "notes": "SYNTHETIC"})
+    config_file = tmp_path / "config" / "config.yaml"
+    config_file.write_text(config_file.read_text(encoding="utf-8").replace(
+        "  dmt_response:\n", "  dmt_response:\n    escalc: {add: 0}\n", 1), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_review(load_config(config_file, root=tmp_path), tmp_path)
+    [problem] = caught.value.errors
+    assert (Path(problem.file).name, problem.row, problem.column, problem.rule) == (
+        "dmt_response.csv", 3, "events1", "finite effect")
+    assert problem.message.endswith("of study 'Absinta2019'") and "escalc: {add: 0.5" in problem.hint

@@ -50,7 +50,7 @@ def outcome_effect_problems(typed_rows: list[tuple[int, dict]], settings: Conver
     # a row with an SD of 0 is named for it, not for what escalc then makes of it
     zero_sd = {id(result) for _, result in converted if any(d.sd <= 0 for d in result.derived_sds)}
     problems += effect_range_problems([(row, result) for row, result in converted if id(result) not in zero_sd],
-                                      settings.measure, sheet_path, ratio_limit)
+                                      settings.measure, sheet_path, ratio_limit, outcome_cfg)
     problems += generic_scale_problems(converted, settings, sheet_path)
     problems += not_pooled_warnings(converted, sheet_path)
     return problems, converted
@@ -295,11 +295,13 @@ def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[
 
 
 def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str, sheet_path: str,
-                          ratio_limit: bool = True) -> list[Problem]:
+                          ratio_limit: bool = True, outcome_cfg: dict | None = None) -> list[Problem]:
     """The problems the pooling engine would meet in the usable rows (effects and variances that
     are not finite or outside its range, group sizes too small for the measure, variances too far
     apart for a model of dependent effect sizes: `ratio_limit`), reported against the sheet's row
-    and the cell most likely at fault, before anything is written."""
+    and the cell most likely at fault, before anything is written. The effects are computed as the
+    outcome's pooling step computes them: with its `escalc:` options (a continuity correction of
+    0 leaves a count of 0 without an effect) and, for Peto's method, as Peto's odds ratios."""
     import numpy as np
     import pandas as pd
 
@@ -308,12 +310,17 @@ def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str,
     usable = [(row, result) for row, result in converted if result.usable]
     if not usable:
         return []
+    outcome_cfg = outcome_cfg or {}
+    options = effects.Options.from_config(outcome_cfg.get("escalc"))
+    computed = measures.effect_measure(measure, outcome_cfg.get("method"))
+    if effects.option_problems(computed, options):
+        options = effects.Options()  # the config check reports options the measure cannot take
     table = pd.DataFrame([result.values for _, result in usable])
     sheet_rows = [row.get(SHEET_ROW) for row, _ in usable]
     by_row = {row.get(SHEET_ROW): row for row, _ in usable}
     try:
         with np.errstate(all="ignore"):  # an overflow is what the check below reports
-            table = effects.escalc(table, measure, file=sheet_path, rows=sheet_rows)
+            table = effects.escalc(table, computed, file=sheet_path, rows=sheet_rows, options=options)
         found = checks.table_problems(table, sheet_path, sheet_rows, ratio_limit)
     except InputError as err:
         found = err.problems
@@ -341,8 +348,25 @@ def _on_sheet(problem: Problem, row: dict, measure: str) -> Problem:
         column = _TEST_CELL[row["reported_form"]]
     if row.get(column) is None:
         column = _most_extreme_cell(row)
-    return replace(problem, column=column, value=None if column is None else str(row.get(column)),
-                   message=f"{problem.message}, from this row's reported {row.get('reported_form')} numbers")
+    hint = _undefined_effect_hint(measure) if problem.rule == "finite effect" else problem.hint
+    return replace(problem, column=column, value=None if column is None else str(row.get(column)), hint=hint,
+                   message=f"{problem.message}, from the reported {row.get('reported_form')} numbers of study "
+                           f"'{row.get('study_id')}'")
+
+
+# How a row that is reported correctly but cannot be pooled stays in its sheet (docs/formats.md:
+# exclude_reason marks a row of any form not usable; the narrative synthesis lists it).
+KEEP_OUT = "if the row is not to be pooled, give it an exclude_reason (the row stays in the sheet, marked not usable)"
+
+
+def _undefined_effect_hint(measure: str) -> str:
+    """What to do with a sheet row whose effect the outcome's escalc options leave undefined."""
+    from metasr.measures import get
+
+    if "add" in get(measure).options:
+        return (f"give the outcome a continuity correction in the config (escalc: {{add: 0.5, to: only0}}, escalc's "
+                f"default); or, {KEEP_OUT}")
+    return f"check the row's numbers; or, {KEEP_OUT}"
 
 
 def _most_extreme_cell(row: dict) -> str | None:

@@ -59,12 +59,6 @@ COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "xi", "mi", 
 
 # ---------------------------------------------------------------- helpers
 
-def _effect_measure(measure: str, method: str) -> str:
-    """The measure of the studies' own effects: a Peto fit's are Peto's log odds ratios (rma.peto's
-    yi and vi), whatever measure the outcome names."""
-    return "PETO" if method == "PETO" else measure
-
-
 def _table_cells(table: pd.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A table method's cells: x1i, t1i, x2i, t2i for two-group rates, else ai, bi, ci, di."""
     if measures.get(measure).family == "two-group rates":
@@ -162,8 +156,8 @@ def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file,
         raise InputError(_problem(mh_drop00, file, rule="drop00 with MH", hint=measures.MH_DROP00_HINT))
     table, not_usable = split_usable(df, file)
     with np.errstate(all="ignore"):  # an overflow is what the caller's checks report
-        table = effects.escalc(table, _effect_measure(measure, method), file=file, scale=scale, rows=_rows(table),
-                               options=options)
+        table = effects.escalc(table, measures.effect_measure(measure, method), file=file, scale=scale,
+                               rows=_rows(table), options=options)
     table, dropped = split_dropped(table)
     return table, not_usable + dropped
 
@@ -601,7 +595,7 @@ def _table_refit(table: pd.DataFrame, measure: str, method: str, test: str, file
     def refit(rows: np.ndarray) -> dict | None:
         part = table.iloc[rows].drop(columns=[c for c in ESCALC_COLUMNS if c in table.columns])
         with np.errstate(all="ignore"):
-            part = effects.escalc(part, _effect_measure(measure, method), file=file, rows=_rows(part),
+            part = effects.escalc(part, measures.effect_measure(measure, method), file=file, rows=_rows(part),
                                   options=options)
         try:
             return fit_table(part, measure, method, test, file).to_dict()

@@ -61,6 +61,14 @@ class Options:
     drop00: bool = False
     vtype: str | None = None
 
+    @classmethod
+    def from_config(cls, escalc: dict | None) -> Options:
+        """An outcome's `escalc:` setting (add, to, drop00, vtype), as the outcome job and the
+        validation of its sheet both compute its effects with it."""
+        escalc = escalc or {}
+        return cls(add=escalc.get("add"), to=escalc.get("to", "only0"), drop00=bool(escalc.get("drop00", False)),
+                   vtype=escalc.get("vtype"))
+
     def resolved(self, measure: str) -> Options:
         record = measures.get(measure)
         add = record.add if self.add is None else float(self.add)
@@ -923,8 +931,24 @@ def _compute_rows(measure, options, data_rows, results, rows, file, problems) ->
         elif math.isfinite(yi[j]) and math.isfinite(vi[j]) and vi[j] > 0:
             results[i] = (float(yi[j]), float(vi[j]), source, float(added[j]))
         else:
+            values = data_rows[j][1]
+            zero = next((c for c in COUNT_CELLS if values.get(c) == 0), None)
             problems.append(Problem(
-                message=f"{measure} is undefined for this study (yi = {yi[j]:g}, vi = {vi[j]:g})", file=file,
-                row=rows[i], rule="finite effect", value=None,
-                hint="a zero count needs a continuity correction (to = only0 or all, add > 0)"
-                if "to" in measures.get(measure).options else "check the study's numbers"))
+                message=undefined_effect_text(measure, yi[j], vi[j]), file=file, row=rows[i], rule="finite effect",
+                column=None if zero is None else COUNT_CELLS[zero], value=None,
+                hint="a count of 0 (no events, or events in every participant) needs a continuity correction "
+                     "(to = only0 or all, add > 0)" if "to" in measures.get(measure).options
+                else "check the study's numbers"))
+
+
+# The count cell an undefined effect comes from, by the count that is 0: no events (ai, ci, xi,
+# x1i, x2i) or events in every participant (no non-events: bi, di, mi), which is the events cell.
+COUNT_CELLS = {"ai": "ai", "ci": "ci", "xi": "xi", "x1i": "x1i", "x2i": "x2i", "bi": "ai", "di": "ci", "mi": "xi"}
+
+
+def undefined_effect_text(measure: str, yi: float, vi: float) -> str:
+    """Why a study's effect cannot be pooled: a finite effect whose sampling variance is 0 (a
+    raw proportion of 0 or 1 without a correction) has no weight; anything else is undefined."""
+    if math.isfinite(yi) and vi == 0:
+        return f"{measure}'s sampling variance is 0 for this study (yi = {yi:g}), so it cannot be weighted"
+    return f"{measure} is undefined for this study (yi = {yi:g}, vi = {vi:g})"

@@ -40,9 +40,7 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
     where meta-regression moderators come from, and the subgroup and order_by columns, unless the
     effect table carries them from the outcome's sheet (per effect size)."""
     effects = read_effects(effects_csv, sheet_columns(analysis))
-    escalc = analysis.get("escalc") or {}
-    options = Options(add=escalc.get("add"), to=escalc.get("to", "only0"), drop00=bool(escalc.get("drop00", False)),
-                      vtype=escalc.get("vtype"))
+    options = Options.from_config(analysis.get("escalc"))
     regression = meta_regression_settings(analysis)
     per_row = set(effects.columns) - set(output_columns(analysis["measure"]))  # the sheet's own (sheet_columns)
     if regression:
