@@ -348,7 +348,11 @@ def _on_sheet(problem: Problem, row: dict, measure: str) -> Problem:
         column = _TEST_CELL[row["reported_form"]]
     if row.get(column) is None:
         column = _most_extreme_cell(row)
-    hint = _undefined_effect_hint(measure) if problem.rule == "finite effect" else problem.hint
+    hint = problem.hint
+    if problem.rule == "finite effect":
+        hint = _undefined_effect_hint(measure)
+    elif problem.rule in UNPOOLABLE_RULES:
+        hint = f"{hint}; {KEEP_OUT}"
     return replace(problem, column=column, value=None if column is None else str(row.get(column)), hint=hint,
                    message=f"{problem.message}, from the reported {row.get('reported_form')} numbers of study "
                            f"'{row.get('study_id')}'")
@@ -357,6 +361,9 @@ def _on_sheet(problem: Problem, row: dict, measure: str) -> Problem:
 # How a row that is reported correctly but cannot be pooled stays in its sheet (docs/formats.md:
 # exclude_reason marks a row of any form not usable; the narrative synthesis lists it).
 KEEP_OUT = "if the row is not to be pooled, give it an exclude_reason (the row stays in the sheet, marked not usable)"
+# The effect computation's rules (metasr.stats.effects) that refuse numbers a paper may well have
+# reported (a correlation of 1, a sample of 3): their hint adds KEEP_OUT.
+UNPOOLABLE_RULES = ("-1 < ri < 1", "ni >= 4", "ni >= 5")
 
 
 def _undefined_effect_hint(measure: str) -> str:
