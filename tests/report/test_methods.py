@@ -371,3 +371,22 @@ def test_the_selection_model_is_named_as_it_ran(review_config):
     both = methods_paragraph(review_config, [step, beta], SOFTWARE)
     assert "a step-function selection model (cut point 0.025; one-sided P values, alternative 'less') for TB and " \
            "a beta selection model (one-sided P values, alternative 'greater') for TB2." in both
+
+
+def test_the_funnel_plot_is_called_contour_enhanced_only_where_it_has_contours(review_config, bcg_pooled):
+    """A proportion has no null, so its funnel has no significance contours (figures.shown.funnel_contours)."""
+    from pathlib import Path
+
+    table = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "measures" / "inputs" / "pritz1997.csv")
+    table["study_id"] = [f"P{i + 1:02d}" for i in range(len(table))]
+    prevalence = pool_outcome(table, "PFT", "REML", outcome="good", label="Good outcome")  # dat.pritz1997, k = 14
+    assert "skipped" not in prevalence["small_study"]
+    text = methods_paragraph(review_config, [prevalence], SOFTWARE)
+    assert "Small-study effects were examined for Good outcome (at least 10 studies): funnel plot around the " \
+           "pooled estimate (without significance contours: the measure has no null to test against), " in text
+    assert "contour-enhanced" not in text
+    both = methods_paragraph(review_config, [pooled_as(bcg_pooled, k=13), prevalence], SOFTWARE)
+    assert "contour-enhanced funnel plot (for Good outcome, whose measure has no null to test against, a funnel " \
+           "plot around the pooled estimate without significance contours)" in both
+    assert ": contour-enhanced funnel plot, " in methods_paragraph(review_config, [pooled_as(bcg_pooled, k=13)],
+                                                                  SOFTWARE)

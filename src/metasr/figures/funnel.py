@@ -22,7 +22,7 @@ from matplotlib.patches import Patch
 
 from metasr import display
 from metasr.figures import style
-from metasr.figures.shown import funnel_egger, funnel_filled, funnel_trimfill, not_run_reason
+from metasr.figures.shown import funnel_contours, funnel_egger, funnel_filled, funnel_trimfill, not_run_reason
 from metasr.level import Z
 from metasr.outputs import SPREAD_MIN_K
 
@@ -102,7 +102,8 @@ def _draw(pooled, studies, title):
     se_max = max([*sei, *(s for _, s in filled)]) * 1.08
     xs = [*yi, *(y for y, _ in filled), estimate]
     # Significance contours test against the null, so they sit around it; a measure without a
-    # null (a prevalence) gets the funnel around its estimate and no contours.
+    # null (a prevalence) gets the funnel around its estimate and no contours (funnel_contours).
+    contours = funnel_contours(pooled)
     centre = disp.null if disp.null is not None else estimate
     half = max(max(abs(x - centre) for x in xs), CONTOURS[0][0] * se_max * 0.6) * 1.08
 
@@ -111,7 +112,7 @@ def _draw(pooled, studies, title):
     se_grid = np.linspace(0, se_max, 200)
     outer = np.full_like(se_grid, half * 1.5)
     previous = None
-    for z, colour, _ in CONTOURS if disp.null is not None else ():  # darkest band outermost: P < 0.01
+    for z, colour, _ in CONTOURS if contours else ():  # darkest band outermost: P < 0.01
         edge = z * se_grid
         if previous is None:
             ax.fill_betweenx(se_grid, centre + edge, centre + outer, color=colour, lw=0)
@@ -143,7 +144,7 @@ def _draw(pooled, studies, title):
     style.add_text(fig, 0.12, 0.95, style.wrap_to_width(title, 5.6, size=style.FONT_SIZE + 2,
                                                   weight="bold", max_lines=1)[0],
                 fontsize=style.FONT_SIZE + 2, weight="bold")
-    handles = [Patch(color=c, label=label) for _, c, label in CONTOURS] if disp.null is not None else []
+    handles = [Patch(color=c, label=label) for _, c, label in CONTOURS] if contours else []
     handles.append(Line2D([], [], color="#111111", lw=0.9, label="Pooled estimate"))
     if drawn:
         handles.append(Line2D([], [], color=style.COLOURS["prediction"], lw=1.1, label=drawn[1]))

@@ -1,8 +1,9 @@
 """What an outcome's funnel and forest plots show besides its studies, decided once for the drawing
 (metasr.figures.funnel, metasr.figures.forest) and for its caption in the report
-(metasr.report.html): Egger's regression line only when an Egger test ran for the outcome,
-trim-and-fill's studies only when trim and fill ran and the pooling result gives their positions;
-a prediction interval only for a pooled random-effects model.
+(metasr.report.html, .methods): significance contours only for a measure with a null, Egger's
+regression line only when an Egger test ran for the outcome, trim-and-fill's studies only when
+trim and fill ran and the pooling result gives their positions; a prediction interval only for a
+pooled random-effects model.
 
 No matplotlib (the report imports this module without drawing anything).
 """
@@ -73,10 +74,17 @@ def not_run_reason(small: dict) -> str:
     return str((egger or {}).get("skipped") or (egger or {}).get("message") or "no result")
 
 
+def funnel_contours(pooled: dict) -> bool:
+    """Whether the outcome's funnel plot is contour-enhanced: significance contours test against
+    the measure's null, so a measure without one (a single-group proportion or rate) gets the
+    funnel around the pooled estimate and no contours."""
+    return measures.display_of(pooled).null is not None
+
+
 def funnel_caption(pooled: dict) -> str:
     """The funnel plot's caption for this outcome: what it draws, and what it does not and why."""
     small = pooled.get("small_study") or {}
-    contours = measures.display_of(pooled).null is not None
+    contours = funnel_contours(pooled)
     text = ("Contour-enhanced funnel plot (shaded where a study would be significant at P < 0.10, 0.05 and 0.01)"
             if contours else "Funnel plot around the pooled estimate (the measure has no null: no significance "
                              "contours)")

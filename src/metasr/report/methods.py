@@ -21,7 +21,7 @@ import re
 
 from metasr import dependence, measures
 from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
-from metasr.figures.shown import common_effect
+from metasr.figures.shown import common_effect, funnel_contours
 from metasr.report.dependent import is_multilevel
 from metasr.report.grade import UPGRADE_NAMES, UPGRADES, imprecision_rule, publication_bias_exception
 from metasr.stats.tables import DROP00_REASON
@@ -403,6 +403,19 @@ def small_study_methods(tested: list[dict]) -> list[str]:
     return ran
 
 
+def funnel_plot_text(tested: list[dict]) -> str:
+    """The funnel plot the outcomes got (figures.shown.funnel_contours): contour-enhanced where the
+    measure has a null, else around the pooled estimate without significance contours."""
+    plain = [p for p in tested if not funnel_contours(p)]
+    if not plain:
+        return "contour-enhanced funnel plot"
+    if len(plain) == len(tested):
+        return ("funnel plot around the pooled estimate (without significance contours: the measure has no null to "
+                "test against)")
+    return (f"contour-enhanced funnel plot (for {_labels(plain)}, whose measure has no null to test against, a "
+            "funnel plot around the pooled estimate without significance contours)")
+
+
 def _min_k(pooled: list[dict]) -> str:
     """The fewest studies the small-study tests need, as "10 studies", or per outcome when the
     outcomes differ ("3 studies for K3 and 10 for K10")."""
@@ -424,7 +437,7 @@ def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
     if tested:
         ran = small_study_methods(tested)
         out.append(f"Small-study effects were examined for {_labels(tested)} (at least {_min_k(tested)}): "
-                   f"contour-enhanced funnel plot, {_join(ran)}.")
+                   f"{funnel_plot_text(tested)}, {_join(ran)}.")
         by_table = [p for p in tested if p.get("method") in measures.table_methods()]
         if by_table:  # their regressions need a model with weights per study: the inverse-variance one
             out.append(f"For {_labels(by_table)}, pooled by Mantel-Haenszel or Peto, these tests used the "
