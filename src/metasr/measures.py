@@ -194,6 +194,9 @@ FAMILIES = {f.id: f for f in (
 # compares groups like a difference nor has a null value to compare with).
 DISPLAYS = ("difference", "ratio", "proportion", "rate", "mean", "correlation")
 SHOWN_BOUNDS = {"proportion": (0.0, 1.0), "correlation": (-1.0, 1.0)}  # before proportions become %
+# Measures of a bounded quantity whose back-transformed intervals stay inside SHOWN_BOUNDS (the raw
+# scale's normal-approximation intervals, PR's and COR's, can leave them).
+BOUNDED_MEASURES = {"proportion": ("PLO", "PFT"), "correlation": ("ZCOR",)}
 
 # ---------------------------------------------------------------- measures
 

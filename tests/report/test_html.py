@@ -532,3 +532,19 @@ def test_a_freeman_tukey_subgroup_is_shown_with_its_own_harmonic_mean():
                               "studies' ni."
     assert [(r["level"], r["estimate"]) for r in rows] == [("early", "81.45 [66.72, 93.02]"),
                                                            ("late", "79.15 [63.47, 91.79]")]
+
+
+def test_a_raw_proportion_outcome_says_where_its_intervals_leave_0_to_100_percent(tmp_path, review_config):
+    """dat.pritz1997 as raw proportions (PR, REML, Knapp-Hartung): metafor's PI [50.40, 108.95] %."""
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    table = pd.read_csv(REPO / "tests" / "fixtures" / "measures" / "inputs" / "pritz1997.csv")
+    table["study_id"] = [f"P{i + 1:02d}" for i in range(len(table))]
+    path = tmp_path / "edss.json"  # an outcome of the config, pooled from other data
+    path.write_text(json.dumps(pool_outcome(table, "PR", "REML", "knha", outcome="edss", label="Occlusion")))
+    section = make_report(tmp_path, review_config, [path]).split('id="outcome-edss"')[1].split("</section>")[0]
+    assert "[50.40, 108.95]" in section  # as computed, not truncated
+    assert '<p class="note" data-note="scale">On the raw proportion scale the intervals are symmetric normal ' \
+           "approximations, and the 95% prediction interval and the 95% CI of 7 studies" in section

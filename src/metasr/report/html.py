@@ -36,6 +36,7 @@ from metasr.level import Z
 from metasr.report import dependent as dependent_report
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
 from metasr.report.methods import methods_paragraph
+from metasr.report.scale_notes import scale_notes
 from metasr.report.sof import number_footnotes, sof_row
 from metasr.screening.prisma import meta_analysis_counts
 from metasr.versions import installed
@@ -687,6 +688,7 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "studies": studies_table(extraction_rows, pooled.get("measure"),
                                  pooled.get("studies") or [], measures.display_of(pooled)),
         "model": model_table(pooled) if pooled.get("status") == "pooled" else [],
+        "scale_notes": scale_notes(pooled),
         "subgroups": subgroup_section(pooled),
         "small_study": small_study_section(pooled),
         "meta_regression": regression,
