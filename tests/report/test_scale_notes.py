@@ -43,3 +43,19 @@ def test_a_raw_correlation_beyond_1_is_said_to_be_and_only_there():
     assert scale_notes(pool_outcome(metadat("molloy2014"), "COR", "REML")) == []
     # on a transformed scale the back-transformed intervals stay inside: no note
     assert scale_notes(pool_outcome(metadat("pritz1997"), "PLO", "REML")) == []
+
+
+def test_a_freeman_tukey_harmonic_mean_far_below_the_median_size_gets_schwarzers_caveat():
+    # dat.pritz1997 with two SYNTHETIC studies of 1 patient: metafor's transf.ipft.hm takes the harmonic
+    # mean of ni, 5.141, below half the median ni (12); predict() gives 0.8322 [0.7270, 0.9204]
+    pooled = pool_outcome(metadat("pritz1997", [{"xi": 1, "ni": 1}, {"xi": 1, "ni": 1}]), "PFT", "REML")
+    assert [round(pooled["transformed"][k], 4) for k in ("estimate", "ci_lb", "ci_ub")] == [0.8322, 0.7270, 0.9204]
+    [note] = scale_notes(pooled)
+    assert note == ("The back-transformation (transf.ipft.hm) uses the harmonic mean of the studies' ni, 5.141, less "
+                    "than 50% of their median (12): a few very small studies decide it, and the back-transformed "
+                    "pooled proportion and its CI can be seriously misleading (Schwarzer et al. 2019, Res Synth "
+                    "Methods). The measure PLO has no such back-transformation.")
+    # one such study and one of 20: 7.40, 57% of the median 13, is not below the rule's half
+    assert scale_notes(pool_outcome(metadat("pritz1997", [{"xi": 1, "ni": 1}, {"xi": 0, "ni": 20}]), "PFT",
+                                    "REML")) == []
+    assert scale_notes(pool_outcome(metadat("pritz1997"), "PFT", "REML")) == []  # 12.59 of a median 13
