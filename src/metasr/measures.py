@@ -607,12 +607,14 @@ class Display:
     def scale_text(self) -> str:
         """What the numbers shown are, and the scale they were analysed on."""
         record = self.record
-        if self.identity:
-            return f"analysed as {record.analysis_scale}"
-        if record.family == "generic":
+        if record.family == "generic" and not self.identity:
             return "ratios (back-transformed from the log scale)"
         shown = {"ratio": "ratios", "proportion": "proportions (%)", "rate": "incidence rates", "mean": "means",
                  "correlation": "correlations (r)"}.get(self.kind, "values")
+        if self.identity:  # a noun phrase, as the others: "Effects shown as <scale_text>."
+            scale = record.analysis_scale
+            scale = scale if scale.startswith("the ") else f"the {scale} scale"
+            return f"values on {scale}" if self.kind == "difference" else f"{shown}, analysed on {scale}"
         metafor = TRANSFORMS[self.transform].metafor
         return f"{shown}, back-transformed from the {record.analysis_scale} scale ({metafor})"
 

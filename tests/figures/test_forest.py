@@ -388,6 +388,9 @@ def test_the_scale_note_says_which_rows_use_the_harmonic_mean():
     assert "ni = 12.59 (harmonic mean) for the pooled results; each study's row with its own ni." in note
     ratio = measures.Display("RR", "exp")
     assert scale_note(ratio) == f"Effects shown as {ratio.scale_text}."
+    # a raw proportion: a noun phrase too ("Effects shown as analysed as raw proportion." was not one)
+    assert scale_note(measures.display_for("PR")) == \
+        "Effects shown as proportions (%), analysed on the raw proportion scale."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -541,3 +544,4 @@ def test_effect_header_names_the_interval_of_the_test(test, suffix):
     """metafor's test = "t" is the t distribution without Knapp-Hartung's adjusted SE."""
     name, model = forest.effect_header({"measure": "SMD", "method": "REML", "test": test})
     assert model == "IV, Random (REML), 95% CI" + suffix
+
