@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from metasr import measures
 from metasr.figures import forest
 from metasr.figures.style import save_figure
 from metasr.outputs import FigureContext
@@ -321,8 +322,11 @@ def test_a_freeman_tukey_subtotal_is_shown_with_its_subgroups_harmonic_mean():
     rows, notes = forest.build_rows(pooled, [forest.Column("effect", "")], "none")
     subtotals = [r for r in rows if r.kind == "subtotal"]
     assert [r.cells["effect"] for r in subtotals] == ["81.45 [66.72, 93.02]", "79.15 [63.47, 91.79]"]
-    assert [r.est for r in subtotals] == pooled["subgroups"]["estimate"]  # drawn on the analysis scale
     assert "each subtotal with the harmonic mean of its subgroup's ni" in " ".join(notes)
+    # drawn where the axis (labelled with all 14 studies' harmonic mean) reads the printed numbers
+    disp = measures.display_of(pooled)
+    for row, printed in zip(subtotals, ([81.45, 66.72, 93.02], [79.15, 63.47, 91.79]), strict=True):
+        assert [round(disp.shown(v), 2) for v in (row.est, row.lb, row.ub)] == printed
 
 
 def test_subgroups_of_dependent_effect_sizes_keep_them_under_their_studies(tmp_path, attractiveness_table):

@@ -273,13 +273,25 @@ def subtotal_rows(level: dict, members: list[dict], columns: list[Column], disp,
         cells["effect"] = "not estimated"
         return [Row("subtotal", "Subtotal", cells, bold=True)]
     cells["effect"] = display.pooled_estimate(level, disp, formats.effect)  # with the level's own targs
-    rows = [Row("subtotal", "Subtotal (95% CI)", cells, est, level.get("ci_lb"), level.get("ci_ub"),
-                bold=True)]
+    rows = [Row("subtotal", "Subtotal (95% CI)", cells, *subtotal_at_printed(level, disp), bold=True)]
     het = heterogeneity_text(level, fixed) if len(members) > 1 else \
         "Heterogeneity: not applicable (one study)"
     if het:
         rows.append(Row("note", het))
     return rows
+
+
+def subtotal_at_printed(level: dict, disp) -> tuple:
+    """Where a subtotal's estimate and CI are drawn: at the axis positions whose labels read the
+    numbers its row prints. A level back-transformed with its own targs (its studies' harmonic
+    mean of ni) prints other numbers than the axis, labelled with the whole outcome's, reads at
+    its analysis-scale values; a value the axis cannot place keeps that position."""
+    values = [level.get(key) for key in ("estimate", "ci_lb", "ci_ub")]
+    own = level.get("transformed")
+    if not isinstance(own, dict):
+        return tuple(values)
+    placed = [disp.from_shown(disp.shown_back(own.get(key))) for key in ("estimate", "ci_lb", "ci_ub")]
+    return tuple(v if p is None else p for v, p in zip(values, placed, strict=True))
 
 
 def study_footnotes(studies: list[dict]) -> list[str]:
