@@ -548,3 +548,14 @@ def test_a_raw_proportion_outcome_says_where_its_intervals_leave_0_to_100_percen
     assert "[50.40, 108.95]" in section  # as computed, not truncated
     assert '<p class="note" data-note="scale">On the raw proportion scale the intervals are symmetric normal ' \
            "approximations, and the 95% prediction interval and the 95% CI of 7 studies" in section
+
+
+def test_a_subgroup_without_an_mh_estimate_reads_not_estimable():
+    sub = {"variable": "alloc", "levels": ["alternate", "random"], "estimate": [None, -0.35], "se": [None, 0.05],
+           "k": [2, 7], "Q_between": None, "Q_between_df": None, "Q_between_pval": None,
+           "not_estimable": {"alternate": "Mantel-Haenszel OR is undefined: 'ai' is 0 in every study"},
+           "Q_between_note": "subgroup 'alternate' not estimable (its MH estimate is undefined) and left out of the "
+                             "test for subgroup differences"}
+    section = html.subgroup_section({"measure": "OR", "method": "MH", "subgroups": sub})
+    assert [row["estimate"] for row in section["rows"]] == ["not estimable", "0.70 [0.64, 0.78]"]
+    assert section["note"].startswith("Subgroup 'alternate' not estimable")

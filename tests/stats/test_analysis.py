@@ -219,6 +219,27 @@ def test_a_freeman_tukey_subgroup_is_back_transformed_with_its_own_harmonic_mean
         assert alone["fits"][level]["transformed"] == shown  # `metasr pool --subgroup` and the pipeline alike
 
 
+def test_a_subgroup_without_an_mh_estimate_is_not_estimable_and_the_others_are_compared():
+    """dat.bcg by allocation with the 'alternate' trials' events removed (SYNTHETIC): metafor's
+    rma.mh(subset = alloc == level) gives NA there; the other two as metafor 3.8-1 and the Wald test
+    between them: rma(c(b_random, b_systematic), sei = c(se_random, se_systematic), method = "FE")$QE."""
+    no_events = bcg_with_alloc().assign(ai=lambda t: np.where(t["alloc"] == "alternate", 0, t["ai"]),
+                                        ci=lambda t: np.where(t["alloc"] == "alternate", 0, t["ci"]))
+    sub = pool_outcome(no_events, "OR", "MH", subgroup="alloc")["subgroups"]
+    assert sub["levels"] == ["alternate", "random", "systematic"] and sub["k"] == [2, 7, 4]
+    assert sub["estimate"][0] is None and sub["se"][0] is None and "alternate" not in sub["fits"]
+    assert np.allclose(sub["estimate"][1:], [-0.3530900741942039, -0.4475454176811045], rtol=1e-12)
+    assert np.allclose(sub["se"][1:], [0.0529685654588158, 0.0936265270171198], rtol=1e-12)
+    assert np.allclose([sub["Q_between"], sub["Q_between_pval"]], [0.771009660892497, 0.379904886784610], rtol=1e-10)
+    assert sub["Q_between_df"] == 1 and "'ai' is 0 in every study" in sub["not_estimable"]["alternate"]
+    assert sub["Q_between_note"].startswith("subgroup 'alternate' not estimable")
+    from metasr.figures import forest
+
+    pooled = pool_outcome(no_events, "OR", "MH", subgroup="alloc")
+    rows, _ = forest.build_rows(pooled, [forest.Column("effect", "")], "none")
+    assert [r.cells["effect"] for r in rows if r.kind == "subtotal"][0] == "not estimable"  # RevMan's words
+
+
 def test_a_subgroup_analysis_that_cannot_run_says_why():
     one_level = pool_outcome(bcg_with_alloc().assign(alloc="random"), "RR", "REML", subgroup="alloc")
     assert one_level["subgroups"] == {"variable": "alloc", "skipped": "every pooled study has the same 'alloc' "
@@ -226,8 +247,10 @@ def test_a_subgroup_analysis_that_cannot_run_says_why():
     assert "subgroup" not in one_level["studies"][0]
     no_events = bcg_with_alloc().assign(ai=lambda t: np.where(t["alloc"] == "alternate", 0, t["ai"]),
                                         ci=lambda t: np.where(t["alloc"] == "alternate", 0, t["ci"]))
-    undefined = pool_outcome(no_events, "OR", "MH", subgroup="alloc")["subgroups"]["skipped"]
-    assert "MH estimate of subgroup 'alternate' is undefined" in undefined
+    only_one = no_events.assign(ai=lambda t: np.where(t["alloc"] == "random", 0, t["ai"]),
+                                ci=lambda t: np.where(t["alloc"] == "random", 0, t["ci"]))
+    undefined = pool_outcome(only_one, "OR", "MH", subgroup="alloc")["subgroups"]["skipped"]
+    assert "MH estimate of subgroup 'alternate' is undefined" in undefined  # one subgroup left: nothing to compare
     single = pool_outcome(bcg_with_alloc(1), "RR", "REML", subgroup="alloc")
     assert single["subgroups"]["skipped"] == "k = 1: the outcome is not pooled"
     assert "subgroups" not in pool_outcome(bcg_with_alloc(), "RR", "REML")

@@ -270,10 +270,11 @@ def subtotal_rows(level: dict, members: list[dict], columns: list[Column], disp,
     cells["weight"] = display.percent(sum(s.get("weight") or 0 for s in members))
     est = level.get("estimate")
     if not style.is_number(est):
-        cells["effect"] = "not estimated"
+        cells["effect"] = "not estimable"
         return [Row("subtotal", "Subtotal", cells, bold=True)]
     cells["effect"] = display.pooled_estimate(level, disp, formats.effect)  # with the level's own targs
-    rows = [Row("subtotal", "Subtotal (95% CI)", cells, *subtotal_at_printed(level, disp), bold=True)]
+    drawn_est, drawn_lb, drawn_ub = subtotal_at_printed(level, disp)
+    rows = [Row("subtotal", "Subtotal (95% CI)", cells, drawn_est, drawn_lb, drawn_ub, bold=True)]
     het = heterogeneity_text(level, fixed) if len(members) > 1 else \
         "Heterogeneity: not applicable (one study)"
     if het:

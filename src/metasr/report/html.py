@@ -313,8 +313,10 @@ def subgroup_section(pooled: dict) -> dict | None:
     if not levels:
         return None
     display = measures.display_of(pooled)
+    not_estimable = sub.get("not_estimable") or {}  # an MH/Peto subgroup without events: RevMan's wording
     rows = [{"level": lv.get("level"), "k": _subgroup_k(lv),
-             "estimate": dp.pooled_estimate(lv, display, missing=dp.MISSING),
+             "estimate": "not estimable" if lv.get("level") in not_estimable else
+             dp.pooled_estimate(lv, display, missing=dp.MISSING),
              "tau2": dp.tau2(lv.get("tau2"), dp.MISSING), "I2": number(lv.get("I2"), 1)} for lv in levels]
     df = sub.get("Q_between_df")
     if isinstance(df, list):  # an F test: the cluster-robust HTZ test of dependent effect sizes

@@ -522,35 +522,64 @@ def table_subgroups(table: pd.DataFrame, groups, measure: str, method: str) -> d
     """A Mantel-Haenszel or Peto outcome's subgroup analysis: its own method in each subgroup
     (metafor's rma.mh / rma.peto with subset =, as RevMan's subgroups of such an analysis) and the
     Wald-type test between the subgroups' estimates (Q between, as for inverse-variance subgroups).
-    {"skipped": why} when a subgroup's estimate is undefined."""
+
+    A subgroup whose estimate is undefined (no events in either group of every study: metafor's NA)
+    is kept with no estimate and its reason (`not_estimable`, RevMan's "Not estimable") and left out
+    of the test; {"skipped": why} when fewer than two subgroups have an estimate."""
     from metasr.stats.formula import factor_levels
-    from metasr.stats.subgroup import q_between
 
     values = np.asarray(groups).astype(str)
-    fits = {}
-    for level in factor_levels(values):
+    levels = factor_levels(values)
+    fits, not_estimable = {}, {}
+    for level in levels:
         try:
             fit = fit_table(table[values == level], measure, method, "z")
         except InputError as err:
-            return {"skipped": f"the {method} estimate of subgroup '{level}' is undefined: {err.problems[0].message}"}
-        if not (math.isfinite(fit.estimate) and math.isfinite(fit.se)):
-            return {"skipped": f"the {method} estimate of subgroup '{level}' is undefined (no events to weigh)"}
-        fits[level] = fit
-    levels = list(fits)
-    estimates, ses = [fits[lv].estimate for lv in levels], [fits[lv].se for lv in levels]
-    out: dict = {"levels": levels, "estimate": estimates, "se": ses, "tau2": [None] * len(levels),
-                 "k": [fits[lv].k for lv in levels], "fits": {lv: fits[lv].to_dict() for lv in levels}}
-    # A subgroup whose estimate has no variance (an MH risk difference of tables without events: 0,
-    # SE 0) has infinite weight in the test: it is left out of it, and the result says so.
-    tested = [i for i, se in enumerate(ses) if se > 0]
-    Q, df, p = q_between([estimates[i] for i in tested], [ses[i] for i in tested]) if len(tested) > 1 else \
-        (None, None, None)
-    out.update(Q_between=Q, Q_between_df=df, Q_between_pval=p)
-    if len(tested) < len(levels):
-        untested = ", ".join(f"'{levels[i]}'" for i in range(len(levels)) if i not in tested)
-        out["Q_between_note"] = (f"subgroup {untested} left out of the test for subgroup differences: its estimate "
-                                 "has no variance (SE 0)")
+            not_estimable[level] = err.problems[0].message
+            continue
+        if math.isfinite(fit.estimate) and math.isfinite(fit.se):
+            fits[level] = fit
+        else:
+            not_estimable[level] = "no events to weigh"
+    if len(fits) < 2:
+        level, why = next(iter(not_estimable.items()))
+        return {"skipped": f"the {method} estimate of subgroup '{level}' is undefined: {why}"}
+    out: dict = {"levels": levels, "estimate": [fits[lv].estimate if lv in fits else None for lv in levels],
+                 "se": [fits[lv].se if lv in fits else None for lv in levels], "tau2": [None] * len(levels),
+                 "k": [fits[lv].k if lv in fits else int(np.sum(values == lv)) for lv in levels],
+                 "fits": {lv: fit.to_dict() for lv, fit in fits.items()}}
+    out.update(_q_between_of_estimable(levels, fits, method))
+    if not_estimable:
+        out["not_estimable"] = not_estimable
     return out
+
+
+def _q_between_of_estimable(levels: list, fits: dict, method: str) -> dict:
+    """The test between the subgroups that have an estimate with a variance, and a note naming the
+    others. A subgroup whose estimate has no variance (an MH risk difference of tables without
+    events: 0, SE 0) would have infinite weight in the test."""
+    from metasr.stats.subgroup import q_between
+
+    tested = [lv for lv in levels if lv in fits and fits[lv].se > 0]
+    Q, df, p = q_between([fits[lv].estimate for lv in tested], [fits[lv].se for lv in tested]) \
+        if len(tested) > 1 else (None, None, None)
+    out = {"Q_between": Q, "Q_between_df": df, "Q_between_pval": p}
+    notes = []
+    no_variance = [lv for lv in levels if lv in fits and lv not in tested]
+    if no_variance:
+        notes.append(f"subgroup {_quoted(no_variance)} left out of the test for subgroup differences: its estimate "
+                     "has no variance (SE 0)")
+    undefined = [lv for lv in levels if lv not in fits]
+    if undefined:
+        notes.append(f"subgroup {_quoted(undefined)} not estimable (its {method} estimate is undefined) and left "
+                     "out of the test for subgroup differences")
+    if notes:
+        out["Q_between_note"] = "; ".join(notes)
+    return out
+
+
+def _quoted(levels: list) -> str:
+    return ", ".join(f"'{level}'" for level in levels)
 
 
 def _subgroup_groups(table: pd.DataFrame, column: str, method: str) -> tuple[list[str] | None, str]:
