@@ -153,3 +153,11 @@ def test_a_log_mean_axis_is_labelled_at_1_2_5_values_or_round_values_when_narrow
     assert labels == ["10", "20", "50", "100"] and np.allclose(np.exp(ticks), [10, 20, 50, 100])
     ticks, labels = style.effect_ticks(math.log(6.5), math.log(8.5), disp)  # dat.senn2013's HbA1c (%)
     assert len(labels) >= 3 and np.allclose(np.exp(ticks), [float(x) for x in labels])
+
+
+def test_a_log_rate_axis_spanning_decades_is_labelled_at_1_2_5_values():
+    """IRLN from 0.01 to 0.5 events per person-time had ticks 0.1 ... 0.5 crowded at its upper end
+    and none over the lower half of the (log) axis."""
+    ticks, labels = style.effect_ticks(math.log(0.01), math.log(0.5), measures.display_for("IRLN"), width_in=2.5)
+    assert labels == ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5"]
+    assert np.allclose(np.exp(ticks), [0.01, 0.02, 0.05, 0.1, 0.2, 0.5])

@@ -360,14 +360,14 @@ def effect_ticks(lo: float, hi: float, disp: measures.Display,
                  width_in: float | None = None) -> tuple[list[float], list[str]]:
     """Tick positions on the analysis scale within [lo, hi], labelled as shown: ratios at
     familiar values, other back-transformed scales at round shown values (%, r, rates); a log
-    mean's axis spanning a wide range at 1-2-5 values (round values evenly spaced on the shown
+    mean's or log rate's axis spanning a wide range at 1-2-5 values (round values evenly spaced on the shown
     scale would crowd its upper end). Given the axis' length `width_in` (inches), the ticks of a
     scale stretched toward its bounds are spread so that they reach along the axis and no labels
     overlap (spread_ticks)."""
     if disp.ratio:
         ticks = ratio_ticks(lo, hi)
         return ticks, [fmt_ratio_tick(t) for t in ticks]
-    if not disp.identity and disp.transform == "exp" and disp.kind == "mean" and len(log_ticks(lo, hi)) >= 3:
+    if disp.transform == "exp" and not disp.percent and len(log_ticks(lo, hi)) >= 3:  # log means and rates
         ticks = log_ticks(lo, hi)
         return ticks, [fmt_ratio_tick(t) for t in ticks]
     if disp.identity and not disp.percent:
