@@ -12,9 +12,14 @@ with the defaults here, which follow metafor 3.8-1 and the Cochrane Handbook:
   incidence rates) gets neither.
 - Meta-regression needs `studies_per_coefficient` = 10 studies per moderator coefficient (Handbook
   10.11.5.1: "at least ten studies for each characteristic modelled").
-- Leave-one-out and influence analyses run from SENSITIVITY_MIN_K = 3 studies (each refit keeps
+- Leave-one-out and influence analyses run from RISK_OF_BIAS_SENSITIVITY = True
+SENSITIVITY_MIN_K = 3 studies (each refit keeps
   two); a cumulative analysis from CUMULATIVE_MIN_K = 2 (a living review wants to see how the
   estimate moved as studies arrived).
+
+- The sensitivity analysis without the studies at high risk of bias (Cochrane Handbook 7.6.2, 8.8)
+  runs by default wherever the studies sheet records risk of bias (`risk_of_bias_sensitivity`,
+  metasr.stats.rob_sensitivity).
 
 These are the rules of `metasr pool` and of the pipeline alike (`sections_at`).
 
@@ -45,6 +50,7 @@ META_REGRESSION_DEFAULTS: dict[str, Any] = {
     "exact_permutations": False,
     "seed": 1,
 }
+RISK_OF_BIAS_SENSITIVITY = True
 SENSITIVITY_MIN_K = 3
 CUMULATIVE_MIN_K = 2
 SMALL_STUDY_LOWEST_MIN_K = 3  # the lowest min_k allowed: a regression on sei needs three studies
@@ -70,6 +76,12 @@ def merged(defaults: dict, given: dict | None) -> dict:
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def risk_of_bias_sensitivity(outcome_cfg: dict) -> bool:
+    """Whether the outcome gets the analysis without its studies at high risk of bias (default:
+    yes, when the studies sheet records risk of bias)."""
+    return bool(outcome_cfg.get("risk_of_bias_sensitivity", RISK_OF_BIAS_SENSITIVITY))
 
 
 def small_study_settings(outcome_cfg: dict) -> dict:

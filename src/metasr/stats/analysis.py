@@ -369,7 +369,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
                  file: str | None = None, scale: str | None = None,
                  options: effects.Options | None = None, dependence: dict | None = None,
                  small_study: dict | None = None, meta_regression: dict | None = None,
-                 subgroup: str | None = None) -> dict:
+                 subgroup: str | None = None, risk_of_bias: dict[str, str] | None = None) -> dict:
     """The results/pooled/{outcome}.json structure for one outcome's extraction table.
 
     `dependence` is the outcome's setting (metasr.dependence.settings): with multilevel, robust or
@@ -377,7 +377,9 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     `small_study` and `meta_regression` are the outcome's settings (metasr.analysis_settings;
     default: the small-study defaults and no meta-regression); the table holds the moderators'
     columns. `subgroup` names the table's column whose levels get a subgroup analysis
-    (`subgroups`, as `metasr pool --subgroup` fits it; each study entry then carries its level)."""
+    (`subgroups`, as `metasr pool --subgroup` fits it; each study entry then carries its level).
+    `risk_of_bias`: each study's overall judgement (metasr.stats.rob_sensitivity.judgements), for the
+    sensitivity analysis without the studies at high risk of bias; None: not run."""
     from metasr.analysis_settings import small_study_settings
     from metasr.stats.outcome_analyses import small_study_section
 
@@ -408,7 +410,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         return _ordered(json_safe(out))
     if dependent:
         return _pool_dependent(out, table, measure, method, test, order_by, dependence, display, file, small_study,
-                               subgroup, meta_regression, scale)
+                               subgroup, meta_regression, risk_of_bias, scale)
     check_k(k, method, test, 1, file, what="")
     fit = fit_table(table, measure, method, test, file)
     common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
@@ -436,7 +438,53 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         out["sensitivity"] = _outcome_sensitivity(fit, table, order_by, file, refit)
     elif runs["cumulative"]:
         out["sensitivity"] = {"cumulative": _outcome_cumulative(fit, table, order_by, file, refit)}
+    if risk_of_bias is not None:
+        refit_rows = _refit_rows(table, measure, method, test, file, options)
+        out["sensitivity"] = {**(out["sensitivity"] or {}), "excluding_high_risk": _excluding_high_risk(
+            table, risk_of_bias, refit_rows, method, test, measure, scale)}
     return _ordered(json_safe(out))
+
+
+def _excluding_high_risk(table: pd.DataFrame, overall: dict[str, str], refit, method: str, test: str,
+                         measure: str, scale: str | None) -> dict:
+    """The outcome's model without its studies at high risk of bias (metasr.stats.rob_sensitivity),
+    with its estimate on the display scale of the studies kept."""
+    from metasr.stats import rob_sensitivity
+
+    ids = [_text(s) for s in table["study_id"]]
+    labels = {sid: _text(label) for sid, label in zip(ids, table.get("label", pd.Series(ids)), strict=True)}
+    result = rob_sensitivity.section(ids, labels, overall, refit, method, test)
+    if "model" in result:
+        kept = ~np.isin(np.asarray(ids, dtype=str), [s["study_id"] for s in result["left_out"]])
+        result["transformed"] = transformed(result["model"], table_display(table[kept], measure, scale))
+    return result
+
+
+def _refit_rows(table: pd.DataFrame, measure: str, method: str, test: str, file, options=None):
+    """The outcome's model on some of its rows (a boolean mask), as its main fit: inverse-variance
+    models on the rows' effects; Mantel-Haenszel and Peto on the rows' tables, their effects
+    computed again (as _table_refit). InputError when the model cannot be fitted on them."""
+    def refit(keep: np.ndarray) -> dict:
+        part = table[keep]
+        check_k(len(part), method, test, 1, file)
+        if method in TABLE_METHODS:
+            part = _escalc_again(part, measure, method, file, options)
+        fit = fit_table(part, measure, method, test, file)
+        if not (math.isfinite(fit.estimate) and math.isfinite(float(np.ravel(fit.se)[0]))):
+            raise InputError(_problem(f"the {method} estimate is undefined (no events to weigh)", file,
+                                      rule="estimable"))
+        return fit.to_dict()
+
+    return refit
+
+
+def _escalc_again(part: pd.DataFrame, measure: str, method: str, file, options=None) -> pd.DataFrame:
+    """escalc's effects of some of the tables again: with to = "if0all" a subset without a zero cell
+    has none corrected, as metafor's subset = computes them."""
+    part = part.drop(columns=[c for c in ESCALC_COLUMNS if c in part.columns])
+    with np.errstate(all="ignore"):
+        return effects.escalc(part, measures.effect_measure(measure, method), file=file, rows=_rows(part),
+                              options=options)
 
 
 def _dependence_json(dependence: dict | None) -> dict | None:
@@ -449,9 +497,9 @@ def _dependence_json(dependence: dict | None) -> dict | None:
 
 def _pool_dependent(out: dict, table, measure, method, test, order_by, dependence, display, file,
                     small_study: dict, subgroup: str | None = None, meta_regression: dict | None = None,
-                    scale: str | None = None) -> dict:
+                    risk_of_bias: dict[str, str] | None = None, scale: str | None = None) -> dict:
     """Several effect sizes per study, pooled as metasr.stats.dependent says."""
-    from metasr.stats.dependent import pool_dependent, subgroups_dependent
+    from metasr.stats.dependent import pool_dependent, refit_studies, subgroups_dependent
 
     if dependence["method"] == "aggregate":
         check_k(out["k_studies"], method, test, 1, file, what="after aggregation: ")
@@ -474,6 +522,12 @@ def _pool_dependent(out: dict, table, measure, method, test, order_by, dependenc
         from metasr.stats.outcome_analyses import meta_regression_dependent
 
         out["meta_regression"] = meta_regression_dependent(table, meta_regression, method, dependence, file)
+    if risk_of_bias is not None:
+        def refit(keep: np.ndarray) -> dict:
+            return refit_studies(table[keep], method, test, dependence, measure, file)
+
+        out["sensitivity"] = {**(out["sensitivity"] or {}), "excluding_high_risk": _excluding_high_risk(
+            table, risk_of_bias, refit, method, test, measure, scale)}
     return _ordered(json_safe(out))
 
 
@@ -622,10 +676,7 @@ def _table_refit(table: pd.DataFrame, measure: str, method: str, test: str, file
     from metasr.stats import sensitivity
 
     def refit(rows: np.ndarray) -> dict | None:
-        part = table.iloc[rows].drop(columns=[c for c in ESCALC_COLUMNS if c in table.columns])
-        with np.errstate(all="ignore"):
-            part = effects.escalc(part, measures.effect_measure(measure, method), file=file, rows=_rows(part),
-                                  options=options)
+        part = _escalc_again(table.iloc[rows], measure, method, file, options)
         try:
             return fit_table(part, measure, method, test, file).to_dict()
         except InputError:

@@ -170,6 +170,22 @@ def _pool_multilevel(table, clusters, spec: Spec, dep, order_by, runs: dict, ord
     return out
 
 
+def refit_studies(table: pd.DataFrame, method: str, test: str, dep: dict, measure: str | None = None,
+                  file=None) -> dict:
+    """The outcome's model, as pool_dependent fits it, on the rows of some whole studies (the
+    sensitivity analysis without the studies at high risk of bias); InputError when too few studies
+    are left for it."""
+    from metasr.stats.tables import check_k
+
+    clusters = Clusters.from_labels(study_of(table))
+    check_k(clusters.n_clusters, method, test, 1, file, what="studies: ")
+    yi, vi = table["yi"].to_numpy(float), table["vi"].to_numpy(float)
+    if dep["method"] == "aggregate":
+        fit = fit_rma(*aggregate(yi, vi, clusters, dep["rho"]), method=method, test=test, measure=measure)
+        return {**fit.to_dict(), "k": fit.k, "model_type": "aggregated"}
+    return Spec(method, test, dep["rho"], dep["method"] == "robust").fit(yi, vi, clusters)
+
+
 def _rho_row(yi, vi, clusters, spec: Spec) -> dict:
     model = spec.fit(yi, vi, clusters)
     row: dict[str, Any] = {"rho": float(spec.rho)}

@@ -29,7 +29,7 @@ PNG_AUTO_MAX_OUTCOMES = 50
 CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "scale", "dependence", "subgroup",
                    "meta_regression")
 ANALYSIS_KEYS = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale", "escalc",
-                 "dependence", "small_study", "meta_regression")
+                 "dependence", "small_study", "meta_regression", "risk_of_bias_sensitivity")
 
 
 def assign_outcome_jobs(outcomes: list[str], max_jobs: int) -> dict[str, list[str]]:

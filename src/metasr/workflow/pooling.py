@@ -11,6 +11,7 @@ from metasr import dependence
 from metasr.analysis_settings import (
     meta_regression_settings,
     moderator_variables,
+    risk_of_bias_sensitivity,
     sheet_columns,
     small_study_settings,
 )
@@ -18,6 +19,7 @@ from metasr.extraction.pipeline import output_columns
 from metasr.io import plain_frame, write_json
 from metasr.stats.analysis import pool_outcome
 from metasr.stats.effects import Options
+from metasr.stats.rob_sensitivity import judgements
 
 TEXT_COLUMNS = {"study_id": str, "label": str, "record_id": str, "comparison": str, "timepoint": str, "es_id": str}
 
@@ -35,10 +37,11 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
                       studies: list[dict] | None = None) -> dict:
     """Pool one outcome as configured (every key of metasr.workflow.outcomes.ANALYSIS_KEYS: measure,
     method, test, order_by, escalc options, dependence, small-study methods, meta-regression,
-    subgroup, scale) and write the JSON contract of docs/architecture.md, with the outcome's label
+    subgroup, scale, risk_of_bias_sensitivity) and write the JSON contract of docs/architecture.md, with the outcome's label
     and the published reference estimate. `studies` are the outcome's rows of the studies sheet,
     where meta-regression moderators come from, and the subgroup and order_by columns, unless the
-    effect table carries them from the outcome's sheet (per effect size)."""
+    effect table carries them from the outcome's sheet (per effect size), and each study's risk of
+    bias (the analysis without the studies at high risk)."""
     effects = read_effects(effects_csv, sheet_columns(analysis))
     options = Options.from_config(analysis.get("escalc"))
     regression = meta_regression_settings(analysis)
@@ -54,7 +57,8 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
                           order_by=order_by, subgroup=subgroup, file=str(effects_csv),
                           scale=analysis.get("scale"), options=options,
                           dependence=dependence.settings(analysis),
-                          small_study=small_study_settings(analysis), meta_regression=regression)
+                          small_study=small_study_settings(analysis), meta_regression=regression,
+                          risk_of_bias=judgements(studies) if risk_of_bias_sensitivity(analysis) else None)
     result.update(outcome=outcome_id, label=analysis.get("label", outcome_id),
                   published=analysis.get("published"), scale=analysis.get("scale"))
     write_json(out_json, result)
