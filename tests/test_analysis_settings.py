@@ -121,3 +121,21 @@ def test_every_default_is_stated_in_the_schema():
     assert "default 10" in regression["studies_per_coefficient"]["description"]
     assert "default 1)" in regression["seed"]["description"] and "default null" in \
         regression["permutations"]["description"]
+
+
+def test_the_analysis_without_high_risk_of_bias_is_on_unless_turned_off():
+    import yaml
+
+    from metasr.analysis_settings import risk_of_bias_sensitivity
+    from metasr.config import prepare_config
+
+    repo = Path(__file__).resolve().parents[1]
+    raw = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    first = next(iter(raw["outcomes"]))
+    config = prepare_config(copy.deepcopy(raw), "config.yaml", repo, check_files=False)
+    assert all(risk_of_bias_sensitivity(o) for o in config["outcomes"].values())
+    raw["defaults"] = {**(raw.get("defaults") or {}), "risk_of_bias_sensitivity": False}
+    raw["outcomes"][first]["risk_of_bias_sensitivity"] = True  # an outcome's own setting wins
+    config = prepare_config(raw, "config.yaml", repo, check_files=False)
+    assert [risk_of_bias_sensitivity(o) for o in config["outcomes"].values()] == \
+        [True] + [False] * (len(config["outcomes"]) - 1)

@@ -559,3 +559,29 @@ def test_a_subgroup_without_an_mh_estimate_reads_not_estimable():
     section = html.subgroup_section({"measure": "OR", "method": "MH", "subgroups": sub})
     assert [row["estimate"] for row in section["rows"]] == ["not estimable", "0.70 [0.64, 0.78]"]
     assert section["note"].startswith("Subgroup 'alternate' not estimable")
+
+
+def test_the_analysis_without_high_risk_of_bias_sits_beside_the_main_result(review_config):
+    """SYNTHETIC judgements of dat.bcg's trials: two at high risk left out, one unjudged kept; the
+    report's table gives both models, and a skipped analysis its reason."""
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    bcg = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "inputs" / "bcg.csv")
+    table = pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(len(bcg))], "label": bcg["study"],
+                          "year": bcg["year"], "ai": bcg["ai"], "bi": bcg["bi"], "ci": bcg["ci"], "di": bcg["di"]})
+    overall = {f"S{i:02d}": "low" for i in range(12)} | {"S01": "high", "S03": "critical"}
+    pooled = pool_outcome(table, "RR", "REML", outcome="bcg_tb", label="BCG", risk_of_bias=overall)
+    section = html.sensitivity_section(pooled)["high_risk"]
+    assert section["left_out"] == ["Ferguson & Simes 1949 (high)", "Hart & Sutherland 1977 (critical)"]
+    assert section["kept"] == "1 study without an overall judgement kept: Comstock et al 1976"
+    assert [r[0] for r in section["rows"]] == ["Studies", "Pooled estimate [95% CI]", "P", "tau²", "I²"]
+    assert section["rows"][0][1:] == ("13", "11")
+    page = html.render_report(html.report_context(
+        {**review_config, "outcomes": {"bcg_tb": {"measure": "RR"}}}, [pooled], [], None, None, {}, None, None, []))
+    assert "<h4>Without the studies at high risk of bias</h4>" in page and 'data-table="bcg_tb_high_risk"' in page
+    skipped = pool_outcome(table, "RR", "REML", outcome="bcg_tb", label="BCG", risk_of_bias={"S00": "low"})
+    section = html.sensitivity_section(skipped)["high_risk"]
+    assert section["rows"] == [] and section["skipped"].startswith("no study is at high risk of bias (1 low; 12 ")
+    assert html.sensitivity_section({**pooled, "sensitivity": None})["high_risk"] is None

@@ -390,3 +390,13 @@ def test_the_funnel_plot_is_called_contour_enhanced_only_where_it_has_contours(r
            "plot around the pooled estimate without significance contours)" in both
     assert ": contour-enhanced funnel plot, " in methods_paragraph(review_config, [pooled_as(bcg_pooled, k=13)],
                                                                   SOFTWARE)
+
+
+def test_methods_say_which_outcomes_were_refitted_without_high_risk_of_bias(review_config):
+    overall = {f"S{i:02d}": "high" if i in (1, 3) else "low" for i in range(13)}
+    ran = pool_outcome(bcg_table(), "RR", "REML", outcome="tb", label="TB", risk_of_bias=overall)
+    none = pool_outcome(bcg_table(), "RR", "REML", outcome="death", label="Death", risk_of_bias={})
+    off = pool_outcome(bcg_table(), "RR", "REML", outcome="other", label="Other")
+    text = methods_paragraph(review_config, [ran, none, off], SOFTWARE)
+    assert "For TB, a sensitivity analysis left out the studies at high risk of bias" in text
+    assert "did not run for Death (no study at high risk" in text and "Other" not in text.split("high risk")[-1]

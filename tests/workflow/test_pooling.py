@@ -20,7 +20,7 @@ EXAMPLE_SETTINGS = {
     "measure": "RR", "method": "REML", "test": "z", "order_by": "year", "label": "BCG", "scale": "log",
     "published": {"estimate": 0.49, "ci_lb": 0.34, "ci_ub": 0.70}, "subgroup": "alloc",
     "escalc": {"add": 0.5, "to": "only0"}, "dependence": {"method": "independent"},
-    "small_study": {"min_k": 10}, "meta_regression": {"moderators": ["ablat"]},
+    "small_study": {"min_k": 10}, "meta_regression": {"moderators": ["ablat"]}, "risk_of_bias_sensitivity": True,
 }
 
 
@@ -141,3 +141,35 @@ def test_a_numeric_looking_subgroup_of_the_effect_sizes_keeps_its_text(tmp_path)
                 "dependence": {"method": "multilevel", "rho": 0.5}}
     result = pool_outcome_file(path, "waves", settings, tmp_path / "out.json", [])
     assert [lv["level"] for lv in result["subgroups"]["levels"]] == ["01", "1", "2"]
+
+
+def test_risk_of_bias_from_the_studies_sheet_gives_the_analysis_without_high_risk(tmp_path):
+    """Each study's overall judgement from its studies-sheet row (the tool's rule where the overall
+    is empty): SYNTHETIC RoB 2 judgements, a ROBINS-I serious and a NOS poor; `risk_of_bias_sensitivity:
+    false` turns the analysis off, and a sheet without risk-of-bias columns has none."""
+    from metasr.stats.models import fit_rma
+
+    effects, studies = bcg_files(tmp_path)
+    domains = ("rob_randomisation", "rob_deviations", "rob_missing", "rob_measurement", "rob_reporting")
+    for row in studies:
+        row.update(rob_tool="RoB2", **dict.fromkeys(domains, "low"))
+    studies[1]["rob_missing"] = "high"  # overall derived: high
+    studies[4] = {**studies[4], "rob_tool": "ROBINS-I", **dict.fromkeys(domains, ""), "rob_overall": "serious"}
+    studies[7] = {"study_id": studies[7]["study_id"], "rob_tool": "NOS", "rob_selection": "1",
+                  "rob_comparability": "1", "rob_outcome": "3"}
+    studies[10] = {"study_id": studies[10]["study_id"], "rob_tool": ""}
+    settings = {"measure": "RR", "method": "REML", "test": "z"}
+    result = pool_outcome_file(effects, "bcg", settings, tmp_path / "bcg.json", studies)
+    section = result["sensitivity"]["excluding_high_risk"]
+    assert [(s["study_id"], s["judgement"]) for s in section["left_out"]] == [("S01", "high"), ("S04", "serious"),
+                                                                          ("S07", "high")]
+    assert [s["study_id"] for s in section["kept_not_judged"]] == ["S10"]
+    kept = [s for s in result["studies"] if s["study_id"] not in {"S01", "S04", "S07"}]
+    fit = fit_rma([s["yi"] for s in kept], [s["vi"] for s in kept], method="REML", test="z", measure="RR")
+    assert section["model"]["estimate"] == pytest.approx(fit.estimate, rel=1e-12)
+    assert section["model"]["tau2"] == pytest.approx(fit.tau2, rel=1e-12)
+    off = pool_outcome_file(effects, "bcg", {**settings, "risk_of_bias_sensitivity": False}, tmp_path / "off.json",
+                            studies)
+    assert "excluding_high_risk" not in off["sensitivity"]
+    plain = pool_outcome_file(effects, "bcg", settings, tmp_path / "plain.json", bcg_files(tmp_path)[1])
+    assert "excluding_high_risk" not in plain["sensitivity"]

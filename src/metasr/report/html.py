@@ -570,7 +570,45 @@ def sensitivity_section(pooled: dict) -> dict:
     cumulative = cumulative_rows(cumul, pooled.get("studies") or [], display, dependent_report.units(pooled, cumul))
     return {"leave1out": rows, "influential": flagged, "has_influence": bool(cook),
             "cumulative": cumulative, "cumulative_by": cumul.get("order_by"),
-            "available": bool(rows or cook or cumulative), "leave1out_not_run": _leave1out_not_run(pooled, rows)}
+            "available": bool(rows or cook or cumulative), "leave1out_not_run": _leave1out_not_run(pooled, rows),
+            "high_risk": high_risk_section(pooled)}
+
+
+def high_risk_section(pooled: dict) -> dict | None:
+    """The analysis without the studies at high risk of bias beside the main result (rows of
+    quantity, all studies, without them), the studies it left out and the unjudged it kept; or why
+    it did not run. None when it was not asked for (no risk of bias recorded, or turned off)."""
+    section = (pooled.get("sensitivity") or {}).get("excluding_high_risk")
+    if not section:
+        return None
+    left_out = [f"{s['label']} ({s['judgement']})" for s in section.get("left_out") or []]
+    unjudged = section.get("kept_not_judged") or []
+    kept = (f"{_n_studies(len(unjudged))} without an overall judgement kept: "
+            + "; ".join(s["label"] for s in unjudged)) if unjudged else ""
+    out = {"left_out": left_out, "kept": kept, "skipped": section.get("skipped") or "", "rows": []}
+    if "model" not in section:
+        return out
+    main, sub = pooled.get("model") or {}, section["model"]
+    display = measures.display_of(pooled)
+    rows = [("Studies", str(dependence.study_count(pooled)), str(section.get("k_studies"))),
+            ("Pooled estimate [95% CI]", *(estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), display)
+                                           for m in (main, sub))),
+            ("P", *(dp.p_number(m.get("pval")) for m in (main, sub)))]
+    if sub.get("sigma2") is not None:
+        rows.append(("σ² (between, within studies)", *(_sigma2_text(m) for m in (main, sub))))
+    elif not common_effect(pooled):
+        rows.append(("tau²", *(dp.tau2(m.get("tau2"), dp.MISSING) for m in (main, sub))))
+    rows.append(("I²", *(dp.percent(m.get("I2"), 1, dp.MISSING) for m in (main, sub))))
+    return {**out, "rows": rows}
+
+
+def _sigma2_text(model: dict) -> str:
+    values = model.get("sigma2") or []
+    return ", ".join(dp.tau2(v, dp.MISSING) for v in values) if isinstance(values, list) else dp.MISSING
+
+
+def _n_studies(n: int) -> str:
+    return f"{n} stud{'y' if n == 1 else 'ies'}"
 
 
 def influential_studies(influence: dict, studies: list) -> list[str]:

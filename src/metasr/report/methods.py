@@ -459,6 +459,24 @@ def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
     if cumulative:
         orders = sorted({str(p["sensitivity"]["cumulative"].get("order_by") or "year") for p in cumulative})
         out.append(f"Cumulative meta-analyses (by {_join(orders)}) were run for {_labels(cumulative)}.")
+    return out + high_risk_sentences(done)
+
+
+def high_risk_sentences(done: list[dict]) -> list[str]:
+    """The sensitivity analysis without the studies at high risk of bias: for which pooled outcomes
+    it ran, and for which it was asked for but did not run (the report gives each reason)."""
+    sections = {id(p): (p.get("sensitivity") or {}).get("excluding_high_risk") for p in done}
+    ran = [p for p in done if "model" in (sections[id(p)] or {})]
+    not_run = [p for p in done if (sections[id(p)] or {}).get("skipped")]
+    out = []
+    if ran:
+        out.append(f"For {_labels(ran)}, a sensitivity analysis left out the studies at high risk of bias (the "
+                   "overall judgement at its tool's high level or worse) and refitted the outcome's own model on the "
+                   "others, whole studies at a time; studies without an overall judgement were kept (Cochrane "
+                   "Handbook 7.6.2, 8.8).")
+    if not_run:
+        out.append(f"The analysis without the studies at high risk of bias did not run for {_labels(not_run)} "
+                   "(no study at high risk, no judgements, or too few studies left; the report gives the reason).")
     return out
 
 

@@ -440,9 +440,14 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
         out["sensitivity"] = {"cumulative": _outcome_cumulative(fit, table, order_by, file, refit)}
     if risk_of_bias is not None:
         refit_rows = _refit_rows(table, measure, method, test, file, options)
-        out["sensitivity"] = {**(out["sensitivity"] or {}), "excluding_high_risk": _excluding_high_risk(
-            table, risk_of_bias, refit_rows, method, test, measure, scale)}
+        _add_sensitivity(out, _excluding_high_risk(table, risk_of_bias, refit_rows, method, test, measure, scale))
     return _ordered(json_safe(out))
+
+
+def _add_sensitivity(out: dict, section: dict) -> None:
+    """The analysis without the studies at high risk of bias beside the other sensitivity analyses
+    (which k may not have allowed: then it is alone)."""
+    out["sensitivity"] = {**(out.get("sensitivity") or {}), "excluding_high_risk": section}
 
 
 def _excluding_high_risk(table: pd.DataFrame, overall: dict[str, str], refit, method: str, test: str,
@@ -526,8 +531,7 @@ def _pool_dependent(out: dict, table, measure, method, test, order_by, dependenc
         def refit(keep: np.ndarray) -> dict:
             return refit_studies(table[keep], method, test, dependence, measure, file)
 
-        out["sensitivity"] = {**(out["sensitivity"] or {}), "excluding_high_risk": _excluding_high_risk(
-            table, risk_of_bias, refit, method, test, measure, scale)}
+        _add_sensitivity(out, _excluding_high_risk(table, risk_of_bias, refit, method, test, measure, scale))
     return _ordered(json_safe(out))
 
 

@@ -37,11 +37,11 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
                       studies: list[dict] | None = None) -> dict:
     """Pool one outcome as configured (every key of metasr.workflow.outcomes.ANALYSIS_KEYS: measure,
     method, test, order_by, escalc options, dependence, small-study methods, meta-regression,
-    subgroup, scale, risk_of_bias_sensitivity) and write the JSON contract of docs/architecture.md, with the outcome's label
-    and the published reference estimate. `studies` are the outcome's rows of the studies sheet,
-    where meta-regression moderators come from, and the subgroup and order_by columns, unless the
-    effect table carries them from the outcome's sheet (per effect size), and each study's risk of
-    bias (the analysis without the studies at high risk)."""
+    subgroup, scale, risk_of_bias_sensitivity) and write the JSON contract of docs/architecture.md,
+    with the outcome's label and the published reference estimate. `studies` are the outcome's rows
+    of the studies sheet, where meta-regression moderators come from, and the subgroup and order_by
+    columns, unless the effect table carries them from the outcome's sheet (per effect size), and
+    each study's risk of bias (the analysis without the studies at high risk)."""
     effects = read_effects(effects_csv, sheet_columns(analysis))
     options = Options.from_config(analysis.get("escalc"))
     regression = meta_regression_settings(analysis)
