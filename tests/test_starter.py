@@ -280,3 +280,21 @@ def test_a_table_the_run_would_refuse_is_refused_at_its_own_row_and_nothing_is_w
     assert (problem.file, problem.row, problem.rule) == (str(table), 3, "-1<=r<=1")
     assert "imported as data/extraction/outcomes/outcome.csv row 3" in problem.message
     assert not (tmp_path / "r").exists()
+
+
+def test_outcome_names_whose_ids_would_collide_stay_different_outcomes_with_their_names(tmp_path):
+    """SYNTHETIC: `Pain ≥50% relief` and `Pain <50% relief` both became pain_50_relief, one
+    outcome pooling four rows of two outcomes; the label kept only the slug."""
+    table = write(tmp_path / "t.csv", "study,year,outcome,yi,vi\nA,2020,Pain ≥50% relief,0.1,0.01\n"
+                                      "B,2021,Pain ≥50% relief,0.2,0.02\nC,2021,Pain <50% relief,-1.2,0.02\n"
+                                      "D,2022,Pain <50% relief,-1.3,0.02\nE,2022,Pain/Score,1,1\n"
+                                      "F,2022,Pain Score,1,1\nG,2022,pain_score,1,1\n")
+    _, notes = init_from_table(tmp_path / "r", table, "GEN")
+    outcomes = load_config(tmp_path / "r" / "config.yaml")["outcomes"]
+    assert {oid: o["label"] for oid, o in outcomes.items()} == {
+        "pain_50_relief": "Pain ≥50% relief", "pain_50_relief_2": "Pain <50% relief",
+        "pain_score": "Pain/Score", "pain_score_2": "Pain Score", "pain_score_3": "pain_score"}
+    assert [r["study_id"] for r in rows_of(tmp_path / "r/data/extraction/outcomes/pain_50_relief_2.csv")] == \
+        ["C2021", "D2022"]
+    assert [(n.rule, n.row) for n in notes if n.rule == "outcome-id"] == [("outcome-id", 4), ("outcome-id", 7),
+                                                                          ("outcome-id", 8)]

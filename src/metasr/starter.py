@@ -206,6 +206,7 @@ class TableImport:
     descriptors: dict[int, dict[str, str]] = field(default_factory=dict)  # table row -> its study's descriptors
     dependent: dict[str, list[str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    outcome_names: dict[str, str] = field(default_factory=dict)  # outcome id -> its name as the table writes it
 
 
 def _slug(text: str, prefix: str) -> str:
@@ -213,6 +214,26 @@ def _slug(text: str, prefix: str) -> str:
     if not slug or not slug[0].isalpha():
         slug = f"{prefix}_{slug}".strip("_")
     return slug
+
+
+def _outcome_id(result: TableImport, name: str, file: str, line: int) -> str:
+    """The id of the outcome the table names `name` (a new one at its first row). Names are told
+    apart as written: `Pain ≥50% relief` and `Pain <50% relief` share a slug but are two outcomes,
+    so the later one gets `_2` (as study ids do), and a warning says which ids the names became."""
+    for oid, known_name in result.outcome_names.items():
+        if known_name == name:
+            return oid
+    base = _slug(name, "outcome")
+    oid, n = base, 2
+    while oid in result.outcome_names:
+        oid, n = f"{base}_{n}", n + 1
+    if oid != base:
+        result.problems.append(Problem(
+            message=f"the outcomes '{result.outcome_names[base]}' and '{name}' are imported as two outcomes, "
+                    f"{base} and {oid}", file=file, row=line, column="outcome", value=name, rule="outcome-id",
+            severity="warning", hint="if they are one outcome, write its name the same way on every row"))
+    result.outcome_names[oid] = name
+    return oid
 
 
 def _number(row: dict, column: str) -> float | None:
@@ -389,7 +410,7 @@ def _import_row(row: dict, line: int, study_column: str, columns: set[str], meas
     sheet_row.update(study_id=label, comparison=row.get("comparison") or "as in the table",
                      source_location=f"{name} row {line}",
                      derivation=f"imported from {name} row {line} ({', '.join(mapping)})")
-    result.rows.setdefault(_slug(row.get("outcome") or "outcome", "outcome"), []).append(sheet_row)
+    result.rows.setdefault(_outcome_id(result, row.get("outcome") or "", file, line), []).append(sheet_row)
     result.descriptors[line] = {c: row[c] for c in STUDY_DESCRIPTOR_COLUMNS if row.get(c)}
     return True
 
@@ -589,7 +610,7 @@ def init_from_table(folder: str | Path, table_csv: str | Path, measure: str, for
     imported = read_study_table(table_csv, measure, characteristics, subgroup)
     outcomes: dict[str, dict] = {}
     for oid in sorted(imported.rows):
-        outcomes[oid] = {"label": oid.replace("_", " ").capitalize(), "measure": measure}
+        outcomes[oid] = {"label": imported.outcome_names[oid] or "Outcome", "measure": measure}
         if oid in imported.dependent:
             outcomes[oid]["dependence"] = {"method": "multilevel", "rho": DEFAULT_RHO}
         if subgroup:
