@@ -320,3 +320,12 @@ def test_the_c_and_python_loaders_read_the_same_data_and_refuse_the_same_way(tmp
     fast, slow = read(config._FastStrictLoader), read(None)
     assert fast == slow
     assert issubclass(config._FastStrictLoader, yaml.CSafeLoader)
+
+
+def test_numeric_ids_are_refused_as_ids_even_when_all_are_numbers(tmp_path):
+    """SYNTHETIC: with `1:` and `2:` only, the message said the sheet for outcome '1' was not declared."""
+    config = {"review": {"id": "x", "title": "x"}, "extraction": {"studies": "s.csv", "outcomes_dir": "o"},
+              "outcomes": {1: {"measure": "RR"}, 2: {"measure": "RR"}}}
+    with pytest.raises(InputError) as info:
+        prepare_config(config, "config.yaml", tmp_path, check_files=False)
+    assert [(p.key, p.value) for p in info.value.problems] == [("outcomes", "1"), ("outcomes", "2")]

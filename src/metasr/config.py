@@ -9,6 +9,7 @@ methods fit measures).
 from __future__ import annotations
 
 import copy
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from jsonschema import Draft202012Validator
 
 from metasr import dependence, measures
 from metasr.analysis_settings import merged as merge_sections, settings_problems
-from metasr.errors import InputError, Problem
+from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.folder import allowed_roots, inside, outside_problem
 from metasr.resources import schema_path
 
@@ -155,6 +156,46 @@ def not_a_mapping_problem(data: Any, shown: str) -> Problem | None:
                    rule="config-mapping", hint=hint)
 
 
+def key_problems(data: Any, source: str) -> list[Problem]:
+    """Mapping keys that are not text, anywhere in the config. YAML reads `2:` as a number, `null:`
+    or `~:` as nothing and `no:`, `on:` as a truth value; the schema's id rule applies to text only,
+    and a config mixing them breaks everything that sorts or names the keys."""
+    problems = []
+    stack: deque[tuple[tuple, Any]] = deque([((), data)])
+    while stack:
+        path, node = stack.popleft()  # breadth first: problems in the order of the file
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            if isinstance(node, dict) and not isinstance(key, str):
+                problems.append(_key_problem(key, ".".join(map(str, path)) or "(top level)", source))
+            stack.append(((*path, key), value))
+    return problems
+
+
+def _key_problem(key: Any, where: str, source: str) -> Problem:
+    if isinstance(key, bool):
+        shown, read_as = str(key).lower(), "true or false"
+    elif key is None:
+        shown, read_as = "null", "an empty key"
+    else:
+        shown = str(key)
+        read_as = "a number" if isinstance(key, (int, float)) else f"a {type(key).__name__}"
+    hint = "ids are lower case letters, digits and underscores, starting with a letter (e.g. outcome_2)"
+    if isinstance(key, bool):
+        hint = f"YAML reads yes, no, on and off as true or false: choose another name; {hint}"
+    return Problem(message=f"{shown} is not a valid id (YAML reads it as {read_as}, not as a name)", file=source,
+                   key=where, value=shown, rule="config-key", hint=hint)
+
+
+def raw_config_problems(config: Any, source: str, root: Path) -> list[Problem]:
+    """What must hold before anything uses a parsed config, even to compute the review cache's key
+    (metasr.workflow.review_cache): a mapping, whose keys are text."""
+    problem = not_a_mapping_problem(config, source)
+    if problem is not None:
+        return [problem]
+    return key_problems(config, source)
+
+
 def load_config(path: str | Path, root: str | Path | None = None, check_files: bool = True) -> dict:
     """Read, validate and complete a config file; raise InputError listing every problem.
 
@@ -170,6 +211,7 @@ def load_config(path: str | Path, root: str | Path | None = None, check_files: b
 
 def prepare_config(config: Any, source: str, root: Path, check_files: bool = True) -> dict:
     """Validate an already-parsed config dict, fill defaults, merge outcome defaults."""
+    raise_if_errors(raw_config_problems(config, source, root))
     schema = load_schema()
     problems = schema_problems(config, schema, source)
     if problems:

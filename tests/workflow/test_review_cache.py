@@ -165,3 +165,14 @@ def test_another_version_of_a_library_that_reads_the_files_means_checking_again(
     monkeypatch.setattr(versions.metadata, "version", lambda name: "0.0" if name == "pyyaml" else real(name))
     load_review_cached(raw(review), review)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("key", [2, None, True])
+def test_keys_that_are_not_text_are_refused_before_the_cache_key_sorts_them(review, key):
+    """SYNTHETIC: `2:` beside string ids was a TypeError in json.dumps(sort_keys=True)."""
+    config = raw(review)
+    config["outcomes"][key] = next(iter(config["outcomes"].values()))
+    with pytest.raises(InputError) as info:
+        load_review_cached(config, review)
+    [problem] = info.value.problems
+    assert (problem.key, problem.rule) == ("outcomes", "config-key") and "is not a valid id" in problem.message

@@ -30,7 +30,8 @@ import sys
 from pathlib import Path
 
 from metasr import __version__
-from metasr.errors import InputError, Problem
+from metasr.config import raw_config_problems
+from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.folder import GENERATED, allowed_roots
 from metasr.io import atomic_write_text, file_sha256
 from metasr.versions import installed
@@ -52,6 +53,7 @@ def load_review_cached(raw_config: dict, root: str | Path, source: str = "config
     """load_review's result, from the cache when no input changed; checked (and remembered) otherwise."""
     root = Path(root).absolute()
     cache = root / CACHE
+    raise_if_errors(raw_config_problems(raw_config, source, root))  # before the key reads and walks it
     # The folders are walked once, before any check: a file changed while a check runs is checked again.
     inputs = _inputs_digest(raw_config, root, source)
     record = _read(cache)
