@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from metasr.errors import InputError
-from metasr.folder import allowed_roots, find_review, inside, review_from_options, review_of_config
+from metasr.folder import (
+    allowed_roots,
+    external_data_problems,
+    find_review,
+    inside,
+    review_from_options,
+    review_of_config,
+)
 
 
 def make_review(folder: Path, layout: str = "config.yaml") -> Path:
@@ -69,3 +76,20 @@ def test_a_folder_given_with_dotdot_is_the_folder_it_names(tmp_path, monkeypatch
         assert given.root == tmp_path / "review" and ".." not in given.root.parts
         assert inside(given.root / "data" / "x.csv", allowed_roots(given.root, None))
     assert inside(tmp_path / "review" / "data" / "x.csv", allowed_roots(tmp_path / "review" / "data" / "..", None))
+
+
+@pytest.mark.parametrize(("external", "expected"), [
+    ("/tmp", "must be a list of folders, not a single value"),  # iterated letter by letter: '/' walked
+    ([5], "5 is not a folder name"),  # a TypeError traceback
+    (["/"], "the file system's root"),  # walked at every Snakemake invocation
+    (["missing"], "folder not found"),  # accepted silently
+    ([".."], "holds the review folder itself"),
+    (["results"], "results/ is written by the workflow"),
+])
+def test_external_data_is_checked_before_anything_walks_it(tmp_path, external, expected):
+    root = tmp_path / "review"
+    root.mkdir()
+    problems = external_data_problems(root, external, "config.yaml")
+    assert len(problems) == 1 and expected in problems[0].message and problems[0].key.startswith("external_data")
+    (tmp_path / "shared").mkdir()
+    assert external_data_problems(root, ["../shared", str(tmp_path / "shared"), "data/.."], "config.yaml") == []

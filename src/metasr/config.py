@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from metasr import dependence, measures
 from metasr.analysis_settings import merged as merge_sections, settings_problems
 from metasr.errors import InputError, Problem, raise_if_errors
-from metasr.folder import allowed_roots, inside, outside_problem
+from metasr.folder import allowed_roots, external_data_problems, inside, outside_problem
 from metasr.resources import schema_path
 
 CONFIG_SCHEMA = schema_path("config")
@@ -189,11 +189,12 @@ def _key_problem(key: Any, where: str, source: str) -> Problem:
 
 def raw_config_problems(config: Any, source: str, root: Path) -> list[Problem]:
     """What must hold before anything uses a parsed config, even to compute the review cache's key
-    (metasr.workflow.review_cache): a mapping, whose keys are text."""
+    (metasr.workflow.review_cache): a mapping, whose keys are text, whose `external_data` names
+    folders that may be walked."""
     problem = not_a_mapping_problem(config, source)
     if problem is not None:
         return [problem]
-    return key_problems(config, source)
+    return key_problems(config, source) or external_data_problems(root, config.get("external_data"), source)
 
 
 def load_config(path: str | Path, root: str | Path | None = None, check_files: bool = True) -> dict:

@@ -75,12 +75,70 @@ def _absolute(path: str | os.PathLike) -> Path:
 
 
 def allowed_roots(root: Path, external: list[str] | None) -> list[Path]:
-    """The folders inputs may come from: the review, and those listed in `external_data`."""
-    roots = [_absolute(root)]
-    for entry in external or []:
-        extra = Path(entry)
-        roots.append(Path(os.path.normpath(extra if extra.is_absolute() else root / extra)))
-    return roots
+    """The folders inputs may come from: the review, and those listed in `external_data` (checked
+    by `external_data_problems` first)."""
+    return [_absolute(root), *(_external_folder(root, entry) for entry in external or [])]
+
+
+def _external_folder(root: Path, entry: str) -> Path:
+    extra = Path(entry)
+    return Path(os.path.normpath(extra if extra.is_absolute() else Path(root) / extra))
+
+
+EXTERNAL_HINT = ("list the folders that hold the inputs, e.g. `external_data: [/data/shared, ../common]` "
+                 "(absolute, or relative to the review folder)")
+
+
+def external_data_problems(root: Path, external: object, source: str) -> list[Problem]:
+    """What is wrong with `external_data`, checked before anything reads or walks its folders (every
+    Snakemake invocation stats their files: metasr.workflow.review_cache). Each entry must be an
+    existing folder that is neither the file system's root nor a folder holding the review (walking
+    it would read everything around the review, the review's own results included), nor one the
+    workflow writes (GENERATED: its clean-up deletes files there)."""
+    if external is None:
+        return []
+    if not isinstance(external, list):
+        kind = "a mapping" if isinstance(external, dict) else "a single value"
+        hint = f"write it as a list: `external_data: [{external}]`" if isinstance(external, str) else EXTERNAL_HINT
+        return [Problem(message=f"external_data must be a list of folders, not {kind}", file=source,
+                        key="external_data", value=str(external), rule="external-data", hint=hint)]
+    problems = []
+    for index, entry in enumerate(external):
+        why = _external_entry_problem(_absolute(root), entry)
+        if why:
+            problems.append(Problem(message=why[0], file=source, key=f"external_data.{index}", value=str(entry),
+                                    rule="external-data", hint=why[1]))
+    return problems
+
+
+def _external_entry_problem(root: Path, entry: object) -> tuple[str, str] | None:
+    """(what is wrong, how to fix it) for one entry of `external_data`, or None."""
+    if not isinstance(entry, str) or not entry.strip():
+        return f"{entry!r} is not a folder name", EXTERNAL_HINT
+    folder = _external_folder(root, entry)
+    real, real_root = Path(os.path.realpath(folder)), Path(os.path.realpath(root))
+    if real == Path(real.anchor):
+        return "the file system's root cannot be an external_data folder", EXTERNAL_HINT
+    if folder in root.parents or real in real_root.parents:
+        return ("this folder holds the review folder itself: every file around the review would be read "
+                "as its input", "name the folder beside the review that holds the data (e.g. ../shared), "
+                                "not a folder above the review")
+    if generated_part(root, folder):
+        return (f"{generated_part(root, folder)}/ is written by the workflow, not an input folder",
+                "keep inputs in data/ (or another folder of your own)")
+    if not folder.is_dir():
+        return (f"folder not found: {folder}" if not folder.exists() else f"{folder} is not a folder"), \
+            f"give an existing folder, absolute or relative to the review folder {root}"
+    return None
+
+
+def generated_part(root: Path, path: Path) -> str | None:
+    """The folder of GENERATED that `path` lies in, inside the review `root` (by name); None otherwise."""
+    try:
+        first = Path(os.path.normpath(path)).relative_to(_absolute(root)).parts[:1]
+    except ValueError:
+        return None
+    return first[0] if first and first[0] in GENERATED else None
 
 
 def inside(path: Path, roots: list[Path]) -> bool:

@@ -167,6 +167,15 @@ def test_another_version_of_a_library_that_reads_the_files_means_checking_again(
     assert len(calls) == 2
 
 
+@pytest.mark.parametrize("external", ["/tmp", [5], ["/"], ["nowhere"]])
+def test_external_data_is_refused_before_the_cache_key_walks_it(review, monkeypatch, external):
+    """SYNTHETIC: `external_data: /tmp` was walked letter by letter, from '/'."""
+    monkeypatch.setattr(review_cache, "_folder_files", lambda folder: pytest.fail(f"walked {folder}"))
+    with pytest.raises(InputError) as info:
+        load_review_cached({**raw(review), "external_data": external}, review)
+    assert info.value.problems[0].rule == "external-data"
+
+
 @pytest.mark.parametrize("key", [2, None, True])
 def test_keys_that_are_not_text_are_refused_before_the_cache_key_sorts_them(review, key):
     """SYNTHETIC: `2:` beside string ids was a TypeError in json.dumps(sort_keys=True)."""
