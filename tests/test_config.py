@@ -216,6 +216,26 @@ def test_external_data_allows_a_named_folder(tmp_path):
     assert prepare_config(raw, "config.yaml", review, check_files=True)["external_data"] == ["../shared"]
 
 
+def test_inputs_in_the_folders_the_workflow_writes_are_refused(tmp_path):
+    """SYNTHETIC: a studies sheet moved to results/studies.csv was used, then deleted by the run's
+    clean-up ("removed results/studies.csv: no step of the review writes it")."""
+    import shutil
+
+    review = tmp_path / "review"
+    for part in ("config", "data"):
+        shutil.copytree(REPO / part, review / part)
+    (review / "results").mkdir()
+    shutil.copy(review / "data/extraction/studies.csv", review / "results/studies.csv")
+    raw = copy.deepcopy(RAW)
+    raw["extraction"]["studies"] = "results/studies.csv"
+    raw["extraction"]["outcomes_dir"] = "./logs/../.snakemake/sheets"
+    with pytest.raises(InputError) as info:
+        prepare_config(raw, "config.yaml", review, check_files=True)
+    assert [(p.key, p.rule) for p in info.value.problems] == [("extraction.studies", "input-in-generated"),
+                                                              ("extraction.outcomes_dir", "input-in-generated")]
+    assert "data/" in info.value.problems[0].hint
+
+
 # ---- stages: search and screening are optional, together ------------------------------------------
 
 def without_search(raw: dict) -> dict:

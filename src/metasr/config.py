@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from metasr import dependence, measures
 from metasr.analysis_settings import merged as merge_sections, settings_problems
 from metasr.errors import InputError, Problem, raise_if_errors
-from metasr.folder import allowed_roots, external_data_problems, inside, outside_problem
+from metasr.folder import allowed_roots, external_data_problems, generated_part, inside, outside_problem
 from metasr.resources import schema_path
 
 CONFIG_SCHEMA = schema_path("config")
@@ -379,7 +379,8 @@ def input_dirs(config: dict) -> dict[str, str]:
 
 
 def missing_file_problems(config: dict, source: str, root: Path) -> list[Problem]:
-    """Input files and folders that do not exist, or that lie outside the review folder."""
+    """Input files and folders that do not exist, that lie outside the review folder, or in a
+    folder the workflow writes (folder.GENERATED: the run's clean-up deletes what no step writes)."""
     problems = []
     roots = allowed_roots(Path(root).absolute(), config.get("external_data"))
     for key, rel in list(input_paths(config).items()) + list(input_dirs(config).items()):
@@ -387,6 +388,11 @@ def missing_file_problems(config: dict, source: str, root: Path) -> list[Problem
         is_dir = key in input_dirs(config)
         if not inside(path.absolute(), roots):
             problems.append(outside_problem(rel, key, source, roots))
+        elif generated_part(Path(root), path.absolute()):
+            problems.append(Problem(
+                message=f"{rel} lies in {generated_part(Path(root), path.absolute())}/, which the workflow writes "
+                        "(and clears of files no step writes)", file=source, key=key, value=rel,
+                rule="input-in-generated", hint="keep inputs in data/ (move the file there and change the path)"))
         elif not (path.is_dir() if is_dir else path.is_file()):
             what = "folder" if is_dir else "file"
             kind = path_kind(path)

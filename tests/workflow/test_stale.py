@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from snakemake.io import IOFile
 
-from metasr.workflow.stale import produced_by, remove_stale_results, stale_results
+from metasr.workflow.stale import elsewhere, produced_by, remove_stale_results, stale_results
 
 from harness import run_snakemake
 
@@ -39,6 +39,23 @@ def test_stale_files_are_removed_with_their_empty_folders_and_history_is_kept(tm
     assert len(removed) == 2 and not (results / "gone").exists() and not (results / "figures").exists()
     assert (results / "report.html").exists() and (results / "history/2026-01-01.json").exists()
     assert stale_results(Path("absent"), produced) == []
+
+
+def test_a_results_link_to_another_folder_is_never_cleaned(tmp_path: Path, monkeypatch):
+    """SYNTHETIC: with results -> a folder of the reviewer's, the clean-up deleted an unrelated file there."""
+    elsewhere_folder = tmp_path / "elsewhere"
+    (elsewhere_folder / "figures").mkdir(parents=True)
+    (elsewhere_folder / "thesis.docx").write_text("x")
+    (elsewhere_folder / "figures/old_forest.svg").write_text("x")
+    review = tmp_path / "review"
+    review.mkdir()
+    (review / "results").symlink_to(elsewhere_folder)
+    monkeypatch.chdir(review)
+    produced = produced_by([IOFile("results/report.html")])
+    assert remove_stale_results(Path("results"), produced) == []
+    assert (elsewhere_folder / "thesis.docx").exists() and (elsewhere_folder / "figures/old_forest.svg").exists()
+    assert "is a link to" in elsewhere(Path("results"))
+    assert elsewhere(Path("absent")) is None
 
 
 @pytest.mark.slow

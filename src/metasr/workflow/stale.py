@@ -3,12 +3,15 @@
 A removed outcome, source or figure kind leaves its files in `results/`, where the report's
 folder, a reviewer or a script would find them as if they were current. After every successful
 run the files that no rule of the current workflow produces are deleted (and named in the log);
-`results/history/`, the change log that outlives every run, is kept.
+`results/history/`, the change log that outlives every run, is kept. A `results` that is a link
+(to a bigger disk, say) is written through but never cleaned: its target may hold anything, and
+a file there that no rule writes is not the review's to delete (`elsewhere`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -44,8 +47,22 @@ def produced_by(products: Iterable) -> Callable[[str], bool]:
     return lambda path: path in fixed or any(product.match(path) for product in patterned)
 
 
+def elsewhere(results: Path) -> str | None:
+    """Why the clean-up leaves `results` alone (it is a link, or lies under one, to another
+    folder: a tester's unrelated file in the link's target was deleted), or None."""
+    results = Path(results)
+    real, lexical = os.path.realpath(results), os.path.join(os.path.realpath(results.parent), results.name)
+    if real == lexical:
+        return None
+    return (f"{results} is a link to {real}, which the clean-up leaves alone (it deletes only inside the "
+            f"review's own {results.name}/ folder)")
+
+
 def remove_stale_results(results: Path, produced: Callable[[str], bool]) -> list[Path]:
-    """Delete the stale files (and folders left empty); return what was removed."""
+    """Delete the stale files (and folders left empty); return what was removed. Nothing is
+    removed when `results` leads elsewhere (`elsewhere`)."""
+    if elsewhere(results):
+        return []
     removed = stale_results(results, produced)
     for path in removed:
         path.unlink()

@@ -92,12 +92,19 @@ def get_final_output():
 
 def remove_stale_results():
     """Delete results the current review no longer produces (metasr.workflow.stale)."""
-    from metasr.workflow.stale import produced_by, remove_stale_results as remove
+    from metasr.workflow.stale import elsewhere, produced_by, remove_stale_results as remove, stale_results
 
-    removed = remove(
-        Path("results"),
-        produced_by(product for rule in workflow.rules for product in rule.products()),
-    )
+    results = Path("results")
+    produced = produced_by(product for rule in workflow.rules for product in rule.products())
+    linked = elsewhere(results)
+    left = stale_results(results, produced) if linked else []
+    if left:
+        print(
+            f"metasr: {linked}: {len(left)} file(s) there that no step of the review writes are kept "
+            "(delete old results among them by hand):"
+        )
+        print("".join(f"  {p}\n" for p in left), end="")
+    removed = remove(results, produced)
     if removed:
         print(
             f"metasr: removed {len(removed)} result file(s) that no step of the review writes "
