@@ -65,6 +65,15 @@ def test_outcome_ids_must_be_identifiers():
     assert any(p.rule == "schema:pattern" for p in problems_of(raw))
 
 
+@pytest.mark.parametrize("oid", ["summary", "outcome_001__inputs"])
+def test_outcome_ids_the_workflow_uses_are_reserved(oid):
+    """SYNTHETIC: `summary` and `outcome_001__inputs` were Snakemake exceptions (metasr.workflow.outcomes)."""
+    raw = copy.deepcopy(RAW)
+    raw["outcomes"][oid] = next(iter(raw["outcomes"].values()))
+    [problem] = problems_of(raw)
+    assert (problem.key, problem.rule) == (f"outcomes.{oid}", "reserved-id") and "reserved" in problem.message
+
+
 def test_method_must_fit_measure():
     raw = copy.deepcopy(RAW)
     raw["outcomes"]["edss"]["method"] = "PETO"

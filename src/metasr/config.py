@@ -293,8 +293,15 @@ def resolve_ref(ref: str, root_schema: dict) -> dict:
 
 
 def semantic_problems(config: dict, source: str) -> list[Problem]:
+    from metasr.workflow.outcomes import outcome_id_clash
+
     problems = stage_problems(config, source)
     for oid, outcome in config["outcomes"].items():
+        clash = outcome_id_clash(oid)
+        if clash:
+            problems.append(Problem(message=f"the outcome id '{oid}' is reserved: {clash}", file=source,
+                                    key=f"outcomes.{oid}", value=oid, rule="reserved-id",
+                                    hint=f"choose another id (e.g. {oid}_outcome) and rename its sheet to match"))
         allowed = METHOD_MEASURES.get(outcome["method"])
         if allowed and outcome["measure"] not in allowed:
             problems.append(Problem(

@@ -9,6 +9,7 @@ from metasr.errors import InputError
 from metasr.resources import WORKFLOW
 from metasr.workflow.outcomes import (
     assign_outcome_jobs,
+    inputs_rule_name,
     job_done_path,
     job_inputs,
     job_inputs_path,

@@ -11,13 +11,13 @@ for job_name, job_outcomes in OUTCOME_JOBS.items():
 
     rule:
         name:
-            f"{job_name}__inputs"
+            inputs_rule_name(job_name)
         input:
             sheets=[REVIEW.sheet(o) for o in job_outcomes],
         output:
             job_inputs_path(job_name),
         log:
-            f"logs/outcomes/{job_name}__inputs.log",
+            f"logs/outcomes/{inputs_rule_name(job_name)}.log",
         localrule: True
         params:
             inputs=pack_job_inputs(
