@@ -358,3 +358,33 @@ def test_numeric_ids_are_refused_as_ids_even_when_all_are_numbers(tmp_path):
     with pytest.raises(InputError) as info:
         prepare_config(config, "config.yaml", tmp_path, check_files=False)
     assert [(p.key, p.value) for p in info.value.problems] == [("outcomes", "1"), ("outcomes", "2")]
+
+
+def test_inputs_that_link_out_of_the_review_are_refused_without_reading_them(tmp_path):
+    """SYNTHETIC: data/search/other_sources.csv -> /etc/passwd was read, and its first line echoed in
+    'unknown export format (value: 'root:x:0:0:...')'."""
+    import shutil
+
+    review, shared = tmp_path / "review", tmp_path / "shared"
+    for part in ("config", "data"):
+        shutil.copytree(REPO / part, review / part)
+    shared.mkdir()
+    (shared / "secret.txt").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (shared / "sheet.csv").write_text("study_id\n")
+    pubmed = review / "data/search/pubmed.nbib"
+    pubmed.unlink()
+    pubmed.symlink_to(shared / "secret.txt")
+    (review / "data/extraction/outcomes/linked.csv").symlink_to(shared / "sheet.csv")
+    (review / "data/extraction/inside.csv").symlink_to(review / "data/extraction/studies.csv")  # stays inside
+    raw = copy.deepcopy(RAW)
+    raw["extraction"]["narrative"] = "data/extraction/inside.csv"
+    with pytest.raises(InputError) as info:
+        prepare_config(raw, "config.yaml", review, check_files=True)
+    problems = info.value.problems
+    assert [(p.key, p.value) for p in problems] == [
+        ("search.sources.pubmed.file", "data/search/pubmed.nbib"),
+        ("extraction.outcomes_dir", "data/extraction/outcomes/linked.csv")]
+    assert str(shared / "secret.txt") in problems[0].message and "external_data" in problems[0].hint
+    assert "root:" not in " ".join(p.format() for p in problems)
+    raw["external_data"] = [str(shared)]
+    prepare_config(raw, "config.yaml", review, check_files=True)

@@ -9,6 +9,7 @@ methods fit measures).
 from __future__ import annotations
 
 import copy
+import os
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,15 @@ from jsonschema import Draft202012Validator
 from metasr import dependence, measures
 from metasr.analysis_settings import merged as merge_sections, settings_problems
 from metasr.errors import InputError, Problem, raise_if_errors
-from metasr.folder import allowed_roots, external_data_problems, generated_part, inside, outside_problem
+from metasr.folder import (
+    allowed_roots,
+    external_data_problems,
+    generated_part,
+    inside,
+    linked_outside,
+    linked_outside_problem,
+    outside_problem,
+)
 from metasr.resources import schema_path
 
 CONFIG_SCHEMA = schema_path("config")
@@ -386,8 +395,9 @@ def input_dirs(config: dict) -> dict[str, str]:
 
 
 def missing_file_problems(config: dict, source: str, root: Path) -> list[Problem]:
-    """Input files and folders that do not exist, that lie outside the review folder, or in a
-    folder the workflow writes (folder.GENERATED: the run's clean-up deletes what no step writes)."""
+    """Input files and folders that do not exist, that lie outside the review folder (by their path,
+    or through a link), or in a folder the workflow writes (folder.GENERATED: the run's clean-up
+    deletes what no step writes)."""
     problems = []
     roots = allowed_roots(Path(root).absolute(), config.get("external_data"))
     for key, rel in list(input_paths(config).items()) + list(input_dirs(config).items()):
@@ -407,6 +417,25 @@ def missing_file_problems(config: dict, source: str, root: Path) -> list[Problem
             problems.append(Problem(message=message, file=source, key=key, value=rel, rule="file-exists",
                                     hint=f"fix the path (relative to the review folder {Path(root).absolute()})"
                                          + ("" if kind is None else f" to name the {what} itself")))
+        else:
+            problems += _linked_out(path, rel, key, source, roots, is_dir)
+    return problems
+
+
+def _linked_out(path: Path, rel: str, key: str, source: str, roots: list[Path], is_dir: bool) -> list[Problem]:
+    """The input (or, in an input folder, the files) that a link takes out of `roots`."""
+    target = linked_outside(path, roots)
+    if target is not None:
+        return [linked_outside_problem(rel, key, source, target)]
+    if not is_dir:
+        return []
+    with os.scandir(path) as entries:
+        links = sorted(entry.name for entry in entries if entry.is_symlink())
+    problems = []
+    for name in links:
+        target = linked_outside(path / name, roots)
+        if target is not None:
+            problems.append(linked_outside_problem(f"{rel}/{name}", key, source, target))
     return problems
 
 

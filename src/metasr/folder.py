@@ -4,8 +4,8 @@ A review folder holds `config.yaml` (or `config/config.yaml`, the layout of the 
 the repository root) and the review's data. Every path in the config is relative to the folder;
 results go to `FOLDER/results/`, logs to `FOLDER/logs/`. Input files are read from inside the
 folder only, unless the config lists other folders under `external_data` on purpose: a path that
-climbs out of the review (`../other/file.ris`, `/etc/passwd`) is a mistake until the reviewer says
-otherwise, and its content is never echoed back.
+climbs out of the review (`../other/file.ris`, `/etc/passwd`), or a link inside it that leads out,
+is a mistake until the reviewer says otherwise, and its content is never read, nor echoed back.
 
 This module is imported at parse time by every Snakemake invocation: standard library only.
 """
@@ -144,11 +144,26 @@ def generated_part(root: Path, path: Path) -> str | None:
 def inside(path: Path, roots: list[Path]) -> bool:
     """Whether `path` (after removing `..` by name, not by following links) lies in one of `roots`.
 
-    Lexical on purpose: a link the reviewer placed inside the folder is their choice; a path
-    written with `..` or from `/` that leaves the folder is not.
+    Lexical on purpose: it judges the path as written (`..`, `/`); where a link in it leads is
+    judged by `linked_outside`, on the inputs that exist.
     """
     normal = Path(os.path.normpath(path))
     return any(normal == r or r in normal.parents for r in roots)
+
+
+def linked_outside(path: Path, roots: list[Path]) -> Path | None:
+    """Where `path` really leads when a link takes it out of `roots` (which may themselves be reached
+    through links), or None. A link is followed here, unlike in `inside`: content from outside the
+    review must not be read, and echoed in a message, because a link hides where it comes from."""
+    real = Path(os.path.realpath(path))
+    return None if inside(real, [*roots, *(Path(os.path.realpath(r)) for r in roots)]) else real
+
+
+def linked_outside_problem(rel: str, key: str, source: str, target: Path) -> Problem:
+    return Problem(message=f"'{rel}' is a link to {target}, outside the review folder", file=source, key=key,
+                   value=rel, rule="inside-review",
+                   hint=f"copy the file into the review folder in place of the link, or list {target.parent} "
+                        "under `external_data:` in the config if reading it from there is intended")
 
 
 def outside_problem(rel: str, key: str, source: str, roots: list[Path]) -> Problem:
