@@ -113,7 +113,7 @@ def test_broken_yaml_names_the_line(tmp_path):
     bad.write_text("review:\n  id: x\n  title: [unclosed\n")
     with pytest.raises(InputError) as info:
         load_config(bad)
-    assert info.value.problems[0].row is not None
+    assert info.value.problems[0].line is not None and ", line " in info.value.problems[0].format()
 
 
 def test_a_config_not_in_utf8_names_the_line_of_its_first_bad_byte(tmp_path):
@@ -122,7 +122,7 @@ def test_a_config_not_in_utf8_names_the_line_of_its_first_bad_byte(tmp_path):
     with pytest.raises(InputError) as info:
         read_yaml(bad)
     problem = info.value.problems[0]
-    assert (problem.row, problem.rule) == (3, "encoding")
+    assert (problem.line, problem.rule) == (3, "encoding")
     assert "0xfc" in problem.message and "line 3" in problem.message and "save the config as UTF-8" in problem.hint
 
 
@@ -150,17 +150,19 @@ def test_yaml_templating_is_refused_and_nothing_runs(tmp_path):
 ])
 def test_tags_are_refused_with_their_line(tmp_path, text, line):
     problem = load_problem(tmp_path, text)
-    assert problem.rule == "yaml" and "tag" in problem.message and problem.row == line
+    assert problem.rule == "yaml" and "tag" in problem.message and problem.line == line
+    assert "indentation" not in problem.hint
 
 
 def test_duplicate_keys_are_errors_naming_both_lines(tmp_path):
     problem = load_problem(tmp_path, "outcomes:\n  edss: {label: a, measure: SMD}\n  edss: {label: b, measure: MD}\n")
-    assert problem.row == 3 and "'edss' appears twice (first at line 2)" in problem.message
+    assert problem.line == 3 and "'edss' appears twice (first at line 2)" in problem.message
+    assert "indentation" not in problem.hint
 
 
 def test_anchors_and_aliases_are_refused(tmp_path):
     problem = load_problem(tmp_path, "a: &x [1, 2]\nb: *x\n")
-    assert problem.row == 2 and "aliases" in problem.message
+    assert problem.line == 2 and "aliases" in problem.message and "defaults" in problem.hint
 
 
 def test_plain_yaml_types_still_read(tmp_path):
@@ -342,7 +344,7 @@ def test_the_c_and_python_loaders_read_the_same_data_and_refuse_the_same_way(tmp
         try:
             return config.read_yaml(path)
         except InputError as err:
-            return [(p.row, p.rule, p.message.split(":")[0]) for p in err.problems]
+            return [(p.line, p.rule, p.message.split(":")[0]) for p in err.problems]
         finally:
             config._FastStrictLoader = original
 

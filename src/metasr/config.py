@@ -43,6 +43,15 @@ def load_schema(path: Path = CONFIG_SCHEMA) -> dict:
         return yaml.safe_load(fh)
 
 
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML that a config may not use (a duplicate key, an alias, a tag), with how to fix it:
+    the parser's own errors get the hint about indentation and quoting, these do not."""
+
+    def __init__(self, problem: str, problem_mark, hint: str):
+        super().__init__(problem=problem, problem_mark=problem_mark)
+        self.hint = hint
+
+
 class _NoDuplicateKeys:
     """A constructor that refuses a key written twice in a mapping (the second would replace the first)."""
 
@@ -51,9 +60,9 @@ class _NoDuplicateKeys:
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
             if key in seen:
-                raise yaml.MarkedYAMLError(
-                    problem=f"the key {key!r} appears twice (first at line {seen[key]}); the second would "
-                            "silently replace the first", problem_mark=key_node.start_mark)
+                raise _Refused(f"the key {key!r} appears twice (first at line {seen[key]}); the second would "
+                               "silently replace the first", key_node.start_mark,
+                               "keep one of the two (merge their settings into it)")
             seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
 
@@ -68,8 +77,9 @@ class _StrictLoader(_NoDuplicateKeys, yaml.SafeLoader):
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise yaml.MarkedYAMLError(problem="anchors and aliases (&name, *name) are not supported",
-                                       problem_mark=event.start_mark)
+            raise _Refused("anchors and aliases (&name, *name) are not supported", event.start_mark,
+                           "write the values out where the alias stands (settings every outcome shares go "
+                           "under `defaults:`)")
         return super().compose_node(parent, index)
 
 
@@ -115,21 +125,22 @@ def read_yaml(path: Path, shown: str | None = None) -> Any:
         line = err.object[: err.start].count(b"\n") + 1
         byte = err.object[err.start: err.start + 1].hex()
         raise InputError(Problem(message=f"not UTF-8 text: byte 0x{byte} on line {line} cannot be read",
-                                 file=shown, row=line, rule="encoding",
+                                 file=shown, line=line, rule="encoding",
                                  hint="save the config as UTF-8 (the editor's 'Save as' or 'Encoding' menu)")) from None
     loader = _FastStrictLoader(text) if _FastStrictLoader is not None and "*" not in text else _StrictLoader(text)
     try:
         node = loader.get_single_node()
         tagged = _tagged_node(node) if node is not None else None
         if tagged is not None:
-            raise yaml.MarkedYAMLError(problem=f"the tag {tagged.tag!r} is not supported (a config is plain data)",
-                                       problem_mark=tagged.start_mark)
+            raise _Refused(f"the tag {tagged.tag!r} is not supported (a config is plain data)", tagged.start_mark,
+                           "remove the tag (the word starting with !) and write the value as plain text, "
+                           "numbers or lists")
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise InputError(Problem(message=f"not valid YAML: {getattr(err, 'problem', None) or err}", file=shown,
-                                 row=mark.line + 1 if mark else None, rule="yaml",
-                                 hint="check indentation and quoting at that line")) from None
+                                 line=mark.line + 1 if mark else None, rule="yaml",
+                                 hint=getattr(err, "hint", "check indentation and quoting at that line"))) from None
     finally:
         loader.dispose()
     if isinstance(data, dict) and "__use_yte__" in data:

@@ -41,6 +41,7 @@ class Problem:
     row: int | None = None
     column: str | None = None
     key: str | None = None  # a dotted config key ("outcomes.edss.method"), for YAML inputs
+    line: int | None = None  # a line of a text file (a YAML config), where `row` would be a sheet's
     value: str | None = None
     rule: str | None = None
     hint: str | None = None
@@ -52,6 +53,8 @@ class Problem:
             parts.append(str(self.file))
         if self.row is not None:
             parts.append(f"row {self.row}")
+        if self.line is not None:
+            parts.append(f"line {self.line}")
         if self.column:
             parts.append(f"column '{self.column}'")
         if self.key:
