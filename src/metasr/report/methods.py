@@ -585,12 +585,18 @@ def _study_level_refits(pooled: list[dict]) -> str:
     """' Leave-one-out and cumulative analyses left out or added whole studies.' for the refits
     that ran for any of `pooled` (a cumulative analysis without an order value for every study did
     not), or ''."""
-    ran = [key for key in ("leave1out", "cumulative")
+    ran = [key for key in STUDY_LEVEL_REFITS
            if any("estimate" in (((p.get("sensitivity") or {}).get(key)) or {}) for p in pooled)]
-    sentence = {("leave1out", "cumulative"): "Leave-one-out and cumulative analyses left out or added whole studies",
-                ("leave1out",): "Leave-one-out analyses left out whole studies",
-                ("cumulative",): "Cumulative analyses added whole studies"}.get(tuple(ran))
-    return f" {sentence}." if sentence else ""
+    if not ran:
+        return ""
+    names = [STUDY_LEVEL_REFITS[key][0] for key in ran]
+    names[1:] = [name.lower() for name in names[1:]]
+    return f" {' and '.join(names)} analyses {' or '.join(STUDY_LEVEL_REFITS[key][1] for key in ran)} whole studies."
+
+
+# The sensitivity sections that refit whole studies of a dependent outcome: their name, and what
+# each does with a study.
+STUDY_LEVEL_REFITS = {"leave1out": ("Leave-one-out", "left out"), "cumulative": ("Cumulative", "added")}
 
 
 def dependence_sentences(outcomes: dict, pooled_results: list[dict]) -> list[str]:
