@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from metasr import measures
+from metasr import dependence, measures
 from metasr.report import grade
 
 
@@ -217,7 +217,7 @@ def test_starting_certainty_by_design(normand_pooled):
                                                               "started low")
     unknown = {i: {} for i in ids}
     assert "design not recorded for 9 of 9" in grade.starting_level(pooled, unknown)[1]
-    robins = {i: {"design": "cohort", "rob_tool": "ROBINS-I"} for i in ids}
+    robins = {i: {"design": "cohort", "rob_tool": "ROBINS-I", "rob_overall": "moderate"} for i in ids}
     assert grade.starting_level(pooled, robins)[0::2] == ("high", True)
     # the grade of 9 RCTs without judgements: high - inconsistency - imprecision = low
     assert grade.grade_outcome(pooled, {}, rcts)["certainty"] == "low"
@@ -241,6 +241,34 @@ def test_risk_of_bias_tiers_and_robins_third_level(normand_pooled):
     value, reason = grade.risk_of_bias(pooled, some)
     assert value == -1 and reason.endswith("of the judged weight from studies with at least some concerns "
                                            "(moderate); 1 study not assessed")
+
+
+def test_only_studies_assessed_with_robins_start_high(normand_pooled):
+    # SYNTHETIC: cohorts whose rob_tool is ROBINS-I, only the first one judged (tester's /tmp/trob/g1)
+    pooled = base(normand_pooled)
+    ids = [s["study_id"] for s in pooled["studies"]]
+    named = {i: {"design": "prospective cohort", "rob_tool": "ROBINS-I"} for i in ids}
+    named[ids[0]] = {**named[ids[0]], "rob_overall": "low"}
+    start, why, via_robins = grade.starting_level(pooled, named)
+    assert (start, via_robins) == ("low", False)
+    assert why == "all 9 studies non-randomised: started low; 8 studies with rob_tool ROBINS-I/ROBINS-E but " \
+                  "no judgement (only studies assessed with ROBINS start high)"
+    assert grade.grade_outcome(pooled, {}, named)["start"] == "low"
+
+
+def test_risk_of_bias_needs_half_of_the_weight_judged(normand_pooled):
+    pooled = base(normand_pooled)
+    studies = dependence.weighted_studies(pooled)
+    heaviest = max(studies, key=lambda s: s["weight"])
+    one = {heaviest["study_id"]: {"rob_tool": "RoB2", "rob_overall": "high"}}  # SYNTHETIC
+    value, reason = grade.risk_of_bias(pooled, one)
+    unjudged = 1 - heaviest["weight"] / sum(s["weight"] for s in studies)
+    assert unjudged > grade.MIN_JUDGED_WEIGHT
+    assert value == 0 and reason == (
+        f"no suggestion: {unjudged:.0%} of the analysis weight is from studies without a risk-of-bias judgement "
+        f"({len(studies) - 1} studies not assessed), more than 50%; reviewers must judge")
+    everyone = {s["study_id"]: {"rob_tool": "RoB2", "rob_overall": "high"} for s in studies}
+    assert grade.risk_of_bias(pooled, everyone)[0] == -2
 
 
 def test_large_effect_rates_up_low_certainty_evidence_not_rated_down(bcg_pooled):
@@ -279,7 +307,7 @@ def test_starting_level_counts_studies_not_effect_sizes():
     assert grade.starting_level(one, {"A": {"design": "RCT"}})[1] == "the one study is a randomised trial: started high"
     assert grade.starting_level(pooled, {sid: {"design": "cohort"} for sid in "AB"})[1] == \
         "both studies non-randomised: started low"
-    robins = {"A": {"design": "cohort", "rob_tool": "ROBINS-I"}, "B": {"design": "RCT"}}
+    robins = {"A": {"design": "cohort", "rob_tool": "ROBINS-I", "rob_confounding": "serious"}, "B": {"design": "RCT"}}
     assert grade.starting_level(pooled, robins)[1].startswith("1 non-randomised study assessed with ROBINS-I")
 
 

@@ -6,15 +6,17 @@ dose_response: 0|1, plausible_confounding: 0|1, reason: str}`):
 - starting certainty by study design (`design` in the studies sheet, else the design the study's
   risk-of-bias tool assesses; `study_design`): randomised trials start high, non-randomised
   studies low (GRADE handbook 5.1), except non-randomised studies assessed with ROBINS-I or
-  ROBINS-E, which start high and are rated down through their risk of bias (GRADE guidelines 18,
-  Schünemann et al. J Clin Epidemiol 2019;111:105-114); diagnostic accuracy studies assessed with
-  QUADAS-2 start high (Schünemann et al. BMJ 2008;336:1106). A body of evidence starts high only
-  when every study does; a study whose design is not recorded, or not recognised, makes it start
-  low (the note names the unrecognised texts); each study counts once, whatever its effect sizes;
+  ROBINS-E (judged, not only named in rob_tool), which start high and are rated down through
+  their risk of bias (GRADE guidelines 18, Schünemann et al. J Clin Epidemiol 2019;111:105-114);
+  diagnostic accuracy studies assessed with QUADAS-2 start high (Schünemann et al. BMJ
+  2008;336:1106). A body of evidence starts high only when every study does; a study whose design
+  is not recorded, or not recognised, makes it start low (the note names the unrecognised texts);
+  each study counts once, whatever its effect sizes;
 - risk of bias: the weighted median concern of the studies' overall judgements (metasr.rob: the
   sheet's overall, else the tool's rule): -1 when more than half of the weight has at least some
   concerns (moderate, unclear), -2 when more than half is at high (serious) risk, -3 when more
-  than half is at critical (very high) risk and the body started high through ROBINS;
+  than half is at critical (very high) risk and the body started high through ROBINS; no suggestion
+  (reviewers judge) when less than half of the analysis weight has a judgement;
 - inconsistency: I2 above 50% (75%) together with a prediction interval that crosses the null;
 - indirectness: not judged automatically (thresholds and populations need a reviewer's eye);
 - imprecision (GRADE guidelines 6, Guyatt et al. J Clin Epidemiol 2011;64:1283-1293; GRADE
@@ -217,6 +219,12 @@ def _appreciable(pooled: dict, sof: dict | None = None) -> tuple[float, float, s
     return low, high, f"{display.value_name} {dp.number(limits[0], 2)} and {dp.number(limits[1], 2)}"
 
 
+# Risk of bias: the share of the judged weight at a level that rates down, and the share of the
+# analysis weight that must be judged before any rating is suggested (less: reviewers judge).
+MAJORITY = 0.5
+MIN_JUDGED_WEIGHT = 0.5
+
+
 def risk_of_bias(pooled: dict, studies_by_id: dict, started_with_robins: bool = False
                  ) -> tuple[int, str]:
     judged, total_weight = [], 0.0
@@ -230,14 +238,18 @@ def risk_of_bias(pooled: dict, studies_by_id: dict, started_with_robins: bool = 
     if not judged:
         return 0, "risk of bias not assessed: no suggestion; reviewers must judge"
     total = sum(w for _, w in judged) or 1.0
+    units = dependence.weighted_studies(pooled)
+    unjudged = f"; {_studies(len(units) - len(judged))} not assessed" if len(judged) < len(units) else ""
+    if total_weight > 0 and total / total_weight < MIN_JUDGED_WEIGHT:
+        return 0, f"no suggestion: {1 - total / total_weight:.0%} of the analysis weight is from studies without " \
+                  f"a risk-of-bias judgement ({_studies(len(units) - len(judged))} not assessed), more than " \
+                  f"{1 - MIN_JUDGED_WEIGHT:.0%}; reviewers must judge"
     share = {r: sum(w for c, w in judged if c >= r) / total for r in (1, 2, 3)}
     deepest = 3 if started_with_robins else 2
     words = {1: "with at least some concerns (moderate)", 2: "at high (serious) risk or worse",
              3: "at critical (very high) risk"}
-    units = dependence.weighted_studies(pooled)
-    unjudged = f"; {_studies(len(units) - len(judged))} not assessed" if len(judged) < len(units) else ""
     for r in range(deepest, 0, -1):
-        if share[r] > 0.5:
+        if share[r] > MAJORITY:
             return -min(r, deepest), f"{share[r]:.0%} of the judged weight from studies {words[r]}{unjudged}"
     return 0, f"most judged weight from studies at low risk of bias{unjudged}"
 
@@ -363,6 +375,7 @@ DESIGN_WORDS = ("randomised controlled trial", "non-randomised trial", "cohort",
                 "cross-sectional", "diagnostic accuracy study")
 DESIGN_NAMES = {"randomised": ("a randomised trial", "randomised trials"),
                 "diagnostic": ("a diagnostic accuracy study (QUADAS-2)", "diagnostic accuracy studies (QUADAS-2)")}
+ROBINS_TOOLS = ("ROBINS-I", "ROBINS-E")  # metasr.rob.TOOLS ids whose assessments start high (GRADE 18)
 SHOWN_VALUES = 5  # unrecognised design texts named in a note; the rest are counted
 SHOWN_LENGTH = 60  # characters of a design text named in a note
 
@@ -419,8 +432,7 @@ def starting_level(pooled: dict, studies_by_id: dict) -> tuple[str, str, bool]:
     ids = dict.fromkeys(str(s.get("study_id")) for s in pooled.get("studies") or [])
     rows = [studies_by_id.get(i) for i in ids]
     designs = [study_design(r) for r in rows]
-    robins = [r is not None and (rob.tool_for(r.get("rob_tool")) or rob.TOOLS["NOS"]).id
-              in {"ROBINS-I", "ROBINS-E"} for r in rows]
+    robins = [assessed_with_robins(r) for r in rows]
     if not designs:
         return "low", "no studies", False
     if None in designs:
@@ -435,7 +447,21 @@ def starting_level(pooled: dict, studies_by_id: dict) -> tuple[str, str, bool]:
         return "high", f"{sum(nrs)} non-randomised stud{'y' if sum(nrs) == 1 else 'ies'} assessed with " \
                        "ROBINS-I/ROBINS-E: started high, rated down through their risk of bias (GRADE 18)", True
     mixed = f"{sum(nrs)} of {len(designs)} studies" if not all(nrs) else _every(len(designs))
-    return "low", f"{mixed} non-randomised: started low", False
+    unassessed = sum(1 for i, n in enumerate(nrs) if n and not robins[i] and _robins_tool(rows[i]))
+    why = f"; {_studies(unassessed)} with rob_tool ROBINS-I/ROBINS-E but no judgement (only studies assessed " \
+          "with ROBINS start high)" if unassessed else ""
+    return "low", f"{mixed} non-randomised: started low{why}", False
+
+
+def _robins_tool(row: dict | None) -> bool:
+    tool = rob.tool_for((row or {}).get("rob_tool"))
+    return tool is not None and tool.id in ROBINS_TOOLS
+
+
+def assessed_with_robins(row: dict | None) -> bool:
+    """Whether the study was actually assessed with ROBINS-I or ROBINS-E: naming the tool in
+    rob_tool without a judgement does not earn GRADE 18's high start (nothing rates it down)."""
+    return row is not None and _robins_tool(row) and rob.assess(row).assessed
 
 
 def _studies(n: int) -> str:

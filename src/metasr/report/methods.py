@@ -23,7 +23,13 @@ from metasr import dependence, measures
 from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
 from metasr.figures.shown import common_effect, funnel_contours
 from metasr.report.dependent import is_multilevel
-from metasr.report.grade import UPGRADE_NAMES, UPGRADES, imprecision_rule, publication_bias_exception
+from metasr.report.grade import (
+    MIN_JUDGED_WEIGHT,
+    UPGRADE_NAMES,
+    UPGRADES,
+    imprecision_rule,
+    publication_bias_exception,
+)
 from metasr.stats.tables import DROP00_REASON
 
 TAU2_NAMES = {
@@ -566,7 +572,8 @@ def grade_sentence(pooled: list[dict], outcomes_cfg: dict) -> str:
             "studies at low certainty unless assessed with ROBINS-I or ROBINS-E (then high, rated down through "
             "their risk of bias; GRADE guideline 18); a study without a recorded design made the body start low. "
             "Suggested ratings down: risk of bias from the studies' overall judgements weighted by their weight "
-            f"in the analysis; inconsistency from I² together with the prediction interval; {imprecision_rule()}; "
+            f"in the analysis (none suggested when less than {MIN_JUDGED_WEIGHT:.0%} of that weight was judged); "
+            f"inconsistency from I² together with the prediction interval; {imprecision_rule()}; "
             f"publication bias from Egger's test (P < 0.10) with at least {_min_k(done)}"
             f"{publication_bias_exception(done)}. Indirectness was left to the reviewers' judgement. Rating up for a "
             "large effect (ratio above 2 or below 0.5) was considered only for evidence that started low and was not "
