@@ -115,6 +115,21 @@ def test_problems_for_unknown_tool_words_and_foreign_columns():
     assert not rob.assess(row("", {})).assessed
 
 
+def test_no_information_is_a_judgement_of_robins_i_only():
+    # RoB 2: a signalling-question answer, refused in a domain and as the overall, with a hint
+    study = rob.assess(row("RoB2", {"rob_missing": "No information", "rob_reporting": "NI"}, "no information"))
+    assert [c for c, _, _ in study.problems] == ["rob_missing", "rob_reporting", "rob_overall"]
+    message = study.problems[0][2]
+    assert message.startswith("RoB 2 judges missing outcome data as low, some concerns, high (or empty")
+    assert "answers a signalling question" in message and study.overall == ""
+    assert "'unclear'" in rob.assess(row("QUADAS-2", {"rob_index_test": "no information"})).problems[0][2]
+    for tool in ("ROBINS-E", "NOS"):
+        assert rob.assess(row(tool, {"rob_selection": "no information"})).problems
+    # ROBINS-I keeps it (V1's judgement; Cochrane Handbook ch. 25); the words live in the tool records
+    assert rob.assess(row("ROBINS-I", {"rob_missing": "no information"})).problems == []
+    assert [t.id for t in rob.TOOLS.values() if rob.NO_INFORMATION in t.words()] == ["ROBINS-I"]
+
+
 @pytest.mark.parametrize("judgement, concern", [("low", 0), ("some concerns", 1), ("moderate", 1),
                                                 ("high", 2), ("serious", 2), ("critical", 3),
                                                 ("no information", None), ("", None)])

@@ -25,8 +25,12 @@ The tools and where their rules come from:
   otherwise. Good, fair and poor are written low, some concerns and high (the words are accepted).
   Domain cells may also hold a judgement word instead of stars (then the worst domain rules).
 
-"No information" is accepted by every tool: when a domain has no information and none is at the
-tool's serious end, the overall is "no information" (ROBINS-I V1's rule, used for every tool).
+"No information" is a judgement of ROBINS-I only (V1, Sterne et al. 2016; Cochrane Handbook ch. 25):
+when a domain has no information and none is serious or critical, the overall is "no information".
+The other tools have no such judgement: in RoB 2 and ROBINS-E "no information" answers a signalling
+question, and the tool's algorithm turns it into low, some concerns or high (Cochrane Handbook ch. 8);
+QUADAS-2 writes missing information as "unclear"; NOS counts stars. Each tool's words live in its
+Tool record (levels, domain levels, no_information), read by validation, figures and GRADE alike.
 An overall judgement given in the sheet must agree with the tool's rule (or be an allowed raise).
 """
 
@@ -72,6 +76,13 @@ class Tool:
     domains: tuple[Domain, ...]
     source: str
     raise_from: dict = field(default_factory=dict)  # derived -> (allowed raise, domains needed)
+    no_information: bool = False  # "no information" is one of the tool's judgements (ROBINS-I)
+    hint: str = ""  # what to write instead of a word the tool does not allow
+
+    def words(self, domain: Domain | None = None) -> tuple[str, ...]:
+        """The judgements allowed for a domain (None: the overall), least severe first."""
+        levels = (domain.levels if domain is not None and domain.levels else self.levels)
+        return levels + ((NO_INFORMATION,) if self.no_information else ())
 
     @property
     def bias_domains(self) -> tuple[Domain, ...]:
@@ -93,7 +104,9 @@ TOOLS: dict[str, Tool] = {t.id: t for t in (
         Domain("rob_missing", "Missing outcome data"),
         Domain("rob_measurement", "Measurement of the outcome"),
         Domain("rob_reporting", "Selection of the reported result"),
-    ), "Sterne et al. BMJ 2019;366:l4898", {"some concerns": ("high", 2)}),
+    ), "Sterne et al. BMJ 2019;366:l4898", {"some concerns": ("high", 2)},
+         hint="'no information' answers a signalling question, not a domain: RoB 2's algorithm turns the "
+              "answers into low, some concerns or high (Cochrane Handbook ch. 8)"),
     Tool("ROBINS-I", "ROBINS-I V2", "non-randomised", ROBINS_D1, (
         Domain("rob_confounding", "Confounding"),
         Domain("rob_classification", "Classification of interventions",
@@ -107,7 +120,7 @@ TOOLS: dict[str, Tool] = {t.id: t for t in (
                levels=ROBINS_I_LEVELS),
         Domain("rob_reporting", "Selection of the reported result",
                levels=ROBINS_I_LEVELS),
-    ), "ROBINS-I V2 (2025), riskofbias.info; Sterne et al. BMJ 2016;355:i4919"),
+    ), "ROBINS-I V2 (2025), riskofbias.info; Sterne et al. BMJ 2016;355:i4919", no_information=True),
     Tool("ROBINS-E", "ROBINS-E", "non-randomised",
          ("low", "low except confounding", "some concerns", "high", "very high"), (
         Domain("rob_confounding", "Confounding"),
@@ -122,7 +135,9 @@ TOOLS: dict[str, Tool] = {t.id: t for t in (
                levels=ROBINS_E_LEVELS),
         Domain("rob_reporting", "Selection of the reported result",
                levels=ROBINS_E_LEVELS),
-    ), "Higgins et al. Environ Int 2024;186:108602", {"high": ("very high", 2)}),
+    ), "Higgins et al. Environ Int 2024;186:108602", {"high": ("very high", 2)},
+         hint="'no information' answers a signalling question, not a domain: ROBINS-E's algorithm turns the "
+              "answers into a judgement"),
     Tool("QUADAS-2", "QUADAS-2", "diagnostic", ("low", "unclear", "high"), (
         Domain("rob_patient_selection", "Patient selection"),
         Domain("rob_index_test", "Index test(s)"),
@@ -133,12 +148,14 @@ TOOLS: dict[str, Tool] = {t.id: t for t in (
         Domain("rob_applicability_index_test", "Index test (applicability)", kind="applicability"),
         Domain("rob_applicability_reference_standard", "Reference standard (applicability)",
                kind="applicability"),
-    ), "Whiting et al. Ann Intern Med 2011;155:529-536"),
+    ), "Whiting et al. Ann Intern Med 2011;155:529-536",
+         hint="QUADAS-2 judges a domain without enough information 'unclear'"),
     Tool("NOS", "Newcastle–Ottawa Scale", "non-randomised", ("low", "some concerns", "high"), (
         Domain("rob_selection", "Selection", max_stars=5),
         Domain("rob_comparability", "Comparability", max_stars=2),
         Domain("rob_outcome", "Outcome / exposure", max_stars=3),
-    ), "Wells et al., ohri.ca; AHRQ good/fair/poor thresholds"),
+    ), "Wells et al., ohri.ca; AHRQ good/fair/poor thresholds",
+         hint="the Newcastle–Ottawa Scale awards no star for an item the study does not report"),
 )}
 OVERALL = "rob_overall"
 # NOS stars at or above which a domain is of no concern (AHRQ), and the selection stars of "fair"
@@ -179,12 +196,17 @@ def domain_value(tool: Tool, domain: Domain, raw):
             return None, f"{domain.name} has at most {domain.max_stars} stars"
         return stars, None
     value = word(raw)
-    allowed = (domain.levels or tool.levels) + (NO_INFORMATION, "")
+    allowed = tool.words(domain) + ("",)
     if value not in allowed:
         star_range = f"0 to {domain.max_stars} stars or " if domain.max_stars is not None else ""
         return None, f"{tool.name} judges {domain.name.lower()} as {star_range}" + \
-            ", ".join(v for v in allowed if v) + " (or empty: not assessed)"
+            ", ".join(v for v in allowed if v) + " (or empty: not assessed)" + _hint(tool, value)
     return value, None
+
+
+def _hint(tool: Tool, value: str) -> str:
+    """The tool's advice for "no information", which only ROBINS-I allows as a judgement."""
+    return f"; {tool.hint}" if value == NO_INFORMATION and tool.hint else ""
 
 
 def domain_judgement(domain: Domain, value) -> str:
@@ -301,9 +323,9 @@ def assess(row: dict) -> StudyRob:
 
 def _overall(study: StudyRob, tool: Tool, raw) -> None:
     given = word(raw)
-    if given and given not in tool.levels + (NO_INFORMATION,):
+    if given and given not in tool.words():
         study.problems.append((OVERALL, raw, f"{tool.name} judges the overall risk of bias as "
-                                             + ", ".join(tool.levels + (NO_INFORMATION,))))
+                                             + ", ".join(tool.words()) + _hint(tool, given)))
         given = ""
     derived = derive_overall(tool, study.values)
     allowed = allowed_overall(tool, study.values)  # None exactly when derived is None

@@ -42,7 +42,7 @@ def test_judgements_are_drawn_per_tool(tmp_path):
         {"study_id": "A", "label": "Alpha 2020", "rob_tool": "NOS", "rob_selection": "Low",
          "rob_comparability": "some  concerns", "rob_outcome": "high", "rob_overall": "high"},
         {"study_id": "B", "label": "Beta 2021", "rob_tool": "RoB2", "rob_randomisation": "low",
-         "rob_overall": "no information"},
+         "rob_overall": "some concerns"},
         {"study_id": "C", "label": "Gamma 2022"},
     ])
     traffic, summary = draw(tmp_path, path)
