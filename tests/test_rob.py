@@ -97,6 +97,10 @@ def test_nos_stars_by_ahrq_thresholds():
     assert study.problems == [] and study.overall == "low"
     assert rob.assess(row("NOS", {"rob_comparability": 3})).problems[0][2] == \
         "Comparability has at most 2 stars"
+    for negative in (-1, "-1", " -2 "):  # a negative count is refused, not read as poor
+        study = rob.assess(row("NOS", dict(zip(columns, [negative, 2, 3], strict=True))))
+        assert study.problems == [("rob_selection", negative, "Selection has 0 to 5 stars, not a negative number")]
+        assert study.overall == ""
     # words still work (the worst domain rules) and a partly filled sheet derives nothing
     words = rob.assess(row("NOS", {"rob_selection": "Low", "rob_outcome": "some  concerns"}, "high"))
     assert words.problems == [] and words.overall == "high" and not words.derived

@@ -184,14 +184,17 @@ def word(value) -> str:
 
 
 def is_stars(value) -> bool:
+    """A whole number, signed or not (a negative count is a star count to refuse, not a word)."""
     return isinstance(value, int) and not isinstance(value, bool) or \
-        (isinstance(value, str) and value.strip().isdigit())
+        (isinstance(value, str) and value.strip().removeprefix("-").isdigit())
 
 
 def domain_value(tool: Tool, domain: Domain, raw):
     """(normalised value, problem text or None): stars as int (NOS), words as canonical words."""
     if domain.max_stars is not None and is_stars(raw):
         stars = int(str(raw).strip())
+        if stars < 0:
+            return None, f"{domain.name} has 0 to {domain.max_stars} stars, not a negative number"
         if stars > domain.max_stars:
             return None, f"{domain.name} has at most {domain.max_stars} stars"
         return stars, None
