@@ -47,6 +47,28 @@ def test_rob2_overall_rule():
     assert column == "rob_overall" and "gives 'high'" in message
 
 
+def test_partly_judged_domains_bound_and_may_fix_the_overall():
+    # SYNTHETIC: RoB 2 with two domains blank; a high domain fixes the overall high
+    partial = {"rob_randomisation": "high", "rob_deviations": "low", "rob_missing": "low"}
+    (column, value, message), = rob.assess(row("RoB2", partial, "low")).problems
+    assert column == "rob_overall" and message == "RoB 2's rule gives 'high' for these domains"
+    study = rob.assess(row("RoB2", partial))
+    assert study.problems == [] and (study.overall, study.derived) == ("high", True)
+    # some concerns bounds it from below but does not fix it
+    concerns = {"rob_randomisation": "some concerns", "rob_missing": "low"}
+    assert rob.assess(row("RoB2", concerns, "low")).problems[0][2].endswith(
+        "('some concerns'): write some concerns or high")
+    assert rob.assess(row("RoB2", concerns, "high")).problems == []
+    assert rob.assess(row("RoB2", concerns)).overall == ""
+    # the same worst-domain rule for ROBINS-I (critical), QUADAS-2 (high) and NOS stars (poor)
+    assert rob.assess(row("ROBINS-I", {"rob_missing": "critical"})).overall == "critical"
+    assert rob.assess(row("ROBINS-I", {"rob_missing": "serious"}, "moderate")).problems
+    assert rob.assess(row("ROBINS-I", {"rob_missing": "moderate"}, "no information")).problems == []
+    assert rob.assess(row("QUADAS-2", {"rob_index_test": "high"})).overall == "high"
+    assert rob.assess(row("NOS", {"rob_comparability": 0})).overall == "high"
+    assert rob.assess(row("NOS", {"rob_selection": 4, "rob_comparability": 2}, "low")).problems == []
+
+
 def test_robins_i_overall_is_the_most_severe_domain():
     assert derived("ROBINS-I", ROBINS_I, ["low"] * 7) == "low"
     assert derived("ROBINS-I", ROBINS_I, ["low except confounding"] + ["low"] * 6) == \

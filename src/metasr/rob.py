@@ -31,7 +31,9 @@ The other tools have no such judgement: in RoB 2 and ROBINS-E "no information" a
 question, and the tool's algorithm turns it into low, some concerns or high (Cochrane Handbook ch. 8);
 QUADAS-2 writes missing information as "unclear"; NOS counts stars. Each tool's words live in its
 Tool record (levels, domain levels, no_information), read by validation, figures and GRADE alike.
-An overall judgement given in the sheet must agree with the tool's rule (or be an allowed raise).
+An overall judgement given in the sheet must agree with the tool's rule (or be an allowed raise);
+with domains left blank it must be at least as severe as the worst domain filled in, and when the
+filled domains already fix it (a domain at the tool's most severe level) an empty overall is derived.
 """
 
 from __future__ import annotations
@@ -223,11 +225,31 @@ def domain_judgement(domain: Domain, value) -> str:
     return "high"
 
 
-def derive_overall(tool: Tool, values: dict, kind: str = "bias") -> str | None:
-    """The tool's overall judgement from its domains' values; None unless every domain is filled."""
+def _filled(tool: Tool, values: dict, kind: str) -> tuple[list[Domain], list[Domain]]:
+    """(the tool's domains of this kind, those filled in)."""
     domains = [d for d in tool.domains if d.kind == kind]
-    if not domains or any(values.get(d.column) in (None, "") for d in domains):
+    return domains, [d for d in domains if values.get(d.column) not in (None, "")]
+
+
+def worst_filled(tool: Tool, values: dict, kind: str = "bias") -> str | None:
+    """The most severe judgement among the domains filled in ("no information" aside); None when
+    none is. Every tool's overall is at least this severe (RoB 2, QUADAS-2: any high is high;
+    ROBINS: the most severe domain; NOS: AHRQ's poor when any domain falls short, see _nos_overall)."""
+    _, filled = _filled(tool, values, kind)
+    known = [w for w in (domain_judgement(d, values[d.column]) for d in filled) if w != NO_INFORMATION]
+    return max(known, key=tool.levels.index) if known else None
+
+
+def derive_overall(tool: Tool, values: dict, kind: str = "bias") -> str | None:
+    """The tool's overall judgement from its domains' values; None when the domains filled in do
+    not determine it. With domains left blank the overall is known only when a filled one is at the
+    tool's most severe level (RoB 2: any high domain makes the result high)."""
+    domains, filled = _filled(tool, values, kind)
+    if not filled:
         return None
+    if len(filled) < len(domains):
+        worst = worst_filled(tool, values, kind)
+        return worst if worst == tool.levels[-1] else None
     if tool.id == "NOS" and all(isinstance(values[d.column], int) for d in domains):
         return _nos_overall(values)
     words = [domain_judgement(d, values[d.column]) for d in domains]
@@ -248,11 +270,17 @@ def _nos_overall(stars: dict) -> str:
 
 
 def allowed_overall(tool: Tool, values: dict) -> set[str] | None:
-    """The overall judgements the tool's rule allows for these domains (None: any, since some
-    domain is not filled in)."""
+    """The overall judgements the tool's rule allows for these domains (None: any, since no domain
+    is judged). With domains left blank, any judgement at least as severe as the worst filled in
+    (and ROBINS-I's "no information" while none is serious)."""
     derived = derive_overall(tool, values)
     if derived is None:
-        return None
+        floor = worst_filled(tool, values)
+        if floor is None:
+            return None
+        allowed = set(tool.levels[tool.levels.index(floor):])
+        concern = JUDGEMENTS[floor][2]
+        return allowed | ({NO_INFORMATION} if tool.no_information and (concern or 0) < 2 else set())
     allowed = {derived}
     if derived in tool.raise_from:
         raised, needed = tool.raise_from[derived]
@@ -331,14 +359,21 @@ def _overall(study: StudyRob, tool: Tool, raw) -> None:
                                              + ", ".join(tool.words()) + _hint(tool, given)))
         given = ""
     derived = derive_overall(tool, study.values)
-    allowed = allowed_overall(tool, study.values)  # None exactly when derived is None
+    allowed = allowed_overall(tool, study.values)  # None when no domain is judged
     if given and allowed is not None and given not in allowed:
-        study.problems.append((OVERALL, raw, f"{tool.name}'s rule gives "
-                                             f"'{' or '.join(sorted(allowed))}' for these domains"))
+        study.problems.append((OVERALL, raw, _contradiction(tool, study.values, derived, allowed)))
     if given:
         study.overall = given
     elif derived is not None:
         study.overall, study.derived = derived, True
+
+
+def _contradiction(tool: Tool, values: dict, derived: str | None, allowed: set[str]) -> str:
+    """Why an overall given in the sheet contradicts the tool's rule."""
+    if derived is None:  # domains left blank: only the worst one filled in bounds the overall
+        return f"{tool.name}'s overall is at least as severe as its worst domain " \
+               f"('{worst_filled(tool, values)}'): write " + " or ".join(w for w in tool.words() if w in allowed)
+    return f"{tool.name}'s rule gives '{' or '.join(sorted(allowed))}' for these domains"
 
 
 def row_problems(row: dict, file: str, row_number: int) -> list:

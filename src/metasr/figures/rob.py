@@ -2,10 +2,11 @@
 
 Judgements come from the studies sheet (`data/extraction/studies.csv`): `rob_tool` (one of
 metasr.rob.TOOLS: RoB 2, ROBINS-I V2, ROBINS-E, QUADAS-2, NOS; empty when not assessed), the
-tool's domain columns and `rob_overall` (derived by the tool's rule when empty and every domain is
-judged). An empty cell is "not assessed" and is drawn as such (grey, no symbol), never as a
-judgement. The summary plot gives each judgement's share of the studies, or of the weight the
-studies have in one outcome's analysis (robvis's weighted summary), one block per tool.
+tool's domain columns and `rob_overall` (derived by the tool's rule when empty and the domains
+judged determine it: metasr.rob.derive_overall). An empty cell is "not assessed" and is drawn as
+such (grey, no symbol), never as a judgement. The summary plot gives each judgement's share of the
+studies, or of the weight the studies have in one outcome's analysis (robvis's weighted summary),
+one block per tool.
 """
 
 from __future__ import annotations
