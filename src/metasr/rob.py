@@ -376,6 +376,13 @@ def _contradiction(tool: Tool, values: dict, derived: str | None, allowed: set[s
     return f"{tool.name}'s rule gives '{' or '.join(sorted(allowed))}' for these domains"
 
 
+def study_value(row: dict, column: str):
+    """A studies-sheet cell as the analyses read it: `rob_overall` is the overall in use (the
+    sheet's, else the tool's rule from the domains: `assess`), the one the traffic light, GRADE and
+    a subgroup analysis by rob_overall all show; any other column as written."""
+    return assess(row).overall if column == OVERALL else row.get(column)
+
+
 def row_problems(row: dict, file: str, row_number: int) -> list:
     """The risk-of-bias problems of one studies-sheet row, as metasr Problems."""
     from metasr.errors import Problem

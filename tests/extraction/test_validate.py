@@ -382,6 +382,29 @@ def test_every_study_of_a_subgroup_analysis_has_a_level(default_review_copy, hel
 
 
 
+def test_a_subgroup_by_rob_overall_reads_the_derived_overall(default_review_copy, helpers):
+    """`subgroup: rob_overall` reads the overall in use (metasr.rob.study_value): a study whose
+    overall cell is empty but whose domains give it by the tool's rule has a level, as the traffic
+    light and GRADE show it (SYNTHETIC judgements)."""
+    root, config = default_review_copy
+    ext = root / "data/extraction"
+    studies = helpers.read_rows(ext / "studies.csv")
+    for row in studies:
+        row.update(rob_tool="RoB2", rob_randomisation="low", rob_deviations="low", rob_missing="low",
+                   rob_measurement="low", rob_reporting="low", rob_overall="low")
+    edss = {r["study_id"] for r in helpers.read_rows(ext / "outcomes/edss.csv")}
+    first = next(i for i, row in enumerate(studies) if row["study_id"] in edss)
+    studies[first].update(rob_overall="", rob_missing="high")  # derived: high
+    header = list(dict.fromkeys([*studies[0], "rob_tool", "rob_overall"]))
+    helpers.write_sheet(ext / "studies.csv", header, studies)
+    config["outcomes"]["edss"]["subgroup"] = "rob_overall"
+    assert errors(validate_review(config, root)) == []
+    studies[first].update(rob_missing="", rob_randomisation="some concerns")  # nothing to derive
+    helpers.write_sheet(ext / "studies.csv", header, studies)
+    problems = errors(validate_review(config, root))
+    assert [(p.rule, p.row, p.column) for p in problems] == [("subgroup-value", first + 2, "rob_overall")]
+
+
 def test_a_sheets_subgroup_that_differs_from_the_studies_sheets_is_a_warning(default_review_copy, helpers):
     """The outcome sheet's value is used; a different value for the same study in studies.csv is
     likely a typo (SYNTHETIC `region` values)."""

@@ -100,6 +100,19 @@ def test_study_ids_pandas_takes_for_missing_stay_ids(tmp_path):
     assert pooled["model"] == as_ids["model"]
 
 
+def test_rob_overall_from_the_studies_sheet_is_the_overall_in_use():
+    """A subgroup by rob_overall gets the overall the tool's rule derives when the cell is empty
+    (SYNTHETIC judgements), the one the traffic light and GRADE show."""
+    from metasr.workflow.pooling import with_moderators
+
+    effects = pd.DataFrame({"study_id": ["A", "B", "C"], "yi": [0.1, 0.2, 0.3]})
+    studies = [{"study_id": "A", "rob_tool": "RoB2", "rob_overall": "some concerns"},
+               {"study_id": "B", "rob_tool": "RoB2", "rob_deviations": "high", "rob_overall": ""},
+               {"study_id": "C"}]
+    out = with_moderators(effects, ["rob_overall"], studies)
+    assert list(out["rob_overall"]) == ["some concerns", "high", ""]
+
+
 def test_a_moderator_and_subgroup_of_each_effect_size_come_from_the_effect_table(tmp_path):
     """A column the outcome's sheet carries per effect size (extraction.pipeline writes it into the
     effect table) is not replaced by the studies sheet's: here the delinquency type of each effect

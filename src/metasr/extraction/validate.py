@@ -321,7 +321,7 @@ def analysis_column_problems(outcome_id: str, columns: dict[str, str], studies_s
                              column=subgroup, rule="subgroup-value",
                              hint=f"give the study its {subgroup} (every study of a subgroup analysis needs one)")
                      for rownum, row in studies_sheet.numbered()
-                     if row.get("study_id") in in_outcome and not (row.get(subgroup) or "").strip()]
+                     if row.get("study_id") in in_outcome and not str(rob.study_value(row, subgroup) or "").strip()]
     return problems
 
 

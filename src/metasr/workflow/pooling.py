@@ -67,9 +67,12 @@ def pool_outcome_file(effects_csv: str | Path, outcome_id: str, analysis: dict, 
 
 def with_moderators(effects: pd.DataFrame, columns: list[str], studies: list[dict]) -> pd.DataFrame:
     """The effect table with each column's value from the study's row of the studies sheet
-    (text, '' where the study has none); it replaces a column of the same name."""
+    (text, '' where the study has none; rob_overall as metasr.rob.study_value reads it, derived by
+    the tool's rule when the sheet leaves it empty); it replaces a column of the same name."""
+    from metasr.rob import study_value
+
     by_id = {str(s.get("study_id")): s for s in studies}
     out = effects.copy()
     for column in columns:
-        out[column] = [str(by_id.get(str(sid), {}).get(column) or "").strip() for sid in effects["study_id"]]
+        out[column] = [str(study_value(by_id.get(str(sid), {}), column) or "").strip() for sid in effects["study_id"]]
     return out
