@@ -81,6 +81,20 @@ def test_method_must_fit_measure():
     assert problem.rule == "method-measure" and problem.key == "outcomes.edss.method"
 
 
+@pytest.mark.parametrize("method", ["MH", "PETO"])
+def test_a_table_method_with_another_test_than_z_is_caught_before_the_run(method):
+    raw = copy.deepcopy(RAW)
+    raw["defaults"]["test"] = "knha"
+    raw["outcomes"]["dmt_response"]["measure"] = "OR"
+    raw["outcomes"]["dmt_response"]["method"] = method
+    (problem,) = problems_of(raw)
+    assert (problem.rule, problem.key, problem.value) == ("method-test", "outcomes.dmt_response.test", "knha")
+    assert problem.message == f"method {method} has no knha test (from defaults:, which every outcome inherits): " \
+                              "Mantel-Haenszel and Peto pool with z tests"
+    raw["outcomes"]["dmt_response"]["test"] = "z"
+    assert prepared(raw)["outcomes"]["dmt_response"]["test"] == "z"
+
+
 def test_published_estimate_must_lie_in_its_interval():
     raw = copy.deepcopy(RAW)
     raw["outcomes"]["edss"]["published"] = {"estimate": 2.0, "ci_lb": 0.34, "ci_ub": 1.21}

@@ -329,6 +329,7 @@ def semantic_problems(config: dict, source: str) -> list[Problem]:
                 file=source, key=f"outcomes.{oid}.method", value=outcome["method"], rule="method-measure",
                 hint=f"{outcome['method']} pools {', '.join(sorted(allowed))}; use REML or FE instead"))
         problems += dependence.config_problems(oid, outcome, source, METHOD_MEASURES)
+        problems += method_test_problems(oid, outcome, config.get("defaults") or {}, source)
         escalc = outcome.get("escalc") or {}
         problems += measures.option_problems(outcome["measure"], escalc.get("add"), escalc.get("to", "only0"),
                                              escalc.get("drop00", False), escalc.get("vtype"), file=source,
@@ -353,6 +354,20 @@ def semantic_problems(config: dict, source: str) -> list[Problem]:
             file=source, key="risk_of_bias.weight_outcome", value=rob.get("weight_outcome"),
             rule="rob-weight-outcome", hint="set weight_outcome to one of: " + ", ".join(config["outcomes"])))
     return problems
+
+
+def method_test_problems(outcome_id: str, outcome: dict, defaults: dict, source: str) -> list[Problem]:
+    """Mantel-Haenszel and Peto test with z only (metafor's rma.mh and rma.peto; pooling refuses
+    another test: metasr.stats.tables.check_method): caught here, before any outcome runs, with the
+    same key as the three-level model's test conflict (dependence.config_problems)."""
+    method, test = outcome.get("method"), outcome.get("test")
+    if method not in METHOD_MEASURES or test in (None, "z"):
+        return []
+    inherited = " (from defaults:, which every outcome inherits)" if test == defaults.get("test") else ""
+    return [Problem(message=f"method {method} has no {test} test{inherited}: Mantel-Haenszel and Peto pool "
+                            "with z tests", file=source, key=f"outcomes.{outcome_id}.test", value=test,
+                    rule="method-test",
+                    hint=f"set test: z under outcomes.{outcome_id}, or use an inverse-variance method (REML, FE, ...)")]
 
 
 def stage_problems(config: dict, source: str) -> list[Problem]:
