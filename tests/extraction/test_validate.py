@@ -226,6 +226,16 @@ def test_study_labels_overlaps_narrative_direction_and_delimiter(synthetic_revie
     assert ("csv-delimiter", "error", "study_id;comparison;reported_form") in found
 
 
+def test_a_label_with_a_line_break_is_refused(synthetic_review, helpers):
+    """Figures draw a label on one line; a quoted cell may hold a line break (SYNTHETIC label)."""
+    root, config = synthetic_review
+    studies = helpers.read_rows(root / "data/extraction/studies.csv")
+    studies[1]["label"] = "Beta\n2021"
+    helpers.write_sheet(root / "data/extraction/studies.csv", list(studies[0]), studies)
+    (problem,) = [p for p in validate_review(config, root) if p.rule == "one-line-label"]
+    assert (problem.severity, problem.row, problem.column) == ("error", 3, "label")
+
+
 def test_studies_sheet_risk_of_bias_tools(synthetic_review, helpers):
     """Every tool's columns are accepted; the tool's own words and overall rule are checked."""
     root, config = synthetic_review

@@ -346,6 +346,10 @@ def _label_and_overlap_problems(studies: dict[str, dict], file: str) -> list[Pro
     labels: dict[object, str] = {}  # label -> the first study that has it
     for sid, s in studies.items():
         label = s.get("label")
+        if isinstance(label, str) and ("\n" in label or "\r" in label):  # a quoted cell may hold line breaks
+            problems.append(Problem(message="the label has a line break: figures draw each label on one line",
+                                    file=file, row=s["__row__"], column="label", value=label, rule="one-line-label",
+                                    hint="write the label on one line, e.g. 'Smith 2020'"))
         if label in labels:
             problems.append(Problem(message=f"label '{label}' is also used by study '{labels[label]}'", file=file,
                                     row=s["__row__"], column="label", value=str(label), rule="unique-label",

@@ -59,6 +59,10 @@ RC_PARAMS: dict[RcKeyType, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "path.simplify": False,
+    # Figure text is text, never mathtext: a label such as "Smith $\alpha$ 2019" or "Jones $1 & $ 2023"
+    # (from the sheets) is drawn as written. Texts made in `style()` read this; add_text and
+    # PlainText also say it themselves, since a PNG draws their `Text` outside that context.
+    "text.parse_math": False,
 }
 
 
@@ -121,7 +125,7 @@ class PlainText(Artist):
 
     def as_text(self) -> Text:
         """The matplotlib `Text` this one stands for."""
-        text = Text(self._x, self._y, self._text, fontproperties=self._fontproperties,
+        text = Text(self._x, self._y, self._text, fontproperties=self._fontproperties, parse_math=False,
                     **{k: v for k, v in self._kwargs.items() if k not in ("fontsize", "weight")})
         figure = self.get_figure(root=False)
         if figure is not None:
@@ -178,8 +182,8 @@ def add_text(fig, x, y, text, **kwargs) -> Artist:
     on its baseline, else a `Text`."""
     text = "" if text is None else str(text)  # as `Text.set_text` reads it
     plain = (kwargs.get("va", "baseline") == "baseline" and _PLAIN_ARGUMENTS.issuperset(kwargs)
-             and text and "\n" not in text and "$" not in text)
-    artist = PlainText(x, y, text, kwargs) if plain else Text(x, y, text, **kwargs)
+             and text and "\n" not in text)
+    artist = PlainText(x, y, text, kwargs) if plain else Text(x, y, text, parse_math=False, **kwargs)
     fig.add_artist(artist)
     return artist
 
