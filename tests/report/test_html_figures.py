@@ -182,3 +182,31 @@ def test_link_is_url_quoted_and_text_escaped(tmp_path, review_config, monkeypatc
     assert 'href="figures/bcg%20tb%20%26%20%3Cx%3E_forest.svg"' in text
     assert ">figures/bcg tb &amp; &lt;x&gt;_forest.svg</a>" in text
     check_structure(text)
+
+
+def test_risk_of_bias_captions_name_the_tools_used_and_what_each_figure_covers(tmp_path, review_config):
+    """Only RoB 2 assessed (SYNTHETIC judgements): the caption names RoB 2 alone; the weighted summary
+    covers the weight outcome's analysis, the counts every study of the sheet."""
+    import copy
+
+    results, figures, prisma = review_files(tmp_path)
+    studies = tmp_path / "studies.csv"
+    studies.write_text("study_id,label,rob_tool,rob_overall\nA,Alpha 2020,RoB2,low\nB,Beta 2021,RoB2,high\n"
+                       "C,Gamma 2022,,\n")
+    config = copy.deepcopy(review_config)
+    config["risk_of_bias"] = {"summary": "weighted", "weight_outcome": "bcg_tb"}
+    label = (config.get("outcomes") or {}).get("bcg_tb", {}).get("label") or "bcg_tb"
+    out = results / "report.html"
+    html.write_report(config, [FIXTURES / f"{name}.json" for name, _ in OUTCOMES], [], None, prisma, figures,
+                      studies, None, [], out)
+    from html import unescape
+
+    text = unescape(re.sub(r"\s+", " ", out.read_text()))
+    assert "(each study's tool: RoB 2; an overall marked * is derived by the tool's rule)." in text
+    assert "ROBINS-E" not in text.split('id="rob"')[1].split("</section>")[0]
+    assert f"The bars are shares of the weight in the analysis of {label}, so they cover that analysis' studies " \
+           "only" in text
+    assert "Traffic-light plot (each study's tool: RoB 2; an overall marked * is derived by the tool's rule). It " \
+           "covers every study of the studies sheet." in text
+    assert "Overall judgements of all 3 studies of the studies sheet: RoB 2 high: 1; RoB 2 low: 1; not assessed: 1." \
+        in text

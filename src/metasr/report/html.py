@@ -843,6 +843,7 @@ def describe_prisma(prisma: dict | None, meta: dict | None = None) -> str:
 
 
 def describe_rob(studies: list[dict]) -> str:
+    """The overall judgements counted over every study of the studies sheet."""
     counts: dict[str, int] = {}
     for row in studies:
         study = rob.assess(row)
@@ -851,8 +852,27 @@ def describe_rob(studies: list[dict]) -> str:
             counts[key] = counts.get(key, 0) + 1
     if not counts:
         return ""
-    return "Overall judgements: " + "; ".join(f"{key}: {n}" for key, n in sorted(counts.items())) \
+    return f"Overall judgements of all {len(studies)} studies of the studies sheet: " \
+        + "; ".join(f"{key}: {n}" for key, n in sorted(counts.items())) \
         + f"; not assessed: {len(studies) - sum(counts.values())}."
+
+
+def rob_tools_used(studies: list[dict]) -> list[rob.Tool]:
+    """The tools (metasr.rob.TOOLS, in its order) that assessed at least one study."""
+    used = {study.tool.id for study in map(rob.assess, studies) if study.tool and study.assessed}
+    return [tool for tool in rob.TOOLS.values() if tool.id in used]
+
+
+def rob_figure_coverage(key: str, config: dict) -> str:
+    """Which studies a risk-of-bias figure covers: the weighted summary plot only the studies of the
+    weight outcome's analysis (weighted by their weight in it); the others every study."""
+    settings = config.get("risk_of_bias") or {}
+    if key == "rob_summary" and settings.get("summary") == "weighted":
+        outcome = settings.get("weight_outcome")
+        label = ((config.get("outcomes") or {}).get(outcome) or {}).get("label") or outcome
+        return f" The bars are shares of the weight in the analysis of {label}, so they cover that analysis' " \
+               "studies only (a study not assessed is the grey share)."
+    return " It covers every study of the studies sheet."
 
 
 def summary_of_findings(sections: list[dict], pooled_results: list[dict],
@@ -1093,10 +1113,11 @@ def report_context(config: dict, pooled: list[dict], extraction_csvs: list, pris
         "prisma_numbers": describe_prisma(prisma, meta),
         "summary_forest": plan.get("summary_forest"),
         "rob_assessed": rob_is_assessed(studies),
-        "rob_figures": [{"key": key, "heading": heading, "numbers": rob_numbers, **plan[key]}
+        "rob_figures": [{"key": key, "heading": heading, "numbers": rob_numbers,
+                         "covers": rob_figure_coverage(key, config), **plan[key]}
                         for key, heading in ((f.key, f.heading) for f in registry.REVIEW_FIGURES
                                              if f.section == "risk_of_bias") if key in plan],
-        "rob_tools": [{"name": t.name, "source": t.source} for t in rob.TOOLS.values()],
+        "rob_tools": [{"name": t.name, "source": t.source} for t in rob_tools_used(studies)],
         "sections": sections,
         "sof": summary_of_findings(sections, pooled_results, outcomes_cfg),
         "domains": [(d, DOMAIN_NAMES[d]) for d in DOMAINS],
