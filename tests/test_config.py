@@ -326,7 +326,7 @@ def test_drop00_with_a_mantel_haenszel_difference_is_a_config_problem():
 
 def test_risk_of_bias_summary_weighting():
     assert prepared(copy.deepcopy(RAW))["risk_of_bias"] == {"summary": "unweighted", "weight_outcome": None,
-                                                            "forest": False}
+                                                            "forest": False, "reviewers": None}
     raw = copy.deepcopy(RAW)
     raw["risk_of_bias"] = {"summary": "weighted"}
     (problem,) = problems_of(raw)

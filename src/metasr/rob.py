@@ -376,6 +376,12 @@ def _contradiction(tool: Tool, values: dict, derived: str | None, allowed: set[s
     return f"{tool.name}'s rule gives '{' or '.join(sorted(allowed))}' for these domains"
 
 
+def tools_used(rows: list[dict]) -> list[Tool]:
+    """The tools (in TOOLS' order) that assessed at least one of these studies-sheet rows."""
+    used = {study.tool.id for study in map(assess, rows) if study.tool and study.assessed}
+    return [tool for tool in TOOLS.values() if tool.id in used]
+
+
 def study_value(row: dict, column: str):
     """A studies-sheet cell as the analyses read it: `rob_overall` is the overall in use (the
     sheet's, else the tool's rule from the domains: `assess`), the one the traffic light, GRADE and

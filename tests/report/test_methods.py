@@ -400,3 +400,18 @@ def test_methods_say_which_outcomes_were_refitted_without_high_risk_of_bias(revi
     text = methods_paragraph(review_config, [ran, none, off], SOFTWARE)
     assert "For TB, a sensitivity analysis left out the studies at high risk of bias" in text
     assert "did not run for Death (no study at high risk" in text and "Other" not in text.split("high risk")[-1]
+
+
+def test_methods_say_how_risk_of_bias_was_assessed(review_config, normand_pooled):
+    """The tools used with their sources (metasr.rob.TOOLS), the reviewers when recorded (SYNTHETIC)."""
+    studies = [{"study_id": "A", "rob_tool": "RoB2", "rob_overall": "low"},
+               {"study_id": "B", "rob_tool": "NOS", "rob_selection": "4", "rob_comparability": "2", "rob_outcome": "3"},
+               {"study_id": "C"}]
+    config = {**review_config, "risk_of_bias": {"reviewers": 2}}
+    text = methods_paragraph(config, [normand_pooled], SOFTWARE, studies=studies)
+    assert "Risk of bias was assessed by 2 reviewers with RoB 2 (Sterne et al. BMJ 2019;366:l4898) and " \
+           "Newcastle–Ottawa Scale (Wells et al., ohri.ca; AHRQ good/fair/poor thresholds), for 2 of 3 studies" in text
+    assert "ROBINS" not in text.split("Risk of bias was assessed")[1].split(".")[0]
+    unrecorded = methods_paragraph(review_config, [normand_pooled], SOFTWARE, studies=studies[:1])
+    assert "Risk of bias was assessed with RoB 2 (Sterne et al. BMJ 2019;366:l4898), for 1 of 1 studies" in unrecorded
+    assert "Risk of bias was assessed" not in methods_paragraph(review_config, [normand_pooled], SOFTWARE)

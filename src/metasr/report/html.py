@@ -857,12 +857,6 @@ def describe_rob(studies: list[dict]) -> str:
         + f"; not assessed: {len(studies) - sum(counts.values())}."
 
 
-def rob_tools_used(studies: list[dict]) -> list[rob.Tool]:
-    """The tools (metasr.rob.TOOLS, in its order) that assessed at least one study."""
-    used = {study.tool.id for study in map(rob.assess, studies) if study.tool and study.assessed}
-    return [tool for tool in rob.TOOLS.values() if tool.id in used]
-
-
 def rob_figure_coverage(key: str, config: dict) -> str:
     """Which studies a risk-of-bias figure covers: the weighted summary plot only the studies of the
     weight outcome's analysis (weighted by their weight in it); the others every study."""
@@ -1117,7 +1111,7 @@ def report_context(config: dict, pooled: list[dict], extraction_csvs: list, pris
                          "covers": rob_figure_coverage(key, config), **plan[key]}
                         for key, heading in ((f.key, f.heading) for f in registry.REVIEW_FIGURES
                                              if f.section == "risk_of_bias") if key in plan],
-        "rob_tools": [{"name": t.name, "source": t.source} for t in rob_tools_used(studies)],
+        "rob_tools": [{"name": t.name, "source": t.source} for t in rob.tools_used(studies)],
         "sections": sections,
         "sof": summary_of_findings(sections, pooled_results, outcomes_cfg),
         "domains": [(d, DOMAIN_NAMES[d]) for d in DOMAINS],
@@ -1125,7 +1119,8 @@ def report_context(config: dict, pooled: list[dict], extraction_csvs: list, pris
         "assets": {"css": Markup(asset("report.css")), "js": Markup(asset("report.js"))},
         "published": published_comparison(pooled_results, outcomes_cfg),
         "narrative": narrative,
-        "methods": methods_paragraph(config, pooled_results, software, extraction, len(narrative), prisma),
+        "methods": methods_paragraph(config, pooled_results, software, extraction, len(narrative), prisma,
+                                     studies),
         "software": software,
         "checksums": [{"path": p, "sha256": (checksums or {}).get(p) or file_sha256(p)}
                       for p in sorted(map(str, inputs or []))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from metasr import dependence, measures
+from metasr import dependence, measures, rob
 from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
 from metasr.figures.shown import common_effect, funnel_contours
 from metasr.report.dependent import is_multilevel
@@ -561,6 +561,20 @@ def reporting_sentences(pooled: list[dict], narrative_rows: int) -> list[str]:
     return out
 
 
+def rob_sentence(studies: list[dict], settings: dict) -> str:
+    """How risk of bias was assessed: the tools used with their sources (metasr.rob.TOOLS), by how
+    many reviewers when the config records it (risk_of_bias.reviewers), and how many studies."""
+    tools = rob.tools_used(studies)
+    if not tools:
+        return ""
+    assessed = sum(1 for row in studies if rob.assess(row).assessed)
+    reviewers = settings.get("reviewers")
+    by = f" by {_count(reviewers, 'reviewer')}" if reviewers else ""
+    return (f"Risk of bias was assessed{by} with {_join([f'{t.name} ({t.source})' for t in tools])}, for "
+            f"{assessed} of {len(studies)} studies; an overall judgement left empty was derived from the domains by "
+            "the tool's rule where they determine it.")
+
+
 def grade_sentence(pooled: list[dict], outcomes_cfg: dict) -> str:
     """GRADE as metasr.report.grade applies it, for the pooled outcomes only."""
     done = [p for p in pooled if p.get("status") == "pooled"]
@@ -668,10 +682,11 @@ def dependence_sentences(outcomes: dict, pooled_results: list[dict]) -> list[str
 
 def methods_paragraph(config: dict, pooled_results: list[dict], software: dict,
                       extraction: dict[str, list[dict]] | None = None, narrative_rows: int = 0,
-                      prisma: dict | None = None) -> str:
+                      prisma: dict | None = None, studies: list[dict] | None = None) -> str:
     """extraction: the effect inputs by outcome id (results/extraction/{outcome}.csv rows), whose
     `conversion` cells say which conversions were used; narrative_rows: findings in the narrative;
-    prisma: the review's prisma.json (metasr.screening.prisma), when it has one."""
+    prisma: the review's prisma.json (metasr.screening.prisma), when it has one; studies: the
+    studies sheet's rows (their risk-of-bias tools)."""
     sentences = search_sentences(prisma)
     sentences += [outcomes_sentence(config), status_sentence(config, pooled_results)]
     sentences += model_sentences(pooled_results)
@@ -681,6 +696,7 @@ def methods_paragraph(config: dict, pooled_results: list[dict], software: dict,
     sentences += moderator_sentences(pooled_results)
     sentences += bias_and_sensitivity_sentences(pooled_results)
     sentences += reporting_sentences(pooled_results, narrative_rows)
+    sentences.append(rob_sentence(studies or [], config.get("risk_of_bias") or {}))
     sentences.append(grade_sentence(pooled_results, config.get("outcomes") or {}))
     versions = _join([f"{name} {version}" for name, version in software.items()
                       if name in {"metasr", "Python", "numpy", "scipy", "snakemake"}])
