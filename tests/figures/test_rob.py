@@ -103,8 +103,43 @@ def test_summary_weighted_by_an_analysis(tmp_path):
     bars = sorted((round(p.get_x(), 6), round(p.get_width(), 6)) for p in fig.axes[0].patches
                   if p.get_width() > 0 and p.get_y() > 6)  # the overall row (row 7)
     assert bars == [(0.0, 75.0), (75.0, 25.0)]  # C is not in the analysis: left out
-    assert "Weight in the analysis of EDSS (%)" == fig.axes[0].get_xlabel()
+    assert "Share of the whole weight in the analysis of EDSS (%)" == fig.axes[0].get_xlabel()
     unweighted = rob.plot_rob_summary(studies)
     bars = sorted(round(p.get_width(), 4) for p in unweighted.axes[0].patches
                   if p.get_width() > 0 and p.get_y() > 6)
     assert bars == [33.3333, 66.6667]
+
+
+def overall_bars(fig):
+    """(left, width, colour) of the overall row's bars (the last row of the one RoB 2 block)."""
+    return sorted((round(p.get_x(), 6), round(p.get_width(), 6), p.get_facecolor()[:3])
+                  for p in fig.axes[0].patches if p.get_width() > 0 and p.get_y() > 6)
+
+
+def test_weighted_summary_shows_the_unassessed_weight_as_not_assessed(tmp_path):
+    """Bars are shares of the whole analysis' weight: a study of the analysis without a judgement is
+    the grey share, not re-normalised away (SYNTHETIC judgements and weights)."""
+    from matplotlib.colors import to_rgb
+
+    path = sheet(tmp_path, [{"study_id": "A", "label": "A", "rob_tool": "RoB2", "rob_overall": "low"},
+                            {"study_id": "B", "label": "B"}, {"study_id": "C", "label": "C"}])
+    studies = rob.read_judgements(path)
+    weights = {"A": 20.0, "B": 50.0, "C": 30.0}
+    fig = rob.plot_rob_summary(studies, weights, "EDSS")
+    grey, green = to_rgb(rob.JUDGEMENTS[""][0]), to_rgb(rob.JUDGEMENTS["low"][0])
+    assert overall_bars(fig) == [(0.0, 20.0, green), (20.0, 80.0, grey)]
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "RoB 2 (n = 1, 20% of the weight)" in texts
+
+
+def test_summary_weighted_by_an_outcome_that_was_not_pooled_falls_back_with_a_note(tmp_path):
+    path = sheet(tmp_path, [{"study_id": "A", "label": "A", "rob_tool": "RoB2", "rob_overall": "low"},
+                            {"study_id": "B", "label": "B", "rob_tool": "RoB2", "rob_overall": "high"}])
+    single = tmp_path / "single.json"  # SYNTHETIC: k = 1, not pooled
+    single.write_text('{"outcome": "edss", "label": "EDSS", "status": "single_study", '
+                      '"status_message": "k = 1: not pooled", "studies": [{"study_id": "A", "weight": 100.0}]}')
+    files = [tmp_path / n for n in ("tl.svg", "tl.png", "sum.svg", "sum.png")]
+    rob.plot_rob_files(path, *files, weights_json=single)
+    summary = files[2].read_text()
+    assert "Not weighted: EDSS was not pooled (k = 1: not pooled); each study counts once." in summary
+    assert "Studies (%)" in summary and "100% of the weight" not in summary

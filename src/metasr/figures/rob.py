@@ -12,6 +12,7 @@ one block per tool.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from matplotlib.patches import Circle, Patch, Rectangle
@@ -23,6 +24,7 @@ from metasr.figures import style
 from metasr.io import read_csv
 from metasr.rob import JUDGEMENTS, OVERALL, StudyRob, Tool
 
+log = logging.getLogger(__name__)
 LEGEND_ORDER = ("low", "low except confounding", "some concerns", "moderate", "unclear", "high",
                 "serious", "very high", "critical", "no information", "")
 
@@ -171,12 +173,19 @@ def plot_traffic_light(studies: list[StudyRob]):
 
 
 def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None = None,
-                     weighted_by: str = ""):
+                     weighted_by: str = "", note: str = ""):
     """Share of studies with each judgement, per domain, one block per tool. With `weights`
-    (study id -> weight in an outcome's analysis) the shares are of the weight, and studies
-    outside that analysis are left out (robvis's weighted summary)."""
+    (study id -> weight in an outcome's analysis) the shares are of the whole analysis' weight:
+    studies outside that analysis are left out, and its studies without a judgement are the grey
+    'Not assessed' share of every bar (not re-normalised away). `note`: why the plot is not
+    weighted although weighting was asked for, shown under the axis."""
     with style.style():
+        unassessed = 0.0
         if weights is not None:
+            total_weight = sum(w for w in weights.values() if w > 0) or 1.0
+            by_id = {s.study_id: s for s in studies}
+            unassessed = sum(w for sid, w in weights.items()
+                             if w > 0 and not (sid in by_id and by_id[sid].assessed and by_id[sid].tool))
             studies = [s for s in studies if weights.get(s.study_id, 0) > 0]
         panels = assessed_panels(studies)
         if not panels:
@@ -189,8 +198,10 @@ def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None =
         words = _used_words(panels)
         legend_rows = -(-len(words) // 5)
         width, label_w = 7.5, 2.9
-        height = 0.6 + 0.28 * bar_rows + 0.3 + 0.2 * legend_rows
-        bottom = 0.35 + 0.2 * legend_rows
+        # the axis label (and a note) sit above the legend, not on it
+        below = 0.45 + 0.16 * bool(note)
+        height = 0.3 + 0.28 * bar_rows + below + 0.1 + 0.2 * legend_rows
+        bottom = below + 0.1 + 0.2 * legend_rows
         fig = style.new_figure(width, height)
         ax = fig.add_axes([(0.2 + label_w) / width, bottom / height,
                            (width - label_w - 0.5) / width, 0.28 * bar_rows / height])
@@ -199,20 +210,24 @@ def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None =
         ax.set_yticks([])
         ax.spines[["left", "right", "top"]].set_visible(False)
         ax.set_xlabel("Studies (%)" if weights is None else
-                      f"Weight in the analysis of {weighted_by} (%)")
+                      f"Share of the whole weight in the analysis of {weighted_by} (%)")
+        if note:
+            fig.text(0.2 / width, (bottom - below + 0.02) / height, note, fontsize=style.FONT_SIZE - 1,
+                     color="#333333")
         labels = blended_transform_factory(fig.transFigure, ax.transData)
         i = 0
         for tool, rows in panels:
             share_of = {s.study_id: (weights or {}).get(s.study_id, 1.0) for s in rows}
-            total = sum(share_of.values()) or 1.0
-            ax.text(0.2 / width, i + 0.5, f"{tool.name} (n = {len(rows)})", weight="bold",
+            total = total_weight if weights is not None else len(rows)
+            weighted = f", {100 * sum(share_of.values()) / total:.0f}% of the weight" if weights is not None else ""
+            ax.text(0.2 / width, i + 0.5, f"{tool.name} (n = {len(rows)}{weighted})", weight="bold",
                     va="center", transform=labels)
             i += 1
             for column, short, domain in zip(_columns(tool), _headers(tool), [*tool.domains, None], strict=True):
                 left = 0.0
                 for value in LEGEND_ORDER:
-                    share = 100 * sum(share_of[s.study_id] for s in rows
-                                      if s.judgement(column) == value) / total
+                    judged = sum(share_of[s.study_id] for s in rows if s.judgement(column) == value)
+                    share = 100 * (judged + (unassessed if value == "" else 0.0)) / total
                     if share:
                         ax.barh(i + 0.5, share, left=left, height=0.7,
                                 color=JUDGEMENTS[value][0], edgecolor="#555555", lw=0.4)
@@ -226,15 +241,31 @@ def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None =
         return fig
 
 
+def summary_weights(pooled: dict) -> tuple[dict[str, float] | None, str]:
+    """(weights, note) for the weighted summary from the weight outcome's pooled result: no weights
+    and a note saying why when it was not pooled (k = 1 has no weights to share out: its one study
+    would be '100% of the weight')."""
+    name = pooled.get("label") or pooled.get("outcome") or "the weight outcome"
+    if pooled.get("status", "pooled") != "pooled":
+        why = pooled.get("status_message") or pooled.get("status")
+        return None, f"Not weighted: {name} was not pooled ({why}); each study counts once."
+    weights = analysis_weights(pooled)
+    if not weights:
+        return None, f"Not weighted: the analysis of {name} gives no study weights; each study counts once."
+    return weights, ""
+
+
 def plot_rob_files(studies_csv, traffic_svg, traffic_png, summary_svg, summary_png,
                    weights_json=None, weighted_by: str = ""):
     """Workflow step: traffic-light and summary plots from the studies sheet; the summary is
     weighted by the studies' weights in `weights_json` (a pooled result) when it is given."""
     studies = read_judgements(Path(studies_csv))
-    weights = None
+    weights, note = None, ""
     if weights_json:
         pooled = json.loads(Path(weights_json).read_text(encoding="utf-8"))
-        weights = analysis_weights(pooled)
+        weights, note = summary_weights(pooled)
         weighted_by = weighted_by or pooled.get("label") or pooled.get("outcome") or ""
+        if note:
+            log.warning("risk-of-bias summary plot: %s", note)
     style.save_figure(plot_traffic_light(studies), traffic_svg, traffic_png)
-    style.save_figure(plot_rob_summary(studies, weights, weighted_by), summary_svg, summary_png)
+    style.save_figure(plot_rob_summary(studies, weights, weighted_by, note), summary_svg, summary_png)
