@@ -399,6 +399,11 @@ def row_problems(row: dict, file: str, row_number: int) -> list:
             for column, value, message in assess(row).problems]
 
 
+# The concern level from which a study counts as at high risk of bias (high, serious, critical,
+# very high, NOS poor): the studies a sensitivity analysis leaves out (metasr.stats.rob_sensitivity).
+HIGH_CONCERN = 2
+
+
 def concern(judgement: str) -> int | None:
     """GRADE's reading of a judgement: 0 none, 1 some, 2 serious, 3 very serious; None unknown."""
     return JUDGEMENTS.get(word(judgement), (None, None, None))[2]

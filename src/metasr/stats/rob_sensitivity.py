@@ -23,8 +23,6 @@ import numpy as np
 from metasr import rob
 from metasr.errors import InputError
 
-# metasr.rob's concern level of the judgements this analysis leaves out: high / serious and worse
-HIGH_RISK = 2
 # The model's keys the section keeps (metafor's), beside the studies left out
 MODEL_KEYS = ("k", "estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "df", "pi_lb", "pi_ub", "tau2", "sigma2",
               "I2", "Q", "Q_df", "Q_pval", "model_type", "n_clusters")
@@ -42,7 +40,7 @@ def judgements(studies: list[dict] | None) -> dict[str, str] | None:
 
 def at_high_risk(judgement: str) -> bool:
     level = rob.concern(judgement)
-    return level is not None and level >= HIGH_RISK
+    return level is not None and level >= rob.HIGH_CONCERN
 
 
 def section(study_ids: list[str], labels: dict[str, str], overall: dict[str, str],
