@@ -404,3 +404,14 @@ def test_inputs_that_link_out_of_the_review_are_refused_without_reading_them(tmp
     assert "root:" not in " ".join(p.format() for p in problems)
     raw["external_data"] = [str(shared)]
     prepare_config(raw, "config.yaml", review, check_files=True)
+
+
+def test_text_with_a_bidirectional_override_is_refused_naming_its_key(tmp_path):
+    """U+202E (right-to-left override) in a group name drew the text after it reversed in the
+    report and the forest plot; Arabic or Hebrew text itself needs no such control."""
+    from metasr.config import raw_config_problems
+
+    config = {"review": {"id": "r", "title": "Review", "groups": {"experimental": "A\u202eRTL", "control": "عربي"}}}
+    [problem] = raw_config_problems(config, "config.yaml", tmp_path)
+    assert (problem.key, problem.rule) == ("review.groups.experimental", "bidi-control")
+    assert "U+202E" in problem.message and problem.hint

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -176,20 +177,42 @@ def not_a_mapping_problem(data: Any, shown: str) -> Problem | None:
                    rule="config-mapping", hint=hint)
 
 
+def _entries(data: Any):
+    """(path, key, value, in_mapping) of every entry of a parsed config, breadth first (in the
+    order of the file)."""
+    stack: deque[tuple[tuple, Any]] = deque([((), data)])
+    while stack:
+        path, node = stack.popleft()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            yield path, key, value, isinstance(node, dict)
+            stack.append(((*path, key), value))
+
+
 def key_problems(data: Any, source: str) -> list[Problem]:
     """Mapping keys that are not text, anywhere in the config. YAML reads `2:` as a number, `null:`
     or `~:` as nothing and `no:`, `on:` as a truth value; the schema's id rule applies to text only,
     and a config mixing them breaks everything that sorts or names the keys."""
-    problems = []
-    stack: deque[tuple[tuple, Any]] = deque([((), data)])
-    while stack:
-        path, node = stack.popleft()  # breadth first: problems in the order of the file
-        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-        for key, value in items:
-            if isinstance(node, dict) and not isinstance(key, str):
-                problems.append(_key_problem(key, ".".join(map(str, path)) or "(top level)", source))
-            stack.append(((*path, key), value))
-    return problems
+    return [_key_problem(key, ".".join(map(str, path)) or "(top level)", source)
+            for path, key, _, in_mapping in _entries(data) if in_mapping and not isinstance(key, str)]
+
+
+# Unicode's bidirectional embeddings and overrides (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI,
+# FSI, PDI): invisible, they reorder the text after them in the report and figures ("RTL" shows as
+# "LTR"). Text in right-to-left scripts needs none of them.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def bidi_problems(data: Any, source: str) -> list[Problem]:
+    """Text of the config holding a bidirectional control character."""
+    out = []
+    for path, key, value, _ in _entries(data):
+        if isinstance(value, str) and (found := BIDI_CONTROLS.search(value)):
+            out.append(Problem(message=f"the text holds an invisible bidirectional control character "
+                                       f"(U+{ord(found.group()):04X}) that reorders how the text after it is shown",
+                               file=source, key=".".join(map(str, (*path, key))), rule="bidi-control",
+                               hint="delete the character (retype the text); right-to-left scripts need no controls"))
+    return out
 
 
 def _key_problem(key: Any, where: str, source: str) -> Problem:
@@ -209,12 +232,13 @@ def _key_problem(key: Any, where: str, source: str) -> Problem:
 
 def raw_config_problems(config: Any, source: str, root: Path) -> list[Problem]:
     """What must hold before anything uses a parsed config, even to compute the review cache's key
-    (metasr.workflow.review_cache): a mapping, whose keys are text, whose `external_data` names
-    folders that may be walked."""
+    (metasr.workflow.review_cache): a mapping, whose keys are text, whose text holds no
+    bidirectional controls, whose `external_data` names folders that may be walked."""
     problem = not_a_mapping_problem(config, source)
     if problem is not None:
         return [problem]
-    return key_problems(config, source) or external_data_problems(root, config.get("external_data"), source)
+    return (key_problems(config, source) + bidi_problems(config, source)) or \
+        external_data_problems(root, config.get("external_data"), source)
 
 
 def load_config(path: str | Path, root: str | Path | None = None, check_files: bool = True) -> dict:
