@@ -168,7 +168,7 @@ def test_a_log_mean_is_shown_as_a_mean_not_a_ratio():
     assert mnln.kind == "mean" and not mnln.ratio and measures.log_scale("MNLN") and mnln.null is None
     assert math.isclose(mnln.back(math.log(7.5)), 7.5) and mnln.shown_bounds is None and not mnln.percent
     assert mnln.scale_text == "means, back-transformed from the log mean scale (exp)"
-    assert measures.display_for("MN").scale_text == "analysed as raw mean"
+    assert measures.display_for("MN").scale_text == "means, analysed on the raw mean scale"
     assert not measures.get("MN").unit_free  # a mean is in the outcome's unit
 
 

@@ -35,3 +35,27 @@ def test_no_results_at_all_still_lists_outcomes(review_config, tmp_path):
     save_figure(summary.plot_summary([], review_config), tmp_path / "s.svg")
     text = (tmp_path / "s.svg").read_text()
     assert text.count("no study-level data yet") == len(review_config["outcomes"])
+
+
+def test_single_group_outcomes_get_their_panels(review_config, tmp_path):
+    """A proportion (PR), a log incidence rate (IRLN), a mean (MN) and a correlation (ZCOR), each
+    drawn in its own panel in shown units: their axes (ShownAxis) have no transform of their own."""
+    import numpy as np
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    data = {"PR": {"xi": [0, 20, 5, 7], "ni": [20, 20, 20, 30]},
+            "IRLN": {"xi": [3, 12, 40, 2], "ti": [300.0, 150.0, 90.0, 400.0]},
+            "MN": {"mi": [12.0, 15.5, 9.8, 11.1], "sdi": [3.0, 4.1, 2.2, 3.5], "ni": [30, 25, 40, 22]},
+            "ZCOR": {"ri": [0.2, 0.35, 0.1, 0.5], "ni": [50, 80, 35, 60]}}  # SYNTHETIC
+    config = {**review_config, "outcomes": {}}
+    paths = []
+    for measure, columns in data.items():
+        table = pd.DataFrame({**columns, "study_id": [f"S{i}" for i in range(4)]})
+        outcome = f"o_{measure.lower()}"
+        config["outcomes"][outcome] = {"label": measure, "measure": measure}
+        paths.append(tmp_path / f"{outcome}.json")
+        paths[-1].write_text(json.dumps(pool_outcome(table, measure, "REML", outcome=outcome, label=measure)))
+    summary.plot_summary_file(paths, config, tmp_path / "s.svg", tmp_path / "s.png")
+    assert np.all([measure in (tmp_path / "s.svg").read_text() for measure in data])

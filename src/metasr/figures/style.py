@@ -371,7 +371,7 @@ def effect_ticks(lo: float, hi: float, disp: measures.Display,
     if disp.ratio:
         ticks = ratio_ticks(lo, hi)
         return ticks, [fmt_ratio_tick(t) for t in ticks]
-    if disp.transform == "exp" and not disp.percent and len(log_ticks(lo, hi)) >= 3:  # log means and rates
+    if not disp.identity and disp.transform == "exp" and not disp.percent and len(log_ticks(lo, hi)) >= 3:
         ticks = log_ticks(lo, hi)
         return ticks, [fmt_ratio_tick(t) for t in ticks]
     if disp.identity and not disp.percent:
