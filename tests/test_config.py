@@ -390,7 +390,9 @@ def test_inputs_that_link_out_of_the_review_are_refused_without_reading_them(tmp
     pubmed = review / "data/search/pubmed.nbib"
     pubmed.unlink()
     pubmed.symlink_to(shared / "secret.txt")
-    (review / "data/extraction/outcomes/linked.csv").symlink_to(shared / "sheet.csv")
+    edss = review / "data/extraction/outcomes/edss.csv"
+    edss.unlink()
+    edss.symlink_to(shared / "sheet.csv")
     (review / "data/extraction/inside.csv").symlink_to(review / "data/extraction/studies.csv")  # stays inside
     raw = copy.deepcopy(RAW)
     raw["extraction"]["narrative"] = "data/extraction/inside.csv"
@@ -399,11 +401,93 @@ def test_inputs_that_link_out_of_the_review_are_refused_without_reading_them(tmp
     problems = info.value.problems
     assert [(p.key, p.value) for p in problems] == [
         ("search.sources.pubmed.file", "data/search/pubmed.nbib"),
-        ("extraction.outcomes_dir", "data/extraction/outcomes/linked.csv")]
+        ("extraction.outcomes_dir", "data/extraction/outcomes/edss.csv")]
     assert str(shared / "secret.txt") in problems[0].message and "external_data" in problems[0].hint
     assert "root:" not in " ".join(p.format() for p in problems)
     raw["external_data"] = [str(shared)]
     prepare_config(raw, "config.yaml", review, check_files=True)
+
+
+def _review_copy(tmp_path):
+    import shutil
+
+    review = tmp_path / "review"
+    for part in ("config", "data"):
+        shutil.copytree(REPO / part, review / part)
+    return review
+
+
+def _relink(path, target):
+    path.unlink()
+    path.symlink_to(target)
+
+
+def test_an_input_linked_into_results_is_refused(tmp_path):
+    """SYNTHETIC: data/extraction/narrative.csv -> ../../results/narrative.csv passed (the path as
+    written is in data/), was used, then deleted by the run's clean-up."""
+    review = _review_copy(tmp_path)
+    (review / "results").mkdir()
+    (review / "results/narrative.csv").write_bytes((review / "data/extraction/narrative.csv").read_bytes())
+    _relink(review / "data/extraction/narrative.csv", "../../results/narrative.csv")
+    with pytest.raises(InputError) as info:
+        prepare_config(copy.deepcopy(RAW), "config.yaml", review, check_files=True)
+    [problem] = info.value.problems
+    assert (problem.key, problem.rule) == ("extraction.narrative", "input-in-generated")
+    assert "results/" in problem.message and "data/" in problem.hint
+
+
+def test_a_link_to_nothing_says_so(tmp_path):
+    review = _review_copy(tmp_path)
+    _relink(review / "data/extraction/narrative.csv", tmp_path / "gone.csv")
+    with pytest.raises(InputError) as info:
+        prepare_config(copy.deepcopy(RAW), "config.yaml", review, check_files=True)
+    [problem] = info.value.problems
+    assert problem.key == "extraction.narrative"
+    assert f"is a link to {tmp_path / 'gone.csv'}, which does not exist" in problem.message
+
+
+def test_links_in_the_outcomes_folder_that_are_never_read_are_not_refused(tmp_path):
+    """SYNTHETIC: a codebook.pdf and an archive/ folder linked from a share were refused, though
+    only the declared outcomes' sheets are read."""
+    review, shared = _review_copy(tmp_path), tmp_path / "shared"
+    (shared / "archive").mkdir(parents=True)
+    (shared / "codebook.pdf").write_bytes(b"%PDF")
+    outcomes = review / "data/extraction/outcomes"
+    (outcomes / "codebook.pdf").symlink_to(shared / "codebook.pdf")
+    (outcomes / "archive").symlink_to(shared / "archive")
+    (outcomes / "undeclared.csv").symlink_to("/etc/passwd")
+    prepare_config(copy.deepcopy(RAW), "config.yaml", review, check_files=True)
+
+
+def test_a_linked_folder_is_named_once_with_its_target_as_the_folder_to_allow(tmp_path):
+    """SYNTHETIC: `data` -> a project share gave one error per file read through it ('data/search/
+    pubmed.nbib is a link to ...', which is not a link) with three different external_data hints."""
+    import shutil
+
+    review, share = _review_copy(tmp_path), tmp_path / "share/projdata"
+    share.parent.mkdir()
+    shutil.move(review / "data", share)
+    (review / "data").symlink_to(share)
+    with pytest.raises(InputError) as info:
+        prepare_config(copy.deepcopy(RAW), "config.yaml", review, check_files=True)
+    [problem] = info.value.problems
+    assert problem.message.startswith(f"'data' is a link to {share}, outside the review folder")
+    assert f"`external_data: [{share}]`" in problem.hint
+    raw = copy.deepcopy(RAW)
+    raw["external_data"] = [str(share)]
+    prepare_config(raw, "config.yaml", review, check_files=True)
+
+
+def test_a_link_to_a_file_beside_the_review_suggests_no_folder_external_data_refuses(tmp_path):
+    """SYNTHETIC: the hint suggested the target's folder, which held the review (refused there)."""
+    review = _review_copy(tmp_path)
+    (tmp_path / "narrative.csv").write_bytes((review / "data/extraction/narrative.csv").read_bytes())
+    _relink(review / "data/extraction/narrative.csv", tmp_path / "narrative.csv")
+    with pytest.raises(InputError) as info:
+        prepare_config(copy.deepcopy(RAW), "config.yaml", review, check_files=True)
+    [problem] = info.value.problems
+    assert "`external_data:" not in problem.hint and "copy" in problem.hint
+    assert f"{tmp_path} cannot be an external_data folder" in problem.hint
 
 
 def test_text_with_a_bidirectional_override_is_refused_naming_its_key(tmp_path):

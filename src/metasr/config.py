@@ -12,6 +12,7 @@ import copy
 import os
 import re
 from collections import deque
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,13 @@ from metasr import dependence, measures
 from metasr.analysis_settings import merged as merge_sections, settings_problems
 from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.folder import (
+    BadLink,
     allowed_roots,
+    bad_link,
+    bad_link_problem,
     external_data_problems,
     generated_part,
     inside,
-    linked_outside,
-    linked_outside_problem,
     outside_problem,
 )
 from metasr.resources import schema_path
@@ -255,7 +257,10 @@ def load_config(path: str | Path, root: str | Path | None = None, check_files: b
 
 
 def prepare_config(config: Any, source: str, root: Path, check_files: bool = True) -> dict:
-    """Validate an already-parsed config dict, fill defaults, merge outcome defaults."""
+    """Validate an already-parsed config dict, fill defaults, merge outcome defaults.
+
+    Where the inputs lie is always checked (location_problems: every command that reads them
+    loads its config here); `check_files=False` only leaves out that they exist."""
     raise_if_errors(raw_config_problems(config, source, root))
     schema = load_schema()
     problems = schema_problems(config, schema, source)
@@ -265,8 +270,10 @@ def prepare_config(config: Any, source: str, root: Path, check_files: bool = Tru
     config["outcomes"] = {oid: complete_outcome(o, config.get("defaults") or {})
                           for oid, o in config["outcomes"].items()}
     problems = semantic_problems(config, source)
+    located = location_problems(config, source, root)
+    problems += located
     if check_files:
-        problems += missing_file_problems(config, source, root)
+        problems += missing_file_problems(config, source, root, skip={p.key for p in located if p.key})
     if problems:
         raise InputError(problems)
     return config
@@ -428,8 +435,9 @@ def input_paths(config: dict) -> dict[str, str]:
         paths.update({f"search.sources.{sid}.file": s["file"] for sid, s in config["search"]["sources"].items()})
         if config["search"].get("dedup", {}).get("overrides"):
             paths["search.dedup.overrides"] = config["search"]["dedup"]["overrides"]
-        paths["screening.title_abstract"] = config["screening"]["title_abstract"]
-        paths["screening.full_text"] = config["screening"]["full_text"]
+        screening = config.get("screening") or {}  # its absence is a stage problem of its own
+        paths.update({f"screening.{part}": screening[part] for part in ("title_abstract", "full_text")
+                      if part in screening})
     paths["extraction.studies"] = config["extraction"]["studies"]
     if config["extraction"].get("narrative"):
         paths["extraction.narrative"] = config["extraction"]["narrative"]
@@ -444,48 +452,63 @@ def input_dirs(config: dict) -> dict[str, str]:
     return dirs
 
 
-def missing_file_problems(config: dict, source: str, root: Path) -> list[Problem]:
-    """Input files and folders that do not exist, that lie outside the review folder (by their path,
-    or through a link), or in a folder the workflow writes (folder.GENERATED: the run's clean-up
-    deletes what no step writes)."""
+def folder_inputs(config: dict) -> dict[str, list[str]]:
+    """Config key of an input folder -> the files read in it (relative to the folder): the declared
+    outcomes' sheets (metasr.config.outcome_sheet), and the second extractor's copies of the sheets
+    (metasr.extraction.discrepancies.sheet_pairs, load_resolutions). Nothing else in them is read."""
+    sheets = [f"{oid}.csv" for oid in config.get("outcomes") or {}]
+    out = {"extraction.outcomes_dir": sheets}
+    if config["extraction"].get("second_extractor_dir"):
+        narrative = ["narrative.csv"] if config["extraction"].get("narrative") else []
+        out["extraction.second_extractor_dir"] = ["studies.csv", *narrative, "resolutions.csv",
+                                                  *(f"outcomes/{name}" for name in sheets)]
+    return out
+
+
+def location_problems(config: dict, source: str, root: Path) -> list[Problem]:
+    """Inputs that lie outside the review folder (by their path, or through a link on the way to
+    them), in a folder the workflow writes (folder.GENERATED: the run's clean-up deletes what no
+    step writes; a link into one counts), or behind a link to nothing. Checked before anything
+    reads them, whether or not every input must exist yet."""
+    root = Path(root).absolute()
+    roots = allowed_roots(root, config.get("external_data"))
+    problems: list[Problem] = []
+    links: dict[BadLink, list[tuple[str, str]]] = {}
+    declared = list(input_paths(config).items()) + list(input_dirs(config).items())
+    for key, rel in declared:
+        path = Path(os.path.normpath(root / rel))
+        if not inside(path, roots):
+            problems.append(outside_problem(rel, key, source, roots))
+        elif generated_part(root, path):
+            problems.append(Problem(
+                message=f"{rel} lies in {generated_part(root, path)}/, which the workflow writes "
+                        "(and clears of files no step writes)", file=source, key=key, value=rel,
+                rule="input-in-generated", hint="keep inputs in data/ (move the file there and change the path)"))
+        else:
+            read = [rel, *(f"{rel.rstrip('/')}/{name}" for name in folder_inputs(config).get(key, []))]
+            for shown in read:
+                found = bad_link(root / shown, root, roots)
+                if found:
+                    links.setdefault(found, []).append((key, shown))
+    return problems + [bad_link_problem(found, uses, root, source) for found, uses in links.items()]
+
+
+def missing_file_problems(config: dict, source: str, root: Path, skip: Collection[str] = ()) -> list[Problem]:
+    """Input files and folders that do not exist (or are something else), except those of the keys
+    in `skip` and those behind a bad link (already refused for where they lie)."""
     problems = []
     roots = allowed_roots(Path(root).absolute(), config.get("external_data"))
     for key, rel in list(input_paths(config).items()) + list(input_dirs(config).items()):
         path = Path(root) / rel
         is_dir = key in input_dirs(config)
-        if not inside(path.absolute(), roots):
-            problems.append(outside_problem(rel, key, source, roots))
-        elif generated_part(Path(root), path.absolute()):
-            problems.append(Problem(
-                message=f"{rel} lies in {generated_part(Path(root), path.absolute())}/, which the workflow writes "
-                        "(and clears of files no step writes)", file=source, key=key, value=rel,
-                rule="input-in-generated", hint="keep inputs in data/ (move the file there and change the path)"))
-        elif not (path.is_dir() if is_dir else path.is_file()):
-            what = "folder" if is_dir else "file"
-            kind = path_kind(path)
-            message = f"{what} not found: {rel}" if kind is None else f"{rel} is {kind}, not a {what}"
-            problems.append(Problem(message=message, file=source, key=key, value=rel, rule="file-exists",
-                                    hint=f"fix the path (relative to the review folder {Path(root).absolute()})"
-                                         + ("" if kind is None else f" to name the {what} itself")))
-        else:
-            problems += _linked_out(path, rel, key, source, roots, is_dir)
-    return problems
-
-
-def _linked_out(path: Path, rel: str, key: str, source: str, roots: list[Path], is_dir: bool) -> list[Problem]:
-    """The input (or, in an input folder, the files) that a link takes out of `roots`."""
-    target = linked_outside(path, roots)
-    if target is not None:
-        return [linked_outside_problem(rel, key, source, target)]
-    if not is_dir:
-        return []
-    with os.scandir(path) as entries:
-        links = sorted(entry.name for entry in entries if entry.is_symlink())
-    problems = []
-    for name in links:
-        target = linked_outside(path / name, roots)
-        if target is not None:
-            problems.append(linked_outside_problem(f"{rel}/{name}", key, source, target))
+        if key in skip or (path.is_dir() if is_dir else path.is_file()) or bad_link(path.absolute(), root, roots):
+            continue
+        what = "folder" if is_dir else "file"
+        kind = path_kind(path)
+        message = f"{what} not found: {rel}" if kind is None else f"{rel} is {kind}, not a {what}"
+        problems.append(Problem(message=message, file=source, key=key, value=rel, rule="file-exists",
+                                hint=f"fix the path (relative to the review folder {Path(root).absolute()})"
+                                     + ("" if kind is None else f" to name the {what} itself")))
     return problems
 
 

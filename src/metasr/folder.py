@@ -145,25 +145,93 @@ def inside(path: Path, roots: list[Path]) -> bool:
     """Whether `path` (after removing `..` by name, not by following links) lies in one of `roots`.
 
     Lexical on purpose: it judges the path as written (`..`, `/`); where a link in it leads is
-    judged by `linked_outside`, on the inputs that exist.
+    judged by `bad_link`, on the inputs that exist.
     """
     normal = Path(os.path.normpath(path))
     return any(normal == r or r in normal.parents for r in roots)
 
 
-def linked_outside(path: Path, roots: list[Path]) -> Path | None:
-    """Where `path` really leads when a link takes it out of `roots` (which may themselves be reached
-    through links), or None. A link is followed here, unlike in `inside`: content from outside the
-    review must not be read, and echoed in a message, because a link hides where it comes from."""
-    real = Path(os.path.realpath(path))
-    return None if inside(real, [*roots, *(Path(os.path.realpath(r)) for r in roots)]) else real
+@dataclass(frozen=True)
+class BadLink:
+    """A link on the way to an input (the input itself, or a folder above it) that leads where
+    inputs may not come from: out of the allowed folders ("outside"), into a folder the workflow
+    writes ("generated": its clean-up would delete the input), or to nothing ("missing")."""
+
+    link: Path
+    target: Path
+    why: str
 
 
-def linked_outside_problem(rel: str, key: str, source: str, target: Path) -> Problem:
-    return Problem(message=f"'{rel}' is a link to {target}, outside the review folder", file=source, key=key,
-                   value=rel, rule="inside-review",
-                   hint=f"copy the file into the review folder in place of the link, or list {target.parent} "
-                        "under `external_data:` in the config if reading it from there is intended")
+def bad_link(path: Path, root: Path, roots: list[Path]) -> BadLink | None:
+    """The first component of `path` (lexically inside one of `roots`) that is such a link, or None.
+
+    Each component is followed, not only the whole path: when `data/` itself links to a share, the
+    link to name (and to allow) is `data`, not every file read through it. A component that does
+    not exist ends the walk: whether inputs exist is judged elsewhere."""
+    normal = Path(os.path.normpath(path))
+    base = next((r for r in roots if normal == r or r in normal.parents), None)
+    if base is None:
+        return None
+    real_roots = [*roots, *(Path(os.path.realpath(r)) for r in roots)]
+    current = base
+    for part in normal.relative_to(base).parts:
+        current = current / part
+        if not current.is_symlink():
+            if not current.exists():
+                return None
+            continue
+        target = Path(os.path.realpath(current))
+        why = ("missing" if not target.exists() else "outside" if not inside(target, real_roots)
+               else "generated" if link_generated(root, target) else None)
+        if why:
+            return BadLink(current, target, why)
+    return None
+
+
+def link_generated(root: Path, target: Path) -> str | None:
+    """The folder of GENERATED that a link's real `target` lies in, in the review `root` reached
+    either as written or through its own links."""
+    return generated_part(root, target) or generated_part(Path(os.path.realpath(root)), target)
+
+
+def bad_link_problem(found: BadLink, uses: list[tuple[str, str]], root: Path, source: str) -> Problem:
+    """One problem per bad link, however many inputs are read through it (`uses`: (key, path as
+    written)); the first input's key is the problem's."""
+    shown = _shown(found.link, root)
+    through = [rel for _, rel in uses if rel != shown]
+    via = f" (read through it: {', '.join(through[:3])}{', ...' if len(through) > 3 else ''})" if through else ""
+    key, rel = uses[0]
+    if found.why == "missing":
+        return Problem(message=f"'{shown}' is a link to {found.target}, which does not exist{via}", file=source,
+                       key=key, value=rel, rule="file-exists",
+                       hint=f"point the link at the file it stands for (ln -sfn TARGET {shown}), or put the "
+                            "file itself in its place")
+    if found.why == "generated":
+        part = link_generated(root, found.target)
+        return Problem(message=f"'{shown}' is a link to {found.target}, in {part}/, which the workflow writes "
+                               f"(and clears of files no step writes){via}", file=source, key=key, value=rel,
+                       rule="input-in-generated",
+                       hint="keep inputs in data/: move the file there in place of the link")
+    return Problem(message=f"'{shown}' is a link to {found.target}, outside the review folder{via}", file=source,
+                   key=key, value=rel, rule="inside-review", hint=_allow_hint(found.target, root))
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return Path(path).relative_to(_absolute(root)).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _allow_hint(target: Path, root: Path) -> str:
+    """How to allow what a link leads to: its folder (the target itself when it is one) under
+    external_data, unless external_data would refuse that folder; copying always works."""
+    folder = target if target.is_dir() else target.parent
+    copy = "copy the data into the review folder in place of the link"
+    refused = _external_entry_problem(_absolute(root), str(folder))
+    if refused:
+        return f"{copy} ({folder} cannot be an external_data folder: {refused[0]})"
+    return f"{copy}, or allow the folder if reading it from there is intended: `external_data: [{folder}]`"
 
 
 def outside_problem(rel: str, key: str, source: str, roots: list[Path]) -> Problem:

@@ -60,3 +60,35 @@ def test_validate_checks_record_ids_against_the_search_as_run_does(tmp_path):
     sheet.write_text(sheet.read_text().replace("Absinta2019,R001,", "Absinta2019,pubmed:999,", 1))
     result = metasr("extraction", "validate", cwd=tmp_path)
     assert result.returncode == 2 and "record-exists" in result.stderr and "pubmed:999" in result.stderr
+
+
+def test_validate_checks_where_inputs_lie_as_run_does(tmp_path):
+    """SYNTHETIC: validate loaded the config without the location checks of `metasr run`: a
+    studies.csv linked to a file outside the review was read and its lines echoed, a studies sheet
+    in results/ and an outcome sheet linked outside were 'valid'."""
+    import yaml
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "data" / "extraction", tmp_path / "data" / "extraction")
+    secret = tmp_path.parent / f"{tmp_path.name}-secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    studies = tmp_path / "data/extraction/studies.csv"
+    studies.unlink()
+    studies.symlink_to(secret)
+    result = metasr("extraction", "validate", cwd=tmp_path)
+    assert result.returncode == 2 and "root:x" not in result.stdout + result.stderr
+    assert "extraction.studies" in result.stderr and "outside the review folder" in result.stderr
+
+    studies.unlink()
+    (tmp_path / "results").mkdir()
+    shutil.copy(REPO / "data/extraction/studies.csv", tmp_path / "results/studies.csv")
+    edss = tmp_path / "data/extraction/outcomes/edss.csv"
+    shutil.move(edss, tmp_path.parent / f"{tmp_path.name}-edss.csv")
+    edss.symlink_to(tmp_path.parent / f"{tmp_path.name}-edss.csv")
+    config = yaml.safe_load((tmp_path / "config/config.yaml").read_text())
+    config["extraction"]["studies"] = "results/studies.csv"
+    (tmp_path / "config/config.yaml").write_text(yaml.safe_dump(config))
+    result = metasr("extraction", "validate", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "results/studies.csv lies in results/" in result.stderr
+    assert "'data/extraction/outcomes/edss.csv' is a link to" in result.stderr

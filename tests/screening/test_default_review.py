@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,18 @@ def test_cli_run_on_the_default_review(shared_dir, tmp_path):
     assert "87 screened -> 22 reports of 22 studies included" in result.stdout
     for name in ("screening.csv", "prisma.json", "prisma.csv", "conflicts.csv", "prisma.svg", "prisma.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def test_cli_refuses_a_decision_file_linked_out_of_the_review(tmp_path):
+    """SYNTHETIC: screening loaded the config without `metasr run`'s location checks."""
+    review = tmp_path / "review"
+    for part in ("config", "data"):
+        shutil.copytree(REPO / part, review / part)
+    sheet = review / "data/screening/title_abstract.csv"
+    shutil.move(sheet, tmp_path / "title_abstract.csv")
+    sheet.symlink_to(tmp_path / "title_abstract.csv")
+    result = subprocess.run(
+        [sys.executable, "-m", "metasr.cli", "screening", "run", "--records", str(tmp_path),
+         "--review", str(review), "--out", str(tmp_path / "out")], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "screening.title_abstract" in result.stderr and "outside the review folder" in result.stderr
