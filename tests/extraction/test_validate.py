@@ -613,26 +613,27 @@ def test_a_negative_single_group_mean_is_a_raw_mean(synthetic_review, helpers):
     assert errors(validate_review(_mean_review(root, helpers, config, "MN", {"mean": "-1.2"}), root)) == []
 
 
-@pytest.mark.parametrize("es_id, duplicated", [("01", True), ("1.0", True), (" 1 ", True), ("2", False),
-                                               ("1a", False), ("1_0", False)])
-def test_es_ids_equal_as_numbers_are_one_effect_size(tmp_path, es_id, duplicated):
-    """The pooled results read the effect table's es_id as numbers: 1, 01 and 1.0 became one
-    effect size twice (dat.konstantopoulos2011's D11, schools 1 and 2 relabelled)."""
+@pytest.mark.parametrize("first, es_id, duplicated", [
+    ("1", " 1 ", True), ("1", "2", False), ("1", "01", False), ("1", "1.0", False), ("1.1", "1.10", False),
+    ("1", "1a", False)])
+def test_es_ids_are_compared_as_text(tmp_path, first, es_id, duplicated):
+    """es_ids are labels, kept as text through the pipeline: 1.1 and 1.10 (section numbers) were
+    refused as duplicates because the pipeline read them back as numbers; 1 and 01 are different
+    ids too, as the effect table and the pooled results now keep them. The duplicate names es_id."""
     from metasr.extraction.sheets import read_sheet
     from metasr.extraction.validate import check_outcome_rows
 
     cells = {"comparison": "modified vs traditional calendar", "reported_form": "effect_se", "effect_measure": "SMD",
              "effect_se": "0.3435", "record_id": "R11", "source_location": "Table 1"}
-    rows = [{"study_id": "D11", "es_id": "1", "effect": "-0.18", **cells},
+    rows = [{"study_id": "D11", "es_id": first, "effect": "-0.18", **cells},
             {"study_id": "D11", "es_id": es_id, "effect": "-0.22", **cells}]
     path = tmp_path / "achievement.csv"
     path.write_text(",".join(OUTCOME_SHEET_COLUMNS) + "\n" + "".join(
         ",".join(row.get(c, "") for c in OUTCOME_SHEET_COLUMNS) + "\n" for row in rows))
-    problems, _ = check_outcome_rows(read_sheet(path), None)
+    problems, typed = check_outcome_rows(read_sheet(path), None)
     found = [p for p in problems if p.rule == "unique-row"]
-    assert [p.row for p in found] == ([3] if duplicated else [])
-    if es_id.strip() != "1":
-        assert all(p.message.endswith(f"as numbers, es_id {es_id.strip()!r} is '1'") for p in found)
+    assert [(p.row, p.column) for p in found] == ([(3, "es_id")] if duplicated else [])
+    assert [row["es_id"] for _, row in typed] == [first, es_id.strip()]
 
 
 def _proportion_review(root, helpers, config, outcome: dict, cells: dict):

@@ -24,7 +24,7 @@ OUTCOME_SCHEMA = "outcome_sheet.schema.yaml"
 
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$", re.ASCII)  # ASCII digits only (io.plain_number)
 # Columns that stay text even when they look like numbers (ids and free text).
-TEXT_COLUMNS = {"study_id", "record_id", "label", "comparison", "timepoint", "subgroup", "p_value",
+TEXT_COLUMNS = {"study_id", "record_id", "label", "comparison", "timepoint", "subgroup", "es_id", "p_value",
                 "notes", "derivation", "source_url", "source_location", "first_author", "design",
                 "country", "population", "exposure_definition", "technique", "no_data_reason",
                 "exclude_reason", "unit", "overlapping_cohort_with", "followup_years"}

@@ -22,7 +22,6 @@ dependence-declared is metasr.dependence's.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence, Set as AbstractSet
 from dataclasses import dataclass, replace
@@ -370,15 +369,10 @@ def _cell(row: dict, column: str) -> str:
     return (row.get(column) or "").strip()
 
 
-def _key_value(cell) -> str | float:
-    """A cell of a row's key as the pooled results read it back: a number as its value (es_id 1,
-    01 and 1.0 are one effect size once the table is read as numbers), other text stripped."""
-    text = (cell or "").strip()
-    try:
-        number = float(text.replace("_", "?"))  # Python's 1_000 is no number to a CSV reader
-    except ValueError:
-        return text
-    return number if math.isfinite(number) else text
+def _key_value(cell) -> str:
+    """A cell of a row's key as the pipeline keeps it: text, stripped (es_id 1.1 and 1.10, or 1
+    and 01, are different effect sizes, as they stay in the effect table and the pooled results)."""
+    return (cell or "").strip()
 
 
 def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None,
@@ -405,13 +399,11 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None,
         typed.update({c: (row.get(c) or "").strip() for c in kept})
         key = tuple(_key_value(row.get(k)) for k in (*OUTCOME_KEY, *kept))  # a characteristic tells effect sizes apart
         if key in seen:
-            first, first_row = seen[key]
+            first, _ = seen[key]
             told_apart = ", ".join([c for c in OUTCOME_KEY if c != "study_id"] + kept)
-            as_numbers = [f"{c} {_cell(row, c)!r} is {_cell(first_row, c)!r}" for c in (*OUTCOME_KEY, *kept)
-                          if _cell(row, c) != _cell(first_row, c)]
-            problems.append(Problem(message=f"duplicated row (same study, {told_apart})"
-                                            + (f": as numbers, {', '.join(as_numbers)}" if as_numbers else ""),
-                                    file=sheet.path, row=rownum, column="comparison", value=row.get("comparison"),
+            column = "es_id" if _cell(row, "es_id") else "comparison"  # what most often tells them apart
+            problems.append(Problem(message=f"duplicated row (same study, {told_apart})",
+                                    file=sheet.path, row=rownum, column=column, value=row.get(column),
                                     rule="unique-row",
                                     hint=f"same as row {first}: delete one or tell them apart in "
                                          f"{told_apart.replace(', ', '/')}"))
