@@ -499,3 +499,23 @@ def test_text_with_a_bidirectional_override_is_refused_naming_its_key(tmp_path):
     [problem] = raw_config_problems(config, "config.yaml", tmp_path)
     assert (problem.key, problem.rule) == ("review.groups.experimental", "bidi-control")
     assert "U+202E" in problem.message and problem.hint
+
+
+@pytest.mark.parametrize("text, key, value, reading, id_rule", [
+    ("sof:\n  scenarios:\n    2020: 0.1\n", "sof.scenarios", "2020", "a number", False),
+    ("outcomes:\n  no:\n    measure: RR\n", "outcomes", "no", "true or false", True),
+    ("outcomes:\n  Off:\n    measure: RR\n", "outcomes", "Off", "true or false", True),
+])
+def test_a_key_yaml_does_not_read_as_text_is_shown_as_written_with_its_line(tmp_path, text, key, value,
+                                                                             reading, id_rule):
+    """SYNTHETIC: a scenario label 2020 was told 'not a valid id ... ids are lower case letters',
+    and an outcome `no:` was shown as 'false'; quoting the key is the fix in both."""
+    path = tmp_path / "config.yaml"
+    path.write_text("review: {id: r, title: R}\n" + text)
+    with pytest.raises(InputError) as info:
+        read_config(path, shown="config.yaml")
+    [problem] = info.value.problems
+    assert (problem.key, problem.value, problem.rule) == (key, value, "config-key")
+    assert problem.line == text.count("\n", 0, text.index(value)) + 2
+    assert f"the key {value} is not text: YAML reads it as {reading}" == problem.message
+    assert f'("{value}":)' in problem.hint and ("id is lower case" in problem.hint) == id_rule

@@ -139,6 +139,7 @@ def read_yaml(path: Path, shown: str | None = None) -> Any:
                            "remove the tag (the word starting with !) and write the value as plain text, "
                            "numbers or lists")
         data = loader.construct_document(node) if node is not None else None
+        keys = _written_key_problems(node, shown) if node is not None else []
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise InputError(Problem(message=f"not valid YAML: {getattr(err, 'problem', None) or err}", file=shown,
@@ -150,6 +151,7 @@ def read_yaml(path: Path, shown: str | None = None) -> Any:
         raise InputError(Problem(message="YAML templating (__use_yte__) is not supported", file=shown,
                                  key="__use_yte__", rule="yaml",
                                  hint="a config is plain data: remove __use_yte__ and write the values out"))
+    raise_if_errors(keys)
     return data
 
 
@@ -194,9 +196,71 @@ def _entries(data: Any):
 def key_problems(data: Any, source: str) -> list[Problem]:
     """Mapping keys that are not text, anywhere in the config. YAML reads `2:` as a number, `null:`
     or `~:` as nothing and `no:`, `on:` as a truth value; the schema's id rule applies to text only,
-    and a config mixing them breaks everything that sorts or names the keys."""
-    return [_key_problem(key, ".".join(map(str, path)) or "(top level)", source)
+    and a config mixing them breaks everything that sorts or names the keys. (read_config names
+    them first, as written and with their line: `_written_key_problems`.)"""
+    return [_key_problem(_shown_key(key), _read_as(key), ".".join(map(str, path)) or "(top level)", source)
             for path, key, _, in_mapping in _entries(data) if in_mapping and not isinstance(key, str)]
+
+
+def _shown_key(key: Any) -> str:
+    if isinstance(key, bool):
+        return f"{str(key).lower()} (written no, off or false; yes, on or true)"
+    return "null" if key is None else str(key)
+
+
+def _read_as(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true or false"
+    if key is None:
+        return "nothing (null)"
+    return "a number" if isinstance(key, (int, float)) else f"a {type(key).__name__}"
+
+
+# What YAML's resolver makes of a plain key, in words (tag -> reading).
+_TAG_READINGS = {"bool": "true or false", "null": "nothing (null)", "int": "a number", "float": "a number",
+                 "timestamp": "a date"}
+
+
+def _written_key_problems(node: yaml.Node, source: str) -> list[Problem]:
+    """Keys of the parsed YAML `node` that YAML does not read as text, as the user wrote them, with
+    their line."""
+    problems: list[Problem] = []
+    stack: list[tuple[tuple[str, ...], yaml.Node]] = [((), node)]
+    while stack:
+        path, current = stack.pop(0)
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend(((*path, str(i)), item) for i, item in enumerate(current.value))
+        if not isinstance(current, yaml.MappingNode):
+            continue
+        for key_node, value_node in current.value:
+            reading = _TAG_READINGS.get(str(key_node.tag).rsplit(":", 1)[-1])
+            if isinstance(key_node, yaml.ScalarNode) and reading:
+                problems.append(_key_problem(key_node.value or "(empty)", reading, ".".join(path) or "(top level)",
+                                             source, line=key_node.start_mark.line + 1))
+            stack.append(((*path, str(key_node.value)), value_node))
+    return problems
+
+
+def _id_maps(schema: dict, path: tuple = ()) -> set[str]:
+    """Keys of the config whose own keys are ids (the schema gives them a propertyNames rule)."""
+    found = {".".join(path)} if "propertyNames" in schema else set()
+    for name, sub in (schema.get("properties") or {}).items():
+        if isinstance(sub, dict):
+            found |= _id_maps(sub, (*path, name))
+    return found
+
+
+def _key_problem(shown: str, read_as: str, where: str, source: str, line: int | None = None) -> Problem:
+    """A key YAML does not read as text: quoting it keeps it as written. Under outcomes or
+    search.sources it is an id, which must also follow the id rule; elsewhere (a scenario's label)
+    quoting is all it takes."""
+    written = shown.split(" (")[0]
+    hint = f'put it in quotes ("{written}":) so that YAML reads it as text'
+    if where in _id_maps(load_schema()):
+        hint += ("; an id is lower case letters, digits and underscores, starting with a letter "
+                 "(e.g. outcome_2)")
+    return Problem(message=f"the key {shown} is not text: YAML reads it as {read_as}", file=source,
+                   key=where, value=written, line=line, rule="config-key", hint=hint)
 
 
 # Unicode's bidirectional embeddings and overrides (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI,
@@ -215,21 +279,6 @@ def bidi_problems(data: Any, source: str) -> list[Problem]:
                                file=source, key=".".join(map(str, (*path, key))), rule="bidi-control",
                                hint="delete the character (retype the text); right-to-left scripts need no controls"))
     return out
-
-
-def _key_problem(key: Any, where: str, source: str) -> Problem:
-    if isinstance(key, bool):
-        shown, read_as = str(key).lower(), "true or false"
-    elif key is None:
-        shown, read_as = "null", "an empty key"
-    else:
-        shown = str(key)
-        read_as = "a number" if isinstance(key, (int, float)) else f"a {type(key).__name__}"
-    hint = "ids are lower case letters, digits and underscores, starting with a letter (e.g. outcome_2)"
-    if isinstance(key, bool):
-        hint = f"YAML reads yes, no, on and off as true or false: choose another name; {hint}"
-    return Problem(message=f"{shown} is not a valid id (YAML reads it as {read_as}, not as a name)", file=source,
-                   key=where, value=shown, rule="config-key", hint=hint)
 
 
 def raw_config_problems(config: Any, source: str, root: Path) -> list[Problem]:

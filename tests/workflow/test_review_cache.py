@@ -184,4 +184,4 @@ def test_keys_that_are_not_text_are_refused_before_the_cache_key_sorts_them(revi
     with pytest.raises(InputError) as info:
         load_review_cached(config, review)
     [problem] = info.value.problems
-    assert (problem.key, problem.rule) == ("outcomes", "config-key") and "is not a valid id" in problem.message
+    assert (problem.key, problem.rule) == ("outcomes", "config-key") and "is not text" in problem.message
