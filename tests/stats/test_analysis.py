@@ -457,3 +457,11 @@ def test_single_group_means_cover_both_measures_methods_and_tests():
     covered = {(c["measure"], c["method"], c["test"]) for c in SINGLE_MEANS}
     assert {(m, method, "z") for m in measures.in_family("single-group means") for method in ("REML", "DL")} <= covered
     assert {("MN", "REML", "knha"), ("MNLN", "DL", "knha")} <= covered
+
+
+def test_the_sheets_text_columns_reach_the_pooled_studies_as_written():
+    """es_id 1.1 and 1.10 (section numbers) are two effect sizes, and a study id 007 is not 7."""
+    table = pd.DataFrame({"study_id": ["007", "008", "009"], "es_id": ["1.1", "1.10", "2"],
+                          "yi": [0.1, 0.3, 0.2], "vi": [0.01, 0.02, 0.015]})  # SYNTHETIC
+    studies = pool_outcome(table, "GEN", "REML")["studies"]
+    assert [(s["study_id"], s["es_id"]) for s in studies] == [("007", "1.1"), ("008", "1.10"), ("009", "2")]

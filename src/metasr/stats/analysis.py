@@ -328,10 +328,15 @@ def _continuity(entries: list[dict], table: pd.DataFrame, measure: str, options)
 
 
 def _study_entries(table: pd.DataFrame, weights) -> list[dict]:
+    # here, not at import: `metasr pool` imports this module and reads no sheet (the schema module
+    # would bring jsonschema into its start-up)
+    from metasr.extraction.schema import TEXT_COLUMNS
+
     crit = inference.critical_value("z", None)
     entries = []
     for i, rec in enumerate(table.to_dict("records")):
-        entry = {key: _integral(key, _passthrough(rec.get(key))) for key in PASSTHROUGH if key in rec}
+        entry = {key: _integral(key, _passthrough(rec.get(key), key in TEXT_COLUMNS)) for key in PASSTHROUGH
+                 if key in rec}
         yi, vi = float(rec["yi"]), float(rec["vi"])
         sei = math.sqrt(vi)
         entry.update(yi=yi, vi=vi, sei=sei, ci_lb=yi - crit * sei, ci_ub=yi + crit * sei,
@@ -339,7 +344,7 @@ def _study_entries(table: pd.DataFrame, weights) -> list[dict]:
                      effect_source=rec.get("effect_source"))
         for key in ARM_FIELDS + PROVENANCE_COLUMNS:
             if key in rec and _text(rec[key]) != "":
-                entry[key] = _integral(key, _passthrough(rec[key]))
+                entry[key] = _integral(key, _passthrough(rec[key], key in TEXT_COLUMNS))
         entries.append(entry)
     return entries
 
@@ -351,11 +356,16 @@ def _integral(key: str, value):
     return value
 
 
-def _passthrough(value):
+def _passthrough(value, text_column: bool = False):
+    """A cell of the effect table as the pooled JSON gives it: a cell of the sheets' text columns
+    (extraction.schema.TEXT_COLUMNS) as written (es_id 1.10 is not 1.1, study 007 not 7), other
+    numeric-looking text as numbers."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, str):
         text = value.strip()
+        if text_column:
+            return text
         try:
             number = float(text)
         except ValueError:
