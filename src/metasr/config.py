@@ -504,13 +504,12 @@ def input_dirs(config: dict) -> dict[str, str]:
 def folder_inputs(config: dict) -> dict[str, list[str]]:
     """Config key of an input folder -> the files read in it (relative to the folder): the declared
     outcomes' sheets (metasr.config.outcome_sheet), and the second extractor's copies of the sheets
-    (metasr.extraction.discrepancies.sheet_pairs, load_resolutions). Nothing else in them is read."""
-    sheets = [f"{oid}.csv" for oid in config.get("outcomes") or {}]
-    out = {"extraction.outcomes_dir": sheets}
+    (metasr.extraction.discrepancies.second_extractor_files). Nothing else in them is read."""
+    from metasr.extraction.discrepancies import second_extractor_files
+
+    out = {"extraction.outcomes_dir": [f"{oid}.csv" for oid in config.get("outcomes") or {}]}
     if config["extraction"].get("second_extractor_dir"):
-        narrative = ["narrative.csv"] if config["extraction"].get("narrative") else []
-        out["extraction.second_extractor_dir"] = ["studies.csv", *narrative, "resolutions.csv",
-                                                  *(f"outcomes/{name}" for name in sheets)]
+        out["extraction.second_extractor_dir"] = second_extractor_files(config)
     return out
 
 

@@ -98,20 +98,34 @@ def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
     return None if expected == 1 else (observed - expected) / (1 - expected)
 
 
-def sheet_pairs(config: dict, root: Path) -> list[tuple[str, Path, Path]]:
+RESOLUTIONS = "resolutions.csv"  # in the second extractor's folder: the discrepancies resolved
+
+
+def _sheet_names(config: dict) -> list[tuple[str, str]]:
+    """(the first extractor's sheet as the config names it, its copy's name in the second
+    extractor's folder) of every sheet compared."""
     ext = config.get("extraction") or {}
-    second = root / ext["second_extractor_dir"]
-    out = [("studies.csv", root / ext["studies"], second / "studies.csv")]
-    for oid in config.get("outcomes") or {}:
-        name = f"{oid}.csv"
-        out.append((f"outcomes/{name}", root / ext["outcomes_dir"] / name, second / "outcomes" / name))
+    out = [(ext["studies"], "studies.csv")]
+    out += [(f"{ext['outcomes_dir']}/{oid}.csv", f"outcomes/{oid}.csv") for oid in config.get("outcomes") or {}]
     if ext.get("narrative"):
-        out.append(("narrative.csv", root / ext["narrative"], second / "narrative.csv"))
+        out.append((ext["narrative"], "narrative.csv"))
     return out
 
 
+def sheet_pairs(config: dict, root: Path) -> list[tuple[str, Path, Path]]:
+    """(sheet name, the first extractor's file, the second extractor's) of every sheet compared."""
+    second = root / config["extraction"]["second_extractor_dir"]
+    return [(name, root / first, second / name) for first, name in _sheet_names(config)]
+
+
+def second_extractor_files(config: dict) -> list[str]:
+    """The files read in the second extractor's folder (relative to it): the sheets' copies and
+    the resolutions."""
+    return [name for _, name in _sheet_names(config)] + [RESOLUTIONS]
+
+
 def load_resolutions(second_dir: Path) -> set[tuple[str, str, str]]:
-    path = second_dir / "resolutions.csv"
+    path = second_dir / RESOLUTIONS
     if not path.exists():
         return set()
     _, rows = read_csv(path, strip=True)
