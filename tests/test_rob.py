@@ -161,3 +161,22 @@ def test_no_information_is_a_judgement_of_robins_i_only():
                                                 ("no information", None), ("", None)])
 def test_concern_for_grade(judgement, concern):
     assert rob.concern(judgement) == concern
+
+
+def test_the_studies_sheet_takes_the_spellings_rob_reads():
+    """'RoB 2', 'ROBINS-I V2', 'Low', 'Some concerns' and a star count written 3.0 were refused by the
+    studies schema's lists before metasr.rob, which reads them, saw them."""
+    from metasr.extraction.schema import STUDIES_SCHEMA, coerce, row_problems
+
+    rows = [{"study_id": "A", "record_id": "R1", "label": "A", "rob_tool": "RoB 2", "rob_randomisation": "Low",
+             "rob_deviations": "Some concerns", "rob_overall": "Some Concerns"},
+            {"study_id": "B", "record_id": "R2", "label": "B", "rob_tool": "ROBINS-I V2",
+             "rob_confounding": "Low (except for concerns about uncontrolled confounding)", "rob_overall": "Moderate"},
+            {"study_id": "C", "record_id": "R3", "label": "C", "rob_tool": "NOS", "rob_selection": "3.0",
+             "rob_comparability": "1", "rob_outcome": "2"}]
+    for row in rows:
+        typed = coerce(row)
+        assert row_problems(STUDIES_SCHEMA, typed, "studies.csv", 2) == []
+        assert rob.assess(typed).problems == []
+    assert rob.assess(coerce(rows[2])).values["rob_selection"] == 3
+    assert rob.assess(coerce(rows[0])).overall == "some concerns"

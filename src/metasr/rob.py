@@ -186,7 +186,10 @@ def word(value) -> str:
 
 
 def is_stars(value) -> bool:
-    """A whole number, signed or not (a negative count is a star count to refuse, not a word)."""
+    """A whole number, signed or not (a negative count is a star count to refuse, not a word),
+    also as a spreadsheet writes it (3.0)."""
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool) or \
         (isinstance(value, str) and value.strip().removeprefix("-").isdigit())
 
@@ -194,7 +197,7 @@ def is_stars(value) -> bool:
 def domain_value(tool: Tool, domain: Domain, raw):
     """(normalised value, problem text or None): stars as int (NOS), words as canonical words."""
     if domain.max_stars is not None and is_stars(raw):
-        stars = int(str(raw).strip())
+        stars = int(raw) if isinstance(raw, float) else int(str(raw).strip())
         if stars < 0:
             return None, f"{domain.name} has 0 to {domain.max_stars} stars, not a negative number"
         if stars > domain.max_stars:

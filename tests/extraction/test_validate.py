@@ -30,7 +30,7 @@ def test_corrupted_default_review_lists_every_problem_at_once(default_review_cop
     root, config = default_review_copy
     ext = root / "data/extraction"
     studies = helpers.read_rows(ext / "studies.csv")
-    studies[0]["rob_overall"] = "medium"                         # allowed-values
+    studies[0]["rob_overall"] = "medium"                         # risk-of-bias (metasr.rob's words)
     studies[1]["year"] = "20x2"                                  # type
     studies.append(dict(studies[2]))                             # unique-study
     helpers.write_sheet(ext / "studies.csv", list(studies[0]), studies)
@@ -55,7 +55,7 @@ def test_corrupted_default_review_lists_every_problem_at_once(default_review_cop
 
     found = errors(validate_review(config, root))
     got = {(p.file.split("extraction/")[-1], p.rule) for p in found}
-    expected = {("studies.csv", "allowed-values"), ("studies.csv", "type"), ("studies.csv", "unique-study"),
+    expected = {("studies.csv", "risk-of-bias"), ("studies.csv", "type"), ("studies.csv", "unique-study"),
                 ("outcomes/edss.csv", "min<=median"), ("outcomes/edss.csv", "n-consistent"),
                 ("outcomes/edss.csv", "0<p<=1"), ("outcomes/edss.csv", "study-exists"),
                 ("outcomes/edss.csv", "unique-row"), ("outcomes/sdmt.csv", "allowed-values"),
@@ -189,7 +189,7 @@ def test_studies_sheet_rules(synthetic_review, helpers):
     studies[0].update(rob_tool="ROBINS", n_group1="50")
     helpers.write_sheet(root / "data/extraction/studies.csv", list(studies[0]), studies)
     found = {(p.rule, p.column) for p in errors(validate_review(config, root))}
-    assert ("allowed-values", "rob_tool") in found and ("n-consistent", "n_total") in found
+    assert ("risk-of-bias", "rob_tool") in found and ("n-consistent", "n_total") in found
 
 
 @pytest.mark.parametrize("text", ["not,a,csv\n\"unclosed", ""])
