@@ -56,3 +56,16 @@ def test_a_new_record_reaches_the_outputs_the_job_and_the_report(monkeypatch, tm
     assert planned["funnel_copy"] == "results/figures/x_funnel_copy.svg"
     candidates = dict(html.figure_candidates([{"outcome": "x"}], {"x_funnel_copy": "f.svg"}, None))
     assert candidates["x_funnel_copy"] == "f.svg"
+
+
+def test_outcome_ids_whose_rules_or_files_are_the_workflow_s_own_are_reserved():
+    """SYNTHETIC: an outcome `summary` made Snakemake's AmbiguousRuleException (its forest plot is
+    the summary forest plot's path); `outcome_001` beside `outcome_001__inputs`, a CreateRuleException."""
+    assert "summary_forest.svg" in outputs.outcome_id_clash("summary")
+    assert "__inputs" in outputs.outcome_id_clash("outcome_001__inputs")
+    assert outputs.outcome_id_clash("summary_pain") is None and outputs.outcome_id_clash("pain__inputs_6mo") is None
+    for review_figure in outputs.REVIEW_FIGURES:  # every review-wide figure that an outcome's could be is reserved
+        for figure in outputs.OUTCOME_FIGURES:
+            stem = review_figure.path.removeprefix("results/figures/").removesuffix(f"_{figure.kind}.svg")
+            if figure.path(stem) == review_figure.path:
+                assert outputs.outcome_id_clash(stem)

@@ -393,7 +393,7 @@ def resolve_ref(ref: str, root_schema: dict) -> dict:
 
 
 def semantic_problems(config: dict, source: str) -> list[Problem]:
-    from metasr.workflow.outcomes import outcome_id_clash
+    from metasr.outputs import outcome_id_clash
 
     problems = stage_problems(config, source)
     for oid, outcome in config["outcomes"].items():

@@ -123,3 +123,30 @@ def figure_key(outcome: str, kind: str) -> str:
 # The prefix of a figure's name among the report's inputs: `figure__<key>` (figure_key, or a
 # review-wide figure's key).
 REPORT_INPUT = "figure__"
+
+
+# The rule that writes a job's inputs file is named after the job with this suffix (inputs_rule_name).
+INPUTS_SUFFIX = "__inputs"
+
+
+def inputs_rule_name(job_name: str) -> str:
+    """The name of the rule that writes the inputs file of the job `job_name` (job_inputs_path)."""
+    return f"{job_name}{INPUTS_SUFFIX}"
+
+
+def outcome_id_clash(outcome: str) -> str | None:
+    """Why `outcome` cannot be an outcome id, or None: a rule or a file of its would be another's.
+    Read from the job names (inputs_rule_name; metasr.workflow.outcomes names the jobs
+    `outcome_<id>`) and the figures' paths here, so the check cannot fall behind them: its
+    one-outcome job `outcome_<id>` would be the inputs writer of the outcome `<id>` less the
+    suffix; one of its figures would be a review-wide figure (an outcome `summary` would write
+    results/figures/summary_forest.svg, the summary forest plot)."""
+    if outcome.endswith(INPUTS_SUFFIX):
+        return (f"an id ending in {INPUTS_SUFFIX} would name the step that prepares the inputs of an "
+                f"outcome {outcome[:-len(INPUTS_SUFFIX)]}")
+    for review_figure in REVIEW_FIGURES:
+        for figure in OUTCOME_FIGURES:
+            if figure.path(outcome) == review_figure.path:
+                return f"its {figure.heading.lower()} would be the review's {review_figure.heading.lower()} " \
+                       f"({review_figure.path})"
+    return None

@@ -10,12 +10,10 @@ import pytest
 
 from metasr.config import load_config
 from metasr.errors import InputError
-from metasr.outputs import OUTCOME_FIGURES, REVIEW_FIGURES
 from metasr.resources import WORKFLOW
 from metasr.workflow.outcomes import (
     analyse_outcomes,
     assign_outcome_jobs,
-    outcome_id_clash,
     outcome_job,
     outcome_job_minutes,
     outcome_job_settings,
@@ -210,19 +208,6 @@ def test_a_jobs_inputs_hold_each_study_row_once_and_give_every_outcome_its_rows_
     shared = [i for i in inputs["studies"] if sum(i in job["study_ids"] for job in inputs["outcomes"].values()) > 1]
     assert shared  # the default review's studies report several outcomes: their rows are written once
     assert len(json.dumps(inputs)) < len(json.dumps(jobs))
-
-
-def test_outcome_ids_whose_rules_or_files_are_the_workflow_s_own_are_reserved():
-    """SYNTHETIC: an outcome `summary` made Snakemake's AmbiguousRuleException (its forest plot is
-    the summary forest plot's path); `outcome_001` beside `outcome_001__inputs`, a CreateRuleException."""
-    assert "summary_forest.svg" in outcome_id_clash("summary")
-    assert "__inputs" in outcome_id_clash("outcome_001__inputs")
-    assert outcome_id_clash("summary_pain") is None and outcome_id_clash("pain__inputs_6mo") is None
-    for review_figure in REVIEW_FIGURES:  # every review-wide figure that an outcome's could be is reserved
-        for figure in OUTCOME_FIGURES:
-            stem = review_figure.path.removeprefix("results/figures/").removesuffix(f"_{figure.kind}.svg")
-            if figure.path(stem) == review_figure.path:
-                assert outcome_id_clash(stem)
 
 
 def test_no_rule_of_the_workflow_is_named_as_an_outcome_job():

@@ -16,6 +16,7 @@ import zlib
 from pathlib import Path
 
 from metasr import outputs as registry
+from metasr.outputs import INPUTS_SUFFIX, inputs_rule_name  # noqa: F401  (the rules name jobs with them)
 
 log = logging.getLogger(__name__)
 
@@ -30,32 +31,6 @@ CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "scale", "de
                    "meta_regression")
 ANALYSIS_KEYS = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale", "escalc",
                  "dependence", "small_study", "meta_regression", "risk_of_bias_sensitivity")
-
-
-# The rule that writes a job's inputs file is named after the job with this suffix (inputs_rule_name).
-INPUTS_SUFFIX = "__inputs"
-
-
-def inputs_rule_name(job_name: str) -> str:
-    """The name of the rule that writes the inputs file of the job `job_name` (job_inputs_path)."""
-    return f"{job_name}{INPUTS_SUFFIX}"
-
-
-def outcome_id_clash(outcome: str) -> str | None:
-    """Why `outcome` cannot be an outcome id, or None: a rule or a file of its would be another's.
-    Read from the names this module gives and the paths metasr.outputs gives, so the check cannot
-    fall behind them: its one-outcome job `outcome_<id>` would be the inputs writer of the outcome
-    `<id>` less the suffix; one of its figures would be a review-wide figure (an outcome `summary`
-    would write results/figures/summary_forest.svg, the summary forest plot)."""
-    if outcome.endswith(INPUTS_SUFFIX):
-        return (f"an id ending in {INPUTS_SUFFIX} would name the step that prepares the inputs of an "
-                f"outcome {outcome[:-len(INPUTS_SUFFIX)]}")
-    for review_figure in registry.REVIEW_FIGURES:
-        for figure in registry.OUTCOME_FIGURES:
-            if figure.path(outcome) == review_figure.path:
-                return f"its {figure.heading.lower()} would be the review's {review_figure.heading.lower()} " \
-                       f"({review_figure.path})"
-    return None
 
 
 def assign_outcome_jobs(outcomes: list[str], max_jobs: int) -> dict[str, list[str]]:
