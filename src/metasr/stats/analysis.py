@@ -38,11 +38,13 @@ from metasr.stats.tables import (
     TABLE_METHODS,
     _problem,
     _rows,
+    _some,
     _text,
     add_level_transformed,
     check_k,
     check_method,
     json_safe,
+    order_skip_reason,
     split_dropped,
     split_usable,
     subgroup_levels,
@@ -659,22 +661,6 @@ def _subgroup_groups(table: pd.DataFrame, column: str, method: str) -> tuple[lis
     if len(set(groups)) < 2:
         return None, f"every pooled study has the same '{column}' ({groups[0]}): no subgroups to compare"
     return groups, ""
-
-
-def _some(names: list[str], shown: int = 5) -> str:
-    """'a, b, c' or 'a, b, c, d, e and 3 more'."""
-    more = len(names) - shown
-    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
-
-
-def order_skip_reason(table: pd.DataFrame, order_by: str | None) -> str:
-    """Why the studies (one row each) have no cumulative order, in one sentence (the column or some
-    values missing)."""
-    if order_by not in table.columns:
-        return f"the order column '{order_by}' is not a column of the studies or the outcome's sheet"
-    blank = [str(s) for s, v in zip(table["study_id"], table[order_by].map(_text), strict=True) if v == ""]
-    return (f"'{order_by}' is missing for {len(blank)} of {len(table)} studies ({_some(blank)}), so there is no "
-            f"order to add them in; give every study a {order_by}")
 
 
 ESCALC_COLUMNS = ("yi", "vi", "sei", "effect_source", "continuity_add")  # what effects.escalc adds

@@ -277,7 +277,7 @@ def _columns(fits: Sequence[dict | None]) -> dict:
 def _cumulative_skipped(table, order_by: str) -> dict:
     """Why there is no cumulative analysis by study, as a univariate outcome says it (each study's
     first row holds its order value, as _study_order reads it)."""
-    from metasr.stats.analysis import order_skip_reason
+    from metasr.stats.tables import order_skip_reason
 
     first = table.assign(study_id=study_of(table)).drop_duplicates("study_id")
     return {"unit": "study", "order_by": order_by, "skipped": order_skip_reason(first, order_by)}

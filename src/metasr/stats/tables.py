@@ -198,3 +198,19 @@ def subgroup_levels(table: pd.DataFrame, subgroup: str, file=None) -> list[str]:
 
 
 # ---------------------------------------------------------------- pipeline: one outcome
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    """'a, b, c' or 'a, b, c, d, e and 3 more'."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def order_skip_reason(table: pd.DataFrame, order_by: str | None) -> str:
+    """Why the studies (one row each) have no cumulative order, in one sentence (the column or some
+    values missing)."""
+    if order_by not in table.columns:
+        return f"the order column '{order_by}' is not a column of the studies or the outcome's sheet"
+    blank = [str(s) for s, v in zip(table["study_id"], table[order_by].map(_text), strict=True) if v == ""]
+    return (f"'{order_by}' is missing for {len(blank)} of {len(table)} studies ({_some(blank)}), so there is no "
+            f"order to add them in; give every study a {order_by}")
