@@ -12,7 +12,7 @@ a model fitted by REML use the restricted likelihood and k - p observations, as 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from scipy import integrate, optimize
@@ -22,8 +22,24 @@ from metasr.stats import distributions as dist, inference
 from metasr.stats.models import MetaFit, fit_rma
 from metasr.stats.wls import xtdx
 
-if TYPE_CHECKING:
-    from metasr.stats.multilevel import MultilevelFit
+
+class CoefficientFit(Protocol):
+    """What a Wald test of coefficients reads of a fit: a MetaFit, or a three-level fit
+    (metasr.stats.multilevel.MultilevelFit), which this module does not import."""
+
+    @property
+    def beta(self) -> np.ndarray: ...
+    @property
+    def vb(self) -> np.ndarray: ...
+    @property
+    def coef_names(self) -> list[str]: ...
+    @property
+    def test(self) -> str: ...
+    @property
+    def k(self) -> int: ...
+    @property
+    def p(self) -> int: ...
+
 
 FIT_STATS = ("ll", "dev", "AIC", "BIC", "AICc")
 
@@ -71,7 +87,7 @@ def information_criteria(fit: MetaFit) -> dict:
 
 # ------------------------------------------------------------------------ Wald tests of coefficients
 
-def wald_test(fit: MetaFit | MultilevelFit, btt) -> dict:
+def wald_test(fit: CoefficientFit, btt) -> dict:
     """anova(fit, btt = ): the omnibus test that the coefficients `btt` (metafor's 1-based
     positions, or coefficient names) are all 0; chi-square (z tests) or F (t-type tests, k - p
     df) as the fit's test. `btt` in the result is 1-based, as metafor prints it. A three-level fit
@@ -82,7 +98,13 @@ def wald_test(fit: MetaFit | MultilevelFit, btt) -> dict:
             "QMp": QMp}
 
 
-def _coef_indices(fit: MetaFit | MultilevelFit, btt) -> list[int]:
+def index_or_name(b):
+    """A --btt entry: a 1-based coefficient position, or a coefficient's name."""
+    text = str(b).strip()
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _coef_indices(fit: CoefficientFit, btt) -> list[int]:
     idx = []
     for b in (btt if isinstance(btt, (list, tuple)) else [btt]):
         if isinstance(b, str):

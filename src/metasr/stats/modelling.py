@@ -110,7 +110,7 @@ def modelling_dict(fit: MetaFit, table: pd.DataFrame, options: ModellingOptions,
         out["selmodel"] = selmodel(fit, type=options.selmodel, steps=options.steps,
                                    alternative=options.selmodel_alternative)
     if options.btt:
-        out["wald"] = mc.wald_test(fit, [index_or_name(b) for b in options.btt])
+        out["wald"] = mc.wald_test(fit, [mc.index_or_name(b) for b in options.btt])
     if options.anova_reduced is not None:
         X, names = design(options.anova_reduced)
         from metasr.stats.models import fit_rma
@@ -130,12 +130,6 @@ def modelling_dict(fit: MetaFit, table: pd.DataFrame, options: ModellingOptions,
     if options.baujat:
         out["baujat"] = sensitivity.baujat(fit)
     return out
-
-
-def index_or_name(b):
-    """A --btt entry: a 1-based coefficient position, or a coefficient's name."""
-    text = str(b).strip()
-    return int(text) if text.lstrip("-").isdigit() else text
 
 
 # Without an ni column, the total sample size as escalc's ni attribute has it (metafor's regtest

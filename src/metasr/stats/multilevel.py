@@ -539,8 +539,7 @@ def wald_btt(fit: MultilevelFit, btt, robust: bool = False) -> dict:
     """rma.mv's anova(fit, btt = ): the Wald test that the coefficients `btt` (1-based positions or
     names) are all 0 (chi-square with z, F on k - p df with t); with `robust`, also anova(robust(fit,
     cluster, clubSandwich = TRUE), btt = ): clubSandwich's HTZ test of the same coefficients."""
-    from metasr.stats.model_comparison import wald_test
-    from metasr.stats.modelling import index_or_name
+    from metasr.stats.model_comparison import index_or_name, wald_test
     from metasr.stats.robust import cr2
 
     out = wald_test(fit, [index_or_name(b) for b in btt])
