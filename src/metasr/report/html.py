@@ -590,9 +590,10 @@ def high_risk_section(pooled: dict) -> dict | None:
         return out
     main, sub = pooled.get("model") or {}, section["model"]
     display = measures.display_of(pooled)
+    # each back-transformed with its own studies' targs (a Freeman-Tukey harmonic mean of ni)
+    shown = ({**main, "transformed": pooled.get("transformed")}, {**sub, "transformed": section.get("transformed")})
     rows = [("Studies", str(dependence.study_count(pooled)), str(section.get("k_studies"))),
-            ("Pooled estimate [95% CI]", *(estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), display)
-                                           for m in (main, sub))),
+            ("Pooled estimate [95% CI]", *(dp.pooled_estimate(m, display, missing=dp.MISSING) for m in shown)),
             ("P", *(dp.p_number(m.get("pval")) for m in (main, sub)))]
     if sub.get("sigma2") is not None:
         rows.append(("σ² (between, within studies)", *(_sigma2_text(m) for m in (main, sub))))
