@@ -607,3 +607,17 @@ def test_the_analysis_without_high_risk_of_bias_back_transforms_with_the_studies
     [0.0979, 0.8488]); the main column keeps 0.4452 [0.1673, 0.7399]."""
     rows = dict((r[0], r[1:]) for r in html.high_risk_section(_pft_high_risk())["rows"])
     assert rows["Pooled estimate [95% CI]"] == ("44.52 [16.73, 73.99]", "46.11 [8.28, 86.29]")
+
+
+def test_a_measure_without_a_null_gets_no_p_in_its_sensitivity_tables(review_config):
+    """A single-group proportion has no null: its main table says so instead of testing against 0,
+    and the table without the studies at high risk of bias and the leave-one-out table give no P."""
+    pooled = _pft_high_risk()
+    assert "P" not in [r[0] for r in html.high_risk_section(pooled)["rows"]]
+    assert dict(html.model_table(pooled))["Test for overall effect"] == "– (the measure has no null)"
+    page = html.render_report(html.report_context(
+        {**review_config, "outcomes": {"prev": {"measure": "PFT"}}}, [pooled], [], None, None, {}, None, None, []))
+    leave1out = page.split('data-table="prev_leave1out"')[1].split("</table>")[0]
+    assert "<th scope=\"col\">Estimate [95% CI]</th><th scope=\"col\">I² (%)</th>" in leave1out
+    high_risk = page.split('data-table="prev_high_risk"')[1].split("</table>")[0]
+    assert "<td>P</td>" not in high_risk

@@ -74,11 +74,22 @@ def not_run_reason(small: dict) -> str:
     return str((egger or {}).get("skipped") or (egger or {}).get("message") or "no result")
 
 
+# What a report shows for a P value or test of a measure without a null
+NO_NULL = "– (the measure has no null)"
+
+
+def tests_null(pooled: dict) -> bool:
+    """Whether the outcome's estimates get a test (a P value): tests are against the measure's null,
+    and a test of a measure without one (a single-group mean, proportion or rate, whose analysis
+    scale's 0 is no effect of anything) says nothing."""
+    return measures.display_of(pooled).null is not None
+
+
 def funnel_contours(pooled: dict) -> bool:
     """Whether the outcome's funnel plot is contour-enhanced: significance contours test against
     the measure's null, so a measure without one (a single-group proportion or rate) gets the
     funnel around the pooled estimate and no contours."""
-    return measures.display_of(pooled).null is not None
+    return tests_null(pooled)
 
 
 def funnel_caption(pooled: dict) -> str:

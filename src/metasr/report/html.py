@@ -30,7 +30,8 @@ from markupsafe import Markup, escape
 from metasr import dependence, display as dp, measures, outputs as registry, rob
 from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K
 from metasr.display import finite
-from metasr.figures.shown import common_effect, forest_caption, funnel_caption, funnel_egger, funnel_trimfill
+from metasr.figures.shown import (NO_NULL, common_effect, forest_caption, funnel_caption, funnel_egger,
+                                  funnel_trimfill, tests_null)
 from metasr.io import atomic_path, file_sha256, read_csv as read_csv_table
 from metasr.level import Z
 from metasr.report import dependent as dependent_report
@@ -246,7 +247,7 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
         ("95% prediction interval", dp.interval(dp.shown(m.get("pi_lb"), display),
                                                 dp.shown(m.get("pi_ub"), display), missing=dp.MISSING)),
         ("Robust test" if robust else "Test for overall effect", dependent_report.overall_test_text(pooled)
-         if display.null is not None else "– (the measure has no null)"),
+         if tests_null(pooled) else NO_NULL),
         *dependent_report.model_based_rows(pooled),
         # a common-effect, Mantel-Haenszel or Peto fit has no tau² (metafor's rma.mh, rma.peto print none)
         *([] if common_effect(pooled) else
@@ -571,6 +572,7 @@ def sensitivity_section(pooled: dict) -> dict:
     return {"leave1out": rows, "influential": flagged, "has_influence": bool(cook),
             "cumulative": cumulative, "cumulative_by": cumul.get("order_by"),
             "available": bool(rows or cook or cumulative), "leave1out_not_run": _leave1out_not_run(pooled, rows),
+            "leave1out_p": tests_null(pooled),  # no P for a measure without a null, as in the main table
             "high_risk": high_risk_section(pooled)}
 
 
@@ -594,7 +596,7 @@ def high_risk_section(pooled: dict) -> dict | None:
     shown = ({**main, "transformed": pooled.get("transformed")}, {**sub, "transformed": section.get("transformed")})
     rows = [("Studies", str(dependence.study_count(pooled)), str(section.get("k_studies"))),
             ("Pooled estimate [95% CI]", *(dp.pooled_estimate(m, display, missing=dp.MISSING) for m in shown)),
-            ("P", *(dp.p_number(m.get("pval")) for m in (main, sub)))]
+            *([("P", *(dp.p_number(m.get("pval")) for m in (main, sub)))] if tests_null(pooled) else [])]
     if sub.get("sigma2") is not None:
         rows.append(("σ² (between, within studies)", *(_sigma2_text(m) for m in (main, sub))))
     elif not common_effect(pooled):
