@@ -34,3 +34,9 @@ def test_a_robust_univariate_fit_is_labelled_as_cr2(konstantopoulos_table):
     assert forest_groups.overall_test_line(pooled) == \
         "Test for overall effect (CR2 cluster-robust, Satterthwaite df = 9.4): t = 1.00 (P = 0.342)"
     assert forest_groups.model_header({"method": "REML", "model": {"model_type": "univariate"}}) is None
+
+
+def test_a_three_level_model_of_a_measure_without_a_null_has_no_test_line():
+    """A single-group mean (MN) has no null: no test against 0, as for its univariate fits."""
+    lines = forest_groups.footer_lines({**three_level(), "measure": "MN"})
+    assert lines and not any("Test for overall effect" in line for line in lines)

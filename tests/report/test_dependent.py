@@ -62,3 +62,9 @@ def test_the_note_of_a_univariate_fit_is_a_sentence_of_its_own():
               "dependence": {"method": "robust", "description": "CR2", "rho": 0.0, "multi_arm": "split_shared"},
               "model": {"model_type": "univariate", "model_note": "every study holds one effect size: univariate"}}
     assert ". Every study holds one effect size: univariate." in dependent.section(pooled)["text"]
+
+
+def test_a_three_level_model_of_a_measure_without_a_null_is_not_tested():
+    """A single-group mean (MN) has no null: its dependent outcome's table says so, as a univariate one's."""
+    rows = dict(dependent.model_rows({**multilevel_pooled(), "measure": "MN"}))
+    assert rows["Test for overall effect"] == "– (the measure has no null)"

@@ -156,10 +156,11 @@ def forest_caption(pooled: dict) -> str:
 def overall_test(pooled: dict) -> dict | None:
     """The test of the pooled estimate as the report's table and the forest plot's footer name it:
     {"name": "z" or "t", "stat", "pval", "df" (None for z), "robust" (CR2 with Satterthwaite df)};
-    None without a statistic. The model's own test wins over the outcome's: a robust fit is a t test
-    whatever the outcome's test, and a three-level model with test t has rma.mv's k - p df."""
+    None without a statistic or a null to test against (tests_null). The model's own test wins over
+    the outcome's: a robust fit is a t test whatever the outcome's test, and a three-level model with
+    test t has rma.mv's k - p df."""
     model = pooled.get("model") or {}
-    if not display.is_number(model.get("stat")):
+    if not display.is_number(model.get("stat")) or not tests_null(pooled):
         return None
     robust = model.get("robust") is not None
     name = "z" if (model.get("test") or pooled.get("test") or "z").lower() == "z" and not robust else "t"

@@ -60,9 +60,11 @@ def model_based_rows(pooled: dict, decimals: int | None = None) -> list[tuple[st
 def overall_test_text(pooled: dict) -> str:
     """The pooled estimate's test (metasr.figures.shown.overall_test) for the report's table:
     "z = 2.20, P = 0.030", "t = 2.18, df = 55, P = 0.033" or, CR2 cluster-robust,
-    "t = 2.20, df = 9.5 (Satterthwaite), P = 0.0004"."""
-    from metasr.figures.shown import overall_test
+    "t = 2.20, df = 9.5 (Satterthwaite), P = 0.0004"; none for a measure without a null."""
+    from metasr.figures.shown import NO_NULL, overall_test, tests_null
 
+    if not tests_null(pooled):
+        return NO_NULL
     test = overall_test(pooled)
     if test is None:
         return dp.MISSING

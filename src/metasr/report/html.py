@@ -30,8 +30,8 @@ from markupsafe import Markup, escape
 from metasr import dependence, display as dp, measures, outputs as registry, rob
 from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K
 from metasr.display import finite
-from metasr.figures.shown import (NO_NULL, common_effect, forest_caption, funnel_caption, funnel_egger,
-                                  funnel_trimfill, tests_null)
+from metasr.figures.shown import (common_effect, forest_caption, funnel_caption, funnel_egger, funnel_trimfill,
+                                  tests_null)
 from metasr.io import atomic_path, file_sha256, read_csv as read_csv_table
 from metasr.level import Z
 from metasr.report import dependent as dependent_report
@@ -246,8 +246,7 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
          estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), display)),
         ("95% prediction interval", dp.interval(dp.shown(m.get("pi_lb"), display),
                                                 dp.shown(m.get("pi_ub"), display), missing=dp.MISSING)),
-        ("Robust test" if robust else "Test for overall effect", dependent_report.overall_test_text(pooled)
-         if tests_null(pooled) else NO_NULL),
+        ("Robust test" if robust else "Test for overall effect", dependent_report.overall_test_text(pooled)),
         *dependent_report.model_based_rows(pooled),
         # a common-effect, Mantel-Haenszel or Peto fit has no tau² (metafor's rma.mh, rma.peto print none)
         *([] if common_effect(pooled) else
