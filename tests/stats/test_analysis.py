@@ -240,6 +240,32 @@ def test_a_subgroup_without_an_mh_estimate_is_not_estimable_and_the_others_are_c
     assert [r.cells["effect"] for r in rows if r.kind == "subtotal"][0] == "not estimable"  # RevMan's words
 
 
+def test_one_estimable_mh_subgroup_is_reported_without_a_test_between_subgroups():
+    """SYNTHETIC tables, subgroup B without events: metafor 3.8-1 rma.mh(measure = "OR", subset = g == "A")
+    gives -0.9409833 (SE 0.4546583), subset B gives NA; no test between one estimate."""
+    import pandas as pd
+
+    table = pd.DataFrame({"study_id": list("abcd"), "ai": [5, 3, 0, 0], "n1i": [50, 40, 30, 20],
+                          "ci": [10, 8, 0, 0], "n2i": [50, 40, 30, 25], "g": ["A", "A", "B", "B"]})
+    pooled = pool_outcome(table, "OR", "MH", subgroup="g")
+    sub = pooled["subgroups"]
+    assert sub["levels"] == ["A", "B"] and sub["estimate"][1] is None and list(sub["not_estimable"]) == ["B"]
+    assert np.allclose([sub["estimate"][0], sub["se"][0]], [-0.9409833444645264, 0.4546583346083158], rtol=1e-7)
+    assert sub["Q_between"] is None and sub["Q_between_pval"] is None
+    assert sub["Q_between_note"].endswith("no test for subgroup differences: it needs at least two subgroups "
+                                          "with an estimate")
+    alone = analyse(table, "OR", "MH", subgroup="g")  # `metasr pool --subgroup`
+    assert alone["Q_between"] is None and "Q_between_test" not in alone and alone["fits"]["A"] == sub["fits"]["A"]
+    from metasr.figures import forest
+    from metasr.report import html
+
+    rows, footnotes = forest.build_rows(pooled, [forest.Column("effect", "")], "none")
+    assert [r.cells["effect"] for r in rows if r.kind == "subtotal"] == ["0.39 [0.16, 0.95]", "not estimable"]
+    assert any(f.startswith("No test for subgroup differences; subgroup 'B' not estimable") for f in footnotes)
+    section = html.subgroup_section(pooled)
+    assert section["run"] and section["test"] == "not done" and "no test for subgroup differences" in section["note"]
+
+
 def test_a_subgroup_analysis_that_cannot_run_says_why():
     one_level = pool_outcome(bcg_with_alloc().assign(alloc="random"), "RR", "REML", subgroup="alloc")
     assert one_level["subgroups"] == {"variable": "alloc", "skipped": "every pooled study has the same 'alloc' "
@@ -247,10 +273,11 @@ def test_a_subgroup_analysis_that_cannot_run_says_why():
     assert "subgroup" not in one_level["studies"][0]
     no_events = bcg_with_alloc().assign(ai=lambda t: np.where(t["alloc"] == "alternate", 0, t["ai"]),
                                         ci=lambda t: np.where(t["alloc"] == "alternate", 0, t["ci"]))
-    only_one = no_events.assign(ai=lambda t: np.where(t["alloc"] == "random", 0, t["ai"]),
-                                ci=lambda t: np.where(t["alloc"] == "random", 0, t["ci"]))
-    undefined = pool_outcome(only_one, "OR", "MH", subgroup="alloc")["subgroups"]["skipped"]
-    assert "MH estimate of subgroup 'alternate' is undefined" in undefined  # one subgroup left: nothing to compare
+    # events in the treated arms of one subgroup only and in the control arms of the others
+    none = bcg_with_alloc().assign(ai=lambda t: np.where(t["alloc"] == "random", t["ai"], 0),
+                                   ci=lambda t: np.where(t["alloc"] == "random", 0, t["ci"]))
+    undefined = pool_outcome(none, "OR", "MH", subgroup="alloc")["subgroups"]["skipped"]
+    assert undefined.startswith("the MH estimate of every subgroup is undefined ('alternate': ")
     single = pool_outcome(bcg_with_alloc(1), "RR", "REML", subgroup="alloc")
     assert single["subgroups"]["skipped"] == "k = 1: the outcome is not pooled"
     assert "subgroups" not in pool_outcome(bcg_with_alloc(), "RR", "REML")

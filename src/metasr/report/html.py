@@ -319,7 +319,9 @@ def subgroup_section(pooled: dict) -> dict | None:
              dp.pooled_estimate(lv, display, missing=dp.MISSING),
              "tau2": dp.tau2(lv.get("tau2"), dp.MISSING), "I2": number(lv.get("I2"), 1)} for lv in levels]
     df = sub.get("Q_between_df")
-    if isinstance(df, list):  # an F test: the cluster-robust HTZ test of dependent effect sizes
+    if sub.get("Q_between") is None:  # one subgroup alone has an estimate: the note says why
+        test = "not done"
+    elif isinstance(df, list):  # an F test: the cluster-robust HTZ test of dependent effect sizes
         test = (f"{dp.f_statistic(df)} = {number(sub.get('Q_between'))} "
                 f"({sub.get('Q_between_test')}), {dp.p_value(sub.get('Q_between_pval'))}")
     else:

@@ -264,7 +264,8 @@ def _analyse_subgroups(table, measure, method, test, subgroup, file, scale=None,
     if "skipped" in result:
         raise InputError(_problem(result["skipped"], file, column=subgroup, rule="subgroup analysis",
                                   hint="combine the subgroup with another, or use an inverse-variance method"))
-    result["Q_between_test"] = "Wald-type test of the subgroups' estimates from separate fits"
+    if result.get("Q_between") is not None:  # none when one subgroup alone has an estimate
+        result["Q_between_test"] = "Wald-type test of the subgroups' estimates from separate fits"
     add_level_transformed(result, table, groups, measure, scale)
     check_k(len(table), method, test, 1, file)
     overall = model_dict(fit_table(table, measure, method, test, file))
@@ -595,7 +596,8 @@ def table_subgroups(table: pd.DataFrame, groups, measure: str, method: str) -> d
 
     A subgroup whose estimate is undefined (no events in either group of every study: metafor's NA)
     is kept with no estimate and its reason (`not_estimable`, RevMan's "Not estimable") and left out
-    of the test; {"skipped": why} when fewer than two subgroups have an estimate."""
+    of the test (with one estimable subgroup there is no test: Q between None, with a note);
+    {"skipped": why} when no subgroup has an estimate."""
     from metasr.stats.formula import factor_levels
 
     values = np.asarray(groups).astype(str)
@@ -611,9 +613,9 @@ def table_subgroups(table: pd.DataFrame, groups, measure: str, method: str) -> d
             fits[level] = fit
         else:
             not_estimable[level] = "no events to weigh"
-    if len(fits) < 2:
+    if not fits:
         level, why = next(iter(not_estimable.items()))
-        return {"skipped": f"the {method} estimate of subgroup '{level}' is undefined: {why}"}
+        return {"skipped": f"the {method} estimate of every subgroup is undefined ('{level}': {why})"}
     out: dict = {"levels": levels, "estimate": [fits[lv].estimate if lv in fits else None for lv in levels],
                  "se": [fits[lv].se if lv in fits else None for lv in levels], "tau2": [None] * len(levels),
                  "k": [fits[lv].k if lv in fits else int(np.sum(values == lv)) for lv in levels],
@@ -643,6 +645,8 @@ def _q_between_of_estimable(levels: list, fits: dict, method: str) -> dict:
     if undefined:
         notes.append(f"subgroup {_quoted(undefined)} not estimable (its {method} estimate is undefined) and left "
                      "out of the test for subgroup differences")
+    if Q is None:
+        notes.append("no test for subgroup differences: it needs at least two subgroups with an estimate")
     if notes:
         out["Q_between_note"] = "; ".join(notes)
     return out
