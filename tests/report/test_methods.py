@@ -399,7 +399,23 @@ def test_methods_say_which_outcomes_were_refitted_without_high_risk_of_bias(revi
     off = pool_outcome(bcg_table(), "RR", "REML", outcome="other", label="Other")
     text = methods_paragraph(review_config, [ran, none, off], SOFTWARE)
     assert "For TB, a sensitivity analysis left out the studies at high risk of bias" in text
-    assert "did not run for Death (no study at high risk" in text and "Other" not in text.split("high risk")[-1]
+    assert "did not run: for Death, no study has an overall risk-of-bias judgement (13 studies not assessed or " \
+           "without information, all kept)." in text and "Other" not in text.split("high risk")[-1]
+
+
+def test_methods_give_each_reason_the_analysis_without_high_risk_of_bias_did_not_run(review_config):
+    """The reasons are the sections' own, e.g. a model that cannot be fitted on the studies kept."""
+    bcg = bcg_table()
+    overall = {f"S{i:02d}": "high" if i > 1 else "low" for i in range(13)}
+    kept = pool_outcome(bcg.assign(ai=lambda t: t["ai"].where(t.index > 1, 0),
+                                   ci=lambda t: t["ci"].where(t.index > 1, 0)),
+                        "OR", "MH", outcome="tb", label="TB", risk_of_bias=overall)
+    assert kept["sensitivity"]["excluding_high_risk"]["skipped"].startswith("the MH model cannot be fitted")
+    low = pool_outcome(bcg, "RR", "REML", outcome="death", label="Death",
+                       risk_of_bias=dict.fromkeys(overall, "low"))
+    text = methods_paragraph(review_config, [kept, low], SOFTWARE)
+    assert ("did not run: for TB, the MH model cannot be fitted on the 2 studies kept; for Death, no study is at "
+            "high risk of bias (13 low).") in text
 
 
 def test_methods_say_how_risk_of_bias_was_assessed(review_config, normand_pooled):

@@ -481,9 +481,18 @@ def high_risk_sentences(done: list[dict]) -> list[str]:
                    "others, whole studies at a time; studies without an overall judgement were kept (Cochrane "
                    "Handbook 7.6.2, 8.8).")
     if not_run:
-        out.append(f"The analysis without the studies at high risk of bias did not run for {_labels(not_run)} "
-                   "(no study at high risk, no judgements, or too few studies left; the report gives the reason).")
+        reasons: dict[str, list[dict]] = {}
+        for p in not_run:
+            reasons.setdefault(_short_reason(sections[id(p)]["skipped"]), []).append(p)
+        out.append("The analysis without the studies at high risk of bias did not run: "
+                   + "; ".join(f"for {_labels(ps)}, {why}" for why, ps in reasons.items()) + ".")
     return out
+
+
+def _short_reason(skipped: str) -> str:
+    """The gist of why the analysis did not run (metasr.stats.rob_sensitivity's reason up to its
+    explanation: 'no study is at high risk of bias (3 low)'); the report gives the whole reason."""
+    return skipped.split(": ", 1)[0]
 
 
 def moderator_sentences(pooled: list[dict]) -> list[str]:
