@@ -324,6 +324,11 @@ def test_a_single_group_review_is_not_framed_as_a_comparison(review_config):
     two = html.render_report(html.report_context(review_config, [correlation_pooled(), *html.read_pooled(
         [FIXTURES / "bcg_rr.json"])], [], None, None, {}, None, None, []))
     assert "Comparison:" in two and "Risk with" in two
+    # ... for the two-group outcome; the single-group one has a table of its own, not under the comparison
+    compared = two.split('data-table="summary_of_findings"')[1].split("</table>")[0]
+    single = two.split('data-table="summary_of_findings_single_group"')[1].split("</table>")[0]
+    assert "Correlation 0.24" not in compared and "RR " in compared
+    assert "Single-group outcomes: pooled estimates" in single and "Correlation 0.24 (0.20 to 0.26)" in single
 
 
 def test_published_comparison_names_the_value_shown_not_the_analysis_scale(review_config):

@@ -431,3 +431,21 @@ def test_methods_say_how_risk_of_bias_was_assessed(review_config, normand_pooled
     unrecorded = methods_paragraph(review_config, [normand_pooled], SOFTWARE, studies=studies[:1])
     assert "Risk of bias was assessed with RoB 2 (Sterne et al. BMJ 2019;366:l4898), for 1 of 1 studies" in unrecorded
     assert "Risk of bias was assessed" not in methods_paragraph(review_config, [normand_pooled], SOFTWARE)
+
+
+def test_a_review_mixing_single_group_and_two_group_outcomes_says_which_is_which(review_config):
+    """Two-group outcomes are compared, single-group ones pooled; of a raw mean (MN) beside a log
+    mean (MNLN), only the latter's outcomes were analysed on the log mean scale."""
+    from metasr.report.methods import outcomes_sentence
+
+    config = {**review_config, "review": {"groups": {"experimental": "Intervention", "control": "Control"}},
+              "outcomes": {"pain": {"measure": "SMD"}, "tb": {"measure": "OR"},
+                           "los_log": {"measure": "MNLN", "label": "Length of stay (log)"},
+                           "los": {"measure": "MN", "label": "Length of stay"}, "prev": {"measure": "PFT"}}}
+    text = outcomes_sentence(config)
+    assert text.startswith("We compared Intervention with Control on 2 outcomes and pooled 3 single-group outcomes, ")
+    assert "; the means of Length of stay (log) were analysed on the log mean scale and back-transformed" in text
+    assert "; proportions were analysed on the Freeman-Tukey" in text
+    alone = {**config, "outcomes": {"los_log": {"measure": "MNLN"}}}
+    assert "; means were analysed on the log mean scale" in outcomes_sentence(alone)
+    assert outcomes_sentence(alone).startswith("We pooled 1 single-group outcome, ")

@@ -201,3 +201,13 @@ def test_a_generic_effect_is_a_difference_in_its_unit():
     assert sof.relative_text({"measure": "GEN", "model": model}) == "Difference 0.08 (0.02 to 0.14)"
     ratio = {"measure": "GEN", "transform": {"name": "exp"}, "model": model}
     assert sof.relative_text(ratio).startswith("Ratio 1.08")
+
+
+def test_a_single_group_mean_is_in_the_outcomes_unit():
+    """MNLN: log means pooled, means shown (exp), in the outcome's unit; the unit is not added to a
+    ratio (SYNTHETIC estimates)."""
+    display = measures.display_for("MNLN")
+    model = dict(zip(("estimate", "ci_lb", "ci_ub"), (display.forward(v) for v in (33.88, 21.78, 52.69)),
+                     strict=True))
+    assert sof.relative_text({"measure": "MNLN", "model": model}, "days") == "Mean 33.88 (21.78 to 52.69) days"
+    assert sof.relative_text({"measure": "RR", "model": model}, "days").startswith("RR ")

@@ -879,7 +879,11 @@ def summary_of_findings(sections: list[dict], pooled_results: list[dict],
     rows = []
     for s, p in zip(sections, pooled_results, strict=True):
         cfg = outcomes_cfg.get(p.get("outcome")) or {}
-        rows.append({**sof_row(s, p, cfg), "sort": sof_sort_keys(p, cfg) if s["grade"].get("applicable") else {}})
+        rows.append({**sof_row(s, p, cfg), "sort": sof_sort_keys(p, cfg) if s["grade"].get("applicable") else {},
+                     "grade": s["grade"], "single_group": s["single_group"]})
+    # two-group outcomes first: beside them, single-group ones have a table of their own (no
+    # comparison to state), and the footnotes are numbered in the order the tables show them
+    rows.sort(key=lambda r: r["single_group"])
     return {"rows": rows, "footnotes": number_footnotes(rows)}
 
 

@@ -111,9 +111,24 @@ def scale_clause(used: list[str], outcomes: dict) -> str:
     for m in used:
         record = measures.get(m) if measures.known(m) else None
         if record and record.display != "ratio" and record.transform != "identity":
-            parts.append(f"{record.plural.split(' (')[0]} were analysed on the {record.analysis_scale} scale "
+            parts.append(f"{_measured(m, used, outcomes)} were analysed on the {record.analysis_scale} scale "
                          f"and back-transformed for display ({measures.TRANSFORMS[record.transform].metafor})")
     return "".join(f"; {p}" for p in parts)
+
+
+def _plain(measure: str) -> str:
+    """What a measure's values are, without its transform ("means" for MN and MNLN alike)."""
+    return measures.get(measure).plural.split(" (")[0]
+
+
+def _measured(measure: str, used: list[str], outcomes: dict) -> str:
+    """'means', or 'the means of Length of stay' when another measure used also gives means (MN
+    beside MNLN: only the outcomes of this one were analysed on its scale)."""
+    plain = _plain(measure)
+    if not any(m != measure and measures.known(m) and _plain(m) == plain for m in used):
+        return plain
+    labels = [str(o.get("label") or oid) for oid, o in outcomes.items() if o.get("measure") == measure]
+    return f"the {plain} of {_join(labels)}"
 
 
 def _labels(pooled: list[dict]) -> str:
@@ -178,10 +193,14 @@ def outcomes_sentence(config: dict) -> str:
     groups = (config.get("review") or {}).get("groups") or {}
     outcomes = config.get("outcomes") or {}
     used = sorted({o.get("measure") or "" for o in outcomes.values()} - {""})
-    two_groups = any(not measures.known(m) or measures.get(m).groups != 1 for m in used)
-    start = (f"We compared {groups.get('experimental', 'the experimental group')} with "
-             f"{groups.get('control', 'the control group')} on {_count(len(outcomes), 'outcome')}, "
-             if two_groups else f"We pooled {_count(len(outcomes), 'single-group outcome')}, ")
+    single = [o for o in outcomes.values() if measures.single_group(o.get("measure"))]
+    pooled_single = f"pooled {_count(len(single), 'single-group outcome')}"
+    if len(single) == len(outcomes):
+        start = f"We {pooled_single}, "
+    else:  # the comparison is of the two-group outcomes only
+        start = (f"We compared {groups.get('experimental', 'the experimental group')} with "
+                 f"{groups.get('control', 'the control group')} on "
+                 f"{_count(len(outcomes) - len(single), 'outcome')}{' and ' + pooled_single if single else ''}, ")
     return (start + f"expressed as {_join([measures.get(m).plural if measures.known(m) else m for m in used])}"
             + scale_clause(used, outcomes) + ".")
 

@@ -202,7 +202,9 @@ def relative_text(pooled: dict, unit: str = "") -> str:
     if display.record.family == "generic":
         return f"{display.kind.capitalize()} {dp.ci(*effects, style='to')}{' ' + unit if unit else ''}"
     name = display.value_name
-    return f"{name[:1].upper()}{name[1:]} {dp.ci(*effects, style='to')}"
+    # a single-group mean is in the outcome's unit ("Mean 33.88 (21.78 to 52.69) days")
+    in_unit = f" {unit}" if unit and display.kind == "mean" else ""
+    return f"{name[:1].upper()}{name[1:]} {dp.ci(*effects, style='to')}{in_unit}"
 
 
 def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="person-time units"
