@@ -271,8 +271,6 @@ def test_a_subgroup_analysis_that_cannot_run_says_why():
     assert one_level["subgroups"] == {"variable": "alloc", "skipped": "every pooled study has the same 'alloc' "
                                                                       "(random): no subgroups to compare"}
     assert "subgroup" not in one_level["studies"][0]
-    no_events = bcg_with_alloc().assign(ai=lambda t: np.where(t["alloc"] == "alternate", 0, t["ai"]),
-                                        ci=lambda t: np.where(t["alloc"] == "alternate", 0, t["ci"]))
     # events in the treated arms of one subgroup only and in the control arms of the others
     none = bcg_with_alloc().assign(ai=lambda t: np.where(t["alloc"] == "random", t["ai"], 0),
                                    ci=lambda t: np.where(t["alloc"] == "random", 0, t["ci"]))

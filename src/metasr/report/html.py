@@ -30,8 +30,14 @@ from markupsafe import Markup, escape
 from metasr import dependence, display as dp, measures, outputs as registry, rob
 from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K
 from metasr.display import finite
-from metasr.figures.shown import (common_effect, forest_caption, funnel_caption, funnel_egger, funnel_trimfill,
-                                  tests_null)
+from metasr.figures.shown import (
+    common_effect,
+    forest_caption,
+    funnel_caption,
+    funnel_egger,
+    funnel_trimfill,
+    tests_null,
+)
 from metasr.io import atomic_path, file_sha256, read_csv as read_csv_table
 from metasr.level import Z
 from metasr.report import dependent as dependent_report

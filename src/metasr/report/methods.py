@@ -502,7 +502,7 @@ def high_risk_sentences(done: list[dict]) -> list[str]:
     if not_run:
         reasons: dict[str, list[dict]] = {}
         for p in not_run:
-            reasons.setdefault(_short_reason(sections[id(p)]["skipped"]), []).append(p)
+            reasons.setdefault(_short_reason((sections[id(p)] or {})["skipped"]), []).append(p)
         out.append("The analysis without the studies at high risk of bias did not run: "
                    + "; ".join(f"for {_labels(ps)}, {why}" for why, ps in reasons.items()) + ".")
     return out
