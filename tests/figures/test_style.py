@@ -181,3 +181,9 @@ def test_dollar_signs_in_labels_are_drawn_as_written_not_as_mathtext():
     for label in labels:  # as <text> (mathtext would draw glyph paths, the label only in a comment)
         assert ">" + label.replace("&", "&amp;") + "</text>" in svg.getvalue()
     fig.savefig(io.BytesIO(), format="png")  # no mathtext parse error ("$1 & $")
+
+
+def test_a_wide_raw_axis_gets_at_least_three_round_ticks():
+    """A single-group mean's axis from -5 to 90: steps of 50 gave only 0 and 50; steps of 25 do not crowd."""
+    assert style.effect_ticks(-5.0, 90.0, style.display({"measure": "MN"}))[1] == ["0", "25", "50", "75"]
+    assert style.effect_ticks(-1.3, 1.3, style.display({"measure": "MD"}))[1] == ["−1", "0", "1"]  # as before

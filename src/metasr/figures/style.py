@@ -375,8 +375,9 @@ def effect_ticks(lo: float, hi: float, disp: measures.Display,
         ticks = log_ticks(lo, hi)
         return ticks, [fmt_ratio_tick(t) for t in ticks]
     if disp.identity and not disp.percent:
-        locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10], symmetric=disp.null is not None)
-        ticks = [t for t in locator.tick_values(lo, hi) if lo - 1e-9 <= t <= hi + 1e-9]
+        ticks = identity_ticks(lo, hi, [1, 2, 5, 10], disp.null is not None)
+        if len(ticks) < 3:  # steps of 50 leave an axis from -5 to 90 (a mean) only 0 and 50: steps of 25
+            ticks = identity_ticks(lo, hi, [1, 2, 2.5, 5, 10], disp.null is not None)
         return ticks, [tick(t) for t in ticks]
     a, b = disp.shown(lo), disp.shown(hi)
     if a is None or b is None:
@@ -389,6 +390,12 @@ def effect_ticks(lo: float, hi: float, disp: measures.Display,
     if width_in is not None and hi > lo and not disp.identity and disp.shown_bounds is not None:
         kept = spread_ticks(kept, lo, hi, disp, width_in)  # Fisher's z: stretched toward r = ±1
     return [x for x, _ in kept], [tick(t) for _, t in kept]
+
+
+def identity_ticks(lo: float, hi: float, steps: list[float], symmetric: bool) -> list[float]:
+    """Round values within [lo, hi] at about four intervals (symmetric about a null at 0)."""
+    locator = MaxNLocator(nbins=4, steps=steps, symmetric=symmetric)
+    return [t for t in locator.tick_values(lo, hi) if lo - 1e-9 <= t <= hi + 1e-9]
 
 
 TICK_FONT_SIZE = FONT_SIZE - 0.5  # the effect axes' tick labels (forest, summary, sensitivity)
