@@ -180,3 +180,9 @@ def test_the_studies_sheet_takes_the_spellings_rob_reads():
         assert rob.assess(typed).problems == []
     assert rob.assess(coerce(rows[2])).values["rob_selection"] == 3
     assert rob.assess(coerce(rows[0])).overall == "some concerns"
+
+
+def test_a_tools_source_does_not_repeat_its_name():
+    """Methods and captions write 'name (source)': 'ROBINS-I V2 (ROBINS-I V2 (2025), ...)' read twice."""
+    for tool in rob.TOOLS.values():
+        assert tool.name not in tool.source, tool.id

@@ -122,7 +122,8 @@ TOOLS: dict[str, Tool] = {t.id: t for t in (
                levels=ROBINS_I_LEVELS),
         Domain("rob_reporting", "Selection of the reported result",
                levels=ROBINS_I_LEVELS),
-    ), "ROBINS-I V2 (2025), riskofbias.info; Sterne et al. BMJ 2016;355:i4919", no_information=True),
+    ), "Sterne, Higgins et al. 2025, riskofbias.info; version 1: Sterne et al. BMJ 2016;355:i4919",
+        no_information=True),
     Tool("ROBINS-E", "ROBINS-E", "non-randomised",
          ("low", "low except confounding", "some concerns", "high", "very high"), (
         Domain("rob_confounding", "Confounding"),
