@@ -590,6 +590,10 @@ def test_the_analysis_without_high_risk_of_bias_sits_beside_the_main_result(revi
     section = html.sensitivity_section(skipped)["high_risk"]
     assert section["rows"] == [] and section["skipped"].startswith("no study is at high risk of bias (1 low; 12 ")
     assert html.sensitivity_section({**pooled, "sensitivity": None})["high_risk"] is None
+    # risk-of-bias columns without any judgement: no 'not run' section per outcome (the methods say it)
+    unjudged = pool_outcome(table, "RR", "REML", outcome="bcg_tb", label="BCG", risk_of_bias={})
+    assert unjudged["sensitivity"]["excluding_high_risk"]["skipped"].startswith("no study has an overall")
+    assert html.sensitivity_section(unjudged)["high_risk"] is None
 
 
 def _pft_high_risk():

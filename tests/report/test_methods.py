@@ -399,8 +399,8 @@ def test_methods_say_which_outcomes_were_refitted_without_high_risk_of_bias(revi
     off = pool_outcome(bcg_table(), "RR", "REML", outcome="other", label="Other")
     text = methods_paragraph(review_config, [ran, none, off], SOFTWARE)
     assert "For TB, a sensitivity analysis left out the studies at high risk of bias" in text
-    assert "did not run: for Death, no study has an overall risk-of-bias judgement (13 studies not assessed or " \
-           "without information, all kept)." in text and "Other" not in text.split("high risk")[-1]
+    assert "did not run: for Death, no study has an overall risk-of-bias judgement." in text
+    assert "Other" not in text.split("high risk")[-1]
 
 
 def test_methods_give_each_reason_the_analysis_without_high_risk_of_bias_did_not_run(review_config):
@@ -415,7 +415,12 @@ def test_methods_give_each_reason_the_analysis_without_high_risk_of_bias_did_not
                        risk_of_bias=dict.fromkeys(overall, "low"))
     text = methods_paragraph(review_config, [kept, low], SOFTWARE)
     assert ("did not run: for TB, the MH model cannot be fitted on the 2 studies kept; for Death, no study is at "
-            "high risk of bias (13 low).") in text
+            "high risk of bias.") in text
+    # outcomes with the same reason together, whatever their counts
+    other = {**copy.deepcopy(low), "outcome": "other", "label": "Other"}
+    other["sensitivity"]["excluding_high_risk"]["skipped"] = "no study is at high risk of bias (2 low): ..."
+    assert "for Death and Other, no study is at high risk of bias." in methods_paragraph(review_config, [low, other],
+                                                                                         SOFTWARE)
 
 
 def test_methods_say_how_risk_of_bias_was_assessed(review_config, normand_pooled):

@@ -586,9 +586,10 @@ def sensitivity_section(pooled: dict) -> dict:
 def high_risk_section(pooled: dict) -> dict | None:
     """The analysis without the studies at high risk of bias beside the main result (rows of
     quantity, all studies, without them), the studies it left out and the unjudged it kept; or why
-    it did not run. None when it was not asked for (no risk of bias recorded, or turned off)."""
+    it did not run. None when it was not asked for (no risk of bias recorded, or turned off) or
+    none of the outcome's studies has a judgement (the methods say so)."""
     section = (pooled.get("sensitivity") or {}).get("excluding_high_risk")
-    if not section:
+    if not section or _none_judged(section):
         return None
     left_out = [f"{s['label']} ({s['judgement']})" for s in section.get("left_out") or []]
     unjudged = section.get("kept_not_judged") or []
@@ -610,6 +611,12 @@ def high_risk_section(pooled: dict) -> dict | None:
         rows.append(("tau²", *(dp.tau2(m.get("tau2"), dp.MISSING) for m in (main, sub))))
     rows.append(("I²", *(dp.percent(m.get("I2"), 1, dp.MISSING) for m in (main, sub))))
     return {**out, "rows": rows}
+
+
+def _none_judged(section: dict) -> bool:
+    """Whether none of the outcome's studies has an overall judgement (risk-of-bias columns left
+    empty): the methods say the analysis did not run, a 'not run' section per outcome adds nothing."""
+    return not section.get("left_out") and len(section.get("kept_not_judged") or []) == section.get("k_studies_all")
 
 
 def _sigma2_text(model: dict) -> str:

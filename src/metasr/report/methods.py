@@ -509,9 +509,10 @@ def high_risk_sentences(done: list[dict]) -> list[str]:
 
 
 def _short_reason(skipped: str) -> str:
-    """The gist of why the analysis did not run (metasr.stats.rob_sensitivity's reason up to its
-    explanation: 'no study is at high risk of bias (3 low)'); the report gives the whole reason."""
-    return skipped.split(": ", 1)[0]
+    """The gist of why the analysis did not run (metasr.stats.rob_sensitivity's reason without its
+    counts and explanation: 'no study is at high risk of bias'), the same for outcomes alike; the
+    report gives the whole reason."""
+    return re.split(r": | \(", skipped, maxsplit=1)[0]
 
 
 def moderator_sentences(pooled: list[dict]) -> list[str]:
