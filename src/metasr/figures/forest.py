@@ -173,8 +173,9 @@ def overall_text(m: dict, test: str | None) -> str:
 def subgroup_difference_text(sub: dict) -> str:
     q, df = display.finite(sub.get("Q_between")), sub.get("Q_between_df")
     left_out = f"; {sub['Q_between_note']}" if sub.get("Q_between_note") else ""
-    if q is None:
-        return f"No test for subgroup differences{left_out}" if left_out else ""
+    if q is None:  # the note (metasr.stats.analysis) says there is no test and why
+        note = sub.get("Q_between_note") or ""
+        return note[:1].upper() + note[1:]
     if isinstance(df, list):  # the cluster-robust HTZ F test of dependent effect sizes
         p_text = display.p_value(sub.get("Q_between_pval"))
         return (f"Test for subgroup differences: {display.f_statistic(df)} = {display.number(q)} "

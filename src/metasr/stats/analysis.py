@@ -636,17 +636,16 @@ def _q_between_of_estimable(levels: list, fits: dict, method: str) -> dict:
     Q, df, p = q_between([fits[lv].estimate for lv in tested], [fits[lv].se for lv in tested]) \
         if len(tested) > 1 else (None, None, None)
     out = {"Q_between": Q, "Q_between_df": df, "Q_between_pval": p}
-    notes = []
+    # without a test (one subgroup has an estimate) the note says so first, and nothing is "left out of" it
+    notes = ["no test for subgroup differences: it needs at least two subgroups with an estimate"] if Q is None else []
+    left_out = "" if Q is None else " left out of the test for subgroup differences"
     no_variance = [lv for lv in levels if lv in fits and lv not in tested]
     if no_variance:
-        notes.append(f"subgroup {_quoted(no_variance)} left out of the test for subgroup differences: its estimate "
-                     "has no variance (SE 0)")
+        notes.append(f"subgroup {_quoted(no_variance)}{left_out}: its estimate has no variance (SE 0)")
     undefined = [lv for lv in levels if lv not in fits]
     if undefined:
-        notes.append(f"subgroup {_quoted(undefined)} not estimable (its {method} estimate is undefined) and left "
-                     "out of the test for subgroup differences")
-    if Q is None:
-        notes.append("no test for subgroup differences: it needs at least two subgroups with an estimate")
+        notes.append(f"subgroup {_quoted(undefined)} not estimable (its {method} estimate is undefined)"
+                     + (f" and{left_out}" if left_out else ""))
     if notes:
         out["Q_between_note"] = "; ".join(notes)
     return out
