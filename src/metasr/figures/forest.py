@@ -166,10 +166,6 @@ def heterogeneity_text(m: dict, fixed: bool) -> str:
     return "Heterogeneity: " + "; ".join(parts) if parts else ""
 
 
-def overall_text(m: dict, test: str | None) -> str:
-    return forest_groups.overall_test_line({"model": m, "test": test})  # one definition: the model's own test
-
-
 def subgroup_difference_text(sub: dict) -> str:
     q, df = display.finite(sub.get("Q_between")), sub.get("Q_between_df")
     left_out = f"; {sub['Q_between_note']}" if sub.get("Q_between_note") else ""
@@ -232,10 +228,9 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
                                   formats.effect)
             rows.append(Row("prediction", "Prediction interval", {"effect": pi_text}, None,
                             model["pi_lb"], model["pi_ub"]))
-        # A test against zero on a prevalence's analysis scale says nothing: no null, no test.
+        # the model's own test (none for a measure without a null: shown.overall_test)
         footnotes += forest_groups.footer_lines(pooled) or [
-            t for t in (heterogeneity_text(model, fixed),
-                        overall_text(model, pooled.get("test")) if disp.null is not None else "") if t]
+            t for t in (heterogeneity_text(model, fixed), forest_groups.overall_test_line(pooled)) if t]
         footnotes += forest_groups.extra_footnotes(pooled)
         if in_levels:
             footnotes.append(subgroup_difference_text(pooled["subgroups"]))
