@@ -630,3 +630,15 @@ def test_a_measure_without_a_null_gets_no_p_in_its_sensitivity_tables(review_con
     assert "<th scope=\"col\">Estimate [95% CI]</th><th scope=\"col\">I² (%)</th>" in leave1out
     high_risk = page.split('data-table="prev_high_risk"')[1].split("</table>")[0]
     assert "<td>P</td>" not in high_risk
+
+
+def test_a_common_effect_outcome_shows_no_prediction_interval(bcg_pooled):
+    """metafor's predict() of a common-effect fit gives its CI as the 'PI'; the forest draws none,
+    so neither the report's table nor the figure's text alternative gives one."""
+    fixed = {**bcg_pooled, "method": "FE", "model": {**bcg_pooled["model"], "method": "FE",
+                                                     "pi_lb": bcg_pooled["model"]["ci_lb"],
+                                                     "pi_ub": bcg_pooled["model"]["ci_ub"]}}
+    assert "prediction interval" not in html.describe_outcome_figure("forest", fixed)
+    assert "prediction interval" in html.describe_outcome_figure("forest", bcg_pooled)
+    rows = dict(html.model_table(fixed))
+    assert rows["95% prediction interval"].endswith("(a common-effect model)")

@@ -33,6 +33,7 @@ from metasr.display import finite
 from metasr.figures.shown import (
     common_effect,
     forest_caption,
+    forest_draws_prediction,
     funnel_caption,
     funnel_egger,
     funnel_trimfill,
@@ -250,8 +251,8 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
     rows = [
         ("Pooled estimate [95% CI]" + (" (CR2 cluster-robust)" if robust else ""),
          estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), display)),
-        ("95% prediction interval", dp.interval(dp.shown(m.get("pi_lb"), display),
-                                                dp.shown(m.get("pi_ub"), display), missing=dp.MISSING)),
+        ("95% prediction interval", f"{dp.MISSING} (a common-effect model)" if common_effect(pooled) else
+         dp.interval(dp.shown(m.get("pi_lb"), display), dp.shown(m.get("pi_ub"), display), missing=dp.MISSING)),
         ("Robust test" if robust else "Test for overall effect", dependent_report.overall_test_text(pooled)),
         *dependent_report.model_based_rows(pooled),
         # a common-effect, Mantel-Haenszel or Peto fit has no tau² (metafor's rma.mh, rma.peto print none)
@@ -799,7 +800,7 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
             return f"{counts}; not pooled."
         text = f"{counts}; pooled {measure} " + estimate_text(m.get("estimate"), m.get("ci_lb"),
                                                                  m.get("ci_ub"), display)
-        if finite(m.get("pi_lb")) is not None:
+        if forest_draws_prediction(pooled):  # a common-effect model's "PI" is its CI (metafor): none drawn
             text += "; 95% prediction interval " + dp.interval(dp.shown(m.get("pi_lb"), display),
                                                                  dp.shown(m.get("pi_ub"), display))
         return text + (f"; I² = {dp.percent(m.get('I2'), 1)}." if finite(m.get("I2")) is not None else ".")
