@@ -93,10 +93,17 @@ def get_final_output():
 
 def remove_stale_results():
     """Delete results the current review no longer produces (metasr.workflow.stale)."""
-    from metasr.workflow.stale import elsewhere, produced_by, remove_stale_results as remove, stale_results
+    from metasr.workflow.stale import (
+        elsewhere,
+        produced_by,
+        remove_stale_results as remove,
+        stale_results,
+    )
 
     results = Path("results")
-    produced = produced_by(product for rule in workflow.rules for product in rule.products())
+    produced = produced_by(
+        product for rule in workflow.rules for product in rule.products()
+    )
     linked = elsewhere(results)
     left = stale_results(results, produced) if linked else []
     if left:
