@@ -504,12 +504,25 @@ def input_dirs(config: dict) -> dict[str, str]:
 def folder_inputs(config: dict) -> dict[str, list[str]]:
     """Config key of an input folder -> the files read in it (relative to the folder): the declared
     outcomes' sheets (metasr.config.outcome_sheet), and the second extractor's copies of the sheets
-    (metasr.extraction.discrepancies.second_extractor_files). Nothing else in them is read."""
-    from metasr.extraction.discrepancies import second_extractor_files
-
+    (second_extractor_sheets, and the resolutions). Nothing else in them is read."""
     out = {"extraction.outcomes_dir": [f"{oid}.csv" for oid in config.get("outcomes") or {}]}
     if config["extraction"].get("second_extractor_dir"):
-        out["extraction.second_extractor_dir"] = second_extractor_files(config)
+        out["extraction.second_extractor_dir"] = [name for _, name in second_extractor_sheets(config)] + \
+            [SECOND_EXTRACTOR_RESOLUTIONS]
+    return out
+
+
+SECOND_EXTRACTOR_RESOLUTIONS = "resolutions.csv"  # in the second extractor's folder: discrepancies resolved
+
+
+def second_extractor_sheets(config: dict) -> list[tuple[str, str]]:
+    """(the first extractor's sheet as the config names it, its copy's name in the second
+    extractor's folder) of every sheet the two extractions compare (metasr.extraction.discrepancies)."""
+    ext = config.get("extraction") or {}
+    out = [(ext["studies"], "studies.csv")]
+    out += [(f"{ext['outcomes_dir']}/{oid}.csv", f"outcomes/{oid}.csv") for oid in config.get("outcomes") or {}]
+    if ext.get("narrative"):
+        out.append((ext["narrative"], "narrative.csv"))
     return out
 
 

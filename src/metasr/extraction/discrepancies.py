@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from metasr.config import SECOND_EXTRACTOR_RESOLUTIONS, second_extractor_sheets
 from metasr.errors import Problem, printable
 from metasr.extraction.sheets import NARRATIVE_KEY, OUTCOME_KEY, STUDY_KEY, read_sheet
 from metasr.io import read_csv
@@ -98,34 +99,14 @@ def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
     return None if expected == 1 else (observed - expected) / (1 - expected)
 
 
-RESOLUTIONS = "resolutions.csv"  # in the second extractor's folder: the discrepancies resolved
-
-
-def _sheet_names(config: dict) -> list[tuple[str, str]]:
-    """(the first extractor's sheet as the config names it, its copy's name in the second
-    extractor's folder) of every sheet compared."""
-    ext = config.get("extraction") or {}
-    out = [(ext["studies"], "studies.csv")]
-    out += [(f"{ext['outcomes_dir']}/{oid}.csv", f"outcomes/{oid}.csv") for oid in config.get("outcomes") or {}]
-    if ext.get("narrative"):
-        out.append((ext["narrative"], "narrative.csv"))
-    return out
-
-
 def sheet_pairs(config: dict, root: Path) -> list[tuple[str, Path, Path]]:
     """(sheet name, the first extractor's file, the second extractor's) of every sheet compared."""
     second = root / config["extraction"]["second_extractor_dir"]
-    return [(name, root / first, second / name) for first, name in _sheet_names(config)]
-
-
-def second_extractor_files(config: dict) -> list[str]:
-    """The files read in the second extractor's folder (relative to it): the sheets' copies and
-    the resolutions."""
-    return [name for _, name in _sheet_names(config)] + [RESOLUTIONS]
+    return [(name, root / first, second / name) for first, name in second_extractor_sheets(config)]
 
 
 def load_resolutions(second_dir: Path) -> set[tuple[str, str, str]]:
-    path = second_dir / RESOLUTIONS
+    path = second_dir / SECOND_EXTRACTOR_RESOLUTIONS
     if not path.exists():
         return set()
     _, rows = read_csv(path, strip=True)

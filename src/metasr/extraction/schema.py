@@ -17,17 +17,13 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from metasr.errors import Problem
+from metasr.provenance import TEXT_COLUMNS  # noqa: F401  (read as schema.TEXT_COLUMNS too)
 from metasr.resources import SCHEMAS
 
 STUDIES_SCHEMA = "studies.schema.yaml"
 OUTCOME_SCHEMA = "outcome_sheet.schema.yaml"
 
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$", re.ASCII)  # ASCII digits only (io.plain_number)
-# Columns that stay text even when they look like numbers (ids and free text).
-TEXT_COLUMNS = {"study_id", "record_id", "label", "comparison", "timepoint", "subgroup", "es_id", "p_value",
-                "notes", "derivation", "source_url", "source_location", "first_author", "design",
-                "country", "population", "exposure_definition", "technique", "no_data_reason",
-                "exclude_reason", "unit", "overlapping_cohort_with", "followup_years"}
 
 
 @cache

@@ -28,7 +28,7 @@ from metasr.io import (
     plain_frame,
     spreadsheet_rows,
 )
-from metasr.provenance import PROVENANCE_COLUMNS
+from metasr.provenance import PROVENANCE_COLUMNS, TEXT_COLUMNS
 from metasr.stats import checks, effects, inference
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
 from metasr.stats.models import MetaFit, double_zero, fit_mh, fit_mh_rates, fit_peto, fit_rma
@@ -331,10 +331,6 @@ def _continuity(entries: list[dict], table: pd.DataFrame, measure: str, options)
 
 
 def _study_entries(table: pd.DataFrame, weights) -> list[dict]:
-    # here, not at import: `metasr pool` imports this module and reads no sheet (the schema module
-    # would bring jsonschema into its start-up)
-    from metasr.extraction.schema import TEXT_COLUMNS
-
     crit = inference.critical_value("z", None)
     entries = []
     for i, rec in enumerate(table.to_dict("records")):
@@ -361,7 +357,7 @@ def _integral(key: str, value):
 
 def _passthrough(value, text_column: bool = False):
     """A cell of the effect table as the pooled JSON gives it: a cell of the sheets' text columns
-    (extraction.schema.TEXT_COLUMNS) as written (es_id 1.10 is not 1.1, study 007 not 7), other
+    (provenance.TEXT_COLUMNS) as written (es_id 1.10 is not 1.1, study 007 not 7), other
     numeric-looking text as numbers."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
