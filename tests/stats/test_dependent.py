@@ -222,6 +222,21 @@ def test_subgroups_of_dependent_effect_sizes_match_rma_mv_and_clubsandwich(case,
         assert _close(got[key], inference[key]), key
 
 
+@pytest.mark.parametrize("case", SUBGROUP_CASES[::3], ids=[c["id"] for c in SUBGROUP_CASES[::3]])
+def test_subgroups_of_dependent_effect_sizes_with_t_tests_match_rma_mv_test_t(case):
+    """test: t reaches the three-level subgroup model: t tests with df = k - p and anova's F test."""
+    from metasr.stats.dependent import subgroups_dependent
+
+    table = pd.DataFrame({"yi": case["yi"], "vi": case["vi"], "study_id": case["clusters"]})
+    got = subgroups_dependent(table, case["groups"], case["method"], "t", {"method": "multilevel", "rho": case["rho"]})
+    want = case["expected"]["t"]
+    for key in ("se", "df", "pval", "ci_lb", "ci_ub"):
+        assert _close([lv[key] for lv in got["levels"]], want[key]), key
+    assert got["Q_between_test"] == "Wald F" and got["Q_between_df"] == want["Q_between_df"]
+    for key in ("Q_between", "Q_between_pval"):
+        assert _close(got[key], want[key]), key
+
+
 def test_aggregated_subgroups_are_the_univariate_analysis_of_the_study_level_effects():
     from metasr.stats.dependent import subgroups_dependent
     from metasr.stats.subgroup import subgroup_analysis

@@ -278,3 +278,24 @@ def test_a_dependent_outcome_whose_studies_hold_one_effect_size_each_gets_the_un
     result = meta_regression_dependent(table, settings, "REML", {"method": "multilevel", "rho": 0.5})
     assert "model" not in result and result["k"] == len(table) - 1
     assert result["omitted"] == [{"study_id": table["study_id"][0], "reason": "no value of difficulty"}]
+
+
+SUBGROUP_CASES = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "multilevel_subgroups"
+                             / "expected.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", SUBGROUP_CASES[::3], ids=[c["id"] for c in SUBGROUP_CASES[::3]])
+def test_meta_regression_of_dependent_effect_sizes_with_t_tests_matches_rma_mv_test_t(case):
+    """The outcome's test: t reaches the three-level meta-regression (rma.mv(mods = ~ factor(g), test = "t"))."""
+    from metasr.stats.outcome_analyses import meta_regression_dependent
+
+    table = pd.DataFrame({"study_id": case["clusters"], "yi": case["yi"], "vi": case["vi"], "g": case["groups"]})
+    settings = meta_regression_settings({"meta_regression": {"moderators": ["g"], "studies_per_coefficient": 2,
+                                                             "method": case["method"]}})
+    got = meta_regression_dependent(table, settings, case["method"], {"method": "multilevel", "rho": case["rho"]},
+                                    test="t")
+    want = case["expected"]["t"]["metareg"]
+    assert got["test"] == "t" and got["QM_df"] == want["QM_df"] and got["df"] == want["QM_df"][1]
+    close(got["coef"], want["coef"], rtol=1e-5)
+    for key in ("se", "pval", "ci_lb", "ci_ub", "QM", "QM_pval"):
+        close(got[key], want[key], rtol=1e-5)

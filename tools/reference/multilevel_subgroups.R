@@ -25,6 +25,14 @@ subgroup_case <- function(name, es, cluster, subgroup, rho, method) {
   ct <- coef_test(res, vcov = "CR2", cluster = es$cl, test = "Satterthwaite")
   ci <- conf_int(res, vcov = "CR2", cluster = es$cl, test = "Satterthwaite")
   wt <- Wald_test(res, constraints = constrain_equal(1:L), vcov = "CR2", cluster = es$cl, test = "HTZ")
+  # test = "t" at the same variance components (they do not depend on the test): t tests with
+  # df = k - p, the F form of anova's Wald test, and the meta-regression on the factor (intercept
+  # and contrasts with the first level), whose omnibus F test is the same test of equal means.
+  res_t <- rma.mv(es$yi, V, mods = ~ 0 + g, random = ~ 1 | cl / es_id, data = es, method = method,
+                  sigma2 = res$sigma2, test = "t", sparse = TRUE)
+  differences_t <- anova(res_t, X = cbind(-1, diag(L - 1)))
+  reg_t <- rma.mv(es$yi, V, mods = ~ g, random = ~ 1 | cl / es_id, data = es, method = method,
+                  sigma2 = res$sigma2, test = "t", sparse = TRUE)
   list(id = paste(name, subgroup, method, paste0("rho", rho), sep = "_"), dataset = name, cluster = cluster,
        subgroup = subgroup, rho = rho, method = method, yi = num(es$yi), vi = num(es$vi),
        clusters = as.character(es$cl), groups = as.character(es$g),
@@ -38,7 +46,13 @@ subgroup_case <- function(name, es, cluster, subgroup, rho, method) {
          Q_between_pval = num(differences$QMp),
          robust = list(se = num(ct$SE), df = num(ct$df_Satt), pval = num(ct$p_Satt), ci_lb = num(ci$CI_L),
                        ci_ub = num(ci$CI_U), Q_between = num(wt$Fstat),
-                       Q_between_df = num(c(wt$df_num, wt$df_denom)), Q_between_pval = num(wt$p_val))))
+                       Q_between_df = num(c(wt$df_num, wt$df_denom)), Q_between_pval = num(wt$p_val)),
+         t = list(se = num(res_t$se), df = num(res_t$ddf), pval = num(res_t$pval), ci_lb = num(res_t$ci.lb),
+                  ci_ub = num(res_t$ci.ub), Q_between = num(differences_t$QM),
+                  Q_between_df = num(differences_t$QMdf), Q_between_pval = num(differences_t$QMp),
+                  metareg = list(coef = num(reg_t$b), se = num(reg_t$se), pval = num(reg_t$pval),
+                                 ci_lb = num(reg_t$ci.lb), ci_ub = num(reg_t$ci.ub), QM = num(reg_t$QM),
+                                 QM_df = num(reg_t$QMdf), QM_pval = num(reg_t$QMp)))))
 }
 
 bornmann <- escalc("OR", ai = waward, n1i = wtotal, ci = maward, n2i = mtotal, data = dat.bornmann2007)
@@ -65,6 +79,7 @@ meta <- list(generator = "tools/reference/multilevel_subgroups.R",
                model = "rma.mv(yi, V, mods = ~ 0 + factor(subgroup), random = ~ 1 | cluster/es_id, test = 'z', sparse = TRUE), V = vi (rho = 0) or vcalc(vi, cluster, obs = es_id, rho)",
                control = "as tools/reference/rma_mv_fit.R: the best of several optimisers and a boundary fit",
                differences = "anova(fit, X = cbind(-1, diag(L - 1))): QM, QMdf, QMp",
+               t = "the same model refitted with test = 't' at the fitted sigma2 (t tests, df = k - p; anova's F), and mods = ~ factor(subgroup) with test = 't' (the meta-regression's t tests and omnibus F)",
                robust = "clubSandwich coef_test/conf_int(vcov = 'CR2', cluster, test = 'Satterthwaite'); Wald_test(constrain_equal(1:L), vcov = 'CR2', test = 'HTZ')"))
 writeLines(toJSON(list(meta = meta, cases = cases), auto_unbox = TRUE, digits = NA, null = "null", na = "null",
                   pretty = FALSE), outfile)

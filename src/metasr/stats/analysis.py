@@ -535,7 +535,7 @@ def _pool_dependent(out: dict, table, measure, method, test, order_by, dependenc
     if meta_regression:
         from metasr.stats.outcome_analyses import meta_regression_dependent
 
-        out["meta_regression"] = meta_regression_dependent(table, meta_regression, method, dependence, file)
+        out["meta_regression"] = meta_regression_dependent(table, meta_regression, method, dependence, file, test)
     if risk_of_bias is not None:
         def refit(keep: np.ndarray) -> dict:
             return refit_studies(table[keep], method, test, dependence, measure, file)

@@ -374,7 +374,7 @@ def subgroups_dependent(table: pd.DataFrame, groups: Sequence[str], method: str,
         y_agg, v_agg = aggregate(yi, vi, clusters, dep["rho"])
         study_groups = [next(iter(per_study[c])) for c in range(clusters.n_clusters)]
         return {"model": "univariate", **subgroup_analysis(y_agg, v_agg, study_groups, method, test, measure)}
-    return subgroups_three_level(yi, vi, clusters, groups, method, dep["rho"], dep["method"] == "robust")
+    return subgroups_three_level(yi, vi, clusters, groups, method, dep["rho"], dep["method"] == "robust", test)
 
 
 def _some_studies(labels: list, shown: int = 5) -> str:

@@ -566,16 +566,30 @@ def robust_needs_two_studies(what: str, names: list) -> str:
             f"inference) or combine {what}s")
 
 
+def _equal_means_test(beta, vb, contrasts, df) -> dict:
+    """metafor's anova(fit, X = contrasts): the Wald chi-square, or with a t-test fit (df = k - p)
+    its F form, QM / m on (m, df) degrees of freedom."""
+    Cb = contrasts @ beta
+    Q = float(Cb @ np.linalg.solve(contrasts @ vb @ contrasts.T, Cb))
+    m = len(Cb)
+    if df is None:
+        return {"Q_between": Q, "Q_between_df": m, "Q_between_pval": float(dist.chi2_sf(Q, m)),
+                "Q_between_test": "Wald chi-square"}
+    return {"Q_between": Q / m, "Q_between_df": [m, df], "Q_between_pval": float(dist.f_sf(Q / m, m, df)),
+            "Q_between_test": "Wald F"}
+
+
 def subgroups_three_level(yi, vi, clusters: Clusters, groups, method: str = "REML", rho: float = 0.0,
-                          robust: bool = False) -> dict:
+                          robust: bool = False, test: str = "z") -> dict:
     """A subgroup analysis of dependent effect sizes: the three-level model with the subgroup as a
     categorical moderator and no intercept, each coefficient a subgroup's mean and the variance
     components shared by the subgroups (`rma.mv(yi, V, mods = ~ 0 + factor(subgroup), random = ~ 1 |
     cluster/es_id)`; subgroups sorted as text). The test for subgroup differences is the Wald test
     that every mean equals the first (metafor's anova(fit, X)); with `robust`, the means get CR2
     tests and the differences clubSandwich's HTZ test of the same constraints
-    (Wald_test(constrain_equal)). A subgroup may vary within a cluster. {"skipped": reason} when
-    the model cannot be fitted."""
+    (Wald_test(constrain_equal)). With test "t" (and not robust) the means get t tests with
+    df = k - p and the differences anova's F test, as rma.mv(test = "t"). A subgroup may vary
+    within a cluster. {"skipped": reason} when the model cannot be fitted."""
     from metasr.stats.formula import factor_levels
     from metasr.stats.robust import coef_test, cr2
 
@@ -584,7 +598,7 @@ def subgroups_three_level(yi, vi, clusters: Clusters, groups, method: str = "REM
     levels = factor_levels(groups.tolist())  # R's factor() order, as the other subgroup analyses
     X = (groups[:, None] == np.asarray(levels)[None, :]).astype(float)
     try:
-        fit = fit_multilevel(yi, vi, clusters, X, method, "z", rho, levels)
+        fit = fit_multilevel(yi, vi, clusters, X, method, "z" if robust else test, rho, levels)
     except ValueError as err:
         return {"skipped": f"the three-level model with a mean per subgroup cannot be fitted: {err}"}
     contrasts = np.hstack([-np.ones((len(levels) - 1, 1)), np.eye(len(levels) - 1)])  # each mean - the first
@@ -600,10 +614,9 @@ def subgroups_three_level(yi, vi, clusters: Clusters, groups, method: str = "REM
                 "Q_between_pval": difference["QM_pval"], "Q_between_test": "CR2 HTZ"}
     else:
         per_level = {"se": fit.se, "pval": fit.pval, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub}
-        Cb = contrasts @ beta
-        Q = float(Cb @ np.linalg.solve(contrasts @ fit.vb @ contrasts.T, Cb))
-        test = {"Q_between": Q, "Q_between_df": len(levels) - 1,
-                "Q_between_pval": float(dist.chi2_sf(Q, len(levels) - 1)), "Q_between_test": "Wald chi-square"}
+        if fit.df is not None:
+            per_level["df"] = np.full(len(levels), fit.df)
+        test = _equal_means_test(beta, fit.vb, contrasts, fit.df)
     entries = []
     for j, level in enumerate(levels):
         members = groups == level
@@ -660,7 +673,7 @@ def analyse_multilevel(df, measure: str, method: str, cluster: str, test: str = 
     if subgroup:
         groups = subgroup_levels(table, subgroup, file)
         result["subgroups"] = {"variable": subgroup, **add_level_transformed(subgroups_three_level(
-            table["yi"].to_numpy(float), table["vi"].to_numpy(float), clusters, groups, method, rho, robust),
+            table["yi"].to_numpy(float), table["vi"].to_numpy(float), clusters, groups, method, rho, robust, test),
             table, groups, measure, scale)}
     result["yi"] = table["yi"].tolist()
     result["vi"] = table["vi"].tolist()

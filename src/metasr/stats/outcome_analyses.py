@@ -182,15 +182,16 @@ def _rows_with_moderators(table: pd.DataFrame, mods: list, effect_sizes: bool = 
     return table[~blank].reset_index(drop=True), omitted
 
 
-def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, dep: dict, file=None) -> dict:
+def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, dep: dict, file=None,
+                              test: str = "z") -> dict:
     """The configured meta-regression of dependent effect sizes (the multilevel or robust setting):
     the three-level model with the moderators (`rma.mv(yi, V, mods, random = ~ 1 | study/es_id)`),
     with robust its CR2 tests (Satterthwaite df per coefficient, HTZ for the moderators together,
     clubSandwich), the studies it used and left out, and the bubble plots' predictions (from the
     model's covariance of the coefficients) and weights (metafor's default for rma.mv: the diagonal
-    of Sigma^-1). Its needs
-    are counted in studies, not effect sizes. With every study holding one effect size it is the
-    univariate meta-regression (`meta_regression_section`)."""
+    of Sigma^-1). Without robust, `test` "t" gives rma.mv's t tests (df = k - p) and omnibus F.
+    Its needs are counted in studies, not effect sizes. With every study holding one effect size
+    it is the univariate meta-regression (`meta_regression_section`)."""
     from metasr.stats.blocks import Clusters
     from metasr.stats.dependent import study_of
     from metasr.stats.metareg import design_matrix, marginal_predictions
@@ -204,14 +205,15 @@ def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, 
 
     mods = list(settings["moderators"])
     model = settings["method"] or method
-    out: dict = {"formula": formula_text(mods), "settings": settings, "method": model, "test": "z"}
+    test = "z" if dep["method"] == "robust" else test  # CR2's own t tests replace the model-based ones
+    out: dict = {"formula": formula_text(mods), "settings": settings, "method": model, "test": test}
     if dep["method"] == "aggregate":
         return {**out, "skipped": "the meta-regression of aggregated effects is not run: with the multilevel or robust "
                                   "dependence setting it is the three-level model with the moderators"}
     used, out["omitted"] = _rows_with_moderators(table, mods, effect_sizes=True)
     clusters = Clusters.from_labels(study_of(used))
     if clusters.n_clusters and clusters.sizes.max() == 1:
-        return meta_regression_section(table, settings, method, "z", None, file)  # it lists the omitted itself
+        return meta_regression_section(table, settings, method, test, None, file)  # it lists the omitted itself
     out.update(model="three-level", k=len(used), k_studies=clusters.n_clusters)
     rows = [int(r) for r in used["_row"]] if "_row" in used.columns else None
     try:
@@ -226,7 +228,7 @@ def meta_regression_dependent(table: pd.DataFrame, settings: dict, method: str, 
                            f"({per} per coefficient, {HANDBOOK_META_REGRESSION})"}
     yi, vi = used["yi"].to_numpy(float), used["vi"].to_numpy(float)
     try:
-        fit = fit_multilevel(yi, vi, clusters, X, model, "z", dep["rho"], names)
+        fit = fit_multilevel(yi, vi, clusters, X, model, test, dep["rho"], names)
     except ValueError as err:
         return {**out, "coef_names": names, "skipped": f"the three-level model cannot be fitted: {err}"}
     out.update(fit.to_dict())
