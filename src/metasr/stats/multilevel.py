@@ -610,13 +610,13 @@ def subgroups_three_level(yi, vi, clusters: Clusters, groups, method: str = "REM
         result = cr2(X, yi - X @ beta, marginal_covariance(fit))
         per_level = coef_test(beta, result)
         difference = result.htz(beta, contrasts)
-        test = {"Q_between": difference["QM"], "Q_between_df": difference["QM_df"],
-                "Q_between_pval": difference["QM_pval"], "Q_between_test": "CR2 HTZ"}
+        between = {"Q_between": difference["QM"], "Q_between_df": difference["QM_df"],
+                   "Q_between_pval": difference["QM_pval"], "Q_between_test": "CR2 HTZ"}
     else:
         per_level = {"se": fit.se, "pval": fit.pval, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub}
         if fit.df is not None:
             per_level["df"] = np.full(len(levels), fit.df)
-        test = _equal_means_test(beta, fit.vb, contrasts, fit.df)
+        between = _equal_means_test(beta, fit.vb, contrasts, fit.df)
     entries = []
     for j, level in enumerate(levels):
         members = groups == level
@@ -626,7 +626,7 @@ def subgroups_three_level(yi, vi, clusters: Clusters, groups, method: str = "REM
         if "df" in per_level:
             entry["df"] = float(per_level["df"][j])
         entries.append(entry)
-    return {"model": "three-level", "levels": entries, "sigma2": fit.sigma2.tolist(), **test}
+    return {"model": "three-level", "levels": entries, "sigma2": fit.sigma2.tolist(), **between}
 
 
 # ---------------------------------------------------------------- one table of effect sizes
