@@ -186,3 +186,18 @@ def test_risk_of_bias_from_the_studies_sheet_gives_the_analysis_without_high_ris
     assert "excluding_high_risk" not in off["sensitivity"]
     plain = pool_outcome_file(effects, "bcg", settings, tmp_path / "plain.json", bcg_files(tmp_path)[1])
     assert "excluding_high_risk" not in plain["sensitivity"]
+
+
+def test_the_effect_table_keeps_the_sheets_text_columns_as_written(tmp_path):
+    """Every column extraction keeps as text (provenance.TEXT_COLUMNS) is read back as text: a page
+    '012', a p value '0.050' and a derivation '2' stay as written, not numbers."""
+    from metasr.provenance import TEXT_COLUMNS
+    from metasr.workflow.pooling import read_effects
+
+    effects = tmp_path / "effects.csv"
+    effects.write_text("study_id,yi,vi,source_location,p_value,derivation,es_id\n007,0.1,0.02,012,0.050,2,1.10\n")
+    row = read_effects(effects).iloc[0].to_dict()
+    assert {"source_location", "p_value", "derivation", "es_id", "study_id"} <= TEXT_COLUMNS
+    assert (row["study_id"], row["source_location"], row["p_value"], row["derivation"], row["es_id"]) == \
+        ("007", "012", "0.050", "2", "1.10")
+    assert row["yi"] == 0.1

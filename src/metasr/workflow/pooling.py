@@ -17,19 +17,18 @@ from metasr.analysis_settings import (
 )
 from metasr.extraction.pipeline import output_columns
 from metasr.io import plain_frame, write_json
+from metasr.provenance import TEXT_COLUMNS
 from metasr.stats.analysis import pool_outcome
 from metasr.stats.effects import Options
 from metasr.stats.rob_sensitivity import judgements
 
-TEXT_COLUMNS = {"study_id": str, "label": str, "record_id": str, "comparison": str, "timepoint": str, "es_id": str}
-
-
 def read_effects(effects_csv: str | Path, text: Sequence[str] = ()) -> pd.DataFrame:
     """An outcome's effect table as the extraction step wrote it (extraction.sheets.write_sheet:
     a missing number is an empty cell): only an empty cell is missing, so that text is read as
-    written and a study called NA, None or null keeps its id. `text`: further columns read as
+    written and a study called NA, None or null keeps its id. The sheets' text columns
+    (provenance.TEXT_COLUMNS) stay text, as extraction read them; `text`: further columns read as
     text (the effect sizes' subgroup and moderators: a level `01` stays `01`)."""
-    dtype = {**TEXT_COLUMNS, **dict.fromkeys(text, str)}
+    dtype = dict.fromkeys([*TEXT_COLUMNS, *text], str)
     return plain_frame(pd.read_csv(effects_csv, dtype=dtype, keep_default_na=False, na_values=[""]))
 
 
