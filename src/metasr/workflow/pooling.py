@@ -22,6 +22,7 @@ from metasr.stats.analysis import pool_outcome
 from metasr.stats.effects import Options
 from metasr.stats.rob_sensitivity import judgements
 
+
 def read_effects(effects_csv: str | Path, text: Sequence[str] = ()) -> pd.DataFrame:
     """An outcome's effect table as the extraction step wrote it (extraction.sheets.write_sheet:
     a missing number is an empty cell): only an empty cell is missing, so that text is read as
