@@ -34,6 +34,7 @@ def test_numbers_have_a_true_minus_and_no_negative_zero():
     assert dp.number(1.6846562296869367e23) == "1.68e+23" and dp.number(-2.5e6, 3) == "−2.5e+06"
     assert dp.number(999999.994) == "999999.99"
     assert dp.integer(13.0) == "13" and dp.integer(-2) == "−2"
+    assert dp.integer(20.5) == "20.5" and dp.integer(41 / 3) == "13.7"  # a shared group split between comparisons
     assert dp.tick(-1.0) == "−1" and dp.tick(0.5) == "0.5" and dp.tick(10) == "10"
     assert dp.percent(38.06) == "38.1%" and dp.percent(92.4, 0) == "92%"
     assert dp.tau2(0.0) == "0.000" and dp.tau2(0.3127) == "0.313" and dp.tau2(0.00123) == "0.001"

@@ -73,9 +73,13 @@ def number(x, decimals: int = 2, missing: str = "") -> str:
 
 
 def integer(x, missing: str = "") -> str:
-    """A count: rounded to a whole number, thousands not separated (as tables show counts)."""
+    """A count, thousands not separated (as tables show counts): whole numbers as they are, and
+    the part of a shared group split between comparisons (Handbook 23.3.4: 41 in two is 20.5) with
+    one decimal, as the analysis used it, never rounded to a count it did not use."""
     x = finite(x)
-    return missing if x is None else signed(str(int(round(x))))
+    if x is None:
+        return missing
+    return signed(str(int(x)) if x.is_integer() else f"{x:.1f}")
 
 
 def degrees_of_freedom(df, missing: str = "–") -> str:
