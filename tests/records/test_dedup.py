@@ -363,3 +363,39 @@ def test_progress_is_reported_per_stage():
     assert calls[0] == ("keys", 2, 2)
     assert ("title", 1, 1) in calls
     assert all(done == total for _, done, total in calls)
+
+
+COMPANION = {"authors": "Rossi, M.; Bianchi, L.; Costa, P.", "journal": "Frontiers in Neurology",
+             "year": "2023", "volume": "", "issue": "", "pages": "", "doi": ""}
+
+
+@pytest.mark.parametrize("first, second", [
+    ("Paramagnetic rim lesions and disability in men with relapsing multiple sclerosis",
+     "Paramagnetic rim lesions and disability in women with relapsing multiple sclerosis"),
+    ("Iron rim lesion count increases with age in progressive multiple sclerosis",
+     "Iron rim lesion count decreases with age in progressive multiple sclerosis"),
+    ("Interferon-beta and paramagnetic rim lesion evolution in multiple sclerosis",
+     "Interferon-gamma and paramagnetic rim lesion evolution in multiple sclerosis"),
+    ("Cognitive outcome in patients with paramagnetic rim lesions in multiple sclerosis",
+     "Cognitive outcome in patients without paramagnetic rim lesions in multiple sclerosis"),
+])
+def test_companion_papers_differing_by_one_word_stay_apart(first, second):
+    # No volume, pages or DOI: the near-identical title is the only evidence, and one word
+    # makes it another study (the fuzzy ratio of the first pair is 98.8).
+    records = rows({**COMPANION, "title": first}, {**COMPANION, "title": second})
+    assert clusters(records).cluster_of == [0, 1]
+
+
+@pytest.mark.parametrize("second", [
+    "Paramagnetic rim lesions and disability in relapsing multiple sclerosis: a randomised trial",
+    "Paramagnetic rim lesions and disability in relapsing multiple sclerosis - a randomized trail",
+    "Paramagnetic rim-lesions and disability in the relapsing multiple sclerosis. A randomized "
+    "trial",
+])
+def test_titles_differing_in_form_only_still_link_without_volume_or_pages(second):
+    first = "Paramagnetic rim lesions and disability in relapsing multiple sclerosis: a " \
+        "randomized trial"
+    records = rows({**COMPANION, "title": first}, {**COMPANION, "title": second})
+    result = clusters(records)
+    assert result.cluster_of == [0, 0]
+    assert result.links[0].rule in ("title", "fuzzy_title")

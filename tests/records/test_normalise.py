@@ -12,6 +12,8 @@ from metasr.records.normalise import (
     surname,
     title_key,
     title_numbers,
+    title_words_agree,
+    word_variants,
 )
 from metasr.records.table import clean_doi, clean_pmid, clean_year
 
@@ -110,3 +112,32 @@ def test_a_page_field_of_thousands_of_digits_is_no_page():
 
     assert page_ranges("9" * 5000 + "-12") == ()
     assert page_ranges("12-" + "9" * 5000)[0].start == 12
+
+
+@pytest.mark.parametrize("x, y", [
+    ("haemorrhage", "hemorrhage"), ("oesophageal", "esophageal"), ("tumour", "tumor"),
+    ("randomised", "randomized"), ("centre", "center"), ("sulphate", "sulfate"),
+    ("alfa", "alpha"), ("lesions", "lesion"), ("sclerosos", "sclerosis"),
+    ("programme", "program"), ("paediatric", "pediatric"), ("haemorrhagic", "hemorrhagic"),
+])
+def test_spelling_variants_of_one_word(x, y):
+    assert word_variants(x, y) and word_variants(y, x)
+
+
+@pytest.mark.parametrize("x, y", [
+    ("men", "women"), ("with", "without"), ("increases", "decreases"), ("beta", "gamma"),
+    ("hypertension", "hypotension"), ("microvascular", "macrovascular"),
+    ("interobserver", "intraobserver"), ("symptomatic", "asymptomatic"), ("male", "female"),
+    ("abduction", "adduction"), ("il6", "il8"), ("dependent", "independent"),
+])
+def test_different_words_are_not_variants(x, y):
+    assert not word_variants(x, y) and not word_variants(y, x)
+
+
+def test_title_words_agree_only_on_differences_of_form():
+    assert title_words_agree(title_key("A meta-analysis of follow-up data: the tumour"),
+                             title_key("Metaanalysis of followup data - tumor"))
+    assert title_words_agree("rim lesions and disability", "disability and rim lesions")
+    assert not title_words_agree("rim lesions in men", "rim lesions in women")
+    assert not title_words_agree("rim lesions", "rim lesions not")
+    assert not title_words_agree("a review", "protocol for a review")

@@ -29,7 +29,9 @@ How records are linked
    author (diacritics and transliteration tolerated) and journal; `fuzzy_title`: titles at
    least 90 % alike, or one a truncation of the other, with the same numbers in them, a
    compatible first author and journal, and volume or first page agreeing unless the titles
-   are 95 % alike, and for titles under four words the same page or the same volume and year;
+   are 95 % alike and differ only in form (spelling variants, typos, stop words, word order;
+   not 'men' / 'women', 'with' / 'without': `normalise.title_words_agree`), and for titles
+   under four words the same page or the same volume and year;
    `citation`: same first author, year, journal, volume and first page with titles at least
    60 % alike (translated titles); `citation_range`: same year, journal, volume and full page
    range, no conflicting authors, and the words of the shorter title mostly in the longer
@@ -80,6 +82,7 @@ from metasr.records.normalise import (
     ranges_overlap,
     same_range,
     title_numbers,
+    title_words_agree,
     volumes_compatible,
 )
 
@@ -407,9 +410,13 @@ def compare(a: RecordKeys, b: RecordKeys) -> Link | None:
     # A short title ("Empyema thoracis") may be a heading several items share: it needs the
     # same page, or the same volume and year.
     specific = len(a.title.split()) >= 4 or "pages" in venue or ("volume" in venue and same_year)
+    # Without a volume or page to agree on, a near-identical title is all the evidence: it
+    # must then differ only in form, not by a word ('in men' / 'in women', 'with' / 'without'),
+    # since one team publishes such companion papers in one journal and year.
+    located = bool({"volume", "pages"} & set(venue))
     if similarity >= 90 and authors and venue_ok and specific and title_numbers(
             a.title) == title_numbers(b.title) and year_ok and (
-            similarity >= 95 or {"volume", "pages"} & set(venue)):
+            located or (similarity >= 95 and title_words_agree(a.title, b.title))):
         return Link(a.index, b.index, "fuzzy_title", ";".join([title_field, "first_author",
                                                                    *year_field, *venue]),
                     round(similarity, 1))

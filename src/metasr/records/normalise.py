@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
+
+from rapidfuzz.distance import OSA
 
 _ANNOTATION = re.compile(r"\[(?:erratum|comment|see|retract|update|corrected|published|reprint|"
                          r"summary for patients|republished|expression of concern|article in|"
@@ -82,6 +85,84 @@ def title_numbers(title_key_: str) -> tuple[str, ...]:
     """Numbers and roman numerals in a title key: 'part ii', '12 months', 'phase 3' name
     different works even when the rest of the title is the same."""
     return tuple(_NUMBER_TOKEN.findall(title_key_))
+
+
+# Words whose presence or absence leaves a title's meaning: articles, prepositions, copulas.
+# ('with', 'without', 'not', 'or' are not among them: they change what a study is about.)
+_TITLE_STOP_WORDS = frozenset("a an the of in on at to for and by from as its their is are was "
+                              "were be".split())
+# Prefixes that invert or change a word while sharing most of its letters ('hypertension' /
+# 'hypotension', 'microvascular' / 'macrovascular'): never a spelling variant.
+# (Pairs that differ in the first letter, 'in' / 'ex', need no entry: see `word_variants`.)
+_CONTRASTING_PREFIXES = (("hyper", "hypo"), ("inter", "intra"), ("micro", "macro"),
+                         ("endo", "exo"), ("pre", "post"), ("sub", "supra"), ("sub", "super"),
+                         ("homo", "hetero"), ("ante", "anti"), ("ab", "ad"))
+# British and American spelling, Latin ligatures and INN spellings, applied to a word before
+# comparing it with another: 'haemorrhage', 'oesophageal', 'tumour', 'randomised', 'centre',
+# 'sulphate', 'alfa'.
+_SPELLING = ((re.compile(r"ae|oe"), "e"), (re.compile(r"ph"), "f"), (re.compile(r"our"), "or"),
+             (re.compile(r"([iy])s(e|ed|es|ing|ation|ations|er|ers)$"), r"\1z\2"),
+             (re.compile(r"tre(s?)$"), r"ter\1"), (re.compile(r"mme$"), "m"))
+
+
+def _spelling_key(word: str) -> str:
+    for pattern, replacement in _SPELLING:
+        word = pattern.sub(replacement, word)
+    return word
+
+
+def _contrasting(x: str, y: str) -> bool:
+    return any((x.startswith(p) and y.startswith(q)) or (x.startswith(q) and y.startswith(p))
+               for p, q in _CONTRASTING_PREFIXES)
+
+
+def word_variants(x: str, y: str) -> bool:
+    """Two spellings of one word: British / American or ligature variants ('haemorrhage' /
+    'hemorrhage', 'centre' / 'center'), or a typo or plural (one letter, or two swapped, in a
+    word of five letters or more, two in one of nine or more) that keeps the first letter. Numbers and
+    contrasting prefixes ('hyper' / 'hypo', 'micro' / 'macro') are never variants, nor are
+    whole-word swaps ('men' / 'women', 'increases' / 'decreases', 'beta' / 'gamma')."""
+    if x == y:
+        return True
+    if any(c.isdigit() for c in x + y) or _contrasting(x, y):
+        return False
+    cx, cy = _spelling_key(x), _spelling_key(y)
+    if cx == cy:
+        return True
+    if cx[:1] != cy[:1] or min(len(cx), len(cy)) < 5:
+        return False
+    allowed = 2 if min(len(cx), len(cy)) >= 9 else 1
+    return OSA.distance(cx, cy, score_cutoff=allowed) <= allowed
+
+
+def title_words_agree(a: str, b: str) -> bool:
+    """Two title keys that differ only in form: spelling variants of the same words
+    (`word_variants`), words written joined or apart ('meta analysis' / 'metaanalysis'), word
+    order, and stop words. A content word swapped, added or dropped ('with' / 'without', 'in
+    men' / 'in women', 'protocol for a …') makes them different titles, however alike the
+    strings are."""
+    if a.replace(" ", "") == b.replace(" ", ""):
+        return True
+    only_a, only_b = Counter(a.split()), Counter(b.split())
+    only_a, only_b = only_a - only_b, only_b - only_a
+    left = [w for w in only_a.elements() if w not in _TITLE_STOP_WORDS]
+    right = [w for w in only_b.elements() if w not in _TITLE_STOP_WORDS]
+    for word in list(left):
+        match = next((other for other in right if word_variants(word, other)), None)
+        if match is not None:
+            left.remove(word)
+            right.remove(match)
+    for side, other in ((left, right), (right, left)):
+        for word in list(side):
+            # 'followup' / 'follow up' (the spaceless comparison above misses it when another
+            # word differs too)
+            pair = next(((x, y) for n, x in enumerate(other) for m, y in enumerate(other)
+                         if n != m and word_variants(word, x + y)), None)
+            if pair is not None:
+                side.remove(word)
+                other.remove(pair[0])
+                other.remove(pair[1])
+    return not left and not right
 
 
 def _initials(token: str) -> bool:
