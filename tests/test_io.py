@@ -379,6 +379,28 @@ def test_a_short_row_is_refused_and_an_empty_row_kept(tmp_path):
     assert read_csv(path)[1][1] == {"doi": "10.1/b", "title": "Plain", "decision": "exclude"}
 
 
+@pytest.mark.parametrize(("text", "row", "column"), [
+    ('doi,title,decision\n10.1/a,"Rims, iron",include\n10.1/b,"Open,exclude\n10.1/c,X,include\n', 3, "title"),
+    ('doi,title,decision\n10.1/a,Rims,"include', 2, "decision"),
+    ('"doi,title,decision\n10.1/a,Rims,include\n', 1, None),
+])
+def test_a_quote_never_closed_is_refused_with_its_line(tmp_path, text, row, column):
+    """The csv module (not strict) reads the rest of the file into such a cell, silently."""
+    path = tmp_path / "decisions.csv"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        read_csv(path)
+    [problem] = err.value.problems
+    assert (problem.row, problem.rule) == (row, "CSV quoting") and "never closed" in problem.message
+    assert problem.column == column
+
+
+def test_quotes_that_close_are_no_problem(tmp_path):
+    path = tmp_path / "decisions.csv"
+    path.write_text('doi,title\n10.1/a,"say ""hi""\nthere"\n10.1/b,x"y\n10.1/c,"q"r\n')
+    assert [r["title"] for r in read_csv(path)[1]] == ['say "hi"\nthere', 'x"y', "qr"]
+
+
 @pytest.mark.parametrize(("text", "bad_rows"), [
     ("s,yi,vi\nA,1,2\nB,3,4\n", []),
     ("s,yi,vi\r\nA,1,2\r\nB,3,4", []),

@@ -439,14 +439,72 @@ def decode_csv(data: bytes, path) -> str:
 
 
 def parse_csv_text(text: str, path, **reader_options) -> list[list[str]]:
-    """Every row of CSV text as cells (apostrophes from `csv_safe_cell` taken off)."""
+    """Every row of CSV text as cells (apostrophes from `csv_safe_cell` taken off). A quote that
+    is never closed is an InputError (`unclosed_quote_problem`)."""
     allow_long_fields()
     reader = csv.reader(io.StringIO(text), **reader_options)
+    rows, last_start, end = [], 1, 0
     try:
-        return [[csv_plain_cell(cell) for cell in cells] for cells in reader]
+        for cells in reader:
+            rows.append([csv_plain_cell(cell) for cell in cells])
+            last_start, end = end + 1, reader.line_num
     except csv.Error as err:
         raise InputError(Problem(message=f"not a readable CSV: {err}", file=str(path), row=reader.line_num,
                                  rule="CSV", hint="save the sheet again as 'CSV UTF-8 (comma delimited)'")) from None
+    problem = unclosed_quote_problem(text, last_start, path, rows[0] if rows else [],
+                                     reader_options.get("delimiter", ","))
+    if problem is not None:
+        raise InputError(problem)
+    return rows
+
+
+def unclosed_quote(text: str, first_line: int, delimiter: str = ",") -> tuple[int, int] | None:
+    """(line, 0-based column) where a quoted cell opens that the text never closes, looking at
+    the record starting on `first_line` (the last one: Python's csv reader, unless strict,
+    takes everything from such a quote to the end of the file into one cell, silently); None
+    when its quotes close. A quote opens a quoted cell only as the cell's first character, as
+    for the csv module."""
+    start = 0
+    for _ in range(first_line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return None
+    state, column, opened, opened_column = "start", 0, -1, 0
+    for position in range(start, len(text)):
+        char = text[position]
+        if state == "quoted":
+            state = "quote" if char == '"' else "quoted"
+        elif char == '"' and state in ("start", "quote"):
+            if state == "start":
+                opened, opened_column = position, column
+            state = "quoted"
+        elif char == delimiter:
+            state, column = "start", column + 1
+        elif char in "\r\n":
+            state, column = "start", 0
+        else:
+            state = "field"
+    if state != "quoted":
+        return None
+    return first_line + text.count("\n", start, opened), opened_column
+
+
+def unclosed_quote_problem(text: str, first_line: int, path, header: Sequence[str],
+                           delimiter: str = ",") -> Problem | None:
+    found = unclosed_quote(text, first_line, delimiter)
+    if found is None:
+        return None
+    line, column = found
+    rest = text.count("\n") + (0 if text.endswith("\n") else 1) - line
+    swallowed = f": the rest of the file ({rest} more line{'s' * (rest != 1)}) would be read " \
+        "into that one cell" if rest > 0 else ""
+    return Problem(
+        message=f"a quote opens a cell on line {line} and is never closed{swallowed}",
+        # (on line 1 the header itself is what the quote swallowed: it names no column)
+        file=str(path), row=line, column=header[column].strip() if line > 1 and column < len(header) else None,
+        rule="CSV quoting",
+        hint='close the quote, or write a quote inside a cell as two quotes ("") and put the '
+             "cell in quotes; then save or export the file again")
 
 
 def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:

@@ -165,3 +165,19 @@ def test_bibtex_fields_joined_with_hash_are_joined_as_bibtex_joins_them(tmp_path
     a, b = parse(text, str(tmp_path / "x.bib"))
     assert (a["title"], a["journal"], a["year"]) == ("Part one and two", "Journal of Tests B", "2020")
     assert (b["title"], b["journal"], b["year"]) == ("C# in practice", 'nosuch # " B"', "2021")
+
+
+def test_csv_quote_never_closed_is_an_error_naming_its_line(tmp_path):
+    # Python's csv reader (not strict) read the rest of the file into the open cell: 3 records.
+    path = tmp_path / "unclosed.csv"
+    path.write_text('Authors,Title,Year,DOI\nSmith J,"Rims, iron",2020,10.1/abc\n'
+                    'Lee M,Rims again,2021\nKim,"unclosed quote,2022,10.1/x\n'
+                    'Park,Last,2023,10.1/y\n')
+    with pytest.raises(InputError) as err:
+        parse_export(path)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (str(path), 4, "Title")
+    assert "never closed" in problem.message and '""' in problem.hint
+    path.write_text('Authors\tTitle\nKim\t"a ""quoted"" word\nand a line break"\nLee\tPlain\n')
+    assert [r["title"] for r in parse_export(path)[1]] == [
+        'a "quoted" word\nand a line break', "Plain"]

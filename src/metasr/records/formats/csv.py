@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from metasr.errors import InputError, Problem
-from metasr.io import allow_long_fields
+from metasr.io import allow_long_fields, unclosed_quote_problem
 
 NAME = "csv"
 
@@ -98,7 +98,9 @@ def _pages(row, keys, columns) -> str:
 
 def parse(text: str, path: str, mapping: dict | None = None) -> list[dict]:
     allow_long_fields()
-    reader = _csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=_dialect(text))
+    text = text.lstrip("\ufeff")
+    delimiter = _dialect(text)
+    reader = _csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -108,9 +110,11 @@ def parse(text: str, path: str, mapping: dict | None = None) -> list[dict]:
     columns = resolve_columns(header, mapping, path)
     extra = keys.index("extra") if "extra" in keys else None
     records = []
-    line = reader.line_num + 1
+    last_start, end = 1, reader.line_num  # where the last record read starts and ends
+    line = end + 1
     try:
         for row in reader:
+            last_start, end = end + 1, reader.line_num
             if not any(cell.strip() for cell in row):
                 line = reader.line_num + 1
                 continue
@@ -132,6 +136,10 @@ def parse(text: str, path: str, mapping: dict | None = None) -> list[dict]:
         raise InputError(Problem(message=f"CSV syntax error: {err}", file=str(path),
                                  row=reader.line_num, rule="export file format",
                                  hint="check for an unclosed quote")) from None
+    # Python's csv reader takes everything after a quote that never closes into one cell.
+    problem = unclosed_quote_problem(text, last_start, path, header, delimiter)
+    if problem is not None:
+        raise InputError(problem)
     if records and not text.endswith("\n") and last_width < len(header):
         raise InputError(Problem(
             message=f"the last row has {last_width} of the header's {len(header)} fields and the file ends "
