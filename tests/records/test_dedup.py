@@ -399,3 +399,30 @@ def test_titles_differing_in_form_only_still_link_without_volume_or_pages(second
     result = clusters(records)
     assert result.cluster_of == [0, 0]
     assert result.links[0].rule in ("title", "fuzzy_title")
+
+
+@pytest.mark.parametrize("marked", [
+    "RETRACTED: " + BASE["title"], "Retracted article: " + BASE["title"],
+    BASE["title"] + " (Retracted article. See vol. 45, 2022)", "WITHDRAWN: " + BASE["title"],
+])
+def test_the_retracted_article_itself_joins_its_plain_copy(marked):
+    # Elsevier and WoS title the retracted article itself 'RETRACTED: <title>'.
+    records = rows({"doi": "10.1000/x"}, {"doi": "10.1000/x", "title": marked, "pages": "",
+                                          "publication_type": "Retracted Publication"})
+    assert clusters(records).cluster_of == [0, 0]
+
+
+@pytest.mark.parametrize("notice", [
+    'Retraction notice to "' + BASE["title"] + '"', "Retraction: " + BASE["title"],
+    "Notice of retraction: " + BASE["title"], "Correction to: " + BASE["title"],
+])
+def test_a_retraction_or_correction_notice_stays_apart_even_with_the_doi(notice):
+    records = rows({"doi": "10.1000/x"}, {"doi": "10.1000/x", "title": notice})
+    assert clusters(records).cluster_of == [0, 1]
+
+
+def test_a_marked_title_without_a_shared_identifier_stays_a_notice():
+    # Hindawi titles its retraction notices 'Retracted: <title>' (under their own DOI).
+    records = rows({"doi": "10.1000/x"}, {"doi": "", "title": "Retracted: " + BASE["title"],
+                                          "authors": "", "pages": ""})
+    assert clusters(records).cluster_of == [0, 1]

@@ -3,6 +3,7 @@ from hypothesis import given, strategies as st
 
 from metasr.records.normalise import (
     first_page,
+    is_notice,
     journal_key,
     journals_compatible,
     page_ranges,
@@ -141,3 +142,31 @@ def test_title_words_agree_only_on_differences_of_form():
     assert not title_words_agree("rim lesions in men", "rim lesions in women")
     assert not title_words_agree("rim lesions", "rim lesions not")
     assert not title_words_agree("a review", "protocol for a review")
+
+
+@pytest.mark.parametrize("title", [
+    "Erratum: Iron rims", "Correction: Iron rims", "Correction to: Iron rims", "Corrections",
+    "Author Correction: Iron rims", 'Retraction notice to "Iron rims"', "Retraction: Iron rims",
+    "Notice of retraction: Iron rims", "Response to: Iron rims", 'Response to "Iron rims"',
+    "Response to the letter by Smith", "In reply", "Reply to Smith", "RETRACTED: Iron rims",
+    "[Correction: Iron rims]", "Expression of concern: Iron rims", "Comment on: Iron rims",
+])
+def test_notice_titles(title):
+    assert is_notice(title)
+
+
+@pytest.mark.parametrize("title", [
+    "Correction of hyponatremia in intensive care", "Response to rituximab in multiple sclerosis",
+    "Retraction of the upper eyelid after surgery", "Retracted articles in neurology",
+    "Withdrawn from treatment: a cohort", "[Correction of scoliosis in adolescents]",
+    "Responses of rim lesions to treatment",
+])
+def test_ordinary_articles_whose_title_starts_like_a_notice(title):
+    assert not is_notice(title) and not is_notice(title.lower())
+
+
+def test_retraction_marks_are_not_part_of_the_title_key():
+    plain = title_key("Iron rims")
+    assert title_key("RETRACTED: Iron rims") == plain == title_key("Retracted article: Iron rims")
+    assert title_key("Iron rims (Retracted article. See vol. 45, 2022)") == plain
+    assert title_key("Retraction: Iron rims") != plain

@@ -7,7 +7,8 @@ How records are linked
    first page, and volume + first page. A block larger than `MAX_BLOCK` is walked in sorted
    windows of `WINDOW` records, so the comparisons grow near-linearly with the records.
 2. A pair with a *hard conflict* is not linked by the ordinary rules: different DOIs or PMIDs;
-   one title a notice ('Erratum: …', 'Correction to …', 'Reply') and the other not; different
+   one title a notice ('Erratum: …', 'Correction to …', 'Reply'; 'RETRACTED: <title>' is the
+   article itself when a record of its DOI or PMID has the plain title) and the other not; different
    kinds of record (erratum, conference abstract, trial registration, article) by publication
    type or Embase's '<journal>. Conference: <meeting>' (a supplement item of unknown kind may
    be the abstract another database labels); and, unless the two share a DOI or PMID, years
@@ -66,7 +67,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence, Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rapidfuzz import fuzz
@@ -78,6 +79,7 @@ from metasr.records.normalise import (
     journal_initial,
     journals_compatible,
     keys_for_rows,
+    metadata_kind,
     pages_compatible,
     ranges_overlap,
     same_range,
@@ -533,6 +535,30 @@ def _keys_of_slice(start: int, stop: int) -> list[RecordKeys]:
 
 
 def all_record_keys(rows: list[dict]) -> list[RecordKeys]:
+    """Keys for every row (`retracted_articles` applied)."""
+    return retracted_articles(_keys_of_rows(rows), rows)
+
+
+def retracted_articles(keys: list[RecordKeys], rows: list[dict]) -> list[RecordKeys]:
+    """A record titled 'RETRACTED: <title>' is the article itself (as Elsevier and WoS title a
+    retracted article), not a notice, when another record carries its DOI or PMID and the plain
+    title; without such a record it stays a notice, since Hindawi titles its retraction
+    notices so."""
+    labelled = [k for k in keys if k.retracted_label]
+    if not labelled:
+        return keys
+    plain = {(kind, value, k.title) for k in keys if not k.notice_title
+             for kind, value in (("doi", k.doi), ("pmid", k.pmid)) if value}
+    for k in labelled:
+        if any((kind, value, k.title) in plain
+               for kind, value in (("doi", k.doi), ("pmid", k.pmid)) if value):
+            row = rows[k.index]
+            keys[k.index] = replace(k, notice_title=False, kind=metadata_kind(
+                row.get("publication_type", ""), row.get("journal", ""), row.get("database", "")))
+    return keys
+
+
+def _keys_of_rows(rows: list[dict]) -> list[RecordKeys]:
     """Keys for every row; large inputs are split over two forked worker processes
     (normalising is a third of the CPU time and needs no shared state)."""
     import multiprocessing

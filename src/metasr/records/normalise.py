@@ -32,10 +32,26 @@ _NON_WORD = re.compile(r"[\W_]+")  # after ascii_fold: Latin is ASCII, other scr
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "μ": "mu",
           "ω": "omega", "τ": "tau", "ε": "epsilon", "λ": "lambda", "σ": "sigma", "θ": "theta"}
 _LIGATURES = {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ı": "i"}
-_NOTICE = re.compile(r"^(?:erratum|errata|correction|corrigendum|corrigenda|retraction|retracted|"
-                     r"retraction notice|notice of retraction|expression of concern|withdrawn|"
-                     r"addendum|author correction|publisher correction|reply|response|"
-                     r"in reply|comment on|commentary on)\b")
+# A notice's title, read on the folded title with its punctuation: 'Correction: <title>' and
+# 'Correction to <title>' are notices, 'Correction of hyponatraemia …' is an article, and so
+# are 'Retraction of the upper eyelid …' and 'Response to rituximab …' ('Response to: …',
+# 'Response to "…"' and 'Response to the letter …' are replies).
+_NOTICE = re.compile(r"""^\W*(?:
+    (?:erratum|errata|corrigendum|corrigenda|addendum|expression\s+of\s+concern|
+       notice\s+of\s+retraction|reply|in\s+reply|comment\s+on|commentary\s+on)\b
+  | (?:author\s+|publisher\s+)?corrections?\b(?=\s*(?:$|[:.(\[–—-]|to\b|notice\b))
+  | retraction\b(?=\s*(?:$|[:.(\[–—-]|notice\b|to\b|statement\b|of\s*[:"“‘']))
+  | response\b(?=\s*(?:$|[:.–—-]|from\b|to\s*[:"“‘'«]|to\s+(?:the\s+|a\s+)?(?:letters?|comments?|
+       commentary|correspondence|editor|editorial|reviewers?|critiques?|criticism|dr\b|authors?)\b)))
+""", re.VERBOSE)
+# 'RETRACTED: <title>' (Elsevier, WoS), 'RETRACTED ARTICLE: <title>' (Springer), 'WITHDRAWN:
+# <title>' name the article itself, marked; but Hindawi titles its retraction notices
+# 'Retracted: <title>' too. Such a title is read as a notice unless a record of the same DOI or
+# PMID carries the plain title (`dedup.retracted_articles`). WoS marks the article with a note
+# after the title instead: '<title> (Retracted article. See vol. 45, 2022)'.
+_RETRACTED_LABEL = re.compile(r"^\W*(?:retracted|withdrawn)(?:\s+article)?\s*:\s*", re.IGNORECASE)
+_RETRACTED_NOTE = re.compile(r"\(\s*(?:retracted|withdrawn)\s+(?:article|publication)\b[^)]*\)"
+                             r"\W*$", re.IGNORECASE)
 _CONFERENCE_TYPE = re.compile(r"conference|congress|meeting|abstract|proceeding|poster|symposium",
                               re.IGNORECASE)
 # Embase names a meeting's abstracts "Circulation. Conference: American Heart Association…".
@@ -67,15 +83,24 @@ def title_key(title: str) -> str:
     cancer basics'. A title wholly in brackets is MEDLINE's translated-title convention: keep
     the words, drop the brackets."""
     text = _HTML.sub(" ", title or "")
+    text = _RETRACTED_NOTE.sub(" ", _RETRACTED_LABEL.sub(" ", text))  # the article's own title
     text = _LANGUAGE_TAG.sub(" ", _ANNOTATION.sub(" ", text))
     text = ascii_fold(text.replace("&", " and "))
     return _NON_WORD.sub(" ", text).strip()
 
 
-def is_notice(title_key_: str) -> bool:
+def is_notice(title: str) -> bool:
     """Errata, corrections, retractions, replies: separate records that share the title of the
-    article they are about."""
-    return bool(_NOTICE.match(title_key_))
+    article they are about. Read from the title as written: its punctuation tells
+    'Correction: …' from 'Correction of …'. A title marked 'RETRACTED:' counts as one too (see
+    `_RETRACTED_LABEL`)."""
+    text = ascii_fold(_HTML.sub(" ", title or ""))
+    return bool(_NOTICE.match(text) or _RETRACTED_LABEL.match(text))
+
+
+def retracted_label(title: str) -> bool:
+    """The title starts 'RETRACTED:' or 'WITHDRAWN:' (`_RETRACTED_LABEL`)."""
+    return bool(_RETRACTED_LABEL.match(_HTML.sub(" ", title or "")))
 
 
 _NUMBER_TOKEN = re.compile(r"\b(?:\d+|i{1,3}|iv|vi{0,3}|ix|x)\b")
@@ -457,11 +482,16 @@ def _kind_from_metadata(publication_type: str, journal: str, database: str) -> s
     return ""
 
 
-def record_kind(title_key_: str, publication_type: str, journal: str, database: str) -> str:
+def record_kind(title: str, publication_type: str, journal: str, database: str) -> str:
     """'notice', 'registration', 'conference' or '' (article or unknown). ('Retracted
     Publication' is the article itself, not a notice.)"""
-    if is_notice(title_key_):
+    if is_notice(title):
         return "notice"
+    return metadata_kind(publication_type, journal, database)
+
+
+def metadata_kind(publication_type: str, journal: str, database: str) -> str:
+    """The kind of record by its publication type, journal and database alone."""
     return _kind_from_metadata(publication_type or "", journal or "", database or "")
 
 
@@ -509,6 +539,7 @@ class RecordKeys:
     kind: str
     notice_title: bool
     supplement: bool
+    retracted_label: bool = False  # 'RETRACTED: <title>': see `_RETRACTED_LABEL`
 
 
 def keys_for_rows(rows: list[dict], start: int = 0) -> list[RecordKeys]:
@@ -536,10 +567,11 @@ def record_keys(index: int, row: dict) -> RecordKeys:
         paged=bool(pages.strip()),
         doi=row.get("doi", "") or "",
         pmid=row.get("pmid", "") or "",
-        notice_title=is_notice(title),
-        kind=record_kind(title, row.get("publication_type", ""), row.get("journal", ""),
-                         row.get("database", "")),
+        notice_title=is_notice(row.get("title", "")),
+        kind=record_kind(row.get("title", ""), row.get("publication_type", ""),
+                         row.get("journal", ""), row.get("database", "")),
         supplement=is_supplement(row),
+        retracted_label=retracted_label(row.get("title", "")),
     )
 
 
