@@ -175,6 +175,11 @@ def exports_section() -> str:
              "| field | column names recognised |", "|---|---|"]
     for field, names in COLUMN_SYNONYMS.items():
         lines.append(f"| `{field}` | {', '.join(f'`{n}`' for n in names)} |")
+    lines += ["", "Other columns are not read: a Covidence export gives `Title`, `Authors`, `Abstract`, "
+              "`Published Year`, `Journal`, `Volume`, `Issue`, `Pages`, `Accession Number` (read as the "
+              "accession; Covidence puts the PubMed id or another database's number there), `DOI` and "
+              "`Covidence #` (the accession in a file without an `Accession Number` column); its `Published Month`, "
+              "`Ref`, `Study`, `Notes` and `Tags` are not record fields."]
     return "\n".join(lines) + "\n"
 
 

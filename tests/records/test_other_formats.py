@@ -181,3 +181,21 @@ def test_csv_quote_never_closed_is_an_error_naming_its_line(tmp_path):
     path.write_text('Authors\tTitle\nKim\t"a ""quoted"" word\nand a line break"\nLee\tPlain\n')
     assert [r["title"] for r in parse_export(path)[1]] == [
         'a "quoted" word\nand a line break', "Plain"]
+
+
+def test_covidence_csv_columns(tmp_path):
+    path = tmp_path / "covidence.csv"  # synthetic, with the columns of Covidence's CSV export
+    path.write_text(
+        '"Title","Authors","Abstract","Published Year","Published Month","Journal","Volume",'
+        '"Issue","Pages","Accession Number","DOI","Ref","Covidence #","Study","Notes","Tags"\n'
+        '"Iron rim lesions predict disability","Smith, J. A.; Müller, J.","Background: PRL",'
+        '"2020","Jul","Neurology","95","3","e123-e134","32000001","10.1212/WNL.012345","","#12",'
+        '"Smith 2020","",""\n', encoding="utf-8")
+    _, [record] = parse_export(path)
+    assert record["year"] == "2020"  # 'Published Year' was not read
+    assert (record["title"], record["authors"], record["abstract"], record["journal"]) == (
+        "Iron rim lesions predict disability", "Smith, J. A.; Müller, J.", "Background: PRL",
+        "Neurology")
+    assert (record["volume"], record["issue"], record["pages"], record["doi"]) == (
+        "95", "3", "e123-e134", "10.1212/WNL.012345")
+    assert record["accession"] == "32000001"

@@ -23,7 +23,8 @@ NAME = "csv"
 COLUMN_SYNONYMS = {
     "title": ["title", "article title", "document title", "primary title", "ti"],
     "authors": ["authors", "author", "author full names", "author names", "au"],
-    "year": ["year", "publication year", "py", "pubyear", "date", "publication date"],
+    "year": ["year", "publication year", "published year", "py", "pubyear", "date",
+             "publication date"],
     "journal": ["journal", "publication title", "source title", "journal title", "secondary title",
                 "source", "so", "journal/book"],
     "volume": ["volume", "vl"],
