@@ -395,6 +395,15 @@ def test_a_quote_never_closed_is_refused_with_its_line(tmp_path, text, row, colu
     assert problem.column == column
 
 
+def test_a_utf16_sheet_is_named_utf16_not_windows_1252(tmp_path):
+    path = tmp_path / "decisions.txt"  # Excel's 'Unicode Text': UTF-16 with a mark, tab-separated
+    path.write_bytes("\ufeffrecord_id\tdecision\r\ns:0\tinclude\r\n".encode("utf-16-le"))
+    with pytest.raises(InputError) as err:
+        read_csv(path)
+    [problem] = err.value.problems
+    assert "UTF-16" in problem.message and "1252" not in problem.message and problem.row == 1
+
+
 def test_quotes_that_close_are_no_problem(tmp_path):
     path = tmp_path / "decisions.csv"
     path.write_text('doi,title\n10.1/a,"say ""hi""\nthere"\n10.1/b,x"y\n10.1/c,"q"r\n')

@@ -165,7 +165,8 @@ def exports_section() -> str:
              "`search.sources.<id>.file`: one export file per database search. The format is recognised from the "
              "content: PubMed MEDLINE (`.nbib`), RIS (Scopus, Embase, Ovid, Web of Science, EndNote, Zotero), "
              "Web of Science tagged text, Ovid tagged text, BibTeX, EndNote XML and CSV/TSV.", "",
-             "Encoding: UTF-8, with or without a byte-order mark. An export with no UTF-8 in it is read as "
+             "Encoding: UTF-8, with or without a byte-order mark; UTF-16 or UTF-32 with a byte-order mark (EndNote "
+             "XML, 'Unicode' text from Notepad or Excel). An export with no UTF-8 in it is read as "
              "Windows-1252 (Latin-1 for a byte Windows-1252 leaves undefined), as EndNote, Excel and R write on "
              "Windows; the run's log names the encoding used. A UTF-8 export holding a few bytes in another "
              "encoding (a character pasted from elsewhere) is refused with the lines that hold them, because "

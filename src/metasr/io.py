@@ -9,6 +9,7 @@ table written and read back is unchanged.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import errno
 import hashlib
@@ -408,6 +409,10 @@ def _bad_utf8(data: bytes, err: UnicodeDecodeError, path) -> Problem:
     index = 0 if at_row_start or not parsed else len(parsed[-1]) - 1
     column = header[index].strip() if row > 1 and index < len(header) else None
     byte = data[err.start: err.start + 1].hex()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # (UTF-32's LE mark too)
+        return Problem(message="the file is UTF-16 text (Excel's 'Unicode Text', which is tab-separated), "
+                               "not UTF-8 CSV", file=str(path), row=1, rule="encoding",
+                       hint="save the sheet as 'CSV UTF-8 (comma delimited)'")
     guess = "Windows-1252 (Excel's plain 'CSV' on Windows)" if _decodes_cp1252(data) else "not text"
     return Problem(message=f"the file is not UTF-8 text: byte 0x{byte} cannot be read (it looks like {guess})",
                    file=str(path), row=row, column=column, rule="encoding",

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from metasr.errors import InputError
@@ -67,12 +69,34 @@ def test_missing_file_is_input_error(tmp_path):
         parse_export(tmp_path / "nope.ris")
 
 
-def test_utf16_export_is_reported_as_binary(fixtures, tmp_path):
+@pytest.mark.parametrize("name", ["scopus_9.ris", "zotero_endnote_15.xml", "wos_tagged_12.txt"])
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_exports_with_a_byte_order_mark_are_read(fixtures, tmp_path, name,
+                                                                  encoding):
+    # EndNote saves XML as UTF-16 (and says so in its declaration); Notepad's 'Unicode'.
+    text = (fixtures / name).read_text(encoding="utf-8-sig")
+    if name.endswith(".xml"):
+        text = re.sub(r'encoding="[^"]*"', 'encoding="UTF-16"', text, count=1)
+    path = tmp_path / name
+    bom = "" if encoding == "utf-32" else "\ufeff"  # the utf-32 codec writes its own
+    path.write_bytes((bom + text).encode(encoding))
+    export, records = parse_export(path)
+    _, expected = parse_export(fixtures / name)
+    assert export.encoding == encoding[:6] and records == expected
+
+
+def test_utf16_without_a_byte_order_mark_is_binary(fixtures, tmp_path):
     path = tmp_path / "utf16.ris"
     path.write_bytes((fixtures / "scopus_9.ris").read_text(encoding="utf-8-sig")
-                     .encode("utf-16"))
+                     .encode("utf-16-le"))
     with pytest.raises(InputError, match="binary"):
         parse_export(path)
+
+
+def test_a_dos_end_of_file_mark_is_ignored(fixtures, tmp_path):
+    path = tmp_path / "ctrlz.ris"
+    path.write_bytes((fixtures / "scopus_9.ris").read_bytes().replace(b"\n", b"\r\n") + b"\x1a")
+    assert len(parse_export(path)[1]) == len(parse_export(fixtures / "scopus_9.ris")[1])
 
 
 def test_binary_bytes_inside_a_marked_utf8_export_are_reported_at_their_line(fixtures, tmp_path):

@@ -1,6 +1,7 @@
 """Read an export file: decode its bytes, normalise line endings, pick the format from content.
 
-Decoding tries UTF-8 (with or without BOM) and falls back to Windows-1252 / Latin-1, which is what
+Decoding reads UTF-16 and UTF-32 when a byte-order mark says so, tries UTF-8 (with or without
+BOM) and falls back to Windows-1252 / Latin-1, which is what
 EndNote, Excel and R write on Windows; the choice is reported in `ExportText.encoding` (and logged
 when it is not UTF-8). A file that is UTF-8 apart from a few stray bytes is refused at their lines. The
 format is decided from the first few kilobytes (tags, markers, headers), never from the file
@@ -52,11 +53,15 @@ def holds_nothing(data: bytes) -> bool:
 
 def decode(data: bytes, path: str) -> tuple[str, str]:
     """Text and encoding of an export's bytes. A file that starts with a UTF-8 byte-order mark
-    promises UTF-8, so a bad byte in it is damage, not another encoding; binary content (NUL or
-    other control bytes) is refused with the line where it starts."""
+    promises UTF-8, so a bad byte in it is damage, not another encoding; one with a UTF-16 or
+    UTF-32 mark is read in that encoding. Binary content (NUL or other control bytes) is refused
+    with the line where it starts; a DOS end-of-file mark (Ctrl-Z) at the end is dropped."""
     if holds_nothing(data):
         raise InputError(Problem(message="export file is empty", file=str(path), row=1,
                                  rule="export file format", hint="export the search again"))
+    wide = _wide_encoding(data)
+    if wide:
+        return _checked(_decode_wide(data, wide, path), path), wide
     marked = data.startswith(codecs.BOM_UTF8)
     body = data[len(codecs.BOM_UTF8):] if marked else data
     try:
@@ -70,15 +75,47 @@ def decode(data: bytes, path: str) -> tuple[str, str]:
                 hint="export the search again")) from None
         raise_if_errors(_mixed_encoding_problems(body, path))
         text, encoding = _legacy_text(data)
+    return _checked(text, path), encoding
+
+
+# Byte-order marks of the wide encodings (UTF-32 first: its little-endian mark begins with
+# UTF-16's). EndNote saves XML, and Excel and Notepad 'Unicode' text, as UTF-16 with a mark.
+_WIDE_BOMS = (("utf-32", codecs.BOM_UTF32_LE), ("utf-32", codecs.BOM_UTF32_BE),
+              ("utf-16", codecs.BOM_UTF16_LE), ("utf-16", codecs.BOM_UTF16_BE))
+
+
+def _wide_encoding(data: bytes) -> str:
+    """'utf-16' or 'utf-32' when the bytes start with that encoding's byte-order mark."""
+    return next((name for name, bom in _WIDE_BOMS if data.startswith(bom)), "")
+
+
+def _decode_wide(data: bytes, encoding: str, path: str) -> str:
+    try:
+        return data.decode(encoding)  # the codec reads the mark for the byte order
+    except UnicodeDecodeError as err:
+        raise InputError(Problem(
+            message=f"the file is marked as {encoding.upper()} but bytes {err.start}-{err.end - 1} "
+                    "are not (the file is damaged or cut off)",
+            file=str(path), row=data[: err.start].decode(encoding, errors="replace").count("\n") + 1,
+            rule="export file format", hint="export the search again")) from None
+
+
+_DOS_END = re.compile(r"\x1a+\s*\Z")  # Ctrl-Z: the end-of-file mark DOS programs write
+
+
+def _checked(text: str, path: str) -> str:
+    """The text without a trailing DOS end-of-file mark; binary content refused."""
+    text = _DOS_END.sub("", text) if "\x1a" in text[-16:] else text
     binary = _BINARY.search(text)
     if binary:
         raise InputError(Problem(
             message=f"the file contains binary data (control character U+{ord(binary.group()):04X}), "
-                    "not a text export: UTF-16, a word-processor or zip file, or a damaged export?",
+                    "not a text export: UTF-16 without a byte-order mark, a word-processor or zip "
+                    "file, or a damaged export?",
             file=str(path), row=normalise_newlines(text[: binary.start()]).count("\n") + 1,
             rule="export file format",
             hint="export as RIS, MEDLINE, BibTeX, CSV or EndNote XML text (UTF-8)"))
-    return text, encoding
+    return text
 
 
 def _line_at(data: bytes, offset: int) -> int:

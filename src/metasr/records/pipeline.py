@@ -69,7 +69,8 @@ def parse_file(path, source: str | None = None, database: str = "", fmt: str | N
                  "in the config, or --format): give `auto` to have the format recognised")
         raise InputError([dataclasses.replace(problem, hint=f"{problem.hint}; {given}" if problem.hint else given)
                           for problem in err.problems]) from None
-    if export.encoding not in ("utf-8", "utf-8-sig"):
+    # (UTF-16 and UTF-32 are read only when a byte-order mark says so: no guess to warn about)
+    if export.encoding not in ("utf-8", "utf-8-sig", "utf-16", "utf-32"):
         log.warning(f"{printable(str(path))}: not UTF-8; read as {export.encoding} (re-save as UTF-8 if names "
                     "look wrong in records.csv)")
     rows = build_table(raw, source or source_name(path), Path(path).name, database, export.format)
