@@ -19,6 +19,12 @@ def test_bibtex_fields(fixtures):
 @pytest.mark.parametrize("latex, text", [
     ('M{\\"u}ller', "Müller"), ("Fran{\\c c}ois", "François"), ("A \\& B", "A & B"),
     ("{\\textgreater}5", ">5"), ("{IgG}", "IgG"), ("Ã{\\'e}", "Ãé"),
+    # formatting commands keep their text; math its symbols (normalise folds α to 'alpha')
+    ("\\textit{In vivo} lesions", "In vivo lesions"), ("in {\\emph{vivo}}", "in vivo"),
+    ("\\textbf{Rims} and \\textsc{iron}", "Rims and iron"), ("{\\it in vitro}", "in vitro"),
+    ("$\\alpha$-synuclein", "α-synuclein"), ("${\\beta}$-amyloid", "β-amyloid"),
+    ("TNF-$\\alpha$ \\& IL-1$\\beta$ at 50\\%", "TNF-α & IL-1β at 50%"),
+    ("costs \\$5 or \\$6", "costs $5 or $6"),
 ])
 def test_latex_decoding(latex, text):
     assert decode_latex(latex) == text
@@ -199,3 +205,14 @@ def test_covidence_csv_columns(tmp_path):
     assert (record["volume"], record["issue"], record["pages"], record["doi"]) == (
         "95", "3", "e123-e134", "10.1212/WNL.012345")
     assert record["accession"] == "32000001"
+
+
+def test_bibtex_title_with_formatting_commands(tmp_path):
+    path = tmp_path / "markup.bib"
+    path.write_text("@article{k,\n  author = {Garc\\'{\\i}a, Mar\\'ia},\n"
+                    "  title = {\\textit{In vivo} imaging of $\\alpha$-synuclein at 7{T}},\n"
+                    "  journal = {Radiology}, year = {2021}, pages = {400--409}\n}\n",
+                    encoding="utf-8")
+    [record] = parse_export(path)[1]
+    assert record["title"] == "In vivo imaging of α-synuclein at 7T"
+    assert record["authors"] == "García, María" and record["pages"] == "400–409"
