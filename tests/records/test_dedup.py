@@ -426,3 +426,14 @@ def test_a_marked_title_without_a_shared_identifier_stays_a_notice():
     records = rows({"doi": "10.1000/x"}, {"doi": "", "title": "Retracted: " + BASE["title"],
                                           "authors": "", "pages": ""})
     assert clusters(records).cluster_of == [0, 1]
+
+
+def test_a_blocked_pair_is_in_the_audit_once(tmp_path):
+    # The pair shares a DOI, title, head, tail, author+page and volume+page: six stages
+    # propose it, and each proposal was logged as another blocked link.
+    records = rows({"doi": "10.1000/x"}, {"doi": "10.1000/x"})
+    path = tmp_path / "overrides.csv"
+    path.write_text("record_a,record_b,decision\ns:0,s:1,distinct\n")
+    result = clusters(records, *read_overrides(path, records))
+    assert result.cluster_of == [0, 1]
+    assert [(link.a, link.b, link.override) for link in result.links] == [(0, 1, "distinct")]

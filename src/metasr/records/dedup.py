@@ -761,6 +761,7 @@ def cluster_records(rows: list[dict], same: Sequence[Link] = (),
     clusters = Clusters(keys, distinct)
     find = clusters.find
     applied: list[Link] = []
+    blocked: set[tuple[int, int]] = set()  # pairs whose block the audit already shows
 
     def apply(link: Link) -> None:
         x, y = find(link.a), find(link.b)
@@ -773,7 +774,9 @@ def cluster_records(rows: list[dict], same: Sequence[Link] = (),
                     "apart (through other records of the cluster)", rule="override consistency",
                     value=f"{rows[link.a]['record_id']} / {rows[link.b]['record_id']}",
                     hint="check the overrides file for a contradiction"))
-            if link.b in clusters.distinct_of.get(link.a, ()):
+            # Every stage whose blocks hold the pair proposes it again: one audit row a pair.
+            if link.b in clusters.distinct_of.get(link.a, ()) and (link.a, link.b) not in blocked:
+                blocked.add((link.a, link.b))
                 applied.append(Link(link.a, link.b, link.rule, link.fields, link.score,
                                     override="distinct"))
             return
