@@ -437,3 +437,14 @@ def test_a_blocked_pair_is_in_the_audit_once(tmp_path):
     result = clusters(records, *read_overrides(path, records))
     assert result.cluster_of == [0, 1]
     assert [(link.a, link.b, link.override) for link in result.links] == [(0, 1, "distinct")]
+
+
+def test_override_problems_name_the_file_row_and_what_is_wrong(tmp_path):
+    path = tmp_path / "overrides.csv"
+    path.write_text("record_a,record_b,decision\ns:0,s:1,same\n,s:1,distinct\ns:1,s:0,distinct\n")
+    with pytest.raises(InputError) as err:
+        read_overrides(path, rows({}, {}))
+    empty, contradiction = err.value.problems
+    assert (empty.message, empty.row, empty.column) == ("record_a is empty", 3, "record_a")
+    assert (contradiction.file, contradiction.row) == (str(path), 4)
+    assert "same on row 2, distinct on row 4" in contradiction.message

@@ -88,6 +88,21 @@ def test_override_distinct_splits_a_cluster(fixtures, tmp_path):
     assert any(r["override"] == "distinct" for r in read(tmp_path / "b" / "audit.csv"))
 
 
+def test_overrides_contradicting_through_other_records_name_the_file(tmp_path):
+    from metasr.records.pipeline import dedup_rows
+
+    base = {"authors": "", "year": "", "journal": "", "volume": "", "issue": "", "pages": "",
+            "doi": "", "pmid": "", "abstract": "", "publication_type": "", "database": ""}
+    rows = [{**base, "record_id": f"s:{i}", "title": title} for i, title in
+            enumerate(["First distinct work about rims", "Second one, other", "Third paper"])]
+    path = tmp_path / "overrides.csv"
+    path.write_text("record_a,record_b,decision\ns:0,s:1,same\ns:1,s:2,same\ns:0,s:2,distinct\n")
+    with pytest.raises(InputError) as err:
+        dedup_rows(rows, path)
+    [problem] = err.value.problems
+    assert problem.file == str(path) and "'distinct' overrides" in problem.message
+
+
 def test_duplicate_source_names_are_refused(fixtures, tmp_path):
     path = tmp_path / "wos.csv"
     ingest_records(fixtures / "wos_25.ris", path, "wos", "")

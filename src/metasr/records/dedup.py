@@ -471,7 +471,10 @@ def read_overrides(path, rows: list[dict]) -> tuple[list[Link], set[tuple[int, i
             index["doi"][row["doi"]].append(i)
         if row.get("pmid"):
             index["pmid"][row["pmid"]].append(i)
-    problems, same, distinct = [], [], set()
+    problems: list[Problem] = []
+    same: list[Link] = []
+    distinct: set[tuple[int, int]] = set()
+    rows_of: dict[tuple[str, tuple[int, int]], int] = {}  # (decision, pair) -> first file row
     header, table = read_csv(path, strip=True)
     missing = {"record_a", "record_b", "decision"} - set(header)
     if header and missing:
@@ -489,11 +492,13 @@ def read_overrides(path, rows: list[dict]) -> tuple[list[Link], set[tuple[int, i
             continue
         ends = []
         for column in ("record_a", "record_b"):
-            found = resolve_identifier(row.get(column, ""), index)
+            value = row.get(column, "")
+            found = resolve_identifier(value, index) if value.strip() else []
             if not found:
                 problems.append(Problem(
-                    message="identifier matches no record", file=str(path), row=line,
-                    column=column, value=row.get(column), rule="override identifier",
+                    message=f"{column} is empty" if not value.strip() else
+                    "identifier matches no record", file=str(path), row=line,
+                    column=column, value=value or None, rule="override identifier",
                     hint="use a DOI, a PMID (pmid:123) or a record_id from records.csv"))
             ends.append(found)
         if not all(ends):
@@ -503,6 +508,7 @@ def read_overrides(path, rows: list[dict]) -> tuple[list[Link], set[tuple[int, i
                 if i == j:
                     continue
                 pair = (min(i, j), max(i, j))
+                rows_of.setdefault((decision, pair), line)
                 if decision == "same":
                     same.append(Link(pair[0], pair[1], "override", "reviewer", 100.0,
                                      override="same"))
@@ -510,9 +516,12 @@ def read_overrides(path, rows: list[dict]) -> tuple[list[Link], set[tuple[int, i
                     distinct.add(pair)
     contradictions = {(link.a, link.b) for link in same} & distinct
     for a, b in sorted(contradictions):
-        problems.append(Problem(message="records declared both same and distinct",
-                                file=str(path), value=f"{rows[a]['record_id']} / "
-                                f"{rows[b]['record_id']}", rule="override consistency"))
+        same_row, distinct_row = rows_of[("same", (a, b))], rows_of[("distinct", (a, b))]
+        problems.append(Problem(
+            message=f"records declared both same and distinct: same on row {same_row}, distinct "
+                    f"on row {distinct_row}", file=str(path), row=max(same_row, distinct_row),
+            value=f"{rows[a]['record_id']} / {rows[b]['record_id']}",
+            rule="override consistency", hint="keep one of the two rows"))
     if problems:
         raise InputError(problems)
     return same, distinct

@@ -285,6 +285,9 @@ def dedup_rows(rows: list[dict], overrides_csv=None) -> tuple[list, list, list]:
     progress = Progress(f"de-duplicating {len(rows)} records")
     try:
         clustering = cluster_records(rows, same, distinct, progress=progress)
+    except InputError as err:  # overrides that contradict each other through other records
+        raise InputError([dataclasses.replace(p, file=str(overrides_csv)) if p.file is None and
+                          overrides_csv is not None else p for p in err.problems]) from None
     finally:
         progress.close()
     return build_outputs(rows, clustering)
