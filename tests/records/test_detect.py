@@ -174,3 +174,17 @@ def test_a_consistent_cp1252_export_is_read_and_the_encoding_said(tmp_path, capl
     path.write_bytes("TY  - JOUR\nTI  - Lésions\nAU  - Müller, A.\nER  - \n".encode("cp1252"))
     [row] = parse_file(path, source="legacy")
     assert row["authors"].startswith("Müller") and "read as cp1252" in caplog.text
+
+
+@pytest.mark.parametrize("text, advice", [
+    ("TY - JOUR\nTI - One space tags\nER - \n", "two spaces before the dash"),
+    ('<?xml version="1.0" ?>\n<PubmedArticleSet>\n<PubmedArticle><MedlineCitation>'
+     "<PMID>32000001</PMID></MedlineCitation></PubmedArticle>\n</PubmedArticleSet>\n",
+     "Citation manager (a .nbib file"),
+])
+def test_near_miss_formats_say_how_to_export_them(tmp_path, text, advice):
+    path = tmp_path / "export.txt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="unknown export format") as err:
+        parse_export(path)
+    assert advice in err.value.problems[0].hint

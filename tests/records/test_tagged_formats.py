@@ -166,6 +166,7 @@ def test_ris_missing_end_before_next_record(fixtures, tmp_path):
     with pytest.raises(InputError) as err:
         parse_export(path)
     assert err.value.problems[0].row == 1 and "no end tag" in err.value.problems[0].message
+    assert "add its end line ('ER  - ') before line" in err.value.problems[0].hint
 
 
 def test_broken_wos_field_names_its_line(fixtures, tmp_path):

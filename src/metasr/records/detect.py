@@ -163,14 +163,29 @@ def detect_format(text: str, path: str) -> str:
         first = next((line for line in head.split("\n") if line.strip()), "")
         raise InputError(Problem(message="unknown export format", file=str(path), row=1,
                                  value=first[:80], rule="export file format",
-                                 hint="supported: PubMed MEDLINE, RIS, Web of Science tagged, "
-                                 "Ovid, BibTeX, CSV with a title column, EndNote XML"))
+                                 hint=_unknown_format_advice(head) + "supported: PubMed MEDLINE, "
+                                 "RIS, Web of Science tagged, Ovid, BibTeX, CSV with a title column, "
+                                 "EndNote XML"))
     suffix = Path(path).suffix.lower()
     by_suffix = {".nbib": "medline", ".ris": "ris", ".bib": "bibtex", ".xml": "endnote_xml",
                  ".csv": "csv", ".tsv": "csv"}
     if len(matches) > 1 and by_suffix.get(suffix) in matches:
         return by_suffix[suffix]
     return matches[0]
+
+
+_ONE_SPACE_RIS = re.compile(r"^TY -", re.MULTILINE)
+
+
+def _unknown_format_advice(head: str) -> str:
+    """What to do with the near misses people do export: PubMed's XML and RIS whose tags are
+    followed by one space ('TY - JOUR') instead of two."""
+    if "<PubmedArticleSet" in head or "<PubmedArticle>" in head:
+        return ("this is PubMed XML: in PubMed choose Send to > Citation manager (a .nbib file, "
+                "PubMed format); ")
+    if _ONE_SPACE_RIS.search(head):
+        return "RIS tags need two spaces before the dash ('TY  - JOUR', not 'TY - JOUR'); "
+    return ""
 
 
 def read_export(path: str | Path, fmt: str | None = None) -> ExportText:

@@ -77,7 +77,10 @@ def split_records(lines: list[str], path: str, tag_pattern: re.Pattern, *, start
             if tag in start_tags:
                 if current is not None and end_tags:
                     raise malformed(path, current.line, f"{fmt_name} record starting here has no end tag "
-                                    f"({'/'.join(end_tags)}) before the next record at line {number}")
+                                    f"({'/'.join(end_tags)}) before the next record at line {number}",
+                                    hint=f"the record was cut or edited: add its end line "
+                                    f"('{end_tags[0]}{'  - ' if fmt_name == 'RIS' else ''}') before "
+                                    f"line {number}, or export the search again")
                 if current is not None:
                     records.append(current)
                 current = TaggedRecord(line=number)
