@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CORES  ?= all
+# pytest runs in this many processes (pytest-xdist; `auto`: one per CPU). A test file stays in one
+# process (--dist loadfile), so its module fixtures (whole review runs) are built once.
+TEST_WORKERS ?= auto
 
 .PHONY: setup run test lint system-deps lock clean
 
@@ -31,7 +34,7 @@ system-deps:
 	@bash tools/install_system_deps.sh
 
 test: setup system-deps
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 	$(MAKE) --no-print-directory lint
 
 # Style and type checks: `snakemake --lint` of the workflow, snakefmt, ruff and mypy (configured in
