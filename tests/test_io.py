@@ -454,3 +454,13 @@ def test_what_float_alone_would_read_as_a_number_is_not_one(text):
     with pytest.raises(ValueError):
         plain_number(text)
     assert plain_number_texts(["0.5", text]) == (text.isascii() and "_" not in text)
+
+
+def test_a_row_with_a_number_is_never_blank():
+    """A table whose yi the reader typed as numbers, all present: every row is kept and numbered,
+    whatever its text cells hold (the fast path of spreadsheet_rows)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"g": ["a", " ", ""], "yi": [0.1, 0.2, 0.3], "label": ["x", "", " "]})
+    rows = spreadsheet_rows(frame, rows_before=10)
+    assert rows["_row"].tolist() == [12, 13, 14] and rows["yi"].tolist() == [0.1, 0.2, 0.3]

@@ -700,7 +700,7 @@ def spreadsheet_rows(frame, rows_before: int = 0):
     each row's spreadsheet number in `_row`, blank lines counted as the spreadsheet shows them,
     and the blank rows (every cell empty) left out, as the extraction sheets leave them out."""
     frame["_row"] = range(rows_before + 2, rows_before + 2 + len(frame))
-    if frame.shape[1] < 2:
+    if frame.shape[1] < 2 or _a_column_of_numbers(frame):
         return frame
     first = frame.iloc[:, 0]  # a blank row's first cell is empty: look at the others only then
     maybe = [i for i, cell in enumerate(first.tolist()) if isinstance(cell, str) and not cell.strip()]
@@ -709,6 +709,14 @@ def spreadsheet_rows(frame, rows_before: int = 0):
     cells = frame.iloc[maybe].drop(columns="_row").itertuples(index=False)
     blank = [i for i, row in zip(maybe, cells, strict=True) if all(isinstance(c, str) and not c.strip() for c in row)]
     return frame.drop(index=frame.index[blank]).reset_index(drop=True) if blank else frame
+
+
+def _a_column_of_numbers(frame) -> bool:
+    """Whether a column the reader typed as numbers has a value in every row (then no row is blank:
+    a blank cell of such a column is NaN). Looking at the text of each row's cells is the slow part
+    of reading a large table, and pooling tables read yi and vi as numbers."""
+    return any(frame[column].dtype.kind in "fiu" and not frame[column].isna().any()
+               for column in frame.columns if column != "_row")
 
 
 def plain_frame(frame):
