@@ -26,7 +26,8 @@ def header(path: Path) -> list[str]:
 @pytest.mark.parametrize("with_search", [True, False])
 def test_starter_is_valid_and_every_row_says_example(tmp_path, with_search):
     folder = tmp_path / "review"
-    written = init_review(folder, with_search=with_search)
+    written, notes = init_review(folder, with_search=with_search)
+    assert not notes
     config = load_config(folder / "config.yaml")  # paths exist, schema holds
     assert bool(config.get("search")) == with_search
     assert header(folder / "data/extraction/studies.csv") == STUDY_COLUMNS
@@ -48,7 +49,35 @@ def test_init_refuses_to_overwrite_a_review(tmp_path):
     with pytest.raises(InputError) as info:
         init_review(tmp_path / "r")
     assert info.value.problems[0].rule == "new-folder"
-    init_review(tmp_path / "r", force=True)
+    assert "--force" in info.value.problems[0].hint and "never changes an existing file" in info.value.problems[0].hint
+
+
+def test_force_keeps_every_existing_file_and_adds_the_missing_ones(tmp_path):
+    """--force on a filled review must not replace its data by the starter's EXAMPLE rows."""
+    folder = tmp_path / "r"
+    init_review(folder)
+    studies = folder / "data/extraction/studies.csv"
+    config = folder / "config.yaml"
+    studies.write_text(studies.read_text().replace("EXAMPLE1", "Smith2020"))
+    config.write_text(config.read_text() + "# my edit\n")
+    (folder / "data/extraction/narrative.csv").unlink()
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    written, notes = init_review(folder, force=True)
+    assert written == [folder / "data/extraction/narrative.csv"]
+    assert all(p.read_bytes() == text for p, text in before.items())
+    assert [n.rule for n in notes] == ["keep-existing"] and "config.yaml" in notes[0].message
+    assert "data/extraction/studies.csv" in notes[0].message and notes[0].severity == "warning"
+
+
+def test_force_from_table_keeps_an_existing_review(tmp_path):
+    folder = tmp_path / "r"
+    init_review(folder)
+    config = (folder / "config.yaml").read_bytes()
+    table = write(tmp_path / "t.csv", "study,yi,vi\nA,-0.5,0.04\n")
+    written, notes = init_from_table(folder, table, "RR", force=True)
+    assert (folder / "config.yaml").read_bytes() == config
+    assert written == [folder / "data/extraction/outcomes/outcome.csv"]
+    assert notes[-1].rule == "keep-existing"
 
 
 def write(path: Path, text: str) -> Path:
@@ -298,3 +327,13 @@ def test_outcome_names_whose_ids_would_collide_stay_different_outcomes_with_thei
         ["C2021", "D2022"]
     assert [(n.rule, n.row) for n in notes if n.rule == "outcome-id"] == [("outcome-id", 4), ("outcome-id", 7),
                                                                           ("outcome-id", 8)]
+
+
+def test_run_hint_names_the_folder_not_the_path_as_typed(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    init_review("../rel")
+    for name in ("config.yaml", "README.md"):
+        text = (tmp_path / "rel" / name).read_text()
+        assert "metasr run rel`" in text and "../rel" not in text, name
+    assert "z, t, knha or adhoc" in (tmp_path / "rel" / "config.yaml").read_text()

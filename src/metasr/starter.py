@@ -40,6 +40,7 @@ from metasr.io import csv_text, read_csv
 from metasr.level import Z
 from metasr.measures import FAMILIES, accepts_reported, get, ids, in_family, is_ratio, known
 from metasr.resources import RESOURCES
+from metasr.stats.inference import TESTS
 from metasr.table_layouts import (
     ROW_COLUMNS,
     STUDY_COLUMN_NAMES,
@@ -69,6 +70,18 @@ def _csv_text(columns: list[str], rows: list[dict]) -> str:
     if unknown:  # a programming error: a starter row names a column its sheet does not have
         raise ValueError(f"columns not in the sheet: {unknown}")
     return csv_text(columns, [{c: format_cell(row.get(c)) for c in columns} for row in rows])
+
+
+def _folder_hint(folder: Path) -> str:
+    """The folder as `metasr run` takes it from the folder that holds it: its name, not the path as
+    typed to `metasr init` (`../rev` is wrong from anywhere else)."""
+    import shlex
+
+    return shlex.quote(folder.absolute().name)
+
+
+def _or_list(names: Sequence[str]) -> str:
+    return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
 
 
 def _review_id(folder: Path) -> str:
@@ -126,10 +139,20 @@ def _check_empty(folder: Path, force: bool) -> None:
     existing = [name for name in CONFIG_NAMES if (folder / name).exists()]
     if existing and not force:
         raise InputError(Problem(message=f"{folder} already holds a review ({existing[0]})", file=str(folder),
-                                 rule="new-folder", hint="choose a new folder (or pass --force to overwrite)"))
+                                 rule="new-folder",
+                                 hint="choose a new folder; --force only adds the starter files the folder lacks "
+                                      "and never changes an existing file"))
     if folder.exists() and not folder.is_dir():
         raise InputError(Problem(message=f"{folder} is a file, not a folder", file=str(folder), rule="new-folder",
                                  hint="choose a folder name"))
+
+
+def _context(folder: Path, title: str, outcomes: dict[str, dict], with_search: bool,
+             from_csv: str | None = None) -> dict[str, Any]:
+    """What the starter's config.yaml and README.md templates fill in."""
+    return dict(title=title, review_id=_review_id(folder), folder_hint=_folder_hint(folder), tests=_or_list(TESTS),
+                with_search=with_search, from_csv=from_csv, outcomes_yaml=_outcome_yaml(outcomes),
+                measures_comment=measures_comment())
 
 
 def _write(folder: Path, files: dict[str, str]) -> list[Path]:
@@ -140,6 +163,19 @@ def _write(folder: Path, files: dict[str, str]) -> list[Path]:
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def _write_new(folder: Path, files: dict[str, str]) -> tuple[list[Path], list[Problem]]:
+    """Write the files `folder` does not have yet; an existing file is the user's data (a filled
+    review under --force) and is never overwritten: the note lists the files kept."""
+    kept = [rel for rel in files if (folder / rel).exists()]
+    written = _write(folder, {rel: text for rel, text in files.items() if rel not in kept})
+    if not kept:
+        return written, []
+    return written, [Problem(
+        message=f"{len(kept)} file(s) already there were kept as they are: {', '.join(kept)}", file=str(folder),
+        rule="keep-existing", severity="warning",
+        hint="--force only adds the files the folder lacks; to start a review afresh, choose a new folder")]
 
 
 def _example_export() -> str:
@@ -178,18 +214,18 @@ def _example_sheets(with_search: bool) -> dict[str, str]:
     return files
 
 
-def init_review(folder: str | Path, with_search: bool = True, force: bool = False) -> list[Path]:
-    """Write a starter review (EXAMPLE rows) into `folder`; return the files written."""
+def init_review(folder: str | Path, with_search: bool = True,
+                force: bool = False) -> tuple[list[Path], list[Problem]]:
+    """Write a starter review (EXAMPLE rows) into `folder`; return the files written and a note
+    of the existing files kept (with `force`, which writes only the files the folder lacks)."""
     folder = Path(folder)
     _check_empty(folder, force)
     outcomes = {EXAMPLE_OUTCOME: {"label": "EXAMPLE outcome (replace me)", "measure": "SMD",
                                   "unit": "points", "higher_is": "worse"}}
-    context = dict(title="EXAMPLE review (replace this title)", review_id=_review_id(folder),
-                   folder_hint=str(folder), with_search=with_search, from_csv=None,
-                   outcomes_yaml=_outcome_yaml(outcomes), measures_comment=measures_comment())
+    context = _context(folder, "EXAMPLE review (replace this title)", outcomes, with_search=with_search)
     files = {"config.yaml": _render("config.yaml.j2", **context), "README.md": _render("README.md.j2", **context),
              **_example_sheets(with_search)}
-    return _write(folder, files)
+    return _write_new(folder, files)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,7 +637,8 @@ def _sheet_columns(measure: str, rows: list[dict], characteristics: Sequence[str
 def init_from_table(folder: str | Path, table_csv: str | Path, measure: str, force: bool = False,
                     subgroup: str | None = None, moderators: Sequence[str] = ()) -> tuple[list[Path], list[Problem]]:
     """Write a review (no search stage) whose studies and outcome sheets come from `table_csv`;
-    return the files written and the warnings saying what the import decided. `subgroup` and
+    return the files written and the warnings saying what the import decided (and, with `force`,
+    which existing files were kept: it writes only the files the folder lacks). `subgroup` and
     `moderators` are columns of the table copied to the outcome sheets (each effect size's value)
     and named as every outcome's subgroup and meta-regression moderators."""
     folder = Path(folder)
@@ -619,16 +656,16 @@ def init_from_table(folder: str | Path, table_csv: str | Path, measure: str, for
             outcomes[oid]["meta_regression"] = {"moderators": list(moderators)}
     notes = imported.problems + [_dependence_note(folder / "config.yaml", oid, studies)
                                  for oid, studies in sorted(imported.dependent.items())]
-    context = dict(title=f"Review imported from {Path(table_csv).name}", review_id=_review_id(folder),
-                   folder_hint=str(folder), with_search=False, from_csv=Path(table_csv).name,
-                   outcomes_yaml=_outcome_yaml(outcomes), measures_comment=measures_comment())
+    context = _context(folder, f"Review imported from {Path(table_csv).name}", outcomes, with_search=False,
+                       from_csv=Path(table_csv).name)
     files = {"config.yaml": _render("config.yaml.j2", **context), "README.md": _render("README.md.j2", **context),
              "data/extraction/studies.csv": _csv_text(STUDY_COLUMNS, list(imported.studies.values())),
              "data/extraction/narrative.csv": _csv_text(NARRATIVE_COLUMNS, [])}
     for oid, rows in imported.rows.items():
         files[f"data/extraction/outcomes/{oid}.csv"] = _csv_text(_sheet_columns(measure, rows, characteristics), rows)
     _refuse_what_run_would_refuse(files, imported, str(table_csv))
-    return _write(folder, files), notes
+    written, kept = _write_new(folder, files)
+    return written, notes + kept
 
 
 def _refuse_what_run_would_refuse(files: dict[str, str], imported: TableImport, table_csv: str) -> None:

@@ -34,7 +34,9 @@ def register(subparsers) -> None:
                         help="with --from-csv: a column of the table to analyse each outcome's subgroups by")
     parser.add_argument("--moderators", metavar="COLUMN[,COLUMN...]",
                         help="with --from-csv: columns of the table each outcome's meta-regression takes as moderators")
-    parser.add_argument("--force", action="store_true", help="write into FOLDER even if it holds a review")
+    parser.add_argument("--force", action="store_true",
+                        help="write into FOLDER even if it holds a review, adding only the starter files it lacks: "
+                             "an existing file is never changed (the files kept are listed)")
     parser.set_defaults(func=handle)
 
 
@@ -49,15 +51,15 @@ def handle(args: argparse.Namespace) -> int:
         moderators = [m.strip() for m in (args.moderators or "").split(",") if m.strip()]
         written, notes = init_from_table(args.folder, args.from_csv, args.measure, force=args.force,
                                          subgroup=args.subgroup, moderators=moderators)
-        for note in notes:
-            print(note.format(), file=sys.stderr)
     else:
         given = [flag for flag, value in (("--measure", args.measure), ("--subgroup", args.subgroup),
                                           ("--moderators", args.moderators)) if value]
         if given:
             raise InputError([Problem(message=f"{flag} is only used with --from-csv", rule="from-csv",
                                       hint="the starter's example outcome is set in config.yaml") for flag in given])
-        written = init_review(args.folder, with_search=not args.no_search, force=args.force)
-    print(f"review started in {args.folder} ({len(written)} files); read {args.folder}/README.md, "
+        written, notes = init_review(args.folder, with_search=not args.no_search, force=args.force)
+    for note in notes:
+        print(note.format(), file=sys.stderr)
+    print(f"review started in {args.folder} ({len(written)} files written); read {args.folder}/README.md, "
           f"then run: metasr run {args.folder}")
     return 0
