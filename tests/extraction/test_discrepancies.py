@@ -7,7 +7,7 @@ import pytest
 from metasr.errors import InputError
 from metasr.extraction.discrepancies import cohen_kappa, discrepancy_report, format_report
 from metasr.extraction.pipeline import prepare_outcome
-from metasr.extraction.sheets import OUTCOME_COLUMNS, load_studies
+from metasr.extraction.sheets import NARRATIVE_KEY, OUTCOME_COLUMNS, OUTCOME_KEY, STUDY_KEY, load_studies
 from metasr.extraction.validate import validate_review
 
 
@@ -104,3 +104,37 @@ def test_validation_and_the_outcome_step_make_one_check(double, helpers):
                         [dict(sheet="outcomes/relapse.csv", key="", column="(sheet)", resolution="single extractor")])
     assert [p for p in validate_review(config, root) if "relapse" in str(p.file) and p.rule == "discrepancy"] == []
     prepare_outcome(sheet, studies, "relapse", config["outcomes"]["relapse"], ext, root / "out.csv")
+
+
+def test_a_resolution_that_matches_no_discrepancy_is_reported(double, helpers):
+    """A mistyped key (4 fields where an outcome sheet's key has 5) used to be ignored in silence,
+    its discrepancy left unresolved."""
+    root, config, second = double
+    report = discrepancy_report(config, root)
+    real = next(d for d in report["discrepancies"] if d["column"] == "sd1")
+    short = real["key"].rsplit("|", 1)[0]
+    helpers.write_sheet(second / "resolutions.csv", ["sheet", "key", "column", "resolution"],
+                        [dict(sheet=real["sheet"], key=short, column="sd1", resolution="first is right")])
+    report = discrepancy_report(config, root)
+    [unmatched] = report["unmatched_resolutions"]
+    assert unmatched["row"] == 2 and unmatched["value"] == short and unmatched["file"].endswith("resolutions.csv")
+    assert real["key"] in unmatched["hint"] and "|".join(OUTCOME_KEY) in unmatched["hint"]
+    assert "matches no discrepancy" in format_report(report)
+    warnings = [p for p in validate_review(config, root) if p.rule == "resolution-matches"]
+    assert [(p.severity, p.row) for p in warnings] == [("warning", 2)]
+
+
+def test_a_sheet_in_one_extraction_reads_plainly(double):
+    root, config, second = double
+    (second / "narrative.csv").unlink()
+    text = format_report(discrepancy_report(config, root))
+    assert "narrative.csv (sheet): sheet present in the first extraction only" in text
+
+
+def test_the_documented_key_is_the_key_the_code_forms():
+    from metasr.formats import load
+
+    key = load("resolutions")["properties"]["key"]
+    for columns in (OUTCOME_KEY, NARRATIVE_KEY, STUDY_KEY):
+        assert "|".join(columns) in key["description"]
+    assert all(len(example.split("|")) == len(OUTCOME_KEY) for example in key["examples"])

@@ -1,12 +1,13 @@
 """Double extraction: compare a second extractor's sheets with the first, cell by cell.
 
 The second extractor's directory has the same layout as data/extraction (studies.csv,
-outcomes/{outcome}.csv, narrative.csv). Rows are matched by their key (study_id; or study,
-comparison, timepoint, subgroup; narrative adds the outcome). Numbers agree when equal to 1e-9
+outcomes/{outcome}.csv, narrative.csv). Rows are matched by their key, the sheet's key columns
+joined by `|` (`key_columns`). Numbers agree when equal to 1e-9
 (relative), text when equal after trimming, case-folding and collapsing spaces; `notes` is not
 compared. A discrepancy is resolved when `{second_extractor_dir}/resolutions.csv` lists it
-(columns: sheet, key, column, resolution); pooling refuses unresolved discrepancies unless
-config `extraction.allow_discrepancies` is true.
+(columns: sheet, key, column, resolution); a resolution that matches no discrepancy is reported
+(a mistyped key would otherwise leave its discrepancy unresolved without a word). Pooling refuses
+unresolved discrepancies unless config `extraction.allow_discrepancies` is true.
 
 Agreement statistics: per sheet and overall, the share of compared cells that agree, and Cohen's
 kappa for the categorical columns (reported_form, direction, effect_measure, rob_*).
@@ -14,6 +15,7 @@ kappa for the categorical columns (reported_form, direction, effect_measure, rob
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -105,15 +107,41 @@ def sheet_pairs(config: dict, root: Path) -> list[tuple[str, Path, Path]]:
     return [(name, root / first, second / name) for first, name in second_extractor_sheets(config)]
 
 
-def load_resolutions(second_dir: Path) -> set[tuple[str, str, str]]:
+def load_resolutions(second_dir: Path) -> dict[tuple[str, str, str], int]:
+    """{(sheet, key, column): its row in resolutions.csv} of every row that gives a resolution."""
     path = second_dir / SECOND_EXTRACTOR_RESOLUTIONS
     if not path.exists():
-        return set()
+        return {}
     _, rows = read_csv(path, strip=True)
-    return {(r.get("sheet", ""), r.get("key", ""), r.get("column", "")) for r in rows if r.get("resolution")}
+    return {(r.get("sheet", ""), r.get("key", ""), r.get("column", "")): number
+            for number, r in enumerate(rows, start=2) if r.get("resolution")}
 
 
-def sheet_discrepancies(name: str, first: Path, second: Path, resolved: set) -> tuple[list[dict], dict]:
+def unmatched_resolutions(second_dir: Path, resolved: dict, found: list[dict]) -> list[Problem]:
+    """Warnings for resolutions.csv rows that match no discrepancy found: a mistyped sheet, key or
+    column (its discrepancy stays unresolved), or a discrepancy since corrected in the sheets."""
+    matched = {(d["sheet"], d["key"], d["column"]) for d in found}
+    file = str(second_dir / SECOND_EXTRACTOR_RESOLUTIONS)
+    return [_unmatched(file, number, entry, found) for entry, number in resolved.items() if entry not in matched]
+
+
+def _unmatched(file: str, row: int, entry: tuple[str, str, str], found: list[dict]) -> Problem:
+    sheet, key, column = entry
+    keys = sorted({d["key"] for d in found if d["sheet"] == sheet})
+    nearest = difflib.get_close_matches(key, keys, n=3, cutoff=0.5)
+    form = "|".join(key_columns(sheet))
+    hint = (f"a key of {sheet} is its {form} joined by '|', empty fields kept, exactly as `metasr extraction "
+            "discrepancies` prints it; column is the cell's column, (row) or (sheet)")
+    if nearest:
+        hint += "; the nearest keys with a discrepancy: " + ", ".join(nearest)
+    elif not any(d["sheet"] == sheet for d in found):
+        hint += f"; no discrepancy is left in {sheet or 'an unnamed sheet'} (if it was corrected, delete this row)"
+    return Problem(message=f"this resolution matches no discrepancy (sheet {sheet!r}, key {key!r}, column "
+                           f"{column!r})", file=file, row=row, value=key, rule="resolution-matches",
+                   severity="warning", hint=hint)
+
+
+def sheet_discrepancies(name: str, first: Path, second: Path, resolved: dict) -> tuple[list[dict], dict]:
     """(every discrepancy of one sheet pair, each with `resolved`; the cell pairs compared). A sheet
     that only one extraction has is one discrepancy (column "(sheet)"), resolvable like any other."""
     if not first.exists() or not second.exists():
@@ -126,7 +154,8 @@ def sheet_discrepancies(name: str, first: Path, second: Path, resolved: set) -> 
 
 
 def discrepancy_report(config: dict, root: Path) -> dict:
-    """Cell-by-cell discrepancies and agreement statistics for every sheet."""
+    """Cell-by-cell discrepancies and agreement statistics for every sheet, and the resolutions
+    that match none of them (`unmatched_resolutions`, as problems' dicts)."""
     root = Path(root)
     second_dir = root / (config.get("extraction") or {})["second_extractor_dir"]
     resolved = load_resolutions(second_dir)
@@ -152,7 +181,8 @@ def discrepancy_report(config: dict, root: Path) -> dict:
                "agreement": total_agree / total_cells if total_cells else None,
                "discrepancies": len(discrepancies),
                "unresolved": sum(not d["resolved"] for d in discrepancies)}
-    return {"sheets": sheets, "discrepancies": discrepancies, "overall": overall}
+    unmatched = [p.to_dict() for p in unmatched_resolutions(second_dir, resolved, discrepancies)]
+    return {"sheets": sheets, "discrepancies": discrepancies, "overall": overall, "unmatched_resolutions": unmatched}
 
 
 def _problem(d: dict, file: str, allow: bool) -> Problem:
@@ -179,12 +209,14 @@ def discrepancy_problems(config: dict, root: Path, only: str | None = None) -> l
     ext = config.get("extraction") or {}
     allow = bool(ext.get("allow_discrepancies"))
     resolved = load_resolutions(Path(root) / ext["second_extractor_dir"])
-    problems = []
+    problems, every = [], []
     for name, first, second in sheet_pairs(config, Path(root)):
         if only is None or name == only:
             found, _ = sheet_discrepancies(name, first, second, resolved)
+            every += found
             problems += [_problem(d, str(first), allow) for d in found if not d["resolved"]]
-    return problems
+    mine = {entry: row for entry, row in resolved.items() if only is None or entry[0] == only}
+    return problems + unmatched_resolutions(Path(root) / ext["second_extractor_dir"], mine, every)
 
 
 def format_report(report: dict) -> str:
@@ -204,5 +236,11 @@ def format_report(report: dict) -> str:
                  f"{o['discrepancies']} discrepancies, {o['unresolved']} unresolved")
     for d in report["discrepancies"]:
         flag = "resolved" if d["resolved"] else "UNRESOLVED"
-        lines.append(f"  [{flag}] {d['sheet']} {d['key']} {d['column']}: {d['first']!r} vs {d['second']!r}")
+        if d["column"] == "(sheet)":
+            only = "first" if d["first"] == "True" else "second"
+            lines.append(f"  [{flag}] {d['sheet']} (sheet): sheet present in the {only} extraction only")
+        else:
+            lines.append(f"  [{flag}] {d['sheet']} {d['key']} {d['column']}: {d['first']!r} vs {d['second']!r}")
+    for p in report.get("unmatched_resolutions", []):
+        lines.append(Problem(**p).format())
     return "\n".join(printable(line) for line in lines)  # sheet names, keys and cells are the user's text
