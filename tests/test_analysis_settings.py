@@ -121,6 +121,11 @@ def test_every_default_is_stated_in_the_schema():
     assert "default 10" in regression["studies_per_coefficient"]["description"]
     assert "default 1)" in regression["seed"]["description"] and "default null" in \
         regression["permutations"]["description"]
+    from metasr.config import OUTCOME_DEFAULTS
+
+    for where in (SCHEMA["analysis"]["properties"], SCHEMA["outcome"]["properties"]):
+        for key in ("method", "test", "order_by"):
+            assert f"(default {OUTCOME_DEFAULTS[key]})" in where[key]["description"], key
 
 
 def test_the_analysis_without_high_risk_of_bias_is_on_unless_turned_off():

@@ -47,3 +47,21 @@ def test_csv_export_columns_are_documented():
     text = formats_markdown()
     for field, names in COLUMN_SYNONYMS.items():
         assert f"| `{field}` | " in text and all(f"`{n}`" in text for n in names)
+
+
+def test_every_measure_and_risk_of_bias_domain_is_documented_from_its_registry():
+    from metasr.measures import MEASURES
+    from metasr.rob import TOOLS
+
+    text = formats_markdown()
+    assert all(f"| `{m}` | {MEASURES[m].analysis_scale} |" in text for m in MEASURES)
+    for tool in TOOLS.values():
+        assert f"(`rob_tool`: `{tool.id}`)" in text
+        assert all(f"| `{d.column}` | {d.name} |" in text for d in tool.domains)
+
+
+def test_the_risk_of_bias_hint_points_to_a_section_that_exists():
+    from metasr.rob import row_problems
+
+    [problem] = row_problems({"rob_tool": "RoB2", "rob_randomisation": "serious"}, "studies.csv", 2)
+    assert "'Risk-of-bias tools'" in problem.hint and "## Risk-of-bias tools" in formats_markdown()

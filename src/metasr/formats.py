@@ -33,7 +33,8 @@ Contents: [config.yaml](#configyaml) · [studies.csv](#studiescsv) ·
 [outcome sheets](#outcome-sheets-outcomesoutcomecsv) · [narrative.csv](#narrativecsv) ·
 [screening decision files](#screening-decision-files) ·
 [de-duplication overrides](#de-duplication-overrides) ·
-[second-extractor resolutions](#second-extractor-resolutions) · [search exports](#search-exports)
+[second-extractor resolutions](#second-extractor-resolutions) · [search exports](#search-exports) ·
+[effect measures](#effect-measures) · [risk-of-bias tools](#risk-of-bias-tools)
 """
 
 # (heading, schema, the file, what it is)
@@ -184,11 +185,47 @@ def exports_section() -> str:
     return "\n".join(lines) + "\n"
 
 
+def measures_section() -> str:
+    """Every effect measure, from the measure registry (metasr.measures)."""
+    from metasr.measures import MEASURES
+
+    lines = ["## Effect measures", "", "Every `outcomes.<id>.measure`, by metafor's name (escalc's `measure`), from the "
+             "measure registry `metasr.measures`: what it is on the analysis scale, the data a study gives, the "
+             "escalc options `outcomes.<id>.escalc` may set, its sampling-variance types (`vtype`, the first is "
+             "the default) and the methods besides inverse variance that pool it.", "",
+             "| measure | analysis scale | data a study gives | escalc options | vtype | other methods |",
+             "|---|---|---|---|---|---|"]
+    for m in MEASURES.values():
+        lines.append(f"| `{m.id}` | {m.analysis_scale} | {m.family} | {', '.join(m.options)} | "
+                     f"{', '.join(m.vtypes)} | {', '.join(m.table_methods)} |")
+    return "\n".join(lines) + "\n"
+
+
+def rob_section() -> str:
+    """Every risk-of-bias tool's domains and judgements, from the registry (metasr.rob)."""
+    from metasr.rob import ALIASES, OVERALL, TOOLS
+
+    aliases = ", ".join(f"{word} as {meaning}" for word, meaning in ALIASES.items())
+    lines = ["## Risk-of-bias tools", "", "studies.csv names each study's tool in `rob_tool` and gives one judgement "
+             f"per domain column and, optionally, the overall in `{OVERALL}` (derived from the domains by the "
+             "tool's rule when empty). From the registry `metasr.rob`. Judgements are read without case; "
+             f"these words are also read: {aliases}.", ""]
+    for tool in TOOLS.values():
+        lines += [f"### {tool.name} (`rob_tool`: `{tool.id}`)", "",
+                  f"{tool.design.capitalize()} studies; {tool.source}. Overall judgements: "
+                  f"{', '.join(tool.words())}.", "", "| column | domain | judgements |", "|---|---|---|"]
+        for domain in tool.domains:
+            stars = f"0 to {domain.max_stars} stars, or " if domain.max_stars else ""
+            lines.append(f"| `{domain.column}` | {domain.name} | {stars}{', '.join(tool.words(domain))} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def formats_markdown() -> str:
     parts = [HEADER, config_section()]
     for heading, name, where, what in SHEETS:
         parts.append(sheet_section(heading, name, where, what))
         if name == "outcome_sheet":
             parts.append(forms_section())
-    parts.append(exports_section())
+    parts += [exports_section(), measures_section(), rob_section()]
     return "\n".join(parts)

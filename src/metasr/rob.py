@@ -399,7 +399,8 @@ def row_problems(row: dict, file: str, row_number: int) -> list:
 
     return [Problem(message=message, file=file, row=row_number, column=column,
                     value=None if value is None else str(value), rule="risk-of-bias",
-                    hint="see the tool's domains and judgements in docs (metasr.rob)")
+                    hint="each tool's domains and judgements: docs/formats.md, section 'Risk-of-bias tools' "
+                         "(`metasr docs formats`)")
             for column, value, message in assess(row).problems]
 
 

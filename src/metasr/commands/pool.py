@@ -366,7 +366,7 @@ def add_modelling_arguments(parser) -> None:
     group.add_argument("--seed", type=int, dest="permutation_seed", metavar="N", help="seed of random permutations")
     group.add_argument("--tau2-ci", choices=("QP", "PL", "GENQ"),
                        help="CI for tau2: Q-profile, profile likelihood (ML/REML fits) or generalised Q; "
-                            "section 'tau2_ci'")
+                            "section 'confint' (its tau2_ci and type)")
     group.add_argument("--baujat", action="store_true", help="Baujat coordinates on the fitted model; section 'baujat'")
 
 
