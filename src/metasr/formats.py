@@ -189,10 +189,11 @@ def measures_section() -> str:
     """Every effect measure, from the measure registry (metasr.measures)."""
     from metasr.measures import MEASURES
 
-    lines = ["## Effect measures", "", "Every `outcomes.<id>.measure`, by metafor's name (escalc's `measure`), from the "
-             "measure registry `metasr.measures`: what it is on the analysis scale, the data a study gives, the "
-             "escalc options `outcomes.<id>.escalc` may set, its sampling-variance types (`vtype`, the first is "
-             "the default) and the methods besides inverse variance that pool it.", "",
+    lines = ["## Effect measures", "",
+             "Every `outcomes.<id>.measure`, by metafor's name (escalc's `measure`), from the measure registry "
+             "`metasr.measures`: what it is on the analysis scale, the data a study gives, the escalc options "
+             "`outcomes.<id>.escalc` may set, its sampling-variance types (`vtype`, the first is the default) and "
+             "the methods besides inverse variance that pool it.", "",
              "| measure | analysis scale | data a study gives | escalc options | vtype | other methods |",
              "|---|---|---|---|---|---|"]
     for m in MEASURES.values():
