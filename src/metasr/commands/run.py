@@ -17,8 +17,9 @@ def register(subparsers) -> None:
         ),
     )
     parser.add_argument("folder", metavar="FOLDER", help="the review folder")
-    parser.add_argument("snakemake_args", nargs=argparse.REMAINDER, metavar="...",
-                        help="options for Snakemake")
+    rest = parser.add_argument("snakemake_args", nargs=argparse.REMAINDER, metavar="...",
+                               help="options for Snakemake (optional)")
+    rest.required = False  # argparse counts a REMAINDER positional as required: "required: FOLDER, ..."
     parser.set_defaults(func=handle)
 
 
