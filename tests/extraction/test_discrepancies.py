@@ -119,7 +119,7 @@ def test_a_resolution_that_matches_no_discrepancy_is_reported(double, helpers):
     [unmatched] = report["unmatched_resolutions"]
     assert unmatched["row"] == 2 and unmatched["value"] == short and unmatched["file"].endswith("resolutions.csv")
     assert real["key"] in unmatched["hint"] and "|".join(OUTCOME_KEY) in unmatched["hint"]
-    assert "matches no discrepancy" in format_report(report)
+    assert "matches no discrepancy" in format_report(report) and "\n    hint: " in format_report(report)
     warnings = [p for p in validate_review(config, root) if p.rule == "resolution-matches"]
     assert [(p.severity, p.row) for p in warnings] == [("warning", 2)]
 

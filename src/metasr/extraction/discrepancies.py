@@ -192,7 +192,7 @@ def _problem(d: dict, file: str, allow: bool) -> Problem:
         return Problem(message=f"{d['sheet']} is in the {only} extraction only", file=file, rule="discrepancy",
                        severity="warning" if allow else "error",
                        hint="add the other extractor's sheet, or record the decision in resolutions.csv of the "
-                            f"second extractor's directory (sheet {d['sheet']}, column (sheet))")
+                            f"second extractor's directory (sheet {d['sheet']}, key empty, column (sheet))")
     return Problem(message=f"extractors disagree on '{d['column']}' for {d['key'] or 'the sheet'}: "
                            f"{d['first']!r} (first) vs {d['second']!r} (second)",
                    file=file, row=d["row_first"] if d["row_first"] is not None else d["row_second"],
@@ -241,6 +241,5 @@ def format_report(report: dict) -> str:
             lines.append(f"  [{flag}] {d['sheet']} (sheet): sheet present in the {only} extraction only")
         else:
             lines.append(f"  [{flag}] {d['sheet']} {d['key']} {d['column']}: {d['first']!r} vs {d['second']!r}")
-    for p in report.get("unmatched_resolutions", []):
-        lines.append(Problem(**p).format())
-    return "\n".join(printable(line) for line in lines)  # sheet names, keys and cells are the user's text
+    text = "\n".join(printable(line) for line in lines)  # sheet names, keys and cells are the user's text
+    return "\n".join([text, *(Problem(**p).format() for p in report.get("unmatched_resolutions", []))])
