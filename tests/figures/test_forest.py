@@ -66,7 +66,8 @@ def test_no_data_says_so(tmp_path):
 
 def test_long_labels_are_cut_visibly(synthetic_pooled, tmp_path):
     text = svg_text(synthetic_pooled(3, long_labels=True), tmp_path)
-    assert "…" in text and "must be cut visibly" not in text
+    drawn = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", text))
+    assert "…" in drawn and "that must be cut visibly" not in drawn  # the middle goes, the year stays
 
 
 @pytest.mark.parametrize("k", [2, 10, 200])
@@ -549,3 +550,17 @@ def test_effect_header_names_the_interval_of_the_test(test, suffix):
     name, model = forest.effect_header({"measure": "SMD", "method": "REML", "test": test})
     assert model == "IV, Random (REML), 95% CI" + suffix
 
+
+
+def test_long_labels_keep_their_year_and_second_report_apart(synthetic_pooled, tmp_path):
+    pooled = synthetic_pooled(3)
+    base = "Langer & Applebee — writing-to-learn intervention in school classrooms (grade 3)"
+    labels = [f"{base} 1987", f"{base} (second report) 1987", "Willey 1988"]
+    for study, label in zip(pooled["studies"], labels, strict=True):
+        study["label"], study["year"] = label, int(label[-4:])
+    text = svg_text(pooled, tmp_path, png=False)
+    drawn = re.findall(r"<text[^>]*>([^<]*)</text>", text)
+    cuts = [d for d in drawn if d.startswith("Langer")]
+    assert len(set(cuts)) == 2 and all("…" in d for d in cuts)
+    assert any(d.endswith("(second report) 1987") for d in cuts) and any(d.endswith("(grade 3) 1987") for d in cuts)
+    assert f"<title>{labels[1].replace('&', '&amp;')}</title>" in text

@@ -187,3 +187,36 @@ def test_a_wide_raw_axis_gets_at_least_three_round_ticks():
     """A single-group mean's axis from -5 to 90: steps of 50 gave only 0 and 50; steps of 25 do not crowd."""
     assert style.effect_ticks(-5.0, 90.0, style.display({"measure": "MN"}))[1] == ["0", "25", "50", "75"]
     assert style.effect_ticks(-1.3, 1.3, style.display({"measure": "MD"}))[1] == ["−1", "0", "1"]  # as before
+
+
+LANGER = "Langer & Applebee — writing-to-learn intervention in school classrooms (grade 3) 1987"
+LANGER_2 = "Langer & Applebee — writing-to-learn intervention in school classrooms (grade 3) (second report) 1987"
+
+
+def test_long_labels_are_cut_in_the_middle_keeping_their_end():
+    cut = style.cut_middle(LANGER, 2.3)
+    assert cut.startswith("Langer & Applebee") and cut.endswith("(grade 3) 1987") and "…" in cut
+    assert style.text_width_in(cut) <= 2.3
+    assert style.cut_middle("Short 2001", 2.3) == "Short 2001"
+
+
+def test_different_labels_are_never_shortened_to_the_same_text():
+    alike_ends = ["Same start " + "x" * 50 + f" differs {word} " + "y" * 50 + " same end"
+                  for word in ("here", "HERE")]
+    labels = [LANGER, LANGER_2, LANGER.replace("grade 3", "grade 2"), *alike_ends, "Short 2001"]
+    short = style.shorten_labels(labels, 2.3)
+    assert len(set(short.values())) == len(labels)
+    assert all(style.text_width_in(cut) <= 2.3 for cut in short.values())
+    assert short[LANGER_2].endswith("(second report) 1987")
+
+
+def test_a_shortened_label_carries_the_whole_label_as_its_svg_tooltip(tmp_path):
+    fig = style.new_figure(3, 1)
+    style.add_text(fig, 0.1, 0.5, style.cut_middle(LANGER, 2.3), title=LANGER)
+    style.add_text(fig, 0.1, 0.2, "Short & Co 2001", title="Short & Co 2001")  # not cut: no tooltip
+    style.save_figure(fig, tmp_path / "t.svg")
+    text = (tmp_path / "t.svg").read_text()
+    assert text.count("<title>") == 1 and f"<title>{LANGER.replace('&', '&amp;')}</title>" in text
+    import xml.etree.ElementTree as ET
+
+    ET.fromstring(text)  # still well-formed

@@ -550,12 +550,19 @@ def _label_width(rows, label_header) -> float:
 
 def _cuts_merge(labels: list[tuple[str, str]], width: float) -> bool:
     """Whether cutting labels to `width` (as _draw_table does) makes different labels the same."""
-    cut: dict[str, str] = {}
-    for text, weight in labels:
-        short = style.truncate_to_width(text, width + 0.005, weight=weight)
-        if cut.setdefault(short, text) != text:
-            return True
-    return False
+    short = _short_labels(labels, width + 0.005)
+    return len(set(short.values())) < len(short)
+
+
+def _short_labels(labels: list[tuple[str, str]], width: float) -> dict[tuple[str, str], str]:
+    """(label, weight) -> the label cut in its middle to `width` (style.shorten_labels: the year
+    and a '(second report)' at its end stay, and two labels are never cut to the same text)."""
+    short = {}
+    for weight in ("normal", "bold"):
+        texts = [text for text, w in labels if w == weight]
+        short.update({(text, weight): cut
+                      for text, cut in style.shorten_labels(texts, width, weight=weight).items()})
+    return short
 
 
 def _value_widths(rows, columns) -> dict:
@@ -726,6 +733,8 @@ def _draw_header(canvas: Canvas, lay: Layout, arms, groups, name, model_line):
 
 
 def _draw_table(canvas: Canvas, lay: Layout, rows: list[Row]):
+    short = _short_labels([(r.label, "bold" if r.bold else "normal") for r in rows if r.kind != "note"],
+                          lay.label_w - PAD_IN + 0.005)
     for i, row in enumerate(rows):
         y = lay.body_top + ROW_IN * (i + 0.72)
         weight = "bold" if row.bold else "normal"
@@ -735,8 +744,8 @@ def _draw_table(canvas: Canvas, lay: Layout, rows: list[Row]):
             canvas.text(MARGIN_IN + 0.1, y, lines[0] + (" …" if len(lines) > 1 else ""),
                         fontsize=style.FONT_SIZE - 1, color="#333333")
             continue
-        canvas.text(MARGIN_IN, y, style.truncate_to_width(row.label, lay.label_w - PAD_IN + 0.005,
-                                                       weight=weight), weight=weight)
+        label = short[(row.label, weight)]
+        canvas.text(MARGIN_IN, y, label, weight=weight, title=row.label.strip() if label != row.label else None)
         for col in lay.columns:
             if row.cells.get(col.key):
                 canvas.text(lay.right_edge[col.key], y, row.cells[col.key], ha="right",

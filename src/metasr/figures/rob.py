@@ -138,9 +138,10 @@ def plot_traffic_light(studies: list[StudyRob]):
             ax.set_xlim(0, len(columns))
             ax.set_ylim(len(rows), 0)
             ax.axis("off")
+            short = style.shorten_labels([s.label for s in rows], label_w - 0.1)  # years stay; none alike
             for i, study in enumerate(rows):
-                fig.text(0.2 / width, 1 - (y + cell * (i + 0.62)) / height,
-                         style.truncate_to_width(study.label, label_w - 0.1))
+                style.add_text(fig, 0.2 / width, 1 - (y + cell * (i + 0.62)) / height, short[str(study.label)],
+                               title=str(study.label))
                 for j, column in enumerate(columns):
                     colour = JUDGEMENTS[study.judgement(column)][0]
                     ax.add_patch(Rectangle((j, i), 1, 1, facecolor="none", edgecolor="#cccccc",

@@ -65,9 +65,10 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     if extra:
         style.add_text(fig, x_effect + extra_w / fig_w, header_y, extra_header, weight="bold",
                     ha="right")
+    short = style.shorten_labels(labels, label_w + 0.005)  # the year at the end stays; none alike
     for i in range(n):
         y = fy(top + ROW_IN * (i + 0.72))
-        style.add_text(fig, margin / fig_w, y, style.truncate_to_width(labels[i], label_w + 0.005))
+        style.add_text(fig, margin / fig_w, y, short[str(labels[i])], title=str(labels[i]))
         style.add_text(fig, x_effect, y, texts[i], ha="right")
         if extra:
             style.add_text(fig, x_effect + extra_w / fig_w, y, extra[i], ha="right")

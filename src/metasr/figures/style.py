@@ -9,9 +9,12 @@ date.
 
 from __future__ import annotations
 
+import io
 import math
+import os
 from contextlib import contextmanager
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
@@ -177,15 +180,37 @@ def _font_properties(rc: tuple, size: float | None, weight: str | None) -> FontP
                           size=default_size if size is None else size)
 
 
-def add_text(fig, x, y, text, **kwargs) -> Artist:
+def add_text(fig, x, y, text, title: str | None = None, **kwargs) -> Artist:
     """`fig.text(x, y, text, **kwargs)` (figure coordinates): a `PlainText` for one line of text
-    on its baseline, else a `Text`."""
+    on its baseline, else a `Text`. With a `title` other than the text (the whole of a shortened
+    label) the SVG carries it as the text's tooltip."""
     text = "" if text is None else str(text)  # as `Text.set_text` reads it
     plain = (kwargs.get("va", "baseline") == "baseline" and _PLAIN_ARGUMENTS.issuperset(kwargs)
              and text and "\n" not in text)
     artist = PlainText(x, y, text, kwargs) if plain else Text(x, y, text, parse_math=False, **kwargs)
     fig.add_artist(artist)
+    if title and title != text:
+        set_tooltip(fig, artist, title)
     return artist
+
+
+def set_tooltip(fig, artist: Artist, title: str) -> None:
+    """Give `artist` an SVG <title> (a viewer's tooltip): matplotlib writes none, so the artist's
+    group gets a numbered id that save_figure finds and puts the title in."""
+    titles = fig.__dict__.setdefault("_metasr_titles", {})
+    gid = f"metasr-title-{len(titles) + 1}"  # numbered in drawing order: reruns write the same file
+    artist.set_gid(gid)
+    titles[gid] = title
+
+
+def _with_titles(svg: bytes, titles: dict[str, str]) -> bytes:
+    """The SVG with each titled group's <title> as its first child."""
+    from xml.sax.saxutils import escape
+
+    for gid, title in titles.items():
+        opening = f'<g id="{gid}">'.encode()
+        svg = svg.replace(opening, opening + f"\n   <title>{escape(title)}</title>".encode(), 1)
+    return svg
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,6 +286,72 @@ def truncate_to_width(text: str, width_in: float, size: float = FONT_SIZE, weigh
         else:
             hi = mid - 1
     return text[:lo].rstrip() + "…"
+
+
+# A label cut in its middle keeps about this share of the width for its end: a label's end (the
+# year, "(second report)", "grade 3") is what tells studies of one author apart.
+TAIL_SHARE = 0.4
+
+
+def cut_middle(text: str, width_in: float, size: float = FONT_SIZE, weight="normal",
+               tail_share: float = TAIL_SHARE) -> str:
+    """Cut text to fit `width_in` by replacing its middle with a visible "…": the start and the
+    last words (about `tail_share` of the width) are kept."""
+    text = str(text)
+    if text_width_in(text, size, weight) <= width_in:
+        return text
+    tail_room = width_in * tail_share
+    start = len(text)
+    while start > 0 and text_width_in(text[start - 1:], size, weight) <= tail_room:
+        start -= 1
+    if 0 < start and text[start - 1] != " ":  # begin the end at a whole word: its start if that
+        before = text.rfind(" ", 0, start) + 1  # fits with a little more room, else the next one
+        after = text.find(" ", start)
+        if before > 0 and text_width_in(text[before:], size, weight) <= tail_room * 1.35:
+            start = before
+        elif after != -1 and after + 1 < len(text):
+            start = after + 1
+    tail = text[start:].lstrip() if start < len(text) else ""
+    lo, hi = 0, start
+    while lo < hi:  # the longest start that fits together with the ellipsis and the end
+        mid = (lo + hi + 1) // 2
+        if text_width_in(text[:mid].rstrip() + "…" + _spaced(tail), size, weight) <= width_in:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…" + _spaced(tail)
+
+
+def _spaced(tail: str) -> str:
+    return f" {tail}" if tail else ""
+
+
+def shorten_labels(texts, width_in: float, size: float = FONT_SIZE, weight="normal") -> dict[str, str]:
+    """Each text, cut in its middle to fit `width_in` (cut_middle), so that no two different texts
+    read the same: texts whose cuts would meet keep more of their end, else of their start."""
+    texts = list(dict.fromkeys(str(t) for t in texts))
+    short = {t: cut_middle(t, width_in, size, weight) for t in texts}
+    for share in (0.55, 0.7, 0.85, 0.25, 0.1, 0.0):
+        merged = _merged(short)
+        if not merged:
+            break
+        for text in merged:
+            short[text] = cut_middle(text, width_in, size, weight, share)
+    alike = dict(short)
+    for text in _merged(short):  # alike at both ends: show where it differs from the others
+        others = [t for t in texts if t != text and alike[t] == alike[text]]
+        differs = min(len(os.path.commonprefix([text, other])) for other in others)
+        start = text.rfind(" ", 0, differs) + 1
+        short[text] = truncate_to_width("…" + text[start:], width_in, size, weight)
+    return short
+
+
+def _merged(short: dict[str, str]) -> list[str]:
+    """The texts whose shortened form is another text's too."""
+    seen: dict[str, list[str]] = {}
+    for text, cut in short.items():
+        seen.setdefault(cut, []).append(text)
+    return [text for group in seen.values() if len(group) > 1 for text in group]
 
 
 def wrap_to_width(text: str, width_in: float, size: float = FONT_SIZE, weight="normal",
@@ -494,8 +585,10 @@ def save_figure(fig, svg_path=None, png_path=None) -> None:
     300-dpi PNG, atomically. Nothing is rendered for a file that is not asked for."""
     with style():
         if svg_path:
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="svg", metadata={"Date": None})
             with atomic_path(svg_path) as tmp:
-                fig.savefig(tmp, format="svg", metadata={"Date": None})
+                Path(tmp).write_bytes(_with_titles(buffer.getvalue(), fig.__dict__.get("_metasr_titles", {})))
         if png_path:
             with atomic_path(png_path) as tmp:
                 fig.savefig(tmp, format="png", dpi=PNG_DPI, metadata={"Software": None})
