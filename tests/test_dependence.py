@@ -113,3 +113,13 @@ def test_a_rho_too_negative_for_the_largest_study_is_refused_naming_its_key():
     assert not dependence.rho_problems("achievement", outcome, "achievement.csv", {"A": [2, 3], "B": [4, 5]})
     independent = {"dependence": {"method": "independent", "rho": -0.9}}  # rho is not used
     assert not dependence.rho_problems("achievement", independent, "achievement.csv", rows)
+
+
+def test_effect_sizes_are_labelled_by_what_differs_between_them():
+    from metasr.dependence import es_labels
+
+    rows = [{"comparison": "as in the table", "es_id": f"school{j}"} for j in (1, 2)]
+    assert es_labels(rows) == ["school1", "school2"]  # a comparison they all share says nothing
+    rows = [{"comparison": "A vs B", "timepoint": "6 m"}, {"comparison": "A vs C", "timepoint": "6 m"}]
+    assert es_labels(rows) == ["A vs B", "A vs C"]
+    assert es_labels([{"comparison": "A vs B", "es_id": "1"}]) == ["A vs B, 1"]  # one alone: all it says

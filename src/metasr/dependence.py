@@ -196,10 +196,24 @@ def counts_text(pooled: dict, inner: bool = False) -> str:
     return f"{text}, {sizes}" if inner else f"{text} ({sizes})"
 
 
+ES_KEYS = ("comparison", "timepoint", "es_id")  # what tells a study's effect sizes apart
+
+
+def es_labels(effect_sizes: list[dict]) -> list[str]:
+    """The labels of one study's effect sizes by what differs between them only: a comparison all
+    share (e.g. the one `init --from-csv` writes for a table without one) says nothing there."""
+    def text(row: dict, key: str) -> str:
+        value = row.get(key)
+        return "" if value is None else str(value).strip()
+
+    differing = [key for key in ES_KEYS if len({text(row, key) for row in effect_sizes}) > 1]
+    return [es_label({key: row.get(key) for key in differing or ES_KEYS}) for row in effect_sizes]
+
+
 def es_label(study: dict) -> str:
     """What tells one effect size of a study from its others: comparison, time point, es_id."""
     parts = []
-    for key in ("comparison", "timepoint", "es_id"):
+    for key in ES_KEYS:
         value = study.get(key)
         text = "" if value is None else str(value).strip()
         if text and text.lower() != "nan" and text not in parts:

@@ -564,3 +564,26 @@ def test_long_labels_keep_their_year_and_second_report_apart(synthetic_pooled, t
     assert len(set(cuts)) == 2 and all("…" in d for d in cuts)
     assert any(d.endswith("(second report) 1987") for d in cuts) and any(d.endswith("(grade 3) 1987") for d in cuts)
     assert f"<title>{labels[1].replace('&', '&amp;')}</title>" in text
+
+
+def test_subgroup_statistics_and_headings_wrap_rather_than_drop(tmp_path):
+    """A narrow table (short labels, no arm columns): the subgroup's heterogeneity line keeps its
+    I², a long subgroup heading its end, each wrapped onto further rows within the table."""
+    heading = "Japan (single-centre neurosurgical series with long follow-up)"
+    studies = [{"study_id": s, "label": s, "year": 2001 + i, "yi": 0.5, "vi": 0.01 * (i + 1), "weight": 20.0,
+                "subgroup": heading if i < 2 else "y"} for i, s in enumerate("ABCD")]
+    level = {"k": 2, "estimate": 0.5, "se": 0.1, "ci_lb": 0.3, "ci_ub": 0.7, "tau2": 0.0, "Q": 0.0, "Q_df": 1,
+             "Q_pval": 1.0, "I2": 0.0}
+    pooled = {"outcome": "o", "label": "O", "measure": "SMD", "method": "REML", "status": "pooled",
+              "studies": studies, "model": {"estimate": 0.5, "ci_lb": 0.36, "ci_ub": 0.64, "tau2": 0.0},
+              "subgroups": {"variable": "g", "levels": [{**level, "level": heading}, {**level, "level": "y"}],
+                            "Q_between": 0.0, "Q_between_df": 1, "Q_between_pval": 1.0}}
+    text = svg_text(pooled, tmp_path, png=False)
+    drawn = re.findall(r"<text[^>]*>([^<]*)</text>", text)
+    assert not any("…" in d for d in drawn)
+    assert sum("I² = 0.0%" in d for d in drawn) >= 2 + 1  # each subgroup's line and the overall one
+    assert "Japan" in " ".join(drawn) and "follow-up)" in " ".join(drawn)
+    rows = forest.wrap_wide_rows(forest.build_rows(pooled, [forest.Column("weight", "Weight"),
+                                                            forest.Column("effect", "")], "year")[0],
+                                 [forest.Column("weight", "Weight"), forest.Column("effect", "")])
+    assert sum(r.kind == "group_title" for r in rows) > 2  # the heading took a second row

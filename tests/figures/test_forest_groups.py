@@ -40,3 +40,24 @@ def test_a_three_level_model_of_a_measure_without_a_null_has_no_test_line():
     """A single-group mean (MN) has no null: no test against 0, as for its univariate fits."""
     lines = forest_groups.footer_lines({**three_level(), "measure": "MN"})
     assert lines and not any("Test for overall effect" in line for line in lines)
+
+
+def test_subgroups_of_one_three_level_model_nest_studies_and_say_why_no_heterogeneity_line():
+    from metasr.figures import forest
+
+    studies = [{"study_id": sid, "label": f"District {sid}", "year": 2000, "comparison": "as in the table",
+                "es_id": f"school{j}", "yi": 0.1 * j, "vi": 0.01, "weight": 10.0, "subgroup": group}
+               for sid, group in (("A", "early"), ("B", "late")) for j in (1, 2)]
+    level = {"k": 2, "k_studies": 1, "estimate": 0.15, "se": 0.1, "ci_lb": -0.05, "ci_ub": 0.35}
+    pooled = {**three_level(), "studies": studies, "status": "pooled",
+              "subgroups": {"variable": "era", "model": "three-level", "sigma2": [0.074, 0.045],
+                            "levels": [{**level, "level": "early"}, {**level, "level": "late"}],
+                            "Q_between": 0.2, "Q_between_df": 1, "Q_between_pval": 0.65}}
+    rows, _ = forest.build_rows(pooled, [forest.Column("weight", "Weight"), forest.Column("effect", "")], "year")
+    labels = [r.label for r in rows]
+    assert "early" in labels and forest_groups.INDENT + "District A 2000" in labels  # the study nested
+    assert forest_groups.INDENT * 2 + "school1" in labels  # its effect sizes below it, no placeholder
+    assert not any("as in the table" in label for label in labels)
+    notes = [r.label for r in rows if r.kind == "note"]
+    assert len(notes) == 2 and all("not per subgroup (one three-level model, era as moderator)" in n
+                                   and "0.074" in n for n in notes)

@@ -199,13 +199,14 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
         grouped = forest_groups.is_grouped(pooled)
         for level in levels:
             members = [s for s in studies if str(s.get("subgroup")) == str(level["level"])]
-            rows.append(Row("group_title", str(level["level"]), bold=True))
+            rows.append(Row("group_title", str(level["level"]), bold=True, wide=True))
             if grouped:  # a subgroup's effect sizes under their studies (a study may be in several)
                 rows.extend(forest_groups.grouped_rows(forest_groups.part(pooled, members), columns, disp, sort_by,
-                                                       formats))
+                                                       formats, indent=forest_groups.INDENT))
             else:
                 rows.extend(study_row(s, columns, disp, formats) for s in members)
-            rows.extend(subtotal_rows(level, members, columns, disp, formats, fixed, totals=not grouped))
+            rows.extend(subtotal_rows(level, members, columns, disp, formats, fixed, totals=not grouped,
+                                      shared=forest_groups.shared_heterogeneity_text(pooled)))
             rows.append(Row("blank"))
     elif forest_groups.is_grouped(pooled):  # effect sizes grouped under their study
         rows.extend(forest_groups.grouped_rows(pooled, columns, disp, sort_by, formats))
@@ -258,10 +259,11 @@ def pooled_triples(model: dict, levels: list[dict]) -> list[tuple]:
 
 
 def subtotal_rows(level: dict, members: list[dict], columns: list[Column], disp, formats: Formats,
-                  fixed: bool, totals: bool = True) -> list[Row]:
+                  fixed: bool, totals: bool = True, shared: str = "") -> list[Row]:
     """A subgroup's subtotal (and its heterogeneity line), as metasr.stats.subgroup fits it: a
     level of one study keeps that study's own estimate (no heterogeneity to speak of). Without
-    `totals` no arm totals (dependent effect sizes share participants)."""
+    `totals` no arm totals (dependent effect sizes share participants). `shared`: the line for a
+    level without heterogeneity statistics of its own (subgroups of one model)."""
     cells = totals_cells(members, columns) if totals else {}
     cells["weight"] = display.percent(sum(s.get("weight") or 0 for s in members))
     est = level.get("estimate")
@@ -271,10 +273,10 @@ def subtotal_rows(level: dict, members: list[dict], columns: list[Column], disp,
     cells["effect"] = display.pooled_estimate(level, disp, formats.effect)  # with the level's own targs
     drawn_est, drawn_lb, drawn_ub = subtotal_at_printed(level, disp)
     rows = [Row("subtotal", "Subtotal (95% CI)", cells, drawn_est, drawn_lb, drawn_ub, bold=True)]
-    het = heterogeneity_text(level, fixed) if len(members) > 1 else \
+    het = (heterogeneity_text(level, fixed) or shared) if len(members) > 1 else \
         "Heterogeneity: not applicable (one study)"
     if het:
-        rows.append(Row("note", het))
+        rows.append(Row("note", het, wide=True))
     return rows
 
 
@@ -539,7 +541,7 @@ def _label_width(rows, label_header) -> float:
     """The label column: as wide as its longest label, up to LABEL_MAX_IN; wider, up to
     LABEL_DISTINCT_MAX_IN, when cutting there would make two labels read the same (effect sizes
     named "..., school10" and "..., school11")."""
-    labels = [(r.label, "bold" if r.bold else "normal") for r in rows if r.kind != "note"]
+    labels = [(r.label, "bold" if r.bold else "normal") for r in rows if not r.wide]
     natural = max([style.text_width_in(text, weight=weight) for text, weight in labels]
                   + [style.text_width_in(label_header, weight="bold"), 0.8])
     width = min(LABEL_MAX_IN, natural)
@@ -683,6 +685,7 @@ def _draw(pooled, outcome_cfg, review_cfg, sort_by, title, rob_rows=None):
     name, model_line = effect_header(pooled)
     columns = arms + [Column("weight", "Weight"), Column("effect", model_line)]
     rows, footnotes = build_rows(pooled, columns, sort_by)
+    rows = wrap_wide_rows(rows, columns)
     disp = style.display(pooled)
     favours = favours_labels(outcome_cfg, review_cfg) if disp.null is not None and not single_group(pooled) \
         else single_group_labels(outcome_cfg)
@@ -732,17 +735,38 @@ def _draw_header(canvas: Canvas, lay: Layout, arms, groups, name, model_line):
     canvas.hline(MARGIN_IN, lay.plot_x0 + PLOT_IN, top + lay.header_h)
 
 
+NOTE_SIZE = style.FONT_SIZE - 1  # a subgroup's statistics line
+NOTE_INDENT_IN = 0.1
+
+
+def wrap_wide_rows(rows: list[Row], columns: list[Column]) -> list[Row]:
+    """The rows with each subgroup heading and statistics line wrapped onto as many rows as it
+    needs within the table's width (label and number columns): none is cut, no statistic dropped."""
+    label_w, widths = _column_widths(rows, columns, LABEL_HEADER)
+    room = label_w + sum(widths.values()) - PAD_IN / 2  # the table's width, less a little air
+    out: list[Row] = []
+    for row in rows:
+        if row.kind == "note":
+            out.extend(replace(row, label=line)
+                       for line in style.split_clauses(row.label, room - NOTE_INDENT_IN, size=NOTE_SIZE))
+        elif row.wide:
+            out.extend(replace(row, label=line) for line in style.wrap_to_width(row.label, room, weight="bold"))
+        else:
+            out.append(row)
+    return out
+
+
 def _draw_table(canvas: Canvas, lay: Layout, rows: list[Row]):
-    short = _short_labels([(r.label, "bold" if r.bold else "normal") for r in rows if r.kind != "note"],
+    short = _short_labels([(r.label, "bold" if r.bold else "normal") for r in rows if not r.wide],
                           lay.label_w - PAD_IN + 0.005)
     for i, row in enumerate(rows):
         y = lay.body_top + ROW_IN * (i + 0.72)
         weight = "bold" if row.bold else "normal"
-        if row.kind == "note":  # statistics lines may use the arm columns' room
-            lines = style.split_clauses(row.label, lay.plot_x0 - MARGIN_IN - 0.1,
-                                     size=style.FONT_SIZE - 1)
-            canvas.text(MARGIN_IN + 0.1, y, lines[0] + (" …" if len(lines) > 1 else ""),
-                        fontsize=style.FONT_SIZE - 1, color="#333333")
+        if row.kind == "note":  # a statistics line, wrapped to the table's width (wrap_wide_rows)
+            canvas.text(MARGIN_IN + NOTE_INDENT_IN, y, row.label, fontsize=NOTE_SIZE, color="#333333")
+            continue
+        if row.wide:  # a subgroup's heading, wrapped to the table's width
+            canvas.text(MARGIN_IN, y, row.label, weight=weight)
             continue
         label = short[(row.label, weight)]
         canvas.text(MARGIN_IN, y, label, weight=weight, title=row.label.strip() if label != row.label else None)

@@ -28,9 +28,11 @@ def _study_records(pooled: dict) -> dict[str, dict]:
     return {str(s.get("study_id")): s for s in pooled.get("by_study") or []}
 
 
-def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year", formats: Formats | None = None) -> list[Row]:
+def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year", formats: Formats | None = None,
+                 indent: str = "") -> list[Row]:
     """The table rows: per study (in `sort_by` order) a title row and its effect sizes, or one row
-    for a study with a single effect size; numbers with the table's `formats` (forest_rows.column_formats)."""
+    for a study with a single effect size; numbers with the table's `formats` (forest_rows.column_formats).
+    `indent` goes before every label (under a subgroup's heading: its studies are nested in it)."""
     members: dict[str, list[dict]] = {}
     for s in pooled.get("studies") or []:
         members.setdefault(str(s.get("study_id")), []).append(s)
@@ -42,21 +44,35 @@ def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year", formats: Fo
         sid = str(head.get("study_id"))
         effect_sizes = members[sid]
         if len(effect_sizes) == 1:  # the study's weight is its one effect size's
-            rows.append(study_row({**effect_sizes[0], "weight": head.get("weight")}, columns, disp, formats))
+            row = study_row({**effect_sizes[0], "weight": head.get("weight")}, columns, disp, formats)
+            row.label = indent + row.label
+            rows.append(row)
             continue
         weight = head.get("weight")
         cells = {"weight": f"{weight:.1f}%" if style.is_number(weight) else ""}
-        rows.append(Row("group_title", study_label(head), cells, bold=True))
-        for s in effect_sizes:
+        rows.append(Row("group_title", indent + study_label(head), cells, bold=True))
+        for s, label in zip(effect_sizes, dependence.es_labels(effect_sizes), strict=True):
             row = study_row({**s, "weight": s.get("weight")}, columns, disp, formats)
-            row.label = INDENT + (dependence.es_label(s) or str(s.get("es_id") or "effect size"))
+            row.label = indent + INDENT + (label or str(s.get("es_id") or "effect size"))
             if not style.is_number(s.get("weight")):
                 row.cells["weight"] = ""
             rows.append(row)
         summary = _aggregated_row(records.get(sid), disp, formats.effect if formats else None)
         if summary is not None:
+            summary.label = indent + summary.label
             rows.append(summary)
     return rows
+
+
+def shared_heterogeneity_text(pooled: dict) -> str:
+    """A subgroup's heterogeneity line when its subgroups share one three-level model (the subgroup
+    a moderator: metasr.stats.multilevel.subgroups_three_level): there is none of its own."""
+    sub = pooled.get("subgroups") or {}
+    if sub.get("model") != "three-level":
+        return ""
+    sigma2 = sub.get("sigma2") or [None, None]
+    return (f"Heterogeneity: not per subgroup (one three-level model, {sub.get('variable') or 'subgroup'} as "
+            f"moderator): σ² between studies = {_num(sigma2[0])}, σ² within studies = {_num(sigma2[1])}")
 
 
 def part(pooled: dict, studies: list[dict]) -> dict:

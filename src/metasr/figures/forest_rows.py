@@ -25,6 +25,9 @@ class Row:
     weight: float | None = None
     bold: bool = False
     study_id: str = ""
+    # A subgroup's heading or a statistics line: it has no cells, so it may span the table's columns
+    # (forest.wrap_wide_rows wraps it there; it never widens the label column).
+    wide: bool = False
     # How the row's numbers are printed when not as the outcome's pooled results are: a study's
     # own display (its own ni under the Freeman-Tukey transforms, measures.Display.for_study).
     shown_as: measures.Display | None = None
