@@ -58,6 +58,13 @@ JUDGEMENTS = {
 }
 ALIASES = {"good": "low", "fair": "some concerns", "poor": "high", "ni": NO_INFORMATION,
            "low (except for concerns about uncontrolled confounding)": "low except confounding"}
+# The judgements a tool writes in words of its own (the NOS's AHRQ grades), for figure keys.
+OWN_WORDS = {"NOS": {ALIASES[word]: word for word in ("good", "fair", "poor")}}
+
+
+def own_words(word: str, tool_ids) -> list[str]:
+    """What the given tools that have words of their own call a judgement, for a key: ['NOS: good']."""
+    return [f"{tool}: {OWN_WORDS[tool][word]}" for tool in sorted(tool_ids) if word in OWN_WORDS.get(tool, {})]
 
 
 @dataclass(frozen=True)

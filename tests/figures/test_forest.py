@@ -587,3 +587,17 @@ def test_subgroup_statistics_and_headings_wrap_rather_than_drop(tmp_path):
                                                             forest.Column("effect", "")], "year")[0],
                                  [forest.Column("weight", "Weight"), forest.Column("effect", "")])
     assert sum(r.kind == "group_title" for r in rows) > 2  # the heading took a second row
+
+
+def test_risk_of_bias_columns_of_several_tools_name_each_rows_tool(tmp_path):
+    pooled = far_out_pooled()
+    rows = ROB_ROWS + [{"study_id": "S2", "rob_tool": "NOS", "rob_selection": "good", "rob_comparability": "fair",
+                        "rob_outcome": "poor", "rob_overall": "poor"}]
+    panel = forest.rob_panel(pooled["studies"], rows)
+    assert panel.tools == {"S0": "RoB2", "S1": "RoB2", "S2": "NOS"} and panel.tool_w > 0
+    assert "+ low (NOS: good)" in panel.notes[-1] and "× high (NOS: poor)" in panel.notes[-1]
+    fig = forest.plot_forest(pooled, {"forest": {"risk_of_bias": True}}, {}, rob_rows=rows)
+    save_figure(fig, tmp_path / "rob.svg")
+    drawn = re.findall(r"<text[^>]*>([^<]*)</text>", (tmp_path / "rob.svg").read_text())
+    assert "Tool" in drawn and drawn.count("RoB2") == 2 and drawn.count("NOS") == 1
+    assert not forest.rob_panel(pooled["studies"], ROB_ROWS).tools  # one tool: no column

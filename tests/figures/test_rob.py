@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from metasr.errors import InputError
-from metasr.figures import rob
+from metasr.figures import rob, style
 
 HEADER = ["study_id", "label", "rob_tool", "rob_selection", "rob_comparability", "rob_outcome",
           "rob_randomisation", "rob_deviations", "rob_missing", "rob_measurement",
@@ -143,3 +143,31 @@ def test_summary_weighted_by_an_outcome_that_was_not_pooled_falls_back_with_a_no
     summary = files[2].read_text()
     assert "Not weighted: EDSS was not pooled (k = 1: not pooled); each study counts once." in summary
     assert "Studies (%)" in summary and "100% of the weight" not in summary
+
+
+def test_traffic_light_headers_keep_apart_and_the_key_gives_the_nos_words(tmp_path):
+    path = sheet(tmp_path, [  # SYNTHETIC judgements
+        {"study_id": "A", "label": "Alpha 2020", "rob_tool": "NOS", "rob_selection": "good",
+         "rob_comparability": "fair", "rob_outcome": "poor", "rob_overall": "poor"},
+        {"study_id": "B", "label": "Beta 2021", "rob_tool": "RoB2", "rob_randomisation": "low",
+         "rob_deviations": "low", "rob_missing": "low", "rob_measurement": "low", "rob_reporting": "high",
+         "rob_overall": "high"},
+    ])
+    fig = rob.plot_traffic_light(rob.read_judgements(path))
+
+    def width(text: str) -> float:  # as the figures measure it
+        return style.text_width_in(text, rob.HEADER_SIZE, "bold")
+
+    by_panel: dict[float, list] = {}
+    for t in fig.texts:
+        if t.get_fontsize() == rob.HEADER_SIZE:
+            by_panel.setdefault(t.get_position()[1], []).append(t)
+    assert sorted(len(texts) for texts in by_panel.values()) == [4, 6]  # NOS D1-D3, RoB 2 D1-D5, Overall
+    for texts in by_panel.values():  # within a panel, no header reaches the next one ("D5Overall")
+        xs = sorted((t.get_position()[0] * fig.get_figwidth(), t.get_text()) for t in texts)
+        for (x1, a), (x2, b) in zip(xs, xs[1:], strict=False):
+            half = (width(a) + width(b)) / 2
+            assert x2 - x1 >= half + rob.HEADER_GAP_IN - 1e-6, (a, b)
+    traffic, summary = draw(tmp_path, path)
+    for text in (traffic, summary):
+        assert "Low (+; NOS: good)" in text and "High (×; NOS: poor)" in text

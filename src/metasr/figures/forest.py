@@ -23,7 +23,7 @@ Expected optional `subgroups` block in the pooled JSON (studies carry `subgroup`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
@@ -872,12 +872,16 @@ def wants_rob_columns(outcome_cfg: dict) -> bool:
 class RobPanel:
     """headers: D1..Dn then "Overall" (empty: nothing to draw); cells: per study id, one
     (colour, symbol) per column, None where the study's tool has no such domain; notes: the
-    footnote lines (domains of each tool, judgements used)."""
+    footnote lines (domains of each tool, judgements used); tools: per study id its tool (rob_tool)
+    when the studies use several, for a "Tool" column before D1 (D3 is another domain in each),
+    tool_w that column's width; width: the whole panel's."""
 
     headers: list
     cells: dict
     notes: list
     width: float = 0.0
+    tools: dict = field(default_factory=dict)
+    tool_w: float = 0.0
 
 
 def rob_panel(studies: list[dict], rob_rows: list[dict] | None) -> RobPanel:
@@ -911,15 +915,23 @@ def rob_panel(studies: list[dict], rob_rows: list[dict] | None) -> RobPanel:
     notes = [f"Risk of bias ({t.name}): "
              + "; ".join(f"D{i + 1} {d.name.lower()}" for i, d in enumerate(t.bias_domains))
              + "; Overall: overall judgement." for t in tools]
-    legend = [f"{rob.JUDGEMENTS[w][1]} {w}" if rob.JUDGEMENTS[w][1] else w
+    legend = [" ".join(filter(None, (rob.JUDGEMENTS[w][1], w)))
+              + "".join(f" ({'; '.join(own)})" for own in [rob.own_words(w, [t.id for t in tools])] if own)
               for w in rob.JUDGEMENTS if w in used and w]
     notes.append("Judgements: " + "; ".join(legend) + ("; grey: not assessed" if "" in used else "") + ".")
+    marks = {sid: a.tool.id for sid, a in assessed.items() if a.tool} if len(tools) > 1 else {}
+    tool_w = max([style.text_width_in(m, ROB_TOOL_SIZE) for m in marks.values()]
+                 + [style.text_width_in(ROB_TOOL_HEADER, weight="bold")]) + ROB_GAP_IN if marks else 0.0
     return RobPanel([f"D{i + 1}" for i in range(n)] + ["Overall"], cells, notes,
-                    ROB_CELL_IN * n + ROB_OVERALL_IN)
+                    tool_w + ROB_CELL_IN * n + ROB_OVERALL_IN, marks, tool_w)
+
+
+ROB_TOOL_HEADER = "Tool"
+ROB_TOOL_SIZE = style.FONT_SIZE - 1
 
 
 def _rob_centres(lay: Layout, panel: RobPanel) -> list[float]:
-    x = lay.plot_x0 + PLOT_IN + ROB_GAP_IN
+    x = lay.plot_x0 + PLOT_IN + ROB_GAP_IN + panel.tool_w
     centres = []
     for header in panel.headers:
         width = ROB_OVERALL_IN if header == "Overall" else ROB_CELL_IN
@@ -940,11 +952,15 @@ def _draw_rob(canvas: Canvas, lay: Layout, rows: list[Row], panel: RobPanel) -> 
     canvas.hline(left, right, top + ROW_IN * (1.2 + extra))
     for x, header in zip(centres, panel.headers, strict=True):
         canvas.text(x, top + ROW_IN * (2.1 + extra), header, ha="center", weight="bold")
+    if panel.tools:
+        canvas.text(left, top + ROW_IN * (2.1 + extra), ROB_TOOL_HEADER, weight="bold")
     canvas.hline(left - ROB_GAP_IN, right, top + lay.header_h)
     for i, row in enumerate(rows):
         if row.kind != "study" or row.study_id not in panel.cells:
             continue
         y = lay.body_top + ROW_IN * (i + 0.5)
+        if row.study_id in panel.tools:
+            canvas.text(left, y + 0.035, panel.tools[row.study_id], fontsize=ROB_TOOL_SIZE, color="#333333")
         for x, cell in zip(centres, panel.cells[row.study_id], strict=True):
             if cell is None:
                 continue

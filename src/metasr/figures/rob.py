@@ -70,12 +70,37 @@ def _used_words(panels) -> list[str]:
     return [w for w in LEGEND_ORDER if w in used or w == ""]
 
 
-def _legend(fig, y, words):
-    handles = [Patch(facecolor=JUDGEMENTS[w][0], edgecolor="#555555", lw=0.4,
-                     label=(w.capitalize() if w else "Not assessed")
-                     + (f" ({JUDGEMENTS[w][1]})" if JUDGEMENTS[w][1] else "")) for w in words]
-    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.02, y), ncol=min(5, len(words)),
-               frameon=False, fontsize=style.FONT_SIZE - 0.5, handlelength=1.2)
+LEGEND_SIZE = style.FONT_SIZE - 0.5
+LEGEND_ENTRY_IN = 0.42  # an entry's patch and the gaps around it
+
+
+def _legend_label(word: str, tool_ids) -> str:
+    """'Low (+)', with the words of the tools that have their own: 'Low (+; NOS: good)'."""
+    if not word:
+        return "Not assessed"
+    said = [JUDGEMENTS[word][1]] if JUDGEMENTS[word][1] else []
+    said += tools.own_words(word, tool_ids)
+    return word.capitalize() + (f" ({'; '.join(said)})" if said else "")
+
+
+def _legend_columns(words, tool_ids, width_in: float) -> int:
+    """The most legend columns (up to 5) whose entries fit across `width_in`, filled as matplotlib
+    fills them (down each column first)."""
+    sizes = [style.text_width_in(_legend_label(w, tool_ids), LEGEND_SIZE) + LEGEND_ENTRY_IN for w in words]
+    for ncol in range(min(5, len(words)), 1, -1):
+        rows, longer = divmod(len(words), ncol)  # the first `longer` columns take one entry more
+        ends = [sum(rows + (c < longer) for c in range(k + 1)) for k in range(ncol)]
+        columns = [sizes[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+        if sum(max(column or [0]) for column in columns) <= width_in - 0.2:
+            return ncol
+    return 1
+
+
+def _legend(fig, y, words, tool_ids, ncol: int):
+    handles = [Patch(facecolor=JUDGEMENTS[w][0], edgecolor="#555555", lw=0.4, label=_legend_label(w, tool_ids))
+               for w in words]
+    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.02, y), ncol=ncol,
+               frameon=False, fontsize=LEGEND_SIZE, handlelength=1.2)
 
 
 def _columns(tool: Tool) -> list[str]:
@@ -84,6 +109,20 @@ def _columns(tool: Tool) -> list[str]:
 
 def _headers(tool: Tool) -> list[str]:
     return [tool.short(d) for d in tool.domains] + ["Overall"]
+
+
+HEADER_SIZE = style.FONT_SIZE - 0.5
+HEADER_GAP_IN = 0.06  # the least room between two column headers
+
+
+def _positions(tool: Tool, cell: float) -> list[float]:
+    """Where each column of a traffic-light panel starts, in cells: one after another, the overall
+    column moved right as far as its header ("Overall", wider than a cell) needs to stay clear of
+    the last domain's."""
+    headers = _headers(tool)
+    widths = [style.text_width_in(h, HEADER_SIZE, "bold") for h in headers[-2:]]
+    gap = max(0.0, ((widths[0] + widths[1]) / 2 + HEADER_GAP_IN) / cell - 1) if len(headers) > 1 else 0.0
+    return [float(j) for j in range(len(headers) - 1)] + [len(headers) - 1 + gap]
 
 
 def assessed_panels(studies: list[StudyRob]) -> list[tuple[Tool, list[StudyRob]]]:
@@ -109,7 +148,7 @@ def plot_traffic_light(studies: list[StudyRob]):
         cell = 0.3
         label_w = min(2.4, max(style.text_width_in(s.label) for _, rows in panels for s in rows)
                       + 0.15)
-        n_cols = max(len(_columns(t)) for t, _ in panels)
+        n_cols = max(_positions(t, cell)[-1] + 1 for t, _ in panels)
         width = max(0.3 + label_w + cell * n_cols + 0.3, 6.0)
         not_assessed = [s.label for s in studies if not s.assessed]
         note_lines = style.wrap_to_width(
@@ -117,8 +156,9 @@ def plot_traffic_light(studies: list[StudyRob]):
             size=style.FONT_SIZE - 0.5, max_lines=3) if not_assessed else []
         derived = any(s.derived for _, rows in panels for s in rows)
         key_lines = sum(len(t.domains) for t, _ in panels) + derived
-        words = _used_words(panels)
-        legend_rows = -(-len(words) // 5)
+        words, tool_ids = _used_words(panels), [t.id for t, _ in panels]
+        ncol = _legend_columns(words, tool_ids, width)
+        legend_rows = -(-len(words) // ncol)
         height = (0.5 + sum(0.7 + cell * len(rows) for _, rows in panels)
                   + 0.15 * key_lines + 0.16 * len(note_lines) + 0.25 + 0.2 * legend_rows)
         fig = style.new_figure(width, height)
@@ -129,20 +169,21 @@ def plot_traffic_light(studies: list[StudyRob]):
                      fontsize=style.FONT_SIZE + 1)
             y += 0.3
             x0 = 0.2 + label_w
-            for j, short in enumerate(_headers(tool)):
+            at = _positions(tool, cell)  # the overall column a little apart when its header needs it
+            for j, short in zip(at, _headers(tool), strict=True):
                 fig.text((x0 + cell * (j + 0.5)) / width, 1 - y / height, short, ha="center",
-                         weight="bold", fontsize=style.FONT_SIZE - 0.5)
+                         weight="bold", fontsize=HEADER_SIZE)
             y += 0.1
             ax = fig.add_axes([x0 / width, 1 - (y + cell * len(rows)) / height,
-                               cell * len(columns) / width, cell * len(rows) / height])
-            ax.set_xlim(0, len(columns))
+                               cell * (at[-1] + 1) / width, cell * len(rows) / height])
+            ax.set_xlim(0, at[-1] + 1)
             ax.set_ylim(len(rows), 0)
             ax.axis("off")
             short = style.shorten_labels([s.label for s in rows], label_w - 0.1)  # years stay; none alike
             for i, study in enumerate(rows):
                 style.add_text(fig, 0.2 / width, 1 - (y + cell * (i + 0.62)) / height, short[str(study.label)],
                                title=str(study.label))
-                for j, column in enumerate(columns):
+                for j, column in zip(at, columns, strict=True):
                     colour = JUDGEMENTS[study.judgement(column)][0]
                     ax.add_patch(Rectangle((j, i), 1, 1, facecolor="none", edgecolor="#cccccc",
                                            lw=0.4))
@@ -169,7 +210,7 @@ def plot_traffic_light(studies: list[StudyRob]):
             y += 0.16
             fig.text(0.2 / width, 1 - y / height, line, fontsize=style.FONT_SIZE - 0.5,
                      color="#333333")
-        _legend(fig, 0.04 / height, words)
+        _legend(fig, 0.04 / height, words, tool_ids, ncol)
         return fig
 
 
@@ -196,9 +237,10 @@ def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None =
                                          "risk-of-bias judgement, so there is nothing to weight.")
             return _not_assessed_figure(studies, "summary plot")
         bar_rows = sum(len(_columns(t)) for t, _ in panels) + len(panels)
-        words = _used_words(panels)
-        legend_rows = -(-len(words) // 5)
+        words, tool_ids = _used_words(panels), [t.id for t, _ in panels]
         width, label_w = 7.5, 2.9
+        ncol = _legend_columns(words, tool_ids, width)
+        legend_rows = -(-len(words) // ncol)
         # the axis label (and a note) sit above the legend, not on it
         below = 0.45 + 0.16 * bool(note)
         height = 0.3 + 0.28 * bar_rows + below + 0.1 + 0.2 * legend_rows
@@ -238,7 +280,7 @@ def plot_rob_summary(studies: list[StudyRob], weights: dict[str, float] | None =
                         style.truncate_to_width(text, label_w - 0.2, size=style.FONT_SIZE - 0.5),
                         fontsize=style.FONT_SIZE - 0.5, va="center", transform=labels)
                 i += 1
-        _legend(fig, 0.0, words)
+        _legend(fig, 0.0, words, tool_ids, ncol)
         return fig
 
 
