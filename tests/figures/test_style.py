@@ -1,6 +1,7 @@
 """Text fitting and number formats shared by the figures."""
 
 import math
+import re
 
 import numpy as np
 
@@ -220,3 +221,46 @@ def test_a_shortened_label_carries_the_whole_label_as_its_svg_tooltip(tmp_path):
     import xml.etree.ElementTree as ET
 
     ET.fromstring(text)  # still well-formed
+
+
+def test_characters_no_installed_font_has_are_named_in_metasrs_own_warning(tmp_path, caplog, monkeypatch):
+    """Whether or not a CJK font is installed: with none to fall back on, the run says which
+    characters of which label in which figure, and how to fix it; matplotlib's warning is not passed on."""
+    import logging
+    import warnings
+
+    monkeypatch.setattr(style, "_installed_fonts", lambda: ())
+    style.fallback_font.cache_clear()
+    try:
+        fig = style.new_figure(3, 1)
+        style.add_text(fig, 0.1, 0.5, "王小明 (Wang) 2001")
+        with warnings.catch_warnings(record=True) as seen, caplog.at_level(logging.WARNING):
+            warnings.simplefilter("always")
+            style.save_figure(fig, tmp_path / "f.svg", tmp_path / "f.png")
+    finally:
+        style.fallback_font.cache_clear()
+    assert not [w for w in seen if "missing from font" in str(w.message)]
+    assert "f.png: no installed font has the characters 王小明 of '王小明 (Wang) 2001'" in caplog.text
+    assert "fonts-noto-cjk" in caplog.text
+
+
+def test_characters_the_font_lacks_fall_back_on_an_installed_font_that_has_them(tmp_path, caplog, monkeypatch):
+    """STIX (shipped with matplotlib, so always there) stands in for an installed font with the glyph."""
+    import logging
+
+    from matplotlib import get_data_path
+
+    stix = f"{get_data_path()}/fonts/ttf/STIXGeneral.ttf"
+    monkeypatch.setattr(style, "_installed_fonts", lambda: (("STIXGeneral", stix),))
+    style.fallback_font.cache_clear()
+    try:
+        assert style.missing_glyphs("Ōta ℊ 2001") == "ℊ"  # DejaVu Sans has no U+210A
+        fig = style.new_figure(3, 1)
+        style.add_text(fig, 0.1, 0.5, "Ōta ℊ 2001")
+        with caplog.at_level(logging.WARNING):
+            style.save_figure(fig, tmp_path / "f.svg", tmp_path / "f.png")
+    finally:
+        style.fallback_font.cache_clear()
+    assert "no installed font" not in caplog.text
+    family = re.search(r"font-family: ([^;]*);[^>]*>Ōta", (tmp_path / "f.svg").read_text()).group(1)
+    assert family.startswith("'DejaVu Sans'") and "'STIXGeneral'" in family

@@ -179,9 +179,9 @@ def plot_traffic_light(studies: list[StudyRob]):
             ax.set_xlim(0, at[-1] + 1)
             ax.set_ylim(len(rows), 0)
             ax.axis("off")
-            short = style.shorten_labels([s.label for s in rows], label_w - 0.1)  # years stay; none alike
+            labels = style.shorten_labels([s.label for s in rows], label_w - 0.1)  # years stay; none alike
             for i, study in enumerate(rows):
-                style.add_text(fig, 0.2 / width, 1 - (y + cell * (i + 0.62)) / height, short[str(study.label)],
+                style.add_text(fig, 0.2 / width, 1 - (y + cell * (i + 0.62)) / height, labels[str(study.label)],
                                title=str(study.label))
                 for j, column in zip(at, columns, strict=True):
                     colour = JUDGEMENTS[study.judgement(column)][0]

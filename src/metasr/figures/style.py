@@ -10,8 +10,10 @@ date.
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
+import warnings
 from contextlib import contextmanager
 from functools import cache, lru_cache
 from pathlib import Path
@@ -23,7 +25,7 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, findfont
+from matplotlib.font_manager import FontProperties, findfont, fontManager
 from matplotlib.ft2font import FaceFlags, FT2Font, GlyphIndexType, Kerning, LoadFlags
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
@@ -34,6 +36,8 @@ from metasr.io import atomic_path
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
+
+log = logging.getLogger(__name__)
 
 FONT_SIZE = 8.0
 PNG_DPI = 300
@@ -238,8 +242,15 @@ class _Advances:
         glyph = self._glyphs.get(char)
         if glyph is None:
             index = self._font.get_char_index(ord(char))  # 0, the .notdef box, when missing
-            glyph = self._glyphs[char] = (index, self._font.load_glyph(index, LoadFlags.NO_SCALE).horiAdvance)
+            advance = self._font.load_glyph(index, LoadFlags.NO_SCALE).horiAdvance
+            fallback = fallback_font(char) if index == 0 else None
+            if fallback is not None:  # drawn in the installed font that has it (fall_back): its width
+                advance = round(_fallback_advances(fallback[1]).width_em(char) * self.units_per_em)
+            glyph = self._glyphs[char] = (index, advance)
         return glyph
+
+    def has(self, char: str) -> bool:
+        return char.isspace() or self._font.get_char_index(ord(char)) != 0
 
     def _kern(self, left: GlyphIndexType, right: GlyphIndexType) -> int:
         pair = (left, right)
@@ -263,6 +274,98 @@ class _Advances:
 @cache
 def _advances(weight: str) -> _Advances:
     return _Advances(findfont(FontProperties(family=RC_PARAMS["font.family"], weight=weight)))
+
+
+@cache
+def _fallback_advances(path: str) -> _Advances:
+    return _Advances(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Characters the figures' font lacks (a Chinese, Japanese or Korean name): drawn in an installed
+# font that has them (matplotlib's font fallback), else named in a warning.
+
+FONT_HINT = "install a font that has them (Debian/Ubuntu: the fonts-noto-cjk package for Chinese, Japanese and Korean)"
+
+
+@cache
+def _installed_fonts() -> tuple[tuple[str, str], ...]:
+    """(family, file) of the installed fonts that may stand in for the figures' font: one upright
+    face per family, its regular weight where there is one. Not matplotlib's own fonts: STIX and
+    Computer Modern are for mathematics, and its Last Resort font draws every character as a box."""
+    own = Path(matplotlib.get_data_path()).resolve()
+    first = str(RC_PARAMS["font.family"])
+    faces: dict[str, tuple[int, str]] = {}
+    for entry in fontManager.ttflist:
+        if entry.style != "normal" or entry.name == first or own in Path(entry.fname).resolve().parents:
+            continue
+        weight = entry.weight if isinstance(entry.weight, int) else 400
+        if entry.name not in faces or abs(weight - 400) < abs(faces[entry.name][0] - 400):
+            faces[entry.name] = (weight, entry.fname)
+    return tuple(sorted((name, path) for name, (_, path) in faces.items()))
+
+
+@cache
+def _charmap(path: str) -> frozenset[int]:
+    try:
+        return frozenset(FT2Font(path).get_charmap())
+    except (OSError, RuntimeError):  # a font file matplotlib listed but cannot read
+        return frozenset()
+
+
+@lru_cache(maxsize=4096)
+def fallback_font(char: str) -> tuple[str, str] | None:
+    """(family, file) of the first installed font (by name) that has a character; None if none has."""
+    return next(((family, path) for family, path in _installed_fonts() if ord(char) in _charmap(path)), None)
+
+
+@lru_cache(maxsize=20000)
+def missing_glyphs(text: str) -> str:
+    """The characters of `text` the figures' font has no glyph for, each once."""
+    advances = _advances("normal")
+    return "".join(dict.fromkeys(c for c in str(text) if not advances.has(c)))
+
+
+def _texts(fig) -> list[Text | PlainText]:
+    return fig.findobj(lambda artist: isinstance(artist, (Text, PlainText)))
+
+
+def _text_of(artist: Text | PlainText) -> str:
+    return artist._text if isinstance(artist, PlainText) else artist.get_text()
+
+
+def fall_back(fig) -> list[str]:
+    """Let each text with characters the figures' font lacks fall back on installed fonts that have
+    them (in the SVG's font-family too); returns the texts with characters no installed font has."""
+    unfound = []
+    for artist in _texts(fig):
+        text = _text_of(artist)
+        missing = missing_glyphs(text)
+        if not missing:
+            continue
+        fonts = [fallback_font(c) for c in missing]
+        families = list(dict.fromkeys(font[0] for font in fonts if font is not None))
+        if None in fonts:
+            unfound.append(text)
+        if not families:
+            continue
+        if isinstance(artist, PlainText):
+            props = artist._fontproperties.copy()  # its own now: the cached one is shared
+            props.set_family(list(dict.fromkeys([*props.get_family(), *families])))
+            artist._fontproperties = props
+        else:
+            props = artist.get_fontproperties()
+            props.set_family(list(dict.fromkeys([*props.get_family(), *families])))
+            artist.set_fontproperties(props)
+    return unfound
+
+
+def _warn_unfound(name: str, texts: list[str]) -> None:
+    chars = "".join(dict.fromkeys(c for text in texts for c in missing_glyphs(text)
+                                  if fallback_font(c) is None))
+    shown = "; ".join(f"'{t}'" for t in texts[:3]) + (f" and {len(texts) - 3} more" if len(texts) > 3 else "")
+    log.warning("%s: no installed font has the characters %s of %s: they are drawn as empty boxes in the PNG "
+                "(an SVG viewer may have the font); %s.", name, chars, shown, FONT_HINT)
 
 
 @lru_cache(maxsize=20000)
@@ -582,8 +685,14 @@ def value_limits(values, disp: measures.Display, minimum: float = 0.1) -> tuple[
 
 def save_figure(fig, svg_path=None, png_path=None) -> None:
     """Write SVG (no date: reruns are byte-identical) and, only when `png_path` is given, a
-    300-dpi PNG, atomically. Nothing is rendered for a file that is not asked for."""
-    with style():
+    300-dpi PNG, atomically. Nothing is rendered for a file that is not asked for. Characters the
+    figures' font lacks are drawn in an installed font that has them; those no font has are named
+    in a warning of metasr's own (matplotlib's says only "Glyph 29579 missing")."""
+    unfound = fall_back(fig)
+    if unfound and png_path:
+        _warn_unfound(Path(png_path).name, unfound)
+    with style(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         if svg_path:
             buffer = io.BytesIO()
             fig.savefig(buffer, format="svg", metadata={"Date": None})
