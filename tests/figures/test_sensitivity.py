@@ -95,3 +95,9 @@ def test_the_baujat_plot_of_a_mantel_haenszel_or_peto_fit_is_metafors(method, x,
     assert len(studies) == 13 and np.allclose(got_x[:4], x, rtol=1e-9) and np.allclose(got_y[:4], y, rtol=1e-9)
     save_figure(sensitivity.plot_baujat(pooled), tmp_path / "baujat.svg")
     assert ("Mantel-Haenszel model" if method == "MH" else "Peto model") in (tmp_path / "baujat.svg").read_text()
+
+
+def test_cumulative_tau2_column_has_one_format():
+    column = sensitivity.tau2_column([0.0, 0.00015, 0.0499, None])
+    assert column == ["0.00000", "0.00015", "0.04990", ""]
+    assert sensitivity.tau2_column([0.0, 0.05]) == ["0.000", "0.050"]

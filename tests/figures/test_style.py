@@ -264,3 +264,16 @@ def test_characters_the_font_lacks_fall_back_on_an_installed_font_that_has_them(
     assert "no installed font" not in caplog.text
     family = re.search(r"font-family: ([^;]*);[^>]*>Ōta", (tmp_path / "f.svg").read_text()).group(1)
     assert family.startswith("'DejaVu Sans'") and "'STIXGeneral'" in family
+
+
+def test_footnotes_wrap_without_stray_short_lines_or_breaking_at_an_equals_sign():
+    note = ("† Effect or its standard error derived from the reported form (e.g. median and range, CI, "
+            "t statistic or P value); details in the report.")
+    width = style.text_width_in(note) * 0.6
+    lines = style.split_clauses(note, width)
+    assert len(lines) == 2 and all(style.text_width_in(line) <= width for line in lines)
+    assert lines[-1].endswith("value); details in the report.")  # continued, not a line of its own
+    assert style.split_clauses("a; b", 5.0) == ["a; b"]
+    scale = "Effects shown as proportions (%), ni = 12.59 (harmonic mean) for the pooled results."
+    for width in (1.0, 1.5, 2.0, 2.5, 3.0):
+        assert not any(line.endswith("=") for line in style.wrap_to_width(scale, width))

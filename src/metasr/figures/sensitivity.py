@@ -9,6 +9,8 @@ y = its influence on the pooled result, (theta - theta_(-i))² / var(theta_(-i))
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from metasr import display, measures
@@ -163,8 +165,16 @@ def plot_cumulative(pooled: dict):
         return estimate_rows_figure(
             title, [f"+ {study_label(s)}" for s in studies], cum["estimate"],
             cum.get("ci_lb") or [None] * n, cum.get("ci_ub") or [None] * n,
-            [display.tau2(v) for v in tau2] if tau2 else [], "Tau²", None,
+            tau2_column(tau2) if tau2 else [], "Tau²", None,
             style.display(pooled), f"Added (by {cum.get('order_by', 'year')})")
+
+
+def tau2_column(values) -> list[str]:
+    """tau² down a column in one format: three decimals, more when a small one needs them for two
+    significant digits (0.00015 beside 0.05000, not beside 0.050), as display.tau2 shows it alone."""
+    small = [abs(v) for v in map(display.finite, values) if v is not None and 0 < abs(v) < 0.001]
+    decimals = max([3] + [min(6, 1 - math.floor(math.log10(v))) for v in small])
+    return [display.number(v, decimals) for v in values]
 
 
 # Mantel-Haenszel and Peto fits have no inverse-variance refits: their Baujat plot uses the

@@ -463,7 +463,7 @@ def wrap_to_width(text: str, width_in: float, size: float = FONT_SIZE, weight="n
 
     With `max_lines`, the last line is truncated visibly when text remains.
     """
-    words = str(text).split()
+    words = _bound(str(text).split())
     whole = " ".join(words)
     if text_width_in(whole, size, weight) <= width_in:  # what the loop below would find, at once
         return [whole] if whole else [""]
@@ -489,24 +489,37 @@ def wrap_to_width(text: str, width_in: float, size: float = FONT_SIZE, weight="n
     return lines or [""]
 
 
+def _bound(words: list[str]) -> list[str]:
+    """Words with each "=" bound to its neighbours: "ni = 12.59" is never broken across lines."""
+    out: list[str] = []
+    for word in words:
+        if out and (word == "=" or out[-1].endswith("=")):
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    return out
+
+
 def split_clauses(text: str, width_in: float, size: float = FONT_SIZE) -> list[str]:
-    """Break a statistics line ("a; b; c") at clause boundaries so that each line fits."""
+    """Break a statistics line ("a; b; c") at clause boundaries so that each line fits; a clause
+    longer than a line is word-wrapped on from where the line stands, and the next clause goes on
+    from its last line (no stray short line after it)."""
     clauses = [c.strip() for c in str(text).split(";") if c.strip()]
     lines: list[str] = []
     current = ""
     for clause in clauses:
         trial = f"{current}; {clause}" if current else clause
-        if text_width_in(trial, size) <= width_in or not current:
+        if text_width_in(trial, size) <= width_in:
             current = trial
-        else:
+        elif current and text_width_in(clause, size) <= width_in:
             lines.append(current + ";")
             current = clause
+        else:
+            *done, current = wrap_to_width(trial, width_in, size)
+            lines.extend(done)
     if current:
         lines.append(current)
-    out: list[str] = []
-    for line in lines:
-        out.extend(wrap_to_width(line, width_in, size))
-    return out
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------
