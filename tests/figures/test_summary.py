@@ -59,3 +59,13 @@ def test_single_group_outcomes_get_their_panels(review_config, tmp_path):
         paths[-1].write_text(json.dumps(pool_outcome(table, measure, "REML", outcome=outcome, label=measure)))
     summary.plot_summary_file(paths, config, tmp_path / "s.svg", tmp_path / "s.png")
     assert np.all([measure in (tmp_path / "s.svg").read_text() for measure in data])
+
+
+def test_the_key_names_published_estimates_only_when_one_is_drawn(bcg_pooled, review_config, tmp_path):
+    config = {**review_config, "outcomes": {"dmt_response": {**review_config["outcomes"]["dmt_response"]}}}
+    config["outcomes"]["dmt_response"].pop("published", None)
+    bcg_pooled["outcome"] = "dmt_response"
+    save_figure(summary.plot_summary([{**bcg_pooled, "published": None}], config), tmp_path / "s.svg")
+    assert "Published estimate" not in (tmp_path / "s.svg").read_text()
+    save_figure(summary.plot_summary([bcg_pooled], review_config), tmp_path / "p.svg")
+    assert "Published estimate" in (tmp_path / "p.svg").read_text()

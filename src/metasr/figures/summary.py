@@ -132,9 +132,10 @@ def plot_summary(pooled_results: list[dict], config: dict):
             y = _draw_panel(fig, kind, panel_rows, y, width, height, margin, label_w, k_w,
                             ours_w, pub_w, plot_x0, groups)
         handles = [Line2D([], [], marker="D", ls="none", color=style.COLOURS["pooled"],
-                          label="This analysis (pooled estimate, 95% CI)"),
-                   Line2D([], [], marker="o", ls="none", markerfacecolor="white",
-                          color=style.COLOURS["published"], label="Published estimate")]
+                          label="This analysis (pooled estimate, 95% CI)")]
+        if any(r.get("published") for r in rows):  # a key entry for what is drawn only
+            handles.append(Line2D([], [], marker="o", ls="none", markerfacecolor="white",
+                                  color=style.COLOURS["published"], label="Published estimate"))
         fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(margin / width, 0.0),
                    ncol=2, frameon=False, fontsize=style.FONT_SIZE - 0.5)
         return fig
