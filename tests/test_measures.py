@@ -174,7 +174,8 @@ def test_a_log_mean_is_shown_as_a_mean_not_a_ratio():
 
 def test_single_group_measures_come_from_their_family():
     assert {m for m in IDS if measures.single_group(m)} == \
-        set(measures.in_family("single-group proportions", "single-group rates", "single-group means", "correlations"))
+        set(measures.in_family("single-group proportions", "single-group rates", "single-group means", "paired means",
+                               "correlations"))
     assert not measures.single_group("GEN") and not measures.single_group("no such measure")
 
 
@@ -183,3 +184,16 @@ def test_shown_bounds_are_those_of_the_number_shown():
     assert measures.display_for("ZCOR", None, {}).shown_bounds == (-1.0, 1.0)  # r, not Fisher's z
     assert measures.display_for("SMD", None, {}).shown_bounds is None
     assert measures.display_for("IRLN", None, {}).shown_bounds is None  # a rate has no upper bound
+
+
+def test_paired_means_compare_one_sample_with_itself():
+    for m in measures.in_family("paired means"):
+        record = measures.get(m)
+        assert measures.single_group(m) and record.null == 0.0, m
+        assert record.inputs[0][:3] == ("m1i", "m2i", "sd1i") and record.inputs[0][-2:] == ("ni", "ri"), m
+    romc = measures.display_for("ROMC")
+    assert romc.ratio and romc.null == 0.0 and math.isclose(romc.back(math.log(1.06)), 1.06)
+    assert measures.display_for("SMCC").identity and not measures.display_for("MC").ratio
+    assert not measures.get("MC").unit_free and measures.get("SMCR").unit_free and measures.get("ROMC").unit_free
+    assert "sd2i" not in measures.get("SMCR").inputs[0]  # escalc standardises SMCR by sd1i alone
+    assert {m for m in IDS if measures.get(m).raw_score} == {"SMCR", "SMCRH"}

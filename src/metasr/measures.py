@@ -22,6 +22,8 @@ A record says, in metafor's words:
 - `reported`: effects a paper reports that the measure takes directly (extraction's
   `effect_measure`); `from_test`: a t statistic or p-value gives the measure (SMD);
   `standardised`: free of the outcome's unit like every ratio, proportion, rate and correlation;
+  `raw_score`: a paired mean change standardised by `sd1i`, one occasion's raw-score SD, not the
+  SD of the change scores;
 - `absolute`: how the summary of findings turns a pooled effect into an absolute one
   (metasr.report.sof: ABSOLUTE_KINDS), None when it gives a relative effect only;
 - `simulated`: share of outcomes using it in synthetic reviews (`metasr simulate`).
@@ -186,6 +188,10 @@ FAMILIES = {f.id: f for f in (
     Family("single-group proportions", 1, ("events_total",), {"xi": "events", "ni": "n"}),
     Family("single-group rates", 1, ("events_time",), {"xi": "events", "ti": "time"}),
     Family("single-group means", 1, SINGLE_MEAN_FORMS, {"mi": "mean", "sdi": "sd", "ni": "n"}),
+    # One group measured twice (pre and post) or matched pairs: the two occasions' means and SDs,
+    # the number of pairs and the correlation between the two measurements (escalc's m1i, m2i,
+    # sd1i, sd2i, ni, ri); one sample, compared with itself.
+    Family("paired means", 1, ()),
     Family("correlations", 1, ("correlation",), {"ri": "r", "ni": "n"}),
     Family("generic", 0, ()),
 )}
@@ -220,6 +226,7 @@ class Measure:
     reported: tuple[str, ...] = ()
     from_test: bool = False
     standardised: bool = False
+    raw_score: bool = False
     absolute: str | None = None
     simulated: float = 0.0
 
@@ -245,6 +252,11 @@ TABLES = (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i"))
 RATES = (("x1i", "t1i", "x2i", "t2i"),)
 PROPORTIONS = (("xi", "ni"), ("xi", "mi"))
 SINGLE_MEAN = ("mi", "sdi", "ni")  # escalc's mi is the mean here (a proportion's is its non-events)
+# Paired means: occasion 1 (e.g. post) and occasion 2 (e.g. pre); the effect is occasion 1 minus
+# (or over) occasion 2. SMCR standardises by sd1i alone (escalc needs no sd2i there), so its sd1i
+# is the SD to standardise by, usually the pre-test's (metafor's ?escalc).
+PAIRED = ("m1i", "m2i", "sd1i", "sd2i", "ni", "ri")
+PAIRED_SMCR = ("m1i", "m2i", "sd1i", "ni", "ri")
 RATIO_GRADE = (0.75, 1.25)
 SMD_GRADE = (-0.5, 0.5)
 
@@ -314,6 +326,22 @@ MEASURES = {m.id: m for m in (
             null=None),
     Measure("MNLN", "Mean", "single-group means", (SINGLE_MEAN,), "exp", "log mean", "mean",
             "means (log transformed)", null=None),
+    Measure("MC", "Mean change", "paired means", (PAIRED,), "identity", "raw mean change", "difference",
+            "raw mean changes"),
+    Measure("SMCC", "Std. mean change (change-score SD)", "paired means", (PAIRED,), "identity",
+            "standardised mean change (change-score standardisation)", "difference",
+            "standardised mean changes (standardised by the SD of the change scores)", grade=SMD_GRADE,
+            vtypes=("LS", "LS2"), standardised=True),
+    Measure("SMCR", "Std. mean change (raw-score SD)", "paired means", (PAIRED_SMCR,), "identity",
+            "standardised mean change (raw-score standardisation)", "difference",
+            "standardised mean changes (standardised by the raw-score SD)", grade=SMD_GRADE,
+            vtypes=("LS", "LS2"), standardised=True, raw_score=True),
+    Measure("SMCRH", "Std. mean change (raw-score SD, heteroscedastic)", "paired means", (PAIRED,), "identity",
+            "standardised mean change (raw-score standardisation, heteroscedastic variances)", "difference",
+            "standardised mean changes (standardised by the raw-score SD, without assuming equal variances)",
+            grade=SMD_GRADE, standardised=True, raw_score=True),
+    Measure("ROMC", "Ratio of means (paired)", "paired means", (PAIRED,), "exp", "log ratio of means (paired)",
+            "ratio", "ratios of means of paired measurements", grade=RATIO_GRADE),
     Measure("COR", "Correlation", "correlations", (("ri", "ni"),), "identity", "raw correlation", "correlation",
             "correlation coefficients", vtypes=("LS", "AV")),
     Measure("UCOR", "Correlation", "correlations", (("ri", "ni"),), "identity", "bias-corrected correlation",

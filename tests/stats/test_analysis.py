@@ -485,6 +485,29 @@ def test_single_group_means_cover_both_measures_methods_and_tests():
     assert {("MN", "REML", "knha"), ("MNLN", "DL", "knha")} <= covered
 
 
+PAIRED_MEANS = [c for c in POOLED if c["measure"] in measures.in_family("paired means")]
+
+
+@pytest.mark.parametrize("case", PAIRED_MEANS, ids=lambda c: c["id"])
+def test_paired_means_match_metafor_closely(case):
+    # dat.lehmann2018's 12 within-subjects studies (and the 5 that give the SD of the differences):
+    # escalc(MC / SMCC / SMCR / SMCRH / ROMC) + rma (REML, DL; z and knha) + predict(transf = exp for
+    # ROMC), to 1e-8 (tools/reference/measures.R)
+    table = pd.read_csv(MEASURE_FIXTURES / case["input"], dtype=str, keep_default_na=False)
+    result = analyse(table, case["measure"], case["method"], case["test"], options=case_options(case))
+    for key in POOLED_KEYS:
+        assert result[key] == pytest.approx(case["expected"][key], rel=1e-8, abs=1e-12), key
+    for key, value in case["transformed"].items():
+        assert result["transformed"][key] == pytest.approx(value, rel=1e-8, abs=1e-12), key
+    assert result["transform"]["name"] == measures.get(case["measure"]).transform
+
+
+def test_paired_means_cover_every_measure_method_and_test():
+    covered = {(c["measure"], c["method"], c["test"]) for c in PAIRED_MEANS}
+    assert {(m, method, "z") for m in measures.in_family("paired means") for method in ("REML", "DL")} <= covered
+    assert {("SMCC", "REML", "knha"), ("ROMC", "DL", "knha")} <= covered
+
+
 def test_the_sheets_text_columns_reach_the_pooled_studies_as_written():
     """es_id 1.1 and 1.10 (section numbers) are two effect sizes, and a study id 007 is not 7."""
     table = pd.DataFrame({"study_id": ["007", "008", "009"], "es_id": ["1.1", "1.10", "2"],

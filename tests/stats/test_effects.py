@@ -287,3 +287,60 @@ def test_a_negative_mean_is_a_raw_mean_but_no_log_mean():
     with pytest.raises(InputError) as err:
         effects.escalc(table, "MNLN")
     assert [p.row for p in err.value.problems] == [2] and "MN" in err.value.problems[0].hint
+
+
+# ---------------------------------------------------------------- paired means (MC, SMCC, SMCR, SMCRH, ROMC)
+
+# dat.lehmann2018's first within-subjects study (red vs control)
+PAIR = {"m1i": 3.66, "m2i": 3.446667, "sd1i": 0.59976, "sd2i": 0.6085667, "ni": 15, "ri": 0.66}
+
+
+def test_mean_change_is_escalcs_with_the_change_scores_variance():
+    out = effects.escalc(pd.DataFrame([PAIR]), "MC")
+    var_change = 0.59976**2 + 0.6085667**2 - 2 * 0.66 * 0.59976 * 0.6085667  # Cochrane Handbook 6.5.2.8
+    assert math.isclose(out["yi"][0], 3.66 - 3.446667) and math.isclose(out["vi"][0], var_change / 15)
+
+
+def test_the_sd_of_the_change_scores_can_be_given_as_sd1i():
+    # ?escalc: sd1i = the SD of the differences, sd2i = 0 and ri = 0 (MC and SMCC)
+    given = effects.escalc(pd.DataFrame([{**PAIR, "sd1i": 0.5, "sd2i": 0, "ri": 0}]), "SMCC")
+    c = float(effects.hedges_correction(14))
+    assert math.isclose(given["yi"][0], c * (3.66 - 3.446667) / 0.5)
+
+
+def test_smcr_needs_no_sd2i_and_standardises_by_sd1i():
+    row = {k: v for k, v in PAIR.items() if k != "sd2i"}
+    out = effects.escalc(pd.DataFrame([row]), "SMCR")
+    c = float(effects.hedges_correction(14))
+    assert math.isclose(out["yi"][0], c * (3.66 - 3.446667) / 0.59976)
+    assert math.isclose(out["vi"][0], 2 * (1 - 0.66) / 15 + out["yi"][0] ** 2 / 30)
+
+
+@pytest.mark.parametrize("measure, cells, column, rule", [
+    ("MC", {"ri": "1"}, "ri", "-1 < ri < 1"),
+    ("MC", {"ri": "-1.2"}, "ri", "-1 < ri < 1"),
+    ("SMCC", {"ni": "1"}, "ni", "ni >= 2, whole"),
+    ("SMCC", {"ni": "14.5"}, "ni", "ni >= 2, whole"),
+    ("MC", {"sd2i": "-0.6"}, "sd2i", "sd >= 0"),
+    ("MC", {"sd1i": "0", "sd2i": "0"}, "sd1i", "sd1i^2 + sd2i^2 - 2 ri sd1i sd2i > 0"),
+    ("SMCR", {"sd1i": "0"}, "sd1i", "sd1i > 0"),
+    ("SMCRH", {"sd1i": "0"}, "sd1i", "sd1i > 0"),
+    ("ROMC", {"m2i": "0"}, "m1i", "means > 0"),
+    ("ROMC", {"m1i": "-3.66"}, "m1i", "means > 0"),
+])
+def test_a_bad_pair_is_named_by_row_and_column(measure, cells, column, rule):
+    table = pd.DataFrame([{k: str(v) for k, v in PAIR.items()}] * 2)
+    for key, value in cells.items():
+        table.loc[1, key] = value
+    with pytest.raises(InputError) as err:
+        effects.escalc(table, measure, file="pairs.csv")
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column, problem.rule) == ("pairs.csv", 3, column, rule)
+    assert problem.hint
+
+
+def test_a_paired_table_without_ri_names_the_column():
+    table = pd.DataFrame([{k: v for k, v in PAIR.items() if k != "ri"}])
+    with pytest.raises(InputError) as err:
+        effects.escalc(table, "MC", file="pairs.csv")
+    assert [p.column for p in err.value.problems] == ["ri"]

@@ -68,6 +68,14 @@ normand_arm <- add_dataset("normand1999_specialist", data.frame(study = d$source
 d <- dat.curtis1998
 curtis_arm <- add_dataset("curtis1998_elevated", data.frame(study = d$id, mi = d$m1i, sdi = d$sd1i, ni = d$n1i),
   "metadat::dat.curtis1998 (Curtis & Wang 1998, plant mass; the elevated-CO2 arms)")
+d <- dat.lehmann2018[dat.lehmann2018$Design == "Within Subjects", ]
+lehmann_within <- add_dataset("lehmann2018_within", data.frame(study = paste0(d$Short_Title, " (", d$Gender, ")"),
+  m1i = d$Red_M, m2i = d$Control_M, sd1i = d$Red_SD, sd2i = d$Control_SD, ni = d$Red_N, ri = d$RM_r),
+  "metadat::dat.lehmann2018 (Lehmann et al. 2018, red and perceived attractiveness; the 12 within-subjects studies: occasion 1 red, occasion 2 control, ri their correlation)")
+d <- d[!is.na(d$SD_diff), ]
+lehmann_change <- add_dataset("lehmann2018_sd_change", data.frame(study = paste0(d$Short_Title, " (", d$Gender, ")"),
+  m1i = d$Red_M, m2i = d$Control_M, sd1i = d$SD_diff, sd2i = 0, ni = d$Red_N, ri = 0),
+  "metadat::dat.lehmann2018 (the 5 within-subjects studies with the SD of the differences: given as sd1i with sd2i = 0 and ri = 0, as ?escalc describes)")
 zero <- add_dataset("synthetic_zero_counts", data.frame(study = paste("SYNTHETIC", 1:5),
   x1i = c(0, 3, 5, 0, 2), t1i = c(120, 340, 410, 95, 260), x2i = c(2, 0, 6, 0, 4), t2i = c(110, 300, 390, 100, 280),
   xi = c(0, 3, 5, 0, 2), ti = c(120, 340, 410, 95, 260)),
@@ -84,6 +92,8 @@ data_args <- function(measure, data) {
     PR = , PLN = , PLO = , PAS = , PFT = intersect(c("xi", "ni", "mi"), names(data)),
     IR = , IRLN = , IRS = , IRFT = c("xi", "ti"),
     MN = , MNLN = c("mi", "sdi", "ni"),
+    MC = , SMCC = , SMCRH = , ROMC = c("m1i", "m2i", "sd1i", "sd2i", "ni", "ri"),
+    SMCR = c("m1i", "m2i", "sd1i", "ni", "ri"),
     COR = , UCOR = , ZCOR = c("ri", "ni"))
   data[cols]
 }
@@ -101,7 +111,8 @@ dataset_var <- list(normand1999 = "normand", curtis1998 = "curtis", bcg = "bcg",
   hart1999 = "hart", nielweise2008 = "niel08", pritz1997 = "pritz", debruin2009 = "debruin",
   hasselblad1998 = "hassel", molloy2014 = "molloy", mcdaniel1994 = "mcdaniel", synthetic_zero_counts = "zero",
   senn2013_placebo = "senn_change", senn2013_raw = "senn_raw", normand1999_specialist = "normand_arm",
-  curtis1998_elevated = "curtis_arm")
+  curtis1998_elevated = "curtis_arm", lehmann2018_within = "lehmann_within",
+  lehmann2018_sd_change = "lehmann_change")
 
 # two-group means and variability, every vtype
 for (ds in c("normand1999", "curtis1998")) {
@@ -147,6 +158,10 @@ for (m in c("IR", "IRLN", "IRS", "IRFT")) {
 # single-group means
 for (ds in c("senn2013_placebo", "senn2013_raw", "normand1999_specialist", "curtis1998_elevated")) run_escalc(ds, "MN")
 for (ds in c("senn2013_raw", "normand1999_specialist", "curtis1998_elevated")) run_escalc(ds, "MNLN")
+# paired means (pre-post, matched pairs), every vtype
+for (v in c("LS", "LS2")) for (m in c("SMCC", "SMCR")) run_escalc("lehmann2018_within", m, list(vtype = v))
+for (m in c("MC", "SMCRH", "ROMC")) run_escalc("lehmann2018_within", m)
+for (m in c("MC", "SMCC")) run_escalc("lehmann2018_sd_change", m)
 # correlations
 for (ds in c("molloy2014", "mcdaniel1994")) {
   for (v in c("LS", "AV")) run_escalc(ds, "COR", list(vtype = v))
@@ -207,6 +222,9 @@ for (method in c("REML", "DL")) {
   run_pooled("normand1999_specialist", "MNLN", method, "exp")
   run_pooled("curtis1998_elevated", "MNLN", method, "exp")
   run_pooled("senn2013_raw", "MNLN", method, "exp")
+  for (m in c("MC", "SMCC", "SMCR", "SMCRH")) run_pooled("lehmann2018_within", m, method, "identity")
+  run_pooled("lehmann2018_within", "ROMC", method, "exp")
+  run_pooled("lehmann2018_sd_change", "MC", method, "identity")
 }
 # options through the pooled result, and a Knapp-Hartung case
 run_pooled("pritz1997", "PLO", "REML", "ilogit", list(to = "all"))
@@ -219,7 +237,10 @@ run_pooled("molloy2014", "ZCOR", "REML", "tanh", test = "knha")
 for (method in c("REML", "DL")) {
   run_pooled("senn2013_placebo", "MN", method, "identity", test = "knha")
   run_pooled("normand1999_specialist", "MNLN", method, "exp", test = "knha")
+  run_pooled("lehmann2018_within", "SMCC", method, "identity", test = "knha")
+  run_pooled("lehmann2018_within", "ROMC", method, "exp", test = "knha")
 }
+run_pooled("lehmann2018_within", "SMCR", "REML", "identity", list(vtype = "LS2"))
 
 out <- list(meta = list(generator = "tools/reference/measures.R", metafor_version = as.character(packageVersion("metafor")),
   metadat_version = as.character(packageVersion("metadat")), R_version = R.version.string,

@@ -4,8 +4,10 @@ Every measure of the registry (`metasr.measures`) has its formula here, under me
 with metafor's column names: two-group means (SMD, SMDH, MD, ROM), variability (CVR, VR),
 two-group tables (RR, OR, RD, PETO), two-group rates (IRR, IRD), single-group proportions (PR,
 PLN, PLO, PAS, PFT), single-group rates (IR, IRLN, IRS, IRFT), single-group means (MN, MNLN:
-`mi, sdi, ni`, where `mi` is the mean, not a proportion's non-events), correlations (COR, UCOR, ZCOR)
-and generic effects (GEN: `yi` with `vi` or `sei`, or an estimate with its 95% CI).
+`mi, sdi, ni`, where `mi` is the mean, not a proportion's non-events), paired means (MC, SMCC,
+SMCR, SMCRH, ROMC: `m1i, m2i, sd1i, sd2i, ni, ri` of one sample measured twice, where `ri` is the
+correlation of the two measurements), correlations (COR, UCOR, ZCOR) and generic effects (GEN:
+`yi` with `vi` or `sei`, or an estimate with its 95% CI).
 
 escalc's options, with its defaults (`Options`):
 - `add` (1/2; 0 for PAS, PFT, IRS, IRFT) is added to the counts of a study as `to` says:
@@ -13,8 +15,8 @@ escalc's options, with its defaults (`Options`):
   a zero count) or "none";
 - `drop00` (FALSE): two-group studies with no events (or only events) in both groups get no
   effect; they are reported as not usable, never dropped silently;
-- `vtype` ("LS"): the sampling variance (SMD: UB, LS, LS2, AV; MD: UB, LS, HO; SMDH: LS, LS2;
-  ROM: LS, HO, AV, AVHO; RD and PR: UB, LS, AV; PLN and PLO: LS, AV; COR: LS, AV; UCOR: UB,
+- `vtype` ("LS"): the sampling variance (SMD: UB, LS, LS2, AV; MD: UB, LS, HO; SMDH, SMCC,
+  SMCR: LS, LS2; ROM: LS, HO, AV, AVHO; RD and PR: UB, LS, AV; PLN and PLO: LS, AV; COR: LS, AV; UCOR: UB,
   LS, AV). "AV" averages over the studies of the table, so the formulas work on whole columns.
 
 `ti` names two things in metafor, and here as there its meaning follows the measure: for the
@@ -511,6 +513,60 @@ def _mnln(d, o):
     return np.log(mi), sdi**2 / (ni * mi**2)
 
 
+def _paired(d):
+    return (np.asarray(d[c], dtype=float) if c in d else None for c in measures.PAIRED)
+
+
+def _change_variance(sd1i, sd2i, ri):
+    """The variance of the change scores, sd1^2 + sd2^2 - 2 r sd1 sd2 (Cochrane Handbook 6.5.2.8)."""
+    return sd1i**2 + sd2i**2 - 2 * ri * sd1i * sd2i
+
+
+@formula("MC")
+def _mc(d, o):
+    m1i, m2i, sd1i, sd2i, ni, ri = _paired(d)
+    return m1i - m2i, _change_variance(sd1i, sd2i, ri) / ni
+
+
+@formula("SMCC")
+def _smcc(d, o):
+    m1i, m2i, sd1i, sd2i, ni, ri = _paired(d)
+    cmi = hedges_correction(ni - 1)
+    di = (m1i - m2i) / np.sqrt(_change_variance(sd1i, sd2i, ri))
+    yi = cmi * di
+    if o.vtype == "LS2":
+        return yi, cmi**2 * (1 / ni + di**2 / (2 * ni))
+    return yi, 1 / ni + yi**2 / (2 * ni)
+
+
+@formula("SMCR")
+def _smcr(d, o):
+    m1i, m2i, sd1i, _, ni, ri = _paired(d)
+    cmi = hedges_correction(ni - 1)
+    di = (m1i - m2i) / sd1i
+    yi = cmi * di
+    if o.vtype == "LS2":
+        return yi, cmi**2 * (2 * (1 - ri) / ni + di**2 / (2 * ni))
+    return yi, 2 * (1 - ri) / ni + yi**2 / (2 * ni)
+
+
+@formula("SMCRH")
+def _smcrh(d, o):
+    # Bonett (2008), as escalc: standardised by sd1i, the change variance in the sampling variance
+    m1i, m2i, sd1i, sd2i, ni, ri = _paired(d)
+    cmi = hedges_correction(ni - 1)
+    yi = cmi * (m1i - m2i) / sd1i
+    vi = _change_variance(sd1i, sd2i, ri) / (sd1i**2 * (ni - 1)) + yi**2 / (2 * (ni - 1))
+    return yi, cmi**2 * vi
+
+
+@formula("ROMC")
+def _romc(d, o):
+    m1i, m2i, sd1i, sd2i, ni, ri = _paired(d)
+    vi = sd1i**2 / (ni * m1i**2) + sd2i**2 / (ni * m2i**2) - 2 * ri * sd1i * sd2i / (m1i * m2i * ni)
+    return np.log(m1i / m2i), vi
+
+
 # Tanh-sinh nodes and weights on (0, 1), with 1 - t kept exact near 1, for hyp2f1_1mw.
 _TS = np.arange(-4.5, 4.5 + 1e-12, 1 / 256)
 _TS_U = np.pi / 2 * np.sinh(_TS)
@@ -807,6 +863,35 @@ def _single_mean_checks(r: _RowReader, v: dict, measure: str) -> bool:
     return ok
 
 
+def _paired_checks(r: _RowReader, v: dict, measure: str) -> bool:
+    """One sample measured twice: escalc refuses a negative SD, |ri| > 1 and ni <= 0. Here the
+    sample needs two pairs (an SD, and SMCC's and SMCR's Hedges correction of ni - 1 degrees of
+    freedom), ri lies strictly inside (-1, 1) (at +-1 the occasions are one measurement), SMCR and
+    SMCRH divide by sd1i, and a ratio of means needs two means of one sign. An SD of 0 is allowed
+    where escalc's note allows it: the SD of the change scores given as sd1i with sd2i = 0, ri = 0."""
+    ok = r.check(v["ni"] >= 2 and float(v["ni"]).is_integer(), "number of pairs must be a whole number of at least 2",
+                 "ni", v["ni"], "ni >= 2, whole", "give the number of participants measured on both occasions")
+    ok &= r.check(-1 < v["ri"] < 1, "correlation must lie strictly between -1 and 1", "ri", v["ri"], "-1 < ri < 1",
+                  "ri is the correlation between the two measurements of the same participants")
+    sds = [c for c in ("sd1i", "sd2i") if c in v]
+    for c in sds:
+        ok &= r.check(v[c] >= 0, "standard deviation must not be negative", c, v[c], "sd >= 0",
+                      "check the sign and the column")
+    if not ok:
+        return False
+    if measures.get(measure).raw_score:
+        return r.check(v["sd1i"] > 0, f"{measure} divides by sd1i, which is 0", "sd1i", v["sd1i"], "sd1i > 0",
+                       "sd1i is the SD to standardise by (usually the pre-test's)")
+    if measures.log_scale(measure):
+        return r.check(v["m1i"] * v["m2i"] > 0, f"{measure} needs two means of the same sign, not 0", "m1i",
+                       f"{v['m1i']}, {v['m2i']}", "means > 0",
+                       "a ratio of means is defined for measurements on a ratio scale; pool the mean change (MC)")
+    change = v["sd1i"] ** 2 + v["sd2i"] ** 2 - 2 * v["ri"] * v["sd1i"] * v["sd2i"]
+    return r.check(change > 0, "the change scores have no variance (sd1i, sd2i and ri give an SD of change of 0)",
+                   "sd1i", f"{v['sd1i']}, {v['sd2i']}", "sd1i^2 + sd2i^2 - 2 ri sd1i sd2i > 0",
+                   "give both occasions' SDs, or the SD of the change scores as sd1i with sd2i = 0 and ri = 0")
+
+
 def _correlation_checks(r: _RowReader, v: dict, measure: str) -> bool:
     minimum = 5 if measure == "UCOR" else 4
     ok = r.check(-1 < v["ri"] < 1, "correlation must lie strictly between -1 and 1", "ri", v["ri"], "-1 < ri < 1",
@@ -840,6 +925,8 @@ def _arm_row(r: _RowReader, measure: str, columns: tuple[str, ...]):
         return values if _rate_checks(r, values, ("xi",), ("ti",)) else None
     if family == "single-group means":
         return values if _single_mean_checks(r, values, measure) else None
+    if family == "paired means":
+        return values if _paired_checks(r, values, measure) else None
     return values if _correlation_checks(r, values, measure) else None
 
 
