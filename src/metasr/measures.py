@@ -435,6 +435,13 @@ def accepts_reported(measure: str, effect) -> bool:
     return record.family == "generic" or effect in record.reported
 
 
+def layouts_text() -> str:
+    """Every measure's escalc columns as help shows them ('m1i,sd1i,n1i,m2i,sd2i,n2i | ai,bi,ci,di or
+    ai,n1i,ci,n2i | ...'), each layout once, in registry order."""
+    seen = [" or ".join(",".join(layout) for layout in m.inputs) for m in MEASURES.values()]
+    return " | ".join(dict.fromkeys(seen))
+
+
 def sheet_forms() -> tuple[str, ...]:
     """Every reported form that a family's data come in."""
     return tuple(dict.fromkeys(f for fam in FAMILIES.values() for f in fam.sheet_forms))

@@ -78,6 +78,7 @@ def write(tmp_path, text, name="in.csv"):
     ("yi,vi\n0.1,0.1\n0.2,-0.3\n", "GEN", 3, "vi"),
     ("ai,n1i,ci,n2i\n3,10,2,10\n12,10,2,10\n", "RR", 3, "ai"),
     ("x1i,t1i,x2i,t2i\n3,100,2,-5\n4,100,2,90\n", "IRR", 2, "t2i"),
+    ("m1i,m2i,sd1i,sd2i,ni,ri\n3.66,3.45,0.6,0.61,15,0.66\n4.5,4.26,1.23,1.18,30,1.2\n", "SMCC", 3, "ri"),
 ])
 def test_bad_input_names_row_and_column_without_traceback(tmp_path, capsys, text, measure, row, column):
     # synthetic tables with one mistake each

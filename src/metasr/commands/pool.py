@@ -31,10 +31,9 @@ def register(subparsers) -> None:
         "pool",
         help="pool effect sizes (metafor-compatible) and print JSON",
         description=(
-            "Read a CSV with escalc's column names for the measure (m1i,sd1i,n1i,m2i,sd2i,n2i | ai,bi,ci,di or "
-            "ai,n1i,ci,n2i | x1i,t1i,x2i,t2i | xi,ni or xi,mi | xi,ti | ri,ni | yi,vi or yi,sei or yi,ci_lb,ci_ub "
+            f"Read a CSV with escalc's column names for the measure ({measures.layouts_text()} "
             "| ti or pi with n1i,n2i for SMD: `ti` is person-time for IR, IRLN, IRS, IRFT and a t statistic "
-            "otherwise) and print one JSON object with metafor's keys, `transform` and `transformed` (the "
+            "otherwise; ri is the correlation of a correlation measure, or of the two measurements for paired means) and print one JSON object with metafor's keys, `transform` and `transformed` (the "
             "estimate, CI and PI on the display scale). Rows whose 'usable' column is false are listed, not "
             "pooled."
         ),
