@@ -33,8 +33,9 @@ def register(subparsers) -> None:
         description=(
             f"Read a CSV with escalc's column names for the measure ({measures.layouts_text()} "
             "| ti or pi with n1i,n2i for SMD: `ti` is person-time for IR, IRLN, IRS, IRFT and a t statistic "
-            "otherwise; ri is the correlation of a correlation measure, or of the two measurements for paired means) and print one JSON object with metafor's keys, `transform` and `transformed` (the "
-            "estimate, CI and PI on the display scale). Rows whose 'usable' column is false are listed, not "
+            "otherwise; ri is the correlation of a correlation measure, or of the two measurements for paired "
+            "means) and print one JSON object with metafor's keys, `transform` and `transformed` (the estimate, "
+            "CI and PI on the display scale). Rows whose 'usable' column is false are listed, not "
             "pooled."
         ),
     )
