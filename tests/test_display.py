@@ -127,3 +127,15 @@ def test_a_single_groups_mean_is_its_mi_only_beside_an_sd():
     assert [arm_value(mean, 0, what) for what in ("mean", "sd", "total")] == [7.61, 1.072, 319]
     proportion = {"xi": 3, "mi": 7}  # a proportion's mi counts non-events
     assert arm_value(proportion, 0, "mean") is None and arm_value(proportion, 0, "total") == 10
+
+
+def test_a_paired_sample_shows_both_occasions_its_r_and_its_pairs():
+    from metasr.display import arm_text, arm_value
+
+    pair = {"m1i": 3.66, "m2i": 3.446667, "sd1i": 0.59976, "sd2i": 0.6085667, "ni": 15, "ri": 0.66}  # Roberts 2010
+    assert [arm_value(pair, 0, w) for w in ("mean1", "sd1", "mean2", "sd2", "r", "total")] == \
+        [3.66, 0.59976, 3.446667, 0.6085667, 0.66, 15]
+    assert arm_text(pair) == "3.66 (0.60) vs 3.45 (0.61), r = 0.66, n = 15"
+    smcr = {k: v for k, v in pair.items() if k != "sd2i"}  # SMCR needs no sd2i
+    assert arm_text(smcr) == "3.66 (0.60) vs 3.45, r = 0.66, n = 15"
+    assert arm_text({"ri": 0.3, "ni": 40}) == "r = 0.30, n = 40"  # a correlation is no pair

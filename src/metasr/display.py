@@ -218,15 +218,20 @@ def _number_of(study: dict, key: str) -> float | None:
     return finite(study.get(key))
 
 
+PAIRED_OCCASIONS = {"mean1": "m1i", "sd1": "sd1i", "mean2": "m2i", "sd2": "sd2i"}
+
+
 def arm_value(study: dict, group: int, what: str) -> float | None:
     """One arm's statistic (mean, sd, events, time, total, r) in metafor's columns; None when
-    not reported. Group 0 is a single-group study's sample (xi, ni or xi + mi, ti, ri)."""
+    not reported. Group 0 is a single-group study's sample (xi, ni or xi + mi, ti, ri); a paired
+    sample's two occasions are its mean1, sd1, mean2 and sd2 (m1i, sd1i, m2i, sd2i), its r the two
+    measurements' correlation."""
     if group == 0:
         if what == "total":
             return measures.study_size(study, "ni")
         # a single group's mean is escalc's mi (MN, MNLN); a proportion's mi (non-events) is no mean
         mean = {"mean": "mi", "sd": "sdi"} if _number_of(study, "sdi") is not None else {}
-        return _number_of(study, {"events": "xi", "time": "ti", "r": "ri", **mean}.get(what, ""))
+        return _number_of(study, {"events": "xi", "time": "ti", "r": "ri", **mean, **PAIRED_OCCASIONS}.get(what, ""))
     if what == "mean":
         return _number_of(study, f"m{group}i")
     if what == "sd":
@@ -247,6 +252,16 @@ def arm_value(study: dict, group: int, what: str) -> float | None:
         if events is not None and non_events is not None:
             return events + non_events
     return None
+
+
+def _paired_text(study: dict, r: float, n) -> str:
+    """One sample measured twice: "mean (SD) vs mean (SD), r = .., n = .." (SMCR needs no sd2i)."""
+    d = data_decimals([arm_value(study, 0, w) for w in PAIRED_OCCASIONS])
+    occasions = []
+    for k in ("1", "2"):
+        mean, sd = arm_value(study, 0, f"mean{k}"), arm_value(study, 0, f"sd{k}")
+        occasions.append(number(mean, d) + (f" ({number(sd, d)})" if sd is not None else ""))
+    return " vs ".join(occasions) + f", r = {data_value(r)}" + (f", n = {integer(n)}" if n is not None else "")
 
 
 COUNTS = ("events", "total")  # whole numbers by nature, shown without decimals
@@ -277,6 +292,8 @@ def arm_text(study: dict) -> str:
     """Group data as analysed (after any conversion): "mean (SD), n = .." per group, or events/n,
     "events / person-time", or "r = .., n = ..". Means and SDs of both groups share decimals."""
     events, n, time, r = (arm_value(study, 0, w) for w in ("events", "total", "time", "r"))
+    if r is not None and arm_value(study, 0, "mean1") is not None:
+        return _paired_text(study, r, n)
     if r is not None:
         return f"r = {data_value(r)}" + (f", n = {integer(n)}" if n is not None else "")
     if events is not None and time is not None:

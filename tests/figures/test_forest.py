@@ -601,3 +601,20 @@ def test_risk_of_bias_columns_of_several_tools_name_each_rows_tool(tmp_path):
     drawn = re.findall(r"<text[^>]*>([^<]*)</text>", (tmp_path / "rob.svg").read_text())
     assert "Tool" in drawn and drawn.count("RoB2") == 2 and drawn.count("NOS") == 1
     assert not forest.rob_panel(pooled["studies"], ROB_ROWS).tools  # one tool: no column
+
+
+def test_a_paired_outcome_shows_each_occasions_mean_and_sd_the_r_and_the_pairs(tmp_path):
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    # dat.lehmann2018's within-subjects studies (tests/fixtures/measures): red (1) vs control (2)
+    table = pd.read_csv(FIXTURES.parent / "measures" / "inputs" / "lehmann2018_within.csv", dtype=str,
+                        keep_default_na=False)
+    pooled = pool_outcome(table, "ROMC", "REML", outcome="red", label="Attractiveness")
+    columns = forest.arm_columns(pooled, {})
+    assert [c.header for c in columns] == ["Mean (1)", "SD (1)", "Mean (2)", "SD (2)", "r", "Total"]
+    assert {c.group for c in columns} == {"single"}
+    text = svg_text(pooled, tmp_path, png=False)
+    assert "Ratio of means (paired)" in text and "1.06 [0.99, 1.14]" in text and "0.66" in text
+    assert "Test for overall effect" in text and "Favours" not in text

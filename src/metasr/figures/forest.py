@@ -91,6 +91,9 @@ ARM_FIELDS = {  # which statistics a family's table shows per group, with RevMan
     "single-group proportions": [("events", "Events"), ("total", "Total")],
     "single-group rates": [("events", "Events"), ("time", "Person-time")],
     "single-group means": CONTINUOUS,
+    # one sample measured twice: each occasion's mean and SD, the two measurements' r, the pairs
+    "paired means": [("mean1", "Mean (1)"), ("sd1", "SD (1)"), ("mean2", "Mean (2)"), ("sd2", "SD (2)"), ("r", "r"),
+                     ("total", "Total")],
     "correlations": [("r", "r"), ("total", "Total")],
 }
 
