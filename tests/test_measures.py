@@ -195,5 +195,5 @@ def test_paired_means_compare_one_sample_with_itself():
     assert romc.ratio and romc.null == 0.0 and math.isclose(romc.back(math.log(1.06)), 1.06)
     assert measures.display_for("SMCC").identity and not measures.display_for("MC").ratio
     assert not measures.get("MC").unit_free and measures.get("SMCR").unit_free and measures.get("ROMC").unit_free
-    assert "sd2i" not in measures.get("SMCR").inputs[0]  # escalc standardises SMCR by sd1i alone
+    assert measures.get("SMCR").inputs[-1] == ("m1i", "m2i", "sd1i", "ni", "ri")  # SMCR standardises by sd1i alone
     assert {m for m in IDS if measures.get(m).raw_score} == {"SMCR", "SMCRH"}

@@ -121,6 +121,16 @@ def test_single_group_columns_are_recognised(tmp_path):
                                                                          ("events_total", "7", "52")]
 
 
+def test_paired_columns_are_recognised_before_a_correlations(tmp_path):
+    # dat.lehmann2018 (tests/fixtures/measures): ri beside m1i, m2i is the two measurements' correlation
+    init_from_table(tmp_path / "r", Path(__file__).parent / "fixtures/measures/inputs/lehmann2018_within.csv", "SMCC")
+    with open(tmp_path / "r/data/extraction/outcomes/outcome.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 12 and {r["reported_form"] for r in rows} == {"paired_mean_sd"}
+    assert [rows[0][c] for c in ("n", "mean1", "sd1", "mean2", "sd2", "r")] == ["15", "3.66", "0.59976", "3.446666667",
+                                                                              "0.6085667249", "0.66"]
+
+
 @pytest.mark.parametrize("text, measure, rule", [
     ("label,m1i\nA,1\n", "SMD", "effect-columns"),
     ("year,yi,vi\n2020,1,1\n", "GEN", "required-column"),

@@ -191,7 +191,8 @@ FAMILIES = {f.id: f for f in (
     # One group measured twice (pre and post) or matched pairs: the two occasions' means and SDs,
     # the number of pairs and the correlation between the two measurements (escalc's m1i, m2i,
     # sd1i, sd2i, ni, ri); one sample, compared with itself.
-    Family("paired means", 1, ()),
+    Family("paired means", 1, ("paired_mean_sd",),
+           {"m1i": "mean1", "m2i": "mean2", "sd1i": "sd1", "sd2i": "sd2", "ni": "n", "ri": "r"}),
     Family("correlations", 1, ("correlation",), {"ri": "r", "ni": "n"}),
     Family("generic", 0, ()),
 )}
@@ -253,8 +254,9 @@ RATES = (("x1i", "t1i", "x2i", "t2i"),)
 PROPORTIONS = (("xi", "ni"), ("xi", "mi"))
 SINGLE_MEAN = ("mi", "sdi", "ni")  # escalc's mi is the mean here (a proportion's is its non-events)
 # Paired means: occasion 1 (e.g. post) and occasion 2 (e.g. pre); the effect is occasion 1 minus
-# (or over) occasion 2. SMCR standardises by sd1i alone (escalc needs no sd2i there), so its sd1i
-# is the SD to standardise by, usually the pre-test's (metafor's ?escalc).
+# (or over) occasion 2. SMCR standardises by sd1i alone (escalc needs no sd2i there: a table
+# without sd2i is its second layout), so its sd1i is the SD to standardise by, usually the
+# pre-test's (metafor's ?escalc).
 PAIRED = ("m1i", "m2i", "sd1i", "sd2i", "ni", "ri")
 PAIRED_SMCR = ("m1i", "m2i", "sd1i", "ni", "ri")
 RATIO_GRADE = (0.75, 1.25)
@@ -332,7 +334,7 @@ MEASURES = {m.id: m for m in (
             "standardised mean change (change-score standardisation)", "difference",
             "standardised mean changes (standardised by the SD of the change scores)", grade=SMD_GRADE,
             vtypes=("LS", "LS2"), standardised=True),
-    Measure("SMCR", "Std. mean change (raw-score SD)", "paired means", (PAIRED_SMCR,), "identity",
+    Measure("SMCR", "Std. mean change (raw-score SD)", "paired means", (PAIRED, PAIRED_SMCR), "identity",
             "standardised mean change (raw-score standardisation)", "difference",
             "standardised mean changes (standardised by the raw-score SD)", grade=SMD_GRADE,
             vtypes=("LS", "LS2"), standardised=True, raw_score=True),
@@ -455,6 +457,8 @@ def extraction_columns(measure: str) -> list[str]:
     layout = record.inputs[-1] if record.family == "two-group tables" else record.inputs[0]
     if record.family == "variability":
         layout = MEAN_INPUTS  # the sheet's mean forms give means too; VR ignores them
+    if record.family == "paired means":
+        layout = PAIRED  # the sheet gives both occasions' SDs; SMCR ignores sd2i
     return list(layout) + (["ti"] if record.from_test else []) + ["yi", "vi"]
 
 

@@ -293,3 +293,27 @@ def test_a_single_group_mean_is_rescaled_to_the_outcomes_unit_and_not_flipped():
     flipped = effect_row({"reported_form": "single_mean_sd", "n": 9, "mean": 1.0, "sd": 1.0},
                          ConversionSettings("MN", flip=True))
     assert not flipped.usable and "flip" in flipped.reason
+
+
+# ---- paired means (dat.lehmann2018, Roberts et al. 2010 Exp 2, females: red 3.66 (0.60) vs control 3.45 (0.61))
+
+PAIRED_ROW = {"reported_form": "paired_mean_sd", "n": 15, "mean1": 3.66, "sd1": 0.59976, "mean2": 3.446667,
+              "sd2": 0.6085667, "r": 0.66}
+
+
+def test_a_paired_sample_gives_the_paired_measures_columns():
+    r = effect_row(PAIRED_ROW, ConversionSettings("SMCC"))
+    assert r.usable and r.conversion == "none"
+    assert r.values == {"m1i": 3.66, "m2i": 3.446667, "sd1i": 0.59976, "sd2i": 0.6085667, "ni": 15, "ri": 0.66}
+    assert not effect_row(PAIRED_ROW, ConversionSettings("SMD")).usable  # two groups are not one sample
+    assert not effect_row(groups("mean_sd", n1=15, mean1=3.66, sd1=0.6, n2=15, mean2=3.45, sd2=0.61),
+                          ConversionSettings("MC")).usable
+
+
+def test_flip_reverses_a_paired_change_and_keeps_its_r_and_standardiser():
+    for measure in ("MC", "SMCR"):
+        r = effect_row(PAIRED_ROW, ConversionSettings(measure, flip=True))
+        assert (r.values["m1i"], r.values["m2i"], r.values["sd1i"], r.values["ri"]) == (-3.66, -3.446667, 0.59976, 0.66)
+    r = effect_row(PAIRED_ROW, ConversionSettings("ROMC", flip=True))  # log(m2 / m1) = -log(m1 / m2)
+    assert (r.values["m1i"], r.values["sd1i"], r.values["m2i"], r.values["sd2i"]) == (3.446667, 0.6085667, 3.66,
+                                                                                      0.59976)

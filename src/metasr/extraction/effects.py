@@ -272,7 +272,8 @@ def _copy_cells(row: dict, family: str, out: EffectRow) -> None:
 # ---- single-group forms ------------------------------------------------------------------------
 
 SINGLE_FORM_WORDS = {"events_total": "events of a total", "events_time": "events in person-time",
-                     "correlation": "a correlation", **dict.fromkeys(SINGLE_MEAN_FORMS, "a single group's mean")}
+                     "correlation": "a correlation", "paired_mean_sd": "a paired sample's means",
+                     **dict.fromkeys(SINGLE_MEAN_FORMS, "a single group's mean")}
 
 
 def _from_single(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
@@ -449,6 +450,9 @@ def _flip(out: EffectRow, measure: str) -> None:
         out.fail("flip: true is not defined for a single group's mean (it compares no groups); remove the "
                  "outcome's flip")
         return
+    elif "ri" in v and "m1i" in v:  # a paired sample: the change reads the other way, r stays
+        _flip_paired(v, measure)
+        out.detail.append("direction of change reversed (flip: true) so that all effects read the same way")
     elif "ri" in v:
         v["ri"] = -v["ri"]
         out.detail.append("sign flipped (flip: true) so that all correlations read the same way")
@@ -458,6 +462,15 @@ def _flip(out: EffectRow, measure: str) -> None:
                 v[key] = -v[key]
         out.detail.append("sign flipped (flip: true) so that all effects read the same way")
     out.conversion = (out.conversion + "; " if out.conversion and out.conversion != "none" else "") + "flipped"
+
+
+def _flip_paired(v: dict, measure: str) -> None:
+    """A ratio of paired means is inverted by swapping the occasions; a mean change (raw or
+    standardised) is negated by negating both means, which keeps the SD it is standardised by."""
+    if measures.log_scale(measure):
+        v["m1i"], v["m2i"], v["sd1i"], v["sd2i"] = v["m2i"], v["m1i"], v["sd2i"], v["sd1i"]
+    else:
+        v["m1i"], v["m2i"] = -v["m1i"], -v["m2i"]
 
 
 # ---- a group shared by several comparisons ---------------------------------------------------------

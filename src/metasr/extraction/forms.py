@@ -53,6 +53,8 @@ SINGLE_FORM_FIELDS = {
     **{single: tuple(cell(stem, 0) for stem in GROUP_FORM_FIELDS[form])
        for single, form in zip(SINGLE_MEAN_FORM_ORDER, MEAN_FORM_ORDER, strict=True)},
     "correlation": ("r", "n"),
+    # one sample measured twice (pre-post) or matched pairs: occasion 1 and 2, the pairs, their r
+    "paired_mean_sd": ("n", "mean1", "sd1", "mean2", "sd2", "r"),
 }
 STUDY_FORM_FIELDS.update(SINGLE_FORM_FIELDS)
 MEAN_FORMS = set(MEAN_FORM_ORDER)
