@@ -69,3 +69,15 @@ def test_the_key_names_published_estimates_only_when_one_is_drawn(bcg_pooled, re
     assert "Published estimate" not in (tmp_path / "s.svg").read_text()
     save_figure(summary.plot_summary([bcg_pooled], review_config), tmp_path / "p.svg")
     assert "Published estimate" in (tmp_path / "p.svg").read_text()
+
+
+def test_a_paired_outcome_s_panel_compares_its_occasions_not_the_groups():
+    from metasr.figures.summary import heading_lines
+
+    groups = {"experimental": "Exercise", "control": "Usual care"}
+    assert heading_lines("difference", groups, 9, [{"measure": "SMD"}]) == \
+        ["Difference measures (Exercise minus Usual care)"]
+    assert heading_lines("difference", groups, 9, [{"measure": "SMCC"}]) == \
+        ["Difference measures (occasion 1 minus occasion 2)"]
+    assert heading_lines("ratio", groups, 20, [{"measure": "ROMC"}, {"measure": "RR"}]) == \
+        ["Ratio measures (Exercise / Usual care; paired outcomes: occasion 1 / occasion 2)"]

@@ -13,6 +13,7 @@ outcome in the config is listed, in config order: outcomes without a pooled esti
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def plot_summary(pooled_results: list[dict], config: dict):
         title = style.wrap_to_width(f"All outcomes: {review.get('title', '')}".rstrip(": "),
                                  width - 2 * margin, size=style.FONT_SIZE + 2, weight="bold",
                                  max_lines=2)
-        heights = [0.57 + 0.18 * (len(heading_lines(n, groups, width - 2 * margin)) - 1)
+        heights = [0.57 + 0.18 * (len(heading_lines(n, groups, width - 2 * margin, rs)) - 1)
                    + sum(row_height(r["lines"]) for r in rs) + 0.6 for n, rs in panels]
         height = 0.25 + 0.24 * len(title) + sum(heights) + 0.45
         fig = style.new_figure(width, height)
@@ -149,7 +150,7 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
         return 1 - v / height
 
     y += 0.22
-    for line in heading_lines(kind, groups, width - 2 * margin):
+    for line in heading_lines(kind, groups, width - 2 * margin, rows):
         fig.text(margin / width, fy(y), line, weight="bold", fontsize=style.FONT_SIZE + 0.5)
         y += 0.18
     y += 0.04
@@ -202,9 +203,22 @@ def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w,
     return body_top + body_h + 0.55
 
 
-def heading_lines(kind: str, groups: dict, width_in: float) -> list[str]:
+def _compared(kind: str, groups: dict, rows: Sequence[dict]) -> str:
+    """What a difference or ratio panel compares: the review's groups, and for a paired outcome
+    (one sample measured twice) its two occasions."""
     exp, ctl = groups.get("experimental", "group 1"), groups.get("control", "group 2")
-    heading = {"ratio": f"Ratio measures ({exp} / {ctl})", "difference": f"Difference measures ({exp} minus {ctl})",
+    sign = "/" if kind == "ratio" else "minus"
+    paired = [r for r in rows if measures.single_group(r["measure"])]
+    two_group = not rows or len(paired) < len(rows)
+    parts = [f"{exp} {sign} {ctl}"] if two_group else []
+    if paired:
+        parts.append(("paired outcomes: " if two_group else "") + f"occasion 1 {sign} occasion 2")
+    return "; ".join(parts)
+
+
+def heading_lines(kind: str, groups: dict, width_in: float, rows: Sequence[dict] = ()) -> list[str]:
+    compared = _compared(kind, groups, rows)
+    heading = {"ratio": f"Ratio measures ({compared})", "difference": f"Difference measures ({compared})",
                "proportion": "Proportions (%)", "rate": "Incidence rates", "mean": "Means",
                "correlation": "Correlations (r)"}[kind]
     return style.wrap_to_width(heading, width_in, size=style.FONT_SIZE + 0.5, weight="bold")
