@@ -295,6 +295,15 @@ def test_a_single_group_mean_is_rescaled_to_the_outcomes_unit_and_not_flipped():
     assert not flipped.usable and "flip" in flipped.reason
 
 
+def test_flip_is_refused_for_a_ratio_of_two_groups_means_or_spreads():
+    """Negating both means leaves ROM, CVR and VR as they were: a silent no-op, so flip is refused."""
+    row = groups("mean_sd", n1=20, mean1=5.0, sd1=1.0, n2=20, mean2=4.0, sd2=1.5)
+    for measure in ("ROM", "CVR", "VR"):
+        flipped = effect_row(row, ConversionSettings(measure, flip=True))
+        assert not flipped.usable and "flip: true is not defined for " + measure in flipped.reason
+    assert effect_row(row, ConversionSettings("MD", flip=True)).values["m1i"] == -5.0  # a difference is negated
+
+
 # ---- paired means (dat.lehmann2018, Roberts et al. 2010 Exp 2, females: red 3.66 (0.60) vs control 3.45 (0.61))
 
 PAIRED_ROW = {"reported_form": "paired_mean_sd", "n": 15, "mean1": 3.66, "sd1": 0.59976, "mean2": 3.446667,

@@ -456,6 +456,12 @@ def _flip(out: EffectRow, measure: str) -> None:
     elif "ri" in v:
         v["ri"] = -v["ri"]
         out.detail.append("sign flipped (flip: true) so that all correlations read the same way")
+    elif "m1i" in v and measures.log_scale(measure):
+        # negating both means leaves a ratio of means (or of SDs, CVs) as it was
+        out.fail(f"flip: true is not defined for {measure}, a ratio of two groups' means or spreads: reversing "
+                 "the scale's direction does not invert it; enter the two groups the other way round in the "
+                 "sheet (group 1 is the one the outcome compares), or remove the outcome's flip")
+        return
     else:
         for key in ("m1i", "m2i", "ti", "yi"):
             if key in v:
