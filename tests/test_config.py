@@ -519,3 +519,14 @@ def test_a_key_yaml_does_not_read_as_text_is_shown_as_written_with_its_line(tmp_
     assert problem.line == text.count("\n", 0, text.index(value)) + 2
     assert f"the key {value} is not text: YAML reads it as {reading}" == problem.message
     assert f'("{value}":)' in problem.hint and ("id is lower case" in problem.hint) == id_rule
+
+
+def test_an_assumed_correlation_is_for_paired_measures_and_a_correlation():
+    raw = copy.deepcopy(RAW)
+    raw["outcomes"]["edss"].update(measure="SMCC", assumed_correlation=0.5)
+    assert prepared(raw)["outcomes"]["edss"]["assumed_correlation"] == 0.5
+    raw["outcomes"]["brain_volume"]["assumed_correlation"] = 0.5  # an SMD compares two groups
+    [problem] = [p for p in problems_of(raw) if p.rule == "assumed-correlation"]
+    assert problem.key == "outcomes.brain_volume.assumed_correlation" and "SMCC" in problem.hint
+    raw["outcomes"]["edss"]["assumed_correlation"] = 1.0  # a correlation strictly between -1 and 1
+    assert "outcomes.edss.assumed_correlation" in {p.key for p in problems_of(raw)}

@@ -419,6 +419,15 @@ def semantic_problems(config: dict, source: str) -> list[Problem]:
             problems.append(Problem(message=mh_drop00, file=source, key=f"outcomes.{oid}.escalc.drop00", value="true",
                                     rule="drop00 with MH", hint=measures.MH_DROP00_HINT))
         problems += settings_problems(outcome, source, f"outcomes.{oid}")
+        if "assumed_correlation" in outcome and measures.known(outcome["measure"]) \
+                and not measures.takes_assumed_correlation(outcome["measure"]):
+            problems.append(Problem(
+                message=f"assumed_correlation is for paired measures, not {outcome['measure']}", file=source,
+                key=f"outcomes.{oid}.assumed_correlation", value=str(outcome["assumed_correlation"]),
+                rule="assumed-correlation",
+                hint="remove it: only a sample measured twice (" + ", ".join(
+                    m for m in measures.ids() if measures.takes_assumed_correlation(m)) + ") has a correlation "
+                     "between its measurements to assume"))
         published = outcome.get("published")
         if published and not published["ci_lb"] <= published["estimate"] <= published["ci_ub"]:
             problems.append(Problem(

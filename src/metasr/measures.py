@@ -172,6 +172,9 @@ class Family:
     sheet_forms: tuple[str, ...]
     sheet_columns: dict = field(default_factory=dict)
     drop00: bool = False  # escalc's drop00 applies (two-group counts)
+    # The correlation between a sample's two measurements may be an outcome's assumption where a
+    # study does not report it (`assumed_correlation`; Cochrane Handbook 6.5.2.8).
+    assumed_correlation: bool = False
 
 
 MEAN_FORMS = ("mean_sd", "mean_se", "mean_ci", "median_iqr", "median_range", "median_iqr_range")
@@ -192,7 +195,8 @@ FAMILIES = {f.id: f for f in (
     # the number of pairs and the correlation between the two measurements (escalc's m1i, m2i,
     # sd1i, sd2i, ni, ri); one sample, compared with itself.
     Family("paired means", 1, ("paired_mean_sd",),
-           {"m1i": "mean1", "m2i": "mean2", "sd1i": "sd1", "sd2i": "sd2", "ni": "n", "ri": "r"}),
+           {"m1i": "mean1", "m2i": "mean2", "sd1i": "sd1", "sd2i": "sd2", "ni": "n", "ri": "r"},
+           assumed_correlation=True),
     Family("correlations", 1, ("correlation",), {"ri": "r", "ni": "n"}),
     Family("generic", 0, ()),
 )}
@@ -411,6 +415,11 @@ def transform_name(measure: str, scale: str | None = None) -> str:
 def is_ratio(measure: str, scale: str | None = None) -> bool:
     """Whether the measure's results are ratios (analysed as logs, shown exponentiated)."""
     return display_for(measure, scale).ratio
+
+
+def takes_assumed_correlation(measure: str) -> bool:
+    """Whether an outcome of `measure` may assume the correlation its studies do not report."""
+    return FAMILIES[get(measure).family].assumed_correlation
 
 
 def log_scale(measure: str, scale: str | None = None) -> bool:

@@ -171,3 +171,26 @@ def test_a_single_group_sd_of_0_from_its_range_names_the_cells():
     [p] = [p for p in problems if p.severity == "error"]
     assert (p.row, p.column, p.rule) == (2, "min", "derived-sd>0") and p.message.startswith("the sample's SD")
     assert "a range of 0" in p.hint
+
+
+# A paired row of dat.lehmann2018 (Roberts et al. 2010 Exp 2, females) with its r left blank.
+PAIRED_WITHOUT_R = {"study_id": "P1", "reported_form": "paired_mean_sd", "n": 15, "mean1": 3.66, "sd1": 0.59976,
+                    "mean2": 3.446667, "sd2": 0.6085667}
+
+
+def test_a_paired_row_without_r_needs_the_outcomes_assumed_correlation():
+    from metasr.extraction.converting import conversion_settings, outcome_effect_problems
+
+    cfg = {"measure": "SMCC"}
+    problems, _ = outcome_effect_problems([(2, PAIRED_WITHOUT_R)], conversion_settings("pp", cfg, {}), cfg, "pp.csv")
+    [problem] = problems
+    assert (problem.severity, problem.row, problem.column, problem.rule) == ("error", 2, "r", "form-cells")
+    assert "assumed_correlation" in problem.hint
+    cfg = {"measure": "SMCC", "assumed_correlation": 0.5}
+    problems, [(_, result)] = outcome_effect_problems([(2, PAIRED_WITHOUT_R)], conversion_settings("pp", cfg, {}),
+                                                      cfg, "pp.csv")
+    assert problems == [] and result.usable and result.values["ri"] == 0.5
+    assert result.conversion.startswith("assumed correlation") and "r = 0.5 assumed" in result.detail[0]
+    reported = {**PAIRED_WITHOUT_R, "r": 0.66}  # a reported r is used as reported
+    _, [(_, result)] = outcome_effect_problems([(2, reported)], conversion_settings("pp", cfg, {}), cfg, "pp.csv")
+    assert result.values["ri"] == 0.66 and result.conversion == "none"

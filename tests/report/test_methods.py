@@ -5,6 +5,8 @@ import copy
 import pandas as pd
 import pytest
 
+from metasr.extraction.effects import ASSUMED_R
+
 from metasr.report.methods import CONVERSIONS, conversion_counts, methods_paragraph
 from metasr.stats.analysis import pool_outcome
 
@@ -75,7 +77,7 @@ def test_every_conversion_metasr_writes_has_its_sentence():
                "SE from two-sided p via z (Handbook 6.3.2)", "SE from two-sided p via z (Handbook 6.3.1)",
                "t statistic as reported",
                "t from two-sided p (Handbook 6.5.2.3)", "t = difference / SE",
-               "combined subgroups (Handbook Table 6.5.a)", "combined subgroups (sums)", "flipped"]
+               "combined subgroups (Handbook Table 6.5.a)", "combined subgroups (sums)", "flipped", ASSUMED_R]
     found = conversion_counts({"x": [{"usable": "true", "conversion": c} for c in written]})
     assert not [key for key in found if key.startswith("other conversion")]
     assert len(found) == len(CONVERSIONS)

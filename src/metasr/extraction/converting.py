@@ -27,7 +27,15 @@ from metasr.extraction.effects import (
     group_name,
     split_group,
 )
-from metasr.extraction.forms import EFFECT_FORMS, MEAN_FORMS, NO_DATA_FORMS, SINGLE_MEAN_FORMS, cell, group_form
+from metasr.extraction.forms import (
+    ASSUMABLE_CELLS,
+    EFFECT_FORMS,
+    MEAN_FORMS,
+    NO_DATA_FORMS,
+    SINGLE_MEAN_FORMS,
+    cell,
+    group_form,
+)
 from metasr.extraction.settings import extraction_settings
 
 # Forms whose subgroup rows combine by summing these cells (counts, sizes and person-time).
@@ -46,7 +54,8 @@ def outcome_effect_problems(typed_rows: list[tuple[int, dict]], settings: Conver
     """
     converted = convert_rows([{**typed, SHEET_ROW: n} for n, typed in typed_rows], settings)
     ratio_limit = dependence.pooled_as_dependent(dependence.settings(outcome_cfg))
-    problems = derived_sd_problems(converted, dict(typed_rows), sheet_path)
+    problems = assumed_cell_problems(typed_rows, settings, sheet_path)
+    problems += derived_sd_problems(converted, dict(typed_rows), sheet_path)
     # a row with an SD of 0 is named for it, not for what escalc then makes of it
     zero_sd = {id(result) for _, result in converted if any(d.sd <= 0 for d in result.derived_sds)}
     problems += effect_range_problems([(row, result) for row, result in converted if id(result) not in zero_sd],
@@ -54,6 +63,24 @@ def outcome_effect_problems(typed_rows: list[tuple[int, dict]], settings: Conver
     problems += generic_scale_problems(converted, settings, sheet_path)
     problems += not_pooled_warnings(converted, sheet_path)
     return problems, converted
+
+
+def assumed_cell_problems(typed_rows: list[tuple[int, dict]], settings: ConversionSettings,
+                          sheet_path: str) -> list[Problem]:
+    """A cell the row's form needs that the outcome could assume (forms.ASSUMABLE_CELLS: a paired
+    sample's r) but does not: blank without the outcome's assumed_correlation."""
+    problems = []
+    for rownum, row in typed_rows:
+        form = row.get("reported_form")
+        for column in ASSUMABLE_CELLS.get(form, ()):
+            if row.get(column) is None and settings.assumed_correlation is None and not row.get("exclude_reason"):
+                problems.append(Problem(
+                    message=f"reported form '{form}' needs '{column}'", file=sheet_path, row=rownum, column=column,
+                    rule="form-cells",
+                    hint=f"fill '{column}' with the correlation between the two measurements the study reports (or "
+                         "derives from the SD of the change), or set the outcome's assumed_correlation (Cochrane "
+                         "Handbook 6.5.2.8) and analyse its sensitivity"))
+    return problems
 
 
 def not_pooled_warnings(converted: list[tuple[dict, EffectRow]], sheet_path: str) -> list[Problem]:
@@ -64,7 +91,8 @@ def not_pooled_warnings(converted: list[tuple[dict, EffectRow]], sheet_path: str
                     rule="row-not-pooled", severity="warning",
                     hint="correct the row if this is a mistake; if it is not to be pooled, say why in its "
                          "exclude_reason")
-            for row, result in converted if not result.usable and not _deliberately_excluded(row, result)]
+            for row, result in converted if not result.usable and not _deliberately_excluded(row, result)
+            and result.column not in ASSUMABLE_CELLS.get(row.get("reported_form"), ())]  # an error already
 
 
 def _cell_text(row: dict, column: str | None) -> str | None:
@@ -174,7 +202,7 @@ def conversion_settings(outcome_id: str, outcome_cfg: dict, extraction_cfg: dict
     return ConversionSettings(measure=measure, unit=outcome_cfg.get("unit"), flip=bool(outcome_cfg.get("flip")),
                     median_conversion=extraction_cfg["median_conversion"],
                     p_value_bounds=extraction_cfg["p_value_bounds"], multi_arm=dep["multi_arm"] if dep else None,
-                    scale=outcome_cfg.get("scale"))
+                    scale=outcome_cfg.get("scale"), assumed_correlation=outcome_cfg.get("assumed_correlation"))
 
 
 def usable_rows_by_study(rows: list[dict], sheet_rows: list[int]) -> dict[str, list[int]]:

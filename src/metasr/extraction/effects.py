@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from metasr import measures
 from metasr.extraction import conversions as conv
 from metasr.extraction.forms import (
+    ASSUMABLE_CELLS,
     EFFECT_FORMS,
     GROUP_FORM_FIELDS,
     MEAN_FORMS,
@@ -106,6 +107,7 @@ class ConversionSettings:
     p_value_bounds: str = "exclude"
     multi_arm: str | None = None  # dependence.multi_arm: split_shared | correlated (None: no dependence setting)
     scale: str | None = None  # the outcome's `scale` (generic effects: identity or log); None: the measure's own
+    assumed_correlation: float | None = None  # paired samples: r where a study gives none (Handbook 6.5.2.8)
 
     @property
     def pooled_scale(self) -> str:
@@ -284,7 +286,21 @@ def _from_single(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
     if form in SINGLE_MEAN_FORMS:
         _from_single_mean(row, settings, out)
         return
+    if form in ASSUMABLE_CELLS and row.get("r") is None:
+        if settings.assumed_correlation is None:  # an error where validation and the outcome job check
+            out.fail(f"reported form '{form}' needs 'r' (or the outcome's assumed_correlation)", "r")
+            return
+        row = {**row, "r": settings.assumed_correlation}
+        _copy_cells(row, family, out)
+        out.conversion = ASSUMED_R
+        out.detail.append(f"r = {settings.assumed_correlation:g} assumed between the two measurements (the outcome's "
+                          "assumed_correlation; the study reports none; Cochrane Handbook 6.5.2.8)")
+        return
     _copy_cells(row, family, out)
+
+
+# The conversion a row with an assumed correlation records (methods text counts and names these rows).
+ASSUMED_R = "assumed correlation between the measurements (Handbook 6.5.2.8)"
 
 
 def _from_single_mean(row: dict, settings: ConversionSettings, out: EffectRow) -> None:

@@ -57,6 +57,10 @@ SINGLE_FORM_FIELDS = {
     "paired_mean_sd": ("n", "mean1", "sd1", "mean2", "sd2", "r"),
 }
 STUDY_FORM_FIELDS.update(SINGLE_FORM_FIELDS)
+# Cells of a form that an outcome setting may stand in for when the paper gives none: a paired
+# sample's r (the outcome's assumed_correlation). Whether it does is checked with the outcome's
+# settings (extraction.converting.assumed_cell_problems), not per row.
+ASSUMABLE_CELLS = {"paired_mean_sd": ("r",)}
 MEAN_FORMS = set(MEAN_FORM_ORDER)
 MEDIAN_FORMS = {"median_iqr", "median_range", "median_iqr_range"}
 EFFECT_FORMS = {"effect_ci", "effect_se", "effect_p"}
@@ -74,10 +78,11 @@ def group_forms(row: dict) -> tuple[str | None, str | None]:
 
 
 def required_cells(row: dict) -> list[str]:
-    """Column names a row's reported form needs filled."""
+    """Column names a row's reported form needs filled, but for those an outcome setting may stand
+    in for (ASSUMABLE_CELLS, checked with the outcome's settings)."""
     form = row.get("reported_form")
     if form in STUDY_FORM_FIELDS:
-        return list(STUDY_FORM_FIELDS[form])
+        return [c for c in STUDY_FORM_FIELDS[form] if c not in ASSUMABLE_CELLS.get(form, ())]
     form1, form2 = group_forms(row)
     if form1 is None or form2 is None:
         return []

@@ -27,8 +27,8 @@ PNG_AUTO_MAX_OUTCOMES = 50
 # Which outcome settings change an outcome's effect inputs (its conversion), and which its model.
 # subgroup and meta_regression name the effect-size columns the effect table carries
 # (analysis_settings.sheet_columns)
-CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "scale", "dependence", "subgroup",
-                   "meta_regression")
+CONVERSION_KEYS = ("label", "measure", "unit", "higher_is", "flip", "assumed_correlation", "scale", "dependence",
+                   "subgroup", "meta_regression")
 ANALYSIS_KEYS = ("measure", "method", "test", "order_by", "label", "published", "subgroup", "scale", "escalc",
                  "dependence", "small_study", "meta_regression", "risk_of_bias_sensitivity")
 
