@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from metasr.extraction.effects import ASSUMED_R
-
 from metasr.report.methods import CONVERSIONS, conversion_counts, methods_paragraph
 from metasr.stats.analysis import pool_outcome
 

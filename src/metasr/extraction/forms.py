@@ -60,7 +60,7 @@ STUDY_FORM_FIELDS.update(SINGLE_FORM_FIELDS)
 # Cells of a form that an outcome setting may stand in for when the paper gives none: a paired
 # sample's r (the outcome's assumed_correlation). Whether it does is checked with the outcome's
 # settings (extraction.converting.assumed_cell_problems), not per row.
-ASSUMABLE_CELLS = {"paired_mean_sd": ("r",)}
+ASSUMABLE_CELLS: dict[str | None, tuple[str, ...]] = {"paired_mean_sd": ("r",)}
 MEAN_FORMS = set(MEAN_FORM_ORDER)
 MEDIAN_FORMS = {"median_iqr", "median_range", "median_iqr_range"}
 EFFECT_FORMS = {"effect_ci", "effect_se", "effect_p"}
