@@ -414,10 +414,6 @@ def semantic_problems(config: dict, source: str) -> list[Problem]:
         problems += measures.option_problems(outcome["measure"], escalc.get("add"), escalc.get("to", "only0"),
                                              escalc.get("drop00", False), escalc.get("vtype"), file=source,
                                              key=f"outcomes.{oid}.escalc.")
-        mh_drop00 = measures.mh_drop00_problem(outcome["measure"], outcome["method"], escalc.get("drop00", False))
-        if mh_drop00:
-            problems.append(Problem(message=mh_drop00, file=source, key=f"outcomes.{oid}.escalc.drop00", value="true",
-                                    rule="drop00 with MH", hint=measures.MH_DROP00_HINT))
         problems += settings_problems(outcome, source, f"outcomes.{oid}")
         if "assumed_correlation" in outcome and measures.known(outcome["measure"]) \
                 and not measures.takes_assumed_correlation(outcome["measure"]):

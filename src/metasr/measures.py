@@ -476,21 +476,6 @@ def extraction_columns(measure: str) -> list[str]:
 TO_VALUES = ("only0", "all", "if0all", "none")
 
 
-MH_DROP00_HINT = "leave drop00 out: Q leaves those studies out anyway, as rma.mh does"
-
-
-def mh_drop00_problem(measure: str, method: str, drop00: bool) -> str:
-    """Why drop00 cannot go with a Mantel-Haenszel difference ("" when it can): the MH RD and IRD
-    weight a table by its size (n1 n2 / n), events or not, so a double-zero table pulls the pooled
-    difference towards 0; rma.mh keeps it in the estimate (its drop00 concerns the tables' own
-    effects and Q, which leave double-zero tables out anyway). For the ratios and Peto such a table
-    has no weight, and drop00 changes nothing but its own effect."""
-    if drop00 and method == "MH" and measure in ("RD", "IRD"):
-        return (f"drop00 would leave the studies with no events (or only events) in both groups out of the "
-                f"Mantel-Haenszel {measure}, where they carry weight (metafor's rma.mh keeps them in the estimate)")
-    return ""
-
-
 def option_problems(measure: str, add=None, to: str = "only0", drop00: bool = False, vtype=None,
                     file: str | None = None, key: str = "") -> list:
     """escalc options a measure cannot take, or values escalc does not know, as Problems.

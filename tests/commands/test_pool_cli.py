@@ -324,12 +324,16 @@ def test_a_pipe_as_input_is_refused_as_not_a_file(capsys, tmp_path):
     assert code == 2 and out == "" and "the input is not a file but a pipe or a device" in err
 
 
-def test_drop00_with_a_mantel_haenszel_difference_is_refused_as_it_would_move_the_estimate(capsys, tmp_path):
-    """SYNTHETIC: a double-zero table carries MH weight for RD (n1 n2 / n); rma.mh keeps it in the
-    estimate whatever drop00 says. For the odds ratio it has no weight, and drop00 is taken."""
+def test_drop00_with_a_mantel_haenszel_difference_keeps_the_double_zero_table_in_the_estimate(capsys, tmp_path):
+    """SYNTHETIC: a double-zero table carries MH weight for RD (n1 n2 / n); rma.mh(drop00 = TRUE)
+    keeps it in the estimate (k = 5) and leaves only its own effect out (k.yi = 4, Q's)."""
     path = tmp_path / "t.csv"
     path.write_text("ai,n1i,ci,n2i\n0,10,0,10\n2,20,1,20\n1,15,3,15\n0,12,1,12\n3,30,2,30\n")
-    code, _, err = run(capsys, path, "--measure", "RD", "--method", "MH", "--drop00")
-    assert code == 2 and "[rule: drop00 with MH]" in err
+    code, out, _ = run(capsys, path, "--measure", "RD", "--method", "MH", "--drop00")
+    result = json.loads(out)
+    assert code == 0 and (result["k"], result["k_yi"], result["Q_df"]) == (5, 4, 3)
+    # metafor 3.8-1: rma.mh(measure = "RD", ..., drop00 = TRUE): beta, se, QE
+    for key, want in (("estimate", -0.011494252873563218), ("se", 0.039798185806517401), ("Q", 2.348320856638040)):
+        assert math.isclose(result[key], want, rel_tol=1e-12), key
     code, out, _ = run(capsys, path, "--measure", "OR", "--method", "MH", "--drop00")
     assert code == 0 and math.isclose(json.loads(out)["estimate"], -0.16705408466316607, rel_tol=1e-12)  # rma.mh

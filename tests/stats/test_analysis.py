@@ -514,3 +514,44 @@ def test_the_sheets_text_columns_reach_the_pooled_studies_as_written():
                           "yi": [0.1, 0.3, 0.2], "vi": [0.01, 0.02, 0.015]})  # SYNTHETIC
     studies = pool_outcome(table, "GEN", "REML")["studies"]
     assert [(s["study_id"], s["es_id"]) for s in studies] == [("007", "1.1"), ("008", "1.10"), ("009", "2")]
+
+
+DROP00_CASES = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "mantel_haenszel"
+                           / "expected.json").read_text())["drop00_cases"]
+
+
+def drop00_input(case: dict) -> pd.DataFrame:
+    cells = [c for c in ("ai", "bi", "ci", "di", "x1i", "t1i", "x2i", "t2i") if c in case]
+    table = pd.DataFrame({cell: case[cell] for cell in cells})
+    table.insert(0, "study_id", [f"S{i:02d}" for i in range(len(table))])
+    return table
+
+
+@pytest.mark.parametrize("case", DROP00_CASES, ids=[c["id"] for c in DROP00_CASES])
+def test_drop00_keeps_the_tables_in_a_mantel_haenszel_or_peto_estimate_as_metafor(case):
+    """rma.mh / rma.peto(drop00 = TRUE): k counts every table (a double-zero table weighs in the MH
+    risk and rate differences), k.yi the tables with an effect; only Q leaves the others out."""
+    want = case["expected"]
+    result = analyse(drop00_input(case), case["measure"], case["method"], options=Options(drop00=True))
+    assert (result["k"], result.get("k_yi", result["k"]), result["Q_df"]) == (want["k"], want["k_yi"], want["Q_df"])
+    for key in ("estimate", "se", "Q"):
+        assert math.isclose(result[key], want[key], rel_tol=1e-10), key
+    assert [y is None for y in result["yi"]] == [y is None for y in want["yi"]]
+    assert np.allclose([y for y in result["yi"] if y is not None], [y for y in want["yi"] if y is not None],
+                       rtol=1e-10)
+    assert np.allclose(result["leave1out"]["estimate"], want["leave1out_estimate"], rtol=1e-9, atol=1e-14)
+    assert np.allclose(result["leave1out"]["Q"], want["leave1out_Q"], rtol=1e-9, atol=1e-12)
+    assert "not_usable" not in result
+
+
+@pytest.mark.parametrize("case", [c for c in DROP00_CASES if c["id"] in ("axfors2021_RD", "synthetic_rates_IRD")],
+                         ids=lambda c: c["id"])
+def test_drop00_outcome_pooled_by_mantel_haenszel_counts_every_table_as_a_study(case):
+    want = case["expected"]
+    out = pool_outcome(drop00_input(case).assign(usable=True), case["measure"], "MH", options=Options(drop00=True))
+    assert (out["k"], out["k_studies"], out["k_not_usable"]) == (want["k"], want["k"], 0)
+    assert out["model"]["k_yi"] == want["k_yi"]
+    assert math.isclose(out["model"]["estimate"], want["estimate"], rel_tol=1e-10)
+    assert [s["yi"] is None for s in out["studies"]] == [y is None for y in want["yi"]]
+    assert sum(s["effect_source"] == "drop00" for s in out["studies"]) == want["k"] - want["k_yi"]
+    assert out["common_effect"]["k"] == want["k_yi"]  # the inverse-variance model of the tables' effects

@@ -60,9 +60,38 @@ cases <- list(
   ird_case("synthetic_ird_zeros", "SYNTHETIC: a study without events in either group, one with events in one",
            c(0, 3, 5, 0), c(100, 120, 90, 80), c(0, 1, 2, 4), c(110, 115, 95, 85)))
 
+# drop00 = TRUE (rma.mh's and rma.peto's default, given explicitly as `metasr pool --drop00` asks):
+# every table stays in the estimate (k), only the tables' own effects of double-zero tables are NA
+# (k.yi, the effects Q uses); the leave-one-out refits drop each table in turn, all k of them.
+drop00_case <- function(id, source, measure, method, cells) {
+  args <- c(cells, list(drop00 = TRUE))
+  r <- suppressWarnings(if (method == "PETO") do.call(rma.peto, args) else do.call(rma.mh, c(list(measure = measure), args)))
+  l1o <- suppressWarnings(leave1out(r))
+  c(list(id = id, source = source, measure = measure, method = method), cells,
+    list(expected = list(k = r$k, k_yi = r$k.yi, estimate = r$beta[[1]], se = r$se, Q = r$QE, Q_df = r$k.yi - 1,
+                         yi = as.numeric(r$yi.f), leave1out_estimate = as.numeric(l1o$estimate),
+                         leave1out_Q = as.numeric(l1o$Q))))
+}
+ax <- subset(dat.axfors2021, !is.na(hcq_arm_event) & !is.na(control_arm_event))
+ax_cells <- with(ax, list(ai = hcq_arm_event, bi = hcq_arm_total - hcq_arm_event, ci = control_arm_event,
+                          di = control_arm_total - control_arm_event))
+ax_source <- "metadat dat.axfors2021 (its trials with counts; 15 without deaths in either group)"
+small_cells <- list(ai = c(6, 0, 17, 1), bi = c(91, 15, 44, 58), ci = c(5, 0, 22, 2), di = c(92, 15, 59, 59))
+small_source <- "SYNTHETIC: one double-zero table among four"
+rate_cells <- list(x1i = c(0, 3, 5, 0, 2), t1i = c(100, 120, 90, 80, 60), x2i = c(0, 1, 2, 4, 3),
+                   t2i = c(110, 115, 95, 85, 70))
+rate_source <- "SYNTHETIC: a study without events in either group"
+drop00_cases <- c(
+  lapply(c("OR", "RR", "RD"), function(m) drop00_case(paste0("axfors2021_", m), ax_source, m, "MH", ax_cells)),
+  list(drop00_case("axfors2021_PETO", ax_source, "OR", "PETO", ax_cells)),
+  lapply(c("OR", "RD"), function(m) drop00_case(paste0("synthetic_", m), small_source, m, "MH", small_cells)),
+  lapply(c("IRR", "IRD"), function(m) drop00_case(paste0("synthetic_rates_", m), rate_source, m, "MH", rate_cells)))
+
 meta <- list(generator = "tools/reference/mantel_haenszel.R", metafor_version = as.character(packageVersion("metafor")),
              metadat_version = as.character(packageVersion("metadat")), R_version = R.version.string,
              conventions = paste("rma.mh defaults (correct = TRUE); MH/MHp are CMH/CMH_pval, TA/TAp tarone/tarone_pval;",
-                                 "tables = k.pos; IRD cases: estimate, se, QE and k.yi - 1 (no MH test)"))
-writeLines(toJSON(list(meta = meta, cases = cases), auto_unbox = TRUE, digits = NA, null = "null", na = "null",
+                                 "tables = k.pos; IRD cases: estimate, se, QE and k.yi - 1 (no MH test);",
+                                 "drop00_cases: rma.mh / rma.peto with drop00 = TRUE: k, k.yi, estimate, se, QE,",
+                                 "k.yi - 1, the tables' yi.f (NA: null) and leave1out()'s estimate and Q"))
+writeLines(toJSON(list(meta = meta, cases = cases, drop00_cases = drop00_cases), auto_unbox = TRUE, digits = NA, null = "null", na = "null",
                   pretty = TRUE), outfile)

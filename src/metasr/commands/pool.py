@@ -77,7 +77,8 @@ def register(subparsers) -> None:
     escalc.add_argument("--to", choices=measures.TO_VALUES, default="only0",
                         help="which studies get --add: only0 (with a zero count, default), all, if0all, none")
     escalc.add_argument("--drop00", action="store_true",
-                        help="two-group studies with no events (or only events) in both groups get no effect")
+                        help="two-group studies with no events (or only events) in both groups get no effect (MH and "
+                             "PETO keep their tables in the estimate, as rma.mh: k, and k_yi the tables with one)")
     escalc.add_argument("--vtype", choices=VTYPES, help="sampling variance type (default LS; see the measure)")
     dependent = parser.add_argument_group("dependent effect sizes (three-level model, metafor's rma.mv)")
     dependent.add_argument("--cluster", metavar="COLUMN",

@@ -83,7 +83,7 @@ def _cells(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 
 
 def _check_table_rows(table: pd.DataFrame, method: str, rows, file) -> None:
-    bad = [row for row, src in zip(rows, table["effect_source"], strict=True) if src != "arms"]
+    bad = [row for row, src in zip(rows, table["effect_source"], strict=True) if src not in ("arms", "drop00")]
     if bad:
         raise InputError([_problem(f"method {method} needs the 2x2 counts of every study", file, row=row,
                                    column="ai", rule="counts for MH/Peto",
@@ -153,15 +153,21 @@ def _order_values(table: pd.DataFrame, column: str, file=None):
 def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file, scale, options):
     """The usable rows with their effects (escalc) and the rows that are not usable, with why."""
     check_method(measure, method, test, file)
-    mh_drop00 = measures.mh_drop00_problem(measure, method, bool(options and options.drop00))
-    if mh_drop00:
-        raise InputError(_problem(mh_drop00, file, rule="drop00 with MH", hint=measures.MH_DROP00_HINT))
     table, not_usable = split_usable(df, file)
     with np.errstate(all="ignore"):  # an overflow is what the caller's checks report
         table = effects.escalc(table, measures.effect_measure(measure, method), file=file, scale=scale,
                                rows=_rows(table), options=options)
+    if method in TABLE_METHODS:  # rma.mh and rma.peto keep the tables drop00 leaves without an effect
+        return table, not_usable
     table, dropped = split_dropped(table)
     return table, not_usable + dropped
+
+
+def with_effects(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a table with an effect of their own: a Mantel-Haenszel or Peto table keeps the
+    tables drop00 left without one (they are in its estimate), inverse-variance models of its
+    effects leave them out (metafor's rma of the table's yi and vi: NA rows omitted)."""
+    return table[table["effect_source"] != "drop00"].reset_index(drop=True)
 
 
 def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=None, subgroup=None,
@@ -422,7 +428,8 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
                                subgroup, meta_regression, risk_of_bias, scale)
     check_k(k, method, test, 1, file, what="")
     fit = fit_table(table, measure, method, test, file)
-    common = fit_rma(table["yi"], table["vi"], method="FE", test="z", measure=measure)
+    effect_rows = with_effects(table)
+    common = fit_rma(effect_rows["yi"], effect_rows["vi"], method="FE", test="z", measure=measure)
     iv_fit = fit if isinstance(fit, MetaFit) else common  # MH/Peto: small-study tests on the IV model
     weights = fit.weights  # Mantel-Haenszel/Peto fits carry their own
     model = model_dict(fit)
@@ -435,7 +442,7 @@ def pool_outcome(effects_table: pd.DataFrame, measure: str, method: str, test: s
     if meta_regression:
         from metasr.stats.outcome_analyses import meta_regression_section
 
-        out["meta_regression"] = meta_regression_section(table, meta_regression, method, test, measure, file,
+        out["meta_regression"] = meta_regression_section(effect_rows, meta_regression, method, test, measure, file,
                                                          tuple(TABLE_METHODS))
     if subgroup:
         entries = out["studies"]

@@ -50,6 +50,8 @@ def effect_problems(table, file: str | None = None, rows=None) -> list[Problem]:
     sources = list(table["effect_source"]) if "effect_source" in table.columns else [None] * len(table)
     problems = []
     for yi, vi, row, source in zip(table["yi"], table["vi"], rows, sources, strict=True):
+        if source == "drop00":  # a table drop00 left without an effect, pooled by MH or Peto on its counts
+            continue
         yi, vi = _number(yi), _number(vi)
         if not math.isfinite(yi) or abs(yi) > YI_MAX:
             what = f"the effect computed from {_FROM[source]}" if source in _FROM and source != "yi_sei" else "yi"

@@ -416,7 +416,11 @@ class TableFit:
         stat, pval, ci_lb, ci_ub = inference.wald(self.estimate, self.se, "z", None)
         Q_pval = float(dist.chi2_sf(self.Q, self.Q_df)) if self.Q_df > 0 else math.nan
         I2, H2 = inference.i2_h2_from_q(self.Q, self.Q_df)
-        return {"k": self.k, "estimate": self.estimate, "se": self.se, "stat": float(stat), "pval": float(pval),
+        # metafor's k.yi: the tables with an effect of their own (Q's), when not every table has one
+        # (double-zero tables, drop00's): k stays the tables in the estimate, as rma.mh's k
+        k_yi = int(np.sum(np.isfinite(self.yi)))
+        return {"k": self.k, **({"k_yi": k_yi} if k_yi != self.k else {}), "estimate": self.estimate,
+                "se": self.se, "stat": float(stat), "pval": float(pval),
                 "ci_lb": float(ci_lb), "ci_ub": float(ci_ub), "tau2": 0.0, "I2": float(I2), "H2": float(H2),
                 "Q": self.Q, "Q_df": self.Q_df, "Q_pval": Q_pval, **self.tests}
 
