@@ -337,3 +337,27 @@ def test_drop00_with_a_mantel_haenszel_difference_keeps_the_double_zero_table_in
         assert math.isclose(result[key], want, rel_tol=1e-12), key
     code, out, _ = run(capsys, path, "--measure", "OR", "--method", "MH", "--drop00")
     assert code == 0 and math.isclose(json.loads(out)["estimate"], -0.16705408466316607, rel_tol=1e-12)  # rma.mh
+
+
+@pytest.mark.parametrize("blank, args", [
+    ("ri", ()),  # an effect's input
+    ("visits", ("--mods", "visits")),  # a moderator
+])
+def test_a_missing_value_stops_pool_with_a_hint_how_to_leave_the_row_out(capsys, tmp_path, blank, args):
+    """SYNTHETIC: metafor drops the row with a warning; metasr names it and says how to leave it out
+    on purpose (usable = false), after which the row is listed as not usable and the rest pooled."""
+    rows = [("a", "0.3", "50", "2"), ("b", "0.1", "40", "3"), ("c", "0.2", "60", "4"), ("d", "0.5", "30", "5"),
+            ("e", "0.4", "45", "6")]
+    cells = [dict(zip(("study_id", "ri", "ni", "visits"), row, strict=True)) for row in rows]
+    cells[2][blank] = ""
+    path = tmp_path / "t.csv"
+    path.write_text("study_id,ri,ni,visits\n" + "".join(",".join(c.values()) + "\n" for c in cells))
+    code, out, err = run(capsys, path, "--measure", "ZCOR", "--method", "FE", *args)
+    assert code == 2 and out == "" and "row 4" in err and "'usable' column with false in this row" in err
+    usable = ["true", "true", "false", "true", "true"]
+    path.write_text("study_id,ri,ni,visits,usable,not_usable_reason\n"
+                    + "".join(",".join(c.values()) + f",{flag},not reported\n"
+                              for c, flag in zip(cells, usable, strict=True)))
+    code, out, _ = run(capsys, path, "--measure", "ZCOR", "--method", "FE", *args)
+    result = json.loads(out)
+    assert code == 0 and result["k"] == 4 and [n["study_id"] for n in result["not_usable"]] == ["c"]

@@ -35,8 +35,10 @@ def register(subparsers) -> None:
             "| ti or pi with n1i,n2i for SMD: `ti` is person-time for IR, IRLN, IRS, IRFT and a t statistic "
             "otherwise; ri is the correlation of a correlation measure, or of the two measurements for paired "
             "means) and print one JSON object with metafor's keys, `transform` and `transformed` (the estimate, "
-            "CI and PI on the display scale). Rows whose 'usable' column is false are listed, not "
-            "pooled."
+            "CI and PI on the display scale). Rows whose 'usable' column is false are listed, not pooled (with "
+            "the reason in their 'not_usable_reason'); a missing value the analysis needs stops it, naming the "
+            "row (metafor would drop the row with a warning): mark such a row usable = false to leave it out "
+            "on purpose."
         ),
     )
     parser.add_argument("input", metavar="INPUT.csv", help="table of studies")

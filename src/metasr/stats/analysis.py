@@ -35,6 +35,7 @@ from metasr.stats.models import MetaFit, double_zero, fit_mh, fit_mh_rates, fit_
 from metasr.stats.sections import model_dict, optional_sections, sensitivity_dict
 from metasr.stats.subgroup import subgroup_analysis
 from metasr.stats.tables import (
+    LEAVE_OUT_HINT,
     TABLE_METHODS,
     _problem,
     _rows,
@@ -144,7 +145,8 @@ def _order_values(table: pd.DataFrame, column: str, file=None):
     blank = [row for row, v in zip(_rows(table), values, strict=True) if v == ""]
     if blank:
         raise InputError([_problem(f"'{column}' is missing, so the cumulative order is undefined", file, row=row,
-                                   column=column, rule="order value", hint="give every study a value")
+                                   column=column, rule="order value",
+                                   hint=f"give every study a value; {LEAVE_OUT_HINT}")
                           for row in blank])
     numeric = pd.to_numeric(values, errors="coerce")
     return numeric.to_numpy(float) if numeric.notna().all() else values.to_numpy(dtype=str)

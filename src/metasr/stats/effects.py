@@ -47,6 +47,7 @@ from metasr.errors import InputError, Problem
 from metasr.io import is_missing, plain_number
 from metasr.level import Z
 from metasr.stats import distributions as dist
+from metasr.stats.tables import LEAVE_OUT_HINT
 
 MEASURES = measures.ids()
 MEAN_COLUMNS = measures.MEAN_INPUTS
@@ -685,7 +686,8 @@ class _RowReader:
     def number(self, column: str, rule: str, hint: str) -> float | None:
         raw = self.record.get(column)
         if not _present(raw):
-            self.problem(f"missing value in '{column}'", column, raw, rule, hint)
+            self.problem(f"missing value in '{column}'", column, raw, rule,
+                         f"{hint}; {LEAVE_OUT_HINT}" if hint else LEAVE_OUT_HINT)
             return None
         try:
             value = plain_number(raw)

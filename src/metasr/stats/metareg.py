@@ -18,6 +18,7 @@ from metasr.errors import InputError, Problem
 from metasr.stats import formula
 from metasr.stats.inference import q_profile
 from metasr.stats.models import MetaFit, fit_rma
+from metasr.stats.tables import LEAVE_OUT_HINT
 
 # A moderator column whose cells are numbers but for a few is read as numbers with typos, not as
 # a factor whose levels would be every distinct number (R makes it a factor without a word).
@@ -83,7 +84,7 @@ def _variable_columns(table, variable, file, rows):
     blank = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
     if blank.any():
         return [Problem(message=f"moderator '{name}' is missing", file=file, row=int(row), column=name,
-                        rule="moderator value", hint="give a value or drop the row from the analysis")
+                        rule="moderator value", hint=f"give a value; or, {LEAVE_OUT_HINT}")
                 for row in np.asarray(rows)[blank]]
     label = formula.label(name, forced)
     numeric = pd.to_numeric(raw, errors="coerce")

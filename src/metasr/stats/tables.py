@@ -133,6 +133,11 @@ def split_dropped(table: pd.DataFrame):
 
 # ---------------------------------------------------------------- usable rows
 
+# How a row with a missing value is left out on purpose (metafor drops it with a warning; metasr
+# never drops a row silently): the hint of every problem of a missing value the analysis needs.
+LEAVE_OUT_HINT = ("to leave the row out on purpose, give the table a 'usable' column with false in this row "
+                  "(and why in 'not_usable_reason'): it is then listed as not usable, not pooled")
+
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -186,7 +191,7 @@ def subgroup_levels(table: pd.DataFrame, subgroup: str, file=None) -> list[str]:
                                   rule="required column", hint="name a column of the input table"))
     groups = [_text(g) for g in table[subgroup]]
     blank = [_problem(f"subgroup '{subgroup}' is missing", file, row=row, column=subgroup,
-                      rule="subgroup value", hint="give every study a level")
+                      rule="subgroup value", hint=f"give every study a level; {LEAVE_OUT_HINT}")
              for row, g in zip(_rows(table), groups, strict=True) if g == ""]
     if blank:
         raise InputError(blank)
