@@ -173,3 +173,14 @@ def test_regtest_on_ni_takes_the_table_total_as_metafor_does(capsys):
     regtest = out["regtest"]
     assert regtest["zval"] == pytest.approx(2.04875455599, rel=1e-9)
     assert regtest["pval"] == pytest.approx(0.0404861215166, rel=1e-9)
+
+
+def test_btt_with_a_factor_s_name_tests_its_levels_as_metafor(capsys):
+    """dat.anand1999: --btt intensity is metafor's anova(fit, btt = "intensity") (btt_grep.json)."""
+    [case] = [c for c in cases("btt_grep") if c["id"] == "anand1999 ~ year + intensity intensity z"]
+    code, out, err = pool(capsys, INPUTS / "anand1999.csv", "--measure", "GEN", "--method", "REML",
+                          "--mods", "year + intensity", "--btt", "intensity")
+    assert code == 0, err
+    wald, want = out["wald"], case["expected"]
+    assert wald["btt"] == want["btt"] and wald["btt_matched"] == {"intensity": ["intensitylow", "intensitymoderate"]}
+    assert close(wald["QM"], want["QM"]) and close(wald["QMp"], want["QMp"])

@@ -58,3 +58,40 @@ def test_a_genq_bound_beyond_the_searched_range_is_marked_as_the_profile_ones_ar
     fit = fit_rma(yi, vi, method="GENQ", weights=1 / vi)
     res = mc.genq_ci_tau2(fit)
     assert res["tau2_ci"][1] == max(100.0, 10 * fit.tau2) and res["ub_sign"] == ">"
+
+
+BTT_GREP = json.loads((FIXTURES / "btt_grep.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", BTT_GREP, ids=lambda c: c["id"])
+def test_btt_by_a_pattern_takes_the_coefficients_metafor_s_grep_takes(case):
+    """anova(fit, btt = "intensity"): every coefficient whose name the pattern matches (a factor's
+    levels and interactions); the result names them. metafor 3.8-1, REML at tol 1e-12."""
+    from metasr.stats.formula import parse
+    from metasr.stats.metareg import design_matrix, fit_metareg
+
+    t = pd.read_csv(FIXTURES / case["input"], dtype=str, keep_default_na=False)
+    variables = {v for term in parse(case["formula"]) for v, _ in term}
+    t = t[np.all([t[v].str.strip() != "" for v in variables], axis=0)].reset_index(drop=True)
+    X, names = design_matrix(t, case["formula"])
+    fit = fit_metareg(t["yi"].astype(float), t["vi"].astype(float), X, names, case["method"], case["test"])
+    want = case["expected"]
+    assert fit.coef_names == want["coef_names"]
+    result = mc.wald_test(fit, [case["btt"]])
+    assert result["btt"] == want["btt"]
+    assert result["btt_matched"] == {case["btt"]: [want["coef_names"][j - 1] for j in want["btt"]]}
+    assert np.allclose([result["QM"], result["QMp"]], [want["QM"], want["QMp"]], rtol=1e-6)
+    assert np.atleast_1d(result["QMdf"]).tolist() == np.atleast_1d(want["QMdf"]).tolist()
+
+
+def test_btt_exact_name_takes_that_coefficient_only_and_a_pattern_matching_none_is_a_problem():
+    t = pd.read_csv(FIXTURES / "inputs" / "anand1999.csv", dtype=str, keep_default_na=False)
+    from metasr.stats.metareg import design_matrix, fit_metareg
+
+    X, names = design_matrix(t, "year * intensity")
+    fit = fit_metareg(t["yi"].astype(float), t["vi"].astype(float), X, names, "REML", "z")
+    assert "btt_matched" not in mc.wald_test(fit, ["year"]) and mc.wald_test(fit, ["year"])["btt"] == [2]
+    with pytest.raises(InputError, match="nor one whose name contains it"):
+        mc.wald_test(fit, ["dose"])
+    with pytest.raises(InputError, match="nor a valid pattern"):
+        mc.wald_test(fit, ["year("])

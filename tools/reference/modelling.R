@@ -6,7 +6,7 @@
 #
 # Usage: Rscript tools/reference/modelling.R OUTDIR [SECTION ...]   (default tests/fixtures/modelling, all)
 # Writes OUTDIR/inputs/<dataset>.csv and one OUTDIR/<section>.json per section. Sections:
-# tau2_tests regtest trimfill fsn tes hc selmodel metareg anova_lrt permutest genq_ci factor_levels baujat
+# tau2_tests regtest trimfill fsn tes hc selmodel metareg btt_grep anova_lrt permutest genq_ci factor_levels baujat
 suppressMessages({library(metafor); library(jsonlite)})
 args <- commandArgs(TRUE)
 out <- if (length(args)) args[1] else "tests/fixtures/modelling"
@@ -321,6 +321,38 @@ for (spec in mrspecs) {
   }
 }
 save("metareg", cases)
+}
+
+# ------------------------------------------------------------------ Wald tests of coefficients named by a pattern
+# anova(fit, btt = "name"): metafor's grep of the name in the coefficients' names (a factor's levels,
+# its interactions); an exact name also greps. dat.anand1999 (OR, REML): ~ year + intensity and
+# ~ year * intensity (btt "intensity" takes the levels and the interactions).
+if (wanted("btt_grep")) {
+d <- escalc(measure = "OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = metadat::dat.anand1999)
+anand <- data.frame(study = d$study, yi = c(d$yi), vi = c(d$vi), year = d$year, intensity = d$intensity)
+write.csv(anand, file.path(out, "inputs", "anand1999.csv"), row.names = FALSE, na = "")
+specs <- list(list(data = "anand1999", mods = "~ year + intensity", btt = "intensity"),
+              list(data = "anand1999", mods = "~ year * intensity", btt = "intensity"),
+              list(data = "anand1999", mods = "~ year * intensity", btt = "year:"),
+              list(data = "bcg", mods = "~ ablat + alloc", btt = "alloc"),
+              list(data = "raudenbush1985", mods = "~ weeks * tester", btt = "tester"),
+              list(data = "bangertdrowns2004", mods = "~ factor(grade) + length", btt = "grade"))
+cases <- list()
+for (spec in specs) {
+  d <- if (spec$data == "anand1999") anand else ds(spec$data)
+  f <- as.formula(spec$mods)
+  d <- d[complete.cases(d[, all.vars(f), drop = FALSE]), ]
+  for (test in c("z", "knha")) {
+    res <- rma(yi, vi, mods = f, data = d, method = "REML", test = test, control = CTRL)
+    a <- anova(res, btt = spec$btt)
+    cases[[length(cases) + 1]] <- list(id = paste(spec$data, spec$mods, spec$btt, test),
+                                       input = paste0("inputs/", spec$data, ".csv"), formula = spec$mods,
+                                       btt = spec$btt, method = "REML", test = test,
+                                       expected = list(coef_names = rownames(res$beta), btt = I(num(a$btt)),
+                                                       QM = a$QM, QMdf = num(a$QMdf), QMp = a$QMp))
+  }
+}
+save("btt_grep", cases)
 }
 
 # ------------------------------------------------------------------ likelihood-ratio tests between nested models

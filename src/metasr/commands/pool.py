@@ -356,7 +356,9 @@ def add_modelling_arguments(parser) -> None:
                        help="sidedness of the p-values the selection acts on (default greater)")
     group.add_argument("--btt", metavar="COEFS",
                        help="Wald test that these coefficients (names or metafor's 1-based positions, "
-                            "comma-separated) are 0; section 'wald' (QM, QMdf, QMp)")
+                            "comma-separated) are 0; section 'wald' (QM, QMdf, QMp). A name that is no "
+                            "coefficient's takes every coefficient whose name it matches, as metafor's grep "
+                            "(e.g. a factor's levels); 'btt_matched' lists them")
     group.add_argument("--anova", metavar="FORMULA", dest="anova_reduced",
                        help="likelihood-ratio test of the model against this reduced moderator formula ('1' for "
                             "intercept only; REML fits are refitted by ML); section 'anova'")

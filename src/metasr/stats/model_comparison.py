@@ -12,6 +12,7 @@ a model fitted by REML use the restricted likelihood and k - p observations, as 
 from __future__ import annotations
 
 import math
+import re
 from typing import Protocol
 
 import numpy as np
@@ -90,12 +91,15 @@ def information_criteria(fit: MetaFit) -> dict:
 def wald_test(fit: CoefficientFit, btt) -> dict:
     """anova(fit, btt = ): the omnibus test that the coefficients `btt` (metafor's 1-based
     positions, or coefficient names) are all 0; chi-square (z tests) or F (t-type tests, k - p
-    df) as the fit's test. `btt` in the result is 1-based, as metafor prints it. A three-level fit
+    df) as the fit's test. `btt` in the result is 1-based, as metafor prints it. A name that is no
+    coefficient's takes, as metafor's btt = "name" (its grep), every coefficient whose name it
+    matches (the levels of a factor): `btt_matched` says which. A three-level fit
     (metasr.stats.multilevel) is tested as rma.mv's anova(fit, btt = )."""
-    idx = _coef_indices(fit, btt)
+    idx, matched = _coef_indices(fit, btt)
     QM, QMdf, QMp = inference.omnibus(fit.beta, fit.vb, idx, fit.test, fit.k - fit.p)
-    return {"btt": [j + 1 for j in idx], "coef_names": [fit.coef_names[j] for j in idx], "QM": QM, "QMdf": QMdf,
-            "QMp": QMp}
+    out = {"btt": [j + 1 for j in idx], "coef_names": [fit.coef_names[j] for j in idx], "QM": QM, "QMdf": QMdf,
+           "QMp": QMp}
+    return {**out, "btt_matched": matched} if matched else out
 
 
 def index_or_name(b):
@@ -104,19 +108,36 @@ def index_or_name(b):
     return int(text) if text.lstrip("-").isdigit() else text
 
 
-def _coef_indices(fit: CoefficientFit, btt) -> list[int]:
-    idx = []
+def _coef_indices(fit: CoefficientFit, btt) -> tuple[list[int], dict[str, list[str]]]:
+    """(0-based indices of `btt`, {pattern: the names it matched} for names taken as metafor's grep)."""
+    idx: list[int] = []
+    matched: dict[str, list[str]] = {}
     for b in (btt if isinstance(btt, (list, tuple)) else [btt]):
         if isinstance(b, str):
+            found = [fit.coef_names.index(b)] if b in fit.coef_names else _grep(b, fit.coef_names)
             if b not in fit.coef_names:
-                raise InputError(f"no coefficient named {b!r}", hint=f"coefficients: {', '.join(fit.coef_names)}")
-            idx.append(fit.coef_names.index(b))
+                matched[b] = [fit.coef_names[j] for j in found]
+            idx += found
         else:
             if not 1 <= int(b) <= fit.p:
                 raise InputError(f"coefficient position {b} is outside 1..{fit.p}",
                                  hint=f"coefficients: {', '.join(fit.coef_names)}")
             idx.append(int(b) - 1)
-    return sorted(set(idx))
+    return sorted(set(idx)), matched
+
+
+def _grep(pattern: str, names: list[str]) -> list[int]:
+    """The coefficients whose names the regular expression matches anywhere (R's grep, which
+    metafor's btt = "name" uses); InputError when none does."""
+    try:
+        found = [j for j, name in enumerate(names) if re.search(pattern, name)]
+    except re.error as err:
+        raise InputError(f"--btt {pattern!r} is neither a coefficient's name nor a valid pattern ({err})",
+                         hint=f"coefficients: {', '.join(names)}") from None
+    if not found:
+        raise InputError(f"no coefficient named {pattern!r}, nor one whose name contains it",
+                         hint=f"coefficients: {', '.join(names)}")
+    return found
 
 
 # ------------------------------------------------------------------------ likelihood-ratio tests
