@@ -167,3 +167,14 @@ def test_influence_reasons_name_each_criterion_met():
         assert bool(reasons) == flagged
         for criterion, value, limit in reasons:
             assert abs(value) > limit and result[criterion.key][i] == value
+
+
+@pytest.mark.parametrize("case", INFLUENCE_CASES, ids=[c["id"] for c in INFLUENCE_CASES])
+def test_cumulative_has_every_column_of_metafor_s_cumul(case):
+    """cumul(fit, order = ): with Q, Qp (Q_pval), H2 and zval (stat) beside the estimates; the first
+    step is metafor's one-study model (Q 0, Qp 1, H2 1)."""
+    want = dict(case["cumulative"])
+    order = want.pop("order")
+    result = sensitivity.cumulative(fit_of(case), np.array(order), order_by="year")
+    assert set(want) <= set(result)
+    assert not mismatches(result, want)

@@ -8,10 +8,20 @@ suppressMessages({library(metafor); library(metadat); library(jsonlite)})
 outfile <- commandArgs(trailingOnly = TRUE)[1]
 control <- list(threshold = 1e-12, maxiter = 10000)
 
+# cumul(fit, order = ): every column of metafor's cumulative meta-analysis (zval or tval as stat, Qp as
+# Q_pval), the studies added in `order` (a data set's year; its rows' order where it has none).
+cumulative <- function(fit, order) {
+  x <- cumul(fit, order = order)
+  list(order = order, estimate = x$estimate, se = x$se, stat = if (is.null(x$zval)) x$tval else x$zval,
+       pval = x$pvals, ci_lb = x$ci.lb, ci_ub = x$ci.ub, Q = x$Q, Q_pval = x$Qp, tau2 = if (is.null(x$tau2)) 0 * x$Q else x$tau2, I2 = x$I2, H2 = x$H2)
+}
+
 case <- function(id, source, es, method, test = "z") {
   fit <- rma(yi, vi, data = es, method = method, test = test, control = control)
   inf <- influence(fit)
+  order <- if (is.null(es$year)) seq_len(nrow(es)) else es$year
   list(id = id, source = source, method = method, test = test, yi = as.numeric(es$yi), vi = as.numeric(es$vi),
+       cumulative = cumulative(fit, order),
        expected = list(rstudent = inf$inf$rstudent, dffits = inf$inf$dffits, cook_d = inf$inf$cook.d,
                        cov_r = inf$inf$cov.r, tau2_del = inf$inf$tau2.del, QE_del = inf$inf$QE.del,
                        hat = inf$inf$hat, dfbetas = inf$dfbs$intrcpt, inf = inf$is.infl))

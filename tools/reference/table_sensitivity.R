@@ -9,11 +9,13 @@ outfile <- commandArgs(trailingOnly = TRUE)[1]
 
 columns <- function(x) list(estimate = x$estimate, se = x$se, pval = x$pval, ci_lb = x$ci.lb, ci_ub = x$ci.ub,
                             Q = x$Q, I2 = x$I2)
+# cumul() also gives zval, Qp and H2 (metasr: stat, Q_pval, H2)
+cumul_columns <- function(x) c(columns(x), list(stat = x$zval, Q_pval = x$Qp, H2 = x$H2))
 
 # `options`: rma.mh's add/to (the correction of the effects Q is computed on); `order`: cumul()'s.
 sensitivity <- function(fit, order) {
   list(leave1out = columns(suppressWarnings(leave1out(fit))),
-       cumulative = c(list(order = order), columns(suppressWarnings(cumul(fit, order = order)))))
+       cumulative = c(list(order = order), cumul_columns(suppressWarnings(cumul(fit, order = order)))))
 }
 
 two_by_two <- function(id, source, method, measure, ai, n1i, ci, n2i, order, options = list()) {

@@ -689,7 +689,8 @@ def _table_refit(table: pd.DataFrame, measure: str, method: str, test: str, file
             return fit_table(part, measure, method, test, file).to_dict()
         except InputError:
             if method == "MH" and _q_effects(part, measure) <= 1:
-                return {**dict.fromkeys(sensitivity.TABLE_KEYS), "Q": 0.0, "I2": 0.0}
+                return {**dict.fromkeys(sensitivity.TABLE_CUMULATIVE_KEYS), "Q": 0.0, "Q_pval": 1.0, "I2": 0.0,
+                        "H2": 1.0}
             return None
 
     return refit

@@ -414,8 +414,9 @@ class TableFit:
 
     def to_dict(self) -> dict:
         stat, pval, ci_lb, ci_ub = inference.wald(self.estimate, self.se, "z", None)
-        Q_pval = float(dist.chi2_sf(self.Q, self.Q_df)) if self.Q_df > 0 else math.nan
-        I2, H2 = inference.i2_h2_from_q(self.Q, self.Q_df)
+        # one effect (or none): rma.mh and rma.peto report Q = 0 with QEp = 1 and H2 = 1
+        Q_pval = float(dist.chi2_sf(self.Q, self.Q_df)) if self.Q_df > 0 else 1.0
+        I2, H2 = inference.i2_h2_from_q(self.Q, self.Q_df) if self.Q_df > 0 else (0.0, 1.0)
         # metafor's k.yi: the tables with an effect of their own (Q's), when not every table has one
         # (double-zero tables, drop00's): k stays the tables in the estimate, as rma.mh's k
         k_yi = int(np.sum(np.isfinite(self.yi)))

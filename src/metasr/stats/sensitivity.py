@@ -48,6 +48,9 @@ class Refits:
     tau2: np.ndarray
     I2: np.ndarray
     s2w: np.ndarray  # Knapp-Hartung factor (1 for z tests): vb = s2w / sum(w)
+    stat: np.ndarray
+    Q_pval: np.ndarray
+    H2: np.ndarray
 
     @property
     def vb(self) -> np.ndarray:
@@ -65,7 +68,7 @@ def refits(method: str, test: str, yi: np.ndarray, vi: np.ndarray) -> Refits:
     if not res["converged"].all():
         raise RuntimeError("a leave-one-out or cumulative refit did not converge; please report this data set")
     return Refits(res["estimate"], res["se"], res["pval"], res["ci_lb"], res["ci_ub"], res["Q"], res["tau2"],
-                  res["I2"], res["s2w"])
+                  res["I2"], res["s2w"], res["stat"], res["Q_pval"], res["H2"])
 
 
 def _refits(fit: MetaFit, yi: np.ndarray, vi: np.ndarray) -> Refits:
@@ -194,7 +197,8 @@ def cumulative_order(fit: MetaFit, order) -> np.ndarray:
 def cumulative(fit: MetaFit, order, order_by: str | None = None, fits: Refits | None = None) -> dict:
     """metafor's cumul(fit, order): fits on the first 1, 2, .., k studies sorted by `order`
     (one value per study; ties keep the input order). `order_by` names the variable; `fits` are
-    the refits of batch.cumulative_arrays in that order, when computed already."""
+    the refits of batch.cumulative_arrays in that order, when computed already. cumul()'s zval
+    and Qp are `stat` and `Q_pval`."""
     idx = cumulative_order(fit, order)
     f = _refits(fit, *batch.cumulative_arrays(fit.yi[idx], fit.vi[idx])) if fits is None else fits
     return {
@@ -202,17 +206,22 @@ def cumulative(fit: MetaFit, order, order_by: str | None = None, fits: Refits | 
         "study_index": idx.tolist(),
         "estimate": f.estimate.tolist(),
         "se": f.se.tolist(),
+        "stat": f.stat.tolist(),
         "pval": f.pval.tolist(),
         "ci_lb": f.ci_lb.tolist(),
         "ci_ub": f.ci_ub.tolist(),
+        "Q": f.Q.tolist(),
+        "Q_pval": f.Q_pval.tolist(),
         "tau2": f.tau2.tolist(),
         "I2": f.I2.tolist(),
+        "H2": f.H2.tolist(),
     }
 
 
 # ---------------------------------------------------------------- Mantel-Haenszel and Peto fits
 
 TABLE_KEYS = ("estimate", "se", "pval", "ci_lb", "ci_ub", "Q", "I2")
+TABLE_CUMULATIVE_KEYS = ("estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "Q", "Q_pval", "I2", "H2")  # cumul()'s
 
 
 def table_leave_one_out(refit: Callable[[np.ndarray], dict | None], k: int) -> dict:
@@ -231,11 +240,11 @@ def table_cumulative(refit: Callable[[np.ndarray], dict | None], k: int, order,
         raise InputError(f"the ordering variable has {len(order)} values for {k} studies")
     idx = _sort_order(order)
     return {"order_by": order_by, "study_index": idx.tolist(),
-            **_table_columns([refit(idx[:j + 1]) for j in range(k)])}
+            **_table_columns([refit(idx[:j + 1]) for j in range(k)], TABLE_CUMULATIVE_KEYS)}
 
 
-def _table_columns(fits: list[dict | None]) -> dict:
-    return {key: [None if f is None else f[key] for f in fits] for key in TABLE_KEYS}
+def _table_columns(fits: list[dict | None], keys: tuple[str, ...] = TABLE_KEYS) -> dict:
+    return {key: [None if f is None else f.get(key) for f in fits] for key in keys}
 
 
 def baujat(fit: MetaFit) -> dict:
