@@ -350,7 +350,10 @@ def add_modelling_arguments(parser) -> None:
     group.add_argument("--hc", action="store_true", help="Henmi-Copas interval; section 'hc'")
     group.add_argument("--selmodel", choices=("stepfun", "beta"),
                        help="selection model by ML (step function: Vevea-Hedges; beta: Citkowicz-Vevea); "
-                            "section 'selmodel' (beta, se, tau2, delta, LRT, LRTp, ...)")
+                            "section 'selmodel' (beta, se, tau2, delta, LRT, LRTp, ...). beta integrates at "
+                            "1e-12 relative tolerance: its SEs are metafor's with control = list(intCtrl = "
+                            "list(rel.tol = 1e-12, subdivisions = 2000L)); metafor's default tolerance can "
+                            "give SEs a few percent apart")
     group.add_argument("--steps", metavar="P[,P...]", help="step-function cut points of the p-values (default 0.025)")
     group.add_argument("--selmodel-alternative", choices=("greater", "less", "two.sided"), default="greater",
                        help="sidedness of the p-values the selection acts on (default greater)")
