@@ -101,3 +101,45 @@ def test_cumulative_tau2_column_has_one_format():
     column = sensitivity.tau2_column([0.0, 0.00015, 0.0499, None])
     assert column == ["0.00000", "0.00015", "0.04990", ""]
     assert sensitivity.tau2_column([0.0, 0.05]) == ["0.000", "0.050"]
+
+
+def _label_boxes(fig):
+    """Each annotation's text and its box in display units, drawn."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = fig.axes[0].texts
+    return {t.get_text(): t.get_window_extent(renderer) for t in texts}
+
+
+def test_baujat_names_the_most_outlying_studies_moving_labels_that_would_collide():
+    """dat.nielweise2007's OR Baujat plot named Marik 1999 near the origin while Raad 1997 and
+    Brun-Buisson 2004, further out, went unnamed: their labels would have overlapped those placed
+    before them, and were dropped instead of moved."""
+    import matplotlib.pyplot as plt
+
+    from metasr.figures import style
+
+    # two outliers next to each other (labels beside them collide), a cluster near the origin
+    x = np.array([4.7, 4.1, 1.43, 1.64, 0.24, 0.67, 0.29, 1.68] + [0.05 + 0.01 * i for i in range(10)])
+    y = np.array([0.19, 0.25, 0.047, 0.053, 0.079, 0.078, 0.13, 0.27] + [0.001 * i for i in range(10)])
+    studies = [{"study_id": f"S{i}", "label": f"Study number {i}"} for i in range(len(x))]
+    assert sorted(sensitivity.baujat_outlying(x, y)) == list(range(8))
+    with style.style():
+        fig = style.new_figure(6.0, 4.8)
+        ax = fig.add_axes([0.12, 0.12, 0.82, 0.72])
+        ax.set_xlim(0, x.max() * 1.25)
+        ax.set_ylim(0, y.max() * 1.2)
+        sensitivity._label_outliers(ax, studies, x, y, x.max() * 1.25, y.max() * 1.2, 0.82 * 6.0, 0.72 * 4.8)
+        boxes = _label_boxes(fig)
+    plt.close(fig)
+    assert set(boxes) == {f"Study number {i}" for i in range(8)}
+    listed = list(boxes.values())
+    assert not any(a.overlaps(b) for i, a in enumerate(listed) for b in listed[i + 1:])
+
+
+def test_baujat_subtitle_states_which_studies_are_named(synthetic_pooled, tmp_path):
+    save_figure(sensitivity.plot_baujat(synthetic_pooled(20, seed=3)), tmp_path / "b.svg")
+    text = (tmp_path / "b.svg").read_text()
+    assert "the 8 most outlying named" in text and text.count("Synthetic study") == 8
+    save_figure(sensitivity.plot_baujat(synthetic_pooled(5, seed=3)), tmp_path / "b5.svg")
+    assert "every study named" in (tmp_path / "b5.svg").read_text()

@@ -242,49 +242,94 @@ def plot_baujat(pooled: dict):
             x, y = baujat_coordinates([s["yi"] for s in studies], [s["vi"] for s in studies], method,
                                       pooled.get("test") or "z")
         fig = style.new_figure(6.0, 4.8)
-        ax = fig.add_axes([0.12, 0.12, 0.82, 0.74])
+        ax = fig.add_axes([0.12, 0.12, 0.82, 0.72])
         ax.scatter(x, y, s=16, color=style.COLOURS["study"], zorder=3)
         x_max, y_max = (np.nanmax(x) * 1.25 or 1), (np.nanmax(y) * 1.2 or 1)
         ax.set_xlim(0, x_max)
         ax.set_ylim(0, y_max)
         _label_outliers(ax, studies, x, y, x_max, y_max, width_in=0.82 * 6.0,
-                        height_in=0.74 * 4.8)
+                        height_in=0.72 * 4.8)
         ax.set_xlabel("Contribution to overall heterogeneity (Q)" if method == "FE" else "Squared Pearson residual")
         ax.set_ylabel("Influence on the pooled result")
         style.add_text(fig, 0.12, 0.93, style.wrap_to_width(title, 5.6, size=style.FONT_SIZE + 2,
                                                       weight="bold", max_lines=1)[0],
                     fontsize=style.FONT_SIZE + 2, weight="bold")
-        style.add_text(fig, 0.12, 0.885,
-                    (_table_model_name(pooled) if table_fit else
-                     "Common-effect model" if method == "FE" else f"Random-effects model ({method})")
-                    + " (Baujat et al. 2002); outlying studies named.",
-                    fontsize=style.FONT_SIZE - 0.5, color="#444444")
+        model = (_table_model_name(pooled) if table_fit else
+                 "Common-effect model" if method == "FE" else f"Random-effects model ({method})")
+        subtitle = style.wrap_to_width(f"{model} (Baujat et al. 2002); {_named(len(studies))}.", 5.1,
+                                       size=style.FONT_SIZE - 0.5, max_lines=2)
+        for i, line in enumerate(subtitle):
+            style.add_text(fig, 0.12, 0.89 - 0.028 * i, line, fontsize=style.FONT_SIZE - 0.5, color="#444444")
         return fig
+
+
+def _named(k: int) -> str:
+    """Which studies the Baujat plot names, as its subtitle says (axes scaled to their largest value)."""
+    if k <= BAUJAT_NAMED:
+        return "every study named"
+    return f"the {BAUJAT_NAMED} most outlying named (farthest from the origin, axes scaled)"
 
 
 def _table_model_name(pooled: dict) -> str:
     return "Mantel-Haenszel model" if pooled.get("method") == "MH" else "Peto model"
 
 
-def _label_outliers(ax, studies, x, y, x_max, y_max, width_in: float, height_in: float, limit: int = 10) -> None:
-    """Name up to `limit` outlying studies, most outlying first, skipping any label that would
-    overlap one already placed (boxes in inches), so labels never collide."""
+BAUJAT_NAMED = 8  # studies named on a Baujat plot: the most outlying (baujat_outlying)
+
+
+def baujat_outlying(x, y, n: int = BAUJAT_NAMED) -> list[int]:
+    """The `n` studies farthest from the origin of a Baujat plot, each axis scaled to its largest
+    value (a study far out on either axis, or on both, is outlying), farthest first."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    distance = np.nan_to_num(np.hypot(x / (np.nanmax(x) or 1), y / (np.nanmax(y) or 1)), nan=-1.0)
+    return [int(i) for i in np.argsort(-distance, kind="stable")[:n] if distance[i] >= 0]
+
+
+# Where a study's label may go: (dx, dy) inches from its point to the anchor, the box's lower left
+# corner there as a fraction (fx, fy) of its width and height, and whether a leader line is drawn.
+# Beside the point first (right, left, above, below), then farther out with a leader line.
+LABEL_SPOTS = [(0.05, 0.02, 0, 0, False), (0.05, -0.02, 0, -1, False), (-0.05, 0.02, -1, 0, False),
+               (-0.05, -0.02, -1, -1, False), (0.0, 0.06, -0.5, 0, False), (0.0, -0.06, -0.5, -1, False)]
+LABEL_SPOTS += [(dx * r, dy * r, fx, fy, True) for r in (0.2, 0.35, 0.5)
+                for dx, dy, fx, fy in ((1, 0.5, 0, 0), (1, -0.5, 0, -1), (-1, 0.5, -1, 0),
+                                       (-1, -0.5, -1, -1), (0, 1, -0.5, 0), (0, -1, -0.5, -1))]
+
+
+def _label_outliers(ax, studies, x, y, x_max, y_max, width_in: float, height_in: float) -> None:
+    """Name the most outlying studies (baujat_outlying), each label where it overlaps no label
+    placed before it, no point and no edge (boxes in inches): beside its point, else farther out
+    with a leader line, else where it overlaps least. An outlier is never left unnamed for want
+    of room."""
     size = style.FONT_SIZE - 1
+    height = size / 72 * 1.2
+    points = [(xi / x_max * width_in, yi / y_max * height_in) for xi, yi in zip(x, y, strict=True)]
     placed: list[tuple[float, float, float, float]] = []
-    score = np.nan_to_num(x / (np.nanmax(x) or 1) + y / (np.nanmax(y) or 1), nan=-1.0)
-    for i in np.argsort(-score, kind="stable"):
-        if len(placed) >= limit:
-            break
+    for i in baujat_outlying(x, y):
         text = style.truncate_to_width(study_label(studies[i]), 1.6, size=size)
-        x0 = x[i] / x_max * width_in + 0.05
-        y0 = y[i] / y_max * height_in + 0.03
-        box = (x0, y0, x0 + style.text_width_in(text, size), y0 + size / 72 * 1.2)
-        if box[2] > width_in + 0.6 or any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3]
-                                          and b[1] < box[3] for b in placed):
-            continue
+        width = style.text_width_in(text, size)
+        px, py = points[i]
+        boxes = [((px + dx + fx * width, py + dy + fy * height, px + dx + (fx + 1) * width,
+                   py + dy + (fy + 1) * height), leader) for dx, dy, fx, fy, leader in LABEL_SPOTS]
+        others = [p for j, p in enumerate(points) if j != i and np.isfinite(p[0]) and np.isfinite(p[1])]
+        box, leader = min(boxes, key=lambda b: _collision(b[0], placed, others, width_in, height_in))
         placed.append(box)
-        ax.annotate(text, (x[i], y[i]), xytext=(3.6, 2.2), textcoords="offset points",
-                    fontsize=size, color="#333333")
+        ax.annotate(text, (x[i], y[i]), xytext=((box[0] - px) * 72, (box[1] - py) * 72),
+                    textcoords="offset points", ha="left", va="bottom", fontsize=size, color="#333333",
+                    arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5, "shrinkA": 0,
+                                "shrinkB": 2} if leader else None)
+
+
+def _collision(box, placed, points, width_in: float, height_in: float) -> float:
+    """How much a label's box collides (square inches): with the labels placed, with the points
+    (each a 0.06-inch square), and outside the axes (0.3 inch spare on the right), which counts
+    most. min() over the spots keeps the first with the least."""
+    def shared(a, b):
+        return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+    dot = 0.03
+    outside = (box[2] - box[0]) * (box[3] - box[1]) - shared(box, (0.0, 0.0, width_in + 0.3, height_in))
+    return (sum(shared(box, b) for b in placed) + 10 * outside
+            + sum(shared(box, (qx - dot, qy - dot, qx + dot, qy + dot)) for qx, qy in points))
 
 
 # As metasr.outputs draws them: (pooled result, FigureContext) -> Figure.
