@@ -146,7 +146,7 @@ def test_prevalence_axis_spans_every_ci_inside_0_to_100_percent():
     assert 0 < disp.shown(lo) and disp.shown(hi) < 100  # the axis ends inside the scale
     assert not any(getattr(child, "arrow_patch", None) is not None for child in ax.get_children())
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels == ["20", "50", "90", "99"]  # round percentages spread over the logit axis
+    assert labels == ["25", "50", "75", "90", "99"]  # round percentages spread over the logit axis
 
 
 def dependent_pooled() -> dict:

@@ -4,6 +4,7 @@ import math
 import re
 
 import numpy as np
+import pytest
 
 from metasr import measures
 from metasr.figures import style
@@ -120,12 +121,34 @@ def test_svg_text_writes_what_text_writes_without_measuring_plain_lines():
 
 
 def test_percent_ticks_spread_round_values_over_a_transformed_proportion_axis():
+    """dat.pritz1997's logit axis (12 to 99.87 %) had only 20, 50, 90 and 99: nothing between 50
+    and 90, where most of its studies are."""
     plo = style.display({"measure": "PLO"})
     lo, hi = plo.from_shown(12.0), plo.from_shown(99.87)
     ticks, labels = style.effect_ticks(lo, hi, plo)
-    assert labels == ["20", "50", "90", "99"]
+    assert labels == ["25", "50", "75", "90", "99"]
     gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
-    assert min(gaps) >= (hi - lo) / 7 - 1e-9  # no two ticks crowd each other near 100 %
+    assert min(gaps) >= (hi - lo) / 10 - 1e-9  # no two ticks crowd each other near 100 %
+    ticks, labels = style.effect_ticks(lo, hi, plo, width_in=1.0)  # a short axis: labels still clear
+    extents = label_extents(ticks, labels, lo, hi, 1.0)
+    assert all(a[1] + style.TICK_GAP_IN <= b[0] + 1e-9 for a, b in zip(extents, extents[1:], strict=False))
+
+
+@pytest.mark.parametrize(("ratio", "width_in", "expected"), [
+    (1000, 2.6, ["0.001", "0.01", "0.1", "1", "10", "100", "1000"]),  # dat.nielweise2007's cumulative plot
+    (100, 2.5, ["0.01", "0.1", "0.5", "1", "2", "10", "100"]),
+    (100, 1.2, ["0.01", "0.1", "1", "10", "100"]),
+    (2, 2.5, ["0.5", "0.7", "1", "1.5", "2"]),
+])
+def test_ratio_ticks_never_print_into_each_other(ratio, width_in, expected):
+    """An OR axis from 0.001 to 1000 had 0.1, 0.2, 0.5 and 1 printed into each other ('0.10.20.5 1'),
+    one from 0.01 to 100 had 0.1 and 0.2 touching: powers of ten first, then 2 and 0.5 ... in pairs
+    while their labels clear each other."""
+    lo, hi = -math.log(ratio), math.log(ratio)
+    ticks, labels = style.effect_ticks(lo, hi, style.display({"measure": "OR"}), width_in=width_in)
+    assert labels == expected
+    extents = label_extents(ticks, labels, lo, hi, width_in)
+    assert all(a[1] + style.TICK_GAP_IN <= b[0] + 1e-9 for a, b in zip(extents, extents[1:], strict=False))
 
 
 def label_extents(ticks, labels, lo, hi, width_in):

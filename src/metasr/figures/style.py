@@ -546,14 +546,47 @@ def ratio_half_width(needed_log: float) -> float:
     return math.log(1000)
 
 
-def ratio_ticks(lo_log: float, hi_log: float) -> list[float]:
-    """Log-scale tick positions at familiar ratio values within [lo, hi]."""
-    candidates = [0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.7, 1, 1.5, 2, 5, 10, 20, 50, 100, 1000]
-    ticks = [math.log(c) for c in candidates if lo_log - 1e-9 <= math.log(c) <= hi_log + 1e-9]
-    if len(ticks) > 7:  # keep the axis readable: drop the in-between values first
-        keep = {0.001, 0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100, 1000}
-        ticks = [t for t in ticks if round(math.exp(t), 3) in keep]
-    return ticks
+# Familiar ratios in the order an axis takes them: 1, powers of ten outwards, then the 1-2-5 values
+# between them. Each group is taken whole (the axis is symmetric about 1 and stays so).
+RATIO_TICKS = ((1,), (0.1, 10), (0.01, 100), (0.001, 1000), (0.5, 2), (0.2, 5), (0.05, 20), (0.02, 50),
+               (0.7, 1.5))
+
+
+def ratio_ticks(lo_log: float, hi_log: float, width_in: float | None = None, most: int = 7) -> list[float]:
+    """Log-scale tick positions at familiar ratio values within [lo, hi], taken in RATIO_TICKS
+    order while there are at most `most` and, given the axis' length `width_in` (inches), their
+    labels do not overlap: 0.001 to 1000 gets its seven powers of ten, not 0.1, 0.2, 0.5 and 1
+    printed into each other."""
+    per_in = width_in / (hi_log - lo_log) if width_in and hi_log > lo_log else None
+    taken: list[tuple[float, str]] = []
+    for group in RATIO_TICKS:
+        new = [(math.log(c), tick(c)) for c in group if lo_log - 1e-9 <= math.log(c) <= hi_log + 1e-9]
+        if new and len(taken) + len(new) <= most and \
+                (per_in is None or all(labels_clear(x, label, taken, per_in) for x, label in new)):
+            taken += new
+    return sorted(x for x, _ in taken)
+
+
+def labels_clear(x: float, label: str, taken: list[tuple[float, str]], per_in: float) -> bool:
+    """Whether a tick label at `x` leaves TICK_GAP_IN beside each label taken (per_in: inches per
+    unit of the axis)."""
+    half = text_width_in(label, TICK_FONT_SIZE) / 2
+    return all(abs(x - t) * per_in >= half + text_width_in(other, TICK_FONT_SIZE) / 2 + TICK_GAP_IN
+               for t, other in taken)
+
+
+def clear_ticks(ticks: list[float], labels: list[str], lo: float, hi: float,
+                width_in: float | None) -> tuple[list[float], list[str]]:
+    """The ticks whose labels do not overlap on an axis [lo, hi] `width_in` long, taken from the
+    middle of the axis outwards (all of them when the length is not known)."""
+    if not width_in or hi <= lo:
+        return ticks, labels
+    taken: list[tuple[float, str]] = []
+    for x, label in sorted(zip(ticks, labels, strict=True), key=lambda pair: abs(pair[0] - (lo + hi) / 2)):
+        if labels_clear(x, label, taken, width_in / (hi - lo)):
+            taken.append((x, label))
+    taken.sort()
+    return [x for x, _ in taken], [label for _, label in taken]
 
 
 def fmt_ratio_tick(value_log: float) -> str:
@@ -576,27 +609,27 @@ def effect_ticks(lo: float, hi: float, disp: measures.Display,
     scale stretched toward its bounds are spread so that they reach along the axis and no labels
     overlap (spread_ticks)."""
     if disp.ratio:
-        ticks = ratio_ticks(lo, hi)
+        ticks = ratio_ticks(lo, hi, width_in)
         return ticks, [fmt_ratio_tick(t) for t in ticks]
     if not disp.identity and disp.transform == "exp" and not disp.percent and len(log_ticks(lo, hi)) >= 3:
         ticks = log_ticks(lo, hi)
-        return ticks, [fmt_ratio_tick(t) for t in ticks]
+        return clear_ticks(ticks, [fmt_ratio_tick(t) for t in ticks], lo, hi, width_in)
     if disp.identity and not disp.percent:
         ticks = identity_ticks(lo, hi, [1, 2, 5, 10], disp.null is not None)
         if len(ticks) < 3:  # steps of 50 leave an axis from -5 to 90 (a mean) only 0 and 50: steps of 25
             ticks = identity_ticks(lo, hi, [1, 2, 2.5, 5, 10], disp.null is not None)
-        return ticks, [tick(t) for t in ticks]
+        return clear_ticks(ticks, [tick(t) for t in ticks], lo, hi, width_in)
     a, b = disp.shown(lo), disp.shown(hi)
     if a is None or b is None:
         return [], []
     if disp.percent and not disp.identity:
-        return percent_ticks(lo, hi, disp)
+        return percent_ticks(lo, hi, disp, width_in)
     shown = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(a, b)
     pairs = [(disp.from_shown(round(t, 10)), round(t, 10)) for t in shown]
     kept = [(x, t) for x, t in pairs if x is not None and lo - 1e-9 <= x <= hi + 1e-9]
     if width_in is not None and hi > lo and not disp.identity and disp.shown_bounds is not None:
         kept = spread_ticks(kept, lo, hi, disp, width_in)  # Fisher's z: stretched toward r = ±1
-    return [x for x, _ in kept], [tick(t) for _, t in kept]
+    return clear_ticks([x for x, _ in kept], [tick(t) for _, t in kept], lo, hi, width_in)
 
 
 def identity_ticks(lo: float, hi: float, steps: list[float], symmetric: bool) -> list[float]:
@@ -624,9 +657,7 @@ def spread_ticks(kept: list[tuple[float, float]], lo: float, hi: float, disp: me
     taken: list[tuple[float, float]] = []
 
     def fits(x: float, value: float) -> bool:
-        half = text_width_in(tick(value), TICK_FONT_SIZE) / 2
-        return all(abs(x - t) * per_in >= half + text_width_in(tick(v), TICK_FONT_SIZE) / 2 + TICK_GAP_IN
-                   for t, v in taken)
+        return labels_clear(x, tick(value), [(t, tick(v)) for t, v in taken], per_in)
 
     for x, value in sorted(kept, key=lambda pair: abs(pair[0] - (lo + hi) / 2)):
         if fits(x, value):
@@ -658,15 +689,21 @@ PERCENT_TICKS = (50, 0, 100, 10, 90, 1, 99, 25, 75, 5, 95, 0.1, 99.9, 20, 80, 2,
                  0.01, 99.99)
 
 
-def percent_ticks(lo: float, hi: float, disp: measures.Display, most: int = 7) -> tuple[list[float], list[str]]:
+def percent_ticks(lo: float, hi: float, disp: measures.Display, width_in: float | None = None,
+                  most: int = 10) -> tuple[list[float], list[str]]:
     """Ticks of a transformed proportion axis spanning [lo, hi] (analysis scale): round
     percentages, taken in PERCENT_TICKS order when at least 1/`most` of the axis from every tick
-    already taken."""
+    already taken and, given the axis' length `width_in` (inches), their labels clear of the
+    others'. (1/7 left a logit axis from 12 to 99.9 % only 20, 50, 90 and 99: nothing between
+    50 and 90, where its studies were.)"""
     gap = (hi - lo) / most
+    per_in = width_in / (hi - lo) if width_in and hi > lo else None
     taken: list[tuple[float, float]] = []
     for value in PERCENT_TICKS:
         x = disp.from_shown(value)
         if x is None or not lo - 1e-9 <= x <= hi + 1e-9 or any(abs(x - t) < gap for t, _ in taken):
+            continue
+        if per_in is not None and not labels_clear(x, tick(value), [(t, tick(v)) for t, v in taken], per_in):
             continue
         taken.append((x, value))
     taken.sort()
