@@ -143,3 +143,37 @@ def test_baujat_subtitle_states_which_studies_are_named(synthetic_pooled, tmp_pa
     assert "the 8 most outlying named" in text and text.count("Synthetic study") == 8
     save_figure(sensitivity.plot_baujat(synthetic_pooled(5, seed=3)), tmp_path / "b5.svg")
     assert "every study named" in (tmp_path / "b5.svg").read_text()
+
+
+def test_leave1out_rows_follow_the_forest_order_with_their_own_numbers(bcg_pooled, tmp_path):
+    """A three-level outcome's leave-one-out block lists studies by id as text ('District 108 2000'
+    before 'District 11 1976'); the plot beside the forest now lists them in the forest's order."""
+    import html
+
+    from metasr.outputs import FigureContext
+
+    l1o = bcg_pooled["sensitivity"]["leave1out"]
+    studies = bcg_pooled["studies"]
+    order = sorted(range(len(studies)), key=lambda i: str(studies[i]["study_id"]), reverse=True)
+    shuffled = {**bcg_pooled, "studies": [studies[i] for i in order],
+                "sensitivity": {**bcg_pooled["sensitivity"],
+                                "leave1out": {k: [v[i] for i in order] if isinstance(v, list) else v
+                                              for k, v in l1o.items()}}}
+    save_figure(sensitivity.leave1out_figure(shuffled, FigureContext()), tmp_path / "l.svg")
+    text = (tmp_path / "l.svg").read_text()
+    years = sorted(studies, key=lambda s: (s["year"], s["label"]))
+    positions = [text.index(html.escape(f"Omitting {s['label']}", quote=False)) for s in years]
+    assert positions == sorted(positions) and "Study omitted (by year)" in text
+    # each row keeps its own numbers: omitting TPT Madras 1980 gives 0.45 [0.32, 0.64] (metafor)
+    row = text[text.index("Omitting TPT Madras 1980"):]
+    assert "0.45 [0.32, 0.64]" in row[:min(i for i in (row.find("Omitting", 10), row.find("All studies")) if i > 0)]
+    save_figure(sensitivity.leave1out_figure(shuffled, FigureContext(figure={"forest": {"sort_by": "none"}})),
+                tmp_path / "n.svg")
+    assert "Study omitted</text>" in (tmp_path / "n.svg").read_text()
+
+
+def test_leave1out_and_cumulative_axes_name_the_measure_and_scale(bcg_pooled, tmp_path):
+    """Their effect axes had no title: a reader could not tell an odds ratio's log axis."""
+    for name, fig in (("l", sensitivity.plot_leave1out(bcg_pooled)), ("c", sensitivity.plot_cumulative(bcg_pooled))):
+        save_figure(fig, tmp_path / f"{name}.svg")
+        assert ">Risk ratio (log scale)</text>" in (tmp_path / f"{name}.svg").read_text()

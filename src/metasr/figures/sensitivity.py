@@ -51,7 +51,7 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
                                    weight="bold", max_lines=2)
     top = 0.12 + 0.24 * len(title_lines) + ROW_IN * 1.3
     rows = n + (2 if reference else 0)
-    fig_h = top + ROW_IN * rows + 0.6
+    fig_h = top + ROW_IN * rows + 0.75  # the axis' ticks and its title below
     fig = style.new_figure(fig_w, fig_h)
 
     def fy(y):
@@ -90,6 +90,7 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     ax.patch.set_alpha(0)
     set_effect_ticks(ax, lo, hi, disp)
     ax.tick_params(axis="x", labelsize=style.TICK_FONT_SIZE)
+    ax.set_xlabel(axis_title(disp), fontsize=style.TICK_FONT_SIZE, labelpad=3)
     if disp.null is not None:
         ax.axvline(disp.null, color=style.COLOURS["null"], lw=0.6)
     ref_est, ref_lb, ref_ub = (display.finite(v) for v in reference or (None, None, None))
@@ -108,7 +109,18 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     return fig
 
 
-def plot_leave1out(pooled: dict):
+def axis_title(disp) -> str:
+    """The effect axis' title: the measure shown and, when the axis is drawn on another, its scale
+    (as the funnel plot's)."""
+    from metasr.figures.funnel import axis_scale
+
+    return f"{disp.name}{axis_scale(disp)}"
+
+
+def plot_leave1out(pooled: dict, sort_by: str = "year"):
+    """Leave-one-out estimates, one row per study omitted, in the forest plot's order (`sort_by`,
+    its forest.sort_by): metafor lists study-level blocks by study id as text ('District 108'
+    before 'District 11')."""
     from metasr.figures.forest_groups import sensitivity_units
 
     l1o = (pooled.get("sensitivity") or {}).get("leave1out") or {}
@@ -119,14 +131,24 @@ def plot_leave1out(pooled: dict):
             return style.message_figure(title, "Leave-one-out analysis not available: it needs at "
                                             f"least 3 pooled studies (k = {len(studies)}).")
         n = len(studies)
+        position = {id(s): i for i, s in enumerate(studies)}
+        order = [position[id(s)] for s in sort_studies(studies, sort_by)]
+
+        def rows(values):
+            return [values[i] for i in order] if _aligned(values, n) else [None] * n
+
         m = pooled.get("model") or {}
-        i2 = l1o.get("I2") if _aligned(l1o.get("I2"), n) else None
+        i2 = rows(l1o["I2"]) if _aligned(l1o.get("I2"), n) else None
         return estimate_rows_figure(
-            title, [f"Omitting {study_label(s)}" for s in studies], l1o["estimate"],
-            l1o.get("ci_lb") or [None] * n, l1o.get("ci_ub") or [None] * n,
+            title, [f"Omitting {study_label(studies[i])}" for i in order], rows(l1o["estimate"]),
+            rows(l1o.get("ci_lb")), rows(l1o.get("ci_ub")),
             [display.i2(v) for v in i2] if i2 else [], "I²",
             (m.get("estimate"), m.get("ci_lb"), m.get("ci_ub")) if m else None,
-            style.display(pooled), "Study omitted")
+            style.display(pooled), "Study omitted" + SORTED_BY.get(sort_by, ""))
+
+
+# What the leave-one-out plot's first column header says of its order (the forest's).
+SORTED_BY = {"year": " (by year)", "weight": " (by weight)", "effect": " (by effect)"}
 
 
 def cumulative_order(pooled: dict) -> list[dict]:
@@ -334,7 +356,8 @@ def _collision(box, placed, points, width_in: float, height_in: float) -> float:
 
 # As metasr.outputs draws them: (pooled result, FigureContext) -> Figure.
 def leave1out_figure(pooled: dict, context=None):
-    return plot_leave1out(pooled)
+    forest = (context.figure.get("forest") or {}) if context is not None else {}
+    return plot_leave1out(pooled, forest.get("sort_by", "year"))
 
 
 def cumulative_figure(pooled: dict, context=None):
