@@ -7,7 +7,7 @@ import pytest
 from metasr.errors import InputError
 from metasr.figures import rob, style
 
-HEADER = ["study_id", "label", "rob_tool", "rob_selection", "rob_comparability", "rob_outcome",
+HEADER = ["study_id", "label", "year", "rob_tool", "rob_selection", "rob_comparability", "rob_outcome",
           "rob_randomisation", "rob_deviations", "rob_missing", "rob_measurement",
           "rob_reporting", "rob_overall"]
 
@@ -171,3 +171,19 @@ def test_traffic_light_headers_keep_apart_and_the_key_gives_the_nos_words(tmp_pa
     traffic, summary = draw(tmp_path, path)
     for text in (traffic, summary):
         assert "Low (+; NOS: good)" in text and "High (×; NOS: poor)" in text
+
+
+def test_traffic_light_lists_studies_in_the_forest_order_by_year(tmp_path):
+    """dat.bcg's traffic-light plot listed the studies in the sheet's order beside a forest plot in
+    year order (SYNTHETIC sheet order)."""
+    path = sheet(tmp_path, [
+        {"study_id": "C", "label": "Comstock", "year": "1976", "rob_tool": "RoB2", "rob_overall": "low"},
+        {"study_id": "Z", "label": "Zwerling", "year": "1948", "rob_tool": "RoB2", "rob_overall": "high"},
+        {"study_id": "A", "label": "Anonymous", "rob_tool": "RoB2", "rob_overall": "high"},
+        {"study_id": "B", "label": "Baron", "year": "1976", "rob_tool": "RoB2", "rob_overall": "low"},
+    ])
+    studies = rob.read_judgements(path)
+    assert [s.study_id for s in studies] == ["Z", "B", "C", "A"]  # no year: last, as in the forest
+    fig = rob.plot_traffic_light(studies)
+    labels = [t.get_text() for t in fig.texts if t.get_text() in {"Comstock", "Zwerling", "Anonymous", "Baron"}]
+    assert labels == ["Zwerling", "Baron", "Comstock", "Anonymous"]

@@ -207,6 +207,7 @@ def test_risk_of_bias_captions_name_the_tools_used_and_what_each_figure_covers(t
     assert f"The bars are shares of the weight in the analysis of {label}, so they cover that analysis' studies " \
            "only" in text
     assert "Traffic-light plot (each study's tool: RoB 2; an overall marked * is derived by the tool's rule). It " \
-           "covers every study of the studies sheet." in text
+           "covers every study of the studies sheet, in year order (then by label), the forest plots' default " \
+           "order." in text
     assert "Overall judgements of all 3 studies of the studies sheet: RoB 2 high: 1; RoB 2 low: 1; not assessed: 1." \
         in text

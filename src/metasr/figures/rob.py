@@ -30,9 +30,14 @@ LEGEND_ORDER = ("low", "low except confounding", "some concerns", "moderate", "u
 
 
 def read_judgements(studies_csv) -> list[StudyRob]:
-    """Studies with their judgements; raises InputError listing every problem (metasr.rob)."""
+    """Studies with their judgements, in the forest plots' default order (by year, then label:
+    forest_rows.sort_studies), so that the traffic-light plot lists them as the forest beside it
+    does; raises InputError listing every problem (metasr.rob)."""
+    from metasr.figures.forest_rows import sort_studies
+
     problems, studies = [], []
-    for row_number, row in enumerate(read_csv(studies_csv)[1], start=2):
+    rows = read_csv(studies_csv)[1]
+    for row_number, row in enumerate(rows, start=2):
         study = tools.assess(row)
         if not study.label:
             study.label = f"row {row_number}"
@@ -42,7 +47,9 @@ def read_judgements(studies_csv) -> list[StudyRob]:
         studies.append(study)
     if problems:
         raise InputError(problems)
-    return studies
+    keys = [{"year": row.get("year"), "label": study.label, "index": i}
+            for i, (row, study) in enumerate(zip(rows, studies, strict=True))]
+    return [studies[k["index"]] for k in sort_studies(keys, "year")]
 
 
 def analysis_weights(pooled: dict) -> dict[str, float]:

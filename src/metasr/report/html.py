@@ -884,7 +884,13 @@ def rob_figure_coverage(key: str, config: dict) -> str:
         label = ((config.get("outcomes") or {}).get(outcome) or {}).get("label") or outcome
         return f" The bars are shares of the weight in the analysis of {label}, so they cover that analysis' " \
                "studies only (a study not assessed is the grey share)."
+    if key == "rob_traffic":
+        return f" It covers every study of the studies sheet, {ROB_ORDER}."
     return " It covers every study of the studies sheet."
+
+
+# The traffic-light plot's order (metasr.figures.rob.read_judgements), as its caption says it.
+ROB_ORDER = "in year order (then by label), the forest plots' default order"
 
 
 def summary_of_findings(sections: list[dict], pooled_results: list[dict],
