@@ -47,6 +47,9 @@ def test_sections_figures_and_numbers(tmp_path, review_config):
     assert figure.startswith('<svg ') and 'aria-labelledby="fig-bcg_tb_forest-title"' in figure
     assert "<text" in figure and 'id="fig-bcg_tb_forest-' in figure  # searchable text, own ids
     assert "<title id=\"fig-bcg_tb_forest-title\">Forest plot: Tuberculosis" in figure
+    # described by its caption, which gives the numbers it shows
+    assert 'aria-describedby="fig-bcg_tb_forest-caption"' in figure.split(">")[0]
+    assert '<figcaption id="fig-bcg_tb_forest-caption">' in figure
     assert "13 studies; pooled RR 0.49 [0.34, 0.70]" in text  # the numbers beside the figure
     assert "0.49 [0.34, 0.70]" in text  # pooled RR, back-transformed from metafor's log RR
     assert "Q = 152.23, df = 12" in text
@@ -185,6 +188,22 @@ def test_studies_table_shows_effects_and_group_data_as_analysed():
                                [{"study_id": "C", "yi": 0.0, "ci_lb": -0.1, "ci_ub": 0.1,
                                  "ai": 4, "n1i": 123, "ci": 11, "n2i": 139}])
     assert ratio[0]["effect"] == "1.00 [0.90, 1.11]" and ratio[0]["arms"] == "4/123 vs 11/139"
+
+
+def test_studies_table_gives_each_used_row_its_weight_as_the_forest_does(tmp_path, review_config):
+    """The forest plot's per-study weights appeared nowhere in the report's text."""
+    rows = html.studies_table([{"study_id": "A", "usable": "false"}, {"study_id": "A", "usable": "true"}],
+                              "SMD", [{"study_id": "A", "yi": 0.2, "ci_lb": 0.0, "ci_ub": 0.4, "weight": 12.345}])
+    assert [(r["weight"], r["weight_text"]) for r in rows] == [(None, ""), (12.345, "12.3%")]
+    pooled = json.loads((FIXTURES / "bcg_rr.json").read_text())
+    extraction = tmp_path / "bcg_tb.csv"
+    write_csv(extraction, ["study_id", "label", "usable"],
+              [[s["study_id"], s["label"], "true"] for s in pooled["studies"]])
+    text = make_report(tmp_path, review_config, [FIXTURES / "bcg_rr.json"], extraction=[extraction])
+    table = text.split('data-table="bcg_tb_studies"')[1].split("</table>")[0]
+    assert '<th scope="col">Weight</th>' in table
+    first = pooled["studies"][0]
+    assert f'data-sort="{first["weight"]:.12g}">{first["weight"]:.1f}%</td>' in table
 
 
 def test_subgroups_reported(tmp_path, review_config):

@@ -142,7 +142,9 @@ def _svg_size(root: str) -> tuple[float, float, float, float] | None:
 
 def inline_svg(path, key: str, label: str) -> Markup | None:
     """The SVG file as markup to place in the page: ids prefixed by the figure's key (figures
-    cannot clash), a <title> naming it, sized to its natural width and no wider than the page.
+    cannot clash), a <title> naming it, described by its caption (the figcaption with the id
+    caption_id(key), which gives the numbers it shows), sized to its natural width and no wider
+    than the page.
     None when the file is not plain drawing (a script or event handler): it is then embedded as
     an isolated image instead."""
     text = Path(path).read_text(encoding="utf-8")
@@ -150,7 +152,7 @@ def inline_svg(path, key: str, label: str) -> Markup | None:
     if start < 0 or SVG_UNSAFE.search(text):
         return None
     text = text[start:]
-    prefix = "fig-" + re.sub(r"[^A-Za-z0-9_-]", "_", key) + "-"
+    prefix = figure_id_prefix(key)
     ids = set(SVG_ID.findall(text))
     text = SVG_REF.sub(lambda m: m.group(1) + (prefix + m.group(2) if m.group(2) in ids
                                                 else m.group(2)), text)
@@ -160,14 +162,24 @@ def inline_svg(path, key: str, label: str) -> Markup | None:
         return None
     root = root_tag.group(0)
     size = _svg_size(root)
-    attrs = re.sub(r'\s(width|height|class|role|aria-labelledby)="[^"]*"', "", root[4:-1])
+    attrs = re.sub(r'\s(width|height|class|role|aria-labelledby|aria-describedby)="[^"]*"', "", root[4:-1])
     if size:
         if "viewBox" not in attrs:
             attrs += f' viewBox="0 0 {size[0]:g} {size[1]:g}"'
         attrs += f' width="{size[2]:.0f}" height="{size[3]:.0f}"'
     title = f'<title id="{prefix}title">{escape(label)}</title>'
-    return Markup(f'<svg{attrs} class="figure" role="img" aria-labelledby="{prefix}title">'
-                  f'{title}{text[len(root):]}')
+    return Markup(f'<svg{attrs} class="figure" role="img" aria-labelledby="{prefix}title" '
+                  f'aria-describedby="{caption_id(key)}">{title}{text[len(root):]}')
+
+
+def figure_id_prefix(key: str) -> str:
+    """What the ids of an inline figure start with (its key, made a valid id)."""
+    return "fig-" + re.sub(r"[^A-Za-z0-9_-]", "_", key) + "-"
+
+
+def caption_id(key: str) -> str:
+    """The id of a figure's figcaption, which its inline SVG names as its description."""
+    return figure_id_prefix(key) + "caption"
 
 
 def relative_link(path, report_dir) -> str:
@@ -684,8 +696,9 @@ def cumulative_rows(cumul: dict, studies: list[dict], display: measures.Display,
 def studies_table(extraction_rows: list[dict], measure: str | None,
                   pooled_studies: list[dict] | None = None, display: measures.Display | None = None) -> list[dict]:
     """Extraction rows with the effect the pooling step computed for each usable row (matched
-    by study id, in order), so conversions and their results sit side by side; `display` is the
-    outcome's display (default: its measure's)."""
+    by study id, in order) and its weight in the analysis (percent, as the forest plot gives it),
+    so conversions and their results sit side by side; `display` is the outcome's display
+    (default: its measure's)."""
     display = measures.display_of({"measure": measure}) if display is None else display
     computed: dict[str, list[dict]] = {}
     for s in pooled_studies or []:
@@ -696,9 +709,10 @@ def studies_table(extraction_rows: list[dict], measure: str | None,
         yi, vi = finite(r.get("yi")), finite(r.get("vi"))
         effect = ""
         match = computed.get(str(r.get("study_id")))
-        arms, conversion = "", r.get("conversion", "")
+        arms, conversion, weight = "", r.get("conversion", ""), None
         if usable and match:
             s = match.pop(0)
+            weight = finite(s.get("weight"))
             effect = estimate_text(s.get("yi"), s.get("ci_lb"), s.get("ci_ub"), display.for_study(s))
             arms = dp.arm_text(s)
             conversion = s.get("conversion", conversion)  # with escalc's continuity correction
@@ -713,7 +727,8 @@ def studies_table(extraction_rows: list[dict], measure: str | None,
             "reported_form": r.get("reported_form", ""), "conversion": conversion,
             "conversion_detail": r.get("conversion_detail", ""),
             "n": " / ".join(v for v in (r.get("n1i", ""), r.get("n2i", "")) if v) or r.get("ni", ""),
-            "effect": effect, "arms": arms, "source_location": r.get("source_location", ""),
+            "effect": effect, "arms": arms, "weight": weight, "weight_text": dp.percent(weight),
+            "source_location": r.get("source_location", ""),
             "links": links(r.get("source_url")),
         })
     return out
@@ -1079,6 +1094,7 @@ def environment() -> jinja2.Environment:
     env.filters["ci"] = lambda snapshot: dp.ci(snapshot.get("estimate"), snapshot.get("ci_lb"),
                                                snapshot.get("ci_ub"), missing=dp.MISSING)
     env.filters["json_script"] = json_script
+    env.filters["caption_id"] = caption_id
     return env
 
 
