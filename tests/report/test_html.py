@@ -661,3 +661,21 @@ def test_a_common_effect_outcome_shows_no_prediction_interval(bcg_pooled):
     assert "prediction interval" in html.describe_outcome_figure("forest", bcg_pooled)
     rows = dict(html.model_table(fixed))
     assert rows["95% prediction interval"].endswith("(a common-effect model)")
+
+
+def test_the_baujat_text_names_the_studies_the_plot_names_with_their_coordinates():
+    """The Baujat plot's caption had no numbers and did not name its outlying studies."""
+    from metasr.figures.influence import baujat_outlying, baujat_points
+
+    pooled = json.loads((FIXTURES / "bcg_rr.json").read_text())
+    text = html.describe_outcome_figure("baujat", pooled)
+    points = baujat_points(pooled)
+    named = baujat_outlying(points.x, points.y)
+    assert text.startswith("Named in the plot, the 8 most outlying of 13 (farthest from the origin")
+    assert "(squared Pearson residual, influence on the pooled result)" in text
+    first = points.studies[named[0]]
+    assert f"{first['label']} ({points.x[named[0]]:.2f}, {points.y[named[0]]:.3f})" in text
+    assert text.count(";") == 7
+    three = {**pooled, "studies": pooled["studies"][:3]}
+    assert "every study" in html.describe_outcome_figure("baujat", three)
+    assert html.describe_outcome_figure("baujat", {**pooled, "studies": pooled["studies"][:2]}) == ""

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from metasr import display, measures
+from metasr import display
 from metasr.figures import style
 from metasr.figures.forest import (
     PAD_IN,
@@ -24,6 +24,14 @@ from metasr.figures.forest import (
     set_effect_ticks,
 )
 from metasr.figures.forest_rows import sort_studies, study_label
+from metasr.figures.influence import (  # noqa: F401  (tests and callers use them as sensitivity.*)
+    BAUJAT_NAMED,
+    IV_METHOD,
+    baujat_coordinates,
+    baujat_outlying,
+    baujat_points,
+    table_baujat_coordinates,
+)
 
 PLOT_IN = 2.6
 LABEL_MAX_IN = 2.8
@@ -199,70 +207,14 @@ def tau2_column(values) -> list[str]:
     return [display.number(v, decimals) for v in values]
 
 
-# Mantel-Haenszel and Peto fits have no inverse-variance refits: their Baujat plot uses the
-# common-effect model, as the pooled file's bias and sensitivity sections do.
-IV_METHOD = {"MH": "FE", "PETO": "FE"}
-
-
-def baujat_coordinates(yi, vi, method: str = "FE", test: str = "z") -> tuple[np.ndarray, np.ndarray]:
-    """metafor's baujat() on the model fitted with `method` and `test`: squared Pearson residual and
-    influence on the fitted value, per study (metasr.stats.sensitivity.baujat)."""
-    from metasr.stats.models import fit_rma
-    from metasr.stats.sensitivity import baujat
-
-    method = IV_METHOD.get(method, method)
-    res = baujat(fit_rma(np.asarray(yi, float), np.asarray(vi, float), method=method,
-                         test=test if method != "FE" else "z"))
-    return np.array(res["x"], float), np.array([np.nan if v is None else v for v in res["y"]], float)
-
-
-def table_baujat_coordinates(pooled: dict) -> tuple[list[dict], np.ndarray, np.ndarray] | None:
-    """metafor's baujat() of a Mantel-Haenszel or Peto fit, from the pooled result: per study with
-    an effect (double-zero tables have none, as rma.mh's drop00), x = (yi - estimate)^2 / vi and
-    y = (estimate without the study - estimate)^2 / its variance (the leave-one-out refits of the
-    fit's own method, `sensitivity.leave1out`). None without those refits."""
-    from metasr.stats.models import double_zero
-
-    studies = pooled.get("studies") or []
-    l1o = (pooled.get("sensitivity") or {}).get("leave1out") or {}
-    estimate = (pooled.get("model") or {}).get("estimate")
-    if not _aligned(l1o.get("estimate"), len(studies)) or not style.is_number(estimate):
-        return None
-    measure = pooled.get("measure") or ""
-    # a table's cells: the rates' (x1i, t1i, x2i, t2i) or the 2x2 table's (ai, bi, ci, di)
-    cells = measures.RATES[0] if measures.get(measure).family == "two-group rates" else measures.TABLES[0]
-    keep = [i for i, s in enumerate(studies)
-            if style.is_number(s.get("yi")) and style.is_number(s.get("vi"))
-            and style.is_number(l1o["estimate"][i]) and style.is_number((l1o.get("se") or [None] * len(studies))[i])
-            and not (all(style.is_number(s.get(c)) for c in cells)
-                     and double_zero(measure, [[s[c]] for c in cells])[0])]
-    x = np.array([(studies[i]["yi"] - estimate) ** 2 / studies[i]["vi"] for i in keep])
-    y = np.array([(l1o["estimate"][i] - estimate) ** 2 / l1o["se"][i] ** 2 for i in keep])
-    return [studies[i] for i in keep], x, y
-
-
 def plot_baujat(pooled: dict):
     title = f"{pooled.get('label') or pooled.get('outcome')}: Baujat plot"
-    aggregated = (pooled.get("model") or {}).get("model_type") == "aggregated"
-    # an aggregated outcome's pooled units are its studies' combined effects
-    studies = [s for s in (pooled.get("by_study") if aggregated else pooled.get("studies")) or []
-               if style.is_number(s.get("yi")) and style.is_number(s.get("vi"))]
-    table_fit = table_baujat_coordinates(pooled) if pooled.get("method") in IV_METHOD else None
-    if table_fit:
-        studies = table_fit[0]
+    points = baujat_points(pooled)
     with style.style():
-        if (pooled.get("model") or {}).get("model_type") == "three-level":
-            return style.message_figure(title, "Baujat plot not drawn: its common-effect model assumes independent "
-                                            "effect sizes, and this outcome's studies contribute several.")
-        if len(studies) < 3:
-            return style.message_figure(title, "Baujat plot not drawn: it needs at least 3 "
-                                            f"pooled studies (k = {len(studies)}).")
-        method = IV_METHOD.get(pooled.get("method") or "FE", pooled.get("method") or "FE")
-        if table_fit:  # the Mantel-Haenszel or Peto fit itself, as metafor's baujat() takes it
-            _, x, y = table_fit
-        else:
-            x, y = baujat_coordinates([s["yi"] for s in studies], [s["vi"] for s in studies], method,
-                                      pooled.get("test") or "z")
+        if isinstance(points, str):
+            return style.message_figure(title, f"Baujat plot not drawn: {points}.")
+        studies, x, y, method = points.studies, points.x, points.y, points.method
+        table_fit = points.table_fit
         fig = style.new_figure(6.0, 4.8)
         ax = fig.add_axes([0.12, 0.12, 0.82, 0.72])
         ax.scatter(x, y, s=16, color=style.COLOURS["study"], zorder=3)
@@ -294,17 +246,6 @@ def _named(k: int) -> str:
 
 def _table_model_name(pooled: dict) -> str:
     return "Mantel-Haenszel model" if pooled.get("method") == "MH" else "Peto model"
-
-
-BAUJAT_NAMED = 8  # studies named on a Baujat plot: the most outlying (baujat_outlying)
-
-
-def baujat_outlying(x, y, n: int = BAUJAT_NAMED) -> list[int]:
-    """The `n` studies farthest from the origin of a Baujat plot, each axis scaled to its largest
-    value (a study far out on either axis, or on both, is outlying), farthest first."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    distance = np.nan_to_num(np.hypot(x / (np.nanmax(x) or 1), y / (np.nanmax(y) or 1)), nan=-1.0)
-    return [int(i) for i in np.argsort(-distance, kind="stable")[:n] if distance[i] >= 0]
 
 
 # Where a study's label may go: (dx, dy) inches from its point to the anchor, the box's lower left

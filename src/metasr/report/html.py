@@ -829,6 +829,8 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
         return "; ".join(parts) + "." if parts else ""
     if kind == "bubble":
         return describe_bubble(pooled)
+    if kind == "baujat":
+        return describe_baujat(pooled)
     sens = pooled.get("sensitivity") or {}
     steps = (sens.get(kind) or {}).get("estimate") or []  # one per study (None: not estimable)
     values = [dp.shown(v, display) for v in steps if finite(v) is not None]
@@ -840,6 +842,25 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
         return f"The cumulative {measure} moves from {number(values[0], d)} ({_first_steps(steps)}) to " \
                f"{number(values[-1], d)} (all {len(steps)} studies)."
     return ""
+
+
+def describe_baujat(pooled: dict) -> str:
+    """The studies the Baujat plot names (metasr.figures.influence: the most outlying), with
+    their coordinates."""
+    from metasr.figures.forest_rows import study_label  # (imports matplotlib: only for this text)
+    from metasr.figures.influence import baujat_outlying, baujat_points
+
+    points = baujat_points(pooled)
+    if isinstance(points, str):
+        return ""
+    named = baujat_outlying(points.x, points.y)
+    x_name = "contribution to Q" if points.method == "FE" else "squared Pearson residual"
+    which = "every study" if len(named) == len(points.studies) else \
+        f"the {len(named)} most outlying of {len(points.studies)} (farthest from the origin, each axis scaled to its " \
+        "largest value)"
+    return f"Named in the plot, {which}, as ({x_name}, influence on the pooled result): " \
+        + "; ".join(f"{study_label(points.studies[i])} ({number(points.x[i])}, {number(points.y[i], 3)})"
+                    for i in named) + "."
 
 
 def _first_steps(steps: list) -> str:
