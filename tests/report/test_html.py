@@ -679,3 +679,24 @@ def test_the_baujat_text_names_the_studies_the_plot_names_with_their_coordinates
     three = {**pooled, "studies": pooled["studies"][:3]}
     assert "every study" in html.describe_outcome_figure("baujat", three)
     assert html.describe_outcome_figure("baujat", {**pooled, "studies": pooled["studies"][:2]}) == ""
+
+
+def test_the_prisma_text_gives_every_box_of_the_flow_with_sources_and_exclusion_reasons():
+    """The PRISMA caption gave identified, unique and included counts only: not screened,
+    excluded, assessed, nor the exclusion reasons the diagram shows (SYNTHETIC counts)."""
+    column = {"identified": 104, "identified_by_database": [{"database": "PubMed", "n": 30},
+                                                            {"database": "Scopus", "n": 74}],
+              "duplicates": 52, "removed_automation": 0, "removed_other": 3, "screened": 49, "excluded": 9,
+              "excluded_reasons": [{"reason": "review", "n": 4}, {"reason": "erratum", "n": 5}],
+              "sought": 40, "not_retrieved": 0, "assessed": 40, "reports_excluded": 20,
+              "reports_excluded_reasons": [{"reason": "no comparison group", "n": 20}],
+              "studies_included": 20, "reports_included": 20}
+    prisma = {"records": {"identified": 104, "unique": 52}, "included": {"studies": 20, "reports": 20},
+              "columns": {"databases": column}}
+    text = html.describe_prisma(prisma)
+    assert text.startswith("Records identified: 104; unique after de-duplication: 52; studies included: 20")
+    assert "Databases and registers: records identified 104 (PubMed 30; Scopus 74), duplicate records removed 52, " \
+           "records removed for other reasons 3, records screened 49, records excluded 9 (review 4; erratum 5), " \
+           "reports sought for retrieval 40, reports not retrieved 0, reports assessed for eligibility 40, reports " \
+           "excluded 20 (no comparison group 20), studies included 20, their reports 20." in text
+    assert "automation" not in text and "Other methods" not in text

@@ -893,7 +893,36 @@ def describe_prisma(prisma: dict | None, meta: dict | None = None) -> str:
     if meta:
         text += f"; studies included in meta-analysis: {meta['studies']}" + (
             f" (reports: {meta['reports']})" if meta.get("reports") is not None else "")
-    return text + "."
+    columns = prisma.get("columns") or {}
+    return " ".join([text + "."] + [f"{title}: {describe_prisma_column(columns[name])}."
+                                    for name, title in PRISMA_COLUMNS if columns.get(name)])
+
+
+# The PRISMA 2020 flow's columns and the boxes of each, in the diagram's order (metasr.figures.prisma).
+PRISMA_COLUMNS = (("databases", "Databases and registers"), ("other", "Other methods"))
+PRISMA_BOXES = (("identified", "records identified", "identified_by_database"),
+                ("duplicates", "duplicate records removed", None),
+                ("removed_automation", "records marked as ineligible by automation tools", None),
+                ("removed_other", "records removed for other reasons", None),
+                ("screened", "records screened", None), ("excluded", "records excluded", "excluded_reasons"),
+                ("sought", "reports sought for retrieval", None), ("not_retrieved", "reports not retrieved", None),
+                ("assessed", "reports assessed for eligibility", None),
+                ("reports_excluded", "reports excluded", "reports_excluded_reasons"),
+                ("studies_included", "studies included", None), ("reports_included", "their reports", None))
+
+
+def describe_prisma_column(column: dict) -> str:
+    """One column of the PRISMA flow as text: every box the diagram draws, with the sources and
+    the exclusion reasons counted (removals the column did not have, at 0, left out)."""
+    parts = []
+    for key, name, detail in PRISMA_BOXES:
+        n = column.get(key)
+        if n is None or (key.startswith("removed_") and not n):
+            continue
+        counted = [f"{d.get('reason') or d.get('database')} {d.get('n')}" for d in column.get(detail) or []] \
+            if detail else []
+        parts.append(f"{name} {n}" + (f" ({'; '.join(counted)})" if counted else ""))
+    return ", ".join(parts)
 
 
 def describe_rob(studies: list[dict]) -> str:
