@@ -211,3 +211,27 @@ def test_risk_of_bias_captions_name_the_tools_used_and_what_each_figure_covers(t
            "order." in text
     assert "Overall judgements of all 3 studies of the studies sheet: RoB 2 high: 1; RoB 2 low: 1; not assessed: 1." \
         in text
+
+
+def test_the_traffic_light_plot_is_also_a_table_of_every_judgement(tmp_path, review_config):
+    """The report's text gave only counts of overall judgements: no table gave each study's
+    judgement per domain, as the traffic-light plot draws them (SYNTHETIC judgements, sheet order
+    not year order)."""
+    results, figures, prisma = review_files(tmp_path)
+    studies = tmp_path / "studies.csv"
+    studies.write_text("study_id,label,year,rob_tool,rob_randomisation,rob_deviations,rob_missing,rob_measurement,"
+                       "rob_reporting,rob_overall\n"
+                       "B,Beta,2021,RoB2,low,high,low,low,low,\n"
+                       "A,Alpha,2020,RoB2,low,low,low,low,some concerns,\n"
+                       "C,Gamma,2022,,,,,,,\n")
+    out = results / "report.html"
+    html.write_report(review_config, [FIXTURES / f"{name}.json" for name, _ in OUTCOMES], [], None, prisma,
+                      figures, studies, None, [], out)
+    section = out.read_text().split('id="rob"')[1].split("</section>")[0]
+    table = section.split('data-table="rob_1"')[1].split("</table>")[0]
+    assert "<caption>RoB 2: judgements per study and domain" in table
+    assert '<abbr title="Randomisation process">D1</abbr>' in table
+    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</th>(.*?)</tr>", table)
+    assert [label for label, _ in rows] == ["Alpha", "Beta"]  # year order, as the plot; Gamma not assessed
+    assert re.findall(r"<td>(.*?)</td>", rows[0][1]) == ["Low", "Low", "Low", "Low", "Some concerns", "Some concerns*"]
+    assert re.findall(r"<td>(.*?)</td>", rows[1][1])[-1] == "High*"

@@ -33,8 +33,6 @@ def read_judgements(studies_csv) -> list[StudyRob]:
     """Studies with their judgements, in the forest plots' default order (by year, then label:
     forest_rows.sort_studies), so that the traffic-light plot lists them as the forest beside it
     does; raises InputError listing every problem (metasr.rob)."""
-    from metasr.figures.forest_rows import sort_studies
-
     problems, studies = [], []
     rows = read_csv(studies_csv)[1]
     for row_number, row in enumerate(rows, start=2):
@@ -47,6 +45,14 @@ def read_judgements(studies_csv) -> list[StudyRob]:
         studies.append(study)
     if problems:
         raise InputError(problems)
+    return forest_order(studies, rows)
+
+
+def forest_order(studies: list[StudyRob], rows: list[dict]) -> list[StudyRob]:
+    """The studies (assessed from `rows`, the studies-sheet rows, one each) in the forest plots'
+    default order: by year, then label (forest_rows.sort_studies)."""
+    from metasr.figures.forest_rows import sort_studies
+
     keys = [{"year": row.get("year"), "label": study.label, "index": i}
             for i, (row, study) in enumerate(zip(rows, studies, strict=True))]
     return [studies[k["index"]] for k in sort_studies(keys, "year")]
@@ -137,6 +143,14 @@ def assessed_panels(studies: list[StudyRob]) -> list[tuple[Tool, list[StudyRob]]
     panels = [(tool, [s for s in studies if s.tool is tool and s.assessed])
               for tool in tools.TOOLS.values()]
     return [(tool, rows) for tool, rows in panels if rows]
+
+
+def judgement_text(study: StudyRob, column: str) -> str:
+    """A cell of the traffic-light plot in words, as the report's table gives it: the judgement
+    (stars for NOS), 'Not assessed' for an empty one, '*' after an overall derived by the tool's rule."""
+    value = study.values.get(column)
+    word = f"{value}★" if isinstance(value, int) else (study.judgement(column) or "not assessed").capitalize()
+    return word + ("*" if column == OVERALL and study.derived else "")
 
 
 def _cell_text(study: StudyRob, column: str) -> str:

@@ -940,6 +940,21 @@ def describe_rob(studies: list[dict]) -> str:
         + f"; not assessed: {len(studies) - sum(counts.values())}."
 
 
+def rob_tables(studies: list[dict]) -> list[dict]:
+    """The traffic-light plot as tables, one per tool: a row per assessed study in the plot's
+    order, a column per domain and the overall judgement, in words."""
+    from metasr.figures import rob as rob_figures
+
+    assessed = rob_figures.forest_order([rob.assess(row) for row in studies], studies)
+    tables = []
+    for tool, rows in rob_figures.assessed_panels(assessed):
+        columns = [d.column for d in tool.domains] + [rob.OVERALL]
+        tables.append({"tool": tool.name, "columns": [{"short": tool.short(d), "name": d.name} for d in tool.domains],
+                       "rows": [{"label": s.label, "cells": [rob_figures.judgement_text(s, c) for c in columns]}
+                                for s in rows]})
+    return tables
+
+
 def rob_figure_coverage(key: str, config: dict) -> str:
     """Which studies a risk-of-bias figure covers: the weighted summary plot only the studies of the
     weight outcome's analysis (weighted by their weight in it); the others every study."""
@@ -1206,6 +1221,7 @@ def report_context(config: dict, pooled: list[dict], extraction_csvs: list, pris
                         for key, heading in ((f.key, f.heading) for f in registry.REVIEW_FIGURES
                                              if f.section == "risk_of_bias") if key in plan],
         "rob_tools": [{"name": t.name, "source": t.source} for t in rob.tools_used(studies)],
+        "rob_tables": rob_tables(studies),
         "sections": sections,
         "sof": summary_of_findings(sections, pooled_results, outcomes_cfg),
         "domains": [(d, DOMAIN_NAMES[d]) for d in DOMAINS],
