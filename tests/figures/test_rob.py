@@ -185,5 +185,7 @@ def test_traffic_light_lists_studies_in_the_forest_order_by_year(tmp_path):
     studies = rob.read_judgements(path)
     assert [s.study_id for s in studies] == ["Z", "B", "C", "A"]  # no year: last, as in the forest
     fig = rob.plot_traffic_light(studies)
-    labels = [t.get_text() for t in fig.texts if t.get_text() in {"Comstock", "Zwerling", "Anonymous", "Baron"}]
+    drawn = [a.as_text() if hasattr(a, "as_text") else a for a in fig.texts + fig.artists]  # labels: PlainText
+    labels = [t.get_text() for t in drawn if hasattr(t, "get_text")
+              and t.get_text() in {"Comstock", "Zwerling", "Anonymous", "Baron"}]
     assert labels == ["Zwerling", "Baron", "Comstock", "Anonymous"]
