@@ -200,6 +200,37 @@ def test_study_design_from_the_design_text(design, expected):
     assert grade.study_design({"design": design}) == expected
 
 
+@pytest.mark.parametrize("design", [
+    "controlled trial, non-random allocation", "non-random controlled trial", "nonrandomized trial",
+    "quasi-experimental controlled trial", "quasi-randomised trial", "pseudo-randomised", "historically controlled trial",
+    "historical controls", "alternate allocation", "allocated alternately", "allocation by alternation",
+    "systematic allocation", "allocated by date of birth", "controlled before-after study",
+    "controlled before and after", "interrupted time series", "not randomised", "patients were not randomized",
+    "Mendelian randomisation", "natural experiment", "difference-in-differences", "NRSI", "register-based cohort",
+    "prospective controlled trial", "pre-post study",
+])
+def test_allocation_that_is_not_random_is_non_randomised(design):
+    # the BCG trials' allocation (dat.bcg alloc: alternate, systematic) written as a reviewer would
+    assert grade.study_design({"design": design}) == "non-randomised"
+
+
+@pytest.mark.parametrize("design", [
+    "randomised controlled trial", "Randomized controlled trial", "RCT", "RCTs", "cluster RCT", "cluster-randomized trial",
+    "randomised cross-over trial", "crossover trial, randomized", "controlled trial, random allocation",
+    "randomly assigned", "random assignment", "randomised pre-test post-test design", "stepped-wedge cluster randomised",
+    "randomised trial of an alternative medicine",
+])
+def test_only_explicit_randomisation_is_randomised(design):
+    assert grade.study_design({"design": design}) == "randomised"
+
+
+@pytest.mark.parametrize("design", ["controlled trial", "controlled clinical trial", "clinical trial", "cross-over trial"])
+def test_a_controlled_trial_that_does_not_state_its_allocation_is_not_assumed_randomised(design):
+    assert grade.study_design({"design": design}) is None
+    start, why, _ = grade.starting_level({"studies": [{"study_id": "A"}]}, {"A": {"design": design}})
+    assert start == "low" and f"study design not recognised for 1 of 1 studies (design column: '{design}'" in why
+
+
 def test_study_design_falls_back_to_the_risk_of_bias_tool():
     assert grade.study_design({"rob_tool": "RoB2"}) == "randomised"
     assert grade.study_design({"rob_tool": "ROBINS-I"}) == "non-randomised"
@@ -334,6 +365,8 @@ def test_the_methods_paragraph_states_the_rules_applied(bcg_pooled):
                   "none for an interval around the null that excludes appreciable effects both ways"):
         assert claim in rule
     assert rule in grade_sentence([bcg_pooled], {})
+    assert "Randomised trials (a design stating random allocation: a controlled trial that does not was not taken " \
+           "as randomised)" in grade_sentence([bcg_pooled], {})
     assert "single-group proportions" not in grade_sentence([bcg_pooled], {})
     proportions = {**bcg_pooled, "measure": "PFT"}
     assert "with at least 10 studies (not for single-group proportions, whose small-study tests are unreliable: " \

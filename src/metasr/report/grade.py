@@ -4,7 +4,8 @@ The suggestions are rules of thumb from the GRADE handbook, made explicit so a r
 why and overrule them (`outcomes.<id>.grade: {risk_of_bias: 0|-1|-2|-3, ..., large_effect: 0|1|2,
 dose_response: 0|1, plausible_confounding: 0|1, reason: str}`):
 - starting certainty by study design (`design` in the studies sheet, else the design the study's
-  risk-of-bias tool assesses; `study_design`): randomised trials start high, non-randomised
+  risk-of-bias tool assesses; `study_design`): randomised trials (only a design that states random
+  allocation: a bare "controlled trial" is not recognised) start high, non-randomised
   studies low (GRADE handbook 5.1), except non-randomised studies assessed with ROBINS-I or
   ROBINS-E (judged, not only named in rob_tool), which start high and are rated down through
   their risk of bias (GRADE guidelines 18, Schünemann et al. J Clin Epidemiol 2019;111:105-114);
@@ -361,15 +362,25 @@ def participants(pooled: dict) -> int | None:
     return dependence.participants(pooled)
 
 
+# Allocation that is not (or not said to be) random, and designs without an allocation. Read
+# before RANDOMISED: "non-random allocation" and "Mendelian randomisation" contain its words.
 NON_RANDOMISED = re.compile(
-    r"non[- ]?randomi[sz]|quasi[- ]?randomi[sz]|pseudo[- ]?randomi[sz]|not randomi[sz]|cohort|"
-    r"case[- ]control|cross[- ]sectional|observational|registry|case series|before[- ]and[- ]after|"
-    r"before[- ]after|time series|ecological|single[- ]arm|uncontrolled")
-RANDOMISED = re.compile(r"randomi[sz]|\bc?rcts?\b|controlled trial")
+    r"non[- ]?random|not (been )?random|without random|\bno random|quasi|pseudo[- ]?random|"
+    r"mendelian random|historic(al(ly)?)?[- ]control|alternat(e|ing|ion)[- ](allocat|assign)|alternately|by alternation|"
+    r"systematic(ally)? (allocat|assign)|"
+    r"allocat\w* (by|according to) (date|birth|day|week|record|hospital|alternation)|cohort|"
+    r"case[- ]control|cross[- ]sectional|observational|registry|register[- ]based|case series|case report|"
+    r"before[- ](and[- ])?after|time series|ecological|single[- ]arm|"
+    r"uncontrolled|natural experiment|regression discontinuity|difference[- ]in[- ]difference|propensity|"
+    r"non[- ]?comparative|\bnrsi?\b")
+# Only explicit randomisation: "controlled trial" or "clinical trial" alone says nothing about the
+# allocation (GRADE starts only randomised trials high), so it is left unrecognised.
+RANDOMISED = re.compile(r"randomi[sz]|\bc?rcts?\b|\brandom(ly)?[- ](allocat|assign)")
 DIAGNOSTIC = re.compile(r"diagnostic")
-# Words that describe an observational study's timing, not an allocation: read only when nothing
-# above matched ("prospective randomised trial" stays randomised), as a non-randomised study.
-OBSERVATIONAL_TIMING = re.compile(r"prospective|retrospective|longitudinal|\bsurvey")
+# Words that describe a study's timing or measurements, not an allocation: read only when nothing
+# above matched ("prospective randomised trial", "randomised pre-test post-test design" stay
+# randomised), as a non-randomised study.
+OBSERVATIONAL_TIMING = re.compile(r"prospective|retrospective|longitudinal|\bsurvey|\bpre[- ]?post|pre[- ]?test")
 # What to write in the design column, in words the rules above read.
 DESIGN_WORDS = ("randomised controlled trial", "non-randomised trial", "cohort", "case-control",
                 "cross-sectional", "diagnostic accuracy study")
@@ -386,10 +397,12 @@ def design_text(row: dict | None) -> str:
 
 
 def study_design(row: dict | None) -> str | None:
-    """randomised | non-randomised | diagnostic from the `design` text ("RCT", "cluster-randomised
-    trial", "randomized controlled trial" vs "cohort", "case-control", "cross-sectional", "non-
-    randomised trial", "prospective", "longitudinal" ...), else the design the study's risk-of-bias
-    tool assesses; None if neither tells."""
+    """randomised | non-randomised | diagnostic from the `design` text (randomised only when it says
+    so: "RCT", "cluster-randomised trial", "randomized controlled trial", "random allocation"; vs
+    "non-random allocation", "quasi-experimental", "historically controlled", "alternate allocation",
+    "cohort", "case-control", "controlled before-after", "prospective" ...), else the design the
+    study's risk-of-bias tool assesses; None if neither tells ("controlled trial" alone: the
+    allocation is not stated, never assumed random)."""
     text = design_text(row)
     if NON_RANDOMISED.search(text):
         return "diagnostic" if DIAGNOSTIC.search(text) else "non-randomised"

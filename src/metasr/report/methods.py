@@ -613,10 +613,11 @@ def grade_sentence(pooled: list[dict], outcomes_cfg: dict) -> str:
     if not done:
         return ""
     overridden = [p for p in done if (outcomes_cfg.get(p.get("outcome")) or {}).get("grade")]
-    text = ("Certainty of evidence was rated with GRADE for each pooled outcome. Randomised trials (and "
-            "diagnostic accuracy studies assessed with QUADAS-2) started at high certainty, non-randomised "
+    text = ("Certainty of evidence was rated with GRADE for each pooled outcome. Randomised trials (a design "
+            "stating random allocation: a controlled trial that does not was not taken as randomised) and "
+            "diagnostic accuracy studies assessed with QUADAS-2 started at high certainty, non-randomised "
             "studies at low certainty unless assessed with ROBINS-I or ROBINS-E (then high, rated down through "
-            "their risk of bias; GRADE guideline 18); a study without a recorded design made the body start low. "
+            "their risk of bias; GRADE guideline 18); a study without a recorded or recognised design made the body start low. "
             "Suggested ratings down: risk of bias from the studies' overall judgements weighted by their weight "
             f"in the analysis (none suggested when less than {MIN_JUDGED_WEIGHT:.0%} of that weight was judged); "
             f"inconsistency from I² together with the prediction interval; {imprecision_rule()}; "
