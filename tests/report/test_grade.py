@@ -202,7 +202,8 @@ def test_study_design_from_the_design_text(design, expected):
 
 @pytest.mark.parametrize("design", [
     "controlled trial, non-random allocation", "non-random controlled trial", "nonrandomized trial",
-    "quasi-experimental controlled trial", "quasi-randomised trial", "pseudo-randomised", "historically controlled trial",
+    "quasi-experimental controlled trial", "quasi-randomised trial", "pseudo-randomised",
+    "historically controlled trial",
     "historical controls", "alternate allocation", "allocated alternately", "allocation by alternation",
     "systematic allocation", "allocated by date of birth", "controlled before-after study",
     "controlled before and after", "interrupted time series", "not randomised", "patients were not randomized",
@@ -215,16 +216,18 @@ def test_allocation_that_is_not_random_is_non_randomised(design):
 
 
 @pytest.mark.parametrize("design", [
-    "randomised controlled trial", "Randomized controlled trial", "RCT", "RCTs", "cluster RCT", "cluster-randomized trial",
-    "randomised cross-over trial", "crossover trial, randomized", "controlled trial, random allocation",
-    "randomly assigned", "random assignment", "randomised pre-test post-test design", "stepped-wedge cluster randomised",
+    "randomised controlled trial", "Randomized controlled trial", "RCT", "RCTs", "cluster RCT",
+    "cluster-randomized trial", "randomised cross-over trial", "crossover trial, randomized",
+    "controlled trial, random allocation", "randomly assigned", "random assignment",
+    "randomised pre-test post-test design", "stepped-wedge cluster randomised",
     "randomised trial of an alternative medicine",
 ])
 def test_only_explicit_randomisation_is_randomised(design):
     assert grade.study_design({"design": design}) == "randomised"
 
 
-@pytest.mark.parametrize("design", ["controlled trial", "controlled clinical trial", "clinical trial", "cross-over trial"])
+@pytest.mark.parametrize("design", ["controlled trial", "controlled clinical trial", "clinical trial",
+                                    "cross-over trial"])
 def test_a_controlled_trial_that_does_not_state_its_allocation_is_not_assumed_randomised(design):
     assert grade.study_design({"design": design}) is None
     start, why, _ = grade.starting_level({"studies": [{"study_id": "A"}]}, {"A": {"design": design}})

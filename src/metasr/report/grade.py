@@ -366,7 +366,8 @@ def participants(pooled: dict) -> int | None:
 # before RANDOMISED: "non-random allocation" and "Mendelian randomisation" contain its words.
 NON_RANDOMISED = re.compile(
     r"non[- ]?random|not (been )?random|without random|\bno random|quasi|pseudo[- ]?random|"
-    r"mendelian random|historic(al(ly)?)?[- ]control|alternat(e|ing|ion)[- ](allocat|assign)|alternately|by alternation|"
+    r"mendelian random|historic(al(ly)?)?[- ]control|alternat(e|ing|ion)[- ](allocat|assign)|alternately|"
+    r"by alternation|"
     r"systematic(ally)? (allocat|assign)|"
     r"allocat\w* (by|according to) (date|birth|day|week|record|hospital|alternation)|cohort|"
     r"case[- ]control|cross[- ]sectional|observational|registry|register[- ]based|case series|case report|"
