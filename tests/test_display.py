@@ -81,6 +81,30 @@ def test_decimals_keep_two_significant_digits_of_small_effects():
     assert dp.decimals_for([3.2, 0.7], lowest=0, highest=3, basis="smallest") == 2
 
 
+# metafor 3.8-1: robust(rma.mv(yi, V, random = ~ 1 | district/school), cluster = district,
+# clubSandwich = TRUE) on dat.konstantopoulos2011 with vcalc(rho = 0.5): 0.1905 [-0.0026, 0.3836];
+# rma(measure = "RD", ..., data = dat.bcg, method = "DL"): -0.0071 [-0.0101, -0.0040]
+ACHIEVEMENT = (0.19051950634988496, -0.002552045426440386, 0.3835910581262103)
+BCG_RD = (-0.0070552635660954465, -0.010119452065969503, -0.00399107506622139)
+
+
+def test_a_bound_never_rounds_onto_or_across_the_null():
+    gen, rd = measures.display_for("GEN"), measures.display_for("RD")
+    assert dp.estimate(*ACHIEVEMENT, gen) == "0.191 [−0.003, 0.384]"  # not "0.19 [0.00, 0.38]"
+    assert dp.estimate(*BCG_RD, rd, 2) == "−0.007 [−0.010, −0.004]"  # a column's 2: not "[−0.01, 0.00]"
+    assert dp.estimate_decimals([ACHIEVEMENT, (0.5, 0.2, 0.8)], gen) == 3
+    assert dp.ci(*ACHIEVEMENT, style="to", null=0) == "0.191 (−0.003 to 0.384)"
+    rr = measures.display_for("RR")
+    assert dp.estimate(math.log(0.8), math.log(0.6), math.log(0.9996), rr) == "0.8000 [0.6000, 0.9996]"
+    assert dp.estimate(math.log(0.8), math.log(0.6), math.log(1.004), rr) == "0.800 [0.600, 1.004]"
+    assert dp.interval(-0.0026, 0.38, null=0) == "[−0.003, 0.380]"
+    # a bound on the null, a measure without a null, and no null given: decimals as before
+    assert dp.ci(0.19, 0.0, 0.38, null=0) == "0.19 [0.00, 0.38]"
+    assert dp.estimate(0.5, 0.2, 0.8, measures.display_for("PR")) == "50.00 [20.00, 80.00]"
+    assert dp.ci(*ACHIEVEMENT) == "0.19 [0.00, 0.38]"
+    assert dp.null_side_decimals(2, [1e-9], 0) == dp.NULL_SIDE_MAX  # at most this many
+
+
 def test_estimates_are_shown_on_the_measures_display_scale():
     rr = measures.display_for("RR")
     assert dp.estimate(math.log(0.49), math.log(0.34), math.log(0.70), rr) == "0.49 [0.34, 0.70]"

@@ -6,7 +6,9 @@
 - P values: "P < 0.0001" below 0.0001, four decimals below 0.001, else three ("P = 0.032");
   `p_value` is the only way to write one in text, so "P = < 0.0001" cannot happen.
 - Confidence intervals: "0.49 [0.34, 0.70]" in figures and tables (RevMan's form, `ci`);
-  "0.49 (0.34 to 0.70)" in summary-of-findings text (GRADE's form, `ci(..., style="to")`).
+  "0.49 (0.34 to 0.70)" in summary-of-findings text (GRADE's form, `ci(..., style="to")`). A bound
+  never rounds onto the null or across it: it gets more decimals ("0.19 [−0.003, 0.38]", not
+  "0.19 [0.00, 0.38]"; `null_side_decimals`), so the text reads as the interval is.
 - Arm data (means, SDs, counts): counts are integers; means and SDs share their decimals within
   a table (`data_decimals`) or a study (`arm_text`), so "5" never sits beside "5.00".
 - Percentages: one decimal ("38.1%"); I² likewise (`i2`), tau² with three decimals (`tau2`).
@@ -161,22 +163,52 @@ def p_value(p, missing: str = "P not available") -> str:
 # Estimates and intervals
 
 
-def ci(est, lb, ub, decimals: int | None = None, style: str = "brackets", missing: str = "") -> str:
+# A bound that would round onto the null, or across it ("0.19 [0.00, 0.38]" for a lower bound of
+# -0.0026), misstates whether the interval excludes the null: it gets more decimals, up to these.
+NULL_SIDE_MAX = 6
+
+
+def shown_null(disp) -> float | None:
+    """The measure's no-effect value as shown (1 for a ratio, 0 for a difference or r); None when
+    the measure has none (a proportion, a mean) or no measure is given."""
+    return None if disp is None or disp.null is None else disp.shown(disp.null)
+
+
+def keeps_side(x, null: float | None, decimals: int) -> bool:
+    """Whether `x` written with `decimals` stays on its side of `null` (the null itself, a missing
+    value or no null: True)."""
+    x = finite(x)
+    if x is None or null is None or x == null or abs(x) >= EXPONENT_FROM:
+        return True
+    return (float(f"{x:.{decimals}f}") - null) * (x - null) > 0
+
+
+def null_side_decimals(decimals: int, bounds, null: float | None) -> int:
+    """`decimals`, or more (up to NULL_SIDE_MAX) until every bound keeps its side of the null."""
+    while decimals < NULL_SIDE_MAX and not all(keeps_side(b, null, decimals) for b in bounds):
+        decimals += 1
+    return decimals
+
+
+def ci(est, lb, ub, decimals: int | None = None, style: str = "brackets", missing: str = "",
+       null: float | None = None) -> str:
     """An estimate with its interval: "0.49 [0.34, 0.70]" (brackets) or "0.49 (0.34 to 0.70)"
-    (to). Without `decimals`, they follow the three numbers (`decimals_for`)."""
+    (to). Without `decimals`, they follow the three numbers (`decimals_for`); with the shown
+    `null`, more when a bound would round onto or across it (`null_side_decimals`)."""
     if finite(est) is None:
         return missing
-    d = decimals_for((est, lb, ub)) if decimals is None else decimals
+    d = null_side_decimals(decimals_for((est, lb, ub)) if decimals is None else decimals, (lb, ub), null)
     if style == "to":
         return f"{number(est, d)} ({number(lb, d, MISSING)} to {number(ub, d, MISSING)})"
     return f"{number(est, d)} {interval(lb, ub, d)}"
 
 
-def interval(lb, ub, decimals: int | None = None, missing: str = "") -> str:
-    """"[0.34, 0.70]": an interval without its estimate (a prediction interval)."""
+def interval(lb, ub, decimals: int | None = None, missing: str = "", null: float | None = None) -> str:
+    """"[0.34, 0.70]": an interval without its estimate (a prediction interval); bounds keep their
+    side of the shown `null` as in `ci`."""
     if finite(lb) is None and finite(ub) is None:
         return missing
-    d = decimals_for((lb, ub)) if decimals is None else decimals
+    d = null_side_decimals(decimals_for((lb, ub)) if decimals is None else decimals, (lb, ub), null)
     return f"[{number(lb, d, MISSING)}, {number(ub, d, MISSING)}]"
 
 
@@ -188,8 +220,9 @@ def shown(x, disp):
 
 def estimate(est, lb, ub, disp, decimals: int | None = None, style: str = "brackets",
              missing: str = "") -> str:
-    """An estimate and CI on the analysis scale, written as shown (`shown`, then `ci`)."""
-    return ci(shown(est, disp), shown(lb, disp), shown(ub, disp), decimals, style, missing)
+    """An estimate and CI on the analysis scale, written as shown (`shown`, then `ci`), the bounds
+    on their side of the measure's null."""
+    return ci(shown(est, disp), shown(lb, disp), shown(ub, disp), decimals, style, missing, shown_null(disp))
 
 
 def pooled_estimate(pooled: dict, disp, decimals: int | None = None, missing: str = "") -> str:
@@ -201,13 +234,20 @@ def pooled_estimate(pooled: dict, disp, decimals: int | None = None, missing: st
         return estimate(pooled.get("estimate"), pooled.get("ci_lb"), pooled.get("ci_ub"), disp, decimals,
                         missing=missing)
     est, lb, ub = (disp.shown_back(own.get(key)) for key in ("estimate", "ci_lb", "ci_ub"))
-    return ci(est, lb, ub, decimals, missing=missing)
+    return ci(est, lb, ub, decimals, missing=missing, null=shown_null(disp))
 
 
-def estimate_decimals(triples, disp=None) -> int:
-    """One number of decimals for a column of (est, lb, ub) triples (shown as `disp` says)."""
-    values = [shown(v, disp) if disp is not None else v for triple in triples for v in triple]
-    return decimals_for(values)
+def estimate_decimals(triples, disp=None, pooled=None) -> int:
+    """One number of decimals for a column of (est, lb, ub) triples (shown as `disp` says), with
+    the bounds of the `pooled` triples (default: all) on their side of the measure's null: the
+    numbers the report repeats read alike; any other row that needs more gets them in its own
+    cell (`estimate`), so one such row does not widen the column."""
+    def as_shown(triple):
+        return [shown(v, disp) if disp is not None else v for v in triple]
+
+    values = [v for triple in triples for v in as_shown(triple)]
+    bounds = [v for triple in (triples if pooled is None else pooled) for v in as_shown(triple)[1:]]
+    return null_side_decimals(decimals_for(values), bounds, shown_null(disp))
 
 
 # ---------------------------------------------------------------------------------------------

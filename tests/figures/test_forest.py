@@ -230,6 +230,25 @@ def test_numbers_use_one_format_down_each_column(tmp_path):
     assert "−" in text and "-0." not in text  # true minus signs in numbers
 
 
+def test_the_effect_column_keeps_every_bound_on_its_side_of_the_null():
+    # the pooled row of metafor's robust(rma.mv(...), clubSandwich = TRUE) on dat.konstantopoulos2011
+    # (0.1905 [-0.0026, 0.3836]) below SYNTHETIC studies: the whole column gets three decimals
+    pooled = far_out_pooled()
+    pooled["model"].update(estimate=0.19051950634988496, ci_lb=-0.002552045426440386, ci_ub=0.3835910581262103)
+    rows, _ = forest.build_rows(pooled, [forest.Column("effect", "")], "year")
+    total = next(r for r in rows if r.kind == "total")
+    assert total.cells["effect"] == "0.191 [−0.003, 0.384]"  # not "0.19 [0.00, 0.38]"
+    assert {len(r.cells["effect"].split(" ")[0].split(".")[1]) for r in rows if r.kind == "study"} == {3}
+
+
+def test_a_study_whose_bound_would_round_onto_the_null_gets_more_decimals_in_its_row(bcg_pooled):
+    # dat.bcg's Coetzee & Berjak: metafor escalc("RR") 0.6254 [0.3926, 0.9962], "1.00" at the column's two decimals
+    rows, _ = forest.build_rows(bcg_pooled, [forest.Column("effect", "")], "year")
+    effects = {r.cells["effect"] for r in rows if r.kind in ("study", "total")}
+    assert "0.625 [0.393, 0.996]" in effects and "0.49 [0.34, 0.70]" in effects
+    assert "0.46 [0.39, 0.54]" in effects  # the other studies keep the column's two decimals
+
+
 # ---------------------------------------------------------------------------------------------
 # Risk-of-bias columns (RevMan's layout)
 

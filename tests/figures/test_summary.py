@@ -81,3 +81,23 @@ def test_a_paired_outcome_s_panel_compares_its_occasions_not_the_groups():
         ["Difference measures (occasion 1 minus occasion 2)"]
     assert heading_lines("ratio", groups, 20, [{"measure": "ROMC"}, {"measure": "RR"}]) == \
         ["Ratio measures (Exercise / Usual care; paired outcomes: occasion 1 / occasion 2)"]
+
+
+def test_a_bound_keeps_its_side_of_the_null_beside_larger_numbers(bcg_pooled, normand_pooled, review_config,
+                                                                  tmp_path):
+    # metafor 3.8-1: rma(measure = "RD", ..., data = dat.bcg, method = "DL"): -0.0071 [-0.0101, -0.0040],
+    # in the differences panel beside normand's MD (two decimals): not "−0.01 [−0.01, 0.00]"
+    rd = {**bcg_pooled, "outcome": "dmt_response", "measure": "RD", "transformed": None,
+          "model": {**bcg_pooled["model"], "estimate": -0.0070552635660954465, "ci_lb": -0.010119452065969503,
+                    "ci_ub": -0.00399107506622139}}
+    normand_pooled["outcome"] = "edss"
+    config = {**review_config, "outcomes": {o: {**review_config["outcomes"][o], "measure": m}
+                                            for o, m in (("edss", "MD"), ("dmt_response", "RD"))}}
+    config["outcomes"]["dmt_response"].pop("published", None)
+    paths = []
+    for i, result in enumerate([normand_pooled, rd]):
+        paths.append(tmp_path / f"{i}.json")
+        paths[-1].write_text(json.dumps(result))
+    summary.plot_summary_file(paths, config, tmp_path / "s.svg", tmp_path / "s.png")
+    text = (tmp_path / "s.svg").read_text()
+    assert "−0.007 [−0.010, −0.004]" in text and "0.00]" not in text

@@ -201,6 +201,9 @@ def test_a_generic_effect_is_a_difference_in_its_unit():
     assert sof.relative_text({"measure": "GEN", "model": model}) == "Difference 0.08 (0.02 to 0.14)"
     ratio = {"measure": "GEN", "transform": {"name": "exp"}, "model": model}
     assert sof.relative_text(ratio).startswith("Ratio 1.08")
+    # metafor's robust(rma.mv(...), clubSandwich = TRUE) on dat.konstantopoulos2011: 0.1905 [-0.0026, 0.3836]
+    robust = {"estimate": 0.19051950634988496, "ci_lb": -0.002552045426440386, "ci_ub": 0.3835910581262103}
+    assert sof.relative_text({"measure": "GEN", "model": robust}) == "Difference 0.191 (−0.003 to 0.384)"
 
 
 def test_a_single_group_mean_is_in_the_outcomes_unit():

@@ -229,7 +229,7 @@ def build_rows(pooled: dict, columns: list[Column], sort_by: str) -> tuple[list[
                         model.get("ci_lb"), model.get("ci_ub"), bold=True))
         if forest_draws_prediction(pooled):
             pi_text = display.interval(display.shown(model["pi_lb"], disp), display.shown(model["pi_ub"], disp),
-                                  formats.effect)
+                                  formats.effect, null=display.shown_null(disp))
             rows.append(Row("prediction", "Prediction interval", {"effect": pi_text}, None,
                             model["pi_lb"], model["pi_ub"]))
         # the model's own test (none for a measure without a null: shown.overall_test)

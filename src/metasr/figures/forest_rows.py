@@ -119,8 +119,13 @@ def column_formats(studies: list[dict], columns: list[Column], disp: measures.Di
     decimals = display.data_decimals([arm_value(s, int(col.key[-1]), col.key[:-1])
                                  for s in studies for col in measured])
     shown = [display.shown(v, disp.for_study(s)) for s in studies for v in study_interval(s)]
-    shown += [display.shown(v, disp) for triple in pooled_rows for v in triple]
-    return Formats({col.key: decimals for col in measured}, display.decimals_for(shown))
+    pooled = [[display.shown(v, disp) for v in triple] for triple in pooled_rows]
+    effect = display.decimals_for(shown + [v for triple in pooled for v in triple])
+    # The pooled rows' bounds keep their side of the null down the column, as the report writes
+    # them (metasr.display.null_side_decimals); a study whose bound would round onto the null gets
+    # more decimals in its own row (display.estimate), so one such study does not widen them all.
+    effect = display.null_side_decimals(effect, [v for t in pooled for v in t[1:]], display.shown_null(disp))
+    return Formats({col.key: decimals for col in measured}, effect)
 
 
 def study_marks(study: dict) -> str:

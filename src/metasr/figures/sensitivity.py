@@ -47,7 +47,8 @@ def estimate_rows_figure(title: str, labels: list[str], est, lb, ub, extra: list
     """A forest of model estimates (one per row), with the full-data estimate (and its CI, where it
     has one) as reference."""
     n = len(labels)
-    decimals = display.estimate_decimals([*zip(est, lb, ub, strict=True), *([reference] if reference else [])], disp)
+    decimals = display.estimate_decimals([*zip(est, lb, ub, strict=True), *([reference] if reference else [])], disp,
+                                         pooled=[reference] if reference else [])
     texts = [display.estimate(e, a, b, disp, decimals) for e, a, b in zip(est, lb, ub, strict=True)]
     label_w = min(LABEL_MAX_IN, max([style.text_width_in(t) for t in labels + [label_header]]))
     effect_w = max(style.text_width_in(t) for t in texts + ["Estimate [95% CI]"]) + PAD_IN

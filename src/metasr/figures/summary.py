@@ -76,10 +76,11 @@ def _text(row: dict) -> tuple[str, str]:
     decimals = row.get("decimals")
     shown = (lambda v: display.shown(v, row["display"])) if row["panel"] in ANALYSIS_SCALE_PANELS else \
         (lambda v: float(v) if style.is_number(v) else None)
-    ours = (display.ci(shown(row["est"]), shown(row["lb"]), shown(row["ub"]), decimals) if "est" in row
+    null = display.shown_null(row.get("display"))
+    ours = (display.ci(shown(row["est"]), shown(row["lb"]), shown(row["ub"]), decimals, null=null) if "est" in row
             else row["message"])
     pub = row.get("published")
-    theirs = display.ci(shown(pub["est"]), shown(pub["lb"]), shown(pub["ub"]), decimals) if pub else "–"
+    theirs = display.ci(shown(pub["est"]), shown(pub["lb"]), shown(pub["ub"]), decimals, null=null) if pub else "–"
     return ours, theirs
 
 
@@ -105,6 +106,9 @@ def plot_summary(pooled_results: list[dict], config: dict):
                       + PAD_IN)
         for _, panel_rows in panels:  # one number of decimals per panel
             decimals = display.decimals_for([v for r in panel_rows for v in _shown_values(r)])
+            # no bound rounds onto or across its outcome's null (metasr.display.null_side_decimals)
+            decimals = max(display.null_side_decimals(decimals, _shown_values(r)[1:3] + _shown_values(r)[4:],
+                                                      display.shown_null(r.get("display"))) for r in panel_rows)
             for r in panel_rows:
                 r["decimals"] = decimals
         for r in rows:

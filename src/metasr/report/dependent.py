@@ -37,7 +37,7 @@ def model_rows(pooled: dict) -> list[tuple[str, str]]:
     rows.append(("Robust test" if robust else "Test for overall effect", overall_test_text(pooled)))
     rows += model_based_rows(pooled, decimals)
     rows += [("95% prediction interval", dp.interval(dp.shown(pi[0], display), dp.shown(pi[1], display), decimals,
-                                                     dp.MISSING)),
+                                                     dp.MISSING, dp.shown_null(display))),
              ("σ² between studies", _variance(sigma2[0])), ("σ² within studies", _variance(sigma2[1])),
              ("I² total / between / within", " / ".join(dp.percent(x, 1, dp.MISSING) for x in
                                                         (m.get("I2"), levels[0], levels[1]))),

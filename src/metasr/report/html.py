@@ -264,7 +264,8 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
         ("Pooled estimate [95% CI]" + (" (CR2 cluster-robust)" if robust else ""),
          estimate_text(m.get("estimate"), m.get("ci_lb"), m.get("ci_ub"), display)),
         ("95% prediction interval", f"{dp.MISSING} (a common-effect model)" if common_effect(pooled) else
-         dp.interval(dp.shown(m.get("pi_lb"), display), dp.shown(m.get("pi_ub"), display), missing=dp.MISSING)),
+         dp.interval(dp.shown(m.get("pi_lb"), display), dp.shown(m.get("pi_ub"), display), missing=dp.MISSING,
+                     null=dp.shown_null(display))),
         ("Robust test" if robust else "Test for overall effect", dependent_report.overall_test_text(pooled)),
         *dependent_report.model_based_rows(pooled),
         # a common-effect, Mantel-Haenszel or Peto fit has no tau² (metafor's rma.mh, rma.peto print none)
@@ -817,7 +818,8 @@ def describe_outcome_figure(kind: str, pooled: dict) -> str:
                                                                  m.get("ci_ub"), display)
         if forest_draws_prediction(pooled):  # a common-effect model's "PI" is its CI (metafor): none drawn
             text += "; 95% prediction interval " + dp.interval(dp.shown(m.get("pi_lb"), display),
-                                                                 dp.shown(m.get("pi_ub"), display))
+                                                                 dp.shown(m.get("pi_ub"), display),
+                                                                 null=dp.shown_null(display))
         return text + (f"; I² = {dp.percent(m.get('I2'), 1)}." if finite(m.get("I2")) is not None else ".")
     small = pooled.get("small_study") or {}
     if kind == "funnel" and small and "skipped" not in small:
@@ -1020,7 +1022,7 @@ def published_comparison(pooled_results: list[dict], outcomes_cfg: dict) -> list
             if pooled.get("status") == "pooled" else (pooled.get("status_message") or "–")
         if published:
             theirs = dp.ci(published.get("estimate"), published.get("ci_lb"), published.get("ci_ub"),
-                           missing=dp.MISSING)
+                           missing=dp.MISSING, null=dp.shown_null(display))
         else:
             theirs = "–"
         agreement = ""

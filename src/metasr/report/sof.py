@@ -199,12 +199,13 @@ def relative_text(pooled: dict, unit: str = "") -> str:
     if effects is None:
         return "–"
     display = measures.display_of(pooled)
+    null = dp.shown_null(display)
     if display.record.family == "generic":
-        return f"{display.kind.capitalize()} {dp.ci(*effects, style='to')}{' ' + unit if unit else ''}"
+        return f"{display.kind.capitalize()} {dp.ci(*effects, style='to', null=null)}{' ' + unit if unit else ''}"
     name = display.value_name
     # a single-group mean is in the outcome's unit ("Mean 33.88 (21.78 to 52.69) days")
     in_unit = f" {unit}" if unit and display.kind == "mean" else ""
-    return f"{name[:1].upper()}{name[1:]} {dp.ci(*effects, style='to')}{in_unit}"
+    return f"{name[:1].upper()}{name[1:]} {dp.ci(*effects, style='to', null=null)}{in_unit}"
 
 
 def sof_row(section: dict, pooled: dict, outcome_cfg: dict, time_unit_default="person-time units"
