@@ -150,6 +150,42 @@ def test_publication_bias_only_with_ten_studies(bcg_pooled):
     assert grade.publication_bias(bcg_pooled)[0] == 0
 
 
+def bcg_mh_pooled() -> dict:
+    """dat.bcg pooled with Mantel-Haenszel (RR): its small-study tests use the common-effect fit."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from metasr.stats.analysis import pool_outcome
+
+    bcg = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "inputs" / "bcg.csv")
+    table = pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(len(bcg))], "ai": bcg["ai"], "bi": bcg["bi"],
+                          "ci": bcg["ci"], "di": bcg["di"]})
+    return pool_outcome(table, "RR", "MH", "z", outcome="tb")
+
+
+def test_a_common_effect_egger_test_under_heterogeneity_does_not_rate_down():
+    # metafor 3.8-1 on dat.bcg: rma.mh(measure = "RR") I² = 92.13%; regtest(rma(yi, vi, method = "FE"))
+    # p = 1.57e-06, while regtest(rma(yi, vi)) (REML) p = 0.42
+    pooled = bcg_mh_pooled()
+    assert pooled["model"]["I2"] == pytest.approx(92.13463, abs=1e-4)
+    assert pooled["small_study"]["fit"]["method"] == "FE"
+    assert pooled["small_study"]["egger"]["pval"] == pytest.approx(1.571309e-06, rel=1e-5)
+    value, reason = grade.publication_bias(pooled)
+    assert value == 0 and reason == (
+        "Egger's test P < 0.0001, not rated down automatically: it regresses on a common-effect model although "
+        "I² = 92%, and small-study tests have an inflated type I error under heterogeneity (Sterne et al. BMJ "
+        "2011;343:d4002; Cochrane Handbook 13.3.5.4); reviewers judge (outcomes.tb.grade.publication_bias)")
+    from metasr.report.methods import grade_sentence
+
+    assert "with at least 10 studies (not from a common-effect model's test when I² was above 50%, as such tests " \
+           "have an inflated type I error under heterogeneity (Sterne et al. BMJ 2011): left to the reviewers)" \
+        in grade_sentence([pooled], {})
+    # the same common-effect test without substantial heterogeneity still rates down
+    pooled["model"]["I2"] = 40.0  # SYNTHETIC I²
+    assert grade.publication_bias(pooled)[0] == -1
+
+
 @pytest.mark.parametrize("measure", measures.in_family("single-group proportions"))
 def test_publication_bias_of_proportions_is_left_to_reviewers(bcg_pooled, measure):
     pooled = {**bcg_pooled, "measure": measure, "outcome": "prevalence"}

@@ -36,7 +36,10 @@ dose_response: 0|1, plausible_confounding: 0|1, reason: str}`):
   participants (GRADE's rule of thumb for continuous outcomes);
 - publication bias: Egger's test p < 0.10, only when k >= 10 (fewer studies: too little power), and
   never for single-group proportions, whose small-study tests are unreliable (Hunter et al. J Clin
-  Epidemiol 2014;67:897-903): reviewers judge those (`grade.publication_bias`);
+  Epidemiol 2014;67:897-903), nor from a common-effect model's test (inverse variance, the common-effect
+  fit of a Mantel-Haenszel or Peto outcome) when I² is above 50%: such tests have an inflated type I
+  error under heterogeneity (Sterne et al. BMJ 2011;343:d4002): reviewers judge those
+  (`grade.publication_bias`);
 - rating up (GRADE guidelines 9, Guyatt et al. J Clin Epidemiol 2011;64:1311-1316), only for a
   body that started low and was not rated down: a large effect (ratio > 2 or < 0.5: +1; > 5 or
   < 0.2: +2) from at least two studies is suggested; dose-response and plausible confounding
@@ -327,9 +330,15 @@ def imprecision_rule() -> str:
 
 def publication_bias_exception(pooled: list[dict]) -> str:
     """" (not for ...)" when some of the pooled outcomes' publication bias is left to reviewers, else ""."""
-    if not any(_family(p) in UNRELIABLE_SMALL_STUDY_TESTS for p in pooled):
-        return ""
-    return " (not for single-group proportions, whose small-study tests are unreliable: left to the reviewers)"
+    parts = []
+    if any(_family(p) in UNRELIABLE_SMALL_STUDY_TESTS for p in pooled):
+        parts.append("not for single-group proportions, whose small-study tests are unreliable: left to the "
+                     "reviewers")
+    if any(_common_effect_test_under_heterogeneity(p) for p in pooled):
+        parts.append(("nor" if parts else "not") + f" from a common-effect model's test when I² was above "
+                     f"{EGGER_COMMON_EFFECT_I2:g}%, as such tests have an inflated type I error under heterogeneity "
+                     "(Sterne et al. BMJ 2011): left to the reviewers")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def publication_bias(pooled: dict) -> tuple[int, str]:
@@ -351,9 +360,33 @@ def publication_bias(pooled: dict) -> tuple[int, str]:
         return 0, f"Egger's test {dp.p_value(p)}, not rated down automatically: small-study tests of " \
                   "single-group proportions are unreliable (Hunter et al. J Clin Epidemiol 2014;67:897-903); " \
                   f"reviewers judge (outcomes.{pooled.get('outcome')}.grade.publication_bias)"
+    heterogeneous = _common_effect_test_under_heterogeneity(pooled)
+    if p < 0.10 and heterogeneous:
+        return 0, f"Egger's test {dp.p_value(p)}, not rated down automatically: it regresses on a common-effect " \
+                  f"model although {heterogeneous}, and small-study tests have an inflated type I error under " \
+                  "heterogeneity (Sterne et al. BMJ 2011;343:d4002; Cochrane Handbook 13.3.5.4); reviewers judge " \
+                  f"(outcomes.{pooled.get('outcome')}.grade.publication_bias)"
     if p < 0.10:
         return -1, f"Egger's test {dp.p_value(p)} (< 0.10)"
     return 0, f"Egger's test {dp.p_value(p)}"
+
+
+# I² (%) above which a common-effect Egger test does not rate down by itself (substantial
+# heterogeneity: Cochrane Handbook 10.10.2 puts 50% to 90% at "may represent substantial").
+EGGER_COMMON_EFFECT_I2 = 50.0
+
+
+def _common_effect_test_under_heterogeneity(pooled: dict) -> str:
+    """"I² = 92%" when the small-study tests were fitted as a common-effect model (the analysis is
+    common-effect: inverse variance, Mantel-Haenszel, Peto) while I² shows substantial
+    heterogeneity, else ""."""
+    from metasr.figures.shown import COMMON_EFFECT_METHODS
+
+    fit = (pooled.get("small_study") or {}).get("fit") or {}
+    i2 = finite((pooled.get("model") or {}).get("I2"))
+    if fit.get("method") not in COMMON_EFFECT_METHODS or i2 is None or i2 <= EGGER_COMMON_EFFECT_I2:
+        return ""
+    return f"I² = {i2:.0f}%"
 
 
 def participants(pooled: dict) -> int | None:
