@@ -38,6 +38,8 @@ def test_numbers_have_a_true_minus_and_no_negative_zero():
     assert dp.tick(-1.0) == "−1" and dp.tick(0.5) == "0.5" and dp.tick(10) == "10"
     assert dp.percent(38.06) == "38.1%" and dp.percent(92.4, 0) == "92%"
     assert dp.tau2(0.0) == "0.000" and dp.tau2(0.3127) == "0.313" and dp.tau2(0.00123) == "0.001"
+    assert dp.tau2(1.8734749933119863e-05) == "0.000019" and dp.tau2(3.2e-08) == "3.2e−08"
+    assert dp.tau2_decimals(1.87e-05) == 6 and dp.tau2_decimals(0.3127) == dp.tau2_decimals(0) == 3
     assert dp.tau2(0.000123) == "0.00012" and dp.i2(21.43) == "21.4%" and dp.i2(None, "–") == "–"
 
 

@@ -121,13 +121,27 @@ def percent(x, decimals: int = 1, missing: str = "") -> str:
     return missing if x is None else number(x, decimals) + "%"
 
 
+TAU2_MAX_DECIMALS = 6  # a smaller tau² is written with an exponent
+
+
+def tau2_decimals(x) -> int:
+    """tau²'s decimals: three, or as many as keep two significant digits of a smaller non-zero
+    tau² (at most TAU2_MAX_DECIMALS); its confidence bounds take the same (one format)."""
+    x = finite(x)
+    if x is None or x == 0 or abs(x) >= 0.001:
+        return 3
+    return decimals_for([x], lowest=3, highest=TAU2_MAX_DECIMALS)
+
+
 def tau2(x, missing: str = "") -> str:
-    """tau² with three decimals, or two significant digits when it is small but not zero (the
-    forest plot's heterogeneity line and the report's tables alike)."""
+    """tau² with `tau2_decimals` ("0.313", "0.00012", "0.000019"; "3.2e−08" below a millionth),
+    the forest plot's heterogeneity line and the report's tables alike."""
     x = finite(x)
     if x is None:
         return missing
-    return number(x, 3) if x == 0 or abs(x) >= 0.001 else signed(f"{x:.2g}")
+    if 0 < abs(x) < 10 ** -TAU2_MAX_DECIMALS:
+        return signed(f"{x:.2g}".replace("e-", "e" + MINUS))
+    return number(x, tau2_decimals(x))
 
 
 def i2(x, missing: str = "") -> str:

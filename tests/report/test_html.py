@@ -443,6 +443,37 @@ def test_tau2_ci_bounds_carry_metafors_signs():
     del pooled["model"]["tau2_ci_lb_sign"]
     assert dict(html.model_table(pooled))["tau² [95% CI]"].endswith("[0.500, >100.000]")
 
+def bcg_table():
+    import pandas as pd
+
+    bcg = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "inputs" / "bcg.csv")
+    return pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(len(bcg))], "ai": bcg["ai"], "bi": bcg["bi"],
+                         "ci": bcg["ci"], "di": bcg["di"]})
+
+
+def test_a_dl_tau2_outside_its_q_profile_ci_reads_in_one_format_with_a_note():
+    from metasr.stats.analysis import pool_outcome
+
+    # metafor 3.8-1: rma(measure = "RD", ..., data = dat.bcg, method = "DL"): tau² = 1.873e-05;
+    # confint(): tau² [0.000685, 0.004375], I² [99.88%, 99.98%], H² [806.53, 5147.77]
+    pooled = pool_outcome(bcg_table(), "RD", "DL", "z")
+    m = pooled["model"]
+    assert m["tau2"] == pytest.approx(1.8734749933119863e-05, rel=1e-9)
+    assert m["tau2_ci"] == pytest.approx([0.0006847469562879619, 0.0043750355244957856], rel=1e-8)
+    rows = dict(html.model_table(pooled))
+    assert rows["tau² [95% CI]"] == "0.000019 [0.000685, 0.004375]"  # not "1.9e-05 [0.001, 0.004]"
+    assert rows["Note on the CIs"] == (
+        "The DerSimonian-Laird estimate of tau² lies outside its Q-profile 95% CI, and I² and H² outside theirs: it "
+        "inverts the generalised Q statistic and is not built around a moment estimate (metafor's confint() gives "
+        "the same interval); the analysis uses the estimate.")
+    assert "Note on the CIs" not in dict(html.model_table(pool_outcome(bcg_table(), "RD", "REML", "z")))
+    from metasr.report.methods import heterogeneity_sentence
+
+    assert heterogeneity_sentence([{**pooled, "label": "TB (RD)"}]).endswith(
+        "For TB (RD) the estimate of tau² lies outside its Q-profile interval, which inverts the generalised Q "
+        "statistic and is not built around a moment estimate; both are reported as computed.")
+
+
 def test_mantel_haenszel_outcomes_show_their_own_tests_as_metafor_prints_them():
     import pandas as pd
 

@@ -43,7 +43,7 @@ from metasr.io import atomic_path, file_sha256, read_csv as read_csv_table
 from metasr.level import Z
 from metasr.report import dependent as dependent_report
 from metasr.report.grade import DOMAIN_NAMES, DOMAINS, UPGRADE_NAMES, UPGRADES, grade_outcome
-from metasr.report.methods import methods_paragraph
+from metasr.report.methods import methods_paragraph, tau2_outside_ci
 from metasr.report.scale_notes import scale_notes
 from metasr.report.sof import number_footnotes, sof_row
 from metasr.screening.prisma import meta_analysis_counts
@@ -270,9 +270,10 @@ def model_table(pooled: dict) -> list[tuple[str, str]]:
         *dependent_report.model_based_rows(pooled),
         # a common-effect, Mantel-Haenszel or Peto fit has no tau² (metafor's rma.mh, rma.peto print none)
         *([] if common_effect(pooled) else
-          [_with_ci("tau²", dp.tau2(m.get("tau2"), dp.MISSING), _ci(m.get("tau2_ci"), 3, signs=_tau2_ci_signs(m)))]),
+          [_with_ci("tau²", dp.tau2(m.get("tau2"), dp.MISSING), _tau2_ci(m))]),
         _with_ci("I²", dp.percent(m.get("I2"), 1, dp.MISSING), _ci(m.get("I2_ci"), 1, "%", _tau2_ci_signs(m))),
         _with_ci("H²", number(m.get("H2")), _ci(m.get("H2_ci"), signs=_tau2_ci_signs(m))),
+        *_outside_q_profile(m, pooled.get("method")),
         ("Cochran's Q", f"Q = {number(m.get('Q'))}, df = {m.get('Q_df', '–')}, "
                         f"{dp.p_value(m.get('Q_pval'))}"),
         *mantel_haenszel_rows(m, pooled.get("measure")),
@@ -318,6 +319,29 @@ def _ci(pair, digits=2, unit="", signs=("", "")) -> str:
 
 def _tau2_ci_signs(model: dict) -> tuple[str, str]:
     return model.get("tau2_ci_lb_sign", ""), model.get("tau2_ci_ub_sign", "")
+
+
+def _tau2_ci(model: dict) -> str:
+    """tau²'s Q-profile CI in the estimate's format (metasr.display.tau2_decimals)."""
+    return _ci(model.get("tau2_ci"), dp.tau2_decimals(model.get("tau2")), signs=_tau2_ci_signs(model))
+
+
+# Moment estimators of tau²: the Q-profile interval (which inverts the generalised Q statistic with
+# inverse-variance weights) need not contain them (metafor's confint() gives the same interval).
+MOMENT_ESTIMATORS = {"DL": "DerSimonian-Laird", "HE": "Hedges", "SJ": "Sidik-Jonkman", "HS": "Hunter-Schmidt",
+                     "HSk": "Hunter-Schmidt", "GENQ": "generalised Q"}
+
+
+def _outside_q_profile(model: dict, method: str | None) -> list[tuple[str, str]]:
+    """A note row when tau² lies outside its Q-profile CI (with it, I² and H² outside theirs)."""
+    if not tau2_outside_ci(model):
+        return []
+    name = MOMENT_ESTIMATORS.get(method or "")
+    estimate = f"The {name or method} estimate of tau²" if name or method else "tau²"
+    basis = "it inverts the generalised Q statistic and is not built around a moment estimate" if name else \
+        "it is not built around the estimate"
+    return [("Note on the CIs", f"{estimate} lies outside its Q-profile 95% CI, and I² and H² outside theirs: {basis} "
+                                "(metafor's confint() gives the same interval); the analysis uses the estimate.")]
 
 
 def subgroup_section(pooled: dict) -> dict | None:
@@ -561,7 +585,7 @@ def meta_regression_section(pooled: dict) -> dict | None:
                    else "R² (heterogeneity accounted for)")  # metafor's two definitions
         summary += [(r2_name, f"{number(reg.get('R2'), 1)}%" if finite(reg.get("R2")) is not None else "–"),
                     ("Residual tau² [95% CI]",
-                     f"{dp.tau2(reg.get('tau2'), dp.MISSING)} {_ci(reg.get('tau2_ci'), 3, signs=_tau2_ci_signs(reg))}")]
+                     f"{dp.tau2(reg.get('tau2'), dp.MISSING)} {_tau2_ci(reg)}")]
     summary += [("Residual I²", f"{number(reg.get('I2'), 1)}%"),
                 ("Residual heterogeneity", f"QE = {number(reg.get('Q'))}, df = {reg.get('Q_df', '–')}, "
                                            f"{dp.p_value(reg.get('Q_pval'))}")]

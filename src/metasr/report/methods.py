@@ -21,6 +21,7 @@ import re
 
 from metasr import dependence, measures, rob
 from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
+from metasr.display import finite
 from metasr.figures.shown import common_effect, funnel_contours
 from metasr.report.dependent import is_multilevel
 from metasr.report.grade import (
@@ -267,6 +268,16 @@ def model_sentences(pooled: list[dict]) -> list[str]:
     return sentences
 
 
+def tau2_outside_ci(model: dict) -> bool:
+    """Whether tau² lies outside its (Q-profile) CI: a moment estimate (DL, HE, SJ) can, since
+    the interval is not built around it (metafor's confint() gives the same)."""
+    pair, est = model.get("tau2_ci"), finite(model.get("tau2"))
+    if est is None or not isinstance(pair, (list, tuple)) or len(pair) != 2:
+        return False
+    lb, ub = finite(pair[0]), finite(pair[1])
+    return lb is not None and ub is not None and not lb <= est <= ub
+
+
 def heterogeneity_sentence(done: list[dict]) -> str:
     """What heterogeneity is reported as, per kind of model (outcomes named when the kinds differ)."""
     three_level = [p for p in done if is_multilevel(p)]
@@ -284,8 +295,12 @@ def heterogeneity_sentence(done: list[dict]) -> str:
                       "Cochran's Q", three_level))
     text = "; ".join(f"{what} for {_labels(group)}" if len(kinds) > 1 else what for what, group in kinds)
     with_pi = any((p.get("model") or {}).get("pi_lb") is not None for p in random + three_level)
+    outside = [p for p in random if tau2_outside_ci(p.get("model") or {})]
     return (f"Heterogeneity is reported as {text}"
-            + ("; 95% prediction intervals show the range of effects expected in a new study." if with_pi else "."))
+            + ("; 95% prediction intervals show the range of effects expected in a new study." if with_pi else ".")
+            + (f" For {_labels(outside)} the estimate of tau² lies outside its Q-profile interval, which inverts the "
+               "generalised Q statistic and is not built around a moment estimate; both are reported as computed."
+               if outside else ""))
 
 
 def conversion_counts(extraction: dict[str, list[dict]]) -> dict[str, dict]:
