@@ -265,6 +265,10 @@ def test_meta_regression_section_shows_coefficients_or_the_reason():
     common["meta_regression"].update(method="FE", R2=77.04971)
     assert ("R² (adjusted, of the weighted least-squares regression)", "77.0%") in \
         html.meta_regression_section(common)["summary"]
+    # a common-effect model has no tau² (metafor's rma(..., method = "FE") prints none): not "0.000"
+    assert ("Residual tau²", "none (a common-effect model)") in html.meta_regression_section(common)["summary"]
+    assert not any(name.startswith("Residual tau² [") for name, _ in html.meta_regression_section(common)["summary"])
+    assert any(name == "Residual tau² [95% CI]" for name, _ in section["summary"])
     skipped = html.meta_regression_section(bcg_pooled(meta_regression={"moderators": ["ablat", "alloc"]}))
     assert not skipped["run"] and "needs at least 30" in skipped["message"]
     assert html.meta_regression_section(bcg_pooled()) is None

@@ -31,6 +31,7 @@ from metasr import dependence, display as dp, measures, outputs as registry, rob
 from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K
 from metasr.display import finite
 from metasr.figures.shown import (
+    COMMON_EFFECT_METHODS,
     common_effect,
     forest_caption,
     forest_draws_prediction,
@@ -583,9 +584,11 @@ def meta_regression_section(pooled: dict) -> dict | None:
     else:
         r2_name = ("R² (adjusted, of the weighted least-squares regression)" if reg.get("method") == "FE"
                    else "R² (heterogeneity accounted for)")  # metafor's two definitions
-        summary += [(r2_name, f"{number(reg.get('R2'), 1)}%" if finite(reg.get("R2")) is not None else "–"),
-                    ("Residual tau² [95% CI]",
-                     f"{dp.tau2(reg.get('tau2'), dp.MISSING)} {_tau2_ci(reg)}")]
+        summary += [(r2_name, f"{number(reg.get('R2'), 1)}%" if finite(reg.get("R2")) is not None else "–")]
+        # a common-effect meta-regression (a FE outcome's, a Mantel-Haenszel or Peto outcome's) has
+        # no tau² (metafor prints none)
+        summary += [("Residual tau²", "none (a common-effect model)")] if reg.get("method") in COMMON_EFFECT_METHODS \
+            else [("Residual tau² [95% CI]", f"{dp.tau2(reg.get('tau2'), dp.MISSING)} {_tau2_ci(reg)}")]
     summary += [("Residual I²", f"{number(reg.get('I2'), 1)}%"),
                 ("Residual heterogeneity", f"QE = {number(reg.get('Q'))}, df = {reg.get('Q_df', '–')}, "
                                            f"{dp.p_value(reg.get('Q_pval'))}")]
