@@ -370,8 +370,26 @@ def test_the_selection_model_is_named_as_it_ran(review_config):
         {"small_study": {"selmodel": {"type": "beta"}}}))
     assert beta["small_study"]["selmodel"]["type"] == "beta"
     both = methods_paragraph(review_config, [step, beta], SOFTWARE)
-    assert "a step-function selection model (cut point 0.025; one-sided P values, alternative 'less') for TB and " \
-           "a beta selection model (one-sided P values, alternative 'greater') for TB2." in both
+    assert "a step-function selection model (cut point 0.025; one-sided P values, alternative 'less'; for TB) and " \
+           "a beta selection model (one-sided P values, alternative 'greater'; for TB2)." in both
+
+
+def test_each_small_study_method_names_the_outcomes_it_ran_for_and_why_not_the_others(review_config):
+    """The tester's review (dat.bcg by MH, dat.pritz1997 as PFT): PET-PEESE ran for TB, not for the
+    proportion (no null), and the selection model for neither (why, each)."""
+    from pathlib import Path
+
+    table = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "measures" / "inputs" / "pritz1997.csv")
+    table["study_id"] = [f"P{i + 1:02d}" for i in range(len(table))]
+    prevalence = pool_outcome(table, "PFT", "REML", outcome="good", label="Good outcome")  # dat.pritz1997, k = 14
+    tb = pool_outcome(bcg_table(), "RR", "MH", outcome="tb", label="TB")
+    text = methods_paragraph(review_config, [tb, prevalence], SOFTWARE)
+    assert "Begg's rank correlation, trim-and-fill and PET-PEESE (for TB)." in text
+    assert "PET-PEESE was not run for Good outcome: the measure has no null effect, and PET's intercept tests " \
+           "effects against 0." in text
+    assert "The selection model was not run for TB: too few studies per interval of one-sided (greater) p-values" \
+        in text
+    assert "The selection model was not run for Good outcome: the measure has no null effect" in text
 
 
 def test_the_funnel_plot_is_called_contour_enhanced_only_where_it_has_contours(review_config, bcg_pooled):

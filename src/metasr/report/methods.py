@@ -428,22 +428,42 @@ def _ran(small: dict, key: str) -> bool:
 
 
 def small_study_methods(tested: list[dict]) -> list[str]:
-    """The small-study methods that ran for any of `tested`, in SMALL_STUDY_NAMES' order; the
-    selection model named as it ran (per outcome when they differ)."""
+    """The small-study methods that ran for any of `tested`, in SMALL_STUDY_NAMES' order, each
+    with the outcomes it ran for when not all of them; the selection model named as it ran (per
+    outcome when they differ)."""
     ran = []
     for key, name in SMALL_STUDY_NAMES.items():
         with_it = [p for p in tested if _ran(p["small_study"], key)]
         if not with_it:
             continue
-        if key != "selmodel":
-            ran.append(name)
-            continue
-        models: dict[str, list[dict]] = {}
-        for p in with_it:
-            models.setdefault(selmodel_text(p["small_study"][key]), []).append(p)
+        models: dict[str, list[dict]] = {name: with_it}
+        if key == "selmodel":
+            models = {}
+            for p in with_it:
+                models.setdefault(selmodel_text(p["small_study"][key]), []).append(p)
         ran.append(next(iter(models)) if len(models) == 1 and len(with_it) == len(tested) else
-                   _join([f"{text} for {_labels(group)}" for text, group in models.items()]))
+                   _join([_for_outcomes(text, group) for text, group in models.items()]))
     return ran
+
+
+def _for_outcomes(text: str, group: list[dict]) -> str:
+    """"trim-and-fill (for A and B)"; inside a name's own parentheses when it ends with them."""
+    return f"{text[:-1]}; for {_labels(group)})" if text.endswith(")") else f"{text} (for {_labels(group)})"
+
+
+def small_study_not_run(tested: list[dict]) -> list[str]:
+    """A sentence per small-study method that did not run for some of `tested`, with why (the
+    result's `skipped`), outcomes with the same reason together."""
+    out = []
+    for key, name in SMALL_STUDY_NAMES.items():
+        reasons: dict[str, list[dict]] = {}
+        for p in tested:
+            entry = p["small_study"].get(key)
+            if isinstance(entry, dict) and entry.get("skipped"):
+                reasons.setdefault(str(entry["skipped"]), []).append(p)
+        what = "The selection model" if key == "selmodel" else name[:1].upper() + name[1:]
+        out += [f"{what} was not run for {_labels(group)}: {reason}." for reason, group in reasons.items()]
+    return out
 
 
 def funnel_plot_text(tested: list[dict]) -> str:
@@ -481,6 +501,7 @@ def bias_and_sensitivity_sentences(pooled: list[dict]) -> list[str]:
         ran = small_study_methods(tested)
         out.append(f"Small-study effects were examined for {_labels(tested)} (at least {_min_k(tested)}): "
                    f"{funnel_plot_text(tested)}, {_join(ran)}.")
+        out += small_study_not_run(tested)
         by_table = [p for p in tested if p.get("method") in measures.table_methods()]
         if by_table:  # their regressions need a model with weights per study: the inverse-variance one
             out.append(f"For {_labels(by_table)}, pooled by Mantel-Haenszel or Peto, these tests used the "
