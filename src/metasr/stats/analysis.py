@@ -30,12 +30,12 @@ from metasr.io import (
 )
 from metasr.provenance import PROVENANCE_COLUMNS, TEXT_COLUMNS
 from metasr.stats import checks, effects, inference
+from metasr.stats.checks import LEAVE_OUT_HINT
 from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
 from metasr.stats.models import MetaFit, double_zero, fit_mh, fit_mh_rates, fit_peto, fit_rma
 from metasr.stats.sections import model_dict, optional_sections, sensitivity_dict
 from metasr.stats.subgroup import subgroup_analysis
 from metasr.stats.tables import (
-    LEAVE_OUT_HINT,
     TABLE_METHODS,
     _problem,
     _rows,

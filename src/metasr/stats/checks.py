@@ -26,6 +26,11 @@ import math
 from metasr.errors import InputError, Problem
 from metasr.io import is_missing
 
+# How a row with a missing value is left out on purpose (metafor drops it with a warning; metasr
+# never drops a row silently): the hint of every problem of a missing value the analysis needs.
+LEAVE_OUT_HINT = ("to leave the row out on purpose, give the table a 'usable' column with false in this row "
+                  "(and why in 'not_usable_reason'): it is then listed as not usable, not pooled")
+
 YI_MAX = 1e15
 VI_MIN, VI_MAX = 1e-20, 1e20
 # metafor's rma.uni warns from this ratio of largest to smallest vi (models with moderators, three-level models)

@@ -47,7 +47,7 @@ from metasr.errors import InputError, Problem
 from metasr.io import is_missing, plain_number
 from metasr.level import Z
 from metasr.stats import distributions as dist
-from metasr.stats.tables import LEAVE_OUT_HINT
+from metasr.stats.checks import LEAVE_OUT_HINT
 
 MEASURES = measures.ids()
 MEAN_COLUMNS = measures.MEAN_INPUTS

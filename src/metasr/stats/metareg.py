@@ -16,9 +16,9 @@ import pandas as pd
 
 from metasr.errors import InputError, Problem
 from metasr.stats import formula
+from metasr.stats.checks import LEAVE_OUT_HINT
 from metasr.stats.inference import q_profile
 from metasr.stats.models import MetaFit, fit_rma
-from metasr.stats.tables import LEAVE_OUT_HINT
 
 # A moderator column whose cells are numbers but for a few is read as numbers with typos, not as
 # a factor whose levels would be every distinct number (R makes it a factor without a word).

@@ -13,6 +13,7 @@ import pandas as pd
 from metasr import measures
 from metasr.errors import InputError, Problem
 from metasr.stats import inference
+from metasr.stats.checks import LEAVE_OUT_HINT
 from metasr.stats.models import METHODS_RMA
 
 TABLE_METHODS = measures.table_methods()
@@ -133,10 +134,6 @@ def split_dropped(table: pd.DataFrame):
 
 # ---------------------------------------------------------------- usable rows
 
-# How a row with a missing value is left out on purpose (metafor drops it with a warning; metasr
-# never drops a row silently): the hint of every problem of a missing value the analysis needs.
-LEAVE_OUT_HINT = ("to leave the row out on purpose, give the table a 'usable' column with false in this row "
-                  "(and why in 'not_usable_reason'): it is then listed as not usable, not pooled")
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
