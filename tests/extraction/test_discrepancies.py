@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from metasr.errors import InputError
-from metasr.extraction.discrepancies import cohen_kappa, discrepancy_report, format_report
+from metasr.extraction.discrepancies import agreement_percent, cohen_kappa, discrepancy_report, format_report
 from metasr.extraction.pipeline import prepare_outcome
 from metasr.extraction.sheets import NARRATIVE_KEY, OUTCOME_COLUMNS, OUTCOME_KEY, STUDY_KEY, load_studies
 from metasr.extraction.validate import validate_review
@@ -138,3 +138,17 @@ def test_the_documented_key_is_the_key_the_code_forms():
     for columns in (OUTCOME_KEY, NARRATIVE_KEY, STUDY_KEY):
         assert "|".join(columns) in key["description"]
     assert all(len(example.split("|")) == len(OUTCOME_KEY) for example in key["examples"])
+
+
+@pytest.mark.parametrize(("agreeing", "compared", "shown"), [
+    (10518, 10521, "99.97%"), (9999999, 10000000, "99.99999%"), (5, 10, "50.0%"), (10, 10, "100.0%"),
+    (1, 10000, "0.01%"), (0, 10, "0.0%"), (0, 0, "n/a")])
+def test_agreement_is_never_rounded_to_all_or_none(agreeing, compared, shown):
+    assert agreement_percent(agreeing, compared) == shown
+
+
+def test_the_overall_line_does_not_round_a_disagreement_away(double):
+    root, config, _ = double
+    report = discrepancy_report(config, root)
+    report["overall"].update(cells_compared=10521, cells_agreeing=10518)
+    assert "10518/10521 cells agree (99.97%)" in format_report(report)
