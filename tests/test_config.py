@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from metasr.config import has_search, input_paths, load_config, prepare_config, read_config, read_yaml
+from metasr.config import (
+    has_search,
+    input_paths,
+    load_config,
+    prepare_config,
+    read_config,
+    read_yaml,
+    second_extractor_files,
+)
 from metasr.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -528,3 +536,16 @@ def test_an_assumed_correlation_is_for_paired_measures_and_a_correlation():
     assert problem.key == "outcomes.brain_volume.assumed_correlation" and "SMCC" in problem.hint
     raw["outcomes"]["edss"]["assumed_correlation"] = 1.0  # a correlation strictly between -1 and 1
     assert "outcomes.edss.assumed_correlation" in {p.key for p in problems_of(raw)}
+
+
+def test_the_second_extractors_files_are_those_it_has(tmp_path):
+    config = prepared(copy.deepcopy(RAW))
+    config["extraction"]["second_extractor_dir"] = "data/second/"
+    (tmp_path / "data/second/outcomes").mkdir(parents=True)
+    oid = next(iter(config["outcomes"]))
+    for name in ("studies.csv", f"outcomes/{oid}.csv", "resolutions.csv", "notes.txt"):
+        (tmp_path / "data/second" / name).write_text("x\n")
+    assert second_extractor_files(config, tmp_path) == [
+        "data/second/studies.csv", f"data/second/outcomes/{oid}.csv", "data/second/resolutions.csv"]
+    del config["extraction"]["second_extractor_dir"]
+    assert second_extractor_files(config, tmp_path) == []

@@ -531,6 +531,16 @@ def second_extractor_sheets(config: dict) -> list[tuple[str, str]]:
     return out
 
 
+def second_extractor_files(config: dict, root: Path) -> list[str]:
+    """The second extractor's files that exist, relative to the review folder: its copies of the
+    sheets and its resolutions (a sheet only one extractor has is a discrepancy, not a missing input)."""
+    folder = (config.get("extraction") or {}).get("second_extractor_dir")
+    if not folder:
+        return []
+    names = folder_inputs(config)["extraction.second_extractor_dir"]
+    return [f"{folder.rstrip('/')}/{name}" for name in names if (Path(root) / folder / name).is_file()]
+
+
 def location_problems(config: dict, source: str, root: Path) -> list[Problem]:
     """Inputs that lie outside the review folder (by their path, or through a link on the way to
     them), in a folder the workflow writes (folder.GENERATED: the run's clean-up deletes what no

@@ -473,3 +473,40 @@ def test_a_review_mixing_single_group_and_two_group_outcomes_says_which_is_which
     alone = {**config, "outcomes": {"los_log": {"measure": "MNLN"}}}
     assert "; means were analysed on the log mean scale" in outcomes_sentence(alone)
     assert outcomes_sentence(alone).startswith("We pooled 1 single-group outcome, ")
+
+
+def _compared(discrepancies: list[dict]) -> dict:
+    """A comparison of two extractions as metasr.extraction.discrepancies reports it."""
+    return {"sheets": [{"sheet": "studies.csv", "cells_compared": 10000, "cells_agreeing": 9999},
+                       {"sheet": "outcomes/tb.csv", "cells_compared": 521, "cells_agreeing": 519},
+                       {"sheet": "narrative.csv", "status": "missing in second extraction"}],
+            "overall": {"cells_compared": 10521, "cells_agreeing": 10518, "discrepancies": len(discrepancies),
+                        "unresolved": sum(not d["resolved"] for d in discrepancies)},
+            "discrepancies": discrepancies}
+
+
+def _found(column: str, resolved: bool = True) -> dict:
+    return {"sheet": "outcomes/tb.csv", "key": "S1", "column": column, "resolved": resolved}
+
+
+def test_double_extraction_is_described_with_its_agreement_and_resolutions(review_config):
+    config = copy.deepcopy(review_config)
+    config["extraction"]["second_extractor_dir"] = "data/extraction_second/"
+    found = [_found("events1"), _found("sd1"), _found("year"), _found("(sheet)")]
+    text = methods_paragraph(config, [], SOFTWARE, double_extraction=_compared(found))
+    assert ("Data were extracted independently by two reviewers, whose 2 sheets were compared cell by cell: "
+            "10518 of 10521 cells agreed (99.97%).") in text
+    assert ("The 4 discrepancies (3 cells; 1 sheet extracted by one reviewer only) were each resolved, the "
+            "decision recorded in data/extraction_second/resolutions.csv.") in text
+
+
+def test_discrepancies_left_unresolved_are_said_to_be_so(review_config):
+    found = [_found("events1"), _found("(row)", resolved=False)]
+    text = methods_paragraph(review_config, [], SOFTWARE, double_extraction=_compared(found))
+    assert ("Of the 2 discrepancies (1 cell; 1 row extracted by one reviewer only), 1 was resolved (decisions "
+            "recorded in") in text
+    assert "and 1 left unresolved; the first reviewer's values were analysed." in text
+
+
+def test_one_extraction_is_not_described_as_two(review_config):
+    assert "two reviewers, whose" not in methods_paragraph(review_config, [], SOFTWARE)

@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 from metasr import dependence, display as dp, measures, outputs as registry, rob
 from metasr.analysis_settings import HANDBOOK_SMALL_STUDY, SMALL_STUDY_MIN_K
 from metasr.display import finite
+from metasr.extraction.discrepancies import discrepancy_report
 from metasr.figures.shown import (
     COMMON_EFFECT_METHODS,
     common_effect,
@@ -1259,13 +1260,21 @@ def report_context(config: dict, pooled: list[dict], extraction_csvs: list, pris
         "published": published_comparison(pooled_results, outcomes_cfg),
         "narrative": narrative,
         "methods": methods_paragraph(config, pooled_results, software, extraction, len(narrative), prisma,
-                                     studies),
+                                     studies, double_extraction(config)),
         "software": software,
         "checksums": [{"path": p, "sha256": (checksums or {}).get(p) or file_sha256(p)}
                       for p in sorted(map(str, inputs or []))
                       if Path(p).is_file()],
         "missing_inputs": [str(p) for p in inputs or [] if not Path(p).is_file()],
     }
+
+
+def double_extraction(config: dict) -> dict | None:
+    """The comparison of the two extractions (the review's paths, relative to the folder the report
+    is written from), when the review has a second extractor."""
+    if not (config.get("extraction") or {}).get("second_extractor_dir"):
+        return None
+    return discrepancy_report(config, Path("."))
 
 
 def _on_configured_scale(pooled: dict, outcomes_cfg: dict) -> dict:

@@ -18,10 +18,12 @@ Every sentence is read off what the run did, never off what it could have done:
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from metasr import dependence, measures, rob
 from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
 from metasr.display import finite
+from metasr.extraction.discrepancies import agreement_percent
 from metasr.figures.shown import common_effect, funnel_contours
 from metasr.report.dependent import is_multilevel
 from metasr.report.grade import (
@@ -191,6 +193,39 @@ def _screened_by(agreement: dict) -> str:
         return (f"independently by two reviewers for {n} of {screened} records, by one for the others "
                 f"({agreed}{settled})")
     return f"independently by two reviewers ({agreed}{settled})"
+
+
+def double_extraction_sentences(report: dict | None, second_dir: str = "") -> list[str]:
+    """Who extracted the data and how far the two extractions agreed (PRISMA 2020 item 9), from the
+    comparison metasr.extraction.discrepancies made of the sheets; none without a second extraction."""
+    if not report:
+        return []
+    overall = report["overall"]
+    sheets = sum("status" not in s for s in report["sheets"])
+    cells = (f"{overall['cells_agreeing']} of {overall['cells_compared']} cells agreed "
+             f"({agreement_percent(overall['cells_agreeing'], overall['cells_compared'])})")
+    out = [f"Data were extracted independently by two reviewers, whose {_count(sheets, 'sheet')} were compared "
+           f"cell by cell: {cells}."]
+    found = report["discrepancies"]
+    if found:
+        out.append(_discrepancies_settled(found, f"{second_dir.rstrip('/')}/resolutions.csv"))
+    return out
+
+
+def _discrepancies_settled(found: list[dict], resolutions: str) -> str:
+    kinds = Counter("sheet" if d["column"] == "(sheet)" else "row" if d["column"] == "(row)" else "cell"
+                    for d in found)
+    parts = [_count(kinds["cell"], "cell")] if kinds["cell"] else []
+    parts += [f"{_count(kinds[k], k)} extracted by one reviewer only" for k in ("row", "sheet") if kinds[k]]
+    what = f"{_count(len(found), 'discrepancy', 'discrepancies')} ({'; '.join(parts)})"
+    unresolved = sum(not d["resolved"] for d in found)
+    if not unresolved:
+        if len(found) == 1:
+            return f"The one discrepancy ({'; '.join(parts)}) was resolved, the decision recorded in {resolutions}."
+        return f"The {what} were each resolved, the decision recorded in {resolutions}."
+    return (f"Of the {what}, {len(found) - unresolved} {'was' if len(found) - unresolved == 1 else 'were'} resolved "
+            f"(decisions recorded in {resolutions}) and {unresolved} left unresolved; the first reviewer's "
+            "values were analysed.")
 
 
 def outcomes_sentence(config: dict) -> str:
@@ -752,12 +787,16 @@ def dependence_sentences(outcomes: dict, pooled_results: list[dict]) -> list[str
 
 def methods_paragraph(config: dict, pooled_results: list[dict], software: dict,
                       extraction: dict[str, list[dict]] | None = None, narrative_rows: int = 0,
-                      prisma: dict | None = None, studies: list[dict] | None = None) -> str:
+                      prisma: dict | None = None, studies: list[dict] | None = None,
+                      double_extraction: dict | None = None) -> str:
     """extraction: the effect inputs by outcome id (results/extraction/{outcome}.csv rows), whose
     `conversion` cells say which conversions were used; narrative_rows: findings in the narrative;
     prisma: the review's prisma.json (metasr.screening.prisma), when it has one; studies: the
-    studies sheet's rows (their risk-of-bias tools)."""
+    studies sheet's rows (their risk-of-bias tools); double_extraction: the comparison of the two
+    extractions (metasr.extraction.discrepancies.discrepancy_report), when there is a second one."""
     sentences = search_sentences(prisma)
+    sentences += double_extraction_sentences(double_extraction,
+                                             (config.get("extraction") or {}).get("second_extractor_dir") or "")
     sentences += [outcomes_sentence(config), status_sentence(config, pooled_results)]
     sentences += model_sentences(pooled_results)
     sentences += dependence_sentences(config.get("outcomes") or {}, pooled_results)

@@ -27,15 +27,19 @@ def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dic
     Figures the report links rather than embeds (a large review) are linked relative to out_html's folder."""
     figures = {name[len(FIGURE):]: path for name, path in inputs.items() if name.startswith(FIGURE)}
     data_files = list(inputs["data"])
-    checksums = history.file_checksums(data_files)  # the report lists them, the change log compares them
+    config_file = [str(inputs["config_file"])] if inputs.get("config_file") else []
+    checksums = history.file_checksums(data_files + config_file)  # the report lists them
     pooled = read_pooled(inputs["pooled"])  # read once: the report and the change log summarise them
     context = report_context(config, pooled, list(inputs["extraction"]), inputs.get("prisma_json"),
                              inputs.get("prisma_svg"), figures, inputs["studies"],
-                             config["extraction"].get("narrative"), data_files, report_dir=Path(out_html).parent,
-                             checksums=checksums)
+                             config["extraction"].get("narrative"), data_files + config_file,
+                             report_dir=Path(out_html).parent, checksums=checksums)
     certainty = {s["id"]: s["grade"].get("certainty") for s in context["sections"]}
-    inputs = {**checksums, history.SETTINGS_INPUT: history.settings_checksum(config)}
-    snapshot = history.make_snapshot(pooled, inputs, certainty)
+    # The change log compares the data files, and the config by its settings in effect (a changed
+    # comment or layout is no change): history.SETTINGS_INPUT, and each outcome's settings.
+    compared = {path: digest for path, digest in checksums.items() if path not in config_file}
+    snapshot = history.make_snapshot(pooled, {**compared, history.SETTINGS_INPUT: history.settings_checksum(config)},
+                                     certainty)
     history_dir = Path(out_html).parent / "history"
     changes = history.diff_snapshots(history.latest_snapshot(history_dir), snapshot)
     context["changes"] = changes

@@ -199,9 +199,11 @@ def rob_summary_weights():
 
 
 def input_files():
-    """Every data file the review reads, for the report's checksum table."""
-    from metasr.config import input_paths
+    """Every data file the review reads, for the report's checksum table (the second extractor's
+    files too: the report's methods count the discrepancies between the two extractions)."""
+    from metasr.config import input_paths, second_extractor_files
 
     paths = set(input_paths(REVIEW.config).values())
     paths.update(REVIEW.sheet(o) for o in OUTCOMES)
+    paths.update(second_extractor_files(REVIEW.config, REVIEW_FOLDER.root))
     return sorted(paths)

@@ -8,6 +8,7 @@ rule write_report:
         jobs=JOBS_DONE,
         studies=REVIEW.config["extraction"]["studies"],
         data=input_files(),
+        config_file=REVIEW_FOLDER.shown_config,
     output:
         report(
             "results/report.html",
