@@ -92,3 +92,47 @@ def test_generic_log_outcomes_are_compared_as_ratios():
            "model": {"estimate": -0.7, "ci_lb": -1.0, "ci_ub": -0.4, "pval": 0.001}}
     summary = history.outcome_summary(gen)
     assert abs(summary["estimate"] - math.exp(-0.7)) < 1e-12
+
+
+def config(method="DL", **outcome) -> dict:
+    """Settings in effect (defaults merged), as the report step has them."""
+    return {"review": {"id": "r"}, "extraction": {"median_conversion": "luo_shi", "study_columns": ["ablat"]},
+            "defaults": {"method": "REML"}, "execution": {"outcome_jobs": 25},
+            "outcomes": {"edss": {"measure": "SMD", "method": method, "meta_regression": {"moderators": ["x"]},
+                                  **outcome}}}
+
+
+def test_a_changed_setting_is_named_with_its_values():
+    before = make_snapshot([pooled()], {}, config=config("DL"))
+    after = make_snapshot([pooled(estimate=0.55)], {}, config=config("PM", subgroup="alloc"))
+    (change,) = diff_snapshots(before, after)["outcomes"]
+    assert change["change"] == "results changed"
+    assert change["settings_changed"] == [{"setting": "method", "before": "DL", "after": "PM"},
+                                          {"setting": "subgroup", "before": "not set", "after": "alloc"}]
+
+
+def test_a_changed_setting_is_shown_when_the_results_stay_the_same():
+    moderators = {"meta_regression": {"moderators": ["x", "y"]}}
+    diff = diff_snapshots(make_snapshot([pooled()], {}, config=config()),
+                          make_snapshot([pooled()], {}, config=config(**moderators)))
+    (change,) = diff["outcomes"]
+    assert change["change"] == "settings changed, results the same" and diff["any_change"]
+    assert change["settings_changed"] == [{"setting": "meta_regression.moderators", "before": "[x]",
+                                           "after": "[x, y]"}]
+
+
+def test_review_wide_settings_are_compared_but_not_how_the_workflow_runs():
+    changed = config()
+    changed["extraction"]["median_conversion"] = "hozo"
+    changed["execution"]["outcome_jobs"] = 4
+    changed["defaults"]["method"] = "PM"  # in effect only through the outcomes' own settings
+    diff = diff_snapshots(make_snapshot([pooled()], {}, config=config()), make_snapshot([pooled()], {}, config=changed))
+    assert diff["settings_changed"] == [{"setting": "extraction.median_conversion", "before": "luo_shi",
+                                         "after": "hozo"}]
+    assert diff["outcomes"] == []
+
+
+def test_a_snapshot_from_before_settings_were_kept_names_no_setting():
+    old = make_snapshot([pooled()], {})
+    diff = diff_snapshots(old, make_snapshot([pooled()], {}, config=config()))
+    assert diff["outcomes"] == [] and diff["settings_changed"] == [] and not diff["any_change"]

@@ -28,9 +28,10 @@ def file_checksums(paths: Iterable[str | Path]) -> dict[str, str]:
     return {str(p): file_sha256(p) for p in sorted(map(str, paths))}
 
 
-def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:
+def outcome_summary(pooled: dict, certainty: str | None = None, settings: dict | None = None) -> dict:
     """The part of one outcome's results that a reader compares across updates, on the scale the
-    report shows (the measure's back-transformation: ratios as ratios, proportions, r).
+    report shows (the measure's back-transformation: ratios as ratios, proportions, r), and the
+    outcome's settings in effect (its config, defaults merged), flattened, when given.
 
     A single-study outcome is not pooled, but its one estimate is still what a reader sees, so it is
     compared like a pooled one."""
@@ -40,7 +41,7 @@ def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:
         model = single_study_estimate(pooled)
         display = display.for_study(pooled["studies"][0])
     transformed = {key: display.back(model.get(key)) for key in ("estimate", "ci_lb", "ci_ub")}
-    return {
+    summary = {
         "label": pooled.get("label", pooled.get("outcome")),
         "status": pooled.get("status"),
         "k": pooled.get("k", 0),
@@ -56,6 +57,53 @@ def outcome_summary(pooled: dict, certainty: str | None = None) -> dict:
         "direction": direction(model.get("estimate"), display.null, single_group=display.record.groups == 1),
         "certainty": certainty,
     }
+    if settings is not None:
+        summary["settings"] = flat_settings(settings)
+    return summary
+
+
+def flat_settings(settings: dict, prefix: str = "") -> dict:
+    """Settings as {dotted key: value} (`meta_regression.moderators`), values as plain JSON data, so
+    that two runs' settings compare key by key."""
+    out: dict = {}
+    for key, value in settings.items():
+        if isinstance(value, dict) and value:
+            out.update(flat_settings(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = json.loads(json.dumps(value, default=str))
+    return out
+
+
+# Parts of the config a run's results do not depend on through these keys: the outcomes' own settings
+# (compared per outcome, with the defaults merged in) and how the workflow runs.
+NOT_REVIEW_SETTINGS = ("outcomes", "defaults", "execution")
+
+
+def review_settings(config: dict) -> dict:
+    """The review-wide settings in effect (search, screening, extraction, risk of bias...), flattened."""
+    return flat_settings({key: value for key, value in config.items() if key not in NOT_REVIEW_SETTINGS})
+
+
+def settings_changed(before: dict | None, after: dict | None) -> list[dict]:
+    """{setting, before, after} of every flattened setting that differs, values as text; none when
+    one side has no settings (a snapshot from before they were stored)."""
+    if before is None or after is None:
+        return []
+    return [{"setting": key, "before": setting_text(before.get(key)), "after": setting_text(after.get(key))}
+            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
+
+
+def setting_text(value) -> str:
+    """A setting's value as the config's YAML writes it: lists joined, true/false, 'not set'."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(setting_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
 
 
 def single_study_estimate(pooled: dict) -> dict:
@@ -93,10 +141,18 @@ def settings_checksum(config: dict) -> str:
 
 
 def make_snapshot(pooled: Iterable[dict], inputs: dict[str, str],
-                  certainty: dict[str, str] | None = None) -> dict:
+                  certainty: dict[str, str] | None = None, config: dict | None = None) -> dict:
+    """config: the settings in effect, whose outcomes' and review-wide settings the snapshot keeps
+    (the report then names a changed setting: `method: DL → PM`)."""
     certainty = certainty or {}
-    outcomes = {p["outcome"]: outcome_summary(p, certainty.get(p["outcome"])) for p in pooled}
-    return {"outcomes": dict(sorted(outcomes.items())), "inputs": dict(sorted(inputs.items()))}
+    outcomes_cfg = (config or {}).get("outcomes") or {}
+    outcomes = {p["outcome"]: outcome_summary(p, certainty.get(p["outcome"]),
+                                              outcomes_cfg.get(p["outcome"]) if config else None)
+                for p in pooled}
+    snapshot = {"outcomes": dict(sorted(outcomes.items())), "inputs": dict(sorted(inputs.items()))}
+    if config is not None:
+        snapshot["settings"] = review_settings(config)
+    return snapshot
 
 
 def snapshot_hash(snapshot: dict) -> str:
@@ -139,8 +195,9 @@ def diff_snapshots(before: dict | None, after: dict) -> dict:
             outcomes.append(change)
     inputs_changed = sorted(p for p in set(before["inputs"]) | set(after["inputs"])
                             if before["inputs"].get(p) != after["inputs"].get(p))
+    review_changed = settings_changed(before.get("settings"), after.get("settings"))
     return {"first_run": False, "outcomes": outcomes, "inputs_changed": inputs_changed,
-            "any_change": bool(outcomes or inputs_changed)}
+            "settings_changed": review_changed, "any_change": bool(outcomes or inputs_changed or review_changed)}
 
 
 COMPARED = ("status", "k", "k_studies", "estimate", "ci_lb", "ci_ub", "significant", "direction", "certainty")
@@ -154,16 +211,19 @@ def outcome_change(oid: str, old: dict | None, new: dict | None) -> dict | None:
         assert present is not None  # old != new: one of them is there
         return {"outcome": oid, "label": present["label"],
                 "change": "outcome added" if old is None else "outcome removed", "before": old, "after": new,
-                "studies_added": [], "studies_removed": [], "flipped": []}
-    if all(_same(old.get(k), new.get(k)) for k in COMPARED) and old["studies"] == new["studies"]:
+                "studies_added": [], "studies_removed": [], "flipped": [], "settings_changed": []}
+    settings = settings_changed(old.get("settings"), new.get("settings"))
+    same_results = all(_same(old.get(k), new.get(k)) for k in COMPARED) and old["studies"] == new["studies"]
+    if same_results and not settings:
         return None
     flipped = [name for name in ("significance", "direction", "certainty")
                if _flip(old, new, {"significance": "significant"}.get(name, name))]
     return {
-        "outcome": oid, "label": new["label"], "change": "results changed",
+        "outcome": oid, "label": new["label"], "change": "settings changed, results the same" if same_results
+        else "results changed",
         "studies_added": sorted(set(new["studies"]) - set(old["studies"])),
         "studies_removed": sorted(set(old["studies"]) - set(new["studies"])),
-        "before": old, "after": new, "flipped": flipped,
+        "before": old, "after": new, "flipped": flipped, "settings_changed": settings,
     }
 
 

@@ -735,3 +735,20 @@ def test_the_prisma_text_gives_every_box_of_the_flow_with_sources_and_exclusion_
            "reports sought for retrieval 40, reports not retrieved 0, reports assessed for eligibility 40, reports " \
            "excluded 20 (no comparison group 20), studies included 20, their reports 20." in text
     assert "automation" not in text and "Other methods" not in text
+
+
+def test_changed_settings_are_named_in_the_changes_section(review_config):
+    context = html.report_context(review_config, html.read_pooled([FIXTURES / "bcg_rr.json"]), [], None, None,
+                                  {}, None, None, [])
+    same = {"estimate": 0.5, "ci_lb": 0.3, "ci_ub": 0.8, "k": 12}
+    context["changes"] = {"first_run": False, "any_change": True, "inputs_changed": [],
+                          "settings_changed": [{"setting": "extraction.p_value_bounds", "before": "exclude",
+                                                "after": "as_exact"}],
+                          "outcomes": [{"outcome": "bcg_tb", "label": "TB", "change": "results changed",
+                                        "before": same, "after": same, "studies_added": [], "studies_removed": [],
+                                        "flipped": [], "settings_changed": [
+                                            {"setting": "method", "before": "DL", "after": "PM"},
+                                            {"setting": "test", "before": "z", "after": "knha"}]}]}
+    text = html.render_report(context).split('id="changes"')[1].split("</section>")[0]
+    assert "<td>method: DL → PM<br>test: z → knha</td>" in text
+    assert "Review-wide settings changed: extraction.p_value_bounds: exclude → as_exact" in text

@@ -39,7 +39,7 @@ def write_review_report(inputs: dict, config: dict, out_html: str | Path) -> dic
     # comment or layout is no change): history.SETTINGS_INPUT, and each outcome's settings.
     compared = {path: digest for path, digest in checksums.items() if path not in config_file}
     snapshot = history.make_snapshot(pooled, {**compared, history.SETTINGS_INPUT: history.settings_checksum(config)},
-                                     certainty)
+                                     certainty, config)
     history_dir = Path(out_html).parent / "history"
     changes = history.diff_snapshots(history.latest_snapshot(history_dir), snapshot)
     context["changes"] = changes
