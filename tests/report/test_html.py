@@ -752,3 +752,31 @@ def test_changed_settings_are_named_in_the_changes_section(review_config):
     text = html.render_report(context).split('id="changes"')[1].split("</section>")[0]
     assert "<td>method: DL → PM<br>test: z → knha</td>" in text
     assert "Review-wide settings changed: extraction.p_value_bounds: exclude → as_exact" in text
+
+
+def _district(sid: str, year: int, es_id: str, usable: str = "true", conversion: str = "") -> dict:
+    return {"study_id": sid, "label": sid.replace("D", "District "), "year": year, "usable": usable,
+            "es_id": es_id, "comparison": "modified vs traditional", "conversion": conversion,
+            "conversion_detail": "SE 0.18 as reported"}
+
+
+def test_a_studys_rows_are_told_apart_and_listed_where_the_forest_has_them(review_config):
+    # The results file is sorted by study id as text (D108 before D11); the forest orders by year.
+    extraction = [_district("D108", 2000, "school1"), _district("D108", 2000, "school2"),
+                  _district("D11", 1976, "school1"), _district("D2", 1990, "school1", usable="false"),
+                  _district("D12", 1989, "school1"), _district("D10", 1990, "school1", usable="false")]
+    studies = [{"study_id": r["study_id"], "label": r["label"], "year": r["year"], "es_id": r["es_id"],
+                "yi": 0.1, "ci_lb": -0.1, "ci_ub": 0.3} for r in extraction if r["usable"] == "true"]
+    pooled = {"outcome": "achievement", "label": "Achievement", "measure": "GEN", "status": "no_data",
+              "studies": studies, "dependence": {"method": "robust"}}
+    section = html.outcome_section(pooled, {}, extraction, {}, {})
+    shown = [(r["label"], r["es_id"], r["row"]) for r in section["studies"]]
+    assert shown == [("District 11", "school1", 2), ("District 12", "school1", 4), ("District 108", "school1", 0),
+                     ("District 108", "school2", 1), ("District 2", "school1", 3), ("District 10", "school1", 5)]
+    assert section["es_columns"] == [("comparison", "Comparison"), ("es_id", "Effect size (es_id)")]
+    text = html.render_report({**html.report_context(review_config, [], [], None, None, {}, None, None, []),
+                               "sections": [section]})
+    table = text.split('data-table="achievement_studies"')[1].split("</table>")[0]
+    assert '<th scope="col">Effect size (es_id)</th>' in table and "<td>school2</td>" in table
+    assert table.index('data-row="2"') < table.index('data-row="0"')  # the file's row, shown in the forest's order
+    assert "<td><span class=\"muted\">SE 0.18 as reported</span></td>" in table  # no empty line before it

@@ -38,6 +38,7 @@ from metasr.figures.forest_rows import (
     Formats,
     Row,
     column_formats,
+    configured_sort,
     sort_studies,
     study_row,
     was_converted,
@@ -529,7 +530,7 @@ def plot_forest(pooled: dict, outcome_cfg: dict | None = None, review_cfg: dict 
         message = pooled.get("status_message") or "no study-level data yet"
         with style.style():
             return style.message_figure(title, f"Forest plot not drawn: {message}.")
-    sort_by = sort_by or (outcome_cfg.get("forest") or {}).get("sort_by", "year")
+    sort_by = sort_by or configured_sort(outcome_cfg)
     if outcome_cfg.get("scale"):
         pooled = {**pooled, "scale": outcome_cfg["scale"]}
     with style.style():

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from metasr import dependence, display
 from metasr.figures import style
-from metasr.figures.forest_rows import Formats, Row, sort_studies, study_label, study_row
-from metasr.figures.shown import overall_test
+from metasr.figures.forest_rows import Formats, Row, study_label, study_row
+from metasr.figures.shown import overall_test, sort_studies, study_heads, study_members
 
 INDENT = "   "
 
@@ -33,14 +33,10 @@ def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year", formats: Fo
     """The table rows: per study (in `sort_by` order) a title row and its effect sizes, or one row
     for a study with a single effect size; numbers with the table's `formats` (forest_rows.column_formats).
     `indent` goes before every label (under a subgroup's heading: its studies are nested in it)."""
-    members: dict[str, list[dict]] = {}
-    for s in pooled.get("studies") or []:
-        members.setdefault(str(s.get("study_id")), []).append(s)
+    members = study_members(pooled)
     records = _study_records(pooled)
-    heads = [{**rows[0], "weight": (records.get(sid) or {}).get("weight", _sum_weights(rows))}
-             for sid, rows in members.items()]
     rows: list[Row] = []
-    for head in sort_studies(heads, sort_by):
+    for head in sort_studies(study_heads(pooled, members), sort_by):
         sid = str(head.get("study_id"))
         effect_sizes = members[sid]
         if len(effect_sizes) == 1:  # the study's weight is its one effect size's
@@ -83,11 +79,6 @@ def part(pooled: dict, studies: list[dict]) -> dict:
              == sum(str(s.get("study_id")) == sid for s in studies)}
     by_study = [r for r in pooled.get("by_study") or [] if str(r.get("study_id")) in whole]
     return {**pooled, "studies": studies, "by_study": by_study}
-
-
-def _sum_weights(rows: list[dict]):
-    weights = [r.get("weight") for r in rows if style.is_number(r.get("weight"))]
-    return sum(weights) if weights else None
 
 
 def _aggregated_row(record: dict | None, disp, decimals: int | None = None) -> Row | None:

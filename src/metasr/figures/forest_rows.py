@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from metasr import display, measures
 from metasr.display import arm_value
 from metasr.figures import style
+from metasr.figures.shown import configured_sort, sort_studies  # noqa: F401  (the forest's order, shared with the report)
 from metasr.level import Z
 
 
@@ -44,23 +45,6 @@ class Column:
     header: str
     group: str | None = None  # "experimental" | "control" | "single" | None
     align: str = "right"
-
-
-def sort_studies(studies: list[dict], sort_by: str = "year") -> list[dict]:
-    """Order rows as reviewers expect: by year (then label), by weight (largest first), by effect."""
-    def year_key(s):
-        year = display.finite(s.get("year"))
-        return (0 if year is not None else 1, year if year is not None else 0,
-                str(s.get("label") or s.get("study_id")))
-
-    if sort_by == "weight":
-        return sorted(studies, key=lambda s: (-(s.get("weight") or 0), year_key(s)))
-    if sort_by == "effect":
-        return sorted(studies, key=lambda s: (s.get("yi") if style.is_number(s.get("yi")) else 0,
-                                              year_key(s)))
-    if sort_by in {"none", "input"}:
-        return list(studies)
-    return sorted(studies, key=year_key)
 
 
 def study_label(study: dict) -> str:

@@ -3,7 +3,8 @@
 (metasr.report.html, .methods): significance contours only for a measure with a null, Egger's
 regression line only when an Egger test ran for the outcome, trim-and-fill's studies only when
 trim and fill ran and the pooling result gives their positions; a prediction interval only for a
-pooled random-effects model.
+pooled random-effects model; the order the forest plot lists the studies in (the report's studies
+table lists them the same way).
 
 No matplotlib (the report imports this module without drawing anything).
 """
@@ -166,3 +167,52 @@ def overall_test(pooled: dict) -> dict | None:
     name = "z" if (model.get("test") or pooled.get("test") or "z").lower() == "z" and not robust else "t"
     return {"name": name, "stat": model["stat"], "pval": model.get("pval"), "robust": robust,
             "df": display.finite(model.get("df")) if name == "t" else None}
+
+
+def configured_sort(outcome_cfg: dict | None) -> str:
+    """The order the outcome's forest plot shows its studies in (`forest.sort_by`, default year)."""
+    return ((outcome_cfg or {}).get("forest") or {}).get("sort_by", "year")
+
+
+def sort_studies(studies: list[dict], sort_by: str = "year") -> list[dict]:
+    """Order rows as reviewers expect: by year (then label), by weight (largest first), by effect."""
+    def year_key(s):
+        year = display.finite(s.get("year"))
+        return (0 if year is not None else 1, year if year is not None else 0,
+                str(s.get("label") or s.get("study_id")))
+
+    if sort_by == "weight":
+        return sorted(studies, key=lambda s: (-(s.get("weight") or 0), year_key(s)))
+    if sort_by == "effect":
+        return sorted(studies, key=lambda s: (s.get("yi") if display.is_number(s.get("yi")) else 0,
+                                              year_key(s)))
+    if sort_by in {"none", "input"}:
+        return list(studies)
+    return sorted(studies, key=year_key)
+
+
+def study_members(pooled: dict) -> dict[str, list[dict]]:
+    """Each study's effect sizes, by study id, in the pooled order."""
+    members: dict[str, list[dict]] = {}
+    for s in pooled.get("studies") or []:
+        members.setdefault(str(s.get("study_id")), []).append(s)
+    return members
+
+
+def study_heads(pooled: dict, members: dict[str, list[dict]]) -> list[dict]:
+    """One row per study to order the studies by: its first effect size, with the study's weight
+    (its record in `by_study`, else the sum of its effect sizes')."""
+    records = {str(s.get("study_id")): s for s in pooled.get("by_study") or []}
+
+    def weight(rows: list[dict]):
+        weights = [r.get("weight") for r in rows if display.is_number(r.get("weight"))]
+        return sum(weights) if weights else None
+
+    return [{**rows[0], "weight": (records.get(sid) or {}).get("weight", weight(rows))}
+            for sid, rows in members.items()]
+
+
+def study_order(pooled: dict, sort_by: str = "year") -> list[str]:
+    """The study ids in the order the forest plot shows the studies (subgroups aside): each once,
+    for tables that list a study's rows together where the forest has them."""
+    return [str(head.get("study_id")) for head in sort_studies(study_heads(pooled, study_members(pooled)), sort_by)]

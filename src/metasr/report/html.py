@@ -34,11 +34,13 @@ from metasr.extraction.discrepancies import discrepancy_report
 from metasr.figures.shown import (
     COMMON_EFFECT_METHODS,
     common_effect,
+    configured_sort,
     forest_caption,
     forest_draws_prediction,
     funnel_caption,
     funnel_egger,
     funnel_trimfill,
+    study_order,
     tests_null,
 )
 from metasr.io import atomic_path, file_sha256, read_csv as read_csv_table
@@ -733,7 +735,7 @@ def studies_table(extraction_rows: list[dict], measure: str | None,
     for s in pooled_studies or []:
         computed.setdefault(str(s.get("study_id")), []).append(s)
     out = []
-    for r in extraction_rows:
+    for index, r in enumerate(extraction_rows):
         usable = str(r.get("usable", "")).strip().lower() in {"true", "1", "yes"}
         yi, vi = finite(r.get("yi")), finite(r.get("vi"))
         effect = ""
@@ -750,7 +752,9 @@ def studies_table(extraction_rows: list[dict], measure: str | None,
             effect = estimate_text(yi, yi - Z * se, yi + Z * se,
                                    display.for_study({k: finite(v) for k, v in r.items()}))
         out.append({
+            "row": index,  # the row of the results file (the table's download), whatever order it is shown in
             "study_id": r.get("study_id", ""), "label": r.get("label") or r.get("study_id", ""),
+            **{key: _text(r.get(key)) for key in dependence.ES_KEYS},
             "year": r.get("year", ""), "usable": usable,
             "not_usable_reason": r.get("not_usable_reason", ""),
             "reported_form": r.get("reported_form", ""), "conversion": conversion,
@@ -761,6 +765,35 @@ def studies_table(extraction_rows: list[dict], measure: str | None,
             "links": links(r.get("source_url")),
         })
     return out
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+
+
+# The headers of the columns that tell a study's rows apart (dependence.ES_KEYS).
+ES_HEADERS = {"comparison": "Comparison", "timepoint": "Time point", "es_id": "Effect size (es_id)"}
+
+
+def es_columns(rows: list[dict]) -> list[tuple[str, str]]:
+    """(key, header) of the effect-size label columns the outcome's rows fill (dependence.ES_KEYS),
+    so that several rows of one study can be told apart; none when no row fills one."""
+    return [(key, ES_HEADERS[key]) for key in dependence.ES_KEYS if any(r.get(key) for r in rows)]
+
+
+def in_forest_order(rows: list[dict], pooled: dict, outcome_cfg: dict) -> list[dict]:
+    """The studies table's rows with each study where the forest plot has it (its rows together, in
+    the results file's order); studies the forest does not show (no usable row) after them, in
+    natural order of their label (District 11 before District 108)."""
+    order = {sid: i for i, sid in enumerate(study_order(pooled, configured_sort(outcome_cfg)))}
+    return sorted(rows, key=lambda r: (order.get(str(r["study_id"]), len(order)), _natural(str(r["label"])),
+                                       r["row"]))
+
+
+def _natural(text: str) -> tuple:
+    """A sort key that orders the numbers in a text by value."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+                 for part in re.split(r"(\d+)", text) if part)
 
 
 def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict],
@@ -787,8 +820,9 @@ def outcome_section(pooled: dict, outcome_cfg: dict, extraction_rows: list[dict]
         "counts": dependence.counts_text(pooled), "dependence": dependent_report.section(pooled),
         "k_rows": pooled.get("k_rows", len(extraction_rows)),
         "k_not_usable": pooled.get("k_not_usable", 0),
-        "studies": studies_table(extraction_rows, pooled.get("measure"),
-                                 pooled.get("studies") or [], measures.display_of(pooled)),
+        "studies": in_forest_order(studies_table(extraction_rows, pooled.get("measure"), pooled.get("studies") or [],
+                                                 measures.display_of(pooled)), pooled, outcome_cfg),
+        "es_columns": es_columns(extraction_rows),
         "model": model_table(pooled) if pooled.get("status") == "pooled" else [],
         "scale_notes": scale_notes(pooled),
         "subgroups": subgroup_section(pooled),
