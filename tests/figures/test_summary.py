@@ -101,3 +101,25 @@ def test_a_bound_keeps_its_side_of_the_null_beside_larger_numbers(bcg_pooled, no
     summary.plot_summary_file(paths, config, tmp_path / "s.svg", tmp_path / "s.png")
     text = (tmp_path / "s.svg").read_text()
     assert "−0.007 [−0.010, −0.004]" in text and "0.00]" not in text
+
+
+def test_outcomes_in_different_units_never_share_an_axis(review_config, tmp_path):
+    outcomes = {"edss": ("SMD", "EDSS points"), "sdmt": ("SMD", "SDMT points"), "rate": ("GEN", "EDSS points per year"),
+                "rd": ("RD", None), "peg": ("MD", "s"), "walk": ("MD", "s"), "score": ("MD", "points"),
+                "tb": ("RR", None)}
+    config = {**review_config, "outcomes": {oid: {"label": oid, "measure": m, **({"unit": u} if u else {})}
+                                            for oid, (m, u) in outcomes.items()}}
+    panels = [(kind, name, [r["id"] for r in rows])
+              for kind, name, rows in summary.summary_panels(summary.summary_rows([], config))]
+    assert panels == [("difference", "standardised", ["edss", "sdmt"]),
+                      ("difference", "effect in EDSS points per year", ["rate"]),
+                      ("difference", "risk difference", ["rd"]), ("difference", "mean difference in s", ["peg", "walk"]),
+                      ("difference", "mean difference in points", ["score"]), ("ratio", None, ["tb"])]
+    save_figure(summary.plot_summary([], config), tmp_path / "s.svg")
+    text = (tmp_path / "s.svg").read_text()
+    assert "Difference measures, effect in EDSS points per year (IRL-positive minus IRL-negative)" in text
+
+
+def test_one_panel_of_a_kind_keeps_its_plain_heading(review_config):
+    rows = summary.summary_rows([], {**review_config, "outcomes": {"a": {"measure": "SMD", "unit": "points"}}})
+    assert [(kind, name) for kind, name, _ in summary.summary_panels(rows)] == [("difference", None)]

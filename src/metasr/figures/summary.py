@@ -2,7 +2,9 @@
 
 Outcomes share a panel only when their numbers share a scale: differences, ratios (on a log
 axis), proportions (%), incidence rates and correlations (r) each get their own (the display of
-each outcome's measure: metasr.measures). Differences and ratios are drawn on the analysis scale
+each outcome's measure: metasr.measures); differences and means in the outcome's own unit (a mean
+difference, a risk difference, a generic effect in EDSS points per year) get a panel per measure
+and unit, apart from the standardised ones. Differences and ratios are drawn on the analysis scale
 with the null at the centre; proportions, rates and correlations, whose outcomes may have been
 analysed on different scales (logit, double arcsine, Fisher's z), are drawn as shown. Every
 outcome in the config is listed, in config order: outcomes without a pooled estimate say why
@@ -32,6 +34,42 @@ PLOT_IN = 2.6
 PANELS = measures.DISPLAYS
 # Panels drawn on the analysis scale (one transform per panel); the others are drawn as shown.
 ANALYSIS_SCALE_PANELS = ("difference", "ratio")
+# Display kinds whose numbers are in the outcome's unit unless the measure is unit-free
+# (standardised): outcomes of another measure or unit never share their axis.
+UNIT_KINDS = ("difference", "mean")
+
+
+def panel_key(row: dict) -> tuple:
+    """What outcomes must share to share a panel: the display kind, and for a measure in the
+    outcome's unit also the measure and the unit (`outcomes.<id>.unit`)."""
+    measure = row["measure"]
+    if row["panel"] not in UNIT_KINDS or (measures.known(measure) and measures.get(measure).unit_free):
+        return (row["panel"],)
+    return (row["panel"], measure, row.get("unit") or "")
+
+
+def summary_panels(rows: list[dict]) -> list[tuple[str, str | None, list[dict]]]:
+    """(display kind, the panel's name within its kind or None, its rows): kinds in PANELS order,
+    a kind's panels in the order of their first outcome. A panel is named when its kind has several
+    or it has a unit: 'standardised', or the measure and unit ('effect in EDSS points per year')."""
+    by_key: dict[tuple, list[dict]] = {}
+    for r in rows:
+        by_key.setdefault(panel_key(r), []).append(r)
+    out = []
+    for kind in PANELS:
+        keys = [key for key in by_key if key[0] == kind]
+        for key in keys:
+            named = len(keys) > 1 or (len(key) > 1 and key[2])
+            out.append((kind, _panel_name(key) if named else None, by_key[key]))
+    return out
+
+
+def _panel_name(key: tuple) -> str:
+    if len(key) == 1:
+        return "standardised"
+    _, measure, unit = key
+    name = measures.get(measure).label.lower() if measures.known(measure) else measure
+    return f"{name} in {unit}" if unit else name
 
 
 def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
@@ -47,7 +85,7 @@ def summary_rows(pooled_results: list[dict], config: dict) -> list[dict]:
         model = pooled.get("model") or {}
         status = pooled.get("status") or "no_data"
         row = {"id": oid, "label": pooled.get("label") or cfg.get("label") or oid,
-               "measure": measure, "panel": disp.kind, "ratio": disp.ratio, "display": disp,
+               "measure": measure, "unit": cfg.get("unit"), "panel": disp.kind, "ratio": disp.ratio, "display": disp,
                "k": study_count(pooled), "status": status,
                "message": pooled.get("status_message") or (
                    "no study-level data yet" if status == "no_data" else "k = 1: not pooled")}
@@ -100,11 +138,10 @@ def plot_summary(pooled_results: list[dict], config: dict):
     with style.style():
         if not rows:
             return style.message_figure("All outcomes", "No outcomes are configured.")
-        panels = [(name, [r for r in rows if r["panel"] == name]) for name in PANELS]
-        panels = [(n, rs) for n, rs in panels if rs]
+        panels = summary_panels(rows)
         label_w = min(LABEL_MAX_IN, max(style.text_width_in(f"{r['label']} ({r['measure']})") for r in rows)
                       + PAD_IN)
-        for _, panel_rows in panels:  # one number of decimals per panel
+        for _, _, panel_rows in panels:  # one number of decimals per panel
             decimals = display.decimals_for([v for r in panel_rows for v in _shown_values(r)])
             # no bound rounds onto or across its outcome's null (metasr.display.null_side_decimals)
             decimals = max(display.null_side_decimals(decimals, _shown_values(r)[1:3] + _shown_values(r)[4:],
@@ -123,8 +160,8 @@ def plot_summary(pooled_results: list[dict], config: dict):
         title = style.wrap_to_width(f"All outcomes: {review.get('title', '')}".rstrip(": "),
                                  width - 2 * margin, size=style.FONT_SIZE + 2, weight="bold",
                                  max_lines=2)
-        heights = [0.57 + 0.18 * (len(heading_lines(n, groups, width - 2 * margin, rs)) - 1)
-                   + sum(row_height(r["lines"]) for r in rs) + 0.6 for n, rs in panels]
+        heights = [0.57 + 0.18 * (len(heading_lines(n, groups, width - 2 * margin, rs, name)) - 1)
+                   + sum(row_height(r["lines"]) for r in rs) + 0.6 for n, name, rs in panels]
         height = 0.25 + 0.24 * len(title) + sum(heights) + 0.45
         fig = style.new_figure(width, height)
         y = 0.1
@@ -133,8 +170,8 @@ def plot_summary(pooled_results: list[dict], config: dict):
             fig.text(margin / width, 1 - y / height, line, fontsize=style.FONT_SIZE + 2,
                      weight="bold")
         y += 0.1
-        for kind, panel_rows in panels:
-            y = _draw_panel(fig, kind, panel_rows, y, width, height, margin, label_w, k_w,
+        for kind, name, panel_rows in panels:
+            y = _draw_panel(fig, (kind, name), panel_rows, y, width, height, margin, label_w, k_w,
                             ours_w, pub_w, plot_x0, groups)
         handles = [Line2D([], [], marker="D", ls="none", color=style.COLOURS["pooled"],
                           label="This analysis (pooled estimate, 95% CI)")]
@@ -146,15 +183,16 @@ def plot_summary(pooled_results: list[dict], config: dict):
         return fig
 
 
-def _draw_panel(fig, kind, rows, y, width, height, margin, label_w, k_w, ours_w, pub_w,
+def _draw_panel(fig, panel, rows, y, width, height, margin, label_w, k_w, ours_w, pub_w,
                 plot_x0, groups):
-    """One panel: heading, column names, then each outcome's row; the axis is in inches from the
-    panel's first row down, so rows of wrapped labels are simply taller."""
+    """One panel (its display kind and name): heading, column names, then each outcome's row; the
+    axis is in inches from the panel's first row down, so rows of wrapped labels are simply taller."""
     def fy(v):
         return 1 - v / height
 
+    kind, name = panel
     y += 0.22
-    for line in heading_lines(kind, groups, width - 2 * margin, rows):
+    for line in heading_lines(kind, groups, width - 2 * margin, rows, name):
         fig.text(margin / width, fy(y), line, weight="bold", fontsize=style.FONT_SIZE + 0.5)
         y += 0.18
     y += 0.04
@@ -220,10 +258,13 @@ def _compared(kind: str, groups: dict, rows: Sequence[dict]) -> str:
     return "; ".join(parts)
 
 
-def heading_lines(kind: str, groups: dict, width_in: float, rows: Sequence[dict] = ()) -> list[str]:
+def heading_lines(kind: str, groups: dict, width_in: float, rows: Sequence[dict] = (),
+                  name: str | None = None) -> list[str]:
+    """The panel's heading: its kind, its name within the kind (summary_panels), what it compares."""
     compared = _compared(kind, groups, rows)
-    heading = {"ratio": f"Ratio measures ({compared})", "difference": f"Difference measures ({compared})",
-               "proportion": "Proportions (%)", "rate": "Incidence rates", "mean": "Means",
+    named = f", {name}" if name else ""
+    heading = {"ratio": f"Ratio measures{named} ({compared})", "difference": f"Difference measures{named} ({compared})",
+               "proportion": "Proportions (%)", "rate": "Incidence rates", "mean": f"Means{named}",
                "correlation": "Correlations (r)"}[kind]
     return style.wrap_to_width(heading, width_in, size=style.FONT_SIZE + 0.5, weight="bold")
 
