@@ -113,7 +113,8 @@ def test_outcomes_in_different_units_never_share_an_axis(review_config, tmp_path
               for kind, name, rows in summary.summary_panels(summary.summary_rows([], config))]
     assert panels == [("difference", "standardised", ["edss", "sdmt"]),
                       ("difference", "effect in EDSS points per year", ["rate"]),
-                      ("difference", "risk difference", ["rd"]), ("difference", "mean difference in s", ["peg", "walk"]),
+                      ("difference", "risk difference", ["rd"]),
+                      ("difference", "mean difference in s", ["peg", "walk"]),
                       ("difference", "mean difference in points", ["score"]), ("ratio", None, ["tb"])]
     save_figure(summary.plot_summary([], config), tmp_path / "s.svg")
     text = (tmp_path / "s.svg").read_text()

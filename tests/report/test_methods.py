@@ -232,6 +232,11 @@ def test_search_de_duplication_and_screening_are_said_from_the_counted_flow(revi
     assert "Titles and abstracts were screened independently by two reviewers for 14 of 16 records, by one for the " \
            "others (Cohen's κ = 0.70 on 14 records;" in methods_paragraph(review_config, [normand_pooled], SOFTWARE,
                                                                       prisma=prisma)
+    prisma["agreement"]["full_text"] = {"dual": True, "screened": 88, "n": 88, "kappa": 1.0, "conflicts": 0,
+                                        "not_retrieved": 1}
+    assert "Full texts were screened independently by two reviewers (Cohen's κ = 1.00 on 88 records); 1 report " \
+           "could not be retrieved. In all" in methods_paragraph(review_config, [normand_pooled], SOFTWARE,
+                                                                 prisma=prisma)
     declared = {**prisma, "origin": "declared"}  # counts the config declares: metasr did not do the search
     assert methods_paragraph(review_config, [normand_pooled], SOFTWARE, prisma=declared).startswith("We compared")
     assert methods_paragraph(review_config, [normand_pooled], SOFTWARE).startswith("We compared")

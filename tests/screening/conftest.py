@@ -80,6 +80,7 @@ class Workspace:
         self.screening_cfg = {"exclusion_reasons": list(REASONS), "allow_unresolved_conflicts": False}
         self.sources_cfg = {k: dict(v) for k, v in SOURCES.items()}
         self.ta_columns = TA_COLUMNS
+        self.ft_columns = FT_COLUMNS
 
     def write(self) -> dict:
         primaries = [r for r in self.records if r["is_primary"] == "true"]
@@ -87,7 +88,7 @@ class Workspace:
             "records_csv": write_csv(self.root / "records.csv", RECORD_COLUMNS, self.records),
             "unique_csv": write_csv(self.root / "unique.csv", RECORD_COLUMNS, primaries),
             "title_abstract_csv": write_csv(self.root / "ta.csv", self.ta_columns, self.title_abstract),
-            "full_text_csv": write_csv(self.root / "ft.csv", FT_COLUMNS, self.full_text),
+            "full_text_csv": write_csv(self.root / "ft.csv", self.ft_columns, self.full_text),
         }
         return paths
 

@@ -69,3 +69,16 @@ def test_partly_dual_screening_is_a_warning(workspace):
 def test_dual_screening_of_every_record_is_no_warning(workspace):
     prisma = workspace.run()
     assert prisma["warnings"] == [] and prisma["agreement"]["title_abstract"]["screened"] == 5
+
+
+def test_a_report_not_retrieved_was_screened_by_no_one(workspace):
+    """Every retrieved report dual-screened, one not retrieved (no reviewer's decision): screening was
+    dual throughout, not 'by two reviewers for 2 of 3, by one for the others'."""
+    workspace.full_text = [{**row, "reviewer1": row["decision"], "reviewer2": row["decision"]}
+                           for row in workspace.full_text]
+    workspace.full_text[1] = {"doi": "10.1/three", "decision": "not_retrieved", "reason": "no full text"}
+    workspace.ft_columns = (*workspace.ft_columns, "reviewer1", "reviewer2")
+    prisma = workspace.run()
+    ft = prisma["agreement"]["full_text"]
+    assert (ft["dual"], ft["n"], ft["screened"], ft["not_retrieved"]) == (True, 2, 2, 1)
+    assert prisma["warnings"] == []

@@ -167,7 +167,9 @@ def search_sentences(prisma: dict | None) -> list[str]:
     for stage, name in STAGE_NAMES.items():
         agreement = (prisma.get("agreement") or {}).get(stage)
         if agreement:
-            out.append(f"{name} were screened {_screened_by(agreement)}.")
+            missing = agreement.get("not_retrieved") or 0  # screened by no one: not among the records screened
+            out.append(f"{name} were screened {_screened_by(agreement)}"
+                       + (f"; {_count(missing, 'report')} could not be retrieved." if missing else "."))
     included = prisma.get("included") or {}
     if included.get("studies") is not None:
         reports = included.get("reports")

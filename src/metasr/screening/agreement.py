@@ -14,6 +14,7 @@ from collections import Counter
 from metasr.errors import Problem
 from metasr.level import Z
 from metasr.screening.decisions import STAGE_LABELS, UNRESOLVED, Decision
+from metasr.screening.flow import NOT_RETRIEVED
 
 
 def cohen_kappa(pairs: list[tuple[str, str]]) -> dict:
@@ -48,14 +49,22 @@ def dual_screened(decisions: list[Decision]) -> list[Decision]:
     return [d for d in decisions if d.reviewer1 and d.reviewer2]
 
 
+def unscreened(decision: Decision) -> bool:
+    """A report that could not be retrieved and that no reviewer decided on: nobody screened it."""
+    return decision.decision == NOT_RETRIEVED and not decision.reviewer1 and not decision.reviewer2
+
+
 def stage_agreement(decisions: list[Decision]) -> dict:
     """Kappa and conflict counts of one stage; `dual` is False for single-reviewer screening.
-    `screened` counts the stage's decisions, of which kappa's `n` were made by two reviewers."""
+    `screened` counts the stage's decisions on records someone screened (not the reports that
+    could not be retrieved, counted in `not_retrieved`), of which kappa's `n` were made by two
+    reviewers."""
     pairs = [(d.reviewer1, d.reviewer2) for d in dual_screened(decisions)]
     conflicts = [d for d in decisions if d.is_conflict]
     return {
         "dual": bool(pairs),
-        "screened": len(decisions),
+        "screened": sum(not unscreened(d) for d in decisions),
+        "not_retrieved": sum(d.decision == NOT_RETRIEVED for d in decisions),
         **cohen_kappa(pairs),
         "conflicts": len(conflicts),
         "unresolved": sum(d.decision == UNRESOLVED for d in conflicts),
@@ -64,7 +73,9 @@ def stage_agreement(decisions: list[Decision]) -> dict:
 
 def partial_dual_problems(decisions: list[Decision]) -> list[Problem]:
     """A warning when a stage was screened by two reviewers for some records only: kappa then
-    describes those records, and the report says how many of the stage's they are."""
+    describes those records, and the report says how many of the stage's they are (a report that
+    could not be retrieved was screened by no one, not by one reviewer)."""
+    decisions = [d for d in decisions if not unscreened(d)]
     single = [d for d in decisions if not (d.reviewer1 and d.reviewer2)]
     if not single or len(single) == len(decisions):
         return []
