@@ -186,3 +186,13 @@ def test_a_tools_source_does_not_repeat_its_name():
     """Methods and captions write 'name (source)': 'ROBINS-I V2 (ROBINS-I V2 (2025), ...)' read twice."""
     for tool in rob.TOOLS.values():
         assert tool.name not in tool.source, tool.id
+
+
+def test_nos_messages_use_the_scales_own_words():
+    columns = ["rob_selection", "rob_comparability", "rob_outcome"]
+    fair_for_good = rob.assess(row("NOS", dict(zip(columns, [3, 1, 2], strict=True)), "fair"))
+    assert fair_for_good.problems == [("rob_overall", "fair",
+                                       "Newcastle–Ottawa Scale's rule gives 'good' for these domains")]
+    unknown = rob.assess(row("NOS", dict(zip(columns, [3, 1, 2], strict=True)), "excellent"))
+    assert unknown.problems[0][2] == "Newcastle–Ottawa Scale judges the overall risk of bias as good, fair, poor"
+    assert rob.said("NOS", "some concerns") == "fair" and rob.said("RoB2", "some concerns") == "some concerns"

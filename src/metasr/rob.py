@@ -62,6 +62,11 @@ ALIASES = {"good": "low", "fair": "some concerns", "poor": "high", "ni": NO_INFO
 OWN_WORDS = {"NOS": {ALIASES[word]: word for word in ("good", "fair", "poor")}}
 
 
+def said(tool_id: str, word: str) -> str:
+    """A judgement in the tool's own words (the NOS's 'good' for 'low'), else as it is."""
+    return OWN_WORDS.get(tool_id, {}).get(word, word)
+
+
 def own_words(word: str, tool_ids) -> list[str]:
     """What the given tools that have words of their own call a judgement, for a key: ['NOS: good']."""
     return [f"{tool}: {OWN_WORDS[tool][word]}" for tool in sorted(tool_ids) if word in OWN_WORDS.get(tool, {})]
@@ -367,7 +372,7 @@ def _overall(study: StudyRob, tool: Tool, raw) -> None:
     given = word(raw)
     if given and given not in tool.words():
         study.problems.append((OVERALL, raw, f"{tool.name} judges the overall risk of bias as "
-                                             + ", ".join(tool.words()) + _hint(tool, given)))
+                                             + ", ".join(said(tool.id, w) for w in tool.words()) + _hint(tool, given)))
         given = ""
     derived = derive_overall(tool, study.values)
     allowed = allowed_overall(tool, study.values)  # None when no domain is judged
@@ -383,8 +388,9 @@ def _contradiction(tool: Tool, values: dict, derived: str | None, allowed: set[s
     """Why an overall given in the sheet contradicts the tool's rule."""
     if derived is None:  # domains left blank: only the worst one filled in bounds the overall
         return f"{tool.name}'s overall is at least as severe as its worst domain " \
-               f"('{worst_filled(tool, values)}'): write " + " or ".join(w for w in tool.words() if w in allowed)
-    return f"{tool.name}'s rule gives '{' or '.join(sorted(allowed))}' for these domains"
+               f"('{said(tool.id, worst_filled(tool, values))}'): write " + \
+               " or ".join(said(tool.id, w) for w in tool.words() if w in allowed)
+    return f"{tool.name}'s rule gives '{' or '.join(sorted(said(tool.id, w) for w in allowed))}' for these domains"
 
 
 def tools_used(rows: list[dict]) -> list[Tool]:

@@ -780,3 +780,12 @@ def test_a_studys_rows_are_told_apart_and_listed_where_the_forest_has_them(revie
     assert '<th scope="col">Effect size (es_id)</th>' in table and "<td>school2</td>" in table
     assert table.index('data-row="2"') < table.index('data-row="0"')  # the file's row, shown in the forest's order
     assert "<td><span class=\"muted\">SE 0.18 as reported</span></td>" in table  # no empty line before it
+
+
+def test_nos_judgements_are_counted_in_the_scales_own_words():
+    studies = [{"study_id": s, "rob_tool": "NOS", "rob_selection": sel, "rob_comparability": "1", "rob_outcome": "2"}
+               for s, sel in (("A", "4"), ("B", "2"), ("C", "1"))]
+    studies.append({"study_id": "D", "rob_tool": "RoB2", "rob_overall": "some concerns"})
+    assert html.describe_rob(studies) == (
+        "Overall judgements of all 4 studies of the studies sheet: Newcastle–Ottawa Scale fair: 1; Newcastle–Ottawa "
+        "Scale good: 1; Newcastle–Ottawa Scale poor: 1; RoB 2 some concerns: 1; not assessed: 0.")

@@ -995,7 +995,7 @@ def describe_rob(studies: list[dict]) -> str:
     for row in studies:
         study = rob.assess(row)
         if study.tool and study.assessed:
-            key = f"{study.tool.name} {study.overall or 'overall not given'}"
+            key = f"{study.tool.name} {rob.said(study.tool.id, study.overall) or 'overall not given'}"
             counts[key] = counts.get(key, 0) + 1
     if not counts:
         return ""
