@@ -6,12 +6,12 @@ numbers are the ones a spreadsheet shows (header = row 1, first data row = row 2
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from metasr import rob
 from metasr.errors import InputError, Problem
-from metasr.io import check_header, read_csv_rows, row_width_problem, write_csv
+from metasr.io import header_problems, read_csv_rows, row_width_problem, write_csv
 
 STUDY_COLUMNS = [
     "study_id", "record_id", "label", "first_author", "year", "design", "country", "population",
@@ -91,7 +91,9 @@ def read_sheet(path: str | Path) -> Sheet:
     if not table:
         return Sheet(str(path), [], [])
     header = [h.strip() for h in table[0]]
-    check_header(path, header)
+    problems = [_reserved(p) for p in header_problems(path, header)]
+    if problems:
+        raise InputError(problems)
     sheet = Sheet(str(path), header, [])
     for rownum, cells in enumerate(table[1:], start=2):
         problem = row_width_problem(path, rownum, cells, len(header))
@@ -100,6 +102,25 @@ def read_sheet(path: str | Path) -> Sheet:
         # a blank line stays, as an empty row, so that row numbers match the spreadsheet
         sheet.rows.append({h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)})
     return sheet
+
+
+# The columns each kind of sheet reads itself: a column of the reviewer's (a moderator) cannot have
+# their names.
+BUILT_IN_COLUMNS = {"outcome sheets": OUTCOME_SHEET_COLUMNS, "the studies sheet": STUDY_COLUMNS,
+                    "the narrative sheet": NARRATIVE_COLUMNS}
+
+
+def _reserved(problem: Problem) -> Problem:
+    """A column name twice where one of them is a sheet's own column: the reviewer's column (a
+    moderator added at the end) took a name the sheet reserves, so say so."""
+    name = problem.column
+    sheets = [sheet for sheet, columns in BUILT_IN_COLUMNS.items() if name in columns]
+    if problem.rule != "unique-column" or not sheets:
+        return problem
+    return replace(problem, hint=f"'{name}' is a column of {' and of '.join(sheets)} itself (their columns: "
+                                 "`metasr docs formats`); give your own column another name (e.g. "
+                                 f"'mod_{name}'), and use that name wherever the config names it "
+                                 "(meta_regression moderators, subgroup, study_columns)")
 
 
 def is_blank(row: dict) -> bool:
