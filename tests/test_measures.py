@@ -156,7 +156,9 @@ def test_option_problems_name_the_config_key():
 
 def test_value_name_says_what_a_shown_number_is():
     # ids name the scale of differences and ratios; back-transformed values are named by what they are
-    assert [measures.display_for(m).value_name for m in ("SMD", "RR", "GEN")] == ["SMD", "RR", "GEN"]
+    assert [measures.display_for(m).value_name for m in ("SMD", "RR")] == ["SMD", "RR"]
+    # a generic effect's id names nothing: "pooled effect 0.19", not "pooled GEN 0.19", whatever its scale
+    assert measures.display_for("GEN").value_name == measures.display_for("GEN", "log").value_name == "effect"
     assert measures.display_for("ZCOR").value_name == "correlation"
     assert measures.display_for("PLO").value_name == "proportion (%)"
     assert measures.display_for("IRLN").value_name == "incidence rate"

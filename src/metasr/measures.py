@@ -618,10 +618,11 @@ class Display:
     def value_name(self) -> str:
         """What a number shown is called in a sentence: the measure's id for differences and ratios
         (SMD, RR: the id names the scale they are shown on), else what the number is ("correlation",
-        "proportion (%)", "incidence rate"): an id such as ZCOR or PLO names the analysis scale,
-        not the back-transformed number."""
-        if self.kind in ("difference", "ratio"):
+        "proportion (%)", "incidence rate", a generic "effect"): an id such as ZCOR or PLO names the
+        analysis scale, not the back-transformed number, and GEN names no scale at all."""
+        if self.kind in ("difference", "ratio") and self.record.family != "generic":
             return self.measure
+        # GEN is no name: its numbers are the studies' own effects ("pooled effect 0.19")
         return self.name[:1].lower() + self.name[1:]
 
     def _targs(self) -> list[float]:
