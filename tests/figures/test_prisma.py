@@ -260,3 +260,20 @@ def test_a_declared_flow_smaller_than_the_analysis_is_noted_not_refused(tmp_path
     draw_prisma(source, tmp_path / "a.svg", tmp_path / "a.png", [pooled])
     svg = " ".join((tmp_path / "a.svg").read_text().replace("\u00a0", " ").split())
     assert "2 studies in the meta-analysis but 1 included in the declared flow" in svg
+
+
+def test_the_databases_box_counts_registers_as_the_template_does(synthetic_prisma):
+    text = _text(build_figure(synthetic_prisma)[1])
+    assert "PubMed (n = 1,234)" in text and "Registers (n = 0)" in text
+    boxes = [b for b, _ in build_figure(synthetic_prisma)[1]["boxes"]]
+    identified = [b for b in boxes if b.lines[0].startswith("Records identified")]
+    assert [any("Registers" in line for line in b.lines) for b in identified] == [True, False]  # not other methods
+    db = synthetic_prisma["columns"]["databases"]
+    register = {"database": "ClinicalTrials.gov", "method": "register", "n": 7}
+    db["identified_by_database"].append(register)
+    db["registers"] = 7
+    boxes = [b for b, _ in build_figure(synthetic_prisma)[1]["boxes"]]
+    identified = next(b for b in boxes if b.lines[0].startswith("Records identified"))
+    lines = [" ".join(line.replace("\u00a0", " ").split()) for line in identified.lines]
+    assert lines[-2:] == ["Registers (n = 7):", "ClinicalTrials.gov (n = 7)"]
+    assert identified.lines[-1].startswith("    ")  # under the registers line

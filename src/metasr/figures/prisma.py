@@ -23,6 +23,7 @@ from pathlib import Path
 from metasr.display import number
 from metasr.errors import InputError, Problem
 from metasr.figures.style import new_figure, save_figure, style, text_width_in, truncate_to_width
+from metasr.screening.prisma import DATABASE_METHODS
 
 SIZE = 9.0  # box text, points
 LABEL_SIZE = 10.0
@@ -106,13 +107,28 @@ def _list_box_lines(heading: str, items: list[tuple[str, int]], width: float) ->
     return lines
 
 
+def _identified_lines(name: str, c: dict, width: float) -> list[str]:
+    """'Records identified from:' and each source; the counted databases column, as the PRISMA 2020
+    template, also says how many came from registers ('Registers (n = 0)'), each register under it."""
+    sources = c.get("identified_by_database") or c["identified_by_source"]
+    if name != "databases" or not any(s.get("method") in DATABASE_METHODS for s in sources):
+        return _list_box_lines("Records identified from:", [(s["database"], s["n"]) for s in sources], width)
+    lines = _list_box_lines("Records identified from:",
+                            [(s["database"], s["n"]) for s in sources if s.get("method") != "register"], width)
+    registers = [s for s in sources if s.get("method") == "register"]
+    lines += _wrap(f"Registers {_n(c.get('registers', sum(s['n'] for s in registers)))}"
+                   + (":" if registers else ""), width, indent="  ")
+    for s in registers:
+        lines += _wrap(f"{s['database']} {_n(s['n'])}", width, indent="    ")
+    return lines
+
+
 def column_boxes(name: str, c: dict, x: float) -> dict[str, Box]:
     """The boxes of one PRISMA column (rows 0-3), keyed by role."""
     main_w, side_w = WIDTHS[name]
     side_x = x + main_w + ARROW_X
-    sources = [(s["database"], s["n"]) for s in c.get("identified_by_database") or c["identified_by_source"]]
     boxes = {
-        "identified": Box(_list_box_lines("Records identified from:", sources, main_w), x, main_w, 0),
+        "identified": Box(_identified_lines(name, c, main_w), x, main_w, 0),
         "screened": Box(_wrap(f"Records screened {_n(c['screened'])}", main_w), x, main_w, 1),
         "sought": Box(_wrap(f"Reports sought for retrieval {_n(c['sought'])}", main_w), x, main_w, 2),
         "assessed": Box(_wrap(f"Reports assessed for eligibility {_n(c['assessed'])}", main_w), x, main_w, 3),
