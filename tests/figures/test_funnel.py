@@ -163,3 +163,22 @@ def test_a_three_level_outcome_draws_its_own_egger_test(attractiveness_table, tm
     text = (tmp_path / "f.svg").read_text()
     assert "Egger's regression line (three-level model, CR2)" in text
     assert "Egger's test (three-level model, CR2) P" in text
+
+
+@pytest.mark.parametrize(("label", "columns"), [
+    ("Egger's regression line (three-level model, CR2)", 3),  # moved left
+    ("Egger's regression line (three-level model, CR2; Satterthwaite df)", 2)])
+def test_the_key_stays_inside_the_figure_with_a_margin(label, columns):
+    from matplotlib.lines import Line2D
+
+    from metasr.figures import style
+
+    fig = style.new_figure(6.2, 5.2)
+    handles = [Line2D([], [], label=text) for text in
+               ("P < 0.01", "0.01 ≤ P < 0.05", "0.05 ≤ P < 0.10", "Pooled estimate", label, "Study")]
+    legend = funnel.legend_inside(fig, handles)
+    for dpi in (100, style.PNG_DPI):  # text hinted for the screen is narrower than in the PNG
+        fig.set_dpi(dpi)
+        box = legend.get_window_extent(fig.canvas.get_renderer()).transformed(fig.dpi_scale_trans.inverted())
+        assert box.x0 >= 0 and box.x1 <= 6.2 - funnel.LEGEND_MARGIN_IN + 1e-9, dpi
+    assert legend in fig.legends and len(fig.legends) == 1 and legend._ncols == columns

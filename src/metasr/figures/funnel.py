@@ -153,14 +153,51 @@ def _draw(pooled, studies, title):
     if filled:
         handles.append(Line2D([], [], marker="o", ls="none", markerfacecolor="white",
                               color=style.COLOURS["study"], label="Filled (trim-and-fill)"))
-    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.1, 0.02), ncol=3,
-               frameon=False, fontsize=style.FONT_SIZE - 0.5)
+    legend_inside(fig, handles)
     notes = style.split_clauses(_notes(small, trimfill, filled, disp, len(studies)), 5.5,
                              size=style.FONT_SIZE - 0.5)
     for i, line in enumerate(notes[:4]):
         style.add_text(fig, 0.12, 0.205 - i * 0.032, line, fontsize=style.FONT_SIZE - 0.5, va="top",
                     color="#333333")
     return fig
+
+
+LEGEND_MARGIN_IN = 0.15  # the legend's least distance from the figure's right edge
+
+
+def legend_inside(fig, handles, ncol: int = 3, left: float = 0.1):
+    """The key below the plot, within the figure and LEGEND_MARGIN_IN of its right edge: moved left
+    as far as the figure's edge allows, else in fewer columns, when a long entry (Egger's line of a
+    three-level model) would reach past it."""
+    width_in = fig.get_size_inches()[0]
+    limit, lowest = 1 - LEGEND_MARGIN_IN / width_in, LEGEND_MARGIN_IN / width_in
+
+    def place(x: float, columns: int):
+        return fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(x, 0.02), ncol=columns,
+                          frameon=False, fontsize=style.FONT_SIZE - 0.5)
+
+    for columns in range(ncol, 0, -1):
+        legend = place(left, columns)
+        box = _extent(fig, legend)
+        overflow = box.x1 - limit
+        if overflow <= 0:
+            return legend
+        legend.remove()
+        if box.x0 - overflow >= lowest:  # moving it left is enough
+            return place(left - overflow, columns)
+    return place(lowest, 1)
+
+
+def _extent(fig, legend):
+    """The legend's box (figure fractions) as wide as it is drawn at any of the resolutions it is
+    written at: text hinted at the screen's 100 dpi is narrower than in the 300-dpi PNG."""
+    shown = fig.dpi
+    boxes = []
+    for dpi in (shown, style.PNG_DPI):
+        fig.set_dpi(dpi)
+        boxes.append(legend.get_window_extent(fig.canvas.get_renderer()).transformed(fig.transFigure.inverted()))
+    fig.set_dpi(shown)
+    return max(boxes, key=lambda box: box.x1)
 
 
 def axis_scale(disp) -> str:
