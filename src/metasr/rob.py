@@ -388,7 +388,7 @@ def _contradiction(tool: Tool, values: dict, derived: str | None, allowed: set[s
     """Why an overall given in the sheet contradicts the tool's rule."""
     if derived is None:  # domains left blank: only the worst one filled in bounds the overall
         return f"{tool.name}'s overall is at least as severe as its worst domain " \
-               f"('{said(tool.id, worst_filled(tool, values))}'): write " + \
+               f"('{said(tool.id, worst_filled(tool, values) or '')}'): write " + \
                " or ".join(said(tool.id, w) for w in tool.words() if w in allowed)
     return f"{tool.name}'s rule gives '{' or '.join(sorted(said(tool.id, w) for w in allowed))}' for these domains"
 
