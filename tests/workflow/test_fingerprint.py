@@ -28,10 +28,11 @@ def append(path: Path, text="\n# a change\n"):
 def test_imports_inside_functions_and_from_imports_count():
     source = ("import os\nfrom metasr import io\ndef f():\n    from metasr.stats.tau2 import x\n"
               "    import metasr.a.b as c, metasr.d\nfrom metasr.e import (\n    f,  # why\n    g as h,\n)\n"
-              "from metasr.i import j as k, l  # comment\n")
+              "from metasr.i import j as k, l  # comment\n"
+              "from metasr.m import (  # noqa (a comment with parentheses)\n    n,\n)\n")
     assert imports_of(source) == {"metasr", "metasr.io", "metasr.stats.tau2", "metasr.stats.tau2.x", "metasr.a.b",
                                   "metasr.d", "metasr.e", "metasr.e.f", "metasr.e.g", "metasr.i", "metasr.i.j",
-                                  "metasr.i.l"}
+                                  "metasr.i.l", "metasr.m", "metasr.m.n"}
 
 
 def _imports_by_syntax_tree(source: str) -> set[str]:
@@ -126,3 +127,11 @@ def test_every_rule_that_runs_a_script_passes_that_scripts_checksum():
             script = re.search(r'script:\s*"\.\./scripts/(\w+)\.py"', block)
             if script:
                 assert f'code=code("{script.group(1)}")' in block, (smk.name, block[:80])
+
+
+def test_code_named_as_module_and_function_counts():
+    """metasr.outputs names each figure's drawing function as "module:function" and imports it when
+    run: a change to the funnel plot's module reran no outcome job."""
+    assert imports_of('FIGURE = Output("funnel", "metasr.figures.funnel:funnel_figure")\n') == {"metasr.figures.funnel"}
+    outcome_job = relative(code_files(SCRIPTS / "analyse_outcomes.py"), PACKAGE)
+    assert {"figures/funnel.py", "figures/forest.py", "figures/bubble.py", "figures/sensitivity.py"} <= outcome_job

@@ -38,18 +38,24 @@ def module_file(name: str, package: Path = PACKAGE) -> Path | None:
 
 # Import statements that name a metasr module, at the start of a line (at any indentation, so
 # inside functions too): `import metasr.a[.b] [as x][, metasr.c]`, `from metasr[.a] import b [as x], c`
-# and its parenthesised form over several lines. A regular expression, not ast.parse: parsing the
-# package's sources took about 0.3 s of every Snakemake invocation, the scan 5 ms. Only metasr's own
-# modules matter here, and tests/workflow/test_fingerprint.py checks the scan against the syntax
-# tree on every module of the package. A line that merely looks like an import (in a docstring)
-# makes a checksum cover one module more: more reruns, never fewer.
+# and its parenthesised form over several lines (comments in it may hold parentheses). A regular
+# expression, not ast.parse: parsing the package's sources took about 0.3 s of every Snakemake
+# invocation, the scan 5 ms. Only metasr's own modules matter here, and
+# tests/workflow/test_fingerprint.py checks the scan against the syntax tree on every module of the
+# package. A line that merely looks like an import (in a docstring) makes a checksum cover one
+# module more: more reruns, never fewer.
 _IMPORT = re.compile(r"^[ \t]*(?:import[ \t]+(metasr\b[^\n#;]*)"
-                     r"|from[ \t]+(metasr\b[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*))", re.M)
+                     r"|from[ \t]+(metasr\b[\w.]*)[ \t]+import[ \t]+(\((?:[^)#]|#[^\n]*)*\)|[^\n#;]*))", re.M)
+# Code a module imports when it runs, named in a string "metasr.module:function" (metasr.outputs
+# names each figure's drawing function so: metasr.outputs.function imports it). Such a module is
+# reached as an import is.
+_NAMED_CODE = re.compile(r"""["'](metasr(?:\.\w+)+):\w+["']""")
 
 
 def imports_of(source: str) -> set[str]:
-    """Every metasr module name `source` imports (`from metasr import x` gives metasr.x too)."""
-    names: set[str] = set()
+    """Every metasr module name `source` imports (`from metasr import x` gives metasr.x too), or
+    names as code to load ("metasr.figures.funnel:funnel_figure")."""
+    names: set[str] = set(_NAMED_CODE.findall(source))
     for plain, module, members in _IMPORT.findall(source):
         if plain:
             names.update(part.split()[0] for part in plain.split(",") if part.split())
