@@ -216,3 +216,14 @@ def test_no_rule_of_the_workflow_is_named_as_an_outcome_job():
     rules = re.findall(r"^\s*rule (\w+):", "".join(p.read_text() for p in (WORKFLOW / "rules").glob("*.smk"))
                        + (WORKFLOW / "Snakefile").read_text(), re.MULTILINE)
     assert rules and not [r for r in rules if r.startswith("outcome_")]
+
+
+def test_lost_outputs_are_the_missing_files_of_finished_jobs(tmp_path):
+    from metasr.workflow.outcomes import lost_outputs
+
+    done, figure, pooled = tmp_path / "a.done", tmp_path / "a_forest.svg", tmp_path / "a.json"
+    unfinished = {str(tmp_path / "b.done"): [str(tmp_path / "b.json")]}  # not run yet: Snakemake's to plan
+    done.write_text(""), pooled.write_text("{}")
+    assert lost_outputs({str(done): [str(figure), str(pooled)], **unfinished}) == [str(figure)]
+    figure.write_text("<svg/>")
+    assert lost_outputs({str(done): [str(figure), str(pooled)], **unfinished}) == []

@@ -45,6 +45,15 @@ def test_init_then_run_gives_a_report_and_a_rerun_does_nothing(tmp_path):
     assert set(pooled(review)) == {"example_outcome"}
     again = metasr("run", str(review), "--cores", "1", "--dry-run", cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
+    # a deleted figure or result of an outcome is made again (the rules after the outcome jobs
+    # wait for the jobs' done files alone)
+    lost = [*sorted((review / "results/figures").glob("example_outcome_*.svg"))[:1],
+            review / "results/pooled/example_outcome.json"]
+    for path in lost:
+        path.unlink()
+    assert {rule for rule, _ in planned_jobs(review)} >= {"outcome_example_outcome"}
+    metasr("run", str(review), "--cores", "1", cwd=tmp_path)
+    assert all(path.is_file() for path in lost)
 
 
 def test_a_review_without_a_search_stage_runs_from_extraction(tmp_path):

@@ -104,6 +104,15 @@ def job_done_path(job_name: str) -> str:
     return f"results/.jobs/{job_name}.done"
 
 
+def lost_outputs(jobs: dict[str, list[str]]) -> list[str]:
+    """The files of finished jobs that are gone ({done file: the job's other outputs}): a job
+    whose done file is there but a figure or result of it was deleted. Asked for by the workflow's
+    target, they rerun their job; otherwise nothing would, as every rule after the jobs waits for
+    their done files alone (job_done_path says why)."""
+    return [path for done, outputs in jobs.items() if Path(done).exists()
+            for path in outputs if not Path(path).exists()]
+
+
 def outcome_files(outcome_jobs: dict[str, dict]) -> dict:
     """The files of every outcome that the rules reading all outcomes are given, in outcome order:
     `extraction` (the effect inputs) and `pooled` (lists), and each figure as `figure__<report key>`

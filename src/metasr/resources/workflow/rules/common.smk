@@ -13,6 +13,7 @@ from metasr.workflow.outcomes import (
     job_done_path,
     job_inputs,
     job_inputs_path,
+    lost_outputs,
     outcome_job,
     outcome_files,
     outcome_job_minutes,
@@ -86,9 +87,22 @@ def get_final_output():
         ["results/records/unique.csv"] if REVIEW.has_search else [],
         list(prisma_outputs().values()),
         JOBS_DONE,
+        lost_outcome_files(),
         list(review_figures().values()),
         "results/report.html",
     ]
+
+
+def lost_outcome_files():
+    """Outcome files deleted since their job ran: asked for, so that the job runs again."""
+    return lost_outputs(
+        {
+            job_done_path(job): [
+                path for o in outcomes for path in OUTCOME[o]["outputs"].values()
+            ]
+            for job, outcomes in OUTCOME_JOBS.items()
+        }
+    )
 
 
 def remove_stale_results():
@@ -200,7 +214,8 @@ def rob_summary_weights():
 
 def input_files():
     """Every data file the review reads, for the report's checksum table (the second extractor's
-    files too: the report's methods count the discrepancies between the two extractions)."""
+    files too: the report's methods count the discrepancies between the two extractions).
+    """
     from metasr.config import input_paths, second_extractor_files
 
     paths = set(input_paths(REVIEW.config).values())
