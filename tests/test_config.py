@@ -536,6 +536,8 @@ def test_an_assumed_correlation_is_for_paired_measures_and_a_correlation():
     assert problem.key == "outcomes.brain_volume.assumed_correlation" and "SMCC" in problem.hint
     raw["outcomes"]["edss"]["assumed_correlation"] = 1.0  # a correlation strictly between -1 and 1
     assert "outcomes.edss.assumed_correlation" in {p.key for p in problems_of(raw)}
+    raw["outcomes"]["edss"]["assumed_correlation"] = float("nan")  # YAML's .nan
+    assert "outcomes.edss.assumed_correlation" in {p.key for p in problems_of(raw)}
 
 
 def test_the_second_extractors_files_are_those_it_has(tmp_path):

@@ -9,6 +9,7 @@ methods fit measures).
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 from collections import deque
@@ -415,7 +416,12 @@ def semantic_problems(config: dict, source: str) -> list[Problem]:
                                              escalc.get("drop00", False), escalc.get("vtype"), file=source,
                                              key=f"outcomes.{oid}.escalc.")
         problems += settings_problems(outcome, source, f"outcomes.{oid}")
-        if "assumed_correlation" in outcome and measures.known(outcome["measure"]) \
+        assumed = outcome.get("assumed_correlation")
+        if isinstance(assumed, float) and not math.isfinite(assumed):  # YAML's .nan passes the schema's bounds
+            problems.append(Problem(message="assumed_correlation must be a number between -1 and 1", file=source,
+                                    key=f"outcomes.{oid}.assumed_correlation", value=str(assumed),
+                                    rule="assumed-correlation", hint="give the correlation, e.g. 0.5"))
+        elif "assumed_correlation" in outcome and measures.known(outcome["measure"]) \
                 and not measures.takes_assumed_correlation(outcome["measure"]):
             problems.append(Problem(
                 message=f"assumed_correlation is for paired measures, not {outcome['measure']}", file=source,

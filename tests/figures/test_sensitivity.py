@@ -177,3 +177,20 @@ def test_leave1out_and_cumulative_axes_name_the_measure_and_scale(bcg_pooled, tm
     for name, fig in (("l", sensitivity.plot_leave1out(bcg_pooled)), ("c", sensitivity.plot_cumulative(bcg_pooled))):
         save_figure(fig, tmp_path / f"{name}.svg")
         assert ">Risk ratio (log scale)</text>" in (tmp_path / f"{name}.svg").read_text()
+
+
+def test_baujat_labels_are_cut_in_the_middle_and_never_alike(tmp_path):
+    """Two reports of one trial showed as the same 'Abernathy-Kowalczyk, Smithso…' (tester, 12 SYNTHETIC studies)."""
+    long = "Abernathy-Kowalczyk, Smithson-Johnstone and the Collaborative Cardiovascular Trials Group"
+    studies = [{"study_id": f"S{i}", "label": f"Study {i}", "year": 2000 + i, "yi": 0.1 * i, "vi": 0.02 + 0.01 * i}
+               for i in range(10)]
+    studies[0].update(label=long, yi=2.0, year=2001)
+    studies[1].update(label=long + " (second report)", yi=-1.5, year=2003)
+    pooled = {"outcome": "o", "label": "O", "measure": "GEN", "method": "REML", "test": "z", "studies": studies,
+              "model": {"estimate": 0.3}}
+    fig = sensitivity.plot_baujat(pooled)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    named = [t for t in texts if t.startswith("Abernathy")]
+    assert len(named) == 2 and len(set(named)) == 2 and all(t.endswith(("2001", "2003")) for t in named)
+    save_figure(fig, tmp_path / "baujat.svg")
+    assert f"<title>{long} 2001</title>" in (tmp_path / "baujat.svg").read_text()

@@ -300,3 +300,14 @@ def test_footnotes_wrap_without_stray_short_lines_or_breaking_at_an_equals_sign(
     scale = "Effects shown as proportions (%), ni = 12.59 (harmonic mean) for the pooled results."
     for width in (1.0, 1.5, 2.0, 2.5, 3.0):
         assert not any(line.endswith("=") for line in style.wrap_to_width(scale, width))
+
+
+def test_a_cut_ends_the_start_at_a_word_and_never_inside_a_number():
+    """'Wartenberg et al., 201… Exp 1 - In Group' read as a wrong year (tester's labels, dat.lehmann2018)."""
+    for label in ("Wartenberg et al., 2011 - Exp 1 - In Group (Females)",
+                  "Dupont-Lefebvre et al. for the Multicentre Investigators of Northern France 2006"):
+        for width in (1.6, 2.0, 2.4):
+            start = style.cut_middle(label, width).split("…")[0]
+            assert label.startswith(start) and (len(start) == len(label) or not label[len(start)].isalnum()
+                                                or not label[len(start) - 1].isalnum() or " " not in start[1:])
+            assert not (start[-1:].isdigit() and label[len(start)].isdigit())

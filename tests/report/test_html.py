@@ -789,3 +789,13 @@ def test_nos_judgements_are_counted_in_the_scales_own_words():
     assert html.describe_rob(studies) == (
         "Overall judgements of all 4 studies of the studies sheet: Newcastle–Ottawa Scale fair: 1; Newcastle–Ottawa "
         "Scale good: 1; Newcastle–Ottawa Scale poor: 1; RoB 2 some concerns: 1; not assessed: 0.")
+
+
+def test_the_bubble_plots_text_counts_a_three_level_models_effect_sizes_and_studies():
+    """dat.konstantopoulos2011's meta-regression read '56 studies' (56 schools in 11 districts)."""
+    from metasr.report.html import describe_bubble
+
+    reg = {"k": 56, "k_studies": 11, "coef_names": ["intrcpt", "year"], "coef": [1.0, 0.01],
+           "ci_lb": [0.5, -0.01], "ci_ub": [1.5, 0.03], "QM_pval": 0.3}
+    assert describe_bubble({"meta_regression": reg}).startswith("56 effect sizes from 11 studies; coefficients year")
+    assert describe_bubble({"meta_regression": {**reg, "k_studies": None}}).startswith("56 studies;")

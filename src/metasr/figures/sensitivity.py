@@ -268,8 +268,12 @@ def _label_outliers(ax, studies, x, y, x_max, y_max, width_in: float, height_in:
     height = size / 72 * 1.2
     points = [(xi / x_max * width_in, yi / y_max * height_in) for xi, yi in zip(x, y, strict=True)]
     placed: list[tuple[float, float, float, float]] = []
-    for i in baujat_outlying(x, y):
-        text = style.truncate_to_width(study_label(studies[i]), 1.6, size=size)
+    named = baujat_outlying(x, y)
+    # cut in the middle, as the forest's labels: the year stays and no two studies read alike
+    short = style.shorten_labels([study_label(studies[i]) for i in named], 1.6, size=size)
+    for i in named:
+        label = str(study_label(studies[i]))
+        text = short[label]
         width = style.text_width_in(text, size)
         px, py = points[i]
         boxes = [((px + dx + fx * width, py + dy + fy * height, px + dx + (fx + 1) * width,
@@ -277,10 +281,12 @@ def _label_outliers(ax, studies, x, y, x_max, y_max, width_in: float, height_in:
         others = [p for j, p in enumerate(points) if j != i and np.isfinite(p[0]) and np.isfinite(p[1])]
         box, leader = min(boxes, key=lambda b: _collision(b[0], placed, others, width_in, height_in))
         placed.append(box)
-        ax.annotate(text, (x[i], y[i]), xytext=((box[0] - px) * 72, (box[1] - py) * 72),
-                    textcoords="offset points", ha="left", va="bottom", fontsize=size, color="#333333",
-                    arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5, "shrinkA": 0,
-                                "shrinkB": 2} if leader else None)
+        note = ax.annotate(text, (x[i], y[i]), xytext=((box[0] - px) * 72, (box[1] - py) * 72),
+                           textcoords="offset points", ha="left", va="bottom", fontsize=size, color="#333333",
+                           arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5, "shrinkA": 0,
+                                       "shrinkB": 2} if leader else None)
+        if text != label:
+            style.set_tooltip(ax.figure, note, label)
 
 
 def _collision(box, placed, points, width_in: float, height_in: float) -> float:

@@ -422,7 +422,20 @@ def cut_middle(text: str, width_in: float, size: float = FONT_SIZE, weight="norm
             lo = mid
         else:
             hi = mid - 1
-    return text[:lo].rstrip() + "…" + _spaced(tail)
+    return text[:_word_end(text, lo)].rstrip() + "…" + _spaced(tail)
+
+
+def _word_end(text: str, cut: int) -> int:
+    """Where to end a label's start that fits up to `cut`: at the last space when one is in its
+    second half (no word cut in two), and never inside a number (a year reads wrong cut)."""
+    if cut >= len(text) or text[cut].isspace() or text[cut - 1].isspace():
+        return cut
+    space = text.rfind(" ", 0, cut)
+    if space > cut / 2:
+        return space
+    while cut > 0 and text[cut - 1].isdigit() and text[cut].isdigit():
+        cut -= 1
+    return cut
 
 
 def _spaced(tail: str) -> str:

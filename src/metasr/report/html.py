@@ -942,7 +942,9 @@ def describe_bubble(pooled: dict) -> str:
     columns = (reg.get(key) or [] for key in ("coef_names", "coef", "ci_lb", "ci_ub"))
     slopes = [f"{name} {number(b, 4)} [{number(lb, 4)}, {number(ub, 4)}]"
               for name, b, lb, ub in zip(*columns, strict=True) if name != "intrcpt"]
-    text = (f"{reg.get('k')} studies; coefficients {'; '.join(slopes)}; "
+    counted = (f"{reg.get('k')} effect sizes from {reg.get('k_studies')} studies" if reg.get("k_studies") is not None
+               and reg.get("k_studies") != reg.get("k") else f"{reg.get('k')} studies")  # a three-level model's
+    text = (f"{counted}; coefficients {'; '.join(slopes)}; "
             f"test of moderators {dp.p_value(reg.get('QM_pval'))}")
     return text + (f"; R² = {number(reg.get('R2'), 1)}%." if finite(reg.get("R2")) is not None else ".")
 

@@ -88,9 +88,9 @@ CONVERSIONS = (
     (re.compile(r"^combined subgroups"), "subgroups reported separately were combined into one group "
                                          "(Cochrane Handbook Table 6.5.a)"),
     (re.compile(r"^flipped"), "effects were reversed in direction where the outcome asks for it (flip)"),
-    (re.compile(r"^assumed correlation"), "where a paired study did not report the correlation between its two "
-                                          "measurements, the outcome's assumed correlation was used (Cochrane "
-                                          "Handbook 6.5.2.8; each such row names the value)"),
+    (re.compile(r"^assumed correlation"), "the correlation between a paired study's two measurements was the "
+                                          "outcome's assumed correlation (assumed_correlation; Cochrane Handbook "
+                                          "6.5.2.8; each such row names the value)"),
 )
 MEDIAN_PATTERN = CONVERSIONS[0][0]
 P_BOUND = "used as if exact"
