@@ -637,3 +637,15 @@ def test_a_paired_outcome_shows_each_occasions_mean_and_sd_the_r_and_the_pairs(t
     text = svg_text(pooled, tmp_path, png=False)
     assert "Ratio of means (paired)" in text and "1.06 [0.99, 1.14]" in text and "0.66" in text
     assert "Test for overall effect" in text and "Favours" not in text
+
+
+def test_the_dagger_says_what_was_done_to_a_studys_effect():
+    """A flipped row and a row with an assumed r were said to be 'derived from the reported form'."""
+    from metasr.extraction.effects import ASSUMED_R
+    from metasr.figures.forest import study_footnotes
+
+    flipped = [{"conversion": "none; flipped"}, {"conversion": ASSUMED_R}]
+    note = " ".join(study_footnotes(flipped))
+    assert "† Reversed in direction (the outcome's flip); or computed with the outcome's assumed correlation" in note
+    assert "reported form" not in note
+    assert "derived from the reported form" in " ".join(study_footnotes([{"conversion": "SD from SE (Handbook 6.5.2.2)"}]))

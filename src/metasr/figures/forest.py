@@ -39,9 +39,9 @@ from metasr.figures.forest_rows import (
     Row,
     column_formats,
     configured_sort,
+    conversion_kinds,
     sort_studies,
     study_row,
-    was_converted,
 )
 from metasr.figures.shown import COMMON_EFFECT_METHODS, common_effect, forest_draws_prediction
 from metasr.stats.subgroup import normalise_subgroups  # noqa: F401  (the report reads levels the same way)
@@ -300,9 +300,15 @@ def subtotal_at_printed(level: dict, disp) -> tuple:
 def study_footnotes(studies: list[dict]) -> list[str]:
     """What the marks beside study labels mean (only the marks that are used)."""
     notes = []
-    if any(was_converted(s) for s in studies):
-        notes.append("† Effect or its standard error derived from the reported form (e.g. "
-                     "median and range, CI, t statistic or P value); details in the report.")
+    kinds = set().union(*(conversion_kinds(s) for s in studies)) if studies else set()
+    if kinds:
+        what = [text for kind, text in (
+            ("derived", "effect or its standard error derived from the reported form (e.g. median and range, CI, "
+                        "t statistic or P value)"),
+            ("flipped", "reversed in direction (the outcome's flip)"),
+            ("assumed r", "computed with the outcome's assumed correlation between the two measurements"))
+            if kind in kinds]
+        notes.append("† " + "; or ".join(what)[:1].upper() + "; or ".join(what)[1:] + "; details in the report.")
     corrected = sorted({s["continuity"]["text"] for s in studies if (s.get("continuity") or {}).get("text")})
     if corrected:
         notes.append("‡ Continuity correction: " + "; ".join(corrected) + ".")

@@ -123,9 +123,17 @@ CORRECTED_MARK = " ‡"
 
 
 def was_converted(study: dict) -> bool:
-    """True when the effect was derived by a conversion (median/range, t or p value, ...); a
-    continuity correction alone is marked on its own (‡)."""
+    """True when the effect was derived by a conversion (median/range, t or p value, ...), reversed
+    (flip) or computed with an assumed correlation; a continuity correction alone is marked on its
+    own (‡)."""
+    return bool(conversion_kinds(study))
+
+
+def conversion_kinds(study: dict) -> set[str]:
+    """What the † beside a study stands for: 'derived', 'flipped', 'assumed r'."""
     corrected = str((study.get("continuity") or {}).get("text") or "")
     conversion = str(study.get("conversion") or "")
     parts = [p.strip() for p in (conversion.replace(corrected, "") if corrected else conversion).split(";")]
-    return any(p.lower() not in {"", "none", "nan"} and not p.lower().startswith("none") for p in parts)
+    parts = [p for p in parts if p.lower() not in {"", "none", "nan"} and not p.lower().startswith("none")]
+    return {"flipped" if p == "flipped" else "assumed r" if p.startswith("assumed correlation") else "derived"
+            for p in parts}
