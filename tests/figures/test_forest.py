@@ -648,4 +648,5 @@ def test_the_dagger_says_what_was_done_to_a_studys_effect():
     note = " ".join(study_footnotes(flipped))
     assert "† Reversed in direction (the outcome's flip); or computed with the outcome's assumed correlation" in note
     assert "reported form" not in note
-    assert "derived from the reported form" in " ".join(study_footnotes([{"conversion": "SD from SE (Handbook 6.5.2.2)"}]))
+    derived = study_footnotes([{"conversion": "SD from SE (Handbook 6.5.2.2)"}])
+    assert "derived from the reported form" in " ".join(derived)
