@@ -4,6 +4,7 @@ given inside the limits it fits (every estimator, both tests, at the corners of 
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -147,3 +148,75 @@ def test_only_models_with_moderators_are_refused_variances_far_apart():
     with pytest.raises(InputError) as err:
         analyse(data, "GEN", "REML", "z", mods=["x"])
     assert err.value.problems[0].rule == "variance ratio"
+
+
+# ---------------------------------------------------------------- rows that are no study of their own
+
+BCG = Path(__file__).resolve().parents[1] / "fixtures" / "metafor" / "inputs" / "bcg.csv"
+
+
+def bcg_text() -> pd.DataFrame:
+    """dat.bcg as `metasr pool` reads it: text cells, its study column as a spreadsheet names it."""
+    return pd.read_csv(BCG, dtype=str, keep_default_na=False)[["study", "year", "ai", "bi", "ci", "di"]]
+
+
+def with_row(table: pd.DataFrame, **cells) -> pd.DataFrame:
+    return pd.concat([table, pd.DataFrame([{c: "" for c in table.columns} | cells])], ignore_index=True)
+
+
+def test_dat_bcg_as_a_spreadsheet_exports_it_pools_as_metafor():
+    result = analyse(bcg_text(), "RR", "REML")
+    assert result["k"] == 13 and result["estimate"] == pytest.approx(-0.7145323, abs=1e-7)
+    assert "warnings" not in result
+
+
+@pytest.mark.parametrize("label", ["Total", "total", "Overall", "Pooled", "Sum", "All studies", "Subtotal",
+                                   "Sub-total", "Total (95% CI)", "Subtotal: adults"])
+def test_a_total_row_is_refused_not_pooled_as_a_study(label):
+    bcg = bcg_text()
+    sums = {c: str(bcg[c].astype(int).sum()) for c in ("ai", "bi", "ci", "di")}
+    with pytest.raises(InputError) as err:
+        analyse(with_row(bcg, study=label, **sums), "RR", "REML", file="t.csv")
+    (problem,) = err.value.problems
+    assert (problem.row, problem.column, problem.value) == (15, "study", label)
+    assert "total or summary row" in problem.message and "usable" in problem.hint
+
+
+def test_a_total_row_without_a_label_is_told_by_its_sums():
+    bcg = bcg_text()
+    sums = {c: str(bcg[c].astype(int).sum()) for c in ("ai", "bi", "ci", "di")}
+    with pytest.raises(InputError) as err:
+        analyse(with_row(bcg, study="Hart 1999", **sums), "RR", "REML", file="t.csv")
+    (problem,) = err.value.problems
+    assert problem.row == 15 and "sums of the other rows'" in problem.message and "ai = 1065" in problem.message
+
+
+def test_a_total_row_marked_not_usable_is_listed_not_pooled():
+    bcg = bcg_text().assign(usable="true")
+    result = analyse(with_row(bcg, study="Total", ai="1065", bi="189999", ci="1510", di="164773", usable="false"),
+                     "RR", "REML")
+    assert result["k"] == 13 and result["estimate"] == pytest.approx(-0.7145323, abs=1e-7)
+
+
+@pytest.mark.parametrize("label", ["Totally Randomised 1990", "Sumner 1980", "Overall survival trial 2001"])
+def test_labels_that_only_begin_like_a_total_are_studies(label):
+    assert not checks.is_summary_label(label)
+
+
+@pytest.mark.parametrize("column", ["study_id", "study"])
+def test_a_blank_study_id_is_refused_with_the_merged_cells_hint(column):
+    table = bcg_text().rename(columns={"study": column})
+    table.loc[2, column] = ""  # merged cells: the study's second row exports blank
+    with pytest.raises(InputError) as err:
+        analyse(table, "RR", "REML", file="t.csv")
+    (problem,) = err.value.problems
+    assert (problem.row, problem.column) == (4, column) and "merged cells" in problem.hint
+
+
+def test_a_count_that_is_not_a_whole_number_is_pooled_as_metafor_with_a_warning():
+    table = bcg_text()
+    table.loc[3, "bi"] = "13.536"  # 13,536 with a point between the thousands
+    result = analyse(table, "RR", "REML", file="t.csv")
+    (warning,) = result["warnings"]
+    assert warning.startswith("t.csv, row 5, column 'bi': the count '13.536' is not a whole number")
+    assert "if it means 13536" in warning

@@ -255,3 +255,18 @@ def test_chunks_of_another_width_than_the_header_are_refused_before_any_group(tm
     with pytest.raises(InputError) as err:
         list(grouped.read_chunks(str(path), "g", chunk_rows=2))
     assert [(p.rule, p.row) for p in err.value.problems] == [("row-width", row) for row in rows]
+
+
+@pytest.mark.parametrize("what", grouped.WHAT)
+def test_total_rows_and_blank_study_ids_fail_their_group_as_pool_refuses_them(tmp_path, what):
+    """A group's total row, or a blank study id (merged cells), takes the group off the batched
+    path: it fails with the single analysis' problem, the other groups are pooled."""
+    table = synthetic_table(seed=7, groups=6)
+    first = table.index[table["g"] == "G001"][0]
+    table.loc[first, "study_id"] = "Total"
+    table.loc[table.index[table["g"] == "G002"][0], "study_id"] = ""
+    kwargs = dict(measure="GEN", method="REML", test="z")
+    got = grouped_results(tmp_path, table, kwargs, what)
+    assert got == single_results(table, dict(kwargs, file=None), what)
+    assert any("total or summary row" in m for m in got["G001"])
+    assert any("study id is blank" in m for m in got["G002"])

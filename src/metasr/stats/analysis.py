@@ -152,10 +152,27 @@ def _order_values(table: pd.DataFrame, column: str, file=None):
     return numeric.to_numpy(float) if numeric.notna().all() else values.to_numpy(dtype=str)
 
 
-def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file, scale, options):
-    """The usable rows with their effects (escalc) and the rows that are not usable, with why."""
+def count_columns(measure: str) -> tuple[str, ...]:
+    """The columns of a count measure's data that hold counts (events, non-events, participants;
+    not person-time); none for other measures."""
+    record = measures.get(measure)
+    if not record.zero_rule:
+        return ()
+    sheet = measures.FAMILIES[record.family].sheet_columns
+    return tuple(dict.fromkeys(c for layout in record.inputs for c in layout
+                               if not str(sheet.get(c, "")).startswith("time")))
+
+
+def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file, scale, options,
+                   warnings: list[str] | None = None):
+    """The usable rows with their effects (escalc) and the rows that are not usable, with why.
+    With `warnings` (a table given to `metasr pool`), rows that are no study of their own are
+    refused first (checks.study_row_problems) and counts that are not whole numbers added to it."""
     check_method(measure, method, test, file)
     table, not_usable = split_usable(df, file)
+    if warnings is not None:
+        raise_if_errors(checks.study_row_problems(table, file, count_columns(measure)))
+        warnings.extend(checks.fractional_count_warnings(table, count_columns(measure), file))
     with np.errstate(all="ignore"):  # an overflow is what the caller's checks report
         table = effects.escalc(table, measures.effect_measure(measure, method), file=file, scale=scale,
                                rows=_rows(table), options=options)
@@ -185,7 +202,8 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     the pipeline's minimum; metafor itself runs them from 3). `fit_only` stops the overall model
     after the fit (`metasr pool --what fit`): no Q-profile CIs, refits or modelling sections, whose
     cost grows with k squared."""
-    table, not_usable = _effects_table(df, measure, method, test, file, scale, options)
+    warnings: list[str] = []
+    table, not_usable = _effects_table(df, measure, method, test, file, scale, options, warnings)
     ratio_limit = any(m for m in (mods or [])) or (modelling is not None and modelling.any())
     raise_if_errors(checks.table_problems(table, file, ratio_limit=ratio_limit)
                     + checks.duplicate_study_problems(table, file))
@@ -208,6 +226,8 @@ def analyse(df: pd.DataFrame, measure: str, method: str, test: str = "z", mods=N
     result["vi"] = table["vi"].tolist()
     if not_usable:
         result["not_usable"] = not_usable
+    if warnings:
+        result["warnings"] = warnings
     return json_safe(result)
 
 

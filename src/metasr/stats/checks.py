@@ -22,9 +22,10 @@ is refused, naming the two rows.
 from __future__ import annotations
 
 import math
+import re
 
 from metasr.errors import InputError, Problem
-from metasr.io import is_missing
+from metasr.io import is_missing, plain_number
 
 # How a row with a missing value is left out on purpose (metafor drops it with a warning; metasr
 # never drops a row silently): the hint of every problem of a missing value the analysis needs.
@@ -133,6 +134,122 @@ def duplicate_study_problems(table, file: str | None = None) -> list[Problem]:
         else:
             first[study] = row
     return problems
+
+
+# Columns that name a study in a table given to `metasr pool` (study_id is the one pool reads; a
+# spreadsheet's own export often calls it study or label).
+STUDY_COLUMNS = ("study_id", "study", "label", "author", "trial")
+# A row label that names a summary of the table, not a study: alone, or followed by a bracket or
+# colon as RevMan and spreadsheets write them ("Total (95% CI)", "Subtotal: adults").
+SUMMARY_LABEL = r"(?:sub[- ]?total|total|overall|pooled|sum|summary|all studies)(?:\s*[(\[:].*)?"
+_SUMMARY_LABEL = re.compile(SUMMARY_LABEL, re.IGNORECASE | re.DOTALL)
+_MERGED_HINT = ("give every row its study id (a sheet's merged cells export as blanks below the first row: "
+                "unmerge them and fill the id in); if the rows are one study's, keep one usable row "
+                "(mark the others usable = false) or model them with --cluster")
+
+
+def study_column(table) -> str | None:
+    """The column of the table's study ids: study_id, else a column called study."""
+    return next((c for c in ("study_id", "study") if c in table.columns), None)
+
+
+def is_summary_label(text: str) -> bool:
+    """Whether a row label reads as a total or summary of the other rows ('Total', 'Overall' ...)."""
+    return bool(_SUMMARY_LABEL.fullmatch(str(text).strip()))
+
+
+def study_row_problems(table, file: str | None = None, counts=()) -> list[Problem]:
+    """Rows of a table given to pool that are no study of their own: a blank study id (merged
+    cells) and a total or summary row (its label, or with `counts` the count columns, the last
+    row's counts being the sums of the others'). Pooled, either counts participants twice."""
+    rows = _rows(table)
+    labelled = _summary_label_problems(table, rows, file)
+    sums = [p for p in _summary_sum_problems(table, rows, file, counts) if p.row not in {q.row for q in labelled}]
+    return _blank_id_problems(table, rows, file) + labelled + sums
+
+
+def _blank_id_problems(table, rows, file) -> list[Problem]:
+    column = study_column(table)
+    if column is None:
+        return []
+    return [Problem(message="the study id is blank, so this row cannot be told apart from another study's",
+                    file=file, row=row, column=column, rule="study id", hint=_MERGED_HINT)
+            for row, value in zip(rows, table[column], strict=True) if is_missing(value)]
+
+
+_SUMMARY_HINT = ("delete the row (a total is not a study: pooling it counts every participant twice), "
+                 "or give the table a 'usable' column with false in this row")
+
+
+def _summary_label_problems(table, rows, file) -> list[Problem]:
+    columns = [c for c in table.columns if str(c).strip().lower() in STUDY_COLUMNS]
+    if not columns:
+        return []
+    problems = []
+    for row, cells in zip(rows, zip(*(table[c] for c in columns)), strict=True):
+        label = next(((c, v) for c, v in zip(columns, cells, strict=True)
+                      if not is_missing(v) and is_summary_label(v)), None)
+        if label is not None:
+            problems.append(Problem(message=f"the row is labelled '{str(label[1]).strip()}': a total or summary "
+                                            "row, not a study", file=file, row=row, column=label[0],
+                                    value=str(label[1]).strip(), rule="one row per study", hint=_SUMMARY_HINT))
+    return problems
+
+
+def _summary_sum_problems(table, rows, file, counts) -> list[Problem]:
+    """The last row, when each of its counts (two at least) is the sum of the other rows' (a
+    spreadsheet's Total row without a label)."""
+    columns = [c for c in counts if c in table.columns]
+    if len(table) < 3 or not columns:
+        return []
+    matched = []
+    for column in columns:
+        values = [_count(v) for v in table[column]]
+        if values[-1] is None:
+            continue
+        others = values[:-1]
+        if any(v is None for v in others) or values[-1] <= 0 or values[-1] != sum(others):
+            return []  # a count that is not the others' sum: a study
+        matched.append(column)
+    if len(matched) < 2:
+        return []
+    cells = ", ".join(f"{c} = {str(table[c].iloc[-1]).strip()}" for c in matched)
+    return [Problem(message=f"the last row's counts are the sums of the other rows' ({cells}): a total row, "
+                            "not a study", file=file, row=rows[-1], column=matched[0],
+                    value=str(table[matched[0]].iloc[-1]).strip(), rule="one row per study", hint=_SUMMARY_HINT)]
+
+
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:[.,]\d{3})+")
+
+
+def fractional_count_warnings(table, counts, file: str | None = None) -> list[str]:
+    """One warning per count cell that is not a whole number. metafor pools such counts as they
+    are (an effective sample size after a design effect is one), so pool does too, but it says
+    so: '13.536' is more often 13,536 written with a dot between the thousands."""
+    rows = _rows(table)
+    warnings = []
+    for column in (c for c in counts if c in table.columns):
+        for row, value in zip(rows, table[column], strict=True):
+            number = _count(value)
+            if number is None or number.is_integer():
+                continue
+            text = str(value).strip()
+            where = Problem(message="", file=file, row=row, column=column).location()
+            fix = (f"; if it means {text.replace('.', '').replace(',', '')} (a point between the thousands), "
+                   "write the number without it" if _THOUSANDS.fullmatch(text) else "")
+            warnings.append(f"{where}: the count '{text}' is not a whole number; it is pooled as {number:g}, as "
+                            f"metafor pools it{fix}")
+    return warnings
+
+
+def _count(value) -> float | None:
+    if is_missing(value):
+        return None
+    try:
+        number = plain_number(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _rows(table) -> list[int]:

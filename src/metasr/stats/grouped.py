@@ -23,6 +23,7 @@ cannot be pooled (too few studies, bad rows) gets a row with the problems; the o
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Generator, Iterator
 from contextlib import closing
@@ -511,13 +512,22 @@ def _usable_flags(table: pd.DataFrame):
 
 
 def _duplicate_studies(table: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
-    """Usable rows whose study id another usable row of their group has (checks.duplicate_study_problems)."""
-    if "study_id" not in table.columns:
-        return np.zeros(len(table), dtype=bool)
-    ids = table["study_id"].str.strip()
-    known = ~ids.str.lower().isin(MISSING_MARKERS).to_numpy()  # a missing id is no study of its own
-    keyed = pd.DataFrame({"g": table["_group"], "s": ids})[usable & known]
+    """Usable rows that are no study of their own: a study id another usable row of their group
+    has (checks.duplicate_study_problems), a blank id or a summary label (checks.study_row_problems:
+    the single path names them)."""
     dup = np.zeros(len(table), dtype=bool)
+    for column in (c for c in table.columns if str(c).strip().lower() in checks.STUDY_COLUMNS):
+        labels = table[column].astype(str).str.strip()
+        dup |= usable & labels.str.fullmatch(checks.SUMMARY_LABEL, case=False, flags=re.DOTALL).to_numpy(dtype=bool)
+    column = checks.study_column(table)
+    if column is None:
+        return dup
+    ids = table[column].str.strip()
+    known = ~ids.str.lower().isin(MISSING_MARKERS).to_numpy()
+    dup |= usable & ~known
+    if column != "study_id":
+        return dup
+    keyed = pd.DataFrame({"g": table["_group"], "s": ids})[usable & known]
     dup[keyed.index[keyed.duplicated(keep=False)]] = True
     return dup
 
