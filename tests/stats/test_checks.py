@@ -4,8 +4,8 @@ given inside the limits it fits (every estimator, both tests, at the corners of 
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

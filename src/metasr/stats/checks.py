@@ -186,7 +186,7 @@ def _summary_label_problems(table, rows, file) -> list[Problem]:
     if not columns:
         return []
     problems = []
-    for row, cells in zip(rows, zip(*(table[c] for c in columns)), strict=True):
+    for row, cells in zip(rows, zip(*(table[c] for c in columns), strict=True), strict=True):
         label = next(((c, v) for c, v in zip(columns, cells, strict=True)
                       if not is_missing(v) and is_summary_label(v)), None)
         if label is not None:
