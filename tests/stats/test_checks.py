@@ -220,3 +220,12 @@ def test_a_count_that_is_not_a_whole_number_is_pooled_as_metafor_with_a_warning(
     (warning,) = result["warnings"]
     assert warning.startswith("t.csv, row 5, column 'bi': the count '13.536' is not a whole number")
     assert "if it means 13536" in warning
+
+
+def test_a_total_row_is_refused_by_the_three_level_model_too():
+    from metasr.stats.multilevel import analyse_multilevel
+
+    bcg = bcg_text()
+    table = with_row(bcg, study="Total", ai="1065", bi="189999", ci="1510", di="164773")
+    with pytest.raises(InputError, match="total or summary row"):
+        analyse_multilevel(table, "RR", "REML", cluster="year")

@@ -152,17 +152,6 @@ def _order_values(table: pd.DataFrame, column: str, file=None):
     return numeric.to_numpy(float) if numeric.notna().all() else values.to_numpy(dtype=str)
 
 
-def count_columns(measure: str) -> tuple[str, ...]:
-    """The columns of a count measure's data that hold counts (events, non-events, participants;
-    not person-time); none for other measures."""
-    record = measures.get(measure)
-    if not record.zero_rule:
-        return ()
-    sheet = measures.FAMILIES[record.family].sheet_columns
-    return tuple(dict.fromkeys(c for layout in record.inputs for c in layout
-                               if not str(sheet.get(c, "")).startswith("time")))
-
-
 def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file, scale, options,
                    warnings: list[str] | None = None):
     """The usable rows with their effects (escalc) and the rows that are not usable, with why.
@@ -171,8 +160,8 @@ def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file,
     check_method(measure, method, test, file)
     table, not_usable = split_usable(df, file)
     if warnings is not None:
-        raise_if_errors(checks.study_row_problems(table, file, count_columns(measure)))
-        warnings.extend(checks.fractional_count_warnings(table, count_columns(measure), file))
+        raise_if_errors(checks.study_row_problems(table, file, checks.count_columns(measure)))
+        warnings.extend(checks.fractional_count_warnings(table, checks.count_columns(measure), file))
     with np.errstate(all="ignore"):  # an overflow is what the caller's checks report
         table = effects.escalc(table, measures.effect_measure(measure, method), file=file, scale=scale,
                                rows=_rows(table), options=options)

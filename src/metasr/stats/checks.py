@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 
+from metasr import measures
 from metasr.errors import InputError, Problem
 from metasr.io import is_missing, plain_number
 
@@ -146,6 +147,17 @@ _SUMMARY_LABEL = re.compile(SUMMARY_LABEL, re.IGNORECASE | re.DOTALL)
 _MERGED_HINT = ("give every row its study id (a sheet's merged cells export as blanks below the first row: "
                 "unmerge them and fill the id in); if the rows are one study's, keep one usable row "
                 "(mark the others usable = false) or model them with --cluster")
+
+
+def count_columns(measure: str) -> tuple[str, ...]:
+    """The columns of a count measure's data that hold counts (events, non-events, participants;
+    not person-time); none for other measures."""
+    record = measures.get(measure)
+    if not record.zero_rule:
+        return ()
+    sheet = measures.FAMILIES[record.family].sheet_columns
+    return tuple(dict.fromkeys(c for layout in record.inputs for c in layout
+                               if not str(sheet.get(c, "")).startswith("time")))
 
 
 def study_column(table) -> str | None:

@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 
 from metasr.dependence import MULTILEVEL_FIT_METHODS, MULTILEVEL_TESTS, rho_too_low, rho_too_low_message
-from metasr.errors import InputError, Problem
+from metasr.errors import InputError, Problem, raise_if_errors
 from metasr.io import is_missing
-from metasr.stats import distributions as dist, effects
+from metasr.stats import checks, distributions as dist, effects
 from metasr.stats.blocks import BlockDiagonal, Clusters, vcalc
 from metasr.stats.inference import LEVEL
 from metasr.stats.metareg import design_matrix
@@ -645,6 +645,7 @@ def analyse_multilevel(df, measure: str, method: str, cluster: str, test: str = 
         raise InputError(_problem("choose one of moderators or subgroup (got moderators, subgroup)", file,
                                   "one analysis", "run metasr pool once per analysis"))
     table, not_usable = split_usable(df, file)
+    raise_if_errors(checks.study_row_problems(table, file, checks.count_columns(measure)))  # as analyse
     table = effects.escalc(table, measure, file=file, scale=scale, rows=[int(r) for r in table["_row"]],
                            options=options)
     table, dropped = split_dropped(table)
