@@ -160,6 +160,25 @@ def test_cumulative_skipped_with_reason_when_a_year_is_missing():
     assert "order column 'year' is not a column" in no_year["sensitivity"]["cumulative"]["skipped"]
 
 
+def test_an_order_column_of_numbers_with_one_cell_that_is_not_one_is_refused_not_sorted_as_text():
+    """'13,598' among numbers would turn the whole order into text order (10 before 9)."""
+    table = extraction_table(13, extra_not_usable=False).astype({"year": object})
+    table.loc[3, "year"] = "13,598"
+    with pytest.raises(InputError) as err:
+        analyse(table, "RR", "DL", "z", order="year", file="t.csv")
+    (problem,) = err.value.problems
+    assert (problem.row, problem.column, problem.value) == (5, "year", "13,598")
+    skipped = pool_outcome(table, "RR", "DL", "z", order_by="year")["sensitivity"]["cumulative"]["skipped"]
+    assert "not one" in skipped and "13,598" in skipped
+
+
+def test_an_order_column_of_text_orders_as_text():
+    table = extraction_table(5, extra_not_usable=False)
+    result = analyse(table, "RR", "DL", "z", order="label", small_study_min_k=3)
+    labels = table["label"].tolist()
+    assert [labels[i] for i in result["cumulative"]["study_index"]] == sorted(labels)
+
+
 def test_cumulative_without_any_year_says_so_once():
     """A review whose studies have no years: one sentence, not one per study."""
     table = extraction_table(13, extra_not_usable=False).assign(year=np.nan)

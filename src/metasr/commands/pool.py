@@ -55,7 +55,8 @@ def register(subparsers) -> None:
     parser.add_argument("--subgroup", metavar="COLUMN",
                         help="separate fits per level and Q between levels; with --cluster, the three-level model "
                              "with a mean per level and a Wald test of equal means (HTZ with --robust)")
-    parser.add_argument("--order", metavar="COLUMN", help="order of the cumulative meta-analysis")
+    parser.add_argument("--order", metavar="COLUMN", help="order of the cumulative meta-analysis: a column of numbers "
+                        "orders by number (a cell that is not one is an error), a column of text by text")
     parser.add_argument("--small-study-min-k", type=_small_study_min_k, metavar="K",
                         default=SMALL_STUDY_MIN_K,
                         help="run Egger's and Begg's tests and trim and fill from K studies (default %(default)s, "

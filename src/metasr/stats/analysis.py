@@ -31,7 +31,7 @@ from metasr.io import (
 from metasr.provenance import PROVENANCE_COLUMNS, TEXT_COLUMNS
 from metasr.stats import checks, effects, inference
 from metasr.stats.checks import LEAVE_OUT_HINT
-from metasr.stats.metareg import design_matrix, fit_metareg, metareg_dict
+from metasr.stats.metareg import MOSTLY_NUMERIC, design_matrix, fit_metareg, metareg_dict
 from metasr.stats.models import MetaFit, double_zero, fit_mh, fit_mh_rates, fit_peto, fit_rma
 from metasr.stats.sections import model_dict, optional_sections, sensitivity_dict
 from metasr.stats.subgroup import subgroup_analysis
@@ -149,7 +149,15 @@ def _order_values(table: pd.DataFrame, column: str, file=None):
                                    hint=f"give every study a value; {LEAVE_OUT_HINT}")
                           for row in blank])
     numeric = pd.to_numeric(values, errors="coerce")
-    return numeric.to_numpy(float) if numeric.notna().all() else values.to_numpy(dtype=str)
+    if numeric.notna().all():
+        return numeric.to_numpy(float)
+    if numeric.notna().mean() >= MOSTLY_NUMERIC:  # a typo, not a column of text to sort as text
+        raise InputError([_problem(f"'{column}' holds numbers but this cell is not one, so the cumulative order "
+                                   "is undefined", file, row=row, column=column, value=value, rule="order value",
+                                   hint="write a plain number (no thousands separators, units or text)")
+                          for row, value, number in zip(_rows(table), values, numeric, strict=True)
+                          if pd.isna(number)])
+    return values.to_numpy(dtype=str)  # a column of text (labels, dates as text) orders as text
 
 
 def _effects_table(df: pd.DataFrame, measure: str, method: str, test: str, file, scale, options,
@@ -718,8 +726,11 @@ def _outcome_cumulative(fit, table: pd.DataFrame, order_by: str, file, refit=Non
 
     try:
         ordering = _order_values(table, order_by, file)
-    except InputError:
-        return {"order_by": order_by, "skipped": order_skip_reason(table, order_by)}
+    except InputError as err:
+        blank = order_by not in table.columns or (table[order_by].map(_text) == "").any()
+        first = err.problems[0]
+        reason = order_skip_reason(table, order_by) if blank else f"{first.message} (row {first.row}: '{first.value}')"
+        return {"order_by": order_by, "skipped": reason}
     if refit is not None:
         return sensitivity.table_cumulative(refit, len(table), ordering, order_by=order_by)
     with np.errstate(divide="ignore", invalid="ignore"):  # as sensitivity_dict: metafor's NaN, no warnings
