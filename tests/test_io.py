@@ -19,6 +19,7 @@ from metasr.errors import InputError
 from metasr.io import (
     atomic_path,
     atomic_write_text,
+    check_csv_shape,
     csv_lines,
     csv_plain_cell,
     csv_safe_cell,
@@ -464,3 +465,16 @@ def test_a_row_with_a_number_is_never_blank():
     frame = pd.DataFrame({"g": ["a", " ", ""], "yi": [0.1, 0.2, 0.3], "label": ["x", "", " "]})
     rows = spreadsheet_rows(frame, rows_before=10)
     assert rows["_row"].tolist() == [12, 13, 14] and rows["yi"].tolist() == [0.1, 0.2, 0.3]
+
+
+def test_a_value_in_a_column_without_a_name_is_refused_naming_row_and_column(tmp_path):
+    """An unquoted comma shifted the row right: 13,536 became 13 and 536, 12619 went to a column
+    no reader reads. Columns without a name that are empty (a spreadsheet's leftovers) pass."""
+    path = tmp_path / "t.csv"
+    path.write_text("study,ai,bi,ci,di,\nA,4,119,11,128,\nHart 1977,62,13,536,248,12619\n")
+    with pytest.raises(InputError) as err:
+        check_csv_shape(path)
+    (problem,) = err.value.problems
+    assert (problem.row, problem.value) == (3, "12619") and "column 6 has no name" in problem.message
+    path.write_text("study,ai,bi,ci,di,,\nA,4,119,11,128,,\nB,62,13536,248,12619,,\n")
+    assert check_csv_shape(path) == 7

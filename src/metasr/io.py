@@ -637,7 +637,23 @@ def check_csv_shape(path: str | os.PathLike) -> int:
     check_header(path, header)
     if header:
         check_row_widths(path, len(header))
+        if not all(cell.strip() for cell in header):  # rare: only then is every row parsed
+            problems = unnamed_column_problems(path, header, read_csv_rows(path)[1:])
+            if problems:
+                raise InputError(problems)
     return len(header)
+
+
+def unnamed_column_problems(path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[Problem]:
+    """A value in a column whose header cell is empty (a spreadsheet's leftover columns are empty
+    throughout): no reader would read it, and it is most often a row's cells shifted right by an
+    unquoted comma. Rows are numbered from 2."""
+    unnamed = [i for i, cell in enumerate(header) if not cell.strip()]
+    return [Problem(message=f"column {i + 1} has no name in the header but this row has a value in it",
+                    file=str(path), row=number, value=cells[i].strip()[:80], rule="named columns",
+                    hint="a comma inside a cell shifts the cells after it right: put that cell in quotes (a "
+                         "spreadsheet adds them when it saves CSV); otherwise name the column or delete the value")
+            for number, cells in enumerate(rows, start=2) for i in unnamed if i < len(cells) and cells[i].strip()]
 
 
 def check_pandas_frame(path: str | os.PathLike, width: int, frame) -> None:
