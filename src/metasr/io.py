@@ -33,6 +33,10 @@ from metasr.errors import InputError, Problem
 # The text a table cell holds for a missing value, lower-cased: blank, R's write.csv `NA`,
 # pandas' `NaN` and `<NA>`. Every reader of a user's effect table treats these alike.
 MISSING_MARKERS = frozenset({"", "na", "nan", "<na>"})
+# What a reviewer writes in a cell for a value a study did not report, lower-cased: never a value
+# (a moderator level 'NR', a category of its own), always a missing one.
+NOT_REPORTED_MARKERS = MISSING_MARKERS | frozenset({"nr", "n.r.", "n.r", "n/r", "not reported", "n/a", "n.a.", "-",
+                                                    "--", "\u2013", "\u2014", "?", "."})
 
 
 # A number as a spreadsheet or R writes one: ASCII digits, an optional sign, point and exponent.

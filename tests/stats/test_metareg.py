@@ -87,6 +87,29 @@ def test_missing_moderator_values_are_reported_by_row():
     assert found == {(3, "x"), (None, "absent")}
 
 
+@pytest.mark.parametrize("marker", ["NR", "n.r.", "N/A", "NA", "-", "\u2014", "?", " nr "])
+def test_a_moderator_not_reported_is_missing_never_a_factor_level(marker):
+    """SYNTHETIC: a year column mostly 'NR' became a factor with an 'NR' level (coefficients year1968
+    ... yearNR); such cells are missing values, named as blanks are."""
+    table = pd.DataFrame({"year": [marker, marker, "1968", marker, "1977"], "g": ["a", marker, "b", "a", "b"]})
+    for column in ("year", "g"):
+        with pytest.raises(InputError) as err:
+            design_matrix(table, [column], file="m.csv")
+        rows = [p.row for p in err.value.problems]
+        assert rows == ([2, 3, 5] if column == "year" else [3])
+        assert all(p.rule == "moderator value" and "usable" in p.hint for p in err.value.problems)
+
+
+def test_a_moderator_that_is_not_finite_is_named_and_spaces_around_a_value_are_not_part_of_it():
+    table = pd.DataFrame({"year": ["1948", "inf", "1960", "1977"]})
+    with pytest.raises(InputError) as err:
+        design_matrix(table, ["year"])
+    assert [(p.row, p.value) for p in err.value.problems] == [(3, "inf")]
+    assert "not a finite number" in err.value.problems[0].message
+    spaced = pd.DataFrame({"year": ["1948", "1949\u00a0", " 1960", "1977"]})
+    assert design_matrix(spaced, ["year"])[0][:, 1].tolist() == [1948, 1949, 1960, 1977]
+
+
 def test_only_the_aliased_moderator_term_is_named_and_a_one_valued_factor_is_refused():
     """SYNTHETIC moderators: `const` is the intercept again; the factor after it is not aliased
     (metafor drops `const` alone and fits the rest); a text moderator with one value has no

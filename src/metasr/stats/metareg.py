@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from metasr.errors import InputError, Problem
+from metasr.io import NOT_REPORTED_MARKERS
 from metasr.stats import formula
 from metasr.stats.checks import LEAVE_OUT_HINT
 from metasr.stats.inference import q_profile
@@ -80,14 +81,21 @@ def _variable_columns(table, variable, file, rows):
     if name not in table.columns:
         return [Problem(message=f"moderator column '{name}' is missing", file=file, column=name,
                         rule="required column", hint="name a column of the input table")]
-    raw = table[name]
-    blank = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
-    if blank.any():
-        return [Problem(message=f"moderator '{name}' is missing", file=file, row=int(row), column=name,
-                        rule="moderator value", hint=f"give a value; or, {LEAVE_OUT_HINT}")
-                for row in np.asarray(rows)[blank]]
+    # spaces around a value (a non-breaking one from a spreadsheet too) are no part of it, as in effect cells
+    raw = table[name].map(lambda v: v.strip() if isinstance(v, str) else v)
+    blank = (raw.isna() | raw.astype(str).str.lower().isin(NOT_REPORTED_MARKERS)).to_numpy()
+    if blank.any():  # 'NR' is a value not reported, never a factor level of its own
+        return [Problem(message=f"moderator '{name}' is missing" + (f" ('{value}': not reported)" if value else ""),
+                        file=file, row=int(row), column=name, rule="moderator value",
+                        hint=f"give a value; or, {LEAVE_OUT_HINT}")
+                for row, value in zip(np.asarray(rows)[blank], raw.astype(str)[blank], strict=True)]
     label = formula.label(name, forced)
     numeric = pd.to_numeric(raw, errors="coerce")
+    infinite = numeric.notna() & ~np.isfinite(numeric.to_numpy(dtype=float))
+    if infinite.any():
+        return [Problem(message=f"moderator '{name}' is not a finite number", file=file, row=int(row), column=name,
+                        value=str(value), rule="moderator value", hint="write the moderator's value as a number")
+                for row, value in zip(np.asarray(rows)[infinite.to_numpy()], raw[infinite], strict=True)]
     if numeric.notna().all() and not forced:
         return numeric.to_numpy(dtype=float)[:, None], [label], None
     if not forced and numeric.notna().mean() >= MOSTLY_NUMERIC:  # a typo, not a factor of one odd level
