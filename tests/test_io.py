@@ -5,6 +5,7 @@ naming the path."""
 
 from __future__ import annotations
 
+import codecs
 import errno
 import json
 import math
@@ -211,6 +212,30 @@ def test_a_cp1252_sheet_is_reported_with_its_row_and_column(tmp_path):
     [problem] = err.value.problems
     assert (problem.file, problem.row, problem.column, problem.rule) == (str(path), 3, "label", "encoding")
     assert "Windows-1252" in problem.message and "CSV UTF-8" in problem.hint
+
+
+@pytest.mark.parametrize("bom", [b"", codecs.BOM_UTF8])
+def test_the_bad_byte_and_its_row_and_column_are_the_same_after_a_bom(tmp_path, bom):
+    """utf-8-sig counts positions after its BOM: the byte named was 3 bytes early."""
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(bom + "study,year\r\nAronson,1948\r\n\u00b5Ferguson,1949\r\n".encode("cp1252"))
+    with pytest.raises(InputError) as err:
+        read_csv_rows(path)
+    [problem] = err.value.problems
+    assert (problem.row, problem.column) == (3, "study") and "byte 0xb5" in problem.message
+
+
+def test_a_cp1252_table_given_to_pool_is_named_by_row_and_column_not_by_pandas(tmp_path):
+    from metasr.stats.analysis import read_study_table
+    from metasr.stats.grouped import read_chunks
+
+    path = tmp_path / "t.csv"
+    path.write_bytes("study,yi,vi\nA,0.1,0.2\nM\u00fcller,0.3,0.1\n".encode("cp1252"))
+    for read in (read_study_table, lambda p: list(read_chunks(p, "study"))):
+        with pytest.raises(InputError) as err:
+            read(str(path))
+        [problem] = err.value.problems
+        assert (problem.row, problem.column) == (3, "study") and "Windows-1252" in problem.message
 
 
 def test_a_nul_byte_is_binary_not_csv(tmp_path):

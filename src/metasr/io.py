@@ -405,14 +405,16 @@ def csv_text(columns: Sequence[str], rows: Iterable) -> str:
 
 def _bad_utf8(data: bytes, err: UnicodeDecodeError, path) -> Problem:
     """Where (row, column) a file stops being UTF-8: the rows before the bad byte are parsed."""
-    before = data[: err.start].decode("utf-8-sig", errors="replace")
+    # utf-8-sig counts positions after its BOM: in `data`, the byte is that many bytes further on
+    start = err.start + len(data) - len(err.object)
+    before = data[:start].decode("utf-8-sig", errors="replace")
     parsed = list(csv.reader(io.StringIO(before)))
     at_row_start = not before or before.endswith("\n")
     row = len(parsed) + 1 if at_row_start else max(len(parsed), 1)
     header = parsed[0] if parsed else []
     index = 0 if at_row_start or not parsed else len(parsed[-1]) - 1
     column = header[index].strip() if row > 1 and index < len(header) else None
-    byte = data[err.start: err.start + 1].hex()
+    byte = data[start: start + 1].hex()
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # (UTF-32's LE mark too)
         return Problem(message="the file is UTF-16 text (Excel's 'Unicode Text', which is tab-separated), "
                                "not UTF-8 CSV", file=str(path), row=1, rule="encoding",
@@ -445,6 +447,17 @@ def decode_csv(data: bytes, path) -> str:
                                  file=problem.file, row=problem.row, column=problem.column,
                                  rule="encoding", hint="save the sheet as 'CSV UTF-8 (comma delimited)'"))
     return text
+
+
+def undecodable_problem(path) -> InputError:
+    """For a reader (pandas) that failed to decode a file: the error naming the row and column of
+    its first byte that is not UTF-8, and what the file looks like (decode_csv's)."""
+    try:
+        decode_csv(read_bytes(path), path)
+    except InputError as err:
+        return err
+    return InputError(Problem(message="the file is not UTF-8 text", file=str(path), rule="encoding",
+                              hint="save the sheet as 'CSV UTF-8 (comma delimited)'"))
 
 
 def parse_csv_text(text: str, path, **reader_options) -> list[list[str]]:

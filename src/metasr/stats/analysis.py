@@ -27,6 +27,7 @@ from metasr.io import (
     os_error_problem,
     plain_frame,
     spreadsheet_rows,
+    undecodable_problem,
 )
 from metasr.provenance import PROVENANCE_COLUMNS, TEXT_COLUMNS
 from metasr.stats import checks, effects, inference
@@ -109,9 +110,10 @@ def read_study_table(path: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise InputError(_problem("input file is empty", path, rule="CSV with a header row",
                                   hint="write a header row with metafor-style column names")) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        if isinstance(err, pd.errors.ParserError):  # a row too long: named with its row number
-            check_row_widths(path, width, exact=True)
+    except UnicodeDecodeError:  # named by row and column, with what the file looks like
+        raise undecodable_problem(path) from None
+    except pd.errors.ParserError as err:
+        check_row_widths(path, width, exact=True)  # a row too long: named with its row number
         raise InputError(_problem(f"cannot read the CSV: {err}", path, rule="CSV",
                                   hint="save the table as UTF-8 CSV with one header row")) from None
     check_pandas_frame(path, width, table)

@@ -47,6 +47,7 @@ from metasr.io import (
     plain_number_texts,
     read_csv_header,
     spreadsheet_rows,
+    undecodable_problem,
 )
 from metasr.stats import analysis, checks, inference, sections, tables
 from metasr.stats.models import METHODS_RMA, fit_many
@@ -177,9 +178,10 @@ def _text_chunks(path: str, width: int, chunk_rows: int) -> Iterator[tuple[pd.Da
     except pd.errors.EmptyDataError:
         raise InputError(Problem(message="input file is empty", file=path, rule="CSV with a header row",
                                  hint="write a header row with metafor-style column names")) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        if isinstance(err, pd.errors.ParserError):  # a row too long: named with its row number
-            check_row_widths(path, width, exact=True)
+    except UnicodeDecodeError:  # named by row and column, with what the file looks like
+        raise undecodable_problem(path) from None
+    except pd.errors.ParserError as err:
+        check_row_widths(path, width, exact=True)  # a row too long: named with its row number
         raise InputError(Problem(message=f"cannot read the CSV: {err}", file=path, rule="CSV",
                                  hint="save the table as UTF-8 CSV with one header row")) from None
 
