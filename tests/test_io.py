@@ -377,6 +377,27 @@ def test_pandas_missing_values_are_missing():
 
 # ---- the shape of a table (SYNTHETIC files)
 
+def test_tabs_and_excels_separator_line_are_named_and_the_hint_can_be_followed_in_any_region(tmp_path):
+    from metasr.io import header_problems
+
+    path = tmp_path / "table.csv"
+    [tabs] = header_problems(path, ["study\tyi\tvi"])
+    assert tabs.rule == "csv-delimiter" and "one cell with tabs" in tabs.message
+    assert "LibreOffice" in tabs.hint and "region" in tabs.hint
+    for line, more in (("sep=;", True), ("sep=,", False)):
+        path.write_text(f"{line}\nstudy{line[-1]}yi\nA{line[-1]}0.1\n")
+        [sep] = header_problems(path, read_csv_rows(path)[0])
+        assert "separator line" in sep.message and "delete the first line" in sep.hint
+        assert ("LibreOffice" in sep.hint) == more
+
+
+def test_old_mac_line_ends_are_lines(tmp_path):
+    """Excel for Mac's 'CSV (Macintosh)': carriage returns alone end its lines."""
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"study,yi,vi\rA,0.1,0.01\rB,\"two\rlines\",0.02\r")
+    assert read_csv_rows(path) == [["study", "yi", "vi"], ["A", "0.1", "0.01"], ["B", "two\nlines", "0.02"]]
+
+
 def test_a_header_that_is_none_is_refused(tmp_path):
     from metasr.io import header_problems
 

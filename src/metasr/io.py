@@ -464,6 +464,8 @@ def parse_csv_text(text: str, path, **reader_options) -> list[list[str]]:
     """Every row of CSV text as cells (apostrophes from `csv_safe_cell` taken off). A quote that
     is never closed is an InputError (`unclosed_quote_problem`)."""
     allow_long_fields()
+    if "\r" in text and "\n" not in text:  # old Mac line ends (Excel's 'CSV (Macintosh)'): lines all the same
+        text = text.replace("\r", "\n")
     reader = csv.reader(io.StringIO(text), **reader_options)
     rows, last_start, end = [], 1, 0
     try:
@@ -555,16 +557,31 @@ def read_csv(path: str | os.PathLike, strip: bool = False) -> tuple[list[str], l
 
 # ---------------------------------------------------------------- the shape of a table
 
-_SAVE_WITH_COMMAS = "save the sheet as CSV with commas (not semicolons) as separators"
+# German, French and other Excels save 'CSV' with semicolons whatever the format's name says: the
+# ways that are sure to write commas.
+_SAVE_WITH_COMMAS = ("save the sheet as CSV with commas as separators: LibreOffice Calc (Save As, Text CSV, "
+                     "field delimiter ',') and Google Sheets (Download, .csv) write them; Excel writes the "
+                     "list separator of Windows' region settings, so set it to ',' (and the decimal symbol "
+                     "to '.') before saving")
+# Excel's first line naming the separator (it hides the line when it opens the file)
+_SEPARATOR_LINE = re.compile(r"sep=.?", re.IGNORECASE)
 
 
 def header_problems(path, header: Sequence[str]) -> list[Problem]:
     """What makes the first row of a CSV someone wrote no header: one cell holding semicolons (a
     sheet saved with semicolons as separators), a number among its cells (the first row is
     data), a column name twice (names compared without the spaces around them, as readers strip them)."""
-    if len(header) == 1 and ";" in header[0]:
-        return [Problem(message="the header is one cell with semicolons", file=str(path), row=1,
-                        value=header[0][:80], rule="csv-delimiter", hint=_SAVE_WITH_COMMAS)]
+    if header and _SEPARATOR_LINE.fullmatch(",".join(header).strip()):
+        return [Problem(message=f"the first line is Excel's separator line ('{','.join(header).strip()}'), not "
+                                "the header", file=str(path), row=1, value=",".join(header).strip(),
+                        rule="csv-delimiter",
+                        hint="delete the first line so that the header is the first line"
+                             + ("" if ",".join(header).strip()[4:] == "," else f"; then {_SAVE_WITH_COMMAS}"))]
+    for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+        if len(header) == 1 and separator in header[0]:
+            return [Problem(message=f"the header is one cell with {name}: the file is not comma-separated",
+                            file=str(path), row=1,
+                            value=header[0][:80], rule="csv-delimiter", hint=_SAVE_WITH_COMMAS)]
     numbers = [(i, c.strip()) for i, c in enumerate(header, start=1) if _NUMBER.match(c.strip())]
     if numbers:
         column, value = numbers[0]

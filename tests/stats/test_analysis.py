@@ -411,6 +411,9 @@ def test_rows_after_blank_lines_are_named_by_their_spreadsheet_row(tmp_path):
     ("study,yi,vi\nA,0.1,0.01,9\nB,0.3,0.02\nC,0.2\n", "row-width", [2, 4]),  # widths balance in total
     ("A,0.1,0.01\nB,0.3,0.02\n", "header-row", [1]),
     ("study;yi;vi\nA;0,1;0,01\nB;0,3;0,02\n", "csv-delimiter", [1]),
+    ("study\tyi\tvi\nA\t0.1\t0.01\nB\t0.3\t0.02\n", "csv-delimiter", [1]),
+    ("sep=;\nstudy;yi;vi\nA;0,1;0,01\n", "csv-delimiter", [1]),
+    ("study,yi,vi,\nA,0.1,0.01,\nB,0.3,0,02\n", "named columns", [3]),  # a decimal comma, unquoted
     ("study,yi,yi,vi\nA,0.1,5,0.01\nB,0.3,5,0.02\n", "unique-column", [1]),
 ])
 def test_a_table_of_another_shape_than_its_header_is_refused(tmp_path, text, rule, rows):
@@ -423,6 +426,15 @@ def test_a_table_of_another_shape_than_its_header_is_refused(tmp_path, text, rul
     with pytest.raises(InputError) as err:
         read_study_table(str(path))
     assert [(p.rule, p.row) for p in err.value.problems] == [(rule, row) for row in rows]
+
+
+def test_a_table_with_old_mac_line_ends_is_read_as_with_any_other(tmp_path):
+    from metasr.stats.analysis import read_study_table
+
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"study,yi,vi\rA,0.1,0.01\rB,0.3,0.02\rC,0.2,0.015\r")
+    table = read_study_table(str(path))
+    assert table["study"].tolist() == ["A", "B", "C"] and table["_row"].tolist() == [2, 3, 4]
 
 
 TABLE_SENSITIVITY = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "table_sensitivity"
