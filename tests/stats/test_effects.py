@@ -344,3 +344,11 @@ def test_a_paired_table_without_ri_names_the_column():
     with pytest.raises(InputError) as err:
         effects.escalc(table, "MC", file="pairs.csv")
     assert [p.column for p in err.value.problems] == ["ri"]
+
+
+def test_a_column_named_in_another_case_is_named_in_the_hint():
+    table = pd.DataFrame({"AI": ["4"], "BI": ["119"], "CI": ["11"], "DI": ["128"]})
+    with pytest.raises(InputError) as err:
+        effects.escalc(table, "RR", file="t.csv")
+    assert [p.column for p in err.value.problems] == ["ai", "bi", "ci", "di"]
+    assert "the table has 'AI'" in err.value.problems[0].hint and "rename it 'ai'" in err.value.problems[0].hint

@@ -988,11 +988,15 @@ def escalc(table: pd.DataFrame, measure: str, file: str | None = None, scale: st
             data_rows.append((i, *read))
         elif kind == "missing":
             needs_missing.append(row)
+    cased = {str(c).strip().lower(): str(c).strip() for c in table.columns}
     for column in missing if needs_missing else []:
+        # names are escalc's, in its case: 'AI' is not ai
+        mean = f"the table has '{cased[column]}': names are read as written, so rename it '{column}'; " \
+            if column in cased and cased[column] != column else ""
         problems.append(Problem(
             message=f"column '{column}' is missing (needed by {measure} arm data)", file=file, column=column,
             rule="required column", value=None,
-            hint=f"rows {_row_list(needs_missing)} have no yi/vi; give {', '.join(columns)} or yi and vi"))
+            hint=f"{mean}rows {_row_list(needs_missing)} have no yi/vi; give {', '.join(columns)} or yi and vi"))
     if data_rows and not problems:
         _compute_rows(measure, options, data_rows, results, rows, file, problems)
     if problems:
