@@ -524,3 +524,25 @@ def test_a_value_in_a_column_without_a_name_is_refused_naming_row_and_column(tmp
     assert (problem.row, problem.value) == (3, "12619") and "column 6 has no name" in problem.message
     path.write_text("study,ai,bi,ci,di,,\nA,4,119,11,128,,\nB,62,13536,248,12619,,\n")
     assert check_csv_shape(path) == 7
+
+
+@pytest.mark.parametrize(("text", "column", "says"), [
+    ("55 (47)", "m1i", "the SD in sd1i"), ("55 ± 47", "mean1", "the SD in sd1"), ("55 +/- 47", "mi", "sdi"),
+    ("13536 (12)", "bi", "only this column's number"),
+    ("0.30 (0.09-1.00)", "yi", "ci_lb and ci_ub"), ("0.30 [0.09, 1.00]", "effect", "effect_ci_lb and effect_ci_ub"),
+    ("0.30 (95% CI 0.09 to 1.00)", "effect", "effect_ci_lb"),
+    ("1e-400", "ai", "would read as 0"),
+])
+def test_cells_holding_more_than_a_number_get_a_hint_of_their_own(text, column, says):
+    from metasr.io import number_cell_hint
+
+    assert says in number_cell_hint(text, column)
+    assert number_cell_hint("12.5", column) is None
+
+
+def test_a_number_too_small_for_a_double_is_no_number_not_0():
+    from metasr.io import plain_number
+
+    with pytest.raises(ValueError):
+        plain_number("1e-400")
+    assert plain_number("0e-400") == 0 and plain_number("0.000") == 0 and plain_number("1e-300") == 1e-300

@@ -48,11 +48,47 @@ _NON_FINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infin
 
 def plain_number(text) -> float:
     """A cell's number: its text (spaces around it aside) as a plain decimal number, or inf/nan;
-    ValueError for anything else, also for what float() alone would read (`1_000`, `١`)."""
+    ValueError for anything else, also for what float() alone would read (`1_000`, `١`) and for
+    a number too small for a double that float() reads as 0 (`1e-400`: `underflows`)."""
     value = str(text).strip()
     if _PLAIN_NUMBER.fullmatch(value) or value.lower() in _NON_FINITE:
-        return float(value)
+        number = float(value)
+        if number == 0 and underflows(value):
+            raise ValueError(f"too small for a number the engine holds: {value!r}")
+        return number
     raise ValueError(f"not a plain number: {value!r}")
+
+
+def underflows(text: str) -> bool:
+    """Whether a plain number's text is not 0 (a digit 1-9 before its exponent) though float() reads 0."""
+    return bool(re.search(r"[1-9]", re.split(r"[eE]", text)[0])) and float(text) == 0
+
+
+_NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)"
+_MEAN_AND_SD = re.compile(rf"\s*{_NUM}\s*(?:\(\s*{_NUM}\s*\)|(?:\u00b1|\+/-|\+-)\s*{_NUM})\s*")
+_EFFECT_AND_CI = re.compile(rf"\s*{_NUM}\s*[(\[]\s*(?:95\s*%\s*CI:?\s*)?{_NUM}\s*(?:-|\u2013|\u2014|to|,|;)\s*"
+                            rf"{_NUM}\s*[)\]]\s*", re.IGNORECASE)
+# The column a mean's SD goes in, and an effect's CI bounds, by the column the pair was written in
+_SD_COLUMN = {"m1i": "sd1i", "m2i": "sd2i", "mi": "sdi", "mean1": "sd1", "mean2": "sd2", "mean": "sd"}
+_CI_COLUMNS = {"yi": ("ci_lb", "ci_ub"), "effect": ("effect_ci_lb", "effect_ci_ub")}
+
+
+def number_cell_hint(text: str, column: str | None = None) -> str | None:
+    """How to write a cell that holds more than a number, for what spreadsheets commonly hold: a
+    mean with its SD ('55 (47)', '55 ± 47'), an effect with its CI ('0.30 (0.09-1.00)'), a number
+    too small for a double ('1e-400'); None for anything else."""
+    value = str(text).strip()
+    if _EFFECT_AND_CI.fullmatch(value):
+        lb, ub = _CI_COLUMNS.get(str(column), ("its CI's lower bound column", "upper bound column"))
+        return f"one cell holds an effect and its CI: split it, the effect here and the bounds in {lb} and {ub}"
+    if _MEAN_AND_SD.fullmatch(value):
+        if column in _SD_COLUMN:
+            return f"one cell holds a mean and its SD: split it, the mean here and the SD in {_SD_COLUMN[column]}"
+        return "one cell holds two numbers (a count and its %, a mean and its SD?): write only this column's number"
+    if _PLAIN_NUMBER.fullmatch(value) and underflows(value):
+        return ("the number is too small for a computer's numbers (it would read as 0): write 0 if it is 0, "
+                "else check the cell (a wrong exponent or unit?)")
+    return None
 
 
 def plain_number_texts(texts) -> bool:

@@ -352,3 +352,17 @@ def test_a_column_named_in_another_case_is_named_in_the_hint():
         effects.escalc(table, "RR", file="t.csv")
     assert [p.column for p in err.value.problems] == ["ai", "bi", "ci", "di"]
     assert "the table has 'AI'" in err.value.problems[0].hint and "rename it 'ai'" in err.value.problems[0].hint
+
+
+@pytest.mark.parametrize(("cell", "says"), [("1e-400", "would read as 0"), ("55 (47)", "SD in sd1i")])
+def test_a_cell_that_is_no_plain_number_gets_the_hint_for_what_it_holds(cell, says):
+    """'1e-400' was read as 0 (and given escalc's 1/2 as a zero count); '55 (47)' is a mean with its SD."""
+    table = pd.DataFrame({"ai": [cell, "6", "3"], "bi": ["119", "300", "228"], "ci": ["11", "29", "11"],
+                          "di": ["128", "274", "209"]})
+    table = pd.DataFrame({"m1i": [cell, "50", "52"], "sd1i": ["40", "41", "45"], "n1i": ["20", "30", "40"],
+                          "m2i": ["60", "55", "57"], "sd2i": ["40", "41", "45"], "n2i": ["20", "30", "40"]}) \
+        if "SD" in says else table
+    with pytest.raises(InputError) as err:
+        effects.escalc(table, "MD" if "SD" in says else "RR", file="t.csv")
+    [problem] = err.value.problems
+    assert problem.row == 2 and problem.value == cell and says in problem.hint

@@ -17,6 +17,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from metasr.errors import Problem
+from metasr.io import number_cell_hint
 from metasr.provenance import TEXT_COLUMNS  # noqa: F401  (read as schema.TEXT_COLUMNS too)
 from metasr.resources import SCHEMAS
 
@@ -161,7 +162,8 @@ def _to_problem(err, typed: dict, file: str, row: int) -> Problem:
         wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
         wanted = [w for w in wanted if w != "null"]
         return Problem(message=f"expected {' or '.join(wanted)}, found '{shown}'", file=file, row=row,
-                       column=column, value=shown, rule="type", hint=_type_hint(wanted))
+                       column=column, value=shown, rule="type",
+                       hint=number_cell_hint(shown, column) or _type_hint(wanted))
     if err.validator in ("minimum", "maximum", "minLength", "pattern"):
         return Problem(message=f"'{shown}' fails {err.validator} {err.validator_value}", file=file, row=row,
                        column=column, value=shown, rule=err.validator,

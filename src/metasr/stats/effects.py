@@ -44,7 +44,7 @@ from scipy.special import gammaln
 
 from metasr import measures
 from metasr.errors import InputError, Problem
-from metasr.io import is_missing, plain_number
+from metasr.io import is_missing, number_cell_hint, plain_number
 from metasr.level import Z
 from metasr.stats import distributions as dist
 from metasr.stats.checks import LEAVE_OUT_HINT
@@ -692,7 +692,8 @@ class _RowReader:
         try:
             value = plain_number(raw)
         except ValueError:
-            self.problem(f"'{column}' is not a number", column, raw, "numeric", "write a plain number such as 12.5")
+            self.problem(f"'{column}' is not a number", column, raw, "numeric",
+                         number_cell_hint(raw, column) or "write a plain number such as 12.5")
             return None
         if not math.isfinite(value):
             self.problem(f"'{column}' is not finite", column, raw, "numeric", "write a finite number")
