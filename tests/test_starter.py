@@ -145,6 +145,28 @@ def test_table_problems_name_row_and_column(tmp_path, text, measure, rule):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("column", ["ai", "bi", "ci", "di"])
+def test_a_count_that_is_not_whole_is_named_in_the_tables_own_column(tmp_path, column):
+    """'13.536' in bi was reported as the sheet's n1 (75.536), a column the table does not have."""
+    cells = {"ai": "62", "bi": "13536", "ci": "248", "di": "12619"} | {column: "13.536"}
+    text = "study,ai,bi,ci,di\nA,4,119,11,128\nB," + ",".join(cells.values()) + "\n"
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "r", write(tmp_path / "t.csv", text), "RR")
+    [problem] = info.value.problems
+    assert (problem.row, problem.column, problem.value, problem.rule) == (3, column, "13.536", "whole number")
+
+
+def test_empty_columns_without_a_name_are_a_spreadsheets_leftovers_and_values_in_them_are_refused(tmp_path):
+    text = "study,yi,vi,,,\nA,0.1,0.01,,,\nB,0.3,0.02,,,\n"
+    init_from_table(tmp_path / "r", write(tmp_path / "t.csv", text), "GEN")
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "r2", write(tmp_path / "t.csv", text.replace("B,0.3,0.02,,,", "B,0.3,0,02,,")),
+                        "GEN")
+    [problem] = info.value.problems
+    assert (problem.row, problem.value) == (3, "02") and "column 4 has no name" in problem.message
+    assert not (tmp_path / "r2").exists()
+
+
 def test_bcg_table_gives_thirteen_trials(tmp_path):
     # dat.bcg names two trials 'Rosenthal et al' (1960, 1961) and two 'Comstock et al' (1974, 1976)
     _, notes = init_from_table(tmp_path / "r", BCG, "OR")

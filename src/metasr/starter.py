@@ -36,7 +36,7 @@ from metasr.extraction.sheets import (
     format_cell,
 )
 from metasr.folder import CONFIG_NAMES
-from metasr.io import csv_text, read_csv
+from metasr.io import csv_text, read_csv, read_csv_rows, unnamed_column_problems
 from metasr.level import Z
 from metasr.measures import FAMILIES, accepts_reported, get, ids, in_family, is_ratio, known
 from metasr.resources import RESOURCES
@@ -290,6 +290,10 @@ def _form_of(row: dict, columns: set[str]):
     return None, None
 
 
+# The outcome sheet's columns of counts (whole numbers in the sheet's schema)
+_COUNT_SHEET_COLUMNS = ("n", "n1", "n2", "events", "events1", "events2")
+
+
 def _sheet_row(row: dict, form: str, mapping: dict, measure: str, file: str, line: int,
                problems: list[Problem]) -> dict | None:
     values = {}
@@ -298,6 +302,13 @@ def _sheet_row(row: dict, form: str, mapping: dict, measure: str, file: str, lin
         if value is None or not math.isfinite(value):
             problems.append(Problem(message=f"'{column}' is not a finite number", file=file, row=line, column=column,
                                     value=row.get(column), rule="numeric", hint="write a plain number such as 12.5"))
+            return None
+        if (column in ("bi", "di") or mapping[column] in _COUNT_SHEET_COLUMNS) and not value.is_integer():
+            # checked here, in the table's own column: the sheet's n1 is ai + bi, a number not in the table
+            problems.append(Problem(message=f"'{column}' is a count but this cell is not a whole number", file=file,
+                                    row=line, column=column, value=row.get(column), rule="whole number",
+                                    hint="write the whole number (no decimals; a point between the thousands, as in "
+                                         "13.536 for 13536, is read as a decimal point)"))
             return None
         values[column] = value
     out: dict[str, Any] = {"reported_form": form}
@@ -315,7 +326,7 @@ def _sheet_row(row: dict, form: str, mapping: dict, measure: str, file: str, lin
         return _effect_row(values, form, measure, out)
     for column, sheet_column in mapping.items():
         value = values[column]
-        out[sheet_column] = int(value) if sheet_column in ("n", "n1", "n2", "events", "events1", "events2") and \
+        out[sheet_column] = int(value) if sheet_column in _COUNT_SHEET_COLUMNS and \
             float(value).is_integer() else value
     return out
 
@@ -382,6 +393,12 @@ def read_study_table(path: str | Path, measure: str, characteristics: Sequence[s
         raise InputError(Problem(message=f"unknown measure {measure!r}", value=measure, rule="measure",
                                  hint=f"use one of {', '.join(ids())}"))
     header, table = read_csv(path, strip=True)
+    if not all(header):  # columns without a name: a spreadsheet's empty leftovers are no columns
+        unnamed = unnamed_column_problems(path, header, read_csv_rows(path)[1:])
+        if unnamed:
+            raise InputError(unnamed)
+        header = [column for column in header if column]
+        table = [{k: v for k, v in row.items() if k} for row in table]
     study_column = next((c for c in STUDY_COLUMN_NAMES if c in header), None)
     if study_column is None:
         raise InputError(Problem(message="no study column", file=str(path), row=1, rule="required-column",
