@@ -48,20 +48,18 @@ _NON_FINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infin
 
 def plain_number(text) -> float:
     """A cell's number: its text (spaces around it aside) as a plain decimal number, or inf/nan;
-    ValueError for anything else, also for what float() alone would read (`1_000`, `١`) and for
-    a number too small for a double that float() reads as 0 (`1e-400`: `underflows`)."""
+    ValueError for anything else, also for what float() alone would read (`1_000`, `١`). A number
+    too small for a double is 0, as float() reads it (`underflows` tells it)."""
     value = str(text).strip()
     if _PLAIN_NUMBER.fullmatch(value) or value.lower() in _NON_FINITE:
-        number = float(value)
-        if number == 0 and underflows(value):
-            raise ValueError(f"too small for a number the engine holds: {value!r}")
-        return number
+        return float(value)
     raise ValueError(f"not a plain number: {value!r}")
 
 
 def underflows(text: str) -> bool:
     """Whether a plain number's text is not 0 (a digit 1-9 before its exponent) though float() reads 0."""
-    return bool(re.search(r"[1-9]", re.split(r"[eE]", text)[0])) and float(text) == 0
+    text = str(text).strip()
+    return bool(_PLAIN_NUMBER.fullmatch(text) and re.search(r"[1-9]", re.split(r"[eE]", text)[0])) and float(text) == 0
 
 
 _NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)"
@@ -85,7 +83,7 @@ def number_cell_hint(text: str, column: str | None = None) -> str | None:
         if column in _SD_COLUMN:
             return f"one cell holds a mean and its SD: split it, the mean here and the SD in {_SD_COLUMN[column]}"
         return "one cell holds two numbers (a count and its %, a mean and its SD?): write only this column's number"
-    if _PLAIN_NUMBER.fullmatch(value) and underflows(value):
+    if underflows(value):
         return ("the number is too small for a computer's numbers (it would read as 0): write 0 if it is 0, "
                 "else check the cell (a wrong exponent or unit?)")
     return None

@@ -44,7 +44,7 @@ from scipy.special import gammaln
 
 from metasr import measures
 from metasr.errors import InputError, Problem
-from metasr.io import is_missing, number_cell_hint, plain_number
+from metasr.io import is_missing, number_cell_hint, plain_number, underflows
 from metasr.level import Z
 from metasr.stats import distributions as dist
 from metasr.stats.checks import LEAVE_OUT_HINT
@@ -697,6 +697,10 @@ class _RowReader:
             return None
         if not math.isfinite(value):
             self.problem(f"'{column}' is not finite", column, raw, "numeric", "write a finite number")
+            return None
+        if column != "yi" and underflows(raw):  # a count of 1e-400 would be a zero count (and get add = 1/2)
+            self.problem(f"'{column}' is too small for a number a computer holds: it would read as 0", column, raw,
+                         "numeric", number_cell_hint(raw, column))
             return None
         self.read[column] = value
         return value
