@@ -56,7 +56,7 @@ def plain_number(text) -> float:
     raise ValueError(f"not a plain number: {value!r}")
 
 
-def underflows(text: str) -> bool:
+def underflows(text) -> bool:
     """Whether a plain number's text is not 0 (a digit 1-9 before its exponent) though float() reads 0."""
     text = str(text).strip()
     return bool(_PLAIN_NUMBER.fullmatch(text) and re.search(r"[1-9]", re.split(r"[eE]", text)[0])) and float(text) == 0
@@ -71,7 +71,7 @@ _SD_COLUMN = {"m1i": "sd1i", "m2i": "sd2i", "mi": "sdi", "mean1": "sd1", "mean2"
 _CI_COLUMNS = {"yi": ("ci_lb", "ci_ub"), "effect": ("effect_ci_lb", "effect_ci_ub")}
 
 
-def number_cell_hint(text: str, column: str | None = None) -> str | None:
+def number_cell_hint(text, column: str | None = None) -> str | None:
     """How to write a cell that holds more than a number, for what spreadsheets commonly hold: a
     mean with its SD ('55 (47)', '55 ± 47'), an effect with its CI ('0.30 (0.09-1.00)'), a number
     too small for a double ('1e-400'); None for anything else."""

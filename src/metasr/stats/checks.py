@@ -216,11 +216,11 @@ def _summary_sum_problems(table, rows, file, counts) -> list[Problem]:
         return []
     matched = []
     for column in columns:
-        values = [_count(v) for v in table[column]]
-        if values[-1] is None:
+        *read, last = [_count(v) for v in table[column]]
+        if last is None:
             continue
-        others = values[:-1]
-        if any(v is None for v in others) or values[-1] <= 0 or values[-1] != sum(others):
+        others = [v for v in read if v is not None]
+        if len(others) < len(read) or last <= 0 or last != sum(others):
             return []  # a count that is not the others' sum: a study
         matched.append(column)
     if len(matched) < 2:
