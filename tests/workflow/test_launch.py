@@ -25,6 +25,24 @@ def test_options_a_run_cannot_pass_on_are_refused_before_anything_runs(tmp_path,
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_refused_run_says_the_results_are_still_the_last_runs(tmp_path, capsys, monkeypatch):
+    """A bad cell refused the run and left the last report in place, read as current (tester)."""
+    monkeypatch.setattr(launch, "run_until_done", lambda *a, **k: pytest.fail("Snakemake was started"))
+    main(["init", str(tmp_path / "rev")])
+    (tmp_path / "rev" / "results").mkdir()
+    (tmp_path / "rev" / "results" / "report.html").write_text("<html></html>")
+    sheet = tmp_path / "rev" / "data" / "extraction" / "studies.csv"
+    sheet.write_text(sheet.read_text().replace("EXAMPLE", "EXAMPLE,extra,cells", 1))
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "rev"), "--cores", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "the results are still those of the last successful run (report written" in err
+    assert (tmp_path / "rev" / "results" / "report.html").read_text() == "<html></html>"
+    (tmp_path / "rev" / "results" / "report.html").unlink()  # no results yet: nothing to say
+    main(["run", str(tmp_path / "rev"), "--cores", "1"])
+    assert "last successful run" not in capsys.readouterr().err
+
+
 def test_other_snakemake_options_pass_through():
     assert launch.refused_options(["--cores", "2", "--dry-run", "--configuration-note"]) == []
 

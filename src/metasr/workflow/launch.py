@@ -62,10 +62,29 @@ def run_review(folder: str | Path, snakemake_args: list[str]) -> int:
     problems = refused_options(snakemake_args)
     if problems:
         raise InputError(problems)
-    location, review = check_review(folder)
+    try:
+        location, review = check_review(folder)
+    except InputError as err:
+        raise InputError(err.problems + results_kept(folder)) from None
     for warning in review.warnings:
         print(warning.format(), file=sys.stderr)
     return run_until_done(snakemake_command(location.root, snakemake_args))
+
+
+def results_kept(folder: str | Path) -> list[Problem]:
+    """After a refused run: a warning that the review's results are still the last successful
+    run's (a refusal writes nothing, so the report a reader opens is not of the review as it is)."""
+    try:
+        report = find_review(folder).root / "results" / "report.html"
+        written = report.stat().st_mtime
+    except (InputError, OSError):
+        return []
+    from datetime import datetime, timezone
+
+    when = datetime.fromtimestamp(written, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return [Problem(message=f"the results are still those of the last successful run (report written {when}), not "
+                            "of the review as it is now", file=str(report), rule="results kept", severity="warning",
+                    hint="they are replaced when a run succeeds; until then do not read the report as current")]
 
 
 def run_until_done(command: list[str]) -> int:
