@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 from metasr.errors import InputError, Problem
@@ -79,9 +80,9 @@ def results_kept(folder: str | Path) -> list[Problem]:
         written = report.stat().st_mtime
     except (InputError, OSError):
         return []
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    when = datetime.fromtimestamp(written, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.fromtimestamp(written, UTC).strftime("%Y-%m-%d %H:%M UTC")
     return [Problem(message=f"the results are still those of the last successful run (report written {when}), not "
                             "of the review as it is now", file=str(report), rule="results kept", severity="warning",
                     hint="they are replaced when a run succeeds; until then do not read the report as current")]
