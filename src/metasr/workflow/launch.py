@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from metasr.errors import InputError, Problem
@@ -80,8 +80,6 @@ def results_kept(folder: str | Path) -> list[Problem]:
         written = report.stat().st_mtime
     except (InputError, OSError):
         return []
-    from datetime import datetime
-
     when = datetime.fromtimestamp(written, UTC).strftime("%Y-%m-%d %H:%M UTC")
     return [Problem(message=f"the results are still those of the last successful run (report written {when}), not "
                             "of the review as it is now", file=str(report), rule="results kept", severity="warning",
