@@ -61,3 +61,17 @@ def test_subgroups_of_one_three_level_model_nest_studies_and_say_why_no_heteroge
     notes = [r.label for r in rows if r.kind == "note"]
     assert len(notes) == 2 and all("not per subgroup (one three-level model, era as moderator)" in n
                                    and "0.074" in n for n in notes)
+
+
+def test_a_nested_effect_size_keeps_its_mark():
+    """A converted effect size under its study's heading lost its † (its label was replaced)."""
+    from metasr.figures import forest
+
+    studies = [{"study_id": "A", "label": "District A", "year": 2000, "es_id": f"school{j}", "yi": 0.1 * j,
+                "vi": 0.01, "weight": 10.0, "conversion": "SD from SE (Handbook 6.5.2.2)" if j == 1 else "none"}
+               for j in (1, 2)] + [{"study_id": "B", "label": "District B", "year": 2001, "es_id": "school1",
+                                    "yi": 0.2, "vi": 0.02, "weight": 10.0}]
+    pooled = {**three_level(), "studies": studies, "status": "pooled"}
+    rows, _ = forest.build_rows(pooled, [forest.Column("weight", "Weight"), forest.Column("effect", "")], "year")
+    labels = [r.label for r in rows]
+    assert forest_groups.INDENT + "school1 †" in labels and forest_groups.INDENT + "school2" in labels

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from metasr import dependence, display
 from metasr.figures import style
-from metasr.figures.forest_rows import Formats, Row, study_label, study_row
+from metasr.figures.forest_rows import Formats, Row, study_label, study_marks, study_row
 from metasr.figures.shown import overall_test, sort_studies, study_heads, study_members
 
 INDENT = "   "
@@ -49,7 +49,7 @@ def grouped_rows(pooled: dict, columns, disp, sort_by: str = "year", formats: Fo
         rows.append(Row("group_title", indent + study_label(head), cells, bold=True))
         for s, label in zip(effect_sizes, dependence.es_labels(effect_sizes), strict=True):
             row = study_row({**s, "weight": s.get("weight")}, columns, disp, formats)
-            row.label = indent + INDENT + (label or str(s.get("es_id") or "effect size"))
+            row.label = indent + INDENT + (label or str(s.get("es_id") or "effect size")) + study_marks(s)
             if not style.is_number(s.get("weight")):
                 row.cells["weight"] = ""
             rows.append(row)
