@@ -515,3 +515,14 @@ def test_discrepancies_left_unresolved_are_said_to_be_so(review_config):
 
 def test_one_extraction_is_not_described_as_two(review_config):
     assert "two reviewers, whose" not in methods_paragraph(review_config, [], SOFTWARE)
+
+
+def test_tables_kept_in_a_mantel_haenszel_estimate_but_not_in_q_are_said():
+    from metasr.report.methods import correction_sentences
+
+    pooled = [{"outcome": "mort", "label": "Mortality", "method": "MH", "studies": [],
+               "model": {"k": 26, "k_yi": 20, "estimate": -0.2}}]
+    [sentence] = correction_sentences(pooled)
+    assert "stayed in the Mantel-Haenszel or Peto estimate but not in the heterogeneity statistics" in sentence
+    assert "6 of 26 studies in Mortality" in sentence
+    assert correction_sentences([{**pooled[0], "model": {"k": 26}}]) == []

@@ -414,6 +414,13 @@ def correction_sentences(pooled: list[dict]) -> list[str]:
     if dropped:
         out.append("Studies with no events (or only events) in both groups were left out (escalc's drop00): "
                    + _join([f"{_count(n, 'study', 'studies')} in {label}" for label, n in dropped.items()]) + ".")
+    without_effect = {_labels([p]): (p["model"]["k"], p["model"]["k_yi"]) for p in pooled
+                      if isinstance(p.get("model"), dict) and p["model"].get("k_yi") is not None}
+    if without_effect:  # rma.mh / rma.peto keep such tables in the estimate, not in yi, vi and Q
+        out.append("Tables without an effect of their own (no events, or only events, in both groups) stayed in the "
+                   "Mantel-Haenszel or Peto estimate but not in the heterogeneity statistics, as in metafor's "
+                   "rma.mh and rma.peto: " + _join([f"{k - k_yi} of {k} studies in {label}"
+                                                    for label, (k, k_yi) in without_effect.items()]) + ".")
     return out
 
 
