@@ -483,6 +483,24 @@ def decode_csv(data: bytes, path) -> str:
     return text
 
 
+def check_utf8(path, block_size: int = 1 << 20) -> None:
+    """InputError (undecodable_problem's) when a file is not UTF-8 text, found by decoding it a
+    block at a time: for readers that stream a large file and would meet a bad byte only after
+    writing results for the rows before it."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(block_size), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise undecodable_problem(path) from None
+    except OSError:
+        return  # the reader opens the file and says what the system refused
+
+
 def undecodable_problem(path) -> InputError:
     """For a reader (pandas) that failed to decode a file: the error naming the row and column of
     its first byte that is not UTF-8, and what the file looks like (decode_csv's)."""

@@ -270,3 +270,17 @@ def test_total_rows_and_blank_study_ids_fail_their_group_as_pool_refuses_them(tm
     assert got == single_results(table, dict(kwargs, file=None), what)
     assert any("total or summary row" in m for m in got["G001"])
     assert any("study id is blank" in m for m in got["G002"])
+
+
+def test_a_byte_that_is_not_utf8_late_in_the_table_stops_the_run_before_any_group_is_written(tmp_path):
+    """pandas met a Windows-1252 byte in a later chunk, after the groups before it were written."""
+    from metasr.stats.grouped import read_chunks
+
+    table = tmp_path / "t.csv"
+    rows = "".join(f"g{i // 5},0.{i % 7 + 1},0.0{i % 5 + 1}\n" for i in range(60_000))  # pandas reads 256 kB
+    table.write_bytes(b"group,yi,vi\n" + rows.encode() + "g\u00b5,0.5,0.05\n".encode("cp1252"))
+    chunks = read_chunks(str(table), "group", chunk_rows=1000, effects_as_numbers=True)
+    with pytest.raises(InputError) as err:
+        next(chunks)
+    [problem] = err.value.problems
+    assert (problem.row, problem.column, problem.rule) == (60_002, "group", "encoding") and "0xb5" in problem.message

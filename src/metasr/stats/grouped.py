@@ -41,6 +41,7 @@ from metasr.io import (
     check_csv_shape,
     check_pandas_frame,
     check_row_widths,
+    check_utf8,
     os_error_problem,
     plain_frame,
     plain_number,
@@ -96,6 +97,7 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None,
     is not (a blank cell, a word, a vi of 0), the rest of the table is read as text, as without
     the option."""
     width = check_csv_shape(path)
+    check_utf8(path)  # before the first group's result is written, not when pandas meets the byte
     rows_read = 0
     if effects_as_numbers:
         with closing(_number_chunks(path, width, chunk_rows)) as number_chunks:
