@@ -545,3 +545,17 @@ def test_a_number_too_small_for_a_double_is_told_from_0():
 
     assert underflows("1e-400") and underflows(" -2.5E-999 ")
     assert not any(underflows(t) for t in ("0e-400", "0.000", "0", "1e-300", "abc", ""))
+
+
+def test_check_utf8_finds_a_bad_byte_in_any_block_and_passes_text(tmp_path):
+    from metasr.io import check_utf8
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"a,b\n" + b"x,1\n" * 10 + "é,2\n".encode())  # a character split between blocks
+    check_utf8(path, block_size=5)
+    path.write_bytes(b"a,b\n" + b"x,1\n" * 10 + "\u00e9".encode()[:1] + b",2\n")  # a lead byte, then ASCII
+    with pytest.raises(InputError):
+        check_utf8(path, block_size=5)
+    path.write_bytes(b"a,b\nx,1\n" + "\u00b5".encode("cp1252"))
+    with pytest.raises(InputError):
+        check_utf8(path, block_size=5)

@@ -493,7 +493,8 @@ def check_utf8(path, block_size: int = 1 << 20) -> None:
     try:
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(block_size), b""):
-                decoder.decode(block)
+                if not block.isascii() or decoder.getstate()[0]:  # ASCII needs no decoding (most tables)
+                    decoder.decode(block)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         raise undecodable_problem(path) from None
