@@ -210,8 +210,10 @@ def test_forest_groups_effect_sizes_under_their_study(finished):
     rows, _ = build_rows(ces, arm_columns(ces, {}) + [Column("weight", "Weight"), Column("effect", "")], "year")
     labels = [r.label for r in rows]
     i = labels.index("Cottraux et al. 1983")
-    assert [r.label.strip() for r in rows[i + 1:i + 4]] == [
-        "group counselling vs no contact", "individual counselling vs no contact", "Combined within study"]
+    assert [r.label.strip() for r in rows[i + 1:i + 4]] == [  # † a shared control split between them
+        "group counselling vs no contact †", "individual counselling vs no contact †", "Combined within study"]
+    _, notes = build_rows(ces, arm_columns(ces, {}) + [Column("weight", "Weight"), Column("effect", "")], "year")
+    assert any("shared group's participants split between its comparisons" in note for note in notes)
     svg = (finished / "results" / "figures" / "attractiveness_forest.svg").read_text()
     assert "Three-level" in svg and "CR2" in svg
 

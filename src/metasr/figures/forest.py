@@ -306,7 +306,8 @@ def study_footnotes(studies: list[dict]) -> list[str]:
             ("derived", "effect or its standard error derived from the reported form (e.g. median and range, CI, "
                         "t statistic or P value)"),
             ("flipped", "reversed in direction (the outcome's flip)"),
-            ("assumed r", "computed with the outcome's assumed correlation between the two measurements"))
+            ("assumed r", "computed with the outcome's assumed correlation between the two measurements"),
+            ("split", "with a shared group's participants split between its comparisons (Handbook 23.3.4)"))
             if kind in kinds]
         notes.append("† " + "; or ".join(what)[:1].upper() + "; or ".join(what)[1:] + "; details in the report.")
     corrected = sorted({s["continuity"]["text"] for s in studies if (s.get("continuity") or {}).get("text")})

@@ -130,10 +130,10 @@ def was_converted(study: dict) -> bool:
 
 
 def conversion_kinds(study: dict) -> set[str]:
-    """What the † beside a study stands for: 'derived', 'flipped', 'assumed r'."""
+    """What the † beside a study stands for: 'derived', 'flipped', 'assumed r', 'split'."""
     corrected = str((study.get("continuity") or {}).get("text") or "")
     conversion = str(study.get("conversion") or "")
     parts = [p.strip() for p in (conversion.replace(corrected, "") if corrected else conversion).split(";")]
     parts = [p for p in parts if p.lower() not in {"", "none", "nan"} and not p.lower().startswith("none")]
-    return {"flipped" if p == "flipped" else "assumed r" if p.startswith("assumed correlation") else "derived"
-            for p in parts}
+    return {"flipped" if p == "flipped" else "assumed r" if p.startswith("assumed correlation")
+            else "split" if p.startswith("shared group") else "derived" for p in parts}
