@@ -16,12 +16,20 @@ cumulative <- function(fit, order) {
        pval = x$pvals, ci_lb = x$ci.lb, ci_ub = x$ci.ub, Q = x$Q, Q_pval = x$Qp, tau2 = if (is.null(x$tau2)) 0 * x$Q else x$tau2, I2 = x$I2, H2 = x$H2)
 }
 
+# leave1out(fit): every column of metafor's leave-one-out analysis (zval or tval as stat, Qp as Q_pval).
+leave_one_out <- function(fit) {
+  x <- leave1out(fit)
+  list(estimate = x$estimate, se = x$se, stat = if (is.null(x$zval)) x$tval else x$zval, pval = x$pval,
+       ci_lb = x$ci.lb, ci_ub = x$ci.ub, Q = x$Q, Q_pval = x$Qp, tau2 = if (is.null(x$tau2)) 0 * x$Q else x$tau2,
+       I2 = x$I2, H2 = x$H2)
+}
+
 case <- function(id, source, es, method, test = "z") {
   fit <- rma(yi, vi, data = es, method = method, test = test, control = control)
   inf <- influence(fit)
   order <- if (is.null(es$year)) seq_len(nrow(es)) else es$year
   list(id = id, source = source, method = method, test = test, yi = as.numeric(es$yi), vi = as.numeric(es$vi),
-       cumulative = cumulative(fit, order),
+       cumulative = cumulative(fit, order), leave1out = leave_one_out(fit),
        expected = list(rstudent = inf$inf$rstudent, dffits = inf$inf$dffits, cook_d = inf$inf$cook.d,
                        cov_r = inf$inf$cov.r, tau2_del = inf$inf$tau2.del, QE_del = inf$inf$QE.del,
                        hat = inf$inf$hat, dfbetas = inf$dfbs$intrcpt, inf = inf$is.infl))

@@ -81,12 +81,13 @@ def deleted_fits(fit: MetaFit) -> Refits:
 
 
 def leave_one_out(fit: MetaFit, fits: Refits | None = None) -> dict:
-    """metafor's leave1out(): the model refitted without each study in turn."""
+    """metafor's leave1out(): the model refitted without each study in turn, every column of it
+    (its zval or tval is `stat`, its Qp `Q_pval`)."""
     _require_refittable_model(fit, "Leave-one-out analysis")
     f = deleted_fits(fit) if fits is None else fits
-    return {"estimate": f.estimate.tolist(), "se": f.se.tolist(), "pval": f.pval.tolist(),
-            "ci_lb": f.ci_lb.tolist(), "ci_ub": f.ci_ub.tolist(), "Q": f.Q.tolist(), "tau2": f.tau2.tolist(),
-            "I2": f.I2.tolist()}
+    return {"estimate": f.estimate.tolist(), "se": f.se.tolist(), "stat": f.stat.tolist(), "pval": f.pval.tolist(),
+            "ci_lb": f.ci_lb.tolist(), "ci_ub": f.ci_ub.tolist(), "Q": f.Q.tolist(), "Q_pval": f.Q_pval.tolist(),
+            "tau2": f.tau2.tolist(), "I2": f.I2.tolist(), "H2": f.H2.tolist()}
 
 
 def influence(fit: MetaFit, fits: Refits | None = None) -> dict:
@@ -220,8 +221,8 @@ def cumulative(fit: MetaFit, order, order_by: str | None = None, fits: Refits | 
 
 # ---------------------------------------------------------------- Mantel-Haenszel and Peto fits
 
-TABLE_KEYS = ("estimate", "se", "pval", "ci_lb", "ci_ub", "Q", "I2")
-TABLE_CUMULATIVE_KEYS = ("estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "Q", "Q_pval", "I2", "H2")  # cumul()'s
+# The columns of metafor's leave1out() and cumul() of an rma.mh or rma.peto fit (no tau2)
+TABLE_CUMULATIVE_KEYS = ("estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "Q", "Q_pval", "I2", "H2")
 
 
 def table_leave_one_out(refit: Callable[[np.ndarray], dict | None], k: int) -> dict:
@@ -240,10 +241,10 @@ def table_cumulative(refit: Callable[[np.ndarray], dict | None], k: int, order,
         raise InputError(f"the ordering variable has {len(order)} values for {k} studies")
     idx = _sort_order(order)
     return {"order_by": order_by, "study_index": idx.tolist(),
-            **_table_columns([refit(idx[:j + 1]) for j in range(k)], TABLE_CUMULATIVE_KEYS)}
+            **_table_columns([refit(idx[:j + 1]) for j in range(k)])}
 
 
-def _table_columns(fits: list[dict | None], keys: tuple[str, ...] = TABLE_KEYS) -> dict:
+def _table_columns(fits: list[dict | None], keys: tuple[str, ...] = TABLE_CUMULATIVE_KEYS) -> dict:
     return {key: [None if f is None else f.get(key) for f in fits] for key in keys}
 
 
