@@ -61,8 +61,8 @@ def test_the_packages_profile_is_named_unless_the_run_names_one(tmp_path):
 CHILD = """
 import sys, time
 from pathlib import Path
-Path(sys.argv[1], "started").write_text("")
-try:
+try:  # "started" inside the try: an interrupt right after it is the one to clean up after
+    Path(sys.argv[1], "started").write_text("")
     time.sleep(60)
 except KeyboardInterrupt:
     time.sleep(0.5)
