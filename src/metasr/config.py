@@ -282,14 +282,24 @@ def bidi_problems(data: Any, source: str) -> list[Problem]:
     return out
 
 
+def non_finite_problems(data: Any, source: str) -> list[Problem]:
+    """Numbers of the config that are not finite (YAML's .nan, .inf): they pass every bound of the
+    schema (a comparison with NaN is false) and no setting means them."""
+    return [Problem(message="not a finite number", file=source, key=".".join(map(str, (*path, key))),
+                    value=str(value), rule="finite number", hint="write the number itself (YAML's .nan and .inf are "
+                                                                  "not numbers a setting takes)")
+            for path, key, value, _ in _entries(data) if isinstance(value, float) and not math.isfinite(value)]
+
+
 def raw_config_problems(config: Any, source: str, root: Path) -> list[Problem]:
     """What must hold before anything uses a parsed config, even to compute the review cache's key
     (metasr.workflow.review_cache): a mapping, whose keys are text, whose text holds no
-    bidirectional controls, whose `external_data` names folders that may be walked."""
+    bidirectional controls and whose numbers are finite, whose `external_data` names folders that
+    may be walked."""
     problem = not_a_mapping_problem(config, source)
     if problem is not None:
         return [problem]
-    return (key_problems(config, source) + bidi_problems(config, source)) or \
+    return (key_problems(config, source) + bidi_problems(config, source) + non_finite_problems(config, source)) or \
         external_data_problems(root, config.get("external_data"), source)
 
 
@@ -416,12 +426,7 @@ def semantic_problems(config: dict, source: str) -> list[Problem]:
                                              escalc.get("drop00", False), escalc.get("vtype"), file=source,
                                              key=f"outcomes.{oid}.escalc.")
         problems += settings_problems(outcome, source, f"outcomes.{oid}")
-        assumed = outcome.get("assumed_correlation")
-        if isinstance(assumed, float) and not math.isfinite(assumed):  # YAML's .nan passes the schema's bounds
-            problems.append(Problem(message="assumed_correlation must be a number between -1 and 1", file=source,
-                                    key=f"outcomes.{oid}.assumed_correlation", value=str(assumed),
-                                    rule="assumed-correlation", hint="give the correlation, e.g. 0.5"))
-        elif "assumed_correlation" in outcome and measures.known(outcome["measure"]) \
+        if "assumed_correlation" in outcome and measures.known(outcome["measure"]) \
                 and not measures.takes_assumed_correlation(outcome["measure"]):
             problems.append(Problem(
                 message=f"assumed_correlation is for paired measures, not {outcome['measure']}", file=source,
