@@ -8,9 +8,9 @@ CORES  ?= all
 # process (--dist loadfile), so its module fixtures (whole review runs) are built once.
 TEST_WORKERS ?= auto
 
-.PHONY: setup run test lint system-deps lock clean
+.PHONY: setup bytecode run test lint system-deps lock clean
 
-setup: $(STAMP)
+setup: $(STAMP) bytecode
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -21,6 +21,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# The package's modules compiled once per change: Python cannot keep its own compilation where it
+# may not write bytecode (PYTHONDONTWRITEBYTECODE set, a read-only checkout), and compiling them at
+# each start costs every command and every pipeline job about 0.1 s.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q src
 
 # Runs the default review (the repository root: config/config.yaml, data/), or another review
 # folder with `make run REVIEW=path/to/folder`; profiles/default applies automatically.
