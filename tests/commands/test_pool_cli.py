@@ -361,3 +361,27 @@ def test_a_missing_value_stops_pool_with_a_hint_how_to_leave_the_row_out(capsys,
     code, out, _ = run(capsys, path, "--measure", "ZCOR", "--method", "FE", *args)
     result = json.loads(out)
     assert code == 0 and result["k"] == 4 and [n["study_id"] for n in result["not_usable"]] == ["c"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
+@pytest.mark.parametrize("what", ["fit", "full"])
+def test_by_worker_processes_print_what_one_process_prints(tmp_path, capsys, monkeypatch, fmt, what):
+    """--jobs: the table cut into parts pooled by worker processes (chunks of 12 rows here, so a
+    small table has several) prints the same output, messages and exit status as --jobs 1."""
+    from metasr.stats import grouped
+    from metasr.stats.table_parts import parts
+
+    rng = np.random.default_rng(8)  # SYNTHETIC groups of 1 to 6 studies, one with a bad row
+    lines = ["group,yi,vi"] + [f"g{g:02d},{rng.normal():.6f},{rng.uniform(0.01, 0.2):.6f}"
+                               for g in range(20) for _ in range(int(rng.integers(1, 7)))]
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",0"
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    monkeypatch.setattr(grouped, "CHUNK_ROWS", 12)
+    assert len(parts(path, "group", 12)) > 3
+    argv = [path, "--measure", "GEN", "--method", "REML", "--by", "group", "--what", what, "--format", fmt]
+    one = run(capsys, *argv, "--jobs", "1")
+    assert one[0] == 1 and "could not be pooled" in one[2]
+    assert run(capsys, *argv, "--jobs", "3") == one
+    with pytest.raises(SystemExit):
+        run(capsys, *argv, "--jobs", "0")
+    assert "at least 1" in capsys.readouterr().err

@@ -284,3 +284,60 @@ def test_a_byte_that_is_not_utf8_late_in_the_table_stops_the_run_before_any_grou
         next(chunks)
     [problem] = err.value.problems
     assert (problem.row, problem.column, problem.rule) == (60_002, "group", "encoding") and "0xb5" in problem.message
+
+
+def _pooled_text(path, fmt: str, kwargs: dict, what: str, jobs: int, chunk_rows: int):
+    import io
+
+    handle = io.StringIO()
+    writer = grouped.Writer(handle, fmt, "g")
+    failed, warnings, count = [], [], 0
+    for rendered in grouped.pool_rendered(str(path), "g", grouped.Options(dict(kwargs, file=None), what), writer.render,
+                                          jobs=jobs, chunk_rows=chunk_rows):
+        writer.emit(rendered)
+        failed += [row.key for row in rendered.failed]
+        warnings += rendered.warnings
+        count += rendered.count
+    writer.close()
+    return handle.getvalue(), failed, warnings, count
+
+
+@pytest.mark.parametrize("fmt", grouped.FORMATS)
+@pytest.mark.parametrize("what, order", [("fit", "sorted"), ("fit", "shuffled"), ("fit", "apart"), ("full", "sorted")])
+def test_worker_processes_write_what_one_process_writes(tmp_path, fmt, what, order):
+    """Parts of the table pooled by worker processes (table_parts, metasr.forked) give the same
+    text, failed groups and warnings as one process, in the same order: for a sorted table, one
+    whose groups are together in another order, and one whose groups are apart (not cut)."""
+    from metasr.stats.table_parts import parts
+
+    table = synthetic_table(seed=4, groups=24)
+    if order != "sorted":
+        blocks = [rows for _, rows in table.groupby("g", sort=False)]
+        np.random.default_rng(5).shuffle(blocks)
+        table = pd.concat(blocks, ignore_index=True)
+    if order == "apart":
+        table = pd.concat([table.iloc[5:], table.iloc[:5]], ignore_index=True)
+    path = tmp_path / "t.csv"
+    table.to_csv(path, index=False)
+    assert (parts(path, "g", 20) is None) == (order == "apart")
+    kwargs = dict(measure="GEN", method="REML", test="z")
+    one = _pooled_text(path, fmt, kwargs, what, jobs=1, chunk_rows=20)
+    assert one[1] and one[3] >= 24  # some groups cannot be pooled (and one apart is there twice)
+    assert _pooled_text(path, fmt, kwargs, what, jobs=3, chunk_rows=20) == one
+
+
+def test_a_block_from_a_worker_under_other_columns(tmp_path):
+    """A Block rendered where the writer's columns were not known (a worker) is formatted again
+    under the writer's columns when rows with other columns came first."""
+    import io
+    import pickle
+
+    block = grouped.Block(["a", "b"], {"k": [3, 4], "estimate": [0.5, -1.25]})
+    before = grouped.Row("+first", {"k": 2, "only_before": "x", "estimate": 0.25})
+    handle = io.StringIO()
+    writer = grouped.Writer(handle, "csv", "g")
+    writer.write(before)
+    writer.emit(pickle.loads(pickle.dumps(writer.render(block))))
+    writer.close()
+    assert handle.getvalue() == _written([before, block], "csv")
+    assert handle.getvalue().splitlines()[-1] == "b,pooled,,4,,-1.25"

@@ -72,6 +72,9 @@ def register(subparsers) -> None:
                         help="json: one object (keyed by group with --by); jsonl: one JSON object per line (group); "
                              "csv: one row per group, nested sections as dotted columns (egger.pval), lists only in "
                              "JSON. Written as the groups are pooled")
+    parser.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                        help="with --by: worker processes pooling parts of the table while it is read (default: one "
+                             "per CPU this process may use; 1: none). The output is the same")
     parser.add_argument("--scale", choices=("identity", "log"),
                         help="scale of CI-form rows (yi, ci_lb, ci_ub); default log for measures analysed as logs")
     escalc = parser.add_argument_group("escalc options (metafor's names and defaults)")
@@ -141,6 +144,17 @@ def _collector_paused():
             gc.enable()
 
 
+def _jobs(text: str) -> int:
+    """An argparse type: a whole number of worker processes, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def _small_study_min_k(text: str) -> int:
     """An argparse type: a whole number of studies of at least 3 (a regression on sei needs them)."""
     try:
@@ -185,6 +199,7 @@ def _pool_by(args, options: dict, multilevel: bool) -> int:
     """Every group of --by, streamed as it is pooled; the groups that cannot be are listed on stderr."""
     import sys
 
+    from metasr.forked import available_cpus
     from metasr.progress import Progress
     from metasr.stats import grouped
 
@@ -193,21 +208,19 @@ def _pool_by(args, options: dict, multilevel: bool) -> int:
     progress = Progress("pooling")
     writer = grouped.Writer(sys.stdout, args.format, args.by)
     failed, total = [], 0
-    items = grouped.pool_blocks(args.input, args.by, grouped.Options(options, args.what, multilevel),
-                                progress=lambda done, size: progress(f"groups of {args.by}", done, size))
+    items = grouped.pool_rendered(args.input, args.by, grouped.Options(options, args.what, multilevel), writer.render,
+                                  jobs=args.jobs or available_cpus(),
+                                  progress=lambda done, size: progress(f"groups of {args.by}", done, size))
     try:
-        for item in items:
-            writer.write(item)
-            if isinstance(item, grouped.Block):
-                total += len(item.keys)
-            else:
-                total += 1
-                if not item.pooled:
-                    failed.append(item)
-                for warning in (item.result or {}).get("warnings") or []:
-                    print(_clip(f"warning: {args.by} = {item.key or '(blank)'}: {warning}"), file=sys.stderr)
+        for rendered in items:
+            writer.emit(rendered)
+            total += rendered.count
+            failed += rendered.failed
+            for key, warning in rendered.warnings:
+                print(_clip(f"warning: {args.by} = {key or '(blank)'}: {warning}"), file=sys.stderr)
         writer.close()
     finally:
+        items.close()
         progress.close()
     if failed:
         shown = "\n".join(_clip(f"  {args.by} = {row.key or '(blank)'}: {grouped.row_message(row)}")

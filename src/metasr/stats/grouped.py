@@ -36,9 +36,11 @@ import pandas as pd
 from metasr import measures
 from metasr.analysis_settings import SMALL_STUDY_MIN_K, sections_at
 from metasr.errors import InputError, Problem
+from metasr.forked import Deferred, ordered_map
 from metasr.io import (
     MISSING_MARKERS,
     check_csv_shape,
+    check_header,
     check_pandas_frame,
     check_row_widths,
     check_utf8,
@@ -52,6 +54,7 @@ from metasr.io import (
 )
 from metasr.stats import analysis, checks, inference, sections, tables
 from metasr.stats.models import METHODS_RMA, fit_many
+from metasr.stats.table_parts import Part, PartFile, parts
 from metasr.stats.tau2 import Studies
 
 WHAT = ("full", "fit")
@@ -86,7 +89,7 @@ def fit_part(result: dict) -> dict:
 
 
 def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None,
-                effects_as_numbers: bool = False) -> Iterator[pd.DataFrame]:
+                effects_as_numbers: bool = False, part: Part | None = None) -> Iterator[pd.DataFrame]:
     """The table as text in chunks of rows (as analysis.read_study_table reads it whole), each
     with its rows' spreadsheet numbers in `_row` and its group in `_group`.
 
@@ -95,12 +98,17 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None,
     Python's float() of the same text, and reading them so is several times faster than reading
     text and converting it. No message quotes such a cell's text. From the first chunk where one
     is not (a blank cell, a word, a vi of 0), the rest of the table is read as text, as without
-    the option."""
-    width = check_csv_shape(path)
-    check_utf8(path)  # before the first group's result is written, not when pandas meets the byte
-    rows_read = 0
+    the option.
+
+    With `part` (table_parts), only the rows of that part of the file, which has been checked."""
+    if part is None:
+        width = check_csv_shape(path)
+        check_utf8(path)  # before the first group's result is written, not when pandas meets the byte
+    else:
+        width = len(read_csv_header(path))
+    rows_read = 0 if part is None else part.rows_before
     if effects_as_numbers:
-        with closing(_number_chunks(path, width, chunk_rows)) as number_chunks:
+        with closing(_number_chunks(path, width, chunk_rows, part)) as number_chunks:
             for chunk, at in number_chunks:
                 if chunk is None or not plain_effects(chunk["yi"].to_numpy(), chunk["vi"].to_numpy()).all():
                     break
@@ -110,8 +118,8 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None,
                     progress(*at)
             else:
                 return
-    rows_to_skip = rows_read  # read as numbers already, in chunks of the same rows
-    for chunk, at in _text_chunks(path, width, chunk_rows):
+    rows_to_skip = rows_read - (0 if part is None else part.rows_before)  # read as numbers already
+    for chunk, at in _text_chunks(path, width, chunk_rows, part):
         if rows_to_skip > 0:
             rows_to_skip -= len(chunk)
             continue
@@ -139,26 +147,27 @@ def _framed(path: str, by: str, width: int, chunk: pd.DataFrame, rows_before: in
     return chunk
 
 
-def _chunks_read(path: str, width: int, dtype, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
+def _chunks_read(path: str, width: int, dtype, chunk_rows: int,
+                 part: Part | None = None) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
     """pandas' chunks of the file's `width` header columns (as analysis.read_study_table reads
     them), each with (bytes read, file size) after it."""
     try:
-        handle = open(path, "rb")
+        handle = PartFile(path, part)
     except OSError as err:
         problem = os_error_problem(err, path, "read")
         if problem is None:
             raise
         raise InputError(problem) from None
     with handle:
-        size = max(1, handle.seek(0, 2))
-        handle.seek(0)
+        size = max(1, handle.size())
         for chunk in pd.read_csv(handle, dtype=dtype, keep_default_na=False, skipinitialspace=True,
                                  encoding="utf-8-sig", skip_blank_lines=False, usecols=range(width), index_col=False,
                                  chunksize=chunk_rows):
             yield chunk, (min(handle.tell(), size), size)
 
 
-def _number_chunks(path: str, width: int, chunk_rows: int) -> Generator[tuple[pd.DataFrame | None, tuple[int, int]]]:
+def _number_chunks(path: str, width: int, chunk_rows: int,
+                   part: Part | None) -> Generator[tuple[pd.DataFrame | None, tuple[int, int]]]:
     """Chunks with yi and vi read as numbers; (None, ...) where a cell of them is not one or the
     table has another problem (which the text reader then names)."""
     header = [cell.lstrip("\ufeff") for cell in read_csv_header(path)]
@@ -169,14 +178,15 @@ def _number_chunks(path: str, width: int, chunk_rows: int) -> Generator[tuple[pd
         return
     dtype: defaultdict[str, Any] = defaultdict(lambda: str, dict.fromkeys(names, "float64"))
     try:
-        yield from _chunks_read(path, width, dtype, chunk_rows)
+        yield from _chunks_read(path, width, dtype, chunk_rows, part)
     except (ValueError, UnicodeDecodeError):  # pandas' parser errors are ValueErrors too
         yield None, (0, 0)
 
 
-def _text_chunks(path: str, width: int, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
+def _text_chunks(path: str, width: int, chunk_rows: int,
+                 part: Part | None) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
     try:
-        yield from _chunks_read(path, width, str, chunk_rows)
+        yield from _chunks_read(path, width, str, chunk_rows, part)
     except pd.errors.EmptyDataError:
         raise InputError(Problem(message="input file is empty", file=path, rule="CSV with a header row",
                                  hint="write a header row with metafor-style column names")) from None
@@ -202,12 +212,12 @@ def _keys(column: pd.Series) -> pd.Series:
 
 
 def chunks_of_groups(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None,
-                     effects_as_numbers: bool = False) -> Iterator[Chunk]:
+                     effects_as_numbers: bool = False, part: Part | None = None) -> Iterator[Chunk]:
     """The table as Chunks of complete groups, each sorted by key. The group of a chunk's last
     row may go on in the next chunk, so it waits for it; a key seen in an earlier chunk again is
     marked (its rows are not together)."""
     done = _SeenKeys()
-    chunks = read_chunks(path, by, chunk_rows, progress, effects_as_numbers)
+    chunks = read_chunks(path, by, chunk_rows, progress, effects_as_numbers, part)
     chunk = next(chunks, None)
     while chunk is not None:
         following = next(chunks, None)
@@ -310,11 +320,43 @@ def pool_groups(path: str, by: str, options: Options, chunk_rows: int = CHUNK_RO
 
 def pool_blocks(path: str, by: str, options: Options, chunk_rows: int = CHUNK_ROWS, progress=None):
     """Rows and Blocks (runs of groups pooled together) in group order."""
+    for chunk in _chunks(path, by, options, chunk_rows, progress):
+        yield from _pool_chunk(chunk, by, options)
+
+
+def pool_rendered(path: str, by: str, options: Options, render, jobs: int = 1, chunk_rows: int | None = None,
+                  progress=None) -> Generator[Rendered]:
+    """`render(item)` of every item of `pool_blocks`, in the same order. With jobs > 1 a plain
+    table is cut into the parts `pool_blocks` would read as chunks (table_parts), and up to
+    `jobs` worker processes (metasr.forked) pool and render a part each; the results are the same."""
+    _check_run(options)
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    cut = parts(path, by, chunk_rows) if jobs > 1 else None
+    if cut is None or len(cut) < 2:
+        for chunk in _chunks(path, by, options, chunk_rows, progress):
+            for item in _pool_chunk(chunk, by, options):
+                yield render(item)
+        return
+    check_header(path, read_csv_header(path))  # what check_csv_shape says beyond what `parts` saw
+    check_utf8(path)
+
+    def pooled_part(part: Part) -> list[Rendered]:
+        chunks = _chunks(path, by, options, part.rows, None, part)
+        return [render(item) for chunk in chunks for item in _pool_chunk(chunk, by, options)]
+
+    size = max(1, cut[-1].end)
+    for part, rendered in zip(cut, ordered_map(pooled_part, cut, jobs), strict=True):
+        yield from rendered
+        if progress is not None:
+            progress(part.end, size)
+
+
+def _chunks(path: str, by: str, options: Options, chunk_rows: int, progress,
+            part: Part | None = None) -> Iterator[Chunk]:
     _check_run(options)
     # What "fit" gives for groups of plain numbers comes from their numbers alone (never their text)
     effects_as_numbers = options.what == "fit" and options.batchable()
-    for chunk in chunks_of_groups(path, by, chunk_rows, progress, effects_as_numbers):
-        yield from _pool_chunk(chunk, by, options)
+    return chunks_of_groups(path, by, chunk_rows, progress, effects_as_numbers, part)
 
 
 def _check_run(options: Options) -> None:
@@ -627,6 +669,13 @@ def row_message(row: Row) -> str:
     return "; ".join(one(p) for p in row.problems)
 
 
+def _json_value(row: Row):
+    """A row's value in the json format (keyed by its group)."""
+    if row.pooled:
+        return row.result
+    return {"status": "failed", "message": row_message(row), "problems": [p.to_dict() for p in row.problems]}
+
+
 def _record(row: Row, by: str | None) -> dict:
     """A row as one flat-topped record: the group, status, message and the result's keys."""
     record: dict[str, Any] = {} if by is None else {_group_column(by): row.key}
@@ -664,11 +713,31 @@ def flatten(record: dict, prefix: str = "") -> dict:
     return out
 
 
+@dataclass
+class Rendered:
+    """An item of `pool_blocks` (a Row or a Block) as a Writer writes it, made by `Writer.render`
+    where the item was pooled (possibly a worker process, metasr.forked), with what the command
+    says about it. For csv, a Block's lines are under `columns`, the columns it would add to a
+    writer that has seen nothing else; a writer whose columns differ formats `block` again."""
+
+    count: int                                   # groups
+    failed: list[Row] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (key, warning)
+    text: str = ""                               # json, jsonl
+    lines: list[str] = field(default_factory=list)  # csv: a Block's lines
+    columns: tuple[str, ...] = ()                # csv: the columns of `lines`
+    record: dict | None = None                   # csv: a Row, flattened
+    block: Deferred | None = None                # csv: the Block (read only for other columns)
+
+
 class Writer:
     """Streams rows to a text handle as one JSON object keyed by group (json), one JSON object
     per line (jsonl) or a CSV table (csv: spooled to a temporary file, as its columns are the
     union of every row's, and written through metasr.io's CSV writer at the end; a Block's rows
-    are spooled as their CSV text already, formatted a column at a time by metasr.io)."""
+    are spooled as their CSV text already, formatted a column at a time by metasr.io).
+
+    `render` makes an item's text and depends on nothing written before (worker processes call
+    it); `emit` writes what `render` made, in order; `write` is the two."""
 
     def __init__(self, handle, fmt: str, by: str | None):
         import json
@@ -676,30 +745,52 @@ class Writer:
         self.handle, self.fmt, self.by = handle, fmt, by
         self.dumps = json.JSONEncoder(allow_nan=False).encode
         self.count = 0
-        self.columns = dict.fromkeys(([] if by is None else [_group_column(by)]) + ["status", "message"])
+        self.columns = dict.fromkeys(self._first_columns())
         self.spool: IO[bytes] | None = None
+
+    def _first_columns(self) -> list[str]:
+        return ([] if self.by is None else [_group_column(self.by)]) + ["status", "message"]
 
     def write(self, item) -> None:
         """A Row or a Block."""
-        if isinstance(item, Block):
-            if self.fmt == "csv":
-                self._spool_block(item)
-            else:
-                for row in item.results():
-                    self.write(row)
-            return
-        row = item
+        self.emit(self.render(item))
+
+    def render(self, item) -> Rendered:
+        rows = list(item.results()) if isinstance(item, Block) and self.fmt != "csv" else [item]
+        out = Rendered(len(item.keys) if isinstance(item, Block) else 1)
+        for row in rows:
+            if isinstance(row, Row):
+                out.failed += [] if row.pooled else [row]
+                out.warnings += [(row.key, w) for w in (row.result or {}).get("warnings") or []]
         if self.fmt == "jsonl":
-            self.handle.write(self.dumps(_record(row, self.by)) + "\n")
+            out.text = "".join(self.dumps(_record(row, self.by)) + "\n" for row in rows)
         elif self.fmt == "json":
-            value = row.result if row.pooled else {"status": "failed", "message": row_message(row),
-                                                   "problems": [p.to_dict() for p in row.problems]}
-            self.handle.write(("{" if self.count == 0 else ",\n") + self.dumps(row.key) + ": " + self.dumps(value))
+            out.text = ",\n".join(self.dumps(row.key) + ": " + self.dumps(_json_value(row)) for row in rows)
+        elif isinstance(item, Block):
+            out.columns, out.lines = self._block_lines(item)
+            out.block = Deferred(item)
         else:
-            record = _record(row, self.by)
+            record = _record(item, self.by)
             record.pop("problems", None)
-            self._spool_item(flatten(record))
-        self.count += 1
+            out.record = flatten(record)
+        return out
+
+    def emit(self, rendered: Rendered) -> None:
+        """What `render` made, after everything emitted before."""
+        if self.fmt == "json" and rendered.text:
+            self.handle.write(("{" if self.count == 0 else ",\n") + rendered.text)
+        elif self.fmt == "jsonl":
+            self.handle.write(rendered.text)
+        elif rendered.record is not None:
+            self._spool_item(rendered.record)
+        elif rendered.block is not None:
+            for name in rendered.columns:
+                self.columns.setdefault(name)
+            lines = rendered.lines
+            if tuple(self.columns) != rendered.columns:  # rows of other columns came before
+                lines = self._block_lines(rendered.block.value, self.columns)[1]
+            self._spool_item(("lines", len(self.columns), lines))
+        self.count += rendered.count
 
     def _spool_item(self, item) -> None:
         """A flattened row (a dict), or ("lines", number of columns, lines) of a Block."""
@@ -713,23 +804,20 @@ class Writer:
                 self.columns.setdefault(key)
         pickle.dump(item, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def _spool_block(self, block: Block) -> None:
-        """A Block's rows as CSV text now, formatted a column at a time under the columns known so
-        far (a row's cells as the general path would write them: "" where it has no value).
-        Columns only grow at the end, so a later row's new columns are empty cells after these
-        lines (metasr.io.csv_write_lines)."""
+    def _block_lines(self, block: Block, columns=None) -> tuple[tuple[str, ...], list[str]]:
+        """A Block's rows as CSV lines, formatted a column at a time, under
+        `columns` (by default those a writer that has seen nothing else would have): a row's cells
+        as the general path would write them ("" where it has no value). Columns only grow, so a
+        later row's new columns are empty cells after these lines (metasr.io.csv_write_lines)."""
         from metasr.io import csv_lines
 
         n = len(block.keys)
         given: dict[str, list] = {} if self.by is None else {_group_column(self.by): block.keys}
         given["status"] = ["pooled"] * n
         given.update(block.columns)  # a column named twice keeps its last values, as in a row's dict
-        for name in given:
-            self.columns.setdefault(name)
+        names = tuple(columns if columns is not None else dict.fromkeys([*self._first_columns(), *given]))
         empty = [None] * n
-        lines = csv_lines([given.get(name, empty) for name in self.columns])
-        self._spool_item(("lines", len(self.columns), lines))
-        self.count += n
+        return names, csv_lines([given.get(name, empty) for name in names])
 
     def close(self) -> None:
         if self.fmt == "json":
