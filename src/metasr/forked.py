@@ -102,7 +102,8 @@ def _collect(child: _Child) -> Any:
     with child.result:
         _, status = os.waitpid(child.pid, 0)
         if status != 0:
-            raise ChildProcessError(f"a worker process ended ({_status_text(status)}) before giving its result (--jobs 1 pools in one process)")
+            raise ChildProcessError(f"a worker process ended ({_status_text(status)}) before giving its result "
+                                    "(--jobs 1 pools in one process)")
         child.result.seek(0)
         ok, value = pickle.load(child.result)
     if not ok:
