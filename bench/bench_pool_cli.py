@@ -6,8 +6,9 @@ Usage: .venv/bin/python bench/bench_pool_cli.py [--groups 20000] [--metafor-fit 
 
   1. A SYNTHETIC table of --groups meta-analyses of k = 20 standardised mean differences (columns
      group, yi, vi; bench_pooling.smd_data), pooled by `metasr pool FILE --measure GEN --method REML
-     --by group --what fit --format csv` and by `--what full`: groups per second of wall time and of
-     CPU time (user + sys of the process, from wait4), start-up and CSV reading included.
+     --by group --what fit --format csv` (its default --jobs, one worker per CPU, and --jobs 1) and by
+     `--what full`: groups per second of wall time and of CPU time (user + sys of the process and its
+     workers, from wait4), start-up and CSV reading included.
   2. metafor on the first --metafor-fit groups (fit: `rma(yi, vi, method = "REML")` per group) and
      the first --metafor-full groups (full: what `--what full` reports, see bench/metafor_loop.R),
      in one Rscript, its loops timed inside R (R's start-up and reading not counted, which favours
@@ -137,8 +138,13 @@ def bench_speed(args, tmp: Path) -> dict:
                              args.metafor_fit, args.k)
     full_subset = head_groups(table, tmp / f"pool_cli_SYNTHETIC_{args.metafor_full}x{args.k}.csv",
                               args.metafor_full, args.k)
-    out = {"groups": args.groups, "k": args.k, "load_start": load(), "uptime_start": uptime()}
+    out = {"groups": args.groups, "k": args.k, "load_start": load(), "uptime_start": uptime(),
+           "jobs": len(os.sched_getaffinity(0))}
     out["fit"] = best_of([pool(table, "fit", tmp / "fit.csv", "--by", "group") for _ in range(args.repeats)])
+    out["fit_one_process"] = best_of([pool(table, "fit", tmp / "fit_one.csv", "--by", "group", "--jobs", "1")
+                                      for _ in range(args.repeats)])
+    if (tmp / "fit.csv").read_bytes() != (tmp / "fit_one.csv").read_bytes():
+        raise SystemExit("--jobs 1 and the default wrote different tables")
     out["full"] = pool(table, "full", tmp / "full.csv", "--by", "group")
     out["fit_subset"] = best_of([pool(fit_subset, "fit", tmp / "fit_subset.csv", "--by", "group")
                                  for _ in range(args.repeats)])
@@ -234,8 +240,11 @@ def markdown(res: dict) -> str:
                   "ratio (wall / CPU) |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for what, n_sub in (("fit", "fit_groups"), ("full", "full_groups")):
             subset = mf[n_sub] if mf else 0
-            for label, run, groups in ((what, s[what], s["groups"]),
-                                       (f"{what}, same subset as metafor", s[f"{what}_subset"], subset)):
+            runs = [(f"{what} (--jobs default: {s.get('jobs', '?')})", s[what], s["groups"])]
+            if f"{what}_one_process" in s:
+                runs.append((f"{what}, --jobs 1", s[f"{what}_one_process"], s["groups"]))
+            runs.append((f"{what}, same subset as metafor", s[f"{what}_subset"], subset))
+            for label, run, groups in runs:
                 rate_w, rate_c = groups / run["wall_s"], groups / run["cpu_s"]
                 if mf:
                     m_w, m_c = mf[n_sub] / mf[f"{what}_s"], mf[n_sub] / mf[f"{what}_cpu_s"]

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metasr.stats import grouped
-from metasr.stats.table_parts import PartFile, parts
+from metasr.stats import grouped, table_parts
+from metasr.stats.table_parts import PartFile, iter_parts, parts
 
 
 def sizes_table(sizes, seed: int = 3) -> pd.DataFrame:
@@ -41,7 +41,9 @@ def part_chunks(path, chunk_rows):
     ([4, 4, 4, 4], 4),            # chunks end exactly at group ends
     ([5, 5, 5], 100),             # one chunk: one part
 ])
-def test_parts_are_the_chunks_read_whole(tmp_path, sizes, chunk_rows):
+@pytest.mark.parametrize("block_bytes", [1 << 20, 80])  # the whole table in one block, or a few lines in each
+def test_parts_are_the_chunks_read_whole(tmp_path, monkeypatch, sizes, chunk_rows, block_bytes):
+    monkeypatch.setattr(table_parts, "BLOCK_BYTES", block_bytes)
     path = tmp_path / "t.csv"
     sizes_table(sizes).to_csv(path, index=False)
     assert part_chunks(path, chunk_rows) == serial_chunks(path, chunk_rows)
@@ -89,6 +91,17 @@ def test_a_table_that_is_not_plain_is_not_cut(tmp_path, text):
     path = tmp_path / "t.csv"
     path.write_bytes(text.encode())
     assert parts(path, "g", 2) is None
+
+
+def test_parts_come_before_the_scan_ends(tmp_path, monkeypatch):
+    """Parts are given as the scan passes them; a table found not to be plain later says so then."""
+    monkeypatch.setattr(table_parts, "BLOCK_BYTES", 64)
+    path = tmp_path / "t.csv"
+    path.write_text(PLAIN + "d,0.6,0.06\na,0.7,0.07\n")  # a's rows apart: seen at the end
+    found = iter_parts(path, "g", 2)
+    assert next(found).rows == 3
+    with pytest.raises(table_parts.NotPlain):
+        list(found)
 
 
 def test_plain_table_is_cut(tmp_path):

@@ -22,6 +22,7 @@ cannot be pooled (too few studies, bad rows) gets a row with the problems; the o
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import defaultdict
@@ -54,7 +55,7 @@ from metasr.io import (
 )
 from metasr.stats import analysis, checks, inference, sections, tables
 from metasr.stats.models import METHODS_RMA, fit_many
-from metasr.stats.table_parts import Part, PartFile, parts
+from metasr.stats.table_parts import NotPlain, Part, PartFile, iter_parts
 from metasr.stats.tau2 import Studies
 
 WHAT = ("full", "fit")
@@ -331,24 +332,58 @@ def pool_rendered(path: str, by: str, options: Options, render, jobs: int = 1, c
     `jobs` worker processes (metasr.forked) pool and render a part each; the results are the same."""
     _check_run(options)
     chunk_rows = chunk_rows or CHUNK_ROWS
-    cut = parts(path, by, chunk_rows) if jobs > 1 else None
-    if cut is None or len(cut) < 2:
+    cut = _cut(path, by, chunk_rows) if jobs > 1 else None
+    if cut is None:
         for chunk in _chunks(path, by, options, chunk_rows, progress):
             for item in _pool_chunk(chunk, by, options):
                 yield render(item)
         return
-    check_header(path, read_csv_header(path))  # what check_csv_shape says beyond what `parts` saw
+    check_header(path, read_csv_header(path))  # what check_csv_shape says beyond what the scan sees
     check_utf8(path)
 
-    def pooled_part(part: Part) -> list[Rendered]:
+    def pooled_part(part: Part) -> tuple[Part, list[Rendered]]:
         chunks = _chunks(path, by, options, part.rows, None, part)
-        return [render(item) for chunk in chunks for item in _pool_chunk(chunk, by, options)]
+        return part, [render(item) for chunk in chunks for item in _pool_chunk(chunk, by, options)]
 
-    size = max(1, cut[-1].end)
-    for part, rendered in zip(cut, ordered_map(pooled_part, cut, jobs), strict=True):
-        yield from rendered
-        if progress is not None:
-            progress(part.end, size)
+    found = _Found(cut)
+    held: list[tuple[Part, list[Rendered]]] = []
+    try:
+        for done in ordered_map(pooled_part, found, jobs):
+            held.append(done)
+            if not found.last:  # nothing is given before the whole table is known to be plain
+                continue
+            for part, rendered in held:
+                yield from rendered
+                if progress is not None:
+                    progress(part.end, found.size)
+            held.clear()
+    except NotPlain:  # found late in the scan: nothing was given yet
+        yield from pool_rendered(path, by, options, render, 1, chunk_rows, progress)
+
+
+def _cut(path: str, by: str, chunk_rows: int) -> Iterator[Part] | None:
+    """The parts of a plain table as the scan finds them, or None for a table of one part or one
+    that is not plain as far as the first part."""
+    found = iter_parts(path, by, chunk_rows)
+    try:
+        first = next(found)
+    except NotPlain:
+        return None
+    if first.last:
+        return None
+    return itertools.chain([first], found)
+
+
+class _Found:
+    """The parts, watched: `last` once the last part (the end of the scan) has been taken."""
+
+    def __init__(self, cut: Iterator[Part]):
+        self.cut, self.last, self.size = cut, False, 1
+
+    def __iter__(self) -> Iterator[Part]:
+        for part in self.cut:
+            self.last, self.size = part.last, max(self.size, part.end)
+            yield part
 
 
 def _chunks(path: str, by: str, options: Options, chunk_rows: int, progress,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,54 +29,74 @@ MAX_KEY_BYTES = 256     # longer keys: not worth a matrix of their bytes
 
 @dataclass(frozen=True)
 class Part:
-    """Rows of a table: bytes [start, end) of the file, `rows` rows after `rows_before` others."""
+    """Rows of a table: bytes [start, end) of the file, `rows` rows after `rows_before` others;
+    `last` when it is the table's last part (then the whole table has been found plain)."""
 
     start: int
     end: int
     rows_before: int
     rows: int
+    last: bool = False
+
+
+class NotPlain(Exception):
+    """The table is not plain (found while it was being cut): it is read by one process."""
 
 
 def parts(path: str | os.PathLike, by: str, chunk_rows: int) -> list[Part] | None:
     """The chunks `grouped.chunks_of_groups` would pool, as Parts; None if the table is not plain."""
     try:
-        with open(path, "rb") as handle:
-            return _parts(handle, by, chunk_rows)
+        return list(iter_parts(path, by, chunk_rows))
+    except NotPlain:
+        return None
+
+
+def iter_parts(path: str | os.PathLike, by: str, chunk_rows: int) -> Iterator[Part]:
+    """The Parts of `parts`, each as soon as the scan has passed it; NotPlain (when the table turns
+    out not to be plain) may come after some Parts, at the latest once the last was given."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 -- closed below, also when the caller stops early
     except OSError:
-        return None  # the one-process reader says what the system refused
+        raise NotPlain from None  # the one-process reader says what the system refused
+    with handle:
+        yield from _parts(handle, by, chunk_rows)
 
 
-def _parts(handle, by: str, chunk_rows: int) -> list[Part] | None:
+def _parts(handle, by: str, chunk_rows: int) -> Iterator[Part]:
     header = handle.readline()
     if not header.endswith(b"\n") or b'"' in header or b"\r" in header:
-        return None
+        raise NotPlain
     cells = [c.strip() for c in header.rstrip(b"\n").removeprefix(b"\xef\xbb\xbf").split(b",")]
     if cells.count(by.encode("utf-8")) != 1 or not all(cells):  # (an unnamed column's cells are looked at)
-        return None
-    scan = _Scan(len(cells), cells.index(by.encode("utf-8")), handle.tell())
+        raise NotPlain
+    scan = _Scan(len(cells), cells.index(by.encode("utf-8")), handle.tell(), chunk_rows)
     while block := handle.read(BLOCK_BYTES):
         cut = block.rfind(b"\n") + 1
         if not cut:
-            return None  # a line longer than a block, or a last line without its line end
+            raise NotPlain  # a line longer than a block, or a last line without its line end
         if not scan.lines(block[:cut] if cut < len(block) else block):
-            return None
+            raise NotPlain
         handle.seek(cut - len(block), 1)  # the next block starts at the next line
+        yield from scan.parts()
     if not scan.rows or not scan.keys_once():
-        return None
-    return scan.parts(chunk_rows)
+        raise NotPlain
+    yield scan.last_part()
 
 
 class _Scan:
     """The rows' groups, block by block: where each run of rows of one key starts (row, byte)."""
 
-    def __init__(self, width: int, column: int, offset: int):
-        self.width, self.column = width, column
+    def __init__(self, width: int, column: int, offset: int, chunk_rows: int):
+        self.width, self.column, self.chunk_rows = width, column, chunk_rows
         self.offset = offset            # byte of the next block's first line
         self.rows = 0
+        self.cut = (0, offset)          # (row, byte) where the next part starts
+        self.chunk_end = chunk_rows     # the end of the next chunk of pandas' to look at
         self.last_key: bytes | None = None
-        self.run_rows: list[np.ndarray] = []   # first row of every run
-        self.run_bytes: list[np.ndarray] = []  # its byte offset
-        self.run_keys: list[np.ndarray] = []
+        # the first row of each run that starts in the last block, and of the run before them
+        # (row, byte offset): where the run of any row of that block starts
+        self.run_rows, self.run_bytes = np.array([-1]), np.array([-1])
+        self.run_keys: list[np.ndarray] = []  # of every run
 
     def lines(self, block: bytes) -> bool:
         """Take the complete lines of `block`; False where the table is not plain."""
@@ -99,8 +120,8 @@ class _Scan:
         new[0] = self.last_key is None or keys[0] != self.last_key
         new[1:] = keys[1:] != keys[:-1]
         at = np.flatnonzero(new)
-        self.run_rows.append(self.rows + at)
-        self.run_bytes.append(self.offset + starts[at])
+        self.run_rows = np.concatenate((self.run_rows[-1:], self.rows + at))
+        self.run_bytes = np.concatenate((self.run_bytes[-1:], self.offset + starts[at]))
         self.run_keys.append(keys[at])
         self.rows += len(keys)
         self.offset += len(block)
@@ -130,18 +151,20 @@ class _Scan:
         keys = np.concatenate(self.run_keys)
         return len(np.unique(keys)) == len(keys)
 
-    def parts(self, chunk_rows: int) -> list[Part]:
-        """The chunks of chunks_of_groups: pandas' chunk i ends at row i * chunk_rows; when
-        another follows, the run of the chunk's last row waits for it."""
-        run_rows, run_bytes = np.concatenate(self.run_rows), np.concatenate(self.run_bytes)
-        chunk_ends = np.arange(chunk_rows, self.rows, chunk_rows)  # chunks another chunk follows
-        run_of_last = np.searchsorted(run_rows, chunk_ends - 1, side="right") - 1
-        cuts = np.unique(run_of_last[run_of_last > 0])  # a cut at row 0 leaves the chunk empty: no part
-        rows = [0, *run_rows[cuts].tolist()]
-        starts = [int(run_bytes[0]), *run_bytes[cuts].tolist()]
-        ends = [*starts[1:], self.offset]
-        counts = np.diff([*rows, self.rows]).tolist()
-        return [Part(*p) for p in zip(starts, ends, rows, counts, strict=True)]
+    def parts(self) -> Iterator[Part]:
+        """The parts the rows scanned so far settle: pandas' chunk i ends at row i * chunk_rows,
+        and when another follows (a row after it has been scanned), the run of its last row waits
+        for it. A chunk that is one run yields no part."""
+        while self.chunk_end < self.rows:  # the chunk's last row is in the last block, or just before
+            run = np.searchsorted(self.run_rows, self.chunk_end - 1, side="right") - 1
+            cut = int(self.run_rows[run]), int(self.run_bytes[run])
+            if cut[0] > self.cut[0]:
+                yield Part(self.cut[1], cut[1], self.cut[0], cut[0] - self.cut[0])
+                self.cut = cut
+            self.chunk_end += self.chunk_rows
+
+    def last_part(self) -> Part:
+        return Part(self.cut[1], self.offset, self.cut[0], self.rows - self.cut[0], last=True)
 
 
 class PartFile(io.RawIOBase):
