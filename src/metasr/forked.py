@@ -17,7 +17,7 @@ import pickle
 import signal
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -56,7 +56,7 @@ class _Child:
     result: IO[bytes]
 
 
-def ordered_map(func: Callable[[Any], Any], items: Iterable, jobs: int) -> Iterator:
+def ordered_map(func: Callable[[Any], Any], items: Iterable, jobs: int) -> Generator:
     """func(item) for every item, in the items' order, with at most `jobs` children at once.
     Closing the iterator early (or an exception) stops the children still running."""
     if jobs <= 1 or not hasattr(os, "fork"):

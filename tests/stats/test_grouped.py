@@ -303,12 +303,17 @@ def _pooled_text(path, fmt: str, kwargs: dict, what: str, jobs: int, chunk_rows:
 
 
 @pytest.mark.parametrize("fmt", grouped.FORMATS)
-@pytest.mark.parametrize("what, order", [("fit", "sorted"), ("fit", "shuffled"), ("fit", "apart"), ("full", "sorted")])
-def test_worker_processes_write_what_one_process_writes(tmp_path, fmt, what, order):
+@pytest.mark.parametrize("what, order, block_bytes", [
+    ("fit", "sorted", 1 << 20), ("fit", "shuffled", 1 << 20), ("fit", "apart", 1 << 20), ("full", "sorted", 1 << 20),
+    ("fit", "sorted", 300), ("fit", "apart", 300)])  # small blocks: the scan is paced by the workers
+def test_worker_processes_write_what_one_process_writes(tmp_path, monkeypatch, fmt, what, order, block_bytes):
     """Parts of the table pooled by worker processes (table_parts, metasr.forked) give the same
     text, failed groups and warnings as one process, in the same order: for a sorted table, one
     whose groups are together in another order, and one whose groups are apart (not cut)."""
+    from metasr.stats import table_parts
     from metasr.stats.table_parts import parts
+
+    monkeypatch.setattr(table_parts, "BLOCK_BYTES", block_bytes)
 
     table = synthetic_table(seed=4, groups=24)
     if order != "sorted":

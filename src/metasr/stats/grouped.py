@@ -22,6 +22,7 @@ cannot be pooled (too few studies, bad rows) gets a row with the problems; the o
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import re
@@ -347,9 +348,12 @@ def pool_rendered(path: str, by: str, options: Options, render, jobs: int = 1, c
 
     found = _Found(cut)
     held: list[tuple[Part, list[Rendered]]] = []
+    results = ordered_map(pooled_part, found, jobs)
     try:
-        for done in ordered_map(pooled_part, found, jobs):
+        for done in results:
             held.append(done)
+            if not found.last and len(held) > jobs:  # the scan, paced by the workers, is behind
+                found.finish()
             if not found.last:  # nothing is given before the whole table is known to be plain
                 continue
             for part, rendered in held:
@@ -358,7 +362,10 @@ def pool_rendered(path: str, by: str, options: Options, render, jobs: int = 1, c
                     progress(part.end, found.size)
             held.clear()
     except NotPlain:  # found late in the scan: nothing was given yet
+        results.close()
         yield from pool_rendered(path, by, options, render, 1, chunk_rows, progress)
+    finally:
+        results.close()
 
 
 def _cut(path: str, by: str, chunk_rows: int) -> Iterator[Part] | None:
@@ -375,15 +382,29 @@ def _cut(path: str, by: str, chunk_rows: int) -> Iterator[Part] | None:
 
 
 class _Found:
-    """The parts, watched: `last` once the last part (the end of the scan) has been taken."""
+    """The parts, watched: `last` once the last part (the end of the scan) has been seen."""
 
     def __init__(self, cut: Iterator[Part]):
         self.cut, self.last, self.size = cut, False, 1
+        self.ahead: collections.deque[Part] = collections.deque()
 
     def __iter__(self) -> Iterator[Part]:
-        for part in self.cut:
+        while True:
+            if not self.ahead and not self._next():
+                return
+            yield self.ahead.popleft()
+
+    def finish(self) -> None:
+        """Scan to the end now (NotPlain where the table is not plain), keeping the parts ahead."""
+        while self._next():
+            pass
+
+    def _next(self) -> bool:
+        part = next(self.cut, None)
+        if part is not None:
             self.last, self.size = part.last, max(self.size, part.end)
-            yield part
+            self.ahead.append(part)
+        return part is not None
 
 
 def _chunks(path: str, by: str, options: Options, chunk_rows: int, progress,
