@@ -364,21 +364,22 @@ def test_a_missing_value_stops_pool_with_a_hint_how_to_leave_the_row_out(capsys,
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
-@pytest.mark.parametrize("what", ["fit", "full"])
-def test_by_worker_processes_print_what_one_process_prints(tmp_path, capsys, monkeypatch, fmt, what):
+@pytest.mark.parametrize("what, extra", [("fit", []), ("full", []), ("full", ["--cluster", "study"])])
+def test_by_worker_processes_print_what_one_process_prints(tmp_path, capsys, monkeypatch, fmt, what, extra):
     """--jobs: the table cut into parts pooled by worker processes (chunks of 12 rows here, so a
     small table has several) prints the same output, messages and exit status as --jobs 1."""
     from metasr.stats import grouped
     from metasr.stats.table_parts import parts
 
     rng = np.random.default_rng(8)  # SYNTHETIC groups of 1 to 6 studies, one with a bad row
-    lines = ["group,yi,vi"] + [f"g{g:02d},{rng.normal():.6f},{rng.uniform(0.01, 0.2):.6f}"
-                               for g in range(20) for _ in range(int(rng.integers(1, 7)))]
-    lines[5] = lines[5].rsplit(",", 1)[0] + ",0"
+    lines = ["group,yi,vi,study"] + [f"g{g:02d},{rng.normal():.6f},{rng.uniform(0.01, 0.2):.6f},s{i // 2}"
+                                     for g in range(20) for i in range(int(rng.integers(1, 7)))]
+    cells = lines[5].split(",")
+    lines[5] = ",".join([*cells[:2], "0", *cells[3:]])  # vi = 0
     path = write(tmp_path, "\n".join(lines) + "\n")
     monkeypatch.setattr(grouped, "CHUNK_ROWS", 12)
     assert len(parts(path, "group", 12)) > 3
-    argv = [path, "--measure", "GEN", "--method", "REML", "--by", "group", "--what", what, "--format", fmt]
+    argv = [path, "--measure", "GEN", "--method", "REML", "--by", "group", "--what", what, "--format", fmt, *extra]
     one = run(capsys, *argv, "--jobs", "1")
     assert one[0] == 1 and "could not be pooled" in one[2]
     assert run(capsys, *argv, "--jobs", "3") == one

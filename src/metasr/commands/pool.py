@@ -23,7 +23,7 @@ FORMATS = ("json", "jsonl", "csv")  # metasr.stats.grouped.FORMATS
 # by argparse dest. Any other option of pool given with --cluster is refused by name
 # (`_not_with_cluster`), never ignored.
 CLUSTER_OPTIONS = frozenset({"input", "measure", "method", "test", "mods", "subgroup", "by", "what", "format", "scale",
-                             "add", "to", "drop00", "vtype", "cluster", "rho", "robust", "btt"})
+                             "add", "to", "drop00", "vtype", "cluster", "rho", "robust", "btt", "jobs"})
 
 
 def register(subparsers) -> None:
