@@ -27,6 +27,7 @@ from metasr.io import (
     csv_text,
     csv_write_lines,
     json_safe,
+    parse_csv_text,
     plain_frame,
     read_bytes,
     read_csv,
@@ -384,11 +385,95 @@ def test_tabs_and_excels_separator_line_are_named_and_the_hint_can_be_followed_i
     [tabs] = header_problems(path, ["study\tyi\tvi"])
     assert tabs.rule == "csv-delimiter" and "one cell with tabs" in tabs.message
     assert "LibreOffice" in tabs.hint and "region" in tabs.hint
-    for line, more in (("sep=;", True), ("sep=,", False)):
-        path.write_text(f"{line}\nstudy{line[-1]}yi\nA{line[-1]}0.1\n")
-        [sep] = header_problems(path, read_csv_rows(path)[0])
+    for line, more in (("sep=;", True), ("sep=,", False)):  # for a reader that does not skip it (pool --by)
+        [sep] = header_problems(path, parse_csv_text(f"{line}\nstudy{line[-1]}yi\nA{line[-1]}0.1\n", path)[0])
         assert "separator line" in sep.message and "delete the first line" in sep.hint
         assert ("LibreOffice" in sep.hint) == more
+
+
+# SYNTHETIC tables saved for Excel: a first line naming the separator, which Excel hides.
+SEPARATOR_LINE_TABLES = [
+    "sep=,\nstudy,yi,vi\nA,0.1,0.01\nB,0.3,0.02\n",
+    "\ufeffsep=,\r\nstudy,yi,vi\r\nA,0.1,0.01\r\nB,0.3,0.02\r\n",  # with a byte-order mark, Windows line ends
+    "SEP=,\rstudy,yi,vi\rA,0.1,0.01\rB,0.3,0.02\r",  # Excel for Mac's line ends
+]
+
+
+@pytest.mark.parametrize("text", SEPARATOR_LINE_TABLES)
+def test_excels_separator_line_is_skipped_by_every_reader(tmp_path, text):
+    from metasr.io import csv_shape, read_csv_header, separator_lines
+
+    path = tmp_path / "table.csv"
+    path.write_bytes(text.encode())
+    assert read_csv_rows(path) == [["study", "yi", "vi"], ["A", "0.1", "0.01"], ["B", "0.3", "0.02"]]
+    assert read_csv(path) == (["study", "yi", "vi"], [{"study": "A", "yi": "0.1", "vi": "0.01"},
+                                                      {"study": "B", "yi": "0.3", "vi": "0.02"}])
+    assert separator_lines(path) == 1 and csv_shape(path) == (1, 3)  # pandas skips one line, reads 3 columns
+    assert read_csv_header(path, skip_separator_line=True) == ["study", "yi", "vi"]
+    with pytest.raises(InputError, match="separator line"):  # a pandas reader that does not skip it
+        check_csv_shape(path)
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    ("sep=,\nstudy,yi,vi\nA,0.1,0.01\nB,0.3\n", "row-width"),  # a short row
+    ("sep=,\nstudy,yi,vi\nA,0.1,0.01\nB,0.3,0.02,9\n", "row-width"),  # a long one
+    ('sep=,\nstudy,yi,vi\nA,0.1,0.01\nB,"0.3,0.02\n', "CSV quoting"),  # a quote never closed
+    ("sep=,\nstudy,yi,vi\nA,0.1,0.01\nB\xe9,0.3,0.02\n", "encoding"),  # a Windows-1252 byte
+])
+def test_rows_after_the_separator_line_are_numbered_as_excel_shows_them(tmp_path, text, rule):
+    """Excel hides the `sep=` line: the header is row 1, and the fourth line of the file row 3."""
+    from metasr.io import check_row_widths
+
+    path = tmp_path / "table.csv"
+    path.write_bytes(text.encode("cp1252"))
+    with pytest.raises(InputError) as err:
+        read_csv(path)
+    assert [(p.rule, p.row) for p in err.value.problems] == [(rule, 3)]
+    if rule == "row-width":  # the width checks of pandas' readers, fast and exact
+        for exact in (False, True):
+            with pytest.raises(InputError) as err:
+                check_row_widths(path, 3, exact=exact)
+            assert [p.row for p in err.value.problems] == [3]
+
+
+def test_a_separator_line_passes_the_fast_width_check(tmp_path, monkeypatch):
+    """The fast way (comma counts) skips the `sep=,` line rather than falling back to parsing."""
+    import metasr.io as metasr_io
+    from metasr.io import check_row_widths
+
+    path = tmp_path / "table.csv"
+    path.write_text("sep=,\nstudy,yi,vi,g\nA,0.1,0.01,x\n")
+    monkeypatch.setattr(metasr_io, "read_csv_rows", lambda *_: pytest.fail("parsed every row"))
+    check_row_widths(path, 4)
+
+
+@pytest.mark.parametrize(("line", "says", "hint"), [
+    ("sep=;", "separated by semicolons, not by commas", "LibreOffice"),
+    ("sep=\t", "separated by tabs", "LibreOffice"),
+    ("sep=|", "separated by '|'", "LibreOffice"),
+    ("sep=", "naming no separator", "delete the first line"),
+])
+def test_a_separator_line_naming_another_separator_is_refused(tmp_path, line, says, hint):
+    """metasr reads commas only (a sheet saved with semicolons writes decimal commas too)."""
+    from metasr.io import csv_shape
+
+    path = tmp_path / "table.csv"
+    path.write_text(f"{line}\nstudy;yi;vi\nA;0,1;0,01\n")
+    for read in (read_csv_rows, csv_shape):
+        with pytest.raises(InputError) as err:
+            read(path)
+        [problem] = err.value.problems
+        assert (problem.rule, problem.row, problem.value) == ("csv-delimiter", 1, line.strip(" "))
+        assert says in problem.message and hint in problem.hint
+
+
+def test_a_first_line_like_a_separator_line_but_longer_is_the_header(tmp_path):
+    from metasr.io import separator_line, separator_lines
+
+    path = tmp_path / "table.csv"
+    path.write_text("sep=,x\nA,B\n")
+    assert read_csv_rows(path) == [["sep=", "x"], ["A", "B"]] and separator_lines(path) == 0
+    assert separator_line("study,yi\n") == (0, None) and separator_line("sep=;\r\nx") == (7, ";")
 
 
 def test_old_mac_line_ends_are_lines(tmp_path):
@@ -524,6 +609,22 @@ def test_a_value_in_a_column_without_a_name_is_refused_naming_row_and_column(tmp
     assert (problem.row, problem.value) == (3, "12619") and "column 6 has no name" in problem.message
     path.write_text("study,ai,bi,ci,di,,\nA,4,119,11,128,,\nB,62,13536,248,12619,,\n")
     assert check_csv_shape(path) == 7
+
+
+def test_read_csv_leaves_out_a_spreadsheets_empty_unnamed_columns_and_refuses_values_in_them(tmp_path):
+    """SYNTHETIC decision sheets: Excel saved two empty columns right of the table, one between."""
+    path = tmp_path / "decisions.csv"
+    path.write_text("doi,,decision,,\n10.1/a,,include,,\n\n10.1/b,,exclude,,\n")
+    assert read_csv(path) == (["doi", "decision"], [{"doi": "10.1/a", "decision": "include"},
+                                                     {"doi": "", "decision": ""},
+                                                     {"doi": "10.1/b", "decision": "exclude"}])
+    path.write_text("doi,title,decision,,\n10.1/a,Rims, iron,include,\n10.1/b,Plain,exclude,,\n10.1/c,x,y,z,w,v\n")
+    with pytest.raises(InputError) as err:
+        read_csv(path)
+    assert [(p.row, p.rule, p.value) for p in err.value.problems] == [(2, "named columns", "include"),
+                                                                      (4, "row-width", "v")]
+    assert "column 4 has no name" in err.value.problems[0].message
+    assert "put that cell in quotes" in err.value.problems[0].hint
 
 
 @pytest.mark.parametrize(("text", "column", "says"), [

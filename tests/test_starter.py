@@ -167,6 +167,22 @@ def test_empty_columns_without_a_name_are_a_spreadsheets_leftovers_and_values_in
     assert not (tmp_path / "r2").exists()
 
 
+def test_a_table_saved_for_excel_starts_with_a_separator_line_that_is_skipped(tmp_path):
+    """SYNTHETIC table with Excel's `sep=,` line, which Excel hides: the header is row 1 there, so
+    a problem in the second study is in row 3."""
+    text = "sep=,\r\nstudy,yi,vi,,\r\nA,0.1,0.01,,\r\nB,0.3,0.02,,\r\n"
+    init_from_table(tmp_path / "r", write(tmp_path / "t.csv", text), "GEN")
+    with open(tmp_path / "r/data/extraction/studies.csv", newline="") as fh:
+        assert [row["study_id"] for row in csv.DictReader(fh)] == ["A", "B"]
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "r2", write(tmp_path / "t.csv", text.replace("B,0.3,0.02", "B,0.3,zero")), "GEN")
+    assert [(p.row, p.column) for p in info.value.problems] == [(3, "vi")]
+    with pytest.raises(InputError) as info:
+        init_from_table(tmp_path / "r3", write(tmp_path / "t.csv", "sep=;\nstudy;yi;vi\nA;0,1;0,01\n"), "GEN")
+    assert [(p.row, p.rule) for p in info.value.problems] == [(1, "csv-delimiter")]
+    assert not (tmp_path / "r2").exists() and not (tmp_path / "r3").exists()
+
+
 def test_bcg_table_gives_thirteen_trials(tmp_path):
     # dat.bcg names two trials 'Rosenthal et al' (1960, 1961) and two 'Comstock et al' (1974, 1976)
     _, notes = init_from_table(tmp_path / "r", BCG, "OR")

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from metasr.errors import InputError, Problem
 
@@ -442,6 +442,7 @@ def _bad_utf8(data: bytes, err: UnicodeDecodeError, path) -> Problem:
     # utf-8-sig counts positions after its BOM: in `data`, the byte is that many bytes further on
     start = err.start + len(data) - len(err.object)
     before = data[:start].decode("utf-8-sig", errors="replace")
+    before = before[separator_line(before)[0]:]  # rows numbered as read_csv_rows numbers them
     parsed = list(csv.reader(io.StringIO(before)))
     at_row_start = not before or before.endswith("\n")
     row = len(parsed) + 1 if at_row_start else max(len(parsed), 1)
@@ -585,40 +586,92 @@ def unclosed_quote_problem(text: str, first_line: int, path, header: Sequence[st
 
 
 def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:
-    """Every row of a UTF-8 CSV file as lists of cells, header first. A missing or unreadable
-    file, bytes that are not UTF-8 and broken CSV are InputErrors naming the file (and row)."""
-    return parse_csv_text(decode_csv(read_bytes(path), path), path)
+    """Every row of a UTF-8 CSV file as lists of cells, header first (after Excel's separator
+    line `sep=,`, `after_separator_line`). A missing or unreadable file, bytes that are not UTF-8
+    and broken CSV are InputErrors naming the file (and row)."""
+    return parse_csv_text(after_separator_line(decode_csv(read_bytes(path), path), path), path)
 
 
-def read_csv(path: str | os.PathLike, strip: bool = False) -> tuple[list[str], list[dict[str, str]]]:
-    """(header, rows as dicts) of a UTF-8 CSV. A header that is not one (`header_problems`) and
-    a row of another width than the header (`row_width_problem`) are InputErrors; an empty row
-    stays, as a row of empty cells, so that rows keep their spreadsheet numbers."""
-    table = read_csv_rows(path)
-    clean = (lambda c: c.strip()) if strip else (lambda c: c)
-    header = [clean(c) for c in table[0]] if table else []
-    problems = header_problems(path, header)
-    if problems:
-        raise InputError(problems)
-    problems = [problem for number, cells in enumerate(table[1:], start=2)
-                if (problem := row_width_problem(path, number, cells, len(header))) is not None]
-    if problems:
-        raise InputError(problems)
-    rows = [{h: clean(cells[i]) if i < len(cells) else "" for i, h in enumerate(header)} for cells in table[1:]]
-    return header, rows
+# ---------------------------------------------------------------- Excel's separator line
 
-
-# ---------------------------------------------------------------- the shape of a table
-
+# The first line a CSV made for Excel may have, naming its separator: `sep=,` or `sep=;`. Excel
+# reads it as a setting, not a row, and hides it: the header is row 1 and the first data row
+# row 2. Readers skip it and number the rows after it as Excel shows them, so that a message's
+# row is the row the reviewer sees in the program the file was made for (LibreOffice and Google
+# Sheets would show the line as a row; a text editor as line 1).
+_SEPARATOR_LINE = re.compile(r"sep=(.?)", re.IGNORECASE)
+_FIRST_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
 # German, French and other Excels save 'CSV' with semicolons whatever the format's name says: the
 # ways that are sure to write commas.
 _SAVE_WITH_COMMAS = ("save the sheet as CSV with commas as separators: LibreOffice Calc (Save As, Text CSV, "
                      "field delimiter ',') and Google Sheets (Download, .csv) write them; Excel writes the "
                      "list separator of Windows' region settings, so set it to ',' (and the decimal symbol "
                      "to '.') before saving")
-# Excel's first line naming the separator (it hides the line when it opens the file)
-_SEPARATOR_LINE = re.compile(r"sep=.?", re.IGNORECASE)
+_SEPARATOR_NAMES = {";": "semicolons", "\t": "tabs"}
 
+
+def separator_line(text: str) -> tuple[int, str | None]:
+    """(the length of the text's first line with its line end, the separator it names) when that
+    line is Excel's separator line (`sep=;` names ';', a bare `sep=` names ''); (0, None) when
+    the text starts with anything else."""
+    first = _FIRST_LINE.match(text)
+    line = first.group() if first else ""
+    found = _SEPARATOR_LINE.fullmatch(line.rstrip("\r\n").strip(" "))  # (not a tab: `sep=<tab>` names one)
+    return (len(line), found.group(1)) if found else (0, None)
+
+
+def after_separator_line(text: str, path) -> str:
+    """CSV text without its first line when that is Excel's `sep=,` (`separator_line`); the text
+    itself without one. A separator line naming another separator is an InputError: metasr reads
+    comma-separated files (a sheet saved with semicolons also writes decimal commas)."""
+    length, separator = separator_line(text)
+    if separator is None or separator == ",":
+        return text[length:]
+    line = text[:length].rstrip("\r\n").strip(" ")
+    if not separator:
+        raise InputError(Problem(message=f"the first line '{line}' is Excel's separator line naming no separator",
+                                 file=str(path), row=1, value=line, rule="csv-delimiter",
+                                 hint="delete the first line, or write 'sep=,'"))
+    named = _SEPARATOR_NAMES.get(separator, f"'{separator}'")
+    raise InputError(Problem(message=f"the first line, Excel's separator line '{line}', says the cells are separated "
+                                     f"by {named}, not by commas", file=str(path), row=1, value=line,
+                             rule="csv-delimiter", hint=_SAVE_WITH_COMMAS))
+
+
+def separator_lines(path: str | os.PathLike) -> int:
+    """1 when a CSV file starts with Excel's `sep=,` line, else 0: the lines a reader that is
+    given the file itself (pandas) skips before the header (`csv_shape`). InputError when the
+    line names another separator (`after_separator_line`)."""
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(64)  # a separator line is short; a longer first line is none
+    except OSError:
+        return 0  # the reader opens the file and says what the system refused
+    text = first.decode("utf-8-sig", errors="replace")
+    return 1 if len(after_separator_line(text, path)) < len(text) else 0
+
+
+def read_csv(path: str | os.PathLike, strip: bool = False) -> tuple[list[str], list[dict[str, str]]]:
+    """(header, rows as dicts) of a UTF-8 CSV, without the columns a spreadsheet left empty and
+    unnamed (`named_columns`). A header that is not one (`header_problems`), a row of another
+    width than the header (`row_width_problem`) and a value in a column without a name are
+    InputErrors; an empty row stays, as a row of empty cells, so that rows keep their
+    spreadsheet numbers."""
+    table = read_csv_rows(path)
+    clean = (lambda c: c.strip()) if strip else (lambda c: c)
+    header = [clean(c) for c in table[0]] if table else []
+    problems = header_problems(path, header)
+    if problems:
+        raise InputError(problems)
+    shape = row_shape_problems(path, header, table[1:])
+    if shape:
+        raise InputError(list(shape.values()))
+    named = named_columns(header)
+    rows = [{header[i]: clean(cells[i]) if i < len(cells) else "" for i in named} for cells in table[1:]]
+    return [header[i] for i in named], rows
+
+
+# ---------------------------------------------------------------- the shape of a table
 
 def header_problems(path, header: Sequence[str]) -> list[Problem]:
     """What makes the first row of a CSV someone wrote no header: one cell holding semicolons (a
@@ -674,23 +727,41 @@ def row_width_problem(path, row: int, cells: Sequence[str], width: int) -> Probl
                    hint="give the row a cell for every column (an empty cell still needs its comma)")
 
 
-def read_csv_header(path: str | os.PathLike) -> list[str]:
+def row_shape_problems(path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> dict[int, Problem]:
+    """By row number (from 2), in row order, what makes a row's cells not fit the header: another
+    width (`row_width_problem`) or a value in a column without a name (`unnamed_column_problems`);
+    one problem a row, as both most often mean one thing, an unquoted comma."""
+    problems = {number: problem for number, cells in enumerate(rows, start=2)
+                if (problem := row_width_problem(path, number, cells, len(header))) is not None}
+    for problem in unnamed_column_problems(path, header, rows):
+        problems.setdefault(problem.row or 0, problem)
+    return dict(sorted(problems.items()))
+
+
+def read_csv_header(path: str | os.PathLike, skip_separator_line: bool = False) -> list[str]:
     """The first row of a CSV file as cells, read without reading the rest (for readers that
-    leave the rest to pandas); [] for an empty file."""
+    leave the rest to pandas); [] for an empty file. With `skip_separator_line`, the first row
+    after Excel's `sep=,` line if the file starts with one (`after_separator_line`)."""
     try:
         with open(path, "rb") as handle:
             data = b""
             for line in handle:  # a header with a line break inside quotes goes on to the next line
                 data += line
-                if data.count(b'"') % 2 == 0:
+                if data.count(b'"') % 2 == 0 and not (skip_separator_line and _just_separator_line(data)):
                     break
     except OSError as err:
         problem = os_error_problem(err, path, "read")
         if problem is None:
             raise
         raise InputError(problem) from None
-    rows = parse_csv_text(decode_csv(data, path), path)
+    text = decode_csv(data, path)
+    rows = parse_csv_text(after_separator_line(text, path) if skip_separator_line else text, path)
     return rows[0] if rows else []
+
+
+def _just_separator_line(data: bytes) -> bool:
+    text = data.decode("utf-8-sig", errors="replace")
+    return 0 < separator_line(text)[0] == len(text)
 
 
 def check_header(path: str | os.PathLike, header: Sequence[str]) -> None:
@@ -717,10 +788,26 @@ def check_row_widths(path: str | os.PathLike, width: int, exact: bool = False) -
         raise InputError(problems)
 
 
-def check_csv_shape(path: str | os.PathLike) -> int:
-    """Before pandas reads a CSV file: InputError for a header that is none and for rows of
-    another width; the header's width (0 for an empty file, which pandas reports)."""
-    header = read_csv_header(path)
+class CsvShape(NamedTuple):
+    """What a reader given a CSV file itself (pandas) needs to know of it."""
+
+    lines_before: int  # before the header: 1 for Excel's separator line `sep=,` (pandas' skiprows)
+    width: int  # the header's cells (pandas' usecols: range(width))
+
+
+def csv_shape(path: str | os.PathLike) -> CsvShape:
+    """Before pandas reads a CSV file: `check_csv_shape`'s checks, of the rows after Excel's
+    separator line if the file starts with one, which pandas is then told to skip."""
+    lines_before = separator_lines(path)
+    return CsvShape(lines_before, check_csv_shape(path, skip_separator_line=bool(lines_before)))
+
+
+def check_csv_shape(path: str | os.PathLike, skip_separator_line: bool = False) -> int:
+    """Before pandas reads a CSV file: InputError for a header that is none, for rows of another
+    width and for values in columns without a name; the header's width (0 for an empty file,
+    which pandas reports). Without `skip_separator_line` a first line `sep=,` is taken for the
+    header and refused (`header_problems`), for a reader that does not skip it (`csv_shape`)."""
+    header = read_csv_header(path, skip_separator_line)
     check_header(path, header)
     if header:
         check_row_widths(path, len(header))
@@ -731,11 +818,20 @@ def check_csv_shape(path: str | os.PathLike) -> int:
     return len(header)
 
 
+def named_columns(header: Sequence[str]) -> list[int]:
+    """The columns (0-based) a reader reads: those with a name in the header. The others are a
+    spreadsheet's leftovers (Excel and LibreOffice save columns that once held something, empty
+    and unnamed), left out once `unnamed_column_problems` found no value in them."""
+    return [i for i, cell in enumerate(header) if cell.strip()]
+
+
 def unnamed_column_problems(path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[Problem]:
     """A value in a column whose header cell is empty (a spreadsheet's leftover columns are empty
     throughout): no reader would read it, and it is most often a row's cells shifted right by an
-    unquoted comma. Rows are numbered from 2."""
+    unquoted comma. Rows are numbered from 2 (as the spreadsheet shows them)."""
     unnamed = [i for i, cell in enumerate(header) if not cell.strip()]
+    if not unnamed:
+        return []  # nearly every table: its rows are not looked at
     return [Problem(message=f"column {i + 1} has no name in the header but this row has a value in it",
                     file=str(path), row=number, value=cells[i].strip()[:80], rule="named columns",
                     hint="a comma inside a cell shifts the cells after it right: put that cell in quotes (a "
@@ -763,6 +859,10 @@ def _every_line_fits(path, width: int, block_size: int = 1 << 20) -> bool:
     line_feeds = returns = 0
     try:
         with open(path, "rb") as handle:
+            if separator_lines(path):  # Excel's `sep=,` line: not a row of the table
+                first = handle.readline()
+                if b"\r" in first.rstrip(b"\r\n"):
+                    return False  # old Mac line ends: the full check finds the lines
             for block in iter(lambda: handle.read(block_size), b""):
                 if b'"' in block:
                     return False

@@ -36,7 +36,7 @@ from metasr.extraction.sheets import (
     format_cell,
 )
 from metasr.folder import CONFIG_NAMES
-from metasr.io import csv_text, read_csv, read_csv_rows, unnamed_column_problems
+from metasr.io import csv_text, read_csv
 from metasr.level import Z
 from metasr.measures import FAMILIES, accepts_reported, get, ids, in_family, is_ratio, known
 from metasr.resources import RESOURCES
@@ -392,13 +392,7 @@ def read_study_table(path: str | Path, measure: str, characteristics: Sequence[s
     if not known(measure):
         raise InputError(Problem(message=f"unknown measure {measure!r}", value=measure, rule="measure",
                                  hint=f"use one of {', '.join(ids())}"))
-    header, table = read_csv(path, strip=True)
-    if not all(header):  # columns without a name: a spreadsheet's empty leftovers are no columns
-        unnamed = unnamed_column_problems(path, header, read_csv_rows(path)[1:])
-        if unnamed:
-            raise InputError(unnamed)
-        header = [column for column in header if column]
-        table = [{k: v for k, v in row.items() if k} for row in table]
+    header, table = read_csv(path, strip=True)  # (columns without a name, a spreadsheet's leftovers, left out)
     study_column = next((c for c in STUDY_COLUMN_NAMES if c in header), None)
     if study_column is None:
         raise InputError(Problem(message="no study column", file=str(path), row=1, rule="required-column",

@@ -311,6 +311,25 @@ def test_a_study_row_wider_than_the_header_is_found_before_any_job(synthetic_rev
     assert found == {(2, "row-width")}
 
 
+def test_sheets_saved_by_excel_with_a_separator_line_and_empty_columns_are_valid(synthetic_review):
+    """SYNTHETIC sheets as Excel saves them for some users: a first line `sep=,` (Excel hides it)
+    and empty columns without a name on the right. A value in such a column is refused, with its
+    row as Excel shows it, alongside the sheets' other problems."""
+    root, config = synthetic_review
+    for sheet in (root / "data/extraction").rglob("*.csv"):
+        lines = sheet.read_text(encoding="utf-8").splitlines()
+        sheet.write_text("sep=,\r\n" + "".join(f"{line},,,\r\n" for line in lines), encoding="utf-8")
+    assert errors(validate_review(config, root)) == []
+    sheet = root / "data/extraction/outcomes/score.csv"
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2][:-3] + ",,stray,"  # the first data row: row 2 in Excel, line 3 of the file
+    sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "data/extraction/narrative.csv").write_text("sep=,\nstudy_id,outcome,finding,,\nS9,age,x,,\n")
+    found = {(p.file.split("extraction/")[-1], p.row, p.rule) for p in errors(validate_review(config, root))}
+    assert found == {("outcomes/score.csv", 2, "named columns"), ("narrative.csv", 2, "study-exists"),
+                     ("narrative.csv", 2, "required")}  # (S9 is no study; no record_id, source_location)
+
+
 def test_a_full_text_include_may_name_several_studies(tmp_path):
     from metasr.extraction.validate import included_study_ids
 

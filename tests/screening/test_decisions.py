@@ -68,6 +68,22 @@ def test_an_included_report_without_a_study_id_is_refused(workspace):
     assert [d.row for d in decisions] == [4]
 
 
+def test_a_decision_sheet_saved_for_excel_is_read_with_excels_row_numbers(workspace):
+    """A SYNTHETIC decision sheet with Excel's separator line (hidden in Excel, so the header is
+    row 1) and empty unnamed columns a spreadsheet left; a value in one of them is refused."""
+    path = workspace.root / "ta.csv"
+    index = KeyIndex.from_records(workspace.records)
+    reasons = workspace.screening_cfg["exclusion_reasons"]
+    path.write_text("sep=,\r\ndoi,decision,reason,,\r\n10.1/one,include,,,\r\n10.1/five,exclude,review,,\r\n")
+    decisions, problems = read_decisions(path, TITLE_ABSTRACT, index, reasons)
+    assert problems == [] and [(d.row, d.decision) for d in decisions] == [(2, "include"), (3, "exclude")]
+    path.write_text("sep=,\ndoi,decision,reason,,\n10.1/one,include,,,\n10.1/five,exclude,review, off topic,\n")
+    with pytest.raises(InputError) as err:
+        read_decisions(path, TITLE_ABSTRACT, index, reasons)
+    [problem] = err.value.problems
+    assert (problem.row, problem.rule, problem.value) == (3, "named columns", "off topic")
+
+
 def test_final_decision_is_the_reviewers_when_they_agree():
     assert final_decision({"decision": "Include"}) == "include"
     assert final_decision({"reviewer1": "include", "reviewer2": "include"}) == "include"

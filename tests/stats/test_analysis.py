@@ -413,6 +413,8 @@ def test_rows_after_blank_lines_are_named_by_their_spreadsheet_row(tmp_path):
     ("study;yi;vi\nA;0,1;0,01\nB;0,3;0,02\n", "csv-delimiter", [1]),
     ("study\tyi\tvi\nA\t0.1\t0.01\nB\t0.3\t0.02\n", "csv-delimiter", [1]),
     ("sep=;\nstudy;yi;vi\nA;0,1;0,01\n", "csv-delimiter", [1]),
+    ("sep=,\nstudy,yi,vi\nA,0.1,0.01\nB,0.3\nC,0.2,0.015\n", "row-width", [3]),  # rows as Excel numbers them
+    ("sep=,\nstudy,yi,vi,,\nA,0.1,0.01,,\nB,0.3,0,02,\n", "named columns", [3]),
     ("study,yi,vi,\nA,0.1,0.01,\nB,0.3,0,02\n", "named columns", [3]),  # a decimal comma, unquoted
     ("study,yi,yi,vi\nA,0.1,5,0.01\nB,0.3,5,0.02\n", "unique-column", [1]),
 ])
@@ -426,6 +428,17 @@ def test_a_table_of_another_shape_than_its_header_is_refused(tmp_path, text, rul
     with pytest.raises(InputError) as err:
         read_study_table(str(path))
     assert [(p.rule, p.row) for p in err.value.problems] == [(rule, row) for row in rows]
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_table_after_excels_separator_line_is_read_with_excels_row_numbers(tmp_path, end):
+    """SYNTHETIC: Excel hides the `sep=,` line, so the header is row 1 there."""
+    from metasr.stats.analysis import read_study_table
+
+    path = tmp_path / "effects.csv"
+    path.write_bytes(end.join(["\ufeffsep=,", "study,yi,vi,,", "A,0.1,0.01,,", "", "B,0.3,0.02,,", ""]).encode())
+    table = read_study_table(str(path))
+    assert table["study"].tolist() == ["A", "B"] and table["_row"].tolist() == [2, 4]
 
 
 def test_a_table_with_old_mac_line_ends_is_read_as_with_any_other(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from metasr import rob
 from metasr.errors import InputError, Problem
-from metasr.io import header_problems, read_csv_rows, row_width_problem, write_csv
+from metasr.io import header_problems, named_columns, read_csv_rows, row_shape_problems, write_csv
 
 STUDY_COLUMNS = [
     "study_id", "record_id", "label", "first_author", "year", "design", "country", "population",
@@ -68,12 +68,12 @@ STUDY_KEY = ("study_id",)
 @dataclass
 class Sheet:
     """A CSV sheet as text: its header and rows (dicts), each row with its spreadsheet row number,
-    and the rows of another width than the header (`metasr.io.row_width_problem`), by row number."""
+    and the rows whose cells do not fit the header (`metasr.io.row_shape_problems`), by row number."""
 
     path: str
     header: list[str]
     rows: list[dict[str, str]]
-    width_problems: dict[int, Problem] = field(default_factory=dict)
+    shape_problems: dict[int, Problem] = field(default_factory=dict)
 
     def numbered(self):
         return [(i + 2, row) for i, row in enumerate(self.rows)]
@@ -81,8 +81,10 @@ class Sheet:
 
 def read_sheet(path: str | Path) -> Sheet:
     """Read a CSV sheet as text; raise InputError if it is missing, unreadable, not UTF-8 CSV or
-    its header is none (`metasr.io.header_problems`). Rows of another width are kept (the cells
-    the header names), their problems in `width_problems`, for validation to report with the rest."""
+    its header is none (`metasr.io.header_problems`). Columns without a name are a spreadsheet's
+    leftovers and left out (`metasr.io.named_columns`). Rows whose cells do not fit the header
+    (another width, a value in a column without a name) are kept (the cells the header names),
+    their problems in `shape_problems`, for validation to report with the rest."""
     path = Path(path)
     if not path.exists():
         raise InputError(Problem(message="file not found", file=str(path), rule="file-exists",
@@ -94,14 +96,10 @@ def read_sheet(path: str | Path) -> Sheet:
     problems = [_reserved(p) for p in header_problems(path, header)]
     if problems:
         raise InputError(problems)
-    sheet = Sheet(str(path), header, [])
-    for rownum, cells in enumerate(table[1:], start=2):
-        problem = row_width_problem(path, rownum, cells, len(header))
-        if problem is not None:
-            sheet.width_problems[rownum] = problem
-        # a blank line stays, as an empty row, so that row numbers match the spreadsheet
-        sheet.rows.append({h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)})
-    return sheet
+    named = named_columns(header)
+    # a blank line stays, as an empty row, so that row numbers match the spreadsheet
+    rows = [{header[i]: (cells[i].strip() if i < len(cells) else "") for i in named} for cells in table[1:]]
+    return Sheet(str(path), [header[i] for i in named], rows, row_shape_problems(path, header, table[1:]))
 
 
 # The columns each kind of sheet reads itself: a column of the reviewer's (a moderator) cannot have

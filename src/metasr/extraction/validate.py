@@ -194,7 +194,7 @@ def check_studies(sheet: Sheet, problems: list[Problem], moderators: AbstractSet
                                  "under extraction.study_columns") if p.rule == "known-column" else p
                  for p in schema.header_problems(schema.STUDIES_SCHEMA, sheet.header, sheet.path)
                  if not (p.rule == "known-column" and p.column in moderators)]
-    problems += sheet.width_problems.values()
+    problems += sheet.shape_problems.values()
     allowed = set(schema.allowed_columns(schema.STUDIES_SCHEMA))
     studies: dict[str, dict] = {}
     for rownum, row in sheet.numbered():
@@ -385,7 +385,7 @@ def check_outcome_rows(sheet: Sheet, studies: dict[str, dict] | None,
     """
     problems = [p for p in schema.header_problems(schema.OUTCOME_SCHEMA, sheet.header, sheet.path)
                 if not (p.rule == "known-column" and p.column in characteristics)]
-    problems += sheet.width_problems.values()
+    problems += sheet.shape_problems.values()
     allowed = set(schema.allowed_columns(schema.OUTCOME_SCHEMA))
     kept = [c for c in characteristics if c in sheet.header and c not in allowed]
     typed_rows: list[tuple[int, dict]] = []
@@ -472,7 +472,7 @@ def check_narrative(sheet: Sheet, studies: dict[str, dict] | None) -> list[Probl
     problems = [Problem(message=f"unknown column '{c}'", file=sheet.path, row=1, column=c, value=c,
                         rule="known-column", hint=f"allowed columns: {', '.join(NARRATIVE_COLUMNS)}")
                 for c in sheet.header if c not in NARRATIVE_COLUMNS]
-    problems += sheet.width_problems.values()
+    problems += sheet.shape_problems.values()
     seen: dict[tuple, int] = {}  # row key -> its first row
     for rownum, row in sheet.numbered():
         if is_blank(row):

@@ -21,9 +21,9 @@ from metasr.analysis_settings import SMALL_STUDY_MIN_K, sections_at
 from metasr.dependence import pooled_as_dependent
 from metasr.errors import InputError, raise_if_errors
 from metasr.io import (
-    check_csv_shape,
     check_pandas_frame,
     check_row_widths,
+    csv_shape,
     os_error_problem,
     plain_frame,
     spreadsheet_rows,
@@ -96,12 +96,13 @@ def _check_table_rows(table: pd.DataFrame, method: str, rows, file) -> None:
 def read_study_table(path: str) -> pd.DataFrame:
     """A CSV of studies as text (numbers are parsed, with row-level messages, by escalc),
     with each row's spreadsheet row number in `_row`."""
-    width = check_csv_shape(path)
+    skip, width = csv_shape(path)
     try:
         # the header's columns only: empty cells beyond them (a spreadsheet's leftovers, which
-        # check_csv_shape lets through) would otherwise shift every cell of pandas' frame
+        # csv_shape lets through) would otherwise shift every cell of pandas' frame; Excel's
+        # separator line skipped, so rows are numbered from the header as Excel shows them
         table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig",
-                            skip_blank_lines=False, usecols=range(width), index_col=False)
+                            skip_blank_lines=False, usecols=range(width), index_col=False, skiprows=skip)
     except OSError as err:
         problem = os_error_problem(err, path, "read")
         if problem is None:
