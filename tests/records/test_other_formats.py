@@ -189,6 +189,18 @@ def test_csv_quote_never_closed_is_an_error_naming_its_line(tmp_path):
         'a "quoted" word\nand a line break', "Plain"]
 
 
+@pytest.mark.parametrize("separator", [",", ";", "\t", "|"])
+def test_csv_excels_separator_line_names_the_separator_and_is_no_line(tmp_path, separator):
+    """SYNTHETIC list saved for Excel: a first line `sep=;` (Excel hides it, so the header is line 1)."""
+    path = tmp_path / "list.csv"
+    path.write_text(f"sep={separator}\r\n" + "\r\n".join(separator.join(cells) for cells in (
+        ("title", "year", "doi"), ('"Rims, iron; tabs"', "2020", "10.1/a"), ("Rims again", "2021", "10.1/b"))) + "\r\n")
+    export, records = parse_export(path)
+    assert export.format == "csv"
+    assert [(r["line"], r["title"], r["year"]) for r in records] == [(2, "Rims, iron; tabs", "2020"),
+                                                                     (3, "Rims again", "2021")]
+
+
 def test_covidence_csv_columns(tmp_path):
     path = tmp_path / "covidence.csv"  # synthetic, with the columns of Covidence's CSV export
     path.write_text(

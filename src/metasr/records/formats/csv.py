@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from metasr.errors import InputError, Problem
-from metasr.io import allow_long_fields, unclosed_quote_problem
+from metasr.io import allow_long_fields, separator_line, unclosed_quote_problem
 
 NAME = "csv"
 
@@ -48,14 +48,25 @@ def _key(header: str) -> str:
 
 
 def looks_like(head: str) -> bool:
-    first = head.lstrip("\ufeff").split("\n", 1)[0]
-    keys = {_key(cell) for cell in re.split(r"[,;\t]", first.replace('"', ""))}
+    head = head.lstrip("\ufeff")
+    length, named = separator_line(head)
+    first = head[length:].split("\n", 1)[0]
+    keys = {_key(cell) for cell in re.split(f"[,;\t{re.escape(named or '')}]", first.replace('"', ""))}
     return bool(keys & set(COLUMN_SYNONYMS["title"]))
 
 
 def _dialect(text: str) -> str:
     header = text.split("\n", 1)[0]
     return max([",", ";", "\t"], key=header.count)
+
+
+def _separator(text: str) -> tuple[str, str]:
+    """(the text after Excel's separator line, if it starts with one, the separator the line names
+    or, without one, the header's most common of comma, semicolon and tab). Lines are then numbered
+    as Excel, which hides that line, shows them: the header is line 1."""
+    length, named = separator_line(text)
+    text = text[length:]
+    return text, named or _dialect(text)
 
 
 def resolve_columns(header: list[str], mapping: dict | None, path: str) -> dict:
@@ -99,8 +110,7 @@ def _pages(row, keys, columns) -> str:
 
 def parse(text: str, path: str, mapping: dict | None = None) -> list[dict]:
     allow_long_fields()
-    text = text.lstrip("\ufeff")
-    delimiter = _dialect(text)
+    text, delimiter = _separator(text.lstrip("\ufeff"))
     reader = _csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = next(reader)
