@@ -25,6 +25,15 @@ encoding, such as Windows-1252 (Excel's plain "CSV" on Windows), is refused, nam
 first character that is not UTF-8 is: save it as "CSV UTF-8". Search exports are
 read as their databases write them (see [search exports](#search-exports)).
 
+CSV files (the sheets, decision files, the tables of `metasr pool` and `metasr init --from-csv`)
+are comma-separated, with a header row. A first line `sep=,` (Excel's separator line, which
+programs writing for Excel add) is skipped; Excel hides it, so rows are numbered as Excel shows
+them, the header as row 1. A separator line naming another separator (`sep=;`) is refused: save the
+sheet with commas (`metasr pool --by` does not skip the line yet and refuses it). Columns with an
+empty header cell that are empty in every row (a spreadsheet's leftovers, such as
+`study_id,yi,vi,,,`) are left out; a value in such a column is refused with its row, most often a
+cell with an unquoted comma.
+
 Numbers in cells are written as a spreadsheet writes them: ASCII digits with an optional sign,
 decimal point and exponent (`12.5`, `-0.3`, `1e-3`). `1_000`, `1,5` and digits of other scripts
 (`١٢`) are not numbers (Python alone would read the first and the last).
@@ -173,7 +182,9 @@ def exports_section() -> str:
              "encoding (a character pasted from elsewhere) is refused with the lines that hold them, because "
              "reading it all as Windows-1252 would garble every accented letter of the rest.", "",
              "### CSV exports", "", "A CSV (or TSV) export is read by its header: each record field is taken from the "
-             "first column whose name (compared without case and punctuation) is one of these.", "",
+             "first column whose name (compared without case and punctuation) is one of these. Its cells are "
+             "separated by the commonest of comma, semicolon and tab in the header, or by the separator a first "
+             "line such as `sep=;` names (Excel's separator line, which is then not counted as a line).", "",
              "| field | column names recognised |", "|---|---|"]
     for field, names in COLUMN_SYNONYMS.items():
         lines.append(f"| `{field}` | {', '.join(f'`{n}`' for n in names)} |")
