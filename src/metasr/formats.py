@@ -29,7 +29,7 @@ CSV files (the sheets, decision files, the tables of `metasr pool` and `metasr i
 are comma-separated, with a header row. A first line `sep=,` (Excel's separator line, which
 programs writing for Excel add) is skipped; Excel hides it, so rows are numbered as Excel shows
 them, the header as row 1. A separator line naming another separator (`sep=;`) is refused: save the
-sheet with commas (`metasr pool --by` does not skip the line yet and refuses it). Columns with an
+sheet with commas. Columns with an
 empty header cell that are empty in every row (a spreadsheet's leftovers, such as
 `study_id,yi,vi,,,`) are left out; a value in such a column is refused with its row, most often a
 cell with an unquoted comma.

@@ -167,9 +167,14 @@ def test_excels_separator_line_is_skipped_and_rows_numbered_as_excel_shows_them(
     code, out, err = run(capsys, write(tmp_path, "sep=;\nstudy;yi;vi\nA;0,1;0,01\n", "semi.csv"),
                          "--measure", "GEN", "--method", "REML")
     assert code == 2 and out == "" and "separated by semicolons, not by commas" in err and "Traceback" not in err
-    # pool --by (stats.grouped's reader, which does not skip the line yet) refuses it rather than misread it
-    code, out, err = run(capsys, tmp_path / "excel.csv", "--measure", "GEN", "--method", "REML", "--by", "study")
-    assert code == 2 and out == "" and "Excel's separator line" in err
+    # pool --by (stats.grouped's chunked reader) skips it too
+    for what in ("fit", "full"):
+        by = [tmp_path / f"{name}.csv" for name in ("plain", "excel")]
+        code, out, err = run(capsys, by[1], "--measure", "GEN", "--method", "FE", "--by", "study", "--what", what)
+        assert (code, err) == (0, "")
+        assert out == run(capsys, by[0], "--measure", "GEN", "--method", "FE", "--by", "study", "--what", what)[1]
+    code, out, err = run(capsys, tmp_path / "bad.csv", "--measure", "GEN", "--method", "FE", "--by", "study")
+    assert code == 1 and "row 3" in err and "'vi'" in err  # B's group fails, named at Excel's row
 
 
 def test_conflicting_analyses_are_refused(capsys):

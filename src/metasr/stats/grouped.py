@@ -41,11 +41,11 @@ from metasr.errors import InputError, Problem
 from metasr.forked import Deferred, ordered_map
 from metasr.io import (
     MISSING_MARKERS,
-    check_csv_shape,
     check_header,
     check_pandas_frame,
     check_row_widths,
     check_utf8,
+    csv_shape,
     os_error_problem,
     plain_frame,
     plain_number,
@@ -104,13 +104,14 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None,
 
     With `part` (table_parts), only the rows of that part of the file, which has been checked."""
     if part is None:
-        width = check_csv_shape(path)
+        lines_before, width = csv_shape(path)  # (Excel's separator line `sep=,`: skipped)
         check_utf8(path)  # before the first group's result is written, not when pandas meets the byte
-    else:
-        width = len(read_csv_header(path))
+    else:  # (table_parts cuts no table with a separator line)
+        lines_before, width = 0, len(read_csv_header(path))
     rows_read = 0 if part is None else part.rows_before
+    read = _Reading(path, width, chunk_rows, part, lines_before)
     if effects_as_numbers:
-        with closing(_number_chunks(path, width, chunk_rows, part)) as number_chunks:
+        with closing(_number_chunks(read)) as number_chunks:
             for chunk, at in number_chunks:
                 if chunk is None or not plain_effects(chunk["yi"].to_numpy(), chunk["vi"].to_numpy()).all():
                     break
@@ -121,7 +122,7 @@ def read_chunks(path: str, by: str, chunk_rows: int = CHUNK_ROWS, progress=None,
             else:
                 return
     rows_to_skip = rows_read - (0 if part is None else part.rows_before)  # read as numbers already
-    for chunk, at in _text_chunks(path, width, chunk_rows, part):
+    for chunk, at in _text_chunks(read):
         if rows_to_skip > 0:
             rows_to_skip -= len(chunk)
             continue
@@ -149,30 +150,39 @@ def _framed(path: str, by: str, width: int, chunk: pd.DataFrame, rows_before: in
     return chunk
 
 
-def _chunks_read(path: str, width: int, dtype, chunk_rows: int,
-                 part: Part | None = None) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
+@dataclass
+class _Reading:
+    """How pandas reads the table (or a part of it, table_parts) in chunks."""
+
+    path: str
+    width: int            # the header's columns (usecols)
+    chunk_rows: int
+    part: Part | None = None
+    lines_before: int = 0  # lines before the header (skiprows: Excel's separator line)
+
+
+def _chunks_read(read: _Reading, dtype) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
     """pandas' chunks of the file's `width` header columns (as analysis.read_study_table reads
     them), each with (bytes read, file size) after it."""
     try:
-        handle = PartFile(path, part)
+        handle = PartFile(read.path, read.part)
     except OSError as err:
-        problem = os_error_problem(err, path, "read")
+        problem = os_error_problem(err, read.path, "read")
         if problem is None:
             raise
         raise InputError(problem) from None
     with handle:
         size = max(1, handle.size())
         for chunk in pd.read_csv(handle, dtype=dtype, keep_default_na=False, skipinitialspace=True,
-                                 encoding="utf-8-sig", skip_blank_lines=False, usecols=range(width), index_col=False,
-                                 chunksize=chunk_rows):
+                                 encoding="utf-8-sig", skip_blank_lines=False, usecols=range(read.width),
+                                 index_col=False, chunksize=read.chunk_rows, skiprows=read.lines_before):
             yield chunk, (min(handle.tell(), size), size)
 
 
-def _number_chunks(path: str, width: int, chunk_rows: int,
-                   part: Part | None) -> Generator[tuple[pd.DataFrame | None, tuple[int, int]]]:
+def _number_chunks(read: _Reading) -> Generator[tuple[pd.DataFrame | None, tuple[int, int]]]:
     """Chunks with yi and vi read as numbers; (None, ...) where a cell of them is not one or the
     table has another problem (which the text reader then names)."""
-    header = [cell.lstrip("\ufeff") for cell in read_csv_header(path)]
+    header = [cell.lstrip("\ufeff") for cell in read_csv_header(read.path, skip_separator_line=True)]
     names = {variant for cell in header if cell.strip() in ("yi", "vi")
              for variant in (cell, cell.strip(), cell.lstrip())}
     if len({cell.strip() for cell in header} & {"yi", "vi"}) < 2:
@@ -180,22 +190,22 @@ def _number_chunks(path: str, width: int, chunk_rows: int,
         return
     dtype: defaultdict[str, Any] = defaultdict(lambda: str, dict.fromkeys(names, "float64"))
     try:
-        yield from _chunks_read(path, width, dtype, chunk_rows, part)
+        yield from _chunks_read(read, dtype)
     except (ValueError, UnicodeDecodeError):  # pandas' parser errors are ValueErrors too
         yield None, (0, 0)
 
 
-def _text_chunks(path: str, width: int, chunk_rows: int,
-                 part: Part | None) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
+def _text_chunks(read: _Reading) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
+    path = read.path
     try:
-        yield from _chunks_read(path, width, str, chunk_rows, part)
+        yield from _chunks_read(read, str)
     except pd.errors.EmptyDataError:
         raise InputError(Problem(message="input file is empty", file=path, rule="CSV with a header row",
                                  hint="write a header row with metafor-style column names")) from None
     except UnicodeDecodeError:  # named by row and column, with what the file looks like
         raise undecodable_problem(path) from None
     except pd.errors.ParserError as err:
-        check_row_widths(path, width, exact=True)  # a row too long: named with its row number
+        check_row_widths(path, read.width, exact=True)  # a row too long: named with its row number
         raise InputError(Problem(message=f"cannot read the CSV: {err}", file=path, rule="CSV",
                                  hint="save the table as UTF-8 CSV with one header row")) from None
 
