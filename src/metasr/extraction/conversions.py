@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from metasr.extraction.conversion_kinds import MEDIAN
 from metasr.stats.distributions import norm_isf, norm_ppf, t_isf, t_ppf
 
 # Groups smaller than this are assumed to have a CI computed with a t quantile (Handbook 6.5.2.2).
@@ -43,7 +44,7 @@ SMALL_GROUP = 60
 class MeanSD:
     mean: float
     sd: float
-    method: str  # e.g. "Luo 2018 (S1) mean; Wan 2014 (S1) SD"
+    method: str  # the formulas, as conversion_kinds.MEDIAN writes them: "Luo 2018 (S1) mean; Wan 2014 (S1) SD"
 
 
 # ---- median, quartiles, range -> mean and SD --------------------------------------------------
@@ -124,20 +125,20 @@ def median_to_mean_sd(n: int, median: float, q1: float | None = None, q3: float 
         low, high = span
         if method == "hozo":
             return MeanSD(hozo_mean(low, median, high, n), hozo_sd(low, median, high, n),
-                          "Hozo 2005 mean and SD (median, range)")
+                          MEDIAN.text("hozo_range"))
         if quartiles is not None:
             lower, upper = quartiles
             return MeanSD(luo_mean_iqr_range(low, lower, median, upper, high, n),
                           shi_sd_iqr_range(low, lower, upper, high, n),
-                          "Luo 2018 (S3) mean; Shi 2020 (S3) SD")
+                          MEDIAN.text("luo_shi_both"))
         return MeanSD(luo_mean_range(low, median, high, n), wan_sd_range(low, high, n),
-                      "Luo 2018 (S1) mean; Wan 2014 (S1) SD")
+                      MEDIAN.text("luo_wan_range"))
     assert quartiles is not None  # no range: the quartiles were checked above
     lower, upper = quartiles
     if method == "hozo":
-        return MeanSD(median, (upper - lower) / 1.35, "Cochrane Handbook 6.5.2.5: mean = median, SD = IQR/1.35")
+        return MeanSD(median, (upper - lower) / 1.35, MEDIAN.text("handbook_iqr"))
     return MeanSD(luo_mean_iqr(lower, median, upper, n), wan_sd_iqr(lower, upper, n),
-                  "Luo 2018 (S2) mean; Wan 2014 (S2) SD")
+                  MEDIAN.text("luo_wan_iqr"))
 
 
 def median_asymmetry(median: float, low: float, high: float) -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from metasr import dependence, measures
 from metasr.errors import InputError, Problem
-from metasr.extraction import conversions as conv
+from metasr.extraction import conversion_kinds as kinds, conversions as conv
 from metasr.extraction.effects import (
     SHEET_ROW,
     SPREAD_FIELDS,
@@ -307,15 +307,15 @@ def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[
         inner = effect_row(combined, settings)
         inner.detail = result.detail + inner.detail
         inner.derived_sds = result.derived_sds + inner.derived_sds
-        flipped = ["flipped"] if "flipped" in inner.conversion else []
-        inner.conversion = "; ".join(sorted(methods) + ["combined subgroups (Handbook Table 6.5.a)"] + flipped)
+        flipped = [kinds.FLIPPED.text()] if kinds.has(inner.conversion, kinds.FLIPPED) else []
+        inner.conversion = "; ".join(sorted(methods) + [kinds.COMBINED_SUBGROUPS.text("means")] + flipped)
         return first, inner
     if len(forms) == 1 and forms <= set(SUMMED_CELLS) and forms <= set(measures.FAMILIES[family].sheet_forms):
         combined = dict(first)
         for column in SUMMED_CELLS[next(iter(forms))]:
             combined[column] = sum(p[column] for p in parts)
         inner = effect_row(combined, settings)
-        inner.conversion = "combined subgroups (sums)"
+        inner.conversion = kinds.COMBINED_SUBGROUPS.text("sums")
         inner.detail.insert(0, f"subgroups {labels}: counts summed")
         return first, inner
     return first, result.fail(f"subgroups {labels} cannot be combined (forms: {', '.join(sorted(forms))})",

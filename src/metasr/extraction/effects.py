@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from metasr import measures
-from metasr.extraction import conversions as conv
+from metasr.extraction import conversion_kinds as kinds, conversions as conv
 from metasr.extraction.forms import (
     ASSUMABLE_CELLS,
     EFFECT_FORMS,
@@ -209,12 +209,12 @@ def group_mean_sd(row: dict, g: int, form: str, median_method: str) -> tuple[int
     if form == "mean_se":
         se = row[cell("se", g)]
         sd = conv.sd_from_se(se, n)
-        return n, mean, sd, "SD from SE (Handbook 6.5.2.2)", f"{who}: SE {se:g}, n {n} -> SD {sd:.4g}"
+        return n, mean, sd, kinds.SD_FROM_SE.text(), f"{who}: SE {se:g}, n {n} -> SD {sd:.4g}"
     if form == "mean_ci":
         lb, ub = row[cell("ci_lb", g)], row[cell("ci_ub", g)]
         sd = conv.sd_from_ci(lb, ub, n)
         how = f"t({n - 1})" if n < conv.SMALL_GROUP else "z"
-        return n, mean, sd, f"SD from 95% CI using {how.split('(')[0]} (Handbook 6.5.2.2)", \
+        return n, mean, sd, kinds.SD_FROM_CI.text(quantile=how.split('(')[0]), \
             f"{who}: CI [{lb:g}, {ub:g}], n {n}, divisor {conv.ci_divisor(n):.4f} ({how}) -> SD {sd:.4g}"
     used = median_cells(form, median_method)
     cells: dict[str, Any] = {name: row.get(cell(field, g)) for name, field in used}
@@ -248,7 +248,7 @@ def _from_groups(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
         if family == "generic":
             out.values = {"yi": m1 - m2, "vi": sd1 ** 2 / n1 + sd2 ** 2 / n2}
             out.arms = {"n1": n1, "sd1": sd1, "n2": n2, "sd2": sd2}
-            out.conversion = "; ".join(methods + ["MD from group means"])
+            out.conversion = "; ".join(methods + [kinds.MD_FROM_MEANS.text()])
         else:
             out.values = {"m1i": m1, "sd1i": sd1, "n1i": n1, "m2i": m2, "sd2i": sd2, "n2i": n2}
         out.usable = True
@@ -300,7 +300,7 @@ def _from_single(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
 
 
 # The conversion a row with an assumed correlation records (methods text counts and names these rows).
-ASSUMED_R = "assumed correlation between the measurements (Handbook 6.5.2.8)"
+ASSUMED_R = kinds.ASSUMED_R.text()
 
 
 def _from_single_mean(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
@@ -326,13 +326,6 @@ def _difference_df(row: dict) -> int | None:
     return None
 
 
-def _quantile_words(df: int | None, ratio: bool) -> tuple[str, str, str]:
-    """(distribution, its name with df, Handbook section) of an effect's CI or p."""
-    if df is not None:
-        return "t", f"t({df})", "6.5.2.3"
-    return "z", "z", "6.3.2" if ratio else "6.3.1"
-
-
 def _effect_se(row: dict, settings: ConversionSettings, out: EffectRow, ratio: bool) -> float | None:
     form = row["reported_form"]
     if form == "effect_se":
@@ -347,12 +340,11 @@ def _effect_se(row: dict, settings: ConversionSettings, out: EffectRow, ratio: b
         out.fail(f"group sizes {row['n1']} and {row['n2']} leave no degrees of freedom for the t of the difference",
                  "n1")
         return None
-    how, named, section = _quantile_words(df, ratio)
+    named = f"t({df})" if df is not None else "z"  # the quantile the details name (the Handbook's section: kinds)
     if form == "effect_ci":
         lb, ub = row["effect_ci_lb"], row["effect_ci_ub"]
         se = conv.se_from_effect_ci(lb, ub, ratio, df=df)
-        scale = " on the log scale" if ratio else ""
-        out.conversion = f"SE from 95% CI{scale} via {how} (Handbook {section})"
+        out.conversion = kinds.se_from_ci(ratio, df is not None)
         out.detail.append(f"CI [{lb:g}, {ub:g}], divisor {2 * conv.effect_quantile(df=df):.4f} ({named}) -> SE "
                           f"{se:.4g}" + (" (log scale)" if ratio else ""))
         return se
@@ -363,7 +355,7 @@ def _effect_se(row: dict, settings: ConversionSettings, out: EffectRow, ratio: b
         out.fail("p = 1 gives no standard error for the effect", "p_value")
         return None
     se = conv.se_from_effect_p(row["effect"], p, ratio, df=df)
-    out.conversion = f"SE from two-sided p via {how} (Handbook {section})"
+    out.conversion = kinds.se_from_p(ratio, df is not None)
     out.detail.append(f"p {row['p_value']} -> {named} {conv.statistic_from_p(p, df):.4f} -> SE {se:.4g}")
     return se
 
@@ -378,7 +370,7 @@ def _from_effect(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
                 return
             t = row["effect"] / se
             out.values = {"ti": t, "n1i": row["n1"], "n2i": row["n2"]}
-            out.conversion = (out.conversion + "; " if out.conversion else "") + "t = difference / SE"
+            out.conversion = kinds.added(out.conversion, kinds.T_FROM_DIFFERENCE.text())
             out.detail.append(f"t = {row['effect']:g} / {se:.4g} = {t:.4f}, n1 {row['n1']}, n2 {row['n2']}")
             out.usable = True
             return
@@ -408,7 +400,7 @@ def _usable_p(row: dict, settings: ConversionSettings, out: EffectRow) -> float 
         if settings.p_value_bounds != "as_exact":
             out.fail(f"p reported only as a bound ({p}); extraction.p_value_bounds = exclude", "p_value")
             return None
-        out.detail.append(f"p bound {p} used as if exact (conservative; extraction.p_value_bounds = as_exact)")
+        out.detail.append(kinds.p_bound_detail(p))
     return p.value
 
 
@@ -423,16 +415,16 @@ def _from_test(row: dict, settings: ConversionSettings, out: EffectRow) -> None:
         t = float(row["t_stat"])
         if t > 0 or t < 0:
             out.values, out.usable = {"ti": t, "n1i": n1, "n2i": n2}, True
-            out.conversion = "t statistic as reported"
+            out.conversion = kinds.T_REPORTED.text()
             out.detail.append(f"t {t:g}, n1 {n1}, n2 {n2}")
             return
-        return _signed_t(out, 0.0, direction, n1, n2, "t statistic as reported", f"t 0, n1 {n1}, n2 {n2}")
+        return _signed_t(out, 0.0, direction, n1, n2, kinds.T_REPORTED.text(), f"t 0, n1 {n1}, n2 {n2}")
     p = _usable_p(row, settings, out)
     if p is None:
         return
     t = conv.t_from_p(p, n1, n2)
     detail = f"two-sided p {row['p_value']}, df {n1 + n2 - 2} -> |t| {t:.4f}"
-    _signed_t(out, t, direction, n1, n2, "t from two-sided p (Handbook 6.5.2.3)", detail, f"p = {row['p_value']}")
+    _signed_t(out, t, direction, n1, n2, kinds.T_FROM_P.text(), detail, f"p = {row['p_value']}")
 
 
 def _signed_t(out: EffectRow, t: float, direction, n1: int, n2: int, method: str, detail: str,
@@ -483,7 +475,7 @@ def _flip(out: EffectRow, measure: str) -> None:
             if key in v:
                 v[key] = -v[key]
         out.detail.append("sign flipped (flip: true) so that all effects read the same way")
-    out.conversion = (out.conversion + "; " if out.conversion and out.conversion != "none" else "") + "flipped"
+    out.conversion = kinds.added(out.conversion, kinds.FLIPPED.text())
 
 
 def _flip_paired(v: dict, measure: str) -> None:
@@ -525,6 +517,5 @@ def split_group(result: EffectRow, group: int, parts: int) -> None:
             old = result.values[column]
             result.values[column] = old / parts
             before.append(f"{column} {old:g} -> {old / parts:.4g}")
-    method = f"shared group {group} split between {parts} comparisons (Handbook 23.3.4)"
-    result.conversion = method if result.conversion in ("", "none") else f"{result.conversion}; {method}"
+    result.conversion = kinds.added(result.conversion, kinds.SHARED_SPLIT.text(group=group, parts=parts))
     result.detail.append(f"group {group} shared by {parts} comparisons: " + ", ".join(before))
