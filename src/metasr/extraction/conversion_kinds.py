@@ -19,9 +19,11 @@ import string
 from dataclasses import dataclass, field
 from functools import cached_property
 
-# How the parts of one row's conversion are joined, and the cells that mean "taken as reported".
+# How the parts of one row's conversion are joined, and the parts that mean "taken as reported":
+# blank, pandas' NaN, "none", or "none (...)" with a note (as a table given to `metasr pool` may say).
 SEPARATOR = "; "
-NOTHING = {"", "none", "nan"}
+NOTHING = {"", "nan"}
+AS_REPORTED = "none"
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ def se_from_p(ratio: bool, t: bool) -> str:
 
 def added(conversion: str, text: str) -> str:
     """A row's conversion with one more part (a row taken as reported, "none", has none before)."""
-    return text if conversion.strip().lower() in NOTHING else f"{conversion}{SEPARATOR}{text}"
+    return f"{conversion}{SEPARATOR}{text}" if parts(conversion) else text
 
 
 # A p reported only as a bound (p < 0.001) and used as if exact, as `conversion_detail` says it.
@@ -185,8 +187,12 @@ def p_bound_detail(p: object) -> str:
 # ---- reading ----------------------------------------------------------------------------------
 
 def parts(conversion: object) -> list[str]:
-    """The parts of a `conversion` cell (pandas' NaN and "none" are no part)."""
-    return [p.strip() for p in str(conversion or "").split(";") if p.strip().lower() not in NOTHING]
+    """The conversions of a `conversion` cell, one per part (a part taken as reported is none)."""
+    return [p.strip() for p in str(conversion or "").split(";") if not _as_reported(p.strip().lower())]
+
+
+def _as_reported(part: str) -> bool:
+    return part in NOTHING or part.startswith(AS_REPORTED)
 
 
 def kind_of(part: str) -> Kind | None:

@@ -32,6 +32,7 @@ from matplotlib.ticker import MaxNLocator
 
 from metasr import display, measures
 from metasr.display import arm_value  # noqa: F401  (one definition, shared with the report)
+from metasr.extraction.conversion_kinds import MARKS
 from metasr.figures import forest_groups, style
 from metasr.figures.forest_rows import (
     Column,
@@ -302,13 +303,7 @@ def study_footnotes(studies: list[dict]) -> list[str]:
     notes = []
     kinds = set().union(*(conversion_kinds(s) for s in studies)) if studies else set()
     if kinds:
-        what = [text for kind, text in (
-            ("derived", "effect or its standard error derived from the reported form (e.g. median and range, CI, "
-                        "t statistic or P value)"),
-            ("flipped", "reversed in direction (the outcome's flip)"),
-            ("assumed r", "computed with the outcome's assumed correlation between the two measurements"),
-            ("split", "with a shared group's participants split between its comparisons (Handbook 23.3.4)"))
-            if kind in kinds]
+        what = [mark.footnote for mark in MARKS if mark.id in kinds]
         notes.append("† " + "; or ".join(what)[:1].upper() + "; or ".join(what)[1:] + "; details in the report.")
     corrected = sorted({s["continuity"]["text"] for s in studies if (s.get("continuity") or {}).get("text")})
     if corrected:

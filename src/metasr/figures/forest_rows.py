@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from metasr import display, measures
 from metasr.display import arm_value
+from metasr.extraction import conversion_kinds as kinds
 from metasr.figures import style
 from metasr.figures.shown import configured_sort, sort_studies  # noqa: F401  (the forest's order, shared with the report)
 from metasr.level import Z
@@ -130,10 +131,11 @@ def was_converted(study: dict) -> bool:
 
 
 def conversion_kinds(study: dict) -> set[str]:
-    """What the † beside a study stands for: 'derived', 'flipped', 'assumed r', 'split'."""
+    """What the † beside a study stands for: the ids of its conversions' marks (metasr.extraction.
+    conversion_kinds: 'derived', 'flipped', 'assumed r', 'split'). The continuity correction that
+    pooling appends to `conversion` has its own mark (‡): its text, which holds a ';', is taken out
+    first."""
     corrected = str((study.get("continuity") or {}).get("text") or "")
     conversion = str(study.get("conversion") or "")
-    parts = [p.strip() for p in (conversion.replace(corrected, "") if corrected else conversion).split(";")]
-    parts = [p for p in parts if p.lower() not in {"", "none", "nan"} and not p.lower().startswith("none")]
-    return {"flipped" if p == "flipped" else "assumed r" if p.startswith("assumed correlation")
-            else "split" if p.startswith("shared group") else "derived" for p in parts}
+    parts = kinds.parts(conversion.replace(corrected, "") if corrected else conversion)
+    return {kinds.mark_of(p).id for p in parts}
