@@ -48,6 +48,7 @@ def test_a_field_value_its_readers_would_not_recognise_cannot_be_written():
 
 def test_the_parts_of_a_cell_leave_out_none_and_blanks():
     assert kinds.parts("none") == [] and kinds.parts(float("nan")) == [] and kinds.parts(None) == []
+    assert kinds.parts("none (as reported); flipped") == ["flipped"]  # a note of a table given to `metasr pool`
     assert kinds.parts("Luo 2018 (S1) mean; Wan 2014 (S1) SD; flipped") == ["Luo 2018 (S1) mean",
                                                                             "Wan 2014 (S1) SD", "flipped"]
     assert kinds.added("none", "flipped") == "flipped" and kinds.added("", "flipped") == "flipped"
@@ -63,7 +64,7 @@ def test_a_p_bound_used_as_if_exact_is_read_back_from_its_detail():
     assert not kinds.used_p_bound("two-sided p 0.017, df 73 -> |t| 2.4424") and not kinds.used_p_bound(None)
 
 
-# ---- round trip: what extraction writes is recognised ------------------------------------------
+# ---- round trip: what extraction writes, read by the forest and the methods ----------------------
 
 def groups(form, **cells):
     return {"study_id": "S", "reported_form": form, **cells}
@@ -115,3 +116,27 @@ def test_every_kind_extraction_writes_is_recognised_and_every_kind_is_written():
     found = [kinds.kind_of(part) for part in extracted_parts()]
     assert None not in found
     assert {k.id for k in found if k} == {k.id for k in kinds.KINDS}
+
+
+@pytest.mark.parametrize("kind, text", ALL_WRITTEN, ids=[t for _, t in ALL_WRITTEN])
+def test_the_forest_and_the_methods_read_each_kind_back(kind, text):
+    from metasr.figures.forest import study_footnotes
+    from metasr.figures.forest_rows import conversion_kinds
+    from metasr.report.methods import conversion_counts
+
+    assert conversion_kinds({"conversion": text}) == {kind.mark.id}
+    assert kind.mark.footnote[1:] in " ".join(study_footnotes([{"conversion": text}]))
+    assert list(conversion_counts({"x": [{"usable": "true", "conversion": text}]})) == [kind.sentence]
+
+
+def test_an_unknown_conversion_gets_the_generic_mark_and_is_named_as_written():
+    from metasr.figures.forest import study_footnotes
+    from metasr.figures.forest_rows import conversion_kinds
+    from metasr.report.methods import conversion_counts
+
+    unknown = {"conversion": "estimated from a figure; flipped"}
+    assert conversion_kinds(unknown) == {"derived", "flipped"}
+    assert " ".join(study_footnotes([unknown])).startswith("† Effect or its standard error derived from the reported "
+                                                           "form")
+    found = conversion_counts({"x": [{"usable": "true", **unknown}]})
+    assert list(found) == ["other conversion: estimated from a figure", kinds.FLIPPED.sentence]

@@ -5,8 +5,9 @@ import copy
 import pandas as pd
 import pytest
 
+from metasr.extraction import conversion_kinds
 from metasr.extraction.effects import ASSUMED_R
-from metasr.report.methods import CONVERSIONS, conversion_counts, methods_paragraph
+from metasr.report.methods import conversion_counts, methods_paragraph
 from metasr.stats.analysis import pool_outcome
 
 SOFTWARE = {"Python": "3.11.7", "metasr": "0.1.0"}
@@ -76,10 +77,11 @@ def test_every_conversion_metasr_writes_has_its_sentence():
                "SE from two-sided p via z (Handbook 6.3.2)", "SE from two-sided p via z (Handbook 6.3.1)",
                "t statistic as reported",
                "t from two-sided p (Handbook 6.5.2.3)", "t = difference / SE",
-               "combined subgroups (Handbook Table 6.5.a)", "combined subgroups (sums)", "flipped", ASSUMED_R]
+               "combined subgroups (Handbook Table 6.5.a)", "combined subgroups (sums)", "flipped", ASSUMED_R,
+               "shared group 2 split between 3 comparisons (Handbook 23.3.4)"]
     found = conversion_counts({"x": [{"usable": "true", "conversion": c} for c in written]})
     assert not [key for key in found if key.startswith("other conversion")]
-    assert len(found) == len(CONVERSIONS)
+    assert set(found) == {kind.sentence for kind in conversion_kinds.KINDS}
     unknown = conversion_counts({"x": [{"usable": "true", "conversion": "made up by hand"}]})
     assert list(unknown) == ["other conversion: made up by hand"]  # named, never dropped
 

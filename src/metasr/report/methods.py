@@ -5,8 +5,9 @@ Every sentence is read off what the run did, never off what it could have done:
   counts and agreement, when metasr counted the flow (not for counts declared in the config);
 - outcomes and measures from the config; models, tau² estimators and tests from the pooled
   results, per outcome ("REML with z tests for EDSS and MSSS; DL with Knapp-Hartung for ...");
-- conversions from the `conversion` cells of the effect inputs actually pooled (a median
-  conversion is named only when a row used one, with the formulas that row used);
+- conversions from the `conversion` cells of the effect inputs actually pooled, in the words
+  of metasr.extraction.conversion_kinds (a median conversion is named only when a row used one,
+  with the formulas that row used);
 - continuity corrections from the pooled studies that escalc's add/to changed, and studies that
   drop00 left out from the pooled results' reasons;
 - subgroup analyses, meta-regressions, small-study tests, sensitivity analyses and cumulative
@@ -23,6 +24,7 @@ from collections import Counter
 from metasr import dependence, measures, rob
 from metasr.analysis_settings import SMALL_STUDY_DEFAULTS
 from metasr.display import finite
+from metasr.extraction import conversion_kinds
 from metasr.extraction.discrepancies import agreement_percent
 from metasr.figures.shown import common_effect, funnel_contours
 from metasr.report.dependent import is_multilevel
@@ -52,50 +54,6 @@ TEST_NAMES = {"z": "Wald-type tests and confidence intervals (normal distributio
               "t": "tests and confidence intervals from the t distribution",
               "knha": "the Knapp-Hartung adjustment",
               "adhoc": "the Knapp-Hartung adjustment truncated at 1 (ad hoc)"}
-
-# The conversions metasr.extraction records in `conversion`, by the words that start them, and
-# how a methods section says each. A conversion not listed is named as written (never dropped).
-CONVERSIONS = (
-    (re.compile(r"^(Luo|Wan|Shi|Hozo) \d{4}|^Cochrane Handbook 6\.5\.2\.5"),
-     "medians with interquartile ranges or ranges were converted to means and SDs"),
-    (re.compile(r"^SD from SE"), "SDs were derived from standard errors (Cochrane Handbook 6.5.2.2)"),
-    (re.compile(r"^SD from 95% CI"), "SDs were derived from 95% confidence intervals of group means "
-                                     "(Cochrane Handbook 6.5.2.2)"),
-    (re.compile(r"^MD from group means"), "mean differences were computed from group means and SDs"),
-    (re.compile(r"^SE from 95% CI on the log scale"), "standard errors of reported ratios were derived from "
-                                                      "their 95% confidence intervals on the log scale (Cochrane "
-                                                      "Handbook 6.3.2)"),
-    (re.compile(r"^SE from 95% CI via t"), "standard errors of reported mean differences were derived from their "
-                                           "95% confidence intervals with the t distribution on n1 + n2 - 2 "
-                                           "degrees of freedom (Cochrane Handbook 6.5.2.3)"),
-    (re.compile(r"^SE from 95% CI"), "standard errors of reported effects were derived from their 95% "
-                                     "confidence intervals (Cochrane Handbook 6.3.1)"),
-    (re.compile(r"^SE from two-sided p via t"), "standard errors of reported mean differences were derived from "
-                                                "exact two-sided P values via the t distribution on n1 + n2 - 2 "
-                                                "degrees of freedom (Cochrane Handbook 6.5.2.3)"),
-    (re.compile(r"^SE from two-sided p via z \(Handbook 6\.3\.2\)"), "standard errors of reported ratios were "
-                                                                     "derived from exact two-sided P values via z on "
-                                                                     "the log scale (Cochrane Handbook 6.3.2)"),
-    (re.compile(r"^SE from two-sided p"), "standard errors of reported effects were derived from exact "
-                                          "two-sided P values via z (Cochrane Handbook 6.3.1)"),
-    (re.compile(r"^t statistic as reported"), "standardised mean differences were computed from reported "
-                                              "t statistics and group sizes"),
-    (re.compile(r"^t from two-sided p"), "standardised mean differences were computed from exact two-sided "
-                                         "P values through the t statistic with group sizes (Cochrane "
-                                         "Handbook 6.5.2.3)"),
-    (re.compile(r"^t = difference / SE"), "reported mean differences with their standard errors were "
-                                          "converted to t statistics, then to standardised mean differences"),
-    (re.compile(r"^combined subgroups"), "subgroups reported separately were combined into one group "
-                                         "(Cochrane Handbook Table 6.5.a)"),
-    (re.compile(r"^flipped"), "effects were reversed in direction where the outcome asks for it (flip)"),
-    (re.compile(r"^assumed correlation"), "the correlation between a paired study's two measurements was the "
-                                          "outcome's assumed correlation (assumed_correlation; Cochrane Handbook "
-                                          "6.5.2.8; each such row names the value)"),
-)
-MEDIAN_PATTERN = CONVERSIONS[0][0]
-P_BOUND = "used as if exact"
-# The conversions of an exact p: a row whose p was a bound used as if exact is counted apart.
-FROM_P = re.compile(r"^(t|SE) from two-sided p")
 
 
 def _join(items: list[str]) -> str:
@@ -349,21 +307,21 @@ def conversion_counts(extraction: dict[str, list[dict]]) -> dict[str, dict]:
         for row in rows:
             if str(row.get("usable", "")).strip().lower() not in {"true", "1", "yes"}:
                 continue
-            parts = [p.strip() for p in str(row.get("conversion") or "").split(";")]
-            bound = P_BOUND in str(row.get("conversion_detail") or "")
+            bound = conversion_kinds.used_p_bound(row.get("conversion_detail"))
             in_row: set[str] = set()
-            for part in parts:
-                if part.lower() in {"", "none", "nan"} or (bound and FROM_P.search(part)):
+            for part in conversion_kinds.parts(row.get("conversion")):
+                kind = conversion_kinds.kind_of(part)
+                if bound and kind is not None and kind.from_p:
                     continue
-                sentence = next((text for pattern, text in CONVERSIONS if pattern.search(part)),
-                                f"other conversion: {part}")
+                # a text no kind writes is named as written (never dropped)
+                sentence = kind.sentence if kind is not None else f"other conversion: {part}"
                 entry = found.setdefault(sentence, {"rows": 0, "outcomes": [], "methods": []})
                 if sentence not in in_row:
                     entry["rows"] += 1
                     in_row.add(sentence)
                 if outcome not in entry["outcomes"]:
                     entry["outcomes"].append(outcome)
-                if MEDIAN_PATTERN.search(part) and part not in entry["methods"]:
+                if kind is not None and kind.quoted and part not in entry["methods"]:
                     entry["methods"].append(part)
     return found
 
@@ -371,7 +329,7 @@ def conversion_counts(extraction: dict[str, list[dict]]) -> dict[str, dict]:
 def conversion_sentence(extraction: dict[str, list[dict]]) -> str:
     """The conversions the pooled rows used, with how many rows; nothing when none was needed."""
     found = conversion_counts(extraction)
-    bounds = sum(P_BOUND in str(r.get("conversion_detail") or "") for rows in extraction.values()
+    bounds = sum(conversion_kinds.used_p_bound(r.get("conversion_detail")) for rows in extraction.values()
                  for r in rows if str(r.get("usable", "")).strip().lower() in {"true", "1", "yes"})
     if not found and not bounds:
         return ""
