@@ -13,6 +13,16 @@ def test_single_group_subgroups_are_summed():
     assert result.usable and result.values == {"xi": 10, "ni": 25} and "sums" in result.conversion
 
 
+def test_summed_subgroups_of_a_flipped_outcome_say_so():
+    """The flip was applied to the summed counts, but the row's conversion said only 'combined
+    subgroups (sums)': its forest row had no 'reversed' mark and the methods no flip sentence."""
+    rows = [{"study_id": "S1", "comparison": "all", "subgroup": s, "reported_form": "events_n", "events1": e,
+             "n1": 10, "events2": 3, "n2": 10} for s, e in (("men", 4), ("women", 6))]  # SYNTHETIC counts
+    [(_, result)] = convert_rows(rows, ConversionSettings("RR", flip=True))
+    assert result.values == {"ai": 10, "n1i": 20, "ci": 14, "n2i": 20}
+    assert result.conversion == "combined subgroups (sums); flipped"
+
+
 # SYNTHETIC rows of a generic outcome: a ratio, a reported difference and group means.
 HR_ROW = {"study_id": "G1", "reported_form": "effect_ci", "effect": 2.0, "effect_measure": "HR", "effect_ci_lb": 1.2,
           "effect_ci_ub": 3.3}

@@ -307,19 +307,25 @@ def combine_subgroups(parts: list[dict], settings: ConversionSettings) -> tuple[
         inner = effect_row(combined, settings)
         inner.detail = result.detail + inner.detail
         inner.derived_sds = result.derived_sds + inner.derived_sds
-        flipped = [kinds.FLIPPED.text()] if kinds.has(inner.conversion, kinds.FLIPPED) else []
-        inner.conversion = "; ".join(sorted(methods) + [kinds.COMBINED_SUBGROUPS.text("means")] + flipped)
+        inner.conversion = _combined(inner, sorted(methods) + [kinds.COMBINED_SUBGROUPS.text("means")])
         return first, inner
     if len(forms) == 1 and forms <= set(SUMMED_CELLS) and forms <= set(measures.FAMILIES[family].sheet_forms):
         combined = dict(first)
         for column in SUMMED_CELLS[next(iter(forms))]:
             combined[column] = sum(p[column] for p in parts)
         inner = effect_row(combined, settings)
-        inner.conversion = kinds.COMBINED_SUBGROUPS.text("sums")
+        inner.conversion = _combined(inner, [kinds.COMBINED_SUBGROUPS.text("sums")])
         inner.detail.insert(0, f"subgroups {labels}: counts summed")
         return first, inner
     return first, result.fail(f"subgroups {labels} cannot be combined (forms: {', '.join(sorted(forms))})",
                               "reported_form")
+
+
+def _combined(inner: EffectRow, texts: list[str]) -> str:
+    """The conversion of a row combined from subgroups: `texts`, and the flip the combined row got
+    (kept, so that its forest mark and the methods paragraph say it)."""
+    flipped = [kinds.FLIPPED.text()] if kinds.has(inner.conversion, kinds.FLIPPED) else []
+    return kinds.SEPARATOR.join(texts + flipped)
 
 
 def effect_range_problems(converted: list[tuple[dict, EffectRow]], measure: str, sheet_path: str,
