@@ -175,9 +175,10 @@ def added(conversion: str, text: str) -> str:
     return f"{conversion}{SEPARATOR}{text}" if parts(conversion) else text
 
 
-# A p reported only as a bound (p < 0.001) and used as if exact, as `conversion_detail` says it.
-P_BOUND_DETAIL = "p bound {p} used as if exact (conservative; extraction.p_value_bounds = as_exact)"
+# A p reported only as a bound (p < 0.001) and used as if exact, as `conversion_detail` says it
+# (the methods paragraph counts these rows apart from exact p-values, by these words).
 P_BOUND_WORDS = "used as if exact"
+P_BOUND_DETAIL = "p bound {p} " + P_BOUND_WORDS + " (conservative; extraction.p_value_bounds = as_exact)"
 
 
 def p_bound_detail(p: object) -> str:
@@ -192,6 +193,7 @@ def parts(conversion: object) -> list[str]:
 
 
 def _as_reported(part: str) -> bool:
+    # any part that starts with "none", as the forest's † has always taken it
     return part in NOTHING or part.startswith(AS_REPORTED)
 
 
