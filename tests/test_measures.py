@@ -103,7 +103,7 @@ def test_every_record_is_complete_and_consistent():
         assert m.inputs and all(m.inputs), m.id
         assert set(m.table_methods) <= {"MH", "PETO"}
         assert (m.null is None) == (m.display in ("proportion", "rate", "mean")), m.id
-        assert all(v in ("LS", "UB", "LS2", "AV", "HO", "AVHO") for v in m.vtypes)
+        assert all(v in ("LS", "UB", "LS2", "AV", "HO", "AVHO", "ST", "CS") for v in m.vtypes)
         assert m.vtypes[:1] in ((), ("LS",)), f"{m.id}: metafor's default vtype is LS"
         assert m.display != "ratio" or m.transform == "exp", f"{m.id}: a ratio is a back-transformed log"
     assert measures.table_methods() == {"MH": ("RR", "OR", "RD", "IRR", "IRD"), "PETO": ("OR", "PETO")}
@@ -177,7 +177,7 @@ def test_a_log_mean_is_shown_as_a_mean_not_a_ratio():
 def test_single_group_measures_come_from_their_family():
     assert {m for m in IDS if measures.single_group(m)} == \
         set(measures.in_family("single-group proportions", "single-group rates", "single-group means", "paired means",
-                               "correlations"))
+                               "correlations", "partial correlations"))
     assert not measures.single_group("GEN") and not measures.single_group("no such measure")
 
 

@@ -195,7 +195,7 @@ def test_starter_config_lists_every_measure(tmp_path):
     init_review(tmp_path / "r")
     comment = " ".join(line for line in (tmp_path / "r/config.yaml").read_text().splitlines()
                        if line.startswith("#"))
-    listed = set(re.findall(r"\b[A-Z]{2,5}\b", comment.split("measure:", 1)[1].split("higher_is")[0]))
+    listed = set(re.findall(r"\b[A-Z][A-Z0-9]{1,4}\b", comment.split("measure:", 1)[1].split("higher_is")[0]))
     assert set(ids()) <= listed
 
 

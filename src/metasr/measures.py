@@ -198,6 +198,9 @@ FAMILIES = {f.id: f for f in (
            {"m1i": "mean1", "m2i": "mean2", "sd1i": "sd1", "sd2i": "sd2", "ni": "n", "ri": "r"},
            assumed_correlation=True),
     Family("correlations", 1, ("correlation",), {"ri": "r", "ni": "n"}),
+    # A regression model's coefficient of interest: its t statistic, the sample size, the number of
+    # predictors and the model's R^2 (escalc's ti, ni, mi, r2i); one sample.
+    Family("partial correlations", 1, ()),
     Family("generic", 0, ()),
 )}
 
@@ -263,6 +266,13 @@ SINGLE_MEAN = ("mi", "sdi", "ni")  # escalc's mi is the mean here (a proportion'
 # pre-test's (metafor's ?escalc).
 PAIRED = ("m1i", "m2i", "sd1i", "sd2i", "ni", "ri")
 PAIRED_SMCR = ("m1i", "m2i", "sd1i", "ni", "ri")
+# SMD1 standardises by group 2's (the control group's) SD alone: escalc needs no sd1i there.
+CONTROL_SD = ("m1i", "n1i", "m2i", "sd2i", "n2i")
+# A regression coefficient's t statistic (ti), the sample size (ni), the number of predictors in
+# the model (mi, the coefficient's own included) and, for the semi-partial correlation, the
+# model's R^2 (r2i): escalc's partial and semi-partial correlations (Aloe & Becker 2012).
+REGRESSION = ("ti", "ni", "mi")
+REGRESSION_R2 = ("ti", "ni", "mi", "r2i")
 RATIO_GRADE = (0.75, 1.25)
 SMD_GRADE = (-0.5, 0.5)
 
@@ -294,6 +304,11 @@ MEASURES = {m.id: m for m in (
             "standardised mean difference (heteroscedastic variances)", "difference",
             "standardised mean differences without assuming equal variances", grade=SMD_GRADE,
             vtypes=("LS", "LS2"), standardised=True, absolute="standardised mean difference"),
+    Measure("SMD1", "Std. mean difference (control SD)", "two-group means", (CONTROL_SD,), "identity",
+            "standardised mean difference (standardised by the control group's SD)", "difference",
+            "standardised mean differences (standardised by the control group's SD, with Hedges' correction)",
+            grade=SMD_GRADE, vtypes=("LS", "UB", "LS2", "AV"), standardised=True,
+            absolute="standardised mean difference"),
     Measure("ROM", "Ratio of means", "two-group means", (MEAN_INPUTS,), "exp", "log ratio of means", "ratio",
             "ratios of means", grade=RATIO_GRADE, vtypes=("LS", "HO", "AV", "AVHO"), reported=("ROM",)),
     Measure("CVR", "CV ratio", "variability", (MEAN_INPUTS,), "exp", "log coefficient of variation ratio",
@@ -306,8 +321,20 @@ MEASURES = {m.id: m for m in (
     Measure("AS", "Arcsine risk difference", "two-group tables", TABLES, "identity",
             "arcsine square root risk difference", "difference", "arcsine risk differences", add=0.0,
             zero_rule=True),
+    # Association of two dichotomous variables in a 2x2 table, from -1 to 1 (no group need be the
+    # outcome). PHI's sampling variance: LS and CS (cross-sectional sampling, one formula) or ST
+    # (stratified: the groups' sizes fixed by the design).
+    Measure("PHI", "Phi coefficient", "two-group tables", TABLES, "identity", "phi coefficient", "correlation",
+            "phi coefficients", add=0.0, zero_rule=True, vtypes=("LS", "ST", "CS")),
+    Measure("YUQ", "Yule's Q", "two-group tables", TABLES, "identity", "Yule's Q", "correlation",
+            "Yule's Q coefficients", zero_rule=True),
+    Measure("YUY", "Yule's Y", "two-group tables", TABLES, "identity", "Yule's Y", "correlation",
+            "Yule's Y coefficients", zero_rule=True),
     Measure("IRD", "Rate difference", "two-group rates", RATES, "identity", "incidence rate difference",
             "difference", "incidence rate differences", table_methods=("MH",), zero_rule=True),
+    Measure("IRSD", "Rate difference (square root)", "two-group rates", RATES, "identity",
+            "square root transformed incidence rate difference", "difference",
+            "square root transformed incidence rate differences", add=0.0, zero_rule=True),
     Measure("PR", "Proportion", "single-group proportions", PROPORTIONS, "identity", "raw proportion",
             "proportion", "proportions", null=None, zero_rule=True, vtypes=("LS", "UB", "AV")),
     Measure("PLN", "Proportion", "single-group proportions", PROPORTIONS, "exp", "log proportion", "proportion",
@@ -354,6 +381,10 @@ MEASURES = {m.id: m for m in (
             "correlation", "bias-corrected correlation coefficients", vtypes=("LS", "UB", "AV")),
     Measure("ZCOR", "Correlation", "correlations", (("ri", "ni"),), "tanh", "Fisher's r-to-z", "correlation",
             "correlation coefficients (Fisher's z transformed)"),
+    Measure("PCOR", "Partial correlation", "partial correlations", (REGRESSION,), "identity",
+            "partial correlation", "correlation", "partial correlation coefficients", vtypes=("LS", "AV")),
+    Measure("SPCOR", "Semi-partial correlation", "partial correlations", (REGRESSION_R2,), "identity",
+            "semi-partial correlation", "correlation", "semi-partial correlation coefficients", vtypes=("LS", "AV")),
 )}
 
 # Effects a paper may report that are not measures metasr pools, and the scale they are read on
@@ -468,6 +499,10 @@ def extraction_columns(measure: str) -> list[str]:
         layout = MEAN_INPUTS  # the sheet's mean forms give means too; VR ignores them
     if record.family == "paired means":
         layout = PAIRED  # the sheet gives both occasions' SDs; SMCR ignores sd2i
+    if record.family == "two-group means":
+        layout = MEAN_INPUTS  # the sheet's mean forms give both SDs; SMD1 ignores sd1i
+    if record.family == "partial correlations":
+        layout = REGRESSION_R2  # the sheet may give R^2; PCOR ignores it
     return list(layout) + (["ti"] if record.from_test else []) + ["yi", "vi"]
 
 

@@ -79,6 +79,9 @@ def write(tmp_path, text, name="in.csv"):
     ("ai,n1i,ci,n2i\n3,10,2,10\n12,10,2,10\n", "RR", 3, "ai"),
     ("x1i,t1i,x2i,t2i\n3,100,2,-5\n4,100,2,90\n", "IRR", 2, "t2i"),
     ("m1i,m2i,sd1i,sd2i,ni,ri\n3.66,3.45,0.6,0.61,15,0.66\n4.5,4.26,1.23,1.18,30,1.2\n", "SMCC", 3, "ri"),
+    ("ti,ni,mi\n4.61,218,4\n6.19,232,231\n", "PCOR", 3, "mi"),
+    ("ti,ni,mi,r2i\n4.61,218,4,0.24\n6.19,232,7,45.5\n", "SPCOR", 3, "r2i"),
+    ("m1i,n1i,m2i,sd2i,n2i\n55,155,75,64,156\n68,31,88,0,32\n", "SMD1", 3, "sd2i"),
 ])
 def test_bad_input_names_row_and_column_without_traceback(tmp_path, capsys, text, measure, row, column):
     # synthetic tables with one mistake each

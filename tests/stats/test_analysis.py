@@ -552,6 +552,30 @@ def test_paired_means_cover_every_measure_method_and_test():
     assert {("SMCC", "REML", "knha"), ("ROMC", "DL", "knha")} <= covered
 
 
+# metafor 3.8-1's measures added after the first ones: 2x2 associations, IRSD, SMD1, partial correlations
+ADDED = ("PHI", "YUQ", "YUY", "IRSD", "SMD1", "PCOR", "SPCOR")
+ADDED_CASES = [c for c in POOLED if c["measure"] in ADDED]
+
+
+@pytest.mark.parametrize("case", ADDED_CASES, ids=lambda c: c["id"])
+def test_added_measures_match_metafor_closely(case):
+    # dat.bourassa1996 (PHI, YUQ, YUY), dat.bcg (PHI, vtype ST), dat.nielweise2007 (YUY, drop00),
+    # dat.hart1999 (IRSD), dat.normand1999 (SMD1), dat.aloe2013 (PCOR, SPCOR): escalc + rma (REML,
+    # DL; z and knha), to 1e-8 (tools/reference/measures.R)
+    table = pd.read_csv(MEASURE_FIXTURES / case["input"], dtype=str, keep_default_na=False)
+    result = analyse(table, case["measure"], case["method"], case["test"], options=case_options(case))
+    for key in POOLED_KEYS:
+        assert result[key] == pytest.approx(case["expected"][key], rel=1e-8, abs=1e-12), key
+    for key, value in case["transformed"].items():
+        assert result["transformed"][key] == pytest.approx(value, rel=1e-8, abs=1e-12), key
+
+
+def test_added_measures_are_pooled_by_reml_and_dl():
+    covered = {(c["measure"], c["method"], c["test"]) for c in ADDED_CASES}
+    assert {(m, method, "z") for m in ADDED for method in ("REML", "DL")} <= covered
+    assert {("PCOR", "REML", "knha"), ("YUQ", "DL", "knha"), ("SMD1", "REML", "knha")} <= covered
+
+
 def test_the_sheets_text_columns_reach_the_pooled_studies_as_written():
     """es_id 1.1 and 1.10 (section numbers) are two effect sizes, and a study id 007 is not 7."""
     table = pd.DataFrame({"study_id": ["007", "008", "009"], "es_id": ["1.1", "1.10", "2"],

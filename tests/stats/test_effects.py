@@ -167,6 +167,8 @@ def test_escalc_matches_metafor_for_every_measure_and_option(case):
         return
     out = effects.escalc(table, case["measure"], options=options)
     yi, vi = expected_arrays(case)
+    # a study drop00 leaves without yi has no effect here (escalc keeps IRSD's vi, which needs no counts)
+    vi = np.where(np.isnan(yi), np.nan, vi)
     assert np.allclose(out["yi"], yi, rtol=1e-10, atol=1e-13, equal_nan=True)
     assert np.allclose(out["vi"], vi, rtol=1e-10, atol=1e-13, equal_nan=True)
     assert (out["effect_source"] == "drop00").tolist() == np.isnan(yi).tolist()
@@ -366,3 +368,122 @@ def test_a_cell_that_is_no_plain_number_gets_the_hint_for_what_it_holds(cell, sa
         effects.escalc(table, "MD" if "SD" in says else "RR", file="t.csv")
     [problem] = err.value.problems
     assert problem.row == 2 and problem.value == cell and says in problem.hint
+
+
+# ---------------------------------------------------------------- 2x2 associations (PHI, YUQ, YUY)
+
+# dat.bourassa1996, Mills 1925: left-handed left-eyed, left-handed right-eyed, right-handed left-eyed,
+# right-handed right-eyed
+MILLS = {"ai": 93, "bi": 17, "ci": 130, "di": 760}
+
+
+def test_phi_is_the_pearson_correlation_of_the_two_dichotomies():
+    hand = np.repeat([1, 1, 0, 0], list(MILLS.values()))
+    eye = np.repeat([1, 0, 1, 0], list(MILLS.values()))
+    out = effects.escalc(pd.DataFrame([MILLS]), "PHI")
+    assert math.isclose(out["yi"][0], np.corrcoef(hand, eye)[0, 1], rel_tol=1e-12)
+
+
+def test_yules_q_and_y_are_the_odds_ratios_transforms():
+    odds_ratio = (93 * 760) / (17 * 130)
+    q, y = (effects.escalc(pd.DataFrame([MILLS]), m)["yi"][0] for m in ("YUQ", "YUY"))
+    assert math.isclose(q, (odds_ratio - 1) / (odds_ratio + 1), rel_tol=1e-12)
+    assert math.isclose(y, (math.sqrt(odds_ratio) - 1) / (math.sqrt(odds_ratio) + 1), rel_tol=1e-12)
+
+
+def test_phi_adds_nothing_to_a_zero_cell_by_default_and_yules_q_one_half():
+    # escalc's add is 0 for PHI (as for AS) and 1/2 for YUQ and YUY; dat.bourassa1996, Lavery 1944
+    lavery = pd.DataFrame([{"ai": 27, "bi": 0, "ci": 101, "di": 261}])
+    phi = effects.escalc(lavery, "PHI")
+    assert phi["continuity_add"][0] == 0 and math.isclose(phi["yi"][0], 27 * 261 / math.sqrt(27 * 362 * 128 * 261))
+    assert effects.escalc(lavery, "YUQ")["continuity_add"][0] == 0.5
+    with pytest.raises(InputError) as err:  # no correction: the odds ratio is infinite
+        effects.escalc(lavery, "YUQ", options=effects.Options(to="none"))
+    assert [p.row for p in err.value.problems] == [2]
+
+
+def test_a_table_without_one_column_margin_has_no_phi():
+    table = pd.DataFrame([MILLS, {"ai": 0, "bi": 12, "ci": 0, "di": 30}])  # no one left-eyed: phi is 0 / 0
+    with pytest.raises(InputError) as err:
+        effects.escalc(table, "PHI", file="tables.csv")
+    assert [(p.file, p.row) for p in err.value.problems] == [("tables.csv", 3)]
+
+
+# ---------------------------------------------------------------- IRSD, SMD1
+
+def test_irsd_is_the_difference_of_the_rates_square_roots():
+    # dat.hart1999, the first trial: 9 events in 413 patient-years vs 19 in 398
+    out = effects.escalc(pd.DataFrame([{"x1i": 9, "t1i": 413, "x2i": 19, "t2i": 398}]), "IRSD")
+    assert math.isclose(out["yi"][0], math.sqrt(9 / 413) - math.sqrt(19 / 398), rel_tol=1e-12)
+    assert math.isclose(out["vi"][0], 1 / (4 * 413) + 1 / (4 * 398), rel_tol=1e-12)
+    zero = effects.escalc(pd.DataFrame([{"x1i": 0, "t1i": 120, "x2i": 2, "t2i": 110}]), "IRSD")  # add = 0
+    assert zero["continuity_add"][0] == 0 and math.isclose(zero["yi"][0], -math.sqrt(2 / 110))
+
+
+# dat.normand1999, the first study: specialist vs routine care, length of stay
+NORMAND = {"m1i": 55, "sd1i": 47, "n1i": 155, "m2i": 75, "sd2i": 64, "n2i": 156}
+
+
+def test_smd1_is_standardised_by_the_control_sd_alone():
+    expected = float(effects.hedges_correction(155)) * (55 - 75) / 64
+    full = effects.escalc(pd.DataFrame([NORMAND]), "SMD1")
+    assert math.isclose(full["yi"][0], expected, rel_tol=1e-12)
+    assert math.isclose(full["vi"][0], 1 / 155 + 1 / 156 + expected**2 / (2 * 156), rel_tol=1e-12)
+    without = effects.escalc(pd.DataFrame([{k: v for k, v in NORMAND.items() if k != "sd1i"}]), "SMD1")
+    blank = effects.escalc(pd.DataFrame([{**NORMAND, "sd1i": ""}]), "SMD1")  # sd1i is not read
+    assert without["yi"][0] == blank["yi"][0] == full["yi"][0]
+
+
+# ---------------------------------------------------------------- partial correlations (PCOR, SPCOR)
+
+# dat.aloe2013, Abu-Bader (2000): t of the coefficient of interest, n, predictors, R^2
+ABU_BADER = {"ti": 4.61, "ni": 218, "mi": 4, "r2i": 0.24}
+
+
+def test_partial_correlations_from_a_coefficients_t():
+    # Aloe & Becker 2012: r_p = t / sqrt(t^2 + df), sr = t sqrt(1 - R^2) / sqrt(df), df = n - m - 1
+    pcor = effects.escalc(pd.DataFrame([ABU_BADER]), "PCOR")
+    assert math.isclose(pcor["yi"][0], 4.61 / math.sqrt(4.61**2 + 213), rel_tol=1e-12)
+    assert math.isclose(pcor["vi"][0], (1 - pcor["yi"][0] ** 2) ** 2 / 213, rel_tol=1e-12)
+    spcor = effects.escalc(pd.DataFrame([ABU_BADER]), "SPCOR")
+    assert math.isclose(spcor["yi"][0], 4.61 * math.sqrt(0.76) / math.sqrt(213), rel_tol=1e-12)
+    negative = effects.escalc(pd.DataFrame([{**ABU_BADER, "ti": -4.61}]), "PCOR")  # the sign is t's
+    assert negative["yi"][0] == -pcor["yi"][0]
+
+
+def test_pcor_reads_no_r2_and_takes_a_model_with_one_residual_df():
+    table = pd.DataFrame([{**ABU_BADER, "r2i": ""}, {"ti": 2.0, "ni": 6, "mi": 4, "r2i": ""}])
+    out = effects.escalc(table, "PCOR")  # escalc too: ni - mi - 1 = 1 > 0
+    assert math.isclose(out["yi"][1], 2 / math.sqrt(5)) and math.isclose(out["vi"][1], (1 - 0.8) ** 2)
+
+
+@pytest.mark.parametrize("measure, cells, column, rule", [
+    ("PCOR", {"mi": "217"}, "mi", "mi <= ni - 2"),
+    ("PCOR", {"mi": "0"}, "mi", "mi >= 1, whole"),
+    ("PCOR", {"mi": "4.5"}, "mi", "mi >= 1, whole"),
+    ("PCOR", {"ni": "217.5"}, "ni", "ni >= 1, whole"),
+    ("PCOR", {"ti": "NA"}, "ti", "arm data"),
+    ("SPCOR", {"r2i": "1"}, "r2i", "0 <= r2i < 1"),
+    ("SPCOR", {"r2i": "-0.1"}, "r2i", "0 <= r2i < 1"),
+    ("SPCOR", {"r2i": "24"}, "r2i", "0 <= r2i < 1"),
+    ("SPCOR", {"r2i": "0.01"}, "r2i", "t² (1 - r2i) / (ni - mi - 1) <= r2i"),
+    ("SPCOR", {"r2i": ""}, "r2i", "arm data"),
+    ("SMD1", {"n2i": "2"}, "n2i", "n2i >= 3"),
+    ("SMD1", {"sd2i": "0"}, "sd2i", "sd2i > 0"),
+])
+def test_a_bad_regression_or_control_group_is_named_by_row_and_column(measure, cells, column, rule):
+    base = ABU_BADER if measure != "SMD1" else NORMAND
+    table = pd.DataFrame([{k: str(v) for k, v in base.items()}] * 2)
+    for key, value in cells.items():
+        table.loc[1, key] = value
+    with pytest.raises(InputError) as err:
+        effects.escalc(table, measure, file="studies.csv")
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column, problem.rule) == ("studies.csv", 3, column, rule)
+    assert problem.hint
+
+
+def test_spcor_without_an_r2_column_names_it():
+    with pytest.raises(InputError) as err:
+        effects.escalc(pd.DataFrame([{k: v for k, v in ABU_BADER.items() if k != "r2i"}]), "SPCOR")
+    assert [p.column for p in err.value.problems] == ["r2i"]

@@ -76,6 +76,13 @@ d <- d[!is.na(d$SD_diff), ]
 lehmann_change <- add_dataset("lehmann2018_sd_change", data.frame(study = paste0(d$Short_Title, " (", d$Gender, ")"),
   m1i = d$Red_M, m2i = d$Control_M, sd1i = d$SD_diff, sd2i = 0, ni = d$Red_N, ri = 0),
   "metadat::dat.lehmann2018 (the 5 within-subjects studies with the SD of the differences: given as sd1i with sd2i = 0 and ri = 0, as ?escalc describes)")
+d <- dat.bourassa1996[dat.bourassa1996$sex == "combined", ]
+bourassa <- add_dataset("bourassa1996", data.frame(study = paste0(d$author, " ", d$year, " (sample ", d$sample, ")"),
+  year = d$year, ai = d$lh.le, bi = d$lh.re, ci = d$rh.le, di = d$rh.re),
+  "metadat::dat.bourassa1996 (Bourassa et al. 1996, handedness and eye dominance; the 54 samples of both sexes combined: ai left-handed left-eyed, bi left-handed right-eyed, ci right-handed left-eyed, di right-handed right-eyed; one zero cell)")
+d <- dat.aloe2013
+aloe <- add_dataset("aloe2013", data.frame(study = d$study, ti = d$tval, ni = d$n, mi = d$preds, r2i = d$R2),
+  "metadat::dat.aloe2013 (Aloe & Thompson 2013, supervision and job outcomes; ti: the t statistic of the coefficient of interest, mi: the model's predictors, r2i: its R^2)")
 zero <- add_dataset("synthetic_zero_counts", data.frame(study = paste("SYNTHETIC", 1:5),
   x1i = c(0, 3, 5, 0, 2), t1i = c(120, 340, 410, 95, 260), x2i = c(2, 0, 6, 0, 4), t2i = c(110, 300, 390, 100, 280),
   xi = c(0, 3, 5, 0, 2), ti = c(120, 340, 410, 95, 260)),
@@ -86,15 +93,19 @@ escalc_cases <- list()
 data_args <- function(measure, data) {
   cols <- switch(measure,
     SMD = , MD = , SMDH = , ROM = , CVR = c("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
+    SMD1 = c("m1i", "n1i", "m2i", "sd2i", "n2i"),
     VR = c("sd1i", "n1i", "sd2i", "n2i"),
-    RR = , OR = , RD = , PETO = , AS = intersect(c("ai", "bi", "ci", "di", "n1i", "n2i"), names(data)),
-    IRR = , IRD = c("x1i", "t1i", "x2i", "t2i"),
+    RR = , OR = , RD = , PETO = , AS = , PHI = , YUQ = , YUY = intersect(c("ai", "bi", "ci", "di", "n1i", "n2i"),
+      names(data)),
+    IRR = , IRD = , IRSD = c("x1i", "t1i", "x2i", "t2i"),
     PR = , PLN = , PLO = , PAS = , PFT = intersect(c("xi", "ni", "mi"), names(data)),
     IR = , IRLN = , IRS = , IRFT = c("xi", "ti"),
     MN = , MNLN = c("mi", "sdi", "ni"),
     MC = , SMCC = , SMCRH = , ROMC = c("m1i", "m2i", "sd1i", "sd2i", "ni", "ri"),
     SMCR = c("m1i", "m2i", "sd1i", "ni", "ri"),
-    COR = , UCOR = , ZCOR = c("ri", "ni"))
+    COR = , UCOR = , ZCOR = c("ri", "ni"),
+    PCOR = c("ti", "ni", "mi"),
+    SPCOR = c("ti", "ni", "mi", "r2i"))
   data[cols]
 }
 run_escalc <- function(dataset, measure, options = list()) {
@@ -112,7 +123,7 @@ dataset_var <- list(normand1999 = "normand", curtis1998 = "curtis", bcg = "bcg",
   hasselblad1998 = "hassel", molloy2014 = "molloy", mcdaniel1994 = "mcdaniel", synthetic_zero_counts = "zero",
   senn2013_placebo = "senn_change", senn2013_raw = "senn_raw", normand1999_specialist = "normand_arm",
   curtis1998_elevated = "curtis_arm", lehmann2018_within = "lehmann_within",
-  lehmann2018_sd_change = "lehmann_change")
+  lehmann2018_sd_change = "lehmann_change", bourassa1996 = "bourassa", aloe2013 = "aloe")
 
 # two-group means and variability, every vtype
 for (ds in c("normand1999", "curtis1998")) {
@@ -122,6 +133,7 @@ for (ds in c("normand1999", "curtis1998")) {
   for (v in c("LS", "HO", "AV", "AVHO")) run_escalc(ds, "ROM", list(vtype = v))
   run_escalc(ds, "CVR")
   run_escalc(ds, "VR")
+  for (v in c("LS", "UB", "LS2", "AV")) run_escalc(ds, "SMD1", list(vtype = v))
 }
 # two-group tables: zero cells, add / to / drop00, RD's vtype, PETO as a measure
 for (m in c("RR", "OR", "RD", "PETO", "AS")) {
@@ -133,6 +145,18 @@ for (m in c("RR", "OR", "RD", "PETO", "AS")) {
   run_escalc("nielweise2007", m, list(drop00 = TRUE, to = "if0all"))
 }
 for (v in c("UB", "AV")) { run_escalc("bcg", "RD", list(vtype = v)); run_escalc("nielweise2007", "RD", list(vtype = v)) }
+# 2x2 tables as associations (phi, Yule's Q and Y): zero cells and add / to / drop00, PHI's vtypes
+for (m in c("PHI", "YUQ", "YUY")) {
+  for (ds in c("bcg", "bourassa1996")) run_escalc(ds, m)
+  for (to in c("only0", "all", "if0all", "none")) run_escalc("nielweise2007", m, list(to = to))
+  run_escalc("nielweise2007", m, list(add = 0.25))
+  run_escalc("nielweise2007", m, list(add = 1, to = "all"))
+  run_escalc("nielweise2007", m, list(drop00 = TRUE))
+  run_escalc("nielweise2007", m, list(drop00 = TRUE, to = "if0all"))
+}
+for (v in c("ST", "CS")) for (ds in c("bcg", "bourassa1996", "nielweise2007")) run_escalc(ds, "PHI", list(vtype = v))
+for (to in c("only0", "if0all")) run_escalc("nielweise2007", "PHI", list(to = to, add = 0.5))
+run_escalc("nielweise2007", "PHI", list(vtype = "ST", add = 0.5, to = "all"))
 # two-group rates
 for (m in c("IRR", "IRD")) {
   for (ds in c("hart1999", "nielweise2008")) run_escalc(ds, m)
@@ -141,6 +165,12 @@ for (m in c("IRR", "IRD")) {
   run_escalc("synthetic_zero_counts", m, list(drop00 = TRUE))
   run_escalc("synthetic_zero_counts", m, list(add = 0.1))
 }
+# the square root rate difference (add = 0 by default)
+for (ds in c("hart1999", "nielweise2008", "synthetic_zero_counts")) run_escalc(ds, "IRSD")
+run_escalc("hart1999", "IRSD", list(add = 1, to = "all"))
+for (to in c("only0", "all", "if0all", "none")) run_escalc("synthetic_zero_counts", "IRSD", list(to = to, add = 0.5))
+run_escalc("synthetic_zero_counts", "IRSD", list(drop00 = TRUE))
+run_escalc("synthetic_zero_counts", "IRSD", list(add = 0.1))
 # single-group proportions
 for (m in c("PR", "PLN", "PLO", "PAS", "PFT")) {
   for (ds in c("pritz1997", "debruin2009", "hasselblad1998")) run_escalc(ds, m)
@@ -168,6 +198,8 @@ for (ds in c("molloy2014", "mcdaniel1994")) {
   for (v in c("LS", "UB", "AV")) run_escalc(ds, "UCOR", list(vtype = v))
   run_escalc(ds, "ZCOR")
 }
+# partial and semi-partial correlations from a regression coefficient's t statistic
+for (m in c("PCOR", "SPCOR")) for (v in c("LS", "AV")) run_escalc("aloe2013", m, list(vtype = v))
 
 # ---------------------------------------------------------------- pooled cases
 pooled_cases <- list()
@@ -225,6 +257,11 @@ for (method in c("REML", "DL")) {
   for (m in c("MC", "SMCC", "SMCR", "SMCRH")) run_pooled("lehmann2018_within", m, method, "identity")
   run_pooled("lehmann2018_within", "ROMC", method, "exp")
   run_pooled("lehmann2018_sd_change", "MC", method, "identity")
+  run_pooled("normand1999", "SMD1", method, "identity")
+  for (m in c("PHI", "YUQ", "YUY")) run_pooled("bourassa1996", m, method, "identity")
+  run_pooled("bcg", "PHI", method, "identity", list(vtype = "ST"))
+  run_pooled("hart1999", "IRSD", method, "identity")
+  for (m in c("PCOR", "SPCOR")) run_pooled("aloe2013", m, method, "identity")
 }
 # options through the pooled result, and a Knapp-Hartung case
 run_pooled("pritz1997", "PLO", "REML", "ilogit", list(to = "all"))
@@ -241,6 +278,13 @@ for (method in c("REML", "DL")) {
   run_pooled("lehmann2018_within", "ROMC", method, "exp", test = "knha")
 }
 run_pooled("lehmann2018_within", "SMCR", "REML", "identity", list(vtype = "LS2"))
+for (method in c("REML", "DL")) {
+  run_pooled("aloe2013", "PCOR", method, "identity", test = "knha")
+  run_pooled("bourassa1996", "YUQ", method, "identity", test = "knha")
+}
+run_pooled("aloe2013", "SPCOR", "REML", "identity", list(vtype = "AV"))
+run_pooled("nielweise2007", "YUY", "REML", "identity", list(drop00 = TRUE))
+run_pooled("normand1999", "SMD1", "REML", "identity", list(vtype = "UB"), test = "knha")
 
 out <- list(meta = list(generator = "tools/reference/measures.R", metafor_version = as.character(packageVersion("metafor")),
   metadat_version = as.character(packageVersion("metadat")), R_version = R.version.string,

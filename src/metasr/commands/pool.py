@@ -33,7 +33,8 @@ def register(subparsers) -> None:
         description=(
             f"Read a CSV with escalc's column names for the measure ({measures.layouts_text()} "
             "| ti or pi with n1i,n2i for SMD: `ti` is person-time for IR, IRLN, IRS, IRFT and a t statistic "
-            "otherwise; ri is the correlation of a correlation measure, or of the two measurements for paired "
+            "otherwise, for PCOR and SPCOR a regression coefficient's, mi the model's predictors and r2i its R²; "
+            "ri is the correlation of a correlation measure, or of the two measurements for paired "
             "means) and print one JSON object with metafor's keys, `transform` and `transformed` (the estimate, "
             "CI and PI on the display scale). Rows whose 'usable' column is false are listed, not pooled (with "
             "the reason in their 'not_usable_reason'); a missing value the analysis needs stops it, naming the "

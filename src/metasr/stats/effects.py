@@ -1,31 +1,37 @@
 """Effect sizes and sampling variances, with metafor 3.8-1's `escalc` definitions and defaults.
 
 Every measure of the registry (`metasr.measures`) has its formula here, under metafor's name and
-with metafor's column names: two-group means (SMD, SMDH, MD, ROM), variability (CVR, VR),
-two-group tables (RR, OR, RD, PETO), two-group rates (IRR, IRD), single-group proportions (PR,
-PLN, PLO, PAS, PFT), single-group rates (IR, IRLN, IRS, IRFT), single-group means (MN, MNLN:
-`mi, sdi, ni`, where `mi` is the mean, not a proportion's non-events), paired means (MC, SMCC,
-SMCR, SMCRH, ROMC: `m1i, m2i, sd1i, sd2i, ni, ri` of one sample measured twice, where `ri` is the
-correlation of the two measurements), correlations (COR, UCOR, ZCOR) and generic effects (GEN:
-`yi` with `vi` or `sei`, or an estimate with its 95% CI).
+with metafor's column names: two-group means (SMD, SMDH, SMD1, MD, ROM; SMD1 standardised by
+group 2's SD alone: `m1i, n1i, m2i, sd2i, n2i`), variability (CVR, VR), two-group tables (RR, OR,
+RD, PETO, AS, and the associations PHI, YUQ, YUY), two-group rates (IRR, IRD, IRSD), single-group
+proportions (PR, PLN, PLO, PAS, PFT), single-group rates (IR, IRLN, IRS, IRFT), single-group means
+(MN, MNLN: `mi, sdi, ni`, where `mi` is the mean, not a proportion's non-events), paired means (MC,
+SMCC, SMCR, SMCRH, ROMC: `m1i, m2i, sd1i, sd2i, ni, ri` of one sample measured twice, where `ri` is
+the correlation of the two measurements), correlations (COR, UCOR, ZCOR), partial correlations
+(PCOR, SPCOR: a regression coefficient's t statistic `ti`, the sample size `ni`, the model's
+number of predictors `mi` and, for SPCOR, its R² `r2i`) and generic effects (GEN: `yi` with `vi`
+or `sei`, or an estimate with its 95% CI). metafor 3.8-1's other measures (RTET, the tetrachoric
+correlation, among them) are not here.
 
 escalc's options, with its defaults (`Options`):
-- `add` (1/2; 0 for PAS, PFT, IRS, IRFT) is added to the counts of a study as `to` says:
+- `add` (1/2; 0 for AS, PHI, IRSD, PAS, PFT, IRS, IRFT) is added to the counts of a study as `to` says:
   "only0" (studies with a zero count), "all" (every study), "if0all" (every study when any has
   a zero count) or "none";
 - `drop00` (FALSE): two-group studies with no events (or only events) in both groups get no
   effect; they are reported as not usable, never dropped silently;
-- `vtype` ("LS"): the sampling variance (SMD: UB, LS, LS2, AV; MD: UB, LS, HO; SMDH, SMCC,
-  SMCR: LS, LS2; ROM: LS, HO, AV, AVHO; RD and PR: UB, LS, AV; PLN and PLO: LS, AV; COR: LS, AV; UCOR: UB,
-  LS, AV). "AV" averages over the studies of the table, so the formulas work on whole columns.
+- `vtype` ("LS"): the sampling variance (SMD and SMD1: UB, LS, LS2, AV; MD: UB, LS, HO; SMDH, SMCC,
+  SMCR: LS, LS2; ROM: LS, HO, AV, AVHO; RD and PR: UB, LS, AV; PHI: LS or CS (cross-sectional
+  sampling), ST (stratified); PLN and PLO: LS, AV; COR, PCOR, SPCOR: LS, AV; UCOR: UB, LS, AV).
+  "AV" averages over the studies of the table, so the formulas work on whole columns.
 
 `ti` names two things in metafor, and here as there its meaning follows the measure: for the
 single-group rate measures (IR, IRLN, IRS, IRFT) it is the person-time of the study (escalc's
-`ti`); for every other measure a `ti` column is a t statistic, which gives an SMD with `n1i` and
-`n2i` (Cochrane Handbook 6.5.2.3: d = t * sqrt(1/n1 + 1/n2), then Hedges' correction), as
-metafor's escalc(measure = "SMD", ti = ...) does. So SMD tables and sheets keep working as they
-were, and a rate table uses metafor's names unchanged. A signed two-sided p-value (`pi`) with
-both group sizes gives an SMD through its t statistic.
+`ti`); for every other measure a `ti` column is a t statistic: a regression coefficient's for the
+partial correlations, else an independent-samples t, which gives an SMD with `n1i` and `n2i`
+(Cochrane Handbook 6.5.2.3: d = t * sqrt(1/n1 + 1/n2), then Hedges' correction), as metafor's
+escalc(measure = "SMD", ti = ...) does. So SMD tables and sheets keep working as they were, and a
+rate table uses metafor's names unchanged. A signed two-sided p-value (`pi`) with both group
+sizes gives an SMD through its t statistic.
 
 `escalc(table, measure)` reads row by row so a table may mix forms (a row with `yi` uses it, an
 SMD row with `ti` or `pi` uses those, any other row the measure's columns), then computes each
@@ -294,6 +300,51 @@ def _as(d, o):
     return np.arcsin(np.sqrt(ai / n1i)) - np.arcsin(np.sqrt(ci / n2i)), 1 / (4 * n1i) + 1 / (4 * n2i)
 
 
+def _margins(ai, bi, ci, di):
+    """The 2x2 table's row and column proportions: (pi1., pi2., pi.1, pi.2)."""
+    ni = ai + bi + ci + di
+    return (ai + bi) / ni, (ci + di) / ni, (ai + ci) / ni, (bi + di) / ni
+
+
+@formula("PHI")
+def _phi(d, o):
+    ai, bi, ci, di = _cells(d, o)
+    n1i, n2i = ai + bi, ci + di
+    yi = (ai * di - bi * ci) / np.sqrt(n1i * n2i * (ai + ci) * (bi + di))
+    if o.vtype == "ST":
+        # the groups' sizes fixed by the design (stratified sampling), as escalc
+        p1i, p2i = ai / n1i, ci / n2i
+        q1i, q2i = 1 - p1i, 1 - p2i
+        mixed = p2i * q1i + p1i * q2i
+        vi = (n1i + n2i) ** 2 * (4 * n1i**3 * p1i**2 * p2i * q1i**2 * q2i
+                                  + 4 * n2i**3 * p1i * p2i**2 * q1i * q2i**2
+                                  + n1i * n2i**2 * p2i * q2i * mixed * (p2i * q1i + p1i * (4 * q1i + q2i))
+                                  + n1i**2 * n2i * p1i * q1i * mixed * (p1i * q2i + p2i * (q1i + 4 * q2i))) \
+            / (4 * (ai + ci) ** 3 * (bi + di) ** 3)
+        return yi, vi
+    # LS and CS: cross-sectional (multinomial) sampling, only the total fixed
+    r1, r2, c1, c2 = _margins(ai, bi, ci, di)
+    vi = (1 - yi**2 + yi * (1 + yi**2 / 2) * (r1 - r2) * (c1 - c2) / np.sqrt(r1 * r2 * c1 * c2)
+          - 0.75 * yi**2 * ((r1 - r2) ** 2 / (r1 * r2) + (c1 - c2) ** 2 / (c1 * c2))) / (n1i + n2i)
+    return yi, vi
+
+
+@formula("YUQ")
+def _yuq(d, o):
+    ai, bi, ci, di = _cells(d, o)
+    odds_ratio = (ai / bi) / (ci / di)
+    yi = (odds_ratio - 1) / (odds_ratio + 1)
+    return yi, (1 - yi**2) ** 2 * (1 / ai + 1 / bi + 1 / ci + 1 / di) / 4
+
+
+@formula("YUY")
+def _yuy(d, o):
+    ai, bi, ci, di = _cells(d, o)
+    root = np.sqrt((ai / bi) / (ci / di))
+    yi = (root - 1) / (root + 1)
+    return yi, (1 - yi**2) ** 2 * (1 / ai + 1 / bi + 1 / ci + 1 / di) / 16
+
+
 def _peto(ai, bi, ci, di):
     n1i, n2i = ai + bi, ci + di
     ni = n1i + n2i
@@ -329,6 +380,12 @@ def _ird(d, o):
     return ir1i - ir2i, ir1i / t1i + ir2i / t2i
 
 
+@formula("IRSD")
+def _irsd(d, o):
+    x1i, t1i, x2i, t2i = _rates(d, o)
+    return np.sqrt(x1i / t1i) - np.sqrt(x2i / t2i), 1 / (4 * t1i) + 1 / (4 * t2i)
+
+
 def _smd_d(d: dict):
     """(d, n1i, n2i) from means and SDs, or from a d already given (a t statistic's)."""
     n1i, n2i = np.asarray(d["n1i"], dtype=float), np.asarray(d["n2i"], dtype=float)
@@ -341,23 +398,34 @@ def _smd_d(d: dict):
 
 def _smd(d, vtype):
     di, n1i, n2i = _smd_d(d)
-    ni, mi = n1i + n2i, n1i + n2i - 2
+    return _hedges(di, n1i, n2i, n1i + n2i - 2, n1i + n2i, vtype)
+
+
+def _hedges(di, n1i, n2i, mi, npi, vtype):
+    """Hedges' g from d standardised by an SD on mi degrees of freedom from npi participants (the
+    pooled SD: n1i + n2i - 2 and n1i + n2i; SMD1's control SD: n2i - 1 and n2i), as escalc."""
     cmi = hedges_correction(mi)
     yi = cmi * di
     if vtype == "UB":
         vi = 1 / n1i + 1 / n2i + (1 - (mi - 2) / (mi * cmi**2)) * yi**2
     elif vtype == "AV":
-        vi = 1 / n1i + 1 / n2i + _wmean(yi, ni) ** 2 / (2 * ni)
+        vi = 1 / n1i + 1 / n2i + _wmean(yi, n1i + n2i) ** 2 / (2 * npi)
     elif vtype == "LS2":
-        vi = cmi**2 * (1 / n1i + 1 / n2i + di**2 / (2 * ni))
+        vi = cmi**2 * (1 / n1i + 1 / n2i + di**2 / (2 * npi))
     else:
-        vi = 1 / n1i + 1 / n2i + yi**2 / (2 * ni)
+        vi = 1 / n1i + 1 / n2i + yi**2 / (2 * npi)
     return yi, vi
 
 
 @formula("SMD")
 def _smd_formula(d, o):
     return _smd(d, o.vtype)
+
+
+@formula("SMD1")
+def _smd1(d, o):
+    m1i, n1i, m2i, sd2i, n2i = (np.asarray(d[c], dtype=float) for c in measures.CONTROL_SD)
+    return _hedges((m1i - m2i) / sd2i, n1i, n2i, n2i - 1, n2i, o.vtype)
 
 
 def _means(d):
@@ -628,6 +696,29 @@ def _zcor(d, o):
 
 
 
+def _regression(d):
+    """(ti, ni, mi, the residual degrees of freedom ni - mi - 1)."""
+    ti, ni, mi = (np.asarray(d[c], dtype=float) for c in measures.REGRESSION)
+    return ti, ni, mi, ni - mi - 1
+
+
+@formula("PCOR")
+def _pcor(d, o):
+    ti, ni, mi, df = _regression(d)
+    yi = ti / np.sqrt(ti**2 + df)
+    centre = _wmean(yi, ni) if o.vtype == "AV" else yi
+    return yi, (1 - centre**2) ** 2 / df
+
+
+@formula("SPCOR")
+def _spcor(d, o):
+    ti, ni, mi, df = _regression(d)
+    r2i = np.asarray(d["r2i"], dtype=float)
+    yi = ti * np.sqrt(1 - r2i) / np.sqrt(df)
+    centre = _wmean(yi, ni) if o.vtype == "AV" else yi
+    # escalc's variance as written there: (r2^2 - 2 r2 + (r2 - sr^2) + 1 - (r2 - sr^2)^2) / n
+    return yi, (r2i**2 - 2 * r2i + (r2i - centre**2) + 1 - (r2i - centre**2) ** 2) / ni
+
 
 def compute(measure: str, data: dict, options: Options | None = None):
     """yi, vi (arrays) of a measure from columns in metafor's names, as escalc computes them.
@@ -782,6 +873,8 @@ def _t_or_p_row(r: _RowReader, measure: str, column: str):
 
 # Checks of the values a family's columns hold: (columns, test, message, rule, hint).
 def _mean_checks(r: _RowReader, v: dict, measure: str) -> bool:
+    if "sd1i" not in v and "m1i" in v:  # SMD1's layout: standardised by sd2i alone
+        return _control_sd_checks(r, v, measure)
     ok = True
     for c in ("n1i", "n2i"):
         ok &= r.check(v[c] >= 2, "group size must be at least 2", c, v[c], "n >= 2",
@@ -804,6 +897,19 @@ def _mean_checks(r: _RowReader, v: dict, measure: str) -> bool:
         ok &= r.check(positive, f"{measure} needs means above 0" if measure in measures.in_family("variability")
                       else f"{measure} needs two means of the same sign, not 0", "m1i", f"{v['m1i']}, {v['m2i']}",
                       "means > 0", "a ratio of means is defined for measurements on a ratio scale")
+    return ok
+
+
+def _control_sd_checks(r: _RowReader, v: dict, measure: str) -> bool:
+    """A difference of means standardised by group 2's SD (SMD1): escalc refuses a group size <= 0
+    and a negative SD, and has no Hedges correction (so no effect) on n2i - 1 < 2 degrees of
+    freedom. Here the division needs sd2i > 0 too."""
+    ok = r.check(v["n1i"] >= 1, "group size must be at least 1", "n1i", v["n1i"], "n >= 1")
+    ok &= r.check(v["n2i"] >= 3, f"{measure} needs at least 3 participants in group 2", "n2i", v["n2i"], "n2i >= 3",
+                  f"{measure} is standardised by group 2's SD, whose small-sample (Hedges) correction needs n2i - 1 "
+                  ">= 2 degrees of freedom; with fewer, pool the SMD (both groups' SDs)")
+    ok &= r.check(v["sd2i"] > 0, f"{measure} divides by sd2i, which must be positive", "sd2i", v["sd2i"], "sd2i > 0",
+                  "sd2i is the control group's SD, the one the difference is standardised by")
     return ok
 
 
@@ -908,6 +1014,35 @@ def _correlation_checks(r: _RowReader, v: dict, measure: str) -> bool:
     return ok
 
 
+def _regression_checks(r: _RowReader, v: dict, measure: str) -> bool:
+    """A regression coefficient's t statistic: escalc refuses ni <= 0, mi < 0, no residual degrees
+    of freedom (ni - mi - 1 <= 0) and an R^2 outside [0, 1]. Here ni and mi are whole numbers, the
+    model has at least the predictor whose t is given, and R^2 < 1 (at 1 nothing is left to
+    explain). A semi-partial correlation's square is what the predictor adds to R^2, so it cannot
+    exceed R^2: t, R^2, ni or mi is wrong then (an adjusted R^2, say)."""
+    ok = r.check(v["mi"] >= 1 and float(v["mi"]).is_integer(), "number of predictors must be a whole number of at "
+                 "least 1", "mi", v["mi"], "mi >= 1, whole",
+                 "mi counts the model's predictors (not the intercept), the one whose t is given among them")
+    ok &= r.check(v["ni"] >= 1 and float(v["ni"]).is_integer(), "sample size must be a whole number", "ni", v["ni"],
+                  "ni >= 1, whole", "give the number of observations the model was fitted to")
+    if ok:
+        ok = r.check(v["ni"] - v["mi"] - 1 >= 1, "the model has no residual degrees of freedom (ni - mi - 1 < 1)",
+                     "mi", f"{v['mi']:g} predictors, ni = {v['ni']:g}", "mi <= ni - 2",
+                     "a model of ni observations on mi predictors and an intercept has ni - mi - 1 residual degrees "
+                     "of freedom; check ni and mi")
+    if "r2i" not in v:
+        return ok
+    ok &= r.check(0 <= v["r2i"] < 1, "R² must lie in [0, 1)", "r2i", v["r2i"], "0 <= r2i < 1",
+                  "r2i is the model's R² as a proportion (0.24, not 24 %); an R² of 1 leaves nothing to explain")
+    if not ok:
+        return False
+    sr2 = v["ti"] ** 2 * (1 - v["r2i"]) / (v["ni"] - v["mi"] - 1)
+    return r.check(sr2 <= v["r2i"], f"the squared semi-partial correlation ({sr2:.4g}) exceeds R² ({v['r2i']:g})",
+                   "r2i", v["r2i"], "t² (1 - r2i) / (ni - mi - 1) <= r2i",
+                   "what one predictor adds to R² cannot exceed R²: check ti, r2i (the model's R², not an adjusted "
+                   "R²), ni and mi")
+
+
 def _arm_row(r: _RowReader, measure: str, columns: tuple[str, ...]):
     """The measure's columns of one row, checked and normalised (tables: ai..di; proportions:
     xi, mi), or None after recording problems."""
@@ -934,6 +1069,8 @@ def _arm_row(r: _RowReader, measure: str, columns: tuple[str, ...]):
         return values if _single_mean_checks(r, values, measure) else None
     if family == "paired means":
         return values if _paired_checks(r, values, measure) else None
+    if family == "partial correlations":
+        return values if _regression_checks(r, values, measure) else None
     return values if _correlation_checks(r, values, measure) else None
 
 
