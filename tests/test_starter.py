@@ -131,6 +131,25 @@ def test_paired_columns_are_recognised_before_a_correlations(tmp_path):
                                                                               "0.6085667249", "0.66"]
 
 
+def test_regression_columns_are_recognised_with_or_without_r2(tmp_path):
+    # dat.aloe2013 (tests/fixtures/measures): ti, ni, mi, r2i are a regression coefficient's t, n, predictors, R²
+    init_from_table(tmp_path / "r", Path(__file__).parent / "fixtures/measures/inputs/aloe2013.csv", "SPCOR")
+    with open(tmp_path / "r/data/extraction/outcomes/outcome.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 5 and {r["reported_form"] for r in rows} == {"regression_t"}
+    assert [rows[0][c] for c in ("t_stat", "n", "predictors", "r2")] == ["4.61", "218", "4", "0.24"]
+    table = write(tmp_path / "t.csv", "study,ti,ni,mi\nAbu-Bader (2000),4.61,218,4\nCole et al. (2004),6.19,232,7\n")
+    init_from_table(tmp_path / "p", table, "PCOR")
+    with open(tmp_path / "p/data/extraction/outcomes/outcome.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["reported_form"], r["t_stat"], r["predictors"]) for r in rows] == [("regression_t", "4.61", "4"),
+                                                                                  ("regression_t", "6.19", "7")]
+    assert "r2" not in rows[0]
+    with pytest.raises(InputError) as err:  # a semi-partial correlation needs each model's R²
+        init_from_table(tmp_path / "s", table, "SPCOR")
+    assert [(p.row, p.column, p.rule) for p in err.value.problems] == [(2, "r2", "form-cells"), (3, "r2", "form-cells")]
+
+
 @pytest.mark.parametrize("text, measure, rule", [
     ("label,m1i\nA,1\n", "SMD", "effect-columns"),
     ("year,yi,vi\n2020,1,1\n", "GEN", "required-column"),

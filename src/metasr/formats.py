@@ -125,7 +125,8 @@ def sheet_section(heading: str, name: str, where: str, what: str) -> str:
 
 def forms_section() -> str:
     """Which cells each reported_form needs (metasr.extraction.forms)."""
-    from metasr.extraction.forms import GROUP_FORM_FIELDS, STUDY_FORM_FIELDS
+    from metasr.extraction.forms import GROUP_FORM_FIELDS, STUDY_FORM_FIELDS, measure_cells
+    from metasr.measures import ids
 
     lines = ["### Reported forms", "", "Which cells a row of each `reported_form` must fill "
              "(group forms: for group 1 the cells end in 1, for group 2 in 2; `reported_form2` gives group 2's "
@@ -134,7 +135,12 @@ def forms_section() -> str:
         cells = ", ".join(f"`{f}1`/`{f}2`" for f in fields)
         lines.append(f"| `{form}` | {cells} |")
     for form, fields in STUDY_FORM_FIELDS.items():
-        lines.append(f"| `{form}` | {', '.join(f'`{f}`' for f in fields)} |")
+        by_measure: dict[str, list[str]] = {}  # cells some measures need beyond the form's own (SPCOR: r2)
+        for measure in ids():
+            for extra in measure_cells(measure, form):
+                by_measure.setdefault(extra, []).append(measure)
+        more = "".join(f"; `{c}` for {', '.join(ms)}" for c, ms in by_measure.items())
+        lines.append(f"| `{form}` | {', '.join(f'`{f}`' for f in fields)}{more} |")
     return "\n".join(lines) + "\n"
 
 

@@ -175,6 +175,10 @@ class Family:
     # The correlation between a sample's two measurements may be an outcome's assumption where a
     # study does not report it (`assumed_correlation`; Cochrane Handbook 6.5.2.8).
     assumed_correlation: bool = False
+    # Columns of `sheet_columns` that only some of the family's measures read (SPCOR's r2i, which
+    # PCOR does without): the sheet form leaves their cells optional, a measure whose inputs name
+    # them needs them filled (metasr.extraction.forms.measure_cells).
+    optional: tuple[str, ...] = ()
 
 
 MEAN_FORMS = ("mean_sd", "mean_se", "mean_ci", "median_iqr", "median_range", "median_iqr_range")
@@ -200,7 +204,8 @@ FAMILIES = {f.id: f for f in (
     Family("correlations", 1, ("correlation",), {"ri": "r", "ni": "n"}),
     # A regression model's coefficient of interest: its t statistic, the sample size, the number of
     # predictors and the model's R^2 (escalc's ti, ni, mi, r2i); one sample.
-    Family("partial correlations", 1, ()),
+    Family("partial correlations", 1, ("regression_t",), {"ti": "t_stat", "ni": "n", "mi": "predictors", "r2i": "r2"},
+           optional=("r2i",)),
     Family("generic", 0, ()),
 )}
 

@@ -12,16 +12,19 @@ from __future__ import annotations
 from metasr.measures import FAMILIES, accepts_reported, ids, is_ratio
 
 # (outcome-sheet form, {table column: sheet column}, what the layout is); the forms copied as they
-# are come from the measure registry's families. The first layout a row fills wins (so `ti` is
-# person-time beside `xi`, as for metafor's rate measures, and a t statistic beside n1i and n2i).
-# For ratio measures the table's yi is on the log scale (metafor's convention), the sheet's
-# `effect` on the ratio scale. A None sheet column is read, then converted (bi and di give n1 and
-# n2; vi gives the SE).
+# are come from the measure registry's families, a family with optional columns (SPCOR's r2i) once
+# with them and once without. The first layout a row fills wins (so `ti` is person-time beside `xi`,
+# as for metafor's rate measures, a regression coefficient's t beside ni and mi, and an
+# independent-samples t beside n1i and n2i). For ratio measures the table's yi is on the log scale
+# (metafor's convention), the sheet's `effect` on the ratio scale. A None sheet column is read, then
+# converted (bi and di give n1 and n2; vi gives the SE).
 TABLE_FORMS: tuple[tuple[str, dict[str, str | None], str], ...] = (
     ("mean_sd", {"m1i": "mean1", "sd1i": "sd1", "n1i": "n1", "m2i": "mean2", "sd2i": "sd2", "n2i": "n2"},
      "means"),
-    *((family.sheet_forms[0], dict(family.sheet_columns), family.id)
-      for family in FAMILIES.values() if family.sheet_columns),
+    *((family.sheet_forms[0], {c: s for c, s in family.sheet_columns.items() if c in kept}, family.id)
+      for family in FAMILIES.values() if family.sheet_columns
+      for kept in dict.fromkeys((tuple(family.sheet_columns),
+                                 tuple(c for c in family.sheet_columns if c not in family.optional)))),
     ("events_n", {"ai": "events1", "bi": None, "ci": "events2", "di": None}, "two-group tables"),
     ("t_stat", {"ti": "t_stat", "n1i": "n1", "n2i": "n2"}, "t statistic"),
     ("effect_ci", {"yi": "effect", "ci_lb": "effect_ci_lb", "ci_ub": "effect_ci_ub"}, "effect and 95% CI"),

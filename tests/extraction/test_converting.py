@@ -204,3 +204,36 @@ def test_a_paired_row_without_r_needs_the_outcomes_assumed_correlation():
     reported = {**PAIRED_WITHOUT_R, "r": 0.66}  # a reported r is used as reported
     _, [(_, result)] = outcome_effect_problems([(2, reported)], conversion_settings("pp", cfg, {}), cfg, "pp.csv")
     assert result.values["ri"] == 0.66 and result.conversion == "none"
+
+
+# dat.aloe2013, Cole et al. (2004): the t of the coefficient of interest, n, predictors, R²
+REGRESSION_ROW = {"study_id": "Cole2004", "reported_form": "regression_t", "t_stat": 6.19, "n": 232, "predictors": 7,
+                  "r2": 0.455}
+
+
+def regression_problems(measure, row):
+    from metasr.extraction.converting import conversion_settings, outcome_effect_problems
+
+    cfg = {"measure": measure}
+    return outcome_effect_problems([(2, row)], conversion_settings("reg", cfg, {}), cfg, "reg.csv")
+
+
+def test_a_semi_partial_correlation_needs_r2_and_a_partial_one_does_not():
+    without = {k: v for k, v in REGRESSION_ROW.items() if k != "r2"}
+    problems, [(_, result)] = regression_problems("SPCOR", without)
+    [problem] = problems  # an error, not also a 'will not be pooled' warning
+    assert (problem.severity, problem.row, problem.column, problem.rule) == ("error", 2, "r2", "form-cells")
+    assert "PCOR" in problem.hint and "SPCOR" not in problem.hint.split("(")[-1]
+    assert not result.usable and result.column == "r2"
+    problems, [(_, result)] = regression_problems("PCOR", without)
+    assert problems == [] and result.usable and result.values == {"ti": 6.19, "ni": 232, "mi": 7, "r2i": None}
+    problems, [(_, result)] = regression_problems("SPCOR", REGRESSION_ROW)
+    assert problems == [] and result.values["r2i"] == 0.455
+
+
+def test_a_model_without_residual_degrees_of_freedom_is_named_at_its_predictors():
+    problems, _ = regression_problems("PCOR", {**REGRESSION_ROW, "predictors": 231})
+    [problem] = problems
+    assert (problem.row, problem.column, problem.rule) == (2, "predictors", "mi <= ni - 2")
+    problems, _ = regression_problems("SPCOR", {**REGRESSION_ROW, "r2": 0.01})  # t² (1 - R²) / df above R²
+    assert [(p.column, p.rule) for p in problems] == [("r2", "t² (1 - r2i) / (ni - mi - 1) <= r2i")]

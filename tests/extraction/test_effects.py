@@ -326,3 +326,24 @@ def test_flip_reverses_a_paired_change_and_keeps_its_r_and_standardiser():
     r = effect_row(PAIRED_ROW, ConversionSettings("ROMC", flip=True))  # log(m2 / m1) = -log(m1 / m2)
     assert (r.values["m1i"], r.values["sd1i"], r.values["m2i"], r.values["sd2i"]) == (3.446667, 0.6085667, 3.66,
                                                                                       0.59976)
+
+
+# ---- a regression coefficient's t (dat.aloe2013, Weaver et al. 2007: t -0.77, n 382, 19 predictors, R² 0.327)
+
+REGRESSION_ROW = {"reported_form": "regression_t", "t_stat": -0.77, "n": 382, "predictors": 19, "r2": 0.327}
+
+
+def test_a_regression_t_gives_the_partial_correlations_columns():
+    for measure in ("PCOR", "SPCOR"):
+        r = effect_row(REGRESSION_ROW, ConversionSettings(measure))
+        assert r.usable and r.conversion == "none"
+        assert r.values == {"ti": -0.77, "ni": 382, "mi": 19, "r2i": 0.327}
+    spcor = effect_row({k: v for k, v in REGRESSION_ROW.items() if k != "r2"}, ConversionSettings("SPCOR"))
+    assert not spcor.usable and spcor.column == "r2" and "SPCOR needs 'r2'" in spcor.reason
+    assert not effect_row(REGRESSION_ROW, ConversionSettings("COR")).usable  # a t is no correlation
+    assert not effect_row({"reported_form": "correlation", "r": 0.3, "n": 50}, ConversionSettings("PCOR")).usable
+
+
+def test_flip_negates_a_regression_coefficients_t():
+    r = effect_row(REGRESSION_ROW, ConversionSettings("PCOR", flip=True))
+    assert r.values["ti"] == 0.77 and r.values["mi"] == 19 and "flipped" in r.conversion

@@ -75,6 +75,11 @@ def test_single_group_rows_are_checked():
     assert rules(**pair, r=0.66) == set()
     assert rules(**pair) == set()  # a blank r: the outcome may assume it (converting.assumed_cell_problems)
     assert rules(**pair, r=1.3) == {"-1<=r<=1"}
+    regression = dict(reported_form="regression_t", t_stat=4.61, n=218)  # dat.aloe2013, Abu-Bader (2000)
+    assert rules(**regression, predictors=4) == set() and rules(**regression, predictors=4, r2=0.24) == set()
+    assert rules(**regression) == {"form-cells"}  # the model's number of predictors is needed
+    assert rules(**regression, predictors=4, r2=24) == {"0<=r2<=1"}  # a percentage
+    assert rules(**regression, predictors=0) == {"predictors>=1"}
 
 
 def test_a_group_with_an_sd_needs_two_participants():

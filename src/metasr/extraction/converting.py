@@ -35,6 +35,7 @@ from metasr.extraction.forms import (
     SINGLE_MEAN_FORMS,
     cell,
     group_form,
+    measure_cells,
 )
 from metasr.extraction.settings import extraction_settings
 
@@ -55,13 +56,14 @@ def outcome_effect_problems(typed_rows: list[tuple[int, dict]], settings: Conver
     converted = convert_rows([{**typed, SHEET_ROW: n} for n, typed in typed_rows], settings)
     ratio_limit = dependence.pooled_as_dependent(dependence.settings(outcome_cfg))
     problems = assumed_cell_problems(typed_rows, settings, sheet_path)
+    problems += measure_cell_problems(typed_rows, settings.measure, sheet_path)
     problems += derived_sd_problems(converted, dict(typed_rows), sheet_path)
     # a row with an SD of 0 is named for it, not for what escalc then makes of it
     zero_sd = {id(result) for _, result in converted if any(d.sd <= 0 for d in result.derived_sds)}
     problems += effect_range_problems([(row, result) for row, result in converted if id(result) not in zero_sd],
                                       settings.measure, sheet_path, ratio_limit, outcome_cfg)
     problems += generic_scale_problems(converted, settings, sheet_path)
-    problems += not_pooled_warnings(converted, sheet_path)
+    problems += not_pooled_warnings(converted, sheet_path, settings.measure)
     return problems, converted
 
 
@@ -83,16 +85,39 @@ def assumed_cell_problems(typed_rows: list[tuple[int, dict]], settings: Conversi
     return problems
 
 
-def not_pooled_warnings(converted: list[tuple[dict, EffectRow]], sheet_path: str) -> list[Problem]:
+def measure_cell_problems(typed_rows: list[tuple[int, dict]], measure: str, sheet_path: str) -> list[Problem]:
+    """A cell the outcome's measure needs beyond what the row's form needs (forms.measure_cells: a
+    semi-partial correlation's R²) left blank."""
+    return [Problem(message=f"{measure} needs '{column}' beside the reported form '{row.get('reported_form')}'",
+                    file=sheet_path, row=rownum, column=column, rule="form-cells",
+                    hint=f"fill '{column}' as the study reports it, or pool the outcome as a measure that does "
+                         f"without it ({_without(measure, row.get('reported_form'), column)})")
+            for rownum, row in typed_rows if not row.get("exclude_reason")
+            for column in measure_cells(measure, row.get("reported_form")) if row.get(column) is None]
+
+
+def _without(measure: str, form, column: str) -> str:
+    """The measures of `measure`'s family that take `form` without its cell `column`."""
+    return ", ".join(m for m in measures.in_family(measures.get(measure).family)
+                     if column not in measure_cells(m, form))
+
+
+def not_pooled_warnings(converted: list[tuple[dict, EffectRow]], sheet_path: str, measure: str | None = None
+                        ) -> list[Problem]:
     """A warning for each converted row that will not be pooled, with its reason and the cell at
-    fault, but for deliberate exclusions (an exclude_reason, a direction_only or other row)."""
+    fault, but for deliberate exclusions (an exclude_reason, a direction_only or other row) and
+    cells the row's form or the outcome's `measure` needs (their blanks are errors already)."""
+    def reported(row: dict, result: EffectRow) -> bool:
+        form = row.get("reported_form")
+        return result.column in ASSUMABLE_CELLS.get(form, ()) + measure_cells(measure, form)
+
     return [Problem(message=f"this row will not be pooled: {result.reason}", file=sheet_path, row=row.get(SHEET_ROW),
                     column=result.column, value=_cell_text(row, result.column),
                     rule="row-not-pooled", severity="warning",
                     hint="correct the row if this is a mistake; if it is not to be pooled, say why in its "
                          "exclude_reason")
             for row, result in converted if not result.usable and not _deliberately_excluded(row, result)
-            and result.column not in ASSUMABLE_CELLS.get(row.get("reported_form"), ())]  # an error already
+            and not reported(row, result)]
 
 
 def _cell_text(row: dict, column: str | None) -> str | None:

@@ -23,6 +23,7 @@ from metasr.extraction.forms import (
     TEST_FORMS,
     cell,
     group_form,
+    measure_cells,
 )
 from metasr.extraction.pvalues import parse_p
 from metasr.extraction.units import unit_factor
@@ -267,7 +268,7 @@ def _from_groups(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
 
 def _copy_cells(row: dict, family: str, out: EffectRow) -> None:
     """A form a family takes as reported: the sheet's cells under escalc's names."""
-    out.values = {column: row[cell] for column, cell in measures.FAMILIES[family].sheet_columns.items()}
+    out.values = {column: row.get(cell) for column, cell in measures.FAMILIES[family].sheet_columns.items()}
     out.conversion, out.usable = "none", True
 
 
@@ -275,6 +276,7 @@ def _copy_cells(row: dict, family: str, out: EffectRow) -> None:
 
 SINGLE_FORM_WORDS = {"events_total": "events of a total", "events_time": "events in person-time",
                      "correlation": "a correlation", "paired_mean_sd": "a paired sample's means",
+                     "regression_t": "a regression coefficient's t statistic",
                      **dict.fromkeys(SINGLE_MEAN_FORMS, "a single group's mean")}
 
 
@@ -285,6 +287,10 @@ def _from_single(row: dict, settings: ConversionSettings, out: EffectRow) -> Non
         return
     if form in SINGLE_MEAN_FORMS:
         _from_single_mean(row, settings, out)
+        return
+    missing = [c for c in measure_cells(settings.measure, form) if row.get(c) is None]
+    if missing:  # an error where validation and the outcome job check (converting.measure_cell_problems)
+        out.fail(f"{settings.measure} needs '{missing[0]}' beside the reported form '{form}'", missing[0])
         return
     if form in ASSUMABLE_CELLS and row.get("r") is None:
         if settings.assumed_correlation is None:  # an error where validation and the outcome job check

@@ -9,6 +9,7 @@ give is the registry's (`metasr.measures.FAMILIES`).
 
 from __future__ import annotations
 
+from metasr import measures
 from metasr.measures import MEAN_FORMS as MEAN_FORM_ORDER, SINGLE_MEAN_FORMS as SINGLE_MEAN_FORM_ORDER
 
 # Cells one group needs for each per-group form ("q1_"/"q3_" become q1_1, q3_2, ...).
@@ -55,6 +56,9 @@ SINGLE_FORM_FIELDS = {
     "correlation": ("r", "n"),
     # one sample measured twice (pre-post) or matched pairs: occasion 1 and 2, the pairs, their r
     "paired_mean_sd": ("n", "mean1", "sd1", "mean2", "sd2", "r"),
+    # a regression coefficient's t statistic, the sample size and the model's number of predictors
+    # (its R², `r2`, as well for a semi-partial correlation: measure_cells)
+    "regression_t": ("t_stat", "n", "predictors"),
 }
 STUDY_FORM_FIELDS.update(SINGLE_FORM_FIELDS)
 # Cells of a form that an outcome setting may stand in for when the paper gives none: a paired
@@ -89,3 +93,16 @@ def required_cells(row: dict) -> list[str]:
     # An unknown reported_form2 is the schema's problem to report (allowed values); here it
     # needs no cells, rather than stopping the validation that reports it.
     return [f"{f}1" for f in GROUP_FORM_FIELDS[form1]] + [f"{f}2" for f in GROUP_FORM_FIELDS.get(form2, ())]
+
+
+def measure_cells(measure, form) -> tuple[str, ...]:
+    """Cells a form copied as reported needs for this measure beyond the form's own: the sheet cells
+    of the family's optional columns that the measure reads (SPCOR: the model's R², `r2`; PCOR needs
+    none); () for an unknown measure or a form the measure's family does not take."""
+    if not measures.known(measure):
+        return ()
+    record = measures.get(measure)
+    family = measures.FAMILIES[record.family]
+    if form not in family.sheet_forms:
+        return ()
+    return tuple(family.sheet_columns[c] for c in record.inputs[0] if c in family.optional)

@@ -168,6 +168,18 @@ def _single_group_rules(check: RowChecker) -> None:
         check.add("time", "person-time must be positive", "time>0", "check the person-time")
     if r is not None and not -1 <= r <= 1:
         check.add("r", f"a correlation of {r} is impossible", "-1<=r<=1", "a correlation lies between -1 and 1")
+    _regression_rules(check)
+
+
+def _regression_rules(check: RowChecker) -> None:
+    """A regression model's R² and number of predictors (regression_t)."""
+    r2, predictors = check.number("r2"), check.number("predictors")
+    if r2 is not None and not 0 <= r2 <= 1:
+        check.add("r2", f"an R² of {r2} is impossible", "0<=r2<=1",
+                  "R² is a proportion from 0 to 1 (0.24, not 24 %)")
+    if predictors is not None and predictors < 1:
+        check.add("predictors", "a regression coefficient's model has at least 1 predictor", "predictors>=1",
+                  "count the model's predictors (not the intercept), the one whose t is given among them")
 
 
 def _order(check: RowChecker, g: int, pairs) -> None:

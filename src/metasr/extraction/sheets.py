@@ -28,6 +28,8 @@ GROUP_FIELDS = ["n", "mean", "sd", "se", "ci_lb", "ci_ub", "median", "q1_", "q3_
 SINGLE_FIELDS = ["events", "n", "time", "r"]
 # A single group's mean and its spread (the sample size is `n`): a group's cells without its number.
 SINGLE_MEAN_FIELDS = ["mean", "sd", "se", "ci_lb", "ci_ub", "median", "q1", "q3", "min", "max"]
+# A regression model's (regression_t, with `t_stat` and `n`): its number of predictors and its R².
+REGRESSION_FIELDS = ["predictors", "r2"]
 
 
 def group_column(field: str, group: int) -> str:
@@ -45,7 +47,7 @@ _OUTCOME_TAIL = ["effect", "effect_measure", "effect_ci_lb", "effect_ci_ub", "ef
 _GROUP_COLUMNS = [group_column(f, 1) for f in GROUP_FIELDS] + [group_column(f, 2) for f in GROUP_FIELDS]
 # Every column an outcome sheet may have (schemas/outcome_sheet.schema.yaml, in its order).
 OUTCOME_SHEET_COLUMNS = (_OUTCOME_LEAD + DEPENDENCE_COLUMNS + _GROUP_COLUMNS + SINGLE_FIELDS + SINGLE_MEAN_FIELDS
-                         + _OUTCOME_TAIL)
+                         + REGRESSION_FIELDS + _OUTCOME_TAIL)
 # The sheet of a two-group outcome, and of a single-group outcome (prevalence, incidence rate,
 # correlation: one group's cells).
 OUTCOME_COLUMNS = _OUTCOME_LEAD + _GROUP_COLUMNS + _OUTCOME_TAIL
