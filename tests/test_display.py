@@ -165,3 +165,15 @@ def test_a_paired_sample_shows_both_occasions_its_r_and_its_pairs():
     smcr = {k: v for k, v in pair.items() if k != "sd2i"}  # SMCR needs no sd2i
     assert arm_text(smcr) == "3.66 (0.60) vs 3.45, r = 0.66, n = 15"
     assert arm_text({"ri": 0.3, "ni": 40}) == "r = 0.30, n = 40"  # a correlation is no pair
+
+
+def test_a_regression_coefficients_study_shows_its_t_predictors_and_r2():
+    from metasr.display import arm_text, arm_value
+
+    study = {"ti": 4.61, "ni": 218, "mi": 4, "r2i": 0.24}  # dat.aloe2013, Abu-Bader (2000)
+    assert [arm_value(study, 0, w) for w in ("t", "predictors", "r2", "total")] == [4.61, 4, 0.24, 218]
+    assert arm_value(study, 0, "mean") is None and arm_value(study, 0, "time") is None  # mi, ti are no mean, time
+    assert arm_text(study) == "t = 4.61, 4 predictors, R² = 0.24, n = 218"
+    assert arm_text({"ti": -0.77, "ni": 38, "mi": 1}) == "t = −0.77, 1 predictor, n = 38"  # PCOR needs no R²
+    rate = {"xi": 9, "ti": 413}  # a rate's ti is person-time (dat.hart1999)
+    assert arm_value(rate, 0, "t") is None and arm_value(rate, 0, "time") == 413

@@ -199,3 +199,19 @@ def test_paired_means_compare_one_sample_with_itself():
     assert not measures.get("MC").unit_free and measures.get("SMCR").unit_free and measures.get("ROMC").unit_free
     assert measures.get("SMCR").inputs[-1] == ("m1i", "m2i", "sd1i", "ni", "ri")  # SMCR standardises by sd1i alone
     assert {m for m in IDS if measures.get(m).raw_score} == {"SMCR", "SMCRH"}
+
+
+def test_associations_and_partial_correlations_are_shown_as_analysed_and_named_by_what_they_are():
+    for m in ("PHI", "YUQ", "YUY", "PCOR", "SPCOR"):
+        disp = measures.display_for(m)
+        assert disp.kind == "correlation" and disp.identity and disp.null == 0.0 and disp.shown_bounds == (-1.0, 1.0)
+        assert disp.scale_text == measures.get(m).plural  # "phi coefficients", not "correlations (r)"
+    assert [measures.display_for(m).value_name for m in ("PHI", "YUQ", "PCOR")] == \
+        ["phi coefficient", "Yule's Q", "partial correlation"]  # Yule is a name
+    assert not measures.single_group("PHI") and measures.single_group("PCOR")
+    assert measures.get("PHI").add == measures.get("IRSD").add == 0 and measures.get("YUQ").add == 0.5
+    assert measures.get("PHI").options == ("add", "to", "drop00", "vtype")
+    assert measures.extraction_columns("SMD1")[:6] == list(measures.MEAN_INPUTS)  # the sheet's both SDs
+    assert measures.get("SMD1").inputs == (("m1i", "n1i", "m2i", "sd2i", "n2i"),)  # SMD1 reads no sd1i
+    assert measures.extraction_columns("PCOR") == ["ti", "ni", "mi", "r2i", "yi", "vi"]
+    assert "r2i" not in measures.get("PCOR").inputs[0] and "r2i" in measures.get("SPCOR").inputs[0]

@@ -273,16 +273,28 @@ def _number_of(study: dict, key: str) -> float | None:
 
 
 PAIRED_OCCASIONS = {"mean1": "m1i", "sd1": "sd1i", "mean2": "m2i", "sd2": "sd2i"}
+# A regression coefficient's study (PCOR, SPCOR): its t, the model's predictors and R².
+REGRESSION_CELLS = {"t": "ti", "predictors": "mi", "r2": "r2i"}
+
+
+def _regression(study: dict) -> bool:
+    """Whether a study gives a regression coefficient's t (ti with mi, the model's predictors): not
+    a rate's person-time (ti beside xi) nor a single group's mean (mi beside sdi)."""
+    return all(_number_of(study, c) is not None for c in ("ti", "mi")) and \
+        _number_of(study, "xi") is None and _number_of(study, "sdi") is None
 
 
 def arm_value(study: dict, group: int, what: str) -> float | None:
     """One arm's statistic (mean, sd, events, time, total, r) in metafor's columns; None when
     not reported. Group 0 is a single-group study's sample (xi, ni or xi + mi, ti, ri); a paired
     sample's two occasions are its mean1, sd1, mean2 and sd2 (m1i, sd1i, m2i, sd2i), its r the two
-    measurements' correlation."""
+    measurements' correlation; a regression coefficient's study its t, predictors and r2 (ti, mi,
+    r2i)."""
     if group == 0:
         if what == "total":
             return measures.study_size(study, "ni")
+        if _regression(study):
+            return _number_of(study, REGRESSION_CELLS.get(what, ""))
         # a single group's mean is escalc's mi (MN, MNLN); a proportion's mi (non-events) is no mean
         mean = {"mean": "mi", "sd": "sdi"} if _number_of(study, "sdi") is not None else {}
         return _number_of(study, {"events": "xi", "time": "ti", "r": "ri", **mean, **PAIRED_OCCASIONS}.get(what, ""))
@@ -318,7 +330,15 @@ def _paired_text(study: dict, r: float, n) -> str:
     return " vs ".join(occasions) + f", r = {data_value(r)}" + (f", n = {integer(n)}" if n is not None else "")
 
 
-COUNTS = ("events", "total")  # whole numbers by nature, shown without decimals
+def _regression_text(study: dict, n) -> str:
+    """A regression coefficient's study: "t = 4.61, 4 predictors, R² = 0.24, n = 218"."""
+    t, predictors, r2 = (arm_value(study, 0, w) for w in REGRESSION_CELLS)
+    parts = [f"t = {data_value(t)}", f"{integer(predictors)} predictor{'' if predictors == 1 else 's'}"]
+    parts += [f"R² = {data_value(r2)}"] if r2 is not None else []
+    return ", ".join(parts + ([f"n = {integer(n)}"] if n is not None else []))
+
+
+COUNTS = ("events", "total", "predictors")  # whole numbers by nature, shown without decimals
 
 
 def data_decimals(values) -> int:
@@ -344,8 +364,11 @@ def data_value(x, what: str = "") -> str:
 
 def arm_text(study: dict) -> str:
     """Group data as analysed (after any conversion): "mean (SD), n = .." per group, or events/n,
-    "events / person-time", or "r = .., n = ..". Means and SDs of both groups share decimals."""
+    "events / person-time", "r = .., n = ..", or a regression coefficient's "t = .., 4 predictors,
+    R² = .., n = ..". Means and SDs of both groups share decimals."""
     events, n, time, r = (arm_value(study, 0, w) for w in ("events", "total", "time", "r"))
+    if _regression(study):
+        return _regression_text(study, n)
     if r is not None and arm_value(study, 0, "mean1") is not None:
         return _paired_text(study, r, n)
     if r is not None:

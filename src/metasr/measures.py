@@ -663,6 +663,8 @@ class Display:
         if self.kind in ("difference", "ratio") and self.record.family != "generic":
             return self.measure
         # GEN is no name: its numbers are the studies' own effects ("pooled effect 0.19")
+        if self.name.split()[0].endswith("'s"):  # a person's name keeps its capital (Yule's Q)
+            return self.name
         return self.name[:1].lower() + self.name[1:]
 
     def _targs(self) -> list[float]:
@@ -685,6 +687,8 @@ class Display:
             return "ratios (back-transformed from the log scale)"
         shown = {"ratio": "ratios", "proportion": "proportions (%)", "rate": "incidence rates", "mean": "means",
                  "correlation": "correlations (r)"}.get(self.kind, "values")
+        if self.kind == "correlation" and record.family != "correlations" and self.identity:
+            return record.plural  # phi, Yule's Q, a partial correlation: shown as analysed, not as r
         if self.identity:  # a noun phrase, as the others: "Effects shown as <scale_text>."
             scale = record.analysis_scale
             scale = scale if scale.startswith("the ") else f"the {scale} scale"

@@ -650,3 +650,31 @@ def test_the_dagger_says_what_was_done_to_a_studys_effect():
     assert "reported form" not in note
     derived = study_footnotes([{"conversion": "SD from SE (Handbook 6.5.2.2)"}])
     assert "derived from the reported form" in " ".join(derived)
+
+
+def test_a_partial_correlation_forest_shows_each_models_t_predictors_and_r2(tmp_path):
+    pooled = pooled_measure("aloe2013", "SPCOR")  # dat.aloe2013
+    columns = forest.arm_columns(pooled, {})
+    assert [c.header for c in columns] == ["t", "Predictors", "R²", "Total"]
+    assert {c.group for c in columns} == {"single"}
+    rows, _ = forest.build_rows(pooled, columns, "year")
+    first = next(r for r in rows if r.kind == "study" and r.cells.get("predictors0") == "4")
+    assert (first.cells["t0"], first.cells["r20"], first.cells["total0"]) == ("4.61", "0.24", "218")
+    text = svg_text(pooled, tmp_path, png=False)
+    assert ">Semi-partial correlation<" in text and ">0.17 [0.04, 0.30]<" in text  # metafor: 0.169 [0.039, 0.299]
+    assert "Favours" not in text and "Test for overall effect" in text
+    pcor = pooled_measure("aloe2013", "PCOR")  # without r2i a PCOR forest has no R² column
+    pcor["studies"] = [{k: v for k, v in s.items() if k != "r2i"} for s in pcor["studies"]]
+    assert [c.header for c in forest.arm_columns(pcor, {})] == ["t", "Predictors", "Total"]
+
+
+def test_a_phi_forest_compares_the_two_groups_tables(tmp_path):
+    pooled = pooled_measure("bourassa1996", "PHI")  # dat.bourassa1996: left- vs right-handed, left eye
+    columns = forest.arm_columns(pooled, {})
+    assert [(c.header, c.group) for c in columns] == [("Events", "experimental"), ("Total", "experimental"),
+                                                      ("Events", "control"), ("Total", "control")]
+    text = svg_text(pooled, tmp_path, {"favours": ["left", "right"]}, png=False)
+    assert "Phi coefficient" in text and ">left<" in text and ">right<" in text
+    t = pooled["transformed"]  # metafor: 0.2106 [0.1771, 0.2441], shown with the studies' three decimals
+    shown = f">{t['estimate']:.3f} [{t['ci_lb']:.3f}, {t['ci_ub']:.3f}]<"
+    assert shown == ">0.211 [0.177, 0.244]<" and shown in text

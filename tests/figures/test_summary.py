@@ -83,6 +83,15 @@ def test_a_paired_outcome_s_panel_compares_its_occasions_not_the_groups():
         ["Ratio measures (Exercise / Usual care; paired outcomes: occasion 1 / occasion 2)"]
 
 
+def test_a_correlations_panel_names_the_coefficients_that_are_no_r():
+    from metasr.figures.summary import heading_lines
+
+    assert heading_lines("correlation", {}, 9, [{"measure": "ZCOR"}, {"measure": "COR"}]) == ["Correlations (r)"]
+    assert heading_lines("correlation", {}, 12, [{"measure": "ZCOR"}, {"measure": "PHI"}, {"measure": "YUQ"},
+                                                 {"measure": "PCOR"}]) == \
+        ["Correlations and associations (r, phi coefficient, Yule's Q, partial correlation)"]
+
+
 def test_a_bound_keeps_its_side_of_the_null_beside_larger_numbers(bcg_pooled, normand_pooled, review_config,
                                                                   tmp_path):
     # metafor 3.8-1: rma(measure = "RD", ..., data = dat.bcg, method = "DL"): -0.0071 [-0.0101, -0.0040],

@@ -59,3 +59,15 @@ def test_a_freeman_tukey_harmonic_mean_far_below_the_median_size_gets_schwarzers
     assert scale_notes(pool_outcome(metadat("pritz1997", [{"xi": 1, "ni": 1}, {"xi": 0, "ni": 20}]), "PFT",
                                     "REML")) == []
     assert scale_notes(pool_outcome(metadat("pritz1997"), "PFT", "REML")) == []  # 12.59 of a median 13
+
+
+def test_an_association_beyond_1_names_no_scale_its_data_cannot_give():
+    # dat.bourassa1996: Yule's Q of small tables with strong associations (Lund 1932: 10, 2, 52, 170, Q =
+    # 0.88) have CIs past 1, and so has the prediction interval; a 2x2 table gives no Fisher's z (ZCOR
+    # takes r and n)
+    pooled = pool_outcome(metadat("bourassa1996"), "YUQ", "REML")
+    [note] = scale_notes(pooled)
+    assert note.startswith("On the Yule's Q scale the intervals are symmetric normal approximations, and the 95% "
+                           "prediction interval and the 95% CI of 13 studies (S06, S07, ")
+    assert "beyond the range a Yule's Q can take (−1 to 1)" in note
+    assert note.endswith("They are shown as computed, not truncated.") and "ZCOR" not in note

@@ -97,6 +97,8 @@ ARM_FIELDS = {  # which statistics a family's table shows per group, with RevMan
     "paired means": [("mean1", "Mean (1)"), ("sd1", "SD (1)"), ("mean2", "Mean (2)"), ("sd2", "SD (2)"), ("r", "r"),
                      ("total", "Total")],
     "correlations": [("r", "r"), ("total", "Total")],
+    # a regression coefficient: its t, the model's predictors and R², the sample
+    "partial correlations": [("t", "t"), ("predictors", "Predictors"), ("r2", "R²"), ("total", "Total")],
 }
 
 

@@ -258,6 +258,17 @@ def _compared(kind: str, groups: dict, rows: Sequence[dict]) -> str:
     return "; ".join(parts)
 
 
+def _correlations(rows: Sequence[dict]) -> str:
+    """The heading of a panel of correlations (r), which may hold other coefficients from -1 to 1
+    (phi, Yule's Q, a partial correlation): no r, so named."""
+    known = [r["measure"] for r in rows if measures.known(r["measure"])]
+    names = dict.fromkeys("r" if measures.get(m).family == "correlations" else measures.display_for(m).value_name
+                          for m in known)
+    if list(names) in ([], ["r"]):
+        return "Correlations (r)"
+    return f"Correlations and associations ({', '.join(names)})"
+
+
 def heading_lines(kind: str, groups: dict, width_in: float, rows: Sequence[dict] = (),
                   name: str | None = None) -> list[str]:
     """The panel's heading: its kind, its name within the kind (summary_panels), what it compares."""
@@ -265,7 +276,7 @@ def heading_lines(kind: str, groups: dict, width_in: float, rows: Sequence[dict]
     named = f", {name}" if name else ""
     heading = {"ratio": f"Ratio measures{named} ({compared})", "difference": f"Difference measures{named} ({compared})",
                "proportion": "Proportions (%)", "rate": "Incidence rates", "mean": f"Means{named}",
-               "correlation": "Correlations (r)"}[kind]
+               "correlation": _correlations(rows)}[kind]
     return style.wrap_to_width(heading, width_in, size=style.FONT_SIZE + 0.5, weight="bold")
 
 

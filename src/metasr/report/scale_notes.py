@@ -47,11 +47,20 @@ def beyond_range_note(pooled: dict) -> str:
     if not parts:
         return ""
     unit = " %" if disp.percent else ""
-    alternatives = " or ".join(measures.BOUNDED_MEASURES.get(disp.kind, ()))
+    # a transformed scale of the same data (PHI's tables or PCOR's t statistics give no ZCOR)
+    alternatives = " or ".join(_same_data(disp))
+    instead = f"; a transformed scale (measure {alternatives}) keeps the intervals inside the range" \
+        if alternatives else ""
+    what = disp.value_name if disp.kind == "correlation" else disp.kind  # a correlation, a Yule's Q
     return (f"On the {disp.record.analysis_scale} scale the intervals are symmetric normal approximations, and "
-            f"{_and(parts)} extend{'s' if len(parts) == 1 else ''} beyond the range a {disp.kind} can take "
-            f"({dp.number(lo, 0)} to {dp.number(hi, 0)}{unit}). They are shown as computed, not truncated; a "
-            f"transformed scale (measure {alternatives}) keeps the intervals inside the range.")
+            f"{_and(parts)} extend{'s' if len(parts) == 1 else ''} beyond the range a {what} can take "
+            f"({dp.number(lo, 0)} to {dp.number(hi, 0)}{unit}). They are shown as computed, not truncated{instead}.")
+
+
+def _same_data(disp: measures.Display) -> list[str]:
+    """The measures of the display's bounded quantity that take the same data (its family)."""
+    family = disp.record.family
+    return [m for m in measures.BOUNDED_MEASURES.get(disp.kind, ()) if measures.get(m).family == family]
 
 
 def harmonic_mean_note(pooled: dict) -> str:
@@ -74,7 +83,7 @@ def harmonic_mean_note(pooled: dict) -> str:
 
 def _instead(disp: measures.Display) -> str:
     """The measures of the same bounded quantity without this back-transformation, as a sentence."""
-    others = [m for m in measures.BOUNDED_MEASURES.get(disp.kind, ()) if m != disp.measure]
+    others = [m for m in _same_data(disp) if m != disp.measure]
     return f" The measure {' or '.join(others)} has no such back-transformation." if others else ""
 
 

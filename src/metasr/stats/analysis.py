@@ -56,7 +56,7 @@ from metasr.stats.tables import (
 
 PASSTHROUGH = ("study_id", "label", "year")
 ARM_FIELDS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "ai", "bi", "ci", "di", "n2i", "x1i", "t1i", "x2i", "t2i",
-              "xi", "mi", "sdi", "ni", "ri", "ti", "pi")
+              "xi", "mi", "sdi", "ni", "ri", "ti", "pi", "r2i")
 COUNT_FIELDS = ("n1i", "n2i", "ai", "bi", "ci", "di", "x1i", "x2i", "xi", "mi", "ni", "year", "shared_group",
                 "shared_split")
 
