@@ -237,3 +237,15 @@ def test_a_model_without_residual_degrees_of_freedom_is_named_at_its_predictors(
     assert (problem.row, problem.column, problem.rule) == (2, "predictors", "mi <= ni - 2")
     problems, _ = regression_problems("SPCOR", {**REGRESSION_ROW, "r2": 0.01})  # t² (1 - R²) / df above R²
     assert [(p.column, p.rule) for p in problems] == [("r2", "t² (1 - r2i) / (ni - mi - 1) <= r2i")]
+
+
+def test_a_phi_without_events_in_either_group_asks_for_a_correction_escalc_does_not_add():
+    from metasr.extraction.converting import conversion_settings, outcome_effect_problems
+
+    row = {"study_id": "S1", "reported_form": "events_n", "events1": 0, "n1": 12, "events2": 0, "n2": 30}  # SYNTHETIC
+    cfg = {"measure": "PHI"}
+    [problem] = outcome_effect_problems([(2, row)], conversion_settings("phi", cfg, {}), cfg, "phi.csv")[0]
+    assert (problem.row, problem.rule) == (2, "finite effect")
+    assert "escalc adds 0 to PHI by default" in problem.hint and "add: 0.5" in problem.hint
+    cfg = {"measure": "PHI", "escalc": {"add": 0.5}}
+    assert outcome_effect_problems([(2, row)], conversion_settings("phi", cfg, {}), cfg, "phi.csv")[0] == []

@@ -429,9 +429,12 @@ def _undefined_effect_hint(measure: str) -> str:
     """What to do with a sheet row whose effect the outcome's escalc options leave undefined."""
     from metasr.measures import get
 
-    if "add" in get(measure).options:
-        return (f"give the outcome a continuity correction in the config (escalc: {{add: 0.5, to: only0}}, escalc's "
-                f"default); or, {KEEP_OUT}")
+    record = get(measure)
+    if "add" in record.options:
+        # escalc adds 1/2 by default, but nothing for AS, PHI, IRSD, PAS, PFT, IRS, IRFT (record.add)
+        default = "escalc's default" if record.add == 0.5 else f"escalc adds {record.add:g} to {measure} by default"
+        return (f"give the outcome a continuity correction in the config (escalc: {{add: 0.5, to: only0}}, {default}); "
+                f"or, {KEEP_OUT}")
     return f"check the row's numbers; or, {KEEP_OUT}"
 
 
