@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +149,21 @@ def test_by_formats_and_what(tmp_path, capsys, fmt):
     for key in ("a", "b"):
         assert "leave1out" not in fit[key] and "weights" not in fit[key]
         assert float(fit[key]["estimate"]) == full[key]["estimate"] and float(fit[key]["tau2"]) == full[key]["tau2"]
+
+
+def test_a_fit_by_group_imports_no_scipy(tmp_path):
+    """`pool --by --what fit` (issue #17's benchmark) imports no scipy module, whose import costs about
+    a fifth of the run: its distributions are metasr's own (metasr.stats.distributions). A fresh
+    process, as the command runs."""
+    text = "g,yi,vi\nb,0.2,0.1\nb,0.5,0.05\nb,0.1,0.2\na,0.1,0.1\na,0.3,0.2\na,-0.4,0.3\n"  # synthetic
+    path = write(tmp_path, text)
+    driver = ("import sys; from metasr.cli import main; code = main(sys.argv[1:]); "
+              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'), file=sys.stderr); sys.exit(code)")
+    argv = ["pool", str(path), "--measure", "GEN", "--method", "REML", "--by", "g", "--what", "fit", "--format", "csv"]
+    done = subprocess.run([sys.executable, "-c", driver, *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("g,status,") and len(done.stdout.splitlines()) == 3
+    assert done.stderr.strip().splitlines()[-1] == "[]"
 
 
 def test_utf8_bom_header_is_read(tmp_path, capsys):

@@ -46,7 +46,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
 
 from metasr import measures
 from metasr.errors import InputError, Problem
@@ -94,6 +93,8 @@ def option_problems(measure: str, options: Options, file: str | None = None) -> 
 
 def hedges_correction(mi):
     """Exact small-sample correction factor c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2))."""
+    from scipy.special import gammaln  # here, not at the top: a plain fit (GEN) imports no scipy
+
     mi = np.asarray(mi, dtype=float)
     return np.exp(gammaln(mi / 2) - 0.5 * np.log(mi / 2) - gammaln((mi - 1) / 2))
 
@@ -658,6 +659,8 @@ def hyp2f1_1mw(a: float, b: float, c: float, w: float) -> float:
         total += term
         if abs(term) < 1e-17 * abs(total):
             return total
+    from scipy.special import gammaln
+
     log_norm = gammaln(c) - gammaln(b) - gammaln(c - b)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         f = np.exp((b - 1) * np.log(_TS_T) + (c - b - 1) * np.log(_TS_1MT) + log_norm) * (w + z * _TS_1MT) ** (-a)
