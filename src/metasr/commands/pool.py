@@ -239,13 +239,10 @@ def _keep_freed_memory() -> None:
     for each cost more than the arithmetic (a 20,000-group REML fit: 0.85 s instead of 0.33 s).
     Nothing happens on other C libraries."""
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = getattr(libc, "mallopt", None)
-    except OSError:
+    try:  # the symbols of the process itself, the C library's among them (find_library runs ldconfig: 20 ms)
+        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    except (OSError, TypeError):  # Windows has no such handle
         mallopt = None
     if mallopt is not None:
         mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: arrays up to 1 GB from the heap

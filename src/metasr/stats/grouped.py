@@ -272,10 +272,14 @@ class Chunk:
     @classmethod
     def of(cls, frame: pd.DataFrame, done: _SeenKeys) -> Chunk:
         codes, keys = pd.factorize(frame["_group"], sort=True)
-        order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+        if np.all(codes[1:] >= codes[:-1]):  # sorted already (a table sorted by its groups): no copy
+            sorted_codes, rows = codes, frame.reset_index(drop=True)
+        else:
+            order = np.argsort(codes, kind="stable")
+            sorted_codes, rows = codes[order], frame.iloc[order].reset_index(drop=True)
+        bounds = np.searchsorted(sorted_codes, np.arange(len(keys) + 1))
         keys = keys.tolist()  # a list of the keys at once (iterating a pandas Index is slow)
-        return cls(keys, frame.iloc[order].reset_index(drop=True), bounds, done.seen_and_add(keys))
+        return cls(keys, rows, bounds, done.seen_and_add(keys))
 
     def group(self, j: int) -> pd.DataFrame:
         return self.rows.iloc[self.bounds[j]:self.bounds[j + 1]]
