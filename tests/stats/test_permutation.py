@@ -67,3 +67,46 @@ def test_too_many_exact_arrangements_is_an_input_error():
     fit = fit_metareg(t["yi"], t["vi"], X, names, "DL", "z")
     with pytest.raises(InputError, match="exact permutation"):
         permutest(fit, exact=True)
+
+
+def one_refit(fit, yi, X):
+    """The refit of one permuted data set alone: fit_rma with the fit's method, test, weights and
+    fixed tau2 (the reference the batched refits must equal)."""
+    from metasr.stats.models import fit_rma
+
+    f = fit_rma(yi, fit.vi, method=fit.method, test=fit.test, X=X, weights=fit.a,
+                tau2=fit.tau2 if fit.fixed_tau2 else None)
+    return f.stat, (float(f.stat[0] ** 2) if f.is_intercept_only else f.QM)
+
+
+@pytest.mark.parametrize("method, test", [("REML", "z"), ("DL", "knha"), ("ML", "z"), ("PM", "z"), ("FE", "z"),
+                                          ("GENQ", "knha"), ("EB", "z"), ("SJ", "z")])
+def test_batched_refits_are_each_refit_alone_number_for_number(method, test, monkeypatch):
+    """Refits fitted together (permutation._refit_stats, in batches smaller than the refits here)
+    give each permuted data set's own refit exactly: moderators' rows permuted, and signs flipped
+    with weights or a fixed tau2 (not the batch module's path); SYNTHETIC data, one with a study
+    that holds most of the weight."""
+    from metasr.stats import permutation
+    from metasr.stats.models import fit_rma
+
+    monkeypatch.setattr(permutation, "REFIT_BATCH", 7)
+    rng = np.random.default_rng(3)
+    for trial in range(3):
+        k = int(rng.integers(6, 11))
+        yi, vi = rng.normal(size=k), rng.uniform(0.01, 0.3, k)
+        if trial == 0:
+            vi[0] = 1e-4
+        X = np.column_stack([np.ones(k), rng.normal(size=k), np.arange(k) % 2])
+        fit = fit_rma(yi, vi, method=method, test=test, X=X)
+        orders = [list(rng.permutation(k)) for _ in range(20)]
+        stat, QM = permutation._refit_stats(fit, len(orders), lambda part: (
+            np.tile(fit.yi, (len(orders[part]), 1)), fit.X[np.asarray(orders[part])]))
+        alone = [one_refit(fit, fit.yi, fit.X[o]) for o in orders]
+        assert np.array_equal(stat, np.array([a[0] for a in alone]))
+        assert np.array_equal(QM, np.array([a[1] for a in alone]))
+        plain = fit_rma(yi, vi, method=method, test=test, weights=1 / (vi + 0.05), tau2=0.02)
+        signs = rng.choice([-1.0, 1.0], size=(15, k))
+        stat, QM = permutation._sign_flip_stats(plain, signs)
+        alone = [one_refit(plain, s * plain.yi, None) for s in signs]
+        assert np.array_equal(stat, np.array([a[0] for a in alone]))
+        assert np.array_equal(QM, np.array([a[1] for a in alone]))

@@ -158,8 +158,10 @@ def _stirlerr(a: np.ndarray) -> np.ndarray:
 
 
 def _stirlerrs(a: np.ndarray) -> np.ndarray:
-    values, where = np.unique(a, return_inverse=True)  # few distinct df, as a rule
-    return _stirlerr(values)[where]
+    """stirlerr of each a, each distinct value once and kept (few distinct df, as a rule, and the
+    same ones call after call: a permutation test's refits, a leave-one-out's)."""
+    values, where = np.unique(a, return_inverse=True)
+    return np.array([_stirlerr_scalar(float(v)) for v in values], dtype=LD)[where]
 
 
 @functools.lru_cache(maxsize=1024)

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
 from metasr.errors import InputError
 from metasr.stats import batch
-from metasr.stats.models import MetaFit, fit_rma
+from metasr.stats.models import MetaFit, fit_many
+from metasr.stats.tau2 import Studies
 
 ITER = 1000
 COMPTOL = math.sqrt(np.finfo(float).eps)
 EXACT_LIMIT = 1_000_000  # refits beyond which an exact test is refused
+REFIT_BATCH = 2000  # permuted data sets fitted together (memory: this many times k x p)
 
 
 def n_arrangements(fit: MetaFit) -> int:
@@ -63,10 +66,22 @@ def multiset_permutations(items: list) -> list[list[int]]:
     return out
 
 
-def _stats(fit: MetaFit, yi, X) -> tuple[np.ndarray, float]:
-    f = fit_rma(yi, fit.vi, method=fit.method, test=fit.test, X=X, weights=fit.a,
-                tau2=fit.tau2 if fit.fixed_tau2 else None)
-    return f.stat, _omnibus(f)
+def _refit_stats(fit: MetaFit, n: int, data: Callable[[slice], tuple[np.ndarray, np.ndarray | None]],
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """z (or t) of every coefficient and QM of the model refitted n times, to `data(part)` = (y (m, k),
+    model matrices X (m, k, p) or None for the intercept only) of the refits in `part`, a batch at a
+    time by the engine (`fit_many`: the rows of a batch do not depend on each other, so each is the
+    refit that data alone gives, number for number: tests/stats/test_permutation.py)."""
+    stats, qms = [], []
+    for start in range(0, n, REFIT_BATCH):
+        y, X = data(slice(start, start + REFIT_BATCH))
+        m = len(y)
+        tau2 = np.full(m, fit.tau2) if fit.fixed_tau2 else None
+        a = None if fit.a is None else np.tile(fit.a, (m, 1))
+        f = fit_many(Studies(y, np.tile(fit.vi, (m, 1)), None, X), fit.method, fit.test, tau2, a)
+        stats.append(f.stat)
+        qms.append(f.stat[:, 0] ** 2 if X is None else f.QM)
+    return np.concatenate(stats), np.concatenate(qms).astype(float)
 
 
 def _omnibus(fit: MetaFit) -> float:
@@ -83,9 +98,8 @@ def _sign_flip_stats(fit: MetaFit, signs: np.ndarray) -> tuple[np.ndarray, np.nd
     if fit.method in batch.METHODS and fit.test in batch.TESTS and fit.a is None and not fit.fixed_tau2:
         res = batch.pool(yi, np.broadcast_to(fit.vi, yi.shape), method=fit.method, test=fit.test)
         stat = res["stat"][:, None]
-    else:
-        stat = np.array([[_stats(fit, y, fit.X)[0][0]] for y in yi])
-    return stat, stat[:, 0] ** 2
+        return stat, stat[:, 0] ** 2
+    return _refit_stats(fit, len(yi), lambda part: (yi[part], None))
 
 
 def permutest(fit: MetaFit, exact: bool | None = None, iter: int = ITER, seed: int | None = None) -> dict:
@@ -114,9 +128,11 @@ def permutest(fit: MetaFit, exact: bool | None = None, iter: int = ITER, seed: i
             orders = multiset_permutations([tuple(r) for r in fit.X.tolist()])
         else:
             orders = [list(range(fit.k))] + [list(rng.permutation(fit.k)) for _ in range(iter - 1)]
-        rows = [_stats(fit, fit.yi, fit.X[o]) for o in orders]
-        stat = np.array([r[0] for r in rows])
-        QM = np.array([r[1] for r in rows], dtype=float)
+        def permuted(part: slice) -> tuple[np.ndarray, np.ndarray]:
+            order = np.asarray(orders[part])
+            return np.tile(fit.yi, (len(order), 1)), fit.X[order]
+
+        stat, QM = _refit_stats(fit, len(orders), permuted)
     pval = np.mean(np.abs(stat) >= np.abs(obs_stat)[None, :] - COMPTOL, axis=0)
     QMp = float(np.mean(QM >= obs_QM - COMPTOL))
     return {"pval": np.minimum(pval, 1.0).tolist(), "QMp": QMp, "zval": obs_stat.tolist(), "QM": obs_QM,
