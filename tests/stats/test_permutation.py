@@ -99,8 +99,9 @@ def test_batched_refits_are_each_refit_alone_number_for_number(method, test, mon
         X = np.column_stack([np.ones(k), rng.normal(size=k), np.arange(k) % 2])
         fit = fit_rma(yi, vi, method=method, test=test, X=X)
         orders = [list(rng.permutation(k)) for _ in range(20)]
-        stat, QM = permutation._refit_stats(fit, len(orders), lambda part: (
-            np.tile(fit.yi, (len(orders[part]), 1)), fit.X[np.asarray(orders[part])]))
+        permuted = [fit.X[o] for o in orders]
+        stat, QM = permutation._refit_stats(fit, len(orders), lambda part, fit=fit, permuted=permuted: (
+            np.tile(fit.yi, (len(permuted[part]), 1)), np.array(permuted[part])))
         alone = [one_refit(fit, fit.yi, fit.X[o]) for o in orders]
         assert np.array_equal(stat, np.array([a[0] for a in alone]))
         assert np.array_equal(QM, np.array([a[1] for a in alone]))

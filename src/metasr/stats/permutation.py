@@ -80,7 +80,11 @@ def _refit_stats(fit: MetaFit, n: int, data: Callable[[slice], tuple[np.ndarray,
         a = None if fit.a is None else np.tile(fit.a, (m, 1))
         f = fit_many(Studies(y, np.tile(fit.vi, (m, 1)), None, X), fit.method, fit.test, tau2, a)
         stats.append(f.stat)
-        qms.append(f.stat[:, 0] ** 2 if X is None else f.QM)
+        if X is None:
+            qms.append(f.stat[:, 0] ** 2)
+        else:
+            assert f.QM is not None  # a model with moderators has its omnibus test
+            qms.append(f.QM)
     return np.concatenate(stats), np.concatenate(qms).astype(float)
 
 
