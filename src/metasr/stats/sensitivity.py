@@ -252,25 +252,59 @@ def baujat(fit: MetaFit) -> dict:
     """metafor's baujat(fit) coordinates on the fitted model (any method, test or moderators):
     x = squared Pearson residual (yi - x_i'b)^2 / (vi + tau2); y = (x_i'b(-i) - x_i'b)^2 /
     Var(x_i'b(-i)), b(-i) the fit without study i (same method and test). A refit that cannot be
-    made (too few studies, rank-deficient X) gives y = None for that study, as metafor's NA."""
-    from metasr.stats.models import fit_rma
+    made (too few studies, rank-deficient X) gives y = None for that study, as metafor's NA. The
+    refits are fitted together (`fit_many`), each the fit of its k - 1 studies alone."""
+    from metasr.stats.models import check_inputs, fit_many
+    from metasr.stats.tau2 import Studies
 
     if fit.k < 2:
         raise InputError("a Baujat plot needs at least 2 studies")
     pred = fit.X @ fit.beta
     x = (fit.yi - pred) ** 2 / (fit.tau2 + fit.vi)
     y = np.full(fit.k, np.nan)
-    for i in range(fit.k):
-        keep = np.arange(fit.k) != i
-        Xi = fit.X[keep]
-        if np.linalg.matrix_rank(Xi) < fit.p:
-            continue
+    left_out = [i for i in range(fit.k) if _refit_possible(fit, np.arange(fit.k) != i, check_inputs)]
+    if left_out:
+        keep = np.array([np.arange(fit.k) != i for i in left_out])  # (m, k): the studies of each refit
+        intercept_only = fit.p == 1 and bool(np.all(fit.X == 1))  # as fit_rma's data set (Studies.one)
+        m = len(left_out)
+
+        def refit_rows(a: np.ndarray) -> np.ndarray:  # (k, ...) -> each refit's studies (m, k - 1, ...)
+            return np.broadcast_to(a, (m, *a.shape))[keep].reshape(m, fit.k - 1, *a.shape[1:])
+
         try:
-            f = fit_rma(fit.yi[keep], fit.vi[keep], method=fit.method, test=fit.test, X=Xi,
-                        weights=None if fit.a is None else fit.a[keep],
-                        tau2=fit.tau2 if fit.fixed_tau2 else None)
-        except ValueError:
-            continue
-        d = float(fit.X[i] @ f.beta)
-        y[i] = (d - pred[i]) ** 2 / float(fit.X[i] @ f.vb @ fit.X[i])
+            f = fit_many(Studies(refit_rows(fit.yi), refit_rows(fit.vi), None,
+                                 None if intercept_only else refit_rows(fit.X)),
+                         fit.method, fit.test, np.full(m, fit.tau2) if fit.fixed_tau2 else None,
+                         None if fit.a is None else refit_rows(fit.a))
+            refits = [(f.beta[row], f.vb[row]) for row in range(m)]
+        except ValueError:  # some refit cannot be made: each alone, the others kept
+            refits = [_one_refit(fit, keep[row]) for row in range(m)]
+        for i, refit in zip(left_out, refits, strict=True):
+            if refit is not None:
+                beta, vb = refit
+                y[i] = (float(fit.X[i] @ beta) - pred[i]) ** 2 / float(fit.X[i] @ vb @ fit.X[i])
     return {"x": x.tolist(), "y": [None if not math.isfinite(v) else float(v) for v in y]}
+
+
+def _one_refit(fit: MetaFit, keep: np.ndarray):
+    """(beta, vb) of the model fitted to the studies `keep` alone, or None where it cannot be."""
+    from metasr.stats.models import fit_rma
+
+    try:
+        f = fit_rma(fit.yi[keep], fit.vi[keep], method=fit.method, test=fit.test, X=fit.X[keep],
+                    weights=None if fit.a is None else fit.a[keep], tau2=fit.tau2 if fit.fixed_tau2 else None)
+    except ValueError:
+        return None
+    return f.beta, f.vb
+
+
+def _refit_possible(fit: MetaFit, keep: np.ndarray, check_inputs) -> bool:
+    """Whether the model can be fitted to the studies `keep` (fit_rma's checks; X of full rank)."""
+    Xi = fit.X[keep]
+    if np.linalg.matrix_rank(Xi) < fit.p:
+        return False
+    try:
+        check_inputs(fit.yi[keep], fit.vi[keep], Xi, fit.method, fit.test)
+    except ValueError:
+        return False
+    return True
