@@ -336,8 +336,8 @@ def pool_groups(path: str, by: str, options: Options, chunk_rows: int = CHUNK_RO
 
 def pool_blocks(path: str, by: str, options: Options, chunk_rows: int = CHUNK_ROWS, progress=None):
     """Rows and Blocks (runs of groups pooled together) in group order."""
-    for chunk in _chunks(path, by, options, chunk_rows, progress):
-        yield from _pool_chunk(chunk, by, options)
+    _check_run(options)
+    yield from _blocks(path, by, options, chunk_rows, progress)
 
 
 def pool_rendered(path: str, by: str, options: Options, render, jobs: int = 1, chunk_rows: int | None = None,
@@ -349,16 +349,13 @@ def pool_rendered(path: str, by: str, options: Options, render, jobs: int = 1, c
     chunk_rows = chunk_rows or CHUNK_ROWS
     cut = _cut(path, by, chunk_rows) if jobs > 1 else None
     if cut is None:
-        for chunk in _chunks(path, by, options, chunk_rows, progress):
-            for item in _pool_chunk(chunk, by, options):
-                yield render(item)
+        yield from map(render, _blocks(path, by, options, chunk_rows, progress))
         return
     check_header(path, read_csv_header(path))  # what check_csv_shape says beyond what the scan sees
     check_utf8(path)
 
     def pooled_part(part: Part) -> tuple[Part, list[Rendered]]:
-        chunks = _chunks(path, by, options, part.rows, None, part)
-        return part, [render(item) for chunk in chunks for item in _pool_chunk(chunk, by, options)]
+        return part, list(map(render, _blocks(path, by, options, part.rows, None, part)))
 
     found = _Found(cut)
     held: list[tuple[Part, list[Rendered]]] = []
@@ -376,8 +373,8 @@ def pool_rendered(path: str, by: str, options: Options, render, jobs: int = 1, c
                     progress(part.end, found.size)
             held.clear()
     except NotPlain:  # found late in the scan: nothing was given yet
-        results.close()
-        yield from pool_rendered(path, by, options, render, 1, chunk_rows, progress)
+        results.close()  # (the workers stop before one process reads the table)
+        yield from map(render, _blocks(path, by, options, chunk_rows, progress))
     finally:
         results.close()
 
@@ -421,12 +418,13 @@ class _Found:
         return part is not None
 
 
-def _chunks(path: str, by: str, options: Options, chunk_rows: int, progress,
-            part: Part | None = None) -> Iterator[Chunk]:
-    _check_run(options)
+def _blocks(path: str, by: str, options: Options, chunk_rows: int, progress,
+            part: Part | None = None) -> Iterator[Row | Block]:
+    """pool_blocks' items, the run checked already (`_check_run`); of one part of the table with `part`."""
     # What "fit" gives for groups of plain numbers comes from their numbers alone (never their text)
     effects_as_numbers = options.what == "fit" and options.batchable()
-    return chunks_of_groups(path, by, chunk_rows, progress, effects_as_numbers, part)
+    for chunk in chunks_of_groups(path, by, chunk_rows, progress, effects_as_numbers, part):
+        yield from _pool_chunk(chunk, by, options)
 
 
 def _check_run(options: Options) -> None:
