@@ -311,3 +311,127 @@ def test_a_cut_ends_the_start_at_a_word_and_never_inside_a_number():
             assert label.startswith(start) and (len(start) == len(label) or not label[len(start)].isalnum()
                                                 or not label[len(start) - 1].isalnum() or " " not in start[1:])
             assert not (start[-1:].isdigit() and label[len(start)].isdigit())
+
+
+# Light ticks: matplotlib's look, without a `Tick` per tick.
+
+
+def _svg_parts(fig, light: bool) -> tuple[list[str], list[str], list[str]]:
+    """The SVG's texts, tick marks (<use>, without their generated ids) and marker shapes."""
+    import io
+
+    if light:
+        with style.style():
+            style.light_ticks(fig)
+    buffer = io.BytesIO()
+    with style.style():
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    svg = buffer.getvalue().decode()
+    return (sorted(re.findall(r"<text [^>]*>[^<]*</text>", svg)),
+            sorted(re.sub(r'xlink:href="[^"]*"', "", u) for u in re.findall(r"<use [^>]*>", svg)),
+            sorted(set(re.findall(r'<path id="m[^>]*>', svg))))
+
+
+def _funnel_like(fig):
+    ax = fig.add_axes([0.2, 0.2, 0.7, 0.7])
+    ax.scatter([0.1, 0.5, 1.3], [0.05, 0.2, 0.26])
+    ax.set_ylim(0.3, 0)  # inverted, auto ticks on both axes
+    ax.set_xlabel("Log risk ratio")
+    ax.set_ylabel("Standard error")
+
+
+def _forest_like(fig):
+    ax = fig.add_axes([0.1, 0.3, 0.8, 0.5])
+    ax.set_xlim(-1.2, 3.0)
+    ax.set_yticks([])
+    # one tick outside the view (not drawn), an empty label, a minus sign and a character DejaVu has
+    style.set_ticks(ax.xaxis, [-5.0, -1.0, 0.0, 0.5, 1.0, 2.5], ["−5", "−1.0", "0", "", "Ōta", "12.5"])
+    ax.tick_params(axis="x", labelsize=style.TICK_FONT_SIZE, length=3, pad=2)
+    ax.set_xlabel("Favours control    Favours treatment", fontsize=7)
+
+
+def _two_panels(fig):
+    for i, top in enumerate((0.55, 0.1)):
+        ax = fig.add_axes([0.15, top, 0.8, 0.35])
+        ax.plot([0, 10 ** (i + 1)], [-2, 2])
+        ax.set_ylabel(f"panel {i}")
+
+
+@pytest.mark.parametrize("draw", [_funnel_like, _forest_like, _two_panels])
+def test_light_ticks_write_the_ticks_and_axis_labels_matplotlib_writes(draw):
+    figures = [style.new_figure(4, 3), style.new_figure(4, 3)]
+    with style.style():
+        for fig in figures:
+            draw(fig)
+    old, new = _svg_parts(figures[0], light=False), _svg_parts(figures[1], light=True)
+    assert new == old
+    assert old[0] and old[1]  # there were tick labels and marks to compare
+    # no `Tick` was made for the drawing beyond the axis' first, which the others copy
+    assert all(len(axis.majorTicks) == 1 for ax in figures[1].axes for axis in (ax.xaxis, ax.yaxis))
+
+
+def _grid(ax):
+    ax.grid(True)
+
+
+def _rotated(ax):
+    ax.tick_params(axis="x", labelrotation=45)
+
+
+def _top(ax):
+    ax.xaxis.tick_top()
+
+
+def _minor(ax):
+    ax.minorticks_on()
+
+
+def _offset(ax):
+    ax.set_xlim(1_000_000, 1_000_001)  # labelled with an offset ("+1e6")
+
+
+@pytest.mark.parametrize("change", [_grid, _rotated, _top, _minor, _offset])
+def test_axes_drawn_otherwise_keep_matplotlibs_ticks(change):
+    figures = [style.new_figure(4, 3), style.new_figure(4, 3)]
+    with style.style():
+        for fig in figures:
+            ax = fig.add_axes([0.2, 0.2, 0.7, 0.7])
+            ax.plot([0, 1], [0, 1])
+            ax.set_xlabel("x")
+            change(ax)
+    assert _svg_parts(figures[1], light=True)[:2] == _svg_parts(figures[0], light=False)[:2]
+    assert not isinstance(figures[1].axes[0].xaxis.get_major_locator(), style.NullLocator)
+
+
+def test_a_tick_label_the_font_lacks_falls_back_on_an_installed_font(tmp_path, monkeypatch):
+    from matplotlib import get_data_path
+
+    stix = f"{get_data_path()}/fonts/ttf/STIXGeneral.ttf"
+    monkeypatch.setattr(style, "_installed_fonts", lambda: (("STIXGeneral", stix),))
+    style.fallback_font.cache_clear()
+    try:
+        fig = style.new_figure(3, 2)
+        with style.style():
+            ax = fig.add_axes([0.2, 0.3, 0.7, 0.6])
+            style.set_ticks(ax.xaxis, [0, 1], ["ℊ level", "other"])  # a moderator's levels (bubble plot)
+        style.save_figure(fig, tmp_path / "f.svg", tmp_path / "f.png")
+    finally:
+        style.fallback_font.cache_clear()
+    family = re.search(r"font-family: ([^;]*);[^>]*>ℊ level", (tmp_path / "f.svg").read_text()).group(1)
+    assert "'STIXGeneral'" in family
+    assert (tmp_path / "f.png").stat().st_size > 0
+
+
+def test_set_ticks_labels_an_axis_as_matplotlibs_set_ticks_does():
+    figures = [style.new_figure(4, 3), style.new_figure(4, 3)]
+    ticks, labels = [-5.0, 0.0, 1.0, 2.5], ["−5", "0", "", "12.5"]
+    with style.style():
+        for i, fig in enumerate(figures):
+            ax = fig.add_axes([0.2, 0.2, 0.7, 0.7])
+            ax.set_xlim(-1, 3)
+            if i:
+                style.set_ticks(ax.xaxis, ticks, labels)
+            else:
+                ax.set_xticks(ticks, labels)
+    assert figures[1].axes[0].get_xlim() == figures[0].axes[0].get_xlim() == (-5, 3)
+    assert _svg_parts(figures[1], light=False) == _svg_parts(figures[0], light=False)

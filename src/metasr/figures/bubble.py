@@ -86,14 +86,14 @@ def _panel(ax, panel: dict, yi, areas, disp, limits: tuple[float, float]) -> Non
         for j, lv in enumerate(panel.get("levels") or []):
             ax.plot([j, j], [lv["ci_lb"], lv["ci_ub"]], color=style.COLOURS["prediction"], lw=1.1, zorder=4)
             ax.plot([j - 0.18, j + 0.18], [lv["pred"]] * 2, color=style.COLOURS["prediction"], lw=1.6, zorder=4)
-        ax.set_xticks(range(len(levels)), [style.truncate_to_width(str(v), 0.9) for v in levels])
+        style.set_ticks(ax.xaxis, range(len(levels)), [style.truncate_to_width(str(v), 0.9) for v in levels])
         ax.set_xlim(-0.6, len(levels) - 0.4)
     ax.scatter(x, yi, s=areas, color=style.COLOURS["study"], alpha=0.55, edgecolor="white", lw=0.5, zorder=3)
     if disp.null is not None:
         ax.axhline(disp.null, color=style.COLOURS["null"], lw=0.6, ls=":")
     ax.set_ylim(*limits)
     if not disp.identity or disp.percent:
-        ax.set_yticks(*style.effect_ticks(*limits, disp))
+        style.set_ticks(ax.yaxis, *style.effect_ticks(*limits, disp))
     ax.set_ylabel(f"{disp.name}{axis_scale(disp)}")
     ax.set_xlabel(panel["label"])
     if panel.get("note"):

@@ -801,7 +801,7 @@ def set_difference_ticks(ax, half: float) -> None:
     """A few round ticks, symmetric about 0, inside the axis."""
     locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10], symmetric=True)
     ticks = [t for t in locator.tick_values(-half, half) if -half - 1e-9 <= t <= half + 1e-9]
-    ax.set_xticks(ticks, [display.tick(t) for t in ticks])
+    style.set_ticks(ax.xaxis, ticks, [display.tick(t) for t in ticks])
 
 
 def set_effect_ticks(ax, lo: float, hi: float, disp: measures.Display) -> None:
@@ -809,7 +809,7 @@ def set_effect_ticks(ax, lo: float, hi: float, disp: measures.Display) -> None:
     another at the axes' width."""
     width_in = ax.get_position().width * ax.get_figure().get_figwidth()
     ticks, labels = style.effect_ticks(lo, hi, disp, width_in)
-    ax.set_xticks(ticks, labels)
+    style.set_ticks(ax.xaxis, ticks, labels)
 
 
 def single_group_labels(outcome_cfg: dict) -> tuple[str, str]:

@@ -140,7 +140,7 @@ def _draw(pooled, studies, title):
     ax.set_ylabel("Standard error")
     ax.set_xlabel(f"{disp.name}{axis_scale(disp)}")
     if not disp.identity or disp.percent:
-        ax.set_xticks(*style.effect_ticks(centre - half, centre + half, disp))
+        style.set_ticks(ax.xaxis, *style.effect_ticks(centre - half, centre + half, disp))
     style.add_text(fig, 0.12, 0.95, style.wrap_to_width(title, 5.6, size=style.FONT_SIZE + 2,
                                                   weight="bold", max_lines=1)[0],
                 fontsize=style.FONT_SIZE + 2, weight="bold")

@@ -28,7 +28,9 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont, fontManager
 from matplotlib.ft2font import FaceFlags, FT2Font, GlyphIndexType, Kerning, LoadFlags
 from matplotlib.text import Text
-from matplotlib.ticker import MaxNLocator
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, NullLocator
+from matplotlib.transforms import _interval_contains_close
 
 from metasr import measures
 from metasr.display import finite, is_number, tick  # noqa: F401  (figures use them as style.*)
@@ -38,6 +40,10 @@ if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
 
 log = logging.getLogger(__name__)
+
+# What svg_layout lays text out with: a figure at an SVG's 72 dpi and the SVG renderer.
+_MEASURING_FIGURE = Figure(dpi=72)
+_MEASURING_RENDERER = RendererSVG(72, 72, io.StringIO())
 
 FONT_SIZE = 8.0
 PNG_DPI = 300
@@ -158,12 +164,17 @@ class PlainText(Artist):
         gc.set_snap(self.get_snap())
         self._set_gc_clip(gc)
         _, canvas_h = renderer.get_canvas_width_height()
-        renderer.draw_text(gc, posx, canvas_h - posy, self._text, self._fontproperties, 0.0,
-                           ismath=False, mtext=self)
+        renderer.draw_text(gc, posx, canvas_h - posy - self._baseline_dy(), self._text, self._fontproperties,
+                           0.0, ismath=False, mtext=self)
         gc.restore()
         renderer.close_group("text")
         self.stale = False
         return None
+
+
+    def _baseline_dy(self) -> float:
+        """Where the baseline is drawn above the anchor, in points (an SVG's units)."""
+        return 0.0
 
 
 _FONT_RC: tuple[RcKeyType, ...] = ("font.family", "font.style", "font.variant", "font.weight", "font.stretch",
@@ -182,6 +193,125 @@ def _font_properties(rc: tuple, size: float | None, weight: str | None) -> FontP
     return FontProperties(family=list(family), style=font_style, variant=variant, stretch=stretch,
                           weight=default_weight if weight is None else weight,
                           size=default_size if size is None else size)
+
+
+class TickLabel(PlainText):
+    """A tick label as a `Tick` draws it (its label's alignment, transform and font), written to an
+    SVG byte for byte as that `Text` (tested), laid out once per text and font (svg_layout)."""
+
+    def __init__(self, x: float, y: float, text: str, label: Text, zorder: float):
+        super().__init__(x, y, text, {"ha": label.get_ha(), "va": label.get_va(), "color": label.get_color()})
+        self._fontproperties = label.get_fontproperties()  # fall_back copies it before changing it
+        self._linespacing = label._linespacing
+        self.set_transform(label.get_transform())
+        self.set_clip_on(False)
+        self.zorder = zorder
+
+    def _baseline_dy(self) -> float:
+        return self._svg_layout()[0]
+
+    def svg_box(self):
+        """Its box about its anchor in an SVG, in points."""
+        return self._svg_layout()[1]
+
+    def _svg_layout(self):
+        return svg_layout(self._text, self._fontproperties, self._ha, self._kwargs["va"], self._linespacing)
+
+
+def svg_layout(text: str, prop: FontProperties, ha: str, va: str, linespacing) -> tuple[float, Any]:
+    """(baseline's height above the anchor, bounding box about the anchor), in points, of one
+    unrotated line as `Text` lays it out for an SVG (72 dpi, the SVG renderer's measure)."""
+    return _svg_layout(text, prop.copy(), ha, va, linespacing)  # a copy: the cache's key stays as it was
+
+
+@lru_cache(maxsize=4096)
+def _svg_layout(text: str, prop: FontProperties, ha: str, va: str, linespacing) -> tuple[float, Any]:
+    label = Text(0, 0, text, fontproperties=prop, ha=ha, va=va, parse_math=False, linespacing=linespacing)
+    label.set_figure(_MEASURING_FIGURE)
+    with warnings.catch_warnings():  # a glyph no font has: save_figure says which, once
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
+        box, lines, _ = label._get_layout(_MEASURING_RENDERER)
+    return lines[0][-1][1], box
+
+
+def set_ticks(axis, ticks, labels=None) -> None:
+    """`axis.set_ticks(ticks, labels)` (labels by position, the view widened to the ticks) without
+    making a `Tick` per tick, which matplotlib's `set_ticklabels` does to label them."""
+    ticks = [float(t) for t in ticks]
+    if ticks:
+        axis.set_view_interval(min(ticks), max(ticks))  # as Axis.set_ticks: only ever widened
+    axis.set_major_locator(FixedLocator(ticks))
+    if labels is not None:
+        axis.set_major_formatter(FixedFormatter([str(label) for label in labels]))
+
+
+def light_ticks(fig) -> None:
+    """Draw each axis' major ticks with one marker line and a `TickLabel` per tick instead of
+    matplotlib's `Tick`s, where the axis is drawn the usual way (below / left, no grid, minor
+    ticks, second side, rotation or offset text): the same marks and texts, and the axis label
+    where the tick labels would have put it. A `Tick` is five artists set up from the rcParams,
+    about a millisecond each to make; with the labels laid out at every draw they were a quarter
+    of an outcome's figure time (bench/RESULTS.md)."""
+    for ax in fig.axes:
+        if ax.axison:
+            for axis in (ax.xaxis, ax.yaxis):
+                _light_axis(ax, axis)
+
+
+def _light_axis(ax, axis) -> None:
+    if not _drawn_plainly(ax, axis):
+        return
+    tick = axis.majorTicks[0]  # the axis' first tick, which every other copies its look from
+    locs = list(axis.get_majorticklocs())
+    labels = axis.major.formatter.format_ticks(locs)
+    if axis.major.formatter.get_offset():
+        return
+    shown = _in_view(axis, locs)
+    x_axis = axis.axis_name == "x"
+    if shown:
+        marks = Line2D([locs[i] if x_axis else 0 for i in shown], [0 if x_axis else locs[i] for i in shown],
+                       transform=tick.tick1line.get_transform(), linestyle="none",
+                       zorder=axis.get_zorder())
+        marks.update_from(tick.tick1line)
+        marks.set_clip_on(False)
+        marks.set_visible(tick.tick1line.get_visible())
+        ax.add_artist(marks)
+    label = tick.label1
+    # The axis label keeps its place: past the tick labels' boxes and the ticks (the bottom / left
+    # spine's extent counts them), as Axis._update_label_position puts it.
+    outside = tick.get_tick_padding() if shown else 0.0
+    for i in shown if label.get_visible() else ():
+        text = str(labels[i])
+        if not text:  # matplotlib draws nothing, yet counts the anchor in the labels' box
+            outside = max(outside, tick._pad)
+            continue
+        light = TickLabel(locs[i] if x_axis else 0, 0 if x_axis else locs[i], text, label, axis.get_zorder())
+        _fall_back_text(light)  # measured in the fonts it is drawn in
+        box = light.svg_box()
+        outside = max(outside, tick._pad - (box.y0 if x_axis else box.x0))
+        ax.add_artist(light)
+    axis.set_major_locator(NullLocator())
+    axis.labelpad += outside
+
+
+def _drawn_plainly(ax, axis) -> bool:
+    tick = axis.majorTicks[0]
+    side = "bottom" if axis.axis_name == "x" else "left"
+    spine = ax.spines.get(side)
+    return (axis.get_visible() and axis.get_label_position() == side
+            and isinstance(axis.get_minor_locator(), NullLocator)
+            and not tick.gridline.get_visible() and not tick.tick2line.get_visible()
+            and not tick.label2.get_visible() and tick._tickdir in ("out", "in")
+            and tick.label1.get_rotation() == 0 and tick.label1.get_va() in ("top", "center_baseline")
+            and spine is not None and spine.get_position() in (("outward", 0.0), ("outward", 0)))
+
+
+def _in_view(axis, locs: list[float]) -> list[int]:
+    """Indices of the ticks Axis._update_ticks would draw: inside the view interval, give or take rounding."""
+    low, high = sorted(axis.get_view_interval())
+    scale = axis.get_transform()
+    interval = scale.transform([low, high])
+    return [i for i, loc in enumerate(locs) if _interval_contains_close(interval, scale.transform(loc))]
 
 
 def add_text(fig, x, y, text, title: str | None = None, **kwargs) -> Artist:
@@ -337,18 +467,17 @@ def _text_of(artist: Text | PlainText) -> str:
 def fall_back(fig) -> list[str]:
     """Let each text with characters the figures' font lacks fall back on installed fonts that have
     them (in the SVG's font-family too); returns the texts with characters no installed font has."""
-    unfound = []
-    for artist in _texts(fig):
-        text = _text_of(artist)
-        missing = missing_glyphs(text)
-        if not missing:
-            continue
-        fonts = [fallback_font(c) for c in missing]
-        families = list(dict.fromkeys(font[0] for font in fonts if font is not None))
-        if None in fonts:
-            unfound.append(text)
-        if not families:
-            continue
+    return [_text_of(artist) for artist in _texts(fig) if not _fall_back_text(artist)]
+
+
+def _fall_back_text(artist: Text | PlainText) -> bool:
+    """Give one text the fonts its missing characters fall back on; False if some are in none."""
+    missing = missing_glyphs(_text_of(artist))
+    if not missing:
+        return True
+    fonts = [fallback_font(c) for c in missing]
+    families = list(dict.fromkeys(font[0] for font in fonts if font is not None))
+    if families:
         if isinstance(artist, PlainText):
             props = artist._fontproperties.copy()  # its own now: the cached one is shared
             props.set_family(list(dict.fromkeys([*props.get_family(), *families])))
@@ -357,7 +486,7 @@ def fall_back(fig) -> list[str]:
             props = artist.get_fontproperties()
             props.set_family(list(dict.fromkeys([*props.get_family(), *families])))
             artist.set_fontproperties(props)
-    return unfound
+    return None not in fonts
 
 
 def _warn_unfound(name: str, texts: list[str]) -> None:
@@ -751,6 +880,8 @@ def save_figure(fig, svg_path=None, png_path=None) -> None:
     300-dpi PNG, atomically. Nothing is rendered for a file that is not asked for. Characters the
     figures' font lacks are drawn in an installed font that has them; those no font has are named
     in a warning of metasr's own (matplotlib's says only "Glyph 29579 missing")."""
+    with style():  # as the ticks are laid out when drawn: their number follows the font size
+        light_ticks(fig)
     unfound = fall_back(fig)
     if unfound and png_path:
         _warn_unfound(Path(png_path).name, unfound)
