@@ -15,8 +15,10 @@ gives their positions (`small_study.trimfill.filled: [{yi, vi}]`); otherwise the
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -195,9 +197,17 @@ def _extent(fig, legend):
     boxes = []
     for dpi in (shown, style.PNG_DPI):
         fig.set_dpi(dpi)
-        boxes.append(legend.get_window_extent(fig.canvas.get_renderer()).transformed(fig.transFigure.inverted()))
+        boxes.append(legend.get_window_extent(_measuring_renderer(dpi)).transformed(fig.transFigure.inverted()))
     fig.set_dpi(shown)
     return max(boxes, key=lambda box: box.x1)
+
+
+@lru_cache(maxsize=4)
+def _measuring_renderer(dpi: float) -> RendererAgg:
+    """A raster renderer that measures text at `dpi` (its size plays no part in a legend's extent).
+    The figure's own at 300 dpi allocated an 11 MB canvas for each funnel plot; this one is kept,
+    and with it matplotlib's cache of the texts it measured."""
+    return RendererAgg(1, 1, dpi)
 
 
 def axis_scale(disp) -> str:

@@ -24,6 +24,9 @@ ROOT = "metasr"
 NOT_CODE = ("resources/workflow", "resources/starter")
 
 
+# Each Snakemake invocation fingerprints about ten scripts that reach mostly the same modules and
+# folders: what the files are is looked up once per process (their contents are read every time).
+@cache
 def module_file(name: str, package: Path = PACKAGE) -> Path | None:
     """The file of a metasr module ("metasr.stats.tau2") in `package`, or None if it is not one."""
     if name != ROOT and not name.startswith(ROOT + "."):
@@ -96,17 +99,21 @@ def is_workflow_file(path: Path, package: Path = PACKAGE) -> bool:
 def data_files(modules: set[Path], package: Path = PACKAGE) -> set[Path]:
     """Non-Python files beside the modules and in their folders' data folders (subfolders that are
     not packages: report/templates, resources/schemas)."""
+    return set().union(*(_folder_data(folder, package) for folder in {m.parent for m in modules}))
+
+
+@cache
+def _folder_data(folder: Path, package: Path) -> frozenset[Path]:
     found = set()
-    for folder in {m.parent for m in modules}:
-        places = [folder] + [d for d in folder.iterdir() if d.is_dir() and not (d / "__init__.py").exists()]
-        for place in places:
-            files = place.glob("*") if place == folder else place.rglob("*")
-            for path in files:
-                relative = path.relative_to(package).as_posix()
-                if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in relative \
-                        and not is_workflow_file(path, package):
-                    found.add(path)
-    return found
+    places = [folder] + [d for d in folder.iterdir() if d.is_dir() and not (d / "__init__.py").exists()]
+    for place in places:
+        files = place.glob("*") if place == folder else place.rglob("*")
+        for path in files:
+            relative = path.relative_to(package).as_posix()
+            if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in relative \
+                    and not is_workflow_file(path, package):
+                found.add(path)
+    return frozenset(found)
 
 
 def code_files(script: Path, package: Path = PACKAGE) -> list[Path]:

@@ -224,10 +224,20 @@ def outcome_job(review, outcome: str, png: bool) -> dict:
 def analyse_outcomes(outcomes: dict[str, dict], extraction_cfg: dict, review_cfg: dict) -> None:
     """Run every outcome of a job, in the order given; each value is an outcome_job. The first
     input error stops the job (Snakemake then removes its outputs)."""
+    import gc
+
     from metasr.progress import track
 
-    for outcome, job in track(outcomes.items(), "analysing outcomes", "outcomes", total=len(outcomes)):
-        analyse_outcome(outcome, job, extraction_cfg, review_cfg)
+    # A figure is tens of thousands of objects in reference cycles: with Python's default threshold
+    # (a collection every 700 allocations) collecting took about a tenth of an outcome job's time
+    # (bench/RESULTS.md). Every 50,000 keeps that small and the memory within some 15 MB of it.
+    threshold = gc.get_threshold()
+    gc.set_threshold(50_000, *threshold[1:])
+    try:
+        for outcome, job in track(outcomes.items(), "analysing outcomes", "outcomes", total=len(outcomes)):
+            analyse_outcome(outcome, job, extraction_cfg, review_cfg)
+    finally:
+        gc.set_threshold(*threshold)
 
 
 def analyse_outcome(outcome: str, job: dict, extraction_cfg: dict, review_cfg: dict) -> None:
