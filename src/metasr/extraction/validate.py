@@ -69,7 +69,8 @@ def validate_review(config: dict, root: Path, converted: dict | None = None,
     if studies_sheet:
         collected += record_id_cells(studies_sheet)
     moderators = moderator_columns(config)
-    extra_columns = (set(moderators) | {c for columns in analysis_columns(config).values() for c in columns.values()}
+    analysed_by = analysis_columns(config)  # once: it walks every outcome
+    extra_columns = (set(moderators) | {c for columns in analysed_by.values() for c in columns.values()}
                      | set(ext["study_columns"]))
     # None when studies.csv cannot be read: its problem is reported, and no row is checked against it
     studies = check_studies(studies_sheet, problems, extra_columns) if studies_sheet else None
@@ -97,7 +98,7 @@ def validate_review(config: dict, root: Path, converted: dict | None = None,
                                      ".meta_regression.moderators)") if p.rule == "known-column" else p
                      for p in sheet_problems]
         if studies_sheet:
-            problems += analysis_column_problems(outcome_id, analysis_columns(config).get(outcome_id, {}),
+            problems += analysis_column_problems(outcome_id, analysed_by.get(outcome_id, {}),
                                                  studies_sheet, sheet, config_file)
             problems += moderator_problems(outcome_moderators(outcome_id, outcomes[outcome_id] or {}), studies_sheet,
                                            sheet, config_file)
