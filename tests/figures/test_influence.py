@@ -13,8 +13,9 @@ VI = [0.04, 0.02, 0.05, 0.03, 0.01, 0.06, 0.05, 0.02, 0.04, 0.03, 0.07, 0.02]
 
 
 def _pooled(method: str, test: str) -> dict:
-    table = pd.DataFrame({"study_id": [f"s{i}" for i in range(len(YI))], "label": [f"Study {i}" for i in range(len(YI))],
-                          "year": list(range(2000, 2000 + len(YI))), "yi": YI, "vi": VI})
+    k = len(YI)
+    table = pd.DataFrame({"study_id": [f"s{i}" for i in range(k)], "label": [f"Study {i}" for i in range(k)],
+                          "year": list(range(2000, 2000 + k)), "yi": YI, "vi": VI})
     return pool_outcome(table, "GEN", method, test)
 
 

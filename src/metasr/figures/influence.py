@@ -104,7 +104,8 @@ def stored_baujat_coordinates(pooled: dict, studies: list[dict]) -> tuple[np.nda
     k = len(studies)
     if (pooled.get("method") in IV_METHOD or model.get("model_type") in ("aggregated", "three-level")
             or model.get("k") != k or not is_number(estimate) or not is_number(tau2)
-            or not (isinstance(estimate_del, list) and isinstance(se_del, list) and len(estimate_del) == len(se_del) == k)):
+            or not (isinstance(estimate_del, list) and isinstance(se_del, list)
+                    and len(estimate_del) == len(se_del) == k)):
         return None
     yi = np.array([s["yi"] for s in studies], float)
     vi = np.array([s["vi"] for s in studies], float)
