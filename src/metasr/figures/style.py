@@ -30,7 +30,6 @@ from matplotlib.ft2font import FaceFlags, FT2Font, GlyphIndexType, Kerning, Load
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, NullLocator
-from matplotlib.transforms import _interval_contains_close
 
 from metasr import measures
 from metasr.display import finite, is_number, tick  # noqa: F401  (figures use them as style.*)
@@ -200,9 +199,10 @@ class TickLabel(PlainText):
     SVG byte for byte as that `Text` (tested), laid out once per text and font (svg_layout)."""
 
     def __init__(self, x: float, y: float, text: str, label: Text, zorder: float):
-        super().__init__(x, y, text, {"ha": label.get_ha(), "va": label.get_va(), "color": label.get_color()})
+        super().__init__(x, y, text, {"ha": label.get_horizontalalignment(), "va": label.get_verticalalignment(),
+                                      "color": label.get_color()})
         self._fontproperties = label.get_fontproperties()  # fall_back copies it before changing it
-        self._linespacing = label._linespacing
+        self._linespacing = label.get_linespacing()
         self.set_transform(label.get_transform())
         self.set_clip_on(False)
         self.zorder = zorder
@@ -230,7 +230,7 @@ def _svg_layout(text: str, prop: FontProperties, ha: str, va: str, linespacing) 
     label.set_figure(_MEASURING_FIGURE)
     with warnings.catch_warnings():  # a glyph no font has: save_figure says which, once
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
-        box, lines, _ = label._get_layout(_MEASURING_RENDERER)
+        box, lines, _ = label._get_layout(_MEASURING_RENDERER)  # type: ignore[attr-defined]  # what Text.draw uses
     return lines[0][-1][1], box
 
 
@@ -302,16 +302,17 @@ def _drawn_plainly(ax, axis) -> bool:
             and isinstance(axis.get_minor_locator(), NullLocator)
             and not tick.gridline.get_visible() and not tick.tick2line.get_visible()
             and not tick.label2.get_visible() and tick._tickdir in ("out", "in")
-            and tick.label1.get_rotation() == 0 and tick.label1.get_va() in ("top", "center_baseline")
+            and tick.label1.get_rotation() == 0
+            and tick.label1.get_verticalalignment() in ("top", "center_baseline")
             and spine is not None and spine.get_position() in (("outward", 0.0), ("outward", 0)))
 
 
 def _in_view(axis, locs: list[float]) -> list[int]:
     """Indices of the ticks Axis._update_ticks would draw: inside the view interval, give or take rounding."""
-    low, high = sorted(axis.get_view_interval())
     scale = axis.get_transform()
-    interval = scale.transform([low, high])
-    return [i for i, loc in enumerate(locs) if _interval_contains_close(interval, scale.transform(loc))]
+    low, high = sorted(scale.transform(sorted(axis.get_view_interval())))
+    slack = (high - low) * 1e-10  # matplotlib's transforms._interval_contains_close
+    return [i for i, loc in enumerate(locs) if low - slack <= scale.transform(loc) <= high + slack]
 
 
 def add_text(fig, x, y, text, title: str | None = None, **kwargs) -> Artist:
