@@ -23,13 +23,14 @@ import matplotlib
 from matplotlib import colors as mcolors
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_svg import RendererSVG
+from matplotlib.backends.backend_svg import RendererSVG, _generate_transform, _short_float_fmt
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont, fontManager
 from matplotlib.ft2font import FaceFlags, FT2Font, GlyphIndexType, Kerning, LoadFlags
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, NullLocator
+from matplotlib.transforms import IdentityTransform
 
 from metasr import measures
 from metasr.display import finite, is_number, tick  # noqa: F401  (figures use them as style.*)
@@ -155,25 +156,80 @@ class PlainText(Artist):
                 and math.isfinite(posx) and math.isfinite(posy)):
             return self.as_text().draw(renderer)
         renderer.open_group("text", self.get_gid())
-        gc = renderer.new_gc()
-        gc.set_foreground(self._rgba, isRGBA=True)
-        gc.set_alpha(self.get_alpha())
-        gc.set_url(self.get_url())
-        gc.set_antialiased(matplotlib.rcParams["text.antialiased"])
-        gc.set_snap(self.get_snap())
-        self._set_gc_clip(gc)
         _, canvas_h = renderer.get_canvas_width_height()
-        renderer.draw_text(gc, posx, canvas_h - posy - self._baseline_dy(), self._text, self._fontproperties,
-                           0.0, ismath=False, mtext=self)
-        gc.restore()
+        baseline = canvas_h - posy - self._baseline_dy()
+        if self._written_plainly():
+            # What RendererSVG._draw_text_as_text writes for an unrotated text anchored here, with
+            # its arithmetic (it moves the anchor to the baseline), the style made once per look.
+            anchor = canvas_h - posy
+            y = anchor + (baseline - anchor)
+            svg = getattr(renderer, "_renderer", renderer)
+            svg.writer.element("text", self._text, attrib={
+                "style": _svg_text_style(self._fontproperties.copy(), self._rgba, self._ha),
+                "x": _short_float_fmt(posx), "y": _short_float_fmt(y),
+                "transform": _generate_transform([("rotate", (-0.0, posx, y))])})
+        else:
+            gc = renderer.new_gc()
+            gc.set_foreground(self._rgba, isRGBA=True)
+            gc.set_alpha(self.get_alpha())
+            gc.set_url(self.get_url())
+            gc.set_antialiased(matplotlib.rcParams["text.antialiased"])
+            gc.set_snap(self.get_snap())
+            self._set_gc_clip(gc)
+            renderer.draw_text(gc, posx, baseline, self._text, self._fontproperties, 0.0, ismath=False, mtext=self)
+            gc.restore()
         renderer.close_group("text")
         self.stale = False
         return None
 
+    def _written_plainly(self) -> bool:
+        """Whether the renderer would write it with nothing around it: no clip, link or alpha."""
+        clipped = self.get_clip_on() and (self.get_clip_box() is not None or self.get_clip_path() is not None)
+        return not clipped and self.get_url() is None and self.get_alpha() is None
 
     def _baseline_dy(self) -> float:
         """Where the baseline is drawn above the anchor, in points (an SVG's units)."""
         return 0.0
+
+
+class _StyleOf:
+    """What RendererSVG._draw_text_as_text asks of the text it writes, to make its style once."""
+
+    def __init__(self, ha: str):
+        self._ha = ha
+
+    def get_transform(self):
+        return IdentityTransform()
+
+    def get_unitless_position(self) -> tuple[float, float]:
+        return 0.0, 0.0
+
+    def get_rotation_mode(self) -> str:
+        return "default"
+
+    def get_ha(self) -> str:
+        return self._ha
+
+
+class _Recorder:
+    """Stands for an SVG writer: keeps the attributes of the element written."""
+
+    attrib: dict
+
+    def element(self, tag, text=None, attrib=None, **extra):
+        self.attrib = {**(attrib or {}), **extra}
+
+
+@lru_cache(maxsize=512)
+def _svg_text_style(prop: FontProperties, rgba: tuple, ha: str) -> str:
+    """The style attribute the SVG renderer gives a text in this font, colour and alignment: made
+    by the renderer itself (into a recorder), once per look."""
+    renderer = RendererSVG(72, 72, io.StringIO())
+    recorder = renderer.writer = _Recorder()
+    gc = renderer.new_gc()
+    gc.set_foreground(rgba, isRGBA=True)
+    renderer._draw_text_as_text(gc, 0.0, 0.0, "x", prop, 0.0, False, mtext=_StyleOf(ha))
+    return recorder.attrib["style"]
 
 
 _FONT_RC: tuple[RcKeyType, ...] = ("font.family", "font.style", "font.variant", "font.weight", "font.stretch",
