@@ -89,3 +89,16 @@ def test_deferred_is_unpickled_only_when_asked():
 
 def test_available_cpus():
     assert 1 <= forked.available_cpus() <= (os.cpu_count() or 1)
+
+
+def killed(x: int) -> int:
+    if x == 1:
+        os.kill(os.getpid(), 9)
+    return x
+
+
+def test_a_worker_killed_is_named_with_its_signal():
+    results = forked.ordered_map(killed, range(3), 2)
+    assert next(results) == 0
+    with pytest.raises(ChildProcessError, match=r"killed by signal 9 \(SIGKILL, which the system sends when memory"):
+        next(results)

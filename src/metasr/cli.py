@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:
         print(err.format(), file=sys.stderr)
         return 2
+    except ChildProcessError as err:  # a worker of `pool --by --jobs` lost (killed, out of memory)
+        print(f"error: {err}; the output stops there. Run it again (`--jobs 1` pools in this one process, "
+              "with less memory)", file=sys.stderr)
+        return 1
     except OSError as err:
         clear = translate_os_error(err)
         if clear is None:

@@ -102,8 +102,7 @@ def _collect(child: _Child) -> Any:
     with child.result:
         _, status = os.waitpid(child.pid, 0)
         if status != 0:
-            raise ChildProcessError(f"a worker process ended ({_status_text(status)}) before giving its result "
-                                    "(--jobs 1 pools in one process)")
+            raise ChildProcessError(f"a worker process {_status_text(status)} before giving its result")
         child.result.seek(0)
         ok, value = pickle.load(child.result)
     if not ok:
@@ -121,6 +120,10 @@ def _stop(child: _Child) -> None:
 
 
 def _status_text(status: int) -> str:
+    """How a child ended, in words: "was killed by signal 9 (SIGKILL: ...)" or "ended with status 3"."""
     if os.WIFSIGNALED(status):
-        return f"signal {os.WTERMSIG(status)}"
-    return f"status {os.WEXITSTATUS(status)}"
+        number = os.WTERMSIG(status)
+        name = signal.Signals(number).name if number in signal.valid_signals() else "an unknown signal"
+        why = ", which the system sends when memory runs out" if number == signal.SIGKILL else ""
+        return f"was killed by signal {number} ({name}{why})"
+    return f"ended with status {os.WEXITSTATUS(status)}"

@@ -430,3 +430,24 @@ def test_by_worker_processes_print_what_one_process_prints(tmp_path, capsys, mon
     with pytest.raises(SystemExit):
         run(capsys, *argv, "--jobs", "0")
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_a_lost_worker_is_a_message_and_exit_1_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import os
+    import signal
+
+    from metasr import forked
+    from metasr.stats import grouped
+
+    lines = ["group,yi,vi"] + [f"g{g},{0.1 * i:.1f},0.0{i + 1}" for g in range(4) for i in range(3)]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    monkeypatch.setattr(grouped, "CHUNK_ROWS", 3)
+
+    def dies(part):  # a worker the system kills (out of memory)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(grouped, "ordered_map", lambda func, items, jobs: forked.ordered_map(dies, items, jobs))
+    code, _, err = run(capsys, path, "--measure", "GEN", "--method", "REML", "--by", "group", "--what", "fit",
+                       "--format", "csv", "--jobs", "2")
+    assert code == 1
+    assert "killed by signal 9 (SIGKILL" in err and "--jobs 1" in err and "Traceback" not in err
