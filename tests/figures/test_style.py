@@ -357,7 +357,16 @@ def _two_panels(fig):
         ax.set_ylabel(f"panel {i}")
 
 
-@pytest.mark.parametrize("draw", [_funnel_like, _forest_like, _two_panels])
+def _marks_hidden(fig):
+    ax = fig.add_axes([0.2, 0.2, 0.7, 0.7])
+    ax.plot([0, 3], [1, 2])
+    ax.tick_params(axis="x", bottom=False)  # labels without marks
+    ax.tick_params(axis="y", labelleft=False)  # marks without labels
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+
+
+@pytest.mark.parametrize("draw", [_funnel_like, _forest_like, _two_panels, _marks_hidden])
 def test_light_ticks_write_the_ticks_and_axis_labels_matplotlib_writes(draw):
     figures = [style.new_figure(4, 3), style.new_figure(4, 3)]
     with style.style():
