@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from metasr import measures
-from metasr.display import is_number
+from metasr.display import finite, is_number
 
 # Mantel-Haenszel and Peto fits have no inverse-variance refits: their Baujat plot uses the
 # common-effect model, as the pooled file's bias and sensitivity sections do.
@@ -50,9 +50,9 @@ def table_baujat_coordinates(pooled: dict) -> tuple[list[dict], np.ndarray, np.n
 
     studies = pooled.get("studies") or []
     l1o = (pooled.get("sensitivity") or {}).get("leave1out") or {}
-    estimate = (pooled.get("model") or {}).get("estimate")
+    estimate = finite((pooled.get("model") or {}).get("estimate"))
     if not (isinstance(l1o.get("estimate"), list) and len(l1o["estimate"]) == len(studies)) \
-            or not is_number(estimate):
+            or estimate is None:
         return None
     measure = pooled.get("measure") or ""
     # a table's cells: the rates' (x1i, t1i, x2i, t2i) or the 2x2 table's (ai, bi, ci, di)
@@ -62,9 +62,9 @@ def table_baujat_coordinates(pooled: dict) -> tuple[list[dict], np.ndarray, np.n
             and is_number(l1o["estimate"][i]) and is_number((l1o.get("se") or [None] * len(studies))[i])
             and not (all(is_number(s.get(c)) for c in cells)
                      and double_zero(measure, [[s[c]] for c in cells])[0])]
-    x = np.array([(studies[i]["yi"] - estimate) ** 2 / studies[i]["vi"] for i in keep])
-    y = np.array([(l1o["estimate"][i] - estimate) ** 2 / l1o["se"][i] ** 2 for i in keep])
-    return [studies[i] for i in keep], x, y
+    kept = [studies[i] for i in keep]
+    return kept, *_leave1out_coordinates(kept, estimate, 0.0, [l1o["estimate"][i] for i in keep],
+                                         [l1o["se"][i] for i in keep])
 
 
 def baujat_points(pooled: dict) -> BaujatPoints | str:
@@ -99,14 +99,22 @@ def stored_baujat_coordinates(pooled: dict, studies: list[dict]) -> tuple[np.nda
     leave-one-out model again for both took a fifth of the report's time at 2,000 outcomes."""
     model = pooled.get("model") or {}
     l1o = (pooled.get("sensitivity") or {}).get("leave1out") or {}
-    estimate, se_del, estimate_del = model.get("estimate"), l1o.get("se"), l1o.get("estimate")
-    tau2 = 0.0 if pooled.get("method") == "FE" else model.get("tau2")
+    estimate, se_del, estimate_del = finite(model.get("estimate")), l1o.get("se"), l1o.get("estimate")
+    tau2 = 0.0 if pooled.get("method") == "FE" else finite(model.get("tau2"))
     k = len(studies)
     if (pooled.get("method") in IV_METHOD or model.get("model_type") in ("aggregated", "three-level")
-            or model.get("k") != k or not is_number(estimate) or not is_number(tau2)
+            or model.get("k") != k or estimate is None or tau2 is None
             or not (isinstance(estimate_del, list) and isinstance(se_del, list)
                     and len(estimate_del) == len(se_del) == k)):
         return None
+    return _leave1out_coordinates(studies, estimate, tau2, estimate_del, se_del)
+
+
+def _leave1out_coordinates(studies: list[dict], estimate: float, tau2: float, estimate_del: list,
+                           se_del: list) -> tuple[np.ndarray, np.ndarray]:
+    """Baujat's x = (yi - estimate)^2 / (vi + tau2) and y = (estimate without the study -
+    estimate)^2 / its variance per study, from a pooled model and its leave-one-out refits (y NaN
+    where a study has no refit)."""
     yi = np.array([s["yi"] for s in studies], float)
     vi = np.array([s["vi"] for s in studies], float)
     x = (yi - estimate) ** 2 / (tau2 + vi)
