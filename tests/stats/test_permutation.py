@@ -79,9 +79,7 @@ def one_refit(fit, yi, X):
     return f.stat, (float(f.stat[0] ** 2) if f.is_intercept_only else f.QM)
 
 
-@pytest.mark.parametrize("method, test", [("REML", "z"), ("DL", "knha"), ("ML", "z"), ("PM", "z"), ("FE", "z"),
-                                          ("GENQ", "knha"), ("EB", "z"), ("SJ", "z")])
-def test_batched_refits_are_each_refit_alone_number_for_number(method, test, monkeypatch):
+def test_batched_refits_are_each_refit_alone_number_for_number(refit_estimator, synthetic_trials, monkeypatch):
     """Refits fitted together (permutation._refit_stats, in batches smaller than the refits here)
     give each permuted data set's own refit exactly: moderators' rows permuted, and signs flipped
     with weights or a fixed tau2 (not the batch module's path); SYNTHETIC data, one with a study
@@ -89,13 +87,9 @@ def test_batched_refits_are_each_refit_alone_number_for_number(method, test, mon
     from metasr.stats import permutation
     from metasr.stats.models import fit_rma
 
+    method, test = refit_estimator
     monkeypatch.setattr(permutation, "REFIT_BATCH", 7)
-    rng = np.random.default_rng(3)
-    for trial in range(3):
-        k = int(rng.integers(6, 11))
-        yi, vi = rng.normal(size=k), rng.uniform(0.01, 0.3, k)
-        if trial == 0:
-            vi[0] = 1e-4
+    for _, rng, k, yi, vi in synthetic_trials(3, 6, 11, dominant=0):
         X = np.column_stack([np.ones(k), rng.normal(size=k), np.arange(k) % 2])
         fit = fit_rma(yi, vi, method=method, test=test, X=X)
         orders = [list(rng.permutation(k)) for _ in range(20)]

@@ -188,21 +188,15 @@ def test_leave1out_gives_every_column_of_metafors(case):
     assert not mismatches(result, case["leave1out"])
 
 
-@pytest.mark.parametrize("method, test", [("REML", "z"), ("DL", "knha"), ("ML", "z"), ("PM", "z"), ("FE", "z"),
-                                          ("GENQ", "knha"), ("EB", "z"), ("SJ", "z")])
-def test_baujat_refits_together_are_each_refit_alone(method, test):
+def test_baujat_refits_together_are_each_refit_alone(refit_estimator, synthetic_trials):
     """Baujat's leave-one-out refits, fitted together, give each study's y as the refit of the other
     studies alone (sensitivity._one_refit), number for number: SYNTHETIC data with and without
     moderators, a dominant study, user weights and a fixed tau2."""
     from metasr.stats.models import fit_rma
     from metasr.stats.sensitivity import _one_refit, baujat
 
-    rng = np.random.default_rng(11)
-    for trial in range(3):
-        k = int(rng.integers(5, 10))
-        yi, vi = rng.normal(size=k), rng.uniform(0.01, 0.3, k)
-        if trial == 0:
-            vi[1] = 1e-4
+    method, test = refit_estimator
+    for trial, rng, k, yi, vi in synthetic_trials(11, 5, 10, dominant=1):
         X = None if trial == 1 else np.column_stack([np.ones(k), rng.normal(size=k)])
         fits = [fit_rma(yi, vi, method=method, test=test, X=X),
                 fit_rma(yi, vi, method=method, test=test, X=X, weights=1 / (vi + 0.03), tau2=0.02)]
