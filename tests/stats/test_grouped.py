@@ -286,14 +286,18 @@ def test_a_byte_that_is_not_utf8_late_in_the_table_stops_the_run_before_any_grou
     assert (problem.row, problem.column, problem.rule) == (60_002, "group", "encoding") and "0xb5" in problem.message
 
 
-def _pooled_text(path, fmt: str, kwargs: dict, what: str, jobs: int, chunk_rows: int):
+def _pooled_text(path, fmt: str, kwargs: dict, what: str, jobs: int | None, chunk_rows: int):
+    """What the command writes, says has failed and warns of, and the groups it counts; with
+    jobs=None as the table read whole in chunks gives it (pool_blocks, never cut into parts)."""
     import io
 
     handle = io.StringIO()
     writer = grouped.Writer(handle, fmt, "g")
     failed, warnings, count = [], [], 0
-    for rendered in grouped.pool_rendered(str(path), "g", grouped.Options(dict(kwargs, file=None), what), writer.render,
-                                          jobs=jobs, chunk_rows=chunk_rows):
+    options = grouped.Options(dict(kwargs, file=None), what)
+    items = (map(writer.render, grouped.pool_blocks(str(path), "g", options, chunk_rows)) if jobs is None else
+             grouped.pool_rendered(str(path), "g", options, writer.render, jobs=jobs, chunk_rows=chunk_rows))
+    for rendered in items:
         writer.emit(rendered)
         failed += [row.key for row in rendered.failed]
         warnings += rendered.warnings
@@ -326,9 +330,60 @@ def test_worker_processes_write_what_one_process_writes(tmp_path, monkeypatch, f
     table.to_csv(path, index=False)
     assert (parts(path, "g", 20) is None) == (order == "apart")
     kwargs = dict(measure="GEN", method="REML", test="z")
-    one = _pooled_text(path, fmt, kwargs, what, jobs=1, chunk_rows=20)
-    assert one[1] and one[3] >= 24  # some groups cannot be pooled (and one apart is there twice)
-    assert _pooled_text(path, fmt, kwargs, what, jobs=3, chunk_rows=20) == one
+    whole = _pooled_text(path, fmt, kwargs, what, jobs=None, chunk_rows=20)
+    assert whole[1] and whole[3] >= 24  # some groups cannot be pooled (and one apart is there twice)
+    assert _pooled_text(path, fmt, kwargs, what, jobs=1, chunk_rows=20) == whole
+    assert _pooled_text(path, fmt, kwargs, what, jobs=3, chunk_rows=20) == whole
+
+
+def _plain_table(keys, sizes, columns=("g", "yi", "vi"), seed: int = 7) -> str:
+    """A SYNTHETIC plain table: groups `keys` of `sizes` rows in that order, effects written in
+    several of the spellings float() reads (exponents, a sign, no leading or trailing digit)."""
+    rng = np.random.default_rng(seed)
+    spell = [repr, "{:.3e}".format, "{:+.4f}".format, lambda x: f"{x:.5f}".replace("0.", ".", 1), "{:.17g}".format]
+    lines = [",".join(columns)]
+    for key, k in zip(keys, sizes, strict=True):
+        for i in range(k):
+            cells = {"g": key, "yi": spell[i % 5](abs(rng.normal(0.3, 0.5))),
+                     "vi": spell[(i + 2) % 5](float(rng.uniform(0.01, 0.2))), "note": f"row {i}",
+                     "usable": "no" if i == 2 else "yes", "study": "s"}
+            lines.append(",".join(cells[c] for c in columns))
+    return "\n".join(lines) + "\n"
+
+
+PLAIN_KEYS = ["b", "a", "10", "9", "t\u00e9t", "NA", "c-1", "a b", "z"]  # together, not in sorted order
+
+
+@pytest.mark.parametrize("name, columns, edit, parts_as_before", [
+    ("clean", ("g", "yi", "vi"), None, 0),
+    ("other columns", ("vi", "note", "yi", "g"), None, 0),
+    ("a group of one study", ("g", "yi", "vi"), lambda t: t.replace("\nz,", "\nzz,", 1), 1),
+    ("a vi of 0", ("g", "yi", "vi"), lambda t: t.replace("\n9,", "\n9,0.5,0\n9,", 1), 1),
+    ("a word for yi", ("g", "yi", "vi"), lambda t: t.replace("\na,", "\na,NA,0.1\na,", 1), 1),
+    ("a usable column", ("g", "yi", "vi", "usable"), None, 4),
+    ("a study column", ("study", "g", "yi", "vi"), None, 4),
+    ("a key an apostrophe starts", ("g", "yi", "vi"), lambda t: t.replace("\nz,", "\n'z,"), 1),
+    ("a name with a space", ("g", "yi", "vi"), lambda t: t.replace("yi", " yi", 1), 4),
+])
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_parts_read_as_numbers_alone_write_what_the_table_read_whole_writes(tmp_path, monkeypatch, name, columns,
+                                                                           edit, parts_as_before, fmt):
+    """--what fit on a plain table reads the yi and vi of a part alone where every group of it is
+    clean (_plain_block); the text, failures, warnings and count are those of the table read
+    whole, in one process and in workers. A part with anything else is read as before."""
+    text = _plain_table(PLAIN_KEYS, [3, 2, 5, 4, 2, 6, 3, 7, 2], columns)
+    path = tmp_path / "t.csv"
+    path.write_text(edit(text) if edit else text, encoding="utf-8")
+    blocks = []
+    monkeypatch.setattr(grouped, "_plain_block", lambda *a, f=grouped._plain_block: blocks.append(f(*a)) or blocks[-1])
+    kwargs = dict(measure="GEN", method="REML", test="z")
+    whole = _pooled_text(path, fmt, kwargs, "fit", jobs=None, chunk_rows=9)
+    assert _pooled_text(path, fmt, kwargs, "fit", jobs=1, chunk_rows=9) == whole
+    assert len(blocks) == 4  # the parts (of about 9 rows), each tried
+    assert blocks.count(None) == parts_as_before
+    assert bool(whole[1]) == (name in ("a group of one study", "a vi of 0", "a word for yi"))
+    assert _pooled_text(path, fmt, kwargs, "fit", jobs=2, chunk_rows=9) == whole
+    assert whole[3] == len(PLAIN_KEYS) + (name == "a group of one study")
 
 
 def test_a_block_from_a_worker_under_other_columns(tmp_path):

@@ -121,3 +121,31 @@ def test_part_file_reads_the_header_then_the_part(tmp_path):
         assert handle.read() == b"i,vi\nc,0.4,0.04\nc,0.5,0.05\n" and handle.read() == b""
     with PartFile(path) as whole:
         assert whole.read() == PLAIN.encode() and whole.tell() == whole.size()
+
+
+@pytest.mark.parametrize("column", ["id", "g", "vi"])
+def test_part_runs_are_where_each_run_of_a_key_starts_within_the_part(tmp_path, column):
+    path = tmp_path / "t.csv"
+    table = sizes_table([3, 5, 2, 7, 1, 4, 4, 6])
+    table["vi"] = table["g"] + "x"  # a key column last (its cells end at the line end)
+    table.to_csv(path, index=False)
+    at = list(table.columns).index(column)
+    for part in parts(path, "g", 5):
+        starts, keys = table_parts.part_runs(path, part, len(table.columns), at)
+        cells = table[column].iloc[part.rows_before:part.rows_before + part.rows].astype(str).tolist()
+        expected = [i for i in range(len(cells)) if i == 0 or cells[i] != cells[i - 1]]
+        assert starts.tolist() == expected
+        assert [key.decode() for key in keys.tolist()] == [cells[i] for i in expected]
+
+
+@pytest.mark.parametrize("body, rows", [
+    ('a,1,0.1\na,2,0.1\nb,"3",0.1\n', 3),  # a quote
+    ("a,1,0.1\na,2\nb,3,0.1\n", 3),        # a row one cell short
+    ("a,1,0.1\na,2,0.1\nb,3,0.1", 3),       # no line end after the last row
+    ("a,1,0.1\na,2,0.1\nb,3,0.1\n", 4),    # not the rows the part was found with
+])
+def test_part_runs_of_a_part_that_is_not_plain_are_none(tmp_path, body, rows):
+    path = tmp_path / "t.csv"
+    path.write_text("g,yi,vi\n" + body)
+    part = table_parts.Part(start=len("g,yi,vi\n"), end=path.stat().st_size, rows_before=0, rows=rows)
+    assert table_parts.part_runs(path, part, 3, 0) is None

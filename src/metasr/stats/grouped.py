@@ -56,7 +56,7 @@ from metasr.io import (
 )
 from metasr.stats import analysis, checks, inference, sections, tables
 from metasr.stats.models import METHODS_RMA, fit_many
-from metasr.stats.table_parts import NotPlain, Part, PartFile, iter_parts
+from metasr.stats.table_parts import NotPlain, Part, PartFile, iter_parts, part_runs
 from metasr.stats.tau2 import Studies
 
 WHAT = ("full", "fit")
@@ -344,10 +344,11 @@ def pool_rendered(path: str, by: str, options: Options, render, jobs: int = 1, c
                   progress=None) -> Generator[Rendered]:
     """`render(item)` of every item of `pool_blocks`, in the same order. With jobs > 1 a plain
     table is cut into the parts `pool_blocks` would read as chunks (table_parts), and up to
-    `jobs` worker processes (metasr.forked) pool and render a part each; the results are the same."""
+    `jobs` worker processes (metasr.forked) pool and render a part each; the results are the same.
+    With one job the table is cut too where the parts may be read as numbers alone (`_plain_block`)."""
     _check_run(options)
     chunk_rows = chunk_rows or CHUNK_ROWS
-    cut = _cut(path, by, chunk_rows) if jobs > 1 else None
+    cut = _cut(path, by, chunk_rows) if jobs > 1 or (options.what == "fit" and options.batchable()) else None
     if cut is None:
         yield from map(render, _blocks(path, by, options, chunk_rows, progress))
         return
@@ -423,8 +424,65 @@ def _blocks(path: str, by: str, options: Options, chunk_rows: int, progress,
     """pool_blocks' items, the run checked already (`_check_run`); of one part of the table with `part`."""
     # What "fit" gives for groups of plain numbers comes from their numbers alone (never their text)
     effects_as_numbers = options.what == "fit" and options.batchable()
+    if part is not None and effects_as_numbers and (block := _plain_block(path, by, options, part)) is not None:
+        yield block
+        return
     for chunk in chunks_of_groups(path, by, chunk_rows, progress, effects_as_numbers, part):
         yield from _pool_chunk(chunk, by, options)
+
+
+def _plain_block(path: str, by: str, options: Options, part: Part) -> Block | None:
+    """What `_blocks` gives for a part of a plain table when every group of it is clean (one
+    Block), found from the part's yi and vi read as numbers and its keys found with numpy
+    (`_plain_chunk`); None where that does not apply, and the part is read as usual. Reading the
+    table's text, with a Python string per cell of the --by column, took most of a fit's time."""
+    chunk = _plain_chunk(path, by, part)
+    if chunk is None:
+        return None
+    clean = _Clean.of(chunk, options)
+    if clean is None or not clean.ok.all():  # a group the single path names (too few studies)
+        return None
+    return Block(chunk.keys, clean.fit_columns(np.arange(len(chunk.keys)), options))
+
+
+def _plain_chunk(path: str, by: str, part: Part) -> Chunk | None:
+    """The part as `chunks_of_groups` gives it to the batched path, its rows only yi and vi (as
+    `read_chunks` reads them as numbers), where nothing else of the table changes the result: no
+    column of usable flags or study labels (`_Clean.of`), names as written (no spaces around
+    them), keys no apostrophe starts (which `plain_frame` would take off). None otherwise, or
+    where a cell of yi or vi is not a number."""
+    header = [cell.lstrip("\ufeff") if i == 0 else cell for i, cell in enumerate(read_csv_header(path))]
+    names = set(header)
+    if (len(names) < len(header) or not {by, "yi", "vi"} <= names or by in ("yi", "vi") or "usable" in names
+            or any(c != c.strip() or c.lower() in checks.STUDY_COLUMNS for c in header)):
+        return None
+    found = part_runs(path, part, len(header), header.index(by))
+    if found is None:
+        return None
+    starts, run_keys = found
+    keys = [key.decode("utf-8") for key in run_keys.tolist()]
+    if len(set(keys)) < len(keys) or any(key.startswith("'") for key in keys):
+        return None
+    effects = _part_effects(path, part)
+    if effects is None or len(effects) != part.rows:
+        return None
+    order = sorted(range(len(keys)), key=keys.__getitem__)  # Chunk.of's order: keys sorted
+    ends = np.append(starts[1:], part.rows)
+    sizes = (ends - starts)[order]
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    rows = np.repeat(starts[order] - bounds[:-1], sizes) + np.arange(part.rows)  # the runs in key order
+    return Chunk([keys[j] for j in order], effects.iloc[rows].reset_index(drop=True), bounds,
+                 np.zeros(len(keys), dtype=bool))
+
+
+def _part_effects(path: str, part: Part) -> pd.DataFrame | None:
+    """The yi and vi of a part's rows as read_chunks reads them as numbers; None where a cell is not one."""
+    try:
+        with PartFile(path, part) as handle:
+            return pd.read_csv(handle, usecols=["yi", "vi"], dtype="float64", keep_default_na=False,
+                               skipinitialspace=True, encoding="utf-8-sig", index_col=False)
+    except (ValueError, UnicodeDecodeError, OSError):  # pandas' parser errors are ValueErrors too
+        return None
 
 
 def _check_run(options: Options) -> None:

@@ -83,6 +83,22 @@ def _parts(handle, by: str, chunk_rows: int) -> Iterator[Part]:
     yield scan.last_part()
 
 
+def part_runs(path: str | os.PathLike, part: Part, width: int, column: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Of a part of a plain table `width` columns wide, keyed by column `column`: the row (counted
+    within the part) where each run of rows of one key starts, and the runs' keys (bytes, numpy
+    'S', padded with NULs, which no key holds); None where the part's lines are not plain."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(part.start)
+            data = handle.read(part.end - part.start)
+    except OSError:
+        return None  # the reader that takes over says what the system refused
+    scan = _Scan(width, column, part.start, part.rows + 1)
+    if not data.endswith(b"\n") or not scan.lines(data) or scan.rows != part.rows:
+        return None
+    return scan.run_rows[1:], scan.run_keys[0]
+
+
 class _Scan:
     """The rows' groups, block by block: where each run of rows of one key starts (row, byte)."""
 
