@@ -41,6 +41,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -66,21 +67,25 @@ def run_measured(cmd: list[str], cwd: Path | None = None, timeout: float | None 
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=stdout, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    timed_out = False
-    deadline = start + timeout if timeout else None
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if deadline and time.perf_counter() > deadline:
-            os.killpg(proc.pid, signal.SIGTERM)
-            timed_out = True
-            pid, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.05)
+    # A blocking wait4, the timeout kept by a timer thread: waiting in steps (sleeping between
+    # polls) would add up to a step to every wall time, 8 % of a 0.6 s command at 50 ms.
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        os.killpg(proc.pid, signal.SIGTERM)
+
+    timer = threading.Timer(timeout, stop) if timeout else None
+    if timer is not None:
+        timer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        if timer is not None:
+            timer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
     return {"cmd": " ".join(cmd), "wall_s": time.perf_counter() - start, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "peak_rss_mb": usage.ru_maxrss / 1024, "returncode": proc.returncode, "timed_out": timed_out,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "returncode": proc.returncode, "timed_out": timed_out.is_set(),
             "load_before": before, "load_after": load()}
 
 
