@@ -346,7 +346,7 @@ def _plain_table(keys, sizes, columns=("g", "yi", "vi"), seed: int = 7) -> str:
         for i in range(k):
             cells = {"g": key, "yi": spell[i % 5](abs(rng.normal(0.3, 0.5))),
                      "vi": spell[(i + 2) % 5](float(rng.uniform(0.01, 0.2))), "note": f"row {i}",
-                     "usable": "no" if i == 2 else "yes", "study": "s"}
+                     "usable": "no" if i == 2 else "yes", "study": "s", "ni": str(20 + 7 * i)}
             lines.append(",".join(cells[c] for c in columns))
     return "\n".join(lines) + "\n"
 
@@ -364,6 +364,7 @@ PLAIN_KEYS = ["b", "a", "10", "9", "t\u00e9t", "NA", "c-1", "a b", "z"]  # toget
     ("a study column", ("study", "g", "yi", "vi"), None, 4),
     ("a key an apostrophe starts", ("g", "yi", "vi"), lambda t: t.replace("\nz,", "\n'z,"), 1),
     ("a name with a space", ("g", "yi", "vi"), lambda t: t.replace("yi", " yi", 1), 4),
+    ("a display from ni (PFT)", ("g", "yi", "vi", "ni"), None, 4),
 ])
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_parts_read_as_numbers_alone_write_what_the_table_read_whole_writes(tmp_path, monkeypatch, name, columns,
@@ -376,7 +377,7 @@ def test_parts_read_as_numbers_alone_write_what_the_table_read_whole_writes(tmp_
     path.write_text(edit(text) if edit else text, encoding="utf-8")
     blocks = []
     monkeypatch.setattr(grouped, "_plain_block", lambda *a, f=grouped._plain_block: blocks.append(f(*a)) or blocks[-1])
-    kwargs = dict(measure="GEN", method="REML", test="z")
+    kwargs = dict(measure="PFT" if "ni" in columns else "GEN", method="REML", test="z")
     whole = _pooled_text(path, fmt, kwargs, "fit", jobs=None, chunk_rows=9)
     assert _pooled_text(path, fmt, kwargs, "fit", jobs=1, chunk_rows=9) == whole
     assert len(blocks) == 4  # the parts (of about 9 rows), each tried

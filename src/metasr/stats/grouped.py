@@ -300,6 +300,12 @@ class Options:
     what: str = "full"
     multilevel: bool = False
 
+    def display_reads_rows(self) -> bool:
+        """Whether the measure's display takes arguments from the studies' rows (the harmonic mean
+        of ni or ti: tables.table_display), so that each group has its own."""
+        k = self.kwargs
+        return bool(measures.TRANSFORMS[measures.transform_name(k["measure"], k.get("scale"))].args)
+
     def batchable(self) -> bool:
         """Whether groups may go through the batched path (the overall intercept-only model of an
         inverse-variance method, no modelling sections)."""
@@ -436,7 +442,7 @@ def _plain_block(path: str, by: str, options: Options, part: Part) -> Block | No
     Block), found from the part's yi and vi read as numbers and its keys found with numpy
     (`_plain_chunk`); None where that does not apply, and the part is read as usual. Reading the
     table's text, with a Python string per cell of the --by column, took most of a fit's time."""
-    chunk = _plain_chunk(path, by, part)
+    chunk = None if options.display_reads_rows() else _plain_chunk(path, by, part)
     if chunk is None:
         return None
     clean = _Clean.of(chunk, options)
@@ -448,13 +454,13 @@ def _plain_block(path: str, by: str, options: Options, part: Part) -> Block | No
 def _plain_chunk(path: str, by: str, part: Part) -> Chunk | None:
     """The part as `chunks_of_groups` gives it to the batched path, its rows only yi and vi (as
     `read_chunks` reads them as numbers), where nothing else of the table changes the result: no
-    column of usable flags or study labels (`_Clean.of`), names as written (no spaces around
-    them), keys no apostrophe starts (which `plain_frame` would take off). None otherwise, or
-    where a cell of yi or vi is not a number."""
+    column `_Clean.of` reads besides them (`_flags_or_labels`), names as written (no spaces
+    around them), keys no apostrophe starts (which `plain_frame` would take off). None
+    otherwise, or where a cell of yi or vi is not a number."""
     header = [cell.lstrip("\ufeff") if i == 0 else cell for i, cell in enumerate(read_csv_header(path))]
     names = set(header)
-    if (len(names) < len(header) or not {by, "yi", "vi"} <= names or by in ("yi", "vi") or "usable" in names
-            or any(c != c.strip() or c.lower() in checks.STUDY_COLUMNS for c in header)):
+    if (len(names) < len(header) or not {by, "yi", "vi"} <= names or by in ("yi", "vi") or _flags_or_labels(header)
+            or any(c != c.strip() for c in header)):
         return None
     found = part_runs(path, part, len(header), header.index(by))
     if found is None:
@@ -603,7 +609,7 @@ class _Clean:
         ok &= k >= tables._minimum_k(kw["method"], kw["test"], 1)
         scale = kw.get("scale")
         displays: list[measures.Display | None] = [measures.display_for(kw["measure"], scale, {})] * n
-        if measures.TRANSFORMS[measures.transform_name(kw["measure"], scale)].args:
+        if options.display_reads_rows():
             displays = [tables.table_display(chunk.group(j)[usable[chunk.bounds[j]:chunk.bounds[j + 1]]]
                                                .reset_index(drop=True), kw["measure"], scale) if ok[j] else None
                         for j in range(n)]
@@ -673,6 +679,16 @@ def _json_values(a: np.ndarray) -> list:
     return values
 
 
+def _flags_or_labels(columns) -> bool:
+    """Whether a table has a column `_Clean.of` reads besides yi and vi: usable flags
+    (`_usable_flags`) or study labels (`_duplicate_studies`)."""
+    return "usable" in columns or any(_labels_studies(c) for c in columns)
+
+
+def _labels_studies(column) -> bool:
+    return str(column).strip().lower() in checks.STUDY_COLUMNS
+
+
 def _usable_flags(table: pd.DataFrame):
     """(usable, invalid) per row as analysis.split_usable reads the `usable` column."""
     n = len(table)
@@ -688,7 +704,7 @@ def _duplicate_studies(table: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
     has (checks.duplicate_study_problems), a blank id or a summary label (checks.study_row_problems:
     the single path names them)."""
     dup = np.zeros(len(table), dtype=bool)
-    for column in (c for c in table.columns if str(c).strip().lower() in checks.STUDY_COLUMNS):
+    for column in filter(_labels_studies, table.columns):
         labels = table[column].astype(str).str.strip()
         dup |= usable & labels.str.fullmatch(checks.SUMMARY_LABEL, case=False, flags=re.DOTALL).to_numpy(dtype=bool)
     column = checks.study_column(table)
