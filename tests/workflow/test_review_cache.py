@@ -102,13 +102,65 @@ def test_what_is_seen_and_what_is_not(review, monkeypatch):
     load_review_cached(raw(review), review)
     assert len(calls) == 2
     sheet = a_sheet(review)
-    os.utime(sheet, ns=(sheet.stat().st_atime_ns, sheet.stat().st_mtime_ns + 10**9))  # touched
+    sheet.write_bytes(sheet.read_bytes() + b"\n")  # a blank line more: other bytes
     load_review_cached(raw(review), review)
     assert len(calls) == 3
     config = raw(review)
     config["outcomes"][next(iter(config["outcomes"]))]["label"] = "another label"
     load_review_cached(config, review)
     assert len(calls) == 4
+
+
+def test_files_touched_or_written_again_with_the_same_bytes_are_the_same_review(review, monkeypatch):
+    """New times, a new inode (git checkout, an editor's save): the check saw these bytes already."""
+    calls = checks(monkeypatch)
+    first = load_review_cached(raw(review), review)
+    key = review_cache._read(review / CACHE)["key"]
+    sheet, studies = a_sheet(review), review / raw(review)["extraction"]["studies"]
+    os.utime(sheet, ns=(sheet.stat().st_atime_ns, sheet.stat().st_mtime_ns + 10**9))
+    text = studies.read_bytes()
+    studies.unlink()
+    studies.write_bytes(text)
+    again = load_review_cached(raw(review), review)
+    assert len(calls) == 1 and again.studies_by_outcome == first.studies_by_outcome
+    assert again.digests == first.digests and again.warnings == first.warnings
+    record = review_cache._read(review / CACHE)
+    assert record["key"] != key  # written again under the new stat lines: the next start reads no file
+    hashed = []
+    monkeypatch.setattr(review_cache, "file_sha256", lambda path: hashed.append(path) or "")
+    load_review_cached(raw(review), review)
+    assert len(calls) == 1 and hashed == []
+
+
+def test_a_touched_file_the_check_did_not_open_means_checking_again(review, monkeypatch):
+    """Its bytes were never hashed (a review folder may hold large full texts): only its stat line is known."""
+    notes = review / "data" / "notes.txt"
+    notes.write_text("the reviewers' notes")
+    calls = checks(monkeypatch)
+    load_review_cached(raw(review), review)
+    os.utime(notes, ns=(notes.stat().st_atime_ns, notes.stat().st_mtime_ns + 10**9))
+    load_review_cached(raw(review), review)
+    assert len(calls) == 2 and str(notes) not in review_cache._read(review / CACHE)["opened"]
+
+
+def test_a_file_changed_while_the_check_reads_it_is_checked_again(review, monkeypatch):
+    """The record keeps the bytes as they were before the check read them."""
+    sheet = a_sheet(review)
+    header = next(csv.reader(open(sheet, encoding="utf-8")))
+    column = next(c for c in ("n1", "n1i", "mean1") if c in header)
+    real = review_cache.load_review
+
+    def check_then_spoil(config, root, source):
+        checked = real(config, root, source)
+        rewrite(sheet, lambda rows: rows[1].__setitem__(header.index(column), "twelve"))
+        return checked
+
+    monkeypatch.setattr(review_cache, "load_review", check_then_spoil)
+    load_review_cached(raw(review), review)
+    monkeypatch.setattr(review_cache, "load_review", real)
+    with pytest.raises(InputError) as err:
+        load_review_cached(raw(review), review)
+    assert "twelve" in err.value.format()
 
 
 def test_a_file_in_a_hidden_folder_that_the_check_opens_is_watched(review, monkeypatch):

@@ -15,6 +15,13 @@ key, and given back while the key is the same. The key covers what the check dep
 - metasr's version, a checksum of the code and schemas the check runs, and the versions of the
   libraries it reads files with (CHECK_LIBRARIES).
 
+A file the check read whose stat line changed but whose bytes did not (touched, checked out
+again by git, saved unchanged) changes nothing the check saw: the record keeps the SHA-256 of each
+file the check opened (unless its stat line changed while the check ran), and a key that differs
+only by such files is the same review (the record is then written again under the new key). A
+file added or removed, a changed file the check did not open (not hashed: a folder may hold large
+full texts), or any other part of the key means checking again.
+
 Only a review without errors is remembered (a review with problems is checked, and they are
 reported, every time). The file is plain JSON read back as data, never code; anything unexpected
 in it (another version, a damaged file, a folder that cannot be written) means checking again.
@@ -39,7 +46,7 @@ from metasr.workflow.fingerprint import source_fingerprint
 from metasr.workflow.review import Review, load_review
 
 CACHE = Path(".snakemake") / "metasr" / "review.json"
-FORMAT = 2
+FORMAT = 3
 # The code a check runs: load_review and everything it imports (inside functions too).
 CHECK_CODE = "import metasr.workflow.review\n"
 # The libraries whose reading of a file a check's result depends on (the rest of metasr's are pinned
@@ -55,21 +62,35 @@ def load_review_cached(raw_config: dict, root: str | Path, source: str = "config
     cache = root / CACHE
     raise_if_errors(raw_config_problems(raw_config, source, root))  # before the key reads and walks it
     # The folders are walked once, before any check: a file changed while a check runs is checked again.
-    inputs = _inputs_digest(raw_config, root, source)
+    base = _base_digest(raw_config, root, source)
+    folders = _folders_files(raw_config, root)
     record = _read(cache)
-    if record is not None and record["key"] == _key(inputs, record["opened"]):
+    if record is not None:
+        lines = {**_stat_lines(record["opened"]), **folders}
+        key = _key(base, lines)
         try:
-            return _review(record, root)
-        except (KeyError, TypeError, ValueError):  # a record not written by _write: check again
+            if record["key"] == key:
+                return _review(record, root)
+            if _same_bytes(record, base, lines):
+                review = _review(record, root)
+                _write(cache, base, key, record["opened"], review, _with_lines(record["files"], lines))
+                return review
+        except (KeyError, TypeError, ValueError, AttributeError):  # a record not written by _write: check again
             pass
     review, opened = _checked(raw_config, root, source)
     review.digests = _digests(opened)
-    _write(cache, _key(inputs, opened), opened, review)
+    after = _stat_lines(opened)
+    lines = {**after, **folders}  # a folder's file as it was before the check read it
+    # A file's SHA-256 stands for the bytes the check read when its stat line did not change from
+    # before the check to after the hashing; files the check did not open have none.
+    files = {path: [line, review.digests.get(path) if after.get(path) == line else None]
+             for path, line in lines.items()}
+    _write(cache, base, _key(base, lines), opened, review, files)
     return review
 
 
-def _digests(paths: list[str]) -> dict[str, str]:
-    """The SHA-256 of each file a check opened (Review.content reads them from here)."""
+def _digests(paths) -> dict[str, str]:
+    """The SHA-256 of each file that can be read (Review.content reads them from here)."""
     digests = {}
     for path in paths:
         try:
@@ -82,24 +103,47 @@ def _digests(paths: list[str]) -> dict[str, str]:
 # ---------------------------------------------------------------- the key
 
 
-def _inputs_digest(raw_config: dict, root: Path, source: str):
-    """The key's part that does not depend on what a check opened: config, code, versions and
-    the stat lines of the folders' files."""
+def _base_digest(raw_config: dict, root: Path, source: str) -> str:
+    """The key's part that is not the files: config, code and versions."""
     base = {"format": FORMAT, "metasr": __version__, "python": sys.version, "code": source_fingerprint(CHECK_CODE),
             "libraries": installed(CHECK_LIBRARIES), "config": raw_config, "root": str(root), "source": source}
-    digest = hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode())
+    return hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _folders_files(raw_config: dict, root: Path) -> dict[str, str]:
+    """The stat line of every file of the review folder and its external_data folders, by path."""
+    lines: dict[str, str] = {}
     for folder in allowed_roots(root, raw_config.get("external_data")):
-        for entry in _folder_files(folder):
-            digest.update(entry.encode())
-    return digest
+        lines.update(_folder_files(folder))
+    return lines
 
 
-def _key(inputs, opened: list[str]) -> str:
-    """The key: `inputs` (_inputs_digest) and the stat lines of the files a check opened."""
-    digest = inputs.copy()
-    for path in sorted(set(opened)):
-        digest.update(_stat_line(path).encode())
+def _key(base: str, lines: dict[str, str]) -> str:
+    """The key: the base digest and the stat lines of the folders' files and of the files a check opened."""
+    digest = hashlib.sha256(base.encode())
+    for path in sorted(lines):
+        digest.update(lines[path].encode())
     return digest.hexdigest()
+
+
+def _same_bytes(record: dict, base: str, lines: dict[str, str]) -> bool:
+    """Whether only stat lines differ from the record's, of files whose bytes are those it saw."""
+    files = record["files"]
+    if record["base"] != base or set(files) != set(lines):
+        return False
+    for path, line in lines.items():
+        old_line, old_digest = files[path]
+        if line != old_line and (old_digest is None or _digests([path]).get(path) != old_digest):
+            return False
+    return True
+
+
+def _with_lines(files: dict, lines: dict[str, str]) -> dict:
+    return {path: [lines[path], digest] for path, (_, digest) in files.items()}
+
+
+def _stat_lines(paths) -> dict[str, str]:
+    return {path: _stat_line(path) for path in paths}
 
 
 def _stat_line(path: str) -> str:
@@ -110,10 +154,10 @@ def _stat_line(path: str) -> str:
     return f"{path}\0{st.st_size}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n"
 
 
-def _folder_files(folder: Path) -> list[str]:
-    """Stat lines of the files under `folder`, sorted; generated and hidden folders left out,
+def _folder_files(folder: Path) -> dict[str, str]:
+    """Stat lines of the files under `folder`, by path; generated and hidden folders left out,
     linked folders followed once."""
-    lines: list[str] = []
+    lines: dict[str, str] = {}
     seen: set[str] = set()
     todo = [(str(folder), True)]
     while todo:
@@ -131,8 +175,8 @@ def _folder_files(folder: Path) -> list[str]:
                 if not entry.name.startswith(".") and not (top and entry.name in GENERATED):
                     todo.append((entry.path, False))
             else:
-                lines.append(_stat_line(entry.path))
-    return sorted(lines)
+                lines[entry.path] = _stat_line(entry.path)
+    return lines
 
 
 # ---------------------------------------------------------------- checking, with the files it opens
@@ -176,14 +220,16 @@ def _read(cache: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     if not (isinstance(record, dict) and record.get("format") == FORMAT and isinstance(record.get("key"), str)
+            and isinstance(record.get("base"), str) and isinstance(record.get("files"), dict)
             and isinstance(record.get("opened"), list) and all(isinstance(p, str) for p in record["opened"])):
         return None
     return record
 
 
-def _write(cache: Path, key: str, opened: list[str], review: Review) -> None:
+def _write(cache: Path, base: str, key: str, opened: list[str], review: Review, files: dict) -> None:
+    """files: [stat line, SHA-256 or None] by path, of every file in the key."""
     studies = {row["study_id"]: row for rows in review.studies_by_outcome.values() for row in rows}
-    record = {"format": FORMAT, "key": key, "opened": opened,
+    record = {"format": FORMAT, "key": key, "base": base, "files": files, "opened": opened,
               "config": review.config, "studies": studies,
               "study_ids": {o: [row["study_id"] for row in rows] for o, rows in review.studies_by_outcome.items()},
               "usable": review.usable_by_outcome, "warnings": [w.to_dict() for w in review.warnings],
