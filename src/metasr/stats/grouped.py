@@ -159,6 +159,7 @@ class _Reading:
     chunk_rows: int
     part: Part | None = None
     lines_before: int = 0  # lines before the header (skiprows: Excel's separator line)
+    columns: tuple[str, ...] | None = None  # these alone, by name (usecols), instead of the header's
 
 
 def _chunks_read(read: _Reading, dtype) -> Iterator[tuple[pd.DataFrame, tuple[int, int]]]:
@@ -174,7 +175,8 @@ def _chunks_read(read: _Reading, dtype) -> Iterator[tuple[pd.DataFrame, tuple[in
     with handle:
         size = max(1, handle.size())
         for chunk in pd.read_csv(handle, dtype=dtype, keep_default_na=False, skipinitialspace=True,
-                                 encoding="utf-8-sig", skip_blank_lines=False, usecols=range(read.width),
+                                 encoding="utf-8-sig", skip_blank_lines=False,
+                                 usecols=read.columns or range(read.width),
                                  index_col=False, chunksize=read.chunk_rows, skiprows=read.lines_before):
             yield chunk, (min(handle.tell(), size), size)
 
@@ -470,7 +472,7 @@ def _plain_chunk(path: str, by: str, part: Part) -> Chunk | None:
     keys = [key.decode("utf-8") for key in run_keys.tolist()]
     if len(set(keys)) < len(keys) or any(key.startswith("'") for key in keys):
         return None
-    effects = _part_effects(path, part)
+    effects = _part_effects(_Reading(path, len(header), part.rows, part, columns=("yi", "vi")))
     if effects is None or len(effects) != part.rows:
         return None
     order = sorted(range(len(keys)), key=keys.__getitem__)  # Chunk.of's order: keys sorted
@@ -482,14 +484,15 @@ def _plain_chunk(path: str, by: str, part: Part) -> Chunk | None:
                  np.zeros(len(keys), dtype=bool))
 
 
-def _part_effects(path: str, part: Part) -> pd.DataFrame | None:
-    """The yi and vi of a part's rows as read_chunks reads them as numbers; None where a cell is not one."""
+def _part_effects(read: _Reading) -> pd.DataFrame | None:
+    """The part's `read.columns` as numbers, read as read_chunks reads yi and vi as numbers (one
+    chunk of the part's rows); None where a cell is not one (or the file cannot be read: the text
+    reader then says why)."""
     try:
-        with PartFile(path, part) as handle:
-            return pd.read_csv(handle, usecols=["yi", "vi"], dtype="float64", keep_default_na=False,
-                               skipinitialspace=True, encoding="utf-8-sig", index_col=False)
-    except (ValueError, UnicodeDecodeError, OSError):  # pandas' parser errors are ValueErrors too
+        chunks = [chunk for chunk, _ in _chunks_read(read, "float64")]
+    except (ValueError, UnicodeDecodeError, InputError):  # pandas' parser errors are ValueErrors too
         return None
+    return chunks[0] if len(chunks) == 1 else None
 
 
 def _check_run(options: Options) -> None:
